@@ -1,0 +1,388 @@
+"""Provider adapters: the protocol they implement, what they see, and the ordered registry.
+
+An adapter is a `name` and a pure function from a `ResponseSnapshot` to a `PaymentRequired`
+or `None`. The registry tries adapters in order (highest `priority` first, then the order of
+registration), like httpx chooses a mount, and only those scoped to the response's host and
+interested in its status. Generic adapters (no hosts) may only look at 402s; a provider's
+adapter may also claim 400/401/403/429 answers, but only from its own hosts.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._models import PaymentRequired
+from ._untrusted import decode_text, loads_json
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Adapter",
+    "AdapterRegistry",
+    "Registration",
+    "ResponseSnapshot",
+]
+
+ENTRY_POINT_GROUP = "http402.adapters"
+_PAYMENT_REQUIRED = 402
+_logger = logging.getLogger("http402")
+_NOT_PARSED: Any = object()
+
+
+class ResponseSnapshot:
+    """What an adapter sees of a response: status, headers, the bounded decoded body, and the
+    request's method and URL. It holds no credential and does no I/O.
+
+    Args:
+        status_code: The HTTP status.
+        headers: Header `(name, value)` pairs; names are matched case-insensitively.
+        body: The decoded body, already bounded by the reader.
+        method: The request method.
+        url: The request URL.
+        truncated: `True` when the body was longer than the bound and was cut.
+    """
+
+    __slots__ = (
+        "_headers",
+        "_json",
+        "_text",
+        "body",
+        "host",
+        "method",
+        "secrets",
+        "status_code",
+        "truncated",
+        "url",
+    )
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+        method: str = "GET",
+        url: str = "",
+        host: str | None = None,
+        truncated: bool = False,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.status_code = status_code
+        collected: dict[str, list[str]] = {}
+        for name, value in headers:
+            collected.setdefault(name.lower(), []).append(value)
+        self._headers = collected
+        self.body = body
+        self.method = method.upper()
+        self.url = url
+        if host is None:
+            try:
+                host = urlsplit(url).hostname or ""
+            except ValueError:
+                host = ""
+        self.host = host.lower()
+        self.truncated = truncated
+        #: The request's credentials, for redaction only; adapters must not use them.
+        self.secrets = secrets
+        self._text: str | None = None
+        self._json: Any = _NOT_PARSED
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name`, or `None`."""
+        values = self._headers.get(name.lower())
+        return values[0] if values else None
+
+    def header_list(self, name: str) -> list[str]:
+        """Every value of header `name`, in the order received."""
+        return list(self._headers.get(name.lower(), ()))
+
+    @property
+    def headers(self) -> Mapping[str, list[str]]:
+        """All headers as a read-only mapping of lower-case name to values."""
+        return MappingProxyType(self._headers)
+
+    @property
+    def text(self) -> str:
+        """The body as text, decoded leniently (bad bytes become U+FFFD)."""
+        if self._text is None:
+            self._text = decode_text(self.body, self.header("content-type"))
+        return self._text
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON within the safety limits, or `None` if it is not JSON."""
+        if self._json is _NOT_PARSED:
+            self._json = None
+            text = self.text.lstrip()
+            if text[:1] in ("{", "["):
+                try:
+                    self._json = loads_json(text)
+                except ValueError:
+                    self._json = None
+        return self._json
+
+    def __repr__(self) -> str:
+        return f"<ResponseSnapshot {self.status_code} {self.method} {self.host}>"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A provider adapter: recognises one provider's or protocol's payment gates.
+
+    Implement `name` and `classify`. Optionally set `hosts` (host names such as
+    `"api.example.com"`, or `"*.example.com"` for subdomains) to scope the adapter to a
+    provider's API, and `statuses` (default `{402}`) to claim other statuses from those hosts.
+    A protocol adapter that has no hosts may claim another status only where its protocol's
+    own header is present: set `triggers` to `(header name, substring of its value or None)`
+    pairs. `classify` must be pure and fast; returning `None` lets the next adapter try.
+
+    Example:
+        ```python
+        class AcmeAdapter:
+            name = "acme"
+            hosts = ("api.acme.test",)
+            statuses = (402, 403)
+
+            def classify(self, response):
+                body = response.json
+                if isinstance(body, dict) and body.get("error") == "no_funds":
+                    return http402.PaymentRequired(
+                        reason=http402.Reason.INSUFFICIENT_CREDITS, provider=self.name
+                    )
+                return None
+        ```
+    """
+
+    name: str
+
+    def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        """The normalized answer if `response` is this adapter's payment gate, else `None`."""
+
+
+@attrs.frozen
+class Registration:
+    """An adapter as registered: where it applies and in which order it is tried."""
+
+    adapter: Adapter
+    hosts: frozenset[str]
+    statuses: frozenset[int]
+    priority: int
+    triggers: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+    def applies(self, status_code: int, host: str, header: Callable[[str], str | None]) -> bool:
+        """`True` when this adapter looks at a response with this status from `host`."""
+        if self.hosts:
+            return _host_matches(host, self.hosts)
+        if status_code == _PAYMENT_REQUIRED:
+            return True
+        for name, needle in self.triggers:
+            value = header(name)
+            if value is not None and (needle is None or needle in value.lower()):
+                return True
+        return False
+
+
+def _host_matches(host: str, patterns: frozenset[str]) -> bool:
+    if host in patterns:
+        return True
+    return any(p.startswith("*.") and host.endswith(p[1:]) for p in patterns)
+
+
+class AdapterRegistry:
+    """An ordered set of adapters, tried highest `priority` first, then in registration order.
+
+    Nothing registers itself by being imported. `default_registry` holds the built-in
+    adapters and discovers third-party ones through the `http402.adapters` entry-point group
+    on first use; make your own with `AdapterRegistry()` or `default_registry.copy()`.
+
+    Args:
+        adapters: Adapters to register at once, each with its own `hosts` and `statuses`.
+        discover: Load plugins from the `http402.adapters` entry points on first use.
+    """
+
+    def __init__(self, adapters: Iterable[Adapter] = (), *, discover: bool = False) -> None:
+        self._registrations: dict[str, Registration] = {}
+        self._ordered: tuple[Registration, ...] = ()
+        self._counter = 0
+        self._order: dict[str, tuple[int, int]] = {}
+        #: Status -> registrations that asked for it; read on every response by the transports.
+        self.interest: dict[int, tuple[Registration, ...]] = {}
+        self._lock = threading.RLock()
+        self._discover_pending = discover
+        for adapter in adapters:
+            self.register(adapter)
+
+    def register(
+        self,
+        adapter: Adapter,
+        *,
+        hosts: Collection[str] | None = None,
+        statuses: Collection[int] | None = None,
+        priority: int | None = None,
+        triggers: Collection[tuple[str, str | None]] | None = None,
+    ) -> Adapter:
+        """Adds `adapter`; a name already registered raises `ValueError`.
+
+        Args:
+            adapter: An object with a `name` and a `classify(response)` method.
+            hosts: API hosts the adapter is scoped to (default: its `hosts`, else every host).
+            statuses: Statuses it looks at (default: its `statuses`, else `{402}`). Only an
+                adapter scoped to hosts may claim statuses other than 402.
+            priority: Higher is tried first (default: its `priority`, else 0; built-in adapters
+                use negative priorities so that yours come first).
+            triggers: For an adapter without hosts, the `(header, value substring or None)`
+                pairs under which it may claim statuses other than 402 (default: its
+                `triggers`).
+
+        Returns:
+            The adapter, so that `register` can be used on a freshly built instance.
+        """
+        name = getattr(adapter, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"an adapter needs a non-empty str `name`, got {name!r}")
+        if not callable(getattr(adapter, "classify", None)):
+            raise TypeError(f"adapter {name!r} has no callable `classify(response)`")
+        host_set = frozenset(
+            h.lower() for h in (hosts if hosts is not None else getattr(adapter, "hosts", ()))
+        )
+        status_set = frozenset(
+            statuses if statuses is not None else getattr(adapter, "statuses", (_PAYMENT_REQUIRED,))
+        )
+        if not status_set or any(not 400 <= s <= 599 for s in status_set):
+            raise ValueError(f"adapter {name!r}: statuses must be 4xx or 5xx, got {status_set}")
+        trigger_pairs = tuple(
+            (header.lower(), None if needle is None else needle.lower())
+            for header, needle in (
+                triggers if triggers is not None else getattr(adapter, "triggers", ())
+            )
+        )
+        if not host_set and status_set != {_PAYMENT_REQUIRED} and not trigger_pairs:
+            raise ValueError(
+                f"adapter {name!r} claims statuses {sorted(status_set)} on every host; only an "
+                "adapter scoped to its provider's hosts, or one with protocol `triggers`, may "
+                "claim statuses other than 402"
+            )
+        rank = priority if priority is not None else getattr(adapter, "priority", 0)
+        if not isinstance(rank, int):
+            raise TypeError(f"adapter {name!r}: priority must be an int, got {rank!r}")
+        with self._lock:
+            if name in self._registrations:
+                raise ValueError(f"an adapter named {name!r} is already registered")
+            self._registrations[name] = Registration(
+                adapter, host_set, status_set, rank, trigger_pairs
+            )
+            self._order[name] = (-rank, self._counter)
+            self._counter += 1
+            self._rebuild()
+        return adapter
+
+    def unregister(self, name: str) -> Adapter:
+        """Removes and returns the adapter named `name`; `KeyError` if there is none."""
+        with self._lock:
+            registration = self._registrations.pop(name)
+            del self._order[name]
+            self._rebuild()
+        return registration.adapter
+
+    def copy(self) -> AdapterRegistry:
+        """A new registry with the same adapters in the same order, to change independently."""
+        self.discover()
+        clone = AdapterRegistry()
+        for registration in self._ordered:
+            clone.register(
+                registration.adapter,
+                hosts=registration.hosts,
+                statuses=registration.statuses,
+                priority=registration.priority,
+                triggers=registration.triggers,
+            )
+        return clone
+
+    @property
+    def adapters(self) -> Mapping[str, Registration]:
+        """A read-only view of the registrations, by name, in the order they are tried."""
+        self.discover()
+        return MappingProxyType({r.name: r for r in self._ordered})
+
+    def __iter__(self) -> Iterator[Adapter]:
+        self.discover()
+        return iter([r.adapter for r in self._ordered])
+
+    def __len__(self) -> int:
+        self.discover()
+        return len(self._ordered)
+
+    def __contains__(self, name: object) -> bool:
+        self.discover()
+        return name in self._registrations
+
+    def __repr__(self) -> str:
+        return f"<AdapterRegistry {[r.name for r in self._ordered]}>"
+
+    def candidates(
+        self, status_code: int, host: str, header: Callable[[str], str | None]
+    ) -> Iterator[Registration]:
+        """The registrations to try for a response, in order."""
+        for registration in self.interest.get(status_code, ()):
+            if registration.applies(status_code, host, header):
+                yield registration
+
+    def claims(self, status_code: int, host: str, header: Callable[[str], str | None]) -> bool:
+        """`True` when a response with this status from `host` must be read and classified.
+
+        Every 402 is; another status only when an adapter scoped to `host`, or a protocol
+        adapter whose header is present, asked for it.
+        """
+        if status_code == _PAYMENT_REQUIRED:
+            return True
+        return any(r.applies(status_code, host, header) for r in self.interest.get(status_code, ()))
+
+    def discover(self) -> None:
+        """Loads third-party adapters from the entry points, once; failures are logged."""
+        if not self._discover_pending:
+            return
+        with self._lock:
+            if not self._discover_pending:
+                return
+            self._discover_pending = False
+            for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+                self._load_plugin(entry_point)
+
+    def _load_plugin(self, entry_point: importlib.metadata.EntryPoint) -> None:
+        try:
+            loaded = entry_point.load()
+            adapter = (
+                loaded
+                if hasattr(loaded, "classify") and not isinstance(loaded, type)
+                else (loaded())
+            )
+            self.register(adapter)
+        except Exception:
+            _logger.warning(
+                "http402: skipped the adapter plugin %r (%s); it failed to load",
+                entry_point.name,
+                entry_point.value,
+                exc_info=True,
+            )
+
+    def _rebuild(self) -> None:
+        ordered = sorted(self._registrations.values(), key=lambda r: self._order[r.name])
+        interest: dict[int, list[Registration]] = {}
+        for registration in ordered:
+            for status in registration.statuses:
+                interest.setdefault(status, []).append(registration)
+        self._ordered = tuple(ordered)
+        # Every registry looks at 402s, even an empty one: an unclaimed 402 is still a gate.
+        interest.setdefault(_PAYMENT_REQUIRED, [])
+        self.interest = {status: tuple(regs) for status, regs in interest.items()}

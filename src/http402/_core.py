@@ -1,0 +1,258 @@
+"""The pure decisions: is this response a payment gate, and what does it say.
+
+No I/O happens here. The transports read the body (bounded) and hand a `ResponseSnapshot` to
+`classify_snapshot`; `classify` does the same for a response that is already read, from
+httpx, from httpx2, or carried by an SDK's exception. Both libraries' objects are read by
+their shape (status, headers, content, request method and URL), never by their classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from ._adapters import AdapterRegistry, ResponseSnapshot
+from ._models import PaymentRequired, Reason
+from ._redaction import collect_secrets, redactor_for
+from ._untrusted import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_RETRY_AFTER,
+    BodyReader,
+    bounded_text,
+    parse_retry_after,
+    safe_action_url,
+)
+
+__all__ = [
+    "TRUNCATED_EXTENSION",
+    "classify",
+    "classify_read",
+    "classify_snapshot",
+    "gate_response_extensions",
+    "gate_response_headers",
+    "snapshot_from_parts",
+]
+
+_logger = logging.getLogger("http402")
+_REQUEST_ID_HEADERS = (
+    "request-id",
+    "x-request-id",
+    "x-amzn-requestid",
+    "x-amz-request-id",
+    "x-correlation-id",
+)
+_UNKNOWN_PROVIDER = "unknown"
+
+
+def classify(
+    response: Any,
+    *,
+    registry: AdapterRegistry | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> PaymentRequired | None:
+    """The normalized answer if `response` is a payment gate, else `None`; never raises.
+
+    Works on any read `httpx.Response` or `httpx2.Response`, and on any exception that
+    carries one as `.response` (such as `openai.APIStatusError`), with no transport involved.
+    A response whose body was not read is classified from its status and headers alone.
+
+    Args:
+        response: A response, or an exception with a `.response`.
+        registry: The adapters to use (default: `http402.default_registry`).
+        max_body_bytes: How much of the body to look at.
+
+    Example:
+        ```python
+        response = httpx.get("https://openrouter.ai/api/v1/credits")
+        payment = http402.classify(response)
+        if payment is not None and payment.reason is http402.Reason.INSUFFICIENT_CREDITS:
+            print("top up at", payment.action_url)
+        ```
+    """
+    if registry is None:
+        from ._registry import default_registry
+
+        registry = default_registry
+    try:
+        snapshot = _snapshot_of(response, max_body_bytes)
+    except Exception:
+        _logger.debug("http402: could not read %r as a response", type(response), exc_info=True)
+        return None
+    if snapshot is None:
+        return None
+    registry.discover()
+    return classify_snapshot(snapshot, registry)
+
+
+def snapshot_from_parts(
+    *,
+    status_code: int,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    truncated: bool,
+    method: str,
+    url: str,
+    host: str | None,
+    request_headers: Iterable[tuple[str, str]],
+) -> ResponseSnapshot:
+    """A snapshot from the parts that both transports and `classify` have in hand."""
+    return ResponseSnapshot(
+        status_code=status_code,
+        headers=headers,
+        body=body,
+        truncated=truncated,
+        method=method,
+        url=url,
+        host=host,
+        secrets=collect_secrets(url, request_headers),
+    )
+
+
+def classify_snapshot(
+    snapshot: ResponseSnapshot, registry: AdapterRegistry, *, now: float | None = None
+) -> PaymentRequired | None:
+    """Tries the registry's adapters on `snapshot` in order; an unclaimed 402 is `UNKNOWN`.
+
+    An adapter that raises or returns something other than a `PaymentRequired` is skipped and
+    logged; the next one is tried.
+    """
+    for registration in registry.candidates(snapshot.status_code, snapshot.host, snapshot.header):
+        adapter = registration.adapter
+        try:
+            result = adapter.classify(snapshot)
+        except Exception:
+            _logger.warning(
+                "http402: adapter %r failed on a %d response from %s; trying the next one",
+                registration.name,
+                snapshot.status_code,
+                snapshot.host,
+                exc_info=True,
+            )
+            continue
+        if result is None:
+            continue
+        if not isinstance(result, PaymentRequired):
+            _logger.warning(
+                "http402: adapter %r returned %s instead of PaymentRequired or None; ignored",
+                registration.name,
+                type(result).__name__,
+            )
+            continue
+        return _complete(result, snapshot, now)
+    if snapshot.status_code == 402:
+        return _complete(
+            PaymentRequired(reason=Reason.UNKNOWN, provider=_UNKNOWN_PROVIDER), snapshot, now
+        )
+    return None
+
+
+def _complete(
+    payment: PaymentRequired, snapshot: ResponseSnapshot, now: float | None
+) -> PaymentRequired:
+    """Fills what headers say, and makes every field safe to show."""
+    redact = redactor_for(snapshot.secrets)
+    retry_after = payment.retry_after
+    if retry_after is None or not 0 <= retry_after <= MAX_RETRY_AFTER:
+        retry_after = parse_retry_after(snapshot.header("retry-after"), now=now)
+    request_id = payment.request_id
+    if request_id is None:
+        for name in _REQUEST_ID_HEADERS:
+            request_id = bounded_text(snapshot.header(name), 200)
+            if request_id:
+                break
+    message = bounded_text(payment.message)
+    code = bounded_text(payment.code, 300)
+    raw = payment.raw
+    if raw is None:
+        raw = snapshot.json
+        if raw is None and snapshot.body:
+            raw = snapshot.text
+    return attrs.evolve(
+        payment,
+        status_code=snapshot.status_code,
+        message=redact(message) if message else None,
+        code=redact(code) if code else None,
+        action_url=safe_action_url(payment.action_url),
+        retry_after=retry_after,
+        request_id=request_id,
+        raw=raw,
+    )
+
+
+def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
+    response = obj
+    if not hasattr(response, "status_code") and hasattr(obj, "response"):
+        response = obj.response
+    status_code = getattr(response, "status_code", None)
+    if not isinstance(status_code, int):
+        return None
+    try:
+        body = response.content
+    except Exception:
+        # A streamed response that was never read: judge it by its status and headers.
+        body = b""
+    if not isinstance(body, (bytes, bytearray)):
+        body = b""
+    try:
+        request = response.request
+        method, url = str(request.method), str(request.url)
+        request_headers = list(request.headers.multi_items())
+    except Exception:
+        method, url, request_headers = "GET", "", []
+    return snapshot_from_parts(
+        status_code=status_code,
+        headers=list(response.headers.multi_items()),
+        body=bytes(body[:max_body_bytes]),
+        truncated=len(body) > max_body_bytes,
+        method=method,
+        url=url,
+        host=None,
+        request_headers=request_headers,
+    )
+
+
+def classify_read(
+    *,
+    method: str,
+    url: str,
+    host: str,
+    request_headers: Iterable[tuple[str, str]],
+    status_code: int,
+    response_headers: Iterable[tuple[str, str]],
+    reader: BodyReader,
+    registry: AdapterRegistry,
+) -> PaymentRequired | None:
+    """Classifies a response whose body the transport just read into `reader`."""
+    snapshot = snapshot_from_parts(
+        status_code=status_code,
+        headers=response_headers,
+        body=reader.body,
+        truncated=reader.truncated,
+        method=method,
+        url=url,
+        host=host,
+        request_headers=request_headers,
+    )
+    return classify_snapshot(snapshot, registry)
+
+
+_HOP_BY_BODY = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def gate_response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers for the readable copy of a gate response, whose body is already decoded."""
+    return [(name, value) for name, value in headers if name.lower() not in _HOP_BY_BODY]
+
+
+def gate_response_extensions(extensions: dict[str, Any], reader: BodyReader) -> dict[str, Any]:
+    """Extensions for the readable copy: the original's, minus the closed network stream."""
+    kept = {k: v for k, v in extensions.items() if k != "network_stream"}
+    kept[TRUNCATED_EXTENSION] = reader.truncated
+    return kept
+
+
+#: `response.extensions` key on a gate response: `True` when its body was cut at the bound.
+TRUNCATED_EXTENSION = "http402.truncated"

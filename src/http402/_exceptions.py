@@ -1,0 +1,195 @@
+"""The exceptions raised for payment gates.
+
+Our exception hierarchy:
+
+* httpx.HTTPStatusError
+  + PaymentRequiredError - a payment gate whose reason is unknown; base of all below.
+    - InsufficientCreditsError - prepaid credits, balance or usage quota used up.
+    - SubscriptionExpiredError - the subscription lapsed or the account is frozen.
+    - PlanLimitExceededError - the feature or volume is not in the current plan.
+    - PaymentFailedError - a charge or payment method failed.
+    - PaymentChallengeError - the request has a price (x402, L402, pay-per-crawl).
+
+Each holds the normalized `PaymentRequired` as `.payment`, and `.request` / `.response` as
+httpx has them; `.response` is readable (its body, bounded, is kept).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ._models import PaymentRequired, Reason
+from ._redaction import safe_url_for_display
+
+__all__ = [
+    "InsufficientCreditsError",
+    "PaymentChallengeError",
+    "PaymentFailedError",
+    "PaymentRequiredError",
+    "PlanLimitExceededError",
+    "SubscriptionExpiredError",
+    "error_class_for",
+    "error_for",
+]
+
+_WHAT_RESOLVES_IT = {
+    Reason.INSUFFICIENT_CREDITS: "top up the account's credits",
+    Reason.SUBSCRIPTION_EXPIRED: "renew the subscription or pay the outstanding invoice",
+    Reason.PLAN_LIMIT_EXCEEDED: "upgrade the plan",
+    Reason.PAYMENT_FAILED: "fix the payment method",
+    Reason.PAYMENT_CHALLENGE: "pay for this request and replay it with the proof of payment",
+    Reason.UNKNOWN: "read the response body",
+}
+
+
+class PaymentRequiredError(httpx.HTTPStatusError):
+    """Raised for a payment gate; raised as is when the reason is `Reason.UNKNOWN`.
+
+    Attributes:
+        payment: The normalized `PaymentRequired`.
+        request: The request that was refused.
+        response: The final response; its body (bounded to `max_body_bytes`) is readable.
+        attempts: How many times the request was sent.
+        waited: Seconds spent waiting between attempts.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        request: httpx.Request,
+        response: httpx.Response,
+        payment: PaymentRequired,
+        attempts: int = 1,
+        waited: float = 0.0,
+    ) -> None:
+        if message is None:
+            message = describe(payment, request)
+        super().__init__(message, request=request, response=response)
+        self.payment = payment
+        self.attempts = attempts
+        self.waited = waited
+
+    @property
+    def reason(self) -> Reason:
+        """Why the request was refused."""
+        return self.payment.reason
+
+    @property
+    def request_id(self) -> str | None:
+        """The provider's id for the refused request, to quote to its support."""
+        return self.payment.request_id
+
+    def __repr__(self) -> str:
+        payment = self.payment
+        return (
+            f"{type(self).__name__}(reason={payment.reason.value!r}, "
+            f"provider={payment.provider!r}, status_code={payment.status_code}, "
+            f"code={payment.code!r}, request_id={payment.request_id!r}, "
+            f"attempts={self.attempts})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (
+                type(self),
+                str(self),
+                self.request,
+                self.response,
+                self.payment,
+                self.attempts,
+                self.waited,
+            ),
+        )
+
+
+class InsufficientCreditsError(PaymentRequiredError):
+    """Raised when prepaid credits, balance or usage quota are used up: top up."""
+
+
+class SubscriptionExpiredError(PaymentRequiredError):
+    """Raised when the subscription lapsed or the account is frozen for non-payment: renew."""
+
+
+class PlanLimitExceededError(PaymentRequiredError):
+    """Raised when the feature or volume is not in the current plan: upgrade."""
+
+
+class PaymentFailedError(PaymentRequiredError):
+    """Raised when a charge or the payment method failed: fix the payment method."""
+
+
+class PaymentChallengeError(PaymentRequiredError):
+    """Raised when the request has a price (x402, L402, pay-per-crawl): pay and replay."""
+
+
+_CLASSES: dict[Reason, type[PaymentRequiredError]] = {
+    Reason.INSUFFICIENT_CREDITS: InsufficientCreditsError,
+    Reason.SUBSCRIPTION_EXPIRED: SubscriptionExpiredError,
+    Reason.PLAN_LIMIT_EXCEEDED: PlanLimitExceededError,
+    Reason.PAYMENT_FAILED: PaymentFailedError,
+    Reason.PAYMENT_CHALLENGE: PaymentChallengeError,
+    Reason.UNKNOWN: PaymentRequiredError,
+}
+
+
+def error_class_for(reason: Reason) -> type[PaymentRequiredError]:
+    """The exception class raised for `reason`."""
+    return _CLASSES[reason]
+
+
+def error_for(
+    payment: PaymentRequired,
+    *,
+    request: httpx.Request,
+    response: httpx.Response,
+    attempts: int = 1,
+    waited: float = 0.0,
+) -> PaymentRequiredError:
+    """The typed error for `payment`, of the class of its reason."""
+    return _CLASSES[payment.reason](
+        request=request, response=response, payment=payment, attempts=attempts, waited=waited
+    )
+
+
+def describe(payment: PaymentRequired, request: httpx.Request | None = None) -> str:
+    """One line: what happened, the provider's words, and what resolves it.
+
+    The message was scrubbed of credentials when it was classified; the URL is shown without
+    userinfo or secret query values.
+    """
+    where = ""
+    if request is not None:
+        where = f" for {request.method} {safe_url_for_display(str(request.url))}"
+    words = payment.reason.value.replace("_", " ")
+    text = f"{payment.status_code} {words} ({payment.provider}){where}"
+    if payment.message:
+        text += f": {payment.message}"
+    text += f" - to resolve: {_WHAT_RESOLVES_IT[payment.reason]}"
+    if payment.action_url:
+        text += f" at {payment.action_url}"
+    if payment.request_id:
+        text += f" (request id {payment.request_id})"
+    return text
+
+
+def _rebuild(
+    cls: type[PaymentRequiredError],
+    message: str,
+    request: httpx.Request,
+    response: httpx.Response,
+    payment: PaymentRequired,
+    attempts: int,
+    waited: float,
+) -> PaymentRequiredError:
+    return cls(
+        message,
+        request=request,
+        response=response,
+        payment=payment,
+        attempts=attempts,
+        waited=waited,
+    )

@@ -1,0 +1,129 @@
+"""The normalized answer: why an API refused, and what would resolve it."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+__all__ = ["PaymentOption", "PaymentRequired", "Reason"]
+
+
+class Reason(str, enum.Enum):
+    """Why a provider refused the request, in the terms of what resolves it.
+
+    Each value is the member's lower-case name, so `Reason("insufficient_credits")` works and
+    the value is what telemetry reports as `billing_gate_reason`.
+    """
+
+    #: Prepaid credits, balance or usage quota used up: top up.
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    #: Subscription lapsed, past due, renewal failed, account frozen: pay or renew.
+    SUBSCRIPTION_EXPIRED = "subscription_expired"
+    #: The feature or volume is not in the current plan: upgrade the plan.
+    PLAN_LIMIT_EXCEEDED = "plan_limit_exceeded"
+    #: A charge or payment method failed (card declined, expired card): fix the method.
+    PAYMENT_FAILED = "payment_failed"
+    #: A per-request price (x402, L402, pay-per-crawl): pay this request and replay with proof.
+    PAYMENT_CHALLENGE = "payment_challenge"
+    #: A 402 with nothing usable in it: a person reads the raw body.
+    UNKNOWN = "unknown"
+
+    @property
+    def is_entitlement(self) -> bool:
+        """`True` for a gate on what the plan includes, `False` for a gate on payment."""
+        return self is Reason.PLAN_LIMIT_EXCEEDED
+
+    @property
+    def is_account_level(self) -> bool:
+        """`True` when the gate holds for the whole billing account, not just this request."""
+        return self is not Reason.PAYMENT_CHALLENGE and self is not Reason.UNKNOWN
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _optional_decimal(value: object) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not an amount")
+    if isinstance(value, float):
+        # Money never passes through a float: go through its shortest repr instead.
+        return Decimal(repr(value))
+    if isinstance(value, (int, str)):
+        return Decimal(value)
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+@attrs.frozen(kw_only=True)
+class PaymentOption:
+    """One priced offer of a payment challenge (an x402 `accepts` entry, an L402 invoice, ...).
+
+    Amounts are `Decimal`s in the `unit` the protocol states, never floats.
+    """
+
+    #: The protocol that made the offer: `"x402"`, `"l402"`, `"payment"`, `"pay-per-crawl"`.
+    protocol: str
+    #: The protocol's own scheme name (x402 `"exact"`, `"L402"`, `"LSAT"`, ...).
+    scheme: str | None = None
+    #: Where to pay (`"base-sepolia"`, `"eip155:84532"`, `"lightning"`).
+    network: str | None = None
+    amount: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    #: What `amount` counts: `"atomic"` units of `asset`, `"msat"`, or an ISO currency code.
+    unit: str | None = None
+    #: The asset paid with (a token contract address, `"BTC"`, `"USD"`).
+    asset: str | None = None
+    #: The payee (an address, an account id); for L402 the BOLT 11 invoice to pay.
+    pay_to: str | None = None
+    #: The resource the price is for.
+    resource: str | None = None
+    description: str | None = None
+    max_timeout_seconds: int | None = None
+    expires_at: datetime.datetime | None = None
+    #: The offer as the server sent it (may hold a challenge token: never logged).
+    raw: Any = attrs.field(default=None, repr=False, eq=False, hash=False)
+
+
+def _options(value: Iterable[PaymentOption]) -> tuple[PaymentOption, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class PaymentRequired:
+    """The normalized answer for a payment-gate response.
+
+    Absent information is `None`, never a guess. Build one with `http402.classify(response)`.
+    """
+
+    reason: Reason = attrs.field(converter=Reason)
+    #: The name of the adapter that recognised the response.
+    provider: str
+    #: The HTTP status the gate came with (402, or a provider's own 400/401/403/429).
+    status_code: int = 402
+    #: The provider's own machine code (`"insufficient_quota"`, `"card_declined"`).
+    code: str | None = None
+    #: The provider's human message, bounded and stripped of credentials.
+    message: str | None = None
+    credits_required: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    credits_available: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    currency: str | None = None
+    current_plan: str | None = None
+    required_plan: str | None = None
+    #: A safe `https` link to the top-up, upgrade or billing page.
+    action_url: str | None = None
+    #: Seconds to wait before trying again, from `Retry-After` or the body.
+    retry_after: float | None = None
+    request_id: str | None = None
+    payment_options: tuple[PaymentOption, ...] = attrs.field(default=(), converter=_options)
+    #: The decoded payload (JSON value or bounded text), for a person or a custom rule to read.
+    raw: Any = attrs.field(default=None, repr=False, eq=False, hash=False)
+
+    @property
+    def is_entitlement(self) -> bool:
+        """`True` when the plan lacks the feature or volume, `False` for a payment gate."""
+        return self.reason.is_entitlement

@@ -1,0 +1,77 @@
+"""Generic rules for 402s from providers that have no adapter of their own.
+
+They claim only 402 responses: a 400, 403 or 429 that merely mentions credits is a payment
+gate only when the provider's own adapter says so, from the provider's own hosts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .._adapters import ResponseSnapshot
+from .._models import PaymentRequired, Reason
+from .._untrusted import bounded_text
+from ._common import read_evidence, reason_from_words
+
+__all__ = ["JSONAdapter", "TextAdapter"]
+
+_TAGS = re.compile(r"<[^>]{0,2000}>")
+_SCRIPTS = re.compile(r"<(script|style)\b.{0,20000}?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]{0,200}>(.{0,500}?)</title", re.IGNORECASE | re.DOTALL)
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
+_ENTITY = re.compile("|".join(_ENTITIES))
+
+
+class JSONAdapter:
+    """The common JSON error shapes: `{"error": {...}}`, flat `{"error": "code", ...}`, and
+    bodies whose fields name balances, plans or billing links (`credits_required`,
+    `balance`, `current_plan`, `upgrade_url`, ...)."""
+
+    name = "generic"
+    priority = -300
+
+    def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        payload = response.json
+        if not isinstance(payload, dict):
+            return None
+        evidence = read_evidence(payload, response)
+        reason = evidence.reason()
+        if reason is None and evidence.message is None and evidence.code is None:
+            return None
+        return evidence.to_payment(reason or Reason.UNKNOWN, self.name)
+
+
+class TextAdapter:
+    """Plain-text and HTML 402 pages, by their wording ("insufficient credits", "upgrade your
+    plan", "card declined")."""
+
+    name = "generic-text"
+    priority = -400
+
+    def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        text = response.text
+        if not text.strip() or response.json is not None:
+            return None
+        content_type = (response.header("content-type") or "").lower()
+        is_html = "html" in content_type or text.lstrip()[:1] == "<"
+        message = _html_message(text) if is_html else bounded_text(text, 500)
+        if not message:
+            return None
+        reason = reason_from_words(_html_text(text) if is_html else text)
+        if reason is None:
+            return None
+        return PaymentRequired(reason=reason, provider=self.name, message=message, raw=text)
+
+
+def _html_text(html: str) -> str:
+    text = _TAGS.sub(" ", _SCRIPTS.sub(" ", html))
+    return " ".join(_ENTITY.sub(lambda m: _ENTITIES[m.group()], text).split())
+
+
+def _html_message(html: str) -> str | None:
+    title = _TITLE.search(html)
+    if title:
+        message = bounded_text(_html_text(title.group(1)), 500)
+        if message:
+            return message
+    return bounded_text(_html_text(html), 500)

@@ -1,0 +1,72 @@
+"""RFC 9457 problem details (`application/problem+json`) that describe a payment gate.
+
+The problem `type` URI is the machine code; `title` and `detail` carry the wording; extension
+members (`balance`, `cost`, `plan`, ...) are read like any other billing payload.
+"""
+
+from __future__ import annotations
+
+from .._adapters import ResponseSnapshot
+from .._models import PaymentRequired, Reason
+from .._untrusted import bounded_text
+from ._common import read_evidence, reason_from_code, reason_from_words
+
+__all__ = ["ProblemDetailsAdapter"]
+
+
+class ProblemDetailsAdapter:
+    """`application/problem+json` 402s, and JSON bodies that have a problem's shape.
+
+    RFC 9457's own example of a payment problem ("out-of-credit") is a 403, so a 403 is
+    claimed too, but only as `application/problem+json` and only when the problem *type*
+    itself names a billing reason: a 403 whose wording merely mentions credit is left alone.
+    """
+
+    name = "rfc9457"
+    priority = -200
+    statuses = (402, 403)
+    triggers = (("content-type", "problem+json"),)
+
+    def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        payload = response.json
+        if not isinstance(payload, dict):
+            return None
+        content_type = (response.header("content-type") or "").lower()
+        problem_type = payload.get("type")
+        is_problem = "problem+json" in content_type or (
+            isinstance(problem_type, str)
+            and "/" in problem_type
+            and ("title" in payload or "detail" in payload)
+        )
+        if not is_problem:
+            return None
+        type_uri = bounded_text(problem_type, 300) if isinstance(problem_type, str) else None
+        evidence = read_evidence(
+            {k: v for k, v in payload.items() if k not in ("type", "title", "detail", "status")}
+        )
+        title = bounded_text(payload.get("title"))
+        detail = bounded_text(payload.get("detail"))
+        message = detail or title or evidence.message
+        reason = _reason_from_type(type_uri)
+        if reason is None and response.status_code != 402:
+            return None
+        if reason is None:
+            reason = evidence.reason()
+        for words in (title, detail):
+            if reason is None and words:
+                reason = reason_from_words(words)
+        if message is not None:
+            # "Your current balance is 30, but that costs 50": the RFC's own example.
+            stated = read_evidence({"message": message})
+            evidence.credits_available = evidence.credits_available or stated.credits_available
+            evidence.credits_required = evidence.credits_required or stated.credits_required
+        return evidence.to_payment(
+            reason or Reason.UNKNOWN, self.name, code=evidence.code or type_uri, message=message
+        )
+
+
+def _reason_from_type(type_uri: str | None) -> Reason | None:
+    if not type_uri or type_uri == "about:blank":
+        return None
+    slug = type_uri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    return reason_from_code(slug) or reason_from_words(slug.replace("-", " ").replace("_", " "))

@@ -1,0 +1,454 @@
+"""Parsers for bytes and headers from the network: bounded, strict, and never raising.
+
+Everything here is pure (no I/O) and returns `None` for input it cannot use. The limits and
+where they come from are listed in DESIGN.md under "Defaults".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import codecs
+import ipaddress
+import json
+import re
+import time
+import zlib
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "MAX_HEADER_PAYLOAD_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_DIGITS",
+    "MAX_RETRY_AFTER",
+    "BodyReader",
+    "as_amount",
+    "bounded_text",
+    "decode_base64_json",
+    "decode_base64url_json",
+    "decode_text",
+    "loads_json",
+    "parse_retry_after",
+    "parse_www_authenticate",
+    "safe_action_url",
+]
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_PAYLOAD_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 32
+MAX_NUMBER_DIGITS = 4300
+MAX_RETRY_AFTER = 120.0
+MAX_TEXT_FIELD = 2000
+_MAX_URL_LENGTH = 2048
+
+_BRACKETS_AND_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+_WEEKDAYS = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_MONTH = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"([0-9]{2}):([0-9]{2}):([0-9]{2})"
+# RFC 9110 section 5.6.7: IMF-fixdate, and the two obsolete forms a recipient must accept.
+_IMF_FIXDATE = re.compile(rf"{_WEEKDAYS}, ([0-9]{{2}}) {_MONTH} ([0-9]{{4}}) {_TIME} GMT")
+_RFC850_DATE = re.compile(
+    rf"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), "
+    rf"([0-9]{{2}})-{_MONTH}-([0-9]{{2}}) {_TIME} GMT"
+)
+_ASCTIME_DATE = re.compile(rf"{_WEEKDAYS} {_MONTH} ([0-9 ][0-9]) {_TIME} ([0-9]{{4}})")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+_MAX_CHALLENGES = 16
+_TCHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
+_TOKEN = re.compile(rf"{_TCHAR}+")
+_SPACES = re.compile(r"[ \t]*")
+_SEPARATORS = re.compile(r"[ \t,]+")
+_AUTH_PARAM = re.compile(rf'({_TCHAR}+)[ \t]*=[ \t]*(?:({_TCHAR}+)|"((?:[^"\\]|\\.)*)")')
+_TOKEN68 = re.compile(r"[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*(?=,|$)")
+_UNQUOTE = re.compile(r"\\(.)")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+class BodyReader:
+    """Decodes a response body chunk by chunk, keeping at most `limit` decoded bytes.
+
+    The bound holds *while* decoding: a gzip bomb never expands past `limit + 1` bytes in
+    memory, because each decompression call is given the room left, not the whole chunk.
+    The raw chunks read so far are kept too, so a response that turns out not to be a payment
+    gate can be handed back with nothing lost.
+
+    Feed chunks with `feed()` until it returns `True` (enough read) or the stream ends, then
+    call `finish()`.
+    """
+
+    __slots__ = (
+        "_decoded",
+        "_decoder",
+        "_limit",
+        "_raw_size",
+        "complete",
+        "raw_chunks",
+        "truncated",
+        "undecodable",
+    )
+
+    def __init__(self, content_encoding: str | None, limit: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self._limit = limit
+        self._decoded = bytearray()
+        self._raw_size = 0
+        self._decoder = _decoder_for(content_encoding)
+        self.raw_chunks: list[bytes] = []
+        #: The whole stream was read.
+        self.complete = False
+        #: More body existed than `limit` allowed to keep.
+        self.truncated = False
+        #: The content encoding was unknown or the compressed data was corrupt.
+        self.undecodable = self._decoder is _UNSUPPORTED
+
+    @property
+    def body(self) -> bytes:
+        """The decoded body, at most `limit` bytes."""
+        return bytes(self._decoded)
+
+    def feed(self, chunk: bytes) -> bool:
+        """Takes one raw chunk; `True` means stop reading, the body kept is final."""
+        if not chunk:
+            return False
+        self.raw_chunks.append(chunk)
+        self._raw_size += len(chunk)
+        if self.undecodable:
+            # Nothing more can be learned from the body; keep reading only to the raw limit.
+            return self._stop_if_raw_limit()
+        room = self._limit + 1 - len(self._decoded)
+        try:
+            out = self._decoder.decode(chunk, room)
+        except (zlib.error, ValueError):
+            self.undecodable = True
+            return True
+        self._decoded += out
+        if len(self._decoded) > self._limit:
+            del self._decoded[self._limit :]
+            self.truncated = True
+            return True
+        return self._stop_if_raw_limit()
+
+    def finish(self) -> None:
+        """Marks the stream as fully read."""
+        self.complete = True
+
+    def _stop_if_raw_limit(self) -> bool:
+        # Compressed data is smaller than what it decodes to, so more raw bytes than the decoded
+        # limit means the body would not fit anyway.
+        if self._raw_size > self._limit:
+            self.truncated = True
+            return True
+        return False
+
+
+class _Identity:
+    __slots__ = ()
+
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        return chunk[:room]
+
+
+class _Zlib:
+    """gzip and deflate, decompressed with `max_length` so output never exceeds `room`."""
+
+    __slots__ = ("_obj", "_raw_deflate_fallback", "_started")
+
+    def __init__(self, wbits: int, raw_deflate_fallback: bool = False) -> None:
+        self._obj = zlib.decompressobj(wbits)
+        self._raw_deflate_fallback = raw_deflate_fallback
+        self._started = False
+
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        if self._obj.eof:
+            return b""
+        if not self._started and self._raw_deflate_fallback:
+            self._started = True
+            try:
+                return self._obj.decompress(chunk, room)
+            except zlib.error:
+                # "deflate" is often sent as a raw deflate stream without the zlib wrapper.
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._started = True
+        return self._obj.decompress(chunk, room)
+
+
+class _Unsupported:
+    __slots__ = ()
+
+    def decode(self, chunk: bytes, room: int) -> bytes:  # pragma: no cover - never called
+        return b""
+
+
+_UNSUPPORTED = _Unsupported()
+_IDENTITY = _Identity()
+
+
+def _decoder_for(content_encoding: str | None) -> _Identity | _Zlib | _Unsupported:
+    if not content_encoding:
+        return _IDENTITY
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        return _IDENTITY
+    if len(codings) > 1:
+        return _UNSUPPORTED
+    coding = codings[0]
+    if coding in ("gzip", "x-gzip"):
+        return _Zlib(16 + zlib.MAX_WBITS)
+    if coding == "deflate":
+        return _Zlib(zlib.MAX_WBITS, raw_deflate_fallback=True)
+    return _UNSUPPORTED
+
+
+def decode_text(body: bytes, content_type: str | None) -> str:
+    """The body as text, in its declared charset or UTF-8; bad bytes become U+FFFD."""
+    encoding = "utf-8"
+    if content_type and "charset=" in content_type.lower():
+        declared = content_type.lower().split("charset=", 1)[1].split(";", 1)[0].strip(" \"'")
+        try:
+            encoding = codecs.lookup(declared).name
+        except LookupError:
+            encoding = "utf-8"
+    try:
+        return body.decode(encoding, errors="replace")
+    except LookupError:  # pragma: no cover - codecs.lookup above already vetted the name
+        return body.decode("utf-8", errors="replace")
+
+
+class _RejectedJSON(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _RejectedJSON(f"non-finite number {name}")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS + 1:
+        raise _RejectedJSON("integer too long")
+    return int(text)
+
+
+def _parse_decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_DIGITS + 8:
+        raise _RejectedJSON("number too long")
+    value = Decimal(text)
+    if not value.is_finite() or abs(value.adjusted()) > MAX_NUMBER_DIGITS:
+        raise _RejectedJSON("number out of range")
+    return value
+
+
+def loads_json(text: str) -> Any:
+    """Parses JSON from an untrusted body; raises `ValueError` for anything unsafe or invalid.
+
+    Nesting is capped at `MAX_JSON_DEPTH`, numbers must be finite with at most
+    `MAX_NUMBER_DIGITS` digits, and non-integers become `Decimal` so money stays exact.
+    """
+    # A body with few brackets cannot nest deeply; only count when it could.
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+        depth = 0
+        for match in _BRACKETS_AND_STRINGS.finditer(text):
+            token = match.group()
+            if token in "[{":
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise _RejectedJSON("JSON nested too deeply")
+            elif token in "]}":
+                depth -= 1
+    try:
+        return json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_decimal,
+            parse_constant=_reject_constant,
+        )
+    except RecursionError as exc:  # pragma: no cover - the depth scan above comes first
+        raise _RejectedJSON("JSON nested too deeply") from exc
+
+
+def decode_base64_json(value: str) -> Any:
+    """Decodes strict base64 of JSON from a header (x402's `PAYMENT-REQUIRED`); `None` if bad."""
+    if len(value) > MAX_HEADER_PAYLOAD_BYTES:
+        return None
+    try:
+        raw = base64.b64decode(value.strip().encode("ascii"), validate=True)
+        return loads_json(raw.decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+
+
+def decode_base64url_json(value: str) -> Any:
+    """Decodes base64url (padding optional) of JSON, as the `Payment` scheme sends; or `None`."""
+    if len(value) > MAX_HEADER_PAYLOAD_BYTES or not _BASE64URL.fullmatch(value):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return loads_json(raw.decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+
+
+def parse_www_authenticate(values: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """The challenges of `WWW-Authenticate` header values, by RFC 9110 section 11.6.1.
+
+    Returns `(scheme, params)` pairs in order; scheme names keep their case, parameter names
+    are lower-cased; a `token68` credential is kept under the key `""`. Parsing stops at the
+    first thing that does not fit the grammar, keeping what came before it.
+    """
+    challenges: list[tuple[str, dict[str, str]]] = []
+    budget = MAX_HEADER_PAYLOAD_BYTES
+    for value in values:
+        budget -= len(value)
+        if budget < 0:
+            break
+        _parse_challenges(value, challenges)
+        if len(challenges) >= _MAX_CHALLENGES:
+            del challenges[_MAX_CHALLENGES:]
+            break
+    return challenges
+
+
+def _parse_challenges(value: str, out: list[tuple[str, dict[str, str]]]) -> None:
+    pos, end = 0, len(value)
+    current: dict[str, str] | None = None
+    while pos < end:
+        match = _SEPARATORS.match(value, pos)
+        pos = match.end() if match else pos
+        if pos >= end:
+            return
+        param = _AUTH_PARAM.match(value, pos)
+        if param and current is not None:
+            name, token, quoted = param.group(1), param.group(2), param.group(3)
+            text = token if token is not None else _UNQUOTE.sub(r"\1", quoted or "")
+            current.setdefault(name.lower(), text)
+            pos = param.end()
+            continue
+        scheme = _TOKEN.match(value, pos)
+        if not scheme:
+            return
+        current = {}
+        out.append((scheme.group(), current))
+        pos = scheme.end()
+        token68 = _TOKEN68.match(value, pos)
+        if token68 and not _AUTH_PARAM.match(value, _SPACES.match(value, pos).end()):  # type: ignore[union-attr]
+            current[""] = token68.group(1)
+            pos = token68.end()
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` value, by RFC 9110's grammar, capped.
+
+    Digits or an HTTP-date; anything else, or a wait beyond `MAX_RETRY_AFTER`, is `None`.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if _DIGITS.fullmatch(value):
+        seconds = float(int(value))
+    else:
+        when = _parse_http_date(value)
+        if when is None:
+            return None
+        seconds = max(0.0, when - (time.time() if now is None else now))
+    return seconds if seconds <= MAX_RETRY_AFTER else None
+
+
+def _parse_http_date(value: str) -> float | None:
+    if match := _IMF_FIXDATE.fullmatch(value):
+        day, month, year, hh, mm, ss = match.groups()
+    elif match := _RFC850_DATE.fullmatch(value):
+        day, month, yy, hh, mm, ss = match.groups()
+        # RFC 9110: a two-digit year more than 50 years in the future is in the past century.
+        year_now = time.gmtime().tm_year
+        year_int = 2000 + int(yy)
+        year = str(year_int - 100 if year_int > year_now + 50 else year_int)
+    elif match := _ASCTIME_DATE.fullmatch(value):
+        month, day, hh, mm, ss, year = match.groups()
+    else:
+        return None
+    try:
+        fields = (int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss))
+        if not (1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60 and fields[5] < 61):
+            return None
+        return float(calendar.timegm((*fields, 0, 0, 0)))
+    except (ValueError, OverflowError):
+        return None
+
+
+def as_amount(value: object) -> Decimal | None:
+    """A finite, bounded number from a JSON value or a numeric string; else `None`."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if len(text) > 64 or not _NUMBER.fullmatch(text):
+            return None
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the regex admits only valid numbers
+            return None
+    return None
+
+
+def bounded_text(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
+    """A non-empty string field, stripped and cut to `limit` characters; else `None`."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    if not value:
+        return None
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def safe_action_url(value: object) -> str | None:
+    """`value` if it is a link that is safe to show: `https` with a host and no userinfo.
+
+    Plain `http` is allowed only for loopback hosts. Nothing is ever fetched or followed.
+    """
+    if not isinstance(value, str) or not value or len(value) > _MAX_URL_LENGTH:
+        return None
+    if _CONTROL.search(value) or "\\" in value:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    if not host or parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return value
+    if scheme == "http" and _is_loopback(host):
+        return value
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
