@@ -1,0 +1,16 @@
+"""Firecrawl: 402 `{"success": false, "error": "Insufficient credits ..."}`; its 429 rate
+limits say "Upgrade your plan" and are left alone.
+
+Source: firecrawl/firecrawl apps/api/src/routes/shared.ts (checkCreditsMiddleware).
+"""
+
+from __future__ import annotations
+
+from ._common import ProviderAdapter
+
+__all__ = ["FirecrawlAdapter"]
+
+
+class FirecrawlAdapter(ProviderAdapter):
+    name = "firecrawl"
+    hosts = ("api.firecrawl.dev",)

@@ -1,0 +1,17 @@
+"""SendGrid (Twilio): an account out of email credits gets 401 "Maximum credits exceeded",
+the same status and `errors[]` shape as a bad API key (which is left alone).
+
+Seen in sendgrid/sendgrid-nodejs#1032 and sendgrid/sendgrid-php#793.
+"""
+
+from __future__ import annotations
+
+from ._common import ProviderAdapter
+
+__all__ = ["SendGridAdapter"]
+
+
+class SendGridAdapter(ProviderAdapter):
+    name = "sendgrid"
+    hosts = ("api.sendgrid.com",)
+    statuses = (401, 402, 403)

@@ -1,0 +1,101 @@
+"""x402: a price for this request, in the JSON body (v1, `accepts`) or base64 JSON in the
+`PAYMENT-REQUIRED` header (v2). A 402 that answers a payment carries the settlement result in
+`X-PAYMENT-RESPONSE` (v1) or `PAYMENT-RESPONSE` (v2); `success: false` there is a failed
+payment, not a new price.
+
+Specs: coinbase/x402 specs/x402-specification-v1.md, specs/transports-v2/http.md
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._adapters import ResponseSnapshot
+from .._models import PaymentOption, PaymentRequired, Reason
+from .._untrusted import as_amount, bounded_text, decode_base64_json
+
+__all__ = ["X402Adapter"]
+
+_MAX_OFFERS = 16
+
+
+class X402Adapter:
+    name = "x402"
+    priority = -150
+
+    def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        requirements = _requirements(response)
+        settlement = _settlement(response)
+        if requirements is None and settlement is None:
+            return None
+        offers = requirements.get("accepts") if requirements else None
+        options = tuple(
+            _option(offer, requirements or {})
+            for offer in (offers if isinstance(offers, list) else [])[:_MAX_OFFERS]
+            if isinstance(offer, dict)
+        )
+        message = bounded_text(requirements.get("error")) if requirements else None
+        if settlement is not None:
+            failure = bounded_text(settlement.get("errorReason"), 200)
+            return PaymentRequired(
+                reason=Reason.PAYMENT_FAILED,
+                provider=self.name,
+                code=failure,
+                message=message or failure,
+                payment_options=options,
+                raw={"requirements": requirements, "settlement": settlement},
+            )
+        return PaymentRequired(
+            reason=Reason.PAYMENT_CHALLENGE,
+            provider=self.name,
+            message=message,
+            payment_options=options,
+            raw=requirements,
+        )
+
+
+def _requirements(response: ResponseSnapshot) -> dict[str, Any] | None:
+    header = response.header("payment-required")
+    if header:
+        decoded = decode_base64_json(header)
+        if isinstance(decoded, dict) and isinstance(decoded.get("accepts"), list):
+            return decoded
+    body = response.json
+    accepts = body.get("accepts") if isinstance(body, dict) else None
+    # An empty `accepts` is still x402 when the body says which version it speaks.
+    if isinstance(accepts, list) and (accepts or "x402Version" in body):
+        return body  # type: ignore[no-any-return]
+    return None
+
+
+def _settlement(response: ResponseSnapshot) -> dict[str, Any] | None:
+    header = response.header("payment-response") or response.header("x-payment-response")
+    if not header:
+        return None
+    decoded = decode_base64_json(header)
+    if isinstance(decoded, dict) and decoded.get("success") is False:
+        return decoded
+    return None
+
+
+def _option(offer: dict[str, Any], requirements: dict[str, Any]) -> PaymentOption:
+    # v1 names the price `maxAmountRequired` and the resource as a URL string; v2 says
+    # `amount` and moves the resource to the top level as an object.
+    amount = as_amount(offer.get("amount", offer.get("maxAmountRequired")))
+    resource = offer.get("resource", requirements.get("resource"))
+    if isinstance(resource, dict):
+        resource = resource.get("url")
+    timeout = offer.get("maxTimeoutSeconds")
+    return PaymentOption(
+        protocol="x402",
+        scheme=bounded_text(offer.get("scheme"), 100),
+        network=bounded_text(offer.get("network"), 200),
+        amount=amount,
+        unit="atomic" if amount is not None else None,
+        asset=bounded_text(offer.get("asset"), 200),
+        pay_to=bounded_text(offer.get("payTo"), 200),
+        resource=bounded_text(resource, 2000),
+        description=bounded_text(offer.get("description"), 500),
+        max_timeout_seconds=timeout if isinstance(timeout, int) and timeout >= 0 else None,
+        raw=offer,
+    )
