@@ -7,7 +7,7 @@ normalized exception instead of a provider-specific body to string-match.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
@@ -26,8 +26,8 @@ from ._transport import PaymentRequiredTransport
 from ._wrap import wrap
 
 try:
-    __version__ = version("http402")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _metadata.version("http402")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import calendar
 import codecs
+import datetime
 import ipaddress
 import json
 import re
@@ -379,12 +379,18 @@ def _parse_http_date(value: str) -> float | None:
     else:
         return None
     try:
-        fields = (int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss))
-        if not (1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60 and fields[5] < 61):
-            return None
-        return float(calendar.timegm((*fields, 0, 0, 0)))
-    except (ValueError, OverflowError):
+        when = datetime.datetime(
+            int(year),
+            _MONTHS[month],
+            int(day),
+            int(hh),
+            int(mm),
+            int(ss),
+            tzinfo=datetime.timezone.utc,
+        )
+    except ValueError:
         return None
+    return when.timestamp()
 
 
 def as_amount(value: object) -> Decimal | None:

@@ -1,0 +1,307 @@
+"""`classify`: the common shapes, problem details, bad input, and what it accepts."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+import http402
+from http402 import Reason
+
+
+def gate(
+    body: bytes | str | dict[str, Any] | list[Any],
+    *,
+    status: int = 402,
+    headers: dict[str, str] | None = None,
+    url: str = "https://api.example.com/v1/run",
+) -> httpx.Response:
+    content = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+    if isinstance(content, str):
+        content = content.encode()
+    return httpx.Response(
+        status, headers=headers or {}, content=content, request=httpx.Request("POST", url)
+    )
+
+
+class TestCommonShapes:
+    def test_nested_error_with_credit_counts(self) -> None:
+        """`{"error": {...}}` with credits required and available and a top-up link."""
+        payment = http402.classify(
+            gate(
+                {
+                    "error": {
+                        "code": "insufficient_credits",
+                        "message": "You need 120 credits but have 20.",
+                        "credits_required": 120,
+                        "credits_available": 20,
+                        "currency": "credits",
+                        "top_up_url": "https://billing.example.com/top-up",
+                    }
+                }
+            )
+        )
+        assert payment == http402.PaymentRequired(
+            reason=Reason.INSUFFICIENT_CREDITS,
+            provider="generic",
+            code="insufficient_credits",
+            message="You need 120 credits but have 20.",
+            credits_required=120,
+            credits_available=20,
+            currency="credits",
+            action_url="https://billing.example.com/top-up",
+        )
+
+    def test_flat_plan_limit(self) -> None:
+        """A flat `{"error": "plan_limit_exceeded", ...}` with plans and an upgrade link."""
+        payment = http402.classify(
+            gate(
+                {
+                    "error": "plan_limit_exceeded",
+                    "message": "Batch export is not available on the Free plan.",
+                    "current_plan": "free",
+                    "required_plan": "pro",
+                    "upgrade_url": "https://example.com/pricing",
+                }
+            )
+        )
+        assert payment is not None
+        assert payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+        assert payment.is_entitlement
+        assert (payment.code, payment.current_plan, payment.required_plan) == (
+            "plan_limit_exceeded",
+            "free",
+            "pro",
+        )
+        assert payment.message == "Batch export is not available on the Free plan."
+        assert payment.action_url == "https://example.com/pricing"
+
+    def test_synonyms_and_camel_case(self) -> None:
+        """`balance`, `cost`, `tier`, `billingUrl`, `retryAfter` are read as their fields."""
+        payment = http402.classify(
+            gate(
+                {
+                    "status": "error",
+                    "data": {
+                        "balance": "0.25",
+                        "cost": "1.10",
+                        "tier": {"name": "starter"},
+                        "billingUrl": "https://example.com/billing",
+                        "retryAfter": 30,
+                    },
+                }
+            )
+        )
+        assert payment is not None
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert payment.credits_available == Decimal("0.25")
+        assert payment.credits_required == Decimal("1.10")
+        assert payment.current_plan == "starter"
+        assert payment.action_url == "https://example.com/billing"
+        assert payment.retry_after == 30.0
+
+    def test_unsafe_link_in_the_body_is_dropped(self) -> None:
+        """A `javascript:` or userinfo link never reaches `action_url`."""
+        payment = http402.classify(
+            gate({"error": "insufficient_credits", "top_up_url": "javascript:alert(1)"})
+        )
+        assert payment is not None
+        assert payment.action_url is None
+
+    def test_retry_after_header_is_honoured_and_capped(self) -> None:
+        """`Retry-After` fills `retry_after`; a wait beyond 120 s is ignored."""
+        short = http402.classify(
+            gate({"error": "insufficient_credits"}, headers={"Retry-After": "5"})
+        )
+        long = http402.classify(
+            gate({"error": "insufficient_credits"}, headers={"Retry-After": "600"})
+        )
+        assert short is not None and short.retry_after == 5.0
+        assert long is not None and long.retry_after is None
+
+    def test_request_id_from_headers(self) -> None:
+        """`x-request-id` and `request-id` are read."""
+        payment = http402.classify(gate({"error": "x"}, headers={"x-request-id": "req_123"}))
+        assert payment is not None and payment.request_id == "req_123"
+
+
+class TestProblemDetails:
+    def test_problem_json_payment_type(self) -> None:
+        """RFC 9457: `type` names the reason, `detail` is the message, extensions are read."""
+        payment = http402.classify(
+            gate(
+                {
+                    "type": "https://example.com/probs/out-of-credit",
+                    "title": "You do not have enough credit.",
+                    "detail": "Your current balance is 30, but that costs 50.",
+                    "balance": 30,
+                },
+                headers={"content-type": "application/problem+json"},
+            )
+        )
+        assert payment is not None
+        assert payment.provider == "rfc9457"
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert payment.code == "https://example.com/probs/out-of-credit"
+        assert (payment.credits_available, payment.credits_required) == (30, 50)
+
+    def test_problem_403_that_is_not_about_payment_is_left_alone(self) -> None:
+        """A problem+json 403 whose type says nothing of payment is no gate."""
+        response = gate(
+            {"type": "https://example.com/probs/forbidden", "title": "Not your credit report"},
+            status=403,
+            headers={"content-type": "application/problem+json"},
+        )
+        assert http402.classify(response) is None
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b'{"error": ',
+            b"[" * 50_000 + b"]" * 50_000,
+            b'{"credits_required": 1' + b"0" * 6000 + b"}",
+            b'{"balance": NaN}',
+            b'{"balance": 1e999999}',
+            b"\xff\xfe\x00{\x80\x81",
+            b"",
+            b"<html><body><h1>Error</h1></body></html>",
+            b"\x00" * 1000,
+            b'"just a string"',
+            b"[1, 2, 3]",
+            b"null",
+        ],
+        ids=[
+            "malformed",
+            "deep",
+            "huge-int",
+            "nan",
+            "huge-exponent",
+            "invalid-utf8",
+            "empty",
+            "html",
+            "nul-bytes",
+            "json-string",
+            "json-list",
+            "json-null",
+        ],
+    )
+    def test_garbage_402_is_unknown_with_raw_kept(self, body: bytes) -> None:
+        """Anything unreadable is `UNKNOWN`, never an exception, with the raw text kept."""
+        payment = http402.classify(gate(body))
+        assert payment is not None
+        assert payment.reason is Reason.UNKNOWN
+        if body and body != b"null":
+            assert payment.raw is not None
+
+    def test_raw_text_is_bounded(self) -> None:
+        """A huge body is kept only up to `max_body_bytes`."""
+        payment = http402.classify(gate(b"x" * 1_000_000), max_body_bytes=1000)
+        assert payment is not None
+        assert isinstance(payment.raw, str)
+        assert len(payment.raw) == 1000
+
+    def test_html_page_with_billing_words(self) -> None:
+        """An HTML 402 that says what is wrong gets the reason and its title as message."""
+        html = (
+            "<html><head><title>Out of credits</title><script>var x='<b>'</script></head>"
+            "<body><p>Your account has insufficient credits. Please top up.</p></body></html>"
+        )
+        payment = http402.classify(gate(html, headers={"content-type": "text/html"}))
+        assert payment is not None
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert payment.message == "Out of credits"
+
+    def test_plain_text_402(self) -> None:
+        """A plain-text 402 is read by its wording."""
+        payment = http402.classify(gate("Your subscription has expired. Renew to continue."))
+        assert payment is not None
+        assert payment.reason is Reason.SUBSCRIPTION_EXPIRED
+
+    def test_headers_alone_can_classify(self) -> None:
+        """With an unusable body, a challenge header still gives the reason."""
+        payment = http402.classify(
+            gate(
+                b"\xff\xff", headers={"www-authenticate": 'L402 macaroon="m", invoice="lnbc10n1x"'}
+            )
+        )
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_CHALLENGE
+        assert payment.payment_options[0].amount == Decimal(1000)
+        assert payment.payment_options[0].unit == "msat"
+
+
+class TestWhatClassifyAccepts:
+    def test_a_non_gate_is_none(self) -> None:
+        """A 200 or a plain 404 is not a payment gate."""
+        assert http402.classify(gate({"ok": True}, status=200)) is None
+        assert http402.classify(gate({"error": "insufficient_credits"}, status=404)) is None
+
+    def test_an_exception_carrying_a_response(self) -> None:
+        """SDK errors carry the response as `.response`."""
+
+        class APIStatusError(Exception):
+            def __init__(self, response: httpx.Response) -> None:
+                super().__init__("boom")
+                self.response = response
+
+        error = APIStatusError(gate({"error": "insufficient_credits"}))
+        payment = http402.classify(error)
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+
+    def test_a_response_without_request(self) -> None:
+        """A bare response (no request attached) still classifies."""
+        response = httpx.Response(402, json={"error": {"code": "card_declined"}})
+        payment = http402.classify(response)
+        assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+
+    def test_an_unread_streamed_response_is_judged_by_headers(self) -> None:
+        """A stream that was never read is not read by `classify`."""
+
+        class Stream(httpx.SyncByteStream):
+            read = False
+
+            def __iter__(self):  # type: ignore[no-untyped-def]
+                Stream.read = True
+                yield b'{"error": "insufficient_credits"}'
+
+        response = httpx.Response(402, stream=Stream(), request=httpx.Request("GET", "https://a.b"))
+        payment = http402.classify(response)
+        assert payment is not None and payment.reason is Reason.UNKNOWN
+        assert not Stream.read
+
+    @pytest.mark.parametrize("thing", [None, 42, "402", object(), Exception("no response")])
+    def test_anything_else_is_none(self, thing: object) -> None:
+        """Objects that are not responses give `None`, not an error."""
+        assert http402.classify(thing) is None
+
+
+class TestReason:
+    def test_values_are_lower_case_names(self) -> None:
+        """Each value is its member's lower-case name."""
+        assert [r.value for r in Reason] == [r.name.lower() for r in Reason]
+        assert Reason("payment_challenge") is Reason.PAYMENT_CHALLENGE
+        assert str(Reason.UNKNOWN) == "unknown"
+
+    def test_only_plan_limits_are_entitlements(self) -> None:
+        """Dashboards tell entitlement gates from payment gates."""
+        assert {r for r in Reason if r.is_entitlement} == {Reason.PLAN_LIMIT_EXCEEDED}
+
+    def test_payment_required_is_frozen_and_hashable(self) -> None:
+        """The normalized answer cannot be changed and can be used as a key."""
+        payment = http402.PaymentRequired(reason="unknown", provider="x", raw={"a": [1]})
+        with pytest.raises(AttributeError):
+            payment.reason = Reason.PAYMENT_FAILED  # type: ignore[misc]
+        assert hash(payment) == hash(http402.PaymentRequired(reason="unknown", provider="x"))
+
+    def test_amounts_never_take_floats_silently(self) -> None:
+        """A float becomes the `Decimal` of its shortest repr; a bool is refused."""
+        payment = http402.PaymentRequired(reason="unknown", provider="x", credits_required=0.1)
+        assert payment.credits_required == Decimal("0.1")
+        with pytest.raises(TypeError):
+            http402.PaymentRequired(reason="unknown", provider="x", credits_required=True)
