@@ -1,0 +1,157 @@
+"""`python -m http402 demo`: a paid API on loopback runs out of credits, and http402 says so.
+
+The provider is a real HTTP server on 127.0.0.1 (an ephemeral port), spoken to over real
+sockets through `httpx.HTTPTransport`; nothing is mocked. Its 402 uses the common JSON error
+shape, so the answer comes from http402's generic adapter, as it would for any provider that
+has no adapter of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TextIO
+
+import httpx
+
+from ._exceptions import PaymentRequiredError
+from ._transport import PaymentRequiredTransport
+
+__all__ = ["DemoProvider", "run_demo"]
+
+_FIELDS = (
+    "reason",
+    "provider",
+    "status_code",
+    "code",
+    "message",
+    "credits_required",
+    "credits_available",
+    "action_url",
+    "request_id",
+)
+
+
+class DemoProvider:
+    """A tiny paid API: `POST /v1/generate` costs `price` credits until the balance runs out."""
+
+    def __init__(self, *, credits: int = 100, price: int = 40) -> None:
+        self.credits = credits
+        self.price = price
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def spend(self) -> tuple[int, dict[str, Any]]:
+        """One paid call: the status and JSON body to answer with."""
+        with self._lock:
+            if self.credits < self.price:
+                return 402, {
+                    "error": {
+                        "code": "insufficient_credits",
+                        "message": (
+                            f"This call costs {self.price} credits and the account has "
+                            f"{self.credits}. Top up to continue."
+                        ),
+                        "credits_required": self.price,
+                        "credits_available": self.credits,
+                        "top_up_url": f"{self.url}/billing/top-up",
+                    }
+                }
+            self.credits -= self.price
+            return 200, {"output": "a generated answer", "credits_remaining": self.credits}
+
+
+def _handler_for(provider: DemoProvider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            self.rfile.read(length)
+            if self.path != "/v1/generate":
+                self._reply(404, {"error": {"code": "not_found", "message": "no such route"}})
+                return
+            self._reply(*provider.spend())
+
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.send_header("x-request-id", f"req_{secrets.token_hex(6)}")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            pass
+
+    return Handler
+
+
+@contextmanager
+def _running(provider: DemoProvider) -> Iterator[DemoProvider]:
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+def run_demo(out: TextIO) -> int:
+    """Runs the demo, writing to `out`; returns the process exit code."""
+    with _running(DemoProvider()) as provider:
+        print(f"http402 demo: a paid API on {provider.url} (loopback, real HTTP)", file=out)
+        print(
+            f"  the account has {provider.credits} credits; each call costs {provider.price}\n",
+            file=out,
+        )
+        transport = PaymentRequiredTransport(httpx.HTTPTransport())
+        # The key is a throwaway, sent to show that no credential reaches any output.
+        headers = {"authorization": f"Bearer demo-{secrets.token_hex(16)}"}
+        with httpx.Client(transport=transport, base_url=provider.url, headers=headers) as client:
+            for call in range(1, 10):
+                try:
+                    response = client.post("/v1/generate", json={"prompt": f"call {call}"})
+                except PaymentRequiredError as error:
+                    _show_gate(error, out)
+                    return 0
+                left = response.json()["credits_remaining"]
+                print(f"  call {call}: {response.status_code} OK, {left} credits left", file=out)
+    print("the provider never answered 402; something is wrong with the demo", file=out)
+    return 1
+
+
+def _show_gate(error: PaymentRequiredError, out: TextIO) -> None:
+    print(f"  next call: {error.response.status_code} Payment Required\n", file=out)
+    print(f"raised {type(error).__name__}:", file=out)
+    print(f"  {error}\n", file=out)
+    print("the normalized answer (error.payment):", file=out)
+    for name in _FIELDS:
+        value = getattr(error.payment, name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif hasattr(value, "value"):
+            value = value.value
+        print(f"  {name:<18} {value}", file=out)
+    print(f"  {'is_entitlement':<18} {error.payment.is_entitlement}", file=out)
+    print("\nan application catches it as `except http402.InsufficientCreditsError`.", file=out)

@@ -1,0 +1,31 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def test_demo_runs_against_a_real_loopback_server_and_exits_zero() -> None:
+    """`python -m http402 demo` spends credits until a 402 and shows the typed error."""
+    result = subprocess.run(
+        [sys.executable, "-m", "http402", "demo"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"a paid API on http://127\.0\.0\.1:\d+", out)
+    assert "call 2: 200 OK, 20 credits left" in out
+    assert "raised InsufficientCreditsError" in out
+    assert re.search(r"credits_required\s+40", out)
+    assert re.search(r"credits_available\s+20", out)
+    assert "demo-" not in out, "the demo's API key must not be printed"
+
+
+def test_no_command_is_a_usage_error() -> None:
+    """Without a command, the CLI says how to use it and exits 2."""
+    result = subprocess.run(
+        [sys.executable, "-m", "http402"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "usage: http402" in result.stderr
