@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._models import PaymentRequired
-from ._untrusted import decode_text, loads_json
+from ._untrusted import decode_text, loads_json, parse_www_authenticate
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -34,6 +34,7 @@ ENTRY_POINT_GROUP = "http402.adapters"
 _PAYMENT_REQUIRED = 402
 _logger = logging.getLogger("http402")
 _NOT_PARSED: Any = object()
+_HOST_CACHE_SIZE = 1024
 
 
 class ResponseSnapshot:
@@ -50,6 +51,7 @@ class ResponseSnapshot:
     """
 
     __slots__ = (
+        "_challenges",
         "_headers",
         "_json",
         "_text",
@@ -93,6 +95,7 @@ class ResponseSnapshot:
         self.secrets = secrets
         self._text: str | None = None
         self._json: Any = _NOT_PARSED
+        self._challenges: list[tuple[str, dict[str, str]]] | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name`, or `None`."""
@@ -127,6 +130,13 @@ class ResponseSnapshot:
                 except ValueError:
                     self._json = None
         return self._json
+
+    @property
+    def challenges(self) -> list[tuple[str, dict[str, str]]]:
+        """The `WWW-Authenticate` challenges, as `(scheme, params)` pairs, parsed once."""
+        if self._challenges is None:
+            self._challenges = parse_www_authenticate(self.header_list("www-authenticate"))
+        return self._challenges
 
     def __repr__(self) -> str:
         return f"<ResponseSnapshot {self.status_code} {self.method} {self.host}>"
@@ -218,6 +228,7 @@ class AdapterRegistry:
         self._order: dict[str, tuple[int, int]] = {}
         #: Status -> registrations that asked for it; read on every response by the transports.
         self.interest: dict[int, tuple[Registration, ...]] = {}
+        self._host_cache: dict[tuple[int, str], tuple[Registration, ...]] = {}
         self._lock = threading.RLock()
         self._discover_pending = discover
         for adapter in adapters:
@@ -334,7 +345,7 @@ class AdapterRegistry:
         self, status_code: int, host: str, header: Callable[[str], str | None]
     ) -> Iterator[Registration]:
         """The registrations to try for a response, in order."""
-        for registration in self.interest.get(status_code, ()):
+        for registration in self._for_host(status_code, host):
             if registration.applies(status_code, host, header):
                 yield registration
 
@@ -346,7 +357,22 @@ class AdapterRegistry:
         """
         if status_code == _PAYMENT_REQUIRED:
             return True
-        return any(r.applies(status_code, host, header) for r in self.interest.get(status_code, ()))
+        return any(r.applies(status_code, host, header) for r in self._for_host(status_code, host))
+
+    def _for_host(self, status_code: int, host: str) -> tuple[Registration, ...]:
+        """The registrations for this status whose hosts allow `host` (cached per host)."""
+        key = (status_code, host)
+        cached = self._host_cache.get(key)
+        if cached is None:
+            cached = tuple(
+                r
+                for r in self.interest.get(status_code, ())
+                if not r.hosts or _host_matches(host, r.hosts)
+            )
+            if len(self._host_cache) >= _HOST_CACHE_SIZE:
+                self._host_cache.clear()
+            self._host_cache[key] = cached
+        return cached
 
     def discover(self) -> None:
         """Loads third-party adapters from the entry points, once; failures are logged."""
@@ -386,3 +412,4 @@ class AdapterRegistry:
         # Every registry looks at 402s, even an empty one: an unclaimed 402 is still a gate.
         interest.setdefault(_PAYMENT_REQUIRED, [])
         self.interest = {status: tuple(regs) for status, regs in interest.items()}
+        self._host_cache = {}

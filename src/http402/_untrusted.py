@@ -70,7 +70,8 @@ _TCHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
 _TOKEN = re.compile(rf"{_TCHAR}+")
 _SPACES = re.compile(r"[ \t]*")
 _SEPARATORS = re.compile(r"[ \t,]+")
-_AUTH_PARAM = re.compile(rf'({_TCHAR}+)[ \t]*=[ \t]*(?:({_TCHAR}+)|"((?:[^"\\]|\\.)*)")')
+# The quoted-string is written "unrolled" ([^"\\]* runs) so long values match in one step.
+_AUTH_PARAM = re.compile(rf'({_TCHAR}+)[ \t]*=[ \t]*(?:({_TCHAR}+)|"([^"\\]*(?:\\.[^"\\]*)*)")')
 _TOKEN68 = re.compile(r"[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*(?=,|$)")
 _UNQUOTE = re.compile(r"\\(.)")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})

@@ -7,8 +7,9 @@ whose name means a balance or a plan, or wording that means "top up" or "card de
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -65,65 +66,144 @@ _RATE_LIMIT_CODES = frozenset(
 )
 
 _I = re.IGNORECASE
-_WORDS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
+# The wording of each reason, as (needle, pattern) rules on the lower-cased message, in order
+# of precedence. A pattern runs only where its literal needle occurs: a substring test is far
+# cheaper than a failed regex search through a long message.
+_RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PAYMENT_FAILED,
-        re.compile(
-            r"\b(?:card|payment method)\b[^.]{0,60}?\b(?:declined|expired|insufficient funds|"
-            r"failed|invalid|incorrect|not supported|lost|stolen)"
-            r"|\b(?:payment|charge)\b[^.]{0,30}?\b(?:failed|was declined|could not be processed)"
-            r"|\bdeclined\b[^.]{0,30}\bcard\b",
-            _I,
-        ),
+        "card",
+        r"\bcard\b[^.]{0,60}?\b(?:declined|expired|insufficient "
+        r"funds|failed|invalid|incorrect|not supported|lost|stolen)|\bdeclined\b[^.]{0,30}\bcard\b",
     ),
     (
+        Reason.PAYMENT_FAILED,
+        "payment method",
+        r"\bpayment method\b[^.]{0,60}?\b(?:declined|"
+        r"expired|failed|invalid)",
+    ),
+    (
+        Reason.PAYMENT_FAILED,
+        "payment",
+        r"\bpayment\b[^.]{0,30}?\b(?:failed|was declined|could "
+        r"not be processed)",
+    ),
+    (Reason.PAYMENT_FAILED, "charge", r"\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"),
+    (
         Reason.SUBSCRIPTION_EXPIRED,
-        re.compile(
-            r"\bsubscription\b[^.]{0,40}?\b(?:expired|lapsed|ended|inactive|past due|canceled|"
-            r"cancelled|suspended|not active)"
-            r"|\bpast[ _-]due\b|\b(?:account|shop|store)\b[^.]{0,20}?\b(?:is )?(?:not active|"
-            r"inactive|frozen|suspended for non-?payment)"
-            r"|\bbilling\b[^.]{0,20}?\bnot active\b|\b(?:unpaid|outstanding|overdue)\b[^.]{0,20}?"
-            r"\b(?:invoice|balance|bill)"
-            r"|\b(?:renewal|renew)\b[^.]{0,20}?\bfailed\b|\btrial\b[^.]{0,20}?\b(?:expired|ended)",
-            _I,
-        ),
+        "subscription",
+        r"\bsubscription\b[^.]{0,40}?\b(?:expired|"
+        r"lapsed|ended|inactive|past due|canceled|cancelled|suspended|not active)",
+    ),
+    (Reason.SUBSCRIPTION_EXPIRED, "past", r"\bpast[ _-]due\b"),
+    (
+        Reason.SUBSCRIPTION_EXPIRED,
+        "account",
+        r"\baccount\b[^.]{0,20}?\b(?:not active|inactive|"
+        r"frozen|suspended for non-?payment)",
+    ),
+    (Reason.SUBSCRIPTION_EXPIRED, "shop", r"\bshop\b[^.]{0,20}?\b(?:not active|frozen)"),
+    (Reason.SUBSCRIPTION_EXPIRED, "store", r"\bstore\b[^.]{0,20}?\b(?:not active|frozen)"),
+    (Reason.SUBSCRIPTION_EXPIRED, "billing", r"\bbilling\b[^.]{0,20}?\bnot active\b"),
+    (Reason.SUBSCRIPTION_EXPIRED, "unpaid", r"\bunpaid\b[^.]{0,20}?\b(?:invoice|balance|bill)"),
+    (
+        Reason.SUBSCRIPTION_EXPIRED,
+        "outstanding",
+        r"\boutstanding\b[^.]{0,20}?\b(?:invoice|"
+        r"balance|bill)",
+    ),
+    (Reason.SUBSCRIPTION_EXPIRED, "overdue", r"\boverdue\b"),
+    (Reason.SUBSCRIPTION_EXPIRED, "renew", r"\brenew(?:al)?\b[^.]{0,20}?\bfailed\b"),
+    (Reason.SUBSCRIPTION_EXPIRED, "trial", r"\btrial\b[^.]{0,20}?\b(?:expired|ended)"),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "insufficient",
+        r"\binsufficient\b[^.]{0,20}?\b(?:credits?|"
+        r"balance|funds|quota|tokens)",
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
-        re.compile(
-            r"\binsufficient\b[^.]{0,20}?\b(?:credits?|balance|funds|quota|tokens)"
-            r"|\b(?:credits?|balance)\b[^.]{0,30}?\b(?:too low|insufficient|exhausted|depleted|"
-            r"used up|ran out|run out|not enough|exceeded|is (?:zero|empty|negative))"
-            r"|\b(?:exhausted|depleted|negative|zero)\b[^.]{0,10}?\b(?:balance|credits?)"
-            r"|\bout of (?:extra |included |prepaid )?(?:credits?|funds|balance|usage)"
-            r"|\bno (?:remaining |more )?credits?\b|\b(?:requires?|needs?) more credits?\b"
-            r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?(?:credits?|balance)"
-            r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b|\brecharge\b"
-            r"|\bnot enough (?:credits?|balance|funds)|\bexceeded your (?:current )?quota"
-            r"|\bquota (?:exceeded|exhausted)|\bexceeds? your quota|\btop[ -]?up\b"
-            r"|\b(?:add|buy|purchase)\b[^.]{0,15}?\bcredits?\b",
-            _I,
-        ),
+        "credit",
+        r"\bcredits?\b[^.]{0,30}?\b(?:too low|insufficient|"
+        r"exhausted|depleted|used up|ran out|run out|not enough|exceeded|"
+        r"is (?:zero|empty|negative))"
+        r"|\bno (?:remaining |more )?credits?\b|\b(?:requires?|needs?) more credits?\b"
+        r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
+        r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b|\b(?:add|buy|purchase)\b[^.]{0,15}?"
+        r"\bcredits?\b|\bnot enough credits?",
+    ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "balance",
+        r"\bbalance\b[^.]{0,30}?\b(?:too low|insufficient|"
+        r"exhausted|depleted|not enough|is (?:zero|empty|negative))|\b(?:exhausted|depleted|"
+        r"negative|zero)\b[^.]{0,10}?\bbalance|\bnot enough balance",
+    ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "out of",
+        r"\bout of (?:extra |included |prepaid )?"
+        r"(?:credits?|funds|balance|usage)",
+    ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "quota",
+        r"\bexceeded your (?:current )?quota|\bquota "
+        r"(?:exceeded|exhausted)|\bexceeds? your quota",
+    ),
+    (Reason.INSUFFICIENT_CREDITS, "top", r"\btop[ -]?up\b"),
+    (Reason.INSUFFICIENT_CREDITS, "recharge", r"\brecharge\b"),
+    (Reason.INSUFFICIENT_CREDITS, "funds", r"\bnot enough funds"),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "not ",
+        r"\bnot (?:available|included|supported|allowed) "
+        r"(?:on|in|with|for) (?:your|the|this)[^.]{0,20}?\b(?:plan|tier|subscription)",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
-        re.compile(
-            r"\bnot (?:available|included|supported|allowed) (?:on|in|with|for) (?:your|the|this)"
-            r"[^.]{0,20}?\b(?:plan|tier|subscription)"
-            r"|\bupgrade\b[^.]{0,25}?\b(?:plan|tier|subscription|account)\b"
-            r"|\b(?:plan|tier)(?:'s)? (?:limit|quota)|\brequires? (?:an? |the )?[\w-]+ "
-            r"(?:plan|tier|subscription)\b|\bexceeded (?:your|the) (?:plan|tier)"
-            r"|\b(?:request|usage|monthly|api call)s? limit (?:reached|exceeded)",
-            _I,
-        ),
+        "upgrade",
+        r"\bupgrade\b[^.]{0,25}?\b(?:plan|tier|"
+        r"subscription|account)\b",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "plan",
+        r"\bplan(?:'s)? (?:limit|quota)|\brequires? (?:an? |"
+        r"the )?[\w-]+ plan\b|\bexceeded (?:your|the) plan",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "tier",
+        r"\btier(?:'s)? (?:limit|quota)|\brequires? (?:an? |"
+        r"the )?[\w-]+ tier\b|\bexceeded (?:your|the) tier",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "limit",
+        r"\b(?:request|usage|monthly|api call)s? limit "
+        r"(?:reached|exceeded)",
     ),
 )
-_RATE_LIMIT_WORDS = re.compile(
-    r"\brate[ -]?limit|\bper (?:second|minute|min|hour)\b|\btoo many requests\b|"
-    r"\brequests? per\b|\b(?:RPM|TPM|RPS|RPD)\b|\btry again in\b|\bslow down\b",
-    _I,
+_WORDS: tuple[tuple[Reason, str, re.Pattern[str]], ...] = tuple(
+    (reason, needle, re.compile(pattern)) for reason, needle, pattern in _RULES
 )
+_RATE_LIMIT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (needle, re.compile(pattern))
+    for needle, pattern in (
+        ("rate", r"\brate[ -]?limit"),
+        ("per ", r"\bper (?:second|minute|min|hour)\b"),
+        ("too many", r"\btoo many requests\b"),
+        (" per", r"\brequests? per\b"),
+        ("rpm", r"\brpm\b"),
+        ("tpm", r"\btpm\b"),
+        ("rps", r"\brps\b"),
+        ("rpd", r"\brpd\b"),
+        ("try again in", r"\btry again in\b"),
+        ("slow down", r"\bslow down\b"),
+    )
+)
+_DIGIT = re.compile(r"[0-9]")
 _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
 _CREDITS_REQUIRED_WORDS = re.compile(
     r"([0-9][0-9,]*(?:\.[0-9]+)?) credits? (?:are |is )?(?:required|needed)"
@@ -224,6 +304,7 @@ _RETRY_KEYS = ("retry_after", "retry_after_seconds", "retry_in", "retry_after_se
 _REQUEST_ID_KEYS = ("request_id", "trace_id")
 
 
+@functools.lru_cache(maxsize=1024)
 def _norm(key: str) -> str:
     return _CAMEL.sub(r"_\1", key).lower().replace("-", "_")
 
@@ -368,40 +449,96 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
         return evidence
     # The object that carries the message is the error itself; read it before its envelope.
     objects = sorted(_objects(payload), key=lambda obj: not _has_message(obj))
+    found: dict[str, Any] = {}
     for obj in objects:
-        if evidence.message is None:
-            evidence.message = _first_text(obj, _MESSAGE_KEYS)
-        codes = list(_codes_of(obj))
-        evidence.codes.extend(codes)
-        if evidence.code is None and codes:
-            evidence.code = codes[0]
-        if evidence.credits_required is None:
-            evidence.credits_required = _first_amount(obj, _REQUIRED_KEYS)
-        if evidence.credits_available is None:
-            evidence.credits_available = _first_amount(obj, _AVAILABLE_KEYS)
-        if evidence.currency is None:
-            currency = obj.get("currency")
-            if isinstance(currency, str) and 1 <= len(currency) <= 16:
-                evidence.currency = currency.strip()
-        if evidence.current_plan is None:
-            evidence.current_plan = _first_plan(obj, _CURRENT_PLAN_KEYS)
-        if evidence.required_plan is None:
-            evidence.required_plan = _first_plan(obj, _REQUIRED_PLAN_KEYS)
-        if evidence.action_url is None:
-            evidence.action_url = _first_url(obj)
-        if evidence.retry_after is None:
-            evidence.retry_after = _first_seconds(obj)
-        if evidence.request_id is None:
-            evidence.request_id = next(
-                (
-                    bounded_text(obj[k], 200)
-                    for k in _REQUEST_ID_KEYS
-                    if isinstance(obj.get(k), str)
-                ),
-                None,
-            )
+        # Each object's keys are looked at once; within an object the earlier synonym wins,
+        # across objects the earlier object wins.
+        best: dict[str, tuple[int, Any]] = {}
+        codes: list[tuple[int, str]] = []
+        for key, value in obj.items():
+            for role, rank in _ROLES.get(key, ()):
+                if role == "code":
+                    if _is_code_value(key, value):
+                        codes.append((rank, value.strip()))
+                    continue
+                if role in found:
+                    continue
+                parsed = _PARSERS[role](value)
+                if parsed is not None and (role not in best or rank < best[role][0]):
+                    best[role] = (rank, parsed)
+        for role, (_, parsed) in best.items():
+            found[role] = parsed
+        evidence.codes.extend(code for _, code in sorted(codes))
+    evidence.code = evidence.codes[0] if evidence.codes else None
+    evidence.message = evidence.message or found.get("message")
+    evidence.credits_required = found.get("credits_required")
+    evidence.credits_available = found.get("credits_available")
+    evidence.currency = found.get("currency")
+    evidence.current_plan = found.get("current_plan")
+    evidence.required_plan = found.get("required_plan")
+    evidence.action_url = found.get("action_url")
+    evidence.retry_after = found.get("retry_after")
+    evidence.request_id = found.get("request_id")
     _from_message(evidence)
     return evidence
+
+
+def _is_code_value(key: str, value: Any) -> bool:
+    if not isinstance(value, str) or not _is_code(value):
+        return False
+    # `name` is a code only in the shape of an exception class ("InsufficientBalanceError").
+    return key != "name" or value.endswith(("Error", "Exception"))
+
+
+def _message(value: Any) -> str | None:
+    return bounded_text(value) if isinstance(value, str) and not _is_code(value) else None
+
+
+def _plan(value: Any) -> str | None:
+    text = _text(value)
+    return text if text is not None and len(text) <= 100 else None
+
+
+def _currency(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and 1 <= len(value.strip()) <= 16 else None
+
+
+def _seconds(value: Any) -> float | None:
+    amount = as_amount(value)
+    return float(amount) if amount is not None and 0 <= amount <= 120 else None
+
+
+def _request_id(value: Any) -> str | None:
+    return bounded_text(value, 200) if isinstance(value, str) else None
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "message": _message,
+    "credits_required": as_amount,
+    "credits_available": as_amount,
+    "currency": _currency,
+    "current_plan": _plan,
+    "required_plan": _plan,
+    "action_url": safe_action_url,
+    "retry_after": _seconds,
+    "request_id": _request_id,
+}
+# Normalized key -> the roles it can play, with its rank among that role's synonyms.
+_ROLES: dict[str, list[tuple[str, int]]] = {}
+for _role, _keys in (
+    ("message", _MESSAGE_KEYS),
+    ("code", _CODE_KEYS),
+    ("credits_required", _REQUIRED_KEYS),
+    ("credits_available", _AVAILABLE_KEYS),
+    ("currency", ("currency",)),
+    ("current_plan", _CURRENT_PLAN_KEYS),
+    ("required_plan", _REQUIRED_PLAN_KEYS),
+    ("action_url", _URL_KEYS),
+    ("retry_after", _RETRY_KEYS),
+    ("request_id", _REQUEST_ID_KEYS),
+):
+    for _rank, _key in enumerate(_keys):
+        _ROLES.setdefault(_key, []).append((_role, _rank))
 
 
 def _first_group(match: re.Match[str]) -> str | None:
@@ -417,12 +554,14 @@ def _from_message(evidence: Evidence) -> None:
     message = evidence.message
     if not message:
         return
-    if evidence.action_url is None:
+    if evidence.action_url is None and "https://" in message:
         for match in _HTTPS_URL.finditer(message):
             url = safe_action_url(match.group().rstrip(".,;:!?"))
             if url is not None:
                 evidence.action_url = url
                 break
+    if not _DIGIT.search(message):
+        return
     if evidence.credits_required is None:
         required = _CREDITS_REQUIRED_WORDS.search(message)
         evidence.credits_required = as_amount(_first_group(required)) if required else None
@@ -431,61 +570,9 @@ def _from_message(evidence: Evidence) -> None:
         evidence.credits_available = as_amount(_first_group(available)) if available else None
 
 
-def _first_text(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = obj.get(key)
-        if isinstance(value, str) and not _is_code(value):
-            text = bounded_text(value)
-            if text:
-                return text
-    return None
-
-
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
-
-
-def _codes_of(obj: dict[str, Any]) -> Iterator[str]:
-    for key in _CODE_KEYS:
-        value = obj.get(key)
-        if isinstance(value, str) and _is_code(value):
-            if key == "name" and not value.endswith(("Error", "Exception")):
-                continue
-            yield value.strip()
-
-
-def _first_amount(obj: dict[str, Any], keys: tuple[str, ...]) -> Decimal | None:
-    for key in keys:
-        amount = as_amount(obj.get(key))
-        if amount is not None:
-            return amount
-    return None
-
-
-def _first_plan(obj: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = obj.get(key)
-        text = _text(value)
-        if text is not None and len(text) <= 100:
-            return text
-    return None
-
-
-def _first_url(obj: dict[str, Any]) -> str | None:
-    for key in _URL_KEYS:
-        url = safe_action_url(obj.get(key))
-        if url is not None:
-            return url
-    return None
-
-
-def _first_seconds(obj: dict[str, Any]) -> float | None:
-    for key in _RETRY_KEYS:
-        amount = as_amount(obj.get(key))
-        if amount is not None and 0 <= amount <= 120:
-            return float(amount)
-    return None
 
 
 def reason_from_code(code: str) -> Reason | None:
@@ -496,8 +583,9 @@ def reason_from_code(code: str) -> Reason | None:
 
 def reason_from_words(text: str) -> Reason | None:
     """The reason a human message means, by its wording; `None` if it says none."""
-    for reason, pattern in _WORDS:
-        if pattern.search(text):
+    lowered = text.lower()
+    for reason, needle, pattern in _WORDS:
+        if needle in lowered and pattern.search(lowered):
             return reason
     return None
 
@@ -506,7 +594,10 @@ def looks_like_rate_limit(codes: list[str], message: str | None) -> bool:
     """`True` for a plain rate limit: a rate-limit code, or "per minute" style wording."""
     if any(_norm(code) in _RATE_LIMIT_CODES for code in codes):
         return True
-    return bool(message and _RATE_LIMIT_WORDS.search(message))
+    if not message:
+        return False
+    lowered = message.lower()
+    return any(needle in lowered and p.search(lowered) for needle, p in _RATE_LIMIT_RULES)
 
 
 class ProviderAdapter:

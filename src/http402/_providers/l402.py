@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentOption, PaymentRequired, Reason
-from .._untrusted import bounded_text, parse_www_authenticate
+from .._untrusted import bounded_text
 
 __all__ = ["L402Adapter", "bolt11_amount_msat"]
 
@@ -34,10 +34,9 @@ class L402Adapter:
     priority = -160
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
-        challenges = parse_www_authenticate(response.header_list("www-authenticate"))
         options = tuple(
             _option(scheme, params)
-            for scheme, params in challenges
+            for scheme, params in response.challenges
             if scheme.lower() in _SCHEMES and ("invoice" in params)
         )
         if not options:

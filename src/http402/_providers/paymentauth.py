@@ -13,7 +13,7 @@ from typing import Any
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentOption, PaymentRequired, Reason
-from .._untrusted import as_amount, bounded_text, decode_base64url_json, parse_www_authenticate
+from .._untrusted import as_amount, bounded_text, decode_base64url_json
 
 __all__ = ["PaymentAuthAdapter"]
 
@@ -45,9 +45,8 @@ class PaymentAuthAdapter:
     priority = -140
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
-        challenges = parse_www_authenticate(response.header_list("www-authenticate"))
         options = tuple(
-            _option(params) for scheme, params in challenges if scheme.lower() == "payment"
+            _option(params) for scheme, params in response.challenges if scheme.lower() == "payment"
         )
         body = response.json
         problem = body if isinstance(body, dict) else {}
