@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import types
 from pathlib import Path
 
 import http402
@@ -12,7 +13,11 @@ ROOT = Path(__file__).parent.parent
 
 def test_all_is_exactly_what_is_exported() -> None:
     """`__all__` lists every public name of the package and nothing else."""
-    public = {name for name in dir(http402) if not name.startswith("_")} - {"annotations"}
+    public = {
+        name
+        for name, value in vars(http402).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    } - {"annotations"}
     assert set(http402.__all__) - {"__version__"} == public
     assert len(http402.__all__) == len(set(http402.__all__))
 

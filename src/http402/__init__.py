@@ -20,7 +20,8 @@ from ._exceptions import (
     PlanLimitExceededError,
     SubscriptionExpiredError,
 )
-from ._models import PaymentOption, PaymentRequired, Reason
+from ._models import PaymentOption, PaymentRequired, Reason, Retry
+from ._policies import RetryPolicy, SpendPolicy
 from ._registry import default_registry
 from ._transport import PaymentRequiredTransport
 from ._wrap import wrap
@@ -45,6 +46,9 @@ __all__ = [
     "Reason",
     "Registration",
     "ResponseSnapshot",
+    "Retry",
+    "RetryPolicy",
+    "SpendPolicy",
     "SubscriptionExpiredError",
     "__version__",
     "classify",

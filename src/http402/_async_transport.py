@@ -1,37 +1,81 @@
-"""The async transport: the sync one line for line, with `await`."""
+"""The async transport: `_transport.py` line for line, with `await`; keep them alike.
+
+It runs under asyncio and trio. Sync hooks run in a worker thread, so that a hook that
+blocks never blocks the event loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from types import TracebackType
-from typing import cast
+from typing import Any, cast
 
+import anyio
 import httpx
+import tenacity
 
 from ._adapters import AdapterRegistry
 from ._core import classify_read, gate_response_extensions, gate_response_headers
-from ._exceptions import error_for
+from ._episodes import AsyncLocalCoordinator
+from ._exceptions import PaymentRequiredError, error_for
+from ._models import Reason, Retry
+from ._policies import RetryPolicy, SpendPolicy, StillGated
+from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._registry import resolve_registry
+from ._replay import replay_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
+from .typing import AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
 __all__ = ["AsyncPaymentRequiredTransport"]
 
 
 class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
-    """The async twin of `PaymentRequiredTransport`, for `httpx.AsyncClient`.
+    """An async httpx transport that turns payment-gate responses into typed errors, and
+    can recover from them; the twin of `PaymentRequiredTransport`.
+
+    A response that is not a payment gate is returned untouched: its body is not read and a
+    streamed response stays streamed. A 402 (or a status that a provider's adapter claims
+    for its own hosts) is read up to `max_body_bytes`, classified, closed, and raised as the
+    `PaymentRequiredError` subclass of its reason, with `.response` still readable.
+
+    With `on_payment_required`, the hook is called with that error first. When it returns
+    `http402.Retry(...)`, the request is replayed with backoff until the gate lifts or the
+    propagation window closes. Requests that hit an account-level gate of one billing scope
+    at the same time share one hook call; a payment challenge is paid per request.
 
     Args:
         transport: The transport to wrap (default: `httpx.AsyncHTTPTransport()`).
         registry: The adapters to classify with (default: `http402.default_registry`).
         max_body_bytes: How much of a gate's body to read, counted after decoding.
+        on_payment_required: A hook, or a mapping from `Reason` to hook, called with the
+            typed error; it returns `Retry(...)` to replay the request or `None` to raise.
+            Coroutine functions are awaited; plain functions run in a worker thread.
+        retry: How replays wait and when they stop (default: `RetryPolicy()`).
+        spend_policy: Limits that a challenge's price must meet before any hook runs.
+        max_payments: Most paid replays of one request (default 1).
+        scope: Maps a request to its billing scope (default: origin and a digest of the
+            credential headers).
+        coordinator: Shares episodes across processes (default: this process only).
+        preflight_ttl: While a scope is known to be gated, fail new requests for this many
+            seconds without sending them (default: off).
+        on_low_balance: Called with the balance and the response when a balance header
+            drops below `low_balance_below`.
+        low_balance_below: The balance threshold for `on_low_balance`.
+        balance_headers: Header names the balance is read from.
+        sleep: How to wait between replays (default: `anyio.sleep`); tests pass a fake.
 
     Example:
         ```python
-        client = httpx.AsyncClient(transport=http402.AsyncPaymentRequiredTransport())
-        try:
-            await client.post("https://api.deepseek.com/chat/completions", json=payload)
-        except http402.InsufficientCreditsError as error:
-            print(error.payment.message)
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry | None:
+            await billing.buy_credits(100)
+            return http402.Retry(within=60)
+
+        client = httpx.AsyncClient(
+            transport=http402.AsyncPaymentRequiredTransport(
+                on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up}
+            )
+        )
         ```
     """
 
@@ -41,12 +85,38 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         *,
         registry: AdapterRegistry | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        on_payment_required: AsyncPaymentRequiredHooks | None = None,
+        retry: RetryPolicy | None = None,
+        spend_policy: SpendPolicy | None = None,
+        max_payments: int = 1,
+        scope: ScopeFunction | None = None,
+        coordinator: AsyncLocalCoordinator | None = None,
+        preflight_ttl: float | None = None,
+        on_low_balance: AsyncLowBalanceHook | None = None,
+        low_balance_below: Decimal | int | str | None = None,
+        balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self._transport = transport if transport is not None else httpx.AsyncHTTPTransport()
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
+        self._recovery = Recovery(
+            on_payment_required=on_payment_required,
+            allow_async=True,
+            retry=retry,
+            spend_policy=spend_policy,
+            max_payments=max_payments,
+            scope=scope,
+            preflight_ttl=preflight_ttl,
+            on_low_balance=on_low_balance,
+            low_balance_below=low_balance_below,
+            balance_headers=balance_headers,
+        )
+        self._coordinator = coordinator if coordinator is not None else AsyncLocalCoordinator()
+        self._sleep = sleep if sleep is not None else anyio.sleep
+        self._watch_balance = self._recovery.watches_balance
 
     @property
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -54,11 +124,93 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         return self._transport
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._recovery.preflight(request, self._coordinator.book)
+        sent_at = self._coordinator.sequence
+        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
+        not_replayable = self._recovery.why_not_replayable(request)
+        try:
+            return await self._send(request)
+        except PaymentRequiredError as error:
+            return await self._recover(request, error, sent_at, not_replayable)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
+            if self._watch_balance:
+                await self._observe_balance(request, response)
             return response
         return await self._inspect(request, response)
+
+    async def _recover(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        sent_at: int,
+        not_replayable: str | None,
+    ) -> httpx.Response:
+        self._recovery.note_gate(request, error, self._coordinator.book)
+        hook = self._recovery.hook_for(error, not_replayable)
+        if hook is None:
+            raise error
+        if error.reason is Reason.PAYMENT_CHALLENGE:
+            return await self._pay(request, error, hook)
+        retry = await self._coordinator.resolve(
+            self._recovery.scope(request), sent_at, lambda: self._call_hook(hook, error)
+        )
+        if retry is None:
+            raise error
+        return await self._replay(request, error, retry)
+
+    async def _replay(
+        self, request: httpx.Request, error: PaymentRequiredError, retry: Retry
+    ) -> httpx.Response:
+        retrying = tenacity.AsyncRetrying(
+            sleep=self._sleep, **self._recovery.retry.tenacity_arguments(retry.within)
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    state = attempt.retry_state
+                    try:
+                        response = await self._send(replay_of(request, retry, state.attempt_number))
+                    except PaymentRequiredError as again:
+                        raise self._recovery.still_gated(error, again, state) from None
+                    self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
+                    self._coordinator.book.clear(self._recovery.scope(request))
+                    return response
+        except StillGated as gated:
+            raise self._recovery.gave_up(gated, retrying) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    async def _pay(
+        self, request: httpx.Request, error: PaymentRequiredError, hook: Any
+    ) -> httpx.Response:
+        for payments in range(1, self._recovery.max_payments + 1):
+            error = self._recovery.screen(error)
+            retry = await self._call_hook(hook, error)
+            if retry is None:
+                raise error
+            self._recovery.paid(error, retry)
+            try:
+                return await self._send(replay_of(request, retry, payments))
+            except PaymentRequiredError as again:
+                error = self._recovery.after_payment(again, payments)
+        raise error
+
+    async def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
+        if is_async_callable(hook):
+            return self._recovery.checked(await hook(error))
+        return self._recovery.checked(await anyio.to_thread.run_sync(hook, error))
+
+    async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
+        balance = self._recovery.low_balance(request, response)
+        if balance is not None:
+            hook = self._recovery.on_low_balance
+            if is_async_callable(hook):
+                await hook(balance, response)
+            else:
+                await anyio.to_thread.run_sync(hook, balance, response)
 
     async def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         host = request.url.host

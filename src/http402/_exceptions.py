@@ -51,8 +51,9 @@ class PaymentRequiredError(httpx.HTTPStatusError):
         payment: The normalized `PaymentRequired`.
         request: The request that was refused.
         response: The final response; its body (bounded to `max_body_bytes`) is readable.
-        attempts: How many times the request was sent.
+        attempts: How many times the request was sent (0 when a preflight check refused it).
         waited: Seconds spent waiting between attempts.
+        not_replayed: Why no replay or payment was tried, when that is the case.
     """
 
     def __init__(
@@ -71,6 +72,8 @@ class PaymentRequiredError(httpx.HTTPStatusError):
         self.payment = payment
         self.attempts = attempts
         self.waited = waited
+        #: Why the request was not replayed or paid, when a hook could not be used.
+        self.not_replayed: str | None = None
 
     @property
     def reason(self) -> Reason:

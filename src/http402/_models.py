@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-__all__ = ["PaymentOption", "PaymentRequired", "Reason"]
+__all__ = ["PaymentOption", "PaymentRequired", "Reason", "Retry"]
 
 
 class Reason(str, enum.Enum):
@@ -127,3 +127,53 @@ class PaymentRequired:
     def is_entitlement(self) -> bool:
         """`True` when the plan lacks the feature or volume, `False` for a payment gate."""
         return self.reason.is_entitlement
+
+
+def _header_pairs(
+    value: Mapping[str, str] | Iterable[tuple[str, str]] | None,
+) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    pairs = tuple(value.items()) if isinstance(value, Mapping) else tuple(value)
+    for name, header in pairs:
+        if not isinstance(name, str) or not isinstance(header, str):
+            raise TypeError("Retry headers must be str names and str values")
+        if name.lower() == "idempotency-key":
+            raise ValueError(
+                "a replay keeps the caller's Idempotency-Key byte for byte; do not set it here"
+            )
+    return pairs
+
+
+def _positive_window(instance: object, attribute: object, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"within must be a positive number of seconds, got {value!r}")
+
+
+@attrs.frozen
+class Retry:
+    """What an upgrade hook returns to have the refused request replayed.
+
+    Args:
+        headers: Headers to add to the replayed request: an x402 `PAYMENT-SIGNATURE`, an L402
+            `Authorization`, fresh credentials. They are never logged or shown.
+        within: Seconds the billing change may take to propagate through the provider; the
+            request is replayed with backoff until the gate lifts or this window closes
+            (default: the transport's retry policy, 120 s).
+        paid: The offer the hook paid, for a spend policy's accounting (optional).
+
+    Example:
+        ```python
+        def top_up(error: http402.PaymentRequiredError) -> http402.Retry | None:
+            billing.add_credits(100)
+            return http402.Retry(within=60)
+        ```
+    """
+
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=None, converter=_header_pairs)
+    within: float | None = attrs.field(default=None, validator=_positive_window)
+    paid: PaymentOption | None = attrs.field(default=None, kw_only=True)
+
+    def __repr__(self) -> str:
+        names = [name for name, _ in self.headers]
+        return f"Retry(headers={names!r} (values hidden), within={self.within!r})"

@@ -1,0 +1,196 @@
+"""One hook call per billing scope, however many requests hit the gate at once.
+
+An *episode* is one run of the upgrade hook for one scope. `EpisodeBook` decides, without I/O,
+what each gated request does: **lead** (run the hook), **wait** (for the running episode's
+answer), or **reuse** (its request was sent before the last episode finished, so that
+episode's answer applies: a late 402 is not a new burst). The coordinators add the waiting:
+threads for the sync transport, anyio events (asyncio or trio) for the async one.
+
+A hook that raises ends its episode for all its waiters with that same exception; the next
+burst elects a new leader. The book also keeps which scopes are known to be gated, for the
+preflight check.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import attrs
+
+from ._exceptions import PaymentRequiredError
+from ._models import Retry
+
+__all__ = ["AsyncLocalCoordinator", "Episode", "EpisodeBook", "LocalCoordinator", "Role"]
+
+_MAX_SCOPES = 10_000
+
+
+class Role(enum.Enum):
+    LEAD = "lead"
+    WAIT = "wait"
+    REUSE = "reuse"
+
+
+@attrs.define(eq=False)
+class Episode:
+    """One run of the hook for one scope, and its answer once finished."""
+
+    number: int
+    signal: Any
+    finished: bool = False
+    retry: Retry | None = None
+    error: BaseException | None = None
+
+    def result(self) -> Retry | None:
+        """The hook's answer; re-raises the hook's own exception unchanged."""
+        if self.error is not None:
+            raise self.error
+        return self.retry
+
+
+@attrs.define(eq=False)
+class _ScopeState:
+    running: Episode | None = None
+    last: Episode | None = None
+    finished_at: int = 0
+    gated: PaymentRequiredError | None = None
+    gated_until: float = 0.0
+
+
+class EpisodeBook:
+    """The bookkeeping of episodes and known gates, per scope; thread-safe, no I/O."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._scopes: dict[str, _ScopeState] = {}
+        self._episodes = 0
+        self._clock = clock
+        #: Counts finished episodes of every scope; a request notes it when it is sent.
+        self.sequence = 0
+
+    def join(self, scope: str, sent_at: int, new_signal: Callable[[], Any]) -> tuple[Role, Episode]:
+        """What a request sent at `sent_at` does about a gate of `scope`."""
+        with self._lock:
+            state = self._state(scope)
+            if state.running is not None:
+                return Role.WAIT, state.running
+            last = state.last
+            if last is not None and state.finished_at > sent_at and last.retry is not None:
+                return Role.REUSE, last
+            self._episodes += 1
+            episode = Episode(self._episodes, new_signal())
+            state.running = episode
+            return Role.LEAD, episode
+
+    def finish(
+        self, scope: str, episode: Episode, retry: Retry | None, error: BaseException | None
+    ) -> None:
+        """Records the answer of `episode`; its waiters can read it after its signal."""
+        with self._lock:
+            state = self._state(scope)
+            episode.retry, episode.error, episode.finished = retry, error, True
+            state.running = None
+            state.last = episode
+            self.sequence += 1
+            state.finished_at = self.sequence
+
+    def mark_gated(self, scope: str, error: PaymentRequiredError, ttl: float) -> None:
+        """Remembers that `scope` is behind `error`'s gate for `ttl` seconds."""
+        with self._lock:
+            state = self._state(scope)
+            state.gated, state.gated_until = error, self._clock() + ttl
+
+    def gated(self, scope: str) -> PaymentRequiredError | None:
+        """The last gate of `scope`, while it is still believed to hold."""
+        with self._lock:
+            state = self._scopes.get(scope)
+            if state is None or state.gated is None or self._clock() >= state.gated_until:
+                return None
+            return state.gated
+
+    def clear(self, scope: str) -> None:
+        """Forgets the gate of `scope`: a request went through."""
+        with self._lock:
+            state = self._scopes.get(scope)
+            if state is not None:
+                state.gated = None
+
+    def _state(self, scope: str) -> _ScopeState:
+        state = self._scopes.get(scope)
+        if state is None:
+            if len(self._scopes) >= _MAX_SCOPES:
+                # Forget idle scopes rather than grow without bound.
+                for key in [k for k, v in self._scopes.items() if v.running is None]:
+                    del self._scopes[key]
+            state = self._scopes[scope] = _ScopeState()
+        return state
+
+
+class LocalCoordinator:
+    """Coalesces hook calls among the threads of one process (the sync default)."""
+
+    def __init__(self) -> None:
+        self.book = EpisodeBook()
+
+    @property
+    def sequence(self) -> int:
+        return self.book.sequence
+
+    def resolve(
+        self, scope: str, sent_at: int, run_hook: Callable[[], Retry | None]
+    ) -> Retry | None:
+        """Runs the hook once for the burst of `scope`, or waits for the run under way."""
+        role, episode = self.book.join(scope, sent_at, threading.Event)
+        if role is Role.LEAD:
+            try:
+                retry = run_hook()
+            except BaseException as exc:
+                self.book.finish(scope, episode, None, exc)
+                episode.signal.set()
+                raise
+            self.book.finish(scope, episode, retry, None)
+            episode.signal.set()
+            return retry
+        if role is Role.WAIT:
+            episode.signal.wait()
+        return episode.result()
+
+
+class AsyncLocalCoordinator:
+    """Coalesces hook calls among the tasks of one process, under asyncio or trio."""
+
+    def __init__(self) -> None:
+        self.book = EpisodeBook()
+
+    @property
+    def sequence(self) -> int:
+        return self.book.sequence
+
+    async def resolve(
+        self, scope: str, sent_at: int, run_hook: Callable[[], Awaitable[Retry | None]]
+    ) -> Retry | None:
+        """Runs the hook once for the burst of `scope`, or waits for the run under way.
+
+        The hook runs shielded from cancellation: cancelling the request that happened to
+        lead does not cancel the top-up that every other waiter depends on.
+        """
+        role, episode = self.book.join(scope, sent_at, anyio.Event)
+        if role is Role.LEAD:
+            try:
+                with anyio.CancelScope(shield=True):
+                    retry = await run_hook()
+            except BaseException as exc:
+                self.book.finish(scope, episode, None, exc)
+                episode.signal.set()
+                raise
+            self.book.finish(scope, episode, retry, None)
+            episode.signal.set()
+            return retry
+        if role is Role.WAIT:
+            await episode.signal.wait()
+        return episode.result()

@@ -1,0 +1,71 @@
+"""Log records and OpenTelemetry span events for payment gates, with no credential in them.
+
+Every record on the `http402` logger carries the structured fields `billing_gate_reason`,
+`billing_gate_kind` (`"payment"` or `"entitlement"`), `provider`, `scope` (origin and a
+digest of the credentials), `attempt` and `waited`. When `opentelemetry-api` is installed,
+the same attributes go on an event of the current span.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from ._models import PaymentRequired
+
+__all__ = ["report"]
+
+logger = logging.getLogger("http402")
+_trace: Any = None
+_looked_for_trace = False
+
+
+def report(
+    event: str,
+    text: str,
+    payment: PaymentRequired,
+    *,
+    scope: str | None = None,
+    attempt: int = 1,
+    waited: float = 0.0,
+    level: int = logging.INFO,
+) -> None:
+    """Emits one telemetry event about `payment`."""
+    fields = {
+        "http402_event": event,
+        "billing_gate_reason": payment.reason.value,
+        "billing_gate_kind": "entitlement" if payment.is_entitlement else "payment",
+        "provider": payment.provider,
+        "scope": scope,
+        "attempt": attempt,
+        "waited": round(waited, 3),
+    }
+    if logger.isEnabledFor(level):
+        logger.log(
+            level,
+            "http402 %s: %s (%s, provider %s, attempt %d, waited %.1f s)",
+            event,
+            text,
+            payment.reason.value,
+            payment.provider,
+            attempt,
+            waited,
+            extra=fields,
+        )
+    trace = _opentelemetry_trace()
+    if trace is not None:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.add_event(f"http402.{event}", {k: v for k, v in fields.items() if v is not None})
+
+
+def _opentelemetry_trace() -> Any:
+    global _trace, _looked_for_trace
+    if not _looked_for_trace:
+        _looked_for_trace = True
+        try:
+            _trace = importlib.import_module("opentelemetry.trace")
+        except ImportError:
+            _trace = None
+    return _trace

@@ -1,0 +1,68 @@
+"""A stateful fake of a paid API, for the recovery tests: credits, a top-up that takes a
+while to propagate, and a record of every request it received."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+class Account:
+    """Credits that run out, and a top-up that shows only after `propagation` more requests.
+
+    `handler` answers like a provider with the common JSON error shape: 200 while the account
+    has credits, 402 `insufficient_credits` otherwise.
+    """
+
+    def __init__(self, *, credits: int = 0, price: int = 1, propagation: int = 0) -> None:
+        self.credits = credits
+        self.price = price
+        self.propagation = propagation
+        self.pending: list[tuple[int, int]] = []  # (requests still to see, credits)
+        self.requests: list[httpx.Request] = []
+        self.bodies: list[bytes] = []
+        self.gated = 0
+        self.retry_after: str | None = None
+        self.on_gate: Callable[[int], None] | None = None
+        self._lock = threading.Lock()
+
+    def top_up(self, credits: int) -> None:
+        """Adds credits, visible after `propagation` more requests."""
+        with self._lock:
+            self.pending.append((self.propagation, credits))
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        with self._lock:
+            self.requests.append(request)
+            self.bodies.append(body)
+            still = []
+            for remaining, credits in self.pending:
+                if remaining <= 0:
+                    self.credits += credits
+                else:
+                    still.append((remaining - 1, credits))
+            self.pending = still
+            if self.credits >= self.price:
+                self.credits -= self.price
+                return httpx.Response(200, json={"ok": True, "credits_remaining": self.credits})
+            self.gated += 1
+            gated = self.gated
+        if self.on_gate is not None:
+            self.on_gate(gated)
+        headers = {"retry-after": self.retry_after} if self.retry_after else {}
+        return httpx.Response(402, headers=headers, json=insufficient(self.credits, self.price))
+
+
+def insufficient(available: int, required: int) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": "insufficient_credits",
+            "message": "Not enough credits for this request.",
+            "credits_required": required,
+            "credits_available": available,
+        }
+    }
