@@ -8,7 +8,8 @@ import sys
 
 
 def test_demo_runs_against_a_real_loopback_server_and_exits_zero() -> None:
-    """`python -m http402 demo` spends credits until a 402 and shows the typed error."""
+    """`python -m http402 demo` spends credits until a 402, shows the typed error, then tops
+    up through the provider's API, waits for the credits to propagate and replays."""
     result = subprocess.run(
         [sys.executable, "-m", "http402", "demo"], capture_output=True, text=True, timeout=60
     )
@@ -19,6 +20,9 @@ def test_demo_runs_against_a_real_loopback_server_and_exits_zero() -> None:
     assert "raised InsufficientCreditsError" in out
     assert re.search(r"credits_required\s+40", out)
     assert re.search(r"credits_available\s+20", out)
+    assert "hook: POST /billing/top-up -> pending" in out
+    assert "still 402 while the top-up propagates" in out
+    assert re.search(r"replayed: 200 OK after [0-9.]+ s, 180 credits left", out)
     assert "demo-" not in out, "the demo's API key must not be printed"
 
 

@@ -612,3 +612,43 @@ def test_telemetry_records_have_the_fields_and_no_credential(
         assert record.billing_gate_kind == "payment"  # type: ignore[attr-defined]
         assert record.provider == "generic"  # type: ignore[attr-defined]
     assert "sk-telemetry-secret" not in caplog.text
+
+
+def test_wrap_shares_one_coordinator_across_mounts() -> None:
+    """A scope reached through two mounts still gets one hook call per episode."""
+    account = Account()
+    client = http402.wrap(
+        httpx.Client(
+            transport=httpx.MockTransport(account.handler),
+            mounts={"https://api.example.com/v2": httpx.MockTransport(account.handler)},
+        ),
+        on_payment_required=lambda e: Retry(),
+        sleep=Sleeps(),
+    )
+    transports = [client._transport, *client._mounts.values()]
+    coordinators = {id(t._coordinator) for t in transports}  # type: ignore[union-attr]
+    assert len(coordinators) == 1
+
+
+def test_opentelemetry_span_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With opentelemetry installed, the current span gets an event per step."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    account = Account(propagation=1)
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        account.top_up(1)
+        return Retry()
+
+    with provider.get_tracer("test").start_as_current_span("call"):
+        sync_client(account, on_payment_required=top_up).post(URL)
+    (span,) = exporter.get_finished_spans()
+    events = {event.name: dict(event.attributes or {}) for event in span.events}
+    assert {"http402.still_gated", "http402.recovered"} <= set(events)
+    assert events["http402.recovered"]["billing_gate_reason"] == "insufficient_credits"
+    assert events["http402.recovered"]["attempt"] == 3

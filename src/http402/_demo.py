@@ -1,9 +1,11 @@
-"""`python -m http402 demo`: a paid API on loopback runs out of credits, and http402 says so.
+"""`python -m http402 demo`: a paid API on loopback runs out of credits; http402 says so,
+then recovers.
 
 The provider is a real HTTP server on 127.0.0.1 (an ephemeral port), spoken to over real
 sockets through `httpx.HTTPTransport`; nothing is mocked. Its 402 uses the common JSON error
 shape, so the answer comes from http402's generic adapter, as it would for any provider that
-has no adapter of its own.
+has no adapter of its own. Its top-up endpoint takes a couple of seconds to make new credits
+spendable, as real billing systems do, so the replay has to wait for it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -20,6 +23,7 @@ from typing import Any, TextIO
 import httpx
 
 from ._exceptions import PaymentRequiredError
+from ._models import Reason, Retry
 from ._transport import PaymentRequiredTransport
 
 __all__ = ["DemoProvider", "run_demo"]
@@ -38,11 +42,14 @@ _FIELDS = (
 
 
 class DemoProvider:
-    """A tiny paid API: `POST /v1/generate` costs `price` credits until the balance runs out."""
+    """A tiny paid API: `POST /v1/generate` costs `price` credits until the balance runs out;
+    `POST /billing/top-up` adds credits that become spendable `propagation` seconds later."""
 
-    def __init__(self, *, credits: int = 100, price: int = 40) -> None:
+    def __init__(self, *, credits: int = 100, price: int = 40, propagation: float = 2.0) -> None:
         self.credits = credits
         self.price = price
+        self.propagation = propagation
+        self._pending: list[tuple[float, int]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -61,9 +68,18 @@ class DemoProvider:
         self._server.server_close()
         self._thread.join()
 
+    def top_up(self, credits: int) -> tuple[int, dict[str, Any]]:
+        """Schedules `credits` to become spendable after the propagation delay."""
+        with self._lock:
+            self._pending.append((time.monotonic() + self.propagation, credits))
+        return 202, {"status": "pending", "credits": credits, "available_in": self.propagation}
+
     def spend(self) -> tuple[int, dict[str, Any]]:
         """One paid call: the status and JSON body to answer with."""
         with self._lock:
+            now = time.monotonic()
+            self.credits += sum(c for due, c in self._pending if due <= now)
+            self._pending = [(due, c) for due, c in self._pending if due > now]
             if self.credits < self.price:
                 return 402, {
                     "error": {
@@ -87,11 +103,13 @@ def _handler_for(provider: DemoProvider) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            self.rfile.read(length)
-            if self.path != "/v1/generate":
+            body = self.rfile.read(length)
+            if self.path == "/v1/generate":
+                self._reply(*provider.spend())
+            elif self.path == "/billing/top-up":
+                self._reply(*provider.top_up(int(json.loads(body or b"{}").get("credits", 0))))
+            else:
                 self._reply(404, {"error": {"code": "not_found", "message": "no such route"}})
-                return
-            self._reply(*provider.spend())
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
@@ -125,33 +143,75 @@ def run_demo(out: TextIO) -> int:
             f"  the account has {provider.credits} credits; each call costs {provider.price}\n",
             file=out,
         )
-        transport = PaymentRequiredTransport(httpx.HTTPTransport())
         # The key is a throwaway, sent to show that no credential reaches any output.
         headers = {"authorization": f"Bearer demo-{secrets.token_hex(16)}"}
+
+        print("1. without a hook, the gate is a typed error:", file=out)
+        transport = PaymentRequiredTransport(httpx.HTTPTransport())
         with httpx.Client(transport=transport, base_url=provider.url, headers=headers) as client:
             for call in range(1, 10):
                 try:
                     response = client.post("/v1/generate", json={"prompt": f"call {call}"})
                 except PaymentRequiredError as error:
                     _show_gate(error, out)
-                    return 0
+                    break
                 left = response.json()["credits_remaining"]
                 print(f"  call {call}: {response.status_code} OK, {left} credits left", file=out)
-    print("the provider never answered 402; something is wrong with the demo", file=out)
-    return 1
+            else:
+                print("the provider never answered 402; the demo is broken", file=out)
+                return 1
+        return _recover(provider, headers, out)
+
+
+def _recover(provider: DemoProvider, headers: dict[str, str], out: TextIO) -> int:
+    print("\n2. with an upgrade hook, the same call tops up, waits and goes through:", file=out)
+    started = time.monotonic()
+
+    def top_up(error: PaymentRequiredError) -> Retry:
+        print(f"  hook: {error.payment.reason.value}; buying 200 credits", file=out)
+        with httpx.Client(base_url=provider.url) as billing:
+            answer = billing.post("/billing/top-up", json={"credits": 200}).json()
+        print(
+            f"  hook: POST /billing/top-up -> {answer['status']}, spendable in about "
+            f"{answer['available_in']:g} s",
+            file=out,
+        )
+        return Retry(within=30)
+
+    def sleep(seconds: float) -> None:
+        print(f"  still 402 while the top-up propagates; waiting {seconds:.1f} s", file=out)
+        time.sleep(seconds)
+
+    transport = PaymentRequiredTransport(
+        httpx.HTTPTransport(),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        sleep=sleep,
+    )
+    with httpx.Client(transport=transport, base_url=provider.url, headers=headers) as client:
+        try:
+            response = client.post("/v1/generate", json={"prompt": "again"})
+        except PaymentRequiredError as error:
+            print(f"  gave up: {error}", file=out)
+            return 1
+    left = response.json()["credits_remaining"]
+    print(
+        f"  replayed: {response.status_code} OK after {time.monotonic() - started:.1f} s, "
+        f"{left} credits left",
+        file=out,
+    )
+    return 0
 
 
 def _show_gate(error: PaymentRequiredError, out: TextIO) -> None:
     print(f"  next call: {error.response.status_code} Payment Required\n", file=out)
-    print(f"raised {type(error).__name__}:", file=out)
-    print(f"  {error}\n", file=out)
-    print("the normalized answer (error.payment):", file=out)
+    print(f"  raised {type(error).__name__}:", file=out)
+    print(f"    {error}\n", file=out)
+    print("  the normalized answer (error.payment):", file=out)
     for name in _FIELDS:
         value = getattr(error.payment, name)
         if isinstance(value, Decimal):
             value = str(value)
         elif hasattr(value, "value"):
             value = value.value
-        print(f"  {name:<18} {value}", file=out)
-    print(f"  {'is_entitlement':<18} {error.payment.is_entitlement}", file=out)
-    print("\nan application catches it as `except http402.InsufficientCreditsError`.", file=out)
+        print(f"    {name:<18} {value}", file=out)
+    print(f"    {'is_entitlement':<18} {error.payment.is_entitlement}", file=out)

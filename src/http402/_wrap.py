@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._transport import PaymentRequiredTransport
 
 __all__ = ["wrap"]
@@ -18,8 +19,9 @@ def wrap(client: _Client, **options: Any) -> _Client:
     """Wraps `client`'s transport and every mounted transport in place, and returns `client`.
 
     Takes the options of `PaymentRequiredTransport` (or of the async one, for an
-    `httpx.AsyncClient`). Wrapping a client twice re-wraps the original transports with the
-    new options; it never stacks two layers.
+    `httpx.AsyncClient`). All the client's transports share one coordinator, so a billing
+    scope reached through two mounts still gets one hook call per episode. Wrapping a client
+    twice re-wraps the original transports with the new options; it never stacks two layers.
 
     Example:
         ```python
@@ -29,6 +31,7 @@ def wrap(client: _Client, **options: Any) -> _Client:
     # httpx has no public way to replace a client's transports; these two attributes have
     # been stable since httpx 0.18 and are what the client itself reads on every request.
     if isinstance(client, httpx.AsyncClient):
+        options.setdefault("coordinator", AsyncLocalCoordinator())
 
         def wrap_async(transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
             if isinstance(transport, AsyncPaymentRequiredTransport):
@@ -42,6 +45,7 @@ def wrap(client: _Client, **options: Any) -> _Client:
         }
         return client
     if isinstance(client, httpx.Client):
+        options.setdefault("coordinator", LocalCoordinator())
 
         def wrap_sync(transport: httpx.BaseTransport) -> httpx.BaseTransport:
             if isinstance(transport, PaymentRequiredTransport):
