@@ -74,7 +74,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
     if args.quick:
         defaults = Settings(50, 10, 4, 200, 20, 0.01, 3)
     else:
-        defaults = Settings(500, 20, 8, 1000, 100, 0.05, 5)
+        defaults = Settings(500, 20, 8, 1000, 100, 0.02, 25)
     rounds = args.rounds if args.rounds is not None else defaults.rounds
     return Settings(
         rounds=max(rounds, 1),

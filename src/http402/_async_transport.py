@@ -117,6 +117,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         self._coordinator = coordinator if coordinator is not None else AsyncLocalCoordinator()
         self._sleep = sleep if sleep is not None else anyio.sleep
         self._watch_balance = self._recovery.watches_balance
+        # Without hooks or preflight, a request takes the shortest path: send and inspect.
+        self._recovering = self._recovery.recovers
 
     @property
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -124,6 +126,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         return self._transport
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._recovering:
+            return await self._send(request)
         self._recovery.preflight(request, self._coordinator.book)
         sent_at = self._coordinator.sequence
         # Judged before sending: once sent, a generator body is gone (or buffered by a mock).

@@ -85,6 +85,11 @@ class Recovery:
         self._below_lock = threading.Lock()
 
     @property
+    def recovers(self) -> bool:
+        """`True` when gates may lead to a hook call, or preflight checks are on."""
+        return bool(self._hooks) or self.preflight_ttl is not None
+
+    @property
     def watches_balance(self) -> bool:
         return self.on_low_balance is not None
 

@@ -115,6 +115,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self._coordinator = coordinator if coordinator is not None else LocalCoordinator()
         self._sleep = sleep if sleep is not None else time.sleep
         self._watch_balance = self._recovery.watches_balance
+        # Without hooks or preflight, a request takes the shortest path: send and inspect.
+        self._recovering = self._recovery.recovers
 
     @property
     def transport(self) -> httpx.BaseTransport:
@@ -122,6 +124,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         return self._transport
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._recovering:
+            return self._send(request)
         self._recovery.preflight(request, self._coordinator.book)
         sent_at = self._coordinator.sequence
         # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
