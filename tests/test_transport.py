@@ -332,3 +332,112 @@ class TestWrap:
         """Only httpx clients can be wrapped."""
         with pytest.raises(TypeError, match=r"httpx\.Client"):
             http402.wrap(object())  # type: ignore[type-var]
+
+
+BAD_BODIES = {
+    "malformed": b'{"error": ',
+    "deep": b"[" * 50_000 + b"]" * 50_000,
+    "huge-number": b'{"credits_required": 1' + b"0" * 6000 + b"}",
+    "nan": b'{"balance": NaN}',
+    "invalid-utf8": b"\xff\xfe\x00{\x80\x81",
+    "html": b"<html><body><h1>Error</h1></body></html>",
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+async def test_bad_bodies_raise_unknown_through_the_transport(mode: str, body: bytes) -> None:
+    """Garbage on a 402 is the base `PaymentRequiredError`, its body readable up to the bound."""
+    client = make(mode, lambda request: httpx.Response(402, content=body))
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        await client.request("GET", URL)
+    assert type(caught.value) is http402.PaymentRequiredError
+    assert caught.value.payment.reason is Reason.UNKNOWN
+    assert caught.value.response.content == body[: 64 * 1024]
+
+
+SEED_SHAPES = [
+    (
+        {
+            "error": {
+                "code": "insufficient_credits",
+                "credits_required": 120,
+                "credits_available": 20,
+                "top_up_url": "https://billing.example.com/top-up",
+            }
+        },
+        http402.InsufficientCreditsError,
+        {"credits_required": 120, "credits_available": 20},
+    ),
+    (
+        {
+            "error": "plan_limit_exceeded",
+            "current_plan": "free",
+            "required_plan": "pro",
+            "upgrade_url": "https://example.com/pricing",
+        },
+        http402.PlanLimitExceededError,
+        {"current_plan": "free", "required_plan": "pro"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "error_class", "fields"), SEED_SHAPES, ids=["credits", "plan"])
+async def test_seed_shapes_through_the_transport(
+    mode: str, body: dict[str, Any], error_class: type[Exception], fields: dict[str, Any]
+) -> None:
+    """The two common shapes give their typed errors and fields, sync and async alike."""
+    client = make(mode, lambda request: httpx.Response(402, json=body))
+    with pytest.raises(error_class) as caught:
+        await client.request("GET", URL)
+    payment = caught.value.payment  # type: ignore[attr-defined]
+    for name, value in fields.items():
+        assert getattr(payment, name) == value
+    assert payment.action_url is not None
+
+
+async def test_problem_json_through_the_transport(mode: str) -> None:
+    """RFC 9457 problem details, sync and async alike."""
+    problem = {
+        "type": "https://example.com/probs/out-of-credit",
+        "title": "You do not have enough credit.",
+        "detail": "Your current balance is 30, but that costs 50.",
+    }
+    client = make(
+        mode,
+        lambda request: httpx.Response(
+            402, json=problem, headers={"content-type": "application/problem+json"}
+        ),
+    )
+    with pytest.raises(http402.InsufficientCreditsError) as caught:
+        await client.request("GET", URL)
+    assert caught.value.payment.provider == "rfc9457"
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "1e3", "86400", "Fri, 31 Feb 2027 00:00:00 GMT"])
+async def test_garbage_retry_after_through_the_transport(mode: str, value: str) -> None:
+    """A `Retry-After` outside RFC 9110's grammar or over 120 s is ignored, not an error."""
+    client = make(
+        mode,
+        lambda request: httpx.Response(
+            402, json={"error": "insufficient_credits"}, headers={"retry-after": value}
+        ),
+    )
+    with pytest.raises(http402.InsufficientCreditsError) as caught:
+        await client.request("GET", URL)
+    assert caught.value.payment.retry_after is None
+
+
+async def test_unsafe_action_url_through_the_transport(mode: str) -> None:
+    """A `javascript:` or plain-http link from a gate never becomes `action_url`."""
+    for url in ("javascript:alert(1)", "http://evil.example/top-up", "https://u:p@x.test/"):
+        client = make(
+            mode,
+            lambda request, url=url: httpx.Response(
+                402, json={"error": "insufficient_credits", "top_up_url": url}
+            ),
+        )
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            await client.request("GET", URL)
+        assert caught.value.payment.action_url is None
+        assert url not in str(caught.value)
