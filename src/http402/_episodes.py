@@ -22,8 +22,7 @@ from typing import Any
 import anyio
 import attrs
 
-from ._exceptions import PaymentRequiredError
-from ._models import Retry
+from ._models import PaymentRequired, Retry
 
 __all__ = ["AsyncLocalCoordinator", "Episode", "EpisodeBook", "LocalCoordinator", "Role"]
 
@@ -58,7 +57,7 @@ class _ScopeState:
     running: Episode | None = None
     last: Episode | None = None
     finished_at: int = 0
-    gated: PaymentRequiredError | None = None
+    gated: PaymentRequired | None = None
     gated_until: float = 0.0
 
 
@@ -73,7 +72,7 @@ class EpisodeBook:
         #: Counts finished episodes of every scope; a request notes it when it is sent.
         self.sequence = 0
 
-    def join(self, scope: str, sent_at: int, new_signal: Callable[[], Any]) -> tuple[Role, Episode]:
+    def join(self, scope: str, sent_at: Any, new_signal: Callable[[], Any]) -> tuple[Role, Episode]:
         """What a request sent at `sent_at` does about a gate of `scope`."""
         with self._lock:
             state = self._state(scope)
@@ -99,13 +98,13 @@ class EpisodeBook:
             self.sequence += 1
             state.finished_at = self.sequence
 
-    def mark_gated(self, scope: str, error: PaymentRequiredError, ttl: float) -> None:
-        """Remembers that `scope` is behind `error`'s gate for `ttl` seconds."""
+    def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
+        """Remembers that `scope` is behind this gate for `ttl` seconds."""
         with self._lock:
             state = self._state(scope)
-            state.gated, state.gated_until = error, self._clock() + ttl
+            state.gated, state.gated_until = payment, self._clock() + ttl
 
-    def gated(self, scope: str) -> PaymentRequiredError | None:
+    def gated(self, scope: str) -> PaymentRequired | None:
         """The last gate of `scope`, while it is still believed to hold."""
         with self._lock:
             state = self._scopes.get(scope)
@@ -132,17 +131,30 @@ class EpisodeBook:
 
 
 class LocalCoordinator:
-    """Coalesces hook calls among the threads of one process (the sync default)."""
+    """Coalesces hook calls among the threads of one process (the sync default).
+
+    The interface every sync coordinator offers: `mark`, `resolve`, `mark_gated`, `gated`
+    and `clear`.
+    """
 
     def __init__(self) -> None:
         self.book = EpisodeBook()
 
-    @property
-    def sequence(self) -> int:
+    def mark(self) -> Any:
+        """A marker taken as a request is sent, to tell a late gate from a new burst."""
         return self.book.sequence
 
+    def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
+        self.book.mark_gated(scope, payment, ttl)
+
+    def gated(self, scope: str) -> PaymentRequired | None:
+        return self.book.gated(scope)
+
+    def clear(self, scope: str) -> None:
+        self.book.clear(scope)
+
     def resolve(
-        self, scope: str, sent_at: int, run_hook: Callable[[], Retry | None]
+        self, scope: str, sent_at: Any, run_hook: Callable[[], Retry | None]
     ) -> Retry | None:
         """Runs the hook once for the burst of `scope`, or waits for the run under way."""
         role, episode = self.book.join(scope, sent_at, threading.Event)
@@ -162,17 +174,30 @@ class LocalCoordinator:
 
 
 class AsyncLocalCoordinator:
-    """Coalesces hook calls among the tasks of one process, under asyncio or trio."""
+    """Coalesces hook calls among the tasks of one process, under asyncio or trio.
+
+    The interface every async coordinator offers: `mark`, and the coroutines `resolve`,
+    `mark_gated`, `gated` and `clear`.
+    """
 
     def __init__(self) -> None:
         self.book = EpisodeBook()
 
-    @property
-    def sequence(self) -> int:
+    def mark(self) -> Any:
+        """A marker taken as a request is sent, to tell a late gate from a new burst."""
         return self.book.sequence
 
+    async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
+        self.book.mark_gated(scope, payment, ttl)
+
+    async def gated(self, scope: str) -> PaymentRequired | None:
+        return self.book.gated(scope)
+
+    async def clear(self, scope: str) -> None:
+        self.book.clear(scope)
+
     async def resolve(
-        self, scope: str, sent_at: int, run_hook: Callable[[], Awaitable[Retry | None]]
+        self, scope: str, sent_at: Any, run_hook: Callable[[], Awaitable[Retry | None]]
     ) -> Retry | None:
         """Runs the hook once for the burst of `scope`, or waits for the run under way.
 

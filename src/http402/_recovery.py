@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import tenacity
 
-from ._episodes import EpisodeBook
 from ._exceptions import PaymentChallengeError, PaymentRequiredError, error_for
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy, StillGated
@@ -26,7 +25,10 @@ from ._replay import default_scope, why_not_replayable
 from ._telemetry import report
 from ._untrusted import as_amount
 
-__all__ = ["DEFAULT_BALANCE_HEADERS", "Recovery"]
+__all__ = ["DEFAULT_BALANCE_HEADERS", "PREFLIGHT_EXTENSION", "Recovery"]
+
+#: `response.extensions` key on the stand-in response of a request refused by preflight.
+PREFLIGHT_EXTENSION = "http402.preflight"
 
 #: Response headers read for the remaining balance when `on_low_balance` is set.
 DEFAULT_BALANCE_HEADERS = ("x-credits-remaining", "x-credit-balance", "x-balance-remaining")
@@ -212,29 +214,29 @@ class Recovery:
         )
         return error
 
-    def note_gate(
-        self,
-        request: httpx.Request,
-        error: PaymentRequiredError,
-        book: EpisodeBook,
-    ) -> str | None:
-        """Remembers an account-level gate for preflight; returns its scope if it did."""
+    def gate_scope(
+        self, request: httpx.Request, error: PaymentRequiredError
+    ) -> tuple[str, float] | None:
+        """The scope to remember as gated for preflight, and for how long; `None` unless
+        preflight is on and the gate is account-level."""
         if self.preflight_ttl is None or not error.reason.is_account_level:
             return None
-        scope = self.scope(request)
-        book.mark_gated(scope, error, self.preflight_ttl)
-        return scope
+        return self.scope(request), self.preflight_ttl
 
-    def preflight(self, request: httpx.Request, book: EpisodeBook) -> None:
-        """Fails fast, without sending, while the request's scope is known to be gated."""
-        if self.preflight_ttl is None:
-            return
-        known = book.gated(self.scope(request))
+    def preflight_scope(self, request: httpx.Request) -> str | None:
+        """The scope to look up before sending, if preflight is on."""
+        return None if self.preflight_ttl is None else self.scope(request)
+
+    def refuse_early(self, request: httpx.Request, known: PaymentRequired | None) -> None:
+        """Raises the known gate of the request's scope, without sending the request."""
         if known is None:
             return
-        error = error_for(known.payment, request=request, response=known.response, attempts=0)
+        response = httpx.Response(
+            known.status_code, request=request, extensions={PREFLIGHT_EXTENSION: True}
+        )
+        error = error_for(known, request=request, response=response, attempts=0)
         error.args = (f"{error.args[0]} (known before sending: not sent)",)
-        report("preflight", "failing fast while the scope is gated", known.payment, attempt=0)
+        report("preflight", "failing fast while the scope is gated", known, attempt=0)
         raise error
 
     def low_balance(self, request: httpx.Request, response: httpx.Response) -> Decimal | None:

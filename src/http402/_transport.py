@@ -126,8 +126,10 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
-        self._recovery.preflight(request, self._coordinator.book)
-        sent_at = self._coordinator.sequence
+        preflight = self._recovery.preflight_scope(request)
+        if preflight is not None:
+            self._recovery.refuse_early(request, self._coordinator.gated(preflight))
+        sent_at = self._coordinator.mark()
         # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
         not_replayable = self._recovery.why_not_replayable(request)
         try:
@@ -148,10 +150,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self,
         request: httpx.Request,
         error: PaymentRequiredError,
-        sent_at: int,
+        sent_at: Any,
         not_replayable: str | None,
     ) -> httpx.Response:
-        self._recovery.note_gate(request, error, self._coordinator.book)
+        gated = self._recovery.gate_scope(request, error)
+        if gated is not None:
+            self._coordinator.mark_gated(gated[0], error.payment, gated[1])
         hook = self._recovery.hook_for(error, not_replayable)
         if hook is None:
             raise error
@@ -179,7 +183,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                     except PaymentRequiredError as again:
                         raise self._recovery.still_gated(error, again, state) from None
                     self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    self._coordinator.book.clear(self._recovery.scope(request))
+                    if self._recovery.preflight_ttl is not None:
+                        self._coordinator.clear(self._recovery.scope(request))
                     return response
         except StillGated as gated:
             raise self._recovery.gave_up(gated, retrying) from None
