@@ -226,6 +226,37 @@ class TestCoalescing:
             assert slow.result().status_code == 200
         assert calls == 1
 
+    def test_a_request_sent_while_credits_propagate_joins_the_open_episode(self) -> None:
+        """After the hook's top-up, new gated requests replay instead of topping up again."""
+        account = Account(propagation=4)
+        calls = 0
+        pool = ThreadPoolExecutor(max_workers=1)
+        later: list[Any] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            replay = request.extensions.get("http402.replay")
+            if request.url.path == "/a" and replay == {"attempt": 1}:
+                # Sent after the hook finished, before its credits show: request B.
+                later.append(pool.submit(client.post, "https://api.example.com/b"))
+                later[0].result(timeout=10)
+            return account.handler(request)
+
+        def top_up(error: http402.PaymentRequiredError) -> Retry:
+            nonlocal calls
+            calls += 1
+            account.top_up(10)
+            return Retry(within=60)
+
+        client = httpx.Client(
+            transport=http402.PaymentRequiredTransport(
+                httpx.MockTransport(handler), on_payment_required=top_up, sleep=Sleeps()
+            )
+        )
+        assert client.post("https://api.example.com/a").status_code == 200
+        assert later[0].result().status_code == 200
+        assert calls == 1
+        pool.shutdown()
+
     def test_a_hook_that_raises_fails_its_waiters_and_the_next_burst_retries(self) -> None:
         """The hook's own exception reaches every waiter unchanged; then a new episode."""
         account = Account()

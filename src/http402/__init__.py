@@ -22,6 +22,7 @@ from ._exceptions import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
+from ._redis import AsyncRedisCoordinator, RedisCoordinator
 from ._registry import default_registry
 from ._transport import PaymentRequiredTransport
 from ._wrap import wrap
@@ -35,6 +36,7 @@ __all__ = [
     "Adapter",
     "AdapterRegistry",
     "AsyncPaymentRequiredTransport",
+    "AsyncRedisCoordinator",
     "InsufficientCreditsError",
     "PaymentChallengeError",
     "PaymentFailedError",
@@ -44,6 +46,7 @@ __all__ = [
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
     "Reason",
+    "RedisCoordinator",
     "Registration",
     "ResponseSnapshot",
     "Retry",

@@ -25,7 +25,7 @@ from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._registry import resolve_registry
 from ._replay import replay_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
-from .typing import AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
+from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
 __all__ = ["AsyncPaymentRequiredTransport"]
 
@@ -90,7 +90,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         spend_policy: SpendPolicy | None = None,
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
-        coordinator: AsyncLocalCoordinator | None = None,
+        coordinator: AsyncCoordinator | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: AsyncLowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
@@ -114,7 +114,9 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
         )
-        self._coordinator = coordinator if coordinator is not None else AsyncLocalCoordinator()
+        self._coordinator: AsyncCoordinator = (
+            coordinator if coordinator is not None else AsyncLocalCoordinator()
+        )
         self._sleep = sleep if sleep is not None else anyio.sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
@@ -164,7 +166,10 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return await self._pay(request, error, hook)
         retry = await self._coordinator.resolve(
-            self._recovery.scope(request), sent_at, lambda: self._call_hook(hook, error)
+            self._recovery.scope(request),
+            sent_at,
+            lambda: self._call_hook(hook, error),
+            self._recovery.retry.within,
         )
         if retry is None:
             raise error
@@ -185,10 +190,10 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                     except PaymentRequiredError as again:
                         raise self._recovery.still_gated(error, again, state) from None
                     self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    if self._recovery.preflight_ttl is not None:
-                        await self._coordinator.clear(self._recovery.scope(request))
+                    await self._coordinator.settle(self._recovery.scope(request), lifted=True)
                     return response
         except StillGated as gated:
+            await self._coordinator.settle(self._recovery.scope(request), lifted=False)
             raise self._recovery.gave_up(gated, retrying) from None
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 

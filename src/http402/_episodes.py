@@ -1,10 +1,13 @@
 """One hook call per billing scope, however many requests hit the gate at once.
 
-An *episode* is one run of the upgrade hook for one scope. `EpisodeBook` decides, without I/O,
-what each gated request does: **lead** (run the hook), **wait** (for the running episode's
-answer), or **reuse** (its request was sent before the last episode finished, so that
-episode's answer applies: a late 402 is not a new burst). The coordinators add the waiting:
-threads for the sync transport, anyio events (asyncio or trio) for the async one.
+An *episode* is one run of the upgrade hook for one scope, and the propagation window that
+follows it. `EpisodeBook` decides, without I/O, what each gated request does: **lead** (run
+the hook), **wait** (for the running episode's answer), or **reuse** the last answer: when
+the request was sent before that episode finished (a late 402 is not a new burst), or while
+the episode is still open (its `Retry` asked for time to propagate, and no replay has got
+through yet). A replay that gets through, or gives up, settles the episode. The coordinators
+add the waiting: threads for the sync transport, anyio events (asyncio or trio) for the async
+one.
 
 A hook that raises ends its episode for all its waiters with that same exception; the next
 burst elects a new leader. The book also keeps which scopes are known to be gated, for the
@@ -57,6 +60,7 @@ class _ScopeState:
     running: Episode | None = None
     last: Episode | None = None
     finished_at: int = 0
+    open_until: float = 0.0
     gated: PaymentRequired | None = None
     gated_until: float = 0.0
 
@@ -79,7 +83,10 @@ class EpisodeBook:
             if state.running is not None:
                 return Role.WAIT, state.running
             last = state.last
-            if last is not None and state.finished_at > sent_at and last.retry is not None:
+            covered = last is not None and (
+                state.finished_at > sent_at or self._clock() < state.open_until
+            )
+            if covered and last is not None and last.retry is not None:
                 return Role.REUSE, last
             self._episodes += 1
             episode = Episode(self._episodes, new_signal())
@@ -87,9 +94,15 @@ class EpisodeBook:
             return Role.LEAD, episode
 
     def finish(
-        self, scope: str, episode: Episode, retry: Retry | None, error: BaseException | None
+        self,
+        scope: str,
+        episode: Episode,
+        retry: Retry | None,
+        error: BaseException | None,
+        window: float,
     ) -> None:
-        """Records the answer of `episode`; its waiters can read it after its signal."""
+        """Records the answer of `episode`; its waiters can read it after its signal. A
+        `Retry` keeps the episode open for its propagation window."""
         with self._lock:
             state = self._state(scope)
             episode.retry, episode.error, episode.finished = retry, error, True
@@ -97,6 +110,18 @@ class EpisodeBook:
             state.last = episode
             self.sequence += 1
             state.finished_at = self.sequence
+            if retry is not None:
+                state.open_until = self._clock() + (retry.within or window)
+
+    def settle(self, scope: str, *, lifted: bool) -> None:
+        """Closes the open episode of `scope`: a replay got through (`lifted`, which also
+        forgets the known gate) or gave up."""
+        with self._lock:
+            state = self._scopes.get(scope)
+            if state is not None:
+                state.open_until = 0.0
+                if lifted:
+                    state.gated = None
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         """Remembers that `scope` is behind this gate for `ttl` seconds."""
@@ -112,13 +137,6 @@ class EpisodeBook:
                 return None
             return state.gated
 
-    def clear(self, scope: str) -> None:
-        """Forgets the gate of `scope`: a request went through."""
-        with self._lock:
-            state = self._scopes.get(scope)
-            if state is not None:
-                state.gated = None
-
     def _state(self, scope: str) -> _ScopeState:
         state = self._scopes.get(scope)
         if state is None:
@@ -133,8 +151,8 @@ class EpisodeBook:
 class LocalCoordinator:
     """Coalesces hook calls among the threads of one process (the sync default).
 
-    The interface every sync coordinator offers: `mark`, `resolve`, `mark_gated`, `gated`
-    and `clear`.
+    The interface every sync coordinator offers: `mark`, `resolve`, `settle`, `mark_gated`
+    and `gated`.
     """
 
     def __init__(self) -> None:
@@ -150,22 +168,27 @@ class LocalCoordinator:
     def gated(self, scope: str) -> PaymentRequired | None:
         return self.book.gated(scope)
 
-    def clear(self, scope: str) -> None:
-        self.book.clear(scope)
+    def settle(self, scope: str, *, lifted: bool) -> None:
+        self.book.settle(scope, lifted=lifted)
 
     def resolve(
-        self, scope: str, sent_at: Any, run_hook: Callable[[], Retry | None]
+        self,
+        scope: str,
+        sent_at: Any,
+        run_hook: Callable[[], Retry | None],
+        window: float,
     ) -> Retry | None:
-        """Runs the hook once for the burst of `scope`, or waits for the run under way."""
+        """Runs the hook once for the burst of `scope`, or waits for the run under way;
+        `window` is how long a `Retry` without `within` keeps the episode open."""
         role, episode = self.book.join(scope, sent_at, threading.Event)
         if role is Role.LEAD:
             try:
                 retry = run_hook()
             except BaseException as exc:
-                self.book.finish(scope, episode, None, exc)
+                self.book.finish(scope, episode, None, exc, window)
                 episode.signal.set()
                 raise
-            self.book.finish(scope, episode, retry, None)
+            self.book.finish(scope, episode, retry, None, window)
             episode.signal.set()
             return retry
         if role is Role.WAIT:
@@ -177,7 +200,7 @@ class AsyncLocalCoordinator:
     """Coalesces hook calls among the tasks of one process, under asyncio or trio.
 
     The interface every async coordinator offers: `mark`, and the coroutines `resolve`,
-    `mark_gated`, `gated` and `clear`.
+    `settle`, `mark_gated` and `gated`.
     """
 
     def __init__(self) -> None:
@@ -193,11 +216,15 @@ class AsyncLocalCoordinator:
     async def gated(self, scope: str) -> PaymentRequired | None:
         return self.book.gated(scope)
 
-    async def clear(self, scope: str) -> None:
-        self.book.clear(scope)
+    async def settle(self, scope: str, *, lifted: bool) -> None:
+        self.book.settle(scope, lifted=lifted)
 
     async def resolve(
-        self, scope: str, sent_at: Any, run_hook: Callable[[], Awaitable[Retry | None]]
+        self,
+        scope: str,
+        sent_at: Any,
+        run_hook: Callable[[], Awaitable[Retry | None]],
+        window: float,
     ) -> Retry | None:
         """Runs the hook once for the burst of `scope`, or waits for the run under way.
 
@@ -210,10 +237,10 @@ class AsyncLocalCoordinator:
                 with anyio.CancelScope(shield=True):
                     retry = await run_hook()
             except BaseException as exc:
-                self.book.finish(scope, episode, None, exc)
+                self.book.finish(scope, episode, None, exc, window)
                 episode.signal.set()
                 raise
-            self.book.finish(scope, episode, retry, None)
+            self.book.finish(scope, episode, retry, None, window)
             episode.signal.set()
             return retry
         if role is Role.WAIT:

@@ -24,7 +24,7 @@ from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._registry import resolve_registry
 from ._replay import replay_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
-from .typing import LowBalanceHook, PaymentRequiredHooks, ScopeFunction
+from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
 __all__ = ["PaymentRequiredTransport"]
 
@@ -88,7 +88,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         spend_policy: SpendPolicy | None = None,
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
-        coordinator: LocalCoordinator | None = None,
+        coordinator: Coordinator | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: LowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
@@ -112,7 +112,9 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
         )
-        self._coordinator = coordinator if coordinator is not None else LocalCoordinator()
+        self._coordinator: Coordinator = (
+            coordinator if coordinator is not None else LocalCoordinator()
+        )
         self._sleep = sleep if sleep is not None else time.sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
@@ -162,7 +164,10 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return self._pay(request, error, hook)
         retry = self._coordinator.resolve(
-            self._recovery.scope(request), sent_at, lambda: self._recovery.checked(hook(error))
+            self._recovery.scope(request),
+            sent_at,
+            lambda: self._recovery.checked(hook(error)),
+            self._recovery.retry.within,
         )
         if retry is None:
             raise error
@@ -183,10 +188,10 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                     except PaymentRequiredError as again:
                         raise self._recovery.still_gated(error, again, state) from None
                     self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    if self._recovery.preflight_ttl is not None:
-                        self._coordinator.clear(self._recovery.scope(request))
+                    self._coordinator.settle(self._recovery.scope(request), lifted=True)
                     return response
         except StillGated as gated:
+            self._coordinator.settle(self._recovery.scope(request), lifted=False)
             raise self._recovery.gave_up(gated, retrying) from None
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
+from typing import Any, Protocol
 
 import httpx
 
 from ._exceptions import PaymentRequiredError
-from ._models import Reason, Retry
+from ._models import PaymentRequired, Reason, Retry
 
 __all__ = [
+    "AsyncCoordinator",
     "AsyncLowBalanceHook",
     "AsyncPaymentRequiredHook",
     "AsyncPaymentRequiredHooks",
+    "Coordinator",
     "LowBalanceHook",
     "PaymentRequiredHook",
     "PaymentRequiredHooks",
@@ -43,3 +46,54 @@ LowBalanceHook = Callable[[Decimal, httpx.Response], None]
 AsyncLowBalanceHook = Callable[[Decimal, httpx.Response], Awaitable[None] | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
+
+
+class Coordinator(Protocol):
+    """Shares episodes and known gates among the users of a sync transport.
+
+    `http402.RedisCoordinator` shares them across processes; the default, within one.
+    """
+
+    def mark(self) -> Any:
+        """A marker taken as a request is sent, to tell a late gate from a new burst."""
+
+    def resolve(
+        self, scope: str, sent_at: Any, run_hook: Callable[[], Retry | None], window: float
+    ) -> Retry | None:
+        """Runs `run_hook` once per episode of `scope`, or returns the answer of the episode
+        that covers this request; re-raises the hook's exception. A `Retry` without
+        `within` keeps the episode open for `window` seconds."""
+
+    def settle(self, scope: str, *, lifted: bool) -> None:
+        """Closes the open episode of `scope`; `lifted` also forgets its known gate."""
+
+    def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
+        """Remembers that `scope` is behind this gate for `ttl` seconds."""
+
+    def gated(self, scope: str) -> PaymentRequired | None:
+        """The gate of `scope`, while it is believed to hold."""
+
+
+class AsyncCoordinator(Protocol):
+    """The async counterpart of `Coordinator`."""
+
+    def mark(self) -> Any:
+        """A marker taken as a request is sent, to tell a late gate from a new burst."""
+
+    async def resolve(
+        self,
+        scope: str,
+        sent_at: Any,
+        run_hook: Callable[[], Awaitable[Retry | None]],
+        window: float,
+    ) -> Retry | None:
+        """Runs `run_hook` once per episode of `scope`, or returns the covering answer."""
+
+    async def settle(self, scope: str, *, lifted: bool) -> None:
+        """Closes the open episode of `scope`; `lifted` also forgets its known gate."""
+
+    async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
+        """Remembers that `scope` is behind this gate for `ttl` seconds."""
+
+    async def gated(self, scope: str) -> PaymentRequired | None:
+        """The gate of `scope`, while it is believed to hold."""
