@@ -49,9 +49,11 @@ class DemoProvider:
         self.credits = credits
         self.price = price
         self.propagation = propagation
+        #: How many top-ups were asked for: a fleet should ask once per episode.
+        self.top_ups = 0
         self._pending: list[tuple[float, int]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -71,6 +73,7 @@ class DemoProvider:
     def top_up(self, credits: int) -> tuple[int, dict[str, Any]]:
         """Schedules `credits` to become spendable after the propagation delay."""
         with self._lock:
+            self.top_ups += 1
             self._pending.append((time.monotonic() + self.propagation, credits))
         return 202, {"status": "pending", "credits": credits, "available_in": self.propagation}
 
@@ -95,6 +98,11 @@ class DemoProvider:
                 }
             self.credits -= self.price
             return 200, {"output": "a generated answer", "credits_remaining": self.credits}
+
+
+class _Server(ThreadingHTTPServer):
+    # The standard backlog of 5 resets connections when a fleet of clients arrives at once.
+    request_queue_size = 256
 
 
 def _handler_for(provider: DemoProvider) -> type[BaseHTTPRequestHandler]:
