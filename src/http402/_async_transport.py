@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, ClassVar, Literal
 
 import anyio
 import httpx
 import tenacity
 
 from ._adapters import AdapterRegistry
-from ._core import classify_read, gate_response_extensions, gate_response_headers
+from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Reason, Retry
@@ -28,6 +28,24 @@ from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
 __all__ = ["AsyncPaymentRequiredTransport"]
+
+
+class _ResumedStream(httpx.AsyncByteStream):
+    """The bytes already read, then the rest of the original stream; closes the original."""
+
+    def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: Any) -> None:
+        self._head = head
+        self._rest = rest
+        self._original = original
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._head:
+            yield chunk
+        async for chunk in self._rest:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._original.aclose()
 
 
 class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
@@ -63,6 +81,10 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             drops below `low_balance_below`.
         low_balance_below: The balance threshold for `on_low_balance`.
         balance_headers: Header names the balance is read from.
+        mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
+            the gate response whole instead, with its `PaymentRequired` in
+            `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
+            that raise their own status errors and would retry ours (openai, anthropic).
         sleep: How to wait between replays (default: `anyio.sleep`); tests pass a fake.
 
     Example:
@@ -78,6 +100,11 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         )
         ```
     """
+
+    #: The HTTP library whose responses and streams this transport builds; `http402.httpx2`
+    #: subclasses set it to httpx2, so both libraries share this one implementation.
+    _http: ClassVar[Any] = httpx
+    _resumed_stream: ClassVar[type[Any]] = _ResumedStream
 
     def __init__(
         self,
@@ -96,10 +123,19 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        mode: Literal["raise", "annotate"] = "raise",
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
-        self._transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+        if mode not in ("raise", "annotate"):
+            raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
+        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
+            raise ValueError(
+                "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
+                "need mode='raise'"
+            )
+        self._annotate = mode == "annotate"
+        self._transport = transport if transport is not None else self._http.AsyncHTTPTransport()
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._recovery = Recovery(
@@ -231,7 +267,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
         reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
-        chunks = aiter(cast(httpx.AsyncByteStream, response.stream))
+        chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
         try:
             async for chunk in chunks:
                 if reader.feed(chunk):
@@ -252,9 +288,13 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             await response.aclose()
             raise
         if payment is None:
-            return await _resumed(request, response, reader, chunks)
+            return await self._resumed(request, response, reader, chunks)
+        if self._annotate:
+            annotated = await self._resumed(request, response, reader, chunks)
+            annotate(annotated, payment)
+            return annotated
         await response.aclose()
-        gate = httpx.Response(
+        gate = self._http.Response(
             response.status_code,
             headers=gate_response_headers(response.headers.multi_items()),
             content=reader.body,
@@ -262,6 +302,27 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             extensions=gate_response_extensions(response.extensions, reader),
         )
         raise error_for(payment, request=request, response=gate)
+
+    async def _resumed(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        rest: AsyncIterator[bytes],
+    ) -> httpx.Response:
+        """The response again, with the bytes already read put back in front of the rest."""
+        if reader.complete:
+            await response.aclose()
+            stream = self._http.ByteStream(b"".join(reader.raw_chunks))
+        else:
+            stream = self._resumed_stream(reader.raw_chunks, rest, response)
+        return self._http.Response(  # type: ignore[no-any-return]
+            response.status_code,
+            headers=response.headers,
+            stream=stream,
+            request=request,
+            extensions=dict(response.extensions),
+        )
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -277,40 +338,3 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         await self._transport.__aexit__(exc_type, exc_value, traceback)
-
-
-async def _resumed(
-    request: httpx.Request,
-    response: httpx.Response,
-    reader: BodyReader,
-    rest: AsyncIterator[bytes],
-) -> httpx.Response:
-    """The response again, with the bytes already read put back in front of the rest."""
-    if reader.complete:
-        await response.aclose()
-        stream: httpx.AsyncByteStream = httpx.ByteStream(b"".join(reader.raw_chunks))
-    else:
-        stream = _ResumedStream(reader.raw_chunks, rest, response)
-    return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        stream=stream,
-        request=request,
-        extensions=response.extensions,
-    )
-
-
-class _ResumedStream(httpx.AsyncByteStream):
-    def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: httpx.Response):
-        self._head = head
-        self._rest = rest
-        self._original = original
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._head:
-            yield chunk
-        async for chunk in self._rest:
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._original.aclose()

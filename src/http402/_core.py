@@ -27,7 +27,9 @@ from ._untrusted import (
 )
 
 __all__ = [
+    "PAYMENT_EXTENSION",
     "TRUNCATED_EXTENSION",
+    "annotate",
     "classify",
     "classify_read",
     "classify_snapshot",
@@ -83,6 +85,9 @@ def classify(
         return None
     if snapshot is None:
         return None
+    known = _annotation_of(response)
+    if known is not None:
+        return known
     registry.discover()
     return classify_snapshot(snapshot, registry)
 
@@ -182,10 +187,24 @@ def _complete(
     )
 
 
+def _annotation_of(obj: Any) -> PaymentRequired | None:
+    """The classification an annotate-mode transport already attached, if any."""
+    extensions = getattr(_response_of(obj), "extensions", None)
+    known = extensions.get(PAYMENT_EXTENSION) if isinstance(extensions, dict) else None
+    return known if isinstance(known, PaymentRequired) else None
+
+
+def _response_of(obj: Any) -> Any:
+    """The response itself, or the one an exception carries (an SDK's `APIStatusError` has a
+    `status_code` of its own, so its `.response` is looked at first)."""
+    inner = getattr(obj, "response", None)
+    if inner is not None and hasattr(inner, "status_code"):
+        return inner
+    return obj
+
+
 def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
-    response = obj
-    if not hasattr(response, "status_code") and hasattr(obj, "response"):
-        response = obj.response
+    response = _response_of(obj)
     status_code = getattr(response, "status_code", None)
     if not isinstance(status_code, int):
         return None
@@ -256,3 +275,17 @@ def gate_response_extensions(extensions: dict[str, Any], reader: BodyReader) -> 
 
 #: `response.extensions` key on a gate response: `True` when its body was cut at the bound.
 TRUNCATED_EXTENSION = "http402.truncated"
+
+
+#: `response.extensions` key holding the `PaymentRequired` of a gate in annotate mode.
+PAYMENT_EXTENSION = "http402.payment"
+
+
+def annotate(response: Any, payment: PaymentRequired) -> None:
+    """Attaches `payment` to a gate response handed back whole (annotate mode).
+
+    `x-should-retry: false` tells the openai and anthropic SDKs, which retry 429s and honour
+    that header, that retrying a payment gate only repeats the refusal.
+    """
+    response.extensions[PAYMENT_EXTENSION] = payment
+    response.headers["x-should-retry"] = "false"

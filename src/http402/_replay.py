@@ -9,6 +9,7 @@ hook's headers, and is marked in `request.extensions`. The caller's request is n
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable
 
 import httpx
@@ -43,7 +44,7 @@ def default_scope(request: httpx.Request) -> str:
 def why_not_replayable(request: httpx.Request) -> str | None:
     """`None` when the request's body can be sent again whole, else why it cannot."""
     stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
+    if _is_byte_stream(stream):
         return None
     # Multipart bodies re-read their fields; httpx seeks file fields back to the start.
     fields = getattr(stream, "fields", None)
@@ -60,6 +61,14 @@ def why_not_replayable(request: httpx.Request) -> str | None:
     return "the request body is a stream (a generator or an unseekable file) that was consumed"
 
 
+def _is_byte_stream(stream: object) -> bool:
+    """`True` for httpx's (or httpx2's) in-memory body stream, which can be sent again."""
+    if isinstance(stream, httpx.ByteStream):
+        return True
+    httpx2 = sys.modules.get("httpx2")
+    return httpx2 is not None and isinstance(stream, httpx2.ByteStream)
+
+
 def replay_of(request: httpx.Request, retry: Retry, attempt: int) -> httpx.Request:
     """A copy of `request` to send again: same body stream, hook headers added, marked."""
     headers = request.headers.copy()
@@ -67,7 +76,8 @@ def replay_of(request: httpx.Request, retry: Retry, attempt: int) -> httpx.Reque
         headers[name] = value
     extensions = dict(request.extensions)
     extensions[REPLAY_EXTENSION] = {"attempt": attempt}
-    return httpx.Request(
+    # The request's own class, so an httpx2 request is replayed as an httpx2 request.
+    return type(request)(
         request.method,
         request.url,
         headers=headers,

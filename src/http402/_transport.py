@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, ClassVar, Literal
 
 import httpx
 import tenacity
 
 from ._adapters import AdapterRegistry
-from ._core import classify_read, gate_response_extensions, gate_response_headers
+from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Reason, Retry
@@ -27,6 +27,22 @@ from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
 __all__ = ["PaymentRequiredTransport"]
+
+
+class _ResumedStream(httpx.SyncByteStream):
+    """The bytes already read, then the rest of the original stream; closes the original."""
+
+    def __init__(self, head: list[bytes], rest: Iterator[bytes], original: Any) -> None:
+        self._head = head
+        self._rest = rest
+        self._original = original
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head
+        yield from self._rest
+
+    def close(self) -> None:
+        self._original.close()
 
 
 class PaymentRequiredTransport(httpx.BaseTransport):
@@ -61,6 +77,10 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             drops below `low_balance_below`.
         low_balance_below: The balance threshold for `on_low_balance`.
         balance_headers: Header names the balance is read from.
+        mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
+            the gate response whole instead, with its `PaymentRequired` in
+            `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
+            that raise their own status errors and would retry ours (openai, anthropic).
         sleep: How to wait between replays (default: `time.sleep`); tests pass a fake.
 
     Example:
@@ -76,6 +96,11 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         )
         ```
     """
+
+    #: The HTTP library whose responses and streams this transport builds; `http402.httpx2`
+    #: subclasses set it to httpx2, so both libraries share this one implementation.
+    _http: ClassVar[Any] = httpx
+    _resumed_stream: ClassVar[type[Any]] = _ResumedStream
 
     def __init__(
         self,
@@ -94,10 +119,19 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
         sleep: Callable[[float], None] | None = None,
+        mode: Literal["raise", "annotate"] = "raise",
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
-        self._transport = transport if transport is not None else httpx.HTTPTransport()
+        if mode not in ("raise", "annotate"):
+            raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
+        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
+            raise ValueError(
+                "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
+                "need mode='raise'"
+            )
+        self._annotate = mode == "annotate"
+        self._transport = transport if transport is not None else self._http.HTTPTransport()
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._recovery = Recovery(
@@ -220,7 +254,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
         reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
-        chunks = iter(cast(httpx.SyncByteStream, response.stream))
+        chunks: Iterator[bytes] = iter(response.stream)  # type: ignore[arg-type]
         try:
             for chunk in chunks:
                 if reader.feed(chunk):
@@ -241,9 +275,13 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             response.close()
             raise
         if payment is None:
-            return _resumed(request, response, reader, chunks)
+            return self._resumed(request, response, reader, chunks)
+        if self._annotate:
+            annotated = self._resumed(request, response, reader, chunks)
+            annotate(annotated, payment)
+            return annotated
         response.close()
-        gate = httpx.Response(
+        gate = self._http.Response(
             response.status_code,
             headers=gate_response_headers(response.headers.multi_items()),
             content=reader.body,
@@ -251,6 +289,27 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             extensions=gate_response_extensions(response.extensions, reader),
         )
         raise error_for(payment, request=request, response=gate)
+
+    def _resumed(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        rest: Iterator[bytes],
+    ) -> httpx.Response:
+        """The response again, with the bytes already read put back in front of the rest."""
+        if reader.complete:
+            response.close()
+            stream = self._http.ByteStream(b"".join(reader.raw_chunks))
+        else:
+            stream = self._resumed_stream(reader.raw_chunks, rest, response)
+        return self._http.Response(  # type: ignore[no-any-return]
+            response.status_code,
+            headers=response.headers,
+            stream=stream,
+            request=request,
+            extensions=dict(response.extensions),
+        )
 
     def close(self) -> None:
         self._transport.close()
@@ -266,38 +325,3 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
-
-
-def _resumed(
-    request: httpx.Request,
-    response: httpx.Response,
-    reader: BodyReader,
-    rest: Iterator[bytes],
-) -> httpx.Response:
-    """The response again, with the bytes already read put back in front of the rest."""
-    if reader.complete:
-        response.close()
-        stream: httpx.SyncByteStream = httpx.ByteStream(b"".join(reader.raw_chunks))
-    else:
-        stream = _ResumedStream(reader.raw_chunks, rest, response)
-    return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        stream=stream,
-        request=request,
-        extensions=response.extensions,
-    )
-
-
-class _ResumedStream(httpx.SyncByteStream):
-    def __init__(self, head: list[bytes], rest: Iterator[bytes], original: httpx.Response):
-        self._head = head
-        self._rest = rest
-        self._original = original
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._head
-        yield from self._rest
-
-    def close(self) -> None:
-        self._original.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, TypeVar
 
 import httpx
@@ -58,4 +59,12 @@ def wrap(client: _Client, **options: Any) -> _Client:
             for pattern, mounted in client._mounts.items()
         }
         return client
-    raise TypeError(f"wrap() takes an httpx.Client or httpx.AsyncClient, got {type(client)!r}")
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is not None and isinstance(client, (httpx2.Client, httpx2.AsyncClient)):
+        from .httpx2 import wrap as wrap_httpx2
+
+        return wrap_httpx2(client, **options)
+    raise TypeError(
+        "wrap() takes an httpx.Client or httpx.AsyncClient (or their httpx2 twins), "
+        f"got {type(client)!r}"
+    )

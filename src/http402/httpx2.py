@@ -1,0 +1,112 @@
+"""http402 for `httpx2` clients: the maintained successor of httpx, which the `openai` and
+`anthropic` SDKs use.
+
+The transports here are the httpx ones bound to httpx2's classes (one implementation, no copy):
+gates from an `httpx2.Client` raise the same typed errors, with httpx2's request and response
+on them. Inside an SDK client, use `mode="annotate"`: SDKs raise their own status errors, and
+would treat an exception from the transport as a connection failure to retry.
+
+Example:
+    ```python
+    import httpx2
+    import openai
+    import http402.httpx2
+
+    client = openai.OpenAI(
+        http_client=http402.httpx2.wrap(httpx2.Client(), mode="annotate"),
+    )
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[...])
+    except openai.APIStatusError as error:
+        payment = http402.classify(error)  # the normalized answer, or None
+    ```
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import httpx2
+
+from . import _async_transport, _transport
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+
+__all__ = ["AsyncPaymentRequiredTransport", "PaymentRequiredTransport", "wrap"]
+
+_Client = TypeVar("_Client", httpx2.Client, httpx2.AsyncClient)
+
+
+class _ResumedStream(_transport._ResumedStream, httpx2.SyncByteStream):
+    pass
+
+
+class _AsyncResumedStream(_async_transport._ResumedStream, httpx2.AsyncByteStream):
+    pass
+
+
+class PaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has httpx's shape
+    _transport.PaymentRequiredTransport, httpx2.BaseTransport
+):
+    """`http402.PaymentRequiredTransport` for `httpx2.Client`; it takes the same options.
+
+    Args:
+        transport: The httpx2 transport to wrap (default: `httpx2.HTTPTransport()`).
+        **options: As for `http402.PaymentRequiredTransport`.
+    """
+
+    _http: ClassVar[Any] = httpx2
+    _resumed_stream: ClassVar[type[Any]] = _ResumedStream
+
+    def __init__(self, transport: httpx2.BaseTransport | None = None, **options: Any) -> None:
+        super().__init__(transport, **options)  # type: ignore[arg-type]
+
+
+class AsyncPaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has httpx's shape
+    _async_transport.AsyncPaymentRequiredTransport, httpx2.AsyncBaseTransport
+):
+    """`http402.AsyncPaymentRequiredTransport` for `httpx2.AsyncClient`.
+
+    Args:
+        transport: The httpx2 transport to wrap (default: `httpx2.AsyncHTTPTransport()`).
+        **options: As for `http402.AsyncPaymentRequiredTransport`.
+    """
+
+    _http: ClassVar[Any] = httpx2
+    _resumed_stream: ClassVar[type[Any]] = _AsyncResumedStream
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport | None = None, **options: Any) -> None:
+        super().__init__(transport, **options)  # type: ignore[arg-type]
+
+
+def wrap(client: _Client, **options: Any) -> _Client:
+    """`http402.wrap` for an `httpx2.Client` or `httpx2.AsyncClient`: wraps its transport and
+    every mount in place, sharing one coordinator, and returns the client."""
+    if isinstance(client, httpx2.AsyncClient):
+        options.setdefault("coordinator", AsyncLocalCoordinator())
+
+        def wrap_async(transport: Any) -> Any:
+            if isinstance(transport, AsyncPaymentRequiredTransport):
+                transport = transport.transport
+            return AsyncPaymentRequiredTransport(transport, **options)
+
+        client._transport = wrap_async(client._transport)
+        client._mounts = {
+            pattern: None if mounted is None else wrap_async(mounted)
+            for pattern, mounted in client._mounts.items()
+        }
+        return client
+    if isinstance(client, httpx2.Client):
+        options.setdefault("coordinator", LocalCoordinator())
+
+        def wrap_sync(transport: Any) -> Any:
+            if isinstance(transport, PaymentRequiredTransport):
+                transport = transport.transport
+            return PaymentRequiredTransport(transport, **options)
+
+        client._transport = wrap_sync(client._transport)
+        client._mounts = {
+            pattern: None if mounted is None else wrap_sync(mounted)
+            for pattern, mounted in client._mounts.items()
+        }
+        return client
+    raise TypeError(f"takes an httpx2.Client or httpx2.AsyncClient, got {type(client)!r}")
