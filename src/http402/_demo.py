@@ -25,6 +25,7 @@ import httpx
 from ._exceptions import PaymentRequiredError
 from ._models import Reason, Retry
 from ._transport import PaymentRequiredTransport
+from .testing import FakeProvider
 
 __all__ = ["DemoProvider", "run_demo"]
 
@@ -42,25 +43,43 @@ _FIELDS = (
 
 
 class DemoProvider:
-    """A tiny paid API: `POST /v1/generate` costs `price` credits until the balance runs out;
-    `POST /billing/top-up` adds credits that become spendable `propagation` seconds later."""
+    """A `FakeProvider` served over real HTTP on 127.0.0.1: `POST /v1/generate` costs `price`
+    credits; `POST /billing/top-up` adds credits that become spendable `propagation` seconds
+    later, on the real clock."""
 
     def __init__(self, *, credits: int = 100, price: int = 40, propagation: float = 2.0) -> None:
-        self.credits = credits
-        self.price = price
-        self.propagation = propagation
-        #: How many top-ups were asked for: a fleet should ask once per episode.
-        self.top_ups = 0
-        self._pending: list[tuple[float, int]] = []
-        self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.fake = FakeProvider(
+            credits=credits,
+            price=price,
+            propagation=propagation,
+            url=self.url,
+            clock=time.monotonic,
+        )
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def credits(self) -> int:
+        return self.fake.credits
+
+    @credits.setter
+    def credits(self, value: int) -> None:
+        self.fake.credits = value
+
+    @property
+    def price(self) -> int:
+        return self.fake.price
+
+    @property
+    def top_ups(self) -> int:
+        """How many top-ups were asked for: a fleet should ask once per episode."""
+        return self.fake.top_ups
 
     def start(self) -> None:
         self._thread.start()
@@ -69,35 +88,6 @@ class DemoProvider:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
-
-    def top_up(self, credits: int) -> tuple[int, dict[str, Any]]:
-        """Schedules `credits` to become spendable after the propagation delay."""
-        with self._lock:
-            self.top_ups += 1
-            self._pending.append((time.monotonic() + self.propagation, credits))
-        return 202, {"status": "pending", "credits": credits, "available_in": self.propagation}
-
-    def spend(self) -> tuple[int, dict[str, Any]]:
-        """One paid call: the status and JSON body to answer with."""
-        with self._lock:
-            now = time.monotonic()
-            self.credits += sum(c for due, c in self._pending if due <= now)
-            self._pending = [(due, c) for due, c in self._pending if due > now]
-            if self.credits < self.price:
-                return 402, {
-                    "error": {
-                        "code": "insufficient_credits",
-                        "message": (
-                            f"This call costs {self.price} credits and the account has "
-                            f"{self.credits}. Top up to continue."
-                        ),
-                        "credits_required": self.price,
-                        "credits_available": self.credits,
-                        "top_up_url": f"{self.url}/billing/top-up",
-                    }
-                }
-            self.credits -= self.price
-            return 200, {"output": "a generated answer", "credits_remaining": self.credits}
 
 
 class _Server(ThreadingHTTPServer):
@@ -109,22 +99,22 @@ def _handler_for(provider: DemoProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def do_GET(self) -> None:
+            self._answer(b"")
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length)
-            if self.path == "/v1/generate":
-                self._reply(*provider.spend())
-            elif self.path == "/billing/top-up":
-                self._reply(*provider.top_up(int(json.loads(body or b"{}").get("credits", 0))))
-            else:
-                self._reply(404, {"error": {"code": "not_found", "message": "no such route"}})
+            self._answer(self.rfile.read(length))
 
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
+        def _answer(self, body: bytes) -> None:
+            status, payload, headers = provider.fake.answer(self.command, self.path, body)
+            data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.send_header("x-request-id", f"req_{secrets.token_hex(6)}")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -163,7 +153,7 @@ def run_demo(out: TextIO) -> int:
                 except PaymentRequiredError as error:
                     _show_gate(error, out)
                     break
-                left = response.json()["credits_remaining"]
+                left = response.headers["x-credits-remaining"]
                 print(f"  call {call}: {response.status_code} OK, {left} credits left", file=out)
             else:
                 print("the provider never answered 402; the demo is broken", file=out)
@@ -201,7 +191,7 @@ def _recover(provider: DemoProvider, headers: dict[str, str], out: TextIO) -> in
         except PaymentRequiredError as error:
             print(f"  gave up: {error}", file=out)
             return 1
-    left = response.json()["credits_remaining"]
+    left = response.headers["x-credits-remaining"]
     print(
         f"  replayed: {response.status_code} OK after {time.monotonic() - started:.1f} s, "
         f"{left} credits left",
