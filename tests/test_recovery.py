@@ -640,6 +640,7 @@ def test_telemetry_records_have_the_fields_and_no_credential(
     assert {r.http402_event for r in records} >= {"still_gated", "recovered"}  # type: ignore[attr-defined]
     for record in records:
         assert record.billing_gate_reason == "insufficient_credits"  # type: ignore[attr-defined]
+        assert record.scope.startswith("https://api.example.com:")  # type: ignore[attr-defined]
         assert record.billing_gate_kind == "payment"  # type: ignore[attr-defined]
         assert record.provider == "generic"  # type: ignore[attr-defined]
     assert "sk-telemetry-secret" not in caplog.text

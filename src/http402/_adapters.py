@@ -39,7 +39,9 @@ _HOST_CACHE_SIZE = 1024
 
 class ResponseSnapshot:
     """What an adapter sees of a response: status, headers, the bounded decoded body, and the
-    request's method and URL. It holds no credential and does no I/O.
+    request's method and URL. It does no I/O. The request's credentials travel along in
+    `secrets` only so that classification can scrub them from messages; adapters must not
+    read them.
 
     Args:
         status_code: The HTTP status.
@@ -47,7 +49,9 @@ class ResponseSnapshot:
         body: The decoded body, already bounded by the reader.
         method: The request method.
         url: The request URL.
+        host: The request's host, if already known (else read from `url`).
         truncated: `True` when the body was longer than the bound and was cut.
+        secrets: The request's credential values, for redaction.
     """
 
     __slots__ = (

@@ -73,6 +73,7 @@ class PaymentOption:
     scheme: str | None = None
     #: Where to pay (`"base-sepolia"`, `"eip155:84532"`, `"lightning"`).
     network: str | None = None
+    #: The price, exact, in `unit`.
     amount: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
     #: What `amount` counts: `"atomic"` units of `asset`, `"msat"`, or an ISO currency code.
     unit: str | None = None
@@ -82,8 +83,11 @@ class PaymentOption:
     pay_to: str | None = None
     #: The resource the price is for.
     resource: str | None = None
+    #: The server's words about what is sold.
     description: str | None = None
+    #: How long the server waits for the payment to settle (x402).
     max_timeout_seconds: int | None = None
+    #: When the offer stops being valid (the `Payment` scheme's `expires`).
     expires_at: datetime.datetime | None = None
     #: The offer as the server sent it (may hold a challenge token: never logged).
     raw: Any = attrs.field(default=None, repr=False, eq=False, hash=False)
@@ -100,6 +104,7 @@ class PaymentRequired:
     Absent information is `None`, never a guess. Build one with `http402.classify(response)`.
     """
 
+    #: Why the provider refused, in the terms of what resolves it.
     reason: Reason = attrs.field(converter=Reason)
     #: The name of the adapter that recognised the response.
     provider: str
@@ -109,16 +114,23 @@ class PaymentRequired:
     code: str | None = None
     #: The provider's human message, bounded and stripped of credentials.
     message: str | None = None
+    #: What the refused request would have cost, in the provider's unit.
     credits_required: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    #: The balance left, in the provider's unit.
     credits_available: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    #: The currency or unit of the amounts, as the provider names it.
     currency: str | None = None
+    #: The plan the account is on, for plan limits.
     current_plan: str | None = None
+    #: The plan that includes the refused feature or volume.
     required_plan: str | None = None
     #: A safe `https` link to the top-up, upgrade or billing page.
     action_url: str | None = None
     #: Seconds to wait before trying again, from `Retry-After` or the body.
     retry_after: float | None = None
+    #: The provider's id for the refused request, to quote to its support.
     request_id: str | None = None
+    #: The priced offers of a payment challenge, one entry per offer.
     payment_options: tuple[PaymentOption, ...] = attrs.field(default=(), converter=_options)
     #: The decoded payload (JSON value or bounded text), for a person or a custom rule to read.
     raw: Any = attrs.field(default=None, repr=False, eq=False, hash=False)
@@ -170,7 +182,8 @@ class Retry:
         ```
     """
 
-    headers: tuple[tuple[str, str], ...] = attrs.field(default=None, converter=_header_pairs)
+    #: The headers to add, as `(name, value)` pairs (a mapping is accepted too).
+    headers: tuple[tuple[str, str], ...] = attrs.field(factory=tuple, converter=_header_pairs)
     within: float | None = attrs.field(default=None, validator=_positive_window)
     paid: PaymentOption | None = attrs.field(default=None, kw_only=True)
 

@@ -111,9 +111,22 @@ class Recovery:
         if why is not None:
             error.not_replayed = why
             error.args = (f"{error.args[0]} (not replayed: {why})",)
-            report("not_replayed", why, error.payment, level=logging.WARNING)
+            self._report("not_replayed", why, error, level=logging.WARNING)
             return None
         return hook
+
+    def _report(
+        self, event: str, text: str, error: PaymentRequiredError, level: int = logging.INFO
+    ) -> None:
+        report(
+            event,
+            text,
+            error.payment,
+            scope=self.scope(error.request),
+            attempt=error.attempts,
+            waited=error.waited,
+            level=level,
+        )
 
     def checked(self, answer: object) -> Retry | None:
         """The hook's answer, which must be a `Retry` or `None`."""
@@ -131,42 +144,21 @@ class Recovery:
         again.attempts = state.attempt_number + 1
         again.waited = state.idle_for
         if again.reason is not first.reason:
-            report(
-                "reason_changed",
-                "the gate changed on replay",
-                again.payment,
-                attempt=again.attempts,
-                waited=again.waited,
-                level=logging.WARNING,
-            )
+            self._report("reason_changed", "the gate changed on replay", again, logging.WARNING)
             return again
-        report(
-            "still_gated",
-            "waiting for the billing change to propagate",
-            again.payment,
-            attempt=again.attempts,
-            waited=again.waited,
-        )
+        self._report("still_gated", "waiting for the billing change to propagate", again)
         return StillGated(again)
 
     def gave_up(self, gated: StillGated, retrying: tenacity.BaseRetrying) -> PaymentRequiredError:
         """The last typed error, once the window closed or the replays ran out."""
         error = gated.error
         error.waited = float(retrying.statistics.get("idle_for", error.waited))
-        report(
-            "gave_up",
-            "the gate did not lift in time",
-            error.payment,
-            attempt=error.attempts,
-            waited=error.waited,
-            level=logging.WARNING,
-        )
+        self._report("gave_up", "the gate did not lift in time", error, logging.WARNING)
         return error
 
     def recovered(self, error: PaymentRequiredError, attempt: int, waited: float) -> None:
-        report(
-            "recovered", "the replay went through", error.payment, attempt=attempt, waited=waited
-        )
+        error.attempts, error.waited = attempt, waited
+        self._report("recovered", "the replay went through", error)
 
     def screen(self, error: PaymentRequiredError) -> PaymentRequiredError:
         """The challenge with only the offers the spend policy allows; raises if none."""
@@ -176,7 +168,7 @@ class Recovery:
         if not allowed:
             error.not_replayed = f"the spend policy refused every offer: {refusals}"
             error.args = (f"{error.args[0]} (not paid: {error.not_replayed})",)
-            report("payment_refused", error.not_replayed, error.payment, level=logging.WARNING)
+            self._report("payment_refused", error.not_replayed, error, logging.WARNING)
             raise error
         if len(allowed) == len(error.payment.payment_options):
             return error
@@ -187,9 +179,7 @@ class Recovery:
         """Counts a payment the hook made against the spend policy's window."""
         if self.spend_policy is not None:
             self.spend_policy.record(error.payment.payment_options, retry.paid)
-        report(
-            "paid", "the hook paid; replaying with the proof", error.payment, attempt=error.attempts
-        )
+        self._report("paid", "the hook paid; replaying with the proof", error)
 
     def after_payment(self, again: PaymentRequiredError, payments: int) -> PaymentRequiredError:
         """A gate met by a paid replay: a new challenge (if more payments are allowed), or a
@@ -205,13 +195,7 @@ class Recovery:
             payment=again.payment,
             attempts=payments + 1,
         )
-        report(
-            "payment_rejected",
-            server_reason,
-            again.payment,
-            attempt=payments + 1,
-            level=logging.WARNING,
-        )
+        self._report("payment_rejected", server_reason, error, logging.WARNING)
         return error
 
     def gate_scope(
@@ -236,7 +220,7 @@ class Recovery:
         )
         error = error_for(known, request=request, response=response, attempts=0)
         error.args = (f"{error.args[0]} (known before sending: not sent)",)
-        report("preflight", "failing fast while the scope is gated", known, attempt=0)
+        self._report("preflight", "failing fast while the scope is gated", error)
         raise error
 
     def low_balance(self, request: httpx.Request, response: httpx.Response) -> Decimal | None:

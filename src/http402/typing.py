@@ -36,6 +36,7 @@ PaymentRequiredHook = Callable[[PaymentRequiredError], Retry | None]
 AsyncPaymentRequiredHook = Callable[[PaymentRequiredError], Awaitable[Retry | None]]
 #: One hook for every reason, or a hook per reason (reasons without one raise as usual).
 PaymentRequiredHooks = PaymentRequiredHook | Mapping[Reason | str, PaymentRequiredHook]
+#: The async transport's hooks: coroutine functions or plain ones, alone or per reason.
 AsyncPaymentRequiredHooks = (
     PaymentRequiredHook
     | AsyncPaymentRequiredHook
@@ -43,6 +44,7 @@ AsyncPaymentRequiredHooks = (
 )
 #: Called with the balance a successful response reported, once it drops below the threshold.
 LowBalanceHook = Callable[[Decimal, httpx.Response], None]
+#: The async transport's low-balance hook: a coroutine function or a plain one.
 AsyncLowBalanceHook = Callable[[Decimal, httpx.Response], Awaitable[None] | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
