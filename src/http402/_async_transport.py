@@ -7,6 +7,7 @@ blocks never blocks the event loop.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import nullcontext
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, ClassVar, Literal
@@ -81,10 +82,13 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             drops below `low_balance_below`.
         low_balance_below: The balance threshold for `on_low_balance`.
         balance_headers: Header names the balance is read from.
+        hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
+            (default: no limit). A sync hook cannot be interrupted: it runs in a worker
+            thread, and its late answer is ignored.
         mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
             the gate response whole instead, with its `PaymentRequired` in
             `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
-            that raise their own status errors and would retry ours (openai, anthropic).
+            that raise their own status errors and retry 429s (openai, anthropic).
         sleep: How to wait between replays (default: `anyio.sleep`); tests pass a fake.
 
     Example:
@@ -124,6 +128,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
+        hook_timeout: float | None = None,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
@@ -149,6 +154,13 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
+            hook_timeout=hook_timeout,
+        )
+        # Failures that happen before a request is sent: a replay may try again.
+        self._not_sent = (
+            self._http.ConnectError,
+            self._http.ConnectTimeout,
+            self._http.PoolTimeout,
         )
         self._coordinator: AsyncCoordinator = (
             coordinator if coordinator is not None else AsyncLocalCoordinator()
@@ -225,12 +237,14 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                         response = await self._send(replay_of(request, retry, state.attempt_number))
                     except PaymentRequiredError as again:
                         raise self._recovery.still_gated(error, again, state) from None
+                    except self._not_sent as exc:
+                        raise self._recovery.not_sent(error, exc, state) from None
                     self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
                     await self._coordinator.settle(self._recovery.scope(request), lifted=True)
                     return response
         except StillGated as gated:
             await self._coordinator.settle(self._recovery.scope(request), lifted=False)
-            raise self._recovery.gave_up(gated, retrying) from None
+            raise self._recovery.gave_up(gated, retrying) from gated.not_sent
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     async def _pay(
@@ -249,9 +263,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         raise error
 
     async def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
-        if is_async_callable(hook):
-            return self._recovery.checked(await hook(error))
-        return self._recovery.checked(await anyio.to_thread.run_sync(hook, error))
+        timeout = self._recovery.hook_timeout
+        with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+            if is_async_callable(hook):
+                return self._recovery.checked(await hook(error))
+            answer = await anyio.to_thread.run_sync(hook, error, abandon_on_cancel=True)
+            return self._recovery.checked(answer)
 
     async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
         balance = self._recovery.low_balance(request, response)

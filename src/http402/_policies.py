@@ -25,11 +25,13 @@ __all__ = ["RetryPolicy", "SpendPolicy", "StillGated"]
 
 
 class StillGated(Exception):
-    """Raised inside a replay attempt whose response is still the same gate: retry it."""
+    """Raised inside a replay attempt to retry it: the response was still the same gate, or
+    (`not_sent`) the connection failed before anything was sent."""
 
-    def __init__(self, error: PaymentRequiredError) -> None:
+    def __init__(self, error: PaymentRequiredError, not_sent: BaseException | None = None):
         super().__init__(error.payment.reason.value)
         self.error = error
+        self.not_sent = not_sent
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -78,7 +80,7 @@ class _WaitForGate:
     def __call__(self, state: tenacity.RetryCallState) -> float:
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
-        if isinstance(error, StillGated):
+        if isinstance(error, StillGated) and error.not_sent is None:
             hint = error.error.payment.retry_after
             if hint is not None and 0 <= hint <= MAX_RETRY_AFTER:
                 return float(hint)

@@ -48,6 +48,7 @@ class Recovery:
         on_low_balance: Called when a balance header drops below `low_balance_below`.
         low_balance_below: The threshold for `on_low_balance`.
         balance_headers: Header names to read the balance from.
+        hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`.
     """
 
     def __init__(
@@ -63,10 +64,15 @@ class Recovery:
         on_low_balance: Any,
         low_balance_below: Decimal | int | str | None,
         balance_headers: tuple[str, ...],
+        hook_timeout: float | None = None,
     ) -> None:
         self._hooks = _hook_table(on_payment_required, allow_async, "on_payment_required")
         self.retry = retry if retry is not None else RetryPolicy()
         self.spend_policy = spend_policy
+        if hook_timeout is not None and not hook_timeout > 0:
+            raise ValueError(f"hook_timeout must be positive seconds, got {hook_timeout!r}")
+        #: Seconds a hook may take before the episode fails with `TimeoutError`.
+        self.hook_timeout = hook_timeout
         if max_payments < 1:
             raise ValueError(f"max_payments must be at least 1, got {max_payments}")
         self.max_payments = max_payments
@@ -149,12 +155,20 @@ class Recovery:
         self._report("still_gated", "waiting for the billing change to propagate", again)
         return StillGated(again)
 
-    def gave_up(self, gated: StillGated, retrying: tenacity.BaseRetrying) -> PaymentRequiredError:
-        """The last typed error, once the window closed or the replays ran out."""
+    def not_sent(self, first: PaymentRequiredError, exc: BaseException, state: Any) -> StillGated:
+        """A replay whose connection failed before anything was sent: retry it in the budget."""
+        first.attempts = state.attempt_number + 1
+        first.waited = state.idle_for
+        self._report("not_sent", f"the replay could not connect ({type(exc).__name__})", first)
+        return StillGated(first, not_sent=exc)
+
+    def gave_up(self, gated: StillGated, retrying: tenacity.BaseRetrying) -> BaseException:
+        """What to raise once the window closed or the replays ran out: the last typed error,
+        or the connection error if the last replay could not even be sent."""
         error = gated.error
         error.waited = float(retrying.statistics.get("idle_for", error.waited))
         self._report("gave_up", "the gate did not lift in time", error, logging.WARNING)
-        return error
+        return gated.not_sent if gated.not_sent is not None else error
 
     def recovered(self, error: PaymentRequiredError, attempt: int, waited: float) -> None:
         error.attempts, error.waited = attempt, waited

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -77,10 +78,13 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             drops below `low_balance_below`.
         low_balance_below: The balance threshold for `on_low_balance`.
         balance_headers: Header names the balance is read from.
+        hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
+            (default: no limit). A sync hook cannot be interrupted: it runs in a worker
+            thread, and its late answer is ignored.
         mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
             the gate response whole instead, with its `PaymentRequired` in
             `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
-            that raise their own status errors and would retry ours (openai, anthropic).
+            that raise their own status errors and retry 429s (openai, anthropic).
         sleep: How to wait between replays (default: `time.sleep`); tests pass a fake.
 
     Example:
@@ -120,6 +124,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
         sleep: Callable[[float], None] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
+        hook_timeout: float | None = None,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
@@ -145,6 +150,13 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
+            hook_timeout=hook_timeout,
+        )
+        # Failures that happen before a request is sent: a replay may try again.
+        self._not_sent = (
+            self._http.ConnectError,
+            self._http.ConnectTimeout,
+            self._http.PoolTimeout,
         )
         self._coordinator: Coordinator = (
             coordinator if coordinator is not None else LocalCoordinator()
@@ -200,7 +212,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         retry = self._coordinator.resolve(
             self._recovery.scope(request),
             sent_at,
-            lambda: self._recovery.checked(hook(error)),
+            lambda: self._call_hook(hook, error),
             self._recovery.retry.within,
         )
         if retry is None:
@@ -221,12 +233,14 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                         response = self._send(replay_of(request, retry, state.attempt_number))
                     except PaymentRequiredError as again:
                         raise self._recovery.still_gated(error, again, state) from None
+                    except self._not_sent as exc:
+                        raise self._recovery.not_sent(error, exc, state) from None
                     self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
                     self._coordinator.settle(self._recovery.scope(request), lifted=True)
                     return response
         except StillGated as gated:
             self._coordinator.settle(self._recovery.scope(request), lifted=False)
-            raise self._recovery.gave_up(gated, retrying) from None
+            raise self._recovery.gave_up(gated, retrying) from gated.not_sent
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     def _pay(
@@ -234,7 +248,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     ) -> httpx.Response:
         for payments in range(1, self._recovery.max_payments + 1):
             error = self._recovery.screen(error)
-            retry = self._recovery.checked(hook(error))
+            retry = self._call_hook(hook, error)
             if retry is None:
                 raise error
             self._recovery.paid(error, retry)
@@ -243,6 +257,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             except PaymentRequiredError as again:
                 error = self._recovery.after_payment(again, payments)
         raise error
+
+    def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
+        timeout = self._recovery.hook_timeout
+        if timeout is None:
+            return self._recovery.checked(hook(error))
+        return self._recovery.checked(_run_with_timeout(hook, error, timeout))
 
     def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
         balance = self._recovery.low_balance(request, response)
@@ -325,3 +345,24 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
+
+
+def _run_with_timeout(hook: Any, error: PaymentRequiredError, timeout: float) -> Any:
+    """Runs a sync hook in a worker thread and waits at most `timeout` seconds for it."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, hook(error)))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name="http402-hook", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"the payment-required hook did not return within {timeout:g} s")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value

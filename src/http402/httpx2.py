@@ -3,8 +3,8 @@
 
 The transports here are the httpx ones bound to httpx2's classes (one implementation, no copy):
 gates from an `httpx2.Client` raise the same typed errors, with httpx2's request and response
-on them. Inside an SDK client, use `mode="annotate"`: SDKs raise their own status errors, and
-would treat an exception from the transport as a connection failure to retry.
+on them. Inside an SDK client, use `mode="annotate"`: the SDK then raises its own status
+error, and does not retry a billing 429 (`x-should-retry: false`).
 
 Example:
     ```python
