@@ -257,6 +257,45 @@ class TestCoalescing:
         assert calls == 1
         pool.shutdown()
 
+    def test_a_stale_402_handled_after_the_gate_lifted_does_not_top_up_again(self) -> None:
+        """A request sent before the lift, whose 402 is handled after it, just replays."""
+        account = Account(propagation=1)
+        hook_returned = threading.Event()
+        b_served = threading.Event()
+        lifted = threading.Event()
+        calls = 0
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            replay = "http402.replay" in request.extensions
+            if request.url.path == "/a" and replay:
+                assert b_served.wait(timeout=10)  # b is sent while the credits propagate
+            response = account.handler(request)
+            if request.url.path == "/b" and not replay:
+                b_served.set()
+                assert lifted.wait(timeout=10)  # ...and its 402 is handled after the lift
+            return response
+
+        def top_up(error: http402.PaymentRequiredError) -> Retry:
+            nonlocal calls
+            calls += 1
+            account.top_up(10)
+            hook_returned.set()
+            return Retry(within=60)
+
+        client = httpx.Client(
+            transport=http402.PaymentRequiredTransport(
+                httpx.MockTransport(handler), on_payment_required=top_up, sleep=Sleeps()
+            )
+        )
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(client.post, "https://api.example.com/a")
+            assert hook_returned.wait(timeout=10)
+            second = pool.submit(client.post, "https://api.example.com/b")
+            assert first.result(timeout=10).status_code == 200
+            lifted.set()
+            assert second.result(timeout=10).status_code == 200
+        assert calls == 1
+
     def test_a_hook_that_raises_fails_its_waiters_and_the_next_burst_retries(self) -> None:
         """The hook's own exception reaches every waiter unchanged; then a new episode."""
         account = Account()

@@ -98,6 +98,9 @@ class _Server(ThreadingHTTPServer):
 def _handler_for(provider: DemoProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the body would wait for the
+        # client's delayed ACK (about 40 ms per keep-alive request).
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             self._answer(b"")

@@ -5,7 +5,8 @@ follows it. `EpisodeBook` decides, without I/O, what each gated request does: **
 the hook), **wait** (for the running episode's answer), or **reuse** the last answer: when
 the request was sent before that episode finished (a late 402 is not a new burst), or while
 the episode is still open (its `Retry` asked for time to propagate, and no replay has got
-through yet). A replay that gets through, or gives up, settles the episode. The coordinators
+through yet), or when the request was sent before a replay got through (its 402 is stale).
+A replay that gets through, or gives up, settles the episode. The coordinators
 add the waiting: threads for the sync transport, anyio events (asyncio or trio) for the async
 one.
 
@@ -61,6 +62,7 @@ class _ScopeState:
     last: Episode | None = None
     finished_at: int = 0
     open_until: float = 0.0
+    lifted_at: int = 0
     gated: PaymentRequired | None = None
     gated_until: float = 0.0
 
@@ -73,7 +75,8 @@ class EpisodeBook:
         self._scopes: dict[str, _ScopeState] = {}
         self._episodes = 0
         self._clock = clock
-        #: Counts finished episodes of every scope; a request notes it when it is sent.
+        #: Counts finished and settled episodes of every scope; a request notes it when it is
+        #: sent, to tell which episode (or lift) came after it.
         self.sequence = 0
 
     def join(self, scope: str, sent_at: Any, new_signal: Callable[[], Any]) -> tuple[Role, Episode]:
@@ -83,8 +86,12 @@ class EpisodeBook:
             if state.running is not None:
                 return Role.WAIT, state.running
             last = state.last
+            # Covered: sent before the episode finished, or before its gate lifted (a stale
+            # 402), or while the episode is still open.
             covered = last is not None and (
-                state.finished_at > sent_at or self._clock() < state.open_until
+                state.finished_at > sent_at
+                or state.lifted_at > sent_at
+                or self._clock() < state.open_until
             )
             if covered and last is not None and last.retry is not None:
                 return Role.REUSE, last
@@ -120,8 +127,10 @@ class EpisodeBook:
             state = self._scopes.get(scope)
             if state is not None:
                 state.open_until = 0.0
+                self.sequence += 1
                 if lifted:
                     state.gated = None
+                    state.lifted_at = self.sequence
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         """Remembers that `scope` is behind this gate for `ttl` seconds."""

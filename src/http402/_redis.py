@@ -92,13 +92,14 @@ class _Keys:
     fence: str
     outcome: str
     open: str
+    lifted: str
     gate: str
     channel: str
 
     @classmethod
     def of(cls, namespace: str, scope: str) -> _Keys:
         base = f"{namespace}:{hashlib.sha256(scope.encode()).hexdigest()[:32]}"
-        names = ("lease", "fence", "outcome", "open", "gate", "done")
+        names = ("lease", "fence", "outcome", "open", "lifted", "gate", "done")
         return cls(*(f"{base}:{name}" for name in names))
 
 
@@ -132,9 +133,14 @@ class _Outcome:
         within = retry.within if retry is not None else None
         return cls(fence, kind, within, time.time())
 
-    def covers(self, sent_wall: float, is_open: bool) -> bool:
-        """`True` when this episode answers a gate met by a request sent at `sent_wall`."""
-        return self.finished_at > sent_wall or (self.kind == "retry" and is_open)
+    def covers(self, sent_wall: float, is_open: bool, lifted: bytes | str | None) -> bool:
+        """`True` when this episode answers a gate met by a request sent at `sent_wall`: sent
+        before it finished, or (for a replay) while it is open or before its gate lifted."""
+        if self.finished_at > sent_wall:
+            return True
+        if self.kind != "retry":
+            return False
+        return is_open or (lifted is not None and _float(lifted) > sent_wall)
 
     def open_ms(self, window: float) -> int:
         return int((self.within or window) * 1000) if self.kind == "retry" else 0
@@ -150,6 +156,23 @@ class _Outcome:
                 scope_hint,
             )
         return None
+
+
+def _settle(pipeline: Any, keys: _Keys, lifted: bool) -> Any:
+    """Closes the open episode; a lift also forgets the known gate and records when it
+    lifted, so that a stale 402 of a request sent before then replays instead of leading."""
+    pipeline.delete(keys.open)
+    if lifted:
+        pipeline.delete(keys.gate)
+        pipeline.set(keys.lifted, repr(time.time()), px=_OUTCOME_TTL_MS)
+    return pipeline
+
+
+def _float(raw: bytes | str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        return 0.0
 
 
 def _encode_payment(payment: PaymentRequired) -> str:
@@ -261,10 +284,8 @@ class RedisCoordinator:
 
     def settle(self, scope: str, *, lifted: bool) -> None:
         self._local.settle(scope, lifted=lifted)
-        keys = _Keys.of(self._namespace, scope)
-        self._call(
-            lambda: self._redis.delete(*((keys.open, keys.gate) if lifted else (keys.open,)))
-        )
+        pipeline = _settle(self._redis.pipeline(), _Keys.of(self._namespace, scope), lifted)
+        self._call(pipeline.execute)
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self._local.mark_gated(scope, payment, ttl)
@@ -307,9 +328,9 @@ class RedisCoordinator:
             return run_hook()
         try:
             while True:
-                raw, is_open = self._redis.mget(keys.outcome, keys.open)
+                raw, is_open, lifted = self._redis.mget(keys.outcome, keys.open, keys.lifted)
                 outcome = _Outcome.decode(raw)
-                if outcome is not None and outcome.covers(sent_wall, is_open is not None):
+                if outcome is not None and outcome.covers(sent_wall, is_open is not None, lifted):
                     self._breaker.succeeded()
                     return outcome.answer(keys.channel)
                 fence = int(self._redis.incr(keys.fence))
@@ -406,10 +427,8 @@ class AsyncRedisCoordinator:
 
     async def settle(self, scope: str, *, lifted: bool) -> None:
         await self._local.settle(scope, lifted=lifted)
-        keys = _Keys.of(self._namespace, scope)
-        await self._call(
-            lambda: self._redis.delete(*((keys.open, keys.gate) if lifted else (keys.open,)))
-        )
+        pipeline = _settle(self._redis.pipeline(), _Keys.of(self._namespace, scope), lifted)
+        await self._call(pipeline.execute)
 
     async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         await self._local.mark_gated(scope, payment, ttl)
@@ -456,9 +475,9 @@ class AsyncRedisCoordinator:
             return await run_hook()
         try:
             while True:
-                raw, is_open = await self._redis.mget(keys.outcome, keys.open)
+                raw, is_open, lifted = await self._redis.mget(keys.outcome, keys.open, keys.lifted)
                 outcome = _Outcome.decode(raw)
-                if outcome is not None and outcome.covers(sent_wall, is_open is not None):
+                if outcome is not None and outcome.covers(sent_wall, is_open is not None, lifted):
                     self._breaker.succeeded()
                     return outcome.answer(keys.channel)
                 fence = int(await self._redis.incr(keys.fence))
