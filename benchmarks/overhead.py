@@ -1,19 +1,26 @@
-"""How much does wrapping a transport with http402 cost?
+"""How much does wrapping a transport with http402 cost, next to its peers?
 
-Run as ``python benchmarks/overhead.py [--rounds N] [--quick] [--seed S]``. Prints figures only.
+Run as ``python benchmarks/overhead.py [--rounds N] [--quick] [--seed S] [--no-peers]``.
+Prints figures only.
 
-1. Per-request overhead on ordinary (non-402) traffic, a 200 with a small JSON body, of
-   ``PaymentRequiredTransport`` / ``AsyncPaymentRequiredTransport`` versus the bare transport,
-   over ``httpx.MockTransport`` and over a real loopback HTTP/1.1 server.
+1. Per-request overhead on ordinary (non-402) traffic, a 200 with a small JSON body, over
+   ``httpx.MockTransport`` and over a real loopback HTTP/1.1 server, sync and async, of
+   ``PaymentRequiredTransport`` / ``AsyncPaymentRequiredTransport`` (default options) and, when
+   they are installed, of two peers wrapping the same bare transport: ``httpx-retries``'
+   ``RetryTransport`` (its default ``Retry``) and the ``x402`` package's ``x402AsyncTransport``
+   (async only: x402 has no sync httpx transport). A peer that is not installed prints
+   "not installed"; nothing else is needed to run the benchmark.
 2. ``http402.classify`` per payload kind, and the wrapped transport's full 402 path
    (read, classify, raise, catch) per call.
+3. Peak memory (tracemalloc) of one request through http402's transport whose 402 answer is
+   a 1 GiB gzip bomb, streamed from about 1 MiB of pre-compressed chunks.
 
-Noise control for (1): each round sends single requests of three variants (bare A, bare B,
-wrapped) in a freshly shuffled order, timing every request on its own; a round's figure for a
-variant is the median of its requests. Per round we take wrapped/bare A and, as a control,
-bare B/bare A; the reported figures are medians of those per-round ratios. The control shows
-the noise floor: an overhead within the control's spread is not measurable here. The garbage
-collector is off during each timed round (and timeit turns it off for its own batches).
+Noise control for (1): each round sends single requests of every variant (bare A, bare B,
+http402 and the peers) in a freshly shuffled order, timing every request on its own; a round's
+figure for a variant is the median of its requests. Per round we take variant/bare A and, as a
+control, bare B/bare A; the reported figures are medians of those per-round ratios. The control
+shows the noise floor: an overhead within the control's spread is not measurable here. The
+garbage collector is off during each timed round (and timeit turns it off for its own batches).
 """
 
 from __future__ import annotations
@@ -21,18 +28,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
+import importlib.metadata
 import json
 import os
 import platform
 import random
 import statistics
+import struct
 import sys
 import threading
 import time
 import timeit
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+import tracemalloc
+import zlib
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,8 +64,8 @@ PAYLOAD_DIR = Path(__file__).resolve().parent.parent / "tests" / "payloads"
 BODY = json.dumps({"id": "chatcmpl-123", "object": "chat.completion", "ok": True}).encode()
 MOCK_URL = "https://api.example.com/v1/ping"
 
-BARE_A, BARE_B, WRAPPED = "bare A", "bare B", "wrapped"
-VARIANTS = (BARE_A, BARE_B, WRAPPED)
+BARE_A, BARE_B, HTTP402 = "bare A", "bare B", "http402"
+RETRIES, X402 = "httpx-retries", "x402"
 
 #: (label, file in tests/payloads/) of the gates whose classification is timed.
 GATE_PAYLOADS = (
@@ -57,6 +76,12 @@ GATE_PAYLOADS = (
     ("l402 402", "l402-blip26-challenge.json"),
     ("anthropic 400", "anthropic-credit-balance-too-low-400.json"),
 )
+
+#: The team's targets, printed next to the figures (the script never fails on them).
+TARGET_LOOPBACK = 0.01
+TARGET_MOCK = 0.02
+TARGET_CLASSIFY_US = 50.0
+TARGET_BOMB_MIB = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
     if args.quick:
         defaults = Settings(50, 10, 4, 200, 20, 0.01, 3)
     else:
-        defaults = Settings(500, 20, 8, 1000, 100, 0.02, 25)
+        defaults = Settings(500, 20, 6, 1000, 100, 0.02, 15)
     rounds = args.rounds if args.rounds is not None else defaults.rounds
     return Settings(
         rounds=max(rounds, 1),
@@ -87,25 +112,147 @@ def settings_for(args: argparse.Namespace) -> Settings:
     )
 
 
+# --------------------------------------------------------------------------- the variants
+
+SyncWrap = Callable[[httpx.BaseTransport], httpx.BaseTransport]
+AsyncWrap = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """One way to wrap a bare transport. A side that is `None` says why in `*_absent`."""
+
+    name: str
+    sync: SyncWrap | None
+    async_: AsyncWrap | None
+    version: str = ""
+    sync_absent: str = ""
+    async_absent: str = ""
+    note: str = ""
+
+
+def _same(transport: Any) -> Any:
+    return transport
+
+
+def _absent(name: str, why: str) -> Wrapper:
+    return Wrapper(name, None, None, sync_absent=why, async_absent=why)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def own_wrappers() -> list[Wrapper]:
+    """The two identical bare clients (baseline and control) and http402, default options."""
+    return [
+        Wrapper(BARE_A, _same, _same, version=httpx.__version__),
+        Wrapper(BARE_B, _same, _same, version=httpx.__version__),
+        Wrapper(
+            HTTP402,
+            http402.PaymentRequiredTransport,
+            http402.AsyncPaymentRequiredTransport,
+            version=http402.__version__,
+            note="(Async)PaymentRequiredTransport(bare), default options",
+        ),
+    ]
+
+
+def retries_wrapper() -> Wrapper:
+    """httpx-retries' RetryTransport with its default Retry (sync and async)."""
+    try:
+        module = importlib.import_module("httpx_retries")
+    except ImportError:
+        return _absent(RETRIES, "not installed")
+    transport_class = module.RetryTransport
+    return Wrapper(
+        RETRIES,
+        lambda bare: transport_class(transport=bare, retry=module.Retry()),
+        lambda bare: transport_class(transport=bare, retry=module.Retry()),
+        version=_version("httpx-retries"),
+        note="RetryTransport(transport=bare, retry=Retry())",
+    )
+
+
+class _StubScheme:
+    """An x402 scheme client that refuses to pay: used only if x402[evm] is missing.
+
+    The non-402 path of x402's transport never reaches a scheme, so the figures do not
+    depend on which scheme is registered.
+    """
+
+    scheme = "exact"
+
+    def create_payment_payload(self, requirements: Any) -> dict[str, Any]:
+        raise RuntimeError("benchmark stub: no payments")
+
+
+def _x402_client() -> tuple[Any, str]:
+    """An x402Client set up as its README shows, with a throwaway local key (no network)."""
+    client = importlib.import_module("x402").x402Client()
+    try:
+        account = importlib.import_module("eth_account").Account.create()
+        signers = importlib.import_module("x402.mechanisms.evm.signers")
+        register = importlib.import_module("x402.mechanisms.evm.exact.register")
+    except ImportError:
+        client.register("eip155:8453", _StubScheme())
+        return client, "x402Client + stub 'exact' scheme (x402[evm] not installed)"
+    register.register_exact_evm_client(client, signers.EthAccountSigner(account))
+    return client, "x402Client + register_exact_evm_client(EthAccountSigner(throwaway key))"
+
+
+def x402_wrapper() -> Wrapper:
+    """The x402 package's httpx integration, x402AsyncTransport (there is no sync one)."""
+    try:
+        transport_class = importlib.import_module("x402.http.clients.httpx").x402AsyncTransport
+    except ImportError:
+        return _absent(X402, "not installed")
+    try:
+        client, how = _x402_client()
+    except Exception as exc:  # a peer that cannot be set up is reported, not faked
+        return _absent(X402, f"could not be set up: {type(exc).__name__}: {exc}")
+    return Wrapper(
+        X402,
+        None,
+        lambda bare: transport_class(client, bare),
+        version=_version("x402"),
+        sync_absent="n/a: async only (x402's sync integration is for requests)",
+        note=f"x402AsyncTransport({how}, bare)",
+    )
+
+
+def peer_wrappers(enabled: bool) -> list[Wrapper]:
+    if not enabled:
+        return [_absent(RETRIES, "skipped (--no-peers)"), _absent(X402, "skipped (--no-peers)")]
+    return [retries_wrapper(), x402_wrapper()]
+
+
 # --------------------------------------------------------------------------- interleaved rounds
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """One bare-versus-wrapped measurement, summarized over rounds."""
+class Figures:
+    """One variant against bare A, summarized over rounds."""
 
-    name: str
-    bare_us: float
-    wrapped_us: float
+    us: float
     diff_us: float
     overhead: float
-    overhead_q1: float
-    overhead_q3: float
-    control: float
-    control_q1: float
-    control_q3: float
+    q1: float
+    q3: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of traffic, every variant measured in the same interleaved rounds."""
+
+    name: str
     rounds: int
     per_round: int
+    figures: dict[str, Figures]
+    absent: dict[str, str] = field(default_factory=dict)
 
 
 def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
@@ -115,26 +262,24 @@ def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
-def summarize(name: str, rounds: Sequence[Mapping[str, float]], per_round: int) -> Comparison:
+def summarize(
+    name: str,
+    rounds: Sequence[Mapping[str, float]],
+    per_round: int,
+    absent: Mapping[str, str],
+) -> Scenario:
     """Medians across rounds of the per-round figures (each a median of `per_round` ns)."""
-    overheads = [r[WRAPPED] / r[BARE_A] - 1 for r in rounds]
-    controls = [r[BARE_B] / r[BARE_A] - 1 for r in rounds]
-    o_q1, o_med, o_q3 = _quartiles(overheads)
-    c_q1, c_med, c_q3 = _quartiles(controls)
-    return Comparison(
-        name=name,
-        bare_us=statistics.median(r[BARE_A] for r in rounds) / 1000,
-        wrapped_us=statistics.median(r[WRAPPED] for r in rounds) / 1000,
-        diff_us=statistics.median(r[WRAPPED] - r[BARE_A] for r in rounds) / 1000,
-        overhead=o_med,
-        overhead_q1=o_q1,
-        overhead_q3=o_q3,
-        control=c_med,
-        control_q1=c_q1,
-        control_q3=c_q3,
-        rounds=len(rounds),
-        per_round=per_round,
-    )
+    figures: dict[str, Figures] = {}
+    for variant in rounds[0]:
+        q1, median, q3 = _quartiles([r[variant] / r[BARE_A] - 1 for r in rounds])
+        figures[variant] = Figures(
+            us=statistics.median(r[variant] for r in rounds) / 1000,
+            diff_us=statistics.median(r[variant] - r[BARE_A] for r in rounds) / 1000,
+            overhead=median,
+            q1=q1,
+            q3=q3,
+        )
+    return Scenario(name, len(rounds), per_round, figures, dict(absent))
 
 
 def run_sync_rounds(
@@ -199,72 +344,10 @@ async def run_async_rounds(
     return results
 
 
-def _mock_rounds(settings: Settings) -> dict[str, int]:
-    return {
-        "rounds": settings.rounds,
-        "per_round": settings.mock_per_round,
-        "warmup": settings.mock_warmup,
-    }
-
-
-def _loopback_rounds(settings: Settings) -> dict[str, int]:
-    return {
-        "rounds": settings.rounds,
-        "per_round": settings.loopback_per_round,
-        "warmup": settings.loopback_warmup,
-    }
-
-
 def _check_ok(response: httpx.Response) -> httpx.Response:
     if response.status_code != 200 or response.content != BODY:
         raise RuntimeError(f"unexpected response: {response.status_code} {response.content!r}")
     return response
-
-
-# --------------------------------------------------------------------------- 200 over mocks
-
-
-def ok_handler(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, headers={"content-type": "application/json"}, content=BODY)
-
-
-def bench_sync_mock(settings: Settings, rng: random.Random) -> Comparison:
-    with ExitStack() as stack:
-        clients = {
-            BARE_A: httpx.Client(transport=httpx.MockTransport(ok_handler)),
-            BARE_B: httpx.Client(transport=httpx.MockTransport(ok_handler)),
-            WRAPPED: httpx.Client(
-                transport=http402.PaymentRequiredTransport(httpx.MockTransport(ok_handler))
-            ),
-        }
-        for client in clients.values():
-            stack.enter_context(client)
-            _check_ok(client.get(MOCK_URL))
-        senders = {v: _sync_get(c, MOCK_URL) for v, c in clients.items()}
-        rounds = run_sync_rounds(senders, **_mock_rounds(settings), rng=rng)
-    return summarize("sync  MockTransport 200", rounds, settings.mock_per_round)
-
-
-def bench_async_mock(settings: Settings, rng: random.Random) -> Comparison:
-    async def main() -> Comparison:
-        clients = {
-            BARE_A: httpx.AsyncClient(transport=httpx.MockTransport(ok_handler)),
-            BARE_B: httpx.AsyncClient(transport=httpx.MockTransport(ok_handler)),
-            WRAPPED: httpx.AsyncClient(
-                transport=http402.AsyncPaymentRequiredTransport(httpx.MockTransport(ok_handler))
-            ),
-        }
-        try:
-            for client in clients.values():
-                _check_ok(await client.get(MOCK_URL))
-            senders = {v: _async_get(c, MOCK_URL) for v, c in clients.items()}
-            rounds = await run_async_rounds(senders, **_mock_rounds(settings), rng=rng)
-        finally:
-            for client in clients.values():
-                await client.aclose()
-        return summarize("async MockTransport 200", rounds, settings.mock_per_round)
-
-    return asyncio.run(main())
 
 
 def _sync_get(client: httpx.Client, url: str) -> Callable[[], httpx.Response]:
@@ -279,6 +362,85 @@ def _async_get(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[ht
         return await client.get(url)
 
     return send
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Where the 200s come from: a fresh bare transport per client, a URL, a request budget."""
+
+    name: str
+    url: str
+    make_sync: Callable[[], httpx.BaseTransport]
+    make_async: Callable[[], httpx.AsyncBaseTransport]
+    per_round: int
+    warmup: int
+
+
+def bench_sync(
+    traffic: Traffic, wrappers: Sequence[Wrapper], rounds: int, rng: random.Random
+) -> Scenario:
+    # trust_env=False: a proxy from the environment must not take over the URL (httpx mounts
+    # env proxies ahead of the `transport=` given, even a MockTransport).
+    absent = {w.name: w.sync_absent for w in wrappers if w.sync is None}
+    with ExitStack() as stack:
+        clients: dict[str, httpx.Client] = {}
+        for w in wrappers:
+            if w.sync is not None:
+                client = httpx.Client(transport=w.sync(traffic.make_sync()), trust_env=False)
+                clients[w.name] = stack.enter_context(client)
+                _check_ok(client.get(traffic.url))
+        senders = {v: _sync_get(c, traffic.url) for v, c in clients.items()}
+        results = run_sync_rounds(
+            senders, rounds=rounds, per_round=traffic.per_round, warmup=traffic.warmup, rng=rng
+        )
+    return summarize(f"sync  {traffic.name}", results, traffic.per_round, absent)
+
+
+def bench_async(
+    traffic: Traffic, wrappers: Sequence[Wrapper], rounds: int, rng: random.Random
+) -> Scenario:
+    absent = {w.name: w.async_absent for w in wrappers if w.async_ is None}
+
+    async def main() -> list[dict[str, float]]:
+        clients: dict[str, httpx.AsyncClient] = {}
+        try:
+            for w in wrappers:
+                if w.async_ is not None:
+                    transport = w.async_(traffic.make_async())
+                    clients[w.name] = httpx.AsyncClient(transport=transport, trust_env=False)
+                    _check_ok(await clients[w.name].get(traffic.url))
+            senders = {v: _async_get(c, traffic.url) for v, c in clients.items()}
+            return await run_async_rounds(
+                senders,
+                rounds=rounds,
+                per_round=traffic.per_round,
+                warmup=traffic.warmup,
+                rng=rng,
+            )
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
+    results = asyncio.run(main())
+    return summarize(f"async {traffic.name}", results, traffic.per_round, absent)
+
+
+# --------------------------------------------------------------------------- 200 over mocks
+
+
+def ok_handler(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "application/json"}, content=BODY)
+
+
+def mock_traffic(settings: Settings) -> Traffic:
+    return Traffic(
+        name="MockTransport",
+        url=MOCK_URL,
+        make_sync=lambda: httpx.MockTransport(ok_handler),
+        make_async=lambda: httpx.MockTransport(ok_handler),
+        per_round=settings.mock_per_round,
+        warmup=settings.mock_warmup,
+    )
 
 
 # --------------------------------------------------------------------------- 200 over loopback
@@ -318,46 +480,15 @@ def loopback_server() -> Iterator[str]:
         thread.join()
 
 
-def bench_sync_loopback(url: str, settings: Settings, rng: random.Random) -> Comparison:
-    # trust_env=False: a proxy from the environment must not take over the loopback URL.
-    with ExitStack() as stack:
-        clients = {
-            BARE_A: httpx.Client(transport=httpx.HTTPTransport(), trust_env=False),
-            BARE_B: httpx.Client(transport=httpx.HTTPTransport(), trust_env=False),
-            WRAPPED: httpx.Client(
-                transport=http402.PaymentRequiredTransport(httpx.HTTPTransport()),
-                trust_env=False,
-            ),
-        }
-        for client in clients.values():
-            stack.enter_context(client)
-            _check_ok(client.get(url))
-        senders = {v: _sync_get(c, url) for v, c in clients.items()}
-        rounds = run_sync_rounds(senders, **_loopback_rounds(settings), rng=rng)
-    return summarize("sync  loopback HTTP/1.1 200", rounds, settings.loopback_per_round)
-
-
-def bench_async_loopback(url: str, settings: Settings, rng: random.Random) -> Comparison:
-    async def main() -> Comparison:
-        clients = {
-            BARE_A: httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(), trust_env=False),
-            BARE_B: httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(), trust_env=False),
-            WRAPPED: httpx.AsyncClient(
-                transport=http402.AsyncPaymentRequiredTransport(httpx.AsyncHTTPTransport()),
-                trust_env=False,
-            ),
-        }
-        try:
-            for client in clients.values():
-                _check_ok(await client.get(url))
-            senders = {v: _async_get(c, url) for v, c in clients.items()}
-            rounds = await run_async_rounds(senders, **_loopback_rounds(settings), rng=rng)
-        finally:
-            for client in clients.values():
-                await client.aclose()
-        return summarize("async loopback HTTP/1.1 200", rounds, settings.loopback_per_round)
-
-    return asyncio.run(main())
+def loopback_traffic(url: str, settings: Settings) -> Traffic:
+    return Traffic(
+        name="loopback HTTP/1.1",
+        url=url,
+        make_sync=httpx.HTTPTransport,
+        make_async=httpx.AsyncHTTPTransport,
+        per_round=settings.loopback_per_round,
+        warmup=settings.loopback_warmup,
+    )
 
 
 # --------------------------------------------------------------------------- 402 path
@@ -476,25 +607,238 @@ def bench_gate(gate: Gate, settings: Settings) -> GateTiming:
     )
 
 
+# --------------------------------------------------------------------------- gzip bomb
+
+BOMB_SIZE = 1 << 30  # decoded bytes
+_BOMB_BLOCK = 1 << 20  # zeros compressed per deflate segment
+_SEGMENTS_PER_CHUNK = 64  # about 64 KiB of compressed bytes per streamed chunk
+
+
+@dataclass(frozen=True)
+class Bomb:
+    """A 1 GiB gzip bomb as a few distinct pre-compressed chunks, streamed by reference.
+
+    Each MiB of zeros is compressed with a full flush, which resets the compressor, so every
+    segment after the first is the same bytes: the stream is `head`, `middle` repeated,
+    `tail`, and only those three objects (about 130 KiB) exist in memory, never the whole bomb.
+    """
+
+    head: bytes
+    middle: bytes
+    middles: int
+    tail: bytes
+
+    @classmethod
+    def build(cls) -> Bomb:
+        block = bytes(_BOMB_BLOCK)
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw deflate
+        segment = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+        again = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+        if again != segment:
+            raise RuntimeError("zlib did not repeat the segment after a full flush")
+        crc = 0
+        for _ in range(BOMB_SIZE // _BOMB_BLOCK):
+            crc = zlib.crc32(block, crc)
+        header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, mtime 0
+        trailer = struct.pack("<II", crc, BOMB_SIZE & 0xFFFFFFFF)
+        segments = BOMB_SIZE // _BOMB_BLOCK
+        return cls(
+            head=header + segment * _SEGMENTS_PER_CHUNK,
+            middle=segment * _SEGMENTS_PER_CHUNK,
+            middles=segments // _SEGMENTS_PER_CHUNK - 1,
+            tail=compressor.flush(zlib.Z_FINISH) + trailer,
+        )
+
+    @property
+    def chunk_count(self) -> int:
+        return self.middles + 2
+
+    @property
+    def compressed_size(self) -> int:
+        return len(self.head) + self.middles * len(self.middle) + len(self.tail)
+
+    def chunks(self, pulled: list[int]) -> Iterator[bytes]:
+        """The chunks in order; `pulled[0]` counts how many the reader asked for."""
+        pulled[0] += 1
+        yield self.head
+        for _ in range(self.middles):
+            pulled[0] += 1
+            yield self.middle
+        pulled[0] += 1
+        yield self.tail
+
+
+class _BombStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    def __init__(self, bomb: Bomb, pulled: list[int]) -> None:
+        self._bomb = bomb
+        self._pulled = pulled
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._bomb.chunks(self._pulled)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._bomb.chunks(self._pulled):
+            yield chunk
+
+
+@dataclass(frozen=True)
+class BombResult:
+    name: str
+    peak_mib: float
+    chunks_read: int
+    chunks: int
+    body_kept: int
+    raised: str
+
+
+def _bomb_handler(bomb: Bomb, pulled: list[int]) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            402,
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+            stream=_BombStream(bomb, pulled),
+        )
+
+    return handler
+
+
+def _outcome(error: BaseException | None) -> tuple[str, int]:
+    if isinstance(error, httpx.HTTPStatusError):
+        return type(error).__name__, len(error.response.content)
+    return ("returned" if error is None else type(error).__name__), 0
+
+
+def bench_bomb_sync(bomb: Bomb) -> BombResult:
+    pulled = [0]
+    transport = http402.PaymentRequiredTransport(httpx.MockTransport(_bomb_handler(bomb, pulled)))
+    with httpx.Client(transport=transport, trust_env=False) as client:
+
+        def send() -> BaseException | None:
+            try:
+                client.get(MOCK_URL)
+            except http402.PaymentRequiredError as error:
+                return error
+            return None
+
+        send()  # first use: lazy imports and caches are not the bomb's doing
+        gc.collect()
+        pulled[0] = 0
+        tracemalloc.start()
+        try:
+            baseline = tracemalloc.get_traced_memory()[0]
+            error = send()
+            peak = tracemalloc.get_traced_memory()[1] - baseline
+        finally:
+            tracemalloc.stop()
+    raised, kept = _outcome(error)
+    return BombResult(
+        "sync  MockTransport", peak / 2**20, pulled[0], bomb.chunk_count, kept, raised
+    )
+
+
+def bench_bomb_async(bomb: Bomb) -> BombResult:
+    pulled = [0]
+
+    async def main() -> tuple[int, BaseException | None]:
+        handler = _bomb_handler(bomb, pulled)
+        transport = http402.AsyncPaymentRequiredTransport(httpx.MockTransport(handler))
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+
+            async def send() -> BaseException | None:
+                try:
+                    await client.get(MOCK_URL)
+                except http402.PaymentRequiredError as error:
+                    return error
+                return None
+
+            await send()
+            gc.collect()
+            pulled[0] = 0
+            tracemalloc.start()
+            try:
+                baseline = tracemalloc.get_traced_memory()[0]
+                error = await send()
+                peak = tracemalloc.get_traced_memory()[1] - baseline
+            finally:
+                tracemalloc.stop()
+        return peak, error
+
+    peak, error = asyncio.run(main())
+    raised, kept = _outcome(error)
+    return BombResult(
+        "async MockTransport", peak / 2**20, pulled[0], bomb.chunk_count, kept, raised
+    )
+
+
 # --------------------------------------------------------------------------- report
+
+
+def _load() -> str:
+    """The load average, when the OS has one: other work on the machine widens the noise."""
+    if not hasattr(os, "getloadavg"):
+        return ""
+    one, five, fifteen = os.getloadavg()
+    return f", load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def _pct(value: float) -> str:
     return f"{value * 100:+.1f}%"
 
 
-def print_comparisons(comparisons: Sequence[Comparison]) -> None:
+LABELS = {BARE_A: "bare httpx", BARE_B: "control: bare B"}
+
+
+def print_scenarios(scenarios: Sequence[Scenario], order: Sequence[str]) -> None:
     print(
-        f"{'variant':<29} {'bare µs':>8} {'wrapped µs':>10} {'diff µs':>8} "
-        f"{'overhead':>9} {'(IQR)':>15}  {'control':>8} {'(IQR)':>15}"
+        f"{'scenario':<24} {'variant':<16} {'µs/req':>8} {'diff µs':>8} "
+        f"{'overhead':>9} {'(IQR)':>15}"
     )
-    for c in comparisons:
-        overhead_iqr = f"{_pct(c.overhead_q1)}..{_pct(c.overhead_q3)}"
-        control_iqr = f"{_pct(c.control_q1)}..{_pct(c.control_q3)}"
-        print(
-            f"{c.name:<29} {c.bare_us:>8.1f} {c.wrapped_us:>10.1f} {c.diff_us:>+8.2f} "
-            f"{_pct(c.overhead):>9} {overhead_iqr:>15}  {_pct(c.control):>8} {control_iqr:>15}"
-        )
+    for s in scenarios:
+        name = s.name
+        for variant in order:
+            label = LABELS.get(variant, variant)
+            if variant in s.absent:
+                print(f"{name:<24} {label:<16} {s.absent[variant]}")
+            elif variant == BARE_A:
+                print(f"{name:<24} {label:<16} {s.figures[variant].us:>8.1f}")
+            else:
+                f = s.figures[variant]
+                iqr = f"{_pct(f.q1)}..{_pct(f.q3)}"
+                print(
+                    f"{name:<24} {label:<16} {f.us:>8.1f} {f.diff_us:>+8.2f} "
+                    f"{_pct(f.overhead):>9} {iqr:>15}"
+                )
+            name = ""
+
+
+def _short_absence(why: str) -> str:
+    for start, short in (
+        ("n/a", "n/a (async only)"),
+        ("not installed", "not installed"),
+        ("skipped", "skipped"),
+    ):
+        if why.startswith(start):
+            return short
+    return "not set up"
+
+
+def print_matrix(scenarios: Sequence[Scenario], columns: Sequence[str]) -> None:
+    """Side by side: median overhead (and µs) per wrapper, the control first."""
+    width = 17
+    heads = [LABELS.get(c, c) if c != BARE_B else "control (noise)" for c in columns]
+    print(
+        f"{'overhead vs bare httpx':<24} {'bare µs':>8}  " + "".join(f"{h:<{width}}" for h in heads)
+    )
+    for s in scenarios:
+        cells = []
+        for column in columns:
+            if column in s.absent:
+                short = _short_absence(s.absent[column])
+                cells.append(f"{short:<{width}}")
+            else:
+                f = s.figures[column]
+                cells.append(f"{_pct(f.overhead) + f' {f.diff_us:+.2f}µs':<{width}}")
+        print(f"{s.name:<24} {s.figures[BARE_A].us:>8.1f}  " + "".join(cells))
 
 
 def print_gates(gates: Sequence[GateTiming]) -> None:
@@ -509,6 +853,42 @@ def print_gates(gates: Sequence[GateTiming]) -> None:
         )
 
 
+def print_bombs(bomb: Bomb, results: Sequence[BombResult]) -> None:
+    print(
+        f"{'gzip bomb 402 (http402)':<24} {'peak MiB':>8} {'chunks read':>12} "
+        f"{'body kept':>10}  raises"
+    )
+    for r in results:
+        read = f"{r.chunks_read}/{r.chunks}"
+        print(f"{r.name:<24} {r.peak_mib:>8.3f} {read:>12} {r.body_kept:>10}  {r.raised}")
+
+
+def print_targets(
+    scenarios: Sequence[Scenario], gates: Sequence[GateTiming], bombs: Sequence[BombResult]
+) -> None:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    for s in scenarios:
+        limit = TARGET_MOCK if "Mock" in s.name else TARGET_LOOPBACK
+        f, c = s.figures[HTTP402], s.figures[BARE_B]
+        print(
+            f"http402 {s.name:<24} overhead {_pct(f.overhead):>6} ({f.diff_us:+.2f} µs) "
+            f"<= {limit:.0%}: {verdict(f.overhead <= limit):<7}  "
+            f"(control IQR {_pct(c.q1)}..{_pct(c.q3)})"
+        )
+    worst = max(gates, key=lambda g: g.classify_us)
+    print(
+        f"classify, slowest payload ({worst.label}) {worst.classify_us:.1f} µs "
+        f"< {TARGET_CLASSIFY_US:.0f} µs: {verdict(worst.classify_us < TARGET_CLASSIFY_US)}"
+    )
+    peak = max(r.peak_mib for r in bombs)
+    print(
+        f"gzip bomb, highest peak {peak:.3f} MiB < {TARGET_BOMB_MIB:.0f} MiB: "
+        f"{verdict(peak < TARGET_BOMB_MIB)}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
@@ -516,13 +896,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="a few seconds, rougher figures")
     parser.add_argument("--seed", type=int, help="seed for the shuffled request order")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip httpx-retries and x402 even if installed"
+    )
     args = parser.parse_args(argv)
     settings = settings_for(args)
     rng = random.Random(args.seed)
+    wrappers = own_wrappers() + peer_wrappers(not args.no_peers)
+    order = [w.name for w in wrappers]
 
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    print(f"{python} on {sys.platform}, {os.cpu_count()} CPUs")
-    print(f"httpx {httpx.__version__}, http402 {http402.__version__}")
+    print(f"{python} on {sys.platform} ({platform.machine()}), {os.cpu_count()} CPUs{_load()}")
+    for w in wrappers:
+        if w.name in (BARE_A, BARE_B):
+            continue
+        version = w.version or w.async_absent
+        print(f"  {w.name:<14} {version:<12} {w.note}")
+    print(f"  {'httpx':<14} {httpx.__version__}")
     print(
         f"rounds {settings.rounds}; per round, single requests of each variant "
         f"({settings.mock_per_round} each over MockTransport, {settings.loopback_per_round} "
@@ -530,30 +920,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print("GC disabled during each timed round (timeit also disables it for its batches)")
     print(
-        "figures: bare/wrapped µs = median over rounds of per-round medians; overhead = "
-        "median of per-round wrapped/bare A; control = median of per-round bare B/bare A"
+        "figures: µs/req = median over rounds of per-round medians; overhead = median of "
+        "per-round variant/bare A; control = the same for bare B, an identical bare client"
     )
     print(flush=True)
 
     started = time.perf_counter()
-    comparisons: list[Comparison] = []
-    for bench in (bench_sync_mock, bench_async_mock):
-        comparisons.append(bench(settings, rng))
-        print(f"  done: {comparisons[-1].name}", flush=True)
+    scenarios: list[Scenario] = []
+    traffic = mock_traffic(settings)
+    for bench in (bench_sync, bench_async):
+        scenarios.append(bench(traffic, wrappers, settings.rounds, rng))
+        print(f"  done: {scenarios[-1].name}", flush=True)
     with loopback_server() as url:
-        for loopback_bench in (bench_sync_loopback, bench_async_loopback):
-            comparisons.append(loopback_bench(url, settings, rng))
-            print(f"  done: {comparisons[-1].name}", flush=True)
+        traffic = loopback_traffic(url, settings)
+        for bench in (bench_sync, bench_async):
+            scenarios.append(bench(traffic, wrappers, settings.rounds, rng))
+            print(f"  done: {scenarios[-1].name}", flush=True)
 
     gates: list[GateTiming] = []
     for label, filename in GATE_PAYLOADS:
         gates.append(bench_gate(Gate.load(label, filename), settings))
     print(f"  done: 402 path, {len(gates)} payloads", flush=True)
+
+    bomb = Bomb.build()
+    bombs = [bench_bomb_sync(bomb), bench_bomb_async(bomb)]
+    print("  done: gzip bomb", flush=True)
     elapsed = time.perf_counter() - started
 
     print()
-    print("Non-402 traffic (200, small JSON body): wrapped vs bare transport")
-    print_comparisons(comparisons)
+    print("Non-402 traffic (200, small JSON body): each wrapper vs the bare transport it wraps")
+    print_scenarios(scenarios, order)
+    print()
+    print_matrix(scenarios, order[1:])
     print()
     print(
         f"402 path: classify(response) per call; a client request through a bare vs a wrapped "
@@ -562,7 +960,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print_gates(gates)
     print()
-    print(f"total {elapsed:.1f} s")
+    print(
+        f"gzip bomb: a 402 with Content-Encoding: gzip decoding to {BOMB_SIZE / 2**30:.0f} GiB, "
+        f"streamed as {bomb.chunk_count} chunks ({bomb.compressed_size / 2**20:.2f} MiB "
+        "compressed); peak = tracemalloc peak during one request minus the memory traced "
+        "before it"
+    )
+    print_bombs(bomb, bombs)
+    print()
+    print("Targets (medians; an overhead inside the control's IQR is not measurable here)")
+    print_targets(scenarios, gates, bombs)
+    print()
+    print(f"total {elapsed:.1f} s{_load()}")
 
 
 if __name__ == "__main__":

@@ -218,9 +218,10 @@ def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
     try:
         request = response.request
         method, url = str(request.method), str(request.url)
+        host = request.url.host
         request_headers = list(request.headers.multi_items())
     except Exception:
-        method, url, request_headers = "GET", "", []
+        method, url, host, request_headers = "GET", "", None, []
     return snapshot_from_parts(
         status_code=status_code,
         headers=list(response.headers.multi_items()),
@@ -228,7 +229,7 @@ def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
         truncated=len(body) > max_body_bytes,
         method=method,
         url=url,
-        host=None,
+        host=host if isinstance(host, str) else None,
         request_headers=request_headers,
     )
 

@@ -10,6 +10,7 @@ import base64
 import binascii
 import codecs
 import datetime
+import functools
 import ipaddress
 import json
 import re
@@ -434,6 +435,13 @@ def safe_action_url(value: object) -> str | None:
     """
     if not isinstance(value, str) or not value or len(value) > _MAX_URL_LENGTH:
         return None
+    return _safe_url(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _safe_url(value: str) -> str | None:
+    # Cached: a gate's link is checked when it is read and again when the answer is
+    # completed, and a provider sends the same few links over and over.
     if _CONTROL.search(value) or "\\" in value:
         return None
     try:
