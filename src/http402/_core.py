@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 
 from ._adapters import AdapterRegistry, ResponseSnapshot
-from ._models import PaymentRequired, Reason
-from ._redaction import collect_secrets, redactor_for
+from ._models import PaymentOption, PaymentRequired, Reason
+from ._redaction import Redactor, collect_secrets, redactor_for
 from ._untrusted import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_RETRY_AFTER,
@@ -158,7 +158,6 @@ def _complete(
     payment: PaymentRequired, snapshot: ResponseSnapshot, now: float | None
 ) -> PaymentRequired:
     """Fills what headers say, and makes every field safe to show."""
-    redact = redactor_for(snapshot.secrets)
     retry_after = payment.retry_after
     if retry_after is None or not 0 <= retry_after <= MAX_RETRY_AFTER:
         retry_after = parse_retry_after(snapshot.header("retry-after"), now=now)
@@ -168,23 +167,56 @@ def _complete(
             request_id = bounded_text(snapshot.header(name), 200)
             if request_id:
                 break
-    message = bounded_text(payment.message)
-    code = bounded_text(payment.code, 300)
     raw = payment.raw
     if raw is None:
         raw = snapshot.json
         if raw is None and snapshot.body:
             raw = snapshot.text
+    fields: dict[str, Any] = {
+        "message": bounded_text(payment.message),
+        "code": bounded_text(payment.code, 300),
+        "currency": bounded_text(payment.currency, 64),
+        "current_plan": bounded_text(payment.current_plan, 200),
+        "required_plan": bounded_text(payment.required_plan, 200),
+        "request_id": bounded_text(request_id, 200),
+        "action_url": safe_action_url(payment.action_url),
+    }
+    _scrub(fields, redactor_for(snapshot.secrets))
+    options = tuple(
+        _scrub_option(o, redactor_for(snapshot.secrets)) for o in payment.payment_options
+    )
     return attrs.evolve(
         payment,
         status_code=snapshot.status_code,
-        message=redact(message) if message else None,
-        code=redact(code) if code else None,
-        action_url=safe_action_url(payment.action_url),
         retry_after=retry_after,
-        request_id=request_id,
+        payment_options=options,
         raw=raw,
+        **fields,
     )
+
+
+def _scrub(fields: dict[str, Any], redact: Redactor) -> None:
+    """Scrubs credentials from text fields in place; a link that holds one is dropped.
+
+    A server may echo the caller's key anywhere (a request id header, a plan name, a link),
+    so every text field is checked, not only the message.
+    """
+    texts = [value for value in fields.values() if isinstance(value, str)]
+    if not texts or not redact.finds("\n".join(texts)):
+        return
+    for name, value in fields.items():
+        if isinstance(value, str) and redact.finds(value):
+            fields[name] = None if name == "action_url" else redact(value)
+
+
+_OPTION_TEXTS = ("scheme", "network", "unit", "asset", "pay_to", "resource", "description")
+
+
+def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
+    fields = {name: getattr(option, name) for name in _OPTION_TEXTS}
+    before = dict(fields)
+    _scrub(fields, redact)
+    return option if fields == before else attrs.evolve(option, **fields)
 
 
 def _annotation_of(obj: Any) -> PaymentRequired | None:

@@ -97,6 +97,10 @@ class Redactor:
     def __call__(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text)
 
+    def finds(self, text: str) -> bool:
+        """`True` when `text` holds something to scrub."""
+        return self._pattern.search(text) is not None
+
 
 def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """The secret values that a request carries in its headers and URL."""

@@ -46,7 +46,9 @@ MAX_RETRY_AFTER = 120.0
 MAX_TEXT_FIELD = 2000
 _MAX_URL_LENGTH = 2048
 
-_BRACKETS_AND_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string token is matched "unrolled" and may run to the end unclosed, so one pass over the
+# text is linear even for a body cut inside a long string of escaped quotes.
+_BRACKETS_AND_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _WEEKDAYS = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -165,25 +167,36 @@ class _Identity:
 class _Zlib:
     """gzip and deflate, decompressed with `max_length` so output never exceeds `room`."""
 
-    __slots__ = ("_obj", "_raw_deflate_fallback", "_started")
+    __slots__ = ("_head", "_obj", "_sniff")
 
-    def __init__(self, wbits: int, raw_deflate_fallback: bool = False) -> None:
+    def __init__(self, wbits: int, sniff_deflate: bool = False) -> None:
         self._obj = zlib.decompressobj(wbits)
-        self._raw_deflate_fallback = raw_deflate_fallback
-        self._started = False
+        # "deflate" is often sent as a raw deflate stream without the zlib wrapper; which one
+        # it is shows in the first two bytes, which may arrive in separate chunks.
+        self._sniff = sniff_deflate
+        self._head = b""
 
     def decode(self, chunk: bytes, room: int) -> bytes:
         if self._obj.eof:
             return b""
-        if not self._started and self._raw_deflate_fallback:
-            self._started = True
-            try:
-                return self._obj.decompress(chunk, room)
-            except zlib.error:
-                # "deflate" is often sent as a raw deflate stream without the zlib wrapper.
-                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-        self._started = True
+        if self._sniff:
+            self._head += chunk
+            if len(self._head) < 2:
+                return b""
+            chunk, self._head, self._sniff = self._head, b"", False
+            if _is_zlib_header(chunk):
+                try:
+                    return self._obj.decompress(chunk, room)
+                except zlib.error:
+                    pass  # raw deflate whose first bytes happen to read as a zlib header
+            self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
         return self._obj.decompress(chunk, room)
+
+
+def _is_zlib_header(data: bytes) -> bool:
+    """RFC 1950: deflate method (8), a window of at most 32 KiB, and a checksum of the two."""
+    cmf, flg = data[0], data[1]
+    return cmf & 0x0F == 8 and cmf >> 4 <= 7 and (cmf << 8 | flg) % 31 == 0
 
 
 class _Unsupported:
@@ -210,7 +223,7 @@ def _decoder_for(content_encoding: str | None) -> _Identity | _Zlib | _Unsupport
     if coding in ("gzip", "x-gzip"):
         return _Zlib(16 + zlib.MAX_WBITS)
     if coding == "deflate":
-        return _Zlib(zlib.MAX_WBITS, raw_deflate_fallback=True)
+        return _Zlib(zlib.MAX_WBITS, sniff_deflate=True)
     return _UNSUPPORTED
 
 
@@ -225,7 +238,8 @@ def decode_text(body: bytes, content_type: str | None) -> str:
             encoding = "utf-8"
     try:
         return body.decode(encoding, errors="replace")
-    except LookupError:  # pragma: no cover - codecs.lookup above already vetted the name
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        # Some codecs (idna, punycode, undefined) refuse errors="replace" or any input.
         return body.decode("utf-8", errors="replace")
 
 
@@ -246,7 +260,10 @@ def _parse_int(text: str) -> int:
 def _parse_decimal(text: str) -> Decimal:
     if len(text) > MAX_NUMBER_DIGITS + 8:
         raise _RejectedJSON("number too long")
-    value = Decimal(text)
+    try:
+        value = Decimal(text)
+    except ArithmeticError as exc:  # an exponent beyond Decimal's range
+        raise _RejectedJSON("number out of range") from exc
     if not value.is_finite() or abs(value.adjusted()) > MAX_NUMBER_DIGITS:
         raise _RejectedJSON("number out of range")
     return value
@@ -409,7 +426,7 @@ def as_amount(value: object) -> Decimal | None:
             return None
         try:
             return Decimal(text)
-        except InvalidOperation:  # pragma: no cover - the regex admits only valid numbers
+        except (InvalidOperation, ArithmeticError):  # pragma: no cover - the regex bounds it
             return None
     return None
 
@@ -419,7 +436,10 @@ def bounded_text(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, Decimal)):
-        value = str(value)
+        try:
+            value = str(value)
+        except ValueError:  # an int beyond the interpreter's digit limit
+            return None
     if not isinstance(value, str):
         return None
     value = " ".join(value.split())

@@ -205,16 +205,19 @@ _RATE_LIMIT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _DIGIT = re.compile(r"[0-9]")
 _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
+# Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
+# digit run is rescanned from each of its digits.
+_NUM = r"(?<![0-9,.])([0-9][0-9,]{0,30}(?:\.[0-9]{1,30})?)"
 _CREDITS_REQUIRED_WORDS = re.compile(
-    r"([0-9][0-9,]*(?:\.[0-9]+)?) credits? (?:are |is )?(?:required|needed)"
-    r"|requires? ([0-9][0-9,]*(?:\.[0-9]+)?) credits?"
-    r"|\b(?:that |it |this )costs \$?([0-9][0-9,]*(?:\.[0-9]+)?)\b",
+    _NUM + r" credits? (?:are |is )?(?:required|needed)"
+    r"|requires? " + _NUM + r" credits?"
+    r"|\b(?:that |it |this )costs \$?" + _NUM + r"\b",
     _I,
 )
 _CREDITS_AVAILABLE_WORDS = re.compile(
-    r"you (?:only )?have ([0-9][0-9,]*(?:\.[0-9]+)?) credits? (?:remaining|left|available)"
-    r"|([0-9][0-9,]*(?:\.[0-9]+)?) credits? (?:remaining|left|available)"
-    r"|\bbalance is \$?([0-9][0-9,]*(?:\.[0-9]+)?)\b",
+    r"you (?:only )?have " + _NUM + r" credits? (?:remaining|left|available)"
+    r"|" + _NUM + r" credits? (?:remaining|left|available)"
+    r"|\bbalance is \$?" + _NUM + r"\b",
     _I,
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")

@@ -15,9 +15,9 @@ from ._common import read_evidence, reason_from_words
 
 __all__ = ["JSONAdapter", "TextAdapter"]
 
-_TAGS = re.compile(r"<[^>]{0,2000}>")
-_SCRIPTS = re.compile(r"<(script|style)\b.{0,20000}?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title[^>]{0,200}>(.{0,500}?)</title", re.IGNORECASE | re.DOTALL)
+# A tag cannot contain "<", so a run of "<" fails at once instead of scanning ahead.
+_TAGS = re.compile(r"<[^<>]{0,2000}>")
+_MAX_TITLE = 500
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _ENTITY = re.compile("|".join(_ENTITIES))
 
@@ -64,14 +64,49 @@ class TextAdapter:
 
 
 def _html_text(html: str) -> str:
-    text = _TAGS.sub(" ", _SCRIPTS.sub(" ", html))
+    text = _TAGS.sub(" ", _without_blocks(html, ("script", "style")))
     return " ".join(_ENTITY.sub(lambda m: _ENTITIES[m.group()], text).split())
 
 
 def _html_message(html: str) -> str | None:
-    title = _TITLE.search(html)
+    title = _title(html)
     if title:
-        message = bounded_text(_html_text(title.group(1)), 500)
+        message = bounded_text(_html_text(title), 500)
         if message:
             return message
     return bounded_text(_html_text(html), 500)
+
+
+def _without_blocks(html: str, names: tuple[str, ...]) -> str:
+    """`html` without its script and style elements, in one left-to-right pass.
+
+    Plain `str.find` rather than a lazy regex: a page full of unclosed `<script` tags would
+    make a regex rescan the rest of the page from each of them.
+    """
+    lower = html.lower()
+    kept: list[str] = []
+    position = 0
+    while True:
+        start = min(
+            (i for i in (lower.find(f"<{n}", position) for n in names) if i >= 0), default=-1
+        )
+        if start < 0:
+            kept.append(html[position:])
+            return "".join(kept)
+        kept.append(html[position:start])
+        name = next(n for n in names if lower.startswith(f"<{n}", start))
+        end = lower.find(f"</{name}", start)
+        if end < 0:
+            return "".join(kept)
+        close = lower.find(">", end)
+        position = len(html) if close < 0 else close + 1
+
+
+def _title(html: str) -> str | None:
+    lower = html.lower()
+    start = lower.find("<title")
+    opened = lower.find(">", start) if start >= 0 else -1
+    if opened < 0:
+        return None
+    end = lower.find("</title", opened, opened + 1 + _MAX_TITLE)
+    return html[opened + 1 : end] if end >= 0 else None

@@ -13,6 +13,7 @@ import re
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentOption, PaymentRequired, Reason
+from .._redaction import safe_url_for_display
 from .._untrusted import as_amount
 
 __all__ = ["PayPerCrawlAdapter", "parse_crawler_price"]
@@ -51,7 +52,7 @@ class PayPerCrawlAdapter:
                     amount=as_amount(amount),
                     unit=currency,
                     asset=currency,
-                    resource=response.url or None,
+                    resource=safe_url_for_display(response.url) if response.url else None,
                 ),
             )
         return PaymentRequired(
