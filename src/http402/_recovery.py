@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import httpx
 import tenacity
 
@@ -255,8 +256,6 @@ class Recovery:
 
 
 def _with_options(payment: PaymentRequired, options: tuple[Any, ...]) -> PaymentRequired:
-    import attrs
-
     return attrs.evolve(payment, payment_options=options)
 
 

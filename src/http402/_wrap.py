@@ -11,9 +11,10 @@ from ._async_transport import AsyncPaymentRequiredTransport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._transport import PaymentRequiredTransport
 
-__all__ = ["wrap"]
+__all__ = ["wrap", "wrap_client"]
 
 _Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
+_AnyClient = TypeVar("_AnyClient")
 
 
 def wrap(client: _Client, **options: Any) -> _Client:
@@ -23,42 +24,17 @@ def wrap(client: _Client, **options: Any) -> _Client:
     `httpx.AsyncClient`). All the client's transports share one coordinator, so a billing
     scope reached through two mounts still gets one hook call per episode. Wrapping a client
     twice re-wraps the original transports with the new options; it never stacks two layers.
+    An `httpx2` client is handed to `http402.httpx2.wrap`.
 
     Example:
         ```python
         client = http402.wrap(httpx.Client(base_url="https://openrouter.ai/api/v1"))
         ```
     """
-    # httpx has no public way to replace a client's transports; these two attributes have
-    # been stable since httpx 0.18 and are what the client itself reads on every request.
     if isinstance(client, httpx.AsyncClient):
-        options.setdefault("coordinator", AsyncLocalCoordinator())
-
-        def wrap_async(transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-            if isinstance(transport, AsyncPaymentRequiredTransport):
-                transport = transport.transport
-            return AsyncPaymentRequiredTransport(transport, **options)
-
-        client._transport = wrap_async(client._transport)
-        client._mounts = {
-            pattern: None if mounted is None else wrap_async(mounted)
-            for pattern, mounted in client._mounts.items()
-        }
-        return client
+        return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
     if isinstance(client, httpx.Client):
-        options.setdefault("coordinator", LocalCoordinator())
-
-        def wrap_sync(transport: httpx.BaseTransport) -> httpx.BaseTransport:
-            if isinstance(transport, PaymentRequiredTransport):
-                transport = transport.transport
-            return PaymentRequiredTransport(transport, **options)
-
-        client._transport = wrap_sync(client._transport)
-        client._mounts = {
-            pattern: None if mounted is None else wrap_sync(mounted)
-            for pattern, mounted in client._mounts.items()
-        }
-        return client
+        return wrap_client(client, PaymentRequiredTransport, LocalCoordinator, options)
     httpx2 = sys.modules.get("httpx2")
     if httpx2 is not None and isinstance(client, (httpx2.Client, httpx2.AsyncClient)):
         from .httpx2 import wrap as wrap_httpx2
@@ -68,3 +44,31 @@ def wrap(client: _Client, **options: Any) -> _Client:
         "wrap() takes an httpx.Client or httpx.AsyncClient (or their httpx2 twins), "
         f"got {type(client)!r}"
     )
+
+
+def wrap_client(
+    client: _AnyClient, transport_class: type[Any], coordinator_class: type[Any], options: Any
+) -> _AnyClient:
+    """Wraps the client's transport and mounts with `transport_class`, sharing one
+    coordinator, unwrapping any earlier layer first.
+
+    httpx has no public way to replace a client's transports; `_transport` and `_mounts` have
+    been stable since httpx 0.18 (and are the same in httpx2), and are what the client itself
+    reads on every request.
+    """
+    options = dict(options)
+    if options.get("coordinator") is None:
+        options["coordinator"] = coordinator_class()
+
+    def wrapped(transport: Any) -> Any:
+        if isinstance(transport, transport_class):
+            transport = transport.transport
+        return transport_class(transport, **options)
+
+    target: Any = client
+    target._transport = wrapped(target._transport)
+    target._mounts = {
+        pattern: None if mounted is None else wrapped(mounted)
+        for pattern, mounted in target._mounts.items()
+    }
+    return client

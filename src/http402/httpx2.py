@@ -30,6 +30,7 @@ import httpx2
 
 from . import _async_transport, _transport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+from ._wrap import wrap_client
 
 __all__ = ["AsyncPaymentRequiredTransport", "PaymentRequiredTransport", "wrap"]
 
@@ -82,31 +83,7 @@ def wrap(client: _Client, **options: Any) -> _Client:
     """`http402.wrap` for an `httpx2.Client` or `httpx2.AsyncClient`: wraps its transport and
     every mount in place, sharing one coordinator, and returns the client."""
     if isinstance(client, httpx2.AsyncClient):
-        options.setdefault("coordinator", AsyncLocalCoordinator())
-
-        def wrap_async(transport: Any) -> Any:
-            if isinstance(transport, AsyncPaymentRequiredTransport):
-                transport = transport.transport
-            return AsyncPaymentRequiredTransport(transport, **options)
-
-        client._transport = wrap_async(client._transport)
-        client._mounts = {
-            pattern: None if mounted is None else wrap_async(mounted)
-            for pattern, mounted in client._mounts.items()
-        }
-        return client
+        return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
     if isinstance(client, httpx2.Client):
-        options.setdefault("coordinator", LocalCoordinator())
-
-        def wrap_sync(transport: Any) -> Any:
-            if isinstance(transport, PaymentRequiredTransport):
-                transport = transport.transport
-            return PaymentRequiredTransport(transport, **options)
-
-        client._transport = wrap_sync(client._transport)
-        client._mounts = {
-            pattern: None if mounted is None else wrap_sync(mounted)
-            for pattern, mounted in client._mounts.items()
-        }
-        return client
+        return wrap_client(client, PaymentRequiredTransport, LocalCoordinator, options)
     raise TypeError(f"takes an httpx2.Client or httpx2.AsyncClient, got {type(client)!r}")
