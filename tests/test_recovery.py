@@ -620,6 +620,44 @@ class TestChallenges:
         assert error.attempts == 2
         assert proof not in str(error) + repr(error) + repr(error.payment)
 
+    @pytest.mark.parametrize(
+        ("after_first", "expected_calls", "outcome"),
+        [("challenge", 2, 200), ("credits", 1, http402.PaymentChallengeError)],
+    )
+    def test_max_payments_pays_a_fresh_challenge_and_stops_on_anything_else(
+        self, after_first: str, expected_calls: int, outcome: Any
+    ) -> None:
+        """With two payments allowed, a new price is paid again; another gate is final."""
+        challenge = self.load("x402-v1-payment-requirements-body")["response"]
+        paid: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            if "x-payment" not in request.headers:
+                return httpx.Response(402, content=challenge["body"].encode())
+            paid.append(request.headers["x-payment"])
+            if len(paid) == 2:
+                return httpx.Response(200, json={"data": "premium"})
+            if after_first == "challenge":
+                return httpx.Response(402, content=challenge["body"].encode())
+            return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+        calls: list[object] = []
+
+        def pay(error: http402.PaymentRequiredError) -> Retry:
+            calls.append(error)
+            return Retry(headers={"X-PAYMENT": f"proof-{len(calls)}-abcdefgh"})
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(handler), on_payment_required=pay, max_payments=2
+        )
+        client = httpx.Client(transport=transport)
+        if outcome == 200:
+            assert client.get("https://api.example.com/premium-data").status_code == 200
+        else:
+            with pytest.raises(outcome):
+                client.get("https://api.example.com/premium-data")
+        assert len(calls) == expected_calls
+
 
 class TestKnowBeforeYouPay:
     def test_preflight_fails_fast_while_the_scope_is_gated(self) -> None:

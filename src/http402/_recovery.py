@@ -197,8 +197,9 @@ class Recovery:
         self._report("paid", "the hook paid; replaying with the proof", error)
 
     def after_payment(self, again: PaymentRequiredError, payments: int) -> PaymentRequiredError:
-        """A gate met by a paid replay: a new challenge (if more payments are allowed), or a
-        `PaymentChallengeError` carrying the server's reason for refusing the payment."""
+        """A gate met by a paid replay: returns a new challenge to pay, if more payments are
+        allowed; otherwise raises a `PaymentChallengeError` carrying the server's reason for
+        refusing the payment."""
         again.attempts = payments + 1
         if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.max_payments:
             return again
@@ -211,7 +212,7 @@ class Recovery:
             attempts=payments + 1,
         )
         self._report("payment_rejected", server_reason, error, logging.WARNING)
-        return error
+        raise error
 
     def gate_scope(
         self, request: httpx.Request, error: PaymentRequiredError
