@@ -171,6 +171,45 @@ class TestCoalescing:
         assert calls == 1
         assert statuses == [200] * 200
 
+    @pytest.mark.anyio
+    async def test_cancelling_one_waiter_leaves_the_others_and_the_hook_alone(self) -> None:
+        """One waiting task is cancelled; the hook finishes and the other waiters succeed."""
+        account = Account()
+        three_gated = anyio.Event()
+        account.on_gate = lambda n: three_gated.set() if n >= 3 else None
+        hook_running = anyio.Event()
+        release = anyio.Event()
+        calls = 0
+
+        async def top_up(error: http402.PaymentRequiredError) -> Retry:
+            nonlocal calls
+            calls += 1
+            hook_running.set()
+            await release.wait()
+            account.top_up(10)
+            return Retry()
+
+        statuses: list[int] = []
+        async with async_client(account, on_payment_required=top_up) as client:
+
+            async def call() -> None:
+                statuses.append((await client.post(URL)).status_code)
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(call)
+                tasks.start_soon(call)
+                await hook_running.wait()  # a leader is elected: the next request waits
+                with anyio.CancelScope() as doomed:
+                    async with anyio.create_task_group() as inner:
+                        inner.start_soon(call)
+                        await three_gated.wait()
+                        await anyio.sleep(0.01)  # every request is now leading or waiting
+                        doomed.cancel()
+                release.set()
+        assert doomed.cancelled_caught
+        assert calls == 1
+        assert statuses == [200, 200]
+
     def test_50_threads_share_one_hook_call(self) -> None:
         """The sync transport coalesces across threads the same way."""
         account = Account(propagation=2)
