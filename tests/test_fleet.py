@@ -279,3 +279,67 @@ async def test_async_redis_coordinator(redis_server: RedisServer, anyio_backend:
     assert statuses == [200] * 20
     assert calls == 1
     assert gated.top_ups == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_sync_and_async_coordinators_share_episodes_through_redis(
+    redis_server: RedisServer, anyio_backend: str
+) -> None:
+    """A sync transport and an async one on one account: one top-up between them."""
+    import threading
+
+    import anyio
+    import redis.asyncio
+
+    gated = DemoProvider(credits=0, price=1, propagation=0.3)
+    gated.start()
+    hook_calls: list[str] = []
+
+    def sync_top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        hook_calls.append("sync")
+        time.sleep(0.5)  # long enough for the async request to meet the gate meanwhile
+        httpx.post(f"{gated.url}/billing/top-up", json={"credits": 10})
+        return http402.Retry(within=30)
+
+    async def async_top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        hook_calls.append("async")
+        await anyio.sleep(0.5)
+        async with httpx.AsyncClient() as billing:
+            await billing.post(f"{gated.url}/billing/top-up", json={"credits": 10})
+        return http402.Retry(within=30)
+
+    sync_client = httpx.Client(
+        base_url=gated.url,
+        transport=http402.PaymentRequiredTransport(
+            on_payment_required=sync_top_up,
+            coordinator=http402.RedisCoordinator(redis.Redis.from_url(redis_server.url)),
+            retry=http402.RetryPolicy(max_wait=0.25),
+        ),
+    )
+    async_redis = redis.asyncio.Redis.from_url(redis_server.url)
+    async_client = httpx.AsyncClient(
+        base_url=gated.url,
+        transport=http402.AsyncPaymentRequiredTransport(
+            on_payment_required=async_top_up,
+            coordinator=http402.AsyncRedisCoordinator(async_redis),
+            retry=http402.RetryPolicy(max_wait=0.25),
+        ),
+    )
+    statuses: list[int] = []
+    try:
+        thread = threading.Thread(
+            target=lambda: statuses.append(sync_client.post("/v1/generate").status_code)
+        )
+        thread.start()
+        await anyio.sleep(0.1)  # the sync request leads; the async one arrives during its hook
+        statuses.append((await async_client.post("/v1/generate")).status_code)
+        await anyio.to_thread.run_sync(thread.join)
+    finally:
+        sync_client.close()
+        await async_client.aclose()
+        await async_redis.aclose()
+        gated.stop()
+    assert sorted(statuses) == [200, 200]
+    assert len(hook_calls) == 1
+    assert gated.top_ups == 1
