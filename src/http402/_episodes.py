@@ -108,8 +108,8 @@ class EpisodeBook:
         error: BaseException | None,
         window: float,
     ) -> None:
-        """Records the answer of `episode`; its waiters can read it after its signal. A
-        `Retry` keeps the episode open for its propagation window."""
+        """Records the answer of `episode` and wakes its waiters. A `Retry` keeps the episode
+        open for its propagation window."""
         with self._lock:
             state = self._state(scope)
             episode.retry, episode.error, episode.finished = retry, error, True
@@ -119,6 +119,8 @@ class EpisodeBook:
             state.finished_at = self.sequence
             if retry is not None:
                 state.open_until = self._clock() + (retry.within or window)
+        # threading.Event and anyio.Event both wake their waiters with a plain set().
+        episode.signal.set()
 
     def settle(self, scope: str, *, lifted: bool) -> None:
         """Closes the open episode of `scope`: a replay got through (`lifted`, which also
@@ -195,10 +197,8 @@ class LocalCoordinator:
                 retry = run_hook()
             except BaseException as exc:
                 self.book.finish(scope, episode, None, exc, window)
-                episode.signal.set()
                 raise
             self.book.finish(scope, episode, retry, None, window)
-            episode.signal.set()
             return retry
         if role is Role.WAIT:
             episode.signal.wait()
@@ -247,10 +247,8 @@ class AsyncLocalCoordinator:
                     retry = await run_hook()
             except BaseException as exc:
                 self.book.finish(scope, episode, None, exc, window)
-                episode.signal.set()
                 raise
             self.book.finish(scope, episode, retry, None, window)
-            episode.signal.set()
             return retry
         if role is Role.WAIT:
             await episode.signal.wait()
