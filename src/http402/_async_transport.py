@@ -6,25 +6,40 @@ blocks never blocks the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import nullcontext
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 import anyio
 import httpx
-import tenacity
+import sniffio
 
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
-from ._models import Reason, Retry
-from ._policies import RetryPolicy, SpendPolicy, StillGated
-from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
+from ._models import Retry
+from ._policies import RetryPolicy, SpendPolicy
+from ._recovery import (
+    DEFAULT_BALANCE_HEADERS,
+    Action,
+    Gated,
+    KnownGate,
+    MarkGated,
+    NotSent,
+    Recovery,
+    Send,
+    Sent,
+    Sleep,
+    StartHook,
+    Wait,
+    is_async_callable,
+)
 from ._registry import resolve_registry
-from ._replay import replay_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
@@ -178,16 +193,43 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return await self._send(request)
-        preflight = self._recovery.preflight_scope(request)
-        if preflight is not None:
-            self._recovery.refuse_early(request, await self._coordinator.gated(preflight))
-        sent_at = self._coordinator.mark()
-        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
-        not_replayable = self._recovery.why_not_replayable(request)
+        flow = self._recovery.flow(request, self._coordinator)
         try:
-            return await self._send(request)
-        except PaymentRequiredError as error:
-            return await self._recover(request, error, sent_at, not_replayable)
+            action = next(flow)
+            while True:
+                try:
+                    answer = await self._perform(action)
+                except BaseException as exc:
+                    action = flow.throw(exc)
+                else:
+                    action = flow.send(answer)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _perform(self, action: Action) -> Any:
+        """Performs one action of the recovery flow, and returns what the flow expects."""
+        if isinstance(action, Send):
+            try:
+                return Sent(await self._send(action.request))
+            except PaymentRequiredError as error:
+                return Gated(error)
+            except self._not_sent as exc:
+                return NotSent(exc)
+        if isinstance(action, Sleep):
+            return await self._sleep(action.seconds)
+        if isinstance(action, Wait):
+            waker = _Waker()
+            if self._coordinator.book.subscribe(action.episode, action.seen, waker):
+                with anyio.move_on_after(action.timeout):
+                    await waker.event.wait()
+            return None
+        if isinstance(action, StartHook):
+            return self._start(action)
+        if isinstance(action, KnownGate):
+            return await self._coordinator.gated(action.scope)
+        if isinstance(action, MarkGated):
+            return await self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
+        return await self._coordinator.lifted(action.scope)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._transport.handle_async_request(request)
@@ -198,77 +240,37 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             return response
         return await self._inspect(request, response)
 
-    async def _recover(
-        self,
-        request: httpx.Request,
-        error: PaymentRequiredError,
-        sent_at: Any,
-        not_replayable: str | None,
-    ) -> httpx.Response:
-        gated = self._recovery.gate_scope(request, error)
-        if gated is not None:
-            await self._coordinator.mark_gated(gated[0], error.payment, gated[1])
-        hook = self._recovery.hook_for(error, not_replayable)
-        if hook is None:
-            raise error
-        if error.reason is Reason.PAYMENT_CHALLENGE:
-            return await self._pay(request, error, hook)
-        retry = await self._coordinator.resolve(
-            self._recovery.scope(request),
-            sent_at,
-            lambda: self._call_hook(hook, error),
-            self._recovery.retry.within,
-        )
-        if retry is None:
-            raise error
-        return await self._replay(request, error, retry)
+    def _start(self, action: StartHook) -> None:
+        """Runs the hook in a task of its own, which no caller owns: cancelling whoever
+        waits for it (the request that led included) never cancels the hook, and the hook
+        still ends its episode. A sync hook runs in a worker thread.
+        """
+        call = action.call
 
-    async def _replay(
-        self, request: httpx.Request, error: PaymentRequiredError, retry: Retry
-    ) -> httpx.Response:
-        retrying = tenacity.AsyncRetrying(
-            sleep=self._sleep, **self._recovery.retry.tenacity_arguments(retry.within)
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    state = attempt.retry_state
-                    try:
-                        response = await self._send(replay_of(request, retry, state.attempt_number))
-                    except PaymentRequiredError as again:
-                        raise self._recovery.still_gated(error, again, state) from None
-                    except self._not_sent as exc:
-                        raise self._recovery.not_sent(error, exc, state) from None
-                    self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    await self._coordinator.settle(self._recovery.scope(request), lifted=True)
-                    return response
-        except StillGated as gated:
-            await self._coordinator.settle(self._recovery.scope(request), lifted=False)
-            raise self._recovery.gave_up(gated, retrying) from gated.not_sent
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        async def hook_once() -> Retry | None:
+            if is_async_callable(call.hook):
+                return call.done(await call.hook(call.error))
+            answer = await anyio.to_thread.run_sync(call.hook, call.error, abandon_on_cancel=True)
+            return call.done(answer)
 
-    async def _pay(
-        self, request: httpx.Request, error: PaymentRequiredError, hook: Any
-    ) -> httpx.Response:
-        for payments in range(1, self._recovery.max_payments + 1):
-            error = self._recovery.screen(error)
-            retry = await self._call_hook(hook, error)
-            if retry is None:
-                raise error
-            self._recovery.paid(error, retry)
+        async def run() -> None:
             try:
-                return await self._send(replay_of(request, retry, payments))
-            except PaymentRequiredError as again:
-                error = self._recovery.after_payment(again, payments)
-        raise error
+                if action.fleet:
+                    answer = await self._coordinator.run_episode(
+                        action.scope, action.sent, hook_once, call.window
+                    )
+                else:
+                    answer = await hook_once()
+            except anyio.get_cancelled_exc_class():
+                # Only the event loop's shutdown cancels this task; never stored as an answer.
+                call.finish(None, RuntimeError(_CANCELLED))
+                raise
+            except BaseException as exc:
+                call.finish(None, exc)
+            else:
+                call.finish(answer, None)
 
-    async def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
-        timeout = self._recovery.hook_timeout
-        with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-            if is_async_callable(hook):
-                return self._recovery.checked(await hook(error))
-            answer = await anyio.to_thread.run_sync(hook, error, abandon_on_cancel=True)
-            return self._recovery.checked(answer)
+        spawn_unowned(run)
 
     async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
         balance = self._recovery.low_balance(request, response)
@@ -355,3 +357,49 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         await self._transport.__aexit__(exc_type, exc_value, traceback)
+
+
+_CANCELLED = "the payment-required hook was cancelled before it answered: its event loop shut down"
+# Strong references to the hook tasks running under asyncio, which keeps only weak ones.
+_HOOK_TASKS: set[asyncio.Task[None]] = set()
+
+
+def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
+    """Starts `run` in the current event loop as a task that no caller's cancel scope
+    contains: an asyncio task, or a trio system task."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        trio.lowlevel.spawn_system_task(run)
+        return
+    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(run())  # type: ignore[arg-type]
+    _HOOK_TASKS.add(task)
+    task.add_done_callback(_HOOK_TASKS.discard)
+
+
+class _Waker:
+    """Wakes one waiting task from any thread: its own loop's thread sets the event at
+    once; another thread (another event loop sharing the coordinator) schedules the set on
+    the waiter's loop."""
+
+    __slots__ = ("_soon", "_thread", "event")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self._thread = threading.get_ident()
+        if sniffio.current_async_library() == "trio":
+            import trio
+
+            self._soon: Callable[[Callable[[], None]], Any] = (
+                trio.lowlevel.current_trio_token().run_sync_soon
+            )
+        else:
+            self._soon = asyncio.get_running_loop().call_soon_threadsafe
+
+    def __call__(self) -> None:
+        if threading.get_ident() == self._thread:
+            self.event.set()
+            return
+        # RuntimeError: the waiter's event loop has closed, so nobody waits any more.
+        with contextlib.suppress(RuntimeError):
+            self._soon(self.event.set)

@@ -2,8 +2,9 @@
 
 Every record on the `http402` logger carries the structured fields `billing_gate_reason`,
 `billing_gate_kind` (`"payment"` or `"entitlement"`), `provider`, `scope` (origin and a
-digest of the credentials), `attempt` and `waited`. When `opentelemetry-api` is installed,
-the same attributes go on an event of the current span.
+digest of the credentials), `attempt` and `waited`; the `lifted` event also carries
+`propagation`, the seconds billing took to show after the hook answered. When
+`opentelemetry-api` is installed, the same attributes go on an event of the current span.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def report(
     scope: str | None = None,
     attempt: int = 1,
     waited: float = 0.0,
+    propagation: float | None = None,
     level: int = logging.INFO,
 ) -> None:
     """Emits one telemetry event about `payment`."""
@@ -41,6 +43,8 @@ def report(
         "attempt": attempt,
         "waited": round(waited, 3),
     }
+    if propagation is not None:
+        fields["propagation"] = round(propagation, 3)
     if logger.isEnabledFor(level):
         logger.log(
             level,

@@ -13,17 +13,28 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 import httpx
-import tenacity
 
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
-from ._models import Reason, Retry
-from ._policies import RetryPolicy, SpendPolicy, StillGated
-from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
+from ._models import Retry
+from ._policies import RetryPolicy, SpendPolicy
+from ._recovery import (
+    DEFAULT_BALANCE_HEADERS,
+    Action,
+    Gated,
+    KnownGate,
+    MarkGated,
+    NotSent,
+    Recovery,
+    Send,
+    Sent,
+    Sleep,
+    StartHook,
+    Wait,
+)
 from ._registry import resolve_registry
-from ._replay import replay_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
@@ -174,16 +185,42 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
-        preflight = self._recovery.preflight_scope(request)
-        if preflight is not None:
-            self._recovery.refuse_early(request, self._coordinator.gated(preflight))
-        sent_at = self._coordinator.mark()
-        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
-        not_replayable = self._recovery.why_not_replayable(request)
+        flow = self._recovery.flow(request, self._coordinator)
         try:
-            return self._send(request)
-        except PaymentRequiredError as error:
-            return self._recover(request, error, sent_at, not_replayable)
+            action = next(flow)
+            while True:
+                try:
+                    answer = self._perform(action)
+                except BaseException as exc:
+                    action = flow.throw(exc)
+                else:
+                    action = flow.send(answer)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _perform(self, action: Action) -> Any:
+        """Performs one action of the recovery flow, and returns what the flow expects."""
+        if isinstance(action, Send):
+            try:
+                return Sent(self._send(action.request))
+            except PaymentRequiredError as error:
+                return Gated(error)
+            except self._not_sent as exc:
+                return NotSent(exc)
+        if isinstance(action, Sleep):
+            return self._sleep(action.seconds)
+        if isinstance(action, Wait):
+            event = threading.Event()
+            if self._coordinator.book.subscribe(action.episode, action.seen, event.set):
+                event.wait(action.timeout)
+            return None
+        if isinstance(action, StartHook):
+            return self._start(action)
+        if isinstance(action, KnownGate):
+            return self._coordinator.gated(action.scope)
+        if isinstance(action, MarkGated):
+            return self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
+        return self._coordinator.lifted(action.scope)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         response = self._transport.handle_request(request)
@@ -194,75 +231,32 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             return response
         return self._inspect(request, response)
 
-    def _recover(
-        self,
-        request: httpx.Request,
-        error: PaymentRequiredError,
-        sent_at: Any,
-        not_replayable: str | None,
-    ) -> httpx.Response:
-        gated = self._recovery.gate_scope(request, error)
-        if gated is not None:
-            self._coordinator.mark_gated(gated[0], error.payment, gated[1])
-        hook = self._recovery.hook_for(error, not_replayable)
-        if hook is None:
-            raise error
-        if error.reason is Reason.PAYMENT_CHALLENGE:
-            return self._pay(request, error, hook)
-        retry = self._coordinator.resolve(
-            self._recovery.scope(request),
-            sent_at,
-            lambda: self._call_hook(hook, error),
-            self._recovery.retry.within,
-        )
-        if retry is None:
-            raise error
-        return self._replay(request, error, retry)
+    def _start(self, action: StartHook) -> None:
+        """Runs the hook in a thread of its own, which no caller owns: whoever waits for it
+        (the request that led included) may give up, and the hook still ends its episode.
 
-    def _replay(
-        self, request: httpx.Request, error: PaymentRequiredError, retry: Retry
-    ) -> httpx.Response:
-        retrying = tenacity.Retrying(
-            sleep=self._sleep, **self._recovery.retry.tenacity_arguments(retry.within)
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    state = attempt.retry_state
-                    try:
-                        response = self._send(replay_of(request, retry, state.attempt_number))
-                    except PaymentRequiredError as again:
-                        raise self._recovery.still_gated(error, again, state) from None
-                    except self._not_sent as exc:
-                        raise self._recovery.not_sent(error, exc, state) from None
-                    self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    self._coordinator.settle(self._recovery.scope(request), lifted=True)
-                    return response
-        except StillGated as gated:
-            self._coordinator.settle(self._recovery.scope(request), lifted=False)
-            raise self._recovery.gave_up(gated, retrying) from gated.not_sent
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        The thread is not a daemon: a hook that moves money finishes before the interpreter
+        exits.
+        """
+        call = action.call
 
-    def _pay(
-        self, request: httpx.Request, error: PaymentRequiredError, hook: Any
-    ) -> httpx.Response:
-        for payments in range(1, self._recovery.max_payments + 1):
-            error = self._recovery.screen(error)
-            retry = self._call_hook(hook, error)
-            if retry is None:
-                raise error
-            self._recovery.paid(error, retry)
+        def hook_once() -> Retry | None:
+            return call.done(call.hook(call.error))
+
+        def run() -> None:
             try:
-                return self._send(replay_of(request, retry, payments))
-            except PaymentRequiredError as again:
-                error = self._recovery.after_payment(again, payments)
-        raise error
+                if action.fleet:
+                    answer = self._coordinator.run_episode(
+                        action.scope, action.sent, hook_once, call.window
+                    )
+                else:
+                    answer = hook_once()
+            except BaseException as exc:
+                call.finish(None, exc)
+            else:
+                call.finish(answer, None)
 
-    def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
-        timeout = self._recovery.hook_timeout
-        if timeout is None:
-            return self._recovery.checked(hook(error))
-        return self._recovery.checked(_run_with_timeout(hook, error, timeout))
+        threading.Thread(target=run, name="http402-hook").start()
 
     def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
         balance = self._recovery.low_balance(request, response)
@@ -345,24 +339,3 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
-
-
-def _run_with_timeout(hook: Any, error: PaymentRequiredError, timeout: float) -> Any:
-    """Runs a sync hook in a worker thread and waits at most `timeout` seconds for it."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, hook(error)))
-        except BaseException as exc:
-            outcome.append((False, exc))
-
-    worker = threading.Thread(target=run, name="http402-hook", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise TimeoutError(f"the payment-required hook did not return within {timeout:g} s")
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value

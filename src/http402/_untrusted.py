@@ -42,7 +42,9 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_PAYLOAD_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_DIGITS = 4300
-MAX_RETRY_AFTER = 120.0
+#: The longest `Retry-After` kept (a week): beyond the propagation window it is not waited
+#: for, but kept in `payment.retry_after` to say when to come back; beyond this, it is noise.
+MAX_RETRY_AFTER = 7 * 24 * 3600.0
 MAX_TEXT_FIELD = 2000
 _MAX_URL_LENGTH = 2048
 
