@@ -11,6 +11,7 @@ import importlib.metadata as _metadata
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
 from ._core import classify
 from ._exceptions import (
     InsufficientCreditsError,
@@ -37,6 +38,8 @@ __all__ = [
     "AdapterRegistry",
     "AsyncPaymentRequiredTransport",
     "AsyncRedisCoordinator",
+    "Balance",
+    "BalanceProbeError",
     "InsufficientCreditsError",
     "PaymentChallengeError",
     "PaymentFailedError",
@@ -54,6 +57,8 @@ __all__ = [
     "SpendPolicy",
     "SubscriptionExpiredError",
     "__version__",
+    "acheck_balance",
+    "check_balance",
     "classify",
     "default_registry",
     "wrap",
