@@ -12,6 +12,7 @@ import importlib.metadata as _metadata
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
 from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
+from ._burn import LowBalance
 from ._core import classify
 from ._exceptions import (
     InsufficientCreditsError,
@@ -41,6 +42,7 @@ __all__ = [
     "Balance",
     "BalanceProbeError",
     "InsufficientCreditsError",
+    "LowBalance",
     "PaymentChallengeError",
     "PaymentFailedError",
     "PaymentOption",
