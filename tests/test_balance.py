@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import http402
-from http402._balance import PROBE_EXTENSION, find_probe
+from http402._balance import PROBE_EXTENSION, balance_request_for, find_probe, read_balance
 from http402._balance_probes import PROBES
 
 CASES = sorted((Path(__file__).parent / "balances").glob("*.json"))
@@ -268,3 +268,163 @@ def test_a_probe_over_a_real_socket(loopback_deepseek: tuple[str, list[dict[str,
     assert (balance.available, balance.currency, balance.usable) == (Decimal("110.00"), "CNY", True)
     assert balance.as_of > 0
     assert seen == [{"path": "/user/balance", "authorization": f"Bearer {CANARY}"}]
+
+
+def test_a_probe_request_is_built_from_a_gated_request() -> None:
+    """From a gated POST, a GET to the probe path on the same origin, with the same key."""
+    gated = httpx.Request(
+        "POST",
+        "https://openrouter.ai/api/v1/chat/completions",
+        headers={
+            "Authorization": f"Bearer {CANARY}",
+            "Idempotency-Key": "abc",
+            "X-Payment": "proof",
+            "HTTP-Referer": "https://example.com",
+        },
+        json={"model": "x"},
+        extensions={"timeout": {"connect": 1.0, "read": 2.0, "write": 2.0, "pool": 1.0}},
+    )
+    probe = balance_request_for(gated)
+    assert isinstance(probe, httpx.Request)
+    assert (probe.method, str(probe.url)) == ("GET", "https://openrouter.ai/api/v1/key")
+    assert probe.headers["authorization"] == f"Bearer {CANARY}"
+    assert probe.headers["http-referer"] == "https://example.com"
+    for absent in ("idempotency-key", "x-payment", "content-length", "content-type"):
+        assert absent not in probe.headers
+    assert probe.content == b""
+    assert probe.extensions[PROBE_EXTENSION] == "openrouter"
+    assert probe.extensions["timeout"] == gated.extensions["timeout"]
+
+
+def test_a_probe_request_keeps_only_credential_query_parameters() -> None:
+    """SerpApi's `api_key` goes along to `/account.json`; the search query does not."""
+    gated = httpx.Request("GET", f"https://serpapi.com/search.json?q=coffee&api_key={CANARY}")
+    probe = balance_request_for(gated)
+    assert str(probe.url) == f"https://serpapi.com/account.json?api_key={CANARY}"
+
+
+def test_a_probe_request_for_an_unknown_host_is_none_unless_named() -> None:
+    """No probe for the host gives `None`; a named probe builds one on the request's origin."""
+    gated = httpx.Request("POST", "http://127.0.0.1:8080/v1/chat/completions")
+    assert balance_request_for(gated) is None
+    named = balance_request_for(gated, probe="deepseek")
+    assert str(named.url) == "http://127.0.0.1:8080/user/balance"
+
+
+def test_a_probe_request_keeps_the_class_of_an_httpx2_request() -> None:
+    """An `httpx2.Request` gives an `httpx2.Request`, for an httpx2 inner transport."""
+    httpx2 = pytest.importorskip("httpx2")
+    gated = httpx2.Request("POST", "https://api.deepseek.com/chat/completions", json={})
+    probe = balance_request_for(gated)
+    assert type(probe) is httpx2.Request
+    assert str(probe.url) == "https://api.deepseek.com/user/balance"
+
+
+@pytest.mark.parametrize(
+    ("probe", "document", "fields"),
+    [
+        pytest.param(
+            "deepseek",
+            {"is_available": False, "balance_infos": []},
+            {"available": None, "currency": None, "usable": False},
+            id="deepseek without a balance entry",
+        ),
+        pytest.param(
+            "tavily",
+            {"account": {"plan_usage": 10, "plan_limit": 100, "paygo_limit": None}},
+            {"available": Decimal(90), "used": Decimal(10), "limit": Decimal(100)},
+            id="tavily without a key object or pay-as-you-go limit",
+        ),
+        pytest.param(
+            "venice",
+            {"canConsume": False, "consumptionCurrency": None, "balances": {"usd": 0}},
+            {"available": None, "currency": None, "usable": False},
+            id="venice with no consumption currency",
+        ),
+        pytest.param(
+            "moonshot",
+            {"code": 0, "data": {"available_balance": -1.5}},
+            {"available": Decimal("-1.5"), "usable": False},
+            id="moonshot overdrawn on another host",
+        ),
+    ],
+)
+def test_documented_variants_of_a_shape(
+    probe: str, document: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    """Variants the documentation allows (empty lists, nulls) read without guessing."""
+    chosen = find_probe("", probe)
+    assert chosen is not None
+    balance = read_balance(
+        chosen,
+        status_code=200,
+        headers=httpx.Headers({"content-type": "application/json"}),
+        body=json.dumps(document).encode(),
+        as_of=1.0,
+    )
+    for name, value in fields.items():
+        assert getattr(balance, name) == value, name
+
+
+@pytest.mark.parametrize(
+    ("probe", "document", "where"),
+    [
+        pytest.param("deepseek", [], "$", id="not an object"),
+        pytest.param("deepseek", {"balance_infos": {}}, "$.balance_infos", id="not a list"),
+        pytest.param("elevenlabs", {"character_count": "many"}, "$.character_count", id="text"),
+        pytest.param(
+            "openrouter", {"data": {"usage": 1, "limit": True}}, "$.data.limit", id="bool"
+        ),
+    ],
+)
+def test_other_shapes_name_where_they_differ(probe: str, document: Any, where: str) -> None:
+    """A document of another shape raises, naming the path where it differs."""
+    chosen = find_probe("", probe)
+    assert chosen is not None
+    with pytest.raises(http402.BalanceProbeError) as caught:
+        read_balance(
+            chosen,
+            status_code=200,
+            headers=httpx.Headers(),
+            body=json.dumps(document).encode(),
+            as_of=1.0,
+        )
+    assert where in str(caught.value)
+
+
+def test_raw_drops_an_echoed_key_and_is_bounded() -> None:
+    """A credential-named string field is replaced in `raw`, and huge documents are cut."""
+    chosen = find_probe("serpapi.com")
+    assert chosen is not None
+    document = {"total_searches_left": 5, "api_key": "SECRET_API_KEY", "pad": list(range(1000))}
+    balance = read_balance(
+        chosen,
+        status_code=200,
+        headers=httpx.Headers(),
+        body=json.dumps(document).encode(),
+        as_of=1.0,
+    )
+    assert balance.raw["api_key"] == "[redacted]"
+    assert len(balance.raw["pad"]) < 300
+
+
+def test_subdomain_hosts_match_their_wildcard() -> None:
+    """`*.elevenlabs.io` covers regional hosts; an unrelated lookalike does not match."""
+    assert find_probe("api.us.elevenlabs.io") is not None
+    assert find_probe("elevenlabs.io.evil.example") is None
+
+
+def test_a_gated_probe_through_a_wrapped_client_is_a_probe_error() -> None:
+    """Probing through an `http402.wrap`ped client that answers 402 raises `BalanceProbeError`."""
+    body = {"error": {"message": "Insufficient Balance", "code": "invalid_request_error"}}
+    inner = httpx.MockTransport(lambda request: httpx.Response(402, json=body))
+    client = http402.wrap(
+        httpx.Client(
+            base_url="https://api.deepseek.com",
+            headers={"Authorization": f"Bearer {CANARY}"},
+            transport=inner,
+        )
+    )
+    with client, pytest.raises(http402.BalanceProbeError) as caught:
+        http402.check_balance(client)
+    assert CANARY not in str(caught.value)

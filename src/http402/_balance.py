@@ -10,11 +10,13 @@ The probes and the sources of their response shapes are in `_balance_probes.py`.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import attrs
 import httpx
@@ -29,6 +31,7 @@ __all__ = [
     "Balance",
     "BalanceProbeError",
     "acheck_balance",
+    "balance_request_for",
     "check_balance",
     "find_probe",
     "probe_request",
@@ -38,6 +41,21 @@ __all__ = [
 #: `request.extensions` key marking a balance probe, so a wrapping transport can let it pass.
 PROBE_EXTENSION: Final = "http402.balance_probe"
 _MESSAGE_LIMIT = 200
+# Headers of the original request that say nothing about the account, or belong to its body
+# or to that one request (a payment proof is never reused).
+_NOT_COPIED = frozenset(
+    {
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "transfer-encoding",
+        "idempotency-key",
+        "payment-signature",
+        "x-payment",
+        "payment-authorization",
+    }
+)
+_CREDENTIAL_PARAM = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
 _RAW_ITEMS_LIMIT = 256
 
 
@@ -116,6 +134,41 @@ def find_probe(host: str, probe: str | None = None) -> BalanceProbe | None:
 def probe_request(probe: BalanceProbe, base_url: httpx.URL) -> tuple[str, str]:
     """The method and absolute URL of `probe` on the origin of `base_url`."""
     return probe.method, str(base_url.copy_with(raw_path=probe.path.encode("ascii")))
+
+
+def balance_request_for(request: Any, probe: str | None = None) -> Any | None:
+    """A probe request for the account that `request` was sent as; `None` for an unknown host.
+
+    Pure: it builds a request of the same class (`httpx.Request` or `httpx2.Request`) to the
+    probe's path on `request`'s origin, with `request`'s headers (less its body's, its
+    `Idempotency-Key` and any payment proof) and, of its query, only credential parameters
+    (SerpApi's `api_key`). A transport can send it through its inner transport, to poll the
+    balance while a top-up propagates instead of replaying an expensive request.
+
+    Args:
+        request: The application's request (a gated one, typically).
+        probe: A probe's name, to override the choice by host.
+    """
+    url = request.url
+    chosen = find_probe(url.host, probe)
+    if chosen is None:
+        return None
+    params = [(k, v) for k, v in url.params.multi_items() if _CREDENTIAL_PARAM.search(k)]
+    target = chosen.path + (f"?{urlencode(params)}" if params else "")
+    headers = [
+        (name, value)
+        for name, value in request.headers.multi_items()
+        if name.lower() not in _NOT_COPIED
+    ]
+    extensions: dict[str, Any] = {PROBE_EXTENSION: chosen.name}
+    if "timeout" in request.extensions:
+        extensions["timeout"] = request.extensions["timeout"]
+    return type(request)(
+        chosen.method,
+        url.copy_with(raw_path=target.encode("ascii")),
+        headers=headers,
+        extensions=extensions,
+    )
 
 
 def read_balance(
