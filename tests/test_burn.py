@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from http402 import LowBalance
+from http402 import Balance, LowBalance
 from http402._burn import BurnRate, BurnRateEstimator, LowBalanceDetector, scope_digest
 
 SCOPE = "https://openrouter.ai|key:0123abcd"
@@ -225,3 +225,17 @@ def test_a_simulated_spend_fires_once_with_a_sane_estimate() -> None:
         assert warning.time_left == pytest.approx(float(warning.balance) / true_rate, rel=0.25)
         assert 60 <= warning.balance <= 80  # about 2 h x $36/h = $72 left
     assert warnings[0][0] < 120 * 60 < warnings[1][0]
+
+
+def test_probed_balances_are_observed_at_their_as_of() -> None:
+    """`observe_balance` reads a Balance at its `as_of`; one with no amount is not a sample."""
+    estimator = BurnRateEstimator()
+    first = Balance(provider="deepseek", available="110.00", currency="CNY", as_of=1000.0)
+    later = Balance(provider="deepseek", available="109.00", currency="CNY", as_of=1100.0)
+    assert estimator.observe_balance(SCOPE, Balance(provider="openrouter")) is None
+    estimator.observe_balance(SCOPE, first)
+    estimate = estimator.observe_balance(SCOPE, later)
+    assert estimate is not None
+    assert (estimate.provider, estimate.currency, estimate.as_of) == ("deepseek", "CNY", 1100.0)
+    assert estimate.rate == pytest.approx(0.01)
+    assert len(estimator) == 1

@@ -26,11 +26,14 @@ import hashlib
 import threading
 from collections import OrderedDict, deque
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from ._models import _optional_decimal
+
+if TYPE_CHECKING:
+    from ._balance import Balance
 
 __all__ = [
     "BurnRate",
@@ -183,6 +186,23 @@ class BurnRateEstimator:
             samples=len(points),
             provider=provider,
             currency=currency,
+        )
+
+    def observe_balance(
+        self, scope: str, balance: Balance, *, now: float | None = None
+    ) -> BurnRate | None:
+        """Records a probed `Balance` (at its `as_of` unless `now` is given).
+
+        Returns `None`, recording nothing, when the balance states no `available` amount.
+        """
+        if balance.available is None:
+            return None
+        return self.observe(
+            scope,
+            balance.available,
+            now=balance.as_of if now is None else now,
+            provider=balance.provider,
+            currency=balance.currency,
         )
 
     def forget(self, scope: str) -> None:
