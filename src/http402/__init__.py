@@ -11,6 +11,8 @@ import importlib.metadata as _metadata
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
+from ._burn import LowBalance
 from ._core import classify
 from ._exceptions import (
     InsufficientCreditsError,
@@ -37,7 +39,10 @@ __all__ = [
     "AdapterRegistry",
     "AsyncPaymentRequiredTransport",
     "AsyncRedisCoordinator",
+    "Balance",
+    "BalanceProbeError",
     "InsufficientCreditsError",
+    "LowBalance",
     "PaymentChallengeError",
     "PaymentFailedError",
     "PaymentOption",
@@ -54,6 +59,8 @@ __all__ = [
     "SpendPolicy",
     "SubscriptionExpiredError",
     "__version__",
+    "acheck_balance",
+    "check_balance",
     "classify",
     "default_registry",
     "wrap",
