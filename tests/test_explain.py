@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import importlib.metadata
 import io
@@ -223,6 +224,56 @@ def test_curl_iv_and_a_redirect_in_a_verbose_capture(
     assert json.loads(out)["method"] == "PUT", "--method says otherwise"
 
 
+VERBOSE_REQUESTS = {
+    "HTTP/1.1 over TLS": (
+        "* Connected to api.x.test (10.0.0.1) port 443 (#0)\n* SSL connection using TLSv1.3\n"
+        "> POST /v1/a HTTP/1.1\n> Host: api.x.test\n>\n",
+        "POST",
+        "https://api.x.test/v1/a",
+    ),
+    "plain HTTP on a port": (
+        "> get /v1/a?q=1 HTTP/1.1\n> Host: localhost:8000\n>\n",
+        "GET",
+        "http://localhost:8000/v1/a?q=1",
+    ),
+    "HTTP/2 without notes": (
+        "> GET /a HTTP/2\n> Host: api.x.test\n> \n",
+        "GET",
+        "https://api.x.test/a",
+    ),
+    "absolute form through a proxy": (
+        "> GET http://api.x.test/a HTTP/1.1\n> Host: api.x.test\n>\n",
+        "GET",
+        "http://api.x.test/a",
+    ),
+    "no Host header": ("> DELETE /a HTTP/1.1\n>\n", "DELETE", None),
+    "not a request line": ("> something else\n>\n", None, None),
+    "no request at all": ("", None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VERBOSE_REQUESTS))
+def test_the_method_and_url_of_a_verbose_capture(name: str) -> None:
+    """What a `curl -v` capture's request lines say, and nothing it does not say."""
+    request, method, url = VERBOSE_REQUESTS[name]
+    capture = f"{request}< HTTP/1.1 402 Payment Required\n< content-type: text/plain\n<\nno\n"
+    kind, exchanges = _explain.parse_input(capture.encode(), _explain.BodyOptions())
+    assert kind == "http"
+    assert (exchanges[0].method, exchanges[0].url) == (method, url)
+    assert (exchanges[0].status_code, exchanges[0].body) == (402, b"no\n")
+
+
+def test_a_verbose_capture_that_ends_in_an_interim_response_exits_two(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A `curl -v` capture cut after `100 Continue` has no answer to explain."""
+    capture = tmp_path / "cut.curl"
+    capture.write_text("> POST / HTTP/1.1\n> Host: a.example\n>\n< HTTP/1.1 100 Continue\n<\n")
+    code, out, err = run(capsys, "explain", str(capture))
+    assert_one_line_reason(code, out, err)
+    assert "interim 100" in err
+
+
 def test_a_verbose_capture_with_a_bad_header_line_exits_two(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -328,6 +379,19 @@ def test_a_receipt_that_is_not_base64_json_is_named_not_decoded(
     assert code == 1
     assert "receipt      x402 v2 PAYMENT-RESPONSE: not base64 JSON, not decoded" in out
     assert "%%%" not in out
+
+
+def test_a_receipt_without_a_success_field_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A receipt that is JSON but says neither settled nor failed is shown as it is."""
+    receipt = base64.b64encode(b'{"transaction": "0xabc"}').decode()
+    capture = tmp_path / "odd-receipt.curl"
+    capture.write_text(f"HTTP/1.1 200 OK\r\nX-PAYMENT-RESPONSE: {receipt}\r\n\r\n{{}}")
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 1
+    assert "receipt      x402 v1 X-PAYMENT-RESPONSE: no success field\n" in out
+    assert "transaction  0xabc\n" in out
 
 
 def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
