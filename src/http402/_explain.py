@@ -343,10 +343,10 @@ def _parse_verbose(data: bytes, options: BodyOptions) -> _Exchange:
     """The last response of a `curl -v` capture (with `2>&1`), and the request it answers.
 
     Request lines start with `> `, response lines with `< `, curl's notes with `* `; the
-    body is every other line after the last response head (`{ [n bytes data]` markers and
-    the progress meter before the first response are left out). The method and URL come
-    from the request (its target, `Host` and whether the connection was TLS), unless
-    `--method` or `--url` say otherwise.
+    body is every other line after the last response head (`{ [n bytes data]` markers, the
+    progress meter and anything before the first response are left out). The method and
+    URL come from the request (its target, `Host` and whether the connection was TLS),
+    unless `--method` or `--url` say otherwise.
     """
     requests: list[_VerboseMessage] = []
     responses: list[_VerboseMessage] = []
