@@ -14,6 +14,7 @@ from ._async_transport import AsyncPaymentRequiredTransport
 from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
 from ._burn import LowBalance
 from ._core import classify
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
@@ -43,11 +44,13 @@ _LAZY = {
 __all__ = [
     "Adapter",
     "AdapterRegistry",
+    "AsyncLocalCoordinator",
     "AsyncPaymentRequiredTransport",
     "AsyncRedisCoordinator",
     "Balance",
     "BalanceProbeError",
     "InsufficientCreditsError",
+    "LocalCoordinator",
     "LowBalance",
     "PaymentChallengeError",
     "PaymentFailedError",
