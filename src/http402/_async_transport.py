@@ -18,27 +18,14 @@ import anyio
 import httpx
 import sniffio
 
+from . import _recovery as actions
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._recovery import (
-    DEFAULT_BALANCE_HEADERS,
-    Action,
-    Gated,
-    KnownGate,
-    MarkGated,
-    NotSent,
-    Recovery,
-    Send,
-    Sent,
-    Sleep,
-    StartHook,
-    Wait,
-    is_async_callable,
-)
+from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._registry import resolve_registry
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
@@ -193,41 +180,36 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return await self._send(request)
-        flow = self._recovery.flow(request, self._coordinator)
-        try:
-            action = next(flow)
-            while True:
-                try:
-                    answer = await self._perform(action)
-                except BaseException as exc:
-                    action = flow.throw(exc)
-                else:
-                    action = flow.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
-    async def _perform(self, action: Action) -> Any:
-        """Performs one action of the recovery flow, and returns what the flow expects."""
-        if isinstance(action, Send):
+        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        while steps.running:
             try:
-                return Sent(await self._send(action.request))
+                steps.send(await self._perform(steps.action))
+            except BaseException as exc:
+                steps.throw(exc)
+        return steps.result()
+
+    async def _perform(self, action: actions.Action) -> Any:
+        """Performs one action of the recovery flow, and returns what the flow expects."""
+        if isinstance(action, actions.Send):
+            try:
+                return actions.Sent(await self._send(action.request))
             except PaymentRequiredError as error:
-                return Gated(error)
+                return actions.Gated(error)
             except self._not_sent as exc:
-                return NotSent(exc)
-        if isinstance(action, Sleep):
+                return actions.NotSent(exc)
+        if isinstance(action, actions.Sleep):
             return await self._sleep(action.seconds)
-        if isinstance(action, Wait):
+        if isinstance(action, actions.Wait):
             waker = _Waker()
             if self._coordinator.book.subscribe(action.episode, action.seen, waker):
                 with anyio.move_on_after(action.timeout):
                     await waker.event.wait()
             return None
-        if isinstance(action, StartHook):
+        if isinstance(action, actions.StartHook):
             return self._start(action)
-        if isinstance(action, KnownGate):
+        if isinstance(action, actions.KnownGate):
             return await self._coordinator.gated(action.scope)
-        if isinstance(action, MarkGated):
+        if isinstance(action, actions.MarkGated):
             return await self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
         return await self._coordinator.lifted(action.scope)
 
@@ -240,7 +222,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             return response
         return await self._inspect(request, response)
 
-    def _start(self, action: StartHook) -> None:
+    def _start(self, action: actions.StartHook) -> None:
         """Runs the hook in a task of its own, which no caller owns: cancelling whoever
         waits for it (the request that led included) never cancels the hook, and the hook
         still ends its episode. A sync hook runs in a worker thread.

@@ -56,6 +56,7 @@ __all__ = [
     "Sent",
     "Sleep",
     "StartHook",
+    "Steps",
     "Wait",
 ]
 
@@ -190,6 +191,39 @@ class HookCall:
 
 Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted
 Flow = Generator[Action, Any, httpx.Response]
+
+
+class Steps:
+    """Steps a flow for a shell, which only performs `action` and hands back its result
+    (`send`) or its exception (`throw`), while `running`; then `result()` is the response,
+    or raises the flow's error."""
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self._response: httpx.Response | None = None
+        self._error: BaseException | None = None
+        self.running = True
+        self.action: Action = next(flow)
+
+    def send(self, answer: Any) -> None:
+        self._step(self._flow.send, answer)
+
+    def throw(self, error: BaseException) -> None:
+        self._step(self._flow.throw, error)
+
+    def result(self) -> httpx.Response:
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
+
+    def _step(self, step: Callable[[Any], Action], value: Any) -> None:
+        try:
+            self.action = step(value)
+        except StopIteration as done:
+            self._response, self.running = done.value, False
+        except BaseException as error:
+            self._error, self.running = error, False
 
 
 class Recovery:

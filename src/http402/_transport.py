@@ -14,26 +14,14 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
+from . import _recovery as actions
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._recovery import (
-    DEFAULT_BALANCE_HEADERS,
-    Action,
-    Gated,
-    KnownGate,
-    MarkGated,
-    NotSent,
-    Recovery,
-    Send,
-    Sent,
-    Sleep,
-    StartHook,
-    Wait,
-)
+from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._registry import resolve_registry
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
@@ -185,40 +173,35 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
-        flow = self._recovery.flow(request, self._coordinator)
-        try:
-            action = next(flow)
-            while True:
-                try:
-                    answer = self._perform(action)
-                except BaseException as exc:
-                    action = flow.throw(exc)
-                else:
-                    action = flow.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
-    def _perform(self, action: Action) -> Any:
-        """Performs one action of the recovery flow, and returns what the flow expects."""
-        if isinstance(action, Send):
+        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        while steps.running:
             try:
-                return Sent(self._send(action.request))
+                steps.send(self._perform(steps.action))
+            except BaseException as exc:
+                steps.throw(exc)
+        return steps.result()
+
+    def _perform(self, action: actions.Action) -> Any:
+        """Performs one action of the recovery flow, and returns what the flow expects."""
+        if isinstance(action, actions.Send):
+            try:
+                return actions.Sent(self._send(action.request))
             except PaymentRequiredError as error:
-                return Gated(error)
+                return actions.Gated(error)
             except self._not_sent as exc:
-                return NotSent(exc)
-        if isinstance(action, Sleep):
+                return actions.NotSent(exc)
+        if isinstance(action, actions.Sleep):
             return self._sleep(action.seconds)
-        if isinstance(action, Wait):
+        if isinstance(action, actions.Wait):
             event = threading.Event()
             if self._coordinator.book.subscribe(action.episode, action.seen, event.set):
                 event.wait(action.timeout)
             return None
-        if isinstance(action, StartHook):
+        if isinstance(action, actions.StartHook):
             return self._start(action)
-        if isinstance(action, KnownGate):
+        if isinstance(action, actions.KnownGate):
             return self._coordinator.gated(action.scope)
-        if isinstance(action, MarkGated):
+        if isinstance(action, actions.MarkGated):
             return self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
         return self._coordinator.lifted(action.scope)
 
@@ -231,7 +214,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             return response
         return self._inspect(request, response)
 
-    def _start(self, action: StartHook) -> None:
+    def _start(self, action: actions.StartHook) -> None:
         """Runs the hook in a thread of its own, which no caller owns: whoever waits for it
         (the request that led included) may give up, and the hook still ends its episode.
 
