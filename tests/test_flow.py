@@ -62,7 +62,7 @@ def recovery(hook: Any = None, **options: Any) -> Recovery:
         "spend_policy": None,
         "max_payments": 1,
         "scope": None,
-        "preflight_ttl": None,
+        "preflight": None,
         "on_low_balance": None,
         "low_balance_below": None,
         "balance_headers": (),
@@ -405,7 +405,7 @@ class TestEpisodes:
     def test_preflight_fails_fast_unless_a_hook_of_the_scope_is_at_work(self) -> None:
         clock = Clock()
         driver = Driver(
-            recovery(lambda e: Retry(), preflight_ttl=60),
+            recovery(lambda e: Retry(), preflight=http402.Preflight(gate_ttl=60)),
             lambda request, now: gated(request),
             clock=clock,
             hold_hooks=True,
@@ -420,7 +420,7 @@ class TestEpisodes:
         assert stored is not None and stored.raw is None  # no body kept per scope
         b = driver.start()
         assert isinstance(b.send(driver.perform(b.send(None))), Send)  # a hook is running
-        recovery_without_hook = recovery(preflight_ttl=60)
+        recovery_without_hook = recovery(preflight=http402.Preflight(gate_ttl=60))
         c = recovery_without_hook.flow(httpx.Request("POST", URL), driver.coordinator)
         with pytest.raises(http402.InsufficientCreditsError) as caught:
             c.send(driver.perform(c.send(None)))
@@ -532,14 +532,13 @@ class TestBook:
         assert book.turn(episode, "me") is Turn.CLOSED
 
 
-def test_the_low_balance_state_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_low_balance_state_is_bounded() -> None:
     """One entry per scope ever seen would grow for ever: the least recent are dropped."""
-    monkeypatch.setattr("http402._recovery._MAX_BALANCE_SCOPES", 50)
-    r = recovery(on_low_balance=lambda b, r: None, low_balance_below=10, balance_headers=("x-b",))
-    for i in range(500):
+    r = recovery(on_low_balance=lambda alert: None, low_balance_below=10, balance_headers=("x-b",))
+    for i in range(3000):
         request = httpx.Request("GET", f"https://tenant-{i}.example/")
-        r.low_balance(request, httpx.Response(200, headers={"x-b": "5"}, request=request))
-    assert len(r._below) == 50
+        r.low_balance(request, httpx.Response(200, headers={"x-b": "5"}, request=request), i, None)
+    assert len(r._alarm._scopes) == len(r._burn) == 1024
 
 
 def test_retry_policy_rejects_nonsense() -> None:

@@ -25,6 +25,7 @@ from ._exceptions import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
+from ._preflight import Preflight
 from ._registry import default_registry
 from ._transport import PaymentRequiredTransport
 from ._wrap import wrap
@@ -59,6 +60,7 @@ __all__ = [
     "PaymentRequiredError",
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
+    "Preflight",
     "Reason",
     "RedisCoordinator",
     "Registration",

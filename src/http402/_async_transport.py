@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from types import TracebackType
@@ -18,13 +19,17 @@ import anyio
 import httpx
 import sniffio
 
+from . import _metrics as metrics
 from . import _recovery as actions
 from ._adapters import AdapterRegistry
+from ._balance import Balance, find_probe, network_error, probe_answer
+from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
+from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._registry import resolve_registry
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
@@ -78,11 +83,15 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         scope: Maps a request to its billing scope (default: origin and a digest of the
             credential headers).
         coordinator: Shares episodes across processes (default: this process only).
-        preflight_ttl: While a scope is known to be gated, fail new requests for this many
-            seconds without sending them (default: off).
-        on_low_balance: Called with the balance and the response when a balance header
-            drops below `low_balance_below`.
-        low_balance_below: The balance threshold for `on_low_balance`.
+        preflight: Checks made before sending (`http402.Preflight`): fail fast, without
+            sending, while the scope is known to be gated or its probed balance is below a
+            minimum (default: off).
+        preflight_ttl: Shorthand for `preflight=Preflight(gate_ttl=...)`.
+        on_low_balance: Called with an `http402.LowBalance` once per crossing of
+            `low_balance_below` (a balance, from response headers or balance probes) or of
+            `low_balance_within` (seconds left at the estimated spend rate).
+        low_balance_below: A balance threshold for `on_low_balance`.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names the balance is read from.
         hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
@@ -124,10 +133,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
         coordinator: AsyncCoordinator | None = None,
+        preflight: Preflight | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: AsyncLowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
+        low_balance_within: float | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
         hook_timeout: float | None = None,
@@ -136,7 +147,13 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
-        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
+        if preflight_ttl is not None:
+            if preflight is not None:
+                raise ValueError(
+                    "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
+                )
+            preflight = Preflight(gate_ttl=preflight_ttl)
+        if mode == "annotate" and (on_payment_required is not None or preflight is not None):
             raise ValueError(
                 "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
                 "need mode='raise'"
@@ -152,11 +169,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             spend_policy=spend_policy,
             max_payments=max_payments,
             scope=scope,
-            preflight_ttl=preflight_ttl,
+            preflight=preflight,
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            low_balance_within=low_balance_within,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -211,7 +229,11 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             return await self._coordinator.gated(action.scope)
         if isinstance(action, actions.MarkGated):
             return await self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
-        return await self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Lifted):
+            return await self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Probe):
+            return await self._probe(action)
+        return await self._notify(action.alerts)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._transport.handle_async_request(request)
@@ -255,13 +277,35 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         spawn_unowned(run)
 
     async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
-        balance = self._recovery.low_balance(request, response)
-        if balance is not None:
-            hook = self._recovery.on_low_balance
+        provider = None  # a header balance names no provider
+        now = self._coordinator.book.clock()
+        await self._notify(self._recovery.low_balance(request, response, now, provider))
+
+    async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        hook = self._recovery.on_low_balance
+        for alert in alerts:
             if is_async_callable(hook):
-                await hook(balance, response)
+                await hook(alert)
             else:
-                await anyio.to_thread.run_sync(hook, balance, response)
+                await anyio.to_thread.run_sync(hook, alert)
+
+    async def _probe(self, action: actions.Probe) -> Balance:
+        """Sends a balance probe through the inner transport (never through recovery)."""
+        probe = find_probe(action.request.url.host, action.probe)
+        assert probe is not None  # the flow built the request from this probe
+        try:
+            response = await self._transport.handle_async_request(action.request)
+        except self._http.TransportError as exc:
+            raise network_error(probe, exc, ()) from None
+        response.request = action.request  # a transport's response has none yet
+        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        try:
+            async for chunk in response.stream:  # type: ignore[union-attr]
+                if reader.feed(chunk):
+                    break
+        finally:
+            await response.aclose()
+        return probe_answer(probe, action.request, response, reader, time.time())
 
     async def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         host = request.url.host
@@ -290,6 +334,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
+        metrics.record_gate(payment)
         if self._annotate:
             annotated = await self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)

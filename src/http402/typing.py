@@ -10,14 +10,15 @@ hooks: http402.typing.PaymentRequiredHooks = {http402.Reason.INSUFFICIENT_CREDIT
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
 from typing import Protocol
 
 import httpx
 
+from ._burn import LowBalance
 from ._episodes import EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import BalanceCache
 
 __all__ = [
     "AsyncCoordinator",
@@ -43,10 +44,10 @@ AsyncPaymentRequiredHooks = (
     | AsyncPaymentRequiredHook
     | Mapping[Reason | str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
-#: Called with the balance a successful response reported, once it drops below the threshold.
-LowBalanceHook = Callable[[Decimal, httpx.Response], None]
+#: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold.
+LowBalanceHook = Callable[[LowBalance], None]
 #: The async transport's low-balance hook: a coroutine function or a plain one.
-AsyncLowBalanceHook = Callable[[Decimal, httpx.Response], Awaitable[None] | None]
+AsyncLowBalanceHook = Callable[[LowBalance], Awaitable[None] | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
 
@@ -60,6 +61,7 @@ class Coordinator(Protocol):
     """
 
     book: EpisodeBook
+    balances: BalanceCache
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -85,6 +87,7 @@ class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
 
     book: EpisodeBook
+    balances: BalanceCache
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
