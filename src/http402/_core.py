@@ -210,7 +210,7 @@ _OPTION_TEXTS = ("scheme", "network", "unit", "asset", "pay_to", "resource", "de
 
 def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
     """The offer with credentials scrubbed from its texts, and no piece left at a cut."""
-    fields = {}
+    fields: dict[str, Any] = {}
     for name in _OPTION_TEXTS:
         value = getattr(option, name)
         if isinstance(value, str):

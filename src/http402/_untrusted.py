@@ -16,8 +16,8 @@ import json
 import re
 import time
 import zlib
-from decimal import Decimal, InvalidOperation
 from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,9 +102,9 @@ class BodyReader:
     """
 
     __slots__ = (
+        "_deadline",
         "_decoded",
         "_decoder",
-        "_deadline",
         "_limit",
         "_raw_size",
         "broken",
