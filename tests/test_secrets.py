@@ -326,6 +326,39 @@ def test_an_echoed_cookie_value_or_x_apikey_is_scrubbed(headers: dict[str, str])
     assert CANARY not in str(caught.value) + repr(caught.value.payment)
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("place", list(PLACEMENTS))
+async def test_an_echoed_credential_shows_in_no_channel_async(
+    place: str, caplog: pytest.LogCaptureFixture, spans: Callable[[], str]
+) -> None:
+    """The async transport keeps the credential out of the error, the logs and the spans."""
+    placement = PLACEMENTS[place]
+    provider = x402_provider if "PAYMENT" in place else echoing_provider
+
+    async def hook(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers=placement.hook_headers, within=5)
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(provider),
+        on_payment_required=hook,
+        retry=http402.RetryPolicy(max_replays=1),
+        sleep=no_sleep,
+        preflight_ttl=30,
+    )
+    caplog.set_level(logging.DEBUG, logger="http402")
+    texts: list[str] = []
+    async with httpx.AsyncClient(transport=transport) as client:
+        for _ in range(2):
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                await client.post(placement.url, headers=list(placement.headers), content=b"{}")
+            texts += error_texts(caught.value)
+    texts += [*log_texts(caplog.records), spans()]
+    assert not [text[:200] for text in texts if leaks(text)]
+
+
 def test_the_sweep_sees_a_leak() -> None:
     """The sweep's search finds a credential that is not one of the request's own."""
     text = str(echoing_provider(httpx.Request("GET", URL, headers={"x-other": CANARY})).text)
