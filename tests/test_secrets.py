@@ -86,6 +86,7 @@ PLACEMENTS: dict[str, Placement] = {
     "hook Authorization": Placement(hook_headers=(("Authorization", f"Bearer {CANARY}"),)),
     "hook PAYMENT-SIGNATURE": Placement(hook_headers=(("PAYMENT-SIGNATURE", CANARY),)),
     "hook X-PAYMENT": Placement(hook_headers=(("X-PAYMENT", CANARY),)),
+    "hook X-Payment-Proof": Placement(hook_headers=(("X-Payment-Proof", CANARY),)),
 }
 
 
@@ -391,6 +392,8 @@ def test_the_sweep_sees_a_leak() -> None:
         "X-PAYMENT",
         "Payment-Authorization",
         "X-JWT-Assertion",
+        "X-Payment-Proof",
+        "Payment-Receipt-Token",
     ],
 )
 def test_credential_header_names(name: str) -> None:

@@ -6,9 +6,10 @@ as a secret, and where it is looked for (docs/safety.md lists the same):
 
 - every header whose name means a credential: `Authorization`, `Proxy-Authorization`,
   `Cookie`, any name holding `api-key`, `apikey`, `api_key`, `token`, `secret`, `session`,
-  `signature`, `auth`, `cookie`, `password`, `passwd`, `credential` or `jwt`, any name with
-  a part ending in `key` (`Ocp-Apim-Subscription-Key`, `X-RapidAPI-Key`), and the payment
-  proofs (`PAYMENT-SIGNATURE`, `X-PAYMENT`, `Payment-Authorization`);
+  `signature`, `auth`, `cookie`, `password`, `passwd`, `credential`, `jwt`, `proof`,
+  `macaroon` or `preimage`, any name with a part ending in `key`
+  (`Ocp-Apim-Subscription-Key`, `X-RapidAPI-Key`), and the payment proofs
+  (`PAYMENT-SIGNATURE`, `X-PAYMENT`, any name starting `x-payment` or `payment-`);
 - each cookie value on its own, and the credential after an `Authorization` scheme;
 - query parameters whose name has a credential word as a part (`_QUERY_WORDS`), in both
   their decoded and their sent form;
@@ -34,6 +35,7 @@ __all__ = [
     "collect_secrets",
     "cookie_values",
     "is_credential_query_name",
+    "is_payment_proof_header",
     "is_sensitive_header",
     "redactor_for",
     "safe_url_for_display",
@@ -52,6 +54,8 @@ _SENSITIVE_HEADERS = frozenset(
         "payment-authorization",
     }
 )
+# Payment proofs a hook may send under a name of its protocol's (`X-Payment-Proof`).
+_PAYMENT_PREFIXES = ("x-payment", "payment-")
 # A header whose name holds any of these is a credential (`X-ELS-APIKey`, `X-MBX-APIKEY`).
 _SENSITIVE_HEADER_WORDS = (
     "api-key",
@@ -67,6 +71,9 @@ _SENSITIVE_HEADER_WORDS = (
     "passwd",
     "credential",
     "jwt",
+    "proof",
+    "macaroon",
+    "preimage",
 )
 _NAME_PARTS = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -118,7 +125,15 @@ def is_sensitive_header(name: str) -> bool:
     lowered = name.lower()
     if lowered in _SENSITIVE_HEADERS or any(word in lowered for word in _SENSITIVE_HEADER_WORDS):
         return True
+    if lowered.startswith(_PAYMENT_PREFIXES):
+        return True
     return any(part.endswith("key") for part in _NAME_PARTS.split(lowered))
+
+
+def is_payment_proof_header(name: str) -> bool:
+    """`True` for a header that carries a payment proof, which is new on every request."""
+    lowered = name.lower()
+    return lowered.startswith(_PAYMENT_PREFIXES) or lowered == "payment-authorization"
 
 
 @functools.lru_cache(maxsize=1024)

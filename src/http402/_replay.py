@@ -15,7 +15,7 @@ from collections.abc import Callable
 import httpx
 
 from ._models import Retry
-from ._redaction import is_credential_query_name, is_sensitive_header
+from ._redaction import is_credential_query_name, is_payment_proof_header, is_sensitive_header
 
 __all__ = ["REPLAY_EXTENSION", "ScopeFunction", "default_scope", "replay_of", "why_not_replayable"]
 
@@ -44,7 +44,6 @@ def default_scope(request: httpx.Request) -> str:
 
 # Per-request values: proofs and signatures differ on every request of one account.
 _PER_REQUEST_WORDS = ("signature", "nonce", "timestamp", "idempotency", "csrf", "xsrf")
-_PROOF_HEADERS = frozenset({"payment-signature", "x-payment", "payment-authorization"})
 # Cookies that load balancers and bot filters set and rotate; they name no account.
 _INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
 
@@ -58,8 +57,7 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
             found += [("cookie", n, v) for n, v in _cookies(value)]
         elif (
             is_sensitive_header(lowered)
-            and lowered not in _PROOF_HEADERS
-            and not lowered.startswith("x-payment")
+            and not is_payment_proof_header(lowered)
             and not any(word in lowered for word in _PER_REQUEST_WORDS)
             and not value.lstrip().lower().startswith("payment ")
         ):
