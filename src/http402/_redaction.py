@@ -98,7 +98,10 @@ _QUERY_WORDS = frozenset(
         "authorization",
         "access",
         "sig",
+        "sign",
         "signature",
+        "hmac",
+        "bearer",
         "credential",
         "credentials",
         "private",
@@ -279,7 +282,8 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
         secrets.append(value)
         lowered = name.lower()
         if lowered in ("cookie", "set-cookie"):
-            secrets.extend(cookie_values(value))
+            for cookie in cookie_values(value):
+                secrets += (cookie, unquote(cookie))
             continue
         match = _AUTH_SCHEME.match(value)
         if match:

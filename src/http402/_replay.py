@@ -91,7 +91,8 @@ def _cookies(header: str) -> list[tuple[str, str]]:
 
 
 def _is_per_request_query(name: str) -> bool:
-    return name in ("sig", "signature") or any(word in name for word in _PER_REQUEST_WORDS)
+    signed = name in ("sig", "sign", "signature", "hmac")
+    return signed or any(word in name for word in _PER_REQUEST_WORDS)
 
 
 def why_not_replayable(request: httpx.Request) -> str | None:
