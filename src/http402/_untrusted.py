@@ -1,7 +1,8 @@
 """Parsers for bytes and headers from the network: bounded, strict, and never raising.
 
-Everything here is pure (no I/O) and returns `None` for input it cannot use. The limits and
-where they come from are listed in DESIGN.md under "Defaults".
+Everything here is pure (no I/O of its own: `BodyReader.read` only pulls from the stream it
+is handed) and returns `None` for input it cannot use. The limits and where they come from
+are listed in DESIGN.md under "Defaults".
 """
 
 from __future__ import annotations
