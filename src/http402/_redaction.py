@@ -78,8 +78,8 @@ _SENSITIVE_HEADER_WORDS = (
 _NAME_PARTS = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 #: Query parameter names that carry a credential, matched against each part of the name
-#: (`api_key`, `apiKey`, `X-Amz-Signature`); a part ending in `key` or `token` counts too
-#: (`appkey`, `authtoken`).
+#: (`api_key`, `apiKey`, `X-Amz-Signature`); a part ending in one of `_QUERY_ENDINGS` counts
+#: too (`appkey`, `authtoken`, `clientsecret`).
 _QUERY_WORDS = frozenset(
     {
         "key",
@@ -135,8 +135,7 @@ def is_sensitive_header(name: str) -> bool:
 
 def is_payment_proof_header(name: str) -> bool:
     """`True` for a header that carries a payment proof, which is new on every request."""
-    lowered = name.lower()
-    return lowered.startswith(_PAYMENT_PREFIXES) or lowered == "payment-authorization"
+    return name.lower().startswith(_PAYMENT_PREFIXES)
 
 
 @functools.lru_cache(maxsize=1024)
