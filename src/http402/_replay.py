@@ -15,7 +15,7 @@ from collections.abc import Callable
 import httpx
 
 from ._models import Retry
-from ._redaction import is_sensitive_header
+from ._redaction import is_credential_query_name, is_payment_proof_header, is_sensitive_header
 
 __all__ = ["REPLAY_EXTENSION", "ScopeFunction", "default_scope", "replay_of", "why_not_replayable"]
 
@@ -27,18 +27,72 @@ ScopeFunction = Callable[[httpx.Request], str]
 
 
 def default_scope(request: httpx.Request) -> str:
-    """The origin, plus a digest of the credential headers (never the credentials).
+    """The origin, plus a digest of every credential the request carries (never the
+    credentials themselves).
 
-    Two API keys on one host are two billing scopes; one key across many paths is one.
+    Credential headers, each cookie, credential query parameters and the URL's userinfo all
+    count: two API keys (or two session cookies) on one host are two billing scopes; one key
+    across many paths is one. What changes with each request (a payment proof, a request
+    signature, an idempotency key, a load balancer's cookie) is left out, so that it does
+    not split one account into many.
     """
     url = request.url
-    credentials = sorted(
-        (name.lower(), value)
-        for name, value in request.headers.multi_items()
-        if is_sensitive_header(name) and name.lower() not in ("cookie", "payment-signature")
-    )
+    credentials = sorted(_scope_credentials(request))
     digest = hashlib.sha256(repr(credentials).encode()).hexdigest()[:16] if credentials else "-"
     return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
+
+
+# Per-request values: proofs and signatures differ on every request of one account.
+_PER_REQUEST_WORDS = ("signature", "nonce", "timestamp", "idempotency", "csrf", "xsrf")
+# Cookies that load balancers and bot filters set and rotate; they name no account.
+_INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
+
+
+def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
+    """`(place, name, value)` of each credential that names the account."""
+    found = []
+    for name, value in request.headers.multi_items():
+        lowered = name.lower()
+        if lowered == "cookie":
+            found += [("cookie", n, v) for n, v in _cookies(value)]
+        elif (
+            is_sensitive_header(lowered)
+            and not is_payment_proof_header(lowered)
+            and not any(word in lowered for word in _PER_REQUEST_WORDS)
+            and not value.lstrip().lower().startswith("payment ")
+        ):
+            found.append(("header", lowered, _signed_credential(value)))
+    url = request.url
+    for name, value in url.params.multi_items():
+        lowered = name.lower()
+        if is_credential_query_name(name) and not _is_per_request_query(lowered):
+            found.append(("query", lowered, value))
+    if url.userinfo:
+        found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
+    return found
+
+
+def _signed_credential(value: str) -> str:
+    """The key id of an AWS Signature V4 `Authorization` (its signature is per request)."""
+    if not value.startswith("AWS4-"):
+        return value
+    _, found, rest = value.partition("Credential=")
+    return rest.split("/", 1)[0] if found else value
+
+
+def _cookies(header: str) -> list[tuple[str, str]]:
+    pairs = []
+    for pair in header.split(";"):
+        name, equals, value = pair.partition("=")
+        name = name.strip()
+        if equals and value.strip() and not name.lower().startswith(_INFRASTRUCTURE_COOKIES):
+            pairs.append((name, value.strip()))
+    return pairs
+
+
+def _is_per_request_query(name: str) -> bool:
+    signed = name in ("sig", "sign", "signature", "hmac")
+    return signed or any(word in name for word in _PER_REQUEST_WORDS)
 
 
 def why_not_replayable(request: httpx.Request) -> str | None:
