@@ -32,6 +32,7 @@ from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._registry import resolve_registry
+from ._replay import credential_view
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
@@ -325,7 +326,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                 method=request.method,
                 url=str(request.url),
                 host=host,
-                request_headers=request.headers.multi_items(),
+                request_headers=credential_view(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,

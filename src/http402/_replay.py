@@ -17,7 +17,14 @@ import httpx
 from ._models import Retry
 from ._redaction import is_credential_query_name, is_payment_proof_header, is_sensitive_header
 
-__all__ = ["REPLAY_EXTENSION", "ScopeFunction", "default_scope", "replay_of", "why_not_replayable"]
+__all__ = [
+    "REPLAY_EXTENSION",
+    "ScopeFunction",
+    "credential_view",
+    "default_scope",
+    "replay_of",
+    "why_not_replayable",
+]
 
 #: `request.extensions` key marking a replay: `{"attempt": n}`.
 REPLAY_EXTENSION = "http402.replay"
@@ -123,12 +130,27 @@ def _is_byte_stream(stream: object) -> bool:
     return httpx2 is not None and isinstance(stream, httpx2.ByteStream)
 
 
+def credential_view(request: httpx.Request) -> list[tuple[str, str]]:
+    """The request's headers as classification looks for credentials in them: a header a
+    hook added (a payment proof, a fresh key) is a secret whatever its name."""
+    pairs = request.headers.multi_items()
+    added = request.extensions.get(_HOOK_HEADERS)
+    if not added:
+        return pairs
+    return [(f"x-hook-secret-{n}" if n.lower() in added else n, v) for n, v in pairs]
+
+
+#: `request.extensions` key: the names of the headers a hook added to a replay.
+_HOOK_HEADERS = "http402.hook_headers"
+
+
 def replay_of(request: httpx.Request, retry: Retry, attempt: int) -> httpx.Request:
     """A copy of `request` to send again: same body stream, hook headers added, marked."""
     headers = request.headers.copy()
     for name, value in retry.headers:
         headers[name] = value
     extensions = dict(request.extensions)
+    extensions[_HOOK_HEADERS] = frozenset(name.lower() for name, _ in retry.headers)
     extensions[REPLAY_EXTENSION] = {"attempt": attempt}
     # The request's own class, so an httpx2 request is replayed as an httpx2 request.
     return type(request)(

@@ -27,6 +27,7 @@ from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._registry import resolve_registry
+from ._replay import credential_view
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
@@ -308,7 +309,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                 method=request.method,
                 url=str(request.url),
                 host=host,
-                request_headers=request.headers.multi_items(),
+                request_headers=credential_view(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,
