@@ -28,13 +28,65 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx2
 
-from . import _async_transport, _transport
+from . import _async_transport, _exceptions, _transport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+from ._models import Reason
 from ._wrap import wrap_client
 
-__all__ = ["AsyncPaymentRequiredTransport", "PaymentRequiredTransport", "wrap"]
+__all__ = [
+    "AsyncPaymentRequiredTransport",
+    "InsufficientCreditsError",
+    "PaymentChallengeError",
+    "PaymentFailedError",
+    "PaymentRequiredError",
+    "PaymentRequiredTransport",
+    "PlanLimitExceededError",
+    "SubscriptionExpiredError",
+    "wrap",
+]
 
 _Client = TypeVar("_Client", httpx2.Client, httpx2.AsyncClient)
+
+
+# The typed errors of httpx2 clients: each is the http402 class of its reason and an
+# `httpx2.HTTPStatusError`, so `except http402.InsufficientCreditsError` and
+# `except httpx2.HTTPError` both catch it. Defined once, here, so that they pickle by name.
+
+
+class PaymentRequiredError(  # type: ignore[misc]  # .request/.response: httpx2's, same shape
+    _exceptions.PaymentRequiredError, httpx2.HTTPStatusError
+):
+    """`http402.PaymentRequiredError` from an httpx2 client; also an `httpx2.HTTPStatusError`."""
+
+
+class InsufficientCreditsError(_exceptions.InsufficientCreditsError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.InsufficientCreditsError` from an httpx2 client."""
+
+
+class SubscriptionExpiredError(_exceptions.SubscriptionExpiredError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.SubscriptionExpiredError` from an httpx2 client."""
+
+
+class PlanLimitExceededError(_exceptions.PlanLimitExceededError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.PlanLimitExceededError` from an httpx2 client."""
+
+
+class PaymentFailedError(_exceptions.PaymentFailedError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.PaymentFailedError` from an httpx2 client."""
+
+
+class PaymentChallengeError(_exceptions.PaymentChallengeError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.PaymentChallengeError` from an httpx2 client."""
+
+
+_exceptions.FAMILIES[httpx2.Response] = {
+    Reason.INSUFFICIENT_CREDITS: InsufficientCreditsError,
+    Reason.SUBSCRIPTION_EXPIRED: SubscriptionExpiredError,
+    Reason.PLAN_LIMIT_EXCEEDED: PlanLimitExceededError,
+    Reason.PAYMENT_FAILED: PaymentFailedError,
+    Reason.PAYMENT_CHALLENGE: PaymentChallengeError,
+    Reason.UNKNOWN: PaymentRequiredError,
+}
 
 
 class _ResumedStream(_transport._ResumedStream, httpx2.SyncByteStream):
