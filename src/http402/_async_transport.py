@@ -40,6 +40,7 @@ from ._recovery import (
     is_async_callable,
 )
 from ._registry import resolve_registry
+from ._transport import handed_back, is_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
@@ -149,11 +150,6 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
-        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
-            raise ValueError(
-                "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
-                "need mode='raise'"
-            )
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.AsyncHTTPTransport()
         self._registry = resolve_registry(registry)
@@ -170,6 +166,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            response_class=self._http.Response,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -190,6 +187,18 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         """The wrapped transport."""
         return self._transport
 
+    async def forget_gate(self, request: httpx.Request | str) -> None:
+        """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
+        with `preflight_ttl`, its requests are sent again at once instead of failing fast.
+
+        Pass the request (or one built the same way, such as
+        `client.build_request("GET", "/")`), so that the credentials that make its scope
+        count; a URL alone names the scope of requests sent without credentials.
+        """
+        if isinstance(request, str):
+            request = self._http.Request("GET", request)
+        await self._coordinator.forget_gate(self._recovery.scope(request))  # type: ignore[arg-type]
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return await self._send(request)
@@ -205,6 +214,10 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                     action = flow.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        except PaymentRequiredError as error:
+            if not self._annotate or not is_of(error, request):
+                raise
+            return handed_back(error)
 
     async def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -308,7 +321,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
-        if self._annotate:
+        if self._annotate and not self._recovering:
             annotated = await self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
             return annotated

@@ -35,10 +35,11 @@ from ._recovery import (
     Wait,
 )
 from ._registry import resolve_registry
+from ._replay import REPLAY_EXTENSION
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
-__all__ = ["PaymentRequiredTransport"]
+__all__ = ["PaymentRequiredTransport", "handed_back", "is_of"]
 
 
 class _ResumedStream(httpx.SyncByteStream):
@@ -141,11 +142,6 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
-        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
-            raise ValueError(
-                "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
-                "need mode='raise'"
-            )
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.HTTPTransport()
         self._registry = resolve_registry(registry)
@@ -162,6 +158,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            response_class=self._http.Response,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -182,6 +179,18 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         """The wrapped transport."""
         return self._transport
 
+    def forget_gate(self, request: httpx.Request | str) -> None:
+        """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
+        with `preflight_ttl`, its requests are sent again at once instead of failing fast.
+
+        Pass the request (or one built the same way, such as
+        `client.build_request("GET", "/")`), so that the credentials that make its scope
+        count; a URL alone names the scope of requests sent without credentials.
+        """
+        if isinstance(request, str):
+            request = self._http.Request("GET", request)
+        self._coordinator.forget_gate(self._recovery.scope(request))  # type: ignore[arg-type]
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
@@ -197,6 +206,10 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                     action = flow.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        except PaymentRequiredError as error:
+            if not self._annotate or not is_of(error, request):
+                raise
+            return handed_back(error)
 
     def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -290,7 +303,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise
         if payment is None:
             return self._resumed(request, response, reader, chunks)
-        if self._annotate:
+        if self._annotate and not self._recovering:
             annotated = self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
             return annotated
@@ -339,3 +352,21 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
+
+
+def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:
+    """`True` when `error` is the gate of `request` or of one of its replays (which share
+    its body stream), not an error that a hook raised for a request of its own."""
+    return error.request is request or error.request.stream is request.stream
+
+
+def handed_back(error: PaymentRequiredError) -> httpx.Response:
+    """Annotate mode's answer once recovery ends with a gate: the final gate response, whole
+    as read (bounded to `max_body_bytes`), annotated, so that an SDK raises its own status
+    error and does not retry it; a replay's response says which attempt it was."""
+    response = error.response
+    replay = error.request.extensions.get(REPLAY_EXTENSION)
+    if replay is not None:
+        response.extensions[REPLAY_EXTENSION] = replay
+    annotate(response, error.payment)
+    return response
