@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import httpx
 
@@ -11,20 +11,41 @@ from ._async_transport import AsyncPaymentRequiredTransport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._transport import PaymentRequiredTransport
 
+if TYPE_CHECKING:
+    import httpx2
+    from typing_extensions import Unpack
+
+    from .typing import AsyncTransportOptions, TransportOptions
+
 __all__ = ["wrap", "wrap_client"]
 
-_Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
+_Client = TypeVar("_Client", bound=httpx.Client)
+_AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
+_Client2 = TypeVar("_Client2", bound="httpx2.Client")
+_AsyncClient2 = TypeVar("_AsyncClient2", bound="httpx2.AsyncClient")
 _AnyClient = TypeVar("_AnyClient")
 
 
-def wrap(client: _Client, **options: Any) -> _Client:
+@overload
+def wrap(client: _Client, **options: Unpack[TransportOptions]) -> _Client: ...
+@overload
+def wrap(client: _AsyncClient, **options: Unpack[AsyncTransportOptions]) -> _AsyncClient: ...
+@overload
+def wrap(client: _Client2, **options: Unpack[TransportOptions]) -> _Client2: ...
+@overload
+def wrap(client: _AsyncClient2, **options: Unpack[AsyncTransportOptions]) -> _AsyncClient2: ...
+
+
+def wrap(client: Any, **options: Any) -> Any:
     """Wraps `client`'s transport and every mounted transport in place, and returns `client`.
 
     Takes the options of `PaymentRequiredTransport` (or of the async one, for an
-    `httpx.AsyncClient`). All the client's transports share one coordinator, so a billing
-    scope reached through two mounts still gets one hook call per episode. Wrapping a client
-    twice re-wraps the original transports with the new options; it never stacks two layers.
-    An `httpx2` client is handed to `http402.httpx2.wrap`.
+    `httpx.AsyncClient`), typed as `http402.typing.TransportOptions` (and
+    `AsyncTransportOptions`), so a type checker catches a misspelt option. All the client's
+    transports share one coordinator, so a billing scope reached through two mounts still
+    gets one hook call per episode. Wrapping a client twice re-wraps the original transports
+    with the new options; it never stacks two layers. An `httpx2` client is handed to
+    `http402.httpx2.wrap`.
 
     Example:
         ```python

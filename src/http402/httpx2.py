@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import httpx2
 
@@ -32,6 +32,11 @@ from . import _async_transport, _exceptions, _transport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._models import Reason
 from ._wrap import wrap_client
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .typing import AsyncTransportOptions, TransportOptions
 
 __all__ = [
     "AsyncPaymentRequiredTransport",
@@ -45,7 +50,8 @@ __all__ = [
     "wrap",
 ]
 
-_Client = TypeVar("_Client", httpx2.Client, httpx2.AsyncClient)
+_Client = TypeVar("_Client", bound=httpx2.Client)
+_AsyncClient = TypeVar("_AsyncClient", bound=httpx2.AsyncClient)
 
 
 # The typed errors of httpx2 clients: each is the http402 class of its reason and an
@@ -110,7 +116,9 @@ class PaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has http
     _http: ClassVar[Any] = httpx2
     _resumed_stream: ClassVar[type[Any]] = _ResumedStream
 
-    def __init__(self, transport: httpx2.BaseTransport | None = None, **options: Any) -> None:
+    def __init__(
+        self, transport: httpx2.BaseTransport | None = None, **options: Unpack[TransportOptions]
+    ) -> None:
         super().__init__(transport, **options)  # type: ignore[arg-type]
 
 
@@ -127,13 +135,37 @@ class AsyncPaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has
     _http: ClassVar[Any] = httpx2
     _resumed_stream: ClassVar[type[Any]] = _AsyncResumedStream
 
-    def __init__(self, transport: httpx2.AsyncBaseTransport | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        **options: Unpack[AsyncTransportOptions],
+    ) -> None:
         super().__init__(transport, **options)  # type: ignore[arg-type]
 
 
-def wrap(client: _Client, **options: Any) -> _Client:
+@overload
+def wrap(client: _Client, **options: Unpack[TransportOptions]) -> _Client: ...
+@overload
+def wrap(client: _AsyncClient, **options: Unpack[AsyncTransportOptions]) -> _AsyncClient: ...
+
+
+def wrap(client: Any, **options: Any) -> Any:
     """`http402.wrap` for an `httpx2.Client` or `httpx2.AsyncClient`: wraps its transport and
-    every mount in place, sharing one coordinator, and returns the client."""
+    every mount in place, sharing one coordinator, and returns the client.
+
+    Inside the openai and anthropic SDKs, pass `mode="annotate"`: a hook still tops up and
+    the request is replayed, and a gate that does not lift comes back as the SDK's own status
+    error, which the SDK does not retry and `http402.classify` reads.
+
+    Example:
+        ```python
+        client = anthropic.Anthropic(
+            http_client=http402.httpx2.wrap(
+                httpx2.Client(), mode="annotate", on_payment_required=top_up
+            ),
+        )
+        ```
+    """
     if isinstance(client, httpx2.AsyncClient):
         return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
     if isinstance(client, httpx2.Client):

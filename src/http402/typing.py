@@ -1,9 +1,11 @@
-"""Types for annotating the callables you give http402.
+"""Types for annotating the callables and options you give http402.
 
 ```python
 def top_up(error: http402.PaymentRequiredError) -> http402.Retry | None: ...
 
 hooks: http402.typing.PaymentRequiredHooks = {http402.Reason.INSUFFICIENT_CREDITS: top_up}
+options: http402.typing.TransportOptions = {"on_payment_required": hooks, "mode": "annotate"}
+client = http402.wrap(httpx.Client(), **options)
 ```
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import httpx
 
@@ -19,29 +21,40 @@ from ._episodes import EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
 
+if TYPE_CHECKING:
+    from ._adapters import AdapterRegistry
+    from ._policies import RetryPolicy, SpendPolicy
+
 __all__ = [
     "AsyncCoordinator",
     "AsyncLowBalanceHook",
     "AsyncPaymentRequiredHook",
     "AsyncPaymentRequiredHooks",
+    "AsyncTransportOptions",
     "Coordinator",
     "LowBalanceHook",
     "PaymentRequiredHook",
     "PaymentRequiredHooks",
     "ScopeFunction",
+    "TransportOptions",
 ]
 
 #: Called with the typed error; returns `Retry(...)` to replay the request, `None` to raise.
 PaymentRequiredHook = Callable[[PaymentRequiredError], Retry | None]
 #: The async transport also takes coroutine functions.
 AsyncPaymentRequiredHook = Callable[[PaymentRequiredError], Awaitable[Retry | None]]
-#: One hook for every reason, or a hook per reason (reasons without one raise as usual).
-PaymentRequiredHooks = PaymentRequiredHook | Mapping[Reason | str, PaymentRequiredHook]
+#: One hook for every reason, or a hook per reason (reasons without one raise as usual),
+#: keyed by `Reason` or by its value. A mapping's key type is invariant, hence one `Mapping`
+#: per key type: a `dict[Reason, ...]` built before the call fits the first.
+PaymentRequiredHooks = (
+    PaymentRequiredHook | Mapping[Reason, PaymentRequiredHook] | Mapping[str, PaymentRequiredHook]
+)
 #: The async transport's hooks: coroutine functions or plain ones, alone or per reason.
 AsyncPaymentRequiredHooks = (
     PaymentRequiredHook
     | AsyncPaymentRequiredHook
-    | Mapping[Reason | str, PaymentRequiredHook | AsyncPaymentRequiredHook]
+    | Mapping[Reason, PaymentRequiredHook | AsyncPaymentRequiredHook]
+    | Mapping[str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
 #: Called with the balance a successful response reported, once it drops below the threshold.
 LowBalanceHook = Callable[[Decimal, httpx.Response], None]
@@ -80,6 +93,9 @@ class Coordinator(Protocol):
     def gated(self, scope: str) -> PaymentRequired | None:
         """The gate of `scope`, while it is believed to hold."""
 
+    def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+
 
 class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
@@ -107,3 +123,48 @@ class AsyncCoordinator(Protocol):
 
     async def gated(self, scope: str) -> PaymentRequired | None:
         """The gate of `scope`, while it is believed to hold."""
+
+    async def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+
+
+class TransportOptions(TypedDict, total=False):
+    """The options of `PaymentRequiredTransport`, and of `http402.wrap` for a sync client
+    (`httpx.Client` or `httpx2.Client`); each is described on the transport."""
+
+    registry: AdapterRegistry | None
+    max_body_bytes: int
+    on_payment_required: PaymentRequiredHooks | None
+    retry: RetryPolicy | None
+    spend_policy: SpendPolicy | None
+    max_payments: int
+    scope: ScopeFunction | None
+    coordinator: Coordinator | None
+    preflight_ttl: float | None
+    on_low_balance: LowBalanceHook | None
+    low_balance_below: Decimal | int | str | None
+    balance_headers: tuple[str, ...]
+    sleep: Callable[[float], None] | None
+    mode: Literal["raise", "annotate"]
+    hook_timeout: float | None
+
+
+class AsyncTransportOptions(TypedDict, total=False):
+    """The options of `AsyncPaymentRequiredTransport`, and of `http402.wrap` for an async
+    client (`httpx.AsyncClient` or `httpx2.AsyncClient`)."""
+
+    registry: AdapterRegistry | None
+    max_body_bytes: int
+    on_payment_required: AsyncPaymentRequiredHooks | None
+    retry: RetryPolicy | None
+    spend_policy: SpendPolicy | None
+    max_payments: int
+    scope: ScopeFunction | None
+    coordinator: AsyncCoordinator | None
+    preflight_ttl: float | None
+    on_low_balance: AsyncLowBalanceHook | None
+    low_balance_below: Decimal | int | str | None
+    balance_headers: tuple[str, ...]
+    sleep: Callable[[float], Awaitable[None]] | None
+    mode: Literal["raise", "annotate"]
+    hook_timeout: float | None
