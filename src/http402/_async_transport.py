@@ -6,17 +6,14 @@ blocks never blocks the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import anyio
 import httpx
-import sniffio
 
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
@@ -39,10 +36,15 @@ from ._recovery import (
     Wait,
     is_async_callable,
 )
-from ._registry import resolve_registry
 from ._transport import handed_back, is_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
+
+if TYPE_CHECKING:
+    import asyncio
+
+# anyio, sniffio and asyncio are imported where they are used: a request that meets no gate
+# never needs them, and they cost about a third of `import httpx` (benchmarks/import_time.py).
 
 __all__ = ["AsyncPaymentRequiredTransport"]
 
@@ -152,6 +154,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.AsyncHTTPTransport()
+        from ._registry import resolve_registry  # the built-in adapters load with a transport
+
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._recovery = Recovery(
@@ -177,7 +181,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         self._coordinator: AsyncCoordinator = (
             coordinator if coordinator is not None else AsyncLocalCoordinator()
         )
-        self._sleep = sleep if sleep is not None else anyio.sleep
+        self._sleep = sleep if sleep is not None else _sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
         self._recovering = self._recovery.recovers
@@ -231,6 +235,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if isinstance(action, Sleep):
             return await self._sleep(action.seconds)
         if isinstance(action, Wait):
+            import anyio
+
             waker = _Waker()
             if self._coordinator.book.subscribe(action.episode, action.seen, waker):
                 with anyio.move_on_after(action.timeout):
@@ -259,6 +265,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         still ends its episode. A sync hook runs in a worker thread.
         """
         call = action.call
+
+        import anyio
 
         async def hook_once() -> Retry | None:
             if is_async_callable(call.hook):
@@ -292,6 +300,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             if is_async_callable(hook):
                 await hook(balance, response)
             else:
+                import anyio
+
                 await anyio.to_thread.run_sync(hook, balance, response)
 
     async def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
@@ -377,9 +387,19 @@ _CANCELLED = "the payment-required hook was cancelled before it answered: its ev
 _HOOK_TASKS: set[asyncio.Task[None]] = set()
 
 
+async def _sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
 def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
     """Starts `run` in the current event loop as a task that no caller's cancel scope
     contains: an asyncio task, or a trio system task."""
+    import asyncio
+
+    import sniffio
+
     if sniffio.current_async_library() == "trio":
         import trio
 
@@ -398,6 +418,11 @@ class _Waker:
     __slots__ = ("_soon", "_thread", "event")
 
     def __init__(self) -> None:
+        import asyncio
+
+        import anyio
+        import sniffio
+
         self.event = anyio.Event()
         self._thread = threading.get_ident()
         if sniffio.current_async_library() == "trio":

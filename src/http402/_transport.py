@@ -34,7 +34,6 @@ from ._recovery import (
     StartHook,
     Wait,
 )
-from ._registry import resolve_registry
 from ._replay import REPLAY_EXTENSION
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
@@ -144,6 +143,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.HTTPTransport()
+        from ._registry import resolve_registry  # the built-in adapters load with a transport
+
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._recovery = Recovery(
