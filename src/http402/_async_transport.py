@@ -104,9 +104,11 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
             thread, and its late answer is ignored.
         mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
-            the gate response whole instead, with its `PaymentRequired` in
+            the gate response instead, with its `PaymentRequired` in
             `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
-            that raise their own status errors and retry 429s (openai, anthropic).
+            that raise their own status errors and retry 429s (openai, anthropic). Hooks and
+            preflight work the same in both modes: annotate mode returns the final gate
+            response where raise mode would raise the final typed error.
         sleep: How to wait between replays (default: `anyio.sleep`); tests pass a fake.
 
     Example:

@@ -2,9 +2,11 @@
 `anthropic` SDKs use.
 
 The transports here are the httpx ones bound to httpx2's classes (one implementation, no copy):
-gates from an `httpx2.Client` raise the same typed errors, with httpx2's request and response
-on them. Inside an SDK client, use `mode="annotate"`: the SDK then raises its own status
-error, and does not retry a billing 429 (`x-should-retry: false`).
+gates from an `httpx2.Client` raise the typed errors of this module, each both the http402
+class of its reason and an `httpx2.HTTPStatusError`, with httpx2's request and response on
+them. Inside an SDK client, use `mode="annotate"`: hooks still top up and replay inside the
+transport, and a gate that remains comes back as the SDK's own status error, which the SDK
+does not retry (`x-should-retry: false`).
 
 Example:
     ```python
@@ -13,7 +15,9 @@ Example:
     import http402.httpx2
 
     client = openai.OpenAI(
-        http_client=http402.httpx2.wrap(httpx2.Client(), mode="annotate"),
+        http_client=http402.httpx2.wrap(
+            httpx2.Client(), mode="annotate", on_payment_required=top_up
+        ),
     )
     try:
         client.chat.completions.create(model="gpt-4o-mini", messages=[...])

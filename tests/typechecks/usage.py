@@ -155,6 +155,22 @@ def readme_openai_top_up() -> None:
     openai.OpenAI(http_client=also)
 
 
+def readme_anthropic_top_up() -> None:
+    client = anthropic.Anthropic(
+        http_client=http402.httpx2.wrap(
+            httpx2.Client(),
+            mode="annotate",
+            on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
+        ),
+    )
+    try:
+        client.messages.create(
+            model="claude-sonnet-5-5", max_tokens=256, messages=[{"role": "user", "content": "hi"}]
+        )
+    except anthropic.APIStatusError as error:
+        http402.classify(error)
+
+
 async def readme_async_sdks() -> None:
     client = anthropic.AsyncAnthropic(
         http_client=http402.httpx2.wrap(
