@@ -549,3 +549,72 @@ class TestForgetGate:
                 await client.get("https://api.example.com/a")
             await transport.forget_gate("https://api.example.com/")
             assert (await client.get("https://api.example.com/a")).status_code == 200
+
+
+class TestProviderGatesInsideTheSDK:
+    """Annotate mode with a hook on the providers' own non-402 gates, served by the test kit
+    from the providers' real origins."""
+
+    def test_openai_insufficient_quota_429_tops_up_and_is_not_retried(self) -> None:
+        """OpenAI's billing 429 reaches the hook once; the SDK's retries of 429s stay out of
+        it, and the replay after the top-up succeeds."""
+        provider = http402.testing.FakeProvider(gate="openai.insufficient_quota", propagation=1)
+        calls: list[http402.PaymentRequiredError] = []
+
+        def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            calls.append(error)
+            provider.top_up(5)
+            return http402.Retry(within=30)
+
+        http_client = http402.httpx2.wrap(
+            httpx2.Client(transport=provider.httpx2_transport()),
+            mode="annotate",
+            on_payment_required=top_up,
+            sleep=provider.sleep,
+        )
+        client = openai.OpenAI(
+            api_key="sk-test-0", base_url=f"{provider.url}/v1", http_client=http_client
+        )
+        ask_openai(client)
+        assert len(calls) == 1
+        assert isinstance(calls[0], httpx2.HTTPStatusError)
+        assert calls[0].response.status_code == 429
+        assert provider.top_ups == 1
+        retries = {r.headers.get("x-stainless-retry-count") for r in provider.requests}
+        assert retries == {"0"}  # the first send and the replay: the SDK retried nothing
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+    async def test_anthropic_credit_balance_400_never_lifting_is_raised_once(
+        self, anyio_backend: str
+    ) -> None:
+        """Anthropic's billing 400 with a top-up that never shows: one hook call, then the
+        SDK's `BadRequestError`, sent by the SDK once, classified."""
+        provider = http402.testing.FakeProvider(
+            gate="anthropic.credit_balance_too_low", propagation=3600
+        )
+        calls: list[http402.PaymentRequiredError] = []
+
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            calls.append(error)
+            provider.top_up(5)
+            return http402.Retry(within=5)
+
+        http_client = http402.httpx2.wrap(
+            httpx2.AsyncClient(transport=provider.httpx2_transport()),
+            mode="annotate",
+            on_payment_required=top_up,
+            sleep=provider.asleep,
+        )
+        client = anthropic.AsyncAnthropic(
+            api_key="sk-ant-0", base_url=provider.url, http_client=http_client
+        )
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            await ask_anthropic(client)
+        assert len(calls) == 1
+        retries = {r.headers.get("x-stainless-retry-count") for r in provider.requests}
+        assert retries == {"0"}
+        assert len(provider.requests) > 1  # the first send and the replays, all of attempt 0
+        payment = http402.classify(caught.value)
+        assert payment is not None
+        assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
