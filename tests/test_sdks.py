@@ -618,3 +618,53 @@ class TestProviderGatesInsideTheSDK:
         payment = http402.classify(caught.value)
         assert payment is not None
         assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
+
+
+class TestForgetGateOnClients:
+    def test_forget_gate_on_a_wrapped_client(self) -> None:
+        """`http402.forget_gate(client)` finds the wrapped transport and the client's own
+        scope (its credentials included)."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx2.Request) -> httpx2.Response:
+            status = next(answers)
+            body = {"error": "insufficient_credits"} if status == 402 else {}
+            return httpx2.Response(status, json=body)
+
+        client = http402.wrap(
+            httpx2.Client(
+                transport=httpx2.MockTransport(handler),
+                base_url="https://api.example.com/v1",
+                headers={"authorization": "Bearer k"},
+            ),
+            preflight_ttl=60,
+        )
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.get("/a")
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.get("/a")  # refused by preflight, not sent
+        http402.forget_gate(client)
+        assert client.get("/a").status_code == 200
+
+    @pytest.mark.anyio
+    async def test_aforget_gate_on_a_wrapped_async_client(self) -> None:
+        """The async twin, awaited."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            status = next(answers)
+            body = {"error": "insufficient_credits"} if status == 402 else {}
+            return httpx.Response(status, json=body)
+
+        client = http402.wrap(
+            httpx.AsyncClient(transport=httpx.MockTransport(handler)), preflight_ttl=60
+        )
+        with pytest.raises(http402.InsufficientCreditsError):
+            await client.get("https://api.example.com/a")
+        await http402.aforget_gate(client, "https://api.example.com/")
+        assert (await client.get("https://api.example.com/a")).status_code == 200
+
+    def test_forget_gate_needs_a_wrapped_client(self) -> None:
+        """A client that was never wrapped is refused with a clear error."""
+        with pytest.raises(TypeError, match=r"http402\.wrap"):
+            http402.forget_gate(httpx.Client())

@@ -23,7 +23,7 @@ from ._exceptions import (
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
 from ._transport import PaymentRequiredTransport
-from ._wrap import wrap
+from ._wrap import aforget_gate, forget_gate, wrap
 
 if _typing.TYPE_CHECKING:
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
@@ -75,9 +75,11 @@ __all__ = [
     "SubscriptionExpiredError",
     "__version__",
     "acheck_balance",
+    "aforget_gate",
     "check_balance",
     "classify",
     "default_registry",
+    "forget_gate",
     "wrap",
 ]
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from .typing import AsyncTransportOptions, TransportOptions
 
-__all__ = ["wrap", "wrap_client"]
+__all__ = ["aforget_gate", "forget_gate", "wrap", "wrap_client"]
 
 _Client = TypeVar("_Client", bound=httpx.Client)
 _AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
@@ -65,6 +65,43 @@ def wrap(client: Any, **options: Any) -> Any:
         "wrap() takes an httpx.Client or httpx.AsyncClient (or their httpx2 twins), "
         f"got {type(client)!r}"
     )
+
+
+def forget_gate(client: httpx.Client | httpx2.Client, url: str = "") -> None:
+    """Forgets the known gate of the billing scope that `client`'s requests to `url` belong
+    to (default: its base URL), after a top-up made outside http402.
+
+    With `preflight_ttl`, those requests are then sent again at once instead of failing fast
+    until the TTL runs out; with a Redis coordinator, the whole fleet forgets the gate. The
+    scope is computed as for a real request, from a request the client builds (so its
+    credentials count); `client` is one that `http402.wrap` wrapped.
+
+    Example:
+        ```python
+        billing.buy_credits(100)  # a top-up made by hand, not by a hook
+        http402.forget_gate(client)
+        ```
+    """
+    request = client.build_request("GET", url)
+    _wrapped_transport(client, request).forget_gate(request)
+
+
+async def aforget_gate(client: httpx.AsyncClient | httpx2.AsyncClient, url: str = "") -> None:
+    """`forget_gate` for an async client wrapped by `http402.wrap`."""
+    request = client.build_request("GET", url)
+    await _wrapped_transport(client, request).forget_gate(request)
+
+
+def _wrapped_transport(client: Any, request: Any) -> Any:
+    # `_transport_for_url` is what the client itself calls to route a request (httpx and
+    # httpx2 alike), mounts included.
+    transport = client._transport_for_url(request.url)
+    if not hasattr(transport, "forget_gate"):
+        raise TypeError(
+            f"the client's transport for {request.url.host!r} is not http402's: wrap the "
+            "client with http402.wrap first"
+        )
+    return transport
 
 
 def wrap_client(

@@ -221,6 +221,16 @@ def forget_a_gate(client: httpx.Client, transport: http402.PaymentRequiredTransp
 
 async def aforget_a_gate(transport: http402.AsyncPaymentRequiredTransport) -> None:
     await transport.forget_gate("https://api.example.com/")
+    client = http402.wrap(httpx.AsyncClient(base_url="https://api.example.com"))
+    await http402.aforget_gate(client)
+    await http402.aforget_gate(http402.wrap(httpx2.AsyncClient()), "https://api.example.com/")
+
+
+def forget_a_gate_by_client() -> None:
+    client = http402.wrap(httpx.Client(base_url="https://openrouter.ai/api/v1"))
+    my_billing.buy_credits(amount=100)
+    http402.forget_gate(client)
+    http402.forget_gate(http402.wrap(httpx2.Client()), "https://api.example.com/")
 
 
 def readme_testing(http402_provider: FakeProvider) -> None:
