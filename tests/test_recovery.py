@@ -752,20 +752,22 @@ class TestKnowBeforeYouPay:
         def handler(request: httpx.Request) -> httpx.Response:
             return httpx.Response(200, headers={"X-Credits-Remaining": str(next(balances))})
 
-        fired: list[Decimal] = []
+        fired: list[http402.LowBalance] = []
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            on_low_balance=lambda balance, response: fired.append(balance),
+            on_low_balance=fired.append,
             low_balance_below=50,
         )
         client = httpx.Client(transport=transport)
         for _ in range(5):
             client.get(URL)
-        assert fired == [Decimal(40), Decimal(20)]
+        assert [alert.balance for alert in fired] == [Decimal(40), Decimal(20)]
+        assert {alert.trigger for alert in fired} == {"balance"}
+        assert fired[0].threshold == 50 and len(fired[0].scope_digest) == 16
 
     def test_low_balance_options_go_together(self) -> None:
         """A hook without a threshold is a mistake caught up front."""
-        with pytest.raises(ValueError, match="go together"):
+        with pytest.raises(ValueError, match="goes with"):
             http402.PaymentRequiredTransport(on_low_balance=print)  # type: ignore[arg-type]
 
 

@@ -11,7 +11,10 @@ import typing as _typing
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
+from ._burn import LowBalance
 from ._core import classify
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
@@ -22,12 +25,11 @@ from ._exceptions import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
+from ._preflight import Preflight
 from ._transport import PaymentRequiredTransport
 from ._wrap import aforget_gate, forget_gate, wrap
 
 if _typing.TYPE_CHECKING:
-    from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
-    from ._burn import LowBalance
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
     from ._registry import default_registry
 
@@ -35,28 +37,25 @@ if _typing.TYPE_CHECKING:
 
 # Loaded on first use, to keep `import http402` near `import httpx`
 # (benchmarks/import_time.py): the Redis coordinators pull in their client library's glue,
-# the built-in adapters and the balance probes are dozens of modules and compiled patterns
-# that a transport loads when it is built, and `importlib.metadata` alone costs about a
-# third of `import httpx`.
+# the built-in adapters are a dozen modules of compiled patterns that the first transport
+# (or `classify` call) loads, and `importlib.metadata` alone costs about a third of
+# `import httpx`.
 _LAZY = {
     "AsyncRedisCoordinator": "._redis",
-    "Balance": "._balance",
-    "BalanceProbeError": "._balance",
-    "LowBalance": "._burn",
     "RedisCoordinator": "._redis",
-    "acheck_balance": "._balance",
-    "check_balance": "._balance",
     "default_registry": "._registry",
 }
 
 __all__ = [
     "Adapter",
     "AdapterRegistry",
+    "AsyncLocalCoordinator",
     "AsyncPaymentRequiredTransport",
     "AsyncRedisCoordinator",
     "Balance",
     "BalanceProbeError",
     "InsufficientCreditsError",
+    "LocalCoordinator",
     "LowBalance",
     "PaymentChallengeError",
     "PaymentFailedError",
@@ -65,6 +64,7 @@ __all__ = [
     "PaymentRequiredError",
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
+    "Preflight",
     "Reason",
     "RedisCoordinator",
     "Registration",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from types import TracebackType
@@ -15,27 +16,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
 
+from . import _metrics as metrics
+from . import _recovery as actions
 from ._adapters import AdapterRegistry
+from ._balance import Balance, find_probe, network_error, probe_answer
+from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._recovery import (
-    DEFAULT_BALANCE_HEADERS,
-    Action,
-    Gated,
-    KnownGate,
-    MarkGated,
-    NotSent,
-    Recovery,
-    Send,
-    Sent,
-    Sleep,
-    StartHook,
-    Wait,
-    is_async_callable,
-)
+from ._preflight import Preflight
+from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._transport import handed_back, is_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
@@ -94,11 +86,15 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         scope: Maps a request to its billing scope (default: origin and a digest of the
             credential headers).
         coordinator: Shares episodes across processes (default: this process only).
-        preflight_ttl: While a scope is known to be gated, fail new requests for this many
-            seconds without sending them (default: off).
-        on_low_balance: Called with the balance and the response when a balance header
-            drops below `low_balance_below`.
-        low_balance_below: The balance threshold for `on_low_balance`.
+        preflight: Checks made before sending (`http402.Preflight`): fail fast, without
+            sending, while the scope is known to be gated or its probed balance is below a
+            minimum (default: off).
+        preflight_ttl: Shorthand for `preflight=Preflight(gate_ttl=...)`.
+        on_low_balance: Called with an `http402.LowBalance` once per crossing of
+            `low_balance_below` (a balance, from response headers or balance probes) or of
+            `low_balance_within` (seconds left at the estimated spend rate).
+        low_balance_below: A balance threshold for `on_low_balance`.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names the balance is read from.
         hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
@@ -142,10 +138,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
         coordinator: AsyncCoordinator | None = None,
+        preflight: Preflight | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: AsyncLowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
+        low_balance_within: float | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
         hook_timeout: float | None = None,
@@ -154,6 +152,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
+        if preflight_ttl is not None:
+            if preflight is not None:
+                raise ValueError(
+                    "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
+                )
+            preflight = Preflight(gate_ttl=preflight_ttl)
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.AsyncHTTPTransport()
         from ._registry import resolve_registry  # the built-in adapters load with a transport
@@ -167,11 +171,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             spend_policy=spend_policy,
             max_payments=max_payments,
             scope=scope,
-            preflight_ttl=preflight_ttl,
+            preflight=preflight,
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            low_balance_within=low_balance_within,
             response_class=self._http.Response,
         )
         # Failures that happen before a request is sent: a replay may try again.
@@ -208,35 +213,31 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return await self._send(request)
-        flow = self._recovery.flow(request, self._coordinator)
+        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        while steps.running:
+            try:
+                steps.send(await self._perform(steps.action))
+            except BaseException as exc:
+                steps.throw(exc)
         try:
-            action = next(flow)
-            while True:
-                try:
-                    answer = await self._perform(action)
-                except BaseException as exc:
-                    action = flow.throw(exc)
-                else:
-                    action = flow.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
             return handed_back(error)
 
-    async def _perform(self, action: Action) -> Any:
+    async def _perform(self, action: actions.Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
-        if isinstance(action, Send):
+        if isinstance(action, actions.Send):
             try:
-                return Sent(await self._send(action.request))
+                return actions.Sent(await self._send(action.request))
             except PaymentRequiredError as error:
-                return Gated(error)
+                return actions.Gated(error)
             except self._not_sent as exc:
-                return NotSent(exc)
-        if isinstance(action, Sleep):
+                return actions.NotSent(exc)
+        if isinstance(action, actions.Sleep):
             return await self._sleep(action.seconds)
-        if isinstance(action, Wait):
+        if isinstance(action, actions.Wait):
             import anyio
 
             waker = _Waker()
@@ -244,13 +245,17 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                 with anyio.move_on_after(action.timeout):
                     await waker.event.wait()
             return None
-        if isinstance(action, StartHook):
+        if isinstance(action, actions.StartHook):
             return self._start(action)
-        if isinstance(action, KnownGate):
+        if isinstance(action, actions.KnownGate):
             return await self._coordinator.gated(action.scope)
-        if isinstance(action, MarkGated):
+        if isinstance(action, actions.MarkGated):
             return await self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
-        return await self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Lifted):
+            return await self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Probe):
+            return await self._probe(action)
+        return await self._notify(action.alerts)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._transport.handle_async_request(request)
@@ -261,14 +266,14 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             return response
         return await self._inspect(request, response)
 
-    def _start(self, action: StartHook) -> None:
+    def _start(self, action: actions.StartHook) -> None:
         """Runs the hook in a task of its own, which no caller owns: cancelling whoever
         waits for it (the request that led included) never cancels the hook, and the hook
         still ends its episode. A sync hook runs in a worker thread.
         """
-        call = action.call
-
         import anyio
+
+        call = action.call
 
         async def hook_once() -> Retry | None:
             if is_async_callable(call.hook):
@@ -296,15 +301,37 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         spawn_unowned(run)
 
     async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
-        balance = self._recovery.low_balance(request, response)
-        if balance is not None:
-            hook = self._recovery.on_low_balance
+        provider = None  # a header balance names no provider
+        now = self._coordinator.book.clock()
+        await self._notify(self._recovery.low_balance(request, response, now, provider))
+
+    async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        hook = self._recovery.on_low_balance
+        for alert in alerts:
             if is_async_callable(hook):
-                await hook(balance, response)
+                await hook(alert)
             else:
                 import anyio
 
-                await anyio.to_thread.run_sync(hook, balance, response)
+                await anyio.to_thread.run_sync(hook, alert)
+
+    async def _probe(self, action: actions.Probe) -> Balance:
+        """Sends a balance probe through the inner transport (never through recovery)."""
+        probe = find_probe(action.request.url.host, action.probe)
+        assert probe is not None  # the flow built the request from this probe
+        try:
+            response = await self._transport.handle_async_request(action.request)
+        except self._http.TransportError as exc:
+            raise network_error(probe, exc, ()) from None
+        response.request = action.request  # a transport's response has none yet
+        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        try:
+            async for chunk in response.stream:  # type: ignore[union-attr]
+                if reader.feed(chunk):
+                    break
+        finally:
+            await response.aclose()
+        return probe_answer(probe, action.request, response, reader, time.time())
 
     async def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         host = request.url.host
@@ -333,6 +360,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
+        metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = await self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)

@@ -279,8 +279,8 @@ def check_balance(
         finally:
             response.close()
     except _transport_errors() as exc:
-        raise _network_error(chosen, exc, secrets) from None
-    return _interpret(chosen, request, response, reader, secrets, as_of)
+        raise network_error(chosen, exc, secrets) from None
+    return probe_answer(chosen, request, response, reader, as_of, secrets)
 
 
 async def acheck_balance(
@@ -312,8 +312,8 @@ async def acheck_balance(
         finally:
             await response.aclose()
     except _transport_errors() as exc:
-        raise _network_error(chosen, exc, secrets) from None
-    return _interpret(chosen, request, response, reader, secrets, as_of)
+        raise network_error(chosen, exc, secrets) from None
+    return probe_answer(chosen, request, response, reader, as_of, secrets)
 
 
 def _prepare(
@@ -331,14 +331,18 @@ def _prepare(
     return chosen, request, secrets
 
 
-def _interpret(
+def probe_answer(
     probe: BalanceProbe,
     request: httpx.Request,
     response: httpx.Response,
     reader: BodyReader,
-    secrets: tuple[str, ...],
     as_of: float,
+    secrets: tuple[str, ...] = (),
 ) -> Balance:
+    """The `Balance` in a probe's response, read into `reader`; raises `BalanceProbeError`.
+
+    The request's credentials (and an auth flow's) are scrubbed from any message."""
+    secrets += collect_secrets(str(request.url), request.headers.multi_items())
     # An auth flow (`client.auth`) adds its credentials while sending: collect those too.
     sent = response.request
     secrets += collect_secrets(str(sent.url), sent.headers.multi_items())
@@ -362,7 +366,7 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return errors
 
 
-def _network_error(
+def network_error(
     probe: BalanceProbe, exc: BaseException, secrets: tuple[str, ...]
 ) -> BalanceProbeError:
     # The cause is dropped (`from None`): its request carries the credentials.

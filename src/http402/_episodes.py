@@ -313,7 +313,11 @@ class LocalCoordinator:
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        from ._preflight import BalanceCache  # it reads balances, which import httpx
+
         self.book = EpisodeBook(clock)
+        #: The balances probed per scope, for `Preflight`.
+        self.balances = BalanceCache(self.book)
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -348,7 +352,11 @@ class AsyncLocalCoordinator:
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        from ._preflight import BalanceCache  # it reads balances, which import httpx
+
         self.book = EpisodeBook(clock)
+        #: The balances probed per scope, for `Preflight`.
+        self.balances = BalanceCache(self.book)
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""

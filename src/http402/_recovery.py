@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -34,10 +32,14 @@ from typing import Any
 import attrs
 import httpx
 
+from . import _metrics as metrics
+from ._balance import Balance, BalanceProbeError, balance_request_for
+from ._burn import BurnRateEstimator, LowBalance, LowBalanceDetector
 from ._episodes import Episode, EpisodeBook, Mark, Turn
 from ._exceptions import PaymentRequiredError, error_class_for, error_for
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation, RetryPolicy, SpendPolicy
+from ._preflight import BalanceCache, Preflight, credits_show
 from ._replay import REPLAY_EXTENSION, default_scope, replay_of, why_not_replayable
 from ._telemetry import report
 from ._untrusted import as_amount
@@ -51,11 +53,14 @@ __all__ = [
     "Lifted",
     "MarkGated",
     "NotSent",
+    "Notify",
+    "Probe",
     "Recovery",
     "Send",
     "Sent",
     "Sleep",
     "StartHook",
+    "Steps",
     "Wait",
 ]
 
@@ -64,8 +69,6 @@ PREFLIGHT_EXTENSION = "http402.preflight"
 
 #: Response headers read for the remaining balance when `on_low_balance` is set.
 DEFAULT_BALANCE_HEADERS = ("x-credits-remaining", "x-credit-balance", "x-balance-remaining")
-
-_MAX_BALANCE_SCOPES = 10_000
 
 
 # The actions a flow yields, and what the shell sends back for each.
@@ -146,6 +149,22 @@ class Lifted:
     scope: str
 
 
+@attrs.frozen
+class Probe:
+    """Send the balance probe `request` through the inner transport: the answer is a
+    `Balance`; a failed probe is thrown in as `BalanceProbeError`."""
+
+    request: httpx.Request
+    probe: str | None
+
+
+@attrs.frozen
+class Notify:
+    """Call `on_low_balance` with each alert; the answer is `None`."""
+
+    alerts: tuple[LowBalance, ...]
+
+
 @attrs.define(eq=False)
 class HookCall:
     """One call of a hook: what the shell runs, and how its answer is settled.
@@ -181,6 +200,8 @@ class HookCall:
         """Records the outcome in the book, waking every waiter."""
         if error is not None:
             self._release()
+        outcome = "error" if error is not None else "declined" if answer is None else "retry"
+        metrics.record_hook_call(self.error.payment, outcome=outcome)
         self.book.finish(self.episode, answer, error, self.window)
 
     def _release(self) -> None:
@@ -188,8 +209,41 @@ class HookCall:
             self.reservation.release()
 
 
-Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted
+Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Notify
 Flow = Generator[Action, Any, httpx.Response]
+
+
+class Steps:
+    """Steps a flow for a shell, which only performs `action` and hands back its result
+    (`send`) or its exception (`throw`), while `running`; then `result()` is the response,
+    or raises the flow's error."""
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self._response: httpx.Response | None = None
+        self._error: BaseException | None = None
+        self.running = True
+        self.action: Action = next(flow)
+
+    def send(self, answer: Any) -> None:
+        self._step(self._flow.send, answer)
+
+    def throw(self, error: BaseException) -> None:
+        self._step(self._flow.throw, error)
+
+    def result(self) -> httpx.Response:
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
+
+    def _step(self, step: Callable[[Any], Action], value: Any) -> None:
+        try:
+            self.action = step(value)
+        except StopIteration as done:
+            self._response, self.running = done.value, False
+        except BaseException as error:
+            self._error, self.running = error, False
 
 
 class Recovery:
@@ -202,9 +256,12 @@ class Recovery:
         spend_policy: Limits on paying challenges; without one, challenges are not screened.
         max_payments: Most paid replays of one request.
         scope: Maps a request to its billing scope.
-        preflight_ttl: Seconds a known gate keeps failing new requests fast, or `None`.
-        on_low_balance: Called when a balance header drops below `low_balance_below`.
-        low_balance_below: The threshold for `on_low_balance`.
+        preflight: What to check before sending (`http402.Preflight`), or `None`.
+        on_low_balance: Called with an `http402.LowBalance` when a scope's balance (from
+            response headers or balance probes) crosses `low_balance_below`, or its estimated
+            time to empty crosses `low_balance_within` seconds.
+        low_balance_below: A balance threshold for `on_low_balance`, in the provider's unit.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names to read the balance from.
         hook_timeout: Seconds a caller waits for a hook's answer before `TimeoutError`.
         response_class: The transport's response class (`httpx.Response` or httpx2's), for
@@ -220,11 +277,12 @@ class Recovery:
         spend_policy: SpendPolicy | None,
         max_payments: int,
         scope: Callable[[httpx.Request], str] | None,
-        preflight_ttl: float | None,
+        preflight: Preflight | None,
         on_low_balance: Any,
         low_balance_below: Decimal | int | str | None,
         balance_headers: tuple[str, ...],
         hook_timeout: float | None = None,
+        low_balance_within: float | None = None,
         response_class: Callable[..., Any] = httpx.Response,
     ) -> None:
         self._response_class = response_class
@@ -238,26 +296,26 @@ class Recovery:
             raise ValueError(f"max_payments must be at least 1, got {max_payments}")
         self.max_payments = max_payments
         self.scope = scope if scope is not None else default_scope
-        if preflight_ttl is not None and not preflight_ttl > 0:
-            raise ValueError(f"preflight_ttl must be positive seconds, got {preflight_ttl!r}")
-        self.preflight_ttl = preflight_ttl
-        if (on_low_balance is None) != (low_balance_below is None):
-            raise ValueError("on_low_balance and low_balance_below go together")
+        self.preflight = preflight
+        thresholds = low_balance_below is not None or low_balance_within is not None
+        if (on_low_balance is None) == thresholds:
+            raise ValueError(
+                "on_low_balance goes with low_balance_below or low_balance_within (or both)"
+            )
         if on_low_balance is not None:
             _check_callable(on_low_balance, allow_async, "on_low_balance")
         self.on_low_balance = on_low_balance
-        self._low_balance_below = (
-            None if low_balance_below is None else Decimal(str(low_balance_below))
-        )
         self._balance_headers = balance_headers
-        # Scope -> below the threshold; bounded, least recently seen forgotten first.
-        self._below: OrderedDict[str, bool] = OrderedDict()
-        self._below_lock = threading.Lock()
+        # Both bounded per scope, the least recently seen forgotten first.
+        self._burn = BurnRateEstimator()
+        self._alarm = LowBalanceDetector(
+            time_left_below=low_balance_within, balance_below=low_balance_below
+        )
 
     @property
     def recovers(self) -> bool:
         """`True` when gates may lead to a hook call, or preflight checks are on."""
-        return bool(self._hooks) or self.preflight_ttl is not None
+        return bool(self._hooks) or self.preflight is not None
 
     @property
     def watches_balance(self) -> bool:
@@ -267,11 +325,21 @@ class Recovery:
         """The recovery of one request, as actions for a transport to perform."""
         book: EpisodeBook = coordinator.book
         scope = ""
-        if self.preflight_ttl is not None:
+        preflight = self.preflight
+        if preflight is not None:
             scope = self.scope(request)
-            known = yield KnownGate(scope)
-            if known is not None and not (self._hooks and book.busy(scope)):
-                raise self._refused_early(request, known, scope)
+            at_work = bool(self._hooks) and book.busy(scope)
+            if preflight.gate_ttl is not None:
+                known = yield KnownGate(scope)
+                if known is not None and not at_work:
+                    raise self._refused_early(request, known, scope)
+            if preflight.probes and not at_work:
+                balance = yield from self._probed(request, scope, coordinator, preflight)
+                minimum = preflight.min_balance
+                if balance is not None and minimum is not None:
+                    available = balance.available
+                    if (available is not None and available < minimum) or balance.usable is False:
+                        raise self._refused_early(request, _below(balance, minimum), scope)
         sent: Mark = coordinator.mark()
         # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
         not_replayable = why_not_replayable(request) if self._hooks else None
@@ -282,8 +350,9 @@ class Recovery:
             raise result.error
         error: PaymentRequiredError = result.error
         scope = scope or self.scope(request)
-        if self.preflight_ttl is not None and error.reason.is_account_level:
-            yield MarkGated(scope, error.payment, self.preflight_ttl)
+        gate_ttl = None if preflight is None else preflight.gate_ttl
+        if gate_ttl is not None and error.reason.is_account_level:
+            yield MarkGated(scope, error.payment, gate_ttl)
         hook = self._hooks.get(error.reason) if self._hooks else None
         if hook is None:
             raise error
@@ -304,7 +373,7 @@ class Recovery:
             retry = yield from self._answer(episode, book)
             if retry is None:
                 raise error
-            outcome = yield from self._replay(request, error, retry, episode, book, scope)
+            outcome = yield from self._replay(request, error, retry, episode, coordinator, scope)
             if not isinstance(outcome, _Again):
                 return outcome
             # Billing took (a replay got through), the window closed, and this request is
@@ -338,15 +407,17 @@ class Recovery:
         error: PaymentRequiredError,
         retry: Retry,
         episode: Episode,
-        book: EpisodeBook,
+        coordinator: Any,
         scope: str,
     ) -> Generator[Action, Any, httpx.Response | _Again]:
         """Replays inside the episode's window: as its scout, or once a replay got through.
 
         Returns the response, or `_Again` when the window closed after billing took and the
         request is still gated: a new exhaustion, for a new episode."""
+        book: EpisodeBook = coordinator.book
         me = object()
         waits = self.retry.waits(retry.expected)
+        poll = self._poll_request(request, error)
         started = book.clock()
         slept = 0.0
 
@@ -394,11 +465,26 @@ class Recovery:
                     yield Sleep(wait)
                     slept += wait
                 followed = turn is Turn.GO
+                if poll is not None and turn is Turn.SCOUT:
+                    # Ask the balance probe, not the paid endpoint, whether credits show.
+                    try:
+                        balance = yield Probe(
+                            poll, self.preflight.probe if self.preflight else None
+                        )
+                    except BalanceProbeError as exc:
+                        self._report("probe_failed", str(exc), last, scope, logging.WARNING)
+                        poll = None
+                    else:
+                        yield from self._observed(scope, balance, coordinator)
+                        if not credits_show(balance, last.payment):
+                            continue
                 result = yield Send(replay_of(request, retry, sends))
                 sends += 1
                 if isinstance(result, Sent):
+                    metrics.record_replay(last.payment, outcome="passed")
                     if book.lift(episode):
                         propagation = book.clock() - episode.finished_at
+                        metrics.record_propagation(propagation, last.payment, outcome="passed")
                         self._report(
                             "lifted",
                             f"billing took {propagation:.2f} s to show",
@@ -423,6 +509,7 @@ class Recovery:
                     not_sent = result.error
                     continue
                 again = result.error
+                metrics.record_replay(again.payment, outcome="gated")
                 not_sent = None
                 if again.reason is not error.reason:
                     self._report(
@@ -513,6 +600,7 @@ class Recovery:
     ) -> BaseException:
         """What to raise once replays stop: the last typed error, or the connection error
         when the last replay could not even be sent."""
+        metrics.record_propagation(slept, last.payment, outcome="expired")
         self._report(
             "gave_up",
             f"the gate did not lift ({why})",
@@ -565,23 +653,103 @@ class Recovery:
             level=level,
         )
 
-    def low_balance(self, request: httpx.Request, response: httpx.Response) -> Decimal | None:
-        """The balance to report to `on_low_balance`, once per drop below the threshold."""
-        balance = None
+    def low_balance(
+        self, request: httpx.Request, response: httpx.Response, now: float, provider: str | None
+    ) -> tuple[LowBalance, ...]:
+        """The alerts a successful response's balance header raises: once per crossing of
+        the balance threshold or of the time-to-empty threshold, per scope."""
+        amount = None
         for name in self._balance_headers:
-            balance = as_amount(response.headers.get(name))
-            if balance is not None:
+            amount = as_amount(response.headers.get(name))
+            if amount is not None:
                 break
-        if balance is None or self._low_balance_below is None:
+        if amount is None:
+            return ()
+        return self._alerts(self.scope(request), amount, now, provider, None)
+
+    def _alerts(
+        self,
+        scope: str,
+        amount: Decimal,
+        now: float,
+        provider: str | None,
+        currency: str | None,
+    ) -> tuple[LowBalance, ...]:
+        metrics.record_balance(
+            amount, provider=provider or "unknown", currency=currency, scope=scope
+        )
+        if self.on_low_balance is None:
+            return ()
+        estimate = self._burn.observe(scope, amount, now=now, provider=provider, currency=currency)
+        return self._alarm.check(estimate)
+
+    def _observed(
+        self, scope: str, balance: Balance | None, coordinator: Any
+    ) -> Generator[Action, Any, None]:
+        """Feeds a probed balance to the burn-rate estimate, and raises its alerts."""
+        if balance is None or balance.available is None:
+            return
+        alerts = self._alerts(
+            scope, balance.available, coordinator.book.clock(), balance.provider, balance.currency
+        )
+        if alerts:
+            yield Notify(alerts)
+
+    def _probed(
+        self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight
+    ) -> Generator[Action, Any, Balance | None]:
+        """The scope's balance, probed at most once per `preflight.every` and coalesced: one
+        request probes, the others wait for its reading. A failed probe lets requests go."""
+        probe_request = balance_request_for(request, preflight.probe)
+        if probe_request is None:
             return None
-        scope = self.scope(request)
-        below = balance < self._low_balance_below
-        with self._below_lock:
-            was_below = self._below.pop(scope, False)
-            self._below[scope] = below
-            if len(self._below) > _MAX_BALANCE_SCOPES:
-                self._below.popitem(last=False)
-        return balance if below and not was_below else None
+        cache: BalanceCache = coordinator.balances
+        role, value = cache.join(scope, preflight.every)
+        if role == "fresh":
+            return value  # type: ignore[return-value]
+        episode: Episode = value  # type: ignore[assignment]
+        if role == "wait":
+            while not episode.finished:
+                yield Wait(episode, episode.version, preflight.every)
+            return cache.last(scope)
+        balance: Balance | None = None
+        try:
+            balance = yield Probe(probe_request, preflight.probe)
+        except BalanceProbeError as exc:
+            report("probe_failed", str(exc), None, scope=scope, level=logging.WARNING)
+        finally:
+            cache.store(scope, episode, balance)
+        yield from self._observed(scope, balance, coordinator)
+        return balance
+
+    def _poll_request(
+        self, request: httpx.Request, error: PaymentRequiredError
+    ) -> httpx.Request | None:
+        """The balance probe the scout may poll while credits propagate, if any."""
+        preflight = self.preflight
+        if (
+            preflight is None
+            or not preflight.poll
+            or error.reason is not Reason.INSUFFICIENT_CREDITS
+        ):
+            return None
+        return balance_request_for(request, preflight.probe)
+
+
+def _below(balance: Balance, minimum: Decimal) -> PaymentRequired:
+    """The gate a balance below the preflight minimum stands for."""
+    unit = f" {balance.currency}" if balance.currency else ""
+    return PaymentRequired(
+        reason=Reason.INSUFFICIENT_CREDITS,
+        provider=balance.provider,
+        status_code=402,
+        code="preflight_min_balance",
+        message=(
+            f"the balance is {balance.available}{unit}, below the preflight minimum {minimum}{unit}"
+        ),
+        credits_available=balance.available,
+        currency=balance.currency,
+    )
 
 
 @attrs.frozen

@@ -39,6 +39,7 @@ import attrs
 
 from ._episodes import EpisodeBook, Mark
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import BalanceCache
 
 __all__ = ["AsyncRedisCoordinator", "RedisCoordinator"]
 
@@ -279,6 +280,8 @@ class RedisCoordinator:
         self._publish = client.register_script(_PUBLISH)
         #: This process's episodes: one local leader per burst talks to Redis.
         self.book = EpisodeBook()
+        #: The balances probed per scope in this process, for `Preflight`.
+        self.balances = BalanceCache(self.book)
         self._breaker = _Breaker()
 
     def mark(self) -> Mark:
@@ -428,6 +431,8 @@ class AsyncRedisCoordinator:
         self._publish = client.register_script(_PUBLISH)
         #: This process's episodes: one local leader per burst talks to Redis.
         self.book = EpisodeBook()
+        #: The balances probed per scope in this process, for `Preflight`.
+        self.balances = BalanceCache(self.book)
         self._breaker = _Breaker()
 
     def mark(self) -> Mark:

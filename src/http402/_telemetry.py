@@ -25,7 +25,7 @@ _looked_for_trace = False
 def report(
     event: str,
     text: str,
-    payment: PaymentRequired,
+    payment: PaymentRequired | None,
     *,
     scope: str | None = None,
     attempt: int = 1,
@@ -33,12 +33,17 @@ def report(
     propagation: float | None = None,
     level: int = logging.INFO,
 ) -> None:
-    """Emits one telemetry event about `payment`."""
+    """Emits one telemetry event about `payment` (`None` for an event before any gate, such
+    as a failed balance probe)."""
     fields = {
         "http402_event": event,
-        "billing_gate_reason": payment.reason.value,
-        "billing_gate_kind": "entitlement" if payment.is_entitlement else "payment",
-        "provider": payment.provider,
+        "billing_gate_reason": None if payment is None else payment.reason.value,
+        "billing_gate_kind": None
+        if payment is None
+        else "entitlement"
+        if payment.is_entitlement
+        else "payment",
+        "provider": None if payment is None else payment.provider,
         "scope": scope,
         "attempt": attempt,
         "waited": round(waited, 3),
@@ -51,8 +56,8 @@ def report(
             "http402 %s: %s (%s, provider %s, attempt %d, waited %.1f s)",
             event,
             text,
-            payment.reason.value,
-            payment.provider,
+            fields["billing_gate_reason"],
+            fields["provider"],
             attempt,
             waited,
             extra=fields,

@@ -14,26 +14,18 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
+from . import _metrics as metrics
+from . import _recovery as actions
 from ._adapters import AdapterRegistry
+from ._balance import Balance, find_probe, network_error, probe_answer
+from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._recovery import (
-    DEFAULT_BALANCE_HEADERS,
-    Action,
-    Gated,
-    KnownGate,
-    MarkGated,
-    NotSent,
-    Recovery,
-    Send,
-    Sent,
-    Sleep,
-    StartHook,
-    Wait,
-)
+from ._preflight import Preflight
+from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._replay import REPLAY_EXTENSION
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
@@ -83,11 +75,15 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         scope: Maps a request to its billing scope (default: origin and a digest of the
             credential headers).
         coordinator: Shares episodes across processes (default: this process only).
-        preflight_ttl: While a scope is known to be gated, fail new requests for this many
-            seconds without sending them (default: off).
-        on_low_balance: Called with the balance and the response when a balance header
-            drops below `low_balance_below`.
-        low_balance_below: The balance threshold for `on_low_balance`.
+        preflight: Checks made before sending (`http402.Preflight`): fail fast, without
+            sending, while the scope is known to be gated or its probed balance is below a
+            minimum (default: off).
+        preflight_ttl: Shorthand for `preflight=Preflight(gate_ttl=...)`.
+        on_low_balance: Called with an `http402.LowBalance` once per crossing of
+            `low_balance_below` (a balance, from response headers or balance probes) or of
+            `low_balance_within` (seconds left at the estimated spend rate).
+        low_balance_below: A balance threshold for `on_low_balance`.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names the balance is read from.
         hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
@@ -131,10 +127,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
         coordinator: Coordinator | None = None,
+        preflight: Preflight | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: LowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
+        low_balance_within: float | None = None,
         sleep: Callable[[float], None] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
         hook_timeout: float | None = None,
@@ -143,6 +141,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
+        if preflight_ttl is not None:
+            if preflight is not None:
+                raise ValueError(
+                    "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
+                )
+            preflight = Preflight(gate_ttl=preflight_ttl)
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.HTTPTransport()
         from ._registry import resolve_registry  # the built-in adapters load with a transport
@@ -156,11 +160,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             spend_policy=spend_policy,
             max_payments=max_payments,
             scope=scope,
-            preflight_ttl=preflight_ttl,
+            preflight=preflight,
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            low_balance_within=low_balance_within,
             response_class=self._http.Response,
         )
         # Failures that happen before a request is sent: a replay may try again.
@@ -197,46 +202,46 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
-        flow = self._recovery.flow(request, self._coordinator)
+        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        while steps.running:
+            try:
+                steps.send(self._perform(steps.action))
+            except BaseException as exc:
+                steps.throw(exc)
         try:
-            action = next(flow)
-            while True:
-                try:
-                    answer = self._perform(action)
-                except BaseException as exc:
-                    action = flow.throw(exc)
-                else:
-                    action = flow.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
             return handed_back(error)
 
-    def _perform(self, action: Action) -> Any:
+    def _perform(self, action: actions.Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
-        if isinstance(action, Send):
+        if isinstance(action, actions.Send):
             try:
-                return Sent(self._send(action.request))
+                return actions.Sent(self._send(action.request))
             except PaymentRequiredError as error:
-                return Gated(error)
+                return actions.Gated(error)
             except self._not_sent as exc:
-                return NotSent(exc)
-        if isinstance(action, Sleep):
+                return actions.NotSent(exc)
+        if isinstance(action, actions.Sleep):
             return self._sleep(action.seconds)
-        if isinstance(action, Wait):
+        if isinstance(action, actions.Wait):
             event = threading.Event()
             if self._coordinator.book.subscribe(action.episode, action.seen, event.set):
                 event.wait(action.timeout)
             return None
-        if isinstance(action, StartHook):
+        if isinstance(action, actions.StartHook):
             return self._start(action)
-        if isinstance(action, KnownGate):
+        if isinstance(action, actions.KnownGate):
             return self._coordinator.gated(action.scope)
-        if isinstance(action, MarkGated):
+        if isinstance(action, actions.MarkGated):
             return self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
-        return self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Lifted):
+            return self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Probe):
+            return self._probe(action)
+        return self._notify(action.alerts)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         response = self._transport.handle_request(request)
@@ -247,7 +252,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             return response
         return self._inspect(request, response)
 
-    def _start(self, action: StartHook) -> None:
+    def _start(self, action: actions.StartHook) -> None:
         """Runs the hook in a thread of its own, which no caller owns: whoever waits for it
         (the request that led included) may give up, and the hook still ends its episode.
 
@@ -275,9 +280,32 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         threading.Thread(target=run, name="http402-hook").start()
 
     def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
-        balance = self._recovery.low_balance(request, response)
-        if balance is not None:
-            self._recovery.on_low_balance(balance, response)
+        provider = None  # a header balance names no provider
+        now = self._coordinator.book.clock()
+        self._notify(self._recovery.low_balance(request, response, now, provider))
+
+    def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        hook = self._recovery.on_low_balance
+        for alert in alerts:
+            hook(alert)
+
+    def _probe(self, action: actions.Probe) -> Balance:
+        """Sends a balance probe through the inner transport (never through recovery)."""
+        probe = find_probe(action.request.url.host, action.probe)
+        assert probe is not None  # the flow built the request from this probe
+        try:
+            response = self._transport.handle_request(action.request)
+        except self._http.TransportError as exc:
+            raise network_error(probe, exc, ()) from None
+        response.request = action.request  # a transport's response has none yet
+        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        try:
+            for chunk in response.stream:  # type: ignore[union-attr]
+                if reader.feed(chunk):
+                    break
+        finally:
+            response.close()
+        return probe_answer(probe, action.request, response, reader, time.time())
 
     def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         host = request.url.host
@@ -306,6 +334,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise
         if payment is None:
             return self._resumed(request, response, reader, chunks)
+        metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)

@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import httpx
 
+from ._burn import LowBalance
 from ._episodes import EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import BalanceCache
 
 if TYPE_CHECKING:
     from ._adapters import AdapterRegistry
     from ._policies import RetryPolicy, SpendPolicy
+    from ._preflight import Preflight
 
 __all__ = [
     "AsyncCoordinator",
@@ -56,10 +59,10 @@ AsyncPaymentRequiredHooks = (
     | Mapping[Reason, PaymentRequiredHook | AsyncPaymentRequiredHook]
     | Mapping[str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
-#: Called with the balance a successful response reported, once it drops below the threshold.
-LowBalanceHook = Callable[[Decimal, httpx.Response], None]
+#: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold.
+LowBalanceHook = Callable[[LowBalance], None]
 #: The async transport's low-balance hook: a coroutine function or a plain one.
-AsyncLowBalanceHook = Callable[[Decimal, httpx.Response], Awaitable[None] | None]
+AsyncLowBalanceHook = Callable[[LowBalance], Awaitable[None] | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
 
@@ -73,6 +76,7 @@ class Coordinator(Protocol):
     """
 
     book: EpisodeBook
+    balances: BalanceCache
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -101,6 +105,7 @@ class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
 
     book: EpisodeBook
+    balances: BalanceCache
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -140,10 +145,12 @@ class TransportOptions(TypedDict, total=False):
     max_payments: int
     scope: ScopeFunction | None
     coordinator: Coordinator | None
+    preflight: Preflight | None
     preflight_ttl: float | None
     on_low_balance: LowBalanceHook | None
     low_balance_below: Decimal | int | str | None
     balance_headers: tuple[str, ...]
+    low_balance_within: float | None
     sleep: Callable[[float], None] | None
     mode: Literal["raise", "annotate"]
     hook_timeout: float | None
@@ -161,10 +168,12 @@ class AsyncTransportOptions(TypedDict, total=False):
     max_payments: int
     scope: ScopeFunction | None
     coordinator: AsyncCoordinator | None
+    preflight: Preflight | None
     preflight_ttl: float | None
     on_low_balance: AsyncLowBalanceHook | None
     low_balance_below: Decimal | int | str | None
     balance_headers: tuple[str, ...]
+    low_balance_within: float | None
     sleep: Callable[[float], Awaitable[None]] | None
     mode: Literal["raise", "annotate"]
     hook_timeout: float | None
