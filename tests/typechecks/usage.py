@@ -366,3 +366,22 @@ def testing_kit() -> None:
         max_retries=0,
         http_client=httpx2.Client(transport=provider.httpx2_transport()),
     )
+
+
+def preflight_and_low_balance() -> None:
+    def warn(alert: http402.LowBalance) -> None:
+        print(alert)
+
+    async def awarn(alert: http402.LowBalance) -> None:
+        print(alert)
+
+    http402.wrap(
+        httpx.Client(base_url="https://api.deepseek.com"),
+        mode="annotate",
+        on_payment_required=top_up,
+        preflight=http402.Preflight(min_balance=1),
+        on_low_balance=warn,
+        low_balance_below=100,
+        low_balance_within=3600,
+    )
+    http402.wrap(httpx2.AsyncClient(), on_low_balance=awarn, low_balance_below=Decimal("5"))
