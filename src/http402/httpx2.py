@@ -89,13 +89,19 @@ class PaymentChallengeError(_exceptions.PaymentChallengeError, PaymentRequiredEr
     """`http402.PaymentChallengeError` from an httpx2 client."""
 
 
+_TWINS = (
+    PaymentRequiredError,
+    InsufficientCreditsError,
+    SubscriptionExpiredError,
+    PlanLimitExceededError,
+    PaymentFailedError,
+    PaymentChallengeError,
+)
 _exceptions.FAMILIES[httpx2.Response] = {
-    Reason.INSUFFICIENT_CREDITS: InsufficientCreditsError,
-    Reason.SUBSCRIPTION_EXPIRED: SubscriptionExpiredError,
-    Reason.PLAN_LIMIT_EXCEEDED: PlanLimitExceededError,
-    Reason.PAYMENT_FAILED: PaymentFailedError,
-    Reason.PAYMENT_CHALLENGE: PaymentChallengeError,
-    Reason.UNKNOWN: PaymentRequiredError,
+    reason: next(
+        twin for twin in _TWINS if twin.__bases__[0] is _exceptions.error_class_for(reason)
+    )
+    for reason in Reason
 }
 
 

@@ -133,47 +133,40 @@ class AsyncCoordinator(Protocol):
         """Forgets the known gate of `scope`, after a top-up made outside a hook."""
 
 
-class TransportOptions(TypedDict, total=False):
+class _SharedOptions(TypedDict, total=False):
+    """The options that the sync and async transports take alike."""
+
+    registry: AdapterRegistry | None
+    max_body_bytes: int
+    retry: RetryPolicy | None
+    spend_policy: SpendPolicy | None
+    max_payments: int
+    scope: ScopeFunction | None
+    preflight: Preflight | None
+    preflight_ttl: float | None
+    low_balance_below: Decimal | int | str | None
+    low_balance_within: float | None
+    balance_headers: tuple[str, ...]
+    mode: Literal["raise", "annotate"]
+    hook_timeout: float | None
+
+
+class TransportOptions(_SharedOptions, total=False):
     """The options of `PaymentRequiredTransport`, and of `http402.wrap` for a sync client
     (`httpx.Client` or `httpx2.Client`); each is described on the transport."""
 
-    registry: AdapterRegistry | None
-    max_body_bytes: int
     on_payment_required: PaymentRequiredHooks | None
-    retry: RetryPolicy | None
-    spend_policy: SpendPolicy | None
-    max_payments: int
-    scope: ScopeFunction | None
     coordinator: Coordinator | None
-    preflight: Preflight | None
-    preflight_ttl: float | None
     on_low_balance: LowBalanceHook | None
-    low_balance_below: Decimal | int | str | None
-    balance_headers: tuple[str, ...]
-    low_balance_within: float | None
     sleep: Callable[[float], None] | None
-    mode: Literal["raise", "annotate"]
-    hook_timeout: float | None
 
 
-class AsyncTransportOptions(TypedDict, total=False):
+class AsyncTransportOptions(_SharedOptions, total=False):
     """The options of `AsyncPaymentRequiredTransport`, and of `http402.wrap` for an async
-    client (`httpx.AsyncClient` or `httpx2.AsyncClient`)."""
+    client (`httpx.AsyncClient` or `httpx2.AsyncClient`): coroutine functions are welcome as
+    hooks and `sleep`."""
 
-    registry: AdapterRegistry | None
-    max_body_bytes: int
     on_payment_required: AsyncPaymentRequiredHooks | None
-    retry: RetryPolicy | None
-    spend_policy: SpendPolicy | None
-    max_payments: int
-    scope: ScopeFunction | None
     coordinator: AsyncCoordinator | None
-    preflight: Preflight | None
-    preflight_ttl: float | None
     on_low_balance: AsyncLowBalanceHook | None
-    low_balance_below: Decimal | int | str | None
-    balance_headers: tuple[str, ...]
-    low_balance_within: float | None
     sleep: Callable[[float], Awaitable[None]] | None
-    mode: Literal["raise", "annotate"]
-    hook_timeout: float | None
