@@ -668,3 +668,32 @@ class TestForgetGateOnClients:
         """A client that was never wrapped is refused with a clear error."""
         with pytest.raises(TypeError, match=r"http402\.wrap"):
             http402.forget_gate(httpx.Client())
+
+
+def test_a_hooks_own_exception_reaches_the_sdk_as_a_connection_error() -> None:
+    """As documented: a hook that raises leaves the transport with its exception, which the
+    SDK wraps as `APIConnectionError` (the hook's exception is its `__cause__`) and retries,
+    calling the hook again; a hook that cannot top up should return `None`."""
+    provider = http402.testing.FakeProvider(gate="anthropic.credit_balance_too_low")
+    calls: list[http402.PaymentRequiredError] = []
+    max_retries = 1
+
+    class BillingDown(Exception):
+        pass
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error)
+        raise BillingDown
+
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=provider.httpx2_transport()),
+        mode="annotate",
+        on_payment_required=top_up,
+    )
+    client = anthropic.Anthropic(
+        api_key="sk-ant-0", base_url=provider.url, http_client=http_client, max_retries=max_retries
+    )
+    with pytest.raises(anthropic.APIConnectionError) as caught:
+        ask_anthropic(client)
+    assert isinstance(caught.value.__cause__, BillingDown)
+    assert len(calls) == 1 + max_retries
