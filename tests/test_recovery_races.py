@@ -272,3 +272,24 @@ def test_concurrent_challenges_never_pass_the_spend_window() -> None:
     assert sum(paid) <= offer.amount * 2
     assert outcomes.count("200") == len(paid) == 2
     assert outcomes.count("refused") == 18
+
+
+def test_a_hook_header_is_a_secret_whatever_its_name() -> None:
+    """A value a hook adds under a neutral name (`X-Ledger-Ref`), echoed, is scrubbed."""
+    proof = "proof-ZQ7kP2mX9vL4nR8tW3yB6cD1fG5hJ0sA"
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        if "x-ledger-ref" in request.headers:
+            echoed = f"Insufficient credits for {request.headers['x-ledger-ref']}"
+            return httpx.Response(402, json={"error": {"message": echoed}})
+        return httpx.Response(402, json=GATE)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(provider)),
+        on_payment_required=lambda error: Retry(headers={"X-Ledger-Ref": proof}, within=1),
+        sleep=no_sleep,
+    )
+    with pytest.raises(http402.InsufficientCreditsError) as caught:
+        client.get(URL)
+    assert caught.value.attempts > 1
+    assert proof[:10] not in str(caught.value) + repr(caught.value.payment)

@@ -28,8 +28,9 @@ from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
+from ._replay import credential_view
 from ._transport import handed_back, is_of
-from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
+from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         transport: The transport to wrap (default: `httpx.AsyncHTTPTransport()`).
         registry: The adapters to classify with (default: `http402.default_registry`).
         max_body_bytes: How much of a gate's body to read, counted after decoding.
+        max_body_seconds: How long to read a gate's body (default 5 s; `None`: no limit);
+            a body that takes longer is classified from what arrived, marked truncated.
         on_payment_required: A hook, or a mapping from `Reason` to hook, called with the
             typed error; it returns `Retry(...)` to replay the request or `None` to raise.
             Coroutine functions are awaited; plain functions run in a worker thread.
@@ -132,6 +135,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         *,
         registry: AdapterRegistry | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_seconds: float | None = DEFAULT_MAX_BODY_SECONDS,
         on_payment_required: AsyncPaymentRequiredHooks | None = None,
         retry: RetryPolicy | None = None,
         spend_policy: SpendPolicy | None = None,
@@ -164,6 +168,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
 
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
+        self._max_body_seconds = max_body_seconds
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=True,
@@ -337,19 +342,17 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         host = request.url.host
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
-        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        reader = BodyReader(
+            response.headers.get("content-encoding"), self._max_body_bytes, self._max_body_seconds
+        )
         chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
         try:
-            async for chunk in chunks:
-                if reader.feed(chunk):
-                    break
-            else:
-                reader.finish()
+            chunks = await reader.aread(chunks, self._http.TransportError)
             payment = classify_read(
                 method=request.method,
                 url=str(request.url),
                 host=host,
-                request_headers=request.headers.multi_items(),
+                request_headers=credential_view(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,
@@ -368,7 +371,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         await response.aclose()
         gate = self._http.Response(
             response.status_code,
-            headers=gate_response_headers(response.headers.multi_items()),
+            headers=gate_response_headers(response.headers.raw),
             content=reader.body,
             request=request,
             extensions=gate_response_extensions(response.extensions, reader),

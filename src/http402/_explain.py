@@ -670,11 +670,11 @@ def _gate_lines(payment: PaymentRequired, redact: Redactor) -> list[str]:
         ("request_id", payment.request_id),
     ]
     rows += [
-        (f"option {n}", _option(option))
+        (f"option {n}", _option(option, redact))
         for n, option in enumerate(payment.payment_options, start=1)
     ]
     if payment.reason is Reason.UNKNOWN and payment.message is None:
-        rows.append(("body", _excerpt(payment.raw)))
+        rows.append(("body", _excerpt(payment.raw, redact)))
     return _lines(rows, redact)
 
 
@@ -730,7 +730,7 @@ def _plans(payment: PaymentRequired) -> str | None:
     return f"current {payment.current_plan}" if payment.current_plan else None
 
 
-def _option(option: PaymentOption) -> str:
+def _option(option: PaymentOption, redact: Redactor) -> str:
     """`x402 exact on base: 10000 atomic of 0x036C..., pay to 0x2096...287C`."""
     text = " ".join(p for p in (option.protocol, option.scheme) if p)
     if option.network:
@@ -742,20 +742,19 @@ def _option(option: PaymentOption) -> str:
         price = f"{price} of {option.asset}" if price else option.asset
     details = [price] if price else []
     if option.pay_to:
-        details.append(f"pay to {_shorten(option.pay_to)}")
+        details.append(f"pay to {_shorten(redact(option.pay_to))}")
     return f"{text}: {', '.join(details)}" if details else text
 
 
-def _excerpt(raw: object) -> str | None:
-    """The start of a payload nothing recognised, for a person to read."""
+def _excerpt(raw: object, redact: Redactor) -> str | None:
+    """The start of a payload nothing recognised, for a person to read: scrubbed of the
+    request's credentials first, then cut, with no piece of a key left at the cut."""
     if raw is None:
         return None
     if not isinstance(raw, str):
         raw = json.dumps(raw, default=str, ensure_ascii=False)
-    text = " ".join(raw[: _EXCERPT * 4].split())
-    if not text:
-        return None
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 3] + "..."
+    text = " ".join(raw.split())
+    return redact.bounded(text, _EXCERPT) if text else None
 
 
 def _not_a_gate(verdict: _Verdict, redact: Redactor) -> str:

@@ -26,8 +26,8 @@ from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
-from ._replay import REPLAY_EXTENSION
-from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
+from ._replay import REPLAY_EXTENSION, credential_view
+from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
 __all__ = ["PaymentRequiredTransport", "handed_back", "is_of"]
@@ -67,6 +67,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         transport: The transport to wrap (default: `httpx.HTTPTransport()`).
         registry: The adapters to classify with (default: `http402.default_registry`).
         max_body_bytes: How much of a gate's body to read, counted after decoding.
+        max_body_seconds: How long to read a gate's body (default 5 s; `None`: no limit);
+            a body that takes longer is classified from what arrived, marked truncated.
         on_payment_required: A hook, or a mapping from `Reason` to hook, called with the
             typed error; it returns `Retry(...)` to replay the request or `None` to raise.
         retry: How replays wait and when they stop (default: `RetryPolicy()`).
@@ -121,6 +123,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         *,
         registry: AdapterRegistry | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_seconds: float | None = DEFAULT_MAX_BODY_SECONDS,
         on_payment_required: PaymentRequiredHooks | None = None,
         retry: RetryPolicy | None = None,
         spend_policy: SpendPolicy | None = None,
@@ -153,6 +156,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
 
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
+        self._max_body_seconds = max_body_seconds
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=False,
@@ -311,19 +315,17 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         host = request.url.host
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
-        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        reader = BodyReader(
+            response.headers.get("content-encoding"), self._max_body_bytes, self._max_body_seconds
+        )
         chunks: Iterator[bytes] = iter(response.stream)  # type: ignore[arg-type]
         try:
-            for chunk in chunks:
-                if reader.feed(chunk):
-                    break
-            else:
-                reader.finish()
+            chunks = reader.read(chunks, self._http.TransportError)
             payment = classify_read(
                 method=request.method,
                 url=str(request.url),
                 host=host,
-                request_headers=request.headers.multi_items(),
+                request_headers=credential_view(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,
@@ -342,7 +344,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         response.close()
         gate = self._http.Response(
             response.status_code,
-            headers=gate_response_headers(response.headers.multi_items()),
+            headers=gate_response_headers(response.headers.raw),
             content=reader.body,
             request=request,
             extensions=gate_response_extensions(response.extensions, reader),

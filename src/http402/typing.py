@@ -138,6 +138,7 @@ class _SharedOptions(TypedDict, total=False):
 
     registry: AdapterRegistry | None
     max_body_bytes: int
+    max_body_seconds: float | None
     retry: RetryPolicy | None
     spend_policy: SpendPolicy | None
     max_payments: int
