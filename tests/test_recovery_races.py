@@ -293,3 +293,29 @@ def test_a_hook_header_is_a_secret_whatever_its_name() -> None:
         client.get(URL)
     assert caught.value.attempts > 1
     assert proof[:10] not in str(caught.value) + repr(caught.value.payment)
+
+
+def test_every_caller_sees_the_hook_exception_as_the_hook_raised_it() -> None:
+    """A caller inside its own `except` block does not rewrite the shared exception's
+    `__context__`."""
+
+    class LedgerDown(Exception):
+        pass
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        try:
+            raise ConnectionError("ledger timed out")
+        except ConnectionError:
+            raise LedgerDown("could not record the top-up") from None
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(402, json=GATE))),
+        on_payment_required=top_up,
+    )
+    try:
+        raise KeyError("the caller's own error, being handled")
+    except KeyError:
+        with pytest.raises(LedgerDown) as caught:
+            client.get(URL)
+    assert isinstance(caught.value.__context__, ConnectionError)
+    assert caught.value.__suppress_context__

@@ -30,6 +30,7 @@ import enum
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 
@@ -92,6 +93,7 @@ class Episode:
     #: Bumped on every change that a waiter may be waiting for.
     version: int = 0
     _wakers: set[Callable[[], None]] = attrs.field(factory=set, repr=False)
+    _context: tuple[BaseException | None, Any] = attrs.field(default=(None, None), repr=False)
 
     def hold_off(self, until: float) -> None:
         """No replay of this episode before `until` (on the book's clock)."""
@@ -99,10 +101,20 @@ class Episode:
             self.not_before = until
 
     def result(self) -> Retry | None:
-        """The hook's answer; re-raises the hook's own exception unchanged."""
-        if self.error is not None:
-            raise self.error
-        return self.retry
+        """The hook's answer; re-raises the hook's own exception unchanged.
+
+        Raising one exception object in many callers would rewrite its `__context__` to
+        whatever each caller was handling, and grow its traceback; both are put back as
+        the hook left them, so every caller sees the same exception.
+        """
+        error = self.error
+        if error is None:
+            return self.retry
+        context, traceback = self._context
+        try:
+            raise error
+        finally:
+            error.__context__, error.__traceback__ = context, traceback
 
 
 @attrs.define(eq=False)
@@ -176,6 +188,8 @@ class EpisodeBook:
         with self._lock:
             now = self.clock()
             episode.retry, episode.error, episode.finished = retry, error, True
+            if error is not None:
+                episode._context = (error.__context__, error.__traceback__)
             self._sequence += 1
             episode.finished_sequence, episode.finished_at = self._sequence, now
             if retry is not None:

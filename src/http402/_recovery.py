@@ -247,8 +247,15 @@ class Steps:
         self._step(self._flow.throw, error)
 
     def result(self) -> httpx.Response:
-        if self._error is not None:
-            raise self._error
+        error = self._error
+        if error is not None:
+            # Raised in the caller's frame, the error would take for its `__context__`
+            # whatever the caller is handling; it keeps the one it had in the flow.
+            context = error.__context__
+            try:
+                raise error
+            finally:
+                error.__context__ = context
         assert self._response is not None
         return self._response
 
