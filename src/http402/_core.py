@@ -21,6 +21,7 @@ from ._untrusted import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_RETRY_AFTER,
     BodyReader,
+    bounded_message,
     bounded_text,
     parse_retry_after,
     safe_action_url,
@@ -173,7 +174,7 @@ def _complete(
         if raw is None and snapshot.body:
             raw = snapshot.text
     fields: dict[str, Any] = {
-        "message": bounded_text(payment.message),
+        "message": bounded_message(payment.message),
         "code": bounded_text(payment.code, 300),
         "currency": bounded_text(payment.currency, 64),
         "current_plan": bounded_text(payment.current_plan, 200),
