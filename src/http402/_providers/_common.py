@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
-from .._untrusted import as_amount, bounded_text, safe_action_url
+from .._untrusted import as_amount, bounded_message, bounded_text, safe_action_url
 
 __all__ = [
     "Evidence",
@@ -34,35 +34,81 @@ for _reason, _codes in {
         "quota_exceeded credits_exhausted credit_exhausted out_of_credits no_credits "
         "credit_balance_too_low balance_too_low low_balance not_enough_credits "
         "billing_hard_limit_reached exhausted_balance credit_limit_exceeded "
-        "insufficient_credit_balance top_up_required maximum_credits_exceeded"
+        "insufficient_credit_balance top_up_required maximum_credits_exceeded "
+        # Budgets and spend caps: the money the account may spend is used up (LiteLLM's
+        # `budget_exceeded`, PostHog's `quota_limited`).
+        "budget_exceeded max_budget_exceeded budget_limit_exceeded budget_exhausted "
+        "spend_limit_exceeded spending_limit_reached spending_limit_exceeded "
+        "billing_limit_reached billing_limit_exceeded quota_limited "
+        "insufficient_funds_in_account usage_limit_reached_billing"
     ),
     Reason.SUBSCRIPTION_EXPIRED: (
         "subscription_expired subscription_inactive subscription_canceled "
         "subscription_cancelled subscription_past_due past_due billing_not_active "
         "account_not_active account_inactive account_suspended account_frozen shop_frozen "
         "unpaid payment_overdue invoice_overdue trial_expired trial_ended plan_expired "
-        "license_expired subscription_ended"
+        "license_expired subscription_ended billing_disabled billing_not_enabled "
+        "billing_suspended billing_inactive account_billing_disabled payment_overdue_suspended"
     ),
     Reason.PLAN_LIMIT_EXCEEDED: (
         "plan_limit_exceeded plan_limit_reached plan_limit upgrade_required "
         "plan_upgrade_required feature_not_available feature_not_in_plan not_in_plan "
         "plan_restricted tier_limit_exceeded requires_upgrade subscription_required "
         "plan_required feature_unavailable paid_plan_required request_limit "
-        "request_limit_reached usage_limit_exceeded"
+        "request_limit_reached usage_limit_exceeded verification_required "
+        "paid_account_required paid_subscription_required upgrade_plan "
+        "monthly_limit_exceeded monthly_quota_exceeded monthly_request_limit_exceeded "
+        "monthly_requests_exceeded monthly_limit_reached"
     ),
     Reason.PAYMENT_FAILED: (
         "card_declined card_error expired_card incorrect_cvc invalid_cvc incorrect_number "
         "invalid_number invalid_expiry_month invalid_expiry_year processing_error "
         "payment_failed payment_declined payment_method_invalid insufficient_funds "
         "lost_card stolen_card do_not_honor generic_decline testmode_charges_only "
-        "card_not_supported charge_failed payment_method_required authentication_required"
+        "card_not_supported charge_failed payment_method_required authentication_required "
+        "instrument_declined payer_action_required payment_method_missing "
+        "no_payment_method transaction_refused payer_cannot_pay"
     ),
 }.items():
     for _code in _codes.split():
         _CODES[_code] = _reason
 
 _RATE_LIMIT_CODES = frozenset(
-    {"rate_limit_exceeded", "rate_limit_error", "rate_limited", "too_many_requests", "throttled"}
+    {
+        "rate_limit_exceeded",
+        "rate_limit_error",
+        "rate_limited",
+        "rate_limit",
+        "too_many_requests",
+        "throttled",
+        "throttling_exception",
+        "throttling",
+    }
+)
+# Billing codes that a rate limit may also use ("quota exceeded" per minute): on a status
+# other than 402 they count only where nothing says "rate limit".
+_AMBIGUOUS_WORDS = ("quota", "limit")
+_UNAMBIGUOUS_CODES = frozenset(
+    {
+        "insufficient_quota",
+        "billing_hard_limit_reached",
+        "credit_limit_exceeded",
+        "budget_limit_exceeded",
+        "spend_limit_exceeded",
+        "spending_limit_reached",
+        "spending_limit_exceeded",
+        "billing_limit_reached",
+        "billing_limit_exceeded",
+        "plan_limit_exceeded",
+        "plan_limit_reached",
+        "plan_limit",
+        "tier_limit_exceeded",
+        "monthly_limit_exceeded",
+        "monthly_quota_exceeded",
+        "monthly_request_limit_exceeded",
+        "monthly_limit_reached",
+        "quota_limited",
+    }
 )
 
 _I = re.IGNORECASE
@@ -70,6 +116,7 @@ _I = re.IGNORECASE
 # of precedence. A pattern runs only where its literal needle occurs: a substring test is far
 # cheaper than a failed regex search through a long message.
 _RULES: tuple[tuple[Reason, str, str], ...] = (
+    # A charge or a payment method failed, or none is on file.
     (
         Reason.PAYMENT_FAILED,
         "card",
@@ -79,8 +126,9 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PAYMENT_FAILED,
         "payment method",
-        r"\bpayment method\b[^.]{0,60}?\b(?:declined|"
-        r"expired|failed|invalid)",
+        r"\bpayment method\b[^.]{0,60}?\b(?:declined|expired|failed|invalid|required|missing"
+        r"|needed)|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\bpayment method"
+        r"|\bno (?:valid |default )?payment method",
     ),
     (
         Reason.PAYMENT_FAILED,
@@ -89,6 +137,13 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"not be processed)",
     ),
     (Reason.PAYMENT_FAILED, "charge", r"\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"),
+    (
+        Reason.PAYMENT_FAILED,
+        "declined",
+        r"\b(?:instrument|transaction|payment source)\b[^.]{0,60}?\bdeclined\b"
+        r"|\bdeclined by the (?:processor|bank|issuer)",
+    ),
+    # Paid for too little, too late: subscription lapsed, billing off, account suspended.
     (
         Reason.SUBSCRIPTION_EXPIRED,
         "subscription",
@@ -104,7 +159,18 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (Reason.SUBSCRIPTION_EXPIRED, "shop", r"\bshop\b[^.]{0,20}?\b(?:not active|frozen)"),
     (Reason.SUBSCRIPTION_EXPIRED, "store", r"\bstore\b[^.]{0,20}?\b(?:not active|frozen)"),
-    (Reason.SUBSCRIPTION_EXPIRED, "billing", r"\bbilling\b[^.]{0,20}?\bnot active\b"),
+    (
+        Reason.SUBSCRIPTION_EXPIRED,
+        "billing",
+        r"\bbilling\b[^.]{0,20}?\b(?:not active|disabled|not enabled|suspended|deactivated"
+        r"|inactive|closed)\b|\b(?:requires?|needs?) billing to be enabled"
+        r"|\benable billing\b|\bbilling account\b[^.]{0,30}?\b(?:closed|disabled|absent)",
+    ),
+    (
+        Reason.SUBSCRIPTION_EXPIRED,
+        "pay",
+        r"\b(?:failure|failed|failing) to pay\b|\bnon-?payment\b",
+    ),
     (Reason.SUBSCRIPTION_EXPIRED, "unpaid", r"\bunpaid\b[^.]{0,20}?\b(?:invoice|balance|bill)"),
     (
         Reason.SUBSCRIPTION_EXPIRED,
@@ -115,6 +181,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (Reason.SUBSCRIPTION_EXPIRED, "overdue", r"\boverdue\b"),
     (Reason.SUBSCRIPTION_EXPIRED, "renew", r"\brenew(?:al)?\b[^.]{0,20}?\bfailed\b"),
     (Reason.SUBSCRIPTION_EXPIRED, "trial", r"\btrial\b[^.]{0,20}?\b(?:expired|ended)"),
+    # Prepaid money used up: credits, balance, budgets and spend caps.
     (
         Reason.INSUFFICIENT_CREDITS,
         "insufficient",
@@ -130,7 +197,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"|\bno (?:remaining |more )?credits?\b|\b(?:requires?|needs?) more credits?\b"
         r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
         r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b|\b(?:add|buy|purchase)\b[^.]{0,15}?"
-        r"\bcredits?\b|\bnot enough credits?",
+        r"\bcredits?\b|\bnot enough credits?|\black (?:of )?(?:sufficient |enough )?credits?",
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
@@ -147,13 +214,28 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
-        "quota",
-        r"\bexceeded your (?:current )?quota|\bquota "
-        r"(?:exceeded|exhausted)|\bexceeds? your quota",
+        "budget",
+        r"\bbudget\b[^.]{0,30}?\b(?:exceeded|reached|exhausted|used up|hit)\b"
+        r"|\b(?:exceeded|reached|exhausted|over) (?:your |the |its |their )?(?:[\w-]+ )?budget\b",
     ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "billing",
+        r"\b(?:maximum|max) billing\b[^.]{0,15}?\breached|\bbilling (?:hard )?(?:limit|cap|"
+        r"capacity)\b[^.]{0,15}?\b(?:reached|exceeded|hit)",
+    ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "spend",
+        r"\bspend(?:ing)? (?:limit|cap)\b[^.]{0,20}?\b(?:reached|exceeded|hit)"
+        r"|\b(?:reached|exceeded|hit) (?:your |the |its )?(?:[\w-]+ )?spend(?:ing)? (?:limit|cap)",
+    ),
+    (Reason.INSUFFICIENT_CREDITS, "pay", r"\bpay[ -]as[ -]you[ -]go (?:limit|cap|budget)"),
     (Reason.INSUFFICIENT_CREDITS, "top", r"\btop[ -]?up\b"),
     (Reason.INSUFFICIENT_CREDITS, "recharge", r"\brecharge\b"),
     (Reason.INSUFFICIENT_CREDITS, "funds", r"\bnot enough funds"),
+    # Not in the plan: paid plans, upgrades, plan and monthly volume limits. These come before
+    # quota wording: "quota exceeded ... change your plan" is resolved by a plan change.
     (
         Reason.PLAN_LIMIT_EXCEEDED,
         "not ",
@@ -169,8 +251,9 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PLAN_LIMIT_EXCEEDED,
         "plan",
-        r"\bplan(?:'s)? (?:limit|quota)|\brequires? (?:an? |"
-        r"the )?[\w-]+ plan\b|\bexceeded (?:your|the) plan",
+        r"\bplan(?:'s)? (?:[\w-]+ ){0,2}(?:limit|quota)|\brequires? (?:an? |"
+        r"the )?[\w-]+ plan\b|\bexceeded (?:your|the) plan|\bchange (?:your |the |to a )?"
+        r"(?:[\w-]+ )?plan\b|\b(?:on|of|for|in) (?:your|the) (?:current |free )?plan\b",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
@@ -180,9 +263,33 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
+        "paid",
+        r"\b(?:need|needs|requires?|must have) (?:an? )?(?:active,? )?paid "
+        r"(?:plan|account|subscription|tier)|\bpaid (?:plan|account|subscription) "
+        r"(?:is )?required|\bonly (?:available )?(?:on|for|with|to) paid\b",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "sign up",
+        r"\bsign up for (?:an? )?(?:private packages|paid\b|pro\b|premium\b|[\w-]+ plan\b)",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "verify",
+        r"\bverify your account\b[^.]{0,40}?\b(?:payment|credit card|billing)",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
         "limit",
         r"\b(?:request|usage|monthly|api call)s? limit "
-        r"(?:reached|exceeded)",
+        r"(?:reached|exceeded)|\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit)\b",
+    ),
+    # Quota wording alone: a usage quota used up, to top up.
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "quota",
+        r"\bexceeded (?:your|the) (?:current )?quota|\bquota "
+        r"(?:exceeded|exhausted)|\bexceeds? your quota",
     ),
 )
 _WORDS: tuple[tuple[Reason, str, re.Pattern[str]], ...] = tuple(
@@ -192,7 +299,7 @@ _RATE_LIMIT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (needle, re.compile(pattern))
     for needle, pattern in (
         ("rate", r"\brate[ -]?limit"),
-        ("per ", r"\bper (?:second|minute|min|hour)\b"),
+        ("per", r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)"),
         ("too many", r"\btoo many requests\b"),
         (" per", r"\brequests? per\b"),
         ("rpm", r"\brpm\b"),
@@ -229,6 +336,8 @@ _MAX_OBJECTS = 12
 # Field synonyms, normalized to snake_case, in order of preference.
 _MESSAGE_KEYS = (
     "message",
+    "err_msg",
+    "error_message",
     "detail",
     "error_description",
     "description",
@@ -240,6 +349,8 @@ _MESSAGE_KEYS = (
 _CODE_KEYS = (
     "code",
     "error_code",
+    "err_code",
+    "issue",
     "type",
     "status",
     "error",
@@ -303,8 +414,46 @@ _URL_KEYS = (
     "link",
     "href",
 )
+# Where a link leads, by the words in it: a page to pay or upgrade on, or documentation.
+_ACTION_WORDS = (
+    "billing",
+    "pricing",
+    "upgrade",
+    "top-up",
+    "topup",
+    "top_up",
+    "credit",
+    "plans",
+    "payment",
+    "checkout",
+    "purchase",
+    "subscri",
+    "recharge",
+    "wallet",
+)
+_DOCS_HOSTS = ("docs.", "doc.", "developer.", "developers.", "help.", "support.", "status.")
+_DOCS_PATHS = (
+    "/docs",
+    "/doc/",
+    "/documentation",
+    "/guides",
+    "/reference",
+    "/errors",
+    "/error-codes",
+    "/problems",
+    "/probs/",
+    "/faq",
+    "rate-limits",
+    "/api-keys",
+)
+_MAX_LINKS = 8
 _RETRY_KEYS = ("retry_after", "retry_after_seconds", "retry_in", "retry_after_secs")
-_REQUEST_ID_KEYS = ("request_id", "trace_id")
+_REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", "trace_id")
+#: How much of a body is searched for rate-limit wording beyond the message (a Google quota
+#: id such as "...PerMinute-FreeTier" sits in `details`): a bounded prefix keeps it linear.
+_RATE_LIMIT_SCAN = 4096
+#: How much of a text the wording rules search.
+_WORDS_SCAN = 4096
 
 
 @functools.lru_cache(maxsize=1024)
@@ -397,31 +546,56 @@ class Evidence:
             )
         )
 
-    def reason(self) -> Reason | None:
+    def reason(self, *, strict: bool = False, context: str | None = None) -> Reason | None:
         """The reason the codes say, else the one the wording says, else the fields'.
 
         A known billing code wins; otherwise a plain rate limit (a rate-limit code, or "per
         minute" wording) is no payment gate, even when it mentions quota or upgrading.
+
+        Args:
+            strict: Ask for strong evidence, as for a status other than 402 from a host with
+                no adapter of its own: a billing code, or billing wording, never fields alone;
+                and a code that a rate limit could also use ("quota_exceeded") only where
+                nothing says "rate limit".
+            context: More text to search for rate-limit wording (a bounded prefix of the
+                body), for `strict`.
         """
+        context = context if strict else None
         for code in self.codes:
             reason = reason_from_code(code)
-            if reason is not None:
-                return reason
-        if self.is_rate_limit():
+            if reason is None:
+                continue
+            if strict and _is_ambiguous_code(code) and self.is_rate_limit(context):
+                return None
+            # A quota code next to wording about the plan is a plan limit ("Operations quota
+            # exceeded. Change plan to get more").
+            if (
+                reason is Reason.INSUFFICIENT_CREDITS
+                and "quota" in _norm(code)
+                and self.message
+                and reason_from_words(self.message) is Reason.PLAN_LIMIT_EXCEEDED
+            ):
+                return Reason.PLAN_LIMIT_EXCEEDED
+            return reason
+        if self.is_rate_limit(context):
             return None
         if self.message:
             reason = reason_from_words(self.message)
             if reason is not None:
                 return reason
+        if strict:
+            return None
         if self.required_plan is not None:
             return Reason.PLAN_LIMIT_EXCEEDED
         if self.credits_required is not None or self.credits_available is not None:
             return Reason.INSUFFICIENT_CREDITS
         return None
 
-    def is_rate_limit(self) -> bool:
-        """`True` when codes or wording say "slow down" rather than "pay"."""
-        return looks_like_rate_limit(self.codes, self.message)
+    def is_rate_limit(self, context: str | None = None) -> bool:
+        """`True` when codes or wording (of the message, or of `context`) say "slow down"."""
+        if looks_like_rate_limit(self.codes, self.message):
+            return True
+        return context is not None and looks_like_rate_limit((), context[:_RATE_LIMIT_SCAN])
 
     def to_payment(self, reason: Reason, provider: str, **overrides: Any) -> PaymentRequired:
         fields: dict[str, Any] = {
@@ -446,17 +620,21 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
     """Reads the fields of a JSON error payload by their usual names and synonyms."""
     evidence = Evidence()
     if isinstance(payload, str):
-        evidence.message = bounded_text(payload)
+        evidence.message = bounded_message(payload)
     if not isinstance(payload, dict):
         _from_message(evidence)
         return evidence
     # The object that carries the message is the error itself; read it before its envelope.
     objects = sorted(_objects(payload), key=lambda obj: not _has_message(obj))
     found: dict[str, Any] = {}
+    # The first code that names a billing reason, and the message of the object it is in:
+    # PayPal's `details[].issue` and `description` say more than the generic envelope.
+    billing: tuple[str, str | None] | None = None
     for obj in objects:
         # Each object's keys are looked at once; within an object the earlier synonym wins,
         # across objects the earlier object wins.
         best: dict[str, tuple[int, Any]] = {}
+        own_message: tuple[int, str] | None = None
         codes: list[tuple[int, str]] = []
         for key, value in obj.items():
             for role, rank in _ROLES.get(key, ()):
@@ -464,6 +642,10 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
                     if _is_code_value(key, value):
                         codes.append((rank, value.strip()))
                     continue
+                if role == "message" and (own_message is None or rank < own_message[0]):
+                    text = _message(value)
+                    if text is not None:
+                        own_message = (rank, text)
                 if role in found:
                     continue
                 parsed = _PARSERS[role](value)
@@ -471,8 +653,17 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
                     best[role] = (rank, parsed)
         for role, (_, parsed) in best.items():
             found[role] = parsed
-        evidence.codes.extend(code for _, code in sorted(codes))
-    evidence.code = evidence.codes[0] if evidence.codes else None
+        ordered = [code for _, code in sorted(codes)]
+        if billing is None:
+            billing_code = next((c for c in ordered if reason_from_code(c) is not None), None)
+            if billing_code is not None:
+                billing = (billing_code, own_message[1] if own_message else None)
+        evidence.codes.extend(ordered)
+    if billing is not None:
+        evidence.code = billing[0]
+        evidence.message = evidence.message or billing[1]
+    if evidence.code is None and evidence.codes:
+        evidence.code = evidence.codes[0]
     evidence.message = evidence.message or found.get("message")
     evidence.credits_required = found.get("credits_required")
     evidence.credits_available = found.get("credits_available")
@@ -489,12 +680,16 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
 def _is_code_value(key: str, value: Any) -> bool:
     if not isinstance(value, str) or not _is_code(value):
         return False
-    # `name` is a code only in the shape of an exception class ("InsufficientBalanceError").
-    return key != "name" or value.endswith(("Error", "Exception"))
+    # `name` is a code only in the shape of an exception class ("InsufficientBalanceError") or
+    # of a constant ("payment_required", "UNPROCESSABLE_ENTITY"), not a person's or a thing's.
+    return key != "name" or value.endswith(("Error", "Exception")) or "_" in value
 
 
 def _message(value: Any) -> str | None:
-    return bounded_text(value) if isinstance(value, str) and not _is_code(value) else None
+    if isinstance(value, list):
+        # `"errors": ["You lack sufficient credits..."]`: the first sentence in the list.
+        value = next((item for item in value[:3] if isinstance(item, str)), None)
+    return bounded_message(value) if isinstance(value, str) and not _is_code(value) else None
 
 
 def _plan(value: Any) -> str | None:
@@ -515,6 +710,18 @@ def _request_id(value: Any) -> str | None:
     return bounded_text(value, 200) if isinstance(value, str) else None
 
 
+def _action_link(value: Any) -> str | None:
+    """A safe link that is not documentation, else `None`."""
+    url = safe_action_url(value)
+    if url is None:
+        return None
+    lowered = url.lower()
+    host, _, path = lowered.partition("://")[2].partition("/")
+    if host.startswith(_DOCS_HOSTS) or any(part in "/" + path for part in _DOCS_PATHS):
+        return None
+    return url
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "message": _message,
     "credits_required": as_amount,
@@ -522,7 +729,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "currency": _currency,
     "current_plan": _plan,
     "required_plan": _plan,
-    "action_url": safe_action_url,
+    "action_url": _action_link,
     "retry_after": _seconds,
     "request_id": _request_id,
 }
@@ -558,11 +765,7 @@ def _from_message(evidence: Evidence) -> None:
     if not message:
         return
     if evidence.action_url is None and "https://" in message:
-        for match in _HTTPS_URL.finditer(message):
-            url = safe_action_url(match.group().rstrip(".,;:!?"))
-            if url is not None:
-                evidence.action_url = url
-                break
+        evidence.action_url = _best_link(message)
     if not _DIGIT.search(message):
         return
     if evidence.credits_required is None:
@@ -573,9 +776,31 @@ def _from_message(evidence: Evidence) -> None:
         evidence.credits_available = as_amount(_first_group(available)) if available else None
 
 
+def _best_link(message: str) -> str | None:
+    """The message's link to act on: a billing, pricing, upgrade or top-up page first, else
+    the first link that is not documentation ("read the docs: https://...")."""
+    fallback: str | None = None
+    for index, match in enumerate(_HTTPS_URL.finditer(message)):
+        if index >= _MAX_LINKS:
+            break
+        url = _action_link(match.group().rstrip(".,;:!?"))
+        if url is None:
+            continue
+        lowered = url.lower()
+        if any(word in lowered for word in _ACTION_WORDS):
+            return url
+        fallback = fallback or url
+    return fallback
+
+
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
+
+
+def _is_ambiguous_code(code: str) -> bool:
+    normalized = _CODE_SUFFIX.sub("", _norm(code.strip()))
+    return normalized not in _UNAMBIGUOUS_CODES and any(w in normalized for w in _AMBIGUOUS_WORDS)
 
 
 def reason_from_code(code: str) -> Reason | None:
@@ -585,21 +810,25 @@ def reason_from_code(code: str) -> Reason | None:
 
 
 def reason_from_words(text: str) -> Reason | None:
-    """The reason a human message means, by its wording; `None` if it says none."""
-    lowered = text.lower()
+    """The reason a human message means, by its wording; `None` if it says none.
+
+    Only the first `_WORDS_SCAN` characters are searched: a provider states the reason up
+    front, and a bound keeps a 64 KiB body of repeated billing words cheap.
+    """
+    lowered = text[:_WORDS_SCAN].lower()
     for reason, needle, pattern in _WORDS:
         if needle in lowered and pattern.search(lowered):
             return reason
     return None
 
 
-def looks_like_rate_limit(codes: list[str], message: str | None) -> bool:
+def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
     """`True` for a plain rate limit: a rate-limit code, or "per minute" style wording."""
     if any(_norm(code) in _RATE_LIMIT_CODES for code in codes):
         return True
     if not message:
         return False
-    lowered = message.lower()
+    lowered = message[:_WORDS_SCAN].lower()
     return any(needle in lowered and p.search(lowered) for needle, p in _RATE_LIMIT_RULES)
 
 
