@@ -1,7 +1,12 @@
-"""Generic rules for 402s from providers that have no adapter of their own.
+"""Generic rules for providers, gateways and proxies that have no adapter of their own.
 
-They claim only 402 responses: a 400, 403 or 429 that merely mentions credits is a payment
-gate only when the provider's own adapter says so, from the provider's own hosts.
+Any 402 is theirs to read. They also read other 4xx error bodies (JSON or plain text, see
+`is_readable_error`), from any host, since a gateway or a local mock runs anywhere and
+answers in the shape of the provider behind it: LiteLLM's 400 `budget_exceeded`, an
+OpenAI-compatible 429 `insufficient_quota`, Anthropic's 400 "credit balance is too low", a
+search API's 432. Such a status is claimed only on strong evidence (a billing code, or
+billing wording with no rate-limit marker, see `Evidence.reason(strict=True)`): a 403 or a
+429 that merely mentions a plan, a tier or a quota is left alone.
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ import re
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import read_evidence, reason_from_words
+from ._common import looks_like_rate_limit, read_evidence, reason_from_words
 
 __all__ = ["JSONAdapter", "TextAdapter"]
 
 # A tag cannot contain "<", so a run of "<" fails at once instead of scanning ahead.
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
 _MAX_TITLE = 500
+# How much of a non-402 text body is searched for rate-limit wording.
+_SCAN = 4096
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _ENTITY = re.compile("|".join(_ENTITIES))
 
@@ -29,12 +36,16 @@ class JSONAdapter:
 
     name = "generic"
     priority = -300
+    reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         payload = response.json
         if not isinstance(payload, dict):
             return None
         evidence = read_evidence(payload, response)
+        if response.status_code != 402:
+            reason = evidence.reason(strict=True, context=response.text)
+            return None if reason is None else evidence.to_payment(reason, self.name)
         reason = evidence.reason()
         if reason is None and evidence.message is None and evidence.code is None:
             return None
@@ -47,6 +58,7 @@ class TextAdapter:
 
     name = "generic-text"
     priority = -400
+    reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         text = response.text
@@ -54,10 +66,15 @@ class TextAdapter:
             return None
         content_type = (response.header("content-type") or "").lower()
         is_html = "html" in content_type or text.lstrip()[:1] == "<"
+        if is_html and response.status_code != 402:
+            return None  # an error page of a proxy or a firewall, not a provider's words
         message = _html_message(text) if is_html else bounded_text(text, 500)
         if not message:
             return None
-        reason = reason_from_words(_html_text(text) if is_html else text)
+        words = _html_text(text) if is_html else text
+        if response.status_code != 402 and looks_like_rate_limit((), words[:_SCAN]):
+            return None
+        reason = reason_from_words(words)
         if reason is None:
             return None
         return PaymentRequired(reason=reason, provider=self.name, message=message, raw=text)

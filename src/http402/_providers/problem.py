@@ -26,6 +26,7 @@ class ProblemDetailsAdapter:
     priority = -200
     statuses = (402, 403)
     triggers = (("content-type", "problem+json"),)
+    reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         payload = response.json
