@@ -73,6 +73,31 @@ for _reason, _codes in {
     for _code in _codes.split():
         _CODES[_code] = _reason
 
+# Code families by their words: (a word that must be there, one of these too, the reason).
+_CODE_WORDS = re.compile(r"[^a-z0-9]+")
+_CODE_FAMILIES: tuple[tuple[str, frozenset[str], Reason], ...] = (
+    (
+        "monthly",
+        frozenset({"request", "requests", "limit", "quota", "usage", "count", "cap"}),
+        Reason.PLAN_LIMIT_EXCEEDED,
+    ),
+    ("usage", frozenset({"cap", "capped"}), Reason.PLAN_LIMIT_EXCEEDED),
+    (
+        "budget",
+        frozenset({"exceeded", "exhausted", "reached", "over"}),
+        Reason.INSUFFICIENT_CREDITS,
+    ),
+    (
+        "billing",
+        frozenset({"disabled", "suspended", "inactive", "deactivated"}),
+        Reason.SUBSCRIPTION_EXPIRED,
+    ),
+    (
+        "insufficient",
+        frozenset({"credit", "credits", "balance", "quota"}),
+        Reason.INSUFFICIENT_CREDITS,
+    ),
+)
 _RATE_LIMIT_CODES = frozenset(
     {
         "rate_limit_exceeded",
@@ -216,7 +241,8 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         Reason.INSUFFICIENT_CREDITS,
         "budget",
         r"\bbudget\b[^.]{0,30}?\b(?:exceeded|reached|exhausted|used up|hit)\b"
-        r"|\b(?:exceeded|reached|exhausted|over) (?:your |the |its |their )?(?:[\w-]+ )?budget\b",
+        r"|\b(?:exceeded|reached|exhausted|over) (?:your |the |its |their )?(?:[\w-]+ )?budget\b"
+        r"|\bexceededbudget\b",
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
@@ -282,7 +308,8 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         Reason.PLAN_LIMIT_EXCEEDED,
         "limit",
         r"\b(?:request|usage|monthly|api call)s? limit "
-        r"(?:reached|exceeded)|\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit)\b",
+        r"(?:reached|exceeded)|\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit|cap)\b"
+        r"|\busage cap (?:exceeded|reached)",
     ),
     # Quota wording alone: a usage quota used up, to top up.
     (
@@ -804,9 +831,20 @@ def _is_ambiguous_code(code: str) -> bool:
 
 
 def reason_from_code(code: str) -> Reason | None:
-    """The reason a provider's machine code means, if it is a known one."""
+    """The reason a provider's machine code means, if it is a known one.
+
+    A code that is not in the table is read by its words, for the families whose members are
+    spelled many ways (`MONTHLY_REQUEST_COUNT`, `usage-capped`, `BudgetExhausted`).
+    """
     normalized = _norm(code.strip())
-    return _CODES.get(normalized) or _CODES.get(_CODE_SUFFIX.sub("", normalized))
+    known = _CODES.get(normalized) or _CODES.get(_CODE_SUFFIX.sub("", normalized))
+    if known is not None or len(normalized) > 64:
+        return known
+    words = frozenset(_CODE_WORDS.split(normalized))
+    for needed, any_of, reason in _CODE_FAMILIES:
+        if needed in words and not words.isdisjoint(any_of):
+            return reason
+    return None
 
 
 def reason_from_words(text: str) -> Reason | None:
