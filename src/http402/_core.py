@@ -48,6 +48,8 @@ _REQUEST_ID_HEADERS = (
     "x-correlation-id",
 )
 _UNKNOWN_PROVIDER = "unknown"
+#: How many `__cause__` / `__context__` links `classify` follows to find a response.
+_MAX_CAUSES = 8
 
 
 def classify(
@@ -59,11 +61,12 @@ def classify(
     """The normalized answer if `response` is a payment gate, else `None`; never raises.
 
     Works on any read `httpx.Response` or `httpx2.Response`, and on any exception that
-    carries one as `.response` (such as `openai.APIStatusError`), with no transport involved.
+    carries one as `.response` (such as `openai.APIStatusError`), or that was raised from
+    one (its `__cause__` or `__context__`, a few links deep), with no transport involved.
     A response whose body was not read is classified from its status and headers alone.
 
     Args:
-        response: A response, or an exception with a `.response`.
+        response: A response, or an exception with a `.response` or raised from one.
         registry: The adapters to use (default: `http402.default_registry`).
         max_body_bytes: How much of the body to look at.
 
@@ -229,10 +232,23 @@ def _annotation_of(obj: Any) -> PaymentRequired | None:
 
 def _response_of(obj: Any) -> Any:
     """The response itself, or the one an exception carries (an SDK's `APIStatusError` has a
-    `status_code` of its own, so its `.response` is looked at first)."""
-    inner = getattr(obj, "response", None)
-    if inner is not None and hasattr(inner, "status_code"):
-        return inner
+    `status_code` of its own, so its `.response` is looked at first).
+
+    An exception without a response of its own is followed through its `__cause__` (or
+    else its `__context__`) a few links deep: an application that wraps the SDK's error
+    (`raise ServiceError(...) from error`) still has the gate behind it.
+    """
+    current = obj
+    for _ in range(_MAX_CAUSES):
+        inner = getattr(current, "response", None)
+        if inner is not None and hasattr(inner, "status_code"):
+            return inner
+        if not isinstance(current, BaseException):
+            return current
+        following = current.__cause__ or current.__context__
+        if following is None:
+            break
+        current = following
     return obj
 
 
