@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import http402
@@ -527,3 +528,53 @@ def test_every_real_payload_as_a_curl_capture(
         assert (code, document["reason"]) == (0, expected["reason"])
     else:
         assert (code, document["payment_gate"]) == (1, False)
+
+
+def test_explain_gives_what_classify_gives_on_every_payload(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`http402 explain --json` on a HAR of every payload lists exactly the gates `classify`
+    finds, each with the same reason, provider, code, message and fields."""
+    documents = [json.loads(path.read_text()) for path in sorted(PAYLOADS.glob("*.json"))]
+    entries = []
+    for document in documents:
+        response = document["response"]
+        entries.append(
+            {
+                "request": {
+                    "method": document["request"]["method"],
+                    "url": document["request"]["url"],
+                    "headers": [],
+                },
+                "response": {
+                    "status": response["status"],
+                    "headers": [{"name": k, "value": v} for k, v in response["headers"].items()],
+                    "content": {"text": response["body"]},
+                },
+            }
+        )
+    har = write_har(tmp_path / "all.har", *entries)
+    code, out, _ = run(capsys, "explain", str(har), "--json")
+    assert code == 0
+    explained = {gate["entry"]: gate for gate in json.loads(out)}
+    for index, document in enumerate(documents):
+        response = document["response"]
+        classified = http402.classify(
+            httpx.Response(
+                response["status"],
+                headers=list(response["headers"].items()),
+                content=response["body"].encode(),
+                request=httpx.Request(document["request"]["method"], document["request"]["url"]),
+            )
+        )
+        gate = explained.get(index)
+        if classified is None:
+            assert gate is None, document["id"]
+            continue
+        assert gate is not None, document["id"]
+        for name in ("reason", "provider", "code", "message", "action_url", "request_id"):
+            value = getattr(classified, name)
+            assert gate[name] == (value.value if name == "reason" else value), (
+                document["id"],
+                name,
+            )
