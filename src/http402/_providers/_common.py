@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -138,8 +138,9 @@ _UNAMBIGUOUS_CODES = frozenset(
 
 _I = re.IGNORECASE
 # The wording of each reason, as (needle, pattern) rules on the lower-cased message, in order
-# of precedence. A pattern runs only where its literal needle occurs: a substring test is far
-# cheaper than a failed regex search through a long message.
+# of precedence. A pattern runs only near where one of its literal needles ("a|b") occurs: a
+# substring test is far cheaper than a failed regex search through a long message, and a
+# window around each of the first few occurrences keeps a body of repeated words linear.
 _RULES: tuple[tuple[Reason, str, str], ...] = (
     # A charge or a payment method failed, or none is on file.
     (
@@ -306,7 +307,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
-        "limit",
+        "limit|monthly|usage cap",
         r"\b(?:request|usage|monthly|api call)s? limit "
         r"(?:reached|exceeded)|\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit|cap)\b"
         r"|\busage cap (?:exceeded|reached)",
@@ -319,16 +320,19 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"(?:exceeded|exhausted)|\bexceeds? your quota",
     ),
 )
-_WORDS: tuple[tuple[Reason, str, re.Pattern[str]], ...] = tuple(
-    (reason, needle, re.compile(pattern)) for reason, needle, pattern in _RULES
+_WORDS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (reason, tuple(needles.split("|")), re.compile(pattern)) for reason, needles, pattern in _RULES
 )
-_RATE_LIMIT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (needle, re.compile(pattern))
-    for needle, pattern in (
-        ("rate", r"\brate[ -]?limit"),
-        ("per", r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)"),
-        ("too many", r"\btoo many requests\b"),
-        (" per", r"\brequests? per\b"),
+_RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (tuple(needles.split("|")), re.compile(pattern))
+    for needles, pattern in (
+        ("rate limit|rate-limit|ratelimit", r"\brate[ -]?limit"),
+        (
+            "per s|per m|per h|per d|persecond|perminute|perhour|perday",
+            r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)",
+        ),
+        ("too many requests", r"\btoo many requests\b"),
+        ("requests per|request per", r"\brequests? per\b"),
         ("rpm", r"\brpm\b"),
         ("tpm", r"\btpm\b"),
         ("rps", r"\brps\b"),
@@ -357,7 +361,19 @@ _CREDITS_AVAILABLE_WORDS = re.compile(
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _CODE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/#-]{0,99}")
 _CODE_SUFFIX = re.compile(r"_(?:error|exception)$")
-_NESTED = ("error", "detail", "details", "metadata", "meta", "data", "extensions", "billing")
+_NESTED = (
+    "error",
+    "detail",
+    "details",
+    "metadata",
+    "meta",
+    "data",
+    "extensions",
+    "billing",
+    "errors",
+)
+_NESTED_KEYS = frozenset(_NESTED)
+_NESTED_ORDER = {key: rank for rank, key in enumerate(_NESTED)}
 _MAX_OBJECTS = 12
 
 # Field synonyms, normalized to snake_case, in order of preference.
@@ -373,6 +389,7 @@ _MESSAGE_KEYS = (
     "error",
     "errors",
 )
+_MESSAGE_KEY_SET = frozenset(_MESSAGE_KEYS)
 _CODE_KEYS = (
     "code",
     "error_code",
@@ -481,6 +498,11 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 _RATE_LIMIT_SCAN = 4096
 #: How much of a text the wording rules search.
 _WORDS_SCAN = 4096
+# A rule's pattern runs in a window from `_BEHIND` characters before an occurrence of its
+# needle to `_AHEAD` after (wider than any match of the rules), for the first `_TRIES` ones.
+_BEHIND = 100
+_AHEAD = 160
+_TRIES = 6
 
 
 @functools.lru_cache(maxsize=1024)
@@ -488,27 +510,32 @@ def _norm(key: str) -> str:
     return _CAMEL.sub(r"_\1", key).lower().replace("-", "_")
 
 
-def _objects(payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The payload and the objects nested under its usual envelope keys, breadth first."""
     queue: list[Any] = [payload]
-    seen = 0
-    while queue and seen < _MAX_OBJECTS:
-        obj = queue.pop(0)
-        if isinstance(obj, list):
+    found: list[dict[str, Any]] = []
+    index = 0
+    while index < len(queue) and len(found) < _MAX_OBJECTS:
+        obj = queue[index]
+        index += 1
+        if type(obj) is list:
             queue.extend(item for item in obj[:3] if isinstance(item, (dict, list)))
             continue
         if not isinstance(obj, dict):
             continue
-        seen += 1
-        normalized = {_norm(k): v for k, v in obj.items() if isinstance(k, str)}
-        yield normalized
-        for key in _NESTED:
-            child = normalized.get(key)
-            if isinstance(child, (dict, list)):
-                queue.append(child)
-        errors = normalized.get("errors")
-        if isinstance(errors, (dict, list)):
-            queue.append(errors)
+        normalized = {_norm(k): v for k, v in obj.items() if type(k) is str}
+        found.append(normalized)
+        if not _NESTED_KEYS.isdisjoint(normalized):
+            # Children in the order of `_NESTED`, whatever the order of the object's keys.
+            queue.extend(
+                child
+                for _, child in sorted(
+                    (_NESTED_ORDER[key], normalized[key])
+                    for key in _NESTED_KEYS.intersection(normalized)
+                    if isinstance(normalized[key], (dict, list))
+                )
+            )
+    return found
 
 
 def error_object(payload: Any) -> dict[str, Any]:
@@ -518,7 +545,8 @@ def error_object(payload: Any) -> dict[str, Any]:
     for obj in _objects(payload):
         if "message" in obj or "code" in obj:
             return obj
-    return next(_objects(payload), {})
+    objects = _objects(payload)
+    return objects[0] if objects else {}
 
 
 def _text(value: Any) -> str | None:
@@ -644,7 +672,22 @@ class Evidence:
 
 
 def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evidence:
-    """Reads the fields of a JSON error payload by their usual names and synonyms."""
+    """Reads the fields of a JSON error payload by their usual names and synonyms.
+
+    With the `snapshot` the payload came from, the answer is kept on it, so the adapters
+    tried after the first read the payload once between them: treat it as read-only.
+    """
+    if snapshot is not None:
+        kept = snapshot._evidence
+        if kept is not None and kept[0] is payload:
+            return kept[1]  # type: ignore[no-any-return]
+        evidence = _read_evidence(payload)
+        snapshot._evidence = (payload, evidence)
+        return evidence
+    return _read_evidence(payload)
+
+
+def _read_evidence(payload: Any) -> Evidence:
     evidence = Evidence()
     if isinstance(payload, str):
         evidence.message = bounded_message(payload)
@@ -652,31 +695,39 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
         _from_message(evidence)
         return evidence
     # The object that carries the message is the error itself; read it before its envelope.
-    objects = sorted(_objects(payload), key=lambda obj: not _has_message(obj))
+    with_message: list[dict[str, Any]] = []
+    without: list[dict[str, Any]] = []
+    for obj in _objects(payload):
+        (with_message if _has_message(obj) else without).append(obj)
     found: dict[str, Any] = {}
     # The first code that names a billing reason, and the message of the object it is in:
     # PayPal's `details[].issue` and `description` say more than the generic envelope.
     billing: tuple[str, str | None] | None = None
-    for obj in objects:
+    for obj in with_message + without:
         # Each object's keys are looked at once; within an object the earlier synonym wins,
-        # across objects the earlier object wins.
+        # across objects the earlier object wins (the object's own message is kept apart).
         best: dict[str, tuple[int, Any]] = {}
         own_message: tuple[int, str] | None = None
         codes: list[tuple[int, str]] = []
         for key, value in obj.items():
-            for role, rank in _ROLES.get(key, ()):
+            roles = _ROLES.get(key)
+            if roles is None:
+                continue
+            for role, rank in roles:
                 if role == "code":
                     if _is_code_value(key, value):
                         codes.append((rank, value.strip()))
                     continue
-                if role == "message" and (own_message is None or rank < own_message[0]):
-                    text = _message(value)
-                    if text is not None:
-                        own_message = (rank, text)
-                if role in found:
+                own = role == "message" and (own_message is None or rank < own_message[0])
+                wanted = role not in found and (role not in best or rank < best[role][0])
+                if not (own or wanted):
                     continue
                 parsed = _PARSERS[role](value)
-                if parsed is not None and (role not in best or rank < best[role][0]):
+                if parsed is None:
+                    continue
+                if own:
+                    own_message = (rank, parsed)
+                if wanted:
                     best[role] = (rank, parsed)
         for role, (_, parsed) in best.items():
             found[role] = parsed
@@ -783,7 +834,7 @@ def _first_group(match: re.Match[str]) -> str | None:
 
 
 def _has_message(obj: dict[str, Any]) -> bool:
-    return any(isinstance(obj.get(key), str) for key in _MESSAGE_KEYS)
+    return any(isinstance(obj[key], str) for key in _MESSAGE_KEY_SET.intersection(obj))
 
 
 def _from_message(evidence: Evidence) -> None:
@@ -795,6 +846,9 @@ def _from_message(evidence: Evidence) -> None:
         evidence.action_url = _best_link(message)
     if not _DIGIT.search(message):
         return
+    lowered = message.lower()
+    if "credit" not in lowered and "cost" not in lowered and "balance" not in lowered:
+        return  # the amount patterns all name credits, a cost or a balance
     if evidence.credits_required is None:
         required = _CREDITS_REQUIRED_WORDS.search(message)
         evidence.credits_required = as_amount(_first_group(required)) if required else None
@@ -830,6 +884,7 @@ def _is_ambiguous_code(code: str) -> bool:
     return normalized not in _UNAMBIGUOUS_CODES and any(w in normalized for w in _AMBIGUOUS_WORDS)
 
 
+@functools.lru_cache(maxsize=512)
 def reason_from_code(code: str) -> Reason | None:
     """The reason a provider's machine code means, if it is a known one.
 
@@ -850,14 +905,40 @@ def reason_from_code(code: str) -> Reason | None:
 def reason_from_words(text: str) -> Reason | None:
     """The reason a human message means, by its wording; `None` if it says none.
 
-    Only the first `_WORDS_SCAN` characters are searched: a provider states the reason up
-    front, and a bound keeps a 64 KiB body of repeated billing words cheap.
+    Only the first `_WORDS_SCAN` characters are searched, and only near the rules' needles:
+    a provider states the reason up front, and a body of repeated billing words stays cheap.
     """
-    lowered = text[:_WORDS_SCAN].lower()
-    for reason, needle, pattern in _WORDS:
-        if needle in lowered and pattern.search(lowered):
+    if len(text) > _WORDS_SCAN:
+        return _reason_from_words(text[:_WORDS_SCAN].lower())
+    return _reason_from_short_words(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _reason_from_short_words(text: str) -> Reason | None:
+    # Cached: a provider sends the same few messages over and over, and one classification
+    # asks about its message more than once (the reason, then plan-over-quota precedence).
+    return _reason_from_words(text.lower())
+
+
+def _reason_from_words(lowered: str) -> Reason | None:
+    for reason, needles, pattern in _WORDS:
+        if _found_near(pattern, lowered, needles):
             return reason
     return None
+
+
+def _found_near(pattern: re.Pattern[str], lowered: str, needles: tuple[str, ...]) -> bool:
+    """`True` if `pattern` matches near one of the first occurrences of one of `needles`."""
+    for needle in needles:
+        start = lowered.find(needle)
+        tries = 0
+        while start >= 0 and tries < _TRIES:
+            if pattern.search(lowered, max(0, start - _BEHIND), start + _AHEAD):
+                return True
+            # The next window starts where this one's matches could no longer reach.
+            start = lowered.find(needle, start + _AHEAD - _BEHIND)
+            tries += 1
+    return False
 
 
 def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
@@ -866,8 +947,13 @@ def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
         return True
     if not message:
         return False
-    lowered = message[:_WORDS_SCAN].lower()
-    return any(needle in lowered and p.search(lowered) for needle, p in _RATE_LIMIT_RULES)
+    return _rate_limit_words(message[:_WORDS_SCAN])
+
+
+@functools.lru_cache(maxsize=256)
+def _rate_limit_words(text: str) -> bool:
+    lowered = text.lower()
+    return any(_found_near(pattern, lowered, needles) for needles, pattern in _RATE_LIMIT_RULES)
 
 
 class ProviderAdapter:

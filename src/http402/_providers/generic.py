@@ -23,8 +23,9 @@ __all__ = ["JSONAdapter", "TextAdapter"]
 # A tag cannot contain "<", so a run of "<" fails at once instead of scanning ahead.
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
 _MAX_TITLE = 500
-# How much of a non-402 text body is searched for rate-limit wording.
+# How much of a text body is read for its message and wording, and of an HTML page's markup.
 _SCAN = 4096
+_HTML_SCAN = 16 * 1024
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _ENTITY = re.compile("|".join(_ENTITIES))
 
@@ -68,10 +69,20 @@ class TextAdapter:
         is_html = "html" in content_type or text.lstrip()[:1] == "<"
         if is_html and response.status_code != 402:
             return None  # an error page of a proxy or a firewall, not a provider's words
-        message = _html_message(text) if is_html else bounded_text(text, 500)
+        if is_html:
+            # Markup beyond the first `_HTML_SCAN` characters (scripts and styles left out)
+            # is not looked at: a gate page says what it is near its top.
+            html = _without_blocks(text, ("script", "style"))[:_HTML_SCAN]
+            words = _html_text(html)
+            title = _title(html)
+            message = (bounded_text(_html_text(title), 500) if title else None) or bounded_text(
+                words, 500
+            )
+        else:
+            words = text.lstrip()[:_SCAN]
+            message = bounded_text(words, 500)
         if not message:
             return None
-        words = _html_text(text) if is_html else text
         if response.status_code != 402 and looks_like_rate_limit((), words[:_SCAN]):
             return None
         reason = reason_from_words(words)
@@ -81,17 +92,9 @@ class TextAdapter:
 
 
 def _html_text(html: str) -> str:
-    text = _TAGS.sub(" ", _without_blocks(html, ("script", "style")))
+    """The visible text of markup that has no script or style left in it."""
+    text = _TAGS.sub(" ", html)
     return " ".join(_ENTITY.sub(lambda m: _ENTITIES[m.group()], text).split())
-
-
-def _html_message(html: str) -> str | None:
-    title = _title(html)
-    if title:
-        message = bounded_text(_html_text(title), 500)
-        if message:
-            return message
-    return bounded_text(_html_text(html), 500)
 
 
 def _without_blocks(html: str, names: tuple[str, ...]) -> str:
