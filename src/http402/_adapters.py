@@ -63,18 +63,20 @@ class ResponseSnapshot:
         url: The request URL.
         host: The request's host, if already known (else read from `url`).
         truncated: `True` when the body was longer than the bound and was cut.
-        secrets: The request's credential values, for redaction.
+        secrets: The request's credential values, for redaction, or a function that
+            collects them when first asked (most responses never need them).
     """
 
     __slots__ = (
         "_challenges",
+        "_evidence",
         "_headers",
         "_json",
+        "_secrets",
         "_text",
         "body",
         "host",
         "method",
-        "secrets",
         "status_code",
         "truncated",
         "url",
@@ -90,7 +92,7 @@ class ResponseSnapshot:
         url: str = "",
         host: str | None = None,
         truncated: bool = False,
-        secrets: tuple[str, ...] = (),
+        secrets: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
     ) -> None:
         self.status_code = status_code
         collected: dict[str, list[str]] = {}
@@ -107,11 +109,20 @@ class ResponseSnapshot:
                 host = ""
         self.host = host.lower()
         self.truncated = truncated
-        #: The request's credentials, for redaction only; adapters must not use them.
-        self.secrets = secrets
+        self._secrets = secrets
         self._text: str | None = None
+        #: What `read_evidence` made of `json`, kept for the next adapter that asks.
+        self._evidence: Any = None
         self._json: Any = _NOT_PARSED
         self._challenges: list[tuple[str, dict[str, str]]] | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The request's credentials, for redaction only; adapters must not use them."""
+        secrets = self._secrets
+        if callable(secrets):
+            secrets = self._secrets = secrets()
+        return secrets
 
     def header(self, name: str) -> str | None:
         """The first value of header `name`, or `None`."""
@@ -467,9 +478,17 @@ class AdapterRegistry:
         self, status_code: int, host: str, header: Callable[[str], str | None]
     ) -> Iterator[Registration]:
         """The registrations to try for a response, in order."""
+        readable: bool | None = None  # is_readable_error, asked once for all generic rules
         for registration in self._for_host(status_code, host):
-            if registration.applies(status_code, host, header, read_errors=self._read_errors):
+            if registration.hosts or status_code == _PAYMENT_REQUIRED:
                 yield registration
+            elif registration.applies(status_code, host, header, read_errors=False):
+                yield registration  # one of its protocol triggers is present
+            elif registration.reads_errors and self._read_errors:
+                if readable is None:
+                    readable = is_readable_error(status_code, header)
+                if readable:
+                    yield registration
 
     def claims(self, status_code: int, host: str, header: Callable[[str], str | None]) -> bool:
         """`True` when a response with this status from `host` must be read and classified.
@@ -479,11 +498,7 @@ class AdapterRegistry:
         """
         if status_code == _PAYMENT_REQUIRED:
             return True
-        read_errors = self._read_errors
-        return any(
-            r.applies(status_code, host, header, read_errors=read_errors)
-            for r in self._for_host(status_code, host)
-        )
+        return next(self.candidates(status_code, host, header), None) is not None
 
     def _for_host(self, status_code: int, host: str) -> tuple[Registration, ...]:
         """The registrations for this status whose hosts allow `host` (cached per host)."""

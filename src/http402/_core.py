@@ -108,6 +108,7 @@ def snapshot_from_parts(
     request_headers: Iterable[tuple[str, str]],
 ) -> ResponseSnapshot:
     """A snapshot from the parts that both transports and `classify` have in hand."""
+    pairs = request_headers if isinstance(request_headers, (list, tuple)) else list(request_headers)
     return ResponseSnapshot(
         status_code=status_code,
         headers=headers,
@@ -116,7 +117,8 @@ def snapshot_from_parts(
         method=method,
         url=url,
         host=host,
-        secrets=collect_secrets(url, request_headers),
+        # Collected only for a gate, whose fields are scrubbed: most responses are not one.
+        secrets=lambda: collect_secrets(url, pairs),
     )
 
 
@@ -176,19 +178,22 @@ def _complete(
         raw = snapshot.json
         if raw is None and snapshot.body:
             raw = snapshot.text
+    message, url = payment.message, payment.action_url
     fields: dict[str, Any] = {
-        "message": bounded_message(payment.message),
-        "code": bounded_text(payment.code, 300),
-        "currency": bounded_text(payment.currency, 64),
-        "current_plan": bounded_text(payment.current_plan, 200),
-        "required_plan": bounded_text(payment.required_plan, 200),
-        "request_id": bounded_text(request_id, 200),
-        "action_url": safe_action_url(payment.action_url),
+        "message": None if message is None else bounded_message(message),
+        "code": _bounded(payment.code, 300),
+        "currency": _bounded(payment.currency, 64),
+        "current_plan": _bounded(payment.current_plan, 200),
+        "required_plan": _bounded(payment.required_plan, 200),
+        "request_id": _bounded(request_id, 200),
+        "action_url": None if url is None else safe_action_url(url),
     }
-    _scrub(fields, redactor_for(snapshot.secrets))
-    options = tuple(
-        _scrub_option(o, redactor_for(snapshot.secrets)) for o in payment.payment_options
-    )
+    options = payment.payment_options
+    secrets = snapshot.secrets
+    if secrets:  # with no credentials in the request there is nothing to scrub
+        redact = redactor_for(secrets)
+        _scrub(fields, redact)
+        options = tuple(_scrub_option(o, redact) for o in options)
     return attrs.evolve(
         payment,
         status_code=snapshot.status_code,
@@ -197,6 +202,10 @@ def _complete(
         raw=raw,
         **fields,
     )
+
+
+def _bounded(value: object, limit: int) -> str | None:
+    return None if value is None else bounded_text(value, limit)
 
 
 def _scrub(fields: dict[str, Any], redact: Redactor) -> None:
