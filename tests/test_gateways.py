@@ -153,6 +153,33 @@ def test_rate_limits_that_mention_plans_or_quota_stay_rate_limits(message: str) 
         assert http402.classify(response(status, {"error": {"message": message}})) is None
 
 
+def test_a_monthly_volume_is_no_rate_limit() -> None:
+    """ "Requests per month" is what a plan includes: a gate, not a rate limit."""
+    message = "You have used the 1000 requests per month of your plan. Upgrade your plan."
+    payment = http402.classify(response(429, {"error": {"message": message}}))
+    assert payment is not None
+    assert payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+
+
+def test_the_hosts_own_adapter_has_the_last_word_on_its_statuses() -> None:
+    """Where a provider's adapter handles a status for its host and declines, the generic
+    rules do not second-guess it; on another status of that host they still look."""
+
+    class Acme:
+        name = "acme"
+        hosts = ("api.acme.test",)
+        statuses = (429,)
+
+        def classify(self, response: http402.ResponseSnapshot) -> None:
+            return None
+
+    registry = http402.default_registry.copy()
+    registry.register(Acme())
+    url = "https://api.acme.test/v1/x"
+    assert http402.classify(response(429, url=url), registry=registry) is None
+    assert http402.classify(response(403, url=url), registry=registry) is not None
+
+
 def test_an_ambiguous_quota_code_with_a_per_minute_quota_id_is_a_rate_limit() -> None:
     """`quota_exceeded` beside a per-minute quota id elsewhere in the body is no gate."""
     body = {

@@ -7,7 +7,9 @@ interested in its status. A provider's adapter may claim its own non-402 statuse
 own hosts (add a gateway's host with `registry.alias`). An adapter without hosts looks at
 402s, at statuses whose protocol header is present (`triggers`), and, when it `reads_errors`,
 at any 4xx error body that is JSON or plain text: those are the generic rules, which claim a
-non-402 only on strong evidence. `AdapterRegistry(read_errors=False)` keeps them to 402s.
+non-402 only on strong evidence, and never one that an adapter of the host itself handles
+(the provider knows its own statuses). `AdapterRegistry(read_errors=False)` keeps them to
+402s.
 """
 
 from __future__ import annotations
@@ -479,12 +481,14 @@ class AdapterRegistry:
     ) -> Iterator[Registration]:
         """The registrations to try for a response, in order."""
         readable: bool | None = None  # is_readable_error, asked once for all generic rules
+        owned = False  # an adapter of this host handles this status: its answer is final
         for registration in self._for_host(status_code, host):
             if registration.hosts or status_code == _PAYMENT_REQUIRED:
+                owned = owned or bool(registration.hosts)
                 yield registration
             elif registration.applies(status_code, host, header, read_errors=False):
                 yield registration  # one of its protocol triggers is present
-            elif registration.reads_errors and self._read_errors:
+            elif registration.reads_errors and self._read_errors and not owned:
                 if readable is None:
                     readable = is_readable_error(status_code, header)
                 if readable:

@@ -332,7 +332,8 @@ _RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
             r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)",
         ),
         ("too many requests", r"\btoo many requests\b"),
-        ("requests per|request per", r"\brequests? per\b"),
+        # "1000 requests per month" is a plan's volume, not a rate: only short units count.
+        ("requests per|request per", r"\brequests? per (?:s|sec|m|min|h|hr|d)\b"),
         ("rpm", r"\brpm\b"),
         ("tpm", r"\btpm\b"),
         ("rps", r"\brps\b"),
