@@ -72,7 +72,7 @@ def send(status: int, content_type: str | None, headers: dict[str, str] | None =
     return stream.read
 
 
-@pytest.mark.parametrize("status", [400, 403, 409, 412, 422, 429, 432, 433])
+@pytest.mark.parametrize("status", [400, 403, 412, 422, 423, 429, 432, 433])
 def test_a_billing_code_on_any_4xx_from_any_host_is_a_gate(status: int) -> None:
     """`insufficient_quota` from a gateway is a gate whatever 4xx it comes with."""
     payment = http402.classify(response(status))
@@ -188,6 +188,29 @@ def test_an_ambiguous_quota_code_with_a_per_minute_quota_id_is_a_rate_limit() ->
     }
     assert http402.classify(response(429, body)) is None
     assert http402.classify(response(402, body)) is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"code": "authentication_required", "message": "Log in first."}},
+        {"error": {"code": "invalid_number", "message": "The phone number is not valid."}},
+        {"error": {"code": "account_suspended", "message": "Suspended for abuse."}},
+        {"error": {"code": "feature_not_available", "message": "Flag is off."}},
+    ],
+)
+def test_codes_that_other_apis_use_otherwise_are_no_evidence_on_a_403(body: Any) -> None:
+    """A code of the table that also means something else does not make a 403 a gate."""
+    assert http402.classify(response(403, body)) is None
+    assert http402.classify(response(402, body)) is not None
+
+
+@pytest.mark.parametrize("status", [404, 409, 410, 413, 426])
+def test_statuses_that_name_another_refusal_are_not_read(status: int) -> None:
+    """Not found, conflict, gone, too large or a protocol upgrade are no payment gates."""
+    body = {"error": {"message": "This subscription is already canceled.", "code": "unpaid"}}
+    assert http402.classify(response(status, body)) is None
+    assert send(status, "application/json") is False
 
 
 def test_fields_alone_do_not_make_a_non_402_a_gate() -> None:

@@ -38,8 +38,27 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "http402.adapters"
 _PAYMENT_REQUIRED = 402
-#: 4xx statuses whose body the generic rules may read (every 4xx but 402, handled anyway).
-_ERROR_STATUSES = frozenset(range(400, 500)) - {_PAYMENT_REQUIRED}
+#: 4xx statuses whose body the generic rules may read: every 4xx but 402 (handled anyway) and
+#: those that name another refusal outright (not found, conflict, gone, too large, a protocol
+#: upgrade...), where billing words would be about something else ("already canceled").
+_ERROR_STATUSES = frozenset(range(400, 500)) - {
+    _PAYMENT_REQUIRED,
+    404,
+    405,
+    406,
+    408,
+    409,
+    410,
+    411,
+    413,
+    414,
+    415,
+    416,
+    417,
+    421,
+    426,
+    431,
+}
 #: Challenges for credentials, not for money: read only when a payment protocol's header says
 #: the challenge is one (a bad API key must not cost a body read).
 _AUTH_CHALLENGES = frozenset({401, 407})

@@ -110,6 +110,29 @@ _RATE_LIMIT_CODES = frozenset(
         "throttling",
     }
 )
+# Codes of the table that other APIs use for other things (a 403 `authentication_required`,
+# a phone API's `invalid_number`, an account banned for abuse, a feature flag, HTTP's own
+# Upgrade Required): on a status other than 402 they are no evidence; the wording may be.
+_NOT_EVIDENCE_ON_ERRORS = frozenset(
+    {
+        "authentication_required",
+        "processing_error",
+        "invalid_number",
+        "incorrect_number",
+        "invalid_expiry_month",
+        "invalid_expiry_year",
+        "incorrect_cvc",
+        "invalid_cvc",
+        "account_not_active",
+        "account_inactive",
+        "account_suspended",
+        "feature_not_available",
+        "feature_unavailable",
+        "upgrade_required",
+        "request_limit",
+        "request_limit_reached",
+    }
+)
 # Billing codes that a rate limit may also use ("quota exceeded" per minute): on a status
 # other than 402 they count only where nothing says "rate limit".
 _AMBIGUOUS_WORDS = ("quota", "limit")
@@ -621,8 +644,11 @@ class Evidence:
             reason = reason_from_code(code)
             if reason is None:
                 continue
-            if strict and _is_ambiguous_code(code) and self.is_rate_limit(context):
-                return None
+            if strict:
+                if _CODE_SUFFIX.sub("", _norm(code.strip())) in _NOT_EVIDENCE_ON_ERRORS:
+                    continue
+                if _is_ambiguous_code(code) and self.is_rate_limit(context):
+                    return None
             # A quota code next to wording about the plan is a plan limit ("Operations quota
             # exceeded. Change plan to get more").
             if (
