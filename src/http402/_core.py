@@ -82,6 +82,12 @@ def classify(
         from ._registry import default_registry
 
         registry = default_registry
+    registry.discover()
+    known = _annotation_of(response)
+    if known is not None:
+        return known
+    if _unclaimed(_response_of(response), registry):
+        return None
     try:
         snapshot = _snapshot_of(response, max_body_bytes)
     except Exception:
@@ -89,11 +95,21 @@ def classify(
         return None
     if snapshot is None:
         return None
-    known = _annotation_of(response)
-    if known is not None:
-        return known
-    registry.discover()
     return classify_snapshot(snapshot, registry)
+
+
+def _unclaimed(response: Any, registry: AdapterRegistry) -> bool:
+    """`True` for a response that no adapter would look at (a 401 from a host with no
+    adapter, a 5xx): it is no gate, and needs no snapshot. `False` when unsure."""
+    status_code = getattr(response, "status_code", None)
+    if not isinstance(status_code, int) or status_code == 402:
+        return False
+    try:
+        host = response.request.url.host
+        header = response.headers.get
+    except Exception:
+        return False
+    return isinstance(host, str) and not registry.claims(status_code, host.lower(), header)
 
 
 def snapshot_from_parts(

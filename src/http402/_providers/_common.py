@@ -21,6 +21,7 @@ __all__ = [
     "Evidence",
     "error_object",
     "looks_like_rate_limit",
+    "may_be_billing",
     "read_evidence",
     "reason_from_code",
     "reason_from_words",
@@ -427,6 +428,7 @@ _CODE_KEYS = (
     "type_name",
     "name",
 )
+_CODE_KEY_SET = frozenset(_CODE_KEYS)
 _REQUIRED_KEYS = (
     "credits_required",
     "required_credits",
@@ -712,6 +714,27 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
         snapshot._evidence = (payload, evidence)
         return evidence
     return _read_evidence(payload)
+
+
+def may_be_billing(payload: Any) -> bool:
+    """A cheap first look at a JSON payload: `False` when none of its codes is a billing code
+    and none of its messages has billing wording, so no strict reading can find a gate.
+
+    Most 4xx errors (a missing resource, a bad parameter, a plain rate limit) end here
+    without the full reading of fields, amounts and links.
+    """
+    if not isinstance(payload, dict):
+        return False
+    for obj in _objects(payload):
+        for key in _CODE_KEY_SET.intersection(obj):
+            value = obj[key]
+            if _is_code_value(key, value) and reason_from_code(value.strip()) is not None:
+                return True
+        for key in _MESSAGE_KEY_SET.intersection(obj):
+            text = _message(obj[key])
+            if text is not None and reason_from_words(text) is not None:
+                return True
+    return False
 
 
 def _read_evidence(payload: Any) -> Evidence:

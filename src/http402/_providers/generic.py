@@ -16,7 +16,7 @@ import re
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import looks_like_rate_limit, read_evidence, reason_from_words
+from ._common import looks_like_rate_limit, may_be_billing, read_evidence, reason_from_words
 
 __all__ = ["JSONAdapter", "TextAdapter"]
 
@@ -43,10 +43,13 @@ class JSONAdapter:
         payload = response.json
         if not isinstance(payload, dict):
             return None
-        evidence = read_evidence(payload, response)
         if response.status_code != 402:
+            if not may_be_billing(payload):
+                return None
+            evidence = read_evidence(payload, response)
             reason = evidence.reason(strict=True, context=response.text)
             return None if reason is None else evidence.to_payment(reason, self.name)
+        evidence = read_evidence(payload, response)
         reason = evidence.reason()
         if reason is None and evidence.message is None and evidence.code is None:
             return None
