@@ -145,6 +145,7 @@ def test_a_non_gate_4xx_comes_back_byte_for_byte() -> None:
         "Quota exceeded for quota metric 'Requests' and limit 'Requests per day' of service.",
         "You exceeded your current quota, please check your plan. Please try again in 20s.",
         "Too many requests: your free tier allows 10 RPM. Upgrade to the Pro tier.",
+        "You have exceeded your daily quota. Upgrade to a paid plan for more.",
     ],
 )
 def test_rate_limits_that_mention_plans_or_quota_stay_rate_limits(message: str) -> None:

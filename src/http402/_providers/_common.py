@@ -367,6 +367,7 @@ _RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
     )
 )
 _DIGIT = re.compile(r"[0-9]")
+_DAILY = re.compile(r"\b(?:daily|hourly)\b")
 _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
 # Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
 # digit run is rescanned from each of its digits.
@@ -676,10 +677,18 @@ class Evidence:
         return None
 
     def is_rate_limit(self, context: str | None = None) -> bool:
-        """`True` when codes or wording (of the message, or of `context`) say "slow down"."""
+        """`True` when codes or wording (of the message, or of `context`) say "slow down".
+
+        With a `context` (the strict reading of a non-402), a daily or hourly limit counts
+        as a rate limit too: it lifts by itself, whatever plan it mentions.
+        """
         if looks_like_rate_limit(self.codes, self.message):
             return True
-        return context is not None and looks_like_rate_limit((), context[:_RATE_LIMIT_SCAN])
+        if context is None:
+            return False
+        return looks_like_rate_limit((), context[:_RATE_LIMIT_SCAN]) or any(
+            _says_daily(text[:_RATE_LIMIT_SCAN]) for text in (self.message, context) if text
+        )
 
     def to_payment(self, reason: Reason, provider: str, **overrides: Any) -> PaymentRequired:
         fields: dict[str, Any] = {
@@ -927,6 +936,11 @@ def _best_link(message: str) -> str | None:
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
+
+
+def _says_daily(text: str) -> bool:
+    lowered = text.lower()
+    return ("daily" in lowered or "hourly" in lowered) and _DAILY.search(lowered) is not None
 
 
 def _is_ambiguous_code(code: str) -> bool:
