@@ -206,6 +206,25 @@ def test_codes_that_other_apis_use_otherwise_are_no_evidence_on_a_403(body: Any)
     assert http402.classify(response(402, body)) is not None
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "The card is invalid or was archived.", "type": "invalid_request"}},
+        {"message": "Your account is inactive. Ask an administrator to reactivate it."},
+        {"error": {"message": "Insufficient tokens left for the completion."}},
+        {"message": "This price is not valid for the plan."},
+        {"error": {"message": "Request limit reached."}},
+        {"error": {"code": "quotaExceeded", "message": "You have exceeded your quota."}},
+    ],
+)
+def test_words_that_other_errors_use_too_are_no_evidence_on_a_non_402(body: Any) -> None:
+    """Weak wording or a quota code names the reason on a 402, but a 400, 403 or 429 from a
+    host with no adapter needs words that can only mean billing."""
+    for status in (400, 403, 429):
+        assert http402.classify(response(status, body)) is None
+    assert http402.classify(response(402, body)) is not None
+
+
 @pytest.mark.parametrize("status", [404, 409, 410, 413, 426])
 def test_statuses_that_name_another_refusal_are_not_read(status: int) -> None:
     """Not found, conflict, gone, too large or a protocol upgrade are no payment gates."""
@@ -479,3 +498,17 @@ def test_field_shapes_and_wording_kinds_on_a_400(
     assert payment.reason is reason
     for name, value in fields.items():
         assert getattr(payment, name) == value, name
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(432, "plan_limit_exceeded"), (433, "insufficient_credits")]
+)
+def test_tavily_statuses_mean_their_limits(status: int, reason: str) -> None:
+    """On Tavily's host, its 432 and 433 are the plan limit and the pay-as-you-go limit,
+    whatever the words in the documented `{"detail": {"error": ...}}` envelope."""
+    body = {"detail": {"error": "Request limit reached."}}
+    payment = http402.classify(response(status, body, url="https://api.tavily.com/search"))
+    assert payment is not None
+    assert payment.provider == "tavily"
+    assert payment.reason.value == reason
+    assert http402.classify(response(429, body, url="https://api.tavily.com/search")) is None

@@ -171,7 +171,13 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         Reason.PAYMENT_FAILED,
         "card",
         r"\bcard\b[^.]{0,60}?\b(?:declined|expired|insufficient "
-        r"funds|failed|invalid|incorrect|not supported|lost|stolen)|\bdeclined\b[^.]{0,30}\bcard\b",
+        r"funds|lost|stolen)|\bdeclined\b[^.]{0,30}\bcard\b",
+    ),
+    # A "card" that failed or is invalid may be a game's, a board's or a SIM's.
+    (
+        Reason.PAYMENT_FAILED,
+        "~card",
+        r"\bcard\b[^.]{0,60}?\b(?:failed|invalid|incorrect|not supported)",
     ),
     (
         Reason.PAYMENT_FAILED,
@@ -204,9 +210,10 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.SUBSCRIPTION_EXPIRED,
         "account",
-        r"\baccount\b[^.]{0,20}?\b(?:not active|inactive|"
-        r"frozen|suspended for non-?payment)",
+        r"\baccount\b[^.]{0,20}?\b(?:frozen|suspended for non-?payment)",
     ),
+    # An inactive account may be a deactivated user's.
+    (Reason.SUBSCRIPTION_EXPIRED, "~account", r"\baccount\b[^.]{0,20}?\b(?:not active|inactive)"),
     (Reason.SUBSCRIPTION_EXPIRED, "shop", r"\bshop\b[^.]{0,20}?\b(?:not active|frozen)"),
     (Reason.SUBSCRIPTION_EXPIRED, "store", r"\bstore\b[^.]{0,20}?\b(?:not active|frozen)"),
     (
@@ -235,9 +242,10 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.INSUFFICIENT_CREDITS,
         "insufficient",
-        r"\binsufficient\b[^.]{0,20}?\b(?:credits?|"
-        r"balance|funds|quota|tokens)",
+        r"\binsufficient\b[^.]{0,20}?\b(?:credits?|balance|funds|quota)",
     ),
+    # Too few tokens may be a context window's.
+    (Reason.INSUFFICIENT_CREDITS, "~insufficient", r"\binsufficient\b[^.]{0,20}?\btokens\b"),
     (
         Reason.INSUFFICIENT_CREDITS,
         "credit",
@@ -304,7 +312,13 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         "plan",
         r"\bplan(?:'s)? (?:[\w-]+ ){0,2}(?:limit|quota)|\brequires? (?:an? |"
         r"the )?[\w-]+ plan\b|\bexceeded (?:your|the) plan|\bchange (?:your |the |to a )?"
-        r"(?:[\w-]+ )?plan\b|\b(?:on|of|for|in) (?:your|the) (?:current |free )?plan\b",
+        r"(?:[\w-]+ )?plan\b",
+    ),
+    # "For the plan" may be a billing API's own object ("this price is not valid for the plan").
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "~plan",
+        r"\b(?:on|of|for|in) (?:your|the) (?:current |free )?plan\b",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
@@ -331,21 +345,28 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
-        "limit|monthly|usage cap",
-        r"\b(?:request|usage|monthly|api call)s? limit "
-        r"(?:reached|exceeded)|\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit|cap)\b"
-        r"|\busage cap (?:exceeded|reached)",
+        "monthly|usage cap",
+        r"\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit|cap)\b|\busage cap (?:exceeded|reached)",
     ),
-    # Quota wording alone: a usage quota used up, to top up.
+    # A request or usage limit may be a rate limit's.
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "~limit",
+        r"\b(?:request|usage|api call)s? limit (?:reached|exceeded)",
+    ),
+    # Quota wording alone: a usage quota used up, to top up (or a daily quota that resets).
     (
         Reason.INSUFFICIENT_CREDITS,
-        "quota",
+        "~quota",
         r"\bexceeded (?:your|the) (?:current )?quota|\bquota "
         r"(?:exceeded|exhausted)|\bexceeds? your quota",
     ),
 )
-_WORDS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str]], ...] = tuple(
-    (reason, tuple(needles.split("|")), re.compile(pattern)) for reason, needles, pattern in _RULES
+# A rule whose needles start with "~" is weak: it names the reason where a 402 already says
+# "pay", but is no evidence on its own for another status (`reason_from_words(strict=True)`).
+_WORDS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str], bool], ...] = tuple(
+    (reason, tuple(needles.lstrip("~").split("|")), re.compile(pattern), needles.startswith("~"))
+    for reason, needles, pattern in _RULES
 )
 _RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
     (tuple(needles.split("|")), re.compile(pattern))
@@ -647,11 +668,11 @@ class Evidence:
             reason = reason_from_code(code)
             if reason is None:
                 continue
-            if strict:
-                if _CODE_SUFFIX.sub("", _norm(code.strip())) in _NOT_EVIDENCE_ON_ERRORS:
-                    continue
-                if _is_ambiguous_code(code) and self.is_rate_limit(context):
-                    return None
+            if strict and (
+                _CODE_SUFFIX.sub("", _norm(code.strip())) in _NOT_EVIDENCE_ON_ERRORS
+                or _is_ambiguous_code(code)
+            ):
+                continue  # no evidence on a non-402; its wording may still be
             # A quota code next to wording about the plan is a plan limit ("Operations quota
             # exceeded. Change plan to get more").
             if (
@@ -665,7 +686,7 @@ class Evidence:
         if self.is_rate_limit(context):
             return None
         if self.message:
-            reason = reason_from_words(self.message)
+            reason = reason_from_words(self.message, strict=strict)
             if reason is not None:
                 return reason
         if strict:
@@ -966,26 +987,29 @@ def reason_from_code(code: str) -> Reason | None:
     return None
 
 
-def reason_from_words(text: str) -> Reason | None:
+def reason_from_words(text: str, *, strict: bool = False) -> Reason | None:
     """The reason a human message means, by its wording; `None` if it says none.
 
     Only the first `_WORDS_SCAN` characters are searched, and only near the rules' needles:
     a provider states the reason up front, and a body of repeated billing words stays cheap.
+    `strict` leaves out the weak rules, whose words other errors use too.
     """
     if len(text) > _WORDS_SCAN:
-        return _reason_from_words(text[:_WORDS_SCAN].lower())
-    return _reason_from_short_words(text)
+        return _reason_from_words(text[:_WORDS_SCAN].lower(), strict)
+    return _reason_from_short_words(text, strict)
 
 
 @functools.lru_cache(maxsize=256)
-def _reason_from_short_words(text: str) -> Reason | None:
+def _reason_from_short_words(text: str, strict: bool) -> Reason | None:
     # Cached: a provider sends the same few messages over and over, and one classification
     # asks about its message more than once (the reason, then plan-over-quota precedence).
-    return _reason_from_words(text.lower())
+    return _reason_from_words(text.lower(), strict)
 
 
-def _reason_from_words(lowered: str) -> Reason | None:
-    for reason, needles, pattern in _WORDS:
+def _reason_from_words(lowered: str, strict: bool) -> Reason | None:
+    for reason, needles, pattern, weak in _WORDS:
+        if weak and strict:
+            continue
         if _found_near(pattern, lowered, needles):
             return reason
     return None

@@ -88,7 +88,7 @@ class TextAdapter:
             return None
         if response.status_code != 402 and looks_like_rate_limit((), words[:_SCAN]):
             return None
-        reason = reason_from_words(words)
+        reason = reason_from_words(words, strict=response.status_code != 402)
         if reason is None:
             return None
         return PaymentRequired(reason=reason, provider=self.name, message=message, raw=text)
