@@ -198,6 +198,7 @@ def test_an_ambiguous_quota_code_with_a_per_minute_quota_id_is_a_rate_limit() ->
         {"error": {"code": "invalid_number", "message": "The phone number is not valid."}},
         {"error": {"code": "account_suspended", "message": "Suspended for abuse."}},
         {"error": {"code": "feature_not_available", "message": "Flag is off."}},
+        {"error": {"code": "verification_required", "message": "Verify your e-mail address."}},
     ],
 )
 def test_codes_that_other_apis_use_otherwise_are_no_evidence_on_a_403(body: Any) -> None:

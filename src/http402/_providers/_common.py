@@ -132,6 +132,7 @@ _NOT_EVIDENCE_ON_ERRORS = frozenset(
         "upgrade_required",
         "request_limit",
         "request_limit_reached",
+        "verification_required",  # an e-mail address's, as often as a payment method's
     }
 )
 # Billing codes that a rate limit may also use ("quota exceeded" per minute): on a status
