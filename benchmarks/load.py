@@ -11,9 +11,9 @@ thread of their own) run at the same time against one account, each over a pool 
 ``--max-connections`` connections. The account starts with one top-up's worth of credits and
 runs dry about ``--bursts`` times; each transport's hook (a plain function for sync, a
 coroutine for async) POSTs one top-up to ``/billing/top-up`` and returns
-``Retry(within=30)``, and the credits arrive ``--propagation`` seconds later, so the gated
-requests really wait and replay. The two transports coordinate separately, so each may call
-its hook once per burst.
+``Retry(within=2, expected=propagation)``, and the credits arrive ``--propagation`` seconds
+later, so the gated requests really wait and replay. The two transports coordinate
+separately, so each may call its hook once per burst.
 
 The provider tags every 402 with the burst it belongs to (a burst is a run of 402s between
 200s), so each hook call is attributed to one burst. Afterwards, with every response
@@ -69,7 +69,8 @@ class LoadSettings:
     bursts: int = 5  # about how many times the account runs dry
     propagation: float = 0.3  # seconds before a top-up is spendable
     max_wait: float = 0.2  # RetryPolicy.max_wait
-    max_replays: int = 20  # RetryPolicy.max_replays (http402's default is 10)
+    max_replays: int | None = None  # RetryPolicy.max_replays (no cap but the window)
+    within: float = 2.0  # the hook's Retry(within=...): how long a top-up may take to show
     timeout: float = 90.0  # no request is started after this many seconds
     backend: str = "asyncio"  # the async side's event loop: asyncio or trio
     nodelay: bool = True  # TCP_NODELAY on the provider's sockets (see `_disable_nagle`)
@@ -348,7 +349,7 @@ def _run_sync(
     def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         hooks.record("sync", error)
         billing.post("/billing/top-up", json={"credits": settings.chunk}).raise_for_status()
-        return http402.Retry(within=30)
+        return http402.Retry(within=settings.within, expected=settings.propagation)
 
     inner = httpx.HTTPTransport(limits=_limits(settings))
     transport = http402.PaymentRequiredTransport(
@@ -417,7 +418,7 @@ async def _run_async(
             hooks.record("async", error)
             answer = await bill.post("/billing/top-up", json={"credits": settings.chunk})
             answer.raise_for_status()
-            return http402.Retry(within=30)
+            return http402.Retry(within=settings.within, expected=settings.propagation)
 
         inner = httpx.AsyncHTTPTransport(limits=_limits(settings))
         transport = http402.AsyncPaymentRequiredTransport(
@@ -654,7 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bursts", type=int, help="about how often the account runs dry (5)")
     parser.add_argument("--propagation", type=float, help="seconds for a top-up to show (0.3)")
     parser.add_argument("--max-wait", type=float, help="RetryPolicy.max_wait (0.2)")
-    parser.add_argument("--max-replays", type=int, help="RetryPolicy.max_replays (20)")
+    parser.add_argument("--max-replays", type=int, help="RetryPolicy.max_replays (none)")
     parser.add_argument("--timeout", type=float, help="start no request after this (90 s)")
     parser.add_argument("--backend", choices=("asyncio", "trio"), help="async event loop")
     parser.add_argument(

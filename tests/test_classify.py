@@ -113,15 +113,19 @@ class TestCommonShapes:
         assert payment.action_url is None
 
     def test_retry_after_header_is_honoured_and_capped(self) -> None:
-        """`Retry-After` fills `retry_after`; a wait beyond 120 s is ignored."""
+        """`Retry-After` fills `retry_after`, an hour included; beyond a week it is noise."""
         short = http402.classify(
             gate({"error": "insufficient_credits"}, headers={"Retry-After": "5"})
         )
-        long = http402.classify(
-            gate({"error": "insufficient_credits"}, headers={"Retry-After": "600"})
+        hour = http402.classify(
+            gate({"error": "insufficient_credits"}, headers={"Retry-After": "3600"})
+        )
+        absurd = http402.classify(
+            gate({"error": "insufficient_credits"}, headers={"Retry-After": "99999999"})
         )
         assert short is not None and short.retry_after == 5.0
-        assert long is not None and long.retry_after is None
+        assert hour is not None and hour.retry_after == 3600.0
+        assert absurd is not None and absurd.retry_after is None
 
     def test_request_id_from_headers(self) -> None:
         """`x-request-id` and `request-id` are read."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import importlib.metadata
 import io
@@ -19,6 +20,7 @@ import pytest
 import http402
 from http402 import _explain
 from http402._cli import main
+from http402._exceptions import _WHAT_RESOLVES_IT
 
 DATA = Path(__file__).parent / "data" / "explain"
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -136,7 +138,7 @@ def test_a_redirect_chain_explains_the_last_response(capsys: pytest.CaptureFixtu
     """In `curl -i -L` output, the final 402 is explained, at the URL the redirect led to."""
     code, out, _ = run(capsys, "explain", str(DATA / "deepseek-402-redirect.curl"))
     assert code == 0
-    assert "payment gate: GET https://api.deepseek.com/chat/completions" in out
+    assert "payment gate: (method unknown) https://api.deepseek.com/chat/completions" in out
     assert re.search(r"provider\s+deepseek", out)
     assert "Insufficient Balance" in out
 
@@ -173,6 +175,242 @@ def test_a_429_body_without_url_is_a_gateway_gate(capsys: pytest.CaptureFixture[
     assert document["payment_gate"] is True
     assert document["reason"] == "insufficient_credits"
     assert document["provider"] == "generic"
+
+
+def test_a_curl_v_capture_gives_the_method_and_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """Real `curl -v ... 2>&1` output (TLS notes, progress meter, body last): the method and
+    URL come from its `> ` lines, so Anthropic's 400 is claimed with no `--url`."""
+    capture = str(DATA / "anthropic-400-verbose.curl")
+    for argv in ([], ["--json"]):
+        code, out, _ = run(capsys, "explain", capture, *argv)
+        assert code == 0
+        assert "VERBOSEexampleKEY" not in out
+    code, out, _ = run(capsys, "explain", capture)
+    assert out.startswith("payment gate: POST https://api.anthropic.com/v1/messages\n")
+    assert re.search(r"provider\s+anthropic", out)
+    assert re.search(r"message\s+Your credit balance is too low to access the Anthropic API\.", out)
+    assert "bytes data" not in out
+    assert "left intact" not in out
+
+
+def test_a_curl_v_http2_capture_with_the_last_note_glued_to_the_body(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """HTTP/2 `curl -v`: the URL of its `OPENED stream` note, and a body that ends without a
+    newline, right before curl's `* Connection #0 ... left intact`."""
+    capture = str(DATA / "openai-429-verbose-h2.curl")
+    code, out, _ = run(capsys, "explain", capture, "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert (document["method"], document["url"]) == ("POST", OPENAI_URL)
+    assert (document["provider"], document["code"]) == ("openai", "insufficient_quota")
+    assert document["request_id"] == "req_5e2c1f0b9a7d4e3f8c6b1a2d3e4f5a6b"
+    assert "H2exampleKEY" not in out
+
+
+def test_curl_iv_and_a_redirect_in_a_verbose_capture(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With `-i` too, the head printed again before the body is skipped; with `-L`, the last
+    request and response are explained, over plain HTTP when no TLS note says otherwise."""
+    body = payload("deepseek-insufficient-balance")["response"]["body"]
+    capture = tmp_path / "redirect.curl"
+    capture.write_text(
+        "*   Trying 127.0.0.1:8000...\n"
+        "* Connected to localhost (127.0.0.1) port 8000 (#0)\n"
+        "> GET /old HTTP/1.1\r\n> Host: localhost:8000\r\n> \r\n"
+        "< HTTP/1.1 301 Moved Permanently\r\n< Location: /chat/completions\r\n"
+        "< Content-Length: 0\r\n< \r\n"
+        "* Issue another request to this URL: 'http://localhost:8000/chat/completions'\n"
+        "> POST /chat/completions HTTP/1.1\r\n> Host: localhost:8000\r\n> \r\n"
+        "< HTTP/1.1 402 Payment Required\r\n< content-type: application/json\r\n< \r\n"
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: /chat/completions\r\n\r\n"
+        "HTTP/1.1 402 Payment Required\r\ncontent-type: application/json\r\n\r\n"
+        f"{body}\n"
+        "* Connection #0 to host localhost left intact\n"
+    )
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 0
+    assert out.startswith("payment gate: POST http://localhost:8000/chat/completions\n")
+    assert "Insufficient Balance" in out
+    code, out, _ = run(capsys, "explain", str(capture), "--method", "put", "--json")
+    assert json.loads(out)["method"] == "PUT", "--method says otherwise"
+
+
+VERBOSE_REQUESTS = {
+    "HTTP/1.1 over TLS": (
+        "* Connected to api.x.test (10.0.0.1) port 443 (#0)\n* SSL connection using TLSv1.3\n"
+        "> POST /v1/a HTTP/1.1\n> Host: api.x.test\n>\n",
+        "POST",
+        "https://api.x.test/v1/a",
+    ),
+    "plain HTTP on a port": (
+        "> get /v1/a?q=1 HTTP/1.1\n> Host: localhost:8000\n>\n",
+        "GET",
+        "http://localhost:8000/v1/a?q=1",
+    ),
+    "HTTP/2 without notes": (
+        "> GET /a HTTP/2\n> Host: api.x.test\n> \n",
+        "GET",
+        "https://api.x.test/a",
+    ),
+    "absolute form through a proxy": (
+        "> GET http://api.x.test/a HTTP/1.1\n> Host: api.x.test\n>\n",
+        "GET",
+        "http://api.x.test/a",
+    ),
+    "no Host header": ("> DELETE /a HTTP/1.1\n>\n", "DELETE", None),
+    "not a request line": ("> something else\n>\n", None, None),
+    "no request at all": ("", None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VERBOSE_REQUESTS))
+def test_the_method_and_url_of_a_verbose_capture(name: str) -> None:
+    """What a `curl -v` capture's request lines say, and nothing it does not say."""
+    request, method, url = VERBOSE_REQUESTS[name]
+    capture = f"{request}< HTTP/1.1 402 Payment Required\n< content-type: text/plain\n<\nno\n"
+    kind, exchanges = _explain.parse_input(capture.encode(), _explain.BodyOptions())
+    assert kind == "http"
+    assert (exchanges[0].method, exchanges[0].url) == (method, url)
+    assert (exchanges[0].status_code, exchanges[0].body) == (402, b"no\n")
+
+
+def test_a_verbose_capture_that_ends_in_an_interim_response_exits_two(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A `curl -v` capture cut after `100 Continue` has no answer to explain."""
+    capture = tmp_path / "cut.curl"
+    capture.write_text("> POST / HTTP/1.1\n> Host: a.example\n>\n< HTTP/1.1 100 Continue\n<\n")
+    code, out, err = run(capsys, "explain", str(capture))
+    assert_one_line_reason(code, out, err)
+    assert "interim 100" in err
+
+
+def test_a_verbose_capture_with_a_bad_header_line_exits_two(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A `< ` line in a response head that is no header is unusable input, said in one line."""
+    capture = tmp_path / "bad.curl"
+    capture.write_text("> GET / HTTP/1.1\n> Host: a.example\n>\n< HTTP/1.1 402 x\n< nonsense\n")
+    assert_one_line_reason(*run(capsys, "explain", str(capture)))
+
+
+def test_an_unknown_method_is_shown_as_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    """A `curl -i` capture does not show the method: it is unknown, not `GET`."""
+    code, out, _ = run(capsys, "explain", str(DATA / "openrouter-402.curl"))
+    assert code == 0
+    assert out.startswith("payment gate: (method unknown) (URL unknown)\n")
+    code, out, _ = run(capsys, "explain", str(DATA / "openrouter-402.curl"), "--json")
+    assert json.loads(out)["method"] is None
+
+
+def test_each_gate_says_what_resolves_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """Text and JSON output say what resolves each gate, in the words of the typed errors."""
+    code, out, _ = run(capsys, "explain", str(HAR))
+    assert code == 0
+    expected = [_WHAT_RESOLVES_IT[http402.Reason(reason)] for _, _, reason, _ in HAR_GATES]
+    assert re.findall(r"^  to resolve   (.*)$", out, re.MULTILINE) == expected
+    code, out, _ = run(capsys, "explain", str(HAR), "--json")
+    assert [gate["to_resolve"] for gate in json.loads(out)] == expected
+
+
+def curl_capture(tmp_path: Path, name: str) -> Path:
+    """A real payload as `curl -i` prints it."""
+    response = payload(name)["response"]
+    head = f"HTTP/1.1 {response['status']} Whatever\r\n"
+    head += "".join(f"{key}: {value}\r\n" for key, value in response["headers"].items())
+    capture = tmp_path / f"{name}.curl"
+    capture.write_bytes(f"{head}\r\n{response['body']}".encode())
+    return capture
+
+
+def test_a_failed_x402_v2_settlement_receipt_is_decoded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A 402 whose `PAYMENT-RESPONSE` (x402 v2) says the settlement failed shows the receipt."""
+    capture = curl_capture(tmp_path, "x402-v2-settlement-failed-payment-response-402")
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 0
+    assert re.search(r"reason\s+payment_failed", out)
+    assert re.search(
+        r"receipt\s+x402 v2 PAYMENT-RESPONSE: failed \(insufficient_funds\) on eip155:84532\n", out
+    )
+    code, out, _ = run(capsys, "explain", str(capture), "--json")
+    assert json.loads(out)["receipt"] == {
+        "header": "PAYMENT-RESPONSE",
+        "x402_version": 2,
+        "valid": True,
+        "success": False,
+        "transaction": None,
+        "network": "eip155:84532",
+        "payer": None,
+        "error_reason": "insufficient_funds",
+    }
+
+
+def test_a_failed_x402_v1_settlement_receipt_is_decoded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """x402 v1 sends the same receipt as `X-PAYMENT-RESPONSE`; an empty transaction is left out."""
+    capture = curl_capture(tmp_path, "x402-v1-settlement-failed-x-payment-response-402")
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 0
+    assert re.search(
+        r"receipt\s+x402 v1 X-PAYMENT-RESPONSE: failed \(insufficient_funds\) on base-sepolia\n"
+        r"\s+payer\s+0x857b06519E91e3A54538791bDbb0E22373e36b66\n",
+        out,
+    )
+    assert "transaction" not in out
+
+
+def test_a_settled_payment_is_no_gate_but_its_receipt_is_shown(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A 200 with a successful receipt exits 1 (no gate) and shows the transaction and payer."""
+    capture = curl_capture(tmp_path, "x402-v2-settlement-success-200-negative")
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 1
+    assert out.splitlines() == [
+        "not a payment gate: HTTP 200 from (method unknown) (URL unknown)",
+        "  receipt      x402 v2 PAYMENT-RESPONSE: settled on eip155:84532",
+        "  transaction  0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef",
+        "  payer        0x857b06519E91e3A54538791bDbb0E22373e36b66",
+    ]
+    code, out, _ = run(capsys, "explain", str(capture), "--json")
+    document = json.loads(out)
+    assert (code, document["payment_gate"], document["receipt"]["success"]) == (1, False, True)
+
+
+def test_a_receipt_that_is_not_base64_json_is_named_not_decoded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A `PAYMENT-RESPONSE` that is no base64 JSON is reported as such, its value not shown."""
+    capture = tmp_path / "bad-receipt.curl"
+    capture.write_text("HTTP/1.1 200 OK\r\nPAYMENT-RESPONSE: %%%{not base64\r\n\r\n{}")
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 1
+    assert "receipt      x402 v2 PAYMENT-RESPONSE: not base64 JSON, not decoded" in out
+    assert "%%%" not in out
+
+
+def test_a_receipt_without_a_success_field_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A receipt that is JSON but says neither settled nor failed is shown as it is."""
+    receipt = base64.b64encode(b'{"transaction": "0xabc"}').decode()
+    capture = tmp_path / "odd-receipt.curl"
+    capture.write_text(f"HTTP/1.1 200 OK\r\nX-PAYMENT-RESPONSE: {receipt}\r\n\r\n{{}}")
+    code, out, _ = run(capsys, "explain", str(capture))
+    assert code == 1
+    assert "receipt      x402 v1 X-PAYMENT-RESPONSE: no success field\n" in out
+    assert "transaction  0xabc\n" in out
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`http402 --version` prints the version and exits 0."""
+    code, out, _ = run(capsys, "--version")
+    assert (code, out) == (0, f"http402 {http402.__version__}\n")
 
 
 def test_har_lists_exactly_its_three_gates(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+import subprocess
+import sys
 import types
 from pathlib import Path
+
+import pytest
 
 import http402
 
@@ -12,14 +17,48 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_all_is_exactly_what_is_exported() -> None:
-    """`__all__` lists every public name of the package and nothing else."""
+    """`__all__` lists every public name of the package and nothing else; lazy ones resolve."""
     public = {
         name
         for name, value in vars(http402).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     } - {"annotations"}
-    assert set(http402.__all__) - {"__version__"} == public
+    assert public <= set(http402.__all__)
+    for name in http402.__all__:
+        assert getattr(http402, name) is not None, name
+    assert sorted(http402.__all__) == http402.__all__
     assert len(http402.__all__) == len(set(http402.__all__))
+    assert set(http402.__all__) <= set(dir(http402))
+
+
+def test_unknown_attributes_raise_attribute_error() -> None:
+    """A name the package does not have is an `AttributeError`, as for any module."""
+    with pytest.raises(AttributeError, match="no_such_name"):
+        http402.no_such_name  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_the_version_is_the_distribution_version() -> None:
+    """`http402.__version__` is the installed distribution's version, read on first use."""
+    try:
+        expected = importlib.metadata.version("http402")
+    except importlib.metadata.PackageNotFoundError:
+        expected = "0.0.0"
+    assert http402.__version__ == expected
+
+
+# What `import http402` must not load (they load on first use). importlib.metadata, anyio and
+# tenacity are not listed yet: modules of the recovery core and the adapter registry still
+# import them eagerly.
+LAZY_MODULES = ("redis", "valkey", "opentelemetry", "http402._redis")
+
+
+def test_import_http402_loads_no_optional_module() -> None:
+    """A fresh `import http402` leaves the optional and heavy modules unloaded."""
+    probe = f"import sys, http402; print(' '.join(m for m in {LAZY_MODULES!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == []
 
 
 def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:

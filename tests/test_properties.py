@@ -41,6 +41,7 @@ from http402._providers.l402 import bolt11_amount_msat
 from http402._providers.paypercrawl import parse_crawler_price
 from http402._untrusted import (
     MAX_HEADER_PAYLOAD_BYTES,
+    MAX_RETRY_AFTER,
     BodyReader,
     as_amount,
     bounded_text,
@@ -750,7 +751,7 @@ def check_classification(case: Case, response: httpx.Response, result: object) -
     assert retry_after is None or (
         isinstance(retry_after, (int, float))
         and not isinstance(retry_after, bool)
-        and 0 <= retry_after <= 120
+        and 0 <= retry_after <= MAX_RETRY_AFTER
     ), retry_after
     for amount in amounts(result):
         assert amount is None or (isinstance(amount, Decimal) and amount.is_finite()), amount
@@ -874,19 +875,19 @@ def test_classify_is_fast_on_random_64_kib(case: Case, seed: int) -> None:
 @example(value="Friday, 15-Jan-99 08:00:30 GMT")
 def test_retry_after_is_none_or_bounded(value: str | None) -> None:
     seconds = parse_retry_after(value, now=NOW)
-    assert seconds is None or (isinstance(seconds, float) and 0 <= seconds <= 120)
+    assert seconds is None or (isinstance(seconds, float) and 0 <= seconds <= MAX_RETRY_AFTER)
 
 
 @given(seconds=st.integers(0, 10**9), pad=st.sampled_from(["", " ", "\t", "  "]))
 def test_retry_after_digits_round_trip(seconds: int, pad: str) -> None:
-    expected = float(seconds) if seconds <= 120 else None
+    expected = float(seconds) if seconds <= MAX_RETRY_AFTER else None
     assert parse_retry_after(f"{pad}{seconds}{pad}", now=NOW) == expected
 
 
 @given(delta=st.integers(-(10**6), 10**6))
 def test_retry_after_http_date_round_trip(delta: int) -> None:
     value = format_datetime(_utc(NOW + delta), usegmt=True)
-    expected = None if delta > 120 else float(max(0, delta))
+    expected = None if delta > MAX_RETRY_AFTER else float(max(0, delta))
     assert parse_retry_after(value, now=NOW) == expected
 
 

@@ -74,8 +74,9 @@ class TestHooks:
         assert isinstance(seen[0], http402.InsufficientCreditsError)
         assert seen[0].payment.credits_required == 1
         assert len(account.requests) == 4  # the gate, two while propagating, the success
-        assert len(sleeps.waits) == 2
-        assert all(0 <= wait <= 0.5 * 2**i for i, wait in enumerate(sleeps.waits))
+        # The scout waits before each replay, on the geometric schedule (0.25 s x 1.5, +-10%).
+        assert sleeps.waits == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(3)]
+        assert response.extensions["http402.replay"] == {"attempt": 3}
 
     def test_returning_none_raises_the_typed_error(self) -> None:
         """A hook that declines leaves the error as it was."""
@@ -275,9 +276,9 @@ class TestCoalescing:
         def handler(request: httpx.Request) -> httpx.Response:
             replay = request.extensions.get("http402.replay")
             if request.url.path == "/a" and replay == {"attempt": 1}:
-                # Sent after the hook finished, before its credits show: request B.
+                # Sent after the hook finished, before its credits show: request B. It waits
+                # for A, the episode's scout, so A does not wait for it here.
                 later.append(pool.submit(client.post, "https://api.example.com/b"))
-                later[0].result(timeout=10)
             return account.handler(request)
 
         def top_up(error: http402.PaymentRequiredError) -> Retry:
@@ -401,7 +402,7 @@ class TestPropagationWindow:
     def test_the_window_closes_before_a_wait_that_would_pass_it(self) -> None:
         """With `Retry-After: 30` and a 100 s window, three waits fit, not four.
 
-        The first replay goes out as soon as the hook returns; each later one waits.
+        No replay is sent before the gate's `Retry-After`, the first one included.
         """
         account = Account()
         account.retry_after = "30"
@@ -409,20 +410,46 @@ class TestPropagationWindow:
         client = sync_client(account, sleeps, on_payment_required=lambda e: Retry(within=100))
         with pytest.raises(http402.InsufficientCreditsError) as caught:
             client.post(URL)
-        assert sleeps.waits == [30.0, 30.0, 30.0]
-        assert caught.value.waited == 90.0
-        assert caught.value.attempts == 5
+        assert sleeps.waits == [pytest.approx(30.0, abs=0.01)] * 3
+        assert caught.value.waited == pytest.approx(90.0, abs=0.03)
+        assert caught.value.attempts == 4
+        assert "gave up: retry after 30 s, beyond the propagation window" in str(caught.value)
 
-    def test_backoff_is_full_jitter_exponential_and_capped(self) -> None:
-        """Waits are random below a ceiling that doubles from 0.5 s up to 8 s."""
+    def test_a_retry_after_beyond_the_window_raises_at_once_and_is_kept(self) -> None:
+        """`Retry-After: 3600` against a 120 s window: no replay, and the error says when."""
+        account = Account()
+        account.retry_after = "3600"
         sleeps = Sleeps()
-        client = sync_client(Account(), sleeps, on_payment_required=lambda e: Retry(within=10_000))
-        with pytest.raises(http402.InsufficientCreditsError):
+        client = sync_client(account, sleeps, on_payment_required=lambda e: Retry())
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
             client.post(URL)
-        ceilings = [min(8.0, 0.5 * 2**i) for i in range(len(sleeps.waits))]
-        assert len(sleeps.waits) == 9
-        assert all(0 <= w <= c for w, c in zip(sleeps.waits, ceilings, strict=True))
+        assert len(account.requests) == 1 and sleeps.waits == []
+        assert caught.value.payment.retry_after == 3600
+        assert "retry after 3600 s, beyond the propagation window" in str(caught.value)
+
+    def test_backoff_is_geometric_capped_and_lightly_jittered(self) -> None:
+        """Waits grow from 0.25 s by 1.5 up to 4 s, each within 10% of the curve, and
+        replays go on until the window closes, not for a fixed count."""
+        sleeps = Sleeps()
+        client = sync_client(Account(), sleeps, on_payment_required=lambda e: Retry(within=60))
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            client.post(URL)
+        curve = [min(4.0, 0.25 * 1.5**i) for i in range(len(sleeps.waits))]
+        assert all(abs(w - c) <= 0.1 * c + 1e-9 for w, c in zip(sleeps.waits, curve, strict=True))
+        assert 55 < sum(sleeps.waits) <= 60
+        assert caught.value.attempts == len(sleeps.waits) + 1
         assert len(set(sleeps.waits)) > 1
+
+    def test_max_replays_is_an_optional_extra_cap(self) -> None:
+        """`RetryPolicy(max_replays=2)` stops after two replays, window or not."""
+        account = Account()
+        client = sync_client(
+            account, on_payment_required=lambda e: Retry(), retry=RetryPolicy(max_replays=2)
+        )
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            client.post(URL)
+        assert caught.value.attempts == 3 and len(account.requests) == 3
+        assert "replays ran out" in str(caught.value)
 
     def test_a_changed_reason_raises_the_new_error(self) -> None:
         """Credits arrive but the card is declined: that is the error to see."""
@@ -463,7 +490,7 @@ class TestPropagationWindow:
             assert not timeout.cancelled_caught
         sent = len(account.requests)
         await anyio.sleep(0.1)
-        assert sent == 2 and len(account.requests) == 2  # the gate and its first replay
+        assert sent == 1 and len(account.requests) == 1  # the gate; Retry-After holds the rest
 
 
 class TestReplaySafety:
@@ -547,8 +574,12 @@ class TestReplaySafety:
                 return Retry()
 
             inner = httpx.HTTPTransport(limits=httpx.Limits(max_connections=1))
+            scopes = iter(range(100))  # a scope per request: each gets its own top-up
             transport = http402.PaymentRequiredTransport(
-                inner, on_payment_required=top_up, sleep=Sleeps()
+                inner,
+                on_payment_required=top_up,
+                sleep=Sleeps(),
+                scope=lambda request: str(next(scopes)),
             )
             timeout = httpx.Timeout(5.0, pool=1.0)
             with httpx.Client(transport=transport, timeout=timeout) as client:
@@ -721,20 +752,22 @@ class TestKnowBeforeYouPay:
         def handler(request: httpx.Request) -> httpx.Response:
             return httpx.Response(200, headers={"X-Credits-Remaining": str(next(balances))})
 
-        fired: list[Decimal] = []
+        fired: list[http402.LowBalance] = []
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            on_low_balance=lambda balance, response: fired.append(balance),
+            on_low_balance=fired.append,
             low_balance_below=50,
         )
         client = httpx.Client(transport=transport)
         for _ in range(5):
             client.get(URL)
-        assert fired == [Decimal(40), Decimal(20)]
+        assert [alert.balance for alert in fired] == [Decimal(40), Decimal(20)]
+        assert {alert.trigger for alert in fired} == {"balance"}
+        assert fired[0].threshold == 50 and len(fired[0].scope_digest) == 16
 
     def test_low_balance_options_go_together(self) -> None:
         """A hook without a threshold is a mistake caught up front."""
-        with pytest.raises(ValueError, match="go together"):
+        with pytest.raises(ValueError, match="goes with"):
             http402.PaymentRequiredTransport(on_low_balance=print)  # type: ignore[arg-type]
 
 

@@ -7,11 +7,14 @@ normalized exception instead of a provider-specific body to string-match.
 
 from __future__ import annotations
 
-import importlib.metadata as _metadata
+import typing as _typing
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
+from ._burn import LowBalance
 from ._core import classify
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
@@ -22,22 +25,34 @@ from ._exceptions import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._redis import AsyncRedisCoordinator, RedisCoordinator
+from ._preflight import Preflight
 from ._registry import default_registry
 from ._transport import PaymentRequiredTransport
 from ._wrap import wrap
 
-try:
-    __version__ = _metadata.version("http402")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if _typing.TYPE_CHECKING:
+    from ._redis import AsyncRedisCoordinator, RedisCoordinator
+
+    __version__: str
+
+# Loaded on first use: the Redis coordinators pull in their client library's glue, and
+# `importlib.metadata` alone costs about a third of `import httpx`.
+_LAZY = {
+    "AsyncRedisCoordinator": "._redis",
+    "RedisCoordinator": "._redis",
+}
 
 __all__ = [
     "Adapter",
     "AdapterRegistry",
+    "AsyncLocalCoordinator",
     "AsyncPaymentRequiredTransport",
     "AsyncRedisCoordinator",
+    "Balance",
+    "BalanceProbeError",
     "InsufficientCreditsError",
+    "LocalCoordinator",
+    "LowBalance",
     "PaymentChallengeError",
     "PaymentFailedError",
     "PaymentOption",
@@ -45,6 +60,7 @@ __all__ = [
     "PaymentRequiredError",
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
+    "Preflight",
     "Reason",
     "RedisCoordinator",
     "Registration",
@@ -54,7 +70,35 @@ __all__ = [
     "SpendPolicy",
     "SubscriptionExpiredError",
     "__version__",
+    "acheck_balance",
+    "check_balance",
     "classify",
     "default_registry",
     "wrap",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name == "__version__":
+        value: _typing.Any = _version()
+    elif name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("http402")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
+        return "0.0.0"

@@ -6,26 +6,34 @@ blocks never blocks the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import nullcontext
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 import anyio
 import httpx
-import tenacity
+import sniffio
 
+from . import _metrics as metrics
+from . import _recovery as actions
 from ._adapters import AdapterRegistry
+from ._balance import Balance, find_probe, network_error, probe_answer
+from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
-from ._models import Reason, Retry
-from ._policies import RetryPolicy, SpendPolicy, StillGated
+from ._models import Retry
+from ._policies import RetryPolicy, SpendPolicy
+from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._registry import resolve_registry
-from ._replay import replay_of
-from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
+from ._replay import credential_view
+from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
 
 __all__ = ["AsyncPaymentRequiredTransport"]
@@ -67,6 +75,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         transport: The transport to wrap (default: `httpx.AsyncHTTPTransport()`).
         registry: The adapters to classify with (default: `http402.default_registry`).
         max_body_bytes: How much of a gate's body to read, counted after decoding.
+        max_body_seconds: How long to read a gate's body (default 5 s; `None`: no limit);
+            a body that takes longer is classified from what arrived, marked truncated.
         on_payment_required: A hook, or a mapping from `Reason` to hook, called with the
             typed error; it returns `Retry(...)` to replay the request or `None` to raise.
             Coroutine functions are awaited; plain functions run in a worker thread.
@@ -76,11 +86,15 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         scope: Maps a request to its billing scope (default: origin and a digest of the
             credential headers).
         coordinator: Shares episodes across processes (default: this process only).
-        preflight_ttl: While a scope is known to be gated, fail new requests for this many
-            seconds without sending them (default: off).
-        on_low_balance: Called with the balance and the response when a balance header
-            drops below `low_balance_below`.
-        low_balance_below: The balance threshold for `on_low_balance`.
+        preflight: Checks made before sending (`http402.Preflight`): fail fast, without
+            sending, while the scope is known to be gated or its probed balance is below a
+            minimum (default: off).
+        preflight_ttl: Shorthand for `preflight=Preflight(gate_ttl=...)`.
+        on_low_balance: Called with an `http402.LowBalance` once per crossing of
+            `low_balance_below` (a balance, from response headers or balance probes) or of
+            `low_balance_within` (seconds left at the estimated spend rate).
+        low_balance_below: A balance threshold for `on_low_balance`.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names the balance is read from.
         hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
@@ -116,16 +130,19 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         *,
         registry: AdapterRegistry | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_seconds: float | None = DEFAULT_MAX_BODY_SECONDS,
         on_payment_required: AsyncPaymentRequiredHooks | None = None,
         retry: RetryPolicy | None = None,
         spend_policy: SpendPolicy | None = None,
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
         coordinator: AsyncCoordinator | None = None,
+        preflight: Preflight | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: AsyncLowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
+        low_balance_within: float | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
         hook_timeout: float | None = None,
@@ -134,7 +151,13 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
-        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
+        if preflight_ttl is not None:
+            if preflight is not None:
+                raise ValueError(
+                    "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
+                )
+            preflight = Preflight(gate_ttl=preflight_ttl)
+        if mode == "annotate" and (on_payment_required is not None or preflight is not None):
             raise ValueError(
                 "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
                 "need mode='raise'"
@@ -143,6 +166,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         self._transport = transport if transport is not None else self._http.AsyncHTTPTransport()
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
+        self._max_body_seconds = max_body_seconds
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=True,
@@ -150,11 +174,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             spend_policy=spend_policy,
             max_payments=max_payments,
             scope=scope,
-            preflight_ttl=preflight_ttl,
+            preflight=preflight,
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            low_balance_within=low_balance_within,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -178,16 +203,42 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return await self._send(request)
-        preflight = self._recovery.preflight_scope(request)
-        if preflight is not None:
-            self._recovery.refuse_early(request, await self._coordinator.gated(preflight))
-        sent_at = self._coordinator.mark()
-        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
-        not_replayable = self._recovery.why_not_replayable(request)
-        try:
-            return await self._send(request)
-        except PaymentRequiredError as error:
-            return await self._recover(request, error, sent_at, not_replayable)
+        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        while steps.running:
+            try:
+                steps.send(await self._perform(steps.action))
+            except BaseException as exc:
+                steps.throw(exc)
+        return steps.result()
+
+    async def _perform(self, action: actions.Action) -> Any:
+        """Performs one action of the recovery flow, and returns what the flow expects."""
+        if isinstance(action, actions.Send):
+            try:
+                return actions.Sent(await self._send(action.request))
+            except PaymentRequiredError as error:
+                return actions.Gated(error)
+            except self._not_sent as exc:
+                return actions.NotSent(exc)
+        if isinstance(action, actions.Sleep):
+            return await self._sleep(action.seconds)
+        if isinstance(action, actions.Wait):
+            waker = _Waker()
+            if self._coordinator.book.subscribe(action.episode, action.seen, waker):
+                with anyio.move_on_after(action.timeout):
+                    await waker.event.wait()
+            return None
+        if isinstance(action, actions.StartHook):
+            return self._start(action)
+        if isinstance(action, actions.KnownGate):
+            return await self._coordinator.gated(action.scope)
+        if isinstance(action, actions.MarkGated):
+            return await self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
+        if isinstance(action, actions.Lifted):
+            return await self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Probe):
+            return await self._probe(action)
+        return await self._notify(action.alerts)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._transport.handle_async_request(request)
@@ -198,104 +249,84 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             return response
         return await self._inspect(request, response)
 
-    async def _recover(
-        self,
-        request: httpx.Request,
-        error: PaymentRequiredError,
-        sent_at: Any,
-        not_replayable: str | None,
-    ) -> httpx.Response:
-        gated = self._recovery.gate_scope(request, error)
-        if gated is not None:
-            await self._coordinator.mark_gated(gated[0], error.payment, gated[1])
-        hook = self._recovery.hook_for(error, not_replayable)
-        if hook is None:
-            raise error
-        if error.reason is Reason.PAYMENT_CHALLENGE:
-            return await self._pay(request, error, hook)
-        retry = await self._coordinator.resolve(
-            self._recovery.scope(request),
-            sent_at,
-            lambda: self._call_hook(hook, error),
-            self._recovery.retry.within,
-        )
-        if retry is None:
-            raise error
-        return await self._replay(request, error, retry)
+    def _start(self, action: actions.StartHook) -> None:
+        """Runs the hook in a task of its own, which no caller owns: cancelling whoever
+        waits for it (the request that led included) never cancels the hook, and the hook
+        still ends its episode. A sync hook runs in a worker thread.
+        """
+        call = action.call
 
-    async def _replay(
-        self, request: httpx.Request, error: PaymentRequiredError, retry: Retry
-    ) -> httpx.Response:
-        retrying = tenacity.AsyncRetrying(
-            sleep=self._sleep, **self._recovery.retry.tenacity_arguments(retry.within)
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    state = attempt.retry_state
-                    try:
-                        response = await self._send(replay_of(request, retry, state.attempt_number))
-                    except PaymentRequiredError as again:
-                        raise self._recovery.still_gated(error, again, state) from None
-                    except self._not_sent as exc:
-                        raise self._recovery.not_sent(error, exc, state) from None
-                    self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    await self._coordinator.settle(self._recovery.scope(request), lifted=True)
-                    return response
-        except StillGated as gated:
-            await self._coordinator.settle(self._recovery.scope(request), lifted=False)
-            raise self._recovery.gave_up(gated, retrying) from gated.not_sent
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        async def hook_once() -> Retry | None:
+            if is_async_callable(call.hook):
+                return call.done(await call.hook(call.error))
+            answer = await anyio.to_thread.run_sync(call.hook, call.error, abandon_on_cancel=True)
+            return call.done(answer)
 
-    async def _pay(
-        self, request: httpx.Request, error: PaymentRequiredError, hook: Any
-    ) -> httpx.Response:
-        for payments in range(1, self._recovery.max_payments + 1):
-            error = self._recovery.screen(error)
-            retry = await self._call_hook(hook, error)
-            if retry is None:
-                raise error
-            self._recovery.paid(error, retry)
+        async def run() -> None:
             try:
-                return await self._send(replay_of(request, retry, payments))
-            except PaymentRequiredError as again:
-                error = self._recovery.after_payment(again, payments)
-        raise error
+                if action.fleet:
+                    answer = await self._coordinator.run_episode(
+                        action.scope, action.sent, hook_once, call.window
+                    )
+                else:
+                    answer = await hook_once()
+            except anyio.get_cancelled_exc_class():
+                # Only the event loop's shutdown cancels this task; never stored as an answer.
+                call.finish(None, RuntimeError(_CANCELLED))
+                raise
+            except BaseException as exc:
+                call.finish(None, exc)
+            else:
+                call.finish(answer, None)
 
-    async def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
-        timeout = self._recovery.hook_timeout
-        with anyio.fail_after(timeout) if timeout is not None else nullcontext():
-            if is_async_callable(hook):
-                return self._recovery.checked(await hook(error))
-            answer = await anyio.to_thread.run_sync(hook, error, abandon_on_cancel=True)
-            return self._recovery.checked(answer)
+        spawn_unowned(run)
 
     async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
-        balance = self._recovery.low_balance(request, response)
-        if balance is not None:
-            hook = self._recovery.on_low_balance
+        provider = None  # a header balance names no provider
+        now = self._coordinator.book.clock()
+        await self._notify(self._recovery.low_balance(request, response, now, provider))
+
+    async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        hook = self._recovery.on_low_balance
+        for alert in alerts:
             if is_async_callable(hook):
-                await hook(balance, response)
+                await hook(alert)
             else:
-                await anyio.to_thread.run_sync(hook, balance, response)
+                await anyio.to_thread.run_sync(hook, alert)
+
+    async def _probe(self, action: actions.Probe) -> Balance:
+        """Sends a balance probe through the inner transport (never through recovery)."""
+        probe = find_probe(action.request.url.host, action.probe)
+        assert probe is not None  # the flow built the request from this probe
+        try:
+            response = await self._transport.handle_async_request(action.request)
+        except self._http.TransportError as exc:
+            raise network_error(probe, exc, ()) from None
+        response.request = action.request  # a transport's response has none yet
+        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        try:
+            async for chunk in response.stream:  # type: ignore[union-attr]
+                if reader.feed(chunk):
+                    break
+        finally:
+            await response.aclose()
+        return probe_answer(probe, action.request, response, reader, time.time())
 
     async def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         host = request.url.host
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
-        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        reader = BodyReader(
+            response.headers.get("content-encoding"), self._max_body_bytes, self._max_body_seconds
+        )
         chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
         try:
-            async for chunk in chunks:
-                if reader.feed(chunk):
-                    break
-            else:
-                reader.finish()
+            chunks = await reader.aread(chunks, self._http.TransportError)
             payment = classify_read(
                 method=request.method,
                 url=str(request.url),
                 host=host,
-                request_headers=request.headers.multi_items(),
+                request_headers=credential_view(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,
@@ -306,6 +337,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
+        metrics.record_gate(payment)
         if self._annotate:
             annotated = await self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
@@ -313,7 +345,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         await response.aclose()
         gate = self._http.Response(
             response.status_code,
-            headers=gate_response_headers(response.headers.multi_items()),
+            headers=gate_response_headers(response.headers.raw),
             content=reader.body,
             request=request,
             extensions=gate_response_extensions(response.extensions, reader),
@@ -355,3 +387,49 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         await self._transport.__aexit__(exc_type, exc_value, traceback)
+
+
+_CANCELLED = "the payment-required hook was cancelled before it answered: its event loop shut down"
+# Strong references to the hook tasks running under asyncio, which keeps only weak ones.
+_HOOK_TASKS: set[asyncio.Task[None]] = set()
+
+
+def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
+    """Starts `run` in the current event loop as a task that no caller's cancel scope
+    contains: an asyncio task, or a trio system task."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        trio.lowlevel.spawn_system_task(run)
+        return
+    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(run())  # type: ignore[arg-type]
+    _HOOK_TASKS.add(task)
+    task.add_done_callback(_HOOK_TASKS.discard)
+
+
+class _Waker:
+    """Wakes one waiting task from any thread: its own loop's thread sets the event at
+    once; another thread (another event loop sharing the coordinator) schedules the set on
+    the waiter's loop."""
+
+    __slots__ = ("_soon", "_thread", "event")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self._thread = threading.get_ident()
+        if sniffio.current_async_library() == "trio":
+            import trio
+
+            self._soon: Callable[[Callable[[], None]], Any] = (
+                trio.lowlevel.current_trio_token().run_sync_soon
+            )
+        else:
+            self._soon = asyncio.get_running_loop().call_soon_threadsafe
+
+    def __call__(self) -> None:
+        if threading.get_ident() == self._thread:
+            self.event.set()
+            return
+        # RuntimeError: the waiter's event loop has closed, so nobody waits any more.
+        with contextlib.suppress(RuntimeError):
+            self._soon(self.event.set)

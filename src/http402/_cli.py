@@ -7,6 +7,7 @@ import io
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["main"]
@@ -20,8 +21,12 @@ exit codes:
 _EXPLAIN_EPILOG = f"""\
 FILE is one of (detected from its content):
   - a raw response as `curl -i` (or `curl -i -L`) prints it; the last response is explained
+  - a `curl -v ... 2>&1` capture: the method and URL come from its `> ` request lines
   - a HAR export (every payment gate in it is listed, with its method and URL)
   - a JSON body alone, with --status, --header and --url to say what came with it
+
+Each gate is shown with what resolves it, and x402 settlement receipts (PAYMENT-RESPONSE,
+X-PAYMENT-RESPONSE) are decoded.
 
 Provider adapters only claim a 400, 401, 403 or 429 from their own hosts: pass
 --url https://api.openai.com/... with an OpenAI 429 body. Nothing is fetched, and
@@ -68,6 +73,19 @@ def _method(text: str) -> str:
     return text.upper()
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, reading the installed version only when asked (it costs an import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from . import __version__
+
+        _write(f"http402 {__version__}\n")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="http402",
@@ -75,13 +93,16 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"`explain` {_EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the version of http402 and exit"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "demo", help="run a paid API on loopback until it answers 402, and show the typed error"
     )
     explain = commands.add_parser(
         "explain",
-        help="explain the payment gates in a curl -i capture, a HAR file or a JSON body",
+        help="explain the payment gates in a curl -i or -v capture, a HAR file or a JSON body",
         description="Explain the payment gates in a captured response, without sending anything.",
         epilog=_EXPLAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -100,10 +121,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a response header that came with a JSON body (repeatable)",
     )
     explain.add_argument(
-        "--url", type=_url, help="the request URL of a JSON body or curl -i capture"
+        "--url", type=_url, help="the request URL of a JSON body or a curl capture"
     )
     explain.add_argument(
-        "--method", type=_method, default="GET", help="the request method (default GET)"
+        "--method",
+        type=_method,
+        help="the request method (default: as a curl -v or HAR capture shows it, else unknown)",
     )
     adapters = commands.add_parser(
         "adapters",

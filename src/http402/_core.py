@@ -20,6 +20,7 @@ from ._redaction import Redactor, collect_secrets, redactor_for
 from ._untrusted import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_RETRY_AFTER,
+    MAX_TEXT_FIELD,
     BodyReader,
     bounded_message,
     bounded_text,
@@ -186,7 +187,7 @@ def _complete(
     request_id = payment.request_id
     if request_id is None:
         for name in _REQUEST_ID_HEADERS:
-            request_id = bounded_text(snapshot.header(name), 200)
+            request_id = bounded_text(snapshot.header(name), MAX_TEXT_FIELD)
             if request_id:
                 break
     raw = payment.raw
@@ -194,22 +195,19 @@ def _complete(
         raw = snapshot.json
         if raw is None and snapshot.body:
             raw = snapshot.text
-    message, url = payment.message, payment.action_url
+    redact = redactor_for(snapshot.secrets)
     fields: dict[str, Any] = {
-        "message": None if message is None else bounded_message(message),
-        "code": _bounded(payment.code, 300),
-        "currency": _bounded(payment.currency, 64),
-        "current_plan": _bounded(payment.current_plan, 200),
-        "required_plan": _bounded(payment.required_plan, 200),
-        "request_id": _bounded(request_id, 200),
-        "action_url": None if url is None else safe_action_url(url),
+        "message": _shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
+        "code": _shown(redact, payment.code, 300),
+        "currency": _shown(redact, payment.currency, 64),
+        "current_plan": _shown(redact, payment.current_plan, 200),
+        "required_plan": _shown(redact, payment.required_plan, 200),
+        "request_id": _shown(redact, request_id, 200),
+        "action_url": None if payment.action_url is None else safe_action_url(payment.action_url),
     }
-    options = payment.payment_options
-    secrets = snapshot.secrets
-    if secrets:  # with no credentials in the request there is nothing to scrub
-        redact = redactor_for(secrets)
-        _scrub(fields, redact)
-        options = tuple(_scrub_option(o, redact) for o in options)
+    if fields["action_url"] is not None and redact.finds(fields["action_url"]):
+        fields["action_url"] = None
+    options = tuple(_scrub_option(o, redact) for o in payment.payment_options)
     return attrs.evolve(
         payment,
         status_code=snapshot.status_code,
@@ -220,32 +218,32 @@ def _complete(
     )
 
 
-def _bounded(value: object, limit: int) -> str | None:
-    return None if value is None else bounded_text(value, limit)
+def _shown(redact: Redactor, value: object, limit: int, *, spacing: bool = False) -> str | None:
+    """A text field as it may be shown: scrubbed of credentials first, then cut to `limit`.
 
-
-def _scrub(fields: dict[str, Any], redact: Redactor) -> None:
-    """Scrubs credentials from text fields in place; a link that holds one is dropped.
-
-    A server may echo the caller's key anywhere (a request id header, a plan name, a link),
-    so every text field is checked, not only the message.
+    An adapter may have cut the text already; a piece of a key left at that cut goes too.
+    With `spacing`, a message keeps its own runs of spaces (`bounded_message`).
     """
-    texts = [value for value in fields.values() if isinstance(value, str)]
-    if not texts or not redact.finds("\n".join(texts)):
-        return
-    for name, value in fields.items():
-        if isinstance(value, str) and redact.finds(value):
-            fields[name] = None if name == "action_url" else redact(value)
+    if value is None:
+        return None
+    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
+    return None if text is None else redact.bounded(text, limit)
 
 
 _OPTION_TEXTS = ("scheme", "network", "unit", "asset", "pay_to", "resource", "description")
 
 
 def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
-    fields = {name: getattr(option, name) for name in _OPTION_TEXTS}
-    before = dict(fields)
-    _scrub(fields, redact)
-    return option if fields == before else attrs.evolve(option, **fields)
+    """The offer with credentials scrubbed from its texts, and no piece left at a cut."""
+    fields: dict[str, Any] = {}
+    for name in _OPTION_TEXTS:
+        value = getattr(option, name)
+        if isinstance(value, str):
+            # Room for every `[redacted]`: only an adapter's own cut is kept.
+            shown = redact.bounded(value, 2 * len(value) + 16)
+            if shown != value:
+                fields[name] = shown
+    return attrs.evolve(option, **fields) if fields else option
 
 
 def _annotation_of(obj: Any) -> PaymentRequired | None:
@@ -333,11 +331,15 @@ def classify_read(
     return classify_snapshot(snapshot, registry)
 
 
-_HOP_BY_BODY = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_HOP_BY_BODY = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
-def gate_response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Headers for the readable copy of a gate response, whose body is already decoded."""
+def gate_response_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Headers for the readable copy of a gate response, whose body is already decoded.
+
+    They are the raw header bytes (`response.headers.raw`): a header that is not ASCII (a
+    localized message, a latin-1 `Server`) is copied as sent, never re-encoded.
+    """
     return [(name, value) for name, value in headers if name.lower() not in _HOP_BY_BODY]
 
 

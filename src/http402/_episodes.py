@@ -1,18 +1,27 @@
-"""One hook call per billing scope, however many requests hit the gate at once.
+"""One hook call per billing scope, however many requests hit the gate, and one scout.
 
-An *episode* is one run of the upgrade hook for one scope, and the propagation window that
-follows it. `EpisodeBook` decides, without I/O, what each gated request does: **lead** (run
-the hook), **wait** (for the running episode's answer), or **reuse** the last answer: when
-the request was sent before that episode finished (a late 402 is not a new burst), or while
-the episode is still open (its `Retry` asked for time to propagate, and no replay has got
-through yet), or when the request was sent before a replay got through (its 402 is stale).
-A replay that gets through, or gives up, settles the episode. The coordinators
-add the waiting: threads for the sync transport, anyio events (asyncio or trio) for the async
-one.
+An *episode* is one run of the upgrade hook for one billing scope, and the propagation
+window that follows when it answers `Retry`. `EpisodeBook` is the in-process state of every
+episode; it decides, under one lock and without I/O:
 
-A hook that raises ends its episode for all its waiters with that same exception; the next
-burst elects a new leader. The book also keeps which scopes are known to be gated, for the
-preflight check.
+* **join**: a gated request *leads* a new episode (its hook is started), or joins the one
+  that covers it: the one running now, one that finished after the request was sent (a late
+  402 of the same burst), or one whose window is still open (a lagging replica's stale 402).
+* **turn**: inside an open window, one request replays on the schedule (the *scout*); the
+  others wait, and go as soon as a replay gets through (the episode is *lifted*). If the
+  scout gives up or is cancelled, the next waiter takes over.
+
+Who changes what: only `finish` (called by whatever runs the hook) ends a running episode;
+the window then closes by time alone, so no success, failure or cancellation of a caller can
+close it early. A `CancelledError` is never stored as an answer.
+
+Memory is bounded by time: a scope whose hook runs, whose window is open, or whose gate is
+known is never forgotten; any other scope is forgotten once the table reaches `max_scopes`
+and its last episode closed more than `keep_closed` seconds ago.
+
+The waiting itself belongs to the transports (threads or async tasks), which subscribe a
+*waker* to an episode: `subscribe` refuses when the episode already changed, so no wake-up is
+ever lost between a check and a wait.
 """
 
 from __future__ import annotations
@@ -21,33 +30,66 @@ import enum
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import anyio
 import attrs
 
 from ._models import PaymentRequired, Retry
 
-__all__ = ["AsyncLocalCoordinator", "Episode", "EpisodeBook", "LocalCoordinator", "Role"]
+__all__ = [
+    "AsyncLocalCoordinator",
+    "Episode",
+    "EpisodeBook",
+    "LocalCoordinator",
+    "Mark",
+    "Turn",
+]
 
 _MAX_SCOPES = 10_000
+#: Seconds a closed episode is still remembered, to answer the late 402s of its burst.
+_KEEP_CLOSED = 600.0
 
 
-class Role(enum.Enum):
-    LEAD = "lead"
+class Turn(enum.Enum):
+    """What a request of an open episode does next."""
+
+    #: Replay on the schedule: this request is the episode's scout.
+    SCOUT = "scout"
+    #: A replay got through: send now.
+    GO = "go"
+    #: Another request is scouting: wait for it.
     WAIT = "wait"
-    REUSE = "reuse"
+    #: The window closed: give up.
+    CLOSED = "closed"
+
+
+@attrs.frozen
+class Mark:
+    """When a request was sent: the book's sequence (episodes finished so far), its clock,
+    and the wall clock (which fleet coordinators compare across processes)."""
+
+    sequence: int
+    at: float
+    wall: float = attrs.field(factory=time.time)
 
 
 @attrs.define(eq=False)
 class Episode:
-    """One run of the hook for one scope, and its answer once finished."""
+    """One run of the hook (for one scope, or for one challenge), and what followed it."""
 
     number: int
-    signal: Any
+    scope: str | None
+    started_at: float
     finished: bool = False
     retry: Retry | None = None
     error: BaseException | None = None
+    finished_sequence: int = 0
+    finished_at: float = 0.0
+    open_until: float = 0.0
+    lifted_at: float | None = None
+    scout: object | None = None
+    #: Bumped on every change that a waiter may be waiting for.
+    version: int = 0
+    _wakers: list[Callable[[], None]] = attrs.field(factory=list, repr=False)
 
     def result(self) -> Retry | None:
         """The hook's answer; re-raises the hook's own exception unchanged."""
@@ -60,118 +102,232 @@ class Episode:
 class _ScopeState:
     running: Episode | None = None
     last: Episode | None = None
-    finished_at: int = 0
-    open_until: float = 0.0
-    lifted_at: int = 0
     gated: PaymentRequired | None = None
     gated_until: float = 0.0
 
 
 class EpisodeBook:
-    """The bookkeeping of episodes and known gates, per scope; thread-safe, no I/O."""
+    """The episodes and known gates of every scope in this process: thread-safe, no I/O.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    Args:
+        clock: Monotonic seconds (injectable: tests and benchmarks pass a virtual clock).
+        max_scopes: How many scopes may be remembered before idle ones are forgotten.
+        keep_closed: Seconds a closed episode still answers the late 402s of its burst.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_scopes: int = _MAX_SCOPES,
+        keep_closed: float = _KEEP_CLOSED,
+    ) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self._scopes: dict[str, _ScopeState] = {}
         self._episodes = 0
-        self._clock = clock
-        #: Counts finished and settled episodes of every scope; a request notes it when it is
-        #: sent, to tell which episode (or lift) came after it.
-        self.sequence = 0
+        self._sequence = 0
+        self._max_scopes = max_scopes
+        self._prune_at = max_scopes
+        self._keep_closed = keep_closed
 
-    def join(self, scope: str, sent_at: Any, new_signal: Callable[[], Any]) -> tuple[Role, Episode]:
-        """What a request sent at `sent_at` does about a gate of `scope`."""
+    def mark(self) -> Mark:
+        """Taken as a request is sent, to tell a late gate of a burst from a new burst."""
+        return Mark(self._sequence, self.clock())
+
+    def join(self, scope: str, sent: Mark) -> tuple[bool, Episode]:
+        """`(True, new episode)` when the request leads (its caller starts the hook), else
+        `(False, episode)` for the episode that covers it."""
         with self._lock:
             state = self._state(scope)
             if state.running is not None:
-                return Role.WAIT, state.running
+                return False, state.running
             last = state.last
-            # Covered: sent before the episode finished, or before its gate lifted (a stale
-            # 402), or while the episode is still open.
-            covered = last is not None and (
-                state.finished_at > sent_at
-                or state.lifted_at > sent_at
-                or self._clock() < state.open_until
-            )
-            if covered and last is not None and last.retry is not None:
-                return Role.REUSE, last
-            self._episodes += 1
-            episode = Episode(self._episodes, new_signal())
+            if last is not None and (
+                last.finished_sequence > sent.sequence
+                or (last.retry is not None and self.clock() < last.open_until)
+            ):
+                return False, last
+            episode = self._new(scope)
             state.running = episode
-            return Role.LEAD, episode
+            return True, episode
+
+    def private(self) -> Episode:
+        """An episode of one request (a payment challenge), in no scope's table."""
+        with self._lock:
+            return self._new(None)
 
     def finish(
         self,
-        scope: str,
         episode: Episode,
         retry: Retry | None,
         error: BaseException | None,
         window: float,
     ) -> None:
-        """Records the answer of `episode` and wakes its waiters. A `Retry` keeps the episode
-        open for its propagation window."""
+        """Records the hook's answer and wakes every waiter; a `Retry` opens the window for
+        `retry.within`, else `window`, seconds."""
         with self._lock:
-            state = self._state(scope)
+            now = self.clock()
             episode.retry, episode.error, episode.finished = retry, error, True
-            state.running = None
-            state.last = episode
-            self.sequence += 1
-            state.finished_at = self.sequence
+            self._sequence += 1
+            episode.finished_sequence, episode.finished_at = self._sequence, now
             if retry is not None:
-                state.open_until = self._clock() + (retry.within or window)
-        # threading.Event and anyio.Event both wake their waiters with a plain set().
-        episode.signal.set()
+                episode.open_until = now + (retry.within or window)
+            if episode.scope is not None:
+                state = self._state(episode.scope)
+                if state.running is episode:
+                    state.running = None
+                state.last = episode
+            wakers = self._changed(episode)
+        _wake(wakers)
 
-    def settle(self, scope: str, *, lifted: bool) -> None:
-        """Closes the open episode of `scope`: a replay got through (`lifted`, which also
-        forgets the known gate) or gave up."""
+    def turn(self, episode: Episode, me: object) -> Turn:
+        """Whether `me` scouts, goes, waits or gives up in `episode`'s window."""
+        with self._lock:
+            if episode.lifted_at is not None and self.clock() < episode.open_until:
+                return Turn.GO
+            if self.clock() >= episode.open_until:
+                return Turn.CLOSED
+            if episode.scout is None:
+                episode.scout = me
+            return Turn.SCOUT if episode.scout is me else Turn.WAIT
+
+    def lift(self, episode: Episode) -> bool:
+        """Records that a replay got through; `True` for the first. Forgets the known gate."""
+        with self._lock:
+            if episode.lifted_at is not None:
+                return False
+            episode.lifted_at = self.clock()
+            if episode.scope is not None:
+                state = self._scopes.get(episode.scope)
+                if state is not None:
+                    state.gated = None
+            wakers = self._changed(episode)
+        _wake(wakers)
+        return True
+
+    def release(self, episode: Episode, me: object) -> None:
+        """`me` stops scouting (it got through, gave up or was cancelled): the next waiter
+        takes over."""
+        with self._lock:
+            if episode.scout is not me:
+                return
+            episode.scout = None
+            wakers = self._changed(episode)
+        _wake(wakers)
+
+    def subscribe(self, episode: Episode, seen: int, waker: Callable[[], None]) -> bool:
+        """Calls `waker` once at the episode's next change; `False` (and no call) when it
+        changed since `seen` already."""
+        with self._lock:
+            if episode.version != seen:
+                return False
+            episode._wakers.append(waker)
+            return True
+
+    def busy(self, scope: str) -> bool:
+        """`True` while a hook of `scope` runs or its window is open."""
         with self._lock:
             state = self._scopes.get(scope)
-            if state is not None:
-                state.open_until = 0.0
-                self.sequence += 1
-                if lifted:
-                    state.gated = None
-                    state.lifted_at = self.sequence
+            if state is None:
+                return False
+            last = state.last
+            return state.running is not None or (
+                last is not None and last.retry is not None and self.clock() < last.open_until
+            )
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
-        """Remembers that `scope` is behind this gate for `ttl` seconds."""
+        """Remembers that `scope` is behind this gate for `ttl` seconds (body left out)."""
         with self._lock:
             state = self._state(scope)
-            state.gated, state.gated_until = payment, self._clock() + ttl
+            state.gated = attrs.evolve(payment, raw=None)
+            state.gated_until = self.clock() + ttl
 
     def gated(self, scope: str) -> PaymentRequired | None:
         """The last gate of `scope`, while it is still believed to hold."""
         with self._lock:
             state = self._scopes.get(scope)
-            if state is None or state.gated is None or self._clock() >= state.gated_until:
+            if state is None or state.gated is None or self.clock() >= state.gated_until:
                 return None
             return state.gated
+
+    def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope` (after a top-up made by hand)."""
+        with self._lock:
+            state = self._scopes.get(scope)
+            if state is not None:
+                state.gated = None
+
+    def __len__(self) -> int:
+        return len(self._scopes)
+
+    def _new(self, scope: str | None) -> Episode:
+        self._episodes += 1
+        return Episode(self._episodes, scope, self.clock())
+
+    def _changed(self, episode: Episode) -> list[Callable[[], None]]:
+        episode.version += 1
+        wakers, episode._wakers = episode._wakers, []
+        return wakers
 
     def _state(self, scope: str) -> _ScopeState:
         state = self._scopes.get(scope)
         if state is None:
-            if len(self._scopes) >= _MAX_SCOPES:
-                # Forget idle scopes rather than grow without bound.
-                for key in [k for k, v in self._scopes.items() if v.running is None]:
-                    del self._scopes[key]
+            if len(self._scopes) >= self._prune_at:
+                self._prune()
             state = self._scopes[scope] = _ScopeState()
         return state
 
+    def _prune(self) -> None:
+        """Forgets the scopes that guard against nothing any more; if every scope still
+        guards something, the table grows, and the next prune waits until it has doubled
+        (so pruning stays linear overall)."""
+        now = self.clock()
+        for key in [k for k, v in self._scopes.items() if self._forgettable(v, now)]:
+            del self._scopes[key]
+        self._prune_at = max(self._max_scopes, 2 * len(self._scopes))
+
+    def _forgettable(self, state: _ScopeState, now: float) -> bool:
+        if state.running is not None:
+            return False
+        if state.gated is not None and now < state.gated_until:
+            return False
+        last = state.last
+        return last is None or now >= max(last.open_until, last.finished_at) + self._keep_closed
+
+
+def _wake(wakers: list[Callable[[], None]]) -> None:
+    for waker in wakers:
+        waker()
+
 
 class LocalCoordinator:
-    """Coalesces hook calls among the threads of one process (the sync default).
+    """Shares episodes among the threads of one process: the sync transports' default.
 
-    The interface every sync coordinator offers: `mark`, `resolve`, `settle`, `mark_gated`
-    and `gated`.
+    Share one between the transports (and clients) that use the same account. `wrap()`
+    shares one among a client's own transports.
+
+    Args:
+        clock: Monotonic seconds; tests and benchmarks pass a virtual clock (with the
+            transport's `sleep`).
     """
 
-    def __init__(self) -> None:
-        self.book = EpisodeBook()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        from ._preflight import BalanceCache  # it reads balances, which import httpx
 
-    def mark(self) -> Any:
+        self.book = EpisodeBook(clock)
+        #: The balances probed per scope, for `Preflight`.
+        self.balances = BalanceCache(self.book)
+
+    def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
-        return self.book.sequence
+        return self.book.mark()
+
+    def run_episode(
+        self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
+    ) -> Retry | None:
+        """Runs the episode's hook; a fleet coordinator elects one process to run it."""
+        return run_hook()
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self.book.mark_gated(scope, payment, ttl)
@@ -179,45 +335,42 @@ class LocalCoordinator:
     def gated(self, scope: str) -> PaymentRequired | None:
         return self.book.gated(scope)
 
-    def settle(self, scope: str, *, lifted: bool) -> None:
-        self.book.settle(scope, lifted=lifted)
+    def lifted(self, scope: str) -> None:
+        """A replay of `scope` got through (the book already knows; a fleet is told)."""
 
-    def resolve(
-        self,
-        scope: str,
-        sent_at: Any,
-        run_hook: Callable[[], Retry | None],
-        window: float,
-    ) -> Retry | None:
-        """Runs the hook once for the burst of `scope`, or waits for the run under way;
-        `window` is how long a `Retry` without `within` keeps the episode open."""
-        role, episode = self.book.join(scope, sent_at, threading.Event)
-        if role is Role.LEAD:
-            try:
-                retry = run_hook()
-            except BaseException as exc:
-                self.book.finish(scope, episode, None, exc, window)
-                raise
-            self.book.finish(scope, episode, retry, None, window)
-            return retry
-        if role is Role.WAIT:
-            episode.signal.wait()
-        return episode.result()
+    def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+        self.book.forget_gate(scope)
 
 
 class AsyncLocalCoordinator:
-    """Coalesces hook calls among the tasks of one process, under asyncio or trio.
+    """Shares episodes among the tasks of one process, under asyncio or trio (and among
+    event loops in several threads): the async transports' default.
 
-    The interface every async coordinator offers: `mark`, and the coroutines `resolve`,
-    `settle`, `mark_gated` and `gated`.
+    Args:
+        clock: Monotonic seconds; tests and benchmarks pass a virtual clock.
     """
 
-    def __init__(self) -> None:
-        self.book = EpisodeBook()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        from ._preflight import BalanceCache  # it reads balances, which import httpx
 
-    def mark(self) -> Any:
+        self.book = EpisodeBook(clock)
+        #: The balances probed per scope, for `Preflight`.
+        self.balances = BalanceCache(self.book)
+
+    def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
-        return self.book.sequence
+        return self.book.mark()
+
+    async def run_episode(
+        self,
+        scope: str,
+        sent: Mark,
+        run_hook: Callable[[], Awaitable[Retry | None]],
+        window: float,
+    ) -> Retry | None:
+        """Runs the episode's hook; a fleet coordinator elects one process to run it."""
+        return await run_hook()
 
     async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self.book.mark_gated(scope, payment, ttl)
@@ -225,31 +378,9 @@ class AsyncLocalCoordinator:
     async def gated(self, scope: str) -> PaymentRequired | None:
         return self.book.gated(scope)
 
-    async def settle(self, scope: str, *, lifted: bool) -> None:
-        self.book.settle(scope, lifted=lifted)
+    async def lifted(self, scope: str) -> None:
+        """A replay of `scope` got through (the book already knows; a fleet is told)."""
 
-    async def resolve(
-        self,
-        scope: str,
-        sent_at: Any,
-        run_hook: Callable[[], Awaitable[Retry | None]],
-        window: float,
-    ) -> Retry | None:
-        """Runs the hook once for the burst of `scope`, or waits for the run under way.
-
-        The hook runs shielded from cancellation: cancelling the request that happened to
-        lead does not cancel the top-up that every other waiter depends on.
-        """
-        role, episode = self.book.join(scope, sent_at, anyio.Event)
-        if role is Role.LEAD:
-            try:
-                with anyio.CancelScope(shield=True):
-                    retry = await run_hook()
-            except BaseException as exc:
-                self.book.finish(scope, episode, None, exc, window)
-                raise
-            self.book.finish(scope, episode, retry, None, window)
-            return retry
-        if role is Role.WAIT:
-            await episode.signal.wait()
-        return episode.result()
+    async def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+        self.book.forget_gate(scope)

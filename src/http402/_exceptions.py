@@ -54,6 +54,9 @@ class PaymentRequiredError(httpx.HTTPStatusError):
         attempts: How many times the request was sent (0 when a preflight check refused it).
         waited: Seconds spent waiting between attempts.
         not_replayed: Why no replay or payment was tried, when that is the case.
+
+    The error is built once, when the recovery of its request ends, and never edited after;
+    it survives pickling whole.
     """
 
     def __init__(
@@ -65,15 +68,21 @@ class PaymentRequiredError(httpx.HTTPStatusError):
         payment: PaymentRequired,
         attempts: int = 1,
         waited: float = 0.0,
+        not_replayed: str | None = None,
+        note: str | None = None,
     ) -> None:
         if message is None:
             message = describe(payment, request)
+            if note is None and not_replayed is not None:
+                note = f"not replayed: {not_replayed}"
+            if note is not None:
+                message = f"{message} ({note})"
         super().__init__(message, request=request, response=response)
         self.payment = payment
         self.attempts = attempts
         self.waited = waited
         #: Why the request was not replayed or paid, when a hook could not be used.
-        self.not_replayed: str | None = None
+        self.not_replayed = not_replayed
 
     @property
     def reason(self) -> Reason:
@@ -105,6 +114,7 @@ class PaymentRequiredError(httpx.HTTPStatusError):
                 self.payment,
                 self.attempts,
                 self.waited,
+                self.not_replayed,
             ),
         )
 
@@ -151,10 +161,16 @@ def error_for(
     response: httpx.Response,
     attempts: int = 1,
     waited: float = 0.0,
+    note: str | None = None,
 ) -> PaymentRequiredError:
     """The typed error for `payment`, of the class of its reason."""
     return _CLASSES[payment.reason](
-        request=request, response=response, payment=payment, attempts=attempts, waited=waited
+        request=request,
+        response=response,
+        payment=payment,
+        attempts=attempts,
+        waited=waited,
+        note=note,
     )
 
 
@@ -187,6 +203,7 @@ def _rebuild(
     payment: PaymentRequired,
     attempts: int,
     waited: float,
+    not_replayed: str | None = None,
 ) -> PaymentRequiredError:
     return cls(
         message,
@@ -195,4 +212,5 @@ def _rebuild(
         payment=payment,
         attempts=attempts,
         waited=waited,
+        not_replayed=not_replayed,
     )

@@ -1,8 +1,9 @@
 """`http402 explain` and `http402 adapters`: triage a captured response from the command line.
 
-`explain` reads what a person has in hand after a failed call (a `curl -i` capture, a JSON
-body copied from a log, or a browser's HAR export), rebuilds each response as an
-`httpx.Response`, runs `http402.classify` on it and prints what the gate says. Nothing is
+`explain` reads what a person has in hand after a failed call (a `curl -i` or `curl -v`
+capture, a JSON body copied from a log, or a browser's HAR export), rebuilds each response as
+an `httpx.Response`, runs `http402.classify` on it and prints what the gate says, what resolves
+it, and any x402 settlement receipt (`PAYMENT-RESPONSE`, `X-PAYMENT-RESPONSE`). Nothing is
 fetched. Credentials in the captured requests are never printed: URLs go through
 `safe_url_for_display`, and every string shown is scrubbed of the request's secrets.
 """
@@ -29,8 +30,10 @@ import httpx
 
 from ._adapters import AdapterRegistry, Registration
 from ._core import classify
+from ._exceptions import _WHAT_RESOLVES_IT
 from ._models import PaymentOption, PaymentRequired, Reason
 from ._redaction import Redactor, collect_secrets, redactor_for, safe_url_for_display
+from ._untrusted import bounded_text, decode_base64_json
 
 __all__ = [
     "EXIT_GATE",
@@ -54,9 +57,28 @@ MAX_INPUT_BYTES = 50 * 1024 * 1024
 
 _STDIN = "-"
 _UNKNOWN_URL = "http://unknown.invalid/"
+#: `httpx.Request` needs a method; classification does not look at it.
+_PLACEHOLDER_METHOD = "GET"
 _STATUS_LINE = re.compile(rb"HTTP/[0-9](?:\.[0-9])? +([0-9]{3})(?: [^\r\n]*)?(?=\r?\n|$)")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
+# `curl -v`: `> ` request lines, `< ` response lines, `* ` information, `{ [n bytes data]`.
+_VERBOSE_RESPONSE = re.compile(rb"^< HTTP/[0-9]", re.MULTILINE)
+_DATA_MARKER = re.compile(rb"[{}] \[[0-9]+ bytes data\]")
+# curl's last information line, glued to a body that did not end with a newline.
+_GLUED_INFO = re.compile(
+    rb"\* (?:Connection #[0-9]+ to host|Closing connection|shutting down connection)[^\n]*\n?$"
+)
+_REQUEST_LINE = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\S+) +HTTP/([0-9.]+)")
+_OPENED_STREAM = re.compile(r"\[HTTP/[23]\] \[[0-9]+\] OPENED stream for (https?://\S+)")
+_TLS_INFO = re.compile(r"\b(?:SSL|TLS|ALPN)\b")
+# x402 settlement receipts: coinbase/x402 specs/transports-v2/http.md ("Settlement Response
+# Delivery", `PAYMENT-RESPONSE`) and specs/transports-v1/http.md (`X-PAYMENT-RESPONSE`), both
+# base64 of the `SettlementResponse` of specs/x402-specification-v2.md section 5.3.
+_RECEIPT_HEADERS = (
+    ("payment-response", "PAYMENT-RESPONSE", 2),
+    ("x-payment-response", "X-PAYMENT-RESPONSE", 1),
+)
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _METHOD = _HEADER_NAME
 _BODY_FRAMING = frozenset({"content-length", "transfer-encoding"})
@@ -78,20 +100,21 @@ class BodyOptions:
         status: The status of a JSON body (`None`: 402).
         headers: Response headers of a JSON body, as `(name, value)` pairs.
         url: The request URL (`None`: unknown); provider adapters only look at their hosts.
-        method: The request method.
+        method: The request method (`None`: unknown, or as a `curl -v` capture shows it).
     """
 
     status: int | None = None
     headers: tuple[tuple[str, str], ...] = ()
     url: str | None = None
-    method: str = "GET"
+    method: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class _Exchange:
     """One captured request and response, as read from the input."""
 
-    method: str
+    #: `None` when the capture does not say.
+    method: str | None
     url: str | None
     status_code: int
     request_headers: tuple[tuple[str, str], ...] = ()
@@ -103,12 +126,28 @@ class _Exchange:
     entry: int | None = None
 
 
+@attrs.frozen(kw_only=True)
+class _Receipt:
+    """An x402 settlement receipt (`PAYMENT-RESPONSE` or `X-PAYMENT-RESPONSE`), decoded."""
+
+    header: str
+    x402_version: int
+    #: `False` when the header is not base64 of a JSON object.
+    valid: bool = True
+    success: bool | None = None
+    transaction: str | None = None
+    network: str | None = None
+    payer: str | None = None
+    error_reason: str | None = None
+
+
 @attrs.frozen
 class _Verdict:
     """An exchange and what `classify` made of it."""
 
     exchange: _Exchange
     payment: PaymentRequired | None
+    receipt: _Receipt | None = None
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -158,8 +197,11 @@ def parse_input(data: bytes, options: BodyOptions) -> tuple[str, list[_Exchange]
     if _STATUS_LINE.match(start):
         _refuse_body_options(options, "a curl -i capture has its own status line and headers")
         return "http", [_parse_curl(start, options)]
+    if start[:1] not in (b"{", b"[") and _VERBOSE_RESPONSE.search(start):
+        _refuse_body_options(options, "a curl -v capture has its own status line and headers")
+        return "http", [_parse_verbose(start, options)]
     if start[:1] not in (b"{", b"["):
-        raise InputError("not a curl -i response, a HAR file or a JSON body")
+        raise InputError("not a curl -i or curl -v capture, a HAR file or a JSON body")
     document = _load_json(start)
     if isinstance(document, dict) and isinstance(document.get("log"), dict):
         _refuse_body_options(options, "a HAR file has its own URLs, statuses and headers", url=True)
@@ -284,6 +326,131 @@ def _follow(url: str | None, status: int, headers: list[tuple[str, str]]) -> str
         return url
 
 
+@attrs.define(eq=False)
+class _VerboseMessage:
+    """A request or response head being read from a `curl -v` capture."""
+
+    start: str
+    headers: list[tuple[str, str]] = attrs.Factory(list)
+    body: list[bytes] = attrs.Factory(list)
+    #: `https` when the connection it went over is TLS, as far as the capture says.
+    scheme: str = "http"
+    #: The URL of its HTTP/2 or HTTP/3 stream, when curl printed it.
+    stream_url: str | None = None
+
+
+def _parse_verbose(data: bytes, options: BodyOptions) -> _Exchange:
+    """The last response of a `curl -v` capture (with `2>&1`), and the request it answers.
+
+    Request lines start with `> `, response lines with `< `, curl's notes with `* `; the
+    body is every other line after the last response head (`{ [n bytes data]` markers, the
+    progress meter and anything before the first response are left out). The method and
+    URL come from the request (its target, `Host` and whether the connection was TLS),
+    unless `--method` or `--url` say otherwise.
+    """
+    requests: list[_VerboseMessage] = []
+    responses: list[_VerboseMessage] = []
+    scheme, stream_url = "http", None
+    reading: _VerboseMessage | None = None  # the head whose header lines come next
+    in_request = False
+    for raw in _split_lines(data):
+        line = raw.rstrip(b"\r\n")
+        marker, text = line[:2], line[2:].decode("latin-1")
+        if line in (b">", b"<"):
+            marker, text = line + b" ", ""
+        if marker == b"> ":
+            if reading is None or not in_request:
+                reading = _VerboseMessage(text, scheme=scheme, stream_url=stream_url)
+                in_request = True
+                requests.append(reading)
+            elif text.strip():
+                _verbose_header(reading, text, "request")
+            else:
+                reading = None
+        elif marker == b"< ":
+            if _STATUS_LINE.match(line[2:]):
+                reading, in_request = _VerboseMessage(text), False
+                responses.append(reading)
+            elif reading is not None and not in_request and text.strip():
+                _verbose_header(reading, text, "response")
+            else:
+                reading = None
+        elif marker == b"* " or line == b"*":
+            if text.lstrip().startswith(("Connected to", "Trying")):
+                scheme, stream_url = "http", None
+            elif _TLS_INFO.search(text):
+                scheme = "https"
+            opened = _OPENED_STREAM.search(text)
+            if opened:
+                stream_url = opened.group(1)
+        elif _DATA_MARKER.fullmatch(line) or line.startswith(b"\r"):
+            continue  # curl's `{ [n bytes data]` notes, its progress meter (redrawn after a CR)
+        elif responses and reading is None:
+            responses[-1].body.append(raw)
+    if not responses:  # pragma: no cover - parse_input checks for a `< HTTP/` line first
+        raise InputError("a curl -v capture without a response")
+    response = responses[-1]
+    match = _STATUS_LINE.match(response.start.encode("latin-1"))
+    assert match is not None
+    status = int(match.group(1))
+    if status < 200:
+        raise InputError(f"the capture ends with an interim {status} response, before any answer")
+    request = requests[-1] if requests else None
+    body = _verbose_body(response.body)
+    while _STATUS_LINE.match(body):  # `curl -iv`: each head printed again, before the body
+        _, _, body = _parse_head(body)
+        body = body.lstrip(b"\r\n") if _STATUS_LINE.match(body.lstrip(b"\r\n")) else body
+    method, url = _verbose_request(request)
+    return _Exchange(
+        method=options.method or method,
+        url=options.url or url,
+        status_code=status,
+        request_headers=tuple(request.headers) if request else (),
+        response_headers=tuple(response.headers),
+        body=body,
+        maybe_encoded=True,
+    )
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """`data` cut after each LF (a CR alone is curl redrawing its progress meter)."""
+    lines = data.split(b"\n")
+    return [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def _verbose_header(message: _VerboseMessage, text: str, kind: str) -> None:
+    name, colon, value = text.partition(":")
+    if not colon or not _HEADER_NAME.fullmatch(name):
+        raise InputError(f"a {kind} line of the curl -v capture is not a 'Name: value' header")
+    message.headers.append((name, value.strip()))
+
+
+def _verbose_body(lines: list[bytes]) -> bytes:
+    if lines:
+        lines[-1] = _GLUED_INFO.sub(b"", lines[-1])
+    return b"".join(lines)
+
+
+def _verbose_request(request: _VerboseMessage | None) -> tuple[str | None, str | None]:
+    """The method and URL of a `curl -v` request head; `None` for what it does not show."""
+    if request is None:
+        return None, None
+    match = _REQUEST_LINE.fullmatch(request.start.strip())
+    if match is None:
+        return None, None
+    method, target, version = match.groups()
+    if target.startswith(("http://", "https://")):  # absolute form, through a proxy
+        return method.upper(), target
+    if request.stream_url is not None:
+        return method.upper(), request.stream_url
+    host = next((v for n, v in request.headers if n.lower() == "host"), None)
+    if not host or not target.startswith("/"):
+        return method.upper(), None
+    # curl speaks HTTP/2 and HTTP/3 over TLS unless told otherwise.
+    scheme = "https" if version[:1] in ("2", "3") else request.scheme
+    return method.upper(), f"{scheme}://{host}{target}"
+
+
 def _parse_har(log: dict[str, Any]) -> list[_Exchange]:
     entries = log.get("entries")
     if not isinstance(entries, list):
@@ -373,7 +540,7 @@ def _har_content(value: object, where: str) -> tuple[bytes, str | None]:
 def to_response(exchange: _Exchange) -> httpx.Response:
     """The exchange as a read `httpx.Response` with its request."""
     request = httpx.Request(
-        exchange.method,
+        exchange.method or _PLACEHOLDER_METHOD,
         _request_url(exchange.url),
         headers=_encoded(exchange.request_headers),
     )
@@ -416,8 +583,32 @@ def _encoded(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 def classify_all(
     exchanges: Sequence[_Exchange], registry: AdapterRegistry | None
 ) -> list[_Verdict]:
-    """What `http402.classify` says of each exchange."""
-    return [_Verdict(e, classify(to_response(e), registry=registry)) for e in exchanges]
+    """What `http402.classify` says of each exchange, with its x402 receipt if it has one."""
+    return [
+        _Verdict(e, classify(to_response(e), registry=registry), _receipt(e)) for e in exchanges
+    ]
+
+
+def _receipt(exchange: _Exchange) -> _Receipt | None:
+    """The x402 settlement receipt among the response headers, decoded (bounded)."""
+    for lower, header, version in _RECEIPT_HEADERS:
+        value = next((v for n, v in exchange.response_headers if n.lower() == lower), None)
+        if value is None:
+            continue
+        document = decode_base64_json(value)
+        if not isinstance(document, dict):
+            return _Receipt(header=header, x402_version=version, valid=False)
+        success = document.get("success")
+        return _Receipt(
+            header=header,
+            x402_version=version,
+            success=success if isinstance(success, bool) else None,
+            transaction=bounded_text(document.get("transaction"), 200),
+            network=bounded_text(document.get("network"), 200),
+            payer=bounded_text(document.get("payer"), 200),
+            error_reason=bounded_text(document.get("errorReason"), 200),
+        )
+    return None
 
 
 # --- Showing -----------------------------------------------------------------------------
@@ -459,7 +650,8 @@ def _kind(payment: PaymentRequired) -> str:
 
 def _title(verdict: _Verdict, redact: Redactor) -> str:
     url = _display_url(verdict.exchange, redact)
-    return _printable(f"{verdict.exchange.method} {url or '(URL unknown)'}")
+    method = verdict.exchange.method or "(method unknown)"
+    return _printable(f"{method} {url or '(URL unknown)'}")
 
 
 def _gate_lines(payment: PaymentRequired, redact: Redactor) -> list[str]:
@@ -472,21 +664,50 @@ def _gate_lines(payment: PaymentRequired, redact: Redactor) -> list[str]:
         ("message", payment.message),
         ("credits", _credits(payment)),
         ("plan", _plans(payment)),
+        ("to resolve", _WHAT_RESOLVES_IT[payment.reason]),
         ("action_url", payment.action_url),
         ("retry_after", None if payment.retry_after is None else f"{payment.retry_after:g} s"),
         ("request_id", payment.request_id),
     ]
     rows += [
-        (f"option {n}", _option(option))
+        (f"option {n}", _option(option, redact))
         for n, option in enumerate(payment.payment_options, start=1)
     ]
     if payment.reason is Reason.UNKNOWN and payment.message is None:
-        rows.append(("body", _excerpt(payment.raw)))
+        rows.append(("body", _excerpt(payment.raw, redact)))
+    return _lines(rows, redact)
+
+
+def _lines(rows: Sequence[tuple[str, object]], redact: Redactor) -> list[str]:
     return [
         f"  {label:<13}{_printable(redact(str(value)))}"
         for label, value in rows
         if value is not None and value != ""
     ]
+
+
+def _receipt_lines(receipt: _Receipt | None, redact: Redactor) -> list[str]:
+    """`receipt  x402 v2 PAYMENT-RESPONSE: settled on eip155:84532`, then its transaction
+    and payer in full (to look up on a block explorer)."""
+    if receipt is None:
+        return []
+    summary = f"x402 v{receipt.x402_version} {receipt.header}: "
+    if not receipt.valid:
+        return _lines([("receipt", summary + "not base64 JSON, not decoded")], redact)
+    if receipt.success is True:
+        summary += "settled"
+    elif receipt.success is False:
+        summary += f"failed ({receipt.error_reason})" if receipt.error_reason else "failed"
+    else:
+        summary += "no success field"
+    if receipt.network:
+        summary += f" on {receipt.network}"
+    rows = [
+        ("receipt", summary),
+        ("transaction", receipt.transaction),
+        ("payer", receipt.payer),
+    ]
+    return _lines(rows, redact)
 
 
 def _credits(payment: PaymentRequired) -> str | None:
@@ -509,7 +730,7 @@ def _plans(payment: PaymentRequired) -> str | None:
     return f"current {payment.current_plan}" if payment.current_plan else None
 
 
-def _option(option: PaymentOption) -> str:
+def _option(option: PaymentOption, redact: Redactor) -> str:
     """`x402 exact on base: 10000 atomic of 0x036C..., pay to 0x2096...287C`."""
     text = " ".join(p for p in (option.protocol, option.scheme) if p)
     if option.network:
@@ -521,20 +742,19 @@ def _option(option: PaymentOption) -> str:
         price = f"{price} of {option.asset}" if price else option.asset
     details = [price] if price else []
     if option.pay_to:
-        details.append(f"pay to {_shorten(option.pay_to)}")
+        details.append(f"pay to {_shorten(redact(option.pay_to))}")
     return f"{text}: {', '.join(details)}" if details else text
 
 
-def _excerpt(raw: object) -> str | None:
-    """The start of a payload nothing recognised, for a person to read."""
+def _excerpt(raw: object, redact: Redactor) -> str | None:
+    """The start of a payload nothing recognised, for a person to read: scrubbed of the
+    request's credentials first, then cut, with no piece of a key left at the cut."""
     if raw is None:
         return None
     if not isinstance(raw, str):
         raw = json.dumps(raw, default=str, ensure_ascii=False)
-    text = " ".join(raw[: _EXCERPT * 4].split())
-    if not text:
-        return None
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 3] + "..."
+    text = " ".join(raw.split())
+    return redact.bounded(text, _EXCERPT) if text else None
 
 
 def _not_a_gate(verdict: _Verdict, redact: Redactor) -> str:
@@ -556,14 +776,17 @@ def render_text(kind: str, name: str, verdicts: Sequence[_Verdict], out: IO[str]
         count = f"{len(gates)} {noun}" if gates else "no payment gate"
         out.write(f"{count} in {_printable(name)} ({len(verdicts)} responses)\n")
     elif not gates:
-        out.write(_not_a_gate(verdicts[0], _redactor(verdicts[0].exchange)) + "\n")
+        redact = _redactor(verdicts[0].exchange)
+        out.write(_not_a_gate(verdicts[0], redact) + "\n")
+        for line in _receipt_lines(verdicts[0].receipt, redact):
+            out.write(line + "\n")
         return
     for number, verdict in enumerate(gates, start=1):
         assert verdict.payment is not None
         redact = _redactor(verdict.exchange)
         prefix = f"\n[{number}] " if kind == "har" else "payment gate: "
         out.write(prefix + _title(verdict, redact) + "\n")
-        for line in _gate_lines(verdict.payment, redact):
+        for line in _gate_lines(verdict.payment, redact) + _receipt_lines(verdict.receipt, redact):
             out.write(line + "\n")
 
 
@@ -590,9 +813,15 @@ def _verdict_json(verdict: _Verdict) -> dict[str, Any]:
     }
     if payment is None:
         document["status_code"] = exchange.status_code
-        return document
-    document["kind"] = _kind(payment)
-    document |= _fields_json(payment, redact)
+    else:
+        document["kind"] = _kind(payment)
+        document |= _fields_json(payment, redact)
+        document["to_resolve"] = _WHAT_RESOLVES_IT[payment.reason]
+    if verdict.receipt is not None:
+        document["receipt"] = {
+            field.name: _jsonable(getattr(verdict.receipt, field.name), redact)
+            for field in attrs.fields(_Receipt)
+        }
     return document
 
 

@@ -194,6 +194,8 @@ class Retry:
             request is replayed with backoff until the gate lifts or this window closes
             (default: the transport's retry policy, 120 s).
         paid: The offer the hook paid, for a spend policy's accounting (optional).
+        expected: Seconds after which the billing change should show, if the hook knows:
+            the first replay is sent then, instead of at the start of the schedule.
 
     Example:
         ```python
@@ -207,7 +209,11 @@ class Retry:
     headers: tuple[tuple[str, str], ...] = attrs.field(factory=tuple, converter=_header_pairs)
     within: float | None = attrs.field(default=None, validator=_positive_window)
     paid: PaymentOption | None = attrs.field(default=None, kw_only=True)
+    expected: float | None = attrs.field(default=None, kw_only=True, validator=_positive_window)
 
     def __repr__(self) -> str:
         names = [name for name, _ in self.headers]
-        return f"Retry(headers={names!r} (values hidden), within={self.within!r})"
+        return (
+            f"Retry(headers={names!r} (values hidden), within={self.within!r}, "
+            f"expected={self.expected!r})"
+        )

@@ -1,32 +1,68 @@
-"""What both transports decide after a gate: the shells only call hooks, send and sleep.
+"""The recovery flow: what happens after a gate, decided in pure code.
 
-`Recovery` holds the options of one transport and answers its questions: which hook (if
-any) handles this gate, what scope it belongs to, whether a replay still meets the same gate,
-what the spend policy allows, whether a scope is known to be gated before sending, and
-whether a balance header calls for the low-balance hook.
+`Recovery.flow(request, coordinator)` is a generator, like httpx's `Auth.auth_flow`: it
+yields *actions* (send this request, sleep this long, start the hook, wait for an episode,
+tell the fleet) and takes their results back. The sync, async and httpx2 transports only
+perform them; the order of the questions, which *is* the recovery algorithm, lives here once.
+Tests drive it with a fake clock, no threads and no sleeps.
+
+The flow of one request:
+
+1. preflight: a scope known to be gated fails fast (`attempts == 0`), unless a hook of its
+   scope is running or its window is open;
+2. send; a response that is not a gate is the answer;
+3. account-level gate: join the scope's episode (`EpisodeBook.join`). The leader starts the
+   hook where no caller owns it; everyone, the leader included, waits for its answer, each
+   for at most `hook_timeout`;
+4. `Retry`: replay inside the window, one scout on the schedule, the others once it gets
+   through; a `Retry-After` is never anticipated, and one beyond the window ends it at once;
+5. a payment challenge is per request: reserve in the spend window, pay, replay once per
+   payment;
+6. the final error is built once, with every field, when the flow ends.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import httpx
-import tenacity
 
+from . import _metrics as metrics
+from ._balance import Balance, BalanceProbeError, balance_request_for
+from ._burn import BurnRateEstimator, LowBalance, LowBalanceDetector
+from ._episodes import Episode, EpisodeBook, Mark, Turn
 from ._exceptions import PaymentChallengeError, PaymentRequiredError, error_for
 from ._models import PaymentRequired, Reason, Retry
-from ._policies import RetryPolicy, SpendPolicy, StillGated
-from ._replay import default_scope, why_not_replayable
+from ._policies import Reservation, RetryPolicy, SpendPolicy
+from ._preflight import BalanceCache, Preflight, credits_show
+from ._replay import REPLAY_EXTENSION, default_scope, replay_of, why_not_replayable
 from ._telemetry import report
 from ._untrusted import as_amount
 
-__all__ = ["DEFAULT_BALANCE_HEADERS", "PREFLIGHT_EXTENSION", "Recovery"]
+__all__ = [
+    "DEFAULT_BALANCE_HEADERS",
+    "PREFLIGHT_EXTENSION",
+    "Gated",
+    "HookCall",
+    "KnownGate",
+    "Lifted",
+    "MarkGated",
+    "NotSent",
+    "Notify",
+    "Probe",
+    "Recovery",
+    "Send",
+    "Sent",
+    "Sleep",
+    "StartHook",
+    "Steps",
+    "Wait",
+]
 
 #: `response.extensions` key on the stand-in response of a request refused by preflight.
 PREFLIGHT_EXTENSION = "http402.preflight"
@@ -35,8 +71,183 @@ PREFLIGHT_EXTENSION = "http402.preflight"
 DEFAULT_BALANCE_HEADERS = ("x-credits-remaining", "x-credit-balance", "x-balance-remaining")
 
 
+# The actions a flow yields, and what the shell sends back for each.
+
+
+@attrs.frozen
+class Send:
+    """Send `request` through the inner transport: the answer is `Sent`, `Gated` or
+    `NotSent`; any other exception is thrown into the flow."""
+
+    request: httpx.Request
+
+
+@attrs.frozen
+class Sent:
+    response: httpx.Response
+
+
+@attrs.frozen
+class Gated:
+    error: PaymentRequiredError
+
+
+@attrs.frozen
+class NotSent:
+    """The connection failed before anything was sent: the request may be sent again."""
+
+    error: BaseException
+
+
+@attrs.frozen
+class Sleep:
+    """Sleep `seconds`; the answer is `None`."""
+
+    seconds: float
+
+
+@attrs.frozen
+class StartHook:
+    """Start `call` where no caller owns it (a thread, a task of no request), through the
+    coordinator's `run_episode` when `fleet`, and `finish` its episode with the answer."""
+
+    call: HookCall
+    fleet: bool
+    scope: str
+    sent: Mark
+
+
+@attrs.frozen
+class Wait:
+    """Wait until `episode` changes after `seen`, or `timeout` seconds; the answer is `None`."""
+
+    episode: Episode
+    seen: int
+    timeout: float | None
+
+
+@attrs.frozen
+class KnownGate:
+    """Ask the coordinator for the known gate of `scope`: the answer is it, or `None`."""
+
+    scope: str
+
+
+@attrs.frozen
+class MarkGated:
+    """Tell the coordinator `scope` is gated by `payment` for `ttl` seconds."""
+
+    scope: str
+    payment: PaymentRequired
+    ttl: float
+
+
+@attrs.frozen
+class Lifted:
+    """Tell the coordinator a replay of `scope` got through."""
+
+    scope: str
+
+
+@attrs.frozen
+class Probe:
+    """Send the balance probe `request` through the inner transport: the answer is a
+    `Balance`; a failed probe is thrown in as `BalanceProbeError`."""
+
+    request: httpx.Request
+    probe: str | None
+
+
+@attrs.frozen
+class Notify:
+    """Call `on_low_balance` with each alert; the answer is `None`."""
+
+    alerts: tuple[LowBalance, ...]
+
+
+@attrs.define(eq=False)
+class HookCall:
+    """One call of a hook: what the shell runs, and how its answer is settled.
+
+    `done` and `failed` run in the hook's own thread or task, so a spend reservation is
+    committed or released even when every caller has been cancelled.
+    """
+
+    hook: Any
+    error: PaymentRequiredError
+    episode: Episode
+    book: EpisodeBook
+    window: float
+    reservation: Reservation | None = None
+
+    def done(self, answer: object) -> Retry | None:
+        """Checks the hook's answer and settles the reservation; raises `TypeError` for an
+        answer that is not a `Retry` or `None`."""
+        if answer is not None and not isinstance(answer, Retry):
+            self._release()
+            raise TypeError(
+                f"a payment-required hook must return http402.Retry or None, not "
+                f"{type(answer).__name__}"
+            )
+        if self.reservation is not None:
+            if answer is None:
+                self.reservation.release()
+            else:
+                self.reservation.commit(answer.paid)
+        return answer
+
+    def finish(self, answer: Retry | None, error: BaseException | None) -> None:
+        """Records the outcome in the book, waking every waiter."""
+        if error is not None:
+            self._release()
+        outcome = "error" if error is not None else "declined" if answer is None else "retry"
+        metrics.record_hook_call(self.error.payment, outcome=outcome)
+        self.book.finish(self.episode, answer, error, self.window)
+
+    def _release(self) -> None:
+        if self.reservation is not None:
+            self.reservation.release()
+
+
+Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Notify
+Flow = Generator[Action, Any, httpx.Response]
+
+
+class Steps:
+    """Steps a flow for a shell, which only performs `action` and hands back its result
+    (`send`) or its exception (`throw`), while `running`; then `result()` is the response,
+    or raises the flow's error."""
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self._response: httpx.Response | None = None
+        self._error: BaseException | None = None
+        self.running = True
+        self.action: Action = next(flow)
+
+    def send(self, answer: Any) -> None:
+        self._step(self._flow.send, answer)
+
+    def throw(self, error: BaseException) -> None:
+        self._step(self._flow.throw, error)
+
+    def result(self) -> httpx.Response:
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
+
+    def _step(self, step: Callable[[Any], Action], value: Any) -> None:
+        try:
+            self.action = step(value)
+        except StopIteration as done:
+            self._response, self.running = done.value, False
+        except BaseException as error:
+            self._error, self.running = error, False
+
+
 class Recovery:
-    """The recovery options of one transport, and the decisions made from them.
+    """The recovery options of one transport, and the flow they make.
 
     Args:
         on_payment_required: A hook for every reason, or a mapping from reason to hook.
@@ -45,11 +256,14 @@ class Recovery:
         spend_policy: Limits on paying challenges; without one, challenges are not screened.
         max_payments: Most paid replays of one request.
         scope: Maps a request to its billing scope.
-        preflight_ttl: Seconds a known gate keeps failing new requests fast, or `None`.
-        on_low_balance: Called when a balance header drops below `low_balance_below`.
-        low_balance_below: The threshold for `on_low_balance`.
+        preflight: What to check before sending (`http402.Preflight`), or `None`.
+        on_low_balance: Called with an `http402.LowBalance` when a scope's balance (from
+            response headers or balance probes) crosses `low_balance_below`, or its estimated
+            time to empty crosses `low_balance_within` seconds.
+        low_balance_below: A balance threshold for `on_low_balance`, in the provider's unit.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names to read the balance from.
-        hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`.
+        hook_timeout: Seconds a caller waits for a hook's answer before `TimeoutError`.
     """
 
     def __init__(
@@ -61,203 +275,511 @@ class Recovery:
         spend_policy: SpendPolicy | None,
         max_payments: int,
         scope: Callable[[httpx.Request], str] | None,
-        preflight_ttl: float | None,
+        preflight: Preflight | None,
         on_low_balance: Any,
         low_balance_below: Decimal | int | str | None,
         balance_headers: tuple[str, ...],
         hook_timeout: float | None = None,
+        low_balance_within: float | None = None,
     ) -> None:
         self._hooks = _hook_table(on_payment_required, allow_async, "on_payment_required")
         self.retry = retry if retry is not None else RetryPolicy()
         self.spend_policy = spend_policy
         if hook_timeout is not None and not hook_timeout > 0:
             raise ValueError(f"hook_timeout must be positive seconds, got {hook_timeout!r}")
-        #: Seconds a hook may take before the episode fails with `TimeoutError`.
         self.hook_timeout = hook_timeout
         if max_payments < 1:
             raise ValueError(f"max_payments must be at least 1, got {max_payments}")
         self.max_payments = max_payments
         self.scope = scope if scope is not None else default_scope
-        if preflight_ttl is not None and not preflight_ttl > 0:
-            raise ValueError(f"preflight_ttl must be positive seconds, got {preflight_ttl!r}")
-        self.preflight_ttl = preflight_ttl
-        if (on_low_balance is None) != (low_balance_below is None):
-            raise ValueError("on_low_balance and low_balance_below go together")
+        self.preflight = preflight
+        thresholds = low_balance_below is not None or low_balance_within is not None
+        if (on_low_balance is None) == thresholds:
+            raise ValueError(
+                "on_low_balance goes with low_balance_below or low_balance_within (or both)"
+            )
         if on_low_balance is not None:
             _check_callable(on_low_balance, allow_async, "on_low_balance")
         self.on_low_balance = on_low_balance
-        self._low_balance_below = (
-            None if low_balance_below is None else Decimal(str(low_balance_below))
-        )
         self._balance_headers = balance_headers
-        self._below: dict[str, bool] = {}
-        self._below_lock = threading.Lock()
+        # Both bounded per scope, the least recently seen forgotten first.
+        self._burn = BurnRateEstimator()
+        self._alarm = LowBalanceDetector(
+            time_left_below=low_balance_within, balance_below=low_balance_below
+        )
 
     @property
     def recovers(self) -> bool:
         """`True` when gates may lead to a hook call, or preflight checks are on."""
-        return bool(self._hooks) or self.preflight_ttl is not None
+        return bool(self._hooks) or self.preflight is not None
 
     @property
     def watches_balance(self) -> bool:
         return self.on_low_balance is not None
 
-    def why_not_replayable(self, request: httpx.Request) -> str | None:
-        """Why `request` could not be replayed, checked only when a hook could want to."""
-        return why_not_replayable(request) if self._hooks else None
-
-    def hook_for(self, error: PaymentRequiredError, why: str | None) -> Any:
-        """The hook for this gate, or `None` to raise `error` as it is.
-
-        A request whose body cannot be sent again (`why`) gets no hook call, and the error
-        says why.
-        """
+    def flow(self, request: httpx.Request, coordinator: Any) -> Flow:
+        """The recovery of one request, as actions for a transport to perform."""
+        book: EpisodeBook = coordinator.book
+        scope = ""
+        preflight = self.preflight
+        if preflight is not None:
+            scope = self.scope(request)
+            at_work = bool(self._hooks) and book.busy(scope)
+            if preflight.gate_ttl is not None:
+                known = yield KnownGate(scope)
+                if known is not None and not at_work:
+                    raise self._refused_early(request, known, scope)
+            if preflight.probes and not at_work:
+                balance = yield from self._probed(request, scope, coordinator, preflight)
+                minimum = preflight.min_balance
+                if balance is not None and minimum is not None:
+                    available = balance.available
+                    if (available is not None and available < minimum) or balance.usable is False:
+                        raise self._refused_early(request, _below(balance, minimum), scope)
+        sent: Mark = coordinator.mark()
+        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
+        not_replayable = why_not_replayable(request) if self._hooks else None
+        result = yield Send(request)
+        if isinstance(result, Sent):
+            return result.response
+        if isinstance(result, NotSent):
+            raise result.error
+        error: PaymentRequiredError = result.error
+        scope = scope or self.scope(request)
+        gate_ttl = None if preflight is None else preflight.gate_ttl
+        if gate_ttl is not None and error.reason.is_account_level:
+            yield MarkGated(scope, error.payment, gate_ttl)
         hook = self._hooks.get(error.reason) if self._hooks else None
         if hook is None:
-            return None
-        if why is not None:
-            error.not_replayed = why
-            error.args = (f"{error.args[0]} (not replayed: {why})",)
-            self._report("not_replayed", why, error, level=logging.WARNING)
-            return None
-        return hook
+            raise error
+        if not_replayable is not None:
+            self._report("not_replayed", not_replayable, error, scope, logging.WARNING)
+            raise _final(error, not_replayed=not_replayable)
+        if error.reason is Reason.PAYMENT_CHALLENGE:
+            return (yield from self._pay(request, error, hook, book, scope, sent))
+        previous: Episode | None = None
+        for _ in range(_MAX_EPISODES_PER_REQUEST):
+            lead, episode = book.join(scope, sent)
+            if episode is previous:
+                break
+            if lead:
+                self._report("hook_called", "calling the payment-required hook", error, scope)
+                call = HookCall(hook, error, episode, book, self.retry.within)
+                yield StartHook(call, fleet=True, scope=scope, sent=sent)
+            retry = yield from self._answer(episode, book)
+            if retry is None:
+                raise error
+            outcome = yield from self._replay(request, error, retry, episode, coordinator, scope)
+            if not isinstance(outcome, _Again):
+                return outcome
+            # Billing took (a replay got through), the window closed, and this request is
+            # gated again: that is a new exhaustion, and a new burst may top up again.
+            error, previous = outcome.error, episode
+            remaining = episode.open_until - book.clock()
+            if remaining > 0:  # a sleep may end a hair early: the window must be closed
+                yield Sleep(remaining)
+            sent = coordinator.mark()
+        raise error
+
+    def _answer(self, episode: Episode, book: EpisodeBook) -> Generator[Action, Any, Retry | None]:
+        """Waits for the episode's hook (at most `hook_timeout`): its answer, or its own
+        exception re-raised."""
+        deadline = None if self.hook_timeout is None else book.clock() + self.hook_timeout
+        while True:
+            seen = episode.version
+            if episode.finished:
+                return episode.result()
+            timeout = None if deadline is None else deadline - book.clock()
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError(
+                    f"the payment-required hook did not answer within {self.hook_timeout:g} s "
+                    "(it still runs: no second hook starts for this scope until it ends)"
+                )
+            yield Wait(episode, seen, timeout)
+
+    def _replay(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        retry: Retry,
+        episode: Episode,
+        coordinator: Any,
+        scope: str,
+    ) -> Generator[Action, Any, httpx.Response | _Again]:
+        """Replays inside the episode's window: as its scout, or once a replay got through.
+
+        Returns the response, or `_Again` when the window closed after billing took and the
+        request is still gated: a new exhaustion, for a new episode."""
+        book: EpisodeBook = coordinator.book
+        me = object()
+        waits = self.retry.waits(retry.expected)
+        poll = self._poll_request(request, error)
+        started = book.clock()
+        slept = 0.0
+
+        # Time counts as the larger of the clock and the sleeps asked for, so that an
+        # injected sleep (in tests) closes the window after the same waits.
+        def now() -> float:
+            return max(book.clock(), started + slept)
+
+        last = error
+        last_at = started
+        sends = 1
+        not_sent: BaseException | None = None
+        followed = False
+        try:
+            while True:
+                turn = book.turn(episode, me)
+                if turn is Turn.CLOSED or now() >= episode.open_until:
+                    if episode.lifted_at is not None and not_sent is None:
+                        return _Again(_final(last, attempts=sends, waited=slept))
+                    raise self._gave_up(last, not_sent, sends, slept, scope, "window closed")
+                if turn is Turn.WAIT:
+                    seen = episode.version
+                    if book.turn(episode, me) is Turn.WAIT:
+                        yield Wait(episode, seen, max(0.0, episode.open_until - book.clock()))
+                    continue
+                if self.retry.max_replays is not None and sends > self.retry.max_replays:
+                    raise self._gave_up(last, not_sent, sends, slept, scope, "replays ran out")
+                if turn is Turn.SCOUT or followed:
+                    wait = next(waits)
+                    hint = last.payment.retry_after
+                    if hint is not None:
+                        wait = max(wait, last_at + hint - now())
+                    if now() + wait >= episode.open_until:
+                        beyond = hint is not None and last_at + hint >= episode.open_until
+                        if beyond or episode.lifted_at is None:
+                            why = "window closed"
+                            if beyond:
+                                why = f"retry after {hint:g} s, beyond the propagation window"
+                            raise self._gave_up(last, not_sent, sends, slept, scope, why)
+                        # Billing took, yet this request is gated again: wait for the window
+                        # to close, then it may start a new episode.
+                        yield Sleep(episode.open_until - now())
+                        slept = max(slept, episode.open_until - started)
+                        continue
+                    yield Sleep(wait)
+                    slept += wait
+                followed = turn is Turn.GO
+                if poll is not None and turn is Turn.SCOUT:
+                    # Ask the balance probe, not the paid endpoint, whether credits show.
+                    try:
+                        balance = yield Probe(
+                            poll, self.preflight.probe if self.preflight else None
+                        )
+                    except BalanceProbeError as exc:
+                        self._report("probe_failed", str(exc), last, scope, logging.WARNING)
+                        poll = None
+                    else:
+                        yield from self._observed(scope, balance, coordinator)
+                        if not credits_show(balance, last.payment):
+                            continue
+                result = yield Send(replay_of(request, retry, sends))
+                sends += 1
+                if isinstance(result, Sent):
+                    metrics.record_replay(last.payment, outcome="passed")
+                    if book.lift(episode):
+                        propagation = book.clock() - episode.finished_at
+                        metrics.record_propagation(propagation, last.payment, outcome="passed")
+                        self._report(
+                            "lifted",
+                            f"billing took {propagation:.2f} s to show",
+                            last,
+                            scope,
+                            attempt=sends,
+                            waited=slept,
+                            propagation=propagation,
+                        )
+                        yield Lifted(scope)
+                    result.response.extensions[REPLAY_EXTENSION] = {"attempt": sends - 1}
+                    self._report(
+                        "recovered",
+                        "the replay went through",
+                        last,
+                        scope,
+                        attempt=sends,
+                        waited=slept,
+                    )
+                    return result.response
+                if isinstance(result, NotSent):
+                    not_sent = result.error
+                    continue
+                again = result.error
+                metrics.record_replay(again.payment, outcome="gated")
+                not_sent = None
+                if again.reason is not error.reason:
+                    self._report(
+                        "reason_changed",
+                        "the gate changed on replay",
+                        again,
+                        scope,
+                        logging.WARNING,
+                    )
+                    raise _final(again, attempts=sends, waited=slept)
+                self._report(
+                    "still_gated",
+                    "waiting for the billing change to propagate",
+                    again,
+                    scope,
+                    attempt=sends,
+                    waited=slept,
+                )
+                last, last_at = again, now()
+        finally:
+            book.release(episode, me)
+
+    def _pay(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        hook: Any,
+        book: EpisodeBook,
+        scope: str,
+        sent: Mark,
+    ) -> Flow:
+        """Pays a challenge per request: reserve, run the hook, replay with its proof."""
+        for payments in range(1, self.max_payments + 1):
+            error, reservation = self._reserve(error, scope)
+            episode = book.private()
+            self._report("hook_called", "calling the payment hook", error, scope)
+            call = HookCall(hook, error, episode, book, self.retry.within, reservation)
+            yield StartHook(call, fleet=False, scope=scope, sent=sent)
+            retry = yield from self._answer(episode, book)
+            if retry is None:
+                raise error
+            self._report("paid", "the hook paid; replaying with the proof", error, scope)
+            result = yield Send(replay_of(request, retry, payments))
+            if isinstance(result, Sent):
+                result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments}
+                return result.response
+            if isinstance(result, NotSent):
+                raise result.error
+            again = result.error
+            if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.max_payments:
+                error = again
+                continue
+            server_reason = again.payment.message or again.payment.code or "no reason given"
+            self._report("payment_rejected", server_reason, again, scope, logging.WARNING)
+            raise _final(
+                again,
+                cls=PaymentChallengeError,
+                attempts=payments + 1,
+                note=f"after a paid replay; the server said: {server_reason}",
+            )
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _reserve(
+        self, error: PaymentRequiredError, scope: str
+    ) -> tuple[PaymentRequiredError, Reservation | None]:
+        """The challenge with only the offers the spend policy allows, reserved; raises
+        the challenge if none is allowed."""
+        if self.spend_policy is None:
+            return error, None
+        allowed, refusals, reservation = self.spend_policy.reserve(error.payment)
+        if reservation is None:
+            why = f"the spend policy refused every offer: {refusals}"
+            self._report("payment_refused", why, error, scope, logging.WARNING)
+            raise _final(error, not_replayed=why, note=f"not paid: {why}")
+        if len(allowed) == len(error.payment.payment_options):
+            return error, reservation
+        payment = attrs.evolve(error.payment, payment_options=allowed)
+        return error_for(payment, request=error.request, response=error.response), reservation
+
+    def _gave_up(
+        self,
+        last: PaymentRequiredError,
+        not_sent: BaseException | None,
+        sends: int,
+        slept: float,
+        scope: str,
+        why: str,
+    ) -> BaseException:
+        """What to raise once replays stop: the last typed error, or the connection error
+        when the last replay could not even be sent."""
+        metrics.record_propagation(slept, last.payment, outcome="expired")
+        self._report(
+            "gave_up",
+            f"the gate did not lift ({why})",
+            last,
+            scope,
+            logging.WARNING,
+            attempt=sends,
+            waited=slept,
+        )
+        if not_sent is not None:
+            return not_sent
+        return _final(last, attempts=sends, waited=slept, note=f"gave up: {why}")
+
+    def _refused_early(
+        self, request: httpx.Request, known: PaymentRequired, scope: str
+    ) -> PaymentRequiredError:
+        response = httpx.Response(
+            known.status_code, request=request, extensions={PREFLIGHT_EXTENSION: True}
+        )
+        error = error_for(
+            known,
+            request=request,
+            response=response,
+            attempts=0,
+            note="known before sending: not sent",
+        )
+        self._report("preflight", "failing fast while the scope is gated", error, scope)
+        return error
 
     def _report(
-        self, event: str, text: str, error: PaymentRequiredError, level: int = logging.INFO
+        self,
+        event: str,
+        text: str,
+        error: PaymentRequiredError,
+        scope: str,
+        level: int = logging.INFO,
+        *,
+        attempt: int | None = None,
+        waited: float | None = None,
+        propagation: float | None = None,
     ) -> None:
         report(
             event,
             text,
             error.payment,
-            scope=self.scope(error.request),
-            attempt=error.attempts,
-            waited=error.waited,
+            scope=scope,
+            attempt=error.attempts if attempt is None else attempt,
+            waited=error.waited if waited is None else waited,
+            propagation=propagation,
             level=level,
         )
 
-    def checked(self, answer: object) -> Retry | None:
-        """The hook's answer, which must be a `Retry` or `None`."""
-        if answer is None or isinstance(answer, Retry):
-            return answer
-        raise TypeError(
-            f"a payment-required hook must return http402.Retry or None, not "
-            f"{type(answer).__name__}"
-        )
-
-    def still_gated(
-        self, first: PaymentRequiredError, again: PaymentRequiredError, state: Any
-    ) -> BaseException:
-        """What a replay's gate means: wait and retry the same gate, or raise a new one."""
-        again.attempts = state.attempt_number + 1
-        again.waited = state.idle_for
-        if again.reason is not first.reason:
-            self._report("reason_changed", "the gate changed on replay", again, logging.WARNING)
-            return again
-        self._report("still_gated", "waiting for the billing change to propagate", again)
-        return StillGated(again)
-
-    def not_sent(self, first: PaymentRequiredError, exc: BaseException, state: Any) -> StillGated:
-        """A replay whose connection failed before anything was sent: retry it in the budget."""
-        first.attempts = state.attempt_number + 1
-        first.waited = state.idle_for
-        self._report("not_sent", f"the replay could not connect ({type(exc).__name__})", first)
-        return StillGated(first, not_sent=exc)
-
-    def gave_up(self, gated: StillGated, retrying: tenacity.BaseRetrying) -> BaseException:
-        """What to raise once the window closed or the replays ran out: the last typed error,
-        or the connection error if the last replay could not even be sent."""
-        error = gated.error
-        error.waited = float(retrying.statistics.get("idle_for", error.waited))
-        self._report("gave_up", "the gate did not lift in time", error, logging.WARNING)
-        return gated.not_sent if gated.not_sent is not None else error
-
-    def recovered(self, error: PaymentRequiredError, attempt: int, waited: float) -> None:
-        error.attempts, error.waited = attempt, waited
-        self._report("recovered", "the replay went through", error)
-
-    def screen(self, error: PaymentRequiredError) -> PaymentRequiredError:
-        """The challenge with only the offers the spend policy allows; raises if none."""
-        if self.spend_policy is None:
-            return error
-        allowed, refusals = self.spend_policy.screen(error.payment)
-        if not allowed:
-            error.not_replayed = f"the spend policy refused every offer: {refusals}"
-            error.args = (f"{error.args[0]} (not paid: {error.not_replayed})",)
-            self._report("payment_refused", error.not_replayed, error, logging.WARNING)
-            raise error
-        if len(allowed) == len(error.payment.payment_options):
-            return error
-        payment = _with_options(error.payment, allowed)
-        return error_for(payment, request=error.request, response=error.response)
-
-    def paid(self, error: PaymentRequiredError, retry: Retry) -> None:
-        """Counts a payment the hook made against the spend policy's window."""
-        if self.spend_policy is not None:
-            self.spend_policy.record(error.payment.payment_options, retry.paid)
-        self._report("paid", "the hook paid; replaying with the proof", error)
-
-    def after_payment(self, again: PaymentRequiredError, payments: int) -> PaymentRequiredError:
-        """A gate met by a paid replay: returns a new challenge to pay, if more payments are
-        allowed; otherwise raises a `PaymentChallengeError` carrying the server's reason for
-        refusing the payment."""
-        again.attempts = payments + 1
-        if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.max_payments:
-            return again
-        server_reason = again.payment.message or again.payment.code or "no reason given"
-        error = PaymentChallengeError(
-            f"{again.args[0]} (after a paid replay; the server said: {server_reason})",
-            request=again.request,
-            response=again.response,
-            payment=again.payment,
-            attempts=payments + 1,
-        )
-        self._report("payment_rejected", server_reason, error, logging.WARNING)
-        raise error
-
-    def gate_scope(
-        self, request: httpx.Request, error: PaymentRequiredError
-    ) -> tuple[str, float] | None:
-        """The scope to remember as gated for preflight, and for how long; `None` unless
-        preflight is on and the gate is account-level."""
-        if self.preflight_ttl is None or not error.reason.is_account_level:
-            return None
-        return self.scope(request), self.preflight_ttl
-
-    def preflight_scope(self, request: httpx.Request) -> str | None:
-        """The scope to look up before sending, if preflight is on."""
-        return None if self.preflight_ttl is None else self.scope(request)
-
-    def refuse_early(self, request: httpx.Request, known: PaymentRequired | None) -> None:
-        """Raises the known gate of the request's scope, without sending the request."""
-        if known is None:
-            return
-        response = httpx.Response(
-            known.status_code, request=request, extensions={PREFLIGHT_EXTENSION: True}
-        )
-        error = error_for(known, request=request, response=response, attempts=0)
-        error.args = (f"{error.args[0]} (known before sending: not sent)",)
-        self._report("preflight", "failing fast while the scope is gated", error)
-        raise error
-
-    def low_balance(self, request: httpx.Request, response: httpx.Response) -> Decimal | None:
-        """The balance to report to `on_low_balance`, once per drop below the threshold."""
-        balance = None
+    def low_balance(
+        self, request: httpx.Request, response: httpx.Response, now: float, provider: str | None
+    ) -> tuple[LowBalance, ...]:
+        """The alerts a successful response's balance header raises: once per crossing of
+        the balance threshold or of the time-to-empty threshold, per scope."""
+        amount = None
         for name in self._balance_headers:
-            balance = as_amount(response.headers.get(name))
-            if balance is not None:
+            amount = as_amount(response.headers.get(name))
+            if amount is not None:
                 break
-        if balance is None or self._low_balance_below is None:
+        if amount is None:
+            return ()
+        return self._alerts(self.scope(request), amount, now, provider, None)
+
+    def _alerts(
+        self,
+        scope: str,
+        amount: Decimal,
+        now: float,
+        provider: str | None,
+        currency: str | None,
+    ) -> tuple[LowBalance, ...]:
+        metrics.record_balance(
+            amount, provider=provider or "unknown", currency=currency, scope=scope
+        )
+        if self.on_low_balance is None:
+            return ()
+        estimate = self._burn.observe(scope, amount, now=now, provider=provider, currency=currency)
+        return self._alarm.check(estimate)
+
+    def _observed(
+        self, scope: str, balance: Balance | None, coordinator: Any
+    ) -> Generator[Action, Any, None]:
+        """Feeds a probed balance to the burn-rate estimate, and raises its alerts."""
+        if balance is None or balance.available is None:
+            return
+        alerts = self._alerts(
+            scope, balance.available, coordinator.book.clock(), balance.provider, balance.currency
+        )
+        if alerts:
+            yield Notify(alerts)
+
+    def _probed(
+        self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight
+    ) -> Generator[Action, Any, Balance | None]:
+        """The scope's balance, probed at most once per `preflight.every` and coalesced: one
+        request probes, the others wait for its reading. A failed probe lets requests go."""
+        probe_request = balance_request_for(request, preflight.probe)
+        if probe_request is None:
             return None
-        scope = self.scope(request)
-        below = balance < self._low_balance_below
-        with self._below_lock:
-            was_below = self._below.get(scope, False)
-            self._below[scope] = below
-        return balance if below and not was_below else None
+        cache: BalanceCache = coordinator.balances
+        role, value = cache.join(scope, preflight.every)
+        if role == "fresh":
+            return value  # type: ignore[return-value]
+        episode: Episode = value  # type: ignore[assignment]
+        if role == "wait":
+            while not episode.finished:
+                yield Wait(episode, episode.version, preflight.every)
+            return cache.last(scope)
+        balance: Balance | None = None
+        try:
+            balance = yield Probe(probe_request, preflight.probe)
+        except BalanceProbeError as exc:
+            report("probe_failed", str(exc), None, scope=scope, level=logging.WARNING)
+        finally:
+            cache.store(scope, episode, balance)
+        yield from self._observed(scope, balance, coordinator)
+        return balance
+
+    def _poll_request(
+        self, request: httpx.Request, error: PaymentRequiredError
+    ) -> httpx.Request | None:
+        """The balance probe the scout may poll while credits propagate, if any."""
+        preflight = self.preflight
+        if (
+            preflight is None
+            or not preflight.poll
+            or error.reason is not Reason.INSUFFICIENT_CREDITS
+        ):
+            return None
+        return balance_request_for(request, preflight.probe)
 
 
-def _with_options(payment: PaymentRequired, options: tuple[Any, ...]) -> PaymentRequired:
-    return attrs.evolve(payment, payment_options=options)
+def _below(balance: Balance, minimum: Decimal) -> PaymentRequired:
+    """The gate a balance below the preflight minimum stands for."""
+    unit = f" {balance.currency}" if balance.currency else ""
+    return PaymentRequired(
+        reason=Reason.INSUFFICIENT_CREDITS,
+        provider=balance.provider,
+        status_code=402,
+        code="preflight_min_balance",
+        message=(
+            f"the balance is {balance.available}{unit}, below the preflight minimum {minimum}{unit}"
+        ),
+        credits_available=balance.available,
+        currency=balance.currency,
+    )
+
+
+@attrs.frozen
+class _Again:
+    """The window of a lifted episode closed with the request still gated."""
+
+    error: PaymentRequiredError
+
+
+#: Most episodes one request follows. Each one it follows past the first was lifted (its
+#: top-up worked and other requests spent it), so this bounds waiting, not wasted money.
+_MAX_EPISODES_PER_REQUEST = 10
+
+
+def _final(
+    error: PaymentRequiredError,
+    *,
+    cls: type[PaymentRequiredError] | None = None,
+    attempts: int | None = None,
+    waited: float | None = None,
+    not_replayed: str | None = None,
+    note: str | None = None,
+) -> PaymentRequiredError:
+    """The error a flow ends with, built once with every field (never edited after)."""
+    return (cls or type(error))(
+        None,
+        request=error.request,
+        response=error.response,
+        payment=error.payment,
+        attempts=error.attempts if attempts is None else attempts,
+        waited=error.waited if waited is None else waited,
+        not_replayed=not_replayed,
+        note=note,
+    )
 
 
 def _hook_table(hooks: Any, allow_async: bool, name: str) -> dict[Reason, Any] | None:

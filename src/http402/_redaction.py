@@ -1,21 +1,41 @@
 """Keep credentials out of every message, repr, log record and CLI output.
 
-The request's own secrets (auth headers, API-key headers, payment proofs, URL userinfo and
-secret-looking query parameters) are collected once and scrubbed from any text we emit, so a
-server that echoes the caller's key back in its error message does not leak it either.
+The request's own secrets are collected once and scrubbed from any text we emit, so a server
+that echoes the caller's key back in its error message does not leak it either. What counts
+as a secret, and where it is looked for (docs/safety.md lists the same):
+
+- every header whose name means a credential: `Authorization`, `Proxy-Authorization`,
+  `Cookie`, any name holding `api-key`, `apikey`, `api_key`, `token`, `secret`, `session`,
+  `signature`, `auth`, `cookie`, `password`, `passwd`, `credential`, `jwt`, `proof`,
+  `macaroon` or `preimage`, any name with a part ending in `key`
+  (`Ocp-Apim-Subscription-Key`, `X-RapidAPI-Key`), and the payment proofs
+  (`PAYMENT-SIGNATURE`, `X-PAYMENT`, any name starting `x-payment` or `payment-`);
+- each cookie value on its own, and the credential after an `Authorization` scheme;
+- query parameters whose name has a credential word as a part (`_QUERY_WORDS`), in both
+  their decoded and their sent form;
+- the URL's userinfo.
+
+Text is scrubbed first and cut after; a cut that lands inside a secret leaves no piece of
+it (`Redactor.bounded`). Matching is plain substring search, so a new key per request costs
+no regular expression compile.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
     "Redactor",
     "collect_secrets",
+    "cookie_values",
+    "is_credential_query_name",
+    "is_payment_proof_header",
     "is_sensitive_header",
     "redactor_for",
     "safe_url_for_display",
@@ -29,23 +49,72 @@ _SENSITIVE_HEADERS = frozenset(
         "proxy-authorization",
         "cookie",
         "set-cookie",
-        "x-api-key",
-        "api-key",
-        "apikey",
-        "x-goog-api-key",
-        "xi-api-key",
-        "x-auth-token",
-        "x-access-token",
         "payment-signature",
         "x-payment",
         "payment-authorization",
     }
 )
-_SENSITIVE_NAME = re.compile(r"(?:^|[-_])(?:key|token|secret|password|signature|session)(?:$|[-_])")
-_SENSITIVE_QUERY = re.compile(r"key|token|secret|password|signature|sig|auth", re.IGNORECASE)
+# Payment proofs a hook may send under a name of its protocol's (`X-Payment-Proof`).
+_PAYMENT_PREFIXES = ("x-payment", "payment-")
+# A header whose name holds any of these is a credential (`X-ELS-APIKey`, `X-MBX-APIKEY`).
+_SENSITIVE_HEADER_WORDS = (
+    "api-key",
+    "apikey",
+    "api_key",
+    "token",
+    "secret",
+    "session",
+    "signature",
+    "auth",
+    "cookie",
+    "password",
+    "passwd",
+    "credential",
+    "jwt",
+    "proof",
+    "macaroon",
+    "preimage",
+)
+_NAME_PARTS = re.compile(r"[^a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: Query parameter names that carry a credential, matched against each part of the name
+#: (`api_key`, `apiKey`, `X-Amz-Signature`); a part ending in one of `_QUERY_ENDINGS` counts
+#: too (`appkey`, `authtoken`, `clientsecret`).
+_QUERY_WORDS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "session",
+        "sessionid",
+        "sid",
+        "jwt",
+        "auth",
+        "authorization",
+        "access",
+        "sig",
+        "sign",
+        "signature",
+        "hmac",
+        "bearer",
+        "credential",
+        "credentials",
+        "private",
+    }
+)
+_QUERY_ENDINGS = ("key", "token", "secret", "password")
 # Shorter values would scrub ordinary words out of messages; real credentials are longer.
 _MIN_SECRET_LENGTH = 8
-_AUTH_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_-]*\s+(\S.*)$")
+# At a cut, a trailing piece this long of a secret's start is scrubbed too.
+_MIN_PIECE = 4
+_ELLIPSIS = "…"
+_AUTH_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S.*)$")
+_AUTH_PARAM_VALUE = re.compile(r"[=:]\s*\"?([^\s\",;]+)")
 # Credential shapes a server may echo even when it is not the caller's (another key, a proof).
 _KEY_SHAPES = re.compile(
     r"\b(?:sk|pk|rk)[-_](?:live|test|proj|ant|or)?[-_]?[A-Za-z0-9_\-]{16,}"
@@ -53,14 +122,42 @@ _KEY_SHAPES = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def is_sensitive_header(name: str) -> bool:
     """`True` for a header whose value is a credential or a payment proof."""
     lowered = name.lower()
-    return lowered in _SENSITIVE_HEADERS or bool(_SENSITIVE_NAME.search(lowered))
+    if lowered in _SENSITIVE_HEADERS or any(word in lowered for word in _SENSITIVE_HEADER_WORDS):
+        return True
+    if lowered.startswith(_PAYMENT_PREFIXES):
+        return True
+    return any(part.endswith("key") for part in _NAME_PARTS.split(lowered))
+
+
+def is_payment_proof_header(name: str) -> bool:
+    """`True` for a header that carries a payment proof, which is new on every request."""
+    return name.lower().startswith(_PAYMENT_PREFIXES)
+
+
+@functools.lru_cache(maxsize=1024)
+def is_credential_query_name(name: str) -> bool:
+    """`True` for a query parameter whose value is a credential (`key`, `apiKey`, `sig`...)."""
+    parts = _NAME_PARTS.split(_CAMEL.sub("-", name).lower())
+    return any(part in _QUERY_WORDS or part.endswith(_QUERY_ENDINGS) for part in parts)
+
+
+def cookie_values(header: str) -> list[str]:
+    """The value of each `name=value` pair of a `Cookie` header (or of one `Set-Cookie`)."""
+    values = []
+    for pair in header.split(";"):
+        _, equals, value = pair.partition("=")
+        value = (value if equals else pair).strip().strip('"')
+        if value:
+            values.append(value)
+    return values
 
 
 def safe_url_for_display(url: str) -> str:
-    """`url` without userinfo and with secret-looking query values replaced."""
+    """`url` without userinfo and with credential query values replaced."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -77,54 +174,147 @@ def safe_url_for_display(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = "&".join(
-            f"{name}={REDACTED if _SENSITIVE_QUERY.search(name) else value}"
+            f"{name}={REDACTED if is_credential_query_name(name) else value}"
             for name, value in pairs
         )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 class Redactor:
-    """Scrubs a known set of secret values, and credential-shaped tokens, from text."""
+    """Scrubs a known set of secret values, and credential-shaped tokens, from text.
 
-    __slots__ = ("_pattern",)
+    Secrets are found by plain substring search: building one for a new key costs a sort,
+    not a regular expression compile.
+    """
+
+    __slots__ = ("_secrets",)
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        unique = sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
-        alternatives = [re.escape(s) for s in unique]
-        alternatives.append(_KEY_SHAPES.pattern)
-        self._pattern = re.compile("|".join(alternatives))
+        self._secrets = tuple(
+            sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
+        )
 
     def __call__(self, text: str) -> str:
-        return self._pattern.sub(REDACTED, text)
+        spans = self._spans(text)
+        if not spans:
+            return text
+        out, end = [], 0
+        for start, stop in spans:
+            out.append(text[end:start])
+            out.append(REDACTED)
+            end = stop
+        out.append(text[end:])
+        return "".join(out)
 
     def finds(self, text: str) -> bool:
         """`True` when `text` holds something to scrub."""
-        return self._pattern.search(text) is not None
+        return any(secret in text for secret in self._secrets) or bool(_KEY_SHAPES.search(text))
+
+    def bounded(self, text: str, limit: int) -> str:
+        """`text` scrubbed, then cut to `limit` characters with no piece of a secret at the cut.
+
+        A text that ends with an ellipsis was cut before (by an adapter): the piece of a
+        secret left before it is scrubbed all the same.
+        """
+        text = self(text)
+        if len(text) > limit:
+            text, cut = text[: limit - 1], True
+        elif text.endswith(_ELLIPSIS):
+            text, cut = text[:-1], True
+        else:
+            cut = False
+        # At a cut, a short piece of a key's start is enough to scrub; elsewhere only a long
+        # one (a server echoing the first characters of the key).
+        shortest = _MIN_PIECE if cut else _MIN_SECRET_LENGTH
+        room = limit - len(_ELLIPSIS) if cut else limit
+        piece = self._trailing_piece(text, shortest)
+        while piece:
+            text = text[: len(text) - piece]
+            text = text[: max(0, room - len(REDACTED))]
+            piece = self._trailing_piece(text, shortest)
+            if not piece:
+                text += REDACTED
+        return text + _ELLIPSIS if cut else text
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """The merged spans of `text` to replace, in order."""
+        spans = []
+        for secret in self._secrets:
+            start = text.find(secret)
+            while start != -1:
+                spans.append((start, start + len(secret)))
+                start = text.find(secret, start + 1)
+        spans.extend(match.span() for match in _KEY_SHAPES.finditer(text))
+        if len(spans) < 2:
+            return spans
+        spans.sort()
+        merged = [spans[0]]
+        for start, stop in spans[1:]:
+            last_start, last_stop = merged[-1]
+            if start <= last_stop:
+                merged[-1] = (last_start, max(last_stop, stop))
+            else:
+                merged.append((start, stop))
+        return merged
+
+    def _trailing_piece(self, text: str, shortest: int) -> int:
+        """The length of the longest end of `text` that starts one of the secrets."""
+        longest = 0
+        for secret in self._secrets:
+            window = text[-(len(secret) - 1) :] if len(secret) > 1 else ""
+            head = secret[:shortest]
+            at = window.find(head)
+            while at != -1:
+                if secret.startswith(window[at:]):
+                    longest = max(longest, len(window) - at)
+                    break
+                at = window.find(head, at + 1)
+        return longest
 
 
 def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """The secret values that a request carries in its headers and URL."""
     secrets: list[str] = []
     for name, value in headers:
-        if is_sensitive_header(name):
-            secrets.append(value)
-            match = _AUTH_SCHEME.match(value)
-            if match:
-                secrets.append(match.group(1))
+        if not is_sensitive_header(name):
+            continue
+        secrets.append(value)
+        lowered = name.lower()
+        if lowered in ("cookie", "set-cookie"):
+            for cookie in cookie_values(value):
+                secrets += (cookie, unquote(cookie))
+            continue
+        match = _AUTH_SCHEME.match(value)
+        if match:
+            scheme, credential = match.groups()
+            secrets.append(credential)
+            secrets.extend(_AUTH_PARAM_VALUE.findall(credential))
+            if scheme.lower() == "basic":
+                secrets.extend(_basic_parts(credential))
     try:
         parts = urlsplit(url)
-        if parts.password:
-            secrets.append(parts.password)
-        if parts.username:
-            secrets.append(parts.username)
-        secrets.extend(
-            value
-            for name, value in parse_qsl(parts.query, keep_blank_values=True)
-            if _SENSITIVE_QUERY.search(name)
-        )
+        for userinfo in (parts.username, parts.password):
+            if userinfo:
+                secrets += (userinfo, unquote(userinfo))
+        for pair in parts.query.split("&"):
+            name, _, value = pair.partition("=")
+            if value and is_credential_query_name(unquote(name.replace("+", " "))):
+                secrets += (value, unquote(value.replace("+", " ")), unquote(value))
     except ValueError:
         pass
     return tuple(sorted(set(secrets)))
+
+
+def _basic_parts(credential: str) -> list[str]:
+    """The user and password of a `Basic` credential, as a server may echo them decoded."""
+    if len(credential) > 4096:
+        return []
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return []
+    user, _, password = decoded.partition(":")
+    return [decoded, user, password]
 
 
 @functools.lru_cache(maxsize=64)

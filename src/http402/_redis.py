@@ -37,8 +37,9 @@ from typing import Any
 import anyio
 import attrs
 
-from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+from ._episodes import EpisodeBook, Mark
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import BalanceCache
 
 __all__ = ["AsyncRedisCoordinator", "RedisCoordinator"]
 
@@ -158,14 +159,28 @@ class _Outcome:
         return None
 
 
-def _settle(pipeline: Any, keys: _Keys, lifted: bool) -> Any:
-    """Closes the open episode; a lift also forgets the known gate and records when it
-    lifted, so that a stale 402 of a request sent before then replays instead of leading."""
-    pipeline.delete(keys.open)
-    if lifted:
-        pipeline.delete(keys.gate)
-        pipeline.set(keys.lifted, repr(time.time()), px=_OUTCOME_TTL_MS)
+def _lifted(pipeline: Any, keys: _Keys) -> Any:
+    """A replay got through: forget the known gate, and record when, so that a stale 402 of
+    a request sent before then replays instead of leading. The window stays open: a lagging
+    replica's 402 inside it replays too."""
+    pipeline.delete(keys.gate)
+    pipeline.set(keys.lifted, repr(time.time()), px=_OUTCOME_TTL_MS)
     return pipeline
+
+
+def _attempt(run_hook: Callable[[], Any]) -> tuple[bool, Any]:
+    """Runs the hook: `(False, answer)`, or `(True, its exception)` for an `Exception`."""
+    try:
+        return False, run_hook()
+    except Exception as exc:
+        return True, exc
+
+
+async def _async_attempt(run_hook: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
+    try:
+        return False, await run_hook()
+    except Exception as exc:
+        return True, exc
 
 
 def _float(raw: bytes | str) -> float:
@@ -263,32 +278,39 @@ class RedisCoordinator:
         self._lease_ms = int(lease_ttl * 1000)
         self._renew = client.register_script(_RENEW)
         self._publish = client.register_script(_PUBLISH)
-        self._local = LocalCoordinator()
+        #: This process's episodes: one local leader per burst talks to Redis.
+        self.book = EpisodeBook()
+        #: The balances probed per scope in this process, for `Preflight`.
+        self.balances = BalanceCache(self.book)
         self._breaker = _Breaker()
 
-    def mark(self) -> Any:
-        return (self._local.mark(), time.time())
+    def mark(self) -> Mark:
+        return self.book.mark()
 
-    def resolve(
+    def run_episode(
         self,
         scope: str,
-        sent_at: Any,
+        sent: Mark,
         run_hook: Callable[[], Retry | None],
         window: float,
     ) -> Retry | None:
         """One hook call per episode of `scope` across the fleet; see the module's notes."""
-        local_mark, sent_wall = sent_at
-        return self._local.resolve(
-            scope, local_mark, lambda: self._fleet(scope, sent_wall, run_hook, window), window
-        )
+        failed, answer = self._fleet(scope, sent.wall, run_hook, window)
+        if failed:
+            raise answer
+        return answer  # type: ignore[no-any-return]
 
-    def settle(self, scope: str, *, lifted: bool) -> None:
-        self._local.settle(scope, lifted=lifted)
-        pipeline = _settle(self._redis.pipeline(), _Keys.of(self._namespace, scope), lifted)
+    def lifted(self, scope: str) -> None:
+        pipeline = _lifted(self._redis.pipeline(), _Keys.of(self._namespace, scope))
         self._call(pipeline.execute)
 
+    def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope` fleet-wide, after a top-up made by hand."""
+        self.book.forget_gate(scope)
+        self._call(lambda: self._redis.delete(_Keys.of(self._namespace, scope).gate))
+
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
-        self._local.mark_gated(scope, payment, ttl)
+        self.book.mark_gated(scope, payment, ttl)
         self._call(
             lambda: self._redis.set(
                 _Keys.of(self._namespace, scope).gate, _encode_payment(payment), px=int(ttl * 1000)
@@ -298,7 +320,7 @@ class RedisCoordinator:
     def gated(self, scope: str) -> PaymentRequired | None:
         raw = self._call(lambda: self._redis.get(_Keys.of(self._namespace, scope).gate))
         if raw is _FAILED:
-            return self._local.gated(scope)
+            return self.book.gated(scope)
         return _decode_payment(raw)
 
     def _call(self, operation: Callable[[], Any]) -> Any:
@@ -315,9 +337,11 @@ class RedisCoordinator:
 
     def _fleet(
         self, scope: str, sent_wall: float, run_hook: Callable[[], Retry | None], window: float
-    ) -> Any:
+    ) -> tuple[bool, Any]:
+        """`(failed, answer)`: the hook's own exception comes back as a value, so that a
+        `RedisError` the hook raised is never taken for this coordinator's own failure."""
         if self._breaker.open():
-            return run_hook()
+            return _attempt(run_hook)
         redis = _import_redis()
         keys = _Keys.of(self._namespace, scope)
         try:
@@ -325,47 +349,45 @@ class RedisCoordinator:
             pubsub.subscribe(keys.channel)
         except redis.RedisError as exc:
             self._breaker.failed(exc)
-            return run_hook()
+            return _attempt(run_hook)
         try:
             while True:
                 raw, is_open, lifted = self._redis.mget(keys.outcome, keys.open, keys.lifted)
                 outcome = _Outcome.decode(raw)
                 if outcome is not None and outcome.covers(sent_wall, is_open is not None, lifted):
                     self._breaker.succeeded()
-                    return outcome.answer(keys.channel)
+                    return False, outcome.answer(keys.channel)
                 fence = int(self._redis.incr(keys.fence))
                 token = f"{fence}:{uuid.uuid4().hex}"
                 if self._redis.set(keys.lease, token, nx=True, px=self._lease_ms):
                     self._breaker.succeeded()
-                    return self._lead(keys, token, fence, run_hook, window)
+                    break
                 # Another process holds the lease: sleep until its outcome is published, or
                 # until its lease could have expired.
                 pubsub.get_message(timeout=self._lease_ms / 1000)
         except redis.RedisError as exc:
             self._breaker.failed(exc)
-            return run_hook()
+            return _attempt(run_hook)
         finally:
             with contextlib.suppress(redis.RedisError):
                 pubsub.close()
+        return self._lead(keys, token, fence, run_hook, window)
 
     def _lead(
         self, keys: _Keys, token: str, fence: int, run_hook: Callable[[], Any], window: float
-    ) -> Any:
+    ) -> tuple[bool, Any]:
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew_until, args=(keys, token, stop), daemon=True)
         renewer.start()
-        retry: Retry | None = None
-        error: BaseException | None = None
         try:
-            retry = run_hook()
-            return retry
-        except BaseException as exc:
-            error = exc
-            raise
+            failed, answer = _attempt(run_hook)
         finally:
             stop.set()
             renewer.join()
-            self._finish(keys, token, _Outcome.of(fence, retry, error), window)
+        error = answer if failed else None
+        retry = None if failed else answer
+        self._finish(keys, token, _Outcome.of(fence, retry, error), window)
+        return failed, answer
 
     def _renew_until(self, keys: _Keys, token: str, stop: threading.Event) -> None:
         redis = _import_redis()
@@ -407,31 +429,39 @@ class AsyncRedisCoordinator:
         self._lease_ms = int(lease_ttl * 1000)
         self._renew = client.register_script(_RENEW)
         self._publish = client.register_script(_PUBLISH)
-        self._local = AsyncLocalCoordinator()
+        #: This process's episodes: one local leader per burst talks to Redis.
+        self.book = EpisodeBook()
+        #: The balances probed per scope in this process, for `Preflight`.
+        self.balances = BalanceCache(self.book)
         self._breaker = _Breaker()
 
-    def mark(self) -> Any:
-        return (self._local.mark(), time.time())
+    def mark(self) -> Mark:
+        return self.book.mark()
 
-    async def resolve(
+    async def run_episode(
         self,
         scope: str,
-        sent_at: Any,
+        sent: Mark,
         run_hook: Callable[[], Awaitable[Retry | None]],
         window: float,
     ) -> Retry | None:
-        local_mark, sent_wall = sent_at
-        return await self._local.resolve(
-            scope, local_mark, lambda: self._fleet(scope, sent_wall, run_hook, window), window
-        )
+        """One hook call per episode of `scope` across the fleet; see the module's notes."""
+        failed, answer = await self._fleet(scope, sent.wall, run_hook, window)
+        if failed:
+            raise answer
+        return answer  # type: ignore[no-any-return]
 
-    async def settle(self, scope: str, *, lifted: bool) -> None:
-        await self._local.settle(scope, lifted=lifted)
-        pipeline = _settle(self._redis.pipeline(), _Keys.of(self._namespace, scope), lifted)
+    async def lifted(self, scope: str) -> None:
+        pipeline = _lifted(self._redis.pipeline(), _Keys.of(self._namespace, scope))
         await self._call(pipeline.execute)
 
+    async def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope` fleet-wide, after a top-up made by hand."""
+        self.book.forget_gate(scope)
+        await self._call(lambda: self._redis.delete(_Keys.of(self._namespace, scope).gate))
+
     async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
-        await self._local.mark_gated(scope, payment, ttl)
+        self.book.mark_gated(scope, payment, ttl)
         await self._call(
             lambda: self._redis.set(
                 _Keys.of(self._namespace, scope).gate, _encode_payment(payment), px=int(ttl * 1000)
@@ -441,7 +471,7 @@ class AsyncRedisCoordinator:
     async def gated(self, scope: str) -> PaymentRequired | None:
         raw = await self._call(lambda: self._redis.get(_Keys.of(self._namespace, scope).gate))
         if raw is _FAILED:
-            return await self._local.gated(scope)
+            return self.book.gated(scope)
         return _decode_payment(raw)
 
     async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
@@ -462,9 +492,10 @@ class AsyncRedisCoordinator:
         sent_wall: float,
         run_hook: Callable[[], Awaitable[Retry | None]],
         window: float,
-    ) -> Any:
+    ) -> tuple[bool, Any]:
+        """`(failed, answer)`, as in `RedisCoordinator._fleet`."""
         if self._breaker.open():
-            return await run_hook()
+            return await _async_attempt(run_hook)
         redis = _import_redis()
         keys = _Keys.of(self._namespace, scope)
         try:
@@ -472,26 +503,27 @@ class AsyncRedisCoordinator:
             await pubsub.subscribe(keys.channel)
         except redis.RedisError as exc:
             self._breaker.failed(exc)
-            return await run_hook()
+            return await _async_attempt(run_hook)
         try:
             while True:
                 raw, is_open, lifted = await self._redis.mget(keys.outcome, keys.open, keys.lifted)
                 outcome = _Outcome.decode(raw)
                 if outcome is not None and outcome.covers(sent_wall, is_open is not None, lifted):
                     self._breaker.succeeded()
-                    return outcome.answer(keys.channel)
+                    return False, outcome.answer(keys.channel)
                 fence = int(await self._redis.incr(keys.fence))
                 token = f"{fence}:{uuid.uuid4().hex}"
                 if await self._redis.set(keys.lease, token, nx=True, px=self._lease_ms):
                     self._breaker.succeeded()
-                    return await self._lead(keys, token, fence, run_hook, window)
+                    break
                 await pubsub.get_message(timeout=self._lease_ms / 1000)
         except redis.RedisError as exc:
             self._breaker.failed(exc)
-            return await run_hook()
+            return await _async_attempt(run_hook)
         finally:
             with contextlib.suppress(redis.RedisError):
                 await pubsub.aclose()
+        return await self._lead(keys, token, fence, run_hook, window)
 
     async def _lead(
         self,
@@ -500,21 +532,20 @@ class AsyncRedisCoordinator:
         fence: int,
         run_hook: Callable[[], Awaitable[Any]],
         window: float,
-    ) -> Any:
-        retry: Retry | None = None
-        error: BaseException | None = None
+    ) -> tuple[bool, Any]:
+        # The hook's exception is kept as a value, never raised inside the task group,
+        # which would hand callers an ExceptionGroup instead of the hook's own exception.
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._renew_until, keys, token)
             try:
-                retry = await run_hook()
-            except BaseException as exc:
-                error = exc
-                raise
+                failed, answer = await _async_attempt(run_hook)
             finally:
                 tasks.cancel_scope.cancel()
-                with anyio.CancelScope(shield=True):
-                    await self._finish(keys, token, _Outcome.of(fence, retry, error), window)
-        return retry
+        error = answer if failed else None
+        retry = None if failed else answer
+        with anyio.CancelScope(shield=True):
+            await self._finish(keys, token, _Outcome.of(fence, retry, error), window)
+        return failed, answer
 
     async def _renew_until(self, keys: _Keys, token: str) -> None:
         redis = _import_redis()

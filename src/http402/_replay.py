@@ -15,9 +15,16 @@ from collections.abc import Callable
 import httpx
 
 from ._models import Retry
-from ._redaction import is_sensitive_header
+from ._redaction import is_credential_query_name, is_payment_proof_header, is_sensitive_header
 
-__all__ = ["REPLAY_EXTENSION", "ScopeFunction", "default_scope", "replay_of", "why_not_replayable"]
+__all__ = [
+    "REPLAY_EXTENSION",
+    "ScopeFunction",
+    "credential_view",
+    "default_scope",
+    "replay_of",
+    "why_not_replayable",
+]
 
 #: `request.extensions` key marking a replay: `{"attempt": n}`.
 REPLAY_EXTENSION = "http402.replay"
@@ -27,18 +34,72 @@ ScopeFunction = Callable[[httpx.Request], str]
 
 
 def default_scope(request: httpx.Request) -> str:
-    """The origin, plus a digest of the credential headers (never the credentials).
+    """The origin, plus a digest of every credential the request carries (never the
+    credentials themselves).
 
-    Two API keys on one host are two billing scopes; one key across many paths is one.
+    Credential headers, each cookie, credential query parameters and the URL's userinfo all
+    count: two API keys (or two session cookies) on one host are two billing scopes; one key
+    across many paths is one. What changes with each request (a payment proof, a request
+    signature, an idempotency key, a load balancer's cookie) is left out, so that it does
+    not split one account into many.
     """
     url = request.url
-    credentials = sorted(
-        (name.lower(), value)
-        for name, value in request.headers.multi_items()
-        if is_sensitive_header(name) and name.lower() not in ("cookie", "payment-signature")
-    )
+    credentials = sorted(_scope_credentials(request))
     digest = hashlib.sha256(repr(credentials).encode()).hexdigest()[:16] if credentials else "-"
     return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
+
+
+# Per-request values: proofs and signatures differ on every request of one account.
+_PER_REQUEST_WORDS = ("signature", "nonce", "timestamp", "idempotency", "csrf", "xsrf")
+# Cookies that load balancers and bot filters set and rotate; they name no account.
+_INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
+
+
+def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
+    """`(place, name, value)` of each credential that names the account."""
+    found = []
+    for name, value in request.headers.multi_items():
+        lowered = name.lower()
+        if lowered == "cookie":
+            found += [("cookie", n, v) for n, v in _cookies(value)]
+        elif (
+            is_sensitive_header(lowered)
+            and not is_payment_proof_header(lowered)
+            and not any(word in lowered for word in _PER_REQUEST_WORDS)
+            and not value.lstrip().lower().startswith("payment ")
+        ):
+            found.append(("header", lowered, _signed_credential(value)))
+    url = request.url
+    for name, value in url.params.multi_items():
+        lowered = name.lower()
+        if is_credential_query_name(name) and not _is_per_request_query(lowered):
+            found.append(("query", lowered, value))
+    if url.userinfo:
+        found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
+    return found
+
+
+def _signed_credential(value: str) -> str:
+    """The key id of an AWS Signature V4 `Authorization` (its signature is per request)."""
+    if not value.startswith("AWS4-"):
+        return value
+    _, found, rest = value.partition("Credential=")
+    return rest.split("/", 1)[0] if found else value
+
+
+def _cookies(header: str) -> list[tuple[str, str]]:
+    pairs = []
+    for pair in header.split(";"):
+        name, equals, value = pair.partition("=")
+        name = name.strip()
+        if equals and value.strip() and not name.lower().startswith(_INFRASTRUCTURE_COOKIES):
+            pairs.append((name, value.strip()))
+    return pairs
+
+
+def _is_per_request_query(name: str) -> bool:
+    signed = name in ("sig", "sign", "signature", "hmac")
+    return signed or any(word in name for word in _PER_REQUEST_WORDS)
 
 
 def why_not_replayable(request: httpx.Request) -> str | None:
@@ -69,12 +130,27 @@ def _is_byte_stream(stream: object) -> bool:
     return httpx2 is not None and isinstance(stream, httpx2.ByteStream)
 
 
+def credential_view(request: httpx.Request) -> list[tuple[str, str]]:
+    """The request's headers as classification looks for credentials in them: a header a
+    hook added (a payment proof, a fresh key) is a secret whatever its name."""
+    pairs = request.headers.multi_items()
+    added = request.extensions.get(_HOOK_HEADERS)
+    if not added:
+        return pairs
+    return [(f"x-hook-secret-{n}" if n.lower() in added else n, v) for n, v in pairs]
+
+
+#: `request.extensions` key: the names of the headers a hook added to a replay.
+_HOOK_HEADERS = "http402.hook_headers"
+
+
 def replay_of(request: httpx.Request, retry: Retry, attempt: int) -> httpx.Request:
     """A copy of `request` to send again: same body stream, hook headers added, marked."""
     headers = request.headers.copy()
     for name, value in retry.headers:
         headers[name] = value
     extensions = dict(request.extensions)
+    extensions[_HOOK_HEADERS] = frozenset(name.lower() for name, _ in retry.headers)
     extensions[REPLAY_EXTENSION] = {"attempt": attempt}
     # The request's own class, so an httpx2 request is replayed as an httpx2 request.
     return type(request)(

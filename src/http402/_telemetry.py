@@ -2,8 +2,9 @@
 
 Every record on the `http402` logger carries the structured fields `billing_gate_reason`,
 `billing_gate_kind` (`"payment"` or `"entitlement"`), `provider`, `scope` (origin and a
-digest of the credentials), `attempt` and `waited`. When `opentelemetry-api` is installed,
-the same attributes go on an event of the current span.
+digest of the credentials), `attempt` and `waited`; the `lifted` event also carries
+`propagation`, the seconds billing took to show after the hook answered. When
+`opentelemetry-api` is installed, the same attributes go on an event of the current span.
 """
 
 from __future__ import annotations
@@ -24,31 +25,39 @@ _looked_for_trace = False
 def report(
     event: str,
     text: str,
-    payment: PaymentRequired,
+    payment: PaymentRequired | None,
     *,
     scope: str | None = None,
     attempt: int = 1,
     waited: float = 0.0,
+    propagation: float | None = None,
     level: int = logging.INFO,
 ) -> None:
-    """Emits one telemetry event about `payment`."""
+    """Emits one telemetry event about `payment` (`None` for an event before any gate, such
+    as a failed balance probe)."""
     fields = {
         "http402_event": event,
-        "billing_gate_reason": payment.reason.value,
-        "billing_gate_kind": "entitlement" if payment.is_entitlement else "payment",
-        "provider": payment.provider,
+        "billing_gate_reason": None if payment is None else payment.reason.value,
+        "billing_gate_kind": None
+        if payment is None
+        else "entitlement"
+        if payment.is_entitlement
+        else "payment",
+        "provider": None if payment is None else payment.provider,
         "scope": scope,
         "attempt": attempt,
         "waited": round(waited, 3),
     }
+    if propagation is not None:
+        fields["propagation"] = round(propagation, 3)
     if logger.isEnabledFor(level):
         logger.log(
             level,
             "http402 %s: %s (%s, provider %s, attempt %d, waited %.1f s)",
             event,
             text,
-            payment.reason.value,
-            payment.provider,
+            fields["billing_gate_reason"],
+            fields["provider"],
             attempt,
             waited,
             extra=fields,

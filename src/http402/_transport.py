@@ -13,18 +13,22 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 import httpx
-import tenacity
 
+from . import _metrics as metrics
+from . import _recovery as actions
 from ._adapters import AdapterRegistry
+from ._balance import Balance, find_probe, network_error, probe_answer
+from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
-from ._models import Reason, Retry
-from ._policies import RetryPolicy, SpendPolicy, StillGated
+from ._models import Retry
+from ._policies import RetryPolicy, SpendPolicy
+from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._registry import resolve_registry
-from ._replay import replay_of
-from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader
+from ._replay import credential_view
+from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
 __all__ = ["PaymentRequiredTransport"]
@@ -64,6 +68,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         transport: The transport to wrap (default: `httpx.HTTPTransport()`).
         registry: The adapters to classify with (default: `http402.default_registry`).
         max_body_bytes: How much of a gate's body to read, counted after decoding.
+        max_body_seconds: How long to read a gate's body (default 5 s; `None`: no limit);
+            a body that takes longer is classified from what arrived, marked truncated.
         on_payment_required: A hook, or a mapping from `Reason` to hook, called with the
             typed error; it returns `Retry(...)` to replay the request or `None` to raise.
         retry: How replays wait and when they stop (default: `RetryPolicy()`).
@@ -72,11 +78,15 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         scope: Maps a request to its billing scope (default: origin and a digest of the
             credential headers).
         coordinator: Shares episodes across processes (default: this process only).
-        preflight_ttl: While a scope is known to be gated, fail new requests for this many
-            seconds without sending them (default: off).
-        on_low_balance: Called with the balance and the response when a balance header
-            drops below `low_balance_below`.
-        low_balance_below: The balance threshold for `on_low_balance`.
+        preflight: Checks made before sending (`http402.Preflight`): fail fast, without
+            sending, while the scope is known to be gated or its probed balance is below a
+            minimum (default: off).
+        preflight_ttl: Shorthand for `preflight=Preflight(gate_ttl=...)`.
+        on_low_balance: Called with an `http402.LowBalance` once per crossing of
+            `low_balance_below` (a balance, from response headers or balance probes) or of
+            `low_balance_within` (seconds left at the estimated spend rate).
+        low_balance_below: A balance threshold for `on_low_balance`.
+        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names the balance is read from.
         hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
@@ -112,16 +122,19 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         *,
         registry: AdapterRegistry | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_seconds: float | None = DEFAULT_MAX_BODY_SECONDS,
         on_payment_required: PaymentRequiredHooks | None = None,
         retry: RetryPolicy | None = None,
         spend_policy: SpendPolicy | None = None,
         max_payments: int = 1,
         scope: ScopeFunction | None = None,
         coordinator: Coordinator | None = None,
+        preflight: Preflight | None = None,
         preflight_ttl: float | None = None,
         on_low_balance: LowBalanceHook | None = None,
         low_balance_below: Decimal | int | str | None = None,
         balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
+        low_balance_within: float | None = None,
         sleep: Callable[[float], None] | None = None,
         mode: Literal["raise", "annotate"] = "raise",
         hook_timeout: float | None = None,
@@ -130,7 +143,13 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
-        if mode == "annotate" and (on_payment_required is not None or preflight_ttl is not None):
+        if preflight_ttl is not None:
+            if preflight is not None:
+                raise ValueError(
+                    "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
+                )
+            preflight = Preflight(gate_ttl=preflight_ttl)
+        if mode == "annotate" and (on_payment_required is not None or preflight is not None):
             raise ValueError(
                 "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
                 "need mode='raise'"
@@ -139,6 +158,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self._transport = transport if transport is not None else self._http.HTTPTransport()
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
+        self._max_body_seconds = max_body_seconds
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=False,
@@ -146,11 +166,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             spend_policy=spend_policy,
             max_payments=max_payments,
             scope=scope,
-            preflight_ttl=preflight_ttl,
+            preflight=preflight,
             on_low_balance=on_low_balance,
             low_balance_below=low_balance_below,
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
+            low_balance_within=low_balance_within,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -174,16 +195,41 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
-        preflight = self._recovery.preflight_scope(request)
-        if preflight is not None:
-            self._recovery.refuse_early(request, self._coordinator.gated(preflight))
-        sent_at = self._coordinator.mark()
-        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
-        not_replayable = self._recovery.why_not_replayable(request)
-        try:
-            return self._send(request)
-        except PaymentRequiredError as error:
-            return self._recover(request, error, sent_at, not_replayable)
+        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        while steps.running:
+            try:
+                steps.send(self._perform(steps.action))
+            except BaseException as exc:
+                steps.throw(exc)
+        return steps.result()
+
+    def _perform(self, action: actions.Action) -> Any:
+        """Performs one action of the recovery flow, and returns what the flow expects."""
+        if isinstance(action, actions.Send):
+            try:
+                return actions.Sent(self._send(action.request))
+            except PaymentRequiredError as error:
+                return actions.Gated(error)
+            except self._not_sent as exc:
+                return actions.NotSent(exc)
+        if isinstance(action, actions.Sleep):
+            return self._sleep(action.seconds)
+        if isinstance(action, actions.Wait):
+            event = threading.Event()
+            if self._coordinator.book.subscribe(action.episode, action.seen, event.set):
+                event.wait(action.timeout)
+            return None
+        if isinstance(action, actions.StartHook):
+            return self._start(action)
+        if isinstance(action, actions.KnownGate):
+            return self._coordinator.gated(action.scope)
+        if isinstance(action, actions.MarkGated):
+            return self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
+        if isinstance(action, actions.Lifted):
+            return self._coordinator.lifted(action.scope)
+        if isinstance(action, actions.Probe):
+            return self._probe(action)
+        return self._notify(action.alerts)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         response = self._transport.handle_request(request)
@@ -194,98 +240,76 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             return response
         return self._inspect(request, response)
 
-    def _recover(
-        self,
-        request: httpx.Request,
-        error: PaymentRequiredError,
-        sent_at: Any,
-        not_replayable: str | None,
-    ) -> httpx.Response:
-        gated = self._recovery.gate_scope(request, error)
-        if gated is not None:
-            self._coordinator.mark_gated(gated[0], error.payment, gated[1])
-        hook = self._recovery.hook_for(error, not_replayable)
-        if hook is None:
-            raise error
-        if error.reason is Reason.PAYMENT_CHALLENGE:
-            return self._pay(request, error, hook)
-        retry = self._coordinator.resolve(
-            self._recovery.scope(request),
-            sent_at,
-            lambda: self._call_hook(hook, error),
-            self._recovery.retry.within,
-        )
-        if retry is None:
-            raise error
-        return self._replay(request, error, retry)
+    def _start(self, action: actions.StartHook) -> None:
+        """Runs the hook in a thread of its own, which no caller owns: whoever waits for it
+        (the request that led included) may give up, and the hook still ends its episode.
 
-    def _replay(
-        self, request: httpx.Request, error: PaymentRequiredError, retry: Retry
-    ) -> httpx.Response:
-        retrying = tenacity.Retrying(
-            sleep=self._sleep, **self._recovery.retry.tenacity_arguments(retry.within)
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    state = attempt.retry_state
-                    try:
-                        response = self._send(replay_of(request, retry, state.attempt_number))
-                    except PaymentRequiredError as again:
-                        raise self._recovery.still_gated(error, again, state) from None
-                    except self._not_sent as exc:
-                        raise self._recovery.not_sent(error, exc, state) from None
-                    self._recovery.recovered(error, state.attempt_number + 1, state.idle_for)
-                    self._coordinator.settle(self._recovery.scope(request), lifted=True)
-                    return response
-        except StillGated as gated:
-            self._coordinator.settle(self._recovery.scope(request), lifted=False)
-            raise self._recovery.gave_up(gated, retrying) from gated.not_sent
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+        The thread is not a daemon: a hook that moves money finishes before the interpreter
+        exits.
+        """
+        call = action.call
 
-    def _pay(
-        self, request: httpx.Request, error: PaymentRequiredError, hook: Any
-    ) -> httpx.Response:
-        for payments in range(1, self._recovery.max_payments + 1):
-            error = self._recovery.screen(error)
-            retry = self._call_hook(hook, error)
-            if retry is None:
-                raise error
-            self._recovery.paid(error, retry)
+        def hook_once() -> Retry | None:
+            return call.done(call.hook(call.error))
+
+        def run() -> None:
             try:
-                return self._send(replay_of(request, retry, payments))
-            except PaymentRequiredError as again:
-                error = self._recovery.after_payment(again, payments)
-        raise error
+                if action.fleet:
+                    answer = self._coordinator.run_episode(
+                        action.scope, action.sent, hook_once, call.window
+                    )
+                else:
+                    answer = hook_once()
+            except BaseException as exc:
+                call.finish(None, exc)
+            else:
+                call.finish(answer, None)
 
-    def _call_hook(self, hook: Any, error: PaymentRequiredError) -> Retry | None:
-        timeout = self._recovery.hook_timeout
-        if timeout is None:
-            return self._recovery.checked(hook(error))
-        return self._recovery.checked(_run_with_timeout(hook, error, timeout))
+        threading.Thread(target=run, name="http402-hook").start()
 
     def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
-        balance = self._recovery.low_balance(request, response)
-        if balance is not None:
-            self._recovery.on_low_balance(balance, response)
+        provider = None  # a header balance names no provider
+        now = self._coordinator.book.clock()
+        self._notify(self._recovery.low_balance(request, response, now, provider))
+
+    def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        hook = self._recovery.on_low_balance
+        for alert in alerts:
+            hook(alert)
+
+    def _probe(self, action: actions.Probe) -> Balance:
+        """Sends a balance probe through the inner transport (never through recovery)."""
+        probe = find_probe(action.request.url.host, action.probe)
+        assert probe is not None  # the flow built the request from this probe
+        try:
+            response = self._transport.handle_request(action.request)
+        except self._http.TransportError as exc:
+            raise network_error(probe, exc, ()) from None
+        response.request = action.request  # a transport's response has none yet
+        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        try:
+            for chunk in response.stream:  # type: ignore[union-attr]
+                if reader.feed(chunk):
+                    break
+        finally:
+            response.close()
+        return probe_answer(probe, action.request, response, reader, time.time())
 
     def _inspect(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         host = request.url.host
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
-        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        reader = BodyReader(
+            response.headers.get("content-encoding"), self._max_body_bytes, self._max_body_seconds
+        )
         chunks: Iterator[bytes] = iter(response.stream)  # type: ignore[arg-type]
         try:
-            for chunk in chunks:
-                if reader.feed(chunk):
-                    break
-            else:
-                reader.finish()
+            chunks = reader.read(chunks, self._http.TransportError)
             payment = classify_read(
                 method=request.method,
                 url=str(request.url),
                 host=host,
-                request_headers=request.headers.multi_items(),
+                request_headers=credential_view(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,
@@ -296,6 +320,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             raise
         if payment is None:
             return self._resumed(request, response, reader, chunks)
+        metrics.record_gate(payment)
         if self._annotate:
             annotated = self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
@@ -303,7 +328,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         response.close()
         gate = self._http.Response(
             response.status_code,
-            headers=gate_response_headers(response.headers.multi_items()),
+            headers=gate_response_headers(response.headers.raw),
             content=reader.body,
             request=request,
             extensions=gate_response_extensions(response.extensions, reader),
@@ -345,24 +370,3 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
-
-
-def _run_with_timeout(hook: Any, error: PaymentRequiredError, timeout: float) -> Any:
-    """Runs a sync hook in a worker thread and waits at most `timeout` seconds for it."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, hook(error)))
-        except BaseException as exc:
-            outcome.append((False, exc))
-
-    worker = threading.Thread(target=run, name="http402-hook", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise TimeoutError(f"the payment-required hook did not return within {timeout:g} s")
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value

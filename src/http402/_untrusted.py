@@ -1,7 +1,8 @@
 """Parsers for bytes and headers from the network: bounded, strict, and never raising.
 
-Everything here is pure (no I/O) and returns `None` for input it cannot use. The limits and
-where they come from are listed in DESIGN.md under "Defaults".
+Everything here is pure (no I/O of its own: `BodyReader.read` only pulls from the stream it
+is handed) and returns `None` for input it cannot use. The limits and where they come from
+are listed in DESIGN.md under "Defaults".
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import json
 import re
 import time
 import zlib
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_BODY_SECONDS",
     "MAX_HEADER_PAYLOAD_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_NUMBER_DIGITS",
@@ -40,10 +43,14 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+#: A gate's body is read for at most this long: a server that drips it must not pin a request.
+DEFAULT_MAX_BODY_SECONDS = 5.0
 MAX_HEADER_PAYLOAD_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_DIGITS = 4300
-MAX_RETRY_AFTER = 120.0
+#: The longest `Retry-After` kept (a week): beyond the propagation window it is not waited
+#: for, but kept in `payment.retry_after` to say when to come back; beyond this, it is noise.
+MAX_RETRY_AFTER = 7 * 24 * 3600.0
 MAX_TEXT_FIELD = 2000
 _MAX_URL_LENGTH = 2048
 
@@ -87,38 +94,53 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 
 class BodyReader:
-    """Decodes a response body chunk by chunk, keeping at most `limit` decoded bytes.
+    """Decodes a response body chunk by chunk, keeping at most `limit` decoded bytes, for at
+    most `max_seconds`.
 
     The bound holds *while* decoding: a gzip bomb never expands past `limit + 1` bytes in
     memory, because each decompression call is given the room left, not the whole chunk.
-    The raw chunks read so far are kept too, so a response that turns out not to be a payment
-    gate can be handed back with nothing lost.
+    The time limit is checked as each chunk arrives, so a body dripped a few bytes at a time
+    stops being read once it is up; a stall between two chunks is bounded by the client's
+    own read timeout. The raw chunks read so far are kept too, so a response that turns out
+    not to be a payment gate can be handed back with nothing lost.
 
-    Feed chunks with `feed()` until it returns `True` (enough read) or the stream ends, then
-    call `finish()`.
+    `read()` (or `aread()`) feeds a stream's chunks until enough is read, the time is up, or
+    the stream ends or breaks. Lower level: feed chunks with `feed()` until it returns `True`
+    (enough read) or the stream ends, then call `finish()`.
     """
 
     __slots__ = (
+        "_deadline",
         "_decoded",
         "_decoder",
         "_limit",
         "_raw_size",
+        "broken",
         "complete",
         "raw_chunks",
         "truncated",
         "undecodable",
     )
 
-    def __init__(self, content_encoding: str | None, limit: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        content_encoding: str | None,
+        limit: int = DEFAULT_MAX_BODY_BYTES,
+        max_seconds: float | None = DEFAULT_MAX_BODY_SECONDS,
+    ) -> None:
         self._limit = limit
+        self._deadline = None if max_seconds is None else time.monotonic() + max_seconds
         self._decoded = bytearray()
         self._raw_size = 0
         self._decoder = _decoder_for(content_encoding)
         self.raw_chunks: list[bytes] = []
         #: The whole stream was read.
         self.complete = False
-        #: More body existed than `limit` allowed to keep.
+        #: More body existed than `limit` allowed to keep, the time was up before the end,
+        #: or the stream broke before the end: the body kept is what was read.
         self.truncated = False
+        #: The error that broke the stream while it was read, if it broke.
+        self.broken: BaseException | None = None
         #: The content encoding was unknown or the compressed data was corrupt.
         self.undecodable = self._decoder is _UNSUPPORTED
 
@@ -127,15 +149,52 @@ class BodyReader:
         """The decoded body, at most `limit` bytes."""
         return bytes(self._decoded)
 
+    def read(
+        self, chunks: Iterator[bytes], errors: type[BaseException] | tuple[type[BaseException], ...]
+    ) -> Iterator[bytes]:
+        """Feeds `chunks` until enough is read, the time is up, or the stream ends or raises one
+        of `errors`; returns the rest of the stream, which raises that error again when read.
+
+        Args:
+            chunks: The raw stream.
+            errors: What a broken stream raises (`httpx.TransportError`): the body read so
+                far is kept, marked `truncated`.
+        """
+        try:
+            for chunk in chunks:
+                if self.feed(chunk):
+                    return chunks
+        except errors as exc:
+            self._break(exc)
+            return _raising(exc)
+        self.finish()
+        return chunks
+
+    async def aread(
+        self,
+        chunks: AsyncIterator[bytes],
+        errors: type[BaseException] | tuple[type[BaseException], ...],
+    ) -> AsyncIterator[bytes]:
+        """`read()` for an async stream."""
+        try:
+            async for chunk in chunks:
+                if self.feed(chunk):
+                    return chunks
+        except errors as exc:
+            self._break(exc)
+            return _araising(exc)
+        self.finish()
+        return chunks
+
     def feed(self, chunk: bytes) -> bool:
         """Takes one raw chunk; `True` means stop reading, the body kept is final."""
         if not chunk:
-            return False
+            return self._stop_if_late()
         self.raw_chunks.append(chunk)
         self._raw_size += len(chunk)
         if self.undecodable:
             # Nothing more can be learned from the body; keep reading only to the raw limit.
-            return self._stop_if_raw_limit()
+            return self._stop_if_raw_limit() or self._stop_if_late()
         room = self._limit + 1 - len(self._decoded)
         try:
             out = self._decoder.decode(chunk, room)
@@ -147,11 +206,15 @@ class BodyReader:
             del self._decoded[self._limit :]
             self.truncated = True
             return True
-        return self._stop_if_raw_limit()
+        return self._stop_if_raw_limit() or self._stop_if_late()
 
     def finish(self) -> None:
         """Marks the stream as fully read."""
         self.complete = True
+
+    def _break(self, exc: BaseException) -> None:
+        self.broken = exc
+        self.truncated = True
 
     def _stop_if_raw_limit(self) -> bool:
         # Compressed data is smaller than what it decodes to, so more raw bytes than the decoded
@@ -160,6 +223,23 @@ class BodyReader:
             self.truncated = True
             return True
         return False
+
+    def _stop_if_late(self) -> bool:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self.truncated = True
+            return True
+        return False
+
+
+def _raising(exc: BaseException) -> Iterator[bytes]:
+    """The rest of a stream that broke: it raises its error again."""
+    raise exc
+    yield b""  # pragma: no cover - makes this a generator
+
+
+async def _araising(exc: BaseException) -> AsyncIterator[bytes]:
+    raise exc
+    yield b""  # pragma: no cover - makes this an async generator
 
 
 class _Identity:

@@ -10,13 +10,15 @@ hooks: http402.typing.PaymentRequiredHooks = {http402.Reason.INSUFFICIENT_CREDIT
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
+from ._burn import LowBalance
+from ._episodes import EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import BalanceCache
 
 __all__ = [
     "AsyncCoordinator",
@@ -42,10 +44,10 @@ AsyncPaymentRequiredHooks = (
     | AsyncPaymentRequiredHook
     | Mapping[Reason | str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
-#: Called with the balance a successful response reported, once it drops below the threshold.
-LowBalanceHook = Callable[[Decimal, httpx.Response], None]
+#: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold.
+LowBalanceHook = Callable[[LowBalance], None]
 #: The async transport's low-balance hook: a coroutine function or a plain one.
-AsyncLowBalanceHook = Callable[[Decimal, httpx.Response], Awaitable[None] | None]
+AsyncLowBalanceHook = Callable[[LowBalance], Awaitable[None] | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
 
@@ -53,21 +55,26 @@ ScopeFunction = Callable[[httpx.Request], str]
 class Coordinator(Protocol):
     """Shares episodes and known gates among the users of a sync transport.
 
-    `http402.RedisCoordinator` shares them across processes; the default, within one.
+    `http402.LocalCoordinator` shares them within one process; `http402.RedisCoordinator`
+    across processes. `book` is the in-process state the recovery flow decides on; the
+    methods are the coordinator's I/O.
     """
 
-    def mark(self) -> Any:
+    book: EpisodeBook
+    balances: BalanceCache
+
+    def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
 
-    def resolve(
-        self, scope: str, sent_at: Any, run_hook: Callable[[], Retry | None], window: float
+    def run_episode(
+        self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
     ) -> Retry | None:
-        """Runs `run_hook` once per episode of `scope`, or returns the answer of the episode
-        that covers this request; re-raises the hook's exception. A `Retry` without
-        `within` keeps the episode open for `window` seconds."""
+        """Runs `run_hook` for this process's episode of `scope`, or returns the answer of
+        the fleet's episode that covers it; re-raises the hook's exception unchanged. A
+        `Retry` without `within` keeps the episode open for `window` seconds."""
 
-    def settle(self, scope: str, *, lifted: bool) -> None:
-        """Closes the open episode of `scope`; `lifted` also forgets its known gate."""
+    def lifted(self, scope: str) -> None:
+        """A replay of `scope` got through: its known gate is forgotten."""
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         """Remembers that `scope` is behind this gate for `ttl` seconds."""
@@ -79,20 +86,24 @@ class Coordinator(Protocol):
 class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
 
-    def mark(self) -> Any:
+    book: EpisodeBook
+    balances: BalanceCache
+
+    def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
 
-    async def resolve(
+    async def run_episode(
         self,
         scope: str,
-        sent_at: Any,
+        sent: Mark,
         run_hook: Callable[[], Awaitable[Retry | None]],
         window: float,
     ) -> Retry | None:
-        """Runs `run_hook` once per episode of `scope`, or returns the covering answer."""
+        """Runs `run_hook` for this process's episode of `scope`, or returns the covering
+        answer of the fleet."""
 
-    async def settle(self, scope: str, *, lifted: bool) -> None:
-        """Closes the open episode of `scope`; `lifted` also forgets its known gate."""
+    async def lifted(self, scope: str) -> None:
+        """A replay of `scope` got through: its known gate is forgotten."""
 
     async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         """Remembers that `scope` is behind this gate for `ttl` seconds."""

@@ -15,7 +15,13 @@ from typing import Any
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
-from .._untrusted import as_amount, bounded_message, bounded_text, safe_action_url
+from .._untrusted import (
+    MAX_RETRY_AFTER,
+    as_amount,
+    bounded_message,
+    bounded_text,
+    safe_action_url,
+)
 
 __all__ = [
     "Evidence",
@@ -862,7 +868,7 @@ def _currency(value: Any) -> str | None:
 
 def _seconds(value: Any) -> float | None:
     amount = as_amount(value)
-    return float(amount) if amount is not None and 0 <= amount <= 120 else None
+    return float(amount) if amount is not None and 0 <= amount <= MAX_RETRY_AFTER else None
 
 
 def _request_id(value: Any) -> str | None:

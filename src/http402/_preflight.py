@@ -1,0 +1,168 @@
+"""Preflight: know before you pay.
+
+`Preflight` is the `preflight=` option of the transports and `wrap()`. Before a request is
+sent, it may fail it fast (the typed error, `attempts == 0`, nothing sent) when:
+
+* the scope is **known to be gated**: an account-level gate was met less than `gate_ttl`
+  seconds ago (what `preflight_ttl` did alone before), or
+* the account's **probed balance** is below `min_balance`: the provider adapter's balance
+  probe (`http402.check_balance`'s) is asked at most once per scope every `every` seconds,
+  coalesced like a hook (one probe, the other requests wait for its reading).
+
+While a hook of the scope runs, or its window is open, requests are sent instead: they join
+the episode. While a top-up propagates, the scout may poll the balance probe instead of
+replaying the user's (paid) request, and replays once the credits show (`poll`).
+
+`BalanceCache` is the pure state behind it: the last reading per scope and the probe under
+way, bounded like the episode book.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ._balance import Balance
+from ._episodes import Episode, EpisodeBook
+from ._models import PaymentRequired
+
+__all__ = ["BalanceCache", "Preflight", "credits_show"]
+
+_MAX_SCOPES = 10_000
+
+
+def _optional_amount(value: Decimal | int | str | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _optional_positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Preflight:
+    """Checks made before a request is sent, so that a refused request costs nothing.
+
+    Args:
+        min_balance: Fail fast when the probed balance is below this, in the provider's unit
+            (`Balance.currency`); `None` to probe nothing.
+        every: Seconds a probed balance is trusted; a scope is probed at most once per
+            interval, however many requests it sends.
+        gate_ttl: Seconds an account-level gate met by a request keeps failing the scope's new
+            requests fast (`None`: off). A replay that gets through forgets it at once.
+        probe: The balance probe's name, where the host does not choose it (a gateway, a test
+            server); see `http402.check_balance`.
+        poll: While a top-up propagates, poll the balance probe instead of replaying the
+            request, and replay once the credits show.
+
+    Example:
+        ```python
+        client = http402.wrap(
+            httpx.Client(base_url="https://openrouter.ai/api/v1", headers=auth),
+            preflight=http402.Preflight(min_balance="0.50", every=60, gate_ttl=30),
+        )
+        ```
+    """
+
+    min_balance: Decimal | None = attrs.field(default=None, converter=_optional_amount)
+    every: float = attrs.field(default=60.0, validator=_optional_positive)
+    gate_ttl: float | None = attrs.field(default=None, validator=_optional_positive)
+    probe: str | None = None
+    poll: bool = True
+
+    @property
+    def probes(self) -> bool:
+        """`True` when balances are probed before sending."""
+        return self.min_balance is not None
+
+
+def credits_show(balance: Balance | None, payment: PaymentRequired | None = None) -> bool:
+    """Whether a probed balance says the account can pay again: the provider's own "usable"
+    flag where it has one, else an available amount that covers the request (or is above
+    zero)."""
+    if balance is None:
+        return False
+    if balance.usable is not None:
+        return balance.usable and (balance.available is None or balance.available > 0)
+    if balance.available is None:
+        return False
+    needed = payment.credits_required if payment is not None else None
+    return balance.available >= needed if needed is not None else balance.available > 0
+
+
+@attrs.define(eq=False)
+class _Reading:
+    balance: Balance | None = None
+    read_at: float = float("-inf")
+    probing: Episode | None = None
+
+
+class BalanceCache:
+    """The last balance read per scope, and the probe under way: thread-safe, no I/O.
+
+    Args:
+        book: The episode book whose clock and waiters it shares (a probe under way is a
+            private episode that its waiters wait on).
+        max_scopes: Scopes remembered (the least recently used go first; never one with a
+            probe under way).
+    """
+
+    def __init__(self, book: EpisodeBook, *, max_scopes: int = _MAX_SCOPES) -> None:
+        self._book = book
+        self._scopes: OrderedDict[str, _Reading] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_scopes = max_scopes
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._book.clock
+
+    def join(self, scope: str, every: float) -> tuple[str, Balance | Episode | None]:
+        """`("fresh", balance or None)`, `("lead", episode)` (probe now, then `store`), or
+        `("wait", episode)` (another request probes)."""
+        with self._lock:
+            reading = self._scopes.pop(scope, None) or _Reading()
+            self._scopes[scope] = reading
+            self._trim()
+            if reading.probing is not None:
+                return "wait", reading.probing
+            if self._book.clock() - reading.read_at < every:
+                return "fresh", reading.balance
+            reading.probing = self._book.private()
+            return "lead", reading.probing
+
+    def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
+        """Records the probe's reading (`None`: it failed) and wakes its waiters."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is not None and reading.probing is episode:
+                reading.balance, reading.read_at, reading.probing = (
+                    balance,
+                    self._book.clock(),
+                    None,
+                )
+        self._book.finish(episode, None, None, 0.0)
+
+    def last(self, scope: str) -> Balance | None:
+        with self._lock:
+            reading = self._scopes.get(scope)
+            return None if reading is None else reading.balance
+
+    def forget(self, scope: str) -> None:
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is not None and reading.probing is None:
+                del self._scopes[scope]
+
+    def _trim(self) -> None:
+        for key in list(self._scopes):
+            if len(self._scopes) <= self._max_scopes:
+                return
+            if self._scopes[key].probing is None:
+                del self._scopes[key]

@@ -1,0 +1,508 @@
+"""Secrets never leak: a canary credential in every place a request can carry one, echoed
+back by the server, is searched for in every channel http402 writes to.
+
+A leak is any 10-character piece of the canary in `str`, `repr` or `args` of the error and
+its payment, a log record of the `http402` logger (message and extra fields), an
+OpenTelemetry span event, a Redis key or value, or `http402 explain` output (text and JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+import http402
+from http402._cli import main
+from http402._redaction import (
+    Redactor,
+    collect_secrets,
+    is_credential_query_name,
+    is_sensitive_header,
+)
+from http402._replay import default_scope
+
+from .test_fleet import RedisServer
+
+CANARY = "ZQ7kP2mX9vL4nR8tW3yB6cD1fG5hJ0sA"
+HOST = "api.vendor.example"
+URL = f"https://{HOST}/v1/run"
+#: Query parameter names that `docs/safety.md` lists as credentials.
+QUERY_NAMES = (
+    "key",
+    "api_key",
+    "apikey",
+    "apiKey",
+    "token",
+    "access_token",
+    "sessionid",
+    "session",
+    "jwt",
+    "pwd",
+    "password",
+    "access",
+    "secret",
+    "sig",
+    "signature",
+    "auth",
+)
+
+
+@attrs.frozen
+class Placement:
+    """Where the request carries the canary."""
+
+    url: str = URL
+    headers: tuple[tuple[str, str], ...] = ()
+    hook_headers: tuple[tuple[str, str], ...] = ()
+
+
+PLACEMENTS: dict[str, Placement] = {
+    "Authorization": Placement(headers=(("Authorization", f"Bearer {CANARY}"),)),
+    "Authorization Basic": Placement(
+        headers=(("Authorization", "Basic " + base64.b64encode(f"bob:{CANARY}".encode()).decode()),)
+    ),
+    "x-api-key": Placement(headers=(("x-api-key", CANARY),)),
+    "X-ApiKey": Placement(headers=(("X-ApiKey", CANARY),)),
+    "X-ELS-APIKey": Placement(headers=(("X-ELS-APIKey", CANARY),)),
+    "X-MBX-APIKEY": Placement(headers=(("X-MBX-APIKEY", CANARY),)),
+    "Ocp-Apim-Subscription-Key": Placement(headers=(("Ocp-Apim-Subscription-Key", CANARY),)),
+    "cookie session": Placement(headers=(("Cookie", f"session={CANARY}; theme=dark"),)),
+    "cookie sid": Placement(headers=(("Cookie", f"theme=dark; sid={CANARY}"),)),
+    "userinfo": Placement(url=f"https://bob:{CANARY}@{HOST}/v1/run"),
+    **{
+        f"query {name}": Placement(url=f"{URL}?page=2&{name}={CANARY}&model=m")
+        for name in QUERY_NAMES
+    },
+    "hook X-Fresh-Token": Placement(hook_headers=(("X-Fresh-Token", CANARY),)),
+    "hook Authorization": Placement(hook_headers=(("Authorization", f"Bearer {CANARY}"),)),
+    "hook PAYMENT-SIGNATURE": Placement(hook_headers=(("PAYMENT-SIGNATURE", CANARY),)),
+    "hook X-PAYMENT": Placement(hook_headers=(("X-PAYMENT", CANARY),)),
+    "hook X-Payment-Proof": Placement(hook_headers=(("X-Payment-Proof", CANARY),)),
+}
+
+
+def pieces(secret: str, size: int = 10) -> list[str]:
+    return [secret[i : i + size] for i in range(len(secret) - size + 1)]
+
+
+def leaks(text: str, secret: str = CANARY) -> list[str]:
+    return [piece for piece in pieces(secret) if piece in text]
+
+
+def echoes(request: httpx.Request) -> bool:
+    """`True` when the request carries the canary anywhere a server can read it."""
+    seen = [str(request.url), *(v for _, v in request.headers.multi_items())]
+    for value in request.headers.get_list("authorization"):
+        if value.startswith("Basic "):
+            seen.append(base64.b64decode(value[6:]).decode())
+    return any(CANARY in text for text in seen)
+
+
+def echoing_provider(request: httpx.Request) -> httpx.Response:
+    """A 402 that quotes the caller's credential: in full, across the message's 2,000-character
+    cut, in the code, the request id and the plan."""
+    said = CANARY if echoes(request) else "none"
+    head = f"Invalid credential {said}: no credits left. "
+    message = head + "x" * (2000 - len(head) - 12) + said
+    body = {
+        "error": {
+            "message": message,
+            "code": f"insufficient_credits_{said}",
+            "current_plan": f"plan-{said}",
+        }
+    }
+    return httpx.Response(402, json=body, headers={"x-request-id": f"req-{said}"})
+
+
+def x402_provider(request: httpx.Request) -> httpx.Response:
+    """An x402 challenge whose refusal quotes the proof it was sent."""
+    said = CANARY if echoes(request) else "none"
+    body = {
+        "x402Version": 1,
+        "error": f"invalid payment proof {said}",
+        "accepts": [
+            {
+                "scheme": "exact",
+                "network": "base",
+                "maxAmountRequired": "1000",
+                "asset": "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+                "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+                "resource": f"https://{HOST}/v1/run",
+                "description": f"proof {said}",
+                "maxTimeoutSeconds": 60,
+            }
+        ],
+    }
+    return httpx.Response(402, json=body)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def spans() -> Iterator[Callable[[], str]]:
+    """The events of spans finished while the test runs, as text."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+
+    def events() -> str:
+        return repr(
+            [
+                (e.name, dict(e.attributes or {}))
+                for s in exporter.get_finished_spans()
+                for e in s.events
+            ]
+        )
+
+    with tracer.start_as_current_span("call"):
+        yield events
+
+
+def error_texts(error: BaseException) -> list[str]:
+    texts = [str(error), repr(error), repr(error.args)]
+    payment = getattr(error, "payment", None)
+    if payment is not None:
+        texts += [
+            repr(payment),
+            str(payment),
+            json.dumps(attrs.asdict(payment, filter=_shown), default=str),
+        ]
+    return texts
+
+
+def _shown(attribute: attrs.Attribute[Any], value: object) -> bool:
+    return attribute.name != "raw"
+
+
+def log_texts(records: list[logging.LogRecord]) -> list[str]:
+    texts = []
+    for record in records:
+        if record.name.startswith("http402"):
+            texts.append(record.getMessage())
+            texts.append(repr(vars(record)))
+    return texts
+
+
+def har(placement: Placement, response: httpx.Response) -> dict[str, Any]:
+    cookies = [
+        {"name": n.strip(), "value": v}
+        for name, value in placement.headers
+        if name.lower() == "cookie"
+        for n, _, v in (pair.partition("=") for pair in value.split(";"))
+    ]
+    entry = {
+        "request": {
+            "method": "POST",
+            "url": placement.url,
+            "headers": [
+                {"name": n, "value": v} for n, v in placement.headers + placement.hook_headers
+            ],
+            "cookies": cookies,
+        },
+        "response": {
+            "status": response.status_code,
+            "headers": [{"name": n, "value": v} for n, v in response.headers.multi_items()],
+            "content": {"mimeType": "application/json", "text": response.text},
+        },
+    }
+    return {"log": {"version": "1.2", "entries": [entry]}}
+
+
+def sweep(
+    placement: Placement,
+    provider: Callable[[httpx.Request], httpx.Response],
+    redis_url: str | None,
+    caplog: pytest.LogCaptureFixture,
+    spans: Callable[[], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> dict[str, list[str]]:
+    """Every channel's text after gated requests that carry the canary as `placement` says."""
+    coordinator: Any = None
+    if redis_url is not None:
+        redis = pytest.importorskip("redis")
+        store = redis.Redis.from_url(redis_url)
+        store.flushdb()
+        coordinator = http402.RedisCoordinator(store)
+
+    def hook(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers=placement.hook_headers, within=5)
+
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(provider),
+        on_payment_required=hook,
+        retry=http402.RetryPolicy(max_replays=1),
+        sleep=lambda seconds: None,
+        coordinator=coordinator,
+        preflight_ttl=30,
+    )
+    channels: dict[str, list[str]] = {"error": [], "log": [], "span": [], "redis": [], "cli": []}
+    caplog.set_level(logging.DEBUG, logger="http402")
+    with httpx.Client(transport=transport) as client:
+        for _ in range(2):  # the second one fails fast, from the stored gate
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                client.post(placement.url, headers=list(placement.headers), content=b"{}")
+            channels["error"] += error_texts(caught.value)
+    channels["log"] = log_texts(caplog.records)
+    channels["span"] = [spans()]
+    if redis_url is not None:
+        channels["redis"] = [repr((key, store.dump(key))) for key in store.scan_iter("*")]
+    request = httpx.Request(
+        "POST", placement.url, headers=list(placement.headers + placement.hook_headers)
+    )
+    path = tmp_path / "capture.har"
+    path.write_text(json.dumps(har(placement, provider(request))))
+    for args in ([str(path)], [str(path), "--json"]):
+        capsys.readouterr()
+        main(["explain", *args])
+        out, err = capsys.readouterr()
+        channels["cli"].append(out + err)
+    return channels
+
+
+@pytest.mark.parametrize("place", list(PLACEMENTS))
+def test_an_echoed_credential_shows_in_no_channel(
+    place: str,
+    redis_url: str | None,
+    caplog: pytest.LogCaptureFixture,
+    spans: Callable[[], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No 10-character piece of the caller's credential reaches any output channel."""
+    placement = PLACEMENTS[place]
+    provider = x402_provider if "PAYMENT" in place else echoing_provider
+    channels = sweep(placement, provider, redis_url, caplog, spans, tmp_path, capsys)
+    found = {
+        channel: [text[:200] for text in texts if leaks(text)]
+        for channel, texts in channels.items()
+    }
+    assert not any(found.values()), found
+    # The sweep is only worth something if the server did echo the canary back.
+    request = httpx.Request("POST", placement.url, headers=list(placement.headers))
+    if not placement.hook_headers:
+        assert CANARY in provider(request).text
+    assert channels["error"] and channels["cli"]
+    if redis_url is not None and provider is echoing_provider:
+        assert channels["redis"]  # a challenge is per request: it is never stored
+
+
+@pytest.mark.parametrize(
+    "headers", [{"Cookie": f"session={CANARY}; theme=dark"}, {"x-apikey": CANARY}]
+)
+def test_an_echoed_cookie_value_or_x_apikey_is_scrubbed(headers: dict[str, str]) -> None:
+    """The shared repro: a cookie value and an `x-apikey` echoed back are scrubbed."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, json={"error": {"message": f"Invalid session {CANARY}"}})
+
+    client = httpx.Client(transport=http402.PaymentRequiredTransport(httpx.MockTransport(provider)))
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        client.get(URL, headers=headers)
+    assert caught.value.payment.message == "Invalid session [redacted]"
+    assert CANARY not in str(caught.value) + repr(caught.value.payment)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("place", list(PLACEMENTS))
+async def test_an_echoed_credential_shows_in_no_channel_async(
+    place: str, caplog: pytest.LogCaptureFixture, spans: Callable[[], str]
+) -> None:
+    """The async transport keeps the credential out of the error, the logs and the spans."""
+    placement = PLACEMENTS[place]
+    provider = x402_provider if "PAYMENT" in place else echoing_provider
+
+    async def hook(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers=placement.hook_headers, within=5)
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(provider),
+        on_payment_required=hook,
+        retry=http402.RetryPolicy(max_replays=1),
+        sleep=no_sleep,
+        preflight_ttl=30,
+    )
+    caplog.set_level(logging.DEBUG, logger="http402")
+    texts: list[str] = []
+    async with httpx.AsyncClient(transport=transport) as client:
+        for _ in range(2):
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                await client.post(placement.url, headers=list(placement.headers), content=b"{}")
+            texts += error_texts(caught.value)
+    texts += [*log_texts(caplog.records), spans()]
+    assert not [text[:200] for text in texts if leaks(text)]
+
+
+def test_the_sweep_sees_a_leak() -> None:
+    """The sweep's search finds a credential that is not one of the request's own."""
+    text = str(echoing_provider(httpx.Request("GET", URL, headers={"x-other": CANARY})).text)
+    assert leaks(text)
+
+
+# --- What counts as a secret -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "Proxy-Authorization",
+        "Cookie",
+        "X-Api-Key",
+        "X-ApiKey",
+        "X-ELS-APIKey",
+        "X-MBX-APIKEY",
+        "api_key",
+        "X-Goog-Api-Key",
+        "xi-api-key",
+        "Ocp-Apim-Subscription-Key",
+        "X-RapidAPI-Key",
+        "X-Auth-Token",
+        "X-Client-Secret",
+        "X-Session-Id",
+        "X-Hub-Signature",
+        "PAYMENT-SIGNATURE",
+        "X-PAYMENT",
+        "Payment-Authorization",
+        "X-JWT-Assertion",
+        "X-Payment-Proof",
+        "Payment-Receipt-Token",
+    ],
+)
+def test_credential_header_names(name: str) -> None:
+    """Headers whose names mean a credential are secrets, whatever their case."""
+    assert is_sensitive_header(name)
+    assert is_sensitive_header(name.upper())
+
+
+@pytest.mark.parametrize(
+    "name", ["Content-Type", "Accept", "User-Agent", "X-Request-Id", "Keep-Alive", "Host"]
+)
+def test_ordinary_header_names(name: str) -> None:
+    """Ordinary headers are not scrubbed."""
+    assert not is_sensitive_header(name)
+
+
+@pytest.mark.parametrize("name", [*QUERY_NAMES, "X-Amz-Signature", "client_secret", "appKey"])
+def test_credential_query_names(name: str) -> None:
+    """Query parameters named like credentials are secrets."""
+    assert is_credential_query_name(name)
+
+
+@pytest.mark.parametrize("name", ["page", "model", "q", "keyword", "limit", "format"])
+def test_ordinary_query_names(name: str) -> None:
+    """Ordinary query parameters are not."""
+    assert not is_credential_query_name(name)
+
+
+def test_each_cookie_value_is_a_secret() -> None:
+    """Each cookie value counts on its own, not only the whole header."""
+    secrets = collect_secrets(URL, [("Cookie", f"a=1; session={CANARY}; theme=dark")])
+    assert CANARY in secrets
+
+
+# --- Scrub, then cut ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", range(-40, 8))
+def test_a_key_across_the_cut_leaves_no_piece(offset: int) -> None:
+    """Wherever the 2,000-character cut falls inside an echoed key, no piece of it is shown."""
+    message = "x" * (2000 + offset) + CANARY + " and more"
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, json={"error": {"message": message}})
+
+    client = httpx.Client(transport=http402.PaymentRequiredTransport(httpx.MockTransport(provider)))
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        client.get(URL, headers={"X-ApiKey": CANARY})
+    shown = caught.value.payment.message
+    assert shown is not None and len(shown) <= 2000
+    assert not [p for p in pieces(CANARY, 4) if shown.endswith(p) or shown[:-1].endswith(p)]
+    assert not leaks(str(caught.value))
+
+
+@pytest.mark.parametrize("limit", [50, 300])
+def test_bounded_scrubs_then_cuts(limit: int) -> None:
+    """`Redactor.bounded` never returns more than `limit` characters, nor a piece of a key."""
+    redact = Redactor([CANARY])
+    for start in range(limit - 40, limit + 5):
+        text = redact.bounded("a" * start + CANARY + "b" * 20, limit)
+        assert len(text) <= limit
+        assert not [p for p in pieces(CANARY, 4) if p in text]
+
+
+def test_a_key_echoed_whole_is_replaced() -> None:
+    """An echo inside the limit becomes `[redacted]`, and the rest of the words stay."""
+    assert Redactor([CANARY]).bounded(f"bad key {CANARY}.", 2000) == "bad key [redacted]."
+
+
+# --- The default billing scope -----------------------------------------------------------
+
+
+def scope(url: str = URL, **headers: str) -> str:
+    return default_scope(httpx.Request("GET", url, headers=headers))
+
+
+@pytest.mark.parametrize(
+    ("one", "two"),
+    [
+        ({"url": f"{URL}?key=tenant-one-key-1"}, {"url": f"{URL}?key=tenant-two-key-2"}),
+        ({"url": f"{URL}?api_key=tenant-one-key-1"}, {"url": f"{URL}?api_key=tenant-two-key"}),
+        ({"Cookie": "session=tenant-one-cookie"}, {"Cookie": "session=tenant-two-cookie"}),
+        ({"X_ApiKey": "tenant-one-key-1"}, {"X_ApiKey": "tenant-two-key-2"}),
+        ({"X-MBX-APIKEY": "tenant-one-key-1"}, {"X-MBX-APIKEY": "tenant-two-key-2"}),
+        ({"url": f"https://one:pw-one-1234@{HOST}/"}, {"url": f"https://two:pw-two-1234@{HOST}/"}),
+    ],
+)
+def test_two_tenants_are_two_scopes(one: dict[str, str], two: dict[str, str]) -> None:
+    """Credentials in the query, a cookie, any API-key header or the userinfo split scopes."""
+    assert scope(**one) != scope(**two)
+
+
+@pytest.mark.parametrize(
+    "header", ["PAYMENT-SIGNATURE", "X-PAYMENT", "Idempotency-Key", "X-Signature"]
+)
+def test_per_request_values_do_not_split_a_scope(header: str) -> None:
+    """A payment proof or a per-request signature leaves one account one scope."""
+    key = {"Authorization": "Bearer the-account-key"}
+    assert scope(**key, **{header: "proof-one-123456"}) == scope(**key, **{header: "proof-two-9"})
+
+
+def test_a_load_balancer_cookie_does_not_split_a_scope() -> None:
+    """Cookies that CDNs rotate name no account."""
+    assert scope(Cookie="session=s1-123456; __cf_bm=one") == scope(
+        Cookie="session=s1-123456; __cf_bm=two"
+    )
+
+
+def test_the_scope_holds_digests_only() -> None:
+    """No credential appears in the scope string."""
+    shown = scope(f"https://bob:{CANARY}@{HOST}/?key={CANARY}", Cookie=f"session={CANARY}")
+    assert not leaks(shown)
