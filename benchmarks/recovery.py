@@ -11,6 +11,10 @@ Two measurements, printed in one run:
 2. **Real threads.** `--waiters` threads hit the gate at once; one hook call, billing shows
    `P` seconds later. Printed: hook calls, replays per waiter (sends after the first), and
    how long after the hook each request finished.
+3. **Polling the balance probe.** The same recovery on the virtual clock against a provider
+   with a documented balance endpoint (DeepSeek's `GET /user/balance` shape), with and
+   without `Preflight(poll=True)`: how many requests reached the paid endpoint, and how
+   many went to the probe instead.
 
 Run: `python benchmarks/recovery.py` (about 10 s).
 """
@@ -97,6 +101,49 @@ def virtual(runs: int) -> bool:
     return ok
 
 
+def one_polling_run(propagation: float, poll: bool) -> dict[str, int]:
+    """Sends to the paid endpoint and to the balance probe in one recovery."""
+    clock = VirtualClock()
+    shows_at: list[float] = []
+    counts = {"paid": 0, "probe": 0}
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        shown = bool(shows_at) and clock() >= shows_at[0]
+        if request.url.path == "/user/balance":
+            counts["probe"] += 1
+            total = "10.00" if shown else "0.00"
+            info = {"currency": "CNY", "total_balance": total, "granted_balance": "0.00"}
+            info["topped_up_balance"] = total
+            return httpx.Response(200, json={"is_available": shown, "balance_infos": [info]})
+        counts["paid"] += 1
+        return httpx.Response(200, json={}) if shown else httpx.Response(402, json=GATE)
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        shows_at.append(clock() + propagation)
+        return http402.Retry()
+
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(provider),
+        on_payment_required=top_up,
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+        preflight=http402.Preflight(poll=True) if poll else None,
+    )
+    with httpx.Client(transport=transport) as client:
+        client.post("https://api.deepseek.com/chat/completions", json={})
+    return counts
+
+
+def polling(propagation: float) -> bool:
+    without, with_ = one_polling_run(propagation, False), one_polling_run(propagation, True)
+    print(
+        f"\nPolling the balance probe, P = {propagation:g} s: without, {without['paid']} sends "
+        f"to the paid endpoint; with, {with_['paid']} sends to it and {with_['probe']} balance "
+        "reads"
+    )
+    return with_["paid"] == 2 and with_["paid"] < without["paid"]
+
+
 def real_threads(waiters: int, propagation: float) -> bool:
     lock = threading.Lock()
     hook_calls: list[float] = []
@@ -152,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ok = virtual(args.runs)
     ok &= real_threads(args.waiters, args.propagation)
+    ok &= polling(15.0)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

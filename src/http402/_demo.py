@@ -22,8 +22,11 @@ from typing import Any, TextIO
 
 import httpx
 
+from ._burn import LowBalance
+from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError
 from ._models import Reason, Retry
+from ._preflight import Preflight
 from ._transport import PaymentRequiredTransport
 from .testing import FakeProvider
 
@@ -103,7 +106,21 @@ def _handler_for(provider: DemoProvider) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
-            self._answer(b"")
+            if self.path == "/v2/team/credit-usage":
+                self._balance()
+            else:
+                self._answer(b"")
+
+        def _balance(self) -> None:
+            # Firecrawl's documented credit-usage shape (docs.firecrawl.dev/api-reference/
+            # endpoint/credit-usage), so that the demo's preflight can use that probe here.
+            usage = {"remainingCredits": provider.credits, "planCredits": 1000}
+            data = json.dumps({"success": True, "data": usage}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
@@ -200,6 +217,50 @@ def _recover(provider: DemoProvider, headers: dict[str, str], out: TextIO) -> in
         f"{left} credits left",
         file=out,
     )
+    return _know_before(provider, headers, out)
+
+
+def _know_before(provider: DemoProvider, headers: dict[str, str], out: TextIO) -> int:
+    print("\n3. know before you pay:", file=out)
+    # Simulated time, so that a spend rate shows within a demo: each call is ten minutes.
+    now = [0.0]
+    alerts: list[LowBalance] = []
+    transport = PaymentRequiredTransport(
+        httpx.HTTPTransport(),
+        coordinator=LocalCoordinator(clock=lambda: now[0]),
+        on_low_balance=alerts.append,
+        low_balance_within=3 * 3600,
+        preflight=Preflight(min_balance=provider.price, probe="firecrawl", every=60),
+    )
+    print(
+        f"  preflight: probe GET /v2/team/credit-usage (Firecrawl's documented shape) at most "
+        f"once a minute; refuse below {provider.price} credits",
+        file=out,
+    )
+    print("  spending, one call every 10 minutes of simulated time:", file=out)
+    with httpx.Client(transport=transport, base_url=provider.url, headers=headers) as client:
+        for call in range(1, 10):
+            try:
+                response = client.post("/v1/generate", json={"prompt": f"call {call}"})
+            except PaymentRequiredError as error:
+                name, message = type(error).__name__, error.payment.message
+                print(f"  call {call}: refused before sending ({name}, ", file=out, end="")
+                print(f"attempts={error.attempts}): {message}", file=out)
+                break
+            left = response.headers["x-credits-remaining"]
+            print(f"  call {call}: {response.status_code} OK, {left} credits left", file=out)
+            for alert in alerts:
+                hours = (alert.time_left or 0) / 3600
+                print(
+                    f"    on_low_balance: {alert.trigger}: about {hours:.1f} h of credits left "
+                    f"at {alert.rate or 0:.3f} credits/s",
+                    file=out,
+                )
+            alerts.clear()
+            now[0] += 600.0
+        else:
+            print("  preflight never refused; the demo is broken", file=out)
+            return 1
     return 0
 
 
