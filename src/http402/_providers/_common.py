@@ -24,13 +24,17 @@ from .._untrusted import (
 )
 
 __all__ = [
+    "BILLING_CODE",
+    "BILLING_WORDS",
+    "NOTHING",
     "Evidence",
     "error_object",
+    "first_look",
     "looks_like_rate_limit",
-    "may_be_billing",
     "read_evidence",
     "reason_from_code",
     "reason_from_words",
+    "says_rate_limit",
 ]
 
 # Machine codes, normalized to snake_case, by the reason they mean.
@@ -378,7 +382,7 @@ _WORDS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str], bool], ...] = tupl
 _RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
     (tuple(needles.split("|")), re.compile(pattern))
     for needles, pattern in (
-        ("rate limit|rate-limit|ratelimit", r"\brate[ -]?limit"),
+        ("rate limit|rate-limit|ratelimit|rate_limit", r"\brate[ _-]?limit"),
         (
             "per s|per m|per h|per d|persecond|perminute|perhour|perday",
             r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)",
@@ -675,10 +679,7 @@ class Evidence:
             reason = reason_from_code(code)
             if reason is None:
                 continue
-            if strict and (
-                _CODE_SUFFIX.sub("", _norm(code.strip())) in _NOT_EVIDENCE_ON_ERRORS
-                or _is_ambiguous_code(code)
-            ):
+            if strict and not _counts_on_errors(code):
                 continue  # no evidence on a non-402; its wording may still be
             # A quota code next to wording about the plan is a plan limit ("Operations quota
             # exceeded. Change plan to get more").
@@ -753,25 +754,45 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
     return _read_evidence(payload)
 
 
-def may_be_billing(payload: Any) -> bool:
-    """A cheap first look at a JSON payload: `False` when none of its codes is a billing code
-    and none of its messages has billing wording, so no strict reading can find a gate.
+#: What `first_look` saw: nothing a strict reading could use, billing words, a billing code.
+NOTHING, BILLING_WORDS, BILLING_CODE = 0, 1, 2
 
+
+def first_look(payload: Any) -> tuple[int, bool]:
+    """A cheap first look at a JSON payload for the strict reading of a non-402.
+
+    Returns what it holds that counts as evidence (`NOTHING`, `BILLING_WORDS` or
+    `BILLING_CODE`, the strongest seen), and whether one of its codes is a rate limit's.
     Most 4xx errors (a missing resource, a bad parameter, a plain rate limit) end here
     without the full reading of fields, amounts and links.
     """
     if not isinstance(payload, dict):
-        return False
+        return NOTHING, False
+    seen, rate_code = NOTHING, False
     for obj in _objects(payload):
         for key in _CODE_KEY_SET.intersection(obj):
             value = obj[key]
-            if _is_code_value(key, value) and reason_from_code(value.strip()) is not None:
-                return True
-        for key in _MESSAGE_KEY_SET.intersection(obj):
-            text = _message(obj[key])
-            if text is not None and reason_from_words(text) is not None:
-                return True
-    return False
+            if not _is_code_value(key, value):
+                continue
+            code = value.strip()
+            if _norm(code) in _RATE_LIMIT_CODES:
+                rate_code = True
+            elif reason_from_code(code) is not None and _counts_on_errors(code):
+                seen = BILLING_CODE
+        if seen == NOTHING:
+            for key in _MESSAGE_KEY_SET.intersection(obj):
+                text = _message(obj[key])
+                if text is not None and reason_from_words(text, strict=True) is not None:
+                    seen = BILLING_WORDS
+                    break
+    return seen, rate_code
+
+
+def says_rate_limit(text: str) -> bool:
+    """`True` when the first `_RATE_LIMIT_SCAN` characters of a body read as a rate limit:
+    "per minute" style wording, or a daily or hourly limit."""
+    prefix = text[:_RATE_LIMIT_SCAN]
+    return looks_like_rate_limit((), prefix) or _says_daily(prefix)
 
 
 def _read_evidence(payload: Any) -> Evidence:
@@ -964,6 +985,12 @@ def _best_link(message: str) -> str | None:
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
+
+
+def _counts_on_errors(code: str) -> bool:
+    """`True` for a billing code that is evidence on a status other than 402 too."""
+    normalized = _CODE_SUFFIX.sub("", _norm(code.strip()))
+    return normalized not in _NOT_EVIDENCE_ON_ERRORS and not _is_ambiguous_code(code)
 
 
 def _says_daily(text: str) -> bool:

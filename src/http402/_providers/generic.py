@@ -16,7 +16,15 @@ import re
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import looks_like_rate_limit, may_be_billing, read_evidence, reason_from_words
+from ._common import (
+    BILLING_WORDS,
+    NOTHING,
+    first_look,
+    looks_like_rate_limit,
+    read_evidence,
+    reason_from_words,
+    says_rate_limit,
+)
 
 __all__ = ["JSONAdapter", "TextAdapter"]
 
@@ -44,7 +52,12 @@ class JSONAdapter:
         if not isinstance(payload, dict):
             return None
         if response.status_code != 402:
-            if not may_be_billing(payload):
+            seen, rate_code = first_look(payload)
+            if seen == NOTHING:
+                return None
+            # Billing words next to a rate limit's code or wording are a rate limit's words;
+            # only a billing code outweighs them (the full reading below decides).
+            if seen == BILLING_WORDS and (rate_code or says_rate_limit(response.text)):
                 return None
             evidence = read_evidence(payload, response)
             reason = evidence.reason(strict=True, context=response.text)
