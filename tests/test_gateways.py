@@ -466,6 +466,16 @@ def test_action_url_prefers_billing_links_over_docs() -> None:
             {},
         ),
         (
+            {"message": "Your subscription has a failed or incomplete payment."},
+            Reason.PAYMENT_FAILED,
+            {},
+        ),
+        (
+            {"message": "Your free credits have expired."},
+            Reason.INSUFFICIENT_CREDITS,
+            {},
+        ),
+        (
             {"message": "Your account was suspended for failure to pay."},
             Reason.SUBSCRIPTION_EXPIRED,
             {},

@@ -201,7 +201,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         Reason.PAYMENT_FAILED,
         "payment",
         r"\bpayment\b[^.]{0,30}?\b(?:failed|was declined|could "
-        r"not be processed)",
+        r"not be processed)|\b(?:failed|unsuccessful|incomplete|declined) payment\b",
     ),
     (Reason.PAYMENT_FAILED, "charge", r"\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"),
     (
@@ -261,7 +261,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         Reason.INSUFFICIENT_CREDITS,
         "credit",
         r"\bcredits?\b[^.]{0,30}?\b(?:too low|insufficient|"
-        r"exhausted|depleted|used up|ran out|run out|not enough|exceeded|"
+        r"exhausted|depleted|used up|ran out|run out|not enough|exceeded|expired|"
         r"is (?:zero|empty|negative))"
         r"|\bno (?:remaining |more )?credits?\b|\b(?:requires?|needs?) more credits?\b"
         r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
