@@ -141,7 +141,7 @@ def polling(propagation: float) -> bool:
         f"to the paid endpoint; with, {with_['paid']} sends to it and {with_['probe']} balance "
         "reads"
     )
-    return with_["paid"] == 2 and with_["paid"] < without["paid"]
+    return with_["paid"] < without["paid"]
 
 
 def real_threads(waiters: int, propagation: float) -> bool:

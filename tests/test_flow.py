@@ -342,7 +342,7 @@ class TestEpisodes:
         b_go = b.send(None)
         assert isinstance(b_go, Send)  # at once: no sleep
         with pytest.raises(StopIteration) as done:
-            b.send(driver.perform(b_go))
+            b.send(driver.perform(b_go))  # no second Lifted: A told the fleet
         assert done.value.value.status_code == 200
         assert len(hook_at) == 1
 

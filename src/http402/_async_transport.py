@@ -31,6 +31,7 @@ from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
+from ._recovery import check_coordinator as _check_coordinator
 from ._registry import resolve_registry
 from ._replay import credential_view
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
@@ -190,6 +191,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         self._coordinator: AsyncCoordinator = (
             coordinator if coordinator is not None else AsyncLocalCoordinator()
         )
+        _check_coordinator(self._coordinator, is_async=True)
         self._sleep = sleep if sleep is not None else anyio.sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
@@ -223,10 +225,13 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if isinstance(action, actions.Sleep):
             return await self._sleep(action.seconds)
         if isinstance(action, actions.Wait):
-            waker = _Waker()
-            if self._coordinator.book.subscribe(action.episode, action.seen, waker):
-                with anyio.move_on_after(action.timeout):
-                    await waker.event.wait()
+            book, waker = self._coordinator.book, _Waker()
+            if book.subscribe(action.episode, action.seen, waker):
+                try:
+                    with anyio.move_on_after(action.timeout):
+                        await waker.event.wait()
+                finally:
+                    book.unsubscribe(action.episode, waker)
             return None
         if isinstance(action, actions.StartHook):
             return self._start(action)
@@ -259,8 +264,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         async def hook_once() -> Retry | None:
             if is_async_callable(call.hook):
                 return call.done(await call.hook(call.error))
-            answer = await anyio.to_thread.run_sync(call.hook, call.error, abandon_on_cancel=True)
-            return call.done(answer)
+            return call.done(await _to_completion(call.hook, call.error))
 
         async def run() -> None:
             try:
@@ -271,8 +275,9 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                 else:
                     answer = await hook_once()
             except anyio.get_cancelled_exc_class():
-                # Only the event loop's shutdown cancels this task; never stored as an answer.
-                call.finish(None, RuntimeError(_CANCELLED))
+                # Only the event loop's shutdown cancels this task, cutting an async hook off:
+                # never stored as an answer, and whether it paid is unknown.
+                call.finish(None, RuntimeError(_CANCELLED), unknown=True)
                 raise
             except BaseException as exc:
                 call.finish(None, exc)
@@ -405,6 +410,39 @@ def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
     task: asyncio.Task[None] = asyncio.get_running_loop().create_task(run())  # type: ignore[arg-type]
     _HOOK_TASKS.add(task)
     task.add_done_callback(_HOOK_TASKS.discard)
+
+
+async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
+    """Runs a sync hook in a thread of its own and waits for its answer through any
+    cancellation (an event loop shutting down cancels every task): once a hook may have
+    paid, its answer is recorded, never lost."""
+    outcome: list[tuple[bool, Any]] = []
+    waker = _Waker()
+
+    def work() -> None:
+        try:
+            outcome.append((True, hook(error)))
+        except BaseException as exc:
+            outcome.append((False, exc))
+        finally:
+            waker()
+
+    threading.Thread(target=work, name="http402-hook").start()
+    while not outcome:
+        # The shield holds under trio; asyncio's own cancellation passes anyio's shields,
+        # so it is caught and the wait goes on (uncancelled, on Python 3.11 and later).
+        with anyio.CancelScope(shield=True):
+            try:
+                await waker.event.wait()
+            except anyio.get_cancelled_exc_class():
+                if sniffio.current_async_library() == "asyncio":
+                    task = asyncio.current_task()
+                    if task is not None and hasattr(task, "uncancel"):
+                        task.uncancel()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 class _Waker:

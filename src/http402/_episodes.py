@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from ._models import PaymentRequired, Retry
+from ._models import PaymentRequired, Reason, Retry
 
 __all__ = [
     "AsyncLocalCoordinator",
@@ -87,9 +87,16 @@ class Episode:
     open_until: float = 0.0
     lifted_at: float | None = None
     scout: object | None = None
+    #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
+    not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.
     version: int = 0
-    _wakers: list[Callable[[], None]] = attrs.field(factory=list, repr=False)
+    _wakers: set[Callable[[], None]] = attrs.field(factory=set, repr=False)
+
+    def hold_off(self, until: float) -> None:
+        """No replay of this episode before `until` (on the book's clock)."""
+        if until > self.not_before:
+            self.not_before = until
 
     def result(self) -> Retry | None:
         """The hook's answer; re-raises the hook's own exception unchanged."""
@@ -192,16 +199,16 @@ class EpisodeBook:
                 episode.scout = me
             return Turn.SCOUT if episode.scout is me else Turn.WAIT
 
-    def lift(self, episode: Episode) -> bool:
-        """Records that a replay got through; `True` for the first. Forgets the known gate."""
+    def lift(self, episode: Episode, scope: str) -> bool:
+        """Records that a replay got through, and forgets the known gate of `scope` (every
+        time: a stale 402 may have marked it again); `True` for the first."""
         with self._lock:
+            state = self._scopes.get(scope)
+            if state is not None:
+                state.gated = None
             if episode.lifted_at is not None:
                 return False
             episode.lifted_at = self.clock()
-            if episode.scope is not None:
-                state = self._scopes.get(episode.scope)
-                if state is not None:
-                    state.gated = None
             wakers = self._changed(episode)
         _wake(wakers)
         return True
@@ -216,25 +223,34 @@ class EpisodeBook:
             wakers = self._changed(episode)
         _wake(wakers)
 
+    def unsubscribe(self, episode: Episode, waker: Callable[[], None]) -> None:
+        """Forgets a waker whose request stopped waiting (timed out, or was cancelled)."""
+        with self._lock:
+            episode._wakers.discard(waker)
+
     def subscribe(self, episode: Episode, seen: int, waker: Callable[[], None]) -> bool:
         """Calls `waker` once at the episode's next change; `False` (and no call) when it
         changed since `seen` already."""
         with self._lock:
             if episode.version != seen:
                 return False
-            episode._wakers.append(waker)
+            episode._wakers.add(waker)
             return True
 
     def busy(self, scope: str) -> bool:
-        """`True` while a hook of `scope` runs or its window is open."""
+        """`True` while a hook of `scope` (for any reason) runs or its window is open."""
+        now = self.clock()
         with self._lock:
-            state = self._scopes.get(scope)
-            if state is None:
-                return False
-            last = state.last
-            return state.running is not None or (
-                last is not None and last.retry is not None and self.clock() < last.open_until
-            )
+            for key in (scope, *(f"{scope}|{reason.value}" for reason in Reason)):
+                state = self._scopes.get(key)
+                if state is None:
+                    continue
+                last = state.last
+                if state.running is not None or (
+                    last is not None and last.retry is not None and now < last.open_until
+                ):
+                    return True
+            return False
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         """Remembers that `scope` is behind this gate for `ttl` seconds (body left out)."""
@@ -265,9 +281,9 @@ class EpisodeBook:
         self._episodes += 1
         return Episode(self._episodes, scope, self.clock())
 
-    def _changed(self, episode: Episode) -> list[Callable[[], None]]:
+    def _changed(self, episode: Episode) -> set[Callable[[], None]]:
         episode.version += 1
-        wakers, episode._wakers = episode._wakers, []
+        wakers, episode._wakers = episode._wakers, set()
         return wakers
 
     def _state(self, scope: str) -> _ScopeState:
@@ -296,7 +312,7 @@ class EpisodeBook:
         return last is None or now >= max(last.open_until, last.finished_at) + self._keep_closed
 
 
-def _wake(wakers: list[Callable[[], None]]) -> None:
+def _wake(wakers: set[Callable[[], None]]) -> None:
     for waker in wakers:
         waker()
 

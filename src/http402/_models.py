@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -178,9 +179,11 @@ def _header_pairs(
     return pairs
 
 
-def _positive_window(instance: object, attribute: object, value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise ValueError(f"within must be a positive number of seconds, got {value!r}")
+def _positive_window(instance: object, attribute: Any, value: float | None) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValueError(
+            f"{attribute.name} must be a positive, finite number of seconds, got {value!r}"
+        )
 
 
 @attrs.frozen

@@ -189,17 +189,32 @@ class HookCall:
                 f"a payment-required hook must return http402.Retry or None, not "
                 f"{type(answer).__name__}"
             )
-        if self.reservation is not None:
+        reservation = self.reservation
+        if reservation is not None:
             if answer is None:
-                self.reservation.release()
-            else:
-                self.reservation.commit(answer.paid)
+                reservation.release()
+                return None
+            paid = answer.paid
+            reservation.commit(paid)
+            if paid is not None and paid not in reservation.options:
+                # Money may have moved already: the reservation stays spent, and the proof
+                # is not sent on, since the policy never allowed that offer.
+                raise _final(
+                    self.error,
+                    not_replayed="the hook paid an offer the spend policy did not allow",
+                    note="not replayed: the hook paid an offer the spend policy did not allow",
+                )
         return answer
 
-    def finish(self, answer: Retry | None, error: BaseException | None) -> None:
-        """Records the outcome in the book, waking every waiter."""
-        if error is not None:
+    def finish(
+        self, answer: Retry | None, error: BaseException | None, *, unknown: bool = False
+    ) -> None:
+        """Records the outcome in the book, waking every waiter. `unknown`: the hook was cut
+        off, and whether it paid is unknown, so its reservation stays spent (fail closed)."""
+        if error is not None and not unknown:
             self._release()
+        elif unknown and self.reservation is not None:
+            self.reservation.commit(None)
         outcome = "error" if error is not None else "declined" if answer is None else "retry"
         metrics.record_hook_call(self.error.payment, outcome=outcome)
         self.book.finish(self.episode, answer, error, self.window)
@@ -347,39 +362,63 @@ class Recovery:
         error: PaymentRequiredError = result.error
         scope = scope or self.scope(request)
         gate_ttl = None if preflight is None else preflight.gate_ttl
-        if gate_ttl is not None and error.reason.is_account_level:
-            yield MarkGated(scope, error.payment, gate_ttl)
+        if not error.reason.is_account_level:
+            gate_ttl = None
         hook = self._hooks.get(error.reason) if self._hooks else None
         if hook is None:
+            if gate_ttl is not None:
+                yield MarkGated(scope, error.payment, gate_ttl)
             raise error
         if not_replayable is not None:
             self._report("not_replayed", not_replayable, error, scope, logging.WARNING)
             raise _final(error, not_replayed=not_replayable)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, book, scope, sent))
-        previous: Episode | None = None
+        tally = _Tally()
+        key = episode_key(scope, error.reason)
         for _ in range(_MAX_EPISODES_PER_REQUEST):
-            lead, episode = book.join(scope, sent)
-            if episode is previous:
-                break
+            lead, episode = book.join(key, sent)
             if lead:
+                if gate_ttl is not None:
+                    yield MarkGated(scope, error.payment, gate_ttl)
                 self._report("hook_called", "calling the payment-required hook", error, scope)
                 call = HookCall(hook, error, episode, book, self.retry.within)
-                yield StartHook(call, fleet=True, scope=scope, sent=sent)
+                yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             retry = yield from self._answer(episode, book)
             if retry is None:
-                raise error
-            outcome = yield from self._replay(request, error, retry, episode, coordinator, scope)
+                raise _final(error, attempts=tally.sends, waited=tally.slept)
+            outcome = yield from self._replay(
+                request, error, retry, episode, coordinator, scope, tally
+            )
             if not isinstance(outcome, _Again):
                 return outcome
-            # Billing took (a replay got through), the window closed, and this request is
-            # gated again: that is a new exhaustion, and a new burst may top up again.
-            error, previous = outcome.error, episode
+            # Billing took (a replay got through), the window closed, and this request was
+            # still gated: send it once more, and only a 402 to a request sent after the
+            # window closed may start a new episode (a new exhaustion, a new burst).
             remaining = episode.open_until - book.clock()
             if remaining > 0:  # a sleep may end a hair early: the window must be closed
                 yield Sleep(remaining)
+                tally.slept += remaining
             sent = coordinator.mark()
-        raise error
+            result = yield Send(replay_of(request, retry, tally.sends))
+            tally.sends += 1
+            if isinstance(result, Sent):
+                return result.response
+            if isinstance(result, NotSent):
+                raise result.error
+            error = result.error
+            if episode_key(scope, error.reason) != key:
+                raise _final(error, attempts=tally.sends, waited=tally.slept)
+        raise _final(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
+
+    def _start(self, action: StartHook) -> Generator[Action, Any, None]:
+        """Starts a hook; if even starting it fails, its episode ends with that error, so
+        that no scope stays "hook running" for ever."""
+        try:
+            yield action
+        except BaseException as exc:
+            action.call.finish(None, exc)
+            raise
 
     def _answer(self, episode: Episode, book: EpisodeBook) -> Generator[Action, Any, Retry | None]:
         """Waits for the episode's hook (at most `hook_timeout`): its answer, or its own
@@ -405,6 +444,7 @@ class Recovery:
         episode: Episode,
         coordinator: Any,
         scope: str,
+        tally: _Tally,
     ) -> Generator[Action, Any, httpx.Response | _Again]:
         """Replays inside the episode's window: as its scout, or once a replay got through.
 
@@ -414,55 +454,64 @@ class Recovery:
         me = object()
         waits = self.retry.waits(retry.expected)
         poll = self._poll_request(request, error)
-        started = book.clock()
-        slept = 0.0
+        polls = 0
+        started, slept_before = book.clock(), tally.slept
 
         # Time counts as the larger of the clock and the sleeps asked for, so that an
         # injected sleep (in tests) closes the window after the same waits.
         def now() -> float:
-            return max(book.clock(), started + slept)
+            return max(book.clock(), started + tally.slept - slept_before)
 
         last = error
-        last_at = started
-        sends = 1
+        episode.hold_off(now() + (last.payment.retry_after or 0.0))
         not_sent: BaseException | None = None
-        followed = False
+        replayed = followed = last_chance = False
         try:
             while True:
                 turn = book.turn(episode, me)
                 if turn is Turn.CLOSED or now() >= episode.open_until:
                     if episode.lifted_at is not None and not_sent is None:
-                        return _Again(_final(last, attempts=sends, waited=slept))
-                    raise self._gave_up(last, not_sent, sends, slept, scope, "window closed")
+                        return _Again(last)
+                    if replayed or last_chance:
+                        raise self._gave_up(last, not_sent, tally, scope, "window closed")
+                    # A request that waited the whole window for a scout gets one replay of
+                    # its own before it gives up (the scout's 200 may just be slow).
+                    turn = Turn.GO
+                    last_chance = True
                 if turn is Turn.WAIT:
                     seen = episode.version
                     if book.turn(episode, me) is Turn.WAIT:
                         yield Wait(episode, seen, max(0.0, episode.open_until - book.clock()))
                     continue
-                if self.retry.max_replays is not None and sends > self.retry.max_replays:
-                    raise self._gave_up(last, not_sent, sends, slept, scope, "replays ran out")
+                if self.retry.max_replays is not None and tally.sends > self.retry.max_replays:
+                    raise self._gave_up(last, not_sent, tally, scope, "replays ran out")
+                # Nobody replays before a Retry-After that any request of the episode saw.
+                wait = max(0.0, episode.not_before - now())
                 if turn is Turn.SCOUT or followed:
-                    wait = next(waits)
-                    hint = last.payment.retry_after
-                    if hint is not None:
-                        wait = max(wait, last_at + hint - now())
+                    wait = max(wait, next(waits))
+                if wait > 0:
                     if now() + wait >= episode.open_until:
-                        beyond = hint is not None and last_at + hint >= episode.open_until
-                        if beyond or episode.lifted_at is None:
-                            why = "window closed"
-                            if beyond:
-                                why = f"retry after {hint:g} s, beyond the propagation window"
-                            raise self._gave_up(last, not_sent, sends, slept, scope, why)
-                        # Billing took, yet this request is gated again: wait for the window
-                        # to close, then it may start a new episode.
-                        yield Sleep(episode.open_until - now())
-                        slept = max(slept, episode.open_until - started)
-                        continue
+                        if episode.not_before >= episode.open_until:
+                            hint = last.payment.retry_after or 0.0
+                            why = f"retry after {hint:g} s, beyond the propagation window"
+                            raise self._gave_up(last, not_sent, tally, scope, why)
+                        if episode.lifted_at is not None:
+                            # Billing took, yet this request is gated again: wait for the
+                            # window to close; then it may lead a new episode.
+                            wait = max(0.0, episode.open_until - now())
+                        elif last_chance:
+                            raise self._gave_up(last, not_sent, tally, scope, "window closed")
+                        else:
+                            # The last replay goes just before the window closes, not never.
+                            wait = max(0.0, episode.open_until - now()) * 0.95
+                            last_chance = True
                     yield Sleep(wait)
-                    slept += wait
+                    tally.slept += wait
                 followed = turn is Turn.GO
-                if poll is not None and turn is Turn.SCOUT:
-                    # Ask the balance probe, not the paid endpoint, whether credits show.
+                if poll is not None and turn is Turn.SCOUT and not last_chance and polls < 3:
+                    # Ask the balance probe, not the paid endpoint, whether credits show; a
+                    # real replay still goes every fourth step, and whenever the probe
+                    # cannot tell.
                     try:
                         balance = yield Probe(
                             poll, self.preflight.probe if self.preflight else None
@@ -472,33 +521,24 @@ class Recovery:
                         poll = None
                     else:
                         yield from self._observed(scope, balance, coordinator)
-                        if not credits_show(balance, last.payment):
+                        if credits_show(balance, last.payment) is False:
+                            polls += 1
                             continue
-                result = yield Send(replay_of(request, retry, sends))
-                sends += 1
+                polls = 0
+                result = yield Send(replay_of(request, retry, tally.sends))
+                tally.sends += 1
+                replayed = True
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
-                    if book.lift(episode):
-                        propagation = book.clock() - episode.finished_at
-                        metrics.record_propagation(propagation, last.payment, outcome="passed")
-                        self._report(
-                            "lifted",
-                            f"billing took {propagation:.2f} s to show",
-                            last,
-                            scope,
-                            attempt=sends,
-                            waited=slept,
-                            propagation=propagation,
-                        )
-                        yield Lifted(scope)
-                    result.response.extensions[REPLAY_EXTENSION] = {"attempt": sends - 1}
+                    yield from self._lifted(episode, book, scope, last, tally)
+                    result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends - 1}
                     self._report(
                         "recovered",
                         "the replay went through",
                         last,
                         scope,
-                        attempt=sends,
-                        waited=slept,
+                        attempt=tally.sends,
+                        waited=tally.slept,
                     )
                     return result.response
                 if isinstance(result, NotSent):
@@ -515,18 +555,45 @@ class Recovery:
                         scope,
                         logging.WARNING,
                     )
-                    raise _final(again, attempts=sends, waited=slept)
+                    raise _final(again, attempts=tally.sends, waited=tally.slept)
                 self._report(
                     "still_gated",
                     "waiting for the billing change to propagate",
                     again,
                     scope,
-                    attempt=sends,
-                    waited=slept,
+                    attempt=tally.sends,
+                    waited=tally.slept,
                 )
-                last, last_at = again, now()
+                last = again
+                episode.hold_off(now() + (again.payment.retry_after or 0.0))
         finally:
             book.release(episode, me)
+
+    def _lifted(
+        self,
+        episode: Episode,
+        book: EpisodeBook,
+        scope: str,
+        last: PaymentRequiredError,
+        tally: _Tally,
+    ) -> Generator[Action, Any, None]:
+        """A replay got through: the first one lifts the episode and tells the fleet; with
+        preflight's known gates, every one does (a stale 402 may have marked it again)."""
+        first = book.lift(episode, scope)
+        if first:
+            propagation = book.clock() - episode.finished_at
+            metrics.record_propagation(propagation, last.payment, outcome="passed")
+            self._report(
+                "lifted",
+                f"billing took {propagation:.2f} s to show",
+                last,
+                scope,
+                attempt=tally.sends,
+                waited=tally.slept,
+                propagation=propagation,
+            )
+        if first or (self.preflight is not None and self.preflight.gate_ttl is not None):
+            yield Lifted(scope)
 
     def _pay(
         self,
@@ -543,7 +610,7 @@ class Recovery:
             episode = book.private()
             self._report("hook_called", "calling the payment hook", error, scope)
             call = HookCall(hook, error, episode, book, self.retry.within, reservation)
-            yield StartHook(call, fleet=False, scope=scope, sent=sent)
+            yield from self._start(StartHook(call, fleet=False, scope=scope, sent=sent))
             retry = yield from self._answer(episode, book)
             if retry is None:
                 raise error
@@ -589,26 +656,25 @@ class Recovery:
         self,
         last: PaymentRequiredError,
         not_sent: BaseException | None,
-        sends: int,
-        slept: float,
+        tally: _Tally,
         scope: str,
         why: str,
     ) -> BaseException:
         """What to raise once replays stop: the last typed error, or the connection error
         when the last replay could not even be sent."""
-        metrics.record_propagation(slept, last.payment, outcome="expired")
+        metrics.record_propagation(tally.slept, last.payment, outcome="expired")
         self._report(
             "gave_up",
             f"the gate did not lift ({why})",
             last,
             scope,
             logging.WARNING,
-            attempt=sends,
-            waited=slept,
+            attempt=tally.sends,
+            waited=tally.slept,
         )
         if not_sent is not None:
             return not_sent
-        return _final(last, attempts=sends, waited=slept, note=f"gave up: {why}")
+        return _final(last, attempts=tally.sends, waited=tally.slept, note=f"gave up: {why}")
 
     def _refused_early(
         self, request: httpx.Request, known: PaymentRequired, scope: str
@@ -755,6 +821,20 @@ class _Again:
     error: PaymentRequiredError
 
 
+@attrs.define
+class _Tally:
+    """What one request did across every episode it followed: sends, and seconds slept."""
+
+    sends: int = 1
+    slept: float = 0.0
+
+
+def episode_key(scope: str, reason: Reason) -> str:
+    """The key of a scope's episodes for a reason: a lapsed subscription and used-up credits
+    of one account are two problems, with two hooks, and two episodes."""
+    return f"{scope}|{reason.value}"
+
+
 #: Most episodes one request follows. Each one it follows past the first was lifted (its
 #: top-up worked and other requests spent it), so this bounds waiting, not wasted money.
 _MAX_EPISODES_PER_REQUEST = 10
@@ -801,6 +881,20 @@ def _check_callable(hook: Any, allow_async: bool, name: str) -> None:
         raise TypeError(
             f"{name} is a coroutine function, which the sync transport cannot await; use "
             "AsyncPaymentRequiredTransport, or pass a plain function"
+        )
+
+
+def check_coordinator(coordinator: Any, *, is_async: bool) -> None:
+    """Refuses at once a coordinator of the other kind (a sync one in an async transport),
+    which would otherwise fail only after a hook had paid."""
+    run_episode = getattr(coordinator, "run_episode", None)
+    if run_episode is None or not hasattr(coordinator, "book"):
+        raise TypeError(f"not a coordinator: {type(coordinator).__name__}")
+    if is_async_callable(run_episode) != is_async:
+        wanted = "AsyncLocalCoordinator" if is_async else "LocalCoordinator"
+        raise TypeError(
+            f"{type(coordinator).__name__} is for the {'sync' if is_async else 'async'} "
+            f"transport; this one needs an {wanted} or its fleet twin"
         )
 
 

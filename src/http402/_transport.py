@@ -26,6 +26,7 @@ from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
+from ._recovery import check_coordinator as _check_coordinator
 from ._registry import resolve_registry
 from ._replay import credential_view
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
@@ -182,6 +183,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self._coordinator: Coordinator = (
             coordinator if coordinator is not None else LocalCoordinator()
         )
+        _check_coordinator(self._coordinator, is_async=False)
         self._sleep = sleep if sleep is not None else time.sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
@@ -215,9 +217,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         if isinstance(action, actions.Sleep):
             return self._sleep(action.seconds)
         if isinstance(action, actions.Wait):
-            event = threading.Event()
-            if self._coordinator.book.subscribe(action.episode, action.seen, event.set):
-                event.wait(action.timeout)
+            book, event = self._coordinator.book, threading.Event()
+            if book.subscribe(action.episode, action.seen, event.set):
+                try:
+                    event.wait(action.timeout)
+                finally:
+                    book.unsubscribe(action.episode, event.set)
             return None
         if isinstance(action, actions.StartHook):
             return self._start(action)
