@@ -6,14 +6,19 @@ Requests are answered by `httpx2.MockTransport` with real payloads; nothing reac
 from __future__ import annotations
 
 import json
+import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 import pytest
 
 import http402
 import http402.httpx2
+import http402.testing
+from http402._demo import DemoProvider
 
 anthropic = pytest.importorskip("anthropic")
 openai = pytest.importorskip("openai")
@@ -206,7 +211,511 @@ class TestAnthropic:
         assert http402.classify(caught.value) is not None
 
 
-def test_annotate_mode_refuses_hooks() -> None:
-    """Annotate mode hands gates to the caller, so it cannot also recover from them."""
-    with pytest.raises(ValueError, match="annotate"):
-        http402.PaymentRequiredTransport(mode="annotate", on_payment_required=lambda e: None)
+class Loopback:
+    """A paid API on 127.0.0.1 over real HTTP (`http402._demo.DemoProvider`): out of credits,
+    it answers the common JSON 402; `POST /billing/top-up` adds credits after `propagation`
+    seconds. Counts the requests each path gets."""
+
+    def __init__(self, propagation: float) -> None:
+        self.demo = DemoProvider(credits=0, price=1, propagation=propagation)
+        self.hits: list[str] = []
+        answer = self.demo.fake.answer
+
+        def counted(method: str, path: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+            self.hits.append(path)
+            return answer(method, path, body)
+
+        self.demo.fake.answer = counted  # type: ignore[method-assign]
+        self.url = self.demo.url
+        self.hook_calls = 0
+
+    def gated_hits(self) -> int:
+        return sum(not path.startswith("/billing") for path in self.hits)
+
+    def top_up(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        """The application's top-up hook: buys credits through the billing API."""
+        self.hook_calls += 1
+        assert isinstance(error, http402.InsufficientCreditsError)
+        httpx.post(f"{self.url}/billing/top-up", json={"credits": 10}).raise_for_status()
+        return http402.Retry(within=10)
+
+    async def atop_up(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        self.hook_calls += 1
+        assert isinstance(error, http402.InsufficientCreditsError)
+        async with httpx.AsyncClient() as billing:
+            answer = await billing.post(f"{self.url}/billing/top-up", json={"credits": 10})
+        answer.raise_for_status()
+        return http402.Retry(within=10)
+
+    def no_luck(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        """A hook whose top-up never shows inside the window it gives."""
+        self.hook_calls += 1
+        return http402.Retry(within=1)
+
+    async def ano_luck(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        return self.no_luck(error)
+
+
+@pytest.fixture
+def loopback(request: pytest.FixtureRequest) -> Iterator[Loopback]:
+    server = Loopback(propagation=getattr(request, "param", 0.3))
+    server.demo.start()
+    try:
+        yield server
+    finally:
+        server.demo.stop()
+
+
+def openai_client(url: str, http_client: Any) -> Any:
+    if isinstance(http_client, httpx2.AsyncClient):
+        return openai.AsyncOpenAI(
+            api_key="sk-test-0", base_url=f"{url}/v1", http_client=http_client
+        )
+    return openai.OpenAI(api_key="sk-test-0", base_url=f"{url}/v1", http_client=http_client)
+
+
+def anthropic_client(url: str, http_client: Any) -> Any:
+    if isinstance(http_client, httpx2.AsyncClient):
+        return anthropic.AsyncAnthropic(api_key="sk-ant-0", base_url=url, http_client=http_client)
+    return anthropic.Anthropic(api_key="sk-ant-0", base_url=url, http_client=http_client)
+
+
+def ask_openai(client: Any) -> Any:
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+def ask_anthropic(client: Any) -> Any:
+    return client.messages.create(
+        model="claude-sonnet-5-5", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+SDKS = [
+    pytest.param(openai_client, ask_openai, lambda: openai.APIStatusError, id="openai"),
+    pytest.param(anthropic_client, ask_anthropic, lambda: anthropic.APIStatusError, id="anthropic"),
+]
+
+
+class TestTopUpInsideTheSDK:
+    """Annotate mode with a hook, under the real SDKs, against a provider on loopback."""
+
+    @pytest.mark.parametrize(("make", "ask", "status_error"), SDKS)
+    def test_the_hook_tops_up_once_and_the_call_succeeds(
+        self, loopback: Loopback, make: Any, ask: Any, status_error: Any
+    ) -> None:
+        """Out of credits: one hook call, one top-up, and the SDK call returns."""
+        http_client = http402.httpx2.wrap(
+            httpx2.Client(), mode="annotate", on_payment_required=loopback.top_up
+        )
+        with http_client:
+            ask(make(loopback.url, http_client))
+        assert loopback.hook_calls == 1
+        assert loopback.demo.top_ups == 1
+        assert loopback.demo.credits == 9
+
+    @pytest.mark.parametrize(("make", "ask", "status_error"), SDKS)
+    def test_a_gate_that_never_lifts_reaches_the_caller_once(
+        self, loopback: Loopback, make: Any, ask: Any, status_error: Any
+    ) -> None:
+        """The window closes: one hook call, the SDK raises its own status error without
+        retrying, and `classify` reads the reason from it."""
+        sleeps: list[float] = []
+        http_client = http402.httpx2.wrap(
+            httpx2.Client(),
+            mode="annotate",
+            on_payment_required=loopback.no_luck,
+            sleep=sleeps.append,
+        )
+        with http_client, pytest.raises(status_error()) as caught:
+            ask(make(loopback.url, http_client))
+        assert loopback.hook_calls == 1
+        assert sleeps, "replays were tried inside the window"
+        assert loopback.gated_hits() == 1 + len(sleeps)  # the first send and the replays only
+        payment = http402.classify(caught.value)
+        assert payment is not None
+        assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
+        response = caught.value.response
+        assert response.status_code == 402
+        assert response.headers["x-should-retry"] == "false"
+        assert response.json()["error"]["code"] == "insufficient_credits"
+        assert response.extensions["http402.replay"] == {"attempt": len(sleeps)}
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients
+    @pytest.mark.parametrize(("make", "ask", "status_error"), SDKS)
+    async def test_async_the_hook_tops_up_once_and_the_call_succeeds(
+        self, loopback: Loopback, make: Any, ask: Any, status_error: Any, anyio_backend: str
+    ) -> None:
+        """The same with the SDK's async client and a coroutine hook."""
+        http_client = http402.httpx2.wrap(
+            httpx2.AsyncClient(), mode="annotate", on_payment_required=loopback.atop_up
+        )
+        async with http_client:
+            await ask(make(loopback.url, http_client))
+        assert loopback.hook_calls == 1
+        assert loopback.demo.top_ups == 1
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+    @pytest.mark.parametrize(("make", "ask", "status_error"), SDKS)
+    async def test_async_a_gate_that_never_lifts_reaches_the_caller_once(
+        self, loopback: Loopback, make: Any, ask: Any, status_error: Any, anyio_backend: str
+    ) -> None:
+        """The same with the SDK's async client: one hook call, no SDK retry, classified."""
+        sleeps: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+
+        http_client = http402.httpx2.wrap(
+            httpx2.AsyncClient(),
+            mode="annotate",
+            on_payment_required=loopback.ano_luck,
+            sleep=sleep,
+        )
+        async with http_client:
+            with pytest.raises(status_error()) as caught:
+                await ask(make(loopback.url, http_client))
+        assert loopback.hook_calls == 1
+        assert loopback.gated_hits() == 1 + len(sleeps)
+        payment = http402.classify(caught.value)
+        assert payment is not None
+        assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
+
+    @pytest.mark.parametrize(("make", "ask", "status_error"), SDKS)
+    def test_concurrent_calls_share_one_top_up(
+        self, loopback: Loopback, make: Any, ask: Any, status_error: Any
+    ) -> None:
+        """Eight threads through one SDK client out of credits: one hook call in all."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        http_client = http402.httpx2.wrap(
+            httpx2.Client(), mode="annotate", on_payment_required=loopback.top_up
+        )
+        client = make(loopback.url, http_client)
+        with http_client, ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: ask(client), range(8)))
+        assert loopback.hook_calls == 1
+        assert loopback.demo.top_ups == 1
+
+
+class TestAnnotateMode:
+    def test_preflight_hands_back_a_stand_in_the_sdk_does_not_retry(self) -> None:
+        """With `preflight_ttl`, a request refused before sending comes back as an annotated
+        stand-in response of the client's own library, never sent."""
+        recorder = Recorder("openai-insufficient-quota-429")
+        transport = http402.httpx2.PaymentRequiredTransport(
+            httpx2.MockTransport(recorder), mode="annotate", preflight_ttl=60
+        )
+        url = "https://api.openai.com/v1/chat/completions"
+        first = transport.handle_request(httpx2.Request("POST", url))
+        second = transport.handle_request(httpx2.Request("POST", url))
+        assert len(recorder.requests) == 1
+        assert isinstance(second, httpx2.Response)
+        assert second.status_code == 429
+        assert second.headers["x-should-retry"] == "false"
+        assert second.extensions["http402.preflight"] is True
+        assert http402.classify(second) == http402.classify(first)
+
+    def test_a_hook_that_declines_hands_the_gate_back(self) -> None:
+        """A hook that returns `None`: the gate response comes back annotated, not raised."""
+        recorder = Recorder("openrouter-insufficient-credits-metadata")
+        calls: list[http402.PaymentRequiredError] = []
+
+        def decline(error: http402.PaymentRequiredError) -> None:
+            calls.append(error)
+
+        transport = http402.httpx2.PaymentRequiredTransport(
+            httpx2.MockTransport(recorder), mode="annotate", on_payment_required=decline
+        )
+        with httpx2.Client(transport=transport) as client:
+            response = client.post("https://openrouter.ai/api/v1/chat/completions", json={})
+        assert len(calls) == 1
+        assert response.status_code == 402
+        assert response.json()["error"]["code"] == 402
+        assert response.extensions["http402.payment"].reason is http402.Reason.INSUFFICIENT_CREDITS
+
+    def test_a_hooks_own_exception_still_propagates(self) -> None:
+        """An exception the hook raises is not turned into a response, even a typed one
+        raised for another request."""
+        recorder = Recorder("openrouter-insufficient-credits-metadata")
+        other = http402.testing.gate("stripe.card_declined")
+        foreign = http402.PaymentFailedError(
+            request=other.request,
+            response=other,
+            payment=http402.classify(other),  # type: ignore[arg-type]
+        )
+
+        def hook(error: http402.PaymentRequiredError) -> None:
+            raise foreign
+
+        transport = http402.httpx2.PaymentRequiredTransport(
+            httpx2.MockTransport(recorder), mode="annotate", on_payment_required=hook
+        )
+        with (
+            httpx2.Client(transport=transport) as client,
+            pytest.raises(http402.PaymentFailedError) as caught,
+        ):
+            client.post("https://openrouter.ai/api/v1/chat/completions", json={})
+        assert caught.value is foreign
+
+
+class TestHttpx2Errors:
+    def test_httpx2_except_clauses_catch_the_typed_error(self) -> None:
+        """From an httpx2 client, the typed error is an `httpx2.HTTPStatusError` and an
+        `httpx2.HTTPError`, and still the http402 class of its reason."""
+        recorder = Recorder("openrouter-insufficient-credits-metadata")
+        transport = http402.httpx2.PaymentRequiredTransport(httpx2.MockTransport(recorder))
+        with httpx2.Client(transport=transport) as client:
+            for catch in (
+                httpx2.HTTPStatusError,
+                httpx2.HTTPError,
+                http402.InsufficientCreditsError,
+            ):
+                with pytest.raises(catch) as caught:
+                    client.post("https://openrouter.ai/api/v1/chat/completions", json={})
+                assert isinstance(caught.value, http402.httpx2.InsufficientCreditsError)
+                assert isinstance(caught.value.response, httpx2.Response)
+
+    def test_the_httpx2_error_pickles_whole(self) -> None:
+        """The httpx2 twin survives pickling, class and fields."""
+        recorder = Recorder("openrouter-insufficient-credits-metadata")
+        transport = http402.httpx2.PaymentRequiredTransport(httpx2.MockTransport(recorder))
+        with pytest.raises(http402.PaymentRequiredError) as caught:
+            transport.handle_request(
+                httpx2.Request("POST", "https://openrouter.ai/api/v1/chat/completions")
+            )
+        copy = pickle.loads(pickle.dumps(caught.value))
+        assert type(copy) is http402.httpx2.InsufficientCreditsError
+        assert str(copy) == str(caught.value)
+        assert copy.payment == caught.value.payment
+
+    def test_httpx_clients_keep_httpx_errors(self) -> None:
+        """An httpx client's typed error is not an httpx2 error."""
+        error = http402._exceptions.error_for(
+            http402.classify(http402.testing.gate("stripe.card_declined")),  # type: ignore[arg-type]
+            request=httpx.Request("GET", "https://api.stripe.com/"),
+            response=http402.testing.gate("stripe.card_declined"),
+        )
+        assert type(error) is http402.PaymentFailedError
+        assert not isinstance(error, httpx2.HTTPError)
+
+    def test_preflight_builds_only_httpx2_objects(self) -> None:
+        """A request refused by preflight on an httpx2 transport gets an httpx2 stand-in
+        response and an httpx2 error."""
+        recorder = Recorder("openrouter-insufficient-credits-metadata")
+        transport = http402.httpx2.PaymentRequiredTransport(
+            httpx2.MockTransport(recorder), preflight_ttl=60
+        )
+        url = "https://openrouter.ai/api/v1/chat/completions"
+        with pytest.raises(httpx2.HTTPStatusError):
+            transport.handle_request(httpx2.Request("POST", url))
+        with pytest.raises(httpx2.HTTPStatusError) as caught:
+            transport.handle_request(httpx2.Request("POST", url))
+        assert len(recorder.requests) == 1
+        assert isinstance(caught.value, http402.InsufficientCreditsError)
+        assert caught.value.attempts == 0
+        assert isinstance(caught.value.response, httpx2.Response)
+
+    def test_a_paid_replay_refused_raises_the_httpx2_challenge_error(self) -> None:
+        """A challenge still refused after paying raises httpx2's `PaymentChallengeError`."""
+        recorder = Recorder("x402-v1-payment-requirements-body")
+        transport = http402.httpx2.PaymentRequiredTransport(
+            httpx2.MockTransport(recorder),
+            on_payment_required=lambda error: http402.Retry(headers={"x-payment": "proof"}),
+        )
+        with pytest.raises(http402.PaymentChallengeError) as caught:
+            transport.handle_request(httpx2.Request("GET", "https://api.example.com/paid"))
+        assert isinstance(caught.value, httpx2.HTTPStatusError)
+
+
+class TestForgetGate:
+    def test_forget_gate_lets_requests_through_again(self) -> None:
+        """After a top-up made by hand, `forget_gate` ends preflight's fast failures."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            status = next(answers)
+            return httpx.Response(
+                status, json={"error": "insufficient_credits"} if status == 402 else {}
+            )
+
+        transport = http402.PaymentRequiredTransport(httpx.MockTransport(handler), preflight_ttl=60)
+        with httpx.Client(transport=transport, headers={"authorization": "Bearer k"}) as client:
+            with pytest.raises(http402.InsufficientCreditsError):
+                client.get("https://api.example.com/a")
+            with pytest.raises(http402.InsufficientCreditsError) as caught:
+                client.get("https://api.example.com/a")
+            assert caught.value.attempts == 0
+            transport.forget_gate(client.build_request("GET", "https://api.example.com/"))
+            assert client.get("https://api.example.com/a").status_code == 200
+
+    @pytest.mark.anyio
+    async def test_the_async_forget_gate(self) -> None:
+        """The async transport's `forget_gate` is awaited."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            status = next(answers)
+            return httpx.Response(
+                status, json={"error": "insufficient_credits"} if status == 402 else {}
+            )
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(handler), preflight_ttl=60
+        )
+        async with httpx.AsyncClient(transport=transport) as client:
+            with pytest.raises(http402.InsufficientCreditsError):
+                await client.get("https://api.example.com/a")
+            await transport.forget_gate("https://api.example.com/")
+            assert (await client.get("https://api.example.com/a")).status_code == 200
+
+
+class TestProviderGatesInsideTheSDK:
+    """Annotate mode with a hook on the providers' own non-402 gates, served by the test kit
+    from the providers' real origins."""
+
+    def test_openai_insufficient_quota_429_tops_up_and_is_not_retried(self) -> None:
+        """OpenAI's billing 429 reaches the hook once; the SDK's retries of 429s stay out of
+        it, and the replay after the top-up succeeds."""
+        provider = http402.testing.FakeProvider(gate="openai.insufficient_quota", propagation=1)
+        calls: list[http402.PaymentRequiredError] = []
+
+        def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            calls.append(error)
+            provider.top_up(5)
+            return http402.Retry(within=30)
+
+        http_client = http402.httpx2.wrap(
+            httpx2.Client(transport=provider.httpx2_transport()),
+            mode="annotate",
+            on_payment_required=top_up,
+            sleep=provider.sleep,
+        )
+        client = openai.OpenAI(
+            api_key="sk-test-0", base_url=f"{provider.url}/v1", http_client=http_client
+        )
+        ask_openai(client)
+        assert len(calls) == 1
+        assert isinstance(calls[0], httpx2.HTTPStatusError)
+        assert calls[0].response.status_code == 429
+        assert provider.top_ups == 1
+        retries = {r.headers.get("x-stainless-retry-count") for r in provider.requests}
+        assert retries == {"0"}  # the first send and the replay: the SDK retried nothing
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+    async def test_anthropic_credit_balance_400_never_lifting_is_raised_once(
+        self, anyio_backend: str
+    ) -> None:
+        """Anthropic's billing 400 with a top-up that never shows: one hook call, then the
+        SDK's `BadRequestError`, sent by the SDK once, classified."""
+        provider = http402.testing.FakeProvider(
+            gate="anthropic.credit_balance_too_low", propagation=3600
+        )
+        calls: list[http402.PaymentRequiredError] = []
+
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            calls.append(error)
+            provider.top_up(5)
+            return http402.Retry(within=5)
+
+        http_client = http402.httpx2.wrap(
+            httpx2.AsyncClient(transport=provider.httpx2_transport()),
+            mode="annotate",
+            on_payment_required=top_up,
+            sleep=provider.asleep,
+        )
+        client = anthropic.AsyncAnthropic(
+            api_key="sk-ant-0", base_url=provider.url, http_client=http_client
+        )
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            await ask_anthropic(client)
+        assert len(calls) == 1
+        retries = {r.headers.get("x-stainless-retry-count") for r in provider.requests}
+        assert retries == {"0"}
+        assert len(provider.requests) > 1  # the first send and the replays, all of attempt 0
+        payment = http402.classify(caught.value)
+        assert payment is not None
+        assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
+
+
+class TestForgetGateOnClients:
+    def test_forget_gate_on_a_wrapped_client(self) -> None:
+        """`http402.forget_gate(client)` finds the wrapped transport and the client's own
+        scope (its credentials included)."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx2.Request) -> httpx2.Response:
+            status = next(answers)
+            body = {"error": "insufficient_credits"} if status == 402 else {}
+            return httpx2.Response(status, json=body)
+
+        client = http402.wrap(
+            httpx2.Client(
+                transport=httpx2.MockTransport(handler),
+                base_url="https://api.example.com/v1",
+                headers={"authorization": "Bearer k"},
+            ),
+            preflight_ttl=60,
+        )
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.get("/a")
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.get("/a")  # refused by preflight, not sent
+        http402.forget_gate(client)
+        assert client.get("/a").status_code == 200
+
+    @pytest.mark.anyio
+    async def test_aforget_gate_on_a_wrapped_async_client(self) -> None:
+        """The async twin, awaited."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            status = next(answers)
+            body = {"error": "insufficient_credits"} if status == 402 else {}
+            return httpx.Response(status, json=body)
+
+        client = http402.wrap(
+            httpx.AsyncClient(transport=httpx.MockTransport(handler)), preflight_ttl=60
+        )
+        with pytest.raises(http402.InsufficientCreditsError):
+            await client.get("https://api.example.com/a")
+        await http402.aforget_gate(client, "https://api.example.com/")
+        assert (await client.get("https://api.example.com/a")).status_code == 200
+
+    def test_forget_gate_needs_a_wrapped_client(self) -> None:
+        """A client that was never wrapped is refused with a clear error."""
+        with pytest.raises(TypeError, match=r"http402\.wrap"):
+            http402.forget_gate(httpx.Client())
+
+
+def test_a_hooks_own_exception_reaches_the_sdk_as_a_connection_error() -> None:
+    """As documented: a hook that raises leaves the transport with its exception, which the
+    SDK wraps as `APIConnectionError` (the hook's exception is its `__cause__`) and retries,
+    calling the hook again; a hook that cannot top up should return `None`."""
+    provider = http402.testing.FakeProvider(gate="anthropic.credit_balance_too_low")
+    calls: list[http402.PaymentRequiredError] = []
+    max_retries = 1
+
+    class BillingDown(Exception):
+        pass
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error)
+        raise BillingDown
+
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=provider.httpx2_transport()),
+        mode="annotate",
+        on_payment_required=top_up,
+    )
+    client = anthropic.Anthropic(
+        api_key="sk-ant-0", base_url=provider.url, http_client=http_client, max_retries=max_retries
+    )
+    with pytest.raises(anthropic.APIConnectionError) as caught:
+        ask_anthropic(client)
+    assert isinstance(caught.value.__cause__, BillingDown)
+    assert len(calls) == 1 + max_retries

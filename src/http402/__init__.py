@@ -26,20 +26,24 @@ from ._exceptions import (
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
-from ._registry import default_registry
 from ._transport import PaymentRequiredTransport
-from ._wrap import wrap
+from ._wrap import aforget_gate, forget_gate, wrap
 
 if _typing.TYPE_CHECKING:
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
+    from ._registry import default_registry
 
     __version__: str
 
-# Loaded on first use: the Redis coordinators pull in their client library's glue, and
-# `importlib.metadata` alone costs about a third of `import httpx`.
+# Loaded on first use, to keep `import http402` near `import httpx`
+# (benchmarks/import_time.py): the Redis coordinators pull in their client library's glue,
+# the built-in adapters are a dozen modules of compiled patterns that the first transport
+# (or `classify` call) loads, and `importlib.metadata` alone costs about a third of
+# `import httpx`.
 _LAZY = {
     "AsyncRedisCoordinator": "._redis",
     "RedisCoordinator": "._redis",
+    "default_registry": "._registry",
 }
 
 __all__ = [
@@ -71,9 +75,11 @@ __all__ = [
     "SubscriptionExpiredError",
     "__version__",
     "acheck_balance",
+    "aforget_gate",
     "check_balance",
     "classify",
     "default_registry",
+    "forget_gate",
     "wrap",
 ]
 

@@ -6,18 +6,15 @@ blocks never blocks the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import anyio
 import httpx
-import sniffio
 
 from . import _metrics as metrics
 from . import _recovery as actions
@@ -32,10 +29,16 @@ from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._recovery import check_coordinator as _check_coordinator
-from ._registry import resolve_registry
 from ._replay import credential_view
+from ._transport import handed_back, is_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
+
+if TYPE_CHECKING:
+    import asyncio
+
+# anyio, sniffio and asyncio are imported where they are used: a request that meets no gate
+# never needs them, and they cost about a third of `import httpx` (benchmarks/import_time.py).
 
 __all__ = ["AsyncPaymentRequiredTransport"]
 
@@ -101,9 +104,11 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
             thread, and its late answer is ignored.
         mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
-            the gate response whole instead, with its `PaymentRequired` in
+            the gate response instead, with its `PaymentRequired` in
             `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
-            that raise their own status errors and retry 429s (openai, anthropic).
+            that raise their own status errors and retry 429s (openai, anthropic). Hooks and
+            preflight work the same in both modes: annotate mode returns the final gate
+            response where raise mode would raise the final typed error.
         sleep: How to wait between replays (default: `anyio.sleep`); tests pass a fake.
 
     Example:
@@ -158,13 +163,10 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                     "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
                 )
             preflight = Preflight(gate_ttl=preflight_ttl)
-        if mode == "annotate" and (on_payment_required is not None or preflight is not None):
-            raise ValueError(
-                "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
-                "need mode='raise'"
-            )
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.AsyncHTTPTransport()
+        from ._registry import resolve_registry  # the built-in adapters load with a transport
+
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._max_body_seconds = max_body_seconds
@@ -181,6 +183,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
             low_balance_within=low_balance_within,
+            response_class=self._http.Response,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -192,7 +195,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             coordinator if coordinator is not None else AsyncLocalCoordinator()
         )
         _check_coordinator(self._coordinator, is_async=True)
-        self._sleep = sleep if sleep is not None else anyio.sleep
+        self._sleep = sleep if sleep is not None else _sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
         self._recovering = self._recovery.recovers
@@ -201,6 +204,18 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     def transport(self) -> httpx.AsyncBaseTransport:
         """The wrapped transport."""
         return self._transport
+
+    async def forget_gate(self, request: httpx.Request | str) -> None:
+        """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
+        with `preflight_ttl`, its requests are sent again at once instead of failing fast.
+
+        Pass the request (or one built the same way, such as
+        `client.build_request("GET", "/")`), so that the credentials that make its scope
+        count; a URL alone names the scope of requests sent without credentials.
+        """
+        if isinstance(request, str):
+            request = self._http.Request("GET", request)
+        await self._coordinator.forget_gate(self._recovery.scope(request))  # type: ignore[arg-type]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
@@ -211,7 +226,12 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
                 steps.send(await self._perform(steps.action))
             except BaseException as exc:
                 steps.throw(exc)
-        return steps.result()
+        try:
+            return steps.result()
+        except PaymentRequiredError as error:
+            if not self._annotate or not is_of(error, request):
+                raise
+            return handed_back(error)
 
     async def _perform(self, action: actions.Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -225,6 +245,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if isinstance(action, actions.Sleep):
             return await self._sleep(action.seconds)
         if isinstance(action, actions.Wait):
+            import anyio
+
             book, waker = self._coordinator.book, _Waker()
             if book.subscribe(action.episode, action.seen, waker):
                 try:
@@ -259,6 +281,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         waits for it (the request that led included) never cancels the hook, and the hook
         still ends its episode. A sync hook runs in a worker thread.
         """
+        import anyio
+
         call = action.call
 
         async def hook_once() -> Retry | None:
@@ -297,6 +321,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             if is_async_callable(hook):
                 await hook(alert)
             else:
+                import anyio
+
                 await anyio.to_thread.run_sync(hook, alert)
 
     async def _probe(self, action: actions.Probe) -> Balance:
@@ -343,7 +369,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
         metrics.record_gate(payment)
-        if self._annotate:
+        if self._annotate and not self._recovering:
             annotated = await self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
             return annotated
@@ -399,9 +425,19 @@ _CANCELLED = "the payment-required hook was cancelled before it answered: its ev
 _HOOK_TASKS: set[asyncio.Task[None]] = set()
 
 
+async def _sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
 def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
     """Starts `run` in the current event loop as a task that no caller's cancel scope
     contains: an asyncio task, or a trio system task."""
+    import asyncio
+
+    import sniffio
+
     if sniffio.current_async_library() == "trio":
         import trio
 
@@ -416,6 +452,11 @@ async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
     """Runs a sync hook in a thread of its own and waits for its answer through any
     cancellation (an event loop shutting down cancels every task): once a hook may have
     paid, its answer is recorded, never lost."""
+    import asyncio
+
+    import anyio
+    import sniffio
+
     outcome: list[tuple[bool, Any]] = []
     waker = _Waker()
 
@@ -453,6 +494,11 @@ class _Waker:
     __slots__ = ("_soon", "_thread", "event")
 
     def __init__(self) -> None:
+        import asyncio
+
+        import anyio
+        import sniffio
+
         self.event = anyio.Event()
         self._thread = threading.get_ident()
         if sniffio.current_async_library() == "trio":

@@ -12,10 +12,16 @@ Our exception hierarchy:
 
 Each holds the normalized `PaymentRequired` as `.payment`, and `.request` / `.response` as
 httpx has them; `.response` is readable (its body, bounded, is kept).
+
+An httpx2 client raises the twins of these classes from `http402.httpx2`, which derive from
+both the class here and `httpx2.HTTPStatusError`: `except http402.InsufficientCreditsError`
+and `except httpx2.HTTPError` both catch them.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -24,6 +30,7 @@ from ._models import PaymentRequired, Reason
 from ._redaction import safe_url_for_display
 
 __all__ = [
+    "FAMILIES",
     "InsufficientCreditsError",
     "PaymentChallengeError",
     "PaymentFailedError",
@@ -77,7 +84,11 @@ class PaymentRequiredError(httpx.HTTPStatusError):
                 note = f"not replayed: {not_replayed}"
             if note is not None:
                 message = f"{message} ({note})"
-        super().__init__(message, request=request, response=response)
+        # What `httpx.HTTPStatusError.__init__` does, without its `super()` chain: in the httpx2
+        # twins that chain would reach `httpx2.HTTPStatusError.__init__` with no keywords.
+        Exception.__init__(self, message)
+        self.request = request
+        self.response = response
         self.payment = payment
         self.attempts = attempts
         self.waited = waited
@@ -149,9 +160,21 @@ _CLASSES: dict[Reason, type[PaymentRequiredError]] = {
 }
 
 
-def error_class_for(reason: Reason) -> type[PaymentRequiredError]:
-    """The exception class raised for `reason`."""
-    return _CLASSES[reason]
+#: Response class -> the exception classes of its library, by reason: `http402.httpx2`
+#: registers httpx2's twins here when it is imported.
+FAMILIES: dict[type[Any], Mapping[Reason, type[PaymentRequiredError]]] = {}
+
+
+def error_class_for(reason: Reason, response: object = None) -> type[PaymentRequiredError]:
+    """The exception class raised for `reason`, of the library of `response` (httpx's
+    classes, or their httpx2 twins for an `httpx2.Response`)."""
+    if response is None or isinstance(response, httpx.Response):
+        return _CLASSES[reason]
+    family = FAMILIES.get(type(response))
+    if family is None and type(response).__module__.partition(".")[0] == "httpx2":
+        importlib.import_module("http402.httpx2")  # registers httpx2's twins
+        family = FAMILIES.get(type(response))
+    return (family or _CLASSES)[reason]
 
 
 def error_for(
@@ -163,8 +186,9 @@ def error_for(
     waited: float = 0.0,
     note: str | None = None,
 ) -> PaymentRequiredError:
-    """The typed error for `payment`, of the class of its reason."""
-    return _CLASSES[payment.reason](
+    """The typed error for `payment`, of the class of its reason and of the library of
+    `response`."""
+    return error_class_for(payment.reason, response)(
         request=request,
         response=response,
         payment=payment,

@@ -36,7 +36,7 @@ from . import _metrics as metrics
 from ._balance import Balance, BalanceProbeError, balance_request_for
 from ._burn import BurnRateEstimator, LowBalance, LowBalanceDetector
 from ._episodes import Episode, EpisodeBook, Mark, Turn
-from ._exceptions import PaymentChallengeError, PaymentRequiredError, error_for
+from ._exceptions import PaymentRequiredError, error_class_for, error_for
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation, RetryPolicy, SpendPolicy
 from ._preflight import BalanceCache, Preflight, credits_show
@@ -279,6 +279,8 @@ class Recovery:
         low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names to read the balance from.
         hook_timeout: Seconds a caller waits for a hook's answer before `TimeoutError`.
+        response_class: The transport's response class (`httpx.Response` or httpx2's), for
+            the stand-in response of a request refused by preflight.
     """
 
     def __init__(
@@ -296,7 +298,9 @@ class Recovery:
         balance_headers: tuple[str, ...],
         hook_timeout: float | None = None,
         low_balance_within: float | None = None,
+        response_class: Callable[..., Any] = httpx.Response,
     ) -> None:
+        self._response_class = response_class
         self._hooks = _hook_table(on_payment_required, allow_async, "on_payment_required")
         self.retry = retry if retry is not None else RetryPolicy()
         self.spend_policy = spend_policy
@@ -629,7 +633,7 @@ class Recovery:
             self._report("payment_rejected", server_reason, again, scope, logging.WARNING)
             raise _final(
                 again,
-                cls=PaymentChallengeError,
+                cls=error_class_for(Reason.PAYMENT_CHALLENGE, again.response),
                 attempts=payments + 1,
                 note=f"after a paid replay; the server said: {server_reason}",
             )
@@ -679,7 +683,7 @@ class Recovery:
     def _refused_early(
         self, request: httpx.Request, known: PaymentRequired, scope: str
     ) -> PaymentRequiredError:
-        response = httpx.Response(
+        response = self._response_class(
             known.status_code, request=request, extensions={PREFLIGHT_EXTENSION: True}
         )
         error = error_for(

@@ -27,12 +27,11 @@ from ._policies import RetryPolicy, SpendPolicy
 from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._recovery import check_coordinator as _check_coordinator
-from ._registry import resolve_registry
-from ._replay import credential_view
+from ._replay import REPLAY_EXTENSION, credential_view
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
-__all__ = ["PaymentRequiredTransport"]
+__all__ = ["PaymentRequiredTransport", "handed_back", "is_of"]
 
 
 class _ResumedStream(httpx.SyncByteStream):
@@ -93,9 +92,11 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             (default: no limit). A sync hook cannot be interrupted: it runs in a worker
             thread, and its late answer is ignored.
         mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
-            the gate response whole instead, with its `PaymentRequired` in
+            the gate response instead, with its `PaymentRequired` in
             `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
-            that raise their own status errors and retry 429s (openai, anthropic).
+            that raise their own status errors and retry 429s (openai, anthropic). Hooks and
+            preflight work the same in both modes: annotate mode returns the final gate
+            response where raise mode would raise the final typed error.
         sleep: How to wait between replays (default: `time.sleep`); tests pass a fake.
 
     Example:
@@ -150,13 +151,10 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                     "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
                 )
             preflight = Preflight(gate_ttl=preflight_ttl)
-        if mode == "annotate" and (on_payment_required is not None or preflight is not None):
-            raise ValueError(
-                "mode='annotate' hands gates back to the caller (an SDK); hooks and preflight "
-                "need mode='raise'"
-            )
         self._annotate = mode == "annotate"
         self._transport = transport if transport is not None else self._http.HTTPTransport()
+        from ._registry import resolve_registry  # the built-in adapters load with a transport
+
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._max_body_seconds = max_body_seconds
@@ -173,6 +171,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             balance_headers=balance_headers,
             hook_timeout=hook_timeout,
             low_balance_within=low_balance_within,
+            response_class=self._http.Response,
         )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -194,6 +193,18 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         """The wrapped transport."""
         return self._transport
 
+    def forget_gate(self, request: httpx.Request | str) -> None:
+        """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
+        with `preflight_ttl`, its requests are sent again at once instead of failing fast.
+
+        Pass the request (or one built the same way, such as
+        `client.build_request("GET", "/")`), so that the credentials that make its scope
+        count; a URL alone names the scope of requests sent without credentials.
+        """
+        if isinstance(request, str):
+            request = self._http.Request("GET", request)
+        self._coordinator.forget_gate(self._recovery.scope(request))  # type: ignore[arg-type]
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
@@ -203,7 +214,12 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                 steps.send(self._perform(steps.action))
             except BaseException as exc:
                 steps.throw(exc)
-        return steps.result()
+        try:
+            return steps.result()
+        except PaymentRequiredError as error:
+            if not self._annotate or not is_of(error, request):
+                raise
+            return handed_back(error)
 
     def _perform(self, action: actions.Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -326,7 +342,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         if payment is None:
             return self._resumed(request, response, reader, chunks)
         metrics.record_gate(payment)
-        if self._annotate:
+        if self._annotate and not self._recovering:
             annotated = self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
             return annotated
@@ -375,3 +391,21 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
+
+
+def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:
+    """`True` when `error` is the gate of `request` or of one of its replays (which share
+    its body stream), not an error that a hook raised for a request of its own."""
+    return error.request is request or error.request.stream is request.stream
+
+
+def handed_back(error: PaymentRequiredError) -> httpx.Response:
+    """Annotate mode's answer once recovery ends with a gate: the final gate response, whole
+    as read (bounded to `max_body_bytes`), annotated, so that an SDK raises its own status
+    error and does not retry it; a replay's response says which attempt it was."""
+    response = error.response
+    replay = error.request.extensions.get(REPLAY_EXTENSION)
+    if replay is not None:
+        response.extensions[REPLAY_EXTENSION] = replay
+    annotate(response, error.payment)
+    return response

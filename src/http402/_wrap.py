@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import httpx
 
@@ -11,20 +11,41 @@ from ._async_transport import AsyncPaymentRequiredTransport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._transport import PaymentRequiredTransport
 
-__all__ = ["wrap", "wrap_client"]
+if TYPE_CHECKING:
+    import httpx2
+    from typing_extensions import Unpack
 
-_Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
+    from .typing import AsyncTransportOptions, TransportOptions
+
+__all__ = ["aforget_gate", "forget_gate", "wrap", "wrap_client"]
+
+_Client = TypeVar("_Client", bound=httpx.Client)
+_AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
+_Client2 = TypeVar("_Client2", bound="httpx2.Client")
+_AsyncClient2 = TypeVar("_AsyncClient2", bound="httpx2.AsyncClient")
 _AnyClient = TypeVar("_AnyClient")
 
 
-def wrap(client: _Client, **options: Any) -> _Client:
+@overload
+def wrap(client: _Client, **options: Unpack[TransportOptions]) -> _Client: ...
+@overload
+def wrap(client: _AsyncClient, **options: Unpack[AsyncTransportOptions]) -> _AsyncClient: ...
+@overload
+def wrap(client: _Client2, **options: Unpack[TransportOptions]) -> _Client2: ...
+@overload
+def wrap(client: _AsyncClient2, **options: Unpack[AsyncTransportOptions]) -> _AsyncClient2: ...
+
+
+def wrap(client: Any, **options: Any) -> Any:
     """Wraps `client`'s transport and every mounted transport in place, and returns `client`.
 
     Takes the options of `PaymentRequiredTransport` (or of the async one, for an
-    `httpx.AsyncClient`). All the client's transports share one coordinator, so a billing
-    scope reached through two mounts still gets one hook call per episode. Wrapping a client
-    twice re-wraps the original transports with the new options; it never stacks two layers.
-    An `httpx2` client is handed to `http402.httpx2.wrap`.
+    `httpx.AsyncClient`), typed as `http402.typing.TransportOptions` (and
+    `AsyncTransportOptions`), so a type checker catches a misspelt option. All the client's
+    transports share one coordinator, so a billing scope reached through two mounts still
+    gets one hook call per episode. Wrapping a client twice re-wraps the original transports
+    with the new options; it never stacks two layers. An `httpx2` client is handed to
+    `http402.httpx2.wrap`.
 
     Example:
         ```python
@@ -44,6 +65,43 @@ def wrap(client: _Client, **options: Any) -> _Client:
         "wrap() takes an httpx.Client or httpx.AsyncClient (or their httpx2 twins), "
         f"got {type(client)!r}"
     )
+
+
+def forget_gate(client: httpx.Client | httpx2.Client, url: str = "") -> None:
+    """Forgets the known gate of the billing scope that `client`'s requests to `url` belong
+    to (default: its base URL), after a top-up made outside http402.
+
+    With `preflight_ttl`, those requests are then sent again at once instead of failing fast
+    until the TTL runs out; with a Redis coordinator, the whole fleet forgets the gate. The
+    scope is computed as for a real request, from a request the client builds (so its
+    credentials count); `client` is one that `http402.wrap` wrapped.
+
+    Example:
+        ```python
+        billing.buy_credits(100)  # a top-up made by hand, not by a hook
+        http402.forget_gate(client)
+        ```
+    """
+    request = client.build_request("GET", url)
+    _wrapped_transport(client, request).forget_gate(request)
+
+
+async def aforget_gate(client: httpx.AsyncClient | httpx2.AsyncClient, url: str = "") -> None:
+    """`forget_gate` for an async client wrapped by `http402.wrap`."""
+    request = client.build_request("GET", url)
+    await _wrapped_transport(client, request).forget_gate(request)
+
+
+def _wrapped_transport(client: Any, request: Any) -> Any:
+    # `_transport_for_url` is what the client itself calls to route a request (httpx and
+    # httpx2 alike), mounts included.
+    transport = client._transport_for_url(request.url)
+    if not hasattr(transport, "forget_gate"):
+        raise TypeError(
+            f"the client's transport for {request.url.host!r} is not http402's: wrap the "
+            "client with http402.wrap first"
+        )
+    return transport
 
 
 def wrap_client(

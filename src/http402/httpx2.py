@@ -2,9 +2,11 @@
 `anthropic` SDKs use.
 
 The transports here are the httpx ones bound to httpx2's classes (one implementation, no copy):
-gates from an `httpx2.Client` raise the same typed errors, with httpx2's request and response
-on them. Inside an SDK client, use `mode="annotate"`: the SDK then raises its own status
-error, and does not retry a billing 429 (`x-should-retry: false`).
+gates from an `httpx2.Client` raise the typed errors of this module, each both the http402
+class of its reason and an `httpx2.HTTPStatusError`, with httpx2's request and response on
+them. Inside an SDK client, use `mode="annotate"`: hooks still top up and replay inside the
+transport, and a gate that remains comes back as the SDK's own status error, which the SDK
+does not retry (`x-should-retry: false`).
 
 Example:
     ```python
@@ -13,7 +15,9 @@ Example:
     import http402.httpx2
 
     client = openai.OpenAI(
-        http_client=http402.httpx2.wrap(httpx2.Client(), mode="annotate"),
+        http_client=http402.httpx2.wrap(
+            httpx2.Client(), mode="annotate", on_payment_required=top_up
+        ),
     )
     try:
         client.chat.completions.create(model="gpt-4o-mini", messages=[...])
@@ -24,17 +28,81 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import httpx2
 
-from . import _async_transport, _transport
+from . import _async_transport, _exceptions, _transport
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+from ._models import Reason
 from ._wrap import wrap_client
 
-__all__ = ["AsyncPaymentRequiredTransport", "PaymentRequiredTransport", "wrap"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-_Client = TypeVar("_Client", httpx2.Client, httpx2.AsyncClient)
+    from .typing import AsyncTransportOptions, TransportOptions
+
+__all__ = [
+    "AsyncPaymentRequiredTransport",
+    "InsufficientCreditsError",
+    "PaymentChallengeError",
+    "PaymentFailedError",
+    "PaymentRequiredError",
+    "PaymentRequiredTransport",
+    "PlanLimitExceededError",
+    "SubscriptionExpiredError",
+    "wrap",
+]
+
+_Client = TypeVar("_Client", bound=httpx2.Client)
+_AsyncClient = TypeVar("_AsyncClient", bound=httpx2.AsyncClient)
+
+
+# The typed errors of httpx2 clients: each is the http402 class of its reason and an
+# `httpx2.HTTPStatusError`, so `except http402.InsufficientCreditsError` and
+# `except httpx2.HTTPError` both catch it. Defined once, here, so that they pickle by name.
+
+
+class PaymentRequiredError(  # type: ignore[misc]  # .request/.response: httpx2's, same shape
+    _exceptions.PaymentRequiredError, httpx2.HTTPStatusError
+):
+    """`http402.PaymentRequiredError` from an httpx2 client; also an `httpx2.HTTPStatusError`."""
+
+
+class InsufficientCreditsError(_exceptions.InsufficientCreditsError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.InsufficientCreditsError` from an httpx2 client."""
+
+
+class SubscriptionExpiredError(_exceptions.SubscriptionExpiredError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.SubscriptionExpiredError` from an httpx2 client."""
+
+
+class PlanLimitExceededError(_exceptions.PlanLimitExceededError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.PlanLimitExceededError` from an httpx2 client."""
+
+
+class PaymentFailedError(_exceptions.PaymentFailedError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.PaymentFailedError` from an httpx2 client."""
+
+
+class PaymentChallengeError(_exceptions.PaymentChallengeError, PaymentRequiredError):  # type: ignore[misc]
+    """`http402.PaymentChallengeError` from an httpx2 client."""
+
+
+_TWINS = (
+    PaymentRequiredError,
+    InsufficientCreditsError,
+    SubscriptionExpiredError,
+    PlanLimitExceededError,
+    PaymentFailedError,
+    PaymentChallengeError,
+)
+_exceptions.FAMILIES[httpx2.Response] = {
+    reason: next(
+        twin for twin in _TWINS if twin.__bases__[0] is _exceptions.error_class_for(reason)
+    )
+    for reason in Reason
+}
 
 
 class _ResumedStream(_transport._ResumedStream, httpx2.SyncByteStream):
@@ -58,7 +126,9 @@ class PaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has http
     _http: ClassVar[Any] = httpx2
     _resumed_stream: ClassVar[type[Any]] = _ResumedStream
 
-    def __init__(self, transport: httpx2.BaseTransport | None = None, **options: Any) -> None:
+    def __init__(
+        self, transport: httpx2.BaseTransport | None = None, **options: Unpack[TransportOptions]
+    ) -> None:
         super().__init__(transport, **options)  # type: ignore[arg-type]
 
 
@@ -75,13 +145,37 @@ class AsyncPaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has
     _http: ClassVar[Any] = httpx2
     _resumed_stream: ClassVar[type[Any]] = _AsyncResumedStream
 
-    def __init__(self, transport: httpx2.AsyncBaseTransport | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        **options: Unpack[AsyncTransportOptions],
+    ) -> None:
         super().__init__(transport, **options)  # type: ignore[arg-type]
 
 
-def wrap(client: _Client, **options: Any) -> _Client:
+@overload
+def wrap(client: _Client, **options: Unpack[TransportOptions]) -> _Client: ...
+@overload
+def wrap(client: _AsyncClient, **options: Unpack[AsyncTransportOptions]) -> _AsyncClient: ...
+
+
+def wrap(client: Any, **options: Any) -> Any:
     """`http402.wrap` for an `httpx2.Client` or `httpx2.AsyncClient`: wraps its transport and
-    every mount in place, sharing one coordinator, and returns the client."""
+    every mount in place, sharing one coordinator, and returns the client.
+
+    Inside the openai and anthropic SDKs, pass `mode="annotate"`: a hook still tops up and
+    the request is replayed, and a gate that does not lift comes back as the SDK's own status
+    error, which the SDK does not retry and `http402.classify` reads.
+
+    Example:
+        ```python
+        client = anthropic.Anthropic(
+            http_client=http402.httpx2.wrap(
+                httpx2.Client(), mode="annotate", on_payment_required=top_up
+            ),
+        )
+        ```
+    """
     if isinstance(client, httpx2.AsyncClient):
         return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
     if isinstance(client, httpx2.Client):

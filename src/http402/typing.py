@@ -1,16 +1,19 @@
-"""Types for annotating the callables you give http402.
+"""Types for annotating the callables and options you give http402.
 
 ```python
 def top_up(error: http402.PaymentRequiredError) -> http402.Retry | None: ...
 
 hooks: http402.typing.PaymentRequiredHooks = {http402.Reason.INSUFFICIENT_CREDITS: top_up}
+options: http402.typing.TransportOptions = {"on_payment_required": hooks, "mode": "annotate"}
+client = http402.wrap(httpx.Client(), **options)
 ```
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import httpx
 
@@ -20,29 +23,41 @@ from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
 from ._preflight import BalanceCache
 
+if TYPE_CHECKING:
+    from ._adapters import AdapterRegistry
+    from ._policies import RetryPolicy, SpendPolicy
+    from ._preflight import Preflight
+
 __all__ = [
     "AsyncCoordinator",
     "AsyncLowBalanceHook",
     "AsyncPaymentRequiredHook",
     "AsyncPaymentRequiredHooks",
+    "AsyncTransportOptions",
     "Coordinator",
     "LowBalanceHook",
     "PaymentRequiredHook",
     "PaymentRequiredHooks",
     "ScopeFunction",
+    "TransportOptions",
 ]
 
 #: Called with the typed error; returns `Retry(...)` to replay the request, `None` to raise.
 PaymentRequiredHook = Callable[[PaymentRequiredError], Retry | None]
 #: The async transport also takes coroutine functions.
 AsyncPaymentRequiredHook = Callable[[PaymentRequiredError], Awaitable[Retry | None]]
-#: One hook for every reason, or a hook per reason (reasons without one raise as usual).
-PaymentRequiredHooks = PaymentRequiredHook | Mapping[Reason | str, PaymentRequiredHook]
+#: One hook for every reason, or a hook per reason (reasons without one raise as usual),
+#: keyed by `Reason` or by its value. A mapping's key type is invariant, hence one `Mapping`
+#: per key type: a `dict[Reason, ...]` built before the call fits the first.
+PaymentRequiredHooks = (
+    PaymentRequiredHook | Mapping[Reason, PaymentRequiredHook] | Mapping[str, PaymentRequiredHook]
+)
 #: The async transport's hooks: coroutine functions or plain ones, alone or per reason.
 AsyncPaymentRequiredHooks = (
     PaymentRequiredHook
     | AsyncPaymentRequiredHook
-    | Mapping[Reason | str, PaymentRequiredHook | AsyncPaymentRequiredHook]
+    | Mapping[Reason, PaymentRequiredHook | AsyncPaymentRequiredHook]
+    | Mapping[str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
 #: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold.
 LowBalanceHook = Callable[[LowBalance], None]
@@ -82,6 +97,9 @@ class Coordinator(Protocol):
     def gated(self, scope: str) -> PaymentRequired | None:
         """The gate of `scope`, while it is believed to hold."""
 
+    def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+
 
 class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
@@ -110,3 +128,46 @@ class AsyncCoordinator(Protocol):
 
     async def gated(self, scope: str) -> PaymentRequired | None:
         """The gate of `scope`, while it is believed to hold."""
+
+    async def forget_gate(self, scope: str) -> None:
+        """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+
+
+class _SharedOptions(TypedDict, total=False):
+    """The options that the sync and async transports take alike."""
+
+    registry: AdapterRegistry | None
+    max_body_bytes: int
+    max_body_seconds: float | None
+    retry: RetryPolicy | None
+    spend_policy: SpendPolicy | None
+    max_payments: int
+    scope: ScopeFunction | None
+    preflight: Preflight | None
+    preflight_ttl: float | None
+    low_balance_below: Decimal | int | str | None
+    low_balance_within: float | None
+    balance_headers: tuple[str, ...]
+    mode: Literal["raise", "annotate"]
+    hook_timeout: float | None
+
+
+class TransportOptions(_SharedOptions, total=False):
+    """The options of `PaymentRequiredTransport`, and of `http402.wrap` for a sync client
+    (`httpx.Client` or `httpx2.Client`); each is described on the transport."""
+
+    on_payment_required: PaymentRequiredHooks | None
+    coordinator: Coordinator | None
+    on_low_balance: LowBalanceHook | None
+    sleep: Callable[[float], None] | None
+
+
+class AsyncTransportOptions(_SharedOptions, total=False):
+    """The options of `AsyncPaymentRequiredTransport`, and of `http402.wrap` for an async
+    client (`httpx.AsyncClient` or `httpx2.AsyncClient`): coroutine functions are welcome as
+    hooks and `sleep`."""
+
+    on_payment_required: AsyncPaymentRequiredHooks | None
+    coordinator: AsyncCoordinator | None
+    on_low_balance: AsyncLowBalanceHook | None
+    sleep: Callable[[float], Awaitable[None]] | None

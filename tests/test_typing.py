@@ -1,0 +1,61 @@
+"""The types of the public API: misspelt options and wrong hooks are rejected by mypy.
+
+`tests/typechecks/usage.py` (every documented call) and `tests/typechecks/rejected.py` are in
+`[tool.mypy] files`, so CI's `mypy` run checks both; this test also checks that each rejected
+call fails with the error code its `# type: ignore[...]` names, ignores taken out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import http402
+
+pytest.importorskip("mypy")
+REJECTED = Path(__file__).parent / "typechecks" / "rejected.py"
+_IGNORE = re.compile(r"  # type: ignore\[([a-z-]+)\]")
+
+
+def test_each_rejected_call_fails_with_its_error_code(tmp_path: Path) -> None:
+    """`preflight_tll=`, `mode="anotate"`, a string hook, a non-client, a coroutine hook on a
+    sync client: mypy rejects each, with the expected code, and nothing else."""
+    lines = REJECTED.read_text(encoding="utf-8").splitlines()
+    expected = {
+        (number, match.group(1))
+        for number, line in enumerate(lines, start=1)
+        if (match := _IGNORE.search(line))
+    }
+    assert len(expected) >= 9
+    stripped = tmp_path / "rejected.py"
+    stripped.write_text("\n".join(_IGNORE.sub("", line) for line in lines) + "\n")
+    env = {**os.environ, "MYPYPATH": str(Path(http402.__file__).parents[1])}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--config-file",
+            os.devnull,
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(stripped),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    found = {
+        (int(number), code)
+        for number, code in re.findall(r":(\d+): error: .*\[([a-z-]+)\]$", run.stdout, re.M)
+    }
+    assert found == expected, run.stdout + run.stderr
