@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,25 +19,9 @@ from http402._metrics import (
     use_meter_provider,
 )
 
-metrics_sdk = pytest.importorskip("opentelemetry.sdk.metrics")
-export = pytest.importorskip("opentelemetry.sdk.metrics.export")
-
 CREDITS = PaymentRequired(reason=Reason.INSUFFICIENT_CREDITS, provider="openrouter")
 PLAN = PaymentRequired(reason=Reason.PLAN_LIMIT_EXCEEDED, provider="firecrawl")
 SCOPE = "https://openrouter.ai|authorization:sk-or-v1-canary0123456789"
-
-
-@pytest.fixture
-def reader() -> Iterator[Any]:
-    """An in-memory reader on a meter provider that the metrics use for this test."""
-    reader = export.InMemoryMetricReader()
-    provider = metrics_sdk.MeterProvider(metric_readers=[reader])
-    use_meter_provider(provider)
-    try:
-        yield reader
-    finally:
-        use_meter_provider(None)
-        provider.shutdown()
 
 
 def _points(reader: Any) -> dict[str, list[Any]]:

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from opentelemetry.sdk import metrics as metrics_sdk
-from opentelemetry.sdk.metrics import export
 
 import http402
-from http402._metrics import use_meter_provider
 
 BASE = "https://api.deepseek.com"
 CHAT = f"{BASE}/chat/completions"
@@ -248,18 +244,6 @@ class TestBurnRate:
             await client.get("https://api.example.com/")
             await client.get("https://api.example.com/")
         assert [a.balance for a in seen] == [Decimal(3)]
-
-
-@pytest.fixture
-def reader() -> Iterator[Any]:
-    reader = export.InMemoryMetricReader()
-    provider = metrics_sdk.MeterProvider(metric_readers=[reader])
-    use_meter_provider(provider)
-    try:
-        yield reader
-    finally:
-        use_meter_provider(None)
-        provider.shutdown()
 
 
 def test_a_recovery_is_counted_in_the_billing_metrics(reader: Any) -> None:
