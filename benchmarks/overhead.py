@@ -14,6 +14,10 @@ Prints figures only.
    (read, classify, raise, catch) per call.
 3. Peak memory (tracemalloc) of one request through http402's transport whose 402 answer is
    a 1 GiB gzip bomb, streamed from about 1 MiB of pre-compressed chunks.
+4. ``http402.classify`` on every recorded payload in ``tests/payloads/`` (gates, and the 4xx
+   look-alikes that are read and left alone), on hostile 64 KiB bodies (repeated billing
+   wording, links, digits, brackets), and with a fresh API key on every request (the
+   credential scrubbing path). ``--classify-only`` runs this part alone, in a few seconds.
 
 Noise control for (1): each round sends single requests of every variant (bare A, bare B,
 http402 and the peers) in a freshly shuffled order, timing every request on its own; a round's
@@ -82,6 +86,10 @@ TARGET_LOOPBACK = 0.01
 TARGET_MOCK = 0.02
 TARGET_CLASSIFY_US = 50.0
 TARGET_BOMB_MIB = 2.0
+TARGET_TYPICAL_GATE_US = 25.0  # median over the recorded gates
+TARGET_NON_GATE_4XX_US = 10.0  # median over the recorded 4xx look-alikes
+TARGET_HOSTILE_US = 2000.0  # the slowest hostile 64 KiB body
+TARGET_FRESH_KEYS_US = 60.0  # a gate whose request carries a new API key each time
 
 
 @dataclass(frozen=True)
@@ -889,6 +897,198 @@ def print_targets(
     )
 
 
+# --------------------------------------------------------------------------- classify
+
+
+@dataclass(frozen=True)
+class ClassifyTiming:
+    label: str
+    kind: str  # "gate", "4xx look-alike", "other look-alike", "hostile", "fresh keys"
+    status: int
+    verdict: str
+    median_us: float
+
+
+def _median_us(fn: Callable[[], object], batches: int, target_s: float) -> float:
+    """The median of `batches` batch means, in µs per call (GC off, as timeit does)."""
+    timer = timeit.Timer(fn)
+    number = _batch_size(timer, target_s)
+    return statistics.median(timer.repeat(batches, number)) / number * 1e6
+
+
+def _response(status: int, body: bytes, content_type: str, url: str) -> httpx.Response:
+    return httpx.Response(
+        status,
+        headers={"content-type": content_type},
+        content=body,
+        request=httpx.Request("POST", url),
+    )
+
+
+def hostile_bodies() -> list[tuple[str, httpx.Response]]:
+    """64 KiB bodies built to make a scanner slow: each is read whole (it fits the limit)."""
+    size = 64 * 1024
+    gateway = "http://localhost:4000/v1/chat/completions"
+
+    def fill(unit: str) -> str:
+        return (unit * (size // len(unit) + 1))[:size]
+
+    def message(text: str) -> bytes:
+        body = json.dumps({"error": {"message": text}})
+        return body.encode()[:size]
+
+    card = "your card was declined due to insufficient funds, card card card "
+    return [
+        ("card wording, text 402", _response(402, fill(card).encode(), "text/plain", MOCK_URL)),
+        (
+            "card wording, JSON 402",
+            _response(402, message(fill(card)), "application/json", MOCK_URL),
+        ),
+        (
+            "card wording, JSON 403",
+            _response(403, message(fill(card)), "application/json", gateway),
+        ),
+        ("card, no stop, text 429", _response(429, fill("card ").encode(), "text/plain", gateway)),
+        (
+            "billing words, text 402",
+            _response(
+                402,
+                fill("insufficient credits balance plan upgrade quota per ").encode(),
+                "text/plain",
+                MOCK_URL,
+            ),
+        ),
+        (
+            "links, JSON 402",
+            _response(
+                402, message(fill("https://a.example/billing ")), "application/json", MOCK_URL
+            ),
+        ),
+        (
+            "digits, JSON 402",
+            _response(
+                402, message("credits required " + "9" * (size - 100)), "application/json", MOCK_URL
+            ),
+        ),
+        ("brackets, JSON 400", _response(400, fill("[").encode(), "application/json", gateway)),
+        (
+            "tags, HTML 402",
+            _response(402, fill("<b>card declined").encode(), "text/html", MOCK_URL),
+        ),
+        (
+            "spaces, text 402",
+            _response(402, (" " * (size - 20) + "card declined").encode(), "text/plain", MOCK_URL),
+        ),
+    ]
+
+
+def bench_classify(settings: Settings) -> list[ClassifyTiming]:
+    """Per recorded payload and per hostile body, the median µs of one `classify` call."""
+    batches = max(5, settings.timeit_repeat)
+    timings: list[ClassifyTiming] = []
+    for path in sorted(PAYLOAD_DIR.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        gate = Gate.load(path.stem, path.name)
+        response = gate.response()
+        payment = http402.classify(response)
+        if data["expected"]["is_payment_gate"]:
+            kind = "gate"
+        elif 400 <= gate.status < 500 and gate.status != 402:
+            kind = "4xx look-alike"
+        else:
+            kind = "other look-alike"
+        verdict = payment.reason.value if payment is not None else "(not a gate)"
+        median = _median_us(
+            lambda r=response: http402.classify(r), batches, settings.timeit_target_s
+        )
+        timings.append(ClassifyTiming(path.stem, kind, gate.status, verdict, median))
+    for label, response in hostile_bodies():
+        payment = http402.classify(response)
+        verdict = payment.reason.value if payment is not None else "(not a gate)"
+        median = _median_us(
+            lambda r=response: http402.classify(r), batches, settings.timeit_target_s
+        )
+        timings.append(ClassifyTiming(label, "hostile", response.status_code, verdict, median))
+    timings.append(_bench_fresh_keys(batches, settings))
+    return timings
+
+
+def _bench_fresh_keys(batches: int, settings: Settings) -> ClassifyTiming:
+    """A gate whose request carries a new API key every time, as many tenants' keys would."""
+    gate = Gate.load("fresh keys", "openai-insufficient-quota-429.json")
+    counter = iter(range(10**12))
+
+    def classify_with_a_new_key() -> object:
+        key = f"sk-proj-{next(counter):032d}"
+        request = httpx.Request(
+            gate.method, gate.url, headers={"authorization": f"Bearer {key}", "x-api-key": key}
+        )
+        response = httpx.Response(
+            gate.status, headers=gate.headers, content=gate.body, request=request
+        )
+        return http402.classify(response)
+
+    def build_only() -> object:
+        key = f"sk-proj-{next(counter):032d}"
+        request = httpx.Request(
+            gate.method, gate.url, headers={"authorization": f"Bearer {key}", "x-api-key": key}
+        )
+        return httpx.Response(gate.status, headers=gate.headers, content=gate.body, request=request)
+
+    payment = classify_with_a_new_key()
+    verdict = (
+        payment.reason.value if isinstance(payment, http402.PaymentRequired) else "(not a gate)"
+    )
+    with_keys = _median_us(classify_with_a_new_key, batches, settings.timeit_target_s)
+    building = _median_us(build_only, batches, settings.timeit_target_s)
+    return ClassifyTiming(
+        "openai 429, new API key per call", "fresh keys", gate.status, verdict, with_keys - building
+    )
+
+
+def print_classify(timings: Sequence[ClassifyTiming]) -> None:
+    print(f"{'classify':<48} {'kind':<16} {'status':>6} {'verdict':<21} {'median µs':>9}")
+    for t in sorted(timings, key=lambda t: (t.kind, -t.median_us)):
+        print(f"{t.label[:48]:<48} {t.kind:<16} {t.status:>6} {t.verdict:<21} {t.median_us:>9.1f}")
+
+
+def print_classify_targets(timings: Sequence[ClassifyTiming]) -> None:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    def of(kind: str) -> list[ClassifyTiming]:
+        return [t for t in timings if t.kind == kind]
+
+    gates, lookalikes, hostile, fresh = (
+        of("gate"),
+        of("4xx look-alike"),
+        of("hostile"),
+        of("fresh keys"),
+    )
+    typical = statistics.median(t.median_us for t in gates)
+    slowest = max(gates, key=lambda t: t.median_us)
+    print(
+        f"classify, typical gate (median of {len(gates)}) {typical:.1f} µs "
+        f"<= {TARGET_TYPICAL_GATE_US:.0f} µs: {verdict(typical <= TARGET_TYPICAL_GATE_US)}  "
+        f"(slowest: {slowest.label} {slowest.median_us:.1f} µs)"
+    )
+    non_gate = statistics.median(t.median_us for t in lookalikes)
+    print(
+        f"classify, non-gate 4xx (median of {len(lookalikes)}) {non_gate:.1f} µs "
+        f"<= {TARGET_NON_GATE_4XX_US:.0f} µs: {verdict(non_gate <= TARGET_NON_GATE_4XX_US)}"
+    )
+    worst = max(hostile, key=lambda t: t.median_us)
+    print(
+        f"classify, worst hostile 64 KiB body ({worst.label}) {worst.median_us:.1f} µs "
+        f"<= {TARGET_HOSTILE_US:.0f} µs: {verdict(worst.median_us <= TARGET_HOSTILE_US)}"
+    )
+    for t in fresh:
+        print(
+            f"classify, {t.label} {t.median_us:.1f} µs "
+            f"<= {TARGET_FRESH_KEYS_US:.0f} µs: {verdict(t.median_us <= TARGET_FRESH_KEYS_US)}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
@@ -899,8 +1099,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--no-peers", action="store_true", help="skip httpx-retries and x402 even if installed"
     )
+    parser.add_argument(
+        "--classify-only",
+        action="store_true",
+        help="only time classify on the recorded payloads and hostile bodies",
+    )
     args = parser.parse_args(argv)
     settings = settings_for(args)
+    if args.classify_only:
+        python = f"{platform.python_implementation()} {platform.python_version()}"
+        print(f"{python} on {sys.platform} ({platform.machine()}), {os.cpu_count()} CPUs{_load()}")
+        print(
+            "classify(response) per call: median of batch means (GC off), per recorded payload "
+            "of tests/payloads/ and per hostile body"
+        )
+        timings = bench_classify(settings)
+        print_classify(timings)
+        print()
+        print_classify_targets(timings)
+        return
     rng = random.Random(args.seed)
     wrappers = own_wrappers() + peer_wrappers(not args.no_peers)
     order = [w.name for w in wrappers]
@@ -945,6 +1162,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     bomb = Bomb.build()
     bombs = [bench_bomb_sync(bomb), bench_bomb_async(bomb)]
     print("  done: gzip bomb", flush=True)
+    classified = bench_classify(settings)
+    print(f"  done: classify, {len(classified)} bodies", flush=True)
     elapsed = time.perf_counter() - started
 
     print()
@@ -968,8 +1187,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print_bombs(bomb, bombs)
     print()
+    print("classify(response) per recorded payload and hostile body: median of batch means")
+    print_classify(classified)
+    print()
     print("Targets (medians; an overhead inside the control's IQR is not measurable here)")
     print_targets(scenarios, gates, bombs)
+    print_classify_targets(classified)
     print()
     print(f"total {elapsed:.1f} s{_load()}")
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import http402
@@ -110,9 +111,23 @@ def test_a_100_continue_preamble_is_skipped(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"request_id\s+req_011Cf75wfCXCbniKKrP6wSut", out)
 
 
-def test_a_400_without_url_is_not_a_gate_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
-    """Without `--url` no provider adapter may claim a 400: exit 1, with a hint to pass one."""
+def test_a_400_without_url_is_read_by_the_generic_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without `--url` the credit wording is still a gate: gateways answer like this anywhere."""
     code, out, _ = run(capsys, "explain", str(DATA / "anthropic-400-continue.curl"))
+    assert code == 0
+    assert re.search(r"provider\s+generic", out)
+    assert re.search(r"reason\s+insufficient_credits", out)
+
+
+def test_a_400_without_url_that_is_no_gate_says_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A plain 400 without `--url` is no gate: exit 1, with a hint to pass one."""
+    body = tmp_path / "invalid.json"
+    body.write_text(
+        '{"error": {"type": "invalid_request_error", "message": "max_tokens: required"}}'
+    )
+    code, out, _ = run(capsys, "explain", str(body), "--status", "400")
     assert code == 1
     assert out.count("\n") == 1
     assert out.startswith("not a payment gate: HTTP 400")
@@ -151,17 +166,15 @@ def test_a_json_body_with_status_header_and_url(capsys: pytest.CaptureFixture[st
     assert "raw" not in document
 
 
-def test_a_429_body_without_url_is_not_a_gate(capsys: pytest.CaptureFixture[str]) -> None:
-    """The same 429 body from an unknown host is left alone, as a plain rate limit would be."""
+def test_a_429_body_without_url_is_a_gateway_gate(capsys: pytest.CaptureFixture[str]) -> None:
+    """The same 429 `insufficient_quota` from an unknown host (a gateway, a mock) is a gate."""
     body = str(DATA / "openai-429-insufficient-quota.json")
     code, out, _ = run(capsys, "explain", body, "--status", "429", "--json")
-    assert code == 1
-    assert json.loads(out) == {
-        "method": None,
-        "url": None,
-        "payment_gate": False,
-        "status_code": 429,
-    }
+    assert code == 0
+    document = json.loads(out)
+    assert document["payment_gate"] is True
+    assert document["reason"] == "insufficient_credits"
+    assert document["provider"] == "generic"
 
 
 def test_a_curl_v_capture_gives_the_method_and_url(capsys: pytest.CaptureFixture[str]) -> None:
@@ -753,3 +766,53 @@ def test_every_real_payload_as_a_curl_capture(
         assert (code, document["reason"]) == (0, expected["reason"])
     else:
         assert (code, document["payment_gate"]) == (1, False)
+
+
+def test_explain_gives_what_classify_gives_on_every_payload(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`http402 explain --json` on a HAR of every payload lists exactly the gates `classify`
+    finds, each with the same reason, provider, code, message and fields."""
+    documents = [json.loads(path.read_text()) for path in sorted(PAYLOADS.glob("*.json"))]
+    entries = []
+    for document in documents:
+        response = document["response"]
+        entries.append(
+            {
+                "request": {
+                    "method": document["request"]["method"],
+                    "url": document["request"]["url"],
+                    "headers": [],
+                },
+                "response": {
+                    "status": response["status"],
+                    "headers": [{"name": k, "value": v} for k, v in response["headers"].items()],
+                    "content": {"text": response["body"]},
+                },
+            }
+        )
+    har = write_har(tmp_path / "all.har", *entries)
+    code, out, _ = run(capsys, "explain", str(har), "--json")
+    assert code == 0
+    explained = {gate["entry"]: gate for gate in json.loads(out)}
+    for index, document in enumerate(documents):
+        response = document["response"]
+        classified = http402.classify(
+            httpx.Response(
+                response["status"],
+                headers=list(response["headers"].items()),
+                content=response["body"].encode(),
+                request=httpx.Request(document["request"]["method"], document["request"]["url"]),
+            )
+        )
+        gate = explained.get(index)
+        if classified is None:
+            assert gate is None, document["id"]
+            continue
+        assert gate is not None, document["id"]
+        for name in ("reason", "provider", "code", "message", "action_url", "request_id"):
+            value = getattr(classified, name)
+            assert gate[name] == (value.value if name == "reason" else value), (
+                document["id"],
+                name,
+            )

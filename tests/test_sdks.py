@@ -149,6 +149,28 @@ class TestOpenAI:
         assert http402.classify(caught.value) is None
         assert "http402.payment" not in caught.value.response.extensions
 
+    def test_a_gateway_or_local_mock_on_any_host_is_classified(self) -> None:
+        """The SDK pointed at a local gateway that answers `insufficient_quota` 429: the
+        SDK's own error classifies, and annotate mode stops its retries."""
+        recorder = Recorder("openai-insufficient-quota-429", {"retry-after-ms": "1"})
+        plain = openai.OpenAI(
+            api_key="sk-test-0000000000000000",
+            base_url="http://localhost:4000/v1",
+            http_client=httpx2.Client(transport=httpx2.MockTransport(recorder)),
+        )
+        with pytest.raises(openai.RateLimitError) as caught:
+            plain.chat.completions.create(model="gpt-4o-mini", messages=[])
+        assert len(recorder.requests) == 3
+        payment = http402.classify(caught.value)
+        assert payment is not None
+        assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
+        assert payment.provider == "generic"
+        assert payment.code == "insufficient_quota"
+        annotated = self.client(recorder, base_url="http://host.docker.internal:4000/v1")
+        with pytest.raises(openai.RateLimitError):
+            annotated.chat.completions.create(model="gpt-4o-mini", messages=[])
+        assert len(recorder.requests) == 4
+
 
 class TestAnthropic:
     def test_credit_balance_too_low_is_normalized(self) -> None:

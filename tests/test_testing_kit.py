@@ -126,11 +126,14 @@ def test_every_recorded_gate_is_recognised_on_the_kit_default_url(name: str) -> 
 
 
 def test_a_provider_gate_on_the_generic_default_url_is_refused() -> None:
-    """An OpenAI 429 gate served from a host OpenAI's adapter does not know would silently
-    pass through; the kit says so at once instead."""
-    assert FakeProvider(gate="openai.insufficient_quota").url == "https://api.openai.com"
-    with pytest.raises(ValueError, match=r"api\.openai\.com"):
-        FakeProvider(gate="openai.insufficient_quota", url="https://api.fake-provider.test")
+    """SendGrid's 401 gate served from a host SendGrid's adapter does not know would silently
+    pass through (a 401 from any other host asks for credentials); the kit says so at once.
+    An OpenAI-compatible 429 `insufficient_quota` is a gate from any host, as a gateway's."""
+    assert FakeProvider(gate="sendgrid.credits_exceeded").url == "https://api.sendgrid.com"
+    with pytest.raises(ValueError, match=r"api\.sendgrid\.com"):
+        FakeProvider(gate="sendgrid.credits_exceeded", url="https://api.fake-provider.test")
+    gateway = FakeProvider(gate="openai.insufficient_quota", url="http://localhost:4000")
+    assert gateway.url == "http://localhost:4000"
     # A 402 is recognised from any host.
     assert FakeProvider(gate="x402.v2", url="http://127.0.0.1:8000").url == "http://127.0.0.1:8000"
 

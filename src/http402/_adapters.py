@@ -3,8 +3,13 @@
 An adapter is a `name` and a pure function from a `ResponseSnapshot` to a `PaymentRequired`
 or `None`. The registry tries adapters in order (highest `priority` first, then the order of
 registration), like httpx chooses a mount, and only those scoped to the response's host and
-interested in its status. Generic adapters (no hosts) may only look at 402s; a provider's
-adapter may also claim 400/401/403/429 answers, but only from its own hosts.
+interested in its status. A provider's adapter may claim its own non-402 statuses from its
+own hosts (add a gateway's host with `registry.alias`). An adapter without hosts looks at
+402s, at statuses whose protocol header is present (`triggers`), and, when it `reads_errors`,
+at any 4xx error body that is JSON or plain text: those are the generic rules, which claim a
+non-402 only on strong evidence, and never one that an adapter of the host itself handles
+(the provider knows its own statuses). `AdapterRegistry(read_errors=False)` keeps them to
+402s.
 """
 
 from __future__ import annotations
@@ -28,10 +33,38 @@ __all__ = [
     "AdapterRegistry",
     "Registration",
     "ResponseSnapshot",
+    "is_readable_error",
 ]
 
 ENTRY_POINT_GROUP = "http402.adapters"
 _PAYMENT_REQUIRED = 402
+#: 4xx statuses whose body the generic rules may read: every 4xx but 402 (handled anyway) and
+#: those that name another refusal outright (not found, conflict, gone, too large, a protocol
+#: upgrade...), where billing words would be about something else ("already canceled").
+_ERROR_STATUSES = frozenset(range(400, 500)) - {
+    _PAYMENT_REQUIRED,
+    404,
+    405,
+    406,
+    408,
+    409,
+    410,
+    411,
+    413,
+    414,
+    415,
+    416,
+    417,
+    421,
+    426,
+    431,
+}
+#: Challenges for credentials, not for money: read only when a payment protocol's header says
+#: the challenge is one (a bad API key must not cost a body read).
+_AUTH_CHALLENGES = frozenset({401, 407})
+_PAYMENT_HEADERS = ("payment-required", "x-payment-required", "crawler-price", "crawler-error")
+_PAYMENT_SCHEMES = ("l402", "lsat", "payment")
+_READABLE_TYPES = ("json", "text/plain")
 _logger = logging.getLogger("http402")
 _NOT_PARSED: Any = object()
 _HOST_CACHE_SIZE = 1024
@@ -51,18 +84,20 @@ class ResponseSnapshot:
         url: The request URL.
         host: The request's host, if already known (else read from `url`).
         truncated: `True` when the body was longer than the bound and was cut.
-        secrets: The request's credential values, for redaction.
+        secrets: The request's credential values, for redaction, or a function that
+            collects them when first asked (most responses never need them).
     """
 
     __slots__ = (
         "_challenges",
+        "_evidence",
         "_headers",
         "_json",
+        "_secrets",
         "_text",
         "body",
         "host",
         "method",
-        "secrets",
         "status_code",
         "truncated",
         "url",
@@ -78,7 +113,7 @@ class ResponseSnapshot:
         url: str = "",
         host: str | None = None,
         truncated: bool = False,
-        secrets: tuple[str, ...] = (),
+        secrets: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
     ) -> None:
         self.status_code = status_code
         collected: dict[str, list[str]] = {}
@@ -95,11 +130,20 @@ class ResponseSnapshot:
                 host = ""
         self.host = host.lower()
         self.truncated = truncated
-        #: The request's credentials, for redaction only; adapters must not use them.
-        self.secrets = secrets
+        self._secrets = secrets
         self._text: str | None = None
+        #: What `read_evidence` made of `json`, kept for the next adapter that asks.
+        self._evidence: Any = None
         self._json: Any = _NOT_PARSED
         self._challenges: list[tuple[str, dict[str, str]]] | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The request's credentials, for redaction only; adapters must not use them."""
+        secrets = self._secrets
+        if callable(secrets):
+            secrets = self._secrets = secrets()
+        return secrets
 
     def header(self, name: str) -> str | None:
         """The first value of header `name`, or `None`."""
@@ -155,7 +199,10 @@ class Adapter(Protocol):
     provider's API, and `statuses` (default `{402}`) to claim other statuses from those hosts.
     A protocol adapter that has no hosts may claim another status only where its protocol's
     own header is present: set `triggers` to `(header name, substring of its value or None)`
-    pairs. `classify` must be pure and fast; returning `None` lets the next adapter try.
+    pairs. A generic rule may set `reads_errors = True` to look at any 4xx error body that is
+    JSON or plain text, from any host; it must then claim a status other than 402 only on
+    strong evidence (a billing code, or billing wording that is no rate limit). `classify`
+    must be pure and fast; returning `None` lets the next adapter try.
 
     Example:
         ```python
@@ -189,13 +236,25 @@ class Registration:
     statuses: frozenset[int]
     priority: int
     triggers: tuple[tuple[str, str | None], ...] = ()
+    #: Looks at any readable 4xx error body from any host (a generic rule).
+    reads_errors: bool = False
 
     @property
     def name(self) -> str:
         return self.adapter.name
 
-    def applies(self, status_code: int, host: str, header: Callable[[str], str | None]) -> bool:
-        """`True` when this adapter looks at a response with this status from `host`."""
+    def applies(
+        self,
+        status_code: int,
+        host: str,
+        header: Callable[[str], str | None],
+        *,
+        read_errors: bool = True,
+    ) -> bool:
+        """`True` when this adapter looks at a response with this status from `host`.
+
+        `read_errors=False` (the registry's switch) keeps a generic rule to 402s and triggers.
+        """
         if self.hosts:
             return _host_matches(host, self.hosts)
         if status_code == _PAYMENT_REQUIRED:
@@ -204,7 +263,36 @@ class Registration:
             value = header(name)
             if value is not None and (needle is None or needle in value.lower()):
                 return True
+        return read_errors and self.reads_errors and is_readable_error(status_code, header)
+
+
+def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> bool:
+    """`True` for a 4xx whose body a generic rule may read to look for a payment gate.
+
+    Its content type must be JSON (`problem+json` included) or plain text; a 401 or 407 only
+    when a payment protocol's header comes with it, since those ask for credentials.
+    """
+    if status_code not in _ERROR_STATUSES:
         return False
+    content_type = header("content-type")
+    if content_type is None:
+        return False
+    lowered = content_type.lower()
+    if not any(kind in lowered for kind in _READABLE_TYPES):
+        return False
+    if status_code in _AUTH_CHALLENGES:
+        return _has_payment_header(header)
+    return True
+
+
+def _has_payment_header(header: Callable[[str], str | None]) -> bool:
+    if any(header(name) is not None for name in _PAYMENT_HEADERS):
+        return True
+    challenge = header("www-authenticate")
+    if challenge is None:
+        return False
+    lowered = challenge.lower()
+    return any(scheme in lowered for scheme in _PAYMENT_SCHEMES)
 
 
 def _host_matches(host: str, patterns: frozenset[str]) -> bool:
@@ -223,9 +311,26 @@ class AdapterRegistry:
     Args:
         adapters: Adapters to register at once, each with its own `hosts` and `statuses`.
         discover: Load plugins from the `http402.adapters` entry points on first use.
+        read_errors: Let the generic rules (adapters that `reads_errors`) read 4xx error
+            bodies other than 402 from any host. `False` keeps them to 402s: only a
+            provider's adapter, on its own hosts, or a payment protocol's header then makes
+            another status a gate.
+
+    Example:
+        ```python
+        registry = http402.default_registry.copy(read_errors=False)  # 402s only
+        registry.alias("openai", "llm-gateway.corp.example")  # a gateway speaking OpenAI
+        client = http402.wrap(httpx.Client(), registry=registry)
+        ```
     """
 
-    def __init__(self, adapters: Iterable[Adapter] = (), *, discover: bool = False) -> None:
+    def __init__(
+        self,
+        adapters: Iterable[Adapter] = (),
+        *,
+        discover: bool = False,
+        read_errors: bool = True,
+    ) -> None:
         self._registrations: dict[str, Registration] = {}
         self._ordered: tuple[Registration, ...] = ()
         self._counter = 0
@@ -235,6 +340,7 @@ class AdapterRegistry:
         self._host_cache: dict[tuple[int, str], tuple[Registration, ...]] = {}
         self._lock = threading.RLock()
         self._discover_pending = discover
+        self._read_errors = read_errors
         for adapter in adapters:
             self.register(adapter)
 
@@ -246,6 +352,7 @@ class AdapterRegistry:
         statuses: Collection[int] | None = None,
         priority: int | None = None,
         triggers: Collection[tuple[str, str | None]] | None = None,
+        reads_errors: bool | None = None,
     ) -> Adapter:
         """Adds `adapter`; a name already registered raises `ValueError`.
 
@@ -259,6 +366,8 @@ class AdapterRegistry:
             triggers: For an adapter without hosts, the `(header, value substring or None)`
                 pairs under which it may claim statuses other than 402 (default: its
                 `triggers`).
+            reads_errors: For an adapter without hosts, look at every readable 4xx error
+                body (default: its `reads_errors`, else `False`); see `is_readable_error`.
 
         Returns:
             The adapter, so that `register` can be used on a freshly built instance.
@@ -282,6 +391,13 @@ class AdapterRegistry:
                 triggers if triggers is not None else getattr(adapter, "triggers", ())
             )
         )
+        generic = bool(
+            reads_errors if reads_errors is not None else getattr(adapter, "reads_errors", False)
+        )
+        if host_set and generic:
+            raise ValueError(
+                f"adapter {name!r} has hosts; `reads_errors` is for generic rules without hosts"
+            )
         if not host_set and status_set != {_PAYMENT_REQUIRED} and not trigger_pairs:
             raise ValueError(
                 f"adapter {name!r} claims statuses {sorted(status_set)} on every host; only an "
@@ -295,7 +411,7 @@ class AdapterRegistry:
             if name in self._registrations:
                 raise ValueError(f"an adapter named {name!r} is already registered")
             self._registrations[name] = Registration(
-                adapter, host_set, status_set, rank, trigger_pairs
+                adapter, host_set, status_set, rank, trigger_pairs, generic
             )
             self._order[name] = (-rank, self._counter)
             self._counter += 1
@@ -310,10 +426,43 @@ class AdapterRegistry:
             self._rebuild()
         return registration.adapter
 
-    def copy(self) -> AdapterRegistry:
-        """A new registry with the same adapters in the same order, to change independently."""
+    def alias(self, name: str, *hosts: str) -> None:
+        """Scopes the adapter named `name` to more hosts: a gateway or proxy that answers in
+        that provider's shape (`registry.alias("openai", "llm.corp.example")`).
+
+        The adapter then claims the same statuses from those hosts as from its own. Host
+        names are matched like `hosts` (`"*.corp.example"` for subdomains); `KeyError` if no
+        adapter has that name, `ValueError` for an adapter without hosts (it sees every host).
+        """
+        with self._lock:
+            registration = self._registrations[name]
+            if not registration.hosts:
+                raise ValueError(f"adapter {name!r} already applies to every host")
+            added = frozenset(h.lower() for h in hosts)
+            self._registrations[name] = attrs.evolve(registration, hosts=registration.hosts | added)
+            self._rebuild()
+
+    @property
+    def read_errors(self) -> bool:
+        """Whether the generic rules read non-402 4xx error bodies (see `AdapterRegistry`)."""
+        return self._read_errors
+
+    @read_errors.setter
+    def read_errors(self, value: bool) -> None:
+        with self._lock:
+            self._read_errors = bool(value)
+            self._rebuild()
+
+    def copy(self, *, read_errors: bool | None = None) -> AdapterRegistry:
+        """A new registry with the same adapters in the same order, to change independently.
+
+        Args:
+            read_errors: The copy's `read_errors` (default: this registry's).
+        """
         self.discover()
-        clone = AdapterRegistry()
+        clone = AdapterRegistry(
+            read_errors=self._read_errors if read_errors is None else read_errors
+        )
         for registration in self._ordered:
             clone.register(
                 registration.adapter,
@@ -321,6 +470,7 @@ class AdapterRegistry:
                 statuses=registration.statuses,
                 priority=registration.priority,
                 triggers=registration.triggers,
+                reads_errors=registration.reads_errors,
             )
         return clone
 
@@ -349,19 +499,29 @@ class AdapterRegistry:
         self, status_code: int, host: str, header: Callable[[str], str | None]
     ) -> Iterator[Registration]:
         """The registrations to try for a response, in order."""
+        readable: bool | None = None  # is_readable_error, asked once for all generic rules
+        owned = False  # an adapter of this host handles this status: its answer is final
         for registration in self._for_host(status_code, host):
-            if registration.applies(status_code, host, header):
+            if registration.hosts or status_code == _PAYMENT_REQUIRED:
+                owned = owned or bool(registration.hosts)
                 yield registration
+            elif registration.applies(status_code, host, header, read_errors=False):
+                yield registration  # one of its protocol triggers is present
+            elif registration.reads_errors and self._read_errors and not owned:
+                if readable is None:
+                    readable = is_readable_error(status_code, header)
+                if readable:
+                    yield registration
 
     def claims(self, status_code: int, host: str, header: Callable[[str], str | None]) -> bool:
         """`True` when a response with this status from `host` must be read and classified.
 
-        Every 402 is; another status only when an adapter scoped to `host`, or a protocol
-        adapter whose header is present, asked for it.
+        Every 402 is; another status only when an adapter scoped to `host`, a protocol adapter
+        whose header is present, or a generic rule that reads this 4xx error asked for it.
         """
         if status_code == _PAYMENT_REQUIRED:
             return True
-        return any(r.applies(status_code, host, header) for r in self._for_host(status_code, host))
+        return next(self.candidates(status_code, host, header), None) is not None
 
     def _for_host(self, status_code: int, host: str) -> tuple[Registration, ...]:
         """The registrations for this status whose hosts allow `host` (cached per host)."""
@@ -410,7 +570,10 @@ class AdapterRegistry:
         ordered = sorted(self._registrations.values(), key=lambda r: self._order[r.name])
         interest: dict[int, list[Registration]] = {}
         for registration in ordered:
-            for status in registration.statuses:
+            statuses = registration.statuses
+            if registration.reads_errors and self._read_errors:
+                statuses = statuses | _ERROR_STATUSES
+            for status in statuses:
                 interest.setdefault(status, []).append(registration)
         self._ordered = tuple(ordered)
         # Every registry looks at 402s, even an empty one: an unclaimed 402 is still a gate.

@@ -22,6 +22,7 @@ from ._untrusted import (
     MAX_RETRY_AFTER,
     MAX_TEXT_FIELD,
     BodyReader,
+    bounded_message,
     bounded_text,
     parse_retry_after,
     safe_action_url,
@@ -48,6 +49,8 @@ _REQUEST_ID_HEADERS = (
     "x-correlation-id",
 )
 _UNKNOWN_PROVIDER = "unknown"
+#: How many `__cause__` / `__context__` links `classify` follows to find a response.
+_MAX_CAUSES = 8
 
 
 def classify(
@@ -59,11 +62,12 @@ def classify(
     """The normalized answer if `response` is a payment gate, else `None`; never raises.
 
     Works on any read `httpx.Response` or `httpx2.Response`, and on any exception that
-    carries one as `.response` (such as `openai.APIStatusError`), with no transport involved.
+    carries one as `.response` (such as `openai.APIStatusError`), or that was raised from
+    one (its `__cause__` or `__context__`, a few links deep), with no transport involved.
     A response whose body was not read is classified from its status and headers alone.
 
     Args:
-        response: A response, or an exception with a `.response`.
+        response: A response, or an exception with a `.response` or raised from one.
         registry: The adapters to use (default: `http402.default_registry`).
         max_body_bytes: How much of the body to look at.
 
@@ -79,6 +83,12 @@ def classify(
         from ._registry import default_registry
 
         registry = default_registry
+    registry.discover()
+    known = _annotation_of(response)
+    if known is not None:
+        return known
+    if _unclaimed(_response_of(response), registry):
+        return None
     try:
         snapshot = _snapshot_of(response, max_body_bytes)
     except Exception:
@@ -86,11 +96,21 @@ def classify(
         return None
     if snapshot is None:
         return None
-    known = _annotation_of(response)
-    if known is not None:
-        return known
-    registry.discover()
     return classify_snapshot(snapshot, registry)
+
+
+def _unclaimed(response: Any, registry: AdapterRegistry) -> bool:
+    """`True` for a response that no adapter would look at (a 401 from a host with no
+    adapter, a 5xx): it is no gate, and needs no snapshot. `False` when unsure."""
+    status_code = getattr(response, "status_code", None)
+    if not isinstance(status_code, int) or status_code == 402:
+        return False
+    try:
+        host = response.request.url.host
+        header = response.headers.get
+    except Exception:
+        return False
+    return isinstance(host, str) and not registry.claims(status_code, host.lower(), header)
 
 
 def snapshot_from_parts(
@@ -105,6 +125,7 @@ def snapshot_from_parts(
     request_headers: Iterable[tuple[str, str]],
 ) -> ResponseSnapshot:
     """A snapshot from the parts that both transports and `classify` have in hand."""
+    pairs = request_headers if isinstance(request_headers, (list, tuple)) else list(request_headers)
     return ResponseSnapshot(
         status_code=status_code,
         headers=headers,
@@ -113,7 +134,8 @@ def snapshot_from_parts(
         method=method,
         url=url,
         host=host,
-        secrets=collect_secrets(url, request_headers),
+        # Collected only for a gate, whose fields are scrubbed: most responses are not one.
+        secrets=lambda: collect_secrets(url, pairs),
     )
 
 
@@ -175,13 +197,13 @@ def _complete(
             raw = snapshot.text
     redact = redactor_for(snapshot.secrets)
     fields: dict[str, Any] = {
-        "message": _shown(redact, payment.message, MAX_TEXT_FIELD),
+        "message": _shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
         "code": _shown(redact, payment.code, 300),
         "currency": _shown(redact, payment.currency, 64),
         "current_plan": _shown(redact, payment.current_plan, 200),
         "required_plan": _shown(redact, payment.required_plan, 200),
         "request_id": _shown(redact, request_id, 200),
-        "action_url": safe_action_url(payment.action_url),
+        "action_url": None if payment.action_url is None else safe_action_url(payment.action_url),
     }
     if fields["action_url"] is not None and redact.finds(fields["action_url"]):
         fields["action_url"] = None
@@ -196,12 +218,15 @@ def _complete(
     )
 
 
-def _shown(redact: Redactor, value: object, limit: int) -> str | None:
+def _shown(redact: Redactor, value: object, limit: int, *, spacing: bool = False) -> str | None:
     """A text field as it may be shown: scrubbed of credentials first, then cut to `limit`.
 
     An adapter may have cut the text already; a piece of a key left at that cut goes too.
+    With `spacing`, a message keeps its own runs of spaces (`bounded_message`).
     """
-    text = bounded_text(value, MAX_TEXT_FIELD * 2)
+    if value is None:
+        return None
+    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
     return None if text is None else redact.bounded(text, limit)
 
 
@@ -230,10 +255,23 @@ def _annotation_of(obj: Any) -> PaymentRequired | None:
 
 def _response_of(obj: Any) -> Any:
     """The response itself, or the one an exception carries (an SDK's `APIStatusError` has a
-    `status_code` of its own, so its `.response` is looked at first)."""
-    inner = getattr(obj, "response", None)
-    if inner is not None and hasattr(inner, "status_code"):
-        return inner
+    `status_code` of its own, so its `.response` is looked at first).
+
+    An exception without a response of its own is followed through its `__cause__` (or
+    else its `__context__`) a few links deep: an application that wraps the SDK's error
+    (`raise ServiceError(...) from error`) still has the gate behind it.
+    """
+    current = obj
+    for _ in range(_MAX_CAUSES):
+        inner = getattr(current, "response", None)
+        if inner is not None and hasattr(inner, "status_code"):
+            return inner
+        if not isinstance(current, BaseException):
+            return current
+        following = current.__cause__ or current.__context__
+        if following is None:
+            break
+        current = following
     return obj
 
 

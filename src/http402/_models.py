@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 import math
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 import attrs
 
 __all__ = ["PaymentOption", "PaymentRequired", "Reason", "Retry"]
+
+# A decline code is a short machine word ("insufficient_funds"); anything else is ignored.
+_DECLINE_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 
 class Reason(str, enum.Enum):
@@ -140,6 +144,23 @@ class PaymentRequired:
     def is_entitlement(self) -> bool:
         """`True` when the plan lacks the feature or volume, `False` for a payment gate."""
         return self.reason.is_entitlement
+
+    @property
+    def decline_code(self) -> str | None:
+        """Why the card issuer declined, where the payload says (Stripe's `decline_code`:
+        `"insufficient_funds"`, `"lost_card"`, `"do_not_honor"`); else `None`.
+
+        `code` stays the provider's own code (`"card_declined"`); this reads the issuer's
+        finer reason from `raw` (top level or its `error` object), only if it is a short code.
+        """
+        raw = self.raw
+        if not isinstance(raw, Mapping):
+            return None
+        for holder in (raw.get("error"), raw):
+            value = holder.get("decline_code") if isinstance(holder, Mapping) else None
+            if isinstance(value, str) and _DECLINE_CODE.fullmatch(value):
+                return value
+        return None
 
 
 def _header_pairs(

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "BodyReader",
     "as_amount",
+    "bounded_message",
     "bounded_text",
     "decode_base64_json",
     "decode_base64url_json",
@@ -86,6 +87,10 @@ _TOKEN68 = re.compile(r"[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*(?=,|$)")
 _UNQUOTE = re.compile(r"\\(.)")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+# Whitespace around a line break, a tab or another control character; or a Unicode space.
+# Line breaks, tabs and other control characters: each run becomes one space (linear: no
+# leading repetition for the engine to retry from every position of a long run of blanks).
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 
 class BodyReader:
@@ -523,6 +528,25 @@ def bounded_text(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
     if not isinstance(value, str):
         return None
     value = " ".join(value.split())
+    if not value:
+        return None
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def bounded_message(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
+    """A provider's message as `bounded_text` makes it, but with its own spacing kept.
+
+    Line breaks and tabs (with the blanks around them) become one space, as does any other
+    control character; runs of plain spaces stay, so a message reads as the provider wrote
+    it ("The instrument presented  was declined" keeps PayPal's double space).
+    """
+    if not isinstance(value, str):
+        return bounded_text(value, limit)
+    # Only the start of a long value can end up in the result: look at no more than that.
+    value = value.lstrip()[: limit * 2]
+    if _BREAKS.search(value) is not None:
+        value = " ".join(part.strip(" ") for part in _BREAKS.split(value))
+    value = value.strip()
     if not value:
         return None
     return value if len(value) <= limit else value[: limit - 1] + "…"

@@ -22,6 +22,7 @@ from .problem import ProblemDetailsAdapter
 from .sendgrid import SendGridAdapter
 from .shopify import ShopifyAdapter
 from .stripe import StripeAdapter
+from .tavily import TavilyAdapter
 from .x402 import X402Adapter
 from .xai import XAIAdapter
 
@@ -42,6 +43,7 @@ def builtin_adapters() -> list[Adapter]:
         SendGridAdapter(),
         ShopifyAdapter(),
         StripeAdapter(),
+        TavilyAdapter(),
         XAIAdapter(),
         # Payment protocols, on any host.
         PaymentAuthAdapter(),

@@ -9,21 +9,32 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
-from .._untrusted import MAX_RETRY_AFTER, as_amount, bounded_text, safe_action_url
+from .._untrusted import (
+    MAX_RETRY_AFTER,
+    as_amount,
+    bounded_message,
+    bounded_text,
+    safe_action_url,
+)
 
 __all__ = [
+    "BILLING_CODE",
+    "BILLING_WORDS",
+    "NOTHING",
     "Evidence",
     "error_object",
+    "first_look",
     "looks_like_rate_limit",
     "read_evidence",
     "reason_from_code",
     "reason_from_words",
+    "says_rate_limit",
 ]
 
 # Machine codes, normalized to snake_case, by the reason they mean.
@@ -34,61 +45,172 @@ for _reason, _codes in {
         "quota_exceeded credits_exhausted credit_exhausted out_of_credits no_credits "
         "credit_balance_too_low balance_too_low low_balance not_enough_credits "
         "billing_hard_limit_reached exhausted_balance credit_limit_exceeded "
-        "insufficient_credit_balance top_up_required maximum_credits_exceeded"
+        "insufficient_credit_balance top_up_required maximum_credits_exceeded "
+        # Budgets and spend caps: the money the account may spend is used up (LiteLLM's
+        # `budget_exceeded`, PostHog's `quota_limited`).
+        "budget_exceeded max_budget_exceeded budget_limit_exceeded budget_exhausted "
+        "spend_limit_exceeded spending_limit_reached spending_limit_exceeded "
+        "billing_limit_reached billing_limit_exceeded quota_limited "
+        "insufficient_funds_in_account usage_limit_reached_billing"
     ),
     Reason.SUBSCRIPTION_EXPIRED: (
         "subscription_expired subscription_inactive subscription_canceled "
         "subscription_cancelled subscription_past_due past_due billing_not_active "
         "account_not_active account_inactive account_suspended account_frozen shop_frozen "
         "unpaid payment_overdue invoice_overdue trial_expired trial_ended plan_expired "
-        "license_expired subscription_ended"
+        "license_expired subscription_ended billing_disabled billing_not_enabled "
+        "billing_suspended billing_inactive account_billing_disabled payment_overdue_suspended"
     ),
     Reason.PLAN_LIMIT_EXCEEDED: (
         "plan_limit_exceeded plan_limit_reached plan_limit upgrade_required "
         "plan_upgrade_required feature_not_available feature_not_in_plan not_in_plan "
         "plan_restricted tier_limit_exceeded requires_upgrade subscription_required "
         "plan_required feature_unavailable paid_plan_required request_limit "
-        "request_limit_reached usage_limit_exceeded"
+        "request_limit_reached usage_limit_exceeded verification_required "
+        "paid_account_required paid_subscription_required upgrade_plan "
+        "monthly_limit_exceeded monthly_quota_exceeded monthly_request_limit_exceeded "
+        "monthly_requests_exceeded monthly_limit_reached"
     ),
     Reason.PAYMENT_FAILED: (
         "card_declined card_error expired_card incorrect_cvc invalid_cvc incorrect_number "
         "invalid_number invalid_expiry_month invalid_expiry_year processing_error "
         "payment_failed payment_declined payment_method_invalid insufficient_funds "
         "lost_card stolen_card do_not_honor generic_decline testmode_charges_only "
-        "card_not_supported charge_failed payment_method_required authentication_required"
+        "card_not_supported charge_failed payment_method_required authentication_required "
+        "instrument_declined payer_action_required payment_method_missing "
+        "no_payment_method transaction_refused payer_cannot_pay"
     ),
 }.items():
     for _code in _codes.split():
         _CODES[_code] = _reason
 
+# Code families by their words: (a word that must be there, one of these too, the reason).
+_CODE_WORDS = re.compile(r"[^a-z0-9]+")
+_CODE_FAMILIES: tuple[tuple[str, frozenset[str], Reason], ...] = (
+    (
+        "monthly",
+        frozenset({"request", "requests", "limit", "quota", "usage", "count", "cap"}),
+        Reason.PLAN_LIMIT_EXCEEDED,
+    ),
+    ("usage", frozenset({"cap", "capped"}), Reason.PLAN_LIMIT_EXCEEDED),
+    (
+        "budget",
+        frozenset({"exceeded", "exhausted", "reached", "over"}),
+        Reason.INSUFFICIENT_CREDITS,
+    ),
+    (
+        "billing",
+        frozenset({"disabled", "suspended", "inactive", "deactivated"}),
+        Reason.SUBSCRIPTION_EXPIRED,
+    ),
+    (
+        "insufficient",
+        frozenset({"credit", "credits", "balance", "quota"}),
+        Reason.INSUFFICIENT_CREDITS,
+    ),
+)
 _RATE_LIMIT_CODES = frozenset(
-    {"rate_limit_exceeded", "rate_limit_error", "rate_limited", "too_many_requests", "throttled"}
+    {
+        "rate_limit_exceeded",
+        "rate_limit_error",
+        "rate_limited",
+        "rate_limit",
+        "too_many_requests",
+        "throttled",
+        "throttling_exception",
+        "throttling",
+    }
+)
+# Codes of the table that other APIs use for other things (a 403 `authentication_required`,
+# a phone API's `invalid_number`, an account banned for abuse, a feature flag, HTTP's own
+# Upgrade Required): on a status other than 402 they are no evidence; the wording may be.
+_NOT_EVIDENCE_ON_ERRORS = frozenset(
+    {
+        "authentication_required",
+        "processing_error",
+        "invalid_number",
+        "incorrect_number",
+        "invalid_expiry_month",
+        "invalid_expiry_year",
+        "incorrect_cvc",
+        "invalid_cvc",
+        "account_not_active",
+        "account_inactive",
+        "account_suspended",
+        "feature_not_available",
+        "feature_unavailable",
+        "upgrade_required",
+        "request_limit",
+        "request_limit_reached",
+        "verification_required",  # an e-mail address's, as often as a payment method's
+    }
+)
+# Billing codes that a rate limit may also use ("quota exceeded" per minute): on a status
+# other than 402 they count only where nothing says "rate limit".
+_AMBIGUOUS_WORDS = ("quota", "limit")
+_UNAMBIGUOUS_CODES = frozenset(
+    {
+        "insufficient_quota",
+        "billing_hard_limit_reached",
+        "credit_limit_exceeded",
+        "budget_limit_exceeded",
+        "spend_limit_exceeded",
+        "spending_limit_reached",
+        "spending_limit_exceeded",
+        "billing_limit_reached",
+        "billing_limit_exceeded",
+        "plan_limit_exceeded",
+        "plan_limit_reached",
+        "plan_limit",
+        "tier_limit_exceeded",
+        "monthly_limit_exceeded",
+        "monthly_quota_exceeded",
+        "monthly_request_limit_exceeded",
+        "monthly_limit_reached",
+        "quota_limited",
+    }
 )
 
 _I = re.IGNORECASE
 # The wording of each reason, as (needle, pattern) rules on the lower-cased message, in order
-# of precedence. A pattern runs only where its literal needle occurs: a substring test is far
-# cheaper than a failed regex search through a long message.
+# of precedence. A pattern runs only near where one of its literal needles ("a|b") occurs: a
+# substring test is far cheaper than a failed regex search through a long message, and a
+# window around each of the first few occurrences keeps a body of repeated words linear.
 _RULES: tuple[tuple[Reason, str, str], ...] = (
+    # A charge or a payment method failed, or none is on file.
     (
         Reason.PAYMENT_FAILED,
         "card",
         r"\bcard\b[^.]{0,60}?\b(?:declined|expired|insufficient "
-        r"funds|failed|invalid|incorrect|not supported|lost|stolen)|\bdeclined\b[^.]{0,30}\bcard\b",
+        r"funds|lost|stolen)|\bdeclined\b[^.]{0,30}\bcard\b",
+    ),
+    # A "card" that failed or is invalid may be a game's, a board's or a SIM's.
+    (
+        Reason.PAYMENT_FAILED,
+        "~card",
+        r"\bcard\b[^.]{0,60}?\b(?:failed|invalid|incorrect|not supported)",
     ),
     (
         Reason.PAYMENT_FAILED,
         "payment method",
-        r"\bpayment method\b[^.]{0,60}?\b(?:declined|"
-        r"expired|failed|invalid)",
+        r"\bpayment method\b[^.]{0,60}?\b(?:declined|expired|failed|invalid|required|missing"
+        r"|needed)|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\bpayment method"
+        r"|\bno (?:valid |default )?payment method",
     ),
     (
         Reason.PAYMENT_FAILED,
         "payment",
         r"\bpayment\b[^.]{0,30}?\b(?:failed|was declined|could "
-        r"not be processed)",
+        r"not be processed)|\b(?:failed|unsuccessful|incomplete|declined) payment\b",
     ),
     (Reason.PAYMENT_FAILED, "charge", r"\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"),
+    (
+        Reason.PAYMENT_FAILED,
+        "declined",
+        r"\b(?:instrument|transaction|payment source)\b[^.]{0,60}?\bdeclined\b"
+        r"|\bdeclined by the (?:processor|bank|issuer)",
+    ),
+    # Paid for too little, too late: subscription lapsed, billing off, account suspended.
     (
         Reason.SUBSCRIPTION_EXPIRED,
         "subscription",
@@ -99,12 +221,24 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.SUBSCRIPTION_EXPIRED,
         "account",
-        r"\baccount\b[^.]{0,20}?\b(?:not active|inactive|"
-        r"frozen|suspended for non-?payment)",
+        r"\baccount\b[^.]{0,20}?\b(?:frozen|suspended for non-?payment)",
     ),
+    # An inactive account may be a deactivated user's.
+    (Reason.SUBSCRIPTION_EXPIRED, "~account", r"\baccount\b[^.]{0,20}?\b(?:not active|inactive)"),
     (Reason.SUBSCRIPTION_EXPIRED, "shop", r"\bshop\b[^.]{0,20}?\b(?:not active|frozen)"),
     (Reason.SUBSCRIPTION_EXPIRED, "store", r"\bstore\b[^.]{0,20}?\b(?:not active|frozen)"),
-    (Reason.SUBSCRIPTION_EXPIRED, "billing", r"\bbilling\b[^.]{0,20}?\bnot active\b"),
+    (
+        Reason.SUBSCRIPTION_EXPIRED,
+        "billing",
+        r"\bbilling\b[^.]{0,20}?\b(?:not active|disabled|not enabled|suspended|deactivated"
+        r"|inactive|closed)\b|\b(?:requires?|needs?) billing to be enabled"
+        r"|\benable billing\b|\bbilling account\b[^.]{0,30}?\b(?:closed|disabled|absent)",
+    ),
+    (
+        Reason.SUBSCRIPTION_EXPIRED,
+        "pay",
+        r"\b(?:failure|failed|failing) to pay\b|\bnon-?payment\b",
+    ),
     (Reason.SUBSCRIPTION_EXPIRED, "unpaid", r"\bunpaid\b[^.]{0,20}?\b(?:invoice|balance|bill)"),
     (
         Reason.SUBSCRIPTION_EXPIRED,
@@ -115,22 +249,24 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (Reason.SUBSCRIPTION_EXPIRED, "overdue", r"\boverdue\b"),
     (Reason.SUBSCRIPTION_EXPIRED, "renew", r"\brenew(?:al)?\b[^.]{0,20}?\bfailed\b"),
     (Reason.SUBSCRIPTION_EXPIRED, "trial", r"\btrial\b[^.]{0,20}?\b(?:expired|ended)"),
+    # Prepaid money used up: credits, balance, budgets and spend caps.
     (
         Reason.INSUFFICIENT_CREDITS,
         "insufficient",
-        r"\binsufficient\b[^.]{0,20}?\b(?:credits?|"
-        r"balance|funds|quota|tokens)",
+        r"\binsufficient\b[^.]{0,20}?\b(?:credits?|balance|funds|quota)",
     ),
+    # Too few tokens may be a context window's.
+    (Reason.INSUFFICIENT_CREDITS, "~insufficient", r"\binsufficient\b[^.]{0,20}?\btokens\b"),
     (
         Reason.INSUFFICIENT_CREDITS,
         "credit",
         r"\bcredits?\b[^.]{0,30}?\b(?:too low|insufficient|"
-        r"exhausted|depleted|used up|ran out|run out|not enough|exceeded|"
+        r"exhausted|depleted|used up|ran out|run out|not enough|exceeded|expired|"
         r"is (?:zero|empty|negative))"
         r"|\bno (?:remaining |more )?credits?\b|\b(?:requires?|needs?) more credits?\b"
         r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
         r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b|\b(?:add|buy|purchase)\b[^.]{0,15}?"
-        r"\bcredits?\b|\bnot enough credits?",
+        r"\bcredits?\b|\bnot enough credits?|\black (?:of )?(?:sufficient |enough )?credits?",
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
@@ -147,13 +283,29 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
-        "quota",
-        r"\bexceeded your (?:current )?quota|\bquota "
-        r"(?:exceeded|exhausted)|\bexceeds? your quota",
+        "budget",
+        r"\bbudget\b[^.]{0,30}?\b(?:exceeded|reached|exhausted|used up|hit)\b"
+        r"|\b(?:exceeded|reached|exhausted|over) (?:your |the |its |their )?(?:[\w-]+ )?budget\b"
+        r"|\bexceededbudget\b",
     ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "billing",
+        r"\b(?:maximum|max) billing\b[^.]{0,15}?\breached|\bbilling (?:hard )?(?:limit|cap|"
+        r"capacity)\b[^.]{0,15}?\b(?:reached|exceeded|hit)",
+    ),
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "spend",
+        r"\bspend(?:ing)? (?:limit|cap)\b[^.]{0,20}?\b(?:reached|exceeded|hit)"
+        r"|\b(?:reached|exceeded|hit) (?:your |the |its )?(?:[\w-]+ )?spend(?:ing)? (?:limit|cap)",
+    ),
+    (Reason.INSUFFICIENT_CREDITS, "pay", r"\bpay[ -]as[ -]you[ -]go (?:limit|cap|budget)"),
     (Reason.INSUFFICIENT_CREDITS, "top", r"\btop[ -]?up\b"),
     (Reason.INSUFFICIENT_CREDITS, "recharge", r"\brecharge\b"),
     (Reason.INSUFFICIENT_CREDITS, "funds", r"\bnot enough funds"),
+    # Not in the plan: paid plans, upgrades, plan and monthly volume limits. These come before
+    # quota wording: "quota exceeded ... change your plan" is resolved by a plan change.
     (
         Reason.PLAN_LIMIT_EXCEEDED,
         "not ",
@@ -169,8 +321,15 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PLAN_LIMIT_EXCEEDED,
         "plan",
-        r"\bplan(?:'s)? (?:limit|quota)|\brequires? (?:an? |"
-        r"the )?[\w-]+ plan\b|\bexceeded (?:your|the) plan",
+        r"\bplan(?:'s)? (?:[\w-]+ ){0,2}(?:limit|quota)|\brequires? (?:an? |"
+        r"the )?[\w-]+ plan\b|\bexceeded (?:your|the) plan|\bchange (?:your |the |to a )?"
+        r"(?:[\w-]+ )?plan\b",
+    ),
+    # "For the plan" may be a billing API's own object ("this price is not valid for the plan").
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "~plan",
+        r"\b(?:on|of|for|in) (?:your|the) (?:current |free )?plan\b",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
@@ -180,21 +339,57 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
-        "limit",
-        r"\b(?:request|usage|monthly|api call)s? limit "
-        r"(?:reached|exceeded)",
+        "paid",
+        r"\b(?:need|needs|requires?|must have) (?:an? )?(?:active,? )?paid "
+        r"(?:plan|account|subscription|tier)|\bpaid (?:plan|account|subscription) "
+        r"(?:is )?required|\bonly (?:available )?(?:on|for|with|to) paid\b",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "sign up",
+        r"\bsign up for (?:an? )?(?:private packages|paid\b|pro\b|premium\b|[\w-]+ plan\b)",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "verify",
+        r"\bverify your account\b[^.]{0,40}?\b(?:payment|credit card|billing)",
+    ),
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "monthly|usage cap",
+        r"\bmonthly (?:[\w-]+ ){0,2}(?:quota|limit|cap)\b|\busage cap (?:exceeded|reached)",
+    ),
+    # A request or usage limit may be a rate limit's.
+    (
+        Reason.PLAN_LIMIT_EXCEEDED,
+        "~limit",
+        r"\b(?:request|usage|api call)s? limit (?:reached|exceeded)",
+    ),
+    # Quota wording alone: a usage quota used up, to top up (or a daily quota that resets).
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "~quota",
+        r"\bexceeded (?:your|the) (?:current )?quota|\bquota "
+        r"(?:exceeded|exhausted)|\bexceeds? your quota",
     ),
 )
-_WORDS: tuple[tuple[Reason, str, re.Pattern[str]], ...] = tuple(
-    (reason, needle, re.compile(pattern)) for reason, needle, pattern in _RULES
+# A rule whose needles start with "~" is weak: it names the reason where a 402 already says
+# "pay", but is no evidence on its own for another status (`reason_from_words(strict=True)`).
+_WORDS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str], bool], ...] = tuple(
+    (reason, tuple(needles.lstrip("~").split("|")), re.compile(pattern), needles.startswith("~"))
+    for reason, needles, pattern in _RULES
 )
-_RATE_LIMIT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (needle, re.compile(pattern))
-    for needle, pattern in (
-        ("rate", r"\brate[ -]?limit"),
-        ("per ", r"\bper (?:second|minute|min|hour)\b"),
-        ("too many", r"\btoo many requests\b"),
-        (" per", r"\brequests? per\b"),
+_RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (tuple(needles.split("|")), re.compile(pattern))
+    for needles, pattern in (
+        ("rate limit|rate-limit|ratelimit|rate_limit", r"\brate[ _-]?limit"),
+        (
+            "per s|per m|per h|per d|persecond|perminute|perhour|perday",
+            r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)",
+        ),
+        ("too many requests", r"\btoo many requests\b"),
+        # "1000 requests per month" is a plan's volume, not a rate: only short units count.
+        ("requests per|request per", r"\brequests? per (?:s|sec|m|min|h|hr|d)\b"),
         ("rpm", r"\brpm\b"),
         ("tpm", r"\btpm\b"),
         ("rps", r"\brps\b"),
@@ -204,6 +399,7 @@ _RATE_LIMIT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 _DIGIT = re.compile(r"[0-9]")
+_DAILY = re.compile(r"\b(?:daily|hourly)\b")
 _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
 # Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
 # digit run is rescanned from each of its digits.
@@ -223,12 +419,26 @@ _CREDITS_AVAILABLE_WORDS = re.compile(
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _CODE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/#-]{0,99}")
 _CODE_SUFFIX = re.compile(r"_(?:error|exception)$")
-_NESTED = ("error", "detail", "details", "metadata", "meta", "data", "extensions", "billing")
+_NESTED = (
+    "error",
+    "detail",
+    "details",
+    "metadata",
+    "meta",
+    "data",
+    "extensions",
+    "billing",
+    "errors",
+)
+_NESTED_KEYS = frozenset(_NESTED)
+_NESTED_ORDER = {key: rank for rank, key in enumerate(_NESTED)}
 _MAX_OBJECTS = 12
 
 # Field synonyms, normalized to snake_case, in order of preference.
 _MESSAGE_KEYS = (
     "message",
+    "err_msg",
+    "error_message",
     "detail",
     "error_description",
     "description",
@@ -237,9 +447,12 @@ _MESSAGE_KEYS = (
     "error",
     "errors",
 )
+_MESSAGE_KEY_SET = frozenset(_MESSAGE_KEYS)
 _CODE_KEYS = (
     "code",
     "error_code",
+    "err_code",
+    "issue",
     "type",
     "status",
     "error",
@@ -248,6 +461,7 @@ _CODE_KEYS = (
     "type_name",
     "name",
 )
+_CODE_KEY_SET = frozenset(_CODE_KEYS)
 _REQUIRED_KEYS = (
     "credits_required",
     "required_credits",
@@ -303,8 +517,51 @@ _URL_KEYS = (
     "link",
     "href",
 )
+# Where a link leads, by the words in it: a page to pay or upgrade on, or documentation.
+_ACTION_WORDS = (
+    "billing",
+    "pricing",
+    "upgrade",
+    "top-up",
+    "topup",
+    "top_up",
+    "credit",
+    "plans",
+    "payment",
+    "checkout",
+    "purchase",
+    "subscri",
+    "recharge",
+    "wallet",
+)
+_DOCS_HOSTS = ("docs.", "doc.", "developer.", "developers.", "help.", "support.", "status.")
+_DOCS_PATHS = (
+    "/docs",
+    "/doc/",
+    "/documentation",
+    "/guides",
+    "/reference",
+    "/errors",
+    "/error-codes",
+    "/problems",
+    "/probs/",
+    "/faq",
+    "rate-limits",
+    "/api-keys",
+)
+_MAX_LINKS = 8
 _RETRY_KEYS = ("retry_after", "retry_after_seconds", "retry_in", "retry_after_secs")
-_REQUEST_ID_KEYS = ("request_id", "trace_id")
+_REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", "trace_id")
+#: How much of a body is searched for rate-limit wording beyond the message (a Google quota
+#: id such as "...PerMinute-FreeTier" sits in `details`): a bounded prefix keeps it linear.
+_RATE_LIMIT_SCAN = 4096
+#: How much of a text the wording rules search.
+_WORDS_SCAN = 4096
+# A rule's pattern runs in a window from `_BEHIND` characters before an occurrence of its
+# needle to `_AHEAD` after (wider than any match of the rules), for the first `_TRIES` ones.
+_BEHIND = 100
+_AHEAD = 160
+_TRIES = 6
 
 
 @functools.lru_cache(maxsize=1024)
@@ -312,27 +569,32 @@ def _norm(key: str) -> str:
     return _CAMEL.sub(r"_\1", key).lower().replace("-", "_")
 
 
-def _objects(payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The payload and the objects nested under its usual envelope keys, breadth first."""
     queue: list[Any] = [payload]
-    seen = 0
-    while queue and seen < _MAX_OBJECTS:
-        obj = queue.pop(0)
-        if isinstance(obj, list):
+    found: list[dict[str, Any]] = []
+    index = 0
+    while index < len(queue) and len(found) < _MAX_OBJECTS:
+        obj = queue[index]
+        index += 1
+        if type(obj) is list:
             queue.extend(item for item in obj[:3] if isinstance(item, (dict, list)))
             continue
         if not isinstance(obj, dict):
             continue
-        seen += 1
-        normalized = {_norm(k): v for k, v in obj.items() if isinstance(k, str)}
-        yield normalized
-        for key in _NESTED:
-            child = normalized.get(key)
-            if isinstance(child, (dict, list)):
-                queue.append(child)
-        errors = normalized.get("errors")
-        if isinstance(errors, (dict, list)):
-            queue.append(errors)
+        normalized = {_norm(k): v for k, v in obj.items() if type(k) is str}
+        found.append(normalized)
+        if not _NESTED_KEYS.isdisjoint(normalized):
+            # Children in the order of `_NESTED`, whatever the order of the object's keys.
+            queue.extend(
+                child
+                for _, child in sorted(
+                    (_NESTED_ORDER[key], normalized[key])
+                    for key in _NESTED_KEYS.intersection(normalized)
+                    if isinstance(normalized[key], (dict, list))
+                )
+            )
+    return found
 
 
 def error_object(payload: Any) -> dict[str, Any]:
@@ -342,7 +604,8 @@ def error_object(payload: Any) -> dict[str, Any]:
     for obj in _objects(payload):
         if "message" in obj or "code" in obj:
             return obj
-    return next(_objects(payload), {})
+    objects = _objects(payload)
+    return objects[0] if objects else {}
 
 
 def _text(value: Any) -> str | None:
@@ -397,31 +660,64 @@ class Evidence:
             )
         )
 
-    def reason(self) -> Reason | None:
+    def reason(self, *, strict: bool = False, context: str | None = None) -> Reason | None:
         """The reason the codes say, else the one the wording says, else the fields'.
 
         A known billing code wins; otherwise a plain rate limit (a rate-limit code, or "per
         minute" wording) is no payment gate, even when it mentions quota or upgrading.
+
+        Args:
+            strict: Ask for strong evidence, as for a status other than 402 from a host with
+                no adapter of its own: a billing code, or billing wording, never fields alone;
+                and a code that a rate limit could also use ("quota_exceeded") only where
+                nothing says "rate limit".
+            context: More text to search for rate-limit wording (a bounded prefix of the
+                body), for `strict`.
         """
+        context = context if strict else None
         for code in self.codes:
             reason = reason_from_code(code)
-            if reason is not None:
-                return reason
-        if self.is_rate_limit():
+            if reason is None:
+                continue
+            if strict and not _counts_on_errors(code):
+                continue  # no evidence on a non-402; its wording may still be
+            # A quota code next to wording about the plan is a plan limit ("Operations quota
+            # exceeded. Change plan to get more").
+            if (
+                reason is Reason.INSUFFICIENT_CREDITS
+                and "quota" in _norm(code)
+                and self.message
+                and reason_from_words(self.message) is Reason.PLAN_LIMIT_EXCEEDED
+            ):
+                return Reason.PLAN_LIMIT_EXCEEDED
+            return reason
+        if self.is_rate_limit(context):
             return None
         if self.message:
-            reason = reason_from_words(self.message)
+            reason = reason_from_words(self.message, strict=strict)
             if reason is not None:
                 return reason
+        if strict:
+            return None
         if self.required_plan is not None:
             return Reason.PLAN_LIMIT_EXCEEDED
         if self.credits_required is not None or self.credits_available is not None:
             return Reason.INSUFFICIENT_CREDITS
         return None
 
-    def is_rate_limit(self) -> bool:
-        """`True` when codes or wording say "slow down" rather than "pay"."""
-        return looks_like_rate_limit(self.codes, self.message)
+    def is_rate_limit(self, context: str | None = None) -> bool:
+        """`True` when codes or wording (of the message, or of `context`) say "slow down".
+
+        With a `context` (the strict reading of a non-402), a daily or hourly limit counts
+        as a rate limit too: it lifts by itself, whatever plan it mentions.
+        """
+        if looks_like_rate_limit(self.codes, self.message):
+            return True
+        if context is None:
+            return False
+        return looks_like_rate_limit((), context[:_RATE_LIMIT_SCAN]) or any(
+            _says_daily(text[:_RATE_LIMIT_SCAN]) for text in (self.message, context) if text
+        )
 
     def to_payment(self, reason: Reason, provider: str, **overrides: Any) -> PaymentRequired:
         fields: dict[str, Any] = {
@@ -443,36 +739,117 @@ class Evidence:
 
 
 def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evidence:
-    """Reads the fields of a JSON error payload by their usual names and synonyms."""
+    """Reads the fields of a JSON error payload by their usual names and synonyms.
+
+    With the `snapshot` the payload came from, the answer is kept on it, so the adapters
+    tried after the first read the payload once between them: treat it as read-only.
+    """
+    if snapshot is not None:
+        kept = snapshot._evidence
+        if kept is not None and kept[0] is payload:
+            return kept[1]  # type: ignore[no-any-return]
+        evidence = _read_evidence(payload)
+        snapshot._evidence = (payload, evidence)
+        return evidence
+    return _read_evidence(payload)
+
+
+#: What `first_look` saw: nothing a strict reading could use, billing words, a billing code.
+NOTHING, BILLING_WORDS, BILLING_CODE = 0, 1, 2
+
+
+def first_look(payload: Any) -> tuple[int, bool]:
+    """A cheap first look at a JSON payload for the strict reading of a non-402.
+
+    Returns what it holds that counts as evidence (`NOTHING`, `BILLING_WORDS` or
+    `BILLING_CODE`, the strongest seen), and whether one of its codes is a rate limit's.
+    Most 4xx errors (a missing resource, a bad parameter, a plain rate limit) end here
+    without the full reading of fields, amounts and links.
+    """
+    if not isinstance(payload, dict):
+        return NOTHING, False
+    seen, rate_code = NOTHING, False
+    for obj in _objects(payload):
+        for key in _CODE_KEY_SET.intersection(obj):
+            value = obj[key]
+            if not _is_code_value(key, value):
+                continue
+            code = value.strip()
+            if _norm(code) in _RATE_LIMIT_CODES:
+                rate_code = True
+            elif reason_from_code(code) is not None and _counts_on_errors(code):
+                seen = BILLING_CODE
+        if seen == NOTHING:
+            for key in _MESSAGE_KEY_SET.intersection(obj):
+                text = _message(obj[key])
+                if text is not None and reason_from_words(text, strict=True) is not None:
+                    seen = BILLING_WORDS
+                    break
+    return seen, rate_code
+
+
+def says_rate_limit(text: str) -> bool:
+    """`True` when the first `_RATE_LIMIT_SCAN` characters of a body read as a rate limit:
+    "per minute" style wording, or a daily or hourly limit."""
+    prefix = text[:_RATE_LIMIT_SCAN]
+    return looks_like_rate_limit((), prefix) or _says_daily(prefix)
+
+
+def _read_evidence(payload: Any) -> Evidence:
     evidence = Evidence()
     if isinstance(payload, str):
-        evidence.message = bounded_text(payload)
+        evidence.message = bounded_message(payload)
     if not isinstance(payload, dict):
         _from_message(evidence)
         return evidence
     # The object that carries the message is the error itself; read it before its envelope.
-    objects = sorted(_objects(payload), key=lambda obj: not _has_message(obj))
+    with_message: list[dict[str, Any]] = []
+    without: list[dict[str, Any]] = []
+    for obj in _objects(payload):
+        (with_message if _has_message(obj) else without).append(obj)
     found: dict[str, Any] = {}
-    for obj in objects:
+    # The first code that names a billing reason, and the message of the object it is in:
+    # PayPal's `details[].issue` and `description` say more than the generic envelope.
+    billing: tuple[str, str | None] | None = None
+    for obj in with_message + without:
         # Each object's keys are looked at once; within an object the earlier synonym wins,
-        # across objects the earlier object wins.
+        # across objects the earlier object wins (the object's own message is kept apart).
         best: dict[str, tuple[int, Any]] = {}
+        own_message: tuple[int, str] | None = None
         codes: list[tuple[int, str]] = []
         for key, value in obj.items():
-            for role, rank in _ROLES.get(key, ()):
+            roles = _ROLES.get(key)
+            if roles is None:
+                continue
+            for role, rank in roles:
                 if role == "code":
                     if _is_code_value(key, value):
                         codes.append((rank, value.strip()))
                     continue
-                if role in found:
+                own = role == "message" and (own_message is None or rank < own_message[0])
+                wanted = role not in found and (role not in best or rank < best[role][0])
+                if not (own or wanted):
                     continue
                 parsed = _PARSERS[role](value)
-                if parsed is not None and (role not in best or rank < best[role][0]):
+                if parsed is None:
+                    continue
+                if own:
+                    own_message = (rank, parsed)
+                if wanted:
                     best[role] = (rank, parsed)
         for role, (_, parsed) in best.items():
             found[role] = parsed
-        evidence.codes.extend(code for _, code in sorted(codes))
-    evidence.code = evidence.codes[0] if evidence.codes else None
+        ordered = [code for _, code in sorted(codes)]
+        if billing is None:
+            billing_code = next((c for c in ordered if reason_from_code(c) is not None), None)
+            if billing_code is not None:
+                billing = (billing_code, own_message[1] if own_message else None)
+        evidence.codes.extend(ordered)
+    if billing is not None:
+        evidence.code = billing[0]
+        evidence.message = evidence.message or billing[1]
+    if evidence.code is None and evidence.codes:
+        evidence.code = evidence.codes[0]
     evidence.message = evidence.message or found.get("message")
     evidence.credits_required = found.get("credits_required")
     evidence.credits_available = found.get("credits_available")
@@ -489,12 +866,16 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
 def _is_code_value(key: str, value: Any) -> bool:
     if not isinstance(value, str) or not _is_code(value):
         return False
-    # `name` is a code only in the shape of an exception class ("InsufficientBalanceError").
-    return key != "name" or value.endswith(("Error", "Exception"))
+    # `name` is a code only in the shape of an exception class ("InsufficientBalanceError") or
+    # of a constant ("payment_required", "UNPROCESSABLE_ENTITY"), not a person's or a thing's.
+    return key != "name" or value.endswith(("Error", "Exception")) or "_" in value
 
 
 def _message(value: Any) -> str | None:
-    return bounded_text(value) if isinstance(value, str) and not _is_code(value) else None
+    if isinstance(value, list):
+        # `"errors": ["You lack sufficient credits..."]`: the first sentence in the list.
+        value = next((item for item in value[:3] if isinstance(item, str)), None)
+    return bounded_message(value) if isinstance(value, str) and not _is_code(value) else None
 
 
 def _plan(value: Any) -> str | None:
@@ -515,6 +896,18 @@ def _request_id(value: Any) -> str | None:
     return bounded_text(value, 200) if isinstance(value, str) else None
 
 
+def _action_link(value: Any) -> str | None:
+    """A safe link that is not documentation, else `None`."""
+    url = safe_action_url(value)
+    if url is None:
+        return None
+    lowered = url.lower()
+    host, _, path = lowered.partition("://")[2].partition("/")
+    if host.startswith(_DOCS_HOSTS) or any(part in "/" + path for part in _DOCS_PATHS):
+        return None
+    return url
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "message": _message,
     "credits_required": as_amount,
@@ -522,7 +915,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "currency": _currency,
     "current_plan": _plan,
     "required_plan": _plan,
-    "action_url": safe_action_url,
+    "action_url": _action_link,
     "retry_after": _seconds,
     "request_id": _request_id,
 }
@@ -549,7 +942,7 @@ def _first_group(match: re.Match[str]) -> str | None:
 
 
 def _has_message(obj: dict[str, Any]) -> bool:
-    return any(isinstance(obj.get(key), str) for key in _MESSAGE_KEYS)
+    return any(isinstance(obj[key], str) for key in _MESSAGE_KEY_SET.intersection(obj))
 
 
 def _from_message(evidence: Evidence) -> None:
@@ -558,13 +951,12 @@ def _from_message(evidence: Evidence) -> None:
     if not message:
         return
     if evidence.action_url is None and "https://" in message:
-        for match in _HTTPS_URL.finditer(message):
-            url = safe_action_url(match.group().rstrip(".,;:!?"))
-            if url is not None:
-                evidence.action_url = url
-                break
+        evidence.action_url = _best_link(message)
     if not _DIGIT.search(message):
         return
+    lowered = message.lower()
+    if "credit" not in lowered and "cost" not in lowered and "balance" not in lowered:
+        return  # the amount patterns all name credits, a cost or a balance
     if evidence.credits_required is None:
         required = _CREDITS_REQUIRED_WORDS.search(message)
         evidence.credits_required = as_amount(_first_group(required)) if required else None
@@ -573,34 +965,117 @@ def _from_message(evidence: Evidence) -> None:
         evidence.credits_available = as_amount(_first_group(available)) if available else None
 
 
+def _best_link(message: str) -> str | None:
+    """The message's link to act on: a billing, pricing, upgrade or top-up page first, else
+    the first link that is not documentation ("read the docs: https://...")."""
+    fallback: str | None = None
+    for index, match in enumerate(_HTTPS_URL.finditer(message)):
+        if index >= _MAX_LINKS:
+            break
+        url = _action_link(match.group().rstrip(".,;:!?"))
+        if url is None:
+            continue
+        lowered = url.lower()
+        if any(word in lowered for word in _ACTION_WORDS):
+            return url
+        fallback = fallback or url
+    return fallback
+
+
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
 
 
-def reason_from_code(code: str) -> Reason | None:
-    """The reason a provider's machine code means, if it is a known one."""
-    normalized = _norm(code.strip())
-    return _CODES.get(normalized) or _CODES.get(_CODE_SUFFIX.sub("", normalized))
+def _counts_on_errors(code: str) -> bool:
+    """`True` for a billing code that is evidence on a status other than 402 too."""
+    normalized = _CODE_SUFFIX.sub("", _norm(code.strip()))
+    return normalized not in _NOT_EVIDENCE_ON_ERRORS and not _is_ambiguous_code(code)
 
 
-def reason_from_words(text: str) -> Reason | None:
-    """The reason a human message means, by its wording; `None` if it says none."""
+def _says_daily(text: str) -> bool:
     lowered = text.lower()
-    for reason, needle, pattern in _WORDS:
-        if needle in lowered and pattern.search(lowered):
+    return ("daily" in lowered or "hourly" in lowered) and _DAILY.search(lowered) is not None
+
+
+def _is_ambiguous_code(code: str) -> bool:
+    normalized = _CODE_SUFFIX.sub("", _norm(code.strip()))
+    return normalized not in _UNAMBIGUOUS_CODES and any(w in normalized for w in _AMBIGUOUS_WORDS)
+
+
+@functools.lru_cache(maxsize=512)
+def reason_from_code(code: str) -> Reason | None:
+    """The reason a provider's machine code means, if it is a known one.
+
+    A code that is not in the table is read by its words, for the families whose members are
+    spelled many ways (`MONTHLY_REQUEST_COUNT`, `usage-capped`, `BudgetExhausted`).
+    """
+    normalized = _norm(code.strip())
+    known = _CODES.get(normalized) or _CODES.get(_CODE_SUFFIX.sub("", normalized))
+    if known is not None or len(normalized) > 64:
+        return known
+    words = frozenset(_CODE_WORDS.split(normalized))
+    for needed, any_of, reason in _CODE_FAMILIES:
+        if needed in words and not words.isdisjoint(any_of):
             return reason
     return None
 
 
-def looks_like_rate_limit(codes: list[str], message: str | None) -> bool:
+def reason_from_words(text: str, *, strict: bool = False) -> Reason | None:
+    """The reason a human message means, by its wording; `None` if it says none.
+
+    Only the first `_WORDS_SCAN` characters are searched, and only near the rules' needles:
+    a provider states the reason up front, and a body of repeated billing words stays cheap.
+    `strict` leaves out the weak rules, whose words other errors use too.
+    """
+    if len(text) > _WORDS_SCAN:
+        return _reason_from_words(text[:_WORDS_SCAN].lower(), strict)
+    return _reason_from_short_words(text, strict)
+
+
+@functools.lru_cache(maxsize=256)
+def _reason_from_short_words(text: str, strict: bool) -> Reason | None:
+    # Cached: a provider sends the same few messages over and over, and one classification
+    # asks about its message more than once (the reason, then plan-over-quota precedence).
+    return _reason_from_words(text.lower(), strict)
+
+
+def _reason_from_words(lowered: str, strict: bool) -> Reason | None:
+    for reason, needles, pattern, weak in _WORDS:
+        if weak and strict:
+            continue
+        if _found_near(pattern, lowered, needles):
+            return reason
+    return None
+
+
+def _found_near(pattern: re.Pattern[str], lowered: str, needles: tuple[str, ...]) -> bool:
+    """`True` if `pattern` matches near one of the first occurrences of one of `needles`."""
+    for needle in needles:
+        start = lowered.find(needle)
+        tries = 0
+        while start >= 0 and tries < _TRIES:
+            if pattern.search(lowered, max(0, start - _BEHIND), start + _AHEAD):
+                return True
+            # The next window starts where this one's matches could no longer reach.
+            start = lowered.find(needle, start + _AHEAD - _BEHIND)
+            tries += 1
+    return False
+
+
+def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
     """`True` for a plain rate limit: a rate-limit code, or "per minute" style wording."""
     if any(_norm(code) in _RATE_LIMIT_CODES for code in codes):
         return True
     if not message:
         return False
-    lowered = message.lower()
-    return any(needle in lowered and p.search(lowered) for needle, p in _RATE_LIMIT_RULES)
+    return _rate_limit_words(message[:_WORDS_SCAN])
+
+
+@functools.lru_cache(maxsize=256)
+def _rate_limit_words(text: str) -> bool:
+    lowered = text.lower()
+    return any(_found_near(pattern, lowered, needles) for needles, pattern in _RATE_LIMIT_RULES)
 
 
 class ProviderAdapter:

@@ -1,7 +1,12 @@
-"""Generic rules for 402s from providers that have no adapter of their own.
+"""Generic rules for providers, gateways and proxies that have no adapter of their own.
 
-They claim only 402 responses: a 400, 403 or 429 that merely mentions credits is a payment
-gate only when the provider's own adapter says so, from the provider's own hosts.
+Any 402 is theirs to read. They also read other 4xx error bodies (JSON or plain text, see
+`is_readable_error`), from any host, since a gateway or a local mock runs anywhere and
+answers in the shape of the provider behind it: LiteLLM's 400 `budget_exceeded`, an
+OpenAI-compatible 429 `insufficient_quota`, Anthropic's 400 "credit balance is too low", a
+search API's 432. Such a status is claimed only on strong evidence (a billing code, or
+billing wording with no rate-limit marker, see `Evidence.reason(strict=True)`): a 403 or a
+429 that merely mentions a plan, a tier or a quota is left alone.
 """
 
 from __future__ import annotations
@@ -11,13 +16,24 @@ import re
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import read_evidence, reason_from_words
+from ._common import (
+    BILLING_WORDS,
+    NOTHING,
+    first_look,
+    looks_like_rate_limit,
+    read_evidence,
+    reason_from_words,
+    says_rate_limit,
+)
 
 __all__ = ["JSONAdapter", "TextAdapter"]
 
 # A tag cannot contain "<", so a run of "<" fails at once instead of scanning ahead.
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
 _MAX_TITLE = 500
+# How much of a text body is read for its message and wording, and of an HTML page's markup.
+_SCAN = 4096
+_HTML_SCAN = 16 * 1024
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _ENTITY = re.compile("|".join(_ENTITIES))
 
@@ -29,11 +45,23 @@ class JSONAdapter:
 
     name = "generic"
     priority = -300
+    reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         payload = response.json
         if not isinstance(payload, dict):
             return None
+        if response.status_code != 402:
+            seen, rate_code = first_look(payload)
+            if seen == NOTHING:
+                return None
+            # Billing words next to a rate limit's code or wording are a rate limit's words;
+            # only a billing code outweighs them (the full reading below decides).
+            if seen == BILLING_WORDS and (rate_code or says_rate_limit(response.text)):
+                return None
+            evidence = read_evidence(payload, response)
+            reason = evidence.reason(strict=True, context=response.text)
+            return None if reason is None else evidence.to_payment(reason, self.name)
         evidence = read_evidence(payload, response)
         reason = evidence.reason()
         if reason is None and evidence.message is None and evidence.code is None:
@@ -47,6 +75,7 @@ class TextAdapter:
 
     name = "generic-text"
     priority = -400
+    reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         text = response.text
@@ -54,27 +83,34 @@ class TextAdapter:
             return None
         content_type = (response.header("content-type") or "").lower()
         is_html = "html" in content_type or text.lstrip()[:1] == "<"
-        message = _html_message(text) if is_html else bounded_text(text, 500)
+        if is_html and response.status_code != 402:
+            return None  # an error page of a proxy or a firewall, not a provider's words
+        if is_html:
+            # Markup beyond the first `_HTML_SCAN` characters (scripts and styles left out)
+            # is not looked at: a gate page says what it is near its top.
+            html = _without_blocks(text, ("script", "style"))[:_HTML_SCAN]
+            words = _html_text(html)
+            title = _title(html)
+            message = (bounded_text(_html_text(title), 500) if title else None) or bounded_text(
+                words, 500
+            )
+        else:
+            words = text.lstrip()[:_SCAN]
+            message = bounded_text(words, 500)
         if not message:
             return None
-        reason = reason_from_words(_html_text(text) if is_html else text)
+        if response.status_code != 402 and looks_like_rate_limit((), words[:_SCAN]):
+            return None
+        reason = reason_from_words(words, strict=response.status_code != 402)
         if reason is None:
             return None
         return PaymentRequired(reason=reason, provider=self.name, message=message, raw=text)
 
 
 def _html_text(html: str) -> str:
-    text = _TAGS.sub(" ", _without_blocks(html, ("script", "style")))
+    """The visible text of markup that has no script or style left in it."""
+    text = _TAGS.sub(" ", html)
     return " ".join(_ENTITY.sub(lambda m: _ENTITIES[m.group()], text).split())
-
-
-def _html_message(html: str) -> str | None:
-    title = _title(html)
-    if title:
-        message = bounded_text(_html_text(title), 500)
-        if message:
-            return message
-    return bounded_text(_html_text(html), 500)
 
 
 def _without_blocks(html: str, names: tuple[str, ...]) -> str:

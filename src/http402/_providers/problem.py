@@ -26,6 +26,7 @@ class ProblemDetailsAdapter:
     priority = -200
     statuses = (402, 403)
     triggers = (("content-type", "problem+json"),)
+    reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         payload = response.json
@@ -41,15 +42,15 @@ class ProblemDetailsAdapter:
         if not is_problem:
             return None
         type_uri = bounded_text(problem_type, 300) if isinstance(problem_type, str) else None
+        reason = _reason_from_type(type_uri)
+        if reason is None and response.status_code != 402:
+            return None  # decided before reading the members: most 4xx problems are no gate
         evidence = read_evidence(
             {k: v for k, v in payload.items() if k not in ("type", "title", "detail", "status")}
         )
         title = bounded_text(payload.get("title"))
         detail = bounded_text(payload.get("detail"))
         message = detail or title or evidence.message
-        reason = _reason_from_type(type_uri)
-        if reason is None and response.status_code != 402:
-            return None
         if reason is None:
             reason = evidence.reason()
         for words in (title, detail):

@@ -1,0 +1,525 @@
+"""Gates on any status, from any host: gateways, proxies and local mocks, and the switches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import http402
+from http402 import AdapterRegistry, Reason
+
+PAYLOADS = Path(__file__).parent / "payloads"
+GATEWAY = "http://localhost:4000/v1/chat/completions"
+QUOTA = {
+    "error": {
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "type": "insufficient_quota",
+        "param": None,
+        "code": "insufficient_quota",
+    }
+}
+
+
+def payload(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
+    return document
+
+
+def response(
+    status: int,
+    body: Any = QUOTA,
+    *,
+    url: str = GATEWAY,
+    headers: dict[str, str] | None = None,
+    content_type: str | None = "application/json",
+) -> httpx.Response:
+    content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    wire = dict(headers or {})
+    if content_type is not None:
+        wire["content-type"] = content_type
+    return httpx.Response(status, headers=wire, content=content, request=httpx.Request("POST", url))
+
+
+class Stream(httpx.SyncByteStream):
+    """A body that records whether anyone read it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.read = False
+
+    def __iter__(self) -> Any:
+        self.read = True
+        yield self.body
+
+
+def send(status: int, content_type: str | None, headers: dict[str, str] | None = None) -> bool:
+    """Sends one request through the transport; `True` if it read the response body."""
+    stream = Stream(json.dumps(QUOTA).encode())
+    wire = dict(headers or {})
+    if content_type is not None:
+        wire["content-type"] = content_type
+    inner = httpx.MockTransport(lambda request: httpx.Response(status, headers=wire, stream=stream))
+    client = httpx.Client(transport=http402.PaymentRequiredTransport(inner))
+    try:
+        with client.stream("POST", GATEWAY) as answer:
+            assert answer.status_code == status
+    except http402.PaymentRequiredError:
+        pass
+    return stream.read
+
+
+@pytest.mark.parametrize("status", [400, 403, 412, 422, 423, 429, 432, 433])
+def test_a_billing_code_on_any_4xx_from_any_host_is_a_gate(status: int) -> None:
+    """`insufficient_quota` from a gateway is a gate whatever 4xx it comes with."""
+    payment = http402.classify(response(status))
+    assert payment is not None
+    assert payment.reason is Reason.INSUFFICIENT_CREDITS
+    assert payment.provider == "generic"
+    assert payment.status_code == status
+
+
+@pytest.mark.parametrize("status", [200, 201, 302, 500, 502, 503])
+def test_other_statuses_are_never_gates_without_a_402(status: int) -> None:
+    """2xx, 3xx and 5xx bodies are not looked at, whatever they say."""
+    assert http402.classify(response(status)) is None
+
+
+@pytest.mark.parametrize("status", [200, 304, 500, 503])
+def test_the_transport_never_reads_2xx_3xx_5xx(status: int) -> None:
+    """The body of a success, a redirect or a server error stays unread in the stream."""
+    assert send(status, "application/json") is False
+
+
+@pytest.mark.parametrize(
+    ("content_type", "read"),
+    [
+        ("application/json", True),
+        ("application/problem+json", True),
+        ("application/vnd.api+json; charset=utf-8", True),
+        ("text/plain; charset=utf-8", True),
+        ("text/html", False),
+        ("application/octet-stream", False),
+        (None, False),
+    ],
+)
+def test_a_4xx_is_read_only_as_json_or_plain_text(content_type: str | None, read: bool) -> None:
+    """The generic rules read a 4xx body only when it is JSON or plain text."""
+    assert send(403, content_type) is read
+
+
+def test_a_401_is_read_only_with_a_payment_protocol_header() -> None:
+    """A 401 asks for credentials: its body is left alone unless a payment header is there."""
+    assert send(401, "application/json") is False
+    assert send(407, "application/json") is False
+    assert send(401, "application/json", {"www-authenticate": 'L402 macaroon="m"'}) is True
+    assert send(401, "application/json", {"payment-required": "e30="}) is True
+
+
+def test_a_401_with_billing_words_from_any_host_is_no_gate() -> None:
+    """Without a payment header, a 401 from a host with no adapter stays a 401."""
+    assert http402.classify(response(401)) is None
+
+
+def test_a_non_gate_4xx_comes_back_byte_for_byte() -> None:
+    """A 4xx that was read and found not to be a gate reaches the caller whole, streamed."""
+    body = json.dumps({"error": {"message": "max_tokens: required", "type": "invalid"}}).encode()
+    inner = httpx.MockTransport(
+        lambda request: httpx.Response(
+            400, headers={"content-type": "application/json"}, stream=httpx.ByteStream(body)
+        )
+    )
+    client = httpx.Client(transport=http402.PaymentRequiredTransport(inner))
+    answer = client.post(GATEWAY)
+    assert answer.status_code == 400
+    assert answer.content == body
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Rate limit reached for requests per minute. Upgrade your plan for higher limits.",
+        "Quota exceeded for quota metric 'Requests' and limit 'Requests per day' of service.",
+        "You exceeded your current quota, please check your plan. Please try again in 20s.",
+        "Too many requests: your free tier allows 10 RPM. Upgrade to the Pro tier.",
+        "You have exceeded your daily quota. Upgrade to a paid plan for more.",
+    ],
+)
+def test_rate_limits_that_mention_plans_or_quota_stay_rate_limits(message: str) -> None:
+    """On a 429 or 403 from any host, "per minute" or "per day" wording means slow down."""
+    for status in (403, 429):
+        assert http402.classify(response(status, {"error": {"message": message}})) is None
+
+
+def test_a_monthly_volume_is_no_rate_limit() -> None:
+    """ "Requests per month" is what a plan includes: a gate, not a rate limit."""
+    message = "You have used the 1000 requests per month of your plan. Upgrade your plan."
+    payment = http402.classify(response(429, {"error": {"message": message}}))
+    assert payment is not None
+    assert payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+
+
+def test_the_hosts_own_adapter_has_the_last_word_on_its_statuses() -> None:
+    """Where a provider's adapter handles a status for its host and declines, the generic
+    rules do not second-guess it; on another status of that host they still look."""
+
+    class Acme:
+        name = "acme"
+        hosts = ("api.acme.test",)
+        statuses = (429,)
+
+        def classify(self, response: http402.ResponseSnapshot) -> None:
+            return None
+
+    registry = http402.default_registry.copy()
+    registry.register(Acme())
+    url = "https://api.acme.test/v1/x"
+    assert http402.classify(response(429, url=url), registry=registry) is None
+    assert http402.classify(response(403, url=url), registry=registry) is not None
+
+
+def test_an_ambiguous_quota_code_with_a_per_minute_quota_id_is_a_rate_limit() -> None:
+    """`quota_exceeded` beside a per-minute quota id elsewhere in the body is no gate."""
+    body = {
+        "error": {"code": "quota_exceeded", "message": "Quota exceeded."},
+        "details": [{"quotaId": "GenerateRequestsPerMinutePerProject"}],
+    }
+    assert http402.classify(response(429, body)) is None
+    assert http402.classify(response(402, body)) is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"code": "authentication_required", "message": "Log in first."}},
+        {"error": {"code": "invalid_number", "message": "The phone number is not valid."}},
+        {"error": {"code": "account_suspended", "message": "Suspended for abuse."}},
+        {"error": {"code": "feature_not_available", "message": "Flag is off."}},
+        {"error": {"code": "verification_required", "message": "Verify your e-mail address."}},
+    ],
+)
+def test_codes_that_other_apis_use_otherwise_are_no_evidence_on_a_403(body: Any) -> None:
+    """A code of the table that also means something else does not make a 403 a gate."""
+    assert http402.classify(response(403, body)) is None
+    assert http402.classify(response(402, body)) is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "The card is invalid or was archived.", "type": "invalid_request"}},
+        {"message": "Your account is inactive. Ask an administrator to reactivate it."},
+        {"error": {"message": "Insufficient tokens left for the completion."}},
+        {"message": "This price is not valid for the plan."},
+        {"error": {"message": "Request limit reached."}},
+        {"error": {"code": "quotaExceeded", "message": "You have exceeded your quota."}},
+    ],
+)
+def test_words_that_other_errors_use_too_are_no_evidence_on_a_non_402(body: Any) -> None:
+    """Weak wording or a quota code names the reason on a 402, but a 400, 403 or 429 from a
+    host with no adapter needs words that can only mean billing."""
+    for status in (400, 403, 429):
+        assert http402.classify(response(status, body)) is None
+    assert http402.classify(response(402, body)) is not None
+
+
+@pytest.mark.parametrize("status", [404, 409, 410, 413, 426])
+def test_statuses_that_name_another_refusal_are_not_read(status: int) -> None:
+    """Not found, conflict, gone, too large or a protocol upgrade are no payment gates."""
+    body = {"error": {"message": "This subscription is already canceled.", "code": "unpaid"}}
+    assert http402.classify(response(status, body)) is None
+    assert send(status, "application/json") is False
+
+
+def test_fields_alone_do_not_make_a_non_402_a_gate() -> None:
+    """A balance field without billing words or codes is no evidence on a 400."""
+    body = {"error": {"message": "Invalid model", "balance": 10, "plan": "free"}}
+    assert http402.classify(response(400, body)) is None
+    assert http402.classify(response(402, body)) is not None
+
+
+def test_plain_text_gates_on_a_4xx() -> None:
+    """A plain-text 403 in billing words is a gate; an HTML page is not read for one."""
+    text = "Billing has been disabled for this project. Enable billing to continue."
+    payment = http402.classify(response(403, text, content_type="text/plain"))
+    assert payment is not None
+    assert payment.reason is Reason.SUBSCRIPTION_EXPIRED
+    html = f"<html><body><p>{text}</p></body></html>"
+    assert http402.classify(response(403, html, content_type="text/html")) is None
+
+
+class TestReadErrorsSwitch:
+    def test_402_only(self) -> None:
+        """`read_errors=False` keeps the generic rules to 402s."""
+        registry = http402.default_registry.copy(read_errors=False)
+        assert registry.read_errors is False
+        assert http402.classify(response(429), registry=registry) is None
+        assert http402.classify(response(402), registry=registry) is not None
+
+    def test_provider_adapters_still_claim_their_own_hosts(self) -> None:
+        """The switch leaves a provider's adapter on its own hosts alone."""
+        registry = http402.default_registry.copy(read_errors=False)
+        openai = response(429, url="https://api.openai.com/v1/chat/completions")
+        payment = http402.classify(openai, registry=registry)
+        assert payment is not None
+        assert payment.provider == "openai"
+
+    def test_the_switch_can_be_flipped_on_a_registry(self) -> None:
+        """Setting `read_errors` takes effect at once, and the copy keeps the setting."""
+        registry = http402.default_registry.copy()
+        assert http402.classify(response(429), registry=registry) is not None
+        registry.read_errors = False
+        assert http402.classify(response(429), registry=registry) is None
+        assert registry.copy().read_errors is False
+        registry.read_errors = True
+        assert http402.classify(response(429), registry=registry) is not None
+
+    def test_the_transport_does_not_read_a_4xx_in_402_only_mode(self) -> None:
+        """With `read_errors=False` a gateway's 429 passes through unread."""
+        stream = Stream(json.dumps(QUOTA).encode())
+        inner = httpx.MockTransport(
+            lambda request: httpx.Response(
+                429, headers={"content-type": "application/json"}, stream=stream
+            )
+        )
+        registry = http402.default_registry.copy(read_errors=False)
+        client = httpx.Client(transport=http402.PaymentRequiredTransport(inner, registry=registry))
+        with client.stream("POST", GATEWAY) as answer:
+            assert answer.status_code == 429
+        assert stream.read is False
+
+
+class TestAlias:
+    def test_a_gateway_host_gets_the_provider_adapter(self) -> None:
+        """`registry.alias("openai", host)` makes the OpenAI adapter claim that host's 429s."""
+        registry = http402.default_registry.copy()
+        registry.alias("openai", "llm.corp.example", "*.gateway.example")
+        for url in ("https://llm.corp.example/v1/x", "https://eu.gateway.example/v1/x"):
+            payment = http402.classify(response(429, url=url), registry=registry)
+            assert payment is not None
+            assert payment.provider == "openai"
+        assert "llm.corp.example" in registry.adapters["openai"].hosts
+
+    def test_alias_does_not_touch_the_default_registry(self) -> None:
+        """A copy's aliases stay in the copy."""
+        registry = http402.default_registry.copy()
+        registry.alias("anthropic", "claude.corp.example")
+        assert "claude.corp.example" not in http402.default_registry.adapters["anthropic"].hosts
+
+    def test_unknown_and_hostless_adapters_refuse(self) -> None:
+        """An unknown name is a `KeyError`; a generic rule already sees every host."""
+        registry = http402.default_registry.copy()
+        with pytest.raises(KeyError):
+            registry.alias("no-such-adapter", "a.example")
+        with pytest.raises(ValueError, match="every host"):
+            registry.alias("generic", "a.example")
+
+
+def test_reads_errors_is_for_generic_rules_only() -> None:
+    """An adapter scoped to hosts cannot also ask to read every host's errors."""
+
+    class Greedy:
+        name = "greedy"
+
+        def classify(self, response: http402.ResponseSnapshot) -> None:
+            return None
+
+    with pytest.raises(ValueError, match="reads_errors"):
+        AdapterRegistry().register(Greedy(), hosts=("a.test",), reads_errors=True)
+    registry = AdapterRegistry()
+    registry.register(Greedy(), reads_errors=True)
+    assert registry.adapters["greedy"].reads_errors is True
+    assert 429 in registry.interest
+
+
+class TestCauses:
+    def gate(self) -> httpx.HTTPStatusError:
+        answer = response(402, {"error": {"code": "insufficient_credits"}})
+        return httpx.HTTPStatusError("402", request=answer.request, response=answer)
+
+    def test_classify_follows_cause(self) -> None:
+        """An application error raised `from` an HTTP error is classified by its cause."""
+        try:
+            try:
+                raise self.gate()
+            except httpx.HTTPStatusError as error:
+                raise RuntimeError("the billing service failed") from error
+        except RuntimeError as wrapped:
+            payment = http402.classify(wrapped)
+        assert payment is not None
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+
+    def test_classify_follows_context(self) -> None:
+        """An error raised while handling one is classified by the one it interrupted."""
+        try:
+            try:
+                raise self.gate()
+            except httpx.HTTPStatusError:
+                raise RuntimeError("while handling") from None
+        except RuntimeError as suppressed:
+            wrapped = suppressed
+        # `from None` hides the context from tracebacks, but it is still there.
+        assert http402.classify(wrapped) is not None
+
+    def test_a_cycle_or_a_long_chain_ends(self) -> None:
+        """A chain longer than a few links, or one that loops, gives `None`, never a hang."""
+        first, second = RuntimeError("a"), RuntimeError("b")
+        first.__cause__, second.__cause__ = second, first
+        assert http402.classify(first) is None
+        chain = self.gate()
+        for depth in range(20):
+            outer = RuntimeError(str(depth))
+            outer.__cause__ = chain
+            chain = outer
+        assert http402.classify(chain) is None
+
+
+def test_decline_code_is_surfaced_beside_the_provider_code() -> None:
+    """Stripe's `decline_code` is `payment.decline_code`; `code` stays `card_declined`."""
+    wire = payload("stripe-insufficient-funds")
+    answer = httpx.Response(
+        402,
+        headers=list(wire["response"]["headers"].items()),
+        content=wire["response"]["body"].encode(),
+        request=httpx.Request("POST", wire["request"]["url"]),
+    )
+    payment = http402.classify(answer)
+    assert payment is not None
+    assert payment.code == "card_declined"
+    assert payment.decline_code == "insufficient_funds"
+    assert http402.classify(response(402)).decline_code is None  # type: ignore[union-attr]
+
+
+def test_a_decline_code_that_is_not_a_code_is_ignored() -> None:
+    """Only a short machine word is taken from the body as a decline code."""
+    body = {"error": {"code": "card_declined", "decline_code": "<script>" * 40}}
+    payment = http402.classify(response(402, body))
+    assert payment is not None
+    assert payment.decline_code is None
+
+
+def test_action_url_prefers_billing_links_over_docs() -> None:
+    """A docs link is no place to top up; a billing link beside it is."""
+    docs = "https://platform.openai.com/docs/guides/error-codes"
+    message = f"You exceeded your current quota. Read the docs: {docs}."
+    payment = http402.classify(
+        response(429, {"error": {"message": message, "code": "insufficient_quota"}})
+    )
+    assert payment is not None
+    assert payment.action_url is None
+    billing = "https://platform.openai.com/settings/organization/billing"
+    message = f"Read {docs} or add credits at {billing}."
+    payment = http402.classify(
+        response(429, {"error": {"message": message, "code": "insufficient_quota"}})
+    )
+    assert payment is not None
+    assert payment.action_url == billing
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "fields"),
+    [
+        (
+            {
+                "err_code": "INSUFFICIENT_BALANCE",
+                "err_msg": "Not enough balance.",
+                "request_id": "r1",
+            },
+            Reason.INSUFFICIENT_CREDITS,
+            {"code": "INSUFFICIENT_BALANCE", "message": "Not enough balance.", "request_id": "r1"},
+        ),
+        (
+            {"errors": ["Your subscription has expired."]},
+            Reason.SUBSCRIPTION_EXPIRED,
+            {"message": "Your subscription has expired."},
+        ),
+        (
+            {"errors": [{"message": "Budget exceeded", "extensions": {"code": "BUDGET_EXCEEDED"}}]},
+            Reason.INSUFFICIENT_CREDITS,
+            {"code": "BUDGET_EXCEEDED", "message": "Budget exceeded"},
+        ),
+        (
+            {
+                "name": "VALIDATION_ERROR",
+                "details": [{"issue": "PAYER_CANNOT_PAY", "description": "Payer cannot pay."}],
+                "debug_id": "d1",
+            },
+            Reason.PAYMENT_FAILED,
+            {"code": "PAYER_CANNOT_PAY", "message": "Payer cannot pay.", "request_id": "d1"},
+        ),
+        (
+            {"description": "You need a paid account to use this endpoint."},
+            Reason.PLAN_LIMIT_EXCEEDED,
+            {"message": "You need a paid account to use this endpoint."},
+        ),
+        (
+            {"detail": "Please add or update your payment method to continue."},
+            Reason.PAYMENT_FAILED,
+            {"message": "Please add or update your payment method to continue."},
+        ),
+        (
+            {"message": "This request exceeds the pay-as-you-go limit."},
+            Reason.INSUFFICIENT_CREDITS,
+            {},
+        ),
+        (
+            {"message": "Your subscription has a failed or incomplete payment."},
+            Reason.PAYMENT_FAILED,
+            {},
+        ),
+        (
+            {"message": "Your free credits have expired."},
+            Reason.INSUFFICIENT_CREDITS,
+            {},
+        ),
+        (
+            {"message": "Your account was suspended for failure to pay."},
+            Reason.SUBSCRIPTION_EXPIRED,
+            {},
+        ),
+        (
+            {"code": "quota_limited", "detail": "You have exceeded your billing limit."},
+            Reason.INSUFFICIENT_CREDITS,
+            {"code": "quota_limited"},
+        ),
+        (
+            {
+                "code": "verification_required",
+                "message": "Verify your account by adding payment information.",
+            },
+            Reason.PLAN_LIMIT_EXCEEDED,
+            {"code": "verification_required"},
+        ),
+        (
+            {"error": "Quota exceeded for this month. Change your plan to get more requests."},
+            Reason.PLAN_LIMIT_EXCEEDED,
+            {},
+        ),
+    ],
+)
+def test_field_shapes_and_wording_kinds_on_a_400(
+    body: dict[str, Any], reason: Reason, fields: dict[str, Any]
+) -> None:
+    """The generic reader finds each shape and kind of gate, on a non-402 from any host."""
+    payment = http402.classify(response(400, body))
+    assert payment is not None, body
+    assert payment.reason is reason
+    for name, value in fields.items():
+        assert getattr(payment, name) == value, name
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(432, "plan_limit_exceeded"), (433, "insufficient_credits")]
+)
+def test_tavily_statuses_mean_their_limits(status: int, reason: str) -> None:
+    """On Tavily's host, its 432 and 433 are the plan limit and the pay-as-you-go limit,
+    whatever the words in the documented `{"detail": {"error": ...}}` envelope."""
+    body = {"detail": {"error": "Request limit reached."}}
+    payment = http402.classify(response(status, body, url="https://api.tavily.com/search"))
+    assert payment is not None
+    assert payment.provider == "tavily"
+    assert payment.reason.value == reason
+    assert http402.classify(response(429, body, url="https://api.tavily.com/search")) is None
