@@ -11,8 +11,6 @@ import typing as _typing
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
-from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
-from ._burn import LowBalance
 from ._core import classify
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._exceptions import (
@@ -25,11 +23,13 @@ from ._exceptions import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._preflight import Preflight
 from ._transport import PaymentRequiredTransport
 from ._wrap import aforget_gate, forget_gate, wrap
 
 if _typing.TYPE_CHECKING:
+    from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
+    from ._burn import LowBalance
+    from ._preflight import Preflight
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
     from ._registry import default_registry
 
@@ -42,7 +42,13 @@ if _typing.TYPE_CHECKING:
 # `import httpx`.
 _LAZY = {
     "AsyncRedisCoordinator": "._redis",
+    "Balance": "._balance",
+    "BalanceProbeError": "._balance",
+    "LowBalance": "._burn",
+    "Preflight": "._preflight",
     "RedisCoordinator": "._redis",
+    "acheck_balance": "._balance",
+    "check_balance": "._balance",
     "default_registry": "._registry",
 }
 

@@ -19,14 +19,11 @@ import httpx
 from . import _metrics as metrics
 from . import _recovery as actions
 from ._adapters import AdapterRegistry
-from ._balance import Balance, find_probe, network_error, probe_answer
-from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._recovery import check_coordinator as _check_coordinator
 from ._replay import credential_view
@@ -36,6 +33,10 @@ from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredH
 
 if TYPE_CHECKING:
     import asyncio
+
+    from ._balance import Balance
+    from ._burn import LowBalance
+    from ._preflight import Preflight
 
 # anyio, sniffio and asyncio are imported where they are used: a request that meets no gate
 # never needs them, and they cost about a third of `import httpx` (benchmarks/import_time.py).
@@ -158,6 +159,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
         if preflight_ttl is not None:
+            from ._preflight import Preflight
+
             if preflight is not None:
                 raise ValueError(
                     "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
@@ -327,6 +330,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
 
     async def _probe(self, action: actions.Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
+        from ._balance import find_probe, network_error, probe_answer
+
         probe = find_probe(action.request.url.host, action.probe)
         assert probe is not None  # the flow built the request from this probe
         try:

@@ -27,14 +27,18 @@ ever lost between a check and a wait.
 from __future__ import annotations
 
 import enum
+import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._models import PaymentRequired, Reason, Retry
+
+if TYPE_CHECKING:
+    from ._preflight import BalanceCache
 
 __all__ = [
     "AsyncLocalCoordinator",
@@ -343,11 +347,14 @@ class LocalCoordinator:
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        from ._preflight import BalanceCache  # it reads balances, which import httpx
-
         self.book = EpisodeBook(clock)
-        #: The balances probed per scope, for `Preflight`.
-        self.balances = BalanceCache(self.book)
+
+    @functools.cached_property
+    def balances(self) -> BalanceCache:
+        """The balances probed per scope, for `Preflight` (made on first use)."""
+        from ._preflight import BalanceCache
+
+        return BalanceCache(self.book)
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -382,11 +389,14 @@ class AsyncLocalCoordinator:
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        from ._preflight import BalanceCache  # it reads balances, which import httpx
-
         self.book = EpisodeBook(clock)
-        #: The balances probed per scope, for `Preflight`.
-        self.balances = BalanceCache(self.book)
+
+    @functools.cached_property
+    def balances(self) -> BalanceCache:
+        """The balances probed per scope, for `Preflight` (made on first use)."""
+        from ._preflight import BalanceCache
+
+        return BalanceCache(self.book)
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""

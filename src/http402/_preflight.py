@@ -23,13 +23,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._balance import Balance
 from ._episodes import Episode, EpisodeBook
 from ._models import PaymentRequired
+
+if TYPE_CHECKING:
+    from ._balance import Balance
 
 __all__ = ["BalanceCache", "Preflight", "credits_show"]
 

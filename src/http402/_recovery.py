@@ -27,19 +27,16 @@ import inspect
 import logging
 from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
 
 from . import _metrics as metrics
-from ._balance import Balance, BalanceProbeError, balance_request_for
-from ._burn import BurnRateEstimator, LowBalance, LowBalanceDetector
 from ._episodes import Episode, EpisodeBook, Mark, Turn
 from ._exceptions import PaymentRequiredError, error_class_for, error_for
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation, RetryPolicy, SpendPolicy
-from ._preflight import BalanceCache, Preflight, credits_show
 from ._replay import REPLAY_EXTENSION, default_scope, replay_of, why_not_replayable
 from ._telemetry import report
 from ._untrusted import as_amount
@@ -63,6 +60,11 @@ __all__ = [
     "Steps",
     "Wait",
 ]
+
+if TYPE_CHECKING:
+    from ._balance import Balance
+    from ._burn import BurnRateEstimator, LowBalance, LowBalanceDetector
+    from ._preflight import BalanceCache, Preflight
 
 #: `response.extensions` key on the stand-in response of a request refused by preflight.
 PREFLIGHT_EXTENSION = "http402.preflight"
@@ -328,11 +330,17 @@ class Recovery:
             _check_callable(on_low_balance, allow_async, "on_low_balance")
         self.on_low_balance = on_low_balance
         self._balance_headers = balance_headers
-        # Both bounded per scope, the least recently seen forgotten first.
-        self._burn = BurnRateEstimator()
-        self._alarm = LowBalanceDetector(
-            time_left_below=low_balance_within, balance_below=low_balance_below
-        )
+        # Both bounded per scope, the least recently seen forgotten first; loaded only for
+        # the transports that watch balances.
+        self._burn: BurnRateEstimator | None = None
+        self._alarm: LowBalanceDetector | None = None
+        if on_low_balance is not None:
+            from ._burn import BurnRateEstimator, LowBalanceDetector
+
+            self._burn = BurnRateEstimator()
+            self._alarm = LowBalanceDetector(
+                time_left_below=low_balance_within, balance_below=low_balance_below
+            )
 
     @property
     def recovers(self) -> bool:
@@ -461,6 +469,9 @@ class Recovery:
 
         Returns the response, or `_Again` when the window closed after billing took and the
         request is still gated: a new exhaustion, for a new episode."""
+        from ._balance import BalanceProbeError
+        from ._preflight import credits_show
+
         book: EpisodeBook = coordinator.book
         me = object()
         waits = self.retry.waits(retry.expected)
@@ -751,7 +762,7 @@ class Recovery:
         metrics.record_balance(
             amount, provider=provider or "unknown", currency=currency, scope=scope
         )
-        if self.on_low_balance is None:
+        if self._burn is None or self._alarm is None:
             return ()
         estimate = self._burn.observe(scope, amount, now=now, provider=provider, currency=currency)
         return self._alarm.check(estimate)
@@ -773,6 +784,8 @@ class Recovery:
     ) -> Generator[Action, Any, Balance | None]:
         """The scope's balance, probed at most once per `preflight.every` and coalesced: one
         request probes, the others wait for its reading. A failed probe lets requests go."""
+        from ._balance import BalanceProbeError, balance_request_for
+
         probe_request = balance_request_for(request, preflight.probe)
         if probe_request is None:
             return None
@@ -806,6 +819,8 @@ class Recovery:
             or error.reason is not Reason.INSUFFICIENT_CREDITS
         ):
             return None
+        from ._balance import balance_request_for
+
         return balance_request_for(request, preflight.probe)
 
 

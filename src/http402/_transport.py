@@ -10,26 +10,28 @@ import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
 
 from . import _metrics as metrics
 from . import _recovery as actions
 from ._adapters import AdapterRegistry
-from ._balance import Balance, find_probe, network_error, probe_answer
-from ._burn import LowBalance
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
 from ._models import Retry
 from ._policies import RetryPolicy, SpendPolicy
-from ._preflight import Preflight
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._recovery import check_coordinator as _check_coordinator
 from ._replay import REPLAY_EXTENSION, credential_view
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
+
+if TYPE_CHECKING:
+    from ._balance import Balance
+    from ._burn import LowBalance
+    from ._preflight import Preflight
 
 __all__ = ["PaymentRequiredTransport", "handed_back", "is_of"]
 
@@ -146,6 +148,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         if mode not in ("raise", "annotate"):
             raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
         if preflight_ttl is not None:
+            from ._preflight import Preflight
+
             if preflight is not None:
                 raise ValueError(
                     "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
@@ -300,6 +304,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
 
     def _probe(self, action: actions.Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
+        from ._balance import find_probe, network_error, probe_answer
+
         probe = find_probe(action.request.url.host, action.probe)
         assert probe is not None  # the flow built the request from this probe
         try:

@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import httpx
 
-from ._burn import LowBalance
 from ._episodes import EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
-from ._preflight import BalanceCache
 
 if TYPE_CHECKING:
     from ._adapters import AdapterRegistry
+    from ._burn import LowBalance
     from ._policies import RetryPolicy, SpendPolicy
-    from ._preflight import Preflight
+    from ._preflight import BalanceCache, Preflight
 
 __all__ = [
     "AsyncCoordinator",
@@ -60,9 +59,9 @@ AsyncPaymentRequiredHooks = (
     | Mapping[str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
 #: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold.
-LowBalanceHook = Callable[[LowBalance], None]
+LowBalanceHook = Callable[["LowBalance"], None]
 #: The async transport's low-balance hook: a coroutine function or a plain one.
-AsyncLowBalanceHook = Callable[[LowBalance], Awaitable[None] | None]
+AsyncLowBalanceHook = Callable[["LowBalance"], Awaitable[None] | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
 
@@ -76,7 +75,10 @@ class Coordinator(Protocol):
     """
 
     book: EpisodeBook
-    balances: BalanceCache
+
+    @property
+    def balances(self) -> BalanceCache:
+        """The balances probed per scope in this process, for `Preflight`."""
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -105,7 +107,10 @@ class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
 
     book: EpisodeBook
-    balances: BalanceCache
+
+    @property
+    def balances(self) -> BalanceCache:
+        """The balances probed per scope in this process, for `Preflight`."""
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
