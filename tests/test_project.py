@@ -46,10 +46,19 @@ def test_the_version_is_the_distribution_version() -> None:
     assert http402.__version__ == expected
 
 
-# What `import http402` must not load (they load on first use). importlib.metadata, anyio and
-# tenacity are not listed yet: modules of the recovery core and the adapter registry still
-# import them eagerly.
-LAZY_MODULES = ("redis", "valkey", "opentelemetry", "http402._redis")
+# What `import http402` must not load (they load on first use). importlib.metadata is not
+# listed yet: the adapter registry still imports it eagerly.
+LAZY_MODULES = (
+    "redis",
+    "valkey",
+    "opentelemetry",
+    "tenacity",
+    "anyio",
+    "http402._redis",
+    "http402._balance",
+    "http402._burn",
+    "http402._preflight",
+)
 
 
 def test_import_http402_loads_no_optional_module() -> None:
