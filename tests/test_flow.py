@@ -15,20 +15,20 @@ import pytest
 
 import http402
 from http402 import Reason, Retry, RetryPolicy, SpendPolicy
-from http402._episodes import EpisodeBook, LocalCoordinator, Turn
-from http402._exceptions import error_for
-from http402._recovery import (
+from http402._actions import (
     Gated,
     KnownGate,
     Lifted,
     MarkGated,
-    Recovery,
     Send,
     Sent,
     Sleep,
     StartHook,
     Wait,
 )
+from http402._episodes import EpisodeBook, LocalCoordinator, Turn
+from http402._exceptions import error_for
+from http402._recovery import Recovery
 from http402.testing import gate as recorded_gate
 
 URL = "https://api.example.com/v1/generate"

@@ -39,6 +39,7 @@ __all__ = [
     "SubscriptionExpiredError",
     "error_class_for",
     "error_for",
+    "rebuilt",
 ]
 
 _WHAT_RESOLVES_IT = {
@@ -237,4 +238,27 @@ def _rebuild(
         attempts=attempts,
         waited=waited,
         not_replayed=not_replayed,
+    )
+
+
+def rebuilt(
+    error: PaymentRequiredError,
+    *,
+    cls: type[PaymentRequiredError] | None = None,
+    attempts: int | None = None,
+    waited: float | None = None,
+    not_replayed: str | None = None,
+    note: str | None = None,
+) -> PaymentRequiredError:
+    """A new error of `error`'s gate with these fields: what a recovery flow ends with,
+    built once with every field and never edited after."""
+    return (cls or type(error))(
+        None,
+        request=error.request,
+        response=error.response,
+        payment=error.payment,
+        attempts=error.attempts if attempts is None else attempts,
+        waited=error.waited if waited is None else waited,
+        not_replayed=not_replayed,
+        note=note,
     )

@@ -1,24 +1,30 @@
 """The recovery flow: what happens after a gate, decided in pure code.
 
 `Recovery.flow(request, coordinator)` is a generator, like httpx's `Auth.auth_flow`: it
-yields *actions* (send this request, sleep this long, start the hook, wait for an episode,
-tell the fleet) and takes their results back. The sync, async and httpx2 transports only
-perform them; the order of the questions, which *is* the recovery algorithm, lives here once.
-Tests drive it with a fake clock, no threads and no sleeps.
+yields the actions of `_actions.py` (send this request, sleep this long, start the hook, wait
+for an episode, tell the fleet, probe the balance) and takes their results back. The sync,
+async and httpx2 transports only perform them; the order of the questions, which *is* the
+recovery algorithm, lives here once. Tests drive it with a fake clock, no threads, no sleeps.
 
 The flow of one request:
 
-1. preflight: a scope known to be gated fails fast (`attempts == 0`), unless a hook of its
-   scope is running or its window is open;
+1. preflight: a scope known to be gated, or whose probed balance is below the minimum, fails
+   fast (`attempts == 0`), unless a hook of its scope is running or its window is open;
 2. send; a response that is not a gate is the answer;
-3. account-level gate: join the scope's episode (`EpisodeBook.join`). The leader starts the
-   hook where no caller owns it; everyone, the leader included, waits for its answer, each
-   for at most `hook_timeout`;
-4. `Retry`: replay inside the window, one scout on the schedule, the others once it gets
-   through; a `Retry-After` is never anticipated, and one beyond the window ends it at once;
-5. a payment challenge is per request: reserve in the spend window, pay, replay once per
+3. account-level gate: join the episode of its scope and reason (`EpisodeBook.join`). The
+   leader starts the hook where no caller owns it; everyone, the leader included, waits for
+   its answer, each for at most `hook_timeout`;
+4. `Retry`: replay inside the window, one scout on the schedule (polling the balance probe
+   instead where `Preflight(poll=True)` has one), the others once it gets through. No replay
+   goes before a `Retry-After` any request of the episode saw; one beyond the window ends it
+   at once. The scout's last replay goes just before the window closes, and a request that
+   waited the whole window sends one of its own before it gives up;
+5. a window that closes after billing took, with the request still gated, is a new
+   exhaustion: the request is sent once more, and only a 402 to that send may lead a new
+   episode;
+6. a payment challenge is per request: reserve in the spend window, pay, replay once per
    payment;
-6. the final error is built once, with every field, when the flow ends.
+7. the final error is built once, with every field, when the flow ends.
 """
 
 from __future__ import annotations
@@ -33,33 +39,31 @@ import attrs
 import httpx
 
 from . import _metrics as metrics
+from ._actions import (
+    Action,
+    Flow,
+    HookCall,
+    KnownGate,
+    Lifted,
+    MarkGated,
+    Notify,
+    NotSent,
+    Probe,
+    Send,
+    Sent,
+    Sleep,
+    StartHook,
+    Wait,
+)
 from ._episodes import Episode, EpisodeBook, Mark, Turn
-from ._exceptions import PaymentRequiredError, error_class_for, error_for
+from ._exceptions import PaymentRequiredError, error_class_for, error_for, rebuilt
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation, RetryPolicy, SpendPolicy
 from ._replay import REPLAY_EXTENSION, default_scope, replay_of, why_not_replayable
 from ._telemetry import report
 from ._untrusted import as_amount
 
-__all__ = [
-    "DEFAULT_BALANCE_HEADERS",
-    "PREFLIGHT_EXTENSION",
-    "Gated",
-    "HookCall",
-    "KnownGate",
-    "Lifted",
-    "MarkGated",
-    "NotSent",
-    "Notify",
-    "Probe",
-    "Recovery",
-    "Send",
-    "Sent",
-    "Sleep",
-    "StartHook",
-    "Steps",
-    "Wait",
-]
+__all__ = ["DEFAULT_BALANCE_HEADERS", "PREFLIGHT_EXTENSION", "Recovery", "episode_key"]
 
 if TYPE_CHECKING:
     from ._balance import Balance
@@ -71,203 +75,6 @@ PREFLIGHT_EXTENSION = "http402.preflight"
 
 #: Response headers read for the remaining balance when `on_low_balance` is set.
 DEFAULT_BALANCE_HEADERS = ("x-credits-remaining", "x-credit-balance", "x-balance-remaining")
-
-
-# The actions a flow yields, and what the shell sends back for each.
-
-
-@attrs.frozen
-class Send:
-    """Send `request` through the inner transport: the answer is `Sent`, `Gated` or
-    `NotSent`; any other exception is thrown into the flow."""
-
-    request: httpx.Request
-
-
-@attrs.frozen
-class Sent:
-    response: httpx.Response
-
-
-@attrs.frozen
-class Gated:
-    error: PaymentRequiredError
-
-
-@attrs.frozen
-class NotSent:
-    """The connection failed before anything was sent: the request may be sent again."""
-
-    error: BaseException
-
-
-@attrs.frozen
-class Sleep:
-    """Sleep `seconds`; the answer is `None`."""
-
-    seconds: float
-
-
-@attrs.frozen
-class StartHook:
-    """Start `call` where no caller owns it (a thread, a task of no request), through the
-    coordinator's `run_episode` when `fleet`, and `finish` its episode with the answer."""
-
-    call: HookCall
-    fleet: bool
-    scope: str
-    sent: Mark
-
-
-@attrs.frozen
-class Wait:
-    """Wait until `episode` changes after `seen`, or `timeout` seconds; the answer is `None`."""
-
-    episode: Episode
-    seen: int
-    timeout: float | None
-
-
-@attrs.frozen
-class KnownGate:
-    """Ask the coordinator for the known gate of `scope`: the answer is it, or `None`."""
-
-    scope: str
-
-
-@attrs.frozen
-class MarkGated:
-    """Tell the coordinator `scope` is gated by `payment` for `ttl` seconds."""
-
-    scope: str
-    payment: PaymentRequired
-    ttl: float
-
-
-@attrs.frozen
-class Lifted:
-    """Tell the coordinator a replay of `scope` got through."""
-
-    scope: str
-
-
-@attrs.frozen
-class Probe:
-    """Send the balance probe `request` through the inner transport: the answer is a
-    `Balance`; a failed probe is thrown in as `BalanceProbeError`."""
-
-    request: httpx.Request
-    probe: str | None
-
-
-@attrs.frozen
-class Notify:
-    """Call `on_low_balance` with each alert; the answer is `None`."""
-
-    alerts: tuple[LowBalance, ...]
-
-
-@attrs.define(eq=False)
-class HookCall:
-    """One call of a hook: what the shell runs, and how its answer is settled.
-
-    `done` and `failed` run in the hook's own thread or task, so a spend reservation is
-    committed or released even when every caller has been cancelled.
-    """
-
-    hook: Any
-    error: PaymentRequiredError
-    episode: Episode
-    book: EpisodeBook
-    window: float
-    reservation: Reservation | None = None
-
-    def done(self, answer: object) -> Retry | None:
-        """Checks the hook's answer and settles the reservation; raises `TypeError` for an
-        answer that is not a `Retry` or `None`."""
-        if answer is not None and not isinstance(answer, Retry):
-            self._release()
-            raise TypeError(
-                f"a payment-required hook must return http402.Retry or None, not "
-                f"{type(answer).__name__}"
-            )
-        reservation = self.reservation
-        if reservation is not None:
-            if answer is None:
-                reservation.release()
-                return None
-            paid = answer.paid
-            reservation.commit(paid)
-            if paid is not None and paid not in reservation.options:
-                # Money may have moved already: the reservation stays spent, and the proof
-                # is not sent on, since the policy never allowed that offer.
-                raise _final(
-                    self.error,
-                    not_replayed="the hook paid an offer the spend policy did not allow",
-                    note="not replayed: the hook paid an offer the spend policy did not allow",
-                )
-        return answer
-
-    def finish(
-        self, answer: Retry | None, error: BaseException | None, *, unknown: bool = False
-    ) -> None:
-        """Records the outcome in the book, waking every waiter. `unknown`: the hook was cut
-        off, and whether it paid is unknown, so its reservation stays spent (fail closed)."""
-        if error is not None and not unknown:
-            self._release()
-        elif unknown and self.reservation is not None:
-            self.reservation.commit(None)
-        outcome = "error" if error is not None else "declined" if answer is None else "retry"
-        metrics.record_hook_call(self.error.payment, outcome=outcome)
-        self.book.finish(self.episode, answer, error, self.window)
-
-    def _release(self) -> None:
-        if self.reservation is not None:
-            self.reservation.release()
-
-
-Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Notify
-Flow = Generator[Action, Any, httpx.Response]
-
-
-class Steps:
-    """Steps a flow for a shell, which only performs `action` and hands back its result
-    (`send`) or its exception (`throw`), while `running`; then `result()` is the response,
-    or raises the flow's error."""
-
-    def __init__(self, flow: Flow) -> None:
-        self._flow = flow
-        self._response: httpx.Response | None = None
-        self._error: BaseException | None = None
-        self.running = True
-        self.action: Action = next(flow)
-
-    def send(self, answer: Any) -> None:
-        self._step(self._flow.send, answer)
-
-    def throw(self, error: BaseException) -> None:
-        self._step(self._flow.throw, error)
-
-    def result(self) -> httpx.Response:
-        error = self._error
-        if error is not None:
-            # Raised in the caller's frame, the error would take for its `__context__`
-            # whatever the caller is handling; it keeps the one it had in the flow.
-            context = error.__context__
-            try:
-                raise error
-            finally:
-                error.__context__ = context
-        assert self._response is not None
-        return self._response
-
-    def _step(self, step: Callable[[Any], Action], value: Any) -> None:
-        try:
-            self.action = step(value)
-        except StopIteration as done:
-            self._response, self.running = done.value, False
-        except BaseException as error:
-            self._error, self.running = error, False
 
 
 class Recovery:
@@ -390,7 +197,7 @@ class Recovery:
             raise error
         if not_replayable is not None:
             self._report("not_replayed", not_replayable, error, scope, logging.WARNING)
-            raise _final(error, not_replayed=not_replayable)
+            raise rebuilt(error, not_replayed=not_replayable)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, book, scope, sent))
         tally = _Tally()
@@ -405,7 +212,7 @@ class Recovery:
                 yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             retry = yield from self._answer(episode, book)
             if retry is None:
-                raise _final(error, attempts=tally.sends, waited=tally.slept)
+                raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
             outcome = yield from self._replay(
                 request, error, retry, episode, coordinator, scope, tally
             )
@@ -427,8 +234,8 @@ class Recovery:
                 raise result.error
             error = result.error
             if episode_key(scope, error.reason) != key:
-                raise _final(error, attempts=tally.sends, waited=tally.slept)
-        raise _final(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
+                raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
+        raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
 
     def _start(self, action: StartHook) -> Generator[Action, Any, None]:
         """Starts a hook; if even starting it fails, its episode ends with that error, so
@@ -577,7 +384,7 @@ class Recovery:
                         scope,
                         logging.WARNING,
                     )
-                    raise _final(again, attempts=tally.sends, waited=tally.slept)
+                    raise rebuilt(again, attempts=tally.sends, waited=tally.slept)
                 self._report(
                     "still_gated",
                     "waiting for the billing change to propagate",
@@ -649,7 +456,7 @@ class Recovery:
                 continue
             server_reason = again.payment.message or again.payment.code or "no reason given"
             self._report("payment_rejected", server_reason, again, scope, logging.WARNING)
-            raise _final(
+            raise rebuilt(
                 again,
                 cls=error_class_for(Reason.PAYMENT_CHALLENGE, again.response),
                 attempts=payments + 1,
@@ -668,7 +475,7 @@ class Recovery:
         if reservation is None:
             why = f"the spend policy refused every offer: {refusals}"
             self._report("payment_refused", why, error, scope, logging.WARNING)
-            raise _final(error, not_replayed=why, note=f"not paid: {why}")
+            raise rebuilt(error, not_replayed=why, note=f"not paid: {why}")
         if len(allowed) == len(error.payment.payment_options):
             return error, reservation
         payment = attrs.evolve(error.payment, payment_options=allowed)
@@ -696,7 +503,7 @@ class Recovery:
         )
         if not_sent is not None:
             return not_sent
-        return _final(last, attempts=tally.sends, waited=tally.slept, note=f"gave up: {why}")
+        return rebuilt(last, attempts=tally.sends, waited=tally.slept, note=f"gave up: {why}")
 
     def _refused_early(
         self, request: httpx.Request, known: PaymentRequired, scope: str
@@ -864,28 +671,6 @@ def episode_key(scope: str, reason: Reason) -> str:
 #: Most episodes one request follows. Each one it follows past the first was lifted (its
 #: top-up worked and other requests spent it), so this bounds waiting, not wasted money.
 _MAX_EPISODES_PER_REQUEST = 10
-
-
-def _final(
-    error: PaymentRequiredError,
-    *,
-    cls: type[PaymentRequiredError] | None = None,
-    attempts: int | None = None,
-    waited: float | None = None,
-    not_replayed: str | None = None,
-    note: str | None = None,
-) -> PaymentRequiredError:
-    """The error a flow ends with, built once with every field (never edited after)."""
-    return (cls or type(error))(
-        None,
-        request=error.request,
-        response=error.response,
-        payment=error.payment,
-        attempts=error.attempts if attempts is None else attempts,
-        waited=error.waited if waited is None else waited,
-        not_replayed=not_replayed,
-        note=note,
-    )
 
 
 def _hook_table(hooks: Any, allow_async: bool, name: str) -> dict[Reason, Any] | None:

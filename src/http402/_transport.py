@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
 
+from . import _actions as actions
 from . import _metrics as metrics
-from . import _recovery as actions
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
 from ._episodes import LocalCoordinator

@@ -1,0 +1,247 @@
+"""What the recovery flow asks a transport to do, and what the transport answers.
+
+`Recovery.flow` (in `_recovery.py`) yields these *actions*; a shell (sync, async, httpx2)
+performs each and sends back its result, stepping the flow through `Steps`:
+
+| action | the shell | answers |
+|---|---|---|
+| `Send` | sends the request through the inner transport | `Sent`, `Gated` or `NotSent` |
+| `Sleep` | sleeps | `None` |
+| `StartHook` | starts the hook where no caller owns it (a thread, a task) | `None` |
+| `Wait` | waits for the episode to change, at most `timeout` | `None` |
+| `KnownGate`, `MarkGated`, `Lifted` | asks or tells the coordinator | the known gate, `None` |
+| `Probe` | sends a balance probe through the inner transport | a `Balance` |
+| `Notify` | calls `on_low_balance` | `None` |
+
+Any other exception the shell meets is thrown into the flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import httpx
+
+from . import _metrics as metrics
+from ._episodes import Episode, EpisodeBook, Mark
+from ._exceptions import PaymentRequiredError, rebuilt
+from ._models import PaymentRequired, Retry
+from ._policies import Reservation
+
+if TYPE_CHECKING:
+    from ._burn import LowBalance
+
+__all__ = [
+    "Action",
+    "Flow",
+    "Gated",
+    "HookCall",
+    "KnownGate",
+    "Lifted",
+    "MarkGated",
+    "NotSent",
+    "Notify",
+    "Probe",
+    "Send",
+    "Sent",
+    "Sleep",
+    "StartHook",
+    "Steps",
+    "Wait",
+]
+
+
+@attrs.frozen
+class Send:
+    """Send `request` through the inner transport: the answer is `Sent`, `Gated` or
+    `NotSent`; any other exception is thrown into the flow."""
+
+    request: httpx.Request
+
+
+@attrs.frozen
+class Sent:
+    response: httpx.Response
+
+
+@attrs.frozen
+class Gated:
+    error: PaymentRequiredError
+
+
+@attrs.frozen
+class NotSent:
+    """The connection failed before anything was sent: the request may be sent again."""
+
+    error: BaseException
+
+
+@attrs.frozen
+class Sleep:
+    """Sleep `seconds`; the answer is `None`."""
+
+    seconds: float
+
+
+@attrs.frozen
+class StartHook:
+    """Start `call` where no caller owns it (a thread, a task of no request), through the
+    coordinator's `run_episode` when `fleet`, and `finish` its episode with the answer."""
+
+    call: HookCall
+    fleet: bool
+    scope: str
+    sent: Mark
+
+
+@attrs.frozen
+class Wait:
+    """Wait until `episode` changes after `seen`, or `timeout` seconds; the answer is `None`."""
+
+    episode: Episode
+    seen: int
+    timeout: float | None
+
+
+@attrs.frozen
+class KnownGate:
+    """Ask the coordinator for the known gate of `scope`: the answer is it, or `None`."""
+
+    scope: str
+
+
+@attrs.frozen
+class MarkGated:
+    """Tell the coordinator `scope` is gated by `payment` for `ttl` seconds."""
+
+    scope: str
+    payment: PaymentRequired
+    ttl: float
+
+
+@attrs.frozen
+class Lifted:
+    """Tell the coordinator a replay of `scope` got through."""
+
+    scope: str
+
+
+@attrs.frozen
+class Probe:
+    """Send the balance probe `request` through the inner transport: the answer is a
+    `Balance`; a failed probe is thrown in as `BalanceProbeError`."""
+
+    request: httpx.Request
+    probe: str | None
+
+
+@attrs.frozen
+class Notify:
+    """Call `on_low_balance` with each alert; the answer is `None`."""
+
+    alerts: tuple[LowBalance, ...]
+
+
+@attrs.define(eq=False)
+class HookCall:
+    """One call of a hook: what the shell runs, and how its answer is settled.
+
+    `done` and `failed` run in the hook's own thread or task, so a spend reservation is
+    committed or released even when every caller has been cancelled.
+    """
+
+    hook: Any
+    error: PaymentRequiredError
+    episode: Episode
+    book: EpisodeBook
+    window: float
+    reservation: Reservation | None = None
+
+    def done(self, answer: object) -> Retry | None:
+        """Checks the hook's answer and settles the reservation; raises `TypeError` for an
+        answer that is not a `Retry` or `None`."""
+        if answer is not None and not isinstance(answer, Retry):
+            self._release()
+            raise TypeError(
+                f"a payment-required hook must return http402.Retry or None, not "
+                f"{type(answer).__name__}"
+            )
+        reservation = self.reservation
+        if reservation is not None:
+            if answer is None:
+                reservation.release()
+                return None
+            paid = answer.paid
+            reservation.commit(paid)
+            if paid is not None and paid not in reservation.options:
+                # Money may have moved already: the reservation stays spent, and the proof
+                # is not sent on, since the policy never allowed that offer.
+                raise rebuilt(
+                    self.error,
+                    not_replayed="the hook paid an offer the spend policy did not allow",
+                    note="not replayed: the hook paid an offer the spend policy did not allow",
+                )
+        return answer
+
+    def finish(
+        self, answer: Retry | None, error: BaseException | None, *, unknown: bool = False
+    ) -> None:
+        """Records the outcome in the book, waking every waiter. `unknown`: the hook was cut
+        off, and whether it paid is unknown, so its reservation stays spent (fail closed)."""
+        if error is not None and not unknown:
+            self._release()
+        elif unknown and self.reservation is not None:
+            self.reservation.commit(None)
+        outcome = "error" if error is not None else "declined" if answer is None else "retry"
+        metrics.record_hook_call(self.error.payment, outcome=outcome)
+        self.book.finish(self.episode, answer, error, self.window)
+
+    def _release(self) -> None:
+        if self.reservation is not None:
+            self.reservation.release()
+
+
+Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Notify
+Flow = Generator[Action, Any, httpx.Response]
+
+
+class Steps:
+    """Steps a flow for a shell, which only performs `action` and hands back its result
+    (`send`) or its exception (`throw`), while `running`; then `result()` is the response,
+    or raises the flow's error."""
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self._response: httpx.Response | None = None
+        self._error: BaseException | None = None
+        self.running = True
+        self.action: Action = next(flow)
+
+    def send(self, answer: Any) -> None:
+        self._step(self._flow.send, answer)
+
+    def throw(self, error: BaseException) -> None:
+        self._step(self._flow.throw, error)
+
+    def result(self) -> httpx.Response:
+        error = self._error
+        if error is not None:
+            # Raised in the caller's frame, the error would take for its `__context__`
+            # whatever the caller is handling; it keeps the one it had in the flow.
+            context = error.__context__
+            try:
+                raise error
+            finally:
+                error.__context__ = context
+        assert self._response is not None
+        return self._response
+
+    def _step(self, step: Callable[[Any], Action], value: Any) -> None:
+        try:
+            self.action = step(value)
+        except StopIteration as done:
+            self._response, self.running = done.value, False
+        except BaseException as error:
+            self._error, self.running = error, False
