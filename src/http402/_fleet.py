@@ -12,13 +12,17 @@ One election, for the local leader of one burst in one process:
    (or lifted after the request was sent), answers it: no hook here;
 3. **wait**: another process holds the lease (its hook runs, or its outcome is still being
    published): sleep until the outcome's message, at most until the lease could expire;
-4. **lead**: nobody holds the lease: try to take it, *if the outcome is still the one just
-   seen* (an outcome published in between answers instead), and if the fleet's cap on
-   episodes for this scope allows one more;
-5. **declined**: the cap refuses: raise the gate, with a warning; once only, when the newest
-   counted episode has published no outcome yet, wait one lease first (its holder may be
-   about to publish, for instance just after Redis restarted);
-6. **errors**: while a lease seen at the last contact could still be alive, a store error is
+4. **grace**: nobody holds the lease, but the newest holder known (the store's `current`
+   token, or one this process saw, should the store have lost it) published no outcome:
+   wait one lease more, once per holder. A holder cut off from Redis keeps its outcome and
+   re-takes its lease on its return if nobody was elected meanwhile, so a pause (or a restart
+   that lost the keys) longer than the lease still costs no second top-up; a crashed
+   holder is taken over after two leases instead of one;
+5. **lead**: try to take the lease, *if the outcome is still the one just seen* (an outcome
+   published in between answers instead), and if the fleet's cap on episodes for this scope
+   allows one more;
+6. **declined**: the cap refuses: raise the gate, with a warning;
+7. **errors**: while a lease seen at the last contact could still be alive, a store error is
    waited out (a paused Redis, a failover); once it could not, the process coordinates
    alone (`LOCAL`) and the breaker keeps it so for a second.
 """
@@ -126,6 +130,8 @@ class View:
     lease_ms: int
     is_open: bool
     lifted: float | None
+    #: The token of the last holder elected (kept a day), or "".
+    current: str = ""
 
     @property
     def outcome(self) -> Outcome | None:
@@ -133,14 +139,15 @@ class View:
 
     @classmethod
     def parse(cls, reply: list[Any]) -> View:
-        """From the script's reply `[lease, pttl, outcome, open, lifted]` (strings or bytes)."""
-        lease, pttl, outcome, is_open, lifted = (_text(item) for item in reply)
+        """From the script's reply `[lease, pttl, outcome, open, lifted, current]`."""
+        lease, pttl, outcome, is_open, lifted, current = (_text(item) for item in reply)
         return cls(
             outcome_raw=outcome,
             lease=lease or None,
             lease_ms=max(0, int(pttl or 0)),
             is_open=is_open not in ("", "0"),
             lifted=_float(lifted) if lifted else None,
+            current=current,
         )
 
 
@@ -196,14 +203,27 @@ class Election:
         self._clock = clock
         self._hint = scope_hint
         self._patient_until = clock() + lease_ttl
-        self._waited_for_publish = False
+        self._graced: set[str] = set()
 
     def first(self) -> Step:
         return Step(Verdict.LOOK)
 
-    def viewed(self, view: View, *, acquired: str | None = None, capped: str | None = None) -> Step:
-        """The next step after the store answered with `view`; `acquired` is this process's
-        new lease token, `capped` the newest counted episode's token when the cap refused."""
+    def viewed(
+        self,
+        view: View,
+        *,
+        acquired: str | None = None,
+        capped: str | None = None,
+        witnessed: str | None = None,
+    ) -> Step:
+        """The next step after the store answered with `view`.
+
+        Args:
+            view: The scope's state.
+            acquired: This process's new lease token, when it took the lease.
+            capped: The newest counted episode's token, when the cap refused.
+            witnessed: The newest holder's token this process has seen for the scope.
+        """
         # Any lease alive now may live `lease_ttl` more: keep waiting through errors so long.
         self._patient_until = self._clock() + max(view.lease_ms / 1000, self._lease_ttl)
         if acquired:
@@ -213,13 +233,14 @@ class Election:
             return Step(Verdict.COVERED, answer=outcome.answer(self._hint))
         if view.lease is not None:
             return Step(Verdict.WAIT, timeout=max(view.lease_ms / 1000, 0.05))
-        if capped is not None:
-            published = outcome is not None and outcome.fence >= fence_of(capped)
-            if not published and not self._waited_for_publish:
-                # The newest counted episode published nothing yet: its holder may still
-                # do so (its lease expired in a pause, or Redis lost it and it re-asserts).
-                self._waited_for_publish = True
+        published = outcome.fence if outcome is not None else 0
+        for holder in (view.current, witnessed, capped):
+            if holder and fence_of(holder) > published and holder not in self._graced:
+                # That holder published nothing yet and may still do so: its lease
+                # expired while it was cut off, or the store lost it. Give it one lease.
+                self._graced.add(holder)
                 return Step(Verdict.WAIT, timeout=self._lease_ttl)
+        if capped is not None:
             return Step(Verdict.DECLINED, note="the fleet's cap on top-ups for this scope")
         return Step(Verdict.ACQUIRE, seen=view.outcome_raw)
 
@@ -303,6 +324,12 @@ class Witness:
             self._seen[key] = tokens
             if len(self._seen) > _MAX_WITNESSED_SCOPES:
                 self._seen.popitem(last=False)
+
+    def newest(self, key: str) -> str | None:
+        """The token with the highest fence seen for `key`, if any."""
+        with self._lock:
+            tokens = self._seen.get(key)
+            return max(tokens, key=fence_of) if tokens else None
 
     def recent(self, key: str) -> list[str]:
         """`[token, started_ms, ...]` for the episodes of `key` inside the period."""

@@ -68,7 +68,8 @@ _ELECT = """
 local lease = redis.call('get', KEYS[1])
 local outcome = redis.call('get', KEYS[4]) or ''
 local view = {lease or '', redis.call('pttl', KEYS[1]), outcome,
-              redis.call('exists', KEYS[5]), redis.call('get', KEYS[6]) or ''}
+              redis.call('exists', KEYS[5]), redis.call('get', KEYS[6]) or '',
+              redis.call('get', KEYS[3]) or ''}
 if ARGV[1] ~= '1' or lease or outcome ~= ARGV[2] then
   return {'view', unpack(view)}
 end
@@ -90,7 +91,7 @@ end
 fence = fence + 1
 local token = fence .. ':' .. ARGV[3]
 redis.call('set', KEYS[2], fence, 'PX', 86400000)
-redis.call('set', KEYS[3], token, 'PX', 86400000)
+redis.call('set', KEYS[3], token, 'PX', math.max(600000, period))
 redis.call('set', KEYS[1], token, 'PX', ARGV[4])
 if period > 0 then
   redis.call('zadd', KEYS[7], now, token)
@@ -101,6 +102,7 @@ return {'lead', token, unpack(view)}
 _RENEW = """
 local lease = redis.call('get', KEYS[1])
 if lease == ARGV[1] then
+  redis.call('pexpire', KEYS[2], math.max(600000, tonumber(ARGV[4])))
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 if lease then
@@ -111,7 +113,7 @@ if current and current ~= ARGV[1] then
   return 0
 end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('set', KEYS[2], ARGV[1], 'PX', 86400000)
+redis.call('set', KEYS[2], ARGV[1], 'PX', math.max(600000, tonumber(ARGV[4])))
 if tonumber(ARGV[4]) > 0 then
   redis.call('zadd', KEYS[3], 'NX', ARGV[3], ARGV[1])
   redis.call('pexpire', KEYS[3], ARGV[4])
@@ -130,6 +132,7 @@ if lease ~= ARGV[1] then
   end
 end
 redis.call('set', KEYS[3], ARGV[2], 'PX', ARGV[3])
+redis.call('pexpire', KEYS[2], ARGV[3])
 if ARGV[4] ~= '0' then
   redis.call('set', KEYS[4], ARGV[2], 'PX', ARGV[4])
 end
@@ -487,8 +490,8 @@ class RedisCoordinator:
                         step = Step(Verdict.LOOK)
                         continue
                     waiter.ensure()
-                    witnessed = self._witness.recent(keys.lease)
-                    args = _elect_args(step, self._lease_ms, self._cap, self._wall(), witnessed)
+                    seen = self._witness.recent(keys.lease)
+                    args = _elect_args(step, self._lease_ms, self._cap, self._wall(), seen)
                     reply = self._elect(keys=keys.elect, args=args)
                 except self._errors as exc:
                     error = exc
@@ -496,8 +499,10 @@ class RedisCoordinator:
                     step = election.failed()
                     continue
                 view, acquired, capped = _parse_elect(reply)
+                # Only tokens seen while held: the outcome outlives them.
                 self._witness.saw(keys.lease, acquired or view.lease or capped)
-                step = election.viewed(view, acquired=acquired, capped=capped)
+                newest = self._witness.newest(keys.lease)
+                step = election.viewed(view, acquired=acquired, capped=capped, witnessed=newest)
         finally:
             waiter.close()
         if step.verdict is Verdict.LOCAL:
@@ -533,11 +538,11 @@ class RedisCoordinator:
         else:
             # Redis did not answer: keep trying in the background, the lease renewed all
             # along, so that waiters wait for this outcome instead of running their own hook.
+            # Not a daemon: an exiting process publishes first (bounded by the window).
             threading.Thread(
                 target=self._publish_until,
                 args=(keys, token, outcome, window, held),
                 name="http402-publish",
-                daemon=True,
             ).start()
         return failed, answer
 
@@ -559,7 +564,7 @@ class RedisCoordinator:
                 args=[
                     token,
                     outcome.encode(),
-                    _OUTCOME_TTL_MS,
+                    max(_OUTCOME_TTL_MS, int(self._cap[1] * 1000)),
                     outcome.open_ms(window),
                     keys.channel,
                 ],
@@ -616,8 +621,12 @@ class _Subscription:
         if self._pubsub is None:
             time.sleep(min(timeout, _POLL) if self._polling else timeout)
             return
+        # `get_message` also returns at a subscription's confirmation: wait out the rest.
+        deadline = time.monotonic() + timeout
         try:
-            self._pubsub.get_message(timeout=timeout)
+            while (remaining := deadline - time.monotonic()) > 0:
+                if self._pubsub.get_message(timeout=remaining) is not None:
+                    return
         except self._errors:
             self.drop()
             raise
@@ -760,8 +769,8 @@ class AsyncRedisCoordinator:
                         step = Step(Verdict.LOOK)
                         continue
                     await waiter.ensure()
-                    witnessed = self._witness.recent(keys.lease)
-                    args = _elect_args(step, self._lease_ms, self._cap, self._wall(), witnessed)
+                    seen = self._witness.recent(keys.lease)
+                    args = _elect_args(step, self._lease_ms, self._cap, self._wall(), seen)
                     reply = await self._elect(keys=keys.elect, args=args)
                 except self._errors as exc:
                     error = exc
@@ -769,8 +778,10 @@ class AsyncRedisCoordinator:
                     step = election.failed()
                     continue
                 view, acquired, capped = _parse_elect(reply)
+                # Only tokens seen while held: the outcome outlives them.
                 self._witness.saw(keys.lease, acquired or view.lease or capped)
-                step = election.viewed(view, acquired=acquired, capped=capped)
+                newest = self._witness.newest(keys.lease)
+                step = election.viewed(view, acquired=acquired, capped=capped, witnessed=newest)
         finally:
             await waiter.drop()
         if step.verdict is Verdict.LOCAL:
@@ -841,7 +852,7 @@ class AsyncRedisCoordinator:
                 args=[
                     token,
                     outcome.encode(),
-                    _OUTCOME_TTL_MS,
+                    max(_OUTCOME_TTL_MS, int(self._cap[1] * 1000)),
                     outcome.open_ms(window),
                     keys.channel,
                 ],
@@ -901,8 +912,11 @@ class _AsyncSubscription:
         if self._pubsub is None:
             await asyncio.sleep(min(timeout, _POLL) if self._polling else timeout)
             return
+        deadline = time.monotonic() + timeout
         try:
-            await self._pubsub.get_message(timeout=timeout)
+            while (remaining := deadline - time.monotonic()) > 0:
+                if await self._pubsub.get_message(timeout=remaining) is not None:
+                    return
         except self._errors:
             await self.drop()
             raise
