@@ -883,3 +883,46 @@ def test_every_key_of_a_scope_shares_one_cluster_slot() -> None:
     keys = _Keys.of("http402", "https://api.example.com|digest")
     slots = {key_slot(value.encode()) for value in attrs.astuple(keys)}
     assert len(slots) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_the_async_coordinator_coalesces_on_a_cluster(
+    redis_cluster: str, anyio_backend: str
+) -> None:
+    """`AsyncRedisCoordinator.from_url(..., cluster=True)`: 20 tasks, one hook call."""
+    import anyio
+
+    calls = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(1)
+        await anyio.sleep(0.2)
+        return http402.Retry(headers={"x-topped-up": "1"}, within=30)
+
+    def gate(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-topped-up"):
+            return httpx.Response(200)
+        return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+    coordinator = http402.AsyncRedisCoordinator.from_url(redis_cluster, cluster=True)
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(gate)),
+        on_payment_required=top_up,
+        coordinator=coordinator,
+        retry=http402.RetryPolicy(max_wait=0.25),
+    )
+    statuses: list[int] = []
+
+    async def one() -> None:
+        statuses.append((await client.get("https://api.example.com/v1")).status_code)
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            for _ in range(20):
+                tasks.start_soon(one)
+    finally:
+        await client.aclose()
+        await coordinator._redis.aclose()
+    assert statuses == [200] * 20
+    assert calls == [1]

@@ -893,6 +893,9 @@ class _AsyncSubscription:
     async def ensure(self) -> None:
         if self._pubsub is not None or self._polling:
             return
+        initialize = getattr(self._client, "initialize", None)
+        if initialize is not None:  # an async cluster client learns its slots here
+            await initialize()
         try:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         except (AttributeError, NotImplementedError):
