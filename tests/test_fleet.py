@@ -926,3 +926,15 @@ async def test_the_async_coordinator_coalesces_on_a_cluster(
         await coordinator._redis.aclose()
     assert statuses == [200] * 20
     assert calls == [1]
+
+
+def test_election_waits_a_beat_on_a_store_that_just_restarted_empty() -> None:
+    """Redis (re)started moments ago and knows nothing of the scope: a holder no one here
+    saw may re-take its lease at its next renewal, so wait one beat, once."""
+    from http402._fleet import Verdict
+
+    ballot = election()
+    first = ballot.viewed(view(fresh="1796000000"))
+    assert (first.verdict, first.timeout) == (Verdict.WAIT, 1.5)
+    assert ballot.viewed(view(fresh="1796000000")).verdict is Verdict.ACQUIRE
+    assert ballot.viewed(view(fresh="1796000009")).verdict is Verdict.WAIT  # restarted again

@@ -17,7 +17,9 @@ One election, for the local leader of one burst in one process:
    wait one lease more, once per holder. A holder cut off from Redis keeps its outcome and
    re-takes its lease on its return if nobody was elected meanwhile, so a pause (or a restart
    that lost the keys) longer than the lease still costs no second top-up; a crashed
-   holder is taken over after two leases instead of one;
+   holder is taken over after two leases instead of one. A scope the store knows nothing of,
+   on a server (re)started within two leases, gets a shorter grace once: a renewal beat (a
+   holder this process never saw may be about to re-take its lease);
 5. **lead**: try to take the lease, *if the outcome is still the one just seen* (an outcome
    published in between answers instead), and if the fleet's cap on episodes for this scope
    allows one more;
@@ -47,6 +49,8 @@ _logger = logging.getLogger("http402")
 
 #: Seconds the breaker keeps a process coordinating alone after a store failure.
 RETRY_STORE_AFTER = 1.0
+#: Seconds beyond a renewal beat given to a holder to reconnect after a restart.
+_RESTART_SLACK = 0.5
 #: Most scopes whose recent episodes one process remembers for the cap.
 _MAX_WITNESSED_SCOPES = 10_000
 
@@ -130,8 +134,11 @@ class View:
     lease_ms: int
     is_open: bool
     lifted: float | None
-    #: The token of the last holder elected (kept a day), or "".
+    #: The token of the last holder elected, or "".
     current: str = ""
+    #: When the scope has no fencing counter and the server (re)started within two leases,
+    #: the start's time (its data, a running episode's included, may have been lost); else "".
+    fresh: str = ""
 
     @property
     def outcome(self) -> Outcome | None:
@@ -139,8 +146,8 @@ class View:
 
     @classmethod
     def parse(cls, reply: list[Any]) -> View:
-        """From the script's reply `[lease, pttl, outcome, open, lifted, current]`."""
-        lease, pttl, outcome, is_open, lifted, current = (_text(item) for item in reply)
+        """From the script's reply `[lease, pttl, outcome, open, lifted, current, fresh]`."""
+        lease, pttl, outcome, is_open, lifted, current, fresh = (_text(item) for item in reply)
         return cls(
             outcome_raw=outcome,
             lease=lease or None,
@@ -148,6 +155,7 @@ class View:
             is_open=is_open not in ("", "0"),
             lifted=_float(lifted) if lifted else None,
             current=current,
+            fresh=fresh,
         )
 
 
@@ -242,6 +250,13 @@ class Election:
                 return Step(Verdict.WAIT, timeout=self._lease_ttl)
         if capped is not None:
             return Step(Verdict.DECLINED, note="the fleet's cap on top-ups for this scope")
+        restart = f"restarted at {view.fresh}"
+        if view.fresh and restart not in self._graced:
+            # Redis restarted moments ago and knows nothing of this scope: a holder this
+            # process never saw may be running its hook, and re-takes its lease at its next
+            # renewal.
+            self._graced.add(restart)
+            return Step(Verdict.WAIT, timeout=renew_beat(self._lease_ttl) + _RESTART_SLACK)
         return Step(Verdict.ACQUIRE, seen=view.outcome_raw)
 
     def failed(self) -> Step:
@@ -250,6 +265,12 @@ class Election:
         if remaining <= 0:
             return Step(Verdict.LOCAL)
         return Step(Verdict.WAIT, timeout=min(0.25, remaining))
+
+
+def renew_beat(lease_ttl: float) -> float:
+    """Seconds between a holder's renewals: a third of the lease, at most a second, so that
+    a holder re-takes a lease a restarted Redis lost within about a second."""
+    return min(lease_ttl / 3, 1.0)
 
 
 def publish_waits(initial: float = 0.05, cap: float = 1.0) -> Iterator[float]:

@@ -36,6 +36,7 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -57,6 +58,7 @@ from ._fleet import (
     fence_of,
     parse_cap,
     publish_waits,
+    renew_beat,
 )
 from ._models import PaymentRequired, Reason, Retry
 
@@ -67,16 +69,26 @@ _logger = logging.getLogger("http402")
 _ELECT = """
 local lease = redis.call('get', KEYS[1])
 local outcome = redis.call('get', KEYS[4]) or ''
+-- A scope with no fencing counter on a server (re)started within ARGV[8] seconds: its keys
+-- may have been lost with the server's data (LASTSAVE is the start time without a save).
+-- The answer names the start, so that a process gives each restart its grace once.
+local fresh = ''
+if redis.call('exists', KEYS[2]) == 0 then
+  local started = tonumber(redis.call('lastsave'))
+  if tonumber(redis.call('time')[1]) - started < tonumber(ARGV[8]) then
+    fresh = tostring(started)
+  end
+end
 local view = {lease or '', redis.call('pttl', KEYS[1]), outcome,
               redis.call('exists', KEYS[5]), redis.call('get', KEYS[6]) or '',
-              redis.call('get', KEYS[3]) or ''}
+              redis.call('get', KEYS[3]) or '', fresh}
 if ARGV[1] ~= '1' or lease or outcome ~= ARGV[2] then
   return {'view', unpack(view)}
 end
 local now = tonumber(ARGV[7])
 local period = tonumber(ARGV[6])
 local fence = tonumber(redis.call('get', KEYS[2]) or '0')
-for i = 8, #ARGV - 1, 2 do
+for i = 9, #ARGV - 1, 2 do
   local seen = tonumber(string.match(ARGV[i], '^(%d+):') or '0')
   if seen > fence then fence = seen end
   if period > 0 then redis.call('zadd', KEYS[7], 'NX', ARGV[i + 1], ARGV[i]) end
@@ -142,6 +154,7 @@ return 1
 """
 _OUTCOME_TTL_MS = 10 * 60 * 1000
 _POLL = 0.1
+_RENEW_AFTER_ERROR = 0.2
 _DEFAULT_CAP = (2, 600.0)
 _SOCKET_TIMEOUT = 2.0
 _PAYMENT_FIELDS = (
@@ -254,6 +267,7 @@ def _elect_args(
         count,
         int(period * 1000),
         int(now * 1000),
+        math.ceil(2 * lease_ms / 1000),
     ]
     return args + witnessed if acquire else args
 
@@ -548,12 +562,16 @@ class RedisCoordinator:
 
     def _renew_until(self, keys: _Keys, token: str, started_ms: int, held: threading.Event) -> None:
         args = [token, self._lease_ms, started_ms, int(self._cap[1] * 1000)]
-        while not held.wait(self._lease_ms / 3000):
+        beat = renew_beat(self._lease_ttl)
+        while not held.wait(beat):
             try:
                 if not self._renew(keys=[keys.lease, keys.current, keys.episodes], args=args):
                     return  # another process was elected: this lease is gone for good
+                beat = renew_beat(self._lease_ttl)
             except self._errors:
-                continue  # Redis paused or failing over: try again at the next beat
+                # Redis paused, failing over or restarted empty: try again soon, to re-take
+                # the lease before a process that never saw it could be elected.
+                beat = min(beat, _RENEW_AFTER_ERROR)
 
     def _publish_once(self, keys: _Keys, token: str, outcome: Outcome, window: float) -> bool:
         """`True` once the outcome is settled (published, or fenced out), `False` when
@@ -835,15 +853,17 @@ class AsyncRedisCoordinator:
         import asyncio
 
         args = [token, self._lease_ms, started_ms, int(self._cap[1] * 1000)]
+        beat = renew_beat(self._lease_ttl)
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(held.wait(), self._lease_ms / 3000)
+                await asyncio.wait_for(held.wait(), beat)
                 return
             try:
                 if not await self._renew(keys=[keys.lease, keys.current, keys.episodes], args=args):
                     return
+                beat = renew_beat(self._lease_ttl)
             except self._errors:
-                continue
+                beat = min(beat, _RENEW_AFTER_ERROR)
 
     async def _publish_once(self, keys: _Keys, token: str, outcome: Outcome, window: float) -> bool:
         try:
