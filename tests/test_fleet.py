@@ -1,7 +1,10 @@
-"""Fleet coordination against a real `redis-server`, with real worker processes.
+"""Fleet coordination against real servers, with real worker processes.
 
-`.ci/run` installs Debian's redis-server; each test starts its own on a free loopback port.
-Without the binary the tests are skipped locally, and fail in CI.
+`.ci/run` installs Debian's redis-server and redis-cli; each test starts its own server on a
+free loopback port (Redis, served to redis-py and valkey-py clients), and the cluster tests a
+3-node Redis Cluster joined with `redis-cli --cluster create`. Without the binaries the tests
+are skipped locally, and fail in CI. The fleet's decisions are tested first, as a table on a
+fake clock, with no server.
 """
 
 from __future__ import annotations
@@ -938,3 +941,53 @@ def test_election_waits_a_beat_on_a_store_that_just_restarted_empty() -> None:
     assert (first.verdict, first.timeout) == (Verdict.WAIT, 1.5)
     assert ballot.viewed(view(fresh="1796000000")).verdict is Verdict.ACQUIRE
     assert ballot.viewed(view(fresh="1796000009")).verdict is Verdict.WAIT  # restarted again
+
+
+def test_a_shared_window_that_cannot_settle_stays_counted_and_warns(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Redis gone, reserving fails closed (the client's error), and releasing a
+    reservation warns instead of failing the hook's answer."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    store = http402.RedisCoordinator.from_url(redis_server.url, socket_timeout=0.5).spend_store()
+    policy = http402.SpendPolicy(
+        max_amount={offer.asset: offer.amount},
+        max_per_window={offer.asset: offer.amount},
+        store=store,
+    )
+    _, _, reservation = policy.reserve(payment)
+    assert reservation is not None
+    redis_server.stop()
+    caplog.set_level(logging.WARNING, logger="http402")
+    reservation.release()
+    assert "stays counted" in caplog.text
+    with pytest.raises(redis.exceptions.ConnectionError):
+        policy.reserve(payment)
+
+
+def test_payments_recorded_outside_a_reservation_count_in_the_shared_window(
+    redis_server: RedisServer,
+) -> None:
+    """`SpendPolicy.record` on a shared window counts for every policy on its store."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    limits = {
+        "max_amount": {offer.asset: offer.amount},
+        "max_per_window": {offer.asset: offer.amount},
+    }
+    coordinator = http402.RedisCoordinator.from_url(redis_server.url)
+    first = http402.SpendPolicy(**limits, store=coordinator.spend_store())
+    second = http402.SpendPolicy(**limits, store=coordinator.spend_store())
+    first.record(payment.payment_options, offer)
+    allowed, refusals = second.screen(payment)
+    assert allowed == ()
+    assert refusals is not None and "max_per_window" in refusals
