@@ -991,3 +991,30 @@ def test_payments_recorded_outside_a_reservation_count_in_the_shared_window(
     allowed, refusals = second.screen(payment)
     assert allowed == ()
     assert refusals is not None and "max_per_window" in refusals
+
+
+@pytest.mark.anyio
+async def test_async_reservations_on_a_shared_window_keep_the_loop_free(
+    redis_server: RedisServer,
+) -> None:
+    """`areserve`, `acommit` and `arelease` run a shared window's round trips in a worker
+    thread (so under asyncio and trio), with the same accounts as the sync calls."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    policy = http402.SpendPolicy(
+        max_amount={offer.asset: offer.amount},
+        max_per_window={offer.asset: offer.amount},
+        store=http402.RedisCoordinator.from_url(redis_server.url).spend_store(),
+    )
+    _, _, first = await policy.areserve(payment)
+    assert first is not None
+    assert (await policy.areserve(payment))[2] is None
+    await first.arelease()
+    _, _, second = await policy.areserve(payment)
+    assert second is not None
+    await second.acommit(offer)
+    assert policy.screen(payment)[0] == ()

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -21,6 +21,7 @@ from ._models import PaymentOption, PaymentRequired
 __all__ = ["Reservation", "RetryPolicy", "SpendPolicy", "SpendStore"]
 
 _logger = logging.getLogger("http402")
+_T = TypeVar("_T")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -146,6 +147,14 @@ class Reservation:
         """Gives the reservation back: the hook declined or failed."""
         self.policy._release(self)
 
+    async def acommit(self, paid: PaymentOption | None) -> None:
+        """`commit` for an event loop: a shared window's round trip runs in a worker thread."""
+        await _off_loop(self.shared is not None, lambda: self.commit(paid))
+
+    async def arelease(self) -> None:
+        """`release` for an event loop: a shared window's round trip runs in a worker thread."""
+        await _off_loop(self.shared is not None, self.release)
+
 
 @attrs.define(kw_only=True)
 class SpendPolicy:
@@ -223,6 +232,13 @@ class SpendPolicy:
             entries = [[now, option.asset, option.amount] for option in _dearest_per_asset(allowed)]
             self._spent.extend(entries)
             return allowed, refusals, Reservation(self, allowed, entries)
+
+    async def areserve(
+        self, payment: PaymentRequired
+    ) -> tuple[tuple[PaymentOption, ...], str | None, Reservation | None]:
+        """`reserve` for an event loop: with a `store`, its round trip runs in a worker
+        thread, so that a slow or unreachable Redis never blocks the loop."""
+        return await _off_loop(self.store is not None, lambda: self.reserve(payment))
 
     def record(self, options: tuple[PaymentOption, ...], paid: PaymentOption | None) -> None:
         """Counts a payment made outside a reservation: the offer paid, else the dearest."""
@@ -373,6 +389,15 @@ class SpendPolicy:
             drop += 1
         if drop:
             del self._spent[:drop]
+
+
+async def _off_loop(blocking: bool, call: Callable[[], _T]) -> _T:
+    """`call()`, in a worker thread when it does blocking I/O (a shared store)."""
+    if not blocking:
+        return call()
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(call)
 
 
 def _dearest_per_asset(options: tuple[PaymentOption, ...]) -> list[PaymentOption]:
