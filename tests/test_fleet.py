@@ -1,7 +1,10 @@
-"""Fleet coordination against a real `redis-server`, with real worker processes.
+"""Fleet coordination against real servers, with real worker processes.
 
-`.ci/run` installs Debian's redis-server; each test starts its own on a free loopback port.
-Without the binary the tests are skipped locally, and fail in CI.
+`.ci/run` installs Debian's redis-server and redis-cli; each test starts its own server on a
+free loopback port (Redis, served to redis-py and valkey-py clients), and the cluster tests a
+3-node Redis Cluster joined with `redis-cli --cluster create`. Without the binaries the tests
+are skipped locally, and fail in CI. The fleet's decisions are tested first, as a table on a
+fake clock, with no server.
 """
 
 from __future__ import annotations
@@ -19,23 +22,51 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
 import http402
 from http402._demo import DemoProvider
+from http402._recovery import episode_key
 
 redis = pytest.importorskip("redis")
 ROOT = Path(__file__).parent.parent
 
 
+class FakeClock:
+    """Monotonic seconds that only move when a test moves them."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def free_port() -> int:
+    """A free loopback port whose cluster bus port (+10000) is free too."""
+    while True:
+        with socket.socket() as probe, socket.socket() as bus:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            if port > 55000:
+                continue
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+            return port
+
+
 class RedisServer:
-    def __init__(self, binary: str, directory: Path) -> None:
+    """A `redis-server` of its own on a free loopback port, with no persistence."""
+
+    def __init__(self, binary: str, directory: Path, *extra: str) -> None:
         self.binary = binary
         self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.extra = extra
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,6 +84,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.directory),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -66,25 +98,73 @@ class RedisServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+            finally:
+                client.close()
+
+    def pause(self) -> None:
+        """SIGSTOP: the server holds its sockets open and answers nothing (a long GC pause,
+        a failover in progress)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
+def server_binary(name: str = "redis-server") -> str:
+    binary = shutil.which(name)
     if binary is None:
         if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: .ci/run installs it for the fleet tests")
-        pytest.skip("redis-server is not installed here")
-    server = RedisServer(binary, tmp_path)
+            pytest.fail(f"{name} is missing: .ci/run installs it for the fleet tests")
+        pytest.skip(f"{name} is not installed here")
+    return binary
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(server_binary(), tmp_path)
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 3-node Redis Cluster on loopback (no replicas); the URL of its first node."""
+    binary, cli = server_binary(), server_binary("redis-cli")
+    nodes = []
+    for _ in range(3):
+        directory = tmp_path_factory.mktemp("cluster")
+        nodes.append(RedisServer(binary, directory, "--cluster-enabled", "yes"))
+    try:
+        for node in nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=30,
+        )
+        deadline = time.monotonic() + 30
+        for node in nodes:
+            client = redis.Redis(port=node.port)
+            while client.execute_command("CLUSTER INFO").get("cluster_state") != "ok":
+                assert time.monotonic() < deadline, "the cluster did not come up"
+                time.sleep(0.1)
+            client.close()
+        yield nodes[0].url.removesuffix("/0")
+    finally:
+        for node in nodes:
+            node.stop()
 
 
 @pytest.fixture
@@ -97,17 +177,13 @@ def provider() -> Iterator[DemoProvider]:
 
 
 def worker(
-    redis_server: RedisServer, provider: DemoProvider, **options: Any
+    redis_server: RedisServer | str, provider: DemoProvider | None = None, **options: Any
 ) -> subprocess.Popen[str]:
-    arguments = [
-        sys.executable,
-        "-m",
-        "tests.fleet_worker",
-        "--redis",
-        redis_server.url,
-        "--provider",
-        provider.url,
-    ]
+    """A fleet process (`tests/fleet_worker.py`) on this Redis (or cluster node URL)."""
+    url = redis_server if isinstance(redis_server, str) else redis_server.url
+    arguments = [sys.executable, "-m", "tests.fleet_worker", "--redis", url]
+    if provider is not None:
+        arguments += ["--provider", provider.url]
     for name, value in options.items():
         arguments += [f"--{name.replace('_', '-')}", str(value)]
     return subprocess.Popen(
@@ -175,9 +251,12 @@ def test_stopping_redis_mid_run_degrades_to_local_coordination(
 def test_coordination_resumes_when_redis_returns(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """After an outage, the coordinator warns once, then uses Redis again and says so."""
+    """After an outage, the coordinator warns once, then uses Redis again a second later
+    (on its clock) and says so."""
+    clock = FakeClock()
     coordinator = http402.RedisCoordinator(
-        redis.Redis.from_url(redis_server.url, socket_timeout=1, socket_connect_timeout=1)
+        redis.Redis.from_url(redis_server.url, socket_timeout=1, socket_connect_timeout=1),
+        clock=clock,
     )
     payment = http402.PaymentRequired(reason="insufficient_credits", provider="test")
     caplog.set_level(logging.WARNING, logger="http402")
@@ -186,7 +265,9 @@ def test_coordination_resumes_when_redis_returns(
     assert coordinator.gated("scope") == payment  # the local fallback still knows
     assert "coordinating in this process only" in caplog.text
     redis_server.start()
-    time.sleep(1.1)
+    coordinator.mark_gated("scope", payment, ttl=30)
+    assert "Redis is back" not in caplog.text  # the breaker holds for a second
+    clock.now += 1.0
     coordinator.mark_gated("scope", payment, ttl=30)
     assert "Redis is back" in caplog.text
     assert http402.RedisCoordinator(redis.Redis.from_url(redis_server.url)).gated("scope") == (
@@ -223,18 +304,39 @@ def test_no_credential_is_written_to_redis(
 
 
 def test_a_stale_holder_cannot_publish(redis_server: RedisServer) -> None:
-    """Fencing: once a lease has passed to another holder, the old token publishes nothing."""
+    """Fencing: once another holder was elected, the old token publishes nothing, whether
+    the new lease is still held or already gone."""
     from http402._redis import _PUBLISH, _Keys, _Outcome
 
     client = redis.Redis.from_url(redis_server.url)
     keys = _Keys.of("http402", "scope")
     publish = client.register_script(_PUBLISH)
     client.set(keys.lease, "2:new-holder", px=10_000)
+    client.set(keys.current, "2:new-holder")
     stale = _Outcome(fence=1, kind="retry", within=5.0, finished_at=time.time())
-    args = ["1:old-holder", stale.encode(), 60_000, 5_000]
-    assert publish(keys=[keys.lease, keys.outcome, keys.channel, keys.open], args=args) == 0
+    args = ["1:old-holder", stale.encode(), 60_000, 5_000, keys.channel]
+    script_keys = [keys.lease, keys.current, keys.outcome, keys.open]
+    assert publish(keys=script_keys, args=args) == 0
+    client.delete(keys.lease)
+    assert publish(keys=script_keys, args=args) == 0
     assert client.get(keys.outcome) is None
-    assert client.get(keys.lease) == b"2:new-holder"
+
+
+def test_a_holder_whose_lease_expired_still_publishes_if_nobody_was_elected(
+    redis_server: RedisServer,
+) -> None:
+    """A holder paused past its lease publishes on its return, if no one took over: its
+    outcome is the fleet's answer, and nobody pays again."""
+    from http402._redis import _PUBLISH, _Keys, _Outcome
+
+    client = redis.Redis.from_url(redis_server.url)
+    keys = _Keys.of("http402", "scope")
+    publish = client.register_script(_PUBLISH)
+    client.set(keys.current, "1:holder")  # elected; its lease has expired since
+    late = _Outcome(fence=1, kind="retry", within=5.0, finished_at=time.time())
+    args = ["1:holder", late.encode(), 60_000, 5_000, keys.channel]
+    assert publish(keys=[keys.lease, keys.current, keys.outcome, keys.open], args=args) == 1
+    assert _Outcome.decode(client.get(keys.outcome)) == late
 
 
 @pytest.mark.anyio
@@ -343,3 +445,579 @@ async def test_sync_and_async_coordinators_share_episodes_through_redis(
     assert sorted(statuses) == [200, 200]
     assert len(hook_calls) == 1
     assert gated.top_ups == 1
+
+
+# The fleet's decisions, as a table on a fake clock: no server, no sleeps.
+
+
+def view(**fields: Any) -> Any:
+    from http402._fleet import View
+
+    defaults: dict[str, Any] = {
+        "outcome_raw": "",
+        "lease": None,
+        "lease_ms": 0,
+        "is_open": False,
+        "lifted": None,
+    }
+    return View(**{**defaults, **fields})
+
+
+def outcome(fence: int, finished_at: float, kind: str = "retry") -> str:
+    from http402._fleet import Outcome
+
+    return Outcome(fence, kind, 30.0 if kind == "retry" else None, finished_at).encode()
+
+
+def election(clock: FakeClock | None = None, sent_wall: float = 100.0) -> Any:
+    from http402._fleet import Election
+
+    return Election(sent_wall, lease_ttl=5.0, clock=clock or FakeClock(), scope_hint="s")
+
+
+def test_election_an_outcome_finished_after_the_request_covers_it() -> None:
+    """A top-up that finished after the request was sent answers it: no hook here."""
+    from http402._fleet import Verdict
+
+    step = election().viewed(view(outcome_raw=outcome(1, finished_at=101.0)))
+    assert step.verdict is Verdict.COVERED
+    assert step.answer == http402.Retry(within=30.0)
+
+
+def test_election_a_held_lease_is_waited_for_until_it_could_expire() -> None:
+    """Another process holds the lease: wait for its message, at most its remaining TTL."""
+    from http402._fleet import Verdict
+
+    step = election().viewed(view(lease="3:other", lease_ms=4200, current="3:other"))
+    assert (step.verdict, step.timeout) == (Verdict.WAIT, 4.2)
+
+
+def test_election_leads_only_if_the_outcome_is_still_the_one_judged() -> None:
+    """With no lease and an old outcome, the process asks to take the lease on that outcome."""
+    from http402._fleet import Verdict
+
+    old = outcome(1, finished_at=50.0, kind="none")
+    ballot = election()
+    step = ballot.viewed(view(outcome_raw=old, current="1:a"))
+    assert (step.verdict, step.seen) == (Verdict.ACQUIRE, old)
+    assert ballot.viewed(view(outcome_raw=old), acquired="2:me").verdict is Verdict.LEAD
+
+
+def test_election_gives_a_holder_that_never_published_one_more_lease() -> None:
+    """The last holder's lease is gone but it published nothing (paused, or cut off): wait
+    one lease for it, once; then take over."""
+    from http402._fleet import Verdict
+
+    ballot = election()
+    silent = view(outcome_raw=outcome(1, finished_at=50.0), current="2:paused")
+    assert (ballot.viewed(silent).verdict, ballot.viewed(silent).verdict) == (
+        Verdict.WAIT,
+        Verdict.ACQUIRE,
+    )
+
+
+def test_election_remembers_holders_a_store_forgot() -> None:
+    """After Redis lost its data, the holder this process saw still gets its one lease."""
+    from http402._fleet import Verdict
+
+    step = election().viewed(view(), witnessed="4:holder")
+    assert (step.verdict, step.timeout) == (Verdict.WAIT, 5.0)
+
+
+def test_election_declines_when_the_cap_refuses() -> None:
+    """The fleet's cap refused another episode whose predecessor published: raise the gate."""
+    from http402._fleet import Verdict
+
+    step = election().viewed(view(outcome_raw=outcome(2, 50.0), current="2:a"), capped="2:a")
+    assert step.verdict is Verdict.DECLINED
+    assert "cap" in step.note
+
+
+def test_election_waits_through_errors_while_a_lease_may_live_then_goes_local() -> None:
+    """Store errors are waited out for as long as a lease seen could still be alive."""
+    from http402._fleet import Verdict
+
+    clock = FakeClock()
+    ballot = election(clock)
+    ballot.viewed(view(lease="1:other", lease_ms=5000, current="1:other"))
+    clock.now += 4.9
+    assert ballot.failed().verdict is Verdict.WAIT
+    clock.now += 0.2
+    assert ballot.failed().verdict is Verdict.LOCAL
+
+
+def test_the_breaker_holds_for_a_second_on_its_clock() -> None:
+    """After a failure, the breaker stays open one second of its clock, then closes."""
+    from http402._fleet import Breaker
+
+    clock = FakeClock()
+    breaker = Breaker(clock)
+    breaker.failed(ConnectionError("down"))
+    assert breaker.open()
+    clock.now += 1.0
+    assert not breaker.open()
+
+
+def test_max_episodes_must_be_a_count_and_a_period() -> None:
+    """A cap of zero, or a period that is not positive, is refused at construction."""
+    with pytest.raises(ValueError, match="max_episodes"):
+        http402.RedisCoordinator(redis.Redis(), max_episodes=(0, 600))
+
+
+# Against a real server.
+
+
+def gate_error() -> http402.PaymentRequiredError:
+    request = httpx.Request("POST", "https://api.example.com/v1")
+    payment = http402.PaymentRequired(reason="insufficient_credits", provider="test")
+    return http402.InsufficientCreditsError(
+        None, request=request, response=httpx.Response(402, request=request), payment=payment
+    )
+
+
+def test_a_hook_raising_a_redis_error_runs_once_and_reaches_the_caller(
+    redis_server: RedisServer,
+) -> None:
+    """A hook whose own ledger raises `redis.TimeoutError` is not taken for the
+    coordinator's failure: it runs once, and the caller gets that exception
+    (shared/cases/recovery/01)."""
+    calls = []
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(1)
+        raise redis.exceptions.TimeoutError("the app's own ledger write timed out")
+
+    def gate(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, json={"error": {"message": "Insufficient credits"}})
+
+    coordinator = http402.RedisCoordinator(redis.Redis.from_url(redis_server.url), lease_ttl=5)
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(gate)),
+        on_payment_required=top_up,
+        coordinator=coordinator,
+        sleep=lambda seconds: None,
+    )
+    with pytest.raises(redis.exceptions.TimeoutError, match="ledger"):
+        client.get("https://openrouter.ai/api/v1/chat")
+    assert len(calls) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_hook_raising_a_redis_error_reaches_the_caller_unwrapped(
+    redis_server: RedisServer, anyio_backend: str
+) -> None:
+    """The async coordinator hands callers the hook's own exception, once, never an
+    `ExceptionGroup`."""
+    calls = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(1)
+        raise redis.exceptions.TimeoutError("the app's own ledger write timed out")
+
+    def gate(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, json={"error": {"message": "Insufficient credits"}})
+
+    coordinator = http402.AsyncRedisCoordinator.from_url(redis_server.url, lease_ttl=5)
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(gate)),
+        on_payment_required=top_up,
+        coordinator=coordinator,
+    )
+    try:
+        with pytest.raises(redis.exceptions.TimeoutError, match="ledger"):
+            await client.get("https://openrouter.ai/api/v1/chat")
+    finally:
+        await client.aclose()
+        await coordinator._redis.aclose()
+    assert len(calls) == 1
+
+
+def test_the_cap_declines_a_top_up_beyond_it(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `max_episodes=(1, 600)`, a second exhaustion in the period calls no hook: the
+    coordinator answers `None` (the requests raise their gate) and logs why."""
+    caplog.set_level(logging.WARNING, logger="http402")
+    calls: list[str] = []
+    first = http402.RedisCoordinator.from_url(redis_server.url, max_episodes=(1, 600))
+    second = http402.RedisCoordinator.from_url(redis_server.url, max_episodes=(1, 600))
+    assert first.run_episode("scope", first.mark(), lambda: calls.append("a"), 30) is None
+    sent = second.mark()  # after the first episode finished: a new exhaustion
+    assert second.run_episode("scope", sent, lambda: calls.append("b"), 30) is None
+    assert calls == ["a"]
+    assert "the fleet's cap on top-ups" in caplog.text
+
+
+def test_the_cap_declines_through_the_transport_with_the_typed_error(
+    redis_server: RedisServer,
+) -> None:
+    """Through a transport, a declined episode raises the request's own typed gate."""
+    coordinator = http402.RedisCoordinator.from_url(redis_server.url, max_episodes=(1, 600))
+    # The flow's episodes are per scope and reason.
+    key = episode_key("x", http402.Reason.INSUFFICIENT_CREDITS)
+    coordinator.run_episode(key, coordinator.mark(), lambda: None, 30)
+    calls = []
+
+    def gate(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, json={"error": {"message": "Insufficient credits"}})
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(gate)),
+        on_payment_required=lambda error: calls.append(error),
+        coordinator=coordinator,
+        scope=lambda request: "x",
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="the fleet declined"):
+        client.get("https://openrouter.ai/api/v1/chat")
+    assert calls == []
+
+
+def test_from_url_accepts_unix_sockets(tmp_path: Path) -> None:
+    """`unix://` URLs build a client as redis-py's `from_url` does, with a socket timeout."""
+    socket_path = tmp_path / "redis.sock"
+    server = RedisServer(server_binary(), tmp_path, "--unixsocket", str(socket_path))
+    server.start()
+    try:
+        coordinator = http402.RedisCoordinator.from_url(f"unix://{socket_path}?db=0")
+        kwargs = coordinator._redis.connection_pool.connection_kwargs
+        assert kwargs["socket_timeout"] == 2.0
+        payment = http402.PaymentRequired(reason="insufficient_credits", provider="test")
+        coordinator.mark_gated("scope", payment, ttl=30)
+        assert http402.RedisCoordinator.from_url(server.url).gated("scope") == payment
+    finally:
+        server.stop()
+
+
+def test_a_valkey_client_is_accepted_and_its_errors_recognised(redis_server: RedisServer) -> None:
+    """`valkey.Valkey` works wherever `redis.Redis` does; its `ValkeyError` trips the
+    breaker, with no `import redis` assumed."""
+    valkey = pytest.importorskip("valkey")
+    from http402._redis import store_errors
+
+    client = valkey.Valkey.from_url(redis_server.url.replace("redis://", "valkey://"))
+    assert store_errors(client) == (valkey.exceptions.ValkeyError,)
+    coordinator = http402.RedisCoordinator.from_url(
+        redis_server.url.replace("redis://", "valkey://")
+    )
+    assert type(coordinator._redis).__module__.startswith("valkey")
+    assert coordinator.run_episode("s", coordinator.mark(), http402.Retry, 30) == http402.Retry()
+
+
+def test_spend_windows_are_shared_by_policies_on_one_store(redis_server: RedisServer) -> None:
+    """Two policies (two processes) on one store share one window: reservations count at
+    once, a release gives back, a commit keeps the amount paid."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    stores = [http402.RedisCoordinator.from_url(redis_server.url).spend_store() for _ in range(2)]
+    policies = [
+        http402.SpendPolicy(
+            max_amount={offer.asset: offer.amount},
+            max_per_window={offer.asset: offer.amount * 2},
+            store=store,
+        )
+        for store in stores
+    ]
+    _, _, one = policies[0].reserve(payment)
+    _, _, two = policies[1].reserve(payment)
+    allowed, refusals, three = policies[0].reserve(payment)
+    assert one is not None and two is not None
+    assert (allowed, three) == ((), None)
+    assert refusals is not None and "max_per_window" in refusals
+    one.release()
+    _, _, four = policies[1].reserve(payment)
+    assert four is not None
+    two.commit(offer)
+    four.commit(None)
+    assert policies[0].screen(payment)[0] == ()
+
+
+def test_eight_processes_of_twenty_challenges_pay_within_the_shared_window(
+    redis_server: RedisServer,
+) -> None:
+    """8 processes x 20 concurrent x402 challenges, a window of 2 payments in Redis: at most
+    2 paid in all; the rest raise their challenge."""
+    start_at = time.time() + 2.5
+    processes = [
+        worker(
+            redis_server, mode="x402", requests=20, threads=20, start_at=start_at, hook_sleep=0.05
+        )
+        for _ in range(8)
+    ]
+    reports = [finished(process)[0] for process in processes]
+    paid = sum(report["hook_calls"] for report in reports)
+    results = [result for report in reports for result in report["results"]]
+    assert paid == 2
+    assert results.count(200) == 2
+    assert all(r == 200 or r.startswith("PaymentChallengeError") for r in results)
+
+
+def hook_started(process: subprocess.Popen[str]) -> None:
+    """Waits for the worker's `hook` line (its hook is running)."""
+    assert process.stdout is not None
+    assert json.loads(process.stdout.readline())["event"] == "hook"
+
+
+def watch_for_hook(processes: list[subprocess.Popen[str]]) -> Any:
+    """An event set when any of `processes` prints that its hook started; the reports are
+    read later by `finished`, from what the watchers kept."""
+    import threading
+
+    started = threading.Event()
+    kept: dict[int, list[str]] = {}
+
+    def read(process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        lines = kept.setdefault(process.pid, [])
+        for line in process.stdout:
+            lines.append(line)
+            if '"hook"' in line:
+                started.set()
+
+    readers = [threading.Thread(target=read, args=(p,), daemon=True) for p in processes]
+    for reader in readers:
+        reader.start()
+
+    def reports() -> list[tuple[dict[str, Any], str]]:
+        out = []
+        for process, reader in zip(processes, readers, strict=True):
+            assert process.stderr is not None
+            with process.stderr:
+                err = process.stderr.read()
+            process.wait(timeout=120)
+            reader.join(timeout=10)
+            assert process.stdout is not None
+            process.stdout.close()
+            assert process.returncode == 0, err
+            lines = [json.loads(line) for line in kept[process.pid] if line.startswith("{")]
+            out.append((next(line for line in lines if line["event"] == "done"), err))
+        return out
+
+    return started, reports
+
+
+def test_redis_paused_mid_hook_costs_no_second_top_up(
+    redis_server: RedisServer, provider: DemoProvider
+) -> None:
+    """8 processes; Redis is frozen (SIGSTOP) for 3 s while the hook runs and publishes:
+    exactly one top-up, and every request is answered."""
+    start_at = time.time() + 2.5
+    processes = [
+        worker(redis_server, provider, requests=10, threads=5, start_at=start_at, hook_sleep=1)
+        for _ in range(8)
+    ]
+    started, reports = watch_for_hook(processes)
+    assert started.wait(30)
+    time.sleep(0.2)
+    redis_server.pause()
+    time.sleep(3)
+    redis_server.resume()
+    outcomes = reports()
+    assert [s for report, _ in outcomes for s in report["results"]] == [200] * 80
+    assert sum(report["hook_calls"] for report, _ in outcomes) == 1
+    assert provider.top_ups == 1
+
+
+def test_redis_restarted_with_data_loss_mid_hook_stays_within_the_cap(
+    redis_server: RedisServer, provider: DemoProvider
+) -> None:
+    """Redis restarts empty while the hook runs: at most the fleet's cap of top-ups (here
+    1), and every request is answered or raises its gate."""
+    start_at = time.time() + 2.5
+    processes = [
+        worker(
+            redis_server,
+            provider,
+            requests=10,
+            threads=5,
+            start_at=start_at,
+            hook_sleep=1.5,
+            max_episodes=1,
+        )
+        for _ in range(8)
+    ]
+    started, reports = watch_for_hook(processes)
+    assert started.wait(30)
+    time.sleep(0.2)
+    redis_server.stop()
+    redis_server.start()
+    outcomes = reports()
+    results = [s for report, _ in outcomes for s in report["results"]]
+    assert provider.top_ups <= 1
+    assert results == [200] * 80, results
+
+
+@pytest.mark.parametrize("client", ["valkey", "cluster"])
+def test_eight_processes_share_one_top_up_on_valkey_clients_and_on_a_cluster(
+    client: str, request: pytest.FixtureRequest, provider: DemoProvider
+) -> None:
+    """A `valkey.Valkey` client, and a 3-node Redis Cluster: one top-up for 8 processes."""
+    if client == "valkey":
+        pytest.importorskip("valkey")
+        url = request.getfixturevalue("redis_server").url
+    else:
+        url = request.getfixturevalue("redis_cluster")
+    start_at = time.time() + 2.5
+    processes = [
+        worker(
+            url,
+            provider,
+            client=client,
+            requests=10,
+            threads=5,
+            start_at=start_at,
+            hook_sleep=0.5,
+        )
+        for _ in range(8)
+    ]
+    reports = [finished(process)[0] for process in processes]
+    assert sum(report["hook_calls"] for report in reports) == 1
+    assert provider.top_ups == 1
+    assert [status for report in reports for status in report["results"]] == [200] * 80
+
+
+def test_every_key_of_a_scope_shares_one_cluster_slot() -> None:
+    """The scope's keys carry one hash tag, so its scripts run on one cluster node."""
+    from redis.crc import key_slot
+
+    from http402._redis import _Keys
+
+    keys = _Keys.of("http402", "https://api.example.com|digest")
+    slots = {key_slot(value.encode()) for value in attrs.astuple(keys)}
+    assert len(slots) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_the_async_coordinator_coalesces_on_a_cluster(
+    redis_cluster: str, anyio_backend: str
+) -> None:
+    """`AsyncRedisCoordinator.from_url(..., cluster=True)`: 20 tasks, one hook call."""
+    import anyio
+
+    calls = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(1)
+        await anyio.sleep(0.2)
+        return http402.Retry(headers={"x-topped-up": "1"}, within=30)
+
+    def gate(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-topped-up"):
+            return httpx.Response(200)
+        return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+    coordinator = http402.AsyncRedisCoordinator.from_url(redis_cluster, cluster=True)
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(gate)),
+        on_payment_required=top_up,
+        coordinator=coordinator,
+        retry=http402.RetryPolicy(max_wait=0.25),
+    )
+    statuses: list[int] = []
+
+    async def one() -> None:
+        statuses.append((await client.get("https://api.example.com/v1")).status_code)
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            for _ in range(20):
+                tasks.start_soon(one)
+    finally:
+        await client.aclose()
+        await coordinator._redis.aclose()
+    assert statuses == [200] * 20
+    assert calls == [1]
+
+
+def test_election_waits_a_beat_on_a_store_that_just_restarted_empty() -> None:
+    """Redis (re)started moments ago and knows nothing of the scope: a holder no one here
+    saw may re-take its lease at its next renewal, so wait one beat, once."""
+    from http402._fleet import Verdict
+
+    ballot = election()
+    first = ballot.viewed(view(fresh="1796000000"))
+    assert (first.verdict, first.timeout) == (Verdict.WAIT, 1.5)
+    assert ballot.viewed(view(fresh="1796000000")).verdict is Verdict.ACQUIRE
+    assert ballot.viewed(view(fresh="1796000009")).verdict is Verdict.WAIT  # restarted again
+
+
+def test_a_shared_window_that_cannot_settle_stays_counted_and_warns(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Redis gone, reserving fails closed (the client's error), and releasing a
+    reservation warns instead of failing the hook's answer."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    store = http402.RedisCoordinator.from_url(redis_server.url, socket_timeout=0.5).spend_store()
+    policy = http402.SpendPolicy(
+        max_amount={offer.asset: offer.amount},
+        max_per_window={offer.asset: offer.amount},
+        store=store,
+    )
+    _, _, reservation = policy.reserve(payment)
+    assert reservation is not None
+    redis_server.stop()
+    caplog.set_level(logging.WARNING, logger="http402")
+    reservation.release()
+    assert "stays counted" in caplog.text
+    with pytest.raises(redis.exceptions.ConnectionError):
+        policy.reserve(payment)
+
+
+def test_payments_recorded_outside_a_reservation_count_in_the_shared_window(
+    redis_server: RedisServer,
+) -> None:
+    """`SpendPolicy.record` on a shared window counts for every policy on its store."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    limits = {
+        "max_amount": {offer.asset: offer.amount},
+        "max_per_window": {offer.asset: offer.amount},
+    }
+    coordinator = http402.RedisCoordinator.from_url(redis_server.url)
+    first = http402.SpendPolicy(**limits, store=coordinator.spend_store())
+    second = http402.SpendPolicy(**limits, store=coordinator.spend_store())
+    first.record(payment.payment_options, offer)
+    allowed, refusals = second.screen(payment)
+    assert allowed == ()
+    assert refusals is not None and "max_per_window" in refusals
+
+
+@pytest.mark.anyio
+async def test_async_reservations_on_a_shared_window_keep_the_loop_free(
+    redis_server: RedisServer,
+) -> None:
+    """`areserve`, `acommit` and `arelease` run a shared window's round trips in a worker
+    thread (so under asyncio and trio), with the same accounts as the sync calls."""
+    from http402.testing import gate
+
+    payment = http402.classify(gate("x402.v1"))
+    assert payment is not None
+    offer = payment.payment_options[0]
+    assert offer.asset is not None and offer.amount is not None
+    policy = http402.SpendPolicy(
+        max_amount={offer.asset: offer.amount},
+        max_per_window={offer.asset: offer.amount},
+        store=http402.RedisCoordinator.from_url(redis_server.url).spend_store(),
+    )
+    _, _, first = await policy.areserve(payment)
+    assert first is not None
+    assert (await policy.areserve(payment))[2] is None
+    await first.arelease()
+    _, _, second = await policy.areserve(payment)
+    assert second is not None
+    await second.acommit(offer)
+    assert policy.screen(payment)[0] == ()

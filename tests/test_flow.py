@@ -20,6 +20,7 @@ from http402._actions import (
     KnownGate,
     Lifted,
     MarkGated,
+    Reserve,
     Send,
     Sent,
     Sleep,
@@ -123,8 +124,17 @@ class Driver:
             return self.coordinator.gated(action.scope)
         if isinstance(action, MarkGated):
             return self.coordinator.mark_gated(action.scope, action.payment, action.ttl)
+        if isinstance(action, Reserve):
+            return action.policy.reserve(action.payment)
         assert isinstance(action, Lifted)
         return None
+
+    def until(self, flow: Any, kind: type) -> Any:
+        """Steps `flow`, performing its actions, up to the first of `kind` (not performed)."""
+        action = flow.send(None)
+        while not isinstance(action, kind):
+            action = flow.send(self.perform(action))
+        return action
 
     def run(self, url: str = URL) -> httpx.Response:
         flow = self.start(url)
@@ -459,17 +469,13 @@ class TestSpendWindows:
             hold_hooks=True,
         )
         flows = [driver.start() for _ in range(3)]
-        starts = []
-        for flow in flows[:2]:
-            starts.append(flow.send(driver.perform(flow.send(None))))
-        assert all(isinstance(s, StartHook) for s in starts)
+        starts = [driver.until(flow, StartHook) for flow in flows[:2]]
         with pytest.raises(http402.PaymentChallengeError, match="not paid"):
-            flows[2].send(driver.perform(flows[2].send(None)))
+            driver.until(flows[2], StartHook)
         # A hook that declines gives its reservation back: a later challenge may pay.
         starts[0].call.hook = lambda e: None
         run_hook(starts[0])
-        later = driver.start()
-        assert isinstance(later.send(driver.perform(later.send(None))), StartHook)
+        assert isinstance(driver.until(driver.start(), StartHook), StartHook)
 
     def test_a_failing_hook_releases_its_reservation(self) -> None:
         offer = http402.classify(recorded_gate("x402.v1"))

@@ -11,6 +11,7 @@ performs each and sends back its result, stepping the flow through `Steps`:
 | `Wait` | waits for the episode to change, at most `timeout` | `None` |
 | `KnownGate`, `MarkGated`, `Lifted` | asks or tells the coordinator | the known gate, `None` |
 | `Probe` | sends a balance probe through the inner transport | a `Balance` |
+| `Reserve` | reserves in the spend window (a shared store is I/O) | the reservation |
 | `Notify` | calls `on_low_balance` | `None` |
 
 Any other exception the shell meets is thrown into the flow.
@@ -28,7 +29,7 @@ from . import _metrics as metrics
 from ._episodes import Episode, EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError, rebuilt
 from ._models import PaymentRequired, Retry
-from ._policies import Reservation
+from ._policies import Reservation, SpendPolicy
 
 if TYPE_CHECKING:
     from ._burn import LowBalance
@@ -44,6 +45,7 @@ __all__ = [
     "NotSent",
     "Notify",
     "Probe",
+    "Reserve",
     "Send",
     "Sent",
     "Sleep",
@@ -138,6 +140,16 @@ class Probe:
 
 
 @attrs.frozen
+class Reserve:
+    """Screen `payment`'s offers and reserve the dearest allowed in the spend window: the
+    answer is `SpendPolicy.reserve`'s (`areserve`'s in the async shell, so a shared store's
+    round trip never blocks the event loop)."""
+
+    policy: SpendPolicy
+    payment: PaymentRequired
+
+
+@attrs.frozen
 class Notify:
     """Call `on_low_balance` with each alert; the answer is `None`."""
 
@@ -186,16 +198,25 @@ class HookCall:
         return answer
 
     def finish(
-        self, answer: Retry | None, error: BaseException | None, *, unknown: bool = False
+        self,
+        answer: Retry | None,
+        error: BaseException | None,
+        *,
+        unknown: bool = False,
+        ran: bool = True,
     ) -> None:
         """Records the outcome in the book, waking every waiter. `unknown`: the hook was cut
-        off, and whether it paid is unknown, so its reservation stays spent (fail closed)."""
+        off, and whether it paid is unknown, so its reservation stays spent (fail closed).
+        `ran=False`: the fleet answered without running the hook here."""
         if error is not None and not unknown:
             self._release()
         elif unknown and self.reservation is not None:
             self.reservation.commit(None)
         outcome = "error" if error is not None else "declined" if answer is None else "retry"
-        metrics.record_hook_call(self.error.payment, outcome=outcome)
+        if ran:
+            metrics.record_hook_call(self.error.payment, outcome=outcome)
+        elif answer is None and error is None:
+            self.episode.note = "the fleet declined this episode without running the hook here"
         self.book.finish(self.episode, answer, error, self.window)
 
     def _release(self) -> None:
@@ -203,7 +224,7 @@ class HookCall:
             self.reservation.release()
 
 
-Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Notify
+Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Reserve | Notify
 Flow = Generator[Action, Any, httpx.Response]
 
 

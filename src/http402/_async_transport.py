@@ -268,6 +268,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             return await self._coordinator.lifted(action.scope)
         if isinstance(action, actions.Probe):
             return await self._probe(action)
+        if isinstance(action, actions.Reserve):
+            return await action.policy.areserve(action.payment)
         return await self._notify(action.alerts)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -288,10 +290,21 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
 
         call = action.call
 
+        ran = False
+
         async def hook_once() -> Retry | None:
+            nonlocal ran
+            ran = True
             if is_async_callable(call.hook):
-                return call.done(await call.hook(call.error))
-            return call.done(await _to_completion(call.hook, call.error))
+                answer = await call.hook(call.error)
+            else:
+                answer = await _to_completion(call.hook, call.error)
+            reservation = call.reservation
+            if reservation is not None and reservation.shared is not None:
+                import anyio  # a shared spend window's commit is a round trip: off the loop
+
+                return await anyio.to_thread.run_sync(call.done, answer)
+            return call.done(answer)
 
         async def run() -> None:
             try:
@@ -309,7 +322,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
             except BaseException as exc:
                 call.finish(None, exc)
             else:
-                call.finish(answer, None)
+                call.finish(answer, None, ran=ran)
 
         spawn_unowned(run)
 

@@ -92,6 +92,8 @@ class Episode:
     open_until: float = 0.0
     lifted_at: float | None = None
     scout: object | None = None
+    #: Why the episode declined, when the hook did not say it (the fleet's cap).
+    note: str | None = None
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.

@@ -6,18 +6,22 @@ challenge's offers and keeps the spending window's accounts, reserving before a 
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from ._models import PaymentOption, PaymentRequired
 
-__all__ = ["Reservation", "RetryPolicy", "SpendPolicy"]
+__all__ = ["Reservation", "RetryPolicy", "SpendPolicy", "SpendStore"]
+
+_logger = logging.getLogger("http402")
+_T = TypeVar("_T")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -101,6 +105,29 @@ def _names(value: Collection[str] | None) -> frozenset[str] | None:
     return None if value is None else frozenset(value)
 
 
+class SpendStore(Protocol):
+    """Where a `SpendPolicy` keeps its window when processes share it (`RedisSpendStore`).
+
+    Each method is atomic in the store; amounts are per asset.
+    """
+
+    def reserve(
+        self,
+        window: float,
+        offers: dict[str, tuple[Decimal | None, list[Decimal]]],
+        *,
+        look_only: bool = False,
+    ) -> tuple[list[str], dict[str, Decimal], dict[str, Decimal]]:
+        """Per asset (its limit, the amounts on offer), reserves the dearest amount that
+        fits: `(entries, spent before, reserved)`."""
+
+    def commit(self, window: float, entries: list[str], paid: tuple[str, Decimal] | None) -> None:
+        """Replaces the reservation's entries with the amount paid."""
+
+    def release(self, window: float, entries: list[str]) -> None:
+        """Gives the reservation's entries back."""
+
+
 @attrs.define(eq=False)
 class Reservation:
     """Money set aside in a spend window before a hook pays: committed or released once."""
@@ -109,6 +136,8 @@ class Reservation:
     options: tuple[PaymentOption, ...]
     entries: list[list[Any]]
     done: bool = False
+    #: The shared store's entries, when the policy has a `store`.
+    shared: list[str] | None = None
 
     def commit(self, paid: PaymentOption | None) -> None:
         """Keeps the reservation as spent: the offer paid, or else the dearest allowed."""
@@ -117,6 +146,14 @@ class Reservation:
     def release(self) -> None:
         """Gives the reservation back: the hook declined or failed."""
         self.policy._release(self)
+
+    async def acommit(self, paid: PaymentOption | None) -> None:
+        """`commit` for an event loop: a shared window's round trip runs in a worker thread."""
+        await _off_loop(self.shared is not None, lambda: self.commit(paid))
+
+    async def arelease(self) -> None:
+        """`release` for an event loop: a shared window's round trip runs in a worker thread."""
+        await _off_loop(self.shared is not None, self.release)
 
 
 @attrs.define(kw_only=True)
@@ -131,7 +168,9 @@ class SpendPolicy:
     one lock with the check: concurrent challenges can never together pass `max_per_window`.
     The reservation becomes the amount paid when the hook answers, and is released when it
     declines or raises. The window lives in this process; share one `SpendPolicy` between the
-    transports of a process.
+    transports of a process, or give it a `store` (`RedisCoordinator.spend_store()`) to share
+    the window across a fleet: reserving is then one atomic script in Redis, and fails closed
+    (raises the client's error, nothing is paid) when Redis does not answer.
 
     Args:
         max_amount: Most that one request may pay, per asset.
@@ -141,6 +180,7 @@ class SpendPolicy:
         allowed_networks: If given, the only networks to pay on.
         allowed_assets: If given, the only assets to pay with.
         clock: Seconds, monotonic (injectable for tests).
+        store: Where the window is kept when processes share it; `None` keeps it here.
 
     Example:
         ```python
@@ -161,12 +201,16 @@ class SpendPolicy:
     allowed_networks: frozenset[str] | None = attrs.field(default=None, converter=_names)
     allowed_assets: frozenset[str] | None = attrs.field(default=None, converter=_names)
     clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
+    store: SpendStore | None = attrs.field(default=None, repr=False)
     # [time, asset, amount] entries, oldest first; a reservation's entries are in it too.
     _spent: list[list[Any]] = attrs.field(init=False, factory=list, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
 
     def screen(self, payment: PaymentRequired) -> tuple[tuple[PaymentOption, ...], str | None]:
         """The offers this policy allows now, and why the others were refused."""
+        if self.store is not None:
+            allowed, refusals, _ = self._shared(payment, look_only=True)
+            return allowed, refusals
         with self._lock:
             return self._screen(payment)
 
@@ -178,6 +222,8 @@ class SpendPolicy:
         Returns the allowed offers, why the others were refused, and the reservation (`None`
         when nothing is allowed).
         """
+        if self.store is not None:
+            return self._shared(payment, look_only=False)
         with self._lock:
             allowed, refusals = self._screen(payment)
             if not allowed:
@@ -187,21 +233,38 @@ class SpendPolicy:
             self._spent.extend(entries)
             return allowed, refusals, Reservation(self, allowed, entries)
 
+    async def areserve(
+        self, payment: PaymentRequired
+    ) -> tuple[tuple[PaymentOption, ...], str | None, Reservation | None]:
+        """`reserve` for an event loop: with a `store`, its round trip runs in a worker
+        thread, so that a slow or unreachable Redis never blocks the loop."""
+        return await _off_loop(self.store is not None, lambda: self.reserve(payment))
+
     def record(self, options: tuple[PaymentOption, ...], paid: PaymentOption | None) -> None:
         """Counts a payment made outside a reservation: the offer paid, else the dearest."""
         charged = [paid] if paid is not None else _dearest_per_asset(options)
+        if self.store is not None:
+            for option in charged:
+                if option.asset is not None and option.amount is not None:
+                    self.store.commit(self.window, [], (option.asset, option.amount))
+            return
         now = self.clock()
         with self._lock:
             for option in charged:
                 if option.asset is not None and option.amount is not None:
                     self._spent.append([now, option.asset, option.amount])
 
-    def _screen(self, payment: PaymentRequired) -> tuple[tuple[PaymentOption, ...], str | None]:
-        self._forget_old()
+    def _screen(
+        self, payment: PaymentRequired, *, count_window: bool = True
+    ) -> tuple[tuple[PaymentOption, ...], str | None]:
+        """The allowed offers and refusals; without `count_window`, the window is left out
+        (a shared store counts it)."""
+        if count_window:
+            self._forget_old()
         allowed: list[PaymentOption] = []
         refusals: list[str] = []
         for option in payment.payment_options:
-            refusal = self._refusal(option)
+            refusal = self._refusal(option, count_window=count_window)
             if refusal is None:
                 allowed.append(option)
             else:
@@ -210,7 +273,43 @@ class SpendPolicy:
             refusals.append("the challenge names no priced offer")
         return tuple(allowed), "; ".join(refusals) or None
 
+    def _shared(
+        self, payment: PaymentRequired, *, look_only: bool
+    ) -> tuple[tuple[PaymentOption, ...], str | None, Reservation | None]:
+        """`reserve` (or `screen`) against the shared store: the checks that need no window
+        here, then one atomic call that reads the window and reserves."""
+        assert self.store is not None
+        screened, refusals = self._screen(payment, count_window=False)
+        offers: dict[str, tuple[Decimal | None, list[Decimal]]] = {}
+        for option in screened:
+            if option.asset is not None and option.amount is not None:
+                limit = self.max_per_window.get(option.asset)
+                offers.setdefault(option.asset, (limit, []))[1].append(option.amount)
+        entries, spent, _ = self.store.reserve(self.window, offers, look_only=look_only)
+        allowed: list[PaymentOption] = []
+        notes = [refusals] if refusals else []
+        for option in screened:
+            refusal = self._window_refusal(option, spent.get(option.asset or "", Decimal(0)))
+            if refusal is None:
+                allowed.append(option)
+            else:
+                notes.append(refusal)
+        why = "; ".join(notes) or None
+        if look_only or not entries:
+            return tuple(allowed), why, None
+        return tuple(allowed), why, Reservation(self, tuple(allowed), [], shared=entries)
+
     def _commit(self, reservation: Reservation, paid: PaymentOption | None) -> None:
+        if reservation.shared is not None:
+            if reservation.done:
+                return
+            reservation.done = True
+            charged = None
+            if paid is not None and paid.asset is not None and paid.amount is not None:
+                charged = (paid.asset, paid.amount)
+            entries = reservation.shared
+            self._settle_shared(lambda: self._store().commit(self.window, entries, charged))
+            return
         with self._lock:
             if reservation.done:
                 return
@@ -221,16 +320,39 @@ class SpendPolicy:
             self._spent.append([self.clock(), paid.asset, paid.amount])
 
     def _release(self, reservation: Reservation) -> None:
+        if reservation.shared is not None:
+            if not reservation.done:
+                reservation.done = True
+                entries = reservation.shared
+                self._settle_shared(lambda: self._store().release(self.window, entries))
+            return
         with self._lock:
             if not reservation.done:
                 reservation.done = True
                 self._drop(reservation.entries)
 
+    def _store(self) -> SpendStore:
+        assert self.store is not None
+        return self.store
+
+    def _settle_shared(self, operation: Callable[[], None]) -> None:
+        """A commit or release that the store did not take leaves the reservation counted
+        (failing closed, until the window forgets it), never fails the hook's answer."""
+        try:
+            operation()
+        except Exception as exc:
+            _logger.warning(
+                "http402: the shared spend window did not record a settlement (%s: %s); the "
+                "reservation stays counted until the window ends",
+                type(exc).__name__,
+                exc,
+            )
+
     def _drop(self, entries: list[list[Any]]) -> None:
         ids = {id(entry) for entry in entries}
         self._spent = [entry for entry in self._spent if id(entry) not in ids]
 
-    def _refusal(self, option: PaymentOption) -> str | None:
+    def _refusal(self, option: PaymentOption, *, count_window: bool = True) -> str | None:
         asset, amount = option.asset, option.amount
         if self.allowed_networks is not None and option.network not in self.allowed_networks:
             return f"network {option.network!r} is not allowed"
@@ -245,14 +367,19 @@ class SpendPolicy:
             return f"no max_amount is set for asset {asset!r}"
         if amount > limit:
             return f"{amount} {option.unit or ''} exceeds max_amount {limit} for {asset!r}"
-        window_limit = self.max_per_window.get(asset)
-        if window_limit is not None:
-            spent = sum((a for _, s, a in self._spent if s == asset), Decimal(0))
-            if spent + amount > window_limit:
-                return (
-                    f"{amount} would bring the last {self.window:g} s to {spent + amount}, "
-                    f"over max_per_window {window_limit} for {asset!r}"
-                )
+        if not count_window:
+            return None
+        spent = sum((a for _, s, a in self._spent if s == asset), Decimal(0))
+        return self._window_refusal(option, spent)
+
+    def _window_refusal(self, option: PaymentOption, spent: Decimal) -> str | None:
+        asset, amount = option.asset, option.amount
+        window_limit = self.max_per_window.get(asset or "")
+        if window_limit is not None and amount is not None and spent + amount > window_limit:
+            return (
+                f"{amount} would bring the last {self.window:g} s to {spent + amount}, "
+                f"over max_per_window {window_limit} for {asset!r}"
+            )
         return None
 
     def _forget_old(self) -> None:
@@ -262,6 +389,15 @@ class SpendPolicy:
             drop += 1
         if drop:
             del self._spent[:drop]
+
+
+async def _off_loop(blocking: bool, call: Callable[[], _T]) -> _T:
+    """`call()`, in a worker thread when it does blocking I/O (a shared store)."""
+    if not blocking:
+        return call()
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(call)
 
 
 def _dearest_per_asset(options: tuple[PaymentOption, ...]) -> list[PaymentOption]:

@@ -49,6 +49,7 @@ from ._actions import (
     Notify,
     NotSent,
     Probe,
+    Reserve,
     Send,
     Sent,
     Sleep,
@@ -212,7 +213,7 @@ class Recovery:
                 yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             retry = yield from self._answer(episode, book)
             if retry is None:
-                raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
+                raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
             outcome = yield from self._replay(
                 request, error, retry, episode, coordinator, scope, tally
             )
@@ -435,7 +436,7 @@ class Recovery:
     ) -> Flow:
         """Pays a challenge per request: reserve, run the hook, replay with its proof."""
         for payments in range(1, self.max_payments + 1):
-            error, reservation = self._reserve(error, scope)
+            error, reservation = yield from self._reserve(error, scope)
             episode = book.private()
             self._report("hook_called", "calling the payment hook", error, scope)
             call = HookCall(hook, error, episode, book, self.retry.within, reservation)
@@ -466,12 +467,12 @@ class Recovery:
 
     def _reserve(
         self, error: PaymentRequiredError, scope: str
-    ) -> tuple[PaymentRequiredError, Reservation | None]:
+    ) -> Generator[Action, Any, tuple[PaymentRequiredError, Reservation | None]]:
         """The challenge with only the offers the spend policy allows, reserved; raises
         the challenge if none is allowed."""
         if self.spend_policy is None:
             return error, None
-        allowed, refusals, reservation = self.spend_policy.reserve(error.payment)
+        allowed, refusals, reservation = yield Reserve(self.spend_policy, error.payment)
         if reservation is None:
             why = f"the spend policy refused every offer: {refusals}"
             self._report("payment_refused", why, error, scope, logging.WARNING)

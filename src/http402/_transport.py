@@ -254,6 +254,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             return self._coordinator.lifted(action.scope)
         if isinstance(action, actions.Probe):
             return self._probe(action)
+        if isinstance(action, actions.Reserve):
+            return action.policy.reserve(action.payment)
         return self._notify(action.alerts)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
@@ -274,7 +276,11 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         """
         call = action.call
 
+        ran = False
+
         def hook_once() -> Retry | None:
+            nonlocal ran
+            ran = True
             return call.done(call.hook(call.error))
 
         def run() -> None:
@@ -288,7 +294,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             except BaseException as exc:
                 call.finish(None, exc)
             else:
-                call.finish(answer, None)
+                call.finish(answer, None, ran=ran)
 
         threading.Thread(target=run, name="http402-hook").start()
 
