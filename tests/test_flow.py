@@ -436,6 +436,30 @@ class TestEpisodes:
             c.send(driver.perform(c.send(None)))
         assert caught.value.attempts == 0
 
+    def test_a_known_gate_with_a_hook_lets_requests_go_to_join_the_fleets_episode(
+        self,
+    ) -> None:
+        """Another process marked the gate and runs the hook: this process's requests are
+        sent (and will join that episode), not refused; after a local hook declined, they
+        fail fast again."""
+        driver = Driver(
+            recovery(lambda e: None, preflight=http402.Preflight(gate_ttl=60)),
+            lambda request, now: gated(request),
+        )
+        request = httpx.Request("POST", URL)
+        scope = driver.recovery.scope(request)
+        payment = http402.classify(gated(request).error.response)
+        assert payment is not None
+        driver.coordinator.mark_gated(scope, payment, 60)
+        first = driver.start()
+        assert isinstance(first.send(driver.perform(first.send(None))), Send)
+        with pytest.raises(http402.InsufficientCreditsError):
+            driver.run()  # meets the gate, leads, and the hook declines
+        again = driver.start()
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            again.send(driver.perform(again.send(None)))
+        assert caught.value.attempts == 0
+
 
 class TestSpendWindows:
     def challenge(self, request: httpx.Request, now: float) -> Any:

@@ -272,3 +272,44 @@ def test_a_recovery_is_counted_in_the_billing_metrics(reader: Any) -> None:
     assert found["http402.propagation.duration"][0].count == 1
     everything = json.dumps([dict(p.attributes) for ps in found.values() for p in ps])
     assert "canary" not in everything
+
+
+class TestPreflightWithAHook:
+    def test_a_balance_below_the_minimum_calls_the_top_up_hook_before_sending(self) -> None:
+        """With a top-up hook, a preflight that finds the balance too low tops up first,
+        then sends the request once the credits show: nothing is refused."""
+        account = DeepSeek("0.40")
+        calls: list[http402.PaymentRequiredError] = []
+
+        def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            calls.append(error)
+            account.top_up("10.00", propagation=2)
+            return http402.Retry(within=60)
+
+        client = client_for(
+            account,
+            on_payment_required=top_up,
+            preflight=http402.Preflight(min_balance=1, every=0.001),
+        )
+        assert client.post(CHAT, json={}).status_code == 200
+        assert len(calls) == 1 and calls[0].attempts == 0
+        assert account.chats == 1  # sent once, after the balance showed
+
+    def test_a_failing_low_balance_hook_never_costs_the_response(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The server answered (and charged); the alert hook's exception is only logged."""
+
+        def pager(alert: http402.LowBalance) -> None:
+            raise RuntimeError("pager down")
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(
+                lambda request: httpx.Response(200, headers={"x-credits-remaining": "3"})
+            ),
+            on_low_balance=pager,
+            low_balance_below=5,
+        )
+        with httpx.Client(transport=transport) as client:
+            assert client.get("https://api.example.com/").status_code == 200
+        assert "on_low_balance hook raised RuntimeError" in caplog.text

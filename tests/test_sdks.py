@@ -552,6 +552,28 @@ class TestForgetGate:
             transport.forget_gate(client.build_request("GET", "https://api.example.com/"))
             assert client.get("https://api.example.com/a").status_code == 200
 
+    def test_forget_gate_takes_the_key_an_sdk_adds_per_request(self) -> None:
+        """An SDK sends its key per request, not on the client: `headers=` names the scope."""
+        answers = iter([402, 200])
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            status = next(answers)
+            return httpx.Response(
+                status, json={"error": "insufficient_credits"} if status == 402 else {}
+            )
+
+        client = http402.wrap(
+            httpx.Client(transport=httpx.MockTransport(handler)), preflight_ttl=60
+        )
+        key = {"Authorization": "Bearer sk-per-request"}
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.get("https://api.example.com/a", headers=key)
+        http402.forget_gate(client, "https://api.example.com/")  # the keyless scope: no effect
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.get("https://api.example.com/a", headers=key)
+        http402.forget_gate(client, "https://api.example.com/", headers=key)
+        assert client.get("https://api.example.com/a", headers=key).status_code == 200
+
     @pytest.mark.anyio
     async def test_the_async_forget_gate(self) -> None:
         """The async transport's `forget_gate` is awaited."""

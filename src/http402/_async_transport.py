@@ -27,6 +27,7 @@ from ._policies import RetryPolicy, SpendPolicy
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
 from ._recovery import check_coordinator as _check_coordinator
 from ._replay import credential_view
+from ._telemetry import hook_failed
 from ._transport import handed_back, is_of
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredHooks, ScopeFunction
@@ -334,12 +335,15 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
         hook = self._recovery.on_low_balance
         for alert in alerts:
-            if is_async_callable(hook):
-                await hook(alert)
-            else:
-                import anyio
+            try:
+                if is_async_callable(hook):
+                    await hook(alert)
+                else:
+                    import anyio
 
-                await anyio.to_thread.run_sync(hook, alert)
+                    await anyio.to_thread.run_sync(hook, alert)
+            except Exception as exc:
+                hook_failed(exc)
 
     async def _probe(self, action: actions.Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

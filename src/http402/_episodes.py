@@ -257,6 +257,12 @@ class EpisodeBook:
             episode._wakers.add(waker)
             return True
 
+    def last(self, key: str) -> Episode | None:
+        """The last finished episode of `key`, if it is remembered."""
+        with self._lock:
+            state = self._scopes.get(key)
+            return None if state is None else state.last
+
     def busy(self, scope: str) -> bool:
         """`True` while a hook of `scope` (for any reason) runs or its window is open."""
         now = self.clock()

@@ -84,18 +84,26 @@ class Preflight:
         return self.min_balance is not None
 
 
-def credits_show(balance: Balance | None, payment: PaymentRequired | None = None) -> bool:
-    """Whether a probed balance says the account can pay again: the provider's own "usable"
-    flag where it has one, else an available amount that covers the request (or is above
-    zero)."""
+def credits_show(
+    balance: Balance | None,
+    payment: PaymentRequired | None = None,
+    minimum: Decimal | None = None,
+) -> bool | None:
+    """Whether a probed balance says the account can pay again; `None` when it cannot tell
+    (no reading, or an unlimited key with no amount), and the request should be tried.
+
+    The provider's own "usable" flag says no when it is `False`; otherwise the available
+    amount must cover the request's price and the preflight minimum, where known, or be
+    above zero.
+    """
     if balance is None:
+        return None
+    if balance.usable is False:
         return False
-    if balance.usable is not None:
-        return balance.usable and (balance.available is None or balance.available > 0)
     if balance.available is None:
-        return False
-    needed = payment.credits_required if payment is not None else None
-    return balance.available >= needed if needed is not None else balance.available > 0
+        return None if balance.usable is None else True
+    needs = [n for n in (minimum, payment.credits_required if payment else None) if n is not None]
+    return balance.available >= max(needs) if needs else balance.available > 0
 
 
 @attrs.define(eq=False)

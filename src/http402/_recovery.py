@@ -169,7 +169,7 @@ class Recovery:
             at_work = bool(self._hooks) and book.busy(scope)
             if preflight.gate_ttl is not None:
                 known = yield KnownGate(scope)
-                if known is not None and not at_work:
+                if known is not None and not at_work and not self._may_recover(known, scope, book):
                     raise self._refused_early(request, known, scope)
             if preflight.probes and not at_work:
                 balance = yield from self._probed(request, scope, coordinator, preflight)
@@ -177,10 +177,19 @@ class Recovery:
                 if balance is not None and minimum is not None:
                     available = balance.available
                     if (available is not None and available < minimum) or balance.usable is False:
-                        raise self._refused_early(request, _below(balance, minimum), scope)
-        sent: Mark = coordinator.mark()
+                        early = self._refused_early(request, _below(balance, minimum), scope)
+                        if (
+                            not self._hooks
+                            or early.reason not in self._hooks
+                            or why_not_replayable(request) is not None
+                        ):
+                            raise early
+                        # A top-up hook: it tops up now, before the request meets the
+                        # gate; the request is sent once the balance shows (below).
+                        return (yield from self._recover(request, early, scope, coordinator))
         # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
         not_replayable = why_not_replayable(request) if self._hooks else None
+        sent: Mark = coordinator.mark()
         result = yield Send(request)
         if isinstance(result, Sent):
             return result.response
@@ -201,7 +210,24 @@ class Recovery:
             raise rebuilt(error, not_replayed=not_replayable)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, book, scope, sent))
-        tally = _Tally()
+        return (yield from self._recover(request, error, scope, coordinator, sent))
+
+    def _recover(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        scope: str,
+        coordinator: Any,
+        sent: Mark | None = None,
+    ) -> Flow:
+        """An account-level gate: the scope's episode, its hook, and replays in its window.
+        `sent` is `None` when preflight found the gate before anything was sent."""
+        book: EpisodeBook = coordinator.book
+        hook = self._hooks[error.reason] if self._hooks else None
+        gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
+        if sent is None:
+            sent = coordinator.mark()
+        tally = _Tally(sends=error.attempts)
         key = episode_key(scope, error.reason)
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent)
@@ -246,6 +272,15 @@ class Recovery:
         except BaseException as exc:
             action.call.finish(None, exc)
             raise
+
+    def _may_recover(self, known: PaymentRequired, scope: str, book: EpisodeBook) -> bool:
+        """Whether a request of a scope known to be gated goes anyway, to meet the gate and
+        join (or lead) an episode: when a hook handles the gate and has not just declined it
+        here. Another process's hook may be at work on it: the fleet elects one."""
+        if not self._hooks or known.reason not in self._hooks:
+            return False
+        last = book.last(episode_key(scope, known.reason))
+        return last is None or last.retry is not None
 
     def _answer(self, episode: Episode, book: EpisodeBook) -> Generator[Action, Any, Retry | None]:
         """Waits for the episode's hook (at most `hook_timeout`): its answer, or its own
@@ -351,7 +386,8 @@ class Recovery:
                         poll = None
                     else:
                         yield from self._observed(scope, balance, coordinator)
-                        if credits_show(balance, last.payment) is False:
+                        minimum = self.preflight.min_balance if self.preflight else None
+                        if credits_show(balance, last.payment, minimum) is False:
                             polls += 1
                             continue
                 polls = 0

@@ -62,6 +62,7 @@ from ._fleet import (
     renew_beat,
 )
 from ._models import PaymentRequired, Reason, Retry
+from ._recovery import episode_key
 from ._spend_store import RedisSpendStore
 
 if TYPE_CHECKING:
@@ -480,10 +481,17 @@ class RedisCoordinator:
         )
 
     def gated(self, scope: str) -> PaymentRequired | None:
+        """The known gate of `scope`, unless a hook of the fleet is at work on it (running,
+        or its window open): requests then go, and join that episode."""
         raw = self._call(lambda: self._redis.get(_Keys.of(self._namespace, scope).gate))
         if raw is _FAILED:
             return self.book.gated(scope)
-        return _decode_payment(raw)
+        payment = _decode_payment(raw)
+        if payment is None:
+            return None
+        keys = _Keys.of(self._namespace, episode_key(scope, payment.reason))
+        at_work = self._call(lambda: self._redis.exists(keys.lease, keys.open))
+        return None if at_work not in (0, _FAILED) else payment
 
     def _call(self, operation: Callable[[], Any]) -> Any:
         if self._breaker.open():
@@ -770,7 +778,12 @@ class AsyncRedisCoordinator:
         raw = await self._call(lambda: self._redis.get(_Keys.of(self._namespace, scope).gate))
         if raw is _FAILED:
             return self.book.gated(scope)
-        return _decode_payment(raw)
+        payment = _decode_payment(raw)
+        if payment is None:
+            return None
+        keys = _Keys.of(self._namespace, episode_key(scope, payment.reason))
+        at_work = await self._call(lambda: self._redis.exists(keys.lease, keys.open))
+        return None if at_work not in (0, _FAILED) else payment
 
     async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
         if self._breaker.open():

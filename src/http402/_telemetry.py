@@ -15,7 +15,7 @@ from typing import Any
 
 from ._models import PaymentRequired
 
-__all__ = ["report"]
+__all__ = ["hook_failed", "report"]
 
 logger = logging.getLogger("http402")
 _trace: Any = None
@@ -67,6 +67,15 @@ def report(
         span = trace.get_current_span()
         if span.is_recording():
             span.add_event(f"http402.{event}", {k: v for k, v in fields.items() if v is not None})
+
+
+def hook_failed(exc: Exception) -> None:
+    """Logs that `on_low_balance` raised: a warning hook must never cost a request."""
+    logger.warning(
+        "http402: the on_low_balance hook raised %s; the response is returned all the same",
+        type(exc).__name__,
+        exc_info=exc,
+    )
 
 
 def _opentelemetry_trace() -> Any:

@@ -25,6 +25,7 @@ from ._policies import RetryPolicy, SpendPolicy
 from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
 from ._recovery import check_coordinator as _check_coordinator
 from ._replay import REPLAY_EXTENSION, credential_view
+from ._telemetry import hook_failed
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
@@ -304,9 +305,14 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self._notify(self._recovery.low_balance(request, response, now, provider))
 
     def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        """Calls `on_low_balance`; its failure is logged and never costs the response that
+        carried the balance (it was answered, and charged)."""
         hook = self._recovery.on_low_balance
         for alert in alerts:
-            hook(alert)
+            try:
+                hook(alert)
+            except Exception as exc:
+                hook_failed(exc)
 
     def _probe(self, action: actions.Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

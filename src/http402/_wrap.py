@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import httpx
@@ -67,14 +68,18 @@ def wrap(client: Any, **options: Any) -> Any:
     )
 
 
-def forget_gate(client: httpx.Client | httpx2.Client, url: str = "") -> None:
+def forget_gate(
+    client: httpx.Client | httpx2.Client, url: str = "", *, headers: Mapping[str, str] | None = None
+) -> None:
     """Forgets the known gate of the billing scope that `client`'s requests to `url` belong
     to (default: its base URL), after a top-up made outside http402.
 
     With `preflight_ttl`, those requests are then sent again at once instead of failing fast
     until the TTL runs out; with a Redis coordinator, the whole fleet forgets the gate. The
     scope is computed as for a real request, from a request the client builds (so its
-    credentials count); `client` is one that `http402.wrap` wrapped.
+    credentials count); `client` is one that `http402.wrap` wrapped. An SDK adds its API key
+    to each request, not to the client: pass it as `headers` (for example
+    `{"Authorization": f"Bearer {key}"}`), or the scope is another one.
 
     Example:
         ```python
@@ -82,13 +87,18 @@ def forget_gate(client: httpx.Client | httpx2.Client, url: str = "") -> None:
         http402.forget_gate(client)
         ```
     """
-    request = client.build_request("GET", url)
+    request = client.build_request("GET", url, headers=headers)
     _wrapped_transport(client, request).forget_gate(request)
 
 
-async def aforget_gate(client: httpx.AsyncClient | httpx2.AsyncClient, url: str = "") -> None:
+async def aforget_gate(
+    client: httpx.AsyncClient | httpx2.AsyncClient,
+    url: str = "",
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """`forget_gate` for an async client wrapped by `http402.wrap`."""
-    request = client.build_request("GET", url)
+    request = client.build_request("GET", url, headers=headers)
     await _wrapped_transport(client, request).forget_gate(request)
 
 
