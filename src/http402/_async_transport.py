@@ -102,9 +102,10 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         low_balance_below: A balance threshold for `on_low_balance`.
         low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
         balance_headers: Header names the balance is read from.
-        hook_timeout: Seconds a hook may run before its episode fails with `TimeoutError`
-            (default: no limit). A sync hook cannot be interrupted: it runs in a worker
-            thread, and its late answer is ignored.
+        hook_timeout: Seconds a request waits for a hook's answer before it raises
+            `TimeoutError` (default: no limit). The hook keeps running, in a thread or task
+            of its own; no second hook starts for its scope meanwhile, and its answer, when
+            it comes, serves the requests that follow.
         mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
             the gate response instead, with its `PaymentRequired` in
             `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs

@@ -53,7 +53,8 @@ class Preflight:
 
     Args:
         min_balance: Fail fast when the probed balance is below this, in the provider's unit
-            (`Balance.currency`); `None` to probe nothing.
+            (`Balance.currency`); with a top-up hook, top up first instead. `None`: no probe
+            before sending (`poll` may still ask the probe while a top-up propagates).
         every: Seconds a probed balance is trusted; a scope is probed at most once per
             interval, however many requests it sends.
         gate_ttl: Seconds an account-level gate met by a request keeps failing the scope's new
