@@ -14,18 +14,20 @@ non-402 only on strong evidence, and never one that an adapter of the host itsel
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
 
 from ._models import PaymentRequired
 from ._untrusted import decode_text, loads_json, parse_www_authenticate
+
+if TYPE_CHECKING:
+    import importlib.metadata
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -546,6 +548,9 @@ class AdapterRegistry:
             if not self._discover_pending:
                 return
             self._discover_pending = False
+            # Imported here: it is a third of `import http402`, and only plugins need it.
+            import importlib.metadata
+
             for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 self._load_plugin(entry_point)
 
