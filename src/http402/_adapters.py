@@ -93,6 +93,7 @@ class ResponseSnapshot:
     __slots__ = (
         "_challenges",
         "_evidence",
+        "_evidence_possible",
         "_headers",
         "_json",
         "_secrets",
@@ -136,6 +137,8 @@ class ResponseSnapshot:
         self._text: str | None = None
         #: What `read_evidence` made of `json`, kept for the next adapter that asks.
         self._evidence: Any = None
+        #: What `may_hold_evidence` found, kept for the next generic rule that asks.
+        self._evidence_possible: bool | None = None
         self._json: Any = _NOT_PARSED
         self._challenges: list[tuple[str, dict[str, str]]] | None = None
 

@@ -84,33 +84,21 @@ def classify(
 
         registry = default_registry
     registry.discover()
-    known = _annotation_of(response)
+    inner = _response_of(response)
+    known = _annotation_of(inner)
     if known is not None:
         return known
-    if _unclaimed(_response_of(response), registry):
-        return None
     try:
-        snapshot = _snapshot_of(response, max_body_bytes)
+        snapshot = _snapshot_of(inner, max_body_bytes)
     except Exception:
         _logger.debug("http402: could not read %r as a response", type(response), exc_info=True)
         return None
     if snapshot is None:
         return None
+    # A response that no adapter looks at (a 401 from a host with no adapter, a 5xx) has no
+    # candidates and ends there: the snapshot's header table answers faster than the
+    # response's own headers, so it is built first.
     return classify_snapshot(snapshot, registry)
-
-
-def _unclaimed(response: Any, registry: AdapterRegistry) -> bool:
-    """`True` for a response that no adapter would look at (a 401 from a host with no
-    adapter, a 5xx): it is no gate, and needs no snapshot. `False` when unsure."""
-    status_code = getattr(response, "status_code", None)
-    if not isinstance(status_code, int) or status_code == 402:
-        return False
-    try:
-        host = response.request.url.host
-        header = response.headers.get
-    except Exception:
-        return False
-    return isinstance(host, str) and not registry.claims(status_code, host.lower(), header)
 
 
 def snapshot_from_parts(
@@ -246,9 +234,9 @@ def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
     return attrs.evolve(option, **fields) if fields else option
 
 
-def _annotation_of(obj: Any) -> PaymentRequired | None:
+def _annotation_of(response: Any) -> PaymentRequired | None:
     """The classification an annotate-mode transport already attached, if any."""
-    extensions = getattr(_response_of(obj), "extensions", None)
+    extensions = getattr(response, "extensions", None)
     known = extensions.get(PAYMENT_EXTENSION) if isinstance(extensions, dict) else None
     return known if isinstance(known, PaymentRequired) else None
 
@@ -275,8 +263,7 @@ def _response_of(obj: Any) -> Any:
     return obj
 
 
-def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
-    response = _response_of(obj)
+def _snapshot_of(response: Any, max_body_bytes: int) -> ResponseSnapshot | None:
     status_code = getattr(response, "status_code", None)
     if not isinstance(status_code, int):
         return None

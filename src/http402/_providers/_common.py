@@ -31,6 +31,7 @@ __all__ = [
     "error_object",
     "first_look",
     "looks_like_rate_limit",
+    "may_hold_evidence",
     "read_evidence",
     "reason_from_code",
     "reason_from_words",
@@ -404,6 +405,7 @@ _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
 # Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
 # digit run is rescanned from each of its digits.
 _NUM = r"(?<![0-9,.])([0-9][0-9,]{0,30}(?:\.[0-9]{1,30})?)"
+
 _CREDITS_REQUIRED_WORDS = re.compile(
     _NUM + r" credits? (?:are |is )?(?:required|needed)"
     r"|requires? " + _NUM + r" credits?"
@@ -555,6 +557,8 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: How much of a body is searched for rate-limit wording beyond the message (a Google quota
 #: id such as "...PerMinute-FreeTier" sits in `details`): a bounded prefix keeps it linear.
 _RATE_LIMIT_SCAN = 4096
+#: The longest body that `may_hold_evidence` searches; a longer one is read in full.
+_EVIDENCE_SCAN = 8 * 1024
 #: How much of a text the wording rules search.
 _WORDS_SCAN = 4096
 # A rule's pattern runs in a window from `_BEHIND` characters before an occurrence of its
@@ -752,6 +756,32 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
         snapshot._evidence = (payload, evidence)
         return evidence
     return _read_evidence(payload)
+
+
+def may_hold_evidence(response: ResponseSnapshot, *, any_rule: bool = False) -> bool:
+    """`False` when the body holds none of the words that a strict reading's billing codes
+    and wording rules need, so that no generic rule can claim a non-402 by it; `True` when
+    it may (then read it). With `any_rule`, weak rules and every known code count too.
+
+    A lowercase copy and a few dozen substring searches: most 4xx errors (a missing
+    resource, a bad key, a plain rate limit) end here without JSON parsing. It is a sound
+    filter: a code or a message is a piece of the body, and each rule's needle is in the
+    lower-case piece; only a JSON `\\u` escape could spell a needle that the raw body
+    lacks, so a body with one is always read, and so is a body longer than
+    `_EVIDENCE_SCAN` (the searches would cost more than the reading they spare).
+    """
+    possible = response._evidence_possible
+    if possible is None:
+        text = response.text
+        possible = len(text) > _EVIDENCE_SCAN or _holds_any(text.lower(), _EVIDENCE_NEEDLES)
+        response._evidence_possible = possible
+    if possible or not any_rule:
+        return possible
+    return _holds_any(response.text.lower(), _ANY_EVIDENCE_NEEDLES)
+
+
+def _holds_any(lowered: str, needles: tuple[str, ...]) -> bool:
+    return "\\u" in lowered or any(map(lowered.__contains__, needles))
 
 
 #: What `first_look` saw: nothing a strict reading could use, billing words, a billing code.
@@ -1076,6 +1106,76 @@ def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
 def _rate_limit_words(text: str) -> bool:
     lowered = text.lower()
     return any(_found_near(pattern, lowered, needles) for needles, pattern in _RATE_LIMIT_RULES)
+
+
+# The needles of `may_hold_evidence`, from the tables above.
+
+
+def _needles(rules_and_codes: Iterable[tuple[tuple[str, ...], str]]) -> tuple[str, ...]:
+    """Words one of which each given wording rule (its needles) or code has."""
+    rules = [needles for needles, code in rules_and_codes if not code]
+    codes = sorted(code for _, code in rules_and_codes if code)
+    # A needle with a space may span a line break that a message turns into a space: its
+    # first word alone is looked for.
+    words = {needle.split()[0] for needles in rules for needle in needles}
+    for code in codes:
+        parts = code.split("_")
+        if not any(word in part for part in parts for word in words):
+            words.add(min(parts, key=_commonness))
+    # A needle that holds a shorter one is found whenever it is ("credits", "credit").
+    return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
+
+
+#: Words that most error bodies hold: a code is looked for by another of its words if it has one.
+_COMMON_WORDS = frozenset(
+    [
+        "error",
+        "not",
+        "invalid",
+        "incorrect",
+        "request",
+        "required",
+        "requires",
+        "account",
+        "available",
+        "exceeded",
+        "reached",
+        "processing",
+        "authentication",
+        "feature",
+        "supported",
+        "limit",
+        "out",
+    ]
+)
+
+
+def _commonness(word: str) -> tuple[bool, int]:
+    return word in _COMMON_WORDS, -len(word)
+
+
+def _may_count_on_errors(code: str) -> bool:
+    # A code is looked up with and without an `_error` suffix: either form may count.
+    return _counts_on_errors(code) or _counts_on_errors(code + "_error")
+
+
+#: What a strict reading can claim a non-402 by: a strong wording rule, a code family, or a
+#: known code that counts on errors (`first_look`, and `reason_from_words(strict=True)`).
+_EVIDENCE_NEEDLES = _needles(
+    [(needles, "") for _, needles, _, weak in _WORDS if not weak]
+    + [((needed,), "") for needed, _, _ in _CODE_FAMILIES]
+    + [((), code) for code in _CODES if _may_count_on_errors(code)]
+)
+#: What else any rule or known code may hold (a problem `type` is read by all of them).
+_ANY_EVIDENCE_NEEDLES = tuple(
+    word
+    for word in _needles(
+        [(needles, "") for _, needles, _, _ in _WORDS]
+        + [((needed,), "") for needed, _, _ in _CODE_FAMILIES]
+        + [((), code) for code in _CODES]
+    )
+    if not any(needle in word for needle in _EVIDENCE_NEEDLES)
+)
 
 
 class ProviderAdapter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import read_evidence, reason_from_code, reason_from_words
+from ._common import may_hold_evidence, read_evidence, reason_from_code, reason_from_words
 
 __all__ = ["ProblemDetailsAdapter"]
 
@@ -29,6 +29,8 @@ class ProblemDetailsAdapter:
     reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        if response.status_code != 402 and not may_hold_evidence(response, any_rule=True):
+            return None  # its type can name no reason: no need to parse it
         payload = response.json
         if not isinstance(payload, dict):
             return None
