@@ -9,7 +9,7 @@ their shape (status, headers, content, request method and URL), never by their c
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -175,7 +175,8 @@ def _complete(
     request_id = payment.request_id
     if request_id is None:
         for name in _REQUEST_ID_HEADERS:
-            request_id = bounded_text(snapshot.header(name), MAX_TEXT_FIELD)
+            value = snapshot.header(name)
+            request_id = None if value is None else bounded_text(value, MAX_TEXT_FIELD)
             if request_id:
                 break
     raw = payment.raw
@@ -184,25 +185,27 @@ def _complete(
         if raw is None and snapshot.body:
             raw = snapshot.text
     redact = redactor_for(snapshot.secrets)
-    fields: dict[str, Any] = {
-        "message": _shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
-        "code": _shown(redact, payment.code, 300),
-        "currency": _shown(redact, payment.currency, 64),
-        "current_plan": _shown(redact, payment.current_plan, 200),
-        "required_plan": _shown(redact, payment.required_plan, 200),
-        "request_id": _shown(redact, request_id, 200),
-        "action_url": None if payment.action_url is None else safe_action_url(payment.action_url),
-    }
-    if fields["action_url"] is not None and redact.finds(fields["action_url"]):
-        fields["action_url"] = None
-    options = tuple(_scrub_option(o, redact) for o in payment.payment_options)
-    return attrs.evolve(
-        payment,
+    action_url = None if payment.action_url is None else safe_action_url(payment.action_url)
+    if action_url is not None and redact.finds(action_url):
+        action_url = None
+    # Built field by field rather than with `attrs.evolve`, which looks the fields up anew
+    # on every call: this runs once per gate.
+    return PaymentRequired(
+        reason=payment.reason,
+        provider=payment.provider,
         status_code=snapshot.status_code,
+        code=_shown(redact, payment.code, 300),
+        message=_shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
+        credits_required=payment.credits_required,
+        credits_available=payment.credits_available,
+        currency=_shown(redact, payment.currency, 64),
+        current_plan=_shown(redact, payment.current_plan, 200),
+        required_plan=_shown(redact, payment.required_plan, 200),
+        action_url=action_url,
         retry_after=retry_after,
-        payment_options=options,
+        request_id=_shown(redact, request_id, 200),
+        payment_options=tuple(_scrub_option(o, redact) for o in payment.payment_options),
         raw=raw,
-        **fields,
     )
 
 
@@ -278,19 +281,30 @@ def _snapshot_of(response: Any, max_body_bytes: int) -> ResponseSnapshot | None:
         request = response.request
         method, url = str(request.method), str(request.url)
         host = request.url.host
-        request_headers = list(request.headers.multi_items())
+        request_headers = request.headers.multi_items
     except Exception:
-        method, url, host, request_headers = "GET", "", None, []
-    return snapshot_from_parts(
+        method, url, host, request_headers = "GET", "", None, list
+    return ResponseSnapshot(
         status_code=status_code,
-        headers=list(response.headers.multi_items()),
+        headers=response.headers.multi_items(),
         body=bytes(body[:max_body_bytes]),
         truncated=len(body) > max_body_bytes,
         method=method,
         url=url,
         host=host if isinstance(host, str) else None,
-        request_headers=request_headers,
+        # Collected only for a gate, whose fields are scrubbed: most responses are not one.
+        secrets=lambda: _secrets_of(url, request_headers),
     )
+
+
+def _secrets_of(
+    url: str, request_headers: Callable[[], Iterable[tuple[str, str]]]
+) -> tuple[str, ...]:
+    try:
+        pairs = list(request_headers())
+    except Exception:
+        pairs = []
+    return collect_secrets(url, pairs)
 
 
 def classify_read(
