@@ -8,6 +8,7 @@ their shape (status, headers, content, request method and URL), never by their c
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -301,10 +302,17 @@ def _secrets_of(
     url: str, request_headers: Callable[[], Iterable[tuple[str, str]]]
 ) -> tuple[str, ...]:
     try:
-        pairs = list(request_headers())
+        pairs = tuple(request_headers())
     except Exception:
-        pairs = []
-    return collect_secrets(url, pairs)
+        pairs = ()
+    return _collected_secrets(url, pairs)
+
+
+@functools.lru_cache(maxsize=64)
+def _collected_secrets(url: str, request_headers: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    # Cached like `redactor_for`, which keeps the same values: a client sends the same URL
+    # and credentials over and over.
+    return collect_secrets(url, request_headers)
 
 
 def classify_read(
