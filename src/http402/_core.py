@@ -81,9 +81,7 @@ def classify(
         ```
     """
     if registry is None:
-        from ._registry import default_registry
-
-        registry = default_registry
+        registry = _default_registry()
     registry.discover()
     inner = _response_of(response)
     known = _annotation_of(inner)
@@ -205,7 +203,9 @@ def _complete(
         action_url=action_url,
         retry_after=retry_after,
         request_id=_shown(redact, request_id, 200),
-        payment_options=tuple(_scrub_option(o, redact) for o in payment.payment_options),
+        payment_options=tuple(_scrub_option(o, redact) for o in payment.payment_options)
+        if payment.payment_options
+        else (),
         raw=raw,
     )
 
@@ -236,6 +236,15 @@ def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
             if shown != value:
                 fields[name] = shown
     return attrs.evolve(option, **fields) if fields else option
+
+
+@functools.cache
+def _default_registry() -> AdapterRegistry:
+    # Imported on first use: it loads every built-in adapter. Cached, since an import
+    # statement costs a lookup in `sys.modules` on every call.
+    from ._registry import default_registry
+
+    return default_registry
 
 
 def _annotation_of(response: Any) -> PaymentRequired | None:

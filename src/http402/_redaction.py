@@ -129,9 +129,11 @@ _KEY_SHAPE_HINTS = ("k-", "k_", "Bearer", "Basic", "L402", "LSAT", "Payment")
 
 def _key_shapes(text: str) -> list[re.Match[str]]:
     """The credential-shaped tokens in `text`, in order."""
-    if not any(hint in text for hint in _KEY_SHAPE_HINTS):
-        return []
-    return list(_KEY_SHAPES.finditer(text))
+    return list(_KEY_SHAPES.finditer(text)) if _may_hold_key_shape(text) else []
+
+
+def _may_hold_key_shape(text: str) -> bool:
+    return any(hint in text for hint in _KEY_SHAPE_HINTS)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -228,6 +230,13 @@ class Redactor:
         A text that ends with an ellipsis was cut before (by an adapter): the piece of a
         secret left before it is scrubbed all the same.
         """
+        if (
+            not self._secrets
+            and len(text) <= limit
+            and not text.endswith(_ELLIPSIS)
+            and not _may_hold_key_shape(text)
+        ):
+            return text  # the usual case: nothing to scrub, nothing to cut
         text = self(text)
         if len(text) > limit:
             text, cut = text[: limit - 1], True
