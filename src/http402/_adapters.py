@@ -121,7 +121,12 @@ class ResponseSnapshot:
         self.status_code = status_code
         collected: dict[str, list[str]] = {}
         for name, value in headers:
-            collected.setdefault(name.lower(), []).append(value)
+            key = name.lower()
+            values = collected.get(key)
+            if values is None:
+                collected[key] = [value]  # no list built and thrown away, as setdefault would
+            else:
+                values.append(value)
         self._headers = collected
         self.body = body
         self.method = method.upper()

@@ -977,7 +977,10 @@ def _first_group(match: re.Match[str]) -> str | None:
 
 
 def _has_message(obj: dict[str, Any]) -> bool:
-    return any(isinstance(obj[key], str) for key in _MESSAGE_KEY_SET.intersection(obj))
+    for key in _MESSAGE_KEY_SET.intersection(obj):  # noqa: SIM110 - cheaper than any()
+        if isinstance(obj[key], str):
+            return True
+    return False
 
 
 def _from_message(evidence: Evidence) -> None:
