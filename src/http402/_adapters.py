@@ -66,7 +66,6 @@ _ERROR_STATUSES = frozenset(range(400, 500)) - {
 _AUTH_CHALLENGES = frozenset({401, 407})
 _PAYMENT_HEADERS = ("payment-required", "x-payment-required", "crawler-price", "crawler-error")
 _PAYMENT_SCHEMES = ("l402", "lsat", "payment")
-_READABLE_TYPES = ("json", "text/plain")
 _logger = logging.getLogger("http402")
 _NOT_PARSED: Any = object()
 _HOST_CACHE_SIZE = 1024
@@ -288,7 +287,7 @@ def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> 
     if content_type is None:
         return False
     lowered = content_type.lower()
-    if not any(kind in lowered for kind in _READABLE_TYPES):
+    if "json" not in lowered and "text/plain" not in lowered:
         return False
     if status_code in _AUTH_CHALLENGES:
         return _has_payment_header(header)
@@ -515,7 +514,9 @@ class AdapterRegistry:
             if registration.hosts or status_code == _PAYMENT_REQUIRED:
                 owned = owned or bool(registration.hosts)
                 yield registration
-            elif registration.applies(status_code, host, header, read_errors=False):
+            elif registration.triggers and registration.applies(
+                status_code, host, header, read_errors=False
+            ):
                 yield registration  # one of its protocol triggers is present
             elif registration.reads_errors and self._read_errors and not owned:
                 if readable is None:
