@@ -318,6 +318,8 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
             secrets.extend(_AUTH_PARAM_VALUE.findall(credential))
             if scheme.lower() == "basic":
                 secrets.extend(_basic_parts(credential))
+    if "@" not in url and "?" not in url:
+        return tuple(sorted(set(secrets)))  # no userinfo, no query: nothing more to split
     try:
         parts = urlsplit(url)
         for userinfo in (parts.username, parts.password):
