@@ -207,12 +207,15 @@ class Redactor:
     not a regular expression compile.
     """
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_heads", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = tuple(
             sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
         )
+        #: The shortest start of each secret that `bounded` scrubs: a text with none of them
+        #: holds no secret and ends in no piece of one.
+        self._heads = tuple({s[:_MIN_PIECE] for s in self._secrets})
 
     def __call__(self, text: str) -> str:
         spans = self._spans(text)
@@ -237,10 +240,10 @@ class Redactor:
         secret left before it is scrubbed all the same.
         """
         if (
-            not self._secrets
-            and len(text) <= limit
+            len(text) <= limit
             and not text.endswith(_ELLIPSIS)
             and not _may_hold_key_shape(text)
+            and not any(head in text for head in self._heads)
         ):
             return text  # the usual case: nothing to scrub, nothing to cut
         text = self(text)
