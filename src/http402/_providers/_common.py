@@ -405,7 +405,6 @@ _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
 # Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
 # digit run is rescanned from each of its digits.
 _NUM = r"(?<![0-9,.])([0-9][0-9,]{0,30}(?:\.[0-9]{1,30})?)"
-
 _CREDITS_REQUIRED_WORDS = re.compile(
     _NUM + r" credits? (?:are |is )?(?:required|needed)"
     r"|requires? " + _NUM + r" credits?"
@@ -1119,14 +1118,12 @@ def _rate_limit_words(text: str) -> bool:
 # The needles of `may_hold_evidence`, from the tables above.
 
 
-def _needles(rules_and_codes: Iterable[tuple[tuple[str, ...], str]]) -> tuple[str, ...]:
-    """Words one of which each given wording rule (its needles) or code has."""
-    rules = [needles for needles, code in rules_and_codes if not code]
-    codes = sorted(code for _, code in rules_and_codes if code)
+def _needles(rule_needles: Iterable[str], codes: Iterable[str]) -> tuple[str, ...]:
+    """Words of which every given rule needle and every given code holds one."""
     # A needle with a space may span a line break that a message turns into a space: its
     # first word alone is looked for.
-    words = {needle.split()[0] for needles in rules for needle in needles}
-    for code in codes:
+    words = {needle.split()[0] for needle in rule_needles}
+    for code in sorted(codes):
         parts = code.split("_")
         if not any(word in part for part in parts for word in words):
             words.add(min(parts, key=_commonness))
@@ -1170,17 +1167,17 @@ def _may_count_on_errors(code: str) -> bool:
 #: What a strict reading can claim a non-402 by: a strong wording rule, a code family, or a
 #: known code that counts on errors (`first_look`, and `reason_from_words(strict=True)`).
 _EVIDENCE_NEEDLES = _needles(
-    [(needles, "") for _, needles, _, weak in _WORDS if not weak]
-    + [((needed,), "") for needed, _, _ in _CODE_FAMILIES]
-    + [((), code) for code in _CODES if _may_count_on_errors(code)]
+    [needle for _, needles, _, weak in _WORDS if not weak for needle in needles]
+    + [needed for needed, _, _ in _CODE_FAMILIES],
+    [code for code in _CODES if _may_count_on_errors(code)],
 )
 #: What else any rule or known code may hold (a problem `type` is read by all of them).
 _ANY_EVIDENCE_NEEDLES = tuple(
     word
     for word in _needles(
-        [(needles, "") for _, needles, _, _ in _WORDS]
-        + [((needed,), "") for needed, _, _ in _CODE_FAMILIES]
-        + [((), code) for code in _CODES]
+        [needle for _, needles, _, _ in _WORDS for needle in needles]
+        + [needed for needed, _, _ in _CODE_FAMILIES],
+        _CODES,
     )
     if not any(needle in word for needle in _EVIDENCE_NEEDLES)
 )
