@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -309,3 +310,41 @@ class TestReason:
         assert payment.credits_required == Decimal("0.1")
         with pytest.raises(TypeError):
             http402.PaymentRequired(reason="unknown", provider="x", credits_required=True)
+
+
+class _EveryFieldAdapter:
+    """An adapter whose answer sets every field of `PaymentRequired`."""
+
+    name = "every-field"
+
+    def classify(self, response: http402.ResponseSnapshot) -> http402.PaymentRequired:
+        return http402.PaymentRequired(
+            reason=Reason.PLAN_LIMIT_EXCEEDED,
+            provider=self.name,
+            code="plan_limit",
+            message="Upgrade your plan.",
+            credits_required=Decimal("3"),
+            credits_available=Decimal("1"),
+            currency="USD",
+            current_plan="free",
+            required_plan="pro",
+            action_url="https://every.example/billing",
+            retry_after=5.0,
+            request_id="req_1",
+            payment_options=(http402.PaymentOption(protocol="x402", amount=Decimal("3")),),
+            raw={"seen": True},
+        )
+
+
+def test_classify_keeps_every_field_an_adapter_sets() -> None:
+    """No field of an adapter's answer is lost when classify completes it."""
+
+    registry = http402.AdapterRegistry([_EveryFieldAdapter()])
+    response = httpx.Response(
+        402, content=b"{}", request=httpx.Request("GET", "https://every.example/")
+    )
+    payment = http402.classify(response, registry=registry)
+    expected = _EveryFieldAdapter().classify(None)  # type: ignore[arg-type]
+    assert payment is not None
+    for field in attrs.fields(http402.PaymentRequired):
+        assert getattr(payment, field.name) == getattr(expected, field.name), field.name

@@ -14,18 +14,20 @@ non-402 only on strong evidence, and never one that an adapter of the host itsel
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
 
 from ._models import PaymentRequired
 from ._untrusted import decode_text, loads_json, parse_www_authenticate
+
+if TYPE_CHECKING:
+    import importlib.metadata
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -64,7 +66,6 @@ _ERROR_STATUSES = frozenset(range(400, 500)) - {
 _AUTH_CHALLENGES = frozenset({401, 407})
 _PAYMENT_HEADERS = ("payment-required", "x-payment-required", "crawler-price", "crawler-error")
 _PAYMENT_SCHEMES = ("l402", "lsat", "payment")
-_READABLE_TYPES = ("json", "text/plain")
 _logger = logging.getLogger("http402")
 _NOT_PARSED: Any = object()
 _HOST_CACHE_SIZE = 1024
@@ -91,6 +92,7 @@ class ResponseSnapshot:
     __slots__ = (
         "_challenges",
         "_evidence",
+        "_evidence_possible",
         "_headers",
         "_json",
         "_secrets",
@@ -118,7 +120,12 @@ class ResponseSnapshot:
         self.status_code = status_code
         collected: dict[str, list[str]] = {}
         for name, value in headers:
-            collected.setdefault(name.lower(), []).append(value)
+            key = name.lower()
+            values = collected.get(key)
+            if values is None:
+                collected[key] = [value]  # no list built and thrown away, as setdefault would
+            else:
+                values.append(value)
         self._headers = collected
         self.body = body
         self.method = method.upper()
@@ -134,6 +141,8 @@ class ResponseSnapshot:
         self._text: str | None = None
         #: What `read_evidence` made of `json`, kept for the next adapter that asks.
         self._evidence: Any = None
+        #: What `may_hold_evidence` found, kept for the next generic rule that asks.
+        self._evidence_possible: bool | None = None
         self._json: Any = _NOT_PARSED
         self._challenges: list[tuple[str, dict[str, str]]] | None = None
 
@@ -278,7 +287,7 @@ def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> 
     if content_type is None:
         return False
     lowered = content_type.lower()
-    if not any(kind in lowered for kind in _READABLE_TYPES):
+    if "json" not in lowered and "text/plain" not in lowered:
         return False
     if status_code in _AUTH_CHALLENGES:
         return _has_payment_header(header)
@@ -505,7 +514,9 @@ class AdapterRegistry:
             if registration.hosts or status_code == _PAYMENT_REQUIRED:
                 owned = owned or bool(registration.hosts)
                 yield registration
-            elif registration.applies(status_code, host, header, read_errors=False):
+            elif registration.triggers and registration.applies(
+                status_code, host, header, read_errors=False
+            ):
                 yield registration  # one of its protocol triggers is present
             elif registration.reads_errors and self._read_errors and not owned:
                 if readable is None:
@@ -546,6 +557,9 @@ class AdapterRegistry:
             if not self._discover_pending:
                 return
             self._discover_pending = False
+            # Imported here: it is a third of `import http402`, and only plugins need it.
+            import importlib.metadata
+
             for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 self._load_plugin(entry_point)
 

@@ -8,8 +8,9 @@ their shape (status, headers, content, request method and URL), never by their c
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -80,37 +81,23 @@ def classify(
         ```
     """
     if registry is None:
-        from ._registry import default_registry
-
-        registry = default_registry
+        registry = _default_registry()
     registry.discover()
-    known = _annotation_of(response)
+    inner = _response_of(response)
+    known = _annotation_of(inner)
     if known is not None:
         return known
-    if _unclaimed(_response_of(response), registry):
-        return None
     try:
-        snapshot = _snapshot_of(response, max_body_bytes)
+        snapshot = _snapshot_of(inner, max_body_bytes)
     except Exception:
         _logger.debug("http402: could not read %r as a response", type(response), exc_info=True)
         return None
     if snapshot is None:
         return None
+    # A response that no adapter looks at (a 401 from a host with no adapter, a 5xx) has no
+    # candidates and ends there: the snapshot's header table answers faster than the
+    # response's own headers, so it is built first.
     return classify_snapshot(snapshot, registry)
-
-
-def _unclaimed(response: Any, registry: AdapterRegistry) -> bool:
-    """`True` for a response that no adapter would look at (a 401 from a host with no
-    adapter, a 5xx): it is no gate, and needs no snapshot. `False` when unsure."""
-    status_code = getattr(response, "status_code", None)
-    if not isinstance(status_code, int) or status_code == 402:
-        return False
-    try:
-        host = response.request.url.host
-        header = response.headers.get
-    except Exception:
-        return False
-    return isinstance(host, str) and not registry.claims(status_code, host.lower(), header)
 
 
 def snapshot_from_parts(
@@ -187,7 +174,8 @@ def _complete(
     request_id = payment.request_id
     if request_id is None:
         for name in _REQUEST_ID_HEADERS:
-            request_id = bounded_text(snapshot.header(name), MAX_TEXT_FIELD)
+            value = snapshot.header(name)
+            request_id = None if value is None else bounded_text(value, MAX_TEXT_FIELD)
             if request_id:
                 break
     raw = payment.raw
@@ -196,25 +184,29 @@ def _complete(
         if raw is None and snapshot.body:
             raw = snapshot.text
     redact = redactor_for(snapshot.secrets)
-    fields: dict[str, Any] = {
-        "message": _shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
-        "code": _shown(redact, payment.code, 300),
-        "currency": _shown(redact, payment.currency, 64),
-        "current_plan": _shown(redact, payment.current_plan, 200),
-        "required_plan": _shown(redact, payment.required_plan, 200),
-        "request_id": _shown(redact, request_id, 200),
-        "action_url": None if payment.action_url is None else safe_action_url(payment.action_url),
-    }
-    if fields["action_url"] is not None and redact.finds(fields["action_url"]):
-        fields["action_url"] = None
-    options = tuple(_scrub_option(o, redact) for o in payment.payment_options)
-    return attrs.evolve(
-        payment,
+    action_url = None if payment.action_url is None else safe_action_url(payment.action_url)
+    if action_url is not None and redact.finds(action_url):
+        action_url = None
+    # Built field by field rather than with `attrs.evolve`, which looks the fields up anew
+    # on every call: this runs once per gate.
+    return PaymentRequired(
+        reason=payment.reason,
+        provider=payment.provider,
         status_code=snapshot.status_code,
+        code=_shown(redact, payment.code, 300),
+        message=_shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
+        credits_required=payment.credits_required,
+        credits_available=payment.credits_available,
+        currency=_shown(redact, payment.currency, 64),
+        current_plan=_shown(redact, payment.current_plan, 200),
+        required_plan=_shown(redact, payment.required_plan, 200),
+        action_url=action_url,
         retry_after=retry_after,
-        payment_options=options,
+        request_id=_shown(redact, request_id, 200),
+        payment_options=tuple(_scrub_option(o, redact) for o in payment.payment_options)
+        if payment.payment_options
+        else (),
         raw=raw,
-        **fields,
     )
 
 
@@ -246,9 +238,18 @@ def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
     return attrs.evolve(option, **fields) if fields else option
 
 
-def _annotation_of(obj: Any) -> PaymentRequired | None:
+@functools.cache
+def _default_registry() -> AdapterRegistry:
+    # Imported on first use: it loads every built-in adapter. Cached, since an import
+    # statement costs a lookup in `sys.modules` on every call.
+    from ._registry import default_registry
+
+    return default_registry
+
+
+def _annotation_of(response: Any) -> PaymentRequired | None:
     """The classification an annotate-mode transport already attached, if any."""
-    extensions = getattr(_response_of(obj), "extensions", None)
+    extensions = getattr(response, "extensions", None)
     known = extensions.get(PAYMENT_EXTENSION) if isinstance(extensions, dict) else None
     return known if isinstance(known, PaymentRequired) else None
 
@@ -275,8 +276,7 @@ def _response_of(obj: Any) -> Any:
     return obj
 
 
-def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
-    response = _response_of(obj)
+def _snapshot_of(response: Any, max_body_bytes: int) -> ResponseSnapshot | None:
     status_code = getattr(response, "status_code", None)
     if not isinstance(status_code, int):
         return None
@@ -291,19 +291,37 @@ def _snapshot_of(obj: Any, max_body_bytes: int) -> ResponseSnapshot | None:
         request = response.request
         method, url = str(request.method), str(request.url)
         host = request.url.host
-        request_headers = list(request.headers.multi_items())
+        request_headers = request.headers.multi_items
     except Exception:
-        method, url, host, request_headers = "GET", "", None, []
-    return snapshot_from_parts(
+        method, url, host, request_headers = "GET", "", None, list
+    return ResponseSnapshot(
         status_code=status_code,
-        headers=list(response.headers.multi_items()),
+        headers=response.headers.multi_items(),
         body=bytes(body[:max_body_bytes]),
         truncated=len(body) > max_body_bytes,
         method=method,
         url=url,
         host=host if isinstance(host, str) else None,
-        request_headers=request_headers,
+        # Collected only for a gate, whose fields are scrubbed: most responses are not one.
+        secrets=lambda: _secrets_of(url, request_headers),
     )
+
+
+def _secrets_of(
+    url: str, request_headers: Callable[[], Iterable[tuple[str, str]]]
+) -> tuple[str, ...]:
+    try:
+        pairs = tuple(request_headers())
+    except Exception:
+        pairs = ()
+    return _collected_secrets(url, pairs)
+
+
+@functools.lru_cache(maxsize=64)
+def _collected_secrets(url: str, request_headers: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    # Cached like `redactor_for`, which keeps the same values: a client sends the same URL
+    # and credentials over and over.
+    return collect_secrets(url, request_headers)
 
 
 def classify_read(

@@ -122,6 +122,26 @@ _KEY_SHAPES = re.compile(
 )
 
 
+def _key_shapes(text: str) -> list[re.Match[str]]:
+    """The credential-shaped tokens in `text`, in order."""
+    return list(_KEY_SHAPES.finditer(text)) if _may_hold_key_shape(text) else []
+
+
+def _may_hold_key_shape(text: str) -> bool:
+    """`False` when `text` lacks a plain substring that every match of `_KEY_SHAPES` holds:
+    most texts have none, and a few substring searches cost less than running the pattern
+    at every position."""
+    return (
+        "k-" in text
+        or "k_" in text
+        or "Bearer" in text
+        or "Basic" in text
+        or "L402" in text
+        or "LSAT" in text
+        or "Payment" in text
+    )
+
+
 @functools.lru_cache(maxsize=1024)
 def is_sensitive_header(name: str) -> bool:
     """`True` for a header whose value is a credential or a payment proof."""
@@ -187,12 +207,15 @@ class Redactor:
     not a regular expression compile.
     """
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_heads", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = tuple(
             sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
         )
+        #: The shortest start of each secret that `bounded` scrubs: a text with none of them
+        #: holds no secret and ends in no piece of one.
+        self._heads = tuple({s[:_MIN_PIECE] for s in self._secrets})
 
     def __call__(self, text: str) -> str:
         spans = self._spans(text)
@@ -208,7 +231,7 @@ class Redactor:
 
     def finds(self, text: str) -> bool:
         """`True` when `text` holds something to scrub."""
-        return any(secret in text for secret in self._secrets) or bool(_KEY_SHAPES.search(text))
+        return any(secret in text for secret in self._secrets) or bool(_key_shapes(text))
 
     def bounded(self, text: str, limit: int) -> str:
         """`text` scrubbed, then cut to `limit` characters with no piece of a secret at the cut.
@@ -216,6 +239,13 @@ class Redactor:
         A text that ends with an ellipsis was cut before (by an adapter): the piece of a
         secret left before it is scrubbed all the same.
         """
+        if (
+            len(text) <= limit
+            and not text.endswith(_ELLIPSIS)
+            and not _may_hold_key_shape(text)
+            and not any(head in text for head in self._heads)
+        ):
+            return text  # the usual case: nothing to scrub, nothing to cut
         text = self(text)
         if len(text) > limit:
             text, cut = text[: limit - 1], True
@@ -244,7 +274,7 @@ class Redactor:
             while start != -1:
                 spans.append((start, start + len(secret)))
                 start = text.find(secret, start + 1)
-        spans.extend(match.span() for match in _KEY_SHAPES.finditer(text))
+        spans.extend(match.span() for match in _key_shapes(text))
         if len(spans) < 2:
             return spans
         spans.sort()
@@ -291,6 +321,8 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
             secrets.extend(_AUTH_PARAM_VALUE.findall(credential))
             if scheme.lower() == "basic":
                 secrets.extend(_basic_parts(credential))
+    if "@" not in url and "?" not in url:
+        return tuple(sorted(set(secrets)))  # no userinfo, no query: nothing more to split
     try:
         parts = urlsplit(url)
         for userinfo in (parts.username, parts.password):

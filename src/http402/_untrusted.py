@@ -354,6 +354,12 @@ def _parse_decimal(text: str) -> Decimal:
     return value
 
 
+# Built once: `json.loads` with hooks builds a decoder (and its scanner) on every call.
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_decimal, parse_constant=_reject_constant
+)
+
+
 def loads_json(text: str) -> Any:
     """Parses JSON from an untrusted body; raises `ValueError` for anything unsafe or invalid.
 
@@ -372,12 +378,7 @@ def loads_json(text: str) -> Any:
             elif token in "]}":
                 depth -= 1
     try:
-        return json.loads(
-            text,
-            parse_int=_parse_int,
-            parse_float=_parse_decimal,
-            parse_constant=_reject_constant,
-        )
+        return _DECODER.decode(text)
     except RecursionError as exc:  # pragma: no cover - the depth scan above comes first
         raise _RejectedJSON("JSON nested too deeply") from exc
 

@@ -31,6 +31,7 @@ __all__ = [
     "error_object",
     "first_look",
     "looks_like_rate_limit",
+    "may_hold_evidence",
     "read_evidence",
     "reason_from_code",
     "reason_from_words",
@@ -555,6 +556,8 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: How much of a body is searched for rate-limit wording beyond the message (a Google quota
 #: id such as "...PerMinute-FreeTier" sits in `details`): a bounded prefix keeps it linear.
 _RATE_LIMIT_SCAN = 4096
+#: The longest body that `may_hold_evidence` searches; a longer one is read in full.
+_EVIDENCE_SCAN = 8 * 1024
 #: How much of a text the wording rules search.
 _WORDS_SCAN = 4096
 # A rule's pattern runs in a window from `_BEHIND` characters before an occurrence of its
@@ -754,6 +757,37 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
     return _read_evidence(payload)
 
 
+def may_hold_evidence(response: ResponseSnapshot, *, any_rule: bool = False) -> bool:
+    """`False` when the body holds none of the words that a strict reading's billing codes
+    and wording rules need, so that no generic rule can claim a non-402 by it; `True` when
+    it may (then read it). With `any_rule`, weak rules and every known code count too.
+
+    A lowercase copy and a few dozen substring searches: most 4xx errors (a missing
+    resource, a bad key, a plain rate limit) end here without JSON parsing. It is a sound
+    filter: a code or a message is a piece of the body, and each rule's needle is in the
+    lower-case piece; only a JSON `\\u` escape could spell a needle that the raw body
+    lacks, so a body with one is always read, and so is a body longer than
+    `_EVIDENCE_SCAN` (the searches would cost more than the reading they spare).
+    """
+    possible = response._evidence_possible
+    if possible is None:
+        text = response.text
+        possible = len(text) > _EVIDENCE_SCAN or _holds_any(text.lower(), _EVIDENCE_NEEDLES)
+        response._evidence_possible = possible
+    if possible or not any_rule:
+        return possible
+    return _holds_any(response.text.lower(), _ANY_EVIDENCE_NEEDLES)
+
+
+def _holds_any(lowered: str, needles: tuple[str, ...]) -> bool:
+    if "\\u" in lowered:
+        return True
+    for needle in needles:  # noqa: SIM110 - a plain loop: `any()` over a generator costs more
+        if needle in lowered:
+            return True
+    return False
+
+
 #: What `first_look` saw: nothing a strict reading could use, billing words, a billing code.
 NOTHING, BILLING_WORDS, BILLING_CODE = 0, 1, 2
 
@@ -942,7 +976,10 @@ def _first_group(match: re.Match[str]) -> str | None:
 
 
 def _has_message(obj: dict[str, Any]) -> bool:
-    return any(isinstance(obj[key], str) for key in _MESSAGE_KEY_SET.intersection(obj))
+    for key in _MESSAGE_KEY_SET.intersection(obj):  # noqa: SIM110 - cheaper than any()
+        if isinstance(obj[key], str):
+            return True
+    return False
 
 
 def _from_message(evidence: Evidence) -> None:
@@ -1076,6 +1113,74 @@ def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
 def _rate_limit_words(text: str) -> bool:
     lowered = text.lower()
     return any(_found_near(pattern, lowered, needles) for needles, pattern in _RATE_LIMIT_RULES)
+
+
+# The needles of `may_hold_evidence`, from the tables above.
+
+
+def _needles(rule_needles: Iterable[str], codes: Iterable[str]) -> tuple[str, ...]:
+    """Words of which every given rule needle and every given code holds one."""
+    # A needle with a space may span a line break that a message turns into a space: its
+    # first word alone is looked for.
+    words = {needle.split()[0] for needle in rule_needles}
+    for code in sorted(codes):
+        parts = code.split("_")
+        if not any(word in part for part in parts for word in words):
+            words.add(min(parts, key=_commonness))
+    # A needle that holds a shorter one is found whenever it is ("credits", "credit").
+    return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
+
+
+#: Words that most error bodies hold: a code is looked for by another of its words if it has one.
+_COMMON_WORDS = frozenset(
+    [
+        "error",
+        "not",
+        "invalid",
+        "incorrect",
+        "request",
+        "required",
+        "requires",
+        "account",
+        "available",
+        "exceeded",
+        "reached",
+        "processing",
+        "authentication",
+        "feature",
+        "supported",
+        "limit",
+        "out",
+    ]
+)
+
+
+def _commonness(word: str) -> tuple[bool, int]:
+    return word in _COMMON_WORDS, -len(word)
+
+
+def _may_count_on_errors(code: str) -> bool:
+    # A code is looked up with and without an `_error` suffix: either form may count.
+    return _counts_on_errors(code) or _counts_on_errors(code + "_error")
+
+
+#: What a strict reading can claim a non-402 by: a strong wording rule, a code family, or a
+#: known code that counts on errors (`first_look`, and `reason_from_words(strict=True)`).
+_EVIDENCE_NEEDLES = _needles(
+    [needle for _, needles, _, weak in _WORDS if not weak for needle in needles]
+    + [needed for needed, _, _ in _CODE_FAMILIES],
+    [code for code in _CODES if _may_count_on_errors(code)],
+)
+#: What else any rule or known code may hold (a problem `type` is read by all of them).
+_ANY_EVIDENCE_NEEDLES = tuple(
+    word
+    for word in _needles(
+        [needle for _, needles, _, _ in _WORDS for needle in needles]
+        + [needed for needed, _, _ in _CODE_FAMILIES],
+        _CODES,
+    )
+    if not any(needle in word for needle in _EVIDENCE_NEEDLES)
+)
 
 
 class ProviderAdapter:

@@ -21,6 +21,7 @@ from ._common import (
     NOTHING,
     first_look,
     looks_like_rate_limit,
+    may_hold_evidence,
     read_evidence,
     reason_from_words,
     says_rate_limit,
@@ -48,6 +49,8 @@ class JSONAdapter:
     reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        if response.status_code != 402 and not may_hold_evidence(response):
+            return None  # no billing code or wording: no need to parse it
         payload = response.json
         if not isinstance(payload, dict):
             return None
@@ -78,6 +81,8 @@ class TextAdapter:
     reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        if response.status_code != 402 and not may_hold_evidence(response):
+            return None  # no billing wording: no need to parse it
         text = response.text
         if not text.strip() or response.json is not None:
             return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import read_evidence, reason_from_code, reason_from_words
+from ._common import may_hold_evidence, read_evidence, reason_from_code, reason_from_words
 
 __all__ = ["ProblemDetailsAdapter"]
 
@@ -29,6 +29,8 @@ class ProblemDetailsAdapter:
     reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
+        if response.status_code != 402 and not _may_be_billing_problem(response):
+            return None  # no problem type that names a reason: no need to parse it
         payload = response.json
         if not isinstance(payload, dict):
             return None
@@ -64,6 +66,17 @@ class ProblemDetailsAdapter:
         return evidence.to_payment(
             reason or Reason.UNKNOWN, self.name, code=evidence.code or type_uri, message=message
         )
+
+
+def _may_be_billing_problem(response: ResponseSnapshot) -> bool:
+    """`False` when the body cannot be a problem whose type names a billing reason: it is no
+    `problem+json`, has no `"type"` member (unless a `\\u` escape spells one), or holds
+    no word of any code or wording rule."""
+    if "problem+json" not in (response.header("content-type") or "").lower():
+        text = response.text
+        if '"type"' not in text and "\\u" not in text:
+            return False
+    return may_hold_evidence(response, any_rule=True)
 
 
 def _reason_from_type(type_uri: str | None) -> Reason | None:

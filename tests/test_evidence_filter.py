@@ -1,0 +1,73 @@
+"""The cheap first look of the generic rules at a non-402 body never changes an answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+import http402
+from http402._providers import _common, problem
+
+PAYLOADS = Path(__file__).parent / "payloads"
+GATEWAY = "http://localhost:4000/v1/chat/completions"
+
+# Bodies whose evidence is spelled so that a careless filter would miss it.
+SPELLED: list[tuple[str, str]] = [
+    ("application/json", '{"error": {"code": "InsufficientCredits"}}'),
+    ("application/json", '{"error": {"code": "budget-exceeded"}}'),
+    ("application/json", '{"error": {"code": "QUOTA_LIMITED", "message": "no"}}'),
+    ("application/json", '{"err_code": "MonthlyRequestCount", "err_msg": "Try later"}'),
+    ("application/json", '{"error": {"message": "Your credit balance is too low"}}'),
+    ("application/json", '{"error": {"message": "You are out\\nof credits."}}'),
+    ("application/json", '{"error": {"message": "Please sign\\tup for a paid plan."}}'),
+    ("application/json", '{"error": {"message": "\\u0042illing has been disabled."}}'),
+    ("application/json", '{"error": {"code": "\\u0062udget_exceeded"}}'),
+    ("application/json", '{"errors": ["Add a payment method to continue."]}'),
+    (
+        "application/problem+json",
+        '{"type": "https://example.com/probs/out-of-credit", "title": "Out of credit"}',
+    ),
+    (
+        "application/json",
+        '{"type": "https://example.com/probs/card_declined", "detail": "Declined"}',
+    ),
+    ("application/json", '{"\\u0074ype": "https://example.com/probs/trial-expired", "title": "x"}'),
+    ("text/plain", "Your account has been suspended for failure to pay."),
+    ("text/plain", "Not found"),
+    ("application/json", '{"error": {"message": "Not found", "code": "not_found"}}'),
+]
+
+
+def _recorded() -> list[tuple[str, str]]:
+    bodies = []
+    for path in sorted(PAYLOADS.glob("*.json")):
+        response = json.loads(path.read_text(encoding="utf-8"))["response"]
+        content_type = next(
+            (v for k, v in response["headers"].items() if k.lower() == "content-type"),
+            "application/json",
+        )
+        bodies.append((content_type, response["body"]))
+    return bodies
+
+
+@pytest.mark.parametrize("status", [400, 403, 429, 432])
+@pytest.mark.parametrize(("content_type", "body"), SPELLED + _recorded())
+def test_first_look_changes_no_answer(
+    status: int, content_type: str, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4xx from a host with no adapter gets the same answer with the first look as without."""
+    response = httpx.Response(
+        status,
+        headers={"content-type": content_type},
+        content=body.encode(),
+        request=httpx.Request("POST", GATEWAY),
+    )
+    looked = http402.classify(response)
+    monkeypatch.setattr(_common, "_holds_any", lambda lowered, needles: True)
+    monkeypatch.setattr(problem, "_may_be_billing_problem", lambda response: True)
+    read = http402.classify(response)
+    assert looked == read
+    assert (looked is None) == (read is None)
