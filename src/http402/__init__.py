@@ -12,7 +12,6 @@ import typing as _typing
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
 from ._async_transport import AsyncPaymentRequiredTransport
 from ._core import classify
-from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
@@ -22,13 +21,14 @@ from ._exceptions import (
     SubscriptionExpiredError,
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
-from ._policies import RetryPolicy, SpendPolicy
 from ._transport import PaymentRequiredTransport
 from ._wrap import aforget_gate, forget_gate, wrap
 
 if _typing.TYPE_CHECKING:
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
     from ._burn import LowBalance
+    from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+    from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
     from ._registry import default_registry
@@ -41,7 +41,11 @@ if _typing.TYPE_CHECKING:
 # (or `classify` call) loads, and `importlib.metadata` alone costs about a third of
 # `import httpx`.
 _LAZY = {
+    "AsyncLocalCoordinator": "._episodes",
     "AsyncRedisCoordinator": "._redis",
+    "LocalCoordinator": "._episodes",
+    "RetryPolicy": "._policies",
+    "SpendPolicy": "._policies",
     "Balance": "._balance",
     "BalanceProbeError": "._balance",
     "LowBalance": "._burn",

@@ -16,16 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
 
-from . import _actions as actions
 from . import _metrics as metrics
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
-from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
-from ._models import Retry
-from ._policies import RetryPolicy, SpendPolicy
-from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery, is_async_callable
-from ._recovery import check_coordinator as _check_coordinator
+from ._models import DEFAULT_BALANCE_HEADERS, Retry
 from ._replay import credential_view
 from ._telemetry import hook_failed
 from ._transport import handed_back, is_of
@@ -35,8 +30,10 @@ from .typing import AsyncCoordinator, AsyncLowBalanceHook, AsyncPaymentRequiredH
 if TYPE_CHECKING:
     import asyncio
 
+    from . import _actions as actions
     from ._balance import Balance
     from ._burn import LowBalance
+    from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
 
 # anyio, sniffio and asyncio are imported where they are used: a request that meets no gate
@@ -175,6 +172,11 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._max_body_seconds = max_body_seconds
+        # The recovery flow and its coordinators load with the first transport, not with
+        # `import http402`.
+        from ._episodes import AsyncLocalCoordinator
+        from ._recovery import Recovery, check_coordinator
+
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=True,
@@ -199,7 +201,7 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         self._coordinator: AsyncCoordinator = (
             coordinator if coordinator is not None else AsyncLocalCoordinator()
         )
-        _check_coordinator(self._coordinator, is_async=True)
+        check_coordinator(self._coordinator, is_async=True)
         self._sleep = sleep if sleep is not None else _sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
@@ -225,6 +227,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return await self._send(request)
+        from . import _actions as actions
+
         steps = actions.Steps(self._recovery.flow(request, self._coordinator))
         while steps.running:
             try:
@@ -240,6 +244,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
 
     async def _perform(self, action: actions.Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
+        from . import _actions as actions
+
         if isinstance(action, actions.Send):
             try:
                 return actions.Sent(await self._send(action.request))
@@ -290,8 +296,9 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         """
         import anyio
 
-        call = action.call
+        from ._recovery import is_async_callable
 
+        call = action.call
         ran = False
 
         async def hook_once() -> Retry | None:
@@ -334,6 +341,8 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         await self._notify(self._recovery.low_balance(request, response, now, provider))
 
     async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
+        from ._recovery import is_async_callable
+
         hook = self._recovery.on_low_balance
         for alert in alerts:
             try:

@@ -18,6 +18,10 @@ __all__ = ["PaymentOption", "PaymentRequired", "Reason", "Retry"]
 _DECLINE_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 
+#: Response headers read for the remaining balance when `on_low_balance` is set.
+DEFAULT_BALANCE_HEADERS = ("x-credits-remaining", "x-credit-balance", "x-balance-remaining")
+
+
 class Reason(str, enum.Enum):
     """Why a provider refused the request, in the terms of what resolves it.
 

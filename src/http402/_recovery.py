@@ -58,7 +58,7 @@ from ._actions import (
 )
 from ._episodes import Episode, EpisodeBook, Mark, Turn
 from ._exceptions import PaymentRequiredError, error_class_for, error_for, rebuilt
-from ._models import PaymentRequired, Reason, Retry
+from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason, Retry
 from ._policies import Reservation, RetryPolicy, SpendPolicy
 from ._replay import REPLAY_EXTENSION, default_scope, replay_of, why_not_replayable
 from ._telemetry import report
@@ -73,9 +73,6 @@ if TYPE_CHECKING:
 
 #: `response.extensions` key on the stand-in response of a request refused by preflight.
 PREFLIGHT_EXTENSION = "http402.preflight"
-
-#: Response headers read for the remaining balance when `on_low_balance` is set.
-DEFAULT_BALANCE_HEADERS = ("x-credits-remaining", "x-credit-balance", "x-balance-remaining")
 
 
 class Recovery:

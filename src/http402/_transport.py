@@ -14,24 +14,21 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
 
-from . import _actions as actions
 from . import _metrics as metrics
 from ._adapters import AdapterRegistry
 from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
-from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError, error_for
-from ._models import Retry
-from ._policies import RetryPolicy, SpendPolicy
-from ._recovery import DEFAULT_BALANCE_HEADERS, Recovery
-from ._recovery import check_coordinator as _check_coordinator
+from ._models import DEFAULT_BALANCE_HEADERS, Retry
 from ._replay import REPLAY_EXTENSION, credential_view
 from ._telemetry import hook_failed
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
 from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
 
 if TYPE_CHECKING:
+    from . import _actions as actions
     from ._balance import Balance
     from ._burn import LowBalance
+    from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
 
 __all__ = ["PaymentRequiredTransport", "handed_back", "is_of"]
@@ -164,6 +161,11 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self._registry = resolve_registry(registry)
         self._max_body_bytes = max_body_bytes
         self._max_body_seconds = max_body_seconds
+        # The recovery flow and its coordinators load with the first transport, not with
+        # `import http402`.
+        from ._episodes import LocalCoordinator
+        from ._recovery import Recovery, check_coordinator
+
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=False,
@@ -188,7 +190,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         self._coordinator: Coordinator = (
             coordinator if coordinator is not None else LocalCoordinator()
         )
-        _check_coordinator(self._coordinator, is_async=False)
+        check_coordinator(self._coordinator, is_async=False)
         self._sleep = sleep if sleep is not None else time.sleep
         self._watch_balance = self._recovery.watches_balance
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
@@ -214,6 +216,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._recovering:
             return self._send(request)
+        from . import _actions as actions
+
         steps = actions.Steps(self._recovery.flow(request, self._coordinator))
         while steps.running:
             try:
@@ -229,6 +233,8 @@ class PaymentRequiredTransport(httpx.BaseTransport):
 
     def _perform(self, action: actions.Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
+        from . import _actions as actions
+
         if isinstance(action, actions.Send):
             try:
                 return actions.Sent(self._send(action.request))

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import httpx
 
 from ._async_transport import AsyncPaymentRequiredTransport
-from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._transport import PaymentRequiredTransport
 
 if TYPE_CHECKING:
@@ -53,6 +52,8 @@ def wrap(client: Any, **options: Any) -> Any:
         client = http402.wrap(httpx.Client(base_url="https://openrouter.ai/api/v1"))
         ```
     """
+    from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+
     if isinstance(client, httpx.AsyncClient):
         return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
     if isinstance(client, httpx.Client):

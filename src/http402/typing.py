@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import httpx
 
-from ._episodes import EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import PaymentRequired, Reason, Retry
 
 if TYPE_CHECKING:
     from ._adapters import AdapterRegistry
     from ._burn import LowBalance
+    from ._episodes import EpisodeBook, Mark
     from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import BalanceCache, Preflight
 
