@@ -9,6 +9,7 @@ Misspelt options that must be rejected are in `rejected.py`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def readme_hooks() -> httpx.Response:
     client = http402.wrap(
         httpx.Client(base_url="https://openrouter.ai/api/v1"),
         on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
-        retry=http402.RetryPolicy(max_replays=10),
+        retry=http402.RetryPolicy(within=120, initial_wait=0.25, max_wait=4),
     )
     return client.post("/chat/completions", json={})
 
@@ -231,6 +232,8 @@ def forget_a_gate_by_client() -> None:
     my_billing.buy_credits(amount=100)
     http402.forget_gate(client)
     http402.forget_gate(http402.wrap(httpx2.Client()), "https://api.example.com/")
+    sdk_key = {"Authorization": "Bearer sk-or-v1-..."}
+    http402.forget_gate(client, "https://openrouter.ai/api/v1", headers=sdk_key)
 
 
 def readme_testing(http402_provider: FakeProvider) -> None:
@@ -305,7 +308,15 @@ def getting_started_classify() -> None:
 
 
 def hooks_retry_policy() -> None:
-    http402.RetryPolicy(max_replays=10, within=120.0, initial_wait=0.5, max_wait=8.0)
+    http402.RetryPolicy(
+        within=120.0, initial_wait=0.25, multiplier=1.5, max_wait=4.0, jitter=0.1, max_replays=None
+    )
+    http402.Retry(within=120, expected=30)
+
+
+def hooks_virtual_time(clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    http402.PaymentRequiredTransport(coordinator=http402.LocalCoordinator(clock=clock), sleep=sleep)
+    http402.AsyncPaymentRequiredTransport(coordinator=http402.AsyncLocalCoordinator(clock=clock))
 
 
 def hooks_testing(inner: httpx.MockTransport) -> None:
