@@ -165,12 +165,6 @@ class BalanceCache:
             reading = self._scopes.get(scope)
             return None if reading is None else reading.balance
 
-    def forget(self, scope: str) -> None:
-        with self._lock:
-            reading = self._scopes.get(scope)
-            if reading is not None and reading.probing is None:
-                del self._scopes[scope]
-
     def _trim(self) -> None:
         for key in list(self._scopes):
             if len(self._scopes) <= self._max_scopes:

@@ -651,18 +651,6 @@ class Evidence:
         self.retry_after: float | None = None
         self.request_id: str | None = None
 
-    @property
-    def has_billing_fields(self) -> bool:
-        return any(
-            v is not None
-            for v in (
-                self.credits_required,
-                self.credits_available,
-                self.current_plan,
-                self.required_plan,
-            )
-        )
-
     def reason(self, *, strict: bool = False, context: str | None = None) -> Reason | None:
         """The reason the codes say, else the one the wording says, else the fields'.
 
