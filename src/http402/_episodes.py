@@ -46,6 +46,7 @@ __all__ = [
     "EpisodeBook",
     "LocalCoordinator",
     "Mark",
+    "ProcessState",
     "Turn",
 ]
 
@@ -343,11 +344,9 @@ def _wake(wakers: set[Callable[[], None]]) -> None:
         waker()
 
 
-class LocalCoordinator:
-    """Shares episodes among the threads of one process: the sync transports' default.
-
-    Share one between the transports (and clients) that use the same account. `wrap()`
-    shares one among a client's own transports.
+class ProcessState:
+    """What every coordinator keeps in its own process, whatever it shares beyond: the
+    episode book, the balances probed, and the marker taken as a request is sent.
 
     Args:
         clock: Monotonic seconds; tests and benchmarks pass a virtual clock (with the
@@ -367,6 +366,18 @@ class LocalCoordinator:
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
         return self.book.mark()
+
+
+class LocalCoordinator(ProcessState):
+    """Shares episodes among the threads of one process: the sync transports' default.
+
+    Share one between the transports (and clients) that use the same account. `wrap()`
+    shares one among a client's own transports.
+
+    Args:
+        clock: Monotonic seconds; tests and benchmarks pass a virtual clock (with the
+            transport's `sleep`).
+    """
 
     def run_episode(
         self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
@@ -388,27 +399,13 @@ class LocalCoordinator:
         self.book.forget_gate(scope)
 
 
-class AsyncLocalCoordinator:
+class AsyncLocalCoordinator(ProcessState):
     """Shares episodes among the tasks of one process, under asyncio or trio (and among
     event loops in several threads): the async transports' default.
 
     Args:
         clock: Monotonic seconds; tests and benchmarks pass a virtual clock.
     """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.book = EpisodeBook(clock)
-
-    @functools.cached_property
-    def balances(self) -> BalanceCache:
-        """The balances probed per scope, for `Preflight` (made on first use)."""
-        from ._preflight import BalanceCache
-
-        return BalanceCache(self.book)
-
-    def mark(self) -> Mark:
-        """A marker taken as a request is sent, to tell a late gate from a new burst."""
-        return self.book.mark()
 
     async def run_episode(
         self,

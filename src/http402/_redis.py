@@ -32,7 +32,6 @@ scope or a credential; headers a hook returns stay in the leader's process.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import importlib
 import json
@@ -43,11 +42,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from ._episodes import EpisodeBook, Mark
+from ._episodes import Mark, ProcessState
 from ._fleet import (
     Breaker,
     Election,
@@ -64,9 +63,6 @@ from ._fleet import (
 from ._models import PaymentRequired, Reason, Retry
 from ._recovery import episode_key
 from ._spend_store import RedisSpendStore
-
-if TYPE_CHECKING:
-    from ._preflight import BalanceCache
 
 __all__ = ["AsyncRedisCoordinator", "RedisCoordinator", "RedisSpendStore"]
 
@@ -354,7 +350,7 @@ def _gave_up(outcome: Outcome) -> None:
     )
 
 
-class RedisCoordinator:
+class RedisCoordinator(ProcessState):
     """Shares episodes and known gates across processes through Redis (sync clients).
 
     Pass it to the sync transport as `coordinator=`; every process of the fleet gives it a
@@ -404,8 +400,8 @@ class RedisCoordinator:
         self._elect = client.register_script(_ELECT)
         self._renew = client.register_script(_RENEW)
         self._publish = client.register_script(_PUBLISH)
-        #: This process's episodes: one local leader per burst talks to Redis.
-        self.book = EpisodeBook(clock)
+        # This process's episodes: one local leader per burst talks to Redis.
+        super().__init__(clock)
         self._breaker = Breaker(clock)
         self._witness = Witness(self._cap[1], wall)
 
@@ -438,16 +434,6 @@ class RedisCoordinator:
     def spend_store(self, name: str = "default") -> RedisSpendStore:
         """A fleet-wide spend window on this coordinator's client, for `SpendPolicy(store=)`."""
         return RedisSpendStore(self._redis, name=name, namespace=self._namespace)
-
-    def mark(self) -> Mark:
-        return self.book.mark()
-
-    @functools.cached_property
-    def balances(self) -> BalanceCache:
-        """The balances probed per scope in this process, for `Preflight`."""
-        from ._preflight import BalanceCache
-
-        return BalanceCache(self.book)
 
     def run_episode(
         self,
@@ -678,7 +664,7 @@ class _Subscription:
     close = drop
 
 
-class AsyncRedisCoordinator:
+class AsyncRedisCoordinator(ProcessState):
     """The async twin of `RedisCoordinator`, on `redis.asyncio` or `valkey.asyncio` (so
     under asyncio).
 
@@ -713,8 +699,8 @@ class AsyncRedisCoordinator:
         self._elect = client.register_script(_ELECT)
         self._renew = client.register_script(_RENEW)
         self._publish = client.register_script(_PUBLISH)
-        #: This process's episodes: one local leader per burst talks to Redis.
-        self.book = EpisodeBook(clock)
+        # This process's episodes: one local leader per burst talks to Redis.
+        super().__init__(clock)
         self._breaker = Breaker(clock)
         self._witness = Witness(self._cap[1], wall)
 
@@ -732,16 +718,6 @@ class AsyncRedisCoordinator:
         """A coordinator on an async client built from `url`; see `RedisCoordinator.from_url`."""
         client = _client_from_url(url, asynchronous=True, cluster=cluster, options=client_options)
         return cls(client, namespace=namespace, lease_ttl=lease_ttl, max_episodes=max_episodes)
-
-    def mark(self) -> Mark:
-        return self.book.mark()
-
-    @functools.cached_property
-    def balances(self) -> BalanceCache:
-        """The balances probed per scope in this process, for `Preflight`."""
-        from ._preflight import BalanceCache
-
-        return BalanceCache(self.book)
 
     async def run_episode(
         self,
