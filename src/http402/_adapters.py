@@ -24,7 +24,13 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._models import PaymentRequired
-from ._untrusted import decode_text, loads_json, parse_www_authenticate
+from ._untrusted import (
+    MAX_TEXT_FIELD,
+    bounded_text,
+    decode_text,
+    loads_json,
+    parse_www_authenticate,
+)
 
 if TYPE_CHECKING:
     import importlib.metadata
@@ -82,7 +88,8 @@ class ResponseSnapshot:
         headers: Header `(name, value)` pairs; names are matched case-insensitively.
         body: The decoded body, already bounded by the reader.
         method: The request method.
-        url: The request URL.
+        url: The request URL, or a function that gives it when first asked (most responses
+            are never read, and need no URL).
         host: The request's host, if already known (else read from `url`).
         truncated: `True` when the body was longer than the bound and was cut.
         secrets: The request's credential values, for redaction, or a function that
@@ -95,14 +102,15 @@ class ResponseSnapshot:
         "_evidence_possible",
         "_headers",
         "_json",
+        "_objects",
         "_secrets",
         "_text",
+        "_url",
         "body",
         "host",
         "method",
         "status_code",
         "truncated",
-        "url",
     )
 
     def __init__(
@@ -112,7 +120,7 @@ class ResponseSnapshot:
         headers: Iterable[tuple[str, str]] = (),
         body: bytes = b"",
         method: str = "GET",
-        url: str = "",
+        url: str | Callable[[], str] = "",
         host: str | None = None,
         truncated: bool = False,
         secrets: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
@@ -129,10 +137,10 @@ class ResponseSnapshot:
         self._headers = collected
         self.body = body
         self.method = method.upper()
-        self.url = url
+        self._url = url
         if host is None:
             try:
-                host = urlsplit(url).hostname or ""
+                host = urlsplit(self.url).hostname or ""
             except ValueError:
                 host = ""
         self.host = host.lower()
@@ -143,8 +151,18 @@ class ResponseSnapshot:
         self._evidence: Any = None
         #: What `may_hold_evidence` found, kept for the next generic rule that asks.
         self._evidence_possible: bool | None = None
+        #: The objects of `json` that the field readers look at, listed once.
+        self._objects: Any = None
         self._json: Any = _NOT_PARSED
         self._challenges: list[tuple[str, dict[str, str]]] | None = None
+
+    @property
+    def url(self) -> str:
+        """The request URL."""
+        url = self._url
+        if not isinstance(url, str):
+            url = self._url = url()
+        return url
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -197,6 +215,19 @@ class ResponseSnapshot:
 
     def __repr__(self) -> str:
         return f"<ResponseSnapshot {self.status_code} {self.method} {self.host}>"
+
+
+def first_header_text(snapshot: ResponseSnapshot, names: Iterable[str]) -> str | None:
+    """The first value of the first of headers `names` (lower case) that holds some text,
+    bounded as a text field is; `None` when none does."""
+    headers = snapshot._headers
+    for name in names:
+        values = headers.get(name)
+        if values:
+            text = bounded_text(values[0], MAX_TEXT_FIELD)
+            if text:
+                return text
+    return None
 
 
 @runtime_checkable

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ._adapters import AdapterRegistry, ResponseSnapshot
+from ._adapters import AdapterRegistry, ResponseSnapshot, first_header_text
 from ._models import PaymentOption, PaymentRequired, Reason
 from ._redaction import Redactor, collect_secrets, redactor_for
 from ._untrusted import (
@@ -173,11 +173,7 @@ def _complete(
         retry_after = parse_retry_after(snapshot.header("retry-after"), now=now)
     request_id = payment.request_id
     if request_id is None:
-        for name in _REQUEST_ID_HEADERS:
-            value = snapshot.header(name)
-            request_id = None if value is None else bounded_text(value, MAX_TEXT_FIELD)
-            if request_id:
-                break
+        request_id = first_header_text(snapshot, _REQUEST_ID_HEADERS)
     raw = payment.raw
     if raw is None:
         raw = snapshot.json
@@ -218,6 +214,16 @@ def _shown(redact: Redactor, value: object, limit: int, *, spacing: bool = False
     """
     if value is None:
         return None
+    if type(value) is str and len(value) <= MAX_TEXT_FIELD * 2:
+        return _shown_text(redact, value, limit, spacing)
+    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
+    return None if text is None else redact.bounded(text, limit)
+
+
+@functools.lru_cache(maxsize=256)
+def _shown_text(redact: Redactor, value: str, limit: int, spacing: bool) -> str | None:
+    # Cached like the wording rules: a provider sends the same few codes and messages, and
+    # `redactor_for` hands out one redactor per set of credentials.
     text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
     return None if text is None else redact.bounded(text, limit)
 
@@ -231,11 +237,17 @@ def _scrub_option(option: PaymentOption, redact: Redactor) -> PaymentOption:
     for name in _OPTION_TEXTS:
         value = getattr(option, name)
         if isinstance(value, str):
-            # Room for every `[redacted]`: only an adapter's own cut is kept.
-            shown = redact.bounded(value, 2 * len(value) + 16)
+            shown = _scrubbed(redact, value)
             if shown != value:
                 fields[name] = shown
     return attrs.evolve(option, **fields) if fields else option
+
+
+@functools.lru_cache(maxsize=256)
+def _scrubbed(redact: Redactor, value: str) -> str:
+    # Room for every `[redacted]`: only an adapter's own cut is kept. Cached: a server
+    # prices the same few offers (an asset, a payee, a resource) over and over.
+    return redact.bounded(value, 2 * len(value) + 16)
 
 
 @functools.cache
@@ -287,33 +299,65 @@ def _snapshot_of(response: Any, max_body_bytes: int) -> ResponseSnapshot | None:
         body = b""
     if not isinstance(body, (bytes, bytearray)):
         body = b""
+    truncated = len(body) > max_body_bytes
+    if truncated or type(body) is not bytes:
+        body = bytes(body[:max_body_bytes])
     try:
         request = response.request
-        method, url = str(request.method), str(request.url)
+        method = str(request.method)
         host = request.url.host
-        request_headers = request.headers.multi_items
+        request_headers = request.headers
     except Exception:
-        method, url, host, request_headers = "GET", "", None, list
+        method, host, request = "GET", None, None
+    # The URL and the credentials are looked at only for a gate: most responses are not one.
+    if request is None:
+        url: str | Callable[[], str] = ""
+        secrets: Callable[[], tuple[str, ...]] = tuple
+    else:
+        url = functools.partial(_url_of, request)
+        secrets = functools.partial(_secrets_of, request, request_headers)
     return ResponseSnapshot(
         status_code=status_code,
         headers=response.headers.multi_items(),
-        body=bytes(body[:max_body_bytes]),
-        truncated=len(body) > max_body_bytes,
+        body=body,
+        truncated=truncated,
         method=method,
         url=url,
         host=host if isinstance(host, str) else None,
-        # Collected only for a gate, whose fields are scrubbed: most responses are not one.
-        secrets=lambda: _secrets_of(url, request_headers),
+        secrets=secrets,
     )
 
 
-def _secrets_of(
-    url: str, request_headers: Callable[[], Iterable[tuple[str, str]]]
-) -> tuple[str, ...]:
+def _url_of(request: Any) -> str:
     try:
-        pairs = tuple(request_headers())
+        return str(request.url)
     except Exception:
-        pairs = ()
+        return ""
+
+
+def _secrets_of(request: Any, request_headers: Any) -> tuple[str, ...]:
+    """The credentials of a request, from its URL and headers (httpx's or httpx2's)."""
+    url = _url_of(request)
+    try:
+        # The raw bytes are the cache key: they cost no decoding, which only a miss needs.
+        raw = tuple(request_headers.raw)
+        encoding = request_headers.encoding
+    except Exception:
+        try:
+            pairs = tuple((str(n), str(v)) for n, v in request_headers.multi_items())
+        except Exception:
+            pairs = ()
+        return _collected_secrets(url, pairs)
+    return _collected_raw_secrets(url, raw, encoding)
+
+
+@functools.lru_cache(maxsize=64)
+def _collected_raw_secrets(
+    url: str, raw: tuple[tuple[bytes, bytes], ...], encoding: str
+) -> tuple[str, ...]:
+    pairs = tuple(
+        (name.decode(encoding, "replace"), value.decode(encoding, "replace")) for name, value in raw
+    )
     return _collected_secrets(url, pairs)
 
 

@@ -103,7 +103,12 @@ class PaymentOption:
 
 
 def _options(value: Iterable[PaymentOption]) -> tuple[PaymentOption, ...]:
-    return tuple(value)
+    return value if type(value) is tuple else tuple(value)
+
+
+def _reason(value: object) -> Reason:
+    # A member is kept as it is: calling the enum on one costs a lookup per answer built.
+    return value if type(value) is Reason else Reason(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +119,7 @@ class PaymentRequired:
     """
 
     #: Why the provider refused, in the terms of what resolves it.
-    reason: Reason = attrs.field(converter=Reason)
+    reason: Reason = attrs.field(converter=_reason)
     #: The name of the adapter that recognised the response.
     provider: str
     #: The HTTP status the gate came with (402, or a provider's own 400/401/403/429).

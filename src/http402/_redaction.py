@@ -239,13 +239,12 @@ class Redactor:
         A text that ends with an ellipsis was cut before (by an adapter): the piece of a
         secret left before it is scrubbed all the same.
         """
-        if (
-            len(text) <= limit
-            and not text.endswith(_ELLIPSIS)
-            and not _may_hold_key_shape(text)
-            and not any(head in text for head in self._heads)
-        ):
-            return text  # the usual case: nothing to scrub, nothing to cut
+        if len(text) <= limit and not text.endswith(_ELLIPSIS) and not _may_hold_key_shape(text):
+            for head in self._heads:
+                if head in text:
+                    break
+            else:
+                return text  # the usual case: nothing to scrub, nothing to cut
         text = self(text)
         if len(text) > limit:
             text, cut = text[: limit - 1], True

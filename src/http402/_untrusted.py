@@ -545,7 +545,8 @@ def bounded_message(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
         return bounded_text(value, limit)
     # Only the start of a long value can end up in the result: look at no more than that.
     value = value.lstrip()[: limit * 2]
-    if _BREAKS.search(value) is not None:
+    # Every character `_BREAKS` matches is unprintable: most messages skip the pattern.
+    if not value.isprintable() and _BREAKS.search(value) is not None:
         value = " ".join(part.strip(" ") for part in _BREAKS.split(value))
     value = value.strip()
     if not value:

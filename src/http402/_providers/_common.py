@@ -7,6 +7,7 @@ whose name means a balance or a plan, or wording that means "top up" or "card de
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -405,17 +406,33 @@ _HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
 # Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
 # digit run is rescanned from each of its digits.
 _NUM = r"(?<![0-9,.])([0-9][0-9,]{0,30}(?:\.[0-9]{1,30})?)"
-_CREDITS_REQUIRED_WORDS = re.compile(
-    _NUM + r" credits? (?:are |is )?(?:required|needed)"
-    r"|requires? " + _NUM + r" credits?"
-    r"|\b(?:that |it |this )costs \$?" + _NUM + r"\b",
-    _I,
+# The amounts a message states, each as `(words all in it, words one of which is in it,
+# pattern)` over its lower-case text. A message's amount is the leftmost match of any of
+# them (they begin with different characters, so two never start at one place): as one
+# alternation would give it, but a pattern runs only where its words are, and none runs
+# from every position of a text that lacks them.
+_AmountRule = tuple[tuple[str, ...], tuple[str, ...], "re.Pattern[str]"]
+_CREDITS_REQUIRED_WORDS: tuple[_AmountRule, ...] = (
+    (
+        ("credit",),
+        ("required", "needed"),
+        re.compile(_NUM + r" credits? (?:are |is )?(?:required|needed)"),
+    ),
+    (("require", "credit"), (), re.compile(r"requires? " + _NUM + r" credits?")),
+    (("costs ",), (), re.compile(r"\b(?:that |it |this )costs \$?" + _NUM + r"\b")),
 )
-_CREDITS_AVAILABLE_WORDS = re.compile(
-    r"you (?:only )?have " + _NUM + r" credits? (?:remaining|left|available)"
-    r"|" + _NUM + r" credits? (?:remaining|left|available)"
-    r"|\bbalance is \$?" + _NUM + r"\b",
-    _I,
+_CREDITS_AVAILABLE_WORDS: tuple[_AmountRule, ...] = (
+    (
+        ("you ", "have ", "credit"),
+        ("remaining", "left", "available"),
+        re.compile(r"you (?:only )?have " + _NUM + r" credits? (?:remaining|left|available)"),
+    ),
+    (
+        ("credit",),
+        ("remaining", "left", "available"),
+        re.compile(_NUM + r" credits? (?:remaining|left|available)"),
+    ),
+    (("balance is ",), (), re.compile(r"\bbalance is \$?" + _NUM + r"\b")),
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _CODE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/#-]{0,99}")
@@ -587,13 +604,19 @@ def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         normalized = {_norm(k): v for k, v in obj.items() if type(k) is str}
         found.append(normalized)
-        if not _NESTED_KEYS.isdisjoint(normalized):
+        nested = _NESTED_KEYS.intersection(normalized)
+        if len(nested) == 1:
+            (key,) = nested  # the usual envelope: `{"error": {...}}`
+            child = normalized[key]
+            if isinstance(child, (dict, list)):
+                queue.append(child)
+        elif nested:
             # Children in the order of `_NESTED`, whatever the order of the object's keys.
             queue.extend(
                 child
                 for _, child in sorted(
                     (_NESTED_ORDER[key], normalized[key])
-                    for key in _NESTED_KEYS.intersection(normalized)
+                    for key in nested
                     if isinstance(normalized[key], (dict, list))
                 )
             )
@@ -604,10 +627,10 @@ def error_object(payload: Any) -> dict[str, Any]:
     """The innermost object of a usual error envelope (`{"error": {...}}`), keys normalized."""
     if not isinstance(payload, dict):
         return {}
-    for obj in _objects(payload):
+    objects = _objects(payload)
+    for obj in objects:
         if "message" in obj or "code" in obj:
             return obj
-    objects = _objects(payload)
     return objects[0] if objects else {}
 
 
@@ -620,36 +643,35 @@ def _text(value: Any) -> str | None:
     return bounded_text(value)
 
 
-class Evidence:
-    """What a JSON payload says, field by field, before a reason is decided."""
+class _Keep(enum.Enum):
+    KEEP = enum.auto()
 
-    __slots__ = (
-        "action_url",
-        "code",
-        "codes",
-        "credits_available",
-        "credits_required",
-        "currency",
-        "current_plan",
-        "message",
-        "request_id",
-        "required_plan",
-        "retry_after",
-    )
+
+#: `Evidence.to_payment`'s default: the field as the payload's reading found it.
+_KEEP = _Keep.KEEP
+
+
+class Evidence:
+    """What a JSON payload says, field by field, before a reason is decided.
+
+    A field that the payload does not state keeps its class default, `None`: a reading sets
+    only what it finds.
+    """
+
+    code: str | None = None
+    message: str | None = None
+    credits_required: Decimal | None = None
+    credits_available: Decimal | None = None
+    currency: str | None = None
+    current_plan: str | None = None
+    required_plan: str | None = None
+    action_url: str | None = None
+    retry_after: float | None = None
+    request_id: str | None = None
 
     def __init__(self) -> None:
-        self.code: str | None = None
         #: Every code-like string seen (`code`, `type`, `status`...), for reason matching.
         self.codes: list[str] = []
-        self.message: str | None = None
-        self.credits_required: Decimal | None = None
-        self.credits_available: Decimal | None = None
-        self.currency: str | None = None
-        self.current_plan: str | None = None
-        self.required_plan: str | None = None
-        self.action_url: str | None = None
-        self.retry_after: float | None = None
-        self.request_id: str | None = None
 
     def reason(self, *, strict: bool = False, context: str | None = None) -> Reason | None:
         """The reason the codes say, else the one the wording says, else the fields'.
@@ -710,23 +732,30 @@ class Evidence:
             _says_daily(text[:_RATE_LIMIT_SCAN]) for text in (self.message, context) if text
         )
 
-    def to_payment(self, reason: Reason, provider: str, **overrides: Any) -> PaymentRequired:
-        fields: dict[str, Any] = {
-            "reason": reason,
-            "provider": provider,
-            "code": self.code,
-            "message": self.message,
-            "credits_required": self.credits_required,
-            "credits_available": self.credits_available,
-            "currency": self.currency,
-            "current_plan": self.current_plan,
-            "required_plan": self.required_plan,
-            "action_url": self.action_url,
-            "retry_after": self.retry_after,
-            "request_id": self.request_id,
-        }
-        fields.update(overrides)
-        return PaymentRequired(**fields)
+    def to_payment(
+        self,
+        reason: Reason,
+        provider: str,
+        *,
+        code: str | _Keep | None = _KEEP,
+        message: str | _Keep | None = _KEEP,
+    ) -> PaymentRequired:
+        """The answer these fields give, with the `code` or `message` that a provider states
+        in its own way where given."""
+        return PaymentRequired(
+            reason=reason,
+            provider=provider,
+            code=self.code if code is _KEEP else code,
+            message=self.message if message is _KEEP else message,
+            credits_required=self.credits_required,
+            credits_available=self.credits_available,
+            currency=self.currency,
+            current_plan=self.current_plan,
+            required_plan=self.required_plan,
+            action_url=self.action_url,
+            retry_after=self.retry_after,
+            request_id=self.request_id,
+        )
 
 
 def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evidence:
@@ -739,10 +768,10 @@ def read_evidence(payload: Any, snapshot: ResponseSnapshot | None = None) -> Evi
         kept = snapshot._evidence
         if kept is not None and kept[0] is payload:
             return kept[1]  # type: ignore[no-any-return]
-        evidence = _read_evidence(payload)
+        evidence = _read_evidence(payload, snapshot)
         snapshot._evidence = (payload, evidence)
         return evidence
-    return _read_evidence(payload)
+    return _read_evidence(payload, None)
 
 
 def may_hold_evidence(response: ResponseSnapshot, *, any_rule: bool = False) -> bool:
@@ -780,7 +809,21 @@ def _holds_any(lowered: str, needles: tuple[str, ...]) -> bool:
 NOTHING, BILLING_WORDS, BILLING_CODE = 0, 1, 2
 
 
-def first_look(payload: Any) -> tuple[int, bool]:
+def objects_of(
+    payload: Mapping[str, Any], snapshot: ResponseSnapshot | None
+) -> list[dict[str, Any]]:
+    """`_objects(payload)`, kept on the `snapshot` it came from for the next reader."""
+    if snapshot is None:
+        return _objects(payload)
+    kept = snapshot._objects
+    if kept is not None and kept[0] is payload:
+        return kept[1]  # type: ignore[no-any-return]
+    objects = _objects(payload)
+    snapshot._objects = (payload, objects)
+    return objects
+
+
+def first_look(payload: Any, snapshot: ResponseSnapshot | None = None) -> tuple[int, bool]:
     """A cheap first look at a JSON payload for the strict reading of a non-402.
 
     Returns what it holds that counts as evidence (`NOTHING`, `BILLING_WORDS` or
@@ -791,7 +834,7 @@ def first_look(payload: Any) -> tuple[int, bool]:
     if not isinstance(payload, dict):
         return NOTHING, False
     seen, rate_code = NOTHING, False
-    for obj in _objects(payload):
+    for obj in objects_of(payload, snapshot):
         for key in _CODE_KEY_SET.intersection(obj):
             value = obj[key]
             if not _is_code_value(key, value):
@@ -817,36 +860,36 @@ def says_rate_limit(text: str) -> bool:
     return looks_like_rate_limit((), prefix) or _says_daily(prefix)
 
 
-def _read_evidence(payload: Any) -> Evidence:
+def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
     evidence = Evidence()
-    if isinstance(payload, str):
-        evidence.message = bounded_message(payload)
     if not isinstance(payload, dict):
+        if isinstance(payload, str):
+            evidence.message = bounded_message(payload)
         _from_message(evidence)
         return evidence
     # The object that carries the message is the error itself; read it before its envelope.
-    with_message: list[dict[str, Any]] = []
-    without: list[dict[str, Any]] = []
-    for obj in _objects(payload):
-        (with_message if _has_message(obj) else without).append(obj)
+    objects = objects_of(payload, snapshot)
+    if len(objects) > 1:
+        objects = [o for o in objects if _has_message(o)] + [
+            o for o in objects if not _has_message(o)
+        ]
     found: dict[str, Any] = {}
     # The first code that names a billing reason, and the message of the object it is in:
     # PayPal's `details[].issue` and `description` say more than the generic envelope.
     billing: tuple[str, str | None] | None = None
-    for obj in with_message + without:
-        # Each object's keys are looked at once; within an object the earlier synonym wins,
+    codes = evidence.codes
+    for obj in objects:
+        # Within an object the synonym of lowest rank wins, whatever the order of the keys;
         # across objects the earlier object wins (the object's own message is kept apart).
         best: dict[str, tuple[int, Any]] = {}
         own_message: tuple[int, str] | None = None
-        codes: list[tuple[int, str]] = []
-        for key, value in obj.items():
-            roles = _ROLES.get(key)
-            if roles is None:
-                continue
-            for role, rank in roles:
+        own_codes: list[tuple[int, str]] = []
+        for key in _ROLE_KEYS.intersection(obj):
+            value = obj[key]
+            for role, rank in _ROLES[key]:
                 if role == "code":
                     if _is_code_value(key, value):
-                        codes.append((rank, value.strip()))
+                        own_codes.append((rank, value.strip()))
                     continue
                 own = role == "message" and (own_message is None or rank < own_message[0])
                 wanted = role not in found and (role not in best or rank < best[role][0])
@@ -861,26 +904,26 @@ def _read_evidence(payload: Any) -> Evidence:
                     best[role] = (rank, parsed)
         for role, (_, parsed) in best.items():
             found[role] = parsed
-        ordered = [code for _, code in sorted(codes)]
+        if not own_codes:
+            continue
+        if len(own_codes) > 1:
+            own_codes.sort()
         if billing is None:
-            billing_code = next((c for c in ordered if reason_from_code(c) is not None), None)
-            if billing_code is not None:
-                billing = (billing_code, own_message[1] if own_message else None)
-        evidence.codes.extend(ordered)
+            for _, code in own_codes:
+                if reason_from_code(code) is not None:
+                    billing = (code, own_message[1] if own_message else None)
+                    break
+        codes.extend(code for _, code in own_codes)
     if billing is not None:
         evidence.code = billing[0]
-        evidence.message = evidence.message or billing[1]
-    if evidence.code is None and evidence.codes:
-        evidence.code = evidence.codes[0]
-    evidence.message = evidence.message or found.get("message")
-    evidence.credits_required = found.get("credits_required")
-    evidence.credits_available = found.get("credits_available")
-    evidence.currency = found.get("currency")
-    evidence.current_plan = found.get("current_plan")
-    evidence.required_plan = found.get("required_plan")
-    evidence.action_url = found.get("action_url")
-    evidence.retry_after = found.get("retry_after")
-    evidence.request_id = found.get("request_id")
+        evidence.message = billing[1]
+    elif codes:
+        evidence.code = codes[0]
+    if evidence.message is None and "message" in found:
+        evidence.message = found.pop("message")
+    found.pop("message", None)
+    for role, parsed in found.items():
+        setattr(evidence, role, parsed)
     _from_message(evidence)
     return evidence
 
@@ -957,6 +1000,7 @@ for _role, _keys in (
 ):
     for _rank, _key in enumerate(_keys):
         _ROLES.setdefault(_key, []).append((_role, _rank))
+_ROLE_KEYS = frozenset(_ROLES)
 
 
 def _first_group(match: re.Match[str]) -> str | None:
@@ -977,17 +1021,29 @@ def _from_message(evidence: Evidence) -> None:
         return
     if evidence.action_url is None and "https://" in message:
         evidence.action_url = _best_link(message)
-    if not _DIGIT.search(message):
-        return
     lowered = message.lower()
     if "credit" not in lowered and "cost" not in lowered and "balance" not in lowered:
         return  # the amount patterns all name credits, a cost or a balance
+    if not _DIGIT.search(message):
+        return
     if evidence.credits_required is None:
-        required = _CREDITS_REQUIRED_WORDS.search(message)
-        evidence.credits_required = as_amount(_first_group(required)) if required else None
+        evidence.credits_required = _stated_amount(lowered, _CREDITS_REQUIRED_WORDS)
     if evidence.credits_available is None:
-        available = _CREDITS_AVAILABLE_WORDS.search(message)
-        evidence.credits_available = as_amount(_first_group(available)) if available else None
+        evidence.credits_available = _stated_amount(lowered, _CREDITS_AVAILABLE_WORDS)
+
+
+def _stated_amount(lowered: str, rules: tuple[_AmountRule, ...]) -> Decimal | None:
+    """The amount of the leftmost match of `rules` in a lower-case message, if any."""
+    first: re.Match[str] | None = None
+    for all_of, any_of, pattern in rules:
+        if not all(word in lowered for word in all_of):
+            continue
+        if any_of and not any(word in lowered for word in any_of):
+            continue
+        match = pattern.search(lowered)
+        if match is not None and (first is None or match.start() < first.start()):
+            first = match
+    return None if first is None else as_amount(_first_group(first))
 
 
 def _best_link(message: str) -> str | None:
@@ -997,14 +1053,27 @@ def _best_link(message: str) -> str | None:
     for index, match in enumerate(_HTTPS_URL.finditer(message)):
         if index >= _MAX_LINKS:
             break
-        url = _action_link(match.group().rstrip(".,;:!?"))
-        if url is None:
-            continue
-        lowered = url.lower()
-        if any(word in lowered for word in _ACTION_WORDS):
+        url, to_act = _link(match.group().rstrip(".,;:!?"))
+        if to_act:
             return url
         fallback = fallback or url
     return fallback
+
+
+@functools.lru_cache(maxsize=512)
+def _link(text: str) -> tuple[str | None, bool]:
+    """`_action_link` of a link in a message, and whether it names a page to act on.
+
+    Cached: a provider sends the same few links over and over.
+    """
+    url = _action_link(text)
+    if url is None:
+        return None, False
+    lowered = url.lower()
+    for word in _ACTION_WORDS:
+        if word in lowered:
+            return url, True
+    return url, False
 
 
 def _is_code(value: str) -> bool:
@@ -1195,12 +1264,12 @@ class ProviderAdapter:
             if response.status_code != 402:
                 return None
             reason = self.default_reason
-        return evidence.to_payment(reason, self.name, **self.overrides(evidence, payload))
+        return evidence.to_payment(reason, self.name, code=self.code(evidence, payload))
 
     def reason(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> Reason | None:
         """The reason this response states; `None` when it states none."""
         return evidence.reason()
 
-    def overrides(self, evidence: Evidence, payload: Any) -> dict[str, Any]:
-        """Fields this provider states differently from the usual envelope."""
-        return {}
+    def code(self, evidence: Evidence, payload: Any) -> str | None:
+        """The provider's own code, where it states it differently from the usual envelope."""
+        return evidence.code

@@ -55,7 +55,7 @@ class JSONAdapter:
         if not isinstance(payload, dict):
             return None
         if response.status_code != 402:
-            seen, rate_code = first_look(payload)
+            seen, rate_code = first_look(payload, response)
             if seen == NOTHING:
                 return None
             # Billing words next to a rate limit's code or wording are a rate limit's words;

@@ -25,7 +25,6 @@ class StripeAdapter(ProviderAdapter):
         # says ("insufficient_funds" here is the card's, not prepaid credits).
         return Reason.PAYMENT_FAILED
 
-    def overrides(self, evidence: Evidence, payload: Any) -> dict[str, Any]:
-        error = error_object(payload)
-        code = error.get("code")
-        return {"code": code if isinstance(code, str) else evidence.code}
+    def code(self, evidence: Evidence, payload: Any) -> str | None:
+        code = error_object(payload).get("code")
+        return code if isinstance(code, str) else evidence.code

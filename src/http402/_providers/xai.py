@@ -19,7 +19,7 @@ class XAIAdapter(ProviderAdapter):
     hosts = ("api.x.ai",)
     statuses = (402, 403, 429)
 
-    def overrides(self, evidence: Evidence, payload: Any) -> dict[str, Any]:
+    def code(self, evidence: Evidence, payload: Any) -> str | None:
         # xAI's `code` is a sentence (the gRPC status text), still the provider's own code.
         code = payload.get("code") if isinstance(payload, dict) else None
-        return {"code": bounded_text(code, 300) or evidence.code}
+        return bounded_text(code, 300) or evidence.code
