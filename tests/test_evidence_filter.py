@@ -35,6 +35,22 @@ SPELLED: list[tuple[str, str]] = [
         '{"type": "https://example.com/probs/card_declined", "detail": "Declined"}',
     ),
     ("application/json", '{"\\u0074ype": "https://example.com/probs/trial-expired", "title": "x"}'),
+    # A problem's shape spelled with escapes, or with the type after the title.
+    (
+        "application/json",
+        '{"type": "https:\\/\\/example.com\\/probs\\/out-of-credit", "title": "Out of credit"}',
+    ),
+    ("application/json", '{"type": "x\\"y/probs/trial-expired", "detail": "x"}'),
+    ("application/json", '{"title": "x", "type" :\n "https://example.com/probs/out-of-credit"}'),
+    ("application/json", '{"detail": "x", "type": "https://example.com/probs/card-declined"}'),
+    # An upstream error kept as JSON text, and words only a rule of this round knows.
+    (
+        "application/json",
+        '{"error": {"message": "Provider returned error", "metadata": '
+        '{"raw": "{\\"error\\": {\\"message\\": \\"insufficient balance\\"}}"}}}',
+    ),
+    ("application/json", '{"error": {"code": "1113", "message": "\u4f59\u989d\u4e0d\u8db3"}}'),
+    ("application/json", '{"error": {"message": "A valid payment instrument must be provided."}}'),
     ("text/plain", "Your account has been suspended for failure to pay."),
     ("text/plain", "Not found"),
     ("application/json", '{"error": {"message": "Not found", "code": "not_found"}}'),

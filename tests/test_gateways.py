@@ -523,3 +523,96 @@ def test_tavily_statuses_mean_their_limits(status: int, reason: str) -> None:
     assert payment.provider == "tavily"
     assert payment.reason.value == reason
     assert http402.classify(response(429, body, url="https://api.tavily.com/search")) is None
+
+
+def test_a_gateway_that_passes_the_upstream_error_on_as_json_text_is_read() -> None:
+    """OpenRouter-style envelopes keep the provider's error as a JSON string in
+    `error.metadata.raw`: its wording and code are read, and its message is the one shown."""
+    document = payload("opencode-zen-gateway-upstream-moonshot-balance-429")
+    body = document["response"]["body"]
+    payment = http402.classify(response(429, body))
+    assert payment is not None
+    assert payment.reason is Reason.INSUFFICIENT_CREDITS
+    assert payment.message is not None
+    assert payment.message.startswith("Your account org-")
+    # The same envelope around a plain rate limit stays a rate limit.
+    upstream = json.dumps({"error": {"message": "Rate limit reached for requests per min"}})
+    wrapped = {"error": {"message": "Provider returned error", "metadata": {"raw": upstream}}}
+    assert http402.classify(response(429, wrapped)) is None
+
+
+def test_upstream_json_text_is_bounded() -> None:
+    """An upstream error longer than the bound, or no JSON object, is left as text."""
+    words = "insufficient balance " * 500
+    huge = json.dumps({"error": {"message": words}})
+    wrapped = {"error": {"message": "Provider returned error", "metadata": {"raw": huge}}}
+    assert http402.classify(response(429, wrapped)) is None
+    for raw in ("{not json", '["insufficient balance"]', "{" * 5000):
+        body = {"error": {"message": "Provider returned error", "metadata": {"raw": raw}}}
+        assert http402.classify(response(429, body)) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("1113", "1113"),  # Zhipu's own numeric code
+        ("30011", "30011"),
+        ("400", None),  # a gateway restating the HTTP status
+        ("402", None),
+        ("None", None),  # a serialized null
+        ("null", None),
+        ("１１１３", None),  # digits, but not ASCII ones
+        ("1" * 13, None),  # no code is that long a number
+    ],
+)
+def test_numeric_and_null_codes(code: str, shown: str | None) -> None:
+    body = {"error": {"code": code, "message": "Insufficient balance. Please recharge."}}
+    payment = http402.classify(response(429, body))
+    assert payment is not None
+    assert payment.reason is Reason.INSUFFICIENT_CREDITS
+    assert payment.code == shown
+
+
+def test_insufficient_quota_codes_are_evidence_where_other_quota_codes_are_not() -> None:
+    """`insufficient_user_quota` (one-api, new-api) never names a rate; `quota_exceeded` may."""
+    gate = {"error": {"message": "user quota is not enough", "code": "insufficient_user_quota"}}
+    payment = http402.classify(response(403, gate))
+    assert payment is not None
+    assert payment.reason is Reason.INSUFFICIENT_CREDITS
+    assert payment.code == "insufficient_user_quota"
+    maybe_a_rate = {"error": {"message": "Try later", "code": "quota_exceeded"}}
+    assert http402.classify(response(403, maybe_a_rate)) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("Upgrade to GitHub Pro or make this repository public.", Reason.PLAN_LIMIT_EXCEEDED),
+        ("Please upgrade to an Enterprise plan.", Reason.PLAN_LIMIT_EXCEEDED),
+        (
+            "A valid payment instrument must be provided.",
+            Reason.PAYMENT_FAILED,
+        ),
+        ("余额不足或无可用资源包,请充值。", Reason.INSUFFICIENT_CREDITS),
+        (
+            "You have reached your specified API usage limits.",
+            Reason.INSUFFICIENT_CREDITS,
+        ),
+    ],
+)
+def test_wording_families_on_a_non_402(message: str, reason: Reason) -> None:
+    payment = http402.classify(response(403, {"error": {"message": message}}))
+    assert payment is not None
+    assert payment.reason is reason
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Upgrade to Pro for a higher rate limit.",
+        "You have reached your usage limit for this minute.",
+        "The specified model does not exist.",
+    ],
+)
+def test_their_look_alikes_stay_no_gate(message: str) -> None:
+    assert http402.classify(response(429, {"error": {"message": message}})) is None

@@ -274,6 +274,8 @@ def _response_of(obj: Any) -> Any:
     else its `__context__`) a few links deep: an application that wraps the SDK's error
     (`raise ServiceError(...) from error`) still has the gate behind it.
     """
+    if not isinstance(obj, BaseException) and isinstance(getattr(obj, "status_code", None), int):
+        return obj  # a response itself (the usual case)
     current = obj
     for _ in range(_MAX_CAUSES):
         inner = getattr(current, "response", None)

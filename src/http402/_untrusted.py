@@ -360,6 +360,9 @@ _DECODER = json.JSONDecoder(
 )
 
 
+_JSON_SPACE = " \t\n\r"
+
+
 def loads_json(text: str) -> Any:
     """Parses JSON from an untrusted body; raises `ValueError` for anything unsafe or invalid.
 
@@ -378,9 +381,15 @@ def loads_json(text: str) -> Any:
             elif token in "]}":
                 depth -= 1
     try:
-        return _DECODER.decode(text)
+        # `raw_decode` and a check of what follows, rather than `decode`: the same answer
+        # without its two whitespace patterns (JSON whitespace is the four characters).
+        start = len(text) - len(text.lstrip(_JSON_SPACE))
+        value, end = _DECODER.raw_decode(text, start)
     except RecursionError as exc:  # pragma: no cover - the depth scan above comes first
         raise _RejectedJSON("JSON nested too deeply") from exc
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
+        raise _RejectedJSON("extra data after the JSON value")
+    return value
 
 
 def decode_base64_json(value: str) -> Any:

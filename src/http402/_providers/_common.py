@@ -21,6 +21,7 @@ from .._untrusted import (
     as_amount,
     bounded_message,
     bounded_text,
+    loads_json,
     safe_action_url,
 )
 
@@ -148,7 +149,8 @@ _NOT_EVIDENCE_ON_ERRORS = frozenset(
     }
 )
 # Billing codes that a rate limit may also use ("quota exceeded" per minute): on a status
-# other than 402 they count only where nothing says "rate limit".
+# other than 402 they are no evidence (the wording may be), unless they say "insufficient"
+# (one-api's `insufficient_user_quota`), which a rate limit never does.
 _AMBIGUOUS_WORDS = ("quota", "limit")
 _UNAMBIGUOUS_CODES = frozenset(
     {
@@ -192,12 +194,14 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         "~card",
         r"\bcard\b[^.]{0,60}?\b(?:failed|invalid|incorrect|not supported)",
     ),
+    # A payment instrument is PayPal's and AWS's word for a payment method.
     (
         Reason.PAYMENT_FAILED,
-        "payment method",
-        r"\bpayment method\b[^.]{0,60}?\b(?:declined|expired|failed|invalid|required|missing"
-        r"|needed)|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\bpayment method"
-        r"|\bno (?:valid |default )?payment method",
+        "payment method|payment instrument",
+        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:declined|expired|failed|invalid"
+        r"|required|missing|needed|must be provided)"
+        r"|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\bpayment (?:method|instrument)"
+        r"|\bno (?:valid |default )?payment (?:method|instrument)",
     ),
     (
         Reason.PAYMENT_FAILED,
@@ -303,6 +307,15 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"|\b(?:reached|exceeded|hit) (?:your |the |its )?(?:[\w-]+ )?spend(?:ing)? (?:limit|cap)",
     ),
     (Reason.INSUFFICIENT_CREDITS, "pay", r"\bpay[ -]as[ -]you[ -]go (?:limit|cap|budget)"),
+    # The spend limit an account set for itself (Anthropic's Console limits).
+    (
+        Reason.INSUFFICIENT_CREDITS,
+        "usage limit|spend limit|spending limit",
+        r"\breached your specified (?:api )?(?:usage|spend(?:ing)?) limits?\b",
+    ),
+    # Chinese providers (Zhipu, and the gateways before them): "balance not enough",
+    # "please recharge". Chinese has no spaces, so no word boundaries either.
+    (Reason.INSUFFICIENT_CREDITS, "余额不足|请充值", r"余额不足|请充值"),
     (Reason.INSUFFICIENT_CREDITS, "top", r"\btop[ -]?up\b"),
     (Reason.INSUFFICIENT_CREDITS, "recharge", r"\brecharge\b"),
     (Reason.INSUFFICIENT_CREDITS, "funds", r"\bnot enough funds"),
@@ -317,8 +330,9 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PLAN_LIMIT_EXCEEDED,
         "upgrade",
-        r"\bupgrade\b[^.]{0,25}?\b(?:plan|tier|"
-        r"subscription|account)\b",
+        r"\bupgrade\b[^.]{0,25}?\b(?:plan|tier|subscription|account)\b"
+        r"|\bupgrade to (?:an? )?(?:[\w-]+ ){0,2}(?:pro|plus|premium|team|business|enterprise"
+        r"|paid)\b",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
@@ -436,6 +450,7 @@ _CREDITS_AVAILABLE_WORDS: tuple[_AmountRule, ...] = (
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _CODE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/#-]{0,99}")
+_MAX_CODE = 100
 _CODE_SUFFIX = re.compile(r"_(?:error|exception)$")
 _NESTED = (
     "error",
@@ -447,7 +462,10 @@ _NESTED = (
     "extensions",
     "billing",
     "errors",
+    "raw",
 )
+#: The longest upstream error kept as JSON text (`raw`) that is parsed.
+_MAX_UPSTREAM = 8 * 1024
 _NESTED_KEYS = frozenset(_NESTED)
 _NESTED_ORDER = {key: rank for rank, key in enumerate(_NESTED)}
 _MAX_OBJECTS = 12
@@ -589,6 +607,11 @@ def _norm(key: str) -> str:
     return _CAMEL.sub(r"_\1", key).lower().replace("-", "_")
 
 
+# The usual keys, already normalized: a dict lookup costs less than the cached function.
+_KNOWN_KEYS: dict[str, str] = {}
+_known = _KNOWN_KEYS.get
+
+
 def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The payload and the objects nested under its usual envelope keys, breadth first."""
     queue: list[Any] = [payload]
@@ -602,8 +625,18 @@ def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         if not isinstance(obj, dict):
             continue
-        normalized = {_norm(k): v for k, v in obj.items() if type(k) is str}
+        try:
+            normalized = {(_known(k) or _norm(k)): v for k, v in obj.items()}
+        except (TypeError, AttributeError):  # a key that is no string: not from JSON
+            normalized = {_norm(k): v for k, v in obj.items() if type(k) is str}
         found.append(normalized)
+        if "raw" in normalized:
+            # A gateway passes the upstream provider's error on as JSON text (OpenRouter's
+            # `error.metadata.raw`): its object is read after this one's children.
+            upstream = _upstream(normalized["raw"])
+            if upstream is not None:
+                normalized = {**normalized, "raw": upstream}
+                found[-1] = normalized
         nested = _NESTED_KEYS.intersection(normalized)
         if len(nested) == 1:
             (key,) = nested  # the usual envelope: `{"error": {...}}`
@@ -623,11 +656,25 @@ def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def error_object(payload: Any) -> dict[str, Any]:
-    """The innermost object of a usual error envelope (`{"error": {...}}`), keys normalized."""
+def _upstream(value: Any) -> dict[str, Any] | None:
+    """The JSON object that a string holds, if it holds one (bounded like a body)."""
+    if type(value) is not str or len(value) > _MAX_UPSTREAM or value.lstrip()[:1] != "{":
+        return None
+    try:
+        parsed = loads_json(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def error_object(payload: Any, snapshot: ResponseSnapshot | None = None) -> dict[str, Any]:
+    """The innermost object of a usual error envelope (`{"error": {...}}`), keys normalized.
+
+    Treat it as read-only: with the `snapshot` the payload came from, it is shared.
+    """
     if not isinstance(payload, dict):
         return {}
-    objects = _objects(payload)
+    objects = objects_of(payload, snapshot)
     for obj in objects:
         if "message" in obj or "code" in obj:
             return obj
@@ -837,20 +884,55 @@ def first_look(payload: Any, snapshot: ResponseSnapshot | None = None) -> tuple[
     for obj in objects_of(payload, snapshot):
         for key in _CODE_KEY_SET.intersection(obj):
             value = obj[key]
-            if not _is_code_value(key, value):
-                continue
-            code = value.strip()
-            if _norm(code) in _RATE_LIMIT_CODES:
-                rate_code = True
-            elif reason_from_code(code) is not None and _counts_on_errors(code):
-                seen = BILLING_CODE
+            if type(value) is str and len(value) <= _MAX_CODE:
+                kind = _code_kind(key, value)
+                if kind == _RATE_CODE:
+                    rate_code = True
+                elif kind == _EVIDENCE_CODE:
+                    seen = BILLING_CODE
         if seen == NOTHING:
             for key in _MESSAGE_KEY_SET.intersection(obj):
-                text = _message(obj[key])
-                if text is not None and reason_from_words(text, strict=True) is not None:
+                value = obj[key]
+                if type(value) is dict:
+                    continue  # an envelope (`"error": {...}`), looked at as an object
+                if (
+                    _says_billing(value)
+                    if type(value) is str and len(value) <= _WORDS_SCAN
+                    else _says_billing_in(value)
+                ):
                     seen = BILLING_WORDS
                     break
     return seen, rate_code
+
+
+_OTHER_CODE, _RATE_CODE, _EVIDENCE_CODE = 0, 1, 2
+
+
+@functools.lru_cache(maxsize=512)
+def _code_kind(key: str, value: str) -> int:
+    """What a code says to a strict reading: a rate limit's, a billing code that counts on a
+    status other than 402, or neither. Cached: a provider sends the same few codes."""
+    if not _is_code_value(key, value):
+        return _OTHER_CODE
+    code = value.strip()
+    if _norm(code) in _RATE_LIMIT_CODES:
+        return _RATE_CODE
+    if reason_from_code(code) is not None and _counts_on_errors(code):
+        return _EVIDENCE_CODE
+    return _OTHER_CODE
+
+
+@functools.lru_cache(maxsize=256)
+def _says_billing(value: str) -> bool:
+    """`True` when a message's strong wording names a reason (cached, as the wording rules
+    are: a provider sends the same few messages)."""
+    text = _message(value)
+    return text is not None and reason_from_words(text, strict=True) is not None
+
+
+def _says_billing_in(value: Any) -> bool:
+    text = _message(value)
+    return text is not None and reason_from_words(text, strict=True) is not None
 
 
 def says_rate_limit(text: str) -> bool:
@@ -878,6 +960,7 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
     # PayPal's `details[].issue` and `description` say more than the generic envelope.
     billing: tuple[str, str | None] | None = None
     codes = evidence.codes
+    messages: list[str] = []  # each object's own message, in order
     for obj in objects:
         # Within an object the synonym of lowest rank wins, whatever the order of the keys;
         # across objects the earlier object wins (the object's own message is kept apart).
@@ -904,6 +987,8 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
                     best[role] = (rank, parsed)
         for role, (_, parsed) in best.items():
             found[role] = parsed
+        if own_message is not None:
+            messages.append(own_message[1])
         if not own_codes:
             continue
         if len(own_codes) > 1:
@@ -919,9 +1004,15 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
         evidence.message = billing[1]
     elif codes:
         evidence.code = codes[0]
-    if evidence.message is None and "message" in found:
-        evidence.message = found.pop("message")
     found.pop("message", None)
+    if evidence.message is None and messages:
+        # A wrapper's message may say only that something failed ("Error from provider");
+        # the first message that names a reason says what.
+        evidence.message = messages[0]
+        if len(messages) > 1 and reason_from_words(messages[0]) is None:
+            evidence.message = next(
+                (m for m in messages[1:] if reason_from_words(m) is not None), messages[0]
+            )
     for role, parsed in found.items():
         setattr(evidence, role, parsed)
     _from_message(evidence)
@@ -929,11 +1020,34 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
 
 
 def _is_code_value(key: str, value: Any) -> bool:
-    if not isinstance(value, str) or not _is_code(value):
+    if not isinstance(value, str):
         return False
+    if not _is_code(value):
+        # A number is a code where a code belongs (Zhipu's "1113"), unless it only restates
+        # an HTTP status (a gateway's "code": "400").
+        digits = value.strip()
+        return (
+            key in _NUMERIC_CODE_KEYS
+            and 0 < len(digits) <= 12
+            and digits.isascii()
+            and digits.isdigit()
+            and not _is_status(digits)
+        )
+    if value.strip().lower() in _NULL_WORDS:
+        return False  # a serialized null ("type": "None"), not a code
     # `name` is a code only in the shape of an exception class ("InsufficientBalanceError") or
     # of a constant ("payment_required", "UNPROCESSABLE_ENTITY"), not a person's or a thing's.
     return key != "name" or value.endswith(("Error", "Exception")) or "_" in value
+
+
+#: Keys whose value may be a number that is the provider's own code.
+_NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code"})
+#: How a language's null reads once a gateway has turned it into a string.
+_NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
+
+
+def _is_status(digits: str) -> bool:
+    return len(digits) == 3 and 100 <= int(digits) <= 599
 
 
 def _message(value: Any) -> str | None:
@@ -1001,6 +1115,7 @@ for _role, _keys in (
     for _rank, _key in enumerate(_keys):
         _ROLES.setdefault(_key, []).append((_role, _rank))
 _ROLE_KEYS = frozenset(_ROLES)
+_KNOWN_KEYS.update((key, key) for key in _ROLE_KEYS | _NESTED_KEYS | {"object", "param", "id"})
 
 
 def _first_group(match: re.Match[str]) -> str | None:
@@ -1078,6 +1193,15 @@ def _link(text: str) -> tuple[str | None, bool]:
 
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
+    if len(value) > _MAX_CODE:
+        value = value.strip()
+        if len(value) > _MAX_CODE:
+            return False  # a message, most often: no pattern run over it
+    return _is_short_code(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_short_code(value: str) -> bool:
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
 
 
@@ -1094,7 +1218,9 @@ def _says_daily(text: str) -> bool:
 
 def _is_ambiguous_code(code: str) -> bool:
     normalized = _CODE_SUFFIX.sub("", _norm(code.strip()))
-    return normalized not in _UNAMBIGUOUS_CODES and any(w in normalized for w in _AMBIGUOUS_WORDS)
+    if normalized in _UNAMBIGUOUS_CODES or "insufficient" in normalized:
+        return False  # "insufficient ... quota" is money or quota missing, never a rate
+    return any(w in normalized for w in _AMBIGUOUS_WORDS)
 
 
 @functools.lru_cache(maxsize=512)
@@ -1264,12 +1390,12 @@ class ProviderAdapter:
             if response.status_code != 402:
                 return None
             reason = self.default_reason
-        return evidence.to_payment(reason, self.name, code=self.code(evidence, payload))
+        return evidence.to_payment(reason, self.name, code=self.code(evidence, payload, response))
 
     def reason(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> Reason | None:
         """The reason this response states; `None` when it states none."""
         return evidence.reason()
 
-    def code(self, evidence: Evidence, payload: Any) -> str | None:
+    def code(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> str | None:
         """The provider's own code, where it states it differently from the usual envelope."""
         return evidence.code

@@ -83,8 +83,10 @@ class TextAdapter:
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         if response.status_code != 402 and not may_hold_evidence(response):
             return None  # no billing wording: no need to parse it
+        if response.json is not None:
+            return None  # the JSON rule's to read
         text = response.text
-        if not text.strip() or response.json is not None:
+        if not text.strip():
             return None
         content_type = (response.header("content-type") or "").lower()
         is_html = "html" in content_type or text.lstrip()[:1] == "<"

@@ -6,6 +6,8 @@ members (`balance`, `cost`, `plan`, ...) are read like any other billing payload
 
 from __future__ import annotations
 
+import re
+
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
@@ -70,13 +72,20 @@ class ProblemDetailsAdapter:
 
 def _may_be_billing_problem(response: ResponseSnapshot) -> bool:
     """`False` when the body cannot be a problem whose type names a billing reason: it is no
-    `problem+json`, has no `"type"` member (unless a `\\u` escape spells one), or holds
-    no word of any code or wording rule."""
+    `problem+json` and has no member `type` whose value is a URI next to a `title` or a
+    `detail` (a body with an escape is looked at all the same), or holds no word of any
+    code or wording rule."""
     if "problem+json" not in (response.header("content-type") or "").lower():
         text = response.text
-        if '"type"' not in text and "\\u" not in text:
+        if "\\" not in text and not (
+            ('"title"' in text or '"detail"' in text) and _TYPE_URI.search(text) is not None
+        ):
             return False
     return may_hold_evidence(response, any_rule=True)
+
+
+# A member `type` whose string value holds a "/" (a URI), as a problem's shape needs.
+_TYPE_URI = re.compile(r'"type"\s*:\s*"[^"]*/')
 
 
 def _reason_from_type(type_uri: str | None) -> Reason | None:

@@ -25,6 +25,6 @@ class StripeAdapter(ProviderAdapter):
         # says ("insufficient_funds" here is the card's, not prepaid credits).
         return Reason.PAYMENT_FAILED
 
-    def code(self, evidence: Evidence, payload: Any) -> str | None:
-        code = error_object(payload).get("code")
+    def code(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> str | None:
+        code = error_object(payload, response).get("code")
         return code if isinstance(code, str) else evidence.code

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._adapters import ResponseSnapshot
 from .._untrusted import bounded_text
 from ._common import Evidence, ProviderAdapter
 
@@ -19,7 +20,7 @@ class XAIAdapter(ProviderAdapter):
     hosts = ("api.x.ai",)
     statuses = (402, 403, 429)
 
-    def code(self, evidence: Evidence, payload: Any) -> str | None:
+    def code(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> str | None:
         # xAI's `code` is a sentence (the gRPC status text), still the provider's own code.
         code = payload.get("code") if isinstance(payload, dict) else None
         return bounded_text(code, 300) or evidence.code
