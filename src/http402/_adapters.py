@@ -299,11 +299,21 @@ class Registration:
             return _host_matches(host, self.hosts)
         if status_code == _PAYMENT_REQUIRED:
             return True
-        for name, needle in self.triggers:
-            value = header(name)
-            if value is not None and (needle is None or needle in value.lower()):
-                return True
+        if _triggered(self.triggers, header):
+            return True
         return read_errors and self.reads_errors and is_readable_error(status_code, header)
+
+
+def _triggered(
+    triggers: tuple[tuple[str, str | None], ...], header: Callable[[str], str | None]
+) -> bool:
+    """`True` when one of a protocol adapter's trigger headers is present (and holds its
+    needle, where it names one)."""
+    for name, needle in triggers:
+        value = header(name)
+        if value is not None and (needle is None or needle in value.lower()):
+            return True
+    return False
 
 
 def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> bool:
@@ -545,9 +555,7 @@ class AdapterRegistry:
             if registration.hosts or status_code == _PAYMENT_REQUIRED:
                 owned = owned or bool(registration.hosts)
                 yield registration
-            elif registration.triggers and registration.applies(
-                status_code, host, header, read_errors=False
-            ):
+            elif registration.triggers and _triggered(registration.triggers, header):
                 yield registration  # one of its protocol triggers is present
             elif registration.reads_errors and self._read_errors and not owned:
                 if readable is None:

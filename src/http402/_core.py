@@ -339,7 +339,9 @@ def _url_of(request: Any) -> str:
 
 def _secrets_of(request: Any, request_headers: Any) -> tuple[str, ...]:
     """The credentials of a request, from its URL and headers (httpx's or httpx2's)."""
-    url = _url_of(request)
+    # Only userinfo and the query can hold one: most URLs have neither, and then the URL is
+    # left out of the cache key (and never made into a string).
+    url = _url_of(request) if _may_hold_credentials(request) else ""
     try:
         # The raw bytes are the cache key: they cost no decoding, which only a miss needs.
         raw = tuple(request_headers.raw)
@@ -351,6 +353,14 @@ def _secrets_of(request: Any, request_headers: Any) -> tuple[str, ...]:
             pairs = ()
         return _collected_secrets(url, pairs)
     return _collected_raw_secrets(url, raw, encoding)
+
+
+def _may_hold_credentials(request: Any) -> bool:
+    try:
+        url = request.url
+        return bool(url.query or url.userinfo)
+    except Exception:
+        return True
 
 
 @functools.lru_cache(maxsize=64)

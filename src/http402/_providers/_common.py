@@ -224,9 +224,11 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"lapsed|ended|inactive|past due|canceled|cancelled|suspended|not active)",
     ),
     (Reason.SUBSCRIPTION_EXPIRED, "past", r"\bpast[ _-]due\b"),
+    # Each rule is looked for near the rarest words that all its matches hold: "account" or
+    # "not" would send most error bodies to be read.
     (
         Reason.SUBSCRIPTION_EXPIRED,
-        "account",
+        "frozen|suspended for",
         r"\baccount\b[^.]{0,20}?\b(?:frozen|suspended for non-?payment)",
     ),
     # An inactive account may be a deactivated user's.
@@ -283,7 +285,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     ),
     (
         Reason.INSUFFICIENT_CREDITS,
-        "out of",
+        "credit|funds|balance|usage",
         r"\bout of (?:extra |included |prepaid )?"
         r"(?:credits?|funds|balance|usage)",
     ),
@@ -323,7 +325,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     # quota wording: "quota exceeded ... change your plan" is resolved by a plan change.
     (
         Reason.PLAN_LIMIT_EXCEEDED,
-        "not ",
+        "plan|tier|subscription",
         r"\bnot (?:available|included|supported|allowed) "
         r"(?:on|in|with|for) (?:your|the|this)[^.]{0,20}?\b(?:plan|tier|subscription)",
     ),
@@ -1207,8 +1209,10 @@ def _is_short_code(value: str) -> bool:
 
 def _counts_on_errors(code: str) -> bool:
     """`True` for a billing code that is evidence on a status other than 402 too."""
-    normalized = _CODE_SUFFIX.sub("", _norm(code.strip()))
-    return normalized not in _NOT_EVIDENCE_ON_ERRORS and not _is_ambiguous_code(code)
+    full = _norm(code.strip())
+    if full in _NOT_EVIDENCE_ON_ERRORS or _CODE_SUFFIX.sub("", full) in _NOT_EVIDENCE_ON_ERRORS:
+        return False  # `processing_error` is listed whole: its suffix is part of the code
+    return not _is_ambiguous_code(code)
 
 
 def _says_daily(text: str) -> bool:
