@@ -1010,7 +1010,46 @@ def bench_classify(settings: Settings) -> list[ClassifyTiming]:
         )
         timings.append(ClassifyTiming(label, "hostile", response.status_code, verdict, median))
     timings.append(_bench_fresh_keys(batches, settings))
+    timings.append(_bench_fresh_messages(batches, settings))
     return timings
+
+
+def _bench_fresh_messages(batches: int, settings: Settings) -> ClassifyTiming:
+    """A gate whose message is new every time (an amount, a request id in it): the texts
+    that classify caches by value (wording verdicts, shown fields) are missed each call."""
+    gate = Gate.load("fresh messages", "openai-insufficient-quota-429.json")
+    document = json.loads(gate.body)
+    message = document["error"]["message"]
+    counter = iter(range(10**12))
+
+    def body() -> bytes:
+        document["error"]["message"] = f"{message} (request {next(counter):012d})"
+        return json.dumps(document).encode()
+
+    def classify_a_new_message() -> object:
+        request = httpx.Request(gate.method, gate.url)
+        response = httpx.Response(
+            gate.status, headers=gate.headers, content=body(), request=request
+        )
+        return http402.classify(response)
+
+    def build_only() -> object:
+        request = httpx.Request(gate.method, gate.url)
+        return httpx.Response(gate.status, headers=gate.headers, content=body(), request=request)
+
+    payment = classify_a_new_message()
+    verdict = (
+        payment.reason.value if isinstance(payment, http402.PaymentRequired) else "(not a gate)"
+    )
+    with_messages = _median_us(classify_a_new_message, batches, settings.timeit_target_s)
+    building = _median_us(build_only, batches, settings.timeit_target_s)
+    return ClassifyTiming(
+        "openai 429, new message per call",
+        "fresh messages",
+        gate.status,
+        verdict,
+        with_messages - building,
+    )
 
 
 def _bench_fresh_keys(batches: int, settings: Settings) -> ClassifyTiming:
@@ -1087,6 +1126,10 @@ def print_classify_targets(timings: Sequence[ClassifyTiming]) -> None:
             f"classify, {t.label} {t.median_us:.1f} µs "
             f"<= {TARGET_FRESH_KEYS_US:.0f} µs: {verdict(t.median_us <= TARGET_FRESH_KEYS_US)}"
         )
+    for t in of("fresh messages"):
+        same = next((g for g in gates if g.label == "openai-insufficient-quota-429"), None)
+        against = f" (the same message every call: {same.median_us:.1f} µs)" if same else ""
+        print(f"classify, {t.label} {t.median_us:.1f} µs, no target{against}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

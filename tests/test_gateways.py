@@ -616,3 +616,115 @@ def test_wording_families_on_a_non_402(message: str, reason: Reason) -> None:
 )
 def test_their_look_alikes_stay_no_gate(message: str) -> None:
     assert http402.classify(response(429, {"error": {"message": message}})) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "message": "Validation failed",
+            "errors": [{"field": "payment_method", "message": "Payment method is invalid"}],
+        },
+        {
+            "message": "Unprocessable Entity",
+            "errors": [{"field": "coupon", "message": "Coupon only available on paid plans"}],
+        },
+        {
+            "error": {
+                "message": "Invalid request",
+                "errors": [{"param": "anchor", "message": "The subscription has ended its trial"}],
+            }
+        },
+    ],
+)
+def test_a_field_message_of_a_validation_error_is_not_its_reason(body: Any) -> None:
+    """Only an upstream provider's message (JSON text under `raw`) may stand in for a
+    wrapper's message that names no reason; a form field's message never does."""
+    assert http402.classify(response(422, body)) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The payment instrument field is required.",
+        "The selected payment instrument is invalid.",
+        "The payment method field is required.",
+        "Unable to update payment instrument: customer cus_123 not found",
+        "This endpoint is deprecated. Please upgrade to v2 for team management.",
+        "Unsupported runner: please upgrade to GitHub Enterprise Server 3.12 or later.",
+        "Unsupported OS image; upgrade to Red Hat Enterprise Linux 9.",
+    ],
+)
+def test_form_fields_and_version_upgrades_are_no_gate(message: str) -> None:
+    assert http402.classify(response(422, {"message": message})) is None
+    assert http402.classify(response(400, {"error": {"message": message}})) is None
+
+
+def test_a_payer_asked_to_change_card_had_a_payment_fail() -> None:
+    """WeChat Pay's NOT_ENOUGH is the payer's wallet, not the account's credits."""
+    body = {"code": "NOT_ENOUGH", "message": "用户账号余额不足，请用户充值或更换支付卡后再支付"}
+    payment = http402.classify(response(403, body))
+    assert payment is not None
+    assert payment.reason is Reason.PAYMENT_FAILED
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "title", "detail"),
+    [
+        ("quota-exceeded", "Too Many Requests", "60 requests per minute; try again in 12 s"),
+        ("request-limit-reached", "Rate limit exceeded", "Try again in 30 seconds"),
+        ("authentication-required", "Authentication required", None),
+        ("invalid-number", "Invalid phone number", None),
+        ("verification-required", "E-mail address not verified", None),
+        ("card-invalid", "Card invalid", "The card has no list"),
+    ],
+)
+def test_a_problem_type_on_a_non_402_needs_strong_evidence(
+    problem_type: str, title: str, detail: str | None
+) -> None:
+    """A problem's type slug is read as the generic rules read codes and words: what a rate
+    limit, a login or a form also says is no evidence on a status other than 402."""
+    body: dict[str, Any] = {"type": f"https://api.example.com/problems/{problem_type}"}
+    body["title"] = title
+    if detail:
+        body["detail"] = detail
+    for status in (400, 403, 422, 429):
+        got = http402.classify(response(status, body, content_type="application/problem+json"))
+        assert got is None
+
+
+def test_a_padded_code_is_read_alike_on_any_status() -> None:
+    body = {"error": {"code": "insufficient_quota" + " " * 90, "message": "See your plan."}}
+    for status in (402, 429):
+        payment = http402.classify(response(status, body))
+        assert payment is not None
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+
+
+def test_a_line_break_in_a_plain_text_gate_is_a_space() -> None:
+    text = "A valid payment\ninstrument must be provided."
+    payment = http402.classify(response(403, text, content_type="text/plain"))
+    assert payment is not None
+    assert payment.reason is Reason.PAYMENT_FAILED
+
+
+def test_an_upstream_error_kept_as_a_json_array_is_read() -> None:
+    upstream = json.dumps([{"error": {"code": "insufficient_quota", "message": "Top up."}}])
+    body = {"error": {"message": "Provider returned error", "metadata": {"raw": upstream}}}
+    payment = http402.classify(response(429, body))
+    assert payment is not None
+    assert payment.reason is Reason.INSUFFICIENT_CREDITS
+
+
+def test_a_json_body_with_a_byte_order_mark_is_read() -> None:
+    content = "\ufeff" + json.dumps(QUOTA)
+    got = http402.classify(
+        httpx.Response(
+            429,
+            headers={"content-type": "application/json"},
+            content=content.encode("utf-8"),
+            request=httpx.Request("POST", GATEWAY),
+        )
+    )
+    assert got is not None
+    assert got.code == "insufficient_quota"

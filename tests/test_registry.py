@@ -224,3 +224,22 @@ def test_a_plugin_is_used_by_a_transport(installed_plugins: None) -> None:
     client = httpx.Client(transport=http402.PaymentRequiredTransport(inner, registry=registry))
     with pytest.raises(http402.InsufficientCreditsError):
         client.post("https://api.acme.test/v1/jobs")
+
+
+def test_a_snapshot_url_may_be_given_as_a_function_or_any_object() -> None:
+    """The URL is made only when asked: a function is called once, another object is
+    made a string (an `httpx.URL`)."""
+    calls = []
+
+    def url() -> str:
+        calls.append(1)
+        return "https://api.example.com/v1?key=abc"
+
+    snapshot = ResponseSnapshot(status_code=402, url=url, host="api.example.com")
+    assert calls == []
+    assert snapshot.url == "https://api.example.com/v1?key=abc"
+    assert snapshot.url == "https://api.example.com/v1?key=abc"
+    assert calls == [1]
+    given = ResponseSnapshot(status_code=402, url=httpx.URL("https://api.example.com/v1"))  # type: ignore[arg-type]
+    assert given.url == "https://api.example.com/v1"
+    assert given.host == "api.example.com"

@@ -161,7 +161,7 @@ class ResponseSnapshot:
         """The request URL."""
         url = self._url
         if not isinstance(url, str):
-            url = self._url = url()
+            url = self._url = url() if callable(url) else str(url)
         return url
 
     @property
@@ -198,7 +198,7 @@ class ResponseSnapshot:
         """The body parsed as JSON within the safety limits, or `None` if it is not JSON."""
         if self._json is _NOT_PARSED:
             self._json = None
-            text = self.text.lstrip()
+            text = self.text.lstrip().lstrip("\ufeff")  # a byte order mark, as httpx allows
             if text[:1] in ("{", "["):
                 try:
                     self._json = loads_json(text)

@@ -30,6 +30,7 @@ __all__ = [
     "BILLING_WORDS",
     "NOTHING",
     "Evidence",
+    "counts_on_errors",
     "error_object",
     "first_look",
     "looks_like_rate_limit",
@@ -194,14 +195,22 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         "~card",
         r"\bcard\b[^.]{0,60}?\b(?:failed|invalid|incorrect|not supported)",
     ),
-    # A payment instrument is PayPal's and AWS's word for a payment method.
+    # A payment instrument is PayPal's and AWS's word for a payment method. A method that
+    # failed, or that the account must add, is a billing gate; one that is "required" or
+    # "invalid" may be a form field's ("The payment method field is required").
     (
         Reason.PAYMENT_FAILED,
         "payment method|payment instrument",
-        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:declined|expired|failed|invalid"
-        r"|required|missing|needed|must be provided)"
-        r"|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\bpayment (?:method|instrument)"
-        r"|\bno (?:valid |default )?payment (?:method|instrument)",
+        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:declined|expired|failed)"
+        r"|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\b(?:a|an|your|new|valid|default) "
+        r"payment (?:method|instrument)"
+        r"|\bno (?:valid |default )?payment (?:method|instrument)"
+        r"|\ba valid payment (?:method|instrument) must be provided",
+    ),
+    (
+        Reason.PAYMENT_FAILED,
+        "~payment method|payment instrument",
+        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:invalid|required|missing|needed)",
     ),
     (
         Reason.PAYMENT_FAILED,
@@ -316,7 +325,9 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"\breached your specified (?:api )?(?:usage|spend(?:ing)?) limits?\b",
     ),
     # Chinese providers (Zhipu, and the gateways before them): "balance not enough",
-    # "please recharge". Chinese has no spaces, so no word boundaries either.
+    # "please recharge". Chinese has no spaces, so no word boundaries either. A payment API
+    # that asks the payer to change card (WeChat Pay's NOT_ENOUGH) had a payment fail.
+    (Reason.PAYMENT_FAILED, "更换支付卡|更换银行卡", r"更换支付卡|更换银行卡"),
     (Reason.INSUFFICIENT_CREDITS, "余额不足|请充值", r"余额不足|请充值"),
     (Reason.INSUFFICIENT_CREDITS, "top", r"\btop[ -]?up\b"),
     (Reason.INSUFFICIENT_CREDITS, "recharge", r"\brecharge\b"),
@@ -333,8 +344,10 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         Reason.PLAN_LIMIT_EXCEEDED,
         "upgrade",
         r"\bupgrade\b[^.]{0,25}?\b(?:plan|tier|subscription|account)\b"
-        r"|\bupgrade to (?:an? )?(?:[\w-]+ ){0,2}(?:pro|plus|premium|team|business|enterprise"
-        r"|paid)\b",
+        # A paid tier by name, where the phrase ends ("Upgrade to GitHub Pro or ..."): not a
+        # version or a product ("upgrade to v2 for team ...", "... Enterprise Server 3.12").
+        r"|\bupgrade to (?:an? )?(?:[a-z-]+ ){0,2}(?:pro|plus|premium|team|business|enterprise"
+        r"|paid)(?:\s*(?:[.,;:!)]|$)|\s+(?:or|to|for access|plan|tier|account|subscription)\b)",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
@@ -391,14 +404,77 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"(?:exceeded|exhausted)|\bexceeds? your quota",
     ),
 )
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The alternatives of `pattern` at its top level (outside groups and classes)."""
+    parts: list[str] = []
+    depth, start, index, in_class = 0, 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+_LEADING_WORD = re.compile(r"\\b([a-z]+)(?![a-z])")
+_LEADING_GROUP = re.compile(r"\\b\(\?:([a-z '?,|]+)\)")
+
+
+def _literal_first(alternative: str) -> str:
+    """`alternative` with its leading word boundary moved behind its first word.
+
+    `\\bword...` and `word(?<!\\wword)...` match the same texts, but the regular-expression
+    engine can skip ahead to a literal prefix, where a leading `\\b` makes it try every
+    position of the window: several times faster on a new message.
+    """
+    group = _LEADING_GROUP.match(alternative)
+    if group is not None:
+        branches = [_literal_first("\\b" + b) for b in _alternatives(group.group(1))]
+        if any(b.startswith("\\b") for b in branches):
+            return alternative
+        return f"(?:{'|'.join(branches)})" + alternative[group.end() :]
+    word = _LEADING_WORD.match(alternative)
+    if word is None:
+        return alternative
+    literal, rest = word.group(1), alternative[word.end() :]
+    if rest[:1] in ("?", "*", "+", "{"):
+        literal, rest = literal[:-1], literal[-1] + rest  # the quantifier is the last letter's
+    if not literal:
+        return alternative
+    return f"{literal}(?<!\\w{literal}){rest}"
+
+
+def _compiled(pattern: str) -> tuple[re.Pattern[str], ...]:
+    """A rule's pattern as one compiled pattern per alternative, each literal first: a rule
+    matches where any of them does."""
+    return tuple(re.compile(_literal_first(a)) for a in _alternatives(pattern))
+
+
 # A rule whose needles start with "~" is weak: it names the reason where a 402 already says
 # "pay", but is no evidence on its own for another status (`reason_from_words(strict=True)`).
-_WORDS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str], bool], ...] = tuple(
-    (reason, tuple(needles.lstrip("~").split("|")), re.compile(pattern), needles.startswith("~"))
+_WORDS: tuple[tuple[Reason, tuple[str, ...], tuple[re.Pattern[str], ...], bool], ...] = tuple(
+    (reason, tuple(needles.lstrip("~").split("|")), _compiled(pattern), needles.startswith("~"))
     for reason, needles, pattern in _RULES
 )
-_RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
-    (tuple(needles.split("|")), re.compile(pattern))
+#: Every needle of the wording rules.
+_WORD_NEEDLES = frozenset(needle for _, needles, _, _ in _WORDS for needle in needles)
+_RATE_LIMIT_RULES: tuple[tuple[tuple[str, ...], tuple[re.Pattern[str], ...]], ...] = tuple(
+    (tuple(needles.split("|")), _compiled(pattern))
     for needles, pattern in (
         ("rate limit|rate-limit|ratelimit|rate_limit", r"\brate[ _-]?limit"),
         (
@@ -614,16 +690,24 @@ _KNOWN_KEYS: dict[str, str] = {}
 _known = _KNOWN_KEYS.get
 
 
+class Upstream(dict):  # type: ignore[type-arg]
+    """An object of the upstream provider's error that a gateway passed on as JSON text:
+    its message may say what the gateway's own ("Provider returned error") does not."""
+
+
 def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The payload and the objects nested under its usual envelope keys, breadth first."""
-    queue: list[Any] = [payload]
+    """The payload and the objects nested under its usual envelope keys, breadth first.
+
+    The objects of an upstream error kept as JSON text (`raw`) come as `Upstream` dicts.
+    """
+    queue: list[tuple[Any, bool]] = [(payload, False)]
     found: list[dict[str, Any]] = []
     index = 0
     while index < len(queue) and len(found) < _MAX_OBJECTS:
-        obj = queue[index]
+        obj, upstream = queue[index]
         index += 1
         if type(obj) is list:
-            queue.extend(item for item in obj[:3] if isinstance(item, (dict, list)))
+            queue.extend((item, upstream) for item in obj[:3] if isinstance(item, (dict, list)))
             continue
         if not isinstance(obj, dict):
             continue
@@ -631,42 +715,41 @@ def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             normalized = {(_known(k) or _norm(k)): v for k, v in obj.items()}
         except (TypeError, AttributeError):  # a key that is no string: not from JSON
             normalized = {_norm(k): v for k, v in obj.items() if type(k) is str}
+        if upstream:
+            normalized = Upstream(normalized)
         found.append(normalized)
-        if "raw" in normalized:
-            # A gateway passes the upstream provider's error on as JSON text (OpenRouter's
-            # `error.metadata.raw`): its object is read after this one's children.
-            upstream = _upstream(normalized["raw"])
-            if upstream is not None:
-                normalized = {**normalized, "raw": upstream}
-                found[-1] = normalized
         nested = _NESTED_KEYS.intersection(normalized)
-        if len(nested) == 1:
+        if len(nested) == 1 and "raw" not in nested:
             (key,) = nested  # the usual envelope: `{"error": {...}}`
             child = normalized[key]
             if isinstance(child, (dict, list)):
-                queue.append(child)
+                queue.append((child, upstream))
         elif nested:
-            # Children in the order of `_NESTED`, whatever the order of the object's keys.
-            queue.extend(
-                child
-                for _, child in sorted(
-                    (_NESTED_ORDER[key], normalized[key])
-                    for key in nested
-                    if isinstance(normalized[key], (dict, list))
-                )
-            )
+            # Children in the order of `_NESTED`, whatever the order of the object's keys. A
+            # gateway passes the upstream provider's error on as JSON text (OpenRouter's
+            # `error.metadata.raw`): it is parsed, and read after the other children.
+            children = []
+            for key in nested:
+                child = normalized[key]
+                from_upstream = upstream
+                if key == "raw" and type(child) is str:
+                    child, from_upstream = _upstream(child), True
+                if isinstance(child, (dict, list)):
+                    children.append((_NESTED_ORDER[key], child, from_upstream))
+            children.sort(key=lambda c: c[0])
+            queue.extend((child, from_upstream) for _, child, from_upstream in children)
     return found
 
 
-def _upstream(value: Any) -> dict[str, Any] | None:
-    """The JSON object that a string holds, if it holds one (bounded like a body)."""
-    if type(value) is not str or len(value) > _MAX_UPSTREAM or value.lstrip()[:1] != "{":
+def _upstream(value: str) -> Any:
+    """The JSON object or array that a string holds, if it holds one (bounded like a body)."""
+    if len(value) > _MAX_UPSTREAM or value.lstrip()[:1] not in ("{", "["):
         return None
     try:
         parsed = loads_json(value)
     except ValueError:
         return None
-    return parsed if isinstance(parsed, dict) else None
+    return parsed if isinstance(parsed, (dict, list)) else None
 
 
 def error_object(payload: Any, snapshot: ResponseSnapshot | None = None) -> dict[str, Any]:
@@ -886,7 +969,7 @@ def first_look(payload: Any, snapshot: ResponseSnapshot | None = None) -> tuple[
     for obj in objects_of(payload, snapshot):
         for key in _CODE_KEY_SET.intersection(obj):
             value = obj[key]
-            if type(value) is str and len(value) <= _MAX_CODE:
+            if type(value) is str and (len(value) <= _MAX_CODE or _is_code(value)):
                 kind = _code_kind(key, value)
                 if kind == _RATE_CODE:
                     rate_code = True
@@ -962,7 +1045,7 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
     # PayPal's `details[].issue` and `description` say more than the generic envelope.
     billing: tuple[str, str | None] | None = None
     codes = evidence.codes
-    messages: list[str] = []  # each object's own message, in order
+    messages: list[tuple[str, bool]] = []  # each object's own message, and if upstream
     for obj in objects:
         # Within an object the synonym of lowest rank wins, whatever the order of the keys;
         # across objects the earlier object wins (the object's own message is kept apart).
@@ -990,7 +1073,7 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
         for role, (_, parsed) in best.items():
             found[role] = parsed
         if own_message is not None:
-            messages.append(own_message[1])
+            messages.append((own_message[1], type(obj) is Upstream))
         if not own_codes:
             continue
         if len(own_codes) > 1:
@@ -1008,12 +1091,18 @@ def _read_evidence(payload: Any, snapshot: ResponseSnapshot | None) -> Evidence:
         evidence.code = codes[0]
     found.pop("message", None)
     if evidence.message is None and messages:
-        # A wrapper's message may say only that something failed ("Error from provider");
-        # the first message that names a reason says what.
-        evidence.message = messages[0]
-        if len(messages) > 1 and reason_from_words(messages[0]) is None:
+        # A gateway's message may say only that the provider failed ("Error from provider"):
+        # the provider's own message, passed on as JSON text, says why. (A validation
+        # error's field messages are not the error's reason: only an upstream one counts.)
+        evidence.message = messages[0][0]
+        if len(messages) > 1 and reason_from_words(messages[0][0]) is None:
             evidence.message = next(
-                (m for m in messages[1:] if reason_from_words(m) is not None), messages[0]
+                (
+                    text
+                    for text, upstream in messages[1:]
+                    if upstream and reason_from_words(text) is not None
+                ),
+                messages[0][0],
             )
     for role, parsed in found.items():
         setattr(evidence, role, parsed)
@@ -1207,6 +1296,11 @@ def _is_short_code(value: str) -> bool:
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
 
 
+def counts_on_errors(code: str) -> bool:
+    """`True` for a billing code that is evidence on a status other than 402 too."""
+    return _counts_on_errors(code)
+
+
 def _counts_on_errors(code: str) -> bool:
     """`True` for a billing code that is evidence on a status other than 402 too."""
     full = _norm(code.strip())
@@ -1265,21 +1359,29 @@ def _reason_from_short_words(text: str, strict: bool) -> Reason | None:
 
 
 def _reason_from_words(lowered: str, strict: bool) -> Reason | None:
+    # Which needles the text holds, in one pass: most rules then end at a set lookup.
+    present = {needle for needle in _WORD_NEEDLES if needle in lowered}
+    if not present:
+        return None
     for reason, needles, pattern, weak in _WORDS:
         if weak and strict:
             continue
-        if _found_near(pattern, lowered, needles):
+        if not present.isdisjoint(needles) and _found_near(pattern, lowered, needles):
             return reason
     return None
 
 
-def _found_near(pattern: re.Pattern[str], lowered: str, needles: tuple[str, ...]) -> bool:
-    """`True` if `pattern` matches near one of the first occurrences of one of `needles`."""
+def _found_near(
+    patterns: tuple[re.Pattern[str], ...], lowered: str, needles: tuple[str, ...]
+) -> bool:
+    """`True` if one of `patterns` matches near one of the first occurrences of one of
+    `needles`."""
     for needle in needles:
         start = lowered.find(needle)
         tries = 0
         while start >= 0 and tries < _TRIES:
-            if pattern.search(lowered, max(0, start - _BEHIND), start + _AHEAD):
+            low, high = max(0, start - _BEHIND), start + _AHEAD
+            if any(pattern.search(lowered, low, high) for pattern in patterns):
                 return True
             # The next window starts where this one's matches could no longer reach.
             start = lowered.find(needle, start + _AHEAD - _BEHIND)
@@ -1299,7 +1401,13 @@ def looks_like_rate_limit(codes: Iterable[str], message: str | None) -> bool:
 @functools.lru_cache(maxsize=256)
 def _rate_limit_words(text: str) -> bool:
     lowered = text.lower()
-    return any(_found_near(pattern, lowered, needles) for needles, pattern in _RATE_LIMIT_RULES)
+    for needles, pattern in _RATE_LIMIT_RULES:
+        for needle in needles:
+            if needle in lowered:
+                if _found_near(pattern, lowered, needles):
+                    return True
+                break
+    return False
 
 
 # The needles of `may_hold_evidence`, from the tables above.

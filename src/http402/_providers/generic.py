@@ -102,7 +102,9 @@ class TextAdapter:
                 words, 500
             )
         else:
-            words = text.lstrip()[:_SCAN]
+            # A line break inside a sentence is a space to the wording rules, as in a JSON
+            # message ("A valid payment\ninstrument must be provided").
+            words = " ".join(text[:_SCAN].split())
             message = bounded_text(words, 500)
         if not message:
             return None

@@ -11,7 +11,14 @@ import re
 from .._adapters import ResponseSnapshot
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from ._common import may_hold_evidence, read_evidence, reason_from_code, reason_from_words
+from ._common import (
+    counts_on_errors,
+    may_hold_evidence,
+    read_evidence,
+    reason_from_code,
+    reason_from_words,
+    says_rate_limit,
+)
 
 __all__ = ["ProblemDetailsAdapter"]
 
@@ -46,9 +53,12 @@ class ProblemDetailsAdapter:
         if not is_problem:
             return None
         type_uri = bounded_text(problem_type, 300) if isinstance(problem_type, str) else None
-        reason = _reason_from_type(type_uri)
-        if reason is None and response.status_code != 402:
-            return None  # decided before reading the members: most 4xx problems are no gate
+        strict = response.status_code != 402
+        reason, by_code = _reason_from_type(type_uri, strict=strict)
+        if strict and (reason is None or (not by_code and says_rate_limit(response.text))):
+            # Decided before reading the members: most 4xx problems are no gate, and on a
+            # status other than 402 a type's words lose to rate-limit wording, as any words do.
+            return None
         evidence = read_evidence(
             {k: v for k, v in payload.items() if k not in ("type", "title", "detail", "status")}
         )
@@ -88,8 +98,15 @@ def _may_be_billing_problem(response: ResponseSnapshot) -> bool:
 _TYPE_URI = re.compile(r'"type"\s*:\s*"[^"]*/')
 
 
-def _reason_from_type(type_uri: str | None) -> Reason | None:
+def _reason_from_type(type_uri: str | None, *, strict: bool) -> tuple[Reason | None, bool]:
+    """The reason a problem type names, and whether its slug is a billing code. `strict`
+    (a status other than 402) takes only what is evidence there, as the generic rules do:
+    a code that counts on errors, or strong wording."""
     if not type_uri or type_uri == "about:blank":
-        return None
+        return None, False
     slug = type_uri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-    return reason_from_code(slug) or reason_from_words(slug.replace("-", " ").replace("_", " "))
+    reason = reason_from_code(slug)
+    if reason is not None and (not strict or counts_on_errors(slug)):
+        return reason, True
+    words = slug.replace("-", " ").replace("_", " ")
+    return reason_from_words(words, strict=strict), False
