@@ -728,3 +728,31 @@ def test_a_json_body_with_a_byte_order_mark_is_read() -> None:
     )
     assert got is not None
     assert got.code == "insufficient_quota"
+
+
+def test_an_upstream_error_kept_as_an_object_under_raw_is_read() -> None:
+    upstream = {"error": {"message": "Your credit balance is too low to access the API."}}
+    body = {"error": {"message": "Provider returned error", "metadata": {"raw": upstream}}}
+    for status in (400, 402, 403, 429):
+        payment = http402.classify(response(status, body))
+        assert payment is not None
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("Upgrade to Pro now to continue.", Reason.PLAN_LIMIT_EXCEEDED),
+        ("Upgrade to Plus today", Reason.PLAN_LIMIT_EXCEEDED),
+        ("Please upgrade to Premium in order to use this endpoint", Reason.PLAN_LIMIT_EXCEEDED),
+        ("Upgrade to Pro (https://example.com/pricing) to continue.", Reason.PLAN_LIMIT_EXCEEDED),
+        ("A payment method is required to use this model.", Reason.PAYMENT_FAILED),
+        ("更换银行卡失败：验证码错误", None),  # changing a bank card failed: a form's error
+        ("更换支付卡需要先完成实名认证", None),
+    ],
+)
+def test_tier_upgrades_payment_methods_and_card_changes(
+    message: str, reason: Reason | None
+) -> None:
+    payment = http402.classify(response(403, {"error": {"message": message}}))
+    assert (payment.reason if payment else None) is reason

@@ -205,7 +205,8 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         r"|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\b(?:a|an|your|new|valid|default) "
         r"payment (?:method|instrument)"
         r"|\bno (?:valid |default )?payment (?:method|instrument)"
-        r"|\ba valid payment (?:method|instrument) must be provided",
+        r"|\ba valid payment (?:method|instrument) must be provided"
+        r"|\ba payment (?:method|instrument) is required\b",
     ),
     (
         Reason.PAYMENT_FAILED,
@@ -327,7 +328,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     # Chinese providers (Zhipu, and the gateways before them): "balance not enough",
     # "please recharge". Chinese has no spaces, so no word boundaries either. A payment API
     # that asks the payer to change card (WeChat Pay's NOT_ENOUGH) had a payment fail.
-    (Reason.PAYMENT_FAILED, "更换支付卡|更换银行卡", r"更换支付卡|更换银行卡"),
+    (Reason.PAYMENT_FAILED, "更换支付卡|更换银行卡", r"余额不足[^。.]{0,20}?更换(?:支付|银行)卡"),
     (Reason.INSUFFICIENT_CREDITS, "余额不足|请充值", r"余额不足|请充值"),
     (Reason.INSUFFICIENT_CREDITS, "top", r"\btop[ -]?up\b"),
     (Reason.INSUFFICIENT_CREDITS, "recharge", r"\brecharge\b"),
@@ -347,7 +348,8 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
         # A paid tier by name, where the phrase ends ("Upgrade to GitHub Pro or ..."): not a
         # version or a product ("upgrade to v2 for team ...", "... Enterprise Server 3.12").
         r"|\bupgrade to (?:an? )?(?:[a-z-]+ ){0,2}(?:pro|plus|premium|team|business|enterprise"
-        r"|paid)(?:\s*(?:[.,;:!)]|$)|\s+(?:or|to|for access|plan|tier|account|subscription)\b)",
+        r"|paid)(?:\s*(?:[.,;:!()]|$)"
+        r"|\s+(?:or|to|now|today|and|in|for access|plan|tier|account|subscription)\b)",
     ),
     (
         Reason.PLAN_LIMIT_EXCEEDED,
@@ -732,8 +734,10 @@ def _objects(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             for key in nested:
                 child = normalized[key]
                 from_upstream = upstream
-                if key == "raw" and type(child) is str:
-                    child, from_upstream = _upstream(child), True
+                if key == "raw":  # as JSON text, or already an object
+                    from_upstream = True
+                    if type(child) is str:
+                        child = _upstream(child)
                 if isinstance(child, (dict, list)):
                     children.append((_NESTED_ORDER[key], child, from_upstream))
             children.sort(key=lambda c: c[0])
