@@ -201,10 +201,12 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PAYMENT_FAILED,
         "payment method|payment instrument",
-        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:declined|expired|failed)"
+        # Not a parameter's error: "payment method id", "... failed validation".
+        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:declined|expired|failed)\b"
+        r"(?! validation)"
         r"|\b(?:add|update|set up|attach|provide)\b[^.]{0,25}?\b(?:a|an|your|new|valid|default) "
-        r"payment (?:method|instrument)"
-        r"|\bno (?:valid |default )?payment (?:method|instrument)"
+        r"payment (?:method|instrument)\b(?! (?:id|type|token|field)\b)"
+        r"|\bno (?:valid |default )?payment (?:method|instrument)\b(?! (?:with|id|type)\b)"
         r"|\ba valid payment (?:method|instrument) must be provided"
         r"|\ba payment (?:method|instrument) is required\b",
     ),
@@ -216,7 +218,7 @@ _RULES: tuple[tuple[Reason, str, str], ...] = (
     (
         Reason.PAYMENT_FAILED,
         "payment",
-        r"\bpayment\b[^.]{0,30}?\b(?:failed|was declined|could "
+        r"\bpayment\b[^.]{0,30}?\b(?:failed\b(?! validation)|was declined|could "
         r"not be processed)|\b(?:failed|unsuccessful|incomplete|declined) payment\b",
     ),
     (Reason.PAYMENT_FAILED, "charge", r"\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"),
