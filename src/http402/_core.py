@@ -367,10 +367,10 @@ def _may_hold_credentials(request: Any) -> bool:
 def _collected_raw_secrets(
     url: str, raw: tuple[tuple[bytes, bytes], ...], encoding: str
 ) -> tuple[str, ...]:
-    pairs = tuple(
+    pairs = [
         (name.decode(encoding, "replace"), value.decode(encoding, "replace")) for name, value in raw
-    )
-    return _collected_secrets(url, pairs)
+    ]
+    return collect_secrets(url, pairs)
 
 
 @functools.lru_cache(maxsize=64)

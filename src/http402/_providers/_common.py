@@ -176,7 +176,6 @@ _UNAMBIGUOUS_CODES = frozenset(
     }
 )
 
-_I = re.IGNORECASE
 # The wording of each reason, as (needle, pattern) rules on the lower-cased message, in order
 # of precedence. A pattern runs only near where one of its literal needles ("a|b") occurs: a
 # substring test is far cheaper than a failed regex search through a long message, and a
@@ -830,7 +829,7 @@ class Evidence:
             reason = reason_from_code(code)
             if reason is None:
                 continue
-            if strict and not _counts_on_errors(code):
+            if strict and not counts_on_errors(code):
                 continue  # no evidence on a non-402; its wording may still be
             # A quota code next to wording about the plan is a plan limit ("Operations quota
             # exceeded. Change plan to get more").
@@ -986,11 +985,8 @@ def first_look(payload: Any, snapshot: ResponseSnapshot | None = None) -> tuple[
                 value = obj[key]
                 if type(value) is dict:
                     continue  # an envelope (`"error": {...}`), looked at as an object
-                if (
-                    _says_billing(value)
-                    if type(value) is str and len(value) <= _WORDS_SCAN
-                    else _says_billing_in(value)
-                ):
+                short = type(value) is str and len(value) <= _WORDS_SCAN
+                if (_says_billing_cached if short else _says_billing)(value):
                     seen = BILLING_WORDS
                     break
     return seen, rate_code
@@ -1008,22 +1004,19 @@ def _code_kind(key: str, value: str) -> int:
     code = value.strip()
     if _norm(code) in _RATE_LIMIT_CODES:
         return _RATE_CODE
-    if reason_from_code(code) is not None and _counts_on_errors(code):
+    if reason_from_code(code) is not None and counts_on_errors(code):
         return _EVIDENCE_CODE
     return _OTHER_CODE
 
 
-@functools.lru_cache(maxsize=256)
-def _says_billing(value: str) -> bool:
-    """`True` when a message's strong wording names a reason (cached, as the wording rules
-    are: a provider sends the same few messages)."""
+def _says_billing(value: Any) -> bool:
+    """`True` when a message's strong wording names a reason."""
     text = _message(value)
     return text is not None and reason_from_words(text, strict=True) is not None
 
 
-def _says_billing_in(value: Any) -> bool:
-    text = _message(value)
-    return text is not None and reason_from_words(text, strict=True) is not None
+# Cached for short messages, as the wording rules are: a provider sends the same few.
+_says_billing_cached = functools.lru_cache(maxsize=256)(_says_billing)
 
 
 def says_rate_limit(text: str) -> bool:
@@ -1304,11 +1297,6 @@ def _is_short_code(value: str) -> bool:
 
 def counts_on_errors(code: str) -> bool:
     """`True` for a billing code that is evidence on a status other than 402 too."""
-    return _counts_on_errors(code)
-
-
-def _counts_on_errors(code: str) -> bool:
-    """`True` for a billing code that is evidence on a status other than 402 too."""
     full = _norm(code.strip())
     if full in _NOT_EVIDENCE_ON_ERRORS or _CODE_SUFFIX.sub("", full) in _NOT_EVIDENCE_ON_ERRORS:
         return False  # `processing_error` is listed whole: its suffix is part of the code
@@ -1462,7 +1450,7 @@ def _commonness(word: str) -> tuple[bool, int]:
 
 def _may_count_on_errors(code: str) -> bool:
     # A code is looked up with and without an `_error` suffix: either form may count.
-    return _counts_on_errors(code) or _counts_on_errors(code + "_error")
+    return counts_on_errors(code) or counts_on_errors(code + "_error")
 
 
 #: What a strict reading can claim a non-402 by: a strong wording rule, a code family, or a
