@@ -165,6 +165,12 @@ class BalanceCache:
             reading = self._scopes.get(scope)
             return None if reading is None else reading.balance
 
+    def forked(self) -> None:
+        """In a child process: the probes under way run in the parent's threads only."""
+        self._lock = threading.Lock()
+        for reading in self._scopes.values():
+            reading.probing = None
+
     def _trim(self) -> None:
         for key in list(self._scopes):
             if len(self._scopes) <= self._max_scopes:
