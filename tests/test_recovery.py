@@ -21,11 +21,22 @@ import pytest
 
 import http402
 from http402 import Reason, Retry, RetryPolicy
+from http402._episodes import FAILURE_HOLD
 
 from .fakes import Account
 
 URL = "https://api.example.com/v1/generate"
 PAYLOADS = Path(__file__).parent / "payloads"
+
+
+class Clock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Sleeps:
@@ -337,7 +348,9 @@ class TestCoalescing:
         assert calls == 1
 
     def test_a_hook_that_raises_fails_its_waiters_and_the_next_burst_retries(self) -> None:
-        """The hook's own exception reaches every waiter unchanged; then a new episode."""
+        """The hook's own exception reaches every waiter unchanged; a gate inside the short
+        failure hold (an SDK's own retry) gets it too, without a hook call; after the hold,
+        a new episode."""
         account = Account()
         everyone_gated = threading.Event()
         account.on_gate = lambda n: everyone_gated.set() if n >= 5 else None
@@ -353,12 +366,20 @@ class TestCoalescing:
             account.top_up(10)
             return Retry()
 
-        client = sync_client(account, on_payment_required=top_up)
+        clock = Clock()
+        coordinator = http402.LocalCoordinator(clock=clock)
+        client = sync_client(account, on_payment_required=top_up, coordinator=coordinator)
         with ThreadPoolExecutor(max_workers=5) as pool:
             futures = [pool.submit(client.post, URL) for _ in range(5)]
             errors = [f.exception() for f in futures]
         assert all(error is failure for error in errors)
         assert len(account.requests) == 5  # nothing was replayed
+        clock.now += FAILURE_HOLD - 0.1
+        with pytest.raises(RuntimeError) as again:
+            client.post(URL)
+        assert again.value is failure
+        assert calls == 1
+        clock.now += 0.2
         assert client.post(URL).status_code == 200
         assert calls == 2
 
@@ -735,7 +756,7 @@ class TestKnowBeforeYouPay:
     def test_preflight_fails_fast_while_the_scope_is_gated(self) -> None:
         """Within the TTL, a known gate is raised again without sending the request."""
         account = Account()
-        client = sync_client(account, preflight_ttl=30)
+        client = sync_client(account, preflight=http402.Preflight(gate_ttl=30))
         with pytest.raises(http402.InsufficientCreditsError):
             client.post(URL)
         with pytest.raises(http402.InsufficientCreditsError) as caught:
@@ -757,8 +778,7 @@ class TestKnowBeforeYouPay:
         fired: list[http402.LowBalance] = []
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            on_low_balance=fired.append,
-            low_balance_below=50,
+            low_balance=http402.LowBalanceWatch(fired.append, below=50),
         )
         client = httpx.Client(transport=transport)
         for _ in range(5):
@@ -767,10 +787,10 @@ class TestKnowBeforeYouPay:
         assert {alert.trigger for alert in fired} == {"balance"}
         assert fired[0].threshold == 50 and len(fired[0].scope_digest) == 16
 
-    def test_low_balance_options_go_together(self) -> None:
+    def test_a_low_balance_watch_needs_a_threshold(self) -> None:
         """A hook without a threshold is a mistake caught up front."""
-        with pytest.raises(ValueError, match="goes with"):
-            http402.PaymentRequiredTransport(on_low_balance=print)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="below or within"):
+            http402.LowBalanceWatch(print)
 
 
 def test_telemetry_records_have_the_fields_and_no_credential(
