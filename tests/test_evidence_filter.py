@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import http402
-from http402._classify import prefilter
+from http402._classify import readers
 from http402._providers import problem
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -83,7 +83,7 @@ def test_the_prefilter_changes_no_answer(
         request=httpx.Request("POST", GATEWAY),
     )
     looked = http402.classify(response)
-    monkeypatch.setattr(prefilter, "may_hold_evidence", lambda text: True)
+    monkeypatch.setattr(readers, "text_may_hold_evidence", lambda text: True)
     monkeypatch.setattr(problem, "_may_be_problem", lambda text: True)
     read = http402.classify(response)
     assert looked == read

@@ -15,9 +15,9 @@ from typing import Any
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import as_amount, safe_action_url
-from . import prefilter
 from .decide import CONTEXT_SCAN, Verdict, decide
 from .fields import Fields, is_documentation, read_fields, text_fields
+from .prefilter import may_hold_evidence as text_may_hold_evidence
 from .snapshot import ResponseSnapshot
 
 __all__ = ["fields_of", "gate", "may_hold_evidence", "read_json", "read_text"]
@@ -27,7 +27,7 @@ def may_hold_evidence(snapshot: ResponseSnapshot) -> bool:
     """`False` when no strict reading can claim the body (`prefilter.py`); kept."""
     possible = snapshot._may_hold_evidence
     if possible is None:
-        possible = snapshot._may_hold_evidence = prefilter.may_hold_evidence(snapshot.text)
+        possible = snapshot._may_hold_evidence = text_may_hold_evidence(snapshot.text)
     return possible
 
 
