@@ -7,6 +7,7 @@ normalized exception instead of a provider-specific body to string-match.
 
 from __future__ import annotations
 
+import logging as _logging
 import typing as _typing
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
@@ -23,6 +24,10 @@ from ._exceptions import (
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._transport import PaymentRequiredTransport
 from ._wrap import aforget_gate, forget_gate, wrap
+
+# A library's logger: its records reach the handlers the application configured, and an
+# application that configured none sees nothing on stderr (no "last resort" output).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 if _typing.TYPE_CHECKING:
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
