@@ -135,3 +135,48 @@ def test_str_shows_the_url_as_sent_with_only_credentials_replaced(url: str, show
     error = _raised(client, url)
     assert f"for POST {shown} - to resolve" in str(error)
     assert "sk-secret" not in str(error)
+
+
+# --- A general-purpose client: what may raise besides 402 (README, next to `wrap`) --------
+
+QUOTA = {
+    "error": {
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "type": "insufficient_quota",
+        "code": "insufficient_quota",
+    }
+}
+
+
+def _gateway(status: int, body: dict[str, object]) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+
+
+def test_a_gateways_billing_4xx_on_any_host_raises_by_default() -> None:
+    """A 429 whose body is a billing error from a gateway on any host is a gate."""
+    client = http402.wrap(httpx.Client(transport=_gateway(429, QUOTA)))
+    with pytest.raises(http402.InsufficientCreditsError) as caught:
+        client.post("https://llm.corp.example/v1/chat/completions")
+    assert caught.value.status_code == 429
+
+
+def test_read_errors_false_keeps_the_generic_rules_to_402s() -> None:
+    """With `default_registry.copy(read_errors=False)` the same 429 comes back untouched,
+    while a 402 still raises."""
+    registry = http402.default_registry.copy(read_errors=False)
+    client = http402.wrap(httpx.Client(transport=_gateway(429, QUOTA)), registry=registry)
+    response = client.post("https://llm.corp.example/v1/chat/completions")
+    assert response.status_code == 429
+    assert response.json() == QUOTA
+    paid = http402.wrap(httpx.Client(transport=_gateway(402, OPENROUTER)), registry=registry)
+    with pytest.raises(http402.PaymentRequiredError):
+        paid.post("https://llm.corp.example/v1/chat/completions")
+
+
+def test_a_plain_4xx_and_a_5xx_come_back_whole() -> None:
+    """A 4xx error that is no gate is handed back with its body as sent; a 5xx too."""
+    invalid = {"error": {"message": "Invalid value for 'temperature'", "code": "invalid_value"}}
+    for status, body in ((400, invalid), (503, QUOTA)):
+        client = http402.wrap(httpx.Client(transport=_gateway(status, body)))
+        response = client.post("https://llm.corp.example/v1/chat/completions")
+        assert (response.status_code, response.json()) == (status, body)
