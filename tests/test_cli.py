@@ -103,12 +103,13 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_explain_loads_a_custom_adapter_from_module_and_attribute(tmp_path: Path) -> None:
     """`--adapter module:Class` recognises a gate that no built-in adapter knows, without
     installing it as a plugin; the same body without it is no gate."""
-    (tmp_path / "acme_http402.py").write_text(ACME)
+    (tmp_path / "cli_acme_adapters.py").write_text(ACME)
     (tmp_path / "body.json").write_text('{"error": "wallet_empty"}')
     where = ("--status", "403", "--url", "https://api.acme.example/v1/run")
     without = _cli(tmp_path, "explain", "body.json", *where)
     assert without.returncode == 1, without.stderr
-    found = _cli(tmp_path, "explain", "body.json", *where, "--adapter", "acme_http402:AcmeAdapter")
+    adapter = ("--adapter", "cli_acme_adapters:AcmeAdapter")
+    found = _cli(tmp_path, "explain", "body.json", *where, *adapter)
     assert found.returncode == 0, found.stderr
     assert "insufficient_credits" in found.stdout
     assert "acme" in found.stdout
@@ -116,8 +117,8 @@ def test_explain_loads_a_custom_adapter_from_module_and_attribute(tmp_path: Path
 
 def test_adapters_lists_a_custom_adapter_first(tmp_path: Path) -> None:
     """`http402 adapters --adapter ...` shows it where it is tried: before the built-ins."""
-    (tmp_path / "acme_http402.py").write_text(ACME)
-    listing = _cli(tmp_path, "adapters", "--json", "--adapter", "acme_http402:AcmeAdapter")
+    (tmp_path / "cli_acme_adapters.py").write_text(ACME)
+    listing = _cli(tmp_path, "adapters", "--json", "--adapter", "cli_acme_adapters:AcmeAdapter")
     assert listing.returncode == 0, listing.stderr
     assert '"name": "acme"' in listing.stdout.split("},")[0]
 
@@ -126,10 +127,10 @@ def test_adapters_lists_a_custom_adapter_first(tmp_path: Path) -> None:
     ("spec", "said"),
     [
         ("no_such_module_here:Adapter", "cannot import 'no_such_module_here'"),
-        ("acme_http402:Missing", "has no 'Missing'"),
-        ("acme_http402:Nameless", "needs a non-empty str `name`"),
-        ("acme_http402:openai_again", "openai"),
-        ("acme_http402", "is not 'module:attribute'"),
+        ("cli_acme_adapters:Missing", "has no 'Missing'"),
+        ("cli_acme_adapters:Nameless", "needs a non-empty str `name`"),
+        ("cli_acme_adapters:openai_again", "openai"),
+        ("cli_acme_adapters", "is not 'module:attribute'"),
     ],
 )
 def test_an_adapter_that_cannot_be_used_is_a_usage_error(
@@ -141,13 +142,14 @@ def test_an_adapter_that_cannot_be_used_is_a_usage_error(
 ) -> None:
     """A module that is missing, a missing attribute, an object that is no adapter, or a name
     already registered: exit 2 with one line saying why."""
-    (tmp_path / "acme_http402.py").write_text(ACME)
+    (tmp_path / "cli_acme_adapters.py").write_text(ACME)
     (tmp_path / "body.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
-    monkeypatch.delitem(sys.modules, "acme_http402", raising=False)
-    code = main(["explain", "body.json", "--adapter", spec])
-    monkeypatch.delitem(sys.modules, "acme_http402", raising=False)
+    try:
+        code = main(["explain", "body.json", "--adapter", spec])
+    finally:
+        sys.modules.pop("cli_acme_adapters", None)  # each test's own module, never shared
     err = capsys.readouterr().err
     assert code == 2
     assert said in err

@@ -313,3 +313,111 @@ class TestPreflightWithAHook:
         with httpx.Client(transport=transport) as client:
             assert client.get("https://api.example.com/").status_code == 200
         assert "on_low_balance hook raised RuntimeError" in caplog.text
+
+
+# --- The pure parts: what a stand-in says, what counts as seen, when polling is on ----------
+
+
+class TestStandInBody:
+    """A request refused before sending carries the gate's own words in its stand-in body."""
+
+    def _payment(self, raw: Any, **fields: Any) -> http402.PaymentRequired:
+        return http402.PaymentRequired(
+            reason=http402.Reason.INSUFFICIENT_CREDITS, provider="deepseek", raw=raw, **fields
+        )
+
+    def test_the_providers_json_payload_is_the_body_with_exact_amounts(self) -> None:
+        """The decoded payload is written back as JSON; an amount keeps every digit."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        raw = {
+            "error": {"message": "Insufficient Balance", "balance": Decimal("0.000000000000000001")}
+        }
+        body, content_type = stand_in_body(self._payment(raw), Redactor(), 65536)
+        assert content_type == "application/json"
+        assert body == b'{"error": {"message": "Insufficient Balance", "balance": 1E-18}}'
+        assert json.loads(body, parse_float=Decimal)["error"]["balance"] == Decimal("1E-18")
+
+    def test_a_credential_in_the_payload_is_scrubbed(self) -> None:
+        """The request's key, echoed in the stored payload, never reaches the stand-in."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        key = "sk-preflight-canary-0123456789"
+        raw = {"error": {"message": f"key {key} has no balance"}}
+        body, _ = stand_in_body(self._payment(raw), Redactor([key]), 65536)
+        assert key.encode() not in body
+        assert json.loads(body)["error"]["message"] == "key [redacted] has no balance"
+
+    def test_a_text_payload_stays_text(self) -> None:
+        """A plain-text gate comes back as the same text."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        body, content_type = stand_in_body(self._payment("Payment required."), Redactor(), 100)
+        assert (body, content_type) == (b"Payment required.", "text/plain; charset=utf-8")
+
+    def test_without_a_payload_or_over_the_bound_the_normalized_fields_speak(self) -> None:
+        """No payload (a fleet's stored gate, a balance below the minimum), or one larger
+        than the bound: an `{"error": ...}` document of the normalized fields, bounded."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        payment = self._payment(
+            {"pad": "x" * 5000}, code="insufficient_balance", message="Insufficient Balance"
+        )
+        body, content_type = stand_in_body(payment, Redactor(), 1000)
+        assert content_type == "application/json"
+        assert len(body) <= 1000
+        assert json.loads(body) == {
+            "error": {
+                "type": "insufficient_credits",
+                "code": "insufficient_balance",
+                "message": "Insufficient Balance",
+                "provider": "deepseek",
+            }
+        }
+        long = self._payment(None, message="m" * 5000)
+        body, _ = stand_in_body(long, Redactor(), 1000)
+        assert len(body) <= 1000
+        assert json.loads(body)["error"]["message"].startswith("mmm")
+
+
+def test_a_balance_seen_outside_a_probe_is_fresh_for_every_seconds() -> None:
+    """`seen` records a header's or a gate's balance; `fresh` returns it within `every`
+    seconds, and the newest reading replaces an older one (a top-up that shows)."""
+    from http402._episodes import EpisodeBook
+    from http402._preflight import BalanceCache
+
+    now = [100.0]
+    cache = BalanceCache(EpisodeBook(clock=lambda: now[0]))
+    assert cache.fresh("scope", 60) is None
+    cache.seen("scope", http402.Balance(provider="deepseek", available=Decimal("0.5")))
+    assert cache.fresh("scope", 60) == http402.Balance(
+        provider="deepseek", available=Decimal("0.5")
+    )
+    # A balance seen from a header spares the probe.
+    assert cache.join("scope", 60) == ("fresh", cache.fresh("scope", 60))
+    now[0] += 30
+    cache.seen("scope", http402.Balance(provider="deepseek", available=Decimal("20")))
+    assert cache.fresh("scope", 60).available == Decimal("20")  # type: ignore[union-attr]
+    now[0] += 60
+    assert cache.fresh("scope", 60) is None
+
+
+@pytest.mark.parametrize(
+    ("preflight", "polls"),
+    [
+        (http402.Preflight(gate_ttl=30), False),
+        (http402.Preflight(min_balance=1), True),
+        (http402.Preflight(min_balance=1, poll=False), False),
+        (http402.Preflight(gate_ttl=30, poll=True), True),
+    ],
+)
+def test_only_a_balance_minimum_or_poll_true_starts_polling(
+    preflight: http402.Preflight, polls: bool
+) -> None:
+    """`Preflight(gate_ttl=...)` alone never polls the balance probe; `min_balance` does
+    unless `poll=False`, and `poll=True` asks for it outright."""
+    assert preflight.polls is polls

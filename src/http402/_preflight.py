@@ -5,13 +5,21 @@ sent, it may fail it fast (the typed error, `attempts == 0`, nothing sent) when:
 
 * the scope is **known to be gated**: an account-level gate was met less than `gate_ttl`
   seconds ago (what `preflight_ttl` did alone before), or
-* the account's **probed balance** is below `min_balance`: the provider adapter's balance
-  probe (`http402.check_balance`'s) is asked at most once per scope every `every` seconds,
+* the last **balance seen** for the scope is below `min_balance`. A balance is seen from a
+  balance probe (`http402.check_balance`'s), a balance header on a response
+  (`X-Credits-Remaining` and friends), or the gate itself (its `credits_available`); the
+  newest one counts, so a top-up that shows lets requests go again. The probe is asked only
+  when no balance was seen for the scope in the last `every` seconds and the host has one,
   coalesced like a hook (one probe, the other requests wait for its reading).
 
 While a hook of the scope runs, or its window is open, requests are sent instead: they join
 the episode. While a top-up propagates, the scout may poll the balance probe instead of
-replaying the user's (paid) request, and replays once the credits show (`poll`).
+replaying the user's (paid) request, and replays once the credits show (`poll`; on by
+default only with `min_balance`).
+
+A refused request gets a stand-in response whose body carries the gate's own payload
+(bounded, scrubbed of the request's credentials), so that an SDK above the transport says
+what the provider said (`stand_in_body`).
 
 `BalanceCache` is the pure state behind it: the last reading per scope and the probe under
 way, bounded like the episode book.
@@ -19,6 +27,8 @@ way, bounded like the episode book.
 
 from __future__ import annotations
 
+import json
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,11 +39,12 @@ import attrs
 
 from ._episodes import Episode, EpisodeBook
 from ._models import PaymentRequired
+from ._redaction import Redactor
 
 if TYPE_CHECKING:
     from ._balance import Balance
 
-__all__ = ["BalanceCache", "Preflight", "credits_show"]
+__all__ = ["BalanceCache", "Preflight", "credits_show", "stand_in_body"]
 
 _MAX_SCOPES = 10_000
 
@@ -62,7 +73,8 @@ class Preflight:
         probe: The balance probe's name, where the host does not choose it (a gateway, a test
             server); see `http402.check_balance`.
         poll: While a top-up propagates, poll the balance probe instead of replaying the
-            request, and replay once the credits show.
+            request, and replay once the credits show. `None` (the default): poll when
+            `min_balance` is set, so that `Preflight(gate_ttl=...)` alone never probes.
 
     Example:
         ```python
@@ -77,12 +89,18 @@ class Preflight:
     every: float = attrs.field(default=60.0, validator=_optional_positive)
     gate_ttl: float | None = attrs.field(default=None, validator=_optional_positive)
     probe: str | None = None
-    poll: bool = True
+    poll: bool | None = None
 
     @property
     def probes(self) -> bool:
-        """`True` when balances are probed before sending."""
+        """`True` when balances are checked (and probed, where the host has a probe) before
+        sending."""
         return self.min_balance is not None
+
+    @property
+    def polls(self) -> bool:
+        """`True` when the scout polls the balance probe while a top-up propagates."""
+        return self.poll if self.poll is not None else self.min_balance is not None
 
 
 def credits_show(
@@ -148,6 +166,23 @@ class BalanceCache:
             reading.probing = self._book.private()
             return "lead", reading.probing
 
+    def seen(self, scope: str, balance: Balance) -> None:
+        """Records a balance seen outside a probe (a response's balance header, a gate's
+        `credits_available`): it is the newest reading, fresh for `every` seconds."""
+        with self._lock:
+            reading = self._scopes.pop(scope, None) or _Reading()
+            self._scopes[scope] = reading
+            reading.balance, reading.read_at = balance, self._book.clock()
+            self._trim()
+
+    def fresh(self, scope: str, every: float) -> Balance | None:
+        """The scope's last balance if it was seen less than `every` seconds ago."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is None or self._book.clock() - reading.read_at >= every:
+                return None
+            return reading.balance
+
     def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
         """Records the probe's reading (`None`: it failed) and wakes its waiters."""
         with self._lock:
@@ -171,3 +206,58 @@ class BalanceCache:
                 return
             if self._scopes[key].probing is None:
                 del self._scopes[key]
+
+
+def stand_in_body(payment: PaymentRequired, redact: Redactor, limit: int) -> tuple[bytes, str]:
+    """The body and content type of the stand-in response of a request refused before
+    sending: the gate's own payload (`payment.raw`, re-encoded exactly) when there is one
+    and it fits in `limit` bytes, else an `{"error": {...}}` document of the normalized
+    fields, the shape the openai and anthropic SDKs read their message from. Scrubbed of
+    the request's credentials either way."""
+    raw = payment.raw
+    if isinstance(raw, str) and raw:
+        text = redact(raw)
+        if len(text.encode()) <= limit:
+            return text.encode(), "text/plain; charset=utf-8"
+    elif isinstance(raw, (dict, list)):
+        text = redact(_exact_json(raw))
+        if len(text.encode()) <= limit and _is_json(text):
+            return text.encode(), "application/json"
+    fields = {
+        "type": payment.reason.value,
+        "code": payment.code,
+        "message": payment.message,
+        "provider": payment.provider,
+        "request_id": payment.request_id,
+    }
+    error = {k: v for k, v in fields.items() if v is not None}
+    body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
+    if not _is_json(body):  # cut: the message alone, shorter
+        error = {"type": payment.reason.value, "message": (payment.message or "")[: limit // 2]}
+        body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
+    return body.encode(), "application/json"
+
+
+def _exact_json(value: Any) -> str:
+    """`value` as JSON, its `Decimal`s written as the exact numbers they were read from."""
+    nonce = secrets.token_hex(8)
+    numbers: list[Decimal] = []
+
+    def placeholder(item: object) -> str:
+        if isinstance(item, Decimal):
+            numbers.append(item)
+            return f"{nonce}:{len(numbers) - 1}"
+        raise TypeError(f"{type(item).__name__} is not JSON")
+
+    text = json.dumps(value, ensure_ascii=False, default=placeholder)
+    for index, number in enumerate(numbers):
+        text = text.replace(f'"{nonce}:{index}"', str(number), 1)
+    return text
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

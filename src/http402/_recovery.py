@@ -656,7 +656,7 @@ class Recovery:
         preflight = self.preflight
         if (
             preflight is None
-            or not preflight.poll
+            or not preflight.polls
             or error.reason is not Reason.INSUFFICIENT_CREDITS
         ):
             return None
