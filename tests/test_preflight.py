@@ -149,7 +149,10 @@ class TestPreflight:
         assert seen == ["/v1/x"]
 
     def test_preflight_ttl_and_preflight_are_one_option(self) -> None:
-        with pytest.raises(ValueError, match="or preflight_ttl"):
+        with (
+            pytest.warns(DeprecationWarning, match="preflight_ttl"),
+            pytest.raises(ValueError, match="or preflight_ttl"),
+        ):
             http402.PaymentRequiredTransport(
                 preflight=http402.Preflight(gate_ttl=5), preflight_ttl=5
             )
@@ -211,8 +214,7 @@ class TestBurnRate:
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(provider),
             coordinator=http402.LocalCoordinator(clock=lambda: clock["now"]),
-            on_low_balance=alerts.append,
-            low_balance_within=2 * 3600,
+            low_balance=http402.LowBalanceWatch(alerts.append, within=2 * 3600),
         )
         with httpx.Client(transport=transport) as client:
             for _ in range(900):
@@ -237,8 +239,7 @@ class TestBurnRate:
             httpx.MockTransport(
                 lambda request: httpx.Response(200, headers={"x-credits-remaining": "3"})
             ),
-            on_low_balance=alert,
-            low_balance_below=5,
+            low_balance=http402.LowBalanceWatch(alert, below=5),
         )
         async with httpx.AsyncClient(transport=transport) as client:
             await client.get("https://api.example.com/")
@@ -307,12 +308,11 @@ class TestPreflightWithAHook:
             httpx.MockTransport(
                 lambda request: httpx.Response(200, headers={"x-credits-remaining": "3"})
             ),
-            on_low_balance=pager,
-            low_balance_below=5,
+            low_balance=http402.LowBalanceWatch(pager, below=5),
         )
         with httpx.Client(transport=transport) as client:
             assert client.get("https://api.example.com/").status_code == 200
-        assert "on_low_balance hook raised RuntimeError" in caplog.text
+        assert "the low-balance hook raised RuntimeError" in caplog.text
 
 
 # --- The pure parts: what a stand-in says, what counts as seen, when polling is on ----------
@@ -387,8 +387,7 @@ class TestStandInBody:
 def test_a_balance_seen_outside_a_probe_is_fresh_for_every_seconds() -> None:
     """`seen` records a header's or a gate's balance; `fresh` returns it within `every`
     seconds, and the newest reading replaces an older one (a top-up that shows)."""
-    from http402._episodes import EpisodeBook
-    from http402._preflight import BalanceCache
+    from http402._episodes import BalanceCache, EpisodeBook
 
     now = [100.0]
     cache = BalanceCache(EpisodeBook(clock=lambda: now[0]))
