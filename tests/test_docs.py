@@ -13,6 +13,7 @@ import ast
 import asyncio
 import builtins
 import inspect
+import linecache
 import os
 import re
 import subprocess
@@ -233,6 +234,8 @@ def test_blocks_that_can_run_do(
     namespace: dict[str, Any] = {"__name__": f"docs_block_{block.line}"}
     for name in free_names(block.code) & IMPORTED.keys():
         exec(IMPORTED[name], namespace)
+    # Registered, so that a failing assertion's traceback shows the page's own lines.
+    linecache.cache[block.name] = (len(block.code), None, block.code.splitlines(True), block.name)
     exec(compile(block.code, block.name, "exec"), namespace)
     tests = {n: f for n, f in namespace.items() if n.startswith("test_") and callable(f)}
     assert block.run or tests, block.name

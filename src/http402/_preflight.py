@@ -40,7 +40,11 @@ from ._redaction import Redactor
 if TYPE_CHECKING:
     from ._balance import Balance
 
-__all__ = ["Preflight", "credits_show", "stand_in_body"]
+__all__ = ["Preflight", "credits_show", "kept_payload", "stand_in_body"]
+
+# The largest payload kept with a known gate, encoded: real gates are well under 1 KiB, and
+# a scope's known gate must stay small (10,000 scopes are remembered).
+_MAX_KEPT_PAYLOAD = 4096
 
 
 def _optional_amount(value: Decimal | int | str | None) -> Decimal | None:
@@ -147,6 +151,20 @@ def stand_in_body(payment: PaymentRequired, redact: Redactor, limit: int) -> tup
         error = {"type": payment.reason.value, "message": (payment.message or "")[: limit // 2]}
         body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
     return body.encode(), "application/json"
+
+
+def kept_payload(raw: Any) -> Any:
+    """`raw` if it is small enough to keep with a known gate (`_MAX_KEPT_PAYLOAD` bytes once
+    encoded), else `None`."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return raw if len(raw.encode()) <= _MAX_KEPT_PAYLOAD else None
+    try:
+        size = len(_exact_json(raw).encode())
+    except (TypeError, ValueError):
+        return None
+    return raw if size <= _MAX_KEPT_PAYLOAD else None
 
 
 def _exact_json(value: Any) -> str:
