@@ -27,11 +27,8 @@ def test_gate_bursts_under_load_lose_nothing_and_leak_nothing(load: ModuleType) 
     """8 threads x 50 sync and 50 tasks x 5 async requests through 2-3 dry spells all end 200,
     with one top-up per hook call, at most one hook call per burst per transport, no
     connection left in use and no server socket left open."""
-    # A 3 s window (the benchmark's default is 2 s): beside other test processes
-    # (pytest-xdist on two cores) a 2 s window closed on replays queued behind their CPU.
-    # Wider is slower: a new dry spell inside an open window waits for it to close.
     settings = load.LoadSettings(
-        threads=8, sync_requests=50, tasks=50, async_requests=5, bursts=3, timeout=60, within=3
+        threads=8, sync_requests=50, tasks=50, async_requests=5, bursts=3, timeout=60
     )
     result = load.run_load(settings)
     report = load.summary(result)
