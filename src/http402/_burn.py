@@ -403,13 +403,16 @@ class LowBalanceAlarm:
         self.watch = watch
         self.hook = watch.hook
         self._headers = watch.headers
+        #: The watched names, lower-case bytes, as httpx keeps header names.
+        self.raw_names = frozenset(name.encode("latin-1") for name in watch.headers)
         self._estimator = BurnRateEstimator()
         self._detector = LowBalanceDetector(time_left_below=watch.within, balance_below=watch.below)
 
-    def amount_in(self, header: Callable[[str], str | None]) -> Decimal | None:
-        """The balance a response states in the first of the watched headers, if any."""
+    def amount_in(self, headers: Any) -> Decimal | None:
+        """The balance that response headers (httpx's or httpx2's) state in the first of the
+        watched names that holds an amount, if any."""
         for name in self._headers:
-            amount = as_amount(header(name))
+            amount = as_amount(headers.get(name))
             if amount is not None:
                 return amount
         return None

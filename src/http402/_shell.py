@@ -11,6 +11,7 @@ hook) stays in the shells, which read line for line alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -18,6 +19,7 @@ import httpx
 from . import _metrics as metrics
 from ._burn import LowBalance, LowBalanceAlarm
 from ._core import annotate, gate_response_extensions, gate_response_headers
+from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentRequiredError, error_for
 from ._models import PaymentRequired, Reason
 from ._options import Options
@@ -67,6 +69,11 @@ class Shell:
         self._coordinator = options.coordinator or self._default_coordinator()
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
+        # The watched balance headers' names as httpx keeps them in `Headers._list` (raw
+        # name, lower-case name, value), scanned on every response that is not a gate; a
+        # library that keeps them otherwise has each response read with `headers.get`.
+        self._balance_names = None if self._alarm is None else self._alarm.raw_names
+        self._scan_headers = _keeps_header_list(self._http)
         self._recovery = None
         if options.recovers:
             self._recovery = Recovery(
@@ -74,6 +81,20 @@ class Shell:
             )
         # Without hooks or preflight, a request takes the shortest path: send and inspect.
         self._recovering = self._recovery is not None
+        # With them, a request is sent at once too, unless preflight may refuse it: it has a
+        # balance to probe, or it remembers gates and one may be known. A local coordinator's
+        # book counts its known gates (`_gate_book`: a glance, then `knows_gates`); otherwise
+        # (a probe to make, a fleet that may know another process's gate) the flow asks.
+        preflight = options.preflight
+        coordinator = self._coordinator
+        probes = preflight is not None and preflight.probes
+        self._checks = probes or (preflight is not None and preflight.gate_ttl is not None)
+        local = getattr(coordinator, "keeps_gates_here", False)
+        self._gate_book = coordinator.book if local and not probes else None
+        # The mark taken before each send that may meet a gate: where the coordinator takes
+        # it on its book (every coordinator of http402 does), two numbers read at once.
+        marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
+        self._mark_book = coordinator.book if marks_on_book else None
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
             self._http.ConnectError,
@@ -93,13 +114,10 @@ class Shell:
             request = self._http.Request("GET", request)
         return self._options.scope(request)
 
-    def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
-        """The low-balance alerts that the balance header of a response (not a gate) raises,
-        its reading recorded; a header balance names no provider."""
+    def _balance_alerts(self, request: Any, amount: Decimal) -> tuple[LowBalance, ...]:
+        """The low-balance alerts that a balance read from a response's header raises, the
+        reading recorded; a header balance names no provider."""
         assert self._alarm is not None
-        amount = self._alarm.amount_in(response.headers.get)
-        if amount is None:
-            return ()
         scope = self._options.scope(request)
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
         return self._alarm.check(scope, amount, self._coordinator.book.clock())
@@ -127,6 +145,12 @@ class Shell:
             request=request,
             extensions=dict(response.extensions),
         )
+
+
+def _keeps_header_list(http: Any) -> bool:
+    """Whether `http`'s `Headers` keep `_list` as httpx 0.18 and later (and httpx2) do."""
+    items = getattr(http.Headers({"X-Balance": "1"}), "_list", None)
+    return items == [(b"X-Balance", b"x-balance", b"1")]
 
 
 def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:
