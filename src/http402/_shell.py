@@ -69,38 +69,44 @@ class Shell:
         self._coordinator = options.coordinator or self._default_coordinator()
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
-        # The watched balance headers' names as httpx keeps them in `Headers._list` (raw
-        # name, lower-case name, value), scanned on every response that is not a gate; a
-        # library that keeps them otherwise has each response read with `headers.get`.
-        self._balance_names = None if self._alarm is None else self._alarm.raw_names
-        self._scan_headers = _keeps_header_list(self._http)
         self._recovery = None
         if options.recovers:
             self._recovery = Recovery(
                 options, self._alarm, response_class=self._http.Response, family=self._family
             )
-        # Without hooks or preflight, a request takes the shortest path: send and inspect.
-        self._recovering = self._recovery is not None
-        # With them, a request is sent at once too, unless preflight may refuse it: it has a
-        # balance to probe, or it remembers gates and one may be known. A local coordinator's
-        # book counts its known gates (`_gate_book`: a glance, then `knows_gates`); otherwise
-        # (a probe to make, a fleet that may know another process's gate) the flow asks.
-        preflight = options.preflight
-        coordinator = self._coordinator
-        probes = preflight is not None and preflight.probes
-        self._checks = probes or (preflight is not None and preflight.gate_ttl is not None)
-        local = getattr(coordinator, "keeps_gates_here", False)
-        self._gate_book = coordinator.book if local and not probes else None
-        # The mark taken before each send that may meet a gate: where the coordinator takes
-        # it on its book (every coordinator of http402 does), two numbers read at once.
-        marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
-        self._mark_book = coordinator.book if marks_on_book else None
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
             self._http.ConnectError,
             self._http.ConnectTimeout,
             self._http.PoolTimeout,
         )
+        self._plan_the_hot_path()
+
+    def _plan_the_hot_path(self) -> None:
+        """Decides once what a request that meets no gate looks at, so that a feature that
+        cannot act on it costs nothing.
+
+        Without hooks or preflight (`_recovering` false), a request is sent and inspected. With
+        them, it is sent at once too, keeping a mark for a gate, unless preflight may refuse
+        it (`_checks`): it has a balance to probe, or it remembers gates and one may be known.
+        A local coordinator's book counts its known gates (`_gate_book`: a glance, then
+        `knows_gates`); a fleet may know another process's gate, and the flow asks it. The
+        mark is two numbers read off the book (`_mark_book`) where the coordinator marks
+        there, as every coordinator of http402 does. A balance watch looks for its headers'
+        names in httpx's own header list (`Headers._list`: raw name, lower-case name,
+        value); a library that keeps headers otherwise has each response read by name.
+        """
+        options, coordinator = self._options, self._coordinator
+        self._recovering = self._recovery is not None
+        preflight = options.preflight
+        probes = preflight is not None and preflight.probes
+        self._checks = probes or (preflight is not None and preflight.gate_ttl is not None)
+        local = getattr(coordinator, "keeps_gates_here", False)
+        self._gate_book = coordinator.book if local and not probes else None
+        marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
+        self._mark_book = coordinator.book if marks_on_book else None
+        self._balance_names = None if self._alarm is None else self._alarm.raw_names
+        self._scan_headers = _keeps_header_list(self._http)
 
     def _default_transport(self) -> Any:
         raise NotImplementedError
