@@ -216,7 +216,7 @@ class TestReplayAtOnce:
         with httpx.Client(transport=transport) as client:
             response = client.get(URL)
         assert response.status_code == 200 and sleeps == []
-        assert response.extensions["http402.replay"] == {"attempt": 1}
+        assert response.extensions["http402.replay"] == {"attempt": 2}  # the second send
 
     def test_expected_may_be_zero_but_not_negative(self) -> None:
         assert http402.Retry(expected=0).expected == 0
@@ -288,7 +288,8 @@ class TestNothingLeftOpen:
 
 class TestHookWorkers:
     def test_episodes_reuse_the_process_s_hook_workers(self) -> None:
-        """Hooks of successive episodes run in the same worker, not a new thread each."""
+        """Hooks of successive episodes (three accounts, one after the other) run in the same
+        worker, not in a new thread each."""
         threads: list[int] = []
 
         def buy(error: http402.PaymentRequiredError) -> None:
@@ -300,9 +301,9 @@ class TestHookWorkers:
             on_payment_required=buy,
         )
         with httpx.Client(transport=transport) as client:
-            for _ in range(3):
+            for key in ("a", "b", "c"):
                 with pytest.raises(http402.InsufficientCreditsError):
-                    client.get(URL)
+                    client.get(URL, headers={"x-api-key": f"sk-{key}-0123456789"})
         assert len(threads) == 3 and len(set(threads)) == 1
         assert threading.get_ident() not in threads
 

@@ -296,14 +296,11 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
-        assert self._alarm is not None
-        amount = self._alarm.amount_in(response.headers)
-        if amount is not None:
-            try:
-                await self._notify(self._balance_alerts(request, amount))
-            except BaseException:  # cancelled during the alert: its caller never sees it
-                await _closed(response)
-                raise
+        try:
+            await self._notify(self._balance_alerts(request, response))
+        except BaseException:  # cancelled during the alert: its caller never sees it
+            await _closed(response)
+            raise
 
     async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
         """Calls the low-balance hook (a sync one in a worker thread); its failure is logged

@@ -402,20 +402,8 @@ class LowBalanceAlarm:
     def __init__(self, watch: LowBalanceWatch[Any]) -> None:
         self.watch = watch
         self.hook = watch.hook
-        self._headers = watch.headers
-        #: The watched names, lower-case bytes, as httpx keeps header names.
-        self.raw_names = frozenset(name.encode("latin-1") for name in watch.headers)
         self._estimator = BurnRateEstimator()
         self._detector = LowBalanceDetector(time_left_below=watch.within, balance_below=watch.below)
-
-    def amount_in(self, headers: Any) -> Decimal | None:
-        """The balance that response headers (httpx's or httpx2's) state in the first of the
-        watched names that holds an amount, if any."""
-        for name in self._headers:
-            amount = as_amount(headers.get(name))
-            if amount is not None:
-                return amount
-        return None
 
     def check(
         self,
@@ -430,3 +418,12 @@ class LowBalanceAlarm:
             scope, amount, now=now, provider=provider, currency=currency
         )
         return self._detector.check(estimate)
+
+
+def balance_in(header: Callable[[str], str | None], names: Iterable[str]) -> Decimal | None:
+    """The balance a response states in the first of the headers `names`, if any."""
+    for name in names:
+        amount = as_amount(header(name))
+        if amount is not None:
+            return amount
+    return None

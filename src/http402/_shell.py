@@ -11,17 +11,17 @@ hook) stays in the shells, which read line for line alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 
 from . import _metrics as metrics
-from ._burn import LowBalance, LowBalanceAlarm
+from ._balance import Balance
+from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
 from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentRequiredError, error_for
-from ._models import PaymentRequired, Reason
+from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
 from ._replay import REPLAY_EXTENSION
@@ -92,9 +92,13 @@ class Shell:
         A local coordinator's book counts its known gates (`_gate_book`: a glance, then
         `knows_gates`); a fleet may know another process's gate, and the flow asks it. The
         mark is two numbers read off the book (`_mark_book`) where the coordinator marks
-        there, as every coordinator of http402 does. A balance watch looks for its headers'
-        names in httpx's own header list (`Headers._list`: raw name, lower-case name,
-        value); a library that keeps headers otherwise has each response read by name.
+        there, as every coordinator of http402 does.
+
+        A response's balance header is read wherever a balance is used (the low-balance
+        watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry): its names
+        are looked for in httpx's own header list (`Headers._list`: raw name, lower-case name,
+        value), in one pass; a library that keeps headers otherwise has each response read by
+        name.
         """
         options, coordinator = self._options, self._coordinator
         self._recovering = self._recovery is not None
@@ -105,7 +109,12 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
-        self._balance_names = None if self._alarm is None else self._alarm.raw_names
+        watch = options.low_balance
+        self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
+        reads_balances = self._alarm is not None or probes or metrics.available()
+        self._balance_names = None
+        if reads_balances:
+            self._balance_names = frozenset(name.encode() for name in self._balance_headers)
         self._scan_headers = _keeps_header_list(self._http)
 
     def _default_transport(self) -> Any:
@@ -120,12 +129,21 @@ class Shell:
             request = self._http.Request("GET", request)
         return self._options.scope(request)
 
-    def _balance_alerts(self, request: Any, amount: Decimal) -> tuple[LowBalance, ...]:
-        """The low-balance alerts that a balance read from a response's header raises, the
-        reading recorded; a header balance names no provider."""
-        assert self._alarm is not None
+    def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
+        """The balance header of a response (not a gate): recorded in the `http402.balance`
+        gauge, kept for preflight's minimum, and checked against the low-balance watch,
+        whose alerts are returned. A header balance names no provider."""
+        amount = balance_in(response.headers.get, self._balance_headers)
+        if amount is None:
+            return ()
         scope = self._options.scope(request)
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
+        if self._recovery is not None:
+            self._recovery.seen(
+                scope, Balance(provider="unknown", available=amount), self._coordinator
+            )
+        if self._alarm is None:
+            return ()
         return self._alarm.check(scope, amount, self._coordinator.book.clock())
 
     def _gate_error(

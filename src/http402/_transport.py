@@ -316,14 +316,11 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
-        assert self._alarm is not None
-        amount = self._alarm.amount_in(response.headers)
-        if amount is not None:
-            try:
-                self._notify(self._balance_alerts(request, amount))
-            except BaseException:
-                response.close()
-                raise
+        try:
+            self._notify(self._balance_alerts(request, response))
+        except BaseException:
+            response.close()
+            raise
 
     def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
         """Calls the low-balance hook; its failure is logged and never costs the response
