@@ -67,6 +67,8 @@ def classify(
     carries one as `.response` (such as `openai.APIStatusError`), or that was raised from
     one (its `__cause__` or `__context__`, a few links deep), with no transport involved.
     A response whose body was not read is classified from its status and headers alone.
+    An SDK's error raised from an error event inside a 200 stream (openai's `APIError`,
+    anthropic's status error) is classified from the event it carries, strictly.
 
     Args:
         response: A response, or an exception with a `.response` or raised from one.
@@ -88,6 +90,14 @@ def classify(
     known = _annotation_of(inner)
     if known is not None:
         return known
+    if isinstance(response, BaseException):
+        # An SDK's error raised from an event of a 200 stream (openai's `APIError` has no
+        # response at all): the event it carries as `.body` is read like a stream's.
+        from ._streams import classify_raised_event
+
+        raised = classify_raised_event(response, inner, registry)
+        if raised is not None:
+            return raised
     try:
         snapshot = _snapshot_of(inner, max_body_bytes)
     except Exception:

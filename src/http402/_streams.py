@@ -59,8 +59,6 @@ PEEK_LIMIT = 8 * 1024
 #: (a base64 image, a long tool argument) is skipped: an error event is short.
 WATCH_LINE_LIMIT = 64 * 1024
 
-#: The largest error payload classified from an SDK's exception (a gate's event is short).
-_MAX_EVENT_BYTES = 64 * 1024
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 _DONE = "[DONE]"
@@ -392,58 +390,47 @@ def classify_error_event(
     host: str,
     url: str,
     request_headers: Iterable[tuple[str, str]],
-    registry: AdapterRegistry,
+    registry: AdapterRegistry | None = None,
 ) -> PaymentRequired | None:
     """The gate that an error event's payload states, read strictly (strong evidence only,
     as for a status other than 402); `None` for a rate limit, an overload, a server error.
 
-    Its `status_code` is 200, the stream's own.
+    Its `status_code` is 200, the stream's own; credentials of the request are scrubbed
+    from its fields as from a body's.
     """
-    # Until `http402._classify.classify_event` (#19) lands on main: the payload is read as a
-    # 400 JSON error body from `host` would be, which is the same strict reading.
-    from ._core import classify_snapshot, snapshot_from_parts
+    from ._classify import classify_event
+    from ._redaction import collect_secrets
 
-    snapshot = snapshot_from_parts(
-        status_code=400,
-        headers=(("content-type", "application/json"),),
-        body=payload,
-        truncated=False,
-        method="POST",
-        url=url,
-        host=host,
-        request_headers=request_headers,
+    pairs = list(request_headers)
+    return classify_event(
+        payload, host=host, registry=registry, secrets=lambda: collect_secrets(url, pairs)
     )
-    payment = classify_snapshot(snapshot, registry)
-    return None if payment is None else attrs.evolve(payment, status_code=200)
 
 
 def classify_raised_event(
-    error: BaseException, response: Any, registry: AdapterRegistry
+    error: BaseException, response: Any, registry: AdapterRegistry | None
 ) -> PaymentRequired | None:
     """The gate stated by the error event that an SDK raised from a stream: openai's
-    `APIError` (no response, the event's error as `.body`) or anthropic's status error on the
-    200 stream's response. `None` when `error` came from anything but a 2xx or no response."""
+    `APIError` (no response; the event's error as `.body`) or anthropic's status error on the
+    200 stream's response. `None` when `error` came with a response that is not a 2xx (its
+    body decides), carries no event, or cannot be read; never raises."""
     status = getattr(response, "status_code", None)
     if response is not error and not (isinstance(status, int) and 200 <= status < 300):
         return None
-    body = getattr(error, "body", None)
-    if isinstance(body, (str, bytes)):
-        payload = body.encode("utf-8") if isinstance(body, str) else body
-    elif isinstance(body, dict):
-        payload = _dumps(
-            body if "error" in body or body.get("type") == "error" else {"error": body}
-        )
-    else:
-        return None
-    request: Any = getattr(error, "request", None)
     try:
-        host = request.url.host
-        url = str(request.url)
-        headers = list(request.headers.multi_items())
+        body = getattr(error, "body", None)
+        if isinstance(body, str):
+            payload = body.encode("utf-8")
+        elif isinstance(body, dict):
+            framed = "error" in body or body.get("type") == "error"
+            payload = _dumps(body if framed else {"error": body})
+        else:
+            return None
+        request = getattr(error, "request", None)
+        url = request.url  # type: ignore[union-attr]
+        headers = list(request.headers.multi_items())  # type: ignore[union-attr]
+        return classify_error_event(
+            payload, host=url.host, url=str(url), request_headers=headers, registry=registry
+        )
     except Exception:
         return None
-    if len(payload) > _MAX_EVENT_BYTES:
-        return None
-    return classify_error_event(
-        payload, host=host, url=url, request_headers=headers, registry=registry
-    )
