@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -42,8 +43,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PEEK_LIMIT",
+    "AsyncFollowed",
     "Event",
     "EventParser",
+    "Followed",
     "LookAhead",
     "Stop",
     "Watch",
@@ -52,6 +55,7 @@ __all__ = [
     "is_event_stream",
 ]
 
+_logger = logging.getLogger("http402")
 #: How much of a stream's decoded opening is read for a gate: a gate comes in the first few
 #: events, and OpenAI's recorded one, with its two lifecycle events, is under 3 KiB.
 PEEK_LIMIT = 8 * 1024
@@ -374,7 +378,7 @@ class Watch:
     def __init__(self) -> None:
         self._parser = EventParser(max_line=WATCH_LINE_LIMIT)
 
-    def feed(self, chunk: bytes) -> Iterable[bytes]:
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
         """Takes the next raw bytes; yields the payload of each error event they complete."""
         for event in self._parser.feed(chunk):
             if event.type != "error" and "error" not in event.data:
@@ -382,6 +386,55 @@ class Watch:
             kind, payload = judge(event)
             if kind is Stop.ERROR and payload is not None:
                 yield payload
+
+
+class Followed:
+    """The rest of a stream handed back after the look-ahead: its chunks as they come, each
+    looked at by a `Watch` before it is passed on (the SDK may stop at the error event, and
+    never ask for another chunk); `seen` gets each error payload. A failure to look never
+    costs the stream."""
+
+    __slots__ = ("_chunks", "_seen", "_watch")
+
+    def __init__(self, chunks: Iterator[bytes], seen: Callable[[bytes], None]) -> None:
+        self._chunks = chunks
+        self._watch = Watch()
+        self._seen = seen
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = next(self._chunks)
+        _look(self._watch, chunk, self._seen)
+        return chunk
+
+
+class AsyncFollowed:
+    """`Followed` for an async stream."""
+
+    __slots__ = ("_chunks", "_seen", "_watch")
+
+    def __init__(self, chunks: AsyncIterator[bytes], seen: Callable[[bytes], None]) -> None:
+        self._chunks = chunks
+        self._watch = Watch()
+        self._seen = seen
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._chunks.__anext__()
+        _look(self._watch, chunk, self._seen)
+        return chunk
+
+
+def _look(watch: Watch, chunk: bytes, seen: Callable[[bytes], None]) -> None:
+    try:
+        for payload in watch.feed(chunk):
+            seen(payload)
+    except Exception:
+        _logger.debug("http402: could not follow a stream's events", exc_info=True)
 
 
 def classify_error_event(
