@@ -22,7 +22,8 @@ STREAMS = Path(__file__).parent / "payloads" / "streams"
 
 
 def transcript(name: str) -> dict[str, Any]:
-    return json.loads((STREAMS / f"{name}.json").read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads((STREAMS / f"{name}.json").read_text(encoding="utf-8"))
+    return loaded
 
 
 class Recorded:
