@@ -28,6 +28,7 @@ from http402._streams import (
     classify_error_event,
     is_event_stream,
     judge,
+    says_event_stream,
 )
 
 STREAMS = Path(__file__).parent / "payloads" / "streams"
@@ -113,6 +114,10 @@ class TestEventParser:
         events = parse([b"data: a\r", b"\ndata: b\r\n\r\n"])
         assert events == [Event("message", "a\nb")]
 
+    def test_a_cr_inside_a_chunk_does_not_swallow_the_next_chunks_lf(self) -> None:
+        """Only a CR that ends a chunk pairs with an LF that starts the next one."""
+        assert parse([b"data: a\rdata: b", b"\n\n"]) == [Event("message", "a\nb")]
+
     def test_cr_then_lf_then_cr_is_two_line_ends(self) -> None:
         """`\\n\\r` is two line ends: the second is a blank line that dispatches."""
         assert parse([b"data: two\n\rdata: unfinished"]) == [Event("message", "two")]
@@ -147,6 +152,13 @@ class TestEventParser:
         events = parser.feed(b"data: " + b"x" * 40)
         events += parser.feed(b"x" * 40 + b"\n\ndata: ok\n\n")
         assert events == [Event("message", "ok")]
+
+    def test_a_long_line_after_complete_lines_is_dropped_alone(self) -> None:
+        """The events before a line that runs past `max_line` are kept, and so are those
+        after its end."""
+        parser = EventParser(max_line=16)
+        assert parser.feed(b"data: ok\n\ndata: " + b"x" * 40) == [Event("message", "ok")]
+        assert parser.feed(b"x\n\ndata: two\n\n") == [Event("message", "two")]
 
     @settings(max_examples=60, deadline=None)
     @given(cuts=st.lists(st.integers(min_value=0), max_size=12), index=st.integers(0, 100))
@@ -335,6 +347,28 @@ class TestBounds:
     def test_is_event_stream(self, value: str | None, expected: bool) -> None:
         """Only the `text/event-stream` media type is peeked, whatever its parameters."""
         assert is_event_stream(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Content-Type": "text/event-stream; charset=utf-8"}, True),
+        ({"content-type": " TEXT/EVENT-STREAM"}, True),
+        ({"content-type": "application/json"}, False),
+        ({"x-content-type": "text/event-stream"}, False),
+        ({}, False),
+    ],
+)
+@pytest.mark.parametrize("kind", ["httpx", "httpx2", "mapping"])
+def test_says_event_stream(headers: dict[str, str], expected: bool, kind: str) -> None:
+    """The header check read on every 200 gives the same answer for httpx's and httpx2's
+    headers, read as stored, and for any other mapping, read through `get`."""
+    import httpx2
+
+    made: Any = {"httpx": httpx.Headers, "httpx2": httpx2.Headers}.get(
+        kind, lambda h: {k.lower(): v for k, v in h.items()}
+    )(headers)
+    assert says_event_stream(made) is expected
 
 
 class TestClassification:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -50,9 +49,12 @@ __all__ = [
     "LookAhead",
     "Stop",
     "Watch",
+    "aclose_iterator",
     "classify_error_event",
     "classify_raised_event",
     "is_event_stream",
+    "look_back",
+    "says_event_stream",
 ]
 
 _logger = logging.getLogger("http402")
@@ -63,7 +65,6 @@ PEEK_LIMIT = 8 * 1024
 #: (a base64 image, a long tool argument) is skipped: an error event is short.
 WATCH_LINE_LIMIT = 64 * 1024
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 _DONE = "[DONE]"
 #: Event types (the `event:` field, or the payload's `type`) that carry no output: keep-alives
@@ -81,6 +82,23 @@ def is_event_stream(content_type: str | None) -> bool:
     if not content_type:
         return False
     return content_type.partition(";")[0].strip().lower() == "text/event-stream"
+
+
+def says_event_stream(headers: Any) -> bool:
+    """`True` when a response's headers say `text/event-stream`.
+
+    This runs on every 200 a transport passes on, so httpx's and httpx2's header list is read
+    as it is stored (`(raw name, lowercased name, value)` since httpx 0.18): the public
+    `headers.get` costs eight times as much, as it lowercases, encodes and joins. Headers of
+    any other shape are read through `get`.
+    """
+    items = getattr(headers, "_list", None)
+    if not isinstance(items, list):
+        return is_event_stream(headers.get("content-type"))
+    for item in items:
+        if item[1] == b"content-type":
+            return bool(item[2].partition(b";")[0].strip().lower() == b"text/event-stream")
+    return False
 
 
 @attrs.frozen
@@ -110,68 +128,80 @@ class EventParser:
         "_dropping",
         "_event",
         "_last_id",
-        "_max_line",
         "_partial",
         "_started",
+        "keep",
+        "max_line",
         "retry",
     )
 
     def __init__(self, max_line: int | None = None) -> None:
-        self._partial = bytearray()
+        self._partial = bytearray()  # the unterminated end of what was fed
         self._data: list[bytes] = []
         self._event = b""
         self._last_id = ""
-        self._after_cr = False  # the last chunk ended with CR: an LF first in the next is its pair
+        self._after_cr = False  # what was fed ended with CR: an LF next is its pair
         self._started = False  # the BOM check is done
-        self._max_line = max_line
+        #: Lines longer than this are dropped (`None`: no limit).
+        self.max_line = max_line
+        #: Decides from an event's raw type and data lines whether to dispatch it at all
+        #: (`None`: every event); what is not kept costs no decoding.
+        self.keep: Callable[[bytes, list[bytes]], bool] | None = None
         self._dropping = False  # in a line longer than `max_line`, until its end
         #: The last valid `retry` field (milliseconds), or `None`.
         self.retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Takes the next bytes of the stream; returns the events they complete, in order."""
-        if not chunk:
-            return []
         if not self._started:
-            if len(self._partial) + len(chunk) < len(_BOM) and _BOM.startswith(
-                bytes(self._partial) + chunk
-            ):
-                self._partial += chunk  # too short to tell whether a BOM starts the stream
-                return []
-            self._started = True
             chunk = bytes(self._partial) + chunk
             self._partial.clear()
+            if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
+                self._partial += chunk  # too short to tell whether a BOM opens the stream
+                return []
+            self._started = True
             if chunk.startswith(_BOM):
                 chunk = chunk[len(_BOM) :]
         if self._after_cr and chunk[:1] == b"\n":
             chunk = chunk[1:]
-        self._after_cr = False
+        if not chunk:
+            return []
+        self._after_cr = chunk[-1:] == b"\r"
+        if b"\n" not in chunk and b"\r" not in chunk:
+            self._keep(chunk)  # the middle of a line: nothing to split
+            return []
+        if self._partial:
+            chunk = bytes(self._partial) + chunk
+            self._partial.clear()
+        # `bytes.splitlines` splits on CR, LF and CRLF only, as the format does.
+        lines = chunk.splitlines(True)
+        tail = lines.pop() if lines[-1][-1:] not in (b"\n", b"\r") else b""
         events: list[Event] = []
-        start = 0
-        for match in _LINE_END.finditer(chunk):
+        for line in lines:
             if self._dropping:
-                self._dropping = False
-            else:
-                self._partial += chunk[start : match.start()]
-                event = self._line(bytes(self._partial))
+                self._dropping = False  # the end of a line too long to keep
+                continue
+            line = line.rstrip(b"\r\n")
+            if not line:
+                event = self._dispatch()
                 if event is not None:
                     events.append(event)
-            self._partial.clear()
-            start = match.end()
-        if start and chunk[start - 1 : start] == b"\r":
-            self._after_cr = True
-        if not self._dropping:
-            self._partial += chunk[start:]
-            if self._max_line is not None and len(self._partial) > self._max_line:
-                self._partial.clear()
-                self._dropping = True
+            elif line[0] != 58:  # not a ":" comment
+                self._field(line)
+        if tail:
+            self._keep(tail)
         return events
 
-    def _line(self, line: bytes) -> Event | None:
-        if not line:
-            return self._dispatch()
-        if line[:1] == b":":
-            return None  # a comment
+    def _keep(self, piece: bytes) -> None:
+        """Keeps the unterminated end of a line, or drops it past `max_line`."""
+        if self._dropping:
+            return
+        self._partial += piece
+        if self.max_line is not None and len(self._partial) > self.max_line:
+            self._partial.clear()
+            self._dropping = True
+
+    def _field(self, line: bytes) -> None:
         field, colon, value = line.partition(b":")
         if colon and value[:1] == b" ":
             value = value[1:]
@@ -184,12 +214,11 @@ class EventParser:
                 self._last_id = value.decode("utf-8", "replace")
         elif field == b"retry" and value.isdigit():
             self.retry = int(value)
-        return None
 
     def _dispatch(self) -> Event | None:
         data, self._data = self._data, []
         event, self._event = self._event, b""
-        if not data:
+        if not data or (self.keep is not None and not self.keep(event, data)):
             return None
         return Event(
             type=event.decode("utf-8", "replace") or "message",
@@ -227,7 +256,16 @@ class LookAhead(BodyReader):
         clock: The monotonic clock the deadline is read from; tests pass a fake one.
     """
 
-    __slots__ = ("_clock", "_parsed", "_parser", "_peek_deadline", "_stop", "error", "events")
+    __slots__ = (
+        "_clock",
+        "_parsed",
+        "_parser",
+        "_peek_deadline",
+        "_stop",
+        "_unread",
+        "error",
+        "events",
+    )
 
     def __init__(
         self,
@@ -243,6 +281,7 @@ class LookAhead(BodyReader):
         self._clock = clock
         self._peek_deadline = None if max_seconds is None else clock() + max_seconds
         self._stop: Stop | None = None
+        self._unread: list[Event] = []  # events the last chunk completed after the stop
         #: The error event's payload to classify, as JSON text, when `stop` is `ERROR`.
         self.error: bytes | None = None
         #: How many events were read.
@@ -264,17 +303,25 @@ class LookAhead(BodyReader):
         full = super().feed(chunk)
         body = self.body
         fresh, self._parsed = body[self._parsed :], len(body)
-        for event in self._parser.feed(fresh):
+        completed = self._parser.feed(fresh)
+        for index, event in enumerate(completed):
             self.events += 1
             kind, payload = judge(event)
             if kind is not None:
                 self._stop, self.error = kind, payload
+                self._unread = completed[index + 1 :]
                 return True
         late = self._peek_deadline is not None and self._clock() > self._peek_deadline
         if full or late:
             self._stop = Stop.BOUND
             return True
         return False
+
+    def watch(self) -> Watch:
+        """A `Watch` that goes on from where this look-ahead stopped: the same parser (a line
+        may be cut between the last chunk read and the next), and the events that chunk
+        completed after the one that stopped it."""
+        return Watch(self._parser, self._unread)
 
 
 def judge(event: Event) -> tuple[Stop | None, bytes | None]:
@@ -373,19 +420,42 @@ class Watch:
     parsed as JSON.
     """
 
-    __slots__ = ("_parser",)
+    __slots__ = ("_parser", "_unread")
 
-    def __init__(self) -> None:
-        self._parser = EventParser(max_line=WATCH_LINE_LIMIT)
+    def __init__(self, parser: EventParser | None = None, unread: Iterable[Event] = ()) -> None:
+        self._parser = parser if parser is not None else EventParser()
+        self._parser.max_line = WATCH_LINE_LIMIT
+        self._parser.keep = _may_be_error
+        self._unread = list(unread)
+
+    def unread(self) -> Iterator[bytes]:
+        """The error payloads among the events already parsed but not yet looked at."""
+        unread, self._unread = self._unread, []
+        return _errors_in(unread)
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         """Takes the next raw bytes; yields the payload of each error event they complete."""
-        for event in self._parser.feed(chunk):
-            if event.type != "error" and "error" not in event.data:
-                continue
-            kind, payload = judge(event)
-            if kind is Stop.ERROR and payload is not None:
-                yield payload
+        return _errors_in(self._parser.feed(chunk))
+
+
+_RAW_ERROR_TYPES = frozenset(t.encode() for t in _ERROR_TYPES)
+
+
+def _may_be_error(event: bytes, data: list[bytes]) -> bool:
+    """A named event other than an error's (`response.output_text.delta`,
+    `content_block_delta`) is output; an unnamed one may be an error only if it says so."""
+    if event and event != b"message":
+        return event in _RAW_ERROR_TYPES
+    return any(b"error" in line for line in data)
+
+
+def _errors_in(events: Iterable[Event]) -> Iterator[bytes]:
+    for event in events:
+        if not _may_be_error(event.type.encode(), [event.data.encode()]):
+            continue
+        kind, payload = judge(event)
+        if kind is Stop.ERROR and payload is not None:
+            yield payload
 
 
 class Followed:
@@ -396,9 +466,11 @@ class Followed:
 
     __slots__ = ("_chunks", "_seen", "_watch")
 
-    def __init__(self, chunks: Iterator[bytes], seen: Callable[[bytes], None]) -> None:
+    def __init__(
+        self, chunks: Iterator[bytes], watch: Watch, seen: Callable[[bytes], None]
+    ) -> None:
         self._chunks = chunks
-        self._watch = Watch()
+        self._watch = watch
         self._seen = seen
 
     def __iter__(self) -> Iterator[bytes]:
@@ -415,9 +487,11 @@ class AsyncFollowed:
 
     __slots__ = ("_chunks", "_seen", "_watch")
 
-    def __init__(self, chunks: AsyncIterator[bytes], seen: Callable[[bytes], None]) -> None:
+    def __init__(
+        self, chunks: AsyncIterator[bytes], watch: Watch, seen: Callable[[bytes], None]
+    ) -> None:
         self._chunks = chunks
-        self._watch = Watch()
+        self._watch = watch
         self._seen = seen
 
     def __aiter__(self) -> AsyncIterator[bytes]:
@@ -428,10 +502,31 @@ class AsyncFollowed:
         _look(self._watch, chunk, self._seen)
         return chunk
 
+    async def aclose(self) -> None:
+        await aclose_iterator(self._chunks)
+
+
+async def aclose_iterator(chunks: object) -> None:
+    """Closes an async iterator left before its end, when it can be closed (an async
+    generator): trio warns about one that the garbage collector finds still suspended."""
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()
+
 
 def _look(watch: Watch, chunk: bytes, seen: Callable[[bytes], None]) -> None:
     try:
         for payload in watch.feed(chunk):
+            seen(payload)
+    except Exception:
+        _logger.debug("http402: could not follow a stream's events", exc_info=True)
+
+
+def look_back(watch: Watch, seen: Callable[[bytes], None]) -> None:
+    """Hands `seen` the error payloads of the events already read past the look-ahead's stop
+    (the chunk that held the first output may hold an error event after it too)."""
+    try:
+        for payload in watch.unread():
             seen(payload)
     except Exception:
         _logger.debug("http402: could not follow a stream's events", exc_info=True)
