@@ -21,11 +21,22 @@ import pytest
 
 import http402
 from http402 import Reason, Retry, RetryPolicy
+from http402._episodes import FAILURE_HOLD
 
 from .fakes import Account
 
 URL = "https://api.example.com/v1/generate"
 PAYLOADS = Path(__file__).parent / "payloads"
+
+
+class Clock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Sleeps:
@@ -337,7 +348,9 @@ class TestCoalescing:
         assert calls == 1
 
     def test_a_hook_that_raises_fails_its_waiters_and_the_next_burst_retries(self) -> None:
-        """The hook's own exception reaches every waiter unchanged; then a new episode."""
+        """The hook's own exception reaches every waiter unchanged; a gate inside the short
+        failure hold (an SDK's own retry) gets it too, without a hook call; after the hold,
+        a new episode."""
         account = Account()
         everyone_gated = threading.Event()
         account.on_gate = lambda n: everyone_gated.set() if n >= 5 else None
@@ -353,12 +366,20 @@ class TestCoalescing:
             account.top_up(10)
             return Retry()
 
-        client = sync_client(account, on_payment_required=top_up)
+        clock = Clock()
+        coordinator = http402.LocalCoordinator(clock=clock)
+        client = sync_client(account, on_payment_required=top_up, coordinator=coordinator)
         with ThreadPoolExecutor(max_workers=5) as pool:
             futures = [pool.submit(client.post, URL) for _ in range(5)]
             errors = [f.exception() for f in futures]
         assert all(error is failure for error in errors)
         assert len(account.requests) == 5  # nothing was replayed
+        clock.now += FAILURE_HOLD - 0.1
+        with pytest.raises(RuntimeError) as again:
+            client.post(URL)
+        assert again.value is failure
+        assert calls == 1
+        clock.now += 0.2
         assert client.post(URL).status_code == 200
         assert calls == 2
 
