@@ -98,7 +98,12 @@ def _handler_for(server: StreamServer) -> type[BaseHTTPRequestHandler]:
             self._answer()
 
         def _answer(self) -> None:
-            script = server.next_script(self.path)
+            try:
+                self._send(server.next_script(self.path))
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client left before the end: its right
+
+        def _send(self, script: Script) -> None:
             self.send_response(script.status)
             for name, value in script.headers.items():
                 self.send_header(name, value)

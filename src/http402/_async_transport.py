@@ -47,7 +47,7 @@ from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
 from ._shell import Shell, handed_back, is_of
-from ._streams import AsyncFollowed, aclose_iterator, says_event_stream
+from ._streams import AsyncFollowed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -60,11 +60,11 @@ __all__ = ["AsyncPaymentRequiredTransport"]
 
 
 class _ResumedStream(httpx.AsyncByteStream):
-    """The bytes already read, then the rest of the original stream; closes both.
+    """The bytes already read, then the rest of the original stream; closes the original.
 
-    Its own iterator rather than an async generator, and it closes the rest too: a stream
-    left early (a gate event, a caller that stops reading) leaves no async generator
-    suspended for the garbage collector, which trio warns about.
+    Its own iterator rather than an async generator: a stream left early (a caller that
+    stops at an error event) leaves no generator of ours suspended for the garbage
+    collector, which trio warns about.
     """
 
     def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: Any) -> None:
@@ -80,7 +80,6 @@ class _ResumedStream(httpx.AsyncByteStream):
         return chunk if chunk is not None else await self._rest.__anext__()
 
     async def aclose(self) -> None:
-        await aclose_iterator(self._rest)
         await self._original.aclose()
 
 
@@ -334,7 +333,6 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             payment = self._stream_gate(request, ahead)
         except BaseException:
             await response.aclose()
-            await aclose_iterator(chunks)
             raise
         if payment is None:
             follows = self._follows(request, response, ahead)
@@ -358,7 +356,6 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             annotate(annotated, payment)
             return annotated
         await response.aclose()
-        await aclose_iterator(chunks)
         raise self._gate_error(request, response, reader, payment)
 
     async def _resumed(

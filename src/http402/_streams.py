@@ -49,9 +49,7 @@ __all__ = [
     "LookAhead",
     "Stop",
     "Watch",
-    "aclose_iterator",
     "classify_error_event",
-    "classify_raised_event",
     "is_event_stream",
     "look_back",
     "says_event_stream",
@@ -502,17 +500,6 @@ class AsyncFollowed:
         _look(self._watch, chunk, self._seen)
         return chunk
 
-    async def aclose(self) -> None:
-        await aclose_iterator(self._chunks)
-
-
-async def aclose_iterator(chunks: object) -> None:
-    """Closes an async iterator left before its end, when it can be closed (an async
-    generator): trio warns about one that the garbage collector finds still suspended."""
-    close = getattr(chunks, "aclose", None)
-    if close is not None:
-        await close()
-
 
 def _look(watch: Watch, chunk: bytes, seen: Callable[[bytes], None]) -> None:
     try:
@@ -553,32 +540,3 @@ def classify_error_event(
     return classify_event(
         payload, host=host, registry=registry, secrets=lambda: collect_secrets(url, pairs)
     )
-
-
-def classify_raised_event(
-    error: BaseException, response: Any, registry: AdapterRegistry | None
-) -> PaymentRequired | None:
-    """The gate stated by the error event that an SDK raised from a stream: openai's
-    `APIError` (no response; the event's error as `.body`) or anthropic's status error on the
-    200 stream's response. `None` when `error` came with a response that is not a 2xx (its
-    body decides), carries no event, or cannot be read; never raises."""
-    status = getattr(response, "status_code", None)
-    if response is not error and not (isinstance(status, int) and 200 <= status < 300):
-        return None
-    try:
-        body = getattr(error, "body", None)
-        if isinstance(body, str):
-            payload = body.encode("utf-8")
-        elif isinstance(body, dict):
-            framed = "error" in body or body.get("type") == "error"
-            payload = _dumps(body if framed else {"error": body})
-        else:
-            return None
-        request = getattr(error, "request", None)
-        url = request.url  # type: ignore[union-attr]
-        headers = list(request.headers.multi_items())  # type: ignore[union-attr]
-        return classify_error_event(
-            payload, host=url.host, url=str(url), request_headers=headers, registry=registry
-        )
-    except Exception:
-        return None
