@@ -65,6 +65,8 @@ WATCH_LINE_LIMIT = 64 * 1024
 
 _BOM = b"\xef\xbb\xbf"
 _DONE = "[DONE]"
+#: The bytes a `text/event-stream` value can start with (optional whitespace first).
+_MEDIA_TYPE_STARTS = frozenset(b"tT \t")
 #: Event types (the `event:` field, or the payload's `type`) that carry no output: keep-alives
 #: and the lifecycle events sent before a model produces anything (OpenAI Responses, Anthropic).
 _NO_OUTPUT_TYPES = frozenset(
@@ -93,9 +95,14 @@ def says_event_stream(headers: Any) -> bool:
     items = getattr(headers, "_list", None)
     if not isinstance(items, list):
         return is_event_stream(headers.get("content-type"))
-    for item in items:
-        if item[1] == b"content-type":
-            return bool(item[2].partition(b";")[0].strip().lower() == b"text/event-stream")
+    for _, name, value in items:
+        if name == b"content-type":
+            # Most values start with another letter ("application/json"): no more to do.
+            return (
+                bool(value)
+                and value[0] in _MEDIA_TYPE_STARTS
+                and (value.partition(b";")[0].strip().lower() == b"text/event-stream")
+            )
     return False
 
 
