@@ -211,7 +211,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._alarm is not None:
+            if self._reads_balances:
                 await self._notify(self._balance_alerts(request, response))
             # Only a 200 event stream may hide a gate in its first events; nothing else is read.
             if status == 200 and self._peeks and says_event_stream(response.headers):
