@@ -459,6 +459,32 @@ class TestAfterOutput:
         (point,) = gate_points(reader)
         assert point.attributes["outcome"] == "after_output"
 
+    def test_nothing_is_followed_without_metrics(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without the OpenTelemetry API there is nothing to count: the rest of the stream is
+        passed on with no look at its events."""
+        from http402 import _metrics
+        from http402._streams import LookAhead
+
+        watches = 0
+        original = LookAhead.watch
+
+        def counted(self: LookAhead) -> Any:
+            nonlocal watches
+            watches += 1
+            return original(self)
+
+        monkeypatch.setattr(LookAhead, "watch", counted)
+        data = self.mid_stream()
+        answer = {
+            "response": {"headers": {"content-type": "text/event-stream"}, "body": data.decode()}
+        }
+        with sync_client(Provider(answer, size=50), "httpx") as client:
+            assert client.post("https://api.openai.com/v1/chat/completions").content == data
+            assert watches == 1
+            monkeypatch.setattr(_metrics, "available", lambda: False)
+            assert client.post("https://api.openai.com/v1/chat/completions").content == data
+            assert watches == 1
+
     def test_a_server_error_after_output_is_not_counted(self, reader: Any) -> None:
         """A server error after output is no gate: nothing is counted."""
         transcript = named("openai-chat-server-error-after-output-200-negative")

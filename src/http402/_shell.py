@@ -171,8 +171,10 @@ class Shell:
         self, request: Any, response: Any, ahead: LookAhead
     ) -> tuple[Watch, Callable[[bytes], None]] | None:
         """What looks at the error events of a stream handed back after its output began (it
-        is counted, never replayed); `None` where nothing is left to follow, or the stream is
-        compressed."""
+        is counted, never replayed); `None` where nothing is left to follow, the stream is
+        compressed, or no metrics can be recorded (no OpenTelemetry API installed)."""
+        if not metrics.available():
+            return None  # counting is all a gate after output is followed for
         encoding = response.headers.get("content-encoding")
         if ahead.stop not in (Stop.OUTPUT, Stop.BOUND) or ahead.broken is not None:
             return None
