@@ -15,6 +15,7 @@ from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
     PaymentFailedError,
+    PaymentOutcomeUnknownError,
     PaymentRequiredError,
     PlanLimitExceededError,
     SubscriptionExpiredError,
@@ -26,6 +27,7 @@ if _typing.TYPE_CHECKING:
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
     from ._burn import LowBalance, LowBalanceWatch
     from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+    from ._holds import PaymentHold
     from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
@@ -50,6 +52,7 @@ _LAZY = {
     "LocalCoordinator": "._episodes",
     "LowBalance": "._burn",
     "LowBalanceWatch": "._burn",
+    "PaymentHold": "._holds",
     "PaymentRequiredTransport": "._transport",
     "Preflight": "._preflight",
     "RedisCoordinator": "._redis",
@@ -77,7 +80,9 @@ __all__ = [
     "LowBalanceWatch",
     "PaymentChallengeError",
     "PaymentFailedError",
+    "PaymentHold",
     "PaymentOption",
+    "PaymentOutcomeUnknownError",
     "PaymentRequired",
     "PaymentRequiredError",
     "PaymentRequiredTransport",

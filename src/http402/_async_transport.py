@@ -22,13 +22,17 @@ import sniffio
 from . import _metrics as metrics
 from ._actions import (
     Action,
+    Close,
     Gated,
+    Held,
+    Hold,
     KnownGate,
     Lifted,
     MarkGated,
     Notify,
     NotSent,
     Probe,
+    Release,
     Reserve,
     Send,
     Sent,
@@ -42,11 +46,12 @@ from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator
-from ._exceptions import PaymentRequiredError
+from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
+from ._holds import PAID_EXTENSION, PaidAttempt
 from ._models import Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
-from ._shell import Shell, handed_back, is_of
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -74,6 +79,25 @@ class _ResumedStream(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         await self._original.aclose()
+
+
+class _PaidStream(httpx.AsyncByteStream):
+    """The body of a response to a paid or topped-up attempt: if it breaks after the
+    headers, whether the payment took is unknown, and `failed` says so (holding the scope)."""
+
+    def __init__(self, stream: Any, failed: Callable[[Exception], Awaitable[Exception]]) -> None:
+        self._stream = stream
+        self._failed = failed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except Exception as exc:
+            raise await self._failed(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
 class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
@@ -113,6 +137,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     """
 
     _resumed_stream = _ResumedStream
+    _paid_stream = _PaidStream
     _transport: httpx.AsyncBaseTransport
     _default_coordinator = AsyncLocalCoordinator
     _is_async = True
@@ -144,7 +169,21 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
-        await self._coordinator.forget_gate(self._scope_of(request))
+        scope = self._scope_of(request)
+        await self._coordinator.forget_gate(scope)
+        await self._release(scope, TOP_UP_HOLDS)
+
+    async def reconcile(
+        self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any
+    ) -> None:
+        """Ends a hold once the application has checked what happened to the payment: the
+        async twin of `PaymentRequiredTransport.reconcile`."""
+        scope, keys = self._holds_of(target)
+        if keys is None:
+            await self._coordinator.release(scope, None)
+            self._coordinator.book.holds.release(scope, None)
+        else:
+            await self._release(scope, keys)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._recovery is None:
@@ -156,11 +195,51 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             except BaseException as exc:
                 steps.throw(exc)
         try:
-            return steps.result()
+            response = steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
             return handed_back(error)
+        paid: PaidAttempt | None = response.extensions.get(PAID_EXTENSION)
+        if paid is not None:
+            response.stream = self._paid_stream(
+                response.stream, lambda exc: self._paid_failed(paid, exc)
+            )
+        return response
+
+    async def _paid_failed(self, paid: PaidAttempt, exc: Exception) -> Exception:
+        error = self._paid_failure(paid, exc)
+        await self._hold(paid.scope, paid.keys, error.hold.encode())
+        return error
+
+    async def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
+        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
+        local = self._coordinator.book.holds
+        for key in keys:
+            record: str | None = local.held(scope, key)
+            if record is not None:
+                return record
+        for key in keys:
+            found: str | None = await self._coordinator.held(scope, key)
+            if found is not None:
+                local.hold(scope, key, found)
+                return found
+        return None
+
+    async def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
+        """Holds `scope` and `keys`: here first (no await: nothing can lose it), then through
+        the coordinator, shielded from a cancellation under way."""
+        for key in keys:
+            self._coordinator.book.holds.hold(scope, key, record)
+        with anyio.CancelScope(shield=True):
+            for key in keys:
+                await self._coordinator.hold(scope, key, record)
+
+    async def _release(self, scope: str, keys: tuple[str, ...]) -> None:
+        with anyio.CancelScope(shield=True):
+            for key in keys:
+                await self._coordinator.release(scope, key)
+                self._coordinator.book.holds.release(scope, key)
 
     async def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -197,6 +276,14 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 return await policy.areserve(payment)
             case Notify(alerts=alerts):
                 return await self._notify(alerts)
+            case Held(scope=scope, keys=keys):
+                return await self._held(scope, keys)
+            case Hold(scope=scope, keys=keys, record=record):
+                return await self._hold(scope, keys, record)
+            case Release(scope=scope, keys=keys):
+                return await self._release(scope, keys)
+            case Close(response=response):
+                return await _closed(response)
             case _:
                 return assert_never(action)
 
@@ -205,7 +292,11 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
             if self._alarm is not None:
-                await self._notify(self._balance_alerts(request, response))
+                try:
+                    await self._notify(self._balance_alerts(request, response))
+                except BaseException:
+                    await _closed(response)  # never handed back: its connection goes back now
+                    raise
             return response
         return await self._inspect(request, response)
 
@@ -368,6 +459,13 @@ def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
 def _trio() -> Any:
     """trio, which is imported already when its event loop runs (it is optional here)."""
     return sys.modules["trio"]
+
+
+async def _closed(response: httpx.Response) -> None:
+    """Closes a response the caller will never see, even while the caller is being
+    cancelled (the cancellation then goes on)."""
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
 
 
 async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:

@@ -114,6 +114,8 @@ class Episode:
     scout: object | None = None
     #: Why the episode declined, when the hook did not say it (the fleet's cap).
     note: str | None = None
+    #: The record of the hold that refused to run the hook (`http402.PaymentHold`, as JSON).
+    held: str | None = None
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.
@@ -179,6 +181,11 @@ class EpisodeBook:
         self._prune_at = max_scopes
         self._keep_closed = keep_closed
         self._failure_hold = failure_hold
+        #: Payment episodes whose requests stopped waiting (`hook_timeout`, a cancellation)
+        #: before their proof came, by offer key: the next request for the offer uses it.
+        self._orphans: dict[str, Episode] = {}
+        #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
+        self.holds = HoldBook()
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
@@ -331,12 +338,43 @@ class EpisodeBook:
     def __len__(self) -> int:
         return len(self._scopes)
 
+    def orphan(self, keys: tuple[str, ...], episode: Episode) -> None:
+        """Keeps a payment episode whose request stopped waiting for it, under each of the
+        offer keys it may pay: its proof, when it comes, serves the next request for the
+        offer (one request, once) instead of being thrown away."""
+        with self._lock:
+            now = self.clock()
+            for key in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
+                del self._orphans[key]
+            for key in keys:
+                self._orphans.setdefault(key, episode)
+
+    def adopt(self, keys: tuple[str, ...]) -> Episode | None:
+        """The orphaned payment episode of any of `keys` (running, or answered with a proof
+        not yet used), taken out for one request; `None` when there is none."""
+        with self._lock:
+            now = self.clock()
+            for key in keys:
+                episode = self._orphans.pop(key, None)
+                if episode is not None and self._adoptable(episode, now):
+                    for other in [k for k, e in self._orphans.items() if e is episode]:
+                        del self._orphans[other]
+                    return episode
+            return None
+
+    def _adoptable(self, episode: Episode, now: float) -> bool:
+        if not episode.finished:
+            return True
+        return episode.retry is not None and now < episode.finished_at + self._keep_closed
+
     def forked(self) -> None:
         """In a child process, forgets what only the parent's threads could finish: the
         hooks that were running (the child has not their threads; its next gate leads a new
-        episode), the scouts and waiters; the lock is new. Finished episodes and open
-        windows stay: the money they stand for was spent for the account either way."""
+        episode), the scouts and waiters; the lock is new. Finished episodes, open windows
+        and holds stay: the money they stand for was spent for the account either way."""
         self._lock = threading.Lock()
+        self.holds.forked()
+        self._orphans = {k: e for k, e in self._orphans.items() if e.finished}
         for state in self._scopes.values():
             running, state.running = state.running, None
             if running is not None:
@@ -484,8 +522,8 @@ class ProcessState:
 
     @property
     def holds(self) -> HoldBook:
-        """This process's holds (a fleet coordinator's store has the fleet's)."""
-        return self._state.holds
+        """The holds this process put or met (a fleet coordinator's store has the fleet's)."""
+        return self.book.holds
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -502,7 +540,6 @@ class _State:
 
     def __init__(self, book: EpisodeBook) -> None:
         self.book = book
-        self.holds = HoldBook()
         self.twins: dict[type[Any], Any] = {}
 
     @functools.cached_property
@@ -510,7 +547,6 @@ class _State:
         return BalanceCache(self.book)
 
     def forked(self) -> None:
-        self.holds.forked()
         balances = self.__dict__.get("balances")
         if balances is not None:
             balances.forked()

@@ -208,6 +208,8 @@ class Retry:
         paid: The offer the hook paid, for a spend policy's accounting (optional).
         expected: Seconds after which the billing change should show, if the hook knows:
             the first replay is sent then, instead of at the start of the schedule.
+        receipt: A reference to what the hook bought (an invoice, a charge or transaction
+            id), never a secret: a `PaymentOutcomeUnknownError` carries it, to reconcile by.
 
     Example:
         ```python
@@ -222,10 +224,11 @@ class Retry:
     within: float | None = attrs.field(default=None, validator=_positive_window)
     paid: PaymentOption | None = attrs.field(default=None, kw_only=True)
     expected: float | None = attrs.field(default=None, kw_only=True, validator=_positive_window)
+    receipt: str | None = attrs.field(default=None, kw_only=True)
 
     def __repr__(self) -> str:
         names = [name for name, _ in self.headers]
         return (
             f"Retry(headers={names!r} (values hidden), within={self.within!r}, "
-            f"expected={self.expected!r})"
+            f"expected={self.expected!r}, receipt={self.receipt!r})"
         )
