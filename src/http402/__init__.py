@@ -33,7 +33,7 @@ if _typing.TYPE_CHECKING:
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
     from ._registry import default_registry
     from ._transport import PaymentRequiredTransport
-    from ._wrap import aforget_gate, forget_gate, wrap
+    from ._wrap import aforget_gate, areconcile, forget_gate, reconcile, wrap
 
     __version__: str
 
@@ -60,9 +60,11 @@ _LAZY = {
     "SpendPolicy": "._policies",
     "acheck_balance": "._balance",
     "aforget_gate": "._wrap",
+    "areconcile": "._wrap",
     "check_balance": "._balance",
     "default_registry": "._registry",
     "forget_gate": "._wrap",
+    "reconcile": "._wrap",
     "wrap": "._wrap",
 }
 
@@ -99,10 +101,12 @@ __all__ = [
     "__version__",
     "acheck_balance",
     "aforget_gate",
+    "areconcile",
     "check_balance",
     "classify",
     "default_registry",
     "forget_gate",
+    "reconcile",
     "wrap",
 ]
 

@@ -205,7 +205,11 @@ class EpisodeBook:
             if last is not None and (
                 last.finished_sequence > sent.sequence
                 or (last.retry is not None and self.clock() < last.open_until)
-                or (last.retry is None and self.clock() < last.finished_at + self._failure_hold)
+                or (
+                    last.retry is None
+                    and last.held is None  # a hold is asked again: it may have ended
+                    and self.clock() < last.finished_at + self._failure_hold
+                )
             ):
                 return False, last
             episode = self._new(scope)

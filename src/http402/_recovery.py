@@ -287,13 +287,12 @@ class Recovery:
                 if episode.held is not None:
                     raise self._held_error(request, error, scope, holds, episode.held)
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
-            window = _Window(episode, book, tally)
             try:
                 outcome = yield from self._replay(
                     request, error, retry, episode, coordinator, scope, tally
                 )
             except PaymentRequiredError as gave_up:
-                if episode.lifted_at is None and window.closed() and gave_up.reason is error.reason:
+                if episode.lifted_at is None and tally.expired and gave_up.reason is error.reason:
                     # The top-up never showed: buying again each window would pay for one
                     # need over and over. Until something changes, the scope fails closed.
                     within = episode.open_until - episode.finished_at
@@ -396,7 +395,7 @@ class Recovery:
                     if episode.lifted_at is not None and not_sent is None:
                         return _Again(last)
                     if previous is not None:
-                        raise self._gave_up(last, not_sent, tally, scope, "window closed")
+                        raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
                     # A request that waited the whole window for a scout gets one replay of
                     # its own before it gives up (the scout's 200 may just be slow).
                     stance = Stance.LAST_CHANCE
@@ -517,7 +516,7 @@ class Recovery:
         if episode.lifted_at is not None:
             return remaining, False
         if final:
-            raise self._gave_up(last, not_sent, tally, scope, "window closed")
+            raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
         # The last replay goes just before the window closes, not never.
         return remaining * 0.95, True
 
@@ -841,6 +840,7 @@ class Recovery:
     ) -> BaseException:
         """What to raise once replays stop: the last typed error, or the connection error
         when the last replay could not even be sent."""
+        tally.expired = why == _WINDOW_CLOSED
         metrics.record_propagation(tally.slept, last.payment, outcome="expired")
         self._report(
             "gave_up",
@@ -981,6 +981,8 @@ class _Tally:
 
     sends: int = 1
     slept: float = 0.0
+    #: It gave up because the window closed (with the gate still there).
+    expired: bool = False
 
 
 class _Window:
@@ -1007,6 +1009,7 @@ def episode_key(scope: str, reason: Reason) -> str:
     return f"{scope}|{reason.value}"
 
 
+_WINDOW_CLOSED = "window closed"
 #: Why a challenge is not paid by a hook given for every reason.
 _NO_PAY_HOOK = (
     "a hook given for every reason tops up account-level gates, and pays no per-request "
