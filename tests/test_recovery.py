@@ -87,7 +87,8 @@ class TestHooks:
         assert len(account.requests) == 4  # the gate, two while propagating, the success
         # The scout waits before each replay, on the geometric schedule (0.25 s x 1.5, +-10%).
         assert sleeps.waits == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(3)]
-        assert response.extensions["http402.replay"] == {"attempt": 3}
+        # The fourth send: every send counts, as in `error.attempts` and the log records.
+        assert response.extensions["http402.replay"] == {"attempt": 4}
 
     def test_returning_none_raises_the_typed_error(self) -> None:
         """A hook that declines leaves the error as it was."""
@@ -286,7 +287,7 @@ class TestCoalescing:
 
         def handler(request: httpx.Request) -> httpx.Response:
             replay = request.extensions.get("http402.replay")
-            if request.url.path == "/a" and replay == {"attempt": 1}:
+            if request.url.path == "/a" and replay == {"attempt": 2}:
                 # Sent after the hook finished, before its credits show: request B. It waits
                 # for A, the episode's scout, so A does not wait for it here.
                 later.append(pool.submit(client.post, "https://api.example.com/b"))
@@ -577,9 +578,9 @@ class TestReplaySafety:
         assert keys == {"ik_9f/+=~.Zz-42"}
         assert [r.extensions.get("http402.replay") for r in account.requests] == [
             None,
-            {"attempt": 1},
             {"attempt": 2},
             {"attempt": 3},
+            {"attempt": 4},
         ]
         assert "x-fresh-token" not in request.headers
         assert "http402.replay" not in request.extensions

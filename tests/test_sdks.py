@@ -340,7 +340,7 @@ class TestTopUpInsideTheSDK:
         assert response.status_code == 402
         assert response.headers["x-should-retry"] == "false"
         assert response.json()["error"]["code"] == "insufficient_credits"
-        assert response.extensions["http402.replay"] == {"attempt": len(sleeps)}
+        assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 1}
 
     @pytest.mark.anyio
     @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients

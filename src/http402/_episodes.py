@@ -50,6 +50,7 @@ import attrs
 
 from ._holds import HoldBook
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import kept_payload
 
 if TYPE_CHECKING:
     from ._balance import Balance
@@ -318,10 +319,12 @@ class EpisodeBook:
             return False
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
-        """Remembers that `scope` is behind this gate for `ttl` seconds (body left out)."""
+        """Remembers that `scope` is behind this gate for `ttl` seconds; its payload only when
+        small (`kept_payload`), for the stand-in of a request refused meanwhile."""
+        kept = attrs.evolve(payment, raw=kept_payload(payment.raw))
         with self._lock:
             state = self._state(scope)
-            state.gated = attrs.evolve(payment, raw=None)
+            state.gated = kept
             state.gated_until = self.clock() + ttl
 
     def gated(self, scope: str) -> PaymentRequired | None:
@@ -468,6 +471,31 @@ class BalanceCache:
                 return "fresh", reading.balance
             reading.probing = self._book.private()
             return "lead", reading.probing
+
+    def seen(self, scope: str, balance: Balance) -> None:
+        """Records a balance seen outside a probe (a response's balance header, a gate's
+        `credits_available`): it is the newest reading, fresh for `every` seconds."""
+        with self._lock:
+            reading = self._scopes.pop(scope, None) or _Reading()
+            self._scopes[scope] = reading
+            reading.balance, reading.read_at = balance, self._book.clock()
+            self._trim()
+
+    def forget(self, scope: str) -> None:
+        """Forgets the scope's last balance (billing took since): the next request probes,
+        or is sent where there is no probe. A probe under way is kept."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is not None:
+                reading.balance, reading.read_at = None, float("-inf")
+
+    def fresh(self, scope: str, every: float) -> Balance | None:
+        """The scope's last balance if it was seen less than `every` seconds ago."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is None or self._book.clock() - reading.read_at >= every:
+                return None
+            return reading.balance
 
     def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
         """Records the probe's reading (`None`: it failed) and wakes its waiters."""

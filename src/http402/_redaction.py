@@ -38,7 +38,7 @@ import functools
 import html.entities
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -221,14 +221,17 @@ def safe_url_for_display(url: str) -> str:
         port = None
     if port is not None:
         netloc = f"{netloc}:{port}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = "&".join(
-            f"{name}={REDACTED if is_credential_query_name(name) else value}"
-            for name, value in pairs
-        )
+    # The query as it was sent (`?402` stays `?402`, `%20` stays `%20`), but for the value
+    # of each credential parameter.
+    query = "&".join(_shown_query_pair(pair) for pair in parts.query.split("&"))
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _shown_query_pair(pair: str) -> str:
+    name, equals, _ = pair.partition("=")
+    if equals and is_credential_query_name(unquote(name.replace("+", " "))):
+        return f"{name}={REDACTED}"
+    return pair
 
 
 class Redactor:
