@@ -9,6 +9,7 @@ Threads meet on events; nothing waits on a sleep.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -26,8 +27,11 @@ import pytest
 
 import http402
 from http402 import Reason, Retry
+from http402._actions import Sleep, StartHook
 
 from .fakes import insufficient
+from .test_flow import Clock as FlowClock
+from .test_flow import Driver, gated, recovery, run_hook
 
 PAYLOADS = Path(__file__).parent / "payloads"
 URL = "https://api.example.com/premium-data"
@@ -640,3 +644,27 @@ async def test_cancelled_during_the_low_balance_hook_the_connection_goes_back(
         watch = http402.LowBalanceWatch(lambda low: None, below=10)
         http402.wrap(client, low_balance=watch)  # the next request's alert returns at once
         assert (await client.get(balance_server)).status_code == 200
+
+
+def test_a_top_up_nobody_saw_fail_is_not_bought_again_after_its_window() -> None:
+    """Every request of the episode is cancelled before its window closes (an application
+    timeout shorter than the window), so none sees it close: the next gate, after the
+    window, still does not buy again, since nothing showed that the top-up took."""
+    clock, bought = FlowClock(), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(clock.now)
+        return Retry(within=30)
+
+    driver = Driver(recovery(top_up), lambda request, now: gated(request), clock=clock)
+    first = driver.start()
+    action = driver.until(first, StartHook)
+    run_hook(action)
+    action = driver.until(first, Sleep)  # the scout waits for its first replay
+    with pytest.raises(asyncio.CancelledError):
+        first.throw(asyncio.CancelledError())  # the application's timeout
+    clock.now += 3600
+    with pytest.raises(http402.InsufficientCreditsError) as caught:
+        driver.run()
+    assert "did not show" in str(caught.value)
+    assert len(bought) == 1

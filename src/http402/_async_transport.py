@@ -47,7 +47,7 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, PaidAttempt
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
 from ._models import Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
@@ -172,6 +172,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         scope = self._scope_of(request)
         await self._coordinator.forget_gate(scope)
         await self._release(scope, TOP_UP_HOLDS)
+        self._coordinator.book.settled(scope)
 
     async def reconcile(
         self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any
@@ -184,6 +185,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             self._coordinator.book.holds.release(scope, None)
         else:
             await self._release(scope, keys)
+        if keys is None or any(is_top_up_key(key) for key in keys):
+            self._coordinator.book.settled(scope)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._recovery is None:

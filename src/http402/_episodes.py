@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ._holds import HoldBook
+from ._holds import HoldBook, is_top_up_key
 from ._models import PaymentRequired, Reason, Retry
 from ._preflight import kept_payload
 
@@ -117,6 +117,9 @@ class Episode:
     note: str | None = None
     #: The record of the hold that refused to run the hook (`http402.PaymentHold`, as JSON).
     held: str | None = None
+    #: A digest of the method and path of the request that led it: a request there that
+    #: gets through shows that its top-up took, even if no replay of the episode did.
+    endpoint: str | None = None
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.
@@ -187,6 +190,9 @@ class EpisodeBook:
         self._orphans: dict[str, Episode] = {}
         #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
         self.holds = HoldBook()
+        #: By key, the last episode whose hook answered `Retry` and that nothing showed
+        #: yet to have taken (no replay, and no request to its endpoint, got through).
+        self._unlifted: dict[str, Episode] = {}
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
@@ -240,6 +246,8 @@ class EpisodeBook:
             episode.finished_sequence, episode.finished_at = self._sequence, now
             if retry is not None:
                 episode.open_until = now + (retry.within or window)
+                if episode.scope is not None:
+                    self._unlifted[episode.scope] = episode
             if episode.scope is not None:
                 state = self._state(episode.scope)
                 if state.running is episode:
@@ -266,12 +274,33 @@ class EpisodeBook:
             state = self._scopes.get(scope)
             if state is not None:
                 state.gated = None
+            if episode.scope is not None and self._unlifted.get(episode.scope) is episode:
+                del self._unlifted[episode.scope]
             if episode.lifted_at is not None:
                 return False
             episode.lifted_at = self.clock()
             wakers = self._changed(episode)
         _wake(wakers)
         return True
+
+    @property
+    def awaiting_lift(self) -> bool:
+        """`True` while some top-up of this process has not shown yet to have taken."""
+        return bool(self._unlifted)
+
+    def settled(self, scope: str) -> None:
+        """The last top-ups of `scope` count as taken (the application reconciled them, or
+        topped up by hand): the next gate may top up again."""
+        prefix = f"{scope}|"
+        with self._lock:
+            for key in [k for k in self._unlifted if k.startswith(prefix)]:
+                del self._unlifted[key]
+
+    def unlifted(self, key: str) -> Episode | None:
+        """The last episode of `key` whose hook answered `Retry`, if nothing showed yet that
+        its top-up took."""
+        with self._lock:
+            return self._unlifted.get(key)
 
     def release(self, episode: Episode, me: object) -> None:
         """`me` stops scouting (it got through, gave up or was cancelled): the next waiter
@@ -415,6 +444,7 @@ class EpisodeBook:
         now = self.clock()
         for key in [k for k, v in self._scopes.items() if self._forgettable(v, now)]:
             del self._scopes[key]
+            self._unlifted.pop(key, None)
         self._prune_at = max(self._max_scopes, 2 * len(self._scopes))
 
     def _forgettable(self, state: _ScopeState, now: float) -> bool:
@@ -614,6 +644,8 @@ class LocalCoordinator(ProcessState):
         """Ends the hold on `scope` and `key` (every hold of `scope` for `None`): the
         application's reconcile."""
         self.holds.release(scope, key)
+        if key is None or is_top_up_key(key):
+            self.book.settled(scope)
 
     def run_episode(
         self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
@@ -659,6 +691,8 @@ class AsyncLocalCoordinator(ProcessState):
     async def release(self, scope: str, key: str | None = None) -> None:
         """Ends the hold on `scope` and `key` (every hold of `scope` for `None`)."""
         self.holds.release(scope, key)
+        if key is None or is_top_up_key(key):
+            self.book.settled(scope)
 
     async def run_episode(
         self,

@@ -54,6 +54,7 @@ __all__ = [
     "PaidAttempt",
     "PaymentHold",
     "endpoint_of",
+    "is_top_up_key",
     "offer_keys",
     "proof_digest",
     "settlement_unknown",
@@ -169,6 +170,10 @@ class PaymentHold:
 def top_up_key(reason: Reason) -> str:
     """The hold key of a scope's top-ups for `reason`."""
     return f"top-up:{reason.value}"
+
+
+def is_top_up_key(key: str) -> bool:
+    return key.startswith("top-up:")
 
 
 def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple[str, ...]:
@@ -340,7 +345,7 @@ class HoldBook:
             holds = self._holds.get(scope)
             if not holds:
                 return {}
-            return {k: v for k, v in holds.items() if k.startswith("top-up:")}
+            return {k: v for k, v in holds.items() if is_top_up_key(k)}
 
     def __bool__(self) -> bool:
         return bool(self._holds)

@@ -180,8 +180,9 @@ class Recovery:
         sent: Mark = coordinator.mark()
         result = yield Send(request)
         if isinstance(result, Sent):
-            if coordinator.book.holds:
-                yield from self._shown(request, scope, result.response, coordinator.book)
+            book: EpisodeBook = coordinator.book
+            if book.awaiting_lift or book.holds:
+                yield from self._holding(result.response, self._shown(request, scope, coordinator))
             return result.response
         if isinstance(result, NotSent):
             raise result.error
@@ -272,7 +273,24 @@ class Recovery:
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent)
             if lead:
+                episode.endpoint = endpoint_of(request.method, str(request.url))
                 episode.held = yield from self._held(scope, holds)
+                previous = book.unlifted(key)
+                if episode.held is None and previous is not None and previous is not episode:
+                    # The last top-up's window closed and nothing showed it took (no replay,
+                    # no request to its endpoint got through): buying again each window
+                    # would pay for one need over and over. Until something changes, the
+                    # scope fails closed.
+                    within = previous.open_until - previous.finished_at
+                    hold = self._hold_of(
+                        "not_shown",
+                        request,
+                        error,
+                        f"the top-up did not show within its {within:g} s window",
+                        previous.retry or Retry(),
+                    )
+                    yield from self._put(scope, holds, hold, book)
+                    episode.held = hold.encode()
                 if episode.held is not None:
                     # A top-up of this scope has an unknown outcome, or did not show: no
                     # hook. The episode ends declined, so its joiners (and, for the failure
@@ -289,24 +307,9 @@ class Recovery:
                 if episode.held is not None:
                     raise self._held_error(request, error, scope, holds, episode.held)
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
-            try:
-                outcome = yield from self._replay(
-                    request, error, retry, episode, coordinator, scope, tally
-                )
-            except PaymentRequiredError as gave_up:
-                if episode.lifted_at is None and tally.expired and gave_up.reason is error.reason:
-                    # The top-up never showed: buying again each window would pay for one
-                    # need over and over. Until something changes, the scope fails closed.
-                    within = episode.open_until - episode.finished_at
-                    hold = self._hold_of(
-                        "not_shown",
-                        request,
-                        gave_up,
-                        f"the top-up did not show within its {within:g} s window",
-                        retry,
-                    )
-                    yield from self._put(scope, holds, hold, book)
-                raise
+            outcome = yield from self._replay(
+                request, error, retry, episode, coordinator, scope, tally
+            )
             if not isinstance(outcome, _Again):
                 return outcome
             # Billing took (a replay got through), the window closed, and this request was
@@ -787,19 +790,27 @@ class Recovery:
             )
 
     def _shown(
-        self, request: httpx.Request, scope: str, response: httpx.Response, book: EpisodeBook
+        self, request: httpx.Request, scope: str, coordinator: Any
     ) -> Generator[Action, Any, None]:
-        """A request that got through ends the top-up holds its endpoint met: the credits
-        show. (Only this process's holds are looked at: no store round trip per response.)"""
+        """A request that got through, to the endpoint where a top-up was bought or a
+        top-up's hold was put: the credits show. Its episode is lifted (a later gate may
+        top up again) and those holds end. Only this process's episodes and holds are looked
+        at: no store round trip per response."""
+        book: EpisodeBook = coordinator.book
         scope = scope or self.scope(request)
         endpoint = endpoint_of(request.method, str(request.url))
+        for reason in _TOP_UP_REASONS:
+            episode = book.unlifted(episode_key(scope, reason))
+            if episode is not None and episode.endpoint == endpoint:
+                book.lift(episode, scope)
+                yield Lifted(scope)
         shown = tuple(
             key
             for key, record in book.holds.top_ups(scope).items()
             if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
         )
         if shown:
-            yield from self._holding(response, self._release(scope, shown))
+            yield from self._release(scope, shown)
 
     def _holding(
         self, response: httpx.Response, steps: Generator[Action, Any, None]
@@ -845,7 +856,6 @@ class Recovery:
     ) -> BaseException:
         """What to raise once replays stop: the last typed error, or the connection error
         when the last replay could not even be sent."""
-        tally.expired = why == _WINDOW_CLOSED
         metrics.record_propagation(tally.slept, last.payment, outcome="expired")
         self._report(
             "gave_up",
@@ -1008,8 +1018,6 @@ class _Tally:
 
     sends: int = 1
     slept: float = 0.0
-    #: It gave up because the window closed (with the gate still there).
-    expired: bool = False
 
 
 class _Window:
@@ -1037,6 +1045,8 @@ def episode_key(scope: str, reason: Reason) -> str:
 
 
 _WINDOW_CLOSED = "window closed"
+#: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
+_TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: Why a challenge is not paid by a hook given for every reason.
 _NO_PAY_HOOK = (
     "a hook given for every reason tops up account-level gates, and pays no per-request "

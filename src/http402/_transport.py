@@ -41,7 +41,7 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, PaidAttempt
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
 from ._models import Retry
 from ._options import Options
 from ._replay import credential_view
@@ -203,6 +203,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         scope = self._scope_of(request)
         self._coordinator.forget_gate(scope)
         self._release(scope, TOP_UP_HOLDS)
+        self._coordinator.book.settled(scope)
 
     def reconcile(self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any) -> None:
         """Ends a hold once the application has checked what happened to the payment (its
@@ -219,6 +220,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             self._coordinator.book.holds.release(scope, None)
         else:
             self._release(scope, keys)
+        if keys is None or any(is_top_up_key(key) for key in keys):
+            self._coordinator.book.settled(scope)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._recovery is None:
