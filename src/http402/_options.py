@@ -138,6 +138,7 @@ class Options:
             raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
         _fold_deprecated(given)
         hooks = _hook_table(given.pop("on_payment_required", None), given.get("spend_policy"))
+        given["coordinator"] = _of_kind(given.get("coordinator"), is_async)
         return cls(is_async=is_async, hooks=hooks, **given)
 
     @property
@@ -216,6 +217,17 @@ def _check_callable(hook: Any, allow_async: bool, name: str) -> None:
             f"{name} is a coroutine function, which the sync transport cannot await; use "
             "AsyncPaymentRequiredTransport, or pass a plain function"
         )
+
+
+def _of_kind(coordinator: Any, is_async: bool) -> Any:
+    """`coordinator`, or its twin of the transport's kind (an in-process coordinator given
+    to a sync and an async client of one account shares its episodes with that twin)."""
+    run_episode = getattr(coordinator, "run_episode", None)
+    if run_episode is not None and is_async_callable(run_episode) != is_async:
+        twin = getattr(coordinator, "twin", None)
+        if twin is not None:
+            return twin()
+    return coordinator
 
 
 def check_coordinator(coordinator: Any, *, is_async: bool) -> None:
