@@ -120,20 +120,8 @@ class Driver:
             return self.coordinator.mark_gated(action.scope, action.payment, action.ttl)
         if isinstance(action, Reserve):
             return action.policy.reserve(action.payment)
-        if isinstance(action, Held):
-            held = (self.coordinator.held(action.scope, key) for key in action.keys)
-            return next((record for record in held if record is not None), None)
-        if isinstance(action, Hold):
-            for key in action.keys:
-                self.coordinator.hold(action.scope, key, action.record)
-            return None
-        if isinstance(action, Release):
-            for key in action.keys:
-                self.coordinator.release(action.scope, key)
-            return None
-        if isinstance(action, Close):
-            action.response.close()
-            return None
+        if isinstance(action, (Held, Hold, Release, Close)):
+            return holding(self.coordinator, action)
         assert isinstance(action, Lifted)
         return None
 
@@ -162,6 +150,22 @@ class Driver:
 
     def kinds(self) -> list[str]:
         return [type(a).__name__ for a in self.actions]
+
+
+def holding(coordinator: LocalCoordinator, action: Held | Hold | Release | Close) -> Any:
+    """Performs a hold's action (or a `Close`) as a shell does, on an in-process
+    coordinator."""
+    if isinstance(action, Held):
+        held = (coordinator.held(action.scope, key) for key in action.keys)
+        return next((record for record in held if record is not None), None)
+    if isinstance(action, Close):
+        return action.response.close()
+    for key in action.keys:
+        if isinstance(action, Hold):
+            coordinator.hold(action.scope, key, action.record)
+        else:
+            coordinator.release(action.scope, key)
+    return None
 
 
 def run_hook(action: StartHook) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -29,7 +30,7 @@ import http402
 from http402 import Reason, Retry
 from http402._actions import Sleep, StartHook
 
-from .fakes import insufficient
+from .fakes import VirtualClock, insufficient
 from .test_flow import Clock as FlowClock
 from .test_flow import Driver, gated, recovery, run_hook
 
@@ -257,16 +258,23 @@ class ResetAfterHeaders(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-@pytest.fixture
-def reset_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ResetAfterHeaders)
+@contextlib.contextmanager
+def loopback(handler: type[BaseHTTPRequestHandler], path: str) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 running `handler`; yields the URL of `path`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/premium-data"
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def reset_server() -> Iterator[str]:
+    with loopback(ResetAfterHeaders, "/premium-data") as url:
+        yield url
 
 
 def test_a_real_reset_after_the_headers_is_an_unknown_outcome(reset_server: str) -> None:
@@ -445,22 +453,11 @@ def test_one_hook_with_a_spend_policy_pays_challenges_within_it() -> None:
 # --- Top-ups: an unknown outcome, and a top-up that never shows --------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Account:
     """Credits bought by the hook show after `delay` virtual seconds (`None`: never); a
     replay meets `fault` while `faulty`."""
 
-    def __init__(self, clock: Clock, delay: float | None = 0.0) -> None:
+    def __init__(self, clock: VirtualClock, delay: float | None = 0.0) -> None:
         self.clock = clock
         self.delay = delay
         self.credits = 0
@@ -486,7 +483,7 @@ class Account:
         return httpx.Response(402, json=insufficient(0, 1))
 
 
-def topping_client(account: Account, clock: Clock) -> httpx.Client:
+def topping_client(account: Account, clock: VirtualClock) -> httpx.Client:
     transport = http402.PaymentRequiredTransport(
         httpx.MockTransport(account.handler),
         on_payment_required={Reason.INSUFFICIENT_CREDITS: account.top_up},
@@ -501,7 +498,7 @@ def test_a_topped_up_replay_without_an_answer_holds_the_top_up(fault: str) -> No
     """A replay after a top-up ends without an answer: the unknown outcome (with the hook's
     receipt), and no second top-up when the account is gated again; a request to the
     endpoint that gets through shows the credits, and ends the hold."""
-    clock = Clock()
+    clock = VirtualClock()
     account = Account(clock)
     account.fault = PAID_FAULTS[fault]
     client = topping_client(account, clock)
@@ -521,7 +518,7 @@ def test_a_topped_up_replay_without_an_answer_holds_the_top_up(fault: str) -> No
 
 
 def test_a_topped_up_replay_that_gets_through_says_not_to_retry_it() -> None:
-    clock = Clock()
+    clock = VirtualClock()
     account = Account(clock)
     response = topping_client(account, clock).post("https://api.example.com/v1/generate")
     assert response.status_code == 200 and response.headers["x-should-retry"] == "false"
@@ -531,7 +528,7 @@ def test_a_top_up_that_never_shows_is_not_bought_again_every_window() -> None:
     """The window closes with the gate never lifting: later bursts raise the gate, saying
     why, instead of buying again for as long as traffic lasts; a request of the endpoint
     that gets through (the credits showed at last) lets the next exhaustion top up."""
-    clock = Clock()
+    clock = VirtualClock()
     account = Account(clock, delay=None)
     client = topping_client(account, clock)
     url = "https://api.example.com/v1/generate"
@@ -552,7 +549,7 @@ def test_a_top_up_that_never_shows_is_not_bought_again_every_window() -> None:
 
 def test_forget_gate_ends_the_hold_of_a_top_up_that_did_not_show() -> None:
     """After a top-up made by hand, `forget_gate` lets the hook top up again."""
-    clock = Clock()
+    clock = VirtualClock()
     account = Account(clock, delay=None)
     client = topping_client(account, clock)
     url = "https://api.example.com/v1/generate"
@@ -577,7 +574,7 @@ class Unanswering(http402.LocalCoordinator):
 
 def test_a_coordinator_that_cannot_tell_fails_closed() -> None:
     """No answer to "is a payment held?" is a hold: the hook is not called."""
-    clock = Clock()
+    clock = VirtualClock()
     account = Account(clock)
     transport = http402.PaymentRequiredTransport(
         httpx.MockTransport(account.handler),
@@ -610,14 +607,8 @@ class Balances(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def balance_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Balances)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/x"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(Balances, "/v1/x") as url:
+        yield url
 
 
 @pytest.mark.anyio
@@ -668,3 +659,65 @@ def test_a_top_up_nobody_saw_fail_is_not_bought_again_after_its_window() -> None
         driver.run()
     assert "did not show" in str(caught.value)
     assert len(bought) == 1
+
+
+class Funded(BaseHTTPRequestHandler):
+    """A real server out of credits until `funded` is set (by the test's top-up hook)."""
+
+    protocol_version = "HTTP/1.1"
+    funded = threading.Event()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        status, body = (200, b"{}") if self.funded.is_set() else (402, GATE_BODY)
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+GATE_BODY = json.dumps(insufficient(0, 1)).encode()
+
+
+class SlowToTell(http402.AsyncLocalCoordinator):
+    """A coordinator whose `lifted` (the fleet's store told that the gate lifted) hangs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.telling = anyio.Event()
+
+    async def lifted(self, scope: str) -> None:
+        self.telling.set()
+        await anyio.sleep_forever()
+
+
+@pytest.mark.anyio
+async def test_cancelled_while_the_coordinator_is_told_the_connection_goes_back() -> None:
+    """The caller is cancelled while the coordinator is told that a replay got through
+    (a Redis call, after the 200): the flow closes the response it held, so with one pooled
+    connection the next request still gets it."""
+    Funded.funded.clear()
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry:
+        Funded.funded.set()
+        return Retry(within=30)
+
+    coordinator = SlowToTell()
+    with loopback(Funded, "/v1/generate") as url:
+        client = http402.wrap(
+            httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5, pool=2)
+            ),
+            on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+            coordinator=coordinator,
+        )
+        async with client:
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.post, url)
+                await coordinator.telling.wait()
+                group.cancel_scope.cancel()
+            http402.wrap(client)  # no hooks: the next request just goes
+            assert (await client.post(url)).status_code == 200

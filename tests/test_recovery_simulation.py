@@ -57,6 +57,7 @@ from http402._options import Options
 from http402._recovery import Recovery
 
 from .fakes import insufficient
+from .test_flow import holding
 
 URL = "https://api.example.com/v1/generate"
 #: Seeds run in the test suite, and seeds that once broke an invariant (kept as regressions).
@@ -175,20 +176,8 @@ class World:
             finishes = self.clock.now + self.rng.uniform(0.0, 3.0)
             self.hooks.append((finishes, action))
             return None
-        if isinstance(action, Held):
-            found = (self.coordinator.held(action.scope, key) for key in action.keys)
-            return next((record for record in found if record is not None), None)
-        if isinstance(action, Hold):
-            for key in action.keys:
-                self.coordinator.hold(action.scope, key, action.record)
-            return None
-        if isinstance(action, Release):
-            for key in action.keys:
-                self.coordinator.release(action.scope, key)
-            return None
-        if isinstance(action, Close):
-            action.response.close()
-            return None
+        if isinstance(action, (Held, Hold, Release, Close)):
+            return holding(self.coordinator, action)
         if isinstance(action, Lifted):
             self.lifts += 1
             return None

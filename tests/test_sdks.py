@@ -20,6 +20,8 @@ import http402.httpx2
 import http402.testing
 from http402._demo import DemoProvider
 
+from .fakes import VirtualClock
+
 anthropic = pytest.importorskip("anthropic")
 openai = pytest.importorskip("openai")
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -774,23 +776,6 @@ _REPLAY_FAULTS: dict[str, Any] = {
 NEEDS = ["hook raises", "hook declines", "top-up never shows", *_REPLAY_FAULTS]
 
 
-class _Clock:
-    """Virtual time for the transport's windows: it moves only when the transport sleeps,
-    so a window closes after its waits and the SDK's retry comes after it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Purchases:
     """The application's top-up hook, counting purchases; how it ends is set by `need`."""
 
@@ -857,7 +842,7 @@ def test_one_need_costs_at_most_one_purchase_inside_the_sdk(sdk: str, mode: str,
     failure after the headers): a hook that raises, a gate raised after the hook declined or
     its window closed, and a topped-up replay whose outcome is unknown each cost one
     purchase at most."""
-    purchases, clock = Purchases(need), _Clock()
+    purchases, clock = Purchases(need), VirtualClock()
     http_client = http402.httpx2.wrap(
         httpx2.Client(transport=httpx2.MockTransport(_paid_api(sdk, need))),
         mode=mode,
@@ -886,7 +871,7 @@ async def test_one_need_costs_at_most_one_purchase_inside_the_async_sdk(
     sdk: str, mode: str, need: str, anyio_backend: str
 ) -> None:
     """The same with the SDKs' async clients."""
-    purchases, clock = Purchases(need), _Clock()
+    purchases, clock = Purchases(need), VirtualClock()
     http_client = http402.httpx2.wrap(
         httpx2.AsyncClient(transport=httpx2.MockTransport(_paid_api(sdk, need))),
         mode=mode,
