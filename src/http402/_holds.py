@@ -162,7 +162,7 @@ class PaymentHold:
             return cls(
                 kind="unknown_outcome",
                 reason=Reason.UNKNOWN,
-                why="a hold whose record could not be read",
+                why=_note(record) or "a hold whose record could not be read",
                 since=0.0,
             )
 
@@ -354,6 +354,17 @@ class HoldBook:
         """In a child process: a new lock (the parent's may have been held by a thread that
         the child does not have); the holds themselves stay, since they guard money."""
         self._lock = threading.Lock()
+
+
+def _note(record: str | bytes) -> str | None:
+    """What a record that is not a `PaymentHold` says of itself (a store's "did not answer:
+    treated as held"), if anything."""
+    try:
+        data = json.loads(record)
+    except ValueError:
+        return None
+    note = data.get("note") if isinstance(data, dict) else None
+    return _text(note) if isinstance(note, str) else None
 
 
 def _text(value: Any) -> str | None:

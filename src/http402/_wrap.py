@@ -128,7 +128,7 @@ def reconcile(
         try:
             client.get("/premium-data")
         except http402.PaymentOutcomeUnknownError as error:
-            if wallet.settled(error.receipt or error.proof_digest) is not None:
+            if my_wallet.settled(error.receipt or error.proof_digest) is not None:
                 http402.reconcile(client, error)  # known now: the next gate may pay again
         ```
     """
