@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import pickle
 import re
 import threading
 import traceback
@@ -157,6 +158,17 @@ def test_a_paid_replay_without_a_clear_answer_is_held_until_reconciled(fault: st
     with pytest.raises(http402.PaymentOutcomeUnknownError):
         client.get(URL).read()
     assert len(wallet.proofs) == 2
+
+
+def test_the_unknown_outcome_pickles_whole() -> None:
+    """The error survives pickling (a worker process reports it): class, message, hold."""
+    wallet = Wallet()
+    client = paying_client(x402_api(PAID_FAULTS["503"]), wallet)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.get(URL)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is type(caught.value) and str(again) == str(caught.value)
+    assert again.hold == caught.value.hold and again.keys == caught.value.keys
 
 
 def test_a_hold_is_per_offer() -> None:

@@ -860,6 +860,7 @@ def test_one_need_costs_at_most_one_purchase_inside_the_sdk(sdk: str, mode: str,
             else caught.value.__cause__
         )
         assert isinstance(cause, http402.PaymentOutcomeUnknownError), caught.value
+        assert isinstance(cause, httpx2.TransportError)  # httpx2's twin, from an httpx2 client
 
 
 @pytest.mark.anyio
