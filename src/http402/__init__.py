@@ -31,6 +31,7 @@ if _typing.TYPE_CHECKING:
     from ._async_transport import AsyncPaymentRequiredTransport
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
     from ._burn import LowBalance, LowBalanceWatch
+    from ._classify.provider import ProviderAdapter
     from ._episodes import AsyncLocalCoordinator, LocalCoordinator
     from ._holds import PaymentHold
     from ._policies import RetryPolicy, SpendPolicy
@@ -60,6 +61,7 @@ _LAZY = {
     "PaymentHold": "._holds",
     "PaymentRequiredTransport": "._transport",
     "Preflight": "._preflight",
+    "ProviderAdapter": "._classify.provider",
     "RedisCoordinator": "._redis",
     "RetryPolicy": "._policies",
     "SpendPolicy": "._policies",
@@ -95,6 +97,7 @@ __all__ = [
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
     "Preflight",
+    "ProviderAdapter",
     "Reason",
     "RedisCoordinator",
     "Registration",

@@ -15,9 +15,8 @@ performs each and sends back its result, stepping the flow through `Steps`:
 | `Notify` | calls `on_low_balance` | `None` |
 | `Held` | asks for a hold on any of `keys` (here first) | its record, or `None` |
 | `Hold`, `Release` | puts or ends holds, here and through the coordinator | `None` |
-| `Close` | closes a response the flow will not hand back | `None` |
 
-`Hold`, `Release` and `Close` are done even while the request is being cancelled.
+`Hold` and `Release` are done even while the request is being cancelled.
 
 Any other exception the shell meets is thrown into the flow. A shell dispatches with `match`
 and ends with `assert_never(action)`, so that a new action is an error of the type checker
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Action",
-    "Close",
     "Flow",
     "Gated",
     "Held",
@@ -196,14 +194,6 @@ class Release:
     keys: tuple[str, ...]
 
 
-@attrs.frozen
-class Close:
-    """Close `response`, which the flow will not hand back (the request is raising, or was
-    cancelled while it held it); done even while the request is being cancelled."""
-
-    response: httpx.Response
-
-
 @attrs.define(eq=False)
 class HookCall:
     """One call of a hook: what the shell runs, and how its answer is settled.
@@ -286,7 +276,6 @@ Action = (
     | Held
     | Hold
     | Release
-    | Close
 )
 Flow = Generator[Action, Any, httpx.Response]
 

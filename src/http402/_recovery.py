@@ -49,7 +49,6 @@ import httpx
 from . import _metrics as metrics
 from ._actions import (
     Action,
-    Close,
     Flow,
     Gated,
     Held,
@@ -180,13 +179,18 @@ class Recovery:
         sent: Mark = coordinator.mark()
         result = yield Send(request)
         if isinstance(result, Sent):
-            book: EpisodeBook = coordinator.book
-            if book.awaiting_lift or book.holds:
-                yield from self._holding(result.response, self._shown(request, scope, coordinator))
+            if coordinator.book.settling:
+                yield from self._shown(request, scope, coordinator)
             return result.response
         if isinstance(result, NotSent):
             raise result.error
         return (yield from self.gated(request, result.error, coordinator, sent, stream, scope))
+
+    def succeeded(self, request: httpx.Request, response: httpx.Response, coordinator: Any) -> Flow:
+        """A request that got through, while a top-up of this process has not shown yet to
+        have taken or a hold is known here: it may be the sign (see `_shown`)."""
+        yield from self._shown(request, "", coordinator)
+        return response
 
     def gated(
         self,
@@ -458,9 +462,7 @@ class Recovery:
                     previous = stance
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
-                    yield from self._holding(
-                        result.response, self._lifted(episode, coordinator, scope, last, tally)
-                    )
+                    yield from self._lifted(episode, coordinator, scope, last, tally)
                     result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
                         "recovered",
@@ -672,7 +674,7 @@ class Recovery:
         if isinstance(result, Sent):
             response = result.response
             if response.status_code >= 500:
-                yield Close(response)
+                # The shell closes it, as any response the flow raised past.
                 why = f"the server answered {response.status_code} to it"
                 raise (yield from self._unknown(request, scope, keys, hold, why, response))
             response.headers["x-should-retry"] = "false"
@@ -811,19 +813,6 @@ class Recovery:
         )
         if shown:
             yield from self._release(scope, shown)
-
-    def _holding(
-        self, response: httpx.Response, steps: Generator[Action, Any, None]
-    ) -> Generator[Action, Any, None]:
-        """`steps`, run while the flow holds `response`: if they raise (a cancellation while
-        the fleet is told), the response is closed, so its connection goes back."""
-        try:
-            yield from steps
-        except GeneratorExit:
-            raise  # the flow is being dropped: it may not ask for anything more
-        except BaseException:
-            yield Close(response)
-            raise
 
     def _reserve(
         self, error: PaymentRequiredError, scope: str
