@@ -195,7 +195,7 @@ def top_up_at(clock: Clock, hook_at: list[float], answer: Retry | None) -> Calla
 
 class TestOneRequest:
     def test_the_scout_replays_on_the_geometric_schedule_until_billing_shows(self) -> None:
-        """Send, hook, a replay at once, then sleeps of 0.25 x 1.5^k (+-10%) before each
+        """Send, hook, a replay at once, then sleeps of 0.25 x 1.3^k (+-10%) before each
         replay."""
         clock, hook_at = Clock(), []
         driver = Driver(
@@ -207,7 +207,7 @@ class TestOneRequest:
         assert response.status_code == 200
         assert driver.kinds()[:3] == ["Send", "Held", "StartHook"]
         sleeps = [a.seconds for a in driver.actions if isinstance(a, Sleep)]
-        assert sleeps == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(len(sleeps))]
+        assert sleeps == [pytest.approx(0.25 * 1.3**i, rel=0.11) for i in range(len(sleeps))]
         assert 2.0 <= clock.now < 2.0 + 1.5  # at most one step of the schedule late
         assert driver.kinds()[-2:] == ["Lifted", "Release"]  # a top-up's hold ends
         # Every send counts: the first, the replay at once, and one after each sleep.
