@@ -439,16 +439,21 @@ class TestPropagationWindow:
         assert "gave up: retry after 30 s, beyond the propagation window" in str(caught.value)
 
     def test_a_retry_after_beyond_the_window_raises_at_once_and_is_kept(self) -> None:
-        """`Retry-After: 3600` against a 120 s window: no replay, and the error says when."""
+        """`Retry-After: 3600` against a 120 s window: no hook call (it would buy nothing
+        that a replay could use), no replay, and the error says when."""
         account = Account()
         account.retry_after = "3600"
         sleeps = Sleeps()
-        client = sync_client(account, sleeps, on_payment_required=lambda e: Retry())
+        calls: list[http402.PaymentRequiredError] = []
+        client = sync_client(
+            account, sleeps, on_payment_required=lambda e: calls.append(e) or Retry()
+        )
         with pytest.raises(http402.InsufficientCreditsError) as caught:
             client.post(URL)
         assert len(account.requests) == 1 and sleeps.waits == []
         assert caught.value.payment.retry_after == 3600
         assert "retry after 3600 s, beyond the propagation window" in str(caught.value)
+        assert calls == []
 
     def test_backoff_is_geometric_capped_and_lightly_jittered(self) -> None:
         """After a replay at once, waits grow from 0.25 s by 1.3 up to 4 s, each within 10%
@@ -639,7 +644,8 @@ class TestChallenges:
             return Retry(headers={"X-PAYMENT": f"proof-{len(offers)}-abcdefgh"})
 
         transport = http402.PaymentRequiredTransport(
-            httpx.MockTransport(self.x402_handler(paid)), on_payment_required=pay
+            httpx.MockTransport(self.x402_handler(paid)),
+            on_payment_required={Reason.PAYMENT_CHALLENGE: pay},
         )
         client = httpx.Client(transport=transport)
         assert client.get("https://api.example.com/premium-data").status_code == 200
@@ -706,7 +712,9 @@ class TestChallenges:
         proof = "eyJzaWduYXR1cmUiOiJ0b3Atc2VjcmV0LXByb29mIn0="
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            on_payment_required=lambda e: Retry(headers={"PAYMENT-SIGNATURE": proof}),
+            on_payment_required={
+                Reason.PAYMENT_CHALLENGE: lambda e: Retry(headers={"PAYMENT-SIGNATURE": proof})
+            },
         )
         with pytest.raises(http402.PaymentChallengeError) as caught:
             httpx.Client(transport=transport).get("https://api.example.com/premium-data")
@@ -743,7 +751,9 @@ class TestChallenges:
             return Retry(headers={"X-PAYMENT": f"proof-{len(calls)}-abcdefgh"})
 
         transport = http402.PaymentRequiredTransport(
-            httpx.MockTransport(handler), on_payment_required=pay, max_payments=2
+            httpx.MockTransport(handler),
+            on_payment_required={Reason.PAYMENT_CHALLENGE: pay},
+            max_payments=2,
         )
         client = httpx.Client(transport=transport)
         if outcome == 200:
