@@ -45,10 +45,11 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentRequiredError
-from ._models import Retry
+from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
 from ._shell import Shell, handed_back, is_of
+from ._streams import AsyncFollowed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -64,18 +65,24 @@ _wall = time.time
 
 
 class _ResumedStream(httpx.AsyncByteStream):
-    """The bytes already read, then the rest of the original stream; closes the original."""
+    """The bytes already read, then the rest of the original stream; closes the original.
+
+    Its own iterator rather than an async generator: a stream left early (a caller that
+    stops at an error event) leaves no generator of ours suspended for the garbage
+    collector, which trio warns about.
+    """
 
     def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: Any) -> None:
-        self._head = head
+        self._head = iter(head)
         self._rest = rest
         self._original = original
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._head:
-            yield chunk
-        async for chunk in self._rest:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = next(self._head, None)
+        return chunk if chunk is not None else await self._rest.__anext__()
 
     async def aclose(self) -> None:
         await self._original.aclose()
@@ -242,13 +249,16 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             if names is not None:
                 if not self._scan_headers:
                     await self._observe_balance(request, response)
-                    return response
-                # Most responses carry no balance: one pass over httpx's own header list
-                # (raw name, lower-case name, value) tells, with no lookup per name.
-                for _, name, _ in response.headers._list:
-                    if name in names:
-                        await self._observe_balance(request, response)
-                        break
+                else:
+                    # Most responses carry no balance: one pass over httpx's own header list
+                    # (raw name, lower-case name, value) tells, with no lookup per name.
+                    for _, name, _ in response.headers._list:
+                        if name in names:
+                            await self._observe_balance(request, response)
+                            break
+            # Only a 200 event stream may hide a gate in its first events; nothing else is read.
+            if status == 200 and self._peeks and says_event_stream(response.headers):
+                return await self._peek(request, response)
             return response
         return await self._inspect(request, response)
 
@@ -362,6 +372,36 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
+        return await self._gated(request, response, reader, chunks, payment)
+
+    async def _peek(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Reads a 200 event stream ahead while its events carry no output: a billing error
+        event is a gate like a 4xx's; anything else is handed back byte for byte, the rest
+        still streaming (and followed, to count a gate after output began)."""
+        ahead = self._look_ahead(response)
+        chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
+        try:
+            chunks = await ahead.aread(chunks, self._http.TransportError)
+            payment = self._stream_gate(request, ahead)
+        except BaseException:
+            await response.aclose()
+            raise
+        if payment is None:
+            follows = self._follows(request, response, ahead)
+            rest = chunks if follows is None else AsyncFollowed(chunks, *follows)
+            return await self._resumed(request, response, ahead, rest)
+        return await self._gated(request, response, ahead, chunks, payment)
+
+    async def _gated(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        chunks: AsyncIterator[bytes],
+        payment: PaymentRequired,
+    ) -> httpx.Response:
+        """A gate: counted, then handed back annotated (annotate mode without recovery), or
+        raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = await self._resumed(request, response, reader, chunks)

@@ -10,7 +10,7 @@ hook) stays in the shells, which read line for line alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -24,7 +24,8 @@ from ._exceptions import FAMILY, PaymentRequiredError, error_for
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
-from ._replay import REPLAY_EXTENSION
+from ._replay import REPLAY_EXTENSION, credential_view
+from ._streams import LookAhead, Stop, Watch, classify_error_event, look_back
 from ._untrusted import BodyReader
 
 __all__ = ["Shell", "handed_back", "is_of", "wrap_client"]
@@ -66,6 +67,7 @@ class Shell:
         self._annotate = options.annotates
         self._max_body_bytes = options.max_body_bytes
         self._max_body_seconds = options.max_body_seconds
+        self._peeks = options.peek_streams
         self._coordinator = options.coordinator or self._default_coordinator()
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
@@ -145,6 +147,55 @@ class Shell:
         if self._alarm is None:
             return ()
         return self._alarm.check(scope, amount, self._coordinator.book.clock())
+
+    def _look_ahead(self, response: Any) -> LookAhead:
+        """The look-ahead of a 200 event stream: bounded like a gate's body, in time too."""
+        return LookAhead(
+            response.headers.get("content-encoding"), max_seconds=self._max_body_seconds
+        )
+
+    def _stream_gate(self, request: Any, ahead: LookAhead) -> PaymentRequired | None:
+        """The gate that the look-ahead's error event states, read strictly, if it stopped at
+        one."""
+        if ahead.stop is not Stop.ERROR or ahead.error is None:
+            return None
+        return classify_error_event(
+            ahead.error,
+            host=request.url.host,
+            url=str(request.url),
+            request_headers=credential_view(request),
+            registry=self._registry,
+        )
+
+    def _follows(
+        self, request: Any, response: Any, ahead: LookAhead
+    ) -> tuple[Watch, Callable[[bytes], None]] | None:
+        """What looks at the error events of a stream handed back after its output began (it
+        is counted, never replayed); `None` where nothing is left to follow, the stream is
+        compressed, or no metrics can be recorded (no OpenTelemetry API installed)."""
+        if not metrics.available():
+            return None  # counting is all a gate after output is followed for
+        encoding = response.headers.get("content-encoding")
+        if ahead.stop not in (Stop.OUTPUT, Stop.BOUND) or ahead.broken is not None:
+            return None
+        if encoding and encoding.strip().lower() != "identity":
+            return None
+        watch, registry = ahead.watch(), self._registry
+
+        def seen(payload: bytes) -> None:
+            # Rare (a gate after output began): the request's parts are read only then.
+            payment = classify_error_event(
+                payload,
+                host=request.url.host,
+                url=str(request.url),
+                request_headers=credential_view(request),
+                registry=registry,
+            )
+            if payment is not None:
+                metrics.record_gate(payment, outcome="after_output")
+
+        look_back(watch, seen)
+        return watch, seen
 
     def _gate_error(
         self, request: Any, response: Any, reader: BodyReader, payment: PaymentRequired

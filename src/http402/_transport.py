@@ -39,10 +39,11 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentRequiredError
-from ._models import Retry
+from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
 from ._shell import Shell, handed_back, is_of
+from ._streams import Followed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -273,13 +274,16 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if names is not None:
                 if not self._scan_headers:
                     self._observe_balance(request, response)
-                    return response
-                # Most responses carry no balance: one pass over httpx's own header list
-                # (raw name, lower-case name, value) tells, with no lookup per name.
-                for _, name, _ in response.headers._list:
-                    if name in names:
-                        self._observe_balance(request, response)
-                        break
+                else:
+                    # Most responses carry no balance: one pass over httpx's own header list
+                    # (raw name, lower-case name, value) tells, with no lookup per name.
+                    for _, name, _ in response.headers._list:
+                        if name in names:
+                            self._observe_balance(request, response)
+                            break
+            # Only a 200 event stream may hide a gate in its first events; nothing else is read.
+            if status == 200 and self._peeks and says_event_stream(response.headers):
+                return self._peek(request, response)
             return response
         return self._inspect(request, response)
 
@@ -378,6 +382,36 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             raise
         if payment is None:
             return self._resumed(request, response, reader, chunks)
+        return self._gated(request, response, reader, chunks, payment)
+
+    def _peek(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Reads a 200 event stream ahead while its events carry no output: a billing error
+        event is a gate like a 4xx's; anything else is handed back byte for byte, the rest
+        still streaming (and followed, to count a gate after output began)."""
+        ahead = self._look_ahead(response)
+        chunks: Iterator[bytes] = iter(response.stream)  # type: ignore[arg-type]
+        try:
+            chunks = ahead.read(chunks, self._http.TransportError)
+            payment = self._stream_gate(request, ahead)
+        except BaseException:
+            response.close()
+            raise
+        if payment is None:
+            follows = self._follows(request, response, ahead)
+            rest = chunks if follows is None else Followed(chunks, *follows)
+            return self._resumed(request, response, ahead, rest)
+        return self._gated(request, response, ahead, chunks, payment)
+
+    def _gated(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        chunks: Iterator[bytes],
+        payment: PaymentRequired,
+    ) -> httpx.Response:
+        """A gate: counted, then handed back annotated (annotate mode without recovery), or
+        raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = self._resumed(request, response, reader, chunks)
