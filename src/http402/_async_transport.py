@@ -20,15 +20,20 @@ import httpx
 import sniffio
 
 from . import _metrics as metrics
+from . import _workers as workers
 from ._actions import (
     Action,
+    Flow,
     Gated,
+    Held,
+    Hold,
     KnownGate,
     Lifted,
     MarkGated,
     Notify,
     NotSent,
     Probe,
+    Release,
     Reserve,
     Send,
     Sent,
@@ -41,12 +46,14 @@ from ._actions import (
 from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import LowBalance
 from ._core import annotate, classify_read
-from ._episodes import AsyncLocalCoordinator
-from ._exceptions import PaymentRequiredError
-from ._models import Retry
+from ._episodes import AsyncLocalCoordinator, Mark
+from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
+from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
-from ._shell import Shell, handed_back, is_of
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
+from ._streams import AsyncFollowed, says_event_stream, says_event_stream_value
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -57,23 +64,51 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncPaymentRequiredTransport"]
 
+#: The wall clock, read into the mark of a request that may meet a gate.
+_wall = time.time
+
 
 class _ResumedStream(httpx.AsyncByteStream):
-    """The bytes already read, then the rest of the original stream; closes the original."""
+    """The bytes already read, then the rest of the original stream; closes the original.
+
+    Its own iterator rather than an async generator: a stream left early (a caller that
+    stops at an error event) leaves no generator of ours suspended for the garbage
+    collector, which trio warns about.
+    """
 
     def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: Any) -> None:
-        self._head = head
+        self._head = iter(head)
         self._rest = rest
         self._original = original
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._head:
-            yield chunk
-        async for chunk in self._rest:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = next(self._head, None)
+        return chunk if chunk is not None else await self._rest.__anext__()
 
     async def aclose(self) -> None:
         await self._original.aclose()
+
+
+class _PaidStream(httpx.AsyncByteStream):
+    """The body of a response to a paid or topped-up attempt: if it breaks after the
+    headers, whether the payment took is unknown, and `failed` says so (holding the scope)."""
+
+    def __init__(self, stream: Any, failed: Callable[[Exception], Awaitable[Exception]]) -> None:
+        self._stream = stream
+        self._failed = failed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except Exception as exc:
+            raise await self._failed(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
 class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
@@ -113,6 +148,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     """
 
     _resumed_stream = _ResumedStream
+    _paid_stream = _PaidStream
     _transport: httpx.AsyncBaseTransport
     _default_coordinator = AsyncLocalCoordinator
     _is_async = True
@@ -144,23 +180,118 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
-        await self._coordinator.forget_gate(self._scope_of(request))
+        scope = self._scope_of(request)
+        await self._coordinator.forget_gate(scope)
+        await self._release(scope, TOP_UP_HOLDS)
+        self._coordinator.book.settled(scope)
+
+    async def reconcile(
+        self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any
+    ) -> None:
+        """Ends a hold once the application has checked what happened to the payment: the
+        async twin of `PaymentRequiredTransport.reconcile`."""
+        scope, keys = self._holds_of(target)
+        if keys is None:
+            if self._stores_holds:
+                await self._coordinator.release(scope, None)
+            self._coordinator.book.holds.release(scope, None)
+        else:
+            await self._release(scope, keys)
+        if keys is None or any(is_top_up_key(key) for key in keys):
+            self._coordinator.book.settled(scope)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._recovery is None:
+        recovery = self._recovery
+        if recovery is None:
             return await self._send(request)
-        steps = Steps(self._recovery.flow(request, self._coordinator))
+        gates = self._gate_book
+        if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
+            return await self._recovered(recovery.flow(request, self._coordinator), request)
+        # Taken before sending: a generator body is gone once sent, and the mark tells a
+        # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
+        book = self._mark_book
+        sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
+        stream = request.stream
+        try:
+            response = await self._send(request)
+        except PaymentRequiredError as error:
+            flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
+        else:
+            if not self._money_book.settling:
+                return response
+            # A top-up not yet seen to take, or a hold, in this process: a response that got
+            # through may be the sign (`Recovery.succeeded`).
+            flow = recovery.succeeded(request, response, self._coordinator)
+        return await self._recovered(flow, request)
+
+    async def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
+        """Performs the recovery flow's actions; its answer, or in annotate mode the final
+        gate response handed back."""
+        steps = Steps(flow)
+        received: httpx.Response | None = None
         while steps.running:
             try:
-                steps.send(await self._perform(steps.action))
+                answer = await self._perform(steps.action)
             except BaseException as exc:
                 steps.throw(exc)
+            else:
+                if type(answer) is Sent:
+                    received = answer.response
+                steps.send(answer)
         try:
-            return steps.result()
+            response = steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
             return handed_back(error)
+        except BaseException:
+            # A response the flow received and then lost to an error or a cancellation
+            # (while telling the fleet the gate lifted): closed, its connection given back.
+            if received is not None:
+                await _closed(received)
+            raise
+        paid: PaidAttempt | None = response.extensions.get(PAID_EXTENSION)
+        if paid is not None:
+            # Should its body break, whether the payment took is unknown: hold, and say so.
+            response.stream = self._paid_stream(
+                response.stream, lambda exc: self._paid_failed(paid, exc)
+            )
+        return response
+
+    async def _paid_failed(self, paid: PaidAttempt, exc: Exception) -> Exception:
+        error = self._paid_failure(paid, exc)
+        await self._hold(paid.scope, paid.keys, error.hold.encode())
+        return error
+
+    async def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
+        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
+        local = self._coordinator.book.holds
+        for key in keys:
+            record: str | None = local.held(scope, key)
+            if record is not None:
+                return record
+        for key in keys if self._stores_holds else ():
+            found: str | None = await self._coordinator.held(scope, key)
+            if found is not None:
+                local.hold(scope, key, found)
+                return found
+        return None
+
+    async def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
+        """Holds `scope` and `keys`: here first (no await: nothing can lose it), then through
+        the coordinator, shielded from a cancellation under way."""
+        for key in keys:
+            self._coordinator.book.holds.hold(scope, key, record)
+        with anyio.CancelScope(shield=True):
+            for key in keys if self._stores_holds else ():
+                await self._coordinator.hold(scope, key, record)
+
+    async def _release(self, scope: str, keys: tuple[str, ...]) -> None:
+        with anyio.CancelScope(shield=True):
+            for key in keys:
+                if self._stores_holds:
+                    await self._coordinator.release(scope, key)
+                self._coordinator.book.holds.release(scope, key)
 
     async def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -197,6 +328,12 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 return await policy.areserve(payment)
             case Notify(alerts=alerts):
                 return await self._notify(alerts)
+            case Held(scope=scope, keys=keys):
+                return await self._held(scope, keys)
+            case Hold(scope=scope, keys=keys, record=record):
+                return await self._hold(scope, keys, record)
+            case Release(scope=scope, keys=keys):
+                return await self._release(scope, keys)
             case _:
                 return assert_never(action)
 
@@ -204,8 +341,26 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._reads_balances:
-                await self._notify(self._balance_alerts(request, response))
+            # Only a 200 event stream may hide a gate in its first events; nothing else is
+            # read. Its content type and a balance header are found in one pass over httpx's
+            # own header list (raw name, lower-case name, value), with no lookup per name.
+            peek, names = status == 200 and self._peeks, self._balance_names
+            if not self._scan_headers:
+                if names is not None:
+                    await self._observe_balance(request, response)
+                if peek and says_event_stream(response.headers):
+                    return await self._peek(request, response)
+            elif peek or names is not None:
+                balance = event_stream = False
+                for _, name, value in response.headers._list:
+                    if name == b"content-type":
+                        event_stream = event_stream or (peek and says_event_stream_value(value))
+                    elif names is not None and name in names:
+                        balance = True
+                if balance:
+                    await self._observe_balance(request, response)
+                if event_stream:
+                    return await self._peek(request, response)
             return response
         return await self._inspect(request, response)
 
@@ -249,6 +404,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 call.finish(answer, None, ran=ran)
 
         spawn_unowned(run)
+
+    async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Reads the balance a response's header states, and calls the low-balance hook for
+        the thresholds it crosses."""
+        try:
+            await self._notify(self._balance_alerts(request, response))
+        except BaseException:  # cancelled during the alert: its caller never sees it
+            await _closed(response)
+            raise
 
     async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
         """Calls the low-balance hook (a sync one in a worker thread); its failure is logged
@@ -310,6 +474,36 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
+        return await self._gated(request, response, reader, chunks, payment)
+
+    async def _peek(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Reads a 200 event stream ahead while its events carry no output: a billing error
+        event is a gate like a 4xx's; anything else is handed back byte for byte, the rest
+        still streaming (and followed, to count a gate after output began)."""
+        ahead = self._look_ahead(response)
+        chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
+        try:
+            chunks = await ahead.aread(chunks, self._http.TransportError)
+            payment = self._stream_gate(request, ahead)
+        except BaseException:
+            await response.aclose()
+            raise
+        if payment is None:
+            follows = self._follows(request, response, ahead)
+            rest = chunks if follows is None else AsyncFollowed(chunks, *follows)
+            return await self._resumed(request, response, ahead, rest)
+        return await self._gated(request, response, ahead, chunks, payment)
+
+    async def _gated(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        chunks: AsyncIterator[bytes],
+        payment: PaymentRequired,
+    ) -> httpx.Response:
+        """A gate: counted, then handed back annotated (annotate mode without recovery), or
+        raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = await self._resumed(request, response, reader, chunks)
@@ -365,6 +559,12 @@ def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
     task.add_done_callback(_HOOK_TASKS.discard)
 
 
+async def _closed(response: httpx.Response) -> None:
+    """Closes a response that will never reach its caller, even inside a cancelled scope."""
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+
+
 def _trio() -> Any:
     """trio, which is imported already when its event loop runs (it is optional here)."""
     return sys.modules["trio"]
@@ -385,7 +585,7 @@ async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
         finally:
             waker()
 
-    threading.Thread(target=work, name="http402-hook").start()
+    workers.run(work)
     while not outcome:
         # The shield holds under trio; asyncio's own cancellation passes anyio's shields,
         # so it is caught and the wait goes on (uncancelled, on Python 3.11 and later).
