@@ -245,9 +245,9 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         given = sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len)
-        # A secret that holds a shorter one (`Bearer <key>` and `<key>`) needs no encoded
-        # forms of its own: the shorter one's, at every offset, are inside them.
-        encoded = [s for at, s in enumerate(given) if not any(t in s for t in given[:at])]
+        # `Bearer <key>` needs no encoded forms of its own beside `<key>`'s: those, at every
+        # offset, are inside its own, and the scheme in front of the key is no secret.
+        encoded = [s for s in given if not any(_is_scheme_of(s, t) for t in given)]
         self._secrets = tuple(
             sorted({*given, *(v for s in encoded for v in _variants(s))}, key=len, reverse=True)
         )
@@ -382,6 +382,18 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, stop))
     return merged
+
+
+def _is_scheme_of(value: str, credential: str) -> bool:
+    """`True` when `value` is `credential` with an authorization scheme in front."""
+    return (
+        len(value) > len(credential)
+        and value.endswith(credential)
+        and _SCHEME_PREFIX.fullmatch(value[: -len(credential)]) is not None
+    )
+
+
+_SCHEME_PREFIX = re.compile(r"\s*[A-Za-z][A-Za-z0-9_-]*\s+")
 
 
 def _variants(secret: str) -> list[str]:
