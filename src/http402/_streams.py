@@ -97,13 +97,18 @@ def says_event_stream(headers: Any) -> bool:
         return is_event_stream(headers.get("content-type"))
     for _, name, value in items:
         if name == b"content-type":
-            # Most values start with another letter ("application/json"): no more to do.
-            return (
-                bool(value)
-                and value[0] in _MEDIA_TYPE_STARTS
-                and (value.partition(b";")[0].strip().lower() == b"text/event-stream")
-            )
+            return says_event_stream_value(value)
     return False
+
+
+def says_event_stream_value(value: bytes) -> bool:
+    """`True` when a raw `Content-Type` value is `text/event-stream` (parameters aside)."""
+    # Most values start with another letter ("application/json"): no more to do.
+    return (
+        bool(value)
+        and value[0] in _MEDIA_TYPE_STARTS
+        and (value.partition(b";")[0].strip().lower() == b"text/event-stream")
+    )
 
 
 @attrs.frozen
