@@ -175,13 +175,14 @@ class AsyncPaymentRequiredTransport(httpx.AsyncBaseTransport):
         # The recovery flow and its coordinators load with the first transport, not with
         # `import http402`.
         from ._episodes import AsyncLocalCoordinator
+        from ._policies import fleet_policy
         from ._recovery import Recovery, check_coordinator
 
         self._recovery = Recovery(
             on_payment_required=on_payment_required,
             allow_async=True,
             retry=retry,
-            spend_policy=spend_policy,
+            spend_policy=fleet_policy(spend_policy, coordinator),  # the fleet's window
             max_payments=max_payments,
             scope=scope,
             preflight=preflight,
