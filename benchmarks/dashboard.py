@@ -20,8 +20,8 @@ Nothing is mocked and nothing leaves the machine. Two HTTP servers listen on 127
 Sync clients in threads (sharing one ``http402.LocalCoordinator``, so one top-up per
 episode) and an async client, each an ``httpx`` client passed through ``http402.wrap``,
 spend credits with an upgrade hook that tops up (the async client's skips the purchase when
-the sync clients bought less than a window ago) and ``on_low_balance`` with
-``low_balance_below``. The async client also asks for a pro feature (its hook declines: a
+the sync clients bought less than a window ago) and ``low_balance=LowBalanceWatch(...,
+below=...)``. The async client also asks for a pro feature (its hook declines: a
 plan change needs a person) and charges a card (its hook tries a backup card, which is
 declined too, or gives up). The metrics go to an ``InMemoryMetricReader`` on a
 ``MeterProvider`` given to ``http402._metrics.use_meter_provider``, collected every
@@ -222,8 +222,7 @@ def sync_worker(run: Run, coordinator: Any, pause: float) -> None:
     client = http402.wrap(
         httpx.Client(base_url=run.demo.url, headers={"authorization": "Bearer sk-dashboard"}),
         on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: run.top_up},
-        on_low_balance=run.low_balance,
-        low_balance_below=LOW_BALANCE_BELOW,
+        low_balance=http402.LowBalanceWatch(run.low_balance, below=LOW_BALANCE_BELOW),
         coordinator=coordinator,
     )
     with client:
@@ -258,8 +257,7 @@ async def async_worker(run: Run) -> None:
     paid = http402.wrap(
         httpx.AsyncClient(base_url=run.demo.url, headers=headers),
         on_payment_required=hooks,
-        on_low_balance=run.low_balance,
-        low_balance_below=LOW_BALANCE_BELOW,
+        low_balance=http402.LowBalanceWatch(run.low_balance, below=LOW_BALANCE_BELOW),
     )
     other = http402.wrap(
         httpx.AsyncClient(base_url=run.recorded.url, headers=headers),
@@ -461,12 +459,12 @@ def draw(run: Run, samples: Samples, out: Path, args: argparse.Namespace) -> Non
         )
     balance_ax.axhline(
         LOW_BALANCE_BELOW, color="tab:red", linestyle="--", linewidth=1,
-        label=f"low_balance_below={LOW_BALANCE_BELOW}",
+        label=f"LowBalanceWatch(below={LOW_BALANCE_BELOW})",
     )  # fmt: skip
     for j, when in enumerate(run.alerts):
         balance_ax.axvline(
             when, color="tab:red", alpha=0.35, linewidth=1,
-            label="on_low_balance called (by each client)" if j == 0 else None,
+            label="low-balance hook called (by each client)" if j == 0 else None,
         )  # fmt: skip
     for j, when in enumerate(run.top_ups):
         balance_ax.axvline(
@@ -540,7 +538,7 @@ def summary(run: Run, samples: Samples) -> str:
     ]
     lines.append(f"http402.balance (last): {', '.join(balances) or 'none'}")
     lines.append(
-        f"top-ups asked: {len(run.top_ups)}; on_low_balance calls: {len(run.alerts)}; "
+        f"top-ups asked: {len(run.top_ups)}; low-balance hook calls: {len(run.alerts)}; "
         f"samples: {len(samples.times)}"
     )
     return "\n".join(lines)

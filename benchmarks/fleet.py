@@ -7,7 +7,7 @@ persistence), as the fleet tests do. Every variant is a sync ``PaymentRequiredTr
 an ``httpx.MockTransport`` (no network but Redis), so the differences are the coordinator's:
 
 - **non-gated**: a 200. The coordinator is not consulted at all (expected: no difference),
-  and with ``preflight_ttl`` (one ``GET`` of the scope's known gate per request).
+  and with ``Preflight(gate_ttl=30)`` (one ``GET`` of the scope's known gate per request).
 - **gated**: a 402 whose hook answers ``Retry`` with a header, and the replay's 200: one whole
   episode per request, each in a scope of its own (the local leader's election, the hook,
   publishing its outcome, telling the fleet the gate lifted). Replay waits are skipped.
@@ -89,7 +89,7 @@ def client_for(coordinator: object, *, preflight: bool) -> httpx.Client:
         httpx.MockTransport(provider),
         on_payment_required=top_up,
         coordinator=coordinator,  # type: ignore[arg-type]
-        preflight_ttl=30 if preflight else None,
+        preflight=http402.Preflight(gate_ttl=30) if preflight else None,
         # A scope per gated request: each one is a new episode, never a covered one.
         scope=lambda request: f"{prefix}-{next(counter)}",
         sleep=lambda seconds: None,

@@ -12,6 +12,15 @@ import pytest
 
 import http402
 from http402 import Reason
+from http402._classify import classify_event
+
+from .conftest import load_payloads
+
+GATEWAY = "http://localhost:4000/v1/chat/completions"
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    return next(p for p in load_payloads() if p["id"] == name)
 
 
 def gate(
@@ -348,3 +357,75 @@ def test_classify_keeps_every_field_an_adapter_sets() -> None:
     assert payment is not None
     for field in attrs.fields(http402.PaymentRequired):
         assert getattr(payment, field.name) == getattr(expected, field.name), field.name
+
+
+class TestStreamEvents:
+    """`classify_event`: an SSE `error` event's JSON payload, read strictly (issue 22's entry)."""
+
+    #: Anthropic's documented mid-stream error event (docs.anthropic.com/en/api/messages-streaming,
+    #: "Error events"): no gate.
+    OVERLOADED = (
+        b'{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}'
+    )
+
+    @staticmethod
+    def body_of(name: str) -> bytes:
+        return load_payload(name)["response"]["body"].encode()
+
+    def test_a_billing_error_event_is_a_gate_named_for_the_host(self) -> None:
+        """The error envelope of a body, sent as an event, is the same gate; the provider is
+        the adapter of the host, else `generic`; the status is the stream's 200."""
+        data = self.body_of("anthropic-credit-balance-too-low-400")
+        own = classify_event(data, host="api.anthropic.com")
+        relayed = classify_event(data, host="llm-gateway.corp.example")
+        assert own is not None and relayed is not None
+        assert own.reason is relayed.reason is Reason.INSUFFICIENT_CREDITS
+        assert (own.provider, relayed.provider) == ("anthropic", "generic")
+        assert own.status_code == 200
+        assert own.message is not None and own.message.startswith("Your credit balance is too low")
+
+    def test_an_overload_or_a_rate_limit_event_is_no_gate(self) -> None:
+        """Anthropic's `overloaded_error` event, and a rate limit, stay errors of their own."""
+        assert classify_event(self.OVERLOADED, host="api.anthropic.com") is None
+        data = self.body_of("openai-rate-limit-rpm-billing-hint-429-negative")
+        assert classify_event(data, host="api.openai.com") is None
+
+    def test_strict_like_a_non_402(self) -> None:
+        """Only strong evidence counts: fields alone, or a weak code, make no gate."""
+        assert classify_event(b'{"balance": 0, "cost": 3}', host="x.example") is None
+        assert classify_event(b'{"error": {"code": "quota_exceeded"}}', host="x.example") is None
+
+    @pytest.mark.parametrize(
+        "data",
+        [b"", b"garbage", b"[1, 2]", b'"insufficient credits"', b"{" * 10_000, b"\xff\xfe{"],
+    )
+    def test_bad_input_is_none_never_an_exception(self, data: bytes) -> None:
+        """An event that is no JSON object is no gate, and nothing raises."""
+        assert classify_event(data, host="x.example") is None
+
+    def test_an_oversized_event_is_not_read(self) -> None:
+        """A payload beyond `MAX_EVENT_BYTES` is no gate."""
+        data = json.dumps({"error": {"code": "insufficient_quota", "pad": "x" * 70_000}})
+        assert classify_event(data.encode(), host="x.example") is None
+
+    def test_the_request_credentials_are_scrubbed(self) -> None:
+        """A key echoed in the message never reaches the answer."""
+        data = b'{"error": {"code": "insufficient_quota", "message": "key sk-live-123456 is out"}}'
+        payment = classify_event(data, host="x.example", secrets=("sk-live-123456",))
+        assert payment is not None and payment.message is not None
+        assert "sk-live-123456" not in payment.message
+
+    @pytest.mark.parametrize(
+        "payload",
+        [p for p in load_payloads() if p["response"]["body"].lstrip()[:1] == "{"],
+        ids=lambda p: p["id"],
+    )
+    def test_an_event_reads_as_a_non_402_body_does(self, payload: dict[str, Any]) -> None:
+        """Every recorded JSON body, as an event, gets the answer of the same body on a 400
+        from a gateway: the same fields and decision."""
+        body = payload["response"]["body"]
+        as_body = http402.classify(
+            gate(body, status=400, headers={"content-type": "application/json"}, url=GATEWAY)
+        )
+        as_event = classify_event(body.encode(), host="localhost")
+        assert (as_event and as_event.reason) == (as_body and as_body.reason)

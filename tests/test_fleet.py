@@ -289,7 +289,7 @@ def test_no_credential_is_written_to_redis(
         httpx.HTTPTransport(),
         on_payment_required=top_up,
         coordinator=http402.RedisCoordinator(client),
-        preflight_ttl=30,
+        preflight=http402.Preflight(gate_ttl=30),
         retry=http402.RetryPolicy(max_wait=0.25),
     )
     with httpx.Client(transport=transport, base_url=provider.url) as http:

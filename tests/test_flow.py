@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -27,8 +28,10 @@ from http402._actions import (
     StartHook,
     Wait,
 )
+from http402._burn import LowBalanceAlarm
 from http402._episodes import EpisodeBook, LocalCoordinator, Turn
 from http402._exceptions import error_for
+from http402._options import Options
 from http402._recovery import Recovery
 from http402.testing import gate as recorded_gate
 
@@ -56,20 +59,7 @@ def ok(request: httpx.Request) -> Sent:
 
 
 def recovery(hook: Any = None, **options: Any) -> Recovery:
-    settings: dict[str, Any] = {
-        "on_payment_required": hook,
-        "allow_async": False,
-        "retry": None,
-        "spend_policy": None,
-        "max_payments": 1,
-        "scope": None,
-        "preflight": None,
-        "on_low_balance": None,
-        "low_balance_below": None,
-        "balance_headers": (),
-    }
-    settings.update(options)
-    return Recovery(**settings)
+    return Recovery(Options.build({"on_payment_required": hook, **options}, is_async=False))
 
 
 class Driver:
@@ -564,11 +554,10 @@ class TestBook:
 
 def test_the_low_balance_state_is_bounded() -> None:
     """One entry per scope ever seen would grow for ever: the least recent are dropped."""
-    r = recovery(on_low_balance=lambda alert: None, low_balance_below=10, balance_headers=("x-b",))
+    alarm = LowBalanceAlarm(http402.LowBalanceWatch(lambda alert: None, below=10))
     for i in range(3000):
-        request = httpx.Request("GET", f"https://tenant-{i}.example/")
-        r.low_balance(request, httpx.Response(200, headers={"x-b": "5"}, request=request), i, None)
-    assert len(r._alarm._scopes) == len(r._burn) == 1024
+        alarm.check(f"https://tenant-{i}.example/", Decimal(5), i)
+    assert len(alarm._detector._scopes) == len(alarm._estimator) == 1024
 
 
 def test_retry_policy_rejects_nonsense() -> None:

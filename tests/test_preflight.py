@@ -149,7 +149,10 @@ class TestPreflight:
         assert seen == ["/v1/x"]
 
     def test_preflight_ttl_and_preflight_are_one_option(self) -> None:
-        with pytest.raises(ValueError, match="or preflight_ttl"):
+        with (
+            pytest.warns(DeprecationWarning, match="preflight_ttl"),
+            pytest.raises(ValueError, match="or preflight_ttl"),
+        ):
             http402.PaymentRequiredTransport(
                 preflight=http402.Preflight(gate_ttl=5), preflight_ttl=5
             )
@@ -211,8 +214,7 @@ class TestBurnRate:
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(provider),
             coordinator=http402.LocalCoordinator(clock=lambda: clock["now"]),
-            on_low_balance=alerts.append,
-            low_balance_within=2 * 3600,
+            low_balance=http402.LowBalanceWatch(alerts.append, within=2 * 3600),
         )
         with httpx.Client(transport=transport) as client:
             for _ in range(900):
@@ -237,8 +239,7 @@ class TestBurnRate:
             httpx.MockTransport(
                 lambda request: httpx.Response(200, headers={"x-credits-remaining": "3"})
             ),
-            on_low_balance=alert,
-            low_balance_below=5,
+            low_balance=http402.LowBalanceWatch(alert, below=5),
         )
         async with httpx.AsyncClient(transport=transport) as client:
             await client.get("https://api.example.com/")
@@ -307,9 +308,8 @@ class TestPreflightWithAHook:
             httpx.MockTransport(
                 lambda request: httpx.Response(200, headers={"x-credits-remaining": "3"})
             ),
-            on_low_balance=pager,
-            low_balance_below=5,
+            low_balance=http402.LowBalanceWatch(pager, below=5),
         )
         with httpx.Client(transport=transport) as client:
             assert client.get("https://api.example.com/").status_code == 200
-        assert "on_low_balance hook raised RuntimeError" in caplog.text
+        assert "the low-balance hook raised RuntimeError" in caplog.text

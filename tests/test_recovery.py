@@ -735,7 +735,7 @@ class TestKnowBeforeYouPay:
     def test_preflight_fails_fast_while_the_scope_is_gated(self) -> None:
         """Within the TTL, a known gate is raised again without sending the request."""
         account = Account()
-        client = sync_client(account, preflight_ttl=30)
+        client = sync_client(account, preflight=http402.Preflight(gate_ttl=30))
         with pytest.raises(http402.InsufficientCreditsError):
             client.post(URL)
         with pytest.raises(http402.InsufficientCreditsError) as caught:
@@ -757,8 +757,7 @@ class TestKnowBeforeYouPay:
         fired: list[http402.LowBalance] = []
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            on_low_balance=fired.append,
-            low_balance_below=50,
+            low_balance=http402.LowBalanceWatch(fired.append, below=50),
         )
         client = httpx.Client(transport=transport)
         for _ in range(5):
@@ -767,10 +766,10 @@ class TestKnowBeforeYouPay:
         assert {alert.trigger for alert in fired} == {"balance"}
         assert fired[0].threshold == 50 and len(fired[0].scope_digest) == 16
 
-    def test_low_balance_options_go_together(self) -> None:
+    def test_a_low_balance_watch_needs_a_threshold(self) -> None:
         """A hook without a threshold is a mistake caught up front."""
-        with pytest.raises(ValueError, match="goes with"):
-            http402.PaymentRequiredTransport(on_low_balance=print)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="below or within"):
+            http402.LowBalanceWatch(print)
 
 
 def test_telemetry_records_have_the_fields_and_no_credential(

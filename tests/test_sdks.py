@@ -403,11 +403,13 @@ class TestTopUpInsideTheSDK:
 
 class TestAnnotateMode:
     def test_preflight_hands_back_a_stand_in_the_sdk_does_not_retry(self) -> None:
-        """With `preflight_ttl`, a request refused before sending comes back as an annotated
-        stand-in response of the client's own library, never sent."""
+        """With `Preflight(gate_ttl=...)`, a request refused before sending comes back as an
+        annotated stand-in response of the client's own library, never sent."""
         recorder = Recorder("openai-insufficient-quota-429")
         transport = http402.httpx2.PaymentRequiredTransport(
-            httpx2.MockTransport(recorder), mode="annotate", preflight_ttl=60
+            httpx2.MockTransport(recorder),
+            mode="annotate",
+            preflight=http402.Preflight(gate_ttl=60),
         )
         url = "https://api.openai.com/v1/chat/completions"
         first = transport.handle_request(httpx2.Request("POST", url))
@@ -507,7 +509,7 @@ class TestHttpx2Errors:
         response and an httpx2 error."""
         recorder = Recorder("openrouter-insufficient-credits-metadata")
         transport = http402.httpx2.PaymentRequiredTransport(
-            httpx2.MockTransport(recorder), preflight_ttl=60
+            httpx2.MockTransport(recorder), preflight=http402.Preflight(gate_ttl=60)
         )
         url = "https://openrouter.ai/api/v1/chat/completions"
         with pytest.raises(httpx2.HTTPStatusError):
@@ -542,7 +544,9 @@ class TestForgetGate:
                 status, json={"error": "insufficient_credits"} if status == 402 else {}
             )
 
-        transport = http402.PaymentRequiredTransport(httpx.MockTransport(handler), preflight_ttl=60)
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(handler), preflight=http402.Preflight(gate_ttl=60)
+        )
         with httpx.Client(transport=transport, headers={"authorization": "Bearer k"}) as client:
             with pytest.raises(http402.InsufficientCreditsError):
                 client.get("https://api.example.com/a")
@@ -563,7 +567,8 @@ class TestForgetGate:
             )
 
         client = http402.wrap(
-            httpx.Client(transport=httpx.MockTransport(handler)), preflight_ttl=60
+            httpx.Client(transport=httpx.MockTransport(handler)),
+            preflight=http402.Preflight(gate_ttl=60),
         )
         key = {"Authorization": "Bearer sk-per-request"}
         with pytest.raises(http402.InsufficientCreditsError):
@@ -586,7 +591,7 @@ class TestForgetGate:
             )
 
         transport = http402.AsyncPaymentRequiredTransport(
-            httpx.MockTransport(handler), preflight_ttl=60
+            httpx.MockTransport(handler), preflight=http402.Preflight(gate_ttl=60)
         )
         async with httpx.AsyncClient(transport=transport) as client:
             with pytest.raises(http402.InsufficientCreditsError):
@@ -681,7 +686,7 @@ class TestForgetGateOnClients:
                 base_url="https://api.example.com/v1",
                 headers={"authorization": "Bearer k"},
             ),
-            preflight_ttl=60,
+            preflight=http402.Preflight(gate_ttl=60),
         )
         with pytest.raises(http402.InsufficientCreditsError):
             client.get("/a")
@@ -701,7 +706,8 @@ class TestForgetGateOnClients:
             return httpx.Response(status, json=body)
 
         client = http402.wrap(
-            httpx.AsyncClient(transport=httpx.MockTransport(handler)), preflight_ttl=60
+            httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+            preflight=http402.Preflight(gate_ttl=60),
         )
         with pytest.raises(http402.InsufficientCreditsError):
             await client.get("https://api.example.com/a")

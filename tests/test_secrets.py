@@ -258,7 +258,7 @@ def sweep(
         retry=http402.RetryPolicy(max_replays=1),
         sleep=lambda seconds: None,
         coordinator=coordinator,
-        preflight_ttl=30,
+        preflight=http402.Preflight(gate_ttl=30),
     )
     channels: dict[str, list[str]] = {"error": [], "log": [], "span": [], "redis": [], "cli": []}
     caplog.set_level(logging.DEBUG, logger="http402")
@@ -347,7 +347,7 @@ async def test_an_echoed_credential_shows_in_no_channel_async(
         on_payment_required=hook,
         retry=http402.RetryPolicy(max_replays=1),
         sleep=no_sleep,
-        preflight_ttl=30,
+        preflight=http402.Preflight(gate_ttl=30),
     )
     caplog.set_level(logging.DEBUG, logger="http402")
     texts: list[str] = []

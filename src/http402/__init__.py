@@ -10,7 +10,6 @@ from __future__ import annotations
 import typing as _typing
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
-from ._async_transport import AsyncPaymentRequiredTransport
 from ._core import classify
 from ._exceptions import (
     InsufficientCreditsError,
@@ -21,39 +20,47 @@ from ._exceptions import (
     SubscriptionExpiredError,
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
-from ._transport import PaymentRequiredTransport
-from ._wrap import aforget_gate, forget_gate, wrap
 
 if _typing.TYPE_CHECKING:
+    from ._async_transport import AsyncPaymentRequiredTransport
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
-    from ._burn import LowBalance
+    from ._burn import LowBalance, LowBalanceWatch
     from ._episodes import AsyncLocalCoordinator, LocalCoordinator
     from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
     from ._registry import default_registry
+    from ._transport import PaymentRequiredTransport
+    from ._wrap import aforget_gate, forget_gate, wrap
 
     __version__: str
 
 # Loaded on first use, to keep `import http402` near `import httpx`
-# (benchmarks/import_time.py): the Redis coordinators pull in their client library's glue,
-# the built-in adapters are a dozen modules of compiled patterns that the first transport
-# (or `classify` call) loads, and `importlib.metadata` alone costs about a third of
-# `import httpx`.
+# (benchmarks/import_time.py): the transports and `wrap` load the recovery flow, its
+# coordinators and policies (and anyio for the async one); the Redis coordinators pull in
+# their client library's glue; the built-in adapters are a dozen modules of compiled
+# patterns that the first transport (or `classify` call) loads; and `importlib.metadata`
+# alone costs about a third of `import httpx`.
 _LAZY = {
     "AsyncLocalCoordinator": "._episodes",
+    "AsyncPaymentRequiredTransport": "._async_transport",
     "AsyncRedisCoordinator": "._redis",
-    "LocalCoordinator": "._episodes",
-    "RetryPolicy": "._policies",
-    "SpendPolicy": "._policies",
     "Balance": "._balance",
     "BalanceProbeError": "._balance",
+    "LocalCoordinator": "._episodes",
     "LowBalance": "._burn",
+    "LowBalanceWatch": "._burn",
+    "PaymentRequiredTransport": "._transport",
     "Preflight": "._preflight",
     "RedisCoordinator": "._redis",
+    "RetryPolicy": "._policies",
+    "SpendPolicy": "._policies",
     "acheck_balance": "._balance",
+    "aforget_gate": "._wrap",
     "check_balance": "._balance",
     "default_registry": "._registry",
+    "forget_gate": "._wrap",
+    "wrap": "._wrap",
 }
 
 __all__ = [
@@ -67,6 +74,7 @@ __all__ = [
     "InsufficientCreditsError",
     "LocalCoordinator",
     "LowBalance",
+    "LowBalanceWatch",
     "PaymentChallengeError",
     "PaymentFailedError",
     "PaymentOption",

@@ -14,13 +14,15 @@ performs each and sends back its result, stepping the flow through `Steps`:
 | `Reserve` | reserves in the spend window (a shared store is I/O) | the reservation |
 | `Notify` | calls `on_low_balance` | `None` |
 
-Any other exception the shell meets is thrown into the flow.
+Any other exception the shell meets is thrown into the flow. A shell dispatches with `match`
+and ends with `assert_never(action)`, so that a new action is an error of the type checker
+in every shell, never silently taken for another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import httpx
@@ -52,6 +54,7 @@ __all__ = [
     "StartHook",
     "Steps",
     "Wait",
+    "assert_never",
 ]
 
 
@@ -228,6 +231,15 @@ Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Prob
 Flow = Generator[Action, Any, httpx.Response]
 
 
+if TYPE_CHECKING:
+    from typing_extensions import assert_never
+else:
+
+    def assert_never(value: object) -> NoReturn:
+        """`typing.assert_never` (Python 3.11), for the last case of a shell's dispatch."""
+        raise AssertionError(f"unhandled action: {type(value).__name__}")
+
+
 class Steps:
     """Steps a flow for a shell, which only performs `action` and hands back its result
     (`send`) or its exception (`throw`), while `running`; then `result()` is the response,
@@ -238,7 +250,8 @@ class Steps:
         self._response: httpx.Response | None = None
         self._error: BaseException | None = None
         self.running = True
-        self.action: Action = next(flow)
+        self.action: Action
+        self._step(flow.send, None)
 
     def send(self, answer: Any) -> None:
         self._step(self._flow.send, answer)

@@ -7,6 +7,10 @@ Both parts are pure (no I/O, no clock of their own: every call takes `now`) and 
   first. From them it estimates the spend rate (a least-squares slope, in units per second)
   and the time left at that rate. A rising balance (a top-up, a refund, a new period) starts
   a new run of samples: spending before it says nothing about spending after it.
+- `LowBalanceWatch` is the `low_balance=` option of the transports and `wrap()`: the hook,
+  its thresholds, and the response headers a balance is read from. `LowBalanceAlarm` is what
+  a transport keeps for it: one estimator and one detector, fed from balance headers and
+  balance probes.
 - `LowBalanceDetector` says "fire" once per crossing of a time-to-empty threshold ("less than
   two hours left") and once per crossing of a fixed balance threshold, and re-arms when the
   balance rises back (a top-up) or the estimate moves well clear of the threshold. It keeps one
@@ -25,12 +29,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 
-from ._models import _optional_decimal
+from ._models import DEFAULT_BALANCE_HEADERS, _optional_decimal
+from ._untrusted import as_amount
 
 if TYPE_CHECKING:
     from ._balance import Balance
@@ -39,11 +45,16 @@ __all__ = [
     "BurnRate",
     "BurnRateEstimator",
     "LowBalance",
+    "LowBalanceAlarm",
     "LowBalanceDetector",
+    "LowBalanceWatch",
     "scope_digest",
 ]
 
 _DEFAULT_MAX_SCOPES = 1024
+#: The hook of a `LowBalanceWatch`: a plain function, or (for the async transport) a
+#: coroutine function.
+_Hook = TypeVar("_Hook", bound=Callable[..., Any], covariant=True)
 
 
 def scope_digest(scope: str) -> str:
@@ -325,3 +336,94 @@ class LowBalanceDetector:
             provider=estimate.provider,
             currency=estimate.currency,
         )
+
+
+def _optional_threshold(value: Decimal | int | str | None) -> Decimal | None:
+    return None if value is None else _decimal(value)
+
+
+def _optional_seconds(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
+
+
+def _header_names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError("headers must be a sequence of header names, not one string")
+    return tuple(name.lower() for name in value)
+
+
+@attrs.frozen
+class LowBalanceWatch(Generic[_Hook]):
+    """The `low_balance=` option: call `hook` when an account's balance runs low.
+
+    The balance is read from the response headers named in `headers` (on any response that
+    is not a gate) and from balance probes (`http402.Preflight`); `hook` is called with an
+    `http402.LowBalance` once per crossing of each threshold, per billing scope, and again
+    only after the balance rose (a top-up). A hook that raises is logged and costs no request.
+
+    Args:
+        hook: Called with the `http402.LowBalance`; the async transport also awaits coroutine
+            functions.
+        below: Warn when the balance falls below this, in the provider's unit.
+        within: Warn when the balance will be spent within this many seconds, at the spend
+            rate estimated from the balances seen.
+        headers: The response headers the balance is read from.
+
+    Example:
+        ```python
+        client = http402.wrap(
+            httpx.Client(base_url="https://api.example.com"),
+            low_balance=http402.LowBalanceWatch(page_on_call, below=5, within=2 * 3600),
+        )
+        ```
+    """
+
+    hook: _Hook
+    below: Decimal | None = attrs.field(default=None, kw_only=True, converter=_optional_threshold)
+    within: float | None = attrs.field(default=None, kw_only=True, validator=_optional_seconds)
+    headers: tuple[str, ...] = attrs.field(
+        default=DEFAULT_BALANCE_HEADERS, kw_only=True, converter=_header_names
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not callable(self.hook):
+            raise TypeError(f"the low-balance hook must be callable, got {type(self.hook)!r}")
+        if self.below is None and self.within is None:
+            raise ValueError("LowBalanceWatch needs below or within (or both)")
+
+
+class LowBalanceAlarm:
+    """What a transport keeps for its `LowBalanceWatch`: a spend estimate and a detector per
+    scope (both bounded), fed from balance headers and probed balances. No I/O: the shell
+    reads the response and calls the hook.
+    """
+
+    def __init__(self, watch: LowBalanceWatch[Any]) -> None:
+        self.watch = watch
+        self.hook = watch.hook
+        self._headers = watch.headers
+        self._estimator = BurnRateEstimator()
+        self._detector = LowBalanceDetector(time_left_below=watch.within, balance_below=watch.below)
+
+    def amount_in(self, header: Callable[[str], str | None]) -> Decimal | None:
+        """The balance a response states in the first of the watched headers, if any."""
+        for name in self._headers:
+            amount = as_amount(header(name))
+            if amount is not None:
+                return amount
+        return None
+
+    def check(
+        self,
+        scope: str,
+        amount: Decimal,
+        now: float,
+        provider: str | None = None,
+        currency: str | None = None,
+    ) -> tuple[LowBalance, ...]:
+        """The warnings that this balance of `scope` crosses into."""
+        estimate = self._estimator.observe(
+            scope, amount, now=now, provider=provider, currency=currency
+        )
+        return self._detector.check(estimate)

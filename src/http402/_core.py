@@ -34,6 +34,7 @@ __all__ = [
     "TRUNCATED_EXTENSION",
     "annotate",
     "classify",
+    "classify_payload",
     "classify_read",
     "classify_snapshot",
     "gate_response_extensions",
@@ -162,6 +163,29 @@ def classify_snapshot(
             PaymentRequired(reason=Reason.UNKNOWN, provider=_UNKNOWN_PROVIDER), snapshot, now
         )
     return None
+
+
+def classify_payload(
+    snapshot: ResponseSnapshot, provider: str, *, strict: bool
+) -> PaymentRequired | None:
+    """The gate that a JSON payload states by its fields alone, named for `provider`.
+
+    For a payload that is no response of its own (a stream's `error` event): no adapter is
+    asked, the generic reading of fields and wording decides. `strict` takes only strong
+    evidence, as for a status other than 402.
+    """
+    from ._providers._common import may_hold_evidence, read_evidence
+
+    payload = snapshot.json
+    if not isinstance(payload, dict):
+        return None
+    if strict and not may_hold_evidence(snapshot):
+        return None
+    evidence = read_evidence(payload, snapshot)
+    reason = evidence.reason(strict=strict, context=snapshot.text if strict else None)
+    if reason is None:
+        return None
+    return _complete(evidence.to_payment(reason, provider), snapshot, None)
 
 
 def _complete(

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from ._burn import LowBalance
+from ._burn import LowBalance, LowBalanceWatch
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError
 from ._models import Reason, Retry
@@ -228,8 +228,7 @@ def _know_before(provider: DemoProvider, headers: dict[str, str], out: TextIO) -
     transport = PaymentRequiredTransport(
         httpx.HTTPTransport(),
         coordinator=LocalCoordinator(clock=lambda: now[0]),
-        on_low_balance=alerts.append,
-        low_balance_within=3 * 3600,
+        low_balance=LowBalanceWatch(alerts.append, within=3 * 3600),
         preflight=Preflight(min_balance=provider.price, probe="firecrawl", every=60),
     )
     print(

@@ -30,6 +30,7 @@ import enum
 import functools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,10 +39,11 @@ import attrs
 from ._models import PaymentRequired, Reason, Retry
 
 if TYPE_CHECKING:
-    from ._preflight import BalanceCache
+    from ._balance import Balance
 
 __all__ = [
     "AsyncLocalCoordinator",
+    "BalanceCache",
     "Episode",
     "EpisodeBook",
     "LocalCoordinator",
@@ -351,6 +353,72 @@ def _wake(wakers: set[Callable[[], None]]) -> None:
         waker()
 
 
+@attrs.define(eq=False)
+class _Reading:
+    balance: Balance | None = None
+    read_at: float = float("-inf")
+    probing: Episode | None = None
+
+
+class BalanceCache:
+    """The last balance read per scope, and the probe under way: thread-safe, no I/O.
+
+    Args:
+        book: The episode book whose clock and waiters it shares (a probe under way is a
+            private episode that its waiters wait on).
+        max_scopes: Scopes remembered (the least recently used go first; never one with a
+            probe under way).
+    """
+
+    def __init__(self, book: EpisodeBook, *, max_scopes: int = _MAX_SCOPES) -> None:
+        self._book = book
+        self._scopes: OrderedDict[str, _Reading] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_scopes = max_scopes
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._book.clock
+
+    def join(self, scope: str, every: float) -> tuple[str, Balance | Episode | None]:
+        """`("fresh", balance or None)`, `("lead", episode)` (probe now, then `store`), or
+        `("wait", episode)` (another request probes)."""
+        with self._lock:
+            reading = self._scopes.pop(scope, None) or _Reading()
+            self._scopes[scope] = reading
+            self._trim()
+            if reading.probing is not None:
+                return "wait", reading.probing
+            if self._book.clock() - reading.read_at < every:
+                return "fresh", reading.balance
+            reading.probing = self._book.private()
+            return "lead", reading.probing
+
+    def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
+        """Records the probe's reading (`None`: it failed) and wakes its waiters."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is not None and reading.probing is episode:
+                reading.balance, reading.read_at, reading.probing = (
+                    balance,
+                    self._book.clock(),
+                    None,
+                )
+        self._book.finish(episode, None, None, 0.0)
+
+    def last(self, scope: str) -> Balance | None:
+        with self._lock:
+            reading = self._scopes.get(scope)
+            return None if reading is None else reading.balance
+
+    def _trim(self) -> None:
+        for key in list(self._scopes):
+            if len(self._scopes) <= self._max_scopes:
+                return
+            if self._scopes[key].probing is None:
+                del self._scopes[key]
+
+
 class ProcessState:
     """What every coordinator keeps in its own process, whatever it shares beyond: the
     episode book, the balances probed, and the marker taken as a request is sent.
@@ -366,8 +434,6 @@ class ProcessState:
     @functools.cached_property
     def balances(self) -> BalanceCache:
         """The balances probed per scope, for `Preflight` (made on first use)."""
-        from ._preflight import BalanceCache
-
         return BalanceCache(self.book)
 
     def mark(self) -> Mark:

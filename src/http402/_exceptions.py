@@ -20,8 +20,8 @@ and `except httpx2.HTTPError` both catch them.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -30,7 +30,7 @@ from ._models import PaymentRequired, Reason
 from ._redaction import safe_url_for_display
 
 __all__ = [
-    "FAMILIES",
+    "FAMILY",
     "InsufficientCreditsError",
     "PaymentChallengeError",
     "PaymentFailedError",
@@ -151,31 +151,25 @@ class PaymentChallengeError(PaymentRequiredError):
     """Raised when the request has a price (x402, L402, pay-per-crawl): pay and replay."""
 
 
-_CLASSES: dict[Reason, type[PaymentRequiredError]] = {
-    Reason.INSUFFICIENT_CREDITS: InsufficientCreditsError,
-    Reason.SUBSCRIPTION_EXPIRED: SubscriptionExpiredError,
-    Reason.PLAN_LIMIT_EXCEEDED: PlanLimitExceededError,
-    Reason.PAYMENT_FAILED: PaymentFailedError,
-    Reason.PAYMENT_CHALLENGE: PaymentChallengeError,
-    Reason.UNKNOWN: PaymentRequiredError,
-}
+#: The exception class raised for each reason: the family of httpx's errors. `http402.httpx2`
+#: has the twin family for httpx2's, which its transports pass to `error_for`.
+FAMILY: Mapping[Reason, type[PaymentRequiredError]] = MappingProxyType(
+    {
+        Reason.INSUFFICIENT_CREDITS: InsufficientCreditsError,
+        Reason.SUBSCRIPTION_EXPIRED: SubscriptionExpiredError,
+        Reason.PLAN_LIMIT_EXCEEDED: PlanLimitExceededError,
+        Reason.PAYMENT_FAILED: PaymentFailedError,
+        Reason.PAYMENT_CHALLENGE: PaymentChallengeError,
+        Reason.UNKNOWN: PaymentRequiredError,
+    }
+)
 
 
-#: Response class -> the exception classes of its library, by reason: `http402.httpx2`
-#: registers httpx2's twins here when it is imported.
-FAMILIES: dict[type[Any], Mapping[Reason, type[PaymentRequiredError]]] = {}
-
-
-def error_class_for(reason: Reason, response: object = None) -> type[PaymentRequiredError]:
-    """The exception class raised for `reason`, of the library of `response` (httpx's
-    classes, or their httpx2 twins for an `httpx2.Response`)."""
-    if response is None or isinstance(response, httpx.Response):
-        return _CLASSES[reason]
-    family = FAMILIES.get(type(response))
-    if family is None and type(response).__module__.partition(".")[0] == "httpx2":
-        importlib.import_module("http402.httpx2")  # registers httpx2's twins
-        family = FAMILIES.get(type(response))
-    return (family or _CLASSES)[reason]
+def error_class_for(
+    reason: Reason, family: Mapping[Reason, type[PaymentRequiredError]] = FAMILY
+) -> type[PaymentRequiredError]:
+    """The exception class raised for `reason`, in `family` (httpx's errors by default)."""
+    return family[reason]
 
 
 def error_for(
@@ -186,10 +180,11 @@ def error_for(
     attempts: int = 1,
     waited: float = 0.0,
     note: str | None = None,
+    family: Mapping[Reason, type[PaymentRequiredError]] = FAMILY,
 ) -> PaymentRequiredError:
-    """The typed error for `payment`, of the class of its reason and of the library of
-    `response`."""
-    return error_class_for(payment.reason, response)(
+    """The typed error for `payment`: the class of its reason in `family`, the errors of the
+    library `response` comes from (the shell that built it knows which)."""
+    return family[payment.reason](
         request=request,
         response=response,
         payment=payment,

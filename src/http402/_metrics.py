@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from ._burn import scope_digest
 from ._models import PaymentRequired
 from ._untrusted import bounded_text
 
@@ -125,8 +126,6 @@ def record_balance(
         currency: The unit of `balance` (`"USD"`, `"credits"`).
         scope: The billing scope; only its digest (`scope_digest`) becomes an attribute.
     """
-    from ._burn import scope_digest
-
     instruments = _get()
     if instruments is None:
         return

@@ -13,29 +13,23 @@ While a hook of the scope runs, or its window is open, requests are sent instead
 the episode. While a top-up propagates, the scout may poll the balance probe instead of
 replaying the user's (paid) request, and replays once the credits show (`poll`).
 
-`BalanceCache` is the pure state behind it: the last reading per scope and the probe under
-way, bounded like the episode book.
+The balances probed are per-process state, kept beside the episodes
+(`http402._episodes.BalanceCache`).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._episodes import Episode, EpisodeBook
 from ._models import PaymentRequired
 
 if TYPE_CHECKING:
     from ._balance import Balance
 
-__all__ = ["BalanceCache", "Preflight", "credits_show"]
-
-_MAX_SCOPES = 10_000
+__all__ = ["Preflight", "credits_show"]
 
 
 def _optional_amount(value: Decimal | int | str | None) -> Decimal | None:
@@ -105,69 +99,3 @@ def credits_show(
         return None if balance.usable is None else True
     needs = [n for n in (minimum, payment.credits_required if payment else None) if n is not None]
     return balance.available >= max(needs) if needs else balance.available > 0
-
-
-@attrs.define(eq=False)
-class _Reading:
-    balance: Balance | None = None
-    read_at: float = float("-inf")
-    probing: Episode | None = None
-
-
-class BalanceCache:
-    """The last balance read per scope, and the probe under way: thread-safe, no I/O.
-
-    Args:
-        book: The episode book whose clock and waiters it shares (a probe under way is a
-            private episode that its waiters wait on).
-        max_scopes: Scopes remembered (the least recently used go first; never one with a
-            probe under way).
-    """
-
-    def __init__(self, book: EpisodeBook, *, max_scopes: int = _MAX_SCOPES) -> None:
-        self._book = book
-        self._scopes: OrderedDict[str, _Reading] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max_scopes = max_scopes
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self._book.clock
-
-    def join(self, scope: str, every: float) -> tuple[str, Balance | Episode | None]:
-        """`("fresh", balance or None)`, `("lead", episode)` (probe now, then `store`), or
-        `("wait", episode)` (another request probes)."""
-        with self._lock:
-            reading = self._scopes.pop(scope, None) or _Reading()
-            self._scopes[scope] = reading
-            self._trim()
-            if reading.probing is not None:
-                return "wait", reading.probing
-            if self._book.clock() - reading.read_at < every:
-                return "fresh", reading.balance
-            reading.probing = self._book.private()
-            return "lead", reading.probing
-
-    def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
-        """Records the probe's reading (`None`: it failed) and wakes its waiters."""
-        with self._lock:
-            reading = self._scopes.get(scope)
-            if reading is not None and reading.probing is episode:
-                reading.balance, reading.read_at, reading.probing = (
-                    balance,
-                    self._book.clock(),
-                    None,
-                )
-        self._book.finish(episode, None, None, 0.0)
-
-    def last(self, scope: str) -> Balance | None:
-        with self._lock:
-            reading = self._scopes.get(scope)
-            return None if reading is None else reading.balance
-
-    def _trim(self) -> None:
-        for key in list(self._scopes):
-            if len(self._scopes) <= self._max_scopes:
-                return
-            if self._scopes[key].probing is None:
-                del self._scopes[key]

@@ -29,7 +29,7 @@ The flow of one request:
 
 from __future__ import annotations
 
-import inspect
+import enum
 import logging
 from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
@@ -56,158 +56,152 @@ from ._actions import (
     StartHook,
     Wait,
 )
+from ._balance import BalanceProbeError, balance_request_for
 from ._episodes import Episode, EpisodeBook, Mark, Turn
-from ._exceptions import PaymentRequiredError, error_class_for, error_for, rebuilt
-from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason, Retry
-from ._policies import Reservation, RetryPolicy, SpendPolicy
-from ._replay import REPLAY_EXTENSION, default_scope, replay_of, why_not_replayable
+from ._exceptions import FAMILY, PaymentRequiredError, error_for, rebuilt
+from ._models import PaymentRequired, Reason, Retry
+from ._policies import Reservation
+from ._preflight import credits_show
+from ._replay import REPLAY_EXTENSION, replay_of, why_not_replayable
 from ._telemetry import report
-from ._untrusted import as_amount
 
-__all__ = ["DEFAULT_BALANCE_HEADERS", "PREFLIGHT_EXTENSION", "Recovery", "episode_key"]
+__all__ = ["PREFLIGHT_EXTENSION", "Recovery", "Stance", "episode_key"]
 
 if TYPE_CHECKING:
     from ._balance import Balance
-    from ._burn import BurnRateEstimator, LowBalance, LowBalanceDetector
-    from ._preflight import BalanceCache, Preflight
+    from ._burn import LowBalanceAlarm
+    from ._episodes import BalanceCache
+    from ._options import Options
+    from ._preflight import Preflight
 
 #: `response.extensions` key on the stand-in response of a request refused by preflight.
 PREFLIGHT_EXTENSION = "http402.preflight"
 
 
+class Stance(enum.Enum):
+    """What one request does next in an episode's propagation window."""
+
+    #: Another request is the scout: wait until a replay gets through or the window closes.
+    WAITING = "waiting"
+    #: This request is the scout: replay on the schedule.
+    SCOUTING = "scouting"
+    #: A replay of the episode got through (the episode is lifted): replay now.
+    FOLLOWING = "following"
+    #: It followed, and was gated again: billing took, yet this request is still gated. It
+    #: backs off on the schedule; once the window closes it may lead a new episode.
+    LIFTED_BUT_GATED = "lifted but still gated"
+    #: Its last replay of the window: the window closed before it replayed (it waited for a
+    #: scout all along), or the next wait would pass the window's end. After it, a wait that
+    #: passes the end gives up.
+    LAST_CHANCE = "last chance"
+
+
+#: The stances that wait on the replay schedule (the others go as soon as `Retry-After` allows).
+_ON_SCHEDULE = (Stance.SCOUTING, Stance.LIFTED_BUT_GATED)
+#: The stances of a replay sent after the episode was lifted.
+_AFTER_LIFT = (Stance.FOLLOWING, Stance.LIFTED_BUT_GATED)
+
+
 class Recovery:
-    """The recovery options of one transport, and the flow they make.
+    """The recovery algorithm of one transport, over its options.
 
     Args:
-        on_payment_required: A hook for every reason, or a mapping from reason to hook.
-        allow_async: Whether coroutine functions are accepted (the async transport).
-        retry: The replay policy.
-        spend_policy: Limits on paying challenges; without one, challenges are not screened.
-        max_payments: Most paid replays of one request.
-        scope: Maps a request to its billing scope.
-        preflight: What to check before sending (`http402.Preflight`), or `None`.
-        on_low_balance: Called with an `http402.LowBalance` when a scope's balance (from
-            response headers or balance probes) crosses `low_balance_below`, or its estimated
-            time to empty crosses `low_balance_within` seconds.
-        low_balance_below: A balance threshold for `on_low_balance`, in the provider's unit.
-        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
-        balance_headers: Header names to read the balance from.
-        hook_timeout: Seconds a caller waits for a hook's answer before `TimeoutError`.
+        options: The transport's options (`hooks`, `retry`, `preflight`, ...).
+        alarm: The low-balance alarm that probed balances feed, if the transport has one.
         response_class: The transport's response class (`httpx.Response` or httpx2's), for
             the stand-in response of a request refused by preflight.
+        family: The exception classes of the transport's library, by reason.
     """
 
     def __init__(
         self,
+        options: Options,
+        alarm: LowBalanceAlarm | None = None,
         *,
-        on_payment_required: Any,
-        allow_async: bool,
-        retry: RetryPolicy | None,
-        spend_policy: SpendPolicy | None,
-        max_payments: int,
-        scope: Callable[[httpx.Request], str] | None,
-        preflight: Preflight | None,
-        on_low_balance: Any,
-        low_balance_below: Decimal | int | str | None,
-        balance_headers: tuple[str, ...],
-        hook_timeout: float | None = None,
-        low_balance_within: float | None = None,
         response_class: Callable[..., Any] = httpx.Response,
+        family: Mapping[Reason, type[PaymentRequiredError]] = FAMILY,
     ) -> None:
+        self.options = options
+        self._hooks: Mapping[Reason, Any] = options.hooks or {}
+        self.retry = options.retry
+        self.preflight = options.preflight
+        self.scope = options.scope
+        self._alarm = alarm
         self._response_class = response_class
-        self._hooks = _hook_table(on_payment_required, allow_async, "on_payment_required")
-        self.retry = retry if retry is not None else RetryPolicy()
-        self.spend_policy = spend_policy
-        if hook_timeout is not None and not hook_timeout > 0:
-            raise ValueError(f"hook_timeout must be positive seconds, got {hook_timeout!r}")
-        self.hook_timeout = hook_timeout
-        if max_payments < 1:
-            raise ValueError(f"max_payments must be at least 1, got {max_payments}")
-        self.max_payments = max_payments
-        self.scope = scope if scope is not None else default_scope
-        self.preflight = preflight
-        thresholds = low_balance_below is not None or low_balance_within is not None
-        if (on_low_balance is None) == thresholds:
-            raise ValueError(
-                "on_low_balance goes with low_balance_below or low_balance_within (or both)"
-            )
-        if on_low_balance is not None:
-            _check_callable(on_low_balance, allow_async, "on_low_balance")
-        self.on_low_balance = on_low_balance
-        self._balance_headers = balance_headers
-        # Both bounded per scope, the least recently seen forgotten first; loaded only for
-        # the transports that watch balances.
-        self._burn: BurnRateEstimator | None = None
-        self._alarm: LowBalanceDetector | None = None
-        if on_low_balance is not None:
-            from ._burn import BurnRateEstimator, LowBalanceDetector
-
-            self._burn = BurnRateEstimator()
-            self._alarm = LowBalanceDetector(
-                time_left_below=low_balance_within, balance_below=low_balance_below
-            )
-
-    @property
-    def recovers(self) -> bool:
-        """`True` when gates may lead to a hook call, or preflight checks are on."""
-        return bool(self._hooks) or self.preflight is not None
-
-    @property
-    def watches_balance(self) -> bool:
-        return self.on_low_balance is not None
+        self._family = family
 
     def flow(self, request: httpx.Request, coordinator: Any) -> Flow:
         """The recovery of one request, as actions for a transport to perform."""
-        book: EpisodeBook = coordinator.book
         scope = ""
-        preflight = self.preflight
-        if preflight is not None:
+        if self.preflight is not None:
             scope = self.scope(request)
-            at_work = bool(self._hooks) and book.busy(scope)
-            if preflight.gate_ttl is not None:
-                known = yield KnownGate(scope)
-                if known is not None and not at_work and not self._may_recover(known, scope, book):
-                    raise self._refused_early(request, known, scope)
-            if preflight.probes and not at_work:
-                balance = yield from self._probed(request, scope, coordinator, preflight)
-                minimum = preflight.min_balance
-                if balance is not None and minimum is not None:
-                    available = balance.available
-                    if (available is not None and available < minimum) or balance.usable is False:
-                        early = self._refused_early(request, _below(balance, minimum), scope)
-                        if (
-                            not self._hooks
-                            or early.reason not in self._hooks
-                            or why_not_replayable(request) is not None
-                        ):
-                            raise early
-                        # A top-up hook: it tops up now, before the request meets the
-                        # gate; the request is sent once the balance shows (below).
-                        return (yield from self._recover(request, early, scope, coordinator))
-        # Judged before sending: once sent, a generator body is gone (or buffered by a mock).
-        not_replayable = why_not_replayable(request) if self._hooks else None
+            early = yield from self._checked(request, scope, coordinator, self.preflight)
+            if early is not None:
+                # A top-up hook: it tops up now, before the request meets the gate; the
+                # request is sent once the balance shows.
+                return (yield from self._recover(request, early, scope, coordinator))
+        # Judged after a gate, on the stream it was sent with: once sent, a generator body is
+        # gone, and a mock transport buffers it into a new stream.
+        stream = request.stream
         sent: Mark = coordinator.mark()
         result = yield Send(request)
         if isinstance(result, Sent):
             return result.response
         if isinstance(result, NotSent):
             raise result.error
-        error: PaymentRequiredError = result.error
+        return (yield from self.gated(request, result.error, coordinator, sent, stream, scope))
+
+    def gated(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        coordinator: Any,
+        sent: Mark,
+        stream: object,
+        scope: str = "",
+    ) -> Flow:
+        """The recovery of a request that met a gate: `sent` was taken as it was sent, and
+        `stream` is the body stream it was sent with."""
         scope = scope or self.scope(request)
-        gate_ttl = None if preflight is None else preflight.gate_ttl
-        if not error.reason.is_account_level:
-            gate_ttl = None
-        hook = self._hooks.get(error.reason) if self._hooks else None
+        hook = self._hooks.get(error.reason)
         if hook is None:
-            if gate_ttl is not None:
+            gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
+            if gate_ttl is not None and error.reason.is_account_level:
                 yield MarkGated(scope, error.payment, gate_ttl)
             raise error
+        not_replayable = why_not_replayable(stream)
         if not_replayable is not None:
             self._report("not_replayed", not_replayable, error, scope, logging.WARNING)
             raise rebuilt(error, not_replayed=not_replayable)
         if error.reason is Reason.PAYMENT_CHALLENGE:
-            return (yield from self._pay(request, error, hook, book, scope, sent))
+            return (yield from self._pay(request, error, hook, coordinator.book, scope, sent))
         return (yield from self._recover(request, error, scope, coordinator, sent))
+
+    def _checked(
+        self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight
+    ) -> Generator[Action, Any, PaymentRequiredError | None]:
+        """Preflight: raises the typed error of a request refused before sending; returns the
+        gate to top up from before sending (a balance below the minimum, with a hook for it),
+        or `None` to send."""
+        book: EpisodeBook = coordinator.book
+        at_work = bool(self._hooks) and book.busy(scope)
+        if preflight.gate_ttl is not None:
+            known = yield KnownGate(scope)
+            if known is not None and not at_work and not self._may_recover(known, scope, book):
+                raise self._refused_early(request, known, scope)
+        if not preflight.probes or at_work:
+            return None
+        balance = yield from self._probed(request, scope, coordinator, preflight)
+        minimum = preflight.min_balance
+        if balance is None or minimum is None:
+            return None
+        available = balance.available
+        if not ((available is not None and available < minimum) or balance.usable is False):
+            return None
+        early = self._refused_early(request, _below(balance, minimum), scope)
+        if early.reason not in self._hooks or why_not_replayable(request.stream) is not None:
+            raise early
+        return early
 
     def _recover(
         self,
@@ -220,7 +214,7 @@ class Recovery:
         """An account-level gate: the scope's episode, its hook, and replays in its window.
         `sent` is `None` when preflight found the gate before anything was sent."""
         book: EpisodeBook = coordinator.book
-        hook = self._hooks[error.reason] if self._hooks else None
+        hook = self._hooks[error.reason]
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
         if sent is None:
             sent = coordinator.mark()
@@ -274,7 +268,7 @@ class Recovery:
         """Whether a request of a scope known to be gated goes anyway, to meet the gate and
         join (or lead) an episode: when a hook handles the gate and has not just declined it
         here. Another process's hook may be at work on it: the fleet elects one."""
-        if not self._hooks or known.reason not in self._hooks:
+        if known.reason not in self._hooks:
             return False
         last = book.last(episode_key(scope, known.reason))
         return last is None or last.retry is not None
@@ -282,7 +276,8 @@ class Recovery:
     def _answer(self, episode: Episode, book: EpisodeBook) -> Generator[Action, Any, Retry | None]:
         """Waits for the episode's hook (at most `hook_timeout`): its answer, or its own
         exception re-raised."""
-        deadline = None if self.hook_timeout is None else book.clock() + self.hook_timeout
+        hook_timeout = self.options.hook_timeout
+        deadline = None if hook_timeout is None else book.clock() + hook_timeout
         while True:
             seen = episode.version
             if episode.finished:
@@ -290,7 +285,7 @@ class Recovery:
             timeout = None if deadline is None else deadline - book.clock()
             if timeout is not None and timeout <= 0:
                 raise TimeoutError(
-                    f"the payment-required hook did not answer within {self.hook_timeout:g} s "
+                    f"the payment-required hook did not answer within {hook_timeout:g} s "
                     "(it still runs: no second hook starts for this scope until it ends)"
                 )
             yield Wait(episode, seen, timeout)
@@ -305,92 +300,80 @@ class Recovery:
         scope: str,
         tally: _Tally,
     ) -> Generator[Action, Any, httpx.Response | _Again]:
-        """Replays inside the episode's window: as its scout, or once a replay got through.
+        """Replays inside the episode's window, in the `Stance` its turn gives it.
 
         Returns the response, or `_Again` when the window closed after billing took and the
         request is still gated: a new exhaustion, for a new episode."""
-        from ._balance import BalanceProbeError
-        from ._preflight import credits_show
-
         book: EpisodeBook = coordinator.book
+        window = _Window(episode, book, tally)
         me = object()
         waits = self.retry.waits(retry.expected)
         poll = self._poll_request(request, error)
         polls = 0
-        started, slept_before = book.clock(), tally.slept
-
-        # Time counts as the larger of the clock and the sleeps asked for, so that an
-        # injected sleep (in tests) closes the window after the same waits.
-        def now() -> float:
-            return max(book.clock(), started + tally.slept - slept_before)
-
         last = error
-        episode.hold_off(now() + (last.payment.retry_after or 0.0))
+        episode.hold_off(window.now() + (last.payment.retry_after or 0.0))
         not_sent: BaseException | None = None
-        replayed = followed = last_chance = False
+        # The stance of this request's last replay in this window (`None`: not replayed yet).
+        previous: Stance | None = None
         try:
             while True:
                 turn = book.turn(episode, me)
-                if turn is Turn.CLOSED or now() >= episode.open_until:
+                if turn is Turn.CLOSED or window.closed():
                     if episode.lifted_at is not None and not_sent is None:
                         return _Again(last)
-                    if replayed or last_chance:
+                    if previous is not None:
                         raise self._gave_up(last, not_sent, tally, scope, "window closed")
                     # A request that waited the whole window for a scout gets one replay of
                     # its own before it gives up (the scout's 200 may just be slow).
-                    turn = Turn.GO
-                    last_chance = True
-                if turn is Turn.WAIT:
+                    stance = Stance.LAST_CHANCE
+                elif turn is Turn.WAIT:
                     seen = episode.version
                     if book.turn(episode, me) is Turn.WAIT:
                         yield Wait(episode, seen, max(0.0, episode.open_until - book.clock()))
                     continue
-                if self.retry.max_replays is not None and tally.sends > self.retry.max_replays:
+                elif turn is Turn.GO:
+                    stance = (
+                        Stance.LIFTED_BUT_GATED if previous in _AFTER_LIFT else Stance.FOLLOWING
+                    )
+                else:
+                    stance = Stance.SCOUTING
+                max_replays = self.retry.max_replays
+                if max_replays is not None and tally.sends > max_replays:
                     raise self._gave_up(last, not_sent, tally, scope, "replays ran out")
                 # Nobody replays before a Retry-After that any request of the episode saw.
-                wait = max(0.0, episode.not_before - now())
-                if turn is Turn.SCOUT or followed:
+                wait = max(0.0, episode.not_before - window.now())
+                if stance in _ON_SCHEDULE:
                     wait = max(wait, next(waits))
                 if wait > 0:
-                    if now() + wait >= episode.open_until:
-                        if episode.not_before >= episode.open_until:
-                            hint = last.payment.retry_after or 0.0
-                            why = f"retry after {hint:g} s, beyond the propagation window"
-                            raise self._gave_up(last, not_sent, tally, scope, why)
-                        if episode.lifted_at is not None:
-                            # Billing took, yet this request is gated again: wait for the
-                            # window to close; then it may lead a new episode.
-                            wait = max(0.0, episode.open_until - now())
-                        elif last_chance:
-                            raise self._gave_up(last, not_sent, tally, scope, "window closed")
-                        else:
-                            # The last replay goes just before the window closes, not never.
-                            wait = max(0.0, episode.open_until - now()) * 0.95
-                            last_chance = True
+                    if window.now() + wait >= episode.open_until:
+                        final = Stance.LAST_CHANCE in (stance, previous)
+                        wait, last_chance = self._at_the_end(
+                            last, not_sent, tally, scope, window, final
+                        )
+                        if last_chance:
+                            stance = Stance.LAST_CHANCE
                     yield Sleep(wait)
                     tally.slept += wait
-                followed = turn is Turn.GO
-                if poll is not None and turn is Turn.SCOUT and not last_chance and polls < 3:
+                if (
+                    poll is not None
+                    and stance is Stance.SCOUTING
+                    and previous is not Stance.LAST_CHANCE
+                    and polls < 3
+                ):
                     # Ask the balance probe, not the paid endpoint, whether credits show; a
                     # real replay still goes every fourth step, and whenever the probe
                     # cannot tell.
-                    try:
-                        balance = yield Probe(
-                            poll, self.preflight.probe if self.preflight else None
-                        )
-                    except BalanceProbeError as exc:
-                        self._report("probe_failed", str(exc), last, scope, logging.WARNING)
+                    shown = yield from self._credits_shown(poll, last, scope, coordinator)
+                    if shown is None:
                         poll = None
-                    else:
-                        yield from self._observed(scope, balance, coordinator)
-                        minimum = self.preflight.min_balance if self.preflight else None
-                        if credits_show(balance, last.payment, minimum) is False:
-                            polls += 1
-                            continue
+                    elif not shown:
+                        polls += 1
+                        continue
                 polls = 0
                 result = yield Send(replay_of(request, retry, tally.sends))
                 tally.sends += 1
-                replayed = True
+                if previous is not Stance.LAST_CHANCE or stance is not Stance.SCOUTING:
+                    previous = stance
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
                     yield from self._lifted(episode, book, scope, last, tally)
@@ -428,9 +411,49 @@ class Recovery:
                     waited=tally.slept,
                 )
                 last = again
-                episode.hold_off(now() + (again.payment.retry_after or 0.0))
+                episode.hold_off(window.now() + (again.payment.retry_after or 0.0))
         finally:
             book.release(episode, me)
+
+    def _at_the_end(
+        self,
+        last: PaymentRequiredError,
+        not_sent: BaseException | None,
+        tally: _Tally,
+        scope: str,
+        window: _Window,
+        final: bool,
+    ) -> tuple[float, bool]:
+        """The wait before a replay whose wait would pass the window's end, and whether that
+        replay is the last chance: until the end, when billing took and this request is still
+        gated (then a new episode); just before it, for the last chance; none at all (raises)
+        after the last chance, or when a `Retry-After` asks for a time beyond the window."""
+        episode = window.episode
+        if episode.not_before >= episode.open_until:
+            hint = last.payment.retry_after or 0.0
+            why = f"retry after {hint:g} s, beyond the propagation window"
+            raise self._gave_up(last, not_sent, tally, scope, why)
+        remaining = max(0.0, episode.open_until - window.now())
+        if episode.lifted_at is not None:
+            return remaining, False
+        if final:
+            raise self._gave_up(last, not_sent, tally, scope, "window closed")
+        # The last replay goes just before the window closes, not never.
+        return remaining * 0.95, True
+
+    def _credits_shown(
+        self, poll: httpx.Request, last: PaymentRequiredError, scope: str, coordinator: Any
+    ) -> Generator[Action, Any, bool | None]:
+        """Whether the balance probe says the credits show (`True` also when it cannot
+        tell); `None` when the probe failed and polling stops."""
+        try:
+            balance = yield Probe(poll, self.preflight.probe if self.preflight else None)
+        except BalanceProbeError as exc:
+            self._report("probe_failed", str(exc), last, scope, logging.WARNING)
+            return None
+        yield from self._observed(scope, balance, coordinator)
+        minimum = self.preflight.min_balance if self.preflight else None
+        return credits_show(balance, last.payment, minimum) is not False
 
     def _lifted(
         self,
@@ -468,7 +491,7 @@ class Recovery:
         sent: Mark,
     ) -> Flow:
         """Pays a challenge per request: reserve, run the hook, replay with its proof."""
-        for payments in range(1, self.max_payments + 1):
+        for payments in range(1, self.options.max_payments + 1):
             error, reservation = yield from self._reserve(error, scope)
             episode = book.private()
             self._report("hook_called", "calling the payment hook", error, scope)
@@ -485,14 +508,14 @@ class Recovery:
             if isinstance(result, NotSent):
                 raise result.error
             again = result.error
-            if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.max_payments:
+            if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.options.max_payments:
                 error = again
                 continue
             server_reason = again.payment.message or again.payment.code or "no reason given"
             self._report("payment_rejected", server_reason, again, scope, logging.WARNING)
             raise rebuilt(
                 again,
-                cls=error_class_for(Reason.PAYMENT_CHALLENGE, again.response),
+                cls=self._family[Reason.PAYMENT_CHALLENGE],
                 attempts=payments + 1,
                 note=f"after a paid replay; the server said: {server_reason}",
             )
@@ -503,9 +526,10 @@ class Recovery:
     ) -> Generator[Action, Any, tuple[PaymentRequiredError, Reservation | None]]:
         """The challenge with only the offers the spend policy allows, reserved; raises
         the challenge if none is allowed."""
-        if self.spend_policy is None:
+        policy = self.options.spend_policy
+        if policy is None:
             return error, None
-        allowed, refusals, reservation = yield Reserve(self.spend_policy, error.payment)
+        allowed, refusals, reservation = yield Reserve(policy, error.payment)
         if reservation is None:
             why = f"the spend policy refused every offer: {refusals}"
             self._report("payment_refused", why, error, scope, logging.WARNING)
@@ -513,7 +537,10 @@ class Recovery:
         if len(allowed) == len(error.payment.payment_options):
             return error, reservation
         payment = attrs.evolve(error.payment, payment_options=allowed)
-        return error_for(payment, request=error.request, response=error.response), reservation
+        return (
+            error_for(payment, request=error.request, response=error.response, family=self._family),
+            reservation,
+        )
 
     def _gave_up(
         self,
@@ -551,6 +578,7 @@ class Recovery:
             response=response,
             attempts=0,
             note="known before sending: not sent",
+            family=self._family,
         )
         self._report("preflight", "failing fast while the scope is gated", error, scope)
         return error
@@ -578,45 +606,19 @@ class Recovery:
             level=level,
         )
 
-    def low_balance(
-        self, request: httpx.Request, response: httpx.Response, now: float, provider: str | None
-    ) -> tuple[LowBalance, ...]:
-        """The alerts a successful response's balance header raises: once per crossing of
-        the balance threshold or of the time-to-empty threshold, per scope."""
-        amount = None
-        for name in self._balance_headers:
-            amount = as_amount(response.headers.get(name))
-            if amount is not None:
-                break
-        if amount is None:
-            return ()
-        return self._alerts(self.scope(request), amount, now, provider, None)
-
-    def _alerts(
-        self,
-        scope: str,
-        amount: Decimal,
-        now: float,
-        provider: str | None,
-        currency: str | None,
-    ) -> tuple[LowBalance, ...]:
-        metrics.record_balance(
-            amount, provider=provider or "unknown", currency=currency, scope=scope
-        )
-        if self._burn is None or self._alarm is None:
-            return ()
-        estimate = self._burn.observe(scope, amount, now=now, provider=provider, currency=currency)
-        return self._alarm.check(estimate)
-
     def _observed(
         self, scope: str, balance: Balance | None, coordinator: Any
     ) -> Generator[Action, Any, None]:
-        """Feeds a probed balance to the burn-rate estimate, and raises its alerts."""
+        """Records a probed balance, and raises the low-balance alerts it crosses into."""
         if balance is None or balance.available is None:
             return
-        alerts = self._alerts(
-            scope, balance.available, coordinator.book.clock(), balance.provider, balance.currency
+        amount, provider, currency = balance.available, balance.provider, balance.currency
+        metrics.record_balance(
+            amount, provider=provider or "unknown", currency=currency, scope=scope
         )
+        if self._alarm is None:
+            return
+        alerts = self._alarm.check(scope, amount, coordinator.book.clock(), provider, currency)
         if alerts:
             yield Notify(alerts)
 
@@ -625,8 +627,6 @@ class Recovery:
     ) -> Generator[Action, Any, Balance | None]:
         """The scope's balance, probed at most once per `preflight.every` and coalesced: one
         request probes, the others wait for its reading. A failed probe lets requests go."""
-        from ._balance import BalanceProbeError, balance_request_for
-
         probe_request = balance_request_for(request, preflight.probe)
         if probe_request is None:
             return None
@@ -660,8 +660,6 @@ class Recovery:
             or error.reason is not Reason.INSUFFICIENT_CREDITS
         ):
             return None
-        from ._balance import balance_request_for
-
         return balance_request_for(request, preflight.probe)
 
 
@@ -696,6 +694,24 @@ class _Tally:
     slept: float = 0.0
 
 
+class _Window:
+    """An episode's window as one request counts time in it: the larger of the clock and
+    the sleeps it asked for, so that an injected sleep (in tests) closes the window after the
+    same waits as a real one."""
+
+    def __init__(self, episode: Episode, book: EpisodeBook, tally: _Tally) -> None:
+        self.episode = episode
+        self._clock = book.clock
+        self._tally = tally
+        self._started, self._slept_before = book.clock(), tally.slept
+
+    def now(self) -> float:
+        return max(self._clock(), self._started + self._tally.slept - self._slept_before)
+
+    def closed(self) -> bool:
+        return self.now() >= self.episode.open_until
+
+
 def episode_key(scope: str, reason: Reason) -> str:
     """The key of a scope's episodes for a reason: a lapsed subscription and used-up credits
     of one account are two problems, with two hooks, and two episodes."""
@@ -705,46 +721,3 @@ def episode_key(scope: str, reason: Reason) -> str:
 #: Most episodes one request follows. Each one it follows past the first was lifted (its
 #: top-up worked and other requests spent it), so this bounds waiting, not wasted money.
 _MAX_EPISODES_PER_REQUEST = 10
-
-
-def _hook_table(hooks: Any, allow_async: bool, name: str) -> dict[Reason, Any] | None:
-    if hooks is None:
-        return None
-    if isinstance(hooks, Mapping):
-        table = {Reason(key): hook for key, hook in hooks.items() if hook is not None}
-    else:
-        table = dict.fromkeys(Reason, hooks)
-    for hook in table.values():
-        _check_callable(hook, allow_async, name)
-    return table
-
-
-def _check_callable(hook: Any, allow_async: bool, name: str) -> None:
-    if not callable(hook):
-        raise TypeError(f"{name} must be callable, got {type(hook).__name__}")
-    if not allow_async and is_async_callable(hook):
-        raise TypeError(
-            f"{name} is a coroutine function, which the sync transport cannot await; use "
-            "AsyncPaymentRequiredTransport, or pass a plain function"
-        )
-
-
-def check_coordinator(coordinator: Any, *, is_async: bool) -> None:
-    """Refuses at once a coordinator of the other kind (a sync one in an async transport),
-    which would otherwise fail only after a hook had paid."""
-    run_episode = getattr(coordinator, "run_episode", None)
-    if run_episode is None or not hasattr(coordinator, "book"):
-        raise TypeError(f"not a coordinator: {type(coordinator).__name__}")
-    if is_async_callable(run_episode) != is_async:
-        wanted = "AsyncLocalCoordinator" if is_async else "LocalCoordinator"
-        raise TypeError(
-            f"{type(coordinator).__name__} is for the {'sync' if is_async else 'async'} "
-            f"transport; this one needs an {wanted} or its fleet twin"
-        )
-
-
-def is_async_callable(hook: Any) -> bool:
-    """`True` for a coroutine function, or an object whose `__call__` is one."""
-    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
-        getattr(hook, "__call__", None)  # noqa: B004 - an object's async __call__ counts
-    )

@@ -102,9 +102,9 @@ def _is_per_request_query(name: str) -> bool:
     return signed or any(word in name for word in _PER_REQUEST_WORDS)
 
 
-def why_not_replayable(request: httpx.Request) -> str | None:
-    """`None` when the request's body can be sent again whole, else why it cannot."""
-    stream = request.stream
+def why_not_replayable(stream: object) -> str | None:
+    """`None` when a request body stream (`request.stream`) can be sent again whole, else
+    why it cannot."""
     if _is_byte_stream(stream):
         return None
     # Multipart bodies re-read their fields; httpx seeks file fields back to the start.

@@ -70,9 +70,9 @@ def report(
 
 
 def hook_failed(exc: Exception) -> None:
-    """Logs that `on_low_balance` raised: a warning hook must never cost a request."""
+    """Logs that the low-balance hook raised: a warning hook must never cost a request."""
     logger.warning(
-        "http402: the on_low_balance hook raised %s; the response is returned all the same",
+        "http402: the low-balance hook raised %s; the response is returned all the same",
         type(exc).__name__,
         exc_info=exc,
     )

@@ -7,31 +7,49 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from decimal import Decimal
+from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import _metrics as metrics
-from ._adapters import AdapterRegistry
-from ._core import annotate, classify_read, gate_response_extensions, gate_response_headers
-from ._exceptions import PaymentRequiredError, error_for
-from ._models import DEFAULT_BALANCE_HEADERS, Retry
-from ._replay import REPLAY_EXTENSION, credential_view
+from ._actions import (
+    Action,
+    Gated,
+    KnownGate,
+    Lifted,
+    MarkGated,
+    Notify,
+    NotSent,
+    Probe,
+    Reserve,
+    Send,
+    Sent,
+    Sleep,
+    StartHook,
+    Steps,
+    Wait,
+    assert_never,
+)
+from ._balance import Balance, find_probe, network_error, probe_answer
+from ._burn import LowBalance
+from ._core import annotate, classify_read
+from ._episodes import LocalCoordinator
+from ._exceptions import PaymentRequiredError
+from ._models import Retry
+from ._options import Options
+from ._replay import credential_view
+from ._shell import Shell, handed_back, is_of
 from ._telemetry import hook_failed
-from ._untrusted import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_SECONDS, BodyReader
-from .typing import Coordinator, LowBalanceHook, PaymentRequiredHooks, ScopeFunction
+from ._untrusted import BodyReader
 
 if TYPE_CHECKING:
-    from . import _actions as actions
-    from ._balance import Balance
-    from ._burn import LowBalance
-    from ._policies import RetryPolicy, SpendPolicy
-    from ._preflight import Preflight
+    from typing_extensions import Unpack
 
-__all__ = ["PaymentRequiredTransport", "handed_back", "is_of"]
+    from .typing import TransportOptions
+
+__all__ = ["PaymentRequiredTransport"]
 
 
 class _ResumedStream(httpx.SyncByteStream):
@@ -50,7 +68,7 @@ class _ResumedStream(httpx.SyncByteStream):
         self._original.close()
 
 
-class PaymentRequiredTransport(httpx.BaseTransport):
+class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     """An httpx transport that turns payment-gate responses into typed errors, and can
     recover from them.
 
@@ -66,39 +84,53 @@ class PaymentRequiredTransport(httpx.BaseTransport):
 
     Args:
         transport: The transport to wrap (default: `httpx.HTTPTransport()`).
-        registry: The adapters to classify with (default: `http402.default_registry`).
-        max_body_bytes: How much of a gate's body to read, counted after decoding.
-        max_body_seconds: How long to read a gate's body (default 5 s; `None`: no limit);
-            a body that takes longer is classified from what arrived, marked truncated.
-        on_payment_required: A hook, or a mapping from `Reason` to hook, called with the
-            typed error; it returns `Retry(...)` to replay the request or `None` to raise.
-        retry: How replays wait and when they stop (default: `RetryPolicy()`).
-        spend_policy: Limits that a challenge's price must meet before any hook runs.
-        max_payments: Most paid replays of one request (default 1).
-        scope: Maps a request to its billing scope (default: origin and a digest of the
-            credential headers).
-        coordinator: Shares episodes across processes (default: this process only).
-        preflight: Checks made before sending (`http402.Preflight`): fail fast, without
-            sending, while the scope is known to be gated or its probed balance is below a
-            minimum (default: off).
-        preflight_ttl: Shorthand for `preflight=Preflight(gate_ttl=...)`.
-        on_low_balance: Called with an `http402.LowBalance` once per crossing of
-            `low_balance_below` (a balance, from response headers or balance probes) or of
-            `low_balance_within` (seconds left at the estimated spend rate).
-        low_balance_below: A balance threshold for `on_low_balance`.
-        low_balance_within: A time-to-empty threshold for `on_low_balance`, in seconds.
-        balance_headers: Header names the balance is read from.
-        hook_timeout: Seconds a request waits for a hook's answer before it raises
-            `TimeoutError` (default: no limit). The hook keeps running, in a thread or task
-            of its own; no second hook starts for its scope meanwhile, and its answer, when
-            it comes, serves the requests that follow.
-        mode: `"raise"` (the default) raises the typed error for a gate; `"annotate"` returns
-            the gate response instead, with its `PaymentRequired` in
-            `response.extensions["http402.payment"]` and `x-should-retry: false`, for SDKs
-            that raise their own status errors and retry 429s (openai, anthropic). Hooks and
-            preflight work the same in both modes: annotate mode returns the final gate
-            response where raise mode would raise the final typed error.
-        sleep: How to wait between replays (default: `time.sleep`); tests pass a fake.
+        **options: The options below, typed as `http402.typing.TransportOptions`, built
+            and checked once; a misspelt one is a `TypeError`.
+
+    Keyword Args:
+        registry (AdapterRegistry | None): The adapters to classify with (default:
+            `http402.default_registry`).
+        max_body_bytes (int): How much of a gate's body to read, counted after decoding.
+        max_body_seconds (float | None): How long to read a gate's body (default 5 s;
+            `None`: no limit); a body that takes longer is classified from what arrived,
+            marked truncated.
+        on_payment_required (PaymentRequiredHooks | None): A hook, or a mapping from
+            `Reason` to hook, called with the typed error; it returns `Retry(...)` to replay
+            the request or `None` to raise.
+        retry (RetryPolicy | None): How replays wait and when they stop (default:
+            `RetryPolicy()`).
+        spend_policy (SpendPolicy | None): Limits that a challenge's price must meet before
+            any hook runs.
+        max_payments (int): Most paid replays of one request (default 1).
+        scope (ScopeFunction | None): Maps a request to its billing scope (default: origin
+            and a digest of the credential headers).
+        coordinator (Coordinator | None): Shares episodes across processes (default: this
+            process only).
+        preflight (Preflight | None): Checks made before sending (`http402.Preflight`): fail
+            fast, without sending, while the scope is known to be gated (`gate_ttl`) or its
+            probed balance is below a minimum (default: off).
+        low_balance (LowBalanceWatch | None): Warns when a balance runs low
+            (`http402.LowBalanceWatch`): its hook is called once per crossing of a balance or
+            time-to-empty threshold, from balance headers and balance probes (default: off).
+        hook_timeout (float | None): Seconds a request waits for a hook's answer before it
+            raises `TimeoutError` (default: no limit). The hook keeps running, in a thread or
+            task of its own; no second hook starts for its scope meanwhile, and its answer,
+            when it comes, serves the requests that follow.
+        mode (Literal["raise", "annotate"]): `"raise"` (the default) raises the typed error
+            for a gate; `"annotate"` returns the gate response instead, with its
+            `PaymentRequired` in `response.extensions["http402.payment"]` and
+            `x-should-retry: false`, for SDKs that raise their own status errors and retry
+            429s (openai, anthropic). Hooks and preflight work the same in both modes:
+            annotate mode returns the final gate response where raise mode would raise the
+            final typed error.
+        peek_streams (bool): Read a 200 `text/event-stream` ahead, until its output begins,
+            for a billing error event (default: on).
+        sleep (Callable[[float], None] | None): How to wait between replays (default:
+            `time.sleep`); tests pass a fake.
+        preflight_ttl (float | None): Deprecated: `preflight=http402.Preflight(gate_ttl=...)`.
+        on_low_balance (LowBalanceHook | None): Deprecated:
+            `low_balance=http402.LowBalanceWatch(hook, ...)`, as are `low_balance_below`
+            (`below=`), `low_balance_within` (`within=`) and `balance_headers` (`headers=`).
 
     Example:
         ```python
@@ -114,88 +146,21 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         ```
     """
 
-    #: The HTTP library whose responses and streams this transport builds; `http402.httpx2`
-    #: subclasses set it to httpx2, so both libraries share this one implementation.
-    _http: ClassVar[Any] = httpx
-    _resumed_stream: ClassVar[type[Any]] = _ResumedStream
+    _resumed_stream = _ResumedStream
+    _transport: httpx.BaseTransport
+    _default_coordinator = LocalCoordinator
+    _is_async = False
 
     def __init__(
-        self,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        registry: AdapterRegistry | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        max_body_seconds: float | None = DEFAULT_MAX_BODY_SECONDS,
-        on_payment_required: PaymentRequiredHooks | None = None,
-        retry: RetryPolicy | None = None,
-        spend_policy: SpendPolicy | None = None,
-        max_payments: int = 1,
-        scope: ScopeFunction | None = None,
-        coordinator: Coordinator | None = None,
-        preflight: Preflight | None = None,
-        preflight_ttl: float | None = None,
-        on_low_balance: LowBalanceHook | None = None,
-        low_balance_below: Decimal | int | str | None = None,
-        balance_headers: tuple[str, ...] = DEFAULT_BALANCE_HEADERS,
-        low_balance_within: float | None = None,
-        sleep: Callable[[float], None] | None = None,
-        mode: Literal["raise", "annotate"] = "raise",
-        hook_timeout: float | None = None,
+        self, transport: httpx.BaseTransport | None = None, **options: Unpack[TransportOptions]
     ) -> None:
-        if max_body_bytes < 1:
-            raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
-        if mode not in ("raise", "annotate"):
-            raise ValueError(f"mode must be 'raise' or 'annotate', got {mode!r}")
-        if preflight_ttl is not None:
-            from ._preflight import Preflight
+        self._set_up(transport, Options.build(options, is_async=False))
 
-            if preflight is not None:
-                raise ValueError(
-                    "give preflight=Preflight(gate_ttl=...) or preflight_ttl, not both"
-                )
-            preflight = Preflight(gate_ttl=preflight_ttl)
-        self._annotate = mode == "annotate"
-        self._transport = transport if transport is not None else self._http.HTTPTransport()
-        from ._registry import resolve_registry  # the built-in adapters load with a transport
+    def _default_transport(self) -> Any:
+        return self._http.HTTPTransport()
 
-        self._registry = resolve_registry(registry)
-        self._max_body_bytes = max_body_bytes
-        self._max_body_seconds = max_body_seconds
-        # The recovery flow and its coordinators load with the first transport, not with
-        # `import http402`.
-        from ._episodes import LocalCoordinator
-        from ._policies import fleet_policy
-        from ._recovery import Recovery, check_coordinator
-
-        self._recovery = Recovery(
-            on_payment_required=on_payment_required,
-            allow_async=False,
-            retry=retry,
-            spend_policy=fleet_policy(spend_policy, coordinator),  # the fleet's window
-            max_payments=max_payments,
-            scope=scope,
-            preflight=preflight,
-            on_low_balance=on_low_balance,
-            low_balance_below=low_balance_below,
-            balance_headers=balance_headers,
-            hook_timeout=hook_timeout,
-            low_balance_within=low_balance_within,
-            response_class=self._http.Response,
-        )
-        # Failures that happen before a request is sent: a replay may try again.
-        self._not_sent = (
-            self._http.ConnectError,
-            self._http.ConnectTimeout,
-            self._http.PoolTimeout,
-        )
-        self._coordinator: Coordinator = (
-            coordinator if coordinator is not None else LocalCoordinator()
-        )
-        check_coordinator(self._coordinator, is_async=False)
-        self._sleep = sleep if sleep is not None else time.sleep
-        self._watch_balance = self._recovery.watches_balance
-        # Without hooks or preflight, a request takes the shortest path: send and inspect.
-        self._recovering = self._recovery.recovers
+    def _default_sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     @property
     def transport(self) -> httpx.BaseTransport:
@@ -204,22 +169,19 @@ class PaymentRequiredTransport(httpx.BaseTransport):
 
     def forget_gate(self, request: httpx.Request | str) -> None:
         """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
-        with `preflight_ttl`, its requests are sent again at once instead of failing fast.
+        with `Preflight(gate_ttl=...)`, its requests are sent again at once instead of
+        failing fast.
 
         Pass the request (or one built the same way, such as
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
-        if isinstance(request, str):
-            request = self._http.Request("GET", request)
-        self._coordinator.forget_gate(self._recovery.scope(request))  # type: ignore[arg-type]
+        self._coordinator.forget_gate(self._scope_of(request))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if not self._recovering:
+        if self._recovery is None:
             return self._send(request)
-        from . import _actions as actions
-
-        steps = actions.Steps(self._recovery.flow(request, self._coordinator))
+        steps = Steps(self._recovery.flow(request, self._coordinator))
         while steps.running:
             try:
                 steps.send(self._perform(steps.action))
@@ -232,51 +194,53 @@ class PaymentRequiredTransport(httpx.BaseTransport):
                 raise
             return handed_back(error)
 
-    def _perform(self, action: actions.Action) -> Any:
+    def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
-        from . import _actions as actions
-
-        if isinstance(action, actions.Send):
-            try:
-                return actions.Sent(self._send(action.request))
-            except PaymentRequiredError as error:
-                return actions.Gated(error)
-            except self._not_sent as exc:
-                return actions.NotSent(exc)
-        if isinstance(action, actions.Sleep):
-            return self._sleep(action.seconds)
-        if isinstance(action, actions.Wait):
-            book, event = self._coordinator.book, threading.Event()
-            if book.subscribe(action.episode, action.seen, event.set):
+        match action:
+            case Send(request=request):
                 try:
-                    event.wait(action.timeout)
-                finally:
-                    book.unsubscribe(action.episode, event.set)
-            return None
-        if isinstance(action, actions.StartHook):
-            return self._start(action)
-        if isinstance(action, actions.KnownGate):
-            return self._coordinator.gated(action.scope)
-        if isinstance(action, actions.MarkGated):
-            return self._coordinator.mark_gated(action.scope, action.payment, action.ttl)
-        if isinstance(action, actions.Lifted):
-            return self._coordinator.lifted(action.scope)
-        if isinstance(action, actions.Probe):
-            return self._probe(action)
-        if isinstance(action, actions.Reserve):
-            return action.policy.reserve(action.payment)
-        return self._notify(action.alerts)
+                    return Sent(self._send(request))
+                except PaymentRequiredError as error:
+                    return Gated(error)
+                except self._not_sent as exc:
+                    return NotSent(exc)
+            case Sleep(seconds=seconds):
+                return self._sleep(seconds)
+            case Wait(episode=episode, seen=seen, timeout=timeout):
+                book, event = self._coordinator.book, threading.Event()
+                if book.subscribe(episode, seen, event.set):
+                    try:
+                        event.wait(timeout)
+                    finally:
+                        book.unsubscribe(episode, event.set)
+                return None
+            case StartHook():
+                return self._start(action)
+            case KnownGate(scope=scope):
+                return self._coordinator.gated(scope)
+            case MarkGated(scope=scope, payment=payment, ttl=ttl):
+                return self._coordinator.mark_gated(scope, payment, ttl)
+            case Lifted(scope=scope):
+                return self._coordinator.lifted(scope)
+            case Probe():
+                return self._probe(action)
+            case Reserve(policy=policy, payment=payment):
+                return policy.reserve(payment)
+            case Notify(alerts=alerts):
+                return self._notify(alerts)
+            case _:
+                return assert_never(action)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         response = self._transport.handle_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._watch_balance:
-                self._observe_balance(request, response)
+            if self._alarm is not None:
+                self._notify(self._balance_alerts(request, response))
             return response
         return self._inspect(request, response)
 
-    def _start(self, action: actions.StartHook) -> None:
+    def _start(self, action: StartHook) -> None:
         """Runs the hook in a thread of its own, which no caller owns: whoever waits for it
         (the request that led included) may give up, and the hook still ends its episode.
 
@@ -284,7 +248,6 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         exits.
         """
         call = action.call
-
         ran = False
 
         def hook_once() -> Retry | None:
@@ -307,25 +270,21 @@ class PaymentRequiredTransport(httpx.BaseTransport):
 
         threading.Thread(target=run, name="http402-hook").start()
 
-    def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
-        provider = None  # a header balance names no provider
-        now = self._coordinator.book.clock()
-        self._notify(self._recovery.low_balance(request, response, now, provider))
-
     def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
-        """Calls `on_low_balance`; its failure is logged and never costs the response that
-        carried the balance (it was answered, and charged)."""
-        hook = self._recovery.on_low_balance
+        """Calls the low-balance hook; its failure is logged and never costs the response
+        that carried the balance (it was answered, and charged)."""
+        if not alerts:
+            return
+        assert self._alarm is not None
+        hook = self._alarm.hook
         for alert in alerts:
             try:
                 hook(alert)
             except Exception as exc:
                 hook_failed(exc)
 
-    def _probe(self, action: actions.Probe) -> Balance:
+    def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
-        from ._balance import find_probe, network_error, probe_answer
-
         probe = find_probe(action.request.url.host, action.probe)
         assert probe is not None  # the flow built the request from this probe
         try:
@@ -373,14 +332,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             annotate(annotated, payment)
             return annotated
         response.close()
-        gate = self._http.Response(
-            response.status_code,
-            headers=gate_response_headers(response.headers.raw),
-            content=reader.body,
-            request=request,
-            extensions=gate_response_extensions(response.extensions, reader),
-        )
-        raise error_for(payment, request=request, response=gate)
+        raise self._gate_error(request, response, reader, payment)
 
     def _resumed(
         self,
@@ -395,13 +347,7 @@ class PaymentRequiredTransport(httpx.BaseTransport):
             stream = self._http.ByteStream(b"".join(reader.raw_chunks))
         else:
             stream = self._resumed_stream(reader.raw_chunks, rest, response)
-        return self._http.Response(  # type: ignore[no-any-return]
-            response.status_code,
-            headers=response.headers,
-            stream=stream,
-            request=request,
-            extensions=dict(response.extensions),
-        )
+        return self._resumed_response(request, response, stream)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._transport.close()
@@ -417,21 +363,3 @@ class PaymentRequiredTransport(httpx.BaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         self._transport.__exit__(exc_type, exc_value, traceback)
-
-
-def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:
-    """`True` when `error` is the gate of `request` or of one of its replays (which share
-    its body stream), not an error that a hook raised for a request of its own."""
-    return error.request is request or error.request.stream is request.stream
-
-
-def handed_back(error: PaymentRequiredError) -> httpx.Response:
-    """Annotate mode's answer once recovery ends with a gate: the final gate response, whole
-    as read (bounded to `max_body_bytes`), annotated, so that an SDK raises its own status
-    error and does not retry it; a replay's response says which attempt it was."""
-    response = error.response
-    replay = error.request.extensions.get(REPLAY_EXTENSION)
-    if replay is not None:
-        response.extensions[REPLAY_EXTENSION] = replay
-    annotate(response, error.payment)
-    return response

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import httpx
 
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._shell import wrap_client
 from ._transport import PaymentRequiredTransport
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
     from .typing import AsyncTransportOptions, TransportOptions
 
-__all__ = ["aforget_gate", "forget_gate", "wrap", "wrap_client"]
+__all__ = ["aforget_gate", "forget_gate", "wrap"]
 
 _Client = TypeVar("_Client", bound=httpx.Client)
 _AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
@@ -52,15 +53,13 @@ def wrap(client: Any, **options: Any) -> Any:
         client = http402.wrap(httpx.Client(base_url="https://openrouter.ai/api/v1"))
         ```
     """
-    from ._episodes import AsyncLocalCoordinator, LocalCoordinator
-
     if isinstance(client, httpx.AsyncClient):
-        return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
+        return wrap_client(client, AsyncPaymentRequiredTransport, options)
     if isinstance(client, httpx.Client):
-        return wrap_client(client, PaymentRequiredTransport, LocalCoordinator, options)
+        return wrap_client(client, PaymentRequiredTransport, options)
     httpx2 = sys.modules.get("httpx2")
     if httpx2 is not None and isinstance(client, (httpx2.Client, httpx2.AsyncClient)):
-        from .httpx2 import wrap as wrap_httpx2
+        from .httpx2 import wrap as wrap_httpx2  # its transports import httpx2
 
         return wrap_httpx2(client, **options)
     raise TypeError(
@@ -75,11 +74,11 @@ def forget_gate(
     """Forgets the known gate of the billing scope that `client`'s requests to `url` belong
     to (default: its base URL), after a top-up made outside http402.
 
-    With `preflight_ttl`, those requests are then sent again at once instead of failing fast
-    until the TTL runs out; with a Redis coordinator, the whole fleet forgets the gate. The
-    scope is computed as for a real request, from a request the client builds (so its
-    credentials count); `client` is one that `http402.wrap` wrapped. An SDK adds its API key
-    to each request, not to the client: pass it as `headers` (for example
+    With `Preflight(gate_ttl=...)`, those requests are then sent again at once instead of
+    failing fast until the TTL runs out; with a Redis coordinator, the whole fleet forgets
+    the gate. The scope is computed as for a real request, from a request the client builds
+    (so its credentials count); `client` is one that `http402.wrap` wrapped. An SDK adds its
+    API key to each request, not to the client: pass it as `headers` (for example
     `{"Authorization": f"Bearer {key}"}`), or the scope is another one.
 
     Example:
@@ -113,31 +112,3 @@ def _wrapped_transport(client: Any, request: Any) -> Any:
             "client with http402.wrap first"
         )
     return transport
-
-
-def wrap_client(
-    client: _AnyClient, transport_class: type[Any], coordinator_class: type[Any], options: Any
-) -> _AnyClient:
-    """Wraps the client's transport and mounts with `transport_class`, sharing one
-    coordinator, unwrapping any earlier layer first.
-
-    httpx has no public way to replace a client's transports; `_transport` and `_mounts` have
-    been stable since httpx 0.18 (and are the same in httpx2), and are what the client itself
-    reads on every request.
-    """
-    options = dict(options)
-    if options.get("coordinator") is None:
-        options["coordinator"] = coordinator_class()
-
-    def wrapped(transport: Any) -> Any:
-        if isinstance(transport, transport_class):
-            transport = transport.transport
-        return transport_class(transport, **options)
-
-    target: Any = client
-    target._transport = wrapped(target._transport)
-    target._mounts = {
-        pattern: None if mounted is None else wrapped(mounted)
-        for pattern, mounted in target._mounts.items()
-    }
-    return client

@@ -28,14 +28,15 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import httpx2
 
 from . import _async_transport, _exceptions, _transport
-from ._episodes import AsyncLocalCoordinator, LocalCoordinator
 from ._models import Reason
-from ._wrap import wrap_client
+from ._shell import wrap_client
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -89,20 +90,17 @@ class PaymentChallengeError(_exceptions.PaymentChallengeError, PaymentRequiredEr
     """`http402.PaymentChallengeError` from an httpx2 client."""
 
 
-_TWINS = (
-    PaymentRequiredError,
-    InsufficientCreditsError,
-    SubscriptionExpiredError,
-    PlanLimitExceededError,
-    PaymentFailedError,
-    PaymentChallengeError,
+#: The exception class raised for each reason by the transports of this module.
+FAMILY: Mapping[Reason, type[_exceptions.PaymentRequiredError]] = MappingProxyType(
+    {
+        Reason.INSUFFICIENT_CREDITS: InsufficientCreditsError,
+        Reason.SUBSCRIPTION_EXPIRED: SubscriptionExpiredError,
+        Reason.PLAN_LIMIT_EXCEEDED: PlanLimitExceededError,
+        Reason.PAYMENT_FAILED: PaymentFailedError,
+        Reason.PAYMENT_CHALLENGE: PaymentChallengeError,
+        Reason.UNKNOWN: PaymentRequiredError,
+    }
 )
-_exceptions.FAMILIES[httpx2.Response] = {
-    reason: next(
-        twin for twin in _TWINS if twin.__bases__[0] is _exceptions.error_class_for(reason)
-    )
-    for reason in Reason
-}
 
 
 class _ResumedStream(_transport._ResumedStream, httpx2.SyncByteStream):
@@ -124,7 +122,8 @@ class PaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has http
     """
 
     _http: ClassVar[Any] = httpx2
-    _resumed_stream: ClassVar[type[Any]] = _ResumedStream
+    _family = FAMILY
+    _resumed_stream = _ResumedStream
 
     def __init__(
         self, transport: httpx2.BaseTransport | None = None, **options: Unpack[TransportOptions]
@@ -143,7 +142,8 @@ class AsyncPaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has
     """
 
     _http: ClassVar[Any] = httpx2
-    _resumed_stream: ClassVar[type[Any]] = _AsyncResumedStream
+    _family = FAMILY
+    _resumed_stream = _AsyncResumedStream
 
     def __init__(
         self,
@@ -177,7 +177,7 @@ def wrap(client: Any, **options: Any) -> Any:
         ```
     """
     if isinstance(client, httpx2.AsyncClient):
-        return wrap_client(client, AsyncPaymentRequiredTransport, AsyncLocalCoordinator, options)
+        return wrap_client(client, AsyncPaymentRequiredTransport, options)
     if isinstance(client, httpx2.Client):
-        return wrap_client(client, PaymentRequiredTransport, LocalCoordinator, options)
+        return wrap_client(client, PaymentRequiredTransport, options)
     raise TypeError(f"takes an httpx2.Client or httpx2.AsyncClient, got {type(client)!r}")

@@ -22,10 +22,10 @@ from ._models import PaymentRequired, Reason, Retry
 
 if TYPE_CHECKING:
     from ._adapters import AdapterRegistry
-    from ._burn import LowBalance
-    from ._episodes import EpisodeBook, Mark
+    from ._burn import LowBalance, LowBalanceWatch
+    from ._episodes import BalanceCache, EpisodeBook, Mark
     from ._policies import RetryPolicy, SpendPolicy
-    from ._preflight import BalanceCache, Preflight
+    from ._preflight import Preflight
 
 __all__ = [
     "AsyncCoordinator",
@@ -149,12 +149,17 @@ class _SharedOptions(TypedDict, total=False):
     max_payments: int
     scope: ScopeFunction | None
     preflight: Preflight | None
-    preflight_ttl: float | None
-    low_balance_below: Decimal | int | str | None
-    low_balance_within: float | None
-    balance_headers: tuple[str, ...]
     mode: Literal["raise", "annotate"]
     hook_timeout: float | None
+    peek_streams: bool
+    #: Deprecated: `preflight=Preflight(gate_ttl=...)`.
+    preflight_ttl: float | None
+    #: Deprecated: `low_balance=LowBalanceWatch(hook, below=...)`.
+    low_balance_below: Decimal | int | str | None
+    #: Deprecated: `low_balance=LowBalanceWatch(hook, within=...)`.
+    low_balance_within: float | None
+    #: Deprecated: `low_balance=LowBalanceWatch(hook, headers=...)`.
+    balance_headers: tuple[str, ...]
 
 
 class TransportOptions(_SharedOptions, total=False):
@@ -163,8 +168,10 @@ class TransportOptions(_SharedOptions, total=False):
 
     on_payment_required: PaymentRequiredHooks | None
     coordinator: Coordinator | None
-    on_low_balance: LowBalanceHook | None
+    low_balance: LowBalanceWatch[LowBalanceHook] | None
     sleep: Callable[[float], None] | None
+    #: Deprecated: `low_balance=LowBalanceWatch(hook, ...)`.
+    on_low_balance: LowBalanceHook | None
 
 
 class AsyncTransportOptions(_SharedOptions, total=False):
@@ -174,5 +181,7 @@ class AsyncTransportOptions(_SharedOptions, total=False):
 
     on_payment_required: AsyncPaymentRequiredHooks | None
     coordinator: AsyncCoordinator | None
-    on_low_balance: AsyncLowBalanceHook | None
+    low_balance: LowBalanceWatch[AsyncLowBalanceHook] | None
     sleep: Callable[[float], Awaitable[None]] | None
+    #: Deprecated: `low_balance=LowBalanceWatch(hook, ...)`.
+    on_low_balance: AsyncLowBalanceHook | None

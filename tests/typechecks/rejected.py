@@ -33,5 +33,11 @@ async def top_up_async(error: http402.PaymentRequiredError) -> http402.Retry | N
     return None
 
 
+async def warn_async(alert: http402.LowBalance) -> None:
+    return None
+
+
 def a_coroutine_hook_on_a_sync_client() -> None:
     http402.wrap(httpx.Client(), on_payment_required=top_up_async)  # type: ignore[arg-type]
+    watch = http402.LowBalanceWatch(warn_async, below=5)
+    http402.wrap(httpx.Client(), low_balance=watch)  # type: ignore[arg-type]

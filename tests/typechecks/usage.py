@@ -125,7 +125,7 @@ def readme_fleet() -> None:
         httpx.Client(base_url="https://openrouter.ai/api/v1"),
         on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
         coordinator=coordinator,
-        preflight_ttl=30,
+        preflight=http402.Preflight(gate_ttl=30),
     )
     client.close()
 
@@ -391,8 +391,10 @@ def preflight_and_low_balance() -> None:
         mode="annotate",
         on_payment_required=top_up,
         preflight=http402.Preflight(min_balance=1),
-        on_low_balance=warn,
-        low_balance_below=100,
-        low_balance_within=3600,
+        low_balance=http402.LowBalanceWatch(warn, below=100, within=3600),
     )
-    http402.wrap(httpx2.AsyncClient(), on_low_balance=awarn, low_balance_below=Decimal("5"))
+    http402.wrap(
+        httpx2.AsyncClient(), low_balance=http402.LowBalanceWatch(awarn, below=Decimal("5"))
+    )
+    http402.wrap(httpx.AsyncClient(), low_balance=http402.LowBalanceWatch(warn, within=600))
+    http402.PaymentRequiredTransport(peek_streams=False)

@@ -46,7 +46,7 @@ _CODES: dict[str, Reason] = {}
 for _reason, _codes in {
     Reason.INSUFFICIENT_CREDITS: (
         "insufficient_credits insufficient_credit insufficient_balance insufficient_quota "
-        "quota_exceeded credits_exhausted credit_exhausted out_of_credits no_credits "
+        "quota_exceeded credits_exhausted credit_exhausted out_of_credits out_of_credit no_credits "
         "credit_balance_too_low balance_too_low low_balance not_enough_credits "
         "billing_hard_limit_reached exhausted_balance credit_limit_exceeded "
         "insufficient_credit_balance top_up_required maximum_credits_exceeded "
@@ -1295,8 +1295,16 @@ def _is_short_code(value: str) -> bool:
     return bool(_CODE_SHAPE.fullmatch(value.strip()))
 
 
+def _slug(code: str) -> str:
+    """A problem type URI's last segment (`.../probs/out-of-credit`), else the code itself."""
+    if "/" not in code:
+        return code
+    return code.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
 def counts_on_errors(code: str) -> bool:
     """`True` for a billing code that is evidence on a status other than 402 too."""
+    code = _slug(code)
     full = _norm(code.strip())
     if full in _NOT_EVIDENCE_ON_ERRORS or _CODE_SUFFIX.sub("", full) in _NOT_EVIDENCE_ON_ERRORS:
         return False  # `processing_error` is listed whole: its suffix is part of the code
@@ -1322,6 +1330,7 @@ def reason_from_code(code: str) -> Reason | None:
     A code that is not in the table is read by its words, for the families whose members are
     spelled many ways (`MONTHLY_REQUEST_COUNT`, `usage-capped`, `BudgetExhausted`).
     """
+    code = _slug(code)
     normalized = _norm(code.strip())
     known = _CODES.get(normalized) or _CODES.get(_CODE_SUFFIX.sub("", normalized))
     if known is not None or len(normalized) > 64:

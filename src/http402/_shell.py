@@ -1,0 +1,173 @@
+"""What the sync, async and httpx2 shells share: their set-up from `Options`, the library
+they build for, and the parts of a gate that need no I/O.
+
+A shell is `PaymentRequiredTransport` (`_transport.py`), `AsyncPaymentRequiredTransport`
+(`_async_transport.py`), or one of their httpx2 twins (`httpx2.py`), which only bind the
+library: its module (`_http`, for responses, streams and errors) and its exception family
+(`_family`). Whatever differs between sync and async (sending, sleeping, waiting, running a
+hook) stays in the shells, which read line for line alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from . import _metrics as metrics
+from ._burn import LowBalance, LowBalanceAlarm
+from ._core import annotate, gate_response_extensions, gate_response_headers
+from ._exceptions import FAMILY, PaymentRequiredError, error_for
+from ._models import PaymentRequired, Reason
+from ._options import Options
+from ._recovery import Recovery
+from ._replay import REPLAY_EXTENSION
+from ._untrusted import BodyReader
+
+__all__ = ["Shell", "handed_back", "is_of", "wrap_client"]
+
+_Client = TypeVar("_Client")
+_Shell = TypeVar("_Shell", bound="Shell")
+
+
+class Shell:
+    """The part of a transport that is neither sync nor async: its options, what it keeps,
+    and the gate response and error it builds."""
+
+    #: The HTTP library whose responses and streams this transport builds; `http402.httpx2`
+    #: subclasses set it to httpx2, so both libraries share one implementation.
+    _http: ClassVar[Any] = httpx
+    #: The exception classes raised for the library's gates, by reason.
+    _family: ClassVar[Mapping[Reason, type[PaymentRequiredError]]] = FAMILY
+    #: The stream of a response handed back after a look at its first bytes.
+    _resumed_stream: ClassVar[type[Any]]
+    #: The coordinator a transport makes when it is given none.
+    _default_coordinator: ClassVar[type[Any]]
+    #: Whether the shell awaits (hooks may then be coroutine functions).
+    _is_async: ClassVar[bool]
+
+    _options: Options
+    _transport: Any
+
+    @classmethod
+    def _wrapping(cls: type[_Shell], transport: Any, options: Options) -> _Shell:
+        """A transport around `transport` with options already built (`wrap`'s mounts)."""
+        shell = cls.__new__(cls)
+        shell._set_up(transport, options)
+        return shell
+
+    def _set_up(self, transport: Any, options: Options) -> None:
+        self._options = options
+        self._transport = transport if transport is not None else self._default_transport()
+        self._registry = options.registry
+        self._annotate = options.annotates
+        self._max_body_bytes = options.max_body_bytes
+        self._max_body_seconds = options.max_body_seconds
+        self._coordinator = options.coordinator or self._default_coordinator()
+        self._sleep = options.sleep or self._default_sleep
+        self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
+        self._recovery = None
+        if options.recovers:
+            self._recovery = Recovery(
+                options, self._alarm, response_class=self._http.Response, family=self._family
+            )
+        # Without hooks or preflight, a request takes the shortest path: send and inspect.
+        self._recovering = self._recovery is not None
+        # Failures that happen before a request is sent: a replay may try again.
+        self._not_sent = (
+            self._http.ConnectError,
+            self._http.ConnectTimeout,
+            self._http.PoolTimeout,
+        )
+
+    def _default_transport(self) -> Any:
+        raise NotImplementedError
+
+    def _default_sleep(self, seconds: float) -> Any:
+        raise NotImplementedError
+
+    def _scope_of(self, request: Any) -> str:
+        """The billing scope of `request`, or of a GET of a URL given as a string."""
+        if isinstance(request, str):
+            request = self._http.Request("GET", request)
+        return self._options.scope(request)
+
+    def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
+        """The low-balance alerts that the balance header of a response (not a gate) raises,
+        its reading recorded; a header balance names no provider."""
+        assert self._alarm is not None
+        amount = self._alarm.amount_in(response.headers.get)
+        if amount is None:
+            return ()
+        scope = self._options.scope(request)
+        metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
+        return self._alarm.check(scope, amount, self._coordinator.book.clock())
+
+    def _gate_error(
+        self, request: Any, response: Any, reader: BodyReader, payment: PaymentRequired
+    ) -> PaymentRequiredError:
+        """The typed error of a gate whose body `reader` read (`response` is closed), with a
+        readable copy of the response, as bounded as the read."""
+        gate = self._http.Response(
+            response.status_code,
+            headers=gate_response_headers(response.headers.raw),
+            content=reader.body,
+            request=request,
+            extensions=gate_response_extensions(response.extensions, reader),
+        )
+        return error_for(payment, request=request, response=gate, family=self._family)
+
+    def _resumed_response(self, request: Any, response: Any, stream: Any) -> Any:
+        """`response` again, reading from `stream` (the bytes already read, then the rest)."""
+        return self._http.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=stream,
+            request=request,
+            extensions=dict(response.extensions),
+        )
+
+
+def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:
+    """`True` when `error` is the gate of `request` or of one of its replays (which share
+    its body stream), not an error that a hook raised for a request of its own."""
+    return error.request is request or error.request.stream is request.stream
+
+
+def handed_back(error: PaymentRequiredError) -> httpx.Response:
+    """Annotate mode's answer once recovery ends with a gate: the final gate response, whole
+    as read (bounded to `max_body_bytes`), annotated, so that an SDK raises its own status
+    error and does not retry it; a replay's response says which attempt it was."""
+    response = error.response
+    replay = error.request.extensions.get(REPLAY_EXTENSION)
+    if replay is not None:
+        response.extensions[REPLAY_EXTENSION] = replay
+    annotate(response, error.payment)
+    return response
+
+
+def wrap_client(client: _Client, transport_class: type[Shell], keywords: Any) -> _Client:
+    """Wraps the client's transport and mounts with `transport_class`, built from one set of
+    options with one coordinator for them all, unwrapping any earlier layer first.
+
+    httpx has no public way to replace a client's transports; `_transport` and `_mounts` have
+    been stable since httpx 0.18 (and are the same in httpx2), and are what the client itself
+    reads on every request.
+    """
+    options = Options.build(keywords, is_async=transport_class._is_async)
+    if options.coordinator is None:
+        options = options.with_coordinator(transport_class._default_coordinator())
+
+    def wrapped(transport: Any) -> Any:
+        if isinstance(transport, transport_class):
+            transport = transport._transport
+        return transport_class._wrapping(transport, options)
+
+    target: Any = client
+    target._transport = wrapped(target._transport)
+    target._mounts = {
+        pattern: None if mounted is None else wrapped(mounted)
+        for pattern, mounted in target._mounts.items()
+    }
+    return client
