@@ -33,6 +33,7 @@ One election, for the local leader of one burst in one process (`election_flow`)
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import hashlib
@@ -49,12 +50,17 @@ import attrs
 from ._models import Retry
 
 __all__ = [
+    "Action",
     "Call",
+    "Declined",
     "Election",
+    "End",
     "Keys",
     "Listen",
     "Outcome",
     "Pause",
+    "RunHook",
+    "Spawn",
     "Step",
     "StoreFailure",
     "StoreHealth",
@@ -62,6 +68,7 @@ __all__ = [
     "View",
     "Witness",
     "election_flow",
+    "episode_flow",
     "publication_flow",
     "renewal_flow",
 ]
@@ -77,6 +84,8 @@ _MAX_WITNESSED_SCOPES = 10_000
 #: Scopes spread over this many hash tags: one marker per tag tells a lost store.
 BUCKETS = 64
 _RENEW_AFTER_ERROR = 0.2
+#: Milliseconds an outcome is kept for late 402s (at least; the cap's period if longer).
+_OUTCOME_KEEP_MS = 10 * 60 * 1000
 
 
 class StoreFailure(Exception):
@@ -108,12 +117,44 @@ class Listen:
 
 @attrs.frozen
 class Pause:
-    """Wait `timeout` seconds, or less if the lead ended: the answer is `True` when it did."""
+    """Wait `timeout` seconds, or less if this flow's lease ended (`End`): the answer is
+    `True` when it did."""
 
     timeout: float
 
 
-Flow = Generator[Call | Listen | Pause, Any, Any]
+@attrs.frozen
+class RunHook:
+    """Run the hook here: the answer is `(failed, answer or its exception)`."""
+
+
+@attrs.frozen
+class Spawn:
+    """Drive `flow` on its own (a thread, a task), bound to a new lease handle: the answer
+    is the handle, which `End` ends (its `Pause`s then answer `True`)."""
+
+    flow: Any
+    #: Keep the process alive until it ends (a publication: an exiting process publishes
+    #: first, bounded by the outcome's window); a renewal is a daemon.
+    lasting: bool = False
+
+
+@attrs.frozen
+class End:
+    """End the lease handle `handle` (a renewal stops)."""
+
+    handle: Any
+
+
+@attrs.frozen
+class Declined:
+    """The fleet's cap refused this episode: tell the waiting requests `note`."""
+
+    note: str
+
+
+Action = Call | Listen | Pause | RunHook | Spawn | End | Declined
+Flow = Generator[Action, Any, Any]
 
 
 @attrs.frozen
@@ -465,7 +506,7 @@ def election_flow(
     witness: Witness,
     cap: tuple[int, float],
     wall: Callable[[], float],
-) -> Generator[Call | Listen | Pause, Any, Step]:
+) -> Generator[Action, Any, Step]:
     """Elects this burst's fate: `COVERED`, `LEAD`, `DECLINED` or `LOCAL`."""
     step = election.first()
     while step.verdict in (Verdict.LOOK, Verdict.ACQUIRE, Verdict.WAIT):
@@ -495,9 +536,112 @@ def election_flow(
     return step
 
 
+@attrs.frozen
+class Episode:
+    """What one process's local leader needs to run one fleet episode of one scope."""
+
+    keys: Keys
+    hint: str
+    sent_wall: float
+    window: float
+    lease_ttl: float
+    cap: tuple[int, float]
+    marker_id: str
+    health: StoreHealth
+    witness: Witness
+    clock: Callable[[], float]
+    wall: Callable[[], float]
+
+
+def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
+    """One fleet episode: elect, then run the hook here (`LEAD`, or `LOCAL` when the store
+    cannot coordinate), or answer from another process's outcome (`COVERED`), or decline
+    (`DECLINED`). The leader renews its lease while its hook runs and until its outcome is
+    published; the outcome is published at once, and if the store does not answer, again
+    in the background. Returns `(failed, answer or the hook's exception)`."""
+    ran: tuple[bool, Any]
+    if episode.health.alone(episode.lease_ttl):
+        ran = yield RunHook()
+        return ran
+    election = Election(
+        episode.sent_wall, episode.lease_ttl, episode.clock, episode.hint, episode.health
+    )
+    step = yield from election_flow(
+        election, episode.keys, _elect_args(episode), episode.witness, episode.cap, episode.wall
+    )
+    if step.verdict is Verdict.LOCAL:
+        ran = yield RunHook()
+        return ran
+    if step.verdict is Verdict.COVERED:
+        return False, step.answer
+    if step.verdict is Verdict.DECLINED:
+        yield Declined(step.note)
+        return False, None
+    token = step.token
+    started_ms = int(episode.wall() * 1000)
+    period_ms = int(episode.cap[1] * 1000)
+    lease = yield Spawn(renewal_flow(episode.keys, token, started_ms, episode.lease_ttl, period_ms))
+    failed, answer = yield RunHook()
+    outcome = Outcome.of(
+        fence_of(token), None if failed else answer, answer if failed else None, episode.wall()
+    )
+    outcome_ms = max(_OUTCOME_KEEP_MS, period_ms)
+    publication = publication_flow(
+        episode.keys, token, outcome, episode.window, outcome_ms, episode.wall
+    )
+    first = next(publication)
+    try:
+        reply = yield first
+    except StoreFailure as failure:
+        # Keep trying in the background, the lease renewed all along, so that waiters
+        # wait for this outcome instead of running their own hook.
+        yield Spawn(_then_end(publication, failure, lease), lasting=True)
+        return failed, answer
+    with contextlib.suppress(StopIteration):
+        publication.send(reply)
+    yield End(lease)
+    return failed, answer
+
+
+def _then_end(flow: Flow, failure: StoreFailure, lease: Any) -> Flow:
+    """`flow`, resumed by throwing `failure` in, then `End(lease)`."""
+    try:
+        action = flow.throw(failure)
+        while True:
+            try:
+                reply = yield action
+            except StoreFailure as again:
+                action = flow.throw(again)
+            else:
+                action = flow.send(reply)
+    except StopIteration:
+        pass
+    yield End(lease)
+
+
+def _elect_args(episode: Episode) -> Callable[[Step, str], list[Any]]:
+    def args_for(step: Step, nonce: str) -> list[Any]:
+        acquire = step.verdict is Verdict.ACQUIRE
+        count, period = episode.cap
+        args: list[Any] = [
+            "1" if acquire else "0",
+            step.seen or "",
+            nonce,
+            int(episode.lease_ttl * 1000),
+            count,
+            int(period * 1000),
+            int(episode.wall() * 1000),
+            loss_grace_ms(episode.lease_ttl),
+            episode.marker_id,
+        ]
+        return args + episode.witness.recent(episode.keys.state) if acquire else args
+
+    return args_for
+
+
 def renewal_flow(
     keys: Keys, token: str, started_ms: int, lease_ttl: float, period_ms: int
-) -> Generator[Call | Listen | Pause, Any, None]:
+) -> Generator[Action, Any, None]:
     """Renews the holder's lease every beat until the lead ends (`Pause` answers `True`), or
     another holder was elected. Through store errors it tries again soon, to re-take the
     lease (a restarted or flushed store) before anyone else could be elected."""
@@ -524,7 +668,7 @@ def publication_flow(
     window: float,
     outcome_ms: int,
     wall: Callable[[], float],
-) -> Generator[Call | Listen | Pause, Any, bool]:
+) -> Generator[Action, Any, bool]:
     """Publishes the outcome, again and again (waits growing to a second) until the store
     takes it or the outcome's window ends: `True` once settled, `False` if given up."""
     args = [token, outcome.encode(), outcome_ms, outcome.open_ms(window), uuid.uuid4().hex]

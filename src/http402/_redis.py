@@ -49,24 +49,21 @@ from typing import Any
 from ._episodes import Mark, ProcessState
 from ._fleet import (
     Call,
-    Election,
+    Declined,
+    End,
     Keys,
     Listen,
-    Outcome,
     Pause,
-    Step,
+    RunHook,
+    Spawn,
     StoreFailure,
     StoreHealth,
-    Verdict,
     Witness,
     describe_scope,
-    election_flow,
-    fence_of,
-    loss_grace_ms,
+    episode_flow,
     parse_cap,
-    publication_flow,
-    renewal_flow,
 )
+from ._fleet import Episode as FleetEpisode
 from ._models import PaymentRequired, Reason, Retry
 from ._spend_store import AsyncRedisSpendStore, RedisSpendStore
 from ._store import Runner as _Runner
@@ -201,7 +198,6 @@ _SCRIPTS = {
     "held": _HELD,
     "release": _RELEASE,
 }
-_OUTCOME_TTL_MS = 10 * 60 * 1000
 _POLL = 0.1
 _DEFAULT_CAP = (2, 600.0)
 _SOCKET_TIMEOUT = 2.0
@@ -346,31 +342,19 @@ class _Fleet(ProcessState):
         """The fleet's cap on hook runs per scope, `(count, seconds)`, or `None`."""
         return None if self._cap == (0, 0.0) else (self._cap[0], self._cap[1])
 
-    def _elect_args(self, keys: Keys) -> Callable[[Step, str], list[Any]]:
-        def args_for(step: Step, nonce: str) -> list[Any]:
-            acquire = step.verdict is Verdict.ACQUIRE
-            count, period = self._cap
-            args: list[Any] = [
-                "1" if acquire else "0",
-                step.seen or "",
-                nonce,
-                self._lease_ms,
-                count,
-                int(period * 1000),
-                int(self._wall() * 1000),
-                loss_grace_ms(self._lease_ttl),
-                self._marker_id,
-            ]
-            return args + self._witness.recent(keys.state) if acquire else args
-
-        return args_for
-
-    def _election(self, scope: str, sent: Mark, keys: Keys) -> Any:
-        election = Election(
-            sent.wall, self._lease_ttl, self._clock, describe_scope(scope), self._health
-        )
-        return election_flow(
-            election, keys, self._elect_args(keys), self._witness, self._cap, self._wall
+    def _episode(self, scope: str, sent: Mark, window: float) -> FleetEpisode:
+        return FleetEpisode(
+            keys=Keys.of(self._namespace, scope),
+            hint=describe_scope(scope),
+            sent_wall=sent.wall,
+            window=window,
+            lease_ttl=self._lease_ttl,
+            cap=self._cap,
+            marker_id=self._marker_id,
+            health=self._health,
+            witness=self._witness,
+            clock=self._clock,
+            wall=self._wall,
         )
 
     def _declined(self, scope: str, note: str) -> None:
@@ -378,14 +362,6 @@ class _Fleet(ProcessState):
         episode = self.book.running(scope)
         if episode is not None:
             episode.note = note
-
-    def _renewal(self, keys: Keys, token: str) -> Any:
-        started_ms = int(self._wall() * 1000)
-        return renewal_flow(keys, token, started_ms, self._lease_ttl, int(self._cap[1] * 1000))
-
-    def _publication(self, keys: Keys, token: str, outcome: Outcome, window: float) -> Any:
-        outcome_ms = max(_OUTCOME_TTL_MS, int(self._cap[1] * 1000))
-        return publication_flow(keys, token, outcome, window, outcome_ms, self._wall)
 
     def _episode_keys(self, scope: str) -> list[Keys]:
         return [Keys.of(self._namespace, f"{scope}|{reason.value}") for reason in Reason]
@@ -654,94 +630,67 @@ class RedisCoordinator(_Fleet):
     ) -> tuple[bool, Any]:
         """`(failed, answer)`: the hook's own exception comes back as a value, so that a
         store error the hook raised is never taken for this coordinator's own failure."""
-        if self._health.alone(self._lease_ttl):
-            return _attempt(run_hook)
-        keys = Keys.of(self._namespace, scope)
-        waiter = _Subscription(self._redis, keys.channel, self._errors, self._runner)
+        episode = self._episode(scope, sent, window)
+        waiter = _Subscription(self._redis, episode.keys.channel, self._errors, self._runner)
         try:
-            step = self._drive(self._election(scope, sent, keys), waiter=waiter)
+            return self._drive(  # type: ignore[no-any-return]
+                episode_flow(episode), scope=scope, run_hook=run_hook, waiter=waiter
+            )
         finally:
             waiter.close()
-        if step.verdict is Verdict.LOCAL:
-            return _attempt(run_hook)
-        if step.verdict is Verdict.COVERED:
-            return False, step.answer
-        if step.verdict is Verdict.DECLINED:
-            self._declined(scope, step.note)
-            return False, None
-        return self._lead(keys, step.token, run_hook, window)
-
-    def _lead(
-        self, keys: Keys, token: str, run_hook: Callable[[], Any], window: float
-    ) -> tuple[bool, Any]:
-        held = threading.Event()
-        renewal = self._renewal(keys, token)
-        threading.Thread(
-            target=self._drive, args=(renewal,), kwargs={"held": held}, daemon=True
-        ).start()
-        try:
-            failed, answer = _attempt(run_hook)
-        except BaseException:
-            held.set()
-            raise
-        outcome = Outcome.of(
-            fence_of(token), None if failed else answer, answer if failed else None, self._wall()
-        )
-        publication = self._publication(keys, token, outcome, window)
-        first = next(publication)
-        try:
-            settled = self._perform(first)
-            publication.send(settled)
-        except StopIteration:
-            held.set()
-        except StoreFailure as exc:
-            # Redis did not answer: keep trying in the background, the lease renewed all
-            # along, so that waiters wait for this outcome instead of running their own hook.
-            # Not a daemon: an exiting process publishes first (bounded by the window).
-            failure = exc
-
-            def later() -> None:
-                try:
-                    self._drive(publication, held=threading.Event(), error=failure)
-                finally:
-                    held.set()
-
-            threading.Thread(target=later, name="http402-publish").start()
-        return failed, answer
 
     def _drive(
         self,
         flow: Any,
         *,
+        scope: str = "",
+        run_hook: Callable[[], Any] | None = None,
         waiter: _Subscription | None = None,
         held: threading.Event | None = None,
-        error: StoreFailure | None = None,
     ) -> Any:
-        """Performs a flow's actions until it returns."""
+        """Performs a flow's actions (`_fleet`) until it returns."""
         answer: Any = None
+        error: StoreFailure | None = None
         while True:
             try:
                 action = flow.send(answer) if error is None else flow.throw(error)
             except StopIteration as stop:
                 return stop.value
             answer, error = None, None
-            if isinstance(action, Pause):
-                if held is None:
-                    time.sleep(action.timeout)
-                else:
-                    answer = held.wait(action.timeout)
-            elif isinstance(action, Listen):
-                if waiter is not None:
-                    waiter.wait(action.timeout)
-                else:
-                    time.sleep(action.timeout)
-            else:
+            if isinstance(action, Call):
                 try:
                     if waiter is not None:
                         waiter.ensure()
                     answer = self._perform(action)
                 except StoreFailure as failure:
                     error = failure
+            elif isinstance(action, Listen):
+                if waiter is not None:
+                    waiter.wait(action.timeout)
+                else:
+                    time.sleep(action.timeout)
+            elif isinstance(action, Pause):
+                if held is None:
+                    time.sleep(action.timeout)
+                else:
+                    answer = held.wait(action.timeout)
+            elif isinstance(action, RunHook):
+                assert run_hook is not None
+                answer = _attempt(run_hook)
+            elif isinstance(action, Spawn):
+                answer = threading.Event()
+                threading.Thread(
+                    target=self._drive,
+                    args=(action.flow,),
+                    kwargs={"held": answer},
+                    name="http402-publish" if action.lasting else "http402-renew",
+                    daemon=not action.lasting,
+                ).start()
+            elif isinstance(action, End):
+                action.handle.set()
+            else:
+                assert isinstance(action, Declined)
+                self._declined(scope, action.note)
 
     def _perform(self, call: Call) -> Any:
         script = self._scripts[call.name]
@@ -1007,99 +956,69 @@ class AsyncRedisCoordinator(_Fleet):
         window: float,
     ) -> tuple[bool, Any]:
         """`(failed, answer)`, as in `RedisCoordinator._fleet`."""
-        if self._health.alone(self._lease_ttl):
-            return await _async_attempt(run_hook)
-        keys = Keys.of(self._namespace, scope)
-        waiter = _AsyncSubscription(self._redis, keys.channel, self._errors, self._store_timeout)
+        episode = self._episode(scope, sent, window)
+        waiter = _AsyncSubscription(
+            self._redis, episode.keys.channel, self._errors, self._store_timeout
+        )
         try:
-            step = await self._drive(self._election(scope, sent, keys), waiter=waiter)
+            return await self._drive(  # type: ignore[no-any-return]
+                episode_flow(episode), scope=scope, run_hook=run_hook, waiter=waiter
+            )
         finally:
             await waiter.drop()
-        if step.verdict is Verdict.LOCAL:
-            return await _async_attempt(run_hook)
-        if step.verdict is Verdict.COVERED:
-            return False, step.answer
-        if step.verdict is Verdict.DECLINED:
-            self._declined(scope, step.note)
-            return False, None
-        return await self._lead(keys, step.token, run_hook, window)
-
-    async def _lead(
-        self,
-        keys: Keys,
-        token: str,
-        run_hook: Callable[[], Awaitable[Any]],
-        window: float,
-    ) -> tuple[bool, Any]:
-        held = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        renewer = loop.create_task(self._drive(self._renewal(keys, token), held=held))
-        _BACKGROUND.add(renewer)
-        renewer.add_done_callback(_BACKGROUND.discard)
-        try:
-            # The hook's exception is kept as a value, never raised through a task group,
-            # which would hand callers an ExceptionGroup instead of the hook's own exception.
-            failed, answer = await _async_attempt(run_hook)
-        except BaseException:
-            held.set()
-            raise
-        outcome = Outcome.of(
-            fence_of(token), None if failed else answer, answer if failed else None, self._wall()
-        )
-        publication = self._publication(keys, token, outcome, window)
-        first = next(publication)
-        try:
-            publication.send(await self._perform(first))
-        except StopIteration:
-            held.set()
-        except StoreFailure as exc:
-            failure = exc
-
-            async def later() -> None:
-                try:
-                    await self._drive(publication, held=asyncio.Event(), error=failure)
-                finally:
-                    held.set()
-
-            publisher = loop.create_task(later())
-            _BACKGROUND.add(publisher)
-            publisher.add_done_callback(_BACKGROUND.discard)
-        return failed, answer
 
     async def _drive(
         self,
         flow: Any,
         *,
+        scope: str = "",
+        run_hook: Callable[[], Awaitable[Any]] | None = None,
         waiter: _AsyncSubscription | None = None,
-        held: Any = None,
-        error: StoreFailure | None = None,
+        held: asyncio.Event | None = None,
     ) -> Any:
+        """`RedisCoordinator._drive`, with tasks for threads."""
         answer: Any = None
+        error: StoreFailure | None = None
         while True:
             try:
                 action = flow.send(answer) if error is None else flow.throw(error)
             except StopIteration as stop:
                 return stop.value
             answer, error = None, None
-            if isinstance(action, Pause):
-                if held is None:
-                    await asyncio.sleep(action.timeout)
-                else:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(held.wait(), action.timeout)
-                    answer = held.is_set()
-            elif isinstance(action, Listen):
-                if waiter is not None:
-                    await waiter.wait(action.timeout)
-                else:
-                    await asyncio.sleep(action.timeout)
-            else:
+            if isinstance(action, Call):
                 try:
                     if waiter is not None:
                         await waiter.ensure()
                     answer = await self._perform(action)
                 except StoreFailure as failure:
                     error = failure
+            elif isinstance(action, Listen):
+                if waiter is not None:
+                    await waiter.wait(action.timeout)
+                else:
+                    await asyncio.sleep(action.timeout)
+            elif isinstance(action, Pause):
+                if held is None:
+                    await asyncio.sleep(action.timeout)
+                else:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(held.wait(), action.timeout)
+                    answer = held.is_set()
+            elif isinstance(action, RunHook):
+                assert run_hook is not None
+                # The hook's exception is kept as a value, never raised through a task
+                # group, which would hand callers an ExceptionGroup instead.
+                answer = await _async_attempt(run_hook)
+            elif isinstance(action, Spawn):
+                answer = asyncio.Event()
+                task = asyncio.get_running_loop().create_task(self._drive(action.flow, held=answer))
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
+            elif isinstance(action, End):
+                action.handle.set()
+            else:
+                assert isinstance(action, Declined)
+                self._declined(scope, action.note)
 
     async def _perform(self, call: Call) -> Any:
         script = self._scripts[call.name]
