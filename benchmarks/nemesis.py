@@ -9,8 +9,8 @@ starts a loopback provider and a ``redis-server``; ``--processes`` workers then 
 at the same moment, in several threads each, half to an account whose credits ran out (a
 top-up hook that takes a second, the money moving at its start), a quarter to an x402
 endpoint whose offers are hostile (negative, zero, fractional, absurd, over the bound, beside
-honest 18- and 6-decimal ones) and a quarter to one with honest offers only. Once the first top-up arrives (mid-hook), the parent throws the episode's fault
-at Redis:
+honest 18- and 6-decimal ones) and a quarter to one with honest offers only. Once the first
+top-up arrives (mid-hook), the parent throws the episode's fault at Redis:
 
 ========  ==========================================================================
 fault     what the parent does
@@ -38,6 +38,7 @@ invariant broke.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -149,7 +150,7 @@ class Provider:
                         if kind == "x402" or offer["name"] in {name for name, _, _ in HONEST}
                     ]
                     return self._send(402, {"x402Version": 1, "accepts": accepts})
-                self._send(404, {})
+                return self._send(404, {})
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -182,8 +183,10 @@ class Redis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", self.directory, "--enable-debug-command", "local"],
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "no", "--dir", self.directory, "--enable-debug-command", "local"),
+            ],
             stdout=subprocess.DEVNULL,
         )
         import redis
@@ -245,11 +248,9 @@ class Redis:
     def _command(self, *args: str) -> None:
         import redis
 
-        with self.admin() as client:
-            try:
-                client.execute_command(*args)
-            except redis.ConnectionError:
-                pass  # CLIENT KILL drops the admin connection too
+        # CLIENT KILL drops the admin connection too.
+        with self.admin() as client, contextlib.suppress(redis.ConnectionError):
+            client.execute_command(*args)
 
 
 # --- one worker process --------------------------------------------------------------------

@@ -589,22 +589,29 @@ def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
     publication = publication_flow(
         episode.keys, token, outcome, episode.window, outcome_ms, episode.wall
     )
+    keeper = keeper_flow(episode.keys, token, outcome, episode.window, episode.wall)
     first = next(publication)
     try:
         reply = yield first
     except StoreFailure as failure:
         # Keep trying in the background, the lease renewed all along, so that waiters
         # wait for this outcome instead of running their own hook.
-        yield Spawn(_then_end(publication, failure, lease), lasting=True)
+        yield Spawn(_settle(publication, failure, lease, keeper), lasting=True)
         return failed, answer
+    published = False
     with contextlib.suppress(StopIteration):
         publication.send(reply)
+    published = bool(reply)
     yield End(lease)
+    if published and outcome.kind == "retry":
+        yield Spawn(keeper)
     return failed, answer
 
 
-def _then_end(flow: Flow, failure: StoreFailure, lease: Any) -> Flow:
-    """`flow`, resumed by throwing `failure` in, then `End(lease)`."""
+def _settle(flow: Flow, failure: StoreFailure, lease: Any, keeper: Flow) -> Flow:
+    """A publication resumed by throwing `failure` in; then the lease ends, and a published
+    `Retry` is kept until its window closes (by a flow of its own: a daemon)."""
+    published = False
     try:
         action = flow.throw(failure)
         while True:
@@ -614,9 +621,11 @@ def _then_end(flow: Flow, failure: StoreFailure, lease: Any) -> Flow:
                 action = flow.throw(again)
             else:
                 action = flow.send(reply)
-    except StopIteration:
-        pass
+    except StopIteration as done:
+        published = bool(done.value)
     yield End(lease)
+    if published:
+        yield Spawn(keeper)
 
 
 def _elect_args(episode: Episode) -> Callable[[Step, str], list[Any]]:
@@ -670,7 +679,8 @@ def publication_flow(
     wall: Callable[[], float],
 ) -> Generator[Action, Any, bool]:
     """Publishes the outcome, again and again (waits growing to a second) until the store
-    takes it or the outcome's window ends: `True` once settled, `False` if given up."""
+    takes it or the outcome's window ends: `True` once published, `False` if fenced out (a
+    new holder was elected) or given up."""
     args = [token, outcome.encode(), outcome_ms, outcome.open_ms(window), uuid.uuid4().hex]
     waits = publish_waits()
     while True:
@@ -693,7 +703,27 @@ def publication_flow(
                 "outcome was published; its outcome was not published",
                 outcome.fence,
             )
-        return True
+        return bool(published)
+
+
+def keeper_flow(
+    keys: Keys, token: str, outcome: Outcome, window: float, wall: Callable[[], float]
+) -> Generator[Action, Any, None]:
+    """Keeps a published outcome in the store until its window closes: every beat, a store
+    that lost it (a flush, a restart) gets it back, so a stale 402 of the burst is still
+    covered and no second top-up is elected while the first propagates. Stops when another
+    holder was elected."""
+    until = outcome.publish_until(window)
+    args = [token, outcome.encode(), 0, 0, uuid.uuid4().hex]
+    while (left := until - wall()) > 0:
+        yield Pause(min(1.0, left))
+        args[3] = int(max(0.0, until - wall()) * 1000)
+        try:
+            kept = yield Call("keep", [keys.state, keys.marker, keys.channel], args)
+        except StoreFailure:
+            continue
+        if not kept:
+            return
 
 
 def parse_elect(reply: list[Any]) -> tuple[View, str | None, str | None, float | None]:

@@ -160,6 +160,21 @@ redis.call('publish', KEYS[3], ARGV[2])
 return 1
 """
 )
+# The holder keeps its published outcome until the window closes: a store that lost it gets
+# it back; another holder elected since stops the keeper.
+_KEEP = (
+    _PRELUDE
+    + """
+marker(KEYS[2], ARGV[5])
+local s = redis.call('hmget', KEYS[1], 'holder', 'fence')
+if s[1] == ARGV[1] then return 1 end
+if s[1] then return 0 end
+local number = math.max(tonumber(s[2] or '0'), fence(ARGV[1]))
+redis.call('hset', KEYS[1], 'fence', number, 'holder', ARGV[1], 'until', -1, 'outcome', ARGV[2],
+           'open_until', now + tonumber(ARGV[4]))
+return 2
+"""
+)
 # A known gate is ignored while a hook of the fleet is at work on it: its lease alive, or
 # its window open.
 _AT_WORK = (
@@ -173,8 +188,10 @@ return 0
 _HOLD = (
     _PRELUDE
     + """
+-- Each hold is '<placed ms>|<record>': a release applies only to holds placed before it was
+-- asked for, so a late release (its reply lost) never lifts a newer hold.
 local mark = marker(KEYS[2], ARGV[3])
-redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+redis.call('hset', KEYS[1], ARGV[1], ARGV[4] .. '|' .. ARGV[2])
 return mark
 """
 )
@@ -182,17 +199,27 @@ _HELD = (
     _PRELUDE
     + """
 local mark = marker(KEYS[2], ARGV[2])
-return {redis.call('hget', KEYS[1], ARGV[1]) or '', mark}
+local hold = redis.call('hget', KEYS[1], ARGV[1]) or ''
+return {string.match(hold, '^%d+|(.*)$') or hold, mark}
 """
 )
 _RELEASE = """
-if ARGV[1] == '' then return redis.call('del', KEYS[1]) end
-return redis.call('hdel', KEYS[1], ARGV[1])
+local fields = {ARGV[1]}
+if ARGV[1] == '' then fields = redis.call('hkeys', KEYS[1]) end
+local released = 0
+for _, field in ipairs(fields) do
+  local placed = tonumber(string.match(redis.call('hget', KEYS[1], field) or '', '^(%d+)|'))
+  if placed and placed <= tonumber(ARGV[2]) then
+    released = released + redis.call('hdel', KEYS[1], field)
+  end
+end
+return released
 """
 _SCRIPTS = {
     "elect": _ELECT,
     "renew": _RENEW,
     "publish": _PUBLISH,
+    "keep": _KEEP,
     "at_work": _AT_WORK,
     "hold": _HOLD,
     "held": _HELD,
@@ -567,7 +594,8 @@ class RedisCoordinator(_Fleet):
         keys = Keys.of(self._namespace, scope)
         mark = self._side(
             lambda: self._scripts["hold"](
-                keys=[keys.holds, keys.marker], args=[key, record, self._marker_id]
+                keys=[keys.holds, keys.marker],
+                args=[key, record, self._marker_id, int(self._wall() * 1000)],
             ),
             skip_open=False,
         )
@@ -601,7 +629,11 @@ class RedisCoordinator(_Fleet):
         """Releases the hold `key` of `scope` (every hold of `scope` for `None`) fleet-wide,
         once the application reconciled the payment. Raises when the store does not answer."""
         keys = Keys.of(self._namespace, scope)
-        self._call(lambda: self._scripts["release"](keys=[keys.holds], args=[key or ""]))
+        self._call(
+            lambda: self._scripts["release"](
+                keys=[keys.holds], args=[key or "", int(self._wall() * 1000)]
+            )
+        )
         self._forget_holds(scope, key)
 
     def _call(self, operation: Callable[[], Any]) -> Any:
@@ -891,7 +923,8 @@ class AsyncRedisCoordinator(_Fleet):
         keys = Keys.of(self._namespace, scope)
         mark = await self._side(
             lambda: self._scripts["hold"](
-                keys=[keys.holds, keys.marker], args=[key, record, self._marker_id]
+                keys=[keys.holds, keys.marker],
+                args=[key, record, self._marker_id, int(self._wall() * 1000)],
             ),
             skip_open=False,
         )
@@ -923,7 +956,11 @@ class AsyncRedisCoordinator(_Fleet):
     async def release(self, scope: str, key: str | None = None) -> None:
         """`RedisCoordinator.release`, awaited."""
         keys = Keys.of(self._namespace, scope)
-        await self._call(lambda: self._scripts["release"](keys=[keys.holds], args=[key or ""]))
+        await self._call(
+            lambda: self._scripts["release"](
+                keys=[keys.holds], args=[key or "", int(self._wall() * 1000)]
+            )
+        )
         self._forget_holds(scope, key)
 
     async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:

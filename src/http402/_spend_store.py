@@ -15,6 +15,7 @@ window then refuses payments (fails closed) until a whole window passed since th
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -52,16 +53,25 @@ local function add(a, b)
 end
 local t = redis.call('time')
 local server = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local mark = redis.call('get', KEYS[2])
-if not mark then
-  mark = ARGV[6] .. ':' .. string.format('%d', server)
-  redis.call('set', KEYS[2], mark)
-end
-if ARGV[5] ~= '' and ARGV[5] ~= mark and ARGV[1] ~= 'reseed' then
-  return {'lost', mark}
-end
 local now = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
+local mark = redis.call('get', KEYS[2])
+if not mark then
+  -- No marker: the store lost the window (a flush, a restart), or this is its first use,
+  -- which each process announces as it starts ('hello'). Anything else pays nothing for a
+  -- window: what was spent before cannot be counted (fail closed).
+  mark = ARGV[6] .. ':' .. string.format('%d', server)
+  redis.call('set', KEYS[2], mark)
+  if ARGV[1] ~= 'hello' then
+    redis.call('set', KEYS[3], string.format('%d', server + window))
+  end
+  if ARGV[5] ~= '' then return {'lost', mark} end
+elseif ARGV[5] ~= '' and ARGV[5] ~= mark and ARGV[1] ~= 'reseed' then
+  return {'lost', mark}
+end
+if ARGV[1] == 'hello' then
+  return {'ok', mark}
+end
 redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
 if ARGV[1] == 'reseed' then
   for i = 7, #ARGV - 1, 2 do redis.call('zadd', KEYS[1], 'NX', ARGV[i + 1], ARGV[i]) end
@@ -260,6 +270,10 @@ class RedisSpendStore(_Window):
         super().__init__(name=name, namespace=namespace, wall=wall)
         self._script = client.register_script(_SPEND)
         self._runner = Runner(store_timeout)
+        # Announce this process before it pays: a window whose marker then goes missing
+        # was lost, not new.
+        with contextlib.suppress(Exception):
+            self._call(0.0, self._args("hello", 0.0, "", []))
 
     def reserve(
         self,
@@ -338,6 +352,9 @@ class AsyncRedisSpendStore(_Window):
         *,
         look_only: bool = False,
     ) -> tuple[list[str], dict[str, Decimal], dict[str, Decimal]]:
+        if not self._known:  # this process's first call announces it (see `RedisSpendStore`)
+            with contextlib.suppress(Exception):
+                await self._call(0.0, self._args("hello", 0.0, "", []))
         args, assets = self._reserve_args(window, offers, look_only)
         return self._read(await self._call(window, args), assets)
 
