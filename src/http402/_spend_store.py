@@ -72,16 +72,16 @@ end
 if ARGV[1] == 'hello' then
   return {'ok', mark}
 end
+if ARGV[1] == 'reset' then
+  redis.call('del', KEYS[3])
+  return {'ok', mark}
+end
 redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
 if ARGV[1] == 'reseed' then
   for i = 7, #ARGV - 1, 2 do redis.call('zadd', KEYS[1], 'NX', ARGV[i + 1], ARGV[i]) end
   local lost_until = tonumber(redis.call('get', KEYS[3]) or '0')
   local created = tonumber(string.match(mark, ':(%d+)$') or '0')
   redis.call('set', KEYS[3], string.format('%d', math.max(lost_until, created + window)))
-  return {'ok', mark}
-end
-if ARGV[1] == 'reset' then
-  redis.call('del', KEYS[3])
   return {'ok', mark}
 end
 if ARGV[1] == 'release' or ARGV[1] == 'commit' then
