@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from http402._cli import main
+
 CLI_DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
 
 
@@ -57,3 +61,96 @@ def test_no_command_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "usage: http402" in result.stderr
+
+
+ACME = """
+import http402
+
+class AcmeAdapter:
+    name = "acme"
+    hosts = ("api.acme.example",)
+    statuses = (402, 403)
+
+    def classify(self, response):
+        body = response.json
+        if isinstance(body, dict) and body.get("error") == "wallet_empty":
+            return http402.PaymentRequired(
+                reason=http402.Reason.INSUFFICIENT_CREDITS, provider=self.name
+            )
+        return None
+
+class Nameless:
+    def classify(self, response):
+        return None
+
+openai_again = AcmeAdapter()
+openai_again.name = "openai"
+"""
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as `python -I -m http402` runs it: the current directory is not on the path
+    unless the CLI puts it there for `--adapter`."""
+    return subprocess.run(
+        [sys.executable, "-I", "-m", "http402", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def test_explain_loads_a_custom_adapter_from_module_and_attribute(tmp_path: Path) -> None:
+    """`--adapter module:Class` recognises a gate that no built-in adapter knows, without
+    installing it as a plugin; the same body without it is no gate."""
+    (tmp_path / "cli_acme_adapters.py").write_text(ACME)
+    (tmp_path / "body.json").write_text('{"error": "wallet_empty"}')
+    where = ("--status", "403", "--url", "https://api.acme.example/v1/run")
+    without = _cli(tmp_path, "explain", "body.json", *where)
+    assert without.returncode == 1, without.stderr
+    adapter = ("--adapter", "cli_acme_adapters:AcmeAdapter")
+    found = _cli(tmp_path, "explain", "body.json", *where, *adapter)
+    assert found.returncode == 0, found.stderr
+    assert "insufficient_credits" in found.stdout
+    assert "acme" in found.stdout
+
+
+def test_adapters_lists_a_custom_adapter_first(tmp_path: Path) -> None:
+    """`http402 adapters --adapter ...` shows it where it is tried: before the built-ins."""
+    (tmp_path / "cli_acme_adapters.py").write_text(ACME)
+    listing = _cli(tmp_path, "adapters", "--json", "--adapter", "cli_acme_adapters:AcmeAdapter")
+    assert listing.returncode == 0, listing.stderr
+    assert '"name": "acme"' in listing.stdout.split("},")[0]
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("no_such_module_here:Adapter", "cannot import 'no_such_module_here'"),
+        ("cli_acme_adapters:Missing", "has no 'Missing'"),
+        ("cli_acme_adapters:Nameless", "needs a non-empty str `name`"),
+        ("cli_acme_adapters:openai_again", "openai"),
+        ("cli_acme_adapters", "is not 'module:attribute'"),
+    ],
+)
+def test_an_adapter_that_cannot_be_used_is_a_usage_error(
+    tmp_path: Path,
+    spec: str,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A module that is missing, a missing attribute, an object that is no adapter, or a name
+    already registered: exit 2 with one line saying why."""
+    (tmp_path / "cli_acme_adapters.py").write_text(ACME)
+    (tmp_path / "body.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    try:
+        code = main(["explain", "body.json", "--adapter", spec])
+    finally:
+        sys.modules.pop("cli_acme_adapters", None)  # each test's own module, never shared
+    err = capsys.readouterr().err
+    assert code == 2
+    assert said in err
+    assert "Traceback" not in err

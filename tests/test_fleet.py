@@ -71,6 +71,18 @@ class RedisServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Starts the server and waits until it answers. A port taken between `free_port`
+        and the server's bind (another pytest-xdist worker's server) makes it exit: it is
+        started again on another port. The server that answers must be this one (its `dir`),
+        never a neighbour's that got the port first."""
+        for _ in range(20):
+            if self._launch():
+                return
+            self.port = free_port()
+            self.url = f"redis://127.0.0.1:{self.port}/0"
+        raise RuntimeError("redis-server found no free port in 20 tries")
+
+    def _launch(self) -> bool:
         self.process = subprocess.Popen(
             [
                 self.binary,
@@ -90,16 +102,23 @@ class RedisServer:
         )
         client = redis.Redis(port=self.port)
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-            finally:
-                client.close()
+        try:
+            while self.process.poll() is None:
+                try:
+                    served = client.config_get("dir")["dir"]
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+                    continue
+                if os.path.realpath(served) != os.path.realpath(self.directory):
+                    self.stop()  # the port is a neighbour's server: ours could not bind it
+                    return False
+                return True
+        finally:
+            client.close()
+        self.process = None  # exited: the port (or its cluster bus port) was taken
+        return False
 
     def pause(self) -> None:
         """SIGSTOP: the server holds its sockets open and answers nothing (a long GC pause,

@@ -136,3 +136,30 @@ def test_importing_http402_does_not_import_opentelemetry() -> None:
     code = "import sys, http402; print(any(m.startswith('opentelemetry') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_balance_gauge_records_header_balances_without_a_low_balance_watch(
+    reader: Any,
+) -> None:
+    """A wrapped client with no `low_balance=` still records each balance header it reads,
+    sync and async alike, as the metrics table says."""
+    import anyio
+    import httpx
+
+    import http402
+
+    left = iter(["41.50", "40.25"])
+
+    def api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"X-Credits-Remaining": next(left)}, json={})
+
+    with http402.wrap(httpx.Client(transport=httpx.MockTransport(api))) as client:
+        client.get("https://api.example.com/v1/run")
+    assert [p.value for p in _points(reader)["http402.balance"]] == [41.5]
+
+    async def main() -> None:
+        async with http402.wrap(httpx.AsyncClient(transport=httpx.MockTransport(api))) as client:
+            await client.get("https://api.example.com/v1/run")
+
+    anyio.run(main)
+    assert [p.value for p in _points(reader)["http402.balance"]] == [40.25]

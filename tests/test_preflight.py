@@ -313,3 +313,278 @@ class TestPreflightWithAHook:
         with httpx.Client(transport=transport) as client:
             assert client.get("https://api.example.com/").status_code == 200
         assert "the low-balance hook raised RuntimeError" in caplog.text
+
+
+# --- The pure parts: what a stand-in says, what counts as seen, when polling is on ----------
+
+
+class TestStandInBody:
+    """A request refused before sending carries the gate's own words in its stand-in body."""
+
+    def _payment(self, raw: Any, **fields: Any) -> http402.PaymentRequired:
+        return http402.PaymentRequired(
+            reason=http402.Reason.INSUFFICIENT_CREDITS, provider="deepseek", raw=raw, **fields
+        )
+
+    def test_the_providers_json_payload_is_the_body_with_exact_amounts(self) -> None:
+        """The decoded payload is written back as JSON; an amount keeps every digit."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        raw = {
+            "error": {"message": "Insufficient Balance", "balance": Decimal("0.000000000000000001")}
+        }
+        body, content_type = stand_in_body(self._payment(raw), Redactor(), 65536)
+        assert content_type == "application/json"
+        assert body == b'{"error": {"message": "Insufficient Balance", "balance": 1E-18}}'
+        assert json.loads(body, parse_float=Decimal)["error"]["balance"] == Decimal("1E-18")
+
+    def test_a_credential_in_the_payload_is_scrubbed(self) -> None:
+        """The request's key, echoed in the stored payload, never reaches the stand-in."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        key = "sk-preflight-canary-0123456789"
+        raw = {"error": {"message": f"key {key} has no balance"}}
+        body, _ = stand_in_body(self._payment(raw), Redactor([key]), 65536)
+        assert key.encode() not in body
+        assert json.loads(body)["error"]["message"] == "key [redacted] has no balance"
+
+    def test_a_text_payload_stays_text(self) -> None:
+        """A plain-text gate comes back as the same text."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        body, content_type = stand_in_body(self._payment("Payment required."), Redactor(), 100)
+        assert (body, content_type) == (b"Payment required.", "text/plain; charset=utf-8")
+
+    def test_without_a_payload_or_over_the_bound_the_normalized_fields_speak(self) -> None:
+        """No payload (a fleet's stored gate, a balance below the minimum), or one larger
+        than the bound: an `{"error": ...}` document of the normalized fields, bounded."""
+        from http402._preflight import stand_in_body
+        from http402._redaction import Redactor
+
+        payment = self._payment(
+            {"pad": "x" * 5000}, code="insufficient_balance", message="Insufficient Balance"
+        )
+        body, content_type = stand_in_body(payment, Redactor(), 1000)
+        assert content_type == "application/json"
+        assert len(body) <= 1000
+        assert json.loads(body) == {
+            "error": {
+                "type": "insufficient_credits",
+                "code": "insufficient_balance",
+                "message": "Insufficient Balance",
+                "provider": "deepseek",
+            }
+        }
+        long = self._payment(None, message="m" * 5000)
+        body, _ = stand_in_body(long, Redactor(), 1000)
+        assert len(body) <= 1000
+        assert json.loads(body)["error"]["message"].startswith("mmm")
+
+
+def test_a_balance_seen_outside_a_probe_is_fresh_for_every_seconds() -> None:
+    """`seen` records a header's or a gate's balance; `fresh` returns it within `every`
+    seconds, and the newest reading replaces an older one (a top-up that shows)."""
+    from http402._episodes import BalanceCache, EpisodeBook
+
+    now = [100.0]
+    cache = BalanceCache(EpisodeBook(clock=lambda: now[0]))
+    assert cache.fresh("scope", 60) is None
+    cache.seen("scope", http402.Balance(provider="deepseek", available=Decimal("0.5")))
+    assert cache.fresh("scope", 60) == http402.Balance(
+        provider="deepseek", available=Decimal("0.5")
+    )
+    # A balance seen from a header spares the probe.
+    assert cache.join("scope", 60) == ("fresh", cache.fresh("scope", 60))
+    now[0] += 30
+    cache.seen("scope", http402.Balance(provider="deepseek", available=Decimal("20")))
+    assert cache.fresh("scope", 60).available == Decimal("20")  # type: ignore[union-attr]
+    now[0] += 60
+    assert cache.fresh("scope", 60) is None
+
+
+def test_only_a_small_payload_is_kept_with_a_known_gate() -> None:
+    """A known gate keeps its payload up to 4 KiB encoded (a real gate is well under 1 KiB),
+    so that 10,000 remembered scopes stay small; a larger one is dropped."""
+    from http402._preflight import kept_payload
+
+    small = {"error": {"message": "Insufficient Balance", "balance": Decimal("0.5")}}
+    assert kept_payload(small) is small
+    assert kept_payload("Payment required.") == "Payment required."
+    assert kept_payload({"pad": "x" * 5000}) is None
+    assert kept_payload("x" * 5000) is None
+    assert kept_payload(None) is None
+
+
+@pytest.mark.parametrize(
+    ("preflight", "polls"),
+    [
+        (http402.Preflight(gate_ttl=30), False),
+        (http402.Preflight(min_balance=1), True),
+        (http402.Preflight(min_balance=1, poll=False), False),
+        (http402.Preflight(gate_ttl=30, poll=True), True),
+    ],
+)
+def test_only_a_balance_minimum_or_poll_true_starts_polling(
+    preflight: http402.Preflight, polls: bool
+) -> None:
+    """`Preflight(gate_ttl=...)` alone never polls the balance probe; `min_balance` does
+    unless `poll=False`, and `poll=True` asks for it outright."""
+    assert preflight.polls is polls
+
+
+class TestWhatPreflightHasSeen:
+    """`Preflight(min_balance=...)` refuses on any balance it saw, not only a probe's."""
+
+    URL = "https://api.example.com/v1/run"  # a host with no balance probe
+
+    def test_a_balance_header_below_the_minimum_refuses_and_a_top_up_lets_requests_go(
+        self,
+    ) -> None:
+        """A response saying 3 credits left makes the next request fail fast (nothing sent);
+        once the reading is `every` seconds old the request goes, and a header showing the
+        top-up keeps it going."""
+        now = [0.0]
+        balances = iter(["3", "500", "499"])
+        sent: list[httpx.Request] = []
+
+        def api(request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(200, headers={"X-Credits-Remaining": next(balances)})
+
+        client = http402.wrap(
+            httpx.Client(transport=httpx.MockTransport(api)),
+            preflight=http402.Preflight(min_balance=10, every=60),
+            coordinator=http402.LocalCoordinator(clock=lambda: now[0]),
+        )
+        assert client.get(self.URL).status_code == 200
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            client.get(self.URL)
+        assert caught.value.attempts == 0
+        assert "the balance is 3, below the preflight minimum 10" in str(caught.value)
+        assert len(sent) == 1
+        now[0] += 61  # the reading is stale: the request is sent, and sees the top-up
+        assert client.get(self.URL).status_code == 200
+        assert client.get(self.URL).status_code == 200
+        assert len(sent) == 3
+
+    def test_a_gate_stating_the_balance_refuses_the_next_request(self) -> None:
+        """A 402 saying `credits_available: 20` is a balance seen: with a minimum of 40 the
+        next request fails fast, and its stand-in body carries the provider's payload."""
+        gate = {
+            "error": {
+                "code": "insufficient_credits",
+                "message": "This request costs 40 credits; the balance is 20.",
+                "credits_required": 40,
+                "credits_available": 20,
+            }
+        }
+        sent: list[httpx.Request] = []
+
+        def api(request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(402, json=gate)
+
+        client = http402.wrap(
+            httpx.Client(transport=httpx.MockTransport(api)),
+            preflight=http402.Preflight(min_balance=40),
+        )
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.post(self.URL)
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            client.post(self.URL)
+        assert len(sent) == 1
+        assert caught.value.attempts == 0
+        assert caught.value.response.extensions["http402.preflight"] is True
+        assert "below the preflight minimum 40" in caught.value.body
+
+    def test_a_balance_seen_on_a_response_spares_the_probe(self) -> None:
+        """On a host with a balance probe, a balance header read less than `every` seconds
+        ago answers preflight: no probe is sent."""
+        account = DeepSeek(balance="50.00")
+        probes: list[str] = []
+
+        def api(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/user/balance":
+                probes.append(request.url.path)
+                return account(request)
+            return httpx.Response(200, headers={"X-Credits-Remaining": "50"}, json={})
+
+        client = http402.wrap(
+            httpx.Client(transport=httpx.MockTransport(api), headers=AUTH),
+            preflight=http402.Preflight(min_balance=1, every=60),
+        )
+        for _ in range(3):
+            assert client.post(CHAT).status_code == 200
+        assert probes == ["/user/balance"]  # the first request's; the headers did after
+
+    def test_gate_ttl_alone_never_probes_the_balance(self) -> None:
+        """`Preflight(gate_ttl=...)` with a top-up hook replays the request while credits
+        propagate and never asks the balance probe, which it was not asked to use."""
+        account = DeepSeek(balance="0.00")
+        paths: list[str] = []
+
+        def api(request: httpx.Request) -> httpx.Response:
+            paths.append(request.url.path)
+            return account(request)
+
+        def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            account.top_up("10.00", propagation=2)
+            return http402.Retry(within=60)
+
+        client = http402.wrap(
+            httpx.Client(transport=httpx.MockTransport(api), headers=AUTH),
+            on_payment_required=top_up,
+            preflight=http402.Preflight(gate_ttl=30),
+            sleep=lambda seconds: None,
+        )
+        assert client.post(CHAT).status_code == 200
+        assert "/user/balance" not in paths
+
+
+def test_an_sdk_refused_by_preflight_says_what_the_provider_said() -> None:
+    """In annotate mode, the openai SDK's error for a request refused by a known gate (never
+    sent) carries the provider's own payload in `e.body` and its message, not "no body"."""
+    import httpx2
+    import openai
+
+    import http402.httpx2
+
+    quota = {
+        "error": {
+            "message": "You exceeded your current quota, please check your plan and billing.",
+            "type": "insufficient_quota",
+            "param": None,
+            "code": "insufficient_quota",
+        }
+    }
+    sent: list[httpx2.Request] = []
+
+    def api(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(429, json=quota)
+
+    client = openai.OpenAI(
+        api_key="sk-proj-preflight-canary-0123456789",
+        max_retries=0,
+        http_client=http402.httpx2.wrap(
+            httpx2.Client(transport=httpx2.MockTransport(api)),
+            mode="annotate",
+            preflight=http402.Preflight(gate_ttl=60),
+        ),
+    )
+    errors = []
+    for _ in range(2):
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+        errors.append(caught.value)
+    assert len(sent) == 1  # the second never left
+    first, refused = errors
+    assert refused.response.extensions["http402.preflight"] is True
+    assert refused.body == first.body == quota["error"]
+    assert "You exceeded your current quota" in refused.message
+    assert refused.code == "insufficient_quota"

@@ -76,9 +76,37 @@ def test_import_http402_loads_no_optional_module() -> None:
 
 
 def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
-    """The README's first two code blocks run the demo and the tests; CI runs the latter."""
+    """The README opens with two commands, one running the demo and one the tests; CI runs
+    the second word for word, as a line of its own, and the docs' home page shows the same."""
     readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.*?)\n```", readme, re.DOTALL)
-    demo, tests = blocks[0], blocks[1]
-    assert demo.endswith("python -m http402 demo")
-    assert tests in (ROOT / ".ci" / "run").read_text()
+    blocks = re.findall(r"```(\w*)\n(.*?)\n```", readme, re.DOTALL)
+    assert [language for language, _ in blocks[:2]] == ["bash", "bash"]
+    demo, tests = blocks[0][1], blocks[1][1]
+    assert "\n" not in demo and "\n" not in tests
+    assert demo.startswith("python3 -m venv .venv && ")
+    assert demo.endswith(" && python -m http402 demo")
+    assert tests.startswith("python3 -m venv .venv && ")
+    assert " -m pytest" in tests
+    assert tests in (ROOT / ".ci" / "run").read_text().splitlines()
+    home = (ROOT / "docs" / "index.md").read_text()
+    assert f"```bash\n{demo}\n```" in home
+    assert f"```bash\n{tests}\n```" in home
+    assert readme.index(demo) < readme.index("## ")
+
+
+def test_the_dependency_list_in_the_docs_is_the_package_s() -> None:
+    """Every runtime dependency of the distribution is named where the docs list them."""
+    from importlib.metadata import requires
+
+    needed = {
+        re.split(r"[<>=!~ ;\[]", line, maxsplit=1)[0]
+        for line in requires("http402") or ()
+        if "extra ==" not in line
+    }
+    assert needed >= {"httpx", "attrs", "tenacity", "anyio", "sniffio"}
+    for page in ("README.md", "docs/index.md", "docs/getting-started.md"):
+        text = (ROOT / page).read_text()
+        install = text[text.index("## Install") :]
+        install = install[: install.index("\n## ", 4)]
+        missing = sorted(name for name in needed if name not in install)
+        assert not missing, f"{page}'s Install section does not name {missing}"

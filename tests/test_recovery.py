@@ -21,11 +21,22 @@ import pytest
 
 import http402
 from http402 import Reason, Retry, RetryPolicy
+from http402._episodes import FAILURE_HOLD
 
 from .fakes import Account
 
 URL = "https://api.example.com/v1/generate"
 PAYLOADS = Path(__file__).parent / "payloads"
+
+
+class Clock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Sleeps:
@@ -76,7 +87,8 @@ class TestHooks:
         assert len(account.requests) == 4  # the gate, two while propagating, the success
         # The scout waits before each replay, on the geometric schedule (0.25 s x 1.5, +-10%).
         assert sleeps.waits == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(3)]
-        assert response.extensions["http402.replay"] == {"attempt": 3}
+        # The fourth send: every send counts, as in `error.attempts` and the log records.
+        assert response.extensions["http402.replay"] == {"attempt": 4}
 
     def test_returning_none_raises_the_typed_error(self) -> None:
         """A hook that declines leaves the error as it was."""
@@ -275,7 +287,7 @@ class TestCoalescing:
 
         def handler(request: httpx.Request) -> httpx.Response:
             replay = request.extensions.get("http402.replay")
-            if request.url.path == "/a" and replay == {"attempt": 1}:
+            if request.url.path == "/a" and replay == {"attempt": 2}:
                 # Sent after the hook finished, before its credits show: request B. It waits
                 # for A, the episode's scout, so A does not wait for it here.
                 later.append(pool.submit(client.post, "https://api.example.com/b"))
@@ -337,7 +349,9 @@ class TestCoalescing:
         assert calls == 1
 
     def test_a_hook_that_raises_fails_its_waiters_and_the_next_burst_retries(self) -> None:
-        """The hook's own exception reaches every waiter unchanged; then a new episode."""
+        """The hook's own exception reaches every waiter unchanged; a gate inside the short
+        failure hold (an SDK's own retry) gets it too, without a hook call; after the hold,
+        a new episode."""
         account = Account()
         everyone_gated = threading.Event()
         account.on_gate = lambda n: everyone_gated.set() if n >= 5 else None
@@ -353,12 +367,20 @@ class TestCoalescing:
             account.top_up(10)
             return Retry()
 
-        client = sync_client(account, on_payment_required=top_up)
+        clock = Clock()
+        coordinator = http402.LocalCoordinator(clock=clock)
+        client = sync_client(account, on_payment_required=top_up, coordinator=coordinator)
         with ThreadPoolExecutor(max_workers=5) as pool:
             futures = [pool.submit(client.post, URL) for _ in range(5)]
             errors = [f.exception() for f in futures]
         assert all(error is failure for error in errors)
         assert len(account.requests) == 5  # nothing was replayed
+        clock.now += FAILURE_HOLD - 0.1
+        with pytest.raises(RuntimeError) as again:
+            client.post(URL)
+        assert again.value is failure
+        assert calls == 1
+        clock.now += 0.2
         assert client.post(URL).status_code == 200
         assert calls == 2
 
@@ -551,9 +573,9 @@ class TestReplaySafety:
         assert keys == {"ik_9f/+=~.Zz-42"}
         assert [r.extensions.get("http402.replay") for r in account.requests] == [
             None,
-            {"attempt": 1},
             {"attempt": 2},
             {"attempt": 3},
+            {"attempt": 4},
         ]
         assert "x-fresh-token" not in request.headers
         assert "http402.replay" not in request.extensions

@@ -340,7 +340,7 @@ class TestTopUpInsideTheSDK:
         assert response.status_code == 402
         assert response.headers["x-should-retry"] == "false"
         assert response.json()["error"]["code"] == "insufficient_credits"
-        assert response.extensions["http402.replay"] == {"attempt": len(sleeps)}
+        assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 1}
 
     @pytest.mark.anyio
     @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients
@@ -721,9 +721,9 @@ class TestForgetGateOnClients:
 
 
 def test_a_hooks_own_exception_reaches_the_sdk_as_a_connection_error() -> None:
-    """As documented: a hook that raises leaves the transport with its exception, which the
-    SDK wraps as `APIConnectionError` (the hook's exception is its `__cause__`) and retries,
-    calling the hook again; a hook that cannot top up should return `None`."""
+    """A hook that raises leaves the transport with its exception, which the SDK wraps as
+    `APIConnectionError` (the hook's exception is its `__cause__`) and retries: the retry
+    joins the failed episode (its short failure hold) and never calls the hook again."""
     provider = http402.testing.FakeProvider(gate="anthropic.credit_balance_too_low")
     calls: list[http402.PaymentRequiredError] = []
     max_retries = 1
@@ -746,4 +746,4 @@ def test_a_hooks_own_exception_reaches_the_sdk_as_a_connection_error() -> None:
     with pytest.raises(anthropic.APIConnectionError) as caught:
         ask_anthropic(client)
     assert isinstance(caught.value.__cause__, BillingDown)
-    assert len(calls) == 1 + max_retries
+    assert len(calls) == 1

@@ -9,16 +9,23 @@ OpenTelemetry span event, a Redis key or value, or `http402 explain` output (tex
 from __future__ import annotations
 
 import base64
+import contextlib
+import html
 import json
 import logging
+import re
 import shutil
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import attrs
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import http402
 from http402._cli import main
@@ -364,6 +371,164 @@ def test_the_sweep_sees_a_leak() -> None:
     """The sweep's search finds a credential that is not one of the request's own."""
     text = str(echoing_provider(httpx.Request("GET", URL, headers={"x-other": CANARY})).text)
     assert leaks(text)
+
+
+# --- Echoed in another encoding ----------------------------------------------------------
+
+#: A base64-style key: `+`, `/` and `=` are what percent-encoding, JSON and HTML change.
+SLASHED = "Zm9vYmFyYmF6+qux/quuxQ==AbCdEf01"
+
+
+def _escaped(text: str, escape: Callable[[str], str]) -> str:
+    return "".join(c if c.isalnum() else escape(c) for c in text)
+
+
+#: Every way a server has been seen (or could be expected) to quote a value back.
+ECHOES: dict[str, Callable[[str], str]] = {
+    "percent-encoded": lambda s: quote(s, safe=""),
+    "percent-encoded, lower-case hex": lambda s: _escaped(s, lambda c: f"%{ord(c):02x}"),
+    "percent-encoded letters too": lambda s: "".join(f"%{ord(c):02X}" for c in s),
+    "form-encoded": quote_plus,
+    "percent-encoded twice": lambda s: quote(quote(s, safe=""), safe=""),
+    "JSON-escaped slash": lambda s: s.replace("/", "\\/"),
+    "JSON \\u escapes": lambda s: _escaped(s, lambda c: f"\\u{ord(c):04x}"),
+    "JavaScript \\x escapes": lambda s: _escaped(s, lambda c: f"\\x{ord(c):02X}"),
+    "HTML decimal references": lambda s: _escaped(s, lambda c: f"&#{ord(c)};"),
+    "HTML hex references": lambda s: _escaped(s, lambda c: f"&#x{ord(c):x};"),
+    "HTML named references": lambda s: (
+        s.replace("+", "&plus;").replace("/", "&sol;").replace("=", "&equals;")
+    ),
+    "base64, inside a longer value": lambda s: base64.b64encode(f"user:{s}".encode()).decode(),
+    "base64url, at another offset": lambda s: base64.urlsafe_b64encode(f"k={s}".encode()).decode(),
+    "hex": lambda s: s.encode().hex(),
+    "read by a form decoder (+ as a space)": lambda s: s.replace("+", " "),
+}
+
+
+def revealed(text: str) -> list[str]:
+    """`text` and every decoding of it a reader could apply: the test's own decoders, not
+    the redactor's, so that a leak the redactor cannot see is still found."""
+    found = [text, html.unescape(text), text.replace("\\/", "/")]
+    for _ in range(2):
+        found += [unquote(found[-1]), unquote_plus(found[-1])]
+    found.append(
+        re.sub(
+            r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))",
+            lambda m: chr(int(m.group(1) or m.group(2), 16)),
+            text,
+        )
+    )
+    for run in re.findall(r"[A-Za-z0-9+/_\-]{12,}={0,2}", text):
+        for skip in range(4):
+            chunk = run[skip:].rstrip("=")
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            for alphabet in (None, b"-_"):
+                with contextlib.suppress(ValueError):
+                    found.append(base64.b64decode(chunk, altchars=alphabet).decode("latin-1"))
+    for run in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", text):
+        found.append(bytes.fromhex(run).decode("latin-1"))
+    return found
+
+
+def encoded_leaks(text: str, secret: str = SLASHED) -> list[str]:
+    return [piece for shown in revealed(text) for piece in pieces(secret) if piece in shown]
+
+
+def echo_in(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
+    """A 402 that quotes the caller's key back in one encoding: in a usage link in the
+    message, in the code and in the request id."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        sent = [v for _, v in request.headers.multi_items()]
+        said = encode(SLASHED) if any(SLASHED in value for value in sent) else "none"
+        message = f"Insufficient credits. Check usage at https://dash.example.com/u?key={said} now"
+        body = {"error": {"message": message, "code": f"no_credits:{said}"}}
+        return httpx.Response(402, json=body, headers={"x-request-id": f"req-{said}"})
+
+    return provider
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+@pytest.mark.parametrize(
+    "headers",
+    [
+        (("x-api-key", SLASHED),),
+        (("Authorization", f"Bearer {SLASHED}"),),
+        (("Cookie", f"theme=dark; session={SLASHED}"),),
+    ],
+    ids=["x-api-key", "Authorization", "Cookie"],
+)
+def test_a_credential_echoed_in_another_encoding_shows_in_no_channel(
+    echo: str,
+    headers: tuple[tuple[str, str], ...],
+    redis_url: str | None,
+    caplog: pytest.LogCaptureFixture,
+    spans: Callable[[], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A key quoted back percent-encoded, escaped, as HTML references, in base64 or hex
+    reaches no channel: error, traceback, logs, spans, the gate stored in Redis, the CLI."""
+    provider = echo_in(ECHOES[echo])
+    assert encoded_leaks(provider(httpx.Request("GET", URL, headers=headers)).text)
+    channels = sweep(
+        Placement(headers=headers), provider, redis_url, caplog, spans, tmp_path, capsys
+    )
+    found = {
+        channel: [text[:300] for text in texts if encoded_leaks(text)]
+        for channel, texts in channels.items()
+    }
+    assert not any(found.values()), found
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+def test_a_traceback_shows_no_encoded_echo(echo: str) -> None:
+    """The traceback of the typed error carries no piece of the key in any encoding."""
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(httpx.MockTransport(echo_in(ECHOES[echo])))
+    )
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        client.get(URL, headers={"x-api-key": SLASHED})
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "[redacted]" in shown
+    assert not encoded_leaks(shown)
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+@pytest.mark.parametrize("limit", [40, 90, 200])
+def test_a_cut_inside_an_encoded_echo_leaves_no_piece(echo: str, limit: int) -> None:
+    """Wherever a cut lands inside an encoded echo, what is left of it is scrubbed."""
+    redact = Redactor([SLASHED])
+    encoded = ECHOES[echo](SLASHED)
+    for start in range(limit - len(encoded) - 4, limit + 2):
+        text = redact.bounded("a" * max(0, start) + encoded + "b" * 30, limit)
+        assert len(text) <= limit
+        assert not [
+            piece for shown in revealed(text) for piece in pieces(SLASHED, 6) if piece in shown
+        ], text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.~"),
+        min_size=16,
+        max_size=48,
+    ),
+    echo=st.sampled_from(sorted(ECHOES)),
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+)
+def test_any_key_in_any_encoding_is_scrubbed(
+    secret: str, echo: str, before: str, after: str
+) -> None:
+    """Property: any key of base64 and URL characters, echoed in any of the encodings amid
+    any text, leaves no 10-character piece in the scrubbed text, however it is decoded."""
+    text = before + ECHOES[echo](secret) + after
+    shown = Redactor([secret])(text)
+    assert not [
+        p for t in revealed(shown) for p in pieces(secret) if p in t and p not in before + after
+    ]
 
 
 # --- What counts as a secret -------------------------------------------------------------

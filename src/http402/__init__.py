@@ -7,6 +7,7 @@ normalized exception instead of a provider-specific body to string-match.
 
 from __future__ import annotations
 
+import logging as _logging
 import typing as _typing
 
 from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
@@ -20,6 +21,10 @@ from ._exceptions import (
     SubscriptionExpiredError,
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
+
+# A library's logger: its records reach the handlers the application configured, and an
+# application that configured none sees nothing on stderr (no "last resort" output).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 if _typing.TYPE_CHECKING:
     from ._async_transport import AsyncPaymentRequiredTransport

@@ -204,7 +204,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._alarm is not None:
+            if self._reads_balances:
                 await self._notify(self._balance_alerts(request, response))
             return response
         return await self._inspect(request, response)

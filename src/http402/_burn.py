@@ -408,11 +408,7 @@ class LowBalanceAlarm:
 
     def amount_in(self, header: Callable[[str], str | None]) -> Decimal | None:
         """The balance a response states in the first of the watched headers, if any."""
-        for name in self._headers:
-            amount = as_amount(header(name))
-            if amount is not None:
-                return amount
-        return None
+        return balance_in(header, self._headers)
 
     def check(
         self,
@@ -427,3 +423,12 @@ class LowBalanceAlarm:
             scope, amount, now=now, provider=provider, currency=currency
         )
         return self._detector.check(estimate)
+
+
+def balance_in(header: Callable[[str], str | None], names: Iterable[str]) -> Decimal | None:
+    """The balance a response states in the first of the headers `names`, if any."""
+    for name in names:
+        amount = as_amount(header(name))
+        if amount is not None:
+            return amount
+    return None

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from ._adapters import AdapterRegistry
 
 __all__ = ["main"]
 
@@ -31,6 +35,10 @@ X-PAYMENT-RESPONSE) are decoded.
 Provider adapters only claim a 400, 401, 403 or 429 from their own hosts: pass
 --url https://api.openai.com/... with an OpenAI 429 body. Nothing is fetched, and
 credentials in the captured requests are never printed.
+
+--adapter acme_http402:AcmeAdapter tries your own adapter first (an instance, or a class
+built with no arguments; the current directory is importable), without installing it
+as a plugin.
 
 {_EXIT_CODES}"""
 
@@ -63,6 +71,15 @@ def _url(text: str) -> str:
         valid = False
     if not valid:
         raise argparse.ArgumentTypeError("not an absolute http(s) URL")
+    return text
+
+
+def _adapter_spec(text: str) -> str:
+    """A `module:attribute` naming an adapter, from the command line."""
+    module, colon, attribute = text.partition(":")
+    names = [module, *attribute.split(".")]
+    if not colon or not all(part.isidentifier() for name in names for part in name.split(".")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'module:attribute'")
     return text
 
 
@@ -135,6 +152,16 @@ def _parser() -> argparse.ArgumentParser:
         "http402.adapters entry points), in the order they are tried.",
     )
     adapters.add_argument("--json", action="store_true", help="print JSON for scripts")
+    for command in (explain, adapters):
+        command.add_argument(
+            "--adapter",
+            type=_adapter_spec,
+            action="append",
+            default=[],
+            metavar="MODULE:ATTR",
+            help="also use this adapter (an instance, or a class built with no arguments), "
+            "as if installed as a plugin (repeatable)",
+        )
     return parser
 
 
@@ -149,21 +176,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._demo import run_demo
 
         return run_demo(sys.stdout)
+    try:
+        registry = _registry(arguments.adapter)
+    except _AdapterError as exc:
+        print(f"http402 {arguments.command}: {exc}", file=sys.stderr)
+        return 2
     if arguments.command == "explain":
-        return _explain(arguments)
+        return _explain(arguments, registry)
     if arguments.command == "adapters":
         from ._explain import list_adapters
-        from ._registry import default_registry
 
         listing = io.StringIO()
-        code = list_adapters(default_registry, as_json=arguments.json, out=listing)
+        code = list_adapters(registry, as_json=arguments.json, out=listing)
         _write(listing.getvalue())
         return code
     parser.error(f"unknown command {arguments.command!r}")  # pragma: no cover - argparse exits
     return 2  # pragma: no cover
 
 
-def _explain(arguments: argparse.Namespace) -> int:
+class _AdapterError(Exception):
+    """An `--adapter` that cannot be loaded or registered."""
+
+
+def _registry(specs: Sequence[str]) -> AdapterRegistry:
+    """`http402.default_registry`, or a copy of it with the `--adapter`s registered."""
+    from ._registry import default_registry
+
+    if not specs:
+        return default_registry
+    registry = default_registry.copy()
+    for spec in specs:
+        adapter = _load_adapter(spec)
+        try:
+            registry.register(adapter)
+        except (TypeError, ValueError) as exc:
+            raise _AdapterError(f"--adapter {spec}: {exc}") from None
+    return registry
+
+
+def _load_adapter(spec: str) -> Any:
+    """The adapter `module:attr` names: the object itself when it has `classify`, else the
+    class (or factory) called with no arguments, as for an entry-point plugin."""
+    module_name, _, attribute = spec.partition(":")
+    # As `python -m` and uvicorn do: a module beside the user is importable.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        loaded: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise _AdapterError(f"--adapter {spec}: cannot import {module_name!r} ({exc})") from None
+    for name in attribute.split("."):
+        try:
+            loaded = getattr(loaded, name)
+        except AttributeError:
+            raise _AdapterError(f"--adapter {spec}: {module_name!r} has no {attribute!r}") from None
+    if hasattr(loaded, "classify") and not isinstance(loaded, type):
+        return loaded
+    if not callable(loaded):
+        raise _AdapterError(f"--adapter {spec}: not an adapter, nor a class that builds one")
+    try:
+        return loaded()
+    except Exception as exc:
+        raise _AdapterError(f"--adapter {spec}: building it failed ({exc!r})") from None
+
+
+def _explain(arguments: argparse.Namespace, registry: AdapterRegistry) -> int:
     """`http402 explain`: a one-line reason on stderr and exit code 2 for unusable input."""
     from ._explain import EXIT_USAGE, BodyOptions, InputError, explain
 
@@ -175,7 +252,9 @@ def _explain(arguments: argparse.Namespace) -> int:
     )
     report = io.StringIO()
     try:
-        code = explain(arguments.file, options, as_json=arguments.json, out=report)
+        code = explain(
+            arguments.file, options, as_json=arguments.json, out=report, registry=registry
+        )
     except InputError as exc:
         print(f"http402 explain: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -15,6 +15,16 @@ Who changes what: only `finish` (called by whatever runs the hook) ends a runnin
 the window then closes by time alone, so no success, failure or cancellation of a caller can
 close it early. A `CancelledError` is never stored as an answer.
 
+An episode whose hook raised or declined answers the gates of its scope for a short while
+after (`failure_hold`, 10 s): an SDK that retries what the transport raised (anthropic wraps
+it as a connection error and sends again) joins that answer instead of buying again.
+
+A fork copies the book but not the threads: in the child, an episode whose hook was running
+would never finish. Every book (and every coordinator's process state) is reset in the child
+(`os.register_at_fork`): running hooks and probes, scouts and waiters are forgotten, the locks
+are new; what guards money that was already spent (finished episodes, open windows, holds)
+stays.
+
 Memory is bounded by time: a scope whose hook runs, whose window is open, or whose gate is
 known is never forgotten; any other scope is forgotten once the table reaches `max_scopes`
 and its last episode closed more than `keep_closed` seconds ago.
@@ -28,15 +38,19 @@ from __future__ import annotations
 
 import enum
 import functools
+import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ._holds import HoldBook
 from ._models import PaymentRequired, Reason, Retry
+from ._preflight import kept_payload
 
 if TYPE_CHECKING:
     from ._balance import Balance
@@ -55,6 +69,10 @@ __all__ = [
 _MAX_SCOPES = 10_000
 #: Seconds a closed episode is still remembered, to answer the late 402s of its burst.
 _KEEP_CLOSED = 600.0
+#: Seconds an episode whose hook raised or declined still answers its scope's gates: longer
+#: than the openai and anthropic SDKs' own retries take with their defaults (two retries,
+#: 0.5 s then 1 s of backoff) and with up to four.
+FAILURE_HOLD = 10.0
 
 
 class Turn(enum.Enum):
@@ -141,6 +159,8 @@ class EpisodeBook:
         clock: Monotonic seconds (injectable: tests and benchmarks pass a virtual clock).
         max_scopes: How many scopes may be remembered before idle ones are forgotten.
         keep_closed: Seconds a closed episode still answers the late 402s of its burst.
+        failure_hold: Seconds an episode whose hook raised or declined still answers the
+            gates of its scope (an SDK's own retries join it instead of buying again).
     """
 
     def __init__(
@@ -149,6 +169,7 @@ class EpisodeBook:
         *,
         max_scopes: int = _MAX_SCOPES,
         keep_closed: float = _KEEP_CLOSED,
+        failure_hold: float = FAILURE_HOLD,
     ) -> None:
         self.clock = clock
         self._lock = threading.Lock()
@@ -158,6 +179,8 @@ class EpisodeBook:
         self._max_scopes = max_scopes
         self._prune_at = max_scopes
         self._keep_closed = keep_closed
+        self._failure_hold = failure_hold
+        _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
         """Taken as a request is sent, to tell a late gate of a burst from a new burst."""
@@ -165,7 +188,9 @@ class EpisodeBook:
 
     def join(self, scope: str, sent: Mark) -> tuple[bool, Episode]:
         """`(True, new episode)` when the request leads (its caller starts the hook), else
-        `(False, episode)` for the episode that covers it."""
+        `(False, episode)` for the episode that covers it: the one running, one that
+        finished after the request was sent, one whose window is open, or one whose hook
+        raised or declined less than `failure_hold` seconds ago."""
         with self._lock:
             state = self._state(scope)
             if state.running is not None:
@@ -174,6 +199,7 @@ class EpisodeBook:
             if last is not None and (
                 last.finished_sequence > sent.sequence
                 or (last.retry is not None and self.clock() < last.open_until)
+                or (last.retry is None and self.clock() < last.finished_at + self._failure_hold)
             ):
                 return False, last
             episode = self._new(scope)
@@ -289,10 +315,12 @@ class EpisodeBook:
             return False
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
-        """Remembers that `scope` is behind this gate for `ttl` seconds (body left out)."""
+        """Remembers that `scope` is behind this gate for `ttl` seconds; its payload only when
+        small (`kept_payload`), for the stand-in of a request refused meanwhile."""
+        kept = attrs.evolve(payment, raw=kept_payload(payment.raw))
         with self._lock:
             state = self._state(scope)
-            state.gated = attrs.evolve(payment, raw=None)
+            state.gated = kept
             state.gated_until = self.clock() + ttl
 
     def gated(self, scope: str) -> PaymentRequired | None:
@@ -312,6 +340,21 @@ class EpisodeBook:
 
     def __len__(self) -> int:
         return len(self._scopes)
+
+    def forked(self) -> None:
+        """In a child process, forgets what only the parent's threads could finish: the
+        hooks that were running (the child has not their threads; its next gate leads a new
+        episode), the scouts and waiters; the lock is new. Finished episodes and open
+        windows stay: the money they stand for was spent for the account either way."""
+        self._lock = threading.Lock()
+        for state in self._scopes.values():
+            running, state.running = state.running, None
+            if running is not None:
+                running._wakers = set()
+            last = state.last
+            if last is not None:
+                last.scout = None
+                last._wakers = set()
 
     def _new(self, scope: str | None) -> Episode:
         self._episodes += 1
@@ -394,6 +437,31 @@ class BalanceCache:
             reading.probing = self._book.private()
             return "lead", reading.probing
 
+    def seen(self, scope: str, balance: Balance) -> None:
+        """Records a balance seen outside a probe (a response's balance header, a gate's
+        `credits_available`): it is the newest reading, fresh for `every` seconds."""
+        with self._lock:
+            reading = self._scopes.pop(scope, None) or _Reading()
+            self._scopes[scope] = reading
+            reading.balance, reading.read_at = balance, self._book.clock()
+            self._trim()
+
+    def forget(self, scope: str) -> None:
+        """Forgets the scope's last balance (billing took since): the next request probes,
+        or is sent where there is no probe. A probe under way is kept."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is not None:
+                reading.balance, reading.read_at = None, float("-inf")
+
+    def fresh(self, scope: str, every: float) -> Balance | None:
+        """The scope's last balance if it was seen less than `every` seconds ago."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is None or self._book.clock() - reading.read_at >= every:
+                return None
+            return reading.balance
+
     def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
         """Records the probe's reading (`None`: it failed) and wakes its waiters."""
         with self._lock:
@@ -411,6 +479,12 @@ class BalanceCache:
             reading = self._scopes.get(scope)
             return None if reading is None else reading.balance
 
+    def forked(self) -> None:
+        """In a child process: the probes under way run in the parent's threads only."""
+        self._lock = threading.Lock()
+        for reading in self._scopes.values():
+            reading.probing = None
+
     def _trim(self) -> None:
         for key in list(self._scopes):
             if len(self._scopes) <= self._max_scopes:
@@ -421,36 +495,92 @@ class BalanceCache:
 
 class ProcessState:
     """What every coordinator keeps in its own process, whatever it shares beyond: the
-    episode book, the balances probed, and the marker taken as a request is sent.
+    episode book, the holds, the balances probed, and the marker taken as a request is sent.
+
+    A sync and an async coordinator may share one process state (`twin()`), so that a sync
+    and an async client of one account run one hook per episode between them.
 
     Args:
         clock: Monotonic seconds; tests and benchmarks pass a virtual clock (with the
             transport's `sleep`).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.book = EpisodeBook(clock)
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, *, shares: ProcessState | None = None
+    ) -> None:
+        self._state: _State = shares._state if shares is not None else _State(EpisodeBook(clock))
+        self.book = self._state.book
+        _FORK_SAFE.add(self)
 
-    @functools.cached_property
+    @property
     def balances(self) -> BalanceCache:
         """The balances probed per scope, for `Preflight` (made on first use)."""
-        return BalanceCache(self.book)
+        return self._state.balances
+
+    @property
+    def holds(self) -> HoldBook:
+        """This process's holds (a fleet coordinator's store has the fleet's)."""
+        return self._state.holds
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
         return self.book.mark()
+
+    def forked(self) -> None:
+        """Called in a child process after a fork (the book resets itself): a subclass
+        resets what else only the parent's threads could finish."""
+        self._state.forked()
+
+
+class _State:
+    """The process state that a coordinator and its twin share."""
+
+    def __init__(self, book: EpisodeBook) -> None:
+        self.book = book
+        self.holds = HoldBook()
+        self.twins: dict[type[Any], Any] = {}
+
+    @functools.cached_property
+    def balances(self) -> BalanceCache:
+        return BalanceCache(self.book)
+
+    def forked(self) -> None:
+        self.holds.forked()
+        balances = self.__dict__.get("balances")
+        if balances is not None:
+            balances.forked()
 
 
 class LocalCoordinator(ProcessState):
     """Shares episodes among the threads of one process: the sync transports' default.
 
     Share one between the transports (and clients) that use the same account. `wrap()`
-    shares one among a client's own transports.
+    shares one among a client's own transports. An async transport given one uses its
+    `twin()`, so a sync and an async client of one account share their episodes too.
 
     Args:
         clock: Monotonic seconds; tests and benchmarks pass a virtual clock (with the
             transport's `sleep`).
     """
+
+    def twin(self) -> AsyncLocalCoordinator:
+        """The `AsyncLocalCoordinator` that shares this one's episodes, holds and balances
+        (always the same one)."""
+        return _twin(self, AsyncLocalCoordinator)
+
+    def hold(self, scope: str, key: str, record: str) -> None:
+        """Holds `scope` and `key`: no hook pays for them until `release`; the first record
+        stays. Never expires, never evicted."""
+        self.holds.hold(scope, key, record)
+
+    def held(self, scope: str, key: str) -> str | None:
+        """The record of the hold on `scope` and `key`, or `None`."""
+        return self.holds.held(scope, key)
+
+    def release(self, scope: str, key: str | None = None) -> None:
+        """Ends the hold on `scope` and `key` (every hold of `scope` for `None`): the
+        application's reconcile."""
+        self.holds.release(scope, key)
 
     def run_episode(
         self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
@@ -474,11 +604,28 @@ class LocalCoordinator(ProcessState):
 
 class AsyncLocalCoordinator(ProcessState):
     """Shares episodes among the tasks of one process, under asyncio or trio (and among
-    event loops in several threads): the async transports' default.
+    event loops in several threads): the async transports' default. A sync transport given
+    one uses its `twin()`.
 
     Args:
         clock: Monotonic seconds; tests and benchmarks pass a virtual clock.
     """
+
+    def twin(self) -> LocalCoordinator:
+        """The `LocalCoordinator` that shares this one's episodes, holds and balances."""
+        return _twin(self, LocalCoordinator)
+
+    async def hold(self, scope: str, key: str, record: str) -> None:
+        """Holds `scope` and `key` (see `LocalCoordinator.hold`)."""
+        self.holds.hold(scope, key, record)
+
+    async def held(self, scope: str, key: str) -> str | None:
+        """The record of the hold on `scope` and `key`, or `None`."""
+        return self.holds.held(scope, key)
+
+    async def release(self, scope: str, key: str | None = None) -> None:
+        """Ends the hold on `scope` and `key` (every hold of `scope` for `None`)."""
+        self.holds.release(scope, key)
 
     async def run_episode(
         self,
@@ -502,3 +649,30 @@ class AsyncLocalCoordinator(ProcessState):
     async def forget_gate(self, scope: str) -> None:
         """Forgets the known gate of `scope`, after a top-up made outside a hook."""
         self.book.forget_gate(scope)
+
+
+_Twin = TypeVar("_Twin", bound=ProcessState)
+
+
+def _twin(coordinator: ProcessState, kind: type[_Twin]) -> _Twin:
+    """The coordinator of `kind` sharing `coordinator`'s process state, made once."""
+    twins = coordinator._state.twins
+    with coordinator.book._lock:
+        twin: _Twin | None = twins.get(kind)
+        if twin is None:
+            twins[type(coordinator)] = coordinator
+            twin = twins[kind] = kind(shares=coordinator)
+    return twin
+
+
+#: Every book and process state alive, reset in a forked child.
+_FORK_SAFE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for item in list(_FORK_SAFE):
+        item.forked()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -11,7 +11,9 @@ Our exception hierarchy:
     - PaymentChallengeError - the request has a price (x402, L402, pay-per-crawl).
 
 Each holds the normalized `PaymentRequired` as `.payment`, and `.request` / `.response` as
-httpx has them; `.response` is readable (its body, bounded, is kept).
+httpx has them; `.response` is readable (its body, bounded, is kept). As openai-python and
+stripe-python users expect, `.status_code`, `.code`, `.message` and `.body` read the same
+answer without reaching into `.payment` or `.response`.
 
 An httpx2 client raises the twins of these classes from `http402.httpx2`, which derive from
 both the class here and `httpx2.HTTPStatusError`: `except http402.InsufficientCreditsError`
@@ -27,7 +29,7 @@ from typing import Any
 import httpx
 
 from ._models import PaymentRequired, Reason
-from ._redaction import safe_url_for_display
+from ._redaction import collect_secrets, redactor_for, safe_url_for_display
 
 __all__ = [
     "FAMILY",
@@ -50,6 +52,9 @@ _WHAT_RESOLVES_IT = {
     Reason.PAYMENT_CHALLENGE: "pay for this request and replay it with the proof of payment",
     Reason.UNKNOWN: "read the response body",
 }
+# `.body` is cut here, in characters: the response copy already holds at most
+# `max_body_bytes` (64 KiB by default) of decoded body.
+_MAX_BODY_CHARS = 65_536
 
 
 class PaymentRequiredError(httpx.HTTPStatusError):
@@ -59,7 +64,12 @@ class PaymentRequiredError(httpx.HTTPStatusError):
         payment: The normalized `PaymentRequired`.
         request: The request that was refused.
         response: The final response; its body (bounded to `max_body_bytes`) is readable.
-        attempts: How many times the request was sent (0 when a preflight check refused it).
+        status_code: The response's HTTP status (`402`, or the status a gate came with).
+        code: The provider's machine code (`payment.code`), or `None`.
+        message: The provider's words (`payment.message`), scrubbed of credentials, or `None`.
+        body: The response body as text: bounded, and scrubbed of the request's credentials.
+        attempts: How many times the request was sent (0 when a preflight check refused it);
+            the same number as the `attempt` of log records and of the replay extension.
         waited: Seconds spent waiting between attempts.
         not_replayed: Why no replay or payment was tried, when that is the case.
 
@@ -100,6 +110,32 @@ class PaymentRequiredError(httpx.HTTPStatusError):
     def reason(self) -> Reason:
         """Why the request was refused."""
         return self.payment.reason
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status of the final response (`error.response.status_code`)."""
+        return self.response.status_code
+
+    @property
+    def code(self) -> str | None:
+        """The provider's machine code (`"insufficient_quota"`, `"card_declined"`), or `None`."""
+        return self.payment.code
+
+    @property
+    def message(self) -> str | None:
+        """The provider's own words, bounded and scrubbed of credentials, or `None`."""
+        return self.payment.message
+
+    @property
+    def body(self) -> str:
+        """The response body as text, for a person or a log: at most 64 Ki characters of the
+        bounded copy the transport read, with every credential of the request scrubbed
+        (an API key that the server echoes back included). `""` when there is none."""
+        shown: str | None = self.__dict__.get("_body")
+        if shown is None:
+            shown = _shown_body(self.request, self.response)
+            self.__dict__["_body"] = shown
+        return shown
 
     @property
     def request_id(self) -> str | None:
@@ -213,6 +249,18 @@ def describe(payment: PaymentRequired, request: httpx.Request | None = None) -> 
     if payment.request_id:
         text += f" (request id {payment.request_id})"
     return text
+
+
+def _shown_body(request: httpx.Request, response: httpx.Response) -> str:
+    """`response`'s body as text, scrubbed of `request`'s credentials, then cut."""
+    try:
+        text = response.text
+    except Exception:  # a stand-in whose stream was never read, or an undecodable charset
+        return ""
+    if not text:
+        return ""
+    secrets = collect_secrets(str(request.url), request.headers.multi_items())
+    return redactor_for(secrets).bounded(text, _MAX_BODY_CHARS)
 
 
 def _rebuild(

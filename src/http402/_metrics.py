@@ -19,7 +19,9 @@ holds a credential or a raw billing scope: scopes appear only as `scope_digest`.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from ._models import PaymentRequired
 from ._untrusted import bounded_text
 
 __all__ = [
+    "available",
     "record_balance",
     "record_gate",
     "record_hook_call",
@@ -64,6 +67,17 @@ def use_meter_provider(meter_provider: Any | None) -> None:
         _provider = meter_provider
         _instruments = None
         _unavailable = False
+
+
+def available() -> bool:
+    """`True` when the OpenTelemetry API is installed, so that metrics may be recorded; found
+    without importing it."""
+    return _find_api()
+
+
+@functools.cache
+def _find_api() -> bool:
+    return importlib.util.find_spec("opentelemetry") is not None
 
 
 def record_gate(payment: PaymentRequired) -> None:

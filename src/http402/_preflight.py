@@ -5,31 +5,46 @@ sent, it may fail it fast (the typed error, `attempts == 0`, nothing sent) when:
 
 * the scope is **known to be gated**: an account-level gate was met less than `gate_ttl`
   seconds ago (what `preflight_ttl` did alone before), or
-* the account's **probed balance** is below `min_balance`: the provider adapter's balance
-  probe (`http402.check_balance`'s) is asked at most once per scope every `every` seconds,
+* the last **balance seen** for the scope is below `min_balance`. A balance is seen from a
+  balance probe (`http402.check_balance`'s), a balance header on a response
+  (`X-Credits-Remaining` and friends), or the gate itself (its `credits_available`); the
+  newest one counts, so a top-up that shows lets requests go again. The probe is asked only
+  when no balance was seen for the scope in the last `every` seconds and the host has one,
   coalesced like a hook (one probe, the other requests wait for its reading).
 
 While a hook of the scope runs, or its window is open, requests are sent instead: they join
 the episode. While a top-up propagates, the scout may poll the balance probe instead of
-replaying the user's (paid) request, and replays once the credits show (`poll`).
+replaying the user's (paid) request, and replays once the credits show (`poll`; on by
+default only with `min_balance`).
 
-The balances probed are per-process state, kept beside the episodes
+A refused request gets a stand-in response whose body carries the gate's own payload
+(bounded, scrubbed of the request's credentials), so that an SDK above the transport says
+what the provider said (`stand_in_body`).
+
+The balances seen are per-process state, kept beside the episodes
 (`http402._episodes.BalanceCache`).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._models import PaymentRequired
+from ._redaction import Redactor
 
 if TYPE_CHECKING:
     from ._balance import Balance
 
-__all__ = ["Preflight", "credits_show"]
+__all__ = ["Preflight", "credits_show", "kept_payload", "stand_in_body"]
+
+# The largest payload kept with a known gate, encoded: real gates are well under 1 KiB, and
+# a scope's known gate must stay small (10,000 scopes are remembered).
+_MAX_KEPT_PAYLOAD = 4096
 
 
 def _optional_amount(value: Decimal | int | str | None) -> Decimal | None:
@@ -56,7 +71,8 @@ class Preflight:
         probe: The balance probe's name, where the host does not choose it (a gateway, a test
             server); see `http402.check_balance`.
         poll: While a top-up propagates, poll the balance probe instead of replaying the
-            request, and replay once the credits show.
+            request, and replay once the credits show. `None` (the default): poll when
+            `min_balance` is set, so that `Preflight(gate_ttl=...)` alone never probes.
 
     Example:
         ```python
@@ -71,12 +87,18 @@ class Preflight:
     every: float = attrs.field(default=60.0, validator=_optional_positive)
     gate_ttl: float | None = attrs.field(default=None, validator=_optional_positive)
     probe: str | None = None
-    poll: bool = True
+    poll: bool | None = None
 
     @property
     def probes(self) -> bool:
-        """`True` when balances are probed before sending."""
+        """`True` when balances are checked (and probed, where the host has a probe) before
+        sending."""
         return self.min_balance is not None
+
+    @property
+    def polls(self) -> bool:
+        """`True` when the scout polls the balance probe while a top-up propagates."""
+        return self.poll if self.poll is not None else self.min_balance is not None
 
 
 def credits_show(
@@ -99,3 +121,72 @@ def credits_show(
         return None if balance.usable is None else True
     needs = [n for n in (minimum, payment.credits_required if payment else None) if n is not None]
     return balance.available >= max(needs) if needs else balance.available > 0
+
+
+def stand_in_body(payment: PaymentRequired, redact: Redactor, limit: int) -> tuple[bytes, str]:
+    """The body and content type of the stand-in response of a request refused before
+    sending: the gate's own payload (`payment.raw`, re-encoded exactly) when there is one
+    and it fits in `limit` bytes, else an `{"error": {...}}` document of the normalized
+    fields, the shape the openai and anthropic SDKs read their message from. Scrubbed of
+    the request's credentials either way."""
+    raw = payment.raw
+    if isinstance(raw, str) and raw:
+        text = redact(raw)
+        if len(text.encode()) <= limit:
+            return text.encode(), "text/plain; charset=utf-8"
+    elif isinstance(raw, (dict, list)):
+        text = redact(_exact_json(raw))
+        if len(text.encode()) <= limit and _is_json(text):
+            return text.encode(), "application/json"
+    fields = {
+        "type": payment.reason.value,
+        "code": payment.code,
+        "message": payment.message,
+        "provider": payment.provider,
+        "request_id": payment.request_id,
+    }
+    error = {k: v for k, v in fields.items() if v is not None}
+    body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
+    if not _is_json(body):  # cut: the message alone, shorter
+        error = {"type": payment.reason.value, "message": (payment.message or "")[: limit // 2]}
+        body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
+    return body.encode(), "application/json"
+
+
+def kept_payload(raw: Any) -> Any:
+    """`raw` if it is small enough to keep with a known gate (`_MAX_KEPT_PAYLOAD` bytes once
+    encoded), else `None`."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return raw if len(raw.encode()) <= _MAX_KEPT_PAYLOAD else None
+    try:
+        size = len(_exact_json(raw).encode())
+    except (TypeError, ValueError):
+        return None
+    return raw if size <= _MAX_KEPT_PAYLOAD else None
+
+
+def _exact_json(value: Any) -> str:
+    """`value` as JSON, its `Decimal`s written as the exact numbers they were read from."""
+    nonce = secrets.token_hex(8)
+    numbers: list[Decimal] = []
+
+    def placeholder(item: object) -> str:
+        if isinstance(item, Decimal):
+            numbers.append(item)
+            return f"{nonce}:{len(numbers) - 1}"
+        raise TypeError(f"{type(item).__name__} is not JSON")
+
+    text = json.dumps(value, ensure_ascii=False, default=placeholder)
+    for index, number in enumerate(numbers):
+        text = text.replace(f'"{nonce}:{index}"', str(number), 1)
+    return text
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

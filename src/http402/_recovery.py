@@ -56,12 +56,13 @@ from ._actions import (
     StartHook,
     Wait,
 )
-from ._balance import BalanceProbeError, balance_request_for
+from ._balance import Balance, BalanceProbeError, balance_request_for
 from ._episodes import Episode, EpisodeBook, Mark, Turn
 from ._exceptions import FAMILY, PaymentRequiredError, error_for, rebuilt
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show
+from ._preflight import credits_show, stand_in_body
+from ._redaction import collect_secrets, redactor_for
 from ._replay import REPLAY_EXTENSION, replay_of, why_not_replayable
 from ._telemetry import report
 
@@ -163,6 +164,7 @@ class Recovery:
         """The recovery of a request that met a gate: `sent` was taken as it was sent, and
         `stream` is the body stream it was sent with."""
         scope = scope or self.scope(request)
+        self._gate_seen(scope, error.payment, coordinator)
         hook = self._hooks.get(error.reason)
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
@@ -244,7 +246,7 @@ class Recovery:
                 yield Sleep(remaining)
                 tally.slept += remaining
             sent = coordinator.mark()
-            result = yield Send(replay_of(request, retry, tally.sends))
+            result = yield Send(replay_of(request, retry, tally.sends + 1))
             tally.sends += 1
             if isinstance(result, Sent):
                 return result.response
@@ -370,14 +372,14 @@ class Recovery:
                         polls += 1
                         continue
                 polls = 0
-                result = yield Send(replay_of(request, retry, tally.sends))
+                result = yield Send(replay_of(request, retry, tally.sends + 1))
                 tally.sends += 1
                 if previous is not Stance.LAST_CHANCE or stance is not Stance.SCOUTING:
                     previous = stance
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
-                    yield from self._lifted(episode, book, scope, last, tally)
-                    result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends - 1}
+                    yield from self._lifted(episode, coordinator, scope, last, tally)
+                    result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
                         "recovered",
                         "the replay went through",
@@ -458,14 +460,17 @@ class Recovery:
     def _lifted(
         self,
         episode: Episode,
-        book: EpisodeBook,
+        coordinator: Any,
         scope: str,
         last: PaymentRequiredError,
         tally: _Tally,
     ) -> Generator[Action, Any, None]:
         """A replay got through: the first one lifts the episode and tells the fleet; with
         preflight's known gates, every one does (a stale 402 may have marked it again)."""
+        book: EpisodeBook = coordinator.book
         first = book.lift(episode, scope)
+        if self.preflight is not None and self.preflight.probes:
+            coordinator.balances.forget(scope)  # the gate's balance is stale: billing took
         if first:
             propagation = book.clock() - episode.finished_at
             metrics.record_propagation(propagation, last.payment, outcome="passed")
@@ -501,9 +506,9 @@ class Recovery:
             if retry is None:
                 raise error
             self._report("paid", "the hook paid; replaying with the proof", error, scope)
-            result = yield Send(replay_of(request, retry, payments))
+            result = yield Send(replay_of(request, retry, payments + 1))
             if isinstance(result, Sent):
-                result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments}
+                result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments + 1}
                 return result.response
             if isinstance(result, NotSent):
                 raise result.error
@@ -569,8 +574,15 @@ class Recovery:
     def _refused_early(
         self, request: httpx.Request, known: PaymentRequired, scope: str
     ) -> PaymentRequiredError:
+        # The gate's own words, so that an SDK above says what the provider said.
+        redact = redactor_for(collect_secrets(str(request.url), request.headers.multi_items()))
+        body, content_type = stand_in_body(known, redact, self.options.max_body_bytes)
         response = self._response_class(
-            known.status_code, request=request, extensions={PREFLIGHT_EXTENSION: True}
+            known.status_code,
+            headers={"content-type": content_type},
+            content=body,
+            request=request,
+            extensions={PREFLIGHT_EXTENSION: True},
         )
         error = error_for(
             known,
@@ -606,6 +618,21 @@ class Recovery:
             level=level,
         )
 
+    def seen(self, scope: str, balance: Balance, coordinator: Any) -> None:
+        """Keeps a balance seen on a response (a balance header) for preflight's minimum."""
+        if self.preflight is not None and self.preflight.probes:
+            coordinator.balances.seen(scope, balance)
+
+    def _gate_seen(self, scope: str, payment: PaymentRequired, coordinator: Any) -> None:
+        """A gate that states the balance (`credits_available`) is a balance seen too."""
+        if payment.credits_available is not None:
+            balance = Balance(
+                provider=payment.provider,
+                available=payment.credits_available,
+                currency=payment.currency,
+            )
+            self.seen(scope, balance, coordinator)
+
     def _observed(
         self, scope: str, balance: Balance | None, coordinator: Any
     ) -> Generator[Action, Any, None]:
@@ -627,10 +654,10 @@ class Recovery:
     ) -> Generator[Action, Any, Balance | None]:
         """The scope's balance, probed at most once per `preflight.every` and coalesced: one
         request probes, the others wait for its reading. A failed probe lets requests go."""
-        probe_request = balance_request_for(request, preflight.probe)
-        if probe_request is None:
-            return None
         cache: BalanceCache = coordinator.balances
+        probe_request = balance_request_for(request, preflight.probe)
+        if probe_request is None:  # no probe for this host: what a response or gate said
+            return cache.fresh(scope, preflight.every)
         role, value = cache.join(scope, preflight.every)
         if role == "fresh":
             return value  # type: ignore[return-value]
@@ -656,7 +683,7 @@ class Recovery:
         preflight = self.preflight
         if (
             preflight is None
-            or not preflight.poll
+            or not preflight.polls
             or error.reason is not Reason.INSUFFICIENT_CREDITS
         ):
             return None

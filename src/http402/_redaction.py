@@ -15,6 +15,15 @@ as a secret, and where it is looked for (docs/safety.md lists the same):
   their decoded and their sent form;
 - the URL's userinfo.
 
+A server may echo a secret in another encoding than it was sent in: percent-encoded (once
+or twice, any case, `+` for a space), JSON- or JavaScript-escaped (`\\u002b`, `\\/`), as HTML
+character references (`&#43;`, `&#x2F;`, `&equals;`), base64 (either alphabet, at any offset
+inside a longer blob) or hex. The redactor handles them by kind, not by listing encodings of
+each key: escapes are undone in a view of the text that remembers where each character came
+from (`_Unescaped`), secrets are searched in that view too, and what is found is scrubbed in
+the text itself; base64 and hex, which are not character escapes, are searched as variants of
+each secret.
+
 Text is scrubbed first and cut after; a cut that lands inside a secret leaves no piece of
 it (`Redactor.bounded`). Matching is plain substring search, so a new key per request costs
 no regular expression compile.
@@ -24,10 +33,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
+import html.entities
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -122,6 +133,26 @@ _KEY_SHAPES = re.compile(
 )
 
 
+# One escape of any kind a server may quote a secret in: a percent-encoded byte, a JSON or
+# JavaScript escape, an HTML character reference (named, decimal or hex, `;` optional).
+_ESCAPE = re.compile(
+    r"%[0-9A-Fa-f]{2}"
+    r"|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\x[0-9A-Fa-f]{2}|\\[/\\\"'+=]"
+    r"|&#[0-9]{1,7};?|&#[xX][0-9A-Fa-f]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
+)
+# A cut text may end inside an escape: that unfinished escape is dropped before looking for
+# the start of a secret at the cut.
+_PARTIAL_ESCAPE = re.compile(
+    r"(?:%[0-9A-Fa-f]?|\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?)?|&#?[xX]?[0-9A-Za-z]{0,31})$"
+)
+#: Escapes inside escapes (`%252B`) are undone this many times at most.
+_MAX_UNESCAPE_DEPTH = 3
+
+
+def _may_escape(text: str) -> bool:
+    return "%" in text or "\\" in text or "&" in text
+
+
 def _key_shapes(text: str) -> list[re.Match[str]]:
     """The credential-shaped tokens in `text`, in order."""
     return list(_KEY_SHAPES.finditer(text)) if _may_hold_key_shape(text) else []
@@ -190,14 +221,17 @@ def safe_url_for_display(url: str) -> str:
         port = None
     if port is not None:
         netloc = f"{netloc}:{port}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = "&".join(
-            f"{name}={REDACTED if is_credential_query_name(name) else value}"
-            for name, value in pairs
-        )
+    # The query as it was sent (`?402` stays `?402`, `%20` stays `%20`), but for the value
+    # of each credential parameter.
+    query = "&".join(_shown_query_pair(pair) for pair in parts.query.split("&"))
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _shown_query_pair(pair: str) -> str:
+    name, equals, _ = pair.partition("=")
+    if equals and is_credential_query_name(unquote(name.replace("+", " "))):
+        return f"{name}={REDACTED}"
+    return pair
 
 
 class Redactor:
@@ -211,10 +245,14 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = tuple(
-            sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True)
+            sorted(
+                {v for s in secrets if len(s) >= _MIN_SECRET_LENGTH for v in _variants(s)},
+                key=len,
+                reverse=True,
+            )
         )
         #: The shortest start of each secret that `bounded` scrubs: a text with none of them
-        #: holds no secret and ends in no piece of one.
+        #: (and no escape) holds no secret and ends in no piece of one.
         self._heads = tuple({s[:_MIN_PIECE] for s in self._secrets})
 
     def __call__(self, text: str) -> str:
@@ -230,8 +268,8 @@ class Redactor:
         return "".join(out)
 
     def finds(self, text: str) -> bool:
-        """`True` when `text` holds something to scrub."""
-        return any(secret in text for secret in self._secrets) or bool(_key_shapes(text))
+        """`True` when `text` holds something to scrub, in any encoding."""
+        return bool(self._spans(text))
 
     def bounded(self, text: str, limit: int) -> str:
         """`text` scrubbed, then cut to `limit` characters with no piece of a secret at the cut.
@@ -239,7 +277,12 @@ class Redactor:
         A text that ends with an ellipsis was cut before (by an adapter): the piece of a
         secret left before it is scrubbed all the same.
         """
-        if len(text) <= limit and not text.endswith(_ELLIPSIS) and not _may_hold_key_shape(text):
+        if (
+            len(text) <= limit
+            and not text.endswith(_ELLIPSIS)
+            and not _may_hold_key_shape(text)
+            and not (self._secrets and _may_escape(text))
+        ):
             for head in self._heads:
                 if head in text:
                     break
@@ -266,7 +309,25 @@ class Redactor:
         return text + _ELLIPSIS if cut else text
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
-        """The merged spans of `text` to replace, in order."""
+        """The merged spans of `text` to replace, in order: each secret as it stands in the
+        text, and as it stands once the text's escapes are undone (mapped back)."""
+        spans = self._plain_spans(text)
+        if self._secrets and _may_escape(text):
+            views: list[_Unescaped] = []
+            view = text
+            for _ in range(_MAX_UNESCAPE_DEPTH):
+                unescaped = _Unescaped.of(view)
+                if unescaped is None:
+                    break
+                views.append(unescaped)
+                for start, stop in self._plain_spans(unescaped.text):
+                    for outer in reversed(views):
+                        start, stop = outer.origin(start, stop)
+                    spans.append((start, stop))
+                view = unescaped.text
+        return _merged(spans)
+
+    def _plain_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
         for secret in self._secrets:
             start = text.find(secret)
@@ -274,20 +335,28 @@ class Redactor:
                 spans.append((start, start + len(secret)))
                 start = text.find(secret, start + 1)
         spans.extend(match.span() for match in _key_shapes(text))
-        if len(spans) < 2:
-            return spans
-        spans.sort()
-        merged = [spans[0]]
-        for start, stop in spans[1:]:
-            last_start, last_stop = merged[-1]
-            if start <= last_stop:
-                merged[-1] = (last_start, max(last_stop, stop))
-            else:
-                merged.append((start, stop))
-        return merged
+        return spans
 
     def _trailing_piece(self, text: str, shortest: int) -> int:
-        """The length of the longest end of `text` that starts one of the secrets."""
+        """The length of the longest end of `text` that starts one of the secrets, as it
+        stands or once its escapes are undone (an unfinished escape at the end counts too)."""
+        longest = self._plain_trailing_piece(text, shortest)
+        if self._secrets and _may_escape(text):
+            partial = _PARTIAL_ESCAPE.search(text)
+            cut = text[: partial.start()] if partial is not None and partial.group() else text
+            unescaped = _Unescaped.of(cut)
+            if unescaped is not None:
+                piece = self._plain_trailing_piece(unescaped.text, shortest)
+                if piece:
+                    start, _ = unescaped.origin(len(unescaped.text) - piece, len(unescaped.text))
+                    longest = max(longest, len(text) - start)
+            if partial is not None and partial.group() and cut != text:
+                longest = max(
+                    longest, self._plain_trailing_piece(cut, shortest) + len(text) - len(cut)
+                )
+        return longest
+
+    def _plain_trailing_piece(self, text: str, shortest: int) -> int:
         longest = 0
         for secret in self._secrets:
             window = text[-(len(secret) - 1) :] if len(secret) > 1 else ""
@@ -299,6 +368,128 @@ class Redactor:
                     break
                 at = window.find(head, at + 1)
         return longest
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if len(spans) < 2:
+        return spans
+    spans.sort()
+    merged = [spans[0]]
+    for start, stop in spans[1:]:
+        last_start, last_stop = merged[-1]
+        if start <= last_stop:
+            merged[-1] = (last_start, max(last_stop, stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def _variants(secret: str) -> list[str]:
+    """`secret` and the forms a server may echo it in that are not character escapes (those
+    `_Unescaped` undoes in the text instead): with `+` read as a space (a form decoder), and
+    each long word of that, sent
+    percent-encoded and echoed decoded, in base64 at each of the three offsets it can take
+    inside a longer blob (both alphabets), and in hex."""
+    found = [secret]
+    if "+" in secret:
+        # Read as a space, the key also falls apart into words that a link or a field
+        # boundary may cut between: each long one is a secret too.
+        spaced = secret.replace("+", " ")
+        found += (spaced, *spaced.split(" "))
+    if "%" in secret:
+        found.append(unquote(secret))
+    raw = secret.encode("utf-8", "surrogatepass")
+    if len(raw) <= 4096:
+        for offset in range(3):
+            core = _base64_core(raw, offset)
+            found += (core, core.translate(_URLSAFE))
+        found += (raw.hex(), raw.hex().upper())
+    return [v for v in found if len(v) >= _MIN_SECRET_LENGTH]
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def _base64_core(raw: bytes, offset: int) -> str:
+    """The base64 characters that encode only bytes of `raw`, when `raw` starts `offset`
+    bytes into a longer encoded blob: the same whatever surrounds it."""
+    encoded = base64.b64encode(bytes(offset) + raw + bytes(2)).decode("ascii")
+    first = -(-8 * offset // 6)  # the first character whose 6 bits all come from `raw`
+    last = (8 * (offset + len(raw)) - 6) // 6  # the last one
+    return encoded[first : last + 1]
+
+
+class _Unescaped:
+    """`text` with each escape undone once, and where each of its characters came from.
+
+    `segments` holds, in order, `(start here, start there, end there, literal)`: a literal
+    run maps character for character; an escape maps its one character to the whole escape.
+    """
+
+    __slots__ = ("_segments", "_starts", "text")
+
+    def __init__(self, text: str, segments: list[tuple[int, int, int, bool]]) -> None:
+        self.text = text
+        self._segments = segments
+        self._starts = [segment[0] for segment in segments]
+
+    @classmethod
+    def of(cls, text: str) -> _Unescaped | None:
+        """The view of `text` with its escapes undone, or `None` when it has none."""
+        pieces: list[str] = []
+        segments: list[tuple[int, int, int, bool]] = []
+        here = there = 0
+        for match in _ESCAPE.finditer(text):
+            start, end = match.span()
+            char = _unescape(match.group())
+            if char is None:
+                continue
+            if start > there:
+                pieces.append(text[there:start])
+                segments.append((here, there, start, True))
+                here += start - there
+            pieces.append(char)
+            segments.append((here, start, end, False))
+            here += len(char)
+            there = end
+        if not segments:
+            return None
+        if there < len(text):
+            pieces.append(text[there:])
+            segments.append((here, there, len(text), True))
+        return cls("".join(pieces), segments)
+
+    def origin(self, start: int, stop: int) -> tuple[int, int]:
+        """The span of the escaped text that `[start, stop)` of this view came from."""
+        return self._at(start, stop=False), self._at(stop - 1, stop=True)
+
+    def _at(self, index: int, *, stop: bool) -> int:
+        here, there, end, literal = self._segments[bisect.bisect_right(self._starts, index) - 1]
+        if literal:
+            return there + index - here + (1 if stop else 0)
+        return end if stop else there
+
+
+def _unescape(escape: str) -> str | None:
+    """The character an escape stands for, or `None` for one that stands for nothing."""
+    try:
+        if escape[0] == "%":
+            return chr(int(escape[1:], 16))
+        if escape[0] == "\\":
+            kind = escape[1]
+            if kind == "u":
+                return chr(int(escape[2:].strip("{}"), 16))
+            if kind == "x":
+                return chr(int(escape[2:], 16))
+            return kind
+        body = escape[1:].rstrip(";")
+        if body[0] == "#":
+            number = int(body[2:], 16) if body[1] in "xX" else int(body[1:])
+            return chr(number)
+        named = html.entities.html5.get(body + ";") if escape.endswith(";") else None
+        return named if named is not None else html.entities.html5.get(body)
+    except (ValueError, OverflowError, IndexError):
+        return None
 
 
 def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:

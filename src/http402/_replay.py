@@ -26,7 +26,9 @@ __all__ = [
     "why_not_replayable",
 ]
 
-#: `request.extensions` key marking a replay: `{"attempt": n}`.
+#: `request.extensions` key marking a replay: `{"attempt": n}`, `n` counting every send of the
+#: request, the first included (the first replay is attempt 2), as `error.attempts` and the
+#: `attempt` of log records do.
 REPLAY_EXTENSION = "http402.replay"
 
 #: Maps a request to its billing scope: requests of one scope share an account-level gate.

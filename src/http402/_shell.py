@@ -16,10 +16,11 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 
 from . import _metrics as metrics
-from ._burn import LowBalance, LowBalanceAlarm
+from ._balance import Balance
+from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
 from ._exceptions import FAMILY, PaymentRequiredError, error_for
-from ._models import PaymentRequired, Reason
+from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
 from ._replay import REPLAY_EXTENSION
@@ -67,6 +68,17 @@ class Shell:
         self._coordinator = options.coordinator or self._default_coordinator()
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
+        # A response's balance header is read wherever a balance is used: the low-balance
+        # watch, preflight's minimum, and the `http402.balance` gauge (with OpenTelemetry).
+        self._balance_headers = (
+            DEFAULT_BALANCE_HEADERS if options.low_balance is None else options.low_balance.headers
+        )
+        preflight = options.preflight
+        self._reads_balances = (
+            self._alarm is not None
+            or (preflight is not None and preflight.probes)
+            or metrics.available()
+        )
         self._recovery = None
         if options.recovers:
             self._recovery = Recovery(
@@ -94,14 +106,20 @@ class Shell:
         return self._options.scope(request)
 
     def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
-        """The low-balance alerts that the balance header of a response (not a gate) raises,
-        its reading recorded; a header balance names no provider."""
-        assert self._alarm is not None
-        amount = self._alarm.amount_in(response.headers.get)
+        """The balance header of a response (not a gate): recorded in the `http402.balance`
+        gauge, kept for preflight's minimum, and checked against the low-balance watch,
+        whose alerts are returned. A header balance names no provider."""
+        amount = balance_in(response.headers.get, self._balance_headers)
         if amount is None:
             return ()
         scope = self._options.scope(request)
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
+        if self._recovery is not None:
+            self._recovery.seen(
+                scope, Balance(provider="unknown", available=amount), self._coordinator
+            )
+        if self._alarm is None:
+            return ()
         return self._alarm.check(scope, amount, self._coordinator.book.clock())
 
     def _gate_error(

@@ -235,7 +235,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         response = self._transport.handle_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._alarm is not None:
+            if self._reads_balances:
                 self._notify(self._balance_alerts(request, response))
             return response
         return self._inspect(request, response)

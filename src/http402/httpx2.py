@@ -67,7 +67,13 @@ _AsyncClient = TypeVar("_AsyncClient", bound=httpx2.AsyncClient)
 class PaymentRequiredError(  # type: ignore[misc]  # .request/.response: httpx2's, same shape
     _exceptions.PaymentRequiredError, httpx2.HTTPStatusError
 ):
-    """`http402.PaymentRequiredError` from an httpx2 client; also an `httpx2.HTTPStatusError`."""
+    """`http402.PaymentRequiredError` from an httpx2 client; also an `httpx2.HTTPStatusError`.
+
+    Its `.request` and `.response` are httpx2's (`httpx2.Request`, `httpx2.Response`).
+    """
+
+    request: httpx2.Request  # type: ignore[assignment]  # httpx2's twin of httpx.Request
+    response: httpx2.Response  # type: ignore[assignment]  # httpx2's twin of httpx.Response
 
 
 class InsufficientCreditsError(_exceptions.InsufficientCreditsError, PaymentRequiredError):  # type: ignore[misc]

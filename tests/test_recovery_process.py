@@ -1,0 +1,249 @@
+"""Money invariants inside one process: a fork, a sync and an async client of one account,
+and the short failure hold that an SDK's own retries join.
+
+The episode book is driven by hand on a fake clock where that is enough; a real `os.fork`,
+real threads and a real event loop where the fault lives in them. Nothing waits on a sleep:
+threads meet on events, a forked child answers through a pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import warnings
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+import http402
+from http402 import Retry
+from http402._episodes import FAILURE_HOLD, EpisodeBook, Turn
+
+from .fakes import Account
+
+URL = "https://api.example.com/v1/generate"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# --- The short failure hold --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["raised", "declined"])
+def test_a_failed_episode_answers_its_scope_for_the_failure_hold(answer: str) -> None:
+    """An episode whose hook raised or declined answers the gates of its scope sent after it
+    finished, for `FAILURE_HOLD` seconds; then a gate leads a new episode."""
+    clock = Clock()
+    book = EpisodeBook(clock)
+    lead, episode = book.join("scope", book.mark())
+    assert lead
+    error = RuntimeError("billing is down") if answer == "raised" else None
+    book.finish(episode, None, error, 60.0)
+    clock.now += FAILURE_HOLD - 0.01
+    assert book.join("scope", book.mark()) == (False, episode)
+    assert book.join("other scope", book.mark())[0]
+    clock.now += 0.02
+    lead, again = book.join("scope", book.mark())
+    assert lead and again is not episode
+
+
+def test_a_window_that_closed_is_no_failure_hold() -> None:
+    """An episode that answered `Retry` is joined only while its window is open."""
+    clock = Clock()
+    book = EpisodeBook(clock)
+    _, episode = book.join("scope", book.mark())
+    book.finish(episode, Retry(within=5), None, 60.0)
+    clock.now += 5.0
+    assert book.join("scope", book.mark())[0]
+
+
+def test_an_sdk_retry_of_a_hook_that_raised_does_not_call_it_again() -> None:
+    """A request sent again at once after its hook raised (what anthropic does with a
+    transport's exception) gets the same exception, and the hook is not called again."""
+    account = Account()
+    calls: list[int] = []
+    failure = RuntimeError("billing API is down")
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append(1)
+        raise failure
+
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler), on_payment_required=top_up
+        )
+    )
+    for _ in range(3):
+        with pytest.raises(RuntimeError) as caught:
+            client.post(URL)
+        assert caught.value is failure
+    assert len(calls) == 1
+    assert len(account.requests) == 3
+
+
+# --- Fork --------------------------------------------------------------------------------
+
+
+def test_forked_forgets_what_only_the_parents_threads_could_finish() -> None:
+    """In a child, a running hook, a scout and a probe under way are forgotten: the next gate
+    leads, a replay scouts, a probe is taken again."""
+    clock = Clock()
+    coordinator = http402.LocalCoordinator(clock=clock)
+    book = coordinator.book
+    _, running = book.join("running", book.mark())
+    _, window = book.join("window", book.mark())
+    book.finish(window, Retry(within=30), None, 60.0)
+    parents_scout = object()
+    assert book.turn(window, parents_scout) is Turn.SCOUT
+    assert coordinator.balances.join("probed", every=60)[0] == "lead"
+
+    coordinator.forked()
+    book.forked()
+
+    lead, episode = book.join("running", book.mark())
+    assert lead and episode is not running
+    assert book.join("window", book.mark()) == (False, window)  # the window stays open
+    assert book.turn(window, object()) is Turn.SCOUT
+    assert coordinator.balances.join("probed", every=60)[0] == "lead"
+
+
+def test_forked_keeps_holds() -> None:
+    """A hold guards money already spent: a fork does not lift it."""
+    coordinator = http402.LocalCoordinator()
+    coordinator.hold("scope", "top-up:insufficient_credits", "{}")
+    coordinator.forked()
+    assert coordinator.held("scope", "top-up:insufficient_credits") == "{}"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform cannot fork")
+def test_a_child_forked_while_a_hook_runs_does_not_wait_for_it() -> None:
+    """A real fork while the parent's hook runs: the child's gated request leads its own
+    episode at once, instead of waiting on a hook that runs only in the parent."""
+    parent = os.getpid()
+    hook_started, finish_hook = threading.Event(), threading.Event()
+    account = Account()
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry | None:
+        if os.getpid() != parent:
+            return None  # the child's own hook: it declines at once
+        hook_started.set()
+        finish_hook.wait(timeout=30)
+        account.top_up(10)
+        return Retry(within=5)
+
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            on_payment_required=top_up,
+            sleep=lambda seconds: None,
+        )
+    )
+    gated = threading.Thread(target=client.post, args=(URL,))
+    gated.start()
+    assert hook_started.wait(timeout=10)
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a threaded process may deadlock: the fault we test.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
+        answer = b"nothing"
+        try:
+            client.post(URL)
+            answer = b"sent"
+        except http402.InsufficientCreditsError as error:
+            answer = b"declined" if error.attempts == 1 else b"other"
+        except BaseException:
+            answer = b"error"
+        finally:
+            os.write(write, answer)
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 10)
+        answer = os.read(read, 64) if ready else b"still waiting"
+    finally:
+        finish_hook.set()
+        gated.join(timeout=10)
+        os.close(read)
+        os.waitpid(child, 0)
+    assert answer == b"declined"
+
+
+# --- A sync and an async client of one account -------------------------------------------
+
+
+def test_twins_share_one_process_state() -> None:
+    """A coordinator's twin is of the other kind, made once, and shares episodes, holds and
+    balances."""
+    sync = http402.LocalCoordinator()
+    twin = sync.twin()
+    assert isinstance(twin, http402.AsyncLocalCoordinator)
+    assert twin is sync.twin() and twin.twin() is sync
+    assert twin.book is sync.book and twin.balances is sync.balances
+    sync.hold("scope", "key", "{}")
+    assert twin.holds.held("scope", "key") == "{}"
+
+
+def test_a_sync_and_an_async_client_of_one_account_top_up_once() -> None:
+    """A sync client's hook is running when an async client of the same account meets the
+    gate: the async request waits for that hook, and both get through on one top-up."""
+    account = Account()
+    calls: list[str] = []
+    hook_started, finish_hook = threading.Event(), threading.Event()
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append("sync")
+        hook_started.set()
+        assert finish_hook.wait(timeout=10)
+        account.top_up(10)
+        return Retry(within=30)
+
+    async def atop_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append("async")
+        account.top_up(10)
+        return Retry(within=30)
+
+    coordinator = http402.LocalCoordinator()
+    sync_client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            on_payment_required=top_up,
+            coordinator=coordinator,
+            sleep=lambda seconds: None,
+        )
+    )
+    results: dict[str, Any] = {}
+    first = threading.Thread(target=lambda: results.update(sync=sync_client.post(URL)))
+    first.start()
+    assert hook_started.wait(timeout=10)
+
+    async def second() -> None:
+        async def no_sleep(seconds: float) -> None:
+            await anyio.sleep(0)
+
+        # The async request's gate comes while the sync client's hook is held: only then
+        # may the hook finish.
+        account.on_gate = lambda n: finish_hook.set() if n >= 2 else None
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            on_payment_required=atop_up,
+            coordinator=coordinator.twin(),
+            sleep=no_sleep,
+        )
+        async with httpx.AsyncClient(transport=transport) as client:
+            results["async"] = await client.post(URL)
+
+    anyio.run(second)
+    first.join(timeout=10)
+    assert results["sync"].status_code == 200 and results["async"].status_code == 200
+    assert calls == ["sync"]
