@@ -147,12 +147,17 @@ def server_binary(name: str = "redis-server") -> str:
     return binary
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+def running_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A started `RedisServer`, stopped after (for fixtures in other test modules too)."""
     server = RedisServer(server_binary(), tmp_path)
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    yield from running_server(tmp_path)
 
 
 @pytest.fixture(scope="module")

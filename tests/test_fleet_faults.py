@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +23,17 @@ import pytest
 import http402
 from http402._fleet import Keys, StoreFailure, Verdict
 
-from .test_fleet import FakeClock, RedisServer, election, redis_server, view  # noqa: F401
+from .test_fleet import FakeClock, RedisServer, election, running_server, view
 
 redis = pytest.importorskip("redis")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of its own on a free loopback port."""
+    yield from running_server(tmp_path)
+
+
 SCOPE = "https://api.example.com:#0123456789abcdef|insufficient_credits"
 
 
@@ -72,9 +81,9 @@ def in_thread(function: Callable[[], Any]) -> tuple[threading.Thread, dict[str, 
 
 
 @pytest.fixture
-def leader(redis_server: RedisServer) -> Iterator[tuple[http402.RedisCoordinator, BlockedHook]]:
+def leader(server: RedisServer) -> Iterator[tuple[http402.RedisCoordinator, BlockedHook]]:
     """Process A: leads an episode of `SCOPE`, its hook blocked until the test says."""
-    first = coordinator(redis_server)
+    first = coordinator(server)
     hook = BlockedHook()
     thread, result = in_thread(lambda: first.run_episode(SCOPE, first.mark(), hook, 30))
     assert hook.started.wait(10)
@@ -85,13 +94,13 @@ def leader(redis_server: RedisServer) -> Iterator[tuple[http402.RedisCoordinator
 
 
 def test_a_failed_side_call_during_a_stall_runs_no_hook_beside_the_holder(
-    redis_server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
 ) -> None:
     """Case 22's kind: B's known-gate GET fails while Redis is frozen; B's gated request
     then waits out the stall, sees A's lease, and takes A's answer: one top-up."""
     _, hook = leader
-    second = coordinator(redis_server)
-    redis_server.pause()
+    second = coordinator(server)
+    server.pause()
     try:
         assert second.gated("https://api.example.com:#0123456789abcdef") is None  # failed
         assert second._health.open()  # what used to skip the election
@@ -99,7 +108,7 @@ def test_a_failed_side_call_during_a_stall_runs_no_hook_beside_the_holder(
         thread, result = in_thread(lambda: second.run_episode(SCOPE, sent, hook, 30))
         time.sleep(1.0)  # the stall's duration (less than the lease)
     finally:
-        redis_server.resume()
+        server.resume()
     hook.release.set()
     thread.join(30)
     assert result == {"value": http402.Retry(within=30)}
@@ -107,17 +116,17 @@ def test_a_failed_side_call_during_a_stall_runs_no_hook_beside_the_holder(
 
 
 def test_a_flush_mid_hook_elects_no_second_holder(
-    redis_server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
 ) -> None:
     """FLUSHDB while A's hook runs: B, which never saw A's lease, finds a store that just
     lost its data, elects nobody for a renewal beat, meanwhile A re-takes its lease, and B
     takes A's answer."""
     _, hook = leader
-    redis.Redis.from_url(redis_server.url).flushdb()
-    second = coordinator(redis_server)
+    redis.Redis.from_url(server.url).flushdb()
+    second = coordinator(server)
     thread, result = in_thread(lambda: second.run_episode(SCOPE, second.mark(), hook, 30))
     state = Keys.of("http402", SCOPE).state
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(server.url)
     deadline = time.monotonic() + 10
     while client.hget(state, "holder") is None:  # A's renewal re-takes its lease
         assert time.monotonic() < deadline, "the holder did not re-take its lease"
@@ -130,17 +139,17 @@ def test_a_flush_mid_hook_elects_no_second_holder(
 
 
 def test_evicting_every_key_with_a_ttl_mid_hook_loses_nothing_that_guards_money(
-    redis_server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
 ) -> None:
     """What a volatile-* eviction policy may take (keys with a TTL) holds no lease, fence,
     outcome, cap record, hold or spend entry: B still waits for A."""
     _, hook = leader
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(server.url)
     for key in client.scan_iter():
         if client.pttl(key) > 0:
             client.delete(key)
     assert client.hget(Keys.of("http402", SCOPE).state, "holder") is not None
-    second = coordinator(redis_server)
+    second = coordinator(server)
     thread, result = in_thread(lambda: second.run_episode(SCOPE, second.mark(), hook, 30))
     thread.join(0.5)
     assert thread.is_alive()
@@ -151,39 +160,39 @@ def test_evicting_every_key_with_a_ttl_mid_hook_loses_nothing_that_guards_money(
 
 
 def test_a_flush_inside_the_window_is_answered_by_the_holders_kept_outcome(
-    redis_server: RedisServer,
+    server: RedisServer,
 ) -> None:
     """After A's top-up, while its credits propagate, Redis is flushed: a request of B (sent
     before the top-up showed) finds A's outcome again, put back by A's keeper, and replays
     instead of buying again."""
-    first, second = coordinator(redis_server), coordinator(redis_server)
+    first, second = coordinator(server), coordinator(server)
     calls = []
     sent = second.mark()
     first.run_episode(SCOPE, first.mark(), lambda: calls.append(1) or http402.Retry(within=30), 30)
-    redis.Redis.from_url(redis_server.url).flushdb()
+    redis.Redis.from_url(server.url).flushdb()
     answer = second.run_episode(SCOPE, sent, lambda: calls.append(2) or http402.Retry(), 30)
     assert answer == http402.Retry(within=30)
     assert calls == [1]
 
 
 def test_redis_refusing_connections_costs_no_wait_when_no_lease_was_seen(
-    redis_server: RedisServer,
+    server: RedisServer,
 ) -> None:
     """Redis is down (nothing listens): a process that saw no lease coordinates alone at
     once, for every gated request, instead of waiting `lease_ttl` each time."""
-    alone = coordinator(redis_server, lease_ttl=10.0)
-    redis_server.stop()
+    alone = coordinator(server, lease_ttl=10.0)
+    server.stop()
     for _ in range(3):
         began = time.monotonic()
         assert alone.run_episode(SCOPE, alone.mark(), http402.Retry, 30) == http402.Retry()
         assert time.monotonic() - began < 2.0
 
 
-def test_a_stall_is_waited_out_once_per_outage_not_per_request(redis_server: RedisServer) -> None:
+def test_a_stall_is_waited_out_once_per_outage_not_per_request(server: RedisServer) -> None:
     """Redis frozen, no lease seen: the first gated request waits up to a lease (the store
     may hold one); once the outage outlasted it, the next requests go at once."""
-    process = coordinator(redis_server, lease_ttl=1.5)
-    redis_server.pause()
+    process = coordinator(server, lease_ttl=1.5)
+    server.pause()
     try:
         began = time.monotonic()
         process.run_episode(SCOPE, process.mark(), http402.Retry, 30)
@@ -192,34 +201,34 @@ def test_a_stall_is_waited_out_once_per_outage_not_per_request(redis_server: Red
         process.run_episode(SCOPE, process.mark(), http402.Retry, 30)
         second = time.monotonic() - began
     finally:
-        redis_server.resume()
+        server.resume()
     assert 1.2 < first < 3.0
     assert second < 0.5
 
 
 def test_a_client_with_default_retries_holds_no_request_through_a_stall(
-    redis_server: RedisServer,
+    server: RedisServer,
 ) -> None:
     """redis-py's defaults (10 retries, 5 s socket timeout) would hold each known-gate read
     for the whole stall; `store_timeout` bounds it."""
-    process = http402.RedisCoordinator(redis.Redis.from_url(redis_server.url), store_timeout=0.3)
-    redis_server.pause()
+    process = http402.RedisCoordinator(redis.Redis.from_url(server.url), store_timeout=0.3)
+    server.pause()
     try:
         began = time.monotonic()
         assert process.gated("https://api.example.com:#0123456789abcdef") is None
         assert time.monotonic() - began < 1.0
     finally:
-        redis_server.resume()
+        server.resume()
 
 
 def test_the_cap_is_said_and_forget_gate_lifts_it(
-    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The refusal names the cap, when the next top-up is allowed, and the scope as its
     origin and credential digest (not a Redis key); `forget_gate` lifts it fleet-wide."""
     caplog.set_level(logging.WARNING, logger="http402")
-    first = coordinator(redis_server, max_episodes=(1, 600))
-    second = coordinator(redis_server, max_episodes=(1, 600))
+    first = coordinator(server, max_episodes=(1, 600))
+    second = coordinator(server, max_episodes=(1, 600))
     calls: list[int] = []
     first.run_episode(SCOPE, first.mark(), lambda: calls.append(1), 30)
     assert second.run_episode(SCOPE, second.mark(), lambda: calls.append(2), 30) is None
@@ -290,8 +299,8 @@ def test_a_call_abandoned_before_it_started_is_never_made() -> None:
 # Holds on payments whose outcome is unknown (agreement 3).
 
 
-def test_a_hold_is_seen_across_the_fleet_until_released(redis_server: RedisServer) -> None:
-    first, second = coordinator(redis_server), coordinator(redis_server)
+def test_a_hold_is_seen_across_the_fleet_until_released(server: RedisServer) -> None:
+    first, second = coordinator(server), coordinator(server)
     record = json.dumps({"offer": "abc", "proof_digest": "1234"})
     first.hold("scope-a", "offer-abc", record)
     assert second.held("scope-a", "offer-abc") == record
@@ -300,8 +309,8 @@ def test_a_hold_is_seen_across_the_fleet_until_released(redis_server: RedisServe
     assert first.held("scope-a", "offer-abc") is None
 
 
-def test_release_without_a_key_releases_every_hold_of_the_scope(redis_server: RedisServer) -> None:
-    process = coordinator(redis_server)
+def test_release_without_a_key_releases_every_hold_of_the_scope(server: RedisServer) -> None:
+    process = coordinator(server)
     process.hold("scope-a", "one", "{}")
     process.hold("scope-a", "two", "{}")
     process.hold("scope-b", "one", "{}")
@@ -311,46 +320,46 @@ def test_release_without_a_key_releases_every_hold_of_the_scope(redis_server: Re
     assert process.held("scope-b", "one") == "{}"
 
 
-def test_held_fails_closed_when_redis_cannot_answer(redis_server: RedisServer) -> None:
-    process = coordinator(redis_server)
-    redis_server.stop()
+def test_held_fails_closed_when_redis_cannot_answer(server: RedisServer) -> None:
+    process = coordinator(server)
+    server.stop()
     record = process.held("scope-a", "offer-abc")
     assert record is not None and "did not answer" in record
 
 
 def test_a_hold_lost_by_a_flush_is_written_again_by_a_process_that_saw_it(
-    redis_server: RedisServer,
+    server: RedisServer,
 ) -> None:
-    first, second = coordinator(redis_server), coordinator(redis_server)
+    first, second = coordinator(server), coordinator(server)
     first.hold("scope-a", "offer-abc", '{"n": 1}')
     assert second.held("scope-a", "offer-abc") == '{"n": 1}'
-    redis.Redis.from_url(redis_server.url).flushdb()
+    redis.Redis.from_url(server.url).flushdb()
     assert second.held("scope-a", "offer-abc") == '{"n": 1}'  # and written again
-    assert coordinator(redis_server).held("scope-a", "offer-abc") == '{"n": 1}'
+    assert coordinator(server).held("scope-a", "offer-abc") == '{"n": 1}'
 
 
-def test_a_late_release_never_lifts_a_newer_hold(redis_server: RedisServer) -> None:
+def test_a_late_release_never_lifts_a_newer_hold(server: RedisServer) -> None:
     """A release asked before a hold was placed (its reply lost in a stall, run late) leaves
     that newer hold in place."""
     from http402._redis import _RELEASE
 
-    process = coordinator(redis_server)
+    process = coordinator(server)
     asked = int(time.time() * 1000) - 5000
     process.hold("scope-a", "offer-abc", "{}")
     keys = Keys.of("http402", "scope-a")
-    late = redis.Redis.from_url(redis_server.url).register_script(_RELEASE)
+    late = redis.Redis.from_url(server.url).register_script(_RELEASE)
     assert late(keys=[keys.holds], args=["offer-abc", asked]) == 0
-    assert coordinator(redis_server).held("scope-a", "offer-abc") == "{}"
+    assert coordinator(server).held("scope-a", "offer-abc") == "{}"
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
-async def test_async_holds_match_the_sync_ones(redis_server: RedisServer, anyio_backend: str) -> None:
-    client = redis.asyncio.Redis.from_url(redis_server.url)
+async def test_async_holds_match_the_sync_ones(server: RedisServer, anyio_backend: str) -> None:
+    client = redis.asyncio.Redis.from_url(server.url)
     process = http402.AsyncRedisCoordinator(client)
     try:
         await process.hold("scope-a", "offer-abc", "{}")
-        assert coordinator(redis_server).held("scope-a", "offer-abc") == "{}"
+        assert coordinator(server).held("scope-a", "offer-abc") == "{}"
         await process.release("scope-a", "offer-abc")
         assert await process.held("scope-a", "offer-abc") is None
     finally:

@@ -4,7 +4,10 @@ redis-server for the shared windows)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,9 +16,17 @@ import pytest
 import http402
 from http402._amounts import amount_of, units, why_unpayable
 
-from .test_fleet import RedisServer, redis_server  # noqa: F401
+from .test_fleet import RedisServer, running_server
 
 redis = pytest.importorskip("redis")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of its own on a free loopback port."""
+    yield from running_server(tmp_path)
+
+
 DAI = "0x50c5725949A6F0c72E6C4a641F24049A917DB0Cb"  # 18 decimals
 ONE = 10**18
 
@@ -95,10 +106,10 @@ def test_a_window_past_two_to_the_sixty_third_stays_exact_in_process() -> None:
     assert policy.reserve(challenge((DAI, "1", "atomic")))[2] is None
 
 
-def test_a_shared_window_of_an_18_decimal_token_holds_exactly(redis_server: RedisServer) -> None:
+def test_a_shared_window_of_an_18_decimal_token_holds_exactly(server: RedisServer) -> None:
     """Case 20's kind: DAI amounts (10^18 atomic units, 10^36 stored units) in Redis's Lua,
     up to the last unit: the window is full at exactly its cap."""
-    store = http402.RedisCoordinator.from_url(redis_server.url).spend_store("dai")
+    store = http402.RedisCoordinator.from_url(server.url).spend_store("dai")
     big = 10**30 + 1
     policy = http402.SpendPolicy(max_amount={DAI: big}, max_per_window={DAI: 2 * big}, store=store)
     offer = challenge((DAI, str(big), "atomic"))
@@ -110,7 +121,7 @@ def test_a_shared_window_of_an_18_decimal_token_holds_exactly(redis_server: Redi
     assert allowed == ()
 
 
-def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(redis_server: RedisServer) -> None:
+def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(server: RedisServer) -> None:
     """Ten sequential DAI challenges, a pay hook that does not say `paid=`: two are paid."""
     paid = []
 
@@ -125,7 +136,7 @@ def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(redis_server: Re
         paid.append(error.payment.payment_options[0].amount)
         return http402.Retry(headers={"PAYMENT-SIGNATURE": "signed-proof-0123456789"})
 
-    coordinator = http402.RedisCoordinator.from_url(redis_server.url)
+    coordinator = http402.RedisCoordinator.from_url(server.url)
     policy = http402.SpendPolicy(max_amount={DAI: ONE}, max_per_window={DAI: 2 * ONE})
     client = http402.wrap(
         httpx.Client(transport=httpx.MockTransport(server)),
@@ -134,10 +145,8 @@ def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(redis_server: Re
         coordinator=coordinator,
     )
     for _ in range(10):
-        try:
+        with contextlib.suppress(http402.PaymentChallengeError):
             client.get("https://api.example.com/data")
-        except http402.PaymentChallengeError:
-            pass
     assert paid == [ONE, ONE]
 
 
@@ -155,13 +164,15 @@ def transport_with(coordinator: Any, policy: http402.SpendPolicy) -> Any:
 
 
 def test_a_policy_beside_a_fleet_coordinator_shares_the_fleets_window(
-    redis_server: RedisServer,
+    server: RedisServer,
 ) -> None:
     """Two processes (two coordinators), each with its own policy and no `store=`: one
     window, as docs/fleet.md says; `per_process=True` keeps each its own."""
     offer = challenge((DAI, str(ONE), "atomic"))
     shared = [
-        transport_with(http402.RedisCoordinator.from_url(redis_server.url), http402.SpendPolicy(**limits()))
+        transport_with(
+            http402.RedisCoordinator.from_url(server.url), http402.SpendPolicy(**limits())
+        )
         for _ in range(2)
     ]
     policies = [transport._options.spend_policy for transport in shared]
@@ -169,7 +180,7 @@ def test_a_policy_beside_a_fleet_coordinator_shares_the_fleets_window(
     assert policies[1].reserve(offer)[2] is None
     apart = [
         transport_with(
-            http402.RedisCoordinator.from_url(redis_server.url, namespace="apart"),
+            http402.RedisCoordinator.from_url(server.url, namespace="apart"),
             http402.SpendPolicy(**limits(per_process=True)),
         )
         for _ in range(2)
@@ -180,20 +191,20 @@ def test_a_policy_beside_a_fleet_coordinator_shares_the_fleets_window(
 
 
 def test_a_window_whose_store_lost_its_data_pays_nothing_until_reset(
-    redis_server: RedisServer,
+    server: RedisServer,
 ) -> None:
     """FLUSHDB between payments: the process that paid finds the window's marker gone, adds
     its own entries back, and the whole fleet's window refuses for a window (what others
     spent cannot be counted: fail closed), saying why and how to resume; `reset()` resumes."""
-    store = http402.RedisCoordinator.from_url(redis_server.url).spend_store("wallet")
+    store = http402.RedisCoordinator.from_url(server.url).spend_store("wallet")
     policy = http402.SpendPolicy(**limits(max_per_window={DAI: 2 * ONE}), store=store)
     offer = challenge((DAI, str(ONE), "atomic"))
     assert policy.reserve(offer)[2] is not None
-    redis.Redis.from_url(redis_server.url).flushdb()
-    allowed, refusals, reservation = policy.reserve(offer)
+    redis.Redis.from_url(server.url).flushdb()
+    _, refusals, reservation = policy.reserve(offer)
     assert reservation is None
     assert refusals is not None and "lost its records" in refusals and "reset()" in refusals
-    other = http402.RedisCoordinator.from_url(redis_server.url).spend_store("wallet")
+    other = http402.RedisCoordinator.from_url(server.url).spend_store("wallet")
     late = http402.SpendPolicy(**limits(max_per_window={DAI: 2 * ONE}), store=other)
     assert late.reserve(offer)[2] is None  # the whole fleet waits out the window
     store.reset()
@@ -204,11 +215,11 @@ def test_a_window_whose_store_lost_its_data_pays_nothing_until_reset(
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
 async def test_an_async_fleet_shares_its_window_too(
-    redis_server: RedisServer, anyio_backend: str
+    server: RedisServer, anyio_backend: str
 ) -> None:
     """`AsyncRedisCoordinator` gives async transports the fleet's window: reserving awaits the
     store, and a declined hook's reservation is given back."""
-    client = redis.asyncio.Redis.from_url(redis_server.url)
+    client = redis.asyncio.Redis.from_url(server.url)
     try:
         coordinator = http402.AsyncRedisCoordinator(client)
         transport = http402.AsyncPaymentRequiredTransport(
