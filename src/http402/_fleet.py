@@ -506,6 +506,7 @@ def election_flow(
     witness: Witness,
     cap: tuple[int, float],
     wall: Callable[[], float],
+    health: StoreHealth,
 ) -> Generator[Action, Any, Step]:
     """Elects this burst's fate: `COVERED`, `LEAD`, `DECLINED` or `LOCAL`."""
     step = election.first()
@@ -516,7 +517,7 @@ def election_flow(
             continue
         nonce = election.nonce() if step.verdict is Verdict.ACQUIRE else ""
         try:
-            reply = yield Call("elect", keys.elect, args_for(step, nonce))
+            reply = yield from stored(health, Call("elect", keys.elect, args_for(step, nonce)))
         except StoreFailure as failure:
             step = election.failed(failure)
             continue
@@ -567,7 +568,13 @@ def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
         episode.sent_wall, episode.lease_ttl, episode.clock, episode.hint, episode.health
     )
     step = yield from election_flow(
-        election, episode.keys, _elect_args(episode), episode.witness, episode.cap, episode.wall
+        election,
+        episode.keys,
+        _elect_args(episode),
+        episode.witness,
+        episode.cap,
+        episode.wall,
+        episode.health,
     )
     if step.verdict is Verdict.LOCAL:
         ran = yield RunHook()
@@ -580,16 +587,19 @@ def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
     token = step.token
     started_ms = int(episode.wall() * 1000)
     period_ms = int(episode.cap[1] * 1000)
-    lease = yield Spawn(renewal_flow(episode.keys, token, started_ms, episode.lease_ttl, period_ms))
+    lease = yield Spawn(
+        renewal_flow(episode.keys, token, started_ms, episode.lease_ttl, period_ms, episode.health)
+    )
     failed, answer = yield RunHook()
     outcome = Outcome.of(
         fence_of(token), None if failed else answer, answer if failed else None, episode.wall()
     )
     outcome_ms = max(_OUTCOME_KEEP_MS, period_ms)
+    health = episode.health
     publication = publication_flow(
-        episode.keys, token, outcome, episode.window, outcome_ms, episode.wall
+        episode.keys, token, outcome, episode.window, outcome_ms, episode.wall, health
     )
-    keeper = keeper_flow(episode.keys, token, outcome, episode.window, episode.wall)
+    keeper = keeper_flow(episode.keys, token, outcome, episode.window, episode.wall, health)
     first = next(publication)
     try:
         reply = yield first
@@ -648,8 +658,25 @@ def _elect_args(episode: Episode) -> Callable[[Step, str], list[Any]]:
     return args_for
 
 
+def stored(health: StoreHealth, call: Call) -> Generator[Action, Any, Any]:
+    """`call`'s reply, telling `health` whether the store answered: every flow's calls count,
+    so that intermittent failures (lost replies) never add up to an outage."""
+    try:
+        reply = yield call
+    except StoreFailure as failure:
+        health.failed(failure)
+        raise
+    health.succeeded()
+    return reply
+
+
 def renewal_flow(
-    keys: Keys, token: str, started_ms: int, lease_ttl: float, period_ms: int
+    keys: Keys,
+    token: str,
+    started_ms: int,
+    lease_ttl: float,
+    period_ms: int,
+    health: StoreHealth,
 ) -> Generator[Action, Any, None]:
     """Renews the holder's lease every beat until the lead ends (`Pause` answers `True`), or
     another holder was elected. Through store errors it tries again soon, to re-take the
@@ -661,7 +688,7 @@ def renewal_flow(
         if ended:
             return
         try:
-            renewed = yield Call("renew", keys.elect, args)
+            renewed = yield from stored(health, Call("renew", keys.elect, args))
         except StoreFailure:
             beat = min(beat, _RENEW_AFTER_ERROR)
             continue
@@ -677,6 +704,7 @@ def publication_flow(
     window: float,
     outcome_ms: int,
     wall: Callable[[], float],
+    health: StoreHealth,
 ) -> Generator[Action, Any, bool]:
     """Publishes the outcome, again and again (waits growing to a second) until the store
     takes it or the outcome's window ends: `True` once published, `False` if fenced out (a
@@ -685,7 +713,9 @@ def publication_flow(
     waits = publish_waits()
     while True:
         try:
-            published = yield Call("publish", [keys.state, keys.marker, keys.channel], args)
+            published = yield from stored(
+                health, Call("publish", [keys.state, keys.marker, keys.channel], args)
+            )
         except StoreFailure:
             wait = next(waits)
             if wall() + wait >= outcome.publish_until(window):
@@ -707,7 +737,12 @@ def publication_flow(
 
 
 def keeper_flow(
-    keys: Keys, token: str, outcome: Outcome, window: float, wall: Callable[[], float]
+    keys: Keys,
+    token: str,
+    outcome: Outcome,
+    window: float,
+    wall: Callable[[], float],
+    health: StoreHealth,
 ) -> Generator[Action, Any, None]:
     """Keeps a published outcome in the store until its window closes: every beat, a store
     that lost it (a flush, a restart) gets it back, so a stale 402 of the burst is still
@@ -719,7 +754,9 @@ def keeper_flow(
         yield Pause(min(1.0, left))
         args[3] = int(max(0.0, until - wall()) * 1000)
         try:
-            kept = yield Call("keep", [keys.state, keys.marker, keys.channel], args)
+            kept = yield from stored(
+                health, Call("keep", [keys.state, keys.marker, keys.channel], args)
+            )
         except StoreFailure:
             continue
         if not kept:

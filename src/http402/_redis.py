@@ -729,9 +729,7 @@ class RedisCoordinator(_Fleet):
         try:
             return self._runner.run(lambda: script(keys=call.keys, args=call.args))
         except self._errors as exc:
-            failure = failure_of(exc)
-            self._health.failed(failure)
-            raise failure from exc
+            raise failure_of(exc) from exc
 
 
 class _Subscription:
@@ -1066,9 +1064,7 @@ class AsyncRedisCoordinator(_Fleet):
                 script(keys=call.keys, args=call.args), self._store_timeout
             )
         except self._errors as exc:
-            failure = failure_of(exc)
-            self._health.failed(failure)
-            raise failure from exc
+            raise failure_of(exc) from exc
 
 
 class _AsyncSubscription:

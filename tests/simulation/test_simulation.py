@@ -23,6 +23,7 @@ REGRESSIONS = {
     84: "a release asked during a stall executed after a newer hold, and lifted it",
 }
 BEYOND_REGRESSIONS = {
+    100675: "lost replies added up across a process's calls into an outage longer than a lease",
     9: "a failover to a lagging replica forgot payments (held to the cap only since)",
     22: "a restart while a process was frozen let the window be paid twice",
 }
