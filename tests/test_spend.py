@@ -125,7 +125,7 @@ def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(server: RedisSer
     """Ten sequential DAI challenges, a pay hook that does not say `paid=`: two are paid."""
     paid = []
 
-    def server(request: httpx.Request) -> httpx.Response:
+    def provider(request: httpx.Request) -> httpx.Response:
         if request.headers.get("payment-signature"):
             return httpx.Response(200)
         offer = {"scheme": "exact", "network": "base", "maxAmountRequired": str(ONE)}
@@ -139,7 +139,7 @@ def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(server: RedisSer
     coordinator = http402.RedisCoordinator.from_url(server.url)
     policy = http402.SpendPolicy(max_amount={DAI: ONE}, max_per_window={DAI: 2 * ONE})
     client = http402.wrap(
-        httpx.Client(transport=httpx.MockTransport(server)),
+        httpx.Client(transport=httpx.MockTransport(provider)),
         on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
         spend_policy=policy,
         coordinator=coordinator,
