@@ -1,4 +1,4 @@
-"""The cheap first look of the generic rules at a non-402 body never changes an answer."""
+"""The prefilter of the generic rules, derived from the rule table, never changes an answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 import http402
-from http402._providers import _common, problem
+from http402._classify import readers
+from http402._providers import problem
 
 PAYLOADS = Path(__file__).parent / "payloads"
 GATEWAY = "http://localhost:4000/v1/chat/completions"
@@ -71,10 +72,10 @@ def _recorded() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("status", [400, 403, 429, 432])
 @pytest.mark.parametrize(("content_type", "body"), SPELLED + _recorded())
-def test_first_look_changes_no_answer(
+def test_the_prefilter_changes_no_answer(
     status: int, content_type: str, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 4xx from a host with no adapter gets the same answer with the first look as without."""
+    """A 4xx from a host with no adapter gets the same answer with the prefilter as without."""
     response = httpx.Response(
         status,
         headers={"content-type": content_type},
@@ -82,8 +83,8 @@ def test_first_look_changes_no_answer(
         request=httpx.Request("POST", GATEWAY),
     )
     looked = http402.classify(response)
-    monkeypatch.setattr(_common, "_holds_any", lambda lowered, needles: True)
-    monkeypatch.setattr(problem, "_may_be_billing_problem", lambda response: True)
+    monkeypatch.setattr(readers, "text_may_hold_evidence", lambda text: True)
+    monkeypatch.setattr(problem, "_may_be_problem", lambda text: True)
     read = http402.classify(response)
     assert looked == read
     assert (looked is None) == (read is None)

@@ -72,7 +72,7 @@ def send(status: int, content_type: str | None, headers: dict[str, str] | None =
     return stream.read
 
 
-@pytest.mark.parametrize("status", [400, 403, 412, 422, 423, 429, 432, 433])
+@pytest.mark.parametrize("status", [400, 403, 409, 412, 422, 429, 432, 433, 456])
 def test_a_billing_code_on_any_4xx_from_any_host_is_a_gate(status: int) -> None:
     """`insufficient_quota` from a gateway is a gate whatever 4xx it comes with."""
     payment = http402.classify(response(status))
@@ -226,9 +226,9 @@ def test_words_that_other_errors_use_too_are_no_evidence_on_a_non_402(body: Any)
     assert http402.classify(response(402, body)) is not None
 
 
-@pytest.mark.parametrize("status", [404, 409, 410, 413, 426])
+@pytest.mark.parametrize("status", [404, 410, 413, 423, 426, 431, 451])
 def test_statuses_that_name_another_refusal_are_not_read(status: int) -> None:
-    """Not found, conflict, gone, too large or a protocol upgrade are no payment gates."""
+    """Not found, gone, too large, locked or a protocol upgrade are no payment gates."""
     body = {"error": {"message": "This subscription is already canceled.", "code": "unpaid"}}
     assert http402.classify(response(status, body)) is None
     assert send(status, "application/json") is False
@@ -760,3 +760,33 @@ def test_tier_upgrades_payment_methods_and_card_changes(
 ) -> None:
     payment = http402.classify(response(403, {"error": {"message": message}}))
     assert (payment.reason if payment else None) is reason
+
+
+def test_the_statuses_table_gives_every_4xx_one_row_and_a_reason() -> None:
+    """Which statuses are read is one table: each 4xx is in at most one row, each row says
+    why, and the generic rules read exactly the statuses it marks."""
+    from http402._classify import statuses
+
+    seen: list[int] = [status for rule in statuses.STATUSES for status in rule.statuses]
+    assert len(seen) == len(set(seen))
+    assert all(rule.why for rule in statuses.STATUSES)
+    assert statuses.how_read(402) is statuses.Read.ALWAYS
+    assert statuses.how_read(503) is statuses.Read.NEVER
+    for status in range(400, 500):
+        read = statuses.how_read(status)
+        assert (status in statuses.READ_ON_EVIDENCE) is (
+            read in (statuses.Read.ON_EVIDENCE, statuses.Read.WITH_PAYMENT_HEADER)
+        )
+    registry = http402.AdapterRegistry(http402.default_registry)
+    json_type = {"content-type": "application/json"}.get
+    for status in statuses.READ_ON_EVIDENCE - {401, 407}:
+        assert registry.claims(status, "gateway.example", json_type), status
+
+
+def test_a_disabled_subscription_on_409_is_a_gate_and_a_conflict_is_not() -> None:
+    """Azure answers a disabled subscription with 409; a plain conflict stays a conflict."""
+    gate = payload("azure-arm-readonly-disabled-subscription-409")["response"]
+    payment = http402.classify(response(409, gate["body"]))
+    assert payment is not None and payment.reason is Reason.SUBSCRIPTION_EXPIRED
+    conflict = {"error": {"code": "Conflict", "message": "This subscription is already canceled."}}
+    assert http402.classify(response(409, conflict)) is None

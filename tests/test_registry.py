@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -243,3 +244,44 @@ def test_a_snapshot_url_may_be_given_as_a_function_or_any_object() -> None:
     given = ResponseSnapshot(status_code=402, url=httpx.URL("https://api.example.com/v1"))  # type: ignore[arg-type]
     assert given.url == "https://api.example.com/v1"
     assert given.host == "api.example.com"
+
+
+class TestProviderAdapter:
+    """`http402.ProviderAdapter`: a provider declared by its attributes, for plugin authors."""
+
+    class Acme(http402.ProviderAdapter):
+        name = "acme"
+        hosts = ("api.acme.test",)
+        statuses = (402, 403, 460)
+        default_reason = http402.Reason.INSUFFICIENT_CREDITS
+        status_reasons = MappingProxyType({460: http402.Reason.PLAN_LIMIT_EXCEEDED})
+
+    def classify(self, status: int, body: dict[str, object]) -> http402.PaymentRequired | None:
+        registry = http402.AdapterRegistry([self.Acme()])
+        response = httpx.Response(
+            status, json=body, request=httpx.Request("POST", "https://api.acme.test/v1")
+        )
+        return http402.classify(response, registry=registry)
+
+    def test_a_bare_402_gets_the_default_reason(self) -> None:
+        """A 402 that says nothing more is what the provider documents its 402 to mean."""
+        payment = self.classify(402, {"error": "nope"})
+        assert payment is not None
+        assert (payment.reason, payment.provider) == (http402.Reason.INSUFFICIENT_CREDITS, "acme")
+
+    def test_another_status_needs_evidence_and_weak_evidence_counts_on_its_host(self) -> None:
+        """A 403 from the provider's host is read with weak rules too; one that names no
+        gate is left alone."""
+        payment = self.classify(403, {"error": {"code": "quota_exceeded"}})
+        assert payment is not None and payment.reason is http402.Reason.INSUFFICIENT_CREDITS
+        assert self.classify(403, {"error": {"message": "Forbidden"}}) is None
+
+    def test_a_status_that_names_its_reason(self) -> None:
+        """`status_reasons` wins whatever the body says."""
+        payment = self.classify(460, {"error": {"message": "Insufficient credits"}})
+        assert payment is not None and payment.reason is http402.Reason.PLAN_LIMIT_EXCEEDED
+
+    def test_a_throttle_on_its_host_is_no_gate(self) -> None:
+        """A provider's rate limit stays a rate limit."""
+        body = {"error": {"code": "rate_limit_exceeded", "message": "Upgrade your plan."}}
+        assert self.classify(403, body) is None

@@ -30,6 +30,7 @@ if _typing.TYPE_CHECKING:
     from ._async_transport import AsyncPaymentRequiredTransport
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
     from ._burn import LowBalance, LowBalanceWatch
+    from ._classify.provider import ProviderAdapter
     from ._episodes import AsyncLocalCoordinator, LocalCoordinator
     from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
@@ -57,6 +58,7 @@ _LAZY = {
     "LowBalanceWatch": "._burn",
     "PaymentRequiredTransport": "._transport",
     "Preflight": "._preflight",
+    "ProviderAdapter": "._classify.provider",
     "RedisCoordinator": "._redis",
     "RetryPolicy": "._policies",
     "SpendPolicy": "._policies",
@@ -88,6 +90,7 @@ __all__ = [
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
     "Preflight",
+    "ProviderAdapter",
     "Reason",
     "RedisCoordinator",
     "Registration",

@@ -18,19 +18,14 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
+from ._classify.snapshot import ResponseSnapshot
+from ._classify.statuses import PAYMENT_REQUIRED, READ_ON_EVIDENCE, is_readable_error
 from ._models import PaymentRequired
-from ._untrusted import (
-    MAX_TEXT_FIELD,
-    bounded_text,
-    decode_text,
-    loads_json,
-    parse_www_authenticate,
-)
+from ._untrusted import MAX_TEXT_FIELD, bounded_text
 
 if TYPE_CHECKING:
     import importlib.metadata
@@ -45,176 +40,9 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "http402.adapters"
-_PAYMENT_REQUIRED = 402
-#: 4xx statuses whose body the generic rules may read: every 4xx but 402 (handled anyway) and
-#: those that name another refusal outright (not found, conflict, gone, too large, a protocol
-#: upgrade...), where billing words would be about something else ("already canceled").
-_ERROR_STATUSES = frozenset(range(400, 500)) - {
-    _PAYMENT_REQUIRED,
-    404,
-    405,
-    406,
-    408,
-    409,
-    410,
-    411,
-    413,
-    414,
-    415,
-    416,
-    417,
-    421,
-    426,
-    431,
-}
-#: Challenges for credentials, not for money: read only when a payment protocol's header says
-#: the challenge is one (a bad API key must not cost a body read).
-_AUTH_CHALLENGES = frozenset({401, 407})
-_PAYMENT_HEADERS = ("payment-required", "x-payment-required", "crawler-price", "crawler-error")
-_PAYMENT_SCHEMES = ("l402", "lsat", "payment")
+_PAYMENT_REQUIRED = PAYMENT_REQUIRED
 _logger = logging.getLogger("http402")
-_NOT_PARSED: Any = object()
 _HOST_CACHE_SIZE = 1024
-
-
-class ResponseSnapshot:
-    """What an adapter sees of a response: status, headers, the bounded decoded body, and the
-    request's method and URL. It does no I/O. The request's credentials travel along in
-    `secrets` only so that classification can scrub them from messages; adapters must not
-    read them.
-
-    Args:
-        status_code: The HTTP status.
-        headers: Header `(name, value)` pairs; names are matched case-insensitively.
-        body: The decoded body, already bounded by the reader.
-        method: The request method.
-        url: The request URL, or a function that gives it when first asked (most responses
-            are never read, and need no URL).
-        host: The request's host, if already known (else read from `url`).
-        truncated: `True` when the body was longer than the bound and was cut.
-        secrets: The request's credential values, for redaction, or a function that
-            collects them when first asked (most responses never need them).
-    """
-
-    __slots__ = (
-        "_challenges",
-        "_evidence",
-        "_evidence_possible",
-        "_headers",
-        "_json",
-        "_objects",
-        "_secrets",
-        "_text",
-        "_url",
-        "body",
-        "host",
-        "method",
-        "status_code",
-        "truncated",
-    )
-
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        headers: Iterable[tuple[str, str]] = (),
-        body: bytes = b"",
-        method: str = "GET",
-        url: str | Callable[[], str] = "",
-        host: str | None = None,
-        truncated: bool = False,
-        secrets: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
-    ) -> None:
-        self.status_code = status_code
-        collected: dict[str, list[str]] = {}
-        for name, value in headers:
-            key = name.lower()
-            values = collected.get(key)
-            if values is None:
-                collected[key] = [value]  # no list built and thrown away, as setdefault would
-            else:
-                values.append(value)
-        self._headers = collected
-        self.body = body
-        self.method = method.upper()
-        self._url = url
-        if host is None:
-            try:
-                host = urlsplit(self.url).hostname or ""
-            except ValueError:
-                host = ""
-        self.host = host.lower()
-        self.truncated = truncated
-        self._secrets = secrets
-        self._text: str | None = None
-        #: What `read_evidence` made of `json`, kept for the next adapter that asks.
-        self._evidence: Any = None
-        #: What `may_hold_evidence` found, kept for the next generic rule that asks.
-        self._evidence_possible: bool | None = None
-        #: The objects of `json` that the field readers look at, listed once.
-        self._objects: Any = None
-        self._json: Any = _NOT_PARSED
-        self._challenges: list[tuple[str, dict[str, str]]] | None = None
-
-    @property
-    def url(self) -> str:
-        """The request URL."""
-        url = self._url
-        if not isinstance(url, str):
-            url = self._url = url() if callable(url) else str(url)
-        return url
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The request's credentials, for redaction only; adapters must not use them."""
-        secrets = self._secrets
-        if callable(secrets):
-            secrets = self._secrets = secrets()
-        return secrets
-
-    def header(self, name: str) -> str | None:
-        """The first value of header `name`, or `None`."""
-        values = self._headers.get(name.lower())
-        return values[0] if values else None
-
-    def header_list(self, name: str) -> list[str]:
-        """Every value of header `name`, in the order received."""
-        return list(self._headers.get(name.lower(), ()))
-
-    @property
-    def headers(self) -> Mapping[str, list[str]]:
-        """All headers as a read-only mapping of lower-case name to values."""
-        return MappingProxyType(self._headers)
-
-    @property
-    def text(self) -> str:
-        """The body as text, decoded leniently (bad bytes become U+FFFD)."""
-        if self._text is None:
-            self._text = decode_text(self.body, self.header("content-type"))
-        return self._text
-
-    @property
-    def json(self) -> Any:
-        """The body parsed as JSON within the safety limits, or `None` if it is not JSON."""
-        if self._json is _NOT_PARSED:
-            self._json = None
-            text = self.text.lstrip().lstrip("\ufeff")  # a byte order mark, as httpx allows
-            if text[:1] in ("{", "["):
-                try:
-                    self._json = loads_json(text)
-                except ValueError:
-                    self._json = None
-        return self._json
-
-    @property
-    def challenges(self) -> list[tuple[str, dict[str, str]]]:
-        """The `WWW-Authenticate` challenges, as `(scheme, params)` pairs, parsed once."""
-        if self._challenges is None:
-            self._challenges = parse_www_authenticate(self.header_list("www-authenticate"))
-        return self._challenges
-
-    def __repr__(self) -> str:
-        return f"<ResponseSnapshot {self.status_code} {self.method} {self.host}>"
 
 
 def first_header_text(snapshot: ResponseSnapshot, names: Iterable[str]) -> str | None:
@@ -314,35 +142,6 @@ def _triggered(
         if value is not None and (needle is None or needle in value.lower()):
             return True
     return False
-
-
-def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> bool:
-    """`True` for a 4xx whose body a generic rule may read to look for a payment gate.
-
-    Its content type must be JSON (`problem+json` included) or plain text; a 401 or 407 only
-    when a payment protocol's header comes with it, since those ask for credentials.
-    """
-    if status_code not in _ERROR_STATUSES:
-        return False
-    content_type = header("content-type")
-    if content_type is None:
-        return False
-    lowered = content_type.lower()
-    if "json" not in lowered and "text/plain" not in lowered:
-        return False
-    if status_code in _AUTH_CHALLENGES:
-        return _has_payment_header(header)
-    return True
-
-
-def _has_payment_header(header: Callable[[str], str | None]) -> bool:
-    if any(header(name) is not None for name in _PAYMENT_HEADERS):
-        return True
-    challenge = header("www-authenticate")
-    if challenge is None:
-        return False
-    lowered = challenge.lower()
-    return any(scheme in lowered for scheme in _PAYMENT_SCHEMES)
 
 
 def _host_matches(host: str, patterns: frozenset[str]) -> bool:
@@ -625,7 +424,7 @@ class AdapterRegistry:
         for registration in ordered:
             statuses = registration.statuses
             if registration.reads_errors and self._read_errors:
-                statuses = statuses | _ERROR_STATUSES
+                statuses = statuses | READ_ON_EVIDENCE
             for status in statuses:
                 interest.setdefault(status, []).append(registration)
         self._ordered = tuple(ordered)

@@ -49,6 +49,7 @@ _REQUEST_ID_HEADERS = (
     "x-amzn-requestid",
     "x-amz-request-id",
     "x-correlation-id",
+    "x-github-request-id",
 )
 _UNKNOWN_PROVIDER = "unknown"
 #: How many `__cause__` / `__context__` links `classify` follows to find a response.
@@ -171,21 +172,18 @@ def classify_payload(
     """The gate that a JSON payload states by its fields alone, named for `provider`.
 
     For a payload that is no response of its own (a stream's `error` event): no adapter is
-    asked, the generic reading of fields and wording decides. `strict` takes only strong
+    asked, the pipeline's reading of fields and `decide` answer. `strict` takes only strong
     evidence, as for a status other than 402.
     """
-    from ._providers._common import may_hold_evidence, read_evidence
+    from ._classify.readers import gate, read_json  # loads the rule table: on first use
 
-    payload = snapshot.json
-    if not isinstance(payload, dict):
+    if not isinstance(snapshot.json, dict):
+        return None  # an event whose data is a bare string is output, not an error
+    read = read_json(snapshot, strict=strict)
+    if read is None or read[1] is None:
         return None
-    if strict and not may_hold_evidence(snapshot):
-        return None
-    evidence = read_evidence(payload, snapshot)
-    reason = evidence.reason(strict=strict, context=snapshot.text if strict else None)
-    if reason is None:
-        return None
-    return _complete(evidence.to_payment(reason, provider), snapshot, None)
+    fields, verdict = read
+    return _complete(gate(fields, verdict, provider), snapshot, None)
 
 
 def _complete(

@@ -9,9 +9,13 @@ billing code, or billing wording with no rate-limit marker) makes it a gate.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .._adapters import AdapterRegistry, ResponseSnapshot
 from .._models import PaymentRequired
+from .snapshot import ResponseSnapshot
+
+if TYPE_CHECKING:
+    from .._adapters import AdapterRegistry
 
 __all__ = ["MAX_EVENT_BYTES", "classify_event"]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from .._adapters import Adapter
 from .anthropic import AnthropicAdapter
+from .deepl import DeepLAdapter
 from .deepseek import DeepSeekAdapter
 from .elevenlabs import ElevenLabsAdapter
 from .fal import FalAdapter
 from .firecrawl import FirecrawlAdapter
 from .generic import JSONAdapter, TextAdapter
+from .github_copilot import GitHubCopilotAdapter
 from .l402 import L402Adapter
 from .openai import OpenAIAdapter
 from .openrouter import OpenRouterAdapter
@@ -34,10 +36,12 @@ def builtin_adapters() -> list[Adapter]:
     return [
         # Providers, on their own API hosts.
         AnthropicAdapter(),
+        DeepLAdapter(),
         DeepSeekAdapter(),
         ElevenLabsAdapter(),
         FalAdapter(),
         FirecrawlAdapter(),
+        GitHubCopilotAdapter(),
         OpenAIAdapter(),
         OpenRouterAdapter(),
         SendGridAdapter(),

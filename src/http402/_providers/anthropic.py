@@ -6,12 +6,13 @@ Errors: https://docs.anthropic.com/en/api/errors
 
 from __future__ import annotations
 
-from ._common import ProviderAdapter
+from .._classify.provider import ProviderAdapter
 
 __all__ = ["AnthropicAdapter"]
 
 
 class AnthropicAdapter(ProviderAdapter):
     name = "anthropic"
+    priority = -100
     hosts = ("api.anthropic.com",)
     statuses = (400, 402, 403)

@@ -5,13 +5,14 @@ Errors: https://api-docs.deepseek.com/quick_start/error_codes
 
 from __future__ import annotations
 
+from .._classify.provider import ProviderAdapter
 from .._models import Reason
-from ._common import ProviderAdapter
 
 __all__ = ["DeepSeekAdapter"]
 
 
 class DeepSeekAdapter(ProviderAdapter):
     name = "deepseek"
+    priority = -100
     hosts = ("api.deepseek.com",)
     default_reason = Reason.INSUFFICIENT_CREDITS

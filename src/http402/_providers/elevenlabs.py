@@ -6,12 +6,13 @@ Errors: https://elevenlabs.io/docs/api-reference/errors
 
 from __future__ import annotations
 
-from ._common import ProviderAdapter
+from .._classify.provider import ProviderAdapter
 
 __all__ = ["ElevenLabsAdapter"]
 
 
 class ElevenLabsAdapter(ProviderAdapter):
     name = "elevenlabs"
+    priority = -100
     hosts = ("api.elevenlabs.io", "*.elevenlabs.io")
     statuses = (401, 402, 403)

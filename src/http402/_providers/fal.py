@@ -6,12 +6,13 @@ Seen in fal-ai/fal issues #1112, #1147, #1163 and #1168.
 
 from __future__ import annotations
 
-from ._common import ProviderAdapter
+from .._classify.provider import ProviderAdapter
 
 __all__ = ["FalAdapter"]
 
 
 class FalAdapter(ProviderAdapter):
     name = "fal"
+    priority = -100
     hosts = ("fal.run", "*.fal.run", "fal.ai", "*.fal.ai", "fal.media", "*.fal.media")
     statuses = (402, 403)

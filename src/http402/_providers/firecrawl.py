@@ -6,11 +6,12 @@ Source: firecrawl/firecrawl apps/api/src/routes/shared.ts (checkCreditsMiddlewar
 
 from __future__ import annotations
 
-from ._common import ProviderAdapter
+from .._classify.provider import ProviderAdapter
 
 __all__ = ["FirecrawlAdapter"]
 
 
 class FirecrawlAdapter(ProviderAdapter):
     name = "firecrawl"
+    priority = -100
     hosts = ("api.firecrawl.dev",)

@@ -5,7 +5,7 @@ Any 402 is theirs to read. They also read other 4xx error bodies (JSON or plain 
 answers in the shape of the provider behind it: LiteLLM's 400 `budget_exceeded`, an
 OpenAI-compatible 429 `insufficient_quota`, Anthropic's 400 "credit balance is too low", a
 search API's 432. Such a status is claimed only on strong evidence (a billing code, or
-billing wording with no rate-limit marker, see `Evidence.reason(strict=True)`): a 403 or a
+billing wording with no rate-limit marker, see `_classify/decide.py`): a 403 or a
 429 that merely mentions a plan, a tier or a quota is left alone.
 """
 
@@ -14,18 +14,11 @@ from __future__ import annotations
 import re
 
 from .._adapters import ResponseSnapshot
-from .._models import PaymentRequired, Reason
+from .._classify.decide import WORDS_SCAN, decide
+from .._classify.fields import Fields, Message
+from .._classify.readers import gate, may_hold_evidence, read_json
+from .._models import PaymentRequired
 from .._untrusted import bounded_text
-from ._common import (
-    BILLING_WORDS,
-    NOTHING,
-    first_look,
-    looks_like_rate_limit,
-    may_hold_evidence,
-    read_evidence,
-    reason_from_words,
-    says_rate_limit,
-)
 
 __all__ = ["JSONAdapter", "TextAdapter"]
 
@@ -33,43 +26,31 @@ __all__ = ["JSONAdapter", "TextAdapter"]
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
 _MAX_TITLE = 500
 # How much of a text body is read for its message and wording, and of an HTML page's markup.
-_SCAN = 4096
+_SCAN = WORDS_SCAN
 _HTML_SCAN = 16 * 1024
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _ENTITY = re.compile("|".join(_ENTITIES))
 
 
 class JSONAdapter:
-    """The common JSON error shapes: `{"error": {...}}`, flat `{"error": "code", ...}`, and
-    bodies whose fields name balances, plans or billing links (`credits_required`,
-    `balance`, `current_plan`, `upgrade_url`, ...)."""
+    """The common JSON error shapes: `{"error": {...}}`, flat `{"error": "code", ...}`,
+    `errors[]`, and bodies whose fields name balances, plans or billing links
+    (`credits_required`, `balance`, `current_plan`, `upgrade_url`, ...): read the fields,
+    then decide."""
 
     name = "generic"
     priority = -300
     reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
-        if response.status_code != 402 and not may_hold_evidence(response):
-            return None  # no billing code or wording: no need to parse it
-        payload = response.json
-        if not isinstance(payload, dict):
+        strict = response.status_code != 402
+        read = read_json(response, strict=strict)
+        if read is None:
             return None
-        if response.status_code != 402:
-            seen, rate_code = first_look(payload, response)
-            if seen == NOTHING:
-                return None
-            # Billing words next to a rate limit's code or wording are a rate limit's words;
-            # only a billing code outweighs them (the full reading below decides).
-            if seen == BILLING_WORDS and (rate_code or says_rate_limit(response.text)):
-                return None
-            evidence = read_evidence(payload, response)
-            reason = evidence.reason(strict=True, context=response.text)
-            return None if reason is None else evidence.to_payment(reason, self.name)
-        evidence = read_evidence(payload, response)
-        reason = evidence.reason()
-        if reason is None and evidence.message is None and evidence.code is None:
-            return None
-        return evidence.to_payment(reason or Reason.UNKNOWN, self.name)
+        fields, verdict = read
+        if verdict is None and (strict or (fields.message is None and not fields.codes)):
+            return None  # a 402 with nothing to say is left to the next rule, then `unknown`
+        return gate(fields, verdict, self.name)
 
 
 class TextAdapter:
@@ -81,7 +62,8 @@ class TextAdapter:
     reads_errors = True
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
-        if response.status_code != 402 and not may_hold_evidence(response):
+        strict = response.status_code != 402
+        if strict and not may_hold_evidence(response):
             return None  # no billing wording: no need to parse it
         if response.json is not None:
             return None  # the JSON rule's to read
@@ -90,7 +72,7 @@ class TextAdapter:
             return None
         content_type = (response.header("content-type") or "").lower()
         is_html = "html" in content_type or text.lstrip()[:1] == "<"
-        if is_html and response.status_code != 402:
+        if is_html and strict:
             return None  # an error page of a proxy or a firewall, not a provider's words
         if is_html:
             # Markup beyond the first `_HTML_SCAN` characters (scripts and styles left out)
@@ -108,12 +90,12 @@ class TextAdapter:
             message = bounded_text(words, 500)
         if not message:
             return None
-        if response.status_code != 402 and looks_like_rate_limit((), words[:_SCAN]):
+        fields = Fields()
+        fields.messages.append(Message(words[:_SCAN], False))
+        verdict = decide(fields, strict=strict)
+        if verdict is None:
             return None
-        reason = reason_from_words(words, strict=response.status_code != 402)
-        if reason is None:
-            return None
-        return PaymentRequired(reason=reason, provider=self.name, message=message, raw=text)
+        return gate(fields, verdict, self.name, message=message, raw=text)
 
 
 def _html_text(html: str) -> str:

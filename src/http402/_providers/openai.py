@@ -6,12 +6,13 @@ Codes: https://platform.openai.com/docs/guides/error-codes/api-errors
 
 from __future__ import annotations
 
-from ._common import ProviderAdapter
+from .._classify.provider import ProviderAdapter
 
 __all__ = ["OpenAIAdapter"]
 
 
 class OpenAIAdapter(ProviderAdapter):
     name = "openai"
+    priority = -100
     hosts = ("api.openai.com",)
     statuses = (400, 402, 403, 429)

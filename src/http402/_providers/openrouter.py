@@ -5,13 +5,14 @@ Errors: https://openrouter.ai/docs/api-reference/errors
 
 from __future__ import annotations
 
+from .._classify.provider import ProviderAdapter
 from .._models import Reason
-from ._common import ProviderAdapter
 
 __all__ = ["OpenRouterAdapter"]
 
 
 class OpenRouterAdapter(ProviderAdapter):
     name = "openrouter"
+    priority = -100
     hosts = ("openrouter.ai",)
     default_reason = Reason.INSUFFICIENT_CREDITS

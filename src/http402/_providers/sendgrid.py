@@ -6,12 +6,13 @@ Seen in sendgrid/sendgrid-nodejs#1032 and sendgrid/sendgrid-php#793.
 
 from __future__ import annotations
 
-from ._common import ProviderAdapter
+from .._classify.provider import ProviderAdapter
 
 __all__ = ["SendGridAdapter"]
 
 
 class SendGridAdapter(ProviderAdapter):
     name = "sendgrid"
+    priority = -100
     hosts = ("api.sendgrid.com",)
     statuses = (401, 402, 403)

@@ -6,13 +6,14 @@ Status codes: https://shopify.dev/docs/api/usage/response-codes
 
 from __future__ import annotations
 
+from .._classify.provider import ProviderAdapter
 from .._models import Reason
-from ._common import ProviderAdapter
 
 __all__ = ["ShopifyAdapter"]
 
 
 class ShopifyAdapter(ProviderAdapter):
     name = "shopify"
+    priority = -100
     hosts = ("*.myshopify.com",)
     default_reason = Reason.SUBSCRIPTION_EXPIRED

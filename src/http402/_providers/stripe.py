@@ -6,25 +6,20 @@ Errors: https://docs.stripe.com/error-codes and https://docs.stripe.com/declines
 
 from __future__ import annotations
 
-from typing import Any
+from types import MappingProxyType
 
-from .._adapters import ResponseSnapshot
+from .._classify.provider import ProviderAdapter
 from .._models import Reason
-from ._common import Evidence, ProviderAdapter, error_object
 
 __all__ = ["StripeAdapter"]
 
 
 class StripeAdapter(ProviderAdapter):
     name = "stripe"
+    priority = -100
     hosts = ("api.stripe.com",)
     default_reason = Reason.PAYMENT_FAILED
-
-    def reason(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> Reason | None:
-        # Every Stripe 402 is a failed charge or payment method, whatever its decline code
-        # says ("insufficient_funds" here is the card's, not prepaid credits).
-        return Reason.PAYMENT_FAILED
-
-    def code(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> str | None:
-        code = error_object(payload, response).get("code")
-        return code if isinstance(code, str) else evidence.code
+    # Every Stripe 402 is a failed charge or payment method, whatever its decline code
+    # says ("insufficient_funds" here is the card's, not prepaid credits).
+    status_reasons = MappingProxyType({402: Reason.PAYMENT_FAILED})
+    code_at = ("error", "code")

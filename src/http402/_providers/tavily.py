@@ -7,26 +7,20 @@ and 433); the 432 body is in `tests/payloads/tavily-plan-usage-limit-432.json`.
 
 from __future__ import annotations
 
-from typing import Any
+from types import MappingProxyType
 
-from .._adapters import ResponseSnapshot
+from .._classify.provider import ProviderAdapter
 from .._models import Reason
-from ._common import Evidence, ProviderAdapter
 
 __all__ = ["TavilyAdapter"]
-
-#: What each of Tavily's own statuses means, whatever its words.
-_STATUS_REASONS = {
-    432: Reason.PLAN_LIMIT_EXCEEDED,
-    433: Reason.INSUFFICIENT_CREDITS,
-}
 
 
 class TavilyAdapter(ProviderAdapter):
     name = "tavily"
+    priority = -100
     hosts = ("api.tavily.com",)
     statuses = (402, 432, 433)
-
-    def reason(self, evidence: Evidence, payload: Any, response: ResponseSnapshot) -> Reason | None:
-        # 432 and 433 exist only to name these two limits: the status says which.
-        return _STATUS_REASONS.get(response.status_code) or evidence.reason()
+    # 432 and 433 exist only to name these two limits: the status says which.
+    status_reasons = MappingProxyType(
+        {432: Reason.PLAN_LIMIT_EXCEEDED, 433: Reason.INSUFFICIENT_CREDITS}
+    )

@@ -1,0 +1,311 @@
+"""The one decision: from what a payload states (`Fields`) to a reason, or no gate.
+
+`decide(fields, strict=...)` climbs one ladder, each rung stated once:
+
+1. **A throttle is no gate.** Throttle wording ("per minute", "too many requests",
+   "concurrent requests") in any message vetoes everything, billing codes included: it lifts
+   by itself. A throttle's code vetoes too, unless a finer code names a billing family
+   (Anthropic's category `rate_limit_error` next to `enforced_spend_limit_reached`). On a
+   strict reading a weak throttle vetoes too (a daily or hourly window), and so does throttle
+   wording anywhere in the first 4 KiB of the body when no billing code speaks (`context`:
+   Google's `...PerMinute...` quota id sits in `details`).
+   A refused transfer of the application's own money is no gate either: a payout or a
+   transfer that lacks funds, by its words, its code, or (`moves_money`) its request's URL
+   (issue 23's judgement: the API is not asking to be paid; a top-up hook must not answer).
+2. **Another refusal stated plainly outvotes a code.** A message that says a key is invalid,
+   an account is locked for security or banned for a policy, a storage quota, a validation
+   error: the codes are not read, nor is weak wording; strong billing wording still is.
+3. **A code that names what happened** (`card_declined`, `insufficient_balance`,
+   `billing_not_active`, `paid_plan_required`) decides: the first such code.
+4. **Wording that names what happened** decides, with the codes that are vague
+   (`insufficient_quota`): the family of lowest rank wins (`families.py` says why). A vague
+   family (a quota, an allowance) takes the reason of the remedy the message asks for, if
+   any ("change plan to get more" makes a quota a plan limit).
+5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides.
+6. **Fields alone**, only on a reading that is not strict: a required plan is a plan limit;
+   an amount required or available, or a `limit` object with nothing remaining, is money.
+
+`strict` is for a status other than 402 from a host with no adapter of its own (and for a
+stream's event): only strong rules count there. Weak rules count on a 402 and on a
+provider's own host, where the status or the host already says "pay".
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from .._models import Reason
+from .families import Family
+from .fields import Code, Fields
+from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
+from .vocabulary import CODE_WORDS, CODES, WORDING
+
+__all__ = ["Statements", "Verdict", "decide", "read_code", "read_words"]
+
+#: How much of a text the wording rules search: a provider states the reason up front.
+WORDS_SCAN = 4096
+#: How much of a body a strict reading searches for throttle wording beyond the messages.
+CONTEXT_SCAN = 4096
+
+_STRONG = Strength.STRONG
+_VETOES = frozenset({Family.THROTTLE, Family.TRANSFER_REFUSED})
+#: What a lack of funds decides: on a request that moves the application's own money, it is
+#: that transfer's, not the API's bill.
+_FUNDS = frozenset({Family.BALANCE_EXHAUSTED, Family.INSTRUMENT_DECLINED, Family.TOP_UP_ASKED})
+
+
+@attrs.frozen
+class Statements:
+    """What one text or one code states: the families of its strong and of its weak rules,
+    and the names of the rules that matched (for `http402 explain`)."""
+
+    strong: frozenset[Family] = frozenset()
+    weak: frozenset[Family] = frozenset()
+    rules: tuple[str, ...] = ()
+
+    def counted(self, strict: bool) -> frozenset[Family]:
+        """The families that count on this reading."""
+        return self.strong if strict else self.strong | self.weak
+
+
+_NOTHING = Statements()
+
+
+@attrs.frozen
+class Verdict:
+    """What `decide` concluded: the reason, the family that decided it, the code and
+    message to show, which rung of the ladder decided (`"code"`, `"wording"`, `"remedy"` or
+    `"fields"`), and the remedy that gave a vague family its reason, if one did."""
+
+    reason: Reason
+    family: Family
+    code: str | None
+    message: str | None
+    by: str
+    remedy: Family | None = None
+
+
+def decide(
+    fields: Fields,
+    *,
+    strict: bool,
+    context: str | None = None,
+    moves_money: Callable[[], bool] | None = None,
+) -> Verdict | None:
+    """The reason `fields` state, or `None` when they state no gate (see the module).
+
+    Args:
+        fields: What the payload states.
+        strict: Count only strong rules (a status other than 402 from a host with no
+            adapter of its own, or a stream's event).
+        context: For a strict reading, the body's text, searched for throttle wording.
+        moves_money: Whether the request moves the application's own money (a payout or
+            a transfer, by its URL), asked only when a lack of funds would decide.
+    """
+    verdict = _climb(fields, strict, context)
+    if verdict is None or verdict.family not in _FUNDS or moves_money is None:
+        return verdict
+    # The application's own transfer lacks funds: no gate (issue 23).
+    return None if moves_money() else verdict
+
+
+def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
+    """Rungs 1 to 6 of the ladder (the module)."""
+    codes = [(code, read_code(code.normalized)) for code in fields.codes]
+    texts = [(message, read_words(message.text)) for message in fields.messages]
+    # 1. Vetoes. A weak veto (a daily window) holds only on a strict reading: the inverse of
+    # a weak gate rule, since a 402 may state a daily limit as its reason.
+    if any(_vetoes(said, strict) for _, said in texts):
+        return None
+    if any(Family.TRANSFER_REFUSED in said.strong for _, said in codes):
+        return None
+    throttle_code = any(_vetoes(said, strict) for _, said in codes)
+    names_billing = any(
+        family.is_gate and not family.is_remedy
+        for _, said in codes
+        for family in said.counted(strict)
+    )
+    # A throttle's code is a category (Anthropic's `rate_limit_error` on every 429): a finer
+    # code that names a billing family, in a body whose words say no throttle, outvotes it.
+    if throttle_code and not names_billing:
+        return None
+    if strict and context and not names_billing and _throttle_in(context[:CONTEXT_SCAN]):
+        return None
+    # 2. Another refusal stated plainly: no code counts, nor weak wording.
+    contrary = any(Family.NOT_BILLING in said.strong for _, said in [*texts, *codes])
+    if contrary:
+        codes = []
+    stated: dict[Family, str] = {}
+    for message, said in texts:
+        if message.own:  # a form field's message is not the error's reason
+            for family in said.counted(strict or contrary):
+                if family.is_gate:
+                    stated.setdefault(family, message.text)
+    # 3. A code that names what happened.
+    vague_codes: list[tuple[Family, Code]] = []
+    for code, said in codes:
+        for family in sorted(said.counted(strict), key=_rank):
+            if not family.is_gate or family.is_remedy:
+                continue
+            if not family.is_vague:
+                return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
+            vague_codes.append((family, code))
+    # 4. Wording that names what happened, with the vague codes.
+    candidates = [family for family in stated if not family.is_remedy]
+    candidates.extend(family for family, _ in vague_codes)
+    remedies = sorted((family for family in stated if family.is_remedy), key=_rank)
+    shown_code = _code_value(vague_codes[0][1] if vague_codes else _billing_code(codes), fields)
+    if candidates:
+        family = min(candidates, key=_rank)
+        remedy = remedies[0] if family.is_vague and remedies else None
+        text = stated.get(family)
+        if text is None:  # stated by a vague code
+            text = _shown(next(code for f, code in vague_codes if f is family), fields)
+        return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
+    # 5. A remedy alone.
+    if remedies:
+        family = remedies[0]
+        return Verdict(_reason(family), family, shown_code, stated[family], "remedy")
+    # 6. Fields alone.
+    return None if strict else _from_fields(fields)
+
+
+def _reason(family: Family) -> Reason:
+    reason = family.reason
+    assert reason is not None, family  # only gate families reach a verdict
+    return reason
+
+
+def _vetoes(said: Statements, strict: bool) -> bool:
+    return not _VETOES.isdisjoint(said.strong) or (strict and not _VETOES.isdisjoint(said.weak))
+
+
+def _rank(family: Family) -> int:
+    return family.rank
+
+
+def _shown(code: Code, fields: Fields) -> str | None:
+    """The message to show with a deciding code: its own object's, else the first."""
+    return code.message if code.message is not None else fields.message
+
+
+def _billing_code(codes: Iterable[tuple[Code, Statements]]) -> Code | None:
+    for code, said in codes:
+        if any(family.is_gate for family in said.strong | said.weak):
+            return code
+    return None
+
+
+def _code_value(code: Code | None, fields: Fields) -> str | None:
+    """The code to show: the billing one, else the first the payload states (not a limit's
+    name or a category)."""
+    if code is not None:
+        return code.value
+    return next((c.value for c in fields.codes if not c.aux), None)
+
+
+def _from_fields(fields: Fields) -> Verdict | None:
+    """Rung 6: a required plan; a named limit with nothing left, by its name's family; an
+    amount required or available; a bare limit with nothing left."""
+    values = fields.values
+    family: Family | None = None
+    if values.get("required_plan") is not None:
+        family = Family.PLAN_FEATURE
+    for name in fields.exhausted if family is None else ():
+        for said in (read_code(normalize_code(name)), read_words(name)):
+            named = [f for f in said.counted(False) if f.is_gate and not f.is_remedy]
+            if named:
+                family = min(named, key=_rank)
+                break
+        if family is not None:
+            break
+    if family is None:
+        amounts = ("credits_required", "credits_available")
+        if any(values.get(amount) is not None for amount in amounts):
+            family = Family.BALANCE_EXHAUSTED
+        elif fields.exhausted:
+            family = Family.QUOTA_EXHAUSTED
+        else:
+            return None
+    return Verdict(_reason(family), family, _code_value(None, fields), fields.message, "fields")
+
+
+# --------------------------------------------------------------------------- reading
+
+#: Needle -> the wording rules that hold it, to run only the rules whose needles are there.
+_BY_NEEDLE: dict[str, tuple[WordRule, ...]] = {}
+for _rule in WORDING:
+    for _needle in _rule.needles:
+        _BY_NEEDLE[_needle] = (*_BY_NEEDLE.get(_needle, ()), _rule)
+_NEEDLES = tuple(_BY_NEEDLE)
+_THROTTLE_RULES = tuple(rule for rule in WORDING if rule.family is Family.THROTTLE)
+
+
+def read_words(text: str) -> Statements:
+    """What a message states, by the wording rules (its first `WORDS_SCAN` characters)."""
+    if len(text) > WORDS_SCAN:
+        return _read_lowered(text[:WORDS_SCAN].lower())
+    return _read_short(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _read_short(text: str) -> Statements:
+    # Cached: a provider sends the same few messages over and over.
+    return _read_lowered(text.lower())
+
+
+def _read_lowered(lowered: str) -> Statements:
+    rules: dict[str, WordRule] = {}
+    for needle in _NEEDLES:
+        if needle in lowered:
+            for rule in _BY_NEEDLE[needle]:
+                rules.setdefault(rule.name, rule)
+    if not rules:
+        return _NOTHING
+    strong: set[Family] = set()
+    weak: set[Family] = set()
+    matched: list[str] = []
+    for rule in rules.values():
+        into = strong if rule.strength is _STRONG else weak
+        if rule.family in into or not rule.matches(lowered):
+            continue
+        into.add(rule.family)
+        matched.append(rule.name)
+    if not matched:
+        return _NOTHING
+    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
+
+
+@functools.lru_cache(maxsize=1024)
+def read_code(normalized: str) -> Statements:
+    """What a normalized code states: its rule in `CODES`, else the families whose words it
+    holds (`CODE_WORDS`)."""
+    rule = CODES.get(normalized) or CODES.get(without_suffix(normalized))
+    if rule is not None:
+        if rule.strength is _STRONG:
+            return Statements(frozenset({rule.family}), frozenset(), (normalized,))
+        return Statements(frozenset(), frozenset({rule.family}), (normalized,))
+    words = code_words(normalized)
+    strong: set[Family] = set()
+    weak: set[Family] = set()
+    matched: list[str] = []
+    for by_words in CODE_WORDS:
+        if by_words.matches(words):
+            (strong if by_words.strength is _STRONG else weak).add(by_words.family)
+            matched.append(by_words.name)
+    if not matched:
+        return _NOTHING
+    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
+
+
+def _throttle_in(context: str) -> bool:
+    """`True` when a body's text reads as a throttle's, by any throttle rule."""
+    lowered = context.lower()
+    return any(
+        rule.matches(lowered)
+        for rule in _THROTTLE_RULES
+        if any(needle in lowered for needle in rule.needles)
+    )

@@ -1,0 +1,543 @@
+"""Fields are read, never decided: the envelope walk of a JSON error payload.
+
+`read_fields` walks a payload's usual envelopes (`{"error": {...}}`, `errors[]`, `details[]`,
+`metadata`, GraphQL `extensions`, a gateway's upstream error kept as JSON text) and lists
+what it finds: every code (string or integer), every message, and the fields that name
+amounts, plans, links and ids. It asks no rule what anything means; `decide` does.
+
+Keys are matched in the spellings that APIs use (`error_code`, `errorCode`, `ErrorCode`,
+`error-code`, `ERROR_CODE`), looked up in one table: nothing is normalized per key, so a body
+of thousands of keys costs one dictionary lookup per key (or per known spelling, whichever is
+fewer).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from .._untrusted import (
+    MAX_RETRY_AFTER,
+    as_amount,
+    bounded_message,
+    bounded_text,
+    loads_json,
+    safe_action_url,
+)
+from .rules import MAX_CODE, normalize_code
+
+__all__ = ["Code", "Fields", "Message", "read_fields", "text_fields"]
+
+
+class Code(NamedTuple):
+    """A machine code as the payload states it."""
+
+    #: The code as stated (an integer code as its digits).
+    value: str
+    #: `normalize_code(value)`.
+    normalized: str
+    #: The own message of the object the code is in (PayPal's `details[].description`).
+    message: str | None
+    #: Read for what it means, but shown only when it decides: a limit's name
+    #: (`limit_source`) or a category (`category`), not the provider's code.
+    aux: bool = False
+
+
+class Message(NamedTuple):
+    """A message for a person, as the payload states it."""
+
+    text: str
+    #: From an upstream provider's error that a gateway passed on as JSON text.
+    upstream: bool
+    #: The error's own words: a message of the first object that has one, an upstream
+    #: error's, or a remedy hint; not a form field's message under a validation error.
+    own: bool = True
+
+
+class Fields:
+    """What a payload states, before anything is decided.
+
+    `codes` and `messages` are in the order a reader should trust them: the objects that
+    carry a message (the error itself) before their envelopes, within an object by the rank
+    of the key's synonym. `values` holds the other fields by role, parsed (amounts as
+    `Decimal`, links only when safe). `exhausted` names the limits a `limit` object says are
+    used up (`"remaining": 0`).
+    """
+
+    __slots__ = ("codes", "exhausted", "messages", "values")
+
+    def __init__(self) -> None:
+        self.codes: list[Code] = []
+        self.messages: list[Message] = []
+        self.values: dict[str, Any] = {}
+        self.exhausted: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<Fields codes={self.codes!r} messages={self.messages!r}>"
+
+    @property
+    def message(self) -> str | None:
+        """The first message, the one a reader sees first."""
+        return self.messages[0].text if self.messages else None
+
+
+def text_fields(text: str) -> Fields:
+    """The fields of a plain-text body: the text is its only message."""
+    fields = Fields()
+    message = bounded_message(text)
+    if message is not None:
+        fields.messages.append(Message(message, False))
+    return fields
+
+
+def read_fields(payload: Any) -> Fields:
+    """The fields of a JSON payload (any JSON value; only objects hold fields)."""
+    fields = Fields()
+    if isinstance(payload, str):
+        message = bounded_message(payload)
+        if message is not None:
+            fields.messages.append(Message(message, False))
+        return fields
+    if not isinstance(payload, dict):
+        return fields
+    objects = _objects(payload)
+    if len(objects) > 1:
+        # The object that carries the message is the error itself: read it before its
+        # envelope (PayPal's `details[]` item before its generic `name`).
+        objects = [o for o in objects if o[2]] + [o for o in objects if not o[2]]
+    values = fields.values
+    for obj, upstream, _ in objects:
+        _read_object(obj, upstream, fields, values)
+    return fields
+
+
+# --------------------------------------------------------------------------- the roles
+
+# Field synonyms, in snake case, in order of preference.
+_MESSAGE_KEYS = (
+    "message",
+    "err_msg",
+    "error_message",
+    "detail",
+    "error_description",
+    "description",
+    "title",
+    "msg",
+    "error",
+    "errors",
+    "details",
+    # OpenRouter's `metadata.remedy_hint`: what to do, in words.
+    "remedy_hint",
+)
+_CODE_KEYS = (
+    "code",
+    "error_code",
+    "err_code",
+    "issue",
+    "type",
+    "status",
+    "error",
+    "reason",
+    "error_type",
+    "type_name",
+    "name",
+    # OpenRouter's `metadata.limit_source`: which limit was hit.
+    "limit_source",
+    # Square's `errors[].category` (`PAYMENT_METHOD_ERROR`).
+    "category",
+)
+_REQUIRED_KEYS = (
+    "credits_required",
+    "required_credits",
+    "credits_needed",
+    "required",
+    "cost",
+    "price",
+    "amount_required",
+    "required_amount",
+    "needed",
+    "charge",
+)
+_AVAILABLE_KEYS = (
+    "credits_available",
+    "available_credits",
+    "credits_remaining",
+    "remaining_credits",
+    "balance",
+    "remaining",
+    "credit_balance",
+    "current_balance",
+    "available",
+    "credits",
+)
+_CURRENT_PLAN_KEYS = (
+    "current_plan",
+    "plan",
+    "current_tier",
+    "tier",
+    "subscription_plan",
+    "plan_name",
+    "plan_type",
+)
+_REQUIRED_PLAN_KEYS = (
+    "required_plan",
+    "required_tier",
+    "minimum_plan",
+    "upgrade_to",
+    "plan_required",
+    "needed_plan",
+)
+_URL_KEYS = (
+    "action_url",
+    "top_up_url",
+    "topup_url",
+    "upgrade_url",
+    "billing_url",
+    "payment_url",
+    "checkout_url",
+    "purchase_url",
+    "pricing_url",
+    "manage_url",
+    "url",
+    "link",
+    "href",
+)
+_RETRY_KEYS = ("retry_after", "retry_after_seconds", "retry_in", "retry_after_secs")
+_REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", "trace_id")
+#: Envelope keys, in the order their children are read.
+_NESTED = (
+    "error",
+    "detail",
+    "details",
+    "metadata",
+    "meta",
+    "data",
+    "extensions",
+    "billing",
+    "errors",
+    "response",
+    "raw",
+    "limit",
+    "limits",
+)
+#: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`).
+_NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code"})
+#: How a language's null reads once a gateway has turned it into a string.
+_NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
+_REMEDY_RANK = _MESSAGE_KEYS.index("remedy_hint")
+_AUX_RANK = _CODE_KEYS.index("limit_source")
+_MAX_OBJECTS = 12
+_MAX_MESSAGES = 8
+#: The longest upstream error kept as JSON text that is parsed.
+_MAX_UPSTREAM = 8 * 1024
+_CODE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/#-]{0,99}")
+
+
+def _spellings(key: str) -> Iterator[str]:
+    """The spellings of a snake-case key that APIs use."""
+    parts = key.split("_")
+    yield key
+    yield parts[0] + "".join(p.title() for p in parts[1:])
+    yield "".join(p.title() for p in parts)
+    yield "-".join(parts)
+    yield key.upper()
+
+
+def _message(value: Any) -> str | None:
+    if isinstance(value, list):
+        # `"errors": ["You lack sufficient credits..."]`: the first sentence in the list.
+        value = next((item for item in value[:3] if isinstance(item, str)), None)
+    return bounded_message(value) if isinstance(value, str) and not _is_code(value) else None
+
+
+def _plan(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key in ("name", "id", "slug", "title"):
+            if key in value:
+                text = bounded_text(value[key], 200)
+                return text if text is not None and len(text) <= 100 else None
+        return None
+    text = bounded_text(value)
+    return text if text is not None and len(text) <= 100 else None
+
+
+def _currency(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and 1 <= len(value.strip()) <= 16 else None
+
+
+def _seconds(value: Any) -> float | None:
+    amount = as_amount(value)
+    return float(amount) if amount is not None and 0 <= amount <= MAX_RETRY_AFTER else None
+
+
+def _request_id(value: Any) -> str | None:
+    return bounded_text(value, 200) if isinstance(value, str) else None
+
+
+def _action_link(value: Any) -> str | None:
+    """A safe link that is not documentation, else `None`."""
+    url = safe_action_url(value)
+    return None if url is None or is_documentation(url) else url
+
+
+_DOCS_HOSTS = ("docs.", "doc.", "developer.", "developers.", "help.", "support.", "status.")
+_DOCS_PATHS = (
+    "/docs",
+    "/doc/",
+    "/documentation",
+    "/guides",
+    "/reference",
+    "/errors",
+    "/error-codes",
+    "/problems",
+    "/probs/",
+    "/faq",
+    "rate-limits",
+    "/api-keys",
+)
+
+
+def is_documentation(url: str) -> bool:
+    """`True` for a link to documentation, which is no page to act on."""
+    lowered = url.lower()
+    host, _, path = lowered.partition("://")[2].partition("/")
+    return host.startswith(_DOCS_HOSTS) or any(part in "/" + path for part in _DOCS_PATHS)
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "message": _message,
+    "credits_required": as_amount,
+    "credits_available": as_amount,
+    "currency": _currency,
+    "current_plan": _plan,
+    "required_plan": _plan,
+    "action_url": _action_link,
+    "retry_after": _seconds,
+    "request_id": _request_id,
+}
+_CODE, _MESSAGE, _NEST = "code", "message", "nested"
+#: Spelling -> (canonical key, the roles it can play with the rank of each).
+_ROLES: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+
+
+def _build_roles() -> None:
+    roles: dict[str, list[tuple[str, int]]] = {}
+    for role, keys in (
+        (_MESSAGE, _MESSAGE_KEYS),
+        (_CODE, _CODE_KEYS),
+        ("credits_required", _REQUIRED_KEYS),
+        ("credits_available", _AVAILABLE_KEYS),
+        ("currency", ("currency",)),
+        ("current_plan", _CURRENT_PLAN_KEYS),
+        ("required_plan", _REQUIRED_PLAN_KEYS),
+        ("action_url", _URL_KEYS),
+        ("retry_after", _RETRY_KEYS),
+        ("request_id", _REQUEST_ID_KEYS),
+        (_NEST, _NESTED),
+    ):
+        for rank, key in enumerate(keys):
+            roles.setdefault(key, []).append((role, rank))
+    for key, played in roles.items():
+        for spelling in _spellings(key):
+            _ROLES.setdefault(spelling, (key, tuple(played)))
+
+
+_build_roles()
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+def _objects(payload: dict[str, Any]) -> list[tuple[dict[str, Any], bool, bool]]:
+    """The payload and the objects nested under its envelope keys, breadth first, as
+    `(object, from upstream, has a message)`; at most `_MAX_OBJECTS`."""
+    queue: list[tuple[Any, bool]] = [(payload, False)]
+    found: list[tuple[dict[str, Any], bool, bool]] = []
+    index = 0
+    while index < len(queue) and len(found) < _MAX_OBJECTS:
+        obj, upstream = queue[index]
+        index += 1
+        if type(obj) is list:
+            queue.extend((item, upstream) for item in obj[:3] if isinstance(item, (dict, list)))
+            continue
+        if not isinstance(obj, dict):
+            continue
+        has_message = False
+        children: list[tuple[int, Any, bool]] = []
+        for spelling, (key, roles) in _known_keys(obj):
+            value = obj[spelling]
+            nest = next((rank for role, rank in roles if role == _NEST), None)
+            if nest is not None and isinstance(value, (dict, list)):
+                # An upstream error kept under `raw` may be an object already.
+                children.append((nest, value, upstream or key == "raw"))
+            elif type(value) is str and (key == "raw" or _plays(roles, _MESSAGE)):
+                # A gateway passes the upstream provider's error on as JSON text
+                # (OpenRouter's `error.metadata.raw`, a message that is JSON itself).
+                parsed = _upstream(value)
+                if parsed is not None:
+                    children.append((len(_NESTED) if nest is None else nest, parsed, True))
+                    continue
+            if not has_message and _plays(roles, _MESSAGE):
+                has_message = isinstance(value, (str, list)) and _message(value) is not None
+        found.append((obj, upstream, has_message))
+        if children:
+            children.sort(key=lambda child: child[0])
+            queue.extend((child, from_upstream) for _, child, from_upstream in children)
+    return found
+
+
+def _plays(roles: tuple[tuple[str, int], ...], wanted: str) -> bool:
+    return any(role == wanted for role, _ in roles)
+
+
+def _known_keys(obj: dict[str, Any]) -> list[tuple[str, tuple[str, tuple[tuple[str, int], ...]]]]:
+    """The keys of `obj` that play a role, with their roles: by a lookup per key, or per
+    known spelling for an object with more keys than spellings (a hostile body)."""
+    if len(obj) <= len(_ROLES):
+        get = _ROLES.get
+        known = []
+        for key in obj:
+            roles = get(key) if type(key) is str else None
+            if roles is not None:
+                known.append((key, roles))
+        return known
+    return [(spelling, roles) for spelling, roles in _ROLES.items() if spelling in obj]
+
+
+def _upstream(value: str) -> Any:
+    """The JSON object or array that a string holds, if it holds one (bounded like a body)."""
+    if len(value) > _MAX_UPSTREAM or value.lstrip()[:1] not in ("{", "["):
+        return None
+    return _parsed_upstream(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_upstream(value: str) -> Any:
+    # Cached: the walk parses it, and the reading of the object skips it as a message.
+    try:
+        parsed = loads_json(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, (dict, list)) else None
+
+
+def _read_object(
+    obj: dict[str, Any], upstream: bool, fields: Fields, found: dict[str, Any]
+) -> None:
+    """Adds the codes, messages and role values of one object to `fields`.
+
+    Within an object the synonym of lowest rank wins, whatever the order of the keys;
+    across objects the earlier object wins.
+    """
+    best: dict[str, tuple[int, Any]] = {}
+    messages: list[tuple[int, str]] = []
+    codes: list[tuple[int, str]] = []
+    for spelling, (key, roles) in _known_keys(obj):
+        value = obj[spelling]
+        for role, rank in roles:
+            if role == _NEST:
+                continue
+            if role == _CODE:
+                code = _code_value(key, value)
+                if code is not None:
+                    codes.append((rank, code))
+                continue
+            if role == _MESSAGE:
+                if len(fields.messages) + len(messages) < _MAX_MESSAGES:
+                    text = _message(value)
+                    if text is not None and not _is_json_text(value):
+                        messages.append((rank, text))
+                continue
+            if role in found or (role in best and best[role][0] <= rank):
+                continue
+            parsed = _PARSERS[role](value)
+            if parsed is not None:
+                best[role] = (rank, parsed)
+    for role, (_, parsed) in best.items():
+        found[role] = parsed
+    own: str | None = None
+    if messages:
+        messages.sort(key=lambda m: m[0])
+        own = next((text for rank, text in messages if rank != _REMEDY_RANK), None)
+        first = not fields.messages
+        fields.messages.extend(
+            Message(text, upstream, first or upstream or rank == _REMEDY_RANK)
+            for rank, text in messages
+        )
+    if codes:
+        codes.sort(key=lambda c: c[0])
+        fields.codes.extend(
+            Code(code, normalize_code(code), own, rank >= _AUX_RANK) for rank, code in codes
+        )
+    exhausted = _exhausted_limit(obj)
+    if exhausted is not None:
+        fields.exhausted.append(exhausted)
+
+
+def _is_json_text(value: Any) -> bool:
+    return type(value) is str and value.lstrip()[:1] in ("{", "[") and _upstream(value) is not None
+
+
+def _code_value(key: str, value: Any) -> str | None:
+    """`value` as a code where `key` holds one, else `None`."""
+    if type(value) is int:
+        # An integer is a code where a code belongs (Twilio's 21608, Zhipu's 1113), unless
+        # it only restates an HTTP status (a gateway's `"code": 402`).
+        if key in _NUMERIC_CODE_KEYS and 0 < value < 10**12 and not 100 <= value <= 599:
+            return str(value)
+        return None
+    if type(value) is not str:
+        return None
+    if not _is_code(value):
+        digits = value.strip()
+        if (
+            key in _NUMERIC_CODE_KEYS
+            and 0 < len(digits) <= 12
+            and digits.isascii()
+            and digits.isdigit()
+            and not (len(digits) == 3 and 100 <= int(digits) <= 599)
+        ):
+            return digits
+        return None
+    stripped = value.strip()
+    if stripped.lower() in _NULL_WORDS:
+        return None  # a serialized null ("type": "None"), not a code
+    # `name` is a code only in the shape of an exception class ("InsufficientBalanceError") or
+    # of a constant ("payment_required", "UNPROCESSABLE_ENTITY"), not a person's or a thing's.
+    if key == "name" and not (stripped.endswith(("Error", "Exception")) or "_" in stripped):
+        return None
+    return stripped
+
+
+def _is_code(value: str) -> bool:
+    """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
+    if len(value) > MAX_CODE:
+        value = value.strip()
+        if len(value) > MAX_CODE:
+            return False  # a message, most often: no pattern run over it
+    return _is_short_code(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_short_code(value: str) -> bool:
+    return _CODE_SHAPE.fullmatch(value.strip()) is not None
+
+
+def _exhausted_limit(obj: dict[str, Any]) -> str | None:
+    """The name of the limit `obj` describes when it says nothing is left of it."""
+    remaining = obj.get("remaining")
+    if type(remaining) is not int and not isinstance(remaining, Decimal):
+        return None
+    if remaining != 0:
+        return None
+    total = obj.get("limit", obj.get("total", obj.get("max")))
+    if as_amount(total) is None or as_amount(total) == 0:
+        return None
+    for key in ("name", "type", "id", "period", "unit", "resource"):
+        name = obj.get(key)
+        if isinstance(name, str) and name.strip():
+            return bounded_text(name, 100) or ""
+    return ""

@@ -1,0 +1,108 @@
+"""The prefilter: can this body hold strong evidence at all? Derived from the rule table.
+
+A strict reading (a status other than 402 from a host with no adapter of its own) can claim
+a body only by a strong rule or a strong code, so a body that holds none of their *needles*
+is no gate, and is not parsed. It is sound because every match of a wording rule holds one
+of its needles (the per-rule test checks each rule's examples and alternatives), and every
+code holds each of its words in any spelling (`InsufficientCredits` lower-cased holds
+`insufficient`). A needle's space stands for any run of blanks, and an escaped line break
+(`\\n`) is a blank. Only a JSON `\\u` escape could spell a needle that the raw body lacks, so a
+body with one is always read, and so is a body longer than `EVIDENCE_SCAN` (the searches
+would cost more than the reading they spare).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .rules import Strength
+from .vocabulary import CODE_RULES, CODE_WORDS, WORDING
+
+__all__ = ["EVIDENCE_NEEDLES", "EVIDENCE_SCAN", "may_hold_evidence"]
+
+#: The longest body that is searched for needles; a longer one is read in full.
+EVIDENCE_SCAN = 8 * 1024
+
+#: Words that most error bodies hold: a code is looked for by another of its words.
+_COMMON = frozenset(
+    [
+        "error",
+        "not",
+        "invalid",
+        "incorrect",
+        "request",
+        "required",
+        "requires",
+        "account",
+        "available",
+        "exceeded",
+        "reached",
+        "processing",
+        "authentication",
+        "feature",
+        "supported",
+        "limit",
+        "out",
+        "no",
+        "to",
+        "of",
+        "in",
+        "the",
+        "is",
+    ]
+)
+
+
+def _derive() -> tuple[str, ...]:
+    """The needles of every strong rule and code that names a gate, reduced to the fewest
+    words: a needle that holds a shorter one is found whenever it is."""
+    words: set[str] = set()
+    for rule in WORDING:
+        if rule.strength is Strength.STRONG and rule.family.is_gate:
+            words.update(rule.needles)
+    for by_words in CODE_WORDS:
+        if by_words.strength is Strength.STRONG and by_words.family.is_gate:
+            if by_words.all_of:
+                words.add(min(by_words.all_of, key=_commonness))
+            else:
+                words.update(by_words.any_of)
+    for code_rule in CODE_RULES:
+        if code_rule.strength is Strength.STRONG and code_rule.family.is_gate:
+            words.update(_code_needles(code_rule.codes, words))
+    return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
+
+
+def _code_needles(codes: Iterable[str], words: set[str]) -> set[str]:
+    needed: set[str] = set()
+    for code in codes:
+        parts = code.split("_")
+        if not any(word in part for part in parts for word in words | needed):
+            needed.add(min(parts, key=_commonness))
+    return needed
+
+
+def _commonness(word: str) -> tuple[bool, int]:
+    return word in _COMMON, -len(word)
+
+
+#: What a strict reading can claim a body by.
+EVIDENCE_NEEDLES = _derive()
+
+
+def may_hold_evidence(text: str) -> bool:
+    """`False` when `text` holds no needle of a strong rule or code (then no strict reading
+    can claim it); `True` when it may."""
+    if len(text) > EVIDENCE_SCAN:
+        return True
+    lowered = text.lower()
+    if "\\" in lowered:
+        if "\\u" in lowered:
+            return True
+        # A line break inside a JSON string is an escape in the raw body.
+        lowered = lowered.replace("\\n", " ").replace("\\t", " ").replace("\\r", " ")
+    if "\n" in lowered or "\t" in lowered or "\r" in lowered or "  " in lowered:
+        lowered = " ".join(lowered.split())  # a needle's space may be any run of blanks
+    for needle in EVIDENCE_NEEDLES:  # noqa: SIM110 - a plain loop: `any()` costs more
+        if needle in lowered:
+            return True
+    return False

@@ -1,0 +1,272 @@
+"""Read fields, then decide: the pipeline the adapters share, and the answer it builds.
+
+`read_json` and `read_text` turn a snapshot into `(Fields, Verdict)`; `gate` turns those into
+a `PaymentRequired`, filling what the message states plainly (a link to act on, credit
+counts). What was read is kept on the snapshot, so the adapters tried after the first read
+the body once between them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from decimal import Decimal
+from typing import Any
+
+from .._models import PaymentRequired, Reason
+from .._untrusted import as_amount, safe_action_url
+from .decide import CONTEXT_SCAN, Verdict, decide
+from .fields import Fields, is_documentation, read_fields, text_fields
+from .prefilter import may_hold_evidence as text_may_hold_evidence
+from .snapshot import ResponseSnapshot
+
+__all__ = ["fields_of", "gate", "may_hold_evidence", "read_json", "read_text"]
+
+
+def may_hold_evidence(snapshot: ResponseSnapshot) -> bool:
+    """`False` when no strict reading can claim the body (`prefilter.py`); kept."""
+    possible = snapshot._may_hold_evidence
+    if possible is None:
+        possible = snapshot._may_hold_evidence = text_may_hold_evidence(snapshot.text)
+    return possible
+
+
+def fields_of(snapshot: ResponseSnapshot) -> Fields | None:
+    """The fields of the snapshot's JSON object or string, read once; `None` for a body
+    that is neither."""
+    fields = snapshot._fields
+    if fields is None:
+        payload = snapshot.json
+        if not isinstance(payload, (dict, str)):
+            return None  # a JSON string is a message (`"You have no credits remaining..."`)
+        fields = snapshot._fields = read_fields(payload)
+    return fields
+
+
+def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verdict | None] | None:
+    """The fields of a JSON object body and what they decide; `None` for another body, or
+    for a strict reading of a body that the prefilter rules out."""
+    if strict and not may_hold_evidence(snapshot):
+        return None
+    fields = fields_of(snapshot)
+    if fields is None:
+        return None
+    context = snapshot.text[:CONTEXT_SCAN] if strict else None
+    return fields, decide(
+        fields, strict=strict, context=context, moves_money=lambda: moves_money(snapshot.url)
+    )
+
+
+#: Path segments of an endpoint that moves the application's own money.
+_MONEY_MOVEMENT = frozenset(
+    [
+        "payout",
+        "payouts",
+        "transfer",
+        "transfers",
+        "withdrawal",
+        "withdrawals",
+        "withdraw",
+        "disbursement",
+        "disbursements",
+        "remittance",
+        "remittances",
+    ]
+)
+
+
+def moves_money(url: str) -> bool:
+    """`True` when the request's path names a payout, a transfer or a withdrawal."""
+    path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
+    return any(segment in _MONEY_MOVEMENT for segment in path.split("/"))
+
+
+def read_text(text: str, *, strict: bool) -> tuple[Fields, Verdict | None]:
+    """The fields of a plain-text message (its words only) and what they decide."""
+    fields = text_fields(text)
+    return fields, decide(fields, strict=strict)
+
+
+class _Keep:
+    """`gate`'s default: the field as the reading found it."""
+
+
+_KEEP = _Keep()
+
+
+def gate(
+    fields: Fields,
+    verdict: Verdict | None,
+    provider: str,
+    *,
+    reason: Reason | None = None,
+    code: str | _Keep | None = _KEEP,
+    message: str | _Keep | None = _KEEP,
+    raw: Any = None,
+) -> PaymentRequired:
+    """The answer: `reason` (default: the verdict's, else `UNKNOWN`), with the fields read.
+
+    Args:
+        fields: What the payload states.
+        verdict: What `decide` concluded, or `None` (a 402 that names no reason).
+        provider: The adapter's name.
+        reason: The reason to give whatever the verdict says (a provider that documents
+            what its status means).
+        code: The provider's own code where it states it differently from the envelope.
+        message: The message where the provider states it differently.
+        raw: The decoded payload, where it is not the body's JSON (the text of a page).
+    """
+    if reason is None:
+        reason = verdict.reason if verdict is not None else Reason.UNKNOWN
+    if isinstance(code, _Keep):
+        code = verdict.code if verdict is not None else _first_code(fields)
+    if isinstance(message, _Keep):
+        message = verdict.message if verdict is not None else fields.message
+    values = fields.values
+    request_id = values.get("request_id")
+    action_url = values.get("action_url")
+    required = values.get("credits_required")
+    available = values.get("credits_available")
+    if action_url is None:
+        # The shown message's link first, else one in the error's other words (OpenRouter's
+        # `remedy_hint`: "Adding credits at https://openrouter.ai/settings/credits ...").
+        for text in (message, *(m.text for m in fields.messages if m.own)):
+            if text and "https://" in text:
+                action_url = _best_link(text)
+                if action_url is not None:
+                    break
+    if message:
+        if required is None or available is None:
+            stated_required, stated_available = _stated_amounts(message)
+            required = required if required is not None else stated_required
+            available = available if available is not None else stated_available
+        if request_id is None and "request id" in message:
+            # one-api and new-api gateways end their messages "(request id: ...)".
+            found = _REQUEST_ID_IN_MESSAGE.search(message)
+            request_id = found.group(1) if found else None
+    return PaymentRequired(
+        reason=reason,
+        provider=provider,
+        code=code,
+        message=message,
+        credits_required=required,
+        credits_available=available,
+        currency=values.get("currency"),
+        current_plan=values.get("current_plan"),
+        required_plan=values.get("required_plan"),
+        action_url=action_url,
+        retry_after=values.get("retry_after"),
+        request_id=request_id,
+        raw=raw,
+    )
+
+
+def _first_code(fields: Fields) -> str | None:
+    return next((code.value for code in fields.codes if not code.aux), None)
+
+
+# --------------------------------------------------------------------------- what a message states
+
+_DIGIT = re.compile(r"[0-9]")
+_REQUEST_ID_IN_MESSAGE = re.compile(r"\brequest id: ?([A-Za-z0-9_.:-]{6,100})")
+_HTTPS_URL = re.compile(r"https://[^\s\"'<>()\[\]{}]+")
+_MAX_LINKS = 8
+# Where a link leads, by the words in it: a page to pay or upgrade on.
+_ACTION_WORDS = (
+    "billing",
+    "pricing",
+    "upgrade",
+    "top-up",
+    "topup",
+    "top_up",
+    "credit",
+    "plans",
+    "payment",
+    "checkout",
+    "purchase",
+    "subscri",
+    "recharge",
+    "wallet",
+)
+# Numbers may not start inside a longer run of digits (the lookbehinds): otherwise a long
+# digit run is rescanned from each of its digits.
+_NUM = r"(?<![0-9,.])([0-9][0-9,]{0,30}(?:\.[0-9]{1,30})?)"
+# The amounts a message states, each as `(words all in it, words one of which is in it,
+# pattern)` over its lower-case text. A message's amount is the leftmost match of any of
+# them: as one alternation would give it, but a pattern runs only where its words are.
+_AmountRule = tuple[tuple[str, ...], tuple[str, ...], "re.Pattern[str]"]
+_REQUIRED: tuple[_AmountRule, ...] = (
+    (
+        ("credit",),
+        ("required", "needed"),
+        re.compile(_NUM + r" credits? (?:are |is )?(?:required|needed)"),
+    ),
+    (("require", "credit"), (), re.compile(r"requires? " + _NUM + r" credits?")),
+    (("costs ",), (), re.compile(r"\b(?:that |it |this )costs \$?" + _NUM + r"\b")),
+)
+_AVAILABLE: tuple[_AmountRule, ...] = (
+    (
+        ("you ", "have ", "credit"),
+        ("remaining", "left", "available"),
+        re.compile(r"you (?:only )?have " + _NUM + r" credits? (?:remaining|left|available)"),
+    ),
+    (
+        ("credit",),
+        ("remaining", "left", "available"),
+        re.compile(_NUM + r" credits? (?:remaining|left|available)"),
+    ),
+    (("balance is ",), (), re.compile(r"\bbalance is \$?" + _NUM + r"\b")),
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _stated_amounts(message: str) -> tuple[Decimal | None, Decimal | None]:
+    """The credits a message says are required and available. Cached: a provider sends the
+    same few messages."""
+    lowered = message.lower()
+    if "credit" not in lowered and "cost" not in lowered and "balance" not in lowered:
+        return None, None  # the amount patterns all name credits, a cost or a balance
+    if not _DIGIT.search(message):
+        return None, None
+    return _stated(lowered, _REQUIRED), _stated(lowered, _AVAILABLE)
+
+
+def _stated(lowered: str, rules: tuple[_AmountRule, ...]) -> Decimal | None:
+    """The amount of the leftmost match of `rules` in a lower-case message, if any."""
+    first: re.Match[str] | None = None
+    for all_of, any_of, pattern in rules:
+        if not all(word in lowered for word in all_of):
+            continue
+        if any_of and not any(word in lowered for word in any_of):
+            continue
+        match = pattern.search(lowered)
+        if match is not None and (first is None or match.start() < first.start()):
+            first = match
+    if first is None:
+        return None
+    return as_amount(next((g for g in first.groups() if g is not None), None))
+
+
+def _best_link(message: str) -> str | None:
+    """The message's link to act on: a billing, pricing, upgrade or top-up page first, else
+    the first link that is not documentation ("read the docs: https://...")."""
+    fallback: str | None = None
+    for index, match in enumerate(_HTTPS_URL.finditer(message)):
+        if index >= _MAX_LINKS:
+            break
+        url, to_act = _link(match.group().rstrip(".,;:!?"))
+        if to_act:
+            return url
+        fallback = fallback or url
+    return fallback
+
+
+@functools.lru_cache(maxsize=512)
+def _link(text: str) -> tuple[str | None, bool]:
+    """A safe link in a message that is no documentation, and whether it names a page to
+    act on. Cached: a provider sends the same few links over and over."""
+    url = safe_action_url(text)
+    if url is None or is_documentation(url):
+        return None, False
+    lowered = url.lower()
+    return url, any(word in lowered for word in _ACTION_WORDS)

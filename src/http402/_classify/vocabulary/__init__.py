@@ -1,0 +1,57 @@
+"""The rule table: every wording rule and machine code, one module per family group.
+
+| module | families |
+|---|---|
+| `payment.py` | `instrument_declined`, `instrument_missing`, `payment_method_asked` |
+| `balance.py` | `balance_exhausted`, `spend_cap_reached`, `quota_exhausted`, `top_up_asked` |
+| `subscription.py` | `subscription_inactive`, `billing_asked` |
+| `plan.py` | `free_allowance_used`, `plan_volume_used`, `trial_restriction`, `plan_feature`, |
+| | `upgrade_asked` |
+| `throttle.py` | `throttle` (the rate-limit veto) |
+| `lookalikes.py` | `transfer_refused`, `not_billing` |
+
+The prefilter's needles (`prefilter.py`) and the decision's lookups (`decide.py`) are derived
+from these tables; nothing else lists a billing word or code.
+"""
+
+from __future__ import annotations
+
+from ..rules import CodeRule, CodeWords, WordRule
+from . import balance, lookalikes, payment, plan, subscription, throttle
+
+__all__ = ["CODES", "CODE_RULES", "CODE_WORDS", "WORDING"]
+
+#: Every wording rule; the order only decides which rule's name `explain` shows first.
+WORDING: tuple[WordRule, ...] = (
+    throttle.WORDING
+    + lookalikes.WORDING
+    + payment.WORDING
+    + balance.WORDING
+    + subscription.WORDING
+    + plan.WORDING
+)
+#: Every code rule.
+CODE_RULES: tuple[CodeRule, ...] = (
+    throttle.CODES
+    + lookalikes.CODES
+    + payment.CODES
+    + balance.CODES
+    + subscription.CODES
+    + plan.CODES
+)
+#: Normalized code -> its rule.
+CODES: dict[str, CodeRule] = {}
+for _rule in CODE_RULES:
+    for _code in _rule.codes:
+        if _code in CODES:
+            raise ValueError(f"code {_code!r} is in two rules: {CODES[_code]} and {_rule}")
+        CODES[_code] = _rule
+#: Codes read by their words, for those not in `CODES`: a code may hold several families'
+#: words (`free_tier_daily`), and each is read.
+CODE_WORDS: tuple[CodeWords, ...] = (
+    throttle.CODE_WORDS + balance.CODE_WORDS + subscription.CODE_WORDS + plan.CODE_WORDS
+)
+for _table in (WORDING, CODE_WORDS):
+    _names = [rule.name for rule in _table]
+    if len(set(_names)) != len(_names):
+        raise ValueError(f"two rules of the table have one name: {sorted(_names)}")

@@ -1,0 +1,356 @@
+"""Money the account holds or allowed itself: `balance_exhausted`, `spend_cap_reached`, the
+vague `quota_exhausted`, and the remedy `top_up_asked` ("top up", "recharge", "add credits")."""
+
+from __future__ import annotations
+
+from ..families import Family
+from ..rules import CodeRule, CodeWords, Strength, WordRule
+
+BALANCE = Family.BALANCE_EXHAUSTED
+CAP = Family.SPEND_CAP_REACHED
+QUOTA = Family.QUOTA_EXHAUSTED
+STRONG, WEAK = Strength.STRONG, Strength.WEAK
+
+WORDING = (
+    WordRule(
+        "insufficient balance",
+        BALANCE,
+        STRONG,
+        r"\binsufficient\b[^.]{0,20}?\b(?:credits?|balance|funds)"
+        r"|\b(?:credits?|balance|funds)\b[^.]{0,15}?\b(?:is |are )?insufficient\b"
+        r"|\b(?:lack|without) (?:of )?(?:sufficient |enough )?(?:credits?|balance|funds)\b"
+        r"|\bnot (?:have )?(?:enough|sufficient) (?:credits?|balance|funds)\b",
+        needles=("credit", "balance", "fund"),
+        examples=(
+            "Insufficient Balance",
+            "Your account balance is insufficient. Please recharge your account.",
+            "You have insufficient credit to run this model.",
+            "You lack sufficient credits to make this request.",
+            "Project does not have enough credits for an ASR request.",
+            "Insufficient USD or Diem balance to complete request.",
+            "The selected model requires paid balance. Your paid balance is insufficient.",
+        ),
+        look_alikes=(
+            "Insufficient permissions to access this resource.",
+            "insufficient_scope: the token lacks the billing:read scope",
+        ),
+        source="tests/payloads/deepseek-insufficient-balance.json",
+    ),
+    # Too few tokens may be a context window's.
+    WordRule(
+        "insufficient tokens",
+        BALANCE,
+        WEAK,
+        r"\binsufficient\b[^.]{0,20}?\btokens\b",
+        needles=("insufficient",),
+        examples=("Insufficient tokens remaining on your account.",),
+        look_alikes=("Insufficient permissions.",),
+        source="tests/payloads/openrouter-requires-more-credits-max-tokens-402.json",
+    ),
+    WordRule(
+        "credits ran out",
+        BALANCE,
+        STRONG,
+        r"\bcredits?\b[^.]{0,30}?\b(?:too low|exhausted|depleted|used up|ran out|run out|"
+        r"exceeded|expired|is (?:zero|empty|negative)|are (?:zero|gone))"
+        r"|\bno (?:remaining |more |available )?credits?\b(?! card)"
+        r"|\b(?:requires?|needs?) more credits?\b|\bcredits? (?:are|is) (?:required|needed)\b"
+        r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
+        r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b"
+        r"|\b(?:used up|exhausted|depleted|used all(?: of)?|consumed) (?:all )?(?:of )?"
+        r"(?:your |the )?(?:[\w-]+ ){0,2}credits?\b"
+        r"|\b(?:out|run out|ran out) of (?:extra |prepaid |paid )?(?:credits?|funds|balance"
+        r"|usage|extra usage)\b"
+        r"|\bcan only afford\b",
+        needles=("credit", "afford", "fund", "balance", "usage"),
+        examples=(
+            "Your credit balance is too low to access the Anthropic API.",
+            "Your prepayment credits are depleted.",
+            "This request requires more credits, or fewer max_tokens.",
+            "You have run out of credits or need a Grok subscription.",
+            "You're out of extra usage. Add more at claude.ai/settings/usage and keep going.",
+            "Your newly created teams doesn't have any credits yet.",
+            "You requested up to 65536 tokens, but can only afford 10114.",
+            "Credit limit exceeded. Please navigate to the billing settings to add credits.",
+            "You have used up your free credits.",
+            "Usage credits are required for this model.",
+            "Your free credits have expired.",
+        ),
+        look_alikes=(
+            "No credit card on file is needed for the free plan.",
+            "The credit note was not found.",
+            "You ran out of disk space.",
+        ),
+        source="tests/payloads/anthropic-credit-balance-too-low-400.json",
+    ),
+    WordRule(
+        "balance ran out",
+        BALANCE,
+        STRONG,
+        r"\bbalance\b[^.]{0,30}?\b(?:too low|exhausted|depleted|not enough|is (?:zero|empty"
+        r"|negative|below zero))"
+        r"|\b(?:exhausted|depleted|negative|zero|0) (?:account |credit |usd )?balance"
+        r"|\bnot enough balance"
+        r"|\breached (?:a )?(?:0|zero) balance",
+        needles=("balance",),
+        examples=(
+            "Your current account balance is negative. Please top up to continue.",
+            "User is locked. Reason: Exhausted balance.",
+            "Account balance not enough to run this query, please recharge.",
+            "You have reached 0 balance on your account please make a payment.",
+        ),
+        look_alikes=(
+            "The load balancer is not enough to handle this traffic.",
+            "Balance must be a positive number.",
+        ),
+        source="tests/payloads/falai-exhausted-balance-403.json",
+    ),
+    # Chinese providers and the gateways before them: "balance not enough", "quota not
+    # enough", "pre-deduction of quota failed". Chinese has no spaces, so no word boundaries.
+    WordRule(
+        "balance not enough (Chinese)",
+        BALANCE,
+        STRONG,
+        r"余额不足|余额已用完|余额为零|预扣费[^。]{0,8}?失败",
+        needles=("余额", "预扣费"),
+        examples=(
+            "余额不足或无可用资源包,请充值。",
+            "预扣费额度失败, 用户剩余额度: ＄0.100000, 需要预扣费额度: ＄0.440000",
+        ),
+        look_alikes=("请求过于频繁，请稍后再试",),
+        source="tests/payloads/zhipu-glm-1113-insufficient-balance-chinese-429.json",
+    ),
+    WordRule(
+        "budget reached",
+        CAP,
+        STRONG,
+        r"\bbudget\b[^.]{0,30}?\b(?:exceeded|reached|exhausted|used up|hit)\b"
+        r"|\b(?:exceeded|reached|exhausted|over) (?:your |the |its |their )?(?:[\w-]+ )?budget\b"
+        r"|\bexceededbudget\b",
+        needles=("budget",),
+        examples=(
+            "Budget has been exceeded! Current cost: 0.3759, Max budget: 0.35",
+            "LiteLLM User: engineer-1, exceeded budget for model=claude-opus-4-8",
+            "Your team's monthly budget is exhausted.",
+        ),
+        look_alikes=("The budget field must be a number.", "Set a budget for this project."),
+        source="tests/payloads/litellm-budget-exceeded-400.json",
+    ),
+    WordRule(
+        "spend cap reached",
+        CAP,
+        STRONG,
+        r"\b(?:maximum|max) billing\b[^.]{0,15}?\breached"
+        r"|\bbilling (?:hard )?(?:limit|cap|capacity)\b[^.]{0,15}?\b(?:reached|exceeded|hit)"
+        r"|\bspend(?:ing)? (?:limit|cap)s?\b[^.]{0,20}?\b(?:reached|exceeded|hit)"
+        r"|\b(?:reached|reaching|exceeded|hit) (?:your |the |its |their )?(?:[\w-]+ ){0,2}"
+        r"spend(?:ing)? (?:limit|cap)"
+        r"|\bpay[ -]as[ -]you[ -]go (?:limit|cap|budget)"
+        r"|\breached your specified (?:api )?(?:usage|spend(?:ing)?) limits?\b",
+        needles=("billing", "spend", "you go", "you-go", "specified"),
+        examples=(
+            "Maximum billing reached for this API key as set in your dashboard.",
+            "Billing hard limit has been reached",
+            "You have reached your specified API usage limits.",
+            "Spend limit exceeded for this organization.",
+            "Your team has reached its monthly spending limit.",
+            "You have hit the pay-as-you-go limit.",
+        ),
+        look_alikes=("Set a spend limit in the billing settings.",),
+        source="tests/payloads/cohere-maximum-billing-reached-402.json",
+    ),
+    WordRule(
+        "quota not enough",
+        QUOTA,
+        STRONG,
+        r"\binsufficient\b[^.]{0,20}?\bquota\b|\bquota\b[^.]{0,15}?\b(?:is |are )?(?:not enough"
+        r"|insufficient)\b|额度不足|配额不足",
+        needles=("quota", "额度不足", "配额不足"),
+        examples=(
+            "user quota is not enough (request id: 2024081922011112714735330169131)",
+            "Insufficient quota for this request.",
+            "用户额度不足, 剩余额度: 0",
+        ),
+        look_alikes=("The quota field is required.",),
+        source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json",
+    ),
+    # A bare quota is used up: to top up, unless the remedy says otherwise; a daily or
+    # per-minute quota that resets is a throttle's (vetoed), hence weak.
+    WordRule(
+        "quota exceeded",
+        QUOTA,
+        WEAK,
+        r"\bexceeded (?:your|the) (?:current )?quota|\bquota (?:has been |was )?(?:exceeded"
+        r"|exhausted|reached)|\bexceeds? your quota|\bno (?:more |remaining )?quota\b",
+        needles=("quota",),
+        examples=(
+            "You exceeded your current quota, please check your plan and billing details.",
+            "This request exceeds your quota of 10000.",
+            "You have no quota",
+        ),
+        look_alikes=("Quota settings were updated.",),
+        source="tests/payloads/openai-insufficient-quota-429.json",
+    ),
+    WordRule(
+        "top up",
+        Family.TOP_UP_ASKED,
+        STRONG,
+        r"\btop[ -]?up\b|\brecharge\b|充值"
+        r"|\b(?:add|buy|purchase|get)\b[^.]{0,15}?\b(?:more )?(?:credits?|funds)\b(?! card)"
+        r"|\badd (?:more|some) (?:balance|money)\b",
+        needles=(
+            "top up",
+            "top-up",
+            "topup",
+            "recharge",
+            "充值",
+            "credit",
+            "fund",
+            "balance",
+            "money",
+        ),
+        examples=(
+            "Please top up your balance.",
+            "Please recharge.",
+            "Add credits at https://openrouter.ai/settings/credits.",
+            "Please purchase more credits.",
+            "请充值后重试",
+        ),
+        look_alikes=("Get started with the API.", "Add a member to your team."),
+        source="tests/payloads/openrouter-insufficient-credits-metadata.json",
+    ),
+)
+
+CODES = (
+    CodeRule(
+        [
+            "insufficient_credits",
+            "insufficient_credit",
+            "insufficient_balance",
+            "credits_exhausted",
+            "credit_exhausted",
+            "out_of_credits",
+            "out_of_credit",
+            "no_credits",
+            "credit_balance_too_low",
+            "balance_too_low",
+            "low_balance",
+            "not_enough_credits",
+            "exhausted_balance",
+            "credit_limit_exceeded",
+            "insufficient_credit_balance",
+            "top_up_required",
+            "maximum_credits_exceeded",
+            "insufficient_funds_in_account",
+            "credit_balance_exhausted",
+            "insufficient_account_balance",
+            "negative_balance",
+        ],
+        BALANCE,
+        STRONG,
+        source="OpenAI credit_balance_exhausted (platform.openai.com/docs/guides/error-codes); "
+        "tests/payloads/jina-reader-insufficient-balance-402.json; echo-pro, sub2api",
+        look_alikes=("balance_transaction_not_found",),
+    ),
+    CodeRule(
+        [
+            "billing_hard_limit_reached",
+            "budget_exceeded",
+            "max_budget_exceeded",
+            "budget_limit_exceeded",
+            "budget_exhausted",
+            "spend_limit_exceeded",
+            "spending_limit_reached",
+            "spending_limit_exceeded",
+            "billing_limit_reached",
+            "billing_limit_exceeded",
+            "quota_limited",
+            "organization_spend_limit_exceeded",
+            "project_spend_limit_exceeded",
+            "organization_usage_limit_exceeded",
+        ],
+        CAP,
+        STRONG,
+        source="OpenAI organization/project_spend_limit_exceeded and "
+        "organization_usage_limit_exceeded (platform.openai.com/docs/guides/error-codes); "
+        "LiteLLM budget_exceeded; PostHog quota_limited; Glean spend-limit-exceeded",
+    ),
+    CodeRule(
+        ("insufficient_quota", "usage_limit_reached_billing"),
+        QUOTA,
+        STRONG,
+        source="https://platform.openai.com/docs/guides/error-codes (429 insufficient_quota)",
+    ),
+    # A quota used up may be a daily request quota's (Google's `quotaExceeded`).
+    CodeRule(
+        ("quota_exceeded",),
+        QUOTA,
+        WEAK,
+        source="tests/payloads/elevenlabs-quota-exceeded-credits.json",
+    ),
+)
+
+CODE_WORDS = (
+    CodeWords(
+        "insufficient money",
+        all_of=("insufficient",),
+        any_of=("credit", "credits", "balance"),
+        family=BALANCE,
+        strength=STRONG,
+        examples=("InsufficientBalanceError", "INSUFFICIENT_ACCOUNT_CREDITS"),
+        look_alikes=("insufficient_space", "insufficient_scope"),
+        source="tests/payloads/jina-reader-insufficient-balance-402.json",
+    ),
+    CodeWords(
+        "credits needed",
+        all_of=("credits",),
+        any_of=("required", "needed", "exhausted", "depleted", "insufficient", "empty"),
+        family=BALANCE,
+        strength=STRONG,
+        examples=("credits_required", "CreditsExhausted"),
+        look_alikes=("credits_report",),
+        source="tests/payloads (anthropic-credits-required-monthly-spend-limit-details-429, "
+        "from research)",
+    ),
+    CodeWords(
+        "insufficient quota",
+        all_of=("insufficient",),
+        any_of=("quota",),
+        family=QUOTA,
+        strength=STRONG,
+        examples=("insufficient_user_quota",),
+        look_alikes=("insufficient_permissions",),
+        source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json",
+    ),
+    CodeWords(
+        "budget",
+        all_of=("budget",),
+        any_of=("exceeded", "exhausted", "reached", "over"),
+        family=CAP,
+        strength=STRONG,
+        examples=("BudgetExhausted", "key_budget_exceeded", "in_flight_budget_exhausted"),
+        look_alikes=("budget_not_found",),
+        source="tests/payloads/litellm-budget-exceeded-400.json",
+    ),
+    CodeWords(
+        "spend limit",
+        all_of=("spend",),
+        any_of=("exceeded", "reached", "exhausted", "blocked"),
+        family=CAP,
+        strength=STRONG,
+        examples=("workspace_spend_limit_reached",),
+        look_alikes=("spend_report",),
+        source="OpenAI organization_spend_limit_exceeded (platform.openai.com/docs/guides/"
+        "error-codes)",
+    ),
+    CodeWords(
+        "spending limit",
+        all_of=("spending",),
+        any_of=("limit", "cap"),
+        family=CAP,
+        strength=STRONG,
+        examples=("personal-team-blocked:spending-limit",),
+        look_alikes=("spending_report",),
+        source="tests/payloads/xai-personal-team-blocked-spending-limit-403.json",
+    ),
+)

@@ -1,0 +1,148 @@
+"""Refusals that are not billing gates, however billing they sound: `transfer_refused` (the
+application's own transfer or payout lacks funds) and `not_billing` (a bad key, a security
+lock, a policy ban, a storage quota, a validation error, stated plainly).
+
+A refused transfer vetoes every reading: the API is not asking to be paid for its service,
+the application's own money movement failed (a payout from a Stripe balance, a PayPal
+payout from the sender's account), and a top-up hook must never answer it. Another refusal
+stated plainly outvotes a billing code and weak billing wording (a security lock with a
+quota-sounding code); strong billing wording in the same message still counts.
+"""
+
+from __future__ import annotations
+
+from ..families import Family
+from ..rules import CodeRule, Strength, WordRule
+
+TRANSFER = Family.TRANSFER_REFUSED
+OTHER = Family.NOT_BILLING
+STRONG = Strength.STRONG
+
+_MOVEMENT = r"(?:transfers?|payouts?|withdrawals?|disbursements?|remittances?|sender)"
+
+WORDING = (
+    WordRule(
+        "transfer lacks funds",
+        TRANSFER,
+        STRONG,
+        r"\b" + _MOVEMENT + r"\b[^.]{0,80}?\b(?:insufficient|not enough|not have (?:enough|"
+        r"sufficient)|sufficient)\b"
+        r"|\b(?:insufficient|not enough|not have (?:enough|sufficient)) (?:funds|balance)\b"
+        r"[^.]{0,80}?\b(?:for|to (?:cover|complete|make))\b[^.]{0,20}?\b" + _MOVEMENT + r"\b",
+        needles=("transfer", "payout", "withdrawal", "disbursement", "remittance", "sender"),
+        examples=(
+            "You have insufficient funds in your Stripe account for this transfer.",
+            "Sender does not have sufficient funds. Please add funds and retry.",
+            "Payout failed: the balance is insufficient.",
+        ),
+        look_alikes=("Your card has insufficient funds.", "Insufficient balance, please recharge."),
+        source="https://docs.stripe.com/error-codes/balance-insufficient; PayPal Payouts "
+        "INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/payments.payouts-batch/v1)",
+    ),
+    WordRule(
+        "bad credentials",
+        OTHER,
+        STRONG,
+        r"\b(?:invalid|incorrect|wrong|missing|expired|revoked|unknown|malformed) (?:x-)?"
+        r"(?:api[ _-]?key|access key|secret key|token|credentials?|bearer token|subscription "
+        r"key|authori[sz]ation)\b"
+        r"|\b(?:api[ _-]?key|token|credentials?)\b[^.]{0,20}?\b(?:is |has |was )?(?:been )?"
+        r"(?:invalid|expired|revoked|not valid|disabled|not found|incorrect)\b"
+        r"|\bauthentication (?:failed|fails|error)\b",
+        needles=("key", "token", "credential", "authori", "authentication"),
+        examples=(
+            "Incorrect API key provided: sk-proj-****SJh4.",
+            "API key expired. Please renew the API key.",
+            "Authentication Fails (no such user)",
+            "Access denied due to missing subscription key.",
+        ),
+        look_alikes=("Your credit balance is too low.",),
+        source="tests/payloads/openai-invalid-api-key-401-negative.json",
+    ),
+    WordRule(
+        "security or policy",
+        OTHER,
+        STRONG,
+        r"\b(?:for|due to) security\b|\bsecurity (?:reasons?|review|hold|check|concerns?|lock)\b"
+        r"|\b(?:suspicious|compromised|fraudulent activity|unusual activity)\b"
+        r"|\bviolat(?:e|es|ed|ing|ion|ions)\b|\b(?:community guidelines|terms of (?:service|use)"
+        r"|acceptable use|usage polic(?:y|ies))\b|\b(?:banned|abuse|abusive)\b"
+        r"|\baccess terminated\b",
+        needles=(
+            "security",
+            "suspicious",
+            "compromised",
+            "fraudulent",
+            "unusual",
+            "violat",
+            "guidelines",
+            "terms of",
+            "acceptable use",
+            "polic",
+            "banned",
+            "abus",
+            "terminated",
+        ),
+        examples=(
+            "Your account has been locked for security reasons.",
+            "Access terminated. Review our Community Guidelines.",
+            "Your account has been suspended for violating our terms.",
+        ),
+        look_alikes=("Your subscription has expired.",),
+        source="tests/payloads/kimi-code-access-terminated-403-negative.json",
+    ),
+    WordRule(
+        "storage or validation",
+        OTHER,
+        STRONG,
+        r"\b(?:storage|disk|drive) (?:quota|space|limit)\b|\b(?:insufficient|not enough|out of) "
+        r"(?:storage|disk|space)\b"
+        r"|\b(?:must be|should be) (?:at least|at most|greater|less|a |an |positive|between"
+        r"|one of|valid)"
+        r"|\b(?:not found|does not exist|no such)\b",
+        needles=(
+            "storage",
+            "disk",
+            "drive",
+            "space",
+            "must be",
+            "should be",
+            "not found",
+            "does not exist",
+            "no such",
+        ),
+        examples=(
+            "The user's Drive storage quota has been exceeded.",
+            "Amount must be at least $0.50 usd",
+            "The model `gpt-4` does not exist or you do not have access to it.",
+        ),
+        look_alikes=("A payment method is required to continue.", "Credits are required."),
+        source="https://developers.google.com/drive/api/guides/handle-errors "
+        "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
+    ),
+)
+
+CODES = (
+    CodeRule(
+        ("balance_insufficient", "insufficient_funds_for_transfer", "payout_failed"),
+        TRANSFER,
+        STRONG,
+        source="https://docs.stripe.com/error-codes/balance-insufficient",
+    ),
+    CodeRule(
+        [
+            "invalid_api_key",
+            "api_key_invalid",
+            "api_key_expired",
+            "storage_quota_exceeded",
+            "insufficient_space",
+            "account_locked",
+            "security_lock",
+            "access_terminated",
+        ],
+        OTHER,
+        STRONG,
+        source="tests/payloads/openai-invalid-api-key-401-negative.json; Google Drive "
+        "storageQuotaExceeded; Dropbox insufficient_space",
+    ),
+)

@@ -1,0 +1,224 @@
+"""A payment method that failed or is missing: `instrument_declined`, `instrument_missing`,
+and the remedy `payment_method_asked` ("add a payment method")."""
+
+from __future__ import annotations
+
+from ..families import Family
+from ..rules import CodeRule, Strength, WordRule
+
+DECLINED = Family.INSTRUMENT_DECLINED
+MISSING = Family.INSTRUMENT_MISSING
+STRONG, WEAK = Strength.STRONG, Strength.WEAK
+
+WORDING = (
+    WordRule(
+        "card declined",
+        DECLINED,
+        STRONG,
+        r"\bcard\b[^.]{0,60}?\b(?:declined|expired|insufficient funds|lost|stolen)"
+        r"|\bdeclined\b[^.]{0,30}\bcard\b",
+        needles=("card",),
+        examples=(
+            "Your card was declined.",
+            "Your card has expired.",
+            "Your card has insufficient funds.",
+            "The card you used was reported lost.",
+            "We declined the payment because the card is blocked.",
+        ),
+        look_alikes=(
+            "Card not found on this board.",
+            "The gift card code is invalid.",
+        ),
+        source="tests/payloads/stripe-card-declined-generic-decline.json",
+    ),
+    # A "card" that failed or is invalid may be a game's, a board's or a SIM's.
+    WordRule(
+        "card failed",
+        DECLINED,
+        WEAK,
+        r"\bcard\b[^.]{0,60}?\b(?:failed|invalid|incorrect|not supported)",
+        needles=("card",),
+        examples=(
+            "Your card's security code is incorrect.",
+            "This card is not supported for this currency.",
+        ),
+        look_alikes=("Add a card to your board.",),
+        source="tests/payloads/stripe-incorrect-cvc-402.json",
+    ),
+    WordRule(
+        "payment method failed",
+        DECLINED,
+        STRONG,
+        # Not a parameter's error: "... failed validation".
+        r"\bpayment (?:method|instrument|source)\b[^.]{0,60}?\b(?:declined|expired|failed)\b"
+        r"(?! validation)"
+        r"|\b(?:instrument|transaction|payment source)\b[^.]{0,60}?\bdeclined\b"
+        r"|\bdeclined by the (?:processor|bank|issuer)",
+        needles=("payment method", "payment instrument", "payment source", "declined"),
+        examples=(
+            "Your payment method was declined.",
+            "The payment method on file has expired.",
+            "The instrument presented  was either declined by the processor or bank.",
+            "Transaction declined by the issuer.",
+        ),
+        look_alikes=(
+            "payment_method_types[0] failed validation",
+            "The request was declined because the parameter is not valid.",
+        ),
+        source="tests/payloads/paypal-instrument-declined-422.json",
+    ),
+    WordRule(
+        "payment failed",
+        DECLINED,
+        STRONG,
+        r"\bpayment\b[^.]{0,30}?\b(?:failed\b(?! validation)|was declined|could not be processed"
+        r"|was unsuccessful)|\b(?:failed|unsuccessful|incomplete|declined) payment\b"
+        r"|\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"
+        r"|支付失败|扣款失败",
+        needles=("payment", "charge", "支付失败", "扣款失败"),
+        examples=(
+            "Payment failed: insufficient funds",
+            "Your last payment could not be processed.",
+            "We could not renew your plan after a failed payment.",
+            "The charge failed.",
+            "扣款失败，请检查您的支付方式",
+        ),
+        look_alikes=(
+            "payment_intent failed validation: amount must be positive",
+            "The payment amount is required.",
+        ),
+        source="tests/payloads/x402-v1-settlement-failed-x-payment-response-402.json",
+    ),
+    # A payment API that asks the payer to change card (WeChat Pay's NOT_ENOUGH) had a
+    # payment fail, even though it says "balance not enough".
+    WordRule(
+        "change card (Chinese)",
+        DECLINED,
+        STRONG,
+        r"余额不足[^。.]{0,20}?更换(?:支付|银行)卡",
+        needles=("更换支付卡", "更换银行卡"),
+        examples=("用户账号余额不足，请用户充值或更换支付卡后再支付",),
+        look_alikes=("余额不足，请充值",),
+        source="https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=9_1 (NOTENOUGH)",
+    ),
+    WordRule(
+        "no payment method",
+        MISSING,
+        STRONG,
+        r"\bno (?:valid |default |active )?payment (?:method|instrument)s?\b(?! (?:with|id|type)\b)"
+        r"|\ba valid payment (?:method|instrument) must be provided"
+        r"|\ba payment (?:method|instrument) is required\b"
+        r"|\b(?:invalid|missing)_payment_instrument\b"
+        r"|\bpayment (?:method|instrument) (?:is )?(?:missing|not on file)",
+        needles=("payment method", "payment instrument", "payment_instrument"),
+        examples=(
+            "There is no valid payment method on your account.",
+            "Model access is denied due to INVALID_PAYMENT_INSTRUMENT:A valid payment instrument "
+            "must be provided.",
+            "A payment method is required to use this model.",
+        ),
+        look_alikes=(
+            "No payment method with id pm_123 exists.",
+            "The payment method field is required.",
+        ),
+        source="tests/payloads/bedrock-invalid-payment-instrument-403.json",
+    ),
+    WordRule(
+        "payment method needed",
+        MISSING,
+        WEAK,
+        r"\bpayment (?:method|instrument)\b[^.]{0,60}?\b(?:invalid|required|missing|needed)",
+        needles=("payment method", "payment instrument"),
+        examples=("Your payment method is invalid, please update it.",),
+        look_alikes=("Choose a payment method.",),
+        source="tests/payloads/bedrock-invalid-payment-instrument-403.json",
+    ),
+    WordRule(
+        "add a payment method",
+        Family.PAYMENT_METHOD_ASKED,
+        STRONG,
+        r"\b(?:add|update|set up|attach|provide|link)\b[^.]{0,25}?\b(?:a|an|your|new|valid"
+        r"|default) (?:payment (?:method|instrument)|credit card|billing method)\b"
+        r"(?! (?:id|type|token|field)\b)",
+        needles=("payment method", "payment instrument", "credit card", "billing method"),
+        examples=(
+            "Please add a payment method to continue.",
+            "Update your payment method in the dashboard.",
+            "Add a credit card to keep using the API.",
+        ),
+        look_alikes=(
+            "Provide a valid payment method id.",
+            "Update the payment method type to card.",
+        ),
+        source="tests/payloads/openai-rate-limit-rpm-billing-hint-429-negative.json (a throttle "
+        "that says it; docs.stripe.com/error-codes)",
+    ),
+)
+
+CODES = (
+    CodeRule(
+        [
+            "card_declined",
+            "card_error",
+            "expired_card",
+            "payment_failed",
+            "payment_declined",
+            "insufficient_funds",
+            "lost_card",
+            "stolen_card",
+            "do_not_honor",
+            "generic_decline",
+            "testmode_charges_only",
+            "card_not_supported",
+            "charge_failed",
+            "instrument_declined",
+            "transaction_refused",
+            "payer_cannot_pay",
+            "payment_method_error",
+            "card_expired",
+            "cvv_failure",
+            "address_verification_failure",
+            "invalid_expiration",
+            "card_declined_verification_required",
+            "card_declined_calling_issuer",
+        ],
+        DECLINED,
+        STRONG,
+        source="https://docs.stripe.com/error-codes; https://docs.stripe.com/declines/codes; "
+        "PayPal Orders v2 INSTRUMENT_DECLINED; Square's PAYMENT_METHOD_ERROR category and its "
+        "codes (developer.squareup.com/reference/square/enums/ErrorCode)",
+        look_alikes=("card_not_found", "declined_by_user"),
+    ),
+    # Codes of other APIs too: a 403 `authentication_required`, a phone API's
+    # `invalid_number`, a server's `processing_error`.
+    CodeRule(
+        [
+            "incorrect_cvc",
+            "invalid_cvc",
+            "incorrect_number",
+            "invalid_number",
+            "invalid_expiry_month",
+            "invalid_expiry_year",
+            "processing_error",
+            "authentication_required",
+        ],
+        DECLINED,
+        WEAK,
+        source="https://docs.stripe.com/error-codes",
+    ),
+    CodeRule(
+        [
+            "payment_method_invalid",
+            "payment_method_required",
+            "payment_method_missing",
+            "no_payment_method",
+            "payer_action_required",
+            "invalid_payment_instrument",
+        ],
+        MISSING,
+        STRONG,
+        source="https://docs.stripe.com/error-codes; PayPal Orders v2 PAYER_ACTION_REQUIRED; "
+        "tests/payloads/bedrock-invalid-payment-instrument-403.json",
+        look_alikes=("payment_method_unactivated_for_test",),
+    ),
+)

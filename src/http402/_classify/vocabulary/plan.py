@@ -1,0 +1,392 @@
+"""What the plan includes: the allowances (`free_allowance_used`, `plan_volume_used`, both
+vague), `trial_restriction`, `plan_feature`, and the remedy `upgrade_asked`."""
+
+from __future__ import annotations
+
+from ..families import Family
+from ..rules import CodeRule, CodeWords, Strength, WordRule
+
+FREE = Family.FREE_ALLOWANCE_USED
+VOLUME = Family.PLAN_VOLUME_USED
+TRIAL = Family.TRIAL_RESTRICTION
+FEATURE = Family.PLAN_FEATURE
+STRONG, WEAK = Strength.STRONG, Strength.WEAK
+
+#: Words for an allowance that ran out.
+_USED = r"(?:exhausted|used up|depleted|exceeded|reached|run out|ran out|expired|consumed)"
+#: What a free or included allowance is counted in.
+_ALLOWANCE = (
+    r"(?:tier|quota|allowance|usage|requests|calls|minutes|hours|characters|searches|"
+    r"generations|images|messages|tokens|plan)"
+)
+#: An included allowance may be counted in credits too: it is the plan's all the same.
+_INCLUDED = r"(?:" + _ALLOWANCE[3:-1] + r"|credits?)"
+#: What a plan's volume is counted in, other than money.
+_UNITS = (
+    r"(?:searches|requests|api calls|calls|characters|minutes|pages|messages|emails|"
+    r"generations|images|scrapes|lookups|renders|conversions|verifications|queries)"
+)
+
+WORDING = (
+    WordRule(
+        "free allowance used",
+        FREE,
+        STRONG,
+        r"\bfree " + _ALLOWANCE + r"\b[^.]{0,40}?\b" + _USED + r"\b"
+        r"|\b(?:exceeded|exhausted|used up|used all(?: of)?|consumed|reached) (?:your |the |all "
+        r"(?:of )?(?:your |the )?)?(?:[\w-]+ ){0,2}free " + _ALLOWANCE + r"\b"
+        r"|\b(?:out of|run out of|ran out of) (?:your |the )?free " + _ALLOWANCE + r"\b"
+        r"|免费(?:额度|次数|配额|试用额度)[^。]{0,6}?(?:已)?(?:用完|用尽|耗尽|超出|不足)",
+        needles=("free", "免费"),
+        examples=(
+            "The free tier of the model has been exhausted. If you wish to continue access the "
+            "model on a paid basis, please disable the use free tier only mode.",
+            "You have exhausted your free quota for this month.",
+            "Your free tier usage is used up.",
+            "免费额度已用完",
+        ),
+        look_alikes=(
+            "Feel free to contact support if the quota was exceeded.",
+            "This endpoint is free to use.",
+            "Your free credits have expired.",
+        ),
+        source="tests/payloads (dashscope-free-tier-only-exhausted-403, from research)",
+    ),
+    WordRule(
+        "included allowance used",
+        FREE,
+        STRONG,
+        r"\bincluded (?:[\w-]+ ){0,2}" + _INCLUDED + r"\b[^.]{0,30}?\b" + _USED + r"\b"
+        r"|\b(?:exceeded|exhausted|used up|used all(?: of)?|consumed|reached) (?:your |the )?"
+        r"(?:[\w-]+ ){0,2}included (?:[\w-]+ ){0,2}" + _INCLUDED + r"\b",
+        needles=("included",),
+        examples=(
+            "You have exceeded your monthly included credits for Inference Providers. "
+            "Subscribe to PRO to get 20x more monthly included credits.",
+            "Your included usage is used up for this period.",
+        ),
+        look_alikes=("The included file could not be parsed.",),
+        source="tests/payloads/huggingface-monthly-included-credits-exceeded-402.json",
+    ),
+    WordRule(
+        "monthly volume used",
+        VOLUME,
+        STRONG,
+        # Not a spend cap: "monthly spending limit" is the account's own (balance.py).
+        r"\bmonthly (?!(?:spend|spending|budget|billing)\b)(?:[\w-]+ ){0,2}(?:quota|limit|cap"
+        r"|allowance|threshold)s?\b"
+        r"|\busage[ -]?cap(?:ped)?\b"
+        r"|\b" + _USED + r"\b[^.]{0,60}?\b(?:in|for|of) (?:this|the current|your current|the) "
+        r"(?:monthly |billing )?(?:cycle|billing period|month)\b"
+        r"|\blimited to [0-9][0-9,.]* (?:[\w-]+ ){0,2}" + _UNITS + r" ?(?:/|per|a|each) ?month\b"
+        r"|\b(?:run|ran) out of " + _UNITS + r"\b"
+        r"|(?:本月|当月|套餐)(?:额度|配额|用量|次数)[^。]{0,6}?(?:已)?(?:用完|用尽|耗尽|超出)",
+        needles=(
+            "month",
+            "usage",
+            "cycle",
+            "billing period",
+            "run out of",
+            "ran out of",
+            "本月",
+            "当月",
+            "套餐",
+        ),
+        examples=(
+            "You have exhausted the API Credits available in this monthly cycle. You can "
+            "upgrade your subscription or enable overages from your dashboard.",
+            "You are using a Trial key, which is limited to 1000 API calls / month.",
+            "Your account has run out of searches.",
+            "Usage cap exceeded: Monthly product cap",
+            "Monthly request limit reached.",
+            "You have reached your API usage limits: your organization has crossed its monthly "
+            "API usage threshold, set based on your organization's API tier.",
+            "本月额度已用完",
+        ),
+        look_alikes=(
+            "Your team has reached its monthly spending limit.",
+            "The month parameter must be between 1 and 12.",
+        ),
+        source="tests/payloads/x-api-usage-capped-monthly-429.json; scraperapi, serpapi and "
+        "cohere payloads from research",
+    ),
+    WordRule(
+        "plan's limit",
+        VOLUME,
+        STRONG,
+        r"\b(?:plan|tier)(?:'s)? (?:[\w-]+ ){0,2}(?:limit|quota)s?\b"
+        r"|\bexceed(?:s|ed)? (?:your|the) (?:current )?(?:plan|tier)\b",
+        needles=("plan", "tier"),
+        examples=(
+            "This request exceeds your plan's set usage limit. Please upgrade your plan.",
+            "Request cost exceeds the plan's limit",
+            "You have exceeded your plan.",
+        ),
+        look_alikes=("Plan created.", "The tier field is invalid."),
+        source="tests/payloads/tavily-plan-usage-limit-432.json",
+    ),
+    # A request or usage limit may be a rate limit's.
+    WordRule(
+        "limit reached",
+        VOLUME,
+        WEAK,
+        r"\b(?:request|usage|api call)s? limit (?:reached|exceeded)"
+        r"|\b(?:reached|hit) (?:your|the) (?:[\w-]+ )?limit\b",
+        needles=("limit",),
+        examples=("Request Limit Reached", "You have reached your limit of 2000"),
+        look_alikes=("The limit parameter must be positive.",),
+        source="tests/payloads/apideck-request-limit-402.json",
+    ),
+    WordRule(
+        "trial restriction",
+        TRIAL,
+        STRONG,
+        r"\b(?:trial|free) (?:accounts?|keys?|users?|plans?|tiers?|versions?|mode)\b[^.]{0,20}?"
+        r"\b(?:cannot|can't|can not|can only|may only|are not allowed|is not allowed|are limited"
+        r"|is limited|are only|is only|are for|is for|do not have access|don't have access"
+        r"|does not have access|doesn't have access|are not permitted|is restricted"
+        r"|are restricted)\b"
+        r"|\bnot (?:available|allowed|permitted|supported) (?:on|for|with|in|during) (?:an? |the "
+        r"|your )?(?:free )?trial\b"
+        r"|\bupgrade (?:from|out of) (?:your |the |a )?trial\b"
+        r"|(?:试用|免费)(?:账号|账户|用户)[^。]{0,10}?(?:无法|不能|不支持|仅限)",
+        needles=("trial", "free", "试用", "免费"),
+        examples=(
+            "The number  is unverified. Trial accounts cannot send messages to unverified "
+            "numbers; verify  at twilio.com/user/account/phone-numbers/verified, or purchase a "
+            "Twilio number to send messages to unverified numbers.",
+            "Free users cannot use library voices via the API. Please upgrade your subscription.",
+            "This model is not available on a free trial.",
+            "Free accounts are for test purposes only.",
+        ),
+        look_alikes=(
+            "Sandbox subdomains are for test purposes only. Please add your own domain.",
+            "Start your free trial today.",
+        ),
+        source="tests/payloads (twilio-messages-trial-unverified-21608-400, from research)",
+    ),
+    WordRule(
+        "not in the plan",
+        FEATURE,
+        STRONG,
+        r"\bnot (?:available|included|supported|allowed|enabled|part of) (?:on|in|with|for) "
+        r"(?:your|the|this)[^.]{0,20}?\b(?:plan|tier|subscription)\b(?! key)"
+        r"|\b(?:plan|tier|subscription)\b(?! key)[^.]{0,12}?\b(?:does not|doesn't|does n't|do "
+        r"not|don't) (?:include|support|allow|cover|permit|have access|give access|grant)"
+        r"|\brequires? (?:an? |the )?[\w-]+ (?:plan|tier)\b"
+        r"|\b(?:need|needs|requires?|must have) (?:an? )?(?:active,? )?paid "
+        r"(?:plan|account|subscription|tier)|\bpaid (?:plan|account|subscription) "
+        r"(?:is )?required|\bonly (?:available )?(?:on|for|with|to) paid\b"
+        r"|\bavailable (?:only )?(?:to|for|on|with) (?:paid|paying|premium) (?:users|plans?"
+        r"|subscribers|accounts|customers|tiers?|members)\b"
+        r"|\b(?:need|needs|requires?|must have) (?:a|an) (?:[\w-]+ )?(?:subscription|membership)"
+        r"\b(?! key)",
+        needles=("plan", "tier", "subscription", "paid", "paying", "premium", "membership"),
+        examples=(
+            "Your plan doesn't include this data timeframe. Please upgrade your plan.",
+            "Batch export is not available on the Free plan.",
+            "This endpoint requires a Business plan.",
+            "You need a paid account to use this model.",
+            "This feature is only available to paid subscribers.",
+        ),
+        look_alikes=(
+            "This price is not valid for the plan.",
+            "The subscription key does not include this API.",
+        ),
+        source="tests/payloads (polygon-plan-does-not-include-timeframe-403, from research); "
+        "tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    WordRule(
+        "higher access",
+        FEATURE,
+        STRONG,
+        r"\b(?:higher|elevated) (?:api )?access (?:level|tier)\b"
+        r"|\b(?:requires?|needs?|need) (?:an? )?(?:higher|elevated) (?:access|plan|tier|level)\b"
+        r"|\b(?:without|requires?|needs?|need|link) (?:an? |your )?(?:linked |valid |active )?"
+        r"billing account(?: linked)?\b(?! (?:is |has been )?(?:closed|disabled|suspended))"
+        r"|\bno billing account (?:linked|attached|associated)\b",
+        needles=("higher", "elevated", "billing account"),
+        examples=(
+            "User location is not supported for the API use without a billing account linked.",
+            "This endpoint requires a higher access level.",
+            "Please link a billing account to use this model.",
+        ),
+        look_alikes=(
+            "The billing account for the owning project is disabled.",
+            "Access denied.",
+        ),
+        source="tests/payloads (gemini-location-needs-linked-billing-account-400, research)",
+    ),
+    WordRule(
+        "sign up for a plan",
+        FEATURE,
+        STRONG,
+        r"\bsign up for (?:an? )?(?:private packages|paid\b|pro\b|premium\b|[\w-]+ plan\b)"
+        r"|\bverify your account\b[^.]{0,40}?\b(?:payment|credit card|billing)",
+        needles=("sign up", "verify your account"),
+        examples=(
+            "You must sign up for private packages",
+            "Please verify your account by adding a credit card.",
+        ),
+        look_alikes=("Sign up for our newsletter.",),
+        source="tests/payloads/npm-sign-up-for-private-packages-402.json",
+    ),
+    # "For the plan" may be a billing API's own object ("this price is not valid for the
+    # plan"); "not entitled" an authorization's.
+    WordRule(
+        "the current plan",
+        FEATURE,
+        WEAK,
+        r"\b(?:on|of|for|in) (?:your|the) (?:current |free )?plan\b|\bnot entitled to\b",
+        needles=("plan", "entitled"),
+        examples=("This is not possible on your current plan.",),
+        look_alikes=("Plan created.",),
+        source="tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    WordRule(
+        "upgrade",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        r"\bupgrade\b[^.]{0,25}?\b(?:plan|tier|subscription|account|membership)\b(?! key)"
+        # A paid tier by name, where the phrase ends ("Upgrade to GitHub Pro or ..."): not a
+        # version or a product ("upgrade to v2 for team ...", "... Enterprise Server 3.12").
+        r"|\bupgrade to (?:an? )?(?:[a-z-]+ ){0,2}(?:pro|plus|premium|team|business|enterprise"
+        r"|paid)(?:\s*(?:[.,;:!()]|$)"
+        r"|\s+(?:or|to|now|today|and|in|for access|plan|tier|account|subscription)\b)"
+        r"|\bchange (?:your |the |to a )?(?:[\w-]+ )?plan\b"
+        r"|\bsubscribe to (?:an? |the )?(?:pro|plus|premium|paid|[\w-]+ plan)\b"
+        r"|\bswitch to (?:an? )?(?:paid|higher|bigger) (?:plan|tier)\b"
+        r"|(?:请|需要)?升级(?:套餐|会员|计划|账户|账号|版本)",
+        needles=("upgrade", "plan", "subscribe", "switch to", "升级"),
+        examples=(
+            "To add more pod-based indexes, upgrade your plan.",
+            "Upgrade to GitHub Pro or make this repository public to enable this feature.",
+            "Operations quota exceeded, change plan to get more Operations.",
+            "Subscribe to PRO to get more.",
+            "请升级套餐",
+        ),
+        look_alikes=(
+            "Upgrade to v2 of the API for team features.",
+            "Please upgrade your client library.",
+        ),
+        source="tests/payloads/pinecone-max-pod-indexes-upgrade-plan-400.json",
+    ),
+)
+
+CODES = (
+    CodeRule(
+        [
+            "plan_limit_exceeded",
+            "plan_limit_reached",
+            "plan_limit",
+            "plan_upgrade_required",
+            "feature_not_in_plan",
+            "not_in_plan",
+            "plan_restricted",
+            "tier_limit_exceeded",
+            "requires_upgrade",
+            "subscription_required",
+            "plan_required",
+            "paid_plan_required",
+            "paid_account_required",
+            "paid_subscription_required",
+            "upgrade_plan",
+            "usage_not_included",
+        ],
+        FEATURE,
+        STRONG,
+        source="OpenAI usage_not_included (platform.openai.com/docs/guides/error-codes); "
+        "tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    # HTTP's own Upgrade Required, a feature flag, an e-mail address's verification.
+    CodeRule(
+        [
+            "upgrade_required",
+            "feature_not_available",
+            "feature_unavailable",
+            "verification_required",
+        ],
+        FEATURE,
+        WEAK,
+        source="tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    CodeRule(
+        [
+            "monthly_limit_exceeded",
+            "monthly_quota_exceeded",
+            "monthly_request_limit_exceeded",
+            "monthly_requests_exceeded",
+            "monthly_limit_reached",
+        ],
+        VOLUME,
+        STRONG,
+        source="tests/payloads/kiro-monthly-request-count-402.json",
+    ),
+    # A request or usage limit may be a rate limit's (OpenAI Codex's 5-hour
+    # `usage_limit_reached`).
+    CodeRule(
+        ("request_limit", "request_limit_reached", "usage_limit_exceeded", "usage_limit_reached"),
+        VOLUME,
+        WEAK,
+        source="tests/payloads/apideck-request-limit-402.json",
+    ),
+    # Anthropic's tier spend limit: the monthly cap of the organization's usage tier, set by
+    # Anthropic and lifted by moving up a tier (the cap the account sets itself is the 400
+    # "specified API usage limits", balance.py).
+    CodeRule(
+        ("enforced_spend_limit_reached",),
+        VOLUME,
+        STRONG,
+        source="https://docs.claude.com/en/api/rate-limits (spend limits per usage tier; 429 "
+        "with error.details.error_code)",
+    ),
+    CodeRule(
+        ("trial_restriction", "trial_account_restriction", "trial_limitation"),
+        TRIAL,
+        STRONG,
+        source="https://www.twilio.com/docs/errors/21608 (trial account restriction)",
+    ),
+)
+
+CODE_WORDS = (
+    CodeWords(
+        "monthly volume",
+        all_of=("monthly",),
+        any_of=("request", "requests", "limit", "quota", "usage", "count", "cap", "calls"),
+        family=VOLUME,
+        strength=STRONG,
+        examples=("MONTHLY_REQUEST_COUNT", "MonthlyQuotaReached"),
+        look_alikes=("monthly_spend",),
+        source="tests/payloads/kiro-monthly-request-count-402.json",
+    ),
+    CodeWords(
+        "usage cap",
+        all_of=("usage",),
+        any_of=("cap", "capped"),
+        family=VOLUME,
+        strength=STRONG,
+        examples=("UsageCapExceeded", "usage-capped"),
+        look_alikes=("usage_report",),
+        source="tests/payloads/x-api-usage-capped-monthly-429.json",
+    ),
+    CodeWords(
+        "free tier",
+        all_of=("free",),
+        any_of=("tier", "trial", "quota", "allowance", "credits"),
+        family=FREE,
+        strength=STRONG,
+        examples=("AllocationQuota.FreeTierOnly", "free_credits_exhausted"),
+        look_alikes=("free_text_invalid",),
+        source="tests/payloads (dashscope-free-tier-only-exhausted-403, from research)",
+    ),
+    CodeWords(
+        "plan",
+        all_of=("plan",),
+        any_of=("limit", "exceeded", "required", "restricted", "upgrade", "insufficient"),
+        family=FEATURE,
+        strength=STRONG,
+        examples=("PlanLimitReachedError", "PLAN_UPGRADE_NEEDED"),
+        look_alikes=("plan_not_found", "plan_id_invalid"),
+        source="tests/payloads/echo-pro-cost-exceeds-plan-limit-problem-403.json",
+    ),
+)

@@ -1,0 +1,261 @@
+"""An account or subscription that is off for want of payment: `subscription_inactive`
+(expired, past due, suspended, disabled, read-only, in arrears, billing off), and the remedy
+`billing_asked` ("enable billing", "pay the invoice")."""
+
+from __future__ import annotations
+
+from ..families import Family
+from ..rules import CodeRule, CodeWords, Strength, WordRule
+
+INACTIVE = Family.SUBSCRIPTION_INACTIVE
+STRONG, WEAK = Strength.STRONG, Strength.WEAK
+
+#: What a subscription that is off is said to be.
+_OFF = (
+    r"(?:expired|lapsed|ended|inactive|past due|canceled|cancelled|suspended|not active|"
+    r"disabled|deactivated|paused|on hold|frozen|read[ -]only|terminated)"
+)
+
+WORDING = (
+    WordRule(
+        "subscription off",
+        INACTIVE,
+        STRONG,
+        # "Your subscription has expired", "The subscription '82680f16-...' is disabled": not
+        # an operation on a subscription object ("is already canceled", "cannot update a
+        # canceled subscription", a "subscription key").
+        r"\bsubscription (?:'[^']{0,80}' |\"[^\"]{0,80}\" |(?=[\w-]*\d)[\w-]{1,40} )?"
+        r"(?:has |is |was |have |are )?(?:been |now |currently )?" + _OFF + r"\b"
+        r"|\b(?:expired|lapsed|inactive|canceled|cancelled|suspended|past due|unpaid) "
+        r"subscription\b"
+        r"|\bno active subscription\b|\b(?:requires?|needs?) an active subscription\b",
+        needles=("subscription",),
+        examples=(
+            "Your subscription has expired. Renew to continue.",
+            "The subscription '82680f16-48bc-4542-b665-c80be90bc47d' is disabled and therefore "
+            "marked as read only.",
+            "Subscription past due.",
+            "Your subscription is on hold until the invoice is paid.",
+            "This feature requires an active subscription.",
+        ),
+        look_alikes=(
+            "This subscription is already canceled.",
+            "You cannot update a subscription that is canceled.",
+            "Access denied due to missing subscription key.",
+            "No such subscription: 'sub_123'",
+        ),
+        source="tests/payloads (azure-arm-readonly-disabled-subscription-409, from research)",
+    ),
+    WordRule(
+        "past due",
+        INACTIVE,
+        STRONG,
+        r"\bpast[ _-]due\b|\boverdue\b|\bin arrears?\b|\barrearage\b",
+        needles=("past due", "past-due", "past_due", "overdue", "arrear"),
+        examples=(
+            "Your account is past due.",
+            "The request failed because your account has an overdue balance.",
+            "Your account is in arrears.",
+        ),
+        look_alikes=("Past events are not shown.",),
+        source="tests/payloads (volcengine-ark-account-overdue-403, from research)",
+    ),
+    WordRule(
+        "unpaid",
+        INACTIVE,
+        STRONG,
+        r"\b(?:unpaid|outstanding)\b[^.]{0,20}?\b(?:invoices?|balance|bills?|charges?)"
+        r"|\b(?:failure|failed|failing) to pay\b|\bnon-?payment\b"
+        r"|\brenew(?:al)?\b[^.]{0,20}?\bfailed\b",
+        needles=("unpaid", "outstanding", "pay", "renew"),
+        examples=(
+            "Account my-account is suspended, possibly due to reaching the monthly spending "
+            "limit or failure to pay past invoices.",
+            "Your account has an unpaid invoice.",
+            "Service suspended for non-payment.",
+            "Subscription renewal failed.",
+        ),
+        look_alikes=("Outstanding requests will be cancelled.",),
+        source="tests/payloads/fireworks-account-suspended-412.json",
+    ),
+    WordRule(
+        "account frozen",
+        INACTIVE,
+        STRONG,
+        r"\b(?:account|shop|store|organization|workspace|project)\b[^.]{0,20}?\bfrozen\b"
+        r"|\b(?:account|shop|store|organization|workspace|project|service)\b[^.]{0,40}?"
+        r"\b(?:suspended|disabled|deactivated|locked|restricted|on hold|paused)\b[^.]{0,40}?"
+        r"\b(?:billing|payment|non-?payment|invoices?|unpaid|overdue|arrears)\b",
+        needles=("frozen", "billing", "payment", "invoice", "unpaid", "overdue", "arrear"),
+        examples=(
+            "Your account is frozen.",
+            "Your project has been suspended due to a billing issue.",
+            "The organization is disabled because of unpaid invoices.",
+        ),
+        look_alikes=(
+            "Your account has been suspended for violating our terms.",
+            "The frozen layer cannot be edited.",
+        ),
+        source="tests/payloads/shopify-unavailable-shop-frozen.json",
+    ),
+    # An account or project that is off, said without why: a deactivated user or an abuse
+    # ban says the same.
+    WordRule(
+        "account off",
+        INACTIVE,
+        WEAK,
+        r"\b(?:account|shop|store|project)\b[^.]{0,20}?\b(?:not active|inactive|suspended"
+        r"|disabled|deactivated|on hold)\b"
+        r"|\b(?:account|project) (?:is |be )?(?:in )?good standing\b",
+        needles=("account", "shop", "store", "project"),
+        examples=(
+            "Your account is not active.",
+            "Access denied, please make sure your account is in good standing.",
+            "This project is suspended.",
+        ),
+        look_alikes=("Account created.",),
+        source="tests/payloads/openai-billing-not-active.json",
+    ),
+    WordRule(
+        "billing off",
+        INACTIVE,
+        STRONG,
+        r"\bbilling\b[^.]{0,20}?\b(?:not active|disabled|not enabled|suspended|deactivated"
+        r"|inactive|closed)\b|\b(?:requires?|needs?) billing to be enabled"
+        r"|\bbilling account\b[^.]{0,30}?\b(?:closed|disabled|absent|suspended)",
+        needles=("billing",),
+        examples=(
+            "This API method requires billing to be enabled.",
+            "Billing has been disabled for this project.",
+            "The billing account for the owning project is disabled in state absent",
+        ),
+        look_alikes=("Billing address is required.", "Billing details were updated."),
+        source="tests/payloads/google-cloud-billing-disabled-403.json",
+    ),
+    WordRule(
+        "trial ended",
+        INACTIVE,
+        STRONG,
+        r"\btrial\b[^.]{0,20}?\b(?:has |is )?(?:expired|ended|over)\b",
+        needles=("trial",),
+        examples=("Your free trial has expired.", "The trial period has ended."),
+        look_alikes=("Start a trial to explore the API.",),
+        source="tests/payloads (trial_expired code family)",
+    ),
+    # Aliyun, Volcengine and the gateways before them: "the account is in arrears" (欠费),
+    # "service stopped for arrears" (欠费停机).
+    WordRule(
+        "arrears (Chinese)",
+        INACTIVE,
+        STRONG,
+        r"欠费|账户已停用|账号已停用|服务已暂停",
+        needles=("欠费", "已停用", "服务已暂停"),
+        examples=("您的账户已欠费，请充值后重试", "账号已停用"),
+        look_alikes=("请求参数错误",),
+        source="https://help.aliyun.com/zh/model-studio/error-code (Arrearage: 账户欠费)",
+    ),
+    WordRule(
+        "enable billing",
+        Family.BILLING_ASKED,
+        STRONG,
+        r"\benable billing\b|\bpay (?:your |the )?(?:outstanding |overdue |past[ -]due )?"
+        r"(?:invoices?|bills?|balance due)\b|\bsettle (?:your |the )?(?:outstanding )?"
+        r"(?:invoices?|bills?|balance|account)\b",
+        needles=("billing", "pay", "settle"),
+        examples=(
+            "Please enable billing on project #8511 by visiting the console.",
+            "Pay your outstanding invoices to restore access.",
+        ),
+        look_alikes=("Pay attention to the request format.",),
+        source="tests/payloads/google-cloud-billing-disabled-403.json",
+    ),
+)
+
+CODES = (
+    CodeRule(
+        [
+            "subscription_expired",
+            "subscription_inactive",
+            "subscription_canceled",
+            "subscription_cancelled",
+            "subscription_past_due",
+            "past_due",
+            "billing_not_active",
+            "unpaid",
+            "payment_overdue",
+            "invoice_overdue",
+            "trial_expired",
+            "trial_ended",
+            "plan_expired",
+            "license_expired",
+            "subscription_ended",
+            "billing_disabled",
+            "billing_not_enabled",
+            "billing_suspended",
+            "billing_inactive",
+            "account_billing_disabled",
+            "payment_overdue_suspended",
+            "shop_frozen",
+            "account_frozen",
+            "arrearage",
+            "arrears",
+            "account_overdue",
+        ],
+        INACTIVE,
+        STRONG,
+        source="OpenAI billing_not_active; https://help.aliyun.com/zh/model-studio/error-code "
+        "(Arrearage); Stripe subscription statuses (docs.stripe.com/billing/subscriptions)",
+    ),
+    # An inactive or suspended account may be a deactivated user's or an abuse ban's.
+    CodeRule(
+        ("account_not_active", "account_inactive", "account_suspended", "account_disabled"),
+        INACTIVE,
+        WEAK,
+        source="tests/payloads/openai-billing-not-active.json",
+    ),
+)
+
+CODE_WORDS = (
+    CodeWords(
+        "billing off",
+        all_of=("billing",),
+        any_of=("disabled", "suspended", "inactive", "deactivated", "closed"),
+        family=INACTIVE,
+        strength=STRONG,
+        examples=("BILLING_DISABLED", "billingAccountClosed"),
+        look_alikes=("billing_address_invalid",),
+        source="tests/payloads/google-cloud-billing-disabled-403.json",
+    ),
+    CodeWords(
+        "subscription off",
+        all_of=("subscription",),
+        any_of=(
+            "disabled",
+            "suspended",
+            "expired",
+            "inactive",
+            "canceled",
+            "cancelled",
+            "lapsed",
+            "ended",
+            "overdue",
+            "unpaid",
+            "deleted",
+        ),
+        family=INACTIVE,
+        strength=STRONG,
+        examples=("ReadOnlyDisabledSubscription", "SubscriptionNotActive_Expired"),
+        look_alikes=("subscription_key_invalid", "SubscriptionNotFound"),
+        source="tests/payloads (azure-arm-readonly-disabled-subscription-409, from research)",
+    ),
+    CodeWords(
+        "overdue",
+        all_of=(),
+        any_of=("overdue", "arrearage", "arrears", "delinquent"),
+        family=INACTIVE,
+        strength=STRONG,
+        examples=("AccountOverdueError", "Arrearage"),
+        look_alikes=("RequestTimeout",),
+        source="tests/payloads (volcengine-ark-account-overdue-403, dashscope arrearage)",
+    ),
+)

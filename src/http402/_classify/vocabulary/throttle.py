@@ -1,0 +1,186 @@
+"""Rate limits: `throttle`. A throttle stays a throttle, whatever plan, quota or upgrade it
+mentions ("Rate limit reached for requests per minute. Upgrade your plan for higher limits"),
+and even when a billing code comes with it: it lifts by itself.
+
+A strong throttle vetoes every reading; a weak one (a daily or hourly window, which also
+lifts by itself but which a 402 may state as its reason) vetoes only a strict reading.
+"""
+
+from __future__ import annotations
+
+from ..families import Family
+from ..rules import CodeRule, CodeWords, Strength, WordRule
+
+THROTTLE = Family.THROTTLE
+STRONG, WEAK = Strength.STRONG, Strength.WEAK
+
+WORDING = (
+    WordRule(
+        "rate limit",
+        THROTTLE,
+        STRONG,
+        r"\brate[ _-]?limit|\bthrottl(?:ed|ing|e)\b|\btoo many requests\b|\bslow down\b"
+        r"|\brequests? (?:too|are too) (?:frequent|fast)|请求过于频繁|请求频率|限流|频率限制",
+        needles=(
+            "rate",
+            "throttl",
+            "too many",
+            "slow down",
+            "frequent",
+            "fast",
+            "请求过于频繁",
+            "请求频率",
+            "限流",
+            "频率限制",
+        ),
+        examples=(
+            "Rate limit reached for requests per minute. Upgrade your plan for higher limits.",
+            "Request rate limit exceeded for plan",
+            "Too many requests: your free tier allows 10 RPM. Upgrade to the Pro tier.",
+            "Requests are throttled.",
+            "请求过于频繁，请稍后再试",
+        ),
+        look_alikes=("The exchange rate is not available.", "Your credit balance is too low."),
+        source="tests/payloads/openai-rate-limit-rpm-billing-hint-429-negative.json",
+    ),
+    WordRule(
+        "per short window",
+        THROTTLE,
+        STRONG,
+        # "1000 requests per month" is a plan's volume, not a rate: only short units count.
+        r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)"
+        r"|\brequests? per (?:s|sec|m|min|h|hr|d)\b|\b(?:rpm|tpm|rps|rpd|tpd|ipm|qps)\b"
+        r"|\b(?:req|requests?|tokens?|calls?|queries|messages|emails) ?/ ?(?:s|sec|second|min"
+        r"|minute|h|hr|hour|d|day)\b"
+        r"|\btry again in\b|\bretry (?:again )?in [0-9]",
+        needles=(
+            "per",
+            "rpm",
+            "tpm",
+            "rps",
+            "rpd",
+            "tpd",
+            "ipm",
+            "qps",
+            "/s",
+            "/ s",
+            "/m",
+            "/ m",
+            "/h",
+            "/ h",
+            "/d",
+            "/ d",
+            "try again in",
+            "retry",
+        ),
+        examples=(
+            "Rate limit reached on requests per min (RPM): Limit 3, Used 3.",
+            "Limit 30000, Used 29000, Requested 2000. Please try again in 2.5s.",
+            "Quota exceeded for quota metric 'Requests' and limit 'Requests per day'.",
+            "Consumed (req/min): 20, Remaining (req/min): 0.",
+            "You are using a Trial key, which is limited to 40 API calls / minute.",
+            "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+        ),
+        look_alikes=(
+            "You have used the 1000 requests per month of your plan.",
+            "You are using a Trial key, which is limited to 1000 API calls / month.",
+            "Try again later.",
+        ),
+        source="tests/payloads/gemini-free-tier-per-minute-quota-429-negative.json",
+    ),
+    WordRule(
+        "concurrency",
+        THROTTLE,
+        STRONG,
+        r"\bconcurren(?:t|cy)\b[^.]{0,40}?\b(?:limit|requests?|jobs?|connections?|sessions?"
+        r"|tasks?|streams?)\b|\btoo many (?:concurrent|parallel|simultaneous|active) "
+        r"|\b(?:parallel|simultaneous) (?:requests?|jobs?) (?:limit|exceeded)",
+        needles=("concurren", "too many", "parallel", "simultaneous"),
+        examples=(
+            "Too many concurrent requests for this model. Upgrade your subscription to raise "
+            "the concurrency limit.",
+            "Concurrency limit reached: 5 of 5 jobs running.",
+        ),
+        look_alikes=("Concurrent edits were merged.",),
+        source="tests/payloads (elevenlabs-too-many-concurrent-requests-upgrade-429-negative, "
+        "from research)",
+    ),
+    # A daily or hourly limit lifts by itself, whatever plan it mentions; a 402 may still
+    # state one as its reason.
+    WordRule(
+        "daily window",
+        THROTTLE,
+        WEAK,
+        r"\b(?:daily|hourly|today's|24-hour|24 hour)\b|\btry again tomorrow\b"
+        r"|\bresets? (?:in [0-9][0-9.]* ?(?:s|sec|seconds?|m|min|minutes?|h|hr|hours?)\b"
+        r"|at (?:midnight|[0-9]{1,2}:[0-9]{2}))"
+        r"|每日|每天|今日",
+        needles=(
+            "daily",
+            "hourly",
+            "today",
+            "24-hour",
+            "24 hour",
+            "tomorrow",
+            "reset",
+            "每日",
+            "每天",
+            "今日",
+        ),
+        examples=(
+            "You have exceeded your daily quota. Upgrade to a paid plan for more.",
+            "Daily sending limit of 5000 messages has been reached.",
+        ),
+        look_alikes=(
+            "Your monthly quota is used up.",
+            "Your billing capacity will reset at the beginning of next month.",
+        ),
+        source="tests/payloads/emailit-daily-sending-limit-429-negative.json",
+    ),
+)
+
+CODES = (
+    CodeRule(
+        [
+            "rate_limit_exceeded",
+            "rate_limit_error",
+            "rate_limited",
+            "rate_limit",
+            "too_many_requests",
+            "throttled",
+            "throttling_exception",
+            "throttling",
+            "request_throttled",
+            "concurrency_limit_exceeded",
+            "too_many_concurrent_requests",
+        ],
+        THROTTLE,
+        STRONG,
+        source="https://platform.openai.com/docs/guides/error-codes (rate_limit_exceeded); "
+        "Anthropic rate_limit_error; AWS ThrottlingException",
+    ),
+)
+
+CODE_WORDS = (
+    CodeWords(
+        "rate or concurrency",
+        all_of=(),
+        any_of=("rate", "ratelimit", "throttled", "throttling", "concurrency", "concurrent"),
+        family=THROTTLE,
+        strength=STRONG,
+        examples=("RATE_LIMITED", "TooManyConcurrentRequests", "ThrottlingException"),
+        look_alikes=("separate_bill",),
+        source="tests/payloads/mistral-rate-limited-code-1300-429-negative.json",
+    ),
+    CodeWords(
+        "daily window",
+        all_of=(),
+        any_of=("daily", "hourly", "minute", "minutely", "day", "hour"),
+        family=THROTTLE,
+        strength=WEAK,
+        examples=("openrouter_free_tier_daily", "dailyLimitExceeded"),
+        look_alikes=("monthly_limit",),
+        source="tests/payloads (openrouter-free-models-per-day-add-credits-429-negative, "
+        "youtube-data-api-daily-quota-exceeded-403-negative, from research)",
+    ),
+)

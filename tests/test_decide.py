@@ -1,0 +1,215 @@
+"""`decide`: the one ladder from what a payload states to a reason, rung by rung."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from http402 import Reason
+from http402._classify.decide import decide
+from http402._classify.families import Family
+from http402._classify.fields import read_fields
+
+
+def reason(payload: Any, *, strict: bool = False, **options: Any) -> Reason | None:
+    verdict = decide(read_fields(payload), strict=strict, **options)
+    return None if verdict is None else verdict.reason
+
+
+class TestVetoes:
+    def test_throttle_wording_vetoes_a_billing_code(self) -> None:
+        """A rate limit stays a rate limit whatever code comes with it."""
+        body = {"error": {"code": "insufficient_quota", "message": "Too many requests per minute."}}
+        assert reason(body) is None
+
+    def test_a_throttle_code_vetoes_billing_wording(self) -> None:
+        """A rate-limit code and a plan's words: a throttle."""
+        body = {"error": {"code": "rate_limit_exceeded", "message": "Upgrade your plan."}}
+        assert reason(body) is None
+
+    def test_a_finer_billing_code_outvotes_a_throttle_category(self) -> None:
+        """A category `rate_limit_error` next to a code naming a spend limit, with no throttle
+        words, is the spend limit (Anthropic's `error.details.error_code`)."""
+        body = {
+            "error": {
+                "type": "rate_limit_error",
+                "message": "You have reached your API usage limits.",
+                "details": {"error_code": "credits_required"},
+            }
+        }
+        assert reason(body, strict=True) is Reason.INSUFFICIENT_CREDITS
+        body["error"]["message"] = "Rate limit reached for requests per minute."
+        assert reason(body, strict=True) is None
+
+    def test_a_daily_window_vetoes_only_a_strict_reading(self) -> None:
+        """A daily limit lifts by itself; a 402 may still state one as its reason."""
+        body = {"error": {"message": "You have exceeded your daily quota. Upgrade your plan."}}
+        assert reason(body, strict=True) is None
+        assert reason(body) is Reason.PLAN_LIMIT_EXCEEDED
+
+    def test_throttle_words_elsewhere_in_the_body_veto_a_strict_reading_without_a_code(
+        self,
+    ) -> None:
+        """A per-minute quota id in `details` makes a bare quota a throttle, not a code."""
+        body = (
+            '{"error": {"message": "Quota."}, "details": ["GenerateRequestsPerMinutePerProject"]}'
+        )
+        fields = read_fields({"error": {"message": "Insufficient quota."}})
+        assert decide(fields, strict=True, context=body) is None
+        coded = read_fields({"error": {"code": "insufficient_quota", "message": "Quota."}})
+        verdict = decide(coded, strict=True, context=body)
+        assert verdict is not None and verdict.reason is Reason.INSUFFICIENT_CREDITS
+
+    def test_a_refused_transfer_is_no_gate(self) -> None:
+        """Issue 23's judgement call: a payout or transfer that lacks funds is the
+        application's own money movement, by its words, its code or its URL."""
+        words = {"error": {"message": "Insufficient funds in your account for this transfer."}}
+        assert reason(words) is None
+        assert reason({"error": {"code": "balance_insufficient"}}) is None
+        paypal = {"name": "INSUFFICIENT_FUNDS", "message": "An internal service error."}
+        assert reason(paypal, moves_money=lambda: True) is None
+        assert reason(paypal, moves_money=lambda: False) is Reason.PAYMENT_FAILED
+
+    def test_moving_money_leaves_other_gates_alone(self) -> None:
+        """On a payout endpoint, a lapsed subscription is still a gate: only a lack of funds
+        is the transfer's."""
+        body = {"error": {"message": "Your subscription has expired."}}
+        assert reason(body, moves_money=lambda: True) is Reason.SUBSCRIPTION_EXPIRED
+
+
+class TestAnotherRefusal:
+    def test_a_security_lock_outvotes_a_quota_code(self) -> None:
+        """A code does not outvote a message that plainly says something else."""
+        body = {
+            "error": {
+                "code": "insufficient_quota",
+                "message": "Your account has been locked for security reasons.",
+            }
+        }
+        assert reason(body) is None
+
+    def test_strong_billing_words_still_count_next_to_another_refusal(self) -> None:
+        """A bad-key sentence next to a plain balance statement: the balance."""
+        body = {"error": {"message": "Your credit balance is too low. Invalid API key header."}}
+        assert reason(body) is Reason.INSUFFICIENT_CREDITS
+
+
+class TestWhatHappened:
+    def test_a_specific_code_comes_before_wording(self) -> None:
+        """`insufficient_balance` decides, whatever plan the message mentions."""
+        body = {"error": {"code": "insufficient_balance", "message": "Upgrade your plan."}}
+        verdict = decide(read_fields(body), strict=True)
+        assert verdict is not None
+        assert (verdict.reason, verdict.by, verdict.code) == (
+            Reason.INSUFFICIENT_CREDITS,
+            "code",
+            "insufficient_balance",
+        )
+
+    def test_specific_wording_refines_a_vague_code(self) -> None:
+        """A quota code with a balance sentence is the balance's."""
+        body = {"error": {"code": "insufficient_quota", "message": "Your balance is too low."}}
+        verdict = decide(read_fields(body), strict=True)
+        assert verdict is not None
+        assert verdict.family is Family.BALANCE_EXHAUSTED
+        assert verdict.code == "insufficient_quota"
+
+    @pytest.mark.parametrize(
+        ("message", "family"),
+        [
+            # A balance outranks the suspension it caused.
+            (
+                "Your account is suspended due to insufficient balance, please recharge.",
+                Family.BALANCE_EXHAUSTED,
+            ),
+            # An allowance outranks the credits it is counted in.
+            (
+                "You have exceeded your monthly included credits. Subscribe to PRO.",
+                Family.FREE_ALLOWANCE_USED,
+            ),
+            # A failed card outranks everything.
+            ("Your card was declined and your balance is too low.", Family.INSTRUMENT_DECLINED),
+            # A spend cap that suspends the account is reported as the suspension.
+            (
+                "Account is suspended after reaching the monthly spending limit or failure to "
+                "pay past invoices.",
+                Family.SUBSCRIPTION_INACTIVE,
+            ),
+        ],
+    )
+    def test_the_family_of_lowest_rank_wins(self, message: str, family: Family) -> None:
+        """When a message states several families, the rank decides, not the word order."""
+        verdict = decide(read_fields({"message": message}), strict=True)
+        assert verdict is not None and verdict.family is family
+
+    @pytest.mark.parametrize(
+        ("message", "expected"),
+        [
+            ("Quota exceeded. Change your plan to get more.", Reason.PLAN_LIMIT_EXCEEDED),
+            ("Quota exceeded. Please top up your balance.", Reason.INSUFFICIENT_CREDITS),
+            ("You exceeded your current quota.", Reason.INSUFFICIENT_CREDITS),
+            ("The free tier of the model has been exhausted.", Reason.PLAN_LIMIT_EXCEEDED),
+            ("Your free tier usage is used up. Purchase credits.", Reason.INSUFFICIENT_CREDITS),
+            ("Monthly request limit reached.", Reason.PLAN_LIMIT_EXCEEDED),
+        ],
+    )
+    def test_a_vague_family_takes_the_remedys_reason(self, message: str, expected: Reason) -> None:
+        """A quota or an allowance says something ran out, not whose: the remedy says."""
+        assert reason({"message": message}) is expected
+
+    def test_a_remedy_alone_decides(self) -> None:
+        """ "Upgrade your plan" on its own is a plan limit; "top up" a balance."""
+        assert reason({"message": "Please upgrade your plan."}) is Reason.PLAN_LIMIT_EXCEEDED
+        assert reason({"message": "Please top up."}) is Reason.INSUFFICIENT_CREDITS
+
+
+class TestFieldsAlone:
+    def test_fields_count_only_on_a_reading_that_is_not_strict(self) -> None:
+        """A required plan, or an amount, names the reason of a 402; never of a 400."""
+        assert reason({"required_plan": "pro"}) is Reason.PLAN_LIMIT_EXCEEDED
+        assert reason({"balance": 0, "cost": 3}) is Reason.INSUFFICIENT_CREDITS
+        assert reason({"balance": 0, "cost": 3}, strict=True) is None
+
+    def test_a_limit_with_nothing_remaining_says_what_ran_out(self) -> None:
+        """`limit: {"remaining": 0}` under a name: a monthly volume is the plan's; a bare
+        one is money used up."""
+        monthly = {
+            "error": "limit",
+            "limit": {"name": "Monthly requests", "limit": 100, "remaining": 0},
+        }
+        verdict = decide(read_fields(monthly), strict=False)
+        assert verdict is not None and verdict.family is Family.PLAN_VOLUME_USED
+        bare = {"limit": {"limit": 100, "remaining": 0}}
+        assert reason(bare) is Reason.INSUFFICIENT_CREDITS
+        assert reason(monthly, strict=True) is None
+
+
+class TestWhichWordsCount:
+    def test_a_form_fields_message_is_not_the_errors_reason(self) -> None:
+        """Under a validation error, a field's message names no gate."""
+        body = {
+            "message": "Unprocessable Entity",
+            "errors": [{"field": "coupon", "message": "Coupon only available on paid plans"}],
+        }
+        assert reason(body) is None
+
+    def test_an_upstream_errors_message_counts(self) -> None:
+        """A gateway's upstream error, kept as JSON text, says why."""
+        upstream = '{"error": {"message": "Your credit balance is too low."}}'
+        body = {"error": {"message": "Provider returned error", "metadata": {"raw": upstream}}}
+        verdict = decide(read_fields(body), strict=True)
+        assert verdict is not None
+        assert verdict.message == "Your credit balance is too low."
+
+    def test_a_remedy_hint_counts(self) -> None:
+        """OpenRouter's `metadata.remedy_hint` is the error's own words."""
+        body = {
+            "error": {
+                "message": "Request failed.",
+                "metadata": {
+                    "remedy_hint": "Add credits at https://openrouter.ai/settings/credits"
+                },
+            }
+        }
+        assert reason(body, strict=True) is Reason.INSUFFICIENT_CREDITS

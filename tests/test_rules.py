@@ -1,0 +1,187 @@
+"""The rule table holds itself to its records: every wording rule and code matches its
+examples with its reason, misses its look-alikes, and every text it can match holds one of
+its needles (so the prefilter derived from the needles is sound)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from http402 import Reason
+from http402._classify import prefilter
+from http402._classify.decide import decide, read_code, read_words
+from http402._classify.families import Family
+from http402._classify.fields import Fields, Message
+from http402._classify.rules import CodeRule, CodeWords, Strength, WordRule, _alternatives
+from http402._classify.vocabulary import CODE_RULES, CODE_WORDS, CODES, WORDING
+
+LOOK_ALIKE_FAMILIES = {Family.THROTTLE, Family.TRANSFER_REFUSED, Family.NOT_BILLING}
+
+
+def message_fields(text: str) -> Fields:
+    fields = Fields()
+    fields.messages.append(Message(text, False))
+    return fields
+
+
+def spellings(code: str) -> list[str]:
+    """A snake-case code as APIs write it."""
+    parts = code.split("_")
+    return [
+        code,
+        code.upper(),
+        "".join(p.title() for p in parts),
+        parts[0] + "".join(p.title() for p in parts[1:]),
+        "-".join(parts),
+        f"https://api.example.com/problems/{'-'.join(parts)}",
+    ]
+
+
+@pytest.mark.parametrize("rule", WORDING, ids=lambda r: r.name)
+class TestWordingRules:
+    def test_every_example_holds_a_needle_and_matches(self, rule: WordRule) -> None:
+        """The rule finds each of its examples, near a needle the prefilter looks for."""
+        for example in rule.examples:
+            lowered = example.lower()
+            assert any(needle in lowered for needle in rule.needles), example
+            assert rule.matches(lowered), example
+
+    def test_no_look_alike_matches(self, rule: WordRule) -> None:
+        """The rule misses each of its look-alikes."""
+        for look_alike in rule.look_alikes:
+            assert not rule.matches(look_alike.lower()), look_alike
+
+    def test_every_example_is_read_with_the_rules_reason(self, rule: WordRule) -> None:
+        """Read alone as a message, each example gets the family's reason where the rule
+        counts; a look-alike family's example is no gate (a weak veto, on a strict reading)."""
+        strict = rule.strength is Strength.STRONG or rule.family in LOOK_ALIKE_FAMILIES
+        for example in rule.examples:
+            verdict = decide(message_fields(example), strict=strict)
+            if rule.family in LOOK_ALIKE_FAMILIES:
+                assert verdict is None, example
+            else:
+                assert verdict is not None, example
+                assert verdict.reason is rule.family.reason, (example, verdict)
+
+    def test_a_weak_rule_alone_is_no_evidence_on_a_strict_reading(self, rule: WordRule) -> None:
+        """Strength is what it says: a weak gate rule's own words do not claim a non-402."""
+        if rule.strength is Strength.STRONG or rule.family in LOOK_ALIKE_FAMILIES:
+            return
+        for example in rule.examples:
+            said = read_words(example)
+            if not said.strong:
+                assert decide(message_fields(example), strict=True) is None, example
+
+
+ALTERNATIVES = [
+    (rule, alternative) for rule in WORDING for alternative in _alternatives(rule.pattern)
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "alternative"),
+    ALTERNATIVES,
+    ids=[f"{rule.name}-{index}" for index, (rule, _) in enumerate(ALTERNATIVES)],
+)
+def test_every_text_a_rule_matches_holds_a_needle(rule: WordRule, alternative: str) -> None:
+    """Texts generated from each alternative of a rule's pattern all hold one of its
+    needles: the prefilter, which looks only for needles, can never hide a match."""
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(st.from_regex(re.compile(alternative), fullmatch=True))
+    def holds_a_needle(text: str) -> None:
+        lowered = text.lower()
+        assert any(needle in lowered for needle in rule.needles), text
+
+    holds_a_needle()
+
+
+def test_rule_names_are_unique() -> None:
+    """A rule is named once, so a test failure or `explain` names one record."""
+    names = [rule.name for rule in WORDING]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("rule", CODE_RULES, ids=lambda r: r.codes[0])
+def test_every_code_reads_as_its_family_in_any_spelling(rule: CodeRule) -> None:
+    """`INSUFFICIENT_QUOTA`, `InsufficientQuota`, `insufficient-quota`, a problem type URI:
+    each spelling of a code (and with an `_error` suffix) names the rule's family."""
+    for code in rule.codes:
+        for spelled in [*spellings(code), code + "_error"]:
+            said = read_code(_normalized(spelled))
+            into = said.strong if rule.strength is Strength.STRONG else said.weak
+            assert rule.family in into, (spelled, said)
+    for look_alike in rule.look_alikes:
+        assert (
+            rule.family
+            not in read_code(_normalized(look_alike)).strong
+            | read_code(_normalized(look_alike)).weak
+        ), look_alike
+
+
+@pytest.mark.parametrize("rule", CODE_WORDS, ids=lambda r: r.name)
+def test_codes_read_by_their_words(rule: CodeWords) -> None:
+    """A code family read by its words names its examples, and not its look-alikes."""
+    for example in rule.examples:
+        said = read_code(_normalized(example))
+        assert rule.family in said.strong | said.weak, (example, said)
+    for look_alike in rule.look_alikes:
+        said = read_code(_normalized(look_alike))
+        assert rule.family not in said.strong | said.weak, (look_alike, said)
+
+
+def test_no_code_is_in_two_rules() -> None:
+    """Each code has one meaning."""
+    assert sum(len(rule.codes) for rule in CODE_RULES) == len(CODES)
+
+
+def test_the_prefilter_holds_a_needle_of_every_strong_rule_and_code() -> None:
+    """The prefilter is derived from the table: each strong example, and each strong code in
+    each spelling, holds one of its needles."""
+    for rule in WORDING:
+        if rule.strength is Strength.STRONG and rule.family.is_gate:
+            for example in rule.examples:
+                assert prefilter.may_hold_evidence(example), (rule.name, example)
+    for code_rule in CODE_RULES:
+        if code_rule.strength is Strength.STRONG and code_rule.family.is_gate:
+            for code in code_rule.codes:
+                for spelled in spellings(code):
+                    assert prefilter.may_hold_evidence(f'{{"code": "{spelled}"}}'), spelled
+    for by_words in CODE_WORDS:
+        if by_words.strength is Strength.STRONG and by_words.family.is_gate:
+            for example in by_words.examples:
+                assert prefilter.may_hold_evidence(f'{{"code": "{example}"}}'), example
+
+
+def test_the_prefilter_leaves_plain_errors_unread() -> None:
+    """Most 4xx errors hold no needle: a missing resource, a bad key, a plain rate limit."""
+    for body in (
+        '{"error": {"message": "Not found", "code": "not_found"}}',
+        '{"error": {"message": "Invalid API key", "type": "invalid_request_error"}}',
+        '{"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}',
+        '{"message": "max_tokens: must be less than 4096"}',
+    ):
+        assert not prefilter.may_hold_evidence(body), body
+
+
+def test_every_gate_family_has_a_reason_and_every_look_alike_none() -> None:
+    """Families map to reasons once; the look-alikes name none."""
+    for family in Family:
+        if family in LOOK_ALIKE_FAMILIES:
+            assert family.reason is None and not family.is_gate
+        else:
+            assert isinstance(family.reason, Reason)
+
+
+def _normalized(code: str) -> str:
+    from http402._classify.rules import normalize_code
+
+    return normalize_code(code)
