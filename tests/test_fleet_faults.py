@@ -279,14 +279,21 @@ def test_a_call_abandoned_before_it_started_is_never_made() -> None:
     from http402._store import Runner
 
     runner, gate, made = Runner(0.2), threading.Event(), []
+    busy = threading.Semaphore(0)
+
+    def occupy() -> None:
+        busy.release()
+        gate.wait()
 
     def block() -> None:  # occupies a worker until the gate opens; its caller gives up
         with pytest.raises(TimeoutError):
-            runner.run(gate.wait)
+            runner.run(occupy)
 
     calls = [threading.Thread(target=block) for _ in range(4)]
     for call in calls:
         call.start()
+    for _ in calls:  # every worker is busy before the next call queues
+        assert busy.acquire(timeout=10)
     with pytest.raises(TimeoutError):
         runner.run(lambda: made.append(1))
     gate.set()

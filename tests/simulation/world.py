@@ -546,7 +546,9 @@ class World:
         elif kind == "lose":
             store.lose = 0.3
             # Replies lost for less than a lease: no process goes a lease without an answer.
-            sim.at(sim.now + rng.uniform(1.0, LEASE_TTL * 0.75), lambda: setattr(store, "lose", 0.0))
+            sim.at(
+                sim.now + rng.uniform(1.0, LEASE_TTL * 0.75), lambda: setattr(store, "lose", 0.0)
+            )
         elif kind == "kill":
             store.stall_until = max(store.stall_until, sim.now + 0.01)
             store.lose = 1.0
