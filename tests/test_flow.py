@@ -170,7 +170,8 @@ def top_up_at(clock: Clock, hook_at: list[float], answer: Retry | None) -> Calla
 
 class TestOneRequest:
     def test_the_scout_replays_on_the_geometric_schedule_until_billing_shows(self) -> None:
-        """Send, hook, then sleeps of 0.25 x 1.5^k (+-10%) before each replay."""
+        """Send, hook, a replay at once, then sleeps of 0.25 x 1.5^k (+-10%) before each
+        replay."""
         clock, hook_at = Clock(), []
         driver = Driver(
             recovery(top_up_at(clock, hook_at, Retry(within=60))),
@@ -184,7 +185,8 @@ class TestOneRequest:
         assert sleeps == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(len(sleeps))]
         assert 2.0 <= clock.now < 2.0 + 1.5  # at most one step of the schedule late
         assert isinstance(driver.actions[-1], Lifted)
-        assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 1}
+        # Every send counts: the first, the replay at once, and one after each sleep.
+        assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 2}
 
     def test_a_hint_starts_the_schedule_near_it(self) -> None:
         """`Retry(expected=30)`: the first replay waits 30 s, and gets through."""
@@ -330,7 +332,7 @@ class TestEpisodes:
         assert isinstance(b_wait, Wait)  # B joined the running episode
         run_hook(start_a)  # the hook answers
         a_next = a.send(None)
-        assert isinstance(a_next, Sleep)  # A is the scout
+        assert isinstance(a_next, Send)  # A is the scout: it replays at once
         b_next = b.send(None)
         assert isinstance(b_next, Wait)  # B waits for the scout
         while isinstance(a_next, (Sleep, Send)):
@@ -357,11 +359,12 @@ class TestEpisodes:
         a_action = a.send(driver.perform(a.send(None)))  # StartHook, run at once
         b_action = b.send(driver.perform(b.send(None)))
         a_action = a.send(driver.perform(a_action))
-        assert isinstance(a_action, Sleep)
+        assert isinstance(a_action, Send)  # the scout replays at once
+        assert isinstance(driver.perform(a_action), Gated)
         assert isinstance(b_action, Wait)
         a.close()  # the scout's caller is cancelled
         assert b_action.episode.version != b_action.seen
-        assert isinstance(b.send(None), Sleep)  # B scouts now
+        assert isinstance(b.send(None), Send)  # B scouts now
 
     def test_every_waiter_of_a_failing_hook_gets_its_own_exception(self) -> None:
         boom = RuntimeError("billing API down")

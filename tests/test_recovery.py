@@ -85,8 +85,9 @@ class TestHooks:
         assert isinstance(seen[0], http402.InsufficientCreditsError)
         assert seen[0].payment.credits_required == 1
         assert len(account.requests) == 4  # the gate, two while propagating, the success
-        # The scout waits before each replay, on the geometric schedule (0.25 s x 1.5, +-10%).
-        assert sleeps.waits == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(3)]
+        # The scout replays at once (a top-up may show already), then waits before each
+        # replay, on the geometric schedule (0.25 s x 1.5, +-10%).
+        assert sleeps.waits == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(2)]
         # The fourth send: every send counts, as in `error.attempts` and the log records.
         assert response.extensions["http402.replay"] == {"attempt": 4}
 
@@ -450,8 +451,8 @@ class TestPropagationWindow:
         assert "retry after 3600 s, beyond the propagation window" in str(caught.value)
 
     def test_backoff_is_geometric_capped_and_lightly_jittered(self) -> None:
-        """Waits grow from 0.25 s by 1.5 up to 4 s, each within 10% of the curve, and
-        replays go on until the window closes, not for a fixed count."""
+        """After a replay at once, waits grow from 0.25 s by 1.5 up to 4 s, each within 10%
+        of the curve, and replays go on until the window closes, not for a fixed count."""
         sleeps = Sleeps()
         client = sync_client(Account(), sleeps, on_payment_required=lambda e: Retry(within=60))
         with pytest.raises(http402.InsufficientCreditsError) as caught:
@@ -461,7 +462,7 @@ class TestPropagationWindow:
         assert all(abs(w - c) <= 0.1 * c + 1e-9 for w, c in zip(on_curve, curve, strict=True))
         # The last replay goes just before the window closes, not a whole step early.
         assert last < 4.4 and 59 < sum(sleeps.waits) < 60
-        assert caught.value.attempts == len(sleeps.waits) + 1
+        assert caught.value.attempts == len(sleeps.waits) + 2
         assert len(set(sleeps.waits)) > 1
 
     def test_max_replays_is_an_optional_extra_cap(self) -> None:

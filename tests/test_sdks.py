@@ -332,7 +332,7 @@ class TestTopUpInsideTheSDK:
             ask(make(loopback.url, http_client))
         assert loopback.hook_calls == 1
         assert sleeps, "replays were tried inside the window"
-        assert loopback.gated_hits() == 1 + len(sleeps)  # the first send and the replays only
+        assert loopback.gated_hits() == 2 + len(sleeps)  # the send, one replay at once, the rest
         payment = http402.classify(caught.value)
         assert payment is not None
         assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS
@@ -340,7 +340,7 @@ class TestTopUpInsideTheSDK:
         assert response.status_code == 402
         assert response.headers["x-should-retry"] == "false"
         assert response.json()["error"]["code"] == "insufficient_credits"
-        assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 1}
+        assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 2}
 
     @pytest.mark.anyio
     @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients
@@ -379,7 +379,7 @@ class TestTopUpInsideTheSDK:
             with pytest.raises(status_error()) as caught:
                 await ask(make(loopback.url, http_client))
         assert loopback.hook_calls == 1
-        assert loopback.gated_hits() == 1 + len(sleeps)
+        assert loopback.gated_hits() == 2 + len(sleeps)
         payment = http402.classify(caught.value)
         assert payment is not None
         assert payment.reason is http402.Reason.INSUFFICIENT_CREDITS

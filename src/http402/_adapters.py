@@ -15,6 +15,8 @@ non-402 only on strong evidence, and never one that an adapter of the host itsel
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
@@ -395,6 +397,8 @@ class AdapterRegistry:
             if not self._discover_pending:
                 return
             self._discover_pending = False
+            if not _plugins_may_be_installed():
+                return
             # Imported here: it is a third of `import http402`, and only plugins need it.
             import importlib.metadata
 
@@ -432,3 +436,32 @@ class AdapterRegistry:
         interest.setdefault(_PAYMENT_REQUIRED, [])
         self.interest = {status: tuple(regs) for status, regs in interest.items()}
         self._host_cache = {}
+
+
+def _plugins_may_be_installed() -> bool:
+    """`False` when no installed distribution declares an `http402.adapters` entry point.
+
+    Reading every distribution's metadata through `importlib.metadata` costs about a third of
+    `import httpx` before a single plugin is found; most users have none. This looks at the
+    `entry_points.txt` of each distribution on `sys.path` for the group's name, and says
+    `True` (look properly) where it cannot tell: a path entry that is not a folder (a zip).
+    """
+    needle = ENTRY_POINT_GROUP.encode()
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except NotADirectoryError:
+            return True
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), "rb") as file:
+                    if needle in file.read():
+                        return True
+            except OSError:
+                continue
+    return False

@@ -20,8 +20,10 @@ import httpx
 import sniffio
 
 from . import _metrics as metrics
+from . import _workers as workers
 from ._actions import (
     Action,
+    Flow,
     Gated,
     KnownGate,
     Lifted,
@@ -41,7 +43,7 @@ from ._actions import (
 from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import LowBalance
 from ._core import annotate, classify_read
-from ._episodes import AsyncLocalCoordinator
+from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import Retry
 from ._options import Options, is_async_callable
@@ -56,6 +58,9 @@ if TYPE_CHECKING:
     from .typing import AsyncTransportOptions
 
 __all__ = ["AsyncPaymentRequiredTransport"]
+
+#: The wall clock, read into the mark of a request that may meet a gate.
+_wall = time.time
 
 
 class _ResumedStream(httpx.AsyncByteStream):
@@ -147,20 +152,49 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         await self._coordinator.forget_gate(self._scope_of(request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._recovery is None:
+        recovery = self._recovery
+        if recovery is None:
             return await self._send(request)
-        steps = Steps(self._recovery.flow(request, self._coordinator))
+        gates = self._gate_book
+        if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
+            return await self._recovered(recovery.flow(request, self._coordinator), request)
+        # Taken before sending: a generator body is gone once sent, and the mark tells a
+        # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
+        book = self._mark_book
+        sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
+        stream = request.stream
+        try:
+            return await self._send(request)
+        except PaymentRequiredError as error:
+            flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
+        return await self._recovered(flow, request)
+
+    async def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
+        """Performs the recovery flow's actions; its answer, or in annotate mode the final
+        gate response handed back."""
+        steps = Steps(flow)
+        received: httpx.Response | None = None
         while steps.running:
             try:
-                steps.send(await self._perform(steps.action))
+                answer = await self._perform(steps.action)
             except BaseException as exc:
                 steps.throw(exc)
+            else:
+                if type(answer) is Sent:
+                    received = answer.response
+                steps.send(answer)
         try:
             return steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
             return handed_back(error)
+        except BaseException:
+            # A response the flow received and then lost to an error or a cancellation
+            # (while telling the fleet the gate lifted): closed, its connection given back.
+            if received is not None:
+                await _closed(received)
+            raise
 
     async def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -204,8 +238,17 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._reads_balances:
-                await self._notify(self._balance_alerts(request, response))
+            names = self._balance_names
+            if names is not None:
+                if not self._scan_headers:
+                    await self._observe_balance(request, response)
+                    return response
+                # Most responses carry no balance: one pass over httpx's own header list
+                # (raw name, lower-case name, value) tells, with no lookup per name.
+                for _, name, _ in response.headers._list:
+                    if name in names:
+                        await self._observe_balance(request, response)
+                        break
             return response
         return await self._inspect(request, response)
 
@@ -249,6 +292,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 call.finish(answer, None, ran=ran)
 
         spawn_unowned(run)
+
+    async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Reads the balance a response's header states, and calls the low-balance hook for
+        the thresholds it crosses."""
+        try:
+            await self._notify(self._balance_alerts(request, response))
+        except BaseException:  # cancelled during the alert: its caller never sees it
+            await _closed(response)
+            raise
 
     async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
         """Calls the low-balance hook (a sync one in a worker thread); its failure is logged
@@ -365,6 +417,12 @@ def spawn_unowned(run: Callable[[], Awaitable[None]]) -> None:
     task.add_done_callback(_HOOK_TASKS.discard)
 
 
+async def _closed(response: httpx.Response) -> None:
+    """Closes a response that will never reach its caller, even inside a cancelled scope."""
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+
+
 def _trio() -> Any:
     """trio, which is imported already when its event loop runs (it is optional here)."""
     return sys.modules["trio"]
@@ -385,7 +443,7 @@ async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
         finally:
             waker()
 
-    threading.Thread(target=work, name="http402-hook").start()
+    workers.run(work)
     while not outcome:
         # The shield holds under trio; asyncio's own cancellation passes anyio's shields,
         # so it is caught and the wait goes on (uncancelled, on Python 3.11 and later).

@@ -402,13 +402,8 @@ class LowBalanceAlarm:
     def __init__(self, watch: LowBalanceWatch[Any]) -> None:
         self.watch = watch
         self.hook = watch.hook
-        self._headers = watch.headers
         self._estimator = BurnRateEstimator()
         self._detector = LowBalanceDetector(time_left_below=watch.within, balance_below=watch.below)
-
-    def amount_in(self, header: Callable[[str], str | None]) -> Decimal | None:
-        """The balance a response states in the first of the watched headers, if any."""
-        return balance_in(header, self._headers)
 
     def check(
         self,

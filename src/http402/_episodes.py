@@ -44,7 +44,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 _MAX_SCOPES = 10_000
+_wall = time.time
 #: Seconds a closed episode is still remembered, to answer the late 402s of its burst.
 _KEEP_CLOSED = 600.0
 #: Seconds an episode whose hook raised or declined still answers its scope's gates: longer
@@ -88,14 +89,23 @@ class Turn(enum.Enum):
     CLOSED = "closed"
 
 
-@attrs.frozen
-class Mark:
-    """When a request was sent: the book's sequence (episodes finished so far), its clock,
-    and the wall clock (which fleet coordinators compare across processes)."""
+class Mark(tuple[int, float]):
+    """When a request was sent: `(sequence, wall)`, the book's sequence (episodes finished
+    so far) and the wall clock (which fleet coordinators compare across processes).
 
-    sequence: int
-    at: float
-    wall: float = attrs.field(factory=time.time)
+    A tuple: every request that may meet a gate takes one before it is sent, so the shells
+    read the two numbers as a plain tuple and make it a `Mark` only once a gate is met.
+    """
+
+    __slots__ = ()
+
+    @property
+    def sequence(self) -> int:
+        return self[0]
+
+    @property
+    def wall(self) -> float:
+        return self[1]
 
 
 @attrs.define(eq=False)
@@ -175,7 +185,12 @@ class EpisodeBook:
         self._lock = threading.Lock()
         self._scopes: dict[str, _ScopeState] = {}
         self._episodes = 0
-        self._sequence = 0
+        #: Episodes finished so far; read without the lock when a request is sent.
+        self.sequence = 0
+        # How many scopes have a known gate, and the latest time one of them holds until:
+        # "is any gate known at all?" is one look at them, before any scope is computed.
+        self.gated_scopes = 0
+        self._gated_until = 0.0
         self._max_scopes = max_scopes
         self._prune_at = max_scopes
         self._keep_closed = keep_closed
@@ -184,7 +199,7 @@ class EpisodeBook:
 
     def mark(self) -> Mark:
         """Taken as a request is sent, to tell a late gate of a burst from a new burst."""
-        return Mark(self._sequence, self.clock())
+        return Mark((self.sequence, _wall()))
 
     def join(self, scope: str, sent: Mark) -> tuple[bool, Episode]:
         """`(True, new episode)` when the request leads (its caller starts the hook), else
@@ -225,8 +240,8 @@ class EpisodeBook:
             episode.retry, episode.error, episode.finished = retry, error, True
             if error is not None:
                 episode._context = (error.__context__, error.__traceback__)
-            self._sequence += 1
-            episode.finished_sequence, episode.finished_at = self._sequence, now
+            self.sequence += 1
+            episode.finished_sequence, episode.finished_at = self.sequence, now
             if retry is not None:
                 episode.open_until = now + (retry.within or window)
             if episode.scope is not None:
@@ -252,9 +267,7 @@ class EpisodeBook:
         """Records that a replay got through, and forgets the known gate of `scope` (every
         time: a stale 402 may have marked it again); `True` for the first."""
         with self._lock:
-            state = self._scopes.get(scope)
-            if state is not None:
-                state.gated = None
+            self._forget_gate(self._scopes.get(scope))
             if episode.lifted_at is not None:
                 return False
             episode.lifted_at = self.clock()
@@ -320,23 +333,33 @@ class EpisodeBook:
         kept = attrs.evolve(payment, raw=kept_payload(payment.raw))
         with self._lock:
             state = self._state(scope)
+            if state.gated is None:
+                self.gated_scopes += 1
             state.gated = kept
             state.gated_until = self.clock() + ttl
+            self._gated_until = max(self._gated_until, state.gated_until)
 
     def gated(self, scope: str) -> PaymentRequired | None:
         """The last gate of `scope`, while it is still believed to hold."""
         with self._lock:
             state = self._scopes.get(scope)
-            if state is None or state.gated is None or self.clock() >= state.gated_until:
+            if state is None or state.gated is None:
+                return None
+            if self.clock() >= state.gated_until:
+                self._forget_gate(state)
                 return None
             return state.gated
+
+    def knows_gates(self) -> bool:
+        """`False` when no scope is known to be gated: a request then skips the known-gate
+        check, and computing its scope for it. One look, no lock (a gate marked at the same
+        moment is met as if it came a moment later)."""
+        return self.gated_scopes > 0 and self.clock() < self._gated_until
 
     def forget_gate(self, scope: str) -> None:
         """Forgets the known gate of `scope` (after a top-up made by hand)."""
         with self._lock:
-            state = self._scopes.get(scope)
-            if state is not None:
-                state.gated = None
+            self._forget_gate(self._scopes.get(scope))
 
     def __len__(self) -> int:
         return len(self._scopes)
@@ -360,6 +383,13 @@ class EpisodeBook:
         self._episodes += 1
         return Episode(self._episodes, scope, self.clock())
 
+    def _forget_gate(self, state: _ScopeState | None) -> None:
+        if state is not None and state.gated is not None:
+            state.gated = None
+            self.gated_scopes -= 1
+            if not self.gated_scopes:
+                self._gated_until = 0.0
+
     def _changed(self, episode: Episode) -> set[Callable[[], None]]:
         episode.version += 1
         wakers, episode._wakers = episode._wakers, set()
@@ -379,7 +409,7 @@ class EpisodeBook:
         (so pruning stays linear overall)."""
         now = self.clock()
         for key in [k for k, v in self._scopes.items() if self._forgettable(v, now)]:
-            del self._scopes[key]
+            self._forget_gate(self._scopes.pop(key))
         self._prune_at = max(self._max_scopes, 2 * len(self._scopes))
 
     def _forgettable(self, state: _ScopeState, now: float) -> bool:
@@ -505,6 +535,11 @@ class ProcessState:
             transport's `sleep`).
     """
 
+    #: `True` when every gate this coordinator knows is in its book (one process): a request
+    #: then skips the known-gate check while the book knows none. A fleet coordinator may
+    #: know other processes' gates, and is asked.
+    keeps_gates_here: ClassVar[bool] = False
+
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, *, shares: ProcessState | None = None
     ) -> None:
@@ -563,6 +598,8 @@ class LocalCoordinator(ProcessState):
             transport's `sleep`).
     """
 
+    keeps_gates_here = True
+
     def twin(self) -> AsyncLocalCoordinator:
         """The `AsyncLocalCoordinator` that shares this one's episodes, holds and balances
         (always the same one)."""
@@ -610,6 +647,8 @@ class AsyncLocalCoordinator(ProcessState):
     Args:
         clock: Monotonic seconds; tests and benchmarks pass a virtual clock.
     """
+
+    keeps_gates_here = True
 
     def twin(self) -> LocalCoordinator:
         """The `LocalCoordinator` that shares this one's episodes, holds and balances."""

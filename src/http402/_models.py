@@ -195,6 +195,11 @@ def _positive_window(instance: object, attribute: Any, value: float | None) -> N
         )
 
 
+def _seconds_from_now(instance: object, attribute: Any, value: float | None) -> None:
+    if value is not None and not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be finite seconds, 0 or more, got {value!r}")
+
+
 @attrs.frozen
 class Retry:
     """What an upgrade hook returns to have the refused request replayed.
@@ -207,7 +212,8 @@ class Retry:
             (default: the transport's retry policy, 120 s).
         paid: The offer the hook paid, for a spend policy's accounting (optional).
         expected: Seconds after which the billing change should show, if the hook knows:
-            the first replay is sent then, instead of at the start of the schedule.
+            the first replay is sent then, and the schedule starts from there. Without it
+            (or with `expected=0`: the top-up shows already), the first replay goes at once.
 
     Example:
         ```python
@@ -221,7 +227,7 @@ class Retry:
     headers: tuple[tuple[str, str], ...] = attrs.field(factory=tuple, converter=_header_pairs)
     within: float | None = attrs.field(default=None, validator=_positive_window)
     paid: PaymentOption | None = attrs.field(default=None, kw_only=True)
-    expected: float | None = attrs.field(default=None, kw_only=True, validator=_positive_window)
+    expected: float | None = attrs.field(default=None, kw_only=True, validator=_seconds_from_now)
 
     def __repr__(self) -> str:
         names = [name for name, _ in self.headers]

@@ -39,8 +39,9 @@ def _optional_count(instance: object, attribute: attrs.Attribute[Any], value: in
 class RetryPolicy:
     """How a request is replayed while a billing change propagates.
 
-    After a hook answers `Retry`, one request of the episode (the *scout*) replays on a
-    geometric schedule: `initial_wait`, then each wait `multiplier` times the last, up to
+    After a hook answers `Retry`, one request of the episode (the *scout*) replays at once
+    (or after the hook's `Retry(expected=...)`), then on a geometric schedule:
+    `initial_wait`, then each wait `multiplier` times the last, up to
     `max_wait`, each with up to `jitter` (a fraction) added or taken at random. The other
     requests of the episode wait, and go as soon as the scout gets through. Replays stop when
     the propagation window (`Retry.within`, else `within`) closes; `max_replays` is an
@@ -71,7 +72,8 @@ class RetryPolicy:
     def waits(
         self, expected: float | None = None, *, rand: Callable[[], float] = random.random
     ) -> Iterator[float]:
-        """The waits before each replay, in seconds: `expected` first when a hook gave it.
+        """The waits before each replay, in seconds: first `expected` when a hook gave it,
+        else none (a top-up often shows at once), then the curve.
 
         The curve is tenacity's `wait_exponential`; the jitter is proportional, so a wait
         never strays more than `jitter` of itself from the curve.
@@ -81,8 +83,7 @@ class RetryPolicy:
         curve = tenacity.wait_exponential(
             multiplier=self.initial_wait, exp_base=self.multiplier, max=self.max_wait
         )
-        if expected is not None:
-            yield float(expected)
+        yield 0.0 if expected is None else float(expected)
         attempt = 1
         while True:
             base = float(curve(_Attempt(attempt)))  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
+from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentRequiredError, error_for
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
@@ -68,30 +69,53 @@ class Shell:
         self._coordinator = options.coordinator or self._default_coordinator()
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
-        # A response's balance header is read wherever a balance is used: the low-balance
-        # watch, preflight's minimum, and the `http402.balance` gauge (with OpenTelemetry).
-        self._balance_headers = (
-            DEFAULT_BALANCE_HEADERS if options.low_balance is None else options.low_balance.headers
-        )
-        preflight = options.preflight
-        self._reads_balances = (
-            self._alarm is not None
-            or (preflight is not None and preflight.probes)
-            or metrics.available()
-        )
         self._recovery = None
         if options.recovers:
             self._recovery = Recovery(
                 options, self._alarm, response_class=self._http.Response, family=self._family
             )
-        # Without hooks or preflight, a request takes the shortest path: send and inspect.
-        self._recovering = self._recovery is not None
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
             self._http.ConnectError,
             self._http.ConnectTimeout,
             self._http.PoolTimeout,
         )
+        self._plan_the_hot_path()
+
+    def _plan_the_hot_path(self) -> None:
+        """Decides once what a request that meets no gate looks at, so that a feature that
+        cannot act on it costs nothing.
+
+        Without hooks or preflight (`_recovering` false), a request is sent and inspected. With
+        them, it is sent at once too, keeping a mark for a gate, unless preflight may refuse
+        it (`_checks`): it has a balance to probe, or it remembers gates and one may be known.
+        A local coordinator's book counts its known gates (`_gate_book`: a glance, then
+        `knows_gates`); a fleet may know another process's gate, and the flow asks it. The
+        mark is two numbers read off the book (`_mark_book`) where the coordinator marks
+        there, as every coordinator of http402 does.
+
+        A response's balance header is read wherever a balance is used (the low-balance
+        watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry): its names
+        are looked for in httpx's own header list (`Headers._list`: raw name, lower-case name,
+        value), in one pass; a library that keeps headers otherwise has each response read by
+        name.
+        """
+        options, coordinator = self._options, self._coordinator
+        self._recovering = self._recovery is not None
+        preflight = options.preflight
+        probes = preflight is not None and preflight.probes
+        self._checks = probes or (preflight is not None and preflight.gate_ttl is not None)
+        local = getattr(coordinator, "keeps_gates_here", False)
+        self._gate_book = coordinator.book if local and not probes else None
+        marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
+        self._mark_book = coordinator.book if marks_on_book else None
+        watch = options.low_balance
+        self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
+        reads_balances = self._alarm is not None or probes or metrics.available()
+        self._balance_names = None
+        if reads_balances:
+            self._balance_names = frozenset(name.encode() for name in self._balance_headers)
+        self._scan_headers = _keeps_header_list(self._http)
 
     def _default_transport(self) -> Any:
         raise NotImplementedError
@@ -145,6 +169,12 @@ class Shell:
             request=request,
             extensions=dict(response.extensions),
         )
+
+
+def _keeps_header_list(http: Any) -> bool:
+    """Whether `http`'s `Headers` keep `_list` as httpx 0.18 and later (and httpx2) do."""
+    items = getattr(http.Headers({"X-Balance": "1"}), "_list", None)
+    return items == [(b"X-Balance", b"x-balance", b"1")]
 
 
 def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import _metrics as metrics
+from . import _workers as workers
 from ._actions import (
     Action,
+    Flow,
     Gated,
     KnownGate,
     Lifted,
@@ -35,7 +37,7 @@ from ._actions import (
 from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import LowBalance
 from ._core import annotate, classify_read
-from ._episodes import LocalCoordinator
+from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentRequiredError
 from ._models import Retry
 from ._options import Options
@@ -50,6 +52,9 @@ if TYPE_CHECKING:
     from .typing import TransportOptions
 
 __all__ = ["PaymentRequiredTransport"]
+
+#: The wall clock, read into the mark of a request that may meet a gate.
+_wall = time.time
 
 
 class _ResumedStream(httpx.SyncByteStream):
@@ -179,20 +184,49 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         self._coordinator.forget_gate(self._scope_of(request))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self._recovery is None:
+        recovery = self._recovery
+        if recovery is None:
             return self._send(request)
-        steps = Steps(self._recovery.flow(request, self._coordinator))
+        gates = self._gate_book
+        if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
+            return self._recovered(recovery.flow(request, self._coordinator), request)
+        # Taken before sending: a generator body is gone once sent, and the mark tells a
+        # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
+        book = self._mark_book
+        sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
+        stream = request.stream
+        try:
+            return self._send(request)
+        except PaymentRequiredError as error:
+            flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
+        return self._recovered(flow, request)
+
+    def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
+        """Performs the recovery flow's actions; its answer, or in annotate mode the final
+        gate response handed back."""
+        steps = Steps(flow)
+        received: httpx.Response | None = None
         while steps.running:
             try:
-                steps.send(self._perform(steps.action))
+                answer = self._perform(steps.action)
             except BaseException as exc:
                 steps.throw(exc)
+            else:
+                if type(answer) is Sent:
+                    received = answer.response
+                steps.send(answer)
         try:
             return steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
             return handed_back(error)
+        except BaseException:
+            # A response the flow received and then lost to an error (telling the fleet the
+            # gate lifted failed, or was interrupted): closed, its connection given back.
+            if received is not None:
+                received.close()
+            raise
 
     def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -235,8 +269,17 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         response = self._transport.handle_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            if self._reads_balances:
-                self._notify(self._balance_alerts(request, response))
+            names = self._balance_names
+            if names is not None:
+                if not self._scan_headers:
+                    self._observe_balance(request, response)
+                    return response
+                # Most responses carry no balance: one pass over httpx's own header list
+                # (raw name, lower-case name, value) tells, with no lookup per name.
+                for _, name, _ in response.headers._list:
+                    if name in names:
+                        self._observe_balance(request, response)
+                        break
             return response
         return self._inspect(request, response)
 
@@ -244,8 +287,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         """Runs the hook in a thread of its own, which no caller owns: whoever waits for it
         (the request that led included) may give up, and the hook still ends its episode.
 
-        The thread is not a daemon: a hook that moves money finishes before the interpreter
-        exits.
+        The thread is a worker of the process's pool (`_workers.py`), not a daemon: a hook
+        that moves money finishes before the interpreter exits.
         """
         call = action.call
         ran = False
@@ -268,7 +311,16 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             else:
                 call.finish(answer, None, ran=ran)
 
-        threading.Thread(target=run, name="http402-hook").start()
+        workers.run(run)
+
+    def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Reads the balance a response's header states, and calls the low-balance hook for
+        the thresholds it crosses."""
+        try:
+            self._notify(self._balance_alerts(request, response))
+        except BaseException:
+            response.close()
+            raise
 
     def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
         """Calls the low-balance hook; its failure is logged and never costs the response

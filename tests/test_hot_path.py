@@ -1,0 +1,393 @@
+"""A feature costs something only when it can act: what a response that is no gate skips,
+what a recovery reuses, and what is never left open.
+
+Speed itself is measured in `benchmarks/overhead.py` and `benchmarks/recovery.py`; these
+tests check the behaviour that makes it cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+import http402
+from http402._episodes import EpisodeBook
+
+URL = "https://api.example.com/v1/generate"
+GATE = {"error": {"code": "insufficient_credits", "message": "Not enough credits."}}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingScope:
+    """A scope function that counts how often a transport asks for a scope."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> str:
+        self.calls += 1
+        return "acme"
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True})
+
+
+def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+    return http402.Retry()
+
+
+class TestNoScopeForAResponseThatIsNoGate:
+    def test_a_hook_costs_no_scope_on_a_200(self) -> None:
+        scope = CountingScope()
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(ok), on_payment_required=top_up, scope=scope
+        )
+        with httpx.Client(transport=transport) as client:
+            for _ in range(3):
+                assert client.get(URL).status_code == 200
+        assert scope.calls == 0
+
+    def test_a_known_gate_memory_asks_for_a_scope_only_once_a_gate_is_known(self) -> None:
+        """With `Preflight(gate_ttl=...)`, requests compute their scope only while some gate
+        is known: after the first gate, until the TTL runs out."""
+        clock, scope, gated = Clock(), CountingScope(), [False]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(402, json=GATE) if gated[0] else httpx.Response(200)
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(provider),
+            preflight=http402.Preflight(gate_ttl=30),
+            scope=scope,
+            coordinator=http402.LocalCoordinator(clock=clock),
+        )
+        with httpx.Client(transport=transport) as client:
+            client.get(URL)
+            assert scope.calls == 0
+            gated[0] = True
+            with pytest.raises(http402.InsufficientCreditsError):
+                client.get(URL)  # the gate is met: its scope is remembered
+            gated[0] = False
+            with pytest.raises(http402.InsufficientCreditsError) as refused:
+                client.get(URL)
+            assert refused.value.attempts == 0 and scope.calls == 2
+            clock.now = 31.0  # the TTL ran out: no gate is known any more
+            client.get(URL)
+            client.get(URL)
+        assert scope.calls == 2  # past the TTL, no look at all
+
+    @pytest.mark.anyio
+    async def test_the_async_transport_skips_the_scope_alike(self) -> None:
+        scope = CountingScope()
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(ok),
+            on_payment_required=top_up,
+            preflight=http402.Preflight(gate_ttl=30),
+            low_balance=http402.LowBalanceWatch(print, below=1),
+            scope=scope,
+        )
+        async with httpx.AsyncClient(transport=transport) as client:
+            assert (await client.get(URL)).status_code == 200
+        assert scope.calls == 0
+
+
+class TestKnownGates:
+    def test_the_book_says_when_no_gate_is_known(self) -> None:
+        clock = Clock()
+        book = EpisodeBook(clock)
+        payment = http402.classify(
+            httpx.Response(402, json=GATE, request=httpx.Request("GET", URL))
+        )
+        assert payment is not None
+        assert not book.knows_gates()
+        book.mark_gated("a", payment, 10)
+        book.mark_gated("a", payment, 10)  # the same scope again counts once
+        book.mark_gated("b", payment, 5)
+        assert book.knows_gates()
+        book.forget_gate("a")
+        assert book.knows_gates()
+        _, episode = book.join("b|x", book.mark())
+        book.lift(episode, "b")
+        assert not book.knows_gates()
+        book.mark_gated("c", payment, 5)
+        clock.now = 5.0
+        assert not book.knows_gates()  # expired, though not looked up yet
+        assert book.gated("c") is None
+
+    def test_a_fleet_coordinator_is_always_asked(self) -> None:
+        """A coordinator that cannot tell at no cost may know another process's gate."""
+
+        class Fleet(http402.LocalCoordinator):
+            keeps_gates_here = False
+
+        asked: list[str] = []
+
+        class Counting(Fleet):
+            def gated(self, scope: str) -> http402.PaymentRequired | None:
+                asked.append(scope)
+                return None
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(ok),
+            preflight=http402.Preflight(gate_ttl=30),
+            coordinator=Counting(),
+        )
+        with httpx.Client(transport=transport) as client:
+            client.get(URL)
+        assert len(asked) == 1
+
+
+class TestBalanceHeaders:
+    def test_names_are_matched_whatever_their_case_and_in_the_watch_s_order(self) -> None:
+        fired: list[http402.LowBalance] = []
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, headers={"X-Second": "3", "x-FIRST": "not a number"})
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(provider),
+            low_balance=http402.LowBalanceWatch(
+                fired.append, below=5, headers=("x-first", "X-Second")
+            ),
+        )
+        with httpx.Client(transport=transport) as client:
+            client.get(URL)
+        assert [alert.balance for alert in fired] == [Decimal(3)]
+
+    def test_headers_kept_another_way_are_read_name_by_name(self) -> None:
+        """Where a library's `Headers` keep no `_list` like httpx's, each response is read
+        with `headers.get`, and the watch still fires."""
+        fired: list[http402.LowBalance] = []
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(lambda r: httpx.Response(200, headers={"X-Balance": "2"})),
+            low_balance=http402.LowBalanceWatch(fired.append, below=5, headers=("x-balance",)),
+        )
+        transport._scan_headers = False
+        with httpx.Client(transport=transport) as client:
+            client.get(URL)
+        assert [alert.balance for alert in fired] == [Decimal(2)]
+
+    def test_a_response_without_them_calls_nothing(self) -> None:
+        fired: list[http402.LowBalance] = []
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(ok), low_balance=http402.LowBalanceWatch(fired.append, below=5)
+        )
+        with httpx.Client(transport=transport) as client:
+            client.get(URL)
+        assert fired == []
+
+
+class TestReplayAtOnce:
+    @pytest.mark.parametrize("answer", [http402.Retry(), http402.Retry(expected=0)])
+    def test_a_top_up_that_shows_already_is_replayed_without_a_wait(
+        self, answer: http402.Retry
+    ) -> None:
+        sleeps: list[float] = []
+        credits = [0]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200) if credits[0] else httpx.Response(402, json=GATE)
+
+        def buy(error: http402.PaymentRequiredError) -> http402.Retry:
+            credits[0] = 10
+            return answer
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(provider), on_payment_required=buy, sleep=sleeps.append
+        )
+        with httpx.Client(transport=transport) as client:
+            response = client.get(URL)
+        assert response.status_code == 200 and sleeps == []
+        assert response.extensions["http402.replay"] == {"attempt": 2}  # the second send
+
+    def test_expected_may_be_zero_but_not_negative(self) -> None:
+        assert http402.Retry(expected=0).expected == 0
+        with pytest.raises(ValueError, match="expected"):
+            http402.Retry(expected=-1)
+
+
+class _Tracked(httpx.AsyncByteStream):
+    """A body that says whether it was closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"{}"
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class TestNothingLeftOpen:
+    @pytest.mark.anyio
+    async def test_a_request_cancelled_during_the_low_balance_hook_closes_its_response(
+        self,
+    ) -> None:
+        body = _Tracked()
+
+        async def slow_pager(alert: http402.LowBalance) -> None:
+            await anyio.sleep(10)
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(
+                lambda r: httpx.Response(200, headers={"x-credits-remaining": "1"}, stream=body)
+            ),
+            low_balance=http402.LowBalanceWatch(slow_pager, below=5),
+        )
+        with anyio.move_on_after(0.05) as scope:
+            await transport.handle_async_request(httpx.Request("GET", URL))
+        assert scope.cancelled_caught and body.closed
+
+    @pytest.mark.anyio
+    async def test_a_replay_cancelled_while_the_fleet_is_told_closes_its_response(
+        self,
+    ) -> None:
+        """The replay got through; telling the coordinator that the gate lifted is cut off:
+        the response the caller will never get is closed."""
+        bodies: list[_Tracked] = []
+        sends = [0]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            sends[0] += 1
+            if sends[0] == 1:
+                return httpx.Response(402, json=GATE)
+            bodies.append(_Tracked())
+            return httpx.Response(200, stream=bodies[-1])
+
+        class SlowFleet(http402.AsyncLocalCoordinator):
+            async def lifted(self, scope: str) -> None:
+                await anyio.sleep(10)
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(provider), on_payment_required=top_up, coordinator=SlowFleet()
+        )
+        with anyio.move_on_after(0.2) as scope:
+            await transport.handle_async_request(httpx.Request("GET", URL))
+        assert scope.cancelled_caught
+        assert len(bodies) == 1 and bodies[0].closed
+
+
+class TestHookWorkers:
+    def test_episodes_reuse_the_process_s_hook_workers(self) -> None:
+        """Hooks of successive episodes (three accounts, one after the other) run in the same
+        worker, not in a new thread each."""
+        threads: list[int] = []
+
+        def buy(error: http402.PaymentRequiredError) -> None:
+            threads.append(threading.get_ident())
+            return  # declines: each request is its own episode
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(lambda r: httpx.Response(402, json=GATE)),
+            on_payment_required=buy,
+        )
+        with httpx.Client(transport=transport) as client:
+            for key in ("a", "b", "c"):
+                with pytest.raises(http402.InsufficientCreditsError):
+                    client.get(URL, headers={"x-api-key": f"sk-{key}-0123456789"})
+        assert len(threads) == 3 and len(set(threads)) == 1
+        assert threading.get_ident() not in threads
+
+    def test_a_hook_still_running_finishes_before_the_interpreter_exits(
+        self, tmp_path: Path
+    ) -> None:
+        """The caller gave up (`hook_timeout`) and the program ended; the hook, which may be
+        moving money, runs to its end."""
+        done = tmp_path / "paid"
+        program = textwrap.dedent(
+            f"""
+            import time, httpx, http402
+
+            def pay(error):
+                time.sleep(0.5)
+                open({str(done)!r}, "w").write("paid")
+                return None
+
+            transport = http402.PaymentRequiredTransport(
+                httpx.MockTransport(lambda r: httpx.Response(402, json={GATE!r})),
+                on_payment_required=pay,
+                hook_timeout=0.05,
+            )
+            try:
+                httpx.Client(transport=transport).get({URL!r})
+            except TimeoutError:
+                print("gave up")
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+        )
+        assert result.stdout.strip() == "gave up", result.stderr
+        assert done.read_text() == "paid"
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+    def test_a_forked_child_runs_its_hooks_on_workers_of_its_own(self, tmp_path: Path) -> None:
+        """The parent's workers do not exist in a child: the child gets its own."""
+        program = textwrap.dedent(
+            f"""
+            import os, httpx, http402
+
+            def decline(error):
+                return None
+
+            def gated():
+                transport = http402.PaymentRequiredTransport(
+                    httpx.MockTransport(lambda r: httpx.Response(402, json={GATE!r})),
+                    on_payment_required=decline,
+                    hook_timeout=5,
+                )
+                try:
+                    httpx.Client(transport=transport).get({URL!r})
+                except http402.PaymentRequiredError:
+                    return "declined"
+                except TimeoutError:
+                    return "stuck"
+
+            print("parent", gated())
+            pid = os.fork()
+            if pid == 0:
+                print("child", gated(), flush=True)
+                os._exit(0)
+            os.waitpid(pid, 0)
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-W", "ignore::DeprecationWarning", "-c", program],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert sorted(result.stdout.split("\n")[:2]) == ["child declined", "parent declined"]
+
+
+def test_no_plugin_installed_costs_no_metadata_scan() -> None:
+    """Without any `http402.adapters` entry point installed, the first transport does not
+    load `importlib.metadata` (a third of `import httpx`) to look for plugins."""
+    probe = (
+        "import sys, httpx, http402\n"
+        "http402.PaymentRequiredTransport(httpx.MockTransport(lambda r: httpx.Response(200)))\n"
+        "print('importlib.metadata' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "False"
