@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from http402 import PaymentOption, PaymentRequired, Reason, Retry, SpendPolicy
-from http402._episodes import EpisodeBook
+from http402._episodes import EpisodeBook, Mark
 from http402._fleet import (
     Call,
     Declined,
@@ -302,8 +302,7 @@ class World:
         """A request to the account: a 402 while it is dry, joined to the process's episode
         (the local tier), whose leader runs the fleet's episode (the fleet tier)."""
         began = self.sim.now
-        mark = process.book.mark()
-        mark = attrs.evolve(mark, wall=self.sim.wall())
+        mark = Mark((process.book.sequence, self.sim.wall()))
         gated = not self.funded()
         yield Sleep(self.sim.rng.uniform(0.01, 0.2))  # the response's way back
         if not gated:
