@@ -66,3 +66,21 @@ def insufficient(available: int, required: int) -> dict[str, Any]:
             "credits_available": available,
         }
     }
+
+
+class VirtualClock:
+    """Monotonic seconds that move only when a test, or a transport's `sleep`, moves them:
+    give it to a coordinator (`clock=`) and its `sleep`/`asleep` to the transport, and a
+    propagation window closes after its waits, with no real time passing."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.now += seconds

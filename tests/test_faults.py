@@ -72,13 +72,14 @@ def test_connect_errors_until_the_budget_ends_surface_the_connect_error() -> Non
     ids=["read-timeout", "remote-protocol-error"],
 )
 def test_a_failure_after_sending_is_surfaced_and_never_resent(failure: Exception) -> None:
-    """A replay that may have reached the server is not sent again, nor the hook rerun."""
+    """A replay that may have reached the server is not sent again, nor the hook rerun: the
+    outcome is unknown, said with the failure as its cause, and the scope is held."""
     calls: list[object] = []
     sent: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(1)
-        if len(sent) == 1:
+        if "http402.replay" not in request.extensions:
             return httpx.Response(402, json=insufficient(0, 1))
         raise failure
 
@@ -86,10 +87,17 @@ def test_a_failure_after_sending_is_surfaced_and_never_resent(failure: Exception
         calls.append(error)
         return Retry()
 
-    with pytest.raises(type(failure)):
-        client_for(handler, on_payment_required=hook).post(URL)
+    client = client_for(handler, on_payment_required=hook)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.post(URL)
+    assert caught.value.__cause__ is failure
     assert len(sent) == 2
     assert len(calls) == 1
+    # Another request of the scope replays in the window (that pays nothing) and meets the
+    # same fault: never a second top-up.
+    with pytest.raises(http402.PaymentOutcomeUnknownError):
+        client.post(URL)
+    assert len(calls) == 1 and len(sent) == 4
 
 
 def test_a_hanging_sync_hook_times_out_for_every_waiter() -> None:

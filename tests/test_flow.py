@@ -18,9 +18,12 @@ import http402
 from http402 import Reason, Retry, RetryPolicy, SpendPolicy
 from http402._actions import (
     Gated,
+    Held,
+    Hold,
     KnownGate,
     Lifted,
     MarkGated,
+    Release,
     Reserve,
     Send,
     Sent,
@@ -116,8 +119,17 @@ class Driver:
             return self.coordinator.mark_gated(action.scope, action.payment, action.ttl)
         if isinstance(action, Reserve):
             return action.policy.reserve(action.payment)
+        if isinstance(action, (Held, Hold, Release)):
+            return holding(self.coordinator, action)
         assert isinstance(action, Lifted)
         return None
+
+    def past_held(self, flow: Any, action: Any) -> Any:
+        """Performs the `Held` questions a leader asks before its hook (none is held here),
+        and returns the action after them."""
+        while isinstance(action, Held):
+            action = flow.send(self.perform(action))
+        return action
 
     def until(self, flow: Any, kind: type) -> Any:
         """Steps `flow`, performing its actions, up to the first of `kind` (not performed)."""
@@ -137,6 +149,19 @@ class Driver:
 
     def kinds(self) -> list[str]:
         return [type(a).__name__ for a in self.actions]
+
+
+def holding(coordinator: LocalCoordinator, action: Held | Hold | Release) -> Any:
+    """Performs a hold's action as a shell does, on an in-process coordinator."""
+    if isinstance(action, Held):
+        held = (coordinator.held(action.scope, key) for key in action.keys)
+        return next((record for record in held if record is not None), None)
+    for key in action.keys:
+        if isinstance(action, Hold):
+            coordinator.hold(action.scope, key, action.record)
+        else:
+            coordinator.release(action.scope, key)
+    return None
 
 
 def run_hook(action: StartHook) -> None:
@@ -170,7 +195,7 @@ def top_up_at(clock: Clock, hook_at: list[float], answer: Retry | None) -> Calla
 
 class TestOneRequest:
     def test_the_scout_replays_on_the_geometric_schedule_until_billing_shows(self) -> None:
-        """Send, hook, a replay at once, then sleeps of 0.25 x 1.5^k (+-10%) before each
+        """Send, hook, a replay at once, then sleeps of 0.25 x 1.3^k (+-10%) before each
         replay."""
         clock, hook_at = Clock(), []
         driver = Driver(
@@ -180,11 +205,11 @@ class TestOneRequest:
         )
         response = driver.run()
         assert response.status_code == 200
-        assert driver.kinds()[:2] == ["Send", "StartHook"]
+        assert driver.kinds()[:3] == ["Send", "Held", "StartHook"]
         sleeps = [a.seconds for a in driver.actions if isinstance(a, Sleep)]
-        assert sleeps == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(len(sleeps))]
+        assert sleeps == [pytest.approx(0.25 * 1.3**i, rel=0.11) for i in range(len(sleeps))]
         assert 2.0 <= clock.now < 2.0 + 1.5  # at most one step of the schedule late
-        assert isinstance(driver.actions[-1], Lifted)
+        assert driver.kinds()[-2:] == ["Lifted", "Release"]  # a top-up's hold ends
         # Every send counts: the first, the replay at once, and one after each sleep.
         assert response.extensions["http402.replay"] == {"attempt": len(sleeps) + 2}
 
@@ -230,7 +255,7 @@ class TestOneRequest:
         with pytest.raises(http402.InsufficientCreditsError) as caught:
             driver.run()
         assert caught.value.attempts == 1
-        assert driver.kinds() == ["Send", "StartHook"]
+        assert driver.kinds() == ["Send", "Held", "StartHook"]
 
     def test_a_body_that_cannot_be_replayed_gets_no_hook_and_says_why(self) -> None:
         """The reason is in the error when it is built, and it survives pickling."""
@@ -268,7 +293,7 @@ class TestOneRequest:
             driver.run()
         assert caught.value.payment.retry_after == 3600
         assert "retry after 3600 s, beyond the propagation window" in str(caught.value)
-        assert driver.kinds() == ["Send", "StartHook"]
+        assert driver.kinds() == ["Send"]  # no hook: nothing it bought could be used
 
 
 class TestEpisodes:
@@ -326,7 +351,7 @@ class TestEpisodes:
         )
         a, b = driver.start(), driver.start()
         a_send, b_send = a.send(None), b.send(None)
-        start_a = a.send(driver.perform(a_send))
+        start_a = driver.past_held(a, a.send(driver.perform(a_send)))
         assert isinstance(start_a, StartHook)
         b_wait = b.send(driver.perform(b_send))
         assert isinstance(b_wait, Wait)  # B joined the running episode
@@ -356,7 +381,7 @@ class TestEpisodes:
             clock=clock,
         )
         a, b = driver.start(), driver.start()
-        a_action = a.send(driver.perform(a.send(None)))  # StartHook, run at once
+        a_action = driver.past_held(a, a.send(driver.perform(a.send(None))))  # StartHook
         b_action = b.send(driver.perform(b.send(None)))
         a_action = a.send(driver.perform(a_action))
         assert isinstance(a_action, Send)  # the scout replays at once
@@ -374,7 +399,7 @@ class TestEpisodes:
 
         driver = Driver(recovery(hook), lambda request, now: gated(request), hold_hooks=True)
         a, b = driver.start(), driver.start()
-        start = a.send(driver.perform(a.send(None)))
+        start = driver.past_held(a, a.send(driver.perform(a.send(None))))
         a_wait = a.send(driver.perform(start))
         b_wait = b.send(driver.perform(b.send(None)))
         assert isinstance(a_wait, Wait) and isinstance(b_wait, Wait)
@@ -395,7 +420,7 @@ class TestEpisodes:
             hold_hooks=True,
         )
         a = driver.start()
-        wait = a.send(driver.perform(a.send(None)))
+        wait = driver.past_held(a, a.send(driver.perform(a.send(None))))
         wait = a.send(driver.perform(wait))
         assert isinstance(wait, Wait) and wait.timeout == 5.0
         with pytest.raises(TimeoutError, match="still runs"):
@@ -415,7 +440,7 @@ class TestEpisodes:
         )
         a = driver.start()
         action = a.send(driver.perform(a.send(None)))  # KnownGate -> None, then Send
-        action = a.send(driver.perform(action))  # Gated -> MarkGated
+        action = driver.past_held(a, a.send(driver.perform(action)))  # Gated -> MarkGated
         assert isinstance(action, MarkGated)
         assert action.payment.raw is not None
         a.send(driver.perform(action))  # StartHook, held

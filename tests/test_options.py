@@ -23,6 +23,12 @@ def gate(request: httpx.Request) -> httpx.Response:
     return httpx.Response(402, json=GATE)
 
 
+class _AsyncFleetCoordinator(http402.AsyncLocalCoordinator):
+    """An async coordinator with no sync twin (as a fleet's may be)."""
+
+    twin = None  # type: ignore[assignment]
+
+
 class TestOneOptionsObject:
     def test_unknown_keywords_are_a_type_error(self) -> None:
         """A misspelt option fails at once, as a misspelt keyword argument would."""
@@ -40,7 +46,7 @@ class TestOneOptionsObject:
             ({"hook_timeout": 0}, ValueError, "hook_timeout"),
             ({"on_payment_required": "top_up"}, TypeError, "callable"),
             ({"coordinator": object()}, TypeError, "not a coordinator"),
-            ({"coordinator": http402.AsyncLocalCoordinator()}, TypeError, "LocalCoordinator"),
+            ({"coordinator": _AsyncFleetCoordinator()}, TypeError, "LocalCoordinator"),
             ({"low_balance": print}, TypeError, "LowBalanceWatch"),
         ],
     )
@@ -55,6 +61,14 @@ class TestOneOptionsObject:
             http402.httpx2.PaymentRequiredTransport(**options)
         with pytest.raises(error, match=match):
             http402.wrap(httpx.Client(), **options)
+
+    def test_an_in_process_coordinator_serves_both_kinds_through_its_twin(self) -> None:
+        """A sync and an async client of one account are given one coordinator: the
+        transport of the other kind uses its twin, which shares its episodes."""
+        coordinator = http402.AsyncLocalCoordinator()
+        transport = http402.PaymentRequiredTransport(coordinator=coordinator)
+        assert transport._coordinator is coordinator.twin()
+        assert transport._coordinator.book is coordinator.book
 
     def test_a_coroutine_low_balance_hook_is_for_the_async_transport(self) -> None:
         async def warn(alert: http402.LowBalance) -> None:

@@ -86,8 +86,8 @@ class TestHooks:
         assert seen[0].payment.credits_required == 1
         assert len(account.requests) == 4  # the gate, two while propagating, the success
         # The scout replays at once (a top-up may show already), then waits before each
-        # replay, on the geometric schedule (0.25 s x 1.5, +-10%).
-        assert sleeps.waits == [pytest.approx(0.25 * 1.5**i, rel=0.11) for i in range(2)]
+        # replay, on the geometric schedule (0.25 s x 1.3, +-10%).
+        assert sleeps.waits == [pytest.approx(0.25 * 1.3**i, rel=0.11) for i in range(2)]
         # The fourth send: every send counts, as in `error.attempts` and the log records.
         assert response.extensions["http402.replay"] == {"attempt": 4}
 
@@ -439,26 +439,31 @@ class TestPropagationWindow:
         assert "gave up: retry after 30 s, beyond the propagation window" in str(caught.value)
 
     def test_a_retry_after_beyond_the_window_raises_at_once_and_is_kept(self) -> None:
-        """`Retry-After: 3600` against a 120 s window: no replay, and the error says when."""
+        """`Retry-After: 3600` against a 120 s window: no hook call (it would buy nothing
+        that a replay could use), no replay, and the error says when."""
         account = Account()
         account.retry_after = "3600"
         sleeps = Sleeps()
-        client = sync_client(account, sleeps, on_payment_required=lambda e: Retry())
+        calls: list[http402.PaymentRequiredError] = []
+        client = sync_client(
+            account, sleeps, on_payment_required=lambda e: calls.append(e) or Retry()
+        )
         with pytest.raises(http402.InsufficientCreditsError) as caught:
             client.post(URL)
         assert len(account.requests) == 1 and sleeps.waits == []
         assert caught.value.payment.retry_after == 3600
         assert "retry after 3600 s, beyond the propagation window" in str(caught.value)
+        assert calls == []
 
     def test_backoff_is_geometric_capped_and_lightly_jittered(self) -> None:
-        """After a replay at once, waits grow from 0.25 s by 1.5 up to 4 s, each within 10%
+        """After a replay at once, waits grow from 0.25 s by 1.3 up to 4 s, each within 10%
         of the curve, and replays go on until the window closes, not for a fixed count."""
         sleeps = Sleeps()
         client = sync_client(Account(), sleeps, on_payment_required=lambda e: Retry(within=60))
         with pytest.raises(http402.InsufficientCreditsError) as caught:
             client.post(URL)
         *on_curve, last = sleeps.waits
-        curve = [min(4.0, 0.25 * 1.5**i) for i in range(len(on_curve))]
+        curve = [min(4.0, 0.25 * 1.3**i) for i in range(len(on_curve))]
         assert all(abs(w - c) <= 0.1 * c + 1e-9 for w, c in zip(on_curve, curve, strict=True))
         # The last replay goes just before the window closes, not a whole step early.
         assert last < 4.4 and 59 < sum(sleeps.waits) < 60
@@ -639,7 +644,8 @@ class TestChallenges:
             return Retry(headers={"X-PAYMENT": f"proof-{len(offers)}-abcdefgh"})
 
         transport = http402.PaymentRequiredTransport(
-            httpx.MockTransport(self.x402_handler(paid)), on_payment_required=pay
+            httpx.MockTransport(self.x402_handler(paid)),
+            on_payment_required={Reason.PAYMENT_CHALLENGE: pay},
         )
         client = httpx.Client(transport=transport)
         assert client.get("https://api.example.com/premium-data").status_code == 200
@@ -706,7 +712,9 @@ class TestChallenges:
         proof = "eyJzaWduYXR1cmUiOiJ0b3Atc2VjcmV0LXByb29mIn0="
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            on_payment_required=lambda e: Retry(headers={"PAYMENT-SIGNATURE": proof}),
+            on_payment_required={
+                Reason.PAYMENT_CHALLENGE: lambda e: Retry(headers={"PAYMENT-SIGNATURE": proof})
+            },
         )
         with pytest.raises(http402.PaymentChallengeError) as caught:
             httpx.Client(transport=transport).get("https://api.example.com/premium-data")
@@ -743,7 +751,9 @@ class TestChallenges:
             return Retry(headers={"X-PAYMENT": f"proof-{len(calls)}-abcdefgh"})
 
         transport = http402.PaymentRequiredTransport(
-            httpx.MockTransport(handler), on_payment_required=pay, max_payments=2
+            httpx.MockTransport(handler),
+            on_payment_required={Reason.PAYMENT_CHALLENGE: pay},
+            max_payments=2,
         )
         client = httpx.Client(transport=transport)
         if outcome == 200:

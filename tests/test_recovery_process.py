@@ -237,7 +237,7 @@ def test_a_sync_and_an_async_client_of_one_account_top_up_once() -> None:
         transport = http402.AsyncPaymentRequiredTransport(
             httpx.MockTransport(account.handler),
             on_payment_required=atop_up,
-            coordinator=coordinator.twin(),
+            coordinator=coordinator,  # the sync client's: the async transport uses its twin
             sleep=no_sleep,
         )
         async with httpx.AsyncClient(transport=transport) as client:

@@ -20,6 +20,8 @@ import http402.httpx2
 import http402.testing
 from http402._demo import DemoProvider
 
+from .fakes import VirtualClock
+
 anthropic = pytest.importorskip("anthropic")
 openai = pytest.importorskip("openai")
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -747,3 +749,138 @@ def test_a_hooks_own_exception_reaches_the_sdk_as_a_connection_error() -> None:
         ask_anthropic(client)
     assert isinstance(caught.value.__cause__, BillingDown)
     assert len(calls) == 1
+
+
+# --- One need, one purchase, inside the SDKs ---------------------------------------------
+
+
+class _Broken(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+    """A body that breaks after its first bytes: the connection reset after the headers."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"id": '
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete body")
+
+    async def __aiter__(self) -> Any:
+        yield b'{"id": '
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete body")
+
+
+#: What the paid API does to the replay after a top-up, by fault.
+_REPLAY_FAULTS: dict[str, Any] = {
+    "replay 503": lambda request: httpx2.Response(503, json={"error": "overloaded"}),
+    "replay times out": lambda request: (_ for _ in ()).throw(httpx2.ReadTimeout("timed out")),
+    "replay reset after headers": lambda request: httpx2.Response(200, stream=_Broken()),
+}
+#: Every way one need for credits used to buy more than once inside an SDK.
+NEEDS = ["hook raises", "hook declines", "top-up never shows", *_REPLAY_FAULTS]
+
+
+class Purchases:
+    """The application's top-up hook, counting purchases; how it ends is set by `need`."""
+
+    def __init__(self, need: str) -> None:
+        self.need = need
+        self.count = 0
+
+    def __call__(self, error: http402.PaymentRequiredError) -> http402.Retry | None:
+        self.count += 1
+        if self.need == "hook raises":
+            raise RuntimeError("bought, then the billing API timed out")
+        if self.need == "hook declines":
+            return None
+        return http402.Retry(within=2, receipt=f"inv_{self.count}")
+
+
+def _paid_api(sdk: str, need: str) -> Any:
+    """The provider's recorded gate (from its own origin) to a first send; to a replay, what
+    `need` says (a gate that never lifts, or a fault)."""
+    name = (
+        "anthropic-credit-balance-too-low-400"
+        if sdk == "anthropic"
+        else "openai-insufficient-quota-429"
+    )
+    wire = payload(name)["response"]
+    fault = _REPLAY_FAULTS.get(need)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if fault is not None and "http402.replay" in request.extensions:
+            return fault(request)  # type: ignore[no-any-return]
+        return httpx2.Response(wire["status"], headers=wire["headers"], content=wire["body"])
+
+    return handler
+
+
+def _sdk_client(sdk: str, http_client: Any) -> Any:
+    asynchronous = isinstance(http_client, httpx2.AsyncClient)
+    if sdk == "anthropic":
+        cls = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
+        client = cls(api_key="sk-ant-test-0000000000000000", http_client=http_client)
+    else:
+        cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+        client = cls(api_key="sk-test-0000000000000000", http_client=http_client)
+    # The SDK's own retries (two by default) go at once: only their count matters here.
+    client._calculate_retry_timeout = lambda *args, **kwargs: 0.0
+    return client
+
+
+def _call(sdk: str, client: Any) -> Any:
+    if sdk == "anthropic":
+        return client.messages.create(
+            model="claude-sonnet-5-5", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+@pytest.mark.parametrize("need", NEEDS)
+@pytest.mark.parametrize("mode", ["raise", "annotate"])
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+def test_one_need_costs_at_most_one_purchase_inside_the_sdk(sdk: str, mode: str, need: str) -> None:
+    """The real SDK, its own retries on (anthropic re-sends what the transport raises, and a
+    failure after the headers): a hook that raises, a gate raised after the hook declined or
+    its window closed, and a topped-up replay whose outcome is unknown each cost one
+    purchase at most."""
+    purchases, clock = Purchases(need), VirtualClock()
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=httpx2.MockTransport(_paid_api(sdk, need))),
+        mode=mode,
+        on_payment_required=purchases,
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with http_client, pytest.raises(Exception) as caught:  # the SDK's error, or ours
+        _call(sdk, _sdk_client(sdk, http_client))
+    assert purchases.count == 1, caught.value
+    if need in _REPLAY_FAULTS:
+        cause = (
+            caught.value
+            if isinstance(caught.value, http402.PaymentOutcomeUnknownError)
+            else caught.value.__cause__
+        )
+        assert isinstance(cause, http402.PaymentOutcomeUnknownError), caught.value
+        assert isinstance(cause, httpx2.TransportError)  # httpx2's twin, from an httpx2 client
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients
+@pytest.mark.parametrize("need", NEEDS)
+@pytest.mark.parametrize("mode", ["raise", "annotate"])
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+async def test_one_need_costs_at_most_one_purchase_inside_the_async_sdk(
+    sdk: str, mode: str, need: str, anyio_backend: str
+) -> None:
+    """The same with the SDKs' async clients."""
+    purchases, clock = Purchases(need), VirtualClock()
+    http_client = http402.httpx2.wrap(
+        httpx2.AsyncClient(transport=httpx2.MockTransport(_paid_api(sdk, need))),
+        mode=mode,
+        on_payment_required=purchases,
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=clock.asleep,
+    )
+    async with http_client:
+        with pytest.raises(Exception) as caught:
+            await _call(sdk, _sdk_client(sdk, http_client))
+    assert purchases.count == 1, caught.value

@@ -16,6 +16,7 @@ from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
     PaymentFailedError,
+    PaymentOutcomeUnknownError,
     PaymentRequiredError,
     PlanLimitExceededError,
     SubscriptionExpiredError,
@@ -32,12 +33,13 @@ if _typing.TYPE_CHECKING:
     from ._burn import LowBalance, LowBalanceWatch
     from ._classify.provider import ProviderAdapter
     from ._episodes import AsyncLocalCoordinator, LocalCoordinator
+    from ._holds import PaymentHold
     from ._policies import RetryPolicy, SpendPolicy
     from ._preflight import Preflight
     from ._redis import AsyncRedisCoordinator, RedisCoordinator
     from ._registry import default_registry
     from ._transport import PaymentRequiredTransport
-    from ._wrap import aforget_gate, forget_gate, wrap
+    from ._wrap import aforget_gate, areconcile, forget_gate, reconcile, wrap
 
     __version__: str
 
@@ -56,6 +58,7 @@ _LAZY = {
     "LocalCoordinator": "._episodes",
     "LowBalance": "._burn",
     "LowBalanceWatch": "._burn",
+    "PaymentHold": "._holds",
     "PaymentRequiredTransport": "._transport",
     "Preflight": "._preflight",
     "ProviderAdapter": "._classify.provider",
@@ -64,9 +67,11 @@ _LAZY = {
     "SpendPolicy": "._policies",
     "acheck_balance": "._balance",
     "aforget_gate": "._wrap",
+    "areconcile": "._wrap",
     "check_balance": "._balance",
     "default_registry": "._registry",
     "forget_gate": "._wrap",
+    "reconcile": "._wrap",
     "wrap": "._wrap",
 }
 
@@ -84,7 +89,9 @@ __all__ = [
     "LowBalanceWatch",
     "PaymentChallengeError",
     "PaymentFailedError",
+    "PaymentHold",
     "PaymentOption",
+    "PaymentOutcomeUnknownError",
     "PaymentRequired",
     "PaymentRequiredError",
     "PaymentRequiredTransport",
@@ -102,10 +109,12 @@ __all__ = [
     "__version__",
     "acheck_balance",
     "aforget_gate",
+    "areconcile",
     "check_balance",
     "classify",
     "default_registry",
     "forget_gate",
+    "reconcile",
     "wrap",
 ]
 

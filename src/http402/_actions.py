@@ -13,6 +13,10 @@ performs each and sends back its result, stepping the flow through `Steps`:
 | `Probe` | sends a balance probe through the inner transport | a `Balance` |
 | `Reserve` | reserves in the spend window (a shared store is I/O) | the reservation |
 | `Notify` | calls `on_low_balance` | `None` |
+| `Held` | asks for a hold on any of `keys` (here first) | its record, or `None` |
+| `Hold`, `Release` | puts or ends holds, here and through the coordinator | `None` |
+
+`Hold` and `Release` are done even while the request is being cancelled.
 
 Any other exception the shell meets is thrown into the flow. A shell dispatches with `match`
 and ends with `assert_never(action)`, so that a new action is an error of the type checker
@@ -40,6 +44,8 @@ __all__ = [
     "Action",
     "Flow",
     "Gated",
+    "Held",
+    "Hold",
     "HookCall",
     "KnownGate",
     "Lifted",
@@ -47,6 +53,7 @@ __all__ = [
     "NotSent",
     "Notify",
     "Probe",
+    "Release",
     "Reserve",
     "Send",
     "Sent",
@@ -159,6 +166,34 @@ class Notify:
     alerts: tuple[LowBalance, ...]
 
 
+@attrs.frozen
+class Held:
+    """Ask for the hold on `scope` and any of `keys`: the answer is the first record found
+    (this process's holds first, then the coordinator's), or `None`. A coordinator that
+    cannot answer raises: the flow then fails closed."""
+
+    scope: str
+    keys: tuple[str, ...]
+
+
+@attrs.frozen
+class Hold:
+    """Hold `scope` and each of `keys` with `record` (JSON text), in this process and through
+    the coordinator; done even while the request is being cancelled. The answer is `None`."""
+
+    scope: str
+    keys: tuple[str, ...]
+    record: str
+
+
+@attrs.frozen
+class Release:
+    """End the holds on `scope` and `keys`, in this process and through the coordinator."""
+
+    scope: str
+    keys: tuple[str, ...]
+
+
 @attrs.define(eq=False)
 class HookCall:
     """One call of a hook: what the shell runs, and how its answer is settled.
@@ -227,7 +262,21 @@ class HookCall:
             self.reservation.release()
 
 
-Action = Send | Sleep | StartHook | Wait | KnownGate | MarkGated | Lifted | Probe | Reserve | Notify
+Action = (
+    Send
+    | Sleep
+    | StartHook
+    | Wait
+    | KnownGate
+    | MarkGated
+    | Lifted
+    | Probe
+    | Reserve
+    | Notify
+    | Held
+    | Hold
+    | Release
+)
 Flow = Generator[Action, Any, httpx.Response]
 
 

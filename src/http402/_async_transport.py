@@ -25,12 +25,15 @@ from ._actions import (
     Action,
     Flow,
     Gated,
+    Held,
+    Hold,
     KnownGate,
     Lifted,
     MarkGated,
     Notify,
     NotSent,
     Probe,
+    Release,
     Reserve,
     Send,
     Sent,
@@ -44,11 +47,13 @@ from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
-from ._exceptions import PaymentRequiredError
-from ._models import Retry
+from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
+from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
-from ._shell import Shell, handed_back, is_of
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
+from ._streams import AsyncFollowed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -64,21 +69,46 @@ _wall = time.time
 
 
 class _ResumedStream(httpx.AsyncByteStream):
-    """The bytes already read, then the rest of the original stream; closes the original."""
+    """The bytes already read, then the rest of the original stream; closes the original.
+
+    Its own iterator rather than an async generator: a stream left early (a caller that
+    stops at an error event) leaves no generator of ours suspended for the garbage
+    collector, which trio warns about.
+    """
 
     def __init__(self, head: list[bytes], rest: AsyncIterator[bytes], original: Any) -> None:
-        self._head = head
+        self._head = iter(head)
         self._rest = rest
         self._original = original
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._head:
-            yield chunk
-        async for chunk in self._rest:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = next(self._head, None)
+        return chunk if chunk is not None else await self._rest.__anext__()
 
     async def aclose(self) -> None:
         await self._original.aclose()
+
+
+class _PaidStream(httpx.AsyncByteStream):
+    """The body of a response to a paid or topped-up attempt: if it breaks after the
+    headers, whether the payment took is unknown, and `failed` says so (holding the scope)."""
+
+    def __init__(self, stream: Any, failed: Callable[[Exception], Awaitable[Exception]]) -> None:
+        self._stream = stream
+        self._failed = failed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except Exception as exc:
+            raise await self._failed(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
 class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
@@ -118,6 +148,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     """
 
     _resumed_stream = _ResumedStream
+    _paid_stream = _PaidStream
     _transport: httpx.AsyncBaseTransport
     _default_coordinator = AsyncLocalCoordinator
     _is_async = True
@@ -149,7 +180,25 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
-        await self._coordinator.forget_gate(self._scope_of(request))
+        scope = self._scope_of(request)
+        await self._coordinator.forget_gate(scope)
+        await self._release(scope, TOP_UP_HOLDS)
+        self._coordinator.book.settled(scope)
+
+    async def reconcile(
+        self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any
+    ) -> None:
+        """Ends a hold once the application has checked what happened to the payment: the
+        async twin of `PaymentRequiredTransport.reconcile`."""
+        scope, keys = self._holds_of(target)
+        if keys is None:
+            if self._stores_holds:
+                await self._coordinator.release(scope, None)
+            self._coordinator.book.holds.release(scope, None)
+        else:
+            await self._release(scope, keys)
+        if keys is None or any(is_top_up_key(key) for key in keys):
+            self._coordinator.book.settled(scope)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
@@ -164,9 +213,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
         stream = request.stream
         try:
-            return await self._send(request)
+            response = await self._send(request)
         except PaymentRequiredError as error:
             flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
+        else:
+            if not self._money_book.settling:
+                return response
+            # A top-up not yet seen to take, or a hold, in this process: a response that got
+            # through may be the sign (`Recovery.succeeded`).
+            flow = recovery.succeeded(request, response, self._coordinator)
         return await self._recovered(flow, request)
 
     async def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
@@ -184,7 +239,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     received = answer.response
                 steps.send(answer)
         try:
-            return steps.result()
+            response = steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
@@ -195,6 +250,48 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             if received is not None:
                 await _closed(received)
             raise
+        paid: PaidAttempt | None = response.extensions.get(PAID_EXTENSION)
+        if paid is not None:
+            # Should its body break, whether the payment took is unknown: hold, and say so.
+            response.stream = self._paid_stream(
+                response.stream, lambda exc: self._paid_failed(paid, exc)
+            )
+        return response
+
+    async def _paid_failed(self, paid: PaidAttempt, exc: Exception) -> Exception:
+        error = self._paid_failure(paid, exc)
+        await self._hold(paid.scope, paid.keys, error.hold.encode())
+        return error
+
+    async def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
+        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
+        local = self._coordinator.book.holds
+        for key in keys:
+            record: str | None = local.held(scope, key)
+            if record is not None:
+                return record
+        for key in keys if self._stores_holds else ():
+            found: str | None = await self._coordinator.held(scope, key)
+            if found is not None:
+                local.hold(scope, key, found)
+                return found
+        return None
+
+    async def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
+        """Holds `scope` and `keys`: here first (no await: nothing can lose it), then through
+        the coordinator, shielded from a cancellation under way."""
+        for key in keys:
+            self._coordinator.book.holds.hold(scope, key, record)
+        with anyio.CancelScope(shield=True):
+            for key in keys if self._stores_holds else ():
+                await self._coordinator.hold(scope, key, record)
+
+    async def _release(self, scope: str, keys: tuple[str, ...]) -> None:
+        with anyio.CancelScope(shield=True):
+            for key in keys:
+                if self._stores_holds:
+                    await self._coordinator.release(scope, key)
+                self._coordinator.book.holds.release(scope, key)
 
     async def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -231,6 +328,12 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 return await policy.areserve(payment)
             case Notify(alerts=alerts):
                 return await self._notify(alerts)
+            case Held(scope=scope, keys=keys):
+                return await self._held(scope, keys)
+            case Hold(scope=scope, keys=keys, record=record):
+                return await self._hold(scope, keys, record)
+            case Release(scope=scope, keys=keys):
+                return await self._release(scope, keys)
             case _:
                 return assert_never(action)
 
@@ -242,13 +345,16 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             if names is not None:
                 if not self._scan_headers:
                     await self._observe_balance(request, response)
-                    return response
-                # Most responses carry no balance: one pass over httpx's own header list
-                # (raw name, lower-case name, value) tells, with no lookup per name.
-                for _, name, _ in response.headers._list:
-                    if name in names:
-                        await self._observe_balance(request, response)
-                        break
+                else:
+                    # Most responses carry no balance: one pass over httpx's own header list
+                    # (raw name, lower-case name, value) tells, with no lookup per name.
+                    for _, name, _ in response.headers._list:
+                        if name in names:
+                            await self._observe_balance(request, response)
+                            break
+            # Only a 200 event stream may hide a gate in its first events; nothing else is read.
+            if status == 200 and self._peeks and says_event_stream(response.headers):
+                return await self._peek(request, response)
             return response
         return await self._inspect(request, response)
 
@@ -362,6 +468,36 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             raise
         if payment is None:
             return await self._resumed(request, response, reader, chunks)
+        return await self._gated(request, response, reader, chunks, payment)
+
+    async def _peek(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Reads a 200 event stream ahead while its events carry no output: a billing error
+        event is a gate like a 4xx's; anything else is handed back byte for byte, the rest
+        still streaming (and followed, to count a gate after output began)."""
+        ahead = self._look_ahead(response)
+        chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
+        try:
+            chunks = await ahead.aread(chunks, self._http.TransportError)
+            payment = self._stream_gate(request, ahead)
+        except BaseException:
+            await response.aclose()
+            raise
+        if payment is None:
+            follows = self._follows(request, response, ahead)
+            rest = chunks if follows is None else AsyncFollowed(chunks, *follows)
+            return await self._resumed(request, response, ahead, rest)
+        return await self._gated(request, response, ahead, chunks, payment)
+
+    async def _gated(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        chunks: AsyncIterator[bytes],
+        payment: PaymentRequired,
+    ) -> httpx.Response:
+        """A gate: counted, then handed back annotated (annotate mode without recovery), or
+        raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = await self._resumed(request, response, reader, chunks)

@@ -9,6 +9,7 @@ their shape (status, headers, content, request method and URL), never by their c
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "classify_snapshot",
     "gate_response_extensions",
     "gate_response_headers",
+    "provider_for_host",
     "snapshot_from_parts",
 ]
 
@@ -68,6 +70,8 @@ def classify(
     carries one as `.response` (such as `openai.APIStatusError`), or that was raised from
     one (its `__cause__` or `__context__`, a few links deep), with no transport involved.
     A response whose body was not read is classified from its status and headers alone.
+    An SDK's error raised from an error event inside a 200 stream (openai's `APIError`,
+    anthropic's status error) is classified from the event it carries, strictly.
 
     Args:
         response: A response, or an exception with a `.response` or raised from one.
@@ -89,6 +93,10 @@ def classify(
     known = _annotation_of(inner)
     if known is not None:
         return known
+    if isinstance(response, BaseException):
+        raised = _raised_event(response, inner, registry)
+        if raised is not None:
+            return raised
     try:
         snapshot = _snapshot_of(inner, max_body_bytes)
     except Exception:
@@ -163,6 +171,58 @@ def classify_snapshot(
         return _complete(
             PaymentRequired(reason=Reason.UNKNOWN, provider=_UNKNOWN_PROVIDER), snapshot, now
         )
+    return None
+
+
+def _raised_event(
+    error: BaseException, response: Any, registry: AdapterRegistry
+) -> PaymentRequired | None:
+    """The gate stated by the error event that an SDK raised from a 200 stream: openai's
+    `APIError` (no response; the event's error as `.body`), anthropic's status error on the
+    stream's response. Read strictly, like the stream's own event. `None` when `error` came
+    with a response that is not a 2xx (that response decides) or carries no event."""
+    status = getattr(response, "status_code", None)
+    if response is not error and not (isinstance(status, int) and 200 <= status < 300):
+        return None
+    body = getattr(error, "body", None)
+    request: Any = getattr(error, "request", None)
+    try:
+        if isinstance(body, dict):
+            framed = "error" in body or body.get("type") == "error"
+            payload = json.dumps(body if framed else {"error": body}, default=str).encode()
+        elif isinstance(body, str):
+            payload = body.encode("utf-8")
+        else:
+            return None
+        if len(payload) > DEFAULT_MAX_BODY_BYTES:
+            return None
+        host = request.url.host
+        snapshot = ResponseSnapshot(
+            status_code=200,
+            headers=(("content-type", "application/json"),),
+            body=payload,
+            host=host,
+            secrets=functools.partial(_secrets_of, request, request.headers),
+        )
+        return classify_payload(snapshot, provider_for_host(host, registry), strict=True)
+    except Exception:
+        _logger.debug("http402: could not read %r as a stream's event", type(error), exc_info=True)
+        return None
+
+
+def provider_for_host(host: str, registry: AdapterRegistry | None = None) -> str:
+    """The name of the adapter scoped to `host` (`"openai"` for `api.openai.com`), else
+    `"generic"`: who a payload read on its own, with no response, is from."""
+    if registry is None:
+        registry = _default_registry()
+    lowered = host.lower()
+    for registration in registry.adapters.values():
+        if registration.hosts and registration.applies(200, lowered, _no_header):
+            return registration.name
+    return "generic"
+
+
+def _no_header(name: str) -> str | None:
     return None
 
 

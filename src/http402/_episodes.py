@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
-from ._holds import HoldBook
+from ._holds import HoldBook, is_top_up_key
 from ._models import PaymentRequired, Reason, Retry
 from ._preflight import kept_payload
 
@@ -125,6 +125,11 @@ class Episode:
     scout: object | None = None
     #: Why the episode declined, when the hook did not say it (the fleet's cap).
     note: str | None = None
+    #: The record of the hold that refused to run the hook (`http402.PaymentHold`, as JSON).
+    held: str | None = None
+    #: A digest of the method and path of the request that led it: a request there that
+    #: gets through shows that its top-up took, even if no replay of the episode did.
+    endpoint: str | None = None
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.
@@ -195,6 +200,14 @@ class EpisodeBook:
         self._prune_at = max_scopes
         self._keep_closed = keep_closed
         self._failure_hold = failure_hold
+        #: Payment episodes whose requests stopped waiting (`hook_timeout`, a cancellation)
+        #: before their proof came, by offer key: the next request for the offer uses it.
+        self._orphans: dict[str, Episode] = {}
+        #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
+        self.holds = HoldBook()
+        #: By key, the last episode whose hook answered `Retry` and that nothing showed
+        #: yet to have taken (no replay, and no request to its endpoint, got through).
+        self._unlifted: dict[str, Episode] = {}
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
@@ -214,7 +227,11 @@ class EpisodeBook:
             if last is not None and (
                 last.finished_sequence > sent.sequence
                 or (last.retry is not None and self.clock() < last.open_until)
-                or (last.retry is None and self.clock() < last.finished_at + self._failure_hold)
+                or (
+                    last.retry is None
+                    and last.held is None  # a hold is asked again: it may have ended
+                    and self.clock() < last.finished_at + self._failure_hold
+                )
             ):
                 return False, last
             episode = self._new(scope)
@@ -244,6 +261,8 @@ class EpisodeBook:
             episode.finished_sequence, episode.finished_at = self.sequence, now
             if retry is not None:
                 episode.open_until = now + (retry.within or window)
+                if episode.scope is not None:
+                    self._unlifted[episode.scope] = episode
             if episode.scope is not None:
                 state = self._state(episode.scope)
                 if state.running is episode:
@@ -268,12 +287,34 @@ class EpisodeBook:
         time: a stale 402 may have marked it again); `True` for the first."""
         with self._lock:
             self._forget_gate(self._scopes.get(scope))
+            if episode.scope is not None and self._unlifted.get(episode.scope) is episode:
+                del self._unlifted[episode.scope]
             if episode.lifted_at is not None:
                 return False
             episode.lifted_at = self.clock()
             wakers = self._changed(episode)
         _wake(wakers)
         return True
+
+    @property
+    def settling(self) -> bool:
+        """`True` while some top-up of this process has not shown yet to have taken, or
+        some hold is known here: a response that gets through may settle it."""
+        return bool(self._unlifted) or bool(self.holds)
+
+    def settled(self, scope: str) -> None:
+        """The last top-ups of `scope` count as taken (the application reconciled them, or
+        topped up by hand): the next gate may top up again."""
+        prefix = f"{scope}|"
+        with self._lock:
+            for key in [k for k in self._unlifted if k.startswith(prefix)]:
+                del self._unlifted[key]
+
+    def unlifted(self, key: str) -> Episode | None:
+        """The last episode of `key` whose hook answered `Retry`, if nothing showed yet that
+        its top-up took."""
+        with self._lock:
+            return self._unlifted.get(key)
 
     def release(self, episode: Episode, me: object) -> None:
         """`me` stops scouting (it got through, gave up or was cancelled): the next waiter
@@ -364,12 +405,43 @@ class EpisodeBook:
     def __len__(self) -> int:
         return len(self._scopes)
 
+    def orphan(self, keys: tuple[str, ...], episode: Episode) -> None:
+        """Keeps a payment episode whose request stopped waiting for it, under each of the
+        offer keys it may pay: its proof, when it comes, serves the next request for the
+        offer (one request, once) instead of being thrown away."""
+        with self._lock:
+            now = self.clock()
+            for key in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
+                del self._orphans[key]
+            for key in keys:
+                self._orphans.setdefault(key, episode)
+
+    def adopt(self, keys: tuple[str, ...]) -> Episode | None:
+        """The orphaned payment episode of any of `keys` (running, or answered with a proof
+        not yet used), taken out for one request; `None` when there is none."""
+        with self._lock:
+            now = self.clock()
+            for key in keys:
+                episode = self._orphans.pop(key, None)
+                if episode is not None and self._adoptable(episode, now):
+                    for other in [k for k, e in self._orphans.items() if e is episode]:
+                        del self._orphans[other]
+                    return episode
+            return None
+
+    def _adoptable(self, episode: Episode, now: float) -> bool:
+        if not episode.finished:
+            return True
+        return episode.retry is not None and now < episode.finished_at + self._keep_closed
+
     def forked(self) -> None:
         """In a child process, forgets what only the parent's threads could finish: the
         hooks that were running (the child has not their threads; its next gate leads a new
-        episode), the scouts and waiters; the lock is new. Finished episodes and open
-        windows stay: the money they stand for was spent for the account either way."""
+        episode), the scouts and waiters; the lock is new. Finished episodes, open windows
+        and holds stay: the money they stand for was spent for the account either way."""
         self._lock = threading.Lock()
+        self.holds.forked()
+        self._orphans = {k: e for k, e in self._orphans.items() if e.finished}
         for state in self._scopes.values():
             running, state.running = state.running, None
             if running is not None:
@@ -410,6 +482,7 @@ class EpisodeBook:
         now = self.clock()
         for key in [k for k, v in self._scopes.items() if self._forgettable(v, now)]:
             self._forget_gate(self._scopes.pop(key))
+            self._unlifted.pop(key, None)
         self._prune_at = max(self._max_scopes, 2 * len(self._scopes))
 
     def _forgettable(self, state: _ScopeState, now: float) -> bool:
@@ -554,8 +627,8 @@ class ProcessState:
 
     @property
     def holds(self) -> HoldBook:
-        """This process's holds (a fleet coordinator's store has the fleet's)."""
-        return self._state.holds
+        """The holds this process put or met (a fleet coordinator's store has the fleet's)."""
+        return self.book.holds
 
     def mark(self) -> Mark:
         """A marker taken as a request is sent, to tell a late gate from a new burst."""
@@ -572,7 +645,6 @@ class _State:
 
     def __init__(self, book: EpisodeBook) -> None:
         self.book = book
-        self.holds = HoldBook()
         self.twins: dict[type[Any], Any] = {}
 
     @functools.cached_property
@@ -580,7 +652,6 @@ class _State:
         return BalanceCache(self.book)
 
     def forked(self) -> None:
-        self.holds.forked()
         balances = self.__dict__.get("balances")
         if balances is not None:
             balances.forked()
@@ -618,6 +689,8 @@ class LocalCoordinator(ProcessState):
         """Ends the hold on `scope` and `key` (every hold of `scope` for `None`): the
         application's reconcile."""
         self.holds.release(scope, key)
+        if key is None or is_top_up_key(key):
+            self.book.settled(scope)
 
     def run_episode(
         self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
@@ -665,6 +738,8 @@ class AsyncLocalCoordinator(ProcessState):
     async def release(self, scope: str, key: str | None = None) -> None:
         """Ends the hold on `scope` and `key` (every hold of `scope` for `None`)."""
         self.holds.release(scope, key)
+        if key is None or is_top_up_key(key):
+            self.book.settled(scope)
 
     async def run_episode(
         self,

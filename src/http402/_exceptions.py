@@ -9,6 +9,9 @@ Our exception hierarchy:
     - PlanLimitExceededError - the feature or volume is not in the current plan.
     - PaymentFailedError - a charge or payment method failed.
     - PaymentChallengeError - the request has a price (x402, L402, pay-per-crawl).
+* httpx.TransportError
+  + PaymentOutcomeUnknownError - a paid or topped-up attempt ended without a clear answer;
+    the scope and offer are held (not paid again) until the application reconciles them.
 
 Each holds the normalized `PaymentRequired` as `.payment`, and `.request` / `.response` as
 httpx has them; `.response` is readable (its body, bounded, is kept). As openai-python and
@@ -22,20 +25,26 @@ and `except httpx2.HTTPError` both catch them.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._models import PaymentRequired, Reason
 from ._redaction import collect_secrets, redactor_for, safe_url_for_display
 
+if TYPE_CHECKING:
+    from ._holds import PaymentHold
+    from ._models import PaymentOption
+
 __all__ = [
     "FAMILY",
     "InsufficientCreditsError",
     "PaymentChallengeError",
     "PaymentFailedError",
+    "PaymentOutcomeUnknownError",
     "PaymentRequiredError",
     "PlanLimitExceededError",
     "SubscriptionExpiredError",
@@ -185,6 +194,140 @@ class PaymentFailedError(PaymentRequiredError):
 
 class PaymentChallengeError(PaymentRequiredError):
     """Raised when the request has a price (x402, L402, pay-per-crawl): pay and replay."""
+
+
+class PaymentOutcomeUnknownError(httpx.TransportError):
+    """Raised when a paid or topped-up attempt ends without a clear answer: it timed out, got
+    a 5xx or a connection reset after the response's headers, or the facilitator said the
+    settlement is pending; and for a later gate of the same scope and offer, while the
+    hold this put stands.
+
+    The money may have moved. The scope and offer (or, for a top-up, the scope and reason)
+    are *held*, in this process and through a fleet coordinator across the fleet: no hook
+    pays for them again until the application checks its wallet or billing page and calls
+    `http402.reconcile(client, error)` (or `await http402.areconcile(...)`). A top-up's hold
+    also ends once a request of the scope gets through. A cancelled attempt puts the same
+    hold, and the cancellation propagates as it came.
+
+    It is an `httpx.TransportError` (an `httpx2.TransportError` from an httpx2 client), so
+    `except httpx.HTTPError` handlers see it; it carries what is known, never the proof.
+
+    Attributes:
+        request: The attempt that ended without an answer.
+        response: The response that left the outcome open (a 5xx, a pending settlement;
+            closed, so its body is not readable), or `None`.
+        hold: The `http402.PaymentHold` as the coordinator keeps it.
+        scope: The billing scope (origin and digests of the credentials, never one).
+        keys: The hold's keys within the scope (`"top-up:<reason>"`, or `"offer:<digest>"`
+            for each offer the payment may have been for).
+        offer: The offer that was paid (`PaymentOption`), for a challenge.
+        proof_digest: `"sha256:<hex>"` of the proof that was sent, never the proof.
+        receipt: The payment's reference, when one is known (an x402 transaction, or the
+            hook's `Retry(receipt=...)`).
+        held: `True` when this request paid nothing: it met the hold an earlier one put.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        request: httpx.Request,
+        hold: PaymentHold,
+        scope: str,
+        keys: tuple[str, ...],
+        response: httpx.Response | None = None,
+        held: bool = False,
+    ) -> None:
+        if message is None:
+            message = _describe_hold(hold, request, held)
+        Exception.__init__(self, message)
+        self._request = request
+        self.response = response
+        self.hold = hold
+        self.scope = scope
+        self.keys = keys
+        self.held = held
+
+    @property
+    def offer(self) -> PaymentOption | None:
+        return self.hold.offer
+
+    @property
+    def proof_digest(self) -> str | None:
+        return self.hold.proof_digest
+
+    @property
+    def receipt(self) -> str | None:
+        return self.hold.receipt
+
+    @property
+    def reason(self) -> Reason:
+        """The reason of the gate the payment was for."""
+        return self.hold.reason
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(reason={self.hold.reason.value!r}, keys={self.keys!r}, "
+            f"receipt={self.receipt!r}, proof_digest={self.proof_digest!r}, held={self.held})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_outcome,
+            (
+                type(self),
+                str(self),
+                self.request,
+                self.hold.encode(),
+                self.scope,
+                self.keys,
+                self.response,
+                self.held,
+            ),
+        )
+
+
+def _describe_hold(hold: PaymentHold, request: httpx.Request, held: bool) -> str:
+    where = f"{request.method} {safe_url_for_display(str(request.url))}"
+    what = "payment" if hold.offer is not None else "top-up"
+    if held:
+        since = datetime.datetime.fromtimestamp(hold.since, datetime.timezone.utc)
+        text = (
+            f"not paid: a {what} of this billing scope has an unknown outcome since "
+            f"{since:%Y-%m-%d %H:%M:%S} UTC ({hold.why}), for {where}"
+        )
+    else:
+        text = f"the outcome of the {what} is unknown ({hold.why}), for {where}"
+    if hold.offer is not None and hold.offer.amount is not None:
+        unit = hold.offer.asset or hold.offer.unit or ""
+        text += f"; offer {hold.offer.amount} {unit} on {hold.offer.network or '?'}"
+    if hold.receipt:
+        text += f"; receipt {hold.receipt}"
+    if hold.proof_digest:
+        text += f"; proof {hold.proof_digest[:23]}"
+    return (
+        text + " - it is not paid again until reconciled: check the wallet or billing page, "
+        "then call http402.reconcile(client, error)"
+    )
+
+
+def _rebuild_outcome(
+    cls: type[PaymentOutcomeUnknownError],
+    message: str,
+    request: httpx.Request,
+    record: str,
+    scope: str,
+    keys: tuple[str, ...],
+    response: httpx.Response | None,
+    held: bool,
+) -> PaymentOutcomeUnknownError:
+    from ._holds import PaymentHold
+
+    hold = PaymentHold.decode(record)
+    assert hold is not None
+    return cls(
+        message, request=request, hold=hold, scope=scope, keys=keys, response=response, held=held
+    )
 
 
 #: The exception class raised for each reason: the family of httpx's errors. `http402.httpx2`

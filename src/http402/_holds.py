@@ -31,27 +31,42 @@ fields), a digest of the proof (never the proof), the receipt reference when the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from ._models import PaymentOption, Reason
+from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import safe_url_for_display
+from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, bounded_text, decode_base64_json
 
 __all__ = [
+    "PAID_EXTENSION",
     "HoldBook",
+    "PaidAttempt",
     "PaymentHold",
     "endpoint_of",
-    "offer_key",
+    "is_top_up_key",
+    "offer_keys",
     "proof_digest",
+    "settlement_unknown",
     "top_up_key",
+    "with_payment_identifier",
 ]
+
+#: `response.extensions` key on the response to a paid or topped-up attempt: a
+#: `PaidAttempt`, which the shell uses to hold the scope if the body then breaks.
+PAID_EXTENSION = "http402.paid"
+#: x402's extension through which a server accepts a client's payment identifier.
+_PAYMENT_IDENTIFIER = "payment-identifier"
 
 #: Characters kept of each text field of a record read back from a store.
 _MAX_TEXT = 300
@@ -75,6 +90,8 @@ class PaymentHold:
         request_id: The provider's id for the last response, when it gave one.
         endpoint: A digest of the method and path that met the gate (a top-up's hold ends
             when a request to it gets through).
+        payment_id: The payment identifier sent with the proof, where the server declared
+            x402's `payment-identifier` (its facilitator deduplicates by it).
     """
 
     kind: str
@@ -86,6 +103,7 @@ class PaymentHold:
     receipt: str | None = None
     request_id: str | None = None
     endpoint: str | None = None
+    payment_id: str | None = None
 
     @property
     def outcome_unknown(self) -> bool:
@@ -114,6 +132,7 @@ class PaymentHold:
                 "receipt": self.receipt,
                 "request_id": self.request_id,
                 "endpoint": self.endpoint,
+                "payment_id": self.payment_id,
             },
             sort_keys=True,
         )
@@ -137,12 +156,13 @@ class PaymentHold:
                 receipt=_text(data.get("receipt")),
                 request_id=_text(data.get("request_id")),
                 endpoint=_text(data.get("endpoint")),
+                payment_id=_text(data.get("payment_id")),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls(
                 kind="unknown_outcome",
                 reason=Reason.UNKNOWN,
-                why="a hold whose record could not be read",
+                why=_note(record) or "a hold whose record could not be read",
                 since=0.0,
             )
 
@@ -152,14 +172,24 @@ def top_up_key(reason: Reason) -> str:
     return f"top-up:{reason.value}"
 
 
-def offer_key(option: PaymentOption | None, method: str, url: str) -> str:
-    """The hold key of one offer: what it sells and for how much, not who asked.
+def is_top_up_key(key: str) -> bool:
+    return key.startswith("top-up:")
+
+
+def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple[str, ...]:
+    """The hold keys of a challenge's offers: one per offer (what it sells and for how
+    much, not who asked), or one for the request when it names no offer.
 
     The protocol, network, asset, unit, amount and resource (else the request's method and
     URL) count; a per-challenge token (an L402 invoice, an x402 nonce) does not, so a
     request sent again (an SDK's retry) meets the same hold."""
+    keys = [_offer_key(option, method, url) for option in options]
+    return tuple(dict.fromkeys(keys)) or (_offer_key(None, method, url),)
+
+
+def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
     if option is None:
-        parts: tuple[object, ...] = ("offer", method, url)
+        parts: tuple[object, ...] = ("request", method.upper(), url)
     else:
         parts = (
             option.protocol,
@@ -168,7 +198,7 @@ def offer_key(option: PaymentOption | None, method: str, url: str) -> str:
             option.asset,
             option.unit,
             str(option.amount),
-            option.resource or f"{method} {url}",
+            option.resource or f"{method.upper()} {url}",
         )
     digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return f"offer:{digest[:32]}"
@@ -182,6 +212,89 @@ def proof_digest(headers: Iterable[tuple[str, str]]) -> str | None:
         return None
     text = pairs[0][1] if len(pairs) == 1 else "\n".join(f"{n}: {v}" for n, v in pairs)
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def settlement_unknown(header: Callable[[str], str | None]) -> tuple[str, str | None] | None:
+    """`(why, receipt)` when an x402 settlement (`PAYMENT-RESPONSE`, or v1's
+    `X-PAYMENT-RESPONSE`) leaves the payment's outcome open, else `None`.
+
+    `success: false` does not say the money stayed put: a facilitator answers
+    `settlement_pending` when its wait for the receipt timed out after the transaction was
+    broadcast, and any failure that names a transaction came after the broadcast. Only a
+    failure with no transaction is a payment that did not happen."""
+    raw = header("payment-response") or header("x-payment-response")
+    settlement = decode_base64_json(raw) if raw else None
+    if not isinstance(settlement, dict) or settlement.get("success") is not False:
+        return None
+    reason = bounded_text(settlement.get("errorReason"), 100) or "no reason"
+    transaction = bounded_text(settlement.get("transaction"), 200) or None
+    if "pending" not in reason.lower() and transaction is None:
+        return None
+    return f"the facilitator's settlement did not finish ({reason})", transaction
+
+
+def with_payment_identifier(
+    retry: Retry, payment: PaymentRequired, make_id: Callable[[], str] = lambda: ""
+) -> tuple[Retry, str | None]:
+    """The hook's answer with x402's payment identifier added to its proof, where the
+    server declared the `payment-identifier` extension, and that identifier.
+
+    The proof (a v2 `PAYMENT-SIGNATURE`, base64 JSON) gets the server's extension back with
+    an `id` (the spec's "client echoes the extension and appends an id"), unless the hook
+    set one; the signed authorization inside is not touched."""
+    declared = _declared_identifier(payment)
+    if declared is None:
+        return retry, None
+    headers = list(retry.headers)
+    for at, (name, value) in enumerate(headers):
+        if name.lower() != "payment-signature" or len(value) > MAX_HEADER_PAYLOAD_BYTES:
+            continue
+        try:
+            proof = json.loads(base64.b64decode(value.encode("ascii"), validate=True))
+        except (ValueError, binascii.Error, UnicodeError):
+            return retry, None
+        if not isinstance(proof, dict):
+            return retry, None
+        extensions = proof.setdefault("extensions", {})
+        if not isinstance(extensions, dict):
+            return retry, None
+        mine = extensions.get(_PAYMENT_IDENTIFIER)
+        info = mine.get("info") if isinstance(mine, dict) else None
+        if isinstance(info, dict) and isinstance(info.get("id"), str):
+            return retry, info["id"]  # the hook chose one
+        payment_id = make_id() or f"pay_{uuid.uuid4().hex}"
+        echoed = dict(declared)
+        echoed["info"] = {**dict(declared.get("info") or {}), "id": payment_id}
+        extensions[_PAYMENT_IDENTIFIER] = echoed
+        encoded = base64.b64encode(json.dumps(proof, separators=(",", ":")).encode()).decode()
+        headers[at] = (name, encoded)
+        return attrs.evolve(retry, headers=tuple(headers)), payment_id
+    return retry, None
+
+
+def _declared_identifier(payment: PaymentRequired) -> dict[str, Any] | None:
+    raw = payment.raw
+    if not isinstance(raw, dict) or payment.provider != "x402":
+        return None
+    extensions = raw.get("extensions")
+    declared = extensions.get(_PAYMENT_IDENTIFIER) if isinstance(extensions, dict) else None
+    if not isinstance(declared, dict):
+        return None
+    info = declared.get("info")
+    if info is not None and not isinstance(info, dict):
+        return None
+    return declared
+
+
+@attrs.frozen
+class PaidAttempt:
+    """What the shell needs to hold a scope when the body of a paid or topped-up attempt's
+    response breaks after its headers: where, under which keys, and the record."""
+
+    request: Any
+    scope: str
+    keys: tuple[str, ...]
+    hold: PaymentHold
 
 
 def endpoint_of(method: str, url: str) -> str:
@@ -232,7 +345,7 @@ class HoldBook:
             holds = self._holds.get(scope)
             if not holds:
                 return {}
-            return {k: v for k, v in holds.items() if k.startswith("top-up:")}
+            return {k: v for k, v in holds.items() if is_top_up_key(k)}
 
     def __bool__(self) -> bool:
         return bool(self._holds)
@@ -241,6 +354,17 @@ class HoldBook:
         """In a child process: a new lock (the parent's may have been held by a thread that
         the child does not have); the holds themselves stay, since they guard money."""
         self._lock = threading.Lock()
+
+
+def _note(record: str | bytes) -> str | None:
+    """What a record that is not a `PaymentHold` says of itself (a store's "did not answer:
+    treated as held"), if anything."""
+    try:
+        data = json.loads(record)
+    except ValueError:
+        return None
+    note = data.get("note") if isinstance(data, dict) else None
+    return _text(note) if isinstance(note, str) else None
 
 
 def _text(value: Any) -> str | None:

@@ -11,7 +11,8 @@ provider (or the one given to `use_meter_provider`), under the meter name `http4
 - `http402.balance` (gauge): the last balance seen, with `provider`, `currency` and
   `scope_digest`.
 
-The first four carry `billing_gate_reason`, `billing_gate_kind` and `provider`.
+The first four carry `billing_gate_reason`, `billing_gate_kind` and `provider`; a gate seen
+inside a stream after its output began is counted with `outcome="after_output"`.
 `billing_gate_kind` is `"entitlement"` for `plan_limit_exceeded` and `"payment"` for the
 other reasons, so a dashboard can split payment failures from plan limits. No attribute ever
 holds a credential or a raw billing scope: scopes appear only as `scope_digest`.
@@ -80,11 +81,12 @@ def _find_api() -> bool:
     return importlib.util.find_spec("opentelemetry") is not None
 
 
-def record_gate(payment: PaymentRequired) -> None:
-    """Counts one payment gate seen (`http402.gates`)."""
+def record_gate(payment: PaymentRequired, *, outcome: str | None = None) -> None:
+    """Counts one payment gate seen (`http402.gates`); `outcome="after_output"` marks a gate
+    inside a stream whose output had begun, which is never replayed."""
     instruments = _get()
     if instruments is not None:
-        instruments.gates.add(1, _gate_attributes(payment))
+        instruments.gates.add(1, _gate_attributes(payment, outcome))
 
 
 def record_hook_call(payment: PaymentRequired, *, outcome: str) -> None:

@@ -214,6 +214,8 @@ class Retry:
         expected: Seconds after which the billing change should show, if the hook knows:
             the first replay is sent then, and the schedule starts from there. Without it
             (or with `expected=0`: the top-up shows already), the first replay goes at once.
+        receipt: A reference to what the hook bought (an invoice, a charge or transaction
+            id), never a secret: a `PaymentOutcomeUnknownError` carries it, to reconcile by.
 
     Example:
         ```python
@@ -228,10 +230,11 @@ class Retry:
     within: float | None = attrs.field(default=None, validator=_positive_window)
     paid: PaymentOption | None = attrs.field(default=None, kw_only=True)
     expected: float | None = attrs.field(default=None, kw_only=True, validator=_seconds_from_now)
+    receipt: str | None = attrs.field(default=None, kw_only=True)
 
     def __repr__(self) -> str:
         names = [name for name, _ in self.headers]
         return (
             f"Retry(headers={names!r} (values hidden), within={self.within!r}, "
-            f"expected={self.expected!r})"
+            f"expected={self.expected!r}, receipt={self.receipt!r})"
         )

@@ -137,9 +137,10 @@ class Options:
         if unknown:
             raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
         _fold_deprecated(given)
-        hooks = _hook_table(given.pop("on_payment_required", None))
+        given["coordinator"] = _of_kind(given.get("coordinator"), is_async)
         # A spend window beside a fleet coordinator is the fleet's (docs/fleet.md).
-        given["spend_policy"] = fleet_policy(given.get("spend_policy"), given.get("coordinator"))
+        given["spend_policy"] = fleet_policy(given.get("spend_policy"), given["coordinator"])
+        hooks = _hook_table(given.pop("on_payment_required", None), given.get("spend_policy"))
         return cls(is_async=is_async, hooks=hooks, **given)
 
     @property
@@ -197,12 +198,17 @@ def _warn(message: str) -> None:
     warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
-def _hook_table(hooks: Any) -> dict[Reason, Any] | None:
+def _hook_table(hooks: Any, spend_policy: Any) -> dict[Reason, Any] | None:
+    """`on_payment_required` as a table by reason. One hook for every reason covers the
+    account-level gates (and `unknown`); it pays per-request prices only beside a spend
+    policy, which caps them: a top-up hook must not silently become an uncapped payer.
+    A mapping says for itself which reasons its hooks take."""
     if hooks is None:
         return None
     if isinstance(hooks, Mapping):
         return {Reason(key): hook for key, hook in hooks.items() if hook is not None}
-    return dict.fromkeys(Reason, hooks)
+    reasons = [r for r in Reason if spend_policy is not None or r is not Reason.PAYMENT_CHALLENGE]
+    return dict.fromkeys(reasons, hooks)
 
 
 def _check_callable(hook: Any, allow_async: bool, name: str) -> None:
@@ -213,6 +219,17 @@ def _check_callable(hook: Any, allow_async: bool, name: str) -> None:
             f"{name} is a coroutine function, which the sync transport cannot await; use "
             "AsyncPaymentRequiredTransport, or pass a plain function"
         )
+
+
+def _of_kind(coordinator: Any, is_async: bool) -> Any:
+    """`coordinator`, or its twin of the transport's kind (an in-process coordinator given
+    to a sync and an async client of one account shares its episodes with that twin)."""
+    run_episode = getattr(coordinator, "run_episode", None)
+    if run_episode is not None and is_async_callable(run_episode) != is_async:
+        twin = getattr(coordinator, "twin", None)
+        if twin is not None:
+            return twin()
+    return coordinator
 
 
 def check_coordinator(coordinator: Any, *, is_async: bool) -> None:

@@ -25,6 +25,14 @@ The flow of one request:
 6. a payment challenge is per request: reserve in the spend window, pay, replay once per
    payment;
 7. the final error is built once, with every field, when the flow ends.
+
+Money under ambiguity (`_holds.py` has the model): before a hook may pay, the scope's hold
+is asked for (`Held`); a paid or topped-up attempt whose answer leaves the outcome open (a
+timeout, a 5xx, a reset, a pending settlement, a cancellation) puts one (`Hold`) and raises
+`PaymentOutcomeUnknownError`; a window that closes with the gate never lifting puts one too,
+so a top-up that never shows is not bought again; a replay, or a request to the endpoint
+that met the gate, that gets through ends a top-up's hold (`Release`). Every response to a
+paid or topped-up attempt says `x-should-retry: false`, so an SDK never sends it again.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ from . import _metrics as metrics
 from ._actions import (
     Action,
     Flow,
+    Gated,
+    Held,
+    Hold,
     HookCall,
     KnownGate,
     Lifted,
@@ -49,6 +60,7 @@ from ._actions import (
     Notify,
     NotSent,
     Probe,
+    Release,
     Reserve,
     Send,
     Sent,
@@ -58,7 +70,24 @@ from ._actions import (
 )
 from ._balance import Balance, BalanceProbeError, balance_request_for
 from ._episodes import Episode, EpisodeBook, Mark, Turn
-from ._exceptions import FAMILY, PaymentRequiredError, error_for, rebuilt
+from ._exceptions import (
+    FAMILY,
+    PaymentOutcomeUnknownError,
+    PaymentRequiredError,
+    error_for,
+    rebuilt,
+)
+from ._holds import (
+    PAID_EXTENSION,
+    PaidAttempt,
+    PaymentHold,
+    endpoint_of,
+    offer_keys,
+    proof_digest,
+    settlement_unknown,
+    top_up_key,
+    with_payment_identifier,
+)
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation
 from ._preflight import credits_show, stand_in_body
@@ -112,6 +141,7 @@ class Recovery:
         response_class: The transport's response class (`httpx.Response` or httpx2's), for
             the stand-in response of a request refused by preflight.
         family: The exception classes of the transport's library, by reason.
+        outcome_error: The library's `PaymentOutcomeUnknownError` (httpx's, or httpx2's twin).
     """
 
     def __init__(
@@ -121,6 +151,7 @@ class Recovery:
         *,
         response_class: Callable[..., Any] = httpx.Response,
         family: Mapping[Reason, type[PaymentRequiredError]] = FAMILY,
+        outcome_error: type[PaymentOutcomeUnknownError] = PaymentOutcomeUnknownError,
     ) -> None:
         self.options = options
         self._hooks: Mapping[Reason, Any] = options.hooks or {}
@@ -130,6 +161,7 @@ class Recovery:
         self._alarm = alarm
         self._response_class = response_class
         self._family = family
+        self._outcome_error = outcome_error
 
     def flow(self, request: httpx.Request, coordinator: Any) -> Flow:
         """The recovery of one request, as actions for a transport to perform."""
@@ -147,10 +179,18 @@ class Recovery:
         sent: Mark = coordinator.mark()
         result = yield Send(request)
         if isinstance(result, Sent):
+            if coordinator.book.settling:
+                yield from self._shown(request, scope, coordinator)
             return result.response
         if isinstance(result, NotSent):
             raise result.error
         return (yield from self.gated(request, result.error, coordinator, sent, stream, scope))
+
+    def succeeded(self, request: httpx.Request, response: httpx.Response, coordinator: Any) -> Flow:
+        """A request that got through, while a top-up of this process has not shown yet to
+        have taken or a hold is known here: it may be the sign (see `_shown`)."""
+        yield from self._shown(request, "", coordinator)
+        return response
 
     def gated(
         self,
@@ -170,11 +210,22 @@ class Recovery:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
             if gate_ttl is not None and error.reason.is_account_level:
                 yield MarkGated(scope, error.payment, gate_ttl)
+            if error.reason is Reason.PAYMENT_CHALLENGE and self._hooks:
+                raise rebuilt(error, not_replayed=_NO_PAY_HOOK)
             raise error
         not_replayable = why_not_replayable(stream)
         if not_replayable is not None:
             self._report("not_replayed", not_replayable, error, scope, logging.WARNING)
             raise rebuilt(error, not_replayed=not_replayable)
+        later = error.payment.retry_after
+        if later is not None and later >= self.retry.within:
+            # No replay could go inside the window: paying now would buy nothing.
+            why = (
+                f"retry after {later:g} s, beyond the propagation window "
+                f"({self.retry.within:g} s): the hook was not called"
+            )
+            self._report("not_replayed", why, error, scope, logging.WARNING)
+            raise rebuilt(error, not_replayed=why)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, coordinator.book, scope, sent))
         return (yield from self._recover(request, error, scope, coordinator, sent))
@@ -222,16 +273,43 @@ class Recovery:
             sent = coordinator.mark()
         tally = _Tally(sends=error.attempts)
         key = episode_key(scope, error.reason)
+        holds = (top_up_key(error.reason),)
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent)
             if lead:
-                if gate_ttl is not None:
-                    yield MarkGated(scope, error.payment, gate_ttl)
-                self._report("hook_called", "calling the payment-required hook", error, scope)
-                call = HookCall(hook, error, episode, book, self.retry.within)
-                yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
+                episode.endpoint = endpoint_of(request.method, str(request.url))
+                episode.held = yield from self._held(scope, holds)
+                previous = book.unlifted(key)
+                if episode.held is None and previous is not None and previous is not episode:
+                    # The last top-up's window closed and nothing showed it took (no replay,
+                    # no request to its endpoint got through): buying again each window
+                    # would pay for one need over and over. Until something changes, the
+                    # scope fails closed.
+                    within = previous.open_until - previous.finished_at
+                    hold = self._hold_of(
+                        "not_shown",
+                        request,
+                        error,
+                        f"the top-up did not show within its {within:g} s window",
+                        previous.retry or Retry(),
+                    )
+                    yield from self._put(scope, holds, hold, book)
+                    episode.held = hold.encode()
+                if episode.held is not None:
+                    # A top-up of this scope has an unknown outcome, or did not show: no
+                    # hook. The episode ends declined, so its joiners (and, for the failure
+                    # hold, the gates just after) raise the hold too.
+                    book.finish(episode, None, None, self.retry.within)
+                else:
+                    if gate_ttl is not None:
+                        yield MarkGated(scope, error.payment, gate_ttl)
+                    self._report("hook_called", "calling the payment-required hook", error, scope)
+                    call = HookCall(hook, error, episode, book, self.retry.within)
+                    yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             retry = yield from self._answer(episode, book)
             if retry is None:
+                if episode.held is not None:
+                    raise self._held_error(request, error, scope, holds, episode.held)
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
             outcome = yield from self._replay(
                 request, error, retry, episode, coordinator, scope, tally
@@ -246,7 +324,9 @@ class Recovery:
                 yield Sleep(remaining)
                 tally.slept += remaining
             sent = coordinator.mark()
-            result = yield Send(replay_of(request, retry, tally.sends + 1))
+            hold = self._hold_of("unknown_outcome", request, error, "", retry)
+            replay = replay_of(request, retry, tally.sends + 1)
+            result = yield from self._attempt(replay, scope, holds, hold, book)
             tally.sends += 1
             if isinstance(result, Sent):
                 return result.response
@@ -324,7 +404,7 @@ class Recovery:
                     if episode.lifted_at is not None and not_sent is None:
                         return _Again(last)
                     if previous is not None:
-                        raise self._gave_up(last, not_sent, tally, scope, "window closed")
+                        raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
                     # A request that waited the whole window for a scout gets one replay of
                     # its own before it gives up (the scout's 200 may just be slow).
                     stance = Stance.LAST_CHANCE
@@ -372,7 +452,11 @@ class Recovery:
                         polls += 1
                         continue
                 polls = 0
-                result = yield Send(replay_of(request, retry, tally.sends + 1))
+                hold = self._hold_of("unknown_outcome", request, last, "", retry)
+                replay = replay_of(request, retry, tally.sends + 1)
+                result = yield from self._attempt(
+                    replay, scope, (top_up_key(error.reason),), hold, book
+                )
                 tally.sends += 1
                 if previous is not Stance.LAST_CHANCE or stance is not Stance.SCOUTING:
                     previous = stance
@@ -439,7 +523,7 @@ class Recovery:
         if episode.lifted_at is not None:
             return remaining, False
         if final:
-            raise self._gave_up(last, not_sent, tally, scope, "window closed")
+            raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
         # The last replay goes just before the window closes, not never.
         return remaining * 0.95, True
 
@@ -485,6 +569,10 @@ class Recovery:
             )
         if first or (self.preflight is not None and self.preflight.gate_ttl is not None):
             yield Lifted(scope)
+        holds = (top_up_key(last.reason),)
+        if first or book.holds.held(scope, holds[0]) is not None:
+            # The credits show: whatever a top-up's hold was waiting to learn, it is known.
+            yield from self._release(scope, holds)
 
     def _pay(
         self,
@@ -495,22 +583,54 @@ class Recovery:
         scope: str,
         sent: Mark,
     ) -> Flow:
-        """Pays a challenge per request: reserve, run the hook, replay with its proof."""
+        """Pays a challenge per request: reserve, run the hook, replay with its proof.
+
+        Never while a payment of one of its offers is held; a proof whose request stopped
+        waiting for it (an orphan) is used before a new one is bought."""
         for payments in range(1, self.options.max_payments + 1):
-            error, reservation = yield from self._reserve(error, scope)
-            episode = book.private()
-            self._report("hook_called", "calling the payment hook", error, scope)
-            call = HookCall(hook, error, episode, book, self.retry.within, reservation)
-            yield from self._start(StartHook(call, fleet=False, scope=scope, sent=sent))
-            retry = yield from self._answer(episode, book)
+            keys = offer_keys(error.payment.payment_options, request.method, str(request.url))
+            held = yield from self._held(scope, keys)
+            if held is not None:
+                raise self._held_error(request, error, scope, keys, held)
+            episode = book.adopt(keys)
+            if episode is None:
+                error, reservation = yield from self._reserve(error, scope)
+                episode = book.private()
+                self._report("hook_called", "calling the payment hook", error, scope)
+                call = HookCall(hook, error, episode, book, self.retry.within, reservation)
+                yield from self._start(StartHook(call, fleet=False, scope=scope, sent=sent))
+            else:
+                self._report(
+                    "adopted", "using a proof paid for a request that stopped waiting", error, scope
+                )
+            try:
+                retry = yield from self._answer(episode, book)
+            except BaseException:
+                if not episode.finished:
+                    # The hook still runs and may pay: its proof goes to the next request
+                    # for the offer, not to waste.
+                    book.orphan(keys, episode)
+                raise
             if retry is None:
                 raise error
+            retry, payment_id = with_payment_identifier(retry, error.payment)
+            paid = (retry.paid,) if retry.paid is not None else error.payment.payment_options
+            paid_keys = offer_keys(paid, request.method, str(request.url))
+            hold = attrs.evolve(
+                self._hold_of("unknown_outcome", request, error, "", retry),
+                offer=retry.paid or (paid[0] if len(paid) == 1 else None),
+                proof_digest=proof_digest(retry.headers),
+                payment_id=payment_id,
+            )
             self._report("paid", "the hook paid; replaying with the proof", error, scope)
-            result = yield Send(replay_of(request, retry, payments + 1))
+            replay = replay_of(request, retry, payments + 1)
+            result = yield from self._attempt(replay, scope, paid_keys, hold, book)
             if isinstance(result, Sent):
                 result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments + 1}
                 return result.response
             if isinstance(result, NotSent):
+                # The proof never left: it serves the next request for the offer.
+                book.orphan(paid_keys, episode)
                 raise result.error
             again = result.error
             if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.options.max_payments:
@@ -525,6 +645,174 @@ class Recovery:
                 note=f"after a paid replay; the server said: {server_reason}",
             )
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _attempt(
+        self,
+        request: httpx.Request,
+        scope: str,
+        keys: tuple[str, ...],
+        hold: PaymentHold,
+        book: EpisodeBook,
+    ) -> Generator[Action, Any, Sent | Gated | NotSent]:
+        """Sends a paid or topped-up attempt. An answer that leaves the payment's outcome
+        open (an error after sending, a 5xx, a pending settlement) holds `scope` and `keys`
+        and raises `PaymentOutcomeUnknownError`; a cancellation holds them and propagates
+        unchanged. A response is marked `x-should-retry: false` (an SDK never sends it
+        again) and carries what the shell needs should its body break."""
+        try:
+            result: Sent | Gated | NotSent = yield Send(request)
+        except Exception as exc:
+            why = f"the attempt failed after it was sent ({type(exc).__name__})"
+            raise (yield from self._unknown(request, scope, keys, hold, why)) from exc
+        except BaseException as exc:
+            record = attrs.evolve(hold, why="the attempt was cancelled before its answer").encode()
+            for key in keys:  # here at once: a flow being dropped may not ask for more
+                book.holds.hold(scope, key, record)
+            if not isinstance(exc, GeneratorExit):
+                yield Hold(scope, keys, record)
+            raise
+        if isinstance(result, Sent):
+            response = result.response
+            if response.status_code >= 500:
+                # The shell closes it, as any response the flow raised past.
+                why = f"the server answered {response.status_code} to it"
+                raise (yield from self._unknown(request, scope, keys, hold, why, response))
+            response.headers["x-should-retry"] = "false"
+            response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
+        elif isinstance(result, Gated):
+            response = result.error.response
+            settled = settlement_unknown(response.headers.get)
+            if settled is not None:
+                why, receipt = settled
+                hold = attrs.evolve(hold, receipt=receipt or hold.receipt)
+                raise (yield from self._unknown(request, scope, keys, hold, why, response))
+        return result
+
+    def _unknown(
+        self,
+        request: httpx.Request,
+        scope: str,
+        keys: tuple[str, ...],
+        hold: PaymentHold,
+        why: str,
+        response: httpx.Response | None = None,
+    ) -> Generator[Action, Any, PaymentOutcomeUnknownError]:
+        """Holds `scope` and `keys`, and returns the error that says so."""
+        hold = attrs.evolve(hold, why=why)
+        yield Hold(scope, keys, hold.encode())
+        report("outcome_unknown", why, None, scope=scope, level=logging.WARNING)
+        return self._outcome_error(
+            request=request, hold=hold, scope=scope, keys=keys, response=response
+        )
+
+    def _hold_of(
+        self,
+        kind: str,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        why: str,
+        retry: Retry,
+    ) -> PaymentHold:
+        return PaymentHold(
+            kind=kind,
+            reason=error.reason,
+            why=why,
+            receipt=retry.receipt,
+            request_id=error.payment.request_id,
+            endpoint=endpoint_of(request.method, str(request.url)),
+        )
+
+    def _held(self, scope: str, keys: tuple[str, ...]) -> Generator[Action, Any, str | None]:
+        """The record of a hold on `scope` and any of `keys`, or `None`. A coordinator that
+        cannot answer counts as a hold (fail closed)."""
+        try:
+            record: str | None = yield Held(scope, keys)
+        except Exception as exc:
+            return PaymentHold(
+                kind="unknown_outcome",
+                reason=Reason.UNKNOWN,
+                why=(
+                    f"the coordinator could not say whether a payment is held "
+                    f"({type(exc).__name__}): failing closed"
+                ),
+            ).encode()
+        return record
+
+    def _held_error(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        scope: str,
+        keys: tuple[str, ...],
+        record: str,
+    ) -> BaseException:
+        """What a gate raises while its scope is held: `PaymentOutcomeUnknownError` for a
+        payment whose outcome is unknown; the gate, saying why, for a top-up that did not
+        show."""
+        hold = PaymentHold.decode(record)
+        assert hold is not None
+        if hold.outcome_unknown:
+            self._report("held", hold.why, error, scope, logging.WARNING)
+            return self._outcome_error(
+                request=request,
+                hold=hold,
+                scope=scope,
+                keys=keys,
+                response=error.response,
+                held=True,
+            )
+        why = (
+            f"{hold.why}; not topped up again until a request to this endpoint gets "
+            "through, or the application calls http402.forget_gate (after a top-up by hand) "
+            "or http402.reconcile"
+        )
+        self._report("held", why, error, scope, logging.WARNING)
+        return rebuilt(error, not_replayed=why)
+
+    def _put(
+        self, scope: str, keys: tuple[str, ...], hold: PaymentHold, book: EpisodeBook
+    ) -> Generator[Action, Any, None]:
+        """Holds `scope` and `keys`, unless this process already holds them all."""
+        if any(book.holds.held(scope, key) is None for key in keys):
+            report("held", hold.why, None, scope=scope, level=logging.WARNING)
+            yield Hold(scope, keys, hold.encode())
+
+    def _release(self, scope: str, keys: tuple[str, ...]) -> Generator[Action, Any, None]:
+        """Ends top-up holds that a success showed were settled; a coordinator that cannot
+        do it now is logged, and never costs the response that got through."""
+        try:
+            yield Release(scope, keys)
+        except Exception as exc:
+            report(
+                "release_failed",
+                f"the coordinator did not end a hold ({type(exc).__name__})",
+                None,
+                scope=scope,
+                level=logging.WARNING,
+            )
+
+    def _shown(
+        self, request: httpx.Request, scope: str, coordinator: Any
+    ) -> Generator[Action, Any, None]:
+        """A request that got through, to the endpoint where a top-up was bought or a
+        top-up's hold was put: the credits show. Its episode is lifted (a later gate may
+        top up again) and those holds end. Only this process's episodes and holds are looked
+        at: no store round trip per response."""
+        book: EpisodeBook = coordinator.book
+        scope = scope or self.scope(request)
+        endpoint = endpoint_of(request.method, str(request.url))
+        for reason in _TOP_UP_REASONS:
+            episode = book.unlifted(episode_key(scope, reason))
+            if episode is not None and episode.endpoint == endpoint:
+                book.lift(episode, scope)
+                yield Lifted(scope)
+        shown = tuple(
+            key
+            for key, record in book.holds.top_ups(scope).items()
+            if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
+        )
+        if shown:
+            yield from self._release(scope, shown)
 
     def _reserve(
         self, error: PaymentRequiredError, scope: str
@@ -743,6 +1031,17 @@ def episode_key(scope: str, reason: Reason) -> str:
     """The key of a scope's episodes for a reason: a lapsed subscription and used-up credits
     of one account are two problems, with two hooks, and two episodes."""
     return f"{scope}|{reason.value}"
+
+
+_WINDOW_CLOSED = "window closed"
+#: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
+_TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
+#: Why a challenge is not paid by a hook given for every reason.
+_NO_PAY_HOOK = (
+    "a hook given for every reason tops up account-level gates, and pays no per-request "
+    "price: give on_payment_required={Reason.PAYMENT_CHALLENGE: pay}, or a spend_policy, "
+    "to pay challenges"
+)
 
 
 #: Most episodes one request follows. Each one it follows past the first was lifted (its

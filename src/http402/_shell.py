@@ -10,24 +10,31 @@ hook) stays in the shells, which read line for line alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+import attrs
 import httpx
 
 from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import ProcessState
-from ._exceptions import FAMILY, PaymentRequiredError, error_for
+from ._episodes import EpisodeBook, ProcessState
+from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
+from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
-from ._replay import REPLAY_EXTENSION
+from ._replay import REPLAY_EXTENSION, credential_view
+from ._streams import LookAhead, Stop, Watch, classify_error_event, look_back
+from ._telemetry import report
 from ._untrusted import BodyReader
 
-__all__ = ["Shell", "handed_back", "is_of", "wrap_client"]
+__all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
+
+#: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
+TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
 
 _Client = TypeVar("_Client")
 _Shell = TypeVar("_Shell", bound="Shell")
@@ -42,8 +49,13 @@ class Shell:
     _http: ClassVar[Any] = httpx
     #: The exception classes raised for the library's gates, by reason.
     _family: ClassVar[Mapping[Reason, type[PaymentRequiredError]]] = FAMILY
+    #: The library's `PaymentOutcomeUnknownError` (httpx2's twin in `http402.httpx2`).
+    _outcome_error: ClassVar[type[PaymentOutcomeUnknownError]] = PaymentOutcomeUnknownError
     #: The stream of a response handed back after a look at its first bytes.
     _resumed_stream: ClassVar[type[Any]]
+    #: The stream of a response to a paid or topped-up attempt: one that breaks after the
+    #: headers holds the scope and raises `PaymentOutcomeUnknownError`.
+    _paid_stream: ClassVar[type[Any]]
     #: The coordinator a transport makes when it is given none.
     _default_coordinator: ClassVar[type[Any]]
     #: Whether the shell awaits (hooks may then be coroutine functions).
@@ -66,13 +78,18 @@ class Shell:
         self._annotate = options.annotates
         self._max_body_bytes = options.max_body_bytes
         self._max_body_seconds = options.max_body_seconds
+        self._peeks = options.peek_streams
         self._coordinator = options.coordinator or self._default_coordinator()
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
         self._recovery = None
         if options.recovers:
             self._recovery = Recovery(
-                options, self._alarm, response_class=self._http.Response, family=self._family
+                options,
+                self._alarm,
+                response_class=self._http.Response,
+                family=self._family,
+                outcome_error=self._outcome_error,
             )
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
@@ -109,6 +126,13 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
+        # Asked after each response that got through: `settling` is two dict lookups.
+        self._money_book: EpisodeBook = coordinator.book
+        # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
+        # holds in this process only.
+        self._stores_holds = all(
+            callable(getattr(coordinator, name, None)) for name in ("hold", "held", "release")
+        )
         watch = options.low_balance
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
         reads_balances = self._alarm is not None or probes or metrics.available()
@@ -129,6 +153,26 @@ class Shell:
             request = self._http.Request("GET", request)
         return self._options.scope(request)
 
+    def _holds_of(self, target: Any) -> tuple[str, tuple[str, ...] | None]:
+        """The scope and hold keys that `reconcile(target)` ends: an unknown outcome's
+        (`PaymentOutcomeUnknownError`), a top-up's that did not show (its gate), or every
+        hold of a request's (or a URL's) scope (`None`)."""
+        if isinstance(target, PaymentOutcomeUnknownError):
+            return target.scope, target.keys
+        if isinstance(target, PaymentRequiredError):
+            return self._scope_of(target.request), (top_up_key(target.reason),)
+        return self._scope_of(target), None
+
+    def _paid_failure(self, paid: PaidAttempt, exc: BaseException) -> PaymentOutcomeUnknownError:
+        """The error for the response to a paid or topped-up attempt that broke after its
+        headers (its hold is put by the shell)."""
+        why = f"its response broke after the headers ({type(exc).__name__})"
+        hold = attrs.evolve(paid.hold, why=why)
+        report("outcome_unknown", why, None, scope=paid.scope)
+        return self._outcome_error(
+            request=paid.request, hold=hold, scope=paid.scope, keys=paid.keys
+        )
+
     def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
         """The balance header of a response (not a gate): recorded in the `http402.balance`
         gauge, kept for preflight's minimum, and checked against the low-balance watch,
@@ -145,6 +189,55 @@ class Shell:
         if self._alarm is None:
             return ()
         return self._alarm.check(scope, amount, self._coordinator.book.clock())
+
+    def _look_ahead(self, response: Any) -> LookAhead:
+        """The look-ahead of a 200 event stream: bounded like a gate's body, in time too."""
+        return LookAhead(
+            response.headers.get("content-encoding"), max_seconds=self._max_body_seconds
+        )
+
+    def _stream_gate(self, request: Any, ahead: LookAhead) -> PaymentRequired | None:
+        """The gate that the look-ahead's error event states, read strictly, if it stopped at
+        one."""
+        if ahead.stop is not Stop.ERROR or ahead.error is None:
+            return None
+        return classify_error_event(
+            ahead.error,
+            host=request.url.host,
+            url=str(request.url),
+            request_headers=credential_view(request),
+            registry=self._registry,
+        )
+
+    def _follows(
+        self, request: Any, response: Any, ahead: LookAhead
+    ) -> tuple[Watch, Callable[[bytes], None]] | None:
+        """What looks at the error events of a stream handed back after its output began (it
+        is counted, never replayed); `None` where nothing is left to follow, the stream is
+        compressed, or no metrics can be recorded (no OpenTelemetry API installed)."""
+        if not metrics.available():
+            return None  # counting is all a gate after output is followed for
+        encoding = response.headers.get("content-encoding")
+        if ahead.stop not in (Stop.OUTPUT, Stop.BOUND) or ahead.broken is not None:
+            return None
+        if encoding and encoding.strip().lower() != "identity":
+            return None
+        watch, registry = ahead.watch(), self._registry
+
+        def seen(payload: bytes) -> None:
+            # Rare (a gate after output began): the request's parts are read only then.
+            payment = classify_error_event(
+                payload,
+                host=request.url.host,
+                url=str(request.url),
+                request_headers=credential_view(request),
+                registry=registry,
+            )
+            if payment is not None:
+                metrics.record_gate(payment, outcome="after_output")
+
+        look_back(watch, seen)
+        return watch, seen
 
     def _gate_error(
         self, request: Any, response: Any, reader: BodyReader, payment: PaymentRequired

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +19,15 @@ from ._actions import (
     Action,
     Flow,
     Gated,
+    Held,
+    Hold,
     KnownGate,
     Lifted,
     MarkGated,
     Notify,
     NotSent,
     Probe,
+    Release,
     Reserve,
     Send,
     Sent,
@@ -38,11 +41,13 @@ from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
-from ._exceptions import PaymentRequiredError
-from ._models import Retry
+from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
+from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
-from ._shell import Shell, handed_back, is_of
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
+from ._streams import Followed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -71,6 +76,24 @@ class _ResumedStream(httpx.SyncByteStream):
 
     def close(self) -> None:
         self._original.close()
+
+
+class _PaidStream(httpx.SyncByteStream):
+    """The body of a response to a paid or topped-up attempt: if it breaks after the
+    headers, whether the payment took is unknown, and `failed` says so (holding the scope)."""
+
+    def __init__(self, stream: Any, failed: Callable[[Exception], Exception]) -> None:
+        self._stream = stream
+        self._failed = failed
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._stream
+        except Exception as exc:
+            raise self._failed(exc) from exc
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 class PaymentRequiredTransport(Shell, httpx.BaseTransport):
@@ -152,6 +175,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     """
 
     _resumed_stream = _ResumedStream
+    _paid_stream = _PaidStream
     _transport: httpx.BaseTransport
     _default_coordinator = LocalCoordinator
     _is_async = False
@@ -181,7 +205,29 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
-        self._coordinator.forget_gate(self._scope_of(request))
+        scope = self._scope_of(request)
+        self._coordinator.forget_gate(scope)
+        self._release(scope, TOP_UP_HOLDS)
+        self._coordinator.book.settled(scope)
+
+    def reconcile(self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any) -> None:
+        """Ends a hold once the application has checked what happened to the payment (its
+        wallet, its billing page): the hook may pay for the scope and offer again.
+
+        Args:
+            target: The `PaymentOutcomeUnknownError` to reconcile (its holds end), the gate
+                of a top-up that did not show (that hold ends), or a request or URL (every
+                hold of its billing scope ends).
+        """
+        scope, keys = self._holds_of(target)
+        if keys is None:
+            if self._stores_holds:
+                self._coordinator.release(scope, None)
+            self._coordinator.book.holds.release(scope, None)
+        else:
+            self._release(scope, keys)
+        if keys is None or any(is_top_up_key(key) for key in keys):
+            self._coordinator.book.settled(scope)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
@@ -196,9 +242,15 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
         stream = request.stream
         try:
-            return self._send(request)
+            response = self._send(request)
         except PaymentRequiredError as error:
             flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
+        else:
+            if not self._money_book.settling:
+                return response
+            # A top-up not yet seen to take, or a hold, in this process: a response that got
+            # through may be the sign (`Recovery.succeeded`).
+            flow = recovery.succeeded(request, response, self._coordinator)
         return self._recovered(flow, request)
 
     def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
@@ -216,7 +268,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                     received = answer.response
                 steps.send(answer)
         try:
-            return steps.result()
+            response = steps.result()
         except PaymentRequiredError as error:
             if not self._annotate or not is_of(error, request):
                 raise
@@ -227,6 +279,46 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if received is not None:
                 received.close()
             raise
+        paid: PaidAttempt | None = response.extensions.get(PAID_EXTENSION)
+        if paid is not None:
+            # Should its body break, whether the payment took is unknown: hold, and say so.
+            response.stream = self._paid_stream(
+                response.stream, lambda exc: self._paid_failed(paid, exc)
+            )
+        return response
+
+    def _paid_failed(self, paid: PaidAttempt, exc: Exception) -> Exception:
+        error = self._paid_failure(paid, exc)
+        self._hold(paid.scope, paid.keys, error.hold.encode())
+        return error
+
+    def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
+        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
+        local = self._coordinator.book.holds
+        for key in keys:
+            record: str | None = local.held(scope, key)
+            if record is not None:
+                return record
+        for key in keys if self._stores_holds else ():
+            found: str | None = self._coordinator.held(scope, key)
+            if found is not None:
+                local.hold(scope, key, found)
+                return found
+        return None
+
+    def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
+        """Holds `scope` and `keys`: here first (so nothing can lose it), then through the
+        coordinator."""
+        for key in keys:
+            self._coordinator.book.holds.hold(scope, key, record)
+        for key in keys if self._stores_holds else ():
+            self._coordinator.hold(scope, key, record)
+
+    def _release(self, scope: str, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            if self._stores_holds:
+                self._coordinator.release(scope, key)
+            self._coordinator.book.holds.release(scope, key)
 
     def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
@@ -262,6 +354,12 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 return policy.reserve(payment)
             case Notify(alerts=alerts):
                 return self._notify(alerts)
+            case Held(scope=scope, keys=keys):
+                return self._held(scope, keys)
+            case Hold(scope=scope, keys=keys, record=record):
+                return self._hold(scope, keys, record)
+            case Release(scope=scope, keys=keys):
+                return self._release(scope, keys)
             case _:
                 return assert_never(action)
 
@@ -273,13 +371,16 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if names is not None:
                 if not self._scan_headers:
                     self._observe_balance(request, response)
-                    return response
-                # Most responses carry no balance: one pass over httpx's own header list
-                # (raw name, lower-case name, value) tells, with no lookup per name.
-                for _, name, _ in response.headers._list:
-                    if name in names:
-                        self._observe_balance(request, response)
-                        break
+                else:
+                    # Most responses carry no balance: one pass over httpx's own header list
+                    # (raw name, lower-case name, value) tells, with no lookup per name.
+                    for _, name, _ in response.headers._list:
+                        if name in names:
+                            self._observe_balance(request, response)
+                            break
+            # Only a 200 event stream may hide a gate in its first events; nothing else is read.
+            if status == 200 and self._peeks and says_event_stream(response.headers):
+                return self._peek(request, response)
             return response
         return self._inspect(request, response)
 
@@ -378,6 +479,36 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             raise
         if payment is None:
             return self._resumed(request, response, reader, chunks)
+        return self._gated(request, response, reader, chunks, payment)
+
+    def _peek(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Reads a 200 event stream ahead while its events carry no output: a billing error
+        event is a gate like a 4xx's; anything else is handed back byte for byte, the rest
+        still streaming (and followed, to count a gate after output began)."""
+        ahead = self._look_ahead(response)
+        chunks: Iterator[bytes] = iter(response.stream)  # type: ignore[arg-type]
+        try:
+            chunks = ahead.read(chunks, self._http.TransportError)
+            payment = self._stream_gate(request, ahead)
+        except BaseException:
+            response.close()
+            raise
+        if payment is None:
+            follows = self._follows(request, response, ahead)
+            rest = chunks if follows is None else Followed(chunks, *follows)
+            return self._resumed(request, response, ahead, rest)
+        return self._gated(request, response, ahead, chunks, payment)
+
+    def _gated(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        reader: BodyReader,
+        chunks: Iterator[bytes],
+        payment: PaymentRequired,
+    ) -> httpx.Response:
+        """A gate: counted, then handed back annotated (annotate mode without recovery), or
+        raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
         if self._annotate and not self._recovering:
             annotated = self._resumed(request, response, reader, chunks)

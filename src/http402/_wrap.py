@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from .typing import AsyncTransportOptions, TransportOptions
 
-__all__ = ["aforget_gate", "forget_gate", "wrap"]
+__all__ = ["aforget_gate", "areconcile", "forget_gate", "reconcile", "wrap"]
 
 _Client = TypeVar("_Client", bound=httpx.Client)
 _AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
@@ -100,6 +100,59 @@ async def aforget_gate(
     """`forget_gate` for an async client wrapped by `http402.wrap`."""
     request = client.build_request("GET", url, headers=headers)
     await _wrapped_transport(client, request).forget_gate(request)
+
+
+def reconcile(
+    client: httpx.Client | httpx2.Client,
+    target: Any = "",
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Ends a hold after the application checked what happened to a payment (its wallet,
+    its billing page): the hook may pay for that scope and offer again.
+
+    A payment whose outcome was unknown (`PaymentOutcomeUnknownError`), and a top-up that
+    did not show within its window, hold their scope (fleet-wide with a fleet coordinator)
+    until this is called; see "Paying at most once" in the hooks guide.
+
+    Args:
+        client: A client that `http402.wrap` wrapped.
+        target: The `PaymentOutcomeUnknownError` to reconcile (the holds it reported end),
+            the typed gate of a top-up that did not show (that hold ends), or a URL (every
+            hold of the billing scope its requests belong to ends; default: the base URL).
+        headers: The credentials an SDK adds per request, for a URL `target` (as for
+            `forget_gate`).
+
+    Example:
+        ```python
+        try:
+            client.get("/premium-data")
+        except http402.PaymentOutcomeUnknownError as error:
+            if my_wallet.settled(error.receipt or error.proof_digest) is not None:
+                http402.reconcile(client, error)  # known now: the next gate may pay again
+        ```
+    """
+    request, holds = _target(client, target, headers)
+    _wrapped_transport(client, request).reconcile(holds)
+
+
+async def areconcile(
+    client: httpx.AsyncClient | httpx2.AsyncClient,
+    target: Any = "",
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """`reconcile` for an async client wrapped by `http402.wrap`."""
+    request, holds = _target(client, target, headers)
+    await _wrapped_transport(client, request).reconcile(holds)
+
+
+def _target(client: Any, target: Any, headers: Mapping[str, str] | None) -> tuple[Any, Any]:
+    """The request that routes `target` to a transport, and what that transport ends."""
+    if isinstance(target, str):
+        request = client.build_request("GET", target, headers=headers)
+        return request, request
+    return target.request, target
 
 
 def _wrapped_transport(client: Any, request: Any) -> Any:

@@ -48,6 +48,7 @@ __all__ = [
     "InsufficientCreditsError",
     "PaymentChallengeError",
     "PaymentFailedError",
+    "PaymentOutcomeUnknownError",
     "PaymentRequiredError",
     "PaymentRequiredTransport",
     "PlanLimitExceededError",
@@ -96,6 +97,13 @@ class PaymentChallengeError(_exceptions.PaymentChallengeError, PaymentRequiredEr
     """`http402.PaymentChallengeError` from an httpx2 client."""
 
 
+class PaymentOutcomeUnknownError(  # type: ignore[misc]  # .request: httpx2's, same shape
+    _exceptions.PaymentOutcomeUnknownError, httpx2.TransportError
+):
+    """`http402.PaymentOutcomeUnknownError` from an httpx2 client; also an
+    `httpx2.TransportError`."""
+
+
 #: The exception class raised for each reason by the transports of this module.
 FAMILY: Mapping[Reason, type[_exceptions.PaymentRequiredError]] = MappingProxyType(
     {
@@ -117,6 +125,14 @@ class _AsyncResumedStream(_async_transport._ResumedStream, httpx2.AsyncByteStrea
     pass
 
 
+class _PaidStream(_transport._PaidStream, httpx2.SyncByteStream):
+    pass
+
+
+class _AsyncPaidStream(_async_transport._PaidStream, httpx2.AsyncByteStream):
+    pass
+
+
 class PaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has httpx's shape
     _transport.PaymentRequiredTransport, httpx2.BaseTransport
 ):
@@ -130,6 +146,8 @@ class PaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has http
     _http: ClassVar[Any] = httpx2
     _family = FAMILY
     _resumed_stream = _ResumedStream
+    _paid_stream = _PaidStream
+    _outcome_error = PaymentOutcomeUnknownError
 
     def __init__(
         self, transport: httpx2.BaseTransport | None = None, **options: Unpack[TransportOptions]
@@ -150,6 +168,8 @@ class AsyncPaymentRequiredTransport(  # type: ignore[misc]  # httpx2.Request has
     _http: ClassVar[Any] = httpx2
     _family = FAMILY
     _resumed_stream = _AsyncResumedStream
+    _paid_stream = _AsyncPaidStream
+    _outcome_error = PaymentOutcomeUnknownError
 
     def __init__(
         self,

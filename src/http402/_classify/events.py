@@ -23,7 +23,6 @@ __all__ = ["MAX_EVENT_BYTES", "classify_event"]
 MAX_EVENT_BYTES = 64 * 1024
 #: The status a stream's gate is reported with: the stream itself came as a 200.
 _STREAM_STATUS = 200
-_GENERIC = "generic"
 
 
 def classify_event(
@@ -56,7 +55,7 @@ def classify_event(
     """
     if not data or len(data) > MAX_EVENT_BYTES:
         return None
-    from .._core import classify_payload
+    from .._core import classify_payload, provider_for_host
 
     try:
         snapshot = ResponseSnapshot(
@@ -66,23 +65,6 @@ def classify_event(
             host=host,
             secrets=secrets,
         )
-        return classify_payload(snapshot, _provider_for(host, registry), strict=True)
+        return classify_payload(snapshot, provider_for_host(host, registry), strict=True)
     except Exception:  # never raises: a stream must keep streaming
         return None
-
-
-def _provider_for(host: str, registry: AdapterRegistry | None) -> str:
-    """The name of the adapter scoped to `host`, else `"generic"`."""
-    if registry is None:
-        from .._registry import default_registry
-
-        registry = default_registry
-    lowered = host.lower()
-    for registration in registry.adapters.values():
-        if registration.hosts and registration.applies(_STREAM_STATUS, lowered, _no_header):
-            return registration.name
-    return _GENERIC
-
-
-def _no_header(name: str) -> str | None:
-    return None

@@ -1,0 +1,735 @@
+"""Paying at most once under ambiguity: unknown outcomes, holds and their reconcile, top-ups
+that never show, orphaned proofs, the one-hook form, and responses handed back on
+cancellation.
+
+The paid API is `httpx.MockTransport` with its answers scripted per request, or a real
+loopback server where a socket matters (a body cut after its headers, a pooled connection).
+Threads meet on events; nothing waits on a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import pickle
+import re
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+import http402
+from http402 import Reason, Retry
+from http402._actions import Sleep, StartHook
+
+from .fakes import VirtualClock, insufficient
+from .test_flow import Clock as FlowClock
+from .test_flow import Driver, gated, recovery, run_hook
+
+PAYLOADS = Path(__file__).parent / "payloads"
+URL = "https://api.example.com/premium-data"
+#: The x402 v2 challenge of coinbase/x402 specs/transports-v2/http.md, as recorded.
+CHALLENGE = json.loads((PAYLOADS / "x402-v2-payment-required-header.json").read_text())["response"]
+
+
+def challenge_header(amount: str = "10000", **extensions: Any) -> str:
+    """The spec's `PAYMENT-REQUIRED` payload with another amount, and extensions."""
+    payload = json.loads(base64.b64decode(CHALLENGE["headers"]["payment-required"]))
+    payload["accepts"][0]["amount"] = amount
+    if extensions:
+        payload["extensions"] = extensions
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def settlement(**fields: Any) -> str:
+    """A `PAYMENT-RESPONSE` header: base64 JSON of x402's SettleResponse (`success`,
+    `errorReason`, `transaction`, `network`; coinbase/x402 specs/transports-v2/http.md).
+    `settlement_pending` with a transaction hash is what a facilitator answers when its wait
+    for the receipt timed out after the broadcast (odatano's x402 client re-sends the same
+    proof on it rather than pay again; a resource server's notes call such a failure
+    ambiguous: "funds may have moved")."""
+    return base64.b64encode(json.dumps(fields).encode()).decode()
+
+
+PENDING = settlement(
+    success=False,
+    errorReason="settlement_pending",
+    transaction="0x7d5d747be160e280504c099d984bcfe07d5d747be160e280504c099d984bcfe0",
+    network="eip155:84532",
+)
+
+
+def gate(amount: str = "10000", **extra_headers: str) -> httpx.Response:
+    headers = {"content-type": "application/json", "payment-required": challenge_header(amount)}
+    return httpx.Response(402, headers={**headers, **extra_headers}, json={})
+
+
+class Wallet:
+    """The application's pay hook: signs a fresh proof for each call, and counts them."""
+
+    def __init__(self) -> None:
+        self.proofs: list[str] = []
+
+    def __call__(self, error: http402.PaymentRequiredError) -> Retry:
+        offer = error.payment.payment_options[0]
+        body = {"x402Version": 2, "payload": {"signature": f"0x5ec2e7{len(self.proofs):04d}"}}
+        proof = base64.b64encode(json.dumps(body).encode()).decode()
+        self.proofs.append(proof)
+        return Retry(headers={"PAYMENT-SIGNATURE": proof}, paid=offer)
+
+
+def paying_client(handler: Any, wallet: Any, **options: Any) -> httpx.Client:
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(handler),
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+        **options,
+    )
+    return httpx.Client(transport=transport)
+
+
+class Broken(httpx.SyncByteStream):
+    """A body that breaks after its first bytes (the connection reset after the headers)."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"data": '
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+
+
+#: What the paid replay meets, by kind of fault: the outcome of the payment is unknown.
+PAID_FAULTS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
+    "read timeout": lambda request: (_ for _ in ()).throw(httpx.ReadTimeout("timed out")),
+    "reset before the answer": lambda request: (_ for _ in ()).throw(
+        httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    ),
+    "502": lambda request: httpx.Response(502, text="bad gateway"),
+    "503": lambda request: httpx.Response(503, text="unavailable"),
+    "settlement pending": lambda request: gate(**{"payment-response": PENDING}),
+    "reset after the headers": lambda request: httpx.Response(200, stream=Broken()),
+}
+
+
+def x402_api(fault: Callable[[httpx.Request], httpx.Response]) -> Any:
+    """A challenge to a request without a proof; `fault` to the paid replay."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        return fault(request)
+
+    return handler
+
+
+# --- A paid replay whose outcome is unknown ----------------------------------------------
+
+
+@pytest.mark.parametrize("fault", list(PAID_FAULTS))
+def test_a_paid_replay_without_a_clear_answer_is_held_until_reconciled(fault: str) -> None:
+    """The paid replay times out, is reset, gets a 5xx, a pending settlement or a body cut
+    after its headers: `PaymentOutcomeUnknownError` says what is known, never the proof; the
+    same offer is not paid again (not even by an SDK's retry) until `reconcile`."""
+    wallet = Wallet()
+    client = paying_client(x402_api(PAID_FAULTS[fault]), wallet)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.get(URL).read()
+    error = caught.value
+    proof = wallet.proofs[0]
+    assert not error.held
+    assert error.offer is not None and error.offer.amount == 10000
+    assert error.proof_digest == "sha256:" + hashlib.sha256(proof.encode()).hexdigest()
+    shown = str(error) + repr(error) + "".join(traceback.format_exception(error))
+    assert proof not in shown and "http402.reconcile" in str(error)
+    if fault == "settlement pending":
+        assert error.receipt is not None and error.receipt.startswith("0x7d5d")
+    for _ in range(3):  # the caller's (or an SDK's) own retries
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+            client.get(URL)
+        assert again.value.held and again.value.proof_digest == error.proof_digest
+    assert len(wallet.proofs) == 1
+    http402.reconcile(client, error)
+    with pytest.raises(http402.PaymentOutcomeUnknownError):
+        client.get(URL).read()
+    assert len(wallet.proofs) == 2
+
+
+def test_the_unknown_outcome_pickles_whole() -> None:
+    """The error survives pickling (a worker process reports it): class, message, hold."""
+    wallet = Wallet()
+    client = paying_client(x402_api(PAID_FAULTS["503"]), wallet)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.get(URL)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is type(caught.value) and str(again) == str(caught.value)
+    assert again.hold == caught.value.hold and again.keys == caught.value.keys
+
+
+def test_a_hold_is_per_offer() -> None:
+    """A held offer does not stop another price (another resource) from being paid."""
+    wallet = Wallet()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        amount = "10000" if request.url.path == "/premium-data" else "20000"
+        if "payment-signature" not in request.headers:
+            return gate(amount)
+        if amount == "10000":
+            raise httpx.ReadTimeout("timed out")
+        return httpx.Response(200, json={"data": "other"})
+
+    client = paying_client(handler, wallet)
+    with pytest.raises(http402.PaymentOutcomeUnknownError):
+        client.get(URL)
+    assert client.get("https://api.example.com/other-data").status_code == 200
+    assert len(wallet.proofs) == 2
+
+
+def test_a_paid_replay_that_gets_through_says_not_to_retry_it() -> None:
+    """Every response to a paid attempt carries `x-should-retry: false`: an SDK that fails
+    to read its body never sends it again."""
+    wallet = Wallet()
+    client = paying_client(x402_api(lambda request: httpx.Response(200, json={})), wallet)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.headers["x-should-retry"] == "false"
+
+
+def test_a_failed_settlement_without_a_transaction_is_a_refused_payment() -> None:
+    """`success: false` with no transaction broadcast is a payment that did not happen: the
+    challenge error, no hold, and the next request may pay."""
+    refused = settlement(success=False, errorReason="insufficient_funds", network="base")
+    wallet = Wallet()
+    client = paying_client(x402_api(lambda request: gate(**{"payment-response": refused})), wallet)
+    for _ in range(2):
+        with pytest.raises(http402.PaymentChallengeError) as caught:
+            client.get(URL)
+        assert caught.value.payment.code == "insufficient_funds"
+    assert len(wallet.proofs) == 2
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_paid_replay_holds_the_offer_and_the_cancellation_goes_on() -> None:
+    """The caller is cancelled while the paid replay is under way: the cancellation
+    propagates as it came, and the offer is held for the next request."""
+    wallet = Wallet()
+    arrived, never = anyio.Event(), anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        arrived.set()
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(handler), on_payment_required={Reason.PAYMENT_CHALLENGE: wallet}
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        async with anyio.create_task_group() as group:
+
+            async def paid() -> None:
+                await client.get(URL)
+
+            group.start_soon(paid)
+            await arrived.wait()
+            group.cancel_scope.cancel()
+        assert group.cancel_scope.cancelled_caught
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.get(URL)
+    assert caught.value.held and "cancelled" in str(caught.value)
+    assert len(wallet.proofs) == 1
+
+
+class ResetAfterHeaders(BaseHTTPRequestHandler):
+    """A real server: a challenge without a proof; with one, a 200 whose body stops short."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if "payment-signature" not in self.headers:
+            self.send_response(402)
+            self.send_header("payment-required", challenge_header())
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            return
+        self.send_response(200)
+        self.send_header("content-length", "1000")
+        self.end_headers()
+        self.wfile.write(b'{"data": "prem')
+        self.wfile.flush()
+        self.close_connection = True
+
+
+@contextlib.contextmanager
+def loopback(handler: type[BaseHTTPRequestHandler], path: str) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 running `handler`; yields the URL of `path`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def reset_server() -> Iterator[str]:
+    with loopback(ResetAfterHeaders, "/premium-data") as url:
+        yield url
+
+
+def test_a_real_reset_after_the_headers_is_an_unknown_outcome(reset_server: str) -> None:
+    """Over a real socket: the paid 200's body stops short; reading it raises the unknown
+    outcome (the transport's error as its cause), and the next request pays nothing."""
+    wallet = Wallet()
+    transport = http402.PaymentRequiredTransport(
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet}
+    )
+    with httpx.Client(transport=transport, timeout=5) as client:
+        with client.stream("GET", reset_server) as response:
+            assert response.headers["x-should-retry"] == "false"
+            with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+                response.read()
+        assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
+        with pytest.raises(http402.PaymentOutcomeUnknownError):
+            client.get(reset_server)
+    assert len(wallet.proofs) == 1
+
+
+# --- The protocol's payment identifier ---------------------------------------------------
+
+#: x402's `payment-identifier` extension as a server declares it (coinbase/x402
+#: specs/extensions/payment_identifier.md, "Server advertises support").
+DECLARED = {
+    "info": {"required": False},
+    "schema": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {
+            "required": {"type": "boolean"},
+            "id": {"type": "string", "minLength": 16, "maxLength": 128},
+        },
+        "required": ["required"],
+    },
+}
+
+
+def test_a_declared_payment_identifier_goes_with_the_proof() -> None:
+    """Where the server declares `payment-identifier`, the proof carries the extension back
+    with an `id` (its facilitator deduplicates by it), and the hold records it."""
+    wallet = Wallet()
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        proof = request.headers.get("payment-signature")
+        if proof is None:
+            header = challenge_header(**{"payment-identifier": DECLARED})
+            return httpx.Response(402, headers={"payment-required": header}, json={})
+        sent.append(json.loads(base64.b64decode(proof)))
+        return httpx.Response(503)
+
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        paying_client(handler, wallet).get(URL)
+    extension = sent[0]["extensions"]["payment-identifier"]
+    assert re.fullmatch(r"pay_[0-9a-f]{32}", extension["info"]["id"])
+    assert extension["schema"] == DECLARED["schema"]
+    assert sent[0]["payload"] == json.loads(base64.b64decode(wallet.proofs[0]))["payload"]
+    assert caught.value.hold.payment_id == extension["info"]["id"]
+
+
+def test_no_identifier_is_added_where_none_is_declared() -> None:
+    """Without the server's declaration, the proof goes exactly as the hook made it."""
+    wallet = Wallet()
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        sent.append(request.headers["payment-signature"])
+        return httpx.Response(200)
+
+    paying_client(handler, wallet).get(URL)
+    assert sent == wallet.proofs
+
+
+# --- A pay hook slower than hook_timeout -------------------------------------------------
+
+
+def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer() -> None:
+    """The pay hook answers after `hook_timeout`: the request raises `TimeoutError`, and the
+    next request for the offer (an SDK's retry) uses that proof instead of paying again."""
+    release = threading.Event()
+    proofs: list[str] = []
+    used: list[str] = []
+
+    def slow_wallet(error: http402.PaymentRequiredError) -> Retry:
+        assert release.wait(10)
+        proofs.append(f"proof-{len(proofs)}-0123456789")
+        return Retry(headers={"PAYMENT-SIGNATURE": proofs[-1]})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        used.append(request.headers["payment-signature"])
+        return httpx.Response(200, json={"data": "premium"})
+
+    client = paying_client(handler, slow_wallet, hook_timeout=0.05)
+    with pytest.raises(TimeoutError):
+        client.get(URL)
+    release.set()  # the first payment finishes only now
+    assert client.get(URL).status_code == 200
+    assert proofs == used == ["proof-0-0123456789"]
+    assert client.get(URL).status_code == 200  # a proof is used once: the next one pays
+    assert len(proofs) == 2
+
+
+# --- Retry-After that no replay could honour ---------------------------------------------
+
+
+def test_a_challenge_whose_retry_after_passes_the_window_is_not_paid() -> None:
+    """`Retry-After: 3600` against a 120 s window: no replay could go, so nothing is paid."""
+    wallet = Wallet()
+    client = paying_client(lambda request: gate(**{"retry-after": "3600"}), wallet)
+    with pytest.raises(http402.PaymentChallengeError, match="beyond the propagation window"):
+        client.get(URL)
+    assert wallet.proofs == []
+
+
+# --- One hook for every reason -----------------------------------------------------------
+
+
+def test_one_hook_for_every_reason_pays_no_challenge() -> None:
+    """A plain callable tops up account-level gates only: twenty concurrent priced requests
+    call it not once, and each error says how to pay challenges."""
+    calls: list[Reason] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append(error.reason)
+        return Retry(within=90)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(lambda r: gate())), on_payment_required=top_up
+    )
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            client.get(URL)
+        except http402.PaymentChallengeError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=one) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert calls == []
+    assert len(errors) == 20
+    assert all("Reason.PAYMENT_CHALLENGE" in str(error) for error in errors)
+
+
+def test_one_hook_with_a_spend_policy_pays_challenges_within_it() -> None:
+    """Beside a spend policy, the one hook pays challenges, screened and capped by it."""
+    wallet = Wallet()
+    asset = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
+    policy = http402.SpendPolicy(max_amount={asset: 10_000}, max_per_window={asset: 20_000})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        return httpx.Response(200)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(handler)),
+        on_payment_required=wallet,
+        spend_policy=policy,
+    )
+    assert client.get(URL).status_code == 200
+    assert client.get(URL).status_code == 200
+    with pytest.raises(http402.PaymentChallengeError, match="spend policy"):
+        client.get(URL)
+    assert len(wallet.proofs) == 2
+
+
+# --- Top-ups: an unknown outcome, and a top-up that never shows --------------------------
+
+
+class Account:
+    """Credits bought by the hook show after `delay` virtual seconds (`None`: never); a
+    replay meets `fault` while `faulty`."""
+
+    def __init__(self, clock: VirtualClock, delay: float | None = 0.0) -> None:
+        self.clock = clock
+        self.delay = delay
+        self.credits = 0
+        self.arrivals: list[float] = []
+        self.top_ups = 0
+        self.fault: Callable[[httpx.Request], httpx.Response] | None = None
+
+    def top_up(self, error: http402.PaymentRequiredError) -> Retry:
+        self.top_ups += 1
+        if self.delay is not None:
+            self.arrivals.append(self.clock.now + self.delay)
+        return Retry(within=30, receipt=f"inv_{self.top_ups:04d}")
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        while self.arrivals and self.arrivals[0] <= self.clock.now:
+            self.arrivals.pop(0)
+            self.credits += 5
+        if self.fault is not None and "http402.replay" in request.extensions:
+            return self.fault(request)
+        if self.credits > 0:
+            self.credits -= 1
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json=insufficient(0, 1))
+
+
+def topping_client(account: Account, clock: VirtualClock) -> httpx.Client:
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(account.handler),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: account.top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    return httpx.Client(transport=transport)
+
+
+@pytest.mark.parametrize("fault", ["read timeout", "502", "reset before the answer"])
+def test_a_topped_up_replay_without_an_answer_holds_the_top_up(fault: str) -> None:
+    """A replay after a top-up ends without an answer: the unknown outcome (with the hook's
+    receipt), and no second top-up when the account is gated again; a request to the
+    endpoint that gets through shows the credits, and ends the hold."""
+    clock = VirtualClock()
+    account = Account(clock)
+    account.fault = PAID_FAULTS[fault]
+    client = topping_client(account, clock)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.post("https://api.example.com/v1/generate")
+    assert caught.value.receipt == "inv_0001" and caught.value.reason is Reason.INSUFFICIENT_CREDITS
+    account.fault = None
+    clock.now += 60  # the window closed; the credits, it turns out, arrived
+    account.credits = 0  # ... and were spent elsewhere: gated again
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as held:
+        client.post("https://api.example.com/v1/generate")
+    assert held.value.held and account.top_ups == 1
+    account.credits = 1
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    assert client.post("https://api.example.com/v1/generate").status_code == 200  # tops up
+    assert account.top_ups == 2
+
+
+def test_a_topped_up_replay_that_gets_through_says_not_to_retry_it() -> None:
+    clock = VirtualClock()
+    account = Account(clock)
+    response = topping_client(account, clock).post("https://api.example.com/v1/generate")
+    assert response.status_code == 200 and response.headers["x-should-retry"] == "false"
+
+
+def test_a_top_up_that_never_shows_is_not_bought_again_every_window() -> None:
+    """The window closes with the gate never lifting: later bursts raise the gate, saying
+    why, instead of buying again for as long as traffic lasts; a request of the endpoint
+    that gets through (the credits showed at last) lets the next exhaustion top up."""
+    clock = VirtualClock()
+    account = Account(clock, delay=None)
+    client = topping_client(account, clock)
+    url = "https://api.example.com/v1/generate"
+    with pytest.raises(http402.InsufficientCreditsError, match="window closed"):
+        client.post(url)
+    for _ in range(5):
+        clock.now += 3600
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            client.post(url)
+        assert "did not show within its 30 s window" in str(caught.value)
+        assert caught.value.not_replayed is not None
+    assert account.top_ups == 1
+    account.credits, account.delay = 1, 0.0  # the provider delivers at last, and on time
+    assert client.post(url).status_code == 200
+    assert client.post(url).status_code == 200  # a new exhaustion: topped up again
+    assert account.top_ups == 2
+
+
+def test_forget_gate_ends_the_hold_of_a_top_up_that_did_not_show() -> None:
+    """After a top-up made by hand, `forget_gate` lets the hook top up again."""
+    clock = VirtualClock()
+    account = Account(clock, delay=None)
+    client = topping_client(account, clock)
+    url = "https://api.example.com/v1/generate"
+    with pytest.raises(http402.InsufficientCreditsError):
+        client.post(url)
+    clock.now += 60
+    http402.forget_gate(client, url)
+    account.delay = 0.0
+    assert client.post(url).status_code == 200
+    assert account.top_ups == 2
+
+
+# --- The coordinator cannot tell ---------------------------------------------------------
+
+
+class Unanswering(http402.LocalCoordinator):
+    """A coordinator whose store does not answer whether a payment is held."""
+
+    def held(self, scope: str, key: str) -> str | None:
+        raise ConnectionError("the store did not answer")
+
+
+def test_a_coordinator_that_cannot_tell_fails_closed() -> None:
+    """No answer to "is a payment held?" is a hold: the hook is not called."""
+    clock = VirtualClock()
+    account = Account(clock)
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(account.handler),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: account.top_up},
+        coordinator=Unanswering(clock=clock),
+    )
+    with pytest.raises(http402.PaymentOutcomeUnknownError, match="could not say"):
+        httpx.Client(transport=transport).post("https://api.example.com/v1/generate")
+    assert account.top_ups == 0
+
+
+# --- A response held while the transport awaits something else ---------------------------
+
+
+class Balances(BaseHTTPRequestHandler):
+    """A real server that answers 200 with a low balance header."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("x-credits-remaining", "5")
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+@pytest.fixture
+def balance_server() -> Iterator[str]:
+    with loopback(Balances, "/v1/x") as url:
+        yield url
+
+
+@pytest.mark.anyio
+async def test_cancelled_during_the_low_balance_hook_the_connection_goes_back(
+    balance_server: str,
+) -> None:
+    """The caller is cancelled while the low-balance hook runs after a 200: the response is
+    closed, so with one pooled connection the next request still gets it."""
+    started = anyio.Event()
+
+    async def alert(low: http402.LowBalance) -> None:
+        started.set()
+        await anyio.sleep_forever()
+
+    client = http402.wrap(
+        httpx.AsyncClient(limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5, pool=2)),
+        low_balance=http402.LowBalanceWatch(alert, below=10),
+    )
+    async with client:
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.get, balance_server)
+            await started.wait()
+            group.cancel_scope.cancel()
+        watch = http402.LowBalanceWatch(lambda low: None, below=10)
+        http402.wrap(client, low_balance=watch)  # the next request's alert returns at once
+        assert (await client.get(balance_server)).status_code == 200
+
+
+def test_a_top_up_nobody_saw_fail_is_not_bought_again_after_its_window() -> None:
+    """Every request of the episode is cancelled before its window closes (an application
+    timeout shorter than the window), so none sees it close: the next gate, after the
+    window, still does not buy again, since nothing showed that the top-up took."""
+    clock, bought = FlowClock(), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(clock.now)
+        return Retry(within=30)
+
+    driver = Driver(recovery(top_up), lambda request, now: gated(request), clock=clock)
+    first = driver.start()
+    action = driver.until(first, StartHook)
+    run_hook(action)
+    action = driver.until(first, Sleep)  # the scout waits for its first replay
+    with pytest.raises(asyncio.CancelledError):
+        first.throw(asyncio.CancelledError())  # the application's timeout
+    clock.now += 3600
+    with pytest.raises(http402.InsufficientCreditsError) as caught:
+        driver.run()
+    assert "did not show" in str(caught.value)
+    assert len(bought) == 1
+
+
+class Funded(BaseHTTPRequestHandler):
+    """A real server out of credits until `funded` is set (by the test's top-up hook)."""
+
+    protocol_version = "HTTP/1.1"
+    funded = threading.Event()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        status, body = (200, b"{}") if self.funded.is_set() else (402, GATE_BODY)
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+GATE_BODY = json.dumps(insufficient(0, 1)).encode()
+
+
+class SlowToTell(http402.AsyncLocalCoordinator):
+    """A coordinator whose `lifted` (the fleet's store told that the gate lifted) hangs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.telling = anyio.Event()
+
+    async def lifted(self, scope: str) -> None:
+        self.telling.set()
+        await anyio.sleep_forever()
+
+
+@pytest.mark.anyio
+async def test_cancelled_while_the_coordinator_is_told_the_connection_goes_back() -> None:
+    """The caller is cancelled while the coordinator is told that a replay got through
+    (a Redis call, after the 200): the flow closes the response it held, so with one pooled
+    connection the next request still gets it."""
+    Funded.funded.clear()
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry:
+        Funded.funded.set()
+        return Retry(within=30)
+
+    coordinator = SlowToTell()
+    with loopback(Funded, "/v1/generate") as url:
+        client = http402.wrap(
+            httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5, pool=2)
+            ),
+            on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+            coordinator=coordinator,
+        )
+        async with client:
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.post, url)
+                await coordinator.telling.wait()
+                group.cancel_scope.cancel()
+            http402.wrap(client)  # no hooks: the next request just goes
+            assert (await client.post(url)).status_code == 200
