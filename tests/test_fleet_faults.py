@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import http402
@@ -372,3 +373,17 @@ async def test_async_holds_match_the_sync_ones(server: RedisServer, anyio_backen
         assert await process.held("scope-a", "offer-abc") is None
     finally:
         await client.aclose()
+
+
+def test_a_silent_store_is_no_hold_once_it_answers_again(server: RedisServer) -> None:
+    """While Redis cannot answer, an offer counts as held (fail closed); that answer is not
+    kept as a hold of the process, so the offer is payable once Redis answers again."""
+    process = coordinator(server)
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200)), coordinator=process
+    )
+    server.stop()
+    assert transport._held("scope-a", ("offer-abc",)) is not None
+    server.start()
+    process._health.succeeded()  # the second's pause after a failure is over
+    assert transport._held("scope-a", ("offer-abc",)) is None

@@ -47,9 +47,11 @@ from typing import Any
 
 import attrs
 
+from ._holds import UNANSWERED_HOLD
 from ._models import Retry
 
 __all__ = [
+    "UNANSWERED_HOLD",
     "Action",
     "Call",
     "Declined",

@@ -48,6 +48,7 @@ from typing import Any
 
 from ._episodes import Mark, ProcessState
 from ._fleet import (
+    UNANSWERED_HOLD,
     Call,
     Declined,
     End,
@@ -239,10 +240,6 @@ _PAYMENT_FIELDS = (
     "action_url",
     "retry_after",
     "request_id",
-)
-#: What `held` answers when the store cannot say: held (fail closed).
-UNANSWERED_HOLD = json.dumps(
-    {"held": "unknown", "note": "the fleet's store did not answer: treated as held"}
 )
 
 
