@@ -13,8 +13,10 @@ only, never fails on them.
 3. Time to first event over a real loopback HTTP/1.1 server that sends a stream's opening
    events at once, then waits ``--gap-ms`` (a model's time to its first token), then the
    rest: time to the response (headers), to the first event and to the first output event,
-   bare and wrapped. The look-ahead holds the response until the first output event, so the
-   first *output* event comes as soon as without http402, and the events before it come with it.
+   bare and wrapped, and the time from the server's flush of the first output event to the
+   client's seeing it (no timer in it: what http402 adds to that event's delivery). The
+   look-ahead holds the response until the first output event: the events before it come
+   with it, and the output event itself is handed on once parsed, never held for another.
 
 Noise control as in ``overhead.py``: each round times single requests of every variant in a
 shuffled order, with a second bare client as a control (bare B); a round's figure per variant
@@ -224,7 +226,8 @@ def first_events(
         WRAPPED: httpx.Client(transport=http402.PaymentRequiredTransport()),
     }
     figures: dict[str, dict[str, list[float]]] = {
-        n: {"headers": [], "first event": [], "first output": []} for n in clients
+        n: {"headers": [], "first event": [], "first output": [], "output sent to seen": []}
+        for n in clients
     }
     names = list(clients)
     for _ in range(rounds):
@@ -250,28 +253,37 @@ def first_events(
             timer.join()
             assert at_first is not None
             assert at_output is not None
-            figures[variant]["headers"].append(at_headers - start)
-            figures[variant]["first event"].append(at_first - start)
-            figures[variant]["first output"].append(at_output - start)
+            row = figures[variant]
+            row["headers"].append(at_headers - start)
+            row["first event"].append(at_first - start)
+            row["first output"].append(at_output - start)
+            # The server flushed the output event as its second step: from then to the client.
+            row["output sent to seen"].append(at_output - answer.sent[1])
     print(
         f"\n3. Time to first event over loopback: {name}, {head_events} event(s) at once, "
         f"then {gap * 1000:.0f} ms, then the rest ({rounds} requests each)"
     )
-    print(f"  {'variant':<12} {'headers ms':>11} {'1st event ms':>13} {'1st output ms':>14}")
+    print(
+        f"  {'variant':<12} {'headers ms':>11} {'1st event ms':>13} {'1st output ms':>14}"
+        f" {'output sent->seen µs':>21}"
+    )
 
     def ms(variant: str, what: str) -> float:
         return statistics.median(figures[variant][what]) * 1e3
 
     for variant in (BARE_A, BARE_B, WRAPPED):
+        flushed = ms(variant, "output sent to seen") * 1e3
         print(
             f"  {variant:<12} {ms(variant, 'headers'):>11.2f} {ms(variant, 'first event'):>13.2f}"
-            f" {ms(variant, 'first output'):>14.2f}"
+            f" {ms(variant, 'first output'):>14.2f} {flushed:>21.0f}"
         )
     bare, control = ms(BARE_A, "first output"), ms(BARE_B, "first output")
     wrapped = ms(WRAPPED, "first output")
+    added = (ms(WRAPPED, "output sent to seen") - ms(BARE_A, "output sent to seen")) * 1e3
     print(
         f"  first output event, http402 / bare A: {wrapped / bare:.3f}x"
-        f" (control bare B / bare A: {control / bare:.3f}x)"
+        f" (control bare B / bare A: {control / bare:.3f}x); from the server's flush of it,"
+        f" http402 adds {added:.0f} µs"
     )
     for client in clients.values():
         client.close()

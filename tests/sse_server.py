@@ -9,6 +9,7 @@ so a test can hold the stream between two events and see what reached the client
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ class Script:
         self.headers = headers if headers is not None else {"content-type": "text/event-stream"}
         #: Set when the script has been sent to its end.
         self.done = threading.Event()
+        #: When each bytes step was flushed to the socket (`time.perf_counter()`).
+        self.sent: list[float] = []
 
 
 class StreamServer:
@@ -118,6 +121,7 @@ def _handler_for(server: StreamServer) -> type[BaseHTTPRequestHandler]:
                     continue
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(step), step))
                 self.wfile.flush()
+                script.sent.append(time.perf_counter())
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
             script.done.set()

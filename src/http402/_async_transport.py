@@ -53,7 +53,7 @@ from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
-from ._streams import AsyncFollowed, says_event_stream
+from ._streams import AsyncFollowed, says_event_stream, says_event_stream_value
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -342,20 +342,26 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         response = await self._transport.handle_async_request(request)
         status = response.status_code
         if status != 402 and status not in self._registry.interest:
-            names = self._balance_names
-            if names is not None:
-                if not self._scan_headers:
+            # Only a 200 event stream may hide a gate in its first events; nothing else is
+            # read. Its content type and a balance header are found in one pass over httpx's
+            # own header list (raw name, lower-case name, value), with no lookup per name.
+            peek, names = status == 200 and self._peeks, self._balance_names
+            if not self._scan_headers:
+                if names is not None:
                     await self._observe_balance(request, response)
-                else:
-                    # Most responses carry no balance: one pass over httpx's own header list
-                    # (raw name, lower-case name, value) tells, with no lookup per name.
-                    for _, name, _ in response.headers._list:
-                        if name in names:
-                            await self._observe_balance(request, response)
-                            break
-            # Only a 200 event stream may hide a gate in its first events; nothing else is read.
-            if status == 200 and self._peeks and says_event_stream(response.headers):
-                return await self._peek(request, response)
+                if peek and says_event_stream(response.headers):
+                    return await self._peek(request, response)
+            elif peek or names is not None:
+                balance = event_stream = False
+                for _, name, value in response.headers._list:
+                    if name == b"content-type":
+                        event_stream = event_stream or (peek and says_event_stream_value(value))
+                    elif names is not None and name in names:
+                        balance = True
+                if balance:
+                    await self._observe_balance(request, response)
+                if event_stream:
+                    return await self._peek(request, response)
             return response
         return await self._inspect(request, response)
 

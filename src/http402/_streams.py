@@ -97,13 +97,18 @@ def says_event_stream(headers: Any) -> bool:
         return is_event_stream(headers.get("content-type"))
     for _, name, value in items:
         if name == b"content-type":
-            # Most values start with another letter ("application/json"): no more to do.
-            return (
-                bool(value)
-                and value[0] in _MEDIA_TYPE_STARTS
-                and (value.partition(b";")[0].strip().lower() == b"text/event-stream")
-            )
+            return says_event_stream_value(value)
     return False
+
+
+def says_event_stream_value(value: bytes) -> bool:
+    """`True` when a raw `Content-Type` value is `text/event-stream` (parameters aside)."""
+    # Most values start with another letter ("application/json"): no more to do.
+    return (
+        bool(value)
+        and value[0] in _MEDIA_TYPE_STARTS
+        and (value.partition(b";")[0].strip().lower() == b"text/event-stream")
+    )
 
 
 @attrs.frozen
@@ -158,30 +163,34 @@ class EventParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Takes the next bytes of the stream; returns the events they complete, in order."""
+        return list(self.events(chunk))
+
+    def events(self, chunk: bytes) -> Iterator[Event]:
+        """`feed`, lazily: each event is parsed when it is asked for. Read it to its end
+        before feeding more (the end of the chunk is kept only then)."""
         if not self._started:
             chunk = bytes(self._partial) + chunk
             self._partial.clear()
             if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
                 self._partial += chunk  # too short to tell whether a BOM opens the stream
-                return []
+                return
             self._started = True
             if chunk.startswith(_BOM):
                 chunk = chunk[len(_BOM) :]
         if self._after_cr and chunk[:1] == b"\n":
             chunk = chunk[1:]
         if not chunk:
-            return []
+            return
         self._after_cr = chunk[-1:] == b"\r"
         if b"\n" not in chunk and b"\r" not in chunk:
             self._keep(chunk)  # the middle of a line: nothing to split
-            return []
+            return
         if self._partial:
             chunk = bytes(self._partial) + chunk
             self._partial.clear()
         # `bytes.splitlines` splits on CR, LF and CRLF only, as the format does.
         lines = chunk.splitlines(True)
         tail = lines.pop() if lines[-1][-1:] not in (b"\n", b"\r") else b""
-        events: list[Event] = []
         for line in lines:
             if self._dropping:
                 self._dropping = False  # the end of a line too long to keep
@@ -190,12 +199,11 @@ class EventParser:
             if not line:
                 event = self._dispatch()
                 if event is not None:
-                    events.append(event)
+                    yield event
             elif line[0] != 58:  # not a ":" comment
                 self._field(line)
         if tail:
             self._keep(tail)
-        return events
 
     def _keep(self, piece: bytes) -> None:
         """Keeps the unterminated end of a line, or drops it past `max_line`."""
@@ -286,7 +294,8 @@ class LookAhead(BodyReader):
         self._clock = clock
         self._peek_deadline = None if max_seconds is None else clock() + max_seconds
         self._stop: Stop | None = None
-        self._unread: list[Event] = []  # events the last chunk completed after the stop
+        # The events of the last chunk after the one that stopped reading, not yet parsed.
+        self._unread: Iterator[Event] = iter(())
         #: The error event's payload to classify, as JSON text, when `stop` is `ERROR`.
         self.error: bytes | None = None
         #: How many events were read.
@@ -308,13 +317,13 @@ class LookAhead(BodyReader):
         full = super().feed(chunk)
         body = self.body
         fresh, self._parsed = body[self._parsed :], len(body)
-        completed = self._parser.feed(fresh)
-        for index, event in enumerate(completed):
+        pending = self._parser.events(fresh)
+        for event in pending:
             self.events += 1
             kind, payload = judge(event)
             if kind is not None:
                 self._stop, self.error = kind, payload
-                self._unread = completed[index + 1 :]
+                self._unread = pending
                 return True
         late = self._peek_deadline is not None and self._clock() > self._peek_deadline
         if full or late:
@@ -430,12 +439,13 @@ class Watch:
     def __init__(self, parser: EventParser | None = None, unread: Iterable[Event] = ()) -> None:
         self._parser = parser if parser is not None else EventParser()
         self._parser.max_line = WATCH_LINE_LIMIT
+        # Set before the unread events are parsed: those that cannot be errors are not built.
         self._parser.keep = _may_be_error
-        self._unread = list(unread)
+        self._unread = iter(unread)
 
     def unread(self) -> Iterator[bytes]:
-        """The error payloads among the events already parsed but not yet looked at."""
-        unread, self._unread = self._unread, []
+        """The error payloads among the events already read but not yet looked at."""
+        unread, self._unread = self._unread, iter(())
         return _errors_in(unread)
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
