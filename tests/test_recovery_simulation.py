@@ -15,6 +15,9 @@ checked:
 * two purchases of a scope have, between them, a sign that the first took (a replay or a
   request to its endpoint got through) or a reconcile: a top-up that never shows is
   bought once, not once per window;
+* a priced request (an x402 challenge) is not paid while a payment of its offer has an
+  unknown outcome that the application has not reconciled, and a proof reaches the server
+  once at most (a proof whose request stopped waiting serves the next request, once);
 * every unknown outcome is raised as `PaymentOutcomeUnknownError` with no proof in it;
 * every flow ends (no request waits for ever), and every response it raises past is
   closed (by the shell, as here).
@@ -25,8 +28,11 @@ A seed that fails prints itself; keep it in `REGRESSIONS` once fixed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import heapq
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -42,6 +48,7 @@ from http402._actions import (
     KnownGate,
     Lifted,
     MarkGated,
+    NotSent,
     Release,
     Send,
     Sent,
@@ -59,6 +66,16 @@ from .fakes import insufficient
 from .test_flow import holding
 
 URL = "https://api.example.com/v1/generate"
+#: x402 v1's challenge as the spec shows it (tests/payloads, coinbase/x402).
+CHALLENGE = json.loads(
+    (Path(__file__).parent / "payloads" / "x402-v1-payment-requirements-body.json").read_text()
+)["response"]["body"].encode()
+#: A facilitator's pending settlement (see tests/test_recovery_holds.py for its sources).
+PENDING = base64.b64encode(
+    json.dumps(
+        {"success": False, "errorReason": "settlement_pending", "transaction": "0x" + "ab" * 32}
+    ).encode()
+).decode()
 #: Seeds run in the test suite, and seeds that once broke an invariant (kept as regressions).
 SEEDS = range(400)
 REGRESSIONS: list[int] = []
@@ -104,15 +121,23 @@ class World:
         self.coordinator = LocalCoordinator(clock=self.clock)
         self.book = self.coordinator.book
         self.within = self.rng.choice([5.0, 20.0, 60.0])
+        #: A priced API (an x402 challenge per request, paid per request) or an account
+        #: whose credits run out (topped up per episode).
+        self.priced = self.rng.random() < 0.4
+        hooks = {Reason.PAYMENT_CHALLENGE: self.pay} if self.priced else {}
         self.recovery = Recovery(
             Options.build(
                 {
-                    "on_payment_required": {Reason.INSUFFICIENT_CREDITS: self.hook},
+                    "on_payment_required": {Reason.INSUFFICIENT_CREDITS: self.hook, **hooks},
                     "retry": http402.RetryPolicy(within=self.within),
+                    "hook_timeout": self.rng.choice([None, 0.5, 2.0]),
                 },
                 is_async=False,
             )
         )
+        self.payments = 0
+        self.unknown = False  # a payment's outcome is unknown, and not reconciled yet
+        self.delivered: dict[str, int] = {}  # proof -> times it reached the server
         self.credits = 0
         #: (time, credits) of top-ups still on their way.
         self.arrivals: list[tuple[float, int]] = []
@@ -127,10 +152,15 @@ class World:
         self.requests: list[Request] = []
         self.unclosed: list[httpx.Response] = []
         self.errors: list[BaseException] = []
+        #: Invariants broken while the run went (an assertion there would be thrown into
+        #: the flow, as the shells throw what they meet).
+        self.violations: list[str] = []
 
     # --- the paid API and its billing ------------------------------------------------
 
     def answer(self, request: httpx.Request) -> Any:
+        if self.priced:
+            return self.priced_answer(request)
         while self.arrivals and self.arrivals[0][0] <= self.clock.now:
             self.credits += heapq.heappop(self.arrivals)[1]
         replay = "http402.replay" in request.extensions
@@ -148,6 +178,38 @@ class World:
         payment = http402.classify(response)
         assert payment is not None
         return Gated(error_for(payment, request=request, response=response))
+
+    def priced_answer(self, request: httpx.Request) -> Any:
+        proof = request.headers.get("x-payment")
+        if proof is None:
+            response = httpx.Response(402, content=CHALLENGE, request=request)
+            payment = http402.classify(response)
+            assert payment is not None
+            return Gated(error_for(payment, request=request, response=response))
+        if self.rng.random() < self.fault_rate / 2:
+            return NotSent(httpx.ConnectError("refused"))  # the proof never left
+        self.delivered[proof] = self.delivered.get(proof, 0) + 1
+        if self.rng.random() < self.fault_rate:
+            fault = self.rng.choice(["timeout", "503", "pending"])
+            if fault == "503":
+                response = httpx.Response(503, request=request)
+                self.unclosed.append(response)
+                return Sent(response)
+            if fault == "pending":
+                headers = {"x-payment-response": PENDING}
+                response = httpx.Response(402, content=CHALLENGE, headers=headers, request=request)
+                payment = http402.classify(response)
+                assert payment is not None
+                return Gated(error_for(payment, request=request, response=response))
+            raise httpx.ReadTimeout("timed out")
+        return Sent(httpx.Response(200, json={"data": "premium"}, request=request))
+
+    def pay(self, error: http402.PaymentRequiredError) -> Retry | None:
+        if self.rng.random() < 0.1:
+            return None  # the wallet declines
+        self.payments += 1
+        proof = f"{PROOF}-{self.payments}"
+        return Retry(headers={"X-PAYMENT": proof}, paid=error.payment.payment_options[0])
 
     def hook(self, error: http402.PaymentRequiredError) -> Retry | None:
         roll = self.rng.random()
@@ -167,11 +229,17 @@ class World:
         action = request.action
         if isinstance(action, Send):
             return self.answer(action.request)
+        if isinstance(action, StartHook) and not action.fleet:
+            if self.unknown:
+                self.violations.append("paid while a payment's outcome was unknown")
+            self.hooks.append((self.clock.now + self.rng.uniform(0.0, 3.0), action))
+            return None
         if isinstance(action, StartHook):
             key = action.scope
-            assert self.running.get(key, 0) == 0, f"seed {self.seed}: two hooks of {key}"
-            held = self.coordinator.held(self.scope, top_up_key(Reason.INSUFFICIENT_CREDITS))
-            assert held is None, f"seed {self.seed}: a hook ran while its scope was held"
+            if self.running.get(key, 0):
+                self.violations.append(f"two hooks of {key} at once")
+            if self.coordinator.held(self.scope, top_up_key(Reason.INSUFFICIENT_CREDITS)):
+                self.violations.append("a hook ran while its scope was held")
             self.running[key] = self.running.get(key, 0) + 1
             finishes = self.clock.now + self.rng.uniform(0.0, 3.0)
             self.hooks.append((finishes, action))
@@ -206,6 +274,8 @@ class World:
             request.done = True
             request.outcome = type(raised).__name__
             self.errors.append(raised)
+            if isinstance(raised, http402.PaymentOutcomeUnknownError) and not raised.held:
+                self.unknown = self.unknown or self.priced
             if request.received is not None:  # as a shell does with a response it lost
                 request.received.close()
             return
@@ -249,6 +319,8 @@ class World:
                 if isinstance(request.action, (Sleep, Wait)):
                     self.step(request)
                 elif isinstance(request.action, Send) and self.rng.random() < self.cancel_rate:
+                    # Cancelled with a paid replay under way: its outcome is unknown too.
+                    self.unknown = self.unknown or "x-payment" in request.action.request.headers
                     self.step(request, error=asyncio.CancelledError())
                 else:
                     try:
@@ -273,7 +345,8 @@ class World:
         for at, action in [h for h in self.hooks if h[0] <= self.clock.now]:
             self.hooks.remove((at, action))
             call = action.call
-            self.running[action.scope] -= 1
+            if action.fleet:
+                self.running[action.scope] -= 1
             try:
                 answer = call.done(call.hook(call.error))
             except Exception as exc:
@@ -286,8 +359,10 @@ class World:
         if self.rng.random() < 0.002 and self.coordinator.holds:
             self.coordinator.release(self.scope)
             self.settles += 1
+            self.unknown = False
 
     def check(self) -> None:
+        assert not self.violations, f"seed {self.seed}: {self.violations[0]}"
         assert all(r.done for r in self.requests), f"seed {self.seed}: a request never ended"
         for previous, purchase in zip(self.purchases, self.purchases[1:], strict=False):
             took = purchase.lifts_before > previous.lifts_before
@@ -298,6 +373,8 @@ class World:
             )
         for error in self.errors:
             assert PROOF not in str(error) + repr(error)
+        reused = [proof for proof, times in self.delivered.items() if times > 1]
+        assert not reused, f"seed {self.seed}: a proof reached the server twice: {reused}"
         assert all(response.is_closed for response in self.unclosed), (
             f"seed {self.seed}: a 5xx to a topped-up replay was left open"
         )
@@ -321,16 +398,13 @@ def test_the_simulation_sees_a_repeat_purchase() -> None:
 def test_the_runs_cover_the_faults() -> None:
     """Across the seeds, the runs meet every kind of fault and outcome they are meant to."""
     seen: set[str] = set()
-    purchases = 0
+    purchases = payments = 0
     for seed in range(60):
         world = World(seed)
         world.run()
         seen |= {r.outcome for r in world.requests}
         purchases += len(world.purchases)
-    assert {
-        "ok",
-        "PaymentOutcomeUnknownError",
-        "CancelledError",
-        "InsufficientCreditsError",
-    } <= seen
-    assert purchases > 60
+        payments += world.payments
+    outcomes = {"ok", "PaymentOutcomeUnknownError", "CancelledError", "InsufficientCreditsError"}
+    assert outcomes | {"PaymentChallengeError", "TimeoutError"} <= seen
+    assert purchases > 30 and payments > 30

@@ -244,12 +244,12 @@ class Redactor:
     __slots__ = ("_heads", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        given = sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len)
+        # `Bearer <key>` needs no encoded forms of its own beside `<key>`'s: those, at every
+        # offset, are inside its own, and the scheme in front of the key is no secret.
+        encoded = [s for s in given if not any(_is_scheme_of(s, t) for t in given)]
         self._secrets = tuple(
-            sorted(
-                {v for s in secrets if len(s) >= _MIN_SECRET_LENGTH for v in _variants(s)},
-                key=len,
-                reverse=True,
-            )
+            sorted({*given, *(v for s in encoded for v in _variants(s))}, key=len, reverse=True)
         )
         #: The shortest start of each secret that `bounded` scrubs: a text with none of them
         #: (and no escape) holds no secret and ends in no piece of one.
@@ -384,12 +384,23 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _is_scheme_of(value: str, credential: str) -> bool:
+    """`True` when `value` is `credential` with an authorization scheme in front."""
+    return (
+        len(value) > len(credential)
+        and value.endswith(credential)
+        and _SCHEME_PREFIX.fullmatch(value[: -len(credential)]) is not None
+    )
+
+
+_SCHEME_PREFIX = re.compile(r"\s*[A-Za-z][A-Za-z0-9_-]*\s+")
+
+
 def _variants(secret: str) -> list[str]:
     """`secret` and the forms a server may echo it in that are not character escapes (those
     `_Unescaped` undoes in the text instead): with `+` read as a space (a form decoder), and
-    each long word of that, sent
-    percent-encoded and echoed decoded, in base64 at each of the three offsets it can take
-    inside a longer blob (both alphabets), and in hex."""
+    each long word of that; sent percent-encoded and echoed decoded; in base64 at each of
+    the three offsets it can take inside a longer blob (both alphabets); and in hex."""
     found = [secret]
     if "+" in secret:
         # Read as a space, the key also falls apart into words that a link or a field
@@ -402,12 +413,12 @@ def _variants(secret: str) -> list[str]:
     if len(raw) <= 4096:
         for offset in range(3):
             core = _base64_core(raw, offset)
-            found += (core, core.translate(_URLSAFE))
-        found += (raw.hex(), raw.hex().upper())
+            found.append(core)
+            if "+" in core or "/" in core:
+                found.append(core.replace("+", "-").replace("/", "_"))
+        hexed = raw.hex()
+        found += (hexed, hexed.upper())
     return [v for v in found if len(v) >= _MIN_SECRET_LENGTH]
-
-
-_URLSAFE = str.maketrans("+/", "-_")
 
 
 def _base64_core(raw: bytes, offset: int) -> str:
