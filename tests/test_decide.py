@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 
+import http402
 from http402 import Reason
 from http402._classify.decide import decide
 from http402._classify.families import Family
@@ -56,9 +59,9 @@ class TestVetoes:
             '{"error": {"message": "Quota."}, "details": ["GenerateRequestsPerMinutePerProject"]}'
         )
         fields = read_fields({"error": {"message": "Insufficient quota."}})
-        assert decide(fields, strict=True, context=body) is None
+        assert decide(fields, strict=True, context=body.lower()) is None
         coded = read_fields({"error": {"code": "insufficient_quota", "message": "Quota."}})
-        verdict = decide(coded, strict=True, context=body)
+        verdict = decide(coded, strict=True, context=body.lower())
         assert verdict is not None and verdict.reason is Reason.INSUFFICIENT_CREDITS
 
     def test_a_refused_transfer_is_no_gate(self) -> None:
@@ -213,3 +216,118 @@ class TestWhichWordsCount:
             }
         }
         assert reason(body, strict=True) is Reason.INSUFFICIENT_CREDITS
+
+
+C, S, P, F = (
+    Reason.INSUFFICIENT_CREDITS,
+    Reason.SUBSCRIPTION_EXPIRED,
+    Reason.PLAN_LIMIT_EXCEEDED,
+    Reason.PAYMENT_FAILED,
+)
+N = None
+#: Each family as other providers word it (paraphrases, not recorded payloads: a rule that
+#: fits one payload but not its family fails here), and look-alikes worded as hard.
+PARAPHRASES = [
+    ("Your account balance is insufficient for this request.", C),
+    ("You don't have enough credits to complete this request.", C),
+    ("Your credits have run out.", C),
+    ("Out of credits. Please purchase more.", C),
+    ("Credit balance is zero.", C),
+    ("Your wallet balance is too low.", C),
+    ("Please add funds to your account to continue.", C),
+    ("Your prepaid balance has been exhausted.", C),
+    ("You have 0 credits remaining.", C),
+    ("Account has no credits.", C),
+    ("Insufficient funds in account.", C),
+    ("You have used all of your credits.", C),
+    ("余额不足，请充值后重试", C),
+    ("账户余额不足", C),
+    ("积分不足", C),
+    ("额度不足，请联系管理员", C),
+    ("Your subscription has expired.", S),
+    ("Your plan has expired. Please renew.", S),
+    ("Your account has been suspended due to non-payment.", S),
+    ("Payment overdue. Service suspended.", S),
+    ("Your trial has ended. Subscribe to continue.", S),
+    ("No active subscription found for this account.", S),
+    ("API access has been disabled due to an unpaid invoice.", S),
+    ("Billing is not enabled for this project.", S),
+    ("您的账户已欠费", S),
+    ("This feature is not available on your current plan.", P),
+    ("This model is only available to Pro users.", P),
+    ("Your plan does not support this model.", P),
+    ("Requires a paid subscription.", P),
+    ("Please upgrade your account to continue.", P),
+    ("You have reached your monthly limit. Upgrade to get more.", P),
+    ("Monthly quota exceeded.", P),
+    ("You've used all your searches for this month.", P),
+    ("You have exceeded the number of requests allowed by your plan.", P),
+    ("Page limit reached for your plan.", P),
+    ("Your free tier quota has been exhausted.", P),
+    ("Free plan limit reached. Upgrade to continue.", P),
+    ("Trial accounts can only call this endpoint 10 times.", P),
+    ("当前套餐不支持该功能", P),
+    ("You have reached your spending limit.", C),
+    ("Budget limit reached for this key.", C),
+    ("Your organization has reached its monthly spend cap.", C),
+    ("Your payment method was declined.", F),
+    ("Payment declined.", F),
+    ("We couldn't charge your card.", F),
+    ("Your card has expired.", F),
+    ("No payment method on file.", F),
+    # look-alikes
+    ("Too many requests, please slow down.", N),
+    ("You have exceeded the rate limit.", N),
+    ("Concurrent request limit exceeded. Upgrade your plan for more.", N),
+    ("Quota exceeded for quota metric 'Requests' and limit 'Requests per minute'.", N),
+    ("请求过于频繁", N),
+    ("QPS超限", N),
+    ("Invalid API key.", N),
+    ("The API key provided has expired.", N),
+    ("Payment amount must be greater than zero.", N),
+    ("Insufficient permissions.", N),
+    ("Insufficient storage space.", N),
+    ("Your daily quota has been exceeded. Try again tomorrow.", N),
+    ("Your account has been locked for security reasons.", N),
+    ("Subscription not found.", N),
+    ("This subscription is already canceled.", N),
+    ("The plan id is invalid.", N),
+    ("Upgrade your client to the latest version.", N),
+    ("Insufficient funds for this payout.", N),
+    ("User location is not supported for the API use.", N),
+    ("Model not found.", N),
+    ("You do not have access to this model.", N),
+    ("Free tier users are limited to 10 requests per minute.", N),
+]
+
+
+def _classify(status: int, text: str) -> Reason | None:
+    body = json.dumps({"error": {"message": text}}).encode()
+    response = httpx.Response(
+        status,
+        headers={"content-type": "application/json"},
+        content=body,
+        request=httpx.Request("POST", "http://gateway.example/v1/chat/completions"),
+    )
+    payment = http402.classify(response)
+    return None if payment is None else payment.reason
+
+
+GATES = [(text, reason) for text, reason in PARAPHRASES if reason is not None]
+LOOK_ALIKES = [text for text, reason in PARAPHRASES if reason is None]
+
+
+@pytest.mark.parametrize(("text", "expected"), GATES, ids=[t for t, _ in GATES])
+@pytest.mark.parametrize("status", [403, 429, 402])
+def test_a_family_is_recognised_however_a_provider_words_it(
+    text: str, expected: Reason, status: int
+) -> None:
+    """A gateway's 403 or 429, and any 402, give each wording its family's reason."""
+    assert _classify(status, text) is expected
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+@pytest.mark.parametrize("status", [400, 403, 429])
+def test_a_look_alike_worded_as_hard_is_no_gate(text: str, status: int) -> None:
+    """A throttle, a bad key, a validation error, a lock, a payout: no gate on a 4xx."""
+    assert _classify(status, text) is None

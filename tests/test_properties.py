@@ -1414,7 +1414,7 @@ def test_regression_slow_credit_count_regexes_on_long_numbers(body: str, url: st
 
 
 def test_regression_slow_depth_scan_of_a_cut_json_string() -> None:
-    """`_BRACKETS_AND_STRINGS` restarts at every escaped quote of a string that never closes
+    """A string pattern restarts at every escaped quote of a string that never closes
     and scans to the end: 8 KiB take ~0.3 s, 64 KiB ~14 s. A JSON body longer than 64 KiB
     that is cut inside a string full of `\\"` (an error echoing a JSON request) does it."""
     text = '["' + '\\"' * 4_000 + "{" * 40

@@ -15,9 +15,10 @@ import functools
 import ipaddress
 import json
 import re
+import sys
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,7 +57,6 @@ _MAX_URL_LENGTH = 2048
 
 # A string token is matched "unrolled" and may run to the end unclosed, so one pass over the
 # text is linear even for a body cut inside a long string of escaped quotes.
-_BRACKETS_AND_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _WEEKDAYS = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -354,10 +354,19 @@ def _parse_decimal(text: str) -> Decimal:
     return value
 
 
-# Built once: `json.loads` with hooks builds a decoder (and its scanner) on every call.
+# Built once: `json.loads` with hooks builds a decoder (and its scanner) on every call. Where
+# the interpreter caps the digits of an integer itself (3.11, 3.10.7 and later, unless the
+# application lifted it), the scanner parses integers on its own: a hook costs a Python call
+# per integer, and a body of thousands of numbers paid for it several times over.
 _DECODER = json.JSONDecoder(
     parse_int=_parse_int, parse_float=_parse_decimal, parse_constant=_reject_constant
 )
+_FAST_DECODER = json.JSONDecoder(parse_float=_parse_decimal, parse_constant=_reject_constant)
+_INT_DIGITS_CAP: Callable[[], int] | None = getattr(sys, "get_int_max_str_digits", None)
+# What the nesting check keeps of a body: quotes and brackets, square ones made curly (the
+# bytes of other characters, multi-byte ones included, are never one of these).
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_CURLY = bytes.maketrans(b"[]", b"{}")
 
 
 _JSON_SPACE = " \t\n\r"
@@ -369,27 +378,43 @@ def loads_json(text: str) -> Any:
     Nesting is capped at `MAX_JSON_DEPTH`, numbers must be finite with at most
     `MAX_NUMBER_DIGITS` digits, and non-integers become `Decimal` so money stays exact.
     """
-    # A body with few brackets cannot nest deeply; only count when it could.
-    if text.count("{") + text.count("[") > MAX_JSON_DEPTH:
-        depth = 0
-        for match in _BRACKETS_AND_STRINGS.finditer(text):
-            token = match.group()
-            if token in "[{":
-                depth += 1
-                if depth > MAX_JSON_DEPTH:
-                    raise _RejectedJSON("JSON nested too deeply")
-            elif token in "]}":
-                depth -= 1
+    # A body with few brackets cannot nest deeply: only look when it could.
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and not _nests_within_limit(text):
+        raise _RejectedJSON("JSON nested too deeply, or its brackets do not match")
+    decoder = _DECODER
+    if _INT_DIGITS_CAP is not None and 0 < _INT_DIGITS_CAP() <= MAX_NUMBER_DIGITS:
+        decoder = _FAST_DECODER  # the interpreter refuses a longer integer (`ValueError`)
     try:
         # `raw_decode` and a check of what follows, rather than `decode`: the same answer
         # without its two whitespace patterns (JSON whitespace is the four characters).
         start = len(text) - len(text.lstrip(_JSON_SPACE))
-        value, end = _DECODER.raw_decode(text, start)
+        value, end = decoder.raw_decode(text, start)
     except RecursionError as exc:  # pragma: no cover - the depth scan above comes first
         raise _RejectedJSON("JSON nested too deeply") from exc
     if end != len(text) and text[end:].strip(_JSON_SPACE):
         raise _RejectedJSON("extra data after the JSON value")
     return value
+
+
+def _nests_within_limit(text: str) -> bool:
+    """`True` when the brackets outside strings nest at most `MAX_JSON_DEPTH` deep and match.
+
+    All in C, whatever the body: escaped backslashes and quotes are dropped, then every
+    character but quotes and brackets; what lies between a quote and the next is a string's
+    content (a string cut off runs to the end). Square brackets are made curly (a mismatch is
+    invalid JSON, refused by the parser anyway), so each pass takes away the innermost pairs,
+    exactly one level.
+    """
+    if "\\" in text:
+        text = text.replace("\\\\", "").replace('\\"', "")
+    skeleton = text.encode("utf-8", "surrogatepass").translate(_CURLY, _NOT_STRUCTURE)
+    brackets = b"".join(skeleton.split(b'"')[::2]) if b'"' in skeleton else skeleton
+    for _ in range(MAX_JSON_DEPTH):
+        inner = brackets.replace(b"{}", b"")
+        if len(inner) == len(brackets):
+            break
+        brackets = inner
+    return not brackets
 
 
 def decode_base64_json(value: str) -> Any:

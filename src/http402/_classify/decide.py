@@ -33,6 +33,7 @@ provider's own host, where the status or the host already says "pay".
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -43,7 +44,7 @@ from .fields import Code, Fields
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_WORDS, CODES, WORDING
 
-__all__ = ["Statements", "Verdict", "decide", "read_code", "read_words"]
+__all__ = ["Statements", "Verdict", "decide", "read_code", "read_words", "unless_a_transfer"]
 
 #: How much of a text the wording rules search: a provider states the reason up front.
 WORDS_SCAN = 4096
@@ -60,15 +61,52 @@ _FUNDS = frozenset({Family.BALANCE_EXHAUSTED, Family.INSTRUMENT_DECLINED, Family
 @attrs.frozen
 class Statements:
     """What one text or one code states: the families of its strong and of its weak rules,
-    and the names of the rules that matched (for `http402 explain`)."""
+    and the names of the rules that matched (for `http402 explain`).
+
+    What the ladder asks of it is worked out once, here: a text or a code is read once and
+    kept (`read_words`, `read_code`), and asked on every decision.
+    """
 
     strong: frozenset[Family] = frozenset()
     weak: frozenset[Family] = frozenset()
     rules: tuple[str, ...] = ()
+    #: The gate families that count on a strict reading (strong ones), then on any reading,
+    #: each by rank.
+    strict_gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
+    gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
+    #: Whether a throttle or a refused transfer vetoes a strict reading, and any reading.
+    strict_veto: bool = attrs.field(init=False, repr=False, eq=False)
+    veto: bool = attrs.field(init=False, repr=False, eq=False)
+    #: Whether it states a refused transfer, or another refusal plainly (strong rules).
+    transfer: bool = attrs.field(init=False, repr=False, eq=False)
+    contrary: bool = attrs.field(init=False, repr=False, eq=False)
 
-    def counted(self, strict: bool) -> frozenset[Family]:
-        """The families that count on this reading."""
-        return self.strong if strict else self.strong | self.weak
+    def __attrs_post_init__(self) -> None:
+        every = self.strong | self.weak
+        derived = {
+            "strict_gates": _by_rank(f for f in self.strong if f.is_gate),
+            "gates": _by_rank(f for f in every if f.is_gate),
+            "veto": not _VETOES.isdisjoint(self.strong),
+            # A weak veto (a daily window) holds only on a strict reading: the inverse of a
+            # weak gate rule, since a 402 may state a daily limit as its reason.
+            "strict_veto": not _VETOES.isdisjoint(every),
+            "transfer": Family.TRANSFER_REFUSED in self.strong,
+            "contrary": Family.NOT_BILLING in self.strong,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    def counted(self, strict: bool) -> tuple[Family, ...]:
+        """The gate families that count on this reading, by rank."""
+        return self.strict_gates if strict else self.gates
+
+
+def _by_rank(families: Iterable[Family]) -> tuple[Family, ...]:
+    return tuple(sorted(families, key=_rank))
+
+
+def _rank(family: Family) -> int:
+    return family.rank
 
 
 _NOTHING = Statements()
@@ -101,14 +139,21 @@ def decide(
         fields: What the payload states.
         strict: Count only strong rules (a status other than 402 from a host with no
             adapter of its own, or a stream's event).
-        context: For a strict reading, the body's text, searched for throttle wording.
+        context: For a strict reading, the body's text in lower case, searched for throttle
+            wording.
         moves_money: Whether the request moves the application's own money (a payout or
             a transfer, by its URL), asked only when a lack of funds would decide.
     """
-    verdict = _climb(fields, strict, context)
+    return unless_a_transfer(_climb(fields, strict, context), moves_money)
+
+
+def unless_a_transfer(
+    verdict: Verdict | None, moves_money: Callable[[], bool] | None
+) -> Verdict | None:
+    """`verdict`, unless it is a lack of funds on a request that moves the application's
+    own money (issue 23): that is the transfer's, not the API's bill."""
     if verdict is None or verdict.family not in _FUNDS or moves_money is None:
         return verdict
-    # The application's own transfer lacks funds: no gate (issue 23).
     return None if moves_money() else verdict
 
 
@@ -116,18 +161,19 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     """Rungs 1 to 6 of the ladder (the module)."""
     codes = [(code, read_code(code.normalized)) for code in fields.codes]
     texts = [(message, read_words(message.text)) for message in fields.messages]
-    # 1. Vetoes. A weak veto (a daily window) holds only on a strict reading: the inverse of
-    # a weak gate rule, since a 402 may state a daily limit as its reason.
-    if any(_vetoes(said, strict) for _, said in texts):
-        return None
-    if any(Family.TRANSFER_REFUSED in said.strong for _, said in codes):
-        return None
-    throttle_code = any(_vetoes(said, strict) for _, said in codes)
-    names_billing = any(
-        family.is_gate and not family.is_remedy
-        for _, said in codes
-        for family in said.counted(strict)
-    )
+    # 1. Vetoes.
+    for _, said in texts:
+        if said.strict_veto if strict else said.veto:
+            return None
+    throttle_code = names_billing = contrary = False
+    for _, said in codes:
+        if said.transfer:
+            return None
+        throttle_code = throttle_code or (said.strict_veto if strict else said.veto)
+        names_billing = names_billing or any(
+            not family.is_remedy for family in said.counted(strict)
+        )
+        contrary = contrary or said.contrary
     # A throttle's code is a category (Anthropic's `rate_limit_error` on every 429): a finer
     # code that names a billing family, in a body whose words say no throttle, outvotes it.
     if throttle_code and not names_billing:
@@ -135,20 +181,19 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     if strict and context and not names_billing and _throttle_in(context[:CONTEXT_SCAN]):
         return None
     # 2. Another refusal stated plainly: no code counts, nor weak wording.
-    contrary = any(Family.NOT_BILLING in said.strong for _, said in [*texts, *codes])
+    contrary = contrary or any(said.contrary for _, said in texts)
     if contrary:
         codes = []
     stated: dict[Family, str] = {}
     for message, said in texts:
         if message.own:  # a form field's message is not the error's reason
             for family in said.counted(strict or contrary):
-                if family.is_gate:
-                    stated.setdefault(family, message.text)
+                stated.setdefault(family, message.text)
     # 3. A code that names what happened.
     vague_codes: list[tuple[Family, Code]] = []
     for code, said in codes:
-        for family in sorted(said.counted(strict), key=_rank):
-            if not family.is_gate or family.is_remedy:
+        for family in said.counted(strict):
+            if family.is_remedy:
                 continue
             if not family.is_vague:
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
@@ -179,14 +224,6 @@ def _reason(family: Family) -> Reason:
     return reason
 
 
-def _vetoes(said: Statements, strict: bool) -> bool:
-    return not _VETOES.isdisjoint(said.strong) or (strict and not _VETOES.isdisjoint(said.weak))
-
-
-def _rank(family: Family) -> int:
-    return family.rank
-
-
 def _shown(code: Code, fields: Fields) -> str | None:
     """The message to show with a deciding code: its own object's, else the first."""
     return code.message if code.message is not None else fields.message
@@ -194,7 +231,7 @@ def _shown(code: Code, fields: Fields) -> str | None:
 
 def _billing_code(codes: Iterable[tuple[Code, Statements]]) -> Code | None:
     for code, said in codes:
-        if any(family.is_gate for family in said.strong | said.weak):
+        if said.gates:
             return code
     return None
 
@@ -216,7 +253,7 @@ def _from_fields(fields: Fields) -> Verdict | None:
         family = Family.PLAN_FEATURE
     for name in fields.exhausted if family is None else ():
         for said in (read_code(normalize_code(name)), read_words(name)):
-            named = [f for f in said.counted(False) if f.is_gate and not f.is_remedy]
+            named = [f for f in said.gates if not f.is_remedy]
             if named:
                 family = min(named, key=_rank)
                 break
@@ -245,16 +282,42 @@ _THROTTLE_RULES = tuple(rule for rule in WORDING if rule.family is Family.THROTT
 
 
 def read_words(text: str) -> Statements:
-    """What a message states, by the wording rules (its first `WORDS_SCAN` characters)."""
-    if len(text) > WORDS_SCAN:
-        return _read_lowered(text[:WORDS_SCAN].lower())
-    return _read_short(text)
+    """What a message states, by the wording rules (its first `WORDS_SCAN` characters).
+
+    Read in its *shape*: lower case, with every run that starts with a digit and holds three
+    or more digits that are not all zero (a request id, an amount, the tail of an
+    organisation's id) made `9`s, lengths and separators kept. No rule tells one such run
+    from another of its length, so a provider's message that differs from the last only by
+    the request id it quotes is read once.
+    """
+    return _read_shape(shape_of(text[:WORDS_SCAN]))
+
+
+def shape_of(text: str) -> str:
+    """`text` in lower case, its ids and large numbers made alike (`read_words`)."""
+    lowered = text.lower()
+    if not _HAS_DIGIT.search(lowered):
+        return lowered
+    return _DIGIT_RUN.sub(_shaped_run, lowered)
 
 
 @functools.lru_cache(maxsize=512)
-def _read_short(text: str) -> Statements:
+def _read_shape(shape: str) -> Statements:
     # Cached: a provider sends the same few messages over and over.
-    return _read_lowered(text.lower())
+    return _read_lowered(shape)
+
+
+_HAS_DIGIT = re.compile(r"[0-9]")
+#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not).
+_DIGIT_RUN = re.compile(r"[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
+_ALNUM = re.compile(r"[a-z0-9]")
+_NOT_ZERO = re.compile(r"[1-9]")
+
+
+def _shaped_run(match: re.Match[str]) -> str:
+    run = match.group()
+    # A run of zeros stays: a rule may read "0" ("reached 0 balance").
+    return _ALNUM.sub("9", run) if _NOT_ZERO.search(run) else run
 
 
 def _read_lowered(lowered: str) -> Statements:
@@ -301,11 +364,20 @@ def read_code(normalized: str) -> Statements:
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 
 
-def _throttle_in(context: str) -> bool:
-    """`True` when a body's text reads as a throttle's, by any throttle rule."""
-    lowered = context.lower()
-    return any(
-        rule.matches(lowered)
-        for rule in _THROTTLE_RULES
-        if any(needle in lowered for needle in rule.needles)
-    )
+#: Every throttle rule's needles, each with its rule.
+_THROTTLE_NEEDLES = tuple((needle, rule) for rule in _THROTTLE_RULES for needle in rule.needles)
+
+
+@functools.lru_cache(maxsize=256)
+def _throttle_in(lowered: str) -> bool:
+    """`True` when a body's lower-case text reads as a throttle's, by any throttle rule.
+
+    Cached: a provider sends the same few bodies over and over.
+    """
+    tried: WordRule | None = None
+    for needle, rule in _THROTTLE_NEEDLES:
+        if rule is not tried and needle in lowered:
+            if rule.matches(lowered):
+                return True
+            tried = rule  # its other needles would run the same search again
+    return False

@@ -31,86 +31,61 @@ cap, a trial's restriction, a plan's feature, and a bare quota last.
 from __future__ import annotations
 
 import enum
+import itertools
 
 from .._models import Reason
 
 __all__ = ["Family"]
 
+_STATEMENT, _VAGUE, _REMEDY, _LOOK_ALIKE = "statement", "vague", "remedy", "look-alike"
+_RANKS = itertools.count()
+
 
 class Family(enum.Enum):
-    """A kind of billing gate (or, for the last three, of a look-alike)."""
+    """A kind of billing gate (or, for the last three, of a look-alike).
+
+    Each member knows its `reason`, its `rank` (precedence among the families a message
+    states: lowest wins, the order below), whether it `is_gate`, `is_vague` or `is_remedy`:
+    plain attributes, read on every decision.
+    """
 
     # What happened, most specific first (`rank`).
-    INSTRUMENT_DECLINED = "instrument_declined"
-    INSTRUMENT_MISSING = "instrument_missing"
-    FREE_ALLOWANCE_USED = "free_allowance_used"
-    PLAN_VOLUME_USED = "plan_volume_used"
-    BALANCE_EXHAUSTED = "balance_exhausted"
-    SUBSCRIPTION_INACTIVE = "subscription_inactive"
-    SPEND_CAP_REACHED = "spend_cap_reached"
-    TRIAL_RESTRICTION = "trial_restriction"
-    PLAN_FEATURE = "plan_feature"
-    QUOTA_EXHAUSTED = "quota_exhausted"
+    INSTRUMENT_DECLINED = ("instrument_declined", Reason.PAYMENT_FAILED, _STATEMENT)
+    INSTRUMENT_MISSING = ("instrument_missing", Reason.PAYMENT_FAILED, _STATEMENT)
+    FREE_ALLOWANCE_USED = ("free_allowance_used", Reason.PLAN_LIMIT_EXCEEDED, _VAGUE)
+    PLAN_VOLUME_USED = ("plan_volume_used", Reason.PLAN_LIMIT_EXCEEDED, _VAGUE)
+    BALANCE_EXHAUSTED = ("balance_exhausted", Reason.INSUFFICIENT_CREDITS, _STATEMENT)
+    SUBSCRIPTION_INACTIVE = ("subscription_inactive", Reason.SUBSCRIPTION_EXPIRED, _STATEMENT)
+    SPEND_CAP_REACHED = ("spend_cap_reached", Reason.INSUFFICIENT_CREDITS, _STATEMENT)
+    TRIAL_RESTRICTION = ("trial_restriction", Reason.PLAN_LIMIT_EXCEEDED, _STATEMENT)
+    PLAN_FEATURE = ("plan_feature", Reason.PLAN_LIMIT_EXCEEDED, _STATEMENT)
+    QUOTA_EXHAUSTED = ("quota_exhausted", Reason.INSUFFICIENT_CREDITS, _VAGUE)
     # What the provider asks for.
-    PAYMENT_METHOD_ASKED = "payment_method_asked"
-    TOP_UP_ASKED = "top_up_asked"
-    BILLING_ASKED = "billing_asked"
-    UPGRADE_ASKED = "upgrade_asked"
+    PAYMENT_METHOD_ASKED = ("payment_method_asked", Reason.PAYMENT_FAILED, _REMEDY)
+    TOP_UP_ASKED = ("top_up_asked", Reason.INSUFFICIENT_CREDITS, _REMEDY)
+    BILLING_ASKED = ("billing_asked", Reason.SUBSCRIPTION_EXPIRED, _REMEDY)
+    UPGRADE_ASKED = ("upgrade_asked", Reason.PLAN_LIMIT_EXCEEDED, _REMEDY)
     # Look-alikes: a rate limit and a refused transfer of the application's own money veto
     # every reading; another refusal stated plainly outvotes codes and weak wording.
-    THROTTLE = "throttle"
-    TRANSFER_REFUSED = "transfer_refused"
-    NOT_BILLING = "not_billing"
+    THROTTLE = ("throttle", None, _LOOK_ALIKE)
+    TRANSFER_REFUSED = ("transfer_refused", None, _LOOK_ALIKE)
+    NOT_BILLING = ("not_billing", None, _LOOK_ALIKE)
 
-    @property
-    def reason(self) -> Reason | None:
-        """The reason a gate of this family has (a vague one's when no remedy says)."""
-        return _REASONS.get(self)
+    reason: Reason | None
+    rank: int
+    is_gate: bool
+    is_vague: bool
+    is_remedy: bool
 
-    @property
-    def rank(self) -> int:
-        """Precedence among the families a message states: lowest wins."""
-        return _RANK[self]
+    def __new__(cls, name: str, reason: Reason | None, kind: str) -> Family:
+        member = object.__new__(cls)
+        member._value_ = name
+        member.reason = reason
+        member.rank = next(_RANKS)
+        member.is_gate = kind != _LOOK_ALIKE
+        member.is_vague = kind == _VAGUE
+        member.is_remedy = kind == _REMEDY
+        return member
 
-    @property
-    def is_vague(self) -> bool:
-        """`True` when the family says something ran out but not whose: a remedy decides."""
-        return self in _VAGUE
-
-    @property
-    def is_remedy(self) -> bool:
-        """`True` when the family is what the provider asks for, not what happened."""
-        return self in _REMEDIES
-
-    @property
-    def is_gate(self) -> bool:
-        """`False` for the look-alike families."""
-        return self in _REASONS
-
-
-_REASONS = {
-    Family.INSTRUMENT_DECLINED: Reason.PAYMENT_FAILED,
-    Family.INSTRUMENT_MISSING: Reason.PAYMENT_FAILED,
-    Family.FREE_ALLOWANCE_USED: Reason.PLAN_LIMIT_EXCEEDED,
-    Family.PLAN_VOLUME_USED: Reason.PLAN_LIMIT_EXCEEDED,
-    Family.BALANCE_EXHAUSTED: Reason.INSUFFICIENT_CREDITS,
-    Family.SUBSCRIPTION_INACTIVE: Reason.SUBSCRIPTION_EXPIRED,
-    Family.SPEND_CAP_REACHED: Reason.INSUFFICIENT_CREDITS,
-    Family.TRIAL_RESTRICTION: Reason.PLAN_LIMIT_EXCEEDED,
-    Family.PLAN_FEATURE: Reason.PLAN_LIMIT_EXCEEDED,
-    Family.QUOTA_EXHAUSTED: Reason.INSUFFICIENT_CREDITS,
-    Family.PAYMENT_METHOD_ASKED: Reason.PAYMENT_FAILED,
-    Family.TOP_UP_ASKED: Reason.INSUFFICIENT_CREDITS,
-    Family.BILLING_ASKED: Reason.SUBSCRIPTION_EXPIRED,
-    Family.UPGRADE_ASKED: Reason.PLAN_LIMIT_EXCEEDED,
-}
-_VAGUE = frozenset({Family.FREE_ALLOWANCE_USED, Family.PLAN_VOLUME_USED, Family.QUOTA_EXHAUSTED})
-_REMEDIES = frozenset(
-    {
-        Family.PAYMENT_METHOD_ASKED,
-        Family.TOP_UP_ASKED,
-        Family.BILLING_ASKED,
-        Family.UPGRADE_ASKED,
-    }
-)
-_RANK = {family: rank for rank, family in enumerate(Family)}
+    # Identity is enough: members are singletons (and `Enum.__hash__` is a Python call).
+    __hash__ = object.__hash__

@@ -103,15 +103,35 @@ def read_fields(payload: Any) -> Fields:
         return fields
     if not isinstance(payload, dict):
         return fields
-    objects = _objects(payload)
-    if len(objects) > 1:
+    reads = _walk(payload)
+    if len(reads) > 1:
         # The object that carries the message is the error itself: read it before its
         # envelope (PayPal's `details[]` item before its generic `name`).
-        objects = [o for o in objects if o[2]] + [o for o in objects if not o[2]]
-    values = fields.values
-    for obj, upstream, _ in objects:
-        _read_object(obj, upstream, fields, values)
+        reads = [r for r in reads if r.messages] + [r for r in reads if not r.messages]
+    found = fields.values
+    for read in reads:
+        for role, (_, parsed) in read.values.items():
+            found.setdefault(role, parsed)  # the earlier object wins
+        own: str | None = None
+        if read.messages:
+            read.messages.sort(key=_first)
+            own = next((text for rank, text in read.messages if rank != _REMEDY_RANK), None)
+            first = not fields.messages
+            for rank, text in read.messages:
+                if len(fields.messages) < _MAX_MESSAGES:
+                    own_words = first or read.upstream or rank == _REMEDY_RANK
+                    fields.messages.append(Message(text, read.upstream, own_words))
+        if read.codes:
+            read.codes.sort(key=_first)
+            for rank, code in read.codes:
+                fields.codes.append(Code(code, normalize_code(code), own, rank >= _AUX_RANK))
+        if read.exhausted is not None:
+            fields.exhausted.append(read.exhausted)
     return fields
+
+
+def _first(pair: tuple[int, str]) -> int:
+    return pair[0]
 
 
 # --------------------------------------------------------------------------- the roles
@@ -308,7 +328,6 @@ def is_documentation(url: str) -> bool:
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
-    "message": _message,
     "credits_required": as_amount,
     "credits_available": as_amount,
     "currency": _currency,
@@ -318,16 +337,30 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "retry_after": _seconds,
     "request_id": _request_id,
 }
-_CODE, _MESSAGE, _NEST = "code", "message", "nested"
-#: Spelling -> (canonical key, the roles it can play with the rank of each).
-_ROLES: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+
+
+class _Role(NamedTuple):
+    """What a key (in one of its spellings) is: its canonical name, its rank among the
+    envelope keys, the message keys and the code keys (`None` where it is none of them),
+    and the other roles it plays with its rank among each one's synonyms."""
+
+    key: str
+    nest: int | None
+    message: int | None
+    code: int | None
+    values: tuple[tuple[str, int], ...]
+
+
+#: Spelling -> its role.
+_ROLES: dict[str, _Role] = {}
 
 
 def _build_roles() -> None:
-    roles: dict[str, list[tuple[str, int]]] = {}
+    ranks: dict[str, dict[str, int]] = {}
     for role, keys in (
-        (_MESSAGE, _MESSAGE_KEYS),
-        (_CODE, _CODE_KEYS),
+        ("message", _MESSAGE_KEYS),
+        ("code", _CODE_KEYS),
+        ("nested", _NESTED),
         ("credits_required", _REQUIRED_KEYS),
         ("credits_available", _AVAILABLE_KEYS),
         ("currency", ("currency",)),
@@ -336,13 +369,19 @@ def _build_roles() -> None:
         ("action_url", _URL_KEYS),
         ("retry_after", _RETRY_KEYS),
         ("request_id", _REQUEST_ID_KEYS),
-        (_NEST, _NESTED),
     ):
         for rank, key in enumerate(keys):
-            roles.setdefault(key, []).append((role, rank))
-    for key, played in roles.items():
+            ranks.setdefault(key, {})[role] = rank
+    for key, played in ranks.items():
+        entry = _Role(
+            key,
+            played.pop("nested", None),
+            played.pop("message", None),
+            played.pop("code", None),
+            tuple(played.items()),
+        )
         for spelling in _spellings(key):
-            _ROLES.setdefault(spelling, (key, tuple(played)))
+            _ROLES.setdefault(spelling, entry)
 
 
 _build_roles()
@@ -351,13 +390,27 @@ _build_roles()
 # --------------------------------------------------------------------------- the walk
 
 
-def _objects(payload: dict[str, Any]) -> list[tuple[dict[str, Any], bool, bool]]:
-    """The payload and the objects nested under its envelope keys, breadth first, as
-    `(object, from upstream, has a message)`; at most `_MAX_OBJECTS`."""
+class _Read(NamedTuple):
+    """What one object states: its messages and codes with the rank of their keys, its
+    other fields parsed, and the name of a limit it says is used up."""
+
+    upstream: bool
+    messages: list[tuple[int, str]]
+    codes: list[tuple[int, str]]
+    values: dict[str, tuple[int, Any]]
+    exhausted: str | None
+
+
+def _walk(payload: dict[str, Any]) -> list[_Read]:
+    """What the payload and the objects nested under its envelope keys state, breadth
+    first; at most `_MAX_OBJECTS` objects, the first three items of a list.
+
+    Within an object the synonym of lowest rank wins, whatever the order of the keys.
+    """
     queue: list[tuple[Any, bool]] = [(payload, False)]
-    found: list[tuple[dict[str, Any], bool, bool]] = []
+    reads: list[_Read] = []
     index = 0
-    while index < len(queue) and len(found) < _MAX_OBJECTS:
+    while index < len(queue) and len(reads) < _MAX_OBJECTS:
         obj, upstream = queue[index]
         index += 1
         if type(obj) is list:
@@ -365,46 +418,65 @@ def _objects(payload: dict[str, Any]) -> list[tuple[dict[str, Any], bool, bool]]
             continue
         if not isinstance(obj, dict):
             continue
-        has_message = False
+        messages: list[tuple[int, str]] = []
+        codes: list[tuple[int, str]] = []
+        values: dict[str, tuple[int, Any]] = {}
         children: list[tuple[int, Any, bool]] = []
-        for spelling, (key, roles) in _known_keys(obj):
+        for spelling, role in _known_keys(obj):
             value = obj[spelling]
-            nest = next((rank for role, rank in roles if role == _NEST), None)
-            if nest is not None and isinstance(value, (dict, list)):
+            if role.nest is not None and isinstance(value, (dict, list)):
                 # An upstream error kept under `raw` may be an object already.
-                children.append((nest, value, upstream or key == "raw"))
-            elif type(value) is str and (key == "raw" or _plays(roles, _MESSAGE)):
+                children.append((role.nest, value, upstream or role.key == "raw"))
+                if type(value) is dict:
+                    continue  # a list may be messages too (`"errors": ["..."]`)
+            if (
+                type(value) is str
+                and (role.message is not None or role.key == "raw")
+                and value.lstrip()[:1] in ("{", "[")
+            ):
                 # A gateway passes the upstream provider's error on as JSON text
                 # (OpenRouter's `error.metadata.raw`, a message that is JSON itself).
                 parsed = _upstream(value)
                 if parsed is not None:
-                    children.append((len(_NESTED) if nest is None else nest, parsed, True))
+                    rank = len(_NESTED) if role.nest is None else role.nest
+                    children.append((rank, parsed, True))
                     continue
-            if not has_message and _plays(roles, _MESSAGE):
-                has_message = isinstance(value, (str, list)) and _message(value) is not None
-        found.append((obj, upstream, has_message))
+            if role.message is not None:
+                text = _message(value)
+                if text is not None:
+                    messages.append((role.message, text))
+            if role.code is not None:
+                code = _code_value(role.key, value)
+                if code is not None:
+                    codes.append((role.code, code))
+            for name, rank in role.values:
+                if name not in values or rank < values[name][0]:
+                    parsed = _PARSERS[name](value)
+                    if parsed is not None:
+                        values[name] = (rank, parsed)
+        reads.append(_Read(upstream, messages, codes, values, _exhausted_limit(obj)))
         if children:
-            children.sort(key=lambda child: child[0])
+            children.sort(key=_first_of_three)
             queue.extend((child, from_upstream) for _, child, from_upstream in children)
-    return found
+    return reads
 
 
-def _plays(roles: tuple[tuple[str, int], ...], wanted: str) -> bool:
-    return any(role == wanted for role, _ in roles)
+def _first_of_three(child: tuple[int, Any, bool]) -> int:
+    return child[0]
 
 
-def _known_keys(obj: dict[str, Any]) -> list[tuple[str, tuple[str, tuple[tuple[str, int], ...]]]]:
+def _known_keys(obj: dict[str, Any]) -> list[tuple[str, _Role]]:
     """The keys of `obj` that play a role, with their roles: by a lookup per key, or per
     known spelling for an object with more keys than spellings (a hostile body)."""
     if len(obj) <= len(_ROLES):
         get = _ROLES.get
         known = []
         for key in obj:
-            roles = get(key) if type(key) is str else None
-            if roles is not None:
-                known.append((key, roles))
+            role = get(key) if type(key) is str else None
+            if role is not None:
+                known.append((key, role))
         return known
-    return [(spelling, roles) for spelling, roles in _ROLES.items() if spelling in obj]
+    return [(spelling, role) for spelling, role in _ROLES.items() if spelling in obj]
 
 
 def _upstream(value: str) -> Any:
@@ -416,69 +488,12 @@ def _upstream(value: str) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _parsed_upstream(value: str) -> Any:
-    # Cached: the walk parses it, and the reading of the object skips it as a message.
+    # Cached: a gateway passes the same few upstream errors on.
     try:
         parsed = loads_json(value)
     except ValueError:
         return None
     return parsed if isinstance(parsed, (dict, list)) else None
-
-
-def _read_object(
-    obj: dict[str, Any], upstream: bool, fields: Fields, found: dict[str, Any]
-) -> None:
-    """Adds the codes, messages and role values of one object to `fields`.
-
-    Within an object the synonym of lowest rank wins, whatever the order of the keys;
-    across objects the earlier object wins.
-    """
-    best: dict[str, tuple[int, Any]] = {}
-    messages: list[tuple[int, str]] = []
-    codes: list[tuple[int, str]] = []
-    for spelling, (key, roles) in _known_keys(obj):
-        value = obj[spelling]
-        for role, rank in roles:
-            if role == _NEST:
-                continue
-            if role == _CODE:
-                code = _code_value(key, value)
-                if code is not None:
-                    codes.append((rank, code))
-                continue
-            if role == _MESSAGE:
-                if len(fields.messages) + len(messages) < _MAX_MESSAGES:
-                    text = _message(value)
-                    if text is not None and not _is_json_text(value):
-                        messages.append((rank, text))
-                continue
-            if role in found or (role in best and best[role][0] <= rank):
-                continue
-            parsed = _PARSERS[role](value)
-            if parsed is not None:
-                best[role] = (rank, parsed)
-    for role, (_, parsed) in best.items():
-        found[role] = parsed
-    own: str | None = None
-    if messages:
-        messages.sort(key=lambda m: m[0])
-        own = next((text for rank, text in messages if rank != _REMEDY_RANK), None)
-        first = not fields.messages
-        fields.messages.extend(
-            Message(text, upstream, first or upstream or rank == _REMEDY_RANK)
-            for rank, text in messages
-        )
-    if codes:
-        codes.sort(key=lambda c: c[0])
-        fields.codes.extend(
-            Code(code, normalize_code(code), own, rank >= _AUX_RANK) for rank, code in codes
-        )
-    exhausted = _exhausted_limit(obj)
-    if exhausted is not None:
-        fields.exhausted.append(exhausted)
-
-
-def _is_json_text(value: Any) -> bool:
-    return type(value) is str and value.lstrip()[:1] in ("{", "[") and _upstream(value) is not None
 
 
 def _code_value(key: str, value: Any) -> str | None:

@@ -13,6 +13,7 @@ would cost more than the reading they spare).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from .rules import Strength
@@ -89,19 +90,26 @@ def _commonness(word: str) -> tuple[bool, int]:
 EVIDENCE_NEEDLES = _derive()
 
 
-def may_hold_evidence(text: str) -> bool:
-    """`False` when `text` holds no needle of a strong rule or code (then no strict reading
-    can claim it); `True` when it may."""
-    if len(text) > EVIDENCE_SCAN:
+@functools.lru_cache(maxsize=256)
+def may_hold_evidence(lowered: str) -> bool:
+    """`False` when a body's text, in lower case, holds no needle of a strong rule or code
+    (then no strict reading can claim it); `True` when it may. Cached, as the same few
+    error bodies come over and over."""
+    if len(lowered) > EVIDENCE_SCAN or _holds_a_needle(lowered):
         return True
-    lowered = text.lower()
     if "\\" in lowered:
         if "\\u" in lowered:
             return True
         # A line break inside a JSON string is an escape in the raw body.
         lowered = lowered.replace("\\n", " ").replace("\\t", " ").replace("\\r", " ")
     if "\n" in lowered or "\t" in lowered or "\r" in lowered or "  " in lowered:
-        lowered = " ".join(lowered.split())  # a needle's space may be any run of blanks
+        # A needle's space may be any run of blanks: looked for again in the text with
+        # each run made one space (most bodies that hold a needle end above, unchanged).
+        return _holds_a_needle(" ".join(lowered.split()))
+    return False
+
+
+def _holds_a_needle(lowered: str) -> bool:
     for needle in EVIDENCE_NEEDLES:  # noqa: SIM110 - a plain loop: `any()` costs more
         if needle in lowered:
             return True

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from .decide import decide
+from .decide import decide, unless_a_transfer
 from .fields import text_fields
-from .readers import fields_of, gate
+from .readers import gate, moves_money, reading_of
 from .snapshot import ResponseSnapshot
 
 __all__ = ["ProviderAdapter"]
@@ -70,10 +70,13 @@ class ProviderAdapter:
 
     def classify(self, response: ResponseSnapshot) -> PaymentRequired | None:
         """The normalized answer if `response` is this provider's gate, else `None`."""
-        fields = fields_of(response)
-        if fields is None:
+        reading = reading_of(response)
+        if reading.fields is not None:
+            fields = reading.fields
+            verdict = unless_a_transfer(reading.verdict(False), lambda: moves_money(response.url))
+        else:
             fields = text_fields(response.text)
-        verdict = decide(fields, strict=False)
+            verdict = decide(fields, strict=False)
         reason = self.status_reason(response)
         if reason is None:
             if verdict is not None:

@@ -15,32 +15,96 @@ from typing import Any
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import as_amount, safe_action_url
-from .decide import CONTEXT_SCAN, Verdict, decide
+from .decide import CONTEXT_SCAN, Verdict, decide, unless_a_transfer
 from .fields import Fields, is_documentation, read_fields, text_fields
+from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
 from .snapshot import ResponseSnapshot
 
-__all__ = ["fields_of", "gate", "may_hold_evidence", "read_json", "read_text"]
+__all__ = [
+    "Reading",
+    "fields_of",
+    "gate",
+    "may_hold_evidence",
+    "moves_money",
+    "read_json",
+    "read_text",
+    "reading_of",
+]
 
 
 def may_hold_evidence(snapshot: ResponseSnapshot) -> bool:
     """`False` when no strict reading can claim the body (`prefilter.py`); kept."""
     possible = snapshot._may_hold_evidence
     if possible is None:
-        possible = snapshot._may_hold_evidence = text_may_hold_evidence(snapshot.text)
+        possible = snapshot._may_hold_evidence = text_may_hold_evidence(lowered(snapshot))
     return possible
 
 
-def fields_of(snapshot: ResponseSnapshot) -> Fields | None:
-    """The fields of the snapshot's JSON object or string, read once; `None` for a body
-    that is neither."""
-    fields = snapshot._fields
-    if fields is None:
+def lowered(snapshot: ResponseSnapshot) -> str:
+    """The first `EVIDENCE_SCAN` characters of the body's text in lower case, made once:
+    what the prefilter and a strict reading's throttle check search."""
+    text = snapshot._lowered
+    if text is None:
+        text = snapshot._lowered = snapshot.text[: EVIDENCE_SCAN + 1].lower()
+    return text
+
+
+class Reading:
+    """A body's fields and, once asked, what they decide on a strict and a lenient reading.
+
+    Kept on the snapshot, and for a short body by its text too: a provider sends the same
+    few error bodies over and over, so a repeated gate is read and decided once. Treat it
+    as read-only: it is shared.
+    """
+
+    __slots__ = ("_verdicts", "fields", "lowered")
+
+    def __init__(self, fields: Fields | None, lowered: str) -> None:
+        self.fields = fields
+        self.lowered = lowered
+        self._verdicts: dict[bool, Verdict | None] = {}
+
+    def verdict(self, strict: bool) -> Verdict | None:
+        """What the fields decide (before the transfer rule, which needs the URL)."""
+        if strict in self._verdicts:
+            return self._verdicts[strict]
+        assert self.fields is not None
+        context = self.lowered[:CONTEXT_SCAN] if strict else None
+        verdict = self._verdicts[strict] = decide(self.fields, strict=strict, context=context)
+        return verdict
+
+
+#: Short bodies' readings by their text (`Reading`), bounded like the other caches.
+_READINGS: dict[str, Reading] = {}
+_READINGS_SIZE = 256
+_READING_TEXT = 8 * 1024
+
+
+def reading_of(snapshot: ResponseSnapshot) -> Reading:
+    """The snapshot's `Reading`, made once (and found by its text for a short body)."""
+    reading = snapshot._reading
+    if reading is not None:
+        return reading
+    text = snapshot.text
+    short = len(text) <= _READING_TEXT
+    reading = _READINGS.get(text) if short else None
+    if reading is None:
         payload = snapshot.json
-        if not isinstance(payload, (dict, str)):
-            return None  # a JSON string is a message (`"You have no credits remaining..."`)
-        fields = snapshot._fields = read_fields(payload)
-    return fields
+        # A JSON string is a message too (`"You have no credits remaining..."`).
+        fields = read_fields(payload) if isinstance(payload, (dict, str)) else None
+        reading = Reading(fields, lowered(snapshot))
+        if short:
+            if len(_READINGS) >= _READINGS_SIZE:
+                _READINGS.clear()
+            _READINGS[text] = reading
+    snapshot._reading = reading
+    return reading
+
+
+def fields_of(snapshot: ResponseSnapshot) -> Fields | None:
+    """The fields of the snapshot's JSON object or string; `None` for another body."""
+    return reading_of(snapshot).fields
 
 
 def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verdict | None] | None:
@@ -48,13 +112,11 @@ def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verd
     for a strict reading of a body that the prefilter rules out."""
     if strict and not may_hold_evidence(snapshot):
         return None
-    fields = fields_of(snapshot)
-    if fields is None:
+    reading = reading_of(snapshot)
+    if reading.fields is None:
         return None
-    context = snapshot.text[:CONTEXT_SCAN] if strict else None
-    return fields, decide(
-        fields, strict=strict, context=context, moves_money=lambda: moves_money(snapshot.url)
-    )
+    verdict = unless_a_transfer(reading.verdict(strict), lambda: moves_money(snapshot.url))
+    return reading.fields, verdict
 
 
 #: Path segments of an endpoint that moves the application's own money.

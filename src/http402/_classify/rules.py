@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -88,14 +88,30 @@ class WordRule:
     examples: tuple[str, ...] = attrs.field(converter=_tuple, validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_tuple, default=(), repr=False)
     source: str = attrs.field(default="", validator=_required, repr=False)
-    compiled: tuple[re.Pattern[str], ...] = attrs.field(init=False, repr=False, eq=False)
+    compiled: tuple[Alternative, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "compiled", compile_pattern(self.pattern))
 
     def matches(self, lowered: str) -> bool:
         """`True` if the rule matches `lowered` (lower-case text) near one of its needles."""
-        return found_near(self.compiled, lowered, self.needles)
+        # Only the alternatives whose leading words are in the text can match: a substring
+        # test each, far cheaper than a regular-expression search.
+        patterns = [
+            alternative.pattern
+            for alternative in self.compiled
+            if not alternative.leads or any(lead in lowered for lead in alternative.leads)
+        ]
+        if not patterns:
+            return False
+        if len(lowered) <= _WHOLE:
+            # A short text is searched whole, each pattern once: every match holds a needle,
+            # so none is found that a window around one would have missed.
+            for pattern in patterns:  # noqa: SIM110 - a plain loop: `any()` costs more
+                if pattern.search(lowered):
+                    return True
+            return False
+        return found_near(patterns, lowered, self.needles)
 
 
 @attrs.frozen
@@ -180,11 +196,11 @@ def code_words(normalized: str) -> frozenset[str]:
 _BEHIND = 100
 _AHEAD = 160
 _TRIES = 6
+#: The longest text that is searched whole rather than in windows.
+_WHOLE = 512
 
 
-def found_near(
-    patterns: tuple[re.Pattern[str], ...], lowered: str, needles: tuple[str, ...]
-) -> bool:
+def found_near(patterns: Sequence[re.Pattern[str]], lowered: str, needles: tuple[str, ...]) -> bool:
     """`True` if one of `patterns` matches near one of the first occurrences of one of
     `needles` in `lowered`."""
     for needle in needles:
@@ -201,10 +217,47 @@ def found_near(
     return False
 
 
-def compile_pattern(pattern: str) -> tuple[re.Pattern[str], ...]:
+class Alternative(NamedTuple):
+    """One top-level alternative of a rule's pattern, compiled, and the literal texts one of
+    which every match of it starts with (empty when its start is no literal)."""
+
+    pattern: re.Pattern[str]
+    leads: tuple[str, ...]
+
+
+def compile_pattern(pattern: str) -> tuple[Alternative, ...]:
     """A rule's pattern as one compiled pattern per top-level alternative, each with its
     leading literal first: the rule matches where any of them does."""
-    return tuple(re.compile(_literal_first(a)) for a in _alternatives(pattern))
+    return tuple(
+        Alternative(re.compile(_literal_first(a)), _leads(a)) for a in _alternatives(pattern)
+    )
+
+
+_LITERAL = re.compile(r"(?:\\b)?((?:[^\\\[\](){}?*+.|^$]|\\[ '\-/])+)")
+_QUANTIFIERS = ("?", "*", "+", "{")
+
+
+def _leads(alternative: str) -> tuple[str, ...]:
+    """The literal texts one of which every match of `alternative` starts with: its leading
+    word (`\\bcredits? ...` -> `credit`), or each branch's of a leading group
+    (`\\b(?:add|buy) ...` -> `add`, `buy`); `()` when there is none."""
+    group = _LEADING_GROUP.match(alternative)
+    if group is not None:
+        if alternative[group.end() : group.end() + 1] in _QUANTIFIERS:
+            return ()  # an optional group: a match may start after it
+        branches = [_leads("\\b" + branch) for branch in _alternatives(group.group(1))]
+        if any(not leads for leads in branches):
+            return ()
+        return tuple(lead for leads in branches for lead in leads)
+    match = _LITERAL.match(alternative)
+    if match is None:
+        return ()
+    literal = match.group(1).replace("\\", "")
+    following = alternative[match.end() : match.end() + 1]
+    if following in _QUANTIFIERS:
+        literal = literal[:-1]  # the quantifier is its last character's
+    literal = literal.rstrip()
+    return (literal,) if len(literal) >= 2 else ()
 
 
 def _alternatives(pattern: str) -> list[str]:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from .._untrusted import decode_text, loads_json, parse_www_authenticate
 
 if TYPE_CHECKING:
-    from .fields import Fields
+    from .readers import Reading
 
 __all__ = ["ResponseSnapshot"]
 
@@ -43,10 +43,11 @@ class ResponseSnapshot:
 
     __slots__ = (
         "_challenges",
-        "_fields",
         "_headers",
         "_json",
+        "_lowered",
         "_may_hold_evidence",
+        "_reading",
         "_secrets",
         "_text",
         "_url",
@@ -92,8 +93,9 @@ class ResponseSnapshot:
         self._secrets = secrets
         self._text: str | None = None
         # The pipeline's readings, kept for the next adapter that asks (`readers.py`).
-        self._fields: Fields | None = None
+        self._reading: Reading | None = None
         self._may_hold_evidence: bool | None = None
+        self._lowered: str | None = None
         self._json: Any = _NOT_PARSED
         self._challenges: list[tuple[str, dict[str, str]]] | None = None
 

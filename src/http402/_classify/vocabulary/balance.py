@@ -59,6 +59,7 @@ WORDING = (
         r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b"
         r"|\b(?:used up|exhausted|depleted|used all(?: of)?|consumed) (?:all )?(?:of )?"
         r"(?:your |the )?(?:[\w-]+ ){0,2}credits?\b"
+        r"|\b(?:0|zero|no) credits? (?:left|remaining|available)\b"
         r"|\b(?:out|run out|ran out) of (?:extra |prepaid |paid )?(?:credits?|funds|balance"
         r"|usage|extra usage)\b"
         r"|\bcan only afford\b",
@@ -74,6 +75,7 @@ WORDING = (
             "Credit limit exceeded. Please navigate to the billing settings to add credits.",
             "You have used up your free credits.",
             "Usage credits are required for this model.",
+            "You have 0 credits left.",
             "Your free credits have expired.",
         ),
         look_alikes=(
@@ -91,17 +93,20 @@ WORDING = (
         r"|negative|below zero))"
         r"|\b(?:exhausted|depleted|negative|zero|0) (?:account |credit |usd )?balance"
         r"|\bnot enough balance"
-        r"|\breached (?:a )?(?:0|zero) balance",
+        r"|\breached (?:a )?(?:0|zero) balance"
+        r"|\bbalance (?:is|of) \$?(?:0|0\.0+|zero)(?![0-9]|[.,][0-9])",
         needles=("balance",),
         examples=(
             "Your current account balance is negative. Please top up to continue.",
             "User is locked. Reason: Exhausted balance.",
             "Account balance not enough to run this query, please recharge.",
             "You have reached 0 balance on your account please make a payment.",
+            "Your balance is $0.00.",
         ),
         look_alikes=(
             "The load balancer is not enough to handle this traffic.",
             "Balance must be a positive number.",
+            "Your balance is $0.50 after this charge.",
         ),
         source="tests/payloads/falai-exhausted-balance-403.json",
     ),
@@ -111,14 +116,50 @@ WORDING = (
         "balance not enough (Chinese)",
         BALANCE,
         STRONG,
-        r"余额不足|余额已用完|余额为零|预扣费[^。]{0,8}?失败",
-        needles=("余额", "预扣费"),
+        r"余额不足|余额已用完|余额为零|预扣费[^。]{0,8}?失败|(?:积分|点数|算力|token|tokens)"
+        r"(?:余额)?不足",
+        needles=("余额", "预扣费", "不足"),
         examples=(
             "余额不足或无可用资源包,请充值。",
             "预扣费额度失败, 用户剩余额度: ＄0.100000, 需要预扣费额度: ＄0.440000",
+            "积分不足，请充值后再试",
         ),
         look_alikes=("请求过于频繁，请稍后再试",),
         source="tests/payloads/zhipu-glm-1113-insufficient-balance-chinese-429.json",
+    ),
+    # Beyond English and Chinese: "insufficient balance" and "credits insufficient" as
+    # Spanish, Portuguese, French, German, Japanese, Korean and Russian APIs say it.
+    WordRule(
+        "balance not enough (other languages)",
+        BALANCE,
+        STRONG,
+        r"\bsaldo insuficiente\b|\bcr[ée]ditos? insuficientes?\b|\bsolde insuffisant\b"
+        r"|\bcr[ée]dits? insuffisants?\b|\bguthaben\b[^.]{0,30}?\b(?:aufgebraucht|reicht nicht"
+        r"|nicht ausreichend|ersch[öo]pft)|\bnicht gen[üu]gend guthaben\b"
+        r"|残高(?:が)?不足|クレジット(?:が)?不足|잔액이 부족|크레딧이 부족"
+        r"|недостаточно средств|недостаточно кредитов|баланс[^.]{0,20}?недостаточ",
+        needles=(
+            "saldo",
+            "crédit",
+            "credit",
+            "solde",
+            "guthaben",
+            "残高",
+            "クレジット",
+            "잔액",
+            "크레딧",
+            "недостаточно",
+            "баланс",
+        ),
+        examples=(
+            "Saldo insuficiente para completar la solicitud.",
+            "Solde insuffisant, veuillez recharger votre compte.",
+            "Ihr Guthaben ist aufgebraucht.",
+            "残高が不足しています",
+            "Недостаточно средств на балансе.",
+        ),
+        look_alikes=("Saldo actualizado.", "Le crédit a été appliqué."),
+        source="the balance family's wording in other languages (issue 19: generalise by family)",
     ),
     WordRule(
         "budget reached",

@@ -71,17 +71,21 @@ WORDING = (
         "payment failed",
         DECLINED,
         STRONG,
-        r"\bpayment\b[^.]{0,30}?\b(?:failed\b(?! validation)|was declined|could not be processed"
-        r"|was unsuccessful)|\b(?:failed|unsuccessful|incomplete|declined) payment\b"
+        r"\bpayment\b[^.]{0,30}?\b(?:failed\b(?! validation)|(?:was |has been )?declined|could "
+        r"not be processed|was unsuccessful)|\b(?:failed|unsuccessful|incomplete|declined) "
+        r"payment\b|\b(?:could not|couldn't|unable to|failed to) (?:charge|bill) (?:your|the) "
+        r"(?:card|payment method|account)\b"
         r"|\bcharge\b[^.]{0,30}?\b(?:failed|was declined)"
         r"|支付失败|扣款失败",
-        needles=("payment", "charge", "支付失败", "扣款失败"),
+        needles=("payment", "charge", "bill", "支付失败", "扣款失败"),
         examples=(
             "Payment failed: insufficient funds",
             "Your last payment could not be processed.",
             "We could not renew your plan after a failed payment.",
             "The charge failed.",
             "扣款失败，请检查您的支付方式",
+            "Payment declined.",
+            "We couldn't charge your card.",
         ),
         look_alikes=(
             "payment_intent failed validation: amount must be positive",
@@ -139,12 +143,23 @@ WORDING = (
         STRONG,
         r"\b(?:add|update|set up|attach|provide|link)\b[^.]{0,25}?\b(?:a|an|your|new|valid"
         r"|default) (?:payment (?:method|instrument)|credit card|billing method)\b"
-        r"(?! (?:id|type|token|field)\b)",
-        needles=("payment method", "payment instrument", "credit card", "billing method"),
+        r"(?! (?:id|type|token|field)\b)"
+        r"|\bupdate (?:your )?(?:payment|billing) (?:information|info|details)\b",
+        needles=(
+            "payment method",
+            "payment instrument",
+            "credit card",
+            "billing method",
+            "payment info",
+            "payment details",
+            "billing info",
+            "billing details",
+        ),
         examples=(
             "Please add a payment method to continue.",
             "Update your payment method in the dashboard.",
             "Add a credit card to keep using the API.",
+            "Please update your billing information.",
         ),
         look_alikes=(
             "Provide a valid payment method id.",

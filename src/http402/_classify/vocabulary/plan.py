@@ -13,7 +13,10 @@ FEATURE = Family.PLAN_FEATURE
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
 
 #: Words for an allowance that ran out.
-_USED = r"(?:exhausted|used up|depleted|exceeded|reached|run out|ran out|expired|consumed)"
+_USED = (
+    r"(?:exhausted|used up|used all|depleted|exceeded|reached|run out|ran out|expired"
+    r"|consumed)"
+)
 #: What a free or included allowance is counted in.
 _ALLOWANCE = (
     r"(?:tier|quota|allowance|usage|requests|calls|minutes|hours|characters|searches|"
@@ -80,6 +83,10 @@ WORDING = (
         r"(?:monthly |billing )?(?:cycle|billing period|month)\b"
         r"|\blimited to [0-9][0-9,.]* (?:[\w-]+ ){0,2}" + _UNITS + r" ?(?:/|per|a|each) ?month\b"
         r"|\b(?:run|ran) out of " + _UNITS + r"\b"
+        r"|\b(?:allowed|included|permitted) (?:by|in|on|with) (?:your|the) (?:current )?(?:plan"
+        r"|tier|subscription)\b"
+        r"|\b(?:limit|quota|allowance)s? (?:has been |was )?(?:reached|exceeded|hit) (?:for|on"
+        r"|of) (?:your|the|this) (?:current )?(?:plan|tier|subscription)\b"
         r"|(?:本月|当月|套餐)(?:额度|配额|用量|次数)[^。]{0,6}?(?:已)?(?:用完|用尽|耗尽|超出)",
         needles=(
             "month",
@@ -88,6 +95,9 @@ WORDING = (
             "billing period",
             "run out of",
             "ran out of",
+            "plan",
+            "tier",
+            "subscription",
             "本月",
             "当月",
             "套餐",
@@ -102,6 +112,9 @@ WORDING = (
             "You have reached your API usage limits: your organization has crossed its monthly "
             "API usage threshold, set based on your organization's API tier.",
             "本月额度已用完",
+            "You've used all your searches for this month.",
+            "You have exceeded the number of requests allowed by your plan.",
+            "Page limit reached for your plan.",
         ),
         look_alikes=(
             "Your team has reached its monthly spending limit.",
@@ -131,10 +144,15 @@ WORDING = (
         VOLUME,
         WEAK,
         r"\b(?:request|usage|api call)s? limit (?:reached|exceeded)"
-        r"|\b(?:reached|hit) (?:your|the) (?:[\w-]+ )?limit\b",
+        # Not a limit that names its own kind: a spend limit, a budget, a rate limit.
+        r"|\b(?:reached|hit) (?:your|the) (?:(?!spend|spending|budget|rate|credit)[\w-]+ )?"
+        r"limit\b",
         needles=("limit",),
         examples=("Request Limit Reached", "You have reached your limit of 2000"),
-        look_alikes=("The limit parameter must be positive.",),
+        look_alikes=(
+            "The limit parameter must be positive.",
+            "You have reached your spending limit.",
+        ),
         source="tests/payloads/apideck-request-limit-402.json",
     ),
     WordRule(
@@ -177,17 +195,36 @@ WORDING = (
         r"|\b(?:need|needs|requires?|must have) (?:an? )?(?:active,? )?paid "
         r"(?:plan|account|subscription|tier)|\bpaid (?:plan|account|subscription) "
         r"(?:is )?required|\bonly (?:available )?(?:on|for|with|to) paid\b"
-        r"|\bavailable (?:only )?(?:to|for|on|with) (?:paid|paying|premium) (?:users|plans?"
-        r"|subscribers|accounts|customers|tiers?|members)\b"
+        r"|\bavailable (?:only )?(?:to|for|on|with) (?:paid|paying|premium|pro|plus|business"
+        r"|team|enterprise) (?:users|plans?|subscribers|accounts|customers|tiers?|members)\b"
+        r"|(?:当前|您的)(?:套餐|版本|计划|会员)(?:不支持|无权)|(?:会员|付费用户)专(?:属|享)"
         r"|\b(?:need|needs|requires?|must have) (?:a|an) (?:[\w-]+ )?(?:subscription|membership)"
         r"\b(?! key)",
-        needles=("plan", "tier", "subscription", "paid", "paying", "premium", "membership"),
+        needles=(
+            "plan",
+            "tier",
+            "subscription",
+            "paid",
+            "paying",
+            "premium",
+            "membership",
+            "available to",
+            "available for",
+            "available on",
+            "available with",
+            "当前",
+            "您的",
+            "专属",
+            "专享",
+        ),
         examples=(
             "Your plan doesn't include this data timeframe. Please upgrade your plan.",
             "Batch export is not available on the Free plan.",
             "This endpoint requires a Business plan.",
             "You need a paid account to use this model.",
             "This feature is only available to paid subscribers.",
+            "This model is only available to Pro users.",
+            "当前套餐不支持该模型",
         ),
         look_alikes=(
             "This price is not valid for the plan.",
@@ -256,6 +293,8 @@ WORDING = (
         r"|\bchange (?:your |the |to a )?(?:[\w-]+ )?plan\b"
         r"|\bsubscribe to (?:an? |the )?(?:pro|plus|premium|paid|[\w-]+ plan)\b"
         r"|\bswitch to (?:an? )?(?:paid|higher|bigger) (?:plan|tier)\b"
+        r"|\bupgrade (?:now )?to (?:access|use|unlock|continue|keep using)\b"
+        r"|升级(?:到|至)?(?:专业版|高级版|企业版|付费版|会员|vip)"
         r"|(?:请|需要)?升级(?:套餐|会员|计划|账户|账号|版本)",
         needles=("upgrade", "plan", "subscribe", "switch to", "升级"),
         examples=(
@@ -264,6 +303,8 @@ WORDING = (
             "Operations quota exceeded, change plan to get more Operations.",
             "Subscribe to PRO to get more.",
             "请升级套餐",
+            "Upgrade to unlock this feature.",
+            "请升级至专业版",
         ),
         look_alikes=(
             "Upgrade to v2 of the API for team features.",

@@ -47,6 +47,33 @@ WORDING = (
         source="tests/payloads (azure-arm-readonly-disabled-subscription-409, from research)",
     ),
     WordRule(
+        "plan expired",
+        INACTIVE,
+        STRONG,
+        r"\b(?:your|the|this) (?:current |paid |[\w-]+ )?(?:plan|license|licence|membership"
+        r"|subscription plan)\b[^.]{0,15}?\b(?:has |is |was )?(?:expired|lapsed|ended)\b"
+        r"|(?:账户|账号|套餐|订阅|会员|服务)(?:已|已经)?(?:过期|到期)",
+        needles=(
+            "plan",
+            "license",
+            "licence",
+            "membership",
+            "账户",
+            "账号",
+            "套餐",
+            "订阅",
+            "会员",
+            "服务",
+        ),
+        examples=(
+            "Your plan has expired.",
+            "Your license has expired. Renew it to continue.",
+            "您的套餐已过期",
+        ),
+        look_alikes=("The plan expires next month.", "This price plan is not valid."),
+        source="the subscription family's wording (issue 19: generalise by family)",
+    ),
+    WordRule(
         "past due",
         INACTIVE,
         STRONG,

@@ -20,18 +20,24 @@ WORDING = (
         THROTTLE,
         STRONG,
         r"\brate[ _-]?limit|\bthrottl(?:ed|ing|e)\b|\btoo many requests\b|\bslow down\b"
-        r"|\brequests? (?:too|are too) (?:frequent|fast)|请求过于频繁|请求频率|限流|频率限制",
+        r"|\brequests? (?:too|are too) (?:frequent|fast)|请求过于频繁|请求频率|限流|频率限制"
+        r"|速率限制|并发",
         needles=(
-            "rate",
+            "rate limit",
+            "rate-limit",
+            "ratelimit",
+            "rate_limit",
             "throttl",
             "too many",
             "slow down",
-            "frequent",
-            "fast",
+            "too frequent",
+            "too fast",
             "请求过于频繁",
             "请求频率",
             "限流",
             "频率限制",
+            "速率限制",
+            "并发",
         ),
         examples=(
             "Rate limit reached for requests per minute. Upgrade your plan for higher limits.",
@@ -39,6 +45,7 @@ WORDING = (
             "Too many requests: your free tier allows 10 RPM. Upgrade to the Pro tier.",
             "Requests are throttled.",
             "请求过于频繁，请稍后再试",
+            "并发请求数超过限制",
         ),
         look_alikes=("The exchange rate is not available.", "Your credit balance is too low."),
         source="tests/payloads/openai-rate-limit-rpm-billing-hint-429-negative.json",
@@ -49,12 +56,20 @@ WORDING = (
         STRONG,
         # "1000 requests per month" is a plan's volume, not a rate: only short units count.
         r"\bper (?:second|minute|min|hour|day)\b|[a-z]per(?:second|minute|hour|day)"
-        r"|\brequests? per (?:s|sec|m|min|h|hr|d)\b|\b(?:rpm|tpm|rps|rpd|tpd|ipm|qps)\b"
+        r"|\brequests? per (?:s|sec|m|min|h|hr|d)\b"
+        r"|(?<![a-z0-9])(?:rpm|tpm|rps|rpd|tpd|ipm|qps)(?![a-z0-9])"
         r"|\b(?:req|requests?|tokens?|calls?|queries|messages|emails) ?/ ?(?:s|sec|second|min"
         r"|minute|h|hr|hour|d|day)\b"
         r"|\btry again in\b|\bretry (?:again )?in [0-9]",
         needles=(
-            "per",
+            "per s",
+            "per m",
+            "per h",
+            "per d",
+            "persecond",
+            "perminute",
+            "perhour",
+            "perday",
             "rpm",
             "tpm",
             "rps",
@@ -71,7 +86,7 @@ WORDING = (
             "/d",
             "/ d",
             "try again in",
-            "retry",
+            "retry in",
         ),
         examples=(
             "Rate limit reached on requests per min (RPM): Limit 3, Used 3.",
@@ -79,6 +94,7 @@ WORDING = (
             "Quota exceeded for quota metric 'Requests' and limit 'Requests per day'.",
             "Consumed (req/min): 20, Remaining (req/min): 0.",
             "You are using a Trial key, which is limited to 40 API calls / minute.",
+            "QPS超限，请稍后再试",
             "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
         ),
         look_alikes=(
