@@ -147,12 +147,17 @@ def server_binary(name: str = "redis-server") -> str:
     return binary
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+def running_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A started `RedisServer`, stopped after (for fixtures in other test modules too)."""
     server = RedisServer(server_binary(), tmp_path)
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    yield from running_server(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -253,16 +258,21 @@ def test_a_killed_lease_holder_is_taken_over_after_its_ttl(
 def test_stopping_redis_mid_run_degrades_to_local_coordination(
     redis_server: RedisServer, provider: DemoProvider
 ) -> None:
-    """With Redis gone, each process coordinates its own threads, warns, and loses nothing."""
+    """With Redis gone, each process coordinates its own threads and warns; a request whose
+    top-up cannot be checked against the fleet's holds fails closed with the typed error,
+    never pays twice, and nothing else fails."""
     start_at = time.time() + 3
     processes = [
         worker(redis_server, provider, requests=10, threads=5, start_at=start_at, hook_sleep=1)
         for _ in range(4)
     ]
-    time.sleep(max(0.0, start_at - time.time()) + 0.3)
-    redis_server.stop()
-    outcomes = [finished(process) for process in processes]
-    assert [s for report, _ in outcomes for s in report["results"]] == [200] * 40
+    started, reports = watch_for_hook(processes)
+    assert started.wait(30)
+    redis_server.stop()  # mid-hook
+    outcomes = reports()
+    results = [s for report, _ in outcomes for s in report["results"]]
+    assert len(results) == 40
+    assert all(s == 200 or str(s).startswith("PaymentOutcomeUnknownError") for s in results)
     assert any("coordinating in this process only" in err for _, err in outcomes)
     assert 1 <= provider.top_ups <= 4
 
@@ -324,21 +334,22 @@ def test_no_credential_is_written_to_redis(
 
 def test_a_stale_holder_cannot_publish(redis_server: RedisServer) -> None:
     """Fencing: once another holder was elected, the old token publishes nothing, whether
-    the new lease is still held or already gone."""
-    from http402._redis import _PUBLISH, _Keys, _Outcome
+    the new lease is still alive or already expired."""
+    from http402._fleet import Keys, Outcome
+    from http402._redis import _PUBLISH
 
     client = redis.Redis.from_url(redis_server.url)
-    keys = _Keys.of("http402", "scope")
+    keys = Keys.of("http402", "scope")
     publish = client.register_script(_PUBLISH)
-    client.set(keys.lease, "2:new-holder", px=10_000)
-    client.set(keys.current, "2:new-holder")
-    stale = _Outcome(fence=1, kind="retry", within=5.0, finished_at=time.time())
-    args = ["1:old-holder", stale.encode(), 60_000, 5_000, keys.channel]
-    script_keys = [keys.lease, keys.current, keys.outcome, keys.open]
+    until = int(time.time() * 1000) + 10_000
+    client.hset(keys.state, mapping={"holder": "2:new-holder", "until": until, "fence": 2})
+    stale = Outcome(fence=1, kind="retry", within=5.0, finished_at=time.time())
+    args = ["1:old-holder", stale.encode(), 60_000, 5_000, "marker-id"]
+    script_keys = [keys.state, keys.marker, keys.channel]
     assert publish(keys=script_keys, args=args) == 0
-    client.delete(keys.lease)
+    client.hset(keys.state, "until", 0)  # the new holder's lease expired
     assert publish(keys=script_keys, args=args) == 0
-    assert client.get(keys.outcome) is None
+    assert client.hget(keys.state, "outcome") is None
 
 
 def test_a_holder_whose_lease_expired_still_publishes_if_nobody_was_elected(
@@ -346,16 +357,17 @@ def test_a_holder_whose_lease_expired_still_publishes_if_nobody_was_elected(
 ) -> None:
     """A holder paused past its lease publishes on its return, if no one took over: its
     outcome is the fleet's answer, and nobody pays again."""
-    from http402._redis import _PUBLISH, _Keys, _Outcome
+    from http402._fleet import Keys, Outcome
+    from http402._redis import _PUBLISH
 
     client = redis.Redis.from_url(redis_server.url)
-    keys = _Keys.of("http402", "scope")
+    keys = Keys.of("http402", "scope")
     publish = client.register_script(_PUBLISH)
-    client.set(keys.current, "1:holder")  # elected; its lease has expired since
-    late = _Outcome(fence=1, kind="retry", within=5.0, finished_at=time.time())
-    args = ["1:holder", late.encode(), 60_000, 5_000, keys.channel]
-    assert publish(keys=[keys.lease, keys.current, keys.outcome, keys.open], args=args) == 1
-    assert _Outcome.decode(client.get(keys.outcome)) == late
+    client.hset(keys.state, mapping={"holder": "1:holder", "until": 0, "fence": 1})
+    late = Outcome(fence=1, kind="retry", within=5.0, finished_at=time.time())
+    args = ["1:holder", late.encode(), 60_000, 5_000, "marker-id"]
+    assert publish(keys=[keys.state, keys.marker, keys.channel], args=args) == 1
+    assert Outcome.decode(client.hget(keys.state, "outcome")) == late
 
 
 @pytest.mark.anyio
@@ -553,28 +565,29 @@ def test_election_declines_when_the_cap_refuses() -> None:
 
 
 def test_election_waits_through_errors_while_a_lease_may_live_then_goes_local() -> None:
-    """Store errors are waited out for as long as a lease seen could still be alive."""
-    from http402._fleet import Verdict
+    """Store errors are waited out for as long as a lease seen could still be alive, even
+    when the store refuses connections; then the process coordinates alone."""
+    from http402._fleet import StoreFailure, Verdict
 
     clock = FakeClock()
     ballot = election(clock)
     ballot.viewed(view(lease="1:other", lease_ms=5000, current="1:other"))
     clock.now += 4.9
-    assert ballot.failed().verdict is Verdict.WAIT
-    clock.now += 0.2
-    assert ballot.failed().verdict is Verdict.LOCAL
+    assert ballot.failed(StoreFailure("refused")).verdict is Verdict.WAIT
+    clock.now += 5.2
+    assert ballot.failed(StoreFailure("refused")).verdict is Verdict.LOCAL
 
 
-def test_the_breaker_holds_for_a_second_on_its_clock() -> None:
-    """After a failure, the breaker stays open one second of its clock, then closes."""
-    from http402._fleet import Breaker
+def test_side_calls_skip_the_store_for_a_second_on_its_clock() -> None:
+    """After a failure, side calls skip the store for one second of its clock."""
+    from http402._fleet import StoreFailure, StoreHealth
 
     clock = FakeClock()
-    breaker = Breaker(clock)
-    breaker.failed(ConnectionError("down"))
-    assert breaker.open()
+    health = StoreHealth(clock)
+    health.failed(StoreFailure("stalled", ConnectionError("down")))
+    assert health.open()
     clock.now += 1.0
-    assert not breaker.open()
+    assert not health.open()
 
 
 def test_max_episodes_must_be_a_count_and_a_period() -> None:
@@ -665,7 +678,7 @@ def test_the_cap_declines_a_top_up_beyond_it(
     sent = second.mark()  # after the first episode finished: a new exhaustion
     assert second.run_episode("scope", sent, lambda: calls.append("b"), 30) is None
     assert calls == ["a"]
-    assert "the fleet's cap on top-ups" in caplog.text
+    assert "the fleet's cap of 1 top-up per 600 s was reached; next allowed at" in caplog.text
 
 
 def test_the_cap_declines_through_the_transport_with_the_typed_error(
@@ -687,7 +700,7 @@ def test_the_cap_declines_through_the_transport_with_the_typed_error(
         coordinator=coordinator,
         scope=lambda request: "x",
     )
-    with pytest.raises(http402.InsufficientCreditsError, match="the fleet declined"):
+    with pytest.raises(http402.InsufficientCreditsError, match="the fleet's cap of 1 top-up"):
         client.get("https://openrouter.ai/api/v1/chat")
     assert calls == []
 
@@ -712,10 +725,10 @@ def test_a_valkey_client_is_accepted_and_its_errors_recognised(redis_server: Red
     """`valkey.Valkey` works wherever `redis.Redis` does; its `ValkeyError` trips the
     breaker, with no `import redis` assumed."""
     valkey = pytest.importorskip("valkey")
-    from http402._redis import store_errors
+    from http402._store import store_errors
 
     client = valkey.Valkey.from_url(redis_server.url.replace("redis://", "valkey://"))
-    assert store_errors(client) == (valkey.exceptions.ValkeyError,)
+    assert store_errors(client) == (valkey.exceptions.ValkeyError, TimeoutError)
     coordinator = http402.RedisCoordinator.from_url(
         redis_server.url.replace("redis://", "valkey://")
     )
@@ -903,9 +916,9 @@ def test_every_key_of_a_scope_shares_one_cluster_slot() -> None:
     """The scope's keys carry one hash tag, so its scripts run on one cluster node."""
     from redis.crc import key_slot
 
-    from http402._redis import _Keys
+    from http402._fleet import Keys
 
-    keys = _Keys.of("http402", "https://api.example.com|digest")
+    keys = Keys.of("http402", "https://api.example.com|digest")
     slots = {key_slot(value.encode()) for value in attrs.astuple(keys)}
     assert len(slots) == 1
 
@@ -953,22 +966,22 @@ async def test_the_async_coordinator_coalesces_on_a_cluster(
     assert calls == [1]
 
 
-def test_election_waits_a_beat_on_a_store_that_just_restarted_empty() -> None:
-    """Redis (re)started moments ago and knows nothing of the scope: a holder no one here
-    saw may re-take its lease at its next renewal, so wait one beat, once."""
+def test_election_waits_while_a_store_that_lost_its_data_elects_nobody() -> None:
+    """A store that lost its data moments ago (its marker is new) elects nobody for a
+    renewal beat: the election waits what is left of it, during which a holder re-takes
+    its lease."""
     from http402._fleet import Verdict
 
     ballot = election()
-    first = ballot.viewed(view(fresh="1796000000"))
-    assert (first.verdict, first.timeout) == (Verdict.WAIT, 1.5)
-    assert ballot.viewed(view(fresh="1796000000")).verdict is Verdict.ACQUIRE
-    assert ballot.viewed(view(fresh="1796000009")).verdict is Verdict.WAIT  # restarted again
+    first = ballot.viewed(view(fresh_ms=1200))
+    assert (first.verdict, first.timeout) == (Verdict.WAIT, 1.2)
+    assert ballot.viewed(view()).verdict is Verdict.ACQUIRE
 
 
 def test_a_shared_window_that_cannot_settle_stays_counted_and_warns(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With Redis gone, reserving fails closed (the client's error), and releasing a
+    """With Redis gone, reserving fails closed (the offer is refused), and releasing a
     reservation warns instead of failing the hook's answer."""
     from http402.testing import gate
 
@@ -988,8 +1001,9 @@ def test_a_shared_window_that_cannot_settle_stays_counted_and_warns(
     caplog.set_level(logging.WARNING, logger="http402")
     reservation.release()
     assert "stays counted" in caplog.text
-    with pytest.raises(redis.exceptions.ConnectionError):
-        policy.reserve(payment)
+    allowed, refusals, refused = policy.reserve(payment)
+    assert (allowed, refused) == ((), None)
+    assert refusals is not None and "the fleet's spend window did not answer" in refusals
 
 
 def test_payments_recorded_outside_a_reservation_count_in_the_shared_window(

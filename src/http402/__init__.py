@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging as _logging
 import typing as _typing
 
-from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
-from ._core import classify
 from ._exceptions import (
     InsufficientCreditsError,
     PaymentChallengeError,
@@ -28,10 +26,12 @@ from ._models import PaymentOption, PaymentRequired, Reason, Retry
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 if _typing.TYPE_CHECKING:
+    from ._adapters import Adapter, AdapterRegistry, Registration, ResponseSnapshot
     from ._async_transport import AsyncPaymentRequiredTransport
     from ._balance import Balance, BalanceProbeError, acheck_balance, check_balance
     from ._burn import LowBalance, LowBalanceWatch
     from ._classify.provider import ProviderAdapter
+    from ._core import classify
     from ._episodes import AsyncLocalCoordinator, LocalCoordinator
     from ._holds import PaymentHold
     from ._policies import RetryPolicy, SpendPolicy
@@ -44,12 +44,16 @@ if _typing.TYPE_CHECKING:
     __version__: str
 
 # Loaded on first use, to keep `import http402` near `import httpx`
-# (benchmarks/import_time.py): the transports and `wrap` load the recovery flow, its
+# (benchmarks/import_time.py): `classify` and the adapter registry load the classification
+# modules (the rule table, the event and status tables); the transports and `wrap` load
+# the recovery flow, its
 # coordinators and policies (and anyio for the async one); the Redis coordinators pull in
 # their client library's glue; the built-in adapters are a dozen modules of compiled
 # patterns that the first transport (or `classify` call) loads; and `importlib.metadata`
 # alone costs about a third of `import httpx`.
 _LAZY = {
+    "Adapter": "._adapters",
+    "AdapterRegistry": "._adapters",
     "AsyncLocalCoordinator": "._episodes",
     "AsyncPaymentRequiredTransport": "._async_transport",
     "AsyncRedisCoordinator": "._redis",
@@ -63,12 +67,15 @@ _LAZY = {
     "Preflight": "._preflight",
     "ProviderAdapter": "._classify.provider",
     "RedisCoordinator": "._redis",
+    "Registration": "._adapters",
+    "ResponseSnapshot": "._adapters",
     "RetryPolicy": "._policies",
     "SpendPolicy": "._policies",
     "acheck_balance": "._balance",
     "aforget_gate": "._wrap",
     "areconcile": "._wrap",
     "check_balance": "._balance",
+    "classify": "._core",
     "default_registry": "._registry",
     "forget_gate": "._wrap",
     "reconcile": "._wrap",

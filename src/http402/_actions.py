@@ -254,7 +254,7 @@ class HookCall:
         if ran:
             metrics.record_hook_call(self.error.payment, outcome=outcome)
         elif answer is None and error is None:
-            self.episode.note = "the fleet declined this episode without running the hook here"
+            self.episode.note = self.episode.note or "the fleet declined this episode"
         self.book.finish(self.episode, answer, error, self.window)
 
     def _release(self) -> None:

@@ -340,6 +340,13 @@ class EpisodeBook:
             episode._wakers.add(waker)
             return True
 
+    def running(self, key: str) -> Episode | None:
+        """The episode of `key` whose hook runs now, if any (a fleet coordinator notes on it
+        why the fleet declined)."""
+        with self._lock:
+            state = self._scopes.get(key)
+            return None if state is None else state.running
+
     def last(self, key: str) -> Episode | None:
         """The last finished episode of `key`, if it is remembered."""
         with self._lock:

@@ -1,58 +1,194 @@
 """The fleet's decisions, in pure code: who runs the hook, who waits, who is answered.
 
 `RedisCoordinator` and `AsyncRedisCoordinator` are thin I/O shells over this module, as the
-transports are over `_recovery`: they read the scope's state from the store, hand it to an
-`Election`, and do what it says. Everything here takes its clocks as arguments, so tests
-order events with a fake clock, never with sleeps.
+transports are over `_recovery`. Each part of an episode is a *flow*, a generator that yields
+what it needs done (`Call` a store script, `Listen` for the scope's message, `Pause` between
+renewals) and takes the answers back; a store failure is thrown into the flow as
+`StoreFailure`. The sync shell drives the flows in threads, the async one in tasks, and the
+deterministic simulation (`tests/simulation/`) on a fake clock against a fake store that runs
+the same Lua scripts. Everything here takes its clocks as arguments.
 
-One election, for the local leader of one burst in one process:
+One election, for the local leader of one burst in one process (`election_flow`):
 
-1. **look**: read the scope's outcome, open window, lift time and lease in one script call;
+1. **look**: read the scope's state (outcome, open window, lift time, lease, last holder);
 2. **covered**: an outcome that finished after the request was sent, or whose window is open
    (or lifted after the request was sent), answers it: no hook here;
 3. **wait**: another process holds the lease (its hook runs, or its outcome is still being
    published): sleep until the outcome's message, at most until the lease could expire;
-4. **grace**: nobody holds the lease, but the newest holder known (the store's `current`
-   token, or one this process saw, should the store have lost it) published no outcome:
-   wait one lease more, once per holder. A holder cut off from Redis keeps its outcome and
-   re-takes its lease on its return if nobody was elected meanwhile, so a pause (or a restart
-   that lost the keys) longer than the lease still costs no second top-up; a crashed
-   holder is taken over after two leases instead of one. A scope the store knows nothing of,
-   on a server (re)started within two leases, gets a shorter grace once: a renewal beat (a
-   holder this process never saw may be about to re-take its lease);
-5. **lead**: try to take the lease, *if the outcome is still the one just seen* (an outcome
-   published in between answers instead), and if the fleet's cap on episodes for this scope
-   allows one more;
-6. **declined**: the cap refuses: raise the gate, with a warning;
-7. **errors**: while a lease seen at the last contact could still be alive, a store error is
-   waited out (a paused Redis, a failover); once it could not, the process coordinates
-   alone (`LOCAL`) and the breaker keeps it so for a second.
+4. **grace**: nobody holds the lease, but the newest holder known (the store's, or one this
+   process saw, should the store have lost it) published no outcome: wait one lease more,
+   once per holder. A store that lost its data (a flush, a restart without persistence, an
+   eviction of its marker) elects nobody for a renewal beat after it noticed, so a holder
+   re-takes its lease before anyone else could be elected;
+5. **lead**: take the lease, *if the outcome is still the one just seen*, and if the fleet's
+   cap on episodes for this scope allows one more;
+6. **declined**: the cap refuses: raise the gate, saying the cap and when the next is allowed;
+7. **errors**: while a lease this election saw could still be alive, or while the store
+   stalls (it keeps its state, which may hold a lease nobody here saw) for less than a lease
+   since the outage began, a store error is waited out; a store that refuses connections,
+   with no lease seen, or an outage longer than a lease, and the process coordinates alone
+   (`LOCAL`). Patience is per outage, not per request: once an outage outlasted a lease,
+   gated requests no longer wait for the store.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import enum
+import hashlib
 import json
 import logging
 import threading
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import attrs
 
+from ._holds import UNANSWERED_HOLD
 from ._models import Retry
 
-__all__ = ["Breaker", "Election", "Outcome", "Step", "Verdict", "View", "Witness"]
+__all__ = [
+    "UNANSWERED_HOLD",
+    "Action",
+    "Call",
+    "Declined",
+    "Election",
+    "End",
+    "Keys",
+    "Listen",
+    "Outcome",
+    "Pause",
+    "RunHook",
+    "Spawn",
+    "Step",
+    "StoreFailure",
+    "StoreHealth",
+    "Verdict",
+    "View",
+    "Witness",
+    "election_flow",
+    "episode_flow",
+    "publication_flow",
+    "renewal_flow",
+]
 
 _logger = logging.getLogger("http402")
 
-#: Seconds the breaker keeps a process coordinating alone after a store failure.
+#: Seconds side calls (known gates, lifts) skip the store after it failed.
 RETRY_STORE_AFTER = 1.0
-#: Seconds beyond a renewal beat given to a holder to reconnect after a restart.
-_RESTART_SLACK = 0.5
+#: Seconds beyond a renewal beat given to a holder to re-take its lease after a data loss.
+_LOSS_SLACK = 0.5
 #: Most scopes whose recent episodes one process remembers for the cap.
 _MAX_WITNESSED_SCOPES = 10_000
+#: Scopes spread over this many hash tags: one marker per tag tells a lost store.
+BUCKETS = 64
+_RENEW_AFTER_ERROR = 0.2
+#: Milliseconds an outcome is kept for late 402s (at least; the cap's period if longer).
+_OUTCOME_KEEP_MS = 10 * 60 * 1000
+
+
+class StoreFailure(Exception):
+    """The store did not answer a call: `refused` (nothing listens: the server is down),
+    or `stalled` (a timeout, a dropped connection: the server may have acted)."""
+
+    def __init__(self, kind: str, cause: BaseException | None = None) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.cause = cause
+
+
+@attrs.frozen
+class Call:
+    """Run the store script `name` on `keys` with `args`: the answer is its reply; a store
+    failure is thrown in as `StoreFailure`."""
+
+    name: str
+    keys: list[str]
+    args: list[Any]
+
+
+@attrs.frozen
+class Listen:
+    """Wait for the scope's outcome message, at most `timeout` seconds; the answer is `None`."""
+
+    timeout: float
+
+
+@attrs.frozen
+class Pause:
+    """Wait `timeout` seconds, or less if this flow's lease ended (`End`): the answer is
+    `True` when it did."""
+
+    timeout: float
+
+
+@attrs.frozen
+class RunHook:
+    """Run the hook here: the answer is `(failed, answer or its exception)`."""
+
+
+@attrs.frozen
+class Spawn:
+    """Drive `flow` on its own (a thread, a task), bound to a new lease handle: the answer
+    is the handle, which `End` ends (its `Pause`s then answer `True`)."""
+
+    flow: Any
+    #: Keep the process alive until it ends (a publication: an exiting process publishes
+    #: first, bounded by the outcome's window); a renewal is a daemon.
+    lasting: bool = False
+
+
+@attrs.frozen
+class End:
+    """End the lease handle `handle` (a renewal stops)."""
+
+    handle: Any
+
+
+@attrs.frozen
+class Declined:
+    """The fleet's cap refused this episode: tell the waiting requests `note`."""
+
+    note: str
+
+
+Action = Call | Listen | Pause | RunHook | Spawn | End | Declined
+Flow = Generator[Action, Any, Any]
+
+
+@attrs.frozen
+class Keys:
+    """A scope's keys. The hash tag is one of `BUCKETS`, so that each scope's keys share a
+    Redis Cluster slot with its bucket's `marker`: a store that lost its data is told by the
+    marker's absence, in the same atomic script."""
+
+    state: str
+    episodes: str
+    gate: str
+    holds: str
+    marker: str
+    channel: str
+
+    @classmethod
+    def of(cls, namespace: str, scope: str) -> Keys:
+        digest = hashlib.sha256(scope.encode()).hexdigest()
+        tag = f"{namespace}:{{b{int(digest[:8], 16) % BUCKETS}}}"
+        base = f"{tag}:{digest[:32]}"
+        return cls(
+            state=f"{base}:state",
+            episodes=f"{base}:episodes",
+            gate=f"{base}:gate",
+            holds=f"{base}:holds",
+            marker=f"{tag}:marker",
+            channel=f"{base}:done",
+        )
+
+    @property
+    def elect(self) -> list[str]:
+        return [self.state, self.episodes, self.marker]
 
 
 @attrs.frozen
@@ -110,8 +246,7 @@ class Outcome:
             return Retry(within=self.within)
         if self.kind == "error":
             _logger.warning(
-                "http402: the upgrade hook failed in another process (scope %s); raising the "
-                "gate here",
+                "http402: the upgrade hook failed in another process (%s); raising the gate here",
                 scope_hint,
             )
         return None
@@ -125,6 +260,10 @@ def fence_of(token: str | None) -> int:
     return int(head) if head.isdigit() else 0
 
 
+def nonce_of(token: str | None) -> str:
+    return (token or "").partition(":")[2]
+
+
 @attrs.frozen
 class View:
     """The scope's state in the store, read atomically by one script call."""
@@ -136,9 +275,8 @@ class View:
     lifted: float | None
     #: The token of the last holder elected, or "".
     current: str = ""
-    #: When the scope has no fencing counter and the server (re)started within two leases,
-    #: the start's time (its data, a running episode's included, may have been lost); else "".
-    fresh: str = ""
+    #: Milliseconds during which the store elects nobody: it lost its data moments ago.
+    fresh_ms: int = 0
 
     @property
     def outcome(self) -> Outcome | None:
@@ -155,15 +293,14 @@ class View:
             is_open=is_open not in ("", "0"),
             lifted=_float(lifted) if lifted else None,
             current=current,
-            fresh=fresh,
+            fresh_ms=max(0, int(fresh or 0)),
         )
 
 
 class Verdict(enum.Enum):
     """What the coordinator does next in an election."""
 
-    #: Read the scope's state (`Step.seen` is `None`), or take the lease if the outcome is
-    #: still `Step.seen`.
+    #: Read the scope's state, or take the lease if the outcome is still `Step.seen`.
     LOOK = "look"
     ACQUIRE = "acquire"
     #: Sleep until the scope's message, or `Step.timeout` seconds; then look again.
@@ -174,7 +311,7 @@ class Verdict(enum.Enum):
     LEAD = "lead"
     #: The fleet's cap refused another episode: raise the gate (`Step.note` says why).
     DECLINED = "declined"
-    #: The store is unreachable for longer than any lease seen: coordinate in this process.
+    #: The store cannot coordinate this burst: coordinate in this process.
     LOCAL = "local"
 
 
@@ -188,6 +325,60 @@ class Step:
     note: str = ""
 
 
+class StoreHealth:
+    """What one coordinator knows of its store: when it last answered, and since when it
+    has not. Side calls skip the store for a second after a failure (an outage costs one
+    timeout per second, not one per request); elections measure their patience from the
+    outage's start, so that only the first lease of an outage is spent waiting.
+
+    Args:
+        clock: Monotonic seconds (injectable: tests step a fake clock).
+    """
+
+    def __init__(self, clock: Callable[[], float], retry_after: float = RETRY_STORE_AFTER):
+        self._clock = clock
+        self._retry_after = retry_after
+        self._down_until = 0.0
+        self.outage_since: float | None = None
+        self.kind = ""
+        self._lock = threading.Lock()
+
+    def open(self) -> bool:
+        """`True` while side calls skip the store (it failed less than a second ago)."""
+        return self._clock() < self._down_until
+
+    def alone(self, lease_ttl: float) -> bool:
+        """`True` when elections need not try the store: it failed less than a second ago,
+        and the outage began more than a lease ago (no lease from before it is alive)."""
+        since = self.outage_since
+        return self.open() and since is not None and self._clock() >= since + lease_ttl
+
+    def failed(self, failure: StoreFailure) -> None:
+        with self._lock:
+            now = self._clock()
+            self._down_until = now + self._retry_after
+            first = self.outage_since is None
+            if first:
+                self.outage_since = now
+            self.kind = failure.kind
+        if first:
+            cause = failure.cause
+            _logger.warning(
+                "http402: Redis did not answer (%s: %s); waiting out any lease that may be alive, "
+                "then coordinating in this process only until it returns",
+                type(cause).__name__ if cause is not None else failure.kind,
+                cause if cause is not None else failure.kind,
+            )
+
+    def succeeded(self) -> None:
+        if self.outage_since is not None:
+            with self._lock:
+                was_down, self.outage_since = self.outage_since is not None, None
+                self._down_until = 0.0
+            if was_down:
+                _logger.warning("http402: Redis is back; coordinating across the fleet again")
+
+
 class Election:
     """The decisions of one process's local leader for one burst of one scope.
 
@@ -196,7 +387,8 @@ class Election:
             outcomes are stamped).
         lease_ttl: Seconds a lease lives without renewal.
         clock: Monotonic seconds, for the patience with store errors.
-        scope_hint: How the scope is named in logs (its key, never the scope).
+        scope_hint: How the scope is named in logs (as users know it; never a credential).
+        health: The coordinator's `StoreHealth` (when the current outage began).
     """
 
     def __init__(
@@ -205,16 +397,27 @@ class Election:
         lease_ttl: float,
         clock: Callable[[], float],
         scope_hint: str,
+        health: StoreHealth | None = None,
     ) -> None:
         self._sent_wall = sent_wall
         self._lease_ttl = lease_ttl
         self._clock = clock
         self._hint = scope_hint
-        self._patient_until = clock() + lease_ttl
+        self._health = health if health is not None else StoreHealth(clock)
+        #: Until when a lease this election saw (or a holder it gave grace) could be alive.
+        self._lease_until: float | None = None
         self._graced: set[str] = set()
+        self._nonces: set[str] = set()
 
     def first(self) -> Step:
         return Step(Verdict.LOOK)
+
+    def nonce(self) -> str:
+        """A fresh nonce for an acquire: a lease bearing it is this election's own, even when
+        the reply that granted it was lost."""
+        nonce = uuid.uuid4().hex
+        self._nonces.add(nonce)
+        return nonce
 
     def viewed(
         self,
@@ -223,6 +426,8 @@ class Election:
         acquired: str | None = None,
         capped: str | None = None,
         witnessed: str | None = None,
+        next_allowed: float | None = None,
+        cap: tuple[int, float] = (0, 0.0),
     ) -> Step:
         """The next step after the store answered with `view`.
 
@@ -231,46 +436,357 @@ class Election:
             acquired: This process's new lease token, when it took the lease.
             capped: The newest counted episode's token, when the cap refused.
             witnessed: The newest holder's token this process has seen for the scope.
+            next_allowed: When the cap allows another episode (wall clock), when it refused.
+            cap: The cap `(count, seconds)`, to say it.
         """
-        # Any lease alive now may live `lease_ttl` more: keep waiting through errors so long.
-        self._patient_until = self._clock() + max(view.lease_ms / 1000, self._lease_ttl)
+        self._health.succeeded()
         if acquired:
             return Step(Verdict.LEAD, token=acquired)
+        if view.lease is not None and nonce_of(view.lease) in self._nonces:
+            # An acquire whose reply was lost took the lease: it is ours.
+            return Step(Verdict.LEAD, token=view.lease)
         outcome = view.outcome
         if outcome is not None and outcome.covers(self._sent_wall, view.is_open, view.lifted):
             return Step(Verdict.COVERED, answer=outcome.answer(self._hint))
         if view.lease is not None:
-            return Step(Verdict.WAIT, timeout=max(view.lease_ms / 1000, 0.05))
+            wait = max(view.lease_ms / 1000, 0.05)
+            self._lease_until = self._clock() + max(wait, self._lease_ttl)
+            return Step(Verdict.WAIT, timeout=wait)
+        if view.fresh_ms:
+            # The store lost its data moments ago: a holder re-takes its lease at its next
+            # renewal; nobody is elected before then.
+            self._lease_until = self._clock() + view.fresh_ms / 1000 + self._lease_ttl
+            return Step(Verdict.WAIT, timeout=view.fresh_ms / 1000)
         published = outcome.fence if outcome is not None else 0
         for holder in (view.current, witnessed, capped):
             if holder and fence_of(holder) > published and holder not in self._graced:
                 # That holder published nothing yet and may still do so: its lease
                 # expired while it was cut off, or the store lost it. Give it one lease.
                 self._graced.add(holder)
+                self._lease_until = self._clock() + 2 * self._lease_ttl
                 return Step(Verdict.WAIT, timeout=self._lease_ttl)
+        self._lease_until = None
         if capped is not None:
-            return Step(Verdict.DECLINED, note="the fleet's cap on top-ups for this scope")
-        restart = f"restarted at {view.fresh}"
-        if view.fresh and restart not in self._graced:
-            # Redis restarted moments ago and knows nothing of this scope: a holder this
-            # process never saw may be running its hook, and re-takes its lease at its next
-            # renewal.
-            self._graced.add(restart)
-            return Step(Verdict.WAIT, timeout=renew_beat(self._lease_ttl) + _RESTART_SLACK)
+            return Step(Verdict.DECLINED, note=cap_note(cap, next_allowed))
         return Step(Verdict.ACQUIRE, seen=view.outcome_raw)
 
-    def failed(self) -> Step:
-        """The store did not answer: wait while a lease seen could still be alive."""
-        remaining = self._patient_until - self._clock()
-        if remaining <= 0:
+    def failed(self, failure: StoreFailure) -> Step:
+        """The store did not answer: wait while a lease could be alive, else go `LOCAL`."""
+        self._health.failed(failure)
+        now = self._clock()
+        if self._lease_until is not None and now < self._lease_until:
+            return Step(Verdict.WAIT, timeout=min(0.25, self._lease_until - now))
+        if failure.kind == "refused":
+            # Nothing listens: no lease in that store can be renewed, and none was seen.
             return Step(Verdict.LOCAL)
-        return Step(Verdict.WAIT, timeout=min(0.25, remaining))
+        since = self._health.outage_since
+        until = (now if since is None else since) + self._lease_ttl
+        if now < until:
+            return Step(Verdict.WAIT, timeout=min(0.25, until - now))
+        return Step(Verdict.LOCAL)
+
+
+def cap_note(cap: tuple[int, float], next_allowed: float | None) -> str:
+    """How a refused request is told about the cap."""
+    count, period = cap
+    text = (
+        f"the fleet's cap of {count} top-up{'s' if count != 1 else ''} per {period:g} s was reached"
+    )
+    if next_allowed is not None:
+        at = datetime.datetime.fromtimestamp(next_allowed, tz=datetime.timezone.utc)
+        text += f"; next allowed at {at:%Y-%m-%d %H:%M:%S} UTC"
+    return (
+        text + " (after a top-up made by hand, forget_gate() lifts it; RedisCoordinator("
+        "max_episodes=...) sizes it)"
+    )
+
+
+def election_flow(
+    election: Election,
+    keys: Keys,
+    args_for: Callable[[Step, str], list[Any]],
+    witness: Witness,
+    cap: tuple[int, float],
+    wall: Callable[[], float],
+    health: StoreHealth,
+) -> Generator[Action, Any, Step]:
+    """Elects this burst's fate: `COVERED`, `LEAD`, `DECLINED` or `LOCAL`."""
+    step = election.first()
+    while step.verdict in (Verdict.LOOK, Verdict.ACQUIRE, Verdict.WAIT):
+        if step.verdict is Verdict.WAIT:
+            yield Listen(step.timeout)
+            step = Step(Verdict.LOOK)
+            continue
+        nonce = election.nonce() if step.verdict is Verdict.ACQUIRE else ""
+        try:
+            reply = yield from stored(health, Call("elect", keys.elect, args_for(step, nonce)))
+        except StoreFailure as failure:
+            step = election.failed(failure)
+            continue
+        view, acquired, capped, oldest = parse_elect(reply)
+        # Only tokens seen while held: the outcome outlives them.
+        witness.saw(keys.state, acquired or view.lease or capped)
+        newest = witness.newest(keys.state)
+        next_allowed = None if oldest is None else oldest + cap[1]
+        step = election.viewed(
+            view,
+            acquired=acquired,
+            capped=capped,
+            witnessed=newest,
+            next_allowed=next_allowed,
+            cap=cap,
+        )
+    return step
+
+
+@attrs.frozen
+class Episode:
+    """What one process's local leader needs to run one fleet episode of one scope."""
+
+    keys: Keys
+    hint: str
+    sent_wall: float
+    window: float
+    lease_ttl: float
+    cap: tuple[int, float]
+    marker_id: str
+    health: StoreHealth
+    witness: Witness
+    clock: Callable[[], float]
+    wall: Callable[[], float]
+
+
+def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
+    """One fleet episode: elect, then run the hook here (`LEAD`, or `LOCAL` when the store
+    cannot coordinate), or answer from another process's outcome (`COVERED`), or decline
+    (`DECLINED`). The leader renews its lease while its hook runs and until its outcome is
+    published; the outcome is published at once, and if the store does not answer, again
+    in the background. Returns `(failed, answer or the hook's exception)`."""
+    ran: tuple[bool, Any]
+    if episode.health.alone(episode.lease_ttl):
+        ran = yield RunHook()
+        return ran
+    election = Election(
+        episode.sent_wall, episode.lease_ttl, episode.clock, episode.hint, episode.health
+    )
+    step = yield from election_flow(
+        election,
+        episode.keys,
+        _elect_args(episode),
+        episode.witness,
+        episode.cap,
+        episode.wall,
+        episode.health,
+    )
+    if step.verdict is Verdict.LOCAL:
+        ran = yield RunHook()
+        return ran
+    if step.verdict is Verdict.COVERED:
+        return False, step.answer
+    if step.verdict is Verdict.DECLINED:
+        yield Declined(step.note)
+        return False, None
+    token = step.token
+    started_ms = int(episode.wall() * 1000)
+    period_ms = int(episode.cap[1] * 1000)
+    lease = yield Spawn(
+        renewal_flow(episode.keys, token, started_ms, episode.lease_ttl, period_ms, episode.health)
+    )
+    failed, answer = yield RunHook()
+    outcome = Outcome.of(
+        fence_of(token), None if failed else answer, answer if failed else None, episode.wall()
+    )
+    outcome_ms = max(_OUTCOME_KEEP_MS, period_ms)
+    health = episode.health
+    publication = publication_flow(
+        episode.keys, token, outcome, episode.window, outcome_ms, episode.wall, health
+    )
+    keeper = keeper_flow(episode.keys, token, outcome, episode.window, episode.wall, health)
+    first = next(publication)
+    try:
+        reply = yield first
+    except StoreFailure as failure:
+        # Keep trying in the background, the lease renewed all along, so that waiters
+        # wait for this outcome instead of running their own hook.
+        yield Spawn(_settle(publication, failure, lease, keeper), lasting=True)
+        return failed, answer
+    published = False
+    with contextlib.suppress(StopIteration):
+        publication.send(reply)
+    published = bool(reply)
+    yield End(lease)
+    if published and outcome.kind == "retry":
+        yield Spawn(keeper)
+    return failed, answer
+
+
+def _settle(flow: Flow, failure: StoreFailure, lease: Any, keeper: Flow) -> Flow:
+    """A publication resumed by throwing `failure` in; then the lease ends, and a published
+    `Retry` is kept until its window closes (by a flow of its own: a daemon)."""
+    published = False
+    try:
+        action = flow.throw(failure)
+        while True:
+            try:
+                reply = yield action
+            except StoreFailure as again:
+                action = flow.throw(again)
+            else:
+                action = flow.send(reply)
+    except StopIteration as done:
+        published = bool(done.value)
+    yield End(lease)
+    if published:
+        yield Spawn(keeper)
+
+
+def _elect_args(episode: Episode) -> Callable[[Step, str], list[Any]]:
+    def args_for(step: Step, nonce: str) -> list[Any]:
+        acquire = step.verdict is Verdict.ACQUIRE
+        count, period = episode.cap
+        args: list[Any] = [
+            "1" if acquire else "0",
+            step.seen or "",
+            nonce,
+            int(episode.lease_ttl * 1000),
+            count,
+            int(period * 1000),
+            int(episode.wall() * 1000),
+            loss_grace_ms(episode.lease_ttl),
+            episode.marker_id,
+        ]
+        return args + episode.witness.recent(episode.keys.state) if acquire else args
+
+    return args_for
+
+
+def stored(health: StoreHealth, call: Call) -> Generator[Action, Any, Any]:
+    """`call`'s reply, telling `health` whether the store answered: every flow's calls count,
+    so that intermittent failures (lost replies) never add up to an outage."""
+    try:
+        reply = yield call
+    except StoreFailure as failure:
+        health.failed(failure)
+        raise
+    health.succeeded()
+    return reply
+
+
+def renewal_flow(
+    keys: Keys,
+    token: str,
+    started_ms: int,
+    lease_ttl: float,
+    period_ms: int,
+    health: StoreHealth,
+) -> Generator[Action, Any, None]:
+    """Renews the holder's lease every beat until the lead ends (`Pause` answers `True`), or
+    another holder was elected. Through store errors it tries again soon, to re-take the
+    lease (a restarted or flushed store) before anyone else could be elected."""
+    beat = renew_beat(lease_ttl)
+    args = [token, int(lease_ttl * 1000), started_ms, period_ms, uuid.uuid4().hex]
+    while True:
+        ended = yield Pause(beat)
+        if ended:
+            return
+        try:
+            renewed = yield from stored(health, Call("renew", keys.elect, args))
+        except StoreFailure:
+            beat = min(beat, _RENEW_AFTER_ERROR)
+            continue
+        if not renewed:
+            return  # another process was elected: this lease is gone for good
+        beat = renew_beat(lease_ttl)
+
+
+def publication_flow(
+    keys: Keys,
+    token: str,
+    outcome: Outcome,
+    window: float,
+    outcome_ms: int,
+    wall: Callable[[], float],
+    health: StoreHealth,
+) -> Generator[Action, Any, bool]:
+    """Publishes the outcome, again and again (waits growing to a second) until the store
+    takes it or the outcome's window ends: `True` once published, `False` if fenced out (a
+    new holder was elected) or given up."""
+    args = [token, outcome.encode(), outcome_ms, outcome.open_ms(window), uuid.uuid4().hex]
+    waits = publish_waits()
+    while True:
+        try:
+            published = yield from stored(
+                health, Call("publish", [keys.state, keys.marker, keys.channel], args)
+            )
+        except StoreFailure:
+            wait = next(waits)
+            if wall() + wait >= outcome.publish_until(window):
+                _logger.warning(
+                    "http402: Redis did not answer before the outcome's window ended (fence %d); "
+                    "its outcome was not published",
+                    outcome.fence,
+                )
+                return False
+            yield Pause(wait)
+            continue
+        if not published:
+            _logger.warning(
+                "http402: this process's lease (fence %d) passed to another holder before its "
+                "outcome was published; its outcome was not published",
+                outcome.fence,
+            )
+        return bool(published)
+
+
+def keeper_flow(
+    keys: Keys,
+    token: str,
+    outcome: Outcome,
+    window: float,
+    wall: Callable[[], float],
+    health: StoreHealth,
+) -> Generator[Action, Any, None]:
+    """Keeps a published outcome in the store until its window closes: every beat, a store
+    that lost it (a flush, a restart) gets it back, so a stale 402 of the burst is still
+    covered and no second top-up is elected while the first propagates. Stops when another
+    holder was elected."""
+    until = outcome.publish_until(window)
+    args = [token, outcome.encode(), 0, 0, uuid.uuid4().hex]
+    while (left := until - wall()) > 0:
+        yield Pause(min(1.0, left))
+        args[3] = int(max(0.0, until - wall()) * 1000)
+        try:
+            kept = yield from stored(
+                health, Call("keep", [keys.state, keys.marker, keys.channel], args)
+            )
+        except StoreFailure:
+            continue
+        if not kept:
+            return
+
+
+def parse_elect(reply: list[Any]) -> tuple[View, str | None, str | None, float | None]:
+    """`(view, acquired token, newest counted token when capped, oldest counted episode's
+    start when capped)` from the elect script's reply."""
+    status = _text(reply[0])
+    if status == "view":
+        return View.parse(reply[1:]), None, None, None
+    token = _text(reply[1])
+    if status == "lead":
+        return View.parse(reply[2:]), token, None, None
+    oldest = _float(_text(reply[2])) / 1000
+    return View.parse(reply[3:]), None, token, oldest
 
 
 def renew_beat(lease_ttl: float) -> float:
     """Seconds between a holder's renewals: a third of the lease, at most a second, so that
-    a holder re-takes a lease a restarted Redis lost within about a second."""
+    a holder re-takes a lease a flushed or restarted Redis lost within about a second."""
     return min(lease_ttl / 3, 1.0)
+
+
+def loss_grace_ms(lease_ttl: float) -> int:
+    """How long a store that lost its data elects nobody: a renewal beat and some slack."""
+    return int((renew_beat(lease_ttl) + _LOSS_SLACK) * 1000)
 
 
 def publish_waits(initial: float = 0.05, cap: float = 1.0) -> Iterator[float]:
@@ -281,49 +797,10 @@ def publish_waits(initial: float = 0.05, cap: float = 1.0) -> Iterator[float]:
         wait = min(cap, wait * 2)
 
 
-class Breaker:
-    """Remembers a store failure for a second, so an outage costs one timeout, not one per
-    request; logs the outage and the recovery once each.
-
-    Args:
-        clock: Monotonic seconds (injectable: tests step a fake clock past the second).
-    """
-
-    def __init__(self, clock: Callable[[], float], retry_after: float = RETRY_STORE_AFTER):
-        self._clock = clock
-        self._retry_after = retry_after
-        self._down_until = 0.0
-        self._down = False
-        self._lock = threading.Lock()
-
-    def open(self) -> bool:
-        return self._clock() < self._down_until
-
-    def failed(self, exc: BaseException) -> None:
-        with self._lock:
-            self._down_until = self._clock() + self._retry_after
-            first = not self._down
-            self._down = True
-        if first:
-            _logger.warning(
-                "http402: Redis is unreachable (%s: %s); coordinating in this process only "
-                "until it returns",
-                type(exc).__name__,
-                exc,
-            )
-
-    def succeeded(self) -> None:
-        if self._down:
-            with self._lock:
-                was_down, self._down = self._down, False
-            if was_down:
-                _logger.warning("http402: Redis is back; coordinating across the fleet again")
-
-
 class Witness:
     """The episodes (lease tokens and when they were seen) this process saw per scope in
     the cap's period, so that a store that lost its data is told about them again before
-    it counts: the cap then still holds after a restart without persistence.
+    it counts: the cap then still holds after a flush or a restart without persistence.
 
     Args:
         period: The cap's period, in seconds.
@@ -361,6 +838,10 @@ class Witness:
                 del tokens[token]
             return [item for t, at in tokens.items() for item in (t, str(int(at * 1000)))]
 
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
+
 
 def parse_cap(max_episodes: tuple[int, float] | None) -> tuple[int, float]:
     """`(count, period)` from the coordinator's `max_episodes`; `(0, 0)` for no cap."""
@@ -372,6 +853,25 @@ def parse_cap(max_episodes: tuple[int, float] | None) -> tuple[int, float]:
             f"max_episodes must be (count >= 1, period > 0 seconds) or None, got {max_episodes!r}"
         )
     return int(count), float(period)
+
+
+def describe_scope(key: str) -> str:
+    """A scope's episode key as users know it: `insufficient_credits at https://host (key
+    #1a2b...)`; a scope of the user's own is shown as it is. Holds only digests."""
+    scope, _, reason = key.rpartition("|")
+    if not scope:
+        scope, reason = key, ""
+    origin, hash_mark, digest = scope.partition("#")
+    if hash_mark and origin.endswith(":"):
+        origin = origin[:-1]
+    where = (
+        origin
+        if not hash_mark
+        else f"{origin} (credentials #{digest})"
+        if digest != "-"
+        else origin
+    )
+    return f"{reason} at {where}" if reason else where
 
 
 def _text(item: Any) -> str:

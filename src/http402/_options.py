@@ -31,7 +31,7 @@ import attrs
 from ._adapters import AdapterRegistry
 from ._burn import LowBalanceWatch
 from ._models import DEFAULT_BALANCE_HEADERS, Reason
-from ._policies import RetryPolicy, SpendPolicy
+from ._policies import RetryPolicy, SpendPolicy, fleet_policy
 from ._preflight import Preflight
 from ._registry import resolve_registry
 from ._replay import default_scope
@@ -137,8 +137,10 @@ class Options:
         if unknown:
             raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
         _fold_deprecated(given)
-        hooks = _hook_table(given.pop("on_payment_required", None), given.get("spend_policy"))
         given["coordinator"] = _of_kind(given.get("coordinator"), is_async)
+        # A spend window beside a fleet coordinator is the fleet's (docs/fleet.md).
+        given["spend_policy"] = fleet_policy(given.get("spend_policy"), given["coordinator"])
+        hooks = _hook_table(given.pop("on_payment_required", None), given.get("spend_policy"))
         return cls(is_async=is_async, hooks=hooks, **given)
 
     @property

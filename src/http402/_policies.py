@@ -16,9 +16,10 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from ._amounts import units, why_unpayable
 from ._models import PaymentOption, PaymentRequired
 
-__all__ = ["Reservation", "RetryPolicy", "SpendPolicy", "SpendStore"]
+__all__ = ["Reservation", "RetryPolicy", "SpendPolicy", "SpendStore", "fleet_policy"]
 
 _logger = logging.getLogger("http402")
 _T = TypeVar("_T")
@@ -102,7 +103,12 @@ class _Attempt:
 
 
 def _amounts(value: Mapping[str, Decimal | int | str] | None) -> dict[str, Decimal]:
-    return {asset: Decimal(str(limit)) for asset, limit in (value or {}).items()}
+    """Limits, exact: a limit that cannot be counted exactly, or below zero, is refused."""
+    limits = {asset: Decimal(str(limit)) for asset, limit in (value or {}).items()}
+    for asset, limit in limits.items():
+        if units(limit) < 0:
+            raise ValueError(f"a limit cannot be below zero: {limit} for {asset!r}")
+    return limits
 
 
 def _names(value: Collection[str] | None) -> frozenset[str] | None:
@@ -152,11 +158,18 @@ class Reservation:
         self.policy._release(self)
 
     async def acommit(self, paid: PaymentOption | None) -> None:
-        """`commit` for an event loop: a shared window's round trip runs in a worker thread."""
+        """`commit` for an event loop: an async store is awaited, a sync store's round trip
+        runs in a worker thread."""
+        if self.shared is not None and _is_async(self.policy.store):
+            await self.policy._acommit(self, paid)
+            return
         await _off_loop(self.shared is not None, lambda: self.commit(paid))
 
     async def arelease(self) -> None:
-        """`release` for an event loop: a shared window's round trip runs in a worker thread."""
+        """`release` for an event loop, as `acommit`."""
+        if self.shared is not None and _is_async(self.policy.store):
+            await self.policy._arelease(self)
+            return
         await _off_loop(self.shared is not None, self.release)
 
 
@@ -171,10 +184,16 @@ class SpendPolicy:
     Before a hook runs, the dearest allowed offer per asset is *reserved* in the window, under
     one lock with the check: concurrent challenges can never together pass `max_per_window`.
     The reservation becomes the amount paid when the hook answers, and is released when it
-    declines or raises. The window lives in this process; share one `SpendPolicy` between the
-    transports of a process, or give it a `store` (`RedisCoordinator.spend_store()`) to share
-    the window across a fleet: reserving is then one atomic script in Redis, and fails closed
-    (raises the client's error, nothing is paid) when Redis does not answer.
+    declines or raises. Offers are screened before anything is reserved: one priced at or
+    below zero, at a fraction of an atomic unit, beyond `max_amount`, or at a price that cannot
+    be counted exactly is refused. Amounts are compared and summed exactly, for any asset and
+    any number of decimals.
+
+    Next to a fleet coordinator (`RedisCoordinator`), the window is the fleet's: the transport
+    keeps it in the coordinator's store (`coordinator.spend_store()`), so that N processes
+    together stay within `max_per_window`; `per_process=True` keeps it in this process.
+    Reserving in a shared window fails closed: when Redis does not answer, or lost its data
+    within the last window, the offer is refused and nothing is paid.
 
     Args:
         max_amount: Most that one request may pay, per asset.
@@ -184,7 +203,9 @@ class SpendPolicy:
         allowed_networks: If given, the only networks to pay on.
         allowed_assets: If given, the only assets to pay with.
         clock: Seconds, monotonic (injectable for tests).
-        store: Where the window is kept when processes share it; `None` keeps it here.
+        store: Where the window is kept when processes share it; `None` keeps it here, or
+            in the fleet's store next to a fleet coordinator.
+        per_process: Keep the window in this process even next to a fleet coordinator.
 
     Example:
         ```python
@@ -206,7 +227,8 @@ class SpendPolicy:
     allowed_assets: frozenset[str] | None = attrs.field(default=None, converter=_names)
     clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
     store: SpendStore | None = attrs.field(default=None, repr=False)
-    # [time, asset, amount] entries, oldest first; a reservation's entries are in it too.
+    per_process: bool = False
+    # [time, asset, units] entries, oldest first; a reservation's entries are in it too.
     _spent: list[list[Any]] = attrs.field(init=False, factory=list, repr=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
 
@@ -233,15 +255,21 @@ class SpendPolicy:
             if not allowed:
                 return allowed, refusals, None
             now = self.clock()
-            entries = [[now, option.asset, option.amount] for option in _dearest_per_asset(allowed)]
+            entries = [
+                [now, option.asset, units(option.amount or 0)]
+                for option in _dearest_per_asset(allowed)
+            ]
             self._spent.extend(entries)
             return allowed, refusals, Reservation(self, allowed, entries)
 
     async def areserve(
         self, payment: PaymentRequired
     ) -> tuple[tuple[PaymentOption, ...], str | None, Reservation | None]:
-        """`reserve` for an event loop: with a `store`, its round trip runs in a worker
-        thread, so that a slow or unreachable Redis never blocks the loop."""
+        """`reserve` for an event loop: an async store (`AsyncRedisCoordinator`'s) is
+        awaited; a sync store's round trip runs in a worker thread, so that a slow or
+        unreachable Redis never blocks the loop."""
+        if _is_async(self.store):
+            return await self._ashared(payment)
         return await _off_loop(self.store is not None, lambda: self.reserve(payment))
 
     def record(self, options: tuple[PaymentOption, ...], paid: PaymentOption | None) -> None:
@@ -256,7 +284,7 @@ class SpendPolicy:
         with self._lock:
             for option in charged:
                 if option.asset is not None and option.amount is not None:
-                    self._spent.append([now, option.asset, option.amount])
+                    self._spent.append([now, option.asset, units(option.amount)])
 
     def _screen(
         self, payment: PaymentRequired, *, count_window: bool = True
@@ -283,17 +311,54 @@ class SpendPolicy:
         """`reserve` (or `screen`) against the shared store: the checks that need no window
         here, then one atomic call that reads the window and reserves."""
         assert self.store is not None
+        screened, refusals, offers = self._offers(payment)
+        if not offers:
+            return (), refusals, None
+        try:
+            answer = self.store.reserve(self.window, offers, look_only=look_only)
+        except Exception as exc:
+            return (), _unanswered(refusals, exc), None
+        return self._reserved(screened, refusals, answer, look_only)
+
+    async def _ashared(
+        self, payment: PaymentRequired
+    ) -> tuple[tuple[PaymentOption, ...], str | None, Reservation | None]:
+        store: Any = self.store
+        screened, refusals, offers = self._offers(payment)
+        if not offers:
+            return (), refusals, None
+        try:
+            answer = await store.areserve(self.window, offers)
+        except Exception as exc:
+            return (), _unanswered(refusals, exc), None
+        return self._reserved(screened, refusals, answer, False)
+
+    def _offers(
+        self, payment: PaymentRequired
+    ) -> tuple[
+        tuple[PaymentOption, ...], str | None, dict[str, tuple[Decimal | None, list[Decimal]]]
+    ]:
         screened, refusals = self._screen(payment, count_window=False)
         offers: dict[str, tuple[Decimal | None, list[Decimal]]] = {}
         for option in screened:
             if option.asset is not None and option.amount is not None:
                 limit = self.max_per_window.get(option.asset)
                 offers.setdefault(option.asset, (limit, []))[1].append(option.amount)
-        entries, spent, _ = self.store.reserve(self.window, offers, look_only=look_only)
+        return screened, refusals, offers
+
+    def _reserved(
+        self,
+        screened: tuple[PaymentOption, ...],
+        refusals: str | None,
+        answer: tuple[list[str], dict[str, Decimal], dict[str, Decimal]],
+        look_only: bool,
+    ) -> tuple[tuple[PaymentOption, ...], str | None, Reservation | None]:
+        entries, spent, _ = answer
         allowed: list[PaymentOption] = []
         notes = [refusals] if refusals else []
         for option in screened:
-            refusal = self._window_refusal(option, spent.get(option.asset or "", Decimal(0)))
+            already = units(spent.get(option.asset or "", Decimal(0)))
+            refusal = self._window_refusal(option, already)
             if refusal is None:
                 allowed.append(option)
             else:
@@ -302,6 +367,30 @@ class SpendPolicy:
         if look_only or not entries:
             return tuple(allowed), why, None
         return tuple(allowed), why, Reservation(self, tuple(allowed), [], shared=entries)
+
+    async def _acommit(self, reservation: Reservation, paid: PaymentOption | None) -> None:
+        if reservation.done:
+            return
+        reservation.done = True
+        charged = None
+        if paid is not None and paid.asset is not None and paid.amount is not None:
+            charged = (paid.asset, paid.amount)
+        store: Any = self.store
+        entries = reservation.shared or []
+        try:
+            await store.acommit(self.window, entries, charged)
+        except Exception as exc:
+            _unsettled(exc)
+
+    async def _arelease(self, reservation: Reservation) -> None:
+        if reservation.done:
+            return
+        reservation.done = True
+        store: Any = self.store
+        try:
+            await store.arelease(self.window, reservation.shared or [])
+        except Exception as exc:
+            _unsettled(exc)
 
     def _commit(self, reservation: Reservation, paid: PaymentOption | None) -> None:
         if reservation.shared is not None:
@@ -321,7 +410,7 @@ class SpendPolicy:
             if paid is None or paid.asset is None or paid.amount is None:
                 return  # the dearest offers stay reserved as the amount spent
             self._drop(reservation.entries)
-            self._spent.append([self.clock(), paid.asset, paid.amount])
+            self._spent.append([self.clock(), paid.asset, units(paid.amount)])
 
     def _release(self, reservation: Reservation) -> None:
         if reservation.shared is not None:
@@ -345,12 +434,7 @@ class SpendPolicy:
         try:
             operation()
         except Exception as exc:
-            _logger.warning(
-                "http402: the shared spend window did not record a settlement (%s: %s); the "
-                "reservation stays counted until the window ends",
-                type(exc).__name__,
-                exc,
-            )
+            _unsettled(exc)
 
     def _drop(self, entries: list[list[Any]]) -> None:
         ids = {id(entry) for entry in entries}
@@ -358,6 +442,9 @@ class SpendPolicy:
 
     def _refusal(self, option: PaymentOption, *, count_window: bool = True) -> str | None:
         asset, amount = option.asset, option.amount
+        unpayable = why_unpayable(amount, option.unit)
+        if unpayable is not None:
+            return unpayable
         if self.allowed_networks is not None and option.network not in self.allowed_networks:
             return f"network {option.network!r} is not allowed"
         if self.allowed_assets is not None and asset not in self.allowed_assets:
@@ -373,15 +460,22 @@ class SpendPolicy:
             return f"{amount} {option.unit or ''} exceeds max_amount {limit} for {asset!r}"
         if not count_window:
             return None
-        spent = sum((a for _, s, a in self._spent if s == asset), Decimal(0))
+        spent = sum(a for _, s, a in self._spent if s == asset)
         return self._window_refusal(option, spent)
 
-    def _window_refusal(self, option: PaymentOption, spent: Decimal) -> str | None:
+    def _window_refusal(self, option: PaymentOption, spent: int) -> str | None:
+        """Why `option` does not fit beside `spent` (exact units) in the window, if it does
+        not: every sum and comparison is in integers."""
         asset, amount = option.asset, option.amount
         window_limit = self.max_per_window.get(asset or "")
-        if window_limit is not None and amount is not None and spent + amount > window_limit:
+        if window_limit is None or amount is None:
+            return None
+        total = spent + units(amount)
+        if total > units(window_limit):
+            from ._amounts import amount_of
+
             return (
-                f"{amount} would bring the last {self.window:g} s to {spent + amount}, "
+                f"{amount} would bring the last {self.window:g} s to {amount_of(total)}, "
                 f"over max_per_window {window_limit} for {asset!r}"
             )
         return None
@@ -393,6 +487,40 @@ class SpendPolicy:
             drop += 1
         if drop:
             del self._spent[:drop]
+
+
+def fleet_policy(policy: SpendPolicy | None, coordinator: Any) -> SpendPolicy | None:
+    """The policy a transport applies: next to a fleet coordinator (one with a
+    `spend_store`), a policy with no `store` and no `per_process=True` keeps its window in
+    the fleet's store, so the fleet shares it (the transports' options call this once)."""
+    if policy is None or policy.store is not None or policy.per_process:
+        return policy
+    spend_store = getattr(coordinator, "spend_store", None)
+    if spend_store is None:
+        return policy
+    return attrs.evolve(policy, store=spend_store())
+
+
+def _is_async(store: Any) -> bool:
+    return store is not None and hasattr(store, "areserve")
+
+
+def _unanswered(refusals: str | None, exc: BaseException) -> str:
+    why = f"the fleet's spend window did not answer ({type(exc).__name__}: {exc}): not paid"
+    if exc.__class__.__name__ == "SpendRefused":
+        why = f"{exc}: not paid"
+    return f"{refusals}; {why}" if refusals else why
+
+
+def _unsettled(exc: BaseException) -> None:
+    """A commit or release the store did not take leaves the reservation counted (failing
+    closed, until the window forgets it), never fails the hook's answer."""
+    _logger.warning(
+        "http402: the shared spend window did not record a settlement (%s: %s); the "
+        "reservation stays counted until the window ends",
+        type(exc).__name__,
+        exc,
+    )
 
 
 async def _off_loop(blocking: bool, call: Callable[[], _T]) -> _T:

@@ -1,42 +1,44 @@
 """Fleet coordination on Redis (or Valkey, or a Redis Cluster): one hook call per billing
-scope across many processes, a fleet-wide cap on top-ups, and fleet-wide spend windows.
+scope across many processes, a fleet-wide cap on top-ups, fleet-wide spend windows, and
+holds on payments whose outcome is unknown.
 
 Two tiers. In each process, the local coordinator elects one thread (or task) per burst;
 only that local leader talks to Redis, where the processes elect one fleet leader. What to do
-is decided in pure code (`_fleet.Election`); this module only reads and writes, through four
-Lua scripts, each atomic:
+is decided in pure code (`_fleet`: the election, renewal and publication flows); this module
+only performs what the flows ask, through Lua scripts, each atomic:
 
-* **elect** reads the scope's outcome, open window, lift time and lease; asked to, it takes
-  the lease (`SET PX`, a fencing token from `INCR`) only if no lease is held, the outcome is
-  still the one the caller judged, and the cap on episodes per period allows one more;
+* **elect** reads the scope's state and, asked to, takes the lease (a fencing token from the
+  scope's counter) only if no lease is alive, the outcome is still the one the caller judged,
+  the cap on episodes per period allows one more, and the store did not lose its data moments
+  ago;
 * **renew** extends the holder's lease while its hook runs and while its outcome is being
-  published; it re-takes an expired lease only when nobody was elected since;
-* **publish** stores the outcome and announces it, only for the current holder (its lease,
-  or its lease expired and nobody was elected since); a `Retry` outcome also opens the
-  episode for its propagation window;
-* **spend** keeps a spend window's reservations (`RedisSpendStore`, in `_spend_store`).
+  published; it re-takes a lease the store lost (a flush, a restart) only if nobody was
+  elected since;
+* **publish** stores the outcome and announces it, only for the current holder;
+* **hold**, **held**, **release** keep the holds on payments whose outcome is unknown.
 
-A hook's outcome is published at once, and when Redis does not answer, again and again in
-the background (waits growing to a second) until it does or the outcome's window ends, while
-the holder keeps renewing its lease: waiters see a live lease, and wait. Waiters also wait
-through store errors while a lease they saw could still be alive, instead of running their
-own hook: a Redis paused for a few seconds costs time, never a second top-up.
+What guards against a second payment (the lease, the fencing counter, the outcome, the cap's
+record, the holds, the spend windows) lives in keys without a TTL, which Redis's `volatile-*`
+eviction never picks; the lease's expiry is a field compared with the server's clock. Each
+bucket of scopes has a *marker* key, also without a TTL: a store that lost its data (a
+`FLUSHDB`, a restart without persistence, an `allkeys-*` eviction) lost its marker too, and
+the script that finds it missing elects nobody for a renewal beat, while holders re-take
+their leases. Every store call is bounded by `store_timeout`, whatever the client's own
+timeouts and retries.
 
-Keys are `<namespace>:{<scope digest>}:<name>`: the braces are a Redis Cluster hash tag, so
-every key of one scope lives in one slot and each script runs on one node. The outcome is
-announced with `PUBLISH`, which a cluster forwards to every node; a client without pub/sub
-(redis-py's async cluster client) polls instead. Keys hold a digest of the scope, never the
-scope or a credential; headers a hook returns stay in the leader's process.
+Keys are `<namespace>:{b<n>}:<scope digest>:<name>`: the braces are a Redis Cluster hash tag,
+so every key of one scope lives in one slot, with its bucket's marker, and each script runs on
+one node. Keys hold a digest of the scope, never the scope or a credential; headers a hook
+returns stay in the leader's process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import hashlib
 import importlib
 import json
 import logging
-import math
 import threading
 import time
 import uuid
@@ -44,121 +46,190 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from ._episodes import Mark, ProcessState
 from ._fleet import (
-    Breaker,
-    Election,
-    Outcome,
-    Step,
-    Verdict,
-    View,
+    UNANSWERED_HOLD,
+    Call,
+    Declined,
+    End,
+    Keys,
+    Listen,
+    Pause,
+    RunHook,
+    Spawn,
+    StoreFailure,
+    StoreHealth,
     Witness,
-    fence_of,
+    describe_scope,
+    episode_flow,
     parse_cap,
-    publish_waits,
-    renew_beat,
 )
+from ._fleet import Episode as FleetEpisode
 from ._models import PaymentRequired, Reason, Retry
-from ._recovery import episode_key
-from ._spend_store import RedisSpendStore
+from ._spend_store import AsyncRedisSpendStore, RedisSpendStore
+from ._store import Runner as _Runner
+from ._store import failure_of, store_errors
 
 __all__ = ["AsyncRedisCoordinator", "RedisCoordinator", "RedisSpendStore"]
 
 _logger = logging.getLogger("http402")
 
-_ELECT = """
-local lease = redis.call('get', KEYS[1])
-local outcome = redis.call('get', KEYS[4]) or ''
--- A scope with no fencing counter on a server (re)started within ARGV[8] seconds: its keys
--- may have been lost with the server's data (LASTSAVE is the start time without a save).
--- The answer names the start, so that a process gives each restart its grace once.
-local fresh = ''
-if redis.call('exists', KEYS[2]) == 0 then
-  local started = tonumber(redis.call('lastsave'))
-  if tonumber(redis.call('time')[1]) - started < tonumber(ARGV[8]) then
-    fresh = tostring(started)
+# Shared by the scripts: the server's clock in ms, and the bucket's marker, made if missing.
+_PRELUDE = """
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function marker(key, id)
+  local value = redis.call('get', key)
+  if not value then
+    value = id .. ':' .. string.format('%d', now)
+    redis.call('set', key, value)
   end
+  return value
 end
-local view = {lease or '', redis.call('pttl', KEYS[1]), outcome,
-              redis.call('exists', KEYS[5]), redis.call('get', KEYS[6]) or '',
-              redis.call('get', KEYS[3]) or '', fresh}
-if ARGV[1] ~= '1' or lease or outcome ~= ARGV[2] then
+local function fence(token)
+  return tonumber(string.match(token or '', '^(%d+):') or '0')
+end
+"""
+_ELECT = (
+    _PRELUDE
+    + """
+local mark = marker(KEYS[3], ARGV[9])
+local created = tonumber(string.match(mark, ':(%d+)$') or '0')
+local fresh = 0
+if now - created < tonumber(ARGV[8]) then fresh = tonumber(ARGV[8]) - (now - created) end
+local s = redis.call('hmget', KEYS[1], 'holder', 'until', 'outcome', 'open_until', 'lifted',
+                    'fence')
+local holder, expires, outcome = s[1], tonumber(s[2] or '0'), s[3] or ''
+local lease, pttl = '', -2
+if holder and expires > now then lease, pttl = holder, expires - now end
+local open = 0
+if tonumber(s[4] or '0') > now then open = 1 end
+local view = {lease, pttl, outcome, open, s[5] or '', holder or '', fresh}
+if ARGV[1] ~= '1' or lease ~= '' or outcome ~= ARGV[2] or fresh > 0 then
   return {'view', unpack(view)}
 end
-local now = tonumber(ARGV[7])
+local wall = tonumber(ARGV[7])
 local period = tonumber(ARGV[6])
-local fence = tonumber(redis.call('get', KEYS[2]) or '0')
-for i = 9, #ARGV - 1, 2 do
-  local seen = tonumber(string.match(ARGV[i], '^(%d+):') or '0')
-  if seen > fence then fence = seen end
-  if period > 0 then redis.call('zadd', KEYS[7], 'NX', ARGV[i + 1], ARGV[i]) end
+local number = math.max(tonumber(s[6] or '0'), fence(holder))
+for i = 10, #ARGV - 1, 2 do
+  number = math.max(number, fence(ARGV[i]))
+  if period > 0 then redis.call('zadd', KEYS[2], 'NX', ARGV[i + 1], ARGV[i]) end
 end
 if period > 0 then
-  redis.call('zremrangebyscore', KEYS[7], '-inf', now - period)
-  if redis.call('zcard', KEYS[7]) >= tonumber(ARGV[5]) then
-    redis.call('pexpire', KEYS[7], period)
-    return {'capped', redis.call('zrevrange', KEYS[7], 0, 0)[1], unpack(view)}
+  redis.call('zremrangebyscore', KEYS[2], '-inf', wall - period)
+  if redis.call('zcard', KEYS[2]) >= tonumber(ARGV[5]) then
+    local oldest = redis.call('zrange', KEYS[2], 0, 0, 'WITHSCORES')[2]
+    return {'capped', redis.call('zrevrange', KEYS[2], 0, 0)[1], oldest, unpack(view)}
   end
 end
-fence = fence + 1
-local token = fence .. ':' .. ARGV[3]
-redis.call('set', KEYS[2], fence, 'PX', 86400000)
-redis.call('set', KEYS[3], token, 'PX', math.max(600000, period))
-redis.call('set', KEYS[1], token, 'PX', ARGV[4])
-if period > 0 then
-  redis.call('zadd', KEYS[7], now, token)
-  redis.call('pexpire', KEYS[7], period)
-end
+number = number + 1
+local token = string.format('%d', number) .. ':' .. ARGV[3]
+redis.call('hset', KEYS[1], 'fence', number, 'holder', token, 'until', now + tonumber(ARGV[4]))
+if period > 0 then redis.call('zadd', KEYS[2], wall, token) end
 return {'lead', token, unpack(view)}
 """
-_RENEW = """
-local lease = redis.call('get', KEYS[1])
-if lease == ARGV[1] then
-  redis.call('pexpire', KEYS[2], math.max(600000, tonumber(ARGV[4])))
-  return redis.call('pexpire', KEYS[1], ARGV[2])
+)
+_RENEW = (
+    _PRELUDE
+    + """
+marker(KEYS[3], ARGV[5])
+local s = redis.call('hmget', KEYS[1], 'holder', 'until', 'fence')
+if s[1] == ARGV[1] then
+  if s[2] == '-1' then return 0 end
+  redis.call('hset', KEYS[1], 'until', now + tonumber(ARGV[2]))
+  return 1
 end
-if lease then
-  return 0
-end
-local current = redis.call('get', KEYS[2])
-if current and current ~= ARGV[1] then
-  return 0
-end
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('set', KEYS[2], ARGV[1], 'PX', math.max(600000, tonumber(ARGV[4])))
-if tonumber(ARGV[4]) > 0 then
-  redis.call('zadd', KEYS[3], 'NX', ARGV[3], ARGV[1])
-  redis.call('pexpire', KEYS[3], ARGV[4])
-end
+if s[1] then return 0 end
+-- The store lost the scope's state (a flush, a restart, an eviction): nobody was elected
+-- since, so the holder takes its lease back, and the cap counts it again.
+local number = math.max(tonumber(s[3] or '0'), fence(ARGV[1]))
+redis.call('hset', KEYS[1], 'fence', number, 'holder', ARGV[1], 'until', now + tonumber(ARGV[2]))
+if tonumber(ARGV[4]) > 0 then redis.call('zadd', KEYS[2], 'NX', ARGV[3], ARGV[1]) end
 return 2
 """
-_PUBLISH = """
-local lease = redis.call('get', KEYS[1])
-if lease ~= ARGV[1] then
-  if lease then
-    return 0
-  end
-  local current = redis.call('get', KEYS[2])
-  if current and current ~= ARGV[1] then
-    return 0
-  end
-end
-redis.call('set', KEYS[3], ARGV[2], 'PX', ARGV[3])
-redis.call('pexpire', KEYS[2], ARGV[3])
-if ARGV[4] ~= '0' then
-  redis.call('set', KEYS[4], ARGV[2], 'PX', ARGV[4])
-end
-redis.call('del', KEYS[1])
-redis.call('publish', ARGV[5], ARGV[2])
+)
+_PUBLISH = (
+    _PRELUDE
+    + """
+marker(KEYS[2], ARGV[5])
+local s = redis.call('hmget', KEYS[1], 'holder', 'fence')
+if s[1] and s[1] ~= ARGV[1] then return 0 end
+local number = math.max(tonumber(s[2] or '0'), fence(ARGV[1]))
+redis.call('hset', KEYS[1], 'fence', number, 'holder', ARGV[1], 'until', -1, 'outcome', ARGV[2],
+           'open_until', now + tonumber(ARGV[4]))
+redis.call('publish', KEYS[3], ARGV[2])
 return 1
 """
-_OUTCOME_TTL_MS = 10 * 60 * 1000
+)
+# The holder keeps its published outcome until the window closes: a store that lost it gets
+# it back; another holder elected since stops the keeper.
+_KEEP = (
+    _PRELUDE
+    + """
+marker(KEYS[2], ARGV[5])
+local s = redis.call('hmget', KEYS[1], 'holder', 'fence')
+if s[1] == ARGV[1] then return 1 end
+if s[1] then return 0 end
+local number = math.max(tonumber(s[2] or '0'), fence(ARGV[1]))
+redis.call('hset', KEYS[1], 'fence', number, 'holder', ARGV[1], 'until', -1, 'outcome', ARGV[2],
+           'open_until', now + tonumber(ARGV[4]))
+return 2
+"""
+)
+# A known gate is ignored while a hook of the fleet is at work on it: its lease alive, or
+# its window open.
+_AT_WORK = (
+    _PRELUDE
+    + """
+local s = redis.call('hmget', KEYS[1], 'until', 'open_until')
+if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+return 0
+"""
+)
+_HOLD = (
+    _PRELUDE
+    + """
+-- Each hold is '<placed ms>|<record>': a release applies only to holds placed before it was
+-- asked for, so a late release (its reply lost) never lifts a newer hold.
+local mark = marker(KEYS[2], ARGV[3])
+redis.call('hset', KEYS[1], ARGV[1], ARGV[4] .. '|' .. ARGV[2])
+return mark
+"""
+)
+_HELD = (
+    _PRELUDE
+    + """
+local mark = marker(KEYS[2], ARGV[2])
+local hold = redis.call('hget', KEYS[1], ARGV[1]) or ''
+return {string.match(hold, '^%d+|(.*)$') or hold, mark}
+"""
+)
+_RELEASE = """
+local fields = {ARGV[1]}
+if ARGV[1] == '' then fields = redis.call('hkeys', KEYS[1]) end
+local released = 0
+for _, field in ipairs(fields) do
+  local placed = tonumber(string.match(redis.call('hget', KEYS[1], field) or '', '^(%d+)|'))
+  if placed and placed <= tonumber(ARGV[2]) then
+    released = released + redis.call('hdel', KEYS[1], field)
+  end
+end
+return released
+"""
+_SCRIPTS = {
+    "elect": _ELECT,
+    "renew": _RENEW,
+    "publish": _PUBLISH,
+    "keep": _KEEP,
+    "at_work": _AT_WORK,
+    "hold": _HOLD,
+    "held": _HELD,
+    "release": _RELEASE,
+}
 _POLL = 0.1
-_RENEW_AFTER_ERROR = 0.2
 _DEFAULT_CAP = (2, 600.0)
 _SOCKET_TIMEOUT = 2.0
+_STORE_TIMEOUT = 1.0
 _PAYMENT_FIELDS = (
     "status_code",
     "code",
@@ -170,54 +241,6 @@ _PAYMENT_FIELDS = (
     "retry_after",
     "request_id",
 )
-
-
-@attrs.frozen
-class _Keys:
-    lease: str
-    fence: str
-    current: str
-    outcome: str
-    open: str
-    lifted: str
-    episodes: str
-    gate: str
-    channel: str
-
-    @classmethod
-    def of(cls, namespace: str, scope: str) -> _Keys:
-        base = f"{namespace}:{{{hashlib.sha256(scope.encode()).hexdigest()[:32]}}}"
-        names = ("lease", "fence", "current", "outcome", "open", "lifted", "episodes", "gate")
-        return cls(*(f"{base}:{name}" for name in (*names, "done")))
-
-    @property
-    def elect(self) -> list[str]:
-        return [
-            self.lease,
-            self.fence,
-            self.current,
-            self.outcome,
-            self.open,
-            self.lifted,
-            self.episodes,
-        ]
-
-
-#: Kept for readers of the earlier layout (tests, tools): the outcome model moved.
-_Outcome = Outcome
-
-
-def store_errors(client: Any) -> tuple[type[BaseException], ...]:
-    """The exceptions `client`'s own library raises for a store failure: `redis.RedisError`
-    for redis-py, `valkey.ValkeyError` for valkey-py; connection errors for anything else."""
-    package = type(client).__module__.partition(".")[0]
-    with contextlib.suppress(ImportError):
-        module = importlib.import_module(f"{package}.exceptions")
-        for name in ("RedisError", "ValkeyError"):
-            base = getattr(module, name, None)
-            if isinstance(base, type) and issubclass(base, BaseException):
-                return (base,)
-    return (ConnectionError, TimeoutError)
 
 
 def _client_class(url: str, *, asynchronous: bool, cluster: bool) -> Any:
@@ -247,59 +270,6 @@ def _client_from_url(url: str, *, asynchronous: bool, cluster: bool, options: An
     return _client_class(url, asynchronous=asynchronous, cluster=cluster).from_url(url, **options)
 
 
-def _lifted(pipeline: Any, keys: _Keys, now: float) -> Any:
-    """A replay got through: forget the known gate, and record when, so that a stale 402 of
-    a request sent before then replays instead of leading. The window stays open: a lagging
-    replica's 402 inside it replays too."""
-    pipeline.delete(keys.gate)
-    pipeline.set(keys.lifted, repr(now), px=_OUTCOME_TTL_MS)
-    return pipeline
-
-
-def _elect_args(
-    step: Step, lease_ms: int, cap: tuple[int, float], now: float, witnessed: list[str]
-) -> list[Any]:
-    acquire = step.verdict is Verdict.ACQUIRE
-    count, period = cap
-    args: list[Any] = [
-        "1" if acquire else "0",
-        step.seen or "",
-        uuid.uuid4().hex,
-        lease_ms,
-        count,
-        int(period * 1000),
-        int(now * 1000),
-        math.ceil(2 * lease_ms / 1000),
-    ]
-    return args + witnessed if acquire else args
-
-
-def _parse_elect(reply: list[Any]) -> tuple[View, str | None, str | None]:
-    """`(view, acquired token, newest counted token when capped)` from elect's reply."""
-    status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
-    if status == "view":
-        return View.parse(reply[1:]), None, None
-    token = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
-    if status == "lead":
-        return View.parse(reply[2:]), token, None
-    return View.parse(reply[2:]), None, token
-
-
-def _attempt(run_hook: Callable[[], Any]) -> tuple[bool, Any]:
-    """Runs the hook: `(False, answer)`, or `(True, its exception)` for an `Exception`."""
-    try:
-        return False, run_hook()
-    except Exception as exc:
-        return True, exc
-
-
-async def _async_attempt(run_hook: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
-    try:
-        return False, await run_hook()
-    except Exception as exc:
-        return True, exc
-
-
 def _encode_payment(payment: PaymentRequired) -> str:
     data = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}
     data["reason"] = payment.reason.value
@@ -325,33 +295,135 @@ def _decode_payment(raw: bytes | str | None) -> PaymentRequired | None:
         return None
 
 
-def _declined(keys: _Keys, note: str) -> None:
-    _logger.warning(
-        "http402: no top-up for scope %s: %s was reached; raising the gate (raise the cap with "
-        "max_episodes=, or top up by hand and call forget_gate)",
-        keys.channel,
-        note,
-    )
+def _attempt(run_hook: Callable[[], Any]) -> tuple[bool, Any]:
+    """Runs the hook: `(False, answer)`, or `(True, its exception)` for an `Exception`."""
+    try:
+        return False, run_hook()
+    except Exception as exc:
+        return True, exc
 
 
-def _fenced_out(outcome: Outcome) -> None:
-    _logger.warning(
-        "http402: this process's lease (fence %d) passed to another holder before its outcome "
-        "was published; its outcome was not published",
-        outcome.fence,
-    )
+async def _async_attempt(run_hook: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
+    try:
+        return False, await run_hook()
+    except Exception as exc:
+        return True, exc
 
 
-def _gave_up(outcome: Outcome) -> None:
-    _logger.warning(
-        "http402: Redis did not answer before the outcome's window ended (fence %d); its "
-        "outcome was not published",
-        outcome.fence,
-    )
+def _text(item: Any) -> str:
+    if item is None:
+        return ""
+    return item.decode() if isinstance(item, bytes) else str(item)
 
 
-class RedisCoordinator(ProcessState):
-    """Shares episodes and known gates across processes through Redis (sync clients).
+class _Fleet(ProcessState):
+    """What the sync and async coordinators share: options, keys, the cap, the witness, the
+    store's health, the holds this process placed or saw; no I/O."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        namespace: str,
+        lease_ttl: float,
+        max_episodes: tuple[int, float] | None,
+        store_timeout: float | None,
+        clock: Callable[[], float],
+        wall: Callable[[], float],
+    ) -> None:
+        if not lease_ttl > 0:
+            raise ValueError(f"lease_ttl must be positive seconds, got {lease_ttl!r}")
+        if store_timeout is not None and not store_timeout > 0:
+            raise ValueError(
+                f"store_timeout must be positive seconds or None, got {store_timeout!r}"
+            )
+        self._redis = client
+        self._errors: tuple[type[BaseException], ...] = (
+            *store_errors(client),
+            asyncio.TimeoutError,
+        )
+        self._namespace = namespace
+        self._lease_ttl = lease_ttl
+        self._lease_ms = int(lease_ttl * 1000)
+        self._cap = parse_cap(max_episodes)
+        self._store_timeout = store_timeout
+        self._clock = clock
+        self._wall = wall
+        self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
+        # This process's episodes: one local leader per burst talks to Redis.
+        super().__init__(clock)
+        self._health = StoreHealth(clock)
+        self._witness = Witness(self._cap[1], wall)
+        # Holds this process placed or read: `(record, marker when the store had it)`, to
+        # tell a store that lost them (marker changed) from a release by another process.
+        self._holds: dict[tuple[str, str], tuple[str, str | None]] = {}
+        self._holds_lock = threading.Lock()
+        self._spend_stores: dict[str, Any] = {}
+        self._marker_id = uuid.uuid4().hex
+
+    @property
+    def max_episodes(self) -> tuple[int, float] | None:
+        """The fleet's cap on hook runs per scope, `(count, seconds)`, or `None`."""
+        return None if self._cap == (0, 0.0) else (self._cap[0], self._cap[1])
+
+    def _episode(self, scope: str, sent: Mark, window: float) -> FleetEpisode:
+        return FleetEpisode(
+            keys=Keys.of(self._namespace, scope),
+            hint=describe_scope(scope),
+            sent_wall=sent.wall,
+            window=window,
+            lease_ttl=self._lease_ttl,
+            cap=self._cap,
+            marker_id=self._marker_id,
+            health=self._health,
+            witness=self._witness,
+            clock=self._clock,
+            wall=self._wall,
+        )
+
+    def _declined(self, scope: str, note: str) -> None:
+        _logger.warning("http402: no top-up for %s: %s", describe_scope(scope), note)
+        episode = self.book.running(scope)
+        if episode is not None:
+            episode.note = note
+
+    def _episode_keys(self, scope: str) -> list[Keys]:
+        return [Keys.of(self._namespace, f"{scope}|{reason.value}") for reason in Reason]
+
+    def _remember_hold(self, scope: str, key: str, record: str, mark: str | None) -> None:
+        with self._holds_lock:
+            self._holds[(scope, key)] = (record, mark)
+
+    def _forget_holds(self, scope: str, key: str | None) -> None:
+        with self._holds_lock:
+            for known in [k for k in self._holds if k[0] == scope and key in (None, k[1])]:
+                del self._holds[known]
+
+    def _judge_held(self, scope: str, key: str, record: str, mark: str) -> tuple[str | None, bool]:
+        """`(record, re-assert?)` from the store's answer: a hold the store does not have
+        but this process saw under another marker was lost by the store (re-assert it); one
+        seen under the same marker was released by another process."""
+        with self._holds_lock:
+            if record:
+                self._holds[(scope, key)] = (record, mark)
+                return record, False
+            known = self._holds.get((scope, key))
+            if known is None:
+                return None, False
+            if known[1] == mark:
+                del self._holds[(scope, key)]
+                return None, False
+            return known[0], True
+
+    def _unanswered_hold(self, scope: str, key: str) -> str:
+        with self._holds_lock:
+            known = self._holds.get((scope, key))
+        return known[0] if known is not None else UNANSWERED_HOLD
+
+
+class RedisCoordinator(_Fleet):
+    """Shares episodes, known gates, holds and spend windows across processes through Redis
+    (sync clients).
 
     Pass it to the sync transport as `coordinator=`; every process of the fleet gives it a
     client to the same Redis (or Valkey, or Redis Cluster).
@@ -359,20 +431,26 @@ class RedisCoordinator(ProcessState):
     Args:
         client: A `redis.Redis`, `redis.cluster.RedisCluster`, `valkey.Valkey` (or any
             client with their API, such as one from `redis.sentinel.Sentinel.master_for`).
-            Give it a `socket_timeout` of a second or two, so a dead Redis is noticed quickly.
         namespace: Prefix of every key.
         lease_ttl: Seconds a hook holder's lease lives without renewal; the holder renews it
-            every third of that while its hook runs and until its outcome is published.
+            every third of that (at most every second) while its hook runs and until its
+            outcome is published.
         max_episodes: At most this many hook runs per scope across the fleet in this many
-            seconds, `(count, seconds)`, or `None` for no cap. When the cap refuses, the
-            requests raise their gate and a warning is logged. The default `(2, 600)`
-            allows one top-up, and one more (a takeover, or the credits running out again).
-        clock: Monotonic seconds (injectable: the breaker and the patience with errors).
+            seconds, `(count, seconds)`, or `None` for no cap. The default `(2, 600)` allows
+            a top-up and one more (a takeover, or the credits running out again) in 10
+            minutes. A request the cap refuses raises its gate, saying the cap and when the
+            next top-up is allowed; `forget_gate` lifts it after a top-up made by hand.
+        store_timeout: Most seconds one store call may take, whatever the client's own
+            timeouts and retries (a call past it counts as a failure), or `None` to trust
+            the client.
+        clock: Monotonic seconds (injectable: the store's health, the patience with errors).
         wall: Wall-clock seconds, compared across processes (keep the fleet's clocks in sync).
 
     Example:
         ```python
-        coordinator = http402.RedisCoordinator.from_url(os.environ["REDIS_URL"])
+        coordinator = http402.RedisCoordinator.from_url(
+            os.environ["REDIS_URL"], max_episodes=(2, 600)
+        )
         transport = http402.PaymentRequiredTransport(
             on_payment_required=top_up, coordinator=coordinator
         )
@@ -386,24 +464,20 @@ class RedisCoordinator(ProcessState):
         namespace: str = "http402",
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
+        store_timeout: float | None = _STORE_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._redis = client
-        self._errors = store_errors(client)
-        self._namespace = namespace
-        self._lease_ttl = lease_ttl
-        self._lease_ms = int(lease_ttl * 1000)
-        self._cap = parse_cap(max_episodes)
-        self._clock = clock
-        self._wall = wall
-        self._elect = client.register_script(_ELECT)
-        self._renew = client.register_script(_RENEW)
-        self._publish = client.register_script(_PUBLISH)
-        # This process's episodes: one local leader per burst talks to Redis.
-        super().__init__(clock)
-        self._breaker = Breaker(clock)
-        self._witness = Witness(self._cap[1], wall)
+        super().__init__(
+            client,
+            namespace=namespace,
+            lease_ttl=lease_ttl,
+            max_episodes=max_episodes,
+            store_timeout=store_timeout,
+            clock=clock,
+            wall=wall,
+        )
+        self._runner = _Runner(store_timeout)
 
     @classmethod
     def from_url(
@@ -414,6 +488,7 @@ class RedisCoordinator(ProcessState):
         namespace: str = "http402",
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
+        store_timeout: float | None = _STORE_TIMEOUT,
         **client_options: Any,
     ) -> RedisCoordinator:
         """A coordinator on a client built from `url`, as `redis.Redis.from_url` builds it.
@@ -429,11 +504,30 @@ class RedisCoordinator(ProcessState):
             ```
         """
         client = _client_from_url(url, asynchronous=False, cluster=cluster, options=client_options)
-        return cls(client, namespace=namespace, lease_ttl=lease_ttl, max_episodes=max_episodes)
+        return cls(
+            client,
+            namespace=namespace,
+            lease_ttl=lease_ttl,
+            max_episodes=max_episodes,
+            store_timeout=store_timeout,
+        )
 
     def spend_store(self, name: str = "default") -> RedisSpendStore:
-        """A fleet-wide spend window on this coordinator's client, for `SpendPolicy(store=)`."""
-        return RedisSpendStore(self._redis, name=name, namespace=self._namespace)
+        """The fleet-wide spend window `name` on this coordinator's client (one per name),
+        which a `SpendPolicy` given to a transport with this coordinator uses by default."""
+        store = self._spend_stores.get(name)
+        if store is None:
+            store = self._spend_stores.setdefault(
+                name,
+                RedisSpendStore(
+                    self._redis,
+                    name=name,
+                    namespace=self._namespace,
+                    wall=self._wall,
+                    store_timeout=self._store_timeout,
+                ),
+            )
+        return store  # type: ignore[no-any-return]
 
     def run_episode(
         self,
@@ -444,184 +538,208 @@ class RedisCoordinator(ProcessState):
     ) -> Retry | None:
         """One hook call per episode of `scope` across the fleet; `None` without calling the
         hook when the fleet's cap declines. See the module's notes."""
-        failed, answer = self._fleet(scope, sent.wall, run_hook, window)
+        failed, answer = self._fleet(scope, sent, run_hook, window)
         if failed:
             raise answer
         return answer  # type: ignore[no-any-return]
 
     def lifted(self, scope: str) -> None:
-        pipeline = _lifted(self._redis.pipeline(), _Keys.of(self._namespace, scope), self._wall())
-        self._call(pipeline.execute)
+        keys = Keys.of(self._namespace, scope)
+        now = repr(self._wall())
+
+        def lift() -> None:
+            pipeline = self._redis.pipeline()
+            pipeline.delete(keys.gate)
+            pipeline.hset(keys.state, "lifted", now)
+            pipeline.execute()
+
+        self._side(lift)
 
     def forget_gate(self, scope: str) -> None:
-        """Forgets the known gate of `scope` fleet-wide, after a top-up made by hand."""
+        """Forgets the known gate of `scope` fleet-wide and lifts the fleet's cap on its
+        top-ups, after a top-up made by hand."""
         self.book.forget_gate(scope)
-        self._call(lambda: self._redis.delete(_Keys.of(self._namespace, scope).gate))
+        keys = [Keys.of(self._namespace, scope), *self._episode_keys(scope)]
+        for each in keys[1:]:
+            self._witness.forget(each.state)
+        self._side(lambda: self._redis.delete(keys[0].gate, *(k.episodes for k in keys[1:])))
 
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self.book.mark_gated(scope, payment, ttl)
-        self._call(
-            lambda: self._redis.set(
-                _Keys.of(self._namespace, scope).gate, _encode_payment(payment), px=int(ttl * 1000)
-            )
-        )
+        gate = Keys.of(self._namespace, scope).gate
+        self._side(lambda: self._redis.set(gate, _encode_payment(payment), px=int(ttl * 1000)))
 
     def gated(self, scope: str) -> PaymentRequired | None:
         """The known gate of `scope`, unless a hook of the fleet is at work on it (running,
         or its window open): requests then go, and join that episode."""
-        raw = self._call(lambda: self._redis.get(_Keys.of(self._namespace, scope).gate))
+        gate = Keys.of(self._namespace, scope).gate
+        raw = self._side(lambda: self._redis.get(gate))
         if raw is _FAILED:
             return self.book.gated(scope)
         payment = _decode_payment(raw)
         if payment is None:
             return None
-        keys = _Keys.of(self._namespace, episode_key(scope, payment.reason))
-        at_work = self._call(lambda: self._redis.exists(keys.lease, keys.open))
+        keys = Keys.of(self._namespace, f"{scope}|{payment.reason.value}")
+        at_work = self._side(lambda: self._scripts["at_work"](keys=[keys.state], args=[]))
         return None if at_work not in (0, _FAILED) else payment
 
+    def hold(self, scope: str, key: str, record: str) -> None:
+        """Holds `key` (a payment whose outcome is unknown) in `scope` fleet-wide until
+        `release`: `record` is JSON text. When the store does not answer, the hold is kept in
+        this process and written at the next contact (with a warning)."""
+        self._remember_hold(scope, key, record, None)
+        keys = Keys.of(self._namespace, scope)
+        mark = self._side(
+            lambda: self._scripts["hold"](
+                keys=[keys.holds, keys.marker],
+                args=[key, record, self._marker_id, int(self._wall() * 1000)],
+            ),
+            skip_open=False,
+        )
+        if mark is _FAILED:
+            _logger.warning(
+                "http402: Redis did not take a hold on %s; it is kept in this process and "
+                "written at the next contact",
+                describe_scope(scope),
+            )
+            return
+        self._remember_hold(scope, key, record, _text(mark))
+
+    def held(self, scope: str, key: str) -> str | None:
+        """The hold's record, or `None`; held (a record saying so) when the store cannot
+        answer."""
+        keys = Keys.of(self._namespace, scope)
+        reply = self._side(
+            lambda: self._scripts["held"](
+                keys=[keys.holds, keys.marker], args=[key, self._marker_id]
+            ),
+            skip_open=False,
+        )
+        if reply is _FAILED:
+            return self._unanswered_hold(scope, key)
+        record, again = self._judge_held(scope, key, _text(reply[0]), _text(reply[1]))
+        if again and record is not None:
+            self.hold(scope, key, record)  # the store lost it: write it again
+        return record
+
+    def release(self, scope: str, key: str | None = None) -> None:
+        """Releases the hold `key` of `scope` (every hold of `scope` for `None`) fleet-wide,
+        once the application reconciled the payment. Raises when the store does not answer."""
+        keys = Keys.of(self._namespace, scope)
+        self._call(
+            lambda: self._scripts["release"](
+                keys=[keys.holds], args=[key or "", int(self._wall() * 1000)]
+            )
+        )
+        self._forget_holds(scope, key)
+
     def _call(self, operation: Callable[[], Any]) -> Any:
-        if self._breaker.open():
-            return _FAILED
+        """One store call, bounded by `store_timeout`; raises the client's error (or
+        `TimeoutError`)."""
         try:
-            result = operation()
+            result = self._runner.run(operation)
         except self._errors as exc:
-            self._breaker.failed(exc)
-            return _FAILED
-        self._breaker.succeeded()
+            self._health.failed(failure_of(exc))
+            raise
+        self._health.succeeded()
         return result
 
+    def _side(self, operation: Callable[[], Any], *, skip_open: bool = True) -> Any:
+        """A call whose failure costs nothing but its answer: skipped for a second after a
+        failure, `_FAILED` when the store does not answer."""
+        if skip_open and self._health.open():
+            return _FAILED
+        try:
+            return self._call(operation)
+        except self._errors:
+            return _FAILED
+
     def _fleet(
-        self, scope: str, sent_wall: float, run_hook: Callable[[], Retry | None], window: float
+        self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
     ) -> tuple[bool, Any]:
         """`(failed, answer)`: the hook's own exception comes back as a value, so that a
         store error the hook raised is never taken for this coordinator's own failure."""
-        if self._breaker.open():
-            return _attempt(run_hook)
-        keys = _Keys.of(self._namespace, scope)
-        election = Election(sent_wall, self._lease_ttl, self._clock, keys.channel)
-        waiter = _Subscription(self._redis, keys.channel, self._errors)
-        step = election.first()
-        error: BaseException | None = None
+        episode = self._episode(scope, sent, window)
+        waiter = _Subscription(self._redis, episode.keys.channel, self._errors, self._runner)
         try:
-            while step.verdict in (Verdict.LOOK, Verdict.ACQUIRE, Verdict.WAIT):
-                try:
-                    if step.verdict is Verdict.WAIT:
-                        waiter.wait(step.timeout)
-                        step = Step(Verdict.LOOK)
-                        continue
-                    waiter.ensure()
-                    seen = self._witness.recent(keys.lease)
-                    args = _elect_args(step, self._lease_ms, self._cap, self._wall(), seen)
-                    reply = self._elect(keys=keys.elect, args=args)
-                except self._errors as exc:
-                    error = exc
-                    waiter.drop()
-                    step = election.failed()
-                    continue
-                view, acquired, capped = _parse_elect(reply)
-                # Only tokens seen while held: the outcome outlives them.
-                self._witness.saw(keys.lease, acquired or view.lease or capped)
-                newest = self._witness.newest(keys.lease)
-                step = election.viewed(view, acquired=acquired, capped=capped, witnessed=newest)
+            return self._drive(  # type: ignore[no-any-return]
+                episode_flow(episode), scope=scope, run_hook=run_hook, waiter=waiter
+            )
         finally:
             waiter.close()
-        if step.verdict is Verdict.LOCAL:
-            self._breaker.failed(error or ConnectionError("no answer"))
-            return _attempt(run_hook)
-        self._breaker.succeeded()
-        if step.verdict is Verdict.COVERED:
-            return False, step.answer
-        if step.verdict is Verdict.DECLINED:
-            _declined(keys, step.note)
-            return False, None
-        return self._lead(keys, step.token, run_hook, window)
 
-    def _lead(
-        self, keys: _Keys, token: str, run_hook: Callable[[], Any], window: float
-    ) -> tuple[bool, Any]:
-        held = threading.Event()
-        started_ms = int(self._wall() * 1000)
-        renewer = threading.Thread(
-            target=self._renew_until, args=(keys, token, started_ms, held), daemon=True
-        )
-        renewer.start()
-        try:
-            failed, answer = _attempt(run_hook)
-        except BaseException:
-            held.set()
-            raise
-        outcome = Outcome.of(
-            fence_of(token), None if failed else answer, answer if failed else None, self._wall()
-        )
-        if self._publish_once(keys, token, outcome, window):
-            held.set()
-        else:
-            # Redis did not answer: keep trying in the background, the lease renewed all
-            # along, so that waiters wait for this outcome instead of running their own hook.
-            # Not a daemon: an exiting process publishes first (bounded by the window).
-            threading.Thread(
-                target=self._publish_until,
-                args=(keys, token, outcome, window, held),
-                name="http402-publish",
-            ).start()
-        return failed, answer
-
-    def _renew_until(self, keys: _Keys, token: str, started_ms: int, held: threading.Event) -> None:
-        args = [token, self._lease_ms, started_ms, int(self._cap[1] * 1000)]
-        beat = renew_beat(self._lease_ttl)
-        while not held.wait(beat):
+    def _drive(
+        self,
+        flow: Any,
+        *,
+        scope: str = "",
+        run_hook: Callable[[], Any] | None = None,
+        waiter: _Subscription | None = None,
+        held: threading.Event | None = None,
+    ) -> Any:
+        """Performs a flow's actions (`_fleet`) until it returns."""
+        answer: Any = None
+        error: StoreFailure | None = None
+        while True:
             try:
-                if not self._renew(keys=[keys.lease, keys.current, keys.episodes], args=args):
-                    return  # another process was elected: this lease is gone for good
-                beat = renew_beat(self._lease_ttl)
-            except self._errors:
-                # Redis paused, failing over or restarted empty: try again soon, to re-take
-                # the lease before a process that never saw it could be elected.
-                beat = min(beat, _RENEW_AFTER_ERROR)
+                action = flow.send(answer) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            answer, error = None, None
+            if isinstance(action, Call):
+                try:
+                    if waiter is not None:
+                        waiter.ensure()
+                    answer = self._perform(action)
+                except StoreFailure as failure:
+                    error = failure
+            elif isinstance(action, Listen):
+                if waiter is not None:
+                    waiter.wait(action.timeout)
+                else:
+                    time.sleep(action.timeout)
+            elif isinstance(action, Pause):
+                if held is None:
+                    time.sleep(action.timeout)
+                else:
+                    answer = held.wait(action.timeout)
+            elif isinstance(action, RunHook):
+                assert run_hook is not None
+                answer = _attempt(run_hook)
+            elif isinstance(action, Spawn):
+                answer = threading.Event()
+                threading.Thread(
+                    target=self._drive,
+                    args=(action.flow,),
+                    kwargs={"held": answer},
+                    name="http402-publish" if action.lasting else "http402-renew",
+                    daemon=not action.lasting,
+                ).start()
+            elif isinstance(action, End):
+                action.handle.set()
+            else:
+                assert isinstance(action, Declined)
+                self._declined(scope, action.note)
 
-    def _publish_once(self, keys: _Keys, token: str, outcome: Outcome, window: float) -> bool:
-        """`True` once the outcome is settled (published, or fenced out), `False` when
-        Redis did not answer."""
+    def _perform(self, call: Call) -> Any:
+        script = self._scripts[call.name]
         try:
-            published = self._publish(
-                keys=[keys.lease, keys.current, keys.outcome, keys.open],
-                args=[
-                    token,
-                    outcome.encode(),
-                    max(_OUTCOME_TTL_MS, int(self._cap[1] * 1000)),
-                    outcome.open_ms(window),
-                    keys.channel,
-                ],
-            )
-        except self._errors:
-            return False
-        if not published:
-            _fenced_out(outcome)
-        return True
-
-    def _publish_until(
-        self, keys: _Keys, token: str, outcome: Outcome, window: float, held: threading.Event
-    ) -> None:
-        try:
-            for wait in publish_waits():
-                if self._wall() + wait >= outcome.publish_until(window):
-                    _gave_up(outcome)
-                    return
-                time.sleep(wait)
-                if self._publish_once(keys, token, outcome, window):
-                    return
-        finally:
-            held.set()
+            return self._runner.run(lambda: script(keys=call.keys, args=call.args))
+        except self._errors as exc:
+            raise failure_of(exc) from exc
 
 
 class _Subscription:
     """The scope's channel, subscribed before each look so that no message is lost between
     a look and a wait; polling where the client has no pub/sub."""
 
-    def __init__(self, client: Any, channel: str, errors: tuple[type[BaseException], ...]):
+    def __init__(
+        self, client: Any, channel: str, errors: tuple[type[BaseException], ...], runner: _Runner
+    ) -> None:
         self._client = client
         self._channel = channel
         self._errors = errors
+        self._runner = runner
         self._pubsub: Any = None
         self._polling = False
 
@@ -634,26 +752,29 @@ class _Subscription:
             self._polling = True
             return
         try:
-            pubsub.subscribe(self._channel)
-        except BaseException:
+            self._runner.run(lambda: pubsub.subscribe(self._channel))
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 pubsub.close()
+            if isinstance(exc, self._errors):
+                raise failure_of(exc) from exc
             raise
         self._pubsub = pubsub
 
     def wait(self, timeout: float) -> None:
-        if self._pubsub is None:
-            time.sleep(min(timeout, _POLL) if self._polling else timeout)
-            return
-        # `get_message` also returns at a subscription's confirmation: wait out the rest.
         deadline = time.monotonic() + timeout
-        try:
-            while (remaining := deadline - time.monotonic()) > 0:
-                if self._pubsub.get_message(timeout=remaining) is not None:
-                    return
-        except self._errors:
-            self.drop()
-            raise
+        if self._pubsub is not None:
+            # `get_message` also returns at a subscription's confirmation: wait out the rest.
+            try:
+                while (remaining := deadline - time.monotonic()) > 0:
+                    if self._pubsub.get_message(timeout=remaining) is not None:
+                        return
+                return
+            except self._errors:
+                self.drop()
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            time.sleep(min(remaining, _POLL) if self._polling else remaining)
 
     def drop(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
@@ -664,16 +785,16 @@ class _Subscription:
     close = drop
 
 
-class AsyncRedisCoordinator(ProcessState):
+class AsyncRedisCoordinator(_Fleet):
     """The async twin of `RedisCoordinator`, on `redis.asyncio` or `valkey.asyncio` (so
     under asyncio).
 
     Args:
-        client: A `redis.asyncio.Redis` (or `RedisCluster`, or `valkey.asyncio.Valkey`)
-            client, with a `socket_timeout`.
+        client: A `redis.asyncio.Redis` (or `RedisCluster`, or `valkey.asyncio.Valkey`).
         namespace: Prefix of every key.
         lease_ttl: Seconds a hook holder's lease lives without renewal.
         max_episodes: At most this many hook runs per scope in this many seconds, or `None`.
+        store_timeout: Most seconds one store call may take, or `None` to trust the client.
         clock: Monotonic seconds.
         wall: Wall-clock seconds, compared across processes.
     """
@@ -685,24 +806,19 @@ class AsyncRedisCoordinator(ProcessState):
         namespace: str = "http402",
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
+        store_timeout: float | None = _STORE_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._redis = client
-        self._errors = store_errors(client)
-        self._namespace = namespace
-        self._lease_ttl = lease_ttl
-        self._lease_ms = int(lease_ttl * 1000)
-        self._cap = parse_cap(max_episodes)
-        self._clock = clock
-        self._wall = wall
-        self._elect = client.register_script(_ELECT)
-        self._renew = client.register_script(_RENEW)
-        self._publish = client.register_script(_PUBLISH)
-        # This process's episodes: one local leader per burst talks to Redis.
-        super().__init__(clock)
-        self._breaker = Breaker(clock)
-        self._witness = Witness(self._cap[1], wall)
+        super().__init__(
+            client,
+            namespace=namespace,
+            lease_ttl=lease_ttl,
+            max_episodes=max_episodes,
+            store_timeout=store_timeout,
+            clock=clock,
+            wall=wall,
+        )
 
     @classmethod
     def from_url(
@@ -713,11 +829,34 @@ class AsyncRedisCoordinator(ProcessState):
         namespace: str = "http402",
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
+        store_timeout: float | None = _STORE_TIMEOUT,
         **client_options: Any,
     ) -> AsyncRedisCoordinator:
         """A coordinator on an async client built from `url`; see `RedisCoordinator.from_url`."""
         client = _client_from_url(url, asynchronous=True, cluster=cluster, options=client_options)
-        return cls(client, namespace=namespace, lease_ttl=lease_ttl, max_episodes=max_episodes)
+        return cls(
+            client,
+            namespace=namespace,
+            lease_ttl=lease_ttl,
+            max_episodes=max_episodes,
+            store_timeout=store_timeout,
+        )
+
+    def spend_store(self, name: str = "default") -> AsyncRedisSpendStore:
+        """The fleet-wide spend window `name` on this coordinator's async client."""
+        store = self._spend_stores.get(name)
+        if store is None:
+            store = self._spend_stores.setdefault(
+                name,
+                AsyncRedisSpendStore(
+                    self._redis,
+                    name=name,
+                    namespace=self._namespace,
+                    wall=self._wall,
+                    store_timeout=self._store_timeout,
+                ),
+            )
+        return store  # type: ignore[no-any-return]
 
     async def run_episode(
         self,
@@ -728,229 +867,255 @@ class AsyncRedisCoordinator(ProcessState):
     ) -> Retry | None:
         """One hook call per episode of `scope` across the fleet; `None` without calling the
         hook when the fleet's cap declines."""
-        failed, answer = await self._fleet(scope, sent.wall, run_hook, window)
+        failed, answer = await self._fleet(scope, sent, run_hook, window)
         if failed:
             raise answer
         return answer  # type: ignore[no-any-return]
 
     async def lifted(self, scope: str) -> None:
-        pipeline = _lifted(self._redis.pipeline(), _Keys.of(self._namespace, scope), self._wall())
-        await self._call(pipeline.execute)
+        keys = Keys.of(self._namespace, scope)
+        now = repr(self._wall())
+
+        async def lift() -> None:
+            pipeline = self._redis.pipeline()
+            pipeline.delete(keys.gate)
+            pipeline.hset(keys.state, "lifted", now)
+            await pipeline.execute()
+
+        await self._side(lift)
 
     async def forget_gate(self, scope: str) -> None:
-        """Forgets the known gate of `scope` fleet-wide, after a top-up made by hand."""
+        """Forgets the known gate of `scope` fleet-wide and lifts the fleet's cap on its
+        top-ups, after a top-up made by hand."""
         self.book.forget_gate(scope)
-        await self._call(lambda: self._redis.delete(_Keys.of(self._namespace, scope).gate))
+        keys = [Keys.of(self._namespace, scope), *self._episode_keys(scope)]
+        for each in keys[1:]:
+            self._witness.forget(each.state)
+        await self._side(lambda: self._redis.delete(keys[0].gate, *(k.episodes for k in keys[1:])))
 
     async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self.book.mark_gated(scope, payment, ttl)
-        await self._call(
-            lambda: self._redis.set(
-                _Keys.of(self._namespace, scope).gate, _encode_payment(payment), px=int(ttl * 1000)
-            )
+        gate = Keys.of(self._namespace, scope).gate
+        await self._side(
+            lambda: self._redis.set(gate, _encode_payment(payment), px=int(ttl * 1000))
         )
 
     async def gated(self, scope: str) -> PaymentRequired | None:
-        raw = await self._call(lambda: self._redis.get(_Keys.of(self._namespace, scope).gate))
+        gate = Keys.of(self._namespace, scope).gate
+        raw = await self._side(lambda: self._redis.get(gate))
         if raw is _FAILED:
             return self.book.gated(scope)
         payment = _decode_payment(raw)
         if payment is None:
             return None
-        keys = _Keys.of(self._namespace, episode_key(scope, payment.reason))
-        at_work = await self._call(lambda: self._redis.exists(keys.lease, keys.open))
+        keys = Keys.of(self._namespace, f"{scope}|{payment.reason.value}")
+        at_work = await self._side(lambda: self._scripts["at_work"](keys=[keys.state], args=[]))
         return None if at_work not in (0, _FAILED) else payment
 
+    async def hold(self, scope: str, key: str, record: str) -> None:
+        """`RedisCoordinator.hold`, awaited."""
+        self._remember_hold(scope, key, record, None)
+        keys = Keys.of(self._namespace, scope)
+        mark = await self._side(
+            lambda: self._scripts["hold"](
+                keys=[keys.holds, keys.marker],
+                args=[key, record, self._marker_id, int(self._wall() * 1000)],
+            ),
+            skip_open=False,
+        )
+        if mark is _FAILED:
+            _logger.warning(
+                "http402: Redis did not take a hold on %s; it is kept in this process and "
+                "written at the next contact",
+                describe_scope(scope),
+            )
+            return
+        self._remember_hold(scope, key, record, _text(mark))
+
+    async def held(self, scope: str, key: str) -> str | None:
+        """`RedisCoordinator.held`, awaited."""
+        keys = Keys.of(self._namespace, scope)
+        reply = await self._side(
+            lambda: self._scripts["held"](
+                keys=[keys.holds, keys.marker], args=[key, self._marker_id]
+            ),
+            skip_open=False,
+        )
+        if reply is _FAILED:
+            return self._unanswered_hold(scope, key)
+        record, again = self._judge_held(scope, key, _text(reply[0]), _text(reply[1]))
+        if again and record is not None:
+            await self.hold(scope, key, record)
+        return record
+
+    async def release(self, scope: str, key: str | None = None) -> None:
+        """`RedisCoordinator.release`, awaited."""
+        keys = Keys.of(self._namespace, scope)
+        await self._call(
+            lambda: self._scripts["release"](
+                keys=[keys.holds], args=[key or "", int(self._wall() * 1000)]
+            )
+        )
+        self._forget_holds(scope, key)
+
     async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
-        if self._breaker.open():
+        try:
+            if self._store_timeout is None:
+                result = await operation()
+            else:
+                result = await asyncio.wait_for(operation(), self._store_timeout)
+        except self._errors as exc:
+            self._health.failed(failure_of(exc))
+            raise
+        self._health.succeeded()
+        return result
+
+    async def _side(
+        self, operation: Callable[[], Awaitable[Any]], *, skip_open: bool = True
+    ) -> Any:
+        if skip_open and self._health.open():
             return _FAILED
         try:
-            result = await operation()
-        except self._errors as exc:
-            self._breaker.failed(exc)
+            return await self._call(operation)
+        except self._errors:
             return _FAILED
-        self._breaker.succeeded()
-        return result
 
     async def _fleet(
         self,
         scope: str,
-        sent_wall: float,
+        sent: Mark,
         run_hook: Callable[[], Awaitable[Retry | None]],
         window: float,
     ) -> tuple[bool, Any]:
         """`(failed, answer)`, as in `RedisCoordinator._fleet`."""
-        if self._breaker.open():
-            return await _async_attempt(run_hook)
-        keys = _Keys.of(self._namespace, scope)
-        election = Election(sent_wall, self._lease_ttl, self._clock, keys.channel)
-        waiter = _AsyncSubscription(self._redis, keys.channel, self._errors)
-        step = election.first()
-        error: BaseException | None = None
+        episode = self._episode(scope, sent, window)
+        waiter = _AsyncSubscription(
+            self._redis, episode.keys.channel, self._errors, self._store_timeout
+        )
         try:
-            while step.verdict in (Verdict.LOOK, Verdict.ACQUIRE, Verdict.WAIT):
-                try:
-                    if step.verdict is Verdict.WAIT:
-                        await waiter.wait(step.timeout)
-                        step = Step(Verdict.LOOK)
-                        continue
-                    await waiter.ensure()
-                    seen = self._witness.recent(keys.lease)
-                    args = _elect_args(step, self._lease_ms, self._cap, self._wall(), seen)
-                    reply = await self._elect(keys=keys.elect, args=args)
-                except self._errors as exc:
-                    error = exc
-                    await waiter.drop()
-                    step = election.failed()
-                    continue
-                view, acquired, capped = _parse_elect(reply)
-                # Only tokens seen while held: the outcome outlives them.
-                self._witness.saw(keys.lease, acquired or view.lease or capped)
-                newest = self._witness.newest(keys.lease)
-                step = election.viewed(view, acquired=acquired, capped=capped, witnessed=newest)
+            return await self._drive(  # type: ignore[no-any-return]
+                episode_flow(episode), scope=scope, run_hook=run_hook, waiter=waiter
+            )
         finally:
             await waiter.drop()
-        if step.verdict is Verdict.LOCAL:
-            self._breaker.failed(error or ConnectionError("no answer"))
-            return await _async_attempt(run_hook)
-        self._breaker.succeeded()
-        if step.verdict is Verdict.COVERED:
-            return False, step.answer
-        if step.verdict is Verdict.DECLINED:
-            _declined(keys, step.note)
-            return False, None
-        return await self._lead(keys, step.token, run_hook, window)
 
-    async def _lead(
+    async def _drive(
         self,
-        keys: _Keys,
-        token: str,
-        run_hook: Callable[[], Awaitable[Any]],
-        window: float,
-    ) -> tuple[bool, Any]:
-        import asyncio
-
-        held = asyncio.Event()
-        started_ms = int(self._wall() * 1000)
-        renewer = asyncio.get_running_loop().create_task(
-            self._renew_until(keys, token, started_ms, held)
-        )
-        _BACKGROUND.add(renewer)
-        renewer.add_done_callback(_BACKGROUND.discard)
-        try:
-            # The hook's exception is kept as a value, never raised through a task group,
-            # which would hand callers an ExceptionGroup instead of the hook's own exception.
-            failed, answer = await _async_attempt(run_hook)
-        except BaseException:
-            held.set()
-            raise
-        outcome = Outcome.of(
-            fence_of(token), None if failed else answer, answer if failed else None, self._wall()
-        )
-        if await self._publish_once(keys, token, outcome, window):
-            held.set()
-        else:
-            publisher = asyncio.get_running_loop().create_task(
-                self._publish_until(keys, token, outcome, window, held)
-            )
-            _BACKGROUND.add(publisher)
-            publisher.add_done_callback(_BACKGROUND.discard)
-        return failed, answer
-
-    async def _renew_until(self, keys: _Keys, token: str, started_ms: int, held: Any) -> None:
-        import asyncio
-
-        args = [token, self._lease_ms, started_ms, int(self._cap[1] * 1000)]
-        beat = renew_beat(self._lease_ttl)
+        flow: Any,
+        *,
+        scope: str = "",
+        run_hook: Callable[[], Awaitable[Any]] | None = None,
+        waiter: _AsyncSubscription | None = None,
+        held: asyncio.Event | None = None,
+    ) -> Any:
+        """`RedisCoordinator._drive`, with tasks for threads."""
+        answer: Any = None
+        error: StoreFailure | None = None
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(held.wait(), beat)
-                return
             try:
-                if not await self._renew(keys=[keys.lease, keys.current, keys.episodes], args=args):
-                    return
-                beat = renew_beat(self._lease_ttl)
-            except self._errors:
-                beat = min(beat, _RENEW_AFTER_ERROR)
+                action = flow.send(answer) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            answer, error = None, None
+            if isinstance(action, Call):
+                try:
+                    if waiter is not None:
+                        await waiter.ensure()
+                    answer = await self._perform(action)
+                except StoreFailure as failure:
+                    error = failure
+            elif isinstance(action, Listen):
+                if waiter is not None:
+                    await waiter.wait(action.timeout)
+                else:
+                    await asyncio.sleep(action.timeout)
+            elif isinstance(action, Pause):
+                if held is None:
+                    await asyncio.sleep(action.timeout)
+                else:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(held.wait(), action.timeout)
+                    answer = held.is_set()
+            elif isinstance(action, RunHook):
+                assert run_hook is not None
+                # The hook's exception is kept as a value, never raised through a task
+                # group, which would hand callers an ExceptionGroup instead.
+                answer = await _async_attempt(run_hook)
+            elif isinstance(action, Spawn):
+                answer = asyncio.Event()
+                task = asyncio.get_running_loop().create_task(self._drive(action.flow, held=answer))
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
+            elif isinstance(action, End):
+                action.handle.set()
+            else:
+                assert isinstance(action, Declined)
+                self._declined(scope, action.note)
 
-    async def _publish_once(self, keys: _Keys, token: str, outcome: Outcome, window: float) -> bool:
+    async def _perform(self, call: Call) -> Any:
+        script = self._scripts[call.name]
         try:
-            published = await self._publish(
-                keys=[keys.lease, keys.current, keys.outcome, keys.open],
-                args=[
-                    token,
-                    outcome.encode(),
-                    max(_OUTCOME_TTL_MS, int(self._cap[1] * 1000)),
-                    outcome.open_ms(window),
-                    keys.channel,
-                ],
+            if self._store_timeout is None:
+                return await script(keys=call.keys, args=call.args)
+            return await asyncio.wait_for(
+                script(keys=call.keys, args=call.args), self._store_timeout
             )
-        except self._errors:
-            return False
-        if not published:
-            _fenced_out(outcome)
-        return True
-
-    async def _publish_until(
-        self, keys: _Keys, token: str, outcome: Outcome, window: float, held: Any
-    ) -> None:
-        import asyncio
-
-        try:
-            for wait in publish_waits():
-                if self._wall() + wait >= outcome.publish_until(window):
-                    _gave_up(outcome)
-                    return
-                await asyncio.sleep(wait)
-                if await self._publish_once(keys, token, outcome, window):
-                    return
-        finally:
-            held.set()
+        except self._errors as exc:
+            raise failure_of(exc) from exc
 
 
 class _AsyncSubscription:
     """`_Subscription` for async clients."""
 
-    def __init__(self, client: Any, channel: str, errors: tuple[type[BaseException], ...]):
+    def __init__(
+        self,
+        client: Any,
+        channel: str,
+        errors: tuple[type[BaseException], ...],
+        timeout: float | None,
+    ) -> None:
         self._client = client
         self._channel = channel
         self._errors = errors
+        self._timeout = timeout
         self._pubsub: Any = None
         self._polling = False
 
     async def ensure(self) -> None:
         if self._pubsub is not None or self._polling:
             return
-        initialize = getattr(self._client, "initialize", None)
-        if initialize is not None:  # an async cluster client learns its slots here
-            await initialize()
         try:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        except (AttributeError, NotImplementedError):
-            self._polling = True
-            return
-        try:
-            await pubsub.subscribe(self._channel)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            raise
+            initialize = getattr(self._client, "initialize", None)
+            if initialize is not None:  # an async cluster client learns its slots here
+                await asyncio.wait_for(initialize(), self._timeout)
+            try:
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            except (AttributeError, NotImplementedError):
+                self._polling = True
+                return
+            try:
+                await asyncio.wait_for(pubsub.subscribe(self._channel), self._timeout)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                raise
+        except self._errors as exc:
+            raise failure_of(exc) from exc
         self._pubsub = pubsub
 
     async def wait(self, timeout: float) -> None:
-        import asyncio
-
-        if self._pubsub is None:
-            await asyncio.sleep(min(timeout, _POLL) if self._polling else timeout)
-            return
         deadline = time.monotonic() + timeout
-        try:
-            while (remaining := deadline - time.monotonic()) > 0:
-                if await self._pubsub.get_message(timeout=remaining) is not None:
-                    return
-        except self._errors:
-            await self.drop()
-            raise
+        if self._pubsub is not None:
+            try:
+                while (remaining := deadline - time.monotonic()) > 0:
+                    if await self._pubsub.get_message(timeout=remaining) is not None:
+                        return
+                return
+            except self._errors:
+                await self.drop()
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(min(remaining, _POLL) if self._polling else remaining)
 
     async def drop(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

@@ -1,0 +1,389 @@
+"""Each fault kind of the fleet's half of issue 20, against a real redis-server.
+
+Two coordinators on one Redis stand for two processes (each has its own in-process state:
+book, store health, witness, holds). Interleavings are forced: a hook blocks on an event the
+test sets, and faults are thrown at chosen moments (`SIGSTOP`, `FLUSHDB`, deleting keys as
+eviction would, stopping the server). Sleeps only give a fault its duration, never order
+events. `docs/safety.md` names these tests next to the invariants they check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import http402
+from http402._fleet import Keys, StoreFailure, Verdict
+
+from .test_fleet import FakeClock, RedisServer, election, running_server, view
+
+redis = pytest.importorskip("redis")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of its own on a free loopback port."""
+    yield from running_server(tmp_path)
+
+
+SCOPE = "https://api.example.com:#0123456789abcdef|insufficient_credits"
+
+
+def coordinator(server: RedisServer, **options: Any) -> http402.RedisCoordinator:
+    options.setdefault("lease_ttl", 3.0)
+    options.setdefault("store_timeout", 0.3)
+    client = redis.Redis.from_url(server.url, socket_timeout=1, retry=_no_retries())
+    return http402.RedisCoordinator(client, **options)
+
+
+def _no_retries() -> Any:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Retry(NoBackoff(), 0)
+
+
+class BlockedHook:
+    """A top-up that starts, then waits for the test to let it finish."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self) -> http402.Retry:
+        self.calls += 1
+        self.started.set()
+        assert self.release.wait(30), "the test never let the hook finish"
+        return http402.Retry(within=30)
+
+
+def in_thread(function: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = function()
+        except BaseException as exc:  # reported to the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+@pytest.fixture
+def leader(server: RedisServer) -> Iterator[tuple[http402.RedisCoordinator, BlockedHook]]:
+    """Process A: leads an episode of `SCOPE`, its hook blocked until the test says."""
+    first = coordinator(server)
+    hook = BlockedHook()
+    thread, result = in_thread(lambda: first.run_episode(SCOPE, first.mark(), hook, 30))
+    assert hook.started.wait(10)
+    yield first, hook
+    hook.release.set()
+    thread.join(30)
+    assert "error" not in result, result
+
+
+def test_a_failed_side_call_during_a_stall_runs_no_hook_beside_the_holder(
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+) -> None:
+    """Case 22's kind: B's known-gate GET fails while Redis is frozen; B's gated request
+    then waits out the stall, sees A's lease, and takes A's answer: one top-up."""
+    _, hook = leader
+    second = coordinator(server)
+    server.pause()
+    try:
+        assert second.gated("https://api.example.com:#0123456789abcdef") is None  # failed
+        assert second._health.open()  # what used to skip the election
+        sent = second.mark()
+        thread, result = in_thread(lambda: second.run_episode(SCOPE, sent, hook, 30))
+        time.sleep(1.0)  # the stall's duration (less than the lease)
+    finally:
+        server.resume()
+    hook.release.set()
+    thread.join(30)
+    assert result == {"value": http402.Retry(within=30)}
+    assert hook.calls == 1
+
+
+def test_a_flush_mid_hook_elects_no_second_holder(
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+) -> None:
+    """FLUSHDB while A's hook runs: B, which never saw A's lease, finds a store that just
+    lost its data, elects nobody for a renewal beat, meanwhile A re-takes its lease, and B
+    takes A's answer."""
+    _, hook = leader
+    redis.Redis.from_url(server.url).flushdb()
+    second = coordinator(server)
+    thread, result = in_thread(lambda: second.run_episode(SCOPE, second.mark(), hook, 30))
+    state = Keys.of("http402", SCOPE).state
+    client = redis.Redis.from_url(server.url)
+    deadline = time.monotonic() + 10
+    while client.hget(state, "holder") is None:  # A's renewal re-takes its lease
+        assert time.monotonic() < deadline, "the holder did not re-take its lease"
+        time.sleep(0.05)
+    assert thread.is_alive()  # B waits for A's outcome
+    hook.release.set()
+    thread.join(30)
+    assert result == {"value": http402.Retry(within=30)}
+    assert hook.calls == 1
+
+
+def test_evicting_every_key_with_a_ttl_mid_hook_loses_nothing_that_guards_money(
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+) -> None:
+    """What a volatile-* eviction policy may take (keys with a TTL) holds no lease, fence,
+    outcome, cap record, hold or spend entry: B still waits for A."""
+    _, hook = leader
+    client = redis.Redis.from_url(server.url)
+    for key in client.scan_iter():
+        if client.pttl(key) > 0:
+            client.delete(key)
+    assert client.hget(Keys.of("http402", SCOPE).state, "holder") is not None
+    second = coordinator(server)
+    thread, result = in_thread(lambda: second.run_episode(SCOPE, second.mark(), hook, 30))
+    thread.join(0.5)
+    assert thread.is_alive()
+    hook.release.set()
+    thread.join(30)
+    assert result == {"value": http402.Retry(within=30)}
+    assert hook.calls == 1
+
+
+def test_a_flush_inside_the_window_is_answered_by_the_holders_kept_outcome(
+    server: RedisServer,
+) -> None:
+    """After A's top-up, while its credits propagate, Redis is flushed: a request of B (sent
+    before the top-up showed) finds A's outcome again, put back by A's keeper, and replays
+    instead of buying again."""
+    first, second = coordinator(server), coordinator(server)
+    calls = []
+    sent = second.mark()
+    first.run_episode(SCOPE, first.mark(), lambda: calls.append(1) or http402.Retry(within=30), 30)
+    redis.Redis.from_url(server.url).flushdb()
+    answer = second.run_episode(SCOPE, sent, lambda: calls.append(2) or http402.Retry(), 30)
+    assert answer == http402.Retry(within=30)
+    assert calls == [1]
+
+
+def test_redis_refusing_connections_costs_no_wait_when_no_lease_was_seen(
+    server: RedisServer,
+) -> None:
+    """Redis is down (nothing listens): a process that saw no lease coordinates alone at
+    once, for every gated request, instead of waiting `lease_ttl` each time."""
+    alone = coordinator(server, lease_ttl=10.0)
+    server.stop()
+    for _ in range(3):
+        began = time.monotonic()
+        assert alone.run_episode(SCOPE, alone.mark(), http402.Retry, 30) == http402.Retry()
+        assert time.monotonic() - began < 2.0
+
+
+def test_a_stall_is_waited_out_once_per_outage_not_per_request(server: RedisServer) -> None:
+    """Redis frozen, no lease seen: the first gated request waits up to a lease (the store
+    may hold one); once the outage outlasted it, the next requests go at once."""
+    process = coordinator(server, lease_ttl=1.5)
+    server.pause()
+    try:
+        began = time.monotonic()
+        process.run_episode(SCOPE, process.mark(), http402.Retry, 30)
+        first = time.monotonic() - began
+        began = time.monotonic()
+        process.run_episode(SCOPE, process.mark(), http402.Retry, 30)
+        second = time.monotonic() - began
+    finally:
+        server.resume()
+    assert 1.2 < first < 3.0
+    assert second < 0.5
+
+
+def test_a_client_with_default_retries_holds_no_request_through_a_stall(
+    server: RedisServer,
+) -> None:
+    """redis-py's defaults (10 retries, 5 s socket timeout) would hold each known-gate read
+    for the whole stall; `store_timeout` bounds it."""
+    process = http402.RedisCoordinator(redis.Redis.from_url(server.url), store_timeout=0.3)
+    server.pause()
+    try:
+        began = time.monotonic()
+        assert process.gated("https://api.example.com:#0123456789abcdef") is None
+        assert time.monotonic() - began < 1.0
+    finally:
+        server.resume()
+
+
+def test_the_cap_is_said_and_forget_gate_lifts_it(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refusal names the cap, when the next top-up is allowed, and the scope as its
+    origin and credential digest (not a Redis key); `forget_gate` lifts it fleet-wide."""
+    caplog.set_level(logging.WARNING, logger="http402")
+    first = coordinator(server, max_episodes=(1, 600))
+    second = coordinator(server, max_episodes=(1, 600))
+    calls: list[int] = []
+    first.run_episode(SCOPE, first.mark(), lambda: calls.append(1), 30)
+    assert second.run_episode(SCOPE, second.mark(), lambda: calls.append(2), 30) is None
+    text = caplog.text
+    assert "the fleet's cap of 1 top-up per 600 s was reached; next allowed at" in text
+    assert "insufficient_credits at https://api.example.com (credentials #0123456789abcdef)" in text
+    assert "http402:{" not in text
+    second.forget_gate(SCOPE.rpartition("|")[0])
+    assert second.run_episode(SCOPE, second.mark(), lambda: calls.append(3), 30) is None
+    assert calls == [1, 3]
+
+
+def test_a_lost_reply_to_an_acquire_is_recognised_as_this_elections_lease() -> None:
+    """The store took the lease but the reply was lost: the next look shows a lease with
+    this election's nonce, and the election leads instead of waiting for itself."""
+    ballot = election(FakeClock())
+    nonce = ballot.nonce()
+    step = ballot.viewed(view(lease=f"3:{nonce}", lease_ms=3000, current=f"3:{nonce}"))
+    assert (step.verdict, step.token) == (Verdict.LEAD, f"3:{nonce}")
+
+
+def test_store_failures_are_told_apart() -> None:
+    """A refused connection means nothing listens; anything else may have acted."""
+    from http402._store import failure_of
+
+    refused = redis.ConnectionError("Error 111 connecting to localhost:1. Connection refused.")
+    assert failure_of(refused).kind == "refused"
+    assert failure_of(redis.TimeoutError("Timeout reading")).kind == "stalled"
+    assert failure_of(redis.ConnectionError("Connection closed by server.")).kind == "stalled"
+    assert isinstance(failure_of(TimeoutError()), StoreFailure)
+
+
+def test_the_store_runner_starts_again_in_a_forked_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a fork no worker thread survives: the runner notices the new pid and starts
+    its own, so the child's store calls still answer."""
+    from http402._store import Runner
+
+    runner = Runner(1.0)
+    assert runner.run(lambda: 1) == 1
+    parent = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: parent + 1)
+    assert runner.run(lambda: 2) == 2
+    assert runner._pid == parent + 1
+
+
+def test_a_call_abandoned_before_it_started_is_never_made() -> None:
+    """A call whose caller gave up while it queued is skipped, so it never acts late."""
+    from http402._store import Runner
+
+    runner, gate, made = Runner(0.2), threading.Event(), []
+    busy = threading.Semaphore(0)
+
+    def occupy() -> None:
+        busy.release()
+        gate.wait()
+
+    def block() -> None:  # occupies a worker until the gate opens; its caller gives up
+        with contextlib.suppress(TimeoutError):
+            runner.run(occupy)
+
+    calls = [threading.Thread(target=block) for _ in range(4)]
+    for call in calls:
+        call.start()
+    for _ in calls:  # every worker is busy before the next call queues
+        assert busy.acquire(timeout=10)
+    with pytest.raises(TimeoutError):
+        runner.run(lambda: made.append(1))
+    gate.set()
+    for call in calls:
+        call.join(5)
+    assert runner.run(lambda: "after") == "after"
+    assert made == []
+
+
+# Holds on payments whose outcome is unknown (agreement 3).
+
+
+def test_a_hold_is_seen_across_the_fleet_until_released(server: RedisServer) -> None:
+    first, second = coordinator(server), coordinator(server)
+    record = json.dumps({"offer": "abc", "proof_digest": "1234"})
+    first.hold("scope-a", "offer-abc", record)
+    assert second.held("scope-a", "offer-abc") == record
+    assert second.held("scope-a", "offer-other") is None
+    second.release("scope-a", "offer-abc")
+    assert first.held("scope-a", "offer-abc") is None
+
+
+def test_release_without_a_key_releases_every_hold_of_the_scope(server: RedisServer) -> None:
+    process = coordinator(server)
+    process.hold("scope-a", "one", "{}")
+    process.hold("scope-a", "two", "{}")
+    process.hold("scope-b", "one", "{}")
+    process.release("scope-a")
+    assert process.held("scope-a", "one") is None
+    assert process.held("scope-a", "two") is None
+    assert process.held("scope-b", "one") == "{}"
+
+
+def test_held_fails_closed_when_redis_cannot_answer(server: RedisServer) -> None:
+    process = coordinator(server)
+    server.stop()
+    record = process.held("scope-a", "offer-abc")
+    assert record is not None and "did not answer" in record
+
+
+def test_a_hold_lost_by_a_flush_is_written_again_by_a_process_that_saw_it(
+    server: RedisServer,
+) -> None:
+    first, second = coordinator(server), coordinator(server)
+    first.hold("scope-a", "offer-abc", '{"n": 1}')
+    assert second.held("scope-a", "offer-abc") == '{"n": 1}'
+    redis.Redis.from_url(server.url).flushdb()
+    assert second.held("scope-a", "offer-abc") == '{"n": 1}'  # and written again
+    assert coordinator(server).held("scope-a", "offer-abc") == '{"n": 1}'
+
+
+def test_a_late_release_never_lifts_a_newer_hold(server: RedisServer) -> None:
+    """A release asked before a hold was placed (its reply lost in a stall, run late) leaves
+    that newer hold in place."""
+    from http402._redis import _RELEASE
+
+    process = coordinator(server)
+    asked = int(time.time() * 1000) - 5000
+    process.hold("scope-a", "offer-abc", "{}")
+    keys = Keys.of("http402", "scope-a")
+    late = redis.Redis.from_url(server.url).register_script(_RELEASE)
+    assert late(keys=[keys.holds], args=["offer-abc", asked]) == 0
+    assert coordinator(server).held("scope-a", "offer-abc") == "{}"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_async_holds_match_the_sync_ones(server: RedisServer, anyio_backend: str) -> None:
+    client = redis.asyncio.Redis.from_url(server.url)
+    process = http402.AsyncRedisCoordinator(client)
+    try:
+        await process.hold("scope-a", "offer-abc", "{}")
+        assert coordinator(server).held("scope-a", "offer-abc") == "{}"
+        await process.release("scope-a", "offer-abc")
+        assert await process.held("scope-a", "offer-abc") is None
+    finally:
+        await client.aclose()
+
+
+def test_a_silent_store_is_no_hold_once_it_answers_again(server: RedisServer) -> None:
+    """While Redis cannot answer, an offer counts as held (fail closed); that answer is not
+    kept as a hold of the process, so the offer is payable once Redis answers again."""
+    process = coordinator(server)
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200)), coordinator=process
+    )
+    server.stop()
+    assert transport._held("scope-a", ("offer-abc",)) is not None
+    server.start()
+    process._health.succeeded()  # the second's pause after a failure is over
+    assert transport._held("scope-a", ("offer-abc",)) is None

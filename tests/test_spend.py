@@ -1,0 +1,239 @@
+"""Spend windows: exact amounts for any asset and decimals, offers screened before anything
+is reserved, and the fleet's window by default beside a fleet coordinator (a real
+redis-server for the shared windows)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import http402
+from http402._amounts import amount_of, units, why_unpayable
+
+from .test_fleet import RedisServer, running_server
+
+redis = pytest.importorskip("redis")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of its own on a free loopback port."""
+    yield from running_server(tmp_path)
+
+
+DAI = "0x50c5725949A6F0c72E6C4a641F24049A917DB0Cb"  # 18 decimals
+ONE = 10**18
+
+
+def challenge(*offers: tuple[str, str, str]) -> http402.PaymentRequired:
+    options = tuple(
+        http402.PaymentOption(
+            protocol="x402", network="base", asset=asset, amount=Decimal(amount), unit=unit
+        )
+        for asset, amount, unit in offers
+    )
+    return http402.PaymentRequired(
+        reason=http402.Reason.PAYMENT_CHALLENGE, provider="x402", payment_options=options
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "exact"),
+    [
+        ("1", 10**18),
+        ("0.000000000000000001", 1),
+        ("123456789012345678901234567890.5", 123456789012345678901234567890 * 10**18 + 5 * 10**17),
+        (str(2**256), 2**256 * 10**18),
+        ("1.50", 15 * 10**17),
+    ],
+)
+def test_amounts_are_counted_as_exact_integers(amount: str, exact: int) -> None:
+    assert units(Decimal(amount)) == exact
+    assert amount_of(exact) == Decimal(amount)
+
+
+@pytest.mark.parametrize("amount", ["1E-19", "1" * 79, "NaN", "Infinity", "1E+100000"])
+def test_amounts_that_cannot_be_counted_exactly_are_refused(amount: str) -> None:
+    with pytest.raises(ValueError):
+        units(Decimal(amount))
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "why"),
+    [
+        ("-5", "atomic", "not above zero"),
+        ("0", "atomic", "not above zero"),
+        ("0.5", "atomic", "not a whole number"),
+        ("1E+80", "atomic", "cannot be counted exactly"),
+        ("NaN", "atomic", "not a number"),
+    ],
+)
+def test_unpayable_prices_say_why(amount: str, unit: str, why: str) -> None:
+    reason = why_unpayable(Decimal(amount), unit)
+    assert reason is not None and why in reason
+
+
+def test_hostile_offers_are_refused_before_anything_is_reserved() -> None:
+    """A negative price is never reserved as a credit, so honest payments cannot pass the
+    window on it; zero, fractions of an atomic unit and absurd prices are refused too."""
+    policy = http402.SpendPolicy(max_amount={DAI: ONE}, max_per_window={DAI: 2 * ONE})
+    hostile = [(DAI, "-5000000000000000000", "atomic"), (DAI, "0", "atomic")]
+    hostile += [(DAI, "0.5", "atomic"), (DAI, "1E+80", "atomic")]
+    allowed, refusals, reservation = policy.reserve(challenge(*hostile))
+    assert (allowed, reservation) == ((), None)
+    assert refusals is not None and "not above zero" in refusals
+    honest = challenge((DAI, str(ONE), "atomic"))
+    for _ in range(2):
+        _, _, reservation = policy.reserve(honest)
+        assert reservation is not None
+        reservation.commit(honest.payment_options[0])
+    assert policy.reserve(honest)[2] is None
+
+
+def test_a_window_past_two_to_the_sixty_third_stays_exact_in_process() -> None:
+    """Sums of 18-decimal amounts past 2^63 (and past a Decimal's 28 digits) never round."""
+    big = 10**30 + 1
+    policy = http402.SpendPolicy(max_amount={DAI: big}, max_per_window={DAI: 2 * big})
+    offer = challenge((DAI, str(big), "atomic"))
+    assert policy.reserve(offer)[2] is not None
+    assert policy.reserve(offer)[2] is not None
+    assert policy.reserve(challenge((DAI, "1", "atomic")))[2] is None
+
+
+def test_a_shared_window_of_an_18_decimal_token_holds_exactly(server: RedisServer) -> None:
+    """Case 20's kind: DAI amounts (10^18 atomic units, 10^36 stored units) in Redis's Lua,
+    up to the last unit: the window is full at exactly its cap."""
+    store = http402.RedisCoordinator.from_url(server.url).spend_store("dai")
+    big = 10**30 + 1
+    policy = http402.SpendPolicy(max_amount={DAI: big}, max_per_window={DAI: 2 * big}, store=store)
+    offer = challenge((DAI, str(big), "atomic"))
+    for _ in range(2):
+        _, _, reservation = policy.reserve(offer)
+        assert reservation is not None
+    assert policy.reserve(offer)[2] is None
+    allowed, _ = policy.screen(challenge((DAI, "1", "atomic")))
+    assert allowed == ()
+
+
+def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(server: RedisServer) -> None:
+    """Ten sequential DAI challenges, a pay hook that does not say `paid=`: two are paid."""
+    paid = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("payment-signature"):
+            return httpx.Response(200)
+        offer = {"scheme": "exact", "network": "base", "maxAmountRequired": str(ONE)}
+        offer |= {"asset": DAI, "payTo": "0xabc"}
+        return httpx.Response(402, json={"x402Version": 1, "accepts": [offer]})
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        paid.append(error.payment.payment_options[0].amount)
+        return http402.Retry(headers={"PAYMENT-SIGNATURE": "signed-proof-0123456789"})
+
+    coordinator = http402.RedisCoordinator.from_url(server.url)
+    policy = http402.SpendPolicy(max_amount={DAI: ONE}, max_per_window={DAI: 2 * ONE})
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(provider)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        spend_policy=policy,
+        coordinator=coordinator,
+    )
+    for _ in range(10):
+        with contextlib.suppress(http402.PaymentChallengeError):
+            client.get("https://api.example.com/data")
+    assert paid == [ONE, ONE]
+
+
+def limits(**extra: Any) -> dict[str, Any]:
+    return {"max_amount": {DAI: ONE}, "max_per_window": {DAI: ONE}, **extra}
+
+
+def transport_with(coordinator: Any, policy: http402.SpendPolicy) -> Any:
+    return http402.PaymentRequiredTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: lambda error: None},
+        spend_policy=policy,
+        coordinator=coordinator,
+    )
+
+
+def test_a_policy_beside_a_fleet_coordinator_shares_the_fleets_window(
+    server: RedisServer,
+) -> None:
+    """Two processes (two coordinators), each with its own policy and no `store=`: one
+    window, as docs/fleet.md says; `per_process=True` keeps each its own."""
+    offer = challenge((DAI, str(ONE), "atomic"))
+    shared = [
+        transport_with(
+            http402.RedisCoordinator.from_url(server.url), http402.SpendPolicy(**limits())
+        )
+        for _ in range(2)
+    ]
+    policies = [transport._options.spend_policy for transport in shared]
+    assert policies[0].reserve(offer)[2] is not None
+    assert policies[1].reserve(offer)[2] is None
+    apart = [
+        transport_with(
+            http402.RedisCoordinator.from_url(server.url, namespace="apart"),
+            http402.SpendPolicy(**limits(per_process=True)),
+        )
+        for _ in range(2)
+    ]
+    for transport in apart:
+        assert transport._options.spend_policy.store is None
+        assert transport._options.spend_policy.reserve(offer)[2] is not None
+
+
+def test_a_window_whose_store_lost_its_data_pays_nothing_until_reset(
+    server: RedisServer,
+) -> None:
+    """FLUSHDB between payments: the process that paid finds the window's marker gone, adds
+    its own entries back, and the whole fleet's window refuses for a window (what others
+    spent cannot be counted: fail closed), saying why and how to resume; `reset()` resumes."""
+    store = http402.RedisCoordinator.from_url(server.url).spend_store("wallet")
+    policy = http402.SpendPolicy(**limits(max_per_window={DAI: 2 * ONE}), store=store)
+    offer = challenge((DAI, str(ONE), "atomic"))
+    assert policy.reserve(offer)[2] is not None
+    redis.Redis.from_url(server.url).flushdb()
+    _, refusals, reservation = policy.reserve(offer)
+    assert reservation is None
+    assert refusals is not None and "lost its records" in refusals and "reset()" in refusals
+    other = http402.RedisCoordinator.from_url(server.url).spend_store("wallet")
+    late = http402.SpendPolicy(**limits(max_per_window={DAI: 2 * ONE}), store=other)
+    assert late.reserve(offer)[2] is None  # the whole fleet waits out the window
+    store.reset()
+    assert policy.reserve(offer)[2] is not None
+    assert policy.reserve(offer)[2] is None  # the re-added entry still counts
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_fleet_shares_its_window_too(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    """`AsyncRedisCoordinator` gives async transports the fleet's window: reserving awaits the
+    store, and a declined hook's reservation is given back."""
+    client = redis.asyncio.Redis.from_url(server.url)
+    try:
+        coordinator = http402.AsyncRedisCoordinator(client)
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(lambda request: httpx.Response(200)),
+            on_payment_required={http402.Reason.PAYMENT_CHALLENGE: lambda error: None},
+            spend_policy=http402.SpendPolicy(**limits()),
+            coordinator=coordinator,
+        )
+        policy = transport._options.spend_policy
+        offer = challenge((DAI, str(ONE), "atomic"))
+        _, _, reservation = await policy.areserve(offer)
+        assert reservation is not None
+        assert (await policy.areserve(offer))[2] is None
+        await reservation.arelease()
+        assert (await policy.areserve(offer))[2] is not None
+    finally:
+        await client.aclose()
