@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 
 import http402
 from http402 import Reason
-from http402._classify import classify_event
+from http402._classify import classify_event, readers
+from http402._classify.fields import read_fields
 
 from .conftest import load_payloads
 
@@ -429,3 +431,79 @@ class TestStreamEvents:
         )
         as_event = classify_event(body.encode(), host="localhost")
         assert (as_event and as_event.reason) == (as_body and as_body.reason)
+
+
+class TestReadingsKept:
+    """A body read before, or one that differs from it only by its ids, is read once: the
+    answer is the same as a fresh reading's, with this body's own message and ids."""
+
+    @staticmethod
+    def fresh(response: httpx.Response) -> http402.PaymentRequired | None:
+        readers._READINGS.clear()
+        readers._TEMPLATES.clear()
+        return http402.classify(response)
+
+    @pytest.mark.parametrize(
+        "payload",
+        [p for p in load_payloads() if re.search(r"[0-9]{6,}", p["response"]["body"])],
+        ids=lambda p: p["id"],
+    )
+    def test_a_body_that_differs_by_its_ids_gets_a_fresh_readings_answer(
+        self, payload: dict[str, Any]
+    ) -> None:
+        """Every recorded body with an id in it, read after another with other ids, gets
+        exactly the answer a fresh reading gives it."""
+        wire = payload["response"]
+        request = httpx.Request(payload["request"]["method"], payload["request"]["url"])
+
+        def response(body: str) -> httpx.Response:
+            headers = list(wire["headers"].items())
+            return httpx.Response(
+                wire["status"], headers=headers, content=body.encode(), request=request
+            )
+
+        other = re.sub(r"[0-9]{6,}", lambda m: "7" * len(m.group()), wire["body"])
+        self.fresh(response(wire["body"]))
+        kept = http402.classify(response(other))
+        assert kept == self.fresh(response(other))
+        if kept is not None:
+            assert (kept.message, kept.request_id) == (
+                self.fresh(response(other)).message,  # type: ignore[union-attr]
+                self.fresh(response(other)).request_id,  # type: ignore[union-attr]
+            )
+
+    def test_a_new_request_id_is_this_bodys_own(self) -> None:
+        """The message and request id come from the body in hand, not the one read before."""
+        template = (
+            '{"error": {"message": "user quota is not enough (request id: %s)", '
+            '"code": "insufficient_user_quota"}}'
+        )
+        answers = [
+            http402.classify(
+                gate(
+                    template % rid,
+                    status=403,
+                    url=GATEWAY,
+                    headers={"content-type": "application/json"},
+                )
+            )
+            for rid in ("2024081922011112714735330169131", "2024081922011112714735330169999")
+        ]
+        assert [a.request_id for a in answers if a] == [
+            "2024081922011112714735330169131",
+            "2024081922011112714735330169999",
+        ]
+
+    @pytest.mark.parametrize(
+        "payload",
+        [p for p in load_payloads() if p["response"]["body"].lstrip()[:1] == "{"],
+        ids=lambda p: p["id"],
+    )
+    def test_reading_a_body_again_at_the_same_places_gives_its_fields(
+        self, payload: dict[str, Any]
+    ) -> None:
+        """The places a body's fields were read at lead to the same fields in it."""
+        body = json.loads(payload["response"]["body"])
+        fields = read_fields(body)
+        if fields.sources is not None:
+            assert fields.read_again(body) == fields

@@ -45,6 +45,20 @@ class TestVetoes:
         body["error"]["message"] = "Rate limit reached for requests per minute."
         assert reason(body, strict=True) is None
 
+    def test_words_that_plainly_state_a_gate_outvote_a_throttle_category(self) -> None:
+        """`rate_limit_error` with "you have exceeded your monthly spend limit" is the cap;
+        with a bare quota or a remedy alone it stays a throttle."""
+        body = {
+            "error": {
+                "type": "rate_limit_error",
+                "message": "You have exceeded your monthly spend limit.",
+            }
+        }
+        assert reason(body, strict=True) is Reason.INSUFFICIENT_CREDITS
+        for words in ("You exceeded your current quota.", "Upgrade your plan for more."):
+            body["error"]["message"] = words
+            assert reason(body, strict=True) is None
+
     def test_a_daily_window_vetoes_only_a_strict_reading(self) -> None:
         """A daily limit lifts by itself; a 402 may still state one as its reason."""
         body = {"error": {"message": "You have exceeded your daily quota. Upgrade your plan."}}

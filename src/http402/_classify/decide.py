@@ -5,7 +5,8 @@
 1. **A throttle is no gate.** Throttle wording ("per minute", "too many requests",
    "concurrent requests") in any message vetoes everything, billing codes included: it lifts
    by itself. A throttle's code vetoes too, unless a finer code names a billing family
-   (Anthropic's category `rate_limit_error` next to `enforced_spend_limit_reached`). On a
+   (Anthropic's category `rate_limit_error` next to `enforced_spend_limit_reached`) or the
+   error's own words plainly state one ("you have exceeded your monthly spend limit"). On a
    strict reading a weak throttle vetoes too (a daily or hourly window), and so does throttle
    wording anywhere in the first 4 KiB of the body when no billing code speaks (`context`:
    Google's `...PerMinute...` quota id sits in `details`).
@@ -40,7 +41,7 @@ import attrs
 
 from .._models import Reason
 from .families import Family
-from .fields import Code, Fields
+from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_WORDS, CODES, WORDING
 
@@ -175,8 +176,9 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         )
         contrary = contrary or said.contrary
     # A throttle's code is a category (Anthropic's `rate_limit_error` on every 429): a finer
-    # code that names a billing family, in a body whose words say no throttle, outvotes it.
-    if throttle_code and not names_billing:
+    # code that names a billing family, or words that plainly state one ("you have exceeded
+    # your monthly spend limit"), in a body whose words say no throttle, outvote it.
+    if throttle_code and not names_billing and not _states_plainly(texts):
         return None
     if strict and context and not names_billing and _throttle_in(context[:CONTEXT_SCAN]):
         return None
@@ -216,6 +218,17 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         return Verdict(_reason(family), family, shown_code, stated[family], "remedy")
     # 6. Fields alone.
     return None if strict else _from_fields(fields)
+
+
+def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when the error's own words state what happened by a strong rule (not a
+    remedy, not a vague quota or allowance)."""
+    return any(
+        not family.is_vague and not family.is_remedy
+        for message, said in texts
+        if message.own
+        for family in said.strict_gates
+    )
 
 
 def _reason(family: Family) -> Reason:

@@ -67,21 +67,84 @@ class Fields:
     used up (`"remaining": 0`).
     """
 
-    __slots__ = ("codes", "exhausted", "messages", "values")
+    __slots__ = ("codes", "exhausted", "messages", "sources", "values")
 
     def __init__(self) -> None:
         self.codes: list[Code] = []
         self.messages: list[Message] = []
         self.values: dict[str, Any] = {}
         self.exhausted: list[str] = []
+        #: Where each message, code and value was read, for `read_again`; `None` when one
+        #: was read where no path leads (inside an upstream error kept as JSON text).
+        self.sources: _Sources | None = None
 
     def __repr__(self) -> str:
         return f"<Fields codes={self.codes!r} messages={self.messages!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Fields):
+            return NotImplemented
+        return (self.codes, self.messages, self.values, self.exhausted) == (
+            other.codes,
+            other.messages,
+            other.values,
+            other.exhausted,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def message(self) -> str | None:
         """The first message, the one a reader sees first."""
         return self.messages[0].text if self.messages else None
+
+    def read_again(self, payload: Any) -> Fields | None:
+        """The fields of `payload`, a body of the same shape as the one these were read from
+        (it differs only by its ids), read at the same places without a walk; `None` when
+        it does not have them there (then read it whole)."""
+        sources = self.sources
+        if sources is None:
+            return None
+        fields = Fields()
+        fields.sources = sources
+        for message, path in zip(self.messages, sources.messages, strict=True):
+            text = _message(_at(payload, path))
+            if text is None:
+                return None
+            fields.messages.append(Message(text, message.upstream, message.own))
+        for code, (path, key, own) in zip(self.codes, sources.codes, strict=True):
+            value = _code_value(key, _at(payload, path))
+            if value is None:
+                return None
+            text = None if own is None else fields.messages[own].text
+            fields.codes.append(Code(value, normalize_code(value), text, code.aux))
+        for role, path in sources.values.items():
+            parsed = _PARSERS[role](_at(payload, path))
+            if parsed is None:
+                return None
+            fields.values[role] = parsed
+        return fields
+
+
+class _Sources(NamedTuple):
+    """Where a body's messages, codes (with their keys and the index of their object's own
+    message) and values were read: paths of keys and list indexes."""
+
+    messages: list[tuple[Any, ...]]
+    codes: list[tuple[tuple[Any, ...], str, int | None]]
+    values: dict[str, tuple[Any, ...]]
+
+
+def _at(payload: Any, path: tuple[Any, ...]) -> Any:
+    """The value at `path` (keys and list indexes) in `payload`, else `None`."""
+    for step in path:
+        if type(step) is int:
+            if type(payload) is not list or step >= len(payload):
+                return None
+        elif type(payload) is not dict:
+            return None
+        payload = payload[step] if type(step) is int else payload.get(step)
+    return payload
 
 
 def text_fields(text: str) -> Fields:
@@ -109,29 +172,50 @@ def read_fields(payload: Any) -> Fields:
         # envelope (PayPal's `details[]` item before its generic `name`).
         reads = [r for r in reads if r.messages] + [r for r in reads if not r.messages]
     found = fields.values
+    sources: _Sources | None = _Sources([], [], {})
     for read in reads:
-        for role, (_, parsed) in read.values.items():
-            found.setdefault(role, parsed)  # the earlier object wins
-        own: str | None = None
-        if read.messages:
-            read.messages.sort(key=_first)
-            own = next((text for rank, text in read.messages if rank != _REMEDY_RANK), None)
+        path = read.path
+        if path is None or read.exhausted is not None:
+            sources = None  # read where no path leads: read such a body whole, each time
+        for role, (_, parsed, spelling) in read.values.items():
+            if role not in found:  # the earlier object wins
+                found[role] = parsed
+                if sources is not None and path is not None:
+                    sources.values[role] = (*path, spelling)
+        own: int | None = None
+        messages = read.messages
+        if messages:
+            if len(messages) > 1:
+                messages.sort(key=_first)
             first = not fields.messages
-            for rank, text in read.messages:
-                if len(fields.messages) < _MAX_MESSAGES:
-                    own_words = first or read.upstream or rank == _REMEDY_RANK
-                    fields.messages.append(Message(text, read.upstream, own_words))
+            for rank, text, spelling in messages:
+                if len(fields.messages) >= _MAX_MESSAGES:
+                    sources = None
+                    break
+                if own is None and rank != _REMEDY_RANK:
+                    own = len(fields.messages)
+                own_words = first or read.upstream or rank == _REMEDY_RANK
+                fields.messages.append(Message(text, read.upstream, own_words))
+                if sources is not None and path is not None:
+                    sources.messages.append((*path, spelling))
         if read.codes:
-            read.codes.sort(key=_first)
-            for rank, code in read.codes:
-                fields.codes.append(Code(code, normalize_code(code), own, rank >= _AUX_RANK))
+            if len(read.codes) > 1:
+                read.codes.sort(key=_first)
+            own_text = None if own is None else fields.messages[own].text
+            for rank, code, spelling, key in read.codes:
+                aux = rank >= _AUX_RANK
+                fields.codes.append(Code(code, normalize_code(code), own_text, aux))
+                if sources is not None and path is not None:
+                    sources.codes.append(((*path, spelling), key, own))
         if read.exhausted is not None:
             fields.exhausted.append(read.exhausted)
+    fields.sources = sources
     return fields
 
 
-def _first(pair: tuple[int, str]) -> int:
-    return pair[0]
+def _first(pair: tuple[Any, ...]) -> int:
+    rank: int = pair[0]
+    return rank
 
 
 # --------------------------------------------------------------------------- the roles
@@ -391,14 +475,16 @@ _build_roles()
 
 
 class _Read(NamedTuple):
-    """What one object states: its messages and codes with the rank of their keys, its
-    other fields parsed, and the name of a limit it says is used up."""
+    """What one object states: its messages and codes with the rank and spelling of their
+    keys, its other fields parsed, the name of a limit it says is used up, and its path
+    (`None` inside an upstream error kept as JSON text, where no path leads)."""
 
     upstream: bool
-    messages: list[tuple[int, str]]
-    codes: list[tuple[int, str]]
-    values: dict[str, tuple[int, Any]]
+    messages: list[tuple[int, str, str]]
+    codes: list[tuple[int, str, str, str]]
+    values: dict[str, tuple[int, Any, str]]
     exhausted: str | None
+    path: tuple[Any, ...] | None
 
 
 def _walk(payload: dict[str, Any]) -> list[_Read]:
@@ -407,61 +493,68 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
 
     Within an object the synonym of lowest rank wins, whatever the order of the keys.
     """
-    queue: list[tuple[Any, bool]] = [(payload, False)]
+    queue: list[tuple[Any, bool, tuple[Any, ...] | None]] = [(payload, False, ())]
     reads: list[_Read] = []
     index = 0
     while index < len(queue) and len(reads) < _MAX_OBJECTS:
-        obj, upstream = queue[index]
+        obj, upstream, path = queue[index]
         index += 1
         if type(obj) is list:
-            queue.extend((item, upstream) for item in obj[:3] if isinstance(item, (dict, list)))
+            queue.extend(
+                (item, upstream, None if path is None else (*path, position))
+                for position, item in enumerate(obj[:3])
+                if isinstance(item, (dict, list))
+            )
             continue
         if not isinstance(obj, dict):
             continue
-        messages: list[tuple[int, str]] = []
-        codes: list[tuple[int, str]] = []
-        values: dict[str, tuple[int, Any]] = {}
-        children: list[tuple[int, Any, bool]] = []
-        for spelling, role in _known_keys(obj):
+        messages: list[tuple[int, str, str]] = []
+        codes: list[tuple[int, str, str, str]] = []
+        values: dict[str, tuple[int, Any, str]] = {}
+        children: list[tuple[int, Any, bool, tuple[Any, ...] | None]] = []
+        for spelling, (key, nest, message_rank, code_rank, others) in _known_keys(obj):
             value = obj[spelling]
-            if role.nest is not None and isinstance(value, (dict, list)):
+            kind = type(value)
+            if (kind is dict or kind is list) and nest is not None:
                 # An upstream error kept under `raw` may be an object already.
-                children.append((role.nest, value, upstream or role.key == "raw"))
-                if type(value) is dict:
+                child_path = None if path is None else (*path, spelling)
+                children.append((nest, value, upstream or key == "raw", child_path))
+                if kind is dict:
                     continue  # a list may be messages too (`"errors": ["..."]`)
-            if (
-                type(value) is str
-                and (role.message is not None or role.key == "raw")
+            elif (
+                kind is str
+                and (message_rank is not None or key == "raw")
                 and value.lstrip()[:1] in ("{", "[")
             ):
                 # A gateway passes the upstream provider's error on as JSON text
                 # (OpenRouter's `error.metadata.raw`, a message that is JSON itself).
                 parsed = _upstream(value)
                 if parsed is not None:
-                    rank = len(_NESTED) if role.nest is None else role.nest
-                    children.append((rank, parsed, True))
+                    rank = len(_NESTED) if nest is None else nest
+                    children.append((rank, parsed, True, None))  # no path leads into text
                     continue
-            if role.message is not None:
+            if message_rank is not None:
                 text = _message(value)
                 if text is not None:
-                    messages.append((role.message, text))
-            if role.code is not None:
-                code = _code_value(role.key, value)
+                    messages.append((message_rank, text, spelling))
+            if code_rank is not None:
+                code = _code_value(key, value)
                 if code is not None:
-                    codes.append((role.code, code))
-            for name, rank in role.values:
+                    codes.append((code_rank, code, spelling, key))
+            for name, rank in others:
                 if name not in values or rank < values[name][0]:
                     parsed = _PARSERS[name](value)
                     if parsed is not None:
-                        values[name] = (rank, parsed)
-        reads.append(_Read(upstream, messages, codes, values, _exhausted_limit(obj)))
+                        values[name] = (rank, parsed, spelling)
+        exhausted = _exhausted_limit(obj) if "remaining" in obj else None
+        reads.append(_Read(upstream, messages, codes, values, exhausted, path))
         if children:
-            children.sort(key=_first_of_three)
-            queue.extend((child, from_upstream) for _, child, from_upstream in children)
+            children.sort(key=_rank_of_child)
+            queue.extend((child, from_upstream, at) for _, child, from_upstream, at in children)
     return reads
 
 
-def _first_of_three(child: tuple[int, Any, bool]) -> int:
+def _rank_of_child(child: tuple[int, Any, bool, tuple[Any, ...] | None]) -> int:
     return child[0]
 
 

@@ -54,15 +54,20 @@ class Reading:
     """A body's fields and, once asked, what they decide on a strict and a lenient reading.
 
     Kept on the snapshot, and for a short body by its text too: a provider sends the same
-    few error bodies over and over, so a repeated gate is read and decided once. Treat it
-    as read-only: it is shared.
+    few error bodies over and over, so a repeated gate is read and decided once. A body that
+    differs from one read before only by its ids (a request id quoted in the message) is
+    read at the same places, and takes that reading's decisions (`template`): no rule tells
+    one id from another. Treat it as read-only: it is shared.
     """
 
-    __slots__ = ("_verdicts", "fields", "lowered")
+    __slots__ = ("_template", "_verdicts", "fields", "lowered")
 
-    def __init__(self, fields: Fields | None, lowered: str) -> None:
+    def __init__(
+        self, fields: Fields | None, lowered: str, template: Reading | None = None
+    ) -> None:
         self.fields = fields
         self.lowered = lowered
+        self._template = template
         self._verdicts: dict[bool, Verdict | None] = {}
 
     def verdict(self, strict: bool) -> Verdict | None:
@@ -70,19 +75,58 @@ class Reading:
         if strict in self._verdicts:
             return self._verdicts[strict]
         assert self.fields is not None
-        context = self.lowered[:CONTEXT_SCAN] if strict else None
-        verdict = self._verdicts[strict] = decide(self.fields, strict=strict, context=context)
+        read_in = None if self._template is None else self._template.as_read_in(self.fields, strict)
+        if self._template is None or isinstance(read_in, _Unmatched):
+            context = self.lowered[:CONTEXT_SCAN] if strict else None
+            verdict = decide(self.fields, strict=strict, context=context)
+        else:
+            verdict = read_in
+        self._verdicts[strict] = verdict
         return verdict
 
+    def as_read_in(self, fields: Fields, strict: bool) -> Verdict | _Unmatched | None:
+        """This reading's verdict with the code and message of `fields`, read at the same
+        places; `_UNMATCHED` when they cannot be matched up."""
+        verdict = self.verdict(strict)
+        if verdict is None:
+            return None
+        mine = self.fields
+        assert mine is not None
+        message = verdict.message
+        if message is not None:
+            at = next((i for i, m in enumerate(mine.messages) if m.text == message), None)
+            if at is None:
+                return _UNMATCHED
+            message = fields.messages[at].text
+        code = verdict.code
+        if code is not None:
+            at = next((i for i, c in enumerate(mine.codes) if c.value == code), None)
+            if at is None:
+                return _UNMATCHED
+            code = fields.codes[at].value
+        return Verdict(verdict.reason, verdict.family, code, message, verdict.by, verdict.remedy)
 
-#: Short bodies' readings by their text (`Reading`), bounded like the other caches.
+
+class _Unmatched:
+    """A template's verdict that the fields read like it cannot take (decide them)."""
+
+
+_UNMATCHED = _Unmatched()
+
+
+#: Short bodies' readings by their text, and by their shape (ids made alike) the readings
+#: that others of that shape are read like; bounded like the other caches.
 _READINGS: dict[str, Reading] = {}
+_TEMPLATES: dict[str, Reading] = {}
 _READINGS_SIZE = 256
 _READING_TEXT = 8 * 1024
+#: A run of six digits or more: a request id, an order number, a timestamp.
+_ID_DIGITS = re.compile(r"[0-9]{6,}")
 
 
 def reading_of(snapshot: ResponseSnapshot) -> Reading:
-    """The snapshot's `Reading`, made once (and found by its text for a short body)."""
+    """The snapshot's `Reading`, made once (and found by its text, or read like one of its
+    shape, for a short body)."""
     reading = snapshot._reading
     if reading is not None:
         return reading
@@ -91,15 +135,42 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
     reading = _READINGS.get(text) if short else None
     if reading is None:
         payload = snapshot.json
-        # A JSON string is a message too (`"You have no credits remaining..."`).
-        fields = read_fields(payload) if isinstance(payload, (dict, str)) else None
-        reading = Reading(fields, lowered(snapshot))
+        shape = _shape_of_body(text) if short else None
+        template = None if shape is None else _TEMPLATES.get(shape)
+        fields = None
+        if template is not None and template.fields is not None:
+            fields = template.fields.read_again(payload)
+        if fields is not None:
+            reading = Reading(fields, lowered(snapshot), template)
+        else:
+            # A JSON string is a message too (`"You have no credits remaining..."`).
+            fields = read_fields(payload) if isinstance(payload, (dict, str)) else None
+            reading = Reading(fields, lowered(snapshot))
+            if shape is not None and fields is not None and fields.sources is not None:
+                _remember(_TEMPLATES, shape, reading)
         if short:
-            if len(_READINGS) >= _READINGS_SIZE:
-                _READINGS.clear()
-            _READINGS[text] = reading
+            _remember(_READINGS, text, reading)
     snapshot._reading = reading
     return reading
+
+
+def _remember(cache: dict[str, Reading], key: str, reading: Reading) -> None:
+    if len(cache) >= _READINGS_SIZE:
+        cache.clear()
+    cache[key] = reading
+
+
+def _shape_of_body(text: str) -> str | None:
+    """The body with its ids made alike (each run of six digits or more that is not all
+    zeros made `9`s), or `None` when it has none."""
+    if _ID_DIGITS.search(text) is None:
+        return None
+    return _ID_DIGITS.sub(_nines, text)
+
+
+def _nines(match: re.Match[str]) -> str:
+    digits = match.group()
+    return digits if digits.count("0") == len(digits) else "9" * len(digits)
 
 
 def fields_of(snapshot: ResponseSnapshot) -> Fields | None:
