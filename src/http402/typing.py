@@ -102,6 +102,19 @@ class Coordinator(Protocol):
     def forget_gate(self, scope: str) -> None:
         """Forgets the known gate of `scope`, after a top-up made outside a hook."""
 
+    def hold(self, scope: str, key: str, record: str) -> None:
+        """Holds `scope` and `key`: no hook pays for them until `release`. `record` is JSON
+        text (`http402.PaymentHold.encode()`); the first one stays. A hold never expires
+        and is never evicted; a store that cannot keep it raises (fail closed)."""
+
+    def held(self, scope: str, key: str) -> str | None:
+        """The record of the hold on `scope` and `key`, or `None`. A store that cannot
+        answer raises, or answers a record saying so: either counts as held (fail closed)."""
+
+    def release(self, scope: str, key: str | None = None) -> None:
+        """Ends the hold on `scope` and `key` (every hold of `scope` for `None`): the
+        application's reconcile."""
+
 
 class AsyncCoordinator(Protocol):
     """The async counterpart of `Coordinator`."""
@@ -136,6 +149,15 @@ class AsyncCoordinator(Protocol):
 
     async def forget_gate(self, scope: str) -> None:
         """Forgets the known gate of `scope`, after a top-up made outside a hook."""
+
+    async def hold(self, scope: str, key: str, record: str) -> None:
+        """Holds `scope` and `key` (see `Coordinator.hold`)."""
+
+    async def held(self, scope: str, key: str) -> str | None:
+        """The record of the hold on `scope` and `key`, or `None`."""
+
+    async def release(self, scope: str, key: str | None = None) -> None:
+        """Ends the hold on `scope` and `key` (every hold of `scope` for `None`)."""
 
 
 class _SharedOptions(TypedDict, total=False):
