@@ -19,9 +19,11 @@
 3. **A code that names what happened** (`card_declined`, `insufficient_balance`,
    `billing_not_active`, `paid_plan_required`) decides: the first such code.
 4. **Wording that names what happened** decides, with the codes that are vague
-   (`insufficient_quota`): the family of lowest rank wins (`families.py` says why). A vague
-   family (a quota, an allowance) takes the reason of the remedy the message asks for, if
-   any ("change plan to get more" makes a quota a plan limit).
+   (`insufficient_quota`) and the codes read only by their words' concepts: the family of
+   lowest rank wins (`families.py` says why). A vague family (a quota, an allowance) takes
+   the reason of the remedy the message asks for, if any ("change plan to get more" makes a
+   quota a plan limit); a bare quota next to a `limit` object that says a fixed allowance
+   is used up is the plan's.
 5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides.
 6. **Fields alone**, only on a reading that is not strict: a required plan is a plan limit;
    an amount required or available, or a `limit` object with nothing remaining, is money.
@@ -40,12 +42,21 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from .._models import Reason
+from .clauses import read_concepts
 from .families import Family
 from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_WORDS, CODES, WORDING
 
-__all__ = ["Statements", "Verdict", "decide", "read_code", "read_words", "unless_a_transfer"]
+__all__ = [
+    "Statements",
+    "Verdict",
+    "decide",
+    "lifts_by_itself",
+    "read_code",
+    "read_words",
+    "unless_a_transfer",
+]
 
 #: How much of a text the wording rules search: a provider states the reason up front.
 WORDS_SCAN = 4096
@@ -71,6 +82,12 @@ class Statements:
     strong: frozenset[Family] = frozenset()
     weak: frozenset[Family] = frozenset()
     rules: tuple[str, ...] = ()
+    #: Stated by a code's words' concepts (no code rule knows it): such a code does not
+    #: decide before the message's words, it joins them (rung 4).
+    by_concepts: bool = False
+    #: Whether it states a limit that lifts by itself: a rate limit, a time window, a
+    #: resource in use (memory). A 402 that states one and no gate is no gate.
+    lifts: bool = False
     #: The gate families that count on a strict reading (strong ones), then on any reading,
     #: each by rank.
     strict_gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -197,7 +214,7 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         for family in said.counted(strict):
             if family.is_remedy:
                 continue
-            if not family.is_vague:
+            if not family.is_vague and not said.by_concepts:
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
             vague_codes.append((family, code))
     # 4. Wording that names what happened, with the vague codes.
@@ -211,6 +228,10 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         text = stated.get(family)
         if text is None:  # stated by a vague code
             text = _shown(next(code for f, code in vague_codes if f is family), fields)
+        if family is Family.QUOTA_EXHAUSTED and remedy is None and fields.exhausted:
+            # A quota whose `limit` object says a fixed allowance is used up (`"limit":
+            # 2500, "remaining": 0`) is an allowance, not a balance.
+            family = Family.PLAN_VOLUME_USED
         return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
     # 5. A remedy alone.
     if remedies:
@@ -218,6 +239,15 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         return Verdict(_reason(family), family, shown_code, stated[family], "remedy")
     # 6. Fields alone.
     return None if strict else _from_fields(fields)
+
+
+def lifts_by_itself(fields: Fields) -> bool:
+    """`True` when the error's own words state a limit that lifts by itself (a rate limit,
+    a time window, a resource in use) and no gate: then even a 402 is no gate ("you will
+    exceed the memory limit of 8192MB for all your runs")."""
+    if decide(fields, strict=False) is not None:
+        return False
+    return any(read_words(message.text).lifts for message in fields.messages if message.own)
 
 
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
@@ -334,13 +364,12 @@ def _shaped_run(match: re.Match[str]) -> str:
 
 
 def _read_lowered(lowered: str) -> Statements:
+    """The wording rules, then the concept layer for what they leave unsaid."""
     rules: dict[str, WordRule] = {}
     for needle in _NEEDLES:
         if needle in lowered:
             for rule in _BY_NEEDLE[needle]:
                 rules.setdefault(rule.name, rule)
-    if not rules:
-        return _NOTHING
     strong: set[Family] = set()
     weak: set[Family] = set()
     matched: list[str] = []
@@ -350,9 +379,48 @@ def _read_lowered(lowered: str) -> Statements:
             continue
         into.add(rule.family)
         matched.append(rule.name)
-    if not matched:
+    concepts = read_concepts(lowered, vetoed=not _LOOK_ALIKES.isdisjoint(strong | weak))
+    if concepts.rules:
+        if concepts.replaces and concepts.strong:
+            strong -= concepts.replaces
+            weak -= concepts.replaces
+        _fill(strong, weak, concepts.strong, concepts.weak)
+        matched.extend(f"concept: {name}" for name in concepts.rules)
+    lifts = concepts.lifts or Family.THROTTLE in strong
+    if not matched and not lifts:
         return _NOTHING
-    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
+    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched), lifts=lifts)
+
+
+#: The look-alikes the wording rules state: the concept layer's strong rules count as weak.
+_LOOK_ALIKES = frozenset({Family.THROTTLE, Family.TRANSFER_REFUSED, Family.NOT_BILLING})
+
+
+def _fill(
+    strong: set[Family],
+    weak: set[Family],
+    concept_strong: frozenset[Family],
+    concept_weak: frozenset[Family],
+) -> None:
+    """Adds what the concept layer states where the wording rules state nothing of its kind:
+    a precise rule that names what happened, or a remedy, is kept over a combination of
+    concepts (`strong` and `weak` are the wording rules' families, changed in place)."""
+    every = strong | weak
+    stated = any(not f.is_remedy for f in strong if f.is_gate)
+    stated_any = any(not f.is_remedy for f in every if f.is_gate)
+    asked = any(f.is_remedy for f in every)
+    for family in concept_strong:
+        if family.is_remedy:
+            if not asked:
+                strong.add(family)
+        elif not stated:
+            strong.add(family)
+    for family in concept_weak:
+        if family.is_remedy:
+            if not asked:
+                weak.add(family)
+        elif not stated_any:
+            weak.add(family)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -373,6 +441,12 @@ def read_code(normalized: str) -> Statements:
             (strong if by_words.strength is _STRONG else weak).add(by_words.family)
             matched.append(by_words.name)
     if not matched:
+        # A code no rule knows is read by its words' concepts, as a clause: only the
+        # strong combinations count (`NOT_ENOUGH_BALANCE`, `OPTION_NOT_IN_PLAN`).
+        concepts = read_concepts(normalized.replace("_", " "))
+        if concepts.strong:
+            names = tuple(f"concept: {name}" for name in concepts.rules)
+            return Statements(concepts.strong, frozenset(), names, by_concepts=True)
         return _NOTHING
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 

@@ -65,6 +65,8 @@ class Family(enum.Enum):
     TOP_UP_ASKED = ("top_up_asked", Reason.INSUFFICIENT_CREDITS, _REMEDY)
     BILLING_ASKED = ("billing_asked", Reason.SUBSCRIPTION_EXPIRED, _REMEDY)
     UPGRADE_ASKED = ("upgrade_asked", Reason.PLAN_LIMIT_EXCEEDED, _REMEDY)
+    # A price quoted for this request, to accept on the replay ("accept charges").
+    CHARGE_ASKED = ("charge_asked", Reason.PAYMENT_CHALLENGE, _REMEDY)
     # Look-alikes: a rate limit and a refused transfer of the application's own money veto
     # every reading; another refusal stated plainly outvotes codes and weak wording.
     THROTTLE = ("throttle", None, _LOOK_ALIKE)

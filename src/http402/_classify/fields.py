@@ -316,6 +316,9 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
+    # `{"status": {"error_code": 1004, "error_message": ...}}`, `{"status": {"code": 402,
+    # "message": "quota exceeded"}}`: a status object, where a string `status` is a code.
+    "status",
     "detail",
     "details",
     "metadata",
@@ -328,6 +331,8 @@ _NESTED = (
     "raw",
     "limit",
     "limits",
+    # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
+    "rate",
 )
 #: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`).
 _NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code"})
@@ -471,6 +476,9 @@ def _build_roles() -> None:
 
 
 _build_roles()
+# AWS's JSON 1.1 protocol names the error's code `__type` ("SubscriptionRequiredException",
+# or "com.amazonaws.support#SubscriptionRequiredException").
+_ROLES["__type"] = _ROLES["type"]
 
 
 # --------------------------------------------------------------------------- the walk

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import as_amount, safe_action_url
-from .decide import CONTEXT_SCAN, Verdict, decide, unless_a_transfer
+from .decide import CONTEXT_SCAN, WORDS_SCAN, Verdict, decide, lifts_by_itself, unless_a_transfer
 from .fields import Fields, is_documentation, read_fields, text_fields
 from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
@@ -25,6 +25,7 @@ __all__ = [
     "Reading",
     "fields_of",
     "gate",
+    "lifts_by_itself_only",
     "may_hold_evidence",
     "moves_money",
     "read_json",
@@ -246,6 +247,18 @@ def moves_money(url: str) -> bool:
     """`True` when the request's path names a payout, a transfer or a withdrawal."""
     path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
     return any(segment in _MONEY_MOVEMENT for segment in path.split("/"))
+
+
+def lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:
+    """`True` when the body's own words state a limit that lifts by itself and no gate
+    (`decide.lifts_by_itself`): a 402 that says so is no gate, it is not `unknown`."""
+    fields = reading_of(snapshot).fields
+    if fields is None:
+        text = snapshot.text
+        if text.lstrip()[:1] == "<" or not text.strip():
+            return False  # a page's markup, or nothing: nothing stated
+        fields = text_fields(" ".join(text[:WORDS_SCAN].split()))
+    return lifts_by_itself(fields)
 
 
 def read_text(text: str, *, strict: bool) -> tuple[Fields, Verdict | None]:

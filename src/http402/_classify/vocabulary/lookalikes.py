@@ -97,9 +97,10 @@ WORDING = (
         STRONG,
         r"\b(?:storage|disk|drive) (?:quota|space|limit)\b|\b(?:insufficient|not enough|out of) "
         r"(?:storage|disk|space)\b"
-        r"|\b(?:must be|should be) (?:at least|at most|greater|less|a |an |positive|between"
-        r"|one of|valid)"
-        r"|\b(?:not found|does not exist|no such)\b",
+        r"|\b(?:must be|should be) (?:at least|at most|greater|less|positive|between|one of"
+        r"|valid|an? (?:valid|integer|number|string|boolean|array|object|list)\b)"
+        # Not "not found": "billing account ... is not found" is a paid tier's requirement.
+        r"|\b(?:does not exist|no such)\b",
         needles=(
             "storage",
             "disk",
@@ -107,7 +108,6 @@ WORDING = (
             "space",
             "must be",
             "should be",
-            "not found",
             "does not exist",
             "no such",
         ),
@@ -116,7 +116,12 @@ WORDING = (
             "Amount must be at least $0.50 usd",
             "The model `gpt-4` does not exist or you do not have access to it.",
         ),
-        look_alikes=("A payment method is required to continue.", "Credits are required."),
+        look_alikes=(
+            "A payment method is required to continue.",
+            "Credits are required.",
+            "You must be a paid subscriber to use this model.",
+            "Billing account for project '123' is not found.",
+        ),
         source="https://developers.google.com/drive/api/guides/handle-errors "
         "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
     ),
