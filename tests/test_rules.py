@@ -176,14 +176,12 @@ def test_the_prefilter_holds_a_needle_of_every_strong_rule_and_code() -> None:
 
 
 def test_the_prefilter_leaves_plain_errors_unread() -> None:
-    """Most 4xx errors hold no needle: a missing resource, a bad key, a plain rate limit, a
-    validation error. (A body that names tokens is read: "API tokens" are some providers'
-    credits.)"""
+    """Most 4xx errors hold no needle: a missing resource, a bad key, a plain rate limit."""
     for body in (
         '{"error": {"message": "Not found", "code": "not_found"}}',
         '{"error": {"message": "Invalid API key", "type": "invalid_request_error"}}',
         '{"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}',
-        '{"message": "temperature: must be less than 2"}',
+        '{"message": "max_tokens: must be less than 4096"}',
         '{"message": "Method not allowed", "code": "method_not_allowed"}',
     ):
         assert not prefilter.may_hold_evidence(body.lower()), body

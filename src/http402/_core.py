@@ -279,11 +279,14 @@ def _complete(
         action_url = None
     # Built field by field rather than with `attrs.evolve`, which looks the fields up anew
     # on every call: this runs once per gate.
+    code = payment.code
+    if code is not None and code == str(snapshot.status_code):
+        code = None  # a gateway's `"code": 402` restates the status: no code of its own
     return PaymentRequired(
         reason=payment.reason,
         provider=payment.provider,
         status_code=snapshot.status_code,
-        code=_shown(redact, payment.code, 300),
+        code=_shown(redact, code, 300),
         message=_shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
         credits_required=payment.credits_required,
         credits_available=payment.credits_available,

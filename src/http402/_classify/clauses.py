@@ -32,22 +32,34 @@ __all__ = ["CONCEPT_SCAN", "ConceptReading", "clauses_of", "read_concepts", "tok
 CONCEPT_SCAN = 1024
 
 _CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|[\u3002\uff01\uff1f\uff1b]+")
-#: A word (letters, digits, `$`, an apostrophe), a run of Chinese, or one other character
-#: (which no phrase spans: "pay-as-you-go" is read as its words with the dashes between).
-_TOKEN = re.compile(r"[a-z0-9$']+|[\u3400-\u9fff]+|[^\sa-z0-9$'\u3400-\u9fff]")
+#: A word (letters, digits, `$`, an apostrophe, inner dashes: "read-only", "5-hour"), a run
+#: of Chinese, or one other character (which no phrase spans).
+_TOKEN = re.compile(r"[a-z0-9$']+(?:-[a-z0-9$']+)*|[\u3400-\u9fff]+|[^\sa-z0-9$'\u3400-\u9fff]")
 _CJK_START = "\u3400"
 _COMMA = frozenset({",", "\uff0c"})
 #: A number and a short unit of time: "5-hour", "24 hour", "30 seconds", "5h".
 _WINDOW_UNITS = frozenset({"hour", "hr", "h", "minute", "min", "second", "seconds", "sec", "s"})
-_DIGITS_AND_UNIT = re.compile(r"[0-9]+(?:h|hr|hrs|min|s|sec)")
+_DIGITS_AND_UNIT = re.compile(
+    r"[0-9]+-?(?:h|hr|hrs|hour|hours|min|mins|minute|minutes|s|sec|secs|second|seconds)"
+)
 _WINDOW = frozenset({Concept.WINDOW})
 
 
 def tokens_of(text: str) -> list[str]:
-    """The tokens of a lower-case text, as the lexicons are matched against them."""
+    """The tokens of a lower-case text, as the lexicons are matched against them: a word
+    with dashes that no lexicon knows is read as its parts ("token-plan" is "token plan")."""
     if "\u2019" in text:
         text = text.replace("\u2019", "'")
-    return _TOKEN.findall(text)
+    tokens = _TOKEN.findall(text)
+    if "-" not in text:
+        return tokens
+    split: list[str] = []
+    for token in tokens:
+        if "-" in token and len(token) > 1 and token not in _DASHED and not token[0].isdigit():
+            split.extend(token.split("-"))
+        else:
+            split.append(token)
+    return split
 
 
 def clauses_of(text: str) -> list[str]:
@@ -95,6 +107,10 @@ def _compile(
     )
 
 
+#: The lexicons' words with dashes, read whole ("read-only", "pay-as-you-go").
+_DASHED: frozenset[str] = frozenset(
+    term for lexicon in LEXICON for term in lexicon.terms if "-" in term and " " not in term
+)
 _WORDS, _PHRASES, _CHINESE = _compile(LEXICON)
 
 

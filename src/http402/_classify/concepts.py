@@ -70,6 +70,8 @@ class Concept(enum.Enum):
     TOP_UP_VERB = "top up"
     BUY_VERB = "buy"
     UPGRADE_VERB = "upgrade"
+    SUBSCRIBE_VERB = "subscribe"
+    RAISE_VERB = "raise"  # increase, raise, adjust, remove: a cap or a limit
     ADD_VERB = "add"
     ENABLE_VERB = "enable"
     RENEW_VERB = "renew"
@@ -115,6 +117,8 @@ _VERBS = frozenset(
         Concept.TOP_UP_VERB,
         Concept.BUY_VERB,
         Concept.UPGRADE_VERB,
+        Concept.SUBSCRIBE_VERB,
+        Concept.RAISE_VERB,
         Concept.ADD_VERB,
         Concept.ENABLE_VERB,
         Concept.RENEW_VERB,

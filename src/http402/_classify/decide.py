@@ -8,8 +8,9 @@
    (Anthropic's category `rate_limit_error` next to `enforced_spend_limit_reached`) or the
    error's own words plainly state one ("you have exceeded your monthly spend limit"). On a
    strict reading a weak throttle vetoes too (a daily or hourly window), and so does throttle
-   wording anywhere in the first 4 KiB of the body when no billing code speaks (`context`:
-   Google's `...PerMinute...` quota id sits in `details`).
+   wording anywhere in the first 4 KiB of the body when no billing code speaks and the
+   words state no gate plainly (`context`: Google's `...PerMinute...` quota id sits in
+   `details`).
    A refused transfer of the application's own money is no gate either: a payout or a
    transfer that lacks funds, by its words, its code, or (`moves_money`) its request's URL
    (issue 23's judgement: the API is not asking to be paid; a top-up hook must not answer).
@@ -24,7 +25,8 @@
    the reason of the remedy the message asks for, if any ("change plan to get more" makes a
    quota a plan limit); a bare quota next to a `limit` object that says a fixed allowance
    is used up is the plan's.
-5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides.
+5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides;
+   on a strict reading, not when another refusal is stated plainly (rung 2).
 6. **Fields alone**, only on a reading that is not strict: a required plan is a plan limit;
    an amount required or available, or a `limit` object with nothing remaining, is money.
 
@@ -52,6 +54,7 @@ __all__ = [
     "Statements",
     "Verdict",
     "decide",
+    "first_code",
     "lifts_by_itself",
     "read_code",
     "read_words",
@@ -197,7 +200,13 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     # your monthly spend limit"), in a body whose words say no throttle, outvote it.
     if throttle_code and not names_billing and not _states_plainly(texts):
         return None
-    if strict and context and not names_billing and _throttle_in(context[:CONTEXT_SCAN]):
+    if (
+        strict
+        and context
+        and not names_billing
+        and _throttle_in(context[:CONTEXT_SCAN])
+        and not _states_plainly(texts)
+    ):
         return None
     # 2. Another refusal stated plainly: no code counts, nor weak wording.
     contrary = contrary or any(said.contrary for _, said in texts)
@@ -233,8 +242,9 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
             # 2500, "remaining": 0`) is an allowance, not a balance.
             family = Family.PLAN_VOLUME_USED
         return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
-    # 5. A remedy alone.
-    if remedies:
+    # 5. A remedy alone; on a strict reading, not when another refusal is stated plainly
+    # ("that API key does not exist ... upgrade to a paid plan").
+    if remedies and not (strict and contrary):
         family = remedies[0]
         return Verdict(_reason(family), family, shown_code, stated[family], "remedy")
     # 6. Fields alone.
@@ -251,10 +261,12 @@ def lifts_by_itself(fields: Fields) -> bool:
 
 
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
-    """`True` when the error's own words state what happened by a strong rule (not a
-    remedy, not a vague quota or allowance)."""
+    """`True` when the error's own words state what happened by a strong rule: not a
+    remedy, not a bare quota ("you exceeded your current quota" is a throttle's words too);
+    an allowance the plan grants, named as such ("your token-plan quota has been
+    exhausted", "monthly limit reached"), is no throttle's."""
     return any(
-        not family.is_vague and not family.is_remedy
+        family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
         for message, said in texts
         if message.own
         for family in said.strict_gates
@@ -284,7 +296,12 @@ def _code_value(code: Code | None, fields: Fields) -> str | None:
     name or a category)."""
     if code is not None:
         return code.value
-    return next((c.value for c in fields.codes if not c.aux), None)
+    return first_code(fields)
+
+
+def first_code(fields: Fields) -> str | None:
+    """The first code the payload states that is no limit's name or category."""
+    return next((code.value for code in fields.codes if not code.aux), None)
 
 
 def _from_fields(fields: Fields) -> Verdict | None:

@@ -79,6 +79,8 @@ _COMMON = frozenset(
         "used",
         "run",
         "ran",
+        "tokens",
+        "token",
         # Words of many errors that are no gate: a concept rule is looked for by the terms
         # of another of its groups where it can.
         "add",
@@ -157,18 +159,32 @@ def _derive() -> tuple[str, ...]:
 
 
 def concept_needles(rule: ConceptRule) -> frozenset[str]:
-    """The needles of a combination rule: a word of every term of one of its groups (the
-    group whose words are the least common). Every clause the rule matches holds a term of
-    each group, and every term holds its word, in a message and in a code alike (a code's
-    words are read as a clause), so a text the rule matches holds one of these."""
-    groups = [frozenset(term_needle(t) for c in group for t in _TERMS[c]) for group in rule.needs]
+    """The needles of a combination rule: those of every term of one of its groups (the
+    group whose needles are the fewest common words). Every clause the rule matches holds a
+    term of each group, so a text the rule matches holds one of these."""
+    groups = [
+        frozenset(needle for c in group for t in _TERMS[c] for needle in term_needles(t))
+        for group in rule.needs
+    ]
     return min(groups, key=lambda words: (sum(w in _COMMON for w in words), len(words)))
 
 
-def term_needle(term: str) -> str:
-    """The word of a lexicon term that the prefilter looks for: its least common word
-    (a Chinese term whole)."""
-    return min(term.replace("-", " ").split(), key=_commonness)
+def term_needles(term: str) -> tuple[str, ...]:
+    """What the prefilter looks for to find a lexicon term, in a message or in a code.
+
+    A term's least common word, when it has one that is not common; a phrase of common
+    words ("set limit", "api tokens") in each spelling a code gives it (`set_limit`,
+    `set-limit`, `set.limit`, `SetLimit` lowered) and in a message's (`set limit`); a
+    Chinese term whole. A code's words are read as a clause (`normalize_code`), so a code
+    that states a term holds one of these spellings.
+    """
+    if any("\u3400" <= char <= "\u9fff" for char in term):
+        return (term,)
+    words = [w for w in term.replace("-", " ").split() if w]
+    rare = [word for word in words if word not in _COMMON]
+    if rare or len(words) == 1:
+        return (max(rare or words, key=len),)
+    return tuple(separator.join(words) for separator in (" ", "_", "-", ".", ""))
 
 
 _TERMS: dict[Concept, list[str]] = {}

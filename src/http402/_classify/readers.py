@@ -15,7 +15,15 @@ from typing import Any
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import as_amount, safe_action_url
-from .decide import CONTEXT_SCAN, WORDS_SCAN, Verdict, decide, lifts_by_itself, unless_a_transfer
+from .decide import (
+    CONTEXT_SCAN,
+    WORDS_SCAN,
+    Verdict,
+    decide,
+    first_code,
+    lifts_by_itself,
+    unless_a_transfer,
+)
 from .fields import Fields, is_documentation, read_fields, text_fields
 from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
@@ -299,7 +307,7 @@ def gate(
     if reason is None:
         reason = verdict.reason if verdict is not None else Reason.UNKNOWN
     if isinstance(code, _Keep):
-        code = verdict.code if verdict is not None else _first_code(fields)
+        code = verdict.code if verdict is not None else first_code(fields)
     if isinstance(message, _Keep):
         message = verdict.message if verdict is not None else fields.message
     # The answer is frozen and a function of these alone: a body read before gets the one
@@ -356,10 +364,6 @@ def _answer(
         request_id=request_id,
         raw=raw,
     )
-
-
-def _first_code(fields: Fields) -> str | None:
-    return next((code.value for code in fields.codes if not code.aux), None)
 
 
 # --------------------------------------------------------------------------- what a message states

@@ -359,6 +359,34 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="openrouter 'add credits'",
     ),
     ConceptRule(
+        "raise the cap",
+        Family.CAP_RAISE_ASKED,
+        STRONG,
+        needs=[C.RAISE_VERB, {C.LIMIT, C.CAP}],
+        part=Part.WHOLE,
+        examples=(
+            "See the Caps & Alerts page to increase your cap.",
+            "Raise or remove the spending limit in your settings.",
+        ),
+        look_alikes=("Increase the timeout.",),
+        source="research/payloads3 backblaze-b2-download-cap-exceeded-403 (a cap the account "
+        "set on its Caps & Alerts page)",
+    ),
+    ConceptRule(
+        "subscribe",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.SUBSCRIBE_VERB, {C.PLAN, C.SERVICE}],
+        part=Part.WHOLE,
+        examples=(
+            "Please subscribe to this database to get access.",
+            "Please, subscribe to a paid plan to continue using this API.",
+        ),
+        look_alikes=("Subscribe to our newsletter.",),
+        source="research/payloads3 nasdaq-data-link-qepx04-subscribe-to-database-403; "
+        "research/payloads2 abstractapi-quota-reached-free-plan-422",
+    ),
+    ConceptRule(
         "upgrade",
         Family.UPGRADE_ASKED,
         STRONG,
