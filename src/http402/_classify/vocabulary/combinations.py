@@ -263,7 +263,7 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         STRONG,
         needs=[{C.INSTRUMENT, C.CARD, C.PAYMENT}, C.FAILURE],
         examples=(
-            "Your payment could not be completed due to insufficient account balance.",
+            "Your payment could not be completed. Try another card or payment method.",
             "The card was declined.",
             "There is a payment issue with this account.",
             "支付失败",

@@ -28,12 +28,13 @@ WORDING = (
         r"\b" + _MOVEMENT + r"\b[^.]{0,80}?\b(?:insufficient|not enough|not have (?:enough|"
         r"sufficient)|sufficient)\b"
         r"|\b(?:insufficient|not enough|not have (?:enough|sufficient)) (?:funds|balance)\b"
-        r"[^.]{0,80}?\b(?:for|to (?:cover|complete|make))\b[^.]{0,20}?\b" + _MOVEMENT + r"\b",
+        r"[^.]{0,80}?\b(?:for|to)\b[^.]{0,30}?\b" + _MOVEMENT + r"\b",
         needles=("transfer", "payout", "withdrawal", "disbursement", "remittance", "sender"),
         examples=(
             "You have insufficient funds in your Stripe account for this transfer.",
             "Sender does not have sufficient funds. Please add funds and retry.",
             "Payout failed: the balance is insufficient.",
+            "Your account does not have enough balance to carry out the payout operation.",
         ),
         look_alikes=("Your card has insufficient funds.", "Insufficient balance, please recharge."),
         source="https://docs.stripe.com/error-codes/balance-insufficient; PayPal Payouts "
