@@ -354,3 +354,43 @@ def test_a_dashed_word_no_lexicon_knows_is_read_as_its_parts() -> None:
     assert "plan" in tokens_of("your token-plan quota")
     assert "read-only" in tokens_of("marked as read-only")
     assert Concept.WINDOW in read_clause("your 5-hour usage limit").whole
+
+
+class TestOtherScripts:
+    """Japanese and Korean are read like Chinese: a term inside a run of its script."""
+
+    def test_a_korean_word_is_read_with_its_particle(self) -> None:
+        """ "잔액부족으로" is "for want of balance": the balance and that it ran out."""
+        whole = read_clause("잔액부족으로 결제에 실패했습니다").whole
+        assert {Concept.BALANCE, Concept.RAN_OUT, Concept.PAYMENT, Concept.FAILURE} <= whole
+
+    def test_a_korean_card_refusal_is_a_failed_payment_on_a_403(self) -> None:
+        body = {
+            "code": "REJECT_CARD_PAYMENT",
+            "message": "한도초과 혹은 잔액부족으로 결제에 실패했습니다.",
+        }
+        payment = http402.classify(response(403, body))
+        assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+
+    def test_a_japanese_card_to_check_is_a_failed_payment_on_a_402_only(self) -> None:
+        """Sakura Cloud's `error_msg` asks to check the card's expiry and limit: a 402 that
+        names the card; the same words on a 403 are not enough."""
+        body = {
+            "status": "402 Payment Required",
+            "error_code": "payment_creditcard",
+            "error_msg": "要求を受け付けできません。"
+            "クレジットカードの使用期限、利用限度額をご確認ください。",
+        }
+        payment = http402.classify(response(402, body))
+        assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+        assert payment.message == body["error_msg"]
+        assert http402.classify(response(403, body)) is None
+
+    @pytest.mark.parametrize(
+        "message", ["要求された操作は許可されていません", "허용되지 않은 요청입니다."]
+    )
+    def test_a_refusal_of_permission_is_no_gate(self, message: str) -> None:
+        """ "The operation is not permitted", in Japanese and in Korean, in the envelope of
+        the payment gates."""
+        assert read_clause(message.lower()).vetoed
+        assert http402.classify(response(403, {"code": "FORBIDDEN", "message": message})) is None
