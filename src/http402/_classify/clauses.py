@@ -1,7 +1,9 @@
 """Reading a text by meaning: its clauses, the concepts in each, what their combinations state.
 
-A text is cut into clauses (sentences: a `.`, `!`, `?` or `;` before a blank, or Chinese
-and Japanese `。！？；`). Each clause is read word by word against the lexicons
+A text is cut into clauses (sentences: a `.`, `!`, `?` or `;` before a blank, Chinese and
+Japanese `。！？；`, and a clause joined by ", and" or ", but": "your account has reached the
+set limit, and the model service has been paused" says what paused, not that the account is
+off). Each clause is read word by word against the lexicons
 (`vocabulary/lexicon.py`), the longest phrase at a place first; the words after a remedy's
 verb ("upgrade", "top up", "purchase", "add") up to the next comma are what the clause *asks
 for*, not what it states, so "please upgrade your plan" does not make a used-up balance the
@@ -39,7 +41,7 @@ __all__ = [
 #: How much of a text the concept layer reads: a provider states the reason up front.
 CONCEPT_SCAN = 1024
 
-_CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|[\u3002\uff01\uff1f\uff1b]+")
+_CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|,\s+(?:and|but)\s+|[\u3002\uff01\uff1f\uff1b]+")
 #: Scripts whose words are matched inside a run, not as whole words: Japanese kana, Chinese
 #: characters (Chinese and Japanese write no spaces) and Korean Hangul (whose words carry
 #: their particles: "잔액부족으로" is "for want of balance").

@@ -78,6 +78,8 @@ class Concept(enum.Enum):
     ASK_VERB = "ask"  # please, check, visit: what follows is asked for, not stated
     ACCEPT_VERB = "accept"  # accept, confirm: with a price, a charge to accept
     PRICE = "price"
+    # A pointer to the price list: what a higher tier costs ("check the pricing page").
+    PRICING = "pricing"
     # Vetoes.
     WINDOW = "window"  # a time window or a temporary block: lifts by itself
     KEY = "key"
@@ -85,7 +87,7 @@ class Concept(enum.Enum):
     BAD = "bad"  # with KEY or FIELD: an invalid, unknown or missing key or field
     PERMISSION = "permission"
     VALIDATION = "validation"
-    RESOURCE = "resource"  # memory, storage, disk: not money
+    RESOURCE = "resource"  # memory, storage, disk, a service quota: not money
     TRANSFER = "transfer"  # a payout or transfer of the application's own money
     SANDBOX = "sandbox"
     SECURITY = "security"

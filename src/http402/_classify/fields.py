@@ -353,6 +353,8 @@ _HTTP_STATUSES = frozenset(str(int(status)) for status in http.HTTPStatus if sta
 _OUTCOME_WORDS = frozenset({"error", "fail", "failed", "failure", "success", "ok", "errored"})
 _REMEDY_RANK = _MESSAGE_KEYS.index("remedy_hint")
 _AUX_RANK = _CODE_KEYS.index("limit_source")
+#: A code found under a message key ranks after every code key that is no limit's name.
+_MESSAGE_CODE_RANK = _AUX_RANK - 1
 _MAX_OBJECTS = 12
 _MAX_MESSAGES = 8
 #: The longest upstream error kept as JSON text that is parsed.
@@ -560,6 +562,10 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
                 text = _message(value)
                 if text is not None:
                     messages.append((message_rank, text, spelling))
+                elif code_rank is None and kind is str and "_" in value and _is_code(value):
+                    # A constant where the words belong (Open Exchange Rates' `"message":
+                    # "not_allowed"` beside its `description`): the code.
+                    codes.append((_MESSAGE_CODE_RANK, value.strip(), spelling, key))
             if code_rank is not None:
                 code = _code_value(key, value)
                 if code is not None:

@@ -86,6 +86,8 @@ LEXICON: tuple[Lexicon, ...] = (
             "max",
             "threshold",
             "ceiling",
+            # "You can create up to 3 APIs on your current plan": a limit stated as a count.
+            "up to",
             "上限",
             "限额",
         ],
@@ -297,6 +299,11 @@ LEXICON: tuple[Lexicon, ...] = (
             "needs",
             "only available",
             "available only",
+            # "... is available for Developer, Enterprise and Unlimited plan clients".
+            "available for",
+            "available to",
+            "available on",
+            "available with",
             "only accessible",
             "not available",
             "not included",
@@ -651,6 +658,12 @@ LEXICON: tuple[Lexicon, ...] = (
         ["charge", "charges", "price", "cost", "fee", "fees"],
         source="research/payloads2 2600hz-kazoo-accept-charges-quote-402",
     ),
+    Lexicon(
+        C.PRICING,
+        ["pricing", "pricing page", "pricing plans", "price list", "price plans"],
+        source="research/payloads4 weatherapi-2009-resource-not-in-subscription-plan-403 "
+        "('please check pricing page for what is allowed in your API subscription plan')",
+    ),
     # What a message points to ("please check your plan and billing details") is what it
     # asks for, not what it states.
     Lexicon(
@@ -946,8 +959,23 @@ LEXICON: tuple[Lexicon, ...] = (
     ),
     Lexicon(
         C.RESOURCE,
-        ["memory", "storage", "disk", "disk space", "ram", "droplet", "droplets", "内存", "存储"],
-        source="apify actor memory limit on 402; digitalocean droplet limit; drive storage",
+        [
+            "memory",
+            "storage",
+            "disk",
+            "disk space",
+            "ram",
+            "droplet",
+            "droplets",
+            # A cloud's count of resources, raised by a quota request, not by paying (AWS's
+            # `ServiceQuotaExceededException`, which AWS Sign-In sends on a 402).
+            "service quota",
+            "service quotas",
+            "内存",
+            "存储",
+        ],
+        source="apify actor memory limit on 402; digitalocean droplet limit; drive storage; "
+        "research/payloads4 aws-signin-service-quota-exceeded-402-negative",
     ),
     Lexicon(
         C.TRANSFER,
@@ -998,6 +1026,11 @@ LEXICON: tuple[Lexicon, ...] = (
             "abusive",
             "terms of service",
             "terms of use",
+            # An account locked after sign-in attempts: not disabled for want of payment.
+            "login attempts",
+            "sign-in attempts",
+            "failed attempts",
+            "password",
             "community guidelines",
             "acceptable use",
             "违规",
