@@ -567,6 +567,106 @@ def test_any_key_in_any_encoding_is_scrubbed(
     assert not [p for p in run_leaks(shown, secret) if p not in around]
 
 
+# --- Echoed in a settlement ---------------------------------------------------------------
+
+#: What the wallet signed: a payment proof, as secret as the key.
+PROOF = "eyJzaWduYXR1cmUiOiIweGRlYWRiZWVmIn0+proof/01="
+
+
+def pending_settlement(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
+    """An x402 v1 challenge whose paid replay is answered by a pending settlement
+    (`X-PAYMENT-RESPONSE`: base64 JSON of x402's SettleResponse, `success`, `errorReason`,
+    `transaction`, `network`; coinbase/x402 specs/transports-v1/http.md) that quotes the
+    proof in its `errorReason` and the caller's key in its `transaction`, in `encode`."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        proof = request.headers.get("x-payment")
+        if proof is None:
+            return x402_provider(request)
+        settled = {
+            "success": False,
+            "errorReason": f"settlement_pending payload={encode(proof)}",
+            "transaction": "0x9f" + encode(request.headers["x-api-key"]),
+            "network": "base",
+        }
+        header = base64.b64encode(json.dumps(settled).encode()).decode()
+        body = {"x402Version": 1, "error": "settlement pending", "accepts": []}
+        return httpx.Response(402, headers={"x-payment-response": header}, json=body)
+
+    return provider
+
+
+@pytest.mark.parametrize("echo", ["as sent", *ECHOES])
+def test_a_settlement_quoting_the_proof_and_the_key_shows_neither(
+    echo: str, redis_url: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A facilitator's `errorReason` and `transaction` are server text: a pending settlement
+    that quotes the proof and the key, in any encoding, leaves neither in the unknown
+    outcome's error, its traceback, the log, or the hold written to Redis."""
+    coordinator: Any = None
+    if redis_url is not None:
+        redis = pytest.importorskip("redis")
+        store = redis.Redis.from_url(redis_url)
+        store.flushdb()
+        coordinator = http402.RedisCoordinator(store)
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers={"X-PAYMENT": PROOF}, paid=error.payment.payment_options[0])
+
+    encode = ECHOES.get(echo, lambda s: s)
+    caplog.set_level(logging.DEBUG, logger="http402")
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(pending_settlement(encode)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        coordinator=coordinator,
+        sleep=lambda seconds: None,
+    )
+    with (
+        httpx.Client(transport=transport) as client,
+        pytest.raises(http402.PaymentOutcomeUnknownError) as caught,
+    ):
+        client.get(URL, headers={"x-api-key": SLASHED})
+    error = caught.value
+    assert error.hold.receipt is not None  # the settlement was read, not ignored
+    texts = [
+        *error_texts(error),
+        "".join(traceback.format_exception(error)),
+        error.hold.encode(),
+        *log_texts(caplog.records),
+    ]
+    if redis_url is not None:
+        stored = [repr(store.dump(key)) for key in store.scan_iter("*")]
+        assert stored
+        texts += stored
+    assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
+
+
+class _QuotingAdapter:
+    """An adapter that fails on the body and quotes it in its exception."""
+
+    name = "quoting"
+
+    def classify(self, response: http402.ResponseSnapshot) -> http402.PaymentRequired:
+        raise ValueError(f"cannot read {response.body.decode()!r}")
+
+
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_an_adapter_that_fails_quoting_the_body_logs_no_key(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The traceback logged for an adapter that raised goes through the redactor: the
+    exception may quote the body, and the body the key."""
+    encode = ECHOES.get(echo, lambda s: s)
+    body = json.dumps({"error": {"message": f"key {encode(SLASHED)} has no credits"}})
+    request = httpx.Request("GET", URL, headers={"x-api-key": SLASHED})
+    response = httpx.Response(402, content=body.encode(), request=request)
+    caplog.set_level(logging.DEBUG, logger="http402")
+    http402.classify(response, registry=http402.AdapterRegistry([_QuotingAdapter()]))
+    logged = log_texts(caplog.records)
+    assert any("cannot read" in text for text in logged)  # the failure was logged
+    assert not [text[:300] for text in logged if encoded_leaks(text)]
+
+
 # --- What counts as a secret -------------------------------------------------------------
 
 

@@ -91,7 +91,7 @@ from ._holds import (
 from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation
 from ._preflight import credits_show, stand_in_body
-from ._redaction import collect_secrets, redactor_for
+from ._redaction import collect_secrets, redactor_for, redactor_of
 from ._replay import REPLAY_EXTENSION, replay_of, why_not_replayable
 from ._telemetry import report
 
@@ -681,7 +681,7 @@ class Recovery:
             response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
         elif isinstance(result, Gated):
             response = result.error.response
-            settled = settlement_unknown(response.headers.get)
+            settled = settlement_unknown(response.headers.get, redactor_of(request))
             if settled is not None:
                 why, receipt = settled
                 hold = attrs.evolve(hold, receipt=receipt or hold.receipt)
