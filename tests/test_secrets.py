@@ -667,6 +667,60 @@ def test_an_adapter_that_fails_quoting_the_body_logs_no_key(
     assert not [text[:300] for text in logged if encoded_leaks(text)]
 
 
+# --- A gate kept for its scope ------------------------------------------------------------
+
+OTHER = "Hn4Yc8Vb2Lm6Qw1Er5Ty9Ui3Op7As0Df"
+
+
+def quoting(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
+    """A 402 that quotes every credential of the request back in its message, in `encode`."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        said = " ".join(encode(v) for n, v in request.headers.multi_items() if n.startswith("x-"))
+        message = f"The account of {said} is out of credits"
+        body = {"error": {"code": "insufficient_credits", "message": message}}
+        return httpx.Response(402, json=body)
+
+    return provider
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "scope"),
+    [
+        ({"x-api-key": CANARY}, {"x-api-key": OTHER}, "org-42"),
+        (
+            {"x-api-key": OTHER, "x-signature": CANARY},
+            {"x-api-key": OTHER, "x-signature": OTHER[::-1]},
+            None,
+        ),
+    ],
+    ids=["two keys of one scope=", "one key, per-request signatures"],
+)
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_a_refused_request_never_sees_another_requests_echo(
+    first: dict[str, str], second: dict[str, str], scope: str | None, echo: str
+) -> None:
+    """The stand-in of a request refused from its scope's known gate quotes the gate of
+    another request: that one's credentials, whatever form the server echoed them in, are
+    scrubbed before the gate is kept, so the refused caller sees none of them."""
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(quoting(ECHOES.get(echo, lambda s: s))),
+        scope=None if scope is None else (lambda request: scope),
+        preflight=http402.Preflight(gate_ttl=30),
+    )
+    errors = []
+    with httpx.Client(transport=transport) as client:
+        for headers in (first, second):
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                client.post(URL, headers=headers, content=b"{}")
+            errors.append(caught.value)
+    refused = errors[1]
+    assert refused.attempts == 0  # refused from the known gate, never sent
+    assert "out of credits" in refused.body  # and it quotes the gate
+    texts = [*error_texts(refused), refused.body, refused.response.content.decode()]
+    assert not [text[:300] for text in texts if leaks(text)]
+
+
 # --- What counts as a secret -------------------------------------------------------------
 
 
