@@ -30,8 +30,12 @@ from hypothesis import strategies as st
 import http402
 from http402._cli import main
 from http402._redaction import (
+    CREDENTIAL_NAMES,
+    NOT_CREDENTIALS,
+    CredentialName,
     Redactor,
     collect_secrets,
+    credential_kind,
     is_credential_query_name,
     is_sensitive_header,
 )
@@ -567,6 +571,28 @@ def test_any_key_in_any_encoding_is_scrubbed(
     assert not [p for p in run_leaks(shown, secret) if p not in around]
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_"),
+        min_size=16,
+        max_size=48,
+    ),
+    text=st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789 .,:"), max_size=200),
+    quoted=st.integers(min_value=1, max_value=7),
+)
+def test_what_holds_no_run_of_a_secret_is_left_as_it_is(
+    secret: str, text: str, quoted: int
+) -> None:
+    """Property: a text that holds no run of the documented length of a secret (however it is
+    compared) comes back unchanged, a dashboard's last few characters of the key included:
+    the runs make the redactor find more, not scrub ordinary words."""
+    tail = secret[-quoted:]
+    shown = f"{text} (key ending {tail})"
+    assume(not run_leaks(shown, secret))
+    assert Redactor([secret])(shown) == shown
+
+
 # --- Echoed in a settlement ---------------------------------------------------------------
 
 #: What the wallet signed: a payment proof, as secret as the key.
@@ -722,6 +748,30 @@ def test_a_refused_request_never_sees_another_requests_echo(
 
 
 # --- What counts as a secret -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", CREDENTIAL_NAMES, ids=lambda row: "/".join(row.words))
+def test_each_row_of_the_credential_names_holds_its_examples_and_not_its_look_alikes(
+    row: CredentialName,
+) -> None:
+    """Each row of the one table of credential names makes its examples credentials, of its
+    kind, wherever it applies, and leaves the names that merely look near them alone."""
+    assert row.examples and row.look_alikes and row.source
+    for place in row.places:
+        for name in row.examples:
+            kind = credential_kind(name, place)
+            assert kind is not None, (place, name)
+            assert kind == "per_request" or not row.per_request, (place, name)
+        for name in row.look_alikes:
+            assert credential_kind(name, place) is None, (place, name)
+
+
+@pytest.mark.parametrize(
+    ("place", "name"), [(place, name) for place, names in NOT_CREDENTIALS.items() for name in names]
+)
+def test_names_that_are_not_credentials(place: str, name: str) -> None:
+    """Ordinary names near a credential's (a timestamp, a nonce, a request id) are not one."""
+    assert credential_kind(name, place) is None
 
 
 @pytest.mark.parametrize(
