@@ -217,7 +217,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         except PaymentRequiredError as error:
             flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
         else:
-            if not self._money_book.settling:
+            if not (self._unlifted or self._holds_here):
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).

@@ -20,7 +20,7 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import EpisodeBook, ProcessState
+from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
@@ -109,7 +109,9 @@ class Shell:
         A local coordinator's book counts its known gates (`_gate_book`: a glance, then
         `knows_gates`); a fleet may know another process's gate, and the flow asks it. The
         mark is two numbers read off the book (`_mark_book`) where the coordinator marks
-        there, as every coordinator of http402 does.
+        there, as every coordinator of http402 does. A response that got through may settle a
+        top-up or a hold of this process: whether there is any is two looks at the book's live
+        mappings (`_unlifted`, `_holds_here`), with no call.
 
         A response's balance header is read wherever a balance is used (the low-balance
         watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry): its names
@@ -126,8 +128,7 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
-        # Asked after each response that got through: `settling` is two dict lookups.
-        self._money_book: EpisodeBook = coordinator.book
+        self._unlifted, self._holds_here = coordinator.book.settling_signs()
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
         self._stores_holds = all(
