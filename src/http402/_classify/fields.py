@@ -67,7 +67,7 @@ class Fields:
     used up (`"remaining": 0`).
     """
 
-    __slots__ = ("codes", "exhausted", "messages", "sources", "values")
+    __slots__ = ("answers", "codes", "exhausted", "messages", "sources", "values")
 
     def __init__(self) -> None:
         self.codes: list[Code] = []
@@ -77,6 +77,8 @@ class Fields:
         #: Where each message, code and value was read, for `read_again`; `None` when one
         #: was read where no path leads (inside an upstream error kept as JSON text).
         self.sources: _Sources | None = None
+        #: The answers made from these fields (`readers.gate`), frozen, by what they took.
+        self.answers: dict[tuple[Any, ...], Any] = {}
 
     def __repr__(self) -> str:
         return f"<Fields codes={self.codes!r} messages={self.messages!r}>"

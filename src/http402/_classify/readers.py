@@ -34,10 +34,16 @@ __all__ = [
 
 
 def may_hold_evidence(snapshot: ResponseSnapshot) -> bool:
-    """`False` when no strict reading can claim the body (`prefilter.py`); kept."""
+    """`False` when no strict reading can claim the body (`prefilter.py`); kept. A body read
+    before, or of the shape of one, holds what that one held (no needle has a digit)."""
     possible = snapshot._may_hold_evidence
     if possible is None:
-        possible = snapshot._may_hold_evidence = text_may_hold_evidence(lowered(snapshot))
+        known = _known_reading(snapshot)
+        if known is not None:
+            possible = known.may_hold_evidence
+        else:
+            possible = text_may_hold_evidence(lowered(snapshot))
+        snapshot._may_hold_evidence = possible
     return possible
 
 
@@ -60,7 +66,7 @@ class Reading:
     one id from another. Treat it as read-only: it is shared.
     """
 
-    __slots__ = ("_template", "_verdicts", "fields", "lowered")
+    __slots__ = ("_may_hold_evidence", "_template", "_verdicts", "fields", "lowered")
 
     def __init__(
         self, fields: Fields | None, lowered: str, template: Reading | None = None
@@ -69,6 +75,14 @@ class Reading:
         self.lowered = lowered
         self._template = template
         self._verdicts: dict[bool, Verdict | None] = {}
+        self._may_hold_evidence: bool | None = None
+
+    @property
+    def may_hold_evidence(self) -> bool:
+        """What the prefilter says of the body this reading was made from."""
+        if self._may_hold_evidence is None:
+            self._may_hold_evidence = text_may_hold_evidence(self.lowered)
+        return self._may_hold_evidence
 
     def verdict(self, strict: bool) -> Verdict | None:
         """What the fields decide (before the transfer rule, which needs the URL)."""
@@ -135,7 +149,7 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
     reading = _READINGS.get(text) if short else None
     if reading is None:
         payload = snapshot.json
-        shape = _shape_of_body(text) if short else None
+        shape = _shape(snapshot) if short else None
         template = None if shape is None else _TEMPLATES.get(shape)
         fields = None
         if template is not None and template.fields is not None:
@@ -152,6 +166,26 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
             _remember(_READINGS, text, reading)
     snapshot._reading = reading
     return reading
+
+
+def _known_reading(snapshot: ResponseSnapshot) -> Reading | None:
+    """The reading made before of this body's text, else of its shape; none is made."""
+    text = snapshot.text
+    if len(text) > _READING_TEXT:
+        return None
+    known = _READINGS.get(text)
+    if known is None:
+        shape = _shape(snapshot)
+        known = None if shape is None else _TEMPLATES.get(shape)
+    return known
+
+
+def _shape(snapshot: ResponseSnapshot) -> str | None:
+    """The body's shape (`_shape_of_body`), made once."""
+    shape = snapshot._shape
+    if shape is None:
+        shape = snapshot._shape = _shape_of_body(snapshot.text) or ""
+    return shape or None
 
 
 def _remember(cache: dict[str, Reading], key: str, reading: Reading) -> None:
@@ -255,6 +289,23 @@ def gate(
         code = verdict.code if verdict is not None else _first_code(fields)
     if isinstance(message, _Keep):
         message = verdict.message if verdict is not None else fields.message
+    # The answer is frozen and a function of these alone: a body read before gets the one
+    # made for it then (`raw`, when given, is the text the reading was made from).
+    key = (reason, provider, code, message, raw is None)
+    made = fields.answers.get(key)
+    if made is None:
+        made = fields.answers[key] = _answer(fields, reason, provider, code, message, raw)
+    return made
+
+
+def _answer(
+    fields: Fields,
+    reason: Reason,
+    provider: str,
+    code: str | None,
+    message: str | None,
+    raw: Any,
+) -> PaymentRequired:
     values = fields.values
     request_id = values.get("request_id")
     action_url = values.get("action_url")
@@ -380,9 +431,11 @@ def _stated(lowered: str, rules: tuple[_AmountRule, ...]) -> Decimal | None:
     return as_amount(next((g for g in first.groups() if g is not None), None))
 
 
+@functools.lru_cache(maxsize=256)
 def _best_link(message: str) -> str | None:
     """The message's link to act on: a billing, pricing, upgrade or top-up page first, else
-    the first link that is not documentation ("read the docs: https://...")."""
+    the first link that is not documentation ("read the docs: https://..."). Cached, as the
+    messages are."""
     fallback: str | None = None
     for index, match in enumerate(_HTTPS_URL.finditer(message)):
         if index >= _MAX_LINKS:

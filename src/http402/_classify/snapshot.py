@@ -49,6 +49,7 @@ class ResponseSnapshot:
         "_may_hold_evidence",
         "_reading",
         "_secrets",
+        "_shape",
         "_text",
         "_url",
         "body",
@@ -94,6 +95,7 @@ class ResponseSnapshot:
         self._text: str | None = None
         # The pipeline's readings, kept for the next adapter that asks (`readers.py`).
         self._reading: Reading | None = None
+        self._shape: str | None = None
         self._may_hold_evidence: bool | None = None
         self._lowered: str | None = None
         self._json: Any = _NOT_PARSED

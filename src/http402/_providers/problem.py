@@ -71,9 +71,14 @@ _TYPE_URI = re.compile(r'"type"\s*:\s*"[^"]*/')
 
 
 def _may_be_problem(text: str) -> bool:
-    """`False` when a body that is no `problem+json` cannot have a problem's shape: no member
-    `type` whose value is a URI next to a `title` or a `detail` (a body with an escape is
-    looked at all the same)."""
+    """`False` when a body that is no `problem+json` has no problem's shape in its first
+    `_SHAPE_SCAN` characters: no member `type` whose value is a URI next to a `title` or a
+    `detail` (a body with an escape there is looked at all the same). A problem states its
+    members first; a longer body without them there is the generic rules' to read."""
+    text = text[:_SHAPE_SCAN]
     if "\\" in text:
         return True
     return ('"title"' in text or '"detail"' in text) and _TYPE_URI.search(text) is not None
+
+
+_SHAPE_SCAN = 8 * 1024
