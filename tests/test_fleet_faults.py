@@ -26,6 +26,7 @@ import pytest
 
 import http402
 from http402._fleet import HoldMirror, Keeper, Keys, Outcome, StoreFailure, Verdict
+from http402._holds import HoldBook
 
 from .test_fleet import FakeClock, RedisServer, election, running_server, view
 
@@ -626,3 +627,91 @@ async def test_async_held_answers_from_this_processs_holds_when_redis_cannot(
         assert await process.held("scope-a", "offer-other") is None
     finally:
         await client.aclose()
+
+
+# A reconcile is fleet-wide (adversary case 55's kind).
+
+_OFFER = {
+    "scheme": "exact",
+    "network": "base",
+    "maxAmountRequired": "10000",
+    "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+    "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+    "resource": "https://api.example.com/report",
+}
+
+
+def _x402_api(paid_answer: int) -> Callable[[httpx.Request], httpx.Response]:
+    """An x402 v1 challenge (the specification's shape) to a request without a proof;
+    `paid_answer` to a paid replay."""
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("payment-signature"):
+            return httpx.Response(paid_answer, json={"ok": paid_answer == 200})
+        return httpx.Response(402, json={"x402Version": 1, "accepts": [_OFFER]})
+
+    return api
+
+
+def _pay(error: http402.PaymentRequiredError) -> http402.Retry:
+    offer = error.payment.payment_options[0]
+    return http402.Retry(headers={"PAYMENT-SIGNATURE": "cHJvb2Y="}, paid=offer)
+
+
+def _paying(server: RedisServer, paid_answer: int) -> httpx.Client:
+    return http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(_x402_api(paid_answer))),
+        coordinator=coordinator(server),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: _pay},
+    )
+
+
+def test_a_reconcile_in_one_process_ends_the_hold_in_every_process_that_met_it(
+    server: RedisServer,
+) -> None:
+    """A's paid replay gets a 503 (outcome unknown: held); B meets the hold; A's wallet shows
+    the payment never settled and A reconciles: B's next request pays, and is served."""
+    first, second = _paying(server, 503), _paying(server, 200)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as unknown:
+        first.get("https://api.example.com/report")
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as met:
+        second.get("https://api.example.com/report")
+    assert met.value.held
+    http402.reconcile(first, unknown.value)
+    assert second.get("https://api.example.com/report").status_code == 200
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_process_that_met_a_hold_sees_its_reconcile(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    first = _paying(server, 503)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as unknown:
+        first.get("https://api.example.com/report")
+    client = redis.asyncio.Redis.from_url(server.url)
+    second = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(_x402_api(200))),
+        coordinator=http402.AsyncRedisCoordinator(client),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: _pay},
+    )
+    try:
+        with pytest.raises(http402.PaymentOutcomeUnknownError):
+            await second.get("https://api.example.com/report")
+        http402.reconcile(first, unknown.value)
+        assert (await second.get("https://api.example.com/report")).status_code == 200
+    finally:
+        await client.aclose()
+
+
+def test_a_hold_only_this_process_knew_is_handed_to_the_coordinator_and_still_holds() -> None:
+    """A hold put here while its flow was being closed never reached the coordinator: the
+    coordinator's "none" does not end it; it is handed over. A hold the coordinator had
+    and no longer has was reconciled elsewhere: it ends here too."""
+    book = HoldBook()
+    book.hold("scope-a", "offer-abc", "{}")
+    assert book.settle("scope-a", "offer-abc", None) == ("{}", True)
+    assert book.settle("scope-a", "offer-abc", None) == (None, False)
+    assert book.held("scope-a", "offer-abc") is None
+    assert book.settle("scope-a", "offer-def", '{"n": 1}') == ('{"n": 1}', False)
+    assert book.held("scope-a", "offer-def") == '{"n": 1}'
