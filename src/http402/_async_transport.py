@@ -48,7 +48,7 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
@@ -264,17 +264,19 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         return error
 
     async def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
-        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
-        local = self._coordinator.book.holds
+        """The first hold on `scope` and `keys`. A coordinator that keeps holds (a fleet's
+        store) answers first, and this process's copy follows it (`HoldBook.settle`): a hold
+        another process reconciled ends here too."""
+        local: HoldBook = self._coordinator.book.holds
+        if not self._stores_holds:
+            return next((r for key in keys if (r := local.held(scope, key)) is not None), None)
         for key in keys:
-            record: str | None = local.held(scope, key)
+            answer: str | None = await self._coordinator.held(scope, key)
+            record, hand = local.settle(scope, key, answer)
+            if hand and record is not None:
+                await self._coordinator.hold(scope, key, record)
             if record is not None:
                 return record
-        for key in keys if self._stores_holds else ():
-            found: str | None = await self._coordinator.held(scope, key)
-            if found is not None:
-                local.hold(scope, key, found)
-                return found
         return None
 
     async def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
@@ -285,6 +287,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         with anyio.CancelScope(shield=True):
             for key in keys if self._stores_holds else ():
                 await self._coordinator.hold(scope, key, record)
+                self._coordinator.book.holds.hold(scope, key, record, shared=True)
 
     async def _release(self, scope: str, keys: tuple[str, ...]) -> None:
         with anyio.CancelScope(shield=True):
