@@ -38,15 +38,15 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
-from ._redaction import safe_url_for_display
-from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, bounded_text, decode_base64_json
+from ._redaction import Redactor, safe_url_for_display
+from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
 
 __all__ = [
     "PAID_EXTENSION",
@@ -214,20 +214,26 @@ def proof_digest(headers: Iterable[tuple[str, str]]) -> str | None:
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def settlement_unknown(header: Callable[[str], str | None]) -> tuple[str, str | None] | None:
+def settlement_unknown(
+    header: Callable[[str], str | None], redact: Redactor
+) -> tuple[str, str | None] | None:
     """`(why, receipt)` when an x402 settlement (`PAYMENT-RESPONSE`, or v1's
     `X-PAYMENT-RESPONSE`) leaves the payment's outcome open, else `None`.
 
     `success: false` does not say the money stayed put: a facilitator answers
     `settlement_pending` when its wait for the receipt timed out after the transaction was
     broadcast, and any failure that names a transaction came after the broadcast. Only a
-    failure with no transaction is a payment that did not happen."""
+    failure with no transaction is a payment that did not happen.
+
+    Both texts are the server's: scrubbed by `redact` (the paid request's credentials and
+    its proof) before they are cut, since they go into the error, the log and the hold's
+    record."""
     raw = header("payment-response") or header("x-payment-response")
     settlement = decode_base64_json(raw) if raw else None
     if not isinstance(settlement, dict) or settlement.get("success") is not False:
         return None
-    reason = bounded_text(settlement.get("errorReason"), 100) or "no reason"
-    transaction = bounded_text(settlement.get("transaction"), 200) or None
+    reason = shown_text(settlement.get("errorReason"), redact, 100) or "no reason"
+    transaction = shown_text(settlement.get("transaction"), redact, 200)
     if "pending" not in reason.lower() and transaction is None:
         return None
     return f"the facilitator's settlement did not finish ({reason})", transaction
@@ -313,16 +319,49 @@ class HoldBook:
 
     `LocalCoordinator` keeps its holds here. A fleet coordinator keeps them in its store,
     and mirrors here those this process put or met, so that a request that gets through can
-    end a top-up's hold without asking the store on every response.
+    end a top-up's hold without asking the store on every response. The store's answer is
+    the fleet's: `settle` keeps this copy in step with it, so a hold another process
+    reconciled ends here too.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holds: dict[str, dict[str, str]] = {}
+        #: The holds the coordinator has (handed to it, or read from it).
+        self._shared: set[tuple[str, str]] = set()
 
-    def hold(self, scope: str, key: str, record: str) -> None:
+    def hold(self, scope: str, key: str, record: str, *, shared: bool = False) -> None:
+        """Holds `key` of `scope` (the first record stays); `shared`: the coordinator has it."""
         with self._lock:
             self._holds.setdefault(scope, {}).setdefault(key, record)
+            if shared:
+                self._shared.add((scope, key))
+
+    def settle(self, scope: str, key: str, answer: str | None) -> tuple[str | None, bool]:
+        """The hold on `key` of `scope` after the coordinator answered `answer`, and whether
+        this process's hold must be handed to the coordinator.
+
+        The coordinator's hold is the answer, and is kept here. Without one, a hold here
+        that the coordinator had was released there (another process reconciled it): it
+        ends here too. One the coordinator never had (put here while a flow was being
+        closed) still holds, and is handed to it."""
+        with self._lock:
+            if answer is not None:
+                self._holds.setdefault(scope, {}).setdefault(key, answer)
+                self._shared.add((scope, key))
+                return answer, False
+            holds = self._holds.get(scope, {})
+            record = holds.get(key)
+            if record is None:
+                return None, False
+            if (scope, key) in self._shared:
+                self._shared.discard((scope, key))
+                del holds[key]
+                if not holds:
+                    del self._holds[scope]
+                return None, False
+            self._shared.add((scope, key))
+            return record, True
 
     def held(self, scope: str, key: str) -> str | None:
         with self._lock:
@@ -332,7 +371,9 @@ class HoldBook:
         with self._lock:
             if key is None:
                 self._holds.pop(scope, None)
+                self._shared = {each for each in self._shared if each[0] != scope}
                 return
+            self._shared.discard((scope, key))
             holds = self._holds.get(scope)
             if holds is not None:
                 holds.pop(key, None)
@@ -349,6 +390,11 @@ class HoldBook:
 
     def __bool__(self) -> bool:
         return bool(self._holds)
+
+    def live(self) -> Mapping[str, Mapping[str, str]]:
+        """The holds by scope, live (changed in place, never replaced), to be read only: a
+        shell asks whether any is held on every response that got through, with no call."""
+        return self._holds
 
     def forked(self) -> None:
         """In a child process: a new lock (the parent's may have been held by a thread that
