@@ -38,7 +38,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -384,6 +384,11 @@ class HoldBook:
 
     def __bool__(self) -> bool:
         return bool(self._holds)
+
+    def live(self) -> Mapping[str, Mapping[str, str]]:
+        """The holds by scope, live (changed in place, never replaced), to be read only: a
+        shell asks whether any is held on every response that got through, with no call."""
+        return self._holds
 
     def forked(self) -> None:
         """In a child process: a new lock (the parent's may have been held by a thread that
