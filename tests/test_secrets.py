@@ -572,6 +572,24 @@ def test_any_key_in_any_encoding_is_scrubbed(
     assert not [p for p in run_leaks(shown, secret) if p not in around]
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        min_size=150,
+        max_size=600,
+    ),
+    echo=st.sampled_from(sorted(ECHOES)),
+    before=st.text(max_size=40),
+)
+def test_a_long_secret_leaves_no_run_either(secret: str, echo: str, before: str) -> None:
+    """Property: a JWT-sized secret or a payment proof (found by sampling the text, not by
+    its own anchors) echoed in any of the encodings leaves no run of its length (12)."""
+    shown = Redactor([secret])(before + ECHOES[echo](secret) + " after")
+    around = folded(before) + " after"
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secret=st.text(
