@@ -572,6 +572,24 @@ def test_any_key_in_any_encoding_is_scrubbed(
     assert not [p for p in run_leaks(shown, secret) if p not in around]
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        min_size=150,
+        max_size=600,
+    ),
+    echo=st.sampled_from(sorted(ECHOES)),
+    before=st.text(max_size=40),
+)
+def test_a_long_secret_leaves_no_run_either(secret: str, echo: str, before: str) -> None:
+    """Property: a JWT-sized secret or a payment proof (found by sampling the text, not by
+    its own anchors) echoed in any of the encodings leaves no run of its length (12)."""
+    shown = Redactor([secret])(before + ECHOES[echo](secret) + " after")
+    around = folded(before) + " after"
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secret=st.text(
@@ -667,6 +685,26 @@ def test_a_settlement_quoting_the_proof_and_the_key_shows_neither(
         assert stored
         texts += stored
     assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
+
+
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_a_balance_probe_quoting_the_key_as_its_currency_shows_none_of_it(echo: str) -> None:
+    """A probe's answer is server text too: DeepSeek's documented balance
+    (api-docs.deepseek.com/api/get-user-balance) with a piece of the key where the currency
+    goes leaves none of it in the `Balance` (its `repr`, the `http402.balance` metric)."""
+    piece = ECHOES.get(echo, lambda s: s)(SLASHED)[:16]
+    document = {
+        "is_available": True,
+        "balance_infos": [{"currency": piece, "total_balance": "110.00"}],
+    }
+    with httpx.Client(
+        base_url="https://api.deepseek.com",
+        headers={"Authorization": f"Bearer {SLASHED}"},
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=document)),
+    ) as client:
+        balance = http402.check_balance(client)
+    assert balance is not None and balance.available == 110
+    assert not encoded_leaks(repr(balance), size=8)
 
 
 class _QuotingAdapter:
