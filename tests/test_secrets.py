@@ -572,6 +572,24 @@ def test_any_key_in_any_encoding_is_scrubbed(
     assert not [p for p in run_leaks(shown, secret) if p not in around]
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        min_size=150,
+        max_size=600,
+    ),
+    echo=st.sampled_from(sorted(ECHOES)),
+    before=st.text(max_size=40),
+)
+def test_a_long_secret_leaves_no_run_either(secret: str, echo: str, before: str) -> None:
+    """Property: a JWT-sized secret or a payment proof (found by sampling the text, not by
+    its own anchors) echoed in any of the encodings leaves no run of its length (12)."""
+    shown = Redactor([secret])(before + ECHOES[echo](secret) + " after")
+    around = folded(before) + " after"
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secret=st.text(
@@ -669,6 +687,61 @@ def test_a_settlement_quoting_the_proof_and_the_key_shows_neither(
     assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "JavaScript escape() %uXXXX"])
+async def test_a_settlement_quoting_the_proof_and_the_key_shows_neither_async(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The async transport keeps a pending settlement's echo of the proof and the key out
+    of the error, its traceback, the log and the hold's record."""
+
+    async def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers={"X-PAYMENT": PROOF}, paid=error.payment.payment_options[0])
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    encode = ECHOES.get(echo, lambda s: s)
+    caplog.set_level(logging.DEBUG, logger="http402")
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(pending_settlement(encode)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        sleep=no_sleep,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.get(URL, headers={"x-api-key": SLASHED})
+    error = caught.value
+    assert error.hold.receipt is not None
+    texts = [
+        *error_texts(error),
+        "".join(traceback.format_exception(error)),
+        error.hold.encode(),
+        *log_texts(caplog.records),
+    ]
+    assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
+
+
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_a_balance_probe_quoting_the_key_as_its_currency_shows_none_of_it(echo: str) -> None:
+    """A probe's answer is server text too: DeepSeek's documented balance
+    (api-docs.deepseek.com/api/get-user-balance) with a piece of the key where the currency
+    goes leaves none of it in the `Balance` (its `repr`, the `http402.balance` metric)."""
+    piece = ECHOES.get(echo, lambda s: s)(SLASHED)[:16]
+    document = {
+        "is_available": True,
+        "balance_infos": [{"currency": piece, "total_balance": "110.00"}],
+    }
+    with httpx.Client(
+        base_url="https://api.deepseek.com",
+        headers={"Authorization": f"Bearer {SLASHED}"},
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=document)),
+    ) as client:
+        balance = http402.check_balance(client)
+    assert balance is not None and balance.available == 110
+    assert not encoded_leaks(repr(balance), size=8)
+
+
 class _QuotingAdapter:
     """An adapter that fails on the body and quotes it in its exception."""
 
@@ -745,6 +818,28 @@ def test_a_refused_request_never_sees_another_requests_echo(
     refused = errors[1]
     assert refused.attempts == 0  # refused from the known gate, never sent
     assert "out of credits" in refused.body  # and it quotes the gate
+    texts = [*error_texts(refused), refused.body, refused.response.content.decode()]
+    assert not [text[:300] for text in texts if leaks(text)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased"])
+async def test_a_refused_request_never_sees_another_requests_echo_async(echo: str) -> None:
+    """The async transport keeps the gate of a scope scrubbed of the credentials of the
+    request that met it: a second key of the scope, refused, sees none of the first's."""
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(quoting(ECHOES.get(echo, lambda s: s))),
+        scope=lambda request: "org-42",
+        preflight=http402.Preflight(gate_ttl=30),
+    )
+    errors = []
+    async with httpx.AsyncClient(transport=transport) as client:
+        for key in (CANARY, OTHER):
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                await client.post(URL, headers={"x-api-key": key}, content=b"{}")
+            errors.append(caught.value)
+    refused = errors[1]
+    assert refused.attempts == 0 and "out of credits" in refused.body
     texts = [*error_texts(refused), refused.body, refused.response.content.decode()]
     assert not [text[:300] for text in texts if leaks(text)]
 

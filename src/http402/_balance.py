@@ -222,7 +222,10 @@ def read_balance(
         reading = probe.parse(document)
     except ShapeError as exc:
         raise fail(f"HTTP {status_code}, but not the documented shape ({exc})") from None
-    currency = reading.currency or dict(probe.currency_by_host).get(host.lower())
+    # The probe's currency is the server's text: it reaches `repr(balance)` and a metric.
+    currency = shown_text(reading.currency, redact, 64) or dict(probe.currency_by_host).get(
+        host.lower()
+    )
     return Balance(
         provider=probe.provider,
         available=reading.available,

@@ -140,7 +140,7 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         source="Elsevier, Binance, ElevenLabs, AWS, OAuth client credentials",
     ),
     CredentialName(
-        ("password", "passwd", "passphrase"),
+        ("password", "passwd", "passphrase", "passcode"),
         "within",
         _BOTH,
         examples=(
@@ -150,9 +150,11 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
             "KC-API-PASSPHRASE",
             "passphrase",
             "db_password",
+            "X-Passcode",
+            "passcode",
         ),
-        look_alikes=("X-Bypass-Cache", "X-Passthrough", "passage"),
-        source="Coinbase Exchange, OKX and KuCoin API docs (case 46)",
+        look_alikes=("X-Bypass-Cache", "X-Passthrough", "passage", "X-Passenger-Count"),
+        source="Coinbase Exchange, OKX and KuCoin API docs (case 46); passcodes",
     ),
     CredentialName(
         ("pwd", "pass"),
@@ -254,6 +256,24 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         source="one-time passwords (RFC 6238) sent as a second factor",
     ),
     CredentialName(
+        ("dpop",),
+        "within",
+        _HEADER,
+        per_request=True,
+        examples=("DPoP", "X-DPoP-Proof"),
+        look_alikes=("X-Drop-Id", "X-Dpi"),
+        source="OAuth 2.0 DPoP (RFC 9449): a signed proof JWT with every request",
+    ),
+    CredentialName(
+        ("assertion",),
+        "part",
+        _QUERY,
+        per_request=True,
+        examples=("client_assertion", "assertion", "clientAssertion"),
+        look_alikes=("assertions_count", "asserted"),
+        source="OAuth 2.0 JWT client authentication (RFC 7523): a signed JWT, new each time",
+    ),
+    CredentialName(
         ("x-payment", "payment-"),
         "prefix",
         _HEADER,
@@ -296,7 +316,8 @@ _MIN_SECRET_LENGTH = 8
 # At a cut, a trailing piece this long of a secret's start is scrubbed too.
 _MIN_PIECE = 4
 # Runs: the shortest run any secret asks for, and the longest; the anchors that find them
-# (every `_STEP` characters of a secret, so that any run of `_MIN_RUN` holds one whole).
+# (4 characters of a secret at regular steps, so that any run holds one whole), and the
+# step at which a text is sampled for a long secret's (any run of `_MIN_RUN` holds one).
 _MIN_RUN, _MAX_RUN = 8, 12
 _ANCHOR = 4
 _STEP = _MIN_RUN - _ANCHOR + 1
@@ -489,12 +510,14 @@ class Redactor:
                 if len(folded) >= _MIN_SECRET_LENGTH:
                     atoms[folded] = None
         self._atoms = tuple(atoms)
-        #: The pieces of each atom at every `_STEP`-th offset, and where they stand
-        #: (`(atom, offset)`): any run holds one whole. A long atom's are all in `_grams`.
+        #: The pieces of each atom every `run_length - _ANCHOR + 1` characters, and where
+        #: they stand (`(atom, offset)`): any run of the atom's length holds one whole. A
+        #: long atom's are all in `_grams`.
         self._anchors: dict[str, list[tuple[int, int]]] = {}
         self._grams: dict[str, list[tuple[int, int]]] = {}
         for index, atom in enumerate(self._atoms):
-            starts = range(0, len(atom) - _ANCHOR + 1, _STEP)
+            step = run_length(len(atom)) - _ANCHOR + 1
+            starts = range(0, len(atom) - _ANCHOR + 1, step)
             if len(starts) > _MAX_ANCHORS:
                 starts = range(len(atom) - _ANCHOR + 1)
                 pieces = self._grams
