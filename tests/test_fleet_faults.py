@@ -276,6 +276,91 @@ def test_redis_refusing_connections_costs_no_wait_when_no_lease_was_seen(
         assert time.monotonic() - began < 2.0
 
 
+def test_a_client_that_retries_refused_connections_still_finds_redis_down(
+    server: RedisServer,
+) -> None:
+    """Case 49's kind: `redis.Redis(host=...)` retries a refused connection for longer than
+    `store_timeout`, so its calls only time out, which reads as a stall (a lease may be
+    alive: wait it out). The store's address is probed: nothing listens, so the outage is
+    known as refused, and the process that saw no lease runs its own hook at once."""
+    alone = http402.RedisCoordinator(
+        redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=1),
+        lease_ttl=10.0,
+        store_timeout=2.0,
+    )
+    server.stop()
+    assert alone.run_episode(SCOPE, alone.mark(), http402.Retry, 30) == http402.Retry()
+    assert alone._health.kind == "refused"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_client_that_retries_refused_connections_still_finds_redis_down(
+    server: RedisServer, anyio_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The call is not left to run out `store_timeout` (cancelled inside the client's retry
+    loop, it may or may not show the refusal): the probe says that nothing listens."""
+    caplog.set_level(logging.WARNING, logger="http402")
+    client = redis.asyncio.Redis(host="127.0.0.1", port=server.port, socket_timeout=1)
+    alone = http402.AsyncRedisCoordinator(client, lease_ttl=10.0, store_timeout=2.0)
+    server.stop()
+    try:
+        assert await alone.run_episode(SCOPE, alone.mark(), _atop_up, 30) == http402.Retry()
+        assert alone._health.kind == "refused"
+        assert "nothing listens" in caplog.text
+    finally:
+        await client.aclose()
+
+
+async def _atop_up() -> http402.Retry:
+    return http402.Retry()
+
+
+def test_a_frozen_server_is_not_taken_for_a_down_one(server: RedisServer, tmp_path: Path) -> None:
+    """A frozen server's kernel still accepts connections (it may hold a lease, and act when
+    it wakes): only a refused connection, or a Unix socket that is not there, means down.
+    One answer serves a second, so an outage costs one probe a second."""
+    from http402._store import Listener, listener_for
+
+    found = listener_for(redis.Redis.from_url(server.url))
+    assert isinstance(found, Listener)
+    assert found._address == ("127.0.0.1", server.port)
+    clock = FakeClock()
+    listener = Listener(("127.0.0.1", server.port), clock=clock)
+    server.pause()
+    try:
+        assert not listener.refused()
+    finally:
+        server.resume()
+    server.stop()
+    assert not listener.refused()
+    clock.now += 1.0
+    assert listener.refused()
+    unix = listener_for(redis.Redis(unix_socket_path=str(tmp_path / "redis.sock")))
+    assert isinstance(unix, Listener)
+    assert unix.refused()
+    assert listener_for(object()) is None
+
+
+def test_a_store_found_down_ends_its_call_as_refused() -> None:
+    """A call that has not answered when its store is found down ends at once as refused,
+    not after `store_timeout` as a stall (which would mean: a lease may be alive)."""
+    from http402._store import Listener, Runner, failure_of
+
+    class Down(Listener):
+        def refused(self) -> bool:
+            return True
+
+    never = threading.Event()
+    runner = Runner(30.0, Down(("127.0.0.1", 1)))
+    try:
+        with pytest.raises(TimeoutError) as ended:
+            runner.run(lambda: never.wait(60))
+    finally:
+        never.set()
+    assert failure_of(ended.value).kind == "refused"
+
+
 def test_a_stall_is_waited_out_once_per_outage_not_per_request(server: RedisServer) -> None:
     """Redis frozen, no lease seen: the first gated request waits up to a lease (the store
     may hold one); once the outage outlasted it, the next requests go at once."""
@@ -545,6 +630,81 @@ async def test_async_holds_match_the_sync_ones(server: RedisServer, anyio_backen
         assert await process.held("scope-a", "offer-abc") is None
     finally:
         await client.aclose()
+
+
+# A top-up that never shows is bought once across the fleet (adversary case 42's kind).
+
+
+def _never_credited(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+
+def test_a_top_up_that_never_showed_is_not_bought_again_by_another_process(
+    server: RedisServer,
+) -> None:
+    """A's top-up never shows and A's request gives up as its window closes. B took no part
+    in that episode; when B meets the gate, the fleet already holds the scope's top-ups, so
+    B raises the gate saying why instead of buying a second time."""
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=0.3)
+
+    def process() -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(_never_credited),
+            on_payment_required=top_up,
+            coordinator=coordinator(server),
+            retry=http402.RetryPolicy(max_wait=0.05),
+        )
+        return httpx.Client(transport=transport, base_url="https://api.example.com")
+
+    with process() as first, process() as second:
+        with pytest.raises(http402.InsufficientCreditsError):
+            first.post("/v1/chat")
+        with pytest.raises(http402.InsufficientCreditsError) as held:
+            second.post("/v1/chat")
+    assert calls == ["insufficient_credits"]
+    assert "did not show" in (held.value.not_replayed or "")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_process_does_not_buy_again_a_top_up_that_never_showed(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    calls: list[str] = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=0.3)
+
+    clients = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+    processes = [
+        httpx.AsyncClient(
+            transport=http402.AsyncPaymentRequiredTransport(
+                httpx.MockTransport(_never_credited),
+                on_payment_required=top_up,
+                coordinator=http402.AsyncRedisCoordinator(client, store_timeout=0.3),
+                retry=http402.RetryPolicy(max_wait=0.05),
+            ),
+            base_url="https://api.example.com",
+        )
+        for client in clients
+    ]
+    try:
+        with pytest.raises(http402.InsufficientCreditsError):
+            await processes[0].post("/v1/chat")
+        with pytest.raises(http402.InsufficientCreditsError) as held:
+            await processes[1].post("/v1/chat")
+    finally:
+        for process in processes:
+            await process.aclose()
+        for client in clients:
+            await client.aclose()
+    assert calls == ["insufficient_credits"]
+    assert "did not show" in (held.value.not_replayed or "")
 
 
 def test_a_top_up_during_an_outage_runs_once_here_and_is_never_held(server: RedisServer) -> None:

@@ -91,8 +91,8 @@ from ._holds import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show, stand_in_body
-from ._redaction import collect_secrets, redactor_for
+from ._preflight import credits_show, kept_gate, stand_in_body
+from ._redaction import redactor_of
 from ._replay import REPLAY_EXTENSION, replay_of, why_not_replayable
 from ._telemetry import report
 
@@ -210,7 +210,9 @@ class Recovery:
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
             if gate_ttl is not None and error.reason.is_account_level:
-                yield MarkGated(scope, error.payment, gate_ttl)
+                yield MarkGated(
+                    scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
+                )
             if error.reason is Reason.PAYMENT_CHALLENGE and self._hooks:
                 raise rebuilt(error, not_replayed=_NO_PAY_HOOK)
             raise error
@@ -303,7 +305,9 @@ class Recovery:
                     book.finish(episode, None, None, self.retry.within)
                 else:
                     if gate_ttl is not None:
-                        yield MarkGated(scope, error.payment, gate_ttl)
+                        yield MarkGated(
+                            scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
+                        )
                     self._report("hook_called", "calling the payment-required hook", error, scope)
                     call = HookCall(hook, error, episode, book, self.retry.within)
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
@@ -405,6 +409,7 @@ class Recovery:
                     if episode.lifted_at is not None and not_sent is None:
                         return _Again(last)
                     if previous is not None:
+                        yield from self._not_shown(request, error, episode, book, scope)
                         raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
                     # A request that waited the whole window for a scout gets one replay of
                     # its own before it gives up (the scout's 200 may just be slow).
@@ -430,6 +435,8 @@ class Recovery:
                 if wait > 0:
                     if window.now() + wait >= episode.open_until:
                         final = Stance.LAST_CHANCE in (stance, previous)
+                        if final and episode.lifted_at is None:  # it gives up (`_at_the_end`)
+                            yield from self._not_shown(request, error, episode, book, scope)
                         wait, last_chance = self._at_the_end(
                             last, not_sent, tally, scope, window, final
                         )
@@ -501,6 +508,30 @@ class Recovery:
                 episode.hold_off(window.now() + (again.payment.retry_after or 0.0))
         finally:
             book.release(episode, me)
+
+    def _not_shown(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        episode: Episode,
+        book: EpisodeBook,
+        scope: str,
+    ) -> Generator[Action, Any, None]:
+        """A request gives up at the end of `episode`'s window and nothing showed that its
+        top-up took: the scope's top-ups are held now, through the coordinator, so that no
+        process of the fleet buys again for the same need (the leader's own next gate would
+        find it out, but another process would not)."""
+        if book.unlifted(episode_key(scope, error.reason)) is not episode:
+            return
+        within = episode.open_until - episode.finished_at
+        hold = self._hold_of(
+            "not_shown",
+            request,
+            error,
+            f"the top-up did not show within its {within:g} s window",
+            episode.retry or Retry(),
+        )
+        yield from self._put(scope, (top_up_key(error.reason),), hold, book)
 
     def _at_the_end(
         self,
@@ -682,7 +713,7 @@ class Recovery:
             response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
         elif isinstance(result, Gated):
             response = result.error.response
-            settled = settlement_unknown(response.headers.get)
+            settled = settlement_unknown(response.headers.get, redactor_of(request))
             if settled is not None:
                 why, receipt = settled
                 hold = attrs.evolve(hold, receipt=receipt or hold.receipt)
@@ -882,8 +913,7 @@ class Recovery:
         self, request: httpx.Request, known: PaymentRequired, scope: str
     ) -> PaymentRequiredError:
         # The gate's own words, so that an SDK above says what the provider said.
-        redact = redactor_for(collect_secrets(str(request.url), request.headers.multi_items()))
-        body, content_type = stand_in_body(known, redact, self.options.max_body_bytes)
+        body, content_type = stand_in_body(known, redactor_of(request), self.options.max_body_bytes)
         response = self._response_class(
             known.status_code,
             headers={"content-type": content_type},
