@@ -672,7 +672,11 @@ class Redactor:
                     start, _ = unescaped.origin(len(unescaped.text) - piece, len(unescaped.text))
                     longest = max(longest, len(text) - start)
             if partial is not None and partial.group() and cut != text:
-                longest = max(longest, self._piece(cut, shortest) + len(text) - len(cut))
+                # The unfinished escape continues a piece of a secret before it; alone it is
+                # no piece (counting it trimmed a text of escapes one character per pass).
+                before = self._piece(cut, shortest)
+                if before:
+                    longest = max(longest, before + len(text) - len(cut))
         return longest
 
     def _piece(self, text: str, shortest: int) -> int:
