@@ -344,6 +344,7 @@ _NEEDLES = tuple(_BY_NEEDLE)
 _THROTTLE_RULES = tuple(rule for rule in WORDING if rule.family is Family.THROTTLE)
 
 
+@functools.lru_cache(maxsize=256)
 def read_words(text: str) -> Statements:
     """What a message states, by the wording rules (its first `WORDS_SCAN` characters).
 
@@ -352,6 +353,10 @@ def read_words(text: str) -> Statements:
     organisation's id) made `9`s, lengths and separators kept. No rule tells one such run
     from another of its length, so a provider's message that differs from the last only by
     the request id it quotes is read once.
+
+    Cached by the text too: one answer is decided up to three times (strictly, leniently,
+    and whether a 402 states only a limit that lifts by itself), and a long message's shape
+    costs more than a lookup by the text, whose hash the string keeps.
     """
     return _read_shape(shape_of(text[:WORDS_SCAN]))
 

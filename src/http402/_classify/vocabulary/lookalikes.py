@@ -126,6 +126,22 @@ WORDING = (
         source="https://developers.google.com/drive/api/guides/handle-errors "
         "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
     ),
+    # A cloud's count of resources (instances, sessions, keys), raised by a quota request and
+    # not by paying: AWS's `ServiceQuotaExceededException`, which AWS Sign-In sends on a 402.
+    WordRule(
+        "service quota",
+        OTHER,
+        STRONG,
+        r"\bservice[ _-]?quotas?\b",
+        needles=("service quota", "service_quota", "service-quota", "servicequota"),
+        examples=(
+            "Service quota exceeded for resource type instances.",
+            "The request would exceed a service quota. Request an increase in Service Quotas.",
+        ),
+        look_alikes=("Your quota for this service is used up.",),
+        source="research/payloads4 aws-signin-service-quota-exceeded-402-negative; "
+        "https://docs.aws.amazon.com/servicequotas/latest/userguide/intro.html",
+    ),
 )
 
 CODES = (
