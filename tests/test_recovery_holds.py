@@ -394,6 +394,38 @@ def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer() -> N
     assert len(proofs) == 2
 
 
+
+
+def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope() -> None:
+    """Two tenants of one API on one client (two keys, two scopes, two wallets): tenant A's
+    late proof is never sent with tenant B's request for the same offer; B pays with its
+    own wallet, and A's retry uses A's proof."""
+    release = threading.Event()
+    charged: list[str] = []
+    sent: list[tuple[str, str]] = []
+
+    def tenant_wallet(error: http402.PaymentRequiredError) -> Retry:
+        tenant = error.request.headers["x-api-key"][:7]
+        if tenant == "tenantA":
+            assert release.wait(10)
+        charged.append(tenant)
+        return Retry(headers={"PAYMENT-SIGNATURE": f"signed-by-{tenant}-wallet"})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        sent.append((request.headers["x-api-key"][:7], request.headers["payment-signature"]))
+        return httpx.Response(200, json={"data": "premium"})
+
+    client = paying_client(handler, tenant_wallet, hook_timeout=0.05)
+    a, b = {"x-api-key": "tenantA-Zq7Kp2mX9vL4nR8t"}, {"x-api-key": "tenantB-Hn4Yc8Vb2Lm6Qw1E"}
+    with pytest.raises(TimeoutError):
+        client.get(URL, headers=a)
+    assert client.get(URL, headers=b).status_code == 200
+    release.set()
+    assert client.get(URL, headers=a).status_code == 200
+    assert sent == [("tenantB", "signed-by-tenantB-wallet"), ("tenantA", "signed-by-tenantA-wallet")]
+    assert sorted(charged) == ["tenantA", "tenantB"]
 # --- Retry-After that no replay could honour ---------------------------------------------
 
 

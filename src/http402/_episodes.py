@@ -201,8 +201,9 @@ class EpisodeBook:
         self._keep_closed = keep_closed
         self._failure_hold = failure_hold
         #: Payment episodes whose requests stopped waiting (`hook_timeout`, a cancellation)
-        #: before their proof came, by offer key: the next request for the offer uses it.
-        self._orphans: dict[str, Episode] = {}
+        #: before their proof came, by billing scope and offer key: the next request of
+        #: that scope for the offer uses it.
+        self._orphans: dict[tuple[str, str], Episode] = {}
         #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
         self.holds = HoldBook()
         #: By key, the last episode whose hook answered `Retry` and that nothing showed
@@ -405,24 +406,25 @@ class EpisodeBook:
     def __len__(self) -> int:
         return len(self._scopes)
 
-    def orphan(self, keys: tuple[str, ...], episode: Episode) -> None:
+    def orphan(self, scope: str, keys: tuple[str, ...], episode: Episode) -> None:
         """Keeps a payment episode whose request stopped waiting for it, under each of the
-        offer keys it may pay: its proof, when it comes, serves the next request for the
-        offer (one request, once) instead of being thrown away."""
+        offer keys it may pay in its billing scope: its proof, when it comes, serves the
+        next request of that scope for the offer (one request, once) instead of being thrown
+        away. Never another scope's: the hook paid from that scope's wallet."""
         with self._lock:
             now = self.clock()
             for key in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
                 del self._orphans[key]
             for key in keys:
-                self._orphans.setdefault(key, episode)
+                self._orphans.setdefault((scope, key), episode)
 
-    def adopt(self, keys: tuple[str, ...]) -> Episode | None:
-        """The orphaned payment episode of any of `keys` (running, or answered with a proof
-        not yet used), taken out for one request; `None` when there is none."""
+    def adopt(self, scope: str, keys: tuple[str, ...]) -> Episode | None:
+        """The orphaned payment episode of `scope` for any of `keys` (running, or answered
+        with a proof not yet used), taken out for one request; `None` when there is none."""
         with self._lock:
             now = self.clock()
             for key in keys:
-                episode = self._orphans.pop(key, None)
+                episode = self._orphans.pop((scope, key), None)
                 if episode is not None and self._adoptable(episode, now):
                     for other in [k for k, e in self._orphans.items() if e is episode]:
                         del self._orphans[other]

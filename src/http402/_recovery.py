@@ -592,7 +592,7 @@ class Recovery:
             held = yield from self._held(scope, keys)
             if held is not None:
                 raise self._held_error(request, error, scope, keys, held)
-            episode = book.adopt(keys)
+            episode = book.adopt(scope, keys)
             if episode is None:
                 error, reservation = yield from self._reserve(error, scope)
                 episode = book.private()
@@ -609,7 +609,7 @@ class Recovery:
                 if not episode.finished:
                     # The hook still runs and may pay: its proof goes to the next request
                     # for the offer, not to waste.
-                    book.orphan(keys, episode)
+                    book.orphan(scope, keys, episode)
                 raise
             if retry is None:
                 raise error
@@ -630,7 +630,7 @@ class Recovery:
                 return result.response
             if isinstance(result, NotSent):
                 # The proof never left: it serves the next request for the offer.
-                book.orphan(paid_keys, episode)
+                book.orphan(scope, paid_keys, episode)
                 raise result.error
             again = result.error
             if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.options.max_payments:
