@@ -246,6 +246,71 @@ async def test_a_cancelled_paid_replay_holds_the_offer_and_the_cancellation_goes
     assert len(wallet.proofs) == 1
 
 
+# --- A pay hook that raises --------------------------------------------------------------
+
+#: What a spend window of 25,000 atomic units allows for the spec's 10,000 offer: two.
+WINDOW = {"0x036CbD53842c5426634e7929541eC2318f3dCF7e": 25_000}
+
+
+class PaidThenFailed:
+    """A wallet that pays (money leaves), then fails its own follow-up call: an L402 wallet
+    whose preimage lookup fails, an x402 wallet whose receipt wait times out."""
+
+    def __init__(self) -> None:
+        self.paid = 0
+
+    def __call__(self, error: http402.PaymentRequiredError) -> Retry:
+        self.paid += 1
+        raise ConnectionError("wallet: the payment went out, then the preimage lookup failed")
+
+
+def test_a_pay_hook_that_raises_may_have_paid_so_its_offer_is_held() -> None:
+    """A pay hook's exception leaves the outcome unknown: `PaymentOutcomeUnknownError` (the
+    hook's exception as its cause), the offer held until reconciled, and the spend window
+    still counting the reservation; `None` is the pay hook's way to say it paid nothing."""
+    wallet = PaidThenFailed()
+    policy = http402.SpendPolicy(max_amount=WINDOW, max_per_window=WINDOW)
+    client = paying_client(lambda request: gate(), wallet, spend_policy=policy)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.get(URL)
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    assert not caught.value.held and "pay hook raised ConnectionError" in str(caught.value)
+    assert caught.value.offer is not None and caught.value.offer.amount == 10_000
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as again:  # an SDK's retry
+        client.get(URL)
+    assert again.value.held and wallet.paid == 1
+    assert policy.screen(http402.classify(gate(amount="20000")))[0] == ()  # 10,000 counted
+    http402.reconcile(client, caught.value)  # the wallet says it paid: the offer may pay again
+    with pytest.raises(http402.PaymentOutcomeUnknownError):
+        client.get(URL)
+    assert wallet.paid == 2
+
+
+@pytest.mark.anyio
+async def test_an_async_pay_hook_that_raises_may_have_paid_so_its_offer_is_held() -> None:
+    """The same with a coroutine pay hook on the async transport."""
+    paid: list[str] = []
+
+    async def wallet(error: http402.PaymentRequiredError) -> Retry:
+        paid.append(error.payment.payment_options[0].pay_to or "")
+        raise ConnectionError("wallet: the payment went out, then the receipt wait failed")
+
+    policy = http402.SpendPolicy(max_amount=WINDOW, max_per_window=WINDOW)
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(lambda request: gate()),
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+        spend_policy=policy,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.get(URL)
+        assert isinstance(caught.value.__cause__, ConnectionError)
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+            await client.get(URL)
+    assert again.value.held and len(paid) == 1
+    assert policy.screen(http402.classify(gate(amount="20000")))[0] == ()
+
+
 class ResetAfterHeaders(BaseHTTPRequestHandler):
     """A real server: a challenge without a proof; with one, a 200 whose body stops short."""
 

@@ -597,7 +597,9 @@ class Recovery:
                 error, reservation = yield from self._reserve(error, scope)
                 episode = book.private()
                 self._report("hook_called", "calling the payment hook", error, scope)
-                call = HookCall(hook, error, episode, book, self.retry.within, reservation)
+                call = HookCall(
+                    hook, error, episode, book, self.retry.within, reservation, pays=True
+                )
                 yield from self._start(StartHook(call, fleet=False, scope=scope, sent=sent))
             else:
                 self._report(
@@ -605,7 +607,12 @@ class Recovery:
                 )
             try:
                 retry = yield from self._answer(episode, book)
-            except BaseException:
+            except BaseException as exc:
+                if exc is episode.error and isinstance(exc, Exception):
+                    # The pay hook raised: it may have paid first (a wallet that paid the
+                    # invoice, then failed to fetch the preimage). Only `None` says it paid
+                    # nothing; the offers it was shown stay held until reconciled.
+                    raise (yield from self._hook_raised(request, error, exc, scope, keys)) from exc
                 if not episode.finished:
                     # The hook still runs and may pay: its proof goes to the next request
                     # for the offer, not to waste.
@@ -645,6 +652,28 @@ class Recovery:
                 note=f"after a paid replay; the server said: {server_reason}",
             )
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _hook_raised(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        exc: Exception,
+        scope: str,
+        keys: tuple[str, ...],
+    ) -> Generator[Action, Any, PaymentOutcomeUnknownError]:
+        """Holds the offers a pay hook that raised was shown, and returns the error that
+        says whether it paid is unknown (the hook's exception is its cause)."""
+        options = error.payment.payment_options
+        hold = PaymentHold(
+            kind="unknown_outcome",
+            reason=Reason.PAYMENT_CHALLENGE,
+            why="",
+            offer=options[0] if len(options) == 1 else None,
+            request_id=error.payment.request_id,
+            endpoint=endpoint_of(request.method, str(request.url)),
+        )
+        why = f"the pay hook raised {type(exc).__name__}: it may have paid before it failed"
+        return (yield from self._unknown(request, scope, keys, hold, why))
 
     def _attempt(
         self,
