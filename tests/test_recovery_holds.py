@@ -459,8 +459,6 @@ def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer() -> N
     assert len(proofs) == 2
 
 
-
-
 def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope() -> None:
     """Two tenants of one API on one client (two keys, two scopes, two wallets): tenant A's
     late proof is never sent with tenant B's request for the same offer; B pays with its
@@ -489,8 +487,13 @@ def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope() -> None:
     assert client.get(URL, headers=b).status_code == 200
     release.set()
     assert client.get(URL, headers=a).status_code == 200
-    assert sent == [("tenantB", "signed-by-tenantB-wallet"), ("tenantA", "signed-by-tenantA-wallet")]
+    assert sent == [
+        ("tenantB", "signed-by-tenantB-wallet"),
+        ("tenantA", "signed-by-tenantA-wallet"),
+    ]
     assert sorted(charged) == ["tenantA", "tenantB"]
+
+
 # --- Retry-After that no replay could honour ---------------------------------------------
 
 

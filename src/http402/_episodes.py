@@ -17,7 +17,10 @@ close it early. A `CancelledError` is never stored as an answer.
 
 An episode whose hook raised or declined answers the gates of its scope for a short while
 after (`failure_hold`, 10 s): an SDK that retries what the transport raised (anthropic wraps
-it as a connection error and sends again) joins that answer instead of buying again.
+it as a connection error and sends again) joins that answer instead of buying again. An SDK
+says which attempts are its retries (`_replay.call_of`): what a call's purchase came to
+(`CallAnswer`) answers its retries for as long as they come, whatever its `max_retries`,
+not only for the failure hold (`answered`, `recall`).
 
 A fork copies the book but not the threads: in the child, an episode whose hook was running
 would never finish. Every book (and every coordinator's process state) is reset in the child
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncLocalCoordinator",
     "BalanceCache",
+    "CallAnswer",
     "Episode",
     "EpisodeBook",
     "LocalCoordinator",
@@ -74,6 +78,19 @@ _KEEP_CLOSED = 600.0
 #: than the openai and anthropic SDKs' own retries take with their defaults (two retries,
 #: 0.5 s then 1 s of backoff) and with up to four.
 FAILURE_HOLD = 10.0
+
+
+@attrs.frozen
+class CallAnswer:
+    """What one SDK call's purchase came to, so that its own retries get the same answer
+    instead of buying again: one of the three is set."""
+
+    #: A top-up episode whose hook raised or declined: a retry joins it.
+    episode: Episode | None = None
+    #: The hold keys of a payment whose outcome is unknown: a retry is held while they are.
+    held: tuple[str, ...] = ()
+    #: Why the paid replay was refused (the server's words): a retry is not paid again.
+    refused: str | None = None
 
 
 class Turn(enum.Enum):
@@ -209,17 +226,23 @@ class EpisodeBook:
         #: By key, the last episode whose hook answered `Retry` and that nothing showed
         #: yet to have taken (no replay, and no request to its endpoint, got through).
         self._unlifted: dict[str, Episode] = {}
+        #: By SDK call (`_replay.Call.key`), what its purchase came to, and when an attempt
+        #: of it last met that answer; forgotten `keep_closed` seconds after.
+        self._calls: OrderedDict[str, tuple[float, CallAnswer]] = OrderedDict()
+        self._calls_prune_at = max_scopes
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
         """Taken as a request is sent, to tell a late gate of a burst from a new burst."""
         return Mark((self.sequence, _wall()))
 
-    def join(self, scope: str, sent: Mark) -> tuple[bool, Episode]:
+    def join(self, scope: str, sent: Mark, retry_of: str | None = None) -> tuple[bool, Episode]:
         """`(True, new episode)` when the request leads (its caller starts the hook), else
         `(False, episode)` for the episode that covers it: the one running, one that
-        finished after the request was sent, one whose window is open, or one whose hook
-        raised or declined less than `failure_hold` seconds ago."""
+        finished after the request was sent, one whose window is open, one whose hook
+        raised or declined less than `failure_hold` seconds ago, or, for an SDK's retry of
+        the call `retry_of`, the one whose failure that call met (however long ago its
+        retries began)."""
         with self._lock:
             state = self._state(scope)
             if state.running is not None:
@@ -235,9 +258,44 @@ class EpisodeBook:
                 )
             ):
                 return False, last
+            earlier = None if retry_of is None else self._recall(retry_of)
+            if earlier is not None and earlier.episode is not None:
+                failed = earlier.episode
+                if failed.scope == scope and failed.retry is None and failed.held is None:
+                    return False, failed
             episode = self._new(scope)
             state.running = episode
             return True, episode
+
+    def answered(self, call: str, answer: CallAnswer) -> None:
+        """Remembers what SDK call `call`'s purchase came to, for its retries."""
+        with self._lock:
+            self._calls.pop(call, None)
+            self._calls[call] = (self.clock(), answer)
+            if len(self._calls) > self._calls_prune_at:
+                self._prune_calls()
+
+    def recall(self, call: str) -> CallAnswer | None:
+        """What SDK call `call`'s purchase came to, if an attempt of it met that answer less
+        than `keep_closed` seconds ago (the attempt that asks counts as one)."""
+        with self._lock:
+            return self._recall(call)
+
+    def _recall(self, call: str) -> CallAnswer | None:
+        found = self._calls.pop(call, None)
+        now = self.clock()
+        if found is None or now >= found[0] + self._keep_closed:
+            return None
+        self._calls[call] = (now, found[1])
+        return found[1]
+
+    def _prune_calls(self) -> None:
+        """Forgets the calls whose last attempt is older than `keep_closed` (the oldest come
+        first); if every call is recent, the table grows, and waits until it has doubled."""
+        horizon = self.clock() - self._keep_closed
+        while self._calls and next(iter(self._calls.values()))[0] <= horizon:
+            self._calls.popitem(last=False)
+        self._calls_prune_at = max(self._max_scopes, 2 * len(self._calls))
 
     def private(self) -> Episode:
         """An episode of one request (a payment challenge), in no scope's table."""
@@ -413,8 +471,8 @@ class EpisodeBook:
         away. Never another scope's: the hook paid from that scope's wallet."""
         with self._lock:
             now = self.clock()
-            for key in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
-                del self._orphans[key]
+            for stale in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
+                del self._orphans[stale]
             for key in keys:
                 self._orphans.setdefault((scope, key), episode)
 

@@ -69,7 +69,7 @@ from ._actions import (
     Wait,
 )
 from ._balance import Balance, BalanceProbeError, balance_request_for
-from ._episodes import Episode, EpisodeBook, Mark, Turn
+from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn
 from ._exceptions import (
     FAMILY,
     PaymentOutcomeUnknownError,
@@ -92,7 +92,7 @@ from ._models import PaymentRequired, Reason, Retry
 from ._policies import Reservation
 from ._preflight import credits_show, stand_in_body
 from ._redaction import collect_secrets, redactor_for
-from ._replay import REPLAY_EXTENSION, replay_of, why_not_replayable
+from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
 
 __all__ = ["PREFLIGHT_EXTENSION", "Recovery", "Stance", "episode_key"]
@@ -274,8 +274,10 @@ class Recovery:
         tally = _Tally(sends=error.attempts)
         key = episode_key(scope, error.reason)
         holds = (top_up_key(error.reason),)
+        sdk_call = call_of(request, scope)
+        retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
-            lead, episode = book.join(key, sent)
+            lead, episode = book.join(key, sent, retry_of)
             if lead:
                 episode.endpoint = endpoint_of(request.method, str(request.url))
                 episode.held = yield from self._held(scope, holds)
@@ -306,10 +308,17 @@ class Recovery:
                     self._report("hook_called", "calling the payment-required hook", error, scope)
                     call = HookCall(hook, error, episode, book, self.retry.within)
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
-            retry = yield from self._answer(episode, book)
+            try:
+                retry = yield from self._answer(episode, book)
+            except Exception as exc:
+                if exc is episode.error and sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(episode=episode))
+                raise
             if retry is None:
                 if episode.held is not None:
                     raise self._held_error(request, error, scope, holds, episode.held)
+                if sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
             outcome = yield from self._replay(
                 request, error, retry, episode, coordinator, scope, tally
@@ -585,8 +594,14 @@ class Recovery:
     ) -> Flow:
         """Pays a challenge per request: reserve, run the hook, replay with its proof.
 
-        Never while a payment of one of its offers is held; a proof whose request stopped
+        Never while a payment of one of its offers is held, nor for an SDK's retry of a call
+        whose payment may have been made or was refused; a proof whose request stopped
         waiting for it (an orphan) is used before a new one is bought."""
+        sdk_call = call_of(request, scope)
+        if sdk_call is not None and sdk_call.retry:
+            earlier = book.recall(sdk_call.key)
+            if earlier is not None:
+                yield from self._paid_before(request, error, scope, sdk_call, earlier)
         for payments in range(1, self.options.max_payments + 1):
             keys = offer_keys(error.payment.payment_options, request.method, str(request.url))
             held = yield from self._held(scope, keys)
@@ -612,6 +627,8 @@ class Recovery:
                     # The pay hook raised: it may have paid first (a wallet that paid the
                     # invoice, then failed to fetch the preimage). Only `None` says it paid
                     # nothing; the offers it was shown stay held until reconciled.
+                    if sdk_call is not None:
+                        book.answered(sdk_call.key, CallAnswer(held=keys))
                     raise (yield from self._hook_raised(request, error, exc, scope, keys)) from exc
                 if not episode.finished:
                     # The hook still runs and may pay: its proof goes to the next request
@@ -631,7 +648,12 @@ class Recovery:
             )
             self._report("paid", "the hook paid; replaying with the proof", error, scope)
             replay = replay_of(request, retry, payments + 1)
-            result = yield from self._attempt(replay, scope, paid_keys, hold, book)
+            try:
+                result = yield from self._attempt(replay, scope, paid_keys, hold, book)
+            except PaymentOutcomeUnknownError:
+                if sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(held=paid_keys))
+                raise
             if isinstance(result, Sent):
                 result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments + 1}
                 return result.response
@@ -645,6 +667,8 @@ class Recovery:
                 continue
             server_reason = again.payment.message or again.payment.code or "no reason given"
             self._report("payment_rejected", server_reason, again, scope, logging.WARNING)
+            if sdk_call is not None:
+                book.answered(sdk_call.key, CallAnswer(refused=server_reason))
             raise rebuilt(
                 again,
                 cls=self._family[Reason.PAYMENT_CHALLENGE],
@@ -652,6 +676,30 @@ class Recovery:
                 note=f"after a paid replay; the server said: {server_reason}",
             )
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _paid_before(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        scope: str,
+        call: Call,
+        earlier: CallAnswer,
+    ) -> Generator[Action, Any, None]:
+        """Raises for an SDK's retry of a call that paid already: while the payment's outcome
+        is unknown (its hold stands), or when its paid replay was refused. Returns when the
+        hold was reconciled since: the retry may pay."""
+        if earlier.held:
+            record = yield from self._held(scope, earlier.held)
+            if record is not None:
+                raise self._held_error(request, error, scope, earlier.held, record)
+            return
+        if earlier.refused is not None:
+            why = (
+                f"retry {call.retry} of an SDK call whose paid replay was refused "
+                f"({earlier.refused}): not paid again"
+            )
+            self._report("not_replayed", why, error, scope, logging.WARNING)
+            raise rebuilt(error, not_replayed=why)
 
     def _hook_raised(
         self,
