@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 import http402
-from http402._fleet import Keys, StoreFailure, Verdict
+from http402._fleet import HoldMirror, Keys, StoreFailure, Verdict
 
 from .test_fleet import FakeClock, RedisServer, election, running_server, view
 
@@ -127,7 +127,7 @@ def test_a_flush_mid_hook_elects_no_second_holder(
     redis.Redis.from_url(server.url).flushdb()
     second = coordinator(server)
     thread, result = in_thread(lambda: second.run_episode(SCOPE, second.mark(), hook, 30))
-    state = Keys.of("http402", SCOPE).state
+    state = Keys.episode("http402", SCOPE).state
     client = redis.Redis.from_url(server.url)
     deadline = time.monotonic() + 10
     while client.hget(state, "holder") is None:  # A's renewal re-takes its lease
@@ -150,7 +150,7 @@ def test_evicting_every_key_with_a_ttl_mid_hook_loses_nothing_that_guards_money(
     for key in client.scan_iter():
         if client.pttl(key) > 0:
             client.delete(key)
-    assert client.hget(Keys.of("http402", SCOPE).state, "holder") is not None
+    assert client.hget(Keys.episode("http402", SCOPE).state, "holder") is not None
     second = coordinator(server)
     thread, result = in_thread(lambda: second.run_episode(SCOPE, second.mark(), hook, 30))
     thread.join(0.5)
@@ -329,11 +329,97 @@ def test_release_without_a_key_releases_every_hold_of_the_scope(server: RedisSer
     assert process.held("scope-b", "one") == "{}"
 
 
-def test_held_fails_closed_when_redis_cannot_answer(server: RedisServer) -> None:
-    process = coordinator(server)
+def test_while_redis_cannot_answer_a_process_sees_the_holds_it_placed_or_read(
+    server: RedisServer,
+) -> None:
+    """The outage's bound: a hold this process placed, or read while Redis answered, is
+    held; one that another process placed and this one never read is not seen until Redis
+    answers again, and an offer nobody held is not held."""
+    placer, reader, stranger = coordinator(server), coordinator(server), coordinator(server)
+    record = json.dumps({"kind": "unknown_outcome", "why": "the paid replay timed out"})
+    placer.hold("scope-a", "offer-abc", record)
+    assert reader.held("scope-a", "offer-abc") == record
     server.stop()
-    record = process.held("scope-a", "offer-abc")
-    assert record is not None and "did not answer" in record
+    assert placer.held("scope-a", "offer-abc") == record
+    assert reader.held("scope-a", "offer-abc") == record
+    assert stranger.held("scope-a", "offer-abc") is None
+    assert placer.held("scope-a", "offer-other") is None
+
+
+def test_an_election_brings_its_scopes_holds_into_the_process(server: RedisServer) -> None:
+    """A process that took part in a scope's election knows that scope's holds (every
+    offer's, not only the one it asked about), and they are held while Redis is down."""
+    placer, elector = coordinator(server), coordinator(server)
+    scope = SCOPE.rpartition("|")[0]
+    placer.hold(scope, "offer-abc", '{"n": 1}')
+    placer.hold(scope, "offer-def", '{"n": 2}')
+    elector.run_episode(SCOPE, elector.mark(), http402.Retry, 30)
+    server.stop()
+    assert elector.held(scope, "offer-abc") == '{"n": 1}'
+    assert elector.held(scope, "offer-def") == '{"n": 2}'
+
+
+def test_an_election_of_a_scope_with_many_holds_reads_their_keys(server: RedisServer) -> None:
+    """Past 64 holds, an election's answer carries their keys only (bounded), and each is
+    still held in the process while Redis is down."""
+    placer, elector = coordinator(server), coordinator(server)
+    scope = SCOPE.rpartition("|")[0]
+    for number in range(70):
+        placer.hold(scope, f"offer-{number}", "{}")
+    elector.run_episode(SCOPE, elector.mark(), http402.Retry, 30)
+    server.stop()
+    assert all(elector.held(scope, f"offer-{number}") is not None for number in range(70))
+
+
+def test_an_election_forgets_the_holds_another_process_released(server: RedisServer) -> None:
+    """A hold that the store no longer has, under the same marker, was released by another
+    process: the next election's answer ends it in this process too."""
+    placer, elector = coordinator(server), coordinator(server)
+    scope = SCOPE.rpartition("|")[0]
+    placer.hold(scope, "offer-abc", '{"n": 1}')
+    elector.run_episode(SCOPE, elector.mark(), http402.Retry, 30)
+    placer.release(scope, "offer-abc")
+    elector.forget_gate(scope)  # lifts the cap: the next episode is elected too
+    elector.run_episode(SCOPE, elector.mark(), http402.Retry, 30)
+    server.stop()
+    assert elector.held(scope, "offer-abc") is None
+
+
+def test_a_check_sent_before_a_hold_was_stored_does_not_end_it() -> None:
+    """Forced interleaving in one process: a check is sent, this process's hold is stored,
+    then the check's (stale) answer comes back without it: the hold stays, and is not
+    written again; a check sent after the hold was stored ends it (another process
+    released it)."""
+    mirror = HoldMirror()
+    stale = mirror.ticket()
+    mirror.placed("scope-a", "offer-abc", "{}")
+    mirror.stored("scope-a", "offer-abc", "{}", "marker-1")
+    assert mirror.answered("scope-a", "offer-abc", "", "marker-1", stale) == ("{}", False)
+    mirror.read("scope-a", (), "marker-1", stale)  # an election's stale answer, likewise
+    assert mirror.unanswered("scope-a", "offer-abc") == "{}"
+    fresh = mirror.ticket()
+    assert mirror.answered("scope-a", "offer-abc", "", "marker-1", fresh) == (None, False)
+    assert mirror.unanswered("scope-a", "offer-abc") is None
+
+
+def test_a_hold_the_store_lost_or_never_took_is_written_again() -> None:
+    """Under another marker (the store lost its data), or never stored (the store did not
+    answer when it was placed), a hold missing from the store's answer is this process's
+    to write again."""
+    mirror = HoldMirror()
+    mirror.stored("scope-a", "offer-abc", "{}", "marker-1")
+    mirror.placed("scope-a", "offer-def", "[]")
+    ticket = mirror.ticket()
+    assert mirror.answered("scope-a", "offer-abc", "", "marker-2", ticket) == ("{}", True)
+    assert mirror.answered("scope-a", "offer-def", "", "marker-1", ticket) == ("[]", True)
+
+
+def test_an_election_that_sees_too_many_holds_still_knows_each_key() -> None:
+    """Past the bound an election reads whole, a hold comes as its key only: still held."""
+    mirror = HoldMirror()
+    mirror.read("scope-a", (("offer-abc", ""),), "marker-1", mirror.ticket())
+    record = mirror.unanswered("scope-a", "offer-abc")
+    assert record is not None and "seen among more holds" in record
 
 
 def test_a_hold_lost_by_a_flush_is_written_again_by_a_process_that_saw_it(
@@ -375,15 +461,83 @@ async def test_async_holds_match_the_sync_ones(server: RedisServer, anyio_backen
         await client.aclose()
 
 
-def test_a_silent_store_is_no_hold_once_it_answers_again(server: RedisServer) -> None:
-    """While Redis cannot answer, an offer counts as held (fail closed); that answer is not
-    kept as a hold of the process, so the offer is payable once Redis answers again."""
-    process = coordinator(server)
+def test_a_top_up_during_an_outage_runs_once_here_and_is_never_held(server: RedisServer) -> None:
+    """Redis refusing connections, a process that saw no lease: its gated requests are
+    coordinated in the process (one top-up for them all) and served; nothing was paid
+    without an answer, so nothing raises `PaymentOutcomeUnknownError`."""
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=30)
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if calls:
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
     transport = http402.PaymentRequiredTransport(
-        httpx.MockTransport(lambda request: httpx.Response(200)), coordinator=process
+        httpx.MockTransport(api),
+        on_payment_required=top_up,
+        coordinator=coordinator(server),
+        retry=http402.RetryPolicy(max_wait=0.05),
     )
     server.stop()
-    assert transport._held("scope-a", ("offer-abc",)) is not None
-    server.start()
-    process._health.succeeded()  # the second's pause after a failure is over
-    assert transport._held("scope-a", ("offer-abc",)) is None
+    with httpx.Client(transport=transport, base_url="https://api.example.com") as client:
+        statuses = [client.post("/v1/chat").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    assert calls == ["insufficient_credits"]
+
+
+def test_a_request_during_a_stall_takes_the_holders_top_up_and_is_not_held(
+    server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
+) -> None:
+    """Case 22 end to end: A's top-up runs, Redis freezes for less than a lease, and B's
+    preflight read fails; B's gated request checks its holds (the store cannot answer: B
+    placed and read none, so none), waits out the stall, takes A's answer, and is served."""
+    _, hook = leader
+    second = coordinator(server)
+    served = threading.Event()
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if served.is_set():
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(api),
+        on_payment_required=lambda error: hook(),
+        coordinator=second,
+        preflight=http402.Preflight(gate_ttl=30),
+        retry=http402.RetryPolicy(max_wait=0.05),
+        scope=lambda request: SCOPE.rpartition("|")[0],
+    )
+    server.pause()
+    try:
+        with httpx.Client(transport=transport, base_url="https://api.example.com") as client:
+            thread, result = in_thread(lambda: client.post("/v1/chat").status_code)
+            time.sleep(1.0)  # the stall's duration (less than the lease)
+            server.resume()
+            served.set()
+            hook.release.set()
+            thread.join(30)
+    finally:
+        server.resume()
+    assert result == {"value": 200}
+    assert hook.calls == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_async_held_answers_from_this_processs_holds_when_redis_cannot(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    client = redis.asyncio.Redis.from_url(server.url)
+    process = http402.AsyncRedisCoordinator(client, store_timeout=0.3)
+    try:
+        await process.hold("scope-a", "offer-abc", "{}")
+        server.stop()
+        assert await process.held("scope-a", "offer-abc") == "{}"
+        assert await process.held("scope-a", "offer-other") is None
+    finally:
+        await client.aclose()

@@ -4,12 +4,15 @@ redis-server for the shared windows)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -94,6 +97,149 @@ def test_hostile_offers_are_refused_before_anything_is_reserved() -> None:
         assert reservation is not None
         reservation.commit(honest.payment_options[0])
     assert policy.reserve(honest)[2] is None
+
+
+# Offers that must never be paid, screened without a spend policy: recorded challenges of
+# each protocol (tests/payloads/, with their sources) with their prices made hostile.
+
+PAYLOADS = Path(__file__).parent / "payloads"
+#: bLIP-26's example invoice asks for 1500 nano-bitcoin; `lnbc1` names no amount at all.
+_INVOICE = "lnbc1500n1"
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())["response"]  # type: ignore[no-any-return]
+
+
+def x402_v1(*amounts: str) -> httpx.Response:
+    """x402 v1's specification example (`accepts` in the body), one offer per amount."""
+    recorded = _recorded("x402-v1-payment-requirements-body")
+    body = json.loads(recorded["body"])
+    offer = body["accepts"][0]
+    body["accepts"] = [{**offer, "maxAmountRequired": amount} for amount in amounts]
+    return httpx.Response(402, headers=recorded["headers"], json=body)
+
+
+def x402_v2(*amounts: str) -> httpx.Response:
+    """x402 v2's transport example (base64 JSON in `PAYMENT-REQUIRED`), one offer per amount."""
+    recorded = _recorded("x402-v2-payment-required-header")
+    payload = json.loads(base64.b64decode(recorded["headers"]["payment-required"]))
+    offer = payload["accepts"][0]
+    payload["accepts"] = [{**offer, "amount": amount} for amount in amounts]
+    header = base64.b64encode(json.dumps(payload).encode()).decode()
+    return httpx.Response(402, headers={**recorded["headers"], "payment-required": header}, json={})
+
+
+def l402(*invoice_prefixes: str) -> httpx.Response:
+    """bLIP-26's L402 challenge, once per invoice prefix (`lnbc1`: an invoice with no amount)."""
+    recorded = _recorded("l402-blip26-challenge")
+    challenge = recorded["headers"]["www-authenticate"]
+    assert _INVOICE in challenge
+    headers = [("www-authenticate", challenge.replace(_INVOICE, p)) for p in invoice_prefixes]
+    return httpx.Response(402, headers=headers)
+
+
+#: Per protocol: a challenge whose every offer must never be paid, and why.
+UNPAYABLE = {
+    "x402 v1": (x402_v1("-10000", "0"), "not above zero"),
+    "x402 v2": (x402_v2("0.5", "1E+80"), "not a whole number of atomic units"),
+    "l402": (l402("lnbc1"), "states no amount"),
+}
+
+
+class Payer:
+    """A pay hook that pays whatever it is shown, and remembers the offers."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[http402.PaymentOption, ...]] = []
+
+    def __call__(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        self.shown.append(error.payment.payment_options)
+        return http402.Retry(headers={"PAYMENT-SIGNATURE": "cHJvb2Y="})
+
+    async def paid(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        return self(error)
+
+
+@pytest.mark.parametrize("protocol", sorted(UNPAYABLE))
+def test_without_a_spend_policy_an_unpayable_challenge_never_reaches_the_hook(
+    protocol: str,
+) -> None:
+    """No policy, and every offer priced at or below zero, at a fraction of an atomic unit,
+    or at no amount: the hook is not called, and the challenge error says why."""
+    gate, why = UNPAYABLE[protocol]
+    payer = Payer()
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(lambda request: gate),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: payer},
+    )
+    with (
+        httpx.Client(transport=transport) as client,
+        pytest.raises(http402.PaymentChallengeError, match="no offer may be paid") as caught,
+    ):
+        client.get("https://api.example.com/premium-data")
+    assert why in str(caught.value)
+    assert payer.shown == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("protocol", sorted(UNPAYABLE))
+async def test_without_a_spend_policy_an_unpayable_challenge_never_reaches_the_async_hook(
+    protocol: str,
+) -> None:
+    gate, why = UNPAYABLE[protocol]
+    payer = Payer()
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(lambda request: gate),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: payer.paid},
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentChallengeError, match="no offer may be paid") as caught:
+            await client.get("https://api.example.com/premium-data")
+    assert why in str(caught.value)
+    assert payer.shown == []
+
+
+#: Per protocol: a challenge with one hostile offer and one honest one, and the honest price.
+MIXED = {
+    "x402 v1": (x402_v1("-10000", "10000"), Decimal(10000)),
+    "x402 v2": (x402_v2("10000", "0.5"), Decimal(10000)),
+    "l402": (l402("lnbc1", _INVOICE), Decimal(150_000)),
+}
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("protocol", sorted(MIXED))
+def test_without_a_spend_policy_the_hook_is_shown_only_payable_offers(
+    protocol: str, asynchronous: bool
+) -> None:
+    """Beside an honest offer, the hostile one is dropped before the hook sees the
+    challenge: a wallet that pays the first offer it is shown pays the honest price."""
+    gate, price = MIXED[protocol]
+    payer = Payer()
+
+    def api(request: httpx.Request) -> httpx.Response:
+        return gate if "payment-signature" not in request.headers else httpx.Response(200)
+
+    hooks = {http402.Reason.PAYMENT_CHALLENGE: payer.paid if asynchronous else payer}
+    if asynchronous:
+
+        async def send() -> httpx.Response:
+            transport = http402.AsyncPaymentRequiredTransport(
+                httpx.MockTransport(api), on_payment_required=hooks
+            )
+            async with httpx.AsyncClient(transport=transport) as client:
+                return await client.get("https://api.example.com/premium-data")
+
+        response = anyio.run(send)
+    else:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(api), on_payment_required=hooks
+        )
+        with httpx.Client(transport=transport) as client:
+            response = client.get("https://api.example.com/premium-data")
+    assert response.status_code == 200
+    assert [[offer.amount for offer in shown] for shown in payer.shown] == [[price]]
 
 
 def test_a_window_past_two_to_the_sixty_third_stays_exact_in_process() -> None:

@@ -48,7 +48,7 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, UNANSWERED_HOLD, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
@@ -273,8 +273,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         for key in keys if self._stores_holds else ():
             found: str | None = await self._coordinator.held(scope, key)
             if found is not None:
-                if found != UNANSWERED_HOLD:  # the store's silence is no hold to keep
-                    local.hold(scope, key, found)
+                local.hold(scope, key, found)
                 return found
         return None
 

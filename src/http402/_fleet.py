@@ -47,16 +47,16 @@ from typing import Any
 
 import attrs
 
-from ._holds import UNANSWERED_HOLD
 from ._models import Retry
 
 __all__ = [
-    "UNANSWERED_HOLD",
     "Action",
     "Call",
     "Declined",
     "Election",
     "End",
+    "Episode",
+    "HoldMirror",
     "Keys",
     "Listen",
     "Outcome",
@@ -71,8 +71,11 @@ __all__ = [
     "Witness",
     "election_flow",
     "episode_flow",
+    "held_flow",
+    "hold_flow",
     "publication_flow",
     "renewal_flow",
+    "split_episode_key",
 ]
 
 _logger = logging.getLogger("http402")
@@ -88,6 +91,10 @@ BUCKETS = 64
 _RENEW_AFTER_ERROR = 0.2
 #: Milliseconds an outcome is kept for late 402s (at least; the cap's period if longer).
 _OUTCOME_KEEP_MS = 10 * 60 * 1000
+#: The record of a hold an election saw among more than it sends whole (a key only).
+_UNREAD_HOLD = json.dumps(
+    {"note": "a hold of the fleet's store, seen among more holds than an election reads whole"}
+)
 
 
 class StoreFailure(Exception):
@@ -161,9 +168,11 @@ Flow = Generator[Action, Any, Any]
 
 @attrs.frozen
 class Keys:
-    """A scope's keys. The hash tag is one of `BUCKETS`, so that each scope's keys share a
-    Redis Cluster slot with its bucket's `marker`: a store that lost its data is told by the
-    marker's absence, in the same atomic script."""
+    """A billing scope's keys, or one of its episodes' (per reason). Every key of a scope
+    carries the scope's hash tag, one of `BUCKETS`, so that each script reads an episode's
+    state, its scope's holds and lift time, and its bucket's `marker` on one Redis Cluster
+    node: a store that lost its data is told by the marker's absence, in the same atomic
+    script."""
 
     state: str
     episodes: str
@@ -171,24 +180,44 @@ class Keys:
     holds: str
     marker: str
     channel: str
+    #: The scope's own state (for an episode: its scope's, where a lift is kept).
+    scope_state: str
 
     @classmethod
-    def of(cls, namespace: str, scope: str) -> Keys:
+    def of(cls, namespace: str, scope: str, reason: str | None = None) -> Keys:
+        """The keys of `scope`, or of its episodes for `reason` (a `Reason` value)."""
         digest = hashlib.sha256(scope.encode()).hexdigest()
         tag = f"{namespace}:{{b{int(digest[:8], 16) % BUCKETS}}}"
-        base = f"{tag}:{digest[:32]}"
+        home = f"{tag}:{digest[:32]}"
+        base = home
+        if reason is not None:
+            base = f"{tag}:{hashlib.sha256(f'{scope}|{reason}'.encode()).hexdigest()[:32]}"
         return cls(
             state=f"{base}:state",
             episodes=f"{base}:episodes",
-            gate=f"{base}:gate",
-            holds=f"{base}:holds",
+            gate=f"{home}:gate",
+            holds=f"{home}:holds",
             marker=f"{tag}:marker",
             channel=f"{base}:done",
+            scope_state=f"{home}:state",
         )
+
+    @classmethod
+    def episode(cls, namespace: str, key: str) -> Keys:
+        """The keys of the episodes of an episode key (`<scope>|<reason>`)."""
+        scope, reason = split_episode_key(key)
+        return cls.of(namespace, scope, reason)
 
     @property
     def elect(self) -> list[str]:
-        return [self.state, self.episodes, self.marker]
+        return [self.state, self.episodes, self.marker, self.holds, self.scope_state]
+
+
+def split_episode_key(key: str) -> tuple[str, str]:
+    """`(scope, reason)` of an episode key, `<scope>|<reason>` (a scope may hold `|`; a
+    reason's value never does)."""
+    scope, _, reason = key.rpartition("|")
+    return scope, reason
 
 
 @attrs.frozen
@@ -277,6 +306,11 @@ class View:
     current: str = ""
     #: Milliseconds during which the store elects nobody: it lost its data moments ago.
     fresh_ms: int = 0
+    #: The bucket's marker as the script found (or made) it.
+    marker: str = ""
+    #: The scope's holds, `(key, record)`: a record is "" where the store had too many to
+    #: send them all (the keys still are).
+    holds: tuple[tuple[str, str], ...] = ()
 
     @property
     def outcome(self) -> Outcome | None:
@@ -284,8 +318,12 @@ class View:
 
     @classmethod
     def parse(cls, reply: list[Any]) -> View:
-        """From the script's reply `[lease, pttl, outcome, open, lifted, current, fresh]`."""
-        lease, pttl, outcome, is_open, lifted, current, fresh = (_text(item) for item in reply)
+        """From the script's reply `[lease, pttl, outcome, open, lifted, current, fresh,
+        marker, [hold key, record, ...]]`."""
+        lease, pttl, outcome, is_open, lifted, current, fresh, marker = (
+            _text(item) for item in reply[:8]
+        )
+        pairs = [_text(item) for item in (reply[8] if len(reply) > 8 and reply[8] else [])]
         return cls(
             outcome_raw=outcome,
             lease=lease or None,
@@ -294,6 +332,8 @@ class View:
             lifted=_float(lifted) if lifted else None,
             current=current,
             fresh_ms=max(0, int(fresh or 0)),
+            marker=marker,
+            holds=tuple(zip(pairs[::2], pairs[1::2], strict=False)),
         )
 
 
@@ -509,8 +549,12 @@ def election_flow(
     cap: tuple[int, float],
     wall: Callable[[], float],
     health: StoreHealth,
+    mirror: HoldMirror | None = None,
+    scope: str = "",
 ) -> Generator[Action, Any, Step]:
-    """Elects this burst's fate: `COVERED`, `LEAD`, `DECLINED` or `LOCAL`."""
+    """Elects this burst's fate: `COVERED`, `LEAD`, `DECLINED` or `LOCAL`. Each answer also
+    brings the holds of `scope` into `mirror`, so that a process that took part in a
+    scope's elections knows its holds when the store stops answering."""
     step = election.first()
     while step.verdict in (Verdict.LOOK, Verdict.ACQUIRE, Verdict.WAIT):
         if step.verdict is Verdict.WAIT:
@@ -518,12 +562,15 @@ def election_flow(
             step = Step(Verdict.LOOK)
             continue
         nonce = election.nonce() if step.verdict is Verdict.ACQUIRE else ""
+        ticket = mirror.ticket() if mirror is not None else 0
         try:
             reply = yield from stored(health, Call("elect", keys.elect, args_for(step, nonce)))
         except StoreFailure as failure:
             step = election.failed(failure)
             continue
         view, acquired, capped, oldest = parse_elect(reply)
+        if mirror is not None:
+            mirror.read(scope, view.holds, view.marker, ticket)
         # Only tokens seen while held: the outcome outlives them.
         witness.saw(keys.state, acquired or view.lease or capped)
         newest = witness.newest(keys.state)
@@ -554,6 +601,9 @@ class Episode:
     witness: Witness
     clock: Callable[[], float]
     wall: Callable[[], float]
+    #: The billing scope (whose holds the election reads into `mirror`).
+    scope: str = ""
+    mirror: HoldMirror | None = None
 
 
 def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
@@ -577,6 +627,8 @@ def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
         episode.cap,
         episode.wall,
         episode.health,
+        episode.mirror,
+        episode.scope,
     )
     if step.verdict is Verdict.LOCAL:
         ran = yield RunHook()
@@ -841,6 +893,160 @@ class Witness:
     def forget(self, key: str) -> None:
         with self._lock:
             self._seen.pop(key, None)
+
+
+@attrs.frozen
+class _Mirrored:
+    record: str
+    #: The bucket's marker when the store had the hold; `None` until it was written.
+    marker: str | None
+    #: When this process last learnt it (`HoldMirror.ticket`'s count).
+    tick: int
+
+
+class HoldMirror:
+    """This process's copy of its fleet's holds: every hold it placed, and every hold it
+    read from the store while the store answered (asked for one, or seen in the answer to
+    an election of its scope).
+
+    When the store cannot answer, a hold check answers from here: a hold this process placed
+    or read is held; a hold placed by another process that this process never read is not
+    seen until the store answers again. Nothing here is evicted (a hold guards money): a hold
+    ends here when this process releases it, or when an answer of the store, read after this
+    process last learnt of it and under the same marker, no longer has it (another process
+    released it). An answer under another marker is a store that lost its data: the hold is
+    written again. Thread-safe; no I/O.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holds: dict[tuple[str, str], _Mirrored] = {}
+        self._tick = 0
+
+    def ticket(self) -> int:
+        """Taken before a read is sent: an answer only ends holds learnt before it."""
+        with self._lock:
+            return self._tick
+
+    def placed(self, scope: str, key: str, record: str) -> None:
+        """This process holds `key`, not yet written to the store."""
+        self._learnt(scope, key, record, None)
+
+    def stored(self, scope: str, key: str, record: str, marker: str) -> None:
+        """The store has the hold, under the bucket's `marker`."""
+        self._learnt(scope, key, record, marker)
+
+    def answered(
+        self, scope: str, key: str, record: str, marker: str, ticket: int
+    ) -> tuple[str | None, bool]:
+        """`(record, write it again?)` from the store's answer to a hold check sent at
+        `ticket`: its record; else this process's, to write again if the store lost it (or
+        never took it); else `None`."""
+        if record:
+            self._learnt(scope, key, record, marker)
+            return record, False
+        with self._lock:
+            known = self._holds.get((scope, key))
+            if known is None:
+                return None, False
+            if known.marker != marker:
+                return known.record, True
+            if known.tick <= ticket:
+                del self._holds[(scope, key)]  # released by another process
+                return None, False
+            return known.record, False  # learnt after the read was sent: still held
+
+    def read(
+        self, scope: str, holds: tuple[tuple[str, str], ...], marker: str, ticket: int
+    ) -> None:
+        """Every hold of `scope` as an election's answer (sent at `ticket`) read them."""
+        if not scope:
+            return
+        present = dict(holds)
+        with self._lock:
+            for key, record in present.items():
+                known = self._holds.get((scope, key))
+                if record or known is None:
+                    self._tick += 1
+                    self._holds[(scope, key)] = _Mirrored(
+                        record or _UNREAD_HOLD, marker, self._tick
+                    )
+            for (held_scope, key), known in list(self._holds.items()):
+                if held_scope != scope or key in present:
+                    continue
+                if known.marker == marker and known.tick <= ticket:
+                    del self._holds[(held_scope, key)]
+
+    def unanswered(self, scope: str, key: str) -> str | None:
+        """The answer to a hold check the store did not answer: this process's copy."""
+        with self._lock:
+            known = self._holds.get((scope, key))
+        return None if known is None else known.record
+
+    def released(self, scope: str, key: str | None) -> None:
+        with self._lock:
+            for each in [k for k in self._holds if k[0] == scope and key in (None, k[1])]:
+                del self._holds[each]
+
+    def copy(self) -> HoldMirror:
+        """A copy (a forked process's memory)."""
+        twin = HoldMirror()
+        with self._lock:
+            twin._holds, twin._tick = dict(self._holds), self._tick
+        return twin
+
+    def forked(self) -> None:
+        """In a child process: a new lock; the holds stay (they guard money)."""
+        self._lock = threading.Lock()
+
+    def _learnt(self, scope: str, key: str, record: str, marker: str | None) -> None:
+        with self._lock:
+            self._tick += 1
+            self._holds[(scope, key)] = _Mirrored(record, marker, self._tick)
+
+
+def hold_flow(
+    keys: Keys,
+    scope: str,
+    key: str,
+    record: str,
+    mirror: HoldMirror,
+    marker_id: str,
+    wall: Callable[[], float],
+    health: StoreHealth,
+) -> Generator[Action, Any, bool]:
+    """Holds `key` of `scope` in the store: `True` once it took it. The process keeps it in
+    `mirror` either way, and writes it at its next check when the store did not take it."""
+    mirror.placed(scope, key, record)
+    args = [key, record, marker_id, int(wall() * 1000)]
+    try:
+        marker = yield from stored(health, Call("hold", [keys.holds, keys.marker], args))
+    except StoreFailure:
+        return False
+    mirror.stored(scope, key, record, _text(marker))
+    return True
+
+
+def held_flow(
+    keys: Keys,
+    scope: str,
+    key: str,
+    mirror: HoldMirror,
+    marker_id: str,
+    wall: Callable[[], float],
+    health: StoreHealth,
+) -> Generator[Action, Any, str | None]:
+    """The record of the hold on `key` of `scope`, or `None`. When the store cannot answer,
+    this process's copy (`HoldMirror`) answers; a hold the store lost is written again."""
+    ticket = mirror.ticket()
+    try:
+        reply = yield from stored(health, Call("held", [keys.holds, keys.marker], [key, marker_id]))
+    except StoreFailure:
+        return mirror.unanswered(scope, key)
+    record, again = mirror.answered(scope, key, _text(reply[0]), _text(reply[1]), ticket)
+    if again and record is not None:
+        yield from hold_flow(keys, scope, key, record, mirror, marker_id, wall, health)
+    return record
 
 
 def parse_cap(max_episodes: tuple[int, float] | None) -> tuple[int, float]:

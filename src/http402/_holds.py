@@ -68,11 +68,6 @@ PAID_EXTENSION = "http402.paid"
 #: x402's extension through which a server accepts a client's payment identifier.
 _PAYMENT_IDENTIFIER = "payment-identifier"
 
-#: What a fleet coordinator's `held` answers when its store cannot say: held (fail closed).
-#: Not a hold of its own: a process does not keep it once the store answers again.
-UNANSWERED_HOLD = json.dumps(
-    {"held": "unknown", "note": "the fleet's store did not answer: treated as held"}
-)
 #: Characters kept of each text field of a record read back from a store.
 _MAX_TEXT = 300
 
@@ -362,8 +357,7 @@ class HoldBook:
 
 
 def _note(record: str | bytes) -> str | None:
-    """What a record that is not a `PaymentHold` says of itself (a store's "did not answer:
-    treated as held"), if anything."""
+    """What a record that is not a `PaymentHold` says of itself (a note), if anything."""
     try:
         data = json.loads(record)
     except ValueError:

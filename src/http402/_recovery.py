@@ -68,6 +68,7 @@ from ._actions import (
     StartHook,
     Wait,
 )
+from ._amounts import why_unpayable
 from ._balance import Balance, BalanceProbeError, balance_request_for
 from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn
 from ._exceptions import (
@@ -88,7 +89,7 @@ from ._holds import (
     top_up_key,
     with_payment_identifier,
 )
-from ._models import PaymentRequired, Reason, Retry
+from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
 from ._preflight import credits_show, stand_in_body
 from ._redaction import collect_secrets, redactor_for
@@ -894,11 +895,24 @@ class Recovery:
     def _reserve(
         self, error: PaymentRequiredError, scope: str
     ) -> Generator[Action, Any, tuple[PaymentRequiredError, Reservation | None]]:
-        """The challenge with only the offers the spend policy allows, reserved; raises
-        the challenge if none is allowed."""
+        """The challenge with only the offers that may be paid (and that the spend policy
+        allows, reserved in its window); raises the challenge, saying why, if none may.
+
+        Without a spend policy, an offer that must never be paid (priced at or below zero,
+        at a fraction of an atomic unit, or at an amount that cannot be counted exactly) is
+        still dropped before the hook sees it; a policy screens the same, and more."""
         policy = self.options.spend_policy
         if policy is None:
-            return error, None
+            offers = error.payment.payment_options
+            refusals = [why for offer in offers if (why := _unpayable(offer)) is not None]
+            if not refusals:
+                return error, None
+            payable = tuple(offer for offer in offers if _unpayable(offer) is None)
+            if not payable:
+                why = f"no offer may be paid: {'; '.join(refusals)}"
+                self._report("payment_refused", why, error, scope, logging.WARNING)
+                raise rebuilt(error, not_replayed=why, note=f"not paid: {why}")
+            return self._narrowed(error, payable), None
         allowed, refusals, reservation = yield Reserve(policy, error.payment)
         if reservation is None:
             why = f"the spend policy refused every offer: {refusals}"
@@ -906,10 +920,15 @@ class Recovery:
             raise rebuilt(error, not_replayed=why, note=f"not paid: {why}")
         if len(allowed) == len(error.payment.payment_options):
             return error, reservation
-        payment = attrs.evolve(error.payment, payment_options=allowed)
-        return (
-            error_for(payment, request=error.request, response=error.response, family=self._family),
-            reservation,
+        return self._narrowed(error, allowed), reservation
+
+    def _narrowed(
+        self, error: PaymentRequiredError, offers: tuple[PaymentOption, ...]
+    ) -> PaymentRequiredError:
+        """The challenge's error with only `offers`: what the hook is shown, and may pay."""
+        payment = attrs.evolve(error.payment, payment_options=offers)
+        return error_for(
+            payment, request=error.request, response=error.response, family=self._family
         )
 
     def _gave_up(
@@ -1102,6 +1121,11 @@ class _Window:
 
     def closed(self) -> bool:
         return self.now() >= self.episode.open_until
+
+
+def _unpayable(offer: PaymentOption) -> str | None:
+    """Why `offer` must never be paid, whatever the policy (`why_unpayable`), or `None`."""
+    return why_unpayable(offer.amount, offer.unit)
 
 
 def episode_key(scope: str, reason: Reason) -> str:

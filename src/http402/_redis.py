@@ -10,7 +10,8 @@ only performs what the flows ask, through Lua scripts, each atomic:
 * **elect** reads the scope's state and, asked to, takes the lease (a fencing token from the
   scope's counter) only if no lease is alive, the outcome is still the one the caller judged,
   the cap on episodes per period allows one more, and the store did not lose its data moments
-  ago;
+  ago; its answer carries the scope's holds, for the process's copy (`HoldMirror`), which
+  answers hold checks while the store cannot;
 * **renew** extends the holder's lease while its hook runs and while its outcome is being
   published; it re-takes a lease the store lost (a flush, a restart) only if nobody was
   elected since;
@@ -26,10 +27,10 @@ the script that finds it missing elects nobody for a renewal beat, while holders
 their leases. Every store call is bounded by `store_timeout`, whatever the client's own
 timeouts and retries.
 
-Keys are `<namespace>:{b<n>}:<scope digest>:<name>`: the braces are a Redis Cluster hash tag,
-so every key of one scope lives in one slot, with its bucket's marker, and each script runs on
-one node. Keys hold a digest of the scope, never the scope or a credential; headers a hook
-returns stay in the leader's process.
+Keys are `<namespace>:{b<n>}:<digest>:<name>`: the braces are a Redis Cluster hash tag, the
+scope's bucket, so every key of one scope (its episodes' for each reason too) lives in one
+slot, with its bucket's marker, and each script runs on one node. Keys hold a digest of the
+scope, never the scope or a credential; headers a hook returns stay in the leader's process.
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ from typing import Any
 
 from ._episodes import Mark, ProcessState
 from ._fleet import (
-    UNANSWERED_HOLD,
     Call,
     Declined,
     End,
+    HoldMirror,
     Keys,
     Listen,
     Pause,
@@ -62,7 +63,10 @@ from ._fleet import (
     Witness,
     describe_scope,
     episode_flow,
+    held_flow,
+    hold_flow,
     parse_cap,
+    split_episode_key,
 )
 from ._fleet import Episode as FleetEpisode
 from ._models import PaymentRequired, Reason, Retry
@@ -74,6 +78,8 @@ __all__ = ["AsyncRedisCoordinator", "RedisCoordinator", "RedisSpendStore"]
 
 _logger = logging.getLogger("http402")
 
+#: Most holds of a scope an election's answer carries whole (beyond, their keys only).
+_MAX_HOLDS_READ = 64
 # Shared by the scripts: the server's clock in ms, and the bucket's marker, made if missing.
 _PRELUDE = """
 local t = redis.call('time')
@@ -97,20 +103,33 @@ local mark = marker(KEYS[3], ARGV[9])
 local created = tonumber(string.match(mark, ':(%d+)$') or '0')
 local fresh = 0
 if now - created < tonumber(ARGV[8]) then fresh = tonumber(ARGV[8]) - (now - created) end
-local s = redis.call('hmget', KEYS[1], 'holder', 'until', 'outcome', 'open_until', 'lifted',
-                    'fence')
+local s = redis.call('hmget', KEYS[1], 'holder', 'until', 'outcome', 'open_until', 'fence')
 local holder, expires, outcome = s[1], tonumber(s[2] or '0'), s[3] or ''
 local lease, pttl = '', -2
 if holder and expires > now then lease, pttl = holder, expires - now end
 local open = 0
 if tonumber(s[4] or '0') > now then open = 1 end
-local view = {lease, pttl, outcome, open, s[5] or '', holder or '', fresh}
+local lifted = redis.call('hget', KEYS[5], 'lifted') or ''
+-- The scope's holds, so that every process that takes part in its elections knows them
+-- when the store stops answering: whole up to a bound, else their keys only.
+local holds = {}
+if redis.call('hlen', KEYS[4]) <= MAX_HOLDS then
+  local all = redis.call('hgetall', KEYS[4])
+  for i = 1, #all, 2 do
+    holds[i], holds[i + 1] = all[i], string.match(all[i + 1], '^%d+|(.*)$') or all[i + 1]
+  end
+else
+  for _, key in ipairs(redis.call('hkeys', KEYS[4])) do
+    holds[#holds + 1], holds[#holds + 2] = key, ''
+  end
+end
+local view = {lease, pttl, outcome, open, lifted, holder or '', fresh, mark, holds}
 if ARGV[1] ~= '1' or lease ~= '' or outcome ~= ARGV[2] or fresh > 0 then
   return {'view', unpack(view)}
 end
 local wall = tonumber(ARGV[7])
 local period = tonumber(ARGV[6])
-local number = math.max(tonumber(s[6] or '0'), fence(holder))
+local number = math.max(tonumber(s[5] or '0'), fence(holder))
 for i = 10, #ARGV - 1, 2 do
   number = math.max(number, fence(ARGV[i]))
   if period > 0 then redis.call('zadd', KEYS[2], 'NX', ARGV[i + 1], ARGV[i]) end
@@ -127,7 +146,7 @@ local token = string.format('%d', number) .. ':' .. ARGV[3]
 redis.call('hset', KEYS[1], 'fence', number, 'holder', token, 'until', now + tonumber(ARGV[4]))
 if period > 0 then redis.call('zadd', KEYS[2], wall, token) end
 return {'lead', token, unpack(view)}
-"""
+""".replace("MAX_HOLDS", str(_MAX_HOLDS_READ))
 )
 _RENEW = (
     _PRELUDE
@@ -354,10 +373,9 @@ class _Fleet(ProcessState):
         super().__init__(clock)
         self._health = StoreHealth(clock)
         self._witness = Witness(self._cap[1], wall)
-        # Holds this process placed or read: `(record, marker when the store had it)`, to
-        # tell a store that lost them (marker changed) from a release by another process.
-        self._holds: dict[tuple[str, str], tuple[str, str | None]] = {}
-        self._holds_lock = threading.Lock()
+        # Holds this process placed or read: what a hold check answers from when the store
+        # cannot, and what tells a store that lost a hold from another process's release.
+        self._mirror = HoldMirror()
         self._spend_stores: dict[str, Any] = {}
         self._marker_id = uuid.uuid4().hex
 
@@ -366,10 +384,15 @@ class _Fleet(ProcessState):
         """The fleet's cap on hook runs per scope, `(count, seconds)`, or `None`."""
         return None if self._cap == (0, 0.0) else (self._cap[0], self._cap[1])
 
-    def _episode(self, scope: str, sent: Mark, window: float) -> FleetEpisode:
+    def forked(self) -> None:
+        super().forked()
+        self._mirror.forked()
+
+    def _episode(self, key: str, sent: Mark, window: float) -> FleetEpisode:
+        """The fleet episode of the episode key `key` (`<scope>|<reason>`)."""
         return FleetEpisode(
-            keys=Keys.of(self._namespace, scope),
-            hint=describe_scope(scope),
+            keys=Keys.episode(self._namespace, key),
+            hint=describe_scope(key),
             sent_wall=sent.wall,
             window=window,
             lease_ttl=self._lease_ttl,
@@ -379,6 +402,8 @@ class _Fleet(ProcessState):
             witness=self._witness,
             clock=self._clock,
             wall=self._wall,
+            scope=split_episode_key(key)[0],
+            mirror=self._mirror,
         )
 
     def _declined(self, scope: str, note: str) -> None:
@@ -388,37 +413,28 @@ class _Fleet(ProcessState):
             episode.note = note
 
     def _episode_keys(self, scope: str) -> list[Keys]:
-        return [Keys.of(self._namespace, f"{scope}|{reason.value}") for reason in Reason]
+        return [Keys.of(self._namespace, scope, reason.value) for reason in Reason]
 
-    def _remember_hold(self, scope: str, key: str, record: str, mark: str | None) -> None:
-        with self._holds_lock:
-            self._holds[(scope, key)] = (record, mark)
+    def _hold_flow(self, scope: str, key: str, record: str) -> Any:
+        keys = Keys.of(self._namespace, scope)
+        mirror, marker = self._mirror, self._marker_id
+        return hold_flow(keys, scope, key, record, mirror, marker, self._wall, self._health)
 
-    def _forget_holds(self, scope: str, key: str | None) -> None:
-        with self._holds_lock:
-            for known in [k for k in self._holds if k[0] == scope and key in (None, k[1])]:
-                del self._holds[known]
+    def _held_flow(self, scope: str, key: str) -> Any:
+        keys = Keys.of(self._namespace, scope)
+        mirror, marker = self._mirror, self._marker_id
+        return held_flow(keys, scope, key, mirror, marker, self._wall, self._health)
 
-    def _judge_held(self, scope: str, key: str, record: str, mark: str) -> tuple[str | None, bool]:
-        """`(record, re-assert?)` from the store's answer: a hold the store does not have
-        but this process saw under another marker was lost by the store (re-assert it); one
-        seen under the same marker was released by another process."""
-        with self._holds_lock:
-            if record:
-                self._holds[(scope, key)] = (record, mark)
-                return record, False
-            known = self._holds.get((scope, key))
-            if known is None:
-                return None, False
-            if known[1] == mark:
-                del self._holds[(scope, key)]
-                return None, False
-            return known[0], True
+    def _release_args(self, scope: str, key: str | None) -> tuple[list[str], list[Any]]:
+        return [Keys.of(self._namespace, scope).holds], [key or "", int(self._wall() * 1000)]
 
-    def _unanswered_hold(self, scope: str, key: str) -> str:
-        with self._holds_lock:
-            known = self._holds.get((scope, key))
-        return known[0] if known is not None else UNANSWERED_HOLD
+
+def _not_taken(scope: str) -> None:
+    _logger.warning(
+        "http402: Redis did not take a hold on %s; it is kept in this process and written at "
+        "the next contact",
+        describe_scope(scope),
+    )
 
 
 class RedisCoordinator(_Fleet):
@@ -579,7 +595,7 @@ class RedisCoordinator(_Fleet):
         payment = _decode_payment(raw)
         if payment is None:
             return None
-        keys = Keys.of(self._namespace, f"{scope}|{payment.reason.value}")
+        keys = Keys.of(self._namespace, scope, payment.reason.value)
         at_work = self._side(lambda: self._scripts["at_work"](keys=[keys.state], args=[]))
         return None if at_work not in (0, _FAILED) else payment
 
@@ -587,51 +603,22 @@ class RedisCoordinator(_Fleet):
         """Holds `key` (a payment whose outcome is unknown) in `scope` fleet-wide until
         `release`: `record` is JSON text. When the store does not answer, the hold is kept in
         this process and written at the next contact (with a warning)."""
-        self._remember_hold(scope, key, record, None)
-        keys = Keys.of(self._namespace, scope)
-        mark = self._side(
-            lambda: self._scripts["hold"](
-                keys=[keys.holds, keys.marker],
-                args=[key, record, self._marker_id, int(self._wall() * 1000)],
-            ),
-            skip_open=False,
-        )
-        if mark is _FAILED:
-            _logger.warning(
-                "http402: Redis did not take a hold on %s; it is kept in this process and "
-                "written at the next contact",
-                describe_scope(scope),
-            )
-            return
-        self._remember_hold(scope, key, record, _text(mark))
+        if not self._drive(self._hold_flow(scope, key, record)):
+            _not_taken(scope)
 
     def held(self, scope: str, key: str) -> str | None:
-        """The hold's record, or `None`; held (a record saying so) when the store cannot
-        answer."""
-        keys = Keys.of(self._namespace, scope)
-        reply = self._side(
-            lambda: self._scripts["held"](
-                keys=[keys.holds, keys.marker], args=[key, self._marker_id]
-            ),
-            skip_open=False,
-        )
-        if reply is _FAILED:
-            return self._unanswered_hold(scope, key)
-        record, again = self._judge_held(scope, key, _text(reply[0]), _text(reply[1]))
-        if again and record is not None:
-            self.hold(scope, key, record)  # the store lost it: write it again
-        return record
+        """The hold's record, or `None`. When the store cannot answer, this process's copy of
+        the fleet's holds answers: every hold it placed, and every hold of the scope it read
+        while the store answered; a hold that another process placed and this one never read
+        is not seen until the store answers again."""
+        return self._drive(self._held_flow(scope, key))  # type: ignore[no-any-return]
 
     def release(self, scope: str, key: str | None = None) -> None:
         """Releases the hold `key` of `scope` (every hold of `scope` for `None`) fleet-wide,
         once the application reconciled the payment. Raises when the store does not answer."""
-        keys = Keys.of(self._namespace, scope)
-        self._call(
-            lambda: self._scripts["release"](
-                keys=[keys.holds], args=[key or "", int(self._wall() * 1000)]
-            )
-        )
-        self._forget_holds(scope, key)
+        keys, args = self._release_args(scope, key)
+        self._call(lambda: self._scripts["release"](keys=keys, args=args))
+        self._mirror.released(scope, key)
 
     def _call(self, operation: Callable[[], Any]) -> Any:
         """One store call, bounded by `store_timeout`; raises the client's error (or
@@ -908,55 +895,24 @@ class AsyncRedisCoordinator(_Fleet):
         payment = _decode_payment(raw)
         if payment is None:
             return None
-        keys = Keys.of(self._namespace, f"{scope}|{payment.reason.value}")
+        keys = Keys.of(self._namespace, scope, payment.reason.value)
         at_work = await self._side(lambda: self._scripts["at_work"](keys=[keys.state], args=[]))
         return None if at_work not in (0, _FAILED) else payment
 
     async def hold(self, scope: str, key: str, record: str) -> None:
         """`RedisCoordinator.hold`, awaited."""
-        self._remember_hold(scope, key, record, None)
-        keys = Keys.of(self._namespace, scope)
-        mark = await self._side(
-            lambda: self._scripts["hold"](
-                keys=[keys.holds, keys.marker],
-                args=[key, record, self._marker_id, int(self._wall() * 1000)],
-            ),
-            skip_open=False,
-        )
-        if mark is _FAILED:
-            _logger.warning(
-                "http402: Redis did not take a hold on %s; it is kept in this process and "
-                "written at the next contact",
-                describe_scope(scope),
-            )
-            return
-        self._remember_hold(scope, key, record, _text(mark))
+        if not await self._drive(self._hold_flow(scope, key, record)):
+            _not_taken(scope)
 
     async def held(self, scope: str, key: str) -> str | None:
         """`RedisCoordinator.held`, awaited."""
-        keys = Keys.of(self._namespace, scope)
-        reply = await self._side(
-            lambda: self._scripts["held"](
-                keys=[keys.holds, keys.marker], args=[key, self._marker_id]
-            ),
-            skip_open=False,
-        )
-        if reply is _FAILED:
-            return self._unanswered_hold(scope, key)
-        record, again = self._judge_held(scope, key, _text(reply[0]), _text(reply[1]))
-        if again and record is not None:
-            await self.hold(scope, key, record)
-        return record
+        return await self._drive(self._held_flow(scope, key))  # type: ignore[no-any-return]
 
     async def release(self, scope: str, key: str | None = None) -> None:
         """`RedisCoordinator.release`, awaited."""
-        keys = Keys.of(self._namespace, scope)
-        await self._call(
-            lambda: self._scripts["release"](
-                keys=[keys.holds], args=[key or "", int(self._wall() * 1000)]
-            )
-        )
-        self._forget_holds(scope, key)
+        keys, args = self._release_args(scope, key)
+        await self._call(lambda: self._scripts["release"](keys=keys, args=args))
+        self._mirror.released(scope, key)
 
     async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
         try:

@@ -42,7 +42,7 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, UNANSWERED_HOLD, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
 from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
@@ -302,8 +302,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         for key in keys if self._stores_holds else ():
             found: str | None = self._coordinator.held(scope, key)
             if found is not None:
-                if found != UNANSWERED_HOLD:  # the store's silence is no hold to keep
-                    local.hold(scope, key, found)
+                local.hold(scope, key, found)
                 return found
         return None
 

@@ -124,6 +124,14 @@ class FakeRedis:
         value = self.data.get(key)
         return list(value) if isinstance(value, dict) else []
 
+    def _hlen(self, key: str) -> int:
+        value = self.data.get(key)
+        return len(value) if isinstance(value, dict) else 0
+
+    def _hgetall(self, key: str) -> list[str]:
+        value = self.data.get(key)
+        return [x for pair in value.items() for x in pair] if isinstance(value, dict) else []
+
     def _hdel(self, key: str, *fields: str) -> int:
         table = self.data.get(key)
         if not isinstance(table, dict):

@@ -15,6 +15,7 @@ After a run, `World.check()` names every invariant of `docs/safety.md` that brok
 
 from __future__ import annotations
 
+import collections
 import copy
 import heapq
 import itertools
@@ -33,7 +34,6 @@ from http402._fleet import (
     Call,
     Declined,
     End,
-    Keys,
     Listen,
     Pause,
     RunHook,
@@ -41,6 +41,7 @@ from http402._fleet import (
     StoreFailure,
     episode_flow,
 )
+from http402._holds import top_up_key
 from http402._redis import _SCRIPTS, _Fleet
 from http402._spend_store import RedisSpendStore
 
@@ -66,6 +67,7 @@ OFFERS = (
 WALL_ORIGIN = 1_800_000_000.0
 HOLD_SCOPE = "https://api.example.com:#0123456789abcdef"
 SCOPE = f"{HOLD_SCOPE}|insufficient_credits"
+TOP_UP = top_up_key(Reason.INSUFFICIENT_CREDITS)
 
 #: Faults within what docs/fleet.md promises one top-up per episode under; the others
 #: (a store that refuses connections, a failover to a lagging replica, an allkeys eviction,
@@ -153,7 +155,7 @@ class Process:
             # A fork copies the parent's memory (no thread survives it): what it saw of the
             # fleet's holders, holds and spend window.
             self.fleet._witness._seen = copy.deepcopy(parent.fleet._witness._seen)
-            self.fleet._holds = dict(parent.fleet._holds)
+            self.fleet._mirror = parent.fleet._mirror.copy()
             store._known = parent.spend._known
             store._mine = dict(parent.spend._mine)
         self.spend = store
@@ -229,6 +231,7 @@ class World:
         self.paid_unpayable: list[str] = []
         self.holds: dict[str, tuple[float, float | None]] = {}  # key -> (held at, released at)
         self.hold_misses: list[str] = []
+        self.false_holds: list[str] = []  # top-ups held although nothing was paid
         self.trace: list[str] = []
         self.waits: list[float] = []
         self._at_first_hook: list[tuple[float, str]] = []
@@ -309,6 +312,14 @@ class World:
             return
         lead, episode = process.book.join(SCOPE, mark)
         if lead:
+            # As the recovery flow does: a top-up's hold is checked before its hook. No top-up
+            # here ever has an unknown outcome, so no answer may hold it (a store that does not
+            # answer included: the process's own holds answer then).
+            record = yield from process.fleet._held_flow(HOLD_SCOPE, TOP_UP)
+            if record is not None:
+                self.false_holds.append(
+                    f"{self.sim.now:.2f}: process {process.number}'s top-up held: {record[:60]}"
+                )
             self._start_episode(process, episode, mark)
         yield WaitEpisode(episode)
         # Its replays (inside the window) call no hook: what happens next is a new request.
@@ -358,11 +369,18 @@ class World:
         rng = self.sim.rng
         key = f"offer-{rng.randrange(3)}"
         if key in self.holds and self.holds[key][1] is None:
-            # Held: a process asks before paying that offer again.
-            record = yield from self._held(process, key)
-            saw = (HOLD_SCOPE, key) in process.fleet._holds
+            # Held: a process asks before paying that offer again. It must see the hold when
+            # the store answers, unless the store lost it (a process that saw it writes it
+            # back after a flush; a failover to a lagging replica keeps the marker, and looks
+            # like a release); when the store cannot answer, if it placed or read it (the
+            # outage's bound: another process's hold that it never read is not seen).
+            fleet = process.fleet
+            saw = fleet._mirror.unanswered(HOLD_SCOPE, key) is not None
+            record = yield from fleet._held_flow(HOLD_SCOPE, key)
+            answered = fleet._health.outage_since is None
             still = self.holds[key][1] is None  # no release was asked for meanwhile
-            if record is None and still and (saw or not self._lost_since(self.holds[key][0])):
+            lost = self._lost_since(self.holds[key][0])
+            if record is None and still and (saw if not answered else not lost):
                 self.hold_misses.append(
                     f"{self.sim.now:.2f}: process {process.number} found {key} not held"
                 )
@@ -371,41 +389,19 @@ class World:
                 self.holds[key] = (self.holds[key][0], self.sim.now)
                 yield from self._release(process, key)
             return
-        if (yield from self._hold(process, key)):
+        if (yield from process.fleet._hold_flow(HOLD_SCOPE, key, "{}")):
             self.holds[key] = (self.sim.now, None)
 
     def _lost_since(self, since: float) -> bool:
         return any(at >= since for at in self.store.losses)
 
-    def _hold(self, process: Process, key: str) -> Generator[Any, Any, bool]:
-        keys, fleet = Keys.of("http402", HOLD_SCOPE), process.fleet
-        fleet._remember_hold(HOLD_SCOPE, key, "{}", None)
-        try:
-            args = [key, "{}", fleet._marker_id, int(self.sim.wall() * 1000)]
-            mark = yield Call("hold", [keys.holds, keys.marker], args)
-        except StoreFailure:
-            return False
-        fleet._remember_hold(HOLD_SCOPE, key, "{}", mark.decode())
-        return True
-
-    def _held(self, process: Process, key: str) -> Generator[Any, Any, str | None]:
-        keys, fleet = Keys.of("http402", HOLD_SCOPE), process.fleet
-        try:
-            reply = yield Call("held", [keys.holds, keys.marker], [key, fleet._marker_id])
-        except StoreFailure:
-            return fleet._unanswered_hold(HOLD_SCOPE, key)
-        record, again = fleet._judge_held(HOLD_SCOPE, key, _text(reply[0]), _text(reply[1]))
-        if again and record is not None:
-            yield from self._hold(process, key)
-        return record
-
     def _release(self, process: Process, key: str) -> Generator[Any, Any, bool]:
-        keys = Keys.of("http402", HOLD_SCOPE)
+        keys, args = process.fleet._release_args(HOLD_SCOPE, key)
         try:
-            yield Call("release", [keys.holds], [key, int(self.sim.wall() * 1000)])
+            yield Call("release", keys, args)
         except StoreFailure:
             return False
-        process.fleet._forget_holds(HOLD_SCOPE, key)
+        process.fleet._mirror.released(HOLD_SCOPE, key)
         return True
 
     # --- performing actions ---------------------------------------------------------------
@@ -610,6 +606,11 @@ class World:
         for number, runs in enumerate(self.needs):
             if strict and len(runs) > 1:
                 broken.append(f"need {number}: {len(runs)} top-ups {runs}")
+            # Under any fault (an outage: each process coordinates alone), at most one
+            # top-up per process per need.
+            per_process = collections.Counter(process for _, process, _ in runs)
+            if any(count > 1 for count in per_process.values()):
+                broken.append(f"need {number}: a process topped up twice {runs}")
         elected = sorted(at for at, _, mode in self.hook_runs if mode == "lead")
         failovers = sum(kind in ("failover", "evict_all") for _, kind in self.faults)
         for index, at in enumerate(elected):
@@ -629,6 +630,7 @@ class World:
                     break
         broken += [f"paid an unpayable offer: {offer}" for offer in self.paid_unpayable]
         broken += self.hold_misses
+        broken += self.false_holds
         if any(wait > 30.0 + 2 * LEASE_TTL for wait in self.waits):
             broken.append(f"a request waited {max(self.waits):.1f} s for its episode")
         return broken
@@ -663,12 +665,6 @@ class _Client:
             return reply
 
         return call
-
-
-def _text(item: Any) -> str:
-    if item is None:
-        return ""
-    return item.decode() if isinstance(item, bytes) else str(item)
 
 
 def run_seed(seed: int, *, beyond: bool = False) -> tuple[World, list[str]]:
