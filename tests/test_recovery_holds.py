@@ -773,6 +773,75 @@ def test_a_top_up_nobody_saw_fail_is_not_bought_again_after_its_window() -> None
     assert len(bought) == 1
 
 
+class StaleBalance:
+    """An API that serves every request and states the balance in `X-Credits-Remaining`,
+    a header that lags, is cached, or counts in another unit than the credits bought."""
+
+    def __init__(self, balance: int) -> None:
+        self.balance = balance
+        self.served = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.served += 1
+        return httpx.Response(200, headers={"x-credits-remaining": str(self.balance)}, json={})
+
+
+def test_a_top_up_the_balance_never_shows_is_bought_once() -> None:
+    """`Preflight(min_balance=10)` tops up below 10; every replay gets a 200, but the
+    balance header still says 3: the top-up did not show where preflight looks, so it is
+    not bought again each window. Requests are sent meanwhile (the server decides), and
+    once the balance shows, a later fall below the minimum tops up again."""
+    clock, api, bought = VirtualClock(), StaleBalance(3), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(error.payment.code)
+        return Retry(within=0.5)
+
+    client = http402.wrap(
+        httpx.Client(base_url="https://api.vendor.example", transport=httpx.MockTransport(api)),
+        preflight=http402.Preflight(min_balance=10, every=60),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    key = {"x-api-key": "Zq7Kp2mX9vL4nR8tW3yB6cD1fG5hJ0sA"}
+    for _ in range(12):
+        assert client.post("/v1/run", json={}, headers=key).status_code == 200
+        clock.now += 0.25
+    assert bought == ["preflight_min_balance"]
+    api.balance = 20  # the top-up shows, late
+    assert client.post("/v1/run", json={}, headers=key).status_code == 200
+    api.balance = 3  # spent again: a new need
+    clock.now += 1
+    assert client.post("/v1/run", json={}, headers=key).status_code == 200
+    assert client.post("/v1/run", json={}, headers=key).status_code == 200
+    assert bought == ["preflight_min_balance"] * 2
+
+
+@pytest.mark.anyio
+async def test_an_async_top_up_the_balance_never_shows_is_bought_once() -> None:
+    """The same through the async transport."""
+    clock, api, bought = VirtualClock(), StaleBalance(3), []
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(error.payment.code)
+        return Retry(within=0.5)
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(api),
+        preflight=http402.Preflight(min_balance=10, every=60),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=clock.asleep,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        for _ in range(12):
+            response = await client.post("https://api.vendor.example/v1/run", json={})
+            assert response.status_code == 200
+            clock.now += 0.25
+    assert len(bought) == 1 and api.served >= 12
+
+
 class Funded(BaseHTTPRequestHandler):
     """A real server out of credits until `funded` is set (by the test's top-up hook)."""
 

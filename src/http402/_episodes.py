@@ -617,6 +617,15 @@ class BalanceCache:
             if reading is not None:
                 reading.balance, reading.read_at = None, float("-inf")
 
+    def since(self, scope: str, moment: float) -> Balance | None:
+        """The scope's last balance if it was read (or seen) at `moment` or later, on the
+        book's clock: what shows of a top-up made at `moment`."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is None or reading.read_at < moment:
+                return None
+            return reading.balance
+
     def fresh(self, scope: str, every: float) -> Balance | None:
         """The scope's last balance if it was seen less than `every` seconds ago."""
         with self._lock:

@@ -172,8 +172,11 @@ class Recovery:
             early = yield from self._checked(request, scope, coordinator, self.preflight)
             if early is not None:
                 # A top-up hook: it tops up now, before the request meets the gate; the
-                # request is sent once the balance shows.
-                return (yield from self._recover(request, early, scope, coordinator))
+                # request is sent once the balance shows, or at once when that top-up is
+                # held (it did not show, or its outcome is unknown): the server decides.
+                topped_up = yield from self._recover(request, early, scope, coordinator)
+                if topped_up is not None:
+                    return topped_up
         # Judged after a gate, on the stream it was sent with: once sent, a generator body is
         # gone, and a mock transport buffers it into a new stream.
         stream = request.stream
@@ -229,7 +232,9 @@ class Recovery:
             raise rebuilt(error, not_replayed=why)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, coordinator.book, scope, sent))
-        return (yield from self._recover(request, error, scope, coordinator, sent))
+        response = yield from self._recover(request, error, scope, coordinator, sent)
+        assert response is not None  # only a gate found before sending is sent instead
+        return response
 
     def _checked(
         self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight
@@ -264,9 +269,14 @@ class Recovery:
         scope: str,
         coordinator: Any,
         sent: Mark | None = None,
-    ) -> Flow:
+    ) -> Generator[Action, Any, httpx.Response | None]:
         """An account-level gate: the scope's episode, its hook, and replays in its window.
-        `sent` is `None` when preflight found the gate before anything was sent."""
+
+        `sent` is `None` when preflight found the gate before anything was sent (a balance
+        below its minimum). Then, while the top-up it asks for is held, the answer is
+        `None`: the request is to be sent, not refused on a balance that no top-up may
+        raise; a gate it meets raises the hold."""
+        before_sending = sent is None
         book: EpisodeBook = coordinator.book
         hook = self._hooks[error.reason]
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
@@ -316,6 +326,9 @@ class Recovery:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise
             if retry is None:
+                if episode.held is not None and before_sending:
+                    self._report("held", "the top-up is held: sending", error, scope)
+                    return None
                 if episode.held is not None:
                     raise self._held_error(request, error, scope, holds, episode.held)
                 if sdk_call is not None:
@@ -472,7 +485,8 @@ class Recovery:
                     previous = stance
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
-                    yield from self._lifted(episode, coordinator, scope, last, tally)
+                    if not self._below_minimum(scope, coordinator, episode.finished_at):
+                        yield from self._lifted(episode, coordinator, scope, last, tally)
                     result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
                         "recovered",
@@ -881,7 +895,11 @@ class Recovery:
         endpoint = endpoint_of(request.method, str(request.url))
         for reason in _TOP_UP_REASONS:
             episode = book.unlifted(episode_key(scope, reason))
-            if episode is not None and episode.endpoint == endpoint:
+            if (
+                episode is not None
+                and episode.endpoint == endpoint
+                and not self._below_minimum(scope, coordinator, episode.finished_at)
+            ):
                 book.lift(episode, scope)
                 yield Lifted(scope)
         shown = tuple(
@@ -889,8 +907,20 @@ class Recovery:
             for key, record in book.holds.top_ups(scope).items()
             if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
         )
-        if shown:
+        if shown and not self._below_minimum(scope, coordinator, float("-inf")):
             yield from self._release(scope, shown)
+
+    def _below_minimum(self, scope: str, coordinator: Any, since: float) -> bool:
+        """Whether the newest balance read at `since` or later is below preflight's
+        `min_balance`: then a request that got through does not show that a top-up took.
+        A 200 says the request was served; the balance that preflight refuses on says
+        whether what the top-up bought shows (a header that lags, is cached, or counts in
+        another unit than the credits bought would have it bought again every window)."""
+        minimum = None if self.preflight is None else self.preflight.min_balance
+        if minimum is None:
+            return False
+        balance = coordinator.balances.since(scope, since)
+        return credits_show(balance, None, minimum) is False
 
     def _reserve(
         self, error: PaymentRequiredError, scope: str
