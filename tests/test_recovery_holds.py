@@ -506,6 +506,81 @@ def test_a_challenge_whose_retry_after_passes_the_window_is_not_paid() -> None:
     assert wallet.proofs == []
 
 
+class Waiting:
+    """An API out of credits that asks for `Retry-After: 100` on its 402 (not before), and
+    serves once a top-up shows: what the test's hook buys shows at once."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.funded = False
+        self.sent: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(self.clock.now)
+        if self.funded:
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, headers={"retry-after": "100"}, json=insufficient(0, 1))
+
+
+def test_a_hooks_window_shorter_than_the_retry_after_still_gets_its_replay() -> None:
+    """`Retry-After: 100` is within the retry policy's 120 s, so the hook may pay; it then
+    answers `Retry(within=90)` (the README's hook), which it could not say before running.
+    The window is stretched so that one replay still goes after the 100 s: what the hook
+    bought is used, not left without a replay."""
+    clock = VirtualClock()
+    api, bought = Waiting(clock), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(clock.now)
+        api.funded = True
+        return Retry(within=90)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    assert len(bought) == 1 and len(api.sent) == 2
+    assert api.sent[1] - api.sent[0] >= 100  # not before the server's Retry-After
+
+
+def test_a_stretched_window_never_passes_the_retry_policys() -> None:
+    """The replay after the `Retry-After` is refused again with another 100 s: the policy's
+    120 s window is the longest wait, and the request gives up saying when to come back."""
+    clock = VirtualClock()
+    api, bought = Waiting(clock), []
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={
+            Reason.INSUFFICIENT_CREDITS: lambda e: bought.append(e) or Retry(within=90)
+        },
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="retry after 100 s, beyond"):
+        client.post("https://api.example.com/v1/generate")
+    assert len(bought) == 1 and len(api.sent) == 2
+
+
+def test_a_retry_after_past_the_window_the_application_set_is_not_paid() -> None:
+    """A hook's own window is known only once it answers; the application sets the longest
+    wait it accepts with `RetryPolicy(within=...)`: a `Retry-After` past it calls no hook."""
+    clock = VirtualClock()
+    api, bought = Waiting(clock), []
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: lambda e: bought.append(e) or Retry()},
+        retry=http402.RetryPolicy(within=90),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="the hook was not called"):
+        client.post("https://api.example.com/v1/generate")
+    assert bought == [] and len(api.sent) == 1
+
+
 # --- One hook for every reason -----------------------------------------------------------
 
 

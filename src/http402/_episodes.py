@@ -330,6 +330,16 @@ class EpisodeBook:
             wakers = self._changed(episode)
         _wake(wakers)
 
+    def stretch(self, episode: Episode, until: float) -> None:
+        """Keeps `episode`'s window open until `until` at least (never closes it early)."""
+        with self._lock:
+            if episode.retry is not None and until > episode.open_until:
+                episode.open_until = until
+                wakers = self._changed(episode)
+            else:
+                wakers = set()
+        _wake(wakers)
+
     def turn(self, episode: Episode, me: object) -> Turn:
         """Whether `me` scouts, goes, waits or gives up in `episode`'s window."""
         with self._lock:

@@ -416,7 +416,7 @@ class Recovery:
         poll = self._poll_request(request, error)
         polls = 0
         last = error
-        episode.hold_off(window.now() + (last.payment.retry_after or 0.0))
+        self._hold_off(episode, book, window.now() + (last.payment.retry_after or 0.0))
         not_sent: BaseException | None = None
         # The stance of this request's last replay in this window (`None`: not replayed yet).
         previous: Stance | None = None
@@ -521,9 +521,20 @@ class Recovery:
                     waited=tally.slept,
                 )
                 last = again
-                episode.hold_off(window.now() + (again.payment.retry_after or 0.0))
+                self._hold_off(episode, book, window.now() + (again.payment.retry_after or 0.0))
         finally:
             book.release(episode, me)
+
+    def _hold_off(self, episode: Episode, book: EpisodeBook, until: float) -> None:
+        """No replay of the episode before `until` (a gate's `Retry-After`). A window that
+        would close before then is stretched so that one replay still goes after it, up to
+        the retry policy's `within` from the hook's answer: what the hook bought is never
+        left without a replay because its `Retry(within=...)`, unknown until it answered,
+        was shorter than the server's wait."""
+        episode.hold_off(until)
+        limit = episode.finished_at + self.retry.within
+        if episode.open_until <= episode.not_before < limit:
+            book.stretch(episode, min(episode.not_before + self.retry.max_wait, limit))
 
     def _at_the_end(
         self,
