@@ -902,6 +902,71 @@ async def test_one_need_costs_at_most_one_purchase_inside_the_async_sdk(
     assert purchases.count == 1, caught.value
 
 
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+def test_a_rate_limit_after_a_top_up_is_retried_by_the_sdk_as_usual(sdk: str) -> None:
+    """The topped-up replay meets a plain 429 rate limit (not a billing gate): it is the
+    server's answer to the request, not to the top-up, so it keeps the SDK's own retry
+    rules (no `x-should-retry: false`): the SDK retries it, and nothing is bought again."""
+    purchases, clock = Purchases("top-up shows"), VirtualClock()
+    gate = payload(
+        "anthropic-credit-balance-too-low-400"
+        if sdk == "anthropic"
+        else "openai-insufficient-quota-429"
+    )["response"]
+    limit = payload(
+        "anthropic-rate-limit-429-negative"
+        if sdk == "anthropic"
+        else "openai-rate-limit-rpm-billing-hint-429-negative"
+    )["response"]
+    answers: list[int] = []
+
+    def api(request: httpx2.Request) -> httpx2.Response:
+        wire = gate if purchases.count == 0 else limit if len(answers) == 1 else None
+        answers.append(200 if wire is None else wire["status"])
+        if wire is None:
+            return httpx2.Response(200, json=_SUCCESS[sdk])
+        return httpx2.Response(wire["status"], headers=wire["headers"], content=wire["body"])
+
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=httpx2.MockTransport(api)),
+        mode="annotate",
+        on_payment_required=purchases,
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with http_client:
+        _call(sdk, _sdk_client(sdk, http_client, clock))
+    assert answers[:2] == [gate["status"], 429] and answers[-1] == 200
+    assert purchases.count == 1
+
+
+#: A successful answer each SDK parses (its documented response shape, minimal).
+_SUCCESS: dict[str, Any] = {
+    "anthropic": {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-5-5",
+        "content": [{"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    },
+    "openai": {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "hi"},
+                "finish_reason": "stop",
+            }
+        ],
+    },
+}
+
+
 # --- One priced call, one payment, inside the SDKs -----------------------------------------
 
 #: Every way one priced call used to pay more than once inside an SDK.

@@ -32,7 +32,10 @@ timeout, a 5xx, a reset, a pending settlement, a cancellation) puts one (`Hold`)
 `PaymentOutcomeUnknownError`; a window that closes with the gate never lifting puts one too,
 so a top-up that never shows is not bought again; a replay, or a request to the endpoint
 that met the gate, that gets through ends a top-up's hold (`Release`). Every response to a
-paid or topped-up attempt says `x-should-retry: false`, so an SDK never sends it again.
+paid attempt, and a topped-up attempt's success, says `x-should-retry: false`, so an SDK
+never sends it again. A pay hook that raises may have paid: an unknown outcome too. An
+SDK's retries of one call (`_replay.call_of`) get what the call's purchase came to
+(`CallAnswer`), however long they take.
 """
 
 from __future__ import annotations
@@ -760,8 +763,12 @@ class Recovery:
         """Sends a paid or topped-up attempt. An answer that leaves the payment's outcome
         open (an error after sending, a 5xx, a pending settlement) holds `scope` and `keys`
         and raises `PaymentOutcomeUnknownError`; a cancellation holds them and propagates
-        unchanged. A response is marked `x-should-retry: false` (an SDK never sends it
-        again) and carries what the shell needs should its body break."""
+        unchanged. A response carries what the shell needs should its body break, and is
+        marked `x-should-retry: false` (an SDK never sends it again) when sending it again
+        could pay again: any answer to a paid challenge (the SDK's retry would meet a new
+        price), and a topped-up attempt's success (its body may still break). A topped-up
+        attempt's other answers (a plain 429 rate limit) keep the SDK's own retry rules: its
+        retry buys nothing, since this episode's window or hold answers it."""
         try:
             result: Sent | Gated | NotSent = yield Send(request)
         except Exception as exc:
@@ -780,7 +787,8 @@ class Recovery:
                 # The shell closes it, as any response the flow raised past.
                 why = f"the server answered {response.status_code} to it"
                 raise (yield from self._unknown(request, scope, keys, hold, why, response))
-            response.headers["x-should-retry"] = "false"
+            if hold.reason is Reason.PAYMENT_CHALLENGE or response.is_success:
+                response.headers["x-should-retry"] = "false"
             response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
         elif isinstance(result, Gated):
             response = result.error.response
