@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 import http402
-from http402 import Reason, Retry
+from http402 import Reason, Retry, _workers
 from http402._actions import Sleep, StartHook
 
 from .fakes import VirtualClock, insufficient
@@ -309,6 +309,71 @@ async def test_an_async_pay_hook_that_raises_may_have_paid_so_its_offer_is_held(
             await client.get(URL)
     assert again.value.held and len(paid) == 1
     assert policy.screen(http402.classify(gate(amount="20000")))[0] == ()
+
+
+def test_a_pay_hook_that_raises_after_its_request_gave_up_still_holds_its_offer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pay hook outlasts `hook_timeout`, then pays and raises with no request waiting
+    for it: its offer is held all the same, so the next requests for it (an SDK's retries)
+    raise `PaymentOutcomeUnknownError` instead of paying again."""
+    hooks: list[threading.Thread] = []
+
+    def run(job: Callable[[], None]) -> None:  # the hook's worker, joined below
+        hooks.append(threading.Thread(target=job))
+        hooks[-1].start()
+
+    monkeypatch.setattr(_workers, "run", run)
+    go = threading.Event()
+    wallet = PaidThenFailed()
+
+    def slow_wallet(error: http402.PaymentRequiredError) -> Retry:
+        assert go.wait(10)
+        return wallet(error)
+
+    client = paying_client(lambda request: gate(), slow_wallet, hook_timeout=0.05)
+    with pytest.raises(TimeoutError):
+        client.get(URL)
+    go.set()  # the wallet pays and fails only now, with nobody waiting
+    hooks[0].join()
+    for _ in range(2):
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            client.get(URL)
+        assert caught.value.held
+    assert wallet.paid == 1 and len(hooks) == 1
+
+
+@pytest.mark.anyio
+async def test_an_async_pay_hook_that_raises_after_its_caller_was_cancelled_holds_its_offer() -> (
+    None
+):
+    """The caller is cancelled while the pay hook runs; the hook then pays and raises with
+    nobody waiting: the next requests for the offer are held, not paid again."""
+    started, go = anyio.Event(), anyio.Event()
+    paid: list[int] = []
+
+    async def wallet(error: http402.PaymentRequiredError) -> Retry:
+        started.set()
+        await go.wait()
+        paid.append(1)
+        raise ConnectionError("wallet: the payment went out, then the receipt wait failed")
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(lambda request: gate()),
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.get, URL)
+            await started.wait()
+            group.cancel_scope.cancel()
+        go.set()
+        await anyio.wait_all_tasks_blocked()  # the hook's own task has raised
+        for _ in range(2):
+            with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+                await client.get(URL)
+            assert caught.value.held
+    assert len(paid) == 1
 
 
 class ResetAfterHeaders(BaseHTTPRequestHandler):

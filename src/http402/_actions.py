@@ -203,7 +203,10 @@ class HookCall:
 
     A pay hook (`pays`: a challenge's) that raises may have paid before it failed (a wallet
     that paid the invoice, then failed to look up the preimage): its reservation stays
-    spent. Only its answer `None` says that nothing was paid.
+    spent, and the hold `held_if_raised` (scope, keys, record) is put in this process at
+    once, before any waiter wakes, so that no request of this process pays for those offers
+    in between (nor after, when no request waits any more). Only its answer `None` says
+    that nothing was paid.
     """
 
     hook: Any
@@ -213,6 +216,7 @@ class HookCall:
     window: float
     reservation: Reservation | None = None
     pays: bool = False
+    held_if_raised: tuple[str, tuple[str, ...], str] | None = None
 
     def done(self, answer: object) -> Retry | None:
         """Checks the hook's answer and settles the reservation; raises `TypeError` for an
@@ -253,8 +257,13 @@ class HookCall:
         hook here."""
         if error is not None and not (unknown or self.pays):
             self._release()
-        elif error is not None and self.reservation is not None:
-            self.reservation.commit(None)
+        elif error is not None:
+            if self.reservation is not None:
+                self.reservation.commit(None)
+            if self.held_if_raised is not None:
+                scope, keys, record = self.held_if_raised
+                for key in keys:
+                    self.book.holds.hold(scope, key, record)
         outcome = "error" if error is not None else "declined" if answer is None else "retry"
         if ran:
             metrics.record_hook_call(self.error.payment, outcome=outcome)

@@ -500,9 +500,12 @@ class EpisodeBook:
             return None
 
     def _adoptable(self, episode: Episode, now: float) -> bool:
+        """Running, or answered with a proof, or raised (the adopter then raises the unknown
+        outcome and holds the offers through the coordinator), not long ago."""
         if not episode.finished:
             return True
-        return episode.retry is not None and now < episode.finished_at + self._keep_closed
+        answered = episode.retry is not None or episode.error is not None
+        return answered and now < episode.finished_at + self._keep_closed
 
     def forked(self) -> None:
         """In a child process, forgets what only the parent's threads could finish: the

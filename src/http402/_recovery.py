@@ -641,8 +641,16 @@ class Recovery:
                 error, reservation = yield from self._reserve(error, scope)
                 episode = book.private()
                 self._report("hook_called", "calling the payment hook", error, scope)
+                raised = self._hook_raised_hold(request, error, "").encode()
                 call = HookCall(
-                    hook, error, episode, book, self.retry.within, reservation, pays=True
+                    hook,
+                    error,
+                    episode,
+                    book,
+                    self.retry.within,
+                    reservation,
+                    pays=True,
+                    held_if_raised=(scope, keys, raised),
                 )
                 yield from self._start(StartHook(call, fleet=False, scope=scope, sent=sent))
             else:
@@ -740,17 +748,22 @@ class Recovery:
     ) -> Generator[Action, Any, PaymentOutcomeUnknownError]:
         """Holds the offers a pay hook that raised was shown, and returns the error that
         says whether it paid is unknown (the hook's exception is its cause)."""
+        why = f"the pay hook raised {type(exc).__name__}: it may have paid before it failed"
+        hold = self._hook_raised_hold(request, error, why)
+        return (yield from self._unknown(request, scope, keys, hold, why))
+
+    def _hook_raised_hold(
+        self, request: httpx.Request, error: PaymentRequiredError, why: str
+    ) -> PaymentHold:
         options = error.payment.payment_options
-        hold = PaymentHold(
+        return PaymentHold(
             kind="unknown_outcome",
             reason=Reason.PAYMENT_CHALLENGE,
-            why="",
+            why=why or "the pay hook raised: it may have paid before it failed",
             offer=options[0] if len(options) == 1 else None,
             request_id=error.payment.request_id,
             endpoint=endpoint_of(request.method, str(request.url)),
         )
-        why = f"the pay hook raised {type(exc).__name__}: it may have paid before it failed"
-        return (yield from self._unknown(request, scope, keys, hold, why))
 
     def _attempt(
         self,
