@@ -1,7 +1,12 @@
 """One process of a fleet: requests against a gated provider, coordinated through Redis.
 
-Run by tests/test_fleet.py as `python -m tests.fleet_worker ...`; prints one JSON line when
-its hook starts, and one with its results when it is done.
+Run by tests/test_fleet.py as `python -m tests.fleet_worker ...`. It speaks JSON lines on
+stdout: `ready` once it is set up, `gated` at the first 402 it meets, `hook_called` when its
+first episode asks for the hook (its holds checked: the fleet now elects who runs it),
+`hook` when its hook starts, and `done` with its results. It starts its burst when the test
+writes `go` on its stdin (so that every process of a test starts together, however long each
+took to import), and with `--hook-waits` its hook runs until the test writes `release` (so
+that a fault is thrown while the hook runs, not after a guessed delay).
 
 `--mode top-up` (the default) sends requests to a `DemoProvider` whose credits ran out, with a
 top-up hook; `--mode x402` answers each request with an x402 challenge (in process) and pays
@@ -14,6 +19,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,9 +57,19 @@ def main() -> None:
     parser.add_argument("--lease-ttl", type=float, default=5.0)
     parser.add_argument("--max-episodes", type=int, default=2)
     parser.add_argument("--hook-sleep", type=float, default=0.0)
-    parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument("--hook-waits", action="store_true")
+    # The hook's propagation window: how long replays wait for a top-up to show, and how
+    # long an exiting process still tries to publish an outcome Redis did not take.
+    parser.add_argument("--within", type=float, default=60.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
+    logging.getLogger("http402").setLevel(logging.INFO)
+    logging.getLogger("http402").addHandler(FirstEvent("hook_called"))
+    told = {"go": threading.Event(), "release": threading.Event()}
+    threading.Thread(target=listen, args=(told,), daemon=True).start()
+    args.released = told["release"]
     client = client_for(args.redis, args.client)
     coordinator = http402.RedisCoordinator(
         client, lease_ttl=args.lease_ttl, max_episodes=(args.max_episodes, 600)
@@ -63,7 +79,8 @@ def main() -> None:
     else:
         transport, base_url, counted = top_up_transport(coordinator, args)
     with httpx.Client(transport=transport, base_url=base_url, timeout=60) as http:
-        time.sleep(max(0.0, args.start_at - time.time()))
+        say("ready")
+        told["go"].wait()
 
         def one(number: int) -> int | str:
             try:
@@ -75,12 +92,49 @@ def main() -> None:
 
         with ThreadPoolExecutor(max_workers=args.threads) as pool:
             results = list(pool.map(one, range(args.requests)))
-    print(
-        json.dumps(
-            {"event": "done", "pid": os.getpid(), "hook_calls": counted(), "results": results}
-        ),
-        flush=True,
-    )
+    say("done", hook_calls=counted(), results=results)
+
+
+def say(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, "pid": os.getpid(), **fields}), flush=True)
+
+
+def listen(told: dict[str, threading.Event]) -> None:
+    """Sets the event of each word the test writes on stdin (`go`, `release`)."""
+    for line in sys.stdin:
+        told[line.strip()].set()
+
+
+class FirstEvent(logging.Handler):
+    """Says `event` at the first telemetry record of that name (`http402_event`)."""
+
+    def __init__(self, event: str) -> None:
+        super().__init__()
+        self._event = event
+        self._said = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "http402_event", None) == self._event and not self._said.is_set():
+            self._said.set()
+            say(self._event)
+
+
+class FirstGate(httpx.BaseTransport):
+    """The provider's transport, saying `gated` at the first 402 it returns."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+        self._said = threading.Event()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if response.status_code == 402 and not self._said.is_set():
+            self._said.set()
+            say("gated")
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def top_up_transport(coordinator: http402.RedisCoordinator, args: argparse.Namespace) -> Any:
@@ -89,13 +143,15 @@ def top_up_transport(coordinator: http402.RedisCoordinator, args: argparse.Names
     def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         nonlocal hook_calls
         hook_calls += 1
-        print(json.dumps({"event": "hook", "pid": os.getpid()}), flush=True)
+        say("hook")
+        if args.hook_waits:
+            args.released.wait()
         time.sleep(args.hook_sleep)
         httpx.post(f"{args.provider}/billing/top-up", json={"credits": 1000})
-        return http402.Retry(within=60)
+        return http402.Retry(within=args.within)
 
     transport = http402.PaymentRequiredTransport(
-        httpx.HTTPTransport(),
+        FirstGate(httpx.HTTPTransport()),
         on_payment_required=top_up,
         coordinator=coordinator,
         retry=http402.RetryPolicy(max_replays=100, max_wait=0.25),
@@ -131,7 +187,7 @@ def x402_transport(coordinator: http402.RedisCoordinator, hook_sleep: float) -> 
         store=coordinator.spend_store(),
     )
     transport = http402.PaymentRequiredTransport(
-        httpx.MockTransport(provider),
+        FirstGate(httpx.MockTransport(provider)),
         on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
         spend_policy=policy,
     )

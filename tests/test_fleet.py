@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +122,14 @@ class RedisServer:
         self.process = None  # exited: the port (or its cluster bus port) was taken
         return False
 
+    def settle(self) -> None:
+        """Makes the store one that has served for an hour (see `settle`)."""
+        client = redis.Redis(port=self.port)
+        try:
+            settle(client)
+        finally:
+            client.close()
+
     def pause(self) -> None:
         """SIGSTOP: the server holds its sockets open and answers nothing (a long GC pause,
         a failover in progress)."""
@@ -138,6 +148,21 @@ class RedisServer:
             self.process = None
 
 
+def settle(client: Any, namespace: str = "http402") -> None:
+    """Gives every bucket of `namespace` a marker made an hour ago, as a store that has
+    served a fleet for a while has. A bucket whose marker is new (a store that was flushed,
+    restarted or never used) elects nobody for the loss grace, a second and a half: tests
+    that fault the store (a flush, a restart) still meet it, the others start from the store
+    a user has, instead of waiting it out at their first gate."""
+    from http402._fleet import BUCKETS, Keys
+
+    assert re.fullmatch(rf"{namespace}:\{{b\d+\}}:marker", Keys.of(namespace, "scope").marker)
+    seconds, micros = client.time()
+    made = seconds * 1000 + micros // 1000 - 3_600_000
+    for bucket in range(BUCKETS):
+        client.set(f"{namespace}:{{b{bucket}}}:marker", f"settled:{made}")
+
+
 def server_binary(name: str = "redis-server") -> str:
     binary = shutil.which(name)
     if binary is None:
@@ -151,6 +176,7 @@ def running_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A started `RedisServer`, stopped after (for fixtures in other test modules too)."""
     server = RedisServer(server_binary(), tmp_path)
     server.start()
+    server.settle()
     yield server
     server.stop()
 
@@ -185,6 +211,11 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 assert time.monotonic() < deadline, "the cluster did not come up"
                 time.sleep(0.1)
             client.close()
+        from redis.cluster import RedisCluster
+
+        cluster = RedisCluster(host="127.0.0.1", port=nodes[0].port)
+        settle(cluster)
+        cluster.close()
         yield nodes[0].url.removesuffix("/0")
     finally:
         for node in nodes:
@@ -203,35 +234,118 @@ def provider() -> Iterator[DemoProvider]:
 def worker(
     redis_server: RedisServer | str, provider: DemoProvider | None = None, **options: Any
 ) -> subprocess.Popen[str]:
-    """A fleet process (`tests/fleet_worker.py`) on this Redis (or cluster node URL)."""
+    """A fleet process (`tests/fleet_worker.py`) on this Redis (or cluster node URL); a
+    `True` option is a flag."""
     url = redis_server if isinstance(redis_server, str) else redis_server.url
     arguments = [sys.executable, "-m", "tests.fleet_worker", "--redis", url]
     if provider is not None:
         arguments += ["--provider", provider.url]
     for name, value in options.items():
-        arguments += [f"--{name.replace('_', '-')}", str(value)]
+        flag = f"--{name.replace('_', '-')}"
+        arguments += [flag] if value is True else [flag, str(value)]
     return subprocess.Popen(
-        arguments, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        arguments,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-def finished(process: subprocess.Popen[str]) -> tuple[dict[str, Any], str]:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return next(line for line in lines if line["event"] == "done"), err
+class Fleet:
+    """Fleet processes a test drives by their events, never by guessed delays: each says
+    `ready` when set up, `gated` at its first 402, `hook_called` once past its holds (it
+    elects or waits on the fleet) and `hook` when its hook starts; the test
+    waits for what it needs, says `go` to all at once, and `release` to hooks that wait."""
+
+    def __init__(self, processes: list[subprocess.Popen[str]]) -> None:
+        self.processes = processes
+        self._events: dict[int, list[dict[str, Any]]] = {p.pid: [] for p in processes}
+        self._errors: dict[int, list[str]] = {p.pid: [] for p in processes}
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read, args=(p,), daemon=True) for p in processes
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None and process.stderr is not None
+        errors = threading.Thread(
+            target=lambda: self._errors[process.pid].extend(process.stderr or ()), daemon=True
+        )
+        errors.start()
+        for line in process.stdout:
+            if line.startswith("{"):
+                with self._changed:
+                    self._events[process.pid].append(json.loads(line))
+                    self._changed.notify_all()
+        errors.join()
+        process.stdout.close()
+        process.stderr.close()
+        process.wait()
+        with self._changed:
+            self._changed.notify_all()
+
+    def said(self, event: str) -> int:
+        """How many processes said `event`."""
+        return sum(any(e["event"] == event for e in said) for said in self._events.values())
+
+    def wait_for(self, event: str, processes: int = 1, timeout: float = 60) -> None:
+        """Waits until `processes` of them said `event`."""
+        with self._changed:
+            seen = self._changed.wait_for(
+                lambda: (
+                    self.said(event) >= processes
+                    or any(p.poll() is not None for p in self.processes)
+                ),
+                timeout,
+            )
+            assert seen and self.said(event) >= processes, (event, self._events, self._errors)
+
+    def start(self) -> Fleet:
+        """Says `go` to every process once all are ready: the burst starts together."""
+        self.wait_for("ready", len(self.processes))
+        self.tell("go")
+        return self
+
+    def tell(self, word: str) -> None:
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.write(word + "\n")
+            process.stdin.flush()
+
+    def reports(self) -> list[tuple[dict[str, Any], str]]:
+        """Each process's `done` line and its stderr, once it exited cleanly."""
+        out = []
+        for process, reader in zip(self.processes, self._readers, strict=True):
+            reader.join(timeout=120)
+            assert not reader.is_alive(), "a fleet process did not exit"
+            if process.stdin is not None:
+                process.stdin.close()
+            err = "".join(self._errors[process.pid])
+            assert process.returncode == 0, err
+            done = [e for e in self._events[process.pid] if e["event"] == "done"]
+            out.append((done[0], err))
+        return out
+
+    def kill(self) -> None:
+        for process, reader in zip(self.processes, self._readers, strict=True):
+            process.kill()
+            reader.join(timeout=10)
+            if process.stdin is not None:
+                process.stdin.close()
 
 
 def test_eight_processes_share_one_top_up(
     redis_server: RedisServer, provider: DemoProvider
 ) -> None:
     """8 processes x 25 requests hit one gate at once: one hook call, every request served."""
-    start_at = time.time() + 3
-    processes = [
-        worker(redis_server, provider, requests=25, threads=5, start_at=start_at, hook_sleep=0.5)
-        for _ in range(8)
-    ]
-    reports = [finished(process)[0] for process in processes]
+    fleet = Fleet(
+        [worker(redis_server, provider, requests=25, threads=5, hook_sleep=0.5) for _ in range(8)]
+    ).start()
+    reports = [report for report, _ in fleet.reports()]
     assert sum(report["hook_calls"] for report in reports) == 1
     assert provider.top_ups == 1
     assert [status for report in reports for status in report["results"]] == [200] * 200
@@ -242,14 +356,14 @@ def test_a_killed_lease_holder_is_taken_over_after_its_ttl(
 ) -> None:
     """SIGKILL the process running the hook: another takes over once the lease expires, and
     the top-up happens exactly once."""
-    holder = worker(redis_server, provider, requests=1, threads=1, lease_ttl=1, hook_sleep=60)
-    assert holder.stdout is not None
-    assert json.loads(holder.stdout.readline())["event"] == "hook"
-    successor = worker(redis_server, provider, requests=3, threads=3, lease_ttl=1)
-    time.sleep(1.0)  # the successor is now waiting on the holder's lease
-    holder.send_signal(signal.SIGKILL)
-    holder.communicate(timeout=10)
-    report, _ = finished(successor)
+    holder = Fleet(
+        [worker(redis_server, provider, requests=1, threads=1, lease_ttl=1, hook_waits=True)]
+    ).start()
+    holder.wait_for("hook")
+    successor = Fleet([worker(redis_server, provider, requests=3, threads=3, lease_ttl=1)])
+    successor.start().wait_for("gated")  # it meets the gate while the holder's lease lives
+    holder.kill()  # SIGKILL, mid-hook
+    [(report, _)] = successor.reports()
     assert report["hook_calls"] == 1
     assert report["results"] == [200, 200, 200]
     assert provider.top_ups == 1
@@ -261,16 +375,21 @@ def test_stopping_redis_mid_run_degrades_to_local_coordination(
     """With Redis gone mid-hook, coordination is per process: a process that saw the
     holder's lease waits it out, then each coordinates its own threads and warns. Each tops
     up at most once (the outage's bound), and every request is served: nothing was paid
-    without an answer, so nothing raises `PaymentOutcomeUnknownError`."""
-    start_at = time.time() + 3
-    processes = [
-        worker(redis_server, provider, requests=10, threads=5, start_at=start_at, hook_sleep=1)
-        for _ in range(4)
-    ]
-    started, reports = watch_for_hook(processes)
-    assert started.wait(30)
-    redis_server.stop()  # mid-hook
-    outcomes = reports()
+    without an answer, so nothing raises `PaymentOutcomeUnknownError`. The hook's propagation
+    window is 5 s (ten times the provider's): an exiting process tries to publish the
+    outcome Redis did not take until the window ends, and the test waits for the processes
+    to exit."""
+    fleet = Fleet(
+        [
+            worker(redis_server, provider, requests=10, threads=5, hook_waits=True, within=5)
+            for _ in range(4)
+        ]
+    ).start()
+    fleet.wait_for("hook_called", 4)  # every process is past its holds, electing
+    fleet.wait_for("hook")
+    redis_server.stop()  # mid-hook, every process in the burst
+    fleet.tell("release")
+    outcomes = fleet.reports()
     assert [s for report, _ in outcomes for s in report["results"]] == [200] * 40
     assert all(report["hook_calls"] <= 1 for report, _ in outcomes)
     assert any("coordinating in this process only" in err for _, err in outcomes)
@@ -796,14 +915,13 @@ def test_eight_processes_of_twenty_challenges_pay_within_the_shared_window(
 ) -> None:
     """8 processes x 20 concurrent x402 challenges, a window of 2 payments in Redis: at most
     2 paid in all; the rest raise their challenge."""
-    start_at = time.time() + 2.5
-    processes = [
-        worker(
-            redis_server, mode="x402", requests=20, threads=20, start_at=start_at, hook_sleep=0.05
-        )
-        for _ in range(8)
-    ]
-    reports = [finished(process)[0] for process in processes]
+    fleet = Fleet(
+        [
+            worker(redis_server, mode="x402", requests=20, threads=20, hook_sleep=0.05)
+            for _ in range(8)
+        ]
+    ).start()
+    reports = [report for report, _ in fleet.reports()]
     paid = sum(report["hook_calls"] for report in reports)
     results = [result for report in reports for result in report["results"]]
     assert paid == 2
@@ -811,67 +929,24 @@ def test_eight_processes_of_twenty_challenges_pay_within_the_shared_window(
     assert all(r == 200 or r.startswith("PaymentChallengeError") for r in results)
 
 
-def hook_started(process: subprocess.Popen[str]) -> None:
-    """Waits for the worker's `hook` line (its hook is running)."""
-    assert process.stdout is not None
-    assert json.loads(process.stdout.readline())["event"] == "hook"
-
-
-def watch_for_hook(processes: list[subprocess.Popen[str]]) -> Any:
-    """An event set when any of `processes` prints that its hook started; the reports are
-    read later by `finished`, from what the watchers kept."""
-    import threading
-
-    started = threading.Event()
-    kept: dict[int, list[str]] = {}
-
-    def read(process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        lines = kept.setdefault(process.pid, [])
-        for line in process.stdout:
-            lines.append(line)
-            if '"hook"' in line:
-                started.set()
-
-    readers = [threading.Thread(target=read, args=(p,), daemon=True) for p in processes]
-    for reader in readers:
-        reader.start()
-
-    def reports() -> list[tuple[dict[str, Any], str]]:
-        out = []
-        for process, reader in zip(processes, readers, strict=True):
-            assert process.stderr is not None
-            with process.stderr:
-                err = process.stderr.read()
-            process.wait(timeout=120)
-            reader.join(timeout=10)
-            assert process.stdout is not None
-            process.stdout.close()
-            assert process.returncode == 0, err
-            lines = [json.loads(line) for line in kept[process.pid] if line.startswith("{")]
-            out.append((next(line for line in lines if line["event"] == "done"), err))
-        return out
-
-    return started, reports
-
-
 def test_redis_paused_mid_hook_costs_no_second_top_up(
     redis_server: RedisServer, provider: DemoProvider
 ) -> None:
     """8 processes; Redis is frozen (SIGSTOP) for 3 s while the hook runs and publishes:
     exactly one top-up, and every request is answered."""
-    start_at = time.time() + 2.5
-    processes = [
-        worker(redis_server, provider, requests=10, threads=5, start_at=start_at, hook_sleep=1)
-        for _ in range(8)
-    ]
-    started, reports = watch_for_hook(processes)
-    assert started.wait(30)
-    time.sleep(0.2)
+    fleet = Fleet(
+        [
+            worker(redis_server, provider, requests=10, threads=5, hook_waits=True, hook_sleep=1)
+            for _ in range(8)
+        ]
+    ).start()
+    fleet.wait_for("hook_called", 8)  # every process is past its holds, electing
+    fleet.wait_for("hook")
     redis_server.pause()
-    time.sleep(3)
+    fleet.tell("release")  # the hook ends a second later, and publishes into the freeze
+    time.sleep(3)  # the freeze's duration
     redis_server.resume()
-    outcomes = reports()
+    outcomes = fleet.reports()
     assert [s for report, _ in outcomes for s in report["results"]] == [200] * 80
     assert sum(report["hook_calls"] for report, _ in outcomes) == 1
     assert provider.top_ups == 1
@@ -880,27 +955,27 @@ def test_redis_paused_mid_hook_costs_no_second_top_up(
 def test_redis_restarted_with_data_loss_mid_hook_stays_within_the_cap(
     redis_server: RedisServer, provider: DemoProvider
 ) -> None:
-    """Redis restarts empty while the hook runs: at most the fleet's cap of top-ups (here
-    1), and every request is answered or raises its gate."""
-    start_at = time.time() + 2.5
-    processes = [
-        worker(
-            redis_server,
-            provider,
-            requests=10,
-            threads=5,
-            start_at=start_at,
-            hook_sleep=1.5,
-            max_episodes=1,
-        )
-        for _ in range(8)
-    ]
-    started, reports = watch_for_hook(processes)
-    assert started.wait(30)
-    time.sleep(0.2)
+    """Redis restarts empty while the hook runs, every process in the burst: the holder
+    re-takes its lease, nobody is elected meanwhile, so at most the fleet's cap of top-ups
+    (here 1), and every request is answered."""
+    fleet = Fleet(
+        [
+            worker(redis_server, provider, requests=10, threads=5, hook_waits=True, max_episodes=1)
+            for _ in range(8)
+        ]
+    ).start()
+    fleet.wait_for("hook_called", 8)  # every process is past its holds, electing
+    fleet.wait_for("hook")
     redis_server.stop()
     redis_server.start()
-    outcomes = reports()
+    client = redis.Redis.from_url(redis_server.url)
+    deadline = time.monotonic() + 30
+    while not any(client.hget(key, "holder") for key in client.scan_iter("http402:*:state")):
+        assert time.monotonic() < deadline, "the holder did not re-take its lease"
+        time.sleep(0.05)
+    client.close()
+    fleet.tell("release")
+    outcomes = fleet.reports()
     results = [s for report, _ in outcomes for s in report["results"]]
     assert provider.top_ups <= 1
     assert results == [200] * 80, results
@@ -916,20 +991,13 @@ def test_eight_processes_share_one_top_up_on_valkey_clients_and_on_a_cluster(
         url = request.getfixturevalue("redis_server").url
     else:
         url = request.getfixturevalue("redis_cluster")
-    start_at = time.time() + 2.5
-    processes = [
-        worker(
-            url,
-            provider,
-            client=client,
-            requests=10,
-            threads=5,
-            start_at=start_at,
-            hook_sleep=0.5,
-        )
-        for _ in range(8)
-    ]
-    reports = [finished(process)[0] for process in processes]
+    fleet = Fleet(
+        [
+            worker(url, provider, client=client, requests=10, threads=5, hook_sleep=0.5)
+            for _ in range(8)
+        ]
+    ).start()
+    reports = [report for report, _ in fleet.reports()]
     assert sum(report["hook_calls"] for report in reports) == 1
     assert provider.top_ups == 1
     assert [status for report in reports for status in report["results"]] == [200] * 80

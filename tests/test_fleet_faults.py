@@ -9,6 +9,7 @@ events. `docs/safety.md` names these tests next to the invariants they check.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -19,11 +20,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
 import http402
-from http402._fleet import HoldMirror, Keys, StoreFailure, Verdict
+from http402._fleet import HoldMirror, Keeper, Keys, Outcome, StoreFailure, Verdict
+from http402._holds import HoldBook
 
 from .test_fleet import FakeClock, RedisServer, election, running_server, view
 
@@ -175,6 +178,89 @@ def test_a_flush_inside_the_window_is_answered_by_the_holders_kept_outcome(
     answer = second.run_episode(SCOPE, sent, lambda: calls.append(2) or http402.Retry(), 30)
     assert answer == http402.Retry(within=30)
     assert calls == [1]
+
+
+def scopes_of_one_bucket(count: int) -> list[str]:
+    """`count` episode keys of different scopes in one bucket (the first election in a
+    bucket of a new Redis waits a renewal beat: one bucket waits once)."""
+    keys = [
+        f"https://api{n}.example.com:#0123456789abcdef|insufficient_credits" for n in range(5000)
+    ]
+    marker = Keys.episode("http402", keys[0]).marker
+    return [key for key in keys if Keys.episode("http402", key).marker == marker][:count]
+
+
+def test_one_keeper_keeps_every_open_window_of_a_coordinator(server: RedisServer) -> None:
+    """Twenty top-ups of twenty scopes, their windows open: one keeper flow (one thread) is
+    started for them all, and after a FLUSHDB it writes every outcome back."""
+    process = coordinator(server)
+    keys = scopes_of_one_bucket(20)
+    for key in keys:
+        process.run_episode(key, process.mark(), lambda: http402.Retry(within=30), 30)
+    assert (process._keeper._generation, len(process._keeper)) == (1, 20)
+    client = redis.Redis.from_url(server.url)
+    client.flushdb()
+    deadline = time.monotonic() + 10
+    states = [Keys.episode("http402", key).state for key in keys]
+    while not all(client.hget(state, "outcome") for state in states):
+        assert time.monotonic() < deadline, "the keeper did not write every outcome back"
+        time.sleep(0.05)
+    assert process._keeper._generation == 1
+
+
+def test_the_keeper_ends_when_the_last_window_closes_and_the_next_outcome_starts_another(
+    server: RedisServer,
+) -> None:
+    """No window open, no keeper flow; the next top-up's window starts one again."""
+    process = coordinator(server)
+    process.run_episode(SCOPE, process.mark(), lambda: http402.Retry(within=0.3), 30)
+    deadline = time.monotonic() + 10
+    while process._keeper._running:
+        assert time.monotonic() < deadline, "the keeper outlived every window"
+        time.sleep(0.05)
+    process.forget_gate(SCOPE.rpartition("|")[0])
+    process.run_episode(SCOPE, process.mark(), lambda: http402.Retry(within=30), 30)
+    assert (process._keeper._generation, process._keeper._running) == (2, True)
+
+
+def test_a_keepers_rounds_let_go_of_closed_windows_and_stale_flows() -> None:
+    """The keeper's decisions, on a fake wall clock: one flow (generation) at a time, a
+    closed window let go, and a flow of an earlier generation ends at its next round."""
+    keeper = Keeper()
+    first, second = Keys.of("http402", "a", "insufficient_credits"), Keys.of("http402", "b")
+    outcome = Outcome(fence=1, kind="retry", within=10.0, finished_at=100.0)
+    generation = keeper.keep(first, "1:x", outcome, 120.0)
+    assert generation == 1
+    assert keeper.keep(second, "1:y", attrs.evolve(outcome, within=20.0), 120.0) is None
+    assert len(keeper.round(generation, 105.0) or []) == 2
+    assert len(keeper.round(generation, 115.0) or []) == 1  # the first window closed at 110
+    assert keeper.round(generation, 121.0) is None  # nothing left: the flow ends
+    again = keeper.keep(first, "2:z", attrs.evolve(outcome, finished_at=200.0), 120.0)
+    assert again == 2
+    assert keeper.round(generation, 201.0) is None  # the old flow ends; the new one keeps
+    assert len(keeper.round(again, 201.0) or []) == 1
+    keeper.stopped(again)
+    assert keeper.keep(second, "2:w", attrs.evolve(outcome, finished_at=200.0), 120.0) == 3
+
+
+def test_an_async_coordinator_keeps_its_windows_in_one_task_until_its_loop_ends(
+    server: RedisServer,
+) -> None:
+    """Ten async top-ups of ten scopes start one keeper task; when its event loop ends, the
+    task is cancelled and the keeper knows it, so a later outcome starts another."""
+    process = http402.AsyncRedisCoordinator(redis.asyncio.Redis.from_url(server.url))
+
+    async def top_ups() -> None:
+        async def top_up() -> http402.Retry:
+            return http402.Retry(within=30)
+
+        for key in scopes_of_one_bucket(10):
+            await process.run_episode(key, process.mark(), top_up, 30)
+        await process._redis.aclose()
+
+    asyncio.run(top_ups())
+    assert process._keeper._generation == 1
+    assert not process._keeper._running
 
 
 def test_redis_refusing_connections_costs_no_wait_when_no_lease_was_seen(
@@ -541,3 +627,91 @@ async def test_async_held_answers_from_this_processs_holds_when_redis_cannot(
         assert await process.held("scope-a", "offer-other") is None
     finally:
         await client.aclose()
+
+
+# A reconcile is fleet-wide (adversary case 55's kind).
+
+_OFFER = {
+    "scheme": "exact",
+    "network": "base",
+    "maxAmountRequired": "10000",
+    "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+    "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+    "resource": "https://api.example.com/report",
+}
+
+
+def _x402_api(paid_answer: int) -> Callable[[httpx.Request], httpx.Response]:
+    """An x402 v1 challenge (the specification's shape) to a request without a proof;
+    `paid_answer` to a paid replay."""
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("payment-signature"):
+            return httpx.Response(paid_answer, json={"ok": paid_answer == 200})
+        return httpx.Response(402, json={"x402Version": 1, "accepts": [_OFFER]})
+
+    return api
+
+
+def _pay(error: http402.PaymentRequiredError) -> http402.Retry:
+    offer = error.payment.payment_options[0]
+    return http402.Retry(headers={"PAYMENT-SIGNATURE": "cHJvb2Y="}, paid=offer)
+
+
+def _paying(server: RedisServer, paid_answer: int) -> httpx.Client:
+    return http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(_x402_api(paid_answer))),
+        coordinator=coordinator(server),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: _pay},
+    )
+
+
+def test_a_reconcile_in_one_process_ends_the_hold_in_every_process_that_met_it(
+    server: RedisServer,
+) -> None:
+    """A's paid replay gets a 503 (outcome unknown: held); B meets the hold; A's wallet shows
+    the payment never settled and A reconciles: B's next request pays, and is served."""
+    first, second = _paying(server, 503), _paying(server, 200)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as unknown:
+        first.get("https://api.example.com/report")
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as met:
+        second.get("https://api.example.com/report")
+    assert met.value.held
+    http402.reconcile(first, unknown.value)
+    assert second.get("https://api.example.com/report").status_code == 200
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_process_that_met_a_hold_sees_its_reconcile(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    first = _paying(server, 503)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as unknown:
+        first.get("https://api.example.com/report")
+    client = redis.asyncio.Redis.from_url(server.url)
+    second = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(_x402_api(200))),
+        coordinator=http402.AsyncRedisCoordinator(client),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: _pay},
+    )
+    try:
+        with pytest.raises(http402.PaymentOutcomeUnknownError):
+            await second.get("https://api.example.com/report")
+        http402.reconcile(first, unknown.value)
+        assert (await second.get("https://api.example.com/report")).status_code == 200
+    finally:
+        await client.aclose()
+
+
+def test_a_hold_only_this_process_knew_is_handed_to_the_coordinator_and_still_holds() -> None:
+    """A hold put here while its flow was being closed never reached the coordinator: the
+    coordinator's "none" does not end it; it is handed over. A hold the coordinator had
+    and no longer has was reconciled elsewhere: it ends here too."""
+    book = HoldBook()
+    book.hold("scope-a", "offer-abc", "{}")
+    assert book.settle("scope-a", "offer-abc", None) == ("{}", True)
+    assert book.settle("scope-a", "offer-abc", None) == (None, False)
+    assert book.held("scope-a", "offer-abc") is None
+    assert book.settle("scope-a", "offer-def", '{"n": 1}') == ('{"n": 1}', False)
+    assert book.held("scope-a", "offer-def") == '{"n": 1}'

@@ -226,12 +226,27 @@ def test_words_that_other_errors_use_too_are_no_evidence_on_a_non_402(body: Any)
     assert http402.classify(response(402, body)) is not None
 
 
-@pytest.mark.parametrize("status", [404, 410, 413, 423, 426, 431, 451])
+@pytest.mark.parametrize("status", [404, 410, 413, 423, 431, 451])
 def test_statuses_that_name_another_refusal_are_not_read(status: int) -> None:
-    """Not found, gone, too large, locked or a protocol upgrade are no payment gates."""
+    """Not found, gone, too large or locked are no payment gates."""
     body = {"error": {"message": "This subscription is already canceled.", "code": "unpaid"}}
     assert http402.classify(response(status, body)) is None
     assert send(status, "application/json") is False
+
+
+def test_a_426_is_read_on_strong_evidence_only() -> None:
+    """Upgrade Required is read like a 403: NewsAPI answers its plans' limits with it, and
+    a protocol's upgrade says nothing of billing."""
+    plan = {
+        "status": "error",
+        "code": "maximumResultsReached",
+        "message": "Developer accounts are limited to a max of 100 results. Please upgrade to "
+        "a paid plan if you need more results.",
+    }
+    payment = http402.classify(response(426, plan))
+    assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+    protocol = {"error": {"message": "This service requires use of the HTTP/2 protocol."}}
+    assert http402.classify(response(426, protocol)) is None
 
 
 def test_fields_alone_do_not_make_a_non_402_a_gate() -> None:

@@ -182,6 +182,7 @@ def test_the_prefilter_leaves_plain_errors_unread() -> None:
         '{"error": {"message": "Invalid API key", "type": "invalid_request_error"}}',
         '{"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}',
         '{"message": "max_tokens: must be less than 4096"}',
+        '{"message": "Method not allowed", "code": "method_not_allowed"}',
     ):
         assert not prefilter.may_hold_evidence(body.lower()), body
 

@@ -37,7 +37,7 @@ from http402._redaction import (
 )
 from http402._replay import default_scope
 
-from .test_fleet import RedisServer
+from .test_fleet import RedisServer, settle
 
 CANARY = "ZQ7kP2mX9vL4nR8tW3yB6cD1fG5hJ0sA"
 HOST = "api.vendor.example"
@@ -254,6 +254,7 @@ def sweep(
         redis = pytest.importorskip("redis")
         store = redis.Redis.from_url(redis_url)
         store.flushdb()
+        settle(store)  # a store that has served a while, not one that just lost its data
         coordinator = http402.RedisCoordinator(store)
 
     def hook(error: http402.PaymentRequiredError) -> http402.Retry:

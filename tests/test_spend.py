@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -265,6 +266,60 @@ def test_a_shared_window_of_an_18_decimal_token_holds_exactly(server: RedisServe
     assert policy.reserve(offer)[2] is None
     allowed, _ = policy.screen(challenge((DAI, "1", "atomic")))
     assert allowed == ()
+
+
+def test_policies_of_different_windows_in_one_store_never_trim_each_others_spending(
+    server: RedisServer,
+) -> None:
+    """Two policies beside one coordinator share its default store: an hourly USDC cap and a
+    2 s DAI cap. The short window's calls keep the hourly window's entries (kept for the
+    longest window used), and each policy counts only its own window."""
+    usdc = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+    clock = [1_800_000_000.0]
+    coordinator = http402.RedisCoordinator(redis.Redis.from_url(server.url), wall=lambda: clock[0])
+    store = coordinator.spend_store()  # the store both get by default beside the coordinator
+    hourly = http402.SpendPolicy(
+        max_amount={usdc: 10**6}, max_per_window={usdc: 2 * 10**6}, window=3600, store=store
+    )
+    short = http402.SpendPolicy(
+        max_amount={DAI: ONE}, max_per_window={DAI: 5 * ONE}, window=2, store=store
+    )
+    dollar, dai = challenge((usdc, str(10**6), "atomic")), challenge((DAI, str(ONE), "atomic"))
+
+    def pay(policy: http402.SpendPolicy, offer: http402.PaymentRequired) -> bool:
+        _, _, reservation = policy.reserve(offer)
+        if reservation is not None:
+            reservation.commit(offer.payment_options[0])
+        return reservation is not None
+
+    assert [pay(hourly, dollar) for _ in range(3)] == [True, True, False]
+    clock[0] += 3  # past the short window, inside the hour
+    assert pay(short, dai)
+    assert [pay(hourly, dollar) for _ in range(2)] == [False, False]
+    clock[0] += 3600  # the hour has passed
+    assert pay(hourly, dollar)
+
+
+def test_after_a_loss_each_window_of_a_shared_store_pays_nothing_for_a_whole_window_of_its_own(
+    server: RedisServer,
+) -> None:
+    """Redis loses the store shared by a short and an hourly window: the short window's
+    refusal ends after its own length, the hourly one's does not (what it spent in the hour
+    before the loss cannot be counted)."""
+    usdc = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+    store = http402.RedisCoordinator(redis.Redis.from_url(server.url)).spend_store()
+    hourly = http402.SpendPolicy(
+        max_amount={usdc: 10**6}, max_per_window={usdc: 2 * 10**6}, window=3600, store=store
+    )
+    short = http402.SpendPolicy(
+        max_amount={DAI: ONE}, max_per_window={DAI: 5 * ONE}, window=0.3, store=store
+    )
+    dollar, dai = challenge((usdc, str(10**6), "atomic")), challenge((DAI, str(ONE), "atomic"))
+    redis.Redis.from_url(server.url).flushdb()
+    assert short.reserve(dai)[2] is None  # the loss is noticed: nothing is paid
+    time.sleep(0.4)  # the short window's length passes
+    assert short.reserve(dai)[2] is not None
+    assert hourly.reserve(dollar)[2] is None
 
 
 def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(server: RedisServer) -> None:

@@ -48,12 +48,12 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
-from ._streams import AsyncFollowed, says_event_stream, says_event_stream_value
+from ._streams import AsyncFollowed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -203,7 +203,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
         if recovery is None:
-            return await self._send(request)
+            response = await self._transport.handle_async_request(request)
+            return response if self._passes(response) else await self._looked_at(request, response)
         gates = self._gate_book
         if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
             return await self._recovered(recovery.flow(request, self._coordinator), request)
@@ -213,11 +214,13 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
         stream = request.stream
         try:
-            response = await self._send(request)
+            response = await self._transport.handle_async_request(request)
+            if not self._passes(response):
+                response = await self._looked_at(request, response)
         except PaymentRequiredError as error:
             flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
         else:
-            if not self._money_book.settling:
+            if not (self._unlifted or self._holds_here):
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).
@@ -264,17 +267,19 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         return error
 
     async def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
-        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
-        local = self._coordinator.book.holds
+        """The first hold on `scope` and `keys`. A coordinator that keeps holds (a fleet's
+        store) answers first, and this process's copy follows it (`HoldBook.settle`): a hold
+        another process reconciled ends here too."""
+        local: HoldBook = self._coordinator.book.holds
+        if not self._stores_holds:
+            return next((r for key in keys if (r := local.held(scope, key)) is not None), None)
         for key in keys:
-            record: str | None = local.held(scope, key)
+            answer: str | None = await self._coordinator.held(scope, key)
+            record, hand = local.settle(scope, key, answer)
+            if hand and record is not None:
+                await self._coordinator.hold(scope, key, record)
             if record is not None:
                 return record
-        for key in keys if self._stores_holds else ():
-            found: str | None = await self._coordinator.held(scope, key)
-            if found is not None:
-                local.hold(scope, key, found)
-                return found
         return None
 
     async def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
@@ -285,6 +290,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         with anyio.CancelScope(shield=True):
             for key in keys if self._stores_holds else ():
                 await self._coordinator.hold(scope, key, record)
+                self._coordinator.book.holds.hold(scope, key, record, shared=True)
 
     async def _release(self, scope: str, keys: tuple[str, ...]) -> None:
         with anyio.CancelScope(shield=True):
@@ -338,31 +344,22 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 return assert_never(action)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Sends `request`; its response is read only where `_passes` says http402 may act."""
         response = await self._transport.handle_async_request(request)
+        return response if self._passes(response) else await self._looked_at(request, response)
+
+    async def _looked_at(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """A response that `_passes` stopped: a status read for a gate, a balance header, or a
+        200 that may be an event stream (only such a 200 may hide a gate in its first events;
+        nothing else is read)."""
         status = response.status_code
-        if status != 402 and status not in self._registry.interest:
-            # Only a 200 event stream may hide a gate in its first events; nothing else is
-            # read. Its content type and a balance header are found in one pass over httpx's
-            # own header list (raw name, lower-case name, value), with no lookup per name.
-            peek, names = status == 200 and self._peeks, self._balance_names
-            if not self._scan_headers:
-                if names is not None:
-                    await self._observe_balance(request, response)
-                if peek and says_event_stream(response.headers):
-                    return await self._peek(request, response)
-            elif peek or names is not None:
-                balance = event_stream = False
-                for _, name, value in response.headers._list:
-                    if name == b"content-type":
-                        event_stream = event_stream or (peek and says_event_stream_value(value))
-                    elif names is not None and name in names:
-                        balance = True
-                if balance:
-                    await self._observe_balance(request, response)
-                if event_stream:
-                    return await self._peek(request, response)
-            return response
-        return await self._inspect(request, response)
+        if status == 402 or status in self._registry.interest:
+            return await self._inspect(request, response)
+        if self._reads_balances:
+            await self._observe_balance(request, response)
+        if status == 200 and self._peeks and says_event_stream(response.headers):
+            return await self._peek(request, response)
+        return response
 
     def _start(self, action: StartHook) -> None:
         """Runs the hook in a task of its own, which no caller owns: cancelling whoever

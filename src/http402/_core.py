@@ -167,11 +167,23 @@ def classify_snapshot(
             )
             continue
         return _complete(result, snapshot, now)
-    if snapshot.status_code == 402:
+    if snapshot.status_code == 402 and not _lifts_by_itself_only(snapshot):
         return _complete(
             PaymentRequired(reason=Reason.UNKNOWN, provider=_UNKNOWN_PROVIDER), snapshot, now
         )
     return None
+
+
+def _lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:
+    """A 402 whose words state only a limit that lifts by itself (a rate limit, a resource
+    in use) is no gate (`_classify.readers.lifts_by_itself_only`)."""
+    from ._classify.readers import lifts_by_itself_only  # loads the rule table: on first use
+
+    try:
+        return lifts_by_itself_only(snapshot)
+    except Exception:  # never raises: a 402 stays a gate
+        _logger.debug("http402: could not read a 402's words", exc_info=True)
+        return False
 
 
 def _raised_event(
@@ -267,11 +279,14 @@ def _complete(
         action_url = None
     # Built field by field rather than with `attrs.evolve`, which looks the fields up anew
     # on every call: this runs once per gate.
+    code = payment.code
+    if code is not None and code == str(snapshot.status_code):
+        code = None  # a gateway's `"code": 402` restates the status: no code of its own
     return PaymentRequired(
         reason=payment.reason,
         provider=payment.provider,
         status_code=snapshot.status_code,
-        code=_shown(redact, payment.code, 300),
+        code=_shown(redact, code, 300),
         message=_shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
         credits_required=payment.credits_required,
         credits_available=payment.credits_available,

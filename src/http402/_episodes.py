@@ -46,7 +46,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -370,6 +370,12 @@ class EpisodeBook:
         """`True` while some top-up of this process has not shown yet to have taken, or
         some hold is known here: a response that gets through may settle it."""
         return bool(self._unlifted) or bool(self.holds)
+
+    def settling_signs(self) -> tuple[Mapping[str, Episode], Mapping[str, Mapping[str, str]]]:
+        """What `settling` looks at, live (changed in place, never replaced), to be read only:
+        the unlifted top-ups and the holds by scope. A shell keeps both, and after every
+        response that got through asks whether either holds anything, with no call."""
+        return self._unlifted, self.holds.live()
 
     def settled(self, scope: str) -> None:
         """The last top-ups of `scope` count as taken (the application reconciled them, or

@@ -57,6 +57,7 @@ __all__ = [
     "End",
     "Episode",
     "HoldMirror",
+    "Keeper",
     "Keys",
     "Listen",
     "Outcome",
@@ -73,6 +74,7 @@ __all__ = [
     "episode_flow",
     "held_flow",
     "hold_flow",
+    "keeper_flow",
     "publication_flow",
     "renewal_flow",
     "split_episode_key",
@@ -89,6 +91,8 @@ _MAX_WITNESSED_SCOPES = 10_000
 #: Scopes spread over this many hash tags: one marker per tag tells a lost store.
 BUCKETS = 64
 _RENEW_AFTER_ERROR = 0.2
+#: Seconds between the keeper's rounds.
+_KEEP_EVERY = 1.0
 #: Milliseconds an outcome is kept for late 402s (at least; the cap's period if longer).
 _OUTCOME_KEEP_MS = 10 * 60 * 1000
 #: The record of a hold an election saw among more than it sends whole (a key only).
@@ -144,8 +148,10 @@ class Spawn:
 
     flow: Any
     #: Keep the process alive until it ends (a publication: an exiting process publishes
-    #: first, bounded by the outcome's window); a renewal is a daemon.
+    #: first, bounded by the outcome's window); a renewal and the keeper are daemons.
     lasting: bool = False
+    #: What it does, to name its thread: `"renew"`, `"publish"` or `"keep"`.
+    role: str = "renew"
 
 
 @attrs.frozen
@@ -604,6 +610,8 @@ class Episode:
     #: The billing scope (whose holds the election reads into `mirror`).
     scope: str = ""
     mirror: HoldMirror | None = None
+    #: The coordinator's keeper of published outcomes (`None`: outcomes are not kept).
+    keeper: Keeper | None = None
 
 
 def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
@@ -653,28 +661,46 @@ def episode_flow(episode: Episode) -> Generator[Action, Any, tuple[bool, Any]]:
     publication = publication_flow(
         episode.keys, token, outcome, episode.window, outcome_ms, episode.wall, health
     )
-    keeper = keeper_flow(episode.keys, token, outcome, episode.window, episode.wall, health)
     first = next(publication)
     try:
         reply = yield first
     except StoreFailure as failure:
         # Keep trying in the background, the lease renewed all along, so that waiters
         # wait for this outcome instead of running their own hook.
-        yield Spawn(_settle(publication, failure, lease, keeper), lasting=True)
+        settle = _settle(publication, failure, lease, episode, token, outcome)
+        yield Spawn(settle, lasting=True, role="publish")
         return failed, answer
     published = False
     with contextlib.suppress(StopIteration):
         publication.send(reply)
     published = bool(reply)
     yield End(lease)
-    if published and outcome.kind == "retry":
-        yield Spawn(keeper)
+    if published:
+        yield from _kept(episode, token, outcome)
     return failed, answer
 
 
-def _settle(flow: Flow, failure: StoreFailure, lease: Any, keeper: Flow) -> Flow:
+def _kept(episode: Episode, token: str, outcome: Outcome) -> Flow:
+    """Hands a published `Retry` to the coordinator's keeper until its window closes, and
+    starts the keeper's flow (a daemon) when none runs."""
+    if outcome.kind != "retry" or episode.keeper is None:
+        return
+    generation = episode.keeper.keep(episode.keys, token, outcome, episode.window)
+    if generation is not None:
+        flow = keeper_flow(episode.keeper, generation, episode.wall, episode.health)
+        yield Spawn(flow, role="keep")
+
+
+def _settle(
+    flow: Flow,
+    failure: StoreFailure,
+    lease: Any,
+    episode: Episode,
+    token: str,
+    outcome: Outcome,
+) -> Flow:
     """A publication resumed by throwing `failure` in; then the lease ends, and a published
-    `Retry` is kept until its window closes (by a flow of its own: a daemon)."""
+    `Retry` is kept until its window closes."""
     published = False
     try:
         action = flow.throw(failure)
@@ -689,7 +715,7 @@ def _settle(flow: Flow, failure: StoreFailure, lease: Any, keeper: Flow) -> Flow
         published = bool(done.value)
     yield End(lease)
     if published:
-        yield Spawn(keeper)
+        yield from _kept(episode, token, outcome)
 
 
 def _elect_args(episode: Episode) -> Callable[[Step, str], list[Any]]:
@@ -790,31 +816,113 @@ def publication_flow(
         return bool(published)
 
 
+@attrs.frozen(eq=False)
+class _Kept:
+    keys: Keys
+    token: str
+    outcome: str
+    #: Wall-clock end of the outcome's window.
+    until: float
+    #: The id a keep writes into a marker it finds missing.
+    marker_id: str
+
+
+class Keeper:
+    """The published outcomes of one coordinator whose windows are still open, kept in the
+    store by one flow for them all (`keeper_flow`: one thread, or one task), not one per
+    episode.
+
+    It keeps what a holder promises (docs/fleet.md): the holder keeps its published outcome
+    until the window closes. Every second the flow checks that the store still has each one,
+    and writes back an outcome the store lost (a flush, a restart), so a stale 402 of the
+    burst is still covered and no second top-up is elected while the first propagates; an
+    outcome whose window closed, or whose scope elected another holder, is let go. A store
+    that fails ends the round (one `store_timeout` a second, not one per outcome): every
+    outcome is tried again at the next.
+
+    Who changes what: `keep` is called by the flow that published, from any thread or task;
+    the keeper flow reads and lets go; both under one lock. A flow runs while an outcome is
+    kept, and only one (its *generation*): `keep` tells its caller to start one when none
+    runs. In a forked child, nothing is kept (the parent keeps its own).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[str, _Kept] = {}
+        self._generation = 0
+        self._running = False
+
+    def keep(self, keys: Keys, token: str, outcome: Outcome, window: float) -> int | None:
+        """Keeps `outcome` (published by `token`) until its window closes; a scope's newer
+        outcome replaces its older. Returns the generation of the flow to start when none
+        runs, else `None`."""
+        kept = _Kept(keys, token, outcome.encode(), outcome.publish_until(window), uuid.uuid4().hex)
+        with self._lock:
+            self._kept[keys.state] = kept
+            if self._running:
+                return None
+            self._running = True
+            self._generation += 1
+            return self._generation
+
+    def round(self, generation: int, now: float) -> list[_Kept] | None:
+        """The outcomes to check this round, their windows still open; `None` when nothing
+        is left (the flow of `generation` then ends: a later `keep` starts another)."""
+        with self._lock:
+            if generation != self._generation or not self._running:
+                return None  # a flow of an earlier generation: another one keeps now
+            for key in [key for key, kept in self._kept.items() if kept.until <= now]:
+                del self._kept[key]
+            if self._kept:
+                return list(self._kept.values())
+            self._running = False
+            return None
+
+    def let_go(self, kept: _Kept) -> None:
+        """Another holder was elected for `kept`'s scope: its outcome is no longer ours."""
+        with self._lock:
+            if self._kept.get(kept.keys.state) is kept:
+                del self._kept[kept.keys.state]
+
+    def stopped(self, generation: int) -> None:
+        """The flow of `generation` ended (it finished, or was cancelled with its task)."""
+        with self._lock:
+            if generation == self._generation:
+                self._running = False
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._kept)
+
+    def forked(self) -> None:
+        """In a child process: nothing is kept, and no flow runs."""
+        self._lock = threading.Lock()
+        self._kept = {}
+        self._running = False
+
+
 def keeper_flow(
-    keys: Keys,
-    token: str,
-    outcome: Outcome,
-    window: float,
-    wall: Callable[[], float],
-    health: StoreHealth,
+    keeper: Keeper, generation: int, wall: Callable[[], float], health: StoreHealth
 ) -> Generator[Action, Any, None]:
-    """Keeps a published outcome in the store until its window closes: every beat, a store
-    that lost it (a flush, a restart) gets it back, so a stale 402 of the burst is still
-    covered and no second top-up is elected while the first propagates. Stops when another
-    holder was elected."""
-    until = outcome.publish_until(window)
-    args = [token, outcome.encode(), 0, 0, uuid.uuid4().hex]
-    while (left := until - wall()) > 0:
-        yield Pause(min(1.0, left))
-        args[3] = int(max(0.0, until - wall()) * 1000)
-        try:
-            kept = yield from stored(
-                health, Call("keep", [keys.state, keys.marker, keys.channel], args)
-            )
-        except StoreFailure:
-            continue
-        if not kept:
-            return
+    """Keeps every outcome of `keeper` until its window closes: one round a second, one
+    `keep` call per outcome; a store failure ends the round."""
+    try:
+        while True:
+            if keeper.round(generation, wall()) is None:
+                return
+            yield Pause(_KEEP_EVERY)
+            for kept in keeper.round(generation, wall()) or ():
+                left = int(max(0.0, kept.until - wall()) * 1000)
+                args = [kept.token, kept.outcome, 0, left, kept.marker_id]
+                keys = [kept.keys.state, kept.keys.marker, kept.keys.channel]
+                try:
+                    still = yield from stored(health, Call("keep", keys, args))
+                except StoreFailure:
+                    break
+                if not still:
+                    keeper.let_go(kept)
+    finally:
+        keeper.stopped(generation)
 
 
 def parse_elect(reply: list[Any]) -> tuple[View, str | None, str | None, float | None]:

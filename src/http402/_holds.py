@@ -38,7 +38,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -313,16 +313,49 @@ class HoldBook:
 
     `LocalCoordinator` keeps its holds here. A fleet coordinator keeps them in its store,
     and mirrors here those this process put or met, so that a request that gets through can
-    end a top-up's hold without asking the store on every response.
+    end a top-up's hold without asking the store on every response. The store's answer is
+    the fleet's: `settle` keeps this copy in step with it, so a hold another process
+    reconciled ends here too.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holds: dict[str, dict[str, str]] = {}
+        #: The holds the coordinator has (handed to it, or read from it).
+        self._shared: set[tuple[str, str]] = set()
 
-    def hold(self, scope: str, key: str, record: str) -> None:
+    def hold(self, scope: str, key: str, record: str, *, shared: bool = False) -> None:
+        """Holds `key` of `scope` (the first record stays); `shared`: the coordinator has it."""
         with self._lock:
             self._holds.setdefault(scope, {}).setdefault(key, record)
+            if shared:
+                self._shared.add((scope, key))
+
+    def settle(self, scope: str, key: str, answer: str | None) -> tuple[str | None, bool]:
+        """The hold on `key` of `scope` after the coordinator answered `answer`, and whether
+        this process's hold must be handed to the coordinator.
+
+        The coordinator's hold is the answer, and is kept here. Without one, a hold here
+        that the coordinator had was released there (another process reconciled it): it
+        ends here too. One the coordinator never had (put here while a flow was being
+        closed) still holds, and is handed to it."""
+        with self._lock:
+            if answer is not None:
+                self._holds.setdefault(scope, {}).setdefault(key, answer)
+                self._shared.add((scope, key))
+                return answer, False
+            holds = self._holds.get(scope, {})
+            record = holds.get(key)
+            if record is None:
+                return None, False
+            if (scope, key) in self._shared:
+                self._shared.discard((scope, key))
+                del holds[key]
+                if not holds:
+                    del self._holds[scope]
+                return None, False
+            self._shared.add((scope, key))
+            return record, True
 
     def held(self, scope: str, key: str) -> str | None:
         with self._lock:
@@ -332,7 +365,9 @@ class HoldBook:
         with self._lock:
             if key is None:
                 self._holds.pop(scope, None)
+                self._shared = {each for each in self._shared if each[0] != scope}
                 return
+            self._shared.discard((scope, key))
             holds = self._holds.get(scope)
             if holds is not None:
                 holds.pop(key, None)
@@ -349,6 +384,11 @@ class HoldBook:
 
     def __bool__(self) -> bool:
         return bool(self._holds)
+
+    def live(self) -> Mapping[str, Mapping[str, str]]:
+        """The holds by scope, live (changed in place, never replaced), to be read only: a
+        shell asks whether any is held on every response that got through, with no call."""
+        return self._holds
 
     def forked(self) -> None:
         """In a child process: a new lock (the parent's may have been held by a thread that

@@ -53,6 +53,7 @@ from ._fleet import (
     Declined,
     End,
     HoldMirror,
+    Keeper,
     Keys,
     Listen,
     Pause,
@@ -376,6 +377,8 @@ class _Fleet(ProcessState):
         # Holds this process placed or read: what a hold check answers from when the store
         # cannot, and what tells a store that lost a hold from another process's release.
         self._mirror = HoldMirror()
+        # The outcomes this process published whose windows are open: one flow keeps them all.
+        self._keeper = Keeper()
         self._spend_stores: dict[str, Any] = {}
         self._marker_id = uuid.uuid4().hex
 
@@ -387,6 +390,7 @@ class _Fleet(ProcessState):
     def forked(self) -> None:
         super().forked()
         self._mirror.forked()
+        self._keeper.forked()
 
     def _episode(self, key: str, sent: Mark, window: float) -> FleetEpisode:
         """The fleet episode of the episode key `key` (`<scope>|<reason>`)."""
@@ -404,6 +408,7 @@ class _Fleet(ProcessState):
             wall=self._wall,
             scope=split_episode_key(key)[0],
             mirror=self._mirror,
+            keeper=self._keeper,
         )
 
     def _declined(self, scope: str, note: str) -> None:
@@ -699,7 +704,7 @@ class RedisCoordinator(_Fleet):
                     target=self._drive,
                     args=(action.flow,),
                     kwargs={"held": answer},
-                    name="http402-publish" if action.lasting else "http402-renew",
+                    name=f"http402-{action.role}",
                     daemon=not action.lasting,
                 ).start()
             elif isinstance(action, End):
@@ -1002,6 +1007,9 @@ class AsyncRedisCoordinator(_Fleet):
                 task = asyncio.get_running_loop().create_task(self._drive(action.flow, held=answer))
                 _BACKGROUND.add(task)
                 task.add_done_callback(_BACKGROUND.discard)
+                # A task cancelled with its event loop ends its flow too: a keeper's then lets
+                # the next outcome start another.
+                task.add_done_callback(_closing(action.flow))
             elif isinstance(action, End):
                 action.handle.set()
             else:
@@ -1078,6 +1086,15 @@ class _AsyncSubscription:
         if pubsub is not None:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+
+def _closing(flow: Any) -> Callable[[Any], None]:
+    """A task's done callback that ends `flow` (a no-op for a flow that returned)."""
+
+    def close(task: Any) -> None:
+        flow.close()
+
+    return close
 
 
 #: Renewers and publishers of async holders: referenced until done, so none is collected.

@@ -20,14 +20,21 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import EpisodeBook, ProcessState
+from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
 from ._replay import REPLAY_EXTENSION, credential_view
-from ._streams import LookAhead, Stop, Watch, classify_error_event, look_back
+from ._streams import (
+    EVENT_STREAM_STARTS,
+    LookAhead,
+    Stop,
+    Watch,
+    classify_error_event,
+    look_back,
+)
 from ._telemetry import report
 from ._untrusted import BodyReader
 
@@ -103,19 +110,21 @@ class Shell:
         """Decides once what a request that meets no gate looks at, so that a feature that
         cannot act on it costs nothing.
 
-        Without hooks or preflight (`_recovering` false), a request is sent and inspected. With
-        them, it is sent at once too, keeping a mark for a gate, unless preflight may refuse
-        it (`_checks`): it has a balance to probe, or it remembers gates and one may be known.
-        A local coordinator's book counts its known gates (`_gate_book`: a glance, then
-        `knows_gates`); a fleet may know another process's gate, and the flow asks it. The
-        mark is two numbers read off the book (`_mark_book`) where the coordinator marks
-        there, as every coordinator of http402 does.
+        Without hooks or preflight (`_recovering` false), a request is sent and its response
+        passed on unless `_passes` stops it. With them, it is sent at once too, keeping a
+        mark for a gate, unless preflight may refuse it (`_checks`): it has a balance to
+        probe, or it remembers gates and one may be known. A local coordinator's book counts
+        its known gates (`_gate_book`: a glance, then `knows_gates`); a fleet may know
+        another process's gate, and the flow asks it. The mark is two numbers read off the
+        book (`_mark_book`) where the coordinator marks there, as every coordinator of
+        http402 does. A response that got through may settle a top-up or a hold of this
+        process: whether there is any is two looks at the book's live mappings
+        (`_unlifted`, `_holds_here`).
 
-        A response's balance header is read wherever a balance is used (the low-balance
-        watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry): its names
-        are looked for in httpx's own header list (`Headers._list`: raw name, lower-case name,
-        value), in one pass; a library that keeps headers otherwise has each response read by
-        name.
+        `_passes` looks for the header names a feature reads (`_watched`; on a 200,
+        `_watched_on_200`): a balance header wherever a balance is used (the low-balance
+        watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry), and the
+        content type of a 200 where streams are peeked at.
         """
         options, coordinator = self._options, self._coordinator
         self._recovering = self._recovery is not None
@@ -126,8 +135,7 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
-        # Asked after each response that got through: `settling` is two dict lookups.
-        self._money_book: EpisodeBook = coordinator.book
+        self._unlifted, self._holds_here = coordinator.book.settling_signs()
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
         self._stores_holds = all(
@@ -136,9 +144,10 @@ class Shell:
         watch = options.low_balance
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
         reads_balances = self._alarm is not None or probes or metrics.available()
-        self._balance_names = None
-        if reads_balances:
-            self._balance_names = frozenset(name.encode() for name in self._balance_headers)
+        names = frozenset(name.lower().encode() for name in self._balance_headers)
+        self._reads_balances = reads_balances
+        self._watched = names if reads_balances else frozenset()
+        self._watched_on_200 = (self._watched | {b"content-type"}) if self._peeks else self._watched
         self._scan_headers = _keeps_header_list(self._http)
 
     def _default_transport(self) -> Any:
@@ -172,6 +181,30 @@ class Shell:
         return self._outcome_error(
             request=paid.request, hold=hold, scope=paid.scope, keys=paid.keys
         )
+
+    def _passes(self, response: Any) -> bool:
+        """`True` for a response that http402 has nothing to read in, as most responses: its
+        status is none the registry reads for a gate, and it has no header a feature reads
+        (`_watched`): a balance header, or on a 200 a content type that may say
+        `text/event-stream`. The shell's `_looked_at` reads whatever this stops, exactly.
+
+        It runs on every response, so it is one pass over httpx's own header list (raw name,
+        lower-case name, value) with one set lookup per name, and a content type is judged by
+        its first byte (`application/json` is settled there); a library whose headers are
+        kept otherwise has every response that a feature may read looked at.
+        """
+        status = response.status_code
+        if status == 402 or status in self._registry.interest:
+            return False
+        watched = self._watched_on_200 if status == 200 else self._watched
+        if not watched:
+            return True
+        if not self._scan_headers:
+            return False
+        for _, name, value in response.headers._list:
+            if name in watched and (name != b"content-type" or value[:1] in EVENT_STREAM_STARTS):
+                return False
+        return True
 
     def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
         """The balance header of a response (not a gate): recorded in the `http402.balance`

@@ -55,6 +55,9 @@ local t = redis.call('time')
 local server = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
+-- Policies with different windows may share a store: entries are kept for the longest
+-- window any of them uses, and each counts only those inside its own.
+local longest = math.max(tonumber(redis.call('get', KEYS[4]) or '0'), window)
 local mark = redis.call('get', KEYS[2])
 if not mark then
   -- No marker: the store lost the window (a flush, a restart), or this is its first use,
@@ -76,7 +79,10 @@ if ARGV[1] == 'reset' then
   redis.call('del', KEYS[3])
   return {'ok', mark}
 end
-redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
+if ARGV[1] ~= 'hello' and ARGV[1] ~= 'reset' then
+  redis.call('set', KEYS[4], string.format('%d', longest))
+end
+redis.call('zremrangebyscore', KEYS[1], '-inf', now - longest)
 if ARGV[1] == 'reseed' then
   for i = 7, #ARGV - 1, 2 do redis.call('zadd', KEYS[1], 'NX', ARGV[i + 1], ARGV[i]) end
   local lost_until = tonumber(redis.call('get', KEYS[3]) or '0')
@@ -92,11 +98,16 @@ if ARGV[1] == 'release' or ARGV[1] == 'commit' then
   return {'ok', mark}
 end
 local lost = tonumber(redis.call('get', KEYS[3]) or '0')
+if lost > 0 then
+  -- After a loss each window pays nothing for a whole window of its own.
+  lost = math.max(lost, tonumber(string.match(mark, ':(%d+)$') or '0') + window)
+end
 if lost > server then
   return {'recovering', mark, string.format('%d', lost)}
 end
 local spent = {}
-for _, member in ipairs(redis.call('zrange', KEYS[1], 0, -1)) do
+local inside = string.format('(%d', now - window)
+for _, member in ipairs(redis.call('zrangebyscore', KEYS[1], inside, '+inf')) do
   local asset, amount = string.match(member, '^[^:]*:([^:]*):([^:]*)$')
   if not asset or not string.match(amount, '^%d+$') then
     return {'unreadable', mark}
@@ -141,8 +152,11 @@ class _Window:
     ) -> None:
         tag = f"{namespace}:{{spend:{name}}}"
         # `:window` (not the earlier `:entries`, counted in millionths): a new layout.
-        self._keys = [f"{tag}:window", f"{tag}:marker", f"{tag}:lost"]
+        self._keys = [f"{tag}:window", f"{tag}:marker", f"{tag}:lost", f"{tag}:longest"]
         self._wall = wall
+        #: The longest window (ms) this process used the store with: its entries are kept
+        #: (to re-add after a loss) for that long, whatever window a call counts.
+        self._longest = 0
         self._marker_id = uuid.uuid4().hex
         self._known = ""
         #: The entries this process reserved or committed, and when: re-added after a loss.
@@ -150,7 +164,8 @@ class _Window:
 
     def _args(self, operation: str, window: float, ticket: str, rest: list[Any]) -> list[Any]:
         now = int(self._wall() * 1000)
-        horizon = now - int(window * 1000)
+        self._longest = max(self._longest, int(window * 1000))
+        horizon = now - self._longest
         for member in [m for m, at in self._mine.items() if at <= horizon]:
             del self._mine[member]
         head = [operation, now, int(window * 1000), ticket, self._known, self._marker_id]

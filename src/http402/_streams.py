@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ._models import PaymentRequired
 
 __all__ = [
+    "EVENT_STREAM_STARTS",
     "PEEK_LIMIT",
     "AsyncFollowed",
     "Event",
@@ -65,8 +66,9 @@ WATCH_LINE_LIMIT = 64 * 1024
 
 _BOM = b"\xef\xbb\xbf"
 _DONE = "[DONE]"
-#: The bytes a `text/event-stream` value can start with (optional whitespace first).
-_MEDIA_TYPE_STARTS = frozenset(b"tT \t")
+#: The first byte of a `text/event-stream` value (optional whitespace first), as the one-byte
+#: slice `value[:1]` gives it: most content types are settled there (`application/json`).
+EVENT_STREAM_STARTS = frozenset((b"t", b"T", b" ", b"\t"))
 #: Event types (the `event:` field, or the payload's `type`) that carry no output: keep-alives
 #: and the lifecycle events sent before a model produces anything (OpenAI Responses, Anthropic).
 _NO_OUTPUT_TYPES = frozenset(
@@ -87,10 +89,9 @@ def is_event_stream(content_type: str | None) -> bool:
 def says_event_stream(headers: Any) -> bool:
     """`True` when a response's headers say `text/event-stream`.
 
-    This runs on every 200 a transport passes on, so httpx's and httpx2's header list is read
-    as it is stored (`(raw name, lowercased name, value)` since httpx 0.18): the public
-    `headers.get` costs eight times as much, as it lowercases, encodes and joins. Headers of
-    any other shape are read through `get`.
+    httpx's and httpx2's header list is read as it is stored (`(raw name, lowercased name,
+    value)` since httpx 0.18): the public `headers.get` costs eight times as much, as it
+    lowercases, encodes and joins. Headers of any other shape are read through `get`.
     """
     items = getattr(headers, "_list", None)
     if not isinstance(items, list):
@@ -104,10 +105,8 @@ def says_event_stream(headers: Any) -> bool:
 def says_event_stream_value(value: bytes) -> bool:
     """`True` when a raw `Content-Type` value is `text/event-stream` (parameters aside)."""
     # Most values start with another letter ("application/json"): no more to do.
-    return (
-        bool(value)
-        and value[0] in _MEDIA_TYPE_STARTS
-        and (value.partition(b";")[0].strip().lower() == b"text/event-stream")
+    return value[:1] in EVENT_STREAM_STARTS and (
+        value.partition(b";")[0].strip().lower() == b"text/event-stream"
     )
 
 

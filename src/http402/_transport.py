@@ -42,12 +42,12 @@ from ._burn import LowBalance
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
 from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
-from ._streams import Followed, says_event_stream, says_event_stream_value
+from ._streams import Followed, says_event_stream
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -232,7 +232,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
         if recovery is None:
-            return self._send(request)
+            response = self._transport.handle_request(request)
+            return response if self._passes(response) else self._looked_at(request, response)
         gates = self._gate_book
         if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
             return self._recovered(recovery.flow(request, self._coordinator), request)
@@ -242,11 +243,13 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         sent = self._coordinator.mark() if book is None else (book.sequence, _wall())
         stream = request.stream
         try:
-            response = self._send(request)
+            response = self._transport.handle_request(request)
+            if not self._passes(response):
+                response = self._looked_at(request, response)
         except PaymentRequiredError as error:
             flow = recovery.gated(request, error, self._coordinator, Mark(sent), stream)
         else:
-            if not self._money_book.settling:
+            if not (self._unlifted or self._holds_here):
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).
@@ -293,17 +296,19 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         return error
 
     def _held(self, scope: str, keys: tuple[str, ...]) -> str | None:
-        """The first hold on `scope` and `keys`: this process's, then the coordinator's."""
-        local = self._coordinator.book.holds
+        """The first hold on `scope` and `keys`. A coordinator that keeps holds (a fleet's
+        store) answers first, and this process's copy follows it (`HoldBook.settle`): a hold
+        another process reconciled ends here too."""
+        local: HoldBook = self._coordinator.book.holds
+        if not self._stores_holds:
+            return next((r for key in keys if (r := local.held(scope, key)) is not None), None)
         for key in keys:
-            record: str | None = local.held(scope, key)
+            answer: str | None = self._coordinator.held(scope, key)
+            record, hand = local.settle(scope, key, answer)
+            if hand and record is not None:
+                self._coordinator.hold(scope, key, record)
             if record is not None:
                 return record
-        for key in keys if self._stores_holds else ():
-            found: str | None = self._coordinator.held(scope, key)
-            if found is not None:
-                local.hold(scope, key, found)
-                return found
         return None
 
     def _hold(self, scope: str, keys: tuple[str, ...], record: str) -> None:
@@ -313,6 +318,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             self._coordinator.book.holds.hold(scope, key, record)
         for key in keys if self._stores_holds else ():
             self._coordinator.hold(scope, key, record)
+            self._coordinator.book.holds.hold(scope, key, record, shared=True)
 
     def _release(self, scope: str, keys: tuple[str, ...]) -> None:
         for key in keys:
@@ -364,31 +370,22 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 return assert_never(action)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
+        """Sends `request`; its response is read only where `_passes` says http402 may act."""
         response = self._transport.handle_request(request)
+        return response if self._passes(response) else self._looked_at(request, response)
+
+    def _looked_at(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """A response that `_passes` stopped: a status read for a gate, a balance header, or a
+        200 that may be an event stream (only such a 200 may hide a gate in its first events;
+        nothing else is read)."""
         status = response.status_code
-        if status != 402 and status not in self._registry.interest:
-            # Only a 200 event stream may hide a gate in its first events; nothing else is
-            # read. Its content type and a balance header are found in one pass over httpx's
-            # own header list (raw name, lower-case name, value), with no lookup per name.
-            peek, names = status == 200 and self._peeks, self._balance_names
-            if not self._scan_headers:
-                if names is not None:
-                    self._observe_balance(request, response)
-                if peek and says_event_stream(response.headers):
-                    return self._peek(request, response)
-            elif peek or names is not None:
-                balance = event_stream = False
-                for _, name, value in response.headers._list:
-                    if name == b"content-type":
-                        event_stream = event_stream or (peek and says_event_stream_value(value))
-                    elif names is not None and name in names:
-                        balance = True
-                if balance:
-                    self._observe_balance(request, response)
-                if event_stream:
-                    return self._peek(request, response)
-            return response
-        return self._inspect(request, response)
+        if status == 402 or status in self._registry.interest:
+            return self._inspect(request, response)
+        if self._reads_balances:
+            self._observe_balance(request, response)
+        if status == 200 and self._peeks and says_event_stream(response.headers):
+            return self._peek(request, response)
+        return response
 
     def _start(self, action: StartHook) -> None:
         """Runs the hook in a thread of its own, which no caller owns: whoever waits for it

@@ -195,6 +195,17 @@ class FakeRedis:
             return [x for member, score in items for x in (member, _score(score))]
         return [member for member, _ in items]
 
+    def _zrangebyscore(self, key: str, low: str, high: str) -> list[str]:
+        def bound(text: str) -> tuple[float, bool]:
+            return float(text.lstrip("(")), text.startswith("(")  # "+inf" and "-inf" parse
+
+        (lo, lo_open), (hi, hi_open) = bound(low), bound(high)
+        return [
+            member
+            for member, score in self._ordered(key)
+            if (score > lo if lo_open else score >= lo) and (score < hi if hi_open else score <= hi)
+        ]
+
     def _zrevrange(self, key: str, start: str, stop: str) -> list[str]:
         items = _slice(list(reversed(self._ordered(key))), int(start), int(stop))
         return [member for member, _ in items]

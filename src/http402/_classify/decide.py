@@ -8,8 +8,9 @@
    (Anthropic's category `rate_limit_error` next to `enforced_spend_limit_reached`) or the
    error's own words plainly state one ("you have exceeded your monthly spend limit"). On a
    strict reading a weak throttle vetoes too (a daily or hourly window), and so does throttle
-   wording anywhere in the first 4 KiB of the body when no billing code speaks (`context`:
-   Google's `...PerMinute...` quota id sits in `details`).
+   wording anywhere in the first 4 KiB of the body when no billing code speaks and the
+   words state no gate plainly (`context`: Google's `...PerMinute...` quota id sits in
+   `details`).
    A refused transfer of the application's own money is no gate either: a payout or a
    transfer that lacks funds, by its words, its code, or (`moves_money`) its request's URL
    (issue 23's judgement: the API is not asking to be paid; a top-up hook must not answer).
@@ -19,10 +20,13 @@
 3. **A code that names what happened** (`card_declined`, `insufficient_balance`,
    `billing_not_active`, `paid_plan_required`) decides: the first such code.
 4. **Wording that names what happened** decides, with the codes that are vague
-   (`insufficient_quota`): the family of lowest rank wins (`families.py` says why). A vague
-   family (a quota, an allowance) takes the reason of the remedy the message asks for, if
-   any ("change plan to get more" makes a quota a plan limit).
-5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides.
+   (`insufficient_quota`) and the codes read only by their words' concepts: the family of
+   lowest rank wins (`families.py` says why). A vague family (a quota, an allowance) takes
+   the reason of the remedy the message asks for, if any ("change plan to get more" makes a
+   quota a plan limit); a bare quota next to a `limit` object that says a fixed allowance
+   is used up is the plan's.
+5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides;
+   on a strict reading, not when another refusal is stated plainly (rung 2).
 6. **Fields alone**, only on a reading that is not strict: a required plan is a plan limit;
    an amount required or available, or a `limit` object with nothing remaining, is money.
 
@@ -40,12 +44,22 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from .._models import Reason
+from .clauses import read_concepts
 from .families import Family
 from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_WORDS, CODES, WORDING
 
-__all__ = ["Statements", "Verdict", "decide", "read_code", "read_words", "unless_a_transfer"]
+__all__ = [
+    "Statements",
+    "Verdict",
+    "decide",
+    "first_code",
+    "lifts_by_itself",
+    "read_code",
+    "read_words",
+    "unless_a_transfer",
+]
 
 #: How much of a text the wording rules search: a provider states the reason up front.
 WORDS_SCAN = 4096
@@ -71,6 +85,12 @@ class Statements:
     strong: frozenset[Family] = frozenset()
     weak: frozenset[Family] = frozenset()
     rules: tuple[str, ...] = ()
+    #: Stated by a code's words' concepts (no code rule knows it): such a code does not
+    #: decide before the message's words, it joins them (rung 4).
+    by_concepts: bool = False
+    #: Whether it states a limit that lifts by itself: a rate limit, a time window, a
+    #: resource in use (memory). A 402 that states one and no gate is no gate.
+    lifts: bool = False
     #: The gate families that count on a strict reading (strong ones), then on any reading,
     #: each by rank.
     strict_gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -180,7 +200,13 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     # your monthly spend limit"), in a body whose words say no throttle, outvote it.
     if throttle_code and not names_billing and not _states_plainly(texts):
         return None
-    if strict and context and not names_billing and _throttle_in(context[:CONTEXT_SCAN]):
+    if (
+        strict
+        and context
+        and not names_billing
+        and _throttle_in(context[:CONTEXT_SCAN])
+        and not _states_plainly(texts)
+    ):
         return None
     # 2. Another refusal stated plainly: no code counts, nor weak wording.
     contrary = contrary or any(said.contrary for _, said in texts)
@@ -197,7 +223,7 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         for family in said.counted(strict):
             if family.is_remedy:
                 continue
-            if not family.is_vague:
+            if not family.is_vague and not said.by_concepts:
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
             vague_codes.append((family, code))
     # 4. Wording that names what happened, with the vague codes.
@@ -211,20 +237,36 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         text = stated.get(family)
         if text is None:  # stated by a vague code
             text = _shown(next(code for f, code in vague_codes if f is family), fields)
+        if family is Family.QUOTA_EXHAUSTED and remedy is None and fields.exhausted:
+            # A quota whose `limit` object says a fixed allowance is used up (`"limit":
+            # 2500, "remaining": 0`) is an allowance, not a balance.
+            family = Family.PLAN_VOLUME_USED
         return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
-    # 5. A remedy alone.
-    if remedies:
+    # 5. A remedy alone; on a strict reading, not when another refusal is stated plainly
+    # ("that API key does not exist ... upgrade to a paid plan").
+    if remedies and not (strict and contrary):
         family = remedies[0]
         return Verdict(_reason(family), family, shown_code, stated[family], "remedy")
     # 6. Fields alone.
     return None if strict else _from_fields(fields)
 
 
+def lifts_by_itself(fields: Fields) -> bool:
+    """`True` when the error's own words state a limit that lifts by itself (a rate limit,
+    a time window, a resource in use) and no gate: then even a 402 is no gate ("you will
+    exceed the memory limit of 8192MB for all your runs")."""
+    if decide(fields, strict=False) is not None:
+        return False
+    return any(read_words(message.text).lifts for message in fields.messages if message.own)
+
+
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
-    """`True` when the error's own words state what happened by a strong rule (not a
-    remedy, not a vague quota or allowance)."""
+    """`True` when the error's own words state what happened by a strong rule: not a
+    remedy, not a bare quota ("you exceeded your current quota" is a throttle's words too);
+    an allowance the plan grants, named as such ("your token-plan quota has been
+    exhausted", "monthly limit reached"), is no throttle's."""
     return any(
-        not family.is_vague and not family.is_remedy
+        family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
         for message, said in texts
         if message.own
         for family in said.strict_gates
@@ -254,7 +296,12 @@ def _code_value(code: Code | None, fields: Fields) -> str | None:
     name or a category)."""
     if code is not None:
         return code.value
-    return next((c.value for c in fields.codes if not c.aux), None)
+    return first_code(fields)
+
+
+def first_code(fields: Fields) -> str | None:
+    """The first code the payload states that is no limit's name or category."""
+    return next((code.value for code in fields.codes if not code.aux), None)
 
 
 def _from_fields(fields: Fields) -> Verdict | None:
@@ -334,13 +381,12 @@ def _shaped_run(match: re.Match[str]) -> str:
 
 
 def _read_lowered(lowered: str) -> Statements:
+    """The wording rules, then the concept layer for what they leave unsaid."""
     rules: dict[str, WordRule] = {}
     for needle in _NEEDLES:
         if needle in lowered:
             for rule in _BY_NEEDLE[needle]:
                 rules.setdefault(rule.name, rule)
-    if not rules:
-        return _NOTHING
     strong: set[Family] = set()
     weak: set[Family] = set()
     matched: list[str] = []
@@ -350,9 +396,48 @@ def _read_lowered(lowered: str) -> Statements:
             continue
         into.add(rule.family)
         matched.append(rule.name)
-    if not matched:
+    concepts = read_concepts(lowered, vetoed=not _LOOK_ALIKES.isdisjoint(strong | weak))
+    if concepts.rules:
+        if concepts.replaces and concepts.strong:
+            strong -= concepts.replaces
+            weak -= concepts.replaces
+        _fill(strong, weak, concepts.strong, concepts.weak)
+        matched.extend(f"concept: {name}" for name in concepts.rules)
+    lifts = concepts.lifts or Family.THROTTLE in strong
+    if not matched and not lifts:
         return _NOTHING
-    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
+    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched), lifts=lifts)
+
+
+#: The look-alikes the wording rules state: the concept layer's strong rules count as weak.
+_LOOK_ALIKES = frozenset({Family.THROTTLE, Family.TRANSFER_REFUSED, Family.NOT_BILLING})
+
+
+def _fill(
+    strong: set[Family],
+    weak: set[Family],
+    concept_strong: frozenset[Family],
+    concept_weak: frozenset[Family],
+) -> None:
+    """Adds what the concept layer states where the wording rules state nothing of its kind:
+    a precise rule that names what happened, or a remedy, is kept over a combination of
+    concepts (`strong` and `weak` are the wording rules' families, changed in place)."""
+    every = strong | weak
+    stated = any(not f.is_remedy for f in strong if f.is_gate)
+    stated_any = any(not f.is_remedy for f in every if f.is_gate)
+    asked = any(f.is_remedy for f in every)
+    for family in concept_strong:
+        if family.is_remedy:
+            if not asked:
+                strong.add(family)
+        elif not stated:
+            strong.add(family)
+    for family in concept_weak:
+        if family.is_remedy:
+            if not asked:
+                weak.add(family)
+        elif not stated_any:
+            weak.add(family)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -373,6 +458,12 @@ def read_code(normalized: str) -> Statements:
             (strong if by_words.strength is _STRONG else weak).add(by_words.family)
             matched.append(by_words.name)
     if not matched:
+        # A code no rule knows is read by its words' concepts, as a clause: only the
+        # strong combinations count (`NOT_ENOUGH_BALANCE`, `OPTION_NOT_IN_PLAN`).
+        concepts = read_concepts(normalized.replace("_", " "))
+        if concepts.strong:
+            names = tuple(f"concept: {name}" for name in concepts.rules)
+            return Statements(concepts.strong, frozenset(), names, by_concepts=True)
         return _NOTHING
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 

@@ -63,8 +63,12 @@ class Family(enum.Enum):
     # What the provider asks for.
     PAYMENT_METHOD_ASKED = ("payment_method_asked", Reason.PAYMENT_FAILED, _REMEDY)
     TOP_UP_ASKED = ("top_up_asked", Reason.INSUFFICIENT_CREDITS, _REMEDY)
+    # Raising a cap the account set ("increase your cap"): money it allowed itself.
+    CAP_RAISE_ASKED = ("cap_raise_asked", Reason.INSUFFICIENT_CREDITS, _REMEDY)
     BILLING_ASKED = ("billing_asked", Reason.SUBSCRIPTION_EXPIRED, _REMEDY)
     UPGRADE_ASKED = ("upgrade_asked", Reason.PLAN_LIMIT_EXCEEDED, _REMEDY)
+    # A price quoted for this request, to accept on the replay ("accept charges").
+    CHARGE_ASKED = ("charge_asked", Reason.PAYMENT_CHALLENGE, _REMEDY)
     # Look-alikes: a rate limit and a refused transfer of the application's own money veto
     # every reading; another refusal stated plainly outvotes codes and weak wording.
     THROTTLE = ("throttle", None, _LOOK_ALIKE)

@@ -14,6 +14,7 @@ fewer).
 from __future__ import annotations
 
 import functools
+import http
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -240,6 +241,8 @@ _MESSAGE_KEYS = (
 )
 _CODE_KEYS = (
     "code",
+    # Chargebee's `api_error_code` (its `error_code` is "DeprecatedField").
+    "api_error_code",
     "error_code",
     "err_code",
     "issue",
@@ -250,6 +253,8 @@ _CODE_KEYS = (
     "error_type",
     "type_name",
     "name",
+    # Exa's `tag` ("NO_MORE_CREDITS", "INVALID_API_KEY").
+    "tag",
     # OpenRouter's `metadata.limit_source`: which limit was hit.
     "limit_source",
     # Square's `errors[].category` (`PAYMENT_METHOD_ERROR`).
@@ -316,6 +321,9 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
+    # `{"status": {"error_code": 1004, "error_message": ...}}`, `{"status": {"code": 402,
+    # "message": "quota exceeded"}}`: a status object, where a string `status` is a code.
+    "status",
     "detail",
     "details",
     "metadata",
@@ -328,11 +336,17 @@ _NESTED = (
     "raw",
     "limit",
     "limits",
+    # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
+    "rate",
 )
 #: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`).
-_NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code"})
+_NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code", "api_error_code"})
 #: How a language's null reads once a gateway has turned it into a string.
 _NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
+#: The statuses HTTP assigns, as a bare `code` restates them.
+_HTTP_STATUSES = frozenset(str(int(status)) for status in http.HTTPStatus)
+#: What a `status` says of the request's outcome (JSend, many wrappers): no code.
+_OUTCOME_WORDS = frozenset({"error", "fail", "failed", "failure", "success", "ok", "errored"})
 _REMEDY_RANK = _MESSAGE_KEYS.index("remedy_hint")
 _AUX_RANK = _CODE_KEYS.index("limit_source")
 _MAX_OBJECTS = 12
@@ -471,6 +485,9 @@ def _build_roles() -> None:
 
 
 _build_roles()
+# AWS's JSON 1.1 protocol names the error's code `__type` ("SubscriptionRequiredException",
+# or "com.amazonaws.support#SubscriptionRequiredException").
+_ROLES["__type"] = _ROLES["type"]
 
 
 # --------------------------------------------------------------------------- the walk
@@ -592,12 +609,17 @@ def _parsed_upstream(value: str) -> Any:
 
 
 def _code_value(key: str, value: Any) -> str | None:
-    """`value` as a code where `key` holds one, else `None`."""
+    """`value` as a code where `key` holds one, else `None`.
+
+    An integer is a code where a code belongs (Twilio's 21608, X's 453, Postmark's
+    `ErrorCode` 405 on a 422), unless a bare `code` restates an HTTP status (a gateway's
+    `"code": 402`); an error code equal to the response's own status is dropped when the
+    answer is made (`_core`), where the status is known.
+    """
     if type(value) is int:
-        # An integer is a code where a code belongs (Twilio's 21608, Zhipu's 1113), unless
-        # it only restates an HTTP status (a gateway's `"code": 402`).
-        if key in _NUMERIC_CODE_KEYS and 0 < value < 10**12 and not 100 <= value <= 599:
-            return str(value)
+        if key in _NUMERIC_CODE_KEYS and 0 < value < 10**12:
+            digits = str(value)
+            return None if key == "code" and digits in _HTTP_STATUSES else digits
         return None
     if type(value) is not str:
         return None
@@ -608,13 +630,16 @@ def _code_value(key: str, value: Any) -> str | None:
             and 0 < len(digits) <= 12
             and digits.isascii()
             and digits.isdigit()
-            and not (len(digits) == 3 and 100 <= int(digits) <= 599)
+            and not (key == "code" and digits in _HTTP_STATUSES)
         ):
             return digits
         return None
     stripped = value.strip()
-    if stripped.lower() in _NULL_WORDS:
+    lowered = stripped.lower()
+    if lowered in _NULL_WORDS:
         return None  # a serialized null ("type": "None"), not a code
+    if key == "status" and lowered in _OUTCOME_WORDS:
+        return None  # JSend's `"status": "error"`: an outcome, not a code
     # `name` is a code only in the shape of an exception class ("InsufficientBalanceError") or
     # of a constant ("payment_required", "UNPROCESSABLE_ENTITY"), not a person's or a thing's.
     if key == "name" and not (stripped.endswith(("Error", "Exception")) or "_" in stripped):

@@ -16,8 +16,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from .concepts import Concept, ConceptRule
 from .rules import Strength
 from .vocabulary import CODE_RULES, CODE_WORDS, WORDING
+from .vocabulary.combinations import COMBINATIONS
+from .vocabulary.lexicon import LEXICON
 
 __all__ = ["EVIDENCE_NEEDLES", "EVIDENCE_SCAN", "may_hold_evidence"]
 
@@ -50,6 +53,85 @@ _COMMON = frozenset(
         "in",
         "the",
         "is",
+        "for",
+        "on",
+        "your",
+        "you",
+        "have",
+        "has",
+        "do",
+        "does",
+        "don't",
+        "doesn't",
+        "can't",
+        "can",
+        "only",
+        "all",
+        "more",
+        "api",
+        "be",
+        "must",
+        "a",
+        "an",
+        "access",
+        "payment",
+        "billing",
+        "used",
+        "run",
+        "ran",
+        "tokens",
+        "token",
+        # Words of many errors that are no gate: a concept rule is looked for by the terms
+        # of another of its groups where it can.
+        "add",
+        "set",
+        "update",
+        "link",
+        "enter",
+        "provide",
+        "open",
+        "read",
+        "past",
+        "hold",
+        "active",
+        "non",
+        "issue",
+        "issues",
+        "problem",
+        "failed",
+        "failure",
+        "completed",
+        "processed",
+        "cap",
+        "maximum",
+        "custom",
+        "cost",
+        "control",
+        "users",
+        "accounts",
+        "version",
+        "requests",
+        "calls",
+        "choose",
+        "move",
+        "switch",
+        "pay",
+        "enable",
+        "enabled",
+        "restore",
+        "activate",
+        "cannot",
+        "longer",
+        "closed",
+        "ended",
+        "disabled",
+        "source",
+        "profile",
+        "details",
+        "info",
+        "information",
+        "method",
+        "methods",
     ]
 )
 
@@ -70,7 +152,44 @@ def _derive() -> tuple[str, ...]:
     for code_rule in CODE_RULES:
         if code_rule.strength is Strength.STRONG and code_rule.family.is_gate:
             words.update(_code_needles(code_rule.codes, words))
+    for concept_rule in COMBINATIONS:
+        if concept_rule.strength is Strength.STRONG and concept_rule.family.is_gate:
+            words.update(concept_needles(concept_rule))
     return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
+
+
+def concept_needles(rule: ConceptRule) -> frozenset[str]:
+    """The needles of a combination rule: those of every term of one of its groups (the
+    group whose needles are the fewest common words). Every clause the rule matches holds a
+    term of each group, so a text the rule matches holds one of these."""
+    groups = [
+        frozenset(needle for c in group for t in _TERMS[c] for needle in term_needles(t))
+        for group in rule.needs
+    ]
+    return min(groups, key=lambda words: (sum(w in _COMMON for w in words), len(words)))
+
+
+def term_needles(term: str) -> tuple[str, ...]:
+    """What the prefilter looks for to find a lexicon term, in a message or in a code.
+
+    A term's least common word, when it has one that is not common; a phrase of common
+    words ("set limit", "api tokens") in each spelling a code gives it (`set_limit`,
+    `set-limit`, `set.limit`, `SetLimit` lowered) and in a message's (`set limit`); a
+    Chinese term whole. A code's words are read as a clause (`normalize_code`), so a code
+    that states a term holds one of these spellings.
+    """
+    if any("\u3400" <= char <= "\u9fff" for char in term):
+        return (term,)
+    words = [w for w in term.replace("-", " ").split() if w]
+    rare = [word for word in words if word not in _COMMON]
+    if rare or len(words) == 1:
+        return (max(rare or words, key=len),)
+    return tuple(separator.join(words) for separator in (" ", "_", "-", ".", ""))
+
+
+_TERMS: dict[Concept, list[str]] = {}
+for _lexicon in LEXICON:
+    _TERMS.setdefault(_lexicon.concept, []).extend(_lexicon.terms)
 
 
 def _code_needles(codes: Iterable[str], words: set[str]) -> set[str]:

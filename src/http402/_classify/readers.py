@@ -15,7 +15,15 @@ from typing import Any
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import as_amount, safe_action_url
-from .decide import CONTEXT_SCAN, Verdict, decide, unless_a_transfer
+from .decide import (
+    CONTEXT_SCAN,
+    WORDS_SCAN,
+    Verdict,
+    decide,
+    first_code,
+    lifts_by_itself,
+    unless_a_transfer,
+)
 from .fields import Fields, is_documentation, read_fields, text_fields
 from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
@@ -25,6 +33,7 @@ __all__ = [
     "Reading",
     "fields_of",
     "gate",
+    "lifts_by_itself_only",
     "may_hold_evidence",
     "moves_money",
     "read_json",
@@ -248,6 +257,18 @@ def moves_money(url: str) -> bool:
     return any(segment in _MONEY_MOVEMENT for segment in path.split("/"))
 
 
+def lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:
+    """`True` when the body's own words state a limit that lifts by itself and no gate
+    (`decide.lifts_by_itself`): a 402 that says so is no gate, it is not `unknown`."""
+    fields = reading_of(snapshot).fields
+    if fields is None:
+        text = snapshot.text
+        if text.lstrip()[:1] == "<" or not text.strip():
+            return False  # a page's markup, or nothing: nothing stated
+        fields = text_fields(" ".join(text[:WORDS_SCAN].split()))
+    return lifts_by_itself(fields)
+
+
 def read_text(text: str, *, strict: bool) -> tuple[Fields, Verdict | None]:
     """The fields of a plain-text message (its words only) and what they decide."""
     fields = text_fields(text)
@@ -286,7 +307,7 @@ def gate(
     if reason is None:
         reason = verdict.reason if verdict is not None else Reason.UNKNOWN
     if isinstance(code, _Keep):
-        code = verdict.code if verdict is not None else _first_code(fields)
+        code = verdict.code if verdict is not None else first_code(fields)
     if isinstance(message, _Keep):
         message = verdict.message if verdict is not None else fields.message
     # The answer is frozen and a function of these alone: a body read before gets the one
@@ -343,10 +364,6 @@ def _answer(
         request_id=request_id,
         raw=raw,
     )
-
-
-def _first_code(fields: Fields) -> str | None:
-    return next((code.value for code in fields.codes if not code.aux), None)
 
 
 # --------------------------------------------------------------------------- what a message states

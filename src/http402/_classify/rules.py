@@ -170,10 +170,13 @@ MAX_CODE = 100
 @functools.lru_cache(maxsize=1024)
 def normalize_code(code: str) -> str:
     """A code in snake case; a problem type URI by its last segment
-    (`https://example.com/probs/out-of-credit` -> `out_of_credit`)."""
+    (`https://example.com/probs/out-of-credit` -> `out_of_credit`), a name after a `#` by
+    what follows it."""
     code = code.strip()[:MAX_CODE]
     if "/" in code:
-        code = code.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        code = code.rstrip("/").rsplit("/", 1)[-1]
+    if "#" in code:  # a URI's fragment, an AWS shape's name ("com.amazonaws.x#Name")
+        code = code.rsplit("#", 1)[-1] or code
     return _SEPARATORS.sub("_", _CAMEL.sub("_", code).lower()).strip("_")
 
 

@@ -87,6 +87,13 @@ STATUSES: tuple[StatusRule, ...] = (
         "code or words",
     ),
     StatusRule(
+        (426,),
+        Read.ON_EVIDENCE,
+        "Upgrade Required: HTTP's protocol switch comes with an `Upgrade` header and no "
+        "billing words; NewsAPI answers its plans' limits with 426 `maximumResultsReached` "
+        "('upgrade to a paid plan')",
+    ),
+    StatusRule(
         _UNASSIGNED,
         Read.ON_EVIDENCE,
         "a status HTTP does not assign is the provider's own: Tavily's 432 and 433, DeepL's 456",
@@ -109,7 +116,6 @@ STATUSES: tuple[StatusRule, ...] = (
             423,
             424,
             425,
-            426,
             428,
             431,
             451,

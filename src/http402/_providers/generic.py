@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .._adapters import ResponseSnapshot
-from .._classify.decide import WORDS_SCAN, decide
+from .._classify.decide import WORDS_SCAN, decide, lifts_by_itself
 from .._classify.fields import Fields, Message
 from .._classify.readers import gate, may_hold_evidence, read_json
 from .._models import PaymentRequired
@@ -50,6 +50,8 @@ class JSONAdapter:
         fields, verdict = read
         if verdict is None and (strict or (fields.message is None and not fields.codes)):
             return None  # a 402 with nothing to say is left to the next rule, then `unknown`
+        if verdict is None and lifts_by_itself(fields):
+            return None  # a 402 that states a rate limit or a resource in use: no gate
         return gate(fields, verdict, self.name)
 
 
@@ -68,8 +70,9 @@ class TextAdapter:
         if response.json is not None:
             return None  # the JSON rule's to read
         text = response.text
-        if not text.strip():
-            return None
+        if not text.strip() or text.lstrip()[:1] in ("{", "["):
+            return None  # nothing, or JSON that did not parse: no words to read
+
         content_type = (response.header("content-type") or "").lower()
         is_html = "html" in content_type or text.lstrip()[:1] == "<"
         if is_html and strict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .._adapters import ResponseSnapshot
+from .._classify.decide import lifts_by_itself
 from .._classify.readers import gate, read_json
 from .._models import PaymentRequired
 from .._untrusted import bounded_text
@@ -52,7 +53,7 @@ class ProblemDetailsAdapter:
         if read is None:
             return None
         fields, verdict = read
-        if verdict is None and strict:
+        if verdict is None and (strict or lifts_by_itself(fields)):
             return None
         type_uri = bounded_text(problem_type, 300) if isinstance(problem_type, str) else None
         message = bounded_text(payload.get("detail")) or bounded_text(payload.get("title"))

@@ -28,12 +28,13 @@ WORDING = (
         r"\b" + _MOVEMENT + r"\b[^.]{0,80}?\b(?:insufficient|not enough|not have (?:enough|"
         r"sufficient)|sufficient)\b"
         r"|\b(?:insufficient|not enough|not have (?:enough|sufficient)) (?:funds|balance)\b"
-        r"[^.]{0,80}?\b(?:for|to (?:cover|complete|make))\b[^.]{0,20}?\b" + _MOVEMENT + r"\b",
+        r"[^.]{0,80}?\b(?:for|to)\b[^.]{0,30}?\b" + _MOVEMENT + r"\b",
         needles=("transfer", "payout", "withdrawal", "disbursement", "remittance", "sender"),
         examples=(
             "You have insufficient funds in your Stripe account for this transfer.",
             "Sender does not have sufficient funds. Please add funds and retry.",
             "Payout failed: the balance is insufficient.",
+            "Your account does not have enough balance to carry out the payout operation.",
         ),
         look_alikes=("Your card has insufficient funds.", "Insufficient balance, please recharge."),
         source="https://docs.stripe.com/error-codes/balance-insufficient; PayPal Payouts "
@@ -97,9 +98,10 @@ WORDING = (
         STRONG,
         r"\b(?:storage|disk|drive) (?:quota|space|limit)\b|\b(?:insufficient|not enough|out of) "
         r"(?:storage|disk|space)\b"
-        r"|\b(?:must be|should be) (?:at least|at most|greater|less|a |an |positive|between"
-        r"|one of|valid)"
-        r"|\b(?:not found|does not exist|no such)\b",
+        r"|\b(?:must be|should be) (?:at least|at most|greater|less|positive|between|one of"
+        r"|valid|an? (?:valid|integer|number|string|boolean|array|object|list)\b)"
+        # Not "not found": "billing account ... is not found" is a paid tier's requirement.
+        r"|\b(?:does not exist|no such)\b",
         needles=(
             "storage",
             "disk",
@@ -107,7 +109,6 @@ WORDING = (
             "space",
             "must be",
             "should be",
-            "not found",
             "does not exist",
             "no such",
         ),
@@ -116,7 +117,12 @@ WORDING = (
             "Amount must be at least $0.50 usd",
             "The model `gpt-4` does not exist or you do not have access to it.",
         ),
-        look_alikes=("A payment method is required to continue.", "Credits are required."),
+        look_alikes=(
+            "A payment method is required to continue.",
+            "Credits are required.",
+            "You must be a paid subscriber to use this model.",
+            "Billing account for project '123' is not found.",
+        ),
         source="https://developers.google.com/drive/api/guides/handle-errors "
         "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
     ),

@@ -76,8 +76,9 @@ WORDING = (
         VOLUME,
         STRONG,
         # Not a spend cap: "monthly spending limit" is the account's own (balance.py).
-        r"\bmonthly (?!(?:spend|spending|budget|billing)\b)(?:[\w-]+ ){0,2}(?:quota|limit|cap"
-        r"|allowance|threshold)s?\b"
+        # Nor a hard limit: "monthly usage hard limit" is a cap the account set.
+        r"\bmonthly (?!(?:spend|spending|budget|billing)\b)(?:(?!hard\b)[\w-]+ ){0,2}"
+        r"(?:quota|limit|cap|allowance|threshold)s?\b"
         r"|\busage[ -]?cap(?:ped)?\b"
         r"|\b" + _USED + r"\b[^.]{0,60}?\b(?:in|for|of) (?:this|the current|your current|the) "
         r"(?:monthly |billing )?(?:cycle|billing period|month)\b"
@@ -119,6 +120,7 @@ WORDING = (
         look_alikes=(
             "Your team has reached its monthly spending limit.",
             "The month parameter must be between 1 and 12.",
+            "Monthly usage hard limit exceeded",
         ),
         source="tests/payloads/x-api-usage-capped-monthly-429.json; scraperapi, serpapi and "
         "cohere payloads from research",

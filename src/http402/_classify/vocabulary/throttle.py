@@ -19,9 +19,10 @@ WORDING = (
         "rate limit",
         THROTTLE,
         STRONG,
-        r"\brate[ _-]?limit|\bthrottl(?:ed|ing|e)\b|\btoo many requests\b|\bslow down\b"
-        r"|\brequests? (?:too|are too) (?:frequent|fast)|请求过于频繁|请求频率|限流|频率限制"
-        r"|速率限制|并发",
+        # A monthly "rate limit" is a plan's allowance (issue 19).
+        r"\brate(?<!monthly rate)[ _-]?limit|\bthrottl(?:ed|ing|e)\b|\btoo many requests\b"
+        r"|\bslow down\b|\brequests? (?:too|are too) (?:frequent|fast)"
+        r"|请求过于频繁|请求频率|限流|频率限制|速率限制|并发",
         needles=(
             "rate limit",
             "rate-limit",
@@ -47,7 +48,11 @@ WORDING = (
             "请求过于频繁，请稍后再试",
             "并发请求数超过限制",
         ),
-        look_alikes=("The exchange rate is not available.", "Your credit balance is too low."),
+        look_alikes=(
+            "The exchange rate is not available.",
+            "Your credit balance is too low.",
+            "You have exceeded the monthly rate limit of your plan.",
+        ),
         source="tests/payloads/openai-rate-limit-rpm-billing-hint-429-negative.json",
     ),
     WordRule(
@@ -127,7 +132,9 @@ WORDING = (
         "daily window",
         THROTTLE,
         WEAK,
-        r"\b(?:daily|hourly|today's|24-hour|24 hour)\b|\btry again tomorrow\b"
+        r"\b(?:daily|hourly|today's)\b|\btry again tomorrow\b"
+        # A window of a few hours, minutes or seconds: "5-hour usage limit", "24 hour".
+        r"|\b[0-9]{1,3}[- ](?:hour|minute|second)\b"
         r"|\bresets? (?:in [0-9][0-9.]* ?(?:s|sec|seconds?|m|min|minutes?|h|hr|hours?)\b"
         r"|at (?:midnight|[0-9]{1,2}:[0-9]{2}))"
         r"|每日|每天|今日",
@@ -135,8 +142,9 @@ WORDING = (
             "daily",
             "hourly",
             "today",
-            "24-hour",
-            "24 hour",
+            "hour",
+            "minute",
+            "second",
             "tomorrow",
             "reset",
             "每日",
@@ -146,6 +154,7 @@ WORDING = (
         examples=(
             "You have exceeded your daily quota. Upgrade to a paid plan for more.",
             "Daily sending limit of 5000 messages has been reached.",
+            "You've reached your 5-hour usage limit. Upgrade your plan to continue now.",
         ),
         look_alikes=(
             "Your monthly quota is used up.",

@@ -1,0 +1,278 @@
+"""Reading a text by meaning: its clauses, the concepts in each, what their combinations state.
+
+A text is cut into clauses (sentences: a `.`, `!`, `?` or `;` before a blank, or Chinese
+`。！？；`). Each clause is read word by word against the lexicons (`vocabulary/lexicon.py`),
+the longest phrase at a place first; the words after a remedy's verb ("upgrade", "top up",
+"purchase", "add") up to the next comma are what the clause *asks for*, not what it states,
+so "please upgrade your plan" does not make a used-up balance the plan's. Then every
+combination rule (`vocabulary/combinations.py`) is tried on each clause:
+
+- a veto in the clause (a time window, a bad key, a permission, a validation error, a
+  transfer, a resource, a sandbox, a security lock) stops every rule in that clause;
+- a veto anywhere else in the text (or a look-alike stated by the wording rules) makes the
+  strong rules count as weak: a gate then needs a 402 or the provider's own host.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from .concepts import Concept, ConceptRule, Lexicon, Part
+from .families import Family
+from .rules import Strength
+from .vocabulary.combinations import COMBINATIONS
+from .vocabulary.lexicon import LEXICON
+
+__all__ = ["CONCEPT_SCAN", "ConceptReading", "clauses_of", "read_concepts", "tokens_of"]
+
+#: How much of a text the concept layer reads: a provider states the reason up front.
+CONCEPT_SCAN = 1024
+
+_CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|[\u3002\uff01\uff1f\uff1b]+")
+#: A word (letters, digits, `$`, an apostrophe, inner dashes: "read-only", "5-hour"), a run
+#: of Chinese, or one other character (which no phrase spans).
+_TOKEN = re.compile(r"[a-z0-9$']+(?:-[a-z0-9$']+)*|[\u3400-\u9fff]+|[^\sa-z0-9$'\u3400-\u9fff]")
+_CJK_START = "\u3400"
+_COMMA = frozenset({",", "\uff0c"})
+#: A number and a short unit of time: "5-hour", "24 hour", "30 seconds", "5h".
+_WINDOW_UNITS = frozenset({"hour", "hr", "h", "minute", "min", "second", "seconds", "sec", "s"})
+_DIGITS_AND_UNIT = re.compile(
+    r"[0-9]+-?(?:h|hr|hrs|hour|hours|min|mins|minute|minutes|s|sec|secs|second|seconds)"
+)
+_WINDOW = frozenset({Concept.WINDOW})
+
+
+def tokens_of(text: str) -> list[str]:
+    """The tokens of a lower-case text, as the lexicons are matched against them: a word
+    with dashes that no lexicon knows is read as its parts ("token-plan" is "token plan")."""
+    if "\u2019" in text:
+        text = text.replace("\u2019", "'")
+    tokens = _TOKEN.findall(text)
+    if "-" not in text:
+        return tokens
+    split: list[str] = []
+    for token in tokens:
+        if "-" in token and len(token) > 1 and token not in _DASHED and not token[0].isdigit():
+            split.extend(token.split("-"))
+        else:
+            split.append(token)
+    return split
+
+
+def clauses_of(text: str) -> list[str]:
+    """The clauses of a lower-case text."""
+    return [clause for clause in _CLAUSE_END.split(text) if clause.strip()]
+
+
+# --------------------------------------------------------------------------- the lexicons
+
+
+def _compile(
+    lexicons: Iterable[Lexicon],
+) -> tuple[
+    dict[str, frozenset[Concept]],
+    dict[str, tuple[tuple[tuple[str, ...], frozenset[Concept]], ...]],
+    tuple[tuple[str, frozenset[Concept]], ...],
+]:
+    words: dict[str, set[Concept]] = {}
+    phrases: dict[tuple[str, ...], set[Concept]] = {}
+    chinese: dict[str, set[Concept]] = {}
+    for lexicon in lexicons:
+        for term in lexicon.terms:
+            if any(_CJK_START <= char <= "\u9fff" for char in term):
+                chinese.setdefault(term, set()).add(lexicon.concept)
+                continue
+            tokens = tuple(tokens_of(term))
+            if len(tokens) == 1:
+                words.setdefault(tokens[0], set()).add(lexicon.concept)
+            else:
+                phrases.setdefault(tokens, set()).add(lexicon.concept)
+    by_first: dict[str, list[tuple[tuple[str, ...], frozenset[Concept]]]] = {}
+    for tokens, concepts in phrases.items():
+        # A phrase that starts with a word of its own is read whole when it is there.
+        by_first.setdefault(tokens[0], []).append((tokens[1:], frozenset(concepts)))
+    return (
+        {word: frozenset(concepts) for word, concepts in words.items()},
+        {
+            first: tuple(sorted(rests, key=lambda rest: -len(rest[0])))
+            for first, rests in by_first.items()
+        },
+        tuple(
+            (term, frozenset(concepts))
+            for term, concepts in sorted(chinese.items(), key=lambda item: -len(item[0]))
+        ),
+    )
+
+
+#: The lexicons' words with dashes, read whole ("read-only", "pay-as-you-go").
+_DASHED: frozenset[str] = frozenset(
+    term for lexicon in LEXICON for term in lexicon.terms if "-" in term and " " not in term
+)
+_WORDS, _PHRASES, _CHINESE = _compile(LEXICON)
+
+
+class Clause(NamedTuple):
+    """What one clause holds: the concepts of what it states, and of all of it (with what
+    it asks for); whether a veto speaks in it."""
+
+    statement: frozenset[Concept]
+    whole: frozenset[Concept]
+    vetoed: bool
+
+
+def read_clause(clause: str) -> Clause:
+    """The concepts of one lower-case clause."""
+    tokens = tokens_of(clause)
+    statement: set[Concept] = set()
+    asked: set[Concept] = set()
+    into = statement
+    count = len(tokens)
+    index = 0
+    words, phrases = _WORDS, _PHRASES
+    while index < count:
+        token = tokens[index]
+        if token in _COMMA:
+            into = statement  # what a remedy asks for ends at a comma
+            index += 1
+            continue
+        found = None
+        step = 1
+        candidates = phrases.get(token)
+        if candidates is not None:
+            for rest, concepts in candidates:
+                end = index + 1 + len(rest)
+                if end <= count and tuple(tokens[index + 1 : end]) == rest:
+                    found, step = concepts, 1 + len(rest)
+                    break
+        if found is None:
+            found = words.get(token)
+            if found is None:
+                found = _other(token, tokens, index)
+        if found:
+            if into is statement and any(concept.is_verb for concept in found):
+                into = asked
+            into.update(found)
+        index += step
+    whole = frozenset(statement | asked)
+    vetoed = any(concept.is_veto for concept in whole) or (
+        Concept.BAD in whole and (Concept.KEY in whole or Concept.FIELD in whole)
+    )
+    return Clause(frozenset(statement), whole, vetoed)
+
+
+def _other(token: str, tokens: list[str], index: int) -> frozenset[Concept] | None:
+    """The concepts of a token that is no lexicon word: a run of Chinese, a number with a
+    short unit of time, a word's possessive."""
+    first = token[0]
+    if first >= _CJK_START:
+        found: set[Concept] = set()
+        for term, concepts in _CHINESE:
+            if term in token:
+                found.update(concepts)
+        return frozenset(found) if found else None
+    if first.isdigit():
+        if _DIGITS_AND_UNIT.fullmatch(token):
+            return _WINDOW
+        following = index + 1
+        if following < len(tokens) and tokens[following] == "-":
+            following += 1
+        if following < len(tokens) and tokens[following] in _WINDOW_UNITS:
+            return _WINDOW
+        return None
+    if token.endswith("'s"):
+        return _WORDS.get(token[:-2])
+    return None
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+class ConceptReading(NamedTuple):
+    """What a text states by its concepts: the families of the rules that count on any
+    readable 4xx (`strong`) and only on a 402 or the provider's host (`weak`), the names of
+    the rules that matched, whether a veto spoke in it, and whether that veto is a limit
+    that lifts by itself (a time window, a resource in use)."""
+
+    strong: frozenset[Family]
+    weak: frozenset[Family]
+    rules: tuple[str, ...]
+    vetoed: bool
+    lifts: bool = False
+    #: The wording rules' families that the concepts replace (`ConceptRule.decides_over`).
+    replaces: frozenset[Family] = frozenset()
+
+
+_NOTHING = ConceptReading(frozenset(), frozenset(), (), False)
+_LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE})
+_STATEMENT_RULES = tuple(
+    rule for rule in COMBINATIONS if rule.part is Part.STATEMENT and not rule.fallback
+)
+_WHOLE_RULES = tuple(rule for rule in COMBINATIONS if rule.part is Part.WHOLE)
+_FALLBACK_RULES = tuple(rule for rule in COMBINATIONS if rule.fallback)
+
+
+def read_concepts(lowered: str, *, vetoed: bool = False) -> ConceptReading:
+    """What a lower-case text states by the combination rules (its first `CONCEPT_SCAN`
+    characters).
+
+    Args:
+        lowered: The text, in lower case.
+        vetoed: Whether a look-alike was stated in the text by other means (the wording
+            rules' throttle, transfer or other refusal): the strong rules then count as
+            weak.
+    """
+    return _read(lowered[:CONCEPT_SCAN], vetoed)
+
+
+@functools.lru_cache(maxsize=512)
+def _read(text: str, vetoed: bool) -> ConceptReading:
+    # Cached: a provider sends the same few messages (callers pass them in their shape).
+    matched: list[ConceptRule] = []
+    read: list[Clause] = []
+    lifts = False
+    for clause_text in clauses_of(text):
+        clause = read_clause(clause_text)
+        if clause.vetoed:
+            vetoed = True
+            lifts = lifts or not clause.whole.isdisjoint(_LIFTS)
+            continue
+        if not clause.whole:
+            continue
+        read.append(clause)
+        for rule in _STATEMENT_RULES:
+            if rule.matches(clause.statement):
+                matched.append(rule)
+        for rule in _WHOLE_RULES:
+            if rule.matches(clause.whole):
+                matched.append(rule)
+    if not matched and "{" not in text:
+        # A concept merely named, in prose (not a key of JSON that did not parse): only
+        # where nothing else is stated.
+        for clause in read:
+            matched.extend(rule for rule in _FALLBACK_RULES if rule.matches(clause.statement))
+    if not matched:
+        return _NOTHING if not vetoed else ConceptReading(frozenset(), frozenset(), (), True, lifts)
+    strong: set[Family] = set()
+    weak: set[Family] = set()
+    names: list[str] = []
+    replaces: set[Family] = set()
+    for rule in matched:
+        if rule.strength is Strength.STRONG and not vetoed:
+            strong.add(rule.family)
+        else:
+            weak.add(rule.family)
+        replaces.update(rule.decides_over)
+        if rule.name not in names:
+            names.append(rule.name)
+    replaces -= strong | weak  # what the concepts state themselves is not replaced
+    return ConceptReading(
+        frozenset(strong),
+        frozenset(weak - strong),
+        tuple(names),
+        vetoed,
+        lifts,
+        frozenset(replaces),
+    )

@@ -1,0 +1,457 @@
+"""The combination rules: which concepts, together in one clause, state which family.
+
+Whose a used-up quantity is (the reason rule of `families.py`) is decided by the clause's
+qualifiers, in this order, and each rule below says so with its `unless`:
+
+1. a cap the account set (a budget, a spend or hard limit) is `spend_cap_reached`;
+2. a balance (balance, funds, prepaid, a wallet) is money, `balance_exhausted`, whatever
+   else the clause says;
+3. credits, a quota, a limit or a volume that the clause qualifies by a period ("monthly",
+   "this billing cycle"), by inclusion ("included", "allotted", "free tier", "trial") or by
+   a plan, are the plan's allowance, `plan_volume_used`;
+4. credits alone are money, `balance_exhausted`;
+5. a volume alone (usage, compute time, pages, results) is the plan's, `plan_volume_used`;
+   requests, calls, tokens or messages alone may be a throttle's, so only weakly;
+6. a bare quota is `quota_exhausted` and a bare limit `plan_volume_used`, both weak.
+
+Allowances (3, 5) and a bare quota are vague families: the remedy the message asks for ("buy
+credits", "upgrade your plan") gives their reason, as it does for the wording rules.
+"""
+
+from __future__ import annotations
+
+from ..concepts import Concept as C
+from ..concepts import ConceptRule, Part
+from ..families import Family
+from ..rules import Strength
+
+STRONG, WEAK = Strength.STRONG, Strength.WEAK
+_QUALIFIED = {C.PERIOD, C.INCLUDED, C.PLAN}
+_AMOUNTS = {C.CREDITS, C.QUOTA, C.LIMIT, C.UNIT, C.COUNT}
+
+COMBINATIONS: tuple[ConceptRule, ...] = (
+    # ------------------------------------------------------------------ what ran out, whose
+    ConceptRule(
+        "cap reached",
+        Family.SPEND_CAP_REACHED,
+        STRONG,
+        needs=[C.RAN_OUT, C.CAP],
+        examples=(
+            "Monthly usage hard limit exceeded",
+            "You have reached the spending cap of this workspace.",
+            "The budget of this key is exhausted.",
+        ),
+        look_alikes=("Set a budget for this project.",),
+        source="research/payloads2 apify-monthly-usage-hard-limit-exceeded-403 (a limit the "
+        "account sets in Billing > Limits)",
+    ),
+    ConceptRule(
+        "balance ran out",
+        Family.BALANCE_EXHAUSTED,
+        STRONG,
+        needs=[C.RAN_OUT, C.BALANCE],
+        unless=[C.CAP],
+        examples=(
+            "Your account does not have enough balance for this request.",
+            "The wallet's funds are depleted.",
+            "Your prepaid balance is too low for this model.",
+            "You requested up to 4000 tokens, but can only afford 1000.",
+            "账户余额不足",
+        ),
+        look_alikes=("Balance updated.",),
+        source="research/payloads2 novita-not-enough-balance-reason-403",
+    ),
+    ConceptRule(
+        "period allowance used",
+        Family.PLAN_VOLUME_USED,
+        STRONG,
+        needs=[C.RAN_OUT, {C.PERIOD, C.INCLUDED}],
+        unless=[C.CAP, C.BALANCE],
+        # Credits or a quota that the clause says are a period's or included are the
+        # plan's, though a wording rule reads credits ("your monthly credits are used up").
+        decides_over=[Family.BALANCE_EXHAUSTED, Family.QUOTA_EXHAUSTED],
+        examples=(
+            "You have exceeded your allotted message quota.",
+            "You've used all the credits included this month.",
+            "Your free tier usage is exhausted.",
+            "You have hit the monthly rate limit of your key.",
+            "本月额度已用完",
+            "You have used all of your monthly credits. Upgrade your plan for more.",
+            "You have exhausted your free trial credits.",
+        ),
+        look_alikes=(
+            "The plan was updated.",
+            "Your team has hit its monthly spending limit.",
+            "You have used up your free credits.",
+        ),
+        source="research/payloads2 iex-cloud-allotted-message-quota-pay-as-you-go-402-text, "
+        "line-messaging-monthly-limit-reached-429",
+    ),
+    # A plan named in the clause: the plan's, but no wording rule's reading is replaced
+    # ("you have run out of credits or need a Grok subscription" is still the credits).
+    ConceptRule(
+        "plan's allowance used",
+        Family.PLAN_VOLUME_USED,
+        STRONG,
+        needs=[C.RAN_OUT, C.PLAN],
+        unless=[C.CAP, C.BALANCE, C.PERIOD, C.INCLUDED],
+        examples=(
+            "You have exceeded the API calls of your subscription.",
+            "You have exceeded your plan.",
+        ),
+        look_alikes=("The plan was updated.",),
+        source="tests/payloads/tavily-plan-usage-limit-432.json ('exceeds your plan's set "
+        "usage limit')",
+    ),
+    ConceptRule(
+        "credits ran out",
+        Family.BALANCE_EXHAUSTED,
+        STRONG,
+        needs=[C.RAN_OUT, C.CREDITS],
+        unless=[C.CAP, C.BALANCE, *_QUALIFIED],
+        examples=(
+            "not enough api tokens userId: 3aa5736c-0000-4000-8000-000000000000",
+            "Not allowed to send: you have run out of credits.",
+            "该令牌额度已用尽",
+        ),
+        look_alikes=("The credits report is ready.",),
+        source="research/payloads2 leonardo-not-enough-api-tokens-400, "
+        "newapi-token-quota-exhausted-chinese-metadata-403",
+    ),
+    ConceptRule(
+        "volume used",
+        Family.PLAN_VOLUME_USED,
+        STRONG,
+        needs=[C.RAN_OUT, C.UNIT],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, *_QUALIFIED],
+        examples=(
+            "Your account or project has exceeded the compute time quota.",
+            "This account has reached its usage limit.",
+            "You will exceed your remaining usage of $0.09.",
+            "You have used up all your searches.",
+        ),
+        look_alikes=("Usage statistics are updated hourly.",),
+        source="research/payloads2 neon-http-compute-time-quota-402, zenrows-auth004-usage-"
+        "exceeded-402",
+    ),
+    # Requests, calls or tokens used up, with nothing to say whose: a throttle says the same.
+    ConceptRule(
+        "count used",
+        Family.PLAN_VOLUME_USED,
+        WEAK,
+        needs=[C.RAN_OUT, C.COUNT],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, *_QUALIFIED],
+        examples=("You have exceeded the number of requests you can make.",),
+        look_alikes=("The request was received.",),
+        source="research/payloads2 airtable (the plan's requests, and a throttle's)",
+    ),
+    ConceptRule(
+        "quota used",
+        Family.QUOTA_EXHAUSTED,
+        WEAK,
+        needs=[C.RAN_OUT, C.QUOTA],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.COUNT, *_QUALIFIED],
+        examples=("quota exceeded", "You have reached your quota."),
+        look_alikes=("Quota settings were saved.",),
+        source="research/payloads2 opencage-quota-exceeded-status-402, abstractapi",
+    ),
+    ConceptRule(
+        "limit reached",
+        Family.PLAN_VOLUME_USED,
+        WEAK,
+        needs=[C.RAN_OUT, C.LIMIT],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.COUNT, C.QUOTA, *_QUALIFIED],
+        examples=("You have hit your account maximum.", "Limit reached."),
+        look_alikes=("The limit parameter is set.",),
+        source="research/payloads2 (people data labs 'account maximum', a 402)",
+    ),
+    # ------------------------------------------------------------------ the plan
+    ConceptRule(
+        "plan requirement",
+        Family.PLAN_FEATURE,
+        STRONG,
+        needs=[C.PLAN, C.REQUIREMENT],
+        examples=(
+            "The option is not subscribed in the plan.",
+            "Feature is not included in plan (AUTH010)",
+            "This value set for 'symbol' is not available under your current subscription",
+            "AWS Premium Support Subscription is required to use this service.",
+            "Free tier users do not have access to this model.",
+            "This endpoint requires a Premium membership.",
+            "Developer accounts are limited to a max of 100 results on the free plan.",
+            "当前套餐不支持该功能",
+        ),
+        look_alikes=(
+            "The plan field is required.",
+            "Subscription expiration can only be 4230 minutes in the future.",
+        ),
+        source="research/payloads2 brave-search-option-not-in-plan-400, zenrows-auth010, "
+        "fmp-special-endpoint, aws-support-subscription-required-exception-400",
+    ),
+    ConceptRule(
+        "not subscribed",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.NOT_SUBSCRIBED, C.SERVICE],
+        unless=[C.PLAN],
+        examples=(
+            "You are not subscribed to this API.",
+            "You are not subscribed to this service.",
+        ),
+        look_alikes=("Attempt to send to unsubscribed recipient",),
+        source="research/payloads2 aws-ec2-optinrequired-not-subscribed-xml-401",
+    ),
+    ConceptRule(
+        "billing account missing",
+        Family.PLAN_FEATURE,
+        STRONG,
+        needs=[C.BILLING_ACCOUNT, C.MISSING],
+        unless=[C.LAPSE],
+        examples=(
+            "Billing account for project '123456789012' is not found.",
+            "This API needs a billing account linked to the project.",
+        ),
+        look_alikes=("Billing account updated.",),
+        source="research/payloads2 google-serviceusage-billing-account-not-found-firebase-400 "
+        "(a paid tier, Blaze, needs one)",
+    ),
+    # ------------------------------------------------------------------ a lapse
+    ConceptRule(
+        "subscription lapsed",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.LAPSE, C.BILLING_SUBJECT],
+        examples=(
+            "Your key's subscription plan has expired.",
+            "Billing account for project '231456483426' is not open.",
+            "Your membership was cancelled.",
+            "Billing is suspended for this organization.",
+        ),
+        look_alikes=(
+            "This subscription is already canceled.",
+            "Subscription expiration can only be 4230 minutes in the future.",
+        ),
+        source="research/payloads2 google-serviceusage-billing-account-not-open-400",
+    ),
+    # An account that is off, not saying why: a ban or a deactivated user says the same.
+    ConceptRule(
+        "account lapsed",
+        Family.SUBSCRIPTION_INACTIVE,
+        WEAK,
+        needs=[C.LAPSE, C.ACCOUNT],
+        unless=[C.BILLING_SUBJECT],
+        examples=("This project is suspended.",),
+        look_alikes=("Account created.",),
+        source="research/payloads2 github-account-suspended-403-negative (a 403: not enough)",
+    ),
+    ConceptRule(
+        "unpaid",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.UNPAID],
+        examples=(
+            "Organization has an unpaid invoice that is more than 30 days old.",
+            "Your account is in arrears.",
+        ),
+        look_alikes=("Invoice paid.",),
+        source="research/payloads2 mongodb-atlas-account-suspended-unpaid-invoice-402",
+    ),
+    # ------------------------------------------------------------------ paying
+    ConceptRule(
+        "payment failed",
+        Family.INSTRUMENT_DECLINED,
+        STRONG,
+        needs=[{C.INSTRUMENT, C.CARD, C.PAYMENT}, C.FAILURE],
+        examples=(
+            "Your payment could not be completed. Try another card or payment method.",
+            "The card was declined.",
+            "There is a payment issue with this account.",
+            "支付失败",
+        ),
+        look_alikes=("Payment received.",),
+        source="research/payloads2 razorpay-recurring-card-insufficient-funds-400",
+    ),
+    ConceptRule(
+        "card expired",
+        Family.INSTRUMENT_DECLINED,
+        STRONG,
+        needs=[{C.INSTRUMENT, C.CARD}, C.LAPSE],
+        examples=("The credit card on file has expired.",),
+        look_alikes=("Card added.",),
+        source="https://docs.stripe.com/error-codes/expired-card",
+    ),
+    ConceptRule(
+        "instrument missing",
+        Family.INSTRUMENT_MISSING,
+        STRONG,
+        needs=[C.INSTRUMENT, C.MISSING],
+        examples=(
+            "We need your payment information to continue!",
+            "No payment information was found for group 6641131da90d2a046f88fd70.",
+            "AI Gateway requires a valid credit card on file to service requests.",
+        ),
+        look_alikes=("Payment information saved.",),
+        source="research/payloads2 flyio-machines-payment-information-required-403, "
+        "mongodb-atlas-no-payment-information-found-402, vercel-ai-gateway-customer-"
+        "verification-required-403",
+    ),
+    # ------------------------------------------------------------------ named on a 402
+    # On a 402 (or a provider's own host) any billing concept gives the reason.
+    ConceptRule(
+        "plan named",
+        Family.PLAN_FEATURE,
+        WEAK,
+        fallback=True,
+        needs=[C.PLAN],
+        examples=("Premium Query Parameter",),
+        look_alikes=("Query parameter",),
+        source="research/payloads2 fmp-special-endpoint-symbol-not-in-subscription-402-text",
+    ),
+    ConceptRule(
+        "money named",
+        Family.BALANCE_EXHAUSTED,
+        WEAK,
+        fallback=True,
+        needs=[{C.BALANCE, C.CREDITS}],
+        examples=("Credits",),
+        look_alikes=("Settings",),
+        source="a 402 that names only the credits",
+    ),
+    ConceptRule(
+        "quota named",
+        Family.QUOTA_EXHAUSTED,
+        WEAK,
+        fallback=True,
+        needs=[C.QUOTA],
+        examples=("Quota",),
+        look_alikes=("Queue",),
+        source="a 402 that names only a quota",
+    ),
+    ConceptRule(
+        "instrument named",
+        Family.INSTRUMENT_DECLINED,
+        WEAK,
+        fallback=True,
+        needs=[{C.INSTRUMENT, C.CARD}],
+        examples=("Card error",),
+        look_alikes=("Request error",),
+        source="a 402 that names only the card",
+    ),
+    # ------------------------------------------------------------------ remedies
+    ConceptRule(
+        "top up",
+        Family.TOP_UP_ASKED,
+        STRONG,
+        needs=[C.TOP_UP_VERB],
+        part=Part.WHOLE,
+        examples=("Please top up to keep using Exa.", "请充值"),
+        look_alikes=("Scroll up to see more.",),
+        source="research/payloads2 exa-no-more-credits-tag-402",
+    ),
+    ConceptRule(
+        "buy credits",
+        Family.TOP_UP_ASKED,
+        STRONG,
+        needs=[C.BUY_VERB, {C.BALANCE, C.CREDITS}],
+        part=Part.WHOLE,
+        examples=("Purchase more credits to continue.", "Add funds to your wallet."),
+        look_alikes=("Add a member to your team.",),
+        source="openrouter 'add credits'",
+    ),
+    ConceptRule(
+        "raise the cap",
+        Family.CAP_RAISE_ASKED,
+        STRONG,
+        needs=[C.RAISE_VERB, {C.LIMIT, C.CAP}],
+        part=Part.WHOLE,
+        examples=(
+            "See the Caps & Alerts page to increase your cap.",
+            "Raise or remove the spending limit in your settings.",
+        ),
+        look_alikes=("Increase the timeout.",),
+        source="research/payloads3 backblaze-b2-download-cap-exceeded-403 (a cap the account "
+        "set on its Caps & Alerts page)",
+    ),
+    ConceptRule(
+        "subscribe",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.SUBSCRIBE_VERB, {C.PLAN, C.SERVICE}],
+        part=Part.WHOLE,
+        examples=(
+            "Please subscribe to this database to get access.",
+            "Please, subscribe to a paid plan to continue using this API.",
+        ),
+        look_alikes=("Subscribe to our newsletter.",),
+        source="research/payloads3 nasdaq-data-link-qepx04-subscribe-to-database-403; "
+        "research/payloads2 abstractapi-quota-reached-free-plan-422",
+    ),
+    ConceptRule(
+        "upgrade",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.UPGRADE_VERB, {C.PLAN, C.ACCOUNT}],
+        part=Part.WHOLE,
+        examples=(
+            "Consider upgrading to a paid plan at https://console.apify.com/billing",
+            "To increase your call volume switch to a paid tier.",
+            "Upgrade to paid credits.",
+        ),
+        look_alikes=("Please upgrade your client library.",),
+        source="research/payloads2 apify-not-enough-usage-to-run-paid-actor-402, azure-form-"
+        "recognizer-f0-call-volume-quota-403",
+    ),
+    ConceptRule(
+        "buy a plan",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.BUY_VERB, C.PLAN],
+        part=Part.WHOLE,
+        examples=("Purchase a new subscription to continue using the service.",),
+        look_alikes=("Purchase history is empty.",),
+        source="research/payloads2 zenrows-auth004-usage-exceeded-402",
+    ),
+    ConceptRule(
+        "add a payment method",
+        Family.PAYMENT_METHOD_ASKED,
+        STRONG,
+        needs=[C.ADD_VERB, {C.INSTRUMENT, C.CARD}],
+        part=Part.WHOLE,
+        examples=("Please add a payment method.", "Update your billing information."),
+        look_alikes=("Add a column.",),
+        source="tests/payloads/bedrock-invalid-payment-instrument-403.json",
+    ),
+    ConceptRule(
+        "enable billing",
+        Family.BILLING_ASKED,
+        STRONG,
+        needs=[C.ENABLE_VERB, C.BILLING_WORD],
+        part=Part.WHOLE,
+        examples=("Billing must be enabled for activation of service(s).", "Pay your invoice."),
+        look_alikes=("Enable notifications.",),
+        source="research/payloads2 google-serviceusage-billing-account-not-open-400",
+    ),
+    # A price quoted for this request, to accept on the replay: only on a 402, where the
+    # status already says "pay".
+    ConceptRule(
+        "charge to accept",
+        Family.CHARGE_ASKED,
+        WEAK,
+        needs=[C.ACCEPT_VERB, C.PRICE],
+        part=Part.WHOLE,
+        examples=("accept charges", "Confirm the price of this request to continue."),
+        look_alikes=("The Accept header must be application/json.",),
+        source="research/payloads2 2600hz-kazoo-accept-charges-quote-402 "
+        "(docs.2600hz.com/developers/rest/usage/402-payment-required)",
+    ),
+    ConceptRule(
+        "renew",
+        Family.BILLING_ASKED,
+        STRONG,
+        needs=[C.RENEW_VERB, C.BILLING_SUBJECT],
+        part=Part.WHOLE,
+        examples=("Renew your subscription to continue.",),
+        look_alikes=("Renew the token.",),
+        source="'renew your subscription'",
+    ),
+)

@@ -1,0 +1,356 @@
+"""The concept layer holds itself to its records: every lexicon term names its concept, every
+combination rule matches its examples and misses its look-alikes, the tie rule between the
+plan's allowance and money is the stated one, vetoes stop what they should, and the
+prefilter finds every text a strong combination can claim (in a message and in a code)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import http402
+from http402 import Reason
+from http402._classify import classify_event, prefilter
+from http402._classify.clauses import read_clause, read_concepts, tokens_of
+from http402._classify.concepts import Concept, ConceptRule, Part
+from http402._classify.decide import decide, read_code, read_words
+from http402._classify.families import Family
+from http402._classify.fields import Fields, Message
+from http402._classify.rules import Strength, normalize_code
+from http402._classify.vocabulary.combinations import COMBINATIONS
+from http402._classify.vocabulary.lexicon import LEXICON
+
+TERMS = [(lexicon.concept, term) for lexicon in LEXICON for term in lexicon.terms]
+STRONG_GATES = [
+    rule for rule in COMBINATIONS if rule.strength is Strength.STRONG and rule.family.is_gate
+]
+
+
+def message_fields(text: str) -> Fields:
+    fields = Fields()
+    fields.messages.append(Message(text, False))
+    return fields
+
+
+def reason(text: str, *, strict: bool) -> Reason | None:
+    verdict = decide(message_fields(text), strict=strict)
+    return None if verdict is None else verdict.reason
+
+
+def response(status: int, body: Any, url: str = "http://localhost:4000/v1/x") -> httpx.Response:
+    return httpx.Response(
+        status,
+        headers={"content-type": "application/json"},
+        content=json.dumps(body).encode(),
+        request=httpx.Request("POST", url),
+    )
+
+
+@pytest.mark.parametrize(("concept", "term"), TERMS, ids=[f"{c.value}:{t}" for c, t in TERMS])
+def test_every_term_read_alone_names_its_concept(concept: Concept, term: str) -> None:
+    """A term of a lexicon, read as a clause of its own, names the lexicon's concept (the
+    longest phrase at a place wins, so no term hides another's)."""
+    assert concept in read_clause(term).whole, (term, read_clause(term))
+
+
+@pytest.mark.parametrize("rule", COMBINATIONS, ids=lambda r: r.name)
+class TestCombinationRules:
+    def test_every_example_matches(self, rule: ConceptRule) -> None:
+        """The rule finds each of its examples."""
+        for example in rule.examples:
+            assert rule.name in read_concepts(example.lower()).rules, example
+
+    def test_no_look_alike_matches(self, rule: ConceptRule) -> None:
+        """The rule misses each of its look-alikes."""
+        for look_alike in rule.look_alikes:
+            assert rule.name not in read_concepts(look_alike.lower()).rules, look_alike
+
+    def test_every_example_is_a_gate_where_the_rule_counts(self, rule: ConceptRule) -> None:
+        """Read alone as a message, each example is a gate where the rule counts: a strong
+        rule's on any readable status, a weak one's on a 402 only."""
+        strict = rule.strength is Strength.STRONG
+        for example in rule.examples:
+            assert reason(example, strict=strict) is not None, example
+            if not strict and not read_words(example).strong:
+                assert reason(example, strict=True) is None, example
+
+    def test_a_statement_states_its_familys_reason(self, rule: ConceptRule) -> None:
+        """A rule that names what happened (not vague, not a remedy) gives its family's
+        reason to each of its examples."""
+        if rule.part is not Part.STATEMENT or rule.family.is_vague:
+            return
+        for example in rule.examples:
+            assert reason(example, strict=False) is rule.family.reason, example
+
+
+def test_rule_names_are_unique() -> None:
+    """A rule is named once, so a test failure or `explain` names one record."""
+    names = [rule.name for rule in COMBINATIONS]
+    assert len(names) == len(set(names))
+
+
+class TestWhoseItIs:
+    """The tie rule of `vocabulary/combinations.py`, step by step."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # 1. A cap the account set, even a monthly one.
+            ("Monthly usage hard limit exceeded", Reason.INSUFFICIENT_CREDITS),
+            ("You have reached the spend cap of this workspace.", Reason.INSUFFICIENT_CREDITS),
+            # 2. A balance is money, whatever the clause says of a plan.
+            ("Your plan's balance is not enough for this call.", Reason.INSUFFICIENT_CREDITS),
+            # 3. A period, an inclusion or a plan makes credits or a quota the plan's.
+            ("You have used up the credits included this month.", Reason.PLAN_LIMIT_EXCEEDED),
+            ("You have exceeded your allotted message quota.", Reason.PLAN_LIMIT_EXCEEDED),
+            ("You have exhausted your free trial credits.", Reason.PLAN_LIMIT_EXCEEDED),
+            ("You have exceeded the API calls of your subscription.", Reason.PLAN_LIMIT_EXCEEDED),
+            # 4. Credits alone are money.
+            ("not enough api tokens for this generation", Reason.INSUFFICIENT_CREDITS),
+            ("该令牌额度已用尽", Reason.INSUFFICIENT_CREDITS),
+            # 5. A volume alone is the plan's.
+            ("Your project has exceeded the compute time quota.", Reason.PLAN_LIMIT_EXCEEDED),
+        ],
+    )
+    def test_on_any_readable_status(self, text: str, expected: Reason) -> None:
+        assert reason(text, strict=True) is expected
+
+    def test_a_monthly_rate_limit_is_an_allowance_and_a_per_minute_one_a_throttle(
+        self,
+    ) -> None:
+        """A monthly "rate limit" is the plan's; a window of minutes, hours or a day lifts
+        by itself."""
+        assert reason("You've exceeded your key's monthly rate limit.", strict=True) is (
+            Reason.PLAN_LIMIT_EXCEEDED
+        )
+        for window in ("per minute", "5-hour", "daily"):
+            text = f"You've exceeded your {window} usage limit. Upgrade your plan."
+            assert reason(text, strict=True) is None, text
+
+    def test_the_remedy_decides_a_vague_allowance(self) -> None:
+        """An allowance or a bare quota takes the reason of the remedy the message asks for;
+        a qualifier after the remedy's verb qualifies nothing."""
+        subscribe = "You have reached your quota. Please, subscribe to a paid plan."
+        assert reason(subscribe, strict=False) is Reason.PLAN_LIMIT_EXCEEDED
+        check = "You have exceeded your current quota, please check your plan."
+        assert reason(check, strict=False) is Reason.INSUFFICIENT_CREDITS
+        text = "Cannot download: bandwidth cap exceeded. See the page to increase your cap."
+        assert reason(text, strict=True) is Reason.INSUFFICIENT_CREDITS
+
+    def test_a_wording_rules_credits_do_not_outvote_a_stated_period(self) -> None:
+        """Where a wording rule reads credits and the clause names a month, the month says
+        whose they are; where the plan is only asked for, the credits stay money."""
+        assert reason("You have used all of your monthly credits.", strict=True) is (
+            Reason.PLAN_LIMIT_EXCEEDED
+        )
+        text = "You have run out of credits or need a Grok subscription."
+        assert reason(text, strict=True) is Reason.INSUFFICIENT_CREDITS
+
+
+class TestVetoes:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "You have either exceeded your quota or that API key does not exist.",
+            "Your account is temporary blocked due to exceeding of requests limitation of your "
+            "subscription type. Please choose the proper subscription.",
+            "You do not have permission to view this dataset. Please subscribe to this dataset.",
+            "The plan field is required.",
+            "Your account does not have enough balance to carry out the payout operation.",
+            "By launching this job you will exceed the memory limit of 8192MB for all runs.",
+            "You can only send testing emails to your own address on the free plan.",
+        ],
+    )
+    def test_a_veto_in_the_message_keeps_a_non_402_no_gate(self, text: str) -> None:
+        """A bad key, a time window, a permission, a form field, a payout, a resource or a
+        sandbox speaks in the message: its combinations do not claim a non-402."""
+        assert reason(text, strict=True) is None, text
+
+    def test_a_veto_elsewhere_leaves_a_402_its_reason(self) -> None:
+        """A veto in another clause makes the strong rules weak: a 402 still gets the
+        reason, a 403 does not."""
+        text = "Only EOD data allowed for free users. Invalid parameter: symbol."
+        assert reason(text, strict=True) is None
+        assert reason(text, strict=False) is Reason.PLAN_LIMIT_EXCEEDED
+
+    def test_a_veto_in_the_clause_stops_the_rule_on_a_402_too(self) -> None:
+        """The clause that states the memory limit states no gate, whatever the status."""
+        assert read_concepts("you will exceed the memory limit of 8192mb.").rules == ()
+
+
+class TestA402ThatLiftsByItself:
+    def test_a_402_that_states_only_a_resource_limit_is_no_gate(self) -> None:
+        """A 402 that plainly says a limit that frees itself (memory in use by other runs)
+        is no gate; one that says nothing is still `unknown`."""
+        body = {
+            "error": {
+                "type": "actor-memory-limit-exceeded",
+                "message": "By launching this job you will exceed the memory limit of 8192MB "
+                "for all your Actor runs and builds.",
+            }
+        }
+        assert http402.classify(response(402, body)) is None
+        nothing = http402.classify(response(402, {"error": {"message": "Request failed."}}))
+        assert nothing is not None and nothing.reason is Reason.UNKNOWN
+
+    def test_a_402_that_states_a_throttle_in_plain_text_is_no_gate(self) -> None:
+        answer = httpx.Response(
+            402,
+            headers={"content-type": "text/plain"},
+            content=b"Too many concurrent requests, try again in a minute.",
+            request=httpx.Request("GET", "https://api.example.com/v1/x"),
+        )
+        assert http402.classify(answer) is None
+
+
+class TestCodesByTheirWords:
+    @pytest.mark.parametrize(
+        ("code", "family"),
+        [
+            ("NOT_ENOUGH_BALANCE", Family.BALANCE_EXHAUSTED),
+            ("OPTION_NOT_IN_PLAN", Family.PLAN_FEATURE),
+            ("SetLimitExceeded", Family.SPEND_CAP_REACHED),
+            ("NO_PAYMENT_INFORMATION_FOUND", Family.INSTRUMENT_MISSING),
+            ("ComputeTimeQuotaExceeded", Family.PLAN_VOLUME_USED),
+        ],
+    )
+    def test_a_code_no_rule_knows_is_read_by_its_words(self, code: str, family: Family) -> None:
+        said = read_code(normalize_code(code))
+        assert family in said.strong and said.by_concepts, (code, said)
+
+    def test_a_name_after_a_hash_is_the_code(self) -> None:
+        """An AWS JSON 1.1 `__type` may carry its shape's namespace: the name is the code."""
+        said = read_code(normalize_code("com.amazonaws.support#SubscriptionRequiredException"))
+        assert Family.PLAN_FEATURE in said.strong
+
+    def test_a_code_read_by_its_words_does_not_outvote_the_message(self) -> None:
+        """Airtable's `PUBLIC_API_BILLING_LIMIT_EXCEEDED` reads like a cap, but its message
+        says the plan's monthly requests: the words decide."""
+        body = {
+            "errors": [
+                {
+                    "error": "PUBLIC_API_BILLING_LIMIT_EXCEEDED",
+                    "message": "API billing plan limit exceeded. You've reached the maximum "
+                    "number of requests allowed for this month.",
+                }
+            ]
+        }
+        payment = http402.classify(response(429, body))
+        assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+        assert payment.code == "PUBLIC_API_BILLING_LIMIT_EXCEEDED"
+
+
+class TestTheCodeIsTheProvidersOwn:
+    @pytest.mark.parametrize(
+        "error",
+        [
+            {"type": "insufficient_quota", "code": "credit_balance_exhausted", "message": "x"},
+            {"code": "credit_balance_exhausted", "type": "insufficient_quota", "message": "x"},
+        ],
+    )
+    def test_a_finer_code_next_to_a_quota_type_is_the_one_reported(
+        self, error: dict[str, Any]
+    ) -> None:
+        """OpenAI's `credit_balance_exhausted` beside the type `insufficient_quota`, in a
+        body and in a stream's event, in either order."""
+        error = {**error, "message": "You have no credits remaining."}
+        for status in (402, 429):
+            payment = http402.classify(response(status, {"error": error}))
+            assert payment is not None and payment.code == "credit_balance_exhausted"
+        event = json.dumps({"type": "error", "sequence_number": 2, "error": error}).encode()
+        payment = classify_event(event, host="api.openai.com")
+        assert payment is not None and payment.code == "credit_balance_exhausted"
+
+    def test_a_code_that_restates_the_status_is_none_and_an_error_code_is_kept(self) -> None:
+        """A bare `code` of 402 on a 402 restates the status; Postmark's `ErrorCode` 405 on a
+        422 is its own; JSend's `"status": "error"` is an outcome."""
+        gateway = http402.classify(response(402, {"code": 402, "message": "Insufficient credits"}))
+        assert gateway is not None and gateway.code is None
+        postmark = {"ErrorCode": 405, "Message": "Not allowed to send: you ran out of credits."}
+        payment = http402.classify(response(422, postmark))
+        assert payment is not None and payment.code == "405"
+        jsend = {"status": "error", "message": "Insufficient balance, please recharge."}
+        payment = http402.classify(response(402, jsend))
+        assert payment is not None and payment.code is None
+
+
+# --------------------------------------------------------------------------- the prefilter
+
+_FILLER = st.sampled_from(["", "the", "your", "this", "now", "account", "x9", "for"])
+
+
+def _spelled(words: list[str], style: str) -> str:
+    if style == "message":
+        return " ".join(words)
+    parts = [part for word in words for part in word.replace("-", " ").split()]
+    if style == "snake":
+        return "_".join(parts).upper()
+    if style == "kebab":
+        return "-".join(parts)
+    if style == "dotted":
+        return "Err." + ".".join(part.title() for part in parts)
+    return "".join(part.title() for part in parts)  # camel
+
+
+@st.composite
+def claimed_texts(draw: st.DrawFn) -> tuple[ConceptRule, str, str]:
+    """A strong rule, and a message or a code built from a term of each of its groups with
+    filler words between, in one of the spellings APIs use."""
+    rule = draw(st.sampled_from(STRONG_GATES))
+    words: list[str] = []
+    for group in rule.needs:
+        concept = draw(st.sampled_from(sorted(group, key=lambda c: c.value)))
+        terms = [t for c, t in TERMS if c is concept and t.isascii()]
+        if not terms:
+            terms = [t for c, t in TERMS if c is concept]
+        words.append(draw(st.sampled_from(terms)))
+        filler = draw(_FILLER)
+        if filler:
+            words.append(filler)
+    words = draw(st.permutations(words))
+    style = draw(st.sampled_from(["message", "snake", "kebab", "dotted", "camel"]))
+    return rule, style, _spelled(list(words), style)
+
+
+@given(claimed_texts())
+@settings(
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_the_prefilter_finds_every_text_a_strong_combination_claims(
+    drawn: tuple[ConceptRule, str, str],
+) -> None:
+    """Whatever a strong combination claims, as a message or as a code in any spelling, the
+    prefilter (derived from the lexicons) finds a needle in the body: it never hides a gate."""
+    rule, style, text = drawn
+    if style == "message":
+        claimed = rule.family in read_words(text).strong
+        body = json.dumps({"error": {"message": text}}, ensure_ascii=False)
+    else:
+        claimed = rule.family in read_code(normalize_code(text)).strong
+        body = json.dumps({"error": {"code": text}}, ensure_ascii=False)
+    if claimed:
+        assert prefilter.may_hold_evidence(body.lower()), (rule.name, text)
+
+
+def test_every_strong_combination_has_needles_in_the_prefilter() -> None:
+    """The prefilter's needles are derived from the combinations too: each strong rule's
+    needles are among them (or hold one of them)."""
+    for rule in STRONG_GATES:
+        for needle in prefilter.concept_needles(rule):
+            assert any(n in needle for n in prefilter.EVIDENCE_NEEDLES), (rule.name, needle)
+
+
+def test_a_dashed_word_no_lexicon_knows_is_read_as_its_parts() -> None:
+    """ "token-plan" is a plan; "read-only" is a lexicon's word, read whole; "5-hour" a
+    window."""
+    assert "plan" in tokens_of("your token-plan quota")
+    assert "read-only" in tokens_of("marked as read-only")
+    assert Concept.WINDOW in read_clause("your 5-hour usage limit").whole
