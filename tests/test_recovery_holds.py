@@ -629,6 +629,45 @@ def test_a_stretched_window_never_passes_the_retry_policys() -> None:
     assert len(bought) == 1 and len(api.sent) == 2
 
 
+class Metered:
+    """An API whose credits a top-up adds one at a time and each 200 spends; its 402 has
+    no `Retry-After`."""
+
+    def __init__(self) -> None:
+        self.credits = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.credits:
+            self.credits -= 1
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json=insufficient(0, 1))
+
+
+def test_a_window_is_stretched_only_for_a_retry_after_it_would_cut_off() -> None:
+    """After a top-up showed, a new exhaustion inside the window replays until the window
+    closes, then buys again: replays past the window's end, with no `Retry-After`, never
+    keep a lifted window open up to the retry policy's `within`."""
+    clock = VirtualClock()
+    api, bought = Metered(), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(clock.now)
+        api.credits += 1
+        return Retry(within=5)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    clock.sleep(1)
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    assert len(bought) == 2
+    assert bought[1] - bought[0] < 5 + http402.RetryPolicy().max_wait
+
+
 def test_a_retry_after_past_the_window_the_application_set_is_not_paid() -> None:
     """A hook's own window is known only once it answers; the application sets the longest
     wait it accepts with `RetryPolicy(within=...)`: a `Retry-After` past it calls no hook."""

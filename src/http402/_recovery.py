@@ -419,7 +419,7 @@ class Recovery:
         poll = self._poll_request(request, error)
         polls = 0
         last = error
-        self._hold_off(episode, book, window.now() + (last.payment.retry_after or 0.0))
+        self._hold_off(episode, book, window.now(), last.payment.retry_after)
         not_sent: BaseException | None = None
         # The stance of this request's last replay in this window (`None`: not replayed yet).
         previous: Stance | None = None
@@ -524,17 +524,25 @@ class Recovery:
                     waited=tally.slept,
                 )
                 last = again
-                self._hold_off(episode, book, window.now() + (again.payment.retry_after or 0.0))
+                self._hold_off(episode, book, window.now(), again.payment.retry_after)
         finally:
             book.release(episode, me)
 
-    def _hold_off(self, episode: Episode, book: EpisodeBook, until: float) -> None:
-        """No replay of the episode before `until` (a gate's `Retry-After`). A window that
-        would close before then is stretched so that one replay still goes after it, up to
-        the retry policy's `within` from the hook's answer: what the hook bought is never
+    def _hold_off(
+        self, episode: Episode, book: EpisodeBook, now: float, retry_after: float | None
+    ) -> None:
+        """No replay of the episode before the gate's `Retry-After`. A window still open
+        that would close before then is stretched so that one replay still goes after it, up
+        to the retry policy's `within` from the hook's answer: what the hook bought is never
         left without a replay because its `Retry(within=...)`, unknown until it answered,
-        was shorter than the server's wait."""
-        episode.hold_off(until)
+        was shorter than the server's wait. Only a `Retry-After` stretches: a replay past the
+        window's end (the last chance, a stale 402) leaves a closed window closed, so that a
+        new exhaustion after a lift buys again at once."""
+        if not retry_after:
+            return
+        episode.hold_off(now + retry_after)
+        if now >= episode.open_until:
+            return
         limit = episode.finished_at + self.retry.within
         if episode.open_until <= episode.not_before < limit:
             book.stretch(episode, min(episode.not_before + self.retry.max_wait, limit))
