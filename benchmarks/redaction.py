@@ -1,19 +1,29 @@
-"""What scrubbing the caller's credentials costs when every request carries a new key.
+"""What scrubbing the caller's credentials costs on the gate path.
 
-Run as ``python benchmarks/redaction.py [--number N]``. Prints figures only.
+Run as ``python benchmarks/redaction.py [--number N]``. Prints figures only, and ratios
+measured in the same run. Times are CPU time of this process (``time.process_time``), so a
+busy machine slows the figures less than it would wall-clock ones.
 
 A gate is classified for requests that carry an API key in the ``Authorization`` header, in
-the query and in a session cookie: once with the same key every time (the redactor is cached)
-and once with a new key per request (a multi-tenant proxy, per-request tokens). Secrets are
-found by plain substring search, so the two should cost about the same.
+the query and in a session cookie: with no credential at all (the baseline: nothing to
+scrub), with the same key every time (the redactor is cached), with a new key per request (a
+multi-tenant proxy, per-request tokens), and with a new key that the server echoes back in
+its message: whole, shortened (24 of 32 characters and an ellipsis), lower-cased, in groups
+of four, and ``%uXXXX``-encoded. A message that quotes a token that is not the caller's
+costs what any new message costs to classify: the echo rows are compared with it. Then the
+redactor alone: built for a new key and run on each kind of message, and a cached one on
+2,000 characters.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
+import time
 import timeit
+from collections.abc import Callable
 from pathlib import Path
 
 try:
@@ -24,20 +34,38 @@ except ImportError:  # run from a checkout without installing
 
 import httpx
 
-BODY = (
-    b'{"error": {"message": "Insufficient credits: top up at '
-    b'https://openrouter.ai/settings/credits", "code": 402}}'
-)
+from http402._redaction import Redactor
+
+MESSAGE = "Insufficient credits: top up at https://openrouter.ai/settings/credits"
+
+#: How the server quotes the key back, if at all.
+ECHOES: dict[str, Callable[[str], str]] = {
+    "a stranger's token quoted": lambda key: new_key(),  # novel text, nothing to scrub
+    "echoed whole": lambda key: key,
+    "echoed 24 of 32 + …": lambda key: key[:24] + "…",
+    "echoed lower-cased": lambda key: key.lower(),
+    "echoed in groups of 4": lambda key: " ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+    "echoed %uXXXX": lambda key: "".join(f"%u{ord(c):04X}" for c in key),
+}
 
 
-def gate(key: str) -> httpx.Response:
-    request = httpx.Request(
-        "POST",
-        f"https://api.vendor.example/v1/chat?api_key={key}",
-        headers={"Authorization": f"Bearer sk-{key}", "Cookie": f"session={key}; theme=dark"},
-    )
+def new_key() -> str:
+    return secrets.token_urlsafe(24)  # 32 characters, mixed case
+
+
+def gate(key: str | None, echo: Callable[[str], str] | None = None) -> httpx.Response:
+    if key is None:
+        request = httpx.Request("POST", "https://api.vendor.example/v1/chat")
+    else:
+        request = httpx.Request(
+            "POST",
+            f"https://api.vendor.example/v1/chat?api_key={key}",
+            headers={"Authorization": f"Bearer {key}", "Cookie": f"session={key}; theme=dark"},
+        )
+    message = MESSAGE if echo is None or key is None else f"{MESSAGE} (key {echo(key)})"
+    body = json.dumps({"error": {"message": message, "code": 402}}).encode()
     return httpx.Response(
-        402, content=BODY, headers={"content-type": "application/json"}, request=request
+        402, content=body, headers={"content-type": "application/json"}, request=request
     )
 
 
@@ -48,19 +76,58 @@ def best_per_call(responses: list[httpx.Response], repeat: int = 5) -> float:
         for response in responses:
             http402.classify(response)
 
-    return min(timeit.repeat(one_pass, number=1, repeat=repeat)) / len(responses) * 1e6
+    runs = timeit.repeat(one_pass, number=1, repeat=repeat, timer=time.process_time)
+    return min(runs) / len(responses) * 1e6
+
+
+def best_of(call: Callable[[], object], number: int, repeat: int = 5) -> float:
+    runs = timeit.repeat(call, number=number, repeat=repeat, timer=time.process_time)
+    return min(runs) / number * 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=3000, help="requests per pass")
     number = parser.parse_args().number
-    known = secrets.token_hex(16)
-    same = [gate(known) for _ in range(number)]
-    fresh = [gate(secrets.token_hex(16)) for _ in range(number)]
-    print(f"classify µs per gate, best of 5 passes of {number}")
-    print(f"  same key every request  {best_per_call(same):8.1f}")
-    print(f"  new key every request   {best_per_call(fresh):8.1f}")
+    known = new_key()
+    rows: list[tuple[str, float]] = [
+        ("no credential (baseline)", best_per_call([gate(None) for _ in range(number)])),
+        ("same key every request", best_per_call([gate(known) for _ in range(number)])),
+        ("new key every request", best_per_call([gate(new_key()) for _ in range(number)])),
+    ]
+    for label, echo in ECHOES.items():
+        rows.append(
+            (f"new key, {label}", best_per_call([gate(new_key(), echo) for _ in range(number)]))
+        )
+    baseline, stranger = rows[0][1], rows[3][1]
+    print(
+        f"classify CPU µs per gate, best of 5 passes of {number}; ratios to the baseline and to "
+        "a stranger's token quoted (a new message to classify, nothing to scrub)"
+    )
+    for label, micros in rows:
+        against = f"   x{micros / stranger:5.2f}" if label.startswith("new key, ") else ""
+        print(f"  {label:<38}{micros:8.1f}   x{micros / baseline:5.2f}{against}")
+
+    few = max(200, number // 10)
+    keys = [new_key() for _ in range(few)]
+    print(
+        f"Redactor alone, µs per new key: built, then a message scrubbed; best of 5 passes of {few}"
+    )
+    for label, echo in {"nothing to scrub": None, **ECHOES}.items():
+        messages = [f"{MESSAGE} (key {echo(k) if echo else 'none'})" for k in keys]
+
+        def scrub_all(messages: list[str] = messages) -> None:
+            for k, message in zip(keys, messages, strict=True):
+                Redactor([k, f"Bearer {k}"]).bounded(message, 2000)
+
+        print(f"  {label:<38}{best_of(scrub_all, 1) / few:8.1f}")
+    key = new_key()
+    redact = Redactor([key, f"Bearer {key}", f"session={key}; theme=dark"])
+    plain = ("x" * 40 + " ") * 48  # about 2,000 characters, nothing to scrub
+    echoed = plain[: -len(key) - 1] + key
+    print(f"A cached redactor on 2,000 characters, µs per call; best of 5 passes of {few}")
+    for label, text in (("nothing to scrub", plain), ("the key at the end", echoed)):
+        print(f"  {label:<38}{best_of(lambda text=text: redact.bounded(text, 2000), few):8.1f}")
 
 
 if __name__ == "__main__":

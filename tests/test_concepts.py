@@ -354,3 +354,127 @@ def test_a_dashed_word_no_lexicon_knows_is_read_as_its_parts() -> None:
     assert "plan" in tokens_of("your token-plan quota")
     assert "read-only" in tokens_of("marked as read-only")
     assert Concept.WINDOW in read_clause("your 5-hour usage limit").whole
+
+
+class TestOtherScripts:
+    """Japanese and Korean are read like Chinese: a term inside a run of its script."""
+
+    def test_a_korean_word_is_read_with_its_particle(self) -> None:
+        """ "잔액부족으로" is "for want of balance": the balance and that it ran out."""
+        whole = read_clause("잔액부족으로 결제에 실패했습니다").whole
+        assert {Concept.BALANCE, Concept.RAN_OUT, Concept.PAYMENT, Concept.FAILURE} <= whole
+
+    def test_a_korean_card_refusal_is_a_failed_payment_on_a_403(self) -> None:
+        body = {
+            "code": "REJECT_CARD_PAYMENT",
+            "message": "한도초과 혹은 잔액부족으로 결제에 실패했습니다.",
+        }
+        payment = http402.classify(response(403, body))
+        assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+
+    def test_a_japanese_card_to_check_is_a_failed_payment_on_a_402_only(self) -> None:
+        """Sakura Cloud's `error_msg` asks to check the card's expiry and limit: a 402 that
+        names the card; the same words on a 403 are not enough."""
+        body = {
+            "status": "402 Payment Required",
+            "error_code": "payment_creditcard",
+            "error_msg": "要求を受け付けできません。"
+            "クレジットカードの使用期限、利用限度額をご確認ください。",
+        }
+        payment = http402.classify(response(402, body))
+        assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+        assert payment.message == body["error_msg"]
+        assert http402.classify(response(403, body)) is None
+
+    @pytest.mark.parametrize(
+        "message", ["要求された操作は許可されていません", "허용되지 않은 요청입니다."]
+    )
+    def test_a_refusal_of_permission_is_no_gate(self, message: str) -> None:
+        """ "The operation is not permitted", in Japanese and in Korean, in the envelope of
+        the payment gates."""
+        assert read_clause(message.lower()).vetoed
+        assert http402.classify(response(403, {"code": "FORBIDDEN", "message": message})) is None
+
+
+class TestWhatACodeOrACauseStates:
+    def test_insufficient_funds_is_a_balance_unless_a_card_or_a_payment_failed(self) -> None:
+        """`insufficient_funds` is Stripe's decline code of a card and an API's own balance:
+        the words beside it decide."""
+        balance = {
+            "error": {
+                "message": "Insufficient balance (including overdraft). Please add funds.",
+                "type": "insufficient_quota",
+                "code": "insufficient_funds",
+            }
+        }
+        payment = http402.classify(response(402, balance))
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert payment.code == "insufficient_funds"
+        card = {
+            "error": {
+                "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "Your card has insufficient funds.",
+            }
+        }
+        payment = http402.classify(response(402, card))
+        assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+        bare = http402.classify(response(402, {"error": {"code": "insufficient_funds"}}))
+        assert bare is not None and bare.reason is Reason.INSUFFICIENT_CREDITS
+
+    def test_a_payment_that_failed_for_want_of_funds_is_the_payments_failure(self) -> None:
+        """A failed payment outranks the lack of funds that caused it; a lapse stated by a
+        wording rule is not outranked by a billing "issue"."""
+        text = (
+            "Your payment could not be completed due to insufficient account balance. "
+            "Try another card or payment method."
+        )
+        assert reason(text, strict=True) is Reason.PAYMENT_FAILED
+        lapse = "Your project has been suspended due to a billing issue."
+        assert reason(lapse, strict=True) is Reason.SUBSCRIPTION_EXPIRED
+
+    def test_a_clause_joined_by_and_is_read_apart(self) -> None:
+        """ "..., and the model service has been paused" says what paused: the account is
+        not off, the set limit (its code) decides."""
+        body = {
+            "error": {
+                "code": "SetLimitExceeded",
+                "message": "Your account has reached the set inference limit for the model, "
+                "and the model service has been paused.",
+            }
+        }
+        payment = http402.classify(response(429, body))
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert (
+            "account off over a limit"
+            not in read_concepts(
+                "your account has reached its limit, and the service has been paused"
+            ).rules
+        )
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"error": "SERVICE_QUOTA_EXCEEDED"},
+            {"message": "The request would exceed a service quota."},
+        ],
+    )
+    def test_a_402_that_states_a_service_quota_is_no_gate(self, body: dict[str, Any]) -> None:
+        """A cloud's service quota (a count of resources raised by a quota request) is no
+        gate even on a 402, stated by a code or by words (AWS Sign-In answers 402)."""
+        assert http402.classify(response(402, body)) is None
+
+    def test_a_constant_under_a_message_key_is_the_code(self) -> None:
+        """Open Exchange Rates puts `not_allowed` in `message` and the words in
+        `description`; a plain word there ("Forbidden") is no code."""
+        body = {
+            "error": True,
+            "message": "not_allowed",
+            "description": "Changing the base currency is available for Developer plan clients.",
+        }
+        payment = http402.classify(response(403, body))
+        assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+        assert payment.code == "not_allowed"
+        plain = {"message": "Forbidden", "description": "Available for Pro plan clients only."}
+        payment = http402.classify(response(403, plain))
+        assert payment is not None and payment.code is None

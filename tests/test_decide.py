@@ -86,7 +86,9 @@ class TestVetoes:
         assert reason({"error": {"code": "balance_insufficient"}}) is None
         paypal = {"name": "INSUFFICIENT_FUNDS", "message": "An internal service error."}
         assert reason(paypal, moves_money=lambda: True) is None
-        assert reason(paypal, moves_money=lambda: False) is Reason.PAYMENT_FAILED
+        # Elsewhere the code alone is a lack of funds, read as a balance that ran out (a card
+        # in the words would make it a decline: `vocabulary/payment.py` says why).
+        assert reason(paypal, moves_money=lambda: False) is Reason.INSUFFICIENT_CREDITS
 
     def test_moving_money_leaves_other_gates_alone(self) -> None:
         """On a payout endpoint, a lapsed subscription is still a gate: only a lack of funds

@@ -276,6 +276,91 @@ def test_redis_refusing_connections_costs_no_wait_when_no_lease_was_seen(
         assert time.monotonic() - began < 2.0
 
 
+def test_a_client_that_retries_refused_connections_still_finds_redis_down(
+    server: RedisServer,
+) -> None:
+    """Case 49's kind: `redis.Redis(host=...)` retries a refused connection for longer than
+    `store_timeout`, so its calls only time out, which reads as a stall (a lease may be
+    alive: wait it out). The store's address is probed: nothing listens, so the outage is
+    known as refused, and the process that saw no lease runs its own hook at once."""
+    alone = http402.RedisCoordinator(
+        redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=1),
+        lease_ttl=10.0,
+        store_timeout=2.0,
+    )
+    server.stop()
+    assert alone.run_episode(SCOPE, alone.mark(), http402.Retry, 30) == http402.Retry()
+    assert alone._health.kind == "refused"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_client_that_retries_refused_connections_still_finds_redis_down(
+    server: RedisServer, anyio_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The call is not left to run out `store_timeout` (cancelled inside the client's retry
+    loop, it may or may not show the refusal): the probe says that nothing listens."""
+    caplog.set_level(logging.WARNING, logger="http402")
+    client = redis.asyncio.Redis(host="127.0.0.1", port=server.port, socket_timeout=1)
+    alone = http402.AsyncRedisCoordinator(client, lease_ttl=10.0, store_timeout=2.0)
+    server.stop()
+    try:
+        assert await alone.run_episode(SCOPE, alone.mark(), _atop_up, 30) == http402.Retry()
+        assert alone._health.kind == "refused"
+        assert "nothing listens" in caplog.text
+    finally:
+        await client.aclose()
+
+
+async def _atop_up() -> http402.Retry:
+    return http402.Retry()
+
+
+def test_a_frozen_server_is_not_taken_for_a_down_one(server: RedisServer, tmp_path: Path) -> None:
+    """A frozen server's kernel still accepts connections (it may hold a lease, and act when
+    it wakes): only a refused connection, or a Unix socket that is not there, means down.
+    One answer serves a second, so an outage costs one probe a second."""
+    from http402._store import Listener, listener_for
+
+    found = listener_for(redis.Redis.from_url(server.url))
+    assert isinstance(found, Listener)
+    assert found._address == ("127.0.0.1", server.port)
+    clock = FakeClock()
+    listener = Listener(("127.0.0.1", server.port), clock=clock)
+    server.pause()
+    try:
+        assert not listener.refused()
+    finally:
+        server.resume()
+    server.stop()
+    assert not listener.refused()
+    clock.now += 1.0
+    assert listener.refused()
+    unix = listener_for(redis.Redis(unix_socket_path=str(tmp_path / "redis.sock")))
+    assert isinstance(unix, Listener)
+    assert unix.refused()
+    assert listener_for(object()) is None
+
+
+def test_a_store_found_down_ends_its_call_as_refused() -> None:
+    """A call that has not answered when its store is found down ends at once as refused,
+    not after `store_timeout` as a stall (which would mean: a lease may be alive)."""
+    from http402._store import Listener, Runner, failure_of
+
+    class Down(Listener):
+        def refused(self) -> bool:
+            return True
+
+    never = threading.Event()
+    runner = Runner(30.0, Down(("127.0.0.1", 1)))
+    try:
+        with pytest.raises(TimeoutError) as ended:
+            runner.run(lambda: never.wait(60))
+    finally:
+        never.set()
+    assert failure_of(ended.value).kind == "refused"
+
+
 def test_a_stall_is_waited_out_once_per_outage_not_per_request(server: RedisServer) -> None:
     """Redis frozen, no lease seen: the first gated request waits up to a lease (the store
     may hold one); once the outage outlasted it, the next requests go at once."""

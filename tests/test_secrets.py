@@ -24,14 +24,18 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 import attrs
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import http402
 from http402._cli import main
 from http402._redaction import (
+    CREDENTIAL_NAMES,
+    NOT_CREDENTIALS,
+    CredentialName,
     Redactor,
     collect_secrets,
+    credential_kind,
     is_credential_query_name,
     is_sensitive_header,
 )
@@ -60,6 +64,7 @@ QUERY_NAMES = (
     "sig",
     "signature",
     "auth",
+    "passphrase",
 )
 
 
@@ -82,6 +87,12 @@ PLACEMENTS: dict[str, Placement] = {
     "X-ELS-APIKey": Placement(headers=(("X-ELS-APIKey", CANARY),)),
     "X-MBX-APIKEY": Placement(headers=(("X-MBX-APIKEY", CANARY),)),
     "Ocp-Apim-Subscription-Key": Placement(headers=(("Ocp-Apim-Subscription-Key", CANARY),)),
+    "CB-ACCESS-PASSPHRASE": Placement(
+        headers=(("CB-ACCESS-KEY", "c2f9a1e0b7d64f3a"), ("CB-ACCESS-PASSPHRASE", CANARY))
+    ),
+    "OK-ACCESS-PASSPHRASE": Placement(
+        headers=(("OK-ACCESS-KEY", "9b1d7f3e5a2c4e6f"), ("OK-ACCESS-PASSPHRASE", CANARY))
+    ),
     "cookie session": Placement(headers=(("Cookie", f"session={CANARY}; theme=dark"),)),
     "cookie sid": Placement(headers=(("Cookie", f"theme=dark; sid={CANARY}"),)),
     "userinfo": Placement(url=f"https://bob:{CANARY}@{HOST}/v1/run"),
@@ -101,8 +112,15 @@ def pieces(secret: str, size: int = 10) -> list[str]:
     return [secret[i : i + size] for i in range(len(secret) - size + 1)]
 
 
+def folded(text: str) -> str:
+    """`text` as a reader compares it with a key: case aside, and the separators a server
+    groups a key with (or a form decoder makes of `+`) left out."""
+    return re.sub(r"[\s\-_.:/+,]", "", text).lower()
+
+
 def leaks(text: str, secret: str = CANARY) -> list[str]:
-    return [piece for piece in pieces(secret) if piece in text]
+    shown = folded(text)
+    return [piece for piece in pieces(folded(secret)) if piece in shown]
 
 
 def echoes(request: httpx.Request) -> bool:
@@ -403,6 +421,14 @@ ECHOES: dict[str, Callable[[str], str]] = {
     "base64url, at another offset": lambda s: base64.urlsafe_b64encode(f"k={s}".encode()).decode(),
     "hex": lambda s: s.encode().hex(),
     "read by a form decoder (+ as a space)": lambda s: s.replace("+", " "),
+    "JavaScript escape() %uXXXX": lambda s: "".join(f"%u{ord(c):04X}" for c in s),
+    "lower-cased": str.lower,
+    "upper-cased": str.upper,
+    "in groups of four": lambda s: " ".join(s[i : i + 4] for i in range(0, len(s), 4)),
+    "in dashed groups of four": lambda s: "-".join(s[i : i + 4] for i in range(0, len(s), 4)),
+    "shortened by the server (24 characters and ...)": lambda s: s[:24] + "...",
+    "a middle piece of 16": lambda s: s[4:20],
+    "lower-cased, then percent-encoded": lambda s: quote(s.lower(), safe=""),
 }
 
 
@@ -414,7 +440,7 @@ def revealed(text: str) -> list[str]:
         found += [unquote(found[-1]), unquote_plus(found[-1])]
     found.append(
         re.sub(
-            r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))",
+            r"(?:\\u|%u)([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})",
             lambda m: chr(int(m.group(1) or m.group(2), 16)),
             text,
         )
@@ -431,8 +457,23 @@ def revealed(text: str) -> list[str]:
     return found
 
 
-def encoded_leaks(text: str, secret: str = SLASHED) -> list[str]:
-    return [piece for shown in revealed(text) for piece in pieces(secret) if piece in shown]
+def encoded_leaks(text: str, secret: str = SLASHED, size: int = 10) -> list[str]:
+    """The `size`-character pieces of `secret` that some decoding of `text` shows, compared
+    `folded`."""
+    found = [folded(shown) for shown in revealed(text)]
+    return [piece for piece in pieces(folded(secret), size) if any(piece in f for f in found)]
+
+
+def documented_run(secret: str) -> int:
+    """The shortest run of `secret` that docs/safety.md promises to scrub: 8 characters up
+    to a 26-character key (folded), a third of its length beyond, at most 12."""
+    length = len(folded(secret))
+    return min(12, max(8, length // 3), length)
+
+
+def run_leaks(text: str, secret: str) -> list[str]:
+    """The runs of `secret`, of the documented length, that any decoding of `text` shows."""
+    return encoded_leaks(text, secret, documented_run(secret))
 
 
 def echo_in(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
@@ -504,9 +545,7 @@ def test_a_cut_inside_an_encoded_echo_leaves_no_piece(echo: str, limit: int) -> 
     for start in range(limit - len(encoded) - 4, limit + 2):
         text = redact.bounded("a" * max(0, start) + encoded + "b" * 30, limit)
         assert len(text) <= limit
-        assert not [
-            piece for shown in revealed(text) for piece in pieces(SLASHED, 6) if piece in shown
-        ], text
+        assert not encoded_leaks(text, size=6), text
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -523,16 +562,256 @@ def test_a_cut_inside_an_encoded_echo_leaves_no_piece(echo: str, limit: int) -> 
 def test_any_key_in_any_encoding_is_scrubbed(
     secret: str, echo: str, before: str, after: str
 ) -> None:
-    """Property: any key of base64 and URL characters, echoed in any of the encodings amid
-    any text, leaves no 10-character piece in the scrubbed text, however it is decoded."""
+    """Property: any key of base64 and URL characters, echoed in any of the encodings (or
+    shortened, re-cased, grouped) amid any text, leaves no run of the documented length in
+    the scrubbed text, however it is decoded and compared."""
+    assume(len(folded(secret)) >= 8)  # shorter once folded: a secret only as it stands
     text = before + ECHOES[echo](secret) + after
     shown = Redactor([secret])(text)
-    assert not [
-        p for t in revealed(shown) for p in pieces(secret) if p in t and p not in before + after
+    around = folded(before) + " " + folded(after)
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        min_size=150,
+        max_size=600,
+    ),
+    echo=st.sampled_from(sorted(ECHOES)),
+    before=st.text(max_size=40),
+)
+def test_a_long_secret_leaves_no_run_either(secret: str, echo: str, before: str) -> None:
+    """Property: a JWT-sized secret or a payment proof (found by sampling the text, not by
+    its own anchors) echoed in any of the encodings leaves no run of its length (12)."""
+    shown = Redactor([secret])(before + ECHOES[echo](secret) + " after")
+    around = folded(before) + " after"
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_"),
+        min_size=16,
+        max_size=48,
+    ),
+    text=st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789 .,:"), max_size=200),
+    quoted=st.integers(min_value=1, max_value=7),
+)
+def test_what_holds_no_run_of_a_secret_is_left_as_it_is(
+    secret: str, text: str, quoted: int
+) -> None:
+    """Property: a text that holds no run of the documented length of a secret (however it is
+    compared) comes back unchanged, a dashboard's last few characters of the key included:
+    the runs make the redactor find more, not scrub ordinary words."""
+    tail = secret[-quoted:]
+    shown = f"{text} (key ending {tail})"
+    assume(not run_leaks(shown, secret))
+    assert Redactor([secret])(shown) == shown
+
+
+# --- Echoed in a settlement ---------------------------------------------------------------
+
+#: What the wallet signed: a payment proof, as secret as the key.
+PROOF = "eyJzaWduYXR1cmUiOiIweGRlYWRiZWVmIn0+proof/01="
+
+
+def pending_settlement(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
+    """An x402 v1 challenge whose paid replay is answered by a pending settlement
+    (`X-PAYMENT-RESPONSE`: base64 JSON of x402's SettleResponse, `success`, `errorReason`,
+    `transaction`, `network`; coinbase/x402 specs/transports-v1/http.md) that quotes the
+    proof in its `errorReason` and the caller's key in its `transaction`, in `encode`."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        proof = request.headers.get("x-payment")
+        if proof is None:
+            return x402_provider(request)
+        settled = {
+            "success": False,
+            "errorReason": f"settlement_pending payload={encode(proof)}",
+            "transaction": "0x9f" + encode(request.headers["x-api-key"]),
+            "network": "base",
+        }
+        header = base64.b64encode(json.dumps(settled).encode()).decode()
+        body = {"x402Version": 1, "error": "settlement pending", "accepts": []}
+        return httpx.Response(402, headers={"x-payment-response": header}, json=body)
+
+    return provider
+
+
+@pytest.mark.parametrize("echo", ["as sent", *ECHOES])
+def test_a_settlement_quoting_the_proof_and_the_key_shows_neither(
+    echo: str, redis_url: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A facilitator's `errorReason` and `transaction` are server text: a pending settlement
+    that quotes the proof and the key, in any encoding, leaves neither in the unknown
+    outcome's error, its traceback, the log, or the hold written to Redis."""
+    coordinator: Any = None
+    if redis_url is not None:
+        redis = pytest.importorskip("redis")
+        store = redis.Redis.from_url(redis_url)
+        store.flushdb()
+        settle(store)
+        coordinator = http402.RedisCoordinator(store)
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers={"X-PAYMENT": PROOF}, paid=error.payment.payment_options[0])
+
+    encode = ECHOES.get(echo, lambda s: s)
+    caplog.set_level(logging.DEBUG, logger="http402")
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(pending_settlement(encode)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        coordinator=coordinator,
+        sleep=lambda seconds: None,
+    )
+    with (
+        httpx.Client(transport=transport) as client,
+        pytest.raises(http402.PaymentOutcomeUnknownError) as caught,
+    ):
+        client.get(URL, headers={"x-api-key": SLASHED})
+    error = caught.value
+    assert error.hold.receipt is not None  # the settlement was read, not ignored
+    texts = [
+        *error_texts(error),
+        "".join(traceback.format_exception(error)),
+        error.hold.encode(),
+        *log_texts(caplog.records),
     ]
+    if redis_url is not None:
+        stored = [repr(store.dump(key)) for key in store.scan_iter("*")]
+        assert stored
+        texts += stored
+    assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
+
+
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_a_balance_probe_quoting_the_key_as_its_currency_shows_none_of_it(echo: str) -> None:
+    """A probe's answer is server text too: DeepSeek's documented balance
+    (api-docs.deepseek.com/api/get-user-balance) with a piece of the key where the currency
+    goes leaves none of it in the `Balance` (its `repr`, the `http402.balance` metric)."""
+    piece = ECHOES.get(echo, lambda s: s)(SLASHED)[:16]
+    document = {
+        "is_available": True,
+        "balance_infos": [{"currency": piece, "total_balance": "110.00"}],
+    }
+    with httpx.Client(
+        base_url="https://api.deepseek.com",
+        headers={"Authorization": f"Bearer {SLASHED}"},
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=document)),
+    ) as client:
+        balance = http402.check_balance(client)
+    assert balance is not None and balance.available == 110
+    assert not encoded_leaks(repr(balance), size=8)
+
+
+class _QuotingAdapter:
+    """An adapter that fails on the body and quotes it in its exception."""
+
+    name = "quoting"
+
+    def classify(self, response: http402.ResponseSnapshot) -> http402.PaymentRequired:
+        raise ValueError(f"cannot read {response.body.decode()!r}")
+
+
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_an_adapter_that_fails_quoting_the_body_logs_no_key(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The traceback logged for an adapter that raised goes through the redactor: the
+    exception may quote the body, and the body the key."""
+    encode = ECHOES.get(echo, lambda s: s)
+    body = json.dumps({"error": {"message": f"key {encode(SLASHED)} has no credits"}})
+    request = httpx.Request("GET", URL, headers={"x-api-key": SLASHED})
+    response = httpx.Response(402, content=body.encode(), request=request)
+    caplog.set_level(logging.DEBUG, logger="http402")
+    http402.classify(response, registry=http402.AdapterRegistry([_QuotingAdapter()]))
+    logged = log_texts(caplog.records)
+    assert any("cannot read" in text for text in logged)  # the failure was logged
+    assert not [text[:300] for text in logged if encoded_leaks(text)]
+
+
+# --- A gate kept for its scope ------------------------------------------------------------
+
+OTHER = "Hn4Yc8Vb2Lm6Qw1Er5Ty9Ui3Op7As0Df"
+
+
+def quoting(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
+    """A 402 that quotes every credential of the request back in its message, in `encode`."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        said = " ".join(encode(v) for n, v in request.headers.multi_items() if n.startswith("x-"))
+        message = f"The account of {said} is out of credits"
+        body = {"error": {"code": "insufficient_credits", "message": message}}
+        return httpx.Response(402, json=body)
+
+    return provider
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "scope"),
+    [
+        ({"x-api-key": CANARY}, {"x-api-key": OTHER}, "org-42"),
+        (
+            {"x-api-key": OTHER, "x-signature": CANARY},
+            {"x-api-key": OTHER, "x-signature": OTHER[::-1]},
+            None,
+        ),
+    ],
+    ids=["two keys of one scope=", "one key, per-request signatures"],
+)
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
+def test_a_refused_request_never_sees_another_requests_echo(
+    first: dict[str, str], second: dict[str, str], scope: str | None, echo: str
+) -> None:
+    """The stand-in of a request refused from its scope's known gate quotes the gate of
+    another request: that one's credentials, whatever form the server echoed them in, are
+    scrubbed before the gate is kept, so the refused caller sees none of them."""
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(quoting(ECHOES.get(echo, lambda s: s))),
+        scope=None if scope is None else (lambda request: scope),
+        preflight=http402.Preflight(gate_ttl=30),
+    )
+    errors = []
+    with httpx.Client(transport=transport) as client:
+        for headers in (first, second):
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                client.post(URL, headers=headers, content=b"{}")
+            errors.append(caught.value)
+    refused = errors[1]
+    assert refused.attempts == 0  # refused from the known gate, never sent
+    assert "out of credits" in refused.body  # and it quotes the gate
+    texts = [*error_texts(refused), refused.body, refused.response.content.decode()]
+    assert not [text[:300] for text in texts if leaks(text)]
 
 
 # --- What counts as a secret -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", CREDENTIAL_NAMES, ids=lambda row: "/".join(row.words))
+def test_each_row_of_the_credential_names_holds_its_examples_and_not_its_look_alikes(
+    row: CredentialName,
+) -> None:
+    """Each row of the one table of credential names makes its examples credentials, of its
+    kind, wherever it applies, and leaves the names that merely look near them alone."""
+    assert row.examples and row.look_alikes and row.source
+    for place in row.places:
+        for name in row.examples:
+            kind = credential_kind(name, place)
+            assert kind is not None, (place, name)
+            assert kind == "per_request" or not row.per_request, (place, name)
+        for name in row.look_alikes:
+            assert credential_kind(name, place) is None, (place, name)
+
+
+@pytest.mark.parametrize(
+    ("place", "name"), [(place, name) for place, names in NOT_CREDENTIALS.items() for name in names]
+)
+def test_names_that_are_not_credentials(place: str, name: str) -> None:
+    """Ordinary names near a credential's (a timestamp, a nonce, a request id) are not one."""
+    assert credential_kind(name, place) is None
 
 
 @pytest.mark.parametrize(

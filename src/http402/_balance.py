@@ -24,7 +24,7 @@ import httpx
 from ._balance_probes import PROBES, BalanceProbe, ShapeError
 from ._models import _optional_decimal
 from ._redaction import REDACTED, Redactor, collect_secrets, is_sensitive_header, redactor_for
-from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader, bounded_text, decode_text, loads_json
+from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader, decode_text, loads_json, shown_text
 
 __all__ = [
     "PROBE_EXTENSION",
@@ -196,7 +196,7 @@ def read_balance(
         as_of: When the response came, in seconds since the epoch.
     """
     redact = redactor_for(tuple(sorted(set(secrets))))
-    request_id = bounded_text(headers.get("x-request-id") or headers.get("request-id"), 128)
+    request_id = shown_text(headers.get("x-request-id") or headers.get("request-id"), redact, 128)
 
     def fail(text: str) -> BalanceProbeError:
         message = redact(f"{probe.name} balance probe ({probe.method} {probe.path}): {text}")
@@ -210,8 +210,8 @@ def read_balance(
 
     text = decode_text(body, headers.get("content-type"))
     if not 200 <= status_code < 300:
-        snippet = bounded_text(text, _MESSAGE_LIMIT)
-        raise fail(f"HTTP {status_code}" + (f": {redact(snippet)}" if snippet else ""))
+        snippet = shown_text(text, redact, _MESSAGE_LIMIT)
+        raise fail(f"HTTP {status_code}" + (f": {snippet}" if snippet else ""))
     if truncated:
         raise fail(f"HTTP {status_code}, but the body is larger than a balance can be")
     try:
@@ -222,7 +222,10 @@ def read_balance(
         reading = probe.parse(document)
     except ShapeError as exc:
         raise fail(f"HTTP {status_code}, but not the documented shape ({exc})") from None
-    currency = reading.currency or dict(probe.currency_by_host).get(host.lower())
+    # The probe's currency is the server's text: it reaches `repr(balance)` and a metric.
+    currency = shown_text(reading.currency, redact, 64) or dict(probe.currency_by_host).get(
+        host.lower()
+    )
     return Balance(
         provider=probe.provider,
         available=reading.available,
@@ -376,8 +379,8 @@ def network_error(
     except (AttributeError, RuntimeError):
         pass
     redact = redactor_for(tuple(sorted(set(secrets))))
-    detail = bounded_text(str(exc), _MESSAGE_LIMIT)
-    text = type(exc).__name__ + (f": {redact(detail)}" if detail else "")
+    detail = shown_text(str(exc), redact, _MESSAGE_LIMIT)
+    text = type(exc).__name__ + (f": {detail}" if detail else "")
     return BalanceProbeError(
         redact(f"{probe.name} balance probe ({probe.method} {probe.path}) failed: {text}"),
         provider=probe.provider,

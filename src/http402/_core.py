@@ -18,16 +18,15 @@ import attrs
 
 from ._adapters import AdapterRegistry, ResponseSnapshot, first_header_text
 from ._models import PaymentOption, PaymentRequired, Reason
-from ._redaction import Redactor, collect_secrets, redactor_for
+from ._redaction import Redactor, collect_secrets, redactor_for, scrubbed_traceback
 from ._untrusted import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_RETRY_AFTER,
     MAX_TEXT_FIELD,
     BodyReader,
-    bounded_message,
-    bounded_text,
     parse_retry_after,
     safe_action_url,
+    shown_text,
 )
 
 __all__ = [
@@ -148,13 +147,14 @@ def classify_snapshot(
         adapter = registration.adapter
         try:
             result = adapter.classify(snapshot)
-        except Exception:
+        except Exception as exc:
+            # Its traceback goes through the redactor: the exception may quote the body.
             _logger.warning(
-                "http402: adapter %r failed on a %d response from %s; trying the next one",
+                "http402: adapter %r failed on a %d response from %s; trying the next one\n%s",
                 registration.name,
                 snapshot.status_code,
                 snapshot.host,
-                exc_info=True,
+                scrubbed_traceback(exc, redactor_for(snapshot.secrets)),
             )
             continue
         if result is None:
@@ -286,43 +286,21 @@ def _complete(
         reason=payment.reason,
         provider=payment.provider,
         status_code=snapshot.status_code,
-        code=_shown(redact, code, 300),
-        message=_shown(redact, payment.message, MAX_TEXT_FIELD, spacing=True),
+        code=shown_text(code, redact, 300),
+        message=shown_text(payment.message, redact, MAX_TEXT_FIELD, spacing=True),
         credits_required=payment.credits_required,
         credits_available=payment.credits_available,
-        currency=_shown(redact, payment.currency, 64),
-        current_plan=_shown(redact, payment.current_plan, 200),
-        required_plan=_shown(redact, payment.required_plan, 200),
+        currency=shown_text(payment.currency, redact, 64),
+        current_plan=shown_text(payment.current_plan, redact, 200),
+        required_plan=shown_text(payment.required_plan, redact, 200),
         action_url=action_url,
         retry_after=retry_after,
-        request_id=_shown(redact, request_id, 200),
+        request_id=shown_text(request_id, redact, 200),
         payment_options=tuple(_scrub_option(o, redact) for o in payment.payment_options)
         if payment.payment_options
         else (),
         raw=raw,
     )
-
-
-def _shown(redact: Redactor, value: object, limit: int, *, spacing: bool = False) -> str | None:
-    """A text field as it may be shown: scrubbed of credentials first, then cut to `limit`.
-
-    An adapter may have cut the text already; a piece of a key left at that cut goes too.
-    With `spacing`, a message keeps its own runs of spaces (`bounded_message`).
-    """
-    if value is None:
-        return None
-    if type(value) is str and len(value) <= MAX_TEXT_FIELD * 2:
-        return _shown_text(redact, value, limit, spacing)
-    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
-    return None if text is None else redact.bounded(text, limit)
-
-
-@functools.lru_cache(maxsize=256)
-def _shown_text(redact: Redactor, value: str, limit: int, spacing: bool) -> str | None:
-    # Cached like the wording rules: a provider sends the same few codes and messages, and
-    # `redactor_for` hands out one redactor per set of credentials.
-    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
-    return None if text is None else redact.bounded(text, limit)
 
 
 _OPTION_TEXTS = ("scheme", "network", "unit", "asset", "pay_to", "resource", "description")

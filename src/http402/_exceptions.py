@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._models import PaymentRequired, Reason
-from ._redaction import collect_secrets, redactor_for, safe_url_for_display
+from ._redaction import redactor_of, safe_url_for_display
 
 if TYPE_CHECKING:
     from ._holds import PaymentHold
@@ -395,15 +395,15 @@ def describe(payment: PaymentRequired, request: httpx.Request | None = None) -> 
 
 
 def _shown_body(request: httpx.Request, response: httpx.Response) -> str:
-    """`response`'s body as text, scrubbed of `request`'s credentials, then cut."""
+    """`response`'s body as text, scrubbed of `request`'s credentials (a hook's headers
+    too), then cut."""
     try:
         text = response.text
     except Exception:  # a stand-in whose stream was never read, or an undecodable charset
         return ""
     if not text:
         return ""
-    secrets = collect_secrets(str(request.url), request.headers.multi_items())
-    return redactor_for(secrets).bounded(text, _MAX_BODY_CHARS)
+    return redactor_of(request).bounded(text, _MAX_BODY_CHARS)
 
 
 def _rebuild(

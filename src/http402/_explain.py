@@ -33,7 +33,7 @@ from ._core import classify
 from ._exceptions import _WHAT_RESOLVES_IT
 from ._models import PaymentOption, PaymentRequired, Reason
 from ._redaction import Redactor, collect_secrets, redactor_for, safe_url_for_display
-from ._untrusted import bounded_text, decode_base64_json
+from ._untrusted import decode_base64_json, shown_text
 
 __all__ = [
     "EXIT_GATE",
@@ -585,12 +585,14 @@ def classify_all(
 ) -> list[_Verdict]:
     """What `http402.classify` says of each exchange, with its x402 receipt if it has one."""
     return [
-        _Verdict(e, classify(to_response(e), registry=registry), _receipt(e)) for e in exchanges
+        _Verdict(e, classify(to_response(e), registry=registry), _receipt(e, _redactor(e)))
+        for e in exchanges
     ]
 
 
-def _receipt(exchange: _Exchange) -> _Receipt | None:
-    """The x402 settlement receipt among the response headers, decoded (bounded)."""
+def _receipt(exchange: _Exchange, redact: Redactor) -> _Receipt | None:
+    """The x402 settlement receipt among the response headers, decoded, its texts scrubbed
+    of the request's credentials, then bounded."""
     for lower, header, version in _RECEIPT_HEADERS:
         value = next((v for n, v in exchange.response_headers if n.lower() == lower), None)
         if value is None:
@@ -603,10 +605,10 @@ def _receipt(exchange: _Exchange) -> _Receipt | None:
             header=header,
             x402_version=version,
             success=success if isinstance(success, bool) else None,
-            transaction=bounded_text(document.get("transaction"), 200),
-            network=bounded_text(document.get("network"), 200),
-            payer=bounded_text(document.get("payer"), 200),
-            error_reason=bounded_text(document.get("errorReason"), 200),
+            transaction=shown_text(document.get("transaction"), redact, 200),
+            network=shown_text(document.get("network"), redact, 200),
+            payer=shown_text(document.get("payer"), redact, 200),
+            error_reason=shown_text(document.get("errorReason"), redact, 200),
         )
     return None
 

@@ -45,8 +45,8 @@ from typing import Any
 import attrs
 
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
-from ._redaction import safe_url_for_display
-from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, bounded_text, decode_base64_json
+from ._redaction import Redactor, safe_url_for_display
+from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
 
 __all__ = [
     "PAID_EXTENSION",
@@ -214,20 +214,26 @@ def proof_digest(headers: Iterable[tuple[str, str]]) -> str | None:
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def settlement_unknown(header: Callable[[str], str | None]) -> tuple[str, str | None] | None:
+def settlement_unknown(
+    header: Callable[[str], str | None], redact: Redactor
+) -> tuple[str, str | None] | None:
     """`(why, receipt)` when an x402 settlement (`PAYMENT-RESPONSE`, or v1's
     `X-PAYMENT-RESPONSE`) leaves the payment's outcome open, else `None`.
 
     `success: false` does not say the money stayed put: a facilitator answers
     `settlement_pending` when its wait for the receipt timed out after the transaction was
     broadcast, and any failure that names a transaction came after the broadcast. Only a
-    failure with no transaction is a payment that did not happen."""
+    failure with no transaction is a payment that did not happen.
+
+    Both texts are the server's: scrubbed by `redact` (the paid request's credentials and
+    its proof) before they are cut, since they go into the error, the log and the hold's
+    record."""
     raw = header("payment-response") or header("x-payment-response")
     settlement = decode_base64_json(raw) if raw else None
     if not isinstance(settlement, dict) or settlement.get("success") is not False:
         return None
-    reason = bounded_text(settlement.get("errorReason"), 100) or "no reason"
-    transaction = bounded_text(settlement.get("transaction"), 200) or None
+    reason = shown_text(settlement.get("errorReason"), redact, 100) or "no reason"
+    transaction = shown_text(settlement.get("transaction"), redact, 200)
     if "pending" not in reason.lower() and transaction is None:
         return None
     return f"the facilitator's settlement did not finish ({reason})", transaction

@@ -18,8 +18,10 @@ replaying the user's (paid) request, and replays once the credits show (`poll`; 
 default only with `min_balance`).
 
 A refused request gets a stand-in response whose body carries the gate's own payload
-(bounded, scrubbed of the request's credentials), so that an SDK above the transport says
-what the provider said (`stand_in_body`).
+(bounded), so that an SDK above the transport says what the provider said
+(`stand_in_body`). The payload is scrubbed of the credentials of the request that met the
+gate before it is kept (`kept_gate`), and of the refused request's when it is shown: two
+keys of one scope never see each other's echo.
 
 The balances seen are per-process state, kept beside the episodes
 (`http402._episodes.BalanceCache`).
@@ -35,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._models import PaymentRequired
-from ._redaction import Redactor
+from ._redaction import Redactor, scrub_payload
 
 if TYPE_CHECKING:
     from ._balance import Balance
 
-__all__ = ["Preflight", "credits_show", "kept_payload", "stand_in_body"]
+__all__ = ["Preflight", "credits_show", "kept_gate", "kept_payload", "stand_in_body"]
 
 # The largest payload kept with a known gate, encoded: real gates are well under 1 KiB, and
 # a scope's known gate must stay small (10,000 scopes are remembered).
@@ -151,6 +153,17 @@ def stand_in_body(payment: PaymentRequired, redact: Redactor, limit: int) -> tup
         error = {"type": payment.reason.value, "message": (payment.message or "")[: limit // 2]}
         body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
     return body.encode(), "application/json"
+
+
+def kept_gate(payment: PaymentRequired, redact: Redactor) -> PaymentRequired:
+    """`payment` as a scope's known gate keeps it: its payload only when small
+    (`kept_payload`), scrubbed by `redact`, the redactor of the request that met the gate.
+    Its fields were scrubbed when it was classified; the payload, kept as it was sent for
+    the hook, was not."""
+    raw = kept_payload(payment.raw)
+    if raw is not None:
+        raw = scrub_payload(raw, redact)
+    return attrs.evolve(payment, raw=raw)
 
 
 def kept_payload(raw: Any) -> Any:

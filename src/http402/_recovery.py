@@ -94,8 +94,8 @@ from ._holds import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show, stand_in_body
-from ._redaction import collect_secrets, redactor_for
+from ._preflight import credits_show, kept_gate, stand_in_body
+from ._redaction import redactor_of
 from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
 
@@ -216,7 +216,9 @@ class Recovery:
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
             if gate_ttl is not None and error.reason.is_account_level:
-                yield MarkGated(scope, error.payment, gate_ttl)
+                yield MarkGated(
+                    scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
+                )
             if error.reason is Reason.PAYMENT_CHALLENGE and self._hooks:
                 raise rebuilt(error, not_replayed=_NO_PAY_HOOK)
             raise error
@@ -318,7 +320,9 @@ class Recovery:
                     book.finish(episode, None, None, self.retry.within)
                 else:
                     if gate_ttl is not None:
-                        yield MarkGated(scope, error.payment, gate_ttl)
+                        yield MarkGated(
+                            scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
+                        )
                     self._report("hook_called", "calling the payment-required hook", error, scope)
                     call = HookCall(hook, error, episode, book, self.retry.within)
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
@@ -813,7 +817,7 @@ class Recovery:
             response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
         elif isinstance(result, Gated):
             response = result.error.response
-            settled = settlement_unknown(response.headers.get)
+            settled = settlement_unknown(response.headers.get, redactor_of(request))
             if settled is not None:
                 why, receipt = settled
                 hold = attrs.evolve(hold, receipt=receipt or hold.receipt)
@@ -1029,8 +1033,7 @@ class Recovery:
         self, request: httpx.Request, known: PaymentRequired, scope: str
     ) -> PaymentRequiredError:
         # The gate's own words, so that an SDK above says what the provider said.
-        redact = redactor_for(collect_secrets(str(request.url), request.headers.multi_items()))
-        body, content_type = stand_in_body(known, redact, self.options.max_body_bytes)
+        body, content_type = stand_in_body(known, redactor_of(request), self.options.max_body_bytes)
         response = self._response_class(
             known.status_code,
             headers={"content-type": content_type},

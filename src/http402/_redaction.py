@@ -1,32 +1,34 @@
-"""Keep credentials out of every message, repr, log record and CLI output.
+"""Keep credentials out of every message, repr, log record, stored record and CLI output.
 
-The request's own secrets are collected once and scrubbed from any text we emit, so a server
-that echoes the caller's key back in its error message does not leak it either. What counts
-as a secret, and where it is looked for (docs/safety.md lists the same):
+The model, in three parts (docs/safety.md lists the same):
 
-- every header whose name means a credential: `Authorization`, `Proxy-Authorization`,
-  `Cookie`, any name holding `api-key`, `apikey`, `api_key`, `token`, `secret`, `session`,
-  `signature`, `auth`, `cookie`, `password`, `passwd`, `credential`, `jwt`, `proof`,
-  `macaroon` or `preimage`, any name with a part ending in `key`
-  (`Ocp-Apim-Subscription-Key`, `X-RapidAPI-Key`), and the payment proofs
-  (`PAYMENT-SIGNATURE`, `X-PAYMENT`, any name starting `x-payment` or `payment-`);
-- each cookie value on its own, and the credential after an `Authorization` scheme;
-- query parameters whose name has a credential word as a part (`_QUERY_WORDS`), in both
-  their decoded and their sent form;
-- the URL's userinfo.
-
-A server may echo a secret in another encoding than it was sent in: percent-encoded (once
-or twice, any case, `+` for a space), JSON- or JavaScript-escaped (`\\u002b`, `\\/`), as HTML
-character references (`&#43;`, `&#x2F;`, `&equals;`), base64 (either alphabet, at any offset
-inside a longer blob) or hex. The redactor handles them by kind, not by listing encodings of
-each key: escapes are undone in a view of the text that remembers where each character came
-from (`_Unescaped`), secrets are searched in that view too, and what is found is scrubbed in
-the text itself; base64 and hex, which are not character escapes, are searched as variants of
-each secret.
+1. **What is a secret.** A request's credentials: the value of every header and query
+   parameter whose *name* says it is one, by the declared table `CREDENTIAL_NAMES` (each row
+   with the names it catches and the look-alikes it must not); each cookie value; the
+   credential after an `Authorization` scheme and its parameters; the user and password of
+   `Basic` and of the URL's userinfo; every header a hook added to a replay, whatever its
+   name. The same table says which of them name the *account* (the billing scope digests
+   those) and which change with every request (signatures, proofs, one-time passwords).
+   Values shorter than 8 characters are never secrets, so ordinary words survive.
+2. **Where it is looked for.** Every text that came from the network passes through a
+   `Redactor` before it is stored or shown: a field (`shown_text` in `_untrusted`, which
+   bounds, scrubs, then cuts), a payload kept with a known gate (`scrub_payload`), a
+   settlement's reason, a log record's traceback (`scrubbed_traceback`).
+3. **How it is found.** In any encoding a server may quote it in: escapes (percent, `%uXXXX`,
+   JSON and JavaScript, HTML references) are undone in a view of the text that remembers
+   where each character came from (`_Unescaped`); base64 (any offset, either alphabet) and
+   hex are searched as forms of each secret. And in *pieces*: any run of at least `n`
+   consecutive characters of a secret is scrubbed, compared case-insensitively and ignoring
+   separators (spaces, `-`, `_`, `.`, `:`, `/`, `+`, `,`) inside the run, so a server that
+   shortens the key (`Zm9vYmFyYmF6cXV4…`), lower-cases it or writes it in groups of four
+   shows none of it. `n` grows with the secret: 8 characters up to 26, a third of its length
+   beyond, at most 12 (`run_length`); a run shorter than that (`sk-`, the 4 characters a
+   dashboard shows) stays readable.
 
 Text is scrubbed first and cut after; a cut that lands inside a secret leaves no piece of
-it (`Redactor.bounded`). Matching is plain substring search, so a new key per request costs
-no regular expression compile.
+it (`Redactor.bounded`). Matching is substring search (and a seed-and-extend search for
+runs, from 4-character anchors of each secret), so a new key per request costs no regular
+expression compile.
 """
 
 from __future__ import annotations
@@ -37,92 +39,280 @@ import bisect
 import functools
 import html.entities
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import attrs
+
 __all__ = [
+    "CREDENTIAL_NAMES",
+    "HOOK_HEADERS_EXTENSION",
     "REDACTED",
+    "CredentialName",
     "Redactor",
     "collect_secrets",
     "cookie_values",
+    "credential_kind",
+    "credential_view",
     "is_credential_query_name",
     "is_payment_proof_header",
     "is_sensitive_header",
     "redactor_for",
+    "redactor_of",
+    "run_length",
     "safe_url_for_display",
+    "scrub_payload",
+    "scrubbed_traceback",
 ]
 
 REDACTED = "[redacted]"
+#: `request.extensions` key: the names of the headers a hook added to a replay.
+HOOK_HEADERS_EXTENSION = "http402.hook_headers"
 
-_SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "payment-signature",
-        "x-payment",
-        "payment-authorization",
-    }
+_HEADER, _QUERY = ("header",), ("query",)
+_BOTH = ("header", "query")
+
+
+@attrs.frozen
+class CredentialName:
+    """One way a header's or a query parameter's name says that its value is a credential.
+
+    Attributes:
+        words: What the lower-cased name is matched against.
+        match: `"within"`: anywhere in the name; `"part"`: one of the name's parts (split at
+            anything but letters and digits, and at camelCase: `apiKey` is `api`, `key`);
+            `"ending"`: the end of a part (`appkey`, `authtoken`); `"prefix"`: the start of
+            the name.
+        places: `"header"`, `"query"` or both.
+        per_request: The value changes with each request (a signature, a payment proof, a
+            one-time password): a secret all the same, but it names no account, so the
+            default billing scope leaves it out.
+        examples: Names this row makes credentials (`tests/test_secrets.py` checks each).
+        look_alikes: Names that resemble them and are not credentials (checked too).
+        source: Where the names come from.
+    """
+
+    words: tuple[str, ...]
+    match: str
+    places: tuple[str, ...]
+    per_request: bool = False
+    examples: tuple[str, ...] = ()
+    look_alikes: tuple[str, ...] = ()
+    source: str = ""
+
+
+#: What makes a name a credential's. A name is one when any row matches it; it is a
+#: per-request credential when a matching row says so, or when it holds one of
+#: `PER_REQUEST_WORDS` (`Idempotency-Key`, `csrf_token`).
+CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
+    CredentialName(
+        ("auth",),
+        "within",
+        _HEADER,
+        examples=("Authorization", "Proxy-Authorization", "X-Auth-Token", "X-Goog-AuthUser"),
+        look_alikes=("Accept", "X-Request-Id"),
+        source="RFC 9110 (Authorization, Proxy-Authorization); vendor X-Auth-* headers",
+    ),
+    CredentialName(
+        ("cookie", "session"),
+        "within",
+        _HEADER,
+        examples=("Cookie", "Set-Cookie", "X-Session-Id", "X-Session-Token"),
+        look_alikes=("Cache-Control", "Connection"),
+        source="RFC 6265; session ids in headers",
+    ),
+    CredentialName(
+        ("api-key", "apikey", "api_key", "token", "secret", "credential", "jwt"),
+        "within",
+        _HEADER,
+        examples=(
+            "X-Api-Key",
+            "X-ApiKey",
+            "X-ELS-APIKey",
+            "X-MBX-APIKEY",
+            "xi-api-key",
+            "X-Amz-Security-Token",
+            "X-Client-Secret",
+            "X-JWT-Assertion",
+        ),
+        look_alikes=("X-Api-Version", "X-Ratelimit-Remaining"),
+        source="Elsevier, Binance, ElevenLabs, AWS, OAuth client credentials",
+    ),
+    CredentialName(
+        ("password", "passwd", "passphrase"),
+        "within",
+        _BOTH,
+        examples=(
+            "X-Password",
+            "CB-ACCESS-PASSPHRASE",
+            "OK-ACCESS-PASSPHRASE",
+            "KC-API-PASSPHRASE",
+            "passphrase",
+            "db_password",
+        ),
+        look_alikes=("X-Bypass-Cache", "X-Passthrough", "passage"),
+        source="Coinbase Exchange, OKX and KuCoin API docs (case 46)",
+    ),
+    CredentialName(
+        ("pwd", "pass"),
+        "part",
+        _BOTH,
+        examples=("X-Pwd", "X-Api-Pass", "pwd", "pass", "userPass"),
+        look_alikes=("X-Bypass", "compass", "passenger_count"),
+        source="query strings of home-grown APIs (?pass=, ?pwd=)",
+    ),
+    CredentialName(
+        ("macaroon", "preimage", "proof"),
+        "within",
+        _HEADER,
+        examples=("X-Macaroon", "X-Preimage", "X-Proof"),
+        look_alikes=("X-Proxy-Id",),
+        source="L402 (macaroon and preimage), payment proofs under protocol names",
+    ),
+    CredentialName(
+        ("key",),
+        "ending",
+        _BOTH,
+        examples=(
+            "X-Goog-Api-Key",
+            "Ocp-Apim-Subscription-Key",
+            "X-RapidAPI-Key",
+            "CB-ACCESS-KEY",
+            "OK-ACCESS-KEY",
+            "X-Private-Key",
+            "key",
+            "appkey",
+            "apiKey",
+            "accessKey",
+        ),
+        look_alikes=("Keep-Alive", "X-Keyword", "keyword", "keys", "X-Keys-Count"),
+        source="Google, Azure APIM, RapidAPI, Coinbase, OKX",
+    ),
+    CredentialName(
+        ("token", "secret", "password", "passphrase"),
+        "ending",
+        _QUERY,
+        examples=("access_token", "authToken", "client_secret", "clientsecret", "userPassword"),
+        look_alikes=("max_tokens", "tokenizer", "secretary"),
+        source="OAuth 2.0 (RFC 6749, RFC 6750 access_token)",
+    ),
+    CredentialName(
+        (
+            "apikey",
+            "session",
+            "sessionid",
+            "sid",
+            "jwt",
+            "auth",
+            "authorization",
+            "access",
+            "bearer",
+            "credential",
+            "credentials",
+            "private",
+        ),
+        "part",
+        _QUERY,
+        examples=("apikey", "session", "sessionid", "sid", "jwt", "auth", "access", "bearer"),
+        look_alikes=("author", "accessibility", "side", "page", "model", "q", "limit", "format"),
+        source="query credentials of public APIs (?auth=, ?access=, ?sid=)",
+    ),
+    CredentialName(
+        ("sig", "sign", "signature", "hmac"),
+        "part",
+        _BOTH,
+        per_request=True,
+        examples=(
+            "OK-ACCESS-SIGN",
+            "CB-ACCESS-SIGN",
+            "KC-API-SIGN",
+            "X-BAPI-SIGN",
+            "sig",
+            "X-Amz-Signature",
+            "hmac",
+        ),
+        look_alikes=("X-Signed-Headers", "X-Design-Id", "signal", "signup"),
+        source="exchange request signing (OKX, Coinbase, KuCoin, Bybit); AWS SigV4 query",
+    ),
+    CredentialName(
+        ("signature",),
+        "within",
+        _HEADER,
+        per_request=True,
+        examples=("X-Hub-Signature", "X-Signature", "X-MBX-Signature"),
+        look_alikes=("X-Signed-Headers",),
+        source="webhook and request signatures",
+    ),
+    CredentialName(
+        ("otp", "totp"),
+        "part",
+        _BOTH,
+        per_request=True,
+        examples=("X-OTP", "X-TOTP", "otp", "totpCode"),
+        look_alikes=("X-Option", "opt_out", "optional"),
+        source="one-time passwords (RFC 6238) sent as a second factor",
+    ),
+    CredentialName(
+        ("x-payment", "payment-"),
+        "prefix",
+        _HEADER,
+        per_request=True,
+        examples=(
+            "X-PAYMENT",
+            "PAYMENT-SIGNATURE",
+            "Payment-Authorization",
+            "X-Payment-Proof",
+            "Payment-Receipt-Token",
+        ),
+        look_alikes=("X-Paywall",),
+        source="x402 v1 (X-PAYMENT) and v2 (PAYMENT-SIGNATURE); the Payment auth scheme",
+    ),
 )
-# Payment proofs a hook may send under a name of its protocol's (`X-Payment-Proof`).
-_PAYMENT_PREFIXES = ("x-payment", "payment-")
-# A header whose name holds any of these is a credential (`X-ELS-APIKey`, `X-MBX-APIKEY`).
-_SENSITIVE_HEADER_WORDS = (
-    "api-key",
-    "apikey",
-    "api_key",
-    "token",
-    "secret",
-    "session",
-    "signature",
-    "auth",
-    "cookie",
-    "password",
-    "passwd",
-    "credential",
-    "jwt",
-    "proof",
-    "macaroon",
-    "preimage",
-)
+#: A credential whose name holds one of these changes with every request: it names no
+#: account. A nonce, a timestamp or a request id on its own is not a credential at all.
+PER_REQUEST_WORDS = ("signature", "nonce", "timestamp", "idempotency", "csrf", "xsrf")
+#: Names that are not credentials, though some look near one (a test checks each).
+NOT_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "header": (
+        "Content-Length",
+        "Content-Type",
+        "X-Request-Id",
+        "User-Agent",
+        "Host",
+        "Access-Control-Request-Headers",
+        "CB-ACCESS-TIMESTAMP",
+        "OK-ACCESS-TIMESTAMP",
+        "X-Nonce",
+    ),
+    "query": ("page", "model", "q", "keyword", "limit", "format", "nonce", "timestamp", "cursor"),
+}
 _NAME_PARTS = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-#: Query parameter names that carry a credential, matched against each part of the name
-#: (`api_key`, `apiKey`, `X-Amz-Signature`); a part ending in one of `_QUERY_ENDINGS` counts
-#: too (`appkey`, `authtoken`, `clientsecret`).
-_QUERY_WORDS = frozenset(
-    {
-        "key",
-        "apikey",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "pwd",
-        "pass",
-        "session",
-        "sessionid",
-        "sid",
-        "jwt",
-        "auth",
-        "authorization",
-        "access",
-        "sig",
-        "sign",
-        "signature",
-        "hmac",
-        "bearer",
-        "credential",
-        "credentials",
-        "private",
-    }
-)
-_QUERY_ENDINGS = ("key", "token", "secret", "password")
+# Payment proofs a hook may send under a name of its protocol's (`X-Payment-Proof`).
+_PAYMENT_PREFIXES = ("x-payment", "payment-")
 # Shorter values would scrub ordinary words out of messages; real credentials are longer.
 _MIN_SECRET_LENGTH = 8
 # At a cut, a trailing piece this long of a secret's start is scrubbed too.
 _MIN_PIECE = 4
+# Runs: the shortest run any secret asks for, and the longest; the anchors that find them
+# (4 characters of a secret at regular steps, so that any run holds one whole), and the
+# step at which a text is sampled for a long secret's (any run of `_MIN_RUN` holds one).
+_MIN_RUN, _MAX_RUN = 8, 12
+_ANCHOR = 4
+_STEP = _MIN_RUN - _ANCHOR + 1
+# A secret with more anchors than this (a JWT, a payment proof) is found by sampling the
+# text every `_STEP` characters instead: the cost then follows the text, not the secret.
+_MAX_ANCHORS = 16
+# Ignored inside a run: how servers group a key, and what a form decoder makes of `+`.
+_SEPARATORS = " \t\n\r\f\v-_.:/+,"
+_SEPARATOR_SET = frozenset(_SEPARATORS + "\u00a0\u2007\u2009\u202f\u3000\u200b")
+_SEPARATOR = re.compile("[" + re.escape("".join(sorted(_SEPARATOR_SET))) + "]")
+_SEPARATORS_RUN = re.compile(_SEPARATOR.pattern + "+")
+_LAST_SEPARATORS = re.compile(f".*?({_SEPARATOR.pattern}+)(?!.*{_SEPARATOR.pattern})", re.DOTALL)
+_ASCII_LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))
+_ASCII_SEPARATORS = _SEPARATORS.encode("ascii")
+_FOLD = {**{ord(c): None for c in _SEPARATOR_SET}, **{c: c + 32 for c in range(65, 91)}}
 _ELLIPSIS = "…"
 _AUTH_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S.*)$")
 _AUTH_PARAM_VALUE = re.compile(r"[=:]\s*\"?([^\s\",;]+)")
@@ -133,20 +323,73 @@ _KEY_SHAPES = re.compile(
 )
 
 
-# One escape of any kind a server may quote a secret in: a percent-encoded byte, a JSON or
-# JavaScript escape, an HTML character reference (named, decimal or hex, `;` optional).
+# One escape of any kind a server may quote a secret in: a percent-encoded byte or a `%uXXXX`
+# (JavaScript's `escape`), a JSON, JavaScript or Python escape, an HTML character reference
+# (named, decimal or hex, `;` optional).
 _ESCAPE = re.compile(
-    r"%[0-9A-Fa-f]{2}"
-    r"|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\x[0-9A-Fa-f]{2}|\\[/\\\"'+=]"
+    r"%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}"
+    r"|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\U[0-9A-Fa-f]{8}|\\x[0-9A-Fa-f]{2}"
+    r"|\\[/\\\"'+=]"
     r"|&#[0-9]{1,7};?|&#[xX][0-9A-Fa-f]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
 )
 # A cut text may end inside an escape: that unfinished escape is dropped before looking for
 # the start of a secret at the cut.
 _PARTIAL_ESCAPE = re.compile(
-    r"(?:%[0-9A-Fa-f]?|\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?)?|&#?[xX]?[0-9A-Za-z]{0,31})$"
+    r"(?:%(?:[uU][0-9A-Fa-f]{0,3}|[0-9A-Fa-f])?"
+    r"|\\(?:[uU]\{?[0-9A-Fa-f]{0,7}|x[0-9A-Fa-f]?)?|&#?[xX]?[0-9A-Za-z]{0,31})$"
 )
 #: Escapes inside escapes (`%252B`) are undone this many times at most.
 _MAX_UNESCAPE_DEPTH = 3
+
+
+@functools.lru_cache(maxsize=2048)
+def credential_kind(name: str, place: str = "header") -> str | None:
+    """What the value of a header (`place="header"`) or query parameter (`"query"`) named
+    `name` is, by `CREDENTIAL_NAMES`: `"account"` (a credential that names the account),
+    `"per_request"` (a credential that changes with each request) or `None` (none)."""
+    lowered = name.lower()
+    parts = _NAME_PARTS.split(_CAMEL.sub("-", name).lower())
+    kind = None
+    for row in CREDENTIAL_NAMES:
+        if place in row.places and _matches(row, lowered, parts):
+            if row.per_request:
+                return "per_request"
+            kind = "account"
+    if kind is not None and any(word in lowered for word in PER_REQUEST_WORDS):
+        return "per_request"
+    return kind
+
+
+def _matches(row: CredentialName, lowered: str, parts: list[str]) -> bool:
+    if row.match == "within":
+        return any(word in lowered for word in row.words)
+    if row.match == "prefix":
+        return lowered.startswith(row.words)
+    if row.match == "part":
+        return any(part in row.words for part in parts)
+    return any(part.endswith(row.words) for part in parts)
+
+
+def is_sensitive_header(name: str) -> bool:
+    """`True` for a header whose value is a credential or a payment proof."""
+    return credential_kind(name, "header") is not None
+
+
+def is_credential_query_name(name: str) -> bool:
+    """`True` for a query parameter whose value is a credential (`key`, `apiKey`, `sig`...)."""
+    return credential_kind(name, "query") is not None
+
+
+def is_payment_proof_header(name: str) -> bool:
+    """`True` for a header that carries a payment proof, which is new on every request."""
+    return name.lower().startswith(_PAYMENT_PREFIXES)
+
+
+def run_length(length: int) -> int:
+    """The shortest run of a secret of `length` characters (folded: lower case, no
+    separators) that is scrubbed: 8 up to 26 characters, then a third of the length, at
+    most 12. Shorter pieces (a key's `sk-`, the last 4 characters a dashboard shows) stay."""
+    return min(_MAX_RUN, max(_MIN_RUN, length // 3), length)
 
 
 def _may_escape(text: str) -> bool:
@@ -173,27 +416,11 @@ def _may_hold_key_shape(text: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=1024)
-def is_sensitive_header(name: str) -> bool:
-    """`True` for a header whose value is a credential or a payment proof."""
-    lowered = name.lower()
-    if lowered in _SENSITIVE_HEADERS or any(word in lowered for word in _SENSITIVE_HEADER_WORDS):
-        return True
-    if lowered.startswith(_PAYMENT_PREFIXES):
-        return True
-    return any(part.endswith("key") for part in _NAME_PARTS.split(lowered))
-
-
-def is_payment_proof_header(name: str) -> bool:
-    """`True` for a header that carries a payment proof, which is new on every request."""
-    return name.lower().startswith(_PAYMENT_PREFIXES)
-
-
-@functools.lru_cache(maxsize=1024)
-def is_credential_query_name(name: str) -> bool:
-    """`True` for a query parameter whose value is a credential (`key`, `apiKey`, `sig`...)."""
-    parts = _NAME_PARTS.split(_CAMEL.sub("-", name).lower())
-    return any(part in _QUERY_WORDS or part.endswith(_QUERY_ENDINGS) for part in parts)
+def _fold(text: str) -> str:
+    """`text` with ASCII letters lower-cased and separators dropped."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_SEPARATORS).decode("ascii")
+    return text.translate(_FOLD)
 
 
 def cookie_values(header: str) -> list[str]:
@@ -237,11 +464,11 @@ def _shown_query_pair(pair: str) -> str:
 class Redactor:
     """Scrubs a known set of secret values, and credential-shaped tokens, from text.
 
-    Secrets are found by plain substring search: building one for a new key costs a sort,
-    not a regular expression compile.
+    Secrets are found by substring search: building one for a new key costs a sort and an
+    index of its 4-character pieces, not a regular expression compile.
     """
 
-    __slots__ = ("_heads", "_secrets")
+    __slots__ = ("_anchors", "_atoms", "_grams", "_heads", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         given = sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len)
@@ -252,8 +479,32 @@ class Redactor:
             sorted({*given, *(v for s in encoded for v in _variants(s))}, key=len, reverse=True)
         )
         #: The shortest start of each secret that `bounded` scrubs: a text with none of them
-        #: (and no escape) holds no secret and ends in no piece of one.
+        #: (and no escape, and no run) holds no secret and ends in no piece of one.
         self._heads = tuple({s[:_MIN_PIECE] for s in self._secrets})
+        # Runs are looked for in the same secrets (the key, not `Bearer <key>`), as sent and
+        # percent-decoded, folded.
+        atoms: dict[str, None] = {}
+        for secret in encoded:
+            for form in (secret, unquote(secret)) if "%" in secret else (secret,):
+                folded = _fold(form)
+                if len(folded) >= _MIN_SECRET_LENGTH:
+                    atoms[folded] = None
+        self._atoms = tuple(atoms)
+        #: The pieces of each atom every `run_length - _ANCHOR + 1` characters, and where
+        #: they stand (`(atom, offset)`): any run of the atom's length holds one whole. A
+        #: long atom's are all in `_grams`.
+        self._anchors: dict[str, list[tuple[int, int]]] = {}
+        self._grams: dict[str, list[tuple[int, int]]] = {}
+        for index, atom in enumerate(self._atoms):
+            step = run_length(len(atom)) - _ANCHOR + 1
+            starts = range(0, len(atom) - _ANCHOR + 1, step)
+            if len(starts) > _MAX_ANCHORS:
+                starts = range(len(atom) - _ANCHOR + 1)
+                pieces = self._grams
+            else:
+                pieces = self._anchors
+            for at in starts:
+                pieces.setdefault(atom[at : at + _ANCHOR], []).append((index, at))
 
     def __call__(self, text: str) -> str:
         spans = self._spans(text)
@@ -282,6 +533,7 @@ class Redactor:
             and not text.endswith(_ELLIPSIS)
             and not _may_hold_key_shape(text)
             and not (self._secrets and _may_escape(text))
+            and not self._may_run(_fold(text))
         ):
             for head in self._heads:
                 if head in text:
@@ -310,8 +562,10 @@ class Redactor:
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
         """The merged spans of `text` to replace, in order: each secret as it stands in the
-        text, and as it stands once the text's escapes are undone (mapped back)."""
+        text, each run of one, and the same once the text's escapes are undone (mapped
+        back)."""
         spans = self._plain_spans(text)
+        spans += self._run_spans(text)
         if self._secrets and _may_escape(text):
             views: list[_Unescaped] = []
             view = text
@@ -320,7 +574,8 @@ class Redactor:
                 if unescaped is None:
                     break
                 views.append(unescaped)
-                for start, stop in self._plain_spans(unescaped.text):
+                found = self._plain_spans(unescaped.text) + self._run_spans(unescaped.text)
+                for start, stop in found:
                     for outer in reversed(views):
                         start, stop = outer.origin(start, stop)
                     spans.append((start, stop))
@@ -337,37 +592,147 @@ class Redactor:
         spans.extend(match.span() for match in _key_shapes(text))
         return spans
 
+    def _may_run(self, folded: str) -> bool:
+        """`False` when the folded text holds no run of any atom (it may hold one
+        otherwise): no anchor of a short atom, no sample of the text in a long one's."""
+        if not self._atoms or len(folded) < _MIN_RUN:
+            return False
+        for anchor in self._anchors:
+            if anchor in folded:
+                return True
+        return bool(self._grams) and not self._grams.keys().isdisjoint(_samples(folded))
+
+    def _run_spans(self, text: str) -> list[tuple[int, int]]:
+        """The spans of `text` that hold a run of an atom at least `run_length` long,
+        compared folded. Each run holds an anchor of its atom (found wherever it stands)
+        or, for a long atom, a sample of the text (every `_STEP` characters) that is one
+        of its pieces: each is extended both ways as far as text and atom agree."""
+        folded = _Folded(text)
+        seen = folded.text
+        if not self._may_run(seen):
+            return []
+        found: list[tuple[int, list[tuple[int, int]]]] = []
+        for anchor, places in self._anchors.items():
+            at = seen.find(anchor)
+            while at != -1:
+                found.append((at, places))
+                at = seen.find(anchor, at + 1)
+        if self._grams:
+            for at, sample in enumerate(_samples(seen)):
+                if sample in self._grams:
+                    found.append((at * _STEP, self._grams[sample]))
+        spans = []
+        reached: dict[tuple[int, int], tuple[int, int]] = {}  # (atom, alignment): its run
+        for at, places in found:
+            for index, offset in places:
+                known = reached.get((index, at - offset))
+                if known is not None and known[0] <= at < known[1]:
+                    continue  # inside a run already found
+                atom = self._atoms[index]
+                start = at - _agreed_before(seen, at, atom, offset)
+                stop = at + _ANCHOR + _agreed_after(seen, at + _ANCHOR, atom, offset + _ANCHOR)
+                reached[(index, at - offset)] = (start, stop)
+                least = run_length(len(atom))
+                if stop - start >= least:
+                    spans.append(_trimmed(text, *folded.origin(start, stop), least))
+        return spans
+
     def _trailing_piece(self, text: str, shortest: int) -> int:
         """The length of the longest end of `text` that starts one of the secrets, as it
-        stands or once its escapes are undone (an unfinished escape at the end counts too)."""
-        longest = self._plain_trailing_piece(text, shortest)
+        stands or folded, or once its escapes are undone (an unfinished escape at the end
+        counts too)."""
+        longest = self._piece(text, shortest)
         if self._secrets and _may_escape(text):
             partial = _PARTIAL_ESCAPE.search(text)
             cut = text[: partial.start()] if partial is not None and partial.group() else text
             unescaped = _Unescaped.of(cut)
             if unescaped is not None:
-                piece = self._plain_trailing_piece(unescaped.text, shortest)
+                piece = self._piece(unescaped.text, shortest)
                 if piece:
                     start, _ = unescaped.origin(len(unescaped.text) - piece, len(unescaped.text))
                     longest = max(longest, len(text) - start)
             if partial is not None and partial.group() and cut != text:
-                longest = max(
-                    longest, self._plain_trailing_piece(cut, shortest) + len(text) - len(cut)
-                )
+                longest = max(longest, self._piece(cut, shortest) + len(text) - len(cut))
         return longest
 
-    def _plain_trailing_piece(self, text: str, shortest: int) -> int:
-        longest = 0
-        for secret in self._secrets:
-            window = text[-(len(secret) - 1) :] if len(secret) > 1 else ""
-            head = secret[:shortest]
-            at = window.find(head)
-            while at != -1:
-                if secret.startswith(window[at:]):
-                    longest = max(longest, len(window) - at)
-                    break
-                at = window.find(head, at + 1)
+    def _piece(self, text: str, shortest: int) -> int:
+        longest = _trailing_start(text, self._secrets, shortest)
+        if self._atoms:
+            folded = _Folded(text)
+            piece = _trailing_start(folded.text, self._atoms, shortest)
+            if piece:
+                start, _ = folded.origin(len(folded.text) - piece, len(folded.text))
+                longest = max(longest, len(text) - start)
         return longest
+
+
+def _samples(folded: str) -> list[str]:
+    """The text's pieces every `_STEP` characters: any run of `_MIN_RUN` holds one whole."""
+    return [folded[at : at + _ANCHOR] for at in range(0, len(folded) - _ANCHOR + 1, _STEP)]
+
+
+def _agreed_after(text: str, at: int, atom: str, offset: int) -> int:
+    """How many characters `text` from `at` and `atom` from `offset` have in common."""
+    most = min(len(text) - at, len(atom) - offset)
+    low, high = 0, most
+    while low < high:  # the agreement only shrinks: bisect it, one C comparison a step
+        middle = (low + high + 1) // 2
+        if text.startswith(atom[offset : offset + middle], at):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _agreed_before(text: str, at: int, atom: str, offset: int) -> int:
+    """How many characters `text` before `at` and `atom` before `offset` have in common."""
+    low, high = 0, min(at, offset)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text.endswith(atom[offset - middle : offset], 0, at):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _trimmed(text: str, start: int, stop: int, least: int) -> tuple[int, int]:
+    """A run's span of `text` without a first or last group of one or two characters set
+    apart by separators (`key Zm9v…` matching a key that holds `yZm9v`): more likely the
+    end of a neighbouring word than a piece of the secret. What is left must still be a
+    run (`least` characters)."""
+    first = _SEPARATORS_RUN.search(text, start, stop)
+    if first is None:
+        return start, stop  # one group: nothing to trim
+    kept = stop - start - len(_SEPARATOR.findall(text, start, stop))
+    if first.start() - start <= 2 and kept - (first.start() - start) >= least:
+        kept -= first.start() - start
+        start = first.end()
+    last = _LAST_SEPARATORS.match(text, start, stop)
+    if (
+        last is not None
+        and last.start(1) > start
+        and stop - last.end() <= 2
+        and kept - (stop - last.end()) >= least
+    ):
+        stop = last.start(1)
+    return start, stop
+
+
+def _trailing_start(text: str, secrets: Sequence[str], shortest: int) -> int:
+    """The length of the longest end of `text` (at least `shortest`) that starts one of
+    `secrets`."""
+    longest = 0
+    for secret in secrets:
+        window = text[-(len(secret) - 1) :] if len(secret) > 1 else ""
+        head = secret[:shortest]
+        at = window.find(head)
+        while at != -1:
+            if secret.startswith(window[at:]):
+                longest = max(longest, len(window) - at)
+                break
+            at = window.find(head, at + 1)
+    return longest
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -481,14 +846,40 @@ class _Unescaped:
         return end if stop else there
 
 
+class _Folded:
+    """`text` folded (`_fold`: ASCII letters lower-cased, separators dropped), and where
+    each of its characters came from."""
+
+    __slots__ = ("_dropped", "_source", "text")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self.text = _fold(source)
+        #: For each separator dropped, in order: where it would stand in `text`.
+        self._dropped: list[int] | None = None
+
+    def origin(self, start: int, stop: int) -> tuple[int, int]:
+        """The span of the source text that `[start, stop)` of this view came from."""
+        if len(self.text) == len(self._source):
+            return start, stop
+        if self._dropped is None:
+            self._dropped = [
+                match.start() - n for n, match in enumerate(_SEPARATOR.finditer(self._source))
+            ]
+        dropped = self._dropped
+        return start + bisect.bisect_right(dropped, start), stop + bisect.bisect_right(
+            dropped, stop - 1
+        )
+
+
 def _unescape(escape: str) -> str | None:
     """The character an escape stands for, or `None` for one that stands for nothing."""
     try:
         if escape[0] == "%":
-            return chr(int(escape[1:], 16))
+            return chr(int(escape[2:] if escape[1] in "uU" else escape[1:], 16))
         if escape[0] == "\\":
             kind = escape[1]
-            if kind == "u":
+            if kind in "uU":
                 return chr(int(escape[2:].strip("{}"), 16))
             if kind == "x":
                 return chr(int(escape[2:], 16))
@@ -554,3 +945,43 @@ def _basic_parts(credential: str) -> list[str]:
 def redactor_for(secrets: tuple[str, ...]) -> Redactor:
     """A (cached) redactor for `secrets`: most requests carry the same few credentials."""
     return Redactor(secrets)
+
+
+def credential_view(request: Any) -> list[tuple[str, str]]:
+    """The request's headers as they are searched for credentials: a header a hook added to
+    a replay (a payment proof, a fresh key) is a secret whatever its name."""
+    pairs: list[tuple[str, str]] = request.headers.multi_items()
+    added = request.extensions.get(HOOK_HEADERS_EXTENSION)
+    if not added:
+        return pairs
+    return [(f"x-hook-secret-{n}" if n.lower() in added else n, v) for n, v in pairs]
+
+
+def redactor_of(request: Any) -> Redactor:
+    """The (cached) redactor of every credential `request` carries, a hook's headers too:
+    for any text that came back in answer to it."""
+    return redactor_for(collect_secrets(str(request.url), credential_view(request)))
+
+
+def scrub_payload(value: Any, redact: Redactor) -> Any:
+    """`value`, a decoded payload (JSON's dicts, lists, strings and numbers, or text), with
+    every string in it scrubbed, keys too: what is kept of a response beyond one request
+    (a known gate's payload) keeps no secret of the request that brought it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {
+            redact(key) if isinstance(key, str) else key: scrub_payload(item, redact)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub_payload(item, redact) for item in value]
+    return value
+
+
+def scrubbed_traceback(exc: BaseException, redact: Redactor) -> str:
+    """`exc` with its traceback, as a log record would show it, scrubbed: an exception
+    raised while reading a response may quote it."""
+    import traceback  # only when something failed
+
+    return redact("".join(traceback.format_exception(exc)).rstrip())

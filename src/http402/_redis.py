@@ -72,8 +72,8 @@ from ._fleet import (
 from ._fleet import Episode as FleetEpisode
 from ._models import PaymentRequired, Reason, Retry
 from ._spend_store import AsyncRedisSpendStore, RedisSpendStore
+from ._store import PROBE_AFTER, failure_of, listener_for, refused_error, store_errors
 from ._store import Runner as _Runner
-from ._store import failure_of, store_errors
 
 __all__ = ["AsyncRedisCoordinator", "RedisCoordinator", "RedisSpendStore"]
 
@@ -498,7 +498,7 @@ class RedisCoordinator(_Fleet):
             clock=clock,
             wall=wall,
         )
-        self._runner = _Runner(store_timeout)
+        self._runner = _Runner(store_timeout, listener_for(client))
 
     @classmethod
     def from_url(
@@ -811,6 +811,7 @@ class AsyncRedisCoordinator(_Fleet):
             clock=clock,
             wall=wall,
         )
+        self._listener = listener_for(client)
 
     @classmethod
     def from_url(
@@ -921,10 +922,7 @@ class AsyncRedisCoordinator(_Fleet):
 
     async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            if self._store_timeout is None:
-                result = await operation()
-            else:
-                result = await asyncio.wait_for(operation(), self._store_timeout)
+            result = await self._bounded(operation())
         except self._errors as exc:
             self._health.failed(failure_of(exc))
             raise
@@ -950,9 +948,7 @@ class AsyncRedisCoordinator(_Fleet):
     ) -> tuple[bool, Any]:
         """`(failed, answer)`, as in `RedisCoordinator._fleet`."""
         episode = self._episode(scope, sent, window)
-        waiter = _AsyncSubscription(
-            self._redis, episode.keys.channel, self._errors, self._store_timeout
-        )
+        waiter = _AsyncSubscription(self._redis, episode.keys.channel, self._errors, self._bounded)
         try:
             return await self._drive(  # type: ignore[no-any-return]
                 episode_flow(episode), scope=scope, run_hook=run_hook, waiter=waiter
@@ -1019,13 +1015,28 @@ class AsyncRedisCoordinator(_Fleet):
     async def _perform(self, call: Call) -> Any:
         script = self._scripts[call.name]
         try:
-            if self._store_timeout is None:
-                return await script(keys=call.keys, args=call.args)
-            return await asyncio.wait_for(
-                script(keys=call.keys, args=call.args), self._store_timeout
-            )
+            return await self._bounded(script(keys=call.keys, args=call.args))
         except self._errors as exc:
             raise failure_of(exc) from exc
+
+    async def _bounded(self, call: Awaitable[Any]) -> Any:
+        """`call`'s answer within `store_timeout`; a call unanswered after `PROBE_AFTER` whose
+        store is found down (nothing listens) ends at once (`RedisCoordinator`'s `Runner`)."""
+        timeout = self._store_timeout
+        if timeout is None:
+            return await call
+        if self._listener is None or timeout <= PROBE_AFTER:
+            return await asyncio.wait_for(call, timeout)
+        deadline = time.monotonic() + timeout
+        task = asyncio.ensure_future(call)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=PROBE_AFTER)
+            if not done and await self._listener.arefused() and not task.done():
+                raise refused_error(timeout)
+            return await asyncio.wait_for(asyncio.shield(task), deadline - time.monotonic())
+        finally:
+            if not task.done():
+                task.cancel()
 
 
 class _AsyncSubscription:
@@ -1036,12 +1047,12 @@ class _AsyncSubscription:
         client: Any,
         channel: str,
         errors: tuple[type[BaseException], ...],
-        timeout: float | None,
+        bounded: Callable[[Awaitable[Any]], Awaitable[Any]],
     ) -> None:
         self._client = client
         self._channel = channel
         self._errors = errors
-        self._timeout = timeout
+        self._bounded = bounded
         self._pubsub: Any = None
         self._polling = False
 
@@ -1051,14 +1062,14 @@ class _AsyncSubscription:
         try:
             initialize = getattr(self._client, "initialize", None)
             if initialize is not None:  # an async cluster client learns its slots here
-                await asyncio.wait_for(initialize(), self._timeout)
+                await self._bounded(initialize())
             try:
                 pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             except (AttributeError, NotImplementedError):
                 self._polling = True
                 return
             try:
-                await asyncio.wait_for(pubsub.subscribe(self._channel), self._timeout)
+                await self._bounded(pubsub.subscribe(self._channel))
             except BaseException:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()

@@ -16,7 +16,7 @@ import attrs
 import httpx
 
 from ._models import Retry
-from ._redaction import is_credential_query_name, is_payment_proof_header, is_sensitive_header
+from ._redaction import HOOK_HEADERS_EXTENSION, credential_kind, credential_view
 
 __all__ = [
     "REPLAY_EXTENSION",
@@ -87,31 +87,28 @@ def default_scope(request: httpx.Request) -> str:
     return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
 
 
-# Per-request values: proofs and signatures differ on every request of one account.
-_PER_REQUEST_WORDS = ("signature", "nonce", "timestamp", "idempotency", "csrf", "xsrf")
 # Cookies that load balancers and bot filters set and rotate; they name no account.
 _INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
 
 
 def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
-    """`(place, name, value)` of each credential that names the account."""
+    """`(place, name, value)` of each credential that names the account: what
+    `CREDENTIAL_NAMES` calls an account's credential, not a per-request one (a proof, a
+    signature, an idempotency key, a one-time password)."""
     found = []
     for name, value in request.headers.multi_items():
         lowered = name.lower()
         if lowered == "cookie":
             found += [("cookie", n, v) for n, v in _cookies(value)]
-        elif (
-            is_sensitive_header(lowered)
-            and not is_payment_proof_header(lowered)
-            and not any(word in lowered for word in _PER_REQUEST_WORDS)
-            and not value.lstrip().lower().startswith("payment ")
-        ):
+            continue
+        # An `Authorization: Payment ...` is a proof, new with every request.
+        proof = value.lstrip().lower().startswith("payment ")
+        if credential_kind(lowered, "header") == "account" and not proof:
             found.append(("header", lowered, _signed_credential(value)))
     url = request.url
     for name, value in url.params.multi_items():
-        lowered = name.lower()
-        if is_credential_query_name(name) and not _is_per_request_query(lowered):
-            found.append(("query", lowered, value))
+        if credential_kind(name, "query") == "account":
+            found.append(("query", name.lower(), value))
     if url.userinfo:
         found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
     return found
@@ -133,11 +130,6 @@ def _cookies(header: str) -> list[tuple[str, str]]:
         if equals and value.strip() and not name.lower().startswith(_INFRASTRUCTURE_COOKIES):
             pairs.append((name, value.strip()))
     return pairs
-
-
-def _is_per_request_query(name: str) -> bool:
-    signed = name in ("sig", "sign", "signature", "hmac")
-    return signed or any(word in name for word in _PER_REQUEST_WORDS)
 
 
 def why_not_replayable(stream: object) -> str | None:
@@ -168,27 +160,13 @@ def _is_byte_stream(stream: object) -> bool:
     return httpx2 is not None and isinstance(stream, httpx2.ByteStream)
 
 
-def credential_view(request: httpx.Request) -> list[tuple[str, str]]:
-    """The request's headers as classification looks for credentials in them: a header a
-    hook added (a payment proof, a fresh key) is a secret whatever its name."""
-    pairs = request.headers.multi_items()
-    added = request.extensions.get(_HOOK_HEADERS)
-    if not added:
-        return pairs
-    return [(f"x-hook-secret-{n}" if n.lower() in added else n, v) for n, v in pairs]
-
-
-#: `request.extensions` key: the names of the headers a hook added to a replay.
-_HOOK_HEADERS = "http402.hook_headers"
-
-
 def replay_of(request: httpx.Request, retry: Retry, attempt: int) -> httpx.Request:
     """A copy of `request` to send again: same body stream, hook headers added, marked."""
     headers = request.headers.copy()
     for name, value in retry.headers:
         headers[name] = value
     extensions = dict(request.extensions)
-    extensions[_HOOK_HEADERS] = frozenset(name.lower() for name, _ in retry.headers)
+    extensions[HOOK_HEADERS_EXTENSION] = frozenset(name.lower() for name, _ in retry.headers)
     extensions[REPLAY_EXTENSION] = {"attempt": attempt}
     # The request's own class, so an httpx2 request is replayed as an httpx2 request.
     return type(request)(

@@ -20,8 +20,11 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from ._redaction import Redactor
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -41,6 +44,7 @@ __all__ = [
     "parse_retry_after",
     "parse_www_authenticate",
     "safe_action_url",
+    "shown_text",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -586,6 +590,32 @@ def bounded_message(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
     if not value:
         return None
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def shown_text(value: object, redact: Redactor, limit: int, *, spacing: bool = False) -> str | None:
+    """A text from the network as it may be shown or stored: blanks collapsed (with
+    `spacing`, a message's own runs of spaces kept, as `bounded_message` does), scrubbed of
+    credentials by `redact` first, then cut to `limit` characters with no piece of a secret
+    left at the cut. Every text a response brings that is shown or kept (a gate's fields, a
+    settlement's reason, a probe's message) passes here; `None` for no text.
+
+    A value that was cut before (by an adapter, marked `…`) has the piece of a secret left at
+    that cut scrubbed too.
+    """
+    if value is None:
+        return None
+    if type(value) is str and len(value) <= MAX_TEXT_FIELD * 2:
+        return _shown_str(redact, value, limit, spacing)
+    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
+    return None if text is None else redact.bounded(text, limit)
+
+
+@functools.lru_cache(maxsize=256)
+def _shown_str(redact: Redactor, value: str, limit: int, spacing: bool) -> str | None:
+    # Cached: a provider sends the same few codes and messages, and `redactor_for` hands
+    # out one redactor per set of credentials.
+    text = (bounded_message if spacing else bounded_text)(value, MAX_TEXT_FIELD * 2)
+    return None if text is None else redact.bounded(text, limit)
 
 
 def safe_action_url(value: object) -> str | None:

@@ -1,11 +1,13 @@
 """Reading a text by meaning: its clauses, the concepts in each, what their combinations state.
 
-A text is cut into clauses (sentences: a `.`, `!`, `?` or `;` before a blank, or Chinese
-`。！？；`). Each clause is read word by word against the lexicons (`vocabulary/lexicon.py`),
-the longest phrase at a place first; the words after a remedy's verb ("upgrade", "top up",
-"purchase", "add") up to the next comma are what the clause *asks for*, not what it states,
-so "please upgrade your plan" does not make a used-up balance the plan's. Then every
-combination rule (`vocabulary/combinations.py`) is tried on each clause:
+A text is cut into clauses (sentences: a `.`, `!`, `?` or `;` before a blank, Chinese and
+Japanese `。！？；`, and a clause joined by ", and" or ", but": "your account has reached the
+set limit, and the model service has been paused" says what paused, not that the account is
+off). Each clause is read word by word against the lexicons
+(`vocabulary/lexicon.py`), the longest phrase at a place first; the words after a remedy's
+verb ("upgrade", "top up", "purchase", "add") up to the next comma are what the clause *asks
+for*, not what it states, so "please upgrade your plan" does not make a used-up balance the
+plan's. Then every combination rule (`vocabulary/combinations.py`) is tried on each clause:
 
 - a veto in the clause (a time window, a bad key, a permission, a validation error, a
   transfer, a resource, a sandbox, a security lock) stops every rule in that clause;
@@ -26,17 +28,29 @@ from .rules import Strength
 from .vocabulary.combinations import COMBINATIONS
 from .vocabulary.lexicon import LEXICON
 
-__all__ = ["CONCEPT_SCAN", "ConceptReading", "clauses_of", "read_concepts", "tokens_of"]
+__all__ = [
+    "CONCEPT_SCAN",
+    "UNSPACED",
+    "ConceptReading",
+    "clauses_of",
+    "is_unspaced",
+    "read_concepts",
+    "tokens_of",
+]
 
 #: How much of a text the concept layer reads: a provider states the reason up front.
 CONCEPT_SCAN = 1024
 
-_CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|[\u3002\uff01\uff1f\uff1b]+")
+_CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|,\s+(?:and|but)\s+|[\u3002\uff01\uff1f\uff1b]+")
+#: Scripts whose words are matched inside a run, not as whole words: Japanese kana, Chinese
+#: characters (Chinese and Japanese write no spaces) and Korean Hangul (whose words carry
+#: their particles: "잔액부족으로" is "for want of balance").
+UNSPACED = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3"
 #: A word (letters, digits, `$`, an apostrophe, inner dashes: "read-only", "5-hour"), a run
-#: of Chinese, or one other character (which no phrase spans).
-_TOKEN = re.compile(r"[a-z0-9$']+(?:-[a-z0-9$']+)*|[\u3400-\u9fff]+|[^\sa-z0-9$'\u3400-\u9fff]")
-_CJK_START = "\u3400"
-_COMMA = frozenset({",", "\uff0c"})
+#: of an unspaced script, or one other character (which no phrase spans).
+_TOKEN = re.compile(rf"[a-z0-9$']+(?:-[a-z0-9$']+)*|[{UNSPACED}]+|[^\sa-z0-9$'{UNSPACED}]")
+_UNSPACED_CHAR = re.compile(f"[{UNSPACED}]")
+_COMMA = frozenset({",", "\uff0c", "\u3001"})
 #: A number and a short unit of time: "5-hour", "24 hour", "30 seconds", "5h".
 _WINDOW_UNITS = frozenset({"hour", "hr", "h", "minute", "min", "second", "seconds", "sec", "s"})
 _DIGITS_AND_UNIT = re.compile(
@@ -62,6 +76,11 @@ def tokens_of(text: str) -> list[str]:
     return split
 
 
+def is_unspaced(term: str) -> bool:
+    """`True` when `term` holds a character of a script matched inside a run (`UNSPACED`)."""
+    return _UNSPACED_CHAR.search(term) is not None
+
+
 def clauses_of(text: str) -> list[str]:
     """The clauses of a lower-case text."""
     return [clause for clause in _CLAUSE_END.split(text) if clause.strip()]
@@ -82,7 +101,7 @@ def _compile(
     chinese: dict[str, set[Concept]] = {}
     for lexicon in lexicons:
         for term in lexicon.terms:
-            if any(_CJK_START <= char <= "\u9fff" for char in term):
+            if is_unspaced(term):
                 chinese.setdefault(term, set()).add(lexicon.concept)
                 continue
             tokens = tuple(tokens_of(term))
@@ -167,7 +186,7 @@ def _other(token: str, tokens: list[str], index: int) -> frozenset[Concept] | No
     """The concepts of a token that is no lexicon word: a run of Chinese, a number with a
     short unit of time, a word's possessive."""
     first = token[0]
-    if first >= _CJK_START:
+    if first >= "\u3040" and _UNSPACED_CHAR.match(first):
         found: set[Concept] = set()
         for term, concepts in _CHINESE:
             if term in token:

@@ -78,6 +78,8 @@ class Concept(enum.Enum):
     ASK_VERB = "ask"  # please, check, visit: what follows is asked for, not stated
     ACCEPT_VERB = "accept"  # accept, confirm: with a price, a charge to accept
     PRICE = "price"
+    # A pointer to the price list: what a higher tier costs ("check the pricing page").
+    PRICING = "pricing"
     # Vetoes.
     WINDOW = "window"  # a time window or a temporary block: lifts by itself
     KEY = "key"
@@ -85,7 +87,7 @@ class Concept(enum.Enum):
     BAD = "bad"  # with KEY or FIELD: an invalid, unknown or missing key or field
     PERMISSION = "permission"
     VALIDATION = "validation"
-    RESOURCE = "resource"  # memory, storage, disk: not money
+    RESOURCE = "resource"  # memory, storage, disk, a service quota: not money
     TRANSFER = "transfer"  # a payout or transfer of the application's own money
     SANDBOX = "sandbox"
     SECURITY = "security"
@@ -144,16 +146,17 @@ def _required(instance: Any, attribute: Any, value: Any) -> None:
 
 @attrs.frozen
 class Lexicon:
-    """The words and phrases that name one concept, in English and Chinese (and more).
+    """The words and phrases that name one concept, in English, Chinese, Japanese and Korean.
 
-    A phrase matches its words in a row, separated by blanks only; a Chinese term matches
-    anywhere in a run of Chinese text (Chinese has no spaces). A term may be in several
+    A phrase matches its words in a row, separated by blanks only; a Chinese, Japanese or
+    Korean term matches anywhere in a run of its script (`clauses.UNSPACED`: Chinese and
+    Japanese have no spaces, a Korean word carries its particles). A term may be in several
     lexicons: it names each of their concepts. The longest phrase at a place wins ("credit
     card" is an instrument, not credits; "data transfer" a unit, not a transfer).
 
     Args:
         concept: What the terms mean.
-        terms: Lower-case words, phrases and Chinese terms.
+        terms: Lower-case words, phrases and Chinese, Japanese or Korean terms.
         source: Where the terms were seen, or why they are here.
     """
 

@@ -252,12 +252,15 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
 
 
 def lifts_by_itself(fields: Fields) -> bool:
-    """`True` when the error's own words state a limit that lifts by itself (a rate limit,
-    a time window, a resource in use) and no gate: then even a 402 is no gate ("you will
-    exceed the memory limit of 8192MB for all your runs")."""
+    """`True` when the error's own words, or a code read by its words, state a limit that
+    lifts by itself or by no payment (a rate limit, a time window, a resource in use, a
+    cloud's service quota) and no gate: then even a 402 is no gate ("you will exceed the
+    memory limit of 8192MB for all your runs", AWS Sign-In's `SERVICE_QUOTA_EXCEEDED`)."""
     if decide(fields, strict=False) is not None:
         return False
-    return any(read_words(message.text).lifts for message in fields.messages if message.own)
+    if any(read_words(message.text).lifts for message in fields.messages if message.own):
+        return True
+    return any(read_code(code.normalized).lifts for code in fields.codes)
 
 
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
@@ -421,16 +424,20 @@ def _fill(
 ) -> None:
     """Adds what the concept layer states where the wording rules state nothing of its kind:
     a precise rule that names what happened, or a remedy, is kept over a combination of
-    concepts (`strong` and `weak` are the wording rules' families, changed in place)."""
+    concepts (`strong` and `weak` are the wording rules' families, changed in place). A
+    failed payment is added over a lack of funds all the same: the funds are the cause of
+    the failure, the payer's ("your payment could not be completed due to insufficient
+    account balance. Try another card")."""
     every = strong | weak
     stated = any(not f.is_remedy for f in strong if f.is_gate)
+    funds_only = stated and all(f is Family.BALANCE_EXHAUSTED for f in strong if f.is_gate)
     stated_any = any(not f.is_remedy for f in every if f.is_gate)
     asked = any(f.is_remedy for f in every)
     for family in concept_strong:
         if family.is_remedy:
             if not asked:
                 strong.add(family)
-        elif not stated:
+        elif not stated or (funds_only and family is Family.INSTRUMENT_DECLINED):
             strong.add(family)
     for family in concept_weak:
         if family.is_remedy:
@@ -464,6 +471,9 @@ def read_code(normalized: str) -> Statements:
         if concepts.strong:
             names = tuple(f"concept: {name}" for name in concepts.rules)
             return Statements(concepts.strong, frozenset(), names, by_concepts=True)
+        if concepts.lifts:
+            # A code that states a limit no payment lifts (`SERVICE_QUOTA_EXCEEDED`).
+            return Statements(lifts=True)
         return _NOTHING
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 

@@ -227,6 +227,8 @@ def _first(pair: tuple[Any, ...]) -> int:
 _MESSAGE_KEYS = (
     "message",
     "err_msg",
+    # Sakura Cloud's, Baidu's and VK's `error_msg`.
+    "error_msg",
     "error_message",
     "detail",
     "error_description",
@@ -343,12 +345,16 @@ _NESTED = (
 _NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code", "api_error_code"})
 #: How a language's null reads once a gateway has turned it into a string.
 _NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
-#: The statuses HTTP assigns, as a bare `code` restates them.
-_HTTP_STATUSES = frozenset(str(int(status)) for status in http.HTTPStatus)
+#: The error statuses HTTP assigns, as a bare `code` restates them (a gateway's upstream
+#: status). A `code` of 200 on an error restates nothing: it is the provider's own (Zoom's
+#: "Webinar plan is missing" is code 200 on a 400).
+_HTTP_STATUSES = frozenset(str(int(status)) for status in http.HTTPStatus if status >= 400)
 #: What a `status` says of the request's outcome (JSend, many wrappers): no code.
 _OUTCOME_WORDS = frozenset({"error", "fail", "failed", "failure", "success", "ok", "errored"})
 _REMEDY_RANK = _MESSAGE_KEYS.index("remedy_hint")
 _AUX_RANK = _CODE_KEYS.index("limit_source")
+#: A code found under a message key ranks after every code key that is no limit's name.
+_MESSAGE_CODE_RANK = _AUX_RANK - 1
 _MAX_OBJECTS = 12
 _MAX_MESSAGES = 8
 #: The longest upstream error kept as JSON text that is parsed.
@@ -556,6 +562,10 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
                 text = _message(value)
                 if text is not None:
                     messages.append((message_rank, text, spelling))
+                elif code_rank is None and kind is str and "_" in value and _is_code(value):
+                    # A constant where the words belong (Open Exchange Rates' `"message":
+                    # "not_allowed"` beside its `description`): the code.
+                    codes.append((_MESSAGE_CODE_RANK, value.strip(), spelling, key))
             if code_rank is not None:
                 code = _code_value(key, value)
                 if code is not None:
@@ -612,9 +622,9 @@ def _code_value(key: str, value: Any) -> str | None:
     """`value` as a code where `key` holds one, else `None`.
 
     An integer is a code where a code belongs (Twilio's 21608, X's 453, Postmark's
-    `ErrorCode` 405 on a 422), unless a bare `code` restates an HTTP status (a gateway's
-    `"code": 402`); an error code equal to the response's own status is dropped when the
-    answer is made (`_core`), where the status is known.
+    `ErrorCode` 405 on a 422, Zoom's 200 on a 400), unless a bare `code` restates an HTTP
+    error status (a gateway's `"code": 402`); an error code equal to the response's own
+    status is dropped when the answer is made (`_core`), where the status is known.
     """
     if type(value) is int:
         if key in _NUMERIC_CODE_KEYS and 0 < value < 10**12:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from .clauses import is_unspaced
 from .concepts import Concept, ConceptRule
 from .rules import Strength
 from .vocabulary import CODE_RULES, CODE_WORDS, WORDING
@@ -41,6 +42,20 @@ _COMMON = frozenset(
         "available",
         "exceeded",
         "reached",
+        # How a throttle or a form's error says it ran out, too ("rate limit exceeded", "too
+        # many requests", "value is over the maximum", "none left", "try up to 3 times").
+        "exceed",
+        "exceeds",
+        "exceeding",
+        "reach",
+        "hit",
+        "over",
+        "too",
+        "up",
+        "enough",
+        "none",
+        "remaining",
+        "left",
         "processing",
         "authentication",
         "feature",
@@ -175,10 +190,10 @@ def term_needles(term: str) -> tuple[str, ...]:
     A term's least common word, when it has one that is not common; a phrase of common
     words ("set limit", "api tokens") in each spelling a code gives it (`set_limit`,
     `set-limit`, `set.limit`, `SetLimit` lowered) and in a message's (`set limit`); a
-    Chinese term whole. A code's words are read as a clause (`normalize_code`), so a code
-    that states a term holds one of these spellings.
+    Chinese, Japanese or Korean term whole. A code's words are read as a clause
+    (`normalize_code`), so a code that states a term holds one of these spellings.
     """
-    if any("\u3400" <= char <= "\u9fff" for char in term):
+    if is_unspaced(term):
         return (term,)
     words = [w for w in term.replace("-", " ").split() if w]
     rare = [word for word in words if word not in _COMMON]

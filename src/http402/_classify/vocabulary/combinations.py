@@ -57,6 +57,8 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
             "Your prepaid balance is too low for this model.",
             "You requested up to 4000 tokens, but can only afford 1000.",
             "账户余额不足",
+            "残高が不足しています",
+            "잔액부족으로 요청을 처리할 수 없습니다",
         ),
         look_alikes=("Balance updated.",),
         source="research/payloads2 novita-not-enough-balance-reason-403",
@@ -103,6 +105,27 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="tests/payloads/tavily-plan-usage-limit-432.json ('exceeds your plan's set "
         "usage limit')",
     ),
+    # A limit the clause ties to the plan, said as a count the plan allows ("up to 3 APIs on
+    # your current plan") rather than as a thing used up: the plan's allowance.
+    ConceptRule(
+        "plan's limit",
+        Family.PLAN_VOLUME_USED,
+        STRONG,
+        needs=[C.LIMIT, C.PLAN],
+        unless=[C.CAP, C.BALANCE],
+        examples=(
+            "You can create up to 3 APIs on your current plan.",
+            "Your plan's limit of 5 projects applies.",
+            "The free plan has a maximum of 2 workspaces.",
+        ),
+        look_alikes=(
+            "Your plan allows up to 60 requests per minute.",
+            "The free plan supports up to 2 concurrent builds.",
+            "The plan was updated.",
+        ),
+        source="research/payloads4 postman-api-limit-reached-current-plan-403 ('You've "
+        "reached the API limit. You can create up to 3 APIs on your current plan.')",
+    ),
     ConceptRule(
         "credits ran out",
         Family.BALANCE_EXHAUSTED,
@@ -123,7 +146,8 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         Family.PLAN_VOLUME_USED,
         STRONG,
         needs=[C.RAN_OUT, C.UNIT],
-        unless=[C.CAP, C.BALANCE, C.CREDITS, *_QUALIFIED],
+        # An account off over its usage is the account's lapse ("account off over a limit").
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.LAPSE, *_QUALIFIED],
         examples=(
             "Your account or project has exceeded the compute time quota.",
             "This account has reached its usage limit.",
@@ -140,7 +164,7 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         Family.PLAN_VOLUME_USED,
         WEAK,
         needs=[C.RAN_OUT, C.COUNT],
-        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, *_QUALIFIED],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.LAPSE, *_QUALIFIED],
         examples=("You have exceeded the number of requests you can make.",),
         look_alikes=("The request was received.",),
         source="research/payloads2 airtable (the plan's requests, and a throttle's)",
@@ -150,7 +174,7 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         Family.QUOTA_EXHAUSTED,
         WEAK,
         needs=[C.RAN_OUT, C.QUOTA],
-        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.COUNT, *_QUALIFIED],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.COUNT, C.LAPSE, *_QUALIFIED],
         examples=("quota exceeded", "You have reached your quota."),
         look_alikes=("Quota settings were saved.",),
         source="research/payloads2 opencage-quota-exceeded-status-402, abstractapi",
@@ -160,7 +184,7 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         Family.PLAN_VOLUME_USED,
         WEAK,
         needs=[C.RAN_OUT, C.LIMIT],
-        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.COUNT, C.QUOTA, *_QUALIFIED],
+        unless=[C.CAP, C.BALANCE, C.CREDITS, C.UNIT, C.COUNT, C.QUOTA, C.LAPSE, *_QUALIFIED],
         examples=("You have hit your account maximum.", "Limit reached."),
         look_alikes=("The limit parameter is set.",),
         source="research/payloads2 (people data labs 'account maximum', a 402)",
@@ -244,6 +268,25 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         look_alikes=("Account created.",),
         source="research/payloads2 github-account-suspended-403-negative (a 403: not enough)",
     ),
+    # An account switched off because it went over a limit: what it used is unpaid for, and
+    # the account is off until it is (a pay-per-use account with no payment method).
+    ConceptRule(
+        "account off over a limit",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.LAPSE, {C.ACCOUNT, C.BILLING_SUBJECT}, C.RAN_OUT],
+        examples=(
+            "account disabled: EXCEEDED_LIMIT",
+            "Your account has been suspended for exceeding its usage limit.",
+        ),
+        look_alikes=(
+            "Account disabled after exceeding the number of failed login attempts.",
+            "API key disabled: exceeded rate limit.",
+            "Account suspended for exceeding the number of policy violations.",
+        ),
+        source="research/payloads4 tesla-fleet-account-disabled-exceeded-limit-403 (a "
+        "pay-per-use developer account disabled over its bill)",
+    ),
     ConceptRule(
         "unpaid",
         Family.SUBSCRIPTION_INACTIVE,
@@ -267,6 +310,8 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
             "The card was declined.",
             "There is a payment issue with this account.",
             "支付失败",
+            "한도초과 혹은 잔액부족으로 결제에 실패했습니다.",
+            "決済に失敗しました",
         ),
         look_alikes=("Payment received.",),
         source="research/payloads2 razorpay-recurring-card-insufficient-funds-400",
@@ -333,8 +378,8 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         WEAK,
         fallback=True,
         needs=[{C.INSTRUMENT, C.CARD}],
-        examples=("Card error",),
-        look_alikes=("Request error",),
+        examples=("Card error", "クレジットカードの使用期限、利用限度額をご確認ください。"),
+        look_alikes=("Request error", "要求を受け付けできません。"),
         source="a 402 that names only the card",
     ),
     # ------------------------------------------------------------------ remedies
@@ -357,6 +402,40 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         examples=("Purchase more credits to continue.", "Add funds to your wallet."),
         look_alikes=("Add a member to your team.",),
         source="openrouter 'add credits'",
+    ),
+    # Buying more of what ran out, counted in its own unit ("purchase more queries"): a
+    # prepaid balance of that unit. Weak: "add more messages to the conversation" is a form's.
+    ConceptRule(
+        "buy units",
+        Family.TOP_UP_ASKED,
+        WEAK,
+        needs=[C.BUY_VERB, {C.COUNT, C.UNIT}],
+        unless=[C.PLAN, C.ADD_VERB],
+        part=Part.WHOLE,
+        examples=(
+            "Please purchase more queries to use this service.",
+            "Buy additional lookups to continue.",
+        ),
+        look_alikes=(
+            "Add more messages to the conversation.",
+            "Purchase a plan with more requests.",
+        ),
+        source="research/payloads4 maxmind-geoip2-out-of-queries-402 ('The license key you "
+        "have provided is out of queries. Please purchase more queries to use this service.')",
+    ),
+    # A pointer to the price list: a higher tier is what it takes.
+    ConceptRule(
+        "see pricing",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.ASK_VERB, C.PRICING],
+        part=Part.WHOLE,
+        examples=(
+            "Please check pricing page for what is allowed in your API subscription plan.",
+            "See https://example.com/pricing for the plans that include it.",
+        ),
+        look_alikes=("See the documentation for details.",),
+        source="research/payloads4 weatherapi-2009-resource-not-in-subscription-plan-403",
     ),
     ConceptRule(
         "raise the cap",

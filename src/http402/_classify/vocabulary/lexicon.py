@@ -86,6 +86,8 @@ LEXICON: tuple[Lexicon, ...] = (
             "max",
             "threshold",
             "ceiling",
+            # "You can create up to 3 APIs on your current plan": a limit stated as a count.
+            "up to",
             "上限",
             "限额",
         ],
@@ -297,6 +299,11 @@ LEXICON: tuple[Lexicon, ...] = (
             "needs",
             "only available",
             "available only",
+            # "... is available for Developer, Enterprise and Unlimited plan clients".
+            "available for",
+            "available to",
+            "available on",
+            "available with",
             "only accessible",
             "not available",
             "not included",
@@ -651,6 +658,12 @@ LEXICON: tuple[Lexicon, ...] = (
         ["charge", "charges", "price", "cost", "fee", "fees"],
         source="research/payloads2 2600hz-kazoo-accept-charges-quote-402",
     ),
+    Lexicon(
+        C.PRICING,
+        ["pricing", "pricing page", "pricing plans", "price list", "price plans"],
+        source="research/payloads4 weatherapi-2009-resource-not-in-subscription-plan-403 "
+        "('please check pricing page for what is allowed in your API subscription plan')",
+    ),
     # What a message points to ("please check your plan and billing details") is what it
     # asks for, not what it states.
     Lexicon(
@@ -670,6 +683,83 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="tests/payloads/openai-insufficient-quota-429.json ('please check your plan "
         "and billing details': a quota, not the plan's)",
+    ),
+    # ------------------------------------------------------------------ Japanese and Korean
+    # The same concepts in the words Japanese and Korean APIs use. Matched inside a run of
+    # their script, as Chinese is; a Japanese term is often a Chinese one too (不足, 上限).
+    # Japanese puts a request's verb last ("...をご確認ください"), so no Japanese verb opens a
+    # remedy: what precedes it is read as stated.
+    Lexicon(
+        C.INSTRUMENT,
+        [
+            "クレジットカード",
+            "デビットカード",
+            "支払い方法",
+            "お支払い方法",
+            "決済方法",
+            "신용카드",
+            "결제수단",
+        ],
+        source="research/payloads4 sakuracloud-payment-creditcard-japanese-402 (クレジットカード)",
+    ),
+    Lexicon(C.CARD, ["カード", "카드"], source="research/payloads4 (Sakura Cloud, Toss Payments)"),
+    Lexicon(
+        C.PAYMENT,
+        ["決済", "支払い", "支払", "課金", "결제", "지불", "납부"],
+        source="research/payloads4 tosspayments-reject-card-payment-korean-403 (결제에 실패)",
+    ),
+    Lexicon(
+        C.FAILURE,
+        ["失敗", "拒否", "실패", "거절", "거부"],
+        source="research/payloads4 tosspayments-reject-card-payment-korean-403 (실패했습니다)",
+    ),
+    Lexicon(
+        C.BALANCE,
+        ["残高", "잔액", "잔고", "예치금"],
+        source="research/payloads4 tosspayments-reject-card-payment-korean-403 (잔액부족)",
+    ),
+    Lexicon(
+        C.RAN_OUT,
+        ["超過", "使い切", "上限に達", "부족", "초과", "소진"],
+        source="research/payloads4 tosspayments-reject-card-payment-korean-403 "
+        "(한도초과, 잔액부족)",
+    ),
+    Lexicon(
+        C.LIMIT,
+        ["限度額", "利用限度", "한도"],
+        source="research/payloads4 sakuracloud-payment-creditcard-japanese-402 (利用限度額)",
+    ),
+    Lexicon(
+        C.PLAN,
+        ["プラン", "有料", "요금제", "플랜", "구독"],
+        source="Japanese and Korean words for a plan, a paid tier, a subscription",
+    ),
+    Lexicon(
+        C.LAPSE,
+        ["期限切れ", "失効", "만료", "정지"],
+        source="Japanese and Korean words for expired, lapsed, suspended",
+    ),
+    Lexicon(
+        C.UNPAID,
+        ["未払い", "未納", "滞納", "延滞", "미납", "연체"],
+        source="Japanese and Korean words for unpaid, in arrears",
+    ),
+    Lexicon(
+        C.TOP_UP_VERB,
+        ["チャージ", "入金", "충전"],
+        source="Japanese and Korean words for topping up a balance",
+    ),
+    Lexicon(
+        C.UPGRADE_VERB,
+        ["アップグレード", "업그레이드"],
+        source="Japanese and Korean words for upgrading a plan",
+    ),
+    Lexicon(
+        C.PERMISSION,
+        ["権限", "許可されていません", "권한", "허용되지"],
+        source="research/payloads4 sakuracloud-forbidden-japanese-403-negative "
+        "(許可されていません), tosspayments-forbidden-request-korean-403-negative "
+        "(허용되지 않은 요청)",
     ),
     # ------------------------------------------------------------------ vetoes
     Lexicon(
@@ -869,8 +959,23 @@ LEXICON: tuple[Lexicon, ...] = (
     ),
     Lexicon(
         C.RESOURCE,
-        ["memory", "storage", "disk", "disk space", "ram", "droplet", "droplets", "内存", "存储"],
-        source="apify actor memory limit on 402; digitalocean droplet limit; drive storage",
+        [
+            "memory",
+            "storage",
+            "disk",
+            "disk space",
+            "ram",
+            "droplet",
+            "droplets",
+            # A cloud's count of resources, raised by a quota request, not by paying (AWS's
+            # `ServiceQuotaExceededException`, which AWS Sign-In sends on a 402).
+            "service quota",
+            "service quotas",
+            "内存",
+            "存储",
+        ],
+        source="apify actor memory limit on 402; digitalocean droplet limit; drive storage; "
+        "research/payloads4 aws-signin-service-quota-exceeded-402-negative",
     ),
     Lexicon(
         C.TRANSFER,
@@ -921,6 +1026,11 @@ LEXICON: tuple[Lexicon, ...] = (
             "abusive",
             "terms of service",
             "terms of use",
+            # An account locked after sign-in attempts: not disabled for want of payment.
+            "login attempts",
+            "sign-in attempts",
+            "failed attempts",
+            "password",
             "community guidelines",
             "acceptable use",
             "违规",

@@ -170,6 +170,10 @@ WORDING = (
     ),
 )
 
+# `insufficient_funds` is no decline code here: it is Stripe's `decline_code` of a card (next
+# to `card_declined`, which decides) and an API's own balance that ran out (Prime Intellect's
+# `insufficient_funds` beside "Insufficient balance ... add funds"). Read by its words, it
+# joins the message's: a card or a failed payment in the words still ranks first.
 CODES = (
     CodeRule(
         [
@@ -178,7 +182,6 @@ CODES = (
             "expired_card",
             "payment_failed",
             "payment_declined",
-            "insufficient_funds",
             "lost_card",
             "stolen_card",
             "do_not_honor",
@@ -202,7 +205,7 @@ CODES = (
         source="https://docs.stripe.com/error-codes; https://docs.stripe.com/declines/codes; "
         "PayPal Orders v2 INSTRUMENT_DECLINED; Square's PAYMENT_METHOD_ERROR category and its "
         "codes (developer.squareup.com/reference/square/enums/ErrorCode)",
-        look_alikes=("card_not_found", "declined_by_user"),
+        look_alikes=("card_not_found", "declined_by_user", "insufficient_funds"),
     ),
     # Codes of other APIs too: a 403 `authentication_required`, a phone API's
     # `invalid_number`, a server's `processing_error`.
