@@ -1,5 +1,6 @@
 """What `http402.classify` costs: a typical gate, a gate whose message is new on every call,
-and hostile 64 KiB JSON bodies against `json.loads` of the same bytes, measured in one run.
+hostile 64 KiB JSON bodies against `json.loads` of the same bytes, and texts that once made a
+reader start over at every character (read cold, no cache of earlier texts), in one run.
 
     python benchmarks/classify.py            # about 30 s on a 2-core VM
     python benchmarks/classify.py --quick    # a few seconds, rougher figures
@@ -201,6 +202,45 @@ def hostile(batches: int, target_s: float) -> list[Timing]:
     return timings
 
 
+def pathological_texts() -> list[tuple[str, httpx.Response]]:
+    """Bodies that made a reader or the scrubber start over at each character, before their
+    fixes (the speed guard the test suite had: it now counts the calls a `classify` makes,
+    `tests/test_properties.py::test_classify_does_bounded_work_on_64_kib_of_anything`)."""
+    key = {"authorization": "Bearer sk-0123456789abcdefghij"}
+
+    def gate(body: str, url: str = GATEWAY, kind: str = "application/json") -> httpx.Response:
+        request = httpx.Request("POST", url, headers=key)
+        return httpx.Response(
+            402, headers={"content-type": kind}, content=body.encode(), request=request
+        )
+
+    return [
+        ("64 KiB of backslashes, a key sent", gate("\\" * SIZE, "https://api.deepseek.com/v1")),
+        ("16,000 '<' in HTML", gate("<" * 16_000, kind="text/html")),
+        ("2,000 '<script ' in HTML", gate("<script " * 2_000, kind="text/html")),
+        ("a message of 2,000 digits", gate(json.dumps({"error": {"message": "7" * 1990 + " x"}}))),
+        ("a JSON string of 4,000 escaped quotes", gate('["' + '\\"' * 4_000 + "{" * 40)),
+    ]
+
+
+def cold(response: httpx.Response) -> Callable[[], object]:
+    """`classify` of `response` with http402's caches of earlier texts emptied each call."""
+    caches = [
+        value
+        for name, module in list(sys.modules.items())
+        if name == "http402" or name.startswith("http402.")
+        for value in list(vars(module).values())
+        if getattr(value, "cache_info", None) is not None and value.cache_info().maxsize
+    ]
+
+    def call() -> object:
+        for cache in caches:
+            cache.cache_clear()
+        return http402.classify(response)
+
+    return call
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a few seconds, rougher figures")
@@ -221,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     gates = recorded_gates(batches, target_s)
     fresh = new_message_per_call(batches, target_s)
     bodies = hostile(batches, target_s)
+    texts = [
+        (label, median_us(cold(answer), batches, target_s))
+        for label, answer in pathological_texts()
+    ]
 
     print(f"{'recorded gate (tests/payloads)':<62} {'status':>6} {'verdict':<21} {'µs':>7}")
     for t in sorted(gates, key=lambda t: -t.median_us)[:10]:
@@ -234,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{t.label:<40} {t.status:>6} {t.verdict:<21} {t.median_us:>11.1f} "
             f"{t.loads_us or 0:>9.1f} {t.ratio or 0:>5.2f}x"
         )
+    print()
+    print(f"{'text that once made a reader start over (cold)':<62} {'µs':>7}")
+    for label, us in texts:
+        print(f"{label:<62} {us:>7.1f}")
     print()
 
     def met(ok: bool) -> str:

@@ -20,6 +20,14 @@ The provider tags every 402 with the burst it belongs to (a burst is a run of 40
 closed, each httpcore pool must hold no connection in use and no queued request, and no more
 connections than its limit; with the clients closed, the server must hold no open socket.
 
+With ``--virtual-time`` the run is bound by events, not by the wall clock (the test suite's
+way: a busy machine must not change its outcome): each side has an account of its own, on a
+provider whose clock moves only when that side's transport waits (``FakeProvider``'s virtual
+clock, which is also its coordinator's clock and its ``sleep``). A top-up then shows after the
+side waited ``--propagation`` seconds of that clock, and an episode's window closes after it
+waited ``within`` seconds, whatever the host's load; the requests, sockets, threads and tasks
+are as real as without it.
+
 The exit code is 1 when a request did not end 200 (lost), a connection leaked, a transport
 called its hook twice in one burst, or the provider charged a different number of requests
 than were delivered; 0 otherwise.
@@ -47,6 +55,7 @@ import httpx
 
 import http402
 from http402._demo import DemoProvider
+from http402.testing import FakeProvider
 
 LOOPBACK = "127.0.0.1"
 #: Seconds after `timeout` before an unfinished run is abandoned.
@@ -74,6 +83,7 @@ class LoadSettings:
     timeout: float = 90.0  # no request is started after this many seconds
     backend: str = "asyncio"  # the async side's event loop: asyncio or trio
     nodelay: bool = True  # TCP_NODELAY on the provider's sockets (see `_disable_nagle`)
+    virtual_time: bool = False  # an account and a virtual clock per side (see the docstring)
 
     @property
     def total(self) -> int:
@@ -88,6 +98,13 @@ class LoadSettings:
         """Credits per top-up (and to start with): each burst gets one top-up per transport,
         so the account runs dry about `bursts` times before the last request."""
         return max(1, math.ceil(self.total / (self.transports * self.bursts + 1)))
+
+    def chunk_of(self, requests: int) -> int:
+        """Credits per top-up of a side's own account (`virtual_time`): it runs dry about
+        `bursts` times before the side's last request."""
+        if not self.virtual_time:
+            return self.chunk
+        return max(1, math.ceil(requests / (self.bursts + 1)))
 
 
 QUICK = LoadSettings(threads=8, sync_requests=100, tasks=50, async_requests=10, bursts=3)
@@ -120,6 +137,8 @@ class SideResult:
     finished_at: float = 0.0
     pool: PoolState | None = None
     done: bool = False
+    #: The dry spells of the account this side spent from (shared without `virtual_time`).
+    bursts: int = 0
 
     @property
     def ok(self) -> int:
@@ -340,22 +359,28 @@ def _run_sync(
     hooks: _HookLog,
     start: threading.Barrier,
     deadline: Callable[[], float],
+    clock: FakeProvider | None = None,
 ) -> tuple[Callable[[float], int], Callable[[], None]]:
     """Starts the sync threads; returns a function that joins them (and counts the open
     client connections), and one that closes the clients."""
     lock = threading.Lock()
+    chunk = settings.chunk_of(side.planned)
     billing = httpx.Client(base_url=url, trust_env=False, timeout=REQUEST_TIMEOUT)
 
     def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         hooks.record("sync", error)
-        billing.post("/billing/top-up", json={"credits": settings.chunk}).raise_for_status()
+        billing.post("/billing/top-up", json={"credits": chunk}).raise_for_status()
         return http402.Retry(within=settings.within, expected=settings.propagation)
 
     inner = httpx.HTTPTransport(limits=_limits(settings))
+    timing: dict[str, Any] = {}
+    if clock is not None:
+        timing = {"sleep": clock.sleep, "coordinator": http402.LocalCoordinator(clock=clock.now)}
     transport = http402.PaymentRequiredTransport(
         inner,
         on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
         retry=_retry_policy(settings),
+        **timing,
     )
     client = httpx.Client(
         transport=transport, base_url=url, trust_env=False, timeout=REQUEST_TIMEOUT
@@ -410,21 +435,28 @@ async def _run_async(
     deadline: Callable[[], float],
     finished: queue.SimpleQueue[int],
     may_close: threading.Event,
+    clock: FakeProvider | None = None,
 ) -> None:
     lock = threading.Lock()
+    chunk = settings.chunk_of(side.planned)
     async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=REQUEST_TIMEOUT) as bill:
 
         async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
             hooks.record("async", error)
-            answer = await bill.post("/billing/top-up", json={"credits": settings.chunk})
+            answer = await bill.post("/billing/top-up", json={"credits": chunk})
             answer.raise_for_status()
             return http402.Retry(within=settings.within, expected=settings.propagation)
 
         inner = httpx.AsyncHTTPTransport(limits=_limits(settings))
+        timing: dict[str, Any] = {}
+        if clock is not None:
+            coordinator = http402.AsyncLocalCoordinator(clock=clock.now)
+            timing = {"sleep": clock.asleep, "coordinator": coordinator}
         transport = http402.AsyncPaymentRequiredTransport(
             inner,
             on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
             retry=_retry_policy(settings),
+            **timing,
         )
         client = httpx.AsyncClient(
             transport=transport, base_url=url, trust_env=False, timeout=REQUEST_TIMEOUT
@@ -460,15 +492,14 @@ async def _run_async(
 
 
 def run_load(settings: LoadSettings) -> LoadResult:
-    """Runs one load test against a fresh `DemoProvider` on 127.0.0.1 and measures it."""
-    provider = DemoProvider(credits=settings.chunk, price=1, propagation=settings.propagation)
-    url = provider.url
-    if httpx.URL(url).host != LOOPBACK:
-        raise RuntimeError(f"the provider must listen on {LOOPBACK}, not {url}")
-    port = httpx.URL(url).port or 0
-    if settings.nodelay:
-        _disable_nagle(provider)
-    meter = _Meter(provider)
+    """Runs one load test against a fresh `DemoProvider` on 127.0.0.1 (one per side with
+    `virtual_time`) and measures it."""
+    sync = SideResult("sync", settings.threads * settings.sync_requests)
+    async_ = SideResult("async", settings.tasks * settings.async_requests)
+    providers = {"sync": _provider(settings, sync)}
+    providers["async"] = _provider(settings, async_) if settings.virtual_time else providers["sync"]
+    unique = list({id(p): p for p in providers.values()}.values())
+    meters = {id(p): _Meter(p) for p in unique}
     hooks = _HookLog()
     events = _Events()
     logger = logging.getLogger("http402")
@@ -477,8 +508,6 @@ def run_load(settings: LoadSettings) -> LoadResult:
     logger.propagate = False
     logger.addHandler(events)
 
-    sync = SideResult("sync", settings.threads * settings.sync_requests)
-    async_ = SideResult("async", settings.tasks * settings.async_requests)
     start = threading.Barrier(settings.threads + 2)
     async_finished: queue.SimpleQueue[int] = queue.SimpleQueue()
     async_may_close = threading.Event()
@@ -487,20 +516,27 @@ def run_load(settings: LoadSettings) -> LoadResult:
     def deadline() -> float:
         return began[0] + settings.timeout
 
+    def clock(name: str) -> FakeProvider | None:
+        return providers[name].fake if settings.virtual_time else None
+
     def async_side() -> None:
         try:
             anyio.run(
                 _run_async,
-                *(settings, url, async_, hooks, start, deadline, async_finished, async_may_close),
+                *(settings, providers["async"].url, async_, hooks, start, deadline),
+                *(async_finished, async_may_close, clock("async")),
                 backend=settings.backend,
             )
         except Exception as error:  # reported as an unfinished side
             async_.failures[f"async side crashed: {error!r}"] += 1
             start.abort()
 
-    provider.start()
+    for provider in unique:
+        provider.start()
     try:
-        join_sync, close_sync = _run_sync(settings, url, sync, hooks, start, deadline)
+        join_sync, close_sync = _run_sync(
+            settings, providers["sync"].url, sync, hooks, start, deadline, clock("sync")
+        )
         async_thread = threading.Thread(target=async_side, name="load-async", daemon=True)
         async_thread.start()
         with contextlib.suppress(threading.BrokenBarrierError):
@@ -512,27 +548,30 @@ def run_load(settings: LoadSettings) -> LoadResult:
             wait = max(0.1, abandon_at - time.monotonic())
             client_connections += async_finished.get(timeout=wait)
         elapsed = max(sync.finished_at, async_.finished_at, began[0]) - began[0]
-        sockets_open = _server_sockets(port)
+        sockets_open = _sum_known(_server_sockets(_port(p)) for p in unique)
         close_sync()
         async_may_close.set()
         async_thread.join(10)
-        sockets_left = _drained(port)
+        sockets_left = _sum_known(_drained(_port(p)) for p in unique)
     finally:
         async_may_close.set()
-        provider.stop()
+        for provider in unique:
+            provider.stop()
         logger.removeHandler(events)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
+    for side in (sync, async_):
+        side.bursts = meters[id(providers[side.name])].bursts
     return LoadResult(
         settings=settings,
-        url=url,
+        url=", ".join(p.url for p in unique),
         sync=sync,
         async_=async_,
         elapsed=elapsed,
-        served_200=meter.served_200,
-        served_402=meter.served_402,
-        bursts=meter.bursts,
-        top_ups=provider.top_ups,
+        served_200=sum(m.served_200 for m in meters.values()),
+        served_402=sum(m.served_402 for m in meters.values()),
+        bursts=sum(m.bursts for m in meters.values()),
+        top_ups=sum(p.top_ups for p in unique),
         hook_calls=hooks.calls,
         events=events.events,
         most_attempts=events.most_attempts,
@@ -540,6 +579,36 @@ def run_load(settings: LoadSettings) -> LoadResult:
         server_sockets_open=sockets_open,
         server_sockets_left=sockets_left,
     )
+
+
+def _provider(settings: LoadSettings, side: SideResult) -> DemoProvider:
+    """A provider on 127.0.0.1 whose account starts with one top-up's worth; with
+    `virtual_time`, on a clock that moves only when the side's transport waits."""
+    chunk = settings.chunk_of(side.planned)
+    provider = DemoProvider(credits=chunk, price=1, propagation=settings.propagation)
+    if httpx.URL(provider.url).host != LOOPBACK:
+        raise RuntimeError(f"the provider must listen on {LOOPBACK}, not {provider.url}")
+    if settings.virtual_time:
+        provider.fake = FakeProvider(
+            credits=chunk, price=1, propagation=settings.propagation, url=provider.url
+        )
+    if settings.nodelay:
+        _disable_nagle(provider)
+    return provider
+
+
+def _port(provider: DemoProvider) -> int:
+    return httpx.URL(provider.url).port or 0
+
+
+def _sum_known(counts: Any) -> int | None:
+    """The sum of socket counts, or `None` when one could not be read."""
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total
 
 
 def _disable_nagle(provider: DemoProvider) -> None:
@@ -613,13 +682,16 @@ def summary(result: LoadResult) -> str:
         ("leaked connections", str(result.leaked)),
     ]
     width = max(len(row[0]) for row in [*rows, *provider])
-    bursts = range(1, result.bursts + 1)
+    bursts = range(1, max(side.bursts for side in result.sides) + 1)
+    chunk = " / ".join(sorted({str(s.chunk_of(side.planned)) for side in result.sides}))
     lines = [
         f"http402 load test on {result.url}: {s.threads} threads x {s.sync_requests} sync + "
         f"{s.tasks} tasks x {s.async_requests} async ({s.backend}); max {s.max_connections} "
-        f"connections per transport; top-up {s.chunk} credits, propagation {s.propagation:g} "
+        f"connections per transport; top-up {chunk} credits, propagation {s.propagation:g} "
         f"s; RetryPolicy(max_wait={s.max_wait:g}, max_replays={s.max_replays}); "
-        f"provider TCP_NODELAY {'on' if s.nodelay else 'off'}; {result.elapsed:.1f} s",
+        f"provider TCP_NODELAY {'on' if s.nodelay else 'off'}; "
+        + ("virtual time, an account per side; " if s.virtual_time else "")
+        + f"{result.elapsed:.1f} s",
         "",
         f"{'':<{width}}  {'sync':>14}  {'async':>14}  {'total':>10}",
         *(f"{a:<{width}}  {b:>14}  {c:>14}  {d:>10}" for a, b, c, d in rows),
@@ -664,6 +736,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_false",
         default=None,
         help="leave the provider's sockets as DemoProvider sets them (a ~40 ms stall each)",
+    )
+    parser.add_argument(
+        "--virtual-time",
+        action="store_true",
+        default=None,
+        help="an account and a virtual clock per side: bound by events, not the wall clock",
     )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else defaults

@@ -11,8 +11,9 @@ multi-tenant proxy, per-request tokens), and with a new key that the server echo
 its message: whole, shortened (24 of 32 characters and an ellipsis), lower-cased, in groups
 of four, and ``%uXXXX``-encoded. A message that quotes a token that is not the caller's
 costs what any new message costs to classify: the echo rows are compared with it. Then the
-redactor alone: built for a new key and run on each kind of message, and a cached one on
-2,000 characters.
+redactor alone: built for a new key and run on each kind of message, a cached one on
+2,000 characters, and the worst a hostile server can make it do: text made of pieces of the
+key, as long as a field (4,000 characters) and as `error.body` (64 Ki).
 """
 
 from __future__ import annotations
@@ -128,6 +129,14 @@ def main() -> None:
     print(f"A cached redactor on 2,000 characters, µs per call; best of 5 passes of {few}")
     for label, text in (("nothing to scrub", plain), ("the key at the end", echoed)):
         print(f"  {label:<38}{best_of(lambda text=text: redact.bounded(text, 2000), few):8.1f}")
+    # The worst a hostile server can make of `error.body` (read lazily, 64 Ki characters at
+    # most) and of a 4,000-character field: text made of runs of the key, each found apart.
+    pieces = " ".join(key[i % 21 : i % 21 + 11] for i in range(6000))
+    print("Hostile text of 11-character pieces of the key at every offset, ms per call; best of 5")
+    for size in (4000, 65536):
+        text = pieces[:size]
+        millis = best_of(lambda text=text, size=size: redact.bounded(text, size), 1) / 1000
+        print(f"  {f'{size:,} characters':<38}{millis:8.1f}")
 
 
 if __name__ == "__main__":

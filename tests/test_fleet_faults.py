@@ -632,6 +632,81 @@ async def test_async_holds_match_the_sync_ones(server: RedisServer, anyio_backen
         await client.aclose()
 
 
+# A top-up that never shows is bought once across the fleet (adversary case 42's kind).
+
+
+def _never_credited(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+
+def test_a_top_up_that_never_showed_is_not_bought_again_by_another_process(
+    server: RedisServer,
+) -> None:
+    """A's top-up never shows and A's request gives up as its window closes. B took no part
+    in that episode; when B meets the gate, the fleet already holds the scope's top-ups, so
+    B raises the gate saying why instead of buying a second time."""
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=0.3)
+
+    def process() -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(_never_credited),
+            on_payment_required=top_up,
+            coordinator=coordinator(server),
+            retry=http402.RetryPolicy(max_wait=0.05),
+        )
+        return httpx.Client(transport=transport, base_url="https://api.example.com")
+
+    with process() as first, process() as second:
+        with pytest.raises(http402.InsufficientCreditsError):
+            first.post("/v1/chat")
+        with pytest.raises(http402.InsufficientCreditsError) as held:
+            second.post("/v1/chat")
+    assert calls == ["insufficient_credits"]
+    assert "did not show" in (held.value.not_replayed or "")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_process_does_not_buy_again_a_top_up_that_never_showed(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    calls: list[str] = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=0.3)
+
+    clients = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+    processes = [
+        httpx.AsyncClient(
+            transport=http402.AsyncPaymentRequiredTransport(
+                httpx.MockTransport(_never_credited),
+                on_payment_required=top_up,
+                coordinator=http402.AsyncRedisCoordinator(client, store_timeout=0.3),
+                retry=http402.RetryPolicy(max_wait=0.05),
+            ),
+            base_url="https://api.example.com",
+        )
+        for client in clients
+    ]
+    try:
+        with pytest.raises(http402.InsufficientCreditsError):
+            await processes[0].post("/v1/chat")
+        with pytest.raises(http402.InsufficientCreditsError) as held:
+            await processes[1].post("/v1/chat")
+    finally:
+        for process in processes:
+            await process.aclose()
+        for client in clients:
+            await client.aclose()
+    assert calls == ["insufficient_credits"]
+    assert "did not show" in (held.value.not_replayed or "")
+
+
 def test_a_top_up_during_an_outage_runs_once_here_and_is_never_held(server: RedisServer) -> None:
     """Redis refusing connections, a process that saw no lease: its gated requests are
     coordinated in the process (one top-up for them all) and served; nothing was paid

@@ -687,6 +687,41 @@ def test_a_settlement_quoting_the_proof_and_the_key_shows_neither(
     assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "JavaScript escape() %uXXXX"])
+async def test_a_settlement_quoting_the_proof_and_the_key_shows_neither_async(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The async transport keeps a pending settlement's echo of the proof and the key out
+    of the error, its traceback, the log and the hold's record."""
+
+    async def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        return http402.Retry(headers={"X-PAYMENT": PROOF}, paid=error.payment.payment_options[0])
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    encode = ECHOES.get(echo, lambda s: s)
+    caplog.set_level(logging.DEBUG, logger="http402")
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(pending_settlement(encode)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        sleep=no_sleep,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.get(URL, headers={"x-api-key": SLASHED})
+    error = caught.value
+    assert error.hold.receipt is not None
+    texts = [
+        *error_texts(error),
+        "".join(traceback.format_exception(error)),
+        error.hold.encode(),
+        *log_texts(caplog.records),
+    ]
+    assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
+
+
 @pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])
 def test_a_balance_probe_quoting_the_key_as_its_currency_shows_none_of_it(echo: str) -> None:
     """A probe's answer is server text too: DeepSeek's documented balance
@@ -783,6 +818,28 @@ def test_a_refused_request_never_sees_another_requests_echo(
     refused = errors[1]
     assert refused.attempts == 0  # refused from the known gate, never sent
     assert "out of credits" in refused.body  # and it quotes the gate
+    texts = [*error_texts(refused), refused.body, refused.response.content.decode()]
+    assert not [text[:300] for text in texts if leaks(text)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased"])
+async def test_a_refused_request_never_sees_another_requests_echo_async(echo: str) -> None:
+    """The async transport keeps the gate of a scope scrubbed of the credentials of the
+    request that met it: a second key of the scope, refused, sees none of the first's."""
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(quoting(ECHOES.get(echo, lambda s: s))),
+        scope=lambda request: "org-42",
+        preflight=http402.Preflight(gate_ttl=30),
+    )
+    errors = []
+    async with httpx.AsyncClient(transport=transport) as client:
+        for key in (CANARY, OTHER):
+            with pytest.raises(http402.PaymentRequiredError) as caught:
+                await client.post(URL, headers={"x-api-key": key}, content=b"{}")
+            errors.append(caught.value)
+    refused = errors[1]
+    assert refused.attempts == 0 and "out of credits" in refused.body
     texts = [*error_texts(refused), refused.body, refused.response.content.decode()]
     assert not [text[:300] for text in texts if leaks(text)]
 

@@ -434,6 +434,7 @@ class Recovery:
                     if episode.lifted_at is not None and not_sent is None:
                         return _Again(last)
                     if previous is not None:
+                        yield from self._not_shown(request, error, episode, book, scope)
                         raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
                     # A request that waited the whole window for a scout gets one replay of
                     # its own before it gives up (the scout's 200 may just be slow).
@@ -459,6 +460,8 @@ class Recovery:
                 if wait > 0:
                     if window.now() + wait >= episode.open_until:
                         final = Stance.LAST_CHANCE in (stance, previous)
+                        if final and episode.lifted_at is None:  # it gives up (`_at_the_end`)
+                            yield from self._not_shown(request, error, episode, book, scope)
                         wait, last_chance = self._at_the_end(
                             last, not_sent, tally, scope, window, final
                         )
@@ -550,6 +553,30 @@ class Recovery:
         limit = episode.finished_at + self.retry.within
         if episode.open_until <= episode.not_before < limit:
             book.stretch(episode, min(episode.not_before + self.retry.max_wait, limit))
+
+    def _not_shown(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        episode: Episode,
+        book: EpisodeBook,
+        scope: str,
+    ) -> Generator[Action, Any, None]:
+        """A request gives up at the end of `episode`'s window and nothing showed that its
+        top-up took: the scope's top-ups are held now, through the coordinator, so that no
+        process of the fleet buys again for the same need (the leader's own next gate would
+        find it out, but another process would not)."""
+        if book.unlifted(episode_key(scope, error.reason)) is not episode:
+            return
+        within = episode.open_until - episode.finished_at
+        hold = self._hold_of(
+            "not_shown",
+            request,
+            error,
+            f"the top-up did not show within its {within:g} s window",
+            episode.retry or Retry(),
+        )
+        yield from self._put(scope, (top_up_key(error.reason),), hold, book)
 
     def _at_the_end(
         self,

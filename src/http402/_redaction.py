@@ -140,7 +140,7 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         source="Elsevier, Binance, ElevenLabs, AWS, OAuth client credentials",
     ),
     CredentialName(
-        ("password", "passwd", "passphrase"),
+        ("password", "passwd", "passphrase", "passcode"),
         "within",
         _BOTH,
         examples=(
@@ -150,9 +150,11 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
             "KC-API-PASSPHRASE",
             "passphrase",
             "db_password",
+            "X-Passcode",
+            "passcode",
         ),
-        look_alikes=("X-Bypass-Cache", "X-Passthrough", "passage"),
-        source="Coinbase Exchange, OKX and KuCoin API docs (case 46)",
+        look_alikes=("X-Bypass-Cache", "X-Passthrough", "passage", "X-Passenger-Count"),
+        source="Coinbase Exchange, OKX and KuCoin API docs (case 46); passcodes",
     ),
     CredentialName(
         ("pwd", "pass"),
@@ -252,6 +254,24 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         examples=("X-OTP", "X-TOTP", "otp", "totpCode"),
         look_alikes=("X-Option", "opt_out", "optional"),
         source="one-time passwords (RFC 6238) sent as a second factor",
+    ),
+    CredentialName(
+        ("dpop",),
+        "within",
+        _HEADER,
+        per_request=True,
+        examples=("DPoP", "X-DPoP-Proof"),
+        look_alikes=("X-Drop-Id", "X-Dpi"),
+        source="OAuth 2.0 DPoP (RFC 9449): a signed proof JWT with every request",
+    ),
+    CredentialName(
+        ("assertion",),
+        "part",
+        _QUERY,
+        per_request=True,
+        examples=("client_assertion", "assertion", "clientAssertion"),
+        look_alikes=("assertions_count", "asserted"),
+        source="OAuth 2.0 JWT client authentication (RFC 7523): a signed JWT, new each time",
     ),
     CredentialName(
         ("x-payment", "payment-"),
@@ -652,7 +672,11 @@ class Redactor:
                     start, _ = unescaped.origin(len(unescaped.text) - piece, len(unescaped.text))
                     longest = max(longest, len(text) - start)
             if partial is not None and partial.group() and cut != text:
-                longest = max(longest, self._piece(cut, shortest) + len(text) - len(cut))
+                # The unfinished escape continues a piece of a secret before it; alone it is
+                # no piece (counting it trimmed a text of escapes one character per pass).
+                before = self._piece(cut, shortest)
+                if before:
+                    longest = max(longest, before + len(text) - len(cut))
         return longest
 
     def _piece(self, text: str, shortest: int) -> int:
