@@ -149,6 +149,18 @@ class TestJSON:
         text = '{"message": "' + "[{" * 100 + '"}'
         assert loads_json(text) == {"message": "[{" * 100}
 
+    def test_nesting_is_refused_one_level_past_the_limit(self) -> None:
+        """32 levels of objects and arrays are read; 33 are refused, however the brackets
+        mix and wherever they stand in the body."""
+        deep = "[" * 16 + '{"a":' * 16 + "1" + "}" * 16 + "]" * 16
+        assert loads_json(deep) is not None
+        padding = '"' + "x" * 70_000 + '"'
+        too_deep = "[" * 17 + '{"a":' * 16 + padding + "}" * 16 + "]" * 17
+        with pytest.raises(ValueError):
+            loads_json(too_deep)
+        with pytest.raises(ValueError):
+            loads_json("[" + padding + ", " + "[" * 32 + "]" * 32 + "]")
+
     def test_shallow_nesting_is_fine(self) -> None:
         """Real payloads nest about four deep."""
         assert loads_json('{"a": {"b": {"c": {"d": [1]}}}}') == {"a": {"b": {"c": {"d": [1]}}}}
