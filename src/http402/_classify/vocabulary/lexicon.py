@@ -991,10 +991,17 @@ LEXICON: tuple[Lexicon, ...] = (
             "disbursements",
             "remittance",
             "sender",
+            "refund",
+            "refunds",
+            "estorno",
+            "reembolso",
+            "remboursement",
             "提现",
             "转账",
+            "退款",
         ],
-        source="razorpayx payout 'not enough balance'; stripe balance_insufficient",
+        source="razorpayx payout 'not enough balance'; stripe balance_insufficient; "
+        "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a refund's funds)",
     ),
     Lexicon(
         C.SANDBOX,
