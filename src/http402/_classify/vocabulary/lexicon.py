@@ -993,6 +993,13 @@ LEXICON: tuple[Lexicon, ...] = (
             "sender",
             "提现",
             "转账",
+            # Japanese and Korean: a remittance, a transfer, a withdrawal.
+            "送金",
+            "振込",
+            "出金",
+            "송금",
+            "이체",
+            "출금",
         ],
         source="razorpayx payout 'not enough balance'; stripe balance_insufficient",
     ),
