@@ -7,8 +7,10 @@ Each measurement is a fresh interpreter (``python -c``) that times one statement
 between runs but the bytecode. Bytecode is compiled first (``compileall`` on http402's
 source, and one warm-up run of each statement), so the figures are those of an installed
 package, not of a first run. The figure per statement is the median of ``--runs`` runs
-(default 10); the runs of the statements are interleaved so that a slow moment of the
-machine hits all of them alike.
+(default 20); the runs of the statements are interleaved, in turn first, so that a slow
+moment of the machine hits all of them alike. The ratio is taken per run (http402's import
+over httpx's, measured back to back), and its median is printed with the quartiles and the
+range of those per-run ratios: on a busy machine the two medians alone drift apart.
 
 Statements:
 
@@ -46,7 +48,7 @@ print(time.perf_counter() - start)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10, help="fresh processes per statement")
+    parser.add_argument("--runs", type=int, default=20, help="fresh processes per statement")
     parser.add_argument(
         "--source",
         type=Path,
@@ -61,22 +63,43 @@ def main() -> None:
         _time(statement, env)  # warm-up: bytecode of dependencies, the OS file cache
 
     samples: dict[str, list[float]] = {name: [] for name in STATEMENTS}
-    for _ in range(arguments.runs):
-        for name, statement in STATEMENTS.items():
-            samples[name].append(_time(statement, env))
+    names = list(STATEMENTS)
+    for run in range(arguments.runs):
+        for name in names if run % 2 == 0 else reversed(names):
+            samples[name].append(_time(STATEMENTS[name], env))
 
     median = {name: statistics.median(values) for name, values in samples.items()}
     print(f"Python {sys.version.split()[0]}, median of {arguments.runs} fresh processes each\n")
     for name, value in median.items():
         spread = f"{min(samples[name]) * 1000:.1f}-{max(samples[name]) * 1000:.1f}"
         print(f"  {name:<16}{value * 1000:7.1f} ms   (range {spread} ms)")
-    ratio = median["import http402"] / median["import httpx"]
+    ratios = sorted(
+        ours / base
+        for ours, base in zip(samples["import http402"], samples["import httpx"], strict=True)
+    )
+    ratio = statistics.median(ratios)
+    q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio, ratio, ratio)
     verdict = "within" if ratio <= TARGET else "above"
-    print(f"\n  import http402 / import httpx = {ratio:.2f}x ({verdict} the {TARGET}x target)")
+    print(
+        f"\n  import http402 / import httpx = {ratio:.2f}x per run, median "
+        f"(IQR {q1:.2f}-{q3:.2f}x, range {ratios[0]:.2f}-{ratios[-1]:.2f}x; "
+        f"{verdict} the {TARGET}x target)"
+    )
+    print(f"  ratio of the medians: {median['import http402'] / median['import httpx']:.2f}x")
+    print(f"  {_load()}")
     print(
         f"\n  loaded by import http402: {', '.join(_loaded(env)) or 'none of'} "
         f"({', '.join(WATCHED)} watched)"
     )
+
+
+def _load() -> str:
+    """The machine's load average, beside the figures: they mean little on a busy machine."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def _environment(source: Path) -> dict[str, str]:

@@ -90,6 +90,71 @@ class TestVetoes:
         # in the words would make it a decline: `vocabulary/payment.py` says why).
         assert reason(paypal, moves_money=lambda: False) is Reason.INSUFFICIENT_CREDITS
 
+    def test_a_payment_products_own_operation_lacking_funds_is_no_gate(self) -> None:
+        """A refund, a withdrawal or a transfer of a payment product that lacks funds, in any
+        language the balance family is read in, is the product's money, not its bill."""
+        for words in (
+            "Saldo insuficiente para estorno.",
+            "Insufficient balance for this refund.",
+            "Fondos insuficientes para el retiro.",
+            "余额不足，无法退款",
+        ):
+            assert reason({"errors": [{"message": words}]}, strict=True) is None, words
+        assert reason({"message": "Saldo insuficiente."}, strict=True) is (
+            Reason.INSUFFICIENT_CREDITS
+        )
+
+    def test_a_refund_endpoint_moves_money(self) -> None:
+        """A lack of funds answered on a refund's URL is the refund's, whatever its words."""
+        body = json.dumps({"errors": [{"code": "x", "description": "Insufficient balance."}]})
+        for url, gate in (
+            ("https://api.example.com/v3/payments/p_1/refund", False),
+            ("https://api.example.com/v1/refunds", False),
+            ("https://api.example.com/v1/orders", True),
+        ):
+            response = httpx.Response(
+                400,
+                headers={"content-type": "application/json"},
+                content=body.encode(),
+                request=httpx.Request("POST", url),
+            )
+            assert (http402.classify(response) is not None) is gate, url
+
+    def test_a_retry_within_the_hour_vetoes_a_strict_reading(self) -> None:
+        """A payload that asks to retry in seconds states a window, whatever ran out
+        ("complexity budget exhausted"); a 402 that says so still states its gate."""
+        body = {
+            "errors": [
+                {
+                    "message": "Complexity budget exhausted",
+                    "extensions": {"code": "COMPLEXITY_BUDGET_EXHAUSTED", "retry_in_seconds": 1},
+                }
+            ]
+        }
+        assert reason(body, strict=True) is None
+        assert reason(body) is Reason.INSUFFICIENT_CREDITS
+        body["errors"][0]["extensions"]["retry_in_seconds"] = 86400
+        assert reason(body, strict=True) is Reason.INSUFFICIENT_CREDITS
+
+    def test_a_renewal_within_the_hour_is_a_throttle(self) -> None:
+        """A quota replenished in minutes lifts by itself; one replenished in days is the
+        plan's allowance."""
+        body = {"message": "Out of call volume quota. Quota will be replenished in 00:30:02."}
+        assert reason(body, strict=True) is None
+        body["message"] = "Out of call volume quota. Quota will be replenished in 2.12 days."
+        assert reason(body, strict=True) is Reason.PLAN_LIMIT_EXCEEDED
+
+    def test_a_restated_reason_phrase_is_a_category_not_a_throttle(self) -> None:
+        """'Too many requests' beside words that state a monthly allowance is the status
+        restated: the allowance decides; alone or beside a bare quota it stays a throttle."""
+        body = {"error": "Too many requests", "message": "Your monthly limit has been exceeded"}
+        assert reason(body, strict=True) is Reason.PLAN_LIMIT_EXCEEDED
+        body["message"] = "You exceeded your current quota."
+        assert reason(body, strict=True) is None
+        assert reason({"error": "Too many requests"}, strict=True) is None
+        worded = {"error": "Too many requests; your monthly limit has been exceeded"}
+        assert reason(worded, strict=True) is None
+
     def test_moving_money_leaves_other_gates_alone(self) -> None:
         """On a payout endpoint, a lapsed subscription is still a gate: only a lack of funds
         is the transfer's."""

@@ -183,10 +183,16 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     codes = [(code, read_code(code.normalized)) for code in fields.codes]
     texts = [(message, read_words(message.text)) for message in fields.messages]
     # 1. Vetoes.
-    for _, said in texts:
-        if said.strict_veto if strict else said.veto:
-            return None
+    if strict and _retry_soon(fields):
+        return None
     throttle_code = names_billing = contrary = False
+    for message, said in texts:
+        if said.strict_veto if strict else said.veto:
+            if not _is_reason_phrase(message.text):
+                return None
+            # "Too Many Requests" beside the error's own words is the status restated: a
+            # category, read as a throttle's code is ("Your monthly limit has been exceeded").
+            throttle_code = True
     for _, said in codes:
         if said.transfer:
             return None
@@ -249,6 +255,26 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         return Verdict(_reason(family), family, shown_code, stated[family], "remedy")
     # 6. Fields alone.
     return None if strict else _from_fields(fields)
+
+
+#: A retry the payload asks for within this many seconds: a window that lifts by itself.
+RETRY_SOON = 3600.0
+#: HTTP's reason phrases that a body restates as its error (`"error": "Too many requests"`).
+_REASON_PHRASES = frozenset(
+    {"too many requests", "payment required", "forbidden", "unauthorized", "bad request"}
+)
+
+
+def _retry_soon(fields: Fields) -> bool:
+    """`True` when the payload asks to retry within the hour (`retry_in_seconds: 1`): on a
+    strict reading a window that lifts by itself, whatever it is called ("complexity budget
+    exhausted"). A 402 that says so still states its gate (a payment's settling)."""
+    retry = fields.values.get("retry_after")
+    return isinstance(retry, float) and retry < RETRY_SOON
+
+
+def _is_reason_phrase(text: str) -> bool:
+    return len(text) <= 24 and text.strip(" .!").lower() in _REASON_PHRASES
 
 
 def lifts_by_itself(fields: Fields) -> bool:

@@ -233,6 +233,8 @@ _MESSAGE_KEYS = (
     "detail",
     "error_description",
     "description",
+    # Pipedrive's `error_info`: the reason, where `error` only restates the status.
+    "error_info",
     "title",
     "msg",
     "error",
@@ -318,7 +320,14 @@ _URL_KEYS = (
     "link",
     "href",
 )
-_RETRY_KEYS = ("retry_after", "retry_after_seconds", "retry_in", "retry_after_secs")
+_RETRY_KEYS = (
+    "retry_after",
+    "retry_after_seconds",
+    "retry_in",
+    "retry_after_secs",
+    # monday.com's GraphQL `extensions.retry_in_seconds`.
+    "retry_in_seconds",
+)
 _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", "trace_id")
 #: Envelope keys, in the order their children are read.
 _NESTED = (

@@ -233,9 +233,13 @@ def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verd
     return reading.fields, verdict
 
 
-#: Path segments of an endpoint that moves the application's own money.
+#: Path segments of an endpoint of a payment product that moves its user's own money: a
+#: payout, a transfer, a withdrawal, a refund. Not an order: a provider that bills the order
+#: to the account's balance names it so too (Sinch's number porting `orders`).
 _MONEY_MOVEMENT = frozenset(
     [
+        "refund",
+        "refunds",
         "payout",
         "payouts",
         "transfer",
@@ -252,7 +256,7 @@ _MONEY_MOVEMENT = frozenset(
 
 
 def moves_money(url: str) -> bool:
-    """`True` when the request's path names a payout, a transfer or a withdrawal."""
+    """`True` when the request's path names a payout, a transfer, a withdrawal or a refund."""
     path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
     return any(segment in _MONEY_MOVEMENT for segment in path.split("/"))
 

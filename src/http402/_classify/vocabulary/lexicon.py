@@ -991,8 +991,14 @@ LEXICON: tuple[Lexicon, ...] = (
             "disbursements",
             "remittance",
             "sender",
+            "refund",
+            "refunds",
+            "estorno",
+            "reembolso",
+            "remboursement",
             "提现",
             "转账",
+            "退款",
             # Japanese and Korean: a remittance, a transfer, a withdrawal.
             "送金",
             "振込",
@@ -1001,7 +1007,8 @@ LEXICON: tuple[Lexicon, ...] = (
             "이체",
             "출금",
         ],
-        source="razorpayx payout 'not enough balance'; stripe balance_insufficient",
+        source="razorpayx payout 'not enough balance'; stripe balance_insufficient; "
+        "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a refund's funds)",
     ),
     Lexicon(
         C.SANDBOX,

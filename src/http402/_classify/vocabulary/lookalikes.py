@@ -18,27 +18,83 @@ TRANSFER = Family.TRANSFER_REFUSED
 OTHER = Family.NOT_BILLING
 STRONG = Strength.STRONG
 
-_MOVEMENT = r"(?:transfers?|payouts?|withdrawals?|disbursements?|remittances?|sender)"
+#: An operation of a payment or trading product that moves its user's money: a transfer, a
+#: payout, a withdrawal, a refund, in the languages the balance family is read in.
+_MOVEMENT = (
+    r"(?:transfers?|payouts?|withdrawals?|disbursements?|remittances?|sender|refunds?"
+    r"|estornos?|reembolsos?|remboursements?|r[üu]ckerstattung|transfer[êe]ncias?|saques?"
+    r"|retiros?|virements?|退款|提现|转账|返金|払い戻し|환불|출금)"
+)
+#: A lack of funds, in those languages.
+_LACK = (
+    r"(?:insufficient|not enough|not have (?:enough|sufficient)|insuficientes?|insuffisante?s?"
+    r"|nicht ausreichend|不足)"
+)
+#: An order or a trade lacks funds only by these words: "in order to" is everywhere.
+_ORDER = r"(?:(?:this|the|your|an?) (?:order|trade)|requested (?:order|trade))"
 
 WORDING = (
     WordRule(
-        "transfer lacks funds",
+        "operation of a payment product lacks funds",
         TRANSFER,
         STRONG,
-        r"\b" + _MOVEMENT + r"\b[^.]{0,80}?\b(?:insufficient|not enough|not have (?:enough|"
-        r"sufficient)|sufficient)\b"
-        r"|\b(?:insufficient|not enough|not have (?:enough|sufficient)) (?:funds|balance)\b"
-        r"[^.]{0,80}?\b(?:for|to)\b[^.]{0,30}?\b" + _MOVEMENT + r"\b",
-        needles=("transfer", "payout", "withdrawal", "disbursement", "remittance", "sender"),
+        r"\b" + _MOVEMENT + r"\b[^.]{0,80}?(?:" + _LACK + r"|\bsufficient\b)"
+        r"|" + _LACK + r" (?:funds|balance|saldo|fundos|fondos|solde)\b[^.]{0,80}?"
+        r"(?:\b(?:for|to|para|pour|f[üu]r)\b[^.]{0,30}?(?:\b"
+        + _MOVEMENT
+        + r"\b|\b"
+        + _ORDER
+        + r"\b))"
+        r"|\b(?:saldo|fundos|fondos|solde|guthaben) " + _LACK + r"[^.]{0,20}?\b(?:para|pour"
+        r"|f[üu]r)\b[^.]{0,30}?\b" + _MOVEMENT + r"\b"
+        r"|余额不足[^。.]{0,20}?(?:退款|提现|转账)",
+        needles=(
+            "transfer",
+            "payout",
+            "withdrawal",
+            "disbursement",
+            "remittance",
+            "sender",
+            "refund",
+            "estorno",
+            "reembolso",
+            "remboursement",
+            "ckerstattung",
+            "saque",
+            "retiro",
+            "virement",
+            "order",
+            "trade",
+            "退款",
+            "提现",
+            "转账",
+            "返金",
+            "払い戻し",
+            "환불",
+            "출금",
+        ),
         examples=(
             "You have insufficient funds in your Stripe account for this transfer.",
             "Sender does not have sufficient funds. Please add funds and retry.",
             "Payout failed: the balance is insufficient.",
             "Your account does not have enough balance to carry out the payout operation.",
+            "Saldo insuficiente para estorno.",
+            "Insufficient balance for this refund.",
+            "Fondos insuficientes para el retiro.",
+            "Solde insuffisant pour le remboursement.",
+            "Account has insufficient funds for the order.",
+            "余额不足，无法退款",
         ),
-        look_alikes=("Your card has insufficient funds.", "Insufficient balance, please recharge."),
+        look_alikes=(
+            "Your card has insufficient funds.",
+            "Insufficient balance, please recharge.",
+            "Saldo insuficiente para completar la solicitud.",
+            "Insufficient balance. Top up in order to continue.",
+            "Insufficient credits to process this request.",
+        ),
         source="https://docs.stripe.com/error-codes/balance-insufficient; PayPal Payouts "
-        "INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/payments.payouts-batch/v1)",
+        "INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/payments.payouts-batch/v1); "
+        "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a merchant's refund)",
     ),
     WordRule(
         "bad credentials",

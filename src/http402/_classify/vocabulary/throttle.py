@@ -126,6 +126,30 @@ WORDING = (
         source="tests/payloads (elevenlabs-too-many-concurrent-requests-upgrade-429-negative, "
         "from research)",
     ),
+    # A renewal stated within the hour is a window, whatever ran out ("call volume quota"):
+    # seconds, minutes, or a countdown whose hours are zero. Days are a plan's (Azure API
+    # Management's quota policy answers both ways); hours are the daily rule's judgement.
+    WordRule(
+        "renewal within the hour",
+        THROTTLE,
+        STRONG,
+        r"\b(?:resets?|renew(?:s|ed)?|replenish(?:ed|es)?|refill(?:s|ed)?|restored|refresh(?:es|ed)?"
+        r"|available again)\b[^.]{0,40}?\bin (?:00:[0-5][0-9](?::[0-5][0-9])?\b"
+        r"|~?[0-9][0-9.]* ?(?:ms|s|secs?|seconds?|m|mins?|minutes?)\b)",
+        needles=("reset", "renew", "replenish", "refill", "restored", "refresh", "available again"),
+        examples=(
+            "Out of call volume quota. Quota will be replenished in 00:30:02.",
+            "Your quota resets in 45 seconds.",
+            "Credits will be refilled in 10 minutes.",
+        ),
+        look_alikes=(
+            "Out of call volume quota. Quota will be replenished in 2.12 days.",
+            "Your monthly quota renews in 3 months.",
+            "Quota will be replenished in 05:30:02.",
+        ),
+        source="research/payloads5 vaillant-apim-out-of-call-volume-quota-minutes-403-negative "
+        "(its days twin bing-search-out-of-call-volume-quota-days-403 is a gate)",
+    ),
     # A daily or hourly limit lifts by itself, whatever plan it mentions; a 402 may still
     # state one as its reason.
     WordRule(
