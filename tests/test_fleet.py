@@ -9,6 +9,7 @@ fake clock, with no server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -233,24 +235,118 @@ def provider() -> Iterator[DemoProvider]:
 
 def worker(
     redis_server: RedisServer | str, provider: DemoProvider | None = None, **options: Any
-) -> subprocess.Popen[str]:
+) -> Forked:
     """A fleet process (`tests/fleet_worker.py`) on this Redis (or cluster node URL); a
     `True` option is a flag."""
     url = redis_server if isinstance(redis_server, str) else redis_server.url
-    arguments = [sys.executable, "-m", "tests.fleet_worker", "--redis", url]
+    arguments = ["--redis", url]
     if provider is not None:
         arguments += ["--provider", provider.url]
     for name, value in options.items():
         flag = f"--{name.replace('_', '-')}"
         arguments += [flag] if value is True else [flag, str(value)]
-    return subprocess.Popen(
-        arguments,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return Zygote.running().fork(arguments)
+
+
+class Zygote:
+    """`python -m tests.fleet_worker --zygote`, one per test process, started at the first
+    fleet process: it imports what a fleet process needs once and forks each from there."""
+
+    _running: Zygote | None = None
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fleet_worker", "--zygote"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self._lock = threading.Lock()
+
+    @classmethod
+    def running(cls) -> Zygote:
+        if cls._running is None:
+            cls._running = cls()
+        return cls._running
+
+    @classmethod
+    def stop(cls) -> None:
+        zygote, cls._running = cls._running, None
+        if zygote is not None:
+            assert zygote._process.stdin is not None and zygote._process.stdout is not None
+            zygote._process.stdin.close()
+            zygote._process.wait(timeout=30)
+            zygote._process.stdout.close()
+
+    def fork(self, argv: list[str]) -> Forked:
+        """A fleet process running `argv`, its stdin, stdout and stderr on new FIFOs."""
+        folder = Path(tempfile.mkdtemp(prefix="http402-fleet-"))
+        fifos = [folder / name for name in ("stdin", "stdout", "stderr")]
+        for fifo in fifos:
+            os.mkfifo(fifo)
+        with self._lock:
+            assert self._process.stdin is not None and self._process.stdout is not None
+            self._process.stdin.write(json.dumps({"argv": argv, "fifos": list(map(str, fifos))}))
+            self._process.stdin.write("\n")
+            self._process.stdin.flush()
+            # Opened in the child's order: each open waits for the other end's.
+            stdin = open(fifos[0], "w")  # noqa: SIM115
+            stdout = open(fifos[1])  # noqa: SIM115
+            stderr = open(fifos[2])  # noqa: SIM115
+            pid = int(self._process.stdout.readline())
+        shutil.rmtree(folder)  # open FIFOs stay usable
+        return Forked(pid, stdin, stdout, stderr)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _zygote() -> Iterator[None]:
+    """Stops this module's zygote, if a test started one."""
+    yield
+    Zygote.stop()
+
+
+class Forked:
+    """A fleet process forked by the `Zygote`: what `Fleet` uses of a `subprocess.Popen`.
+    Its status is the one it says last (`exit`); one killed says none."""
+
+    def __init__(self, pid: int, stdin: Any, stdout: Any, stderr: Any) -> None:
+        self.pid = pid
+        self.stdin = stdin
+        self.stderr = stderr
+        self.stdout = _Lines(self, stdout)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+class _Lines:
+    """A forked process's stdout, without its `exit` line, which sets its status."""
+
+    def __init__(self, process: Forked, file: Any) -> None:
+        self._process = process
+        self._file = file
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._file:
+            if line.startswith('{"event": "exit"'):
+                self._process.returncode = json.loads(line)["status"]
+            else:
+                yield line
+        if self._process.returncode is None:
+            self._process.returncode = -signal.SIGKILL
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class Fleet:
@@ -259,7 +355,7 @@ class Fleet:
     elects or waits on the fleet) and `hook` when its hook starts; the test
     waits for what it needs, says `go` to all at once, and `release` to hooks that wait."""
 
-    def __init__(self, processes: list[subprocess.Popen[str]]) -> None:
+    def __init__(self, processes: list[Forked]) -> None:
         self.processes = processes
         self._events: dict[int, list[dict[str, Any]]] = {p.pid: [] for p in processes}
         self._errors: dict[int, list[str]] = {p.pid: [] for p in processes}
@@ -270,7 +366,7 @@ class Fleet:
         for reader in self._readers:
             reader.start()
 
-    def _read(self, process: subprocess.Popen[str]) -> None:
+    def _read(self, process: Forked) -> None:
         assert process.stdout is not None and process.stderr is not None
         errors = threading.Thread(
             target=lambda: self._errors[process.pid].extend(process.stderr or ()), daemon=True

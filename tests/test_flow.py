@@ -521,7 +521,10 @@ class TestSpendWindows:
         run_hook(starts[0])
         assert isinstance(driver.until(driver.start(), StartHook), StartHook)
 
-    def test_a_failing_hook_releases_its_reservation(self) -> None:
+    def test_a_pay_hook_that_raises_keeps_its_reservation_and_holds_the_offer(self) -> None:
+        """A pay hook may raise after paying (the invoice paid, the preimage lookup failed):
+        whether it paid is unknown, so the reservation stays spent, the offer is held, and
+        `PaymentOutcomeUnknownError` says so, the hook's exception as its cause."""
         offer = http402.classify(recorded_gate("x402.v1"))
         assert offer is not None
         option = offer.payment_options[0]
@@ -537,7 +540,31 @@ class TestSpendWindows:
         driver = Driver(
             recovery({Reason.PAYMENT_CHALLENGE: broken}, spend_policy=policy), self.challenge
         )
-        with pytest.raises(ConnectionError):
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            driver.run()
+        assert isinstance(caught.value.__cause__, ConnectionError)
+        assert caught.value.offer == option and not caught.value.held
+        allowed, _ = policy.screen(offer)
+        assert allowed == ()  # the window still counts what may have been paid
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+            driver.run()
+        assert again.value.held  # the offer is not paid again until reconciled
+
+    def test_a_pay_hook_that_declines_releases_its_reservation(self) -> None:
+        """`None` is a pay hook's plain "nothing paid": the reservation is given back."""
+        offer = http402.classify(recorded_gate("x402.v1"))
+        assert offer is not None
+        option = offer.payment_options[0]
+        assert option.asset is not None and option.amount is not None
+        policy = SpendPolicy(
+            max_amount={option.asset: option.amount},
+            max_per_window={option.asset: option.amount},
+        )
+        driver = Driver(
+            recovery({Reason.PAYMENT_CHALLENGE: lambda e: None}, spend_policy=policy),
+            self.challenge,
+        )
+        with pytest.raises(http402.PaymentChallengeError):
             driver.run()
         allowed, _ = policy.screen(offer)
         assert allowed  # the window is empty again

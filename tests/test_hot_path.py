@@ -195,6 +195,92 @@ class TestBalanceHeaders:
         assert fired == []
 
 
+#: Responses that are no gate and ones that may be, for `TestOneCheckEverywhere`.
+LOOKED_AT_OR_NOT = [
+    (200, {"content-type": "application/json"}),
+    (200, {"content-type": "text/event-stream"}),
+    (200, {"Content-Type": " Text/Event-Stream; charset=utf-8"}),
+    (200, {"content-type": "text/html"}),
+    (200, {"X-Credits-Remaining": "3"}),
+    (200, {}),
+    (201, {"content-type": "text/event-stream", "x-credit-balance": "3"}),
+    (404, {"content-type": "text/plain"}),
+    (429, {}),
+    (402, {}),
+    (500, {"x-balance-remaining": "1"}),
+]
+CONFIGURATIONS = {
+    "default": {},
+    "low_balance": {"low_balance": http402.LowBalanceWatch(print, below=1)},
+    "no peeking": {"peek_streams": False},
+    "hook": {"on_payment_required": top_up},
+    "everything": {
+        "on_payment_required": top_up,
+        "preflight": http402.Preflight(gate_ttl=30),
+        "low_balance": http402.LowBalanceWatch(print, below=1),
+    },
+}
+
+
+def _answering(status: int, headers: dict[str, str]) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(status, headers=headers))
+
+
+class _Looks:
+    """Stands in for a shell's `_inspect` and `_looked_at`: notes the response, hands it on."""
+
+    def __init__(self) -> None:
+        self.at: list[int] = []
+
+    def __call__(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        self.at.append(response.status_code)
+        return response
+
+    async def awaited(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        return self(request, response)
+
+
+class TestOneCheckEverywhere:
+    """The shells check each response inline on their hot path; the replay loop calls
+    `Shell._passes`. Both must stop exactly the same responses."""
+
+    @pytest.mark.parametrize("scan", [True, False], ids=["header list", "headers by name"])
+    @pytest.mark.parametrize("configuration", CONFIGURATIONS)
+    def test_the_sync_hot_path_looks_at_what_passes_stops(
+        self, configuration: str, scan: bool
+    ) -> None:
+        for status, headers in LOOKED_AT_OR_NOT:
+            transport = http402.PaymentRequiredTransport(
+                _answering(status, headers), **CONFIGURATIONS[configuration]
+            )
+            transport._scan_headers = scan
+            looked = _Looks()
+            transport._inspect = transport._looked_at = looked  # type: ignore[method-assign]
+            response = transport.handle_request(httpx.Request("GET", URL))
+            assert bool(looked.at) is not transport._passes(response), (status, headers)
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("scan", [True, False], ids=["header list", "headers by name"])
+    @pytest.mark.parametrize("configuration", CONFIGURATIONS)
+    async def test_the_async_hot_path_looks_at_what_passes_stops(
+        self, configuration: str, scan: bool
+    ) -> None:
+        for status, headers in LOOKED_AT_OR_NOT:
+            transport = http402.AsyncPaymentRequiredTransport(
+                _answering(status, headers), **CONFIGURATIONS[configuration]
+            )
+            transport._scan_headers = scan
+            looked = _Looks()
+            transport._inspect = transport._looked_at = looked.awaited  # type: ignore[method-assign]
+            response = await transport.handle_async_request(httpx.Request("GET", URL))
+            assert bool(looked.at) is not transport._passes(response), (status, headers)
+
+    def test_a_json_200_is_not_looked_at_by_default(self) -> None:
+        """The check has teeth: the commonest response passes untouched."""
+        transport = http402.PaymentRequiredTransport(httpx.MockTransport(ok))
+        assert transport._passes(transport.handle_request(httpx.Request("GET", URL)))
+
+
 class TestReplayAtOnce:
     @pytest.mark.parametrize("answer", [http402.Retry(), http402.Retry(expected=0)])
     def test_a_top_up_that_shows_already_is_replayed_without_a_wait(

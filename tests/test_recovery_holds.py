@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 import http402
-from http402 import Reason, Retry
+from http402 import Reason, Retry, _workers
 from http402._actions import Sleep, StartHook
 
 from .fakes import VirtualClock, insufficient
@@ -246,6 +246,136 @@ async def test_a_cancelled_paid_replay_holds_the_offer_and_the_cancellation_goes
     assert len(wallet.proofs) == 1
 
 
+# --- A pay hook that raises --------------------------------------------------------------
+
+#: What a spend window of 25,000 atomic units allows for the spec's 10,000 offer: two.
+WINDOW = {"0x036CbD53842c5426634e7929541eC2318f3dCF7e": 25_000}
+
+
+class PaidThenFailed:
+    """A wallet that pays (money leaves), then fails its own follow-up call: an L402 wallet
+    whose preimage lookup fails, an x402 wallet whose receipt wait times out."""
+
+    def __init__(self) -> None:
+        self.paid = 0
+
+    def __call__(self, error: http402.PaymentRequiredError) -> Retry:
+        self.paid += 1
+        raise ConnectionError("wallet: the payment went out, then the preimage lookup failed")
+
+
+def test_a_pay_hook_that_raises_may_have_paid_so_its_offer_is_held() -> None:
+    """A pay hook's exception leaves the outcome unknown: `PaymentOutcomeUnknownError` (the
+    hook's exception as its cause), the offer held until reconciled, and the spend window
+    still counting the reservation; `None` is the pay hook's way to say it paid nothing."""
+    wallet = PaidThenFailed()
+    policy = http402.SpendPolicy(max_amount=WINDOW, max_per_window=WINDOW)
+    client = paying_client(lambda request: gate(), wallet, spend_policy=policy)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.get(URL)
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    assert not caught.value.held and "pay hook raised ConnectionError" in str(caught.value)
+    assert caught.value.offer is not None and caught.value.offer.amount == 10_000
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as again:  # an SDK's retry
+        client.get(URL)
+    assert again.value.held and wallet.paid == 1
+    assert policy.screen(http402.classify(gate(amount="20000")))[0] == ()  # 10,000 counted
+    http402.reconcile(client, caught.value)  # the wallet says it paid: the offer may pay again
+    with pytest.raises(http402.PaymentOutcomeUnknownError):
+        client.get(URL)
+    assert wallet.paid == 2
+
+
+@pytest.mark.anyio
+async def test_an_async_pay_hook_that_raises_may_have_paid_so_its_offer_is_held() -> None:
+    """The same with a coroutine pay hook on the async transport."""
+    paid: list[str] = []
+
+    async def wallet(error: http402.PaymentRequiredError) -> Retry:
+        paid.append(error.payment.payment_options[0].pay_to or "")
+        raise ConnectionError("wallet: the payment went out, then the receipt wait failed")
+
+    policy = http402.SpendPolicy(max_amount=WINDOW, max_per_window=WINDOW)
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(lambda request: gate()),
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+        spend_policy=policy,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.get(URL)
+        assert isinstance(caught.value.__cause__, ConnectionError)
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+            await client.get(URL)
+    assert again.value.held and len(paid) == 1
+    assert policy.screen(http402.classify(gate(amount="20000")))[0] == ()
+
+
+def test_a_pay_hook_that_raises_after_its_request_gave_up_still_holds_its_offer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pay hook outlasts `hook_timeout`, then pays and raises with no request waiting
+    for it: its offer is held all the same, so the next requests for it (an SDK's retries)
+    raise `PaymentOutcomeUnknownError` instead of paying again."""
+    hooks: list[threading.Thread] = []
+
+    def run(job: Callable[[], None]) -> None:  # the hook's worker, joined below
+        hooks.append(threading.Thread(target=job))
+        hooks[-1].start()
+
+    monkeypatch.setattr(_workers, "run", run)
+    go = threading.Event()
+    wallet = PaidThenFailed()
+
+    def slow_wallet(error: http402.PaymentRequiredError) -> Retry:
+        assert go.wait(10)
+        return wallet(error)
+
+    client = paying_client(lambda request: gate(), slow_wallet, hook_timeout=0.05)
+    with pytest.raises(TimeoutError):
+        client.get(URL)
+    go.set()  # the wallet pays and fails only now, with nobody waiting
+    hooks[0].join()
+    for _ in range(2):
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            client.get(URL)
+        assert caught.value.held
+    assert wallet.paid == 1 and len(hooks) == 1
+
+
+@pytest.mark.anyio
+async def test_an_async_pay_hook_that_raises_after_its_caller_was_cancelled_holds_its_offer() -> (
+    None
+):
+    """The caller is cancelled while the pay hook runs; the hook then pays and raises with
+    nobody waiting: the next requests for the offer are held, not paid again."""
+    started, go = anyio.Event(), anyio.Event()
+    paid: list[int] = []
+
+    async def wallet(error: http402.PaymentRequiredError) -> Retry:
+        started.set()
+        await go.wait()
+        paid.append(1)
+        raise ConnectionError("wallet: the payment went out, then the receipt wait failed")
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(lambda request: gate()),
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.get, URL)
+            await started.wait()
+            group.cancel_scope.cancel()
+        go.set()
+        await anyio.wait_all_tasks_blocked()  # the hook's own task has raised
+        for _ in range(2):
+            with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+                await client.get(URL)
+            assert caught.value.held
+    assert len(paid) == 1
+
+
 class ResetAfterHeaders(BaseHTTPRequestHandler):
     """A real server: a challenge without a proof; with one, a 200 whose body stops short."""
 
@@ -394,6 +524,41 @@ def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer() -> N
     assert len(proofs) == 2
 
 
+def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope() -> None:
+    """Two tenants of one API on one client (two keys, two scopes, two wallets): tenant A's
+    late proof is never sent with tenant B's request for the same offer; B pays with its
+    own wallet, and A's retry uses A's proof."""
+    release = threading.Event()
+    charged: list[str] = []
+    sent: list[tuple[str, str]] = []
+
+    def tenant_wallet(error: http402.PaymentRequiredError) -> Retry:
+        tenant = error.request.headers["x-api-key"][:7]
+        if tenant == "tenantA":
+            assert release.wait(10)
+        charged.append(tenant)
+        return Retry(headers={"PAYMENT-SIGNATURE": f"signed-by-{tenant}-wallet"})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" not in request.headers:
+            return gate()
+        sent.append((request.headers["x-api-key"][:7], request.headers["payment-signature"]))
+        return httpx.Response(200, json={"data": "premium"})
+
+    client = paying_client(handler, tenant_wallet, hook_timeout=0.05)
+    a, b = {"x-api-key": "tenantA-Zq7Kp2mX9vL4nR8t"}, {"x-api-key": "tenantB-Hn4Yc8Vb2Lm6Qw1E"}
+    with pytest.raises(TimeoutError):
+        client.get(URL, headers=a)
+    assert client.get(URL, headers=b).status_code == 200
+    release.set()
+    assert client.get(URL, headers=a).status_code == 200
+    assert sent == [
+        ("tenantB", "signed-by-tenantB-wallet"),
+        ("tenantA", "signed-by-tenantA-wallet"),
+    ]
+    assert sorted(charged) == ["tenantA", "tenantB"]
+
+
 # --- Retry-After that no replay could honour ---------------------------------------------
 
 
@@ -404,6 +569,120 @@ def test_a_challenge_whose_retry_after_passes_the_window_is_not_paid() -> None:
     with pytest.raises(http402.PaymentChallengeError, match="beyond the propagation window"):
         client.get(URL)
     assert wallet.proofs == []
+
+
+class Waiting:
+    """An API out of credits that asks for `Retry-After: 100` on its 402 (not before), and
+    serves once a top-up shows: what the test's hook buys shows at once."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.funded = False
+        self.sent: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(self.clock.now)
+        if self.funded:
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, headers={"retry-after": "100"}, json=insufficient(0, 1))
+
+
+def test_a_hooks_window_shorter_than_the_retry_after_still_gets_its_replay() -> None:
+    """`Retry-After: 100` is within the retry policy's 120 s, so the hook may pay; it then
+    answers `Retry(within=90)` (the README's hook), which it could not say before running.
+    The window is stretched so that one replay still goes after the 100 s: what the hook
+    bought is used, not left without a replay."""
+    clock = VirtualClock()
+    api, bought = Waiting(clock), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(clock.now)
+        api.funded = True
+        return Retry(within=90)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    assert len(bought) == 1 and len(api.sent) == 2
+    assert api.sent[1] - api.sent[0] >= 100  # not before the server's Retry-After
+
+
+def test_a_stretched_window_never_passes_the_retry_policys() -> None:
+    """The replay after the `Retry-After` is refused again with another 100 s: the policy's
+    120 s window is the longest wait, and the request gives up saying when to come back."""
+    clock = VirtualClock()
+    api, bought = Waiting(clock), []
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={
+            Reason.INSUFFICIENT_CREDITS: lambda e: bought.append(e) or Retry(within=90)
+        },
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="retry after 100 s, beyond"):
+        client.post("https://api.example.com/v1/generate")
+    assert len(bought) == 1 and len(api.sent) == 2
+
+
+class Metered:
+    """An API whose credits a top-up adds one at a time and each 200 spends; its 402 has
+    no `Retry-After`."""
+
+    def __init__(self) -> None:
+        self.credits = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.credits:
+            self.credits -= 1
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json=insufficient(0, 1))
+
+
+def test_a_window_is_stretched_only_for_a_retry_after_it_would_cut_off() -> None:
+    """After a top-up showed, a new exhaustion inside the window replays until the window
+    closes, then buys again: replays past the window's end, with no `Retry-After`, never
+    keep a lifted window open up to the retry policy's `within`."""
+    clock = VirtualClock()
+    api, bought = Metered(), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(clock.now)
+        api.credits += 1
+        return Retry(within=5)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    clock.sleep(1)
+    assert client.post("https://api.example.com/v1/generate").status_code == 200
+    assert len(bought) == 2
+    assert bought[1] - bought[0] < 5 + http402.RetryPolicy().max_wait
+
+
+def test_a_retry_after_past_the_window_the_application_set_is_not_paid() -> None:
+    """A hook's own window is known only once it answers; the application sets the longest
+    wait it accepts with `RetryPolicy(within=...)`: a `Retry-After` past it calls no hook."""
+    clock = VirtualClock()
+    api, bought = Waiting(clock), []
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: lambda e: bought.append(e) or Retry()},
+        retry=http402.RetryPolicy(within=90),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="the hook was not called"):
+        client.post("https://api.example.com/v1/generate")
+    assert bought == [] and len(api.sent) == 1
 
 
 # --- One hook for every reason -----------------------------------------------------------
@@ -671,6 +950,75 @@ def test_a_top_up_nobody_saw_fail_is_not_bought_again_after_its_window() -> None
         driver.run()
     assert "did not show" in str(caught.value)
     assert len(bought) == 1
+
+
+class StaleBalance:
+    """An API that serves every request and states the balance in `X-Credits-Remaining`,
+    a header that lags, is cached, or counts in another unit than the credits bought."""
+
+    def __init__(self, balance: int) -> None:
+        self.balance = balance
+        self.served = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.served += 1
+        return httpx.Response(200, headers={"x-credits-remaining": str(self.balance)}, json={})
+
+
+def test_a_top_up_the_balance_never_shows_is_bought_once() -> None:
+    """`Preflight(min_balance=10)` tops up below 10; every replay gets a 200, but the
+    balance header still says 3: the top-up did not show where preflight looks, so it is
+    not bought again each window. Requests are sent meanwhile (the server decides), and
+    once the balance shows, a later fall below the minimum tops up again."""
+    clock, api, bought = VirtualClock(), StaleBalance(3), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(error.payment.code)
+        return Retry(within=0.5)
+
+    client = http402.wrap(
+        httpx.Client(base_url="https://api.vendor.example", transport=httpx.MockTransport(api)),
+        preflight=http402.Preflight(min_balance=10, every=60),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    key = {"x-api-key": "Zq7Kp2mX9vL4nR8tW3yB6cD1fG5hJ0sA"}
+    for _ in range(12):
+        assert client.post("/v1/run", json={}, headers=key).status_code == 200
+        clock.now += 0.25
+    assert bought == ["preflight_min_balance"]
+    api.balance = 20  # the top-up shows, late
+    assert client.post("/v1/run", json={}, headers=key).status_code == 200
+    api.balance = 3  # spent again: a new need
+    clock.now += 1
+    assert client.post("/v1/run", json={}, headers=key).status_code == 200
+    assert client.post("/v1/run", json={}, headers=key).status_code == 200
+    assert bought == ["preflight_min_balance"] * 2
+
+
+@pytest.mark.anyio
+async def test_an_async_top_up_the_balance_never_shows_is_bought_once() -> None:
+    """The same through the async transport."""
+    clock, api, bought = VirtualClock(), StaleBalance(3), []
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry:
+        bought.append(error.payment.code)
+        return Retry(within=0.5)
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(api),
+        preflight=http402.Preflight(min_balance=10, every=60),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=clock.asleep,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        for _ in range(12):
+            response = await client.post("https://api.vendor.example/v1/run", json={})
+            assert response.status_code == 200
+            clock.now += 0.25
+    assert len(bought) == 1 and api.served >= 12
 
 
 class Funded(BaseHTTPRequestHandler):

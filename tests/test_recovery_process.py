@@ -20,9 +20,10 @@ import pytest
 
 import http402
 from http402 import Retry
-from http402._episodes import FAILURE_HOLD, EpisodeBook, Turn
+from http402._episodes import FAILURE_HOLD, CallAnswer, EpisodeBook, Turn
 
 from .fakes import Account
+from .test_recovery_holds import challenge_header as challenge
 
 URL = "https://api.example.com/v1/generate"
 
@@ -88,6 +89,133 @@ def test_an_sdk_retry_of_a_hook_that_raised_does_not_call_it_again() -> None:
         assert caught.value is failure
     assert len(calls) == 1
     assert len(account.requests) == 3
+
+
+# --- An SDK's retries of one call ----------------------------------------------------------
+
+
+def sdk_attempt(client: httpx.Client, retry: int, body: bytes = b'{"prompt": "hi"}') -> Any:
+    """One attempt of one SDK call, as the openai and anthropic SDKs number them."""
+    return client.post(URL, content=body, headers={"x-stainless-retry-count": str(retry)})
+
+
+@pytest.mark.parametrize("answer", ["raised", "declined"])
+def test_an_sdks_retries_of_a_call_join_its_failed_episode_past_the_failure_hold(
+    answer: str,
+) -> None:
+    """Five retries 8 s apart (the SDKs' longest backoff) outlast the 10 s failure hold:
+    each is recognised by its `x-stainless-retry-count` and its unchanged request, and gets
+    the call's answer again; a new call (`0`), or the same request without the header, after
+    the hold, may top up again."""
+    account, clock, calls = Account(), Clock(), []
+    failure = RuntimeError("bought, then the ledger write failed")
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry | None:
+        calls.append(clock.now)
+        if answer == "raised":
+            raise failure
+        return None
+
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            on_payment_required=top_up,
+            coordinator=http402.LocalCoordinator(clock=clock),
+        )
+    )
+    expected = RuntimeError if answer == "raised" else http402.InsufficientCreditsError
+    for retry in range(6):
+        with pytest.raises(expected):
+            sdk_attempt(client, retry)
+        clock.now += 8.0
+    assert len(calls) == 1
+    with pytest.raises(expected):
+        sdk_attempt(client, 0)  # a new call of the same request: a new need
+    assert len(calls) == 2
+    clock.now += FAILURE_HOLD
+    with pytest.raises(expected):
+        sdk_attempt(client, 1, body=b'{"prompt": "another call"}')  # no attempt of it met it
+    assert len(calls) == 3
+
+
+def test_a_call_is_remembered_only_while_its_retries_keep_coming() -> None:
+    """What a call met is forgotten `keep_closed` seconds after its last attempt, and a
+    retry that meets it again counts as an attempt."""
+    clock = Clock()
+    book = EpisodeBook(clock, keep_closed=60.0)
+    _, episode = book.join("scope", book.mark())
+    book.finish(episode, None, RuntimeError("billing is down"), 60.0)
+    book.answered("call:a", CallAnswer(episode=episode))
+    clock.now += 59.0
+    assert book.join("scope", book.mark(), retry_of="call:a") == (False, episode)
+    clock.now += 59.0
+    assert book.join("scope", book.mark(), retry_of="call:a") == (False, episode)
+    assert book.join("other scope", book.mark(), retry_of="call:a")[0]
+    clock.now += 60.0
+    assert book.join("scope", book.mark(), retry_of="call:a")[0]
+
+
+def test_an_sdks_retry_of_a_call_whose_payment_is_unknown_is_held_at_a_new_price() -> None:
+    """The paid replay timed out; the SDK's retry meets a new price (another offer key):
+    the call's hold still answers it, and nothing is paid until it is reconciled."""
+    prices = iter(["10000", "12000", "12000"])
+    paid: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" in request.headers:
+            raise httpx.ReadTimeout("timed out")
+        return httpx.Response(402, headers={"payment-required": challenge(next(prices))})
+
+    def wallet(error: http402.PaymentRequiredError) -> Retry:
+        offer = error.payment.payment_options[0]
+        paid.append(str(offer.amount))
+        return Retry(headers={"PAYMENT-SIGNATURE": f"signed-{len(paid)}-0123456789"}, paid=offer)
+
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(handler),
+            on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet},
+        )
+    )
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as first:
+        sdk_attempt(client, 0)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as retried:
+        sdk_attempt(client, 1)
+    assert retried.value.held and paid == ["10000"]
+    http402.reconcile(client, first.value)
+    with pytest.raises(http402.PaymentOutcomeUnknownError):
+        sdk_attempt(client, 2)  # reconciled: the retry may pay
+    assert paid == ["10000", "12000"]
+
+
+def test_an_sdks_retry_of_a_call_whose_paid_replay_was_refused_is_not_paid_again() -> None:
+    """Raise mode inside an SDK: the paid replay is refused with a new challenge; the SDK's
+    retries are refused too, saying why, and nothing more is paid; a new call may pay."""
+    paid: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, headers={"payment-required": challenge("10000")})
+
+    def wallet(error: http402.PaymentRequiredError) -> Retry:
+        offer = error.payment.payment_options[0]
+        paid.append(str(offer.amount))
+        return Retry(headers={"PAYMENT-SIGNATURE": f"signed-{len(paid)}-0123456789"}, paid=offer)
+
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(handler),
+            on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet},
+        )
+    )
+    with pytest.raises(http402.PaymentChallengeError, match="after a paid replay"):
+        sdk_attempt(client, 0)
+    for retry in (1, 2):
+        with pytest.raises(http402.PaymentChallengeError, match="paid replay was refused"):
+            sdk_attempt(client, retry)
+    assert len(paid) == 1
+    with pytest.raises(http402.PaymentChallengeError, match="after a paid replay"):
+        sdk_attempt(client, 0)
+    assert len(paid) == 2
 
 
 # --- Fork --------------------------------------------------------------------------------

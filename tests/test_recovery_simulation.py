@@ -3,7 +3,10 @@
 Several requests of one account are driven as flows (the sans-IO generators of
 `Recovery.flow`), interleaved by a seeded scheduler on a fake clock, against a paid API
 whose top-ups land late or never, and whose answers to replays time out, come back as 5xx,
-or are cut off by a cancellation. Hooks finish after a seeded delay, may decline or raise.
+or are cut off by a cancellation. Hooks finish after a seeded delay, may decline or raise
+(a wallet or a billing API may raise after the money moved). In some worlds the requests
+are an SDK's calls: a call that raised is sent again, up to its `max_retries`, after the
+SDK's backoff (up to 8 s), numbered in `x-stainless-retry-count` as openai and anthropic do.
 The application sometimes reconciles a hold, or tops up by hand.
 
 After every step and at the end of every run, the money invariants of `docs/safety.md` are
@@ -14,7 +17,9 @@ checked:
 * at most one hook of a scope and reason runs at a time, and an episode calls it once;
 * two purchases of a scope have, between them, a sign that the first took (a replay or a
   request to its endpoint got through) or a reconcile: a top-up that never shows is
-  bought once, not once per window;
+  bought once, not once per window (after a hook that raised, the next burst may buy);
+* one SDK call buys once: two purchases led by the attempts of one call have a sign or a
+  reconcile between them, even when the first hook raised after buying;
 * a priced request (an x402 challenge) is not paid while a payment of its offer has an
   unknown outcome that the application has not reconciled, and a proof reaches the server
   once at most (a proof whose request stopped waiting serves the next request, once);
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import heapq
+import itertools
 import json
 import random
 from pathlib import Path
@@ -95,6 +101,8 @@ class Purchase:
     at: float
     lifts_before: int
     settles_before: int
+    call: int | None = None  # the SDK call whose attempt led it
+    raised: bool = False  # the hook bought, then raised
 
 
 @attrs.define(eq=False)
@@ -109,6 +117,8 @@ class Request:
     received: httpx.Response | None = None  # the last response sent to the flow
     done: bool = False
     outcome: str = ""
+    call: int | None = None  # the SDK call it is an attempt of
+    retry: int = 0  # which attempt of its call
 
 
 class World:
@@ -142,6 +152,8 @@ class World:
         #: (time, credits) of top-ups still on their way.
         self.arrivals: list[tuple[float, int]] = []
         self.never_shows = self.rng.random() < 0.35
+        #: The requests are an SDK's calls, re-sent after an error up to `max_retries`.
+        self.max_retries = self.rng.choice([0, 0, 2, 5])
         self.fault_rate = self.rng.choice([0.0, 0.1, 0.3])
         self.cancel_rate = self.rng.choice([0.0, 0.05, 0.2])
         self.purchases: list[Purchase] = []
@@ -205,19 +217,27 @@ class World:
         return Sent(httpx.Response(200, json={"data": "premium"}, request=request))
 
     def pay(self, error: http402.PaymentRequiredError) -> Retry | None:
-        if self.rng.random() < 0.1:
+        roll = self.rng.random()
+        if roll < 0.1:
             return None  # the wallet declines
         self.payments += 1
+        if roll < 0.18:
+            self.unknown = True  # the money moved; http402 cannot know
+            raise ConnectionError("wallet: paid, then the preimage lookup failed")
         proof = f"{PROOF}-{self.payments}"
         return Retry(headers={"X-PAYMENT": proof}, paid=error.payment.payment_options[0])
 
     def hook(self, error: http402.PaymentRequiredError) -> Retry | None:
         roll = self.rng.random()
+        call = self.call_of(error.request)
         if roll < 0.1:
             raise RuntimeError("the billing API is down")
         if roll < 0.15:
             return None
-        self.purchases.append(Purchase(self.clock.now, self.lifts, self.settles))
+        bought = Purchase(self.clock.now, self.lifts, self.settles, call, raised=roll < 0.2)
+        self.purchases.append(bought)
+        if bought.raised:
+            raise RuntimeError("bought, then the ledger write failed")
         if not self.never_shows:
             delay = self.rng.uniform(0.0, 1.5 * self.within)
             heapq.heappush(self.arrivals, (self.clock.now + delay, 5))
@@ -257,6 +277,21 @@ class World:
     def scope(self) -> str:
         return self.recovery.scope(httpx.Request("POST", URL))
 
+    def call_of(self, request: httpx.Request) -> int | None:
+        if "x-stainless-retry-count" not in request.headers:
+            return None
+        return int(request.content.decode().removeprefix("call-"))
+
+    def attempt(self, call: int, retry: int) -> Request:
+        """An attempt of call `call` (SDK worlds), or a plain request."""
+        if self.max_retries:
+            headers = {"x-stainless-retry-count": str(retry)}
+            request = httpx.Request("POST", URL, content=f"call-{call}", headers=headers)
+        else:
+            request = httpx.Request("POST", URL)
+        flow = self.recovery.flow(request, self.coordinator)
+        return Request(flow, len(self.requests), call=call, retry=retry)
+
     def step(
         self, request: Request, answer: Any = None, error: BaseException | None = None
     ) -> None:
@@ -274,6 +309,15 @@ class World:
             request.done = True
             request.outcome = type(raised).__name__
             self.errors.append(raised)
+            if (
+                request.retry < self.max_retries
+                and request.call is not None
+                and not isinstance(raised, asyncio.CancelledError)
+            ):
+                # The SDK sends the call again after its backoff (anthropic re-sends what the
+                # transport raised, as a connection error).
+                backoff = self.rng.uniform(0.375, 8.0)
+                self.retries.append((self.clock.now + backoff, request.call, request.retry + 1))
             if isinstance(raised, http402.PaymentOutcomeUnknownError) and not raised.held:
                 self.unknown = self.unknown or self.priced
             if request.received is not None:  # as a shell does with a response it lost
@@ -302,16 +346,20 @@ class World:
 
     def run(self, requests: int = 8) -> None:
         starts = sorted(self.rng.uniform(0.0, 4 * self.within) for _ in range(requests))
-        pending = list(starts)
+        pending = [(at, call, 0) for call, at in enumerate(starts)]
+        self.retries: list[tuple[float, int, int]] = []
         for _ in range(200_000):
             self.finish_hooks()
             self.application()
-            while pending and pending[0] <= self.clock.now:
-                pending.pop(0)
-                flow = self.recovery.flow(httpx.Request("POST", URL), self.coordinator)
-                request = Request(flow, len(self.requests))
+            pending = sorted(pending + self.retries)
+            self.retries = []
+            while pending and pending[0][0] <= self.clock.now:
+                _, call, retry = pending.pop(0)
+                request = self.attempt(call, retry)
                 self.requests.append(request)
                 self.step(request)
+                pending = sorted(pending + self.retries)
+                self.retries = []
             ready = [r for r in self.requests if self.runnable(r)]
             if ready:
                 request = self.rng.choice(ready)
@@ -333,7 +381,7 @@ class World:
                         self.step(request, answer)
                 continue
             times = [r.ready_at for r in self.requests if not r.done]
-            times += [at for at, _ in self.hooks] + pending[:1]
+            times += [at for at, _ in self.hooks] + [at for at, _, _ in pending[:1]]
             if not times:
                 break
             self.clock.now = max(self.clock.now, min(times))
@@ -367,10 +415,22 @@ class World:
         for previous, purchase in zip(self.purchases, self.purchases[1:], strict=False):
             took = purchase.lifts_before > previous.lifts_before
             settled = purchase.settles_before > previous.settles_before
-            assert took or settled, (
+            assert took or settled or previous.raised, (
                 f"seed {self.seed}: bought again at {purchase.at:.1f} s with no sign that the "
                 f"top-up of {previous.at:.1f} s took (never_shows={self.never_shows})"
             )
+        by_call: dict[int, list[Purchase]] = {}
+        for purchase in self.purchases:
+            if purchase.call is not None:
+                by_call.setdefault(purchase.call, []).append(purchase)
+        for call, bought in by_call.items():
+            for previous, purchase in itertools.pairwise(bought):
+                took = purchase.lifts_before > previous.lifts_before
+                settled = purchase.settles_before > previous.settles_before
+                assert took or settled, (
+                    f"seed {self.seed}: the SDK's retries of call {call} bought again at "
+                    f"{purchase.at:.1f} s (first at {previous.at:.1f} s, raised={previous.raised})"
+                )
         for error in self.errors:
             assert PROOF not in str(error) + repr(error)
         reused = [proof for proof, times in self.delivered.items() if times > 1]
@@ -398,13 +458,16 @@ def test_the_simulation_sees_a_repeat_purchase() -> None:
 def test_the_runs_cover_the_faults() -> None:
     """Across the seeds, the runs meet every kind of fault and outcome they are meant to."""
     seen: set[str] = set()
-    purchases = payments = 0
+    purchases = payments = raised = sdk_retries = 0
     for seed in range(60):
         world = World(seed)
         world.run()
         seen |= {r.outcome for r in world.requests}
         purchases += len(world.purchases)
         payments += world.payments
+        raised += sum(p.raised for p in world.purchases)
+        sdk_retries += sum(r.retry > 0 for r in world.requests)
     outcomes = {"ok", "PaymentOutcomeUnknownError", "CancelledError", "InsufficientCreditsError"}
     assert outcomes | {"PaymentChallengeError", "TimeoutError"} <= seen
     assert purchases > 30 and payments > 30
+    assert raised > 0 and sdk_retries > 30

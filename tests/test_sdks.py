@@ -811,16 +811,32 @@ def _paid_api(sdk: str, need: str) -> Any:
     return handler
 
 
-def _sdk_client(sdk: str, http_client: Any) -> Any:
+#: The SDKs' longest backoff between two retries (`MAX_RETRY_DELAY` in openai's and
+#: anthropic's `_constants.py`), and a `max_retries` whose retries outlast the failure hold.
+SDK_MAX_RETRY_DELAY = 8.0
+MAX_RETRIES = 5
+
+
+def _sdk_client(
+    sdk: str, http_client: Any, clock: VirtualClock | None = None, base_url: str | None = None
+) -> Any:
+    """The SDK with five retries of its own; each backoff is its longest, 8 s, on `clock`
+    (no real time passes): the last retry comes 40 s after the call's first attempt."""
     asynchronous = isinstance(http_client, httpx2.AsyncClient)
     if sdk == "anthropic":
         cls = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
-        client = cls(api_key="sk-ant-test-0000000000000000", http_client=http_client)
+        key = "sk-ant-test-0000000000000000"
     else:
         cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
-        client = cls(api_key="sk-test-0000000000000000", http_client=http_client)
-    # The SDK's own retries (two by default) go at once: only their count matters here.
-    client._calculate_retry_timeout = lambda *args, **kwargs: 0.0
+        key = "sk-test-0000000000000000"
+    client = cls(api_key=key, http_client=http_client, max_retries=MAX_RETRIES, base_url=base_url)
+
+    def backoff(*args: Any, **kwargs: Any) -> float:
+        if clock is not None:
+            clock.now += SDK_MAX_RETRY_DELAY
+        return 0.0
+
+    client._calculate_retry_timeout = backoff
     return client
 
 
@@ -839,9 +855,9 @@ def _call(sdk: str, client: Any) -> Any:
 @pytest.mark.parametrize("sdk", ["anthropic", "openai"])
 def test_one_need_costs_at_most_one_purchase_inside_the_sdk(sdk: str, mode: str, need: str) -> None:
     """The real SDK, its own retries on (anthropic re-sends what the transport raises, and a
-    failure after the headers): a hook that raises, a gate raised after the hook declined or
-    its window closed, and a topped-up replay whose outcome is unknown each cost one
-    purchase at most."""
+    failure after the headers; five retries, 8 s apart, outlast the 10 s failure hold): a
+    hook that raises, a gate raised after the hook declined or its window closed, and a
+    topped-up replay whose outcome is unknown each cost one purchase at most."""
     purchases, clock = Purchases(need), VirtualClock()
     http_client = http402.httpx2.wrap(
         httpx2.Client(transport=httpx2.MockTransport(_paid_api(sdk, need))),
@@ -851,7 +867,7 @@ def test_one_need_costs_at_most_one_purchase_inside_the_sdk(sdk: str, mode: str,
         sleep=clock.sleep,
     )
     with http_client, pytest.raises(Exception) as caught:  # the SDK's error, or ours
-        _call(sdk, _sdk_client(sdk, http_client))
+        _call(sdk, _sdk_client(sdk, http_client, clock))
     assert purchases.count == 1, caught.value
     if need in _REPLAY_FAULTS:
         cause = (
@@ -882,5 +898,187 @@ async def test_one_need_costs_at_most_one_purchase_inside_the_async_sdk(
     )
     async with http_client:
         with pytest.raises(Exception) as caught:
-            await _call(sdk, _sdk_client(sdk, http_client))
+            await _call(sdk, _sdk_client(sdk, http_client, clock))
     assert purchases.count == 1, caught.value
+
+
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+def test_a_rate_limit_after_a_top_up_is_retried_by_the_sdk_as_usual(sdk: str) -> None:
+    """The topped-up replay meets a plain 429 rate limit (not a billing gate): it is the
+    server's answer to the request, not to the top-up, so it keeps the SDK's own retry
+    rules (no `x-should-retry: false`): the SDK retries it, and nothing is bought again."""
+    purchases, clock = Purchases("top-up shows"), VirtualClock()
+    gate = payload(
+        "anthropic-credit-balance-too-low-400"
+        if sdk == "anthropic"
+        else "openai-insufficient-quota-429"
+    )["response"]
+    limit = payload(
+        "anthropic-rate-limit-429-negative"
+        if sdk == "anthropic"
+        else "openai-rate-limit-rpm-billing-hint-429-negative"
+    )["response"]
+    answers: list[int] = []
+
+    def api(request: httpx2.Request) -> httpx2.Response:
+        wire = gate if purchases.count == 0 else limit if len(answers) == 1 else None
+        answers.append(200 if wire is None else wire["status"])
+        if wire is None:
+            return httpx2.Response(200, json=_SUCCESS[sdk])
+        return httpx2.Response(wire["status"], headers=wire["headers"], content=wire["body"])
+
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=httpx2.MockTransport(api)),
+        mode="annotate",
+        on_payment_required=purchases,
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with http_client:
+        _call(sdk, _sdk_client(sdk, http_client, clock))
+    assert answers[:2] == [gate["status"], 429] and answers[-1] == 200
+    assert purchases.count == 1
+
+
+#: A successful answer each SDK parses (its documented response shape, minimal).
+_SUCCESS: dict[str, Any] = {
+    "anthropic": {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-5-5",
+        "content": [{"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    },
+    "openai": {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "hi"},
+                "finish_reason": "stop",
+            }
+        ],
+    },
+}
+
+
+# --- One priced call, one payment, inside the SDKs -----------------------------------------
+
+#: Every way one priced call used to pay more than once inside an SDK.
+PRICED_NEEDS = [
+    "pay hook raises",
+    "paid replay refused",
+    "paid replay 503",
+    "paid replay times out",
+]
+#: An API that prices each call (not the SDK's own provider, whose adapter reads its host).
+PRICED_API = "https://api.example.com/v1"
+#: 1,000 sat per call, in a window of 10,000 sat: room for every retry to pay again.
+L402_POLICY = {"max_amount": {"BTC": 10_000_000}, "max_per_window": {"BTC": 10_000_000}}
+
+
+class Invoices:
+    """An L402 API (`WWW-Authenticate: L402 macaroon=..., invoice=...`, the form of
+    lightninglabs/L402's protocol spec): a fresh invoice for each challenge, and what the
+    paid replay meets by `need`."""
+
+    def __init__(self, need: str) -> None:
+        self.need = need
+        self.issued = 0
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        if request.headers.get("authorization", "").startswith("L402 "):
+            if self.need == "paid replay 503":
+                return httpx2.Response(503, json={"error": "overloaded"})
+            if self.need == "paid replay times out":
+                raise httpx2.ReadTimeout("timed out")
+            if self.need != "paid replay refused":
+                return httpx2.Response(200, json={})
+        self.issued += 1
+        challenge = (
+            f'L402 macaroon="AgEEbHNhdAo{self.issued:04d}", invoice="lnbc10u1pinv{self.issued:04d}"'
+        )
+        return httpx2.Response(402, headers={"www-authenticate": challenge}, json={})
+
+
+class Wallet:
+    """The application's pay hook: pays each invoice it is shown (money leaves), and then
+    ends as `need` says."""
+
+    def __init__(self, need: str) -> None:
+        self.need = need
+        self.paid: list[str] = []
+
+    def __call__(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        offer = error.payment.payment_options[0]
+        self.paid.append(offer.pay_to or "")
+        if self.need == "pay hook raises":
+            raise ConnectionError("wallet: paid, then the preimage lookup failed")
+        proof = f"L402 {offer.raw['macaroon']}:{'ab' * 32}"
+        return http402.Retry(headers={"Authorization": proof}, paid=offer)
+
+
+def _l402_policy() -> http402.SpendPolicy:
+    return http402.SpendPolicy(**L402_POLICY)  # type: ignore[arg-type]
+
+
+def _window_counts_one_payment(policy: http402.SpendPolicy) -> bool:
+    """The window counts the payment made (or that may have been): 9,000,001 msat more do
+    not fit."""
+    offer = http402.PaymentOption(protocol="l402", asset="BTC", amount=9_000_001, unit="msat")
+    payment = http402.PaymentRequired(
+        reason="payment_challenge", provider="l402", payment_options=(offer,)
+    )
+    return policy.screen(payment)[0] == ()
+
+
+@pytest.mark.parametrize("need", PRICED_NEEDS)
+@pytest.mark.parametrize("mode", ["raise", "annotate"])
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+def test_one_priced_call_pays_at_most_once_inside_the_sdk(sdk: str, mode: str, need: str) -> None:
+    """The real SDK, five retries of its own, a fresh invoice at each: a pay hook that
+    raises after paying, and a paid replay that is refused or whose outcome is unknown,
+    each pay one invoice, which the spend window counts."""
+    wallet, clock, policy = Wallet(need), VirtualClock(), _l402_policy()
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=httpx2.MockTransport(Invoices(need))),
+        mode=mode,
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet},
+        spend_policy=policy,
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with http_client, pytest.raises(Exception) as caught:
+        _call(sdk, _sdk_client(sdk, http_client, clock, PRICED_API))
+    assert len(wallet.paid) == 1, caught.value
+    assert _window_counts_one_payment(policy)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients
+@pytest.mark.parametrize("need", PRICED_NEEDS)
+@pytest.mark.parametrize("mode", ["raise", "annotate"])
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+async def test_one_priced_call_pays_at_most_once_inside_the_async_sdk(
+    sdk: str, mode: str, need: str, anyio_backend: str
+) -> None:
+    """The same with the SDKs' async clients."""
+    wallet, clock, policy = Wallet(need), VirtualClock(), _l402_policy()
+    http_client = http402.httpx2.wrap(
+        httpx2.AsyncClient(transport=httpx2.MockTransport(Invoices(need))),
+        mode=mode,
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet},
+        spend_policy=policy,
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=clock.asleep,
+    )
+    async with http_client:
+        with pytest.raises(Exception) as caught:
+            await _call(sdk, _sdk_client(sdk, http_client, clock, PRICED_API))
+    assert len(wallet.paid) == 1, caught.value
+    assert _window_counts_one_payment(policy)

@@ -351,6 +351,65 @@ def test_a_fleet_pays_an_18_decimal_challenge_within_its_window(server: RedisSer
     assert paid == [ONE, ONE]
 
 
+USDC = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+
+
+@pytest.mark.parametrize(
+    ("version", "prices", "screened"),
+    [
+        (1, {"maxAmountRequired": "5000000"}, Decimal(5_000_000)),
+        (2, {"amount": "5000000"}, Decimal(5_000_000)),
+        (1, {"maxAmountRequired": "5000000", "amount": "5000000"}, Decimal(5_000_000)),
+        # A decoy beside the signed field, either way round: no price, never paid.
+        (1, {"maxAmountRequired": "5000000", "amount": "1"}, None),
+        (2, {"amount": "5000000", "maxAmountRequired": "1"}, None),
+        # The version's own field missing: its signer has nothing to sign at that price.
+        (1, {"amount": "1"}, None),
+        (2, {"maxAmountRequired": "1"}, None),
+        (None, {"maxAmountRequired": "5000000", "amount": "1"}, None),
+    ],
+)
+def test_an_x402_offer_is_screened_at_the_price_its_version_signs(
+    version: int | None, prices: dict[str, str], screened: Decimal | None
+) -> None:
+    """An x402 v1 wallet signs `maxAmountRequired`, a v2 wallet `amount` (coinbase/x402's
+    `PaymentRequirementsV1` and `PaymentRequirements`): the spend policy screens that price,
+    and an offer whose two price fields disagree is never paid, however small the decoy."""
+    signed: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-payment"):
+            return httpx.Response(200, json={"ok": True})
+        offer = {"scheme": "exact", "network": "base", "asset": USDC, "payTo": "0xabc", **prices}
+        body: dict[str, Any] = {"accepts": [offer]}
+        if version is not None:
+            body["x402Version"] = version
+        return httpx.Response(402, json=body)
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        offer = error.payment.payment_options[0]
+        signed.append(offer.raw.get("maxAmountRequired", offer.raw.get("amount")))
+        return http402.Retry(headers={"X-PAYMENT": "signed-proof-0123456789"}, paid=offer)
+
+    policy = http402.SpendPolicy(max_amount={USDC: 10_000_000}, max_per_window={USDC: 10**9})
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(provider)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        spend_policy=policy,
+    )
+    url = "https://api.example.com/data"
+    assert http402.classify(provider(httpx.Request("GET", url))).payment_options[0].amount == (
+        screened
+    )
+    if screened is None:
+        with pytest.raises(http402.PaymentChallengeError, match="no amount"):
+            client.get(url)
+        assert signed == []
+    else:
+        assert client.get(url).status_code == 200
+        assert signed == ["5000000"]
+
+
 def limits(**extra: Any) -> dict[str, Any]:
     return {"max_amount": {DAI: ONE}, "max_per_window": {DAI: ONE}, **extra}
 

@@ -198,8 +198,15 @@ class Release:
 class HookCall:
     """One call of a hook: what the shell runs, and how its answer is settled.
 
-    `done` and `failed` run in the hook's own thread or task, so a spend reservation is
+    `done` and `finish` run in the hook's own thread or task, so a spend reservation is
     committed or released even when every caller has been cancelled.
+
+    A pay hook (`pays`: a challenge's) that raises may have paid before it failed (a wallet
+    that paid the invoice, then failed to look up the preimage): its reservation stays
+    spent, and the hold `held_if_raised` (scope, keys, record) is put in this process at
+    once, before any waiter wakes, so that no request of this process pays for those offers
+    in between (nor after, when no request waits any more). Only its answer `None` says
+    that nothing was paid.
     """
 
     hook: Any
@@ -208,12 +215,13 @@ class HookCall:
     book: EpisodeBook
     window: float
     reservation: Reservation | None = None
+    pays: bool = False
+    held_if_raised: tuple[str, tuple[str, ...], str] | None = None
 
     def done(self, answer: object) -> Retry | None:
         """Checks the hook's answer and settles the reservation; raises `TypeError` for an
         answer that is not a `Retry` or `None`."""
         if answer is not None and not isinstance(answer, Retry):
-            self._release()
             raise TypeError(
                 f"a payment-required hook must return http402.Retry or None, not "
                 f"{type(answer).__name__}"
@@ -244,12 +252,18 @@ class HookCall:
         ran: bool = True,
     ) -> None:
         """Records the outcome in the book, waking every waiter. `unknown`: the hook was cut
-        off, and whether it paid is unknown, so its reservation stays spent (fail closed).
-        `ran=False`: the fleet answered without running the hook here."""
-        if error is not None and not unknown:
+        off, and whether it paid is unknown, so its reservation stays spent (fail closed); so
+        does a pay hook's that raised. `ran=False`: the fleet answered without running the
+        hook here."""
+        if error is not None and not (unknown or self.pays):
             self._release()
-        elif unknown and self.reservation is not None:
-            self.reservation.commit(None)
+        elif error is not None:
+            if self.reservation is not None:
+                self.reservation.commit(None)
+            if self.held_if_raised is not None:
+                scope, keys, record = self.held_if_raised
+                for key in keys:
+                    self.book.holds.hold(scope, key, record)
         outcome = "error" if error is not None else "declined" if answer is None else "retry"
         if ran:
             metrics.record_hook_call(self.error.payment, outcome=outcome)

@@ -17,7 +17,10 @@ close it early. A `CancelledError` is never stored as an answer.
 
 An episode whose hook raised or declined answers the gates of its scope for a short while
 after (`failure_hold`, 10 s): an SDK that retries what the transport raised (anthropic wraps
-it as a connection error and sends again) joins that answer instead of buying again.
+it as a connection error and sends again) joins that answer instead of buying again. An SDK
+says which attempts are its retries (`_replay.call_of`): what a call's purchase came to
+(`CallAnswer`) answers its retries for as long as they come, whatever its `max_retries`,
+not only for the failure hold (`answered`, `recall`).
 
 A fork copies the book but not the threads: in the child, an episode whose hook was running
 would never finish. Every book (and every coordinator's process state) is reset in the child
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncLocalCoordinator",
     "BalanceCache",
+    "CallAnswer",
     "Episode",
     "EpisodeBook",
     "LocalCoordinator",
@@ -74,6 +78,19 @@ _KEEP_CLOSED = 600.0
 #: than the openai and anthropic SDKs' own retries take with their defaults (two retries,
 #: 0.5 s then 1 s of backoff) and with up to four.
 FAILURE_HOLD = 10.0
+
+
+@attrs.frozen
+class CallAnswer:
+    """What one SDK call's purchase came to, so that its own retries get the same answer
+    instead of buying again: one of the three is set."""
+
+    #: A top-up episode whose hook raised or declined: a retry joins it.
+    episode: Episode | None = None
+    #: The hold keys of a payment whose outcome is unknown: a retry is held while they are.
+    held: tuple[str, ...] = ()
+    #: Why the paid replay was refused (the server's words): a retry is not paid again.
+    refused: str | None = None
 
 
 class Turn(enum.Enum):
@@ -201,24 +218,31 @@ class EpisodeBook:
         self._keep_closed = keep_closed
         self._failure_hold = failure_hold
         #: Payment episodes whose requests stopped waiting (`hook_timeout`, a cancellation)
-        #: before their proof came, by offer key: the next request for the offer uses it.
-        self._orphans: dict[str, Episode] = {}
+        #: before their proof came, by billing scope and offer key: the next request of
+        #: that scope for the offer uses it.
+        self._orphans: dict[tuple[str, str], Episode] = {}
         #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
         self.holds = HoldBook()
         #: By key, the last episode whose hook answered `Retry` and that nothing showed
         #: yet to have taken (no replay, and no request to its endpoint, got through).
         self._unlifted: dict[str, Episode] = {}
+        #: By SDK call (`_replay.Call.key`), what its purchase came to, and when an attempt
+        #: of it last met that answer; forgotten `keep_closed` seconds after.
+        self._calls: OrderedDict[str, tuple[float, CallAnswer]] = OrderedDict()
+        self._calls_prune_at = max_scopes
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
         """Taken as a request is sent, to tell a late gate of a burst from a new burst."""
         return Mark((self.sequence, _wall()))
 
-    def join(self, scope: str, sent: Mark) -> tuple[bool, Episode]:
+    def join(self, scope: str, sent: Mark, retry_of: str | None = None) -> tuple[bool, Episode]:
         """`(True, new episode)` when the request leads (its caller starts the hook), else
         `(False, episode)` for the episode that covers it: the one running, one that
-        finished after the request was sent, one whose window is open, or one whose hook
-        raised or declined less than `failure_hold` seconds ago."""
+        finished after the request was sent, one whose window is open, one whose hook
+        raised or declined less than `failure_hold` seconds ago, or, for an SDK's retry of
+        the call `retry_of`, the one whose failure that call met (however long ago its
+        retries began)."""
         with self._lock:
             state = self._state(scope)
             if state.running is not None:
@@ -234,9 +258,44 @@ class EpisodeBook:
                 )
             ):
                 return False, last
+            earlier = None if retry_of is None else self._recall(retry_of)
+            if earlier is not None and earlier.episode is not None:
+                failed = earlier.episode
+                if failed.scope == scope and failed.retry is None and failed.held is None:
+                    return False, failed
             episode = self._new(scope)
             state.running = episode
             return True, episode
+
+    def answered(self, call: str, answer: CallAnswer) -> None:
+        """Remembers what SDK call `call`'s purchase came to, for its retries."""
+        with self._lock:
+            self._calls.pop(call, None)
+            self._calls[call] = (self.clock(), answer)
+            if len(self._calls) > self._calls_prune_at:
+                self._prune_calls()
+
+    def recall(self, call: str) -> CallAnswer | None:
+        """What SDK call `call`'s purchase came to, if an attempt of it met that answer less
+        than `keep_closed` seconds ago (the attempt that asks counts as one)."""
+        with self._lock:
+            return self._recall(call)
+
+    def _recall(self, call: str) -> CallAnswer | None:
+        found = self._calls.pop(call, None)
+        now = self.clock()
+        if found is None or now >= found[0] + self._keep_closed:
+            return None
+        self._calls[call] = (now, found[1])
+        return found[1]
+
+    def _prune_calls(self) -> None:
+        """Forgets the calls whose last attempt is older than `keep_closed` (the oldest come
+        first); if every call is recent, the table grows, and waits until it has doubled."""
+        horizon = self.clock() - self._keep_closed
+        while self._calls and next(iter(self._calls.values()))[0] <= horizon:
+            self._calls.popitem(last=False)
+        self._calls_prune_at = max(self._max_scopes, 2 * len(self._calls))
 
     def private(self) -> Episode:
         """An episode of one request (a payment challenge), in no scope's table."""
@@ -269,6 +328,16 @@ class EpisodeBook:
                     state.running = None
                 state.last = episode
             wakers = self._changed(episode)
+        _wake(wakers)
+
+    def stretch(self, episode: Episode, until: float) -> None:
+        """Keeps `episode`'s window open until `until` at least (never closes it early)."""
+        with self._lock:
+            if episode.retry is not None and until > episode.open_until:
+                episode.open_until = until
+                wakers = self._changed(episode)
+            else:
+                wakers = set()
         _wake(wakers)
 
     def turn(self, episode: Episode, me: object) -> Turn:
@@ -411,24 +480,25 @@ class EpisodeBook:
     def __len__(self) -> int:
         return len(self._scopes)
 
-    def orphan(self, keys: tuple[str, ...], episode: Episode) -> None:
+    def orphan(self, scope: str, keys: tuple[str, ...], episode: Episode) -> None:
         """Keeps a payment episode whose request stopped waiting for it, under each of the
-        offer keys it may pay: its proof, when it comes, serves the next request for the
-        offer (one request, once) instead of being thrown away."""
+        offer keys it may pay in its billing scope: its proof, when it comes, serves the
+        next request of that scope for the offer (one request, once) instead of being thrown
+        away. Never another scope's: the hook paid from that scope's wallet."""
         with self._lock:
             now = self.clock()
-            for key in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
-                del self._orphans[key]
+            for stale in [k for k, e in self._orphans.items() if not self._adoptable(e, now)]:
+                del self._orphans[stale]
             for key in keys:
-                self._orphans.setdefault(key, episode)
+                self._orphans.setdefault((scope, key), episode)
 
-    def adopt(self, keys: tuple[str, ...]) -> Episode | None:
-        """The orphaned payment episode of any of `keys` (running, or answered with a proof
-        not yet used), taken out for one request; `None` when there is none."""
+    def adopt(self, scope: str, keys: tuple[str, ...]) -> Episode | None:
+        """The orphaned payment episode of `scope` for any of `keys` (running, or answered
+        with a proof not yet used), taken out for one request; `None` when there is none."""
         with self._lock:
             now = self.clock()
             for key in keys:
-                episode = self._orphans.pop(key, None)
+                episode = self._orphans.pop((scope, key), None)
                 if episode is not None and self._adoptable(episode, now):
                     for other in [k for k, e in self._orphans.items() if e is episode]:
                         del self._orphans[other]
@@ -436,9 +506,12 @@ class EpisodeBook:
             return None
 
     def _adoptable(self, episode: Episode, now: float) -> bool:
+        """Running, or answered with a proof, or raised (the adopter then raises the unknown
+        outcome and holds the offers through the coordinator), not long ago."""
         if not episode.finished:
             return True
-        return episode.retry is not None and now < episode.finished_at + self._keep_closed
+        answered = episode.retry is not None or episode.error is not None
+        return answered and now < episode.finished_at + self._keep_closed
 
     def forked(self) -> None:
         """In a child process, forgets what only the parent's threads could finish: the
@@ -562,6 +635,15 @@ class BalanceCache:
             reading = self._scopes.get(scope)
             if reading is not None:
                 reading.balance, reading.read_at = None, float("-inf")
+
+    def since(self, scope: str, moment: float) -> Balance | None:
+        """The scope's last balance if it was read (or seen) at `moment` or later, on the
+        book's clock: what shows of a top-up made at `moment`."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is None or reading.read_at < moment:
+                return None
+            return reading.balance
 
     def fresh(self, scope: str, every: float) -> Balance | None:
         """The scope's last balance if it was seen less than `every` seconds ago."""

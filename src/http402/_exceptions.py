@@ -289,7 +289,7 @@ class PaymentOutcomeUnknownError(httpx.TransportError):
 
 def _describe_hold(hold: PaymentHold, request: httpx.Request, held: bool) -> str:
     where = f"{request.method} {safe_url_for_display(str(request.url))}"
-    what = "payment" if hold.offer is not None else "top-up"
+    what = "payment" if hold.reason is Reason.PAYMENT_CHALLENGE else "top-up"
     if held:
         since = datetime.datetime.fromtimestamp(hold.since, datetime.timezone.utc)
         text = (

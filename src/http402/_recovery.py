@@ -32,7 +32,10 @@ timeout, a 5xx, a reset, a pending settlement, a cancellation) puts one (`Hold`)
 `PaymentOutcomeUnknownError`; a window that closes with the gate never lifting puts one too,
 so a top-up that never shows is not bought again; a replay, or a request to the endpoint
 that met the gate, that gets through ends a top-up's hold (`Release`). Every response to a
-paid or topped-up attempt says `x-should-retry: false`, so an SDK never sends it again.
+paid attempt, and a topped-up attempt's success, says `x-should-retry: false`, so an SDK
+never sends it again. A pay hook that raises may have paid: an unknown outcome too. An
+SDK's retries of one call (`_replay.call_of`) get what the call's purchase came to
+(`CallAnswer`), however long they take.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ from ._actions import (
 )
 from ._amounts import why_unpayable
 from ._balance import Balance, BalanceProbeError, balance_request_for
-from ._episodes import Episode, EpisodeBook, Mark, Turn
+from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn
 from ._exceptions import (
     FAMILY,
     PaymentOutcomeUnknownError,
@@ -93,7 +96,7 @@ from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
 from ._preflight import credits_show, kept_gate, stand_in_body
 from ._redaction import redactor_of
-from ._replay import REPLAY_EXTENSION, replay_of, why_not_replayable
+from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
 
 __all__ = ["PREFLIGHT_EXTENSION", "Recovery", "Stance", "episode_key"]
@@ -172,8 +175,11 @@ class Recovery:
             early = yield from self._checked(request, scope, coordinator, self.preflight)
             if early is not None:
                 # A top-up hook: it tops up now, before the request meets the gate; the
-                # request is sent once the balance shows.
-                return (yield from self._recover(request, early, scope, coordinator))
+                # request is sent once the balance shows, or at once when that top-up is
+                # held (it did not show, or its outcome is unknown): the server decides.
+                topped_up = yield from self._recover(request, early, scope, coordinator)
+                if topped_up is not None:
+                    return topped_up
         # Judged after a gate, on the stream it was sent with: once sent, a generator body is
         # gone, and a mock transport buffers it into a new stream.
         stream = request.stream
@@ -231,7 +237,9 @@ class Recovery:
             raise rebuilt(error, not_replayed=why)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, coordinator.book, scope, sent))
-        return (yield from self._recover(request, error, scope, coordinator, sent))
+        response = yield from self._recover(request, error, scope, coordinator, sent)
+        assert response is not None  # only a gate found before sending is sent instead
+        return response
 
     def _checked(
         self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight
@@ -266,9 +274,14 @@ class Recovery:
         scope: str,
         coordinator: Any,
         sent: Mark | None = None,
-    ) -> Flow:
+    ) -> Generator[Action, Any, httpx.Response | None]:
         """An account-level gate: the scope's episode, its hook, and replays in its window.
-        `sent` is `None` when preflight found the gate before anything was sent."""
+
+        `sent` is `None` when preflight found the gate before anything was sent (a balance
+        below its minimum). Then, while the top-up it asks for is held, the answer is
+        `None`: the request is to be sent, not refused on a balance that no top-up may
+        raise; a gate it meets raises the hold."""
+        before_sending = sent is None
         book: EpisodeBook = coordinator.book
         hook = self._hooks[error.reason]
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
@@ -277,8 +290,10 @@ class Recovery:
         tally = _Tally(sends=error.attempts)
         key = episode_key(scope, error.reason)
         holds = (top_up_key(error.reason),)
+        sdk_call = call_of(request, scope)
+        retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
-            lead, episode = book.join(key, sent)
+            lead, episode = book.join(key, sent, retry_of)
             if lead:
                 episode.endpoint = endpoint_of(request.method, str(request.url))
                 episode.held = yield from self._held(scope, holds)
@@ -311,10 +326,20 @@ class Recovery:
                     self._report("hook_called", "calling the payment-required hook", error, scope)
                     call = HookCall(hook, error, episode, book, self.retry.within)
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
-            retry = yield from self._answer(episode, book)
+            try:
+                retry = yield from self._answer(episode, book)
+            except Exception as exc:
+                if exc is episode.error and sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(episode=episode))
+                raise
             if retry is None:
+                if episode.held is not None and before_sending:
+                    self._report("held", "the top-up is held: sending", error, scope)
+                    return None
                 if episode.held is not None:
                     raise self._held_error(request, error, scope, holds, episode.held)
+                if sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
             outcome = yield from self._replay(
                 request, error, retry, episode, coordinator, scope, tally
@@ -398,7 +423,7 @@ class Recovery:
         poll = self._poll_request(request, error)
         polls = 0
         last = error
-        episode.hold_off(window.now() + (last.payment.retry_after or 0.0))
+        self._hold_off(episode, book, window.now(), last.payment.retry_after)
         not_sent: BaseException | None = None
         # The stance of this request's last replay in this window (`None`: not replayed yet).
         previous: Stance | None = None
@@ -470,7 +495,8 @@ class Recovery:
                     previous = stance
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
-                    yield from self._lifted(episode, coordinator, scope, last, tally)
+                    if not self._below_minimum(scope, coordinator, episode.finished_at):
+                        yield from self._lifted(episode, coordinator, scope, last, tally)
                     result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
                         "recovered",
@@ -505,9 +531,28 @@ class Recovery:
                     waited=tally.slept,
                 )
                 last = again
-                episode.hold_off(window.now() + (again.payment.retry_after or 0.0))
+                self._hold_off(episode, book, window.now(), again.payment.retry_after)
         finally:
             book.release(episode, me)
+
+    def _hold_off(
+        self, episode: Episode, book: EpisodeBook, now: float, retry_after: float | None
+    ) -> None:
+        """No replay of the episode before the gate's `Retry-After`. A window still open
+        that would close before then is stretched so that one replay still goes after it, up
+        to the retry policy's `within` from the hook's answer: what the hook bought is never
+        left without a replay because its `Retry(within=...)`, unknown until it answered,
+        was shorter than the server's wait. Only a `Retry-After` stretches: a replay past the
+        window's end (the last chance, a stale 402) leaves a closed window closed, so that a
+        new exhaustion after a lift buys again at once."""
+        if not retry_after:
+            return
+        episode.hold_off(now + retry_after)
+        if now >= episode.open_until:
+            return
+        limit = episode.finished_at + self.retry.within
+        if episode.open_until <= episode.not_before < limit:
+            book.stretch(episode, min(episode.not_before + self.retry.max_wait, limit))
 
     def _not_shown(
         self,
@@ -617,19 +662,35 @@ class Recovery:
     ) -> Flow:
         """Pays a challenge per request: reserve, run the hook, replay with its proof.
 
-        Never while a payment of one of its offers is held; a proof whose request stopped
+        Never while a payment of one of its offers is held, nor for an SDK's retry of a call
+        whose payment may have been made or was refused; a proof whose request stopped
         waiting for it (an orphan) is used before a new one is bought."""
+        sdk_call = call_of(request, scope)
+        if sdk_call is not None and sdk_call.retry:
+            earlier = book.recall(sdk_call.key)
+            if earlier is not None:
+                yield from self._paid_before(request, error, scope, sdk_call, earlier)
         for payments in range(1, self.options.max_payments + 1):
             keys = offer_keys(error.payment.payment_options, request.method, str(request.url))
             held = yield from self._held(scope, keys)
             if held is not None:
                 raise self._held_error(request, error, scope, keys, held)
-            episode = book.adopt(keys)
+            episode = book.adopt(scope, keys)
             if episode is None:
                 error, reservation = yield from self._reserve(error, scope)
                 episode = book.private()
                 self._report("hook_called", "calling the payment hook", error, scope)
-                call = HookCall(hook, error, episode, book, self.retry.within, reservation)
+                raised = self._hook_raised_hold(request, error, "").encode()
+                call = HookCall(
+                    hook,
+                    error,
+                    episode,
+                    book,
+                    self.retry.within,
+                    reservation,
+                    pays=True,
+                    held_if_raised=(scope, keys, raised),
+                )
                 yield from self._start(StartHook(call, fleet=False, scope=scope, sent=sent))
             else:
                 self._report(
@@ -637,11 +698,18 @@ class Recovery:
                 )
             try:
                 retry = yield from self._answer(episode, book)
-            except BaseException:
+            except BaseException as exc:
+                if exc is episode.error and isinstance(exc, Exception):
+                    # The pay hook raised: it may have paid first (a wallet that paid the
+                    # invoice, then failed to fetch the preimage). Only `None` says it paid
+                    # nothing; the offers it was shown stay held until reconciled.
+                    if sdk_call is not None:
+                        book.answered(sdk_call.key, CallAnswer(held=keys))
+                    raise (yield from self._hook_raised(request, error, exc, scope, keys)) from exc
                 if not episode.finished:
                     # The hook still runs and may pay: its proof goes to the next request
                     # for the offer, not to waste.
-                    book.orphan(keys, episode)
+                    book.orphan(scope, keys, episode)
                 raise
             if retry is None:
                 raise error
@@ -656,13 +724,18 @@ class Recovery:
             )
             self._report("paid", "the hook paid; replaying with the proof", error, scope)
             replay = replay_of(request, retry, payments + 1)
-            result = yield from self._attempt(replay, scope, paid_keys, hold, book)
+            try:
+                result = yield from self._attempt(replay, scope, paid_keys, hold, book)
+            except PaymentOutcomeUnknownError:
+                if sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(held=paid_keys))
+                raise
             if isinstance(result, Sent):
                 result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments + 1}
                 return result.response
             if isinstance(result, NotSent):
                 # The proof never left: it serves the next request for the offer.
-                book.orphan(paid_keys, episode)
+                book.orphan(scope, paid_keys, episode)
                 raise result.error
             again = result.error
             if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.options.max_payments:
@@ -670,6 +743,8 @@ class Recovery:
                 continue
             server_reason = again.payment.message or again.payment.code or "no reason given"
             self._report("payment_rejected", server_reason, again, scope, logging.WARNING)
+            if sdk_call is not None:
+                book.answered(sdk_call.key, CallAnswer(refused=server_reason))
             raise rebuilt(
                 again,
                 cls=self._family[Reason.PAYMENT_CHALLENGE],
@@ -677,6 +752,57 @@ class Recovery:
                 note=f"after a paid replay; the server said: {server_reason}",
             )
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _paid_before(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        scope: str,
+        call: Call,
+        earlier: CallAnswer,
+    ) -> Generator[Action, Any, None]:
+        """Raises for an SDK's retry of a call that paid already: while the payment's outcome
+        is unknown (its hold stands), or when its paid replay was refused. Returns when the
+        hold was reconciled since: the retry may pay."""
+        if earlier.held:
+            record = yield from self._held(scope, earlier.held)
+            if record is not None:
+                raise self._held_error(request, error, scope, earlier.held, record)
+            return
+        if earlier.refused is not None:
+            why = (
+                f"retry {call.retry} of an SDK call whose paid replay was refused "
+                f"({earlier.refused}): not paid again"
+            )
+            self._report("not_replayed", why, error, scope, logging.WARNING)
+            raise rebuilt(error, not_replayed=why)
+
+    def _hook_raised(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        exc: Exception,
+        scope: str,
+        keys: tuple[str, ...],
+    ) -> Generator[Action, Any, PaymentOutcomeUnknownError]:
+        """Holds the offers a pay hook that raised was shown, and returns the error that
+        says whether it paid is unknown (the hook's exception is its cause)."""
+        why = f"the pay hook raised {type(exc).__name__}: it may have paid before it failed"
+        hold = self._hook_raised_hold(request, error, why)
+        return (yield from self._unknown(request, scope, keys, hold, why))
+
+    def _hook_raised_hold(
+        self, request: httpx.Request, error: PaymentRequiredError, why: str
+    ) -> PaymentHold:
+        options = error.payment.payment_options
+        return PaymentHold(
+            kind="unknown_outcome",
+            reason=Reason.PAYMENT_CHALLENGE,
+            why=why or "the pay hook raised: it may have paid before it failed",
+            offer=options[0] if len(options) == 1 else None,
+            request_id=error.payment.request_id,
+            endpoint=endpoint_of(request.method, str(request.url)),
+        )
 
     def _attempt(
         self,
@@ -689,8 +815,12 @@ class Recovery:
         """Sends a paid or topped-up attempt. An answer that leaves the payment's outcome
         open (an error after sending, a 5xx, a pending settlement) holds `scope` and `keys`
         and raises `PaymentOutcomeUnknownError`; a cancellation holds them and propagates
-        unchanged. A response is marked `x-should-retry: false` (an SDK never sends it
-        again) and carries what the shell needs should its body break."""
+        unchanged. A response carries what the shell needs should its body break, and is
+        marked `x-should-retry: false` (an SDK never sends it again) when sending it again
+        could pay again: any answer to a paid challenge (the SDK's retry would meet a new
+        price), and a topped-up attempt's success (its body may still break). A topped-up
+        attempt's other answers (a plain 429 rate limit) keep the SDK's own retry rules: its
+        retry buys nothing, since this episode's window or hold answers it."""
         try:
             result: Sent | Gated | NotSent = yield Send(request)
         except Exception as exc:
@@ -709,7 +839,8 @@ class Recovery:
                 # The shell closes it, as any response the flow raised past.
                 why = f"the server answered {response.status_code} to it"
                 raise (yield from self._unknown(request, scope, keys, hold, why, response))
-            response.headers["x-should-retry"] = "false"
+            if hold.reason is Reason.PAYMENT_CHALLENGE or response.is_success:
+                response.headers["x-should-retry"] = "false"
             response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
         elif isinstance(result, Gated):
             response = result.error.response
@@ -835,7 +966,11 @@ class Recovery:
         endpoint = endpoint_of(request.method, str(request.url))
         for reason in _TOP_UP_REASONS:
             episode = book.unlifted(episode_key(scope, reason))
-            if episode is not None and episode.endpoint == endpoint:
+            if (
+                episode is not None
+                and episode.endpoint == endpoint
+                and not self._below_minimum(scope, coordinator, episode.finished_at)
+            ):
                 book.lift(episode, scope)
                 yield Lifted(scope)
         shown = tuple(
@@ -843,8 +978,20 @@ class Recovery:
             for key, record in book.holds.top_ups(scope).items()
             if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
         )
-        if shown:
+        if shown and not self._below_minimum(scope, coordinator, float("-inf")):
             yield from self._release(scope, shown)
+
+    def _below_minimum(self, scope: str, coordinator: Any, since: float) -> bool:
+        """Whether the newest balance read at `since` or later is below preflight's
+        `min_balance`: then a request that got through does not show that a top-up took.
+        A 200 says the request was served; the balance that preflight refuses on says
+        whether what the top-up bought shows (a header that lags, is cached, or counts in
+        another unit than the credits bought would have it bought again every window)."""
+        minimum = None if self.preflight is None else self.preflight.min_balance
+        if minimum is None:
+            return False
+        balance = coordinator.balances.since(scope, since)
+        return credits_show(balance, None, minimum) is False
 
     def _reserve(
         self, error: PaymentRequiredError, scope: str

@@ -12,6 +12,7 @@ import hashlib
 import sys
 from collections.abc import Callable
 
+import attrs
 import httpx
 
 from ._models import Retry
@@ -19,7 +20,10 @@ from ._redaction import HOOK_HEADERS_EXTENSION, credential_kind, credential_view
 
 __all__ = [
     "REPLAY_EXTENSION",
+    "SDK_RETRY_HEADER",
+    "Call",
     "ScopeFunction",
+    "call_of",
     "credential_view",
     "default_scope",
     "replay_of",
@@ -33,6 +37,38 @@ REPLAY_EXTENSION = "http402.replay"
 
 #: Maps a request to its billing scope: requests of one scope share an account-level gate.
 ScopeFunction = Callable[[httpx.Request], str]
+
+#: The header with which every Stainless-generated SDK (`openai`, `anthropic`, ...) numbers
+#: the attempts of one call: `0`, then `1`, `2`... for its own retries (their
+#: `_build_headers`). Nothing else in a retry differs from the call's first attempt.
+SDK_RETRY_HEADER = "x-stainless-retry-count"
+
+
+@attrs.frozen
+class Call:
+    """One call of an SDK, across the attempts its own retries make."""
+
+    #: A digest of the billing scope, method, URL and body: the same for every attempt.
+    key: str
+    #: Which attempt this is: `0` for the call's first, `n` for its n-th retry.
+    retry: int
+
+
+def call_of(request: httpx.Request, scope: str) -> Call | None:
+    """The SDK call `request` is an attempt of, or `None` when it says of none (no
+    `x-stainless-retry-count`), or its body cannot be read again (a stream)."""
+    count = request.headers.get(SDK_RETRY_HEADER)
+    if count is None or not (count.isascii() and count.isdigit()) or len(count) > 6:
+        return None
+    try:
+        body = request.content
+    except Exception:  # a stream, not read: no call to recognise it by
+        return None
+    digest = hashlib.sha256()
+    for part in (scope, request.method, str(request.url)):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(body)
+    return Call(key=f"call:{digest.hexdigest()[:32]}", retry=int(count))
 
 
 def default_scope(request: httpx.Request) -> str:

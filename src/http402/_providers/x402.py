@@ -8,6 +8,7 @@ Specs: coinbase/x402 specs/x402-specification-v1.md, specs/transports-v2/http.md
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from .._adapters import ResponseSnapshot
@@ -79,9 +80,7 @@ def _settlement(response: ResponseSnapshot) -> dict[str, Any] | None:
 
 
 def _option(offer: dict[str, Any], requirements: dict[str, Any]) -> PaymentOption:
-    # v1 names the price `maxAmountRequired` and the resource as a URL string; v2 says
-    # `amount` and moves the resource to the top level as an object.
-    amount = as_amount(offer.get("amount", offer.get("maxAmountRequired")))
+    amount = _signed_amount(offer, requirements.get("x402Version"))
     resource = offer.get("resource", requirements.get("resource"))
     if isinstance(resource, dict):
         resource = resource.get("url")
@@ -99,3 +98,26 @@ def _option(offer: dict[str, Any], requirements: dict[str, Any]) -> PaymentOptio
         max_timeout_seconds=timeout if isinstance(timeout, int) and timeout >= 0 else None,
         raw=offer,
     )
+
+
+#: The price field each version's signer authorizes: v1's `PaymentRequirementsV1` has
+#: `maxAmountRequired` and no other price, v2's `PaymentRequirements` has `amount`
+#: (coinbase/x402 python/x402/schemas/v1.py and payments.py: `get_amount()` of each).
+_PRICE_FIELD = {1: "maxAmountRequired", 2: "amount"}
+
+
+def _signed_amount(offer: dict[str, Any], version: object) -> Decimal | None:
+    """The price a wallet of the challenge's version signs: `maxAmountRequired` for v1,
+    `amount` for v2 (the resource moved to the top level there too).
+
+    An offer whose two price fields disagree has no price (`None`, never paid): a v1 server
+    adding a decoy `amount` of 1 beside `maxAmountRequired` would otherwise be screened at
+    1 unit while the wallet signs the other. So does one that lacks its version's field.
+    Without a version, the one field given is the price."""
+    prices = {name: as_amount(offer.get(name)) for name in _PRICE_FIELD.values() if name in offer}
+    if len(set(prices.values())) > 1:
+        return None
+    field = _PRICE_FIELD.get(version) if type(version) is int else None
+    if field is not None:
+        return prices.get(field)
+    return next(iter(prices.values()), None)

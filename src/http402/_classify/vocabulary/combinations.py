@@ -268,6 +268,27 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         look_alikes=("Account created.",),
         source="research/payloads2 github-account-suspended-403-negative (a 403: not enough)",
     ),
+    # An account that expired ran out its term: a trial's or a subscription's, whatever the
+    # status (PagerDuty answers 401). A key's or a token's expiry is a credential's.
+    ConceptRule(
+        "account expired",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.EXPIRED, C.ACCOUNT],
+        unless=[C.KEY],
+        examples=(
+            "Your account is expired and cannot use the API.",
+            "This account has expired.",
+            "账户已过期",
+        ),
+        look_alikes=(
+            "The access token for this account has expired.",
+            "Your account's API key expired.",
+            "Your account password has expired.",
+            "Your account is disabled.",
+        ),
+        source="research/payloads5 pagerduty-2012-account-expired-401",
+    ),
     # An account switched off because it went over a limit: what it used is unpaid for, and
     # the account is off until it is (a pay-per-use account with no payment method).
     ConceptRule(
