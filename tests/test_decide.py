@@ -155,6 +155,24 @@ class TestVetoes:
         worded = {"error": "Too many requests; your monthly limit has been exceeded"}
         assert reason(worded, strict=True) is None
 
+    def test_a_remedy_lets_a_weak_statement_name_the_reason_on_a_strict_reading(self) -> None:
+        """A remedy asked plainly makes a message a gate on any status; what happened is then
+        read by every rule: an account that is off and asked to subscribe is a lapse. Without
+        the remedy the account that is off is no gate on a strict reading."""
+        body = {
+            "detail": "Your account currently has live mode disabled. Subscribe to a plan in "
+            "the dashboard to enable live mode again."
+        }
+        assert reason(body, strict=True) is Reason.SUBSCRIPTION_EXPIRED
+        assert reason(
+            {"detail": "Your account currently has live mode disabled."}, strict=True
+        ) is (None)
+        assert reason({"detail": "Subscribe to a plan to continue."}, strict=True) is (
+            Reason.PLAN_LIMIT_EXCEEDED
+        )
+        locked = {"detail": "Your account is disabled for security reasons. Subscribe to a plan."}
+        assert reason(locked, strict=True) is None
+
     def test_moving_money_leaves_other_gates_alone(self) -> None:
         """On a payout endpoint, a lapsed subscription is still a gate: only a lack of funds
         is the transfer's."""

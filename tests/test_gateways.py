@@ -111,17 +111,65 @@ def test_a_4xx_is_read_only_as_json_or_plain_text(content_type: str | None, read
     assert send(403, content_type) is read
 
 
-def test_a_401_is_read_only_with_a_payment_protocol_header() -> None:
-    """A 401 asks for credentials: its body is left alone unless a payment header is there."""
-    assert send(401, "application/json") is False
+def test_a_401_is_read_on_evidence_and_a_407_only_with_a_payment_protocol_header() -> None:
+    """A 401 may state a gate (an expired account, a plan's endpoint): its body is read like a
+    403's; a 407 asks for the proxy's credentials, unless a payment header is there."""
+    assert send(401, "application/json") is True
     assert send(407, "application/json") is False
-    assert send(401, "application/json", {"www-authenticate": 'L402 macaroon="m"'}) is True
-    assert send(401, "application/json", {"payment-required": "e30="}) is True
+    assert send(407, "application/json", {"www-authenticate": 'L402 macaroon="m"'}) is True
+    assert send(407, "application/json", {"payment-required": "e30="}) is True
 
 
-def test_a_401_with_billing_words_from_any_host_is_no_gate() -> None:
-    """Without a payment header, a 401 from a host with no adapter stays a 401."""
-    assert http402.classify(response(401)) is None
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            {"error": {"message": "Your account is expired and cannot use the API.", "code": 2012}},
+            Reason.SUBSCRIPTION_EXPIRED,
+        ),
+        ({"message": "Monthly API calls limit reached: 1000"}, Reason.PLAN_LIMIT_EXCEEDED),
+        ({"error": {"message": "Your access token has expired.", "code": "token_expired"}}, None),
+        ({"error": {"message": "Invalid API key. Upgrade your plan.", "code": 401}}, None),
+        ({"error": "Unauthorized", "message": "Credentials are invalid"}, None),
+        ({"error": {"message": "The API key for this account has expired."}}, None),
+        ({"error": {"message": "Missing bearer token."}}, None),
+    ],
+)
+def test_a_401_is_a_gate_only_on_strong_evidence(body: Any, reason: Reason | None) -> None:
+    """A 401 that states an expired account or a used-up allowance is a gate from any host;
+    an invalid, missing or expired key or token is not, whatever billing words come with it."""
+    payment = http402.classify(response(401, body))
+    assert (None if payment is None else payment.reason) is reason
+
+
+S3_FREE_PLAN = (
+    "<Error><Code>AccountProblem</Code><Message>Free accounts are limited to 25MB video "
+    "uploads. Please upgrade your plan.</Message><RequestId>R1</RequestId></Error>"
+)
+
+
+@pytest.mark.parametrize("content_type", ["application/xml", "text/xml; charset=UTF-8"])
+def test_an_xml_error_document_is_read_by_its_code_and_message(content_type: str) -> None:
+    """An S3-style `<Error>` on a 403 is read like a JSON body: its `<Code>` is the code, its
+    `<Message>` the message, and the message's words decide."""
+    payment = http402.classify(response(403, S3_FREE_PLAN, content_type=content_type))
+    assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+    assert payment.code == "AccountProblem"
+    assert payment.message is not None and payment.message.startswith("Free accounts")
+    assert payment.request_id == "R1"
+    assert send(403, content_type) is True
+
+
+def test_an_xml_error_that_states_no_gate_passes_through() -> None:
+    """An XML error whose words state another refusal, or that holds no code and no
+    message, is no gate; an XHTML page is not read at all."""
+    denied = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+    assert http402.classify(response(403, denied, content_type="application/xml")) is None
+    bare = "<?xml version='1.0'?><Result><Plan>free</Plan></Result>"
+    assert http402.classify(response(403, bare, content_type="application/xml")) is None
+    xhtml = response(403, S3_FREE_PLAN, content_type="application/xhtml+xml")
+    assert http402.classify(xhtml) is None
+    assert send(403, "application/xhtml+xml") is False
 
 
 def test_a_non_gate_4xx_comes_back_byte_for_byte() -> None:

@@ -55,6 +55,7 @@ class Concept(enum.Enum):
     SERVICE = "service"  # what one subscribes to: an API, a service, a product, a feature
     # A lapse, and whose.
     LAPSE = "lapse"
+    EXPIRED = "expired"  # a term that ended: an account's, a trial's (a lapse too)
     BILLING_SUBJECT = "billing subject"  # a subscription, a plan, billing, a license
     ACCOUNT = "account"  # an account, an organization, a project: may be off for any reason
     UNPAID = "unpaid"  # past due, overdue, in arrears, an unpaid invoice

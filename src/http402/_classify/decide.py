@@ -237,6 +237,16 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     candidates.extend(family for family, _ in vague_codes)
     remedies = sorted((family for family in stated if family.is_remedy), key=_rank)
     shown_code = _code_value(vague_codes[0][1] if vague_codes else _billing_code(codes), fields)
+    if strict and not candidates and remedies and not contrary:
+        # A remedy asked plainly makes the message a gate; what happened is then read as on
+        # a 402, by every rule ("Your account has live mode disabled. Subscribe to a plan"
+        # is the lapse, not the plan).
+        for message, said in texts:
+            if message.own:
+                for family in said.gates:
+                    if not family.is_remedy and family not in stated:
+                        stated[family] = message.text
+                        candidates.append(family)
     if candidates:
         family = min(candidates, key=_rank)
         remedy = remedies[0] if family.is_vague and remedies else None
@@ -465,7 +475,9 @@ def _fill(
     stated_any = any(not f.is_remedy for f in every if f.is_gate)
     asked = any(f.is_remedy for f in every)
     for family in concept_strong:
-        if family.is_remedy:
+        if not family.is_gate:
+            strong.add(family)  # a look-alike the concepts state vetoes in its turn
+        elif family.is_remedy:
             if not asked:
                 strong.add(family)
         elif not stated or (funds_only and family is Family.INSTRUMENT_DECLINED):

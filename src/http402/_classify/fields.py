@@ -30,7 +30,7 @@ from .._untrusted import (
 )
 from .rules import MAX_CODE, normalize_code
 
-__all__ = ["Code", "Fields", "Message", "read_fields", "text_fields"]
+__all__ = ["Code", "Fields", "Message", "read_fields", "text_fields", "xml_fields"]
 
 
 class Code(NamedTuple):
@@ -157,6 +157,39 @@ def text_fields(text: str) -> Fields:
     if message is not None:
         fields.messages.append(Message(message, False))
     return fields
+
+
+def xml_fields(text: str) -> Fields | None:
+    """The fields of an XML error document (S3's and Alibaba OSS's `<Error>`, the AWS query
+    APIs' `<Response><Errors><Error>`), or `None` when it names no code and no message.
+
+    Its leaf elements, the first of each name in the first `XML_SCAN` characters, are read
+    as a JSON object of those keys would be: `<Code>` is a code, `<Message>` a message,
+    `<RequestId>` the request id. Nothing is parsed as XML (no entities beyond the five
+    predefined, no DTD): a regex that cannot backtrack over a tag finds the leaves.
+    """
+    leaves: dict[str, str] = {}
+    for match in _XML_LEAF.finditer(text, 0, XML_SCAN):
+        name, value = match.group(1), match.group(2)
+        if name not in leaves:
+            leaves[name] = _XML_ENTITY.sub(_xml_entity, value.strip())
+            if len(leaves) >= _MAX_XML_LEAVES:
+                break
+    fields = read_fields(leaves)
+    return fields if fields.codes or fields.messages else None
+
+
+#: How much of an XML document is searched for its leaves.
+XML_SCAN = 16 * 1024
+_MAX_XML_LEAVES = 32
+# A leaf: `<Name>text</Name>`, its text holding no markup; `[^<]` cannot run past a tag.
+_XML_LEAF = re.compile(r"<([A-Za-z][\w.-]{0,63})>([^<]{1,2000})</\1>")
+_XML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
+_XML_ENTITY = re.compile("|".join(_XML_ENTITIES))
+
+
+def _xml_entity(match: re.Match[str]) -> str:
+    return _XML_ENTITIES[match.group()]
 
 
 def read_fields(payload: Any) -> Fields:
@@ -379,6 +412,10 @@ def _spellings(key: str) -> Iterator[str]:
     yield "".join(p.title() for p in parts)
     yield "-".join(parts)
     yield key.upper()
+    if len(parts) > 1 and parts[-1] == "id":
+        # `requestID`, `RequestID` (AWS's query APIs' XML errors).
+        yield parts[0] + "".join(p.title() for p in parts[1:-1]) + "ID"
+        yield "".join(p.title() for p in parts[:-1]) + "ID"
 
 
 def _message(value: Any) -> str | None:

@@ -61,11 +61,19 @@ STATUSES: tuple[StatusRule, ...] = (
         "`billing_hard_limit_reached`, DashScope's `Arrearage`",
     ),
     StatusRule(
-        (401, 407),
+        (401,),
+        Read.ON_EVIDENCE,
+        "Unauthorized: mostly a bad, missing or expired key or token, which states no gate "
+        "(`bad credentials` outvotes any code) and whose small body costs little to read; but "
+        "providers also answer an account or a subscription that expired, a plan's endpoint "
+        "and a monthly allowance with 401 (PagerDuty's 2012, CoinGecko's 10005, ScrapingBee, "
+        "AWS's `OptInRequired`, SendGrid's credits)",
+    ),
+    StatusRule(
+        (407,),
         Read.WITH_PAYMENT_HEADER,
-        "a challenge for credentials: a bad key must cost no body read; an L402, LSAT or "
-        "`Payment` challenge, or a `PAYMENT-REQUIRED` or `crawler-price` header, makes it a "
-        "price",
+        "Proxy Authentication Required: the proxy's credentials; an L402, LSAT or `Payment` "
+        "challenge, or a `PAYMENT-REQUIRED` or `crawler-price` header, makes it a price",
     ),
     StatusRule(
         (403,),
@@ -145,7 +153,8 @@ def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> 
     """`True` for a 4xx other than 402 whose body a generic rule may read for a gate.
 
     Its status must be read (the table), and its content type JSON (`problem+json`
-    included) or plain text; a 401 or 407 only with a payment protocol's header.
+    included), XML (an S3-style `<Error>` document) or plain text; a 407 only with a
+    payment protocol's header.
     """
     read = _HOW.get(status_code)
     if read is not Read.ON_EVIDENCE and read is not Read.WITH_PAYMENT_HEADER:
@@ -154,11 +163,17 @@ def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> 
     if content_type is None:
         return False
     lowered = content_type.lower()
-    if "json" not in lowered and "text/plain" not in lowered:
+    if "json" not in lowered and "text/plain" not in lowered and not _is_xml(lowered):
         return False
     if read is Read.WITH_PAYMENT_HEADER:
         return _has_payment_header(header)
     return True
+
+
+def _is_xml(content_type: str) -> bool:
+    """`application/xml`, `text/xml` or an `+xml` type (S3's and AWS's error documents),
+    not a page (`application/xhtml+xml`)."""
+    return "xml" in content_type and "html" not in content_type
 
 
 def _has_payment_header(header: Callable[[str], str | None]) -> bool:

@@ -1,6 +1,6 @@
 """Generic rules for providers, gateways and proxies that have no adapter of their own.
 
-Any 402 is theirs to read. They also read other 4xx error bodies (JSON or plain text, see
+Any 402 is theirs to read. They also read other 4xx error bodies (JSON, XML or plain text, see
 `is_readable_error`), from any host, since a gateway or a local mock runs anywhere and
 answers in the shape of the provider behind it: LiteLLM's 400 `budget_exceeded`, an
 OpenAI-compatible 429 `insufficient_quota`, Anthropic's 400 "credit balance is too low", a
@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 
 from .._adapters import ResponseSnapshot
-from .._classify.decide import WORDS_SCAN, decide, lifts_by_itself
-from .._classify.fields import Fields, Message
-from .._classify.readers import gate, may_hold_evidence, read_json
+from .._classify.decide import WORDS_SCAN, decide, lifts_by_itself, unless_a_transfer
+from .._classify.fields import Fields, Message, xml_fields
+from .._classify.readers import gate, may_hold_evidence, moves_money, read_json
 from .._models import PaymentRequired
 from .._untrusted import bounded_text
 
@@ -57,7 +57,7 @@ class JSONAdapter:
 
 class TextAdapter:
     """Plain-text and HTML 402 pages, by their wording ("insufficient credits", "upgrade your
-    plan", "card declined")."""
+    plan", "card declined"), and XML error documents, by their `<Code>` and `<Message>`."""
 
     name = "generic-text"
     priority = -400
@@ -74,6 +74,10 @@ class TextAdapter:
             return None  # nothing, or JSON that did not parse: no words to read
 
         content_type = (response.header("content-type") or "").lower()
+        if "html" not in content_type and ("xml" in content_type or text.lstrip()[:5] == "<?xml"):
+            fields = xml_fields(text)
+            if fields is not None:
+                return self._xml(response, fields, text, strict)
         is_html = "html" in content_type or text.lstrip()[:1] == "<"
         if is_html and strict:
             return None  # an error page of a proxy or a firewall, not a provider's words
@@ -99,6 +103,19 @@ class TextAdapter:
         if verdict is None:
             return None
         return gate(fields, verdict, self.name, message=message, raw=text)
+
+    def _xml(
+        self, response: ResponseSnapshot, fields: Fields, text: str, strict: bool
+    ) -> PaymentRequired | None:
+        """An XML error document (S3's `<Error><Code>`, AWS's query APIs'): its leaves read as
+        fields, then decided like a JSON body's (an XML document with neither is read as
+        markup)."""
+        verdict = unless_a_transfer(
+            decide(fields, strict=strict), lambda: moves_money(response.url)
+        )
+        if verdict is None and (strict or lifts_by_itself(fields)):
+            return None
+        return gate(fields, verdict, self.name, raw=text)
 
 
 def _html_text(html: str) -> str:

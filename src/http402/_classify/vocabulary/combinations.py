@@ -268,6 +268,27 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         look_alikes=("Account created.",),
         source="research/payloads2 github-account-suspended-403-negative (a 403: not enough)",
     ),
+    # An account that expired ran out its term: a trial's or a subscription's, whatever the
+    # status (PagerDuty answers 401). A key's or a token's expiry is a credential's.
+    ConceptRule(
+        "account expired",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.EXPIRED, C.ACCOUNT],
+        unless=[C.KEY],
+        examples=(
+            "Your account is expired and cannot use the API.",
+            "This account has expired.",
+            "账户已过期",
+        ),
+        look_alikes=(
+            "The access token for this account has expired.",
+            "Your account's API key expired.",
+            "Your account password has expired.",
+            "Your account is disabled.",
+        ),
+        source="research/payloads5 pagerduty-2012-account-expired-401",
+    ),
     # An account switched off because it went over a limit: what it used is unpaid for, and
     # the account is off until it is (a pay-per-use account with no payment method).
     ConceptRule(
@@ -381,6 +402,24 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         examples=("Card error", "クレジットカードの使用期限、利用限度額をご確認ください。"),
         look_alikes=("Request error", "要求を受け付けできません。"),
         source="a 402 that names only the card",
+    ),
+    # ------------------------------------------------------------------ look-alikes
+    # Read in a clause that a veto stops: a transfer of the application's own money that
+    # lacks funds is no bill (issue 23), in whatever language the concepts know.
+    ConceptRule(
+        "transfer lacks funds",
+        Family.TRANSFER_REFUSED,
+        STRONG,
+        needs=[C.TRANSFER, C.RAN_OUT, {C.BALANCE, C.CREDITS}],
+        examples=(
+            "잔액이 부족하여 송금할 수 없습니다.",
+            "残高不足のため送金できません。",
+            "余额不足，无法提现",
+            "The payout cannot be made: insufficient balance.",
+        ),
+        look_alikes=("Insufficient balance.", "The transfer was created."),
+        source="tests/payloads razorpayx and stripe payouts (English wording rules); the same "
+        "refusal in the lexicons' other languages",
     ),
     # ------------------------------------------------------------------ remedies
     ConceptRule(

@@ -329,6 +329,9 @@ LEXICON: tuple[Lexicon, ...] = (
             "reserved for",
             "restricted to",
             "limited to",
+            # "This request is limited Pro API subscribers" (CoinGecko's 10005): the "to" dropped.
+            "is limited",
+            "are limited",
             "do not have access",
             "don't have access",
             "does not have access",
@@ -458,6 +461,14 @@ LEXICON: tuple[Lexicon, ...] = (
         # Not an organization: one disabled on a 400 is a policy ban as often as not
         # (tests/payloads/anthropic-organization-disabled-400-negative.json).
         source="an account may be off for want of payment, or for a policy",
+    ),
+    # An account that *expired* ran out its term (a trial, a subscription); one disabled or
+    # suspended may be off for a ban as well.
+    Lexicon(
+        C.EXPIRED,
+        ["expired", "过期", "到期", "期限切れ", "失効", "만료"],
+        source="research/payloads5 pagerduty-2012-account-expired-401 ('Your account is "
+        "expired and cannot use the API')",
     ),
     Lexicon(
         C.UNPAID,
@@ -999,6 +1010,13 @@ LEXICON: tuple[Lexicon, ...] = (
             "提现",
             "转账",
             "退款",
+            # Japanese and Korean: a remittance, a transfer, a withdrawal.
+            "送金",
+            "振込",
+            "出金",
+            "송금",
+            "이체",
+            "출금",
         ],
         source="razorpayx payout 'not enough balance'; stripe balance_insufficient; "
         "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a refund's funds)",

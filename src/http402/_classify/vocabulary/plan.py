@@ -422,6 +422,18 @@ CODE_WORDS = (
         look_alikes=("free_text_invalid",),
         source="tests/payloads (dashscope-free-tier-only-exhausted-403, from research)",
     ),
+    # A code that names a feature the account needs, with no words (Freshdesk's 403
+    # `require_feature`): the plan lacks it.
+    CodeWords(
+        "feature required",
+        all_of=("feature",),
+        any_of=("require", "requires", "required"),
+        family=FEATURE,
+        strength=STRONG,
+        examples=("require_feature", "FeatureRequired", "requires_feature"),
+        look_alikes=("feature_disabled", "unknown_feature", "feature_flag_invalid"),
+        source="research/payloads5 freshdesk-require-feature-code-only-403",
+    ),
     CodeWords(
         "plan",
         all_of=("plan",),
