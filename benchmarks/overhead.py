@@ -23,10 +23,12 @@ Prints figures only.
    credential scrubbing path). ``--classify-only`` runs this part alone, in a few seconds.
 
 Noise control for (1): each round sends single requests of every variant (bare A, bare B,
-http402 and the peers) in a freshly shuffled order, timing every request on its own; a round's
-figure for a variant is the median of its requests. Per round we take variant/bare A and, as a
-control, bare B/bare A; the reported figures are medians of those per-round ratios. The control
-shows the noise floor: an overhead within the control's spread is not measurable here. The
+a pass-through wrapper, http402 and the peers) in a freshly shuffled order, timing every
+request on its own; a round's figure for a variant is the median of its requests. Per round we
+take variant/bare A and, as a control, bare B/bare A; the reported figures are medians of those
+per-round ratios, printed with their quartiles. The control shows the noise floor: an overhead
+within the control's spread is not measurable here. The pass-through wrapper, a transport that
+only delegates, shows what wrapping alone costs on this machine: the floor of any wrapper. The
 garbage collector is off during each timed round (and timeit turns it off for its own batches).
 """
 
@@ -72,6 +74,8 @@ BODY = json.dumps({"id": "chatcmpl-123", "object": "chat.completion", "ok": True
 MOCK_URL = "https://api.example.com/v1/ping"
 
 BARE_A, BARE_B, HTTP402 = "bare A", "bare B", "http402"
+#: A transport that only delegates: what wrapping alone costs, the floor of every wrapper.
+PASS = "pass-through"
 HOOK, HOOK_TTL, WATCH, ALL = "+hook", "+hook+gate_ttl", "+low_balance", "+all"
 #: http402's variants: default options, then configured.
 HTTP402_VARIANTS = (HTTP402, HOOK, HOOK_TTL, WATCH, ALL)
@@ -198,12 +202,40 @@ def _shown(value: Any) -> str:
     return type(value).__name__ + "(...)"
 
 
+class _PassThrough(httpx.BaseTransport):
+    """Hands every request to the transport it wraps, and its response back: nothing else."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+
+class _AsyncPassThrough(httpx.AsyncBaseTransport):
+    """`_PassThrough` for async transports."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._transport.handle_async_request(request)
+
+
 def own_wrappers() -> list[Wrapper]:
-    """The two identical bare clients (baseline and control), and http402 with default
-    options and configured."""
+    """The two identical bare clients (baseline and control), a wrapper that only delegates
+    (the floor: what any wrapping costs here), and http402 with default options and
+    configured."""
     return [
         Wrapper(BARE_A, _same, _same, version=httpx.__version__),
         Wrapper(BARE_B, _same, _same, version=httpx.__version__),
+        Wrapper(
+            PASS,
+            _PassThrough,
+            _AsyncPassThrough,
+            version="-",
+            note="a transport that only delegates: what wrapping alone costs",
+        ),
         Wrapper(
             HTTP402,
             http402.PaymentRequiredTransport,
@@ -877,8 +909,9 @@ def _short_absence(why: str) -> str:
 
 
 def print_matrix(scenarios: Sequence[Scenario], rows: Sequence[str]) -> None:
-    """Side by side: median overhead (and µs) per wrapper and scenario, the control first."""
-    width = 22
+    """Side by side: median overhead (and µs) per wrapper and scenario, with the quartiles of
+    its per-round ratios, the control first."""
+    width = 34
     print(f"{'overhead vs bare httpx':<24}" + "".join(f"{s.name:<{width}}" for s in scenarios))
     bare = [f"{s.figures[BARE_A].us:.1f} µs" for s in scenarios]
     print(f"{'(bare httpx)':<24}" + "".join(f"{b:<{width}}" for b in bare))
@@ -889,7 +922,8 @@ def print_matrix(scenarios: Sequence[Scenario], rows: Sequence[str]) -> None:
                 cells.append(f"{_short_absence(s.absent[row]):<{width}}")
             else:
                 f = s.figures[row]
-                cells.append(f"{_pct(f.overhead) + f' {f.diff_us:+.2f} µs':<{width}}")
+                spread = f" ({_pct(f.q1)}..{_pct(f.q3)})"
+                cells.append(f"{_pct(f.overhead) + f' {f.diff_us:+.2f} µs' + spread:<{width}}")
         label = "control (noise)" if row == BARE_B else LABELS.get(row, row)
         print(f"{label:<24}" + "".join(cells))
 
