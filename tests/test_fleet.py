@@ -248,6 +248,28 @@ def worker(
     return Zygote.running().fork(arguments)
 
 
+def gates_served(provider: DemoProvider, count: int) -> threading.Event:
+    """An event set once `provider` has answered `count` requests with a 402: a hook waits
+    on it so that those requests meet the gate while it runs, not after a guessed delay."""
+    served = threading.Event()
+    seen = 0
+    lock = threading.Lock()
+    answer = provider.fake.answer
+
+    def counted(method: str, path: str, body: bytes) -> Any:
+        nonlocal seen
+        status, payload, headers = answer(method, path, body)
+        if status == 402:
+            with lock:
+                seen += 1
+                if seen >= count:
+                    served.set()
+        return status, payload, headers
+
+    provider.fake.answer = counted  # type: ignore[method-assign]
+    return served
+
+
 class Zygote:
     """`python -m tests.fleet_worker --zygote`, one per test process, started at the first
     fleet process: it imports what a fleet process needs once and forks each from there."""
@@ -616,13 +638,15 @@ async def test_async_redis_coordinator(redis_server: RedisServer, anyio_backend:
     import redis.asyncio
 
     gated = DemoProvider(credits=0, price=1, propagation=0.3)
+    every_task_gated = gates_served(gated, 20)
     gated.start()
     calls = 0
 
     async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         nonlocal calls
         calls += 1
-        await anyio.sleep(0.3)
+        # Every task meets the gate while the hook runs, then the hook tops up.
+        assert await anyio.to_thread.run_sync(every_task_gated.wait, 30)
         async with httpx.AsyncClient() as billing:
             await billing.post(f"{gated.url}/billing/top-up", json={"credits": 100})
         return http402.Retry(within=30)
@@ -658,24 +682,25 @@ async def test_sync_and_async_coordinators_share_episodes_through_redis(
     redis_server: RedisServer, anyio_backend: str
 ) -> None:
     """A sync transport and an async one on one account: one top-up between them."""
-    import threading
 
     import anyio
     import redis.asyncio
 
     gated = DemoProvider(credits=0, price=1, propagation=0.3)
+    both_gated = gates_served(gated, 2)
     gated.start()
     hook_calls: list[str] = []
+    sync_hook_runs = threading.Event()
 
     def sync_top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         hook_calls.append("sync")
-        time.sleep(0.5)  # long enough for the async request to meet the gate meanwhile
+        sync_hook_runs.set()
+        assert both_gated.wait(30)  # the async request met the gate while this hook ran
         httpx.post(f"{gated.url}/billing/top-up", json={"credits": 10})
         return http402.Retry(within=30)
 
     async def async_top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         hook_calls.append("async")
-        await anyio.sleep(0.5)
         async with httpx.AsyncClient() as billing:
             await billing.post(f"{gated.url}/billing/top-up", json={"credits": 10})
         return http402.Retry(within=30)
@@ -703,7 +728,7 @@ async def test_sync_and_async_coordinators_share_episodes_through_redis(
             target=lambda: statuses.append(sync_client.post("/v1/generate").status_code)
         )
         thread.start()
-        await anyio.sleep(0.1)  # the sync request leads; the async one arrives during its hook
+        assert await anyio.to_thread.run_sync(sync_hook_runs.wait, 30)  # the sync one leads
         statuses.append((await async_client.post("/v1/generate")).status_code)
         await anyio.to_thread.run_sync(thread.join)
     finally:
@@ -1124,15 +1149,22 @@ async def test_the_async_coordinator_coalesces_on_a_cluster(
     import anyio
 
     calls = []
+    gates = 0
+    every_task_gated = anyio.Event()
 
     async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         calls.append(1)
-        await anyio.sleep(0.2)
+        with anyio.fail_after(30):
+            await every_task_gated.wait()  # every task meets the gate while the hook runs
         return http402.Retry(headers={"x-topped-up": "1"}, within=30)
 
     def gate(request: httpx.Request) -> httpx.Response:
+        nonlocal gates
         if request.headers.get("x-topped-up"):
             return httpx.Response(200)
+        gates += 1
+        if gates == 20:
+            every_task_gated.set()
         return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
 
     coordinator = http402.AsyncRedisCoordinator.from_url(redis_cluster, cluster=True)

@@ -146,6 +146,7 @@ class World:
             )
         )
         self.payments = 0
+        self.hook_calls = 0
         self.unknown = False  # a payment's outcome is unknown, and not reconciled yet
         self.delivered: dict[str, int] = {}  # proof -> times it reached the server
         self.credits = 0
@@ -156,6 +157,12 @@ class World:
         self.max_retries = self.rng.choice([0, 0, 2, 5])
         self.fault_rate = self.rng.choice([0.0, 0.1, 0.3])
         self.cancel_rate = self.rng.choice([0.0, 0.05, 0.2])
+        #: The 402s ask for a `Retry-After`: none, short, inside the hook's window, or past
+        #: it (a window is then stretched for one replay, up to the retry policy's).
+        waits = [None, None, 1, 4, int(0.8 * self.within), int(1.5 * self.within)]
+        self.retry_after: int | None = self.rng.choice(waits)
+        #: The top-up hook's own window, known once it answers: the policy's, or shorter.
+        self.hook_within = self.rng.choice([self.within, self.within / 2])
         self.purchases: list[Purchase] = []
         self.lifts = 0  # signs that a top-up took: a replay, or a request, got through
         self.settles = 0  # reconciles, and top-ups by hand
@@ -186,7 +193,8 @@ class World:
         if self.credits > 0:
             self.credits -= 1
             return Sent(httpx.Response(200, json={"ok": True}, request=request))
-        response = httpx.Response(402, json=insufficient(0, 1), request=request)
+        headers = self.gate_headers()
+        response = httpx.Response(402, json=insufficient(0, 1), headers=headers, request=request)
         payment = http402.classify(response)
         assert payment is not None
         return Gated(error_for(payment, request=request, response=response))
@@ -194,7 +202,8 @@ class World:
     def priced_answer(self, request: httpx.Request) -> Any:
         proof = request.headers.get("x-payment")
         if proof is None:
-            response = httpx.Response(402, content=CHALLENGE, request=request)
+            headers = self.gate_headers()
+            response = httpx.Response(402, content=CHALLENGE, headers=headers, request=request)
             payment = http402.classify(response)
             assert payment is not None
             return Gated(error_for(payment, request=request, response=response))
@@ -216,7 +225,11 @@ class World:
             raise httpx.ReadTimeout("timed out")
         return Sent(httpx.Response(200, json={"data": "premium"}, request=request))
 
+    def gate_headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"retry-after": str(self.retry_after)}
+
     def pay(self, error: http402.PaymentRequiredError) -> Retry | None:
+        self.hook_calls += 1
         roll = self.rng.random()
         if roll < 0.1:
             return None  # the wallet declines
@@ -228,6 +241,7 @@ class World:
         return Retry(headers={"X-PAYMENT": proof}, paid=error.payment.payment_options[0])
 
     def hook(self, error: http402.PaymentRequiredError) -> Retry | None:
+        self.hook_calls += 1
         roll = self.rng.random()
         call = self.call_of(error.request)
         if roll < 0.1:
@@ -241,7 +255,7 @@ class World:
         if not self.never_shows:
             delay = self.rng.uniform(0.0, 1.5 * self.within)
             heapq.heappush(self.arrivals, (self.clock.now + delay, 5))
-        return Retry(within=self.within, headers={"X-Top-Up-Receipt": PROOF})
+        return Retry(within=self.hook_within, headers={"X-Top-Up-Receipt": PROOF})
 
     # --- performing actions ----------------------------------------------------------
 
@@ -278,14 +292,13 @@ class World:
         return self.recovery.scope(httpx.Request("POST", URL))
 
     def call_of(self, request: httpx.Request) -> int | None:
-        if "x-stainless-retry-count" not in request.headers:
-            return None
-        return int(request.content.decode().removeprefix("call-"))
+        call = request.headers.get("x-sim-call")  # a replay's body may not be read
+        return None if call is None else int(call)
 
     def attempt(self, call: int, retry: int) -> Request:
         """An attempt of call `call` (SDK worlds), or a plain request."""
         if self.max_retries:
-            headers = {"x-stainless-retry-count": str(retry)}
+            headers = {"x-stainless-retry-count": str(retry), "x-sim-call": str(call)}
             request = httpx.Request("POST", URL, content=f"call-{call}", headers=headers)
         else:
             request = httpx.Request("POST", URL)
@@ -431,6 +444,11 @@ class World:
                     f"seed {self.seed}: the SDK's retries of call {call} bought again at "
                     f"{purchase.at:.1f} s (first at {previous.at:.1f} s, raised={previous.raised})"
                 )
+        if self.retry_after is not None and self.retry_after >= self.within:
+            assert self.hook_calls == 0, (
+                f"seed {self.seed}: a hook ran for a Retry-After of {self.retry_after} s, "
+                f"at or past the retry policy's {self.within:g} s window"
+            )
         for error in self.errors:
             assert PROOF not in str(error) + repr(error)
         reused = [proof for proof, times in self.delivered.items() if times > 1]
@@ -458,8 +476,8 @@ def test_the_simulation_sees_a_repeat_purchase() -> None:
 def test_the_runs_cover_the_faults() -> None:
     """Across the seeds, the runs meet every kind of fault and outcome they are meant to."""
     seen: set[str] = set()
-    purchases = payments = raised = sdk_retries = 0
-    for seed in range(60):
+    purchases = payments = raised = sdk_retries = stretched = 0
+    for seed in range(120):
         world = World(seed)
         world.run()
         seen |= {r.outcome for r in world.requests}
@@ -467,7 +485,11 @@ def test_the_runs_cover_the_faults() -> None:
         payments += world.payments
         raised += sum(p.raised for p in world.purchases)
         sdk_retries += sum(r.retry > 0 for r in world.requests)
+        # A top-up hook answered a window shorter than the gate's wait: its window is
+        # stretched for a replay after the wait.
+        if world.retry_after is not None and world.retry_after > world.hook_within:
+            stretched += len(world.purchases)
     outcomes = {"ok", "PaymentOutcomeUnknownError", "CancelledError", "InsufficientCreditsError"}
     assert outcomes | {"PaymentChallengeError", "TimeoutError"} <= seen
-    assert purchases > 30 and payments > 30
-    assert raised > 0 and sdk_retries > 30
+    assert purchases > 50 and payments > 50
+    assert raised > 0 and sdk_retries > 30 and stretched > 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +20,8 @@ import pytest
 import http402
 
 pytest.importorskip("mypy")
-REJECTED = Path(__file__).parent / "typechecks" / "rejected.py"
+ROOT = Path(__file__).parent.parent
+REJECTED = ROOT / "tests" / "typechecks" / "rejected.py"
 _IGNORE = re.compile(r"  # type: ignore\[([a-z-]+)\]")
 
 
@@ -43,9 +46,9 @@ def test_each_rejected_call_fails_with_its_error_code(tmp_path: Path) -> None:
             "--strict",
             "--no-error-summary",
             "--config-file",
-            os.devnull,
+            str(ROOT / "pyproject.toml"),
             "--cache-dir",
-            str(tmp_path / "cache"),
+            str(warm_cache(tmp_path / "cache")),
             str(stripped),
         ],
         capture_output=True,
@@ -59,3 +62,26 @@ def test_each_rejected_call_fails_with_its_error_code(tmp_path: Path) -> None:
         for number, code in re.findall(r":(\d+): error: .*\[([a-z-]+)\]$", run.stdout, re.M)
     }
     assert found == expected, run.stdout + run.stderr
+
+
+def warm_cache(path: Path) -> Path:
+    """A copy at `path` of the cache CI's `mypy` run left (the project's settings, so that
+    http402 and its dependencies are not checked again), or an empty one. Each database is
+    copied through SQLite's backup, a consistent snapshot even while another test's mypy
+    writes to it."""
+    cache = Path(os.environ.get("MYPY_CACHE_DIR", ROOT / ".mypy_cache"))
+    path.mkdir()
+    for source in cache.rglob("*") if cache.is_dir() else ():
+        target = path / source.relative_to(cache)
+        if source.is_dir():
+            target.mkdir(exist_ok=True)
+        elif source.suffix == ".db":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(source) as old, sqlite3.connect(target) as new:
+                old.backup(new)
+            old.close()
+            new.close()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    return path

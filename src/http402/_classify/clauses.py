@@ -226,11 +226,15 @@ class ConceptReading(NamedTuple):
 
 _NOTHING = ConceptReading(frozenset(), frozenset(), (), False)
 _LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE})
+_GATE_RULES = tuple(rule for rule in COMBINATIONS if rule.family.is_gate)
 _STATEMENT_RULES = tuple(
-    rule for rule in COMBINATIONS if rule.part is Part.STATEMENT and not rule.fallback
+    rule for rule in _GATE_RULES if rule.part is Part.STATEMENT and not rule.fallback
 )
-_WHOLE_RULES = tuple(rule for rule in COMBINATIONS if rule.part is Part.WHOLE)
-_FALLBACK_RULES = tuple(rule for rule in COMBINATIONS if rule.fallback)
+_WHOLE_RULES = tuple(rule for rule in _GATE_RULES if rule.part is Part.WHOLE)
+_FALLBACK_RULES = tuple(rule for rule in _GATE_RULES if rule.fallback)
+#: Look-alikes are read in the clauses a veto stops (their words are vetoes), and count
+#: whatever else the text says: they veto in turn.
+_LOOK_ALIKE_RULES = tuple(rule for rule in COMBINATIONS if not rule.family.is_gate)
 
 
 def read_concepts(lowered: str, *, vetoed: bool = False) -> ConceptReading:
@@ -257,6 +261,9 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
         if clause.vetoed:
             vetoed = True
             lifts = lifts or not clause.whole.isdisjoint(_LIFTS)
+            for rule in _LOOK_ALIKE_RULES:
+                if rule.matches(clause.whole):
+                    matched.append(rule)
             continue
         if not clause.whole:
             continue
@@ -279,7 +286,7 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
     names: list[str] = []
     replaces: set[Family] = set()
     for rule in matched:
-        if rule.strength is Strength.STRONG and not vetoed:
+        if rule.strength is Strength.STRONG and (not vetoed or not rule.family.is_gate):
             strong.add(rule.family)
         else:
             weak.add(rule.family)

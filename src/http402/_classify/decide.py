@@ -475,7 +475,9 @@ def _fill(
     stated_any = any(not f.is_remedy for f in every if f.is_gate)
     asked = any(f.is_remedy for f in every)
     for family in concept_strong:
-        if family.is_remedy:
+        if not family.is_gate:
+            strong.add(family)  # a look-alike the concepts state vetoes in its turn
+        elif family.is_remedy:
             if not asked:
                 strong.add(family)
         elif not stated or (funds_only and family is Family.INSTRUMENT_DECLINED):

@@ -403,6 +403,24 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         look_alikes=("Request error", "要求を受け付けできません。"),
         source="a 402 that names only the card",
     ),
+    # ------------------------------------------------------------------ look-alikes
+    # Read in a clause that a veto stops: a transfer of the application's own money that
+    # lacks funds is no bill (issue 23), in whatever language the concepts know.
+    ConceptRule(
+        "transfer lacks funds",
+        Family.TRANSFER_REFUSED,
+        STRONG,
+        needs=[C.TRANSFER, C.RAN_OUT, {C.BALANCE, C.CREDITS}],
+        examples=(
+            "잔액이 부족하여 송금할 수 없습니다.",
+            "残高不足のため送金できません。",
+            "余额不足，无法提现",
+            "The payout cannot be made: insufficient balance.",
+        ),
+        look_alikes=("Insufficient balance.", "The transfer was created."),
+        source="tests/payloads razorpayx and stripe payouts (English wording rules); the same "
+        "refusal in the lexicons' other languages",
+    ),
     # ------------------------------------------------------------------ remedies
     ConceptRule(
         "top up",

@@ -1010,6 +1010,13 @@ LEXICON: tuple[Lexicon, ...] = (
             "提现",
             "转账",
             "退款",
+            # Japanese and Korean: a remittance, a transfer, a withdrawal.
+            "送金",
+            "振込",
+            "出金",
+            "송금",
+            "이체",
+            "출금",
         ],
         source="razorpayx payout 'not enough balance'; stripe balance_insufficient; "
         "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a refund's funds)",
