@@ -31,7 +31,7 @@ def test_demo_runs_against_a_real_loopback_server_and_exits_zero() -> None:
     assert "hook: POST /billing/top-up -> pending" in out
     assert "still 402 while the top-up propagates" in out
     assert re.search(r"replayed: 200 OK after [0-9.]+ s, 180 credits left", out)
-    assert "on_low_balance: time_left:" in out
+    assert "low balance (time_left):" in out
     assert re.search(r"refused before sending \(InsufficientCreditsError, attempts=0\)", out)
     assert "demo-" not in out, "the demo's API key must not be printed"
     assert _transcript(out) == _transcript(_documented_demo()), "docs/cli.md has drifted"

@@ -121,3 +121,16 @@ def test_one_numbering_of_attempts_when_the_window_closes(
     assert seen[-1].extensions["http402.replay"] == {"attempt": sends}
     attempts = [getattr(r, "attempt", None) for r in caplog.records if r.name == "http402"]
     assert max(a for a in attempts if a is not None) == sends
+
+
+def test_an_event_with_no_gate_names_no_gate(caplog: pytest.LogCaptureFixture) -> None:
+    """A record about a store, a probe or a hold (no gate met) says its event and words, not
+    a gate's `(None, provider None, attempt 1, waited 0.0 s)`; the fields stay for handlers."""
+    from http402._telemetry import report
+
+    with caplog.at_level(logging.WARNING, logger="http402"):
+        report("release_failed", "the store did not answer", None, scope="s", level=logging.WARNING)
+    (record,) = caplog.records
+    assert record.getMessage() == "http402 release_failed: the store did not answer"
+    assert record.__dict__["billing_gate_reason"] is None
+    assert record.__dict__["http402_event"] == "release_failed"

@@ -1085,3 +1085,27 @@ async def test_cancelled_while_the_coordinator_is_told_the_connection_goes_back(
                 group.cancel_scope.cancel()
             http402.wrap(client)  # no hooks: the next request just goes
             assert (await client.post(url)).status_code == 200
+
+
+@pytest.mark.parametrize("target", [42, None, object()])
+def test_reconcile_names_what_it_takes_when_given_something_else(target: Any) -> None:
+    """A wrong argument gets a clear `TypeError`, sync and async, from the client helpers and
+    from the transport, not an `AttributeError` from inside."""
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    )
+    with pytest.raises(TypeError, match="reconcile\\(\\) takes"):
+        http402.reconcile(client, target)
+    with pytest.raises(TypeError, match="reconcile\\(\\) takes"):
+        http402.PaymentRequiredTransport(
+            httpx.MockTransport(lambda r: httpx.Response(200))
+        ).reconcile(target)
+
+    async def main() -> None:
+        async_client = http402.wrap(
+            httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+        )
+        with pytest.raises(TypeError, match="reconcile\\(\\) takes"):
+            await http402.areconcile(async_client, target)
+
+    asyncio.run(main())

@@ -113,7 +113,8 @@ class LowBalance:
     time_left: float | None
     #: The digest of the billing scope (never the scope itself).
     scope_digest: str
-    #: When the balance was read, on the caller's clock, in seconds.
+    #: When the balance was read, in seconds on the clock it was fed with: in a transport the
+    #: coordinator's (`time.monotonic()` unless one is given), not a date like `Balance.as_of`.
     as_of: float
     #: The provider's adapter name, where known.
     provider: str | None = None

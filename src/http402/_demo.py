@@ -251,7 +251,7 @@ def _know_before(provider: DemoProvider, headers: dict[str, str], out: TextIO) -
             for alert in alerts:
                 hours = (alert.time_left or 0) / 3600
                 print(
-                    f"    on_low_balance: {alert.trigger}: about {hours:.1f} h of credits left "
+                    f"    low balance ({alert.trigger}): about {hours:.1f} h of credits left "
                     f"at {alert.rate or 0:.3f} credits/s",
                     file=out,
                 )

@@ -960,7 +960,8 @@ class Recovery:
         except Exception as exc:
             report(
                 "release_failed",
-                f"the coordinator did not end a hold ({type(exc).__name__})",
+                "a success showed a top-up took, but the coordinator did not answer when "
+                f"asked to end its hold ({type(exc).__name__})",
                 None,
                 scope=scope,
                 level=logging.WARNING,

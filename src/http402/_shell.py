@@ -170,6 +170,11 @@ class Shell:
             return target.scope, target.keys
         if isinstance(target, PaymentRequiredError):
             return self._scope_of(target.request), (top_up_key(target.reason),)
+        if not isinstance(target, str) and not hasattr(target, "url"):
+            raise TypeError(
+                "reconcile() takes a PaymentOutcomeUnknownError, a PaymentRequiredError, a "
+                f"request or a URL, not {type(target).__name__}"
+            )
         return self._scope_of(target), None
 
     def _paid_failure(self, paid: PaidAttempt, exc: BaseException) -> PaymentOutcomeUnknownError:

@@ -51,17 +51,21 @@ def report(
     if propagation is not None:
         fields["propagation"] = round(propagation, 3)
     if logger.isEnabledFor(level):
-        logger.log(
-            level,
-            "http402 %s: %s (%s, provider %s, attempt %d, waited %.1f s)",
-            event,
-            text,
-            fields["billing_gate_reason"],
-            fields["provider"],
-            attempt,
-            waited,
-            extra=fields,
-        )
+        if payment is None:
+            # No gate to name (a probe, a store, a hold): the event and its words alone.
+            logger.log(level, "http402 %s: %s", event, text, extra=fields)
+        else:
+            logger.log(
+                level,
+                "http402 %s: %s (%s, provider %s, attempt %d, waited %.1f s)",
+                event,
+                text,
+                fields["billing_gate_reason"],
+                fields["provider"],
+                attempt,
+                waited,
+                extra=fields,
+            )
     trace = _opentelemetry_trace()
     if trace is not None:
         span = trace.get_current_span()

@@ -152,6 +152,11 @@ def _target(client: Any, target: Any, headers: Mapping[str, str] | None) -> tupl
     if isinstance(target, str):
         request = client.build_request("GET", target, headers=headers)
         return request, request
+    if not hasattr(target, "request"):
+        raise TypeError(
+            "reconcile() takes a PaymentOutcomeUnknownError, a PaymentRequiredError, a request "
+            f"or a URL, not {type(target).__name__}"
+        )
     return target.request, target
 
 
