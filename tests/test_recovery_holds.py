@@ -341,6 +341,10 @@ def test_a_pay_hook_that_raises_after_its_request_gave_up_still_holds_its_offer(
             client.get(URL)
         assert caught.value.held
     assert wallet.paid == 1 and len(hooks) == 1
+    http402.reconcile(client, caught.value)  # the wallet says: paid, nothing to use
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+        client.get(URL)  # reconciled: the next request pays (and this wallet fails again)
+    assert not again.value.held and wallet.paid == 2
 
 
 @pytest.mark.anyio

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import http402
-from http402 import Retry
+from http402 import Retry, _workers
 from http402._episodes import FAILURE_HOLD, CallAnswer, EpisodeBook, Turn
 
 from .fakes import Account
@@ -186,6 +186,74 @@ def test_an_sdks_retry_of_a_call_whose_payment_is_unknown_is_held_at_a_new_price
     with pytest.raises(http402.PaymentOutcomeUnknownError):
         sdk_attempt(client, 2)  # reconciled: the retry may pay
     assert paid == ["10000", "12000"]
+
+
+@pytest.fixture
+def hook_threads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The threads the transport runs hooks in, for a test to join (no waiting on time)."""
+    threads: list[threading.Thread] = []
+
+    def run(job: Any) -> None:
+        threads.append(threading.Thread(target=job))
+        threads[-1].start()
+
+    monkeypatch.setattr(_workers, "run", run)
+    return threads
+
+
+class SlowWallet:
+    """A pay hook slower than `hook_timeout`: its first payment waits for `go`; it then
+    returns a proof, or (`raises`) pays and fails."""
+
+    def __init__(self, *, raises: bool) -> None:
+        self.go, self.raises, self.paid = threading.Event(), raises, []
+
+    def __call__(self, error: http402.PaymentRequiredError) -> Retry:
+        if not self.paid:
+            assert self.go.wait(10)
+        offer = error.payment.payment_options[0]
+        self.paid.append(str(offer.amount))
+        if self.raises:
+            raise ConnectionError("wallet: paid, then the receipt wait failed")
+        return Retry(headers={"PAYMENT-SIGNATURE": f"signed-{len(self.paid)}-0123456789"})
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_an_sdks_retry_at_a_new_price_gets_its_calls_late_payment(
+    raises: bool, hook_threads: list[threading.Thread]
+) -> None:
+    """The pay hook outlasts `hook_timeout` and the SDK sends the call again, meeting a new
+    price (another offer): the retry gets what the call's first payment came to, the late
+    proof or the unknown outcome of a wallet that raised, and the new price is not paid."""
+    prices = iter(["10000", "12000", "12000"])
+    proofs: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "payment-signature" in request.headers:
+            proofs.append(request.headers["payment-signature"])
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, headers={"payment-required": challenge(next(prices))})
+
+    wallet = SlowWallet(raises=raises)
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(handler),
+            on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet},
+            hook_timeout=0.05,
+        )
+    )
+    with pytest.raises(TimeoutError):
+        sdk_attempt(client, 0)
+    wallet.go.set()
+    hook_threads[0].join()
+    if raises:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            sdk_attempt(client, 1)
+        assert caught.value.held and proofs == []
+    else:
+        assert sdk_attempt(client, 1).status_code == 200
+        assert proofs == ["signed-1-0123456789"]
+    assert wallet.paid == ["10000"] and len(hook_threads) == 1
 
 
 def test_an_sdks_retry_of_a_call_whose_paid_replay_was_refused_is_not_paid_again() -> None:

@@ -87,7 +87,8 @@ class CallAnswer:
 
     #: A top-up episode whose hook raised or declined: a retry joins it.
     episode: Episode | None = None
-    #: The hold keys of a payment whose outcome is unknown: a retry is held while they are.
+    #: The hold keys of a payment whose outcome is unknown (a retry is held while they
+    #: are), or that is still being made or whose proof never left (a retry adopts it).
     held: tuple[str, ...] = ()
     #: Why the paid replay was refused (the server's words): a retry is not paid again.
     refused: str | None = None
@@ -506,12 +507,13 @@ class EpisodeBook:
             return None
 
     def _adoptable(self, episode: Episode, now: float) -> bool:
-        """Running, or answered with a proof, or raised (the adopter then raises the unknown
-        outcome and holds the offers through the coordinator), not long ago."""
+        """Running, or answered with a proof not long ago. A pay hook that raised holds its
+        offers itself (`HookCall.finish`): its episode is not adopted, so that once the
+        application reconciles that hold, the next request pays instead of meeting the old
+        unknown outcome again."""
         if not episode.finished:
             return True
-        answered = episode.retry is not None or episode.error is not None
-        return answered and now < episode.finished_at + self._keep_closed
+        return episode.retry is not None and now < episode.finished_at + self._keep_closed
 
     def forked(self) -> None:
         """In a child process, forgets what only the parent's threads could finish: the

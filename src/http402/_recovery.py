@@ -666,16 +666,21 @@ class Recovery:
         whose payment may have been made or was refused; a proof whose request stopped
         waiting for it (an orphan) is used before a new one is bought."""
         sdk_call = call_of(request, scope)
+        # The offers an earlier attempt of this SDK call paid or is paying for: its proof
+        # serves this attempt even when the server now asks another price.
+        paid_before: tuple[str, ...] = ()
         if sdk_call is not None and sdk_call.retry:
             earlier = book.recall(sdk_call.key)
             if earlier is not None:
                 yield from self._paid_before(request, error, scope, sdk_call, earlier)
+                paid_before = earlier.held
         for payments in range(1, self.options.max_payments + 1):
             keys = offer_keys(error.payment.payment_options, request.method, str(request.url))
             held = yield from self._held(scope, keys)
             if held is not None:
                 raise self._held_error(request, error, scope, keys, held)
-            episode = book.adopt(scope, keys)
+            episode = book.adopt(scope, keys) or book.adopt(scope, paid_before)
+            paid_before = ()
             if episode is None:
                 error, reservation = yield from self._reserve(error, scope)
                 episode = book.private()
@@ -708,8 +713,11 @@ class Recovery:
                     raise (yield from self._hook_raised(request, error, exc, scope, keys)) from exc
                 if not episode.finished:
                     # The hook still runs and may pay: its proof goes to the next request
-                    # for the offer, not to waste.
+                    # for the offer, not to waste, and first to this call's own retries,
+                    # whatever price they meet (were they to pay it, the call paid twice).
                     book.orphan(scope, keys, episode)
+                    if sdk_call is not None:
+                        book.answered(sdk_call.key, CallAnswer(held=keys))
                 raise
             if retry is None:
                 raise error
@@ -734,8 +742,11 @@ class Recovery:
                 result.response.extensions[REPLAY_EXTENSION] = {"attempt": payments + 1}
                 return result.response
             if isinstance(result, NotSent):
-                # The proof never left: it serves the next request for the offer.
+                # The proof never left: it serves the next request for the offer (this
+                # call's retries first, at any price).
                 book.orphan(scope, paid_keys, episode)
+                if sdk_call is not None:
+                    book.answered(sdk_call.key, CallAnswer(held=paid_keys))
                 raise result.error
             again = result.error
             if again.reason is Reason.PAYMENT_CHALLENGE and payments < self.options.max_payments:
@@ -763,7 +774,8 @@ class Recovery:
     ) -> Generator[Action, Any, None]:
         """Raises for an SDK's retry of a call that paid already: while the payment's outcome
         is unknown (its hold stands), or when its paid replay was refused. Returns when the
-        hold was reconciled since: the retry may pay."""
+        hold was reconciled since (the retry may pay), or when no hold stands for a payment
+        still being made or whose proof was never sent (the retry adopts it)."""
         if earlier.held:
             record = yield from self._held(scope, earlier.held)
             if record is not None:
