@@ -159,6 +159,7 @@ def text_fields(text: str) -> Fields:
     return fields
 
 
+@functools.lru_cache(maxsize=128)
 def xml_fields(text: str) -> Fields | None:
     """The fields of an XML error document (S3's and Alibaba OSS's `<Error>`, the AWS query
     APIs' `<Response><Errors><Error>`), or `None` when it names no code and no message.
@@ -167,6 +168,7 @@ def xml_fields(text: str) -> Fields | None:
     as a JSON object of those keys would be: `<Code>` is a code, `<Message>` a message,
     `<RequestId>` the request id. Nothing is parsed as XML (no entities beyond the five
     predefined, no DTD): a regex that cannot backtrack over a tag finds the leaves.
+    Cached, as a JSON body's reading is: a provider sends the same few documents.
     """
     leaves: dict[str, str] = {}
     for match in _XML_LEAF.finditer(text, 0, XML_SCAN):
