@@ -101,9 +101,12 @@ def say(event: str, **fields: Any) -> None:
 
 
 def listen(told: dict[str, threading.Event]) -> None:
-    """Sets the event of each word the test writes on stdin (`go`, `release`)."""
+    """Sets the event of each word the test writes on stdin (`go`, `release`). The test
+    closes stdin only once this process exited: an end before means the test is gone (it
+    failed or was stopped), and a process waiting for its word would wait for ever."""
     for line in sys.stdin:
         told[line.strip()].set()
+    os._exit(1)
 
 
 class FirstEvent(logging.Handler):
