@@ -220,6 +220,7 @@ def pathological_texts() -> list[tuple[str, httpx.Response]]:
         ("2,000 '<script ' in HTML", gate("<script " * 2_000, kind="text/html")),
         ("a message of 2,000 digits", gate(json.dumps({"error": {"message": "7" * 1990 + " x"}}))),
         ("a JSON string of 4,000 escaped quotes", gate('["' + '\\"' * 4_000 + "{" * 40)),
+        ("10,000 unclosed '<Code>' in XML", gate("<Code>" * 10_000, kind="application/xml")),
     ]
 
 
