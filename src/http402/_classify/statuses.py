@@ -61,19 +61,11 @@ STATUSES: tuple[StatusRule, ...] = (
         "`billing_hard_limit_reached`, DashScope's `Arrearage`",
     ),
     StatusRule(
-        (401,),
-        Read.ON_EVIDENCE,
-        "Unauthorized: mostly a bad, missing or expired key or token, which states no gate "
-        "(`bad credentials` outvotes any code) and whose small body costs little to read; but "
-        "providers also answer an account or a subscription that expired, a plan's endpoint "
-        "and a monthly allowance with 401 (PagerDuty's 2012, CoinGecko's 10005, ScrapingBee, "
-        "AWS's `OptInRequired`, SendGrid's credits)",
-    ),
-    StatusRule(
-        (407,),
+        (401, 407),
         Read.WITH_PAYMENT_HEADER,
-        "Proxy Authentication Required: the proxy's credentials; an L402, LSAT or `Payment` "
-        "challenge, or a `PAYMENT-REQUIRED` or `crawler-price` header, makes it a price",
+        "a challenge for credentials: a bad key must cost no body read; an L402, LSAT or "
+        "`Payment` challenge, or a `PAYMENT-REQUIRED` or `crawler-price` header, makes it a "
+        "price (DESIGN's third-round table; a provider's own adapter may read its 401s)",
     ),
     StatusRule(
         (403,),
@@ -153,7 +145,7 @@ def is_readable_error(status_code: int, header: Callable[[str], str | None]) -> 
     """`True` for a 4xx other than 402 whose body a generic rule may read for a gate.
 
     Its status must be read (the table), and its content type JSON (`problem+json`
-    included), XML (an S3-style `<Error>` document) or plain text; a 407 only with a
+    included), XML (an S3-style `<Error>` document) or plain text; a 401 or 407 only with a
     payment protocol's header.
     """
     read = _HOW.get(status_code)
