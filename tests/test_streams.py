@@ -221,6 +221,15 @@ class TestWhatIsOutput:
             (Event("message", '{"choices":[],"prompt_filter_results":[{}]}'), None),
             (Event("message", '{"choices":[{"delta":{"content":"Hi"}}]}'), Stop.OUTPUT),
             (Event("message", '{"choices":[{"text":"Hi"}]}'), Stop.OUTPUT),
+            # A typed event of identifiers and timestamps alone says which stream this is, not
+            # what was produced (Bike4Mind's `meta` before its first delta); anything else in it,
+            # or a nested value, is output.
+            (Event("message", '{"type":"meta","requestId":"r1"}'), None),
+            (Event("meta", '{"type":"meta","request_id":"r1","created_at":1760000000}'), None),
+            (Event("message", '{"type":"meta","requestId":"r1","text":"Hi"}'), Stop.OUTPUT),
+            (Event("message", '{"type":"meta","requestId":{"id":"r1"}}'), Stop.OUTPUT),
+            (Event("message", '{"type":"meta","requestId":"r1","done":true}'), Stop.OUTPUT),
+            (Event("message", '{"requestId":"r1"}'), Stop.OUTPUT),
             # Anything unknown is output: an unknown stream is never held back.
             (Event("message", "plain text"), Stop.OUTPUT),
             (Event("message", '{"candidates":[]}'), Stop.OUTPUT),

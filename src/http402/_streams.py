@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -357,7 +358,7 @@ def judge(event: Event) -> tuple[Stop | None, bytes | None]:
             kind = declared
         if kind in _ERROR_TYPES or (kind is None and _has_error(payload)):
             return Stop.ERROR, _error_payload(kind, payload, data)
-        if kind in _NO_OUTPUT_TYPES:
+        if kind in _NO_OUTPUT_TYPES or (kind is not None and _only_metadata(payload)):
             return None, None
         if kind == "content_block_start" and _carries_nothing(payload.get("content_block")):
             return None, None  # Anthropic opens an empty text or thinking block first
@@ -369,6 +370,28 @@ def judge(event: Event) -> tuple[Stop | None, bytes | None]:
     if kind in _NO_OUTPUT_TYPES:
         return None, None
     return Stop.OUTPUT, None
+
+
+#: Keys that name or date a stream, a request or a response, never what a model produced.
+_METADATA_KEY = re.compile(
+    r"(?:id|object|model|created|created_at|createdAt|sequence_number|timestamp"
+    r"|[a-z0-9]+(?:_id|Id))\Z"
+)
+
+
+def _only_metadata(payload: dict[str, Any]) -> bool:
+    """A typed event whose other members are identifiers and timestamps alone (a request id
+    sent first, as `{"type": "meta", "requestId": "..."}`): it says which stream this is, not
+    what was produced, so it is no output. Any other member, or a nested value, is output."""
+    return all(
+        key == "type"
+        or (
+            _METADATA_KEY.match(key) is not None
+            and (value is None or isinstance(value, (str, int, float)))
+            and not isinstance(value, bool)
+        )
+        for key, value in payload.items()
+    )
 
 
 def _has_error(payload: dict[str, Any]) -> bool:
