@@ -1008,3 +1008,59 @@ def test_the_scope_holds_digests_only() -> None:
     """No credential appears in the scope string."""
     shown = scope(f"https://bob:{CANARY}@{HOST}/?key={CANARY}", Cookie=f"session={CANARY}")
     assert not leaks(shown)
+
+
+PICKLE_KEY = "sk-or-v1-" + "5f3c9a1b7e2d4c6a8b0f1e3d5c7a9b2e"
+
+
+@pytest.mark.parametrize("family", ["httpx", "httpx2"])
+def test_a_pickled_error_carries_no_secret(family: str) -> None:
+    """An error pickled to cross a process boundary keeps its names, its words and its body,
+    but no credential: not the request's header, query or body, not the server's echo of the
+    key in the body, its headers or the payload (`payment.raw`), in any form the redactor
+    knows (here whole, lower-cased, shortened)."""
+    import pickle
+
+    import httpx2
+
+    import http402.httpx2
+
+    lib: Any = httpx if family == "httpx" else httpx2
+    wrap: Any = http402.wrap if family == "httpx" else http402.httpx2.wrap
+    echo = {
+        "error": {
+            "code": 402,
+            "message": f"Insufficient credits for key {PICKLE_KEY}",
+            "metadata": {"key": PICKLE_KEY.lower(), "hint": PICKLE_KEY[:30]},
+        }
+    }
+
+    def provider(request: Any) -> Any:
+        return lib.Response(402, json=echo, headers={"x-echo": PICKLE_KEY})
+
+    client = wrap(lib.Client(transport=lib.MockTransport(provider)))
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        client.post(
+            f"https://openrouter.ai/api/v1/chat/completions?api_key={PICKLE_KEY}",
+            headers={"authorization": f"Bearer {PICKLE_KEY}", "x-custom": "kept"},
+            json={"prompt": PICKLE_KEY},
+        )
+    error = caught.value
+    shipped = pickle.dumps(error)
+    for piece in (PICKLE_KEY, PICKLE_KEY.lower(), PICKLE_KEY[9:21], PICKLE_KEY[-12:]):
+        assert piece.encode() not in shipped
+    copy = pickle.loads(shipped)
+    assert type(copy) is type(error) and str(copy) == str(error)
+    assert (copy.status_code, copy.code, copy.message, copy.body) == (
+        error.status_code,
+        error.code,
+        error.message,
+        error.body,
+    )
+    assert copy.payment == error.payment
+    assert copy.request.headers["authorization"] == "[redacted]"
+    assert copy.request.headers["x-custom"] == "kept"
+    assert copy.request.method == "POST" and copy.request.url.host == "openrouter.ai"
+    assert isinstance(copy.response, lib.Response)
+    # The original is untouched: the application in this process still has the real objects.
+    assert error.request.headers["authorization"] == f"Bearer {PICKLE_KEY}"

@@ -30,10 +30,18 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import httpx
 
 from ._models import PaymentRequired, Reason
-from ._redaction import redactor_of, safe_url_for_display
+from ._redaction import (
+    REDACTED,
+    is_payment_proof_header,
+    is_sensitive_header,
+    redactor_of,
+    safe_url_for_display,
+    scrub_payload,
+)
 
 if TYPE_CHECKING:
     from ._holds import PaymentHold
@@ -161,14 +169,22 @@ class PaymentRequiredError(httpx.HTTPStatusError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
+        # What crosses a process boundary keeps no secret: the request and the response as
+        # `_shipped` makes them, and the payload scrubbed of the request's credentials.
+        request, response = _shipped(self.request, self.response, self.body)
+        payment = self.payment
+        if payment.raw is not None:
+            payment = attrs.evolve(
+                payment, raw=scrub_payload(payment.raw, redactor_of(self.request))
+            )
         return (
             _rebuild,
             (
                 type(self),
                 str(self),
-                self.request,
-                self.response,
-                self.payment,
+                request,
+                response,
+                payment,
                 self.attempts,
                 self.waited,
                 self.not_replayed,
@@ -272,16 +288,19 @@ class PaymentOutcomeUnknownError(httpx.TransportError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
+        response = self.response
+        body = "" if response is None else _shown_body(self.request, response)
+        request, shipped = _shipped(self.request, response, body)
         return (
             _rebuild_outcome,
             (
                 type(self),
                 str(self),
-                self.request,
+                request,
                 self.hold.encode(),
                 self.scope,
                 self.keys,
-                self.response,
+                shipped,
                 self.held,
             ),
         )
@@ -392,6 +411,41 @@ def describe(payment: PaymentRequired, request: httpx.Request | None = None) -> 
     if payment.request_id:
         text += f" (request id {payment.request_id})"
     return text
+
+
+#: Headers that describe the body as it came on the wire, not the text a pickled copy holds.
+_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _shipped(request: Any, response: Any, body: str) -> tuple[Any, Any]:
+    """The copies of `request` and `response` that a pickled error carries: the same method,
+    URL, headers and status, with every credential scrubbed (a credential header's whole
+    value, a query's credential values, an echo of one anywhere), no request body (it may
+    hold a prompt or a key), and `body` (the bounded, scrubbed text) as the response's."""
+    redact = redactor_of(request)
+
+    def scrubbed(headers: Any) -> list[tuple[str, str]]:
+        return [
+            (
+                name,
+                REDACTED
+                if is_sensitive_header(name) or is_payment_proof_header(name)
+                else redact(value),
+            )
+            for name, value in headers.multi_items()
+        ]
+
+    url = safe_url_for_display(redact(str(request.url)))
+    copy = type(request)(request.method, url, headers=scrubbed(request.headers))
+    if response is None:
+        return copy, None
+    shipped = type(response)(
+        response.status_code,
+        headers=[(n, v) for n, v in scrubbed(response.headers) if n.lower() not in _FRAMING],
+        content=body.encode("utf-8"),
+        request=copy,
+    )
+    return copy, shipped
 
 
 def _shown_body(request: httpx.Request, response: httpx.Response) -> str:
