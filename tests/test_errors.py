@@ -180,3 +180,29 @@ def test_a_plain_4xx_and_a_5xx_come_back_whole() -> None:
         client = http402.wrap(httpx.Client(transport=_gateway(status, body)))
         response = client.post("https://llm.corp.example/v1/chat/completions")
         assert (response.status_code, response.json()) == (status, body)
+
+
+def test_a_gate_the_hook_just_declined_says_why_no_hook_ran() -> None:
+    """A hook that answers `None` declines the gate; for a while it is not asked again (an
+    SDK's retries would ask it once each). The gate that meets that hold says so in
+    `not_replayed`, where the first one, which asked the hook, says nothing."""
+    calls: list[object] = []
+    now = [1000.0]
+
+    def top_up(error: http402.PaymentRequiredError) -> None:
+        calls.append(error)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(402, json=OPENROUTER))),
+        on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=lambda: now[0]),
+    )
+    url = "https://openrouter.ai/api/v1/chat/completions"
+    first = _raised(client, url)
+    assert len(calls) == 1 and first.not_replayed is None
+    now[0] += 2.5
+    second = _raised(client, url)
+    assert len(calls) == 1
+    assert second.not_replayed is not None and "declined" in second.not_replayed
+    assert "2.5 s ago" in second.not_replayed
+    assert second.not_replayed in str(second)

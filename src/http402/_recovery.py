@@ -294,6 +294,12 @@ class Recovery:
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent, retry_of)
+            # An episode whose hook had already declined (answered None) when this request
+            # came: the hook is not asked again yet, and the error says so.
+            declined = (
+                not lead and episode.finished and episode.retry is None and episode.error is None
+            )
+            declined_ago = book.clock() - episode.finished_at
             if lead:
                 episode.endpoint = endpoint_of(request.method, str(request.url))
                 episode.held = yield from self._held(scope, holds)
@@ -340,7 +346,19 @@ class Recovery:
                     raise self._held_error(request, error, scope, holds, episode.held)
                 if sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
-                raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note=episode.note)
+                why = None
+                if declined and episode.note is None:
+                    why = (
+                        f"the hook declined this scope's gate {max(0.0, declined_ago):.1f} s ago "
+                        "and is not asked again so soon"
+                    )
+                raise rebuilt(
+                    error,
+                    attempts=tally.sends,
+                    waited=tally.slept,
+                    not_replayed=why,
+                    note=episode.note,
+                )
             outcome = yield from self._replay(
                 request, error, retry, episode, coordinator, scope, tally
             )
