@@ -309,14 +309,7 @@ class Recovery:
                     # no request to its endpoint got through): buying again each window
                     # would pay for one need over and over. Until something changes, the
                     # scope fails closed.
-                    within = previous.open_until - previous.finished_at
-                    hold = self._hold_of(
-                        "not_shown",
-                        request,
-                        error,
-                        f"the top-up did not show within its {within:g} s window",
-                        previous.retry or Retry(),
-                    )
+                    hold = self._not_shown_hold(request, error, previous)
                     yield from self._put(scope, holds, hold, book)
                     episode.held = hold.encode()
                 if episode.held is not None:
@@ -586,15 +579,21 @@ class Recovery:
         find it out, but another process would not)."""
         if book.unlifted(episode_key(scope, error.reason)) is not episode:
             return
+        hold = self._not_shown_hold(request, error, episode)
+        yield from self._put(scope, (top_up_key(error.reason),), hold, book)
+
+    def _not_shown_hold(
+        self, request: httpx.Request, error: PaymentRequiredError, episode: Episode
+    ) -> PaymentHold:
+        """The hold of a top-up whose window closed with nothing showing it took."""
         within = episode.open_until - episode.finished_at
-        hold = self._hold_of(
+        return self._hold_of(
             "not_shown",
             request,
             error,
             f"the top-up did not show within its {within:g} s window",
             episode.retry or Retry(),
         )
-        yield from self._put(scope, (top_up_key(error.reason),), hold, book)
 
     def _at_the_end(
         self,
