@@ -28,6 +28,7 @@ from .fields import Fields, is_documentation, read_fields, text_fields
 from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
 from .snapshot import ResponseSnapshot
+from .vocabulary.movement import MONEY_MOVEMENT
 
 __all__ = [
     "Reading",
@@ -269,32 +270,10 @@ def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verd
     return reading.fields, verdict
 
 
-#: Path segments of an endpoint of a payment product that moves its user's own money: a
-#: payout, a transfer, a withdrawal, a refund. Not an order: a provider that bills the order
-#: to the account's balance names it so too (Sinch's number porting `orders`).
-_MONEY_MOVEMENT = frozenset(
-    [
-        "refund",
-        "refunds",
-        "payout",
-        "payouts",
-        "transfer",
-        "transfers",
-        "withdrawal",
-        "withdrawals",
-        "withdraw",
-        "disbursement",
-        "disbursements",
-        "remittance",
-        "remittances",
-    ]
-)
-
-
 def moves_money(url: str) -> bool:
     """`True` when the request's path names a payout, a transfer, a withdrawal or a refund."""
     path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
-    return not _MONEY_MOVEMENT.isdisjoint(path.split("/"))
+    return MONEY_MOVEMENT.in_path(path)
 
 
 def lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:
