@@ -1108,7 +1108,7 @@ class Recovery:
             request=request,
             response=response,
             attempts=0,
-            note="known before sending: not sent",
+            note="known before sending",
             family=self._family,
         )
         self._report("preflight", "failing fast while the scope is gated", error, scope)
