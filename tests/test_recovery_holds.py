@@ -1170,3 +1170,26 @@ def test_reconcile_names_what_it_takes_when_given_something_else(target: Any) ->
             await http402.areconcile(async_client, target)
 
     asyncio.run(main())
+
+
+def test_a_client_without_a_base_url_is_told_to_name_the_url() -> None:
+    """`forget_gate` and `reconcile` of a client with no base URL and no URL: a clear
+    `ValueError`, sync and async, rather than silently forgetting nothing; with a URL they
+    act."""
+    mock = httpx.MockTransport(lambda r: httpx.Response(200))
+    client = http402.wrap(httpx.Client(transport=mock))
+    with pytest.raises(ValueError, match="no base URL, so pass the URL"):
+        http402.forget_gate(client)
+    with pytest.raises(ValueError, match="no base URL, so pass the URL"):
+        http402.reconcile(client)
+    http402.forget_gate(client, "https://api.example.com/v1")
+    http402.reconcile(client, "https://api.example.com/v1")
+
+    async def main() -> None:
+        async_client = http402.wrap(httpx.AsyncClient(transport=mock))
+        with pytest.raises(ValueError, match="no base URL"):
+            await http402.aforget_gate(async_client)
+        with pytest.raises(ValueError, match="no base URL"):
+            await http402.areconcile(async_client)
+
+    asyncio.run(main())
