@@ -139,7 +139,9 @@ class PaymentRequiredError(httpx.HTTPStatusError):
 
     @property
     def code(self) -> str | None:
-        """The provider's machine code (`"insufficient_quota"`, `"card_declined"`), or `None`."""
+        """The provider's machine code (`"insufficient_quota"`, `"card_declined"`, an integer
+        code as text: `"21608"`), or `None`. A code that only repeats an HTTP status (OpenRouter's
+        `"code": 402`) says nothing the status does not: it is `None`, and `status_code` has it."""
         return self.payment.code
 
     @property
