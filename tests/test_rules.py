@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,9 +17,12 @@ from hypothesis import strategies as st
 
 from http402 import Reason
 from http402._classify import prefilter
+from http402._classify.clauses import is_unspaced, read_clause
+from http402._classify.concepts import Concept
 from http402._classify.decide import _read_lowered, decide, read_code, read_words, shape_of
 from http402._classify.families import Family
 from http402._classify.fields import Fields, Message, read_fields
+from http402._classify.readers import moves_money
 from http402._classify.rules import (
     CodeRule,
     CodeWords,
@@ -27,6 +32,8 @@ from http402._classify.rules import (
     _leads,
 )
 from http402._classify.vocabulary import CODE_AS_WORDS, CODE_RULES, CODE_WORDS, CODES, WORDING
+from http402._classify.vocabulary.lexicon import LEXICON
+from http402._classify.vocabulary.movement import MONEY_MOVEMENT
 
 LOOK_ALIKE_FAMILIES = {Family.THROTTLE, Family.TRANSFER_REFUSED, Family.NOT_BILLING}
 
@@ -283,3 +290,89 @@ class TestCodesReadAsWords:
         )
         verdict = decide(fields, strict=True)
         assert verdict is not None and verdict.reason is Reason.PLAN_LIMIT_EXCEEDED
+
+
+# --------------------------------------------------------------------------- money movement
+#
+# The words of a payment product's own money movement are declared once (`movement.py`) and
+# read three ways: the concept lexicon, the look-alike wording rule and the request's path.
+
+_MOVEMENT_RULE = next(r for r in WORDING if r.name == "operation of a payment product lacks funds")
+#: Words near the source's that are in none of its uses.
+_NOT_MOVEMENT = (
+    "payment",
+    "payments",
+    "order",
+    "orders",
+    "deposit",
+    "charge",
+    "invoice",
+    "senders",
+    "transferable",
+    "refundable",
+    "recipient",
+    "balance",
+    "充值",
+)
+
+
+def _names_a_transfer(word: str) -> bool:
+    return Concept.TRANSFER in read_clause(word).whole
+
+
+def _refused_for(word: str) -> bool:
+    return _MOVEMENT_RULE.matches(f"{word}: insufficient funds")
+
+
+def _in_path(word: str) -> bool:
+    return moves_money(f"https://api.example.com/v1/{quote(word)}/batch?limit=1")
+
+
+@pytest.mark.parametrize("word", MONEY_MOVEMENT.words)
+def test_each_money_movement_word_is_read_by_the_lexicon_and_the_rule(word: str) -> None:
+    """Each word of the source names a transfer to the concept reader (by its plain
+    spelling, for a word with an accent) and makes a lack of funds a refused transfer."""
+    assert _refused_for(word)
+    plain = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
+    if word not in MONEY_MOVEMENT.concept_terms:
+        assert plain != word and plain in MONEY_MOVEMENT.concept_terms, word
+    assert _names_a_transfer(plain), plain
+    assert is_unspaced(word) == (word in MONEY_MOVEMENT.unspaced)
+
+
+@pytest.mark.parametrize("word", MONEY_MOVEMENT.operations)
+def test_each_money_movement_operation_is_read_in_a_path(word: str) -> None:
+    """Each operation of the source, as a path's segment, moves money."""
+    assert _in_path(word)
+
+
+def test_a_party_of_a_money_movement_is_no_path_segment() -> None:
+    """`sender` names who pays in a message; a path `/senders` is an email identity."""
+    assert MONEY_MOVEMENT.parties
+    for word in MONEY_MOVEMENT.parties:
+        assert _refused_for(word) and _names_a_transfer(word)
+        assert not _in_path(word)
+
+
+@pytest.mark.parametrize("word", _NOT_MOVEMENT)
+def test_a_word_not_in_the_money_movement_source_is_read_by_none_of_its_uses(word: str) -> None:
+    """A word near the source's but not in it is no transfer to the lexicon, the rule or
+    the path."""
+    assert word not in MONEY_MOVEMENT.words
+    assert not _names_a_transfer(word)
+    assert not _refused_for(word)
+    assert not _in_path(word)
+
+
+def test_the_money_movement_source_holds_to_its_examples() -> None:
+    """Its example paths move money and its look-alike paths do not."""
+    for path in MONEY_MOVEMENT.examples:
+        assert moves_money("https://api.example.com" + path), path
+    for path in MONEY_MOVEMENT.look_alikes:
+        assert not moves_money("https://api.example.com" + path), path
+
+
+def test_the_lexicon_of_transfers_is_the_money_movement_source() -> None:
+    """The lexicon of the concept `transfer` lists exactly the source's readable words."""
+    (lexicon,) = [entry for entry in LEXICON if entry.concept is Concept.TRANSFER]
+    assert lexicon.terms == MONEY_MOVEMENT.concept_terms

@@ -53,6 +53,7 @@ _REQUEST_ID_HEADERS = (
     "x-github-request-id",
 )
 _UNKNOWN_PROVIDER = "unknown"
+_NOT_SET: Any = object()
 #: How many `__cause__` / `__context__` links `classify` follows to find a response.
 _MAX_CAUSES = 8
 
@@ -420,7 +421,12 @@ def _secrets_of(request: Any, request_headers: Any) -> tuple[str, ...]:
     try:
         # The raw bytes are the cache key: they cost no decoding, which only a miss needs.
         raw = tuple(request_headers.raw)
-        encoding = request_headers.encoding
+        # httpx (and httpx2) work the encoding out of the raw bytes on first use, unless one
+        # was set: while it is unset (`None`), the bytes alone are the key and only a miss
+        # works it out (most requests are new objects with the same headers as the last).
+        encoding = getattr(request_headers, "_encoding", _NOT_SET)
+        if encoding is _NOT_SET:
+            encoding = request_headers.encoding
     except Exception:
         try:
             pairs = tuple((str(n), str(v)) for n, v in request_headers.multi_items())
@@ -440,12 +446,28 @@ def _may_hold_credentials(request: Any) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _collected_raw_secrets(
-    url: str, raw: tuple[tuple[bytes, bytes], ...], encoding: str
+    url: str, raw: tuple[tuple[bytes, bytes], ...], encoding: str | None
 ) -> tuple[str, ...]:
+    if encoding is None:
+        encoding = _header_encoding(raw)
     pairs = [
         (name.decode(encoding, "replace"), value.decode(encoding, "replace")) for name, value in raw
     ]
     return collect_secrets(url, pairs)
+
+
+def _header_encoding(raw: tuple[tuple[bytes, bytes], ...]) -> str:
+    """The encoding httpx works out for header bytes it was given no encoding for: ASCII,
+    else UTF-8, else ISO-8859-1 (which decodes any byte)."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            for name, value in raw:
+                name.decode(encoding)
+                value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "iso-8859-1"
 
 
 @functools.lru_cache(maxsize=64)

@@ -813,16 +813,17 @@ def _code_value(key: str, value: Any) -> str | None:
 
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
-    if len(value) > MAX_CODE:
-        value = value.strip()
-        if len(value) > MAX_CODE:
-            return False  # a message, most often: no pattern run over it
-    return _is_short_code(value)
+    stripped = value.strip()
+    if len(stripped) > MAX_CODE or " " in stripped:
+        # A message, most often: no pattern run over it, and no cache entry spent on it
+        # (`_CODE_SHAPE` holds no blank, and a message is new as often as its ids are).
+        return False
+    return _is_short_code(stripped)
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_short_code(value: str) -> bool:
-    return _CODE_SHAPE.fullmatch(value.strip()) is not None
+def _is_short_code(stripped: str) -> bool:
+    return _CODE_SHAPE.fullmatch(stripped) is not None
 
 
 def _exhausted_limit(obj: dict[str, Any]) -> str | None:

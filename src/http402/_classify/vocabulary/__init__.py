@@ -9,6 +9,8 @@
 | | `upgrade_asked` |
 | `throttle.py` | `throttle` (the rate-limit veto) |
 | `lookalikes.py` | `transfer_refused`, `not_billing` |
+| `movement.py` | the words of a payment product's own money movement, read by `lookalikes.py`, |
+| | `lexicon.py` and the request's path (`readers.moves_money`) |
 
 The prefilter's needles (`prefilter.py`) and the decision's lookups (`decide.py`) are derived
 from these tables; nothing else lists a billing word or code.

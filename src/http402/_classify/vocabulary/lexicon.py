@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..concepts import Concept as C
 from ..concepts import Lexicon
+from .movement import MONEY_MOVEMENT
 
 _FREE = (
     "free tier",
@@ -1013,36 +1014,9 @@ LEXICON: tuple[Lexicon, ...] = (
     ),
     Lexicon(
         C.TRANSFER,
-        [
-            "payout",
-            "payouts",
-            "transfer",
-            "transfers",
-            "withdrawal",
-            "withdrawals",
-            "withdraw",
-            "disbursement",
-            "disbursements",
-            "remittance",
-            "sender",
-            "refund",
-            "refunds",
-            "estorno",
-            "reembolso",
-            "remboursement",
-            "提现",
-            "转账",
-            "退款",
-            # Japanese and Korean: a remittance, a transfer, a withdrawal.
-            "送金",
-            "振込",
-            "出金",
-            "송금",
-            "이체",
-            "출금",
-        ],
-        source="razorpayx payout 'not enough balance'; stripe balance_insufficient; "
-        "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a refund's funds)",
+        # One source with the look-alike rule's words and the paths (`movement.py`).
+        MONEY_MOVEMENT.concept_terms,
+        source=MONEY_MOVEMENT.source,
     ),
     Lexicon(
         C.SANDBOX,
