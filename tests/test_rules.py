@@ -31,7 +31,7 @@ from http402._classify.rules import (
     _alternatives,
     _leads,
 )
-from http402._classify.vocabulary import CODE_RULES, CODE_WORDS, CODES, WORDING
+from http402._classify.vocabulary import CODE_AS_WORDS, CODE_RULES, CODE_WORDS, CODES, WORDING
 from http402._classify.vocabulary.lexicon import LEXICON
 from http402._classify.vocabulary.movement import MONEY_MOVEMENT
 
@@ -240,6 +240,56 @@ def test_an_id_quoted_in_a_message_changes_nothing(text: str, quoted: str) -> No
     """A request id, an organisation id or an amount added to a message states nothing."""
     with_id = f"{text} (request id: {quoted})"
     assert read_words(with_id).strong >= read_words(text).strong
+
+
+class TestCodesReadAsWords:
+    """A code no record knows is read by its words (`CODE_AS_WORDS`)."""
+
+    def test_its_examples_state_their_families(self) -> None:
+        """Each example code states its family, from its words alone."""
+        for code, family in CODE_AS_WORDS.examples:
+            said = read_code(_normalized(code))
+            assert family in said.strong, (code, said)
+
+    def test_its_look_alikes_state_no_gate(self) -> None:
+        """A category's words (`invalid_request_error`) and a capacity's state no gate and
+        no other refusal."""
+        for code in CODE_AS_WORDS.look_alikes:
+            said = read_code(_normalized(code))
+            assert not said.gates and not said.contrary, (code, said)
+
+    def test_only_the_declared_families_are_taken_from_a_codes_words(self) -> None:
+        """A code's words never state another refusal: "invalid request" is too coarse."""
+        assert Family.NOT_BILLING not in CODE_AS_WORDS.states
+        assert Family.THROTTLE in CODE_AS_WORDS.states
+
+    def test_a_throttles_code_vetoes_a_remedy(self) -> None:
+        """ipapi.co's 429: `RateLimited` and "Please sign up for a paid plan" is no gate."""
+        fields = read_fields(
+            {
+                "reason": "RateLimited",
+                "message": "Please sign up for a paid plan at https://ipapi.co/pricing or "
+                "contact us for a trial account",
+                "wait": 1.0,
+                "error": True,
+            }
+        )
+        assert decide(fields, strict=True) is None
+        assert decide(fields, strict=False) is None
+
+    def test_a_codes_words_join_the_messages(self) -> None:
+        """Read by its words, a code does not outrank the message's finer family: The Odds
+        API's `OUT_OF_USAGE_CREDITS` beside "Usage quota has been reached. See usage plans"
+        is the plan's allowance."""
+        fields = read_fields(
+            {
+                "message": "Usage quota has been reached. See usage plans at "
+                "https://the-odds-api.com",
+                "error_code": "OUT_OF_USAGE_CREDITS",
+            }
+        )
+        verdict = decide(fields, strict=True)
+        assert verdict is not None and verdict.reason is Reason.PLAN_LIMIT_EXCEEDED
 
 
 # --------------------------------------------------------------------------- money movement

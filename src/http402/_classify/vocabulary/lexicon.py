@@ -68,6 +68,29 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="tests/payloads (exa, postmark, leonardo 'api tokens', new-api 额度)",
     ),
+    # A prepaid count of calls: "可用次数" (calls available) and "剩余次数" (calls left) name
+    # what a pay-per-call pack holds, as credits do; a plan's monthly calls say their period
+    # ("本月调用次数"), and a free tier says it is free. Issue 19's family table: with no such
+    # qualifier, a count the account holds that ran out is money (TianAPI's code table reads
+    # 150 as "free package exceeded, or pay-per-call balance insufficient").
+    Lexicon(
+        C.CREDITS,
+        ["可用次数", "剩余次数"],
+        source="research/payloads6 tianapi-code-150-api-keyong-cishu-buzu-chinese-200 "
+        "(JUDGEMENT CASE: API可用次数不足)",
+    ),
+    # Russian, as RuCaptcha words its twin of 2Captcha's `ERROR_ZERO_BALANCE`; a word matches
+    # whole, so each form a message uses is listed.
+    Lexicon(
+        C.BALANCE,
+        ["баланс", "баланса", "балансе", "балансом", "средств", "средства"],
+        source="research/payloads6 rucaptcha-v2-error-zero-balance-russian-200 (Нулевой баланс)",
+    ),
+    Lexicon(
+        C.RAN_OUT,
+        ["нулевой", "недостаточно", "недостаточный", "недостаточен", "исчерпан", "закончились"],
+        source="research/payloads6 rucaptcha-v2-error-zero-balance-russian-200 (Нулевой баланс)",
+    ),
     # "Can only afford", "cannot afford": money, and that it ran out.
     Lexicon(
         C.BALANCE,
