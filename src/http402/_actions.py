@@ -68,9 +68,11 @@ __all__ = [
 @attrs.frozen
 class Send:
     """Send `request` through the inner transport: the answer is `Sent`, `Gated` or
-    `NotSent`; any other exception is thrown into the flow."""
+    `NotSent`; any other exception is thrown into the flow. `sent` is the mark taken as it
+    is sent: a balance its answer states is a reading as of then."""
 
     request: httpx.Request
+    sent: Mark | None = None
 
 
 @attrs.frozen

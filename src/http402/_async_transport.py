@@ -319,9 +319,9 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     async def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
         match action:
-            case Send(request=request):
+            case Send(request=request, sent=sent):
                 try:
-                    return Sent(await self._send(request))
+                    return Sent(await self._send(request, sent))
                 except PaymentRequiredError as error:
                     return Gated(error)
                 except self._not_sent as exc:
@@ -360,12 +360,16 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             case _:
                 return assert_never(action)
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request, sent: Mark | None = None) -> httpx.Response:
         """Sends `request`; its response is read only where `_passes` says http402 may act."""
         response = await self._transport.handle_async_request(request)
-        return response if self._passes(response) else await self._looked_at(request, response)
+        if self._passes(response):
+            return response
+        return await self._looked_at(request, response, sent)
 
-    async def _looked_at(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    async def _looked_at(
+        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+    ) -> httpx.Response:
         """A response that `_passes` stopped: a status read for a gate, a balance header, or a
         200 that may be an event stream (only such a 200 may hide a gate in its first events;
         nothing else is read)."""
@@ -373,7 +377,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         if status == 402 or status in self._registry.interest:
             return await self._inspect(request, response)
         if self._reads_balances:
-            await self._observe_balance(request, response)
+            await self._observe_balance(request, response, sent)
         if status == 200 and self._peeks and says_event_stream(response.headers):
             return await self._peek(request, response)
         return response
@@ -419,11 +423,13 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
 
         spawn_unowned(run)
 
-    async def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
+    async def _observe_balance(
+        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+    ) -> None:
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
         try:
-            await self._notify(self._balance_alerts(request, response))
+            await self._notify(self._balance_alerts(request, response, sent))
         except BaseException:  # cancelled during the alert: its caller never sees it
             await _closed(response)
             raise

@@ -584,6 +584,9 @@ def _wake(wakers: set[Callable[[], None]]) -> None:
 class _Reading:
     balance: Balance | None = None
     read_at: float = float("-inf")
+    #: The mark of the request (or probe) whose answer stated the balance, taken as it was
+    #: sent: what the balance was true of.
+    sent: Mark | None = None
     probing: Episode | None = None
 
 
@@ -621,13 +624,15 @@ class BalanceCache:
             reading.probing = self._book.private()
             return "lead", reading.probing
 
-    def seen(self, scope: str, balance: Balance) -> None:
+    def seen(self, scope: str, balance: Balance, sent: Mark | None = None) -> None:
         """Records a balance seen outside a probe (a response's balance header, a gate's
-        `credits_available`): it is the newest reading, fresh for `every` seconds."""
+        `credits_available`): it is the newest reading, fresh for `every` seconds. `sent` is
+        the mark of the request that carried it (default: now)."""
         with self._lock:
             reading = self._scopes.pop(scope, None) or _Reading()
             self._scopes[scope] = reading
             reading.balance, reading.read_at = balance, self._book.clock()
+            reading.sent = sent or self._book.mark()
             self._trim()
 
     def forget(self, scope: str) -> None:
@@ -636,7 +641,7 @@ class BalanceCache:
         with self._lock:
             reading = self._scopes.get(scope)
             if reading is not None:
-                reading.balance, reading.read_at = None, float("-inf")
+                reading.balance, reading.read_at, reading.sent = None, float("-inf"), None
 
     def since(self, scope: str, moment: float) -> Balance | None:
         """The scope's last balance if it was read (or seen) at `moment` or later, on the
@@ -655,8 +660,11 @@ class BalanceCache:
                 return None
             return reading.balance
 
-    def store(self, scope: str, episode: Episode, balance: Balance | None) -> None:
-        """Records the probe's reading (`None`: it failed) and wakes its waiters."""
+    def store(
+        self, scope: str, episode: Episode, balance: Balance | None, sent: Mark | None = None
+    ) -> None:
+        """Records the probe's reading (`None`: it failed), sent at `sent`, and wakes its
+        waiters."""
         with self._lock:
             reading = self._scopes.get(scope)
             if reading is not None and reading.probing is episode:
@@ -665,7 +673,18 @@ class BalanceCache:
                     self._book.clock(),
                     None,
                 )
+                reading.sent = sent or self._book.mark()
         self._book.finish(episode, None, None, 0.0)
+
+    def sent(self, scope: str, balance: Balance) -> Mark | None:
+        """The mark of the request that read `balance`, while it is the scope's reading: a
+        refusal made on it is a gate as of that request, not as of now (an episode that
+        finished since answers it, as it answers a late gate of its burst)."""
+        with self._lock:
+            reading = self._scopes.get(scope)
+            if reading is None or reading.balance is not balance:
+                return None
+            return reading.sent
 
     def last(self, scope: str) -> Balance | None:
         with self._lock:

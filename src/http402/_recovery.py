@@ -177,14 +177,19 @@ class Recovery:
                 # A top-up hook: it tops up now, before the request meets the gate; the
                 # request is sent once the balance shows, or at once when that top-up is
                 # held (it did not show, or its outcome is unknown): the server decides.
-                topped_up = yield from self._recover(request, early, scope, coordinator)
+                # The gate is as of the reading refused on: a top-up finished since (here,
+                # or elsewhere in the fleet) answers it as a late gate of its burst.
+                gate, as_of = early
+                topped_up = yield from self._recover(
+                    request, gate, scope, coordinator, as_of, before_sending=True
+                )
                 if topped_up is not None:
                     return topped_up
         # Judged after a gate, on the stream it was sent with: once sent, a generator body is
         # gone, and a mock transport buffers it into a new stream.
         stream = request.stream
         sent: Mark = coordinator.mark()
-        result = yield Send(request)
+        result = yield Send(request, sent)
         if isinstance(result, Sent):
             if coordinator.book.settling:
                 yield from self._shown(request, scope, coordinator)
@@ -211,7 +216,7 @@ class Recovery:
         """The recovery of a request that met a gate: `sent` was taken as it was sent, and
         `stream` is the body stream it was sent with."""
         scope = scope or self.scope(request)
-        self._gate_seen(scope, error.payment, coordinator)
+        self._gate_seen(scope, error.payment, coordinator, sent)
         hook = self._hooks.get(error.reason)
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
@@ -243,10 +248,11 @@ class Recovery:
 
     def _checked(
         self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight
-    ) -> Generator[Action, Any, PaymentRequiredError | None]:
+    ) -> Generator[Action, Any, tuple[PaymentRequiredError, Mark] | None]:
         """Preflight: raises the typed error of a request refused before sending; returns the
-        gate to top up from before sending (a balance below the minimum, with a hook for it),
-        or `None` to send."""
+        gate to top up from before sending (a balance below the minimum, with a hook for it)
+        and the mark it is dated by (the reading's request's, as it was sent), or `None` to
+        send."""
         book: EpisodeBook = coordinator.book
         at_work = bool(self._hooks) and book.busy(scope)
         if preflight.gate_ttl is not None:
@@ -265,7 +271,8 @@ class Recovery:
         early = self._refused_early(request, _below(balance, minimum), scope)
         if early.reason not in self._hooks or why_not_replayable(request.stream) is not None:
             raise early
-        return early
+        cache: BalanceCache = coordinator.balances
+        return early, cache.sent(scope, balance) or coordinator.mark()
 
     def _recover(
         self,
@@ -273,20 +280,20 @@ class Recovery:
         error: PaymentRequiredError,
         scope: str,
         coordinator: Any,
-        sent: Mark | None = None,
+        sent: Mark,
+        *,
+        before_sending: bool = False,
     ) -> Generator[Action, Any, httpx.Response | None]:
-        """An account-level gate: the scope's episode, its hook, and replays in its window.
+        """An account-level gate met by a request sent at `sent`: the scope's episode, its
+        hook, and replays in its window.
 
-        `sent` is `None` when preflight found the gate before anything was sent (a balance
-        below its minimum). Then, while the top-up it asks for is held, the answer is
-        `None`: the request is to be sent, not refused on a balance that no top-up may
-        raise; a gate it meets raises the hold."""
-        before_sending = sent is None
+        `before_sending` when preflight found the gate before anything was sent (a balance
+        below its minimum, read by a request sent at `sent`). Then, while the top-up it asks
+        for is held, the answer is `None`: the request is to be sent, not refused on a
+        balance that no top-up may raise; a gate it meets raises the hold."""
         book: EpisodeBook = coordinator.book
         hook = self._hooks[error.reason]
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
-        if sent is None:
-            sent = coordinator.mark()
         tally = _Tally(sends=error.attempts)
         key = episode_key(scope, error.reason)
         holds = (top_up_key(error.reason),)
@@ -851,7 +858,7 @@ class Recovery:
         attempt's other answers (a plain 429 rate limit) keep the SDK's own retry rules: its
         retry buys nothing, since this episode's window or hold answers it."""
         try:
-            result: Sent | Gated | NotSent = yield Send(request)
+            result: Sent | Gated | NotSent = yield Send(request, book.mark())
         except Exception as exc:
             why = f"the attempt failed after it was sent ({type(exc).__name__})"
             raise (yield from self._unknown(request, scope, keys, hold, why)) from exc
@@ -1137,12 +1144,17 @@ class Recovery:
             level=level,
         )
 
-    def seen(self, scope: str, balance: Balance, coordinator: Any) -> None:
-        """Keeps a balance seen on a response (a balance header) for preflight's minimum."""
+    def seen(
+        self, scope: str, balance: Balance, coordinator: Any, sent: Mark | None = None
+    ) -> None:
+        """Keeps a balance seen on a response (a balance header) for preflight's minimum;
+        `sent` is the mark of the request it answered (default: now)."""
         if self.preflight is not None and self.preflight.probes:
-            coordinator.balances.seen(scope, balance)
+            coordinator.balances.seen(scope, balance, sent)
 
-    def _gate_seen(self, scope: str, payment: PaymentRequired, coordinator: Any) -> None:
+    def _gate_seen(
+        self, scope: str, payment: PaymentRequired, coordinator: Any, sent: Mark
+    ) -> None:
         """A gate that states the balance (`credits_available`) is a balance seen too."""
         if payment.credits_available is not None:
             balance = Balance(
@@ -1150,7 +1162,7 @@ class Recovery:
                 available=payment.credits_available,
                 currency=payment.currency,
             )
-            self.seen(scope, balance, coordinator)
+            self.seen(scope, balance, coordinator, sent)
 
     def _observed(
         self, scope: str, balance: Balance | None, coordinator: Any
@@ -1186,12 +1198,13 @@ class Recovery:
                 yield Wait(episode, episode.version, preflight.every)
             return cache.last(scope)
         balance: Balance | None = None
+        sent: Mark = coordinator.mark()
         try:
             balance = yield Probe(probe_request, preflight.probe)
         except BalanceProbeError as exc:
             report("probe_failed", str(exc), None, scope=scope, level=logging.WARNING)
         finally:
-            cache.store(scope, episode, balance)
+            cache.store(scope, episode, balance, sent)
         yield from self._observed(scope, balance, coordinator)
         return balance
 

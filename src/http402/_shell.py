@@ -20,7 +20,7 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import ProcessState
+from ._episodes import Mark, ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
@@ -211,10 +211,13 @@ class Shell:
                 return False
         return True
 
-    def _balance_alerts(self, request: Any, response: Any) -> tuple[LowBalance, ...]:
+    def _balance_alerts(
+        self, request: Any, response: Any, sent: Mark | None = None
+    ) -> tuple[LowBalance, ...]:
         """The balance header of a response (not a gate): recorded in the `http402.balance`
-        gauge, kept for preflight's minimum, and checked against the low-balance watch,
-        whose alerts are returned. A header balance names no provider."""
+        gauge, kept for preflight's minimum (as of `sent`, the mark of the request it
+        answered), and checked against the low-balance watch, whose alerts are returned. A
+        header balance names no provider."""
         amount = balance_in(response.headers.get, self._balance_headers)
         if amount is None:
             return ()
@@ -222,7 +225,7 @@ class Shell:
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
         if self._recovery is not None:
             self._recovery.seen(
-                scope, Balance(provider="unknown", available=amount), self._coordinator
+                scope, Balance(provider="unknown", available=amount), self._coordinator, sent
             )
         if self._alarm is None:
             return ()

@@ -346,9 +346,9 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     def _perform(self, action: Action) -> Any:
         """Performs one action of the recovery flow, and returns what the flow expects."""
         match action:
-            case Send(request=request):
+            case Send(request=request, sent=sent):
                 try:
-                    return Sent(self._send(request))
+                    return Sent(self._send(request, sent))
                 except PaymentRequiredError as error:
                     return Gated(error)
                 except self._not_sent as exc:
@@ -386,12 +386,14 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             case _:
                 return assert_never(action)
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _send(self, request: httpx.Request, sent: Mark | None = None) -> httpx.Response:
         """Sends `request`; its response is read only where `_passes` says http402 may act."""
         response = self._transport.handle_request(request)
-        return response if self._passes(response) else self._looked_at(request, response)
+        return response if self._passes(response) else self._looked_at(request, response, sent)
 
-    def _looked_at(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    def _looked_at(
+        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+    ) -> httpx.Response:
         """A response that `_passes` stopped: a status read for a gate, a balance header, or a
         200 that may be an event stream (only such a 200 may hide a gate in its first events;
         nothing else is read)."""
@@ -399,7 +401,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if status == 402 or status in self._registry.interest:
             return self._inspect(request, response)
         if self._reads_balances:
-            self._observe_balance(request, response)
+            self._observe_balance(request, response, sent)
         if status == 200 and self._peeks and says_event_stream(response.headers):
             return self._peek(request, response)
         return response
@@ -434,11 +436,13 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
 
         workers.run(run)
 
-    def _observe_balance(self, request: httpx.Request, response: httpx.Response) -> None:
+    def _observe_balance(
+        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+    ) -> None:
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
         try:
-            self._notify(self._balance_alerts(request, response))
+            self._notify(self._balance_alerts(request, response, sent))
         except BaseException:
             response.close()
             raise
