@@ -818,3 +818,37 @@ def test_explain_gives_what_classify_gives_on_every_payload(
                 document["id"],
                 name,
             )
+
+
+def _not_json(path: Path) -> bool:
+    """A payload whose body is text, XML or HTML (not a header-only gate's empty body)."""
+    response = json.loads(path.read_text())["response"]
+    headers = response["headers"]
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return "json" not in content_type and bool(content_type) and bool(response["body"].strip())
+
+
+@pytest.mark.parametrize(
+    "path", sorted(filter(_not_json, PAYLOADS.glob("*.json"))), ids=lambda p: p.stem
+)
+def test_a_text_or_xml_body_alone_is_read_with_what_came_with_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, path: Path
+) -> None:
+    """A real plain-text, XML or HTML body copied alone, with its status, content type and
+    URL on the command line, gets the answer the whole response gets; without --status or
+    --header it is refused (it may be a capture cut short)."""
+    source = json.loads(path.read_text())
+    response, expected = source["response"], source["expected"]
+    body = tmp_path / "body.txt"
+    body.write_text(response["body"])
+    headers = [arg for k, v in response["headers"].items() for arg in ("--header", f"{k}: {v}")]
+    argv = ["--status", str(response["status"]), *headers, "--url", source["request"]["url"]]
+    code, out, _ = run(capsys, "explain", str(body), *argv, "--json")
+    document = json.loads(out)
+    if expected["is_payment_gate"]:
+        assert (code, document["reason"]) == (0, expected["reason"])
+    else:
+        assert (code, document["payment_gate"]) == (1, False)
+    if not response["body"].lstrip().startswith(("{", "[", "HTTP/")):
+        code, out, err = run(capsys, "explain", str(body))
+        assert code == 2 and "--status or --header 'content-type" in err

@@ -99,9 +99,24 @@ class TestPreflight:
         assert error.attempts == 0 and account.chats == 0 and account.probes == 1
         assert error.payment.credits_available == Decimal("0.40")
         assert error.payment.currency == "CNY"
-        assert "known before sending: not sent" in str(error)
+        assert "known before sending; not sent" in str(error)
         assert error.response.extensions["http402.preflight"] is True
         assert "canary" not in str(error) + repr(error.payment)
+
+    def test_a_refusal_whose_hook_declines_says_it_was_not_sent(self) -> None:
+        """Below the minimum with a hook that declines the top-up: the request was never
+        sent, and its error says so, however the recovery ended (as `attempts == 0` does)."""
+        account = DeepSeek("0.40")
+        declined: list[http402.PaymentRequiredError] = []
+        client = client_for(
+            account,
+            preflight=http402.Preflight(min_balance=1),
+            on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: declined.append},
+        )
+        with pytest.raises(http402.InsufficientCreditsError) as caught:
+            client.post(CHAT, json={})
+        assert len(declined) == 1 and account.chats == 0
+        assert caught.value.attempts == 0 and str(caught.value).endswith("(not sent)")
 
     def test_enough_balance_lets_requests_go_and_is_probed_once_per_interval(self) -> None:
         """100 concurrent requests: one probe, 100 chats."""

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import pickle
 import re
 import threading
@@ -857,6 +858,66 @@ def test_forget_gate_ends_the_hold_of_a_top_up_that_did_not_show() -> None:
     assert account.top_ups == 2
 
 
+class _StoreDown(http402.LocalCoordinator):
+    """A coordinator whose store does not answer a release while `down` is set."""
+
+    down = False
+
+    def release(self, scope: str, key: str | None = None) -> None:
+        if self.down:
+            raise ConnectionError("the store does not answer")
+        super().release(scope, key)
+
+
+def test_a_release_the_store_does_not_take_is_said_once_per_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Requests get through while a top-up's hold stands and the store is down: the hold
+    stays (each such response asks again), and the warning is said once, not on every
+    response; once a release takes, the next outage is said again."""
+    clock = VirtualClock()
+    account = Account(clock, delay=None)
+    coordinator = _StoreDown(clock=clock)
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            on_payment_required={Reason.INSUFFICIENT_CREDITS: account.top_up},
+            coordinator=coordinator,
+            sleep=clock.sleep,
+        )
+    )
+    url = "https://api.example.com/v1/generate"
+    with pytest.raises(http402.InsufficientCreditsError):
+        client.post(url)  # the top-up did not show in its window: the scope is held
+
+    def release_warnings() -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if getattr(r, "http402_event", None) == "release_failed"
+            and r.levelno == logging.WARNING
+        ]
+
+    coordinator.down, account.credits = True, 10
+    with caplog.at_level(logging.DEBUG, logger="http402"):
+        for _ in range(4):
+            assert client.post(url).status_code == 200
+        assert len(release_warnings()) == 1
+        events = [getattr(r, "http402_event", None) for r in caplog.records]
+        assert events.count("release_failed") == 4
+        assert coordinator.book.holds  # still held
+        coordinator.down = False
+        assert client.post(url).status_code == 200  # the release takes
+        assert not coordinator.book.holds
+        account.credits = 0
+        clock.now += 3600
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.post(url)  # a new top-up that does not show: held again
+        coordinator.down, account.credits = True, 10
+        assert client.post(url).status_code == 200
+        assert len(release_warnings()) == 2
+
+
 # --- The coordinator cannot tell ---------------------------------------------------------
 
 
@@ -1107,5 +1168,28 @@ def test_reconcile_names_what_it_takes_when_given_something_else(target: Any) ->
         )
         with pytest.raises(TypeError, match="reconcile\\(\\) takes"):
             await http402.areconcile(async_client, target)
+
+    asyncio.run(main())
+
+
+def test_a_client_without_a_base_url_is_told_to_name_the_url() -> None:
+    """`forget_gate` and `reconcile` of a client with no base URL and no URL: a clear
+    `ValueError`, sync and async, rather than silently forgetting nothing; with a URL they
+    act."""
+    mock = httpx.MockTransport(lambda r: httpx.Response(200))
+    client = http402.wrap(httpx.Client(transport=mock))
+    with pytest.raises(ValueError, match="no base URL, so pass the URL"):
+        http402.forget_gate(client)
+    with pytest.raises(ValueError, match="no base URL, so pass the URL"):
+        http402.reconcile(client)
+    http402.forget_gate(client, "https://api.example.com/v1")
+    http402.reconcile(client, "https://api.example.com/v1")
+
+    async def main() -> None:
+        async_client = http402.wrap(httpx.AsyncClient(transport=mock))
+        with pytest.raises(ValueError, match="no base URL"):
+            await http402.aforget_gate(async_client)
+        with pytest.raises(ValueError, match="no base URL"):
+            await http402.areconcile(async_client)
 
     asyncio.run(main())

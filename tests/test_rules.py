@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,9 +17,12 @@ from hypothesis import strategies as st
 
 from http402 import Reason
 from http402._classify import prefilter
+from http402._classify.clauses import is_unspaced, read_clause
+from http402._classify.concepts import Concept
 from http402._classify.decide import _read_lowered, decide, read_code, read_words, shape_of
 from http402._classify.families import Family
 from http402._classify.fields import Fields, Message, read_fields
+from http402._classify.readers import moves_money
 from http402._classify.rules import (
     CodeRule,
     CodeWords,
@@ -26,7 +31,9 @@ from http402._classify.rules import (
     _alternatives,
     _leads,
 )
-from http402._classify.vocabulary import CODE_RULES, CODE_WORDS, CODES, WORDING
+from http402._classify.vocabulary import CODE_AS_WORDS, CODE_RULES, CODE_WORDS, CODES, WORDING
+from http402._classify.vocabulary.lexicon import LEXICON
+from http402._classify.vocabulary.movement import MONEY_MOVEMENT
 
 LOOK_ALIKE_FAMILIES = {Family.THROTTLE, Family.TRANSFER_REFUSED, Family.NOT_BILLING}
 
@@ -233,3 +240,139 @@ def test_an_id_quoted_in_a_message_changes_nothing(text: str, quoted: str) -> No
     """A request id, an organisation id or an amount added to a message states nothing."""
     with_id = f"{text} (request id: {quoted})"
     assert read_words(with_id).strong >= read_words(text).strong
+
+
+class TestCodesReadAsWords:
+    """A code no record knows is read by its words (`CODE_AS_WORDS`)."""
+
+    def test_its_examples_state_their_families(self) -> None:
+        """Each example code states its family, from its words alone."""
+        for code, family in CODE_AS_WORDS.examples:
+            said = read_code(_normalized(code))
+            assert family in said.strong, (code, said)
+
+    def test_its_look_alikes_state_no_gate(self) -> None:
+        """A category's words (`invalid_request_error`) and a capacity's state no gate and
+        no other refusal."""
+        for code in CODE_AS_WORDS.look_alikes:
+            said = read_code(_normalized(code))
+            assert not said.gates and not said.contrary, (code, said)
+
+    def test_only_the_declared_families_are_taken_from_a_codes_words(self) -> None:
+        """A code's words never state another refusal: "invalid request" is too coarse."""
+        assert Family.NOT_BILLING not in CODE_AS_WORDS.states
+        assert Family.THROTTLE in CODE_AS_WORDS.states
+
+    def test_a_throttles_code_vetoes_a_remedy(self) -> None:
+        """ipapi.co's 429: `RateLimited` and "Please sign up for a paid plan" is no gate."""
+        fields = read_fields(
+            {
+                "reason": "RateLimited",
+                "message": "Please sign up for a paid plan at https://ipapi.co/pricing or "
+                "contact us for a trial account",
+                "wait": 1.0,
+                "error": True,
+            }
+        )
+        assert decide(fields, strict=True) is None
+        assert decide(fields, strict=False) is None
+
+    def test_a_codes_words_join_the_messages(self) -> None:
+        """Read by its words, a code does not outrank the message's finer family: The Odds
+        API's `OUT_OF_USAGE_CREDITS` beside "Usage quota has been reached. See usage plans"
+        is the plan's allowance."""
+        fields = read_fields(
+            {
+                "message": "Usage quota has been reached. See usage plans at "
+                "https://the-odds-api.com",
+                "error_code": "OUT_OF_USAGE_CREDITS",
+            }
+        )
+        verdict = decide(fields, strict=True)
+        assert verdict is not None and verdict.reason is Reason.PLAN_LIMIT_EXCEEDED
+
+
+# --------------------------------------------------------------------------- money movement
+#
+# The words of a payment product's own money movement are declared once (`movement.py`) and
+# read three ways: the concept lexicon, the look-alike wording rule and the request's path.
+
+_MOVEMENT_RULE = next(r for r in WORDING if r.name == "operation of a payment product lacks funds")
+#: Words near the source's that are in none of its uses.
+_NOT_MOVEMENT = (
+    "payment",
+    "payments",
+    "order",
+    "orders",
+    "deposit",
+    "charge",
+    "invoice",
+    "senders",
+    "transferable",
+    "refundable",
+    "recipient",
+    "balance",
+    "充值",
+)
+
+
+def _names_a_transfer(word: str) -> bool:
+    return Concept.TRANSFER in read_clause(word).whole
+
+
+def _refused_for(word: str) -> bool:
+    return _MOVEMENT_RULE.matches(f"{word}: insufficient funds")
+
+
+def _in_path(word: str) -> bool:
+    return moves_money(f"https://api.example.com/v1/{quote(word)}/batch?limit=1")
+
+
+@pytest.mark.parametrize("word", MONEY_MOVEMENT.words)
+def test_each_money_movement_word_is_read_by_the_lexicon_and_the_rule(word: str) -> None:
+    """Each word of the source names a transfer to the concept reader (by its plain
+    spelling, for a word with an accent) and makes a lack of funds a refused transfer."""
+    assert _refused_for(word)
+    plain = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
+    if word not in MONEY_MOVEMENT.concept_terms:
+        assert plain != word and plain in MONEY_MOVEMENT.concept_terms, word
+    assert _names_a_transfer(plain), plain
+    assert is_unspaced(word) == (word in MONEY_MOVEMENT.unspaced)
+
+
+@pytest.mark.parametrize("word", MONEY_MOVEMENT.operations)
+def test_each_money_movement_operation_is_read_in_a_path(word: str) -> None:
+    """Each operation of the source, as a path's segment, moves money."""
+    assert _in_path(word)
+
+
+def test_a_party_of_a_money_movement_is_no_path_segment() -> None:
+    """`sender` names who pays in a message; a path `/senders` is an email identity."""
+    assert MONEY_MOVEMENT.parties
+    for word in MONEY_MOVEMENT.parties:
+        assert _refused_for(word) and _names_a_transfer(word)
+        assert not _in_path(word)
+
+
+@pytest.mark.parametrize("word", _NOT_MOVEMENT)
+def test_a_word_not_in_the_money_movement_source_is_read_by_none_of_its_uses(word: str) -> None:
+    """A word near the source's but not in it is no transfer to the lexicon, the rule or
+    the path."""
+    assert word not in MONEY_MOVEMENT.words
+    assert not _names_a_transfer(word)
+    assert not _refused_for(word)
+    assert not _in_path(word)
+
+
+def test_the_money_movement_source_holds_to_its_examples() -> None:
+    """Its example paths move money and its look-alike paths do not."""
+    for path in MONEY_MOVEMENT.examples:
+        assert moves_money("https://api.example.com" + path), path
+    for path in MONEY_MOVEMENT.look_alikes:
+        assert not moves_money("https://api.example.com" + path), path
+
+
+def test_the_lexicon_of_transfers_is_the_money_movement_source() -> None:
+    """The lexicon of the concept `transfer` lists exactly the source's readable words."""
+    (lexicon,) = [entry for entry in LEXICON if entry.concept is Concept.TRANSFER]
+    assert lexicon.terms == MONEY_MOVEMENT.concept_terms

@@ -28,6 +28,8 @@ FILE is one of (detected from its content):
   - a `curl -v ... 2>&1` capture: the method and URL come from its `> ` request lines
   - a HAR export (every payment gate in it is listed, with its method and URL)
   - a JSON body alone, with --status, --header and --url to say what came with it
+  - a text or XML body alone, with --status or --header 'content-type: ...' (text/plain
+    unless a header says otherwise)
 
 Each gate is shown with what resolves it, and x402 settlement receipts (PAYMENT-RESPONSE,
 X-PAYMENT-RESPONSE) are decoded.

@@ -110,6 +110,10 @@ class PaymentRequiredError(httpx.HTTPStatusError):
             message = describe(payment, request)
             if note is None and not_replayed is not None:
                 note = f"not replayed: {not_replayed}"
+            if attempts == 0:
+                # Never sent (refused before sending, by preflight or a hook that declined
+                # its balance): however the recovery ended, the caller may send it again.
+                note = "not sent" if note is None else f"{note}; not sent"
             if note is not None:
                 message = f"{message} ({note})"
         # What `httpx.HTTPStatusError.__init__` does, without its `super()` chain: in the httpx2
@@ -135,7 +139,9 @@ class PaymentRequiredError(httpx.HTTPStatusError):
 
     @property
     def code(self) -> str | None:
-        """The provider's machine code (`"insufficient_quota"`, `"card_declined"`), or `None`."""
+        """The provider's machine code (`"insufficient_quota"`, `"card_declined"`, an integer
+        code as text: `"21608"`), or `None`. A code that only repeats an HTTP status (OpenRouter's
+        `"code": 402`) says nothing the status does not: it is `None`, and `status_code` has it."""
         return self.payment.code
 
     @property

@@ -189,7 +189,8 @@ def _mib(size: int) -> str:
 
 
 def parse_input(data: bytes, options: BodyOptions) -> tuple[str, list[_Exchange]]:
-    """The format detected (`"http"`, `"har"` or `"json"`) and the exchanges in `data`."""
+    """The format detected (`"http"`, `"har"`, `"json"`, or `"body"` for a text or XML body
+    alone) and the exchanges in `data`."""
     data = _to_utf8(data)
     start = data.lstrip()
     if not start:
@@ -201,12 +202,20 @@ def parse_input(data: bytes, options: BodyOptions) -> tuple[str, list[_Exchange]
         _refuse_body_options(options, "a curl -v capture has its own status line and headers")
         return "http", [_parse_verbose(start, options)]
     if start[:1] not in (b"{", b"["):
-        raise InputError("not a curl -i or curl -v capture, a HAR file or a JSON body")
+        if options.status is None and not options.headers:
+            raise InputError(
+                "not a curl -i or curl -v capture, a HAR file or a JSON body (a text or XML "
+                "body alone is read when --status or --header 'content-type: ...' says what "
+                "came with it)"
+            )
+        # A body alone that is not JSON (plain text, an XML `<Error>` document): the
+        # caller said what came with it, so it is read as such a response would be.
+        return "body", [_body_alone(start, options, "text/plain")]
     document = _load_json(start)
     if isinstance(document, dict) and isinstance(document.get("log"), dict):
         _refuse_body_options(options, "a HAR file has its own URLs, statuses and headers", url=True)
         return "har", _parse_har(document["log"])
-    return "json", [_json_body(start, options)]
+    return "json", [_body_alone(start, options, "application/json")]
 
 
 def _to_utf8(data: bytes) -> bytes:
@@ -249,10 +258,12 @@ def _load_json(data: bytes) -> Any:
         raise InputError(f"invalid JSON: {type(exc).__name__}") from None
 
 
-def _json_body(data: bytes, options: BodyOptions) -> _Exchange:
+def _body_alone(data: bytes, options: BodyOptions, content_type: str) -> _Exchange:
+    """A body with what the command line says came with it (`content_type` unless a
+    `--header` names one)."""
     headers = options.headers
     if not any(name.lower() == "content-type" for name, _ in headers):
-        headers = (("content-type", "application/json"), *headers)
+        headers = (("content-type", content_type), *headers)
     return _Exchange(
         method=options.method,
         url=options.url,

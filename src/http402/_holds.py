@@ -329,6 +329,9 @@ class HoldBook:
         self._holds: dict[str, dict[str, str]] = {}
         #: The holds the coordinator has (handed to it, or read from it).
         self._shared: set[tuple[str, str]] = set()
+        #: Scopes whose coordinator did not answer when asked to end a hold, since the last
+        #: release it took: a store outage is said once, not on every response that gets through.
+        self._unreleased: set[str] = set()
 
     def hold(self, scope: str, key: str, record: str, *, shared: bool = False) -> None:
         """Holds `key` of `scope` (the first record stays); `shared`: the coordinator has it."""
@@ -369,6 +372,7 @@ class HoldBook:
 
     def release(self, scope: str, key: str | None = None) -> None:
         with self._lock:
+            self._unreleased.discard(scope)
             if key is None:
                 self._holds.pop(scope, None)
                 self._shared = {each for each in self._shared if each[0] != scope}
@@ -379,6 +383,15 @@ class HoldBook:
                 holds.pop(key, None)
                 if not holds:
                     del self._holds[scope]
+
+    def release_failed(self, scope: str) -> bool:
+        """Notes that the coordinator did not end a hold of `scope`; `True` the first time
+        since a release of `scope` last took (the hold stays, and the next response that gets
+        through asks again)."""
+        with self._lock:
+            first = scope not in self._unreleased
+            self._unreleased.add(scope)
+            return first
 
     def top_ups(self, scope: str) -> dict[str, str]:
         """The top-up holds of `scope` this process knows of (key: record)."""

@@ -666,7 +666,7 @@ class Recovery:
         holds = (top_up_key(last.reason),)
         if first or book.holds.held(scope, holds[0]) is not None:
             # The credits show: whatever a top-up's hold was waiting to learn, it is known.
-            yield from self._release(scope, holds)
+            yield from self._release(scope, holds, book)
 
     def _pay(
         self,
@@ -969,19 +969,24 @@ class Recovery:
             report("held", hold.why, None, scope=scope, level=logging.WARNING)
             yield Hold(scope, keys, hold.encode())
 
-    def _release(self, scope: str, keys: tuple[str, ...]) -> Generator[Action, Any, None]:
+    def _release(
+        self, scope: str, keys: tuple[str, ...], book: EpisodeBook
+    ) -> Generator[Action, Any, None]:
         """Ends top-up holds that a success showed were settled; a coordinator that cannot
-        do it now is logged, and never costs the response that got through."""
+        do it now is logged (a warning once until a release takes, then at debug level: an
+        outage is not said again on every response), and never costs the response that got
+        through. The hold stays, and the next response that gets through asks again."""
         try:
             yield Release(scope, keys)
         except Exception as exc:
             report(
                 "release_failed",
                 "a success showed a top-up took, but the coordinator did not answer when "
-                f"asked to end its hold ({type(exc).__name__})",
+                f"asked to end its hold ({type(exc).__name__}); asked again at the next "
+                "response that gets through",
                 None,
                 scope=scope,
-                level=logging.WARNING,
+                level=logging.WARNING if book.holds.release_failed(scope) else logging.DEBUG,
             )
 
     def _shown(
@@ -1009,7 +1014,7 @@ class Recovery:
             if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
         )
         if shown and not self._below_minimum(scope, coordinator, float("-inf")):
-            yield from self._release(scope, shown)
+            yield from self._release(scope, shown, book)
 
     def _below_minimum(self, scope: str, coordinator: Any, since: float) -> bool:
         """Whether the newest balance read at `since` or later is below preflight's
@@ -1103,7 +1108,7 @@ class Recovery:
             request=request,
             response=response,
             attempts=0,
-            note="known before sending: not sent",
+            note="known before sending",
             family=self._family,
         )
         self._report("preflight", "failing fast while the scope is gated", error, scope)

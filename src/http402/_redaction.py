@@ -553,7 +553,7 @@ class Redactor:
             and not text.endswith(_ELLIPSIS)
             and not _may_hold_key_shape(text)
             and not (self._secrets and _may_escape(text))
-            and not self._may_run(_fold(text))
+            and not (self._atoms and self._may_run(_fold(text)))  # no fold with no atom
         ):
             for head in self._heads:
                 if head in text:

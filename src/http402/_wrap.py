@@ -169,4 +169,11 @@ def _wrapped_transport(client: Any, request: Any) -> Any:
             f"the client's transport for {request.url.host!r} is not http402's: wrap the "
             "client with http402.wrap first"
         )
+    if not request.url.host:
+        # A scope is a host's (and its credentials'): with no host, nothing is found to
+        # forget or end, and saying nothing would leave the caller believing it was done.
+        raise ValueError(
+            f"no host in {str(request.url)!r}: the client has no base URL, so pass the URL "
+            "whose requests met the gate (for example 'https://api.example.com/v1')"
+        )
     return transport

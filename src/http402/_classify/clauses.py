@@ -46,9 +46,14 @@ _CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|,\s+(?:and|but)\s+|[\u3002\uff01\uff1
 #: characters (Chinese and Japanese write no spaces) and Korean Hangul (whose words carry
 #: their particles: "잔액부족으로" is "for want of balance").
 UNSPACED = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3"
-#: A word (letters, digits, `$`, an apostrophe, inner dashes: "read-only", "5-hour"), a run
-#: of an unspaced script, or one other character (which no phrase spans).
-_TOKEN = re.compile(rf"[a-z0-9$']+(?:-[a-z0-9$']+)*|[{UNSPACED}]+|[^\sa-z0-9$'{UNSPACED}]")
+#: Letters of a spaced script other than Latin, read as words: Cyrillic (Russian).
+_LETTERS = "\u0430-\u044f\u0451"
+#: A word (Latin or Cyrillic letters, digits, `$`, an apostrophe, inner dashes: "read-only",
+#: "5-hour"), a run of an unspaced script, or one other character (which no phrase spans).
+_TOKEN = re.compile(
+    rf"[a-z0-9$'{_LETTERS}]+(?:-[a-z0-9$'{_LETTERS}]+)*|[{UNSPACED}]+"
+    rf"|[^\sa-z0-9$'{_LETTERS}{UNSPACED}]"
+)
 _UNSPACED_CHAR = re.compile(f"[{UNSPACED}]")
 _COMMA = frozenset({",", "\uff0c", "\u3001"})
 #: A number and a short unit of time: "5-hour", "24 hour", "30 seconds", "5h".

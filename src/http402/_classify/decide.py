@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import attrs
 
@@ -48,7 +49,7 @@ from .clauses import read_concepts
 from .families import Family
 from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
-from .vocabulary import CODE_WORDS, CODES, WORDING
+from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
 
 __all__ = [
     "Statements",
@@ -133,11 +134,13 @@ def _rank(family: Family) -> int:
 _NOTHING = Statements()
 
 
-@attrs.frozen
-class Verdict:
+class Verdict(NamedTuple):
     """What `decide` concluded: the reason, the family that decided it, the code and
     message to show, which rung of the ladder decided (`"code"`, `"wording"`, `"remedy"` or
-    `"fields"`), and the remedy that gave a vague family its reason, if one did."""
+    `"fields"`), and the remedy that gave a vague family its reason, if one did.
+
+    A named tuple, not an attrs class: one is made per body read (its message is the
+    body's), and a tuple is made in a third of the time."""
 
     reason: Reason
     family: Family
@@ -508,17 +511,23 @@ def read_code(normalized: str) -> Statements:
             (strong if by_words.strength is _STRONG else weak).add(by_words.family)
             matched.append(by_words.name)
     if not matched:
-        # A code no rule knows is read by its words' concepts, as a clause: only the
-        # strong combinations count (`NOT_ENOUGH_BALANCE`, `OPTION_NOT_IN_PLAN`).
-        concepts = read_concepts(normalized.replace("_", " "))
-        if concepts.strong:
-            names = tuple(f"concept: {name}" for name in concepts.rules)
-            return Statements(concepts.strong, frozenset(), names, by_concepts=True)
-        if concepts.lifts:
-            # A code that states a limit no payment lifts (`SERVICE_QUOTA_EXCEEDED`).
-            return Statements(lifts=True)
-        return _NOTHING
+        return _code_as_words(normalized)
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
+
+
+def _code_as_words(normalized: str) -> Statements:
+    """What a code no record knows states by its words (`ERROR_ZERO_BALANCE` is "error zero
+    balance", `RateLimited` "rate limited"), read as a message is: by the wording rules and
+    the concepts. How much they count is `CODE_AS_WORDS` (`vocabulary/__init__.py`)."""
+    said = _read_lowered(normalized.replace("_", " "))
+    strong = frozenset(f for f in said.strong if f in CODE_AS_WORDS.states)
+    if strong:
+        names = tuple(f"code as words: {name}" for name in said.rules)
+        return Statements(strong, frozenset(), names, by_concepts=True, lifts=said.lifts)
+    if said.lifts:
+        # A code that states a limit no payment lifts (`SERVICE_QUOTA_EXCEEDED`).
+        return Statements(lifts=True)
+    return _NOTHING
 
 
 #: Every throttle rule's needles, each with its rule.

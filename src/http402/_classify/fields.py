@@ -566,15 +566,16 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
 
     Within an object the synonym of lowest rank wins, whatever the order of the keys.
     """
-    queue: list[tuple[Any, bool, tuple[Any, ...] | None]] = [(payload, False, ())]
+    queue: list[tuple[Any, bool, tuple[Any, ...] | None, bool]] = [(payload, False, (), False)]
     reads: list[_Read] = []
     index = 0
+    named_code = False
     while index < len(queue) and len(reads) < _MAX_OBJECTS:
-        obj, upstream, path = queue[index]
+        obj, upstream, path, by_field = queue[index]
         index += 1
         if type(obj) is list:
             queue.extend(
-                (item, upstream, None if path is None else (*path, position))
+                (item, upstream, None if path is None else (*path, position), False)
                 for position, item in enumerate(obj[:3])
                 if isinstance(item, (dict, list))
             )
@@ -584,14 +585,18 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
         messages: list[tuple[int, str, str]] = []
         codes: list[tuple[int, str, str, str]] = []
         values: dict[str, tuple[int, Any, str]] = {}
-        children: list[tuple[int, Any, bool, tuple[Any, ...] | None]] = []
-        for spelling, (key, nest, message_rank, code_rank, others) in _known_keys(obj):
+        children: list[tuple[int, Any, bool, tuple[Any, ...] | None, bool]] = []
+        known = _known_keys(obj)
+        for spelling, (key, nest, message_rank, code_rank, others) in known:
             value = obj[spelling]
             kind = type(value)
+            if by_field and nest is None and message_rank is None and code_rank is None:
+                continue  # a form field's name (`"plan"`): read with the other fields below
             if (kind is dict or kind is list) and nest is not None:
                 # An upstream error kept under `raw` may be an object already.
                 child_path = None if path is None else (*path, spelling)
-                children.append((nest, value, upstream or key == "raw", child_path))
+                keyed = kind is dict and key == "errors"
+                children.append((nest, value, upstream or key == "raw", child_path, keyed))
                 if kind is dict:
                     continue  # a list may be messages too (`"errors": ["..."]`)
             elif (
@@ -604,7 +609,7 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
                 parsed = _upstream(value)
                 if parsed is not None:
                     rank = len(_NESTED) if nest is None else nest
-                    children.append((rank, parsed, True, None))  # no path leads into text
+                    children.append((rank, parsed, True, None, False))  # no path into text
                     continue
             if message_rank is not None:
                 text = _message(value)
@@ -623,16 +628,117 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
                     parsed = _PARSERS[name](value)
                     if parsed is not None:
                         values[name] = (rank, parsed, spelling)
+        if (by_field or len(known) < len(obj)) and len(obj) <= _MAX_FAMILY_KEYS:
+            _read_by_family(obj, by_field, messages, codes, children, upstream, path)
         exhausted = _exhausted_limit(obj) if "remaining" in obj else None
         reads.append(_Read(upstream, messages, codes, values, exhausted, path))
+        if codes and not named_code:
+            named_code = any(code[0] < _VALUE_CODE_RANK for code in codes)
         if children:
+            if named_code:
+                # Once an object stated its code under a code's name, that is the error:
+                # what the payload holds under names of no role (a request's echo, a
+                # decline's details) is not read.
+                children = [child for child in children if child[0] != _UNNAMED_CHILD]
             children.sort(key=_rank_of_child)
-            queue.extend((child, from_upstream, at) for _, child, from_upstream, at in children)
+            queue.extend(
+                (child, from_upstream, at, keyed) for _, child, from_upstream, at, keyed in children
+            )
     return reads
 
 
-def _rank_of_child(child: tuple[int, Any, bool, tuple[Any, ...] | None]) -> int:
+def _rank_of_child(child: tuple[int, Any, bool, tuple[Any, ...] | None, bool]) -> int:
     return child[0]
+
+
+def _read_by_family(
+    obj: dict[str, Any],
+    by_field: bool,
+    messages: list[tuple[int, str, str]],
+    codes: list[tuple[int, str, str, str]],
+    children: list[tuple[int, Any, bool, tuple[Any, ...] | None, bool]],
+    upstream: bool,
+    path: tuple[Any, ...] | None,
+) -> None:
+    """What a small object states under keys that no table names, by the key's family:
+
+    - a key whose last word names a message (`errorText`, `status_message`,
+      `errorDescription`, `Information`, `processor-response-text`) holds a message;
+    - in an `errors` object keyed by field (`{"errors": {"plan": "Free plans do not ..."}}`)
+      every field's text is a message;
+    - a value in the shape of a constant (`ERROR_ZERO_BALANCE`, `InsufficientBalance`,
+      `usage-capped`) is a code, read for its words and shown only when it decides;
+    - an object or a list under such a key is walked after the envelopes, unless the
+      object states its code itself (the walk's bounds hold).
+
+    Lists and appends to the caller's `messages`, `codes` and `children` (ranked after
+    every key of the tables)."""
+    for spelling, value in obj.items():
+        if type(spelling) is not str:
+            continue
+        role = _ROLES.get(spelling)
+        if role is not None and not (
+            by_field and role.nest is None and role.message is None and role.code is None
+        ):
+            continue  # read by its role
+        kind = type(value)
+        if kind is dict or kind is list:
+            if value:
+                child_path = None if path is None else (*path, spelling)
+                children.append((_UNNAMED_CHILD, value, upstream, child_path, False))
+            if kind is dict or not (by_field or _is_message_key(spelling)):
+                continue
+        elif kind is not str:
+            continue
+        if by_field or _is_message_key(spelling):
+            text = _message(value)
+            if text is not None:
+                messages.append((_FAMILY_MESSAGE_RANK, text, spelling))
+        elif kind is str and _is_constant(value) and _last_word(spelling) not in _ID_WORDS:
+            codes.append((_VALUE_CODE_RANK, value.strip(), spelling, spelling))
+
+
+#: The last words of a key that holds a message, in any spelling (`errorText`, `Information`).
+_MESSAGE_WORDS = frozenset(
+    {"message", "messages", "msg", "description", "text", "detail", "details", "information"}
+)
+#: The last words of a key that holds an id, whatever its shape (`messageId`, `bulk_id`).
+_ID_WORDS = frozenset({"id", "ids", "key", "number", "name", "uuid", "ref", "reference"})
+#: What a key must hold to be looked at for a message family: a substring test per key.
+_MESSAGE_HINTS = ("mess", "msg", "desc", "text", "detail", "information")
+#: Objects with more keys than this are read by the tables alone (a hostile body's
+#: thousands of keys cost one lookup per known spelling, not one per key).
+_MAX_FAMILY_KEYS = 32
+#: Ranks after every key of the tables: a message by its key's family, a constant's code
+#: (aux: shown only when it decides), an object under a key of no role.
+_FAMILY_MESSAGE_RANK = len(_MESSAGE_KEYS)
+_VALUE_CODE_RANK = len(_CODE_KEYS)
+_UNNAMED_CHILD = len(_NESTED) + 1
+
+
+def _is_message_key(key: str) -> bool:
+    """`True` for a key whose last word names a message (`errorText`, `status_message`)."""
+    lowered = key.lower()
+    for hint in _MESSAGE_HINTS:
+        if hint in lowered:
+            return _last_word(key) in _MESSAGE_WORDS
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _last_word(key: str) -> str:
+    return normalize_code(key).rpartition("_")[2]
+
+
+#: A constant: UPPER_SNAKE or snake_case with two words or more, kebab-case, or PascalCase
+#: with two words or more (`InsufficientBalance`); not an id, a date or a sentence.
+_CONSTANT = re.compile(
+    r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+|(?:[A-Z][a-z0-9]+){2,}"
+)
+
+
+def _is_constant(value: str) -> bool:
+    return len(value) <= MAX_CODE and _CONSTANT.fullmatch(value.strip()) is not None
 
 
 def _known_keys(obj: dict[str, Any]) -> list[tuple[str, _Role]]:
@@ -707,16 +813,17 @@ def _code_value(key: str, value: Any) -> str | None:
 
 def _is_code(value: str) -> bool:
     """`True` for a machine code (`plan_limit_exceeded`) rather than words for a person."""
-    if len(value) > MAX_CODE:
-        value = value.strip()
-        if len(value) > MAX_CODE:
-            return False  # a message, most often: no pattern run over it
-    return _is_short_code(value)
+    stripped = value.strip()
+    if len(stripped) > MAX_CODE or " " in stripped:
+        # A message, most often: no pattern run over it, and no cache entry spent on it
+        # (`_CODE_SHAPE` holds no blank, and a message is new as often as its ids are).
+        return False
+    return _is_short_code(stripped)
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_short_code(value: str) -> bool:
-    return _CODE_SHAPE.fullmatch(value.strip()) is not None
+def _is_short_code(stripped: str) -> bool:
+    return _CODE_SHAPE.fullmatch(stripped) is not None
 
 
 def _exhausted_limit(obj: dict[str, Any]) -> str | None:

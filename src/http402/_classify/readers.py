@@ -28,6 +28,7 @@ from .fields import Fields, is_documentation, read_fields, text_fields
 from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
 from .snapshot import ResponseSnapshot
+from .vocabulary.movement import MONEY_MOVEMENT
 
 __all__ = [
     "Reading",
@@ -75,7 +76,7 @@ class Reading:
     one id from another. Treat it as read-only: it is shared.
     """
 
-    __slots__ = ("_may_hold_evidence", "_template", "_verdicts", "fields", "lowered")
+    __slots__ = ("_may_hold_evidence", "_places", "_template", "_verdicts", "fields", "lowered")
 
     def __init__(
         self, fields: Fields | None, lowered: str, template: Reading | None = None
@@ -84,6 +85,9 @@ class Reading:
         self.lowered = lowered
         self._template = template
         self._verdicts: dict[bool, Verdict | None] = {}
+        #: Per reading (strict or not), where its verdict's message and code stand among
+        #: the fields (`as_read_in`), found once for every body read like this one.
+        self._places: dict[bool, tuple[int | None, int | None] | None] = {}
         self._may_hold_evidence: bool | None = None
 
     @property
@@ -113,21 +117,33 @@ class Reading:
         verdict = self.verdict(strict)
         if verdict is None:
             return None
+        if strict in self._places:
+            places = self._places[strict]
+        else:
+            places = self._places[strict] = self._places_of(verdict)
+        if places is None:
+            return _UNMATCHED
+        message_at, code_at = places
+        message = None if message_at is None else fields.messages[message_at].text
+        code = None if code_at is None else fields.codes[code_at].value
+        return Verdict(verdict.reason, verdict.family, code, message, verdict.by, verdict.remedy)
+
+    def _places_of(self, verdict: Verdict) -> tuple[int | None, int | None] | None:
+        """Where `verdict`'s message and code stand among these fields (`None`: not there)."""
         mine = self.fields
         assert mine is not None
-        message = verdict.message
-        if message is not None:
-            at = next((i for i, m in enumerate(mine.messages) if m.text == message), None)
-            if at is None:
-                return _UNMATCHED
-            message = fields.messages[at].text
-        code = verdict.code
-        if code is not None:
-            at = next((i for i, c in enumerate(mine.codes) if c.value == code), None)
-            if at is None:
-                return _UNMATCHED
-            code = fields.codes[at].value
-        return Verdict(verdict.reason, verdict.family, code, message, verdict.by, verdict.remedy)
+        message_at = code_at = None
+        if verdict.message is not None:
+            message_at = next(
+                (i for i, m in enumerate(mine.messages) if m.text == verdict.message), None
+            )
+            if message_at is None:
+                return None
+        if verdict.code is not None:
+            code_at = next((i for i, c in enumerate(mine.codes) if c.value == verdict.code), None)
+            if code_at is None:
+                return None
+        return message_at, code_at
 
 
 class _Unmatched:
@@ -165,6 +181,11 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
             fields = template.fields.read_again(payload)
         if fields is not None:
             reading = Reading(fields, lowered(snapshot), template)
+            # A body read like its template is most often new on every call (its request
+            # id): it is kept by its text only once that text comes again, so a body never
+            # seen twice keeps nothing alive.
+            if short and not _seen_before(text):
+                short = False
         else:
             # A JSON string is a message too (`"You have no credits remaining..."`).
             fields = read_fields(payload) if isinstance(payload, (dict, str)) else None
@@ -175,6 +196,22 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
             _remember(_READINGS, text, reading)
     snapshot._reading = reading
     return reading
+
+
+#: The hashes of texts read like a template once, to keep their readings the second time.
+_SEEN: set[int] = set()
+
+
+def _seen_before(text: str) -> bool:
+    """`True` when `text` was read like a template before (by its hash; a collision only
+    keeps a reading early)."""
+    key = hash(text)
+    if key in _SEEN:
+        return True
+    if len(_SEEN) >= _READINGS_SIZE * 4:
+        _SEEN.clear()
+    _SEEN.add(key)
+    return False
 
 
 def _known_reading(snapshot: ResponseSnapshot) -> Reading | None:
@@ -233,32 +270,12 @@ def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verd
     return reading.fields, verdict
 
 
-#: Path segments of an endpoint of a payment product that moves its user's own money: a
-#: payout, a transfer, a withdrawal, a refund. Not an order: a provider that bills the order
-#: to the account's balance names it so too (Sinch's number porting `orders`).
-_MONEY_MOVEMENT = frozenset(
-    [
-        "refund",
-        "refunds",
-        "payout",
-        "payouts",
-        "transfer",
-        "transfers",
-        "withdrawal",
-        "withdrawals",
-        "withdraw",
-        "disbursement",
-        "disbursements",
-        "remittance",
-        "remittances",
-    ]
-)
-
-
+@functools.lru_cache(maxsize=256)
 def moves_money(url: str) -> bool:
-    """`True` when the request's path names a payout, a transfer, a withdrawal or a refund."""
+    """`True` when the request's path names a payout, a transfer, a withdrawal or a refund.
+    Cached: a client calls the same few URLs."""
     path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
-    return any(segment in _MONEY_MOVEMENT for segment in path.split("/"))
+    return MONEY_MOVEMENT.in_path(path)
 
 
 def lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:
@@ -339,11 +356,14 @@ def _answer(
     if action_url is None:
         # The shown message's link first, else one in the error's other words (OpenRouter's
         # `remedy_hint`: "Adding credits at https://openrouter.ai/settings/credits ...").
-        for text in (message, *(m.text for m in fields.messages if m.own)):
-            if text and "https://" in text:
-                action_url = _best_link(text)
-                if action_url is not None:
-                    break
+        if message and "https://" in message:
+            action_url = _best_link(message)
+        if action_url is None:
+            for said in fields.messages:
+                if said.own and "https://" in said.text:
+                    action_url = _best_link(said.text)
+                    if action_url is not None:
+                        break
     if message:
         if required is None or available is None:
             stated_required, stated_available = _stated_amounts(message)
@@ -424,15 +444,21 @@ _AVAILABLE: tuple[_AmountRule, ...] = (
 )
 
 
-@functools.lru_cache(maxsize=256)
 def _stated_amounts(message: str) -> tuple[Decimal | None, Decimal | None]:
-    """The credits a message says are required and available. Cached: a provider sends the
-    same few messages."""
+    """The credits a message says are required and available."""
     lowered = message.lower()
     if "credit" not in lowered and "cost" not in lowered and "balance" not in lowered:
         return None, None  # the amount patterns all name credits, a cost or a balance
     if not _DIGIT.search(message):
         return None, None
+    return _amounts_in(lowered)
+
+
+@functools.lru_cache(maxsize=256)
+def _amounts_in(lowered: str) -> tuple[Decimal | None, Decimal | None]:
+    # Cached: a provider sends the same few messages. Only those that may state an amount
+    # take an entry: a message new on every call (a request id in it) and naming none
+    # would only push the others out.
     return _stated(lowered, _REQUIRED), _stated(lowered, _AVAILABLE)
 
 

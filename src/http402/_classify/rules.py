@@ -19,6 +19,7 @@ import attrs
 from .families import Family
 
 __all__ = [
+    "CodeAsWords",
     "CodeRule",
     "CodeWords",
     "Strength",
@@ -158,6 +159,33 @@ class CodeWords:
     def matches(self, words: frozenset[str]) -> bool:
         """`True` if a code made of `words` holds all of `all_of` and one of `any_of`."""
         return words.issuperset(self.all_of) and not words.isdisjoint(self.any_of)
+
+
+@attrs.frozen
+class CodeAsWords:
+    """How much a machine code that no record knows counts, read by its words.
+
+    Such a code (`ERROR_ZERO_BALANCE`, `REJECTED_NOT_ENOUGH_CREDITS`, `RateLimited`) is split
+    into words (`normalize_code`) and read by the wording rules and the concepts, as a
+    message is. A code is stronger than prose in that its words are read alone: a veto
+    elsewhere in the message (a key, a window) does not weaken them, and only *strong*
+    rules count, on any reading. Only the families in `states` are taken from it: every
+    gate family (which joins the message's words, rung 4 of `decide`, rather than deciding
+    before them as a known code does), a throttle (which vetoes as a throttle's code does)
+    and a refused transfer. Another refusal (`invalid_request_error` as "invalid request")
+    is not: a category's words are too coarse to outvote a billing message.
+
+    Args:
+        states: The families a code's words may state.
+        examples: Codes and the family each must state.
+        look_alikes: Codes that must state no gate.
+        source: The payloads that motivated it.
+    """
+
+    states: frozenset[Family]
+    examples: tuple[tuple[str, Family], ...] = attrs.field(validator=_required, repr=False)
+    look_alikes: tuple[str, ...] = attrs.field(converter=_tuple, default=(), repr=False)
+    source: str = attrs.field(default="", validator=_required, repr=False)
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -9,6 +9,8 @@
 | | `upgrade_asked` |
 | `throttle.py` | `throttle` (the rate-limit veto) |
 | `lookalikes.py` | `transfer_refused`, `not_billing` |
+| `movement.py` | the words of a payment product's own money movement, read by `lookalikes.py`, |
+| | `lexicon.py` and the request's path (`readers.moves_money`) |
 
 The prefilter's needles (`prefilter.py`) and the decision's lookups (`decide.py`) are derived
 from these tables; nothing else lists a billing word or code.
@@ -16,10 +18,11 @@ from these tables; nothing else lists a billing word or code.
 
 from __future__ import annotations
 
-from ..rules import CodeRule, CodeWords, WordRule
+from ..families import Family
+from ..rules import CodeAsWords, CodeRule, CodeWords, WordRule
 from . import balance, lookalikes, payment, plan, subscription, throttle
 
-__all__ = ["CODES", "CODE_RULES", "CODE_WORDS", "WORDING"]
+__all__ = ["CODES", "CODE_AS_WORDS", "CODE_RULES", "CODE_WORDS", "WORDING"]
 
 #: Every wording rule; the order only decides which rule's name `explain` shows first.
 WORDING: tuple[WordRule, ...] = (
@@ -55,3 +58,25 @@ for _table in (WORDING, CODE_WORDS):
     _names = [rule.name for rule in _table]
     if len(set(_names)) != len(_names):
         raise ValueError(f"two rules of the table have one name: {sorted(_names)}")
+
+#: A code that no record above knows is read by its words (`rules.CodeAsWords` says how).
+CODE_AS_WORDS = CodeAsWords(
+    states=frozenset(
+        family
+        for family in Family
+        if family.is_gate or family in (Family.THROTTLE, Family.TRANSFER_REFUSED)
+    ),
+    examples=(
+        ("ERROR_ZERO_BALANCE", Family.BALANCE_EXHAUSTED),
+        ("REJECTED_NOT_ENOUGH_CREDITS", Family.BALANCE_EXHAUSTED),
+        ("processor_declined", Family.INSTRUMENT_DECLINED),
+        ("RateLimited", Family.THROTTLE),
+        ("OPTION_NOT_IN_PLAN", Family.PLAN_FEATURE),
+    ),
+    look_alikes=("invalid_request_error", "ERROR_WRONG_USER_KEY", "instance-operations/launch"),
+    source="research/payloads6: 2captcha-legacy-in-php-error-zero-balance-200 and "
+    "rucaptcha-v2-error-zero-balance-russian-200 (ERROR_ZERO_BALANCE), "
+    "infobip-rejected-not-enough-credits-message-status-200, "
+    "braintree-verification-processor-declined-do-not-honor-xml-422, "
+    "ipapi-co-ratelimited-sign-up-paid-plan-429-negative (RateLimited)",
+)

@@ -59,9 +59,12 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
             "账户余额不足",
             "残高が不足しています",
             "잔액부족으로 요청을 처리할 수 없습니다",
+            "Нулевой баланс",
+            "Недостаточно средств на балансе",
         ),
-        look_alikes=("Balance updated.",),
-        source="research/payloads2 novita-not-enough-balance-reason-403",
+        look_alikes=("Balance updated.", "Баланс пополнен"),
+        source="research/payloads2 novita-not-enough-balance-reason-403; research/payloads6 "
+        "rucaptcha-v2-error-zero-balance-russian-200 (Russian)",
     ),
     ConceptRule(
         "period allowance used",
@@ -136,8 +139,9 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
             "not enough api tokens userId: 3aa5736c-0000-4000-8000-000000000000",
             "Not allowed to send: you have run out of credits.",
             "该令牌额度已用尽",
+            "API可用次数不足",
         ),
-        look_alikes=("The credits report is ready.",),
+        look_alikes=("The credits report is ready.", "本月调用次数已用完"),
         source="research/payloads2 leonardo-not-enough-api-tokens-400, "
         "newapi-token-quota-exhausted-chinese-metadata-403",
     ),

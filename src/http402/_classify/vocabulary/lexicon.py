@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..concepts import Concept as C
 from ..concepts import Lexicon
+from .movement import MONEY_MOVEMENT
 
 _FREE = (
     "free tier",
@@ -66,6 +67,29 @@ LEXICON: tuple[Lexicon, ...] = (
             "算力",
         ],
         source="tests/payloads (exa, postmark, leonardo 'api tokens', new-api 额度)",
+    ),
+    # A prepaid count of calls: "可用次数" (calls available) and "剩余次数" (calls left) name
+    # what a pay-per-call pack holds, as credits do; a plan's monthly calls say their period
+    # ("本月调用次数"), and a free tier says it is free. Issue 19's family table: with no such
+    # qualifier, a count the account holds that ran out is money (TianAPI's code table reads
+    # 150 as "free package exceeded, or pay-per-call balance insufficient").
+    Lexicon(
+        C.CREDITS,
+        ["可用次数", "剩余次数"],
+        source="research/payloads6 tianapi-code-150-api-keyong-cishu-buzu-chinese-200 "
+        "(JUDGEMENT CASE: API可用次数不足)",
+    ),
+    # Russian, as RuCaptcha words its twin of 2Captcha's `ERROR_ZERO_BALANCE`; a word matches
+    # whole, so each form a message uses is listed.
+    Lexicon(
+        C.BALANCE,
+        ["баланс", "баланса", "балансе", "балансом", "средств", "средства"],
+        source="research/payloads6 rucaptcha-v2-error-zero-balance-russian-200 (Нулевой баланс)",
+    ),
+    Lexicon(
+        C.RAN_OUT,
+        ["нулевой", "недостаточно", "недостаточный", "недостаточен", "исчерпан", "закончились"],
+        source="research/payloads6 rucaptcha-v2-error-zero-balance-russian-200 (Нулевой баланс)",
     ),
     # "Can only afford", "cannot afford": money, and that it ran out.
     Lexicon(
@@ -990,36 +1014,9 @@ LEXICON: tuple[Lexicon, ...] = (
     ),
     Lexicon(
         C.TRANSFER,
-        [
-            "payout",
-            "payouts",
-            "transfer",
-            "transfers",
-            "withdrawal",
-            "withdrawals",
-            "withdraw",
-            "disbursement",
-            "disbursements",
-            "remittance",
-            "sender",
-            "refund",
-            "refunds",
-            "estorno",
-            "reembolso",
-            "remboursement",
-            "提现",
-            "转账",
-            "退款",
-            # Japanese and Korean: a remittance, a transfer, a withdrawal.
-            "送金",
-            "振込",
-            "出金",
-            "송금",
-            "이체",
-            "출금",
-        ],
-        source="razorpayx payout 'not enough balance'; stripe balance_insufficient; "
-        "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a refund's funds)",
+        # One source with the look-alike rule's words and the paths (`movement.py`).
+        MONEY_MOVEMENT.concept_terms,
+        source=MONEY_MOVEMENT.source,
     ),
     Lexicon(
         C.SANDBOX,

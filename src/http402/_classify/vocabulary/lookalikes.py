@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from ..families import Family
 from ..rules import CodeRule, Strength, WordRule
+from .movement import MONEY_MOVEMENT
 
 TRANSFER = Family.TRANSFER_REFUSED
 OTHER = Family.NOT_BILLING
 STRONG = Strength.STRONG
 
-#: An operation of a payment or trading product that moves its user's money: a transfer, a
-#: payout, a withdrawal, a refund, in the languages the balance family is read in.
-_MOVEMENT = (
-    r"(?:transfers?|payouts?|withdrawals?|disbursements?|remittances?|sender|refunds?"
-    r"|estornos?|reembolsos?|remboursements?|r[üu]ckerstattung|transfer[êe]ncias?|saques?"
-    r"|retiros?|virements?|退款|提现|转账|返金|払い戻し|환불|출금)"
-)
+#: An operation of a payment or trading product that moves its user's money (a transfer, a
+#: payout, a withdrawal, a refund) or its sender, from the one source (`movement.py`): a word
+#: of a spaced script as a whole word, a Chinese, Japanese or Korean one anywhere.
+_MOVEMENT = r"\b" + MONEY_MOVEMENT.spaced_pattern() + r"\b"
+_MOVEMENT_UNSPACED = MONEY_MOVEMENT.unspaced_pattern()
 #: A lack of funds, in those languages.
 _LACK = (
     r"(?:insufficient|not enough|not have (?:enough|sufficient)|insuficientes?|insuffisante?s?"
@@ -38,41 +37,18 @@ WORDING = (
         "operation of a payment product lacks funds",
         TRANSFER,
         STRONG,
-        r"\b" + _MOVEMENT + r"\b[^.]{0,80}?(?:" + _LACK + r"|\bsufficient\b)"
-        r"|" + _LACK + r" (?:funds|balance|saldo|fundos|fondos|solde)\b[^.]{0,80}?"
-        r"(?:\b(?:for|to|para|pour|f[üu]r)\b[^.]{0,30}?(?:\b"
-        + _MOVEMENT
-        + r"\b|\b"
-        + _ORDER
-        + r"\b))"
+        _MOVEMENT + r"[^.]{0,80}?(?:" + _LACK + r"|\bsufficient\b)"
+        r"|"
+        + _MOVEMENT_UNSPACED
+        + r"[^。.]{0,80}?"
+        + _LACK
+        + r"|"
+        + _LACK
+        + r" (?:funds|balance|saldo|fundos|fondos|solde)\b[^.]{0,80}?"
+        r"(?:\b(?:for|to|para|pour|f[üu]r)\b[^.]{0,30}?(?:" + _MOVEMENT + r"|\b" + _ORDER + r"\b))"
         r"|\b(?:saldo|fundos|fondos|solde|guthaben) " + _LACK + r"[^.]{0,20}?\b(?:para|pour"
-        r"|f[üu]r)\b[^.]{0,30}?\b" + _MOVEMENT + r"\b"
-        r"|余额不足[^。.]{0,20}?(?:退款|提现|转账)",
-        needles=(
-            "transfer",
-            "payout",
-            "withdrawal",
-            "disbursement",
-            "remittance",
-            "sender",
-            "refund",
-            "estorno",
-            "reembolso",
-            "remboursement",
-            "ckerstattung",
-            "saque",
-            "retiro",
-            "virement",
-            "order",
-            "trade",
-            "退款",
-            "提现",
-            "转账",
-            "返金",
-            "払い戻し",
-            "환불",
-            "출금",
-        ),
+        r"|f[üu]r)\b[^.]{0,30}?" + _MOVEMENT + r"|余额不足[^。.]{0,20}?" + _MOVEMENT_UNSPACED,
+        needles=(*MONEY_MOVEMENT.needles(), "order", "trade"),
         examples=(
             "You have insufficient funds in your Stripe account for this transfer.",
             "Sender does not have sufficient funds. Please add funds and retry.",

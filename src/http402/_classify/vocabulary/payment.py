@@ -53,19 +53,40 @@ WORDING = (
         r"\bpayment (?:method|instrument|source)\b[^.]{0,60}?\b(?:declined|expired|failed)\b"
         r"(?! validation)"
         r"|\b(?:instrument|transaction|payment source)\b[^.]{0,60}?\bdeclined\b"
-        r"|\bdeclined by the (?:processor|bank|issuer)",
+        r"|\bdeclined by the (?:processor|bank|issuer)"
+        # Braintree's `processor_declined` status, read as words.
+        r"|\b(?:processor|issuer|bank) declined\b",
         needles=("payment method", "payment instrument", "payment source", "declined"),
         examples=(
             "Your payment method was declined.",
             "The payment method on file has expired.",
             "The instrument presented  was either declined by the processor or bank.",
             "Transaction declined by the issuer.",
+            "processor declined",
         ),
         look_alikes=(
             "payment_method_types[0] failed validation",
             "The request was declined because the parameter is not valid.",
         ),
         source="tests/payloads/paypal-instrument-declined-422.json",
+    ),
+    # ISO 8583 response 05, which card processors pass on as their decline's text
+    # (Braintree's `processor-response-text` 2000, Stripe's `do_not_honor`).
+    WordRule(
+        "issuer declined (do not honor)",
+        DECLINED,
+        STRONG,
+        # The response's text, not a verb with an object ("we do not honor requests").
+        r"\bdo not hono(?:u)?r\b(?! [a-z])",
+        needles=("do not hono",),
+        examples=(
+            "Do Not Honor",
+            "Card issuer response: do not honour.",
+            "Declined - Do Not Honor (05)",
+        ),
+        look_alikes=("We do not honor requests without a signature header.",),
+        source="research/payloads6 braintree-verification-processor-declined-do-not-honor-xml-422 "
+        "(braintree/braintree_java CreditCardVerification test; processor response 2000)",
     ),
     WordRule(
         "payment failed",

@@ -256,18 +256,31 @@ WORDING = (
         ),
         source="tests/payloads (gemini-location-needs-linked-billing-account-400, research)",
     ),
+    # Signing up for a paid plan is what a message asks for, not what happened: beside a
+    # throttle's code it is the throttle's hint (ipapi.co's `RateLimited` 429 "Please sign up
+    # for a paid plan"); alone, a remedy still makes a gate.
     WordRule(
         "sign up for a plan",
-        FEATURE,
+        Family.UPGRADE_ASKED,
         STRONG,
-        r"\bsign up for (?:an? )?(?:private packages|paid\b|pro\b|premium\b|[\w-]+ plan\b)"
-        r"|\bverify your account\b[^.]{0,40}?\b(?:payment|credit card|billing)",
-        needles=("sign up", "verify your account"),
+        r"\bsign up for (?:an? )?(?:private packages|paid\b|pro\b|premium\b|[\w-]+ plan\b)",
+        needles=("sign up",),
         examples=(
             "You must sign up for private packages",
-            "Please verify your account by adding a credit card.",
+            "Please sign up for a paid plan at https://ipapi.co/pricing",
         ),
         look_alikes=("Sign up for our newsletter.",),
+        source="tests/payloads/npm-sign-up-for-private-packages-402.json; research/payloads6 "
+        "ipapi-co-ratelimited-sign-up-paid-plan-429-negative",
+    ),
+    WordRule(
+        "verify your account with a card",
+        FEATURE,
+        STRONG,
+        r"\bverify your account\b[^.]{0,40}?\b(?:payment|credit card|billing)",
+        needles=("verify your account",),
+        examples=("Please verify your account by adding a credit card.",),
+        look_alikes=("Please verify your account by clicking the link in your email.",),
         source="tests/payloads/npm-sign-up-for-private-packages-402.json",
     ),
     # "For the plan" may be a billing API's own object ("this price is not valid for the

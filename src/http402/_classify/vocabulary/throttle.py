@@ -150,6 +150,26 @@ WORDING = (
         source="research/payloads5 vaillant-apim-out-of-call-volume-quota-minutes-403-negative "
         "(its days twin bing-search-out-of-call-volume-quota-days-403 is a gate)",
     ),
+    # A message that opens with a bare "limit reached" names no limit: a throttle's window as
+    # much as a plan's volume (FMP's daily cap on a 429, "Limit Reach . Please upgrade your
+    # plan"). Weak: on a strict reading its hint to upgrade makes no gate; a 402 that says
+    # it is still read.
+    WordRule(
+        "bare limit reached",
+        THROTTLE,
+        WEAK,
+        r"^\W{0,3}(?:api |request |usage )?limits? (?:reach|exceed)(?:ed)?\b",
+        needles=("limit",),
+        examples=(
+            "Limit Reach . Please upgrade your plan or visit our documentation.",
+            "Limit exceeded.",
+        ),
+        look_alikes=(
+            "Your monthly limit has been reached.",
+            "The spend limit was reached.",
+        ),
+        source="tests/payloads/fmp-limit-reach-daily-upgrade-plan-429-negative.json",
+    ),
     # A daily or hourly limit lifts by itself, whatever plan it mentions; a 402 may still
     # state one as its reason.
     WordRule(

@@ -1,0 +1,208 @@
+"""The words for a payment product's own money movement, declared once.
+
+A payout, a transfer, a withdrawal, a refund: when a payment or trading API says the funds
+are not enough *for one of these*, its user's own money movement failed, and the API is not
+asking to be paid (`transfer_refused`, a look-alike). Three readers need these words, and
+all three are derived from `MONEY_MOVEMENT` here, so that a word or a language is added in
+one place:
+
+- the concept lexicon (`lexicon.py`, concept `transfer`): every word the concept reader
+  reads as one term;
+- the look-alike wording rule (`lookalikes.py`, "operation of a payment product lacks
+  funds"): every word;
+- the request's path (`readers.moves_money`): the operations (not the parties) as segments.
+
+`tests/test_rules.py` checks that the three agree: each word of the source is recognised
+by each reader, and a word that is not in it by none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote
+
+import attrs
+
+__all__ = ["MONEY_MOVEMENT", "MoneyMovement"]
+
+#: What the concept reader takes as one word of a spaced script (`clauses._TOKEN`).
+_SPACED_TERM = re.compile(r"[a-z0-9$']+(?:-[a-z0-9$']+)*")
+
+
+def _words(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _lower_words(instance: Any, attribute: Any, value: tuple[str, ...]) -> None:
+    if not value or any(not w or w != w.lower() or w != w.strip() for w in value):
+        raise ValueError(f"{attribute.name} must be lower-case words: {value!r}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{attribute.name} lists a word twice: {value!r}")
+
+
+def _required(instance: Any, attribute: Any, value: Any) -> None:
+    if not value:
+        raise ValueError(f"a record needs {attribute.name}")
+
+
+@attrs.frozen
+class MoneyMovement:
+    """The words of the operations that move a payment product's user's own money.
+
+    Args:
+        operations: Each operation in every form it is written (`payout`, `payouts`), in
+            every language read: a message's word and a path's segment.
+        parties: Words that name who moves the money (`sender`): read in a message, never in
+            a path (`/v3/senders` is an email sender's identity, not a payout).
+        examples: Request paths whose operation moves money.
+        look_alikes: Request paths that do not.
+        source: Where the words were seen.
+    """
+
+    operations: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    parties: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    examples: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
+    look_alikes: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
+    source: str = attrs.field(validator=_required, repr=False)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every word, operations first."""
+        return self.operations + self.parties
+
+    @property
+    def spaced(self) -> tuple[str, ...]:
+        """The words of scripts that put blanks between words, longest first."""
+        return tuple(sorted((w for w in self.words if not _is_unspaced(w)), key=len, reverse=True))
+
+    @property
+    def unspaced(self) -> tuple[str, ...]:
+        """The Chinese, Japanese and Korean words, longest first: matched inside a run of
+        their script, with no word boundary."""
+        return tuple(sorted((w for w in self.words if _is_unspaced(w)), key=len, reverse=True))
+
+    @property
+    def concept_terms(self) -> tuple[str, ...]:
+        """The words the concept reader reads as one term: a word of plain Latin letters, or
+        of Chinese, Japanese or Korean. A word with an accent (`transferência`) is read
+        there by its plain spelling, which the source lists too (`transferencia`)."""
+        return tuple(w for w in self.words if _is_unspaced(w) or _SPACED_TERM.fullmatch(w))
+
+    def needles(self) -> tuple[str, ...]:
+        """The fewest words every word holds one of (`payout` for `payouts`)."""
+        ordered = sorted(self.words, key=len)
+        kept: list[str] = []
+        for word in ordered:
+            if not any(shorter in word for shorter in kept):
+                kept.append(word)
+        return tuple(kept)
+
+    def spaced_pattern(self) -> str:
+        """A group matching one spaced word as a whole word (bounds left to the caller)."""
+        return "(?:" + "|".join(re.escape(w) for w in self.spaced) + ")"
+
+    def unspaced_pattern(self) -> str:
+        """A group matching one Chinese, Japanese or Korean word anywhere."""
+        return "(?:" + "|".join(re.escape(w) for w in self.unspaced) + ")"
+
+    def segments(self) -> frozenset[str]:
+        """The operations, as the lower-case segments of a request's path."""
+        return frozenset(self.operations)
+
+    def in_path(self, path: str) -> bool:
+        """`True` when a segment of `path` (lower case, percent-encoded) names an
+        operation."""
+        segments = path.split("/")
+        if "%" in path:
+            segments = [unquote(segment) for segment in segments]
+        return not _SEGMENTS.isdisjoint(segments)
+
+
+def _is_unspaced(word: str) -> bool:
+    # A word of a spaced script here holds a plain Latin letter; a Chinese, Japanese or
+    # Korean one none (the concept reader's own test, `clauses.UNSPACED`, imports the
+    # lexicon that imports this module; `tests/test_rules.py` checks that they agree).
+    return not any("a" <= c <= "z" for c in word)
+
+
+MONEY_MOVEMENT = MoneyMovement(
+    operations=(
+        # English
+        "payout",
+        "payouts",
+        "transfer",
+        "transfers",
+        "withdrawal",
+        "withdrawals",
+        "withdraw",
+        "disbursement",
+        "disbursements",
+        "remittance",
+        "remittances",
+        "refund",
+        "refunds",
+        # Portuguese and Spanish
+        "estorno",
+        "estornos",
+        "reembolso",
+        "reembolsos",
+        "transferência",
+        "transferências",
+        "transferencia",
+        "transferencias",
+        "saque",
+        "saques",
+        "retiro",
+        "retiros",
+        # French
+        "remboursement",
+        "remboursements",
+        "virement",
+        "virements",
+        # German
+        "rückerstattung",
+        "ruckerstattung",
+        # Chinese: a refund, a withdrawal, a transfer.
+        "退款",
+        "提现",
+        "转账",
+        # Japanese: a refund (two words), a remittance, a bank transfer, a withdrawal.
+        "返金",
+        "払い戻し",
+        "送金",
+        "振込",
+        "出金",
+        # Korean: a refund, a withdrawal, a remittance, a transfer.
+        "환불",
+        "출금",
+        "송금",
+        "이체",
+    ),
+    parties=("sender",),
+    examples=(
+        "/v1/payouts",
+        "/v1/transfers/tr_123/reversals",
+        "/v1/payments/pay_1/refund",
+        "/api/v3/withdrawals",
+        "/v2/disbursements/batch",
+        "/api/v1/estornos",
+        "/v1/virements",
+        "/api/%E9%80%80%E6%AC%BE",
+    ),
+    look_alikes=(
+        "/v1/orders",
+        "/v3/senders",
+        "/v1/chat/completions",
+        "/v1/data-transfer/usage",
+        "/v1/accounts/transferable",
+    ),
+    source="razorpayx payout 'not enough balance'; https://docs.stripe.com/error-codes/"
+    "balance-insufficient; PayPal Payouts INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/"
+    "payments.payouts-batch/v1); research/payloads5 asaas-refund-saldo-insuficiente-400-"
+    "negative (a merchant's refund); Sinch number porting 'orders' bill the account (not an "
+    "operation)",
+)
+
+_SEGMENTS = MONEY_MOVEMENT.segments()
