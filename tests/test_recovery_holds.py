@@ -1193,3 +1193,115 @@ def test_a_client_without_a_base_url_is_told_to_name_the_url() -> None:
             await http402.areconcile(async_client)
 
     asyncio.run(main())
+
+
+# --- A settle call that failed after the payment was verified ----------------------------
+
+#: The x402 v1 challenge of coinbase/x402 specs/x402-specification-v1.md (section 5.1.1).
+V1_CHALLENGE = json.loads(
+    json.loads((PAYLOADS / "x402-v1-payment-requirements-body.json").read_text())["response"][
+        "body"
+    ]
+)
+
+#: What the x402 reference middlewares answer a paid request whose settle step failed: a
+#: plain re-challenge whose `error` says so, with no settlement header (the transfer may have
+#: been broadcast before the facilitator's answer was lost). Each from coinbase/x402.
+SETTLE_FAILED = {
+    # x402-express and x402-hono relay the facilitator client's error message:
+    # typescript/packages/legacy/x402/src/verify/useFacilitator.ts,
+    # `throw new Error(`Failed to settle payment: ${res.status} ${res.statusText}`)`.
+    "express, facilitator 504": "Failed to settle payment: 504 Gateway Timeout",
+    # python/legacy/src/x402/fastapi/middleware.py, when the settle call raises:
+    # `x402_response("Settle failed")`.
+    "fastapi, settle raised": "Settle failed",
+    # python/legacy/src/x402/flask/middleware.py: `"Settle failed: " + (str(e) or ...)`.
+    "flask, settle raised": "Settle failed: Read timed out. (read timeout=10)",
+    # typescript/packages/legacy/x402-express/src/index.ts, an error without a message.
+    "express, no message": "Payment settlement failed",
+}
+
+#: A verification's refusal, before anything was sent: the payment did not happen.
+VERIFY_REFUSED = {
+    # python/legacy/src/x402/fastapi/middleware.py: `f"Invalid payment: {error_reason}"`.
+    "fastapi, insufficient funds": "Invalid payment: insufficient_funds",
+    # x402-express: `error: response.invalidReason` (x402's ErrorReasons).
+    "express, bad signature": "invalid_exact_evm_payload_signature",
+    # useFacilitator.ts: `Failed to verify payment: ${res.status} ${res.statusText}`.
+    "express, verify call failed": "Failed to verify payment: 400 Bad Request",
+}
+
+
+def v1_rechallenge(error: str) -> httpx.Response:
+    return httpx.Response(402, json={**V1_CHALLENGE, "error": error})
+
+
+class V1Wallet:
+    """A pay hook for x402 v1 (`X-PAYMENT`), counting the proofs it signs."""
+
+    def __init__(self) -> None:
+        self.proofs: list[str] = []
+
+    def __call__(self, error: http402.PaymentRequiredError) -> Retry:
+        offer = error.payment.payment_options[0]
+        body = {"x402Version": 1, "payload": {"signature": f"0x5ec2e7{len(self.proofs):04d}"}}
+        proof = base64.b64encode(json.dumps(body).encode()).decode()
+        self.proofs.append(proof)
+        return Retry(headers={"X-PAYMENT": proof}, paid=offer)
+
+
+def v1_api(answer_to_paid: str) -> Any:
+    """A v1 challenge to a request without a proof; the re-challenge `answer_to_paid` to a
+    paid one."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "x-payment" not in request.headers:
+            return v1_rechallenge("X-PAYMENT header is required")
+        return v1_rechallenge(answer_to_paid)
+
+    return handler
+
+
+@pytest.mark.parametrize("said", list(SETTLE_FAILED))
+def test_a_settle_call_that_failed_after_verifying_is_an_unknown_outcome(said: str) -> None:
+    """Case 71: the paid replay is verified, then the settle call fails (a facilitator
+    timeout or 5xx, perhaps after the broadcast), and the middleware re-challenges saying so:
+    the offer is held, and the application's retry does not pay it again."""
+    wallet = V1Wallet()
+    client = paying_client(v1_api(SETTLE_FAILED[said]), wallet)
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.get(URL)
+    assert "settle" in caught.value.hold.why and not caught.value.held
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+        client.get(URL)
+    assert again.value.held
+    assert len(wallet.proofs) == 1
+
+
+@pytest.mark.parametrize("said", list(VERIFY_REFUSED))
+def test_a_verification_refusal_is_a_refused_payment(said: str) -> None:
+    """A re-challenge that refuses the proof at verification (before anything is sent) is a
+    payment that did not happen: the challenge error, no hold, and the retry may pay."""
+    wallet = V1Wallet()
+    client = paying_client(v1_api(VERIFY_REFUSED[said]), wallet)
+    for _ in range(2):
+        with pytest.raises(http402.PaymentChallengeError) as caught:
+            client.get(URL)
+        assert not isinstance(caught.value, http402.PaymentOutcomeUnknownError)
+    assert len(wallet.proofs) == 2
+
+
+@pytest.mark.anyio
+async def test_an_async_settle_call_that_failed_after_verifying_is_an_unknown_outcome() -> None:
+    wallet = V1Wallet()
+    transport = http402.AsyncPaymentRequiredTransport(
+        httpx.MockTransport(v1_api(SETTLE_FAILED["express, facilitator 504"])),
+        on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError):
+            await client.get(URL)
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as again:
+            await client.get(URL)
+    assert again.value.held
+    assert len(wallet.proofs) == 1

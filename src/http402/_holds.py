@@ -35,6 +35,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -47,6 +48,19 @@ import attrs
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import Redactor, safe_url_for_display
 from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
+
+#: The words of a failed settle step in the x402 reference middlewares' re-challenge (their
+#: `error`, with no settlement header): `Failed to settle payment: 504 Gateway Timeout`
+#: (the legacy facilitator client's error, relayed by x402-express and x402-hono),
+#: `Settle failed` and `Settle failed: <reason>` (the Python FastAPI and Flask middlewares),
+#: `Payment settlement failed`, `Settlement failed` (x402-express, x402-next). coinbase/x402:
+#: typescript/packages/legacy/x402/src/verify/useFacilitator.ts,
+#: typescript/packages/legacy/x402-{express,hono,next}/src/index.ts,
+#: python/legacy/src/x402/{fastapi,flask}/middleware.py. The v2 middlewares send a
+#: `PAYMENT-RESPONSE` with the failure, which decides instead.
+_SETTLE_FAILED = re.compile(
+    r"\bsettle(?:ment)?\b[^.;]{0,40}?\bfail|\bfail(?:ed|ure|s)?\s+to\s+settle\b", re.IGNORECASE
+)
 
 __all__ = [
     "PAID_EXTENSION",
@@ -215,7 +229,7 @@ def proof_digest(headers: Iterable[tuple[str, str]]) -> str | None:
 
 
 def settlement_unknown(
-    header: Callable[[str], str | None], redact: Redactor
+    header: Callable[[str], str | None], redact: Redactor, message: str | None = None
 ) -> tuple[str, str | None] | None:
     """`(why, receipt)` when an x402 settlement (`PAYMENT-RESPONSE`, or v1's
     `X-PAYMENT-RESPONSE`) leaves the payment's outcome open, else `None`.
@@ -225,11 +239,24 @@ def settlement_unknown(
     broadcast, and any failure that names a transaction came after the broadcast. Only a
     failure with no transaction is a payment that did not happen.
 
-    Both texts are the server's: scrubbed by `redact` (the paid request's credentials and
+    Without a settlement header, the re-challenge's `message` (its `error`) decides: the x402
+    reference middlewares answer a settle call that failed (the facilitator timed out or
+    answered 5xx, perhaps after broadcasting the transfer) with a plain 402 that says so
+    in words (`_SETTLE_FAILED`) and nothing else. The payment was verified, and may have
+    been sent: unknown. A verification's refusal (`invalid_exact_evm_payload_signature`,
+    `Invalid payment: insufficient_funds`, `Failed to verify payment: ...`) comes before
+    anything is sent: a refusal.
+
+    The texts are the server's: scrubbed by `redact` (the paid request's credentials and
     its proof) before they are cut, since they go into the error, the log and the hold's
     record."""
     raw = header("payment-response") or header("x-payment-response")
-    settlement = decode_base64_json(raw) if raw else None
+    if not raw:
+        if message is None or _SETTLE_FAILED.search(message) is None:
+            return None
+        said = shown_text(message, redact, 100) or "settlement failed"
+        return f"the server's settle call failed after verifying the payment ({said})", None
+    settlement = decode_base64_json(raw)
     if not isinstance(settlement, dict) or settlement.get("success") is not False:
         return None
     reason = shown_text(settlement.get("errorReason"), redact, 100) or "no reason"

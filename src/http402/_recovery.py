@@ -880,7 +880,9 @@ class Recovery:
             response.extensions[PAID_EXTENSION] = PaidAttempt(request, scope, keys, hold)
         elif isinstance(result, Gated):
             response = result.error.response
-            settled = settlement_unknown(response.headers.get, redactor_of(request))
+            paid = hold.reason is Reason.PAYMENT_CHALLENGE
+            said = result.error.payment.message if paid else None
+            settled = settlement_unknown(response.headers.get, redactor_of(request), said)
             if settled is not None:
                 why, receipt = settled
                 hold = attrs.evolve(hold, receipt=receipt or hold.receipt)
