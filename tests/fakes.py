@@ -84,3 +84,28 @@ class VirtualClock:
 
     async def asleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+class Alerts:
+    """A low-balance hook that records the alerts it is given. The hook runs off the request
+    (a worker thread, or a task), so a test waits for the alerts it expects: `wait(count)`.
+    Call it (a plain hook) or its `coroutine` (an async one)."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, alert: Any) -> None:
+        with self._changed:
+            self.seen.append(alert)
+            self._changed.notify_all()
+
+    async def coroutine(self, alert: Any) -> None:
+        self(alert)
+
+    def wait(self, count: int, timeout: float = 10.0) -> list[Any]:
+        """The alerts once at least `count` came (a failed assertion after `timeout`)."""
+        with self._changed:
+            came = self._changed.wait_for(lambda: len(self.seen) >= count, timeout)
+            assert came, f"{len(self.seen)} low-balance alerts, not {count}"
+            return list(self.seen)

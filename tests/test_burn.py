@@ -239,3 +239,20 @@ def test_probed_balances_are_observed_at_their_as_of() -> None:
     assert (estimate.provider, estimate.currency, estimate.as_of) == ("deepseek", "CNY", 1100.0)
     assert estimate.rate == pytest.approx(0.01)
     assert len(estimator) == 1
+
+
+def test_a_rise_rearms_every_crossing_and_a_clear_estimate_its_own() -> None:
+    """What a fleet re-arms in its store: both crossings on any rise of the balance (another
+    process may have fired them), a threshold's own once the estimate moves back clear of
+    it, and nothing while the balance only falls."""
+    detector = LowBalanceDetector(time_left_below=100, balance_below=5)
+    steps = [("6", 200.0), ("4", 90.0), ("3", 80.0), ("3", 130.0), ("9", 500.0), ("8", 400.0)]
+    rearmed = [detector.crossings(_estimate(balance, left))[1] for balance, left in steps]
+    assert rearmed == [
+        (),
+        (),
+        (),
+        ("time_left:100",),  # 130 s left: above 1.25 x 100, after it fired
+        ("balance:5", "time_left:100"),  # a rise
+        (),
+    ]

@@ -1,5 +1,6 @@
 """Balances across a fleet, against a real redis-server: a refusal on a stale reading joins
-the fleet's top-up (`tests/test_balance_readings.py` has the in-process twin).
+the fleet's top-up (`tests/test_balance_readings.py` has the in-process twin), and the
+low-balance watch calls its hook once per crossing across the fleet.
 
 Two transports with a `RedisCoordinator` each stand for two processes. Interleavings are
 forced by the order of the calls; a top-up's window is closed in the store as time would
@@ -8,16 +9,16 @@ close it (its end moved to the past), never by sleeping.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 import http402
-from http402._fleet import Keys
-from http402._recovery import episode_key
 
 from .test_fleet import RedisServer, running_server
 
@@ -54,13 +55,12 @@ class Account:
         return httpx.Response(200, headers={"X-Credits-Remaining": str(self.balance)}, json={})
 
 
-def _close_window(server: RedisServer, transport: Any) -> None:
-    """Ends the fleet's open top-up window of the account's scope, as time would."""
-    scope = transport._options.scope(httpx.Request("POST", URL, headers=KEY))
-    state = Keys.episode("http402", episode_key(scope, http402.Reason.INSUFFICIENT_CREDITS)).state
+def _close_window(server: RedisServer) -> None:
+    """Ends the fleet's open top-up window (the one episode of the test), as time would."""
     client = redis.Redis.from_url(server.url)
-    assert client.hget(state, "open_until") is not None
-    client.hset(state, "open_until", "0")
+    states = [key for key in client.scan_iter("http402:*:state") if client.hget(key, "open_until")]
+    assert len(states) == 1, states
+    client.hset(states[0], "open_until", "0")
     client.close()
 
 
@@ -96,7 +96,7 @@ def test_a_process_refused_on_a_reading_before_the_fleets_top_up_joins_it(
         assert first.post(URL).headers["x-credits-remaining"] == "9"
         assert second.post(URL).headers["x-credits-remaining"] == "8"
         assert first.post(URL).headers["x-credits-remaining"] == "207"  # the fleet's top-up
-        _close_window(server, transports[0])
+        _close_window(server)
         response = second.post(URL)
         assert response.headers["x-credits-remaining"] == "206"
         assert second.post(URL).headers["x-credits-remaining"] == "205"
@@ -130,7 +130,7 @@ async def test_an_async_process_refused_on_a_reading_before_the_fleets_top_up_jo
             assert (await first.post(URL)).headers["x-credits-remaining"] == "9"
             assert (await second.post(URL)).headers["x-credits-remaining"] == "8"
             assert (await first.post(URL)).headers["x-credits-remaining"] == "207"
-            _close_window(server, transports[0])
+            _close_window(server)
             assert (await second.post(URL)).headers["x-credits-remaining"] == "206"
     finally:
         for store in stores:
@@ -144,3 +144,184 @@ def _async_top_up(account: Account, name: str) -> Any:
         return http402.Retry(within=30)
 
     return top_up
+
+
+# --- The low-balance watch: once per crossing, fleet-wide ------------------------------
+
+
+class Claiming(http402.RedisCoordinator):
+    """A process's coordinator that tells the test each answer it gets for a crossing's
+    claim, and each re-arm it sends (both run off the request)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answers: list[bool] = []
+        self.cleared: list[tuple[str, ...]] = []
+        self.changed = threading.Condition()
+
+    def claim_crossing(self, scope: str, crossing: str) -> bool:
+        answer = super().claim_crossing(scope, crossing)
+        with self.changed:
+            self.answers.append(answer)
+            self.changed.notify_all()
+        return answer
+
+    def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
+        super().clear_crossings(scope, crossings)
+        with self.changed:
+            self.cleared.append(crossings)
+            self.changed.notify_all()
+
+    def wait(self, what: Callable[[], bool]) -> None:
+        with self.changed:
+            assert self.changed.wait_for(what, 10), (self.answers, self.cleared)
+
+
+class TopUps:
+    """The watch's hook of each process: a top-up, recorded with the process's name."""
+
+    def __init__(self) -> None:
+        self.by: list[str] = []
+        self.changed = threading.Condition()
+
+    def of(self, name: str) -> Callable[[http402.LowBalance], None]:
+        def top_up(alert: http402.LowBalance) -> None:
+            with self.changed:
+                self.by.append(name)
+                self.changed.notify_all()
+
+        return top_up
+
+    def wait(self, count: int) -> list[str]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.by) >= count, 10), self.by
+            return list(self.by)
+
+
+def _watching(account: Account, top_ups: TopUps, name: str, coordinator: Any) -> httpx.Client:
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(account.handler),
+        coordinator=coordinator,
+        low_balance=http402.LowBalanceWatch(top_ups.of(name), below=100),
+    )
+    return httpx.Client(transport=transport, headers=KEY)
+
+
+def test_one_crossing_calls_the_low_balance_hook_once_across_the_fleet(
+    server: RedisServer,
+) -> None:
+    """Case 68: three processes each read the balance in turn (100, 99, 98); of the two that
+    see it below 100, the first to claim the crossing in Redis tops up, the other finds it
+    claimed."""
+    account, top_ups = Account(101), TopUps()
+    coordinators = [Claiming.from_url(server.url, store_timeout=1) for _ in range(3)]
+    clients = [
+        _watching(account, top_ups, name, coordinator)
+        for name, coordinator in zip(("P1", "P2", "P3"), coordinators, strict=True)
+    ]
+    for client in clients:
+        assert client.post(URL).status_code == 200
+    for coordinator in coordinators[1:]:  # P1 read 100: no crossing, nothing claimed
+        coordinator.wait(lambda c=coordinator: len(c.answers) == 1)  # type: ignore[misc]
+    # P2 and P3 both saw the crossing; whichever job claimed it first (they run off the
+    # requests) tops up, the other finds it claimed.
+    answers = [c.answers for c in coordinators]
+    assert answers in ([[], [True], [False]], [[], [False], [True]])
+    assert top_ups.wait(1) == ["P2" if answers[1] == [True] else "P3"]
+    for client in clients:
+        client.close()
+
+
+def test_a_rise_seen_by_any_process_rearms_the_crossing_for_the_fleet(
+    server: RedisServer,
+) -> None:
+    """P2 claimed the crossing and topped up; P1 sees the top-up show (a rise) and re-arms
+    it in Redis; when the balance crosses again, P1's crossing is claimed and tops up."""
+    account, top_ups = Account(100), TopUps()
+    coordinators = [Claiming.from_url(server.url, store_timeout=1) for _ in range(2)]
+    first, second = (
+        _watching(account, top_ups, name, coordinator)
+        for name, coordinator in zip(("P1", "P2"), coordinators, strict=True)
+    )
+    with first, second:
+        assert first.post(URL).headers["x-credits-remaining"] == "99"  # P1 claims, tops up
+        assert top_ups.wait(1) == ["P1"]
+        assert second.post(URL).headers["x-credits-remaining"] == "98"  # already claimed
+        coordinators[1].wait(lambda: coordinators[1].answers == [False])
+        account.top_up("billing")  # it shows: 298
+        assert first.post(URL).headers["x-credits-remaining"] == "297"  # a rise, for P1
+        coordinators[0].wait(lambda: len(coordinators[0].cleared) == 1)
+        account.balance = 100  # spent again
+        assert first.post(URL).headers["x-credits-remaining"] == "99"  # a new crossing
+        assert top_ups.wait(2) == ["P1", "P1"]
+    assert coordinators[0].answers == [True, True]
+
+
+def test_a_crossing_redis_cannot_claim_calls_no_hook(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While Redis does not answer, a crossing cannot be claimed: the hook is not called
+    (another process may have called it: a top-up hook must not run twice), and a warning
+    says so. The gate's own top-up still answers an account that runs out."""
+    account, top_ups = Account(100), TopUps()
+    coordinator = Claiming.from_url(server.url, store_timeout=1)
+    with _watching(account, top_ups, "P1", coordinator) as client:
+        server.stop()
+        assert client.post(URL).headers["x-credits-remaining"] == "99"
+        coordinator.wait(lambda: coordinator.answers == [False])
+    assert top_ups.by == []
+    assert "the low-balance hook was not called" in caplog.text
+
+
+class AsyncClaiming(http402.AsyncRedisCoordinator):
+    """`Claiming` for the async coordinator: a claim's answers, one `anyio.Event` each."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answers: list[bool] = []
+        self.answered = anyio.Event()
+
+    async def claim_crossing(self, scope: str, crossing: str) -> bool:
+        answer = await super().claim_crossing(scope, crossing)
+        self.answers.append(answer)
+        self.answered.set()
+        return answer
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_one_crossing_calls_an_async_low_balance_hook_once_across_the_fleet(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    account, by = Account(101), []
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(3)]
+    coordinators = [AsyncClaiming(store, store_timeout=1) for store in stores]
+
+    def process(name: str, coordinator: Any) -> httpx.AsyncClient:
+        async def top_up(alert: http402.LowBalance) -> None:
+            by.append(name)
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=coordinator,
+            low_balance=http402.LowBalanceWatch(top_up, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    clients = [process(name, c) for name, c in zip(("P1", "P2", "P3"), coordinators, strict=True)]
+    try:
+        for client in clients:
+            assert (await client.post(URL)).status_code == 200
+        with anyio.fail_after(10):
+            for coordinator in coordinators[1:]:
+                await coordinator.answered.wait()
+            while not by:
+                await anyio.lowlevel.checkpoint()
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    answers = [c.answers for c in coordinators]
+    assert answers in ([[], [True], [False]], [[], [False], [True]])
+    assert by == ["P2" if answers[1] == [True] else "P3"]

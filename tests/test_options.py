@@ -15,6 +15,8 @@ import http402
 import http402.httpx2
 from http402._options import Options
 
+from .fakes import Alerts
+
 URL = "https://api.example.com/v1/generate"
 GATE = {"error": {"code": "insufficient_credits", "message": "Not enough credits."}}
 
@@ -118,14 +120,14 @@ class TestLowBalanceWatch:
             http402.LowBalanceWatch(print, below=1, headers="x-credits")
 
     def test_a_balance_header_below_the_threshold_calls_the_hook(self) -> None:
-        fired: list[http402.LowBalance] = []
+        fired = Alerts()
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(lambda request: httpx.Response(200, headers={"X-Left": "4"})),
-            low_balance=http402.LowBalanceWatch(fired.append, below=5, headers=("x-left",)),
+            low_balance=http402.LowBalanceWatch(fired, below=5, headers=("x-left",)),
         )
         with httpx.Client(transport=transport) as client:
             client.get(URL)
-        assert [alert.balance for alert in fired] == [Decimal(4)]
+        assert [alert.balance for alert in fired.wait(1)] == [Decimal(4)]
 
 
 class TestDeprecatedKeywords:
@@ -146,13 +148,13 @@ class TestDeprecatedKeywords:
         assert error.value.attempts == 0  # the second is refused before sending
 
     def test_on_low_balance_becomes_a_low_balance_watch(self) -> None:
-        fired: list[http402.LowBalance] = []
+        fired = Alerts()
         with pytest.warns(DeprecationWarning, match="is deprecated") as caught:
             transport = http402.PaymentRequiredTransport(
                 httpx.MockTransport(
                     lambda request: httpx.Response(200, headers={"x-credits-remaining": "3"})
                 ),
-                on_low_balance=fired.append,
+                on_low_balance=fired,
                 low_balance_below=5,
             )
         assert [str(w.message).split("=")[0] for w in caught] == [
@@ -160,10 +162,10 @@ class TestDeprecatedKeywords:
             "low_balance_below",
         ]
         assert {w.filename for w in caught} == {__file__}
-        assert transport._options.low_balance == http402.LowBalanceWatch(fired.append, below=5)
+        assert transport._options.low_balance == http402.LowBalanceWatch(fired, below=5)
         with httpx.Client(transport=transport) as client:
             client.get(URL)
-        assert [alert.balance for alert in fired] == [Decimal(3)]
+        assert [alert.balance for alert in fired.wait(1)] == [Decimal(3)]
 
     def test_low_balance_below_becomes_the_watch_s_below(self) -> None:
         with pytest.warns(DeprecationWarning, match="is deprecated") as caught:

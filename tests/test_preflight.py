@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,8 @@ import httpx
 import pytest
 
 import http402
+
+from .fakes import Alerts
 
 BASE = "https://api.deepseek.com"
 CHAT = f"{BASE}/chat/completions"
@@ -225,16 +228,17 @@ class TestBurnRate:
             balance["left"] -= 10
             return httpx.Response(200, headers={"x-credits-remaining": str(balance["left"])})
 
-        alerts: list[http402.LowBalance] = []
+        fired = Alerts()
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(provider),
             coordinator=http402.LocalCoordinator(clock=lambda: clock["now"]),
-            low_balance=http402.LowBalanceWatch(alerts.append, within=2 * 3600),
+            low_balance=http402.LowBalanceWatch(fired, within=2 * 3600),
         )
         with httpx.Client(transport=transport) as client:
             for _ in range(900):
                 client.get("https://api.example.com/v1/generate")
                 clock["now"] += 10.0
+        alerts = fired.wait(1)
         assert len(alerts) == 1
         alert = alerts[0]
         assert alert.trigger == "time_left"
@@ -245,10 +249,12 @@ class TestBurnRate:
     @pytest.mark.anyio
     async def test_the_async_transport_awaits_a_coroutine_alert_hook(self) -> None:
         seen: list[http402.LowBalance] = []
+        called = anyio.Event()
 
         async def alert(low: http402.LowBalance) -> None:
             await anyio.lowlevel.checkpoint()
             seen.append(low)
+            called.set()
 
         transport = http402.AsyncPaymentRequiredTransport(
             httpx.MockTransport(
@@ -259,6 +265,7 @@ class TestBurnRate:
         async with httpx.AsyncClient(transport=transport) as client:
             await client.get("https://api.example.com/")
             await client.get("https://api.example.com/")
+            await called.wait()
         assert [a.balance for a in seen] == [Decimal(3)]
 
 
@@ -327,7 +334,10 @@ class TestPreflightWithAHook:
         )
         with httpx.Client(transport=transport) as client:
             assert client.get("https://api.example.com/").status_code == 200
-        assert "the low-balance hook raised RuntimeError" in caplog.text
+        deadline = time.monotonic() + 10  # the hook runs off the request: its log comes after
+        while "the low-balance hook raised RuntimeError" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.01)
 
 
 # --- The pure parts: what a stand-in says, what counts as seen, when polling is on ----------

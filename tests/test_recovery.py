@@ -23,7 +23,7 @@ import http402
 from http402 import Reason, Retry, RetryPolicy
 from http402._episodes import FAILURE_HOLD
 
-from .fakes import Account
+from .fakes import Account, Alerts
 
 URL = "https://api.example.com/v1/generate"
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -787,17 +787,18 @@ class TestKnowBeforeYouPay:
         def handler(request: httpx.Request) -> httpx.Response:
             return httpx.Response(200, headers={"X-Credits-Remaining": str(next(balances))})
 
-        fired: list[http402.LowBalance] = []
+        fired = Alerts()
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(handler),
-            low_balance=http402.LowBalanceWatch(fired.append, below=50),
+            low_balance=http402.LowBalanceWatch(fired, below=50),
         )
         client = httpx.Client(transport=transport)
         for _ in range(5):
             client.get(URL)
-        assert [alert.balance for alert in fired] == [Decimal(40), Decimal(20)]
-        assert {alert.trigger for alert in fired} == {"balance"}
-        assert fired[0].threshold == 50 and len(fired[0].scope_digest) == 16
+        alerts = sorted(fired.wait(2), key=lambda alert: alert.as_of)
+        assert [alert.balance for alert in alerts] == [Decimal(40), Decimal(20)]
+        assert {alert.trigger for alert in alerts} == {"balance"}
+        assert alerts[0].threshold == 50 and len(alerts[0].scope_digest) == 16
 
     def test_a_low_balance_watch_needs_a_threshold(self) -> None:
         """A hook without a threshold is a mistake caught up front."""

@@ -12,7 +12,7 @@ performs each and sends back its result, stepping the flow through `Steps`:
 | `KnownGate`, `MarkGated`, `Lifted` | asks or tells the coordinator | the known gate, `None` |
 | `Probe` | sends a balance probe through the inner transport | a `Balance` |
 | `Reserve` | reserves in the spend window (a shared store is I/O) | the reservation |
-| `Notify` | calls `on_low_balance` | `None` |
+| `Notify` | starts the low-balance hook (off the request) | `None` |
 | `Held` | asks for a hold on any of `keys` (here first) | its record, or `None` |
 | `Hold`, `Release` | puts or ends holds, here and through the coordinator | `None` |
 
@@ -38,7 +38,7 @@ from ._models import PaymentRequired, Retry
 from ._policies import Reservation, SpendPolicy
 
 if TYPE_CHECKING:
-    from ._burn import LowBalance
+    from ._burn import Crossings
 
 __all__ = [
     "Action",
@@ -163,9 +163,10 @@ class Reserve:
 
 @attrs.frozen
 class Notify:
-    """Call `on_low_balance` with each alert; the answer is `None`."""
+    """Give the low-balance watch's hook the warnings a reading fired (off the request: it
+    never waits for the hook); the answer is `None`."""
 
-    alerts: tuple[LowBalance, ...]
+    crossings: Crossings
 
 
 @attrs.frozen

@@ -44,7 +44,7 @@ from ._actions import (
     assert_never,
 )
 from ._balance import Balance, find_probe, network_error, probe_answer
-from ._burn import LowBalance
+from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
@@ -54,7 +54,7 @@ from ._options import Options, is_async_callable
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
 from ._streams import EVENT_STREAM_STARTS, AsyncFollowed, says_event_stream
-from ._telemetry import hook_failed
+from ._telemetry import hook_failed, hook_timed_out
 from ._untrusted import BodyReader
 
 if TYPE_CHECKING:
@@ -349,8 +349,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 return await self._probe(action)
             case Reserve(policy=policy, payment=payment):
                 return await policy.areserve(payment)
-            case Notify(alerts=alerts):
-                return await self._notify(alerts)
+            case Notify(crossings=crossings):
+                return self._notify(crossings)
             case Held(scope=scope, keys=keys):
                 return await self._held(scope, keys)
             case Hold(scope=scope, keys=keys, record=record):
@@ -429,27 +429,48 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
         try:
-            await self._notify(self._balance_alerts(request, response, sent))
+            self._notify(self._balance_alerts(request, response, sent))
         except BaseException:  # cancelled during the alert: its caller never sees it
             await _closed(response)
             raise
 
-    async def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
-        """Calls the low-balance hook (a sync one in a worker thread); its failure is logged
-        and never costs the response that carried the balance (it was answered, and
-        charged)."""
-        if not alerts:
-            return
+    def _notify(self, crossings: Crossings | None) -> None:
+        """Starts the low-balance job of a reading (`_alert`) in a task that no caller owns:
+        the response that carried the balance never waits for the hook (an alert, or a
+        top-up of seconds)."""
+        if self._to_alert(crossings):
+            assert crossings is not None
+            spawn_unowned(lambda: self._alert(crossings))
+
+    async def _alert(self, crossings: Crossings) -> None:
+        """Gives the low-balance hook each warning a reading fired (in a fleet, only for a
+        crossing this process claimed in the store first, after telling the store of the
+        crossings the reading re-armed), each within `hook_timeout`: a coroutine hook still
+        running then is cancelled, a plain one (in a worker thread of the hooks' pool, which
+        finishes before the interpreter exits) is no longer waited for. Failures are logged
+        and cost no request."""
         assert self._alarm is not None
-        hook = self._alarm.hook
-        for alert in alerts:
-            try:
-                if is_async_callable(hook):
-                    await hook(alert)
-                else:
-                    await anyio.to_thread.run_sync(hook, alert)
-            except Exception as exc:
-                hook_failed(exc)
+        hook, coordinator = self._alarm.hook, self._coordinator
+        try:
+            if self._claims_crossings and crossings.rearmed:
+                await coordinator.clear_crossings(crossings.scope, crossings.rearmed)
+            for alert in crossings.fired:
+                if self._claims_crossings and not await coordinator.claim_crossing(
+                    crossings.scope, crossing_of(alert.trigger, alert.threshold)
+                ):
+                    continue  # another process's, or the store cannot tell: no second call
+                with anyio.move_on_after(self._options.hook_timeout) as bound:
+                    if is_async_callable(hook):
+                        try:
+                            await hook(alert)
+                        except Exception as exc:
+                            hook_failed(exc)
+                    else:
+                        await _in_worker(hook, alert)
+                if bound.cancelled_caught:
+                    hook_timed_out(self._options.hook_timeout)
+        except Exception as exc:  # a coordinator of the application's own that raised
+            hook_failed(exc)
 
     async def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
@@ -621,6 +642,24 @@ async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
     if not ok:
         raise value
     return value
+
+
+async def _in_worker(hook: Callable[[Any], Any], alert: Any) -> None:
+    """Runs a plain low-balance hook in a worker thread of the hooks' pool (not a daemon:
+    it finishes before the interpreter exits), its failure logged there, and waits for it
+    (a cancellation stops the wait, not the hook)."""
+    waker = _Waker()
+
+    def work() -> None:
+        try:
+            hook(alert)
+        except Exception as exc:
+            hook_failed(exc)
+        finally:
+            waker()
+
+    workers.run(work)
+    await waker.event.wait()
 
 
 class _Waker:

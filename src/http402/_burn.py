@@ -44,10 +44,12 @@ if TYPE_CHECKING:
 __all__ = [
     "BurnRate",
     "BurnRateEstimator",
+    "Crossings",
     "LowBalance",
     "LowBalanceAlarm",
     "LowBalanceDetector",
     "LowBalanceWatch",
+    "crossing_of",
     "scope_digest",
 ]
 
@@ -246,6 +248,22 @@ def _time_left(balance: Decimal, rate: float | None) -> float | None:
     return float(balance) / rate
 
 
+def crossing_of(trigger: str, threshold: Decimal) -> str:
+    """The name of a threshold's crossing (`"balance:100"`, `"time_left:7200"`): what a
+    fleet claims so that one process alone calls the hook for it."""
+    return f"{trigger}:{threshold.normalize():f}"
+
+
+@attrs.frozen
+class Crossings:
+    """What one balance reading of `scope` did to the low-balance thresholds: the warnings
+    it fired, and the crossings (`crossing_of`) it re-armed."""
+
+    scope: str
+    fired: tuple[LowBalance, ...] = ()
+    rearmed: tuple[str, ...] = ()
+
+
 @attrs.define
 class _Armed:
     time_left: bool = True
@@ -297,31 +315,43 @@ class LowBalanceDetector:
 
     def check(self, estimate: BurnRate) -> tuple[LowBalance, ...]:
         """The warnings that `estimate` crosses into: none, one, or both thresholds."""
+        return self.crossings(estimate)[0]
+
+    def crossings(self, estimate: BurnRate) -> tuple[tuple[LowBalance, ...], tuple[str, ...]]:
+        """The warnings that `estimate` crosses into, and the crossings it re-arms: both on
+        a rise of the balance (whatever this detector had seen: another process of a fleet
+        may have fired them), one whose threshold the estimate moved back clear of."""
         fired: list[LowBalance] = []
+        rearmed: list[str] = []
+        limit, seconds = self._balance_below, self._time_left_below
         with self._lock:
             armed = self._scopes.pop(estimate.scope_digest, None) or _Armed()
             self._scopes[estimate.scope_digest] = armed
             while len(self._scopes) > self._max_scopes:
                 self._scopes.popitem(last=False)
-            if armed.last is not None and estimate.balance > armed.last:
+            rose = armed.last is not None and estimate.balance > armed.last
+            if rose:
                 armed.time_left = armed.balance = True
             armed.last = estimate.balance
-            limit = self._balance_below
             if limit is not None:
+                if rose or (estimate.balance >= limit and not armed.balance):
+                    rearmed.append(crossing_of("balance", limit))
                 if estimate.balance >= limit:
                     armed.balance = True
                 elif armed.balance:
                     armed.balance = False
                     fired.append(self._warning("balance", limit, estimate))
-            seconds = self._time_left_below
             left = estimate.time_left
-            if seconds is not None and left is not None:
-                if left > seconds * self._rearm_factor:
+            if seconds is not None:
+                clear = left is not None and left > seconds * self._rearm_factor
+                if rose or (clear and not armed.time_left):
+                    rearmed.append(crossing_of("time_left", Decimal(repr(seconds))))
+                if clear:
                     armed.time_left = True
-                elif left < seconds and armed.time_left:
+                elif left is not None and left < seconds and armed.time_left:
                     armed.time_left = False
                     fired.append(self._warning("time_left", Decimal(repr(seconds)), estimate))
-        return tuple(fired)
+        return tuple(fired), tuple(rearmed)
 
     def _warning(
         self, trigger: Literal["time_left", "balance"], threshold: Decimal, estimate: BurnRate
@@ -415,10 +445,22 @@ class LowBalanceAlarm:
         currency: str | None = None,
     ) -> tuple[LowBalance, ...]:
         """The warnings that this balance of `scope` crosses into."""
+        return self.crossings(scope, amount, now, provider, currency).fired
+
+    def crossings(
+        self,
+        scope: str,
+        amount: Decimal,
+        now: float,
+        provider: str | None = None,
+        currency: str | None = None,
+    ) -> Crossings:
+        """The warnings that this balance of `scope` crosses into, and the crossings it
+        re-arms."""
         estimate = self._estimator.observe(
             scope, amount, now=now, provider=provider, currency=currency
         )
-        return self._detector.check(estimate)
+        return Crossings(scope, *self._detector.crossings(estimate))
 
 
 def balance_in(header: Callable[[str], str | None], names: Iterable[str]) -> Decimal | None:

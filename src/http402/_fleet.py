@@ -188,6 +188,8 @@ class Keys:
     channel: str
     #: The scope's own state (for an episode: its scope's, where a lift is kept).
     scope_state: str
+    #: The low-balance crossings claimed by a process (a hash: crossing -> the balance).
+    crossings: str
 
     @classmethod
     def of(cls, namespace: str, scope: str, reason: str | None = None) -> Keys:
@@ -206,6 +208,7 @@ class Keys:
             marker=f"{tag}:marker",
             channel=f"{base}:done",
             scope_state=f"{home}:state",
+            crossings=f"{home}:low",
         )
 
     @classmethod

@@ -1178,9 +1178,11 @@ class Recovery:
         )
         if self._alarm is None:
             return
-        alerts = self._alarm.check(scope, amount, coordinator.book.clock(), provider, currency)
-        if alerts:
-            yield Notify(alerts)
+        crossings = self._alarm.crossings(
+            scope, amount, coordinator.book.clock(), provider, currency
+        )
+        if crossings.fired or crossings.rearmed:
+            yield Notify(crossings)
 
     def _probed(
         self, request: httpx.Request, scope: str, coordinator: Any, preflight: Preflight

@@ -585,6 +585,23 @@ class RedisCoordinator(_Fleet):
             self._witness.forget(each.state)
         self._side(lambda: self._redis.delete(keys[0].gate, *(k.episodes for k in keys[1:])))
 
+    def claim_crossing(self, scope: str, crossing: str) -> bool:
+        """Claims a low-balance crossing of `scope` (`"balance:100"`) for this process:
+        `True` for the first process of the fleet to claim it since it was last re-armed,
+        so that one process alone calls the watch's hook for it. `False` when another
+        process has, or when Redis does not answer: a hook that moves money (a top-up) must
+        not run twice for one crossing, and a missed warning is followed by the gate's own
+        top-up if the balance runs out."""
+        key = Keys.of(self._namespace, scope).crossings
+        claimed = self._side(lambda: self._redis.hsetnx(key, crossing, repr(self._wall())))
+        return _claimed(claimed, scope, crossing)
+
+    def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
+        """Re-arms crossings of `scope` fleet-wide (this process saw the balance rise, or
+        move back clear of a threshold): the next crossing may be claimed again."""
+        key = Keys.of(self._namespace, scope).crossings
+        self._side(lambda: self._redis.hdel(key, *crossings))
+
     def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self.book.mark_gated(scope, payment, ttl)
         gate = Keys.of(self._namespace, scope).gate
@@ -719,6 +736,20 @@ class RedisCoordinator(_Fleet):
             return self._runner.run(lambda: script(keys=call.keys, args=call.args))
         except self._errors as exc:
             raise failure_of(exc) from exc
+
+
+def _claimed(answer: Any, scope: str, crossing: str) -> bool:
+    """Whether a crossing's claim (`HSETNX`'s answer) was this process's; a store that did
+    not answer claims nothing (fail closed: the hook is not called)."""
+    if answer is _FAILED:
+        _logger.warning(
+            "http402: the low-balance hook was not called for %s at %s: Redis did not answer, "
+            "so another process may have called it for this crossing",
+            crossing,
+            describe_scope(scope),
+        )
+        return False
+    return bool(answer)
 
 
 class _Subscription:
@@ -885,6 +916,17 @@ class AsyncRedisCoordinator(_Fleet):
         for each in keys[1:]:
             self._witness.forget(each.state)
         await self._side(lambda: self._redis.delete(keys[0].gate, *(k.episodes for k in keys[1:])))
+
+    async def claim_crossing(self, scope: str, crossing: str) -> bool:
+        """`RedisCoordinator.claim_crossing`, as a coroutine."""
+        key = Keys.of(self._namespace, scope).crossings
+        claimed = await self._side(lambda: self._redis.hsetnx(key, crossing, repr(self._wall())))
+        return _claimed(claimed, scope, crossing)
+
+    async def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
+        """`RedisCoordinator.clear_crossings`, as a coroutine."""
+        key = Keys.of(self._namespace, scope).crossings
+        await self._side(lambda: self._redis.hdel(key, *crossings))
 
     async def mark_gated(self, scope: str, payment: PaymentRequired, ttl: float) -> None:
         self.book.mark_gated(scope, payment, ttl)

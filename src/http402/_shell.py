@@ -18,7 +18,7 @@ import httpx
 
 from . import _metrics as metrics
 from ._balance import Balance
-from ._burn import LowBalance, LowBalanceAlarm, balance_in
+from ._burn import Crossings, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
 from ._episodes import Mark, ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
@@ -141,6 +141,12 @@ class Shell:
         self._stores_holds = all(
             callable(getattr(coordinator, name, None)) for name in ("hold", "held", "release")
         )
+        # A fleet's coordinator keeps the low-balance crossings its processes claimed, so
+        # that one process alone calls the hook for a crossing.
+        self._claims_crossings = all(
+            callable(getattr(coordinator, name, None))
+            for name in ("claim_crossing", "clear_crossings")
+        )
         watch = options.low_balance
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
         reads_balances = self._alarm is not None or probes or metrics.available()
@@ -213,14 +219,14 @@ class Shell:
 
     def _balance_alerts(
         self, request: Any, response: Any, sent: Mark | None = None
-    ) -> tuple[LowBalance, ...]:
+    ) -> Crossings | None:
         """The balance header of a response (not a gate): recorded in the `http402.balance`
         gauge, kept for preflight's minimum (as of `sent`, the mark of the request it
-        answered), and checked against the low-balance watch, whose alerts are returned. A
-        header balance names no provider."""
+        answered), and checked against the low-balance watch, whose crossings are returned.
+        A header balance names no provider."""
         amount = balance_in(response.headers.get, self._balance_headers)
         if amount is None:
-            return ()
+            return None
         scope = self._options.scope(request)
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
         if self._recovery is not None:
@@ -228,8 +234,15 @@ class Shell:
                 scope, Balance(provider="unknown", available=amount), self._coordinator, sent
             )
         if self._alarm is None:
-            return ()
-        return self._alarm.check(scope, amount, self._coordinator.book.clock())
+            return None
+        return self._alarm.crossings(scope, amount, self._coordinator.book.clock())
+
+    def _to_alert(self, crossings: Crossings | None) -> bool:
+        """Whether a reading's crossings leave work for the low-balance job: a warning to
+        give, or, in a fleet, crossings to re-arm in the store."""
+        return crossings is not None and (
+            bool(crossings.fired) or (self._claims_crossings and bool(crossings.rearmed))
+        )
 
     def _look_ahead(self, response: Any) -> LookAhead:
         """The look-ahead of a 200 event stream: bounded like a gate's body, in time too."""

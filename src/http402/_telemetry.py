@@ -82,6 +82,15 @@ def hook_failed(exc: Exception) -> None:
     )
 
 
+def hook_timed_out(seconds: float | None) -> None:
+    """Logs that the low-balance hook was still running after `hook_timeout`."""
+    logger.warning(
+        "http402: the low-balance hook did not finish within hook_timeout (%s s): an async "
+        "hook is cancelled, a plain one is no longer waited for",
+        seconds,
+    )
+
+
 def _opentelemetry_trace() -> Any:
     global _trace, _looked_for_trace
     if not _looked_for_trace:

@@ -38,7 +38,7 @@ from ._actions import (
     assert_never,
 )
 from ._balance import Balance, find_probe, network_error, probe_answer
-from ._burn import LowBalance
+from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
@@ -375,8 +375,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 return self._probe(action)
             case Reserve(policy=policy, payment=payment):
                 return policy.reserve(payment)
-            case Notify(alerts=alerts):
-                return self._notify(alerts)
+            case Notify(crossings=crossings):
+                return self._notify(crossings)
             case Held(scope=scope, keys=keys):
                 return self._held(scope, keys)
             case Hold(scope=scope, keys=keys, record=record):
@@ -447,18 +447,35 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             response.close()
             raise
 
-    def _notify(self, alerts: tuple[LowBalance, ...]) -> None:
-        """Calls the low-balance hook; its failure is logged and never costs the response
-        that carried the balance (it was answered, and charged)."""
-        if not alerts:
-            return
+    def _notify(self, crossings: Crossings | None) -> None:
+        """Starts the low-balance job of a reading (`_alert`) in a worker of the hooks' pool:
+        the response that carried the balance never waits for the hook (an alert, or a
+        top-up of seconds). The workers are not daemons: a hook that moves money finishes
+        before the interpreter exits."""
+        if self._to_alert(crossings):
+            assert crossings is not None
+            workers.run(lambda: self._alert(crossings))
+
+    def _alert(self, crossings: Crossings) -> None:
+        """Calls the low-balance hook with each warning a reading fired; in a fleet, only for
+        a crossing this process claimed in the store first, and after telling the store of
+        the crossings the reading re-armed. Its failure is logged, and costs no request."""
         assert self._alarm is not None
-        hook = self._alarm.hook
-        for alert in alerts:
-            try:
-                hook(alert)
-            except Exception as exc:
-                hook_failed(exc)
+        hook, coordinator = self._alarm.hook, self._coordinator
+        try:
+            if self._claims_crossings and crossings.rearmed:
+                coordinator.clear_crossings(crossings.scope, crossings.rearmed)
+            for alert in crossings.fired:
+                if self._claims_crossings and not coordinator.claim_crossing(
+                    crossings.scope, crossing_of(alert.trigger, alert.threshold)
+                ):
+                    continue  # another process's, or the store cannot tell: no second call
+                try:
+                    hook(alert)
+                except Exception as exc:
+                    hook_failed(exc)
+        except Exception as exc:  # a coordinator of the application's own that raised
+            hook_failed(exc)
 
     def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
