@@ -105,7 +105,7 @@ PLACEMENTS: dict[str, Placement] = {
     "path Infura": Placement(url=f"https://mainnet.infura.io/v3/{CANARY}"),
     "path QuickNode": Placement(url=f"https://docs-demo.quiknode.pro/{CANARY}/"),
     "path Ankr": Placement(url=f"https://rpc.ankr.com/eth/{CANARY}"),
-    "path any host": Placement(url=f"https://rpc.example.net/api/{CANARY}/status"),
+    "path any host": Placement(url=f"https://rpc.example.net/v1/{CANARY}/status"),
     "hook X-Fresh-Token": Placement(hook_headers=(("X-Fresh-Token", CANARY),)),
     "hook Authorization": Placement(hook_headers=(("Authorization", f"Bearer {CANARY}"),)),
     "hook PAYMENT-SIGNATURE": Placement(hook_headers=(("PAYMENT-SIGNATURE", CANARY),)),
@@ -1165,10 +1165,14 @@ def test_an_ordinary_path_is_shown_as_sent(path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ELIDED_IDS)
-def test_an_id_shaped_like_a_key_is_elided(path: str) -> None:
-    shown = http402._redaction.safe_url_for_display(f"https://api.example.com{path}")
+def test_an_id_shaped_like_a_key_is_elided_but_not_scrubbed_from_messages(path: str) -> None:
+    """Shown, the URL elides the id (a key cannot be told from it); a message quoting the
+    id keeps it, as it is not where keys are put (MongoDB Atlas: "for group <id>")."""
+    url = f"https://api.example.com{path}"
+    shown = http402._redaction.safe_url_for_display(url)
     head = path.rpartition("/")[0]
     assert shown == f"https://api.example.com{head}/[redacted]"
+    assert collect_secrets(url, []) == ()
 
 
 @pytest.mark.parametrize(

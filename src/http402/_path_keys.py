@@ -20,10 +20,12 @@ characters, and a path in its first `_MAX_SEGMENTS` segments, the last holding t
 2. **Known hosts** (`PATH_KEY_HOSTS`): the segment their documentation puts the key in, of
    any shape (8 characters at least, as every secret).
 
-For the billing scope, a key-shaped segment counts only where keys are put: a known host's
-key segment, the path's first segment, or the second after a version segment (`/v2/<key>`).
-A key-shaped id further in (`/v1/files/file-abc123...`) would split one account into one
-scope per resource, and so buy once per resource.
+Where keys are put (`account_key`: a known host's key segment, the path's first segment, or
+the second after a version segment, `/v2/<key>`), the segment is the account's key: it
+counts in the billing scope, and is a secret scrubbed wherever it is echoed. A key-shaped
+id further in (`/v1/files/file-abc123...`) is only elided where the URL is shown: counted,
+it would split one account into one scope per resource (and buy once per resource), and
+scrubbed, it would hide the id a message quotes.
 """
 
 from __future__ import annotations
@@ -153,25 +155,33 @@ def _known(host: str, segments: list[str]) -> int | None:
 
 
 def key_segments(host: str, segments: list[str]) -> frozenset[int]:
-    """The indexes in `segments` (from `segments_of`) of those shown elided and scrubbed as
-    secrets: each shaped like a key, and a known host's key segment of 8 characters or
-    more."""
+    """The indexes in `segments` (from `segments_of`) of those shown elided: each shaped
+    like a key, and the account's key segment (`account_key`)."""
     found = {at for at, segment in enumerate(segments) if looks_like_key(segment)}
-    known = _known(host.lower(), segments)
-    if known is not None and len(segments[known]) >= _MIN_KNOWN_KEY:
+    known = account_key(host, segments)
+    if known is not None:
         found.add(known)
     return frozenset(found)
 
 
-def scope_segments(host: str, path: str) -> list[str]:
-    """The path segments that name the account in the billing scope: a known host's key
-    segment, else a key-shaped first segment, or a key-shaped second one after a version
-    segment (`/v2/<key>`)."""
-    segments = path.split("/", 5)[1:5]
+def account_key(host: str, segments: list[str]) -> int | None:
+    """The index in `segments` of the path's key, where keys are put: a known host's key
+    segment (8 characters or more), else a key-shaped first segment, or a key-shaped second
+    one after a version segment (`/v2/<key>`). It names the account in the billing scope,
+    and is a secret of the request, scrubbed wherever it is echoed; a key-shaped segment
+    elsewhere is only elided where the URL is shown (an id there may be quoted in a
+    message: "for group 6641131da90d2a046f88fd70")."""
     known = _known(host.lower(), segments)
     if known is not None:
-        return [segments[known]] if segments[known] else []
+        return known if len(segments[known]) >= _MIN_KNOWN_KEY else None
     if segments and looks_like_key(segments[0]):
-        return [segments[0]]
+        return 0
     versioned = len(segments) > 1 and _VERSION.fullmatch(segments[0].lower())
-    return [segments[1]] if versioned and looks_like_key(segments[1]) else []
+    return 1 if versioned and looks_like_key(segments[1]) else None
+
+
+def scope_segments(host: str, path: str) -> list[str]:
+    """The path's key (`account_key`) as the billing scope counts it, or nothing."""
+    segments = path.split("/", 5)[1:5]
+    at = account_key(host, segments)
+    return [] if at is None else [segments[at]]

@@ -45,7 +45,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
-from ._path_keys import key_segments, segments_of
+from ._path_keys import account_key, key_segments, segments_of
 
 __all__ = [
     "CREDENTIAL_NAMES",
@@ -957,10 +957,9 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
     try:
         parts = urlsplit(url)
         segments = segments_of(parts.path) if len(parts.path) > _MIN_SECRET_LENGTH else []
-        for at in key_segments(parts.hostname or "", segments):
-            key = segments[at]
-            if len(key) <= _MAX_PATH_SECRET:
-                secrets += (key, unquote(key))
+        at = account_key(parts.hostname or "", segments)
+        if at is not None and len(segments[at]) <= _MAX_PATH_SECRET:
+            secrets += (segments[at], unquote(segments[at]))
         if "@" not in url and "?" not in url:
             return tuple(sorted(set(secrets)))  # no userinfo, no query: nothing more to split
         for userinfo in (parts.username, parts.password):
