@@ -1035,15 +1035,15 @@ class Recovery:
         allows, reserved in its window); raises the challenge, saying why, if none may.
 
         Without a spend policy, an offer that must never be paid (priced at or below zero,
-        at a fraction of an atomic unit, or at an amount that cannot be counted exactly) is
+        at a fraction of an indivisible unit, or at an amount that cannot be counted exactly) is
         still dropped before the hook sees it; a policy screens the same, and more."""
         policy = self.options.spend_policy
         if policy is None:
             offers = error.payment.payment_options
-            refusals = [why for offer in offers if (why := _unpayable(offer)) is not None]
+            refusals = [why for offer in offers if (why := why_unpayable(offer)) is not None]
             if not refusals:
                 return error, None
-            payable = tuple(offer for offer in offers if _unpayable(offer) is None)
+            payable = tuple(offer for offer in offers if why_unpayable(offer) is None)
             if not payable:
                 why = f"no offer may be paid: {'; '.join(refusals)}"
                 self._report("payment_refused", why, error, scope, logging.WARNING)
@@ -1256,11 +1256,6 @@ class _Window:
 
     def closed(self) -> bool:
         return self.now() >= self.episode.open_until
-
-
-def _unpayable(offer: PaymentOption) -> str | None:
-    """Why `offer` must never be paid, whatever the policy (`why_unpayable`), or `None`."""
-    return why_unpayable(offer.amount, offer.unit)
 
 
 def episode_key(scope: str, reason: Reason) -> str:
