@@ -215,7 +215,7 @@ def _raised_event(
             headers=(("content-type", "application/json"),),
             body=payload,
             host=host,
-            secrets=functools.partial(_secrets_of, request, request.headers),
+            secrets=functools.partial(_secrets_of, _RequestURL(request), request.headers),
         )
         return classify_payload(snapshot, provider_for_host(host, registry), strict=True)
     except Exception:
@@ -392,8 +392,10 @@ def _snapshot_of(response: Any, max_body_bytes: int) -> ResponseSnapshot | None:
         url: str | Callable[[], str] = ""
         secrets: Callable[[], tuple[str, ...]] = tuple
     else:
-        url = functools.partial(_url_of, request)
-        secrets = functools.partial(_secrets_of, request, request_headers)
+        # One text of the URL for both: a gate's path is read (`moves_money`) before its
+        # credentials are collected.
+        url = _RequestURL(request)
+        secrets = functools.partial(_secrets_of, url, request_headers)
     return ResponseSnapshot(
         status_code=status_code,
         headers=response.headers.multi_items(),
@@ -413,11 +415,30 @@ def _url_of(request: Any) -> str:
         return ""
 
 
-def _secrets_of(request: Any, request_headers: Any) -> tuple[str, ...]:
+class _RequestURL:
+    """A request's URL as text, made when first asked and kept: the snapshot's URL and the
+    request's credentials read the same text."""
+
+    __slots__ = ("_request", "_text")
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+        self._text: str | None = None
+
+    def __call__(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = _url_of(self._request)
+        return text
+
+
+def _secrets_of(url_of: Callable[[], str], request_headers: Any) -> tuple[str, ...]:
     """The credentials of a request, from its URL and headers (httpx's or httpx2's)."""
-    # Only userinfo and the query can hold one: most URLs have neither, and then the URL is
-    # left out of the cache key (and never made into a string).
-    url = _url_of(request) if _may_hold_credentials(request) else ""
+    url = url_of()
+    if "?" not in url and "@" not in url:
+        # Only userinfo and the query can hold one: most URLs have neither, and then the
+        # URL is left out of the cache key.
+        url = ""
     try:
         # The raw bytes are the cache key: they cost no decoding, which only a miss needs.
         raw = tuple(request_headers.raw)
@@ -434,14 +455,6 @@ def _secrets_of(request: Any, request_headers: Any) -> tuple[str, ...]:
             pairs = ()
         return _collected_secrets(url, pairs)
     return _collected_raw_secrets(url, raw, encoding)
-
-
-def _may_hold_credentials(request: Any) -> bool:
-    try:
-        url = request.url
-        return bool(url.query or url.userinfo)
-    except Exception:
-        return True
 
 
 @functools.lru_cache(maxsize=64)

@@ -270,8 +270,10 @@ def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verd
     return reading.fields, verdict
 
 
+@functools.lru_cache(maxsize=256)
 def moves_money(url: str) -> bool:
-    """`True` when the request's path names a payout, a transfer, a withdrawal or a refund."""
+    """`True` when the request's path names a payout, a transfer, a withdrawal or a refund.
+    Cached: a client calls the same few URLs."""
     path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
     return MONEY_MOVEMENT.in_path(path)
 
@@ -354,11 +356,14 @@ def _answer(
     if action_url is None:
         # The shown message's link first, else one in the error's other words (OpenRouter's
         # `remedy_hint`: "Adding credits at https://openrouter.ai/settings/credits ...").
-        for text in (message, *(m.text for m in fields.messages if m.own)):
-            if text and "https://" in text:
-                action_url = _best_link(text)
-                if action_url is not None:
-                    break
+        if message and "https://" in message:
+            action_url = _best_link(message)
+        if action_url is None:
+            for said in fields.messages:
+                if said.own and "https://" in said.text:
+                    action_url = _best_link(said.text)
+                    if action_url is not None:
+                        break
     if message:
         if required is None or available is None:
             stated_required, stated_available = _stated_amounts(message)
