@@ -27,6 +27,8 @@ import pytest
 
 import http402
 
+from .conftest import MypyRun
+
 ROOT = Path(__file__).parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 _FENCE = re.compile(r"^(?P<mark><!-- test: run -->\n)?```python\n(?P<code>.*?)^```$", re.M | re.S)
@@ -146,7 +148,7 @@ def _module(block: Block) -> str:
     return "\n".join(head) + f"\n# {block.name}\n" + block.code
 
 
-def test_every_block_type_checks(tmp_path: Path) -> None:
+def test_every_block_type_checks(tmp_path: Path, project_mypy: MypyRun) -> None:
     """mypy finds no error in any block, with the project's own package and stubs."""
     package = tmp_path / "docs_blocks"
     package.mkdir()
@@ -156,9 +158,9 @@ def test_every_block_type_checks(tmp_path: Path) -> None:
         path = package / f"block_{number:03d}.py"
         path.write_text(_module(block), encoding="utf-8")
         paths.append(path)
-    # The project's own settings, so that CI's `mypy` run just before has cached http402 and
-    # its dependencies for this one; the blocks are prose-sized examples, checked but not
-    # held to `--strict`'s annotations.
+    # The project's own settings, so that the project's type check (`project_mypy`, run
+    # first) has cached http402 and its dependencies for this one; the blocks are
+    # prose-sized examples, checked but not held to `--strict`'s annotations.
     config = tmp_path / "mypy.ini"
     config.write_text(_MYPY_INI, encoding="utf-8")
     run = subprocess.run(

@@ -13,7 +13,29 @@ import pytest
 
 import http402
 
+from .conftest import MypyRun
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 ROOT = Path(__file__).parent.parent
+
+
+def test_mypy_finds_no_error_in_what_it_checks(project_mypy: MypyRun) -> None:
+    """The type check: `mypy` with the project's settings (strict) over every file of
+    `[tool.mypy] files`, run once per test run beside the other tests (see `project_mypy`);
+    the README's command runs it as part of the suite. An error in any file fails it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["strict"] is True
+    checked = sum(
+        len([*(ROOT / name).rglob("*.py"), *(ROOT / name).rglob("*.pyi")])
+        for name in config["files"]
+    )
+    assert checked > 80
+    assert project_mypy.returncode == 0, project_mypy.output
+    assert f"Success: no issues found in {checked} source files" in project_mypy.output
 
 
 def test_all_is_exactly_what_is_exported() -> None:

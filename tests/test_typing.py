@@ -1,8 +1,9 @@
 """The types of the public API: misspelt options and wrong hooks are rejected by mypy.
 
 `tests/typechecks/usage.py` (every documented call) and `tests/typechecks/rejected.py` are in
-`[tool.mypy] files`, so CI's `mypy` run checks both; this test also checks that each rejected
-call fails with the error code its `# type: ignore[...]` names, ignores taken out.
+`[tool.mypy] files`, so the project's type check (tests/test_project.py) checks both; this
+test also checks that each rejected call fails with the error code its `# type: ignore[...]`
+names, ignores taken out.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ import pytest
 
 import http402
 
+from .conftest import MypyRun
+
 pytest.importorskip("mypy")
 ROOT = Path(__file__).parent.parent
 REJECTED = ROOT / "tests" / "typechecks" / "rejected.py"
 _IGNORE = re.compile(r"  # type: ignore\[([a-z-]+)\]")
 
 
-def test_each_rejected_call_fails_with_its_error_code(tmp_path: Path) -> None:
+def test_each_rejected_call_fails_with_its_error_code(
+    tmp_path: Path, project_mypy: MypyRun
+) -> None:
     """`preflight_tll=`, `mode="anotate"`, a string hook, a non-client, a coroutine hook on a
     sync client: mypy rejects each, with the expected code, and nothing else."""
     lines = REJECTED.read_text(encoding="utf-8").splitlines()
@@ -65,7 +70,8 @@ def test_each_rejected_call_fails_with_its_error_code(tmp_path: Path) -> None:
 
 
 def warm_cache(path: Path) -> Path:
-    """A copy at `path` of the cache CI's `mypy` run left (the project's settings, so that
+    """A copy at `path` of the cache the project's type check left (`project_mypy`: the
+    project's settings, so that
     http402 and its dependencies are not checked again), or an empty one. Each database is
     copied through SQLite's backup, a consistent snapshot even while another test's mypy
     writes to it."""

@@ -53,7 +53,10 @@ class DemoProvider:
     def __init__(self, *, credits: int = 100, price: int = 40, propagation: float = 2.0) -> None:
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 50 ms for `stop` (the default half second made every stop wait).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self.fake = FakeProvider(
             credits=credits,
             price=price,
