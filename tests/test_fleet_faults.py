@@ -375,7 +375,10 @@ def test_a_stall_is_waited_out_once_per_outage_not_per_request(server: RedisServ
         second = time.monotonic() - began
     finally:
         server.resume()
-    assert 1.2 < first < 3.0
+    # The first waits about a lease (1.5 s) and its store timeouts; the upper bound leaves a
+    # loaded machine room (it failed once at 3.07 s under five test suites on two cores):
+    # what it guards against, a wait per request, is the second's bound.
+    assert 1.2 < first < 6.0
     assert second < 0.5
 
 

@@ -8,6 +8,7 @@ OpenTelemetry span event, a Redis key or value, or `http402 explain` output (tex
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import html
@@ -720,6 +721,87 @@ async def test_a_settlement_quoting_the_proof_and_the_key_shows_neither_async(
         *log_texts(caplog.records),
     ]
     assert not [t[:300] for t in texts if encoded_leaks(t) or encoded_leaks(t, PROOF)]
+
+
+#: An EIP-3009 signature inside an x402 v2 proof (the coinbase/x402 exact-EVM payload's
+#: shape: `payload.signature` beside `payload.authorization`), made up for the test.
+SIGNATURE = "0x2d6a7588d6acca505cbf0d9a4a227e0c52c6c34008c8e8986a1283259764173608a2ce64" + "9" * 58
+PAYER = "0x857b06519E91e3A54538791bDbb0E22373e36b66"
+DECODABLE_PROOF = base64.b64encode(
+    json.dumps(
+        {
+            "x402Version": 2,
+            "payload": {
+                "signature": SIGNATURE,
+                "authorization": {"from": PAYER, "value": "1000", "nonce": "0x" + "f3" * 32},
+            },
+        }
+    ).encode()
+).decode()
+DECODED_OFFER = {
+    "scheme": "exact",
+    "network": "eip155:8453",
+    "amount": "1000",
+    "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+    "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+}
+
+
+def _refusing_decoded(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Response]:
+    """A server that refuses the proof quoting the signature it DECODED from it."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        proof = request.headers.get("payment-signature")
+        body: dict[str, Any] = {"x402Version": 2, "accepts": [DECODED_OFFER]}
+        if proof is not None:
+            checked = json.loads(base64.b64decode(proof))["payload"]["signature"]
+            reason = f"{encode(checked)} does not recover the payer"
+            body["error"] = f"invalid_exact_evm_payload_signature: {reason}"
+        return httpx.Response(402, json=body)
+
+    return provider
+
+
+@pytest.mark.parametrize("echo", ["as sent", "lower-cased", "percent-encoded"])
+@pytest.mark.parametrize("shell", ["sync", "async"])
+def test_a_refusal_quoting_what_the_proof_encodes_shows_none_of_it(
+    echo: str, shell: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proof is base64 JSON: a server that refuses it quoting the signature it decoded
+    (not the header's value) leaves no piece of the signature in the error, its payment,
+    the traceback or the log; the payer's address, public, stays readable."""
+    encode = ECHOES.get(echo, lambda s: s)
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        headers = {"PAYMENT-SIGNATURE": DECODABLE_PROOF}
+        return http402.Retry(headers=headers, paid=error.payment.payment_options[0])
+
+    caplog.set_level(logging.DEBUG, logger="http402")
+    hooks = {http402.Reason.PAYMENT_CHALLENGE: pay}
+    mock = httpx.MockTransport(_refusing_decoded(encode))
+
+    def send() -> None:
+        if shell == "sync":
+            with http402.wrap(httpx.Client(transport=mock), on_payment_required=hooks) as client:
+                client.get(URL)
+            return
+
+        async def main() -> None:
+            async with http402.wrap(
+                httpx.AsyncClient(transport=mock), on_payment_required=hooks
+            ) as client:
+                await client.get(URL)
+
+        asyncio.run(main())
+
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        send()
+    error = caught.value
+    assert "invalid_exact_evm_payload_signature" in str(error)  # the refusal was read
+    texts = [*error_texts(error), "".join(traceback.format_exception(error))]
+    texts += log_texts(caplog.records)
+    assert not [t[:300] for t in texts if encoded_leaks(t, SIGNATURE[2:])]
+    assert DECODED_OFFER["payTo"] in repr(error.payment.payment_options)
 
 
 @pytest.mark.parametrize("echo", ["as sent", "lower-cased", "in groups of four"])

@@ -38,6 +38,7 @@ import binascii
 import bisect
 import functools
 import html.entities
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -925,6 +926,7 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
         if not is_sensitive_header(name):
             continue
         secrets.append(value)
+        secrets.extend(_encoded_secrets(value))
         lowered = name.lower()
         if lowered in ("cookie", "set-cookie"):
             for cookie in cookie_values(value):
@@ -951,6 +953,44 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
     except ValueError:
         pass
     return tuple(sorted(set(secrets)))
+
+
+#: The longest credential value decoded to look for the secrets it encodes.
+_MAX_DECODED = 16 * 1024
+
+
+def _encoded_secrets(value: str) -> list[str]:
+    """The secrets a credential value carries encoded: a payment proof is base64 JSON
+    (x402's `PAYMENT-SIGNATURE` and `X-PAYMENT`), and a server that refuses it may quote
+    what it decoded (the EIP-3009 `signature` it checked). Each string under a key that the
+    names table calls a credential (`signature`, `token`, `preimage`...) counts; what such a
+    key holds as an object (x402's `authorization`: addresses, amounts, times) is public
+    without the signature, and is not descended into."""
+    if len(value) > _MAX_DECODED or len(value) < _MIN_SECRET_LENGTH:
+        return []
+    text = value.strip()
+    if not text.startswith(("ey", "ew")):  # base64 of `{"`, `{ ` or `{\n`: JSON text only
+        return []
+    try:
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_")
+        document = json.loads(decoded)
+    except (binascii.Error, ValueError, RecursionError):
+        return []
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack and len(found) < 32:
+        node, depth = stack.pop()
+        if not isinstance(node, dict) or depth > 8:
+            continue
+        for key, item in node.items():
+            if isinstance(item, str) and isinstance(key, str) and len(item) >= _MIN_SECRET_LENGTH:
+                if credential_kind(key, "header") is not None:
+                    found.append(item)
+            elif isinstance(item, dict) and credential_kind(str(key), "header") is None:
+                stack.append((item, depth + 1))
+            elif isinstance(item, list):
+                stack.extend((each, depth + 1) for each in item[:16])
+    return found
 
 
 def _basic_parts(credential: str) -> list[str]:

@@ -196,6 +196,9 @@ WORDING = (
             "Spend limit exceeded for this organization.",
             "Your team has reached its monthly spending limit.",
             "You have hit the pay-as-you-go limit.",
+            # A category's prefix does not outvote the finer words (The Graph's gateway,
+            # research/payloads6 thegraph-gateway-auth-error-spend-limit-exceeded-graphql-200).
+            "auth error: spend limit exceeded for this API key",
         ),
         look_alikes=("Set a spend limit in the billing settings.",),
         source="tests/payloads/cohere-maximum-billing-reached-402.json",
