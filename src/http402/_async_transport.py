@@ -180,6 +180,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
+        if self._fleet_keyed:
+            await self._keyed()
         scope = self._scope_of(request)
         await self._coordinator.forget_gate(scope)
         await self._release(scope, TOP_UP_HOLDS)
@@ -190,6 +192,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     ) -> None:
         """Ends a hold once the application has checked what happened to the payment: the
         async twin of `PaymentRequiredTransport.reconcile`."""
+        if self._fleet_keyed:
+            await self._keyed()
         scope, keys = self._holds_of(target)
         if keys is None:
             if self._stores_holds:
@@ -247,6 +251,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     async def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
         """Performs the recovery flow's actions; its answer, or in annotate mode the final
         gate response handed back."""
+        if self._fleet_keyed:
+            await self._keyed()
         steps = Steps(flow)
         received: httpx.Response | None = None
         while steps.running:
@@ -365,6 +371,11 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         response = await self._transport.handle_async_request(request)
         return response if self._passes(response) else await self._looked_at(request, response)
 
+    async def _keyed(self) -> None:
+        """Keys the billing scope with the fleet's key before it is first computed (see
+        `Shell._keyed_with`)."""
+        self._keyed_with(await self._coordinator.scope_key())
+
     async def _looked_at(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         """A response that `_passes` stopped: a status read for a gate, a balance header, or a
         200 that may be an event stream (only such a 200 may hide a gate in its first events;
@@ -373,6 +384,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         if status == 402 or status in self._registry.interest:
             return await self._inspect(request, response)
         if self._reads_balances:
+            if self._fleet_keyed:
+                await self._keyed()
             await self._observe_balance(request, response)
         if status == 200 and self._peeks and says_event_stream(response.headers):
             return await self._peek(request, response)

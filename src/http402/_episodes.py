@@ -473,6 +473,24 @@ class EpisodeBook:
         moment is met as if it came a moment later)."""
         return self.gated_scopes > 0 and self.clock() < self._gated_until
 
+    def quiet(self) -> bool:
+        """`True` when nothing here would be lost if every scope were named anew: no hook
+        runs and no window is open, no top-up waits to show, nothing is held, no late proof
+        waits, no SDK call's answer is kept (a shell whose fleet key came late asks)."""
+        now = self.clock()
+        with self._lock:
+            if self._unlifted or self._orphans or self.holds.live():
+                return False
+            if any(now < at + self._keep_closed for at, _ in self._calls.values()):
+                return False
+            for state in self._scopes.values():
+                last = state.last
+                if state.running is not None or (
+                    last is not None and last.retry is not None and now < last.open_until
+                ):
+                    return False
+        return True
+
     def forget_gate(self, scope: str) -> None:
         """Forgets the known gate of `scope` (after a top-up made by hand)."""
         with self._lock:

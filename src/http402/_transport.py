@@ -205,6 +205,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
+        if self._fleet_keyed:
+            self._keyed()
         scope = self._scope_of(request)
         self._coordinator.forget_gate(scope)
         self._release(scope, TOP_UP_HOLDS)
@@ -219,6 +221,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 of a top-up that did not show (that hold ends), or a request or URL (every
                 hold of its billing scope ends).
         """
+        if self._fleet_keyed:
+            self._keyed()
         scope, keys = self._holds_of(target)
         if keys is None:
             if self._stores_holds:
@@ -276,6 +280,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
         """Performs the recovery flow's actions; its answer, or in annotate mode the final
         gate response handed back."""
+        if self._fleet_keyed:
+            self._keyed()
         steps = Steps(flow)
         received: httpx.Response | None = None
         while steps.running:
@@ -391,6 +397,11 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         response = self._transport.handle_request(request)
         return response if self._passes(response) else self._looked_at(request, response)
 
+    def _keyed(self) -> None:
+        """Keys the billing scope with the fleet's key before it is first computed (see
+        `Shell._keyed_with`)."""
+        self._keyed_with(self._coordinator.scope_key())
+
     def _looked_at(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         """A response that `_passes` stopped: a status read for a gate, a balance header, or a
         200 that may be an event stream (only such a 200 may hide a gate in its first events;
@@ -399,6 +410,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if status == 402 or status in self._registry.interest:
             return self._inspect(request, response)
         if self._reads_balances:
+            if self._fleet_keyed:
+                self._keyed()
             self._observe_balance(request, response)
         if status == 200 and self._peeks and says_event_stream(response.headers):
             return self._peek(request, response)
