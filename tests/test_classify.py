@@ -626,3 +626,24 @@ class TestFieldsByFamily:
         assert read_fields(body).messages == []
         small = dict(list(body.items())[:3])
         assert read_fields(small).message == "Your credit balance is too low."
+
+
+class TestX402VersionDeclared:
+    def test_a_declared_version_without_accepts_is_a_challenge_with_no_offer(self) -> None:
+        """A 402 body that declares its x402 version but prices itself in a shape of its own
+        (Creance's problem+json `price` and `pay_to`) is a challenge whose offers stay empty:
+        none is built from a shape the spec does not define."""
+        document = load_payload("creance-x402-v2-problem-json-price-hedera-402")
+        payment = http402.classify(gate(document["response"]["body"]))
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_CHALLENGE
+        assert payment.provider == "x402"
+        assert payment.payment_options == ()
+
+    @pytest.mark.parametrize("version", ["2", True, 0, None])
+    def test_a_version_that_is_no_small_integer_declares_nothing(self, version: object) -> None:
+        """Only an integer version (`"x402_version": 2`) makes a body without `accepts`
+        x402's; a 402 that only mentions the key is read by the other rules."""
+        payment = http402.classify(gate({"x402_version": version, "error": "Payment required"}))
+        assert payment is not None
+        assert payment.provider != "x402"

@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -65,19 +65,67 @@ class Call:
 
 def call_of(request: httpx.Request, scope: str) -> Call | None:
     """The SDK call `request` is an attempt of, or `None` when it says of none (no
-    `x-stainless-retry-count`), or its body cannot be read again (a stream)."""
+    `x-stainless-retry-count`).
+
+    A call is its scope, method, URL and body, whatever form the body takes on each attempt:
+    a multipart body (a file upload) is rebuilt by the SDK with a fresh random boundary on
+    every attempt, so the boundary is left out; a multipart stream not read yet is rendered
+    again to be keyed, its file fields rewound as httpx rewinds them to send. A body that
+    cannot be read at all (a stream that cannot be sent again) is keyed as *any* such body
+    to its scope, method and URL: two different calls of that kind may then be taken for
+    one, and a retry of the second gets the first's answer, which only ever declines
+    (a hook's failure, a hold, a refusal): it fails closed, never paying twice.
+    """
     count = request.headers.get(SDK_RETRY_HEADER)
     if count is None or not (count.isascii() and count.isdigit()) or len(count) > 6:
-        return None
-    try:
-        body = request.content
-    except Exception:  # a stream, not read: no call to recognise it by
         return None
     digest = hashlib.sha256()
     for part in (scope, request.method, str(request.url)):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(body)
+    if not _digest_body(request, digest):
+        digest.update(_UNKEYED)
     return Call(key=f"call:{digest.hexdigest()[:32]}", retry=int(count))
+
+
+#: What stands in a call's key for a body that cannot be read (a body read is fed as
+#: `body\0` and its digest, so the two never meet).
+_UNKEYED = b"\0a body that cannot be read again"
+#: What stands for a multipart boundary in a call's key.
+_BOUNDARY = b"\0boundary\0"
+
+
+def _digest_body(request: httpx.Request, digest: Any) -> bool:
+    """Feeds `request`'s body to `digest`, a multipart boundary left out; `False` (having
+    fed nothing) when the body cannot be read without spending it."""
+    chunks: Iterable[bytes]
+    try:
+        chunks = (request.content,)
+    except Exception:  # a stream not read: only a multipart one can be rendered again
+        stream = request.stream
+        if getattr(stream, "fields", None) is None or why_not_replayable(stream) is not None:
+            return False
+        chunks = stream  # type: ignore[assignment]
+    boundary = _multipart_boundary(request.headers.get("content-type"))
+    body = hashlib.sha256()
+    try:
+        for chunk in chunks:
+            body.update(chunk if boundary is None else chunk.replace(boundary, _BOUNDARY))
+    except Exception:  # a file field that could not be read again
+        return False
+    digest.update(b"body\0" + body.digest())
+    return True
+
+
+def _multipart_boundary(content_type: str | None) -> bytes | None:
+    """`--` and the boundary of a multipart `Content-Type`, as it appears in the body."""
+    if not content_type or not content_type[:10].lower().startswith("multipart/"):
+        return None
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "boundary":
+            value = value.strip().strip('"')
+            return b"--" + value.encode("latin-1", "replace") if value else None
+    return None
 
 
 class KeyedScope:

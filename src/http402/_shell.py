@@ -21,7 +21,7 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import Mark, ProcessState
+from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
@@ -139,6 +139,9 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
+        #: Whose sequence marks a request as it is sent, to order the balances read
+        #: (`_readings`).
+        self._book = coordinator.book
         self._unlifted, self._holds_here = coordinator.book.settling_signs()
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
@@ -260,21 +263,22 @@ class Shell:
         return True
 
     def _balance_alerts(
-        self, request: Any, response: Any, sent: Mark | None = None
+        self, request: Any, response: Any, sent: int, wall: float | None = None
     ) -> tuple[LowBalance, ...]:
-        """The balance header of a response (not a gate): recorded in the `http402.balance`
-        gauge, kept for preflight's minimum (as of `sent`, the mark of the request it
-        answered), and checked against the low-balance watch, whose alerts are returned. A
+        """The balance header of a response (not a gate) to a request sent at mark `sent`
+        (and wall clock `wall`, where known): kept as the scope's newest balance only if it
+        certainly is (`BalanceCache.seen`: its request was sent after the balance held
+        arrived); then recorded in the `http402.balance` gauge, kept for preflight's
+        minimum, and checked against the low-balance watch, whose alerts are returned. A
         header balance names no provider."""
         amount = balance_in(response.headers.get, self._balance_headers)
         if amount is None:
             return ()
         scope = self._scope(request)
+        balance = Balance(provider="unknown", available=amount)
+        if not self._coordinator.balances.seen(scope, balance, sent, wall):
+            return ()  # it overlaps the balance held: it cannot be ordered, and moves nothing
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
-        if self._recovery is not None:
-            self._recovery.seen(
-                scope, Balance(provider="unknown", available=amount), self._coordinator, sent
-            )
         if self._alarm is None:
             return ()
         return self._alarm.check(scope, amount, self._coordinator.book.clock())

@@ -207,7 +207,7 @@ WORDING = (
         "quota not enough",
         QUOTA,
         STRONG,
-        r"\binsufficient\b[^.]{0,20}?\bquota\b|\bquota\b[^.]{0,15}?\b(?:is |are )?(?:not enough"
+        r"\binsufficient (?:[a-z-]+ )?quota\b|\bquota\b[^.]{0,15}?\b(?:is |are )?(?:not enough"
         r"|insufficient)\b|额度不足|配额不足",
         needles=("quota", "额度不足", "配额不足"),
         examples=(
@@ -215,8 +215,14 @@ WORDING = (
             "Insufficient quota for this request.",
             "用户额度不足, 剩余额度: 0",
         ),
-        look_alikes=("The quota field is required.",),
-        source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json",
+        # "Insufficient" qualifies the noun after it: permissions to use a quota lack, not
+        # the quota.
+        look_alikes=(
+            "The quota field is required.",
+            "Permission denied: insufficient permissions to use quota of folder b1g",
+        ),
+        source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json; research/"
+        "payloads7 yandex-cloud-insufficient-permissions-use-quota-of-folder-403-negative",
     ),
     # A bare quota is used up: to top up, unless the remedy says otherwise; a daily or
     # per-minute quota that resets is a throttle's (vetoed), hence weak.
