@@ -241,6 +241,51 @@ WORDING = (
         look_alikes=("Quota settings were updated.",),
         source="tests/payloads/openai-insufficient-quota-429.json",
     ),
+    # A balance the request needs, stated with its threshold: a prepaid balance that is too
+    # low for this call, whatever the status (Infron's 429 for a free model).
+    WordRule(
+        "balance required",
+        BALANCE,
+        STRONG,
+        r"\b(?:requires?|required|needs?|must have)\b (?:an? |your )?(?:account |credit |"
+        r"minimum )?balance (?:of )?(?:greater than|more than|above|over|at least|exceeding"
+        r"|of at least|>=?)",
+        needles=("balance",),
+        examples=(
+            "Free model requires account balance greater than $4.999999. (request id: X)",
+            "This model requires a balance of at least $5.",
+            "You need a credit balance above $1 to use this endpoint.",
+        ),
+        look_alikes=(
+            "The balance field must be greater than 0.",
+            "Your balance is greater than $5.",
+            "Balance required.",
+        ),
+        source="research/payloads7 infron-free-model-requires-balance-greater-than-429",
+    ),
+    # Something used up, with nothing to say whose (a mirror's traffic "capacity has use
+    # up", written with the tense dropped): a bare quota, read on a 402 or the provider's
+    # own host only, since a server "at capacity" is busy, not billing.
+    WordRule(
+        "capacity used up",
+        QUOTA,
+        WEAK,
+        r"\b(?:capacity|traffic|quota)\b (?:has |have |is |was )?(?:been |already )?"
+        r"(?:use|used) up\b",
+        needles=("use up", "used up"),
+        examples=(
+            "capacity has use up",
+            "Your traffic has been used up.",
+            "quota is used up",
+        ),
+        look_alikes=(
+            "Use up to 5 keys per project.",
+            "The server is at capacity, please retry.",
+            "You have used up your free credits.",
+        ),
+        source="research/payloads7 xuanyuan-docker-mirror-payment-required-capacity-used-up-"
+        "402 (a Docker registry mirror's 402)",
+    ),
     WordRule(
         "top up",
         Family.TOP_UP_ASKED,

@@ -31,6 +31,28 @@ _UNITS = (
 )
 
 WORDING = (
+    # A 402 that asks to check a package's quota: the package (套餐, a plan bundle) grants
+    # the allowance that ran out (WeChat Cloud Base's storage "please check the quota of
+    # your package"). Weak: the status says "pay", the words only say where.
+    WordRule(
+        "package quota asked",
+        Family.PLAN_VOLUME_USED,
+        WEAK,
+        r"\b(?:check|view|review)\b (?:the |your )?(?:quota|allowance|usage) of (?:your|the)"
+        r" (?:[a-z-]+ )?package\b|\bcheck (?:the |your )?package(?:'s)? (?:quota|allowance)\b",
+        needles=("package",),
+        examples=(
+            "The action performed on your resource is not allowed for now, please check the "
+            "quota of your package.",
+            "Please check your package quota.",
+        ),
+        look_alikes=(
+            "Please check the version of your package.",
+            "The quota of this package was updated.",
+        ),
+        source="research/payloads7 wechat-cloudbase-storage-paymentrequired-package-quota-"
+        "xml-402 (COS-backed storage, code PaymentRequired)",
+    ),
     WordRule(
         "free allowance used",
         FREE,
