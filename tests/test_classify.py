@@ -626,3 +626,112 @@ class TestFieldsByFamily:
         assert read_fields(body).messages == []
         small = dict(list(body.items())[:3])
         assert read_fields(small).message == "Your credit balance is too low."
+
+
+class TestX402VersionDeclared:
+    def test_a_declared_version_without_accepts_is_a_challenge_with_no_offer(self) -> None:
+        """A 402 body that declares its x402 version but prices itself in a shape of its own
+        (Creance's problem+json `price` and `pay_to`) is a challenge whose offers stay empty:
+        none is built from a shape the spec does not define."""
+        document = load_payload("creance-x402-v2-problem-json-price-hedera-402")
+        payment = http402.classify(gate(document["response"]["body"]))
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_CHALLENGE
+        assert payment.provider == "x402"
+        assert payment.payment_options == ()
+
+    @pytest.mark.parametrize("version", ["2", True, 0, None])
+    def test_a_version_that_is_no_small_integer_declares_nothing(self, version: object) -> None:
+        """Only an integer version (`"x402_version": 2`) makes a body without `accepts`
+        x402's; a 402 that only mentions the key is read by the other rules."""
+        payment = http402.classify(gate({"x402_version": version, "error": "Payment required"}))
+        assert payment is not None
+        assert payment.provider != "x402"
+
+
+_JSON = {"content-type": "application/json"}
+
+
+class TestBlindSetSevenKinds:
+    """Kinds first met in research/payloads7, each read by a declared record (a status other
+    than 402 is read only with a JSON body's content type)."""
+
+    @staticmethod
+    def mathpix(limit_name: str, count: int) -> dict[str, Any]:
+        return {
+            "error": "Too many requests",
+            "error_info": {
+                "id": "http_max_requests",
+                "message": "Too many requests",
+                "limit_name": limit_name,
+                "limit_value": 5000,
+                "count": count,
+            },
+        }
+
+    def test_a_used_up_monthly_limit_outvotes_the_throttle_category(self) -> None:
+        """A limit object whose count reached its value and whose name is a monthly volume is
+        a finer code than "Too many requests", as Anthropic's `details.error_code` is."""
+        payment = http402.classify(
+            gate(self.mathpix("page_monthly_limit", 5001), status=429, headers=_JSON)
+        )
+        assert payment is not None
+        assert payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+        assert payment.code == "page_monthly_limit"
+
+    @pytest.mark.parametrize(
+        ("limit_name", "count"),
+        [("page_monthly_limit", 4000), ("requests_per_minute_limit", 5001)],
+    )
+    def test_a_limit_not_reached_or_a_window_stays_a_throttle(
+        self, limit_name: str, count: int
+    ) -> None:
+        """A count below its limit names nothing used up, and a per-minute limit's name is a
+        throttle's: "Too many requests" stays a rate limit."""
+        assert (
+            http402.classify(gate(self.mathpix(limit_name, count), status=429, headers=_JSON))
+            is None
+        )
+
+    def test_a_stated_balance_requirement_is_insufficient_credits_on_429(self) -> None:
+        """'requires account balance greater than $N' states what the account lacks."""
+        body = {
+            "error": {
+                "message": "Free model requires account balance greater than $4.999999.",
+                "type": "infron_ai_error",
+            }
+        }
+        payment = http402.classify(gate(body, status=429, headers=_JSON))
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+
+    def test_a_lifetime_quota_is_the_plans_allowance_not_a_window(self) -> None:
+        """A lifetime (trial) allowance is no time window: a 429 saying it is used up is a
+        plan limit."""
+        payment = http402.classify(
+            gate({"error": "Exceeded User lifetime quota)"}, status=429, headers=_JSON)
+        )
+        assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+
+    _WECHAT = (
+        "<Error>\n<Code>PaymentRequired</Code>\n<Message>The action performed on your resource "
+        "is not allowed for now, please check the quota of your package.</Message>\n</Error>"
+    )
+
+    def test_a_402_that_asks_to_check_a_packages_quota_is_a_plan_limit(self) -> None:
+        """A package (a plan bundle) grants the quota a 402 points at."""
+        response = gate(self._WECHAT, headers={"content-type": "application/xml"})
+        payment = http402.classify(response)
+        assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+
+    def test_the_package_wording_is_weak_off_a_402(self) -> None:
+        """On a 403 from a host with no adapter the same words are no gate."""
+        response = gate(self._WECHAT, status=403, headers={"content-type": "application/xml"})
+        assert http402.classify(response) is None
+
+    def test_capacity_used_up_on_a_402_is_insufficient_credits(self) -> None:
+        """Something used up with nothing to say whose is a bare quota: money, by the family
+        table (a Docker registry mirror's `errors[]`)."""
+        body = {"errors": [{"code": "PAYMENT_REQUIRED", "message": "capacity has use up"}]}
+        payment = http402.classify(gate(body))
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert http402.classify(gate(body, status=429, headers=_JSON)) is None

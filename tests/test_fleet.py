@@ -459,10 +459,14 @@ class Fleet:
 def test_eight_processes_share_one_top_up(
     redis_server: RedisServer, provider: DemoProvider
 ) -> None:
-    """8 processes x 25 requests hit one gate at once: one hook call, every request served."""
+    """8 processes x 25 requests hit one gate at once: one hook call, every request served.
+    The hook ends once every process met the gate."""
     fleet = Fleet(
-        [worker(redis_server, provider, requests=25, threads=5, hook_sleep=0.5) for _ in range(8)]
+        [worker(redis_server, provider, requests=25, threads=5, hook_waits=True) for _ in range(8)]
     ).start()
+    fleet.wait_for("gated", 8)
+    fleet.wait_for("hook")
+    fleet.tell("release")
     reports = [report for report, _ in fleet.reports()]
     assert sum(report["hook_calls"] for report in reports) == 1
     assert provider.top_ups == 1
@@ -494,12 +498,21 @@ def test_stopping_redis_mid_run_degrades_to_local_coordination(
     holder's lease waits it out, then each coordinates its own threads and warns. Each tops
     up at most once (the outage's bound), and every request is served: nothing was paid
     without an answer, so nothing raises `PaymentOutcomeUnknownError`. The hook's propagation
-    window is 5 s (ten times the provider's): an exiting process tries to publish the
+    window is 3 s (six times the provider's): an exiting process tries to publish the
     outcome Redis did not take until the window ends, and the test waits for the processes
-    to exit."""
+    to exit. Leases last 2 s (not the default 5 s), which the processes that saw the holder's
+    wait out."""
     fleet = Fleet(
         [
-            worker(redis_server, provider, requests=10, threads=5, hook_waits=True, within=5)
+            worker(
+                redis_server,
+                provider,
+                requests=10,
+                threads=5,
+                hook_waits=True,
+                within=3,
+                lease_ttl=2,
+            )
             for _ in range(4)
         ]
     ).start()
@@ -1114,10 +1127,13 @@ def test_eight_processes_share_one_top_up_on_valkey_clients_and_on_a_cluster(
         url = request.getfixturevalue("redis_cluster")
     fleet = Fleet(
         [
-            worker(url, provider, client=client, requests=10, threads=5, hook_sleep=0.5)
+            worker(url, provider, client=client, requests=10, threads=5, hook_waits=True)
             for _ in range(8)
         ]
     ).start()
+    fleet.wait_for("gated", 8)  # the hook ends once every process met the gate
+    fleet.wait_for("hook")
+    fleet.tell("release")
     reports = [report for report, _ in fleet.reports()]
     assert sum(report["hook_calls"] for report in reports) == 1
     assert provider.top_ups == 1

@@ -232,11 +232,15 @@ class _Looks:
     def __init__(self) -> None:
         self.at: list[int] = []
 
-    def __call__(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    def __call__(
+        self, request: httpx.Request, response: httpx.Response, *sent: int
+    ) -> httpx.Response:
         self.at.append(response.status_code)
         return response
 
-    async def awaited(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    async def awaited(
+        self, request: httpx.Request, response: httpx.Response, *sent: int
+    ) -> httpx.Response:
         return self(request, response)
 
 

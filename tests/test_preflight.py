@@ -415,16 +415,21 @@ def test_a_balance_seen_outside_a_probe_is_fresh_for_every_seconds() -> None:
     from http402._episodes import BalanceCache, EpisodeBook
 
     now = [100.0]
-    cache = BalanceCache(EpisodeBook(clock=lambda: now[0]))
+    book = EpisodeBook(clock=lambda: now[0])
+    cache = BalanceCache(book)
     assert cache.fresh("scope", 60) is None
-    cache.seen("scope", http402.Balance(provider="deepseek", available=Decimal("0.5")))
+    cache.seen(
+        "scope", http402.Balance(provider="deepseek", available=Decimal("0.5")), book.sequence
+    )
     assert cache.fresh("scope", 60) == http402.Balance(
         provider="deepseek", available=Decimal("0.5")
     )
     # A balance seen from a header spares the probe.
     assert cache.join("scope", 60) == ("fresh", cache.fresh("scope", 60))
     now[0] += 30
-    cache.seen("scope", http402.Balance(provider="deepseek", available=Decimal("20")))
+    cache.seen(
+        "scope", http402.Balance(provider="deepseek", available=Decimal("20")), book.sequence
+    )
     assert cache.fresh("scope", 60).available == Decimal("20")  # type: ignore[union-attr]
     now[0] += 60
     assert cache.fresh("scope", 60) is None

@@ -8,10 +8,12 @@ threads meet on events, a forked child answers through a pipe.
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -21,6 +23,7 @@ import pytest
 import http402
 from http402 import Retry, _workers
 from http402._episodes import FAILURE_HOLD, CallAnswer, EpisodeBook, Turn
+from http402._replay import call_of
 
 from .fakes import Account
 from .test_recovery_holds import challenge_header as challenge
@@ -136,6 +139,127 @@ def test_an_sdks_retries_of_a_call_join_its_failed_episode_past_the_failure_hold
     with pytest.raises(expected):
         sdk_attempt(client, 1, body=b'{"prompt": "another call"}')  # no attempt of it met it
     assert len(calls) == 3
+
+
+def upload_attempt(client: httpx.Client, retry: int, file: Any = b"hello world") -> Any:
+    """One attempt of an SDK's file upload: the multipart body is built afresh, with a random
+    boundary, as the openai and anthropic SDKs build it on every attempt (`files=`)."""
+    return client.post(
+        URL,
+        files={"file": ("notes.txt", file, "text/plain")},
+        data={"purpose": "batch"},
+        headers={"x-stainless-retry-count": str(retry)},
+    )
+
+
+def gate(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+
+
+class Unread(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A provider answering the gate without reading the request's body, as a transport that
+    streams a multipart body leaves it: not read into `request.content`."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return gate(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return gate(request)
+
+
+TRANSPORTS = {"body read": lambda: httpx.MockTransport(gate), "body unread": Unread}
+
+
+@pytest.mark.parametrize("inner", sorted(TRANSPORTS))
+def test_an_sdks_retries_of_an_upload_join_its_failed_episode(inner: str) -> None:
+    """An upload's multipart body has a new boundary at every attempt, and may be left
+    unread: its retries, 8 s apart, are still the call's and get its answer past the failure
+    hold; an upload of another file is another call (case 60)."""
+    clock, calls = Clock(), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry | None:
+        calls.append(clock.now)
+        raise RuntimeError("bought, then the ledger write failed")
+
+    client = httpx.Client(
+        transport=http402.PaymentRequiredTransport(
+            TRANSPORTS[inner](),
+            on_payment_required=top_up,
+            coordinator=http402.LocalCoordinator(clock=clock),
+        )
+    )
+    for retry in range(6):
+        with pytest.raises(RuntimeError):
+            upload_attempt(client, retry)
+        clock.now += 8.0
+    assert len(calls) == 1
+    with pytest.raises(RuntimeError):
+        upload_attempt(client, 1, file=b"another file")  # no attempt of it met the failure
+    assert len(calls) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("inner", sorted(TRANSPORTS))
+async def test_an_sdks_retries_of_an_async_upload_join_its_failed_episode(inner: str) -> None:
+    clock, calls = Clock(), []
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry | None:
+        calls.append(clock.now)
+        raise RuntimeError("bought, then the ledger write failed")
+
+    transport = http402.AsyncPaymentRequiredTransport(
+        TRANSPORTS[inner](),
+        on_payment_required=top_up,
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        for retry in range(6):
+            with pytest.raises(RuntimeError):
+                await client.post(
+                    URL,
+                    files={"file": ("notes.txt", b"hello world", "text/plain")},
+                    headers={"x-stainless-retry-count": str(retry)},
+                )
+            clock.now += 8.0
+    assert len(calls) == 1
+
+
+def _attempt(retry: int = 1, **body: Any) -> httpx.Request:
+    return httpx.Request("POST", URL, headers={"x-stainless-retry-count": str(retry)}, **body)
+
+
+def _read(request: httpx.Request) -> httpx.Request:
+    request.read()
+    return request
+
+
+def _key(request: httpx.Request) -> str:
+    call = call_of(request, "scope")
+    assert call is not None
+    return call.key
+
+
+def _chunks() -> Iterator[bytes]:
+    yield b"a stream"
+
+
+def test_a_call_is_known_by_its_body_whatever_form_it_takes() -> None:
+    """The same call's attempts have one key: a multipart body whatever its boundary, read
+    or not, its file given as bytes or as a file; another body is another call. A body that
+    cannot be read again is keyed as any such body of its scope, method and URL (a false
+    merge that only ever fails closed); a request without the SDK's header is no call."""
+    upload = {"files": {"file": ("a.txt", b"hello", "text/plain")}, "data": {"purpose": "x"}}
+    first = _key(_attempt(0, **upload))
+    assert _key(_attempt(1, **upload)) == first  # another random boundary
+    assert _key(_read(_attempt(2, **upload))) == first  # read as a transport reads it
+    as_file = {**upload, "files": {"file": ("a.txt", io.BytesIO(b"hello"), "text/plain")}}
+    assert _key(_attempt(3, **as_file)) == first
+    assert _key(_attempt(1, files={"file": ("a.txt", b"hullo", "text/plain")})) != first
+    assert _key(_attempt(1, content=b'{"prompt": "hi"}')) != first
+    unreadable = _key(_attempt(1, content=_chunks()))
+    assert unreadable == _key(_attempt(2, content=iter([b"another stream"])))
+    assert unreadable not in (first, _key(_attempt(1, content=b"a stream")))
+    assert call_of(httpx.Request("POST", URL, **upload), "scope") is None
 
 
 def test_a_call_is_remembered_only_while_its_retries_keep_coming() -> None:

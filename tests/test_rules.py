@@ -302,7 +302,6 @@ _MOVEMENT_RULE = next(r for r in WORDING if r.name == "operation of a payment pr
 _NOT_MOVEMENT = (
     "payment",
     "payments",
-    "order",
     "orders",
     "deposit",
     "charge",
@@ -362,6 +361,18 @@ def test_a_word_not_in_the_money_movement_source_is_read_by_none_of_its_uses(wor
     assert not _names_a_transfer(word)
     assert not _refused_for(word)
     assert not _in_path(word)
+
+
+def test_an_exchange_order_is_read_in_a_path_only() -> None:
+    """A trading product's order (`/api/v3/order`, `/spot/orders`) moves its user's own
+    money; the word in a message does not name one, and `orders` alone is a purchase."""
+    for word in MONEY_MOVEMENT.trades:
+        assert _in_path(word)
+        assert not _names_a_transfer(word) and not _refused_for(word)
+    for market in MONEY_MOVEMENT.markets:
+        for orders in MONEY_MOVEMENT.market_orders:
+            assert moves_money(f"https://api.example.com/v4/{market}/{orders}")
+            assert not moves_money(f"https://api.example.com/v4/{orders}")
 
 
 def test_the_money_movement_source_holds_to_its_examples() -> None:

@@ -1082,3 +1082,54 @@ async def test_one_priced_call_pays_at_most_once_inside_the_async_sdk(
             await _call(sdk, _sdk_client(sdk, http_client, clock, PRICED_API))
     assert len(wallet.paid) == 1, caught.value
     assert _window_counts_one_payment(policy)
+
+
+def _upload(sdk: str, client: Any) -> Any:
+    """A file upload: the SDK sends a multipart body, built again with a fresh random
+    boundary at each of its retries."""
+    upload = ("notes.txt", b"hello world", "text/plain")
+    if sdk == "anthropic":
+        return client.beta.files.upload(file=upload)
+    return client.files.create(file=upload, purpose="batch")
+
+
+@pytest.mark.parametrize("need", NEEDS)
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+def test_one_need_costs_at_most_one_purchase_for_an_upload_inside_the_sdk(
+    sdk: str, need: str
+) -> None:
+    """The same for a file upload (case 60): every retry's multipart body has another
+    boundary, and is still the call's."""
+    purchases, clock = Purchases(need), VirtualClock()
+    http_client = http402.httpx2.wrap(
+        httpx2.Client(transport=httpx2.MockTransport(_paid_api(sdk, need))),
+        mode="annotate",
+        on_payment_required=purchases,
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+    )
+    with http_client, pytest.raises(Exception) as caught:
+        _upload(sdk, _sdk_client(sdk, http_client, clock))
+    assert purchases.count == 1, caught.value
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the SDKs' async clients
+@pytest.mark.parametrize("need", NEEDS)
+@pytest.mark.parametrize("sdk", ["anthropic", "openai"])
+async def test_one_need_costs_at_most_one_purchase_for_an_upload_inside_the_async_sdk(
+    sdk: str, need: str, anyio_backend: str
+) -> None:
+    """The same with the SDKs' async clients."""
+    purchases, clock = Purchases(need), VirtualClock()
+    http_client = http402.httpx2.wrap(
+        httpx2.AsyncClient(transport=httpx2.MockTransport(_paid_api(sdk, need))),
+        mode="annotate",
+        on_payment_required=purchases,
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=clock.asleep,
+    )
+    async with http_client:
+        with pytest.raises(Exception) as caught:
+            await _upload(sdk, _sdk_client(sdk, http_client, clock))
+    assert purchases.count == 1, caught.value

@@ -101,6 +101,12 @@ PLACEMENTS: dict[str, Placement] = {
         f"query {name}": Placement(url=f"{URL}?page=2&{name}={CANARY}&model=m")
         for name in QUERY_NAMES
     },
+    # An API key in the URL's path, as Ethereum RPC providers take it (`_path_keys`).
+    "path Alchemy": Placement(url=f"https://eth-mainnet.g.alchemy.com/v2/{CANARY}"),
+    "path Infura": Placement(url=f"https://mainnet.infura.io/v3/{CANARY}"),
+    "path QuickNode": Placement(url=f"https://docs-demo.quiknode.pro/{CANARY}/"),
+    "path Ankr": Placement(url=f"https://rpc.ankr.com/eth/{CANARY}"),
+    "path any host": Placement(url=f"https://rpc.example.net/v1/{CANARY}/status"),
     "hook X-Fresh-Token": Placement(hook_headers=(("X-Fresh-Token", CANARY),)),
     "hook Authorization": Placement(hook_headers=(("Authorization", f"Bearer {CANARY}"),)),
     "hook PAYMENT-SIGNATURE": Placement(hook_headers=(("PAYMENT-SIGNATURE", CANARY),)),
@@ -1146,3 +1152,158 @@ def test_a_pickled_error_carries_no_secret(family: str) -> None:
     assert isinstance(copy.response, lib.Response)
     # The original is untouched: the application in this process still has the real objects.
     assert error.request.headers["authorization"] == f"Bearer {PICKLE_KEY}"
+
+
+# --- A key in the URL's path -------------------------------------------------------------
+
+#: Each family's URL with a key of the shape its documentation shows (`_path_keys` cites
+#: them): Alchemy's 32 base62 characters after `/v2/` (and `/nft/v3/`), Infura's 32 hex after
+#: `/v3/`, QuickNode's 40 hex as the first segment, Ankr's 64 hex after the chain, GetBlock's
+#: 32 hex; a Telegram bot token; any host's key-shaped segment.
+PATH_KEYS = {
+    "alchemy": ("https://eth-mainnet.g.alchemy.com/v2/{}", "Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g"),
+    "alchemy nft": (
+        "https://eth-mainnet.g.alchemy.com/nft/v3/{}/getNFTsForOwner?owner=vitalik.eth",
+        "Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g",
+    ),
+    "infura": ("https://mainnet.infura.io/v3/{}", "9aa3d95b3bc440fa88ea12eaa4456161"),
+    "infura ws": ("wss://mainnet.infura.io/ws/v3/{}", "9aa3d95b3bc440fa88ea12eaa4456161"),
+    "quicknode": (
+        "https://docs-demo.ethereum.quiknode.pro/{}/",
+        "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    ),
+    "ankr": (
+        "https://rpc.ankr.com/eth/{}",
+        "9f7d929b018cdffb338517efa06f58359e86ff1ffd350bc889738523659e7972",
+    ),
+    "getblock": ("https://go.getblock.io/{}/", "3b8f1c2d4e5a69788a9bacbdcedf0123"),
+    "telegram": (
+        "https://api.telegram.org/bot{}/getMe",
+        "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    ),
+    "any host": ("https://rpc.example.net/{}", "tKx82LmQ0pzR7vWc5NyB1hJd4gFs9aEu"),
+    "known host, short key": ("https://mainnet.infura.io/v3/{}", "a1b2c3d4e5"),
+}
+
+
+@pytest.mark.parametrize("family", list(PATH_KEYS))
+def test_a_key_in_the_path_is_shown_nowhere(family: str) -> None:
+    """A path key is elided from the URL shown in the error, its traceback, its args and its
+    pickled copy, and scrubbed where the server quotes the request line."""
+    import pickle
+
+    template, key = PATH_KEYS[family]
+    url = template.format(key).replace("wss://", "https://")
+    assert "[redacted]" in http402._redaction.safe_url_for_display(url)
+    assert key not in http402._redaction.safe_url_for_display(url)
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        said = f"{request.method} {request.url}"  # as Alchemy's 429 quotes the request line
+        return httpx.Response(402, json={"error": {"message": f"Out of compute units: {said}"}})
+
+    client = http402.wrap(httpx.Client(transport=httpx.MockTransport(provider)))
+    error, shown = _raised_with_traceback(lambda: client.post(url, json={"id": 1}))
+    texts = [*error_texts(error), shown, repr(pickle.dumps(error))]
+    assert "[redacted]" in str(error)
+    assert not [text[:200] for text in texts if leaks(text, key)], texts[0]
+
+
+def _raised_with_traceback(call: Callable[[], Any]) -> tuple[BaseException, str]:
+    try:
+        call()
+    except http402.PaymentRequiredError as error:
+        return error, traceback.format_exc()
+    raise AssertionError("no gate was raised")
+
+
+#: Paths that hold no key: shown as sent.
+ORDINARY_PATHS = (
+    "/v1/chat/completions",
+    "/v1/models/gpt-4o-mini-2024-07-18",
+    "/v1/models/claude-3-5-sonnet-20241022",
+    "/repos/http402/http402/issues/1234",
+    "/blog/my-post-about-things-2024/comments",
+    "/api/ChatCompletionsStreamingEndpoint",
+    "/eth",
+    "/v2/demo",
+    "/v3/",
+    "/reports/2024-07-18T12:00:00Z",
+    "/users/123456789012345678",
+)
+#: Ids that cannot be told from keys: elided too (docs/safety.md says so).
+ELIDED_IDS = (
+    "/v1/files/file-abc123XYZdef456ghi789",
+    "/v1/objects/550e8400-e29b-41d4-a716-446655440000",
+    "/repos/a/b/commits/4f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+)
+
+
+@pytest.mark.parametrize("path", ORDINARY_PATHS)
+def test_an_ordinary_path_is_shown_as_sent(path: str) -> None:
+    for host in ("api.example.com", "eth-mainnet.g.alchemy.com", "mainnet.infura.io"):
+        url = f"https://{host}{path}?page=2"
+        assert http402._redaction.safe_url_for_display(url) == url
+        assert collect_secrets(url, []) == ()
+
+
+@pytest.mark.parametrize("path", ELIDED_IDS)
+def test_an_id_shaped_like_a_key_is_elided_but_not_scrubbed_from_messages(path: str) -> None:
+    """Shown, the URL elides the id (a key cannot be told from it); a message quoting the
+    id keeps it, as it is not where keys are put (MongoDB Atlas: "for group <id>")."""
+    url = f"https://api.example.com{path}"
+    shown = http402._redaction.safe_url_for_display(url)
+    head = path.rpartition("/")[0]
+    assert shown == f"https://api.example.com{head}/[redacted]"
+    assert collect_secrets(url, []) == ()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/" + "a" * 64000,
+        "/" + "/".join(["abcdefghijklmnop"] * 3700),
+        "/" + "/".join(["x"] * 30000),
+        "/" + "/".join(["Zk3Qp9Lm2Xv7Rt5N"] * 3700),
+        "/v2/" + "%4" * 30000,
+        "/" + "v2/" * 20000 + CANARY,
+    ],
+)
+def test_a_hostile_64_kib_path_costs_bounded_work(path: str) -> None:
+    """Nothing crashes, and a path longer than the segments looked at is elided past them
+    (its rest may hold a key), in well under a second."""
+    import time
+
+    url = f"https://eth-mainnet.g.alchemy.com{path}"
+    started = time.perf_counter()
+    shown = http402._redaction.safe_url_for_display(url)
+    secrets = collect_secrets(url, [])
+    scope(url)
+    assert time.perf_counter() - started < 1.0
+    assert CANARY not in shown and len(shown) <= len(url) + 20
+    assert all(len(secret) <= 4 * 1024 for secret in secrets)
+
+
+def test_a_priced_offers_resource_shows_no_path_key() -> None:
+    """An x402 offer whose `resource` is the request's URL shows it with the key elided."""
+    key = PATH_KEYS["alchemy"][1]
+    url = PATH_KEYS["alchemy"][0].format(key)
+
+    def priced(request: httpx.Request) -> httpx.Response:
+        offer = {
+            "scheme": "exact",
+            "network": "base",
+            "maxAmountRequired": "1000",
+            "asset": "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+            "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+            "resource": str(request.url),
+            "description": "one RPC call",
+            "maxTimeoutSeconds": 60,
+        }
+        return httpx.Response(402, json={"x402Version": 1, "accepts": [offer]})
+
+    client = http402.wrap(httpx.Client(transport=httpx.MockTransport(priced)))
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"})
+    (option,) = caught.value.payment.payment_options
+    assert option.resource is not None and "[redacted]" in option.resource
+    assert not leaks(repr(caught.value.payment), key)

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 import pytest
 
 import http402
-from http402._amounts import amount_of, units, why_unpayable
+from http402._amounts import PROTOCOL_UNITS, amount_of, units, why_unpayable
+from http402.testing import gate, gate_names
 
+from .conftest import load_payloads
 from .test_fleet import RedisServer, running_server
 
 redis = pytest.importorskip("redis")
@@ -68,19 +71,70 @@ def test_amounts_that_cannot_be_counted_exactly_are_refused(amount: str) -> None
         units(Decimal(amount))
 
 
+def offer_of(protocol: str, unit: str | None, amount: str) -> http402.PaymentOption:
+    return http402.PaymentOption(
+        protocol=protocol, network="base", asset=DAI, amount=Decimal(amount), unit=unit
+    )
+
+
 @pytest.mark.parametrize(
-    ("amount", "unit", "why"),
+    ("protocol", "unit", "amount", "why"),
     [
-        ("-5", "atomic", "not above zero"),
-        ("0", "atomic", "not above zero"),
-        ("0.5", "atomic", "not a whole number"),
-        ("1E+80", "atomic", "cannot be counted exactly"),
-        ("NaN", "atomic", "not a number"),
+        ("x402", "atomic", "-5", "not above zero"),
+        ("x402", "atomic", "0", "not above zero"),
+        ("x402", "atomic", "0.5", "not a whole number of atomic units"),
+        ("x402", "atomic", "1E+80", "cannot be counted exactly"),
+        ("x402", "atomic", "NaN", "not a number"),
+        ("l402", "msat", "1500.5", "not a whole number of millisatoshis"),
+        # The `Payment` scheme's amounts are base units, whatever currency labels them.
+        ("payment", "usd", "0.5", "not a whole number of base units"),
+        ("payment", DAI, "1.25", "not a whole number of base units"),
+        ("payment", "sat", "0.001", "not a whole number of base units"),
+        ("payment", "usd", "50", None),
+        # Pay per crawl prices a currency in decimals: a cent is a price.
+        ("pay-per-crawl", "USD", "0.01", None),
+        # A protocol of the application's own is judged by the unit it names.
+        ("acme-pay", "atomic", "0.5", "not a whole number of atomic units"),
+        ("acme-pay", "base", "0.5", "not a whole number of base units"),
+        ("acme-pay", "EUR", "0.5", None),
     ],
 )
-def test_unpayable_prices_say_why(amount: str, unit: str, why: str) -> None:
-    reason = why_unpayable(Decimal(amount), unit)
-    assert reason is not None and why in reason
+def test_unpayable_prices_say_why(protocol: str, unit: str, amount: str, why: str | None) -> None:
+    """Every offer is screened in the unit its protocol says its amount counts: a fraction
+    of an indivisible unit (atomic units, millisatoshis, base units) is never a price."""
+    reason = why_unpayable(offer_of(protocol, unit, amount))
+    assert reason is None if why is None else (reason is not None and why in reason)
+
+
+def test_every_parsers_offers_are_screened_in_the_unit_their_protocol_states() -> None:
+    """Each offer that any parser makes from the recorded payloads (tests/payloads and the
+    testing kit's) has a protocol whose unit `PROTOCOL_UNITS` states, every parser's
+    protocol is among them, and the same offer at half a unit more is refused exactly where
+    that unit is indivisible."""
+    seen: set[str] = set()
+    responses = {name: gate(name) for name in gate_names()}
+    for payload in load_payloads():
+        wire, request = payload["response"], payload["request"]
+        responses[payload["id"]] = httpx.Response(
+            wire["status"],
+            headers=list(wire["headers"].items()),
+            content=wire["body"].encode(),
+            request=httpx.Request(request["method"], request["url"]),
+        )
+    for name, response in responses.items():
+        payment = http402.classify(response)
+        for offer in () if payment is None else payment.payment_options:
+            assert offer.protocol in PROTOCOL_UNITS, (name, offer.protocol)
+            seen.add(offer.protocol)
+            if offer.amount is None:
+                continue
+            split = attrs.evolve(offer, amount=offer.amount + Decimal("0.5"))
+            refused = why_unpayable(split)
+            if PROTOCOL_UNITS[offer.protocol] is None:
+                assert refused is None or "whole number" not in refused, name
+            else:
+                assert refused is not None and "whole number" in refused, name
+    assert seen == set(PROTOCOL_UNITS)
 
 
 def test_hostile_offers_are_refused_before_anything_is_reserved() -> None:
@@ -140,8 +194,24 @@ def l402(*invoice_prefixes: str) -> httpx.Response:
     return httpx.Response(402, headers=headers)
 
 
+def payment_scheme(*amounts: str) -> httpx.Response:
+    """The `Payment` scheme draft's one-time charge challenge (amount 1000, currency USD, in
+    base units: cents), one challenge per amount."""
+    recorded = _recorded("paymentauth-one-time-charge-challenge-problem-402")
+    challenge = recorded["headers"]["www-authenticate"]
+    encoded = challenge.split('request="', 1)[1].split('"', 1)[0]
+    request = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    headers = [(k, v) for k, v in recorded["headers"].items() if k != "www-authenticate"]
+    for amount in amounts:
+        charge = json.dumps({**request, "amount": amount}).encode()
+        again = base64.urlsafe_b64encode(charge).decode().rstrip("=")
+        headers.append(("www-authenticate", challenge.replace(encoded, again)))
+    return httpx.Response(402, headers=headers, content=recorded["body"].encode())
+
+
 #: Per protocol: a challenge whose every offer must never be paid, and why.
 UNPAYABLE = {
+    "payment": (payment_scheme("0.5", "1.25"), "not a whole number of base units"),
     "x402 v1": (x402_v1("-10000", "0"), "not above zero"),
     "x402 v2": (x402_v2("0.5", "1E+80"), "not a whole number of atomic units"),
     "l402": (l402("lnbc1"), "states no amount"),
@@ -203,6 +273,7 @@ async def test_without_a_spend_policy_an_unpayable_challenge_never_reaches_the_a
 
 #: Per protocol: a challenge with one hostile offer and one honest one, and the honest price.
 MIXED = {
+    "payment": (payment_scheme("0.5", "1000"), Decimal(1000)),
     "x402 v1": (x402_v1("-10000", "10000"), Decimal(10000)),
     "x402 v2": (x402_v2("10000", "0.5"), Decimal(10000)),
     "l402": (l402("lnbc1", _INVOICE), Decimal(150_000)),

@@ -1,23 +1,53 @@
 """Amounts of money, exact: what a spend window stores and compares.
 
 An offer's price is a `Decimal` in the unit its protocol states (x402 atomic units, L402
-millisatoshis, a currency). Spend windows count it as an integer number of *units*, each
-10^-18 of the stated unit, so an 18-decimal token's atomic amounts, millisatoshis and cents
-are all whole numbers and sums never round (Python integers in a process, decimal digit
-strings in Redis's Lua, which has only doubles). What cannot be represented exactly (more
+millisatoshis, the `Payment` scheme's base units of a currency, a currency). Whether that
+unit is indivisible, so that a fraction of it can never be paid, is decided in one place
+(`indivisible_unit`), from what the offer's protocol says it counts.
+
+Spend windows count a price as an integer number of *units*, each 10^-18 of the stated
+unit, so an 18-decimal token's atomic amounts, millisatoshis and cents are all whole numbers
+and sums never round (Python integers in a process, decimal digit strings in Redis's Lua,
+which has only doubles). What cannot be represented exactly (more
 than 18 decimals, more than 78 integer digits: past any uint256) is refused, never rounded.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
-__all__ = ["SCALE", "amount_of", "units", "why_unpayable"]
+if TYPE_CHECKING:
+    from ._models import PaymentOption
+
+__all__ = ["PROTOCOL_UNITS", "SCALE", "amount_of", "indivisible_unit", "units", "why_unpayable"]
 
 #: Decimals kept below a stated unit.
 SCALE = 18
 #: Most integer digits of an amount: a uint256 has 78.
 _MAX_INTEGER_DIGITS = 78
+
+#: What the `amount` of each protocol's offers counts, when that is an indivisible unit (a
+#: fraction of it can never be paid), or `None` where it is a decimal amount of a currency.
+#: Every parser's protocol has a row (`tests/test_spend.py` checks it over every payload).
+PROTOCOL_UNITS: dict[str, str | None] = {
+    # x402 v1 `maxAmountRequired` and v2 `amount`: atomic units of the asset (the
+    # specification's PaymentRequirements; a uint256 string).
+    "x402": "atomic units",
+    # L402 / LSAT: the BOLT 11 invoice's amount, read in millisatoshis (BOLT 11 invalidates
+    # a pico-bitcoin amount that is not a whole millisatoshi).
+    "l402": "millisatoshis",
+    # The `Payment` HTTP authentication scheme: `amount` "in base units (smallest
+    # denomination)" of `currency`: cents for "usd", a token's atomic units, sats for "sat"
+    # (draft-payment-intent-charge-00, Required Fields; the session intent requires
+    # `^[1-9][0-9]*$`).
+    "payment": "base units",
+    # Cloudflare pay per crawl: `crawler-price: USD 0.01`, a decimal amount of a currency.
+    "pay-per-crawl": None,
+}
+#: Units that are indivisible whatever protocol names them (an adapter or a hook of the
+#: application's own making an offer).
+_INDIVISIBLE_UNITS = {"atomic": "atomic units", "msat": "millisatoshis", "base": "base units"}
 
 
 def units(amount: Decimal | int | str) -> int:
@@ -53,17 +83,30 @@ def amount_of(count: int) -> Decimal:
     return Decimal(f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}")
 
 
-def why_unpayable(amount: Decimal | None, unit: str | None) -> str | None:
-    """Why an offer at `amount` must never be paid, or `None`: no price, a price at or below
-    zero, a fraction of an atomic unit, or a price that cannot be counted exactly."""
+def indivisible_unit(protocol: str, unit: str | None) -> str | None:
+    """The indivisible unit an offer's amount counts (`"atomic units"`, `"millisatoshis"`,
+    `"base units"`), or `None` where it is a decimal amount of a currency: what the offer's
+    protocol says (`PROTOCOL_UNITS`), whatever its `unit` is labelled; for a protocol of the
+    application's own, what its `unit` says (`"atomic"`, `"msat"`, `"base"`)."""
+    if protocol in PROTOCOL_UNITS:
+        return PROTOCOL_UNITS[protocol]
+    return _INDIVISIBLE_UNITS.get(unit or "")
+
+
+def why_unpayable(offer: PaymentOption) -> str | None:
+    """Why `offer` must never be paid, or `None`: no price, a price at or below zero, a
+    fraction of an indivisible unit (`indivisible_unit`), or a price that cannot be counted
+    exactly."""
+    amount = offer.amount
     if amount is None:
         return "the offer states no amount"
     if not amount.is_finite():
         return f"the price {amount} is not a number"
     if amount <= 0:
         return f"the price {amount} is not above zero"
-    if unit in ("atomic", "msat") and amount != amount.to_integral_value():
-        return f"the price {amount} is not a whole number of {unit} units"
+    indivisible = indivisible_unit(offer.protocol, offer.unit)
+    if indivisible is not None and amount != amount.to_integral_value():
+        return f"the price {amount} is not a whole number of {indivisible}"
     try:
         units(amount)
     except ValueError as exc:

@@ -180,6 +180,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
+        if self._fleet_keyed:
+            await self._keyed()
         scope = self._scope_of(request)
         await self._coordinator.forget_gate(scope)
         await self._release(scope, TOP_UP_HOLDS)
@@ -190,6 +192,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     ) -> None:
         """Ends a hold once the application has checked what happened to the payment: the
         async twin of `PaymentRequiredTransport.reconcile`."""
+        if self._fleet_keyed:
+            await self._keyed()
         scope, keys = self._holds_of(target)
         if keys is None:
             if self._stores_holds:
@@ -214,6 +218,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             else:
                 sequence, wall = book.sequence, _wall()
             stream = request.stream
+        else:
+            sequence = self._book.sequence  # orders a balance header (`_readings`)
         try:
             response = await self._transport.handle_async_request(request)
             # `Shell._passes`, inlined: every response goes through here, and the call was
@@ -227,10 +233,10 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                         if name in watched and (
                             name != b"content-type" or value[:1] in EVENT_STREAM_STARTS
                         ):
-                            response = await self._looked_at(request, response)
+                            response = await self._looked_at(request, response, sequence)
                             break
                 else:
-                    response = await self._looked_at(request, response)
+                    response = await self._looked_at(request, response, sequence)
         except PaymentRequiredError as error:
             if recovery is None:
                 raise
@@ -247,6 +253,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     async def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
         """Performs the recovery flow's actions; its answer, or in annotate mode the final
         gate response handed back."""
+        if self._fleet_keyed:
+            await self._keyed()
         steps = Steps(flow)
         received: httpx.Response | None = None
         while steps.running:
@@ -360,24 +368,38 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             case _:
                 return assert_never(action)
 
-    async def _send(self, request: httpx.Request, sent: Mark | None = None) -> httpx.Response:
-        """Sends `request`; its response is read only where `_passes` says http402 may act."""
+    async def _send(self, request: httpx.Request, mark: Mark | None = None) -> httpx.Response:
+        """Sends `request`; its response is read only where `_passes` says http402 may act.
+        `mark` is the flow's, taken as it is sent (a balance it states is as of then)."""
+        sent, wall = (self._book.sequence, None) if mark is None else mark
         response = await self._transport.handle_async_request(request)
         if self._passes(response):
             return response
-        return await self._looked_at(request, response, sent)
+        return await self._looked_at(request, response, sent, wall)
+
+    async def _keyed(self) -> None:
+        """Keys the billing scope with the fleet's key before it is first computed (see
+        `Shell._keyed_with`)."""
+        self._keyed_with(await self._coordinator.scope_key())
 
     async def _looked_at(
-        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        sent: int,
+        wall: float | None = None,
     ) -> httpx.Response:
         """A response that `_passes` stopped: a status read for a gate, a balance header, or a
         200 that may be an event stream (only such a 200 may hide a gate in its first events;
-        nothing else is read)."""
+        nothing else is read). `sent` is the book's mark taken as the request was sent, and
+        `wall` the wall clock then, where the flow took it."""
         status = response.status_code
         if status == 402 or status in self._registry.interest:
             return await self._inspect(request, response)
         if self._reads_balances:
-            await self._observe_balance(request, response, sent)
+            if self._fleet_keyed:
+                await self._keyed()
+            await self._observe_balance(request, response, sent, wall)
         if status == 200 and self._peeks and says_event_stream(response.headers):
             return await self._peek(request, response)
         return response
@@ -424,12 +446,16 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         spawn_unowned(run)
 
     async def _observe_balance(
-        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        sent: int,
+        wall: float | None = None,
     ) -> None:
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
         try:
-            self._notify(self._balance_alerts(request, response, sent))
+            self._notify(self._balance_alerts(request, response, sent, wall))
         except BaseException:  # cancelled during the alert: its caller never sees it
             await _closed(response)
             raise

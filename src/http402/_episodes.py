@@ -54,6 +54,7 @@ import attrs
 from ._holds import HoldBook, is_top_up_key
 from ._models import PaymentRequired, Reason, Retry
 from ._preflight import kept_payload
+from ._readings import supersedes
 
 if TYPE_CHECKING:
     from ._balance import Balance
@@ -208,7 +209,8 @@ class EpisodeBook:
         self._lock = threading.Lock()
         self._scopes: dict[str, _ScopeState] = {}
         self._episodes = 0
-        #: Episodes finished so far; read without the lock when a request is sent.
+        #: The book's logical clock: advanced as an episode finishes or a balance reading is
+        #: taken (`tick`); read without the lock when a request is sent.
         self.sequence = 0
         # How many scopes have a known gate, and the latest time one of them holds until:
         # "is any gate known at all?" is one look at them, before any scope is computed.
@@ -234,8 +236,16 @@ class EpisodeBook:
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
-        """Taken as a request is sent, to tell a late gate of a burst from a new burst."""
+        """Taken as a request is sent, to tell a late gate of a burst from a new burst, and
+        a balance reading computed later from one that may be older (`_readings`)."""
         return Mark((self.sequence, _wall()))
+
+    def tick(self) -> int:
+        """Advances the sequence as a balance reading is taken, and returns it: a request
+        whose mark is taken after this comes after the reading (`_readings.supersedes`)."""
+        with self._lock:
+            self.sequence += 1
+            return self.sequence
 
     def join(self, scope: str, sent: Mark, retry_of: str | None = None) -> tuple[bool, Episode]:
         """`(True, new episode)` when the request leads (its caller starts the hook), else
@@ -473,6 +483,24 @@ class EpisodeBook:
         moment is met as if it came a moment later)."""
         return self.gated_scopes > 0 and self.clock() < self._gated_until
 
+    def quiet(self) -> bool:
+        """`True` when nothing here would be lost if every scope were named anew: no hook
+        runs and no window is open, no top-up waits to show, nothing is held, no late proof
+        waits, no SDK call's answer is kept (a shell whose fleet key came late asks)."""
+        now = self.clock()
+        with self._lock:
+            if self._unlifted or self._orphans or self.holds.live():
+                return False
+            if any(now < at + self._keep_closed for at, _ in self._calls.values()):
+                return False
+            for state in self._scopes.values():
+                last = state.last
+                if state.running is not None or (
+                    last is not None and last.retry is not None and now < last.open_until
+                ):
+                    return False
+        return True
+
     def forget_gate(self, scope: str) -> None:
         """Forgets the known gate of `scope` (after a top-up made by hand)."""
         with self._lock:
@@ -584,18 +612,29 @@ def _wake(wakers: set[Callable[[], None]]) -> None:
 class _Reading:
     balance: Balance | None = None
     read_at: float = float("-inf")
-    #: The mark of the request (or probe) whose answer stated the balance, taken as it was
-    #: sent: what the balance was true of.
-    sent: Mark | None = None
+    #: The book's marks of the held reading: when its request was sent, and when it arrived
+    #: (`None`: nothing is held, any reading is taken).
+    sent: int = -1
+    arrived: int | None = None
+    #: The wall clock as its request was sent (where the flow took it, else as it arrived),
+    #: which a fleet compares across processes (`sent`).
+    wall: float = float("-inf")
+    #: The latest send mark of a reading that arrived and could not be ordered (`-1`: none).
+    unordered: int = -1
     probing: Episode | None = None
 
 
 class BalanceCache:
     """The last balance read per scope, and the probe under way: thread-safe, no I/O.
 
+    Every balance read (a response's balance header, a probe's answer, a gate's
+    `credits_available`) goes through `seen` or `store`, which keep it only if it is
+    certainly newer than the one held (`_readings.supersedes`): readings are ordered by when
+    the server could have computed them, never by when they arrived.
+
     Args:
-        book: The episode book whose clock and waiters it shares (a probe under way is a
-            private episode that its waiters wait on).
+        book: The episode book whose clock, marks and waiters it shares (a probe under way is
+            a private episode that its waiters wait on).
         max_scopes: Scopes remembered (the least recently used go first; never one with a
             probe under way).
     """
@@ -624,33 +663,51 @@ class BalanceCache:
             reading.probing = self._book.private()
             return "lead", reading.probing
 
-    def seen(self, scope: str, balance: Balance, sent: Mark | None = None) -> None:
-        """Records a balance seen outside a probe (a response's balance header, a gate's
-        `credits_available`): it is the newest reading, fresh for `every` seconds. `sent` is
-        the mark of the request that carried it (default: now)."""
+    def seen(self, scope: str, balance: Balance, sent: int, wall: float | None = None) -> bool:
+        """Records a balance read from a response to a request sent at mark `sent` (a
+        balance header, a probe, a gate's `credits_available`) and wall clock `wall` (where
+        known): `True` when it is kept as the scope's newest reading (fresh for `every`
+        seconds), `False` when it overlaps the one held and is left out (it moves no
+        money)."""
         with self._lock:
             reading = self._scopes.pop(scope, None) or _Reading()
             self._scopes[scope] = reading
-            reading.balance, reading.read_at = balance, self._book.clock()
-            reading.sent = sent or self._book.mark()
             self._trim()
+            return self._taken(reading, balance, sent, wall)
+
+    def _taken(
+        self, reading: _Reading, balance: Balance | None, sent: int, wall: float | None
+    ) -> bool:
+        if not supersedes(reading.arrived, sent):
+            reading.unordered = max(reading.unordered, sent)
+            return False
+        reading.balance, reading.read_at = balance, self._book.clock()
+        reading.sent, reading.arrived = sent, self._book.tick()
+        reading.wall = _wall() if wall is None else wall
+        return True
 
     def forget(self, scope: str) -> None:
         """Forgets the scope's last balance (billing took since): the next request probes,
-        or is sent where there is no probe. A probe under way is kept."""
+        or is sent where there is no probe; a reading of a request sent before now is not
+        taken after it. A probe under way is kept."""
         with self._lock:
             reading = self._scopes.get(scope)
             if reading is not None:
-                reading.balance, reading.read_at, reading.sent = None, float("-inf"), None
+                reading.balance, reading.read_at = None, float("-inf")
+                reading.sent, reading.arrived = -1, self._book.tick()
 
-    def since(self, scope: str, moment: float) -> Balance | None:
-        """The scope's last balance if it was read (or seen) at `moment` or later, on the
-        book's clock: what shows of a top-up made at `moment`."""
+    def since(self, scope: str, mark: int) -> tuple[Balance | None, bool]:
+        """What shows of a top-up whose hook answered at mark `mark`: the scope's newest
+        balance if its request was sent at or after `mark` (else `None`), and whether a
+        reading of a request sent at or after `mark` arrived that could not be ordered (then
+        `None` means "cannot tell yet", not "nothing read")."""
         with self._lock:
             reading = self._scopes.get(scope)
-            if reading is None or reading.read_at < moment:
-                return None
-            return reading.balance
+            if reading is None:
+                return None, False
+            if reading.arrived is not None and reading.sent >= mark:
+                return reading.balance, False
+            return None, reading.unordered >= mark
 
     def fresh(self, scope: str, every: float) -> Balance | None:
         """The scope's last balance if it was seen less than `every` seconds ago."""
@@ -661,30 +718,38 @@ class BalanceCache:
             return reading.balance
 
     def store(
-        self, scope: str, episode: Episode, balance: Balance | None, sent: Mark | None = None
-    ) -> None:
-        """Records the probe's reading (`None`: it failed), sent at `sent`, and wakes its
-        waiters."""
+        self,
+        scope: str,
+        episode: Episode,
+        balance: Balance | None,
+        sent: int,
+        wall: float | None = None,
+    ) -> bool:
+        """Records the answer of the probe sent at mark `sent` (and wall clock `wall`;
+        `None`: it failed, and requests go until `every` has passed) and wakes its waiters;
+        `True` when its balance is kept as the newest (`seen`)."""
+        taken = False
         with self._lock:
             reading = self._scopes.get(scope)
             if reading is not None and reading.probing is episode:
-                reading.balance, reading.read_at, reading.probing = (
-                    balance,
-                    self._book.clock(),
-                    None,
-                )
-                reading.sent = sent or self._book.mark()
+                reading.probing = None
+                if balance is None:
+                    reading.balance, reading.read_at = None, self._book.clock()
+                else:
+                    taken = self._taken(reading, balance, sent, wall)
         self._book.finish(episode, None, None, 0.0)
+        return taken
 
     def sent(self, scope: str, balance: Balance) -> Mark | None:
-        """The mark of the request that read `balance`, while it is the scope's reading: a
-        refusal made on it is a gate as of that request, not as of now (an episode that
-        finished since answers it, as it answers a late gate of its burst)."""
+        """The mark of the request that read `balance` (its send mark and wall clock), while
+        it is the scope's reading: a refusal made on it is a gate as of that request, not as
+        of now (an episode that finished since answers it, as it answers a late gate of its
+        burst, here and in a fleet's election)."""
         with self._lock:
             reading = self._scopes.get(scope)
-            if reading is None or reading.balance is not balance:
+            if reading is None or reading.arrived is None or reading.balance is not balance:
                 return None
-            return reading.sent
+            return Mark((reading.sent, reading.wall))
 
     def last(self, scope: str) -> Balance | None:
         with self._lock:

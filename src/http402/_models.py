@@ -84,7 +84,10 @@ class PaymentOption:
     network: str | None = None
     #: The price, exact, in `unit`.
     amount: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
-    #: What `amount` counts: `"atomic"` units of `asset`, `"msat"`, or an ISO currency code.
+    #: What `amount` counts: `"atomic"` units of `asset`, `"msat"`, or a currency (the
+    #: `Payment` scheme names its `currency` here, and counts base units of it: cents for
+    #: `"usd"`). Whether a fraction of it may be paid is what the protocol says
+    #: (`http402._amounts.indivisible_unit`), never this label alone.
     unit: str | None = None
     #: The asset paid with (a token contract address, `"BTC"`, `"USD"`).
     asset: str | None = None

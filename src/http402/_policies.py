@@ -185,7 +185,7 @@ class SpendPolicy:
     one lock with the check: concurrent challenges can never together pass `max_per_window`.
     The reservation becomes the amount paid when the hook answers, and is released when it
     declines or raises. Offers are screened before anything is reserved: one priced at or
-    below zero, at a fraction of an atomic unit, beyond `max_amount`, or at a price that cannot
+    below zero, at a fraction of an indivisible unit, beyond `max_amount`, or at a price that cannot
     be counted exactly is refused. Amounts are compared and summed exactly, for any asset and
     any number of decimals.
 
@@ -442,7 +442,7 @@ class SpendPolicy:
 
     def _refusal(self, option: PaymentOption, *, count_window: bool = True) -> str | None:
         asset, amount = option.asset, option.amount
-        unpayable = why_unpayable(amount, option.unit)
+        unpayable = why_unpayable(option)
         if unpayable is not None:
             return unpayable
         if self.allowed_networks is not None and option.network not in self.allowed_networks:

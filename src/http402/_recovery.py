@@ -513,7 +513,7 @@ class Recovery:
                     previous = stance
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
-                    if not self._below_minimum(scope, coordinator, episode.finished_at):
+                    if not self._below_minimum(scope, coordinator, episode.finished_sequence):
                         yield from self._lifted(episode, coordinator, scope, last, tally)
                     result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
@@ -633,12 +633,16 @@ class Recovery:
     ) -> Generator[Action, Any, bool | None]:
         """Whether the balance probe says the credits show (`True` also when it cannot
         tell); `None` when the probe failed and polling stops."""
+        sent = coordinator.book.sequence
         try:
             balance = yield Probe(poll, self.preflight.probe if self.preflight else None)
         except BalanceProbeError as exc:
             self._report("probe_failed", str(exc), last, scope, logging.WARNING)
             return None
-        yield from self._observed(scope, balance, coordinator)
+        if balance is not None and coordinator.balances.seen(scope, balance, sent):
+            yield from self._observed(scope, balance, coordinator)
+        # Sent after the hook answered, its answer says whether the top-up shows, whatever
+        # other readings it overlaps.
         minimum = self.preflight.min_balance if self.preflight else None
         return credits_show(balance, last.payment, minimum) is not False
 
@@ -1013,7 +1017,7 @@ class Recovery:
             if (
                 episode is not None
                 and episode.endpoint == endpoint
-                and not self._below_minimum(scope, coordinator, episode.finished_at)
+                and not self._below_minimum(scope, coordinator, episode.finished_sequence)
             ):
                 book.lift(episode, scope)
                 yield Lifted(scope)
@@ -1022,19 +1026,25 @@ class Recovery:
             for key, record in book.holds.top_ups(scope).items()
             if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
         )
-        if shown and not self._below_minimum(scope, coordinator, float("-inf")):
+        if shown and not self._below_minimum(scope, coordinator, 0):
             yield from self._release(scope, shown, book)
 
-    def _below_minimum(self, scope: str, coordinator: Any, since: float) -> bool:
-        """Whether the newest balance read at `since` or later is below preflight's
-        `min_balance`: then a request that got through does not show that a top-up took.
-        A 200 says the request was served; the balance that preflight refuses on says
-        whether what the top-up bought shows (a header that lags, is cached, or counts in
-        another unit than the credits bought would have it bought again every window)."""
+    def _below_minimum(self, scope: str, coordinator: Any, since: int) -> bool:
+        """Whether the newest balance of a request sent at mark `since` or later (after the
+        top-up's hook answered) is below preflight's `min_balance`: then a request that got
+        through does not show that a top-up took. A 200 says the request was served; the
+        balance that preflight refuses on says whether what the top-up bought shows (a
+        header that lags, is cached, or counts in another unit than the credits bought
+        would have it bought again every window). A reading of a request sent before is no
+        sign either way; one sent since that could not be ordered leaves it untold (`True`:
+        not shown yet)."""
         minimum = None if self.preflight is None else self.preflight.min_balance
         if minimum is None:
             return False
-        balance = coordinator.balances.since(scope, since)
+        cache: BalanceCache = coordinator.balances
+        balance, untold = cache.since(scope, since)
+        if balance is None:
+            return untold
         return credits_show(balance, None, minimum) is False
 
     def _reserve(
@@ -1044,15 +1054,15 @@ class Recovery:
         allows, reserved in its window); raises the challenge, saying why, if none may.
 
         Without a spend policy, an offer that must never be paid (priced at or below zero,
-        at a fraction of an atomic unit, or at an amount that cannot be counted exactly) is
+        at a fraction of an indivisible unit, or at an amount that cannot be counted exactly) is
         still dropped before the hook sees it; a policy screens the same, and more."""
         policy = self.options.spend_policy
         if policy is None:
             offers = error.payment.payment_options
-            refusals = [why for offer in offers if (why := _unpayable(offer)) is not None]
+            refusals = [why for offer in offers if (why := why_unpayable(offer)) is not None]
             if not refusals:
                 return error, None
-            payable = tuple(offer for offer in offers if _unpayable(offer) is None)
+            payable = tuple(offer for offer in offers if why_unpayable(offer) is None)
             if not payable:
                 why = f"no offer may be paid: {'; '.join(refusals)}"
                 self._report("payment_refused", why, error, scope, logging.WARNING)
@@ -1146,31 +1156,25 @@ class Recovery:
             level=level,
         )
 
-    def seen(
-        self, scope: str, balance: Balance, coordinator: Any, sent: Mark | None = None
-    ) -> None:
-        """Keeps a balance seen on a response (a balance header) for preflight's minimum;
-        `sent` is the mark of the request it answered (default: now)."""
-        if self.preflight is not None and self.preflight.probes:
-            coordinator.balances.seen(scope, balance, sent)
-
     def _gate_seen(
         self, scope: str, payment: PaymentRequired, coordinator: Any, sent: Mark
     ) -> None:
-        """A gate that states the balance (`credits_available`) is a balance seen too."""
+        """A gate that states the balance (`credits_available`) is a balance seen too, of
+        its request sent at mark `sent`."""
         if payment.credits_available is not None:
             balance = Balance(
                 provider=payment.provider,
                 available=payment.credits_available,
                 currency=payment.currency,
             )
-            self.seen(scope, balance, coordinator, sent)
+            coordinator.balances.seen(scope, balance, sent.sequence, sent.wall)
 
     def _observed(
-        self, scope: str, balance: Balance | None, coordinator: Any
+        self, scope: str, balance: Balance, coordinator: Any
     ) -> Generator[Action, Any, None]:
-        """Records a probed balance, and raises the low-balance alerts it crosses into."""
-        if balance is None or balance.available is None:
+        """A probed balance that was kept as the scope's newest: recorded, and the
+        low-balance alerts it crosses into raised."""
+        if balance.available is None:
             return
         amount, provider, currency = balance.available, balance.provider, balance.currency
         metrics.record_balance(
@@ -1202,15 +1206,19 @@ class Recovery:
                 yield Wait(episode, episode.version, preflight.every)
             return cache.last(scope)
         balance: Balance | None = None
-        sent: Mark = coordinator.mark()
+        taken = False
+        sent: Mark = coordinator.book.mark()
         try:
             balance = yield Probe(probe_request, preflight.probe)
         except BalanceProbeError as exc:
             report("probe_failed", str(exc), None, scope=scope, level=logging.WARNING)
         finally:
-            cache.store(scope, episode, balance, sent)
-        yield from self._observed(scope, balance, coordinator)
-        return balance
+            taken = cache.store(scope, episode, balance, sent.sequence, sent.wall)
+        if taken and balance is not None:
+            yield from self._observed(scope, balance, coordinator)
+        # The newest balance: the probe's, unless another reading arrived while it was
+        # under way (then the two cannot be ordered, and the one held stands).
+        return cache.last(scope)
 
     def _poll_request(
         self, request: httpx.Request, error: PaymentRequiredError
@@ -1273,11 +1281,6 @@ class _Window:
 
     def closed(self) -> bool:
         return self.now() >= self.episode.open_until
-
-
-def _unpayable(offer: PaymentOption) -> str | None:
-    """Why `offer` must never be paid, whatever the policy (`why_unpayable`), or `None`."""
-    return why_unpayable(offer.amount, offer.unit)
 
 
 def episode_key(scope: str, reason: Reason) -> str:

@@ -46,6 +46,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
+from ._path_keys import account_key, key_segments, segments_of
+
 __all__ = [
     "CREDENTIAL_NAMES",
     "HOOK_HEADERS_EXTENSION",
@@ -314,6 +316,8 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _PAYMENT_PREFIXES = ("x-payment", "payment-")
 # Shorter values would scrub ordinary words out of messages; real credentials are longer.
 _MIN_SECRET_LENGTH = 8
+# A path segment longer than this is not a key: it is elided when shown, not searched for.
+_MAX_PATH_SECRET = 512
 # At a cut, a trailing piece this long of a secret's start is scrubbed too.
 _MIN_PIECE = 4
 # Runs: the shortest run any secret asks for, and the longest; the anchors that find them
@@ -456,7 +460,8 @@ def cookie_values(header: str) -> list[str]:
 
 
 def safe_url_for_display(url: str) -> str:
-    """`url` without userinfo and with credential query values replaced."""
+    """`url` without userinfo, with credential query values replaced, and with each path
+    segment that holds a key (`/v2/<key>`: `_path_keys`) replaced."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -472,7 +477,19 @@ def safe_url_for_display(url: str) -> str:
     # The query as it was sent (`?402` stays `?402`, `%20` stays `%20`), but for the value
     # of each credential parameter.
     query = "&".join(_shown_query_pair(pair) for pair in parts.query.split("&"))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, netloc, _shown_path(host, parts.path), query, ""))
+
+
+def _shown_path(host: str, path: str) -> str:
+    """`path` with each segment that holds a key replaced (a short path has none)."""
+    if len(path) <= _MIN_SECRET_LENGTH:
+        return path
+    segments = segments_of(path)
+    keys = key_segments(host, segments)
+    if not keys:
+        return path
+    shown = (REDACTED if at in keys else segment for at, segment in enumerate(segments))
+    return "/" + "/".join(shown)
 
 
 def _shown_query_pair(pair: str) -> str:
@@ -939,10 +956,14 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
             secrets.extend(_AUTH_PARAM_VALUE.findall(credential))
             if scheme.lower() == "basic":
                 secrets.extend(_basic_parts(credential))
-    if "@" not in url and "?" not in url:
-        return tuple(sorted(set(secrets)))  # no userinfo, no query: nothing more to split
     try:
         parts = urlsplit(url)
+        segments = segments_of(parts.path) if len(parts.path) > _MIN_SECRET_LENGTH else []
+        at = account_key(parts.hostname or "", segments)
+        if at is not None and len(segments[at]) <= _MAX_PATH_SECRET:
+            secrets += (segments[at], unquote(segments[at]))
+        if "@" not in url and "?" not in url:
+            return tuple(sorted(set(secrets)))  # no userinfo, no query: nothing more to split
         for userinfo in (parts.username, parts.password):
             if userinfo:
                 secrets += (userinfo, unquote(userinfo))

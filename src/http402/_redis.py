@@ -40,6 +40,7 @@ import contextlib
 import importlib
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -236,7 +237,14 @@ for _, field in ipairs(fields) do
 end
 return released
 """
+# The fleet's key for billing scopes: made once by whichever process asks first, never
+# expiring (so no `volatile-*` policy evicts it), read by every other.
+_SCOPE_KEY = """
+redis.call('set', KEYS[1], ARGV[1], 'NX')
+return redis.call('get', KEYS[1])
+"""
 _SCRIPTS = {
+    "scope_key": _SCOPE_KEY,
     "elect": _ELECT,
     "renew": _RENEW,
     "publish": _PUBLISH,
@@ -247,6 +255,8 @@ _SCRIPTS = {
     "release": _RELEASE,
 }
 _POLL = 0.1
+# Seconds between two checks of the fleet's scope key in the store (at gates only).
+_KEY_CHECK = 1.0
 _DEFAULT_CAP = (2, 600.0)
 _SOCKET_TIMEOUT = 2.0
 _STORE_TIMEOUT = 1.0
@@ -350,6 +360,7 @@ class _Fleet(ProcessState):
         store_timeout: float | None,
         clock: Callable[[], float],
         wall: Callable[[], float],
+        scope_key: bytes | str | None = None,
     ) -> None:
         if not lease_ttl > 0:
             raise ValueError(f"lease_ttl must be positive seconds, got {lease_ttl!r}")
@@ -367,6 +378,15 @@ class _Fleet(ProcessState):
         self._lease_ms = int(lease_ttl * 1000)
         self._cap = parse_cap(max_episodes)
         self._store_timeout = store_timeout
+        if isinstance(scope_key, str):
+            scope_key = scope_key.encode("utf-8")
+        if scope_key is not None and len(scope_key) < 16:
+            raise ValueError("scope_key must be at least 16 bytes (32 random bytes are best)")
+        # The fleet's key for billing scopes: the application's, or the store's, read at the
+        # first gate and checked again at most every `_KEY_CHECK` seconds (`scope_key`).
+        self._given_key = scope_key is not None
+        self._scope_key: bytes | None = scope_key
+        self._key_checked = float("-inf")
         self._clock = clock
         self._wall = wall
         self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
@@ -433,6 +453,26 @@ class _Fleet(ProcessState):
     def _release_args(self, scope: str, key: str | None) -> tuple[list[str], list[Any]]:
         return [Keys.of(self._namespace, scope).holds], [key or "", int(self._wall() * 1000)]
 
+    def _key_due(self) -> bool:
+        """Whether the store is to be asked for the fleet's scope key now."""
+        return not self._given_key and (
+            self._scope_key is None or self._clock() >= self._key_checked + _KEY_CHECK
+        )
+
+    def _scope_key_call(self) -> Callable[[], Any]:
+        """The call that writes the key this process knows (a new one if none) unless the
+        store has one, and reads the store's: a store that lost it (a flush, a restart) gets
+        back the key every process that read it has."""
+        known = self._scope_key.decode() if self._scope_key else secrets.token_hex(32)
+        keys, args = [f"{self._namespace}:scope-key"], [known]
+        return lambda: self._scripts["scope_key"](keys=keys, args=args)
+
+    def _scope_key_of(self, answer: Any) -> bytes | None:
+        if answer is not _FAILED and answer:
+            self._scope_key = answer if isinstance(answer, bytes) else str(answer).encode()
+            self._key_checked = self._clock()
+        return self._scope_key
+
 
 def _not_taken(scope: str) -> None:
     _logger.warning(
@@ -464,6 +504,12 @@ class RedisCoordinator(_Fleet):
         store_timeout: Most seconds one store call may take, whatever the client's own
             timeouts and retries (a call past it counts as a failure), or `None` to trust
             the client.
+        scope_key: The key of the fleet's billing scopes (16 bytes or more; give every
+            process the same, from a secret store), or `None` to have the first process make
+            one in Redis (`<namespace>:scope-key`). Scopes are written on log records, span
+            events and every Redis key as keyed digests of the credentials; with a key of
+            your own, nothing in Redis or the logs rebuilds one (see "The billing scope" in
+            the safety docs).
         clock: Monotonic seconds (injectable: the store's health, the patience with errors).
         wall: Wall-clock seconds, compared across processes (keep the fleet's clocks in sync).
 
@@ -486,6 +532,7 @@ class RedisCoordinator(_Fleet):
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
         store_timeout: float | None = _STORE_TIMEOUT,
+        scope_key: bytes | str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -495,6 +542,7 @@ class RedisCoordinator(_Fleet):
             lease_ttl=lease_ttl,
             max_episodes=max_episodes,
             store_timeout=store_timeout,
+            scope_key=scope_key,
             clock=clock,
             wall=wall,
         )
@@ -510,6 +558,7 @@ class RedisCoordinator(_Fleet):
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
         store_timeout: float | None = _STORE_TIMEOUT,
+        scope_key: bytes | str | None = None,
         **client_options: Any,
     ) -> RedisCoordinator:
         """A coordinator on a client built from `url`, as `redis.Redis.from_url` builds it.
@@ -531,6 +580,7 @@ class RedisCoordinator(_Fleet):
             lease_ttl=lease_ttl,
             max_episodes=max_episodes,
             store_timeout=store_timeout,
+            scope_key=scope_key,
         )
 
     def spend_store(self, name: str = "default") -> RedisSpendStore:
@@ -634,6 +684,17 @@ class RedisCoordinator(_Fleet):
         while the store answered; a hold that another process placed and this one never read
         is not seen until the store answers again."""
         return self._drive(self._held_flow(scope, key))  # type: ignore[no-any-return]
+
+    def scope_key(self) -> bytes | None:
+        """The key of the fleet's billing scopes (`KeyedScope`), the same in every process:
+        the application's `scope_key=`, else one made in the store by the first process that
+        needs one (`SET NX`) and read by the others, then kept for this coordinator's life;
+        `None` when the store does not answer (bounded by `store_timeout`; at once during an
+        outage already seen). The store is asked again at most every second, so that a key
+        it lost is written back, and a key another process made meanwhile is seen."""
+        if not self._key_due():
+            return self._scope_key
+        return self._scope_key_of(self._side(self._scope_key_call()))
 
     def release(self, scope: str, key: str | None = None) -> None:
         """Releases the hold `key` of `scope` (every hold of `scope` for `None`) fleet-wide,
@@ -818,6 +879,7 @@ class AsyncRedisCoordinator(_Fleet):
         lease_ttl: Seconds a hook holder's lease lives without renewal.
         max_episodes: At most this many hook runs per scope in this many seconds, or `None`.
         store_timeout: Most seconds one store call may take, or `None` to trust the client.
+        scope_key: The key of the fleet's billing scopes; see `RedisCoordinator`.
         clock: Monotonic seconds.
         wall: Wall-clock seconds, compared across processes.
     """
@@ -830,6 +892,7 @@ class AsyncRedisCoordinator(_Fleet):
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
         store_timeout: float | None = _STORE_TIMEOUT,
+        scope_key: bytes | str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -839,6 +902,7 @@ class AsyncRedisCoordinator(_Fleet):
             lease_ttl=lease_ttl,
             max_episodes=max_episodes,
             store_timeout=store_timeout,
+            scope_key=scope_key,
             clock=clock,
             wall=wall,
         )
@@ -854,6 +918,7 @@ class AsyncRedisCoordinator(_Fleet):
         lease_ttl: float = 10.0,
         max_episodes: tuple[int, float] | None = _DEFAULT_CAP,
         store_timeout: float | None = _STORE_TIMEOUT,
+        scope_key: bytes | str | None = None,
         **client_options: Any,
     ) -> AsyncRedisCoordinator:
         """A coordinator on an async client built from `url`; see `RedisCoordinator.from_url`."""
@@ -864,6 +929,7 @@ class AsyncRedisCoordinator(_Fleet):
             lease_ttl=lease_ttl,
             max_episodes=max_episodes,
             store_timeout=store_timeout,
+            scope_key=scope_key,
         )
 
     def spend_store(self, name: str = "default") -> AsyncRedisSpendStore:
@@ -955,6 +1021,12 @@ class AsyncRedisCoordinator(_Fleet):
     async def held(self, scope: str, key: str) -> str | None:
         """`RedisCoordinator.held`, awaited."""
         return await self._drive(self._held_flow(scope, key))  # type: ignore[no-any-return]
+
+    async def scope_key(self) -> bytes | None:
+        """`RedisCoordinator.scope_key`, awaited."""
+        if not self._key_due():
+            return self._scope_key
+        return self._scope_key_of(await self._side(self._scope_key_call()))
 
     async def release(self, scope: str, key: str | None = None) -> None:
         """`RedisCoordinator.release`, awaited."""

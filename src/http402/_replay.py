@@ -8,20 +8,29 @@ hook's headers, and is marked in `request.extensions`. The caller's request is n
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
+import json
+import re
+import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 import httpx
 
 from ._models import Retry
+from ._path_keys import scope_segments
 from ._redaction import HOOK_HEADERS_EXTENSION, credential_kind, credential_view
 
 __all__ = [
     "REPLAY_EXTENSION",
     "SDK_RETRY_HEADER",
     "Call",
+    "KeyedScope",
     "ScopeFunction",
     "call_of",
     "credential_view",
@@ -56,35 +65,113 @@ class Call:
 
 def call_of(request: httpx.Request, scope: str) -> Call | None:
     """The SDK call `request` is an attempt of, or `None` when it says of none (no
-    `x-stainless-retry-count`), or its body cannot be read again (a stream)."""
+    `x-stainless-retry-count`).
+
+    A call is its scope, method, URL and body, whatever form the body takes on each attempt:
+    a multipart body (a file upload) is rebuilt by the SDK with a fresh random boundary on
+    every attempt, so the boundary is left out; a multipart stream not read yet is rendered
+    again to be keyed, its file fields rewound as httpx rewinds them to send. A body that
+    cannot be read at all (a stream that cannot be sent again) is keyed as *any* such body
+    to its scope, method and URL: two different calls of that kind may then be taken for
+    one, and a retry of the second gets the first's answer, which only ever declines
+    (a hook's failure, a hold, a refusal): it fails closed, never paying twice.
+    """
     count = request.headers.get(SDK_RETRY_HEADER)
     if count is None or not (count.isascii() and count.isdigit()) or len(count) > 6:
-        return None
-    try:
-        body = request.content
-    except Exception:  # a stream, not read: no call to recognise it by
         return None
     digest = hashlib.sha256()
     for part in (scope, request.method, str(request.url)):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(body)
+    if not _digest_body(request, digest):
+        digest.update(_UNKEYED)
     return Call(key=f"call:{digest.hexdigest()[:32]}", retry=int(count))
 
 
-def default_scope(request: httpx.Request) -> str:
-    """The origin, plus a digest of every credential the request carries (never the
-    credentials themselves).
+#: What stands in a call's key for a body that cannot be read (a body read is fed as
+#: `body\0` and its digest, so the two never meet).
+_UNKEYED = b"\0a body that cannot be read again"
+#: What stands for a multipart boundary in a call's key.
+_BOUNDARY = b"\0boundary\0"
 
-    Credential headers, each cookie, credential query parameters and the URL's userinfo all
-    count: two API keys (or two session cookies) on one host are two billing scopes; one key
-    across many paths is one. What changes with each request (a payment proof, a request
-    signature, an idempotency key, a load balancer's cookie) is left out, so that it does
-    not split one account into many.
+
+def _digest_body(request: httpx.Request, digest: Any) -> bool:
+    """Feeds `request`'s body to `digest`, a multipart boundary left out; `False` (having
+    fed nothing) when the body cannot be read without spending it."""
+    chunks: Iterable[bytes]
+    try:
+        chunks = (request.content,)
+    except Exception:  # a stream not read: only a multipart one can be rendered again
+        stream = request.stream
+        if getattr(stream, "fields", None) is None or why_not_replayable(stream) is not None:
+            return False
+        chunks = stream  # type: ignore[assignment]
+    boundary = _multipart_boundary(request.headers.get("content-type"))
+    body = hashlib.sha256()
+    try:
+        for chunk in chunks:
+            body.update(chunk if boundary is None else chunk.replace(boundary, _BOUNDARY))
+    except Exception:  # a file field that could not be read again
+        return False
+    digest.update(b"body\0" + body.digest())
+    return True
+
+
+def _multipart_boundary(content_type: str | None) -> bytes | None:
+    """`--` and the boundary of a multipart `Content-Type`, as it appears in the body."""
+    if not content_type or not content_type[:10].lower().startswith("multipart/"):
+        return None
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "boundary":
+            value = value.strip().strip('"')
+            return b"--" + value.encode("latin-1", "replace") if value else None
+    return None
+
+
+class KeyedScope:
+    """The default billing scope under a key: the origin, plus a keyed digest (HMAC-SHA256,
+    16 hex) of every credential the request carries (never the credentials themselves).
+
+    Credential headers, each cookie, credential query parameters, the URL's userinfo and a
+    key in its path (`/v2/<key>`) all count: two API keys (or two session cookies) on one
+    host are two billing scopes; one key across many paths is one. What changes with each
+    request (a payment proof, a request signature, an idempotency key, a load balancer's
+    cookie, the per-request claims and signature of a JWT) is left out, so that it does not
+    split one account into many.
+
+    The digest is keyed so that nobody holding only what http402 writes (logs, span events,
+    Redis keys) can test guesses of a credential against it: an unkeyed hash of a password
+    is undone by a dictionary. `key` is this process's own (`PROCESS_KEY`), or the fleet's
+    (`RedisCoordinator.scope_key`), so that every process of a fleet agrees; a shell keys
+    its scope before it first computes one (`key` is `None` until then).
     """
-    url = request.url
-    credentials = sorted(_scope_credentials(request))
-    digest = hashlib.sha256(repr(credentials).encode()).hexdigest()[:16] if credentials else "-"
-    return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
+
+    __slots__ = ("key", "provisional")
+
+    def __init__(self, key: bytes | None) -> None:
+        self.key = key
+        #: `True` while a fleet's scope runs under this process's key, its store having
+        #: not answered when the key was first needed (the shells say when it may change).
+        self.provisional = False
+
+    def __call__(self, request: httpx.Request) -> str:
+        url = request.url
+        credentials = sorted(_scope_credentials(request))
+        digest = "-"
+        if credentials:
+            material = repr(credentials).encode("utf-8", "surrogatepass")
+            key = PROCESS_KEY if self.key is None else self.key
+            digest = hmac.new(key, material, hashlib.sha256).hexdigest()[:16]
+        return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
+
+
+#: This process's key for billing scopes: random, never written anywhere. A forked child
+#: keeps it (it is as secret there), so parent and child still agree.
+PROCESS_KEY = secrets.token_bytes(32)
+
+#: The billing scope of a request in this process (`KeyedScope` under `PROCESS_KEY`), the
+#: default `scope=` of a transport.
+default_scope = KeyedScope(PROCESS_KEY)
 
 
 # Cookies that load balancers and bot filters set and rotate; they name no account.
@@ -99,7 +186,7 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
     for name, value in request.headers.multi_items():
         lowered = name.lower()
         if lowered == "cookie":
-            found += [("cookie", n, v) for n, v in _cookies(value)]
+            found += [("cookie", n, _stable_token(v)) for n, v in _cookies(value)]
             continue
         # An `Authorization: Payment ...` is a proof, new with every request.
         proof = value.lstrip().lower().startswith("payment ")
@@ -108,18 +195,68 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
     url = request.url
     for name, value in url.params.multi_items():
         if credential_kind(name, "query") == "account":
-            found.append(("query", name.lower(), value))
+            found.append(("query", name.lower(), _stable_token(value)))
     if url.userinfo:
         found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
+    raw_path = url.raw_path.split(b"?", 1)[0].decode("ascii", "replace")
+    found += [("path", "", segment) for segment in scope_segments(url.host, raw_path)]
     return found
 
 
 def _signed_credential(value: str) -> str:
-    """The key id of an AWS Signature V4 `Authorization` (its signature is per request)."""
-    if not value.startswith("AWS4-"):
+    """What names the account in a credential header's value: the key id of an AWS
+    Signature V4 `Authorization` (its signature is per request), the stable part of a JWT
+    (`_stable_token`), else the whole value."""
+    if value.startswith("AWS4-"):
+        _, found, rest = value.partition("Credential=")
+        return rest.split("/", 1)[0] if found else value
+    return _stable_token(value)
+
+
+#: Claims of a JWT that change with every token of one account (RFC 7519 4.1.4-4.1.7: `exp`,
+#: `nbf`, `iat`, `jti`; a nonce, and the request a token is minted for: Coinbase CDP's `uri`
+#: and `uris`, RFC 9449's `htm`, `htu` and `ath`, Atlassian Connect's `qsh`). Header fields:
+#: CDP's `nonce`. Everything else (`iss`, `sub`, `aud`, `azp`, custom claims, the header's
+#: `kid` and `alg`) names the account, and stays.
+PER_TOKEN_CLAIMS = frozenset(
+    {"exp", "nbf", "iat", "jti", "nonce", "uri", "uris", "htm", "htu", "ath", "qsh"}
+)
+# Longest token looked into; a longer one counts whole.
+_MAX_TOKEN = 8192
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _stable_token(value: str) -> str:
+    """For a JWT (JWS compact form, `header.claims.signature`, optionally after an
+    `Authorization` scheme such as `Bearer`), its header and claims without what changes
+    with each token (`PER_TOKEN_CLAIMS`, the signature): every token of one key and subject
+    gives the same text, tokens of two accounts two. Read only, never verified; anything
+    else (an opaque key, a JWE, a token that does not decode to two JSON objects, one
+    longer than 8 KiB, or one with no claim left) is returned whole, as before."""
+    if value.count(".") != 2 or len(value) > _MAX_TOKEN:
         return value
-    _, found, rest = value.partition("Credential=")
-    return rest.split("/", 1)[0] if found else value
+    scheme, _, token = value.strip().rpartition(" ")
+    header = _json_part(token.split(".", 1)[0])
+    claims = _json_part(token.split(".", 2)[1])
+    if header is None or claims is None or "alg" not in header:
+        return value
+    kept_header = {k: v for k, v in header.items() if k.lower() not in PER_TOKEN_CLAIMS}
+    kept_claims = {k: v for k, v in claims.items() if k.lower() not in PER_TOKEN_CLAIMS}
+    if not kept_claims and "kid" not in kept_header:
+        return value  # nothing in it names an account: the whole token does
+    stable = json.dumps([scheme.lower(), kept_header, kept_claims], sort_keys=True, default=str)
+    return f"jwt:{stable}"
+
+
+def _json_part(part: str) -> dict[str, Any] | None:
+    """A base64url part of a JWT decoded as a JSON object, or `None`."""
+    if not part or len(part) % 4 == 1 or not _BASE64URL.fullmatch(part):
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def _cookies(header: str) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ hook) stays in the shells, which read line for line alike.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -20,13 +21,13 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import Crossings, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import Mark, ProcessState
+from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
-from ._replay import REPLAY_EXTENSION, credential_view
+from ._replay import PROCESS_KEY, REPLAY_EXTENSION, KeyedScope, credential_view, default_scope
 from ._streams import (
     EVENT_STREAM_STARTS,
     LookAhead,
@@ -43,6 +44,7 @@ __all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
 #: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
 TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
 
+_logger = logging.getLogger("http402")
 _Client = TypeVar("_Client")
 _Shell = TypeVar("_Shell", bound="Shell")
 
@@ -87,6 +89,7 @@ class Shell:
         self._max_body_seconds = options.max_body_seconds
         self._peeks = options.peek_streams
         self._coordinator = options.coordinator or self._default_coordinator()
+        self._key_scopes(options)
         self._sleep = options.sleep or self._default_sleep
         self._alarm = None if options.low_balance is None else LowBalanceAlarm(options.low_balance)
         self._recovery = None
@@ -98,6 +101,7 @@ class Shell:
                 family=self._family,
                 outcome_error=self._outcome_error,
             )
+            self._recovery.scope = self._scope
         # Failures that happen before a request is sent: a replay may try again.
         self._not_sent = (
             self._http.ConnectError,
@@ -135,6 +139,9 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
+        #: Whose sequence marks a request as it is sent, to order the balances read
+        #: (`_readings`).
+        self._book = coordinator.book
         self._unlifted, self._holds_here = coordinator.book.settling_signs()
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
@@ -156,6 +163,50 @@ class Shell:
         self._watched_on_200 = (self._watched | {b"content-type"}) if self._peeks else self._watched
         self._scan_headers = _keeps_header_list(self._http)
 
+    def _key_scopes(self, options: Options) -> None:
+        """The billing scope this transport computes: the application's `scope=`, or the
+        default keyed with this process's key, or, beside a coordinator that gives one
+        (`scope_key`: a fleet's), with that key, asked for at each gate before the scope is
+        computed (`_fleet_keyed`: the shells ask the coordinator, then `_keyed_with`)."""
+        self._scope: Any = options.scope
+        self._fleet_keyed = False
+        if options.scope is default_scope and callable(
+            getattr(self._coordinator, "scope_key", None)
+        ):
+            self._scope = KeyedScope(None)
+            self._fleet_keyed = True
+
+    def _keyed_with(self, key: bytes | None) -> None:
+        """Keys the billing scope with the coordinator's answer: the fleet's key, or `None`
+        when its store did not answer.
+
+        Without an answer the first time, the scope is keyed with this process's key
+        (`provisional`): this process then coordinates alone, at most one top-up per episode
+        as in an outage, and says so. A key that differs from the one in use (the store
+        answers at last; or it lost its key and another process made a new one before any
+        wrote the old one back) is taken once nothing of this process's own is in flight
+        under the scopes it names (`EpisodeBook.quiet`: no hook running, no window open, no
+        top-up waiting to show, no hold, no late proof), since a scope's new name would not
+        see them; until then the fleet is two groups, each topping up once per episode.
+        """
+        scope: KeyedScope = self._scope
+        if key is None:
+            if scope.key is None:
+                scope.key, scope.provisional = PROCESS_KEY, True
+                _logger.warning(
+                    "http402: the store did not answer for the fleet's scope key: this process "
+                    "coordinates its billing scopes alone (at most one top-up per episode "
+                    "here) until it answers and nothing is in flight"
+                )
+            return
+        if key == scope.key:
+            return
+        if scope.key is not None:
+            if not self._coordinator.book.quiet():
+                return  # something in flight under the scopes' current names: later
+            _logger.info("http402: billing scopes now use the fleet's scope key in the store")
+        scope.key, scope.provisional = key, False
+
     def _default_transport(self) -> Any:
         raise NotImplementedError
 
@@ -166,7 +217,7 @@ class Shell:
         """The billing scope of `request`, or of a GET of a URL given as a string."""
         if isinstance(request, str):
             request = self._http.Request("GET", request)
-        return self._options.scope(request)
+        return self._scope(request)  # type: ignore[no-any-return]
 
     def _holds_of(self, target: Any) -> tuple[str, tuple[str, ...] | None]:
         """The scope and hold keys that `reconcile(target)` ends: an unknown outcome's
@@ -218,21 +269,22 @@ class Shell:
         return True
 
     def _balance_alerts(
-        self, request: Any, response: Any, sent: Mark | None = None
+        self, request: Any, response: Any, sent: int, wall: float | None = None
     ) -> Crossings | None:
-        """The balance header of a response (not a gate): recorded in the `http402.balance`
-        gauge, kept for preflight's minimum (as of `sent`, the mark of the request it
-        answered), and checked against the low-balance watch, whose crossings are returned.
-        A header balance names no provider."""
+        """The balance header of a response (not a gate) to a request sent at mark `sent`
+        (and wall clock `wall`, where known): kept as the scope's newest balance only if it
+        certainly is (`BalanceCache.seen`: its request was sent after the balance held
+        arrived); then recorded in the `http402.balance` gauge, kept for preflight's
+        minimum, and checked against the low-balance watch, whose crossings are returned. A
+        header balance names no provider."""
         amount = balance_in(response.headers.get, self._balance_headers)
         if amount is None:
             return None
-        scope = self._options.scope(request)
+        scope = self._scope(request)
+        balance = Balance(provider="unknown", available=amount)
+        if not self._coordinator.balances.seen(scope, balance, sent, wall):
+            return None  # it overlaps the balance held: it cannot be ordered, and moves nothing
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
-        if self._recovery is not None:
-            self._recovery.seen(
-                scope, Balance(provider="unknown", available=amount), self._coordinator, sent
-            )
         if self._alarm is None:
             return None
         return self._alarm.crossings(scope, amount, self._coordinator.book.clock())

@@ -205,6 +205,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
         """
+        if self._fleet_keyed:
+            self._keyed()
         scope = self._scope_of(request)
         self._coordinator.forget_gate(scope)
         self._release(scope, TOP_UP_HOLDS)
@@ -219,6 +221,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 of a top-up that did not show (that hold ends), or a request or URL (every
                 hold of its billing scope ends).
         """
+        if self._fleet_keyed:
+            self._keyed()
         scope, keys = self._holds_of(target)
         if keys is None:
             if self._stores_holds:
@@ -243,6 +247,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             else:
                 sequence, wall = book.sequence, _wall()
             stream = request.stream
+        else:
+            sequence = self._book.sequence  # orders a balance header (`_readings`)
         try:
             response = self._transport.handle_request(request)
             # `Shell._passes`, inlined: every response goes through here, and the call was
@@ -256,10 +262,10 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                         if name in watched and (
                             name != b"content-type" or value[:1] in EVENT_STREAM_STARTS
                         ):
-                            response = self._looked_at(request, response)
+                            response = self._looked_at(request, response, sequence)
                             break
                 else:
-                    response = self._looked_at(request, response)
+                    response = self._looked_at(request, response, sequence)
         except PaymentRequiredError as error:
             if recovery is None:
                 raise
@@ -276,6 +282,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
         """Performs the recovery flow's actions; its answer, or in annotate mode the final
         gate response handed back."""
+        if self._fleet_keyed:
+            self._keyed()
         steps = Steps(flow)
         received: httpx.Response | None = None
         while steps.running:
@@ -386,22 +394,38 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             case _:
                 return assert_never(action)
 
-    def _send(self, request: httpx.Request, sent: Mark | None = None) -> httpx.Response:
-        """Sends `request`; its response is read only where `_passes` says http402 may act."""
+    def _send(self, request: httpx.Request, mark: Mark | None = None) -> httpx.Response:
+        """Sends `request`; its response is read only where `_passes` says http402 may act.
+        `mark` is the flow's, taken as it is sent (a balance it states is as of then)."""
+        sent, wall = (self._book.sequence, None) if mark is None else mark
         response = self._transport.handle_request(request)
-        return response if self._passes(response) else self._looked_at(request, response, sent)
+        if self._passes(response):
+            return response
+        return self._looked_at(request, response, sent, wall)
+
+    def _keyed(self) -> None:
+        """Keys the billing scope with the fleet's key before it is first computed (see
+        `Shell._keyed_with`)."""
+        self._keyed_with(self._coordinator.scope_key())
 
     def _looked_at(
-        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        sent: int,
+        wall: float | None = None,
     ) -> httpx.Response:
         """A response that `_passes` stopped: a status read for a gate, a balance header, or a
         200 that may be an event stream (only such a 200 may hide a gate in its first events;
-        nothing else is read)."""
+        nothing else is read). `sent` is the book's mark taken as the request was sent, and
+        `wall` the wall clock then, where the flow took it."""
         status = response.status_code
         if status == 402 or status in self._registry.interest:
             return self._inspect(request, response)
         if self._reads_balances:
-            self._observe_balance(request, response, sent)
+            if self._fleet_keyed:
+                self._keyed()
+            self._observe_balance(request, response, sent, wall)
         if status == 200 and self._peeks and says_event_stream(response.headers):
             return self._peek(request, response)
         return response
@@ -437,12 +461,16 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         workers.run(run)
 
     def _observe_balance(
-        self, request: httpx.Request, response: httpx.Response, sent: Mark | None = None
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        sent: int,
+        wall: float | None = None,
     ) -> None:
         """Reads the balance a response's header states, and calls the low-balance hook for
         the thresholds it crosses."""
         try:
-            self._notify(self._balance_alerts(request, response, sent))
+            self._notify(self._balance_alerts(request, response, sent, wall))
         except BaseException:
             response.close()
             raise

@@ -81,7 +81,8 @@ class Coordinator(Protocol):
         """The balances probed per scope in this process, for `Preflight`."""
 
     def mark(self) -> Mark:
-        """A marker taken as a request is sent, to tell a late gate from a new burst."""
+        """A marker taken as a request is sent, to tell a late gate from a new burst: the
+        book's (`book.mark()`), whose sequence also orders the balances read."""
 
     def run_episode(
         self, scope: str, sent: Mark, run_hook: Callable[[], Retry | None], window: float
@@ -126,7 +127,8 @@ class AsyncCoordinator(Protocol):
         """The balances probed per scope in this process, for `Preflight`."""
 
     def mark(self) -> Mark:
-        """A marker taken as a request is sent, to tell a late gate from a new burst."""
+        """A marker taken as a request is sent, to tell a late gate from a new burst: the
+        book's (`book.mark()`), whose sequence also orders the balances read."""
 
     async def run_episode(
         self,

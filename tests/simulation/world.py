@@ -64,6 +64,18 @@ OFFERS = (
     (DAI, str(10**18), "atomic"),
     (USDC, str(10**6), "atomic"),
 )
+#: An offer of the `Payment` scheme, whose amounts are base units of the currency it names
+#: (draft-payment-intent-charge): half a base unit of USDC, never payable. It goes first,
+#: after the shuffle, so a naive wallet would pay it if it were let through (and the
+#: random stream of every seed stays as it was).
+BASE_UNIT_FRACTION = PaymentOption(
+    protocol="payment",
+    scheme="charge",
+    network="tempo",
+    amount=Decimal("0.5"),
+    unit=USDC,
+    asset=USDC,
+)
 WALL_ORIGIN = 1_800_000_000.0
 HOLD_SCOPE = "https://api.example.com:#0123456789abcdef"
 SCOPE = f"{HOLD_SCOPE}|insufficient_credits"
@@ -349,6 +361,7 @@ class World:
             for s, a, u in OFFERS
         ]
         rng.shuffle(offers)
+        offers.insert(0, BASE_UNIT_FRACTION)
         payment = PaymentRequired(
             reason=Reason.PAYMENT_CHALLENGE, provider="x402", payment_options=tuple(offers)
         )
@@ -357,7 +370,10 @@ class World:
             return
         offer = allowed[0]
         assert offer.asset is not None and offer.amount is not None
-        if not offer.amount > 0 or offer.amount > Decimal(MAX_AMOUNT[offer.asset]):
+        # Every offer here is priced in indivisible units (x402's atomic units, the Payment
+        # scheme's base units).
+        whole = offer.amount == offer.amount.to_integral_value()
+        if not offer.amount > 0 or not whole or offer.amount > Decimal(MAX_AMOUNT[offer.asset]):
             self.paid_unpayable.append(f"{offer.amount} {offer.asset[:6]}")
         self.payments.append((self.sim.now, offer.asset, int(offer.amount)))
         yield Sleep(rng.uniform(0.05, 0.5))

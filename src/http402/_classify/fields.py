@@ -367,6 +367,8 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
+    # Mathpix's `error_info` object: the error's id and the limit it hit.
+    "error_info",
     # `{"status": {"error_code": 1004, "error_message": ...}}`, `{"status": {"code": 402,
     # "message": "quota exceeded"}}`: a status object, where a string `status` is a code.
     "status",
@@ -630,7 +632,12 @@ def _walk(payload: dict[str, Any]) -> list[_Read]:
                         values[name] = (rank, parsed, spelling)
         if (by_field or len(known) < len(obj)) and len(obj) <= _MAX_FAMILY_KEYS:
             _read_by_family(obj, by_field, messages, codes, children, upstream, path)
-        exhausted = _exhausted_limit(obj) if "remaining" in obj else None
+        exhausted = _exhausted_limit(obj) if "remaining" in obj or "limit_value" in obj else None
+        if exhausted and type(obj.get("limit_name")) is str:
+            # A used-up limit's own name is a finer code than the error's category, as
+            # OpenRouter's `limit_source` is (Mathpix's `page_monthly_limit` beside "Too
+            # many requests"): shown only when it decides.
+            codes.append((_AUX_RANK, exhausted, "limit_name", "limit_source"))
         reads.append(_Read(upstream, messages, codes, values, exhausted, path))
         if codes and not named_code:
             named_code = any(code[0] < _VALUE_CODE_RANK for code in codes)
@@ -827,16 +834,22 @@ def _is_short_code(stripped: str) -> bool:
 
 
 def _exhausted_limit(obj: dict[str, Any]) -> str | None:
-    """The name of the limit `obj` describes when it says nothing is left of it."""
-    remaining = obj.get("remaining")
-    if type(remaining) is not int and not isinstance(remaining, Decimal):
-        return None
-    if remaining != 0:
-        return None
-    total = obj.get("limit", obj.get("total", obj.get("max")))
-    if as_amount(total) is None or as_amount(total) == 0:
-        return None
-    for key in ("name", "type", "id", "period", "unit", "resource"):
+    """The name of the limit `obj` describes when it says nothing is left of it: `"remaining":
+    0` of a `limit`, or a `count` that reached its `limit_value` (Mathpix's `error_info`)."""
+    if "remaining" in obj:
+        remaining = obj.get("remaining")
+        if type(remaining) is not int and not isinstance(remaining, Decimal):
+            return None
+        if remaining != 0:
+            return None
+        total = obj.get("limit", obj.get("total", obj.get("max")))
+        if as_amount(total) is None or as_amount(total) == 0:
+            return None
+    else:
+        count, total = obj.get("count"), obj.get("limit_value")
+        if type(count) is not int or type(total) is not int or not 0 < total <= count:
+            return None
+    for key in ("limit_name", "name", "type", "id", "period", "unit", "resource"):
         name = obj.get(key)
         if isinstance(name, str) and name.strip():
             return bounded_text(name, 100) or ""

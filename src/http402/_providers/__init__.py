@@ -12,6 +12,7 @@ from .deepl import DeepLAdapter
 from .deepseek import DeepSeekAdapter
 from .elevenlabs import ElevenLabsAdapter
 from .fal import FalAdapter
+from .finnhub import FinnhubAdapter
 from .firecrawl import FirecrawlAdapter
 from .generic import JSONAdapter, TextAdapter
 from .github_copilot import GitHubCopilotAdapter
@@ -40,6 +41,7 @@ def builtin_adapters() -> list[Adapter]:
         DeepSeekAdapter(),
         ElevenLabsAdapter(),
         FalAdapter(),
+        FinnhubAdapter(),
         FirecrawlAdapter(),
         GitHubCopilotAdapter(),
         OpenAIAdapter(),

@@ -35,7 +35,13 @@ class X402Adapter:
             for offer in (offers if isinstance(offers, list) else [])[:_MAX_OFFERS]
             if isinstance(offer, dict)
         )
-        message = bounded_text(requirements.get("error")) if requirements else None
+        message = code = None
+        if requirements:
+            # The spec's `error`; a problem document's `detail` or `title` and its `code`.
+            message = bounded_text(
+                requirements.get("error") or requirements.get("detail") or requirements.get("title")
+            )
+            code = bounded_text(requirements.get("code"), 100)
         if settlement is not None:
             failure = bounded_text(settlement.get("errorReason"), 200)
             return PaymentRequired(
@@ -49,6 +55,7 @@ class X402Adapter:
         return PaymentRequired(
             reason=Reason.PAYMENT_CHALLENGE,
             provider=self.name,
+            code=code,
             message=message,
             payment_options=options,
             raw=requirements,
@@ -62,11 +69,27 @@ def _requirements(response: ResponseSnapshot) -> dict[str, Any] | None:
         if isinstance(decoded, dict) and isinstance(decoded.get("accepts"), list):
             return decoded
     body = response.json
-    accepts = body.get("accepts") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    accepts = body.get("accepts")
     # An empty `accepts` is still x402 when the body says which version it speaks.
     if isinstance(accepts, list) and (accepts or "x402Version" in body):
-        return body  # type: ignore[no-any-return]
+        return body
+    # A body that declares the x402 version it speaks is a challenge even when no offer can
+    # be read from a standard `accepts` (an empty one, or a server's own shape: Creance's
+    # problem+json puts `price`, `scheme` and `pay_to` at the top). Its offers stay empty:
+    # an offer is never built from a shape the spec does not define, so no money moves.
+    if any(_is_version(body.get(key)) for key in _VERSION_KEYS):
+        return body
     return None
+
+
+#: Where a body states its x402 version: the spec's key, and the snake case servers write.
+_VERSION_KEYS = ("x402Version", "x402_version")
+
+
+def _is_version(value: object) -> bool:
+    return type(value) is int and 0 < value < 100
 
 
 def _settlement(response: ResponseSnapshot) -> dict[str, Any] | None:

@@ -196,6 +196,9 @@ WORDING = (
             "Spend limit exceeded for this organization.",
             "Your team has reached its monthly spending limit.",
             "You have hit the pay-as-you-go limit.",
+            # A category's prefix does not outvote the finer words (The Graph's gateway,
+            # research/payloads6 thegraph-gateway-auth-error-spend-limit-exceeded-graphql-200).
+            "auth error: spend limit exceeded for this API key",
         ),
         look_alikes=("Set a spend limit in the billing settings.",),
         source="tests/payloads/cohere-maximum-billing-reached-402.json",
@@ -204,7 +207,7 @@ WORDING = (
         "quota not enough",
         QUOTA,
         STRONG,
-        r"\binsufficient\b[^.]{0,20}?\bquota\b|\bquota\b[^.]{0,15}?\b(?:is |are )?(?:not enough"
+        r"\binsufficient (?:[a-z-]+ )?quota\b|\bquota\b[^.]{0,15}?\b(?:is |are )?(?:not enough"
         r"|insufficient)\b|额度不足|配额不足",
         needles=("quota", "额度不足", "配额不足"),
         examples=(
@@ -212,8 +215,14 @@ WORDING = (
             "Insufficient quota for this request.",
             "用户额度不足, 剩余额度: 0",
         ),
-        look_alikes=("The quota field is required.",),
-        source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json",
+        # "Insufficient" qualifies the noun after it: permissions to use a quota lack, not
+        # the quota.
+        look_alikes=(
+            "The quota field is required.",
+            "Permission denied: insufficient permissions to use quota of folder b1g",
+        ),
+        source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json; research/"
+        "payloads7 yandex-cloud-insufficient-permissions-use-quota-of-folder-403-negative",
     ),
     # A bare quota is used up: to top up, unless the remedy says otherwise; a daily or
     # per-minute quota that resets is a throttle's (vetoed), hence weak.
@@ -231,6 +240,51 @@ WORDING = (
         ),
         look_alikes=("Quota settings were updated.",),
         source="tests/payloads/openai-insufficient-quota-429.json",
+    ),
+    # A balance the request needs, stated with its threshold: a prepaid balance that is too
+    # low for this call, whatever the status (Infron's 429 for a free model).
+    WordRule(
+        "balance required",
+        BALANCE,
+        STRONG,
+        r"\b(?:requires?|required|needs?|must have)\b (?:an? |your )?(?:account |credit |"
+        r"minimum )?balance (?:of )?(?:greater than|more than|above|over|at least|exceeding"
+        r"|of at least|>=?)",
+        needles=("balance",),
+        examples=(
+            "Free model requires account balance greater than $4.999999. (request id: X)",
+            "This model requires a balance of at least $5.",
+            "You need a credit balance above $1 to use this endpoint.",
+        ),
+        look_alikes=(
+            "The balance field must be greater than 0.",
+            "Your balance is greater than $5.",
+            "Balance required.",
+        ),
+        source="research/payloads7 infron-free-model-requires-balance-greater-than-429",
+    ),
+    # Something used up, with nothing to say whose (a mirror's traffic "capacity has use
+    # up", written with the tense dropped): a bare quota, read on a 402 or the provider's
+    # own host only, since a server "at capacity" is busy, not billing.
+    WordRule(
+        "capacity used up",
+        QUOTA,
+        WEAK,
+        r"\b(?:capacity|traffic|quota)\b (?:has |have |is |was )?(?:been |already )?"
+        r"(?:use|used) up\b",
+        needles=("use up", "used up"),
+        examples=(
+            "capacity has use up",
+            "Your traffic has been used up.",
+            "quota is used up",
+        ),
+        look_alikes=(
+            "Use up to 5 keys per project.",
+            "The server is at capacity, please retry.",
+            "You have used up your free credits.",
+        ),
+        source="research/payloads7 xuanyuan-docker-mirror-payment-required-capacity-used-up-"
+        "402 (a Docker registry mirror's 402)",
     ),
     WordRule(
         "top up",

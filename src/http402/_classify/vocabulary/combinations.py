@@ -83,14 +83,17 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
             "本月额度已用完",
             "You have used all of your monthly credits. Upgrade your plan for more.",
             "You have exhausted your free trial credits.",
+            "Exceeded User lifetime quota)",
         ),
         look_alikes=(
             "The plan was updated.",
             "Your team has hit its monthly spending limit.",
             "You have used up your free credits.",
+            "Session lifetime exceeded.",
         ),
         source="research/payloads2 iex-cloud-allotted-message-quota-pay-as-you-go-402-text, "
-        "line-messaging-monthly-limit-reached-429",
+        "line-messaging-monthly-limit-reached-429; research/payloads7 languagetools-exceeded-"
+        "user-lifetime-quota-trial-429 (an allowance granted once: no window renews it)",
     ),
     # A plan named in the clause: the plan's, but no wording rule's reading is replaced
     # ("you have run out of credits or need a Grok subscription" is still the credits).

@@ -225,8 +225,24 @@ LEXICON: tuple[Lexicon, ...] = (
     ),
     Lexicon(
         C.INCLUDED,
-        ["included", "allotted", "allotment", "allowance", "allowances", "trial", "赠送", *_FREE],
-        source="iex 'allotted message quota'; huggingface 'included credits'; free tiers",
+        [
+            "included",
+            "allotted",
+            "allotment",
+            "allowance",
+            "allowances",
+            "trial",
+            # An allowance granted once for the account's life: no window renews it
+            # ("lifetime" alone names a token's or a session's life, no allowance).
+            "lifetime quota",
+            "lifetime quotas",
+            "lifetime allowance",
+            "lifetime usage",
+            "赠送",
+            *_FREE,
+        ],
+        source="iex 'allotted message quota'; huggingface 'included credits'; free tiers; "
+        "research/payloads7 languagetools-exceeded-user-lifetime-quota-trial-429",
     ),
     # ------------------------------------------------------------------ that it ran out
     Lexicon(

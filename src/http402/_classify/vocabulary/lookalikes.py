@@ -158,6 +158,31 @@ WORDING = (
         source="https://developers.google.com/drive/api/guides/handle-errors "
         "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
     ),
+    # "Insufficient" qualifies what follows: permissions, privileges, rights, a scope or
+    # access that lack are an authorisation refusal, whatever the sentence names after them
+    # (a quota, credits, a billing account).
+    WordRule(
+        "insufficient permissions",
+        OTHER,
+        STRONG,
+        r"\b(?:insufficient|not enough|not sufficient) (?:[a-z-]+ )?(?:permissions?|privileges?"
+        r"|rights|scopes?|access(?! (?:level|tier)))\b",
+        needles=("insufficient", "not enough", "not sufficient"),
+        examples=(
+            "Permission denied: insufficient permissions to use quota of folder b1g",
+            "Insufficient privileges to access billing account.",
+            "insufficient_scope: the token has insufficient scope for this request",
+            "Not enough rights to read the balance.",
+            "Insufficient access to this project's credits.",
+        ),
+        look_alikes=(
+            "Insufficient quota for this request.",
+            "Insufficient credits to process this request.",
+            "Insufficient access level: upgrade your plan.",
+        ),
+        source="research/payloads7 yandex-cloud-insufficient-permissions-use-quota-of-folder-"
+        "403-negative (an IAM role on the folder); RFC 6750 insufficient_scope",
+    ),
     # A cloud's count of resources (instances, sessions, keys), raised by a quota request and
     # not by paying: AWS's `ServiceQuotaExceededException`, which AWS Sign-In sends on a 402.
     WordRule(

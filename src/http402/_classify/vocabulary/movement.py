@@ -1,16 +1,18 @@
 """The words for a payment product's own money movement, declared once.
 
-A payout, a transfer, a withdrawal, a refund: when a payment or trading API says the funds
-are not enough *for one of these*, its user's own money movement failed, and the API is not
-asking to be paid (`transfer_refused`, a look-alike). Three readers need these words, and
-all three are derived from `MONEY_MOVEMENT` here, so that a word or a language is added in
-one place:
+A payout, a transfer, a withdrawal, a refund, an exchange's order: when a payment or trading
+API says the funds are not enough *for one of these*, its user's own money movement failed,
+and the API is not asking to be paid (`transfer_refused`, a look-alike). Three readers need
+these words, and all three are derived from `MONEY_MOVEMENT` here, so that a word or a
+language is added in one place:
 
 - the concept lexicon (`lexicon.py`, concept `transfer`): every word the concept reader
   reads as one term;
 - the look-alike wording rule (`lookalikes.py`, "operation of a payment product lacks
   funds"): every word;
-- the request's path (`readers.moves_money`): the operations (not the parties) as segments.
+- the request's path (`readers.moves_money`): the operations (not the parties) as segments,
+  and a trading product's order (`trades`, or `market_orders` beside one of `markets`), read
+  only in a path: a message's "order" is as often a shop's or a telecom's purchase.
 
 `tests/test_rules.py` checks that the three agree: each word of the source is recognised
 by each reader, and a word that is not in it by none.
@@ -56,6 +58,13 @@ class MoneyMovement:
             every language read: a message's word and a path's segment.
         parties: Words that name who moves the money (`sender`): read in a message, never in
             a path (`/v3/senders` is an email sender's identity, not a payout).
+        trades: Path segments that name an exchange's order by themselves: the singular
+            `order` of a trading API (`/api/v3/order`, `/v2/order`). A plural `orders` alone
+            is not one: a telecom's number order (`/v3/orders`) is paid from the account's
+            balance with the API, a real gate.
+        markets: Path segments that name a market of a trading product (`spot`, `futures`);
+            beside one of them, one of `market_orders` is an order of that market.
+        market_orders: The order collections read beside a market (`orders`).
         examples: Request paths whose operation moves money.
         look_alikes: Request paths that do not.
         source: Where the words were seen.
@@ -63,6 +72,9 @@ class MoneyMovement:
 
     operations: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     parties: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    trades: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    markets: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    market_orders: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     examples: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
     source: str = attrs.field(validator=_required, repr=False)
@@ -113,11 +125,13 @@ class MoneyMovement:
 
     def in_path(self, path: str) -> bool:
         """`True` when a segment of `path` (lower case, percent-encoded) names an
-        operation."""
+        operation or a trading product's order."""
         segments = path.split("/")
         if "%" in path:
             segments = [unquote(segment) for segment in segments]
-        return not _SEGMENTS.isdisjoint(segments)
+        if not _SEGMENTS.isdisjoint(segments) or not _TRADES.isdisjoint(segments):
+            return True
+        return not _MARKET_ORDERS.isdisjoint(segments) and not _MARKETS.isdisjoint(segments)
 
 
 def _is_unspaced(word: str) -> bool:
@@ -181,6 +195,14 @@ MONEY_MOVEMENT = MoneyMovement(
         "이체",
     ),
     parties=("sender",),
+    # An exchange's order (research/payloads5 binance-2010-insufficient-balance-order-400-
+    # negative, payloads7 bitvavo-216-... and gateio-balance-not-enough-label-400-negative,
+    # payloads6 kraken AddOrder); every gate of tests/payloads, shared/payloads and research
+    # payloads2-7 on an `orders` path has no market beside it (DIDWW `/v3/orders`, Sinch
+    # `/orders/portIns`, PayPal `/checkout/orders`).
+    trades=("order", "addorder"),
+    markets=("spot", "margin", "futures", "delivery", "swap", "perpetual", "brokerage"),
+    market_orders=("orders", "batch_orders", "price_orders"),
     examples=(
         "/v1/payouts",
         "/v1/transfers/tr_123/reversals",
@@ -190,9 +212,20 @@ MONEY_MOVEMENT = MoneyMovement(
         "/api/v1/estornos",
         "/v1/virements",
         "/api/%E9%80%80%E6%AC%BE",
+        "/api/v3/order",
+        "/v2/order",
+        "/sapi/v1/margin/order",
+        "/0/private/addorder",
+        "/api/v4/spot/orders",
+        "/api/v4/futures/usdt/batch_orders",
+        "/api/v3/brokerage/orders",
     ),
     look_alikes=(
         "/v1/orders",
+        "/v3/orders",
+        "/v1/projects/p1/orders/portins",
+        "/v2/checkout/orders/o1/capture",
+        "/v1/orders/spot-check",
         "/v3/senders",
         "/v1/chat/completions",
         "/v1/data-transfer/usage",
@@ -200,9 +233,13 @@ MONEY_MOVEMENT = MoneyMovement(
     ),
     source="razorpayx payout 'not enough balance'; https://docs.stripe.com/error-codes/"
     "balance-insufficient; PayPal Payouts INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/"
-    "payments.payouts-batch/v1); research/payloads5 asaas-refund-saldo-insuficiente-400-"
-    "negative (a merchant's refund); Sinch number porting 'orders' bill the account (not an "
-    "operation)",
+    "payments.payouts-batch/v1); Binance /api/v3/order 2010, Bitvavo /v2/order 216, Gate.io "
+    "/api/v4/spot/orders BALANCE_NOT_ENOUGH (research/payloads5, payloads7); research/"
+    "payloads5 asaas-refund-saldo-insuficiente-400-negative (a merchant's refund); Sinch "
+    "number porting 'orders' bill the account (not an operation)",
 )
 
 _SEGMENTS = MONEY_MOVEMENT.segments()
+_TRADES = frozenset(MONEY_MOVEMENT.trades)
+_MARKETS = frozenset(MONEY_MOVEMENT.markets)
+_MARKET_ORDERS = frozenset(MONEY_MOVEMENT.market_orders)

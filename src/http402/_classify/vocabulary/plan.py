@@ -31,6 +31,28 @@ _UNITS = (
 )
 
 WORDING = (
+    # A 402 that asks to check a package's quota: the package (套餐, a plan bundle) grants
+    # the allowance that ran out (WeChat Cloud Base's storage "please check the quota of
+    # your package"). Weak: the status says "pay", the words only say where.
+    WordRule(
+        "package quota asked",
+        Family.PLAN_VOLUME_USED,
+        WEAK,
+        r"\b(?:check|view|review)\b (?:the |your )?(?:quota|allowance|usage) of (?:your|the)"
+        r" (?:[a-z-]+ )?package\b|\bcheck (?:the |your )?package(?:'s)? (?:quota|allowance)\b",
+        needles=("package",),
+        examples=(
+            "The action performed on your resource is not allowed for now, please check the "
+            "quota of your package.",
+            "Please check your package quota.",
+        ),
+        look_alikes=(
+            "Please check the version of your package.",
+            "The quota of this package was updated.",
+        ),
+        source="research/payloads7 wechat-cloudbase-storage-paymentrequired-package-quota-"
+        "xml-402 (COS-backed storage, code PaymentRequired)",
+    ),
     WordRule(
         "free allowance used",
         FREE,
@@ -272,6 +294,42 @@ WORDING = (
         look_alikes=("Sign up for our newsletter.",),
         source="tests/payloads/npm-sign-up-for-private-packages-402.json; research/payloads6 "
         "ipapi-co-ratelimited-sign-up-paid-plan-429-negative",
+    ),
+    # A paid resource, stated as what the endpoint is: "This is a premium endpoint" (Alpha
+    # Vantage's free key), "premium-only data".
+    WordRule(
+        "a premium resource",
+        FEATURE,
+        STRONG,
+        r"\b(?:is|are) (?:a |an |only )?(?:premium|paid|pro)(?:[ -]only)? (?:endpoints?|features?"
+        r"|resources?|datasets?|apis?|data|content)\b"
+        r"|\b(?:premium|paid|pro)[ -]only (?:endpoints?|features?|resources?|datasets?|data)\b",
+        needles=("premium", "paid", "pro"),
+        examples=(
+            "This is a premium endpoint. You may subscribe to any of the premium plans.",
+            "This dataset is premium-only data.",
+            "Historical prices are a paid feature.",
+        ),
+        look_alikes=(
+            "The premium endpoint is temporarily unavailable, try again in 30 seconds.",
+            "This is a pro tip: retry with backoff.",
+        ),
+        source="research/payloads6 alphavantage-premium-endpoint-information-200; "
+        "research/payloads3 finnhub-no-access-to-resource-premium-endpoint-403 (its kind)",
+    ),
+    # A refusal whose remedy is to subscribe to the very thing asked for: access to it is what
+    # a subscription sells, however the refusal is worded ("You do not have permission to view
+    # this dataset. Please subscribe to this database to get access.").
+    WordRule(
+        "subscribe to get access",
+        FEATURE,
+        STRONG,
+        r"\bsubscribe to (?:this|the|that) [\w -]{1,40}?(?:to (?:get|gain|have|obtain) access"
+        r"|for access)\b",
+        needles=("subscribe",),
+        examples=("Please subscribe to this database to get access.",),
+        look_alikes=("Subscribe to the status page to get notified.",),
+        source="research/payloads3 nasdaq-data-link-qepx04-subscribe-to-database-403",
     ),
     WordRule(
         "verify your account with a card",

@@ -1,0 +1,525 @@
+"""The billing scope: what names an account, and how its name is written.
+
+Requests of one account must share one scope whatever changes with each of them (a JWT minted
+per request: its nonce, times, URI and signature), two accounts must never share one (two
+keys, in a header, a JWT's claims or the URL's path), and the scope that log records, span
+events and Redis keys show must not give a credential back to whoever reads them: its digest
+is keyed, per process, or per fleet through the store (or by the application's key), so
+that every process of a fleet still names an account alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+import http402
+from http402._replay import default_scope
+
+from .test_fleet import FakeClock, RedisServer, running_server, settle
+
+URL = "https://api.cdp.example.com/platform/v2/evm/accounts"
+INSUFFICIENT = {"error": {"code": "insufficient_credits", "message": "Insufficient credits"}}
+
+
+def b64(value: Any) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def jwt(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    return f"{b64(header)}.{b64(claims)}.{b64(uuid.uuid4().bytes * 2)}"
+
+
+def cdp(key: str = "organizations/3f0e/apiKeys/9b1c2d", path: str = "/v2/accounts") -> str:
+    """As Coinbase's CDP SDK signs each request: a nonce in the header, the request's URI, a
+    two-minute expiry (https://docs.cdp.coinbase.com/api-reference/v2/authentication)."""
+    iat = 1764873600 + uuid.uuid4().int % 1000
+    header = {"alg": "ES256", "kid": key, "typ": "JWT", "nonce": uuid.uuid4().hex}
+    claims = {"sub": key, "iss": "cdp", "nbf": iat, "exp": iat + 120, "uri": f"GET host{path}"}
+    return jwt(header, claims)
+
+
+def app_store(issuer: str = "57246542-96fe-1a63-e053-0824d011072a", kid: str = "2X9R4HXF34") -> str:
+    """As App Store Connect's tokens are made: `kid` the key id, `iss` the issuer id, `aud`
+    fixed, `iat` and `exp` per token
+    (https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests)."""
+    iat = 1764873600 + uuid.uuid4().int % 1000
+    claims = {"iss": issuer, "iat": iat, "exp": iat + 1200, "aud": "appstoreconnect-v1"}
+    return jwt({"alg": "ES256", "kid": kid, "typ": "JWT"}, claims)
+
+
+def service_account(email: str = "svc@project.iam.gserviceaccount.com") -> str:
+    """A Google service account's self-signed JWT: `iss` = `sub` = the account's email, a
+    per-token `iat`/`exp` (https://developers.google.com/identity/protocols/oauth2/service-account#jwt-auth)."""
+    iat = 1764873600 + uuid.uuid4().int % 1000
+    claims = {"iss": email, "sub": email, "aud": "https://api.example.com/", "iat": iat}
+    return jwt({"alg": "RS256", "kid": "d8b2f6a1", "typ": "JWT"}, {**claims, "exp": iat + 3600})
+
+
+def scope(url: str = URL, **headers: str) -> str:
+    return default_scope(httpx.Request("GET", url, headers=headers))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- A JWT minted per request ------------------------------------------------------------
+
+TOKENS = {
+    "cdp": (cdp, lambda: cdp("organizations/3f0e/apiKeys/0000ff")),
+    "app store": (app_store, lambda: app_store(issuer="69a6de70-03db-47e3-e053-5b8c7c11a4d1")),
+    "app store key": (app_store, lambda: app_store(kid="7QK5L2M9PZ")),
+    "service account": (
+        service_account,
+        lambda: service_account("other@p.iam.gserviceaccount.com"),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(TOKENS))
+def test_the_tokens_one_account_mints_per_request_are_one_scope(kind: str) -> None:
+    """Every token of one key and subject, in a header, a query parameter or a cookie, names
+    one scope: its nonce, times, URI and signature are left out."""
+    mint, _ = TOKENS[kind]
+    assert mint() != mint()
+    assert scope(**bearer(mint())) == scope(**bearer(mint()))
+    assert scope(f"{URL}?access_token={mint()}") == scope(f"{URL}?access_token={mint()}")
+    assert scope(Cookie=f"session={mint()}") == scope(Cookie=f"session={mint()}")
+
+
+@pytest.mark.parametrize("kind", list(TOKENS))
+def test_the_tokens_of_two_accounts_are_two_scopes(kind: str) -> None:
+    """A key id, an issuer or a subject apart: two accounts, in either order."""
+    mint, other = TOKENS[kind]
+    one, two = scope(**bearer(mint())), scope(**bearer(other()))
+    assert one != two
+    assert scope(**bearer(other())) == two and scope(**bearer(mint())) == one
+
+
+def test_a_claim_of_its_own_still_tells_two_accounts_apart() -> None:
+    """Claims other than the per-request ones stay: two tenants of one issuer, told apart only
+    by a claim http402 does not know, are two scopes."""
+    header = {"alg": "HS256", "typ": "JWT"}
+    one = jwt(header, {"iss": "gateway", "tenant": "acme", "iat": 1, "jti": "a"})
+    two = jwt(header, {"iss": "gateway", "tenant": "globex", "iat": 1, "jti": "a"})
+    assert scope(**bearer(one)) != scope(**bearer(two))
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        # Three dotted parts that are no JWT, and a JWE (five parts): each token whole.
+        ("abc.def.ghi", "abc.def.ghj"),
+        ("v1.2.3-secret-one", "v1.2.3-secret-two"),
+        (jwt({"alg": "dir", "enc": "A256GCM"}, {}) + ".x.y", jwt({"alg": "dir"}, {}) + ".x.z"),
+        # Nothing but per-request claims and no key id: nothing names an account.
+        (jwt({"alg": "HS256"}, {"iat": 1, "jti": "a"}), jwt({"alg": "HS256"}, {"iat": 2})),
+        # Not base64url, not JSON objects, no `alg`, nested past any decoder, too long.
+        ("e30.e30!.sig", "e30.e30?.sig"),
+        (f"{b64([1])}.{b64({'sub': 'a'})}.s", f"{b64([2])}.{b64({'sub': 'a'})}.s"),
+        (
+            f"{b64({'typ': 'JWT'})}.{b64({'sub': 'a'})}.s1",
+            f"{b64({'typ': 'JWT'})}.{b64({'sub': 'a'})}.s2",
+        ),
+        (
+            f"{b64({'alg': 'x'})}.{b64(b'[' * 5000)}.s1",
+            f"{b64({'alg': 'x'})}.{b64(b'[' * 5000)}.s2",
+        ),
+        (
+            jwt({"alg": "HS256"}, {"sub": "a", "pad": "x" * 9000}),
+            jwt({"alg": "HS256"}, {"sub": "a", "pad": "x" * 9000}),
+        ),
+    ],
+)
+def test_a_token_that_names_no_account_counts_whole(tokens: tuple[str, str]) -> None:
+    """Anything that does not read as a JWT with a claim or key id that stays counts whole,
+    as before: two such tokens are two scopes, and nothing raises."""
+    one, two = tokens
+    assert scope(**bearer(one)) != scope(**bearer(two))
+
+
+def test_a_burst_of_per_request_tokens_tops_up_once() -> None:
+    """8 threads of one CDP key, each with a token of its own, meet one exhaustion together:
+    one hook call (research case 61: 8)."""
+    server = Burst(8)
+    top_ups: list[int] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        top_ups.append(1)
+        server.credits += 100
+        return http402.Retry(within=30)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(server.answer)),
+        on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
+    )
+    answers: list[int] = []
+
+    def call() -> None:
+        answers.append(client.get(URL, headers=bearer(cdp())).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    [thread.start() for thread in threads]
+    [thread.join(10) for thread in threads]
+    assert answers == [200] * 8
+    assert len(top_ups) == 1
+
+
+@pytest.mark.anyio
+async def test_a_burst_of_per_request_tokens_tops_up_once_async() -> None:
+    """The async twin: 8 tasks of one key, one hook call."""
+    credits = [0]
+    arrived = [0]
+    everyone = anyio.Event()
+    top_ups: list[int] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        arrived[0] += 1
+        if arrived[0] <= 8:
+            if arrived[0] == 8:
+                everyone.set()
+            await everyone.wait()
+        if credits[0] <= 0:
+            return httpx.Response(402, json=INSUFFICIENT)
+        credits[0] -= 1
+        return httpx.Response(200, json={"ok": True})
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        top_ups.append(1)
+        credits[0] += 100
+        return http402.Retry(within=30)
+
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+        on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: top_up},
+    )
+    answers: list[int] = []
+
+    async def call() -> None:
+        answers.append((await client.get(URL, headers=bearer(cdp()))).status_code)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(call)
+    assert answers == [200] * 8
+    assert len(top_ups) == 1
+
+
+class Burst:
+    """An API whose first `size` requests are all in flight before any is answered."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.credits = 0
+        self.arrived = 0
+        self.lock = threading.Lock()
+        self.barrier = threading.Barrier(size, timeout=5)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.arrived += 1
+            first = self.arrived <= self.size
+        if first:
+            self.barrier.wait()
+        with self.lock:
+            if self.credits <= 0:
+                return httpx.Response(402, json=INSUFFICIENT)
+            self.credits -= 1
+            return httpx.Response(200, json={"ok": True})
+
+
+# --- A key in the URL's path -------------------------------------------------------------
+
+ALCHEMY = "https://eth-mainnet.g.alchemy.com"
+
+
+def test_two_keys_in_the_path_are_two_accounts() -> None:
+    """Two Alchemy (Infura, QuickNode, Ankr) keys on one host are two scopes; one key on the
+    JSON-RPC and the NFT paths is one."""
+    one, two = "Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g", "Pq8Rs2Tu4Vw6Xy0Za1Bc3De5Fg7Hi9Jk"
+    assert scope(f"{ALCHEMY}/v2/{one}") != scope(f"{ALCHEMY}/v2/{two}")
+    assert scope(f"{ALCHEMY}/v2/{one}") == scope(f"{ALCHEMY}/nft/v3/{one}/getNFTsForOwner")
+    infura = "https://mainnet.infura.io/v3/"
+    assert scope(infura + "9aa3d95b3bc440fa88ea12eaa4456161") != scope(
+        infura + "0bb3d95b3bc440fa88ea12eaa4456162"
+    )
+    quicknode = "https://docs-demo.ethereum.quiknode.pro/"
+    assert scope(quicknode + "a1b2c3d4e5f6a7b8c9d0/") != scope(quicknode + "f1e2d3c4b5a6f7e8d9c0/")
+    ankr = "https://rpc.ankr.com/"
+    assert scope(ankr + "eth/" + "9f" * 32) != scope(ankr + "eth/" + "8e" * 32)
+    assert scope(ankr + "eth/" + "9f" * 32) == scope(ankr + "eth/" + "9f" * 32 + "/")
+    assert scope(f"https://rpc.example.net/{one}") != scope(f"https://rpc.example.net/{two}")
+
+
+def test_ids_further_in_the_path_do_not_split_an_account() -> None:
+    """A key-shaped id past where keys are put (`/v1/files/<id>`) is no account: one key's
+    requests for many files are one scope."""
+    key = {"Authorization": "Bearer sk-the-account-key-123456"}
+    assert scope(f"{URL}/v1/files/file-abc123XYZdef456ghi789", **key) == scope(
+        f"{URL}/v1/files/file-zzz999QQQppp000rrr111", **key
+    )
+
+
+# --- The digest is keyed -----------------------------------------------------------------
+
+PASSWORD = "Summer2024!"
+
+
+def words() -> list[str]:
+    seasons = ("Spring", "Summer", "Autumn", "Winter", "Password", "Welcome")
+    return [f"{s}{year}{mark}" for s in seasons for year in range(1990, 2040) for mark in "!?#"]
+
+
+def unkeyed(credentials: list[tuple[str, str, str]]) -> str:
+    """The digest as it was written before it was keyed: anyone could rebuild it."""
+    return hashlib.sha256(repr(sorted(credentials)).encode()).hexdigest()[:16]
+
+
+def logged_scopes(records: list[logging.LogRecord]) -> set[str]:
+    return {getattr(r, "scope", None) for r in records} - {None}  # type: ignore[misc]
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_a_password_cannot_be_found_from_the_logged_scope(caplog: pytest.LogCaptureFixture) -> None:
+    """A dictionary pass over the scope a log record shows finds no Basic password (research
+    case 63 found it among 2,000 guesses in milliseconds)."""
+    client = http402.wrap(
+        httpx.Client(
+            transport=httpx.MockTransport(lambda r: httpx.Response(402, json=INSUFFICIENT))
+        ),
+        on_payment_required=lambda error: None,
+    )
+    caplog.set_level(logging.INFO, logger="http402")
+    with pytest.raises(http402.PaymentRequiredError):
+        client.get("https://api.vendor.example/v1/report", auth=("acme-billing", PASSWORD))
+    (shown,) = logged_scopes(caplog.records)
+    digest = shown.partition("#")[2]
+    guesses = {
+        unkeyed([("header", "authorization", basic("acme-billing", word))]) for word in words()
+    }
+    assert unkeyed([("header", "authorization", basic("acme-billing", PASSWORD))]) in guesses
+    assert digest not in guesses
+
+
+def test_each_process_keys_its_scopes_with_a_key_of_its_own() -> None:
+    """Without a fleet, the key is random per process: the same credentials give the same
+    scope here, and another in another process."""
+    request = {"Authorization": basic("acme-billing", PASSWORD)}
+    here = scope(**request)
+    assert scope(**request) == here
+    code = (
+        "import httpx, sys; from http402._replay import default_scope; "
+        "sys.stdout.write(default_scope(httpx.Request('GET', sys.argv[1], "
+        "headers={'Authorization': sys.argv[2]})))"
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", code, URL, request["Authorization"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert there.partition("#")[0] == here.partition("#")[0]
+    assert there != here
+
+
+# --- A fleet names an account alike in every process --------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    yield from running_server(tmp_path)
+
+
+def fleet_scope(transport: Any, url: str, headers: dict[str, str], caplog: Any) -> str:
+    """The scope the log shows for a gate of `transport` (sync), its hook declining."""
+    caplog.clear()
+    refused = (http402.PaymentRequiredError, http402.PaymentOutcomeUnknownError)
+    with httpx.Client(transport=transport) as client, pytest.raises(refused):
+        client.get(url, headers=headers)
+    (shown,) = logged_scopes(caplog.records)
+    return shown
+
+
+def gated(**options: Any) -> Any:
+    api = httpx.MockTransport(lambda r: httpx.Response(402, json=INSUFFICIENT))
+    return http402.PaymentRequiredTransport(api, on_payment_required=lambda e: None, **options)
+
+
+def coordinator(server: RedisServer, **options: Any) -> http402.RedisCoordinator:
+    redis = pytest.importorskip("redis")
+    store = redis.Redis.from_url(server.url, socket_timeout=1)
+    settle(store)
+    return http402.RedisCoordinator(store, store_timeout=0.3, **options)
+
+
+KEY = {"Authorization": basic("acme-billing", PASSWORD)}
+OTHER = {"Authorization": basic("globex-billing", PASSWORD)}
+
+
+def test_every_process_of_a_fleet_names_an_account_alike(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two coordinators here (two processes' worth of state) and a real other process agree
+    on the scope, which is not this process's own; two accounts stay two scopes."""
+    caplog.set_level(logging.INFO, logger="http402")
+    one = fleet_scope(gated(coordinator=coordinator(server)), URL, KEY, caplog)
+    two = fleet_scope(gated(coordinator=coordinator(server)), URL, KEY, caplog)
+    assert one == two != scope(**KEY)
+    assert fleet_scope(gated(coordinator=coordinator(server)), URL, OTHER, caplog) != one
+    code = (
+        "import logging, sys, httpx, http402\n"
+        "seen = []\n"
+        "class Keep(logging.Handler):\n"
+        "    def emit(self, record): seen.append(getattr(record, 'scope', None))\n"
+        "logging.getLogger('http402').addHandler(Keep())\n"
+        "logging.getLogger('http402').setLevel(logging.INFO)\n"
+        "api = httpx.MockTransport(lambda r: httpx.Response(402, json={'error': "
+        "{'code': 'insufficient_credits', 'message': 'Insufficient credits'}}))\n"
+        "fleet = http402.RedisCoordinator.from_url(sys.argv[1])\n"
+        "t = http402.PaymentRequiredTransport(api, on_payment_required=lambda e: None, "
+        "coordinator=fleet)\n"
+        "try:\n"
+        "    httpx.Client(transport=t).get(sys.argv[2], headers={'Authorization': sys.argv[3]})\n"
+        "except http402.PaymentRequiredError:\n"
+        "    pass\n"
+        "sys.stdout.write(next(s for s in seen if s))\n"
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", code, server.url, URL, KEY["Authorization"]],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert there == one
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_sync_async_and_httpx2_shells_of_a_fleet_name_an_account_alike(
+    server: RedisServer, caplog: pytest.LogCaptureFixture, anyio_backend: str
+) -> None:
+    """A sync and an httpx2 transport on a `RedisCoordinator`, and an async one on an
+    `AsyncRedisCoordinator`, of one store: one scope for one account."""
+    import httpx2
+    import redis.asyncio
+
+    import http402.httpx2
+
+    caplog.set_level(logging.INFO, logger="http402")
+    sync = fleet_scope(gated(coordinator=coordinator(server)), URL, KEY, caplog)
+
+    api2 = httpx2.MockTransport(lambda r: httpx2.Response(402, json=INSUFFICIENT))
+    client2 = http402.httpx2.wrap(
+        httpx2.Client(transport=api2),
+        on_payment_required=lambda e: None,
+        coordinator=coordinator(server),
+    )
+    caplog.clear()
+    with pytest.raises(http402.PaymentRequiredError):
+        client2.get(URL, headers=KEY)
+    (shown2,) = logged_scopes(caplog.records)
+
+    async def decline(error: http402.PaymentRequiredError) -> None:
+        return None
+
+    store = redis.asyncio.Redis.from_url(server.url, socket_timeout=1)
+    fleet = http402.AsyncRedisCoordinator(store, store_timeout=0.3)
+    api = httpx.MockTransport(lambda r: httpx.Response(402, json=INSUFFICIENT))
+    transport = http402.AsyncPaymentRequiredTransport(
+        api, on_payment_required=decline, coordinator=fleet
+    )
+    caplog.clear()
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(http402.PaymentRequiredError):
+            await client.get(URL, headers=KEY)
+        with pytest.raises(http402.PaymentRequiredError):
+            await client.get(URL, headers=OTHER)
+    await store.aclose()
+    scopes = [getattr(r, "scope", None) for r in caplog.records if getattr(r, "scope", None)]
+    assert scopes[0] == sync == shown2
+    assert scopes[-1] != sync
+
+
+def test_a_key_the_application_gives_is_used_and_never_stored(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`scope_key=` names accounts alike in every process given it; the store then holds
+    nothing that rebuilds a digest."""
+    caplog.set_level(logging.INFO, logger="http402")
+    key = b"k" * 32
+    one = fleet_scope(gated(coordinator=coordinator(server, scope_key=key)), URL, KEY, caplog)
+    two = fleet_scope(gated(coordinator=coordinator(server, scope_key=key)), URL, KEY, caplog)
+    stored = fleet_scope(gated(coordinator=coordinator(server)), URL, KEY, caplog)
+    assert one == two != stored
+    redis = pytest.importorskip("redis")
+    store = redis.Redis.from_url(server.url)
+    assert store.get("http402:scope-key") is not None  # made by the third, keyless one
+    assert key not in b"".join(store.dump(k) or b"" for k in store.scan_iter("*"))
+    with pytest.raises(ValueError, match="16 bytes"):
+        http402.RedisCoordinator(store, scope_key="short")
+
+
+def test_a_store_down_at_the_first_gate_coordinates_here_until_it_answers(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store does not answer when the key is first needed: the scope is keyed with this
+    process's key (as in an outage, the process coordinates alone), and says so. Once the
+    store answers and nothing is in flight under the provisional scopes, the store's key is
+    taken (a hold in flight keeps the provisional name until reconciled); the store, having
+    restarted empty, got a new key, which a process that read the old one takes too at its
+    next gate: the fleet names an account alike again."""
+    caplog.set_level(logging.INFO, logger="http402")
+    clock, other_clock = FakeClock(), FakeClock()
+    other = gated(coordinator=coordinator(server, clock=other_clock))
+    before = fleet_scope(other, URL, KEY, caplog)
+    alone = coordinator(server, clock=clock)
+    transport = gated(coordinator=alone)
+    server.stop()
+    provisional = fleet_scope(transport, URL, KEY, caplog)
+    assert provisional == scope(**KEY) != before
+    assert "did not answer for the fleet's scope key" in caplog.text
+    assert server._launch()  # on the same port, empty: the old key is lost
+    clock.now += 60
+    alone.book.holds.hold(provisional, "top-up:insufficient_credits", "{}")
+    assert fleet_scope(transport, URL, KEY, caplog) == provisional
+    transport.reconcile(httpx.Request("GET", URL, headers=KEY))  # ends the hold
+    clock.now += 60
+    after = fleet_scope(transport, URL, KEY, caplog)
+    assert after not in (provisional, before)
+    other_clock.now += 60
+    assert fleet_scope(other, URL, KEY, caplog) == after
+
+
+def test_a_key_the_store_lost_is_written_back_by_a_process_that_read_it(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`FLUSHDB` loses the key: the next process to check it writes back the key it read, so
+    that a process that starts afterwards reads the same one."""
+    caplog.set_level(logging.INFO, logger="http402")
+    clock = FakeClock()
+    old = gated(coordinator=coordinator(server, clock=clock))
+    before = fleet_scope(old, URL, KEY, caplog)
+    redis = pytest.importorskip("redis")
+    redis.Redis.from_url(server.url).flushdb()
+    clock.now += 60
+    assert fleet_scope(old, URL, KEY, caplog) == before
+    assert fleet_scope(gated(coordinator=coordinator(server)), URL, KEY, caplog) == before
