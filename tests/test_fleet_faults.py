@@ -120,6 +120,55 @@ def test_a_failed_side_call_during_a_stall_runs_no_hook_beside_the_holder(
     assert hook.calls == 1
 
 
+def test_the_first_scope_key_waits_out_a_stall_as_an_election_does(server: RedisServer) -> None:
+    """Case 22's kind, for the fleet's scope key: a process that never read it meets its
+    first gate while Redis is frozen (for less than a lease). It waits, as an election
+    does, and gets the fleet's key: keyed on a key of its own, its scopes would not be the
+    fleet's, and its election would not see a live holder's lease (a second hook)."""
+    key = coordinator(server).scope_key()
+    assert key is not None
+    second = coordinator(server)
+    server.pause()
+    try:
+        thread, result = in_thread(second.scope_key)
+        time.sleep(1.0)  # the stall's duration (less than the lease)
+        assert thread.is_alive()  # waiting for the store, not keyed on its own
+    finally:
+        server.resume()
+    thread.join(30)
+    assert result == {"value": key}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_the_first_scope_key_waits_out_a_stall_async(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    """`AsyncRedisCoordinator.scope_key`: the same patience, awaited."""
+    key = coordinator(server).scope_key()
+    client = redis.asyncio.Redis.from_url(server.url, socket_timeout=1)
+    second = http402.AsyncRedisCoordinator(client, lease_ttl=3.0, store_timeout=0.3)
+    server.pause()
+    try:
+        task = asyncio.ensure_future(second.scope_key())
+        await asyncio.sleep(1.0)  # the stall's duration (less than the lease)
+        assert not task.done()  # waiting for the store, not keyed on its own
+    finally:
+        server.resume()
+    assert await asyncio.wait_for(task, 30) == key
+    await client.aclose()
+
+
+def test_a_store_that_is_down_gives_no_scope_key_at_once(server: RedisServer) -> None:
+    """A refused connection is a store that is down: no lease there can be renewed, so
+    nothing is waited for (the process coordinates alone, as in an outage)."""
+    second = coordinator(server)
+    server.stop()
+    began = time.monotonic()
+    assert second.scope_key() is None
+    assert time.monotonic() - began < 2.0  # no lease (3 s) waited out
+
+
 def test_a_flush_mid_hook_elects_no_second_holder(
     server: RedisServer, leader: tuple[http402.RedisCoordinator, BlockedHook]
 ) -> None:

@@ -77,6 +77,7 @@ __all__ = [
     "keeper_flow",
     "publication_flow",
     "renewal_flow",
+    "scope_key_flow",
     "split_episode_key",
 ]
 
@@ -391,6 +392,10 @@ class StoreHealth:
         self.outage_since: float | None = None
         self.kind = ""
         self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The coordinator's monotonic clock."""
+        return self._clock()
 
     def open(self) -> bool:
         """`True` while side calls skip the store (it failed less than a second ago)."""
@@ -751,6 +756,31 @@ def stored(health: StoreHealth, call: Call) -> Generator[Action, Any, Any]:
         raise
     health.succeeded()
     return reply
+
+
+def scope_key_flow(call: Call, health: StoreHealth, lease_ttl: float) -> Flow:
+    """The fleet's scope key, the first time a process needs it: the store's answer; `None`
+    once it is known that none will come in time. A store that stalls is waited for as an
+    election waits for it (until the outage lasted a lease, asking again every quarter
+    second): a process keyed on its own key cannot see a lease another process holds, so
+    giving up sooner would run a second hook beside a live holder's. A store that refuses
+    the connection is down: no lease there can be renewed, and none is waited for."""
+    while True:
+        try:
+            reply = yield call
+        except StoreFailure as failure:
+            health.failed(failure)
+            if failure.kind == "refused":
+                return None
+            since = health.outage_since
+            now = health.now()
+            until = (now if since is None else since) + lease_ttl
+            if now >= until:
+                return None
+            yield Pause(min(0.25, until - now))
+            continue
+        health.succeeded()
+        return reply
 
 
 def renewal_flow(

@@ -68,6 +68,7 @@ from ._fleet import (
     held_flow,
     hold_flow,
     parse_cap,
+    scope_key_flow,
     split_episode_key,
 )
 from ._fleet import Episode as FleetEpisode
@@ -459,13 +460,12 @@ class _Fleet(ProcessState):
             self._scope_key is None or self._clock() >= self._key_checked + _KEY_CHECK
         )
 
-    def _scope_key_call(self) -> Callable[[], Any]:
+    def _scope_key_call(self) -> Call:
         """The call that writes the key this process knows (a new one if none) unless the
         store has one, and reads the store's: a store that lost it (a flush, a restart) gets
         back the key every process that read it has."""
         known = self._scope_key.decode() if self._scope_key else secrets.token_hex(32)
-        keys, args = [f"{self._namespace}:scope-key"], [known]
-        return lambda: self._scripts["scope_key"](keys=keys, args=args)
+        return Call("scope_key", [f"{self._namespace}:scope-key"], [known])
 
     def _scope_key_of(self, answer: Any) -> bytes | None:
         if answer is not _FAILED and answer:
@@ -689,12 +689,20 @@ class RedisCoordinator(_Fleet):
         """The key of the fleet's billing scopes (`KeyedScope`), the same in every process:
         the application's `scope_key=`, else one made in the store by the first process that
         needs one (`SET NX`) and read by the others, then kept for this coordinator's life;
-        `None` when the store does not answer (bounded by `store_timeout`; at once during an
-        outage already seen). The store is asked again at most every second, so that a key
-        it lost is written back, and a key another process made meanwhile is seen."""
+        `None` when the store does not answer in time: the first time, a stalled store is
+        waited for as an election waits for it (until the outage lasted a lease: a process on
+        its own key would not see a live holder's lease), a refused connection not at all;
+        once a key is known, each check is a side call (bounded by `store_timeout`, skipped
+        during an outage). The store is asked again at most every second, so that a key it
+        lost is written back, and a key another process made meanwhile is seen."""
         if not self._key_due():
             return self._scope_key
-        return self._scope_key_of(self._side(self._scope_key_call()))
+        call = self._scope_key_call()
+        if self._scope_key is None:  # the first time: as patient as an election
+            flow = scope_key_flow(call, self._health, self._lease_ttl)
+            return self._scope_key_of(self._drive(flow))
+        script = self._scripts["scope_key"]
+        return self._scope_key_of(self._side(lambda: script(keys=call.keys, args=call.args)))
 
     def release(self, scope: str, key: str | None = None) -> None:
         """Releases the hold `key` of `scope` (every hold of `scope` for `None`) fleet-wide,
@@ -1026,7 +1034,12 @@ class AsyncRedisCoordinator(_Fleet):
         """`RedisCoordinator.scope_key`, awaited."""
         if not self._key_due():
             return self._scope_key
-        return self._scope_key_of(await self._side(self._scope_key_call()))
+        call = self._scope_key_call()
+        if self._scope_key is None:  # the first time: as patient as an election
+            flow = scope_key_flow(call, self._health, self._lease_ttl)
+            return self._scope_key_of(await self._drive(flow))
+        script = self._scripts["scope_key"]
+        return self._scope_key_of(await self._side(lambda: script(keys=call.keys, args=call.args)))
 
     async def release(self, scope: str, key: str | None = None) -> None:
         """`RedisCoordinator.release`, awaited."""
