@@ -26,7 +26,7 @@ import http402.httpx2
 from http402._episodes import BalanceCache, EpisodeBook
 from http402._readings import supersedes
 
-from .fakes import VirtualClock
+from .fakes import Alerts, VirtualClock
 
 KEY = {"x-api-key": "k-live-0123456789abcdef"}
 API = "https://api.vendor.example"
@@ -142,11 +142,9 @@ def test_an_answer_computed_before_a_newer_one_does_not_rearm_the_low_balance_wa
     """Balance 104, 2 per call, warn below 100: A is charged (102) and answers last, after B
     (100) and C (98: crossed, warned). A's 102 is no rise (its request was sent before C's
     answer arrived), so D's 96 is the same crossing: one alert, one top-up (case 64)."""
-    server, alerts = Charging(104, 2), []
+    server, fired = Charging(104, 2), Alerts()  # the hook runs off the request
     client = _sync_client(
-        library,
-        server.handler,
-        low_balance=http402.LowBalanceWatch(lambda alert: alerts.append(alert.balance), below=100),
+        library, server.handler, low_balance=http402.LowBalanceWatch(fired, below=100)
     )
     a = threading.Thread(target=lambda: client.get(f"{API}/v1/a", headers=KEY))
     a.start()
@@ -156,13 +154,13 @@ def test_an_answer_computed_before_a_newer_one_does_not_rearm_the_low_balance_wa
     server.release.set()
     a.join(5)
     client.get(f"{API}/v1/d", headers=KEY)
-    assert alerts == [Decimal(98)]
+    assert [alert.balance for alert in fired.wait(1)] == [Decimal(98)]
     # A real rise, read from a request sent after the last reading arrived, re-arms it.
     server.credits += 100
     client.get(f"{API}/v1/e", headers=KEY)
     server.credits -= 110
     client.get(f"{API}/v1/f", headers=KEY)
-    assert alerts == [Decimal(98), Decimal(82)]
+    assert [alert.balance for alert in fired.wait(2)] == [Decimal(98), Decimal(82)]
 
 
 @pytest.mark.anyio
@@ -178,8 +176,11 @@ async def test_an_answer_computed_before_a_newer_one_does_not_rearm_the_async_wa
             await release.wait()
         return httpx.Response(200, headers={"X-Credits-Remaining": str(left)}, json={})
 
-    async def alert(low: http402.LowBalance) -> None:
+    alerted = anyio.Event()
+
+    async def alert(low: http402.LowBalance) -> None:  # run off the request, in a task
         alerts.append(low.balance)
+        alerted.set()
 
     client = http402.wrap(
         httpx.AsyncClient(transport=httpx.MockTransport(handler)),
@@ -193,6 +194,8 @@ async def test_an_answer_computed_before_a_newer_one_does_not_rearm_the_async_wa
             await client.get(f"{API}/v1/c", headers=KEY)
             release.set()
         await client.get(f"{API}/v1/d", headers=KEY)
+        with anyio.fail_after(10):
+            await alerted.wait()
     assert alerts == [Decimal(98)]
 
 
@@ -341,7 +344,8 @@ class ReorderingWorld:
         request = httpx.Request("GET", f"{API}/v1/generate", headers=KEY)
         response = httpx.Response(200, headers={"X-Credits-Remaining": str(self.history[index])})
         before = self.transport._coordinator.balances.last(self.transport._scope_of(request))
-        self.alerts += len(self.transport._balance_alerts(request, response, mark))
+        crossings = self.transport._balance_alerts(request, response, mark)
+        self.alerts += 0 if crossings is None else len(crossings.fired)
         after = self.transport._coordinator.balances.last(self.transport._scope_of(request))
         if after is not before:
             self.held.append(index)
