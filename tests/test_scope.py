@@ -153,6 +153,18 @@ def test_a_token_that_names_no_account_counts_whole(tokens: tuple[str, str]) -> 
     assert scope(**bearer(one)) != scope(**bearer(two))
 
 
+def test_tokens_that_differ_only_in_their_secret_are_two_accounts() -> None:
+    """Tokens each account signs with its own secret and that name nothing but the provider
+    (`aud`) and their times: reduced, they would be one text, so two accounts one scope (a
+    decline of one answering the other; case 81). They count whole."""
+    claims = {"aud": "api.example.com", "iat": 1764873600, "exp": 1764873720}
+    one, two = (jwt({"alg": "HS256", "typ": "JWT"}, claims) for _ in range(2))
+    assert scope(**bearer(one)) != scope(**bearer(two))
+    named = {**claims, "sub": "acct_1"}
+    first, again = jwt({"alg": "HS256"}, named), jwt({"alg": "HS256"}, {**named, "iat": 1})
+    assert scope(**bearer(first)) == scope(**bearer(again))  # a subject names the account
+
+
 def test_a_burst_of_per_request_tokens_tops_up_once() -> None:
     """8 threads of one CDP key, each with a token of its own, meet one exhaustion together:
     one hook call (research case 61: 8)."""

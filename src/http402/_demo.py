@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from . import _workers
 from ._burn import LowBalance, LowBalanceWatch
 from ._episodes import LocalCoordinator
 from ._exceptions import PaymentRequiredError
@@ -251,6 +252,9 @@ def _know_before(provider: DemoProvider, headers: dict[str, str], out: TextIO) -
                 break
             left = response.headers["x-credits-remaining"]
             print(f"  call {call}: {response.status_code} OK, {left} credits left", file=out)
+            # The alert hook runs off the request, in http402's hook workers: wait for it, so
+            # that its line follows the call that crossed the threshold.
+            _workers.idle(5.0)
             for alert in alerts:
                 hours = (alert.time_left or 0) / 3600
                 print(

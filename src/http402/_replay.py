@@ -217,10 +217,14 @@ def _signed_credential(value: str) -> str:
 #: `nbf`, `iat`, `jti`; a nonce, and the request a token is minted for: Coinbase CDP's `uri`
 #: and `uris`, RFC 9449's `htm`, `htu` and `ath`, Atlassian Connect's `qsh`). Header fields:
 #: CDP's `nonce`. Everything else (`iss`, `sub`, `aud`, `azp`, custom claims, the header's
-#: `kid` and `alg`) names the account, and stays.
+#: `kid` and `alg`) stays; a token reduced so is read only when something in it names the
+#: account (the header's `kid`, or a claim other than `aud`).
 PER_TOKEN_CLAIMS = frozenset(
     {"exp", "nbf", "iat", "jti", "nonce", "uri", "uris", "htm", "htu", "ath", "qsh"}
 )
+#: Claims that name who a token is FOR (the provider), not whose it is: on their own they
+#: tell no two accounts apart.
+AUDIENCE_CLAIMS = frozenset({"aud"})
 # Longest token looked into; a longer one counts whole.
 _MAX_TOKEN = 8192
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -242,8 +246,11 @@ def _stable_token(value: str) -> str:
         return value
     kept_header = {k: v for k, v in header.items() if k.lower() not in PER_TOKEN_CLAIMS}
     kept_claims = {k: v for k, v in claims.items() if k.lower() not in PER_TOKEN_CLAIMS}
-    if not kept_claims and "kid" not in kept_header:
-        return value  # nothing in it names an account: the whole token does
+    if "kid" not in kept_header and not any(k not in AUDIENCE_CLAIMS for k in kept_claims):
+        # Nothing in it names an account (an audience names the provider, the same for every
+        # account: tokens signed with each account's own secret may differ in nothing else):
+        # the whole token does, or two accounts would be one scope.
+        return value
     stable = json.dumps([scheme.lower(), kept_header, kept_claims], sort_keys=True, default=str)
     return f"jwt:{stable}"
 

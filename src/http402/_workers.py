@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["MAX_WORKERS", "run"]
+__all__ = ["MAX_WORKERS", "idle", "run"]
 
 #: Workers kept for hooks; more hooks at once each get a thread of their own.
 MAX_WORKERS = 32
@@ -31,6 +31,7 @@ class _Pool:
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix=_NAME)
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._busy = 0
 
     def run(self, job: Callable[[], None]) -> None:
@@ -53,6 +54,12 @@ class _Pool:
         finally:
             with self._lock:
                 self._busy -= 1
+                if not self._busy:
+                    self._idle.notify_all()
+
+    def idle(self, timeout: float) -> bool:
+        with self._lock:
+            return self._idle.wait_for(lambda: not self._busy, timeout)
 
 
 _pool: _Pool | None = None
@@ -65,6 +72,13 @@ def run(job: Callable[[], None]) -> None:
     if pool is None:
         pool = _new_pool()
     pool.run(job)
+
+
+def idle(timeout: float) -> bool:
+    """Waits until no pooled hook of this process runs (at most `timeout` seconds); `True`
+    when none does. For a program that prints what its hooks did in order (the demo)."""
+    pool = _pool
+    return True if pool is None else pool.idle(timeout)
 
 
 def _new_pool() -> _Pool:
