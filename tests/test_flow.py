@@ -599,6 +599,28 @@ class TestBook:
             clock.now += 0.01
         assert len(book) <= 200
 
+    @pytest.mark.parametrize("ending", ["raised", "declined", "topped up"])
+    def test_a_book_is_quiet_only_when_renaming_its_scopes_loses_nothing(self, ending: str) -> None:
+        """`quiet` (when a shell may take the fleet's scope key late): not while a hook runs,
+        nor while a finished episode still answers the gates after it: a window open, or a
+        hook that raised or declined less than `failure_hold` ago (case 83: renamed, the
+        scope's failure hold lapsed and the hook ran again)."""
+        clock = Clock()
+        book = EpisodeBook(clock, failure_hold=10)
+        assert book.quiet()
+        _, episode = book.join("s", book.mark())
+        assert not book.quiet()  # a hook runs
+        retry = Retry(within=30) if ending == "topped up" else None
+        error = RuntimeError("the card processor timed out") if ending == "raised" else None
+        book.finish(episode, retry, error, 30)
+        clock.now = 9.0
+        assert not book.quiet()
+        if retry is not None:
+            book.lift(episode, "s")  # a replay got through: the top-up showed
+            assert not book.quiet()  # its window is still open
+        clock.now = 31.0
+        assert book.quiet()
+
     def test_a_turn_after_the_window_is_closed(self) -> None:
         clock = Clock()
         book = EpisodeBook(clock)

@@ -485,8 +485,10 @@ class EpisodeBook:
 
     def quiet(self) -> bool:
         """`True` when nothing here would be lost if every scope were named anew: no hook
-        runs and no window is open, no top-up waits to show, nothing is held, no late proof
-        waits, no SDK call's answer is kept (a shell whose fleet key came late asks)."""
+        runs and no window is open, no hook raised or declined within `failure_hold` (its
+        episode still answers the gates after it), no top-up waits to show, nothing is
+        held, no late proof waits, no SDK call's answer is kept (a shell whose fleet key came
+        late asks)."""
         now = self.clock()
         with self._lock:
             if self._unlifted or self._orphans or self.holds.live():
@@ -496,7 +498,11 @@ class EpisodeBook:
             for state in self._scopes.values():
                 last = state.last
                 if state.running is not None or (
-                    last is not None and last.retry is not None and now < last.open_until
+                    last is not None
+                    and (
+                        (last.retry is not None and now < last.open_until)
+                        or (last.retry is None and now < last.finished_at + self._failure_hold)
+                    )
                 ):
                     return False
         return True
