@@ -75,17 +75,21 @@ def gate(amount: str = "10000", **extra_headers: str) -> httpx.Response:
 
 
 class Wallet:
-    """The application's pay hook: signs a fresh proof for each call, and counts them."""
+    """The application's pay hook: signs a fresh proof for each call, and counts them; in
+    x402 v2's `PAYMENT-SIGNATURE` header, or v1's `X-PAYMENT` (`version=1`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: int = 2) -> None:
         self.proofs: list[str] = []
+        self.version = version
 
     def __call__(self, error: http402.PaymentRequiredError) -> Retry:
         offer = error.payment.payment_options[0]
-        body = {"x402Version": 2, "payload": {"signature": f"0x5ec2e7{len(self.proofs):04d}"}}
+        signature = f"0x5ec2e7{len(self.proofs):04d}"
+        body = {"x402Version": self.version, "payload": {"signature": signature}}
         proof = base64.b64encode(json.dumps(body).encode()).decode()
         self.proofs.append(proof)
-        return Retry(headers={"PAYMENT-SIGNATURE": proof}, paid=offer)
+        header = "PAYMENT-SIGNATURE" if self.version == 2 else "X-PAYMENT"
+        return Retry(headers={header: proof}, paid=offer)
 
 
 def paying_client(handler: Any, wallet: Any, **options: Any) -> httpx.Client:
@@ -1239,20 +1243,6 @@ def v1_rechallenge(error: str) -> httpx.Response:
     return httpx.Response(402, json={**V1_CHALLENGE, "error": error})
 
 
-class V1Wallet:
-    """A pay hook for x402 v1 (`X-PAYMENT`), counting the proofs it signs."""
-
-    def __init__(self) -> None:
-        self.proofs: list[str] = []
-
-    def __call__(self, error: http402.PaymentRequiredError) -> Retry:
-        offer = error.payment.payment_options[0]
-        body = {"x402Version": 1, "payload": {"signature": f"0x5ec2e7{len(self.proofs):04d}"}}
-        proof = base64.b64encode(json.dumps(body).encode()).decode()
-        self.proofs.append(proof)
-        return Retry(headers={"X-PAYMENT": proof}, paid=offer)
-
-
 def v1_api(answer_to_paid: str) -> Any:
     """A v1 challenge to a request without a proof; the re-challenge `answer_to_paid` to a
     paid one."""
@@ -1270,7 +1260,7 @@ def test_a_settle_call_that_failed_after_verifying_is_an_unknown_outcome(said: s
     """Case 71: the paid replay is verified, then the settle call fails (a facilitator
     timeout or 5xx, perhaps after the broadcast), and the middleware re-challenges saying so:
     the offer is held, and the application's retry does not pay it again."""
-    wallet = V1Wallet()
+    wallet = Wallet(version=1)
     client = paying_client(v1_api(SETTLE_FAILED[said]), wallet)
     with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
         client.get(URL)
@@ -1285,7 +1275,7 @@ def test_a_settle_call_that_failed_after_verifying_is_an_unknown_outcome(said: s
 def test_a_verification_refusal_is_a_refused_payment(said: str) -> None:
     """A re-challenge that refuses the proof at verification (before anything is sent) is a
     payment that did not happen: the challenge error, no hold, and the retry may pay."""
-    wallet = V1Wallet()
+    wallet = Wallet(version=1)
     client = paying_client(v1_api(VERIFY_REFUSED[said]), wallet)
     for _ in range(2):
         with pytest.raises(http402.PaymentChallengeError) as caught:
@@ -1296,7 +1286,7 @@ def test_a_verification_refusal_is_a_refused_payment(said: str) -> None:
 
 @pytest.mark.anyio
 async def test_an_async_settle_call_that_failed_after_verifying_is_an_unknown_outcome() -> None:
-    wallet = V1Wallet()
+    wallet = Wallet(version=1)
     transport = http402.AsyncPaymentRequiredTransport(
         httpx.MockTransport(v1_api(SETTLE_FAILED["express, facilitator 504"])),
         on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
