@@ -15,12 +15,15 @@ import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 
 import http402
+import http402._async_transport
+import http402._transport
 from http402._episodes import EpisodeBook
 
 from .fakes import Alerts
@@ -109,6 +112,96 @@ class TestNoScopeForAResponseThatIsNoGate:
         async with httpx.AsyncClient(transport=transport) as client:
             assert (await client.get(URL)).status_code == 200
         assert scope.calls == 0
+
+
+class TestWallClocks:
+    """A request's mark carries a wall clock only for a coordinator that reads it: one
+    whose `run_episode` elects across processes compares it with when an episode ended
+    elsewhere, so it is read as the request is sent; an in-process one reads none."""
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now, self.reads = 100.0, 0
+
+        def __call__(self) -> float:
+            self.reads += 1
+            return self.now
+
+    class Electing(http402.LocalCoordinator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.walls: list[float] = []
+
+        def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+            self.walls.append(sent.wall)
+            return run_hook()
+
+    class AsyncElecting(http402.AsyncLocalCoordinator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.walls: list[float] = []
+
+        async def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+            self.walls.append(sent.wall)
+            return await run_hook()
+
+    def _provider(self, clock: TestWallClocks.Clock) -> httpx.MockTransport:
+        def answer(request: httpx.Request) -> httpx.Response:
+            clock.now = 200.0  # the gate arrives later than its request was sent
+            return httpx.Response(402, json=GATE)
+
+        return httpx.MockTransport(answer)
+
+    def test_an_in_process_coordinator_reads_no_clock_on_a_200(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = self.Clock()
+        monkeypatch.setattr(http402._transport, "_wall", clock)
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(ok), on_payment_required=top_up
+        )
+        with httpx.Client(transport=transport) as client:
+            assert client.get(URL).status_code == 200
+        assert clock.reads == 0
+
+    def test_an_electing_coordinator_gets_the_wall_clock_of_the_send(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock, coordinator = self.Clock(), self.Electing()
+        monkeypatch.setattr(http402._transport, "_wall", clock)
+        transport = http402.PaymentRequiredTransport(
+            self._provider(clock), on_payment_required=lambda error: None, coordinator=coordinator
+        )
+        with (
+            httpx.Client(transport=transport) as client,
+            pytest.raises(http402.InsufficientCreditsError),
+        ):
+            client.get(URL)
+        assert coordinator.walls == [100.0]
+
+    @pytest.mark.anyio
+    async def test_the_async_transport_reads_clocks_alike(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock, coordinator = self.Clock(), self.AsyncElecting()
+        monkeypatch.setattr(http402._async_transport, "_wall", clock)
+        plain = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(ok), on_payment_required=top_up
+        )
+        async with httpx.AsyncClient(transport=plain) as client:
+            assert (await client.get(URL)).status_code == 200
+        assert clock.reads == 0
+
+        async def decline(error: http402.PaymentRequiredError) -> None:
+            return None
+
+        electing = http402.AsyncPaymentRequiredTransport(
+            self._provider(clock), on_payment_required=decline, coordinator=coordinator
+        )
+        async with httpx.AsyncClient(transport=electing) as client:
+            with pytest.raises(http402.InsufficientCreditsError):
+                await client.get(URL)
+        assert coordinator.walls == [100.0]
 
 
 class TestKnownGates:

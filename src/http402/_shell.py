@@ -21,7 +21,7 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import Crossings, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import ProcessState
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator, ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
@@ -45,6 +45,8 @@ __all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
 TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
 
 _logger = logging.getLogger("http402")
+#: The `run_episode` of the in-process coordinators, which never read a mark's wall clock.
+_LOCAL_EPISODES = (LocalCoordinator.run_episode, AsyncLocalCoordinator.run_episode)
 _Client = TypeVar("_Client")
 _Shell = TypeVar("_Shell", bound="Shell")
 
@@ -139,6 +141,11 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
+        # A mark's wall clock is read by a coordinator that elects across processes (a
+        # fleet's `run_episode`, comparing it with when an episode ended elsewhere); an
+        # in-process one orders by the sequence alone, so a request it marks reads no clock
+        # as it is sent (a call of its own), and a gate's mark reads it as the gate arrives.
+        self._walls = getattr(type(coordinator), "run_episode", None) not in _LOCAL_EPISODES
         #: Whose sequence marks a request as it is sent, to order the balances read
         #: (`_readings`).
         self._book = coordinator.book

@@ -236,27 +236,34 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
         if recovery is not None:
-            gates = self._gate_book
-            if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
-                return self._recovered(recovery.flow(request, self._coordinator), request)
+            if self._checks:
+                gates = self._gate_book
+                if gates is None or (gates.gated_scopes and gates.knows_gates()):
+                    return self._recovered(recovery.flow(request, self._coordinator), request)
             # Taken before sending: a generator body is gone once sent, and the mark tells a
             # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
             book = self._mark_book
             if book is None:
                 sequence, wall = self._coordinator.mark()
             else:
-                sequence, wall = book.sequence, _wall()
+                # Its wall clock only where the coordinator reads it (`Shell._walls`).
+                sequence, wall = book.sequence, _wall() if self._walls else None
             stream = request.stream
         else:
             sequence = self._book.sequence  # orders a balance header (`_readings`)
         try:
             response = self._transport.handle_request(request)
-            # `Shell._passes`, inlined: every response goes through here, and the call was
-            # about a sixth of the check's cost (instructions counted under cachegrind).
+            # `Shell._passes`, inlined: it runs on every response. A 200 is never a status
+            # the registry reads (adapters claim 4xx and 5xx only), so it skips that lookup.
             status = response.status_code
-            if status == 402 or status in self._registry.interest:
+            if status == 200:
+                watched = self._watched_on_200
+            elif status == 402 or status in self._registry.interest:
                 response = self._inspect(request, response)
-            elif watched := self._watched_on_200 if status == 200 else self._watched:
+                watched = None
+            else:
+                watched = self._watched
+            if watched:
                 if self._scan_headers:
                     for _, name, value in response.headers._list:
                         if name in watched and (
@@ -269,7 +276,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         except PaymentRequiredError as error:
             if recovery is None:
                 raise
-            mark = Mark((sequence, wall))
+            mark = Mark((sequence, _wall() if wall is None else wall))
             flow = recovery.gated(request, error, self._coordinator, mark, stream)
         else:
             if recovery is None or not (self._unlifted or self._holds_here):
