@@ -23,6 +23,7 @@ import pytest
 
 import http402
 import http402._async_transport
+import http402._shell
 import http402._transport
 from http402._episodes import EpisodeBook
 
@@ -376,6 +377,89 @@ class TestOneCheckEverywhere:
         """The check has teeth: the commonest response passes untouched."""
         transport = http402.PaymentRequiredTransport(httpx.MockTransport(ok))
         assert transport._passes(transport.handle_request(httpx.Request("GET", URL)))
+
+
+class _CountingLooks:
+    """Wraps a shell's `_looked_at`: counts the responses it is given, then reads them."""
+
+    def __init__(self, transport: Any) -> None:
+        self.calls, self._real = 0, transport._looked_at
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        return self._real(*args)
+
+    async def awaited(self, *args: Any) -> Any:
+        self.calls += 1
+        return await self._real(*args)
+
+
+def _typed(content_type: str) -> httpx.MockTransport:
+    body = b"data: {}\n\n" if "event-stream" in content_type else b"{}"
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"content-type": content_type}, content=body)
+    )
+
+
+class TestContentTypesMetBefore:
+    """A 200's content type is judged once: a type met before and found no event stream
+    passes the hot path with one lookup; an event stream is looked at every time."""
+
+    @pytest.fixture(autouse=True)
+    def _forget_types(self) -> None:
+        http402._shell.NOT_STREAMS.clear()
+
+    def test_a_json_200_is_looked_at_once(self) -> None:
+        transport = http402.PaymentRequiredTransport(_typed("application/json"))
+        looks = transport._looked_at = _CountingLooks(transport)  # type: ignore[method-assign]
+        for _ in range(3):
+            assert transport.handle_request(httpx.Request("GET", URL)).status_code == 200
+        assert looks.calls == 1
+        assert transport._passes(transport.handle_request(httpx.Request("GET", URL)))
+
+    def test_an_event_stream_is_never_remembered(self) -> None:
+        transport = http402.PaymentRequiredTransport(_typed(" Text/Event-Stream; charset=utf-8"))
+        looks = transport._looked_at = _CountingLooks(transport)  # type: ignore[method-assign]
+        for _ in range(3):
+            transport.handle_request(httpx.Request("GET", URL)).read()
+        assert looks.calls == 3 and http402._shell.NOT_STREAMS == {}
+
+    def test_a_gate_in_a_stream_is_found_after_json_200s(self) -> None:
+        gated = [False]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            if not gated[0]:
+                return httpx.Response(200, json={"ok": True})
+            event = b'event: error\ndata: {"error": {"code": "insufficient_credits"}}\n\n'
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=event)
+
+        with httpx.Client(
+            transport=http402.PaymentRequiredTransport(httpx.MockTransport(provider))
+        ) as client:
+            client.get(URL)
+            client.get(URL)
+            gated[0] = True
+            with pytest.raises(http402.InsufficientCreditsError):
+                client.get(URL)
+
+    def test_the_types_kept_are_bounded(self) -> None:
+        for n in range(3 * http402._shell._MAX_NOT_STREAMS):
+            transport = http402.PaymentRequiredTransport(_typed(f"application/x-{n}"))
+            transport.handle_request(httpx.Request("GET", URL))
+            assert len(http402._shell.NOT_STREAMS) <= http402._shell._MAX_NOT_STREAMS
+        long = "application/" + "x" * http402._shell._MAX_CONTENT_TYPE
+        http402.PaymentRequiredTransport(_typed(long)).handle_request(httpx.Request("GET", URL))
+        assert long.encode() not in http402._shell.NOT_STREAMS
+
+    @pytest.mark.anyio
+    async def test_the_async_transport_judges_a_type_once_too(self) -> None:
+        transport = http402.AsyncPaymentRequiredTransport(_typed("application/json"))
+        looks = _CountingLooks(transport)
+        transport._looked_at = looks.awaited  # type: ignore[method-assign]
+        for _ in range(3):
+            response = await transport.handle_async_request(httpx.Request("GET", URL))
+            assert response.status_code == 200
+        assert looks.calls == 1
 
 
 class TestReplayAtOnce:

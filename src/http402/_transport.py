@@ -46,8 +46,8 @@ from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
 from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
-from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
-from ._streams import EVENT_STREAM_STARTS, Followed, says_event_stream
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, not_a_stream
+from ._streams import Followed
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
 
@@ -242,12 +242,13 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                     return self._recovered(recovery.flow(request, self._coordinator), request)
             # Taken before sending: a generator body is gone once sent, and the mark tells a
             # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
-            book = self._mark_book
-            if book is None:
-                sequence, wall = self._coordinator.mark()
+            book = self._local_book
+            if book is not None:  # no wall clock: a gate's mark reads it (`Shell._local_book`)
+                sequence, wall = book.sequence, None
+            elif (book := self._mark_book) is not None:
+                sequence, wall = book.sequence, _wall()
             else:
-                # Its wall clock only where the coordinator reads it (`Shell._walls`).
-                sequence, wall = book.sequence, _wall() if self._walls else None
+                sequence, wall = self._coordinator.mark()
             stream = request.stream
         else:
             sequence = self._book.sequence  # orders a balance header (`_readings`)
@@ -267,7 +268,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 if self._scan_headers:
                     for _, name, value in response.headers._list:
                         if name in watched and (
-                            name != b"content-type" or value[:1] in EVENT_STREAM_STARTS
+                            name != b"content-type" or not_a_stream(value) is not False
                         ):
                             response = self._looked_at(request, response, sequence)
                             break
@@ -433,7 +434,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if self._fleet_keyed:
                 self._keyed()
             self._observe_balance(request, response, sent, wall)
-        if status == 200 and self._peeks and says_event_stream(response.headers):
+        if status == 200 and self._peeks and self._says_event_stream(response):
             return self._peek(request, response)
         return response
 
