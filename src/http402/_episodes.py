@@ -512,6 +512,25 @@ class EpisodeBook:
         with self._lock:
             self._forget_gate(self._scopes.get(scope))
 
+    def knows(self, scope: str, *, gates: bool = True) -> bool:
+        """`True` when this process knows something of `scope` that `forget_gate` or
+        `reconcile` ends: a known gate (unless `gates` is false: `reconcile` ends none), a
+        hold, or a top-up that did not show yet. A call that finds nothing says so: its
+        scope is likely not the one real requests have."""
+        prefix = f"{scope}|"
+        with self._lock:
+            state = self._scopes.get(scope)
+            if (
+                gates
+                and state is not None
+                and state.gated is not None
+                and self.clock() < state.gated_until
+            ):
+                return True
+            if any(key.startswith(prefix) for key in self._unlifted):
+                return True
+        return bool(self.holds.live().get(scope))
+
     def __len__(self) -> int:
         return len(self._scopes)
 

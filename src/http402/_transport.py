@@ -196,7 +196,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         """The wrapped transport."""
         return self._transport
 
-    def forget_gate(self, request: httpx.Request | str) -> None:
+    def forget_gate(self, request: httpx.Request | str) -> bool:
         """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
         with `Preflight(gate_ttl=...)`, its requests are sent again at once instead of
         failing fast.
@@ -204,15 +204,21 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         Pass the request (or one built the same way, such as
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
+
+        Returns `True` when something of that scope was known to forget (a known gate, here
+        or in the store, or a top-up's hold): `False` says the scope is likely not the one
+        real requests have.
         """
         if self._fleet_keyed:
             self._keyed()
         scope = self._scope_of(request)
+        known = self._knows(scope)
         self._coordinator.forget_gate(scope)
         self._release(scope, TOP_UP_HOLDS)
         self._coordinator.book.settled(scope)
+        return known
 
-    def reconcile(self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any) -> None:
+    def reconcile(self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any) -> bool:
         """Ends a hold once the application has checked what happened to the payment (its
         wallet, its billing page): the hook may pay for the scope and offer again.
 
@@ -224,6 +230,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if self._fleet_keyed:
             self._keyed()
         scope, keys = self._holds_of(target)
+        known = self._coordinator.book.knows(scope, gates=False)
         if keys is None:
             if self._stores_holds:
                 self._coordinator.release(scope, None)
@@ -232,6 +239,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             self._release(scope, keys)
         if keys is None or any(is_top_up_key(key) for key in keys):
             self._coordinator.book.settled(scope)
+        return known
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
@@ -344,6 +352,15 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         for key in keys if self._stores_holds else ():
             self._coordinator.hold(scope, key, record)
             self._coordinator.book.holds.hold(scope, key, record, shared=True)
+
+    def _knows(self, scope: str) -> bool:
+        """Whether this process, or the store, knows something of `scope` to forget."""
+        if self._coordinator.book.knows(scope):
+            return True
+        try:
+            return self._coordinator.gated(scope) is not None
+        except Exception:  # a store that cannot answer: nothing known here
+            return False
 
     def _release(self, scope: str, keys: tuple[str, ...]) -> None:
         for key in keys:
