@@ -49,6 +49,7 @@ from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
 from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
@@ -201,7 +202,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         if self._fleet_keyed:
             await self._keyed()
         scope, keys = self._holds_of(target)
-        known = self._coordinator.book.knows(scope, gates=False)
+        known: bool = self._coordinator.book.knows(scope, gates=False)
         if keys is None:
             if self._stores_holds:
                 await self._coordinator.release(scope, None)
@@ -263,7 +264,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         gate response handed back."""
         if self._fleet_keyed:
             await self._keyed()
-        steps = Steps(flow)
+        steps = Steps(for_request(request, flow))  # its records: scrubbed of its credentials
         received: httpx.Response | None = None
         while steps.running:
             try:
@@ -483,7 +484,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         top-up of seconds)."""
         if self._to_alert(crossings):
             assert crossings is not None
-            spawn_unowned(lambda: self._alert(crossings))
+            spawn_unowned(lambda: awaited(crossings.secrets, self._alert(crossings)))
 
     async def _alert(self, crossings: Crossings) -> None:
         """Gives the low-balance hook each warning a reading fired (in a fleet, only for a
@@ -701,7 +702,7 @@ async def _in_worker(hook: Callable[[Any], Any], alert: Any) -> None:
         finally:
             waker()
 
-    workers.run(work)
+    workers.run(work, credentials=known())  # its failure's record: scrubbed alike
     await waker.event.wait()
 
 

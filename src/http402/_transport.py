@@ -43,6 +43,7 @@ from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
 from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._logs import for_request
 from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
@@ -230,7 +231,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if self._fleet_keyed:
             self._keyed()
         scope, keys = self._holds_of(target)
-        known = self._coordinator.book.knows(scope, gates=False)
+        known: bool = self._coordinator.book.knows(scope, gates=False)
         if keys is None:
             if self._stores_holds:
                 self._coordinator.release(scope, None)
@@ -292,7 +293,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         gate response handed back."""
         if self._fleet_keyed:
             self._keyed()
-        steps = Steps(flow)
+        steps = Steps(for_request(request, flow))  # its records: scrubbed of its credentials
         received: httpx.Response | None = None
         while steps.running:
             try:
@@ -499,7 +500,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         before the interpreter exits."""
         if self._to_alert(crossings):
             assert crossings is not None
-            workers.run(lambda: self._alert(crossings))
+            workers.run(lambda: self._alert(crossings), credentials=crossings.secrets)
 
     def _alert(self, crossings: Crossings) -> None:
         """Calls the low-balance hook with each warning a reading fired; in a fleet, only for

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import httpx
 
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._logs import logger as _logger
 from ._replay import as_sent as _as_sent
 from ._replay import as_sent_async as _as_sent_async
 from ._shell import wrap_client
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["aforget_gate", "areconcile", "forget_gate", "reconcile", "wrap"]
 
-_logger = logging.getLogger("http402")
 
 _Client = TypeVar("_Client", bound=httpx.Client)
 _AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
