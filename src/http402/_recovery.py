@@ -526,9 +526,7 @@ class Recovery:
                 polls = 0
                 hold = self._hold_of("unknown_outcome", request, last, "", retry)
                 replay = replay_of(request, retry, tally.sends + 1)
-                result = yield from self._attempt(
-                    replay, scope, (top_up_key(need),), hold, book
-                )
+                result = yield from self._attempt(replay, scope, (top_up_key(need),), hold, book)
                 tally.sends += 1
                 if previous is not Stance.LAST_CHANCE or stance is not Stance.SCOUTING:
                     previous = stance
