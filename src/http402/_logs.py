@@ -41,6 +41,9 @@ _known: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar(
 #: A URL in free text (an `HTTPStatusError` quotes the request's URL whole).
 _URL = re.compile(r"""\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s'"<>()\[\]{}`]+""")
 
+#: A path segment long enough to be a key (`_redaction`'s shortest secret).
+_LONG_SEGMENT = re.compile(r"/[^/]{8,}")
+
 #: The attributes every `LogRecord` has: anything else came in `extra`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -109,10 +112,18 @@ def _scrubber() -> Callable[[str], str]:
 
     redact = redactor_for(_secrets())
 
+    def shown(match: re.Match[str]) -> str:
+        url = match.group()
+        rest = url.partition("://")[2]
+        path = rest[rest.find("/") :] if "/" in rest else ""
+        if "@" in url or "?" in url or _LONG_SEGMENT.search(path):
+            return safe_url_for_display(url)
+        return url  # nothing a credential could be in (a scope's `origin:digest` stays)
+
     def scrub(text: str) -> str:
         text = redact(text)
         if "://" in text:
-            text = _URL.sub(lambda match: safe_url_for_display(match.group()), text)
+            text = _URL.sub(shown, text)
         return text
 
     return scrub
