@@ -116,10 +116,18 @@ class Fields:
                 return None
             fields.messages.append(Message(text, message.upstream, message.own))
         for code, (path, key, own) in zip(self.codes, sources.codes, strict=True):
-            value = _code_value(key, _at(payload, path))
+            stated = _at(payload, path)
+            text = None if own is None else fields.messages[own].text
+            if type(stated) is str and stated == code.value:
+                # The same code as before (most often: the ids are in the message): a code
+                # read as it is read again (`_code_value` of its own value is that value).
+                if text != code.message:
+                    code = Code(code.value, code.normalized, text, code.aux)
+                fields.codes.append(code)
+                continue
+            value = _code_value(key, stated)
             if value is None:
                 return None
-            text = None if own is None else fields.messages[own].text
             fields.codes.append(Code(value, normalize_code(value), text, code.aux))
         for role, path in sources.values.items():
             parsed = _PARSERS[role](_at(payload, path))
