@@ -509,6 +509,49 @@ class TestReadingsKept:
         if fields.sources is not None:
             assert fields.read_again(body) == fields
 
+    @pytest.mark.parametrize("retry_after", [None, 30.0])
+    def test_an_answer_made_for_one_response_is_completed_and_scrubbed(
+        self, retry_after: float | None
+    ) -> None:
+        """A body read like one before it (its ids new) is read for its response alone, and
+        its answer is made with that response's status and payload: it is still completed
+        from the headers and scrubbed of the request's key, as any answer is."""
+        key = "sk-live-0123456789abcdefghijklmnop"
+        headers = {"content-type": "application/json"}
+        if retry_after is not None:
+            headers["retry-after"] = str(int(retry_after))
+
+        def response(request_id: str) -> httpx.Response:
+            body = {
+                "error": {
+                    "message": f"Insufficient credits for key {key} (request {request_id})",
+                    "code": "insufficient_credits",
+                }
+            }
+            return httpx.Response(
+                403,
+                headers=headers,
+                json=body,
+                request=httpx.Request("POST", GATEWAY, headers={"authorization": f"Bearer {key}"}),
+            )
+
+        self.fresh(response("1000001"))
+        answer = http402.classify(response("2000002"))
+        assert answer is not None
+        assert (answer.status_code, answer.retry_after, answer.code) == (
+            403,
+            retry_after,
+            "insufficient_credits",
+        )
+        assert answer.message == "Insufficient credits for key [redacted] (request 2000002)"
+        assert answer.raw == {
+            "error": {
+                "message": f"Insufficient credits for key {key} (request 2000002)",
+                "code": "insufficient_credits",
+            }
+        }
+        assert answer == self.fresh(response("2000002"))
+
     @pytest.mark.parametrize(
         "key", [*fields_module._CODE_KEYS, *fields_module._MESSAGE_KEYS, "ErrorCode"]
     )

@@ -68,7 +68,7 @@ class Fields:
     used up (`"remaining": 0`).
     """
 
-    __slots__ = ("answers", "codes", "exhausted", "messages", "sources", "values")
+    __slots__ = ("answers", "codes", "exhausted", "made_for", "messages", "sources", "values")
 
     def __init__(self) -> None:
         self.codes: list[Code] = []
@@ -80,6 +80,10 @@ class Fields:
         self.sources: _Sources | None = None
         #: The answers made from these fields (`readers.gate`), frozen, by what they took.
         self.answers: dict[tuple[Any, ...], Any] = {}
+        #: The status and the decoded payload of the one response these fields were read
+        #: for, when no other response shares them (`readers.reading_of`): the answers are
+        #: then made with both, and completing one needs no second object (`_core`).
+        self.made_for: tuple[int, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<Fields codes={self.codes!r} messages={self.messages!r}>"

@@ -197,6 +197,9 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
                 _remember(_TEMPLATES, shape, reading)
         if short:
             _remember(_READINGS, text, reading)
+        elif reading.fields is not None:
+            # Kept nowhere but on this snapshot: its answer can be made for this response.
+            reading.fields.made_for = (snapshot.status_code, payload)
     snapshot._reading = reading
     return reading
 
@@ -351,6 +354,14 @@ def _answer(
     message: str | None,
     raw: Any,
 ) -> PaymentRequired:
+    status_code = 402  # the default; `_core` completes the answer with the response's
+    made_for = fields.made_for
+    if made_for is not None:
+        # Fields read for one response only: the answer is made with its status and payload
+        # here, which is all that completing it would change (`_core._complete`).
+        status_code = made_for[0]
+        if raw is None:
+            raw = made_for[1]
     values = fields.values
     request_id = values.get("request_id")
     action_url = values.get("action_url")
@@ -379,6 +390,7 @@ def _answer(
     return PaymentRequired(
         reason=reason,
         provider=provider,
+        status_code=status_code,
         code=code,
         message=message,
         credits_required=required,
