@@ -281,12 +281,22 @@ def _complete(
     code = payment.code
     if code is not None and code == str(snapshot.status_code):
         code = None  # a gateway's `"code": 402` restates the status: no code of its own
-    code = shown_text(code, redact, 300)
-    message = shown_text(payment.message, redact, MAX_TEXT_FIELD, spacing=True)
-    currency = shown_text(payment.currency, redact, 64)
-    current_plan = shown_text(payment.current_plan, redact, 200)
-    required_plan = shown_text(payment.required_plan, redact, 200)
-    request_id = shown_text(request_id, redact, 200)
+    # (Most answers name no currency or plan: `None` is kept without a call.)
+    code = None if code is None else shown_text(code, redact, 300)
+    message = payment.message
+    if message is not None:
+        message = shown_text(message, redact, MAX_TEXT_FIELD, spacing=True)
+    currency = payment.currency
+    if currency is not None:
+        currency = shown_text(currency, redact, 64)
+    current_plan = payment.current_plan
+    if current_plan is not None:
+        current_plan = shown_text(current_plan, redact, 200)
+    required_plan = payment.required_plan
+    if required_plan is not None:
+        required_plan = shown_text(required_plan, redact, 200)
+    if request_id is not None:
+        request_id = shown_text(request_id, redact, 200)
     options = payment.payment_options
     if options:
         options = tuple(_scrub_option(o, redact) for o in options)
