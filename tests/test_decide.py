@@ -144,6 +144,39 @@ class TestVetoes:
         body["message"] = "Out of call volume quota. Quota will be replenished in 2.12 days."
         assert reason(body, strict=True) is Reason.PLAN_LIMIT_EXCEEDED
 
+    @pytest.mark.parametrize(
+        "renewal",
+        [
+            "Quota will be replenished in 07:01:20.",
+            "Quota will be replenished in 23:59:59.",
+            "Your quota will be replenished in 3 hours.",
+            "The quota resets at midnight UTC.",
+            "Your quota will be restored tomorrow.",
+        ],
+    )
+    def test_a_renewal_within_a_day_is_a_window_on_a_strict_reading(self, renewal: str) -> None:
+        """A countdown under a day is a window to wait out on a status other than 402
+        (Blackbaud's 403 'Out of call volume quota ... in 07:01:20'); a 402 that says so
+        still states its gate, as a daily limit's does."""
+        body = {"message": f"Out of call volume quota. {renewal}"}
+        assert reason(body, strict=True) is None
+        assert reason(body) is Reason.PLAN_LIMIT_EXCEEDED
+
+    @pytest.mark.parametrize(
+        "renewal",
+        [
+            "Quota will be replenished in 2.12 days.",
+            "Your quota resets on the 1st.",
+            "Your quota renews with the next billing cycle.",
+            "Your quota resets in 12 days.",
+            "Quota will be replenished in 30:00:00.",
+        ],
+    )
+    def test_a_monthly_allowances_renewal_is_no_window(self, renewal: str) -> None:
+        """A renewal in days, on a date or with the billing cycle is the plan's allowance."""
+        body = {"message": f"Out of call volume quota. {renewal}"}
+        assert reason(body, strict=True) is Reason.PLAN_LIMIT_EXCEEDED
+
     def test_a_restated_reason_phrase_is_a_category_not_a_throttle(self) -> None:
         """'Too many requests' beside words that state a monthly allowance is the status
         restated: the allowance decides; alone or beside a bare quota it stays a throttle."""

@@ -848,3 +848,104 @@ def test_a_disabled_subscription_on_409_is_a_gate_and_a_conflict_is_not() -> Non
     assert payment is not None and payment.reason is Reason.SUBSCRIPTION_EXPIRED
     conflict = {"error": {"code": "Conflict", "message": "This subscription is already canceled."}}
     assert http402.classify(response(409, conflict)) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        # Segmind documents 406 as its credits status; its content-type 406 is no gate.
+        (406, {"error": "Insufficient credits"}, Reason.INSUFFICIENT_CREDITS),
+        (406, {"error": "Invalid content type"}, None),
+        (406, {"error": "Not Acceptable: application/xml is not supported"}, None),
+        # Weak words (a bare quota) stay weak on 406, as on any status but 402.
+        (406, {"error": "quota exceeded"}, None),
+        # Statuses about a request's form, and not-found or gone, are never read.
+        (404, {"error": "Insufficient credits"}, None),
+        (410, {"error": "Insufficient credits"}, None),
+        (413, {"error": "Insufficient credits"}, None),
+        (415, {"error": "Insufficient credits"}, None),
+    ],
+)
+def test_406_is_read_on_strong_evidence_and_a_requests_form_never(
+    status: int, body: Any, expected: Reason | None
+) -> None:
+    """The statuses table's rows for 406 (a provider's own credits status) and for the
+    statuses that stay unread (the request's form, a missing resource)."""
+    payment = http402.classify(response(status, body))
+    assert (payment.reason if payment else None) is expected
+
+
+def test_an_apilayer_info_member_is_a_message() -> None:
+    """apilayer's `error.info` (Weatherstack, Fixer) holds the error's words."""
+    body = payload("weatherstack-function-access-restricted-105-subscription-plan-403")
+    payment = http402.classify(response(403, body["response"]["body"]))
+    assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+    assert payment.message is not None and payment.message.startswith("Access Restricted")
+    invalid = {
+        "success": False,
+        "error": {
+            "code": 101,
+            "type": "invalid_access_key",
+            "info": "You have not supplied a valid API Access Key.",
+        },
+    }
+    assert http402.classify(response(403, invalid)) is None
+    throttled = {
+        "success": False,
+        "error": {
+            "code": 106,
+            "type": "rate_limit_reached",
+            "info": "Your plan allows 10 requests per minute.",
+        },
+    }
+    assert http402.classify(response(429, throttled)) is None
+
+
+def test_a_402_naming_a_per_request_payment_protocol_is_a_challenge_without_offers() -> None:
+    """A 402 whose words name x402 or L402 asks for this request to be paid: no offer is
+    built from words. Off a 402 the words are documentation."""
+    words = {"error": "payment_required", "message": "This endpoint requires an x402 micropayment."}
+    payment = http402.classify(response(402, words))
+    assert payment is not None and payment.reason is Reason.PAYMENT_CHALLENGE
+    assert payment.payment_options == ()
+    assert http402.classify(response(403, words)) is None
+    balance = {"message": "Insufficient USDC balance for the x402 payment."}
+    payment = http402.classify(response(402, balance))
+    assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "Access restricted. Check credits balance or enter the correct API key.",
+            Reason.INSUFFICIENT_CREDITS,
+        ),
+        ("Please check your account balance.", Reason.INSUFFICIENT_CREDITS),
+        ("Invalid API key. Check your balance and your key.", None),
+        ("Check the balance field: it must be a number.", None),
+        ("Balance check failed.", None),
+    ],
+)
+def test_a_remedy_naming_the_balance_is_a_top_up(message: str, expected: Reason | None) -> None:
+    """WhoisXML's 403 asks to check the credits balance (under its plural `messages`)."""
+    payment = http402.classify(response(403, {"code": 403, "messages": message}))
+    assert (payment.reason if payment else None) is expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("This currency pair is for premium subscribers only.", Reason.PLAN_LIMIT_EXCEEDED),
+        ("Historical data is restricted to Pro users.", Reason.PLAN_LIMIT_EXCEEDED),
+        ("This endpoint is reserved for paid plans.", Reason.PLAN_LIMIT_EXCEEDED),
+        ("This endpoint is for internal users only.", None),
+        ("This field is restricted to admin users.", None),
+        ("Premium users only: 10 requests per minute.", None),
+    ],
+)
+def test_what_only_a_paid_tier_may_use_is_the_plans(message: str, expected: Reason | None) -> None:
+    """API Ninjas' 400 'is for premium subscribers only' is the plan's feature; an
+    authorisation's 'for admins only' and a paid tier's rate are not."""
+    payment = http402.classify(response(400, {"error": message}))
+    assert (payment.reason if payment else None) is expected

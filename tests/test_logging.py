@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 import http402
+import http402._logs
 
 # An adapter that raises is skipped with a WARNING record on the `http402` logger.
 _WARNS = textwrap.dedent(
@@ -134,3 +141,175 @@ def test_an_event_with_no_gate_names_no_gate(caplog: pytest.LogCaptureFixture) -
     assert record.getMessage() == "http402 release_failed: the store did not answer"
     assert record.__dict__["billing_gate_reason"] is None
     assert record.__dict__["http402_event"] == "release_failed"
+
+
+#: A key the provider takes in the query (SerpApi's `?api_key=`), and a passphrase sent as a
+#: header: neither is shaped like a key, so only knowing the request's credentials finds it.
+QUERY_KEY = "wq7Rb2Lm9Xc4Vn8Tz3Kd"
+PASSPHRASE = "correct horse battery staple"
+
+
+class _Written(logging.Handler):
+    """Formats each record of the `http402` logger as any logging config would (message
+    and traceback), and says when the low-balance hook's failure was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.hook_failed = threading.Event()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(self.format(record))
+        if "low-balance hook raised" in record.getMessage():
+            self.hook_failed.set()
+
+
+@contextlib.contextmanager
+def _written() -> Iterator[_Written]:
+    handler = _Written()
+    logger = logging.getLogger("http402")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _provider(http: Any) -> Any:
+    def answer(request: Any) -> Any:
+        if request.url.path.endswith("/top-up"):
+            return http.Response(503, json={"error": "billing backend unavailable"})
+        return http.Response(200, json={}, headers={"X-Credits-Remaining": "40"})
+
+    return http.MockTransport(answer)
+
+
+def _top_up(http: Any) -> Callable[[http402.LowBalance], None]:
+    """The application's low-balance top-up: the provider's billing API with the same key,
+    and `raise_for_status()`, whose message quotes the URL whole; its error quotes the
+    passphrase too."""
+
+    def top_up(alert: http402.LowBalance) -> None:
+        billing = http.Client(transport=_provider(http))
+        response = billing.post(
+            "https://api.search.example/v1/top-up", params={"api_key": QUERY_KEY}
+        )
+        try:
+            response.raise_for_status()
+        except http.HTTPStatusError as exc:
+            raise RuntimeError(f"top-up refused for passphrase {PASSPHRASE!r}") from exc
+
+    return top_up
+
+
+def _leaks(texts: list[str]) -> list[str]:
+    return [text for text in texts if QUERY_KEY in text or PASSPHRASE in text]
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_a_low_balance_hooks_failure_is_logged_without_the_requests_credentials(
+    library: str,
+) -> None:
+    """The low-balance hook raises, quoting in its traceback the key of the request whose
+    balance fired it (in a URL's query) and its passphrase (in words): the record http402
+    writes, message and traceback as a formatter prints them, holds neither (case 94)."""
+    http = pytest.importorskip(library)
+    client = http402.wrap(
+        http.Client(transport=_provider(http), headers={"CB-ACCESS-PASSPHRASE": PASSPHRASE}),
+        low_balance=http402.LowBalanceWatch(_top_up(http), below=100),
+    )
+    with _written() as written:
+        response = client.get(
+            "https://api.search.example/v1/search", params={"api_key": QUERY_KEY, "q": "x"}
+        )
+        assert response.status_code == 200
+        assert written.hook_failed.wait(30)
+    text = "\n".join(written.texts)
+    assert "RuntimeError" in text and "HTTPStatusError" in text  # the traceback is there
+    assert "[redacted]" in text
+    assert _leaks(written.texts) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coroutine", [True, False])
+async def test_an_async_low_balance_hooks_failure_is_logged_without_the_requests_credentials(
+    coroutine: bool,
+) -> None:
+    """The async twin: a coroutine hook (in its task) and a plain one (in a worker thread)."""
+    plain = _top_up(httpx)
+
+    async def as_coroutine(alert: http402.LowBalance) -> None:
+        plain(alert)
+
+    client = http402.wrap(
+        httpx.AsyncClient(transport=_provider(httpx), headers={"CB-ACCESS-PASSPHRASE": PASSPHRASE}),
+        low_balance=http402.LowBalanceWatch(as_coroutine if coroutine else plain, below=100),
+    )
+    with _written() as written:
+        response = await client.get(
+            "https://api.search.example/v1/search", params={"api_key": QUERY_KEY, "q": "x"}
+        )
+        assert response.status_code == 200
+        with anyio.fail_after(30):
+            while not written.hook_failed.is_set():
+                await anyio.sleep(0)  # a turn of the loop: the hook's task runs
+    assert "RuntimeError" in "\n".join(written.texts)
+    assert _leaks(written.texts) == []
+
+
+def test_every_record_of_the_http402_logger_is_scrubbed() -> None:
+    """One path: whatever a module of http402 (or anyone) writes on the `http402` logger, its
+    message, its arguments, its traceback, its stack and its `extra` fields are scrubbed of the
+    credentials known where it is written, of key-shaped tokens, and of credentials in URLs;
+    a handler never gets the exception object itself."""
+    url = f"https://user:{QUERY_KEY}@api.example.com/v1?api_key={QUERY_KEY}&q=1"
+    logger = logging.getLogger("http402")
+    try:
+        raise ValueError(f"refused {url} for {PASSPHRASE}")
+    except ValueError as exc:
+        error = exc
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    keep.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(keep)
+    try:
+        with http402._logs.credentials((PASSPHRASE,)):
+            logger.warning(
+                "calling %s",
+                url,
+                exc_info=error,
+                stack_info=True,
+                extra={"scope": f"echo {PASSPHRASE}"},
+            )
+        logger.warning("no credential known here: %s", url, exc_info=error)
+    finally:
+        logger.removeHandler(keep)
+    assert [record.exc_info for record in records] == [None, None]
+    first, second = (keep.format(record) for record in records)
+    for text in (first, second):
+        assert QUERY_KEY not in text and "ValueError" in text
+    assert PASSPHRASE not in first + (records[0].stack_info or "") + records[0].__dict__["scope"]
+    assert PASSPHRASE in second  # words are secrets only where they are known to be
+    assert "api.example.com" in first  # the URL is still shown, without its credentials
+
+
+def test_every_module_logs_through_the_one_scrubbed_logger() -> None:
+    """No module of http402 takes a logger of its own: each writes through `_logs.logger`,
+    whose filter is the one path of every record."""
+    package = Path(http402.__file__).parent
+    own = [
+        path.name
+        for path in package.rglob("*.py")
+        if "getLogger(" in path.read_text() and path.name not in ("_logs.py", "__init__.py")
+    ]
+    assert own == []
+    assert any(type(f).__name__ == "_Scrub" for f in logging.getLogger("http402").filters)

@@ -1298,3 +1298,118 @@ async def test_an_async_settle_call_that_failed_after_verifying_is_an_unknown_ou
             await client.get(URL)
     assert again.value.held
     assert len(wallet.proofs) == 1
+
+
+#: The four kinds of client `forget_gate` and `reconcile` take: (library, async).
+CLIENT_KINDS = [("httpx", False), ("httpx", True), ("httpx2", False), ("httpx2", True)]
+
+
+class _AuthedAccount:
+    """An API whose clients send their key through the client's `auth=` (Basic, as Stripe's
+    `auth=(key, "")`): httpx applies it in `send`, after `build_request`. It is gated until
+    credits are added by hand; a priced route answers its first paid replay with a 503."""
+
+    def __init__(self, library: str) -> None:
+        self.http = pytest.importorskip(library)
+        self.credits = 0
+        self.paid = 0
+
+    def __call__(self, request: Any) -> Any:
+        assert request.headers["authorization"].startswith("Basic ")  # every real request
+        if request.url.path.endswith("/premium"):
+            if not request.headers.get("payment-signature"):
+                return self.http.Response(
+                    402, headers={"payment-required": challenge_header()}, json={}
+                )
+            self.paid += 1
+            return self.http.Response(503 if self.paid == 1 else 200, json={})
+        if self.credits <= 0:
+            return self.http.Response(402, json=insufficient(0, 1))
+        self.credits -= 1
+        return self.http.Response(200, json={})
+
+    def client(self, asynchronous: bool, **options: Any) -> Any:
+        make = self.http.AsyncClient if asynchronous else self.http.Client
+        inner = make(
+            base_url="https://api.example.com/v1",
+            transport=self.http.MockTransport(self),
+            auth=("acct_4242", "key_live_Zx81Qm27Lp90Vb36Nc54Kd"),
+        )
+        return http402.wrap(inner, **options)
+
+
+async def _both(asynchronous: bool, value: Any) -> Any:
+    return await value if asynchronous else value
+
+
+async def _outcome(asynchronous: bool, client: Any, path: str) -> Any:
+    try:
+        response = await _both(asynchronous, client.get(path))
+    except (http402.PaymentRequiredError, http402.PaymentOutcomeUnknownError) as exc:
+        return exc
+    return response.status_code
+
+
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_forget_gate_and_reconcile_name_the_scope_the_clients_auth_gives_its_requests(
+    library: str, asynchronous: bool
+) -> None:
+    """`forget_gate(client)` and `reconcile(client)` compute the billing scope of a request
+    the client sends, its `auth=` applied as `send` applies it (case 93: built only, it named
+    another scope, and both calls ended nothing, silently): after a top-up by hand the next
+    request is sent, and after a reconcile the held offer is paid again. Both say they found
+    something; sync and async, httpx and httpx2."""
+    account = _AuthedAccount(library)
+    forget = http402.aforget_gate if asynchronous else http402.forget_gate
+    reconcile = http402.areconcile if asynchronous else http402.reconcile
+
+    async def main() -> None:
+        gated = account.client(asynchronous, preflight=http402.Preflight(gate_ttl=600))
+        assert isinstance(await _outcome(asynchronous, gated, "/generate"), Exception)
+        refused = await _outcome(asynchronous, gated, "/generate")
+        assert isinstance(refused, http402.InsufficientCreditsError)
+        assert refused.attempts == 0  # known before sending
+        account.credits = 10  # a top-up made by hand
+        assert await _both(asynchronous, forget(gated)) is True
+        assert await _outcome(asynchronous, gated, "/generate") == 200
+
+        wallet = Wallet()
+        priced = account.client(
+            asynchronous,
+            on_payment_required={Reason.PAYMENT_CHALLENGE: wallet},
+        )
+        unknown = await _outcome(asynchronous, priced, "/premium")
+        assert isinstance(unknown, http402.PaymentOutcomeUnknownError)
+        held = await _outcome(asynchronous, priced, "/premium")
+        assert isinstance(held, http402.PaymentOutcomeUnknownError) and held.held
+        assert len(wallet.proofs) == 1
+        assert await _both(asynchronous, reconcile(priced)) is True  # nothing settled
+        assert await _outcome(asynchronous, priced, "/premium") == 200
+        assert len(wallet.proofs) == 2
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_forget_gate_and_reconcile_say_when_they_found_nothing(
+    library: str, asynchronous: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call whose scope knows nothing (another key than the requests', or nothing ever
+    gated) answers `False` and warns on the `http402` logger, naming no credential."""
+    account = _AuthedAccount(library)
+    client = account.client(asynchronous, preflight=http402.Preflight(gate_ttl=600))
+    forget = http402.aforget_gate if asynchronous else http402.forget_gate
+    reconcile = http402.areconcile if asynchronous else http402.reconcile
+    other = {"X-Api-Key": "sk-another-tenant-0123456789"}
+
+    async def main() -> None:
+        assert isinstance(await _outcome(asynchronous, client, "/generate"), Exception)
+        with caplog.at_level(logging.WARNING, logger="http402"):
+            assert await _both(asynchronous, reconcile(client)) is False  # a gate, no hold
+            assert await _both(asynchronous, forget(client, headers=other)) is False
+        assert await _both(asynchronous, forget(client)) is True
+
+    asyncio.run(main())
+    said = [r.getMessage() for r in caplog.records if "found nothing known" in r.getMessage()]
+    assert len(said) == 2
+    assert not any("sk-another" in text or "key_live" in text for text in said)

@@ -18,6 +18,8 @@ import http402
 from http402 import Reason, Retry, SpendPolicy
 from http402.testing import gate as recorded_gate
 
+from .fakes import VirtualClock
+
 URL = "https://api.example.com/v1/generate"
 GATE = {"error": {"code": "insufficient_credits", "message": "Not enough credits."}}
 
@@ -319,3 +321,141 @@ def test_every_caller_sees_the_hook_exception_as_the_hook_raised_it() -> None:
             client.get(URL)
     assert isinstance(caught.value.__context__, ConnectionError)
     assert caught.value.__suppress_context__
+
+
+#: 402s with nothing usable in them (`Reason.UNKNOWN`): an edge's default error page (nginx's
+#: `auth_request` answering from a cached billing decision), an empty body, an empty object.
+WORDLESS_402S = {
+    "nginx page": (
+        b"<html>\r\n<head><title>402 Payment Required</title></head>\r\n<body>\r\n<center>"
+        b"<h1>402 Payment Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n"
+        b"</html>\r\n",
+        "text/html",
+    ),
+    "empty body": (b"", "text/plain"),
+    "empty object": (b"{}", "application/json"),
+}
+
+
+class _Edge:
+    """An account out of credits behind an edge: the origin shows a top-up `origin_lag`
+    seconds after it, the edge's cached billing check `edge_lag` seconds after it, and the
+    edge's 402 says nothing."""
+
+    def __init__(self, clock: Any, wordless: str, origin_lag: float, edge_lag: float) -> None:
+        self.clock, self.origin_lag, self.edge_lag = clock, origin_lag, edge_lag
+        self.body, self.content_type = WORDLESS_402S[wordless]
+        self.topped_up_at: float | None = None
+        self.top_ups: list[Reason] = []
+
+    def shows(self, lag: float) -> bool:
+        return self.topped_up_at is not None and self.clock() >= self.topped_up_at + lag
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/stream"):
+            if self.shows(self.edge_lag):
+                return httpx.Response(200, text="data: {}\n\n")
+            return httpx.Response(
+                402, content=self.body, headers={"content-type": self.content_type}
+            )
+        if self.shows(self.origin_lag):
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json=GATE)
+
+    def top_up(self, error: http402.PaymentRequiredError) -> Retry:
+        self.top_ups.append(error.reason)
+        if self.topped_up_at is None:
+            self.topped_up_at = self.clock()
+        return Retry(within=60)
+
+    async def atop_up(self, error: http402.PaymentRequiredError) -> Retry:
+        return self.top_up(error)
+
+
+@pytest.mark.parametrize("wordless", sorted(WORDLESS_402S))
+@pytest.mark.parametrize("form", ["one hook", "a hook per reason"])
+def test_a_wordless_402_inside_an_open_window_follows_its_episode(wordless: str, form: str) -> None:
+    """The credits gate's hook tops up (`Retry(within=60)`); 15 s later, inside the window, a
+    request behind the edge meets a 402 that says nothing: the same 402 unexplained, not
+    another problem of the account. It replays in the open episode until the edge catches
+    up, and the hook is not called again (case 95: it led an `unknown` episode and bought
+    again). Once the window has closed, a wordless 402 is a need of its own again."""
+    clock = VirtualClock()
+    edge = _Edge(clock, wordless, origin_lag=10, edge_lag=40)
+    hooks: Any = (
+        edge.top_up
+        if form == "one hook"
+        else {Reason.INSUFFICIENT_CREDITS: edge.top_up, Reason.UNKNOWN: edge.top_up}
+    )
+    client = http402.wrap(
+        httpx.Client(base_url="https://api.example.com", transport=httpx.MockTransport(edge)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+        on_payment_required=hooks,
+    )
+    assert client.get("/v1/generate").status_code == 200
+    clock.now += 5  # inside the window
+    assert client.get("/v1/stream").status_code == 200
+    assert edge.top_ups == [Reason.INSUFFICIENT_CREDITS]
+    assert clock.now >= edge.topped_up_at + 40  # it waited for the edge, in the window
+
+    clock.now = edge.topped_up_at + 61  # the window has closed
+    edge.edge_lag = 10_000  # the edge is gated again: a need of its own
+    with pytest.raises(http402.PaymentRequiredError):
+        client.get("/v1/stream")
+    assert edge.top_ups == [Reason.INSUFFICIENT_CREDITS, Reason.UNKNOWN]
+
+
+@pytest.mark.anyio
+async def test_a_wordless_402_inside_an_open_window_follows_its_episode_async() -> None:
+    """The async twin (asyncio and trio)."""
+    clock = VirtualClock()
+    edge = _Edge(clock, "nginx page", origin_lag=10, edge_lag=40)
+    client = http402.wrap(
+        httpx.AsyncClient(base_url="https://api.example.com", transport=httpx.MockTransport(edge)),
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=clock.asleep,
+        on_payment_required=edge.atop_up,
+    )
+    assert (await client.get("/v1/generate")).status_code == 200
+    clock.now += 5
+    assert (await client.get("/v1/stream")).status_code == 200
+    assert edge.top_ups == [Reason.INSUFFICIENT_CREDITS]
+
+
+def test_a_wordless_402_while_the_hook_runs_waits_for_that_hook() -> None:
+    """Forced interleaving: while the credits hook runs, another request meets a wordless
+    402. It joins the running episode (waits for its answer, then replays) instead of
+    starting an `unknown` hook beside it."""
+    clock = VirtualClock()
+    edge = _Edge(clock, "empty body", origin_lag=0, edge_lag=0)
+    running, release = threading.Event(), threading.Event()
+    entered: list[Reason] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        entered.append(error.reason)
+        running.set()
+        assert release.wait(30)
+        return edge.top_up(error)
+
+    client = http402.wrap(
+        httpx.Client(base_url="https://api.example.com", transport=httpx.MockTransport(edge)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+        on_payment_required=top_up,
+    )
+    answers: list[int] = []
+    leader = threading.Thread(target=lambda: answers.append(client.get("/v1/generate").status_code))
+    leader.start()
+    assert running.wait(30)
+    follower = threading.Thread(target=lambda: answers.append(client.get("/v1/stream").status_code))
+    follower.start()
+    book = client._transport._coordinator.book  # type: ignore[attr-defined]
+    episode = book.running(next(iter(book._scopes)))  # the credits episode, still running
+    while not episode._wakers and len(entered) < 2:  # it waits on it, or calls a hook
+        assert follower.is_alive()
+    release.set()
+    leader.join(30)
+    follower.join(30)
+    assert sorted(answers) == [200, 200]
+    assert edge.top_ups == [Reason.INSUFFICIENT_CREDITS]

@@ -14,7 +14,6 @@ non-402 only on strong evidence, and never one that an adapter of the host itsel
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -26,6 +25,7 @@ import attrs
 
 from ._classify.snapshot import ResponseSnapshot
 from ._classify.statuses import PAYMENT_REQUIRED, READ_ON_EVIDENCE, is_readable_error
+from ._logs import logger as _logger
 from ._models import PaymentRequired
 from ._untrusted import MAX_TEXT_FIELD, bounded_text
 
@@ -43,7 +43,7 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "http402.adapters"
 _PAYMENT_REQUIRED = PAYMENT_REQUIRED
-_logger = logging.getLogger("http402")
+
 _HOST_CACHE_SIZE = 1024
 
 

@@ -49,6 +49,7 @@ from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
 from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
@@ -171,7 +172,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         """The wrapped transport."""
         return self._transport
 
-    async def forget_gate(self, request: httpx.Request | str) -> None:
+    async def forget_gate(self, request: httpx.Request | str) -> bool:
         """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
         with `Preflight(gate_ttl=...)`, its requests are sent again at once instead of
         failing fast.
@@ -179,22 +180,29 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         Pass the request (or one built the same way, such as
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
+
+        Returns `True` when something of that scope was known to forget (a known gate, here
+        or in the store, or a top-up's hold): `False` says the scope is likely not the one
+        real requests have.
         """
         if self._fleet_keyed:
             await self._keyed()
         scope = self._scope_of(request)
+        known = await self._knows(scope)
         await self._coordinator.forget_gate(scope)
         await self._release(scope, TOP_UP_HOLDS)
         self._coordinator.book.settled(scope)
+        return known
 
     async def reconcile(
         self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any
-    ) -> None:
+    ) -> bool:
         """Ends a hold once the application has checked what happened to the payment: the
         async twin of `PaymentRequiredTransport.reconcile`."""
         if self._fleet_keyed:
             await self._keyed()
         scope, keys = self._holds_of(target)
+        known: bool = self._coordinator.book.knows(scope, gates=False)
         if keys is None:
             if self._stores_holds:
                 await self._coordinator.release(scope, None)
@@ -203,6 +211,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             await self._release(scope, keys)
         if keys is None or any(is_top_up_key(key) for key in keys):
             self._coordinator.book.settled(scope)
+        return known
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
@@ -255,7 +264,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         gate response handed back."""
         if self._fleet_keyed:
             await self._keyed()
-        steps = Steps(flow)
+        steps = Steps(for_request(request, flow))  # its records: scrubbed of its credentials
         received: httpx.Response | None = None
         while steps.running:
             try:
@@ -316,6 +325,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             for key in keys if self._stores_holds else ():
                 await self._coordinator.hold(scope, key, record)
                 self._coordinator.book.holds.hold(scope, key, record, shared=True)
+
+    async def _knows(self, scope: str) -> bool:
+        """Whether this process, or the store, knows something of `scope` to forget."""
+        if self._coordinator.book.knows(scope):
+            return True
+        try:
+            return await self._coordinator.gated(scope) is not None
+        except Exception:  # a store that cannot answer: nothing known here
+            return False
 
     async def _release(self, scope: str, keys: tuple[str, ...]) -> None:
         with anyio.CancelScope(shield=True):
@@ -466,7 +484,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         top-up of seconds)."""
         if self._to_alert(crossings):
             assert crossings is not None
-            spawn_unowned(lambda: self._alert(crossings))
+            spawn_unowned(lambda: awaited(crossings.secrets, self._alert(crossings)))
 
     async def _alert(self, crossings: Crossings) -> None:
         """Gives the low-balance hook each warning a reading fired (in a fleet, only for a
@@ -684,7 +702,7 @@ async def _in_worker(hook: Callable[[Any], Any], alert: Any) -> None:
         finally:
             waker()
 
-    workers.run(work)
+    workers.run(work, credentials=known())  # its failure's record: scrubbed alike
     await waker.event.wait()
 
 

@@ -24,6 +24,7 @@ import httpx
 from ._balance_probes import PROBES, BalanceProbe, ShapeError
 from ._models import _optional_decimal
 from ._redaction import REDACTED, Redactor, collect_secrets, is_sensitive_header, redactor_for
+from ._replay import as_sent
 from ._untrusted import DEFAULT_MAX_BODY_BYTES, BodyReader, decode_text, loads_json, shown_text
 
 __all__ = [
@@ -330,7 +331,12 @@ def _prepare(
         raise ValueError("check_balance needs a client with a base_url")
     method, url = probe_request(chosen, base_url)
     request = client.build_request(method, url, extensions={PROBE_EXTENSION: chosen.name})
-    secrets = collect_secrets(str(request.url), request.headers.multi_items())
+    # Its credentials as sent: the client's `auth=` is applied in `send`, after this.
+    try:
+        shown = as_sent(client, client.build_request(method, url))
+    except Exception:  # an auth that only runs async, or that fails: the built request's
+        shown = request
+    secrets = collect_secrets(str(request.url), shown.headers.multi_items())
     return chosen, request, secrets
 
 

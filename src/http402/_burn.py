@@ -262,6 +262,9 @@ class Crossings:
     scope: str
     fired: tuple[LowBalance, ...] = ()
     rearmed: tuple[str, ...] = ()
+    #: The credentials of the request that read the balance: the hook's failure is logged
+    #: scrubbed of them (it may quote the same key, calling the provider's billing API).
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
 
 
 @attrs.define

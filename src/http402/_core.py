@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
 from ._adapters import AdapterRegistry, ResponseSnapshot, first_header_text
+from ._logs import logger as _logger
 from ._models import PaymentOption, PaymentRequired, Reason
 from ._redaction import Redactor, collect_secrets, redactor_for, scrubbed_traceback
 from ._untrusted import (
@@ -43,7 +43,7 @@ __all__ = [
     "snapshot_from_parts",
 ]
 
-_logger = logging.getLogger("http402")
+
 _REQUEST_ID_HEADERS = (
     "request-id",
     "x-request-id",

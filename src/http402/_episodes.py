@@ -46,7 +46,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -259,15 +259,7 @@ class EpisodeBook:
             if state.running is not None:
                 return False, state.running
             last = state.last
-            if last is not None and (
-                last.finished_sequence > sent.sequence
-                or (last.retry is not None and self.clock() < last.open_until)
-                or (
-                    last.retry is None
-                    and last.held is None  # a hold is asked again: it may have ended
-                    and self.clock() < last.finished_at + self._failure_hold
-                )
-            ):
+            if last is not None and self._covers(last, sent):
                 return False, last
             earlier = None if retry_of is None else self._recall(retry_of)
             if earlier is not None and earlier.episode is not None:
@@ -277,6 +269,36 @@ class EpisodeBook:
             episode = self._new(scope)
             state.running = episode
             return True, episode
+
+    def _covers(self, last: Episode, sent: Mark) -> bool:
+        """Whether finished episode `last` answers a gate met by a request sent at `sent`:
+        it finished after the request was sent (a late 402 of its burst), its window is
+        open, or its hook raised or declined less than `failure_hold` seconds ago."""
+        return (
+            last.finished_sequence > sent.sequence
+            or (last.retry is not None and self.clock() < last.open_until)
+            or (
+                last.retry is None
+                and last.held is None  # a hold is asked again: it may have ended
+                and self.clock() < last.finished_at + self._failure_hold
+            )
+        )
+
+    def covering(self, scope: str, sent: Mark, reasons: Iterable[Reason]) -> Reason | None:
+        """Of `reasons`, the one whose episode of billing scope `scope` would answer a gate
+        met by a request sent at `sent` (its hook runs, or `_covers`), the latest started
+        first; `None` when none would. A 402 with nothing usable in it follows that one."""
+        found: list[tuple[int, Reason]] = []
+        with self._lock:
+            for reason in reasons:
+                state = self._scopes.get(f"{scope}|{reason.value}")
+                if state is None:
+                    continue
+                if state.running is not None:
+                    found.append((state.running.number, reason))
+                elif state.last is not None and self._covers(state.last, sent):
+                    found.append((state.last.number, reason))
+        return max(found, key=lambda each: each[0])[1] if found else None
 
     def answered(self, call: str, answer: CallAnswer) -> None:
         """Remembers what SDK call `call`'s purchase came to, for its retries."""
@@ -511,6 +533,25 @@ class EpisodeBook:
         """Forgets the known gate of `scope` (after a top-up made by hand)."""
         with self._lock:
             self._forget_gate(self._scopes.get(scope))
+
+    def knows(self, scope: str, *, gates: bool = True) -> bool:
+        """`True` when this process knows something of `scope` that `forget_gate` or
+        `reconcile` ends: a known gate (unless `gates` is false: `reconcile` ends none), a
+        hold, or a top-up that did not show yet. A call that finds nothing says so: its
+        scope is likely not the one real requests have."""
+        prefix = f"{scope}|"
+        with self._lock:
+            state = self._scopes.get(scope)
+            if (
+                gates
+                and state is not None
+                and state.gated is not None
+                and self.clock() < state.gated_until
+            ):
+                return True
+            if any(key.startswith(prefix) for key in self._unlifted):
+                return True
+        return bool(self.holds.live().get(scope))
 
     def __len__(self) -> int:
         return len(self._scopes)

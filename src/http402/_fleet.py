@@ -38,7 +38,6 @@ import datetime
 import enum
 import hashlib
 import json
-import logging
 import threading
 import uuid
 from collections import OrderedDict
@@ -47,6 +46,7 @@ from typing import Any
 
 import attrs
 
+from ._logs import logger as _logger
 from ._models import Retry
 
 __all__ = [
@@ -81,7 +81,6 @@ __all__ = [
     "split_episode_key",
 ]
 
-_logger = logging.getLogger("http402")
 
 #: Seconds side calls (known gates, lifts) skip the store after it failed.
 RETRY_STORE_AFTER = 1.0

@@ -6,7 +6,6 @@ challenge's offers and keeps the spending window's accounts, reserving before a 
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -17,11 +16,12 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._amounts import units, why_unpayable
+from ._logs import logger as _logger
 from ._models import PaymentOption, PaymentRequired
 
 __all__ = ["Reservation", "RetryPolicy", "SpendPolicy", "SpendStore", "fleet_policy"]
 
-_logger = logging.getLogger("http402")
+
 _T = TypeVar("_T")
 
 

@@ -217,7 +217,8 @@ class Recovery:
         `stream` is the body stream it was sent with."""
         scope = scope or self.scope(request)
         self._gate_seen(scope, error.payment, coordinator, sent)
-        hook = self._hooks.get(error.reason)
+        need = self._need(error.reason, scope, coordinator.book, sent)
+        hook = self._hooks.get(need)
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
             if gate_ttl is not None and error.reason.is_account_level:
@@ -242,7 +243,7 @@ class Recovery:
             raise rebuilt(error, not_replayed=why)
         if error.reason is Reason.PAYMENT_CHALLENGE:
             return (yield from self._pay(request, error, hook, coordinator.book, scope, sent))
-        response = yield from self._recover(request, error, scope, coordinator, sent)
+        response = yield from self._recover(request, error, scope, coordinator, sent, need=need)
         assert response is not None  # only a gate found before sending is sent instead
         return response
 
@@ -283,6 +284,7 @@ class Recovery:
         sent: Mark,
         *,
         before_sending: bool = False,
+        need: Reason | None = None,
     ) -> Generator[Action, Any, httpx.Response | None]:
         """An account-level gate met by a request sent at `sent`: the scope's episode, its
         hook, and replays in its window.
@@ -290,13 +292,17 @@ class Recovery:
         `before_sending` when preflight found the gate before anything was sent (a balance
         below its minimum, read by a request sent at `sent`). Then, while the top-up it asks
         for is held, the answer is `None`: the request is to be sent, not refused on a
-        balance that no top-up may raise; a gate it meets raises the hold."""
+        balance that no top-up may raise; a gate it meets raises the hold.
+
+        `need` is the reason whose episode the gate joins (`_need`: a wordless 402 follows
+        an open episode of its scope); by default the gate's own."""
         book: EpisodeBook = coordinator.book
-        hook = self._hooks[error.reason]
+        need = need or error.reason
+        hook = self._hooks[need]
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
         tally = _Tally(sends=error.attempts)
-        key = episode_key(scope, error.reason)
-        holds = (top_up_key(error.reason),)
+        key = episode_key(scope, need)
+        holds = (top_up_key(need),)
         sdk_call = call_of(request, scope)
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
@@ -316,7 +322,7 @@ class Recovery:
                     # no request to its endpoint got through): buying again each window
                     # would pay for one need over and over. Until something changes, the
                     # scope fails closed.
-                    hold = self._not_shown_hold(request, error, previous)
+                    hold = self._not_shown_hold(request, error, previous, need)
                     yield from self._put(scope, holds, hold, book)
                     episode.held = hold.encode()
                 if episode.held is not None:
@@ -360,7 +366,7 @@ class Recovery:
                     note=episode.note,
                 )
             outcome = yield from self._replay(
-                request, error, retry, episode, coordinator, scope, tally
+                request, error, retry, episode, coordinator, scope, tally, need
             )
             if not isinstance(outcome, _Again):
                 return outcome
@@ -381,9 +387,23 @@ class Recovery:
             if isinstance(result, NotSent):
                 raise result.error
             error = result.error
-            if episode_key(scope, error.reason) != key:
+            if error.reason is not need:  # a new exhaustion leads only by its own reason
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
         raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
+
+    def _need(self, reason: Reason, scope: str, book: EpisodeBook, sent: Mark) -> Reason:
+        """The reason whose episode a gate of `reason` joins: its own, but for a 402 with
+        nothing usable in it (`UNKNOWN`), which is the same 402 unexplained, not another
+        problem of the account: while an episode of its scope for a reason this transport
+        has a hook for covers it (its hook runs, its window is open, it finished after the
+        request was sent, or it failed within the failure hold), it follows that episode
+        (its replays, its answer) and never leads an `unknown` one beside it."""
+        if reason is not Reason.UNKNOWN:
+            return reason
+        followed = book.covering(
+            scope, sent, [r for r in _TOP_UP_REASONS if r is not reason and r in self._hooks]
+        )
+        return reason if followed is None else followed
 
     def _start(self, action: StartHook) -> Generator[Action, Any, None]:
         """Starts a hook; if even starting it fails, its episode ends with that error, so
@@ -429,6 +449,7 @@ class Recovery:
         coordinator: Any,
         scope: str,
         tally: _Tally,
+        need: Reason,
     ) -> Generator[Action, Any, httpx.Response | _Again]:
         """Replays inside the episode's window, in the `Stance` its turn gives it.
 
@@ -452,7 +473,7 @@ class Recovery:
                     if episode.lifted_at is not None and not_sent is None:
                         return _Again(last)
                     if previous is not None:
-                        yield from self._not_shown(request, error, episode, book, scope)
+                        yield from self._not_shown(request, error, episode, book, scope, need)
                         raise self._gave_up(last, not_sent, tally, scope, _WINDOW_CLOSED)
                     # A request that waited the whole window for a scout gets one replay of
                     # its own before it gives up (the scout's 200 may just be slow).
@@ -479,7 +500,7 @@ class Recovery:
                     if window.now() + wait >= episode.open_until:
                         final = Stance.LAST_CHANCE in (stance, previous)
                         if final and episode.lifted_at is None:  # it gives up (`_at_the_end`)
-                            yield from self._not_shown(request, error, episode, book, scope)
+                            yield from self._not_shown(request, error, episode, book, scope, need)
                         wait, last_chance = self._at_the_end(
                             last, not_sent, tally, scope, window, final
                         )
@@ -505,9 +526,7 @@ class Recovery:
                 polls = 0
                 hold = self._hold_of("unknown_outcome", request, last, "", retry)
                 replay = replay_of(request, retry, tally.sends + 1)
-                result = yield from self._attempt(
-                    replay, scope, (top_up_key(error.reason),), hold, book
-                )
+                result = yield from self._attempt(replay, scope, (top_up_key(need),), hold, book)
                 tally.sends += 1
                 if previous is not Stance.LAST_CHANCE or stance is not Stance.SCOUTING:
                     previous = stance
@@ -531,7 +550,7 @@ class Recovery:
                 again = result.error
                 metrics.record_replay(again.payment, outcome="gated")
                 not_sent = None
-                if again.reason is not error.reason:
+                if not _same_need(again.reason, need):
                     self._report(
                         "reason_changed",
                         "the gate changed on replay",
@@ -579,18 +598,23 @@ class Recovery:
         episode: Episode,
         book: EpisodeBook,
         scope: str,
+        need: Reason,
     ) -> Generator[Action, Any, None]:
         """A request gives up at the end of `episode`'s window and nothing showed that its
         top-up took: the scope's top-ups are held now, through the coordinator, so that no
         process of the fleet buys again for the same need (the leader's own next gate would
         find it out, but another process would not)."""
-        if book.unlifted(episode_key(scope, error.reason)) is not episode:
+        if book.unlifted(episode_key(scope, need)) is not episode:
             return
-        hold = self._not_shown_hold(request, error, episode)
-        yield from self._put(scope, (top_up_key(error.reason),), hold, book)
+        hold = self._not_shown_hold(request, error, episode, need)
+        yield from self._put(scope, (top_up_key(need),), hold, book)
 
     def _not_shown_hold(
-        self, request: httpx.Request, error: PaymentRequiredError, episode: Episode
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        episode: Episode,
+        need: Reason,
     ) -> PaymentHold:
         """The hold of a top-up whose window closed with nothing showing it took."""
         within = episode.open_until - episode.finished_at
@@ -600,6 +624,7 @@ class Recovery:
             error,
             f"the top-up did not show within its {within:g} s window",
             episode.retry or Retry(),
+            reason=need,
         )
 
     def _at_the_end(
@@ -917,10 +942,12 @@ class Recovery:
         error: PaymentRequiredError,
         why: str,
         retry: Retry,
+        *,
+        reason: Reason | None = None,
     ) -> PaymentHold:
         return PaymentHold(
             kind=kind,
-            reason=error.reason,
+            reason=reason or error.reason,
             why=why,
             receipt=retry.receipt,
             request_id=error.payment.request_id,
@@ -1281,6 +1308,12 @@ class _Window:
 
     def closed(self) -> bool:
         return self.now() >= self.episode.open_until
+
+
+def _same_need(reason: Reason, need: Reason) -> bool:
+    """Whether a gate of `reason`, met in the replays of an episode of `need`, is the same
+    gate: its own reason, or a 402 with nothing usable in it (`UNKNOWN`)."""
+    return reason is need or reason is Reason.UNKNOWN
 
 
 def episode_key(scope: str, reason: Reason) -> str:

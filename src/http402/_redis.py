@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import importlib
 import json
-import logging
 import secrets
 import threading
 import time
@@ -72,6 +71,7 @@ from ._fleet import (
     split_episode_key,
 )
 from ._fleet import Episode as FleetEpisode
+from ._logs import logger as _logger
 from ._models import PaymentRequired, Reason, Retry
 from ._spend_store import AsyncRedisSpendStore, RedisSpendStore
 from ._store import PROBE_AFTER, failure_of, listener_for, refused_error, store_errors
@@ -79,7 +79,6 @@ from ._store import Runner as _Runner
 
 __all__ = ["AsyncRedisCoordinator", "RedisCoordinator", "RedisSpendStore"]
 
-_logger = logging.getLogger("http402")
 
 #: Most holds of a scope an election's answer carries whole (beyond, their keys only).
 _MAX_HOLDS_READ = 64

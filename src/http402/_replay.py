@@ -32,6 +32,8 @@ __all__ = [
     "Call",
     "KeyedScope",
     "ScopeFunction",
+    "as_sent",
+    "as_sent_async",
     "call_of",
     "credential_view",
     "default_scope",
@@ -320,3 +322,26 @@ def replay_of(request: httpx.Request, retry: Retry, attempt: int) -> httpx.Reque
         stream=request.stream,
         extensions=extensions,
     )
+
+
+def as_sent(client: Any, request: Any) -> Any:
+    """`request` as the client sends it: httpx (and httpx2) apply the client's `auth=` in
+    `send`, after `build_request`, so a request only built lacks the `Authorization` that
+    every real request carries, and names another billing scope. The first
+    request of the client's auth flow is the one sent first."""
+    auth = client._build_request_auth(request)
+    flow = auth.sync_auth_flow(request)
+    try:
+        return next(flow)
+    finally:
+        flow.close()
+
+
+async def as_sent_async(client: Any, request: Any) -> Any:
+    """`as_sent` for an async client, through its auth's async flow."""
+    auth = client._build_request_auth(request)
+    flow = auth.async_auth_flow(request)
+    try:
+        return await flow.__anext__()
+    finally:
+        await flow.aclose()

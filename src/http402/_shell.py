@@ -10,7 +10,6 @@ hook) stays in the shells, which read line for line alike.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -24,9 +23,11 @@ from ._core import annotate, gate_response_extensions, gate_response_headers
 from ._episodes import ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
+from ._logs import logger as _logger
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
+from ._redaction import collect_secrets
 from ._replay import PROCESS_KEY, REPLAY_EXTENSION, KeyedScope, credential_view, default_scope
 from ._streams import (
     EVENT_STREAM_STARTS,
@@ -44,7 +45,7 @@ __all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
 #: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
 TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
 
-_logger = logging.getLogger("http402")
+
 _Client = TypeVar("_Client")
 _Shell = TypeVar("_Shell", bound="Shell")
 
@@ -287,7 +288,11 @@ class Shell:
         metrics.record_balance(amount, provider="unknown", currency=None, scope=scope)
         if self._alarm is None:
             return None
-        return self._alarm.crossings(scope, amount, self._coordinator.book.clock())
+        crossings = self._alarm.crossings(scope, amount, self._coordinator.book.clock())
+        if crossings.fired:  # the hook's failure is logged without this request's credentials
+            secrets = collect_secrets(str(request.url), credential_view(request))
+            crossings = attrs.evolve(crossings, secrets=secrets)
+        return crossings
 
     def _to_alert(self, crossings: Crossings | None) -> bool:
         """Whether a reading's crossings leave work for the low-balance job: a warning to

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import json
-import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._logs import logger as _logger
 from ._untrusted import DEFAULT_MAX_BODY_SECONDS, BodyReader, loads_json
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ __all__ = [
     "says_event_stream",
 ]
 
-_logger = logging.getLogger("http402")
+
 #: How much of a stream's decoded opening is read for a gate: a gate comes in the first few
 #: events, and OpenAI's recorded one, with its two lifecycle events, is under 3 KiB.
 PEEK_LIMIT = 8 * 1024

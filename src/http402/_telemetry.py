@@ -13,11 +13,12 @@ import importlib
 import logging
 from typing import Any
 
+from ._logs import logger
 from ._models import PaymentRequired
 
 __all__ = ["hook_failed", "report"]
 
-logger = logging.getLogger("http402")
+
 _trace: Any = None
 _looked_for_trace = False
 

@@ -43,6 +43,7 @@ from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
 from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._logs import for_request
 from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
@@ -196,7 +197,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         """The wrapped transport."""
         return self._transport
 
-    def forget_gate(self, request: httpx.Request | str) -> None:
+    def forget_gate(self, request: httpx.Request | str) -> bool:
         """Forgets the known gate of `request`'s billing scope, after a top-up made by hand:
         with `Preflight(gate_ttl=...)`, its requests are sent again at once instead of
         failing fast.
@@ -204,15 +205,21 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         Pass the request (or one built the same way, such as
         `client.build_request("GET", "/")`), so that the credentials that make its scope
         count; a URL alone names the scope of requests sent without credentials.
+
+        Returns `True` when something of that scope was known to forget (a known gate, here
+        or in the store, or a top-up's hold): `False` says the scope is likely not the one
+        real requests have.
         """
         if self._fleet_keyed:
             self._keyed()
         scope = self._scope_of(request)
+        known = self._knows(scope)
         self._coordinator.forget_gate(scope)
         self._release(scope, TOP_UP_HOLDS)
         self._coordinator.book.settled(scope)
+        return known
 
-    def reconcile(self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any) -> None:
+    def reconcile(self, target: PaymentOutcomeUnknownError | PaymentRequiredError | Any) -> bool:
         """Ends a hold once the application has checked what happened to the payment (its
         wallet, its billing page): the hook may pay for the scope and offer again.
 
@@ -224,6 +231,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if self._fleet_keyed:
             self._keyed()
         scope, keys = self._holds_of(target)
+        known: bool = self._coordinator.book.knows(scope, gates=False)
         if keys is None:
             if self._stores_holds:
                 self._coordinator.release(scope, None)
@@ -232,6 +240,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             self._release(scope, keys)
         if keys is None or any(is_top_up_key(key) for key in keys):
             self._coordinator.book.settled(scope)
+        return known
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
@@ -284,7 +293,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         gate response handed back."""
         if self._fleet_keyed:
             self._keyed()
-        steps = Steps(flow)
+        steps = Steps(for_request(request, flow))  # its records: scrubbed of its credentials
         received: httpx.Response | None = None
         while steps.running:
             try:
@@ -344,6 +353,15 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         for key in keys if self._stores_holds else ():
             self._coordinator.hold(scope, key, record)
             self._coordinator.book.holds.hold(scope, key, record, shared=True)
+
+    def _knows(self, scope: str) -> bool:
+        """Whether this process, or the store, knows something of `scope` to forget."""
+        if self._coordinator.book.knows(scope):
+            return True
+        try:
+            return self._coordinator.gated(scope) is not None
+        except Exception:  # a store that cannot answer: nothing known here
+            return False
 
     def _release(self, scope: str, keys: tuple[str, ...]) -> None:
         for key in keys:
@@ -482,7 +500,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         before the interpreter exits."""
         if self._to_alert(crossings):
             assert crossings is not None
-            workers.run(lambda: self._alert(crossings))
+            workers.run(lambda: self._alert(crossings), credentials=crossings.secrets)
 
     def _alert(self, crossings: Crossings) -> None:
         """Calls the low-balance hook with each warning a reading fired; in a fleet, only for

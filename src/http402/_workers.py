@@ -13,6 +13,7 @@ next hook gets a thread of its own rather than a place in a queue that might nev
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -66,12 +67,22 @@ _pool: _Pool | None = None
 _pool_lock = threading.Lock()
 
 
-def run(job: Callable[[], None]) -> None:
-    """Runs `job` (which handles its own exceptions) in a worker thread of this process."""
+def run(job: Callable[[], None], *, credentials: tuple[str, ...] = ()) -> None:
+    """Runs `job` (which handles its own exceptions) in a worker thread of this process;
+    what it logs is scrubbed of `credentials` too (`_logs.credentials`)."""
+    if credentials:
+        job = functools.partial(_with_credentials, credentials, job)
     pool = _pool
     if pool is None:
         pool = _new_pool()
     pool.run(job)
+
+
+def _with_credentials(credentials: tuple[str, ...], job: Callable[[], None]) -> None:
+    from ._logs import credentials as known
+
+    with known(credentials):
+        job()
 
 
 def idle(timeout: float) -> bool:

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import httpx
 
 from ._async_transport import AsyncPaymentRequiredTransport
+from ._logs import logger as _logger
+from ._replay import as_sent as _as_sent
+from ._replay import as_sent_async as _as_sent_async
 from ._shell import wrap_client
 from ._transport import PaymentRequiredTransport
 
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     from .typing import AsyncTransportOptions, TransportOptions
 
 __all__ = ["aforget_gate", "areconcile", "forget_gate", "reconcile", "wrap"]
+
 
 _Client = TypeVar("_Client", bound=httpx.Client)
 _AsyncClient = TypeVar("_AsyncClient", bound=httpx.AsyncClient)
@@ -70,16 +74,21 @@ def wrap(client: Any, **options: Any) -> Any:
 
 def forget_gate(
     client: httpx.Client | httpx2.Client, url: str = "", *, headers: Mapping[str, str] | None = None
-) -> None:
+) -> bool:
     """Forgets the known gate of the billing scope that `client`'s requests to `url` belong
     to (default: its base URL), after a top-up made outside http402.
 
     With `Preflight(gate_ttl=...)`, those requests are then sent again at once instead of
     failing fast until the TTL runs out; with a Redis coordinator, the whole fleet forgets
     the gate. The scope is computed as for a real request, from a request the client builds
-    (so its credentials count); `client` is one that `http402.wrap` wrapped. An SDK adds its
-    API key to each request, not to the client: pass it as `headers` (for example
+    and its `auth=` flow completes as `send` would (so its credentials count, a
+    `Client(auth=(user, key))` included); `client` is one that `http402.wrap` wrapped. An SDK
+    adds its API key to each request, not to the client: pass it as `headers` (for example
     `{"Authorization": f"Bearer {key}"}`), or the scope is another one.
+
+    Returns `True` when something of that scope was known to forget (a known gate, here or
+    in the store, or a top-up's hold); `False`, with a warning on the `http402` logger,
+    when nothing was: the scope is then likely not the one real requests have.
 
     Example:
         ```python
@@ -87,8 +96,8 @@ def forget_gate(
         http402.forget_gate(client)
         ```
     """
-    request = client.build_request("GET", url, headers=headers)
-    _wrapped_transport(client, request).forget_gate(request)
+    request = _as_sent(client, client.build_request("GET", url, headers=headers))
+    return _said(_wrapped_transport(client, request).forget_gate(request), "forget_gate", request)
 
 
 async def aforget_gate(
@@ -96,10 +105,11 @@ async def aforget_gate(
     url: str = "",
     *,
     headers: Mapping[str, str] | None = None,
-) -> None:
+) -> bool:
     """`forget_gate` for an async client wrapped by `http402.wrap`."""
-    request = client.build_request("GET", url, headers=headers)
-    await _wrapped_transport(client, request).forget_gate(request)
+    request = await _as_sent_async(client, client.build_request("GET", url, headers=headers))
+    known = await _wrapped_transport(client, request).forget_gate(request)
+    return _said(known, "aforget_gate", request)
 
 
 def reconcile(
@@ -107,7 +117,7 @@ def reconcile(
     target: Any = "",
     *,
     headers: Mapping[str, str] | None = None,
-) -> None:
+) -> bool:
     """Ends a hold after the application checked what happened to a payment (its wallet,
     its billing page): the hook may pay for that scope and offer again.
 
@@ -123,6 +133,12 @@ def reconcile(
         headers: The credentials an SDK adds per request, for a URL `target` (as for
             `forget_gate`).
 
+    Returns:
+        `True` when this process knew a hold (or a top-up not shown) of that scope to end;
+        `False`, with a warning on the `http402` logger, when it knew none: for a URL, the
+        scope is then likely not the one real requests have (a hold only the fleet's store
+        knows is ended all the same).
+
     Example:
         ```python
         try:
@@ -132,8 +148,12 @@ def reconcile(
                 http402.reconcile(client, error)  # known now: the next gate may pay again
         ```
     """
-    request, holds = _target(client, target, headers)
-    _wrapped_transport(client, request).reconcile(holds)
+    if isinstance(target, str):
+        built = _as_sent(client, client.build_request("GET", target, headers=headers))
+        request, holds = built, built
+    else:
+        request, holds = _target(target)
+    return _said(_wrapped_transport(client, request).reconcile(holds), "reconcile", request)
 
 
 async def areconcile(
@@ -141,17 +161,33 @@ async def areconcile(
     target: Any = "",
     *,
     headers: Mapping[str, str] | None = None,
-) -> None:
+) -> bool:
     """`reconcile` for an async client wrapped by `http402.wrap`."""
-    request, holds = _target(client, target, headers)
-    await _wrapped_transport(client, request).reconcile(holds)
-
-
-def _target(client: Any, target: Any, headers: Mapping[str, str] | None) -> tuple[Any, Any]:
-    """The request that routes `target` to a transport, and what that transport ends."""
     if isinstance(target, str):
-        request = client.build_request("GET", target, headers=headers)
-        return request, request
+        built = client.build_request("GET", target, headers=headers)
+        request = holds = await _as_sent_async(client, built)
+    else:
+        request, holds = _target(target)
+    known = await _wrapped_transport(client, request).reconcile(holds)
+    return _said(known, "areconcile", request)
+
+
+def _said(known: bool, call: str, request: Any) -> bool:
+    """Warns when a `forget_gate` or `reconcile` found nothing of its scope to end: saying
+    nothing would leave the caller believing it was done."""
+    if not known:
+        _logger.warning(
+            "http402: %s found nothing known for the billing scope of %s (no known gate, "
+            "hold or top-up waiting to show): if real requests carry credentials this one "
+            "does not (an SDK's per-request key), pass them as headers=",
+            call,
+            request.url.host,
+        )
+    return known
+
+
+def _target(target: Any) -> tuple[Any, Any]:
+    """The request that routes `target` (an error) to a transport, and what it ends."""
     if not hasattr(target, "request"):
         raise TypeError(
             "reconcile() takes a PaymentOutcomeUnknownError, a PaymentRequiredError, a request "

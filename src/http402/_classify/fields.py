@@ -270,6 +270,9 @@ _MESSAGE_KEYS = (
     "description",
     # Pipedrive's `error_info`: the reason, where `error` only restates the status.
     "error_info",
+    # apilayer's `error.info` (Weatherstack, Fixer, ipstack: `{"code": 105, "type":
+    # "function_access_restricted", "info": "Access Restricted - ..."}`).
+    "info",
     "title",
     "msg",
     "error",

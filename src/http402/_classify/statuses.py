@@ -99,30 +99,30 @@ STATUSES: tuple[StatusRule, ...] = (
         "a status HTTP does not assign is the provider's own: Tavily's 432 and 433, DeepL's 456",
     ),
     StatusRule(
-        (
-            404,
-            405,
-            406,
-            408,
-            410,
-            411,
-            413,
-            414,
-            415,
-            416,
-            417,
-            418,
-            421,
-            423,
-            424,
-            425,
-            428,
-            431,
-            451,
-        ),
+        (406,),
+        Read.ON_EVIDENCE,
+        "Not Acceptable: content negotiation fails with no billing words (Segmind's 'Invalid "
+        "content type' stays no gate); Segmind documents 406 as its own status for "
+        "'Insufficient credits'",
+    ),
+    StatusRule(
+        (405, 408, 411, 413, 414, 415, 416, 417, 421, 425, 428, 431),
         Read.NEVER,
-        "another refusal named outright (not found, gone, too large, locked, too early, a "
-        "protocol upgrade...), where billing words are about something else",
+        "about the request's form or its transport (method, timeout, length, size, URI, media "
+        "type, range, expectation, misdirection, too early, a precondition header, header "
+        "size): billing words there are about something else",
+    ),
+    StatusRule(
+        (404, 410),
+        Read.NEVER,
+        "Not Found and Gone: the commonest refusal of all, a missing resource; reading each "
+        "one's body would cost every miss a read, and no public gate on them is known",
+    ),
+    StatusRule(
+        (418, 423, 424, 451),
+        Read.NEVER,
+        "another refusal named outright (a teapot, a WebDAV lock, a failed dependency, legal "
+        "reasons); no public gate on them is known",
     ),
 )
 

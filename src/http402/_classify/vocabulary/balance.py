@@ -286,6 +286,30 @@ WORDING = (
         source="research/payloads7 xuanyuan-docker-mirror-payment-required-capacity-used-up-"
         "402 (a Docker registry mirror's 402)",
     ),
+    # A remedy that points to the account's balance ("Check credits balance or enter the
+    # correct API key"): the balance is what to look at, so topping it up is what lifts the
+    # refusal. Not a balance named as a form's field, nor a balance check that failed.
+    WordRule(
+        "check the balance",
+        Family.TOP_UP_ASKED,
+        STRONG,
+        r"\b(?:check|verify|review|view|see|monitor) (?:your |the |the account'?s |your "
+        r"account'?s )?(?:account |credits? |prepaid |wallet |remaining )?balance\b"
+        r"(?! (?:field|parameter|param|value|format|type|endpoint|api|sheet)s?\b)",
+        needles=("balance",),
+        examples=(
+            "Access restricted. Check credits balance or enter the correct API key.",
+            "Please check your account balance.",
+            "See your credit balance at https://example.com/billing.",
+        ),
+        look_alikes=(
+            "Balance check failed.",
+            "Check the balance field: it must be a number.",
+            "Check the load balancer configuration.",
+        ),
+        source="research/payloads8 whoisxmlapi-access-restricted-check-credits-balance-"
+        "messages-403",
+    ),
     WordRule(
         "top up",
         Family.TOP_UP_ASKED,

@@ -1,5 +1,6 @@
 """A payment method that failed or is missing: `instrument_declined`, `instrument_missing`,
-and the remedy `payment_method_asked` ("add a payment method")."""
+the remedy `payment_method_asked` ("add a payment method"), and `charge_asked` when a 402's
+words name a per-request payment protocol ("requires an x402 micropayment")."""
 
 from __future__ import annotations
 
@@ -11,6 +12,39 @@ MISSING = Family.INSTRUMENT_MISSING
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
 
 WORDING = (
+    # A 402 whose words name a per-request payment protocol (x402, L402, a micropayment, pay
+    # per request or per call) asks for this request to be paid, as a body that declares its
+    # x402 version does (`_providers/x402.py`): a `payment_challenge` with no offer, since
+    # none is built from words. Weak: off a 402 the protocol's name is documentation.
+    WordRule(
+        "per-request payment protocol named",
+        Family.CHARGE_ASKED,
+        WEAK,
+        r"\b(?:x402|l402)\b(?!-)|\bmicro-?payments?\b"
+        r"|\bpay[ -]per[ -](?:request|call|crawl|query)\b|\bper-request (?:payment|price)\b",
+        needles=(
+            "x402",
+            "l402",
+            "micropayment",
+            "micro-payment",
+            "pay per",
+            "pay-per",
+            "per-request",
+        ),
+        examples=(
+            "This endpoint requires an x402 micropayment (USDC on Base). See the 402 `accepts` "
+            "for payment details.",
+            "Pay per request: include an L402 token.",
+            "This API is pay-per-call.",
+        ),
+        look_alikes=(
+            "Install the x402-client package.",
+            "Invoice L4021 was sent.",
+            "This API is billed per request.",
+        ),
+        source="research/payloads8 apitoll-gas-x402-message-body-header-challenge-402 (its "
+        "PAYMENT-REQUIRED header not kept in the capture: the words alone)",
+    ),
     WordRule(
         "card declined",
         DECLINED,

@@ -30,6 +30,10 @@ _UNITS = (
     r"generations|images|scrapes|lookups|renders|conversions|verifications|queries)"
 )
 
+#: A paid tier by name, and who belongs to one.
+_PAID_TIER = r"(?:paid|paying|premium|pro|plus|business|enterprise|gold|platinum|professional)"
+_MEMBERS = r"(?:users|plans?|subscribers|subscriptions?|accounts|customers|tiers?|members)"
+
 WORDING = (
     # A 402 that asks to check a package's quota: the package (套餐, a plan bundle) grants
     # the allowance that ran out (WeChat Cloud Base's storage "please check the quota of
@@ -256,6 +260,43 @@ WORDING = (
         ),
         source="tests/payloads (polygon-plan-does-not-include-timeframe-403, from research); "
         "tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    # What a paid tier's members alone may use: "X is for premium subscribers only", "is
+    # reserved for paid plans", "Pro users only". The tier must be a paid one by name: "for
+    # internal users only" or "for admins only" is an authorisation's.
+    WordRule(
+        "for paid subscribers only",
+        FEATURE,
+        STRONG,
+        r"\b(?:is|are)(?: only)? (?:for|reserved for|restricted to|limited to|exclusive to"
+        r"|exclusively for) (?:our |the )?" + _PAID_TIER + r" " + _MEMBERS + r"\b"
+        r"|\b" + _PAID_TIER + r" " + _MEMBERS + r" only\s*(?:[.,;:!)]|$)",
+        needles=(
+            "paid",
+            "paying",
+            "premium",
+            "pro ",
+            "plus",
+            "business",
+            "enterprise",
+            "gold",
+            "platinum",
+            "professional",
+        ),
+        examples=(
+            "This currency pair is for premium subscribers only.",
+            "This endpoint is reserved for paid plans.",
+            "Historical data is restricted to Pro users.",
+            "Webhooks: Business accounts only.",
+        ),
+        look_alikes=(
+            "This endpoint is for internal users only.",
+            "This field is restricted to admin users.",
+            "Premium users only get 10 requests per minute.",
+            "This endpoint is for premium.",
+        ),
+        source="research/payloads8 api-ninjas-currency-pair-premium-subscribers-only-400 "
+        "(https://api-ninjas.com/error-codes)",
     ),
     WordRule(
         "higher access",

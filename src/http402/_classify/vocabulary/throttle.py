@@ -128,7 +128,7 @@ WORDING = (
     ),
     # A renewal stated within the hour is a window, whatever ran out ("call volume quota"):
     # seconds, minutes, or a countdown whose hours are zero. Days are a plan's (Azure API
-    # Management's quota policy answers both ways); hours are the daily rule's judgement.
+    # Management's quota policy answers both ways); hours are "renewal within a day"'s.
     WordRule(
         "renewal within the hour",
         THROTTLE,
@@ -149,6 +149,38 @@ WORDING = (
         ),
         source="research/payloads5 vaillant-apim-out-of-call-volume-quota-minutes-403-negative "
         "(its days twin bing-search-out-of-call-volume-quota-days-403 is a gate)",
+    ),
+    # A renewal stated within a day is a window to wait out, whatever ran out (a "call volume
+    # quota", credits): a countdown under 24 hours ("in 07:01:20"), a number of hours up to
+    # a day, midnight, a clock time, tomorrow. Weak, as the daily window is: it vetoes a
+    # strict reading, and a 402 may still state one as its reason. A renewal in days, on a
+    # date or with the billing cycle is a plan's allowance and is no window.
+    WordRule(
+        "renewal within a day",
+        THROTTLE,
+        WEAK,
+        r"\b(?:resets?|renew(?:s|ed)?|replenish(?:ed|es)?|refill(?:s|ed)?|restored|refresh(?:es|ed)?"
+        r"|available again)\b[^.]{0,40}?(?:\bin (?:(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+        r"(?![0-9:])|~?(?:[0-9]|1[0-9]|2[0-4])(?:\.[0-9]+)? ?(?:h|hrs?|hours?)\b|an hour\b"
+        r"|a few hours\b)|\bat midnight\b|\b(?:at|by) [0-9]{1,2}:[0-9]{2}\b|\btomorrow\b)",
+        needles=("reset", "renew", "replenish", "refill", "restored", "refresh", "available again"),
+        examples=(
+            "Out of call volume quota. Quota will be replenished in 07:01:20.",
+            "Quota will be replenished in 23:59:59.",
+            "Your quota will be replenished in 3 hours.",
+            "Credits are refilled at midnight UTC.",
+            "Your free requests will be restored tomorrow.",
+        ),
+        look_alikes=(
+            "Out of call volume quota. Quota will be replenished in 2.12 days.",
+            "Your monthly quota resets on the 1st.",
+            "Your credits renew with the next billing cycle.",
+            "Your allowance resets in 12 days.",
+            "Quota will be replenished in 30:00:00.",
+        ),
+        source="research/payloads8 blackbaud-sky-api-out-of-call-volume-quota-replenished-403-"
+        "negative (Azure API Management's quota policy, 7 hours left); research/payloads5 "
+        "bing-search-out-of-call-volume-quota-days-403 (days: a gate)",
     ),
     # A message that opens with a bare "limit reached" names no limit: a throttle's window as
     # much as a plan's volume (FMP's daily cap on a 429, "Limit Reach . Please upgrade your
