@@ -706,6 +706,33 @@ async def test_one_cap_means_one_amount_of_money_across_protocols_async() -> Non
     assert sum(wallet.dollars) == 50
 
 
+def _offer(protocol: str, unit: str | None, asset: str, amount: str) -> http402.PaymentOption:
+    return http402.PaymentOption(protocol=protocol, amount=Decimal(amount), unit=unit, asset=asset)
+
+
+@pytest.mark.parametrize(
+    ("offer", "key", "amount"),
+    [
+        (_offer("l402", "msat", "BTC", "1000"), "BTC", "1000"),  # BOLT 11: millisatoshis
+        (_offer("payment", "sat", "sat", "5"), "BTC", "5000"),  # the `Payment` scheme: sats
+        (_offer("payment", "BTC", "BTC", "5"), "BTC", "5000"),  # its base unit of BTC: sats
+        (_offer("pay-per-crawl", "BTC", "BTC", "0.00000001"), "BTC", "1000"),  # one sat
+        (_offer("x402", "atomic", DAI, "7"), DAI, "7"),  # a token: its atomic units
+    ],
+)
+def test_bitcoin_is_counted_in_millisatoshis_however_an_offer_names_it(
+    offer: http402.PaymentOption, key: str, amount: str
+) -> None:
+    """The same kind for bitcoin: L402's `"BTC"` counts millisatoshis, the `Payment`
+    scheme's `"sat"` (or `"BTC"`) satoshis; one key, `"BTC"`, one unit, millisatoshis. A
+    limit written under `"sat"` is read in satoshis, as it was written."""
+    from http402._amounts import counted
+
+    assert counted(offer) == (key, Decimal(amount))
+    policy = http402.SpendPolicy(max_amount={"sat": 5}, max_per_window={"BTC": 5000})
+    assert policy.max_amount == {"BTC": Decimal(5000)} == policy.max_per_window
+
+
 def test_a_currency_named_twice_in_one_policy_is_refused() -> None:
     """`"usd"` and `"USD"` are one currency: two limits for it would be two caps."""
     with pytest.raises(ValueError, match="twice"):
@@ -713,5 +740,7 @@ def test_a_currency_named_twice_in_one_policy_is_refused() -> None:
     policy = http402.SpendPolicy(max_amount={"usd": 1000}, allowed_assets={"usd"})
     assert policy.max_amount == {"USD": Decimal(1000)}
     assert policy.allowed_assets == frozenset({"USD"})
-    token = http402.SpendPolicy(max_amount={DAI: 1, "sat": 5})
-    assert set(token.max_amount) == {DAI, "sat"}  # not currencies: kept as written
+    with pytest.raises(ValueError, match="twice"):
+        http402.SpendPolicy(max_amount={"sat": 5, "BTC": 5000})
+    token = http402.SpendPolicy(max_amount={DAI: 1})
+    assert set(token.max_amount) == {DAI}  # not a currency: kept as written

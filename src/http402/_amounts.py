@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._models import PaymentOption
 
 __all__ = [
+    "BITCOIN",
     "CURRENCY_EXPONENTS",
     "PROTOCOL_UNITS",
     "SCALE",
@@ -28,6 +29,7 @@ __all__ = [
     "asset_key",
     "counted",
     "indivisible_unit",
+    "limit_of",
     "units",
     "why_unpayable",
 ]
@@ -148,12 +150,35 @@ def why_unpayable(offer: PaymentOption) -> str | None:
     return None
 
 
+#: Bitcoin is counted in millisatoshis (L402's unit: BOLT 11 amounts) under `"BTC"`, however an
+#: offer names it: the `Payment` scheme's `"sat"` (or `"BTC"`) counts satoshis, its base
+#: unit ("sats for "sat"", draft-payment-intent-charge-00), a decimal amount counts bitcoins.
+BITCOIN = "BTC"
+_BITCOIN_NAMES = {"btc": 0, "sat": 3}  # a limit written under the name: decimals to msat
+_SATS_TO_MSAT = 3
+_BTC_TO_MSAT = 11
+
+
 def asset_key(asset: str) -> str:
     """The key a spend policy knows `asset` by: an ISO 4217 currency by its upper-case code
-    (`"usd"` and `"USD"` are one currency, counted in one unit); any other asset as it is
-    written (a token's address, `"BTC"`, `"sat"`)."""
+    (`"usd"` and `"USD"` are one currency, counted in one unit), bitcoin by `"BTC"` (`"sat"`
+    too); any other asset as it is written (a token's address)."""
     upper = asset.upper()
-    return upper if upper in CURRENCY_EXPONENTS else asset
+    if upper in CURRENCY_EXPONENTS:
+        return upper
+    if asset.lower() in _BITCOIN_NAMES:
+        return BITCOIN
+    return asset
+
+
+def limit_of(asset: str, limit: Decimal) -> tuple[str, Decimal]:
+    """A policy's limit written under `asset`, as the key and unit offers are counted in: a
+    limit under `"sat"` counts satoshis (as the `Payment` scheme states them), so `"BTC"`
+    millisatoshis a thousand times it; any other limit as it is written."""
+    key = asset_key(asset)
+    if key == BITCOIN:
+        return key, limit.scaleb(_BITCOIN_NAMES[asset.lower()])
+    return key, limit
 
 
 def counted(offer: PaymentOption) -> tuple[str, Decimal] | None:
@@ -163,16 +188,22 @@ def counted(offer: PaymentOption) -> tuple[str, Decimal] | None:
     unit the `Payment` scheme states (`{"amount": "1000", "currency": "USD"}` is 1000 cents)
     and the one its limits were always written in: pay per crawl's decimal amount of the
     currency (`crawler-price: USD 0.01`) is multiplied by 10 to the currency's exponent (1
-    cent). Any other asset is counted in the unit its protocol states (x402 atomic units of a
-    token, L402 millisatoshis of `"BTC"`, the `Payment` scheme's sats or a token's atomic
-    units). `None` without an asset or amount.
+    cent). Bitcoin is counted in millisatoshis under `"BTC"`, as L402 states it: the
+    `Payment` scheme's satoshis (`"sat"`, or `"BTC"` in base units) times 1000. Any other
+    asset is counted in the unit its protocol states (x402 atomic units of a token, the
+    `Payment` scheme's atomic units of a token). `None` without an asset or amount.
 
     Exact: a `Decimal` shifted by a power of ten, never a float, never rounded."""
     asset, amount = offer.asset, offer.amount
     if asset is None or amount is None:
         return None
     key = asset_key(asset)
+    indivisible = indivisible_unit(offer.protocol, offer.unit)
+    if key == BITCOIN:
+        if indivisible == "millisatoshis":
+            return key, amount
+        return key, amount.scaleb(_SATS_TO_MSAT if indivisible else _BTC_TO_MSAT)
     exponent = CURRENCY_EXPONENTS.get(key)
-    if exponent is not None and indivisible_unit(offer.protocol, offer.unit) is None:
+    if exponent is not None and indivisible is None:
         return key, amount.scaleb(exponent)  # a decimal amount of the currency: to base units
     return key, amount

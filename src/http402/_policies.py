@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ._amounts import asset_key, counted, units, why_unpayable
+from ._amounts import BITCOIN, asset_key, counted, limit_of, units, why_unpayable
 from ._logs import logger as _logger
 from ._models import PaymentOption, PaymentRequired
 
@@ -106,10 +106,10 @@ def _amounts(value: Mapping[str, Decimal | int | str] | None) -> dict[str, Decim
     """Limits, exact: a limit that cannot be counted exactly, or below zero, is refused."""
     limits: dict[str, Decimal] = {}
     for asset, limit in (value or {}).items():
-        key = asset_key(asset)
+        key, amount = limit_of(asset, Decimal(str(limit)))
         if key in limits:
             raise ValueError(f"{asset!r} names the asset {key!r} twice: give one limit")
-        limits[key] = Decimal(str(limit))
+        limits[key] = amount
     for asset, limit in limits.items():
         if units(limit) < 0:
             raise ValueError(f"a limit cannot be below zero: {limit} for {asset!r}")
@@ -572,8 +572,9 @@ def _counted(option: PaymentOption) -> tuple[str, Decimal]:
 
 def _shown(option: PaymentOption, amount: Decimal) -> str:
     """The price as the offer states it, and as the policy counts it when that differs
-    (`900.00 USD (90000.00 base units of USD)`)."""
+    (`900.00 USD (90000.00 base units of USD)`, `5 sat (5000 millisatoshis)`)."""
     stated = f"{option.amount} {option.unit or ''}".rstrip()
     if amount == option.amount:
         return stated
-    return f"{stated} ({amount} base units of {asset_key(option.asset or '')})"
+    key = asset_key(option.asset or "")
+    return f"{stated} ({amount} {'millisatoshis' if key == BITCOIN else f'base units of {key}'})"
