@@ -265,12 +265,15 @@ class TestWhatHappened:
             ),
             # A failed card outranks everything.
             ("Your card was declined and your balance is too low.", Family.INSTRUMENT_DECLINED),
-            # A spend cap that suspends the account is reported as the suspension.
+            # A debt the account owes outranks the suspension and the spend cap it names.
             (
                 "Account is suspended after reaching the monthly spending limit or failure to "
                 "pay past invoices.",
-                Family.SUBSCRIPTION_INACTIVE,
+                Family.ACCOUNT_IN_ARREARS,
             ),
+            # A debt outranks a balance in the same words (Huawei OBS's 403).
+            ("In arrear or insufficient balance.", Family.ACCOUNT_IN_ARREARS),
+            ("Your account is overdue and its balance is insufficient.", Family.ACCOUNT_IN_ARREARS),
         ],
     )
     def test_the_family_of_lowest_rank_wins(self, message: str, family: Family) -> None:

@@ -949,3 +949,107 @@ def test_what_only_a_paid_tier_may_use_is_the_plans(message: str, expected: Reas
     authorisation's 'for admins only' and a paid tier's rate are not."""
     payment = http402.classify(response(400, {"error": message}))
     assert (payment.reason if payment else None) is expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # No tier named: no active subscription (Keywords Everywhere's 402).
+        (
+            {
+                "message": "402 Subscription Required",
+                "description": "A valid subscription is required to access this resource.",
+            },
+            Reason.SUBSCRIPTION_EXPIRED,
+        ),
+        (
+            {"error": "Access to this endpoint requires an active subscription."},
+            Reason.SUBSCRIPTION_EXPIRED,
+        ),
+        # A tier named: the plan's feature.
+        (
+            {
+                "message": "402 Gold or Platinum subscription required",
+                "description": "A Gold or Platinum Plan subscription is required to access "
+                "this resource.",
+            },
+            Reason.PLAN_LIMIT_EXCEEDED,
+        ),
+        ({"error": "Pro subscription required"}, Reason.PLAN_LIMIT_EXCEEDED),
+        (
+            {"error": "This endpoint requires a subscription to the Pro plan."},
+            Reason.PLAN_LIMIT_EXCEEDED,
+        ),
+        # Look-alikes: a subscription key, a subscription object's field.
+        ({"error": "A subscription key is required."}, None),
+        ({"error": "The subscription field is required."}, None),
+    ],
+)
+def test_a_subscription_required_is_inactive_unless_a_tier_is_named(
+    body: Any, expected: Reason | None
+) -> None:
+    """'A valid subscription is required' says the account has none active; 'a Gold
+    subscription is required' names a tier the plan lacks."""
+    payment = http402.classify(response(403, body))
+    assert (payment.reason if payment else None) is expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # A remedy that lifts the limit outweighs a retry asked for with no time.
+        (
+            "Usage limits for the provided API Key have been exceeded. Please try again later "
+            "or contact support to increase your limits.",
+            Reason.PLAN_LIMIT_EXCEEDED,
+        ),
+        (
+            "Your usage limit has been exceeded. Try again later, or upgrade your plan.",
+            Reason.PLAN_LIMIT_EXCEEDED,
+        ),
+        # Without one, "try again later" is a window's hint.
+        ("Your usage limit has been exceeded. Please try again later.", None),
+        ("Usage limits exceeded. Please try again later or contact support.", None),
+        # A stated window vetoes whatever is asked.
+        (
+            "Your usage limit of 100 requests per minute has been exceeded. Please try again "
+            "later or contact support to increase your limits.",
+            None,
+        ),
+        # A bare quota with the provider's remedy stays weak on a non-402.
+        ("Quota exceeded. Please try again later or contact us to increase your quota.", None),
+    ],
+)
+def test_try_again_later_weighs_less_than_a_remedy_that_lifts_the_limit(
+    message: str, expected: Reason | None
+) -> None:
+    """FullContact's 403: a used-up usage limit and 'try again later or contact support to
+    increase your limits' is the plan's allowance; a retry hint alone is a window's."""
+    payment = http402.classify(response(403, {"status": 403, "message": message}))
+    assert (payment.reason if payment else None) is expected
+
+
+def test_a_limit_raised_by_the_provider_is_the_plans_and_one_raised_by_the_account_money() -> None:
+    """'Contact support to increase your limits' asks the provider to raise its allowance;
+    'increase your cap' on the account's own page raises a cap it set."""
+    provider = {"message": "Your usage limit has been reached. Contact support to increase it."}
+    own = {"message": "Your usage limit has been reached. Increase your cap in the settings."}
+    payment = http402.classify(response(402, provider))
+    assert payment is not None and payment.reason is Reason.PLAN_LIMIT_EXCEEDED
+    payment = http402.classify(response(402, own))
+    assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+
+
+def test_a_debt_the_account_owes_outranks_a_balance() -> None:
+    """Huawei OBS's 403 'In arrear or insufficient balance.' is the debt
+    (`subscription_expired`); a balance alone stays money."""
+    document = payload("huaweicloud-obs-inarrearorinsufficientbalance-xml-403")
+    body = document["response"]["body"]
+    payment = http402.classify(response(403, body, content_type="application/xml"))
+    assert payment is not None and payment.reason is Reason.SUBSCRIPTION_EXPIRED
+    assert payment.code == "InArrearOrInsufficientBalance"
+    alone = body.replace("InArrearOrInsufficientBalance", "InsufficientBalance").replace(
+        "In arrear or insufficient balance.", "Insufficient balance."
+    )
+    payment = http402.classify(response(403, alone, content_type="application/xml"))
+    assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS

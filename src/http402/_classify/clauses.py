@@ -10,7 +10,10 @@ for*, not what it states, so "please upgrade your plan" does not make a used-up 
 plan's. Then every combination rule (`vocabulary/combinations.py`) is tried on each clause:
 
 - a veto in the clause (a time window, a bad key, a permission, a validation error, a
-  transfer, a resource, a sandbox, a security lock) stops every rule in that clause;
+  transfer, a resource, a sandbox, a security lock) stops every rule in that clause; so
+  does a retry asked for with no time ("try again later"), unless the text asks for a
+  remedy that lifts the limit (raise it, upgrade, top up, buy, subscribe, renew, enable):
+  a stated window ("per minute", "in 30 seconds", "daily") vetoes whatever is asked;
 - a veto anywhere else in the text (or a look-alike stated by the wording rules) makes the
   strong rules count as weak: a gate then needs a 402 or the provider's own host.
 """
@@ -22,7 +25,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .concepts import Concept, ConceptRule, Lexicon, Part
+from .concepts import LIFTING_REMEDIES, Concept, ConceptRule, Lexicon, Part
 from .families import Family
 from .rules import Strength
 from .vocabulary.combinations import COMBINATIONS
@@ -230,7 +233,8 @@ class ConceptReading(NamedTuple):
 
 
 _NOTHING = ConceptReading(frozenset(), frozenset(), (), False)
-_LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE})
+_RETRY_LATER = Concept.RETRY_LATER
+_LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE, Concept.RETRY_LATER})
 _GATE_RULES = tuple(rule for rule in COMBINATIONS if rule.family.is_gate)
 _STATEMENT_RULES = tuple(
     rule for rule in _GATE_RULES if rule.part is Part.STATEMENT and not rule.fallback
@@ -261,9 +265,14 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
     matched: list[ConceptRule] = []
     read: list[Clause] = []
     lifts = False
-    for clause_text in clauses_of(text):
-        clause = read_clause(clause_text)
-        if clause.vetoed:
+    clauses = [read_clause(clause_text) for clause_text in clauses_of(text)]
+    # "Try again later" is a window's hint unless the text asks for a remedy that lifts the
+    # limit: then the remedy says what lifts it, and the hint is a courtesy.
+    hint_vetoes = any(_RETRY_LATER in clause.whole for clause in clauses) and all(
+        clause.whole.isdisjoint(LIFTING_REMEDIES) for clause in clauses
+    )
+    for clause in clauses:
+        if clause.vetoed or (hint_vetoes and _RETRY_LATER in clause.whole):
             vetoed = True
             lifts = lifts or not clause.whole.isdisjoint(_LIFTS)
             for rule in _LOOK_ALIKE_RULES:

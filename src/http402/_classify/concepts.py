@@ -24,7 +24,7 @@ import attrs
 from .families import Family
 from .rules import Strength
 
-__all__ = ["Concept", "ConceptRule", "Lexicon", "Part"]
+__all__ = ["LIFTING_REMEDIES", "Concept", "ConceptRule", "Lexicon", "Part"]
 
 
 class Concept(enum.Enum):
@@ -83,6 +83,10 @@ class Concept(enum.Enum):
     PRICING = "pricing"
     # Vetoes.
     WINDOW = "window"  # a time window or a temporary block: lifts by itself
+    # "Try again later": a window's hint, stated with no time. It vetoes as a window does
+    # unless the text asks for a remedy that lifts the limit (raise, upgrade, top up...):
+    # then it is a courtesy and the remedy says what lifts it (`clauses.read_concepts`).
+    RETRY_LATER = "retry later"
     KEY = "key"
     FIELD = "field"  # a request's parameter or field
     BAD = "bad"  # with KEY or FIELD: an invalid, unknown or missing key or field
@@ -113,6 +117,18 @@ _VETOES = frozenset(
         Concept.TRANSFER,
         Concept.SANDBOX,
         Concept.SECURITY,
+    }
+)
+#: The remedies that say what lifts a limit: beside one, "try again later" is no window.
+LIFTING_REMEDIES = frozenset(
+    {
+        Concept.TOP_UP_VERB,
+        Concept.BUY_VERB,
+        Concept.UPGRADE_VERB,
+        Concept.SUBSCRIBE_VERB,
+        Concept.RAISE_VERB,
+        Concept.RENEW_VERB,
+        Concept.ENABLE_VERB,
     }
 )
 _VERBS = frozenset(

@@ -24,8 +24,10 @@ The one rule for `plan_limit_exceeded` against `insufficient_credits`:
 
 When a message states several families, the one of lowest `rank` is what happened: a failed
 or missing payment method first (nothing else can be fixed before it), then an allowance
-(it qualifies the credits it is counted in), a balance, a subscription that is off, a spend
-cap, a trial's restriction, a plan's feature, and a bare quota last.
+(it qualifies the credits it is counted in), a debt the account owes (in arrears, overdue,
+past due, an unpaid invoice: what is owed is paid before a top-up counts, so "in arrear or
+insufficient balance" is the debt), a balance, a subscription that is off, a spend cap, a
+trial's restriction, a plan's feature, and a bare quota last.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Family(enum.Enum):
     INSTRUMENT_MISSING = ("instrument_missing", Reason.PAYMENT_FAILED, _STATEMENT)
     FREE_ALLOWANCE_USED = ("free_allowance_used", Reason.PLAN_LIMIT_EXCEEDED, _VAGUE)
     PLAN_VOLUME_USED = ("plan_volume_used", Reason.PLAN_LIMIT_EXCEEDED, _VAGUE)
+    ACCOUNT_IN_ARREARS = ("account_in_arrears", Reason.SUBSCRIPTION_EXPIRED, _STATEMENT)
     BALANCE_EXHAUSTED = ("balance_exhausted", Reason.INSUFFICIENT_CREDITS, _STATEMENT)
     SUBSCRIPTION_INACTIVE = ("subscription_inactive", Reason.SUBSCRIPTION_EXPIRED, _STATEMENT)
     SPEND_CAP_REACHED = ("spend_cap_reached", Reason.INSUFFICIENT_CREDITS, _STATEMENT)

@@ -4,7 +4,7 @@
 |---|---|
 | `payment.py` | `instrument_declined`, `instrument_missing`, `payment_method_asked` |
 | `balance.py` | `balance_exhausted`, `spend_cap_reached`, `quota_exhausted`, `top_up_asked` |
-| `subscription.py` | `subscription_inactive`, `billing_asked` |
+| `subscription.py` | `subscription_inactive`, `account_in_arrears`, `billing_asked` |
 | `plan.py` | `free_allowance_used`, `plan_volume_used`, `trial_restriction`, `plan_feature`, |
 | | `upgrade_asked` |
 | `throttle.py` | `throttle` (the rate-limit veto) |

@@ -317,7 +317,7 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
     ),
     ConceptRule(
         "unpaid",
-        Family.SUBSCRIPTION_INACTIVE,
+        Family.ACCOUNT_IN_ARREARS,
         STRONG,
         needs=[C.UNPAID],
         examples=(

@@ -525,6 +525,7 @@ LEXICON: tuple[Lexicon, ...] = (
             "outstanding balance",
             "delinquent",
             "欠费",
+            "欠款",
         ],
         source="mongodb 'unpaid invoice'; volcengine overdue; dashscope Arrearage (欠费)",
     ),
@@ -826,8 +827,6 @@ LEXICON: tuple[Lexicon, ...] = (
             "a second",
             "hourly",
             "daily",
-            "try again later",
-            "retry later",
             "try again in",
             "too many requests",
             "concurrent",
@@ -864,6 +863,15 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="a window lifts by itself (kimi 5-hour, openweathermap 'temporary blocked', "
         "ipinfo daily)",
+    ),
+    # A retry asked for with no time: a window's hint, unless a remedy in the text says what
+    # lifts the limit ("Usage limits ... have been exceeded. Please try again later or contact
+    # support to increase your limits": FullContact's 403, the plan's allowance).
+    Lexicon(
+        C.RETRY_LATER,
+        ["try again later", "retry later", "try later", "please try again later"],
+        source="a window lifts by itself; research/payloads8 fullcontact-v3-usage-limits-api-"
+        "key-exceeded-403 (a remedy beside it)",
     ),
     Lexicon(
         C.KEY,

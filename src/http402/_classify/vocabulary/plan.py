@@ -319,6 +319,30 @@ WORDING = (
         ),
         source="tests/payloads (gemini-location-needs-linked-billing-account-400, research)",
     ),
+    # A limit raised by asking the provider (its support, its sales) is the provider's
+    # allowance, the plan's, where one the account raises itself ("increase your cap" in its
+    # settings) is a cap it set (`cap_raise_asked`). Weak: alone on a non-402 it makes no
+    # gate ("quota exceeded, contact us to increase your quota" may be a daily window's); it
+    # gives a used-up allowance its reason.
+    WordRule(
+        "ask the provider to raise a limit",
+        Family.UPGRADE_ASKED,
+        WEAK,
+        r"\bcontact (?:our |the )?(?:support|sales|customer support|customer success|account "
+        r"manager|us)\b(?: team)?[^.]{0,20}?\b(?:to|for) (?:an? )?(?:increase|raise|extend|lift"
+        r"|higher|more|larger)\b",
+        needles=("contact",),
+        examples=(
+            "Usage limits for the provided API Key have been exceeded. Please try again later "
+            "or contact support to increase your limits.",
+            "Contact sales for a higher limit.",
+        ),
+        look_alikes=(
+            "Contact support for help with your API key.",
+            "Please contact us to report abuse.",
+        ),
+        source="research/payloads8 fullcontact-v3-usage-limits-api-key-exceeded-403",
+    ),
     # Signing up for a paid plan is what a message asks for, not what happened: beside a
     # throttle's code it is the throttle's hint (ipapi.co's `RateLimited` 429 "Please sign up
     # for a paid plan"); alone, a remedy still makes a gate.

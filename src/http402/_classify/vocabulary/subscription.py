@@ -1,5 +1,6 @@
 """An account or subscription that is off for want of payment: `subscription_inactive`
-(expired, past due, suspended, disabled, read-only, in arrears, billing off), and the remedy
+(expired, suspended, disabled, read-only, billing off), `account_in_arrears` (a debt the
+account owes: past due, overdue, in arrears, an unpaid invoice), and the remedy
 `billing_asked` ("enable billing", "pay the invoice")."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from ..families import Family
 from ..rules import CodeRule, CodeWords, Strength, WordRule
 
 INACTIVE = Family.SUBSCRIPTION_INACTIVE
+ARREARS = Family.ACCOUNT_IN_ARREARS
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
 
 #: What a subscription that is off is said to be.
@@ -46,6 +48,38 @@ WORDING = (
         ),
         source="tests/payloads (azure-arm-readonly-disabled-subscription-409, from research)",
     ),
+    # A subscription required with no tier named ("Subscription Required", "A valid
+    # subscription is required to access this resource") says the account has none that is
+    # active: renewing or subscribing lifts it. A tier named ("A Pro subscription is
+    # required", "Gold or Platinum subscription required") is a plan's feature (plan.py):
+    # the words before "subscription" decide, so the rule reads only a bare one, or one
+    # qualified as valid, active or current.
+    WordRule(
+        "a subscription required",
+        INACTIVE,
+        STRONG,
+        r"(?:^|[^\w\s'-]\s*|[0-9] |\b(?:a|an|valid|active|current|paid-up) )subscription "
+        r"(?:is |was )?(?:required|needed)\b"
+        r"|\b(?:requires?|needs?) (?:a|an) (?:valid |active |current )?subscription\b"
+        r"(?! (?:key|plan|tier|to (?:a|an|the|our|this) ))",
+        needles=("subscription",),
+        examples=(
+            "402 Subscription Required",
+            "A valid subscription is required to access this resource.",
+            "Subscription required.",
+            "Access to this endpoint requires a valid subscription.",
+        ),
+        look_alikes=(
+            "A Gold or Platinum Plan subscription is required to access this resource.",
+            "402 Gold or Platinum subscription required",
+            "Pro subscription required",
+            "AWS Premium Support Subscription is required to use this service.",
+            "This endpoint requires a subscription to the Pro plan.",
+            "A subscription key is required.",
+        ),
+        source="research/payloads8 keywordseverywhere-402-subscription-required-description "
+        "(its twin keywordseverywhere-402-gold-or-platinum-plan-required is the plan's)",
+    ),
     WordRule(
         "plan expired",
         INACTIVE,
@@ -73,37 +107,51 @@ WORDING = (
         look_alikes=("The plan expires next month.", "This price plan is not valid."),
         source="the subscription family's wording (issue 19: generalise by family)",
     ),
+    # A debt the account owes ranks above a balance in the same words (`families.py`):
+    # Huawei OBS's 403 `InArrearOrInsufficientBalance`, "In arrear or insufficient balance."
     WordRule(
         "past due",
-        INACTIVE,
+        ARREARS,
         STRONG,
-        r"\bpast[ _-]due\b|\boverdue\b|\bin arrears?\b|\barrearage\b",
+        r"\bpast[ _-]due\b|\boverdue\b|\bin arrears?\b|\barrearage\b|\barrears\b",
         needles=("past due", "past-due", "past_due", "overdue", "arrear"),
         examples=(
             "Your account is past due.",
             "The request failed because your account has an overdue balance.",
             "Your account is in arrears.",
+            "In arrear or insufficient balance.",
         ),
         look_alikes=("Past events are not shown.",),
-        source="tests/payloads (volcengine-ark-account-overdue-403, from research)",
+        source="tests/payloads (volcengine-ark-account-overdue-403, from research); "
+        "research/payloads8 huaweicloud-obs-inarrearorinsufficientbalance-xml-403",
     ),
     WordRule(
         "unpaid",
-        INACTIVE,
+        ARREARS,
         STRONG,
         r"\b(?:unpaid|outstanding)\b[^.]{0,20}?\b(?:invoices?|balance|bills?|charges?)"
-        r"|\b(?:failure|failed|failing) to pay\b|\bnon-?payment\b"
-        r"|\brenew(?:al)?\b[^.]{0,20}?\bfailed\b",
-        needles=("unpaid", "outstanding", "pay", "renew"),
+        r"|\b(?:failure|failed|failing) to pay\b|\bnon-?payment\b",
+        needles=("unpaid", "outstanding", "pay"),
         examples=(
             "Account my-account is suspended, possibly due to reaching the monthly spending "
             "limit or failure to pay past invoices.",
             "Your account has an unpaid invoice.",
             "Service suspended for non-payment.",
-            "Subscription renewal failed.",
         ),
         look_alikes=("Outstanding requests will be cancelled.",),
         source="tests/payloads/fireworks-account-suspended-412.json",
+    ),
+    # A renewal that failed lapses the subscription; why it failed (a balance, a card) is
+    # read by its own words.
+    WordRule(
+        "renewal failed",
+        INACTIVE,
+        STRONG,
+        r"\brenew(?:al)?\b[^.]{0,20}?\bfailed\b",
+        needles=("renew",),
+        examples=("Subscription renewal failed.",),
+        look_alikes=("Renewal succeeded.",),
+        source="tests/payloads/fireworks-account-suspended-412.json (the subscription family)",
     ),
     WordRule(
         "account frozen",
@@ -173,13 +221,24 @@ WORDING = (
     # "service stopped for arrears" (欠费停机).
     WordRule(
         "arrears (Chinese)",
+        ARREARS,
+        STRONG,
+        r"欠费|欠款",
+        needles=("欠费", "欠款"),
+        examples=("您的账户已欠费，请充值后重试", "欠款或余额不足"),
+        look_alikes=("请求参数错误",),
+        source="https://help.aliyun.com/zh/model-studio/error-code (Arrearage: 账户欠费); "
+        "https://support.huaweicloud.com/api-obs/obs_errorcode_0007.html (欠款或余额不足)",
+    ),
+    WordRule(
+        "service stopped (Chinese)",
         INACTIVE,
         STRONG,
-        r"欠费|账户已停用|账号已停用|服务已暂停",
-        needles=("欠费", "已停用", "服务已暂停"),
-        examples=("您的账户已欠费，请充值后重试", "账号已停用"),
+        r"账户已停用|账号已停用|服务已暂停",
+        needles=("已停用", "服务已暂停"),
+        examples=("账号已停用", "服务已暂停"),
         look_alikes=("请求参数错误",),
-        source="https://help.aliyun.com/zh/model-studio/error-code (Arrearage: 账户欠费)",
+        source="https://help.aliyun.com/zh/model-studio/error-code (the account stopped)",
     ),
     WordRule(
         "enable billing",
@@ -205,12 +264,7 @@ CODES = (
             "subscription_inactive",
             "subscription_canceled",
             "subscription_cancelled",
-            "subscription_past_due",
-            "past_due",
             "billing_not_active",
-            "unpaid",
-            "payment_overdue",
-            "invoice_overdue",
             "trial_expired",
             "trial_ended",
             "plan_expired",
@@ -221,17 +275,30 @@ CODES = (
             "billing_suspended",
             "billing_inactive",
             "account_billing_disabled",
-            "payment_overdue_suspended",
             "shop_frozen",
             "account_frozen",
-            "arrearage",
-            "arrears",
-            "account_overdue",
         ],
         INACTIVE,
         STRONG,
-        source="OpenAI billing_not_active; https://help.aliyun.com/zh/model-studio/error-code "
-        "(Arrearage); Stripe subscription statuses (docs.stripe.com/billing/subscriptions)",
+        source="OpenAI billing_not_active; Stripe subscription statuses "
+        "(docs.stripe.com/billing/subscriptions)",
+    ),
+    CodeRule(
+        [
+            "subscription_past_due",
+            "past_due",
+            "unpaid",
+            "payment_overdue",
+            "invoice_overdue",
+            "arrearage",
+            "arrears",
+            "account_overdue",
+            "payment_overdue_suspended",
+        ],
+        ARREARS,
+        STRONG,
+        source="https://help.aliyun.com/zh/model-studio/error-code (Arrearage); Stripe "
+        "subscription statuses past_due and unpaid (docs.stripe.com/billing/subscriptions)",
     ),
     # An inactive or suspended account may be a deactivated user's or an abuse ban's.
     CodeRule(
@@ -278,11 +345,12 @@ CODE_WORDS = (
     CodeWords(
         "overdue",
         all_of=(),
-        any_of=("overdue", "arrearage", "arrears", "delinquent"),
-        family=INACTIVE,
+        any_of=("overdue", "arrearage", "arrears", "arrear", "delinquent"),
+        family=ARREARS,
         strength=STRONG,
-        examples=("AccountOverdueError", "Arrearage"),
+        examples=("AccountOverdueError", "Arrearage", "InArrearOrInsufficientBalance"),
         look_alikes=("RequestTimeout",),
-        source="tests/payloads (volcengine-ark-account-overdue-403, dashscope arrearage)",
+        source="tests/payloads (volcengine-ark-account-overdue-403, dashscope arrearage); "
+        "research/payloads8 huaweicloud-obs-inarrearorinsufficientbalance-xml-403",
     ),
 )
