@@ -1529,3 +1529,56 @@ def test_a_need_is_what_the_request_asks_for() -> None:
     second = httpx.Request("POST", COMPLETIONS, files=upload)
     assert first.headers["content-type"] != second.headers["content-type"]  # boundaries
     assert need_of(first) == need_of(second)
+
+
+@pytest.mark.parametrize("remaining", ["4", "0", None])
+def test_other_paid_calls_show_a_top_up_only_by_the_balance_they_read(
+    remaining: str | None,
+) -> None:
+    """The top-up comes, and other paid calls to the endpoint (other bodies) spend it all
+    while the gated call's scout waits (a forced order), each 200 saying the balance left.
+    A balance above zero read after the hook answered shows the top-up took: the window ends
+    "lifted", and the gated call, still refused, starts a new episode (a new exhaustion) and
+    gets through. A 200 that reads no balance, or a zero one, shows nothing: the top-up is
+    held as not shown, as for a free call (a high-volume account then reconciles)."""
+    clock = VirtualClock()
+    state = {"credits": 0, "top_ups": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["credits"] <= 0:
+            return httpx.Response(402, json=insufficient(0, 1))
+        state["credits"] -= 1
+        left = {"x-credits-remaining": remaining} if remaining is not None else {}
+        return httpx.Response(200, json={"choices": []}, headers=left)
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        state["top_ups"] += 1
+        state["credits"] += 5
+        return Retry(within=30, expected=1)
+
+    others: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        if state["top_ups"] == 1 and not others:  # others spend the top-up first
+            for n in range(5):
+                body = {"model": "openai/gpt-4o", "messages": [{"n": n}]}
+                others.append(client.post(COMPLETIONS, json=body).status_code)
+        clock.sleep(seconds)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(handler)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=sleep,
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+    )
+    if remaining == "4":
+        assert client.post(COMPLETIONS, json=PAID).status_code == 200
+        assert state["top_ups"] == 2
+    else:
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.post(COMPLETIONS, json=PAID)
+        clock.now += 60
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            client.post(COMPLETIONS, json=PAID)
+        assert state["top_ups"] == 1
+    assert others == [200] * 5

@@ -1043,10 +1043,13 @@ class Recovery:
         need = need_of(request)
         for reason in _TOP_UP_REASONS:
             episode = book.unlifted(episode_key(scope, reason))
+            if episode is None:
+                continue
+            since = episode.finished_sequence
             if (
-                episode is not None
-                and need in episode.needs
-                and not self._below_minimum(scope, coordinator, episode.finished_sequence)
+                not self._below_minimum(scope, coordinator, since)
+                if need in episode.needs
+                else self._balance_shows(scope, coordinator, since)
             ):
                 book.lift(episode, scope)
                 yield Lifted(scope)
@@ -1057,6 +1060,16 @@ class Recovery:
         )
         if shown and not self._below_minimum(scope, coordinator, 0):
             yield from self._release(scope, shown, book)
+
+    def _balance_shows(self, scope: str, coordinator: Any, since: int) -> bool:
+        """Whether the newest balance of a request sent at mark `since` or later (after the
+        top-up's hook answered) says the account can pay again (above zero, and at least
+        preflight's `min_balance`): a request that asked for something else shows the top-up
+        took only so, by a balance read on it (a balance header of a 200, where balances are
+        read), never by its 200 alone (a free model's call needs no credits)."""
+        minimum = None if self.preflight is None else self.preflight.min_balance
+        balance, _ = coordinator.balances.since(scope, since)
+        return credits_show(balance, None, minimum) is True
 
     def _below_minimum(self, scope: str, coordinator: Any, since: int) -> bool:
         """Whether the newest balance of a request sent at mark `since` or later (after the
