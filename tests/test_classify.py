@@ -14,6 +14,7 @@ import pytest
 import http402
 from http402 import Reason
 from http402._classify import classify_event, readers
+from http402._classify import fields as fields_module
 from http402._classify.fields import read_fields
 
 from .conftest import load_payloads
@@ -507,6 +508,95 @@ class TestReadingsKept:
         fields = read_fields(body)
         if fields.sources is not None:
             assert fields.read_again(body) == fields
+
+    @pytest.mark.parametrize("retry_after", [None, 30.0])
+    def test_an_answer_made_for_one_response_is_completed_and_scrubbed(
+        self, retry_after: float | None
+    ) -> None:
+        """A body read like one before it (its ids new) is read for its response alone, and
+        its answer is made with that response's status and payload: it is still completed
+        from the headers and scrubbed of the request's key, as any answer is."""
+        key = "sk-live-0123456789abcdefghijklmnop"
+        headers = {"content-type": "application/json"}
+        if retry_after is not None:
+            headers["retry-after"] = str(int(retry_after))
+
+        def response(request_id: str) -> httpx.Response:
+            body = {
+                "error": {
+                    "message": f"Insufficient credits for key {key} (request {request_id})",
+                    "code": "insufficient_credits",
+                }
+            }
+            return httpx.Response(
+                403,
+                headers=headers,
+                json=body,
+                request=httpx.Request("POST", GATEWAY, headers={"authorization": f"Bearer {key}"}),
+            )
+
+        self.fresh(response("1000001"))
+        answer = http402.classify(response("2000002"))
+        assert answer is not None
+        assert (answer.status_code, answer.retry_after, answer.code) == (
+            403,
+            retry_after,
+            "insufficient_credits",
+        )
+        assert answer.message == "Insufficient credits for key [redacted] (request 2000002)"
+        assert answer.raw == {
+            "error": {
+                "message": f"Insufficient credits for key {key} (request 2000002)",
+                "code": "insufficient_credits",
+            }
+        }
+        assert answer == self.fresh(response("2000002"))
+
+    @pytest.mark.parametrize(
+        "key", [*fields_module._CODE_KEYS, *fields_module._MESSAGE_KEYS, "ErrorCode"]
+    )
+    @pytest.mark.parametrize(
+        "stated",
+        [
+            "insufficient_quota",
+            "  insufficient_quota ",
+            "InsufficientBalanceError",
+            "Insufficient balance",
+            "None",
+            "error",
+            "402",
+            " 21608 ",
+            "021608",
+            "1234567890123",
+            "payment_required",
+            "plan-limit/exceeded",
+            "\tquota\u0001",
+            "",
+            21608,
+            402,
+            0,
+            10**12,
+            True,
+            None,
+            1.5,
+        ],
+    )
+    def test_a_code_read_again_as_stated_is_the_code_it_was(self, key: str, stated: Any) -> None:
+        """`read_again` keeps a template's code when the new body states that same text: it
+        relies on a code read from its own value being that value."""
+        code = fields_module._code_value(key, stated)
+        if code is not None:
+            assert fields_module._code_value(key, code) == code
+
+    def test_a_body_whose_code_changed_is_read_with_its_own_code(self) -> None:
+        """A body of a template's shape whose code is another is read with that code."""
+        template = read_fields({"error": {"message": "No credits (id 1234567)", "code": "a_b"}})
+        body = {"error": {"message": "No credits (id 7654321)", "code": "c_d"}}
+        again = template.read_again(body)
+        assert again is not None
+        assert [(c.value, c.normalized, c.message) for c in again.codes] == [
+            ("c_d", "c_d", "No credits (id 7654321)")
+        ]
 
 
 class TestFieldsByFamily:

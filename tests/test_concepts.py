@@ -491,3 +491,29 @@ class TestWhatACodeOrACauseStates:
         plain = {"message": "Forbidden", "description": "Available for Pro plan clients only."}
         payment = http402.classify(response(403, plain))
         assert payment is not None and payment.code is None
+
+
+@pytest.mark.parametrize(
+    ("text", "vetoed"),
+    [
+        ("your usage limit has been exceeded. please try again later.", True),
+        ("usage limits exceeded. please try again later or contact support.", True),
+        (
+            "usage limits have been exceeded. please try again later or contact support to "
+            "increase your limits.",
+            False,
+        ),
+        ("your usage limit has been exceeded. try again later. upgrade your plan.", False),
+        ("your usage limit has been exceeded. retry later or top up your balance.", False),
+        # A stated window vetoes whatever is asked.
+        ("usage limit of 10 requests per minute exceeded. upgrade your plan.", True),
+    ],
+)
+def test_try_again_later_is_a_window_only_when_nothing_lifts_the_limit(
+    text: str, vetoed: bool
+) -> None:
+    """A retry asked for with no time is a window's hint, unless the text asks for a remedy
+    that lifts the limit (raise, upgrade, top up, buy, subscribe, renew, enable)."""
+    reading = read_concepts(text)
+    assert reading.vetoed is vetoed
+    assert (Family.PLAN_VOLUME_USED in reading.strong) is not vetoed

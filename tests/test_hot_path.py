@@ -15,12 +15,16 @@ import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 
 import http402
+import http402._async_transport
+import http402._shell
+import http402._transport
 from http402._episodes import EpisodeBook
 
 from .fakes import Alerts
@@ -109,6 +113,96 @@ class TestNoScopeForAResponseThatIsNoGate:
         async with httpx.AsyncClient(transport=transport) as client:
             assert (await client.get(URL)).status_code == 200
         assert scope.calls == 0
+
+
+class TestWallClocks:
+    """A request's mark carries a wall clock only for a coordinator that reads it: one
+    whose `run_episode` elects across processes compares it with when an episode ended
+    elsewhere, so it is read as the request is sent; an in-process one reads none."""
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now, self.reads = 100.0, 0
+
+        def __call__(self) -> float:
+            self.reads += 1
+            return self.now
+
+    class Electing(http402.LocalCoordinator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.walls: list[float] = []
+
+        def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+            self.walls.append(sent.wall)
+            return run_hook()
+
+    class AsyncElecting(http402.AsyncLocalCoordinator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.walls: list[float] = []
+
+        async def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+            self.walls.append(sent.wall)
+            return await run_hook()
+
+    def _provider(self, clock: TestWallClocks.Clock) -> httpx.MockTransport:
+        def answer(request: httpx.Request) -> httpx.Response:
+            clock.now = 200.0  # the gate arrives later than its request was sent
+            return httpx.Response(402, json=GATE)
+
+        return httpx.MockTransport(answer)
+
+    def test_an_in_process_coordinator_reads_no_clock_on_a_200(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = self.Clock()
+        monkeypatch.setattr(http402._transport, "_wall", clock)
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(ok), on_payment_required=top_up
+        )
+        with httpx.Client(transport=transport) as client:
+            assert client.get(URL).status_code == 200
+        assert clock.reads == 0
+
+    def test_an_electing_coordinator_gets_the_wall_clock_of_the_send(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock, coordinator = self.Clock(), self.Electing()
+        monkeypatch.setattr(http402._transport, "_wall", clock)
+        transport = http402.PaymentRequiredTransport(
+            self._provider(clock), on_payment_required=lambda error: None, coordinator=coordinator
+        )
+        with (
+            httpx.Client(transport=transport) as client,
+            pytest.raises(http402.InsufficientCreditsError),
+        ):
+            client.get(URL)
+        assert coordinator.walls == [100.0]
+
+    @pytest.mark.anyio
+    async def test_the_async_transport_reads_clocks_alike(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock, coordinator = self.Clock(), self.AsyncElecting()
+        monkeypatch.setattr(http402._async_transport, "_wall", clock)
+        plain = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(ok), on_payment_required=top_up
+        )
+        async with httpx.AsyncClient(transport=plain) as client:
+            assert (await client.get(URL)).status_code == 200
+        assert clock.reads == 0
+
+        async def decline(error: http402.PaymentRequiredError) -> None:
+            return None
+
+        electing = http402.AsyncPaymentRequiredTransport(
+            self._provider(clock), on_payment_required=decline, coordinator=coordinator
+        )
+        async with httpx.AsyncClient(transport=electing) as client:
+            with pytest.raises(http402.InsufficientCreditsError):
+                await client.get(URL)
+        assert coordinator.walls == [100.0]
 
 
 class TestKnownGates:
@@ -283,6 +377,89 @@ class TestOneCheckEverywhere:
         """The check has teeth: the commonest response passes untouched."""
         transport = http402.PaymentRequiredTransport(httpx.MockTransport(ok))
         assert transport._passes(transport.handle_request(httpx.Request("GET", URL)))
+
+
+class _CountingLooks:
+    """Wraps a shell's `_looked_at`: counts the responses it is given, then reads them."""
+
+    def __init__(self, transport: Any) -> None:
+        self.calls, self._real = 0, transport._looked_at
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        return self._real(*args)
+
+    async def awaited(self, *args: Any) -> Any:
+        self.calls += 1
+        return await self._real(*args)
+
+
+def _typed(content_type: str) -> httpx.MockTransport:
+    body = b"data: {}\n\n" if "event-stream" in content_type else b"{}"
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"content-type": content_type}, content=body)
+    )
+
+
+class TestContentTypesMetBefore:
+    """A 200's content type is judged once: a type met before and found no event stream
+    passes the hot path with one lookup; an event stream is looked at every time."""
+
+    @pytest.fixture(autouse=True)
+    def _forget_types(self) -> None:
+        http402._shell.NOT_STREAMS.clear()
+
+    def test_a_json_200_is_looked_at_once(self) -> None:
+        transport = http402.PaymentRequiredTransport(_typed("application/json"))
+        looks = transport._looked_at = _CountingLooks(transport)  # type: ignore[method-assign]
+        for _ in range(3):
+            assert transport.handle_request(httpx.Request("GET", URL)).status_code == 200
+        assert looks.calls == 1
+        assert transport._passes(transport.handle_request(httpx.Request("GET", URL)))
+
+    def test_an_event_stream_is_never_remembered(self) -> None:
+        transport = http402.PaymentRequiredTransport(_typed(" Text/Event-Stream; charset=utf-8"))
+        looks = transport._looked_at = _CountingLooks(transport)  # type: ignore[method-assign]
+        for _ in range(3):
+            transport.handle_request(httpx.Request("GET", URL)).read()
+        assert looks.calls == 3 and http402._shell.NOT_STREAMS == {}
+
+    def test_a_gate_in_a_stream_is_found_after_json_200s(self) -> None:
+        gated = [False]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            if not gated[0]:
+                return httpx.Response(200, json={"ok": True})
+            event = b'event: error\ndata: {"error": {"code": "insufficient_credits"}}\n\n'
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=event)
+
+        with httpx.Client(
+            transport=http402.PaymentRequiredTransport(httpx.MockTransport(provider))
+        ) as client:
+            client.get(URL)
+            client.get(URL)
+            gated[0] = True
+            with pytest.raises(http402.InsufficientCreditsError):
+                client.get(URL)
+
+    def test_the_types_kept_are_bounded(self) -> None:
+        for n in range(3 * http402._shell._MAX_NOT_STREAMS):
+            transport = http402.PaymentRequiredTransport(_typed(f"application/x-{n}"))
+            transport.handle_request(httpx.Request("GET", URL))
+            assert len(http402._shell.NOT_STREAMS) <= http402._shell._MAX_NOT_STREAMS
+        long = "application/" + "x" * http402._shell._MAX_CONTENT_TYPE
+        http402.PaymentRequiredTransport(_typed(long)).handle_request(httpx.Request("GET", URL))
+        assert long.encode() not in http402._shell.NOT_STREAMS
+
+    @pytest.mark.anyio
+    async def test_the_async_transport_judges_a_type_once_too(self) -> None:
+        transport = http402.AsyncPaymentRequiredTransport(_typed("application/json"))
+        looks = _CountingLooks(transport)
+        transport._looked_at = looks.awaited  # type: ignore[method-assign]
+        for _ in range(3):
+            response = await transport.handle_async_request(httpx.Request("GET", URL))
+            assert response.status_code == 200
+        assert looks.calls == 1
 
 
 class TestReplayAtOnce:

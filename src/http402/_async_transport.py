@@ -53,8 +53,8 @@ from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._replay import credential_view
-from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
-from ._streams import EVENT_STREAM_STARTS, AsyncFollowed, says_event_stream
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, not_a_stream
+from ._streams import AsyncFollowed
 from ._telemetry import hook_failed, hook_timed_out
 from ._untrusted import BodyReader
 
@@ -216,31 +216,40 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         recovery = self._recovery
         if recovery is not None:
-            gates = self._gate_book
-            if self._checks and (gates is None or (gates.gated_scopes and gates.knows_gates())):
-                return await self._recovered(recovery.flow(request, self._coordinator), request)
+            if self._checks:
+                gates = self._gate_book
+                if gates is None or (gates.gated_scopes and gates.knows_gates()):
+                    flow = recovery.flow(request, self._coordinator)
+                    return await self._recovered(flow, request)
             # Taken before sending: a generator body is gone once sent, and the mark tells a
             # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
-            book = self._mark_book
-            if book is None:
-                sequence, wall = self._coordinator.mark()
-            else:
+            book = self._local_book
+            if book is not None:  # no wall clock: a gate's mark reads it (`Shell._local_book`)
+                sequence, wall = book.sequence, None
+            elif (book := self._mark_book) is not None:
                 sequence, wall = book.sequence, _wall()
+            else:
+                sequence, wall = self._coordinator.mark()
             stream = request.stream
         else:
             sequence = self._book.sequence  # orders a balance header (`_readings`)
         try:
             response = await self._transport.handle_async_request(request)
-            # `Shell._passes`, inlined: every response goes through here, and the call was
-            # about a sixth of the check's cost (instructions counted under cachegrind).
+            # `Shell._passes`, inlined: it runs on every response. A 200 is never a status
+            # the registry reads (adapters claim 4xx and 5xx only), so it skips that lookup.
             status = response.status_code
-            if status == 402 or status in self._registry.interest:
+            if status == 200:
+                watched = self._watched_on_200
+            elif status == 402 or status in self._registry.interest:
                 response = await self._inspect(request, response)
-            elif watched := self._watched_on_200 if status == 200 else self._watched:
+                watched = None
+            else:
+                watched = self._watched
+            if watched:
                 if self._scan_headers:
                     for _, name, value in response.headers._list:
                         if name in watched and (
-                            name != b"content-type" or value[:1] in EVENT_STREAM_STARTS
+                            name != b"content-type" or not_a_stream(value) is not False
                         ):
                             response = await self._looked_at(request, response, sequence)
                             break
@@ -249,7 +258,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         except PaymentRequiredError as error:
             if recovery is None:
                 raise
-            mark = Mark((sequence, wall))
+            mark = Mark((sequence, _wall() if wall is None else wall))
             flow = recovery.gated(request, error, self._coordinator, mark, stream)
         else:
             if recovery is None or not (self._unlifted or self._holds_here):
@@ -418,7 +427,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             if self._fleet_keyed:
                 await self._keyed()
             await self._observe_balance(request, response, sent, wall)
-        if status == 200 and self._peeks and says_event_stream(response.headers):
+        if status == 200 and self._peeks and self._says_event_stream(response):
             return await self._peek(request, response)
         return response
 

@@ -278,28 +278,62 @@ def _complete(
     action_url = None if payment.action_url is None else safe_action_url(payment.action_url)
     if action_url is not None and redact.finds(action_url):
         action_url = None
-    # Built field by field rather than with `attrs.evolve`, which looks the fields up anew
-    # on every call: this runs once per gate.
     code = payment.code
     if code is not None and code == str(snapshot.status_code):
         code = None  # a gateway's `"code": 402` restates the status: no code of its own
+    # (Most answers name no currency or plan: `None` is kept without a call.)
+    code = None if code is None else shown_text(code, redact, 300)
+    message = payment.message
+    if message is not None:
+        message = shown_text(message, redact, MAX_TEXT_FIELD, spacing=True)
+    currency = payment.currency
+    if currency is not None:
+        currency = shown_text(currency, redact, 64)
+    current_plan = payment.current_plan
+    if current_plan is not None:
+        current_plan = shown_text(current_plan, redact, 200)
+    required_plan = payment.required_plan
+    if required_plan is not None:
+        required_plan = shown_text(required_plan, redact, 200)
+    if request_id is not None:
+        request_id = shown_text(request_id, redact, 200)
+    options = payment.payment_options
+    if options:
+        options = tuple(_scrub_option(o, redact) for o in options)
+    if (
+        type(payment) is PaymentRequired
+        and raw is payment.raw
+        and payment.status_code == snapshot.status_code
+        and code == payment.code
+        and message == payment.message
+        and action_url == payment.action_url
+        and request_id == payment.request_id
+        and retry_after == payment.retry_after
+        and currency == payment.currency
+        and current_plan == payment.current_plan
+        and required_plan == payment.required_plan
+        and options == payment.payment_options
+    ):
+        # Already complete (the pipeline makes the answer of a body read for this response
+        # alone with its status and payload, `readers.gate`): every field as it would be.
+        return payment
+    # Built field by field rather than with `attrs.evolve`, which looks the fields up anew
+    # on every call: this runs once per gate.
     return PaymentRequired(
         reason=payment.reason,
         provider=payment.provider,
         status_code=snapshot.status_code,
-        code=shown_text(code, redact, 300),
-        message=shown_text(payment.message, redact, MAX_TEXT_FIELD, spacing=True),
+        code=code,
+        message=message,
         credits_required=payment.credits_required,
         credits_available=payment.credits_available,
-        currency=shown_text(payment.currency, redact, 64),
-        current_plan=shown_text(payment.current_plan, redact, 200),
-        required_plan=shown_text(payment.required_plan, redact, 200),
+        currency=currency,
+        current_plan=current_plan,
+        required_plan=required_plan,
         action_url=action_url,
         retry_after=retry_after,
-        request_id=shown_text(request_id, redact, 200),
-        payment_options=tuple(_scrub_option(o, redact) for o in payment.payment_options)
-        if payment.payment_options
-        else (),
+        request_id=request_id,
+        payment_options=options,
         raw=raw,
     )
 

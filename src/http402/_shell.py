@@ -20,7 +20,7 @@ from . import _metrics as metrics
 from ._balance import Balance
 from ._burn import Crossings, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import ProcessState
+from ._episodes import AsyncLocalCoordinator, LocalCoordinator, ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_key
 from ._logs import logger as _logger
@@ -30,21 +30,37 @@ from ._recovery import Recovery
 from ._redaction import collect_secrets
 from ._replay import PROCESS_KEY, REPLAY_EXTENSION, KeyedScope, credential_view, default_scope
 from ._streams import (
-    EVENT_STREAM_STARTS,
     LookAhead,
     Stop,
     Watch,
     classify_error_event,
     look_back,
+    says_event_stream,
+    says_event_stream_value,
 )
 from ._telemetry import report
 from ._untrusted import BodyReader
 
-__all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
+__all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "not_a_stream", "wrap_client"]
 
 #: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
 TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
 
+#: The `Content-Type` values (raw bytes) met on a 200 that do not say `text/event-stream`,
+#: each mapped to `False`: the hot path judges a 200's content type with one lookup,
+#: `not_a_stream(value) is not False` (a value not met yet is looked at, in `_looked_at`,
+#: which remembers it here). Shared by every transport of the process; bounded, since a
+#: server may send a new type each time.
+NOT_STREAMS: dict[bytes, bool] = {}
+#: `NOT_STREAMS.get`, bound once: the call of a bound `dict.get` is one specialized
+#: instruction, where slicing the value's first byte and looking it up were three generic
+#: ones, which cost tens of ns each once a request's own work has evicted them from the
+#: caches (`benchmarks/overhead.py`).
+not_a_stream = NOT_STREAMS.get
+_MAX_NOT_STREAMS = 256
+_MAX_CONTENT_TYPE = 256
+#: The `run_episode` of the in-process coordinators, which never read a mark's wall clock.
+_LOCAL_EPISODES = (LocalCoordinator.run_episode, AsyncLocalCoordinator.run_episode)
 
 _Client = TypeVar("_Client")
 _Shell = TypeVar("_Shell", bound="Shell")
@@ -122,9 +138,10 @@ class Shell:
         its known gates (`_gate_book`: a glance, then `knows_gates`); a fleet may know
         another process's gate, and the flow asks it. The mark is two numbers read off the
         book (`_mark_book`) where the coordinator marks there, as every coordinator of
-        http402 does. A response that got through may settle a top-up or a hold of this
-        process: whether there is any is two looks at the book's live mappings
-        (`_unlifted`, `_holds_here`).
+        http402 does; with an in-process coordinator (`_local_book`) only the sequence, as
+        nothing reads its wall clock but a gate's mark, taken as the gate arrives. A
+        response that got through may settle a top-up or a hold of this process: whether
+        there is any is two looks at the book's live mappings (`_unlifted`, `_holds_here`).
 
         `_passes` looks for the header names a feature reads (`_watched`; on a 200,
         `_watched_on_200`): a balance header wherever a balance is used (the low-balance
@@ -141,6 +158,12 @@ class Shell:
         self._gate_book = coordinator.book if local and not probes else None
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
         self._mark_book = coordinator.book if marks_on_book else None
+        # A mark's wall clock is read by a coordinator that elects across processes (a
+        # fleet's `run_episode`, comparing it with when an episode ended elsewhere); an
+        # in-process one orders by the sequence alone, so a request it marks reads no clock
+        # as it is sent (a call of its own), and a gate's mark reads it as the gate arrives.
+        in_process = getattr(type(coordinator), "run_episode", None) in _LOCAL_EPISODES
+        self._local_book = self._mark_book if in_process else None
         #: Whose sequence marks a request as it is sent, to order the balances read
         #: (`_readings`).
         self._book = coordinator.book
@@ -256,9 +279,10 @@ class Shell:
         `text/event-stream`. The shell's `_looked_at` reads whatever this stops, exactly.
 
         It runs on every response, so it is one pass over httpx's own header list (raw name,
-        lower-case name, value) with one set lookup per name, and a content type is judged by
-        its first byte (`application/json` is settled there); a library whose headers are
-        kept otherwise has every response that a feature may read looked at.
+        lower-case name, value) with one set lookup per name, and a content type met before
+        and judged no event stream passes with one more (`NOT_STREAMS`; a new one is looked
+        at); a library whose headers are kept otherwise has every response that a feature
+        may read looked at.
         """
         status = response.status_code
         if status == 402 or status in self._registry.interest:
@@ -269,9 +293,28 @@ class Shell:
         if not self._scan_headers:
             return False
         for _, name, value in response.headers._list:
-            if name in watched and (name != b"content-type" or value[:1] in EVENT_STREAM_STARTS):
+            if name in watched and (name != b"content-type" or not_a_stream(value) is not False):
                 return False
         return True
+
+    def _says_event_stream(self, response: Any) -> bool:
+        """Whether a 200 says `text/event-stream` (`says_event_stream`); where it does not,
+        its content types are remembered as no stream (`NOT_STREAMS`), so that the next
+        200 of the same type passes the hot path with no look."""
+        headers = response.headers
+        if says_event_stream(headers):
+            return True
+        items = getattr(headers, "_list", None)
+        for _, name, value in items if isinstance(items, list) else ():
+            if (
+                name == b"content-type"
+                and len(value) <= _MAX_CONTENT_TYPE
+                and not says_event_stream_value(value)
+            ):
+                if len(NOT_STREAMS) >= _MAX_NOT_STREAMS:
+                    NOT_STREAMS.clear()
+                NOT_STREAMS[value] = False
+        return False
 
     def _balance_alerts(
         self, request: Any, response: Any, sent: int, wall: float | None = None

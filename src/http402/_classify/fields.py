@@ -68,7 +68,7 @@ class Fields:
     used up (`"remaining": 0`).
     """
 
-    __slots__ = ("answers", "codes", "exhausted", "messages", "sources", "values")
+    __slots__ = ("answers", "codes", "exhausted", "made_for", "messages", "sources", "values")
 
     def __init__(self) -> None:
         self.codes: list[Code] = []
@@ -80,6 +80,10 @@ class Fields:
         self.sources: _Sources | None = None
         #: The answers made from these fields (`readers.gate`), frozen, by what they took.
         self.answers: dict[tuple[Any, ...], Any] = {}
+        #: The status and the decoded payload of the one response these fields were read
+        #: for, when no other response shares them (`readers.reading_of`): the answers are
+        #: then made with both, and completing one needs no second object (`_core`).
+        self.made_for: tuple[int, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<Fields codes={self.codes!r} messages={self.messages!r}>"
@@ -116,10 +120,18 @@ class Fields:
                 return None
             fields.messages.append(Message(text, message.upstream, message.own))
         for code, (path, key, own) in zip(self.codes, sources.codes, strict=True):
-            value = _code_value(key, _at(payload, path))
+            stated = _at(payload, path)
+            text = None if own is None else fields.messages[own].text
+            if type(stated) is str and stated == code.value:
+                # The same code as before (most often: the ids are in the message): a code
+                # read as it is read again (`_code_value` of its own value is that value).
+                if text != code.message:
+                    code = Code(code.value, code.normalized, text, code.aux)
+                fields.codes.append(code)
+                continue
+            value = _code_value(key, stated)
             if value is None:
                 return None
-            text = None if own is None else fields.messages[own].text
             fields.codes.append(Code(value, normalize_code(value), text, code.aux))
         for role, path in sources.values.items():
             parsed = _PARSERS[role](_at(payload, path))

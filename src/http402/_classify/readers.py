@@ -76,19 +76,36 @@ class Reading:
     one id from another. Treat it as read-only: it is shared.
     """
 
-    __slots__ = ("_may_hold_evidence", "_places", "_template", "_verdicts", "fields", "lowered")
+    __slots__ = (
+        "_lowered",
+        "_may_hold_evidence",
+        "_places",
+        "_template",
+        "_text",
+        "_verdicts",
+        "fields",
+    )
 
-    def __init__(
-        self, fields: Fields | None, lowered: str, template: Reading | None = None
-    ) -> None:
+    def __init__(self, fields: Fields | None, text: str, template: Reading | None = None) -> None:
         self.fields = fields
-        self.lowered = lowered
+        #: The body's text, lowered only when a rule reads it (a body read like its template
+        #: takes the template's decision, and most often never needs it).
+        self._text = text
+        self._lowered: str | None = None
         self._template = template
         self._verdicts: dict[bool, Verdict | None] = {}
         #: Per reading (strict or not), where its verdict's message and code stand among
         #: the fields (`as_read_in`), found once for every body read like this one.
         self._places: dict[bool, tuple[int | None, int | None] | None] = {}
         self._may_hold_evidence: bool | None = None
+
+    @property
+    def lowered(self) -> str:
+        """The first `EVIDENCE_SCAN` characters of the body's text in lower case (`lowered`)."""
+        text = self._lowered
+        if text is None:
+            text = self._lowered = self._text[: EVIDENCE_SCAN + 1].lower()
+        return text
 
     @property
     def may_hold_evidence(self) -> bool:
@@ -159,8 +176,11 @@ _READINGS: dict[str, Reading] = {}
 _TEMPLATES: dict[str, Reading] = {}
 _READINGS_SIZE = 256
 _READING_TEXT = 8 * 1024
-#: A run of six digits or more: a request id, an order number, a timestamp.
-_ID_DIGITS = re.compile(r"[0-9]{6,}")
+#: A run of six digits or more: a request id, an order number, a timestamp. Written with
+#: a first `[0-9]` of its own, which lets the regex engine skip ahead to the next digit
+#: instead of trying the repeat at every character (`[0-9]{6,}` matches the same runs at
+#: about twice the cost on a message with an id in it).
+_ID_DIGITS = re.compile(r"[0-9][0-9]{5,}")
 
 
 def reading_of(snapshot: ResponseSnapshot) -> Reading:
@@ -180,7 +200,7 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
         if template is not None and template.fields is not None:
             fields = template.fields.read_again(payload)
         if fields is not None:
-            reading = Reading(fields, lowered(snapshot), template)
+            reading = Reading(fields, text, template)
             # A body read like its template is most often new on every call (its request
             # id): it is kept by its text only once that text comes again, so a body never
             # seen twice keeps nothing alive.
@@ -189,11 +209,14 @@ def reading_of(snapshot: ResponseSnapshot) -> Reading:
         else:
             # A JSON string is a message too (`"You have no credits remaining..."`).
             fields = read_fields(payload) if isinstance(payload, (dict, str)) else None
-            reading = Reading(fields, lowered(snapshot))
+            reading = Reading(fields, text)
             if shape is not None and fields is not None and fields.sources is not None:
                 _remember(_TEMPLATES, shape, reading)
         if short:
             _remember(_READINGS, text, reading)
+        elif reading.fields is not None:
+            # Kept nowhere but on this snapshot: its answer can be made for this response.
+            reading.fields.made_for = (snapshot.status_code, payload)
     snapshot._reading = reading
     return reading
 
@@ -348,6 +371,14 @@ def _answer(
     message: str | None,
     raw: Any,
 ) -> PaymentRequired:
+    status_code = 402  # the default; `_core` completes the answer with the response's
+    made_for = fields.made_for
+    if made_for is not None:
+        # Fields read for one response only: the answer is made with its status and payload
+        # here, which is all that completing it would change (`_core._complete`).
+        status_code = made_for[0]
+        if raw is None:
+            raw = made_for[1]
     values = fields.values
     request_id = values.get("request_id")
     action_url = values.get("action_url")
@@ -376,6 +407,7 @@ def _answer(
     return PaymentRequired(
         reason=reason,
         provider=provider,
+        status_code=status_code,
         code=code,
         message=message,
         credits_required=required,
