@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,44 +55,100 @@ class MypyRun:
     output: str
 
 
+#: The project's type check as a process of its own: `python -m mypy` in the checkout, what it
+#: said written (atomically) to the file named by its first argument, at the niceness its
+#: second adds. In the background it runs niced: it takes the CPU the tests leave (their waits
+#: on servers and processes), not the CPU of tests whose processes and servers must keep pace
+#: with each other (the fleet's, the nemesis run).
+_MYPY_RUN = """\
+import json, os, subprocess, sys
+os.nice(int(sys.argv[2]))
+run = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True)
+said = {"returncode": run.returncode, "output": run.stdout + run.stderr}
+with open(sys.argv[1] + ".part", "w", encoding="utf-8") as file:
+    json.dump(said, file)
+os.replace(sys.argv[1] + ".part", sys.argv[1])
+"""
+_MYPY_LOCK = "project-mypy.lock"
+_MYPY_RESULT = "project-mypy.json"
+_TEST_PROJECT = Path(__file__).parent / "test_project.py"
+_early_mypy: subprocess.Popen[bytes] | None = None
+
+
+def _runs_the_type_check(config: pytest.Config) -> bool:
+    """Whether this run will include the project's type check: a run of the suite, of its
+    directory or of tests/test_project.py (not of single tests), not narrowed by `-k` or
+    `-m`, not `--collect-only`."""
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return False
+    if config.option.keyword or config.option.markexpr:
+        return False
+    here = config.invocation_params.dir
+    paths = [(here / arg).resolve() for arg in config.args if "::" not in arg]
+    return any(path == _TEST_PROJECT or path in _TEST_PROJECT.parents for path in paths)
+
+
+@pytest.hookimpl(trylast=True)  # after the tmp_path plugin has set up the run's base directory
+def pytest_configure(config: pytest.Config) -> None:
+    """Starts the project's type check at once, in the background, when this run includes it
+    (once per run: in pytest-xdist's controller, which runs no test, or in the only process).
+    Its ~15 s of one core then overlap collection and the suite's waits on servers and
+    processes instead of holding a worker; `project_mypy` waits for it (a lock the background
+    process holds until it has written what mypy said) and `test_mypy_...` runs last."""
+    global _early_mypy
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or not _runs_the_type_check(config):
+        return
+    shared = factory.getbasetemp()
+    with open(shared / _MYPY_LOCK, "a") as lock:
+        # Taken here, before any worker exists, and held by the child (an inherited copy of
+        # the descriptor) until it exits: no worker can find the lock free before the result.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _early_mypy = subprocess.Popen(
+            [sys.executable, "-c", _MYPY_RUN, str(shared / _MYPY_RESULT), "10"],
+            cwd=ROOT,
+            pass_fds=(lock.fileno(),),
+            start_new_session=True,
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Ends a background type check no test waited for (a run interrupted or deselecting it)."""
+    global _early_mypy
+    process, _early_mypy = _early_mypy, None
+    if process is None:
+        return
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    process.wait()
+
+
 @pytest.fixture(scope="session")
 def project_mypy(tmp_path_factory: pytest.TempPathFactory) -> MypyRun:
     """The project's type check: `python -m mypy` in the checkout, so with `[tool.mypy]`'s
     settings and files (strict; src and tests/typechecks) and its cache (`.mypy_cache`, or
-    `MYPY_CACHE_DIR`). It runs once per test run, however many pytest-xdist workers ask: the
-    first takes a lock in the run's shared temporary directory, runs it and writes what it
-    said there; the others wait for the lock and read it. The tests that type-check other
-    files against http402 ask for it first, so that they find http402 and its dependencies
-    (openai's and anthropic's thousands of modules) in the cache instead of checking them
-    again each."""
+    `MYPY_CACHE_DIR`). It runs once per test run, however many pytest-xdist workers ask:
+    started at the run's start (`pytest_configure`) when the run includes it; otherwise the
+    first worker to ask takes a lock in the run's shared temporary directory, runs it and
+    writes what it said there. Everyone else waits for the lock and reads it. The tests that
+    type-check other files against http402 ask for it, so that they find http402 and its
+    dependencies (openai's and anthropic's thousands of modules) in the cache instead of
+    checking them again each."""
     here = tmp_path_factory.getbasetemp()
     # Under pytest-xdist each worker's base directory is inside the run's own.
     shared = here.parent if os.environ.get("PYTEST_XDIST_WORKER") else here
-    result = shared / "project-mypy.json"
-    with open(shared / "project-mypy.lock", "a") as lock:
+    result = shared / _MYPY_RESULT
+    with open(shared / _MYPY_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not result.exists():
-            run = subprocess.run(
-                [sys.executable, "-m", "mypy"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
+            subprocess.run(
+                [sys.executable, "-c", _MYPY_RUN, str(result), "0"], cwd=ROOT, check=True
             )
-            said = {"returncode": run.returncode, "output": run.stdout + run.stderr}
-            result.write_text(json.dumps(said), encoding="utf-8")
     return MypyRun(**json.loads(result.read_text(encoding="utf-8")))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The project's type check first (a worker starts it at once; it runs beside the other
-    tests, which wait on servers and processes a third of the time), and the tests that
-    reuse its cache last, so that no worker waits for it."""
-
-    def place(item: pytest.Item) -> int:
-        fixtures = getattr(item, "fixturenames", ())
-        if "project_mypy" not in fixtures:
-            return 1
-        return 0 if item.name == "test_mypy_finds_no_error_in_what_it_checks" else 2
-
-    items.sort(key=place)
+    """The project's type check and the tests that reuse its cache last: it started with the
+    run (`pytest_configure`) and is done by then, so no worker waits for it."""
+    items.sort(key=lambda item: "project_mypy" in getattr(item, "fixturenames", ()))

@@ -149,6 +149,14 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
+    def discard(self) -> None:
+        """After its test: SIGKILL, at once (`stop`'s SIGTERM is served at the server's next
+        tick, ~0.1 s; it keeps nothing on disk either way)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
 
 def settle(client: Any, namespace: str = "http402") -> None:
     """Gives every bucket of `namespace` a marker made an hour ago, as a store that has
@@ -180,7 +188,7 @@ def running_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     server.settle()
     yield server
-    server.stop()
+    server.discard()
 
 
 @pytest.fixture
@@ -221,7 +229,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield nodes[0].url.removesuffix("/0")
     finally:
         for node in nodes:
-            node.stop()
+            node.discard()
 
 
 @pytest.fixture

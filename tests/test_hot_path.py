@@ -19,12 +19,14 @@ from typing import Any
 
 import anyio
 import httpx
+import httpx2
 import pytest
 
 import http402
 import http402._async_transport
 import http402._shell
 import http402._transport
+import http402.httpx2
 from http402._episodes import EpisodeBook
 
 from .fakes import Alerts
@@ -266,15 +268,17 @@ class TestBalanceHeaders:
             client.get(URL)
         assert [alert.balance for alert in fired.wait(1)] == [Decimal(3)]
 
-    def test_headers_kept_another_way_are_read_name_by_name(self) -> None:
+    def test_headers_kept_another_way_are_read_name_by_name(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """Where a library's `Headers` keep no `_list` like httpx's, each response is read
         with `headers.get`, and the watch still fires."""
         fired = Alerts()
+        monkeypatch.setattr(http402._shell, "_keeps_header_list", lambda http: False)
         transport = http402.PaymentRequiredTransport(
             httpx.MockTransport(lambda r: httpx.Response(200, headers={"X-Balance": "2"})),
             low_balance=http402.LowBalanceWatch(fired, below=5, headers=("x-balance",)),
         )
-        transport._scan_headers = False
         with httpx.Client(transport=transport) as client:
             client.get(URL)
         assert [alert.balance for alert in fired.wait(1)] == [Decimal(2)]
@@ -345,13 +349,13 @@ class TestOneCheckEverywhere:
     @pytest.mark.parametrize("scan", [True, False], ids=["header list", "headers by name"])
     @pytest.mark.parametrize("configuration", CONFIGURATIONS)
     def test_the_sync_hot_path_looks_at_what_passes_stops(
-        self, configuration: str, scan: bool
+        self, configuration: str, scan: bool, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(http402._shell, "_keeps_header_list", lambda http: scan)
         for status, headers in LOOKED_AT_OR_NOT:
             transport = http402.PaymentRequiredTransport(
                 _answering(status, headers), **CONFIGURATIONS[configuration]
             )
-            transport._scan_headers = scan
             looked = _Looks()
             transport._inspect = transport._looked_at = looked  # type: ignore[method-assign]
             response = transport.handle_request(httpx.Request("GET", URL))
@@ -361,13 +365,13 @@ class TestOneCheckEverywhere:
     @pytest.mark.parametrize("scan", [True, False], ids=["header list", "headers by name"])
     @pytest.mark.parametrize("configuration", CONFIGURATIONS)
     async def test_the_async_hot_path_looks_at_what_passes_stops(
-        self, configuration: str, scan: bool
+        self, configuration: str, scan: bool, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(http402._shell, "_keeps_header_list", lambda http: scan)
         for status, headers in LOOKED_AT_OR_NOT:
             transport = http402.AsyncPaymentRequiredTransport(
                 _answering(status, headers), **CONFIGURATIONS[configuration]
             )
-            transport._scan_headers = scan
             looked = _Looks()
             transport._inspect = transport._looked_at = looked.awaited  # type: ignore[method-assign]
             response = await transport.handle_async_request(httpx.Request("GET", URL))
@@ -460,6 +464,27 @@ class TestContentTypesMetBefore:
             response = await transport.handle_async_request(httpx.Request("GET", URL))
             assert response.status_code == 200
         assert looks.calls == 1
+
+
+class TestFewAttributes:
+    """CPython keeps the attributes of a class's instances in one array whose names the class
+    shares, which the hot path's specialized attribute loads read, for at most 30 names
+    (`SHARED_KEYS_MAX_SIZE`): a 31st gives every instance a dict of its own, and each
+    attribute read on every response becomes a dict lookup. Options a response never
+    needs are read from `_options` instead of copied onto the transport."""
+
+    @pytest.mark.parametrize("configuration", CONFIGURATIONS)
+    def test_a_transport_stays_under_the_shared_keys_limit(self, configuration: str) -> None:
+        options = CONFIGURATIONS[configuration]
+        transports: list[Any] = [
+            http402.PaymentRequiredTransport(httpx.MockTransport(ok), **options),
+            http402.AsyncPaymentRequiredTransport(httpx.MockTransport(ok), **options),
+            http402.httpx2.PaymentRequiredTransport(
+                httpx2.MockTransport(lambda r: httpx2.Response(200)), **options
+            ),
+        ]
+        for transport in transports:
+            assert len(vars(transport)) <= 28, sorted(vars(transport))
 
 
 class TestReplayAtOnce:

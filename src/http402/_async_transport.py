@@ -218,7 +218,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         if recovery is not None:
             if self._checks:
                 gates = self._gate_book
-                if gates is None or (gates.gated_scopes and gates.knows_gates()):
+                if gates is None or (gates.gated_scopes > 0 and gates.knows_gates()):
                     flow = recovery.flow(request, self._coordinator)
                     return await self._recovered(flow, request)
             # Taken before sending: a generator body is gone once sent, and the mark tells a
@@ -235,26 +235,20 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             sequence = self._book.sequence  # orders a balance header (`_readings`)
         try:
             response = await self._transport.handle_async_request(request)
-            # `Shell._passes`, inlined: it runs on every response. A 200 is never a status
-            # the registry reads (adapters claim 4xx and 5xx only), so it skips that lookup.
-            status = response.status_code
-            if status == 200:
-                watched = self._watched_on_200
-            elif status == 402 or status in self._registry.interest:
-                response = await self._inspect(request, response)
-                watched = None
-            else:
-                watched = self._watched
-            if watched:
-                if self._scan_headers:
+            # `Shell._passes`, inlined: it runs on every response. A 200 needs no look at
+            # the registry (adapters claim only 4xx and 5xx), and its header names are read
+            # only where a feature reads one (`_scans_200`); any other status is rarer.
+            if response.status_code == self._ok:
+                if self._scans_200:
+                    watched = self._watched_on_200
                     for _, name, value in response.headers._list:
                         if name in watched and (
                             name != b"content-type" or not_a_stream(value) is not False
                         ):
                             response = await self._looked_at(request, response, sequence)
                             break
-                else:
-                    response = await self._looked_at(request, response, sequence)
+            elif not self._passes(response):
+                response = await self._looked_at(request, response, sequence)
         except PaymentRequiredError as error:
             if recovery is None:
                 raise
@@ -427,7 +421,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             if self._fleet_keyed:
                 await self._keyed()
             await self._observe_balance(request, response, sent, wall)
-        if status == 200 and self._peeks and self._says_event_stream(response):
+        if status == 200 and self._options.peek_streams and self._says_event_stream(response):
             return await self._peek(request, response)
         return response
 
@@ -534,7 +528,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         except self._http.TransportError as exc:
             raise network_error(probe, exc, ()) from None
         response.request = action.request  # a transport's response has none yet
-        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        reader = BodyReader(response.headers.get("content-encoding"), self._options.max_body_bytes)
         try:
             async for chunk in response.stream:  # type: ignore[union-attr]
                 if reader.feed(chunk):
@@ -548,7 +542,9 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
         reader = BodyReader(
-            response.headers.get("content-encoding"), self._max_body_bytes, self._max_body_seconds
+            response.headers.get("content-encoding"),
+            self._options.max_body_bytes,
+            self._options.max_body_seconds,
         )
         chunks: AsyncIterator[bytes] = aiter(response.stream)  # type: ignore[arg-type]
         try:
@@ -599,7 +595,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         """A gate: counted, then handed back annotated (annotate mode without recovery), or
         raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
-        if self._annotate and not self._recovering:
+        if self._annotate and self._recovery is None:
             annotated = await self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
             return annotated

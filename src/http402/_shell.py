@@ -102,9 +102,6 @@ class Shell:
         self._transport = transport if transport is not None else self._default_transport()
         self._registry = options.registry
         self._annotate = options.annotates
-        self._max_body_bytes = options.max_body_bytes
-        self._max_body_seconds = options.max_body_seconds
-        self._peeks = options.peek_streams
         self._coordinator = options.coordinator or self._default_coordinator()
         self._key_scopes(options)
         self._sleep = options.sleep or self._default_sleep
@@ -131,7 +128,7 @@ class Shell:
         """Decides once what a request that meets no gate looks at, so that a feature that
         cannot act on it costs nothing.
 
-        Without hooks or preflight (`_recovering` false), a request is sent and its response
+        Without hooks or preflight (no `_recovery`), a request is sent and its response
         passed on unless `_passes` stops it. With them, it is sent at once too, keeping a
         mark for a gate, unless preflight may refuse it (`_checks`): it has a balance to
         probe, or it remembers gates and one may be known. A local coordinator's book counts
@@ -150,7 +147,6 @@ class Shell:
         content type of a 200 where streams are peeked at.
         """
         options, coordinator = self._options, self._coordinator
-        self._recovering = self._recovery is not None
         preflight = options.preflight
         probes = preflight is not None and preflight.probes
         self._checks = probes or (preflight is not None and preflight.gate_ttl is not None)
@@ -188,8 +184,14 @@ class Shell:
         names = frozenset(name.lower().encode() for name in self._balance_headers)
         self._reads_balances = reads_balances
         self._watched = names if reads_balances else frozenset()
-        self._watched_on_200 = (self._watched | {b"content-type"}) if self._peeks else self._watched
-        self._scan_headers = _keeps_header_list(self._http)
+        peeks = options.peek_streams
+        self._watched_on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
+        # The hot path judges a 200 inline by its header list where the library keeps
+        # httpx's (else no status is `_ok`, and `_passes` judges every response), and only
+        # where a feature reads a header of a 200 (`_scans_200`): two plain values, as
+        # asking a set whether it is empty is a call of its own.
+        self._ok = 200 if _keeps_header_list(self._http) else -1
+        self._scans_200 = bool(self._watched_on_200)
 
     def _key_scopes(self, options: Options) -> None:
         """The billing scope this transport computes: the application's `scope=`, or the
@@ -290,7 +292,7 @@ class Shell:
         watched = self._watched_on_200 if status == 200 else self._watched
         if not watched:
             return True
-        if not self._scan_headers:
+        if self._ok != 200:  # headers kept otherwise than in httpx's list
             return False
         for _, name, value in response.headers._list:
             if name in watched and (name != b"content-type" or not_a_stream(value) is not False):
@@ -351,7 +353,7 @@ class Shell:
     def _look_ahead(self, response: Any) -> LookAhead:
         """The look-ahead of a 200 event stream: bounded like a gate's body, in time too."""
         return LookAhead(
-            response.headers.get("content-encoding"), max_seconds=self._max_body_seconds
+            response.headers.get("content-encoding"), max_seconds=self._options.max_body_seconds
         )
 
     def _stream_gate(self, request: Any, ahead: LookAhead) -> PaymentRequired | None:

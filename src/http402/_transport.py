@@ -247,7 +247,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if recovery is not None:
             if self._checks:
                 gates = self._gate_book
-                if gates is None or (gates.gated_scopes and gates.knows_gates()):
+                if gates is None or (gates.gated_scopes > 0 and gates.knows_gates()):
                     return self._recovered(recovery.flow(request, self._coordinator), request)
             # Taken before sending: a generator body is gone once sent, and the mark tells a
             # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
@@ -263,26 +263,20 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             sequence = self._book.sequence  # orders a balance header (`_readings`)
         try:
             response = self._transport.handle_request(request)
-            # `Shell._passes`, inlined: it runs on every response. A 200 is never a status
-            # the registry reads (adapters claim 4xx and 5xx only), so it skips that lookup.
-            status = response.status_code
-            if status == 200:
-                watched = self._watched_on_200
-            elif status == 402 or status in self._registry.interest:
-                response = self._inspect(request, response)
-                watched = None
-            else:
-                watched = self._watched
-            if watched:
-                if self._scan_headers:
+            # `Shell._passes`, inlined: it runs on every response. A 200 needs no look at
+            # the registry (adapters claim only 4xx and 5xx), and its header names are read
+            # only where a feature reads one (`_scans_200`); any other status is rarer.
+            if response.status_code == self._ok:
+                if self._scans_200:
+                    watched = self._watched_on_200
                     for _, name, value in response.headers._list:
                         if name in watched and (
                             name != b"content-type" or not_a_stream(value) is not False
                         ):
                             response = self._looked_at(request, response, sequence)
                             break
-                else:
-                    response = self._looked_at(request, response, sequence)
+            elif not self._passes(response):
+                response = self._looked_at(request, response, sequence)
         except PaymentRequiredError as error:
             if recovery is None:
                 raise
@@ -452,7 +446,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if self._fleet_keyed:
                 self._keyed()
             self._observe_balance(request, response, sent, wall)
-        if status == 200 and self._peeks and self._says_event_stream(response):
+        if status == 200 and self._options.peek_streams and self._says_event_stream(response):
             return self._peek(request, response)
         return response
 
@@ -540,7 +534,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         except self._http.TransportError as exc:
             raise network_error(probe, exc, ()) from None
         response.request = action.request  # a transport's response has none yet
-        reader = BodyReader(response.headers.get("content-encoding"), self._max_body_bytes)
+        reader = BodyReader(response.headers.get("content-encoding"), self._options.max_body_bytes)
         try:
             for chunk in response.stream:  # type: ignore[union-attr]
                 if reader.feed(chunk):
@@ -554,7 +548,9 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         if not self._registry.claims(response.status_code, host, response.headers.get):
             return response
         reader = BodyReader(
-            response.headers.get("content-encoding"), self._max_body_bytes, self._max_body_seconds
+            response.headers.get("content-encoding"),
+            self._options.max_body_bytes,
+            self._options.max_body_seconds,
         )
         chunks: Iterator[bytes] = iter(response.stream)  # type: ignore[arg-type]
         try:
@@ -605,7 +601,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         """A gate: counted, then handed back annotated (annotate mode without recovery), or
         raised as its typed error with a readable copy of what was read."""
         metrics.record_gate(payment)
-        if self._annotate and not self._recovering:
+        if self._annotate and self._recovery is None:
             annotated = self._resumed(request, response, reader, chunks)
             annotate(annotated, payment)
             return annotated
