@@ -179,7 +179,7 @@ class Shell:
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
         # A hook's top-up may show in a balance header (`Recovery._balance_shows`).
         reads_balances = (
-            self._alarm is not None or probes or metrics.available() or self._recovering
+            self._alarm is not None or probes or metrics.available() or self._recovery is not None
         )
         names = frozenset(name.lower().encode() for name in self._balance_headers)
         self._reads_balances = reads_balances
