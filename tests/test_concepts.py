@@ -479,6 +479,32 @@ class TestOtherLanguages:
 
 
 class TestWhatACodeOrACauseStates:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # Said of the account: the account's state, held until it is settled.
+            (
+                "The request could not be processed due to account payment issues.",
+                Reason.SUBSCRIPTION_EXPIRED,
+            ),
+            ("There is a payment issue with this account.", Reason.SUBSCRIPTION_EXPIRED),
+            ("Your account has an unresolved billing problem.", Reason.SUBSCRIPTION_EXPIRED),
+            # An attempt that failed: the payment method's.
+            ("Your payment failed. Please update your account's card.", Reason.PAYMENT_FAILED),
+            ("The charge could not be completed.", Reason.PAYMENT_FAILED),
+            ("Business eligibility payment issue", Reason.PAYMENT_FAILED),
+            # Both stated: the failed attempt outranks the account's state.
+            (
+                "Your card was declined. Your account has a payment issue.",
+                Reason.PAYMENT_FAILED,
+            ),
+        ],
+    )
+    def test_a_payment_problem_of_the_account_is_its_state_and_a_failed_attempt_the_methods(
+        self, text: str, expected: Reason
+    ) -> None:
+        assert reason(text, strict=True) is expected, text
+
     def test_insufficient_funds_is_a_balance_unless_a_card_or_a_payment_failed(self) -> None:
         """`insufficient_funds` is Stripe's decline code of a card and an API's own balance:
         the words beside it decide."""

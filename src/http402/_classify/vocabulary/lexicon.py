@@ -542,6 +542,23 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="mongodb 'unpaid invoice'; volcengine overdue; dashscope Arrearage (欠费)",
     ),
+    # A payment or billing problem named as a noun: a standing condition of whatever it is
+    # said of. Of the account, the account's state; alone, a payment that did not go through.
+    Lexicon(
+        C.PAYMENT_TROUBLE,
+        [
+            "payment issue",
+            "payment issues",
+            "payment problem",
+            "payment problems",
+            "billing issue",
+            "billing issues",
+            "billing problem",
+            "billing problems",
+        ],
+        source="research/payloads9 activecampaign-402-account-payment-issues-message; "
+        "research/payloads3 whatsapp-cloud-131042-business-eligibility-payment-issue-400",
+    ),
     # ------------------------------------------------------------------ paying
     Lexicon(
         C.INSTRUMENT,
