@@ -239,6 +239,8 @@ class ConceptReading(NamedTuple):
 _NOTHING = ConceptReading(frozenset(), frozenset(), (), False)
 _RETRY_LATER = Concept.RETRY_LATER
 _LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE, Concept.RETRY_LATER})
+#: A bad key: a refusal that no payment lifts either (a 402 that states only it is no gate).
+_BAD_KEY = frozenset({Concept.BAD, Concept.KEY})
 _GATE_RULES = tuple(rule for rule in COMBINATIONS if rule.family.is_gate)
 _STATEMENT_RULES = tuple(
     rule for rule in _GATE_RULES if rule.part is Part.STATEMENT and not rule.fallback
@@ -278,7 +280,7 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
     for clause in clauses:
         if clause.vetoed or (hint_vetoes and _RETRY_LATER in clause.whole):
             vetoed = True
-            lifts = lifts or not clause.whole.isdisjoint(_LIFTS)
+            lifts = lifts or not clause.whole.isdisjoint(_LIFTS) or clause.whole >= _BAD_KEY
             for rule in _LOOK_ALIKE_RULES:
                 if rule.matches(clause.whole):
                     matched.append(rule)

@@ -50,6 +50,7 @@ from .families import Family
 from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
+from .vocabulary.lookalikes import NO_PAYMENT_LIFTS, NO_PAYMENT_LIFTS_CODES
 
 __all__ = [
     "Statements",
@@ -293,8 +294,10 @@ def _is_reason_phrase(text: str) -> bool:
 def lifts_by_itself(fields: Fields) -> bool:
     """`True` when the error's own words, or a code read by its words, state a limit that
     lifts by itself or by no payment (a rate limit, a time window, a resource in use, a
-    cloud's service quota) and no gate: then even a 402 is no gate ("you will exceed the
-    memory limit of 8192MB for all your runs", AWS Sign-In's `SERVICE_QUOTA_EXCEEDED`)."""
+    cloud's service quota, bad credentials) and no gate: then even a 402 is no gate ("you
+    will exceed the memory limit of 8192MB for all your runs", AWS Sign-In's
+    `SERVICE_QUOTA_EXCEEDED`, Plaid's legacy 402 "invalid credentials"). Any billing word
+    or code makes `decide` answer, so it stays a gate."""
     if decide(fields, strict=False) is not None:
         return False
     if any(read_words(message.text).lifts for message in fields.messages if message.own):
@@ -450,7 +453,11 @@ def _read_lowered(lowered: str) -> Statements:
             weak -= concepts.replaces
         _fill(strong, weak, concepts.strong, concepts.weak)
         matched.extend(f"concept: {name}" for name in concepts.rules)
-    lifts = concepts.lifts or Family.THROTTLE in strong
+    lifts = (
+        concepts.lifts
+        or Family.THROTTLE in strong
+        or (Family.NOT_BILLING in strong and not NO_PAYMENT_LIFTS.isdisjoint(matched))
+    )
     if not matched and not lifts:
         return _NOTHING
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched), lifts=lifts)
@@ -500,7 +507,8 @@ def read_code(normalized: str) -> Statements:
     rule = CODES.get(normalized) or CODES.get(without_suffix(normalized))
     if rule is not None:
         if rule.strength is _STRONG:
-            return Statements(frozenset({rule.family}), frozenset(), (normalized,))
+            lifts = normalized in NO_PAYMENT_LIFTS_CODES  # a bad key: no payment lifts it
+            return Statements(frozenset({rule.family}), frozenset(), (normalized,), lifts=lifts)
         return Statements(frozenset(), frozenset({rule.family}), (normalized,))
     words = code_words(normalized)
     strong: set[Family] = set()
