@@ -285,3 +285,31 @@ class TestProviderAdapter:
         """A provider's rate limit stays a rate limit."""
         body = {"error": {"code": "rate_limit_exceeded", "message": "Upgrade your plan."}}
         assert self.classify(403, body) is None
+
+
+@pytest.mark.parametrize("read_errors", [True, False])
+def test_the_adapters_tried_are_the_candidates_whatever_was_kept_before(read_errors: bool) -> None:
+    """`classify` tries the registry's candidates, kept by the header values that decide
+    them: for every status, host and header seen (each asked twice, so that the second comes
+    from what was kept), the adapters are the candidates, in order."""
+    registry = http402.default_registry.copy(read_errors=read_errors)
+    registry.register(Fixed("by-header", Reason.UNKNOWN), triggers=(("x-billing", "gate"),))
+    headers_seen: list[dict[str, str]] = [
+        {},
+        {"content-type": "application/json"},
+        {"content-type": "application/problem+json"},
+        {"content-type": "text/html"},
+        {"content-type": "application/json", "x-billing": "gate"},
+        {"content-type": "application/json", "x-billing": "none"},
+        {"content-type": "application/json", "x-payment-required": "x402"},
+        {"content-type": "text/plain", "www-authenticate": 'L402 macaroon="m", invoice="i"'},
+        {"content-type": "application/json; " + "x" * 300},
+        {"crawler-error": "1", "content-type": "application/json"},
+    ]
+    for status in (200, 400, 401, 402, 403, 407, 409, 429, 432, 500):
+        for host in ("api.openai.com", "localhost", "api.tavily.com", "example.org"):
+            for headers in headers_seen:
+                header = {k.lower(): v for k, v in headers.items()}.get
+                expected = tuple(registry.candidates(status, host, header))
+                assert registry._to_try(status, host, header) == expected
+                assert registry._to_try(status, host, header) == expected

@@ -19,12 +19,18 @@ import sys
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from ._classify.snapshot import ResponseSnapshot
-from ._classify.statuses import PAYMENT_REQUIRED, READ_ON_EVIDENCE, is_readable_error
+from ._classify.statuses import (
+    PAYMENT_REQUIRED,
+    READ_ON_EVIDENCE,
+    Read,
+    how_read,
+    is_readable_error,
+)
 from ._logs import logger as _logger
 from ._models import PaymentRequired
 from ._untrusted import MAX_TEXT_FIELD, bounded_text
@@ -45,6 +51,9 @@ ENTRY_POINT_GROUP = "http402.adapters"
 _PAYMENT_REQUIRED = PAYMENT_REQUIRED
 
 _HOST_CACHE_SIZE = 1024
+#: The longest header value that `AdapterRegistry._to_try` keeps candidates for.
+_KEPT_HEADER_VALUE = 256
+_UNKNOWN_HEADERS: Any = object()
 
 
 def first_header_text(snapshot: ResponseSnapshot, names: Iterable[str]) -> str | None:
@@ -189,6 +198,10 @@ class AdapterRegistry:
         #: Status -> registrations that asked for it; read on every response by the transports.
         self.interest: dict[int, tuple[Registration, ...]] = {}
         self._host_cache: dict[tuple[int, str], tuple[Registration, ...]] = {}
+        #: `_to_try`'s: per status and host, the headers whose values decide the candidates
+        #: (`None`: not kept), and the candidates by those values.
+        self._deciding: dict[tuple[int, str], tuple[str, ...] | None] = {}
+        self._to_try_cache: dict[tuple[object, ...], tuple[Registration, ...]] = {}
         self._lock = threading.RLock()
         self._discover_pending = discover
         self._read_errors = read_errors
@@ -364,6 +377,50 @@ class AdapterRegistry:
                 if readable:
                     yield registration
 
+    def _to_try(
+        self, status_code: int, host: str, header: Callable[[str], str | None]
+    ) -> tuple[Registration, ...]:
+        """`candidates`, all of them, kept for the values of the headers that decide them (a
+        trigger's header, the content type the generic rules read): a gateway sends its gates
+        from one host with one content type, and which adapters to try is worked out once for
+        them rather than by a generator and the same header lookups on every response."""
+        key = (status_code, host)
+        deciding = self._deciding.get(key, _UNKNOWN_HEADERS)
+        if deciding is _UNKNOWN_HEADERS:
+            deciding = self._deciding_headers(status_code, host)
+            if len(self._deciding) >= _HOST_CACHE_SIZE:
+                self._deciding.clear()
+            self._deciding[key] = deciding
+        if deciding is None:
+            return tuple(self.candidates(status_code, host, header))
+        values = tuple([header(name) for name in deciding])
+        if any(value is not None and len(value) > _KEPT_HEADER_VALUE for value in values):
+            return tuple(self.candidates(status_code, host, header))  # not kept: too long
+        found = self._to_try_cache.get((key, values))
+        if found is None:
+            found = tuple(self.candidates(status_code, host, header))
+            if len(self._to_try_cache) >= _HOST_CACHE_SIZE:
+                self._to_try_cache.clear()
+            self._to_try_cache[(key, values)] = found
+        return found
+
+    def _deciding_headers(self, status_code: int, host: str) -> tuple[str, ...] | None:
+        """The headers `candidates` may look at for this status and host, in the order it
+        would; `None` when it may look at more than their values (a payment protocol's
+        header that a 401 or 407 needs is parsed, not compared)."""
+        names: list[str] = []
+        owned = False
+        for registration in self._for_host(status_code, host):
+            if registration.hosts or status_code == _PAYMENT_REQUIRED:
+                owned = owned or bool(registration.hosts)
+                continue
+            names.extend(name for name, _ in registration.triggers)
+            if registration.reads_errors and self._read_errors and not owned:
+                if how_read(status_code) is Read.WITH_PAYMENT_HEADER:
+                    return None
+                names.append("content-type")
+        return tuple(dict.fromkeys(names))
+
     def claims(self, status_code: int, host: str, header: Callable[[str], str | None]) -> bool:
         """`True` when a response with this status from `host` must be read and classified.
 
@@ -436,6 +493,8 @@ class AdapterRegistry:
         interest.setdefault(_PAYMENT_REQUIRED, [])
         self.interest = {status: tuple(regs) for status, regs in interest.items()}
         self._host_cache = {}
+        self._deciding = {}
+        self._to_try_cache = {}
 
 
 def _plugins_may_be_installed() -> bool:

@@ -144,7 +144,7 @@ def classify_snapshot(
     An adapter that raises or returns something other than a `PaymentRequired` is skipped and
     logged; the next one is tried.
     """
-    for registration in registry.candidates(snapshot.status_code, snapshot.host, snapshot.header):
+    for registration in registry._to_try(snapshot.status_code, snapshot.host, snapshot.header):
         adapter = registration.adapter
         try:
             result = adapter.classify(snapshot)
