@@ -739,6 +739,56 @@ class TestX402VersionDeclared:
         assert payment.provider != "x402"
 
 
+class TestPricedChallengeOfNoProtocol:
+    """A 402 body that states a price and where or how to pay it, in a shape of no known
+    protocol, is a challenge: ClawStack's `price_usdc` with Solana `payment_options`
+    (research/payloads9). Its offers stay empty, as for a declared x402 version in a shape of
+    its own: none is built from a shape no spec defines, so no money moves."""
+
+    def test_a_price_and_where_to_pay_is_a_challenge_with_no_offer(self) -> None:
+        document = load_payload("clawstack-paid-post-solana-usdc-payment-options-402")
+        payment = http402.classify(gate(document["response"]["body"]))
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_CHALLENGE
+        assert payment.payment_options == ()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"error": "payment_required", "price": "0.25", "pay_to": "ADDRESS"},
+            {"amount_usdc": "1.00", "recipient": "ADDRESS", "chain": "base"},
+            {"price": 5, "payment_options": [{"network": "lightning"}]},
+        ],
+    )
+    def test_each_spelling_of_the_family(self, body: dict[str, Any]) -> None:
+        payment = http402.classify(gate(body))
+        assert payment is not None and payment.reason is Reason.PAYMENT_CHALLENGE
+
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            # Credits that state a cost and a balance: the account's credits, not a price.
+            ({"credits_required": 5, "credits_available": 1}, Reason.INSUFFICIENT_CREDITS),
+            ({"error": "payment_required", "price": "0.25"}, Reason.INSUFFICIENT_CREDITS),
+            # Where to pay with no price, or an empty list of ways: nothing priced.
+            ({"error": "Payment required", "recipient": "ADDRESS"}, Reason.UNKNOWN),
+            ({"price": 1, "payment_options": []}, Reason.INSUFFICIENT_CREDITS),
+            # Words that name what happened decide before the fields.
+            (
+                {"error": "insufficient balance", "price": 1, "pay_to": "A"},
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+        ],
+    )
+    def test_look_alikes_keep_their_reason(self, body: dict[str, Any], expected: Reason) -> None:
+        payment = http402.classify(gate(body))
+        assert payment is not None and payment.reason is expected
+
+    def test_off_a_402_it_is_no_gate(self) -> None:
+        body = {"error": "payment_required", "price": "0.25", "pay_to": "ADDRESS"}
+        assert http402.classify(gate(body, status=403)) is None
+
+
 _JSON = {"content-type": "application/json"}
 
 

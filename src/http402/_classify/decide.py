@@ -27,8 +27,11 @@
    is used up is the plan's.
 5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides;
    on a strict reading, not when another refusal is stated plainly (rung 2).
-6. **Fields alone**, only on a reading that is not strict: a required plan is a plan limit;
-   an amount required or available, or a `limit` object with nothing remaining, is money.
+6. **Fields alone**, only on a reading that is not strict: a price with where to pay it
+   (`price`, `price_usdc`, `amount` beside `pay_to`, `recipient`, `payment_options`) is a
+   challenge of no known protocol (no offer is built from it); a required plan is a plan
+   limit; an amount required or available, or a `limit` object with nothing remaining, is
+   money.
 
 `strict` is for a status other than 402 from a host with no adapter of its own (and for a
 stream's event): only strong rules count there. Weak rules count on a 402 and on a
@@ -350,11 +353,16 @@ def first_code(fields: Fields) -> str | None:
 
 
 def _from_fields(fields: Fields) -> Verdict | None:
-    """Rung 6: a required plan; a named limit with nothing left, by its name's family; an
-    amount required or available; a bare limit with nothing left."""
+    """Rung 6: a price and where to pay it (a challenge); a required plan; a named limit
+    with nothing left, by its name's family; an amount required or available; a bare limit
+    with nothing left."""
     values = fields.values
     family: Family | None = None
-    if values.get("required_plan") is not None:
+    if values.get("pay_to") and values.get("price") is not None:
+        # A price for this request and where to pay it, in a shape of no known protocol:
+        # a challenge, whose offers stay empty (none is built from a shape no spec defines).
+        family = Family.CHARGE_ASKED
+    elif values.get("required_plan") is not None:
         family = Family.PLAN_FEATURE
     for name in fields.exhausted if family is None else ():
         for said in (read_code(normalize_code(name)), read_words(name)):
