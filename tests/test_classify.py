@@ -739,6 +739,56 @@ class TestX402VersionDeclared:
         assert payment.provider != "x402"
 
 
+class TestPricedChallengeOfNoProtocol:
+    """A 402 body that states a price and where or how to pay it, in a shape of no known
+    protocol, is a challenge: ClawStack's `price_usdc` with Solana `payment_options`
+    (research/payloads9). Its offers stay empty, as for a declared x402 version in a shape of
+    its own: none is built from a shape no spec defines, so no money moves."""
+
+    def test_a_price_and_where_to_pay_is_a_challenge_with_no_offer(self) -> None:
+        document = load_payload("clawstack-paid-post-solana-usdc-payment-options-402")
+        payment = http402.classify(gate(document["response"]["body"]))
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_CHALLENGE
+        assert payment.payment_options == ()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"error": "payment_required", "price": "0.25", "pay_to": "ADDRESS"},
+            {"amount_usdc": "1.00", "recipient": "ADDRESS", "chain": "base"},
+            {"price": 5, "payment_options": [{"network": "lightning"}]},
+        ],
+    )
+    def test_each_spelling_of_the_family(self, body: dict[str, Any]) -> None:
+        payment = http402.classify(gate(body))
+        assert payment is not None and payment.reason is Reason.PAYMENT_CHALLENGE
+
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            # Credits that state a cost and a balance: the account's credits, not a price.
+            ({"credits_required": 5, "credits_available": 1}, Reason.INSUFFICIENT_CREDITS),
+            ({"error": "payment_required", "price": "0.25"}, Reason.INSUFFICIENT_CREDITS),
+            # Where to pay with no price, or an empty list of ways: nothing priced.
+            ({"error": "Payment required", "recipient": "ADDRESS"}, Reason.UNKNOWN),
+            ({"price": 1, "payment_options": []}, Reason.INSUFFICIENT_CREDITS),
+            # Words that name what happened decide before the fields.
+            (
+                {"error": "insufficient balance", "price": 1, "pay_to": "A"},
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+        ],
+    )
+    def test_look_alikes_keep_their_reason(self, body: dict[str, Any], expected: Reason) -> None:
+        payment = http402.classify(gate(body))
+        assert payment is not None and payment.reason is expected
+
+    def test_off_a_402_it_is_no_gate(self) -> None:
+        body = {"error": "payment_required", "price": "0.25", "pay_to": "ADDRESS"}
+        assert http402.classify(gate(body, status=403)) is None
+
+
 _JSON = {"content-type": "application/json"}
 
 
@@ -825,3 +875,82 @@ class TestBlindSetSevenKinds:
         payment = http402.classify(gate(body))
         assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
         assert http402.classify(gate(body, status=429, headers=_JSON)) is None
+
+
+class TestA402ThatSaysSomethingElse:
+    """A 402 whose words plainly state a refusal no payment lifts (bad credentials) and no
+    billing at all is no gate, and passes through: a top-up cannot fix a key (issue 19,
+    research/payloads9 Plaid's legacy 402, research/payloads7 Blockchair's). Any billing word
+    or code, or a challenge, keeps it a gate; a wordless 402 stays `unknown`."""
+
+    @staticmethod
+    def _402(body: Any, content_type: str = "application/json") -> httpx.Response:
+        content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        return httpx.Response(
+            402,
+            headers={"content-type": content_type},
+            content=content,
+            request=httpx.Request("GET", "https://api.example.com/v1/x"),
+        )
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {
+                "code": 1200,
+                "message": "invalid credentials",
+                "resolve": "The username or password provided is not correct.",
+            },
+            {"data": None, "context": {"code": 402, "error": "Invalid API token."}},
+            {"error": {"code": "invalid_api_key", "message": "Incorrect API key provided"}},
+            {"code": "invalid_api_key"},
+            {"error": "Chave de API inválida"},
+            "Invalid API key",
+            {"error": "Concurrency limit exceeded"},
+            {"error": "Too many requests per minute"},
+        ],
+    )
+    def test_only_a_look_alike_is_no_gate(self, body: Any) -> None:
+        content_type = "text/plain" if isinstance(body, str) else "application/json"
+        assert http402.classify(self._402(body, content_type)) is None
+
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            ({"error": "Invalid API key or insufficient credits"}, Reason.INSUFFICIENT_CREDITS),
+            ({"error": "Invalid API key. Please upgrade your plan."}, Reason.PLAN_LIMIT_EXCEEDED),
+            ({"error": "Payment Required"}, Reason.UNKNOWN),
+            ({}, Reason.UNKNOWN),
+            ({"x402Version": 1, "error": "invalid token", "accepts": []}, Reason.PAYMENT_CHALLENGE),
+        ],
+    )
+    def test_any_billing_evidence_keeps_it_a_gate(self, body: Any, expected: Reason) -> None:
+        payment = http402.classify(self._402(body))
+        assert payment is not None and payment.reason is expected
+
+    def test_the_hook_is_not_run_for_a_bad_key_and_is_for_a_wordless_402(self) -> None:
+        """The money side: a plain top-up hook answers `unknown`; a bad key's 402 passes
+        through to the application untouched and buys nothing, a wordless 402 still runs it."""
+        bodies = {
+            "/key": {"message": "invalid credentials"},
+            "/wordless": {},
+        }
+        called: list[Reason] = []
+
+        def hook(error: http402.PaymentRequiredError) -> None:
+            called.append(error.reason)
+
+        client = http402.wrap(
+            httpx.Client(
+                base_url="https://api.example.com",
+                transport=httpx.MockTransport(
+                    lambda request: httpx.Response(402, json=bodies[request.url.path])
+                ),
+            ),
+            on_payment_required=hook,
+        )
+        assert client.get("/key").status_code == 402
+        assert called == []
+        with pytest.raises(http402.PaymentRequiredError):
+            client.get("/wordless")
+        assert called == [Reason.UNKNOWN]

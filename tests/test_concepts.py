@@ -409,7 +409,102 @@ class TestOtherScripts:
         assert http402.classify(response(403, {"code": "FORBIDDEN", "message": message})) is None
 
 
+class TestOtherLanguages:
+    """The core families and their look-alikes in the other languages paid APIs answer in
+    (Portuguese, Spanish, French, German, Italian, Turkish, Indonesian, Vietnamese): words
+    with an accent are words, and each family reads as it does in English."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # Escavador's 402 (research/payloads9), and a 402 of a public edge function.
+            ("Você não possui créditos suficiente para a realizar a requisição.", "credits"),
+            ("Créditos insuficientes. Adicione créditos ao workspace.", "credits"),
+            ("Saldo insuficiente.", "credits"),
+            ("Solde insuffisant.", "credits"),
+            ("Guthaben nicht ausreichend.", "credits"),
+            ("Credito insufficiente.", "credits"),
+            ("Yetersiz bakiye.", "credits"),
+            ("Saldo tidak mencukupi.", "credits"),
+            ("Số dư không đủ.", "credits"),
+            ("Crédit OpenAI épuisé.", "credits"),
+            # A quota with the plan asked for is the plan's, as in English.
+            ("Quota insuffisant. Passez au plan PRO.", "plan"),
+            ("Sua assinatura expirou.", "subscription"),
+            ("Su suscripción ha sido suspendida.", "subscription"),
+            ("Ihr Abonnement ist abgelaufen.", "subscription"),
+            ("Pagamento recusado.", "payment"),
+            ("Zahlung fehlgeschlagen.", "payment"),
+        ],
+    )
+    def test_a_gate_in_another_language_has_its_familys_reason(
+        self, text: str, expected: str
+    ) -> None:
+        reasons = {
+            "credits": Reason.INSUFFICIENT_CREDITS,
+            "plan": Reason.PLAN_LIMIT_EXCEEDED,
+            "subscription": Reason.SUBSCRIPTION_EXPIRED,
+            "payment": Reason.PAYMENT_FAILED,
+        }
+        assert reason(text, strict=False) is reasons[expected], text
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Límite de solicitudes por minuto excedido.",
+            "Limite de requisições atingido. Aguarde alguns segundos e tente novamente.",
+            "Trop de requêtes. Quota par minute dépassé.",
+            "Zu viele Anfragen. Tageskontingent erschöpft.",
+            "Chave de API inválida.",
+            "Clave de API inválida, créditos no disponibles.",
+            "Ungültiger API-Schlüssel.",
+            "Você não possui permissão para acessar este recurso.",
+            "Saldo insuficiente para estorno.",
+        ],
+    )
+    def test_a_look_alike_in_another_language_is_no_gate_off_a_402(self, text: str) -> None:
+        """A throttle's window, a bad key, a permission and a refund without funds stay what
+        they are: no strong rule claims them on a status other than 402."""
+        assert reason(text, strict=True) is None, text
+
+    def test_a_word_with_an_accent_is_one_word(self) -> None:
+        assert tokens_of("créditos überschritten yetersiz không đủ") == [
+            "créditos",
+            "überschritten",
+            "yetersiz",
+            "không",
+            "đủ",
+        ]
+        assert {Concept.CREDITS, Concept.RAN_OUT} <= read_clause("créditos insuficientes").whole
+
+
 class TestWhatACodeOrACauseStates:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # Said of the account: the account's state, held until it is settled.
+            (
+                "The request could not be processed due to account payment issues.",
+                Reason.SUBSCRIPTION_EXPIRED,
+            ),
+            ("There is a payment issue with this account.", Reason.SUBSCRIPTION_EXPIRED),
+            ("Your account has an unresolved billing problem.", Reason.SUBSCRIPTION_EXPIRED),
+            # An attempt that failed: the payment method's.
+            ("Your payment failed. Please update your account's card.", Reason.PAYMENT_FAILED),
+            ("The charge could not be completed.", Reason.PAYMENT_FAILED),
+            ("Business eligibility payment issue", Reason.PAYMENT_FAILED),
+            # Both stated: the failed attempt outranks the account's state.
+            (
+                "Your card was declined. Your account has a payment issue.",
+                Reason.PAYMENT_FAILED,
+            ),
+        ],
+    )
+    def test_a_payment_problem_of_the_account_is_its_state_and_a_failed_attempt_the_methods(
+        self, text: str, expected: Reason
+    ) -> None:
+        assert reason(text, strict=True) is expected, text
+
     def test_insufficient_funds_is_a_balance_unless_a_card_or_a_payment_failed(self) -> None:
         """`insufficient_funds` is Stripe's decline code of a card and an API's own balance:
         the words beside it decide."""

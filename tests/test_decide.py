@@ -265,6 +265,13 @@ class TestWhatHappened:
             ),
             # A failed card outranks everything.
             ("Your card was declined and your balance is too low.", Family.INSTRUMENT_DECLINED),
+            # A spend cap outranks the suspension it caused, as a balance does: raising the
+            # cap lifts it (the same on a 402 and off one).
+            (
+                "Account is suspended after reaching the monthly spending limit.",
+                Family.SPEND_CAP_REACHED,
+            ),
+            ("Your subscription was suspended: budget exceeded.", Family.SPEND_CAP_REACHED),
             # A debt the account owes outranks the suspension and the spend cap it names.
             (
                 "Account is suspended after reaching the monthly spending limit or failure to "

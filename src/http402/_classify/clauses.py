@@ -30,6 +30,7 @@ from .families import Family
 from .rules import Strength
 from .vocabulary.combinations import COMBINATIONS
 from .vocabulary.lexicon import LEXICON
+from .vocabulary.movement import LETTERS
 
 __all__ = [
     "CONCEPT_SCAN",
@@ -49,8 +50,11 @@ _CLAUSE_END = re.compile(r"[.!?;](?:\s+|$)|,\s+(?:and|but)\s+|[\u3002\uff01\uff1
 #: characters (Chinese and Japanese write no spaces) and Korean Hangul (whose words carry
 #: their particles: "잔액부족으로" is "for want of balance").
 UNSPACED = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3"
-#: Letters of a spaced script other than Latin, read as words: Cyrillic (Russian).
-_LETTERS = "\u0430-\u044f\u0451"
+#: Letters of a spaced script beyond plain `a-z`, read as words: lower-case Latin letters with
+#: an accent (Portuguese, Spanish, French, German, Italian, Turkish, Vietnamese: "créditos",
+#: "überschritten", "yetersiz", "không đủ") and Cyrillic (Russian). One definition, in
+#: `vocabulary/movement.py`, whose words are read with the same letters.
+_LETTERS = LETTERS
 #: A word (Latin or Cyrillic letters, digits, `$`, an apostrophe, inner dashes: "read-only",
 #: "5-hour"), a run of an unspaced script, or one other character (which no phrase spans).
 _TOKEN = re.compile(
@@ -235,6 +239,8 @@ class ConceptReading(NamedTuple):
 _NOTHING = ConceptReading(frozenset(), frozenset(), (), False)
 _RETRY_LATER = Concept.RETRY_LATER
 _LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE, Concept.RETRY_LATER})
+#: A bad key: a refusal that no payment lifts either (a 402 that states only it is no gate).
+_BAD_KEY = frozenset({Concept.BAD, Concept.KEY})
 _GATE_RULES = tuple(rule for rule in COMBINATIONS if rule.family.is_gate)
 _STATEMENT_RULES = tuple(
     rule for rule in _GATE_RULES if rule.part is Part.STATEMENT and not rule.fallback
@@ -274,7 +280,7 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
     for clause in clauses:
         if clause.vetoed or (hint_vetoes and _RETRY_LATER in clause.whole):
             vetoed = True
-            lifts = lifts or not clause.whole.isdisjoint(_LIFTS)
+            lifts = lifts or not clause.whole.isdisjoint(_LIFTS) or clause.whole >= _BAD_KEY
             for rule in _LOOK_ALIKE_RULES:
                 if rule.matches(clause.whole):
                     matched.append(rule)

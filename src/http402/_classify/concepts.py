@@ -59,6 +59,9 @@ class Concept(enum.Enum):
     BILLING_SUBJECT = "billing subject"  # a subscription, a plan, billing, a license
     ACCOUNT = "account"  # an account, an organization, a project: may be off for any reason
     UNPAID = "unpaid"  # past due, overdue, in arrears, an unpaid invoice
+    # A payment or billing *issue* or *problem*: a standing condition, not an attempt that
+    # failed. Said of the account, it is the account's state (`vocabulary/combinations.py`).
+    PAYMENT_TROUBLE = "payment trouble"
     # Paying.
     INSTRUMENT = "instrument"  # a payment method, payment information, a credit card
     CARD = "card"  # a bare "card": a game's or a board's too

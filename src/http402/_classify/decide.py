@@ -27,8 +27,11 @@
    is used up is the plan's.
 5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides;
    on a strict reading, not when another refusal is stated plainly (rung 2).
-6. **Fields alone**, only on a reading that is not strict: a required plan is a plan limit;
-   an amount required or available, or a `limit` object with nothing remaining, is money.
+6. **Fields alone**, only on a reading that is not strict: a price with where to pay it
+   (`price`, `price_usdc`, `amount` beside `pay_to`, `recipient`, `payment_options`) is a
+   challenge of no known protocol (no offer is built from it); a required plan is a plan
+   limit; an amount required or available, or a `limit` object with nothing remaining, is
+   money.
 
 `strict` is for a status other than 402 from a host with no adapter of its own (and for a
 stream's event): only strong rules count there. Weak rules count on a 402 and on a
@@ -50,6 +53,7 @@ from .families import Family
 from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
+from .vocabulary.lookalikes import NO_PAYMENT_LIFTS, NO_PAYMENT_LIFTS_CODES
 
 __all__ = [
     "Statements",
@@ -293,8 +297,10 @@ def _is_reason_phrase(text: str) -> bool:
 def lifts_by_itself(fields: Fields) -> bool:
     """`True` when the error's own words, or a code read by its words, state a limit that
     lifts by itself or by no payment (a rate limit, a time window, a resource in use, a
-    cloud's service quota) and no gate: then even a 402 is no gate ("you will exceed the
-    memory limit of 8192MB for all your runs", AWS Sign-In's `SERVICE_QUOTA_EXCEEDED`)."""
+    cloud's service quota, bad credentials) and no gate: then even a 402 is no gate ("you
+    will exceed the memory limit of 8192MB for all your runs", AWS Sign-In's
+    `SERVICE_QUOTA_EXCEEDED`, Plaid's legacy 402 "invalid credentials"). Any billing word
+    or code makes `decide` answer, so it stays a gate."""
     if decide(fields, strict=False) is not None:
         return False
     if any(read_words(message.text).lifts for message in fields.messages if message.own):
@@ -347,11 +353,16 @@ def first_code(fields: Fields) -> str | None:
 
 
 def _from_fields(fields: Fields) -> Verdict | None:
-    """Rung 6: a required plan; a named limit with nothing left, by its name's family; an
-    amount required or available; a bare limit with nothing left."""
+    """Rung 6: a price and where to pay it (a challenge); a required plan; a named limit
+    with nothing left, by its name's family; an amount required or available; a bare limit
+    with nothing left."""
     values = fields.values
     family: Family | None = None
-    if values.get("required_plan") is not None:
+    if values.get("pay_to") and values.get("price") is not None:
+        # A price for this request and where to pay it, in a shape of no known protocol:
+        # a challenge, whose offers stay empty (none is built from a shape no spec defines).
+        family = Family.CHARGE_ASKED
+    elif values.get("required_plan") is not None:
         family = Family.PLAN_FEATURE
     for name in fields.exhausted if family is None else ():
         for said in (read_code(normalize_code(name)), read_words(name)):
@@ -450,7 +461,11 @@ def _read_lowered(lowered: str) -> Statements:
             weak -= concepts.replaces
         _fill(strong, weak, concepts.strong, concepts.weak)
         matched.extend(f"concept: {name}" for name in concepts.rules)
-    lifts = concepts.lifts or Family.THROTTLE in strong
+    lifts = (
+        concepts.lifts
+        or Family.THROTTLE in strong
+        or (Family.NOT_BILLING in strong and not NO_PAYMENT_LIFTS.isdisjoint(matched))
+    )
     if not matched and not lifts:
         return _NOTHING
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched), lifts=lifts)
@@ -500,7 +515,8 @@ def read_code(normalized: str) -> Statements:
     rule = CODES.get(normalized) or CODES.get(without_suffix(normalized))
     if rule is not None:
         if rule.strength is _STRONG:
-            return Statements(frozenset({rule.family}), frozenset(), (normalized,))
+            lifts = normalized in NO_PAYMENT_LIFTS_CODES  # a bad key: no payment lifts it
+            return Statements(frozenset({rule.family}), frozenset(), (normalized,), lifts=lifts)
         return Statements(frozenset(), frozenset({rule.family}), (normalized,))
     words = code_words(normalized)
     strong: set[Family] = set()

@@ -26,8 +26,12 @@ When a message states several families, the one of lowest `rank` is what happene
 or missing payment method first (nothing else can be fixed before it), then an allowance
 (it qualifies the credits it is counted in), a debt the account owes (in arrears, overdue,
 past due, an unpaid invoice: what is owed is paid before a top-up counts, so "in arrear or
-insufficient balance" is the debt), a balance, a subscription that is off, a spend cap, a
-trial's restriction, a plan's feature, and a bare quota last.
+insufficient balance" is the debt), a balance, a spend cap, a subscription that is off, a
+trial's restriction, a plan's feature, and a bare quota last. A balance or a spend cap that
+suspended the account is reported by that cause, not as the suspension: it is money the
+account holds or allowed itself, and topping up or raising the cap lifts the suspension
+("Account is suspended after reaching the monthly spending limit" is the cap's); a debt
+outranks them both, and a suspension that names no cause stays the subscription's.
 """
 
 from __future__ import annotations
@@ -58,8 +62,8 @@ class Family(enum.Enum):
     PLAN_VOLUME_USED = ("plan_volume_used", Reason.PLAN_LIMIT_EXCEEDED, _VAGUE)
     ACCOUNT_IN_ARREARS = ("account_in_arrears", Reason.SUBSCRIPTION_EXPIRED, _STATEMENT)
     BALANCE_EXHAUSTED = ("balance_exhausted", Reason.INSUFFICIENT_CREDITS, _STATEMENT)
-    SUBSCRIPTION_INACTIVE = ("subscription_inactive", Reason.SUBSCRIPTION_EXPIRED, _STATEMENT)
     SPEND_CAP_REACHED = ("spend_cap_reached", Reason.INSUFFICIENT_CREDITS, _STATEMENT)
+    SUBSCRIPTION_INACTIVE = ("subscription_inactive", Reason.SUBSCRIPTION_EXPIRED, _STATEMENT)
     TRIAL_RESTRICTION = ("trial_restriction", Reason.PLAN_LIMIT_EXCEEDED, _STATEMENT)
     PLAN_FEATURE = ("plan_feature", Reason.PLAN_LIMIT_EXCEEDED, _STATEMENT)
     QUOTA_EXHAUSTED = ("quota_exhausted", Reason.INSUFFICIENT_CREDITS, _VAGUE)

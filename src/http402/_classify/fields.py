@@ -379,6 +379,20 @@ _RETRY_KEYS = (
     "retry_in_seconds",
 )
 _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", "trace_id")
+#: A price for this request, and where or how to pay it: with both, a 402 of no known
+#: payment protocol is a priced challenge (`decide`, rung 6; ClawStack's `price_usdc` and
+#: `payment_options`, Creance's `price` and `pay_to`). A price alone is a cost the account's
+#: credits answer (`credits_required`).
+_PRICE_KEYS = ("price", "price_usd", "price_usdc", "amount", "amount_usd", "amount_usdc")
+_PAYEE_KEYS = (
+    "pay_to",
+    "payto",
+    "payee",
+    "recipient",
+    "payment_address",
+    "deposit_address",
+    "payment_options",
+)
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
@@ -464,6 +478,13 @@ def _seconds(value: Any) -> float | None:
     return float(amount) if amount is not None and 0 <= amount <= MAX_RETRY_AFTER else None
 
 
+def _payee(value: Any) -> bool | None:
+    """`True` for where to pay: an address (a non-empty string) or a list of ways to pay."""
+    if isinstance(value, str):
+        return True if 0 < len(value.strip()) <= 2000 else None
+    return True if isinstance(value, (list, dict)) and value else None
+
+
 def _request_id(value: Any) -> str | None:
     return bounded_text(value, 200) if isinstance(value, str) else None
 
@@ -507,6 +528,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "action_url": _action_link,
     "retry_after": _seconds,
     "request_id": _request_id,
+    "price": as_amount,
+    "pay_to": _payee,
 }
 
 
@@ -540,6 +563,8 @@ def _build_roles() -> None:
         ("action_url", _URL_KEYS),
         ("retry_after", _RETRY_KEYS),
         ("request_id", _REQUEST_ID_KEYS),
+        ("price", _PRICE_KEYS),
+        ("pay_to", _PAYEE_KEYS),
     ):
         for rank, key in enumerate(keys):
             ranks.setdefault(key, {})[role] = rank

@@ -52,7 +52,9 @@ STATUSES: tuple[StatusRule, ...] = (
         (402,),
         Read.ALWAYS,
         "Payment Required: the gate's own status, from any host; one that says nothing more "
-        "is `unknown`",
+        "is `unknown`; one whose words state only what no payment lifts (a window under a "
+        "day, concurrency, a resource in use, bad credentials) and no billing word, code or "
+        "payment header is no gate, passed through (a top-up cannot help it)",
     ),
     StatusRule(
         (400,),

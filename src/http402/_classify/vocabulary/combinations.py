@@ -327,6 +327,40 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         look_alikes=("Invoice paid.",),
         source="research/payloads2 mongodb-atlas-account-suspended-unpaid-invoice-402",
     ),
+    # A payment problem said of the ACCOUNT is the account's state: a payment it has not
+    # settled, so the account is held until it is (ActiveCampaign's 402 "account payment
+    # issues"). A payment *attempt* that failed ("payment failed", "card declined", "the charge
+    # could not be completed") is the instrument's, and outranks it when both are stated.
+    ConceptRule(
+        "account payment trouble",
+        Family.ACCOUNT_IN_ARREARS,
+        STRONG,
+        needs=[C.PAYMENT_TROUBLE, C.ACCOUNT],
+        examples=(
+            "The request could not be processed due to account payment issues.",
+            "There is a payment issue with this account.",
+            "Your account has an unresolved billing problem.",
+        ),
+        look_alikes=(
+            "The request could not be processed due to payment issues.",
+            "Your payment failed. Please update your account's card.",
+            "There was an issue with your account.",
+        ),
+        source="research/payloads9 activecampaign-402-account-payment-issues-message "
+        "(developers.activecampaign.com/reference/errors: '402 | The request could not be "
+        "processed due to account payment issues.')",
+    ),
+    # The same problem said of nothing in particular: a payment that did not go through.
+    ConceptRule(
+        "payment trouble",
+        Family.INSTRUMENT_DECLINED,
+        STRONG,
+        needs=[C.PAYMENT_TROUBLE],
+        unless=[C.ACCOUNT],
+        examples=("Business eligibility payment issue", "There was a billing problem."),
+        look_alikes=("There is a payment issue with this account.",),
+        source="research/payloads3 whatsapp-cloud-131042-business-eligibility-payment-issue-400",
+    ),
     # ------------------------------------------------------------------ paying
     ConceptRule(
         "payment failed",
@@ -336,7 +370,6 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         examples=(
             "Your payment could not be completed. Try another card or payment method.",
             "The card was declined.",
-            "There is a payment issue with this account.",
             "支付失败",
             "한도초과 혹은 잔액부족으로 결제에 실패했습니다.",
             "決済に失敗しました",

@@ -201,6 +201,13 @@ WORDING = (
     ),
 )
 
+#: The look-alikes that no payment lifts, by their rules' names and codes: bad credentials.
+#: A 402 whose words state one of them and no billing evidence at all is no gate (issue 19,
+#: payloads9): a top-up would not help, so the 402 is not read as `unknown` either (the
+#: ladder's `lifts_by_itself`, as for a throttle's window or a resource in use).
+NO_PAYMENT_LIFTS = frozenset({"bad credentials"})
+NO_PAYMENT_LIFTS_CODES = frozenset({"invalid_api_key", "api_key_invalid", "api_key_expired"})
+
 CODES = (
     CodeRule(
         ("balance_insufficient", "insufficient_funds_for_transfer", "payout_failed"),

@@ -30,7 +30,10 @@ import attrs
 __all__ = ["MONEY_MOVEMENT", "MoneyMovement"]
 
 #: What the concept reader takes as one word of a spaced script (`clauses._TOKEN`).
-_SPACED_TERM = re.compile(r"[a-z0-9$']+(?:-[a-z0-9$']+)*")
+#: The letters of a spaced word beyond `a-z`: accented Latin (Latin-1, Extended-A and -B, the
+#: Vietnamese block) and Cyrillic; the concept reader (`clauses.py`) reads words with them.
+LETTERS = "\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff\u0430-\u044f\u0451"
+_SPACED_TERM = re.compile(rf"[a-z0-9$'{LETTERS}]+(?:-[a-z0-9$'{LETTERS}]+)*")
 
 
 def _words(value: Iterable[str]) -> tuple[str, ...]:
@@ -97,9 +100,8 @@ class MoneyMovement:
 
     @property
     def concept_terms(self) -> tuple[str, ...]:
-        """The words the concept reader reads as one term: a word of plain Latin letters, or
-        of Chinese, Japanese or Korean. A word with an accent (`transferência`) is read
-        there by its plain spelling, which the source lists too (`transferencia`)."""
+        """The words the concept reader reads as one term: a word of Latin letters (accented
+        too: `transferência`), or of Chinese, Japanese or Korean."""
         return tuple(w for w in self.words if _is_unspaced(w) or _SPACED_TERM.fullmatch(w))
 
     def needles(self) -> tuple[str, ...]:
