@@ -1582,3 +1582,48 @@ def test_other_paid_calls_show_a_top_up_only_by_the_balance_they_read(
             client.post(COMPLETIONS, json=PAID)
         assert state["top_ups"] == 1
     assert others == [200] * 5
+
+
+@pytest.mark.parametrize("reads_balance", [True, False])
+def test_a_top_up_that_showed_late_is_shown_by_another_calls_balance(reads_balance: bool) -> None:
+    """The credits come only after the window closed: the top-up is held as not shown. Later
+    another paid call (another body) gets through; if its answer states a balance above zero
+    (read after the hook answered), the hold ends and the next exhaustion tops up again; a 200
+    that states no balance (a free call's, say) leaves the hold: it shows nothing."""
+    clock = VirtualClock()
+    state: dict[str, Any] = {"credits": 0, "top_ups": 0, "arrive": None}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["arrive"] is not None and clock.now >= state["arrive"]:
+            state["credits"], state["arrive"] = state["credits"] + 2, None
+        if state["credits"] <= 0:
+            return httpx.Response(402, json=insufficient(0, 1))
+        state["credits"] -= 1
+        left = {"x-credits-remaining": str(state["credits"] + 1)} if reads_balance else {}
+        return httpx.Response(200, json={"choices": []}, headers=left)
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        state["top_ups"] += 1
+        state["arrive"] = clock.now + 45  # past the 30 s window
+        return Retry(within=30)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(handler)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="window closed"):
+        client.post(COMPLETIONS, json=PAID)
+    clock.now += 60  # the credits came meanwhile
+    other = {"model": "openai/gpt-4o", "messages": [{"n": 1}]}
+    assert client.post(COMPLETIONS, json=other).status_code == 200
+    assert client.post(COMPLETIONS, json={**other, "n": 2}).status_code == 200
+    if reads_balance:
+        with pytest.raises(http402.InsufficientCreditsError, match="window closed"):
+            client.post(COMPLETIONS, json=PAID)  # a new exhaustion: topped up again
+        assert state["top_ups"] == 2
+    else:
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            client.post(COMPLETIONS, json=PAID)
+        assert state["top_ups"] == 1

@@ -744,3 +744,49 @@ def test_a_currency_named_twice_in_one_policy_is_refused() -> None:
         http402.SpendPolicy(max_amount={"sat": 5, "BTC": 5000})
     token = http402.SpendPolicy(max_amount={DAI: 1})
     assert set(token.max_amount) == {DAI}  # not a currency: kept as written
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_no_seed_of_mixed_protocols_spends_past_one_cap(seed: int) -> None:
+    """Seeded runs: one policy ($2.50 a request, $20 a window, in cents) and one wallet meet a
+    random mix of `Payment`-scheme prices (cents, `"USD"` or `"usd"`) and pay-per-crawl prices
+    (dollars), some of them dear, on a clock that moves at random. Counted in money by the
+    test's own reading of each protocol, no request pays more than $2.50 and no window of
+    3600 s more than $20; and every offer that fits both is paid (the cap means one amount,
+    not a stricter one either)."""
+    import random
+
+    rng = random.Random(seed)
+    now = [0.0]
+    policy = http402.SpendPolicy(
+        max_amount={"USD": 250}, max_per_window={"usd": 2000}, window=3600, clock=lambda: now[0]
+    )
+    paid: list[tuple[float, Decimal]] = []
+    for _ in range(40):
+        now[0] += rng.choice([1.0, 60.0, 600.0, 1800.0])
+        cents = rng.choice([1, 99, 100, 250, 251, 1000, 90000])
+        if rng.random() < 0.5:
+            offer = http402.PaymentOption(
+                protocol="payment",
+                amount=Decimal(cents),
+                unit="usd",
+                asset=rng.choice(["USD", "usd"]),
+            )
+        else:
+            dollars = Decimal(cents).scaleb(-2)
+            offer = http402.PaymentOption(
+                protocol="pay-per-crawl", amount=dollars, unit="USD", asset="USD"
+            )
+        money = Decimal(cents).scaleb(-2)  # what this offer costs, in dollars
+        window_spent = sum(m for at, m in paid if at > now[0] - 3600)
+        fits = money <= Decimal("2.50") and window_spent + money <= 20
+        payment = http402.PaymentRequired(
+            reason=http402.Reason.PAYMENT_CHALLENGE, provider="mixed", payment_options=(offer,)
+        )
+        allowed, _, reservation = policy.reserve(payment)
+        assert bool(allowed) is fits, (seed, offer, window_spent)
+        if reservation is not None:
+            reservation.commit(offer)
+            paid.append((now[0], money))
+    for at, _ in paid:
+        assert sum(m for when, m in paid if at - 3600 < when <= at) <= 20

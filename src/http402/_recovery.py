@@ -1041,24 +1041,33 @@ class Recovery:
         book: EpisodeBook = coordinator.book
         scope = scope or self.scope(request)
         need = need_of(request)
+        # The top-ups a balance read since their hook answered shows: their holds end too
+        # (a top-up that showed after its window closed, or whose replay's answer was lost).
+        by_balance: set[str] = set()
         for reason in _TOP_UP_REASONS:
             episode = book.unlifted(episode_key(scope, reason))
             if episode is None:
                 continue
             since = episode.finished_sequence
-            if (
-                not self._below_minimum(scope, coordinator, since)
-                if need in episode.needs
-                else self._balance_shows(scope, coordinator, since)
-            ):
+            if need in episode.needs:
+                shown_here = not self._below_minimum(scope, coordinator, since)
+            else:
+                shown_here = self._balance_shows(scope, coordinator, since)
+                if shown_here:
+                    by_balance.add(top_up_key(reason))
+            if shown_here:
                 book.lift(episode, scope)
                 yield Lifted(scope)
-        shown = tuple(
+        asked = tuple(
             key
             for key, record in book.holds.top_ups(scope).items()
             if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == need
         )
-        if shown and not self._below_minimum(scope, coordinator, 0):
+        if asked and not self._below_minimum(scope, coordinator, 0):
+            by_balance.update(asked)
+        held = book.holds.top_ups(scope)
+        shown = tuple(key for key in sorted(by_balance) if key in held)
+        if shown:
             yield from self._release(scope, shown, book)
 
     def _balance_shows(self, scope: str, coordinator: Any, since: int) -> bool:
