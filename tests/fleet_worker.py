@@ -3,7 +3,9 @@
 Run by tests/test_fleet.py as `python -m tests.fleet_worker ...`. It speaks JSON lines on
 stdout: `ready` once it is set up, `gated` at the first 402 it meets, `hook_called` when its
 first episode asks for the hook (its holds checked: the fleet now elects who runs it),
-`hook` when its hook starts, and `done` with its results. It starts its burst when the test
+`saw_lease` once an election of its has seen a lease (the holder's, or its own: from then on it
+waits for that holder, or counts it against the cap, whatever Redis loses), `hook` when its
+hook starts, and `done` with its results. It starts its burst when the test
 writes `go` on its stdin (so that every process of a test starts together, however long each
 took to import), and with `--hook-waits` its hook runs until the test writes `release` (so
 that a fault is thrown while the hook runs, not after a guessed delay).
@@ -76,6 +78,17 @@ def main() -> None:
     coordinator = http402.RedisCoordinator(
         client, lease_ttl=args.lease_ttl, max_episodes=(args.max_episodes, 600)
     )
+    said_lease = threading.Event()
+    witness = coordinator._witness
+    saw = witness.saw
+
+    def seen(key: str, token: str | None) -> None:
+        saw(key, token)
+        if token and not said_lease.is_set():
+            said_lease.set()
+            say("saw_lease")
+
+    witness.saw = seen  # type: ignore[method-assign]
     if args.mode == "x402":
         transport, base_url, counted = x402_transport(coordinator, args.hook_sleep)
     else:
