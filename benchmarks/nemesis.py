@@ -10,7 +10,10 @@ at the same moment, in several threads each, half to an account whose credits ra
 top-up hook that takes a second, the money moving at its start), a quarter to an x402
 endpoint whose offers are hostile (negative, zero, fractional, absurd, over the bound, beside
 honest 18- and 6-decimal ones) and a quarter to one with honest offers only. Once the first
-top-up arrives (mid-hook), the parent throws the episode's fault at Redis:
+top-up arrives and every worker's election has seen the holder's lease (the hook waits for
+that, so the fault lands mid-hook, among processes that took part in the election, which is
+what docs/fleet.md promises one top-up among: a process whose first look met Redis down would
+coordinate alone), the parent throws the episode's fault at Redis:
 
 ========  ==========================================================================
 fault     what the parent does
@@ -93,6 +96,10 @@ class Provider:
         self.payments: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
         self.offers: dict[str, list[dict[str, str]]] = {}
         self.first_top_up: dict[str, threading.Event] = defaultdict(threading.Event)
+        #: Per episode: how many workers' elections saw a lease, and whether all of them did.
+        self.saw: Counter[str] = Counter()
+        self.expected: dict[str, int] = {}
+        self.everyone_saw: dict[str, threading.Event] = defaultdict(threading.Event)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.server.request_queue_size = 256
@@ -123,6 +130,14 @@ class Provider:
                         provider.funded_at.setdefault(episode, time.monotonic() + PROPAGATION)
                     provider.first_top_up[episode].set()
                     return self._send(200, {"ok": True})
+                if kind == "saw":
+                    with provider.lock:
+                        provider.saw[episode] += 1
+                        if provider.saw[episode] >= provider.expected.get(episode, 0):
+                            provider.everyone_saw[episode].set()
+                    return self._send(200, {"ok": True})
+                if kind == "everyone":
+                    return self._send(200, {"ok": provider.everyone_saw[episode].wait(10)})
                 if kind == "pay":
                     fields = dict(item.split("=", 1) for item in query.split("&"))
                     with provider.lock:
@@ -270,6 +285,19 @@ def worker(args: argparse.Namespace) -> None:
     coordinator = http402.RedisCoordinator(
         client, namespace=f"nemesis:{args.episode}", lease_ttl=LEASE_TTL, max_episodes=(2, 600)
     )
+    # The one private touch: the worker tells the provider once an election of its saw a
+    # lease, so that the parent throws its fault among processes that took part.
+    witness = coordinator._witness
+    saw = witness.saw
+    told = threading.Event()
+
+    def seen(key: str, token: str | None) -> None:
+        saw(key, token)
+        if token and not told.is_set():
+            told.set()
+            httpx.post(f"{args.provider}/saw/{args.episode}")
+
+    witness.saw = seen  # type: ignore[method-assign]
     limits: dict[str, Any] = {"max_amount": MAX_AMOUNT, "max_per_window": MAX_PER_WINDOW}
     if args.explicit_store:
         limits["store"] = coordinator.spend_store()
@@ -280,6 +308,7 @@ def worker(args: argparse.Namespace) -> None:
 
     def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
         httpx.post(f"{base}/topup/{args.episode}")  # the money moves here
+        httpx.post(f"{base}/everyone/{args.episode}", timeout=15)  # every worker saw the lease
         time.sleep(HOOK_SECONDS)
         return http402.Retry(within=30)
 
@@ -335,6 +364,7 @@ def episode(
         dict(zip(("name", "asset", "amount"), o, strict=True)) for o in HONEST
     ]
     start_at = time.time() + 1.0
+    provider.expected[name] = options.processes
     workers = []
     for index in range(options.processes):
         command = [sys.executable, __file__, "worker", "--redis", redis_.url]
@@ -348,6 +378,7 @@ def episode(
         )
     if fault != "none":
         provider.first_top_up[name].wait(timeout=10)
+        provider.everyone_saw[name].wait(timeout=10)
         redis_.fault(fault, rng)
     results: list[dict[str, Any]] = []
     crashed = 0
