@@ -240,14 +240,16 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     # credits, credits the plan's next billing cycle renews) joins the wording, as a vague
     # code does (ScrapeGraphAI's `insufficient_credits` with "upgrade your plan or wait for
     # the next billing cycle" is the plan's).
-    allowance = any(said.credits_of_plan for message, said in texts if message.own)
     vague_codes: list[tuple[Family, Code]] = []
     for code, said in codes:
         for family in said.counted(strict):
             if family.is_remedy:
                 continue
-            refined = allowance and family is Family.BALANCE_EXHAUSTED
-            if not family.is_vague and not said.by_concepts and not refined:
+            if (
+                not family.is_vague
+                and not said.by_concepts
+                and not (family is Family.BALANCE_EXHAUSTED and _credits_of_plan(texts))
+            ):
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
             vague_codes.append((family, code))
     # 4. Wording that names what happened, with the vague codes.
@@ -317,6 +319,12 @@ def lifts_by_itself(fields: Fields) -> bool:
     if any(read_words(message.text).lifts for message in fields.messages if message.own):
         return True
     return any(read_code(code.normalized).lifts for code in fields.codes)
+
+
+def _credits_of_plan(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when the error's own words say the credits that ran out are the plan's
+    allowance for a period (`Statements.credits_of_plan`)."""
+    return any(said.credits_of_plan for message, said in texts if message.own)
 
 
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
