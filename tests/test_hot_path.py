@@ -584,9 +584,15 @@ class TestNothingLeftOpen:
 
 
 class TestHookWorkers:
-    def test_episodes_reuse_the_process_s_hook_workers(self) -> None:
+    def test_episodes_reuse_the_process_s_hook_workers(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """Hooks of successive episodes (three accounts, one after the other) run in the same
-        worker, not in a new thread each."""
+        worker, not in a new thread each. The pool is the test's own: one that earlier tests
+        of the process grew to several idle workers hands each job to the next of them."""
+        from http402 import _workers
+
+        monkeypatch.setattr(_workers, "_pool", _workers._Pool())
         threads: list[int] = []
 
         def buy(error: http402.PaymentRequiredError) -> None:

@@ -1413,3 +1413,217 @@ def test_forget_gate_and_reconcile_say_when_they_found_nothing(
     said = [r.getMessage() for r in caplog.records if "found nothing known" in r.getMessage()]
     assert len(said) == 2
     assert not any("sk-another" in text or "key_live" in text for text in said)
+
+
+class _FreeAndPaid:
+    """One endpoint, one key, free and paid work (OpenRouter's `/chat/completions` serves
+    `:free` models at a zero balance): a free model's call always gets through; a paid one
+    needs credits, which the top-up hook buys and which never show."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.top_ups = 0
+        self.credits = 0
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content or b"{}").get("model", "").endswith(":free"):
+            return httpx.Response(200, json={"choices": []})
+        if self.credits > 0:
+            self.credits -= 1
+            return httpx.Response(200, json={"choices": []})
+        return httpx.Response(402, json=insufficient(0, 1))
+
+    def top_up(self, error: http402.PaymentRequiredError) -> Retry:
+        self.top_ups += 1
+        return Retry(within=30)
+
+
+PAID = {"model": "openai/gpt-4o", "messages": []}
+FREE = {"model": "meta-llama/llama-3.3-8b-instruct:free", "messages": []}
+COMPLETIONS = "https://openrouter.ai/api/v1/chat/completions"
+
+
+@pytest.mark.parametrize("when", ["while the scout waits", "after the window closed"])
+def test_a_free_call_to_the_same_endpoint_does_not_show_a_top_up(when: str) -> None:
+    """A top-up never shows; the application's other traffic sends a free model's call to
+    the same endpoint with the same key, and it gets its 200, during the window (a forced
+    order: inside the scout's wait) or after it: no sign that the credits came (case 92: each
+    window then closed "lifted", and every paid call bought again). The top-up is bought
+    once; the same paid call getting through, or an SDK's retry of it, is the sign."""
+    clock = VirtualClock()
+    api = _FreeAndPaid(clock)
+    free_calls: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        if when == "while the scout waits" and not free_calls:
+            free_calls.append(client.post(COMPLETIONS, json=FREE).status_code)
+        clock.sleep(seconds)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api.handler)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=sleep,
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: api.top_up},
+    )
+    for _ in range(3):
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.post(COMPLETIONS, json=PAID)
+        if when == "after the window closed":
+            free_calls.append(client.post(COMPLETIONS, json=FREE).status_code)
+        clock.now += 60
+    assert 200 in free_calls
+    assert api.top_ups == 1
+    api.credits = 1  # the credits show at last: the paid call itself is the sign
+    retry = {"x-stainless-retry-count": "1"}  # an SDK's retry of the same call
+    assert client.post(COMPLETIONS, json=PAID, headers=retry).status_code == 200
+    with pytest.raises(http402.InsufficientCreditsError):
+        client.post(COMPLETIONS, json=PAID)  # a new exhaustion: topped up again
+    assert api.top_ups == 2
+
+
+@pytest.mark.anyio
+async def test_a_free_call_to_the_same_endpoint_does_not_show_a_top_up_async() -> None:
+    """The async twin (asyncio and trio): a free call inside the scout's wait."""
+    clock = VirtualClock()
+    api = _FreeAndPaid(clock)
+    free_calls: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        if not free_calls:
+            free_calls.append((await client.post(COMPLETIONS, json=FREE)).status_code)
+        clock.sleep(seconds)
+
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(api.handler)),
+        coordinator=http402.AsyncLocalCoordinator(clock=clock),
+        sleep=sleep,
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: api.top_up},
+    )
+    for _ in range(3):
+        with pytest.raises(http402.InsufficientCreditsError):
+            await client.post(COMPLETIONS, json=PAID)
+        clock.now += 60
+    assert free_calls == [200]
+    assert api.top_ups == 1
+
+
+def test_a_need_is_what_the_request_asks_for() -> None:
+    """`need_of`: the same method, URL and body are one need whatever else differs (headers,
+    an SDK's retry count, a multipart boundary, a credential in the query); another body,
+    query or method is another need."""
+    from http402._holds import need_of
+
+    def need(method: str = "POST", url: str = COMPLETIONS, **kwargs: Any) -> str:
+        return need_of(httpx.Request(method, url, **kwargs))
+
+    paid = need(json=PAID)
+    assert need(json=PAID, headers={"x-stainless-retry-count": "2"}) == paid
+    assert need(json=FREE) != paid
+    assert need("GET", json=PAID) != paid
+    assert need(url=COMPLETIONS + "?model=free", json=PAID) != paid
+    assert need(url=COMPLETIONS + "?api_key=one0123456789", json=PAID) == need(
+        url=COMPLETIONS + "?api_key=two0123456789", json=PAID
+    )
+    upload = {"file": ("a.txt", b"same bytes")}
+    first = httpx.Request("POST", COMPLETIONS, files=upload)
+    second = httpx.Request("POST", COMPLETIONS, files=upload)
+    assert first.headers["content-type"] != second.headers["content-type"]  # boundaries
+    assert need_of(first) == need_of(second)
+
+
+@pytest.mark.parametrize("remaining", ["4", "0", None])
+def test_other_paid_calls_show_a_top_up_only_by_the_balance_they_read(
+    remaining: str | None,
+) -> None:
+    """The top-up comes, and other paid calls to the endpoint (other bodies) spend it all
+    while the gated call's scout waits (a forced order), each 200 saying the balance left.
+    A balance above zero read after the hook answered shows the top-up took: the window ends
+    "lifted", and the gated call, still refused, starts a new episode (a new exhaustion) and
+    gets through. A 200 that reads no balance, or a zero one, shows nothing: the top-up is
+    held as not shown, as for a free call (a high-volume account then reconciles)."""
+    clock = VirtualClock()
+    state = {"credits": 0, "top_ups": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["credits"] <= 0:
+            return httpx.Response(402, json=insufficient(0, 1))
+        state["credits"] -= 1
+        left = {"x-credits-remaining": remaining} if remaining is not None else {}
+        return httpx.Response(200, json={"choices": []}, headers=left)
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        state["top_ups"] += 1
+        state["credits"] += 5
+        return Retry(within=30, expected=1)
+
+    others: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        if state["top_ups"] == 1 and not others:  # others spend the top-up first
+            for n in range(5):
+                body = {"model": "openai/gpt-4o", "messages": [{"n": n}]}
+                others.append(client.post(COMPLETIONS, json=body).status_code)
+        clock.sleep(seconds)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(handler)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=sleep,
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+    )
+    if remaining == "4":
+        assert client.post(COMPLETIONS, json=PAID).status_code == 200
+        assert state["top_ups"] == 2
+    else:
+        with pytest.raises(http402.InsufficientCreditsError):
+            client.post(COMPLETIONS, json=PAID)
+        clock.now += 60
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            client.post(COMPLETIONS, json=PAID)
+        assert state["top_ups"] == 1
+    assert others == [200] * 5
+
+
+@pytest.mark.parametrize("reads_balance", [True, False])
+def test_a_top_up_that_showed_late_is_shown_by_another_calls_balance(reads_balance: bool) -> None:
+    """The credits come only after the window closed: the top-up is held as not shown. Later
+    another paid call (another body) gets through; if its answer states a balance above zero
+    (read after the hook answered), the hold ends and the next exhaustion tops up again; a 200
+    that states no balance (a free call's, say) leaves the hold: it shows nothing."""
+    clock = VirtualClock()
+    state: dict[str, Any] = {"credits": 0, "top_ups": 0, "arrive": None}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["arrive"] is not None and clock.now >= state["arrive"]:
+            state["credits"], state["arrive"] = state["credits"] + 2, None
+        if state["credits"] <= 0:
+            return httpx.Response(402, json=insufficient(0, 1))
+        state["credits"] -= 1
+        left = {"x-credits-remaining": str(state["credits"] + 1)} if reads_balance else {}
+        return httpx.Response(200, json={"choices": []}, headers=left)
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        state["top_ups"] += 1
+        state["arrive"] = clock.now + 45  # past the 30 s window
+        return Retry(within=30)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(handler)),
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+    )
+    with pytest.raises(http402.InsufficientCreditsError, match="window closed"):
+        client.post(COMPLETIONS, json=PAID)
+    clock.now += 60  # the credits came meanwhile
+    other = {"model": "openai/gpt-4o", "messages": [{"n": 1}]}
+    assert client.post(COMPLETIONS, json=other).status_code == 200
+    assert client.post(COMPLETIONS, json={**other, "n": 2}).status_code == 200
+    if reads_balance:
+        with pytest.raises(http402.InsufficientCreditsError, match="window closed"):
+            client.post(COMPLETIONS, json=PAID)  # a new exhaustion: topped up again
+        assert state["top_ups"] == 2
+    else:
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            client.post(COMPLETIONS, json=PAID)
+        assert state["top_ups"] == 1

@@ -568,3 +568,225 @@ async def test_an_async_fleet_shares_its_window_too(
         assert (await policy.areserve(offer))[2] is not None
     finally:
         await client.aclose()
+
+
+def pay_per_crawl(price: str) -> httpx.Response:
+    """Cloudflare's pay-per-crawl 402 as recorded (`crawler-price: USD 0.01`), at `price`."""
+    recorded = _recorded("cloudflare-pay-per-crawl-price")
+    headers = {**recorded["headers"], "crawler-price": price}
+    return httpx.Response(402, headers=headers, content=recorded["body"].encode())
+
+
+def priced_offer(response: httpx.Response) -> http402.PaymentOption:
+    response.request = httpx.Request("GET", "https://api.example.com/v1/report")
+    payment = http402.classify(response)
+    assert payment is not None
+    return payment.payment_options[0]
+
+
+@pytest.mark.parametrize(
+    ("response", "key", "amount"),
+    [
+        # The `Payment` scheme states base units (its draft: 1000 USD is $10): as they are.
+        (lambda: payment_scheme("1000"), "USD", "1000"),
+        # Pay per crawl states a decimal amount of the currency: in base units too.
+        (lambda: pay_per_crawl("USD 900.00"), "USD", "90000"),
+        (lambda: pay_per_crawl("USD 0.01"), "USD", "1"),
+        (lambda: pay_per_crawl("USD 10"), "USD", "1000"),
+        (lambda: pay_per_crawl("JPY 100"), "JPY", "100"),  # no minor unit
+        (lambda: pay_per_crawl("KWD 1.5"), "KWD", "1500"),  # fils: three decimals
+        (lambda: pay_per_crawl("EUR 0.001"), "EUR", "0.1"),  # a tenth of a cent: exact
+    ],
+)
+def test_one_currency_is_counted_in_one_unit_whatever_protocol_states_it(
+    response: Any, key: str, amount: str
+) -> None:
+    """A spend policy counts an ISO 4217 currency in its minor unit (cents, by the currency's
+    exponent) under its upper-case code, exactly: the `Payment` scheme's base units as they
+    are, pay per crawl's decimal amount shifted (case 91: both were keyed `"USD"`, one in
+    cents, one in dollars, so one cap meant two amounts)."""
+    from http402._amounts import counted
+
+    offer = priced_offer(response())
+    assert counted(offer) == (key, Decimal(amount))
+    assert offer.amount is not None  # the hook still sees the price as the protocol states it
+
+
+def _both_protocols(request: httpx.Request) -> httpx.Response:
+    """A `Payment`-scheme API ($10 a call, in cents) and pay-per-crawl sites priced by path."""
+    proof = request.headers.get("authorization", "") + request.headers.get(
+        "crawler-exact-price", ""
+    )
+    if proof:
+        return httpx.Response(200, json={"ok": True})
+    if request.url.host == "api.example.com":
+        return payment_scheme("1000")
+    return pay_per_crawl("USD " + request.url.path.rsplit("/", 1)[1])
+
+
+class Wallet:
+    """One wallet for both protocols: pays the first offer shown, and counts dollars paid."""
+
+    def __init__(self) -> None:
+        self.dollars: list[Decimal] = []
+
+    def __call__(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        offer = error.payment.payment_options[0]
+        assert offer.amount is not None
+        if offer.protocol == "pay-per-crawl":
+            self.dollars.append(offer.amount)
+            price = f"{offer.asset} {offer.amount}"
+            return http402.Retry(headers={"crawler-exact-price": price}, paid=offer)
+        self.dollars.append(offer.amount / 100)  # the `Payment` scheme's cents
+        return http402.Retry(headers={"authorization": "Payment cHJvb2Y="}, paid=offer)
+
+    async def paid(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        return self(error)
+
+
+#: What one agent asks for, in order: a `Payment`-scheme call ($10), a page at $900, a page
+#: at $10.00, three more calls ($30), then a page at one cent, past the $50 window.
+ASKED = ["api", "900.00", "10.00", "api", "api", "api", "0.01"]
+
+
+def _url(asked: str) -> str:
+    if asked == "api":
+        return "https://api.example.com/v1/report"
+    return f"https://blog.example.com/article/{asked}"
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in process", "fleet window"])
+def test_one_cap_means_one_amount_of_money_across_protocols(shared: bool, tmp_path: Path) -> None:
+    """One pay hook, one policy written as the `Payment` scheme counts ($10 a request, $50 a
+    window, in cents): the $900 page is refused by `max_amount`, the $10.00 page is paid,
+    and a cent more than the $50 window is refused, in a process and in the fleet's window."""
+    coordinator: Any = None
+    servers: Any = contextlib.nullcontext()
+    if shared:
+        servers = contextlib.contextmanager(running_server)(tmp_path)
+    with servers as server:
+        if server is not None:
+            coordinator = http402.RedisCoordinator.from_url(server.url)
+        wallet = Wallet()
+        client = http402.wrap(
+            httpx.Client(transport=httpx.MockTransport(_both_protocols)),
+            on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet},
+            spend_policy=http402.SpendPolicy(
+                max_amount={"USD": 1000}, max_per_window={"usd": 5000}
+            ),
+            **({"coordinator": coordinator} if coordinator is not None else {}),
+        )
+        answers: list[Any] = []
+        for asked in ASKED:
+            try:
+                answers.append(client.get(_url(asked)).status_code)
+            except http402.PaymentChallengeError as exc:
+                answers.append(exc.not_replayed)
+    assert answers[0] == 200 and answers[2:6] == [200, 200, 200, 200]
+    assert "exceeds max_amount 1000 for 'USD'" in answers[1]
+    assert "over max_per_window 5000 for 'USD'" in answers[6]
+    assert wallet.dollars == [10, Decimal("10.00"), 10, 10, 10]
+    assert sum(wallet.dollars) == 50
+
+
+@pytest.mark.anyio
+async def test_one_cap_means_one_amount_of_money_across_protocols_async() -> None:
+    """The async twin (asyncio and trio), in process."""
+    wallet = Wallet()
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(_both_protocols)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: wallet.paid},
+        spend_policy=http402.SpendPolicy(max_amount={"USD": 1000}, max_per_window={"USD": 5000}),
+    )
+    paid = 0
+    for asked in ASKED:
+        with contextlib.suppress(http402.PaymentChallengeError):
+            paid += (await client.get(_url(asked))).status_code == 200
+    assert paid == 5
+    assert sum(wallet.dollars) == 50
+
+
+def _offer(protocol: str, unit: str | None, asset: str, amount: str) -> http402.PaymentOption:
+    return http402.PaymentOption(protocol=protocol, amount=Decimal(amount), unit=unit, asset=asset)
+
+
+@pytest.mark.parametrize(
+    ("offer", "key", "amount"),
+    [
+        (_offer("l402", "msat", "BTC", "1000"), "BTC", "1000"),  # BOLT 11: millisatoshis
+        (_offer("payment", "sat", "sat", "5"), "BTC", "5000"),  # the `Payment` scheme: sats
+        (_offer("payment", "BTC", "BTC", "5"), "BTC", "5000"),  # its base unit of BTC: sats
+        (_offer("pay-per-crawl", "BTC", "BTC", "0.00000001"), "BTC", "1000"),  # one sat
+        (_offer("x402", "atomic", DAI, "7"), DAI, "7"),  # a token: its atomic units
+    ],
+)
+def test_bitcoin_is_counted_in_millisatoshis_however_an_offer_names_it(
+    offer: http402.PaymentOption, key: str, amount: str
+) -> None:
+    """The same kind for bitcoin: L402's `"BTC"` counts millisatoshis, the `Payment`
+    scheme's `"sat"` (or `"BTC"`) satoshis; one key, `"BTC"`, one unit, millisatoshis. A
+    limit written under `"sat"` is read in satoshis, as it was written."""
+    from http402._amounts import counted
+
+    assert counted(offer) == (key, Decimal(amount))
+    policy = http402.SpendPolicy(max_amount={"sat": 5}, max_per_window={"BTC": 5000})
+    assert policy.max_amount == {"BTC": Decimal(5000)} == policy.max_per_window
+
+
+def test_a_currency_named_twice_in_one_policy_is_refused() -> None:
+    """`"usd"` and `"USD"` are one currency: two limits for it would be two caps."""
+    with pytest.raises(ValueError, match="twice"):
+        http402.SpendPolicy(max_amount={"usd": 1000, "USD": 500})
+    policy = http402.SpendPolicy(max_amount={"usd": 1000}, allowed_assets={"usd"})
+    assert policy.max_amount == {"USD": Decimal(1000)}
+    assert policy.allowed_assets == frozenset({"USD"})
+    with pytest.raises(ValueError, match="twice"):
+        http402.SpendPolicy(max_amount={"sat": 5, "BTC": 5000})
+    token = http402.SpendPolicy(max_amount={DAI: 1})
+    assert set(token.max_amount) == {DAI}  # not a currency: kept as written
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_no_seed_of_mixed_protocols_spends_past_one_cap(seed: int) -> None:
+    """Seeded runs: one policy ($2.50 a request, $20 a window, in cents) and one wallet meet a
+    random mix of `Payment`-scheme prices (cents, `"USD"` or `"usd"`) and pay-per-crawl prices
+    (dollars), some of them dear, on a clock that moves at random. Counted in money by the
+    test's own reading of each protocol, no request pays more than $2.50 and no window of
+    3600 s more than $20; and every offer that fits both is paid (the cap means one amount,
+    not a stricter one either)."""
+    import random
+
+    rng = random.Random(seed)
+    now = [0.0]
+    policy = http402.SpendPolicy(
+        max_amount={"USD": 250}, max_per_window={"usd": 2000}, window=3600, clock=lambda: now[0]
+    )
+    paid: list[tuple[float, Decimal]] = []
+    for _ in range(40):
+        now[0] += rng.choice([1.0, 60.0, 600.0, 1800.0])
+        cents = rng.choice([1, 99, 100, 250, 251, 1000, 90000])
+        if rng.random() < 0.5:
+            offer = http402.PaymentOption(
+                protocol="payment",
+                amount=Decimal(cents),
+                unit="usd",
+                asset=rng.choice(["USD", "usd"]),
+            )
+        else:
+            dollars = Decimal(cents).scaleb(-2)
+            offer = http402.PaymentOption(
+                protocol="pay-per-crawl", amount=dollars, unit="USD", asset="USD"
+            )
+        money = Decimal(cents).scaleb(-2)  # what this offer costs, in dollars
+        window_spent = sum(m for at, m in paid if at > now[0] - 3600)
+        fits = money <= Decimal("2.50") and window_spent + money <= 20
+        payment = http402.PaymentRequired(
+            reason=http402.Reason.PAYMENT_CHALLENGE, provider="mixed", payment_options=(offer,)
+        )
+        allowed, _, reservation = policy.reserve(payment)
+        assert bool(allowed) is fits, (seed, offer, window_spent)
+        if reservation is not None:
+            reservation.commit(offer)
+            paid.append((now[0], money))
+    for at, _ in paid:
+        assert sum(m for when, m in paid if at - 3600 < when <= at) <= 20

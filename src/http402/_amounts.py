@@ -20,7 +20,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._models import PaymentOption
 
-__all__ = ["PROTOCOL_UNITS", "SCALE", "amount_of", "indivisible_unit", "units", "why_unpayable"]
+__all__ = [
+    "BITCOIN",
+    "CURRENCY_EXPONENTS",
+    "PROTOCOL_UNITS",
+    "SCALE",
+    "amount_of",
+    "asset_key",
+    "counted",
+    "indivisible_unit",
+    "limit_of",
+    "units",
+    "why_unpayable",
+]
 
 #: Decimals kept below a stated unit.
 SCALE = 18
@@ -45,6 +57,30 @@ PROTOCOL_UNITS: dict[str, str | None] = {
     # Cloudflare pay per crawl: `crawler-price: USD 0.01`, a decimal amount of a currency.
     "pay-per-crawl": None,
 }
+#: The ISO 4217 currencies and the exponent of their minor unit (how many decimals of the
+#: major unit one base unit is: cents of a dollar, 2; yen, 0; fils of a dinar, 3). Source:
+#: ISO 4217 List One, "Current currency & funds code list" (SIX Group, the maintenance
+#: agency), column "Minor unit"; the codes whose minor unit is "N.A." (gold, SDR...) are not
+#: here. A spend policy counts every amount of these currencies in the minor unit, whatever
+#: protocol states it (`counted`).
+_EXPONENT_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_EXPONENT_3 = "BHD IQD JOD KWD LYD OMR TND"
+_EXPONENT_4 = "CLF UYW"
+_EXPONENT_2 = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN "
+    "BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB "
+    "EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS "
+    "KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN "
+    "MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD "
+    "SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS "
+    "UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG"
+)
+CURRENCY_EXPONENTS: dict[str, int] = {
+    code: exponent
+    for exponent, codes in ((0, _EXPONENT_0), (2, _EXPONENT_2), (3, _EXPONENT_3), (4, _EXPONENT_4))
+    for code in codes.split()
+}
+
 #: Units that are indivisible whatever protocol names them (an adapter or a hook of the
 #: application's own making an offer).
 _INDIVISIBLE_UNITS = {"atomic": "atomic units", "msat": "millisatoshis", "base": "base units"}
@@ -112,3 +148,62 @@ def why_unpayable(offer: PaymentOption) -> str | None:
     except ValueError as exc:
         return f"the price cannot be counted exactly ({exc})"
     return None
+
+
+#: Bitcoin is counted in millisatoshis (L402's unit: BOLT 11 amounts) under `"BTC"`, however an
+#: offer names it: the `Payment` scheme's `"sat"` (or `"BTC"`) counts satoshis, its base
+#: unit ("sats for "sat"", draft-payment-intent-charge-00), a decimal amount counts bitcoins.
+BITCOIN = "BTC"
+_BITCOIN_NAMES = {"btc": 0, "sat": 3}  # a limit written under the name: decimals to msat
+_SATS_TO_MSAT = 3
+_BTC_TO_MSAT = 11
+
+
+def asset_key(asset: str) -> str:
+    """The key a spend policy knows `asset` by: an ISO 4217 currency by its upper-case code
+    (`"usd"` and `"USD"` are one currency, counted in one unit), bitcoin by `"BTC"` (`"sat"`
+    too); any other asset as it is written (a token's address)."""
+    upper = asset.upper()
+    if upper in CURRENCY_EXPONENTS:
+        return upper
+    if asset.lower() in _BITCOIN_NAMES:
+        return BITCOIN
+    return asset
+
+
+def limit_of(asset: str, limit: Decimal) -> tuple[str, Decimal]:
+    """A policy's limit written under `asset`, as the key and unit offers are counted in: a
+    limit under `"sat"` counts satoshis (as the `Payment` scheme states them), so `"BTC"`
+    millisatoshis a thousand times it; any other limit as it is written."""
+    key = asset_key(asset)
+    if key == BITCOIN:
+        return key, limit.scaleb(_BITCOIN_NAMES[asset.lower()])
+    return key, limit
+
+
+def counted(offer: PaymentOption) -> tuple[str, Decimal] | None:
+    """The key and amount a spend policy counts `offer` in: one key, one unit, whatever
+    protocol states the price. An ISO 4217 currency is counted in its minor unit (base
+    units: cents of `"USD"`, yen of `"JPY"`, fils of `"KWD"`) under its upper-case code, the
+    unit the `Payment` scheme states (`{"amount": "1000", "currency": "USD"}` is 1000 cents)
+    and the one its limits were always written in: pay per crawl's decimal amount of the
+    currency (`crawler-price: USD 0.01`) is multiplied by 10 to the currency's exponent (1
+    cent). Bitcoin is counted in millisatoshis under `"BTC"`, as L402 states it: the
+    `Payment` scheme's satoshis (`"sat"`, or `"BTC"` in base units) times 1000. Any other
+    asset is counted in the unit its protocol states (x402 atomic units of a token, the
+    `Payment` scheme's atomic units of a token). `None` without an asset or amount.
+
+    Exact: a `Decimal` shifted by a power of ten, never a float, never rounded."""
+    asset, amount = offer.asset, offer.amount
+    if asset is None or amount is None:
+        return None
+    key = asset_key(asset)
+    indivisible = indivisible_unit(offer.protocol, offer.unit)
+    if key == BITCOIN:
+        if indivisible == "millisatoshis":
+            return key, amount
+        return key, amount.scaleb(_SATS_TO_MSAT if indivisible else _BTC_TO_MSAT)
+    exponent = CURRENCY_EXPONENTS.get(key)
+    if exponent is not None and indivisible is None:
+        return key, amount.scaleb(exponent)  # a decimal amount of the currency: to base units
+    return key, amount

@@ -72,6 +72,8 @@ __all__ = [
 ]
 
 _MAX_SCOPES = 10_000
+#: The most requests (by what they ask for) noted per episode as needing its top-up.
+_MAX_NEEDS = 64
 _wall = time.time
 #: Seconds a closed episode is still remembered, to answer the late 402s of its burst.
 _KEEP_CLOSED = 600.0
@@ -146,9 +148,11 @@ class Episode:
     note: str | None = None
     #: The record of the hold that refused to run the hook (`http402.PaymentHold`, as JSON).
     held: str | None = None
-    #: A digest of the method and path of the request that led it: a request there that
-    #: gets through shows that its top-up took, even if no replay of the episode did.
-    endpoint: str | None = None
+    #: Digests of what the requests that met its gate asked for (`_holds.need_of`: method,
+    #: URL and body), at most `_MAX_NEEDS`: a request asking for one of them that gets
+    #: through shows that its top-up took, even if no replay of the episode did. Another
+    #: request to the same endpoint shows nothing: it may need no credits at all.
+    needs: set[str] = attrs.field(factory=set, repr=False)
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.
@@ -227,7 +231,7 @@ class EpisodeBook:
         #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
         self.holds = HoldBook()
         #: By key, the last episode whose hook answered `Retry` and that nothing showed
-        #: yet to have taken (no replay, and no request to its endpoint, got through).
+        #: yet to have taken (no replay, and no request asking for what met its gate, got through).
         self._unlifted: dict[str, Episode] = {}
         #: By SDK call (`_replay.Call.key`), what its purchase came to, and when an attempt
         #: of it last met that answer; forgotten `keep_closed` seconds after.
@@ -299,6 +303,13 @@ class EpisodeBook:
                 elif state.last is not None and self._covers(state.last, sent):
                     found.append((state.last.number, reason))
         return max(found, key=lambda each: each[0])[1] if found else None
+
+    def needed(self, episode: Episode, need: str) -> None:
+        """Notes that a request asking for `need` met `episode`'s gate (see `Episode.needs`);
+        past `_MAX_NEEDS`, more are not noted: fewer signs, never a false one."""
+        with self._lock:
+            if len(episode.needs) < _MAX_NEEDS:
+                episode.needs.add(need)
 
     def answered(self, call: str, answer: CallAnswer) -> None:
         """Remembers what SDK call `call`'s purchase came to, for its retries."""

@@ -21,7 +21,7 @@ pay. A hold is never evicted and never expires; it ends when:
 * the application reconciles it (`http402.reconcile(client, error)`, or the coordinator's
   `release(scope, key)`), after checking its wallet or billing page;
 * for a top-up's hold only, when the scope shows it has credits again: a replay gets
-  through, or a request to the endpoint that met the gate does. A payment challenge's hold
+  through, or a request asking for what met the gate (`need_of`) does. A payment challenge's hold
   ends only by reconciling: another request's success says nothing about that payment.
 
 A hold's record is JSON text, so a fleet's store keeps it as it is: the offer (its public
@@ -67,8 +67,8 @@ __all__ = [
     "HoldBook",
     "PaidAttempt",
     "PaymentHold",
-    "endpoint_of",
     "is_top_up_key",
+    "need_of",
     "offer_keys",
     "proof_digest",
     "settlement_unknown",
@@ -102,8 +102,9 @@ class PaymentHold:
         receipt: The payment's reference, when one is known: the transaction an x402
             facilitator reported, or what the hook gave as `Retry(receipt=...)`.
         request_id: The provider's id for the last response, when it gave one.
-        endpoint: A digest of the method and path that met the gate (a top-up's hold ends
-            when a request to it gets through).
+        endpoint: A digest of what the request that met the gate asked for (`need_of`: its
+            method, URL and body); a top-up's hold ends when a request asking for the same
+            gets through.
         payment_id: The payment identifier sent with the proof, where the server declared
             x402's `payment-identifier` (its facilitator deduplicates by it).
     """
@@ -330,10 +331,21 @@ class PaidAttempt:
     hold: PaymentHold
 
 
-def endpoint_of(method: str, url: str) -> str:
-    """A digest of a request's method and path (a path may hold a token: never kept)."""
-    path = url.split("?", 1)[0].split("#", 1)[0]
-    return hashlib.sha256(f"{method.upper()} {path}".encode()).hexdigest()[:16]
+def need_of(request: Any) -> str:
+    """A digest of what a request asks for: its method, its URL (query included, without
+    its credentials or a key in its path) and its body (a multipart boundary left out).
+    Only a request that asks for the same shows that a top-up bought for it took: one
+    endpoint often serves free and paid work with one key (a `:free` model beside a paid one
+    on OpenRouter's `/chat/completions`), and the free call's 200 says nothing of the
+    credits (case 92). A body that cannot be read again counts as any such body."""
+    from ._replay import digest_body  # the body as an SDK call is known by
+
+    digest = hashlib.sha256()
+    url = safe_url_for_display(str(request.url))
+    digest.update(f"{request.method.upper()} {url}".encode("utf-8", "surrogatepass") + b"\0")
+    if not digest_body(request, digest):
+        digest.update(b"\0a body that cannot be read again")
+    return digest.hexdigest()[:32]
 
 
 def shown_resource(resource: str | None) -> str | None:

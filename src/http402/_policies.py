@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ._amounts import units, why_unpayable
+from ._amounts import BITCOIN, asset_key, counted, limit_of, units, why_unpayable
 from ._logs import logger as _logger
 from ._models import PaymentOption, PaymentRequired
 
@@ -104,7 +104,12 @@ class _Attempt:
 
 def _amounts(value: Mapping[str, Decimal | int | str] | None) -> dict[str, Decimal]:
     """Limits, exact: a limit that cannot be counted exactly, or below zero, is refused."""
-    limits = {asset: Decimal(str(limit)) for asset, limit in (value or {}).items()}
+    limits: dict[str, Decimal] = {}
+    for asset, limit in (value or {}).items():
+        key, amount = limit_of(asset, Decimal(str(limit)))
+        if key in limits:
+            raise ValueError(f"{asset!r} names the asset {key!r} twice: give one limit")
+        limits[key] = amount
     for asset, limit in limits.items():
         if units(limit) < 0:
             raise ValueError(f"a limit cannot be below zero: {limit} for {asset!r}")
@@ -113,6 +118,10 @@ def _amounts(value: Mapping[str, Decimal | int | str] | None) -> dict[str, Decim
 
 def _names(value: Collection[str] | None) -> frozenset[str] | None:
     return None if value is None else frozenset(value)
+
+
+def _assets(value: Collection[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(asset_key(asset) for asset in value)
 
 
 class SpendStore(Protocol):
@@ -177,9 +186,12 @@ class Reservation:
 class SpendPolicy:
     """Limits on paying payment challenges, checked before any hook runs (fail closed).
 
-    Amounts are per asset, in the unit each protocol states (x402 atomic units keyed by the
-    token's address, L402 millisatoshis keyed by `"BTC"`, pay per crawl keyed by currency).
-    An offer whose asset has no `max_amount`, or whose amount is unknown, is refused.
+    Amounts are per asset, one unit per key (`_amounts.counted`): x402 atomic units keyed by
+    the token's address, L402 millisatoshis keyed by `"BTC"`, and a currency of ISO 4217 keyed
+    by its upper-case code and counted in its minor unit whatever protocol states the price
+    (the `Payment` scheme's cents as they are, pay per crawl's dollars times 100): write
+    `{"USD": 1000}` for $10. An offer whose asset has no `max_amount`, or whose amount is
+    unknown, is refused.
 
     Before a hook runs, the dearest allowed offer per asset is *reserved* in the window, under
     one lock with the check: concurrent challenges can never together pass `max_per_window`.
@@ -224,7 +236,7 @@ class SpendPolicy:
     window: float = attrs.field(default=3600.0, validator=_positive)
     allowed_payees: frozenset[str] | None = attrs.field(default=None, converter=_names)
     allowed_networks: frozenset[str] | None = attrs.field(default=None, converter=_names)
-    allowed_assets: frozenset[str] | None = attrs.field(default=None, converter=_names)
+    allowed_assets: frozenset[str] | None = attrs.field(default=None, converter=_assets)
     clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
     store: SpendStore | None = attrs.field(default=None, repr=False)
     per_process: bool = False
@@ -256,8 +268,8 @@ class SpendPolicy:
                 return allowed, refusals, None
             now = self.clock()
             entries = [
-                [now, option.asset, units(option.amount or 0)]
-                for option in _dearest_per_asset(allowed)
+                [now, key, units(amount)]
+                for key, amount in (_counted(option) for option in _dearest_per_asset(allowed))
             ]
             self._spent.extend(entries)
             return allowed, refusals, Reservation(self, allowed, entries)
@@ -277,14 +289,16 @@ class SpendPolicy:
         charged = [paid] if paid is not None else _dearest_per_asset(options)
         if self.store is not None:
             for option in charged:
-                if option.asset is not None and option.amount is not None:
-                    self.store.commit(self.window, [], (option.asset, option.amount))
+                count = counted(option)
+                if count is not None:
+                    self.store.commit(self.window, [], count)
             return
         now = self.clock()
         with self._lock:
             for option in charged:
-                if option.asset is not None and option.amount is not None:
-                    self._spent.append([now, option.asset, units(option.amount)])
+                count = counted(option)
+                if count is not None:
+                    self._spent.append([now, count[0], units(count[1])])
 
     def _screen(
         self, payment: PaymentRequired, *, count_window: bool = True
@@ -341,9 +355,10 @@ class SpendPolicy:
         screened, refusals = self._screen(payment, count_window=False)
         offers: dict[str, tuple[Decimal | None, list[Decimal]]] = {}
         for option in screened:
-            if option.asset is not None and option.amount is not None:
-                limit = self.max_per_window.get(option.asset)
-                offers.setdefault(option.asset, (limit, []))[1].append(option.amount)
+            count = counted(option)
+            if count is not None:
+                key, amount = count
+                offers.setdefault(key, (self.max_per_window.get(key), []))[1].append(amount)
         return screened, refusals, offers
 
     def _reserved(
@@ -357,7 +372,8 @@ class SpendPolicy:
         allowed: list[PaymentOption] = []
         notes = [refusals] if refusals else []
         for option in screened:
-            already = units(spent.get(option.asset or "", Decimal(0)))
+            count = counted(option)
+            already = units(spent.get(count[0] if count else "", Decimal(0)))
             refusal = self._window_refusal(option, already)
             if refusal is None:
                 allowed.append(option)
@@ -372,9 +388,7 @@ class SpendPolicy:
         if reservation.done:
             return
         reservation.done = True
-        charged = None
-        if paid is not None and paid.asset is not None and paid.amount is not None:
-            charged = (paid.asset, paid.amount)
+        charged = None if paid is None else counted(paid)
         store: Any = self.store
         entries = reservation.shared or []
         try:
@@ -397,9 +411,7 @@ class SpendPolicy:
             if reservation.done:
                 return
             reservation.done = True
-            charged = None
-            if paid is not None and paid.asset is not None and paid.amount is not None:
-                charged = (paid.asset, paid.amount)
+            charged = None if paid is None else counted(paid)
             entries = reservation.shared
             self._settle_shared(lambda: self._store().commit(self.window, entries, charged))
             return
@@ -407,10 +419,11 @@ class SpendPolicy:
             if reservation.done:
                 return
             reservation.done = True
-            if paid is None or paid.asset is None or paid.amount is None:
+            charged = None if paid is None else counted(paid)
+            if charged is None:
                 return  # the dearest offers stay reserved as the amount spent
             self._drop(reservation.entries)
-            self._spent.append([self.clock(), paid.asset, units(paid.amount)])
+            self._spent.append([self.clock(), charged[0], units(charged[1])])
 
     def _release(self, reservation: Reservation) -> None:
         if reservation.shared is not None:
@@ -441,23 +454,25 @@ class SpendPolicy:
         self._spent = [entry for entry in self._spent if id(entry) not in ids]
 
     def _refusal(self, option: PaymentOption, *, count_window: bool = True) -> str | None:
-        asset, amount = option.asset, option.amount
         unpayable = why_unpayable(option)
         if unpayable is not None:
             return unpayable
+        count = counted(option)
+        asset = None if count is None else count[0]
         if self.allowed_networks is not None and option.network not in self.allowed_networks:
             return f"network {option.network!r} is not allowed"
         if self.allowed_assets is not None and asset not in self.allowed_assets:
-            return f"asset {asset!r} is not allowed"
+            return f"asset {option.asset!r} is not allowed"
         if self.allowed_payees is not None and option.pay_to not in self.allowed_payees:
             return "the payee is not allowed"
-        if asset is None or amount is None:
+        if count is None:
             return "the offer states no amount or asset"
+        asset, amount = count
         limit = self.max_amount.get(asset)
         if limit is None:
             return f"no max_amount is set for asset {asset!r}"
         if amount > limit:
-            return f"{amount} {option.unit or ''} exceeds max_amount {limit} for {asset!r}"
+            return f"{_shown(option, amount)} exceeds max_amount {limit} for {asset!r}"
         if not count_window:
             return None
         spent = sum(a for _, s, a in self._spent if s == asset)
@@ -466,17 +481,20 @@ class SpendPolicy:
     def _window_refusal(self, option: PaymentOption, spent: int) -> str | None:
         """Why `option` does not fit beside `spent` (exact units) in the window, if it does
         not: every sum and comparison is in integers."""
-        asset, amount = option.asset, option.amount
-        window_limit = self.max_per_window.get(asset or "")
-        if window_limit is None or amount is None:
+        count = counted(option)
+        if count is None:
+            return None
+        asset, amount = count
+        window_limit = self.max_per_window.get(asset)
+        if window_limit is None:
             return None
         total = spent + units(amount)
         if total > units(window_limit):
             from ._amounts import amount_of
 
             return (
-                f"{amount} would bring the last {self.window:g} s to {amount_of(total)}, "
-                f"over max_per_window {window_limit} for {asset!r}"
+                f"{_shown(option, amount)} would bring the last {self.window:g} s to "
+                f"{amount_of(total)}, over max_per_window {window_limit} for {asset!r}"
             )
         return None
 
@@ -533,11 +551,30 @@ async def _off_loop(blocking: bool, call: Callable[[], _T]) -> _T:
 
 
 def _dearest_per_asset(options: tuple[PaymentOption, ...]) -> list[PaymentOption]:
-    dearest: dict[str, PaymentOption] = {}
+    """The dearest offer per asset, as the policy counts them (`counted`: one key, one unit)."""
+    dearest: dict[str, tuple[Decimal, PaymentOption]] = {}
     for option in options:
-        if option.asset is None or option.amount is None:
+        count = counted(option)
+        if count is None:
             continue
-        known = dearest.get(option.asset)
-        if known is None or (known.amount is not None and option.amount > known.amount):
-            dearest[option.asset] = option
-    return list(dearest.values())
+        key, amount = count
+        known = dearest.get(key)
+        if known is None or amount > known[0]:
+            dearest[key] = (amount, option)
+    return [option for _, option in dearest.values()]
+
+
+def _counted(option: PaymentOption) -> tuple[str, Decimal]:
+    count = counted(option)
+    assert count is not None  # only offers with an asset and an amount are allowed
+    return count
+
+
+def _shown(option: PaymentOption, amount: Decimal) -> str:
+    """The price as the offer states it, and as the policy counts it when that differs
+    (`900.00 USD (90000.00 base units of USD)`, `5 sat (5000 millisatoshis)`)."""
+    stated = f"{option.amount} {option.unit or ''}".rstrip()
+    if amount == option.amount:
+        return stated
+    key = asset_key(option.asset or "")
+    return f"{stated} ({amount} {'millisatoshis' if key == BITCOIN else f'base units of {key}'})"

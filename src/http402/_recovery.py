@@ -30,8 +30,8 @@ Money under ambiguity (`_holds.py` has the model): before a hook may pay, the sc
 is asked for (`Held`); a paid or topped-up attempt whose answer leaves the outcome open (a
 timeout, a 5xx, a reset, a pending settlement, a cancellation) puts one (`Hold`) and raises
 `PaymentOutcomeUnknownError`; a window that closes with the gate never lifting puts one too,
-so a top-up that never shows is not bought again; a replay, or a request to the endpoint
-that met the gate, that gets through ends a top-up's hold (`Release`). Every response to a
+so a top-up that never shows is not bought again; a replay, or a request asking for what
+met the gate (`need_of`), that gets through ends a top-up's hold (`Release`). Every response to a
 paid attempt, and a topped-up attempt's success, says `x-should-retry: false`, so an SDK
 never sends it again. A pay hook that raises may have paid: an unknown outcome too. An
 SDK's retries of one call (`_replay.call_of`) get what the call's purchase came to
@@ -85,7 +85,7 @@ from ._holds import (
     PAID_EXTENSION,
     PaidAttempt,
     PaymentHold,
-    endpoint_of,
+    need_of,
     offer_keys,
     proof_digest,
     settlement_unknown,
@@ -307,6 +307,7 @@ class Recovery:
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent, retry_of)
+            book.needed(episode, need_of(request))  # its 200 would show the top-up took
             # An episode whose hook had already declined (answered None) when this request
             # came: the hook is not asked again yet, and the error says so.
             declined = (
@@ -314,12 +315,11 @@ class Recovery:
             )
             declined_ago = book.clock() - episode.finished_at
             if lead:
-                episode.endpoint = endpoint_of(request.method, str(request.url))
                 episode.held = yield from self._held(scope, holds)
                 previous = book.unlifted(key)
                 if episode.held is None and previous is not None and previous is not episode:
                     # The last top-up's window closed and nothing showed it took (no replay,
-                    # no request to its endpoint got through): buying again each window
+                    # no request asking for what met it got through): buying again each window
                     # would pay for one need over and over. Until something changes, the
                     # scope fails closed.
                     hold = self._not_shown_hold(request, error, previous, need)
@@ -866,7 +866,7 @@ class Recovery:
             why=why or "the pay hook raised: it may have paid before it failed",
             offer=options[0] if len(options) == 1 else None,
             request_id=error.payment.request_id,
-            endpoint=endpoint_of(request.method, str(request.url)),
+            endpoint=need_of(request),
         )
 
     def _attempt(
@@ -951,7 +951,7 @@ class Recovery:
             why=why,
             receipt=retry.receipt,
             request_id=error.payment.request_id,
-            endpoint=endpoint_of(request.method, str(request.url)),
+            endpoint=need_of(request),
         )
 
     def _held(self, scope: str, keys: tuple[str, ...]) -> Generator[Action, Any, str | None]:
@@ -1032,29 +1032,53 @@ class Recovery:
     def _shown(
         self, request: httpx.Request, scope: str, coordinator: Any
     ) -> Generator[Action, Any, None]:
-        """A request that got through, to the endpoint where a top-up was bought or a
-        top-up's hold was put: the credits show. Its episode is lifted (a later gate may
-        top up again) and those holds end. Only this process's episodes and holds are looked
+        """A request that got through, asking for what met the gate of a top-up (one of its
+        episode's `needs`, or its hold's `endpoint`: method, URL and body, `need_of`): the
+        credits show. Its episode is lifted (a later gate may top up again) and those holds
+        end. Another request to the same endpoint is no sign: it may need no credits (a free
+        model's call beside a paid one). Only this process's episodes and holds are looked
         at: no store round trip per response."""
         book: EpisodeBook = coordinator.book
         scope = scope or self.scope(request)
-        endpoint = endpoint_of(request.method, str(request.url))
+        need = need_of(request)
+        # The top-ups a balance read since their hook answered shows: their holds end too
+        # (a top-up that showed after its window closed, or whose replay's answer was lost).
+        by_balance: set[str] = set()
         for reason in _TOP_UP_REASONS:
             episode = book.unlifted(episode_key(scope, reason))
-            if (
-                episode is not None
-                and episode.endpoint == endpoint
-                and not self._below_minimum(scope, coordinator, episode.finished_sequence)
-            ):
+            if episode is None:
+                continue
+            since = episode.finished_sequence
+            if need in episode.needs:
+                shown_here = not self._below_minimum(scope, coordinator, since)
+            else:
+                shown_here = self._balance_shows(scope, coordinator, since)
+                if shown_here:
+                    by_balance.add(top_up_key(reason))
+            if shown_here:
                 book.lift(episode, scope)
                 yield Lifted(scope)
-        shown = tuple(
+        asked = tuple(
             key
             for key, record in book.holds.top_ups(scope).items()
-            if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == endpoint
+            if (hold := PaymentHold.decode(record)) is not None and hold.endpoint == need
         )
-        if shown and not self._below_minimum(scope, coordinator, 0):
+        if asked and not self._below_minimum(scope, coordinator, 0):
+            by_balance.update(asked)
+        held = book.holds.top_ups(scope)
+        shown = tuple(key for key in sorted(by_balance) if key in held)
+        if shown:
             yield from self._release(scope, shown, book)
+
+    def _balance_shows(self, scope: str, coordinator: Any, since: int) -> bool:
+        """Whether the newest balance of a request sent at mark `since` or later (after the
+        top-up's hook answered) says the account can pay again (above zero, and at least
+        preflight's `min_balance`): a request that asked for something else shows the top-up
+        took only so, by a balance read on it (a balance header of a 200, where balances are
+        read), never by its 200 alone (a free model's call needs no credits)."""
+        minimum = None if self.preflight is None else self.preflight.min_balance
+        balance, _ = coordinator.balances.since(scope, since)
+        return credits_show(balance, None, minimum) is True
 
     def _below_minimum(self, scope: str, coordinator: Any, since: int) -> bool:
         """Whether the newest balance of a request sent at mark `since` or later (after the

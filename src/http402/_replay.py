@@ -37,6 +37,7 @@ __all__ = [
     "call_of",
     "credential_view",
     "default_scope",
+    "digest_body",
     "replay_of",
     "why_not_replayable",
 ]
@@ -84,7 +85,7 @@ def call_of(request: httpx.Request, scope: str) -> Call | None:
     digest = hashlib.sha256()
     for part in (scope, request.method, str(request.url)):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    if not _digest_body(request, digest):
+    if not digest_body(request, digest):
         digest.update(_UNKEYED)
     return Call(key=f"call:{digest.hexdigest()[:32]}", retry=int(count))
 
@@ -96,7 +97,7 @@ _UNKEYED = b"\0a body that cannot be read again"
 _BOUNDARY = b"\0boundary\0"
 
 
-def _digest_body(request: httpx.Request, digest: Any) -> bool:
+def digest_body(request: httpx.Request, digest: Any) -> bool:
     """Feeds `request`'s body to `digest`, a multipart boundary left out; `False` (having
     fed nothing) when the body cannot be read without spending it."""
     chunks: Iterable[bytes]

@@ -142,7 +142,8 @@ class Shell:
 
         `_passes` looks for the header names a feature reads (`_watched`; on a 200,
         `_watched_on_200`): a balance header wherever a balance is used (the low-balance
-        watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry), and the
+        watch, preflight's minimum, the `http402.balance` gauge with OpenTelemetry, a hook's
+        top-up that a balance may show), and the
         content type of a 200 where streams are peeked at.
         """
         options, coordinator = self._options, self._coordinator
@@ -176,7 +177,10 @@ class Shell:
         )
         watch = options.low_balance
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
-        reads_balances = self._alarm is not None or probes or metrics.available()
+        # A hook's top-up may show in a balance header (`Recovery._balance_shows`).
+        reads_balances = (
+            self._alarm is not None or probes or metrics.available() or self._recovery is not None
+        )
         names = frozenset(name.lower().encode() for name in self._balance_headers)
         self._reads_balances = reads_balances
         self._watched = names if reads_balances else frozenset()
