@@ -156,6 +156,78 @@ class TestWhoseItIs:
         text = "You have run out of credits or need a Grok subscription."
         assert reason(text, strict=True) is Reason.INSUFFICIENT_CREDITS
 
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            # The plan's period renews the credits: the plan's allowance, over the code
+            # (research/payloads9 ScrapeGraphAI's 402).
+            (
+                {
+                    "error": "insufficient_credits",
+                    "message": "You have run out of credits. Please upgrade your plan or wait "
+                    "for the next billing cycle.",
+                },
+                Reason.PLAN_LIMIT_EXCEEDED,
+            ),
+            (
+                {
+                    "error": "insufficient_credits",
+                    "message": "You have used all of your monthly credits.",
+                },
+                Reason.PLAN_LIMIT_EXCEEDED,
+            ),
+            # A top-up asked beside it: credits one can buy, whatever renews them.
+            (
+                {
+                    "error": "insufficient_credits",
+                    "message": "You have run out of credits. Top up or wait for the next "
+                    "billing cycle.",
+                },
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+            (
+                {
+                    "error": "insufficient_credits",
+                    "message": "You have run out of credits. Please top up or upgrade your plan.",
+                },
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+            # The code names what ran out when the words only ask for the plan.
+            (
+                {
+                    "error": "insufficient_balance",
+                    "message": "Insufficient balance. Please upgrade your plan.",
+                },
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+            # A usage limit is no period's credits: a finer credits code keeps deciding.
+            (
+                {
+                    "error": {
+                        "message": "You have reached your API usage limits.",
+                        "details": {"error_code": "credits_required"},
+                    }
+                },
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+            # A balance is money held: a billing cycle named beside it does not make it the plan's.
+            (
+                {"message": "Insufficient balance. Your next billing cycle starts on May 1."},
+                Reason.INSUFFICIENT_CREDITS,
+            ),
+            # DESIGN: a bare used-up quota is a usage quota, insufficient_credits (Ollama's 402).
+            ({"error": "Quota exceeded"}, Reason.INSUFFICIENT_CREDITS),
+        ],
+    )
+    def test_credits_the_plans_period_renews_are_the_plans(
+        self, body: dict[str, Any], expected: Reason
+    ) -> None:
+        """A code that says credits ran out is refined by words that say whose they are: the
+        plan's allowance for a period ("wait for the next billing cycle", "monthly credits").
+        "Top up" beside it keeps them money; a bare quota stays `insufficient_credits`."""
+        payment = http402.classify(response(402, body))
+        assert payment is not None and payment.reason is expected, body
+
 
 class TestVetoes:
     @pytest.mark.parametrize(

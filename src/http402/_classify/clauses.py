@@ -238,6 +238,17 @@ class ConceptReading(NamedTuple):
 
 _NOTHING = ConceptReading(frozenset(), frozenset(), (), False)
 _RETRY_LATER = Concept.RETRY_LATER
+_RENEWAL = Concept.RENEWAL
+_PERIOD = frozenset({Concept.PERIOD})
+
+
+def _of_the_period(clause: Clause) -> Clause:
+    """`clause`, its credits read as a period's (the text says the plan's period renews them)."""
+    if Concept.CREDITS not in clause.statement:
+        return clause
+    return Clause(clause.statement | _PERIOD, clause.whole | _PERIOD, clause.vetoed)
+
+
 _LIFTS = frozenset({Concept.WINDOW, Concept.RESOURCE, Concept.RETRY_LATER})
 #: A bad key: a refusal that no payment lifts either (a 402 that states only it is no gate).
 _BAD_KEY = frozenset({Concept.BAD, Concept.KEY})
@@ -277,6 +288,11 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
     hint_vetoes = any(_RETRY_LATER in clause.whole for clause in clauses) and all(
         clause.whole.isdisjoint(LIFTING_REMEDIES) for clause in clauses
     )
+    if any(_RENEWAL in clause.whole for clause in clauses):
+        # Credits that the text says come back when the plan's period renews are the plan's
+        # allowance, whichever clause says so ("You have run out of credits. Please upgrade
+        # your plan or wait for the next billing cycle."): read as a period's credits.
+        clauses = [_of_the_period(clause) for clause in clauses]
     for clause in clauses:
         if clause.vetoed or (hint_vetoes and _RETRY_LATER in clause.whole):
             vetoed = True

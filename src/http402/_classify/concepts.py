@@ -45,6 +45,10 @@ class Concept(enum.Enum):
     COUNT = "count"  # requests, tokens, characters, results: a window's or a request's too
     CAP = "cap"  # a cap the account set: a budget, a spend or hard limit
     PERIOD = "period"  # monthly, this month, billing cycle: a plan's allowance
+    # "Wait for the next billing cycle": what ran out comes back when the plan's period
+    # renews. Said anywhere in a text, it makes the credits the text names the plan's
+    # (`clauses.read_concepts`).
+    RENEWAL = "renewal"
     INCLUDED = "included"  # included, allotted, allowance, free tier, trial: the plan's
     # That it ran out.
     RAN_OUT = "ran out"

@@ -96,6 +96,11 @@ class Statements:
     #: Whether it states a limit that lifts by itself: a rate limit, a time window, a
     #: resource in use (memory). A 402 that states one and no gate is no gate.
     lifts: bool = False
+    #: Whether its words say the credits that ran out are the plan's allowance for a period
+    #: (a concept rule that replaces a balance read by a wording rule: "your monthly credits
+    #: are used up", credits the next billing cycle renews): such words refine a code that
+    #: says credits or a balance ran out (rung 3).
+    credits_of_plan: bool = False
     #: The gate families that count on a strict reading (strong ones), then on any reading,
     #: each by rank.
     strict_gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -230,13 +235,21 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         if message.own:  # a form field's message is not the error's reason
             for family in said.counted(strict or contrary):
                 stated.setdefault(family, message.text)
-    # 3. A code that names what happened.
+    # 3. A code that names what happened. A code that says credits or a balance ran out is
+    # refined by words that say whose they are: the plan's allowance for a period (a period's
+    # credits, credits the plan's next billing cycle renews) joins the wording, as a vague
+    # code does (ScrapeGraphAI's `insufficient_credits` with "upgrade your plan or wait for
+    # the next billing cycle" is the plan's).
     vague_codes: list[tuple[Family, Code]] = []
     for code, said in codes:
         for family in said.counted(strict):
             if family.is_remedy:
                 continue
-            if not family.is_vague and not said.by_concepts:
+            if (
+                not family.is_vague
+                and not said.by_concepts
+                and not (family is Family.BALANCE_EXHAUSTED and _credits_of_plan(texts))
+            ):
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
             vague_codes.append((family, code))
     # 4. Wording that names what happened, with the vague codes.
@@ -306,6 +319,12 @@ def lifts_by_itself(fields: Fields) -> bool:
     if any(read_words(message.text).lifts for message in fields.messages if message.own):
         return True
     return any(read_code(code.normalized).lifts for code in fields.codes)
+
+
+def _credits_of_plan(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when the error's own words say the credits that ran out are the plan's
+    allowance for a period (`Statements.credits_of_plan`)."""
+    return any(said.credits_of_plan for message, said in texts if message.own)
 
 
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:
@@ -468,7 +487,14 @@ def _read_lowered(lowered: str) -> Statements:
     )
     if not matched and not lifts:
         return _NOTHING
-    return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched), lifts=lifts)
+    credits_of_plan = Family.BALANCE_EXHAUSTED in concepts.replaces and bool(concepts.strong)
+    return Statements(
+        frozenset(strong),
+        frozenset(weak - strong),
+        tuple(matched),
+        lifts=lifts,
+        credits_of_plan=credits_of_plan,
+    )
 
 
 #: The look-alikes the wording rules state: the concept layer's strong rules count as weak.

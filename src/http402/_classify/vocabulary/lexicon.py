@@ -225,6 +225,34 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="line 'monthly limit', scrapingbee 'monthly api calls', airtable 'for this month'",
     ),
+    # The plan's period renewing: what ran out comes back with it ("Please upgrade your plan
+    # or wait for the next billing cycle"). A period too.
+    Lexicon(
+        C.RENEWAL,
+        [
+            "next billing cycle",
+            "next billing period",
+            "next billing date",
+            "next cycle",
+            "plan renews",
+            "subscription renews",
+        ],
+        source="research/payloads9 scrapegraphai-insufficient-credits-billing-cycle-402 "
+        "(docs.scrapegraphai.com/knowledge-base/account/credits: credits counted per billing "
+        "period)",
+    ),
+    Lexicon(
+        C.PERIOD,
+        [
+            "next billing cycle",
+            "next billing period",
+            "next billing date",
+            "next cycle",
+            "plan renews",
+            "subscription renews",
+        ],
+        source="research/payloads9 scrapegraphai-insufficient-credits-billing-cycle-402",
+    ),
     # "Monthly rate limit": a month's allowance, not a throttle's window.
     Lexicon(
         C.PERIOD,
