@@ -57,6 +57,24 @@ class Account:
         return httpx.Response(402, headers=headers, json=insufficient(self.credits, self.price))
 
 
+class Metered:
+    """A metered API that states its balance on every answer: 1 credit a call, the balance
+    left in `X-Credits-Remaining`; a 402 `insufficient_credits` at 0 (the balance tests)."""
+
+    def __init__(self, balance: int) -> None:
+        self.balance = balance
+
+    def charge(self, request: httpx.Request) -> httpx.Response:
+        if self.balance < 1:
+            return httpx.Response(
+                402,
+                headers={"X-Credits-Remaining": "0"},
+                json={"error": {"code": "insufficient_credits", "message": "Insufficient credits"}},
+            )
+        self.balance -= 1
+        return httpx.Response(200, headers={"X-Credits-Remaining": str(self.balance)}, json={})
+
+
 def insufficient(available: int, required: int) -> dict[str, Any]:
     return {
         "error": {

@@ -18,16 +18,18 @@ import pytest
 
 import http402
 
+from .fakes import Metered
+
 KEY = {"x-api-key": "k-live-0123456789abcdef"}
 URL = "https://api.example.com/v1/run"
 
 
-class Account:
+class Account(Metered):
     """A metered API: 1 credit a call, stated in `X-Credits-Remaining`; a 402 at 0. The
     answer to a call marked `x-slow` waits, already charged, until `release` is set."""
 
     def __init__(self, balance: int) -> None:
-        self.balance = balance
+        super().__init__(balance)
         self.top_ups = 0
         self.slow_charged = threading.Event()
         self.release = threading.Event()
@@ -35,16 +37,6 @@ class Account:
     def top_up(self) -> None:
         self.top_ups += 1
         self.balance += 200
-
-    def charge(self, request: httpx.Request) -> httpx.Response:
-        if self.balance < 1:
-            return httpx.Response(
-                402,
-                headers={"X-Credits-Remaining": "0"},
-                json={"error": {"code": "insufficient_credits", "message": "Insufficient credits"}},
-            )
-        self.balance -= 1
-        return httpx.Response(200, headers={"X-Credits-Remaining": str(self.balance)}, json={})
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         response = self.charge(request)

@@ -20,6 +20,7 @@ import pytest
 
 import http402
 
+from .fakes import Metered
 from .test_fleet import RedisServer, running_server
 
 redis = pytest.importorskip("redis")
@@ -33,26 +34,18 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
     yield from running_server(tmp_path)
 
 
-class Account:
+class Account(Metered):
     """A metered API: 1 credit a call, stated in `X-Credits-Remaining`; a 402 at 0."""
 
     def __init__(self, balance: int) -> None:
-        self.balance = balance
+        super().__init__(balance)
         self.top_ups: list[str] = []
 
     def top_up(self, by: str) -> None:
         self.top_ups.append(by)
         self.balance += 200
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        if self.balance < 1:
-            return httpx.Response(
-                402,
-                headers={"X-Credits-Remaining": "0"},
-                json={"error": {"code": "insufficient_credits", "message": "Insufficient credits"}},
-            )
-        self.balance -= 1
-        return httpx.Response(200, headers={"X-Credits-Remaining": str(self.balance)}, json={})
+    handler = Metered.charge
 
 
 def _close_window(server: RedisServer) -> None:
