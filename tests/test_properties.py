@@ -751,7 +751,7 @@ def check_classification(case: Case, response: httpx.Response, result: object) -
         # 402 without its body, or with a page's markup, is a gate.
         assert response.content.strip(), "a wordless 402 is always a gate"
         headers = [
-            (name, value)
+            (name.encode("ascii"), value.encode("utf-8"))
             for name, value in case.headers
             if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         ]
@@ -851,6 +851,17 @@ def calls_of(function: Callable[[Any], object], argument: Any) -> int:
         url="https://a/",
         request_headers=(("Authorization", "Bearer Q00000000007"),),
         secrets=("Q00000000007",),
+    )
+)
+@example(  # and its twin with a header value that is not ASCII: the bare twins keep it as bytes
+    case=Case(
+        status=402,
+        headers=(("content-type", "\x80"),),
+        body=b"Invalid\x00key",
+        method="GET",
+        url="https://example.com/?api_key=Q000000000007",
+        request_headers=(("Authorization", "Bearer Q00000000007"),),
+        secrets=("Q00000000007", "Q000000000007"),
     )
 )
 def test_classify_never_raises_and_keeps_its_promises(case: Case) -> None:
