@@ -46,7 +46,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -216,6 +216,12 @@ class EpisodeBook:
         #: The book's logical clock: advanced as an episode finishes or a balance reading is
         #: taken (`tick`); read without the lock when a request is sent.
         self.sequence = 0
+        #: Whether a top-up of this process has not shown yet to have taken (`_unlifted`),
+        #: and whether a hold is known here (`holds`): a response that gets through may then
+        #: settle it (`settling`). Kept as those change, under their locks, beside `sequence`,
+        #: so that a shell reads them from the line it read the sequence from, with no call.
+        self.top_ups_unseen = False
+        self.holds_here = False
         # How many scopes have a known gate, and the latest time one of them holds until:
         # "is any gate known at all?" is one look at them, before any scope is computed.
         self.gated_scopes = 0
@@ -229,7 +235,7 @@ class EpisodeBook:
         #: that scope for the offer uses it.
         self._orphans: dict[tuple[str, str], Episode] = {}
         #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
-        self.holds = HoldBook()
+        self.holds = HoldBook(on_change=self._holds_changed)
         #: By key, the last episode whose hook answered `Retry` and that nothing showed
         #: yet to have taken (no replay, and no request asking for what met its gate, got through).
         self._unlifted: dict[str, Episode] = {}
@@ -366,6 +372,7 @@ class EpisodeBook:
                 episode.open_until = now + (retry.within or window)
                 if episode.scope is not None:
                     self._unlifted[episode.scope] = episode
+                    self.top_ups_unseen = True
             if episode.scope is not None:
                 state = self._state(episode.scope)
                 if state.running is episode:
@@ -402,6 +409,7 @@ class EpisodeBook:
             self._forget_gate(self._scopes.get(scope))
             if episode.scope is not None and self._unlifted.get(episode.scope) is episode:
                 del self._unlifted[episode.scope]
+                self.top_ups_unseen = bool(self._unlifted)
             if episode.lifted_at is not None:
                 return False
             episode.lifted_at = self.clock()
@@ -415,11 +423,9 @@ class EpisodeBook:
         some hold is known here: a response that gets through may settle it."""
         return bool(self._unlifted) or bool(self.holds)
 
-    def settling_signs(self) -> tuple[Mapping[str, Episode], Mapping[str, Mapping[str, str]]]:
-        """What `settling` looks at, live (changed in place, never replaced), to be read only:
-        the unlifted top-ups and the holds by scope. A shell keeps both, and after every
-        response that got through asks whether either holds anything, with no call."""
-        return self._unlifted, self.holds.live()
+    def _holds_changed(self, held: bool) -> None:
+        """The hold book's news, under its lock: whether it holds anything now."""
+        self.holds_here = held
 
     def settled(self, scope: str) -> None:
         """The last top-ups of `scope` count as taken (the application reconciled them, or
@@ -428,6 +434,7 @@ class EpisodeBook:
         with self._lock:
             for key in [k for k in self._unlifted if k.startswith(prefix)]:
                 del self._unlifted[key]
+            self.top_ups_unseen = bool(self._unlifted)
 
     def unlifted(self, key: str) -> Episode | None:
         """The last episode of `key` whose hook answered `Retry`, if nothing showed yet that
@@ -650,6 +657,7 @@ class EpisodeBook:
         for key in [k for k, v in self._scopes.items() if self._forgettable(v, now)]:
             self._forget_gate(self._scopes.pop(key))
             self._unlifted.pop(key, None)
+        self.top_ups_unseen = bool(self._unlifted)
         self._prune_at = max(self._max_scopes, 2 * len(self._scopes))
 
     def _forgettable(self, state: _ScopeState, now: float) -> bool:

@@ -69,8 +69,6 @@ _HOT_PATH = (
     "_checks",
     "_gate_book",
     "_local_book",
-    "_unlifted",
-    "_holds_here",
 )
 #: The `run_episode` of the in-process coordinators, which never read a mark's wall clock.
 _LOCAL_EPISODES = (LocalCoordinator.run_episode, AsyncLocalCoordinator.run_episode)
@@ -157,7 +155,8 @@ class Shell:
         http402 does; with an in-process coordinator (`_local_book`) only the sequence, as
         nothing reads its wall clock but a gate's mark, taken as the gate arrives. A
         response that got through may settle a top-up or a hold of this process: whether
-        there is any is two looks at the book's live mappings (`_unlifted`, `_holds_here`).
+        there is any is two flags the book keeps beside its sequence (`top_ups_unseen`,
+        `holds_here`).
 
         `_passes` looks for the header names a feature reads (`_watched`; on a 200,
         `_watched_on_200`): a balance header wherever a balance is used (the low-balance
@@ -182,7 +181,6 @@ class Shell:
         #: Whose sequence marks a request as it is sent, to order the balances read
         #: (`_readings`).
         self._book = coordinator.book
-        self._unlifted, self._holds_here = coordinator.book.settling_signs()
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
         self._stores_holds = all(
