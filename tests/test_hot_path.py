@@ -231,29 +231,32 @@ class TestKnownGates:
         assert book.gated("c") is None
 
     def test_the_book_says_when_a_response_may_settle_something(self) -> None:
-        """The shells read two flags after a response got through, not the book's mappings:
-        the flags follow them through every change."""
+        """The shells read one flag after a response got through, not the book's mappings:
+        it follows them through every change."""
         book = EpisodeBook(Clock())
-        assert not book.top_ups_unseen and not book.holds_here
+        assert not book.settling_now
         book.holds.hold("a", "top-up:x", "{}")
         book.holds.hold("b", "top-up:x", "{}", shared=True)
-        assert book.holds_here and book.settling
+        assert book.settling_now and book.settling
         book.holds.release("a", "top-up:x")
-        assert book.holds_here
+        assert book.settling_now
         assert book.holds.settle("b", "top-up:x", None) == (None, False)  # released elsewhere
-        assert not book.holds_here and not book.settling
+        assert not book.settling_now and not book.settling
         book.holds.settle("c", "top-up:x", "{}")  # the store's hold is kept here
-        assert book.holds_here
+        assert book.settling_now
         book.holds.release("c")
-        assert not book.holds_here
+        assert not book.settling_now
         for scope in ("s|1", "s|2"):
             _, episode = book.join(scope, book.mark())
             book.finish(episode, http402.Retry(within=60), None, 120.0)
-        assert book.top_ups_unseen and book.settling
+        assert book.settling_now and book.settling
         book.lift(episode, "s")
-        assert book.top_ups_unseen
-        book.settled("s")
-        assert not book.top_ups_unseen and not book.settling
+        assert book.settling_now
+        book.holds.hold("d", "top-up:x", "{}")
+        book.settled("s")  # the top-ups are settled; the hold still stands
+        assert book.settling_now and book.settling
+        book.holds.release("d")
+        assert not book.settling_now and not book.settling
 
     def test_a_fleet_coordinator_is_always_asked(self) -> None:
         """A coordinator that cannot tell at no cost may know another process's gate."""

@@ -253,10 +253,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             mark = Mark((sequence, _wall() if wall is None else wall))
             flow = recovery.gated(request, error, self._coordinator, mark, stream)
         else:
-            if recovery is None:
-                return response
-            book = self._book
-            if not (book.top_ups_unseen or book.holds_here):
+            if recovery is None or not self._book.settling_now:
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).

@@ -363,11 +363,11 @@ class HoldBook:
     reconciled ends here too.
     """
 
-    def __init__(self, on_change: Callable[[bool], None] | None = None) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._holds: dict[str, dict[str, str]] = {}
-        #: Told, under the lock, whether anything is held, each time a hold is put or ends
-        #: (the episode book keeps it where the shells read it on every response).
+        #: Called under the lock each time a hold is put or ends (the episode book keeps
+        #: whether anything is held where the shells read it on every response).
         self._on_change = on_change
         #: The holds the coordinator has (handed to it, or read from it).
         self._shared: set[tuple[str, str]] = set()
@@ -457,7 +457,7 @@ class HoldBook:
 
     def _changed(self) -> None:
         if self._on_change is not None:
-            self._on_change(bool(self._holds))
+            self._on_change()
 
     def forked(self) -> None:
         """In a child process: a new lock (the parent's may have been held by a thread that

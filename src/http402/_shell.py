@@ -155,8 +155,7 @@ class Shell:
         http402 does; with an in-process coordinator (`_local_book`) only the sequence, as
         nothing reads its wall clock but a gate's mark, taken as the gate arrives. A
         response that got through may settle a top-up or a hold of this process: whether
-        there is any is two flags the book keeps beside its sequence (`top_ups_unseen`,
-        `holds_here`).
+        there is any is a flag the book keeps beside its sequence (`settling_now`).
 
         `_passes` looks for the header names a feature reads (`_watched`; on a 200,
         `_watched_on_200`): a balance header wherever a balance is used (the low-balance
