@@ -483,6 +483,27 @@ class TestContentTypesMetBefore:
         http402.PaymentRequiredTransport(_typed(long)).handle_request(httpx.Request("GET", URL))
         assert long.encode() not in http402._shell.NOT_STREAMS
 
+    def test_a_balance_header_is_read_whatever_content_types_came_before(self) -> None:
+        """The hot path asks a watched header only whether its value is a type met before;
+        a type without a '/' is never kept, so a balance that reads like it is still read."""
+        fired = Alerts()
+        balance = [False]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            headers = {"content-type": "42"}
+            if balance[0]:
+                headers["x-credits-remaining"] = "42"
+            return httpx.Response(200, headers=headers, content=b"{}")
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(provider), low_balance=http402.LowBalanceWatch(fired, below=50)
+        )
+        transport.handle_request(httpx.Request("GET", URL))
+        assert http402._shell.NOT_STREAMS == {}
+        balance[0] = True
+        transport.handle_request(httpx.Request("GET", URL))
+        assert [alert.balance for alert in fired.wait(1)] == [Decimal(42)]
+
     @pytest.mark.anyio
     async def test_the_async_transport_judges_a_type_once_too(self) -> None:
         transport = http402.AsyncPaymentRequiredTransport(_typed("application/json"))
