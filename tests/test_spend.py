@@ -371,6 +371,45 @@ def test_policies_of_different_windows_in_one_store_never_trim_each_others_spend
     assert pay(hourly, dollar)
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["in process", "fleet window"])
+def test_a_payment_exactly_one_window_old_still_counts(shared: bool, tmp_path: Path) -> None:
+    """`max_per_window` is the most paid in ANY `window` seconds, ends included: a full cap
+    paid at t and another at t + window would be two caps within one closed span of `window`
+    seconds, so the first leaves the window only once it is older than that (found by an
+    adversary: a payment exactly one window old was dropped, in a process and in Redis)."""
+    clock = [1_800_000_000.0]
+    servers: Any = contextlib.nullcontext()
+    if shared:
+        servers = contextlib.contextmanager(running_server)(tmp_path)
+    with servers as server:
+        store = None
+        if server is not None:
+            coordinator = http402.RedisCoordinator(
+                redis.Redis.from_url(server.url), wall=lambda: clock[0]
+            )
+            store = coordinator.spend_store()
+        policy = http402.SpendPolicy(
+            max_amount={DAI: ONE},
+            max_per_window={DAI: ONE},
+            window=60,
+            clock=lambda: clock[0],
+            **({"store": store} if store is not None else {}),
+        )
+        offer = challenge((DAI, str(ONE), "atomic"))
+
+        def pay() -> bool:
+            _, _, reservation = policy.reserve(offer)
+            if reservation is not None:
+                reservation.commit(offer.payment_options[0])
+            return reservation is not None
+
+        assert pay()
+        clock[0] += 60  # exactly one window later: the first payment is still inside it
+        assert not pay()
+        clock[0] += 0.01  # now it is older than the window
+        assert pay()
+
+
 def test_after_a_loss_each_window_of_a_shared_store_pays_nothing_for_a_whole_window_of_its_own(
     server: RedisServer,
 ) -> None:

@@ -209,7 +209,8 @@ class SpendPolicy:
 
     Args:
         max_amount: Most that one request may pay, per asset.
-        max_per_window: Most paid in any `window` seconds, per asset.
+        max_per_window: Most paid in any `window` seconds, per asset, ends included: a
+            payment counts until it is more than `window` seconds old.
         window: The length of the spending window, in seconds.
         allowed_payees: If given, the only payees that may be paid.
         allowed_networks: If given, the only networks to pay on.
@@ -501,7 +502,7 @@ class SpendPolicy:
     def _forget_old(self) -> None:
         horizon = self.clock() - self.window
         drop = 0
-        while drop < len(self._spent) and self._spent[drop][0] <= horizon:
+        while drop < len(self._spent) and self._spent[drop][0] < horizon:
             drop += 1
         if drop:
             del self._spent[:drop]

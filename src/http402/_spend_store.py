@@ -82,7 +82,7 @@ end
 if ARGV[1] ~= 'hello' and ARGV[1] ~= 'reset' then
   redis.call('set', KEYS[4], string.format('%d', longest))
 end
-redis.call('zremrangebyscore', KEYS[1], '-inf', now - longest)
+redis.call('zremrangebyscore', KEYS[1], '-inf', string.format('(%d', now - longest))
 if ARGV[1] == 'reseed' then
   for i = 7, #ARGV - 1, 2 do redis.call('zadd', KEYS[1], 'NX', ARGV[i + 1], ARGV[i]) end
   local lost_until = tonumber(redis.call('get', KEYS[3]) or '0')
@@ -106,7 +106,7 @@ if lost > server then
   return {'recovering', mark, string.format('%d', lost)}
 end
 local spent = {}
-local inside = string.format('(%d', now - window)
+local inside = string.format('%d', now - window)
 for _, member in ipairs(redis.call('zrangebyscore', KEYS[1], inside, '+inf')) do
   local asset, amount = string.match(member, '^[^:]*:([^:]*):([^:]*)$')
   if not asset or not string.match(amount, '^%d+$') then
@@ -166,7 +166,7 @@ class _Window:
         now = int(self._wall() * 1000)
         self._longest = max(self._longest, int(window * 1000))
         horizon = now - self._longest
-        for member in [m for m, at in self._mine.items() if at <= horizon]:
+        for member in [m for m, at in self._mine.items() if at < horizon]:
             del self._mine[member]
         head = [operation, now, int(window * 1000), ticket, self._known, self._marker_id]
         return head + rest

@@ -171,8 +171,7 @@ class FakeRedis:
         zset = self.data.get(key)
         if not isinstance(zset, _ZSet):
             return 0
-        top = float(high)
-        gone = [m for m, score in zset.items() if score <= top]
+        gone = self._zrangebyscore(key, low, high)
         for member in gone:
             del zset[member]
         if not zset:
@@ -196,8 +195,9 @@ class FakeRedis:
         return [member for member, _ in items]
 
     def _zrangebyscore(self, key: str, low: str, high: str) -> list[str]:
+        # Redis's score bounds: inclusive, or exclusive after "(" ("+inf" and "-inf" parse).
         def bound(text: str) -> tuple[float, bool]:
-            return float(text.lstrip("(")), text.startswith("(")  # "+inf" and "-inf" parse
+            return float(text.lstrip("(")), text.startswith("(")
 
         (lo, lo_open), (hi, hi_open) = bound(low), bound(high)
         return [
