@@ -90,8 +90,9 @@ class Statements:
     strong: frozenset[Family] = frozenset()
     weak: frozenset[Family] = frozenset()
     rules: tuple[str, ...] = ()
-    #: Stated by a code's words' concepts (no code rule knows it): such a code does not
-    #: decide before the message's words, it joins them (rung 4).
+    #: Stated by a code's words' concepts (no code rule knows it), or by a code that names
+    #: what the request needs rather than what happened (`CodeRule.joins_words`): such a
+    #: code does not decide before the message's words, it joins them (rung 4).
     by_concepts: bool = False
     #: Whether it states a limit that lifts by itself: a rate limit, a time window, a
     #: resource in use (memory). A 402 that states one and no gate is no gate.
@@ -540,10 +541,13 @@ def read_code(normalized: str) -> Statements:
     holds (`CODE_WORDS`)."""
     rule = CODES.get(normalized) or CODES.get(without_suffix(normalized))
     if rule is not None:
+        joins = rule.joins_words
         if rule.strength is _STRONG:
             lifts = normalized in NO_PAYMENT_LIFTS_CODES  # a bad key: no payment lifts it
-            return Statements(frozenset({rule.family}), frozenset(), (normalized,), lifts=lifts)
-        return Statements(frozenset(), frozenset({rule.family}), (normalized,))
+            return Statements(
+                frozenset({rule.family}), frozenset(), (normalized,), by_concepts=joins, lifts=lifts
+            )
+        return Statements(frozenset(), frozenset({rule.family}), (normalized,), by_concepts=joins)
     words = code_words(normalized)
     strong: set[Family] = set()
     weak: set[Family] = set()
@@ -554,6 +558,12 @@ def read_code(normalized: str) -> Statements:
             matched.append(by_words.name)
     if not matched:
         return _code_as_words(normalized)
+    if not strong:
+        # A weak record ("a count of resources reached") yields to what the code's words
+        # state by strong rules (`SetLimitExceeded`: a limit the account set).
+        said = _code_as_words(normalized)
+        if said.strong:
+            return said
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 
 
