@@ -59,8 +59,7 @@ WORDING = (
         needles=("verify",),
         examples=(
             "Please verify your account by adding a credit card.",
-            "Please verify your account to install this add-on plan (please enter a credit "
-            "card)",
+            "Please verify your account to install this add-on plan (please enter a credit card)",
             "Verify your account with a payment method to continue.",
         ),
         look_alikes=(
