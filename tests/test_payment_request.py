@@ -29,7 +29,9 @@ NO_AMOUNT = (
 )
 
 
-def response(status: int = 402, headers: dict[str, str] | None = None, body: str = "") -> httpx.Response:
+def response(
+    status: int = 402, headers: dict[str, str] | None = None, body: str = ""
+) -> httpx.Response:
     return httpx.Response(
         status,
         headers=headers or {},

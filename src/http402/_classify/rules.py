@@ -59,6 +59,10 @@ def _words(instance: Any, attribute: Any, value: tuple[str, ...]) -> None:
         raise ValueError(f"{attribute.name} must be lower-case words: {value!r}")
 
 
+def _word_set(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
 def _required(instance: Any, attribute: Any, value: Any) -> None:
     if not value:
         raise ValueError(f"a rule needs {attribute.name}")
@@ -162,7 +166,7 @@ class CodeWords:
     look_alikes: tuple[str, ...] = attrs.field(converter=_tuple, default=(), repr=False)
     source: str = attrs.field(default="", validator=_required, repr=False)
     none_of: frozenset[str] = attrs.field(
-        converter=frozenset, default=frozenset(), kw_only=True, repr=False
+        converter=_word_set, default=frozenset(), kw_only=True, repr=False
     )
 
     def matches(self, words: frozenset[str]) -> bool:

@@ -23,6 +23,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from decimal import Decimal
 
 import attrs
 
@@ -43,6 +44,10 @@ _MAX_OFFERS = 8
 _NOT_A_METHOD = frozenset({"www-authenticate", "link", "location", "content-type"})
 
 
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
 @attrs.frozen
 class PaymentRequestFormat:
     """One way to encode a payment request that a 402's header may hold.
@@ -61,9 +66,9 @@ class PaymentRequestFormat:
 
     name: str
     protocol: str
-    shape: re.Pattern[str] = attrs.field(converter=lambda p: re.compile(p, re.IGNORECASE))
+    shape: re.Pattern[str] = attrs.field(converter=_compiled)
     check: Callable[[str], bool] = attrs.field(repr=False)
-    amount: Callable[[str], tuple[object, str, str] | None] | None = attrs.field(
+    amount: Callable[[str], tuple[Decimal, str, str] | None] | None = attrs.field(
         default=None, repr=False
     )
     examples: tuple[str, ...] = attrs.field(default=(), repr=False)
@@ -186,7 +191,7 @@ def _is_bech32m(text: str) -> bool:
     return _bech32_checksum(text) == _BECH32M
 
 
-def _bolt11_amount(invoice: str) -> tuple[object, str, str] | None:
+def _bolt11_amount(invoice: str) -> tuple[Decimal, str, str] | None:
     amount = bolt11_amount_msat(invoice)
     return None if amount is None else (amount, "msat", "BTC")
 
@@ -245,7 +250,7 @@ REQUEST_FORMATS: tuple[PaymentRequestFormat, ...] = (
             "creqAaGVsbG8gd29ybGQ",  # base64url of text, not a CBOR map
         ),
         source="https://github.com/hzrd149/blossom buds/07.md (X-Cashu); "
-        "https://github.com/cashubtc/nuts 18.md (\"creq\" + \"A\" + base64_urlsafe(CBOR)), 24.md",
+        'https://github.com/cashubtc/nuts 18.md ("creq" + "A" + base64_urlsafe(CBOR)), 24.md',
     ),
     PaymentRequestFormat(
         "cashu-creqB",
