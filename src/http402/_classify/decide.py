@@ -420,9 +420,10 @@ def read_words(text: str) -> Statements:
 
     Read in its *shape*: lower case, with every run that starts with a digit and holds three
     or more digits that are not all zero (a request id, an amount, the tail of an
-    organisation's id) made `9`s, lengths and separators kept. No rule tells one such run
-    from another of its length, so a provider's message that differs from the last only by
-    the request id it quotes is read once.
+    organisation's id) made `9`s, lengths and separators kept; a run glued to a name's
+    letters ("x402") is the name's, and stays. No rule tells one such run from another of
+    its length, so a provider's message that differs from the last only by the request id
+    it quotes is read once.
 
     Cached by the text too: one answer is decided up to three times (strictly, leniently,
     and whether a 402 states only a limit that lifts by itself), and a long message's shape
@@ -446,8 +447,9 @@ def _read_shape(shape: str) -> Statements:
 
 
 _HAS_DIGIT = re.compile(r"[0-9]")
-#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not).
-_DIGIT_RUN = re.compile(r"[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
+#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not), not
+#: glued to the letters of a name before it ("x402", "l402": a protocol's name, read as such).
+_DIGIT_RUN = re.compile(r"(?<![a-z])[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
 _ALNUM = re.compile(r"[a-z0-9]")
 _NOT_ZERO = re.compile(r"[1-9]")
 
