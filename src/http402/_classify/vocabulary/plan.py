@@ -155,7 +155,9 @@ WORDING = (
         "plan's limit",
         VOLUME,
         STRONG,
-        r"\b(?:plan|tier)(?:'s)? (?:[\w-]+ ){0,2}(?:limit|quota)s?\b"
+        # Not a remedy's "plan for higher limits": what a better plan would give.
+        r"\b(?:plan|tier)(?:'s)? (?:(?!(?:for|with|to|and|or|higher|more|larger|bigger"
+        r"|increased|new)\b)[\w-]+ ){0,2}(?:limit|quota)s?\b"
         r"|\bexceed(?:s|ed)? (?:your|the) (?:current )?(?:plan|tier)\b",
         needles=("plan", "tier"),
         examples=(
@@ -163,7 +165,12 @@ WORDING = (
             "Request cost exceeds the plan's limit",
             "You have exceeded your plan.",
         ),
-        look_alikes=("Plan created.", "The tier field is invalid."),
+        look_alikes=(
+            "Plan created.",
+            "The tier field is invalid.",
+            "Upgrade your plan for higher limits.",
+            "Switch to a tier with more quota.",
+        ),
         source="tests/payloads/tavily-plan-usage-limit-432.json",
     ),
     # A request or usage limit may be a rate limit's.
@@ -220,14 +227,16 @@ WORDING = (
         r"|\b(?:plan|tier|subscription)\b(?! key)[^.]{0,12}?\b(?:does not|doesn't|does n't|do "
         r"not|don't) (?:include|support|allow|cover|permit|have access|give access|grant)"
         r"|\brequires? (?:an? |the )?[\w-]+ (?:plan|tier)\b"
+        # A paid plan, account or tier, where a free one exists; "a paid subscription" names
+        # no tier (every subscription is paid): subscription.py's "a subscription required".
         r"|\b(?:need|needs|requires?|must have) (?:an? )?(?:active,? )?paid "
-        r"(?:plan|account|subscription|tier)|\bpaid (?:plan|account|subscription) "
+        r"(?:plan|account|tier)|\bpaid (?:plan|account) "
         r"(?:is )?required|\bonly (?:available )?(?:on|for|with|to) paid\b"
         r"|\bavailable (?:only )?(?:to|for|on|with) (?:paid|paying|premium|pro|plus|business"
         r"|team|enterprise) (?:users|plans?|subscribers|accounts|customers|tiers?|members)\b"
         r"|(?:当前|您的)(?:套餐|版本|计划|会员)(?:不支持|无权)|(?:会员|付费用户)专(?:属|享)"
-        r"|\b(?:need|needs|requires?|must have) (?:a|an) (?:[\w-]+ )?(?:subscription|membership)"
-        r"\b(?! key)",
+        r"|\b(?:need|needs|requires?|must have) (?:a|an) (?:(?!(?:valid|active|current|paid"
+        r"|paid-up)\b)[\w-]+ )?(?:subscription|membership)\b(?! key)",
         needles=(
             "plan",
             "tier",
@@ -257,6 +266,8 @@ WORDING = (
         look_alikes=(
             "This price is not valid for the plan.",
             "The subscription key does not include this API.",
+            "You need an active, paid subscription to use this API.",
+            "Requires a paid subscription.",
         ),
         source="tests/payloads (polygon-plan-does-not-include-timeframe-403, from research); "
         "tests/payloads/elevenlabs-paid-plan-required-402.json",

@@ -18,6 +18,10 @@ _OFF = (
     r"disabled|deactivated|paused|on hold|frozen|read[ -]only|terminated)"
 )
 
+#: Words that qualify any subscription and name no tier, alone or listed: "a valid", "an
+#: active, paid" subscription.
+_QUALIFIED = r"(?:(?:valid|active|current|paid|paid-up)(?:,? and |, | ))*"
+
 WORDING = (
     WordRule(
         "subscription off",
@@ -53,14 +57,16 @@ WORDING = (
     # active: renewing or subscribing lifts it. A tier named ("A Pro subscription is
     # required", "Gold or Platinum subscription required") is a plan's feature (plan.py):
     # the words before "subscription" decide, so the rule reads only a bare one, or one
-    # qualified as valid, active or current.
+    # qualified as valid, active, current or paid, alone or listed ("an active, paid
+    # subscription"). "Paid" names no tier of a subscription: every subscription is paid,
+    # where a plan or an account may be free ("a paid plan is required" is the plan's).
     WordRule(
         "a subscription required",
         INACTIVE,
         STRONG,
-        r"(?:^|[^\w\s'-]\s*|[0-9] |\b(?:a|an|valid|active|current|paid-up) )subscription "
+        r"(?:^|[^\w\s'-]\s*|[0-9] |\b(?:a|an|valid|active|current|paid|paid-up) )subscription "
         r"(?:is |was )?(?:required|needed)\b"
-        r"|\b(?:requires?|needs?) (?:a|an) (?:valid |active |current )?subscription\b"
+        r"|\b(?:requires?|needs?) (?:a|an) " + _QUALIFIED + r"subscription\b"
         r"(?! (?:key|plan|tier|to (?:a|an|the|our|this) ))",
         needles=("subscription",),
         examples=(
@@ -68,6 +74,9 @@ WORDING = (
             "A valid subscription is required to access this resource.",
             "Subscription required.",
             "Access to this endpoint requires a valid subscription.",
+            "You need an active, paid subscription to use this API.",
+            "Requires a paid subscription.",
+            "A paid subscription is required.",
         ),
         look_alikes=(
             "A Gold or Platinum Plan subscription is required to access this resource.",
@@ -76,9 +85,12 @@ WORDING = (
             "AWS Premium Support Subscription is required to use this service.",
             "This endpoint requires a subscription to the Pro plan.",
             "A subscription key is required.",
+            "You need an active Pro subscription to use this API.",
         ),
         source="research/payloads8 keywordseverywhere-402-subscription-required-description "
-        "(its twin keywordseverywhere-402-gold-or-platinum-plan-required is the plan's)",
+        "(its twin keywordseverywhere-402-gold-or-platinum-plan-required is the plan's); "
+        "research/payloads11 datalab-no-active-paid-subscription-403 "
+        "(https://documentation.datalab.to/platform/errors)",
     ),
     WordRule(
         "plan expired",
@@ -360,9 +372,11 @@ CODE_WORDS = (
         any_of=("disabled", "suspended", "inactive", "deactivated", "closed"),
         family=INACTIVE,
         strength=STRONG,
-        examples=("BILLING_DISABLED", "billingAccountClosed"),
+        examples=("BILLING_DISABLED", "billingAccountClosed", "contract_billing_suspended"),
         look_alikes=("billing_address_invalid",),
-        source="tests/payloads/google-cloud-billing-disabled-403.json",
+        source="tests/payloads/google-cloud-billing-disabled-403.json; research/payloads11 "
+        "didit-contract-billing-suspended-403 (paid services paused under an organisation's "
+        "contract: the account's state, https://docs.didit.me/hi/integration/api-errors)",
     ),
     CodeWords(
         "subscription off",
