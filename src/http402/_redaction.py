@@ -181,6 +181,18 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         look_alikes=("X-Proxy-Id",),
         source="L402 (macaroon and preimage), payment proofs under protocol names",
     ),
+    # A payment request's method names the header its proof is replayed in: Blossom's and
+    # Cashu's `X-Cashu: cashuB...` (ecash, a bearer token), `X-Lightning: <preimage>`.
+    CredentialName(
+        ("cashu", "lightning"),
+        "within",
+        _HEADER,
+        per_request=True,
+        examples=("X-Cashu", "X-Lightning"),
+        look_alikes=("X-Lighting-Mode", "X-Cache"),
+        source="hzrd149/blossom buds/07.md (the proof in the same X-{payment_method} header); "
+        "cashubtc/nuts 24.md",
+    ),
     CredentialName(
         ("key",),
         "ending",

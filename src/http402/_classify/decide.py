@@ -95,8 +95,9 @@ class Statements:
     strong: frozenset[Family] = frozenset()
     weak: frozenset[Family] = frozenset()
     rules: tuple[str, ...] = ()
-    #: Stated by a code's words' concepts (no code rule knows it): such a code does not
-    #: decide before the message's words, it joins them (rung 4).
+    #: Stated by a code's words' concepts (no code rule knows it), or by a code that names
+    #: what the request needs rather than what happened (`CodeRule.joins_words`): such a
+    #: code does not decide before the message's words, it joins them (rung 4).
     by_concepts: bool = False
     #: Whether it states a limit that lifts by itself: a rate limit, a time window, a
     #: resource in use (memory). A 402 that states one and no gate is no gate.
@@ -466,9 +467,10 @@ def read_words(text: str) -> Statements:
 
     Read in its *shape*: lower case, with every run that starts with a digit and holds three
     or more digits that are not all zero (a request id, an amount, the tail of an
-    organisation's id) made `9`s, lengths and separators kept. No rule tells one such run
-    from another of its length, so a provider's message that differs from the last only by
-    the request id it quotes is read once.
+    organisation's id) made `9`s, lengths and separators kept; a run glued to a name's
+    letters ("x402") is the name's, and stays. No rule tells one such run from another of
+    its length, so a provider's message that differs from the last only by the request id
+    it quotes is read once.
 
     Cached by the text too: one answer is decided up to three times (strictly, leniently,
     and whether a 402 states only a limit that lifts by itself), and a long message's shape
@@ -492,8 +494,9 @@ def _read_shape(shape: str) -> Statements:
 
 
 _HAS_DIGIT = re.compile(r"[0-9]")
-#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not).
-_DIGIT_RUN = re.compile(r"[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
+#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not), not
+#: glued to the letters of a name before it ("x402", "l402": a protocol's name, read as such).
+_DIGIT_RUN = re.compile(r"(?<![a-z])[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
 _ALNUM = re.compile(r"[a-z0-9]")
 _NOT_ZERO = re.compile(r"[1-9]")
 
@@ -608,10 +611,13 @@ def read_code(normalized: str) -> Statements:
     holds (`CODE_WORDS`)."""
     rule = CODES.get(normalized) or CODES.get(without_suffix(normalized))
     if rule is not None:
+        joins = rule.joins_words
         if rule.strength is _STRONG:
             lifts = normalized in NO_PAYMENT_LIFTS_CODES  # a bad key: no payment lifts it
-            return Statements(frozenset({rule.family}), frozenset(), (normalized,), lifts=lifts)
-        return Statements(frozenset(), frozenset({rule.family}), (normalized,))
+            return Statements(
+                frozenset({rule.family}), frozenset(), (normalized,), by_concepts=joins, lifts=lifts
+            )
+        return Statements(frozenset(), frozenset({rule.family}), (normalized,), by_concepts=joins)
     words = code_words(normalized)
     strong: set[Family] = set()
     weak: set[Family] = set()
@@ -622,6 +628,12 @@ def read_code(normalized: str) -> Statements:
             matched.append(by_words.name)
     if not matched:
         return _code_as_words(normalized)
+    if not strong:
+        # A weak record ("a count of resources reached") yields to what the code's words
+        # state by strong rules (`SetLimitExceeded`: a limit the account set).
+        said = _code_as_words(normalized)
+        if said.strong:
+            return said
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 
 

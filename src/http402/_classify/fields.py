@@ -890,6 +890,11 @@ def _code_value(key: str, value: Any) -> str | None:
         return None
     if type(value) is not str:
         return None
+    if key == "type" and value[:1] == "/" and _is_code(value[1:]):
+        # RFC 9457: a problem's `type` may be a relative reference, resolved against the
+        # document's URI (Zyte's `"type": "/auth/account-suspended"`): a code all the same,
+        # read by its last segment as an absolute one is.
+        return value.strip()
     if not _is_code(value):
         digits = value.strip()
         if (

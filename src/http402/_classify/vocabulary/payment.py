@@ -51,6 +51,50 @@ WORDING = (
         source="research/payloads8 apitoll-gas-x402-message-body-header-challenge-402 (its "
         "PAYMENT-REQUIRED header not kept in the capture: the words alone)",
     ),
+    # An account verified by a card on file: what the provider asks is a payment method
+    # (Heroku's "Please verify your account to install this add-on plan (please enter a
+    # credit card)"). Strong when the sentence names the card, the payment or billing; weak
+    # (a 402's) when only the message's link does ("For more information, see
+    # .../categories/billing"): "verify your account" alone is an e-mail's or an identity's.
+    WordRule(
+        "verify your account with a card",
+        MISSING,
+        STRONG,
+        r"\bverify (?:your|the|this) account\b[^.]{0,60}?\b(?:payment|(?:credit|debit|bank"
+        r"|payment) card|billing)\b",
+        needles=("verify",),
+        examples=(
+            "Please verify your account by adding a credit card.",
+            "Please verify your account to install this add-on plan (please enter a credit card)",
+            "Verify your account with a payment method to continue.",
+        ),
+        look_alikes=(
+            "Please verify your account by clicking the link in your email.",
+            "Please verify your account to continue.",
+            "Verify your account with the code on your ID card.",
+        ),
+        source="https://github.com/mhoofman/wordpress-heroku/issues/120 and "
+        "https://github.com/plivo/voicechat/issues/11 (Heroku's add-on 402 as the CLI shows "
+        "it); https://devcenter.heroku.com/articles/account-verification",
+    ),
+    WordRule(
+        "verify your account for billing",
+        MISSING,
+        WEAK,
+        r"\bverify (?:your|the|this) account\b[\s\S]{0,160}?\b(?:payment|credit card|billing)\b",
+        needles=("verify",),
+        examples=(
+            "Please verify your account to install this add-on\nFor more information, see "
+            "http://devcenter.heroku.com/categories/billing\nVerify now at "
+            "https://heroku.com/verify",
+        ),
+        look_alikes=(
+            "Please verify your account. We sent a link to your e-mail address.",
+            "Verify your e-mail address to use billing.",
+        ),
+        source="research/payloads12 heroku-legacy-verify-account-addon-402 (heroku/heroku.rb "
+        "VerificationRequired on 402; the legacy CLI's message)",
+    ),
     WordRule(
         "card declined",
         DECLINED,

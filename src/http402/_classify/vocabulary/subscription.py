@@ -252,6 +252,28 @@ WORDING = (
         look_alikes=("请求参数错误",),
         source="https://help.aliyun.com/zh/model-studio/error-code (the account stopped)",
     ),
+    # Subscribing again is what lifts a subscription that lapsed ("Subscription required.
+    # Re-subscribe to continue.", Autohost's 403): the remedy of a renewal. Not a feed's, a
+    # topic's or a webhook's subscription ("re-subscribe to the channel").
+    WordRule(
+        "re-subscribe",
+        Family.BILLING_ASKED,
+        STRONG,
+        r"\bre-?subscribe\b(?! (?:to|for) (?:the |this |that |a |an |your )?(?:[\w-]+ )?"
+        r"(?:channel|topic|feed|stream|webhook|event|notification|list|newsletter|queue)s?\b)",
+        needles=("resubscribe", "re-subscribe"),
+        examples=(
+            "Subscription required. Re-subscribe to continue.",
+            "Your access has ended. Please resubscribe to keep using the API.",
+        ),
+        look_alikes=(
+            "Re-subscribe to the channel to receive events.",
+            "The webhook was removed; resubscribe to the events you need.",
+        ),
+        source="research/payloads12 autohost-subscription-required-403 "
+        "(https://docs-dev.autohost-dev.uk/api/errors/subscription_required: 'its trial window "
+        "has expired with no subscription, its subscription is canceled, or it is past_due')",
+    ),
     WordRule(
         "enable billing",
         Family.BILLING_ASKED,
@@ -322,6 +344,28 @@ CODES = (
 )
 
 CODE_WORDS = (
+    # A code that says the account has no subscription (Xquik's 402 `no_subscription`,
+    # "No active subscription or insufficient credits"): renewing or subscribing lifts it.
+    # Weak: "no subscription" is also a feed's or a topic's, a client not subscribed to a
+    # channel; a subscription's key or id missing is a request's error.
+    CodeWords(
+        "no subscription",
+        all_of=("subscription",),
+        any_of=("no", "without", "missing", "lacks", "none"),
+        family=INACTIVE,
+        strength=WEAK,
+        examples=("no_subscription", "NoActiveSubscription", "missing_subscription"),
+        look_alikes=(
+            "missing_subscription_key",
+            "no_such_subscription",
+            "subscription_id_missing",
+            "no_subscription_found",
+        ),
+        source="research/payloads12 xquik-no-subscription-402 (https://docs.xquik.com/"
+        "guides/troubleshooting: 'Possible error codes: no_subscription, "
+        "subscription_inactive, no_credits, insufficient_credits')",
+        none_of=("key", "keys", "id", "ids", "such", "found", "topic", "channel", "webhook"),
+    ),
     CodeWords(
         "billing off",
         all_of=("billing",),
