@@ -756,7 +756,7 @@ def _offer(protocol: str, unit: str | None, asset: str, amount: str) -> http402.
         (_offer("payment", "sat", "sat", "5"), "BTC", "5000"),  # the `Payment` scheme: sats
         (_offer("payment", "BTC", "BTC", "5"), "BTC", "5000"),  # its base unit of BTC: sats
         (_offer("pay-per-crawl", "BTC", "BTC", "0.00000001"), "BTC", "1000"),  # one sat
-        (_offer("x402", "atomic", DAI, "7"), DAI, "7"),  # a token: its atomic units
+        (_offer("x402", "atomic", DAI, "7"), DAI.lower(), "7"),  # a token: its atomic units
     ],
 )
 def test_bitcoin_is_counted_in_millisatoshis_however_an_offer_names_it(
@@ -782,7 +782,9 @@ def test_a_currency_named_twice_in_one_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
         http402.SpendPolicy(max_amount={"sat": 5, "BTC": 5000})
     token = http402.SpendPolicy(max_amount={DAI: 1})
-    assert set(token.max_amount) == {DAI}  # not a currency: kept as written
+    assert set(token.max_amount) == {DAI.lower()}  # an EVM address: in any case, one token
+    with pytest.raises(ValueError, match="twice"):
+        http402.SpendPolicy(max_amount={DAI: 1, DAI.lower(): 2})
 
 
 @pytest.mark.parametrize("seed", range(200))

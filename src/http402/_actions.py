@@ -32,6 +32,7 @@ import attrs
 import httpx
 
 from . import _metrics as metrics
+from ._amounts import canonical_offer
 from ._episodes import Episode, EpisodeBook, Mark
 from ._exceptions import PaymentRequiredError, rebuilt
 from ._models import PaymentRequired, Retry
@@ -236,7 +237,9 @@ class HookCall:
                 return None
             paid = answer.paid
             reservation.commit(paid)
-            if paid is not None and paid not in reservation.options:
+            if paid is not None and canonical_offer(paid) not in {
+                canonical_offer(option) for option in reservation.options
+            }:
                 # Money may have moved already: the reservation stays spent, and the proof
                 # is not sent on, since the policy never allowed that offer.
                 raise rebuilt(
