@@ -53,7 +53,7 @@ import attrs
 
 from ._holds import HoldBook, is_top_up_key
 from ._models import PaymentRequired, Reason, Retry
-from ._preflight import kept_payload
+from ._preflight import Stated, kept_payload
 from ._readings import supersedes
 
 if TYPE_CHECKING:
@@ -153,6 +153,10 @@ class Episode:
     #: through shows that its top-up took, even if no replay of the episode did. Another
     #: request to the same endpoint shows nothing: it may need no credits at all.
     needs: set[str] = attrs.field(factory=set, repr=False)
+    #: What the episode's gate stated of the credits (`_preflight.Stated`: the balance it
+    #: had, what the request needed), the first of its gates that stated any: a balance read
+    #: later shows the top-up only above it (`_preflight.credits_show`).
+    stated: Stated | None = attrs.field(default=None, repr=False)
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.

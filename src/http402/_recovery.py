@@ -94,7 +94,7 @@ from ._holds import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show, kept_gate, stand_in_body
+from ._preflight import credits_show, kept_gate, stand_in_body, stated_by
 from ._redaction import redactor_of
 from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
@@ -308,6 +308,8 @@ class Recovery:
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent, retry_of)
             book.needed(episode, need_of(request))  # its 200 would show the top-up took
+            if episode.stated is None:  # a balance shows the top-up only above what it said
+                episode.stated = stated_by(error.payment)
             # An episode whose hook had already declined (answered None) when this request
             # came: the hook is not asked again yet, and the error says so.
             declined = (
@@ -1052,7 +1054,7 @@ class Recovery:
             if need in episode.needs:
                 shown_here = not self._below_minimum(scope, coordinator, since)
             else:
-                shown_here = self._balance_shows(scope, coordinator, since)
+                shown_here = self._balance_shows(scope, coordinator, since, episode)
                 if shown_here:
                     by_balance.add(top_up_key(reason))
             if shown_here:
@@ -1070,15 +1072,17 @@ class Recovery:
         if shown:
             yield from self._release(scope, shown, book)
 
-    def _balance_shows(self, scope: str, coordinator: Any, since: int) -> bool:
+    def _balance_shows(self, scope: str, coordinator: Any, since: int, episode: Episode) -> bool:
         """Whether the newest balance of a request sent at mark `since` or later (after the
-        top-up's hook answered) says the account can pay again (above zero, and at least
-        preflight's `min_balance`): a request that asked for something else shows the top-up
-        took only so, by a balance read on it (a balance header of a 200, where balances are
-        read), never by its 200 alone (a free model's call needs no credits)."""
+        top-up's hook answered) shows the top-up took (`credits_show`: above what the
+        episode's gate stated the account had, at least what it stated was needed and
+        preflight's `min_balance`, else above zero): a request that asked for something
+        else shows the top-up took only so, by a balance read on it (a balance header of a
+        200, where balances are read, or a probe's), never by its 200 alone (a free model's
+        call needs no credits), nor by the balance the gate itself stated (case 111)."""
         minimum = None if self.preflight is None else self.preflight.min_balance
         balance, _ = coordinator.balances.since(scope, since)
-        return credits_show(balance, None, minimum) is True
+        return credits_show(balance, episode.stated, minimum) is True
 
     def _below_minimum(self, scope: str, coordinator: Any, since: int) -> bool:
         """Whether the newest balance of a request sent at mark `since` or later (after the
