@@ -436,15 +436,24 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         async def hook_once() -> Retry | None:
             nonlocal ran
             ran = True
-            if is_async_callable(call.hook):
-                answer = await call.hook(call.error)
-            else:
-                answer = await _to_completion(call.hook, call.error)
-            reservation = call.reservation
-            if reservation is not None and reservation.shared is not None:
-                # A shared spend window's commit is a round trip: off the loop.
-                return await anyio.to_thread.run_sync(call.done, answer)
-            return call.done(answer)
+            try:
+                if is_async_callable(call.hook):
+                    answer = await call.acall()
+                else:
+                    answer = await _to_completion(lambda _: call.call(), call.error)
+                reservation = call.reservation
+                if reservation is not None and reservation.shared is not None:
+                    # A shared spend window's commit is a round trip: off the loop.
+                    return await anyio.to_thread.run_sync(call.done, answer)
+                return call.done(answer)
+            except anyio.get_cancelled_exc_class():
+                # Cut short (its event loop shut down, or its task was cancelled) after it
+                # started: whether it paid is unknown. Held here, then through the
+                # coordinator before the fleet's lease ends (shielded).
+                held = call.cut_short()
+                if held is not None:
+                    await self._hold(*held)
+                raise
 
         async def run() -> None:
             try:
@@ -455,8 +464,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 else:
                     answer = await hook_once()
             except anyio.get_cancelled_exc_class():
-                # Only the event loop's shutdown cancels this task, cutting an async hook off:
-                # never stored as an answer, and whether it paid is unknown.
+                # An event loop's shutdown (or a cancel of this task) cuts the hook off: never
+                # stored as an answer; whether it paid is unknown, and `hook_once` held it.
                 call.finish(None, RuntimeError(_CANCELLED), unknown=True)
                 raise
             except BaseException as exc:
@@ -633,7 +642,10 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         await self._transport.__aexit__(exc_type, exc_value, traceback)
 
 
-_CANCELLED = "the payment-required hook was cancelled before it answered: its event loop shut down"
+_CANCELLED = (
+    "the payment-required hook was cancelled before it answered (its event loop shut down, "
+    "or its task was cancelled): whether it paid is unknown"
+)
 # Strong references to the hook tasks running under asyncio, which keeps only weak ones.
 _HOOK_TASKS: set[asyncio.Task[None]] = set()
 

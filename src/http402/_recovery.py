@@ -73,7 +73,7 @@ from ._actions import (
 )
 from ._amounts import why_unpayable
 from ._balance import Balance, BalanceProbeError, balance_request_for
-from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn
+from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn, inside_hook
 from ._exceptions import (
     FAMILY,
     PaymentOutcomeUnknownError,
@@ -170,7 +170,7 @@ class Recovery:
     def flow(self, request: httpx.Request, coordinator: Any) -> Flow:
         """The recovery of one request, as actions for a transport to perform."""
         scope = ""
-        if self.preflight is not None:
+        if self.preflight is not None and not inside_hook(coordinator.book):
             scope = self.scope(request)
             early = yield from self._checked(request, scope, coordinator, self.preflight)
             if early is not None:
@@ -214,7 +214,15 @@ class Recovery:
         scope: str = "",
     ) -> Flow:
         """The recovery of a request that met a gate: `sent` was taken as it was sent, and
-        `stream` is the body stream it was sent with."""
+        `stream` is the body stream it was sent with.
+
+        A request sent from inside a running hook of this coordinator (the hook looks the
+        account up, or buys, through the client it tops up) passes through recovery: its
+        gate raises at once, with no hook, no wait and no hold asked, since the episode,
+        hold or lease it would wait on may be the very hook that sent it (case 112)."""
+        if inside_hook(coordinator.book):
+            self._report("not_replayed", _FROM_A_HOOK, error, scope or "", logging.DEBUG)
+            raise error
         scope = scope or self.scope(request)
         self._gate_seen(scope, error.payment, coordinator, sent)
         need = self._need(error.reason, scope, coordinator.book, sent)
@@ -338,11 +346,30 @@ class Recovery:
                             scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
                         )
                     self._report("hook_called", "calling the payment-required hook", error, scope)
-                    call = HookCall(hook, error, episode, book, self.retry.within)
+                    cut = self._hold_of(
+                        "unknown_outcome",
+                        request,
+                        error,
+                        "the top-up hook was cut short before it answered (its event loop shut "
+                        "down, or its task was cancelled): whether it bought is unknown",
+                        Retry(),
+                        reason=need,
+                    )
+                    call = HookCall(
+                        hook,
+                        error,
+                        episode,
+                        book,
+                        self.retry.within,
+                        held_if_cut=(scope, holds, cut.encode()),
+                    )
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             try:
                 retry = yield from self._answer(episode, book)
             except Exception as exc:
+                if exc is episode.error and episode.held is not None:
+                    # The hook was cut short (`HookCall.cut_short`): its top-up is held.
+                    raise self._held_error(request, error, scope, holds, episode.held) from exc
                 if exc is episode.error and sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise
@@ -1353,6 +1380,8 @@ def episode_key(scope: str, reason: Reason) -> str:
 _WINDOW_CLOSED = "window closed"
 #: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
 _TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
+#: Why a gate met by a request a hook sent raises at once.
+_FROM_A_HOOK = "sent from inside a running hook of this coordinator: no recovery"
 #: Why a challenge is not paid by a hook given for every reason.
 _NO_PAY_HOOK = (
     "a hook given for every reason tops up account-level gates, and pays no per-request "

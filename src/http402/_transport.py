@@ -463,7 +463,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         def hook_once() -> Retry | None:
             nonlocal ran
             ran = True
-            return call.done(call.hook(call.error))
+            return call.done(call.call())
 
         def run() -> None:
             try:
