@@ -13,12 +13,14 @@ of four, and ``%uXXXX``-encoded. A message that quotes a token that is not the c
 costs what any new message costs to classify: the echo rows are compared with it. Then the
 redactor alone: built for a new key and run on each kind of message, a cached one on
 2,000 characters, and the worst a hostile server can make it do: text made of pieces of the
-key, as long as a field (4,000 characters) and as `error.body` (64 Ki).
+key (and of its base64, of its hex dump, with a NUL by each character), as long as a field
+(4,000 characters) and as `error.body` (64 Ki).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import secrets
 import sys
@@ -131,12 +133,26 @@ def main() -> None:
         print(f"  {label:<38}{best_of(lambda text=text: redact.bounded(text, 2000), few):8.1f}")
     # The worst a hostile server can make of `error.body` (read lazily, 64 Ki characters at
     # most) and of a 4,000-character field: text made of runs of the key, each found apart.
-    pieces = " ".join(key[i % 21 : i % 21 + 11] for i in range(6000))
-    print("Hostile text of 11-character pieces of the key at every offset, ms per call; best of 5")
-    for size in (4000, 65536):
-        text = pieces[:size]
-        millis = best_of(lambda text=text, size=size: redact.bounded(text, size), 1) / 1000
-        print(f"  {f'{size:,} characters':<38}{millis:8.1f}")
+    # The same of each encoded form of the key, and with the separators a reader does not
+    # see: every form's pieces are found with the same anchors, and the cost stays linear.
+    b64 = base64.b64encode(key.encode()).decode()
+    dump = key.encode().hex(":")
+    hostile = {
+        "11-character pieces of the key": " ".join(key[i % 21 : i % 21 + 11] for i in range(6000)),
+        "pieces of its base64": " ".join(b64[i % 30 : i % 30 + 13] for i in range(6000)),
+        "pieces of its hex dump (colons)": " ".join(
+            dump[i % 60 : i % 60 + 26] for i in range(3000)
+        ),
+        "its pieces, a NUL by each character": "\x00".join(
+            " ".join(key[i % 21 : i % 21 + 11] for i in range(3000))
+        ),
+    }
+    print("Hostile text (pieces at every offset), ms per call; best of 5")
+    for label, pieces in hostile.items():
+        for size in (4000, 65536):
+            text = pieces[:size]
+            millis = best_of(lambda text=text, size=size: redact.bounded(text, size), 1) / 1000
+            print(f"  {f'{label}, {size:,}':<46}{millis:8.1f}")
 
 
 if __name__ == "__main__":

@@ -954,3 +954,178 @@ class TestA402ThatSaysSomethingElse:
         with pytest.raises(http402.PaymentRequiredError):
             client.get("/wordless")
         assert called == [Reason.UNKNOWN]
+
+
+class TestBlindSetElevenKinds:
+    """Kinds first met in research/payloads11 (issue 19's last blind set), each read by a
+    declared record or rule: a throttle that names no cause beside a budget reached, a price
+    in a 402's headers, a card's verification that failed, a payment the account makes, and
+    "Payment Required" as a 4xx's whole message."""
+
+    def test_a_throttle_that_names_no_cause_gives_way_to_the_budget_it_states(self) -> None:
+        """Scrapfly's 429 `ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED` deep under
+        `result.error`: "throttled" names no cause, the budget reached does (a spend cap)."""
+        document = load_payload("scrapfly-api-credit-budget-exceeded-429")
+        wire = document["response"]
+        payment = http402.classify(gate(wire["body"], status=429, headers=_JSON))
+        assert payment is not None
+        assert payment.reason is Reason.INSUFFICIENT_CREDITS
+        assert payment.code == "ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED"
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "Your scrape request as been throttle. Too much request during the 1m window.",
+            "Requests are throttled.",
+            "Your request was throttled. Upgrade your plan for higher limits.",
+            "Throttled: quota exceeded.",
+            "You have been throttled: your daily budget is exhausted.",
+            "Throttled: too many requests. Budget reached.",
+        ],
+    )
+    def test_a_throttle_with_a_cause_of_its_own_or_no_gate_stays_a_throttle(
+        self, message: str
+    ) -> None:
+        body = {"result": {"error": {"code": "ERR::THROTTLE::X", "message": message}}}
+        assert http402.classify(gate(body, status=429, headers=_JSON)) is None
+
+    def test_a_throttle_category_code_gives_way_to_a_budget_code(self) -> None:
+        """A code that names the throttle and the budget outvotes words that say only
+        "throttled"; a code that names a rate does not."""
+        body = {"error": {"code": "ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED"}}
+        body["error"]["message"] = "Your request has been throttled."
+        payment = http402.classify(gate(body, status=429, headers=_JSON))
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+        body["error"]["code"] = "ERR::THROTTLE::MAX_REQUEST_RATE_EXCEEDED"
+        assert http402.classify(gate(body, status=429, headers=_JSON)) is None
+
+    PRICED: ClassVar[dict[str, str]] = {
+        "content-type": "application/json",
+        "x-x402-price": "0.005",
+        "x-x402-currency": "USDC",
+        "x-x402-wallet": "0x71C7656EC7ab88b098defB751B7401B5f6d8976F",
+        "x-x402-invoice": "inv_7f9b8c8d8a7c29be",
+    }
+
+    def test_a_price_and_a_payee_in_a_402s_headers_is_a_challenge_with_no_offer(self) -> None:
+        """Botspeak's empty 402 with `X-X402-Price`, `-Currency`, `-Wallet`, `-Invoice`: the
+        evidence a body's price and payee give, read from the headers' names."""
+        payment = http402.classify(gate(b"", headers=self.PRICED))
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_CHALLENGE
+        assert payment.payment_options == ()
+        assert payment.currency == "USDC"
+        for spelling in ({"x-price": "1", "x-pay-to": "A"}, {"price": "1", "invoice": "lnbc1"}):
+            priced = http402.classify(gate(b"", headers=spelling))
+            assert priced is not None and priced.reason is Reason.PAYMENT_CHALLENGE
+
+    @pytest.mark.parametrize(
+        ("status", "body", "headers", "expected"),
+        [
+            # A price with no payee, or a payee with no price: nothing priced.
+            (402, b"", {"x-x402-price": "0.005"}, Reason.UNKNOWN),
+            (402, b"", {"x-x402-wallet": "0xabc"}, Reason.UNKNOWN),
+            # Words that name what happened decide before the headers.
+            (402, {"error": "insufficient balance"}, PRICED, Reason.INSUFFICIENT_CREDITS),
+            (402, "Your card was declined.", {**PRICED, "content-type": "text/plain"}, None),
+            # Off a 402 the headers are no evidence.
+            (403, b"", PRICED, None),
+            (429, {"error": "Too many requests"}, PRICED, None),
+        ],
+    )
+    def test_headers_are_read_only_where_nothing_else_says_why(
+        self, status: int, body: Any, headers: dict[str, str], expected: Reason | None
+    ) -> None:
+        payment = http402.classify(gate(body, status=status, headers=headers))
+        if expected is None and status == 402:
+            assert payment is not None and payment.reason is Reason.PAYMENT_FAILED
+        elif expected is None:
+            assert payment is None
+        else:
+            assert payment is not None and payment.reason is expected
+
+    def test_a_wallet_object_is_the_accounts_state_not_a_payee(self) -> None:
+        """`wallet` names a payee as an address only: an object under it holds a balance."""
+        fields = read_fields({"amount": 5, "wallet": {"balance": 0}})
+        assert "pay_to" not in fields.values
+
+    def test_a_card_verification_that_failed_is_a_decline(self) -> None:
+        """Nexio's 400 `{"error": 435, "message": "Declined for CVV failure"}`: the
+        `instrument_declined` family, as Square's `CVV_FAILURE` code is; its integer `error`
+        is its code."""
+        document = load_payload("nexio-gateway-decline-cvv-400")
+        payment = http402.classify(gate(document["response"]["body"], status=400, headers=_JSON))
+        assert payment is not None
+        assert payment.reason is Reason.PAYMENT_FAILED
+        assert payment.code == "435"
+
+    @pytest.mark.parametrize(
+        ("body", "code"),
+        [
+            ({"error": 435, "message": "m"}, ["435"]),
+            ({"error": "435", "message": "m"}, ["435"]),
+            # A flag, and the HTTP status restated, are no codes.
+            ({"error": 1, "message": "m"}, []),
+            ({"error": 402, "message": "m"}, []),
+        ],
+    )
+    def test_an_integer_error_is_a_code(self, body: dict[str, Any], code: list[str]) -> None:
+        assert [found.value for found in read_fields(body).codes] == code
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "Você não possui saldo o suficiente para realizar esse pagamento",
+            "You do not have enough balance to make this payment",
+        ],
+    )
+    def test_a_payment_the_account_makes_without_balance_is_no_gate(self, message: str) -> None:
+        """Woovi's 400 on `/api/v1/payment/approve`, in Portuguese and in its docs' English:
+        the account's own outgoing payment, as a payout is."""
+        body = {"error": message}
+        assert http402.classify(gate(body, status=400, headers=_JSON)) is None
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "Insufficient balance to complete this request.",
+            "Insufficient balance, make a payment to continue.",
+            "Insufficient balance to make the payment for this request.",
+        ],
+    )
+    def test_a_balance_the_api_bills_stays_a_gate(self, message: str) -> None:
+        payment = http402.classify(gate({"error": message}, status=400, headers=_JSON))
+        assert payment is not None and payment.reason is Reason.INSUFFICIENT_CREDITS
+
+    @pytest.mark.parametrize(
+        ("body", "content_type"),
+        [
+            ({"status": "fail", "data": {"message": "Payment Required"}}, "application/json"),
+            ({"error": "402 Payment Required."}, "application/json"),
+            ("Payment Required", "text/plain"),
+        ],
+    )
+    def test_payment_required_as_a_4xxs_whole_message_is_a_gate_of_no_reason(
+        self, body: Any, content_type: str
+    ) -> None:
+        """IQAir AirVisual's 403 (pyairvisual's fixture): the phrase alone says the server
+        wants paying, not why: `unknown`, as a bare 402 is."""
+        for status in (400, 403, 429):
+            payment = http402.classify(
+                gate(body, status=status, headers={"content-type": content_type})
+            )
+            assert payment is not None and payment.reason is Reason.UNKNOWN, status
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"error": {"message": "Payment Required", "code": "rate_limit_exceeded"}},
+            {"error": {"message": "Payment Required", "code": "invalid_api_key"}},
+            {"error": "Payment required to view this invoice's attachments"},
+            {"error": "Forbidden"},
+        ],
+    )
+    def test_payment_required_beside_another_refusal_or_in_a_sentence_is_not(
+        self, body: Any
+    ) -> None:
+        assert http402.classify(gate(body, status=403, headers=_JSON)) is None

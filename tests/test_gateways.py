@@ -543,12 +543,14 @@ def test_action_url_prefers_billing_links_over_docs() -> None:
             Reason.INSUFFICIENT_CREDITS,
             {"code": "quota_limited"},
         ),
+        # An account verified by adding a payment method: the method is what lifts it
+        # (Heroku's add-on verification, payloads12).
         (
             {
                 "code": "verification_required",
                 "message": "Verify your account by adding payment information.",
             },
-            Reason.PLAN_LIMIT_EXCEEDED,
+            Reason.PAYMENT_FAILED,
             {"code": "verification_required"},
         ),
         (

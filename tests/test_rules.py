@@ -383,6 +383,24 @@ def test_the_money_movement_source_holds_to_its_examples() -> None:
         assert not moves_money("https://api.example.com" + path), path
 
 
+_PAYMENT_MADE_RULE = next(r for r in WORDING if r.name == "a payment the account makes lacks funds")
+
+
+@pytest.mark.parametrize("noun", MONEY_MOVEMENT.payments)
+def test_each_word_for_a_payment_is_read_only_with_a_verb_of_making(noun: str) -> None:
+    """A payment the account makes lacks funds by the phrase, in either order ("to make this
+    payment", "um diese Zahlung durchzuführen"); the word alone is no movement to any reader
+    ("payment: insufficient funds" is as often a card's), nor a path's segment."""
+    for verb in MONEY_MOVEMENT.making:
+        for made in (f"{verb} this {noun}", f"{noun} {verb}"):
+            assert _PAYMENT_MADE_RULE.matches(f"insufficient balance to {made}."), made
+    assert not _PAYMENT_MADE_RULE.matches(f"insufficient balance for this {noun}.")
+    assert noun not in MONEY_MOVEMENT.words
+    assert not _names_a_transfer(noun)
+    assert not _refused_for(noun)
+    assert not _in_path(noun)
+
+
 def test_the_lexicon_of_transfers_is_the_money_movement_source() -> None:
     """The lexicon of the concept `transfer` lists exactly the source's readable words."""
     (lexicon,) = [entry for entry in LEXICON if entry.concept is Concept.TRANSFER]

@@ -17,6 +17,7 @@ import logging
 import re
 import shutil
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,13 @@ from hypothesis import strategies as st
 import http402
 from http402._cli import main
 from http402._redaction import (
+    _SEPARATOR,
+    _SEPARATOR_SET,
     CREDENTIAL_NAMES,
     NOT_CREDENTIALS,
     CredentialName,
     Redactor,
+    _fold,
     collect_secrets,
     credential_kind,
     is_credential_query_name,
@@ -436,13 +440,53 @@ ECHOES: dict[str, Callable[[str], str]] = {
     "shortened by the server (24 characters and ...)": lambda s: s[:24] + "...",
     "a middle piece of 16": lambda s: s[4:20],
     "lower-cased, then percent-encoded": lambda s: quote(s.lower(), safe=""),
+    # Characters a reader does not see, between the key's: a UTF-16 or UTF-32 body read as
+    # UTF-8 (case 101), word-break hints (case 104) and other format characters.
+    "NUL after each character (UTF-16-LE read as UTF-8)": lambda s: s.encode("utf-16-le").decode(),
+    "NUL before each character (UTF-16-BE read as UTF-8)": lambda s: s.encode("utf-16-be").decode(),
+    "three NULs after each (UTF-32-LE read as UTF-8)": lambda s: s.encode("utf-32-le").decode(),
+    "a soft hyphen every four characters": lambda s: "\u00ad".join(_groups(s, 4)),
+    "a zero-width joiner between characters": "\u200d".join,
+    "a word joiner and a BOM by turns": lambda s: "".join(
+        c + "\u2060\ufeff"[i % 2] for i, c in enumerate(s)
+    ),
+    "fullwidth": lambda s: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s),
+    # Encoded forms with separators in them (cases 102 and 105), and pieces of them anywhere
+    # (case 103).
+    "hex dump, bytes apart by spaces": lambda s: s.encode().hex(" "),
+    "hex dump, colons, upper case": lambda s: s.encode().hex(":").upper(),
+    "hex, dashes every four bytes": lambda s: s.encode().hex("-", 4),
+    "base64 wrapped every 16 characters (CRLF)": lambda s: "\r\n".join(
+        _groups(base64.b64encode(s.encode()).decode(), 16)
+    ),
+    "base64url wrapped every 20 characters": lambda s: "\n".join(
+        _groups(base64.urlsafe_b64encode(f"id:{s}".encode()).decode(), 20)
+    ),
+    "MIME base64 (base64.encodebytes)": lambda s: base64.encodebytes(s.encode()).decode(),
+    "the first 24 base64 characters, then more text": lambda s: (
+        base64.b64encode(s.encode()).decode()[:24] + " (truncated) and more"
+    ),
+    "a middle piece of its base64": lambda s: base64.b64encode(s.encode()).decode()[8:30],
 }
+
+
+def _groups(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def unseen(text: str) -> str:
+    """`text` as a reader sees it: without the characters that render as nothing (controls,
+    format characters) nor spaces and line breaks, and with its fullwidth letters and digits
+    as ASCII (NFKC)."""
+    shown = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in shown if unicodedata.category(c) not in ("Cc", "Cf", "Zs"))
 
 
 def revealed(text: str) -> list[str]:
     """`text` and every decoding of it a reader could apply: the test's own decoders, not
     the redactor's, so that a leak the redactor cannot see is still found."""
-    found = [text, html.unescape(text), text.replace("\\/", "/")]
+    unescaped = re.sub(r"\\[nrt]", " ", text)
+    found = [text, html.unescape(text), text.replace("\\/", "/"), unseen(html.unescape(unescaped))]
     for _ in range(2):
         found += [unquote(found[-1]), unquote_plus(found[-1])]
     found.append(
@@ -452,15 +496,20 @@ def revealed(text: str) -> list[str]:
             text,
         )
     )
-    for run in re.findall(r"[A-Za-z0-9+/_\-]{12,}={0,2}", text):
+    found.append(unseen(found[-1]))
+    # Base64 and hex, also as a reader sees them (a MIME line break or a NUL left out).
+    views = dict.fromkeys((text, found[3], found[-2], found[-1]))
+    runs = [run for view in views for run in re.findall(r"[A-Za-z0-9+/_\-]{12,}={0,2}", view)]
+    for view in views:  # hex dumps: pairs of digits, apart by a separator or not
+        for dump in re.findall(r"(?:[0-9a-fA-F]{2}[\s:\-.]?){8,}", view):
+            found.append(bytes.fromhex(re.sub(r"[^0-9a-fA-F]", "", dump)).decode("latin-1"))
+    for run in runs:
         for skip in range(4):
             chunk = run[skip:].rstrip("=")
             chunk = chunk[: len(chunk) - len(chunk) % 4]
             for alphabet in (None, b"-_"):
                 with contextlib.suppress(ValueError):
                     found.append(base64.b64decode(chunk, altchars=alphabet).decode("latin-1"))
-    for run in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", text):
-        found.append(bytes.fromhex(run).decode("latin-1"))
     return found
 
 
@@ -492,7 +541,9 @@ def echo_in(encode: Callable[[str], str]) -> Callable[[httpx.Request], httpx.Res
         said = encode(SLASHED) if any(SLASHED in value for value in sent) else "none"
         message = f"Insufficient credits. Check usage at https://dash.example.com/u?key={said} now"
         body = {"error": {"message": message, "code": f"no_credits:{said}"}}
-        return httpx.Response(402, json=body, headers={"x-request-id": f"req-{said}"})
+        # A header holds printable ASCII: any other echo is percent-encoded there.
+        header = said if said.isascii() and said.isprintable() else quote(said, safe="")
+        return httpx.Response(402, json=body, headers={"x-request-id": f"req-{header}"})
 
     return provider
 
@@ -617,6 +668,233 @@ def test_what_holds_no_run_of_a_secret_is_left_as_it_is(
     shown = f"{text} (key ending {tail})"
     assume(not run_leaks(shown, secret))
     assert Redactor([secret])(shown) == shown
+
+
+# --- Echoed where a reader does not see the separators ------------------------------------
+
+#: The adversary's key (cases 101-105), and a long project key for line-wrapped base64.
+KEY = "sk-live-9f8e7d6c5b4a39281706abcdef"
+LONG_KEY = "sk-proj-" + "".join(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[(i * 37 + 11) % 62]
+    for i in range(156)
+)
+#: As `base64.encodebytes` writes it: a line break every 76 characters (case 102).
+MIME_LONG_KEY = base64.encodebytes(LONG_KEY.encode()).decode()
+
+
+def _json_402(message: str, **more: str) -> Callable[[httpx.Request], httpx.Response]:
+    body = {"error": {"code": "insufficient_credits", "message": message}, **more}
+    return lambda request: httpx.Response(402, json=body)
+
+
+def _bytes_402(encoding: str) -> Callable[[httpx.Request], httpx.Response]:
+    """A 402 whose JSON body is in `encoding`, no BOM and no charset (case 101)."""
+    text = json.dumps({"error": {"code": "insufficient_credits", "message": f"for key {KEY}"}})
+    content = text.encode(encoding)
+    return lambda request: httpx.Response(
+        402, content=content, headers={"content-type": "application/json"}
+    )
+
+
+def _b64(text: str, alphabet: Callable[[bytes], bytes] = base64.b64encode) -> str:
+    return alphabet(text.encode()).decode()
+
+
+#: What a server quoted, by kind: the adversary's five (cases 101-105), and for each a
+#: variant it did not write. Each is `(key, the 402's answer)`.
+UNSEEN_ECHOES: dict[str, tuple[str, Callable[[httpx.Request], httpx.Response]]] = {
+    "101 UTF-16-LE body, no BOM, no charset": (KEY, _bytes_402("utf-16-le")),
+    "UTF-16-BE body": (KEY, _bytes_402("utf-16-be")),
+    "UTF-32-LE body": (KEY, _bytes_402("utf-32-le")),
+    "102 MIME base64 of a long key": (
+        LONG_KEY,
+        _json_402(f"Insufficient credits for the key (base64) {MIME_LONG_KEY}"),
+    ),
+    "base64url of a long key, CRLF every 64": (
+        LONG_KEY,
+        _json_402("key: " + "\r\n".join(_groups(_b64(LONG_KEY, base64.urlsafe_b64encode), 64))),
+    ),
+    "103 the first 24 base64 characters, mid-text": (
+        KEY,
+        _json_402(
+            f"No credits left for credential {_b64(KEY)[:24]} (truncated); top up first",
+            credential_b64_prefix=_b64(KEY)[:24],
+            request_id="req_123",
+        ),
+    ),
+    "a base64 piece at the start of a text": (
+        KEY,
+        _json_402(f"{_b64(KEY)[:20]} has no credits left", request_id=_b64(KEY)[4:28]),
+    ),
+    "a base64url piece of a key inside a longer value": (
+        KEY,
+        _json_402(f"token {_b64('user=' + KEY, base64.urlsafe_b64encode)[12:40]} is out of credit"),
+    ),
+    "104 a soft hyphen every four characters": (
+        KEY,
+        _json_402("Insufficient credits for API key " + "\u00ad".join(_groups(KEY, 4))),
+    ),
+    "a zero-width joiner between characters": (
+        KEY,
+        _json_402("Insufficient credits for API key " + "\u200d".join(KEY)),
+    ),
+    "&shy; in an HTML page": (
+        KEY,
+        lambda request: httpx.Response(
+            402,
+            text="<p>No credits for key " + "&shy;".join(_groups(KEY, 3)) + "</p>",
+            headers={"content-type": "text/html"},
+        ),
+    ),
+    "105 hex dump, bytes apart by spaces": (
+        KEY,
+        _json_402(f"credential bytes [{KEY.encode().hex(' ')}]"),
+    ),
+    "105 hex dump, bytes apart by colons": (
+        KEY,
+        _json_402(f"credential bytes [{KEY.encode().hex(':')}]"),
+    ),
+    "hex, upper case, dashes every two bytes": (
+        KEY,
+        _json_402(f"credential bytes {KEY.encode().hex('-', 2).upper()}"),
+    ),
+    "hex dump over lines, as xxd prints it": (
+        KEY,
+        _json_402(
+            "dump:\n" + "\n".join(KEY.encode()[i : i + 16].hex(" ") for i in range(0, 34, 16))
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(UNSEEN_ECHOES))
+@pytest.mark.parametrize("shell", ["sync", "async"])
+def test_a_key_echoed_where_a_reader_does_not_see_the_separators_shows_nowhere(
+    kind: str, shell: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cases 101-105 and a variant of each: the key quoted in a UTF-16 or UTF-32 body, in
+    line-wrapped base64, as a piece of its base64 anywhere, with invisible characters
+    between its own, or as a hex dump with separators. No run of it, decoded however a
+    reader would, is in `str(error)`, `error.message`, `error.body`, the traceback or the
+    log, and what the server said around it stays."""
+    key, provider = UNSEEN_ECHOES[kind]
+    assert run_leaks(provider(httpx.Request("GET", URL)).content.decode(), key), "no echo"
+    caplog.set_level(logging.DEBUG, logger="http402")
+    headers = {"Authorization": f"Bearer {key}"}
+    if shell == "sync":
+        client = http402.wrap(httpx.Client(transport=httpx.MockTransport(provider)))
+        with pytest.raises(http402.PaymentRequiredError) as caught:
+            client.get(URL, headers=headers)
+    else:
+
+        async def call() -> None:
+            transport = httpx.MockTransport(provider)
+            async with http402.wrap(httpx.AsyncClient(transport=transport)) as client:
+                await client.get(URL, headers=headers)
+
+        with pytest.raises(http402.PaymentRequiredError) as caught:
+            asyncio.run(call())
+    error = caught.value
+    shown = {
+        "str": str(error),
+        "message": error.message or "",
+        "body": error.body or "",
+        "traceback": "".join(traceback.format_exception(error)),
+        "log": "\n".join(log_texts(caplog.records)),
+    }
+    found = {name: run_leaks(text, key) for name, text in shown.items()}
+    assert not any(found.values()), found
+    assert "[redacted]" in shown["body"]
+
+
+#: Echoes scrubbed whole: nothing of the echo is left at either end of `[redacted]`, not a
+#: group of a dump, a NUL's character or a line of base64 (the first and last groups are
+#: the key's own when the run reaches the ends of its form).
+WHOLE_ECHOES = {
+    "hex dump, spaces": (KEY, f"bytes [{KEY.encode().hex(' ')}]", "bytes [[redacted]]"),
+    "hex dump, colons": (KEY, f"bytes [{KEY.encode().hex(':')}] ok", "bytes [[redacted]] ok"),
+    "hex, dashes every byte, upper": (KEY, f"({KEY.encode().hex('-').upper()})", "([redacted])"),
+    "UTF-16-LE read as UTF-8": (
+        KEY,
+        "key " + KEY.encode("utf-16-le").decode() + ".",
+        "key [redacted]\x00.",
+    ),
+    "UTF-16-BE read as UTF-8": (
+        KEY,
+        "key " + KEY.encode("utf-16-be").decode() + ".",
+        "key \x00[redacted].",
+    ),
+    "soft hyphens": (KEY, "key " + "\u00ad".join(_groups(KEY, 4)) + " now", "key [redacted] now"),
+    "zero-width spaces, two characters apart": (
+        KEY,
+        "key " + "\u200b".join(_groups(KEY, 2)) + " now",
+        "key [redacted] now",
+    ),
+    "fullwidth": (
+        KEY,
+        "key " + "".join(chr(ord(c) + 0xFEE0) for c in KEY) + " now",
+        "key [redacted] now",
+    ),
+    "the first 24 base64 characters, mid-text": (
+        KEY,
+        f"credential {_b64(KEY)[:24]} (truncated)",
+        "credential [redacted] (truncated)",
+    ),
+    "a base64 piece first in a text": (KEY, f"{_b64(KEY)[:20]} is out", "[redacted] is out"),
+}
+
+
+@pytest.mark.parametrize("kind", list(WHOLE_ECHOES))
+def test_an_echo_is_scrubbed_whole_and_its_neighbours_stay(kind: str) -> None:
+    key, text, expected = WHOLE_ECHOES[kind]
+    assert Redactor([key, f"Bearer {key}"])(text) == expected
+
+
+#: Texts near a key or its forms that hold no run of any of them: left as they are. A
+#: short piece of the key (`sk-`, a dashboard's last 4) in any form, ordinary words with
+#: invisible characters in them, other hex and base64 with the same separators.
+LOOK_ALIKES = {
+    "the key's prefix and last four": "Key sk-live-…cdef has no credits",
+    "the first three bytes of the key in hex, dumped": "starts 73 6b 2d, ends 65:66",
+    "the first four bytes of the key in base64": f"key {_b64(KEY[:4])} is out of credit",
+    "soft-hyphenated words": "In\u00adsuf\u00adfi\u00adcient cred\u00adits: top up, bil\u00adling",
+    "an ordinary message in UTF-16 read as UTF-8": "Insufficient credits, top up".encode(
+        "utf-16-le"
+    ).decode(),
+    "a fingerprint of other bytes": "fingerprint de:ad:be:ef:00:11:22:33:44:55:66:77:88:99:aa:bb",
+    "a hex dump of other bytes": bytes(range(48)).hex(" "),
+    "a UUID": "request 123e4567-e89b-12d3-a456-426614174000",
+    "base64 of other text, wrapped": base64.encodebytes(
+        b"Insufficient credits for this account " * 3
+    ).decode(),
+    "an emoji joined by a zero-width joiner": "developer \U0001f469\u200d\U0001f4bb out of credits",
+    "fullwidth words": "ＡＰＩ ｋｅｙ ｈａｓ ｎｏ ｃｒｅｄｉｔｓ",
+    "a JSON body with control escapes": '{"message":"line\\none\\ttab\\rret","code":"402"}',
+}
+
+
+@pytest.mark.parametrize("kind", list(LOOK_ALIKES))
+@pytest.mark.parametrize("key", [KEY, LONG_KEY, SLASHED])
+def test_a_look_alike_of_a_keys_forms_stays(kind: str, key: str) -> None:
+    text = LOOK_ALIKES[kind]
+    redact = Redactor([key, f"Bearer {key}"])
+    assert redact(text) == text
+    assert redact.bounded(text, 4000) == text
+
+
+def test_the_separators_are_every_character_of_their_unicode_categories() -> None:
+    """The separators ignored inside a match are listed as code point ranges: they are every
+    character of the categories Cc, Cf, Zs, Zl, Zp and Pd of this Python's Unicode, the
+    grouping punctuation `-_.:/+,` and its fullwidth forms, and nothing else but characters
+    a later Unicode assigned to those categories."""
+    categories = {"Cc", "Cf", "Zs", "Zl", "Zp", "Pd"}
+    grouping = {*"-_.:/+,", *(chr(ord(c) + 0xFEE0) for c in "-_.:/+,")}
+    every = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) in categories}
+    assert every | grouping <= _SEPARATOR_SET
+    assert all(unicodedata.category(c) == "Cn" for c in _SEPARATOR_SET - every - grouping)
+    for char in map(chr, range(0x110000)):
+        assert (_SEPARATOR.fullmatch(char) is not None) == (char in _SEPARATOR_SET)
+        assert (_fold(char) == "") == (char in _SEPARATOR_SET), hex(ord(char))
 
 
 # --- Echoed in a settlement ---------------------------------------------------------------

@@ -62,6 +62,9 @@ PROTOCOL_UNITS: dict[str, str | None] = {
     "payment": "base units",
     # Cloudflare pay per crawl: `crawler-price: USD 0.01`, a decimal amount of a currency.
     "pay-per-crawl": None,
+    # A BOLT 11 invoice in a 402's header of its own (Blossom's `X-Lightning`): its amount,
+    # read in millisatoshis as L402's is.
+    "lightning": "millisatoshis",
 }
 #: The ISO 4217 currencies and the exponent of their minor unit (how many decimals of the
 #: major unit one base unit is: cents of a dollar, 2; yen, 0; fils of a dinar, 3). Source:

@@ -248,14 +248,17 @@ def classify_payload(
     asked, the pipeline's reading of fields and `decide` answer. `strict` takes only strong
     evidence, as for a status other than 402.
     """
-    from ._classify.readers import gate, read_json  # loads the rule table: on first use
+    from ._classify.decide import says_payment_required  # loads the rule table: on first use
+    from ._classify.readers import gate, read_json
 
     if not isinstance(snapshot.json, dict):
         return None  # an event whose data is a bare string is output, not an error
     read = read_json(snapshot, strict=strict)
-    if read is None or read[1] is None:
+    if read is None:
         return None
     fields, verdict = read
+    if verdict is None and not (strict and says_payment_required(fields)):
+        return None  # "Payment Required" alone is a gate on any reading, as on a 4xx
     return _complete(gate(fields, verdict, provider), snapshot, None)
 
 

@@ -15,15 +15,21 @@ The model, in three parts (docs/safety.md lists the same):
    bounds, scrubs, then cuts), a payload kept with a known gate (`scrub_payload`), a
    settlement's reason, a log record's traceback (`scrubbed_traceback`).
 3. **How it is found.** In any encoding a server may quote it in: escapes (percent, `%uXXXX`,
-   JSON and JavaScript, HTML references) are undone in a view of the text that remembers
-   where each character came from (`_Unescaped`); base64 (any offset, either alphabet) and
-   hex are searched as forms of each secret. And in *pieces*: any run of at least `n`
-   consecutive characters of a secret is scrubbed, compared case-insensitively and ignoring
-   separators (spaces, `-`, `_`, `.`, `:`, `/`, `+`, `,`) inside the run, so a server that
-   shortens the key (`Zm9vYmFyYmF6cXV4…`), lower-cases it or writes it in groups of four
-   shows none of it. `n` grows with the secret: 8 characters up to 26, a third of its length
-   beyond, at most 12 (`run_length`); a run shorter than that (`sk-`, the 4 characters a
-   dashboard shows) stays readable.
+   JSON and JavaScript, `\\n` and the other control escapes among them, HTML references) are
+   undone in a view of the text that remembers where each character came from
+   (`_Unescaped`); base64 (any offset, either alphabet) and hex are *forms* of each secret
+   (`_encoded_forms`). And in *pieces*: any run of at least `n` consecutive characters of a
+   secret or of one of its forms is scrubbed wherever it stands, compared with ASCII case
+   folded (fullwidth letters and digits as ASCII) and ignoring separators between any two
+   characters (`_SEPARATOR`): visible ones (every space and line break, every dash, and
+   `-`, `_`, `.`, `:`, `/`, `+`, `,`) and invisible ones (every control, NUL among them, and
+   every format character: the soft hyphen, U+200B-U+200F, U+2060, U+FEFF). So a server that
+   shortens the key (`Zm9vYmFyYmF6cXV4…`), lower-cases it, writes it in groups of four, dumps
+   it in hex with colons, wraps its base64 every 76 characters, puts soft hyphens between
+   its groups or answers in UTF-16 (read as UTF-8, a NUL by each character) shows none of it.
+   `n` grows with the form: 8 characters up to 26, a third of its length beyond, at most 12
+   (`run_length`); a run shorter than that (`sk-`, the 4 characters a dashboard shows)
+   stays readable.
 
 Text is scrubbed first and cut after; a cut that lands inside a secret leaves no piece of
 it (`Redactor.bounded`). Matching is substring search (and a seed-and-extend search for
@@ -175,6 +181,18 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         look_alikes=("X-Proxy-Id",),
         source="L402 (macaroon and preimage), payment proofs under protocol names",
     ),
+    # A payment request's method names the header its proof is replayed in: Blossom's and
+    # Cashu's `X-Cashu: cashuB...` (ecash, a bearer token), `X-Lightning: <preimage>`.
+    CredentialName(
+        ("cashu", "lightning"),
+        "within",
+        _HEADER,
+        per_request=True,
+        examples=("X-Cashu", "X-Lightning"),
+        look_alikes=("X-Lighting-Mode", "X-Cache"),
+        source="hzrd149/blossom buds/07.md (the proof in the same X-{payment_method} header); "
+        "cashubtc/nuts 24.md",
+    ),
     CredentialName(
         ("key",),
         "ending",
@@ -318,6 +336,8 @@ _PAYMENT_PREFIXES = ("x-payment", "payment-")
 _MIN_SECRET_LENGTH = 8
 # A path segment longer than this is not a key: it is elided when shown, not searched for.
 _MAX_PATH_SECRET = 512
+# A secret longer than this (in UTF-8) is searched as sent only, not in base64 or hex.
+_MAX_ENCODED = 4096
 # At a cut, a trailing piece this long of a secret's start is scrubbed too.
 _MIN_PIECE = 4
 # Runs: the shortest run any secret asks for, and the longest; the anchors that find them
@@ -329,15 +349,68 @@ _STEP = _MIN_RUN - _ANCHOR + 1
 # A secret with more anchors than this (a JWT, a payment proof) is found by sampling the
 # text every `_STEP` characters instead: the cost then follows the text, not the secret.
 _MAX_ANCHORS = 16
-# Ignored inside a run: how servers group a key, and what a form decoder makes of `+`.
-_SEPARATORS = " \t\n\r\f\v-_.:/+,"
-_SEPARATOR_SET = frozenset(_SEPARATORS + "\u00a0\u2007\u2009\u202f\u3000\u200b")
-_SEPARATOR = re.compile("[" + re.escape("".join(sorted(_SEPARATOR_SET))) + "]")
-_SEPARATORS_RUN = re.compile(_SEPARATOR.pattern + "+")
-_LAST_SEPARATORS = re.compile(f".*?({_SEPARATOR.pattern}+)(?!.*{_SEPARATOR.pattern})", re.DOTALL)
+# Separators: ignored between any two characters of a match, in every form of a secret
+# (as sent, percent-decoded, base64 in either alphabet, hex), as it stands and once escapes
+# are undone. Visible ones are how a server groups a key or a dump (`sk-1234 5678`, `73:6b`,
+# a MIME line break) and what a form decoder makes of `+`: the ASCII punctuation below (and
+# its fullwidth forms), and every character of the Unicode categories Zs, Zl and Zp
+# (spaces, line and paragraph separators) and Pd (dashes: U+2010, U+2011...). Invisible
+# ones render as nothing, so a key interleaved with them reads whole: every control (Cc:
+# NUL, so a UTF-16 or UTF-32 body decoded as UTF-8 reads as its text; the C0 and C1 sets,
+# DEL) and every format character (Cf: the soft hyphen U+00AD, U+200B-U+200F, U+2060,
+# U+FEFF, the bidirectional controls, tags). The categories' characters are listed as
+# ranges (a test checks them against `unicodedata`), the later Unicode versions' too.
+_GROUPING = "-_.:/+,"
+_FULLWIDTH = 0xFEE0  # U+FF01-U+FF5E are U+0021-U+007E, wide
+
+
+def _code_points(listed: str) -> tuple[tuple[int, int], ...]:
+    """The ranges `listed` as Unicode's data files write them (`2000-200A 2028`)."""
+    return tuple(
+        (int(first, 16), int(last or first, 16))
+        for first, _, last in (word.partition("-") for word in listed.split())
+    )
+
+
+_VISIBLE_RANGES = (
+    *((ord(c), ord(c)) for c in _GROUPING),
+    *((ord(c) + _FULLWIDTH, ord(c) + _FULLWIDTH) for c in _GROUPING),
+    # Zs, Zl, Zp, and the controls that are whitespace (\t \n \v \f \r, U+0085); then Pd
+    *_code_points("0009-000D 0020 0085 00A0 1680 2000-200A 2028-2029 202F 205F 3000"),
+    *_code_points(
+        "058A 05BE 1400 1806 2010-2015 2E17 2E1A 2E3A-2E3B 2E40 2E5D 301C 3030 30A0"
+        " FE31-FE32 FE58 FE63 FF0D 10D6E 10EAD"
+    ),
+)
+_INVISIBLE_RANGES = _code_points(
+    "0000-0008 000E-001F 007F-0084 0086-009F"  # Cc, but the whitespace above
+    " 00AD 0600-0605 061C 06DD 070F 0890-0891 08E2 180E 200B-200F 202A-202E 2060-2064"  # Cf
+    " 2066-206F FEFF FFF9-FFFB 110BD 110CD 13430-1343F 1BCA0-1BCA3 1D173-1D17A E0001"
+    " E0020-E007F"
+)
+
+
+def _char_class(ranges: Iterable[tuple[int, int]]) -> str:
+    return (
+        "["
+        + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+        + "]"
+    )
+
+
+_SEPARATOR_SET = frozenset(
+    chr(c) for a, b in (*_VISIBLE_RANGES, *_INVISIBLE_RANGES) for c in range(a, b + 1)
+)
+_VISIBLE_SEPARATORS = re.compile(_char_class(_VISIBLE_RANGES) + "+")
+_SEPARATOR = re.compile(_char_class((*_VISIBLE_RANGES, *_INVISIBLE_RANGES)))
 _ASCII_LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))
-_ASCII_SEPARATORS = _SEPARATORS.encode("ascii")
-_FOLD = {**{ord(c): None for c in _SEPARATOR_SET}, **{c: c + 32 for c in range(65, 91)}}
+_ASCII_SEPARATORS = bytes(sorted(ord(c) for c in _SEPARATOR_SET if c < "\x80"))
+# Folded: ASCII letters lower-cased (their fullwidth forms too), separators dropped.
+_FOLD: dict[int, int | None] = {
+    **{c: c + 32 for c in range(65, 91)},
+    **{c + _FULLWIDTH: (c + 32 if 65 <= c <= 90 else c) for c in range(0x21, 0x7F)},
+    **{ord(c): None for c in _SEPARATOR_SET},
+}
 _ELLIPSIS = "…"
 _AUTH_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S.*)$")
 _AUTH_PARAM_VALUE = re.compile(r"[=:]\s*\"?([^\s\",;]+)")
@@ -354,7 +427,7 @@ _KEY_SHAPES = re.compile(
 _ESCAPE = re.compile(
     r"%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}"
     r"|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\U[0-9A-Fa-f]{8}|\\x[0-9A-Fa-f]{2}"
-    r"|\\[/\\\"'+=]"
+    r"|\\[/\\\"'+=bfnrt]"
     r"|&#[0-9]{1,7};?|&#[xX][0-9A-Fa-f]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
 )
 # A cut text may end inside an escape: that unfinished escape is dropped before looking for
@@ -363,6 +436,8 @@ _PARTIAL_ESCAPE = re.compile(
     r"(?:%(?:[uU][0-9A-Fa-f]{0,3}|[0-9A-Fa-f])?"
     r"|\\(?:[uU]\{?[0-9A-Fa-f]{0,7}|x[0-9A-Fa-f]?)?|&#?[xX]?[0-9A-Za-z]{0,31})$"
 )
+# JSON's (and JavaScript's) escapes of controls: a line break inside an echo is a separator.
+_CONTROL_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 #: Escapes inside escapes (`%252B`) are undone this many times at most.
 _MAX_UNESCAPE_DEPTH = 3
 
@@ -513,17 +588,26 @@ class Redactor:
         # `Bearer <key>` needs no encoded forms of its own beside `<key>`'s: those, at every
         # offset, are inside its own, and the scheme in front of the key is no secret.
         encoded = [s for s in given if not any(_is_scheme_of(s, t) for t in given)]
+        forms = {s: _encoded_forms(s) for s in encoded}
         self._secrets = tuple(
-            sorted({*given, *(v for s in encoded for v in _variants(s))}, key=len, reverse=True)
+            sorted(
+                {*given, *(v for s in encoded for v in _variants(s, forms[s]))},
+                key=len,
+                reverse=True,
+            )
         )
         #: The shortest start of each secret that `bounded` scrubs: a text with none of them
         #: (and no escape, and no run) holds no secret and ends in no piece of one.
         self._heads = tuple({s[:_MIN_PIECE] for s in self._secrets})
-        # Runs are looked for in the same secrets (the key, not `Bearer <key>`), as sent and
-        # percent-decoded, folded.
+        # Runs are looked for in the same secrets (the key, not `Bearer <key>`), as sent,
+        # percent-decoded and in each encoded form, folded (base64's two alphabets and hex's
+        # two cases fold alike). A secret that is mostly another (`session=<key>; theme=dark`)
+        # has no encoded forms of its own there: the other's hold what is secret in it.
         atoms: dict[str, None] = {}
         for secret in encoded:
-            for form in (secret, unquote(secret)) if "%" in secret else (secret,):
+            sent = (secret, unquote(secret)) if "%" in secret else (secret,)
+            held = any(2 * len(t) >= len(secret) and t != secret and t in secret for t in given)
+            for form in (*sent, *(() if held else forms[secret])):
                 folded = _fold(form)
                 if len(folded) >= _MIN_SECRET_LENGTH:
                     atoms[folded] = None
@@ -667,12 +751,20 @@ class Redactor:
                 if known is not None and known[0] <= at < known[1]:
                     continue  # inside a run already found
                 atom = self._atoms[index]
-                start = at - _agreed_before(seen, at, atom, offset)
-                stop = at + _ANCHOR + _agreed_after(seen, at + _ANCHOR, atom, offset + _ANCHOR)
+                before = _agreed_before(seen, at, atom, offset)
+                after = _agreed_after(seen, at + _ANCHOR, atom, offset + _ANCHOR)
+                start, stop = at - before, at + _ANCHOR + after
                 reached[(index, at - offset)] = (start, stop)
                 least = run_length(len(atom))
                 if stop - start >= least:
-                    spans.append(_trimmed(text, *folded.origin(start, stop), least))
+                    start, stop = folded.origin(start, stop)
+                    whole_start = before == offset
+                    whole_stop = offset + _ANCHOR + after == len(atom)
+                    spans.append(
+                        _trimmed(
+                            text, start, stop, least, whole_start=whole_start, whole_stop=whole_stop
+                        )
+                    )
         return spans
 
     def _trailing_piece(self, text: str, shortest: int) -> int:
@@ -738,26 +830,29 @@ def _agreed_before(text: str, at: int, atom: str, offset: int) -> int:
     return low
 
 
-def _trimmed(text: str, start: int, stop: int, least: int) -> tuple[int, int]:
+def _trimmed(
+    text: str, start: int, stop: int, least: int, *, whole_start: bool, whole_stop: bool
+) -> tuple[int, int]:
     """A run's span of `text` without a first or last group of one or two characters set
-    apart by separators (`key Zm9v…` matching a key that holds `yZm9v`): more likely the
-    end of a neighbouring word than a piece of the secret. What is left must still be a
-    run (`least` characters)."""
-    first = _SEPARATORS_RUN.search(text, start, stop)
-    if first is None:
+    apart by visible separators (`key Zm9v…` matching a key that holds `yZm9v`): more likely
+    the end of a neighbouring word than a piece of the secret. A group at an end where the
+    run reaches the end of its form (`whole_start`, `whole_stop`) is the secret's own and
+    stays in (the first byte of a hex dump `73:6b:…`). Invisible separators set nothing
+    apart, and a group's size counts folded characters. What is left must still be a run
+    (`least` characters)."""
+    separators = [match.span() for match in _VISIBLE_SEPARATORS.finditer(text, start, stop)]
+    if not separators:
         return start, stop  # one group: nothing to trim
-    kept = stop - start - len(_SEPARATOR.findall(text, start, stop))
-    if first.start() - start <= 2 and kept - (first.start() - start) >= least:
-        kept -= first.start() - start
-        start = first.end()
-    last = _LAST_SEPARATORS.match(text, start, stop)
-    if (
-        last is not None
-        and last.start(1) > start
-        and stop - last.end() <= 2
-        and kept - (stop - last.end()) >= least
-    ):
-        stop = last.start(1)
+    kept = len(_fold(text[start:stop]))
+    if not whole_start:
+        first = len(_fold(text[start : separators[0][0]]))
+        if first <= 2 and kept - first >= least:
+            kept -= first
+            start = separators[0][1]
+    if not whole_stop and separators[-1][0] >= start:
+        last = len(_fold(text[separators[-1][1] : stop]))
+        if last <= 2 and kept - last >= least:
+            stop = separators[-1][0]
     return start, stop
 
 
@@ -803,11 +898,11 @@ def _is_scheme_of(value: str, credential: str) -> bool:
 _SCHEME_PREFIX = re.compile(r"\s*[A-Za-z][A-Za-z0-9_-]*\s+")
 
 
-def _variants(secret: str) -> list[str]:
+def _variants(secret: str, forms: list[str]) -> list[str]:
     """`secret` and the forms a server may echo it in that are not character escapes (those
     `_Unescaped` undoes in the text instead): with `+` read as a space (a form decoder), and
-    each long word of that; sent percent-encoded and echoed decoded; in base64 at each of
-    the three offsets it can take inside a longer blob (both alphabets); and in hex."""
+    each long word of that; sent percent-encoded and echoed decoded; its encoded `forms`
+    (`_encoded_forms`), base64 in both alphabets and hex in both cases."""
     found = [secret]
     if "+" in secret:
         # Read as a space, the key also falls apart into words that a link or a field
@@ -816,16 +911,21 @@ def _variants(secret: str) -> list[str]:
         found += (spaced, *spaced.split(" "))
     if "%" in secret:
         found.append(unquote(secret))
-    raw = secret.encode("utf-8", "surrogatepass")
-    if len(raw) <= 4096:
-        for offset in range(3):
-            core = _base64_core(raw, offset)
-            found.append(core)
-            if "+" in core or "/" in core:
-                found.append(core.replace("+", "-").replace("/", "_"))
-        hexed = raw.hex()
-        found += (hexed, hexed.upper())
+    if forms:
+        *cores, hexed = forms
+        found += (*cores, hexed, hexed.upper())
+        found += (c.replace("+", "-").replace("/", "_") for c in cores if "+" in c or "/" in c)
     return [v for v in found if len(v) >= _MIN_SECRET_LENGTH]
+
+
+def _encoded_forms(secret: str) -> list[str]:
+    """`secret`'s bytes (UTF-8) in base64 at each of the three offsets it can take inside a
+    longer blob, and in hex: one of each as they fold (base64url folds as base64 does, and
+    upper-case hex as lower-case)."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    if len(raw) > _MAX_ENCODED:
+        return []
+    return [*(_base64_core(raw, offset) for offset in range(3)), raw.hex()]
 
 
 def _base64_core(raw: bytes, offset: int) -> str:
@@ -925,7 +1025,7 @@ def _unescape(escape: str) -> str | None:
                 return chr(int(escape[2:].strip("{}"), 16))
             if kind == "x":
                 return chr(int(escape[2:], 16))
-            return kind
+            return _CONTROL_ESCAPES.get(kind, kind)
         body = escape[1:].rstrip(";")
         if body[0] == "#":
             number = int(body[2:], 16) if body[1] in "xX" else int(body[1:])

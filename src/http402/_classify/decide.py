@@ -6,7 +6,10 @@
    "concurrent requests") in any message vetoes everything, billing codes included: it lifts
    by itself. A throttle's code vetoes too, unless a finer code names a billing family
    (Anthropic's category `rate_limit_error` next to `enforced_spend_limit_reached`) or the
-   error's own words plainly state one ("you have exceeded your monthly spend limit"). On a
+   error's own words plainly state one ("you have exceeded your monthly spend limit"). A
+   message that restates the status ("Too many requests") or says only that the request was
+   "throttled", naming no rate, window or concurrency, is such a category too: "Your scrape
+   request has been throttled. API Credit Budget reached." is the budget's. On a
    strict reading a weak throttle vetoes too (a daily or hourly window), and so does throttle
    wording anywhere in the first 4 KiB of the body when no billing code speaks and the
    words state no gate plainly (`context`: Google's `...PerMinute...` quota id sits in
@@ -48,12 +51,13 @@ from typing import NamedTuple
 import attrs
 
 from .._models import Reason
-from .clauses import read_concepts
+from .clauses import ConceptReading, read_concepts
 from .families import Family
 from .fields import Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
 from .vocabulary.lookalikes import NO_PAYMENT_LIFTS, NO_PAYMENT_LIFTS_CODES
+from .vocabulary.throttle import UNCAUSED
 
 __all__ = [
     "Statements",
@@ -63,6 +67,7 @@ __all__ = [
     "lifts_by_itself",
     "read_code",
     "read_words",
+    "says_payment_required",
     "unless_a_transfer",
 ]
 
@@ -90,8 +95,9 @@ class Statements:
     strong: frozenset[Family] = frozenset()
     weak: frozenset[Family] = frozenset()
     rules: tuple[str, ...] = ()
-    #: Stated by a code's words' concepts (no code rule knows it): such a code does not
-    #: decide before the message's words, it joins them (rung 4).
+    #: Stated by a code's words' concepts (no code rule knows it), or by a code that names
+    #: what the request needs rather than what happened (`CodeRule.joins_words`): such a
+    #: code does not decide before the message's words, it joins them (rung 4).
     by_concepts: bool = False
     #: Whether it states a limit that lifts by itself: a rate limit, a time window, a
     #: resource in use (memory). A 402 that states one and no gate is no gate.
@@ -101,6 +107,10 @@ class Statements:
     #: are used up", credits the next billing cycle renews): such words refine a code that
     #: says credits or a balance ran out (rung 3).
     credits_of_plan: bool = False
+    #: Whether its throttle is stated only by a word that names no cause ("throttled"): no
+    #: rate, window or concurrency. Beside a gate the same words state plainly, that gate
+    #: is the throttle's cause ("throttled. API Credit Budget reached."), rung 1.
+    uncaused: bool = False
     #: The gate families that count on a strict reading (strong ones), then on any reading,
     #: each by rank.
     strict_gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -200,10 +210,12 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     throttle_code = names_billing = contrary = False
     for message, said in texts:
         if said.strict_veto if strict else said.veto:
-            if not _is_reason_phrase(message.text):
+            if not _is_reason_phrase(message.text) and not _names_no_cause(said):
                 return None
-            # "Too Many Requests" beside the error's own words is the status restated: a
-            # category, read as a throttle's code is ("Your monthly limit has been exceeded").
+            # "Too Many Requests" beside the error's own words is the status restated, and
+            # "throttled" with no rate, window or concurrency names no cause: a category,
+            # read as a throttle's code is ("Your monthly limit has been exceeded", "Your
+            # request has been throttled. API Credit Budget reached.").
             throttle_code = True
     for _, said in codes:
         if said.transfer:
@@ -303,8 +315,40 @@ def _retry_soon(fields: Fields) -> bool:
     return isinstance(retry, float) and retry < RETRY_SOON
 
 
+def _names_no_cause(said: Statements) -> bool:
+    """`True` when a text's only look-alike is a throttle that names no cause ("Your scrape
+    request has been throttled"): a category, which a finer billing code or a gate that
+    the error's words state plainly outvotes (the budget that was reached is the cause),
+    while "throttled ... during the 1m window" names a throttle's cause."""
+    return said.uncaused and Family.TRANSFER_REFUSED not in said.strong
+
+
 def _is_reason_phrase(text: str) -> bool:
     return len(text) <= 24 and text.strip(" .!").lower() in _REASON_PHRASES
+
+
+def says_payment_required(fields: Fields) -> bool:
+    """`True` when the error's own words are HTTP's "Payment Required" and nothing else, and
+    no code says anything else: a gate on any readable 4xx, whose reason no word gives
+    (`unknown`), as on a 402. IQAir AirVisual answers a key whose paid plan lapses with a 403
+    `{"status": "fail", "data": {"message": "Payment Required"}}`: the phrase names what the
+    server wants, not another refusal. A longer message is read by the rules; a code that
+    names a throttle, a bad key or a transfer outvotes the phrase."""
+    own = [message.text for message in fields.messages if message.own]
+    if not own or not all(_is_payment_required(text) for text in own):
+        return False
+    for code in fields.codes:
+        said = read_code(code.normalized)
+        if said.strict_veto or said.contrary or said.lifts:
+            return False
+    return True
+
+
+def _is_payment_required(text: str) -> bool:
+    if len(text) > 32:
+        return False
+    phrase = text.strip(" .!:").lower()
+    return phrase.removeprefix("402").strip(" -:") == "payment required"
 
 
 def lifts_by_itself(fields: Fields) -> bool:
@@ -406,7 +450,11 @@ def _from_fields(fields: Fields) -> Verdict | None:
 
 #: Needle -> the wording rules that hold it, to run only the rules whose needles are there.
 _BY_NEEDLE: dict[str, tuple[WordRule, ...]] = {}
+#: The throttle rules that name no cause, read after the others (`_read_lowered`).
+_UNCAUSED_RULES = tuple(rule for rule in WORDING if rule.name in UNCAUSED)
 for _rule in WORDING:
+    if _rule in _UNCAUSED_RULES:
+        continue
     for _needle in _rule.needles:
         _BY_NEEDLE[_needle] = (*_BY_NEEDLE.get(_needle, ()), _rule)
 _NEEDLES = tuple(_BY_NEEDLE)
@@ -419,9 +467,10 @@ def read_words(text: str) -> Statements:
 
     Read in its *shape*: lower case, with every run that starts with a digit and holds three
     or more digits that are not all zero (a request id, an amount, the tail of an
-    organisation's id) made `9`s, lengths and separators kept. No rule tells one such run
-    from another of its length, so a provider's message that differs from the last only by
-    the request id it quotes is read once.
+    organisation's id) made `9`s, lengths and separators kept; a run glued to a name's
+    letters ("x402") is the name's, and stays. No rule tells one such run from another of
+    its length, so a provider's message that differs from the last only by the request id
+    it quotes is read once.
 
     Cached by the text too: one answer is decided up to three times (strictly, leniently,
     and whether a 402 states only a limit that lifts by itself), and a long message's shape
@@ -445,8 +494,9 @@ def _read_shape(shape: str) -> Statements:
 
 
 _HAS_DIGIT = re.compile(r"[0-9]")
-#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not).
-_DIGIT_RUN = re.compile(r"[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
+#: A run that starts with a digit and holds three or more ("24-hour" and "0.5" do not), not
+#: glued to the letters of a name before it ("x402", "l402": a protocol's name, read as such).
+_DIGIT_RUN = re.compile(r"(?<![a-z])[0-9](?:[\w-]*?[0-9]){2,}[\w-]*")
 _ALNUM = re.compile(r"[a-z0-9]")
 _NOT_ZERO = re.compile(r"[1-9]")
 
@@ -473,6 +523,16 @@ def _read_lowered(lowered: str) -> Statements:
             continue
         into.add(rule.family)
         matched.append(rule.name)
+    uncaused: WordRule | None = None
+    if Family.THROTTLE not in strong:
+        # "Throttled" is read only where no strong throttle rule names a cause.
+        for rule in _UNCAUSED_RULES:
+            if any(needle in lowered for needle in rule.needles) and rule.matches(lowered):
+                strong.add(Family.THROTTLE)
+                matched.append(rule.name)
+                # A weak cause (a daily window) names the throttle's cause too.
+                uncaused = None if Family.THROTTLE in weak else rule
+                break
     concepts = read_concepts(lowered, vetoed=not _LOOK_ALIKES.isdisjoint(strong | weak))
     if concepts.rules:
         if concepts.replaces and concepts.strong:
@@ -494,7 +554,18 @@ def _read_lowered(lowered: str) -> Statements:
         tuple(matched),
         lifts=lifts,
         credits_of_plan=credits_of_plan,
+        uncaused=uncaused is not None and not _other_window(uncaused, lowered, concepts),
     )
+
+
+def _other_window(uncaused: WordRule, lowered: str, concepts: ConceptReading) -> bool:
+    """`True` when the concepts read a limit that lifts by itself in `lowered` besides the
+    words of `uncaused` ("throttled" is a window's word to the concept layer too)."""
+    if not concepts.lifts:
+        return False
+    for alternative in uncaused.compiled:
+        lowered = alternative.pattern.sub(" ", lowered)
+    return read_concepts(lowered, vetoed=True).lifts
 
 
 #: The look-alikes the wording rules state: the concept layer's strong rules count as weak.
@@ -540,10 +611,13 @@ def read_code(normalized: str) -> Statements:
     holds (`CODE_WORDS`)."""
     rule = CODES.get(normalized) or CODES.get(without_suffix(normalized))
     if rule is not None:
+        joins = rule.joins_words
         if rule.strength is _STRONG:
             lifts = normalized in NO_PAYMENT_LIFTS_CODES  # a bad key: no payment lifts it
-            return Statements(frozenset({rule.family}), frozenset(), (normalized,), lifts=lifts)
-        return Statements(frozenset(), frozenset({rule.family}), (normalized,))
+            return Statements(
+                frozenset({rule.family}), frozenset(), (normalized,), by_concepts=joins, lifts=lifts
+            )
+        return Statements(frozenset(), frozenset({rule.family}), (normalized,), by_concepts=joins)
     words = code_words(normalized)
     strong: set[Family] = set()
     weak: set[Family] = set()
@@ -554,6 +628,12 @@ def read_code(normalized: str) -> Statements:
             matched.append(by_words.name)
     if not matched:
         return _code_as_words(normalized)
+    if not strong:
+        # A weak record ("a count of resources reached") yields to what the code's words
+        # state by strong rules (`SetLimitExceeded`: a limit the account set).
+        said = _code_as_words(normalized)
+        if said.strong:
+            return said
     return Statements(frozenset(strong), frozenset(weak - strong), tuple(matched))
 
 

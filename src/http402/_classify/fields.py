@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import http
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -30,7 +30,15 @@ from .._untrusted import (
 )
 from .rules import MAX_CODE, normalize_code
 
-__all__ = ["Code", "Fields", "Message", "read_fields", "text_fields", "xml_fields"]
+__all__ = [
+    "Code",
+    "Fields",
+    "Message",
+    "header_fields",
+    "read_fields",
+    "text_fields",
+    "xml_fields",
+]
 
 
 class Code(NamedTuple):
@@ -169,6 +177,41 @@ def text_fields(text: str) -> Fields:
     if message is not None:
         fields.messages.append(Message(message, False))
     return fields
+
+
+def header_fields(headers: Mapping[str, list[str]]) -> Fields | None:
+    """The price of a request and where to pay it, as a response's headers state them in a
+    shape of no known protocol (Botspeak's `X-X402-Price`, `X-X402-Currency`,
+    `X-X402-Wallet`, `X-X402-Invoice`), or `None` when they state no price or no payee.
+
+    A header is read by the words its name ends with, less an `x-` prefix, against the keys
+    a body's price, payee and currency are read by (`_PRICE_KEYS`, `_PAYEE_KEYS`): the
+    evidence of a priced challenge is declared once for a body and for headers.
+    """
+    values: dict[str, tuple[int, Any, str]] = {}
+    for name, found in headers.items():
+        if not found or ("-" not in name and name not in _ROLES):
+            continue
+        parts = name.removeprefix("x-").split("-")
+        for start in range(len(parts)):
+            role = _ROLES.get("_".join(parts[start:]))
+            if role is None:
+                continue
+            for played, rank in role.values:
+                if played in _HEADER_ROLES and (played not in values or rank < values[played][0]):
+                    parsed = _PARSERS[played](found[0])
+                    if parsed is not None:
+                        values[played] = (rank, parsed, name)
+            break
+    if "price" not in values or "pay_to" not in values:
+        return None
+    fields = Fields()
+    fields.values = {played: value for played, (_, value, _) in values.items()}
+    return fields
+
+
+#: The roles a header is read for: a priced challenge's.
+_HEADER_ROLES = frozenset({"price", "pay_to", "currency"})
 
 
 @functools.lru_cache(maxsize=128)
@@ -392,6 +435,11 @@ _PAYEE_KEYS = (
     "payment_address",
     "deposit_address",
     "payment_options",
+    # An address or an invoice to pay (Botspeak's `X-X402-Wallet` and `X-X402-Invoice`
+    # headers): as a string only, since a `wallet` object is the account's own state.
+    "wallet",
+    "wallet_address",
+    "invoice",
 )
 #: Envelope keys, in the order their children are read.
 _NESTED = (
@@ -416,8 +464,13 @@ _NESTED = (
     # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
     "rate",
 )
-#: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`).
-_NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code", "api_error_code"})
+#: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`, Nexio's
+#: `"error": 435`).
+_NUMERIC_CODE_KEYS = frozenset({"code", "error_code", "err_code", "api_error_code", "error"})
+#: Keys whose bare number may restate the HTTP status (a gateway's `"code": 402`).
+_RESTATING_KEYS = frozenset({"code", "error"})
+#: Below this, an integer `error` is a flag (`"error": 1`), not a code.
+_SMALLEST_ERROR_CODE = 100
 #: How a language's null reads once a gateway has turned it into a string.
 _NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
 #: The error statuses HTTP assigns, as a bare `code` restates them (a gateway's upstream
@@ -479,10 +532,11 @@ def _seconds(value: Any) -> float | None:
 
 
 def _payee(value: Any) -> bool | None:
-    """`True` for where to pay: an address (a non-empty string) or a list of ways to pay."""
+    """`True` for where to pay: an address or an invoice (a non-empty string), or a list of
+    ways to pay; not an object (a `wallet` object holds the account's balance)."""
     if isinstance(value, str):
         return True if 0 < len(value.strip()) <= 2000 else None
-    return True if isinstance(value, (list, dict)) and value else None
+    return True if isinstance(value, list) and value else None
 
 
 def _request_id(value: Any) -> str | None:
@@ -829,11 +883,18 @@ def _code_value(key: str, value: Any) -> str | None:
     """
     if type(value) is int:
         if key in _NUMERIC_CODE_KEYS and 0 < value < 10**12:
+            if key == "error" and value < _SMALLEST_ERROR_CODE:
+                return None
             digits = str(value)
-            return None if key == "code" and digits in _HTTP_STATUSES else digits
+            return None if key in _RESTATING_KEYS and digits in _HTTP_STATUSES else digits
         return None
     if type(value) is not str:
         return None
+    if key == "type" and value[:1] == "/" and _is_code(value[1:]):
+        # RFC 9457: a problem's `type` may be a relative reference, resolved against the
+        # document's URI (Zyte's `"type": "/auth/account-suspended"`): a code all the same,
+        # read by its last segment as an absolute one is.
+        return value.strip()
     if not _is_code(value):
         digits = value.strip()
         if (
@@ -841,7 +902,8 @@ def _code_value(key: str, value: Any) -> str | None:
             and 0 < len(digits) <= 12
             and digits.isascii()
             and digits.isdigit()
-            and not (key == "code" and digits in _HTTP_STATUSES)
+            and not (key in _RESTATING_KEYS and digits in _HTTP_STATUSES)
+            and not (key == "error" and int(digits) < _SMALLEST_ERROR_CODE)
         ):
             return digits
         return None

@@ -24,10 +24,11 @@ from .decide import (
     lifts_by_itself,
     unless_a_transfer,
 )
-from .fields import Fields, is_documentation, read_fields, text_fields
+from .fields import Fields, header_fields, is_documentation, read_fields, text_fields
 from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
 from .snapshot import ResponseSnapshot
+from .statuses import PAYMENT_REQUIRED
 from .vocabulary.movement import MONEY_MOVEMENT
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "lifts_by_itself_only",
     "may_hold_evidence",
     "moves_money",
+    "priced_by_headers",
     "read_json",
     "read_text",
     "reading_of",
@@ -311,6 +313,20 @@ def lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:
             return False  # a page's markup, or nothing: nothing stated
         fields = text_fields(" ".join(text[:WORDS_SCAN].split()))
     return lifts_by_itself(fields)
+
+
+def priced_by_headers(snapshot: ResponseSnapshot) -> tuple[Fields, Verdict] | None:
+    """A 402 whose headers state a price and where to pay it in a shape of no known protocol
+    (`fields.header_fields`), and what that decides (a challenge whose offers stay empty, as
+    for a body's price and payee: rung 6 of `decide`). Asked only when the body's words and
+    codes name no gate."""
+    if snapshot.status_code != PAYMENT_REQUIRED:
+        return None
+    fields = header_fields(snapshot.headers)
+    if fields is None:
+        return None
+    verdict = decide(fields, strict=False)
+    return None if verdict is None else (fields, verdict)
 
 
 def read_text(text: str, *, strict: bool) -> tuple[Fields, Verdict | None]:

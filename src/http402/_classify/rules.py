@@ -59,6 +59,10 @@ def _words(instance: Any, attribute: Any, value: tuple[str, ...]) -> None:
         raise ValueError(f"{attribute.name} must be lower-case words: {value!r}")
 
 
+def _word_set(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
 def _required(instance: Any, attribute: Any, value: Any) -> None:
     if not value:
         raise ValueError(f"a rule needs {attribute.name}")
@@ -129,6 +133,11 @@ class CodeRule:
             `authentication_required`, a phone API's `invalid_number`) is weak.
         source: Where they are documented or were seen.
         look_alikes: Codes that must not be read as this family (the per-rule test).
+        joins_words: The codes name what the request needs, not what happened
+            (`subscription_required`: a tier's subscription, or any active one): such a code
+            does not decide before the message's words, it joins them (rung 4 of `decide`),
+            and the family of lowest rank among them wins ("Subscription required.
+            Re-subscribe to continue." is a lapse; with no words, the code's family).
     """
 
     codes: tuple[str, ...] = attrs.field(converter=_tuple, validator=_lower_words)
@@ -136,6 +145,7 @@ class CodeRule:
     strength: Strength
     source: str = attrs.field(validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_tuple, default=(), repr=False)
+    joins_words: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen
@@ -143,8 +153,8 @@ class CodeWords:
     """Codes that mean a family by the words they hold, for families spelled many ways
     (`MONTHLY_REQUEST_COUNT`, `usage-capped`, `BudgetExhausted`, `AccountOverdueError`).
 
-    A code matches when it holds every word of `all_of` and one of `any_of` (words are its
-    snake-case parts). A known code (`CodeRule`) is looked up first.
+    A code matches when it holds every word of `all_of`, one of `any_of` and none of
+    `none_of` (words are its snake-case parts). A known code (`CodeRule`) is looked up first.
     """
 
     name: str
@@ -155,10 +165,18 @@ class CodeWords:
     examples: tuple[str, ...] = attrs.field(converter=_tuple, validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_tuple, default=(), repr=False)
     source: str = attrs.field(default="", validator=_required, repr=False)
+    none_of: frozenset[str] = attrs.field(
+        converter=_word_set, default=frozenset(), kw_only=True, repr=False
+    )
 
     def matches(self, words: frozenset[str]) -> bool:
-        """`True` if a code made of `words` holds all of `all_of` and one of `any_of`."""
-        return words.issuperset(self.all_of) and not words.isdisjoint(self.any_of)
+        """`True` if a code made of `words` holds all of `all_of`, one of `any_of` and none
+        of `none_of`."""
+        return (
+            words.issuperset(self.all_of)
+            and not words.isdisjoint(self.any_of)
+            and words.isdisjoint(self.none_of)
+        )
 
 
 @attrs.frozen

@@ -19,6 +19,7 @@ from .github_copilot import GitHubCopilotAdapter
 from .l402 import L402Adapter
 from .openai import OpenAIAdapter
 from .openrouter import OpenRouterAdapter
+from .payment_request import PaymentRequestAdapter
 from .paymentauth import PaymentAuthAdapter
 from .paypercrawl import PayPerCrawlAdapter
 from .problem import ProblemDetailsAdapter
@@ -56,6 +57,7 @@ def builtin_adapters() -> list[Adapter]:
         X402Adapter(),
         L402Adapter(),
         PayPerCrawlAdapter(),
+        PaymentRequestAdapter(),
         ProblemDetailsAdapter(),
         # Everything else that came as a 402.
         JSONAdapter(),

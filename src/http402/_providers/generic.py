@@ -14,9 +14,21 @@ from __future__ import annotations
 import re
 
 from .._adapters import ResponseSnapshot
-from .._classify.decide import WORDS_SCAN, decide, lifts_by_itself, unless_a_transfer
+from .._classify.decide import (
+    WORDS_SCAN,
+    decide,
+    lifts_by_itself,
+    says_payment_required,
+    unless_a_transfer,
+)
 from .._classify.fields import Fields, Message, xml_fields
-from .._classify.readers import gate, may_hold_evidence, moves_money, read_json
+from .._classify.readers import (
+    gate,
+    may_hold_evidence,
+    moves_money,
+    priced_by_headers,
+    read_json,
+)
 from .._models import PaymentRequired
 from .._untrusted import bounded_text
 
@@ -46,13 +58,29 @@ class JSONAdapter:
         strict = response.status_code != 402
         read = read_json(response, strict=strict)
         if read is None:
-            return None
+            # An empty 402 says what it says in its headers, if anywhere.
+            empty = not strict and not response.text.strip()
+            return _priced_by_headers(response, self.name) if empty else None
         fields, verdict = read
-        if verdict is None and (strict or (fields.message is None and not fields.codes)):
-            return None  # a 402 with nothing to say is left to the next rule, then `unknown`
-        if verdict is None and lifts_by_itself(fields):
-            return None  # a 402 that states a rate limit or a resource in use: no gate
+        if verdict is None:
+            return self._no_verdict(response, fields, strict)
         return gate(fields, verdict, self.name)
+
+    def _no_verdict(
+        self, response: ResponseSnapshot, fields: Fields, strict: bool
+    ) -> PaymentRequired | None:
+        """What a body whose words and codes name no gate still says: "Payment Required"
+        alone on any 4xx, a price in a 402's headers; else a 402's `unknown`, or nothing."""
+        if strict:
+            return gate(fields, None, self.name) if says_payment_required(fields) else None
+        priced = _priced_by_headers(response, self.name)
+        if priced is not None:
+            return priced
+        if fields.message is None and not fields.codes:
+            return None  # a 402 with nothing to say is left to the next rule, then `unknown`
+        if lifts_by_itself(fields):
+            return None  # a 402 that states a rate limit or a resource in use: no gate
+        return gate(fields, None, self.name)
 
 
 class TextAdapter:
@@ -101,7 +129,9 @@ class TextAdapter:
         fields.messages.append(Message(words[:_SCAN], False))
         verdict = decide(fields, strict=strict)
         if verdict is None:
-            return None
+            if strict and says_payment_required(fields):
+                return gate(fields, None, self.name, message=message, raw=text)
+            return None if strict else _priced_by_headers(response, self.name)
         return gate(fields, verdict, self.name, message=message, raw=text)
 
     def _xml(
@@ -113,9 +143,23 @@ class TextAdapter:
         verdict = unless_a_transfer(
             decide(fields, strict=strict), lambda: moves_money(response.url)
         )
-        if verdict is None and (strict or lifts_by_itself(fields)):
+        if verdict is None and strict:
+            if says_payment_required(fields):
+                return gate(fields, None, self.name, raw=text)
             return None
+        if verdict is None:
+            priced = _priced_by_headers(response, self.name)
+            if priced is not None:
+                return priced
+            if lifts_by_itself(fields):
+                return None
         return gate(fields, verdict, self.name, raw=text)
+
+
+def _priced_by_headers(response: ResponseSnapshot, provider: str) -> PaymentRequired | None:
+    """A 402 whose headers state a price and where to pay it (`priced_by_headers`)."""
+    priced = priced_by_headers(response)
+    return None if priced is None else gate(*priced, provider)
 
 
 def _html_text(html: str) -> str:

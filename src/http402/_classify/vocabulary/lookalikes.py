@@ -32,6 +32,31 @@ _LACK = (
 #: An order or a trade lacks funds only by these words: "in order to" is everywhere.
 _ORDER = r"(?:(?:this|the|your|an?) (?:order|trade)|requested (?:order|trade))"
 
+#: The account's own balance lacking, in the spaced languages the families read: not a card's
+#: funds ("Your card has insufficient funds to make this payment" is a decline).
+_BALANCE_LACK = (
+    r"(?:\b(?:insufficient|not enough|not have (?:enough|sufficient)|n't have (?:enough"
+    r"|sufficient)) (?:account |wallet |available )?(?:balance|funds in (?:your|the) (?:account"
+    r"|wallet))\b|\bbalance (?:is )?(?:insufficient|not enough|too low)\b"
+    r"|\bsaldo (?:o )?(?:in)?suff?iciente\b|\bsaldo (?:tidak (?:cukup|mencukupi)|n[ãa]o é "
+    r"suficiente)\b|\bsem saldo\b|\bsin saldo\b"
+    r"|\b(?:fundos|fondos) (?:in)?suficientes\b|\bfondi (?:in)?sufficienti\b"
+    r"|\b(?:solde|fonds) (?:in)?suffisants?\b|\bpas assez de (?:solde|fonds)\b"
+    r"|\b(?:nicht genügend|nicht genug|unzureichendes|zu wenig|kein) guthaben\b"
+    r"|\bguthaben (?:reicht nicht|ist nicht ausreichend|nicht ausreichend)\b"
+    r"|\b(?:yetersiz|yeterli) bakiye|\bbakiye(?:niz)? yetersiz\b"
+    r"|\bsố dư(?: tài khoản)? không đủ|\bkhông đủ số dư"
+    r"|\bнедостаточно (?:средств|денег)|\bнедостаточный баланс|\bбаланса? недостаточно)"
+)
+#: "To", in order to do something, in those languages.
+_TO_DO = r"(?:to|in order to|para|pour|per|um|untuk|để|для)"
+#: A payment for the API's own service is its bill, not a payment the account makes.
+_NOT_THE_APIS = (
+    r"(?! (?:for|of) (?:this|the|your|an?) (?:[\w-]+ )?(?:requests?|calls?|api|usage|service"
+    r"|plan|subscription|invoice|bill)\b)"
+)
+_PAYMENT_MADE = MONEY_MOVEMENT.payment_made_pattern()
+
 WORDING = (
     WordRule(
         "operation of a payment product lacks funds",
@@ -71,6 +96,57 @@ WORDING = (
         source="https://docs.stripe.com/error-codes/balance-insufficient; PayPal Payouts "
         "INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/payments.payouts-batch/v1); "
         "research/payloads5 asaas-refund-saldo-insuficiente-400-negative (a merchant's refund)",
+    ),
+    # A payment the account makes, from its own balance, lacks funds: the request *is* a
+    # payment of the application's (Woovi's `/api/v1/payment/approve`), as a payout is. The
+    # lack comes first and the payment is what it is needed *for* ("not enough balance to make
+    # this payment", "saldo insuficiente para realizar este pago"); a remedy ("insufficient
+    # balance, make a payment to continue") and a payment for the API's own service ("to make
+    # the payment for this request") are gates. Turkish puts the purpose first ("bu ödemeyi
+    # yapmak için yeterli bakiyeniz yok").
+    WordRule(
+        "a payment the account makes lacks funds",
+        TRANSFER,
+        STRONG,
+        _BALANCE_LACK
+        + r"[^.]{0,40}?\b"
+        + _TO_DO
+        + r" (?:[\w'-]+ ){0,2}?"
+        + _PAYMENT_MADE
+        + r"\b"
+        + _NOT_THE_APIS
+        + r"|"
+        + _PAYMENT_MADE
+        + r" için\b[^.]{0,30}?"
+        + _BALANCE_LACK,
+        needles=MONEY_MOVEMENT.payment_needles(),
+        examples=(
+            "You do not have enough balance to make this payment",
+            "Você não possui saldo o suficiente para realizar esse pagamento",
+            "Saldo insuficiente para efetuar o pagamento.",
+            "No tienes saldo suficiente para realizar este pago.",
+            "Solde insuffisant pour effectuer ce paiement.",
+            "Nicht genügend Guthaben, um diese Zahlung durchzuführen.",
+            "Saldo insufficiente per effettuare questo pagamento.",
+            "Bu ödemeyi yapmak için yeterli bakiyeniz yok.",
+            "Saldo tidak cukup untuk melakukan pembayaran ini.",
+            "Số dư không đủ để thực hiện thanh toán này.",
+            "Недостаточно средств для совершения этого платежа.",
+            "Insufficient account balance to approve the payment.",
+        ),
+        look_alikes=(
+            "Insufficient balance to complete this request.",
+            "Insufficient balance, make a payment to continue.",
+            "Insufficient balance to make the payment for this request.",
+            "Your card has insufficient funds to make this payment.",
+            "Payment: insufficient funds.",
+            "Saldo insuficiente para completar la solicitud.",
+            "Insufficient balance. Please make a payment.",
+        ),
+        source="research/payloads11 woovi-payment-approve-saldo-insuficiente-400-negative "
+        "(github.com/woovibr/woovi-developers docs/payment/payment-how-to-use-api-to-approve-a-"
+        "payment.md, and its English variant 'You do not have enough balance to make this "
+        "payment')",
     ),
     WordRule(
         "bad credentials",

@@ -14,6 +14,13 @@ language is added in one place:
   and a trading product's order (`trades`, or `market_orders` beside one of `markets`), read
   only in a path: a message's "order" is as often a shop's or a telecom's purchase.
 
+A payment the account *makes* moves its money too ("You do not have enough balance to make
+this payment", Woovi's "Você não possui saldo o suficiente para realizar esse pagamento" on
+`/api/v1/payment/approve`): `payments` and `making` are read only as a phrase, a verb of
+making next to the word for a payment (`payment_made_pattern`), by the look-alike rule "a
+payment the account makes lacks funds". Never as a bare word nor in a path: "payment:
+insufficient funds" is as often a card's, and `/v1/payments` is where an API charges a card.
+
 `tests/test_rules.py` checks that the three agree: each word of the source is recognised
 by each reader, and a word that is not in it by none.
 """
@@ -68,6 +75,11 @@ class MoneyMovement:
         markets: Path segments that name a market of a trading product (`spot`, `futures`);
             beside one of them, one of `market_orders` is an order of that market.
         market_orders: The order collections read beside a market (`orders`).
+        payments: The word for a payment, in every language read: in a message only, and
+            only with a verb of `making` beside it.
+        making: The verbs of making, sending or approving a payment, in every language
+            read, before the word for it ("to make this payment", "para realizar esse
+            pagamento") or after it ("um diese Zahlung durchzuführen", "ödemeyi yapmak").
         examples: Request paths whose operation moves money.
         look_alikes: Request paths that do not.
         source: Where the words were seen.
@@ -78,6 +90,8 @@ class MoneyMovement:
     trades: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     markets: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     market_orders: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    payments: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    making: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     examples: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
     source: str = attrs.field(validator=_required, repr=False)
@@ -121,6 +135,22 @@ class MoneyMovement:
         """A group matching one Chinese, Japanese or Korean word anywhere."""
         return "(?:" + "|".join(re.escape(w) for w in self.unspaced) + ")"
 
+    def payment_needles(self) -> tuple[str, ...]:
+        """The fewest words every word of `payments` holds one of."""
+        kept: list[str] = []
+        for word in sorted(self.payments, key=len):
+            if not any(shorter in word for shorter in kept):
+                kept.append(word)
+        return tuple(kept)
+
+    def payment_made_pattern(self) -> str:
+        """A group matching a payment being made: a verb of `making` and a word of
+        `payments`, either first, at most two words apart (bounds left to the caller)."""
+        verb = "(?:" + "|".join(re.escape(w) for w in _longest_first(self.making)) + ")"
+        noun = "(?:" + "|".join(re.escape(w) for w in _longest_first(self.payments)) + ")"
+        between = r" (?:[\w'-]+ ){0,2}?"
+        return f"(?:{verb}\\b{between}{noun}|{noun}\\b{between}{verb})"
+
     def segments(self) -> frozenset[str]:
         """The operations, as the lower-case segments of a request's path."""
         return frozenset(self.operations)
@@ -134,6 +164,10 @@ class MoneyMovement:
         if not _SEGMENTS.isdisjoint(segments) or not _TRADES.isdisjoint(segments):
             return True
         return not _MARKET_ORDERS.isdisjoint(segments) and not _MARKETS.isdisjoint(segments)
+
+
+def _longest_first(words: Iterable[str]) -> list[str]:
+    return sorted(words, key=len, reverse=True)
 
 
 def _is_unspaced(word: str) -> bool:
@@ -205,6 +239,84 @@ MONEY_MOVEMENT = MoneyMovement(
     trades=("order", "addorder"),
     markets=("spot", "margin", "futures", "delivery", "swap", "perpetual", "brokerage"),
     market_orders=("orders", "batch_orders", "price_orders"),
+    # A payment the account makes, in the spaced languages the families read. Chinese,
+    # Japanese and Korean are left out: their words for paying (支付, 付款, 支払い, 결제) are
+    # as often how an API bills its own service, so only the operations above are read.
+    payments=(
+        "payment",
+        "payments",
+        "pagamento",  # Portuguese, Italian
+        "pagamentos",
+        "pago",  # Spanish
+        "pagos",
+        "paiement",
+        "paiements",
+        "zahlung",
+        "zahlungen",
+        "ödeme",  # Turkish
+        "ödemeyi",
+        "ödemesi",
+        "pembayaran",  # Indonesian
+        "thanh toán",  # Vietnamese
+        "платеж",  # Russian
+        "платёж",
+        "платежа",
+        "платежи",
+    ),
+    making=(
+        # English
+        "make",
+        "send",
+        "carry out",
+        "execute",
+        "perform",
+        "initiate",
+        "approve",
+        "authorize",
+        "authorise",
+        # Portuguese and Spanish
+        "realizar",
+        "efetuar",
+        "efectuar",
+        "fazer",
+        "hacer",
+        "aprovar",
+        "aprobar",
+        "enviar",
+        # French
+        "effectuer",
+        "réaliser",
+        "faire",
+        "envoyer",
+        "approuver",
+        # German: after the word ("um diese Zahlung durchzuführen")
+        "durchführen",
+        "durchzuführen",
+        "ausführen",
+        "auszuführen",
+        "tätigen",
+        "leisten",
+        # Italian
+        "effettuare",
+        "eseguire",
+        "fare",
+        "inviare",
+        "approvare",
+        # Turkish: after the word ("bu ödemeyi yapmak için")
+        "yapmak",
+        "gerçekleştirmek",
+        # Indonesian, Vietnamese
+        "melakukan",
+        "mengirim",
+        "thực hiện",
+        # Russian ("для совершения платежа")
+        "совершения",
+        "совершить",
+        "проведения",
+        "провести",
+        "выполнения",
+        "осуществления",
+    ),
     examples=(
         "/v1/payouts",
         "/v1/transfers/tr_123/reversals",
@@ -238,7 +350,10 @@ MONEY_MOVEMENT = MoneyMovement(
     "payments.payouts-batch/v1); Binance /api/v3/order 2010, Bitvavo /v2/order 216, Gate.io "
     "/api/v4/spot/orders BALANCE_NOT_ENOUGH (research/payloads5, payloads7); research/"
     "payloads5 asaas-refund-saldo-insuficiente-400-negative (a merchant's refund); Sinch "
-    "number porting 'orders' bill the account (not an operation)",
+    "number porting 'orders' bill the account (not an operation); research/payloads11 "
+    "woovi-payment-approve-saldo-insuficiente-400-negative (a payment the account makes: "
+    "github.com/woovibr/woovi-developers docs/payment/payment-how-to-use-api-to-approve-a-"
+    "payment.md)",
 )
 
 _SEGMENTS = MONEY_MOVEMENT.segments()

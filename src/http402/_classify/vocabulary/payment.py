@@ -11,6 +11,12 @@ DECLINED = Family.INSTRUMENT_DECLINED
 MISSING = Family.INSTRUMENT_MISSING
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
 
+#: What an issuer checks of a card: its security code, its billing address, 3-D Secure.
+_VERIFICATION = (
+    r"(?:cvv2?|cvc2?|cvn|avs|3-?d[ -]?secure|3ds2?|card verification(?: value| code)?"
+    r"|address verification(?: system)?|card security code)"
+)
+
 WORDING = (
     # A 402 whose words name a per-request payment protocol (x402, L402, a micropayment, pay
     # per request or per call) asks for this request to be paid, as a body that declares its
@@ -44,6 +50,50 @@ WORDING = (
         ),
         source="research/payloads8 apitoll-gas-x402-message-body-header-challenge-402 (its "
         "PAYMENT-REQUIRED header not kept in the capture: the words alone)",
+    ),
+    # An account verified by a card on file: what the provider asks is a payment method
+    # (Heroku's "Please verify your account to install this add-on plan (please enter a
+    # credit card)"). Strong when the sentence names the card, the payment or billing; weak
+    # (a 402's) when only the message's link does ("For more information, see
+    # .../categories/billing"): "verify your account" alone is an e-mail's or an identity's.
+    WordRule(
+        "verify your account with a card",
+        MISSING,
+        STRONG,
+        r"\bverify (?:your|the|this) account\b[^.]{0,60}?\b(?:payment|(?:credit|debit|bank"
+        r"|payment) card|billing)\b",
+        needles=("verify",),
+        examples=(
+            "Please verify your account by adding a credit card.",
+            "Please verify your account to install this add-on plan (please enter a credit card)",
+            "Verify your account with a payment method to continue.",
+        ),
+        look_alikes=(
+            "Please verify your account by clicking the link in your email.",
+            "Please verify your account to continue.",
+            "Verify your account with the code on your ID card.",
+        ),
+        source="https://github.com/mhoofman/wordpress-heroku/issues/120 and "
+        "https://github.com/plivo/voicechat/issues/11 (Heroku's add-on 402 as the CLI shows "
+        "it); https://devcenter.heroku.com/articles/account-verification",
+    ),
+    WordRule(
+        "verify your account for billing",
+        MISSING,
+        WEAK,
+        r"\bverify (?:your|the|this) account\b[\s\S]{0,160}?\b(?:payment|credit card|billing)\b",
+        needles=("verify",),
+        examples=(
+            "Please verify your account to install this add-on\nFor more information, see "
+            "http://devcenter.heroku.com/categories/billing\nVerify now at "
+            "https://heroku.com/verify",
+        ),
+        look_alikes=(
+            "Please verify your account. We sent a link to your e-mail address.",
+            "Verify your e-mail address to use billing.",
+        ),
+        source="research/payloads12 heroku-legacy-verify-account-addon-402 (heroku/heroku.rb "
+        "VerificationRequired on 402; the legacy CLI's message)",
     ),
     WordRule(
         "card declined",
@@ -103,6 +153,53 @@ WORDING = (
             "The request was declined because the parameter is not valid.",
         ),
         source="tests/payloads/paypal-instrument-declined-422.json",
+    ),
+    # A card's verification failed at the issuer: its security code (CVV, CVC, CVV2, CVN),
+    # its billing address (AVS) or 3-D Secure. What a processor declines a charge for, as
+    # Square's `CVV_FAILURE` code says and Nexio's 400 "Declined for CVV failure" words it:
+    # a failure, a mismatch or a decline, not a form field's validation ("The CVV field is
+    # required", "CVC must be 3 digits").
+    WordRule(
+        "card verification failed",
+        DECLINED,
+        STRONG,
+        r"\b" + _VERIFICATION + r"\b[^.]{0,30}?\b(?:fail(?:ed|ure|s)?|mismatch(?:ed)?|declined"
+        r"|(?:did|does) not match|not matched|rejected)\b"
+        r"|\bdeclined\b[^.]{0,20}?\b(?:for|due to|because of|on)\b[^.]{0,12}?\b"
+        + _VERIFICATION
+        + r"\b",
+        needles=(
+            "cvv",
+            "cvc",
+            "cvn",
+            "avs",
+            "3-d",
+            "3d secure",
+            "3d-secure",
+            "3ds",
+            "card verification",
+            "address verification",
+            "card security code",
+        ),
+        examples=(
+            "Declined for CVV failure",
+            "Declined for AVS failure",
+            "CVC check failed.",
+            "The transaction was declined due to an AVS mismatch.",
+            "3-D Secure authentication failed.",
+            "Card verification value does not match.",
+        ),
+        look_alikes=(
+            "The CVV field is required.",
+            "CVC must be 3 digits.",
+            "Email verification failed.",
+            "Invalid CVV.",
+            "AVS settings were updated.",
+        ),
+        source="research/payloads11 nexio-gateway-decline-cvv-400 (https://docs.nexiopay.com/"
+        "docs/handling-gateway-declines, 435 'Declined for CVV failure'); Square's CVV_FAILURE "
+        "and ADDRESS_VERIFICATION_FAILURE (developer.squareup.com/reference/square/enums/"
+        "ErrorCode); https://docs.stripe.com/declines/card (cvc_check and address checks)",
     ),
     # ISO 8583 response 05, which card processors pass on as their decline's text
     # (Braintree's `processor-response-text` 2000, Stripe's `do_not_honor`).

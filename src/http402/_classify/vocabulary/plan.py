@@ -155,7 +155,9 @@ WORDING = (
         "plan's limit",
         VOLUME,
         STRONG,
-        r"\b(?:plan|tier)(?:'s)? (?:[\w-]+ ){0,2}(?:limit|quota)s?\b"
+        # Not a remedy's "plan for higher limits": what a better plan would give.
+        r"\b(?:plan|tier)(?:'s)? (?:(?!(?:for|with|to|and|or|higher|more|larger|bigger"
+        r"|increased|new)\b)[\w-]+ ){0,2}(?:limit|quota)s?\b"
         r"|\bexceed(?:s|ed)? (?:your|the) (?:current )?(?:plan|tier)\b",
         needles=("plan", "tier"),
         examples=(
@@ -163,7 +165,12 @@ WORDING = (
             "Request cost exceeds the plan's limit",
             "You have exceeded your plan.",
         ),
-        look_alikes=("Plan created.", "The tier field is invalid."),
+        look_alikes=(
+            "Plan created.",
+            "The tier field is invalid.",
+            "Upgrade your plan for higher limits.",
+            "Switch to a tier with more quota.",
+        ),
         source="tests/payloads/tavily-plan-usage-limit-432.json",
     ),
     # A request or usage limit may be a rate limit's.
@@ -220,14 +227,16 @@ WORDING = (
         r"|\b(?:plan|tier|subscription)\b(?! key)[^.]{0,12}?\b(?:does not|doesn't|does n't|do "
         r"not|don't) (?:include|support|allow|cover|permit|have access|give access|grant)"
         r"|\brequires? (?:an? |the )?[\w-]+ (?:plan|tier)\b"
+        # A paid plan, account or tier, where a free one exists; "a paid subscription" names
+        # no tier (every subscription is paid): subscription.py's "a subscription required".
         r"|\b(?:need|needs|requires?|must have) (?:an? )?(?:active,? )?paid "
-        r"(?:plan|account|subscription|tier)|\bpaid (?:plan|account|subscription) "
+        r"(?:plan|account|tier)|\bpaid (?:plan|account) "
         r"(?:is )?required|\bonly (?:available )?(?:on|for|with|to) paid\b"
         r"|\bavailable (?:only )?(?:to|for|on|with) (?:paid|paying|premium|pro|plus|business"
         r"|team|enterprise) (?:users|plans?|subscribers|accounts|customers|tiers?|members)\b"
         r"|(?:当前|您的)(?:套餐|版本|计划|会员)(?:不支持|无权)|(?:会员|付费用户)专(?:属|享)"
-        r"|\b(?:need|needs|requires?|must have) (?:a|an) (?:[\w-]+ )?(?:subscription|membership)"
-        r"\b(?! key)",
+        r"|\b(?:need|needs|requires?|must have) (?:a|an) (?:(?!(?:valid|active|current|paid"
+        r"|paid-up)\b)[\w-]+ )?(?:subscription|membership)\b(?! key)",
         needles=(
             "plan",
             "tier",
@@ -257,6 +266,8 @@ WORDING = (
         look_alikes=(
             "This price is not valid for the plan.",
             "The subscription key does not include this API.",
+            "You need an active, paid subscription to use this API.",
+            "Requires a paid subscription.",
         ),
         source="tests/payloads (polygon-plan-does-not-include-timeframe-403, from research); "
         "tests/payloads/elevenlabs-paid-plan-required-402.json",
@@ -396,15 +407,36 @@ WORDING = (
         look_alikes=("Subscribe to the status page to get notified.",),
         source="research/payloads3 nasdaq-data-link-qepx04-subscribe-to-database-403",
     ),
+    # An add-on is what a provider sells beside a plan: a feature the account has not bought
+    # ("Developer API add-on required.", "This endpoint requires the Reporting add-on"). Not
+    # an add-on's id or name asked of a form ("add-on id is required"), nor an operation on
+    # one ("Add-on not found", "Add-on already installed").
     WordRule(
-        "verify your account with a card",
+        "an add-on required",
         FEATURE,
         STRONG,
-        r"\bverify your account\b[^.]{0,40}?\b(?:payment|credit card|billing)",
-        needles=("verify your account",),
-        examples=("Please verify your account by adding a credit card.",),
-        look_alikes=("Please verify your account by clicking the link in your email.",),
-        source="tests/payloads/npm-sign-up-for-private-packages-402.json",
+        r"\badd[ -]?ons? (?:is |are )?(?:required|needed)\b"
+        r"|\b(?:requires?|needs?) (?:the |an? |your )?(?:[\w-]+ ){0,3}?add[ -]?ons?\b"
+        r"(?! (?:id|ids|name|key|slug|identifier|field|parameter)\b)"
+        r"|\badd[ -]?ons? (?:is |are )?not (?:active|enabled|included|purchased|subscribed)\b",
+        needles=("add-on", "addon", "add on"),
+        examples=(
+            "Developer API add-on required.",
+            "This endpoint requires the Reporting add-on.",
+            "Access to the SMS API requires an active add-on.",
+            "Developer API add-on not active.",
+            "addon required",
+        ),
+        look_alikes=(
+            "Add-on not found.",
+            "Add-on already installed.",
+            "The add-on id is required.",
+            "This request requires an add-on id.",
+            "Please verify your account to install this add-on",
+        ),
+        source="research/payloads12 customtradescrm-developer-api-addon-required-403 "
+        "(https://customtradescrm.com/developer/docs/rest/api/errors: 'Common causes: "
+        "Developer API add-on not active'); heroku-legacy-addon-already-installed-422-negative",
     ),
     # "For the plan" may be a billing API's own object ("this price is not valid for the
     # plan"); "not entitled" an authorization's.
@@ -464,7 +496,6 @@ CODES = (
             "plan_restricted",
             "tier_limit_exceeded",
             "requires_upgrade",
-            "subscription_required",
             "plan_required",
             "paid_plan_required",
             "paid_account_required",
@@ -476,6 +507,20 @@ CODES = (
         STRONG,
         source="OpenAI usage_not_included (platform.openai.com/docs/guides/error-codes); "
         "tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    # A subscription required names what the request needs, not which: a tier's (AWS's
+    # `SubscriptionRequiredException`, "AWS Premium Support Subscription is required") or any
+    # active one (Autohost's `subscription_required`, "Subscription required. Re-subscribe
+    # to continue."). The words decide among them, as they do for the wording
+    # (subscription.py's "a subscription required"); with no words, it is the plan's.
+    CodeRule(
+        ("subscription_required",),
+        FEATURE,
+        STRONG,
+        source="tests/payloads/aws-support-subscription-required-exception-400.json; "
+        "research/payloads12 autohost-subscription-required-403 "
+        "(https://docs-dev.autohost-dev.uk/api/errors/subscription_required)",
+        joins_words=True,
     ),
     # HTTP's own Upgrade Required, a feature flag, an e-mail address's verification.
     CodeRule(
@@ -557,6 +602,72 @@ CODE_WORDS = (
         examples=("AllocationQuota.FreeTierOnly", "free_credits_exhausted"),
         look_alikes=("free_text_invalid",),
         source="tests/payloads (dashscope-free-tier-only-exhausted-403, from research)",
+    ),
+    # A count of the account's own resources reached ("monitor_limit_reached", "limit": 1,
+    # Xquik's 403; "project_limit_exceeded"): what the plan allows ("Your plan allows 1
+    # monitor"). Weak: a cloud's service quota (AWS's `VpcLimitExceeded`, raised by a
+    # request, not by paying), a page size or a file size say the same, so on a non-402
+    # from a host with no adapter it is no gate (docs/reasons.md). Not a rate, a window,
+    # a size, money, or an allowance another record reads.
+    CodeWords(
+        "a count of resources reached",
+        all_of=("limit",),
+        any_of=("reached", "exceeded", "hit"),
+        family=VOLUME,
+        strength=WEAK,
+        examples=("monitor_limit_reached", "ProjectLimitExceeded", "seat-limit-reached"),
+        look_alikes=(
+            "rate_limit_exceeded",
+            "file_size_limit_exceeded",
+            "daily_limit_reached",
+            "spend_limit_reached",
+            "page_limit_exceeded",
+            "storage_limit_reached",
+            "service_quota_limit_exceeded",
+        ),
+        source="research/payloads12 xquik-monitor-limit-reached-403 "
+        "(https://docs.xquik.com/guides/troubleshooting: 'Your plan allows 1 monitor')",
+        none_of=(
+            # A rate or a window: the throttle's.
+            "rate",
+            "ratelimit",
+            "request",
+            "requests",
+            "concurrency",
+            "concurrent",
+            "second",
+            "minute",
+            "hourly",
+            "hour",
+            "daily",
+            "day",
+            # A size, a page of results, a cloud's service quota.
+            "size",
+            "length",
+            "page",
+            "file",
+            "upload",
+            "payload",
+            "body",
+            "storage",
+            "disk",
+            "memory",
+            "bandwidth",
+            "service",
+            "quota",
+            # Money, an allowance or a plan: the records of their families.
+            "spend",
+            "spending",
+            "budget",
+            "credit",
+            "credits",
+            "balance",
+            "usage",
+            "monthly",
+            "plan",
+            "free",
+            "trial",
+        ),
     ),
     # A code that names a feature the account needs, with no words (Freshdesk's 403
     # `require_feature`): the plan lacks it.

@@ -18,6 +18,10 @@ _OFF = (
     r"disabled|deactivated|paused|on hold|frozen|read[ -]only|terminated)"
 )
 
+#: Words that qualify any subscription and name no tier, alone or listed: "a valid", "an
+#: active, paid" subscription.
+_QUALIFIED = r"(?:(?:valid|active|current|paid|paid-up)(?:,? and |, | ))*"
+
 WORDING = (
     WordRule(
         "subscription off",
@@ -53,14 +57,16 @@ WORDING = (
     # active: renewing or subscribing lifts it. A tier named ("A Pro subscription is
     # required", "Gold or Platinum subscription required") is a plan's feature (plan.py):
     # the words before "subscription" decide, so the rule reads only a bare one, or one
-    # qualified as valid, active or current.
+    # qualified as valid, active, current or paid, alone or listed ("an active, paid
+    # subscription"). "Paid" names no tier of a subscription: every subscription is paid,
+    # where a plan or an account may be free ("a paid plan is required" is the plan's).
     WordRule(
         "a subscription required",
         INACTIVE,
         STRONG,
-        r"(?:^|[^\w\s'-]\s*|[0-9] |\b(?:a|an|valid|active|current|paid-up) )subscription "
+        r"(?:^|[^\w\s'-]\s*|[0-9] |\b(?:a|an|valid|active|current|paid|paid-up) )subscription "
         r"(?:is |was )?(?:required|needed)\b"
-        r"|\b(?:requires?|needs?) (?:a|an) (?:valid |active |current )?subscription\b"
+        r"|\b(?:requires?|needs?) (?:a|an) " + _QUALIFIED + r"subscription\b"
         r"(?! (?:key|plan|tier|to (?:a|an|the|our|this) ))",
         needles=("subscription",),
         examples=(
@@ -68,6 +74,9 @@ WORDING = (
             "A valid subscription is required to access this resource.",
             "Subscription required.",
             "Access to this endpoint requires a valid subscription.",
+            "You need an active, paid subscription to use this API.",
+            "Requires a paid subscription.",
+            "A paid subscription is required.",
         ),
         look_alikes=(
             "A Gold or Platinum Plan subscription is required to access this resource.",
@@ -76,9 +85,12 @@ WORDING = (
             "AWS Premium Support Subscription is required to use this service.",
             "This endpoint requires a subscription to the Pro plan.",
             "A subscription key is required.",
+            "You need an active Pro subscription to use this API.",
         ),
         source="research/payloads8 keywordseverywhere-402-subscription-required-description "
-        "(its twin keywordseverywhere-402-gold-or-platinum-plan-required is the plan's)",
+        "(its twin keywordseverywhere-402-gold-or-platinum-plan-required is the plan's); "
+        "research/payloads11 datalab-no-active-paid-subscription-403 "
+        "(https://documentation.datalab.to/platform/errors)",
     ),
     WordRule(
         "plan expired",
@@ -240,6 +252,28 @@ WORDING = (
         look_alikes=("请求参数错误",),
         source="https://help.aliyun.com/zh/model-studio/error-code (the account stopped)",
     ),
+    # Subscribing again is what lifts a subscription that lapsed ("Subscription required.
+    # Re-subscribe to continue.", Autohost's 403): the remedy of a renewal. Not a feed's, a
+    # topic's or a webhook's subscription ("re-subscribe to the channel").
+    WordRule(
+        "re-subscribe",
+        Family.BILLING_ASKED,
+        STRONG,
+        r"\bre-?subscribe\b(?! (?:to|for) (?:the |this |that |a |an |your )?(?:[\w-]+ )?"
+        r"(?:channel|topic|feed|stream|webhook|event|notification|list|newsletter|queue)s?\b)",
+        needles=("resubscribe", "re-subscribe"),
+        examples=(
+            "Subscription required. Re-subscribe to continue.",
+            "Your access has ended. Please resubscribe to keep using the API.",
+        ),
+        look_alikes=(
+            "Re-subscribe to the channel to receive events.",
+            "The webhook was removed; resubscribe to the events you need.",
+        ),
+        source="research/payloads12 autohost-subscription-required-403 "
+        "(https://docs-dev.autohost-dev.uk/api/errors/subscription_required: 'its trial window "
+        "has expired with no subscription, its subscription is canceled, or it is past_due')",
+    ),
     WordRule(
         "enable billing",
         Family.BILLING_ASKED,
@@ -310,15 +344,39 @@ CODES = (
 )
 
 CODE_WORDS = (
+    # A code that says the account has no subscription (Xquik's 402 `no_subscription`,
+    # "No active subscription or insufficient credits"): renewing or subscribing lifts it.
+    # Weak: "no subscription" is also a feed's or a topic's, a client not subscribed to a
+    # channel; a subscription's key or id missing is a request's error.
+    CodeWords(
+        "no subscription",
+        all_of=("subscription",),
+        any_of=("no", "without", "missing", "lacks", "none"),
+        family=INACTIVE,
+        strength=WEAK,
+        examples=("no_subscription", "NoActiveSubscription", "missing_subscription"),
+        look_alikes=(
+            "missing_subscription_key",
+            "no_such_subscription",
+            "subscription_id_missing",
+            "no_subscription_found",
+        ),
+        source="research/payloads12 xquik-no-subscription-402 (https://docs.xquik.com/"
+        "guides/troubleshooting: 'Possible error codes: no_subscription, "
+        "subscription_inactive, no_credits, insufficient_credits')",
+        none_of=("key", "keys", "id", "ids", "such", "found", "topic", "channel", "webhook"),
+    ),
     CodeWords(
         "billing off",
         all_of=("billing",),
         any_of=("disabled", "suspended", "inactive", "deactivated", "closed"),
         family=INACTIVE,
         strength=STRONG,
-        examples=("BILLING_DISABLED", "billingAccountClosed"),
+        examples=("BILLING_DISABLED", "billingAccountClosed", "contract_billing_suspended"),
         look_alikes=("billing_address_invalid",),
-        source="tests/payloads/google-cloud-billing-disabled-403.json",
+        source="tests/payloads/google-cloud-billing-disabled-403.json; research/payloads11 "
+        "didit-contract-billing-suspended-403 (paid services paused under an organisation's "
+        "contract: the account's state, https://docs.didit.me/hi/integration/api-errors)",
     ),
     CodeWords(
         "subscription off",

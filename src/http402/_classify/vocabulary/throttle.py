@@ -20,7 +20,7 @@ WORDING = (
         THROTTLE,
         STRONG,
         # A monthly "rate limit" is a plan's allowance (issue 19).
-        r"\brate(?<!monthly rate)[ _-]?limit|\bthrottl(?:ed|ing|e)\b|\btoo many requests\b"
+        r"\brate(?<!monthly rate)[ _-]?limit|\btoo (?:many|much) requests?\b"
         r"|\bslow down\b|\brequests? (?:too|are too) (?:frequent|fast)"
         r"|请求过于频繁|请求频率|限流|频率限制|速率限制|并发",
         needles=(
@@ -28,8 +28,8 @@ WORDING = (
             "rate-limit",
             "ratelimit",
             "rate_limit",
-            "throttl",
             "too many",
+            "too much",
             "slow down",
             "too frequent",
             "too fast",
@@ -44,7 +44,7 @@ WORDING = (
             "Rate limit reached for requests per minute. Upgrade your plan for higher limits.",
             "Request rate limit exceeded for plan",
             "Too many requests: your free tier allows 10 RPM. Upgrade to the Pro tier.",
-            "Requests are throttled.",
+            "Too much request during the window.",
             "请求过于频繁，请稍后再试",
             "并发请求数超过限制",
         ),
@@ -54,6 +54,29 @@ WORDING = (
             "You have exceeded the monthly rate limit of your plan.",
         ),
         source="tests/payloads/openai-rate-limit-rpm-billing-hint-429-negative.json",
+    ),
+    # "Throttled" says that a limit refused the request, not which: a rate, a window or a
+    # concurrency, or a budget the account set ("Your scrape request has been throttled. API
+    # Credit Budget reached.", Scrapfly's `ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED`).
+    # Alone, or beside a cause that lifts by itself, it is a throttle; beside a gate its own
+    # words state plainly and no rule of a throttle's cause, that gate is its cause
+    # (`decide`, rung 1: `Statements.uncaused`). Read only when no other throttle rule
+    # matches (`UNCAUSED`).
+    WordRule(
+        "throttled, no cause named",
+        THROTTLE,
+        STRONG,
+        r"\bthrottl(?:ed|ing|e)\b",
+        needles=("throttl",),
+        examples=(
+            "Requests are throttled.",
+            "Your scrape request as been throttle. If it's not expected, please check your "
+            "throttle configuration for the given project and env.",
+        ),
+        look_alikes=("The throttler is healthy.", "Your credit budget has been reached."),
+        source="research/payloads11 scrapfly-max-request-rate-exceeded-429-negative and "
+        "scrapfly-api-credit-budget-exceeded-429 (https://scrapfly.io/docs/scrape-api/error/"
+        "ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED)",
     ),
     WordRule(
         "per short window",
@@ -65,7 +88,9 @@ WORDING = (
         r"|(?<![a-z0-9])(?:rpm|tpm|rps|rpd|tpd|ipm|qps)(?![a-z0-9])"
         r"|\b(?:req|requests?|tokens?|calls?|queries|messages|emails) ?/ ?(?:s|sec|second|min"
         r"|minute|h|hr|hour|d|day)\b"
-        r"|\btry again in\b|\bretry (?:again )?in [0-9]",
+        r"|\btry again in\b|\bretry (?:again )?in [0-9]"
+        # A sliding window of seconds or minutes: "during the 1m window", "a 60s window".
+        r"|\b[0-9]+ ?(?:ms|s|secs?|seconds?|m|mins?|minutes?) (?:sliding |rolling )?window\b",
         needles=(
             "per s",
             "per m",
@@ -92,6 +117,7 @@ WORDING = (
             "/ d",
             "try again in",
             "retry in",
+            "window",
         ),
         examples=(
             "Rate limit reached on requests per min (RPM): Limit 3, Used 3.",
@@ -101,13 +127,16 @@ WORDING = (
             "You are using a Trial key, which is limited to 40 API calls / minute.",
             "QPS超限，请稍后再试",
             "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+            "Too much request during the 1m window.",
         ),
         look_alikes=(
             "You have used the 1000 requests per month of your plan.",
             "You are using a Trial key, which is limited to 1000 API calls / month.",
             "Try again later.",
+            "The maintenance window starts at 10:00.",
         ),
-        source="tests/payloads/gemini-free-tier-per-minute-quota-429-negative.json",
+        source="tests/payloads/gemini-free-tier-per-minute-quota-429-negative.json; "
+        "research/payloads11 scrapfly-max-request-rate-exceeded-429-negative (the 1m window)",
     ),
     WordRule(
         "concurrency",
@@ -240,6 +269,10 @@ WORDING = (
     ),
 )
 
+#: The throttle rules that name no cause (`Statements.uncaused`): read only when no other
+#: throttle rule matches.
+UNCAUSED = frozenset({"throttled, no cause named"})
+
 CODES = (
     CodeRule(
         [
@@ -266,10 +299,23 @@ CODE_WORDS = (
     CodeWords(
         "rate or concurrency",
         all_of=(),
-        any_of=("rate", "ratelimit", "throttled", "throttling", "concurrency", "concurrent"),
+        any_of=(
+            "rate",
+            "ratelimit",
+            "throttle",
+            "throttled",
+            "throttling",
+            "concurrency",
+            "concurrent",
+        ),
         family=THROTTLE,
         strength=STRONG,
-        examples=("RATE_LIMITED", "TooManyConcurrentRequests", "ThrottlingException"),
+        examples=(
+            "RATE_LIMITED",
+            "TooManyConcurrentRequests",
+            "ThrottlingException",
+            "ERR::THROTTLE::MAX_REQUEST_RATE_EXCEEDED",
+        ),
         look_alikes=("separate_bill",),
         source="tests/payloads/mistral-rate-limited-code-1300-429-negative.json",
     ),
