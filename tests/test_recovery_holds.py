@@ -1821,3 +1821,68 @@ async def test_a_top_up_whose_task_is_cancelled_holds_it_for_its_waiters() -> No
     assert len(caught) == 3
     assert all(isinstance(each, http402.PaymentOutcomeUnknownError) for each in caught)
     assert hook.sent == [0]
+
+
+def _held_elsewhere(coordinator: Any, episode: str) -> str:
+    """Another process's hold on the top-up of `episode` (`<scope>|<reason>`), put while
+    this process waited in the election."""
+    scope, reason = episode.rsplit("|", 1)
+    record = http402.PaymentHold(
+        kind="unknown_outcome", reason=Reason(reason), why="another process's hook was cut short"
+    ).encode()
+    coordinator.book.holds.hold(scope, f"top-up:{reason}", record)
+    return scope
+
+
+class ElectedAfterAHold(http402.LocalCoordinator):
+    """A fleet's coordinator in miniature: its election elects this process only after
+    another process's top-up of the scope was held (its hook cut short, its lease gone)."""
+
+    def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+        _held_elsewhere(self, scope)
+        return run_hook()
+
+
+class AsyncElectedAfterAHold(http402.AsyncLocalCoordinator):
+    async def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+        _held_elsewhere(self, scope)
+        return await run_hook()
+
+
+def test_a_process_elected_after_a_hold_was_put_does_not_buy() -> None:
+    """In a fleet, a request asks for the scope's holds before its election; while it waits
+    there, the holder's hook is cut short and holds the top-up (case 113's kind). The
+    process then elected asks again before its hook runs, and raises the hold."""
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append("bought")
+        return Retry(within=30)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(_exhausted)),
+        on_payment_required=top_up,
+        coordinator=ElectedAfterAHold(),
+    )
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.post("https://api.example.com/v1/chat", json={})
+    assert caught.value.held and calls == []
+
+
+@pytest.mark.anyio
+async def test_an_async_process_elected_after_a_hold_was_put_does_not_buy() -> None:
+    calls: list[str] = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append("bought")
+        return Retry(within=30)
+
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(_exhausted)),
+        on_payment_required=top_up,
+        coordinator=AsyncElectedAfterAHold(),
+    )
+    async with client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.post("https://api.example.com/v1/chat", json={})
+    assert caught.value.held and calls == []

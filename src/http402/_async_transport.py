@@ -48,7 +48,7 @@ from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unanswered_hold
 from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
@@ -435,6 +435,10 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
 
         async def hook_once() -> Retry | None:
             nonlocal ran
+            held = await self._held_since_elected(action)
+            if held is not None:
+                call.episode.held = held
+                return None
             ran = True
             try:
                 if is_async_callable(call.hook):
@@ -474,6 +478,17 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 call.finish(answer, None, ran=ran)
 
         spawn_unowned(run)
+
+    async def _held_since_elected(self, action: StartHook) -> str | None:
+        """`PaymentRequiredTransport._held_since_elected`, awaited."""
+        held_if_cut = action.call.held_if_cut
+        if not action.fleet or held_if_cut is None or self._local_book is not None:
+            return None
+        scope, keys, _ = held_if_cut
+        try:
+            return await self._held(scope, keys)
+        except Exception as exc:
+            return unanswered_hold(exc)
 
     async def _observe_balance(
         self,

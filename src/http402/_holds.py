@@ -74,6 +74,7 @@ __all__ = [
     "proof_digest",
     "settlement_unknown",
     "top_up_key",
+    "unanswered_hold",
     "with_payment_identifier",
 ]
 
@@ -181,6 +182,19 @@ class PaymentHold:
                 why=_note(record) or "a hold whose record could not be read",
                 since=0.0,
             )
+
+
+def unanswered_hold(exc: BaseException) -> str:
+    """The record a hold check that the coordinator could not answer counts as (fail
+    closed: as if held)."""
+    return PaymentHold(
+        kind="unknown_outcome",
+        reason=Reason.UNKNOWN,
+        why=(
+            f"the coordinator could not say whether a payment is held "
+            f"({type(exc).__name__}): failing closed"
+        ),
+    ).encode()
 
 
 def top_up_key(reason: Reason) -> str:

@@ -90,6 +90,7 @@ from ._holds import (
     proof_digest,
     settlement_unknown,
     top_up_key,
+    unanswered_hold,
     with_payment_identifier,
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
@@ -989,14 +990,7 @@ class Recovery:
         try:
             record: str | None = yield Held(scope, keys)
         except Exception as exc:
-            return PaymentHold(
-                kind="unknown_outcome",
-                reason=Reason.UNKNOWN,
-                why=(
-                    f"the coordinator could not say whether a payment is held "
-                    f"({type(exc).__name__}): failing closed"
-                ),
-            ).encode()
+            return unanswered_hold(exc)
         return record
 
     def _held_error(
