@@ -454,9 +454,9 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 # Cut short (its event loop shut down, or its task was cancelled) after it
                 # started: whether it paid is unknown. Held here, then through the
                 # coordinator before the fleet's lease ends (shielded).
-                held = call.cut_short()
-                if held is not None:
-                    await self._hold(*held)
+                cut = call.cut_short()
+                if cut is not None:
+                    await self._hold(*cut)
                 raise
 
         async def run() -> None:
