@@ -241,7 +241,7 @@ WORDING = (
         "insufficient permissions",
         OTHER,
         STRONG,
-        r"\b(?:insufficient|not enough|not sufficient) (?:[a-z-]+ )?(?:permissions?|privileges?"
+        r"\b(?:insufficient|not enough|not sufficient) (?:[a-z-]+ ){0,2}(?:permissions?|privileges?"
         r"|rights|scopes?|access(?! (?:level|tier)))\b",
         needles=("insufficient", "not enough", "not sufficient"),
         examples=(
@@ -250,6 +250,8 @@ WORDING = (
             "insufficient_scope: the token has insufficient scope for this request",
             "Not enough rights to read the balance.",
             "Insufficient access to this project's credits.",
+            # Lago's 403 row: "Feature unavailable or insufficient API key permissions."
+            "Insufficient API key permissions.",
         ),
         look_alikes=(
             "Insufficient quota for this request.",
@@ -257,7 +259,8 @@ WORDING = (
             "Insufficient access level: upgrade your plan.",
         ),
         source="research/payloads7 yandex-cloud-insufficient-permissions-use-quota-of-folder-"
-        "403-negative (an IAM role on the folder); RFC 6750 insufficient_scope",
+        "403-negative (an IAM role on the folder); RFC 6750 insufficient_scope; "
+        "https://getlago.com/docs/v2/api-reference/errors.md (403, payloads13)",
     ),
     # A cloud's count of resources (instances, sessions, keys), raised by a quota request and
     # not by paying: AWS's `ServiceQuotaExceededException`, which AWS Sign-In sends on a 402.
