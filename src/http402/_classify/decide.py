@@ -206,6 +206,9 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     texts = [(message, read_words(message.text)) for message in fields.messages]
     remedied = _with_its_remedies(fields.messages)
     if remedied is not None:
+        # What happened is read in the message with its remedies; a remedy alone says only
+        # what to do ("have a valid payment method" names no declined card).
+        texts = [(m, _only_remedies(said) if m.remedy else said) for m, said in texts]
         texts.append(remedied)
     # 1. Vetoes.
     resets_in = _resets_in(fields)
@@ -366,6 +369,17 @@ def _with_its_remedies(messages: list[Message]) -> tuple[Message, Statements] | 
     if own is None:
         return None
     return own, read_words(" ".join((own.text, *remedies)))
+
+
+def _only_remedies(said: Statements) -> Statements:
+    """`said` without the gates it states that are no remedy (its look-alikes are kept)."""
+    if all(family.is_remedy for family in said.gates):
+        return said
+    return attrs.evolve(
+        said,
+        strong=frozenset(f for f in said.strong if f.is_remedy or not f.is_gate),
+        weak=frozenset(f for f in said.weak if f.is_remedy or not f.is_gate),
+    )
 
 
 def _names_no_cause(said: Statements) -> bool:
