@@ -592,7 +592,8 @@ class TestHookWorkers:
         of the process grew to several idle workers hands each job to the next of them."""
         from http402 import _workers
 
-        monkeypatch.setattr(_workers, "_pool", _workers._Pool())
+        pool = _workers._Pool()
+        monkeypatch.setattr(_workers, "_pool", pool)
         threads: list[int] = []
 
         def buy(error: http402.PaymentRequiredError) -> None:
@@ -607,6 +608,12 @@ class TestHookWorkers:
             for key in ("a", "b", "c"):
                 with pytest.raises(http402.InsufficientCreditsError):
                     client.get(URL, headers={"x-api-key": f"sk-{key}-0123456789"})
+                # The caller has the hook's answer a moment before its worker is counted idle
+                # (concurrent.futures does that once the job returned): a loaded machine could
+                # run the next episode in that moment, and a busy pool rightly starts another
+                # worker. Episodes apart in time meet an idle worker; so does the next one here.
+                assert pool._executor._idle_semaphore.acquire(timeout=5)
+                pool._executor._idle_semaphore.release()
         assert len(threads) == 3 and len(set(threads)) == 1
         assert threading.get_ident() not in threads
 

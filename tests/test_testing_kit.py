@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import httpx
 import pytest
 import respx
@@ -33,6 +35,22 @@ def test_my_app_tops_up_and_recovers(http402_provider: FakeProvider) -> None:
         assert client.post("/v1/generate").status_code == 200
     assert http402_provider.top_ups == 1
     assert 5 <= http402_provider.now() <= 30  # it waited, virtually, for the top-up to show
+
+
+def test_pytest_finds_the_fixture_where_users_get_it() -> None:
+    """Installing http402 gives pytest the `http402_provider` fixture: its distribution
+    names the plugin as a `pytest11` entry point, which pytest loads by itself. This suite
+    names its plugins instead (`-p` in pyproject.toml's addopts, autoloading off), so the
+    test above would pass without the entry point: this one checks it."""
+    plugins = [
+        entry
+        for entry in importlib.metadata.distribution("http402").entry_points
+        if entry.group == "pytest11"
+    ]
+    assert [(entry.name, entry.value) for entry in plugins] == [
+        ("http402", "http402.testing.plugin")
+    ]
+    assert plugins[0].load().http402_provider is not None
 
 
 @pytest.mark.parametrize("name", gate_names())
