@@ -165,6 +165,9 @@ def test_billing_information_the_account_lacks_is_a_payment_method_missing(
         (403, {"code": "feature_not_enabled", "details": []}, None),
         (403, {"error": {"code": "feature_disabled"}}, None),
         (403, {"error": {"code": "feature_flag_disabled"}}, None),
+        # Words that say a flag is off outvote the code: a setting, not the plan.
+        (403, {"error": {"code": "feature_not_available", "message": "Flag is off."}}, None),
+        (403, {"code": "feature_unavailable", "message": "The feature flag is disabled."}, None),
         # Lago's 403 covers a key's permissions too: words that say so outvote the code.
         (
             403,

@@ -234,6 +234,29 @@ WORDING = (
         source="https://developers.google.com/drive/api/guides/handle-errors "
         "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
     ),
+    # --- payloads13: a feature flag that is off is a setting, not the plan: a feature code
+    # beside it (`feature_not_available`, "Flag is off.") is no gate, while the bare code
+    # (Lago's `feature_unavailable`) is the plan's.
+    WordRule(
+        "a feature flag off",
+        OTHER,
+        STRONG,
+        r"\b(?:feature )?flags? (?:is |was |are |has been )?(?:off|disabled|not enabled|turned off"
+        r"|not set)\b|\b(?:disabled|turned off|gated) (?:by|behind) (?:a |the |an? )?(?:feature )?"
+        r"flags?\b",
+        needles=("flag",),
+        examples=(
+            "Flag is off.",
+            "The feature flag is disabled for this workspace.",
+            "This endpoint is gated behind a feature flag.",
+        ),
+        look_alikes=(
+            "This feature is not included in your plan.",
+            "Flagged for review: upgrade your plan.",
+        ),
+        source="tests/test_gateways.py (a feature code beside 'Flag is off.'); research/"
+        "payloads13 lago-feature-unavailable-403 (the bare code, the plan's)",
+    ),
     # "Insufficient" qualifies what follows: permissions, privileges, rights, a scope or
     # access that lack are an authorisation refusal, whatever the sentence names after them
     # (a quota, credits, a billing account).
