@@ -1627,3 +1627,262 @@ def test_a_top_up_that_showed_late_is_shown_by_another_calls_balance(reads_balan
         with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
             client.post(COMPLETIONS, json=PAID)
         assert state["top_ups"] == 1
+
+
+class Unmoved:
+    """An account whose top-up never shows (case 111): a request for the big model is refused
+    with `gate`, any other is served; `header` is the balance a 200 states (`None`: none),
+    and `/user/balance` (DeepSeek's probe, asked by name) answers `probed`."""
+
+    def __init__(self, gate: dict[str, Any], header: str | None, probed: str = "3.00") -> None:
+        self.gate, self.header, self.probed = gate, header, probed
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/user/balance":
+            info = {"currency": "CNY", "total_balance": self.probed}
+            return httpx.Response(200, json={"is_available": True, "balance_infos": [info]})
+        headers = {} if self.header is None else {"x-credits-remaining": self.header}
+        if json.loads(request.content or b"{}").get("model") == "big":
+            return httpx.Response(402, json=self.gate, headers=headers)
+        return httpx.Response(200, json={}, headers=headers)
+
+
+STATES_NOTHING = {"error": {"code": "insufficient_credits", "message": "Insufficient credits"}}
+
+
+@pytest.mark.parametrize(
+    ("gate_body", "header", "preflight", "probed", "bought"),
+    [
+        # A balance header on another request's 200 (the adversary's case 111).
+        pytest.param(insufficient(3, 10), "3", None, "3.00", 1, id="header-restates-the-gate"),
+        pytest.param(insufficient(3, 10), "9", None, "3.00", 1, id="header-below-the-need"),
+        pytest.param(insufficient(3, 10), "10", None, "3.00", 4, id="header-shows-the-need"),
+        pytest.param({"balance": 3}, "3", None, "3.00", 1, id="header-restates-a-bare-balance"),
+        pytest.param({"balance": 3}, "4", None, "3.00", 4, id="header-above-a-bare-balance"),
+        pytest.param(STATES_NOTHING, "1", None, "3.00", 4, id="a-gate-of-no-amount-keeps-above-0"),
+        pytest.param(STATES_NOTHING, "0", None, "3.00", 1, id="a-gate-of-no-amount-and-zero"),
+        # The scout's balance probe while the top-up propagates (`Preflight(poll=True)`).
+        pytest.param(insufficient(3, 10), None, "poll", "3.00", 1, id="scout-probe-restates"),
+        pytest.param(insufficient(3, 10), None, "poll", "12.00", 4, id="scout-probe-shows"),
+        # A preflight probe before sending (`Preflight(min_balance=1)`).
+        pytest.param(insufficient(3, 10), None, "min", "3.00", 1, id="preflight-probe-restates"),
+        pytest.param(insufficient(3, 10), None, "min", "12.00", 4, id="preflight-probe-shows"),
+    ],
+)
+def test_a_balance_shows_a_top_up_only_above_what_its_gate_stated(
+    gate_body: dict[str, Any], header: str | None, preflight: str | None, probed: str, bought: int
+) -> None:
+    """Case 111's kind: a top-up that never shows is held after its window; a balance read
+    later (a header on another request's 200, the scout's probe, a preflight probe) ends
+    that hold only when it is above what the gate stated the account had, and at least what
+    it stated the request needed; a gate that stated nothing keeps "above zero". Otherwise
+    the next gate of the same need buys again, once per window, for as long as cheap
+    traffic runs. Four windows on a virtual clock; `bought` counts the hook's calls: 1 when
+    the reading is no sign, 4 (one a window) when it shows the top-up each time."""
+    clock, purchases = VirtualClock(), []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        purchases.append(clock.now)
+        return Retry(within=30)
+
+    options: dict[str, Any] = {}
+    if preflight == "poll":
+        options["preflight"] = http402.Preflight(poll=True, probe="deepseek", every=1)
+    elif preflight == "min":
+        options["preflight"] = http402.Preflight(min_balance=1, probe="deepseek", every=1)
+    api = Unmoved(gate_body, header, probed)
+    client = http402.wrap(
+        httpx.Client(base_url="https://api.example.com", transport=httpx.MockTransport(api)),
+        on_payment_required={Reason.INSUFFICIENT_CREDITS: top_up},
+        coordinator=http402.LocalCoordinator(clock=clock),
+        sleep=clock.sleep,
+        **options,
+    )
+    key = {"authorization": "Bearer sk-live-0123456789abcdef"}
+
+    def big() -> None:
+        with contextlib.suppress(http402.PaymentRequiredError):
+            client.post("/v1/chat", json={"model": "big"}, headers=key)
+
+    big()  # bought; nothing shows in the window: held
+    for _ in range(3):
+        clock.now += 2  # past the preflight probe's `every`: a new reading
+        assert client.post("/v1/chat", json={"model": "small"}, headers=key).status_code == 200
+        big()
+        clock.now += 60
+    assert len(purchases) == bought
+
+
+class CutShort:
+    """An async top-up hook that sends its purchase and awaits an answer that never comes:
+    whatever cancels it (its event loop's shutdown, a cancel of its task) cuts it short
+    after the money may have moved."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.started: anyio.Event | None = None
+
+    async def __call__(self, error: http402.PaymentRequiredError) -> Retry:
+        self.sent.append(len(self.sent))  # POST /billing/purchase has left
+        if self.started is not None:
+            self.started.set()
+        await anyio.sleep_forever()  # its answer has not come back yet
+        raise AssertionError("unreachable")
+
+
+def _exhausted(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(402, json={"error": {"message": "Insufficient credits", "code": 402}})
+
+
+@pytest.mark.parametrize("runner", ["asyncio.run", "trio.run"])
+def test_a_top_up_cut_short_by_its_event_loops_end_is_held_until_reconciled(runner: str) -> None:
+    """Case 113: each job runs under its own event loop (`asyncio.run`, `trio.run`: a Celery
+    task, a CLI script) and one `AsyncLocalCoordinator` serves them all. The job's request
+    stops waiting at `hook_timeout`, the job ends, and the loop's end cancels the hook
+    mid-purchase. That top-up's outcome is unknown: the next jobs, during the failure hold
+    and long after it, raise `PaymentOutcomeUnknownError` (held) and buy nothing; once the
+    application reconciles, the next job buys again."""
+    import time
+
+    hook, offset = CutShort(), [0.0]  # real time (`hook_timeout` passes), moved on by hand
+    coordinator = http402.AsyncLocalCoordinator(clock=lambda: time.monotonic() + offset[0])
+    key = {"authorization": "Bearer sk-live-0123456789abcdef"}
+    errors: list[BaseException] = []
+
+    async def job() -> None:
+        client = http402.wrap(
+            httpx.AsyncClient(transport=httpx.MockTransport(_exhausted)),
+            on_payment_required=hook,
+            coordinator=coordinator,
+            hook_timeout=0.05,
+        )
+        try:
+            await client.post("https://api.example.com/v1/chat", json={}, headers=key)
+        except Exception as exc:
+            errors.append(exc)
+
+    def run() -> None:
+        if runner == "asyncio.run":
+            asyncio.run(job())
+        else:
+            pytest.importorskip("trio").run(job)
+
+    run()
+    assert isinstance(errors[-1], TimeoutError)
+    for moved in (0, 11, 3600):  # inside the 10 s failure hold, past it, an hour later
+        offset[0] += moved
+        run()
+        assert isinstance(errors[-1], http402.PaymentOutcomeUnknownError)
+        assert errors[-1].held and "cut short" in errors[-1].hold.why
+    assert hook.sent == [0]
+    held = errors[-1]
+    assert isinstance(held, http402.PaymentOutcomeUnknownError)
+
+    async def reconciled() -> None:
+        client = http402.wrap(httpx.AsyncClient(), coordinator=coordinator)
+        assert await http402.areconcile(client, held)
+
+    asyncio.run(reconciled())
+    run()
+    assert hook.sent == [0, 1]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio's system tasks end with the run
+async def test_a_top_up_whose_task_is_cancelled_holds_it_for_its_waiters() -> None:
+    """The hook's own task is cancelled (by the application, or a library reaching for every
+    task of the loop) while two requests wait for it: both raise `PaymentOutcomeUnknownError`
+    for the top-up that may have been bought, and a third request later buys nothing."""
+    from http402 import _async_transport
+
+    hook = CutShort()
+    hook.started = anyio.Event()
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(_exhausted)), on_payment_required=hook
+    )
+    key = {"authorization": "Bearer sk-live-0123456789abcdef"}
+    caught: list[BaseException] = []
+
+    async def send() -> None:
+        try:
+            await client.post("https://api.example.com/v1/chat", json={}, headers=key)
+        except Exception as exc:
+            caught.append(exc)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(send)
+            group.start_soon(send)
+            await hook.started.wait()
+            await anyio.wait_all_tasks_blocked()
+            for task in list(_async_transport._HOOK_TASKS):
+                task.cancel()
+        await send()
+    assert len(caught) == 3
+    assert all(isinstance(each, http402.PaymentOutcomeUnknownError) for each in caught)
+    assert hook.sent == [0]
+
+
+def _held_elsewhere(coordinator: Any, episode: str) -> str:
+    """Another process's hold on the top-up of `episode` (`<scope>|<reason>`), put while
+    this process waited in the election."""
+    scope, reason = episode.rsplit("|", 1)
+    record = http402.PaymentHold(
+        kind="unknown_outcome", reason=Reason(reason), why="another process's hook was cut short"
+    ).encode()
+    coordinator.book.holds.hold(scope, f"top-up:{reason}", record)
+    return scope
+
+
+class ElectedAfterAHold(http402.LocalCoordinator):
+    """A fleet's coordinator in miniature: its election elects this process only after
+    another process's top-up of the scope was held (its hook cut short, its lease gone)."""
+
+    def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+        _held_elsewhere(self, scope)
+        return run_hook()
+
+
+class AsyncElectedAfterAHold(http402.AsyncLocalCoordinator):
+    async def run_episode(self, scope: str, sent: Any, run_hook: Any, window: float) -> Any:
+        _held_elsewhere(self, scope)
+        return await run_hook()
+
+
+def test_a_process_elected_after_a_hold_was_put_does_not_buy() -> None:
+    """In a fleet, a request asks for the scope's holds before its election; while it waits
+    there, the holder's hook is cut short and holds the top-up (case 113's kind). The
+    process then elected asks again before its hook runs, and raises the hold."""
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append("bought")
+        return Retry(within=30)
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(_exhausted)),
+        on_payment_required=top_up,
+        coordinator=ElectedAfterAHold(),
+    )
+    with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+        client.post("https://api.example.com/v1/chat", json={})
+    assert caught.value.held and calls == []
+
+
+@pytest.mark.anyio
+async def test_an_async_process_elected_after_a_hold_was_put_does_not_buy() -> None:
+    calls: list[str] = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append("bought")
+        return Retry(within=30)
+
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(_exhausted)),
+        on_payment_required=top_up,
+        coordinator=AsyncElectedAfterAHold(),
+    )
+    async with client:
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            await client.post("https://api.example.com/v1/chat", json={})
+    assert caught.value.held and calls == []

@@ -756,7 +756,7 @@ def _offer(protocol: str, unit: str | None, asset: str, amount: str) -> http402.
         (_offer("payment", "sat", "sat", "5"), "BTC", "5000"),  # the `Payment` scheme: sats
         (_offer("payment", "BTC", "BTC", "5"), "BTC", "5000"),  # its base unit of BTC: sats
         (_offer("pay-per-crawl", "BTC", "BTC", "0.00000001"), "BTC", "1000"),  # one sat
-        (_offer("x402", "atomic", DAI, "7"), DAI, "7"),  # a token: its atomic units
+        (_offer("x402", "atomic", DAI, "7"), DAI.lower(), "7"),  # a token: its atomic units
     ],
 )
 def test_bitcoin_is_counted_in_millisatoshis_however_an_offer_names_it(
@@ -782,7 +782,9 @@ def test_a_currency_named_twice_in_one_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
         http402.SpendPolicy(max_amount={"sat": 5, "BTC": 5000})
     token = http402.SpendPolicy(max_amount={DAI: 1})
-    assert set(token.max_amount) == {DAI}  # not a currency: kept as written
+    assert set(token.max_amount) == {DAI.lower()}  # an EVM address: in any case, one token
+    with pytest.raises(ValueError, match="twice"):
+        http402.SpendPolicy(max_amount={DAI: 1, DAI.lower(): 2})
 
 
 @pytest.mark.parametrize("seed", range(200))
@@ -829,3 +831,145 @@ def test_no_seed_of_mixed_protocols_spends_past_one_cap(seed: int) -> None:
             paid.append((now[0], money))
     for at, _ in paid:
         assert sum(m for when, m in paid if at - 3600 < when <= at) <= 20
+
+
+USDC_BASE = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+PAYEE = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C"
+#: USDC's mint on Solana (coinbase/x402 python/x402/mechanisms/svm/constants.py): base58,
+#: whose case is part of the address.
+USDC_SOLANA = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+def _x402(network: str, asset: str, pay_to: str = PAYEE, amount: str = "10000") -> Any:
+    return http402.PaymentOption(
+        protocol="x402",
+        scheme="exact",
+        network=network,
+        amount=Decimal(amount),
+        unit="atomic",
+        asset=asset,
+        pay_to=pay_to,
+        resource="https://api.example.com/report",
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        (_x402("base", USDC_BASE), _x402("base", USDC_BASE.lower()), True),
+        (_x402("base", USDC_BASE), _x402("base", USDC_BASE.upper().replace("0X", "0x")), True),
+        (_x402("base", USDC_BASE), _x402("eip155:8453", USDC_BASE), True),
+        (_x402("base-sepolia", USDC_BASE), _x402("eip155:84532", USDC_BASE.lower()), True),
+        (_x402("avalanche", USDC_BASE), _x402("eip155:43114", USDC_BASE), True),
+        (_x402("Base", USDC_BASE), _x402("eip155:8453", USDC_BASE), True),
+        (_x402("base", USDC_BASE, PAYEE), _x402("base", USDC_BASE, PAYEE.lower()), True),
+        (
+            _x402("solana", USDC_SOLANA),
+            _x402("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", USDC_SOLANA),
+            True,
+        ),
+        # Not one offer: another chain, a Solana mint in another case, another price.
+        (_x402("base", USDC_BASE), _x402("base-sepolia", USDC_BASE), False),
+        (_x402("solana", USDC_SOLANA), _x402("solana", USDC_SOLANA.lower()), False),
+        (_x402("base", USDC_BASE), _x402("base", USDC_BASE, amount="10001"), False),
+        (_x402("base", USDC_BASE), _x402("base", USDC_BASE[:-1] + "4"), False),
+    ],
+)
+def test_one_offer_is_one_identity_however_a_replica_spells_it(
+    one: Any, other: Any, same: bool
+) -> None:
+    """Case 114's kind: an EVM address is compared in any case (its letters' case is only
+    EIP-55's checksum), x402 v1's network names are their CAIP-2 ids (coinbase/x402's
+    tables), and a Solana mint stays case-sensitive: one canonicalisation
+    (`_amounts.canonical_offer`) for the hold key, the spend policy's keys and its allowed
+    networks, assets and payees."""
+    from http402._amounts import canonical_offer
+    from http402._holds import offer_keys
+
+    keys = offer_keys([one], "GET", "https://api.example.com/report")
+    assert (keys == offer_keys([other], "GET", "https://api.example.com/report")) is same
+    assert (canonical_offer(one) == canonical_offer(other)) is same
+    policy = http402.SpendPolicy(
+        max_amount={one.asset: 10_000},
+        allowed_networks={one.network},
+        allowed_payees={one.pay_to},
+        allowed_assets={one.asset},
+    )
+    challenge = http402.PaymentRequired(
+        reason=http402.Reason.PAYMENT_CHALLENGE, provider="x402", payment_options=(other,)
+    )
+    allowed, why = policy.screen(challenge)
+    if same:
+        assert allowed == (other,), why  # the offer as the server wrote it, for the hook
+    elif other.amount == one.amount:
+        assert not allowed  # another chain, or another token: not this policy's
+
+
+def test_a_window_counts_one_token_however_its_address_is_cased() -> None:
+    """`max_per_window` keyed by the checksummed address counts offers written in lower case
+    under the same key: two payments of 6000 atomic USDC, one spelt each way, do not both
+    fit in a 10000 window."""
+    policy = http402.SpendPolicy(
+        max_amount={USDC_BASE: 10_000}, max_per_window={USDC_BASE: 10_000}, window=60
+    )
+
+    def challenge(asset: str, network: str) -> http402.PaymentRequired:
+        return http402.PaymentRequired(
+            reason=http402.Reason.PAYMENT_CHALLENGE,
+            provider="x402",
+            payment_options=(_x402(network, asset, amount="6000"),),
+        )
+
+    allowed, _, reservation = policy.reserve(challenge(USDC_BASE, "eip155:8453"))
+    assert allowed and reservation is not None
+    reservation.commit(allowed[0])
+    allowed, why, reservation = policy.reserve(challenge(USDC_BASE.lower(), "base"))
+    assert not allowed and reservation is None
+    assert "max_per_window" in (why or "")
+
+
+def test_a_held_x402_offer_is_held_in_any_spelling_of_its_token_and_network() -> None:
+    """Case 114 end to end: the paid replay gets a 503 (the outcome is unknown and the offer
+    held); the application sends again and meets the same offer from another replica,
+    which writes the token's address in lower case and the network by its v2 id. The hold
+    stands: `PaymentOutcomeUnknownError` with `held`, one payment. A spend policy keyed by
+    the checksummed address and the v1 network name allows both spellings."""
+    payments, challenges = [], [0]
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        offer = error.payment.payment_options[0]
+        payments.append(offer.asset)
+        return http402.Retry(
+            headers={"X-PAYMENT": f"signed-proof-number-{len(payments)}"}, paid=offer
+        )
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if "x-payment" in request.headers:
+            return httpx.Response(503)
+        challenges[0] += 1
+        first = challenges[0] == 1
+        accepts = {
+            "scheme": "exact",
+            "network": "base" if first else "eip155:8453",
+            "maxAmountRequired": "10000",
+            "asset": USDC_BASE if first else USDC_BASE.lower(),
+            "payTo": PAYEE if first else PAYEE.lower(),
+            "resource": "https://api.example.com/report",
+            "maxTimeoutSeconds": 60,
+        }
+        return httpx.Response(402, json={"x402Version": 1, "error": "pay", "accepts": [accepts]})
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api)),
+        on_payment_required={http402.Reason.PAYMENT_CHALLENGE: pay},
+        spend_policy=http402.SpendPolicy(
+            max_amount={USDC_BASE: 10_000}, allowed_networks={"base"}, allowed_payees={PAYEE}
+        ),
+    )
+    held = []
+    for _ in range(2):
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
+            client.get("https://api.example.com/report")
+        held.append(caught.value.held)
+    assert held == [False, True]
+    assert payments == [USDC_BASE]

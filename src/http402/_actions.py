@@ -32,7 +32,8 @@ import attrs
 import httpx
 
 from . import _metrics as metrics
-from ._episodes import Episode, EpisodeBook, Mark
+from ._amounts import canonical_offer
+from ._episodes import Episode, EpisodeBook, Mark, running_hook
 from ._exceptions import PaymentRequiredError, rebuilt
 from ._models import PaymentRequired, Retry
 from ._policies import Reservation, SpendPolicy
@@ -210,6 +211,12 @@ class HookCall:
     once, before any waiter wakes, so that no request of this process pays for those offers
     in between (nor after, when no request waits any more). Only its answer `None` says
     that nothing was paid.
+
+    A hook cut short before its answer was recorded (its task cancelled: an event loop's
+    shutdown, a cancel of the task; `cut_short`) may have paid or bought too: a pay hook's
+    offers are held as when it raises, and a top-up's scope and reason by `held_if_cut`
+    (scope, keys, record) until reconciled, as a top-up whose outcome is unknown is (case
+    113: the next job's gate bought again once the failure hold lapsed).
     """
 
     hook: Any
@@ -220,6 +227,36 @@ class HookCall:
     reservation: Reservation | None = None
     pays: bool = False
     held_if_raised: tuple[str, tuple[str, ...], str] | None = None
+    held_if_cut: tuple[str, tuple[str, ...], str] | None = None
+
+    def call(self) -> Any:
+        """Calls the hook with the gate, in a context marked as running a hook of its book
+        (`running_hook`): a request the hook sends through a client of the same coordinator
+        passes through recovery instead of waiting on this very call. A coroutine
+        function's coroutine is returned, to be awaited under `acall`."""
+        with running_hook(self.book):
+            return self.hook(self.error)
+
+    async def acall(self) -> Any:
+        """Awaits a coroutine function hook, its context marked as `call`'s."""
+        with running_hook(self.book):
+            return await self.hook(self.error)
+
+    def cut_short(self) -> tuple[str, tuple[str, ...], str] | None:
+        """The hook was cut short after it started and before its answer was recorded:
+        whether it paid is unknown. Holds here at once what it may have paid for (a pay
+        hook's offers, a top-up's scope and reason), so that the episode's waiters, and the
+        gates after it, raise `PaymentOutcomeUnknownError` instead of paying again; returns
+        that hold, for the shell to put through the coordinator too."""
+        held = self.held_if_raised if self.pays else self.held_if_cut
+        if held is None:
+            return None
+        scope, keys, record = held
+        for key in keys:
+            self.book.holds.hold(scope, key, record)
+        if not self.pays:
+            self.episode.held = record
+        return held
 
     def done(self, answer: object) -> Retry | None:
         """Checks the hook's answer and settles the reservation; raises `TypeError` for an
@@ -236,7 +273,9 @@ class HookCall:
                 return None
             paid = answer.paid
             reservation.commit(paid)
-            if paid is not None and paid not in reservation.options:
+            if paid is not None and canonical_offer(paid) not in {
+                canonical_offer(option) for option in reservation.options
+            }:
                 # Money may have moved already: the reservation stays spent, and the proof
                 # is not sent on, since the policy never allowed that offer.
                 raise rebuilt(

@@ -14,8 +14,11 @@ than 18 decimals, more than 78 integer digits: past any uint256) is refused, nev
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
+
+import attrs
 
 if TYPE_CHECKING:
     from ._models import PaymentOption
@@ -27,6 +30,9 @@ __all__ = [
     "SCALE",
     "amount_of",
     "asset_key",
+    "canonical_address",
+    "canonical_network",
+    "canonical_offer",
     "counted",
     "indivisible_unit",
     "limit_of",
@@ -87,6 +93,77 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 #: Units that are indivisible whatever protocol names them (an adapter or a hook of the
 #: application's own making an offer).
 _INDIVISIBLE_UNITS = {"atomic": "atomic units", "msat": "millisatoshis", "base": "base units"}
+
+
+#: An EVM address: `0x` and 40 hex digits. Its letters' case is only EIP-55's checksum, so
+#: one address written in any case is one address.
+_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+#: x402 v1 network names and the CAIP-2 ids x402 v2 names the same networks by. Source:
+#: coinbase/x402, python/x402/mechanisms/evm/v1/constants.py (`V1_NETWORK_CHAIN_IDS`, and
+#: its `NETWORK_ALIASES`: "base-mainnet", "mainnet") and python/x402/mechanisms/svm/
+#: constants.py (`V1_TO_V2_NETWORK_MAP`).
+X402_V1_NETWORKS: dict[str, str] = {
+    **{
+        name: f"eip155:{chain}"
+        for name, chain in {
+            "base": 8453,
+            "base-mainnet": 8453,
+            "base-sepolia": 84532,
+            "ethereum": 1,
+            "mainnet": 1,
+            "polygon": 137,
+            "polygon-amoy": 80002,
+            "avalanche": 43114,
+            "avalanche-fuji": 43113,
+            "abstract": 2741,
+            "abstract-testnet": 11124,
+            "iotex": 4689,
+            "sei": 1329,
+            "sei-testnet": 713715,
+            "peaq": 3338,
+            "story": 1513,
+            "educhain": 656476,
+            "skale-base-sepolia": 1444673419,
+            "megaeth": 4326,
+            "monad": 143,
+        }.items()
+    },
+    "solana": "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+    "solana-devnet": "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+    "solana-testnet": "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z",
+}
+
+
+def canonical_address(value: str | None) -> str | None:
+    """An address as offers are compared by: an EVM address (`0x` and 40 hex digits) in
+    lower case, however its checksum cased it; anything else as written (a Solana mint or
+    account is base58, whose case is part of the address)."""
+    if value is not None and len(value) == 42 and _EVM_ADDRESS.fullmatch(value):
+        return value.lower()
+    return value
+
+
+def canonical_network(network: str | None) -> str | None:
+    """A network as offers are compared by: its CAIP-2 id (`"eip155:8453"`), where x402 v1
+    names it (`"base"`, any case; `X402_V1_NETWORKS`); any other as written."""
+    if network is None:
+        return None
+    return X402_V1_NETWORKS.get(network.strip().lower(), network)
+
+
+def canonical_offer(offer: PaymentOption) -> PaymentOption:
+    """`offer` as it is keyed and compared (a hold's key, a spend policy's limits, its
+    allowed networks, assets and payees, the offer a hook says it paid): its network by its
+    CAIP-2 id, its asset and payee by `canonical_address`. Two replicas that spell one offer
+    two ways (a checksummed address and a lower-case one, x402 v1's `"base"` and v2's
+    `"eip155:8453"`) make one offer; the offer itself, as the hook sees and pays it, is not
+    changed."""
+    network = canonical_network(offer.network)
+    asset = canonical_address(offer.asset)
+    pay_to = canonical_address(offer.pay_to)
+    if network == offer.network and asset == offer.asset and pay_to == offer.pay_to:
+        return offer
+    return attrs.evolve(offer, network=network, asset=asset, pay_to=pay_to)
 
 
 def units(amount: Decimal | int | str) -> int:
@@ -165,13 +242,14 @@ _BTC_TO_MSAT = 11
 def asset_key(asset: str) -> str:
     """The key a spend policy knows `asset` by: an ISO 4217 currency by its upper-case code
     (`"usd"` and `"USD"` are one currency, counted in one unit), bitcoin by `"BTC"` (`"sat"`
-    too); any other asset as it is written (a token's address)."""
+    too); any other asset by `canonical_address` (an EVM token's address in lower case, a
+    Solana mint as written)."""
     upper = asset.upper()
     if upper in CURRENCY_EXPONENTS:
         return upper
     if asset.lower() in _BITCOIN_NAMES:
         return BITCOIN
-    return asset
+    return canonical_address(asset) or asset
 
 
 def limit_of(asset: str, limit: Decimal) -> tuple[str, Decimal]:

@@ -48,7 +48,7 @@ from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
 from ._episodes import AsyncLocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unanswered_hold
 from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
@@ -435,16 +435,29 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
 
         async def hook_once() -> Retry | None:
             nonlocal ran
+            held = await self._held_since_elected(action)
+            if held is not None:
+                call.episode.held = held
+                return None
             ran = True
-            if is_async_callable(call.hook):
-                answer = await call.hook(call.error)
-            else:
-                answer = await _to_completion(call.hook, call.error)
-            reservation = call.reservation
-            if reservation is not None and reservation.shared is not None:
-                # A shared spend window's commit is a round trip: off the loop.
-                return await anyio.to_thread.run_sync(call.done, answer)
-            return call.done(answer)
+            try:
+                if is_async_callable(call.hook):
+                    answer = await call.acall()
+                else:
+                    answer = await _to_completion(lambda _: call.call(), call.error)
+                reservation = call.reservation
+                if reservation is not None and reservation.shared is not None:
+                    # A shared spend window's commit is a round trip: off the loop.
+                    return await anyio.to_thread.run_sync(call.done, answer)
+                return call.done(answer)
+            except anyio.get_cancelled_exc_class():
+                # Cut short (its event loop shut down, or its task was cancelled) after it
+                # started: whether it paid is unknown. Held here, then through the
+                # coordinator before the fleet's lease ends (shielded).
+                cut = call.cut_short()
+                if cut is not None:
+                    await self._hold(*cut)
+                raise
 
         async def run() -> None:
             try:
@@ -455,8 +468,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 else:
                     answer = await hook_once()
             except anyio.get_cancelled_exc_class():
-                # Only the event loop's shutdown cancels this task, cutting an async hook off:
-                # never stored as an answer, and whether it paid is unknown.
+                # An event loop's shutdown (or a cancel of this task) cuts the hook off: never
+                # stored as an answer; whether it paid is unknown, and `hook_once` held it.
                 call.finish(None, RuntimeError(_CANCELLED), unknown=True)
                 raise
             except BaseException as exc:
@@ -465,6 +478,17 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 call.finish(answer, None, ran=ran)
 
         spawn_unowned(run)
+
+    async def _held_since_elected(self, action: StartHook) -> str | None:
+        """`PaymentRequiredTransport._held_since_elected`, awaited."""
+        held_if_cut = action.call.held_if_cut
+        if not action.fleet or held_if_cut is None or self._local_book is not None:
+            return None
+        scope, keys, _ = held_if_cut
+        try:
+            return await self._held(scope, keys)
+        except Exception as exc:
+            return unanswered_hold(exc)
 
     async def _observe_balance(
         self,
@@ -633,7 +657,10 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         await self._transport.__aexit__(exc_type, exc_value, traceback)
 
 
-_CANCELLED = "the payment-required hook was cancelled before it answered: its event loop shut down"
+_CANCELLED = (
+    "the payment-required hook was cancelled before it answered (its event loop shut down, "
+    "or its task was cancelled): whether it paid is unknown"
+)
 # Strong references to the hook tasks running under asyncio, which keeps only weak ones.
 _HOOK_TASKS: set[asyncio.Task[None]] = set()
 

@@ -39,6 +39,8 @@ ever lost between a check and a wait.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
 import functools
 import os
@@ -46,14 +48,14 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
 from ._holds import HoldBook, is_top_up_key
 from ._models import PaymentRequired, Reason, Retry
-from ._preflight import kept_payload
+from ._preflight import Stated, kept_payload
 from ._readings import supersedes
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ __all__ = [
     "Mark",
     "ProcessState",
     "Turn",
+    "inside_hook",
+    "running_hook",
 ]
 
 _MAX_SCOPES = 10_000
@@ -81,6 +85,31 @@ _KEEP_CLOSED = 600.0
 #: than the openai and anthropic SDKs' own retries take with their defaults (two retries,
 #: 0.5 s then 1 s of backoff) and with up to four.
 FAILURE_HOLD = 10.0
+
+
+#: The books whose hook runs in this context: set around every hook call (`running_hook`),
+#: in the thread or task that calls it, and so in whatever the hook starts with its context
+#: copied (a thread given `contextvars.copy_context()`, an asyncio or trio task).
+_HOOKS_HERE: contextvars.ContextVar[tuple[EpisodeBook, ...]] = contextvars.ContextVar(
+    "http402_hooks_here", default=()
+)
+
+
+@contextlib.contextmanager
+def running_hook(book: EpisodeBook) -> Iterator[None]:
+    """Marks the current context as running a hook of `book`, for the hook's call."""
+    token = _HOOKS_HERE.set((*_HOOKS_HERE.get(), book))
+    try:
+        yield
+    finally:
+        _HOOKS_HERE.reset(token)
+
+
+def inside_hook(book: EpisodeBook) -> bool:
+    """Whether the current context runs a hook of `book`: a request it sends passes through
+    recovery (case 112: a hook that looks the account up through the client it tops up
+    joined its own episode and waited on itself for ever)."""
+    return any(each is book for each in _HOOKS_HERE.get())
 
 
 @attrs.frozen
@@ -153,6 +182,10 @@ class Episode:
     #: through shows that its top-up took, even if no replay of the episode did. Another
     #: request to the same endpoint shows nothing: it may need no credits at all.
     needs: set[str] = attrs.field(factory=set, repr=False)
+    #: What the episode's gate stated of the credits (`_preflight.Stated`: the balance it
+    #: had, what the request needed), the first of its gates that stated any: a balance read
+    #: later shows the top-up only above it (`_preflight.credits_show`).
+    stated: Stated | None = attrs.field(default=None, repr=False)
     #: No replay of the episode goes before this (the latest `Retry-After` any request saw).
     not_before: float = 0.0
     #: Bumped on every change that a waiter may be waiting for.

@@ -45,6 +45,7 @@ from typing import Any
 
 import attrs
 
+from ._amounts import canonical_offer
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import Redactor, safe_url_for_display
 from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
@@ -73,6 +74,7 @@ __all__ = [
     "proof_digest",
     "settlement_unknown",
     "top_up_key",
+    "unanswered_hold",
     "with_payment_identifier",
 ]
 
@@ -182,6 +184,19 @@ class PaymentHold:
             )
 
 
+def unanswered_hold(exc: BaseException) -> str:
+    """The record a hold check that the coordinator could not answer counts as (fail
+    closed: as if held)."""
+    return PaymentHold(
+        kind="unknown_outcome",
+        reason=Reason.UNKNOWN,
+        why=(
+            f"the coordinator could not say whether a payment is held "
+            f"({type(exc).__name__}): failing closed"
+        ),
+    ).encode()
+
+
 def top_up_key(reason: Reason) -> str:
     """The hold key of a scope's top-ups for `reason`."""
     return f"top-up:{reason.value}"
@@ -197,7 +212,9 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
 
     The protocol, network, asset, unit, amount and resource (else the request's method and
     URL) count; a per-challenge token (an L402 invoice, an x402 nonce) does not, so a
-    request sent again (an SDK's retry) meets the same hold."""
+    request sent again (an SDK's retry) meets the same hold. The offer counts as
+    `canonical_offer` has it: a replica that writes the token's address in lower case, or
+    the network by its x402 v1 name, sells the same offer (case 114)."""
     keys = [_offer_key(option, method, url) for option in options]
     return tuple(dict.fromkeys(keys)) or (_offer_key(None, method, url),)
 
@@ -206,6 +223,7 @@ def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
     if option is None:
         parts: tuple[object, ...] = ("request", method.upper(), url)
     else:
+        option = canonical_offer(option)
         parts = (
             option.protocol,
             option.scheme,

@@ -15,7 +15,17 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ._amounts import BITCOIN, asset_key, counted, limit_of, units, why_unpayable
+from ._amounts import (
+    BITCOIN,
+    asset_key,
+    canonical_address,
+    canonical_network,
+    canonical_offer,
+    counted,
+    limit_of,
+    units,
+    why_unpayable,
+)
 from ._logs import logger as _logger
 from ._models import PaymentOption, PaymentRequired
 
@@ -116,8 +126,15 @@ def _amounts(value: Mapping[str, Decimal | int | str] | None) -> dict[str, Decim
     return limits
 
 
-def _names(value: Collection[str] | None) -> frozenset[str] | None:
-    return None if value is None else frozenset(value)
+def _payees(value: Collection[str] | None) -> frozenset[str] | None:
+    """Payees as offers are compared with them (`canonical_offer`): an EVM address in lower
+    case."""
+    return None if value is None else frozenset(canonical_address(p) or p for p in value)
+
+
+def _networks(value: Collection[str] | None) -> frozenset[str] | None:
+    """Networks as offers are compared with them: by CAIP-2 id, x402 v1's names mapped."""
+    return None if value is None else frozenset(canonical_network(n) or n for n in value)
 
 
 def _assets(value: Collection[str] | None) -> frozenset[str] | None:
@@ -212,9 +229,11 @@ class SpendPolicy:
         max_per_window: Most paid in any `window` seconds, per asset, ends included: a
             payment counts until it is more than `window` seconds old.
         window: The length of the spending window, in seconds.
-        allowed_payees: If given, the only payees that may be paid.
-        allowed_networks: If given, the only networks to pay on.
-        allowed_assets: If given, the only assets to pay with.
+        allowed_payees: If given, the only payees that may be paid (an EVM address in any
+            case: compared as `canonical_offer` has it).
+        allowed_networks: If given, the only networks to pay on (x402 v1's names and their
+            CAIP-2 ids name one network: `"base"` is `"eip155:8453"`).
+        allowed_assets: If given, the only assets to pay with (an EVM address in any case).
         clock: Seconds, monotonic (injectable for tests).
         store: Where the window is kept when processes share it; `None` keeps it here, or
             in the fleet's store next to a fleet coordinator.
@@ -235,8 +254,8 @@ class SpendPolicy:
     max_amount: dict[str, Decimal] = attrs.field(factory=dict, converter=_amounts)
     max_per_window: dict[str, Decimal] = attrs.field(factory=dict, converter=_amounts)
     window: float = attrs.field(default=3600.0, validator=_positive)
-    allowed_payees: frozenset[str] | None = attrs.field(default=None, converter=_names)
-    allowed_networks: frozenset[str] | None = attrs.field(default=None, converter=_names)
+    allowed_payees: frozenset[str] | None = attrs.field(default=None, converter=_payees)
+    allowed_networks: frozenset[str] | None = attrs.field(default=None, converter=_networks)
     allowed_assets: frozenset[str] | None = attrs.field(default=None, converter=_assets)
     clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
     store: SpendStore | None = attrs.field(default=None, repr=False)
@@ -460,11 +479,12 @@ class SpendPolicy:
             return unpayable
         count = counted(option)
         asset = None if count is None else count[0]
-        if self.allowed_networks is not None and option.network not in self.allowed_networks:
+        same = canonical_offer(option)  # one offer however a replica spells it (case 114)
+        if self.allowed_networks is not None and same.network not in self.allowed_networks:
             return f"network {option.network!r} is not allowed"
         if self.allowed_assets is not None and asset not in self.allowed_assets:
             return f"asset {option.asset!r} is not allowed"
-        if self.allowed_payees is not None and option.pay_to not in self.allowed_payees:
+        if self.allowed_payees is not None and same.pay_to not in self.allowed_payees:
             return "the payee is not allowed"
         if count is None:
             return "the offer states no amount or asset"

@@ -42,7 +42,15 @@ from ._redaction import Redactor, scrub_payload
 if TYPE_CHECKING:
     from ._balance import Balance
 
-__all__ = ["Preflight", "credits_show", "kept_gate", "kept_payload", "stand_in_body"]
+__all__ = [
+    "Preflight",
+    "Stated",
+    "credits_show",
+    "kept_gate",
+    "kept_payload",
+    "stand_in_body",
+    "stated_by",
+]
 
 # The largest payload kept with a known gate, encoded: real gates are well under 1 KiB, and
 # a scope's known gate must stay small (10,000 scopes are remembered).
@@ -103,26 +111,53 @@ class Preflight:
         return self.poll if self.poll is not None else self.min_balance is not None
 
 
+@attrs.frozen
+class Stated:
+    """What a gate stated of the account's credits, kept with its episode: what it had
+    (`credits_available`) and what the request needed (`credits_required`)."""
+
+    credits_available: Decimal | None = None
+    credits_required: Decimal | None = None
+
+
+def stated_by(payment: PaymentRequired) -> Stated | None:
+    """What `payment` states of the credits, or `None` when it states neither amount."""
+    if payment.credits_available is None and payment.credits_required is None:
+        return None
+    return Stated(payment.credits_available, payment.credits_required)
+
+
 def credits_show(
     balance: Balance | None,
-    payment: PaymentRequired | None = None,
+    gate: PaymentRequired | Stated | None = None,
     minimum: Decimal | None = None,
 ) -> bool | None:
-    """Whether a probed balance says the account can pay again; `None` when it cannot tell
-    (no reading, or an unlimited key with no amount), and the request should be tried.
+    """Whether a balance reading shows that a top-up took, and the account can pay again;
+    `None` when it cannot tell (no reading, or an unlimited key with no amount), and the
+    request should be tried. The one rule for every path that reads a balance after a
+    top-up's hook answered: a balance header on a response, the scout's balance probe, a
+    preflight probe.
 
-    The provider's own "usable" flag says no when it is `False`; otherwise the available
-    amount must cover the request's price and the preflight minimum, where known, or be
-    above zero.
+    The provider's own "usable" flag says no when it is `False`. Otherwise the available
+    amount must be above what the gate stated the account had (`credits_available`: the
+    same balance read again is no sign, case 111), at least what it stated the request
+    needs (`credits_required`) and the preflight minimum where known, else above zero: a
+    gate that stated nothing keeps "above zero".
     """
     if balance is None:
         return None
     if balance.usable is False:
         return False
-    if balance.available is None:
+    available = balance.available
+    if available is None:
         return None if balance.usable is None else True
-    needs = [n for n in (minimum, payment.credits_required if payment else None) if n is not None]
-    return balance.available >= max(needs) if needs else balance.available > 0
+    had = None if gate is None else gate.credits_available
+    if had is not None and available <= had:
+        return False
+    needs = [n for n in (minimum, gate.credits_required if gate else None) if n is not None]
+    if needs:
+        return available >= max(needs)
+    return available > 0
 
 
 def stand_in_body(payment: PaymentRequired, redact: Redactor, limit: int) -> tuple[bytes, str]:

@@ -73,7 +73,7 @@ from ._actions import (
 )
 from ._amounts import why_unpayable
 from ._balance import Balance, BalanceProbeError, balance_request_for
-from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn
+from ._episodes import CallAnswer, Episode, EpisodeBook, Mark, Turn, inside_hook
 from ._exceptions import (
     FAMILY,
     PaymentOutcomeUnknownError,
@@ -90,11 +90,12 @@ from ._holds import (
     proof_digest,
     settlement_unknown,
     top_up_key,
+    unanswered_hold,
     with_payment_identifier,
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show, kept_gate, stand_in_body
+from ._preflight import credits_show, kept_gate, stand_in_body, stated_by
 from ._redaction import redactor_of
 from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
@@ -170,7 +171,7 @@ class Recovery:
     def flow(self, request: httpx.Request, coordinator: Any) -> Flow:
         """The recovery of one request, as actions for a transport to perform."""
         scope = ""
-        if self.preflight is not None:
+        if self.preflight is not None and not inside_hook(coordinator.book):
             scope = self.scope(request)
             early = yield from self._checked(request, scope, coordinator, self.preflight)
             if early is not None:
@@ -214,7 +215,15 @@ class Recovery:
         scope: str = "",
     ) -> Flow:
         """The recovery of a request that met a gate: `sent` was taken as it was sent, and
-        `stream` is the body stream it was sent with."""
+        `stream` is the body stream it was sent with.
+
+        A request sent from inside a running hook of this coordinator (the hook looks the
+        account up, or buys, through the client it tops up) passes through recovery: its
+        gate raises at once, with no hook, no wait and no hold asked, since the episode,
+        hold or lease it would wait on may be the very hook that sent it (case 112)."""
+        if inside_hook(coordinator.book):
+            self._report("not_replayed", _FROM_A_HOOK, error, scope or "", logging.DEBUG)
+            raise error
         scope = scope or self.scope(request)
         self._gate_seen(scope, error.payment, coordinator, sent)
         need = self._need(error.reason, scope, coordinator.book, sent)
@@ -308,6 +317,8 @@ class Recovery:
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             lead, episode = book.join(key, sent, retry_of)
             book.needed(episode, need_of(request))  # its 200 would show the top-up took
+            if episode.stated is None:  # a balance shows the top-up only above what it said
+                episode.stated = stated_by(error.payment)
             # An episode whose hook had already declined (answered None) when this request
             # came: the hook is not asked again yet, and the error says so.
             declined = (
@@ -336,11 +347,30 @@ class Recovery:
                             scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
                         )
                     self._report("hook_called", "calling the payment-required hook", error, scope)
-                    call = HookCall(hook, error, episode, book, self.retry.within)
+                    cut = self._hold_of(
+                        "unknown_outcome",
+                        request,
+                        error,
+                        "the top-up hook was cut short before it answered (its event loop shut "
+                        "down, or its task was cancelled): whether it bought is unknown",
+                        Retry(),
+                        reason=need,
+                    )
+                    call = HookCall(
+                        hook,
+                        error,
+                        episode,
+                        book,
+                        self.retry.within,
+                        held_if_cut=(scope, holds, cut.encode()),
+                    )
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             try:
                 retry = yield from self._answer(episode, book)
             except Exception as exc:
+                if exc is episode.error and episode.held is not None:
+                    # The hook was cut short (`HookCall.cut_short`): its top-up is held.
+                    raise self._held_error(request, error, scope, holds, episode.held) from exc
                 if exc is episode.error and sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise
@@ -960,14 +990,7 @@ class Recovery:
         try:
             record: str | None = yield Held(scope, keys)
         except Exception as exc:
-            return PaymentHold(
-                kind="unknown_outcome",
-                reason=Reason.UNKNOWN,
-                why=(
-                    f"the coordinator could not say whether a payment is held "
-                    f"({type(exc).__name__}): failing closed"
-                ),
-            ).encode()
+            return unanswered_hold(exc)
         return record
 
     def _held_error(
@@ -1052,7 +1075,7 @@ class Recovery:
             if need in episode.needs:
                 shown_here = not self._below_minimum(scope, coordinator, since)
             else:
-                shown_here = self._balance_shows(scope, coordinator, since)
+                shown_here = self._balance_shows(scope, coordinator, since, episode)
                 if shown_here:
                     by_balance.add(top_up_key(reason))
             if shown_here:
@@ -1070,15 +1093,17 @@ class Recovery:
         if shown:
             yield from self._release(scope, shown, book)
 
-    def _balance_shows(self, scope: str, coordinator: Any, since: int) -> bool:
+    def _balance_shows(self, scope: str, coordinator: Any, since: int, episode: Episode) -> bool:
         """Whether the newest balance of a request sent at mark `since` or later (after the
-        top-up's hook answered) says the account can pay again (above zero, and at least
-        preflight's `min_balance`): a request that asked for something else shows the top-up
-        took only so, by a balance read on it (a balance header of a 200, where balances are
-        read), never by its 200 alone (a free model's call needs no credits)."""
+        top-up's hook answered) shows the top-up took (`credits_show`: above what the
+        episode's gate stated the account had, at least what it stated was needed and
+        preflight's `min_balance`, else above zero): a request that asked for something
+        else shows the top-up took only so, by a balance read on it (a balance header of a
+        200, where balances are read, or a probe's), never by its 200 alone (a free model's
+        call needs no credits), nor by the balance the gate itself stated (case 111)."""
         minimum = None if self.preflight is None else self.preflight.min_balance
         balance, _ = coordinator.balances.since(scope, since)
-        return credits_show(balance, None, minimum) is True
+        return credits_show(balance, episode.stated, minimum) is True
 
     def _below_minimum(self, scope: str, coordinator: Any, since: int) -> bool:
         """Whether the newest balance of a request sent at mark `since` or later (after the
@@ -1349,6 +1374,8 @@ def episode_key(scope: str, reason: Reason) -> str:
 _WINDOW_CLOSED = "window closed"
 #: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
 _TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
+#: Why a gate met by a request a hook sent raises at once.
+_FROM_A_HOOK = "sent from inside a running hook of this coordinator: no recovery"
 #: Why a challenge is not paid by a hook given for every reason.
 _NO_PAY_HOOK = (
     "a hook given for every reason tops up account-level gates, and pays no per-request "

@@ -42,7 +42,7 @@ from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
 from ._episodes import LocalCoordinator, Mark
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
-from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key
+from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unanswered_hold
 from ._logs import for_request
 from ._models import PaymentRequired, Retry
 from ._options import Options
@@ -462,8 +462,12 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
 
         def hook_once() -> Retry | None:
             nonlocal ran
+            held = self._held_since_elected(action)
+            if held is not None:
+                call.episode.held = held
+                return None
             ran = True
-            return call.done(call.hook(call.error))
+            return call.done(call.call())
 
         def run() -> None:
             try:
@@ -479,6 +483,21 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 call.finish(answer, None, ran=ran)
 
         workers.run(run)
+
+    def _held_since_elected(self, action: StartHook) -> str | None:
+        """In a fleet, the hold of the top-up an election just made this process run, if
+        another process put one while this one waited in the election (a hook of its cut
+        short, a topped-up replay whose outcome is unknown): the hook is not called. The
+        request asked before the election; a hold put since would otherwise be paid past.
+        A store that cannot tell holds (fail closed)."""
+        held_if_cut = action.call.held_if_cut
+        if not action.fleet or held_if_cut is None or self._local_book is not None:
+            return None
+        scope, keys, _ = held_if_cut
+        try:
+            return self._held(scope, keys)
+        except Exception as exc:
+            return unanswered_hold(exc)
 
     def _observe_balance(
         self,

@@ -13,6 +13,7 @@ next hook gets a thread of its own rather than a place in a queue that might nev
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import threading
@@ -68,10 +69,15 @@ _pool_lock = threading.Lock()
 
 
 def run(job: Callable[[], None], *, credentials: tuple[str, ...] = ()) -> None:
-    """Runs `job` (which handles its own exceptions) in a worker thread of this process;
-    what it logs is scrubbed of `credentials` too (`_logs.credentials`)."""
+    """Runs `job` (which handles its own exceptions) in a worker thread of this process, in a
+    copy of the caller's context; what it logs is scrubbed of `credentials` too
+    (`_logs.credentials`)."""
     if credentials:
         job = functools.partial(_with_credentials, credentials, job)
+    # In a copy of the caller's context: what the job sets (a hook's marker, `running_hook`,
+    # and whatever the hook sets itself) stays with it, never leaking into the next job of
+    # the same worker.
+    job = functools.partial(contextvars.copy_context().run, job)
     pool = _pool
     if pool is None:
         pool = _new_pool()
