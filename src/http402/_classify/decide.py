@@ -53,11 +53,11 @@ import attrs
 from .._models import Reason
 from .clauses import ConceptReading, read_concepts
 from .families import Family
-from .fields import Code, Fields, Message
+from .fields import RESET_UNITS, Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
 from .vocabulary.lookalikes import NO_PAYMENT_LIFTS, NO_PAYMENT_LIFTS_CODES
-from .vocabulary.throttle import UNCAUSED
+from .vocabulary.throttle import RENEWAL_WINDOW, UNCAUSED
 
 __all__ = [
     "Statements",
@@ -204,9 +204,22 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     """Rungs 1 to 6 of the ladder (the module)."""
     codes = [(code, read_code(code.normalized)) for code in fields.codes]
     texts = [(message, read_words(message.text)) for message in fields.messages]
+    remedied = _with_its_remedies(fields.messages)
+    if remedied is not None:
+        # What happened is read in the message with its remedies; a remedy alone says only
+        # what to do ("have a valid payment method" names no declined card).
+        texts = [(m, _only_remedies(said) if m.remedy else said) for m, said in texts]
+        texts.append(remedied)
     # 1. Vetoes.
-    if strict and _retry_soon(fields):
+    resets_in = _resets_in(fields)
+    if strict and (_retry_soon(fields) or (resets_in is not None and resets_in < RENEWAL_WINDOW)):
         return None
+    # A reset stated in a day or more: the limit is a period's allowance, so a quota's or a
+    # volume's weak words count on a strict reading too, and a bare quota is the plan's.
+    period = resets_in is not None and resets_in >= RENEWAL_WINDOW
+    if period and strict:
+        texts = [(message, _for_a_period(said)) for message, said in texts]
+        codes = [(code, _for_a_period(said)) for code, said in codes]
     throttle_code = names_billing = contrary = False
     for message, said in texts:
         if said.strict_veto if strict else said.veto:
@@ -285,9 +298,10 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         text = stated.get(family)
         if text is None:  # stated by a vague code
             text = _shown(next(code for f, code in vague_codes if f is family), fields)
-        if family is Family.QUOTA_EXHAUSTED and remedy is None and fields.exhausted:
+        if family is Family.QUOTA_EXHAUSTED and remedy is None and (fields.exhausted or period):
             # A quota whose `limit` object says a fixed allowance is used up (`"limit":
-            # 2500, "remaining": 0`) is an allowance, not a balance.
+            # 2500, "remaining": 0`), or that resets in days, is an allowance, not a
+            # balance.
             family = Family.PLAN_VOLUME_USED
         return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
     # 5. A remedy alone; on a strict reading, not when another refusal is stated plainly
@@ -307,12 +321,65 @@ _REASON_PHRASES = frozenset(
 )
 
 
+#: What a limit that resets in a day or more states on a strict reading as well: the
+#: families of an allowance, whose weak words ("Quota exceeded", `QUOTA_EXCEEDED`) a reset
+#: in days says are the plan's period's, not a throttle's.
+_ALLOWANCES = frozenset(
+    {Family.QUOTA_EXHAUSTED, Family.PLAN_VOLUME_USED, Family.FREE_ALLOWANCE_USED}
+)
+
+
+def _resets_in(fields: Fields) -> float | None:
+    """In how many seconds a field says the limit resets (`daysUntilReset`), if one does."""
+    values = fields.values
+    for role in RESET_UNITS:
+        seconds = values.get(role)
+        if isinstance(seconds, float):
+            return seconds
+    return None
+
+
+def _for_a_period(said: Statements) -> Statements:
+    """`said` with the allowances of its weak rules counted as strong: a limit that resets
+    in a day or more is the plan's allowance for a period (`RENEWAL_WINDOW`)."""
+    allowances = said.weak & _ALLOWANCES
+    if not allowances:
+        return said
+    return attrs.evolve(said, strong=said.strong | allowances, weak=said.weak - allowances)
+
+
 def _retry_soon(fields: Fields) -> bool:
     """`True` when the payload asks to retry within the hour (`retry_in_seconds: 1`): on a
     strict reading a window that lifts by itself, whatever it is called ("complexity budget
     exhausted"). A 402 that says so still states its gate (a payment's settling)."""
     retry = fields.values.get("retry_after")
     return isinstance(retry, float) and retry < RETRY_SOON
+
+
+def _with_its_remedies(messages: list[Message]) -> tuple[Message, Statements] | None:
+    """The error's message read with the remedies beside it, as one text, shown as the
+    message: a remedy field (`suggestion`, `hint`, `fix`...) may name the cause of what the
+    message states. Lambda Cloud's 403 "Your account is inactive." with the suggestion
+    "Make sure you have ... a valid payment method" is an account off for want of payment,
+    as the same words in one message are (payloads13). `None` when there is no remedy."""
+    remedies = [message.text for message in messages if message.remedy]
+    if not remedies:
+        return None
+    own = next((m for m in messages if m.own and not m.remedy), None)
+    if own is None:
+        return None
+    return own, read_words(" ".join((own.text, *remedies)))
+
+
+def _only_remedies(said: Statements) -> Statements:
+    """`said` without the gates it states that are no remedy (its look-alikes are kept)."""
+    if all(family.is_remedy for family in said.gates):
+        return said
+    return attrs.evolve(
+        said,
+        strong=frozenset(f for f in said.strong if f.is_remedy or not f.is_gate),
+        weak=frozenset(f for f in said.weak if f.is_remedy or not f.is_gate),
+    )
 
 
 def _names_no_cause(said: Statements) -> bool:

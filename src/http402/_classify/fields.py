@@ -64,6 +64,8 @@ class Message(NamedTuple):
     #: The error's own words: a message of the first object that has one, an upstream
     #: error's, or a remedy hint; not a form field's message under a validation error.
     own: bool = True
+    #: Under a remedy key (`_REMEDY_KEYS`): what to do, never the message shown.
+    remedy: bool = False
 
 
 class Fields:
@@ -126,7 +128,7 @@ class Fields:
             text = _message(_at(payload, path))
             if text is None:
                 return None
-            fields.messages.append(Message(text, message.upstream, message.own))
+            fields.messages.append(Message(text, message.upstream, message.own, message.remedy))
         for code, (path, key, own) in zip(self.codes, sources.codes, strict=True):
             stated = _at(payload, path)
             text = None if own is None else fields.messages[own].text
@@ -285,10 +287,11 @@ def read_fields(payload: Any) -> Fields:
                 if len(fields.messages) >= _MAX_MESSAGES:
                     sources = None
                     break
-                if own is None and rank != _REMEDY_RANK:
+                remedy = rank in _REMEDY_RANKS
+                if own is None and not remedy:
                     own = len(fields.messages)
-                own_words = first or read.upstream or rank == _REMEDY_RANK
-                fields.messages.append(Message(text, read.upstream, own_words))
+                own_words = first or read.upstream or remedy
+                fields.messages.append(Message(text, read.upstream, own_words, remedy))
                 if sources is not None and path is not None:
                     sources.messages.append((*path, spelling))
         if read.codes:
@@ -314,6 +317,12 @@ def _first(pair: tuple[Any, ...]) -> int:
 # --------------------------------------------------------------------------- the roles
 
 # Field synonyms, in snake case, in order of preference.
+#: Keys that hold what to do, in words: OpenRouter's `metadata.remedy_hint`, Lambda Cloud's
+#: `error.suggestion` ("Make sure you have ... a valid payment method", payloads13),
+#: AgentMail's `fix`, and the `hint`, `resolution`, `remedy` and `action` of other APIs. A
+#: remedy is the error's own words (it may name the gate's cause) but never the message
+#: shown, and it is read with the message it remedies too (`Message.remedy`, `decide`).
+_REMEDY_KEYS = ("remedy_hint", "suggestion", "hint", "fix", "resolution", "remedy", "action")
 _MESSAGE_KEYS = (
     "message",
     "err_msg",
@@ -333,8 +342,8 @@ _MESSAGE_KEYS = (
     "error",
     "errors",
     "details",
-    # OpenRouter's `metadata.remedy_hint`: what to do, in words.
-    "remedy_hint",
+    # What to do, in words: the remedy keys (`_REMEDY_KEYS`), last.
+    *_REMEDY_KEYS,
 )
 _CODE_KEYS = (
     "code",
@@ -421,6 +430,32 @@ _RETRY_KEYS = (
     # monday.com's GraphQL `extensions.retry_in_seconds`.
     "retry_in_seconds",
 )
+#: When the limit that ran out resets, as a duration in a unit its key names (Pull That Up
+#: Jamie's 429 `"daysUntilReset": 16`, payloads13): read by `decide` as the time window that
+#: decides, as a renewal stated in words is. A reset *timestamp* (`resetDate`) is not
+#: read: a reading is a function of the body alone (it is cached by its text), and a
+#: timestamp's distance depends on when it is read.
+_RESET_KEYS = {
+    "resets_in_days": (
+        "days_until_reset",
+        "days_to_reset",
+        "reset_in_days",
+        "resets_in_days",
+        "days_until_renewal",
+    ),
+    "resets_in_hours": ("hours_until_reset", "hours_to_reset", "reset_in_hours", "resets_in_hours"),
+    "resets_in_seconds": (
+        "seconds_until_reset",
+        "seconds_to_reset",
+        "reset_in_seconds",
+        "resets_in_seconds",
+        "reset_after_seconds",
+    ),
+}
+#: Seconds per unit of each reset role.
+RESET_UNITS = {"resets_in_days": 86400.0, "resets_in_hours": 3600.0, "resets_in_seconds": 1.0}
+#: The longest reset that is read: a year and a month.
+_MAX_RESET = 400 * 86400.0
 _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", "trace_id")
 #: A price for this request, and where or how to pay it: with both, a 402 of no known
 #: payment protocol is a priced challenge (`decide`, rung 6; ClawStack's `price_usdc` and
@@ -479,7 +514,7 @@ _NULL_WORDS = frozenset({"none", "null", "nil", "undefined"})
 _HTTP_STATUSES = frozenset(str(int(status)) for status in http.HTTPStatus if status >= 400)
 #: What a `status` says of the request's outcome (JSend, many wrappers): no code.
 _OUTCOME_WORDS = frozenset({"error", "fail", "failed", "failure", "success", "ok", "errored"})
-_REMEDY_RANK = _MESSAGE_KEYS.index("remedy_hint")
+_REMEDY_RANKS = frozenset(_MESSAGE_KEYS.index(key) for key in _REMEDY_KEYS)
 _AUX_RANK = _CODE_KEYS.index("limit_source")
 #: A code found under a message key ranks after every code key that is no limit's name.
 _MESSAGE_CODE_RANK = _AUX_RANK - 1
@@ -529,6 +564,17 @@ def _currency(value: Any) -> str | None:
 def _seconds(value: Any) -> float | None:
     amount = as_amount(value)
     return float(amount) if amount is not None and 0 <= amount <= MAX_RETRY_AFTER else None
+
+
+def _reset_in(unit: float) -> Callable[[Any], float | None]:
+    def parse(value: Any) -> float | None:
+        amount = as_amount(value)
+        if amount is None or amount < 0:
+            return None
+        seconds = float(amount) * unit
+        return seconds if seconds <= _MAX_RESET else None
+
+    return parse
 
 
 def _payee(value: Any) -> bool | None:
@@ -584,6 +630,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "request_id": _request_id,
     "price": as_amount,
     "pay_to": _payee,
+    **{role: _reset_in(unit) for role, unit in RESET_UNITS.items()},
 }
 
 
@@ -619,6 +666,7 @@ def _build_roles() -> None:
         ("request_id", _REQUEST_ID_KEYS),
         ("price", _PRICE_KEYS),
         ("pay_to", _PAYEE_KEYS),
+        *_RESET_KEYS.items(),
     ):
         for rank, key in enumerate(keys):
             ranks.setdefault(key, {})[role] = rank

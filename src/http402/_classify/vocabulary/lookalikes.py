@@ -234,6 +234,29 @@ WORDING = (
         source="https://developers.google.com/drive/api/guides/handle-errors "
         "(storageQuotaExceeded); tests/payloads/stripe-resource-missing-400-negative.json",
     ),
+    # --- payloads13: a feature flag that is off is a setting, not the plan: a feature code
+    # beside it (`feature_not_available`, "Flag is off.") is no gate, while the bare code
+    # (Lago's `feature_unavailable`) is the plan's.
+    WordRule(
+        "a feature flag off",
+        OTHER,
+        STRONG,
+        r"\b(?:feature )?flags? (?:is |was |are |has been )?(?:off|disabled|not enabled|turned off"
+        r"|not set)\b|\b(?:disabled|turned off|gated) (?:by|behind) (?:a |the |an? )?(?:feature )?"
+        r"flags?\b",
+        needles=("flag",),
+        examples=(
+            "Flag is off.",
+            "The feature flag is disabled for this workspace.",
+            "This endpoint is gated behind a feature flag.",
+        ),
+        look_alikes=(
+            "This feature is not included in your plan.",
+            "Flagged for review: upgrade your plan.",
+        ),
+        source="tests/test_gateways.py (a feature code beside 'Flag is off.'); research/"
+        "payloads13 lago-feature-unavailable-403 (the bare code, the plan's)",
+    ),
     # "Insufficient" qualifies what follows: permissions, privileges, rights, a scope or
     # access that lack are an authorisation refusal, whatever the sentence names after them
     # (a quota, credits, a billing account).
@@ -241,7 +264,7 @@ WORDING = (
         "insufficient permissions",
         OTHER,
         STRONG,
-        r"\b(?:insufficient|not enough|not sufficient) (?:[a-z-]+ )?(?:permissions?|privileges?"
+        r"\b(?:insufficient|not enough|not sufficient) (?:[a-z-]+ ){0,2}(?:permissions?|privileges?"
         r"|rights|scopes?|access(?! (?:level|tier)))\b",
         needles=("insufficient", "not enough", "not sufficient"),
         examples=(
@@ -250,6 +273,8 @@ WORDING = (
             "insufficient_scope: the token has insufficient scope for this request",
             "Not enough rights to read the balance.",
             "Insufficient access to this project's credits.",
+            # Lago's 403 row: "Feature unavailable or insufficient API key permissions."
+            "Insufficient API key permissions.",
         ),
         look_alikes=(
             "Insufficient quota for this request.",
@@ -257,7 +282,8 @@ WORDING = (
             "Insufficient access level: upgrade your plan.",
         ),
         source="research/payloads7 yandex-cloud-insufficient-permissions-use-quota-of-folder-"
-        "403-negative (an IAM role on the folder); RFC 6750 insufficient_scope",
+        "403-negative (an IAM role on the folder); RFC 6750 insufficient_scope; "
+        "https://getlago.com/docs/v2/api-reference/errors.md (403, payloads13)",
     ),
     # A cloud's count of resources (instances, sessions, keys), raised by a quota request and
     # not by paying: AWS's `ServiceQuotaExceededException`, which AWS Sign-In sends on a 402.

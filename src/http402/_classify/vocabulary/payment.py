@@ -9,6 +9,11 @@ from ..rules import CodeRule, Strength, WordRule
 
 DECLINED = Family.INSTRUMENT_DECLINED
 MISSING = Family.INSTRUMENT_MISSING
+#: What the account's billing information is called (payloads13).
+_BILLING_INFO = (
+    r"(?:billing (?:address|details|information|info|profile|contact)"
+    r"|payment (?:details|information|info))"
+)
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
 
 #: What an issuer checks of a card: its security code, its billing address, 3-D Secure.
@@ -289,6 +294,42 @@ WORDING = (
         look_alikes=("Choose a payment method.",),
         source="tests/payloads/bedrock-invalid-payment-instrument-403.json",
     ),
+    # --- payloads13: billing information the account lacks (Lob's 403
+    # `billing_address_required`). Said of the account ("your account needs to have a
+    # billing address", "no billing details on file"), it is a payment method missing: the
+    # provider cannot bill it. Not a form's field ("address_line1 is required"), nor a
+    # payment request's customer address ("The billing address is invalid", "billing
+    # address is required"): the account must be the one that lacks it.
+    WordRule(
+        "billing information missing on the account",
+        MISSING,
+        STRONG,
+        r"\b(?:account|organization|organisation|workspace|team)\b[^.]{0,30}?\b(?:needs?|requires?|must"
+        r" have|is missing|has no|does not have|doesn't have|lacks?)\b(?: to have)?"
+        r" (?:an? |your |its |the |valid |complete )*" + _BILLING_INFO + r"\b"
+        r"|\bno " + _BILLING_INFO + r" (?:on file|(?:is |has been )?(?:set|added|provided|"
+        r"configured) (?:on|for) (?:your|the|this) account)\b"
+        r"|\b(?:add|provide|set up|enter) (?:an? |your )?" + _BILLING_INFO + r" (?:to|on|for|in)"
+        r" your account\b",
+        needles=("billing", "payment info", "payment details"),
+        examples=(
+            "In order to create a live mail piece, your account needs to have a billing address.",
+            "Your account does not have billing information.",
+            "There are no billing details on file.",
+            "Please add a billing address to your account to send live requests.",
+        ),
+        look_alikes=(
+            "address_line1 is required",
+            "The billing address is invalid.",
+            "Billing address is required.",
+            "billing_details.address.postal_code is required for this payment method.",
+            "The customer's billing address does not match the card.",
+        ),
+        source="research/payloads13 lobcom-billing-address-required-403 "
+        "(https://help.lob.com/developer-docs/error-reference: BILLING_ADDRESS_REQUIRED, 403, "
+        "'In order to create a live mail piece, your account needs to have a billing "
+        "address.')",
+    ),
     WordRule(
         "add a payment method",
         Family.PAYMENT_METHOD_ASKED,
@@ -390,5 +431,24 @@ CODES = (
         source="https://docs.stripe.com/error-codes; PayPal Orders v2 PAYER_ACTION_REQUIRED; "
         "tests/payloads/bedrock-invalid-payment-instrument-403.json",
         look_alikes=("payment_method_unactivated_for_test",),
+    ),  # --- payloads13: a code that says the account's billing information is missing. Weak:
+    # a payments API's validation of a customer's address says the same
+    # (`billing_address_required` on a payment request), so only the words (above) or a
+    # 402 make it a gate.
+    CodeRule(
+        [
+            "billing_address_required",
+            "billing_address_missing",
+            "billing_info_required",
+            "billing_information_required",
+            "billing_details_required",
+            "billing_information_missing",
+            "billing_details_missing",
+        ],
+        MISSING,
+        WEAK,
+        source="research/payloads13 lobcom-billing-address-required-403 "
+        "(https://help.lob.com/developer-docs/error-reference)",
+        look_alikes=("billing_address_invalid", "address_line1_required"),
     ),
 )

@@ -522,17 +522,32 @@ CODES = (
         "(https://docs-dev.autohost-dev.uk/api/errors/subscription_required)",
         joins_words=True,
     ),
-    # HTTP's own Upgrade Required, a feature flag, an e-mail address's verification.
+    # HTTP's own Upgrade Required, an e-mail address's verification.
     CodeRule(
-        [
-            "upgrade_required",
-            "feature_not_available",
-            "feature_unavailable",
-            "verification_required",
-        ],
+        ["upgrade_required", "verification_required"],
         FEATURE,
         WEAK,
         source="tests/payloads/elevenlabs-paid-plan-required-402.json",
+    ),
+    # --- payloads13: a feature unavailable to the account (Lago's bare 403
+    # `{"code": "feature_unavailable", "details": []}`, a premium feature its plan lacks).
+    # Strong: "unavailable", "not available" or "not included" says the account may not
+    # have it, which is what a plan says; a setting or a flag says "not enabled" or
+    # "disabled" (`feature_not_enabled`, `feature_disabled`: the account turns it on
+    # itself), and those stay no gate. Words that plainly say another refusal ("insufficient
+    # API key permissions", which Lago's 403 also covers) outvote the code (rung 2).
+    CodeRule(
+        [
+            "feature_not_available",
+            "feature_unavailable",
+            "feature_not_included",
+        ],
+        FEATURE,
+        STRONG,
+        source="tests/payloads/elevenlabs-paid-plan-required-402.json; research/payloads13 "
+        "lago-feature-unavailable-403 (https://getlago.com/docs/v2/api-reference/errors.md: "
+        "'403 | Feature unavailable ... Example code: feature_unavailable')",
+        look_alikes=("feature_not_enabled", "feature_disabled", "feature_flag_disabled"),
     ),
     CodeRule(
         [

@@ -203,6 +203,33 @@ WORDING = (
         look_alikes=("Account created.",),
         source="tests/payloads/openai-billing-not-active.json",
     ),
+    # --- payloads13: an account off whose remedy names a payment method or billing
+    # (Lambda Cloud's 403 "Your account is inactive." with the suggestion "Make sure you
+    # have verified your email address and have a valid payment method"): the cause is the
+    # account's billing, a gate on any status, while "account off" alone is weak (above).
+    # The remedy may be a field of its own (`decide` reads a message with its remedies).
+    WordRule(
+        "account off, a payment method its remedy",
+        INACTIVE,
+        STRONG,
+        r"\baccount\b[^.]{0,20}?\b(?:not active|inactive|suspended|disabled|deactivated"
+        r"|on hold)\b[\s\S]{0,140}?\b(?:payment (?:method|details|information|info)"
+        r"|billing (?:method|details|information|info|address)|credit card)\b",
+        needles=("account",),
+        examples=(
+            "Your account is inactive. Make sure you have verified your email address and "
+            "have a valid payment method. Contact Support if problems continue.",
+            "Your account has been deactivated. Please update your billing information.",
+        ),
+        look_alikes=(
+            "Your account is inactive. Make sure you have verified your email address.",
+            "This account is disabled. Contact support.",
+            "Your account is not active.",
+        ),
+        source="research/payloads13 lambdalabs-account-inactive-403 "
+        "(https://docs.lambda.ai/api/cloud: ApiErrorAccountInactive, code "
+        "'global/account-inactive', with its suggestion)",
+    ),
     WordRule(
         "billing off",
         INACTIVE,

@@ -273,6 +273,13 @@ WORDING = (
 #: throttle rule matches.
 UNCAUSED = frozenset({"throttled, no cause named"})
 
+#: The same window stated by a field (payloads13): a limit whose reset a field states as a
+#: duration (`daysUntilReset`, `reset_in_seconds`: `fields._RESET_KEYS`) within this many
+#: seconds is a window, as "renewal within a day" says in words (no gate on a strict
+#: reading); in this many or more it is a period's allowance, the plan's, on any status
+#: (Pull That Up Jamie's 429 "Quota exceeded" with `"daysUntilReset": 16`).
+RENEWAL_WINDOW = 86400.0
+
 CODES = (
     CodeRule(
         [
