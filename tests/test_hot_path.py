@@ -230,6 +230,34 @@ class TestKnownGates:
         assert not book.knows_gates()  # expired, though not looked up yet
         assert book.gated("c") is None
 
+    def test_the_book_says_when_a_response_may_settle_something(self) -> None:
+        """The shells read one flag after a response got through, not the book's mappings:
+        it follows them through every change."""
+        book = EpisodeBook(Clock())
+        assert not book.settling_now
+        book.holds.hold("a", "top-up:x", "{}")
+        book.holds.hold("b", "top-up:x", "{}", shared=True)
+        assert book.settling_now and book.settling
+        book.holds.release("a", "top-up:x")
+        assert book.settling_now
+        assert book.holds.settle("b", "top-up:x", None) == (None, False)  # released elsewhere
+        assert not book.settling_now and not book.settling
+        book.holds.settle("c", "top-up:x", "{}")  # the store's hold is kept here
+        assert book.settling_now
+        book.holds.release("c")
+        assert not book.settling_now
+        for scope in ("s|1", "s|2"):
+            _, episode = book.join(scope, book.mark())
+            book.finish(episode, http402.Retry(within=60), None, 120.0)
+        assert book.settling_now and book.settling
+        book.lift(episode, "s")
+        assert book.settling_now
+        book.holds.hold("d", "top-up:x", "{}")
+        book.settled("s")  # the top-ups are settled; the hold still stands
+        assert book.settling_now and book.settling
+        book.holds.release("d")
+        assert not book.settling_now and not book.settling
+
     def test_a_fleet_coordinator_is_always_asked(self) -> None:
         """A coordinator that cannot tell at no cost may know another process's gate."""
 
@@ -454,6 +482,27 @@ class TestContentTypesMetBefore:
         long = "application/" + "x" * http402._shell._MAX_CONTENT_TYPE
         http402.PaymentRequiredTransport(_typed(long)).handle_request(httpx.Request("GET", URL))
         assert long.encode() not in http402._shell.NOT_STREAMS
+
+    def test_a_balance_header_is_read_whatever_content_types_came_before(self) -> None:
+        """The hot path asks a watched header only whether its value is a type met before;
+        a type without a '/' is never kept, so a balance that reads like it is still read."""
+        fired = Alerts()
+        balance = [False]
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            headers = {"content-type": "42"}
+            if balance[0]:
+                headers["x-credits-remaining"] = "42"
+            return httpx.Response(200, headers=headers, content=b"{}")
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(provider), low_balance=http402.LowBalanceWatch(fired, below=50)
+        )
+        transport.handle_request(httpx.Request("GET", URL))
+        assert http402._shell.NOT_STREAMS == {}
+        balance[0] = True
+        transport.handle_request(httpx.Request("GET", URL))
+        assert [alert.balance for alert in fired.wait(1)] == [Decimal(42)]
 
     @pytest.mark.anyio
     async def test_the_async_transport_judges_a_type_once_too(self) -> None:

@@ -48,7 +48,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -249,6 +249,12 @@ class EpisodeBook:
         #: The book's logical clock: advanced as an episode finishes or a balance reading is
         #: taken (`tick`); read without the lock when a request is sent.
         self.sequence = 0
+        #: `settling`, kept as a plain value beside `sequence`: whether a top-up of this
+        #: process has not shown yet to have taken, or a hold is known here. A shell reads it
+        #: after every response that got through, from the cache line it read the sequence
+        #: from, with no call (`_settling_changed` keeps it).
+        self.settling_now = False
+        self._signs_lock = threading.Lock()
         # How many scopes have a known gate, and the latest time one of them holds until:
         # "is any gate known at all?" is one look at them, before any scope is computed.
         self.gated_scopes = 0
@@ -262,7 +268,7 @@ class EpisodeBook:
         #: that scope for the offer uses it.
         self._orphans: dict[tuple[str, str], Episode] = {}
         #: The holds this process put or met (`LocalCoordinator` keeps its holds here).
-        self.holds = HoldBook()
+        self.holds = HoldBook(on_change=self._settling_changed)
         #: By key, the last episode whose hook answered `Retry` and that nothing showed
         #: yet to have taken (no replay, and no request asking for what met its gate, got through).
         self._unlifted: dict[str, Episode] = {}
@@ -399,6 +405,7 @@ class EpisodeBook:
                 episode.open_until = now + (retry.within or window)
                 if episode.scope is not None:
                     self._unlifted[episode.scope] = episode
+                    self._settling_changed()
             if episode.scope is not None:
                 state = self._state(episode.scope)
                 if state.running is episode:
@@ -435,6 +442,7 @@ class EpisodeBook:
             self._forget_gate(self._scopes.get(scope))
             if episode.scope is not None and self._unlifted.get(episode.scope) is episode:
                 del self._unlifted[episode.scope]
+                self._settling_changed()
             if episode.lifted_at is not None:
                 return False
             episode.lifted_at = self.clock()
@@ -448,11 +456,12 @@ class EpisodeBook:
         some hold is known here: a response that gets through may settle it."""
         return bool(self._unlifted) or bool(self.holds)
 
-    def settling_signs(self) -> tuple[Mapping[str, Episode], Mapping[str, Mapping[str, str]]]:
-        """What `settling` looks at, live (changed in place, never replaced), to be read only:
-        the unlifted top-ups and the holds by scope. A shell keeps both, and after every
-        response that got through asks whether either holds anything, with no call."""
-        return self._unlifted, self.holds.live()
+    def _settling_changed(self) -> None:
+        """Recomputes `settling_now` after the unseen top-ups or the holds changed, under the
+        lock of the one that changed. Its own lock is taken last and holds no other, so the
+        recomputations follow one another and the last reads both as they are."""
+        with self._signs_lock:
+            self.settling_now = bool(self._unlifted) or bool(self.holds.live())
 
     def settled(self, scope: str) -> None:
         """The last top-ups of `scope` count as taken (the application reconciled them, or
@@ -461,6 +470,7 @@ class EpisodeBook:
         with self._lock:
             for key in [k for k in self._unlifted if k.startswith(prefix)]:
                 del self._unlifted[key]
+            self._settling_changed()
 
     def unlifted(self, key: str) -> Episode | None:
         """The last episode of `key` whose hook answered `Retry`, if nothing showed yet that
@@ -640,6 +650,7 @@ class EpisodeBook:
         episode), the scouts and waiters; the lock is new. Finished episodes, open windows
         and holds stay: the money they stand for was spent for the account either way."""
         self._lock = threading.Lock()
+        self._signs_lock = threading.Lock()
         self.holds.forked()
         self._orphans = {k: e for k, e in self._orphans.items() if e.finished}
         for state in self._scopes.values():
@@ -683,6 +694,7 @@ class EpisodeBook:
         for key in [k for k, v in self._scopes.items() if self._forgettable(v, now)]:
             self._forget_gate(self._scopes.pop(key))
             self._unlifted.pop(key, None)
+        self._settling_changed()
         self._prune_at = max(self._max_scopes, 2 * len(self._scopes))
 
     def _forgettable(self, state: _ScopeState, now: float) -> bool:

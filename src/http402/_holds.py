@@ -381,9 +381,12 @@ class HoldBook:
     reconciled ends here too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._holds: dict[str, dict[str, str]] = {}
+        #: Called under the lock each time a hold is put or ends (the episode book keeps
+        #: whether anything is held where the shells read it on every response).
+        self._on_change = on_change
         #: The holds the coordinator has (handed to it, or read from it).
         self._shared: set[tuple[str, str]] = set()
         #: Scopes whose coordinator did not answer when asked to end a hold, since the last
@@ -396,6 +399,7 @@ class HoldBook:
             self._holds.setdefault(scope, {}).setdefault(key, record)
             if shared:
                 self._shared.add((scope, key))
+            self._changed()
 
     def settle(self, scope: str, key: str, answer: str | None) -> tuple[str | None, bool]:
         """The hold on `key` of `scope` after the coordinator answered `answer`, and whether
@@ -409,6 +413,7 @@ class HoldBook:
             if answer is not None:
                 self._holds.setdefault(scope, {}).setdefault(key, answer)
                 self._shared.add((scope, key))
+                self._changed()
                 return answer, False
             holds = self._holds.get(scope, {})
             record = holds.get(key)
@@ -419,6 +424,7 @@ class HoldBook:
                 del holds[key]
                 if not holds:
                     del self._holds[scope]
+                self._changed()
                 return None, False
             self._shared.add((scope, key))
             return record, True
@@ -433,6 +439,7 @@ class HoldBook:
             if key is None:
                 self._holds.pop(scope, None)
                 self._shared = {each for each in self._shared if each[0] != scope}
+                self._changed()
                 return
             self._shared.discard((scope, key))
             holds = self._holds.get(scope)
@@ -440,6 +447,7 @@ class HoldBook:
                 holds.pop(key, None)
                 if not holds:
                     del self._holds[scope]
+            self._changed()
 
     def release_failed(self, scope: str) -> bool:
         """Notes that the coordinator did not end a hold of `scope`; `True` the first time
@@ -462,9 +470,12 @@ class HoldBook:
         return bool(self._holds)
 
     def live(self) -> Mapping[str, Mapping[str, str]]:
-        """The holds by scope, live (changed in place, never replaced), to be read only: a
-        shell asks whether any is held on every response that got through, with no call."""
+        """The holds by scope, live (changed in place, never replaced), to be read only."""
         return self._holds
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def forked(self) -> None:
         """In a child process: a new lock (the parent's may have been held by a thread that

@@ -41,24 +41,35 @@ from ._streams import (
 from ._telemetry import report
 from ._untrusted import BodyReader
 
-__all__ = ["TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "not_a_stream", "wrap_client"]
+__all__ = ["NOT_STREAMS", "TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
 
 #: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
 TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
 
-#: The `Content-Type` values (raw bytes) met on a 200 that do not say `text/event-stream`,
-#: each mapped to `False`: the hot path judges a 200's content type with one lookup,
-#: `not_a_stream(value) is not False` (a value not met yet is looked at, in `_looked_at`,
-#: which remembers it here). Shared by every transport of the process; bounded, since a
-#: server may send a new type each time.
+#: The `Content-Type` values (raw bytes) met on a 200 that do not say `text/event-stream`
+#: (each mapped to `False`). The hot path asks one question of every header whose name a
+#: feature watches, `value not in NOT_STREAMS`: a content type met before and judged no event
+#: stream passes, and any other value is looked at (`_looked_at`, which remembers a new type
+#: here). That one question also serves the balance headers, as no value kept here can read
+#: as a balance: only a type with a `/` is kept (every media type has one; a number never
+#: does). Shared by every transport of the process; bounded, since a server may send a new
+#: type each time.
 NOT_STREAMS: dict[bytes, bool] = {}
-#: `NOT_STREAMS.get`, bound once: the call of a bound `dict.get` is one specialized
-#: instruction, where slicing the value's first byte and looking it up were three generic
-#: ones, which cost tens of ns each once a request's own work has evicted them from the
-#: caches (`benchmarks/overhead.py`).
-not_a_stream = NOT_STREAMS.get
 _MAX_NOT_STREAMS = 256
 _MAX_CONTENT_TYPE = 256
+#: The attributes that the shells' hot path reads, in the order it reads them.
+_HOT_PATH = (
+    "_recovery",
+    "_book",
+    "_transport",
+    "_ok",
+    "_scans_200",
+    "_watched_on_200",
+    "_not_streams",
+    "_checks",
+    "_gate_book",
+    "_local_book",
+)
 #: The `run_episode` of the in-process coordinators, which never read a mark's wall clock.
 _LOCAL_EPISODES = (LocalCoordinator.run_episode, AsyncLocalCoordinator.run_episode)
 
@@ -98,6 +109,12 @@ class Shell:
         return shell
 
     def _set_up(self, transport: Any, options: Options) -> None:
+        # CPython keeps an instance's attributes in one array, in the order they are first
+        # set: the ones a response that meets no gate reads come first, so that the hot path
+        # reads them from one or two cache lines, not from across the array
+        # (`_plan_the_hot_path` gives them their values).
+        for name in _HOT_PATH:
+            setattr(self, name, None)
         self._options = options
         self._transport = transport if transport is not None else self._default_transport()
         self._registry = options.registry
@@ -138,7 +155,7 @@ class Shell:
         http402 does; with an in-process coordinator (`_local_book`) only the sequence, as
         nothing reads its wall clock but a gate's mark, taken as the gate arrives. A
         response that got through may settle a top-up or a hold of this process: whether
-        there is any is two looks at the book's live mappings (`_unlifted`, `_holds_here`).
+        there is any is a flag the book keeps beside its sequence (`settling_now`).
 
         `_passes` looks for the header names a feature reads (`_watched`; on a 200,
         `_watched_on_200`): a balance header wherever a balance is used (the low-balance
@@ -163,7 +180,6 @@ class Shell:
         #: Whose sequence marks a request as it is sent, to order the balances read
         #: (`_readings`).
         self._book = coordinator.book
-        self._unlifted, self._holds_here = coordinator.book.settling_signs()
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
         self._stores_holds = all(
@@ -192,6 +208,8 @@ class Shell:
         # asking a set whether it is empty is a call of its own.
         self._ok = 200 if _keeps_header_list(self._http) else -1
         self._scans_200 = bool(self._watched_on_200)
+        # Read as an attribute, from the line that holds the others, not as a global.
+        self._not_streams = NOT_STREAMS
 
     def _key_scopes(self, options: Options) -> None:
         """The billing scope this transport computes: the application's `scope=`, or the
@@ -281,10 +299,10 @@ class Shell:
         `text/event-stream`. The shell's `_looked_at` reads whatever this stops, exactly.
 
         It runs on every response, so it is one pass over httpx's own header list (raw name,
-        lower-case name, value) with one set lookup per name, and a content type met before
-        and judged no event stream passes with one more (`NOT_STREAMS`; a new one is looked
-        at); a library whose headers are kept otherwise has every response that a feature
-        may read looked at.
+        lower-case name, value) with one set lookup per name, and a watched header passes
+        only with a value met before as a content type that says no event stream
+        (`NOT_STREAMS`, which keeps no value that could be a balance); a library whose headers
+        are kept otherwise has every response that a feature may read looked at.
         """
         status = response.status_code
         if status == 402 or status in self._registry.interest:
@@ -295,7 +313,7 @@ class Shell:
         if self._ok != 200:  # headers kept otherwise than in httpx's list
             return False
         for _, name, value in response.headers._list:
-            if name in watched and (name != b"content-type" or not_a_stream(value) is not False):
+            if name in watched and value not in self._not_streams:
                 return False
         return True
 
@@ -311,6 +329,7 @@ class Shell:
             if (
                 name == b"content-type"
                 and len(value) <= _MAX_CONTENT_TYPE
+                and b"/" in value  # a media type; never a balance (`NOT_STREAMS`)
                 and not says_event_stream_value(value)
             ):
                 if len(NOT_STREAMS) >= _MAX_NOT_STREAMS:

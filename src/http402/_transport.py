@@ -47,7 +47,7 @@ from ._logs import for_request
 from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._replay import credential_view
-from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, not_a_stream
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
 from ._streams import Followed
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
@@ -270,9 +270,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 if self._scans_200:
                     watched = self._watched_on_200
                     for _, name, value in response.headers._list:
-                        if name in watched and (
-                            name != b"content-type" or not_a_stream(value) is not False
-                        ):
+                        if name in watched and value not in self._not_streams:
                             response = self._looked_at(request, response, sequence)
                             break
             elif not self._passes(response):
@@ -283,7 +281,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             mark = Mark((sequence, _wall() if wall is None else wall))
             flow = recovery.gated(request, error, self._coordinator, mark, stream)
         else:
-            if recovery is None or not (self._unlifted or self._holds_here):
+            if recovery is None or not self._book.settling_now:
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).
