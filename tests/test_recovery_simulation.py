@@ -84,7 +84,7 @@ PENDING = base64.b64encode(
 ).decode()
 #: Seeds run in the test suite, and seeds that once broke an invariant (kept as regressions).
 SEEDS = range(400)
-REGRESSIONS: list[int] = []
+REGRESSIONS: list[int] = [897]
 PROOF = "sim-proof-0123456789abcdef"
 
 
@@ -278,6 +278,10 @@ class World:
             finishes = self.clock.now + self.rng.uniform(0.0, 3.0)
             self.hooks.append((finishes, action))
             return None
+        if isinstance(action, Release):
+            # A success that asked for what met the gate ended a top-up's hold: as much a
+            # sign that the top-up took as a lift (seed 897: one did, and the oracle missed it).
+            self.lifts += 1
         if isinstance(action, (Held, Hold, Release)):
             return holding(self.coordinator, action)
         if isinstance(action, Lifted):

@@ -905,6 +905,44 @@ def test_one_offer_is_one_identity_however_a_replica_spells_it(
         assert not allowed  # another chain, or another token: not this policy's
 
 
+def _priced(currency: str, amount: str, protocol: str = "payment") -> Any:
+    return http402.PaymentOption(
+        protocol=protocol,
+        scheme="charge",
+        network="stripe",
+        amount=Decimal(amount),
+        unit=currency,
+        asset=currency,
+        resource="https://api.example.com/report",
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        (_priced("usd", "500"), _priced("USD", "500"), True),
+        (_priced("Usd", "500"), _priced("USD", "500.0"), True),
+        (_priced("sat", "500"), _priced("BTC", "500"), True),  # the scheme's base units
+        (_priced("sat", "500"), _priced("SAT", "500"), True),
+        # Not one price: another amount, another currency, another protocol's reading.
+        (_priced("usd", "500"), _priced("USD", "501"), False),
+        (_priced("usd", "500"), _priced("eur", "500"), False),
+        (_priced("usd", "500"), _priced("usd", "500", protocol="pay-per-crawl"), False),
+    ],
+)
+def test_one_price_is_one_hold_however_a_replica_spells_its_currency(
+    one: Any, other: Any, same: bool
+) -> None:
+    """Case 121's kind: the hold key counts an offer's price as a spend policy counts it
+    (`_amounts.counted`: an ISO 4217 currency by its upper-case code in its minor unit,
+    bitcoin in millisatoshis), so the `Payment` scheme's "usd" from one replica and "USD"
+    from another are one held offer, as they are one currency to the policy."""
+    from http402._holds import offer_keys
+
+    keys = offer_keys([one], "GET", "https://api.example.com/report")
+    assert (keys == offer_keys([other], "GET", "https://api.example.com/report")) is same
+
+
 def test_a_window_counts_one_token_however_its_address_is_cased() -> None:
     """`max_per_window` keyed by the checksummed address counts offers written in lower case
     under the same key: two payments of 6000 atomic USDC, one spelt each way, do not both

@@ -45,7 +45,7 @@ from typing import Any
 
 import attrs
 
-from ._amounts import canonical_offer
+from ._amounts import canonical_offer, counted
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import Redactor, safe_url_for_display
 from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
@@ -214,7 +214,9 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
     URL) count; a per-challenge token (an L402 invoice, an x402 nonce) does not, so a
     request sent again (an SDK's retry) meets the same hold. The offer counts as
     `canonical_offer` has it: a replica that writes the token's address in lower case, or
-    the network by its x402 v1 name, sells the same offer (case 114)."""
+    the network by its x402 v1 name, sells the same offer (case 114); and its price as a
+    spend policy counts it (`counted`): a currency in any case ("usd", "USD") or bitcoin
+    as "sat" or "BTC" base units is one price (case 121)."""
     keys = [_offer_key(option, method, url) for option in options]
     return tuple(dict.fromkeys(keys)) or (_offer_key(None, method, url),)
 
@@ -224,13 +226,20 @@ def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
         parts: tuple[object, ...] = ("request", method.upper(), url)
     else:
         option = canonical_offer(option)
+        # The price as a spend policy counts it (one key, one unit: "usd" and "USD" are one
+        # currency, the `Payment` scheme's "sat" and "BTC" base units one bitcoin amount);
+        # as written where it cannot be counted.
+        money = counted(option)
+        price = (
+            (money[0], format(money[1].normalize(), "f"))
+            if money is not None
+            else (option.asset, option.unit, str(option.amount))
+        )
         parts = (
             option.protocol,
             option.scheme,
             option.network,
-            option.asset,
-            option.unit,
-            str(option.amount),
+            *price,
             option.resource or f"{method.upper()} {url}",
         )
     digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
