@@ -57,7 +57,7 @@ from .fields import RESET_UNITS, Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
 from .vocabulary.lookalikes import NO_PAYMENT_LIFTS, NO_PAYMENT_LIFTS_CODES
-from .vocabulary.throttle import RENEWAL_WINDOW, UNCAUSED
+from .vocabulary.throttle import CATEGORY, PERIOD_WINDOW, RENEWAL_WINDOW, UNCAUSED
 
 __all__ = [
     "Statements",
@@ -223,7 +223,11 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     throttle_code = names_billing = contrary = False
     for message, said in texts:
         if said.strict_veto if strict else said.veto:
-            if not _is_reason_phrase(message.text) and not _names_no_cause(said):
+            if (
+                not _is_reason_phrase(message.text)
+                and not _names_no_cause(said)
+                and not _a_period_outranks(said, texts)
+            ):
                 return None
             # "Too Many Requests" beside the error's own words is the status restated, and
             # "throttled" with no rate, window or concurrency names no cause: a category,
@@ -388,6 +392,40 @@ def _names_no_cause(said: Statements) -> bool:
     the error's words state plainly outvotes (the budget that was reached is the cause),
     while "throttled ... during the 1m window" names a throttle's cause."""
     return said.uncaused and Family.TRANSFER_REFUSED not in said.strong
+
+
+#: The throttle's wording rules that name a window or a cause (every one but `CATEGORY`'s).
+_WINDOW_RULES = tuple(
+    rule for rule in WORDING if rule.family is Family.THROTTLE and rule.name not in CATEGORY
+)
+
+
+def _a_period_outranks(said: Statements, texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when `said`'s throttle is only a category's words that name no window ("Rate
+    limit exceeded", `CATEGORY`) and the error's own words state a gate of a window in months
+    or the billing period, with no window under a day (`PERIOD_WINDOW`): the time window
+    decides, not the name. Proofio's 429 `"error": "Rate limit exceeded"` beside "You have
+    exceeded the monthly rate limit of 1000 requests. Please try again next month." is the
+    plan's allowance; "... hourly rate limit ... try again next hour" stays a throttle."""
+    if said.transfer or said.contrary or not said.veto:
+        return False
+    period = False
+    for message, other in texts:
+        if not message.own:
+            continue
+        lowered = message.text.lower()
+        if Family.THROTTLE in other.strong | other.weak and any(
+            rule.matches(lowered) for rule in _WINDOW_RULES
+        ):
+            return False  # a window under a day, a concurrency, "throttled": a throttle
+        period = period or (
+            PERIOD_WINDOW.matches(lowered)
+            and any(
+                family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
+                for family in other.strict_gates
+            )
+        )
+    return period
 
 
 def _is_reason_phrase(text: str) -> bool:

@@ -328,6 +328,9 @@ _MESSAGE_KEYS = (
     "err_msg",
     # Sakura Cloud's, Baidu's and VK's `error_msg`.
     "error_msg",
+    # Market Data's and WeChat's `errmsg` (`{"s": "error", "errmsg": ...}`, payloads14): one
+    # word, so no spelling of `err_msg` reaches it.
+    "errmsg",
     "error_message",
     "detail",
     "error_description",

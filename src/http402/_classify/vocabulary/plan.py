@@ -272,6 +272,36 @@ WORDING = (
         source="tests/payloads (polygon-plan-does-not-include-timeframe-403, from research); "
         "tests/payloads/elevenlabs-paid-plan-required-402.json",
     ),
+    # An action the current plan does not allow, said of the action ("The requested action
+    # cannot be performed with your current plan", Market Data's 402; "this request is not
+    # possible under your plan"). Not "cannot be performed" of a resource or a state, nor
+    # with a plan named only as a remedy ("Upgrade your plan" is `upgrade`'s).
+    WordRule(
+        "an action the plan does not allow",
+        FEATURE,
+        STRONG,
+        r"\b(?:cannot|can't|can ?not|could not|couldn't|may not|is not able to|unable to) "
+        r"(?:be )?(?:performed|done|completed|executed|processed|accessed|used|made|fulfilled"
+        r"|served|perform|do|complete|access|use|make|request)\b[^.]{0,40}?\b(?:with|on|under|in"
+        r"|using|by) (?:your|the|this|its) (?:current |existing |present |free |account's )?"
+        r"(?:plan|tier|subscription)\b(?! key)",
+        needles=("plan", "tier", "subscription"),
+        examples=(
+            "The requested action cannot be performed with your current plan, such as "
+            "attempting to access historical data with a free plan or very old historical "
+            "data with a Starter plan.",
+            "This request can't be completed on your current plan.",
+            "You cannot use this endpoint with your current subscription.",
+        ),
+        look_alikes=(
+            "The requested action cannot be performed on this resource.",
+            "The requested action cannot be performed in the current state.",
+            "The plan cannot be deleted while it has active subscriptions.",
+            "This subscription key cannot be used with the current subscription key header.",
+        ),
+        source="research/payloads14 marketdata-plan-entitlement-402 (https://github.com/"
+        "MarketDataApp/documentation/blob/main/api/troubleshooting/http-status-codes.md)",
+    ),
     # What a paid tier's members alone may use: "X is for premium subscribers only", "is
     # reserved for paid plans", "Pro users only". The tier must be a paid one by name: "for
     # internal users only" or "for admins only" is an authorisation's.

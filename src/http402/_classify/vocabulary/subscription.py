@@ -92,6 +92,36 @@ WORDING = (
         "research/payloads11 datalab-no-active-paid-subscription-403 "
         "(https://documentation.datalab.to/platform/errors)",
     ),
+    # No active plan at all ("No active billing plan.", Particle's 402 `no_active_plan`,
+    # "Select a billing plan to continue"): nothing is subscribed, a lapse like "no active
+    # subscription", lifted by subscribing; a plan that does not include something is the
+    # plan's (plan.py). The plan must be a billing one: bare, or a billing, paid, pricing
+    # or subscription plan, not a query's, a migration's or a maintenance plan.
+    WordRule(
+        "no active plan",
+        INACTIVE,
+        STRONG,
+        r"\bno (?:active|current|valid)(?:,? paid)? (?:billing |paid |pricing |subscription "
+        r"|service )?plan\b(?! (?:id|key|name|found for (?:this|the) query)\b)"
+        r"|\b(?:does not|doesn't|do not|don't) have an? (?:active|current|valid)(?:,? paid)? "
+        r"(?:billing |paid |pricing |subscription |service )?plan\b(?! (?:id|key|name)\b)"
+        r"|\bwithout an? (?:active|valid)(?:,? paid)? (?:billing |paid |pricing |subscription )?"
+        r"plan\b(?! (?:id|key|name)\b)",
+        needles=("plan",),
+        examples=(
+            "No active billing plan.",
+            "No active plan. Select a billing plan to continue.",
+            "Your organization does not have an active subscription plan.",
+        ),
+        look_alikes=(
+            "Your plan does not include this endpoint.",
+            "No active maintenance plan.",
+            "No active plan id was given.",
+            "No active execution plan found for this query.",
+        ),
+        source="research/payloads14 particle-no-active-plan-402 (https://docs.particle.pro/"
+        "errors/overview)",
+    ),
     WordRule(
         "plan expired",
         INACTIVE,

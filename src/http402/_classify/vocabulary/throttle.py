@@ -280,6 +280,42 @@ UNCAUSED = frozenset({"throttled, no cause named"})
 #: (Pull That Up Jamie's 429 "Quota exceeded" with `"daysUntilReset": 16`).
 RENEWAL_WINDOW = 86400.0
 
+#: A window stated in months or the billing period, in words (payloads14): the same model as
+#: `RENEWAL_WINDOW`, where a field states it. A limit renewed monthly, next month or with the
+#: billing cycle is a period's allowance, the plan's, on any status: words that state one
+#: with a gate of their own outrank a throttle's words that name no window (`CATEGORY`:
+#: Proofio's 429 `"error": "Rate limit exceeded"` beside "You have exceeded the monthly
+#: rate limit of 1000 requests. Please try again next month."), as a throttle's code is a
+#: category. A window under a day ("hourly", "next hour", "daily", "tomorrow") stays a
+#: throttle: its rules are no category. Not in `WORDING`: it states no family, only the
+#: window that `decide` weighs.
+PERIOD_WINDOW = WordRule(
+    "renewal in a billing period",
+    THROTTLE,
+    WEAK,
+    r"\b(?:monthly|per month|a month|each month|every month|this month|next month"
+    r"|calendar month|current month|billing (?:cycle|period|month))\b"
+    r"|(?<![a-z0-9])(?:requests?|calls?|credits?) ?/ ?mo(?:nth)?\b",
+    needles=("month", "billing cycle", "billing period", "/mo", "/ mo"),
+    examples=(
+        "You have exceeded the monthly rate limit of 1000 requests. Please try again next month.",
+        "Limit of 500 requests per month reached.",
+        "Your allowance renews with the next billing cycle.",
+    ),
+    look_alikes=(
+        "You have exceeded the hourly rate limit of 100 requests. Please try again next hour.",
+        "Daily limit reached. Try again tomorrow.",
+        "Rate limit exceeded",
+        "The month parameter must be between 1 and 12.",
+    ),
+    source="research/payloads14 proofio-monthly-limit-429 (https://docs.proofio.app/errors)",
+)
+
+#: The throttle rules whose words name no window of their own ("Rate limit exceeded", "Too
+#: many requests"): a category, which words that state a period's allowance outrank
+#: (`PERIOD_WINDOW`).
+CATEGORY = frozenset({"rate limit"})
+
 CODES = (
     CodeRule(
         [
