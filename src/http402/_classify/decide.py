@@ -409,23 +409,25 @@ def _a_period_outranks(said: Statements, texts: list[tuple[Message, Statements]]
     plan's allowance; "... hourly rate limit ... try again next hour" stays a throttle."""
     if said.transfer or said.contrary or not said.veto:
         return False
-    period = False
-    for message, other in texts:
-        if not message.own:
-            continue
-        lowered = message.text.lower()
-        if Family.THROTTLE in other.strong | other.weak and any(
-            rule.matches(lowered) for rule in _WINDOW_RULES
-        ):
-            return False  # a window under a day, a concurrency, "throttled": a throttle
-        period = period or (
-            PERIOD_WINDOW.matches(lowered)
-            and any(
-                family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
-                for family in other.strict_gates
-            )
+    # The words read are the first `WORDS_SCAN` characters, as `read_words` reads them; the
+    # period first, so that a throttle with no month beside it costs no second reading.
+    if not any(
+        message.own
+        and any(
+            family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
+            for family in other.strict_gates
         )
-    return period
+        and PERIOD_WINDOW.matches(message.text[:WORDS_SCAN].lower())
+        for message, other in texts
+    ):
+        return False
+    # A window under a day, a concurrency, "throttled" anywhere in the error: a throttle.
+    return not any(
+        message.own
+        and Family.THROTTLE in other.strong | other.weak
+        and any(rule.matches(message.text[:WORDS_SCAN].lower()) for rule in _WINDOW_RULES)
+        for message, other in texts
+    )
 
 
 def _is_reason_phrase(text: str) -> bool:
