@@ -226,7 +226,7 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
             if (
                 not _is_reason_phrase(message.text)
                 and not _names_no_cause(said)
-                and not _a_period_outranks(said, texts)
+                and not _a_period_outranks(message, said, texts)
             ):
                 return None
             # "Too Many Requests" beside the error's own words is the status restated, and
@@ -400,19 +400,24 @@ _WINDOW_RULES = tuple(
 )
 
 
-def _a_period_outranks(said: Statements, texts: list[tuple[Message, Statements]]) -> bool:
+def _a_period_outranks(
+    throttle: Message, said: Statements, texts: list[tuple[Message, Statements]]
+) -> bool:
     """`True` when `said`'s throttle is only a category's words that name no window ("Rate
-    limit exceeded", `CATEGORY`) and the error's own words state a gate of a window in months
-    or the billing period, with no window under a day (`PERIOD_WINDOW`): the time window
-    decides, not the name. Proofio's 429 `"error": "Rate limit exceeded"` beside "You have
-    exceeded the monthly rate limit of 1000 requests. Please try again next month." is the
-    plan's allowance; "... hourly rate limit ... try again next hour" stays a throttle."""
+    limit exceeded", `CATEGORY`) and another of the error's own texts states a gate of a
+    window in months or the billing period, with no window under a day anywhere
+    (`PERIOD_WINDOW`): the time window decides, not the name. One text that states both
+    stays a throttle, as "Too many requests; your monthly limit has been exceeded" does.
+    Proofio's 429 `"error": "Rate limit exceeded"` beside "You have exceeded the monthly rate
+    limit of 1000 requests. Please try again next month." is the plan's allowance; "...
+    hourly rate limit ... try again next hour" stays a throttle."""
     if said.transfer or said.contrary or not said.veto:
         return False
     # The words read are the first `WORDS_SCAN` characters, as `read_words` reads them; the
     # period first, so that a throttle with no month beside it costs no second reading.
     if not any(
         message.own
+        and message is not throttle
         and any(
             family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
             for family in other.strict_gates
