@@ -189,9 +189,15 @@ class Redis:
         if binary is None:
             raise SystemExit("redis-server is not installed")
         self.binary, self.directory = binary, directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # Above 55000: the tests' own servers take ports at or below it (their cluster bus
+        # port is +10000), so that a test started while this server is down for a restart
+        # never takes its port and gets this run's faults thrown at it.
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+            if self.port > 55000:
+                break
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
@@ -210,12 +216,18 @@ class Redis:
         while True:
             try:
                 with redis.Redis(port=self.port, socket_timeout=1) as client:
-                    client.ping()
-                return
+                    served = client.config_get("dir")["dir"]
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
+                continue
+            if os.path.realpath(served) != os.path.realpath(self.directory):
+                # Another process's server got the port while this one was down: fail
+                # loudly rather than throw faults at a server that is not this run's.
+                self.stop()
+                raise RuntimeError(f"port {self.port} was taken by another redis-server")
+            return
 
     def stop(self) -> None:
         if self.process is not None:
