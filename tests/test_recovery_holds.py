@@ -1390,6 +1390,46 @@ def test_forget_gate_and_reconcile_name_the_scope_the_clients_auth_gives_its_req
     asyncio.run(main())
 
 
+def _called(call: Callable[[Any], Any], client: Any) -> None:
+    result = call(client)
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
+
+
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_the_sync_calls_refuse_an_async_client_and_name_their_twin(
+    library: str, asynchronous: bool
+) -> None:
+    """`reconcile(client, error)` given an async client handed back an unawaited coroutine
+    and ended nothing (a new user followed the unknown outcome's message, which named only
+    `reconcile`): each of the four calls refuses the other kind of client with a
+    `TypeError` naming its twin, and the unknown outcome's message names both."""
+    account = _AuthedAccount(library)
+    client = account.client(asynchronous)
+    wrong = {
+        "reconcile": http402.reconcile,
+        "forget_gate": http402.forget_gate,
+        "areconcile": http402.areconcile,
+        "aforget_gate": http402.aforget_gate,
+    }
+    for name, call in wrong.items():
+        if name.startswith("a") != asynchronous:
+            twin = name[1:] if name.startswith("a") else "a" + name
+            with pytest.raises(TypeError, match=rf"call (await )?http402\.{twin}\(client"):
+                _called(call, client)
+
+    async def unknown() -> Any:
+        priced = account.client(
+            asynchronous, on_payment_required={Reason.PAYMENT_CHALLENGE: Wallet()}
+        )
+        return await _outcome(asynchronous, priced, "/premium")
+
+    error = asyncio.run(unknown())
+    assert isinstance(error, http402.PaymentOutcomeUnknownError)
+    assert "http402.reconcile(client, error)" in str(error)
+    assert "await http402.areconcile(client, error) with an async client" in str(error)
+
+
 @pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
 def test_forget_gate_and_reconcile_say_when_they_found_nothing(
     library: str, asynchronous: bool, caplog: pytest.LogCaptureFixture

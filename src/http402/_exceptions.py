@@ -332,7 +332,8 @@ def _describe_hold(hold: PaymentHold, request: httpx.Request, held: bool) -> str
         text += f"; proof {hold.proof_digest[:23]}"
     return (
         text + " - it is not paid again until reconciled: check the wallet or billing page, "
-        "then call http402.reconcile(client, error)"
+        "then call http402.reconcile(client, error) (await http402.areconcile(client, error) "
+        "with an async client)"
     )
 
 

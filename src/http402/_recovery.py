@@ -466,7 +466,8 @@ class Recovery:
             if timeout is not None and timeout <= 0:
                 raise TimeoutError(
                     f"the payment-required hook did not answer within {hook_timeout:g} s "
-                    "(it still runs: no second hook starts for this scope until it ends)"
+                    "(it still runs: no second hook starts for this scope until it ends; an "
+                    "async hook ends with its event loop, and is then held as unknown)"
                 )
             yield Wait(episode, seen, timeout)
 

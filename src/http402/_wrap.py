@@ -96,6 +96,7 @@ def forget_gate(
         http402.forget_gate(client)
         ```
     """
+    _of_its_kind(client, "forget_gate")
     request = _as_sent(client, client.build_request("GET", url, headers=headers))
     return _said(_wrapped_transport(client, request).forget_gate(request), "forget_gate", request)
 
@@ -107,6 +108,7 @@ async def aforget_gate(
     headers: Mapping[str, str] | None = None,
 ) -> bool:
     """`forget_gate` for an async client wrapped by `http402.wrap`."""
+    _of_its_kind(client, "aforget_gate")
     request = await _as_sent_async(client, client.build_request("GET", url, headers=headers))
     known = await _wrapped_transport(client, request).forget_gate(request)
     return _said(known, "aforget_gate", request)
@@ -148,6 +150,7 @@ def reconcile(
                 http402.reconcile(client, error)  # known now: the next gate may pay again
         ```
     """
+    _of_its_kind(client, "reconcile")
     if isinstance(target, str):
         built = _as_sent(client, client.build_request("GET", target, headers=headers))
         request, holds = built, built
@@ -163,6 +166,7 @@ async def areconcile(
     headers: Mapping[str, str] | None = None,
 ) -> bool:
     """`reconcile` for an async client wrapped by `http402.wrap`."""
+    _of_its_kind(client, "areconcile")
     if isinstance(target, str):
         built = client.build_request("GET", target, headers=headers)
         request = holds = await _as_sent_async(client, built)
@@ -194,6 +198,21 @@ def _target(target: Any) -> tuple[Any, Any]:
             f"or a URL, not {type(target).__name__}"
         )
     return target.request, target
+
+
+def _of_its_kind(client: Any, call: str) -> None:
+    """`TypeError` when `call` is the sync function given an async client, or the async one
+    given a sync client: the sync one would hand back an unawaited coroutine, ending nothing."""
+    httpx2 = sys.modules.get("httpx2")
+    asynchronous = isinstance(client, httpx.AsyncClient) or (
+        httpx2 is not None and isinstance(client, httpx2.AsyncClient)
+    )
+    if asynchronous != call.startswith("a"):
+        twin = call[1:] if call.startswith("a") else "a" + call
+        kind, form = ("an async", "await ") if asynchronous else ("a sync", "")
+        raise TypeError(
+            f"http402.{call}() was given {kind} client: call {form}http402.{twin}(client, ...)"
+        )
 
 
 def _wrapped_transport(client: Any, request: Any) -> Any:
