@@ -86,6 +86,20 @@ def test_no_offer_is_invented() -> None:
         assert payment.payment_options == (), headers
 
 
+def test_the_challenge_says_where_each_request_is() -> None:
+    """A hook finds each payment request, its format and the header to answer in, in the
+    challenge's `raw`, offer or none (a new user found a Cashu challenge naming nothing)."""
+    payment = http402.classify(response(headers={"X-Cashu": CASHU}))
+    assert payment is not None and payment.raw is not None
+    assert payment.raw["payment_requests"] == [
+        {"header": "x-cashu", "format": "cashu-creqA", "request": CASHU}
+    ]
+    payment = http402.classify(response(headers={"X-Lightning": INVOICE}))
+    assert payment is not None and payment.raw is not None
+    [found] = payment.raw["payment_requests"]
+    assert (found["header"], found["format"]) == ("x-lightning", "bolt11")
+
+
 def test_the_header_may_have_any_name() -> None:
     """BUD-07 names the header after the method (`X-{payment_method}`): the value decides,
     with or without a `lightning:` scheme."""

@@ -104,12 +104,19 @@ class PaymentRequestAdapter:
                 options.append(option)
         body = response.json
         message = bounded_text(body.get("message")) if isinstance(body, dict) else None
+        # The requests as the headers hold them, so that a hook finds what to pay and where
+        # to send the proof whether or not an offer was built (a Cashu request has none).
+        requests = [
+            {"header": header, "format": form.name, "request": request}
+            for header, request, form in found[:_MAX_OFFERS]
+        ]
         return PaymentRequired(
             reason=Reason.PAYMENT_CHALLENGE,
             provider=self.name,
             message=message,
             currency=next((option.asset for option in options), None),
             payment_options=options,
+            raw=body if isinstance(body, dict) and body else {"payment_requests": requests},
         )
 
 
