@@ -479,12 +479,11 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
 
     async def _held_since_elected(self, action: StartHook) -> str | None:
         """`PaymentRequiredTransport._held_since_elected`, awaited."""
-        held_if_cut = action.call.held_if_cut
-        if not action.fleet or held_if_cut is None or self._local_book is not None:
+        recheck = self._hold_to_recheck(action)
+        if recheck is None:
             return None
-        scope, keys, _ = held_if_cut
         try:
-            return await self._held(scope, keys)
+            return await self._held(*recheck)
         except Exception as exc:
             return unanswered_hold(exc)
 

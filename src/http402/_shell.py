@@ -17,6 +17,7 @@ import attrs
 import httpx
 
 from . import _metrics as metrics
+from ._actions import StartHook
 from ._balance import Balance
 from ._burn import Crossings, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
@@ -210,6 +211,19 @@ class Shell:
         self._scans_200 = bool(self._watched_on_200)
         # Read as an attribute, from the line that holds the others, not as a global.
         self._not_streams = NOT_STREAMS
+
+    def _hold_to_recheck(self, action: StartHook) -> tuple[str, tuple[str, ...]] | None:
+        """In a fleet, the scope and hold keys of the top-up an election just made this
+        process run, to ask the store again before its hook is called: another process may
+        have put a hold while this one waited in the election (a hook of its cut short, a
+        topped-up replay whose outcome is unknown), and the request asked before it. `None`
+        where nothing is to ask (an in-process coordinator, a payment, no hold keys). The
+        shells ask (`_held_since_elected`); a store that cannot tell holds (fail closed)."""
+        held_if_cut = action.call.held_if_cut
+        if not action.fleet or held_if_cut is None or self._local_book is not None:
+            return None
+        scope, keys, _ = held_if_cut
+        return scope, keys
 
     def _key_scopes(self, options: Options) -> None:
         """The billing scope this transport computes: the application's `scope=`, or the

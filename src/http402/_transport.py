@@ -483,17 +483,13 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         workers.run(run)
 
     def _held_since_elected(self, action: StartHook) -> str | None:
-        """In a fleet, the hold of the top-up an election just made this process run, if
-        another process put one while this one waited in the election (a hook of its cut
-        short, a topped-up replay whose outcome is unknown): the hook is not called. The
-        request asked before the election; a hold put since would otherwise be paid past.
-        A store that cannot tell holds (fail closed)."""
-        held_if_cut = action.call.held_if_cut
-        if not action.fleet or held_if_cut is None or self._local_book is not None:
+        """The hold put since this process was elected to run `action`'s top-up, if any
+        (`Shell._hold_to_recheck`): the hook is then not called."""
+        recheck = self._hold_to_recheck(action)
+        if recheck is None:
             return None
-        scope, keys, _ = held_if_cut
         try:
-            return self._held(scope, keys)
+            return self._held(*recheck)
         except Exception as exc:
             return unanswered_hold(exc)
 
