@@ -31,7 +31,8 @@
 5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides;
    on a strict reading, not when another refusal is stated plainly (rung 2).
 6. **Fields alone**, only on a reading that is not strict: a price with where to pay it
-   (`price`, `price_usdc`, `amount` beside `pay_to`, `recipient`, `payment_options`) is a
+   (`price`, `price_usdc`, `amount_wei` beside `pay_to`, `recipient`, `payment_options`,
+   a `chain`, a CAIP-2 `network`, a `protocol` that names one) is a
    challenge of no known protocol (no offer is built from it); a required plan is a plan
    limit; an amount required or available, or a `limit` object with nothing remaining, is
    money.
@@ -557,15 +558,22 @@ def first_code(fields: Fields) -> str | None:
     return next((code.value for code in fields.codes if not code.aux), None)
 
 
+#: The fields that say where or how a price is paid (`fields.py`: `_PAYEE_KEYS`,
+#: `_RAIL_KEYS`, `_NETWORK_KEYS`, `_PROTOCOL_VALUE_KEYS`).
+_WHERE_TO_PAY = ("pay_to", "rail", "network", "protocol")
+
+
 def _from_fields(fields: Fields) -> Verdict | None:
     """Rung 6: a price and where to pay it (a challenge); a required plan; a named limit
     with nothing left, by its name's family; an amount required or available; a bare limit
     with nothing left."""
     values = fields.values
     family: Family | None = None
-    if values.get("pay_to") and values.get("price") is not None:
-        # A price for this request and where to pay it, in a shape of no known protocol:
-        # a challenge, whose offers stay empty (none is built from a shape no spec defines).
+    if values.get("price") is not None and any(values.get(role) for role in _WHERE_TO_PAY):
+        # A price for this request and where to pay it (a payee, the chain it is paid on,
+        # the protocol it is paid by), in a shape of no known protocol: a challenge, whose
+        # offers stay empty (none is built from a shape no spec defines, and a placeholder
+        # payee such as "0x..." is no offer).
         family = Family.CHARGE_ASKED
     elif values.get("required_plan") is not None:
         family = Family.PLAN_FEATURE

@@ -461,6 +461,32 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="tests/payloads razorpayx and stripe payouts (English wording rules); the same "
         "refusal in the lexicons' other languages",
     ),
+    # A money movement refused by its own limit (a withdrawal's or a transfer's maximum,
+    # Bithumb's 400 "출금 최대 한도가 초과 되었습니다.", payloads19): the product's rule for
+    # its user's own money, which no payment to the API lifts. Not a plan's allowance
+    # counted in a unit ("data transfer" is a unit), nor a quota's.
+    ConceptRule(
+        "transfer over its limit",
+        Family.TRANSFER_REFUSED,
+        STRONG,
+        needs=[C.TRANSFER, C.RAN_OUT, C.LIMIT],
+        unless=[C.PLAN, C.UNIT, C.QUOTA],
+        examples=(
+            "출금 최대 한도가 초과 되었습니다.",
+            "The maximum withdrawal limit has been exceeded.",
+            "提现金额超过上限",
+            "出金上限を超過しました。",
+            "Daily payout limit reached.",
+        ),
+        look_alikes=(
+            "Monthly data transfer limit exceeded.",
+            "The withdrawal was created.",
+            "Limit reached. Upgrade your plan for more transfers.",
+        ),
+        source="research/payloads19 bithumb-withdraw-insufficient-balance-400-negative "
+        "(https://apidocs.bithumb.com/docs/api-주요-에러-코드: withdraw_insufficient_balance, "
+        "'출금 최대 한도가 초과 되었습니다.')",
+    ),
     # ------------------------------------------------------------------ remedies
     ConceptRule(
         "top up",

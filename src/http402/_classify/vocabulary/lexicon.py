@@ -1407,9 +1407,12 @@ LEXICON: tuple[Lexicon, ...] = (
     Lexicon(
         C.TRANSFER,
         # One source with the look-alike rule's words and the paths (`movement.py`).
-        MONEY_MOVEMENT.concept_terms,
+        MONEY_MOVEMENT.concept_terms + MONEY_MOVEMENT.stored_value,
         source=MONEY_MOVEMENT.source,
     ),
+    # A stored-value card's balance names a balance too (`movement.py`), so its lack is a
+    # refused movement ("transfer lacks funds" in `combinations.py`).
+    Lexicon(C.BALANCE, MONEY_MOVEMENT.stored_value, source=MONEY_MOVEMENT.source),
     Lexicon(
         C.SANDBOX,
         [

@@ -1,0 +1,192 @@
+"""Kinds of billing gate that two blind sets (`research/payloads18`, `research/payloads19`)
+showed, each held both ways: the gate in other providers' words, and the look-alike that
+must stay no gate (or a 402's own answer). The kinds of `research/payloads17` are
+`tests/test_rule_kinds17.py`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+import http402
+from http402 import Reason
+
+C, F, CR, P, S, U = (
+    Reason.PAYMENT_CHALLENGE,
+    Reason.PAYMENT_FAILED,
+    Reason.INSUFFICIENT_CREDITS,
+    Reason.PLAN_LIMIT_EXCEEDED,
+    Reason.SUBSCRIPTION_EXPIRED,
+    Reason.UNKNOWN,
+)
+
+
+def classify(
+    status: int, body: Any, url: str = "https://api.unknown-provider.test/v1/things"
+) -> http402.PaymentRequired | None:
+    """`classify` of a response from a host with no adapter (JSON unless `body` is text)."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    kind = "text/plain" if isinstance(body, str) else "application/json"
+    response = httpx.Response(
+        status,
+        headers={"content-type": kind},
+        content=text.encode(),
+        request=httpx.Request("POST", url),
+    )
+    return http402.classify(response)
+
+
+def reason_of(
+    status: int, body: Any, url: str = "https://api.unknown-provider.test/v1/x"
+) -> Reason | None:
+    payment = classify(status, body, url)
+    return None if payment is None else payment.reason
+
+
+# ------------------------- 1. a priced challenge stated by a 402 body's flat fields
+
+#: p2pago's documented 402 (github.com, its README's contract), as printed: the recipient is
+#: the docs' placeholder.
+_P2PAGO = {
+    "paymentRequired": True,
+    "recipient": "0x...",
+    "chainId": 8453,
+    "amountWei": "1000000000000000",
+    "amountFormatted": "0.001 ETH",
+    "label": "Premium access",
+}
+#: vyra's 402: it names x402 as its protocol but carries none of x402's fields.
+_VYRA = {"protocol": "x402", "chain": "solana", "amount": "0.01", "memo": "article_42"}
+
+
+@pytest.mark.parametrize("body", [_P2PAGO, _VYRA])
+def test_a_flat_price_and_where_to_pay_it_is_a_priced_challenge(body: Any) -> None:
+    """A price (a unit in its key too: `amountWei`) beside a payee, the chain it is paid on
+    or the payment protocol it is paid by: a challenge with no offer (a placeholder payee,
+    a shape no spec defines)."""
+    payment = classify(402, body)
+    assert payment is not None
+    assert payment.reason is C
+    assert payment.payment_options == ()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"price_lamports": 5000, "payee": "So1anaAddr"}, C),
+        ({"amount_gwei": "20", "chain": "base"}, C),
+        ({"amount": "0.01", "network": "eip155:8453"}, C),
+        ({"price": 0.02, "payment_protocol": "L402"}, C),
+        # No rail: a price alone, or a card's network, or a protocol that is no payment's.
+        ({"amount": "0.01", "currency": "USD"}, U),
+        ({"amount": 1000, "currency": "usd", "network": "visa"}, U),
+        ({"amount": 5, "protocol": "https"}, U),
+        # No exact price: a formatted amount is for a person.
+        ({"amountFormatted": "0.001 ETH", "recipient": "0xabc"}, U),
+        ({"amount": "about a cent", "chain": "solana"}, U),
+        # Words that name what happened decide first.
+        ({"error": "Insufficient balance.", "amount": "0.01", "chain": "solana"}, CR),
+    ],
+)
+def test_where_to_pay_on_a_402(body: Any, expected: Reason) -> None:
+    assert reason_of(402, body) is expected
+
+
+@pytest.mark.parametrize("status", [400, 403, 429])
+def test_a_flat_priced_body_off_a_402_is_no_gate(status: int) -> None:
+    assert classify(status, _VYRA) is None
+    assert classify(status, _P2PAGO) is None
+
+
+# ------------------------- 2. a money movement of the product's user, refused (Korean too)
+
+_BITHUMB = {
+    "error": {
+        "message": "출금 최대 한도가 초과 되었습니다.",
+        "name": "withdraw_insufficient_balance",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _BITHUMB,
+        # The code alone, the message alone: each says the withdrawal's.
+        {"error": {"name": "withdraw_insufficient_balance"}},
+        {"code": "INSUFFICIENT_BALANCE_FOR_PAYOUT"},
+        {"code": "refund_credits_insufficient"},
+        {"error": {"message": "출금 최대 한도가 초과 되었습니다."}},
+        # A balance code beside words that say the movement lacked, or passed its limit, in
+        # Korean, Japanese and Chinese.
+        {"code": "insufficient_balance", "message": "출금 가능 잔액이 부족합니다."},
+        {"code": "insufficient_balance", "message": "잔액이 부족하여 송금할 수 없습니다."},
+        {"code": "insufficient_balance", "message": "残高不足のため出金できません。"},
+        {"code": "insufficient_balance", "message": "出金上限を超過しました。"},
+        {"code": "insufficient_balance", "message": "提现金额超过上限"},
+        {"code": "insufficient_balance", "message": "The maximum withdrawal limit was exceeded."},
+    ],
+)
+def test_a_money_movement_refused_is_no_gate(body: Any) -> None:
+    assert classify(400, body) is None
+
+
+def test_a_withdrawal_path_moves_money() -> None:
+    """Bithumb's `/v1/withdraws/coin`: a lack of funds there is the withdrawal's."""
+    url = "https://api.bithumb.example/v1/withdraws/coin"
+    assert classify(400, {"code": "insufficient_balance"}, url) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # The API's own balance, in Korean and in a code, stays a gate.
+        ({"message": "잔액이 부족합니다. 충전 후 다시 시도해 주세요."}, CR),
+        ({"code": "insufficient_balance"}, CR),
+        ({"code": "INSUFFICIENT_ACCOUNT_CREDITS"}, CR),
+        # A plan's allowance counted in data transferred is no money movement.
+        ({"message": "Monthly data transfer limit exceeded. Upgrade your plan."}, P),
+    ],
+)
+def test_the_apis_own_balance_stays_a_gate(body: Any, expected: Reason) -> None:
+    assert reason_of(400, body) is expected
+
+
+# ------------------------- 3. a stored-value card's balance is its holder's, not the API's
+
+_SECUCONNECT = {
+    "status": "error",
+    "error": "ProductNotEnoughBalanceException",
+    "error_details": "Card balance is exceeded",
+    "error_user": "Kartenguthaben reicht nicht aus",
+    "code": 0,
+    "supportId": "af545b27c2d1f0bfd51254a96ffe32c6",
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _SECUCONNECT,
+        {"message": "Insufficient gift card balance."},
+        {"code": "insufficient_balance", "message": "Saldo de la tarjeta insuficiente."},
+    ],
+)
+def test_a_stored_value_cards_balance_is_no_gate(body: Any) -> None:
+    assert classify(400, body, "https://connect.example/api/v2/Loyalty/Cards/crd_1/charge") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A card declined for its funds while paying the API, the account's own balance.
+        ({"error": {"code": "card_declined", "message": "Your card has insufficient funds."}}, F),
+        ({"message": "Your credit balance is too low."}, CR),
+    ],
+)
+def test_a_cards_decline_and_the_accounts_balance_stay_gates(body: Any, expected: Reason) -> None:
+    assert reason_of(402, body) is expected
+    assert reason_of(400, body) is expected
