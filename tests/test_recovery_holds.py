@@ -1926,3 +1926,98 @@ async def test_an_async_process_elected_after_a_hold_was_put_does_not_buy() -> N
         with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
             await client.post("https://api.example.com/v1/chat", json={})
     assert caught.value.held and calls == []
+
+
+#: A call signed anew on every send, as exchange-style APIs sign each call in its query
+#: (a fresh `timestamp` and an HMAC `signature`), and other names that change per request.
+SIGNED = [
+    ("?symbol=BTCUSDT&timestamp=1733370000000&signature=9f86d081884c7d65", "?symbol=BTCUSDT"),
+    ("?symbol=BTCUSDT&timestamp=1733370000001&signature=60303ae22b998861", "?symbol=BTCUSDT"),
+    ("?q=cats&nonce=8f14e45f&sig=aab3238922bcc25a", "?q=cats"),
+    ("?X-Amz-Signature=0123456789abcdef&page=2", "?page=2"),
+    ("?idempotency_key=5f3c1a&page=2#frag", "?page=2#frag"),
+    ("?timestamp=1&signature=2", ""),
+    ("?page=2&model=gpt-4o", "?page=2&model=gpt-4o"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("query", "target"), SIGNED)
+def test_what_a_request_asks_for_leaves_out_what_changes_per_request(
+    query: str, target: str
+) -> None:
+    """Case 131's kind, the rule as a table: `request_target` drops the query parameters
+    that `changes_per_request` names (the one definition the billing scope uses too), keeps
+    the rest as sent; so the hold key of an offer naming no resource, a top-up's need and an
+    SDK call's key are one for a call re-signed on each send, and two for another query."""
+    from http402._holds import need_of, offer_keys
+    from http402._replay import call_of, default_scope, request_target
+
+    base = "https://api.example.com/api/v3/report"
+    assert request_target(base + query) == base + target
+    plain = base + target
+    assert offer_keys([], "GET", base + query) == offer_keys([], "GET", plain)
+    headers = {"X-MBX-APIKEY": "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE", "x-stainless-retry-count": "1"}
+    signed = httpx.Request("GET", base + query, headers=headers)
+    unsigned = httpx.Request("GET", plain, headers=headers)
+    assert need_of(signed) == need_of(unsigned)
+    assert default_scope(signed) == default_scope(unsigned)
+    scope = default_scope(signed)
+    assert call_of(signed, scope) == call_of(unsigned, scope)
+    other = base + "?symbol=ETHUSDT"
+    assert offer_keys([], "GET", other) != offer_keys([], "GET", plain)
+
+
+def _payment_scheme_api(library: str) -> Any:
+    """An API whose report costs $5 through the `Payment` scheme (no resource named); the
+    paid replay gets a 503: the outcome is unknown."""
+    http = pytest.importorskip(library)
+    body = {"amount": "500", "currency": "usd", "recipient": "acct_1Merchant"}
+    request = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+    header = (
+        'Payment id="ch-1", realm="api.example.com", method="stripe", '
+        f'intent="charge", request="{request}"'
+    )
+
+    def api(request: Any) -> Any:
+        if request.headers.get("authorization", "").startswith("Payment "):
+            return http.Response(503)
+        return http.Response(402, headers={"WWW-Authenticate": header})
+
+    return http, api
+
+
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_a_call_re_signed_on_each_send_is_held_as_one_call(
+    library: str, asynchronous: bool
+) -> None:
+    """Case 131: the application retries a call whose payment's outcome is unknown, signed
+    anew (a new `timestamp` and `signature` in its query). The offer names no resource, so
+    its hold key is the request's: without what changes per request, it is the same call,
+    and the retry meets the hold; one payment. httpx and httpx2, sync and async."""
+    http, api = _payment_scheme_api(library)
+    paid: list[object] = []
+
+    def pay(error: http402.PaymentRequiredError) -> Retry:
+        paid.append(error.payment.payment_options[0])
+        return Retry(headers={"Authorization": f"Payment credential-{len(paid):04d}"})
+
+    async def main() -> list[Any]:
+        make = http.AsyncClient if asynchronous else http.Client
+        client = http402.wrap(
+            make(transport=http.MockTransport(api)),
+            on_payment_required={Reason.PAYMENT_CHALLENGE: pay},
+            spend_policy=http402.SpendPolicy(max_amount={"USD": 1000}),
+        )
+        outcomes = []
+        for timestamp in (1733370000000, 1733370000001):
+            query = f"symbol=BTCUSDT&timestamp={timestamp}"
+            signature = hashlib.sha256(query.encode()).hexdigest()
+            url = f"https://api.example.com/api/v3/report?{query}&signature={signature}"
+            outcomes.append(await _outcome(asynchronous, client, url))
+        return outcomes
+
+    first, second = asyncio.run(main())
+    assert isinstance(first, http402.PaymentOutcomeUnknownError) and not first.held
+    assert isinstance(second, http402.PaymentOutcomeUnknownError) and second.held
+    assert len(paid) == 1

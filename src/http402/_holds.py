@@ -48,6 +48,7 @@ import attrs
 from ._amounts import canonical_offer, counted
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import Redactor, safe_url_for_display
+from ._replay import request_target
 from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
 
 #: The words of a failed settle step in the x402 reference middlewares' re-challenge (their
@@ -222,6 +223,9 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
 
 
 def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
+    # What the request asks for, as the billing scope sees it: a query signed anew on each
+    # send (`timestamp=`, `signature=`) is the same request (case 131).
+    url = request_target(url)
     if option is None:
         parts: tuple[object, ...] = ("request", method.upper(), url)
     else:
@@ -368,7 +372,7 @@ def need_of(request: Any) -> str:
     from ._replay import digest_body  # the body as an SDK call is known by
 
     digest = hashlib.sha256()
-    url = safe_url_for_display(str(request.url))
+    url = safe_url_for_display(request_target(str(request.url)))
     digest.update(f"{request.method.upper()} {url}".encode("utf-8", "surrogatepass") + b"\0")
     if not digest_body(request, digest):
         digest.update(b"\0a body that cannot be read again")
