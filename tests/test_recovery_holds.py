@@ -2021,3 +2021,135 @@ def test_a_call_re_signed_on_each_send_is_held_as_one_call(
     assert isinstance(first, http402.PaymentOutcomeUnknownError) and not first.held
     assert isinstance(second, http402.PaymentOutcomeUnknownError) and second.held
     assert len(paid) == 1
+
+
+#: A gate of each reason, as the same account may answer it (`unknown`: an edge's empty 402).
+GATES_BY_REASON = {
+    Reason.INSUFFICIENT_CREDITS: {"error": {"code": "insufficient_credits", "message": "x"}},
+    Reason.SUBSCRIPTION_EXPIRED: {
+        "error": {"code": "subscription_expired", "message": "Your subscription has expired."}
+    },
+    Reason.PAYMENT_FAILED: {"error": {"code": "card_declined", "message": "Card declined."}},
+    Reason.UNKNOWN: None,
+}
+
+
+def _gate_of(reason: Reason, request: httpx.Request) -> Any:
+    from http402._actions import Gated
+    from http402._exceptions import error_for
+
+    body = GATES_BY_REASON[reason]
+    response = (
+        httpx.Response(402, content=b"", headers={"content-type": "text/html"}, request=request)
+        if body is None
+        else httpx.Response(402, json=body, request=request)
+    )
+    payment = http402.classify(response)
+    assert payment is not None and payment.reason is reason
+    return Gated(error_for(payment, request=request, response=response))
+
+
+@pytest.mark.parametrize("kind", ["unknown_outcome", "not_shown"])
+@pytest.mark.parametrize("held_for", list(GATES_BY_REASON))
+@pytest.mark.parametrize("gate", list(GATES_BY_REASON))
+def test_a_wordless_gate_is_held_by_any_top_ups_hold_and_a_worded_one_by_its_own(
+    gate: Reason, held_for: Reason, kind: str
+) -> None:
+    """Cases 135 and 141's kind, decided once in the core (`holding_reasons`), as a table on
+    a fake clock: a scope holds a top-up bought for `held_for` (its outcome unknown, or it
+    did not show); a gate of `gate` meets the one hook for every reason. A 402 that says
+    nothing is the same 402 unexplained: it is held by any reason's top-up, and a gate that
+    names its reason is held by its own and by a wordless one's; another named reason is
+    another need, and its hook runs."""
+    from http402._holds import PaymentHold, top_up_key
+    from http402._replay import default_scope
+
+    calls: list[Reason] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append(error.reason)
+        return Retry(within=5)
+
+    clock = FlowClock()
+    driver = Driver(
+        recovery(top_up), lambda request, now: _gate_of(gate, request), clock=clock
+    )
+    scope = default_scope(httpx.Request("POST", "https://api.example.com/v1/generate"))
+    hold = PaymentHold(kind=kind, reason=held_for, why="bought before", since=0.0)
+    driver.coordinator.hold(scope, top_up_key(held_for), hold.encode())
+    held = gate is held_for or Reason.UNKNOWN in (gate, held_for)
+    with pytest.raises((http402.PaymentRequiredError, http402.PaymentOutcomeUnknownError)) as ended:
+        driver.run()
+    if not held:
+        assert calls == [gate]
+        return
+    assert calls == []
+    if kind == "unknown_outcome":
+        assert isinstance(ended.value, http402.PaymentOutcomeUnknownError) and ended.value.held
+        assert top_up_key(held_for) in ended.value.keys  # what reconcile ends
+    else:
+        assert isinstance(ended.value, http402.PaymentRequiredError)
+        assert "bought before" in (ended.value.not_replayed or "")
+
+
+def _wordless_after(library: str, first: str) -> tuple[Any, Any]:
+    """An account whose first 402 says insufficient credits and whose later ones are an
+    edge's empty page; a topped-up replay gets a 503 (`first="503"`: the outcome is unknown)
+    or the same gate (`first="gated"`: the top-up never shows)."""
+    http = pytest.importorskip(library)
+    answers = [0]
+
+    def api(request: Any) -> Any:
+        answers[0] += 1
+        if request.extensions.get("http402.replay") and first == "503":
+            return http.Response(503)
+        if answers[0] == 1 or first == "gated" and request.extensions.get("http402.replay"):
+            return http.Response(402, json=GATES_BY_REASON[Reason.INSUFFICIENT_CREDITS])
+        return http.Response(402, content=b"", headers={"content-type": "text/html"})
+
+    return http, api
+
+
+@pytest.mark.parametrize("first", ["503", "gated"])
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_a_wordless_402_after_a_held_top_up_buys_nothing(
+    library: str, asynchronous: bool, first: str
+) -> None:
+    """Cases 135 and 141 end to end: a credits top-up's replay gets a 503 (its outcome is
+    unknown) or its window closes with the gate still there (it did not show); the next
+    402 of the same account is wordless (reason `unknown`). The one hook for every reason is
+    not called again: the held outcome raises `PaymentOutcomeUnknownError`, the unshown top-up
+    the gate saying why. Reconciling that wordless gate's error ends the hold, and the next
+    one buys. httpx and httpx2, sync and async."""
+    http, api = _wordless_after(library, first)
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append(error.reason.value)
+        return Retry(within=0.2)
+
+    async def main() -> None:
+        make = http.AsyncClient if asynchronous else http.Client
+        client = http402.wrap(
+            make(transport=http.MockTransport(api), base_url="https://api.example.com"),
+            on_payment_required=top_up,
+            retry=http402.RetryPolicy(max_wait=0.05),
+        )
+        outcome = await _outcome(asynchronous, client, "/v1/run")
+        assert isinstance(outcome, http402.PaymentOutcomeUnknownError if first == "503" else
+                          http402.InsufficientCreditsError)
+        await asyncio.sleep(0.25)  # past the window: a wordless 402 inside it replays
+        wordless = await _outcome(asynchronous, client, "/v1/run")
+        assert calls == ["insufficient_credits"]
+        if first == "503":
+            assert isinstance(wordless, http402.PaymentOutcomeUnknownError) and wordless.held
+        else:
+            assert isinstance(wordless, http402.PaymentRequiredError)
+            assert wordless.reason is Reason.UNKNOWN
+            assert "did not show" in (wordless.not_replayed or "")
+        reconcile = http402.areconcile if asynchronous else http402.reconcile
+        assert await _both(asynchronous, reconcile(client, wordless)) is True
+        await _outcome(asynchronous, client, "/v1/run")
+        assert calls == ["insufficient_credits", "unknown"]
+
+    asyncio.run(main())

@@ -69,11 +69,13 @@ __all__ = [
     "HoldBook",
     "PaidAttempt",
     "PaymentHold",
+    "holding_reasons",
     "is_top_up_key",
     "need_of",
     "offer_keys",
     "proof_digest",
     "settlement_unknown",
+    "top_up_holds",
     "top_up_key",
     "unanswered_hold",
     "with_payment_identifier",
@@ -203,8 +205,32 @@ def top_up_key(reason: Reason) -> str:
     return f"top-up:{reason.value}"
 
 
+def top_up_holds(reason: Reason) -> tuple[str, ...]:
+    """The hold keys that stop a top-up for `reason` (`holding_reasons`), its own first."""
+    return tuple(top_up_key(each) for each in holding_reasons(reason))
+
+
+def holding_reasons(reason: Reason) -> tuple[Reason, ...]:
+    """The reasons whose top-up's hold stops a top-up for `reason`, its own first: one 402
+    of a scope that says nothing (`UNKNOWN`: an edge's default page, an empty body) is the
+    same 402 unexplained, not another need (docs/safety.md). So a wordless gate respects
+    the hold of every account-level reason's top-up (an outcome unknown, or a top-up that
+    did not show), and a gate that names its reason respects its own and a wordless one's
+    (cases 135 and 141: a held credits top-up was bought again by the one hook for every
+    reason when the same account answered an empty 402). Decided here once: every shell,
+    the in-process holds and a fleet's store are asked for these keys. A hold is put under
+    the reason a top-up bought for (`top_up_key`) alone."""
+    if reason is Reason.UNKNOWN:
+        return (reason, *_ACCOUNT_LEVEL)
+    return (reason, Reason.UNKNOWN)
+
+
 def is_top_up_key(key: str) -> bool:
     return key.startswith("top-up:")
+
+
+#: The reasons a top-up is bought for, but a wordless 402's.
+_ACCOUNT_LEVEL = tuple(reason for reason in Reason if reason.is_account_level)
 
 
 def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple[str, ...]:

@@ -85,10 +85,12 @@ from ._holds import (
     PAID_EXTENSION,
     PaidAttempt,
     PaymentHold,
+    holding_reasons,
     need_of,
     offer_keys,
     proof_digest,
     settlement_unknown,
+    top_up_holds,
     top_up_key,
     unanswered_hold,
     with_payment_identifier,
@@ -311,7 +313,9 @@ class Recovery:
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
         tally = _Tally(sends=error.attempts)
         key = episode_key(scope, need)
-        holds = (top_up_key(need),)
+        # Put under the reason it buys for; asked under every reason whose hold stops it
+        # (`top_up_holds`: a wordless 402 is the same 402 unexplained).
+        holds, held_by = (top_up_key(need),), top_up_holds(need)
         sdk_call = call_of(request, scope)
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
@@ -326,15 +330,16 @@ class Recovery:
             )
             declined_ago = book.clock() - episode.finished_at
             if lead:
-                episode.held = yield from self._held(scope, holds)
-                previous = book.unlifted(key)
-                if episode.held is None and previous is not None and previous is not episode:
+                episode.held = yield from self._held(scope, held_by)
+                unshown = self._unshown(scope, need, book, episode)
+                if episode.held is None and unshown is not None:
                     # The last top-up's window closed and nothing showed it took (no replay,
                     # no request asking for what met it got through): buying again each window
                     # would pay for one need over and over. Until something changes, the
                     # scope fails closed.
-                    hold = self._not_shown_hold(request, error, previous, need)
-                    yield from self._put(scope, holds, hold, book)
+                    bought_for, previous = unshown
+                    hold = self._not_shown_hold(request, error, previous, bought_for)
+                    yield from self._put(scope, (top_up_key(bought_for),), hold, book)
                     episode.held = hold.encode()
                 if episode.held is not None:
                     # A top-up of this scope has an unknown outcome, or did not show: no
@@ -363,6 +368,7 @@ class Recovery:
                         book,
                         self.retry.within,
                         held_if_cut=(scope, holds, cut.encode()),
+                        held_by=held_by,
                     )
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             try:
@@ -370,7 +376,7 @@ class Recovery:
             except Exception as exc:
                 if exc is episode.error and episode.held is not None:
                     # The hook was cut short (`HookCall.cut_short`): its top-up is held.
-                    raise self._held_error(request, error, scope, holds, episode.held) from exc
+                    raise self._held_error(request, error, scope, held_by, episode.held) from exc
                 if exc is episode.error and sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise
@@ -379,7 +385,7 @@ class Recovery:
                     self._report("held", "the top-up is held: sending", error, scope)
                     return None
                 if episode.held is not None:
-                    raise self._held_error(request, error, scope, holds, episode.held)
+                    raise self._held_error(request, error, scope, held_by, episode.held)
                 if sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 why = None
@@ -420,6 +426,19 @@ class Recovery:
             if error.reason is not need:  # a new exhaustion leads only by its own reason
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
         raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
+
+    def _unshown(
+        self, scope: str, need: Reason, book: EpisodeBook, episode: Episode
+    ) -> tuple[Reason, Episode] | None:
+        """The reason and episode of the last top-up of `scope` that a gate of `need` must
+        not buy again because nothing showed it took (its window closed with no replay and
+        no request asking for what met it getting through): its own reason's, else, as
+        `top_up_holds` says, a wordless gate's or (for a wordless gate) any reason's."""
+        for reason in holding_reasons(need):
+            previous = book.unlifted(episode_key(scope, reason))
+            if previous is not None and previous is not episode:
+                return reason, previous
+        return None
 
     def _need(self, reason: Reason, scope: str, book: EpisodeBook, sent: Mark) -> Reason:
         """The reason whose episode a gate of `reason` joins: its own, but for a 402 with
@@ -564,7 +583,7 @@ class Recovery:
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
                     if not self._below_minimum(scope, coordinator, episode.finished_sequence):
-                        yield from self._lifted(episode, coordinator, scope, last, tally)
+                        yield from self._lifted(episode, coordinator, scope, last, tally, need)
                     result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
                         "recovered",
@@ -709,9 +728,11 @@ class Recovery:
         scope: str,
         last: PaymentRequiredError,
         tally: _Tally,
+        need: Reason,
     ) -> Generator[Action, Any, None]:
         """A replay got through: the first one lifts the episode and tells the fleet; with
-        preflight's known gates, every one does (a stale 402 may have marked it again)."""
+        preflight's known gates, every one does (a stale 402 may have marked it again). The
+        holds that stopped a top-up for `need` end: the credits show."""
         book: EpisodeBook = coordinator.book
         first = book.lift(episode, scope)
         if self.preflight is not None and self.preflight.probes:
@@ -730,8 +751,8 @@ class Recovery:
             )
         if first or (self.preflight is not None and self.preflight.gate_ttl is not None):
             yield Lifted(scope)
-        holds = (top_up_key(last.reason),)
-        if first or book.holds.held(scope, holds[0]) is not None:
+        holds = top_up_holds(need)
+        if first or any(book.holds.held(scope, key) is not None for key in holds):
             # The credits show: whatever a top-up's hold was waiting to learn, it is known.
             yield from self._release(scope, holds, book)
 
