@@ -823,7 +823,7 @@ async def test_a_wordless_402_in_another_async_process_respects_the_fleets_held_
             base_url="https://api.example.com",
             headers={"x-process": name},
         )
-        for client, name in zip(clients, "ab")
+        for client, name in zip(clients, "ab", strict=True)
     ]
     try:
         with pytest.raises(http402.PaymentOutcomeUnknownError):

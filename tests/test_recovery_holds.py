@@ -2071,9 +2071,7 @@ def test_a_wordless_gate_is_held_by_any_top_ups_hold_and_a_worded_one_by_its_own
         return Retry(within=5)
 
     clock = FlowClock()
-    driver = Driver(
-        recovery(top_up), lambda request, now: _gate_of(gate, request), clock=clock
-    )
+    driver = Driver(recovery(top_up), lambda request, now: _gate_of(gate, request), clock=clock)
     scope = default_scope(httpx.Request("POST", "https://api.example.com/v1/generate"))
     hold = PaymentHold(kind=kind, reason=held_for, why="bought before", since=0.0)
     driver.coordinator.hold(scope, top_up_key(held_for), hold.encode())
@@ -2103,7 +2101,7 @@ def _wordless_after(library: str, first: str) -> tuple[Any, Any]:
         answers[0] += 1
         if request.extensions.get("http402.replay") and first == "503":
             return http.Response(503)
-        if answers[0] == 1 or first == "gated" and request.extensions.get("http402.replay"):
+        if answers[0] == 1 or (first == "gated" and request.extensions.get("http402.replay")):
             return http.Response(402, json=GATES_BY_REASON[Reason.INSUFFICIENT_CREDITS])
         return http.Response(402, content=b"", headers={"content-type": "text/html"})
 
@@ -2136,8 +2134,12 @@ def test_a_wordless_402_after_a_held_top_up_buys_nothing(
             retry=http402.RetryPolicy(max_wait=0.05),
         )
         outcome = await _outcome(asynchronous, client, "/v1/run")
-        assert isinstance(outcome, http402.PaymentOutcomeUnknownError if first == "503" else
-                          http402.InsufficientCreditsError)
+        assert isinstance(
+            outcome,
+            http402.PaymentOutcomeUnknownError
+            if first == "503"
+            else http402.InsufficientCreditsError,
+        )
         await asyncio.sleep(0.25)  # past the window: a wordless 402 inside it replays
         wordless = await _outcome(asynchronous, client, "/v1/run")
         assert calls == ["insufficient_credits"]

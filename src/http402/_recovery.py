@@ -228,7 +228,7 @@ class Recovery:
             raise error
         scope = scope or self.scope(request)
         self._gate_seen(scope, error.payment, coordinator, sent)
-        need = self._need(error.reason, scope, coordinator.book, sent)
+        need = self._need(error.reason, scope, coordinator.book, sent, request)
         hook = self._hooks.get(need)
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
@@ -440,19 +440,54 @@ class Recovery:
                 return reason, previous
         return None
 
-    def _need(self, reason: Reason, scope: str, book: EpisodeBook, sent: Mark) -> Reason:
+    def _need(
+        self,
+        reason: Reason,
+        scope: str,
+        book: EpisodeBook,
+        sent: Mark,
+        request: httpx.Request | None = None,
+    ) -> Reason:
         """The reason whose episode a gate of `reason` joins: its own, but for a 402 with
         nothing usable in it (`UNKNOWN`), which is the same 402 unexplained, not another
         problem of the account: while an episode of its scope for a reason this transport
         has a hook for covers it (its hook runs, its window is open, it finished after the
         request was sent, or it failed within the failure hold), it follows that episode
-        (its replays, its answer) and never leads an `unknown` one beside it."""
-        if reason is not Reason.UNKNOWN:
+        (its replays, its answer) and never leads an `unknown` one beside it. The other way
+        round too: a gate that names its reason, met while a wordless gate's episode covers
+        it (its hook may be buying what this gate needs), follows that episode, the latest
+        started of the two, and never leads its own beside it (the recovery simulation's
+        wordless worlds: two top-ups of one scope at once)."""
+        if reason.is_account_level or reason is Reason.UNKNOWN:
+            failed = self._call_failed(request, scope, book)
+            if failed is not None and failed in holding_reasons(reason) and failed in self._hooks:
+                return failed  # an SDK's retry of a call: the call's failed episode
+        if reason is Reason.UNKNOWN:
+            others = [r for r in _TOP_UP_REASONS if r in self._hooks]
+        elif reason.is_account_level and Reason.UNKNOWN in self._hooks:
+            others = [reason, Reason.UNKNOWN]
+        else:
             return reason
-        followed = book.covering(
-            scope, sent, [r for r in _TOP_UP_REASONS if r is not reason and r in self._hooks]
-        )
+        followed = book.covering(scope, sent, others)
         return reason if followed is None else followed
+
+    def _call_failed(
+        self, request: httpx.Request | None, scope: str, book: EpisodeBook
+    ) -> Reason | None:
+        """For an SDK's retry of a call whose top-up failed (its hook raised or declined),
+        the reason of that episode: the retry joins it (`EpisodeBook.join`) whatever reason
+        its own gate states, when one 402 may be the other unexplained (`holding_reasons`:
+        a call whose first attempt met the credits gate and whose retry met the edge's
+        wordless 402 bought twice)."""
+        call = None if request is None else call_of(request, scope)
+        if call is None or not call.retry:
+            return None
+        earlier = book.recall(call.key)
+        failed = None if earlier is None else earlier.episode
+        if failed is None or failed.scope is None:
+            return None
+        of, _, reason = failed.scope.rpartition("|")
+        return Reason(reason) if of == scope else None
 
     def _start(self, action: StartHook) -> Generator[Action, Any, None]:
         """Starts a hook; if even starting it fails, its episode ends with that error, so
@@ -1383,8 +1418,13 @@ class _Window:
 
 def _same_need(reason: Reason, need: Reason) -> bool:
     """Whether a gate of `reason`, met in the replays of an episode of `need`, is the same
-    gate: its own reason, or a 402 with nothing usable in it (`UNKNOWN`)."""
-    return reason is need or reason is Reason.UNKNOWN
+    gate: its own reason, or a 402 with nothing usable in it (`UNKNOWN`); in a wordless
+    gate's episode, an account-level gate is that 402 explained."""
+    return (
+        reason is need
+        or reason is Reason.UNKNOWN
+        or (need is Reason.UNKNOWN and reason.is_account_level)
+    )
 
 
 def episode_key(scope: str, reason: Reason) -> str:
