@@ -97,7 +97,7 @@ from ._holds import (
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show, kept_gate, stand_in_body, stated_by
+from ._preflight import credits_show, kept_gate, known_scope_wide, stand_in_body, stated_by
 from ._redaction import redactor_of
 from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
@@ -232,7 +232,7 @@ class Recovery:
         hook = self._hooks.get(need)
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
-            if gate_ttl is not None and error.reason.is_account_level:
+            if gate_ttl is not None and known_scope_wide(error.reason):
                 yield MarkGated(
                     scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
                 )
@@ -347,7 +347,7 @@ class Recovery:
                     # hold, the gates just after) raise the hold too.
                     book.finish(episode, None, None, self.retry.within)
                 else:
-                    if gate_ttl is not None:
+                    if gate_ttl is not None and known_scope_wide(error.reason):
                         yield MarkGated(
                             scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
                         )
