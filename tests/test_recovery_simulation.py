@@ -10,7 +10,8 @@ SDK's backoff (up to 8 s), numbered in `x-stainless-retry-count` as openai and a
 The application sometimes reconciles a hold, or tops up by hand. Some accounts answer some
 gates and replays with an edge's empty 402 (reason `unknown`) under one hook for every
 reason; some priced worlds sign each send in the query (`timestamp`, `signature`) and price
-it with a `Payment`-scheme offer that names no resource.
+it with a `Payment`-scheme offer that names no resource; in some, the low-balance hook runs
+(buying, or only warning) at seeded times.
 
 After every step and at the end of every run, the money invariants of `docs/safety.md` are
 checked:
@@ -18,7 +19,8 @@ checked:
 * no hook runs while its scope and key are held (a payment whose outcome is unknown, or a
   top-up that did not show, is never bought again until something changes);
 * at most one hook of a scope and reason runs at a time, and an episode calls it once; at
-  most one top-up hook of a scope runs at a time, whatever reasons;
+  most one top-up hook of a scope runs at a time, whatever reasons, and none beside the
+  low-balance hook's run;
 * two purchases of a scope have, between them, a sign that the first took (a replay or a
   request to its endpoint got through) or a reconcile: a top-up that never shows is
   bought once, not once per window (after a hook that raised, the next burst may buy);
@@ -164,6 +166,17 @@ class World:
         #: (case 131).
         self.signed = self.kinds.random() < 0.4
         self.sends = 0
+        #: The low-balance hook tops up before the 402 (the README passes one purchase
+        #: function to both hooks): its runs start at seeded times and last a while; the
+        #: credits they buy land as each ends, or never (a hook that only warns). While one
+        #: runs, no gate's hook may start (case 139).
+        self.low_runs: list[tuple[float, float, bool]] = []
+        if not self.priced and self.kinds.random() < 0.4:
+            for _ in range(self.kinds.choice([1, 2, 3])):
+                start = self.kinds.uniform(0.0, 4 * self.within)
+                ends = start + self.kinds.uniform(0.0, 5.0)
+                self.low_runs.append((start, ends, self.kinds.random() < 0.7))
+        self.low_running: list[tuple[float, Any, bool]] = []  # (ends at, run, buys)
         self.recovery = Recovery(
             Options.build(
                 {
@@ -308,6 +321,8 @@ class World:
             return None
         if isinstance(action, StartHook):
             key = action.scope
+            if self.low_running:
+                self.violations.append("a gate's hook started beside the low-balance top-up")
             if self.running.get(key, 0):
                 self.violations.append(f"two hooks of {key} at once")
             if any(self.running.values()):  # one scope: a top-up for any reason runs
@@ -412,6 +427,7 @@ class World:
         self.retries: list[tuple[float, int, int]] = []
         for _ in range(200_000):
             self.finish_hooks()
+            self.low_balance()
             self.application()
             pending = sorted(pending + self.retries)
             self.retries = []
@@ -444,12 +460,24 @@ class World:
                 continue
             times = [r.ready_at for r in self.requests if not r.done]
             times += [at for at, _ in self.hooks] + [at for at, _, _ in pending[:1]]
+            times += [at for at, _, _ in self.low_runs] + [at for at, _, _ in self.low_running]
             if not times:
                 break
             self.clock.now = max(self.clock.now, min(times))
         else:
             raise AssertionError(f"seed {self.seed}: the run did not end")
         self.check()
+
+    def low_balance(self) -> None:
+        """Starts and ends the low-balance hook's runs whose time came."""
+        for ends, run, buys in [r for r in self.low_running if r[0] <= self.clock.now]:
+            self.low_running.remove((ends, run, buys))
+            if buys:
+                self.credits += 5
+            self.book.low_balance_ended(run)
+        for start, ends, buys in [r for r in self.low_runs if r[0] <= self.clock.now]:
+            self.low_runs.remove((start, ends, buys))
+            self.low_running.append((ends, self.book.low_balance_started(self.scope), buys))
 
     def finish_hooks(self) -> None:
         for at, action in [h for h in self.hooks if h[0] <= self.clock.now]:

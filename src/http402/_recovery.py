@@ -319,6 +319,16 @@ class Recovery:
         sdk_call = call_of(request, scope)
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
+            run = book.low_balance_run(scope, sent) if need in _LOW_BALANCE_NEEDS else None
+            if run is not None:  # a top-up before the 402 is under way: no second one
+                after = yield from self._after_low_balance(
+                    request, error, run, coordinator, scope, tally
+                )
+                if not isinstance(after, tuple):
+                    return after
+                error, sent = after
+                if not _same_need(error.reason, need):
+                    raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
             lead, episode = book.join(key, sent, retry_of)
             book.needed(episode, need_of(request))  # its 200 would show the top-up took
             if episode.stated is None:  # a balance shows the top-up only above what it said
@@ -426,6 +436,53 @@ class Recovery:
             if error.reason is not need:  # a new exhaustion leads only by its own reason
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
         raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
+
+    def _after_low_balance(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        run: Episode,
+        coordinator: Any,
+        scope: str,
+        tally: _Tally,
+    ) -> Generator[Action, Any, httpx.Response | tuple[PaymentRequiredError, Mark]]:
+        """A gate of a scope whose low-balance hook runs (or ended after the request was
+        sent): the top-up before the 402 is the scope's episode. The request waits for it
+        (at most `hook_timeout`), then is sent once more: the response if it gets through,
+        else the gate it meets and the mark it was sent at, for an episode of its own
+        (the low-balance hook says nothing of what it bought: a hook that only warns must
+        not keep the gate's own top-up waiting a window). Case 139: the gate's hook bought
+        while the low-balance hook's purchase was under way."""
+        book: EpisodeBook = coordinator.book
+        if not run.finished:
+            self._report("low_balance_wait", "waiting for the low-balance top-up", error, scope)
+            hook_timeout = self.options.hook_timeout
+            deadline = None if hook_timeout is None else book.clock() + hook_timeout
+            while not run.finished:
+                timeout = None if deadline is None else deadline - book.clock()
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError(
+                        f"the low-balance hook's run for this scope did not end within "
+                        f"{hook_timeout:g} s (it still runs: the gate's hook is not called "
+                        "beside it)"
+                    )
+                yield Wait(run, run.version, timeout)
+        sent = coordinator.mark()
+        result = yield Send(replay_of(request, Retry(), tally.sends + 1), sent)
+        tally.sends += 1
+        if isinstance(result, Sent):
+            result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
+            self._report(
+                "recovered",
+                "sent again after the low-balance top-up",
+                error,
+                scope,
+                attempt=tally.sends,
+            )
+            return result.response
+        if isinstance(result, NotSent):
+            raise result.error
+        return result.error, sent
 
     def _unshown(
         self, scope: str, need: Reason, book: EpisodeBook, episode: Episode
@@ -1434,6 +1491,8 @@ def episode_key(scope: str, reason: Reason) -> str:
 
 
 _WINDOW_CLOSED = "window closed"
+#: The needs a low-balance top-up may answer: credits, and a 402 that says nothing.
+_LOW_BALANCE_NEEDS = (Reason.INSUFFICIENT_CREDITS, Reason.UNKNOWN)
 #: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
 _TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: Why a gate met by a request a hook sent raises at once.
