@@ -4,7 +4,9 @@ lock, a policy ban, a storage quota, a validation error, stated plainly).
 
 A refused transfer vetoes every reading: the API is not asking to be paid for its service,
 the application's own money movement failed (a payout from a Stripe balance, a PayPal
-payout from the sender's account), and a top-up hook must never answer it. Another refusal
+payout from the sender's account), and a top-up hook must never answer it. So does a billing
+operation of the application's refused as under way or as a plan change it cannot make (a
+top-up already in progress): a hook that answered it would buy twice. Another refusal
 stated plainly outvotes a billing code and weak billing wording (a security lock with a
 quota-sounding code); strong billing wording in the same message still counts.
 """
@@ -148,6 +150,67 @@ WORDING = (
         "payment.md, and its English variant 'You do not have enough balance to make this "
         "payment')",
     ),
+    # The request is itself an operation on the account's billing (a purchase of credits, a
+    # top-up, a payment, a change of plan), and it is refused as already under way, or as a
+    # change of plan the account cannot make: money is on its way or nothing is owed, and a
+    # hook that answers it buys a second time while the first is in flight. It vetoes every
+    # reading, as a refused transfer does. Not a debt ("an invoice is pending" is owed) nor a
+    # failed payment ("your top-up failed: card declined").
+    WordRule(
+        "a billing operation under way or a plan change refused",
+        TRANSFER,
+        STRONG,
+        r"\b(?:top[- ]?ups?|recharges?|purchases?|payments?|upgrades?|downgrades?|plan changes?"
+        r"|subscription changes?)\b[^.;]{0,60}?\b(?:(?:is|are) (?:already |still |currently )?"
+        r"(?:in progress|pending|underway|under way|being processed)|already in progress"
+        r"|still in progress|still pending)\b"
+        r"|\b(?:already|still) (?:an? |one )?(?:pending |ongoing )?(?:top[- ]?up|recharge"
+        r"|purchase|payment|upgrade|downgrade|plan change) (?:in progress|pending|underway"
+        r"|under way|being processed)\b"
+        r"|\b(?:pending|ongoing|in-progress|unfinished) (?:top[- ]?up|recharge|upgrade|downgrade"
+        r"|plan change|subscription change|purchase)s?\b"
+        r"|\b(?:cannot|can't|can not|unable to|not allowed to|not possible to) (?:downgrade"
+        r"|cancel (?:the |your |this )?(?:plan|subscription)"
+        r"|(?:switch|change) (?:to )?(?:the |your |this |a |an |another )?(?:[\w-]+ )?"
+        r"(?:plan|tier|subscription))\b"
+        r"|\bdowngrades? (?:is |are )?not (?:allowed|possible|permitted)\b"
+        r"|\bcannot be downgraded\b",
+        needles=(
+            "progress",
+            "pending",
+            "underway",
+            "under way",
+            "being processed",
+            "ongoing",
+            "unfinished",
+            "downgrade",
+            "cancel",
+            "switch",
+            "change",
+        ),
+        examples=(
+            "A top-up is already in progress for this account. Please wait.",
+            "Another purchase of credits is pending; try again when it completes.",
+            "There is already a top-up in progress.",
+            "You have a pending recharge; wait until it completes.",
+            "Your payment is being processed.",
+            "Cannot downgrade: your current usage exceeds the Free plan's limit",
+            "You cannot switch to the Free plan while over its limits.",
+            "Unable to cancel your subscription: an invoice is past due.",
+            "Downgrade not allowed: usage exceeds the Starter plan's quota.",
+        ),
+        look_alikes=(
+            "Your top-up failed: card declined.",
+            "An invoice is pending payment. Pay it to restore access.",
+            "Insufficient credits. Please top up to continue.",
+            "You cannot change the model on the free plan. Upgrade to Pro.",
+            "Your plan was downgraded to Free: the payment failed.",
+            "Credit purchase required to continue.",
+        ),
+        source="research/cases10 136 (an adversary's refusals of a billing operation: a "
+        "409 top-up in progress, a 400 refused downgrade), the kind of DESIGN's 'never pays "
+        "twice'",
+    ),
     WordRule(
         "bad credentials",
         OTHER,
@@ -206,7 +269,8 @@ WORDING = (
         STRONG,
         r"\b(?:storage|disk|drive) (?:quota|space|limit)\b|\b(?:insufficient|not enough|out of) "
         r"(?:storage|disk|space)\b"
-        r"|\b(?:must be|should be) (?:at least|at most|greater|less|positive|between|one of"
+        r"|\b(?:must be|should be) (?:at least|at most|greater|less|lower|higher|smaller|larger"
+        r"|above|below|positive|between|one of"
         r"|valid|an? (?:valid|integer|number|string|boolean|array|object|list)\b)"
         # Not "not found": "billing account ... is not found" is a paid tier's requirement.
         r"|\b(?:does not exist|no such)\b",
@@ -223,6 +287,7 @@ WORDING = (
         examples=(
             "The user's Drive storage quota has been exceeded.",
             "Amount must be at least $0.50 usd",
+            "Auto top-up threshold must be lower than the top-up amount of credits",
             "The model `gpt-4` does not exist or you do not have access to it.",
         ),
         look_alikes=(
