@@ -464,7 +464,26 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: payment protocol is a priced challenge (`decide`, rung 6; ClawStack's `price_usdc` and
 #: `payment_options`, Creance's `price` and `pay_to`). A price alone is a cost the account's
 #: credits answer (`credits_required`).
-_PRICE_KEYS = ("price", "price_usd", "price_usdc", "amount", "amount_usd", "amount_usdc")
+#: A price is named `price` or `amount`, bare or followed by its unit: a currency (`price_usd`,
+#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024),
+#: bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a token's
+#: atomic units. The value is read as evidence only: no offer is built from it, whatever
+#: its unit.
+_PRICE_UNITS = ("usd", "usdc", "microusd", "usdc_microusd", "sats", "msat", "msats", "atomic")
+_PRICE_KEYS = (
+    "price",
+    *(f"price_{unit}" for unit in _PRICE_UNITS),
+    "amount",
+    *(f"amount_{unit}" for unit in _PRICE_UNITS),
+)
+#: Objects a 402 body names for what they hold, a priced challenge's parts, whose price and
+#: payee are read as the challenge's own (`_NESTED`), as a protocol's object is: ASG Agent
+#: Cloud's `{"code": "PAYMENT_REQUIRED", "quote": {"price_usdc_microusd": 2400, ...},
+#: "payment_instructions": {"network": "solana-mainnet", "asset": "USDC", "pay_to": ...}}`
+#: (payloads17). With a price and a payee, a 402 whose words and codes name nothing else
+#: is a priced challenge (`decide`, rung 6) whose offers stay empty: the shape is the
+#: provider's own. A quote alone, or instructions with no price, are no challenge.
+CHALLENGE_KEYS = ("quote", "payment_instructions", "payment_requirements", "offer")
 _PAYEE_KEYS = (
     "pay_to",
     "payto",
@@ -494,6 +513,8 @@ _NESTED = (
     "data",
     "extensions",
     "billing",
+    # A priced challenge's parts: the price of this request and where to pay it.
+    *CHALLENGE_KEYS,
     "errors",
     "response",
     "raw",

@@ -58,6 +58,13 @@ _NOT_THE_APIS = (
     r"|plan|subscription|invoice|bill)\b)"
 )
 _PAYMENT_MADE = MONEY_MOVEMENT.payment_made_pattern()
+#: Funds that do not cover a payment named before them ("tried to create a payment, but there
+#: were insufficient funds for the transaction"): the bare "funds" too, since the payment
+#: they lack for is named, but not a card's ("...: your card has insufficient funds").
+_FUNDS_LACK = (
+    r"(?:\b(?:insufficient|not enough|not sufficient) funds\b(?! (?:on|in) (?:the|your) card)"
+    r"|" + _BALANCE_LACK + r")"
+)
 
 WORDING = (
     WordRule(
@@ -105,7 +112,11 @@ WORDING = (
     # this payment", "saldo insuficiente para realizar este pago"); a remedy ("insufficient
     # balance, make a payment to continue") and a payment for the API's own service ("to make
     # the payment for this request") are gates. Turkish puts the purpose first ("bu ödemeyi
-    # yapmak için yeterli bakiyeniz yok").
+    # yapmak için yeterli bakiyeniz yok"), and so may a sentence that tells what the request
+    # did first and then what it lacked: Rapyd's "The request tried to create a payment, but
+    # there were insufficient funds for the transaction" (`ERROR_CREATE_PAYMENT_INSUFFICIENT_
+    # FUNDS`, a code read by these words), where the funds may be named bare, as the payment
+    # they lack for is named, but not a card's.
     WordRule(
         "a payment the account makes lacks funds",
         TRANSFER,
@@ -120,7 +131,13 @@ WORDING = (
         + r"|"
         + _PAYMENT_MADE
         + r" için\b[^.]{0,30}?"
-        + _BALANCE_LACK,
+        + _BALANCE_LACK
+        + r"|"
+        + _PAYMENT_MADE
+        + r"\b(?! (?:methods?|cards?|details|information|info|instruments?)\b)"
+        + _NOT_THE_APIS
+        + r"(?:(?!card)[^.]){0,60}?"
+        + _FUNDS_LACK,
         needles=MONEY_MOVEMENT.payment_needles(),
         examples=(
             "You do not have enough balance to make this payment",
@@ -135,6 +152,12 @@ WORDING = (
             "Số dư không đủ để thực hiện thanh toán này.",
             "Недостаточно средств для совершения этого платежа.",
             "Insufficient account balance to approve the payment.",
+            "The request tried to create a payment, but there were insufficient funds for the "
+            "transaction. The request was rejected. Corrective action: None. Contact the "
+            "customer.",
+            "Cannot execute this payment: not enough funds in the wallet.",
+            "Não foi possível criar o pagamento: saldo insuficiente.",
+            "Impossible de créer ce paiement : solde insuffisant.",
         ),
         look_alikes=(
             "Insufficient balance to complete this request.",
@@ -144,11 +167,18 @@ WORDING = (
             "Payment: insufficient funds.",
             "Saldo insuficiente para completar la solicitud.",
             "Insufficient balance. Please make a payment.",
+            "We tried to make the payment for your subscription, but there were insufficient "
+            "funds.",
+            "Could not make the payment: your card has insufficient funds.",
+            "Could not make the payment: insufficient funds on the card.",
+            "Insufficient funds for the transaction.",
+            "Please create a payment method: insufficient funds on file.",
         ),
         source="research/payloads11 woovi-payment-approve-saldo-insuficiente-400-negative "
         "(github.com/woovibr/woovi-developers docs/payment/payment-how-to-use-api-to-approve-a-"
         "payment.md, and its English variant 'You do not have enough balance to make this "
-        "payment')",
+        "payment'); research/payloads17 rapyd-create-payment-insufficient-funds-400-negative "
+        "(https://docs.rapyd.net/en/create-payment-error-example.html)",
     ),
     # The request is itself an operation on the account's billing (a purchase of credits, a
     # top-up, a payment, a change of plan), and it is refused as already under way, or as a

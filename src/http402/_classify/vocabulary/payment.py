@@ -27,12 +27,18 @@ WORDING = (
     # per request or per call) asks for this request to be paid, as a body that declares its
     # x402 version does (`_providers/x402.py`): a `payment_challenge` with no offer, since
     # none is built from words. Weak: off a 402 the protocol's name is documentation.
+    # A Lightning invoice (a BOLT 11 payment request) is such a protocol's price too: an
+    # invoice for this one request, paid by its preimage, never the account's bill, so "Pay
+    # the Lightning invoice to access this resource" (Lightning Enable's L402 proxy) asks
+    # for this request's price, while "Pay your invoice" stays `billing_asked`.
     WordRule(
         "per-request payment protocol named",
         Family.CHARGE_ASKED,
         WEAK,
         r"\b(?:x402|l402)\b(?!-)|\bmicro-?payments?\b"
-        r"|\bpay[ -]per[ -](?:request|call|crawl|query)\b|\bper-request (?:payment|price)\b",
+        r"|\bpay[ -]per[ -](?:request|call|crawl|query)\b|\bper-request (?:payment|price)\b"
+        r"|\blightning (?:network )?(?:invoices?|payment requests?)\b"
+        r"|\bbolt ?11(?: invoices?| payment requests?)?\b",
         needles=(
             "x402",
             "l402",
@@ -41,20 +47,32 @@ WORDING = (
             "pay per",
             "pay-per",
             "per-request",
+            "lightning",
+            "bolt",
         ),
         examples=(
             "This endpoint requires an x402 micropayment (USDC on Base). See the 402 `accepts` "
             "for payment details.",
             "Pay per request: include an L402 token.",
             "This API is pay-per-call.",
+            "Pay the Lightning invoice to access this resource",
+            "Pay this Lightning Network invoice, then retry with the preimage.",
+            "Payment required: settle the BOLT11 invoice below.",
+            "A Lightning payment request was issued for this call.",
         ),
         look_alikes=(
             "Install the x402-client package.",
             "Invoice L4021 was sent.",
             "This API is billed per request.",
+            "Pay your invoice.",
+            "Lightning-fast invoices for your customers.",
+            "Lightning node is offline.",
+            "Bolt Inc. invoice #42 is overdue.",
         ),
         source="research/payloads8 apitoll-gas-x402-message-body-header-challenge-402 (its "
-        "PAYMENT-REQUIRED header not kept in the capture: the words alone)",
+        "PAYMENT-REQUIRED header not kept in the capture: the words alone); research/"
+        "payloads17 lightningenable-l402-proxy-402 (https://docs.lightningenable.com/"
+        "api-reference/l402: 'Pay the Lightning invoice to access this resource')",
     ),
     # An account verified by a card on file: what the provider asks is a payment method
     # (Heroku's "Please verify your account to install this add-on plan (please enter a
