@@ -497,7 +497,16 @@ _PAYEE_KEYS = (
     "wallet",
     "wallet_address",
     "invoice",
+    # StackIt's `x402.payment_target` (payloads16): where the request's price is paid.
+    "payment_target",
 )
+#: Payment protocols a body may name as a KEY whose object states the price of this request
+#: (StackIt's 402 `{"error": "payment_required", "x402": {"price_usd": 0.02, "token":
+#: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16): such an object is an
+#: envelope of the challenge, so its price and payee are read (`_NESTED`) and, with both, a
+#: 402 is a priced challenge (`decide`, rung 6) whose offers stay empty, since the shape is
+#: the provider's own. The names are those of `PaymentOption.protocol` and their kin.
+PROTOCOL_KEYS = ("x402", "l402", "lsat", "lightning", "cashu")
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
@@ -522,6 +531,8 @@ _NESTED = (
     "limits",
     # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
     "rate",
+    # A payment protocol's object: the price of this request and where to pay it.
+    *PROTOCOL_KEYS,
 )
 #: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`, Nexio's
 #: `"error": 435`).

@@ -348,6 +348,50 @@ WORDING = (
         "'In order to create a live mail piece, your account needs to have a billing "
         "address.')",
     ),
+    # --- payloads16: billing never set up on the account (TSFM's 402 `billing_required`,
+    # "Free credits are exhausted and billing is not active. Set up billing to continue
+    # ... after the initial 500 credits."). Billing that was never set up is billing
+    # information the account lacks: the provider cannot bill it, and nothing else can be
+    # fixed before it (a failed or missing payment method ranks first, so the free credits
+    # beside it are not the answer: no top-up can be bought before billing is set up).
+    # Said plainly ("billing is not set up", "you have not set up billing yet"), or as
+    # billing that is not active whose remedy is to SET it up (never set up), while billing
+    # not active alone, or with a remedy to reactivate or pay, stays a lapse
+    # (`subscription_inactive`: OpenAI's `billing_not_active`). A product's billing mode
+    # ("Metered billing is not configured for this price") is no account's.
+    WordRule(
+        "billing never set up",
+        MISSING,
+        STRONG,
+        r"(?<!ed )(?<!based )\bbilling (?:is |has )?(?:not|never) (?:yet )?(?:been )?"
+        r"(?:set ?up|configured)\b"
+        r"|\b(?:have|has)(?:n't| not| never) (?:yet )?(?:set up|configured) (?:your |a )?"
+        r"billing(?: yet)?\b(?! (?:alerts?|address|emails?|contacts?|notifications?)\b)"
+        r"|(?<!ed )(?<!based )\bbilling (?:is |was )?(?:not active|inactive|not enabled)\b"
+        r"[^.]{0,40}\.?\s*(?:please )?set ?up (?:your |a )?billing\b",
+        needles=("billing",),
+        examples=(
+            "Free credits are exhausted and billing is not active. Set up billing to continue "
+            "programmatic inference after the initial 500 credits.",
+            "Billing is not set up for this account.",
+            "You have not set up billing yet.",
+            "Billing has not been configured for this workspace.",
+            "Your trial credits ran out and billing is not enabled; please set up billing.",
+        ),
+        look_alikes=(
+            "Billing is not active.",
+            "Billing is not active. Please reactivate your subscription.",
+            "Metered billing is not configured for this price.",
+            "Usage-based billing is not set up for this product.",
+            "You have set up billing alerts.",
+            "You have set up billing.",
+            "Billing alerts are not set up.",
+        ),
+        source="research/payloads16 tsfm-billing-required-402 (https://tsfm.ai/docs/"
+        "errors-and-limits: 'billing_required | 402 | Free credits are exhausted and billing "
+        "is not active. Set up billing to continue programmatic inference after the initial "
+        "500 credits.')",
+    ),
     WordRule(
         "add a payment method",
         Family.PAYMENT_METHOD_ASKED,
