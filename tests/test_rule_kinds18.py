@@ -190,3 +190,118 @@ def test_a_stored_value_cards_balance_is_no_gate(body: Any) -> None:
 def test_a_cards_decline_and_the_accounts_balance_stay_gates(body: Any, expected: Reason) -> None:
     assert reason_of(402, body) is expected
     assert reason_of(400, body) is expected
+
+
+# ------------------------- 4. a plan required may be any active one; an account cancelled
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # hesgoals' 403: no plan at all is a lapse, read by the words the code joins.
+        (
+            {
+                "error": {
+                    "code": "PLAN_REQUIRED",
+                    "message": "No active plan associated with account.",
+                }
+            },
+            S,
+        ),
+        # A tier named, or the code alone, stays the plan's.
+        ({"error": {"code": "PLAN_REQUIRED", "message": "Pro plan required."}}, P),
+        ({"code": "plan_required"}, P),
+        ({"code": "paid_plan_required", "message": "No active plan associated with account."}, P),
+    ],
+)
+def test_a_plan_required_joins_the_words(body: Any, expected: Reason) -> None:
+    assert reason_of(403, body) is expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "error": {
+                "code": "ACCOUNT_SUSPENDED",
+                "message": "Account has been suspended or cancelled.",
+            }
+        },
+        {"message": "Your account was cancelled."},
+    ],
+)
+def test_an_account_cancelled_is_a_lapse_on_any_status(body: Any) -> None:
+    assert reason_of(403, body) is S
+    assert reason_of(402, body) is S
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A suspension that names no cause stays weak off a 402 (GitHub's ToS hold, QWeather's
+        # and Iron.io's words alike), as do a customer's or a member's block.
+        {"message": "Sorry. Your account was suspended."},
+        "Your project has been suspended",
+        {"error": {"title": "Account Suspension", "detail": "Your account has been suspended."}},
+        {"message": "Account deletion was cancelled."},
+        {"code": "CUSTOMER_BLOCKED", "title": "Customer temporarily blocked"},
+        {
+            "error": {
+                "message": "Service usage has been restricted in accordance with our "
+                "operational policy.",
+                "name": "blocked_member_id",
+            }
+        },
+    ],
+)
+def test_a_suspension_naming_no_cause_is_no_gate_off_a_402(body: Any) -> None:
+    assert classify(403, body) is None
+
+
+def test_a_suspension_naming_no_cause_is_a_lapse_on_a_402() -> None:
+    assert reason_of(402, "Your project has been suspended") is S
+
+
+# ------------------------- 5. money held, a cap the account set, an upgrade of what ran out
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        # QWeather's "No Credit": a savings plan is money committed ahead, not a plan.
+        (
+            403,
+            {
+                "error": {
+                    "type": "https://dev.qweather.com/docs/resource/error-code/#no-credit",
+                    "title": "No Credit",
+                    "detail": "Your account does not have enough available credit, savings "
+                    "plan or other quota; the request was rejected.",
+                }
+            },
+            CR,
+        ),
+        # Dune's 402: a limit the account configured is its cap, whatever its window.
+        (402, {"error": "This request would exceed your configured limits per billing cycle."}, CR),
+        (403, {"message": "This request exceeds the limits you have set."}, CR),
+        (402, {"error": "You have exceeded your plan's limits for this billing cycle."}, P),
+        # moderationapi's 403: an upgrade asked, its object left out, in the quota's clause.
+        (403, {"code": "FORBIDDEN", "message": "Your quota is used and you need to upgrade."}, P),
+    ],
+)
+def test_money_held_a_cap_set_and_an_upgrade_of_what_ran_out(
+    status: int, body: Any, expected: Reason
+) -> None:
+    assert reason_of(status, body) is expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "Your quota upgrade request is pending."},
+        {"message": "Your client is outdated, you need to upgrade."},
+        {"message": "Quota exceeded."},
+    ],
+)
+def test_no_upgrade_of_what_ran_out_is_no_gate_off_a_402(body: Any) -> None:
+    assert classify(403, body) is None

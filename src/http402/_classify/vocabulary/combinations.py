@@ -585,6 +585,31 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="research/payloads2 apify-not-enough-usage-to-run-paid-actor-402, azure-form-"
         "recognizer-f0-call-volume-quota-403",
     ),
+    # An upgrade asked with its object left out ("you need to upgrade", "please upgrade") in
+    # the clause that names what ran out: it is of what ran out, a quota, a limit or a
+    # volume, which the plan grants (moderationapi's 403 "Your quota is used and you need to
+    # upgrade.", payloads18). The upgrade must be asked (a need, a please): a quota's
+    # "upgrade request" is no remedy; a client's or a version's upgrade names no limit.
+    ConceptRule(
+        "upgrade for what ran out",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.UPGRADE_VERB, {C.QUOTA, C.LIMIT, C.UNIT}, {C.REQUIREMENT, C.ASK_VERB}],
+        unless=[C.KEY, C.FIELD],
+        part=Part.WHOLE,
+        examples=(
+            "Your quota is used and you need to upgrade.",
+            "Quota exceeded, you need to upgrade.",
+        ),
+        look_alikes=(
+            "Your quota upgrade request is pending.",
+            "Your client is outdated, you need to upgrade.",
+            "Please upgrade your client library.",
+        ),
+        source="research/payloads18 moderationapi-quota-used-forbidden-403 "
+        "(https://docs.moderationapi.com/api-reference/errors: '403 | Forbidden -- ... your "
+        "quota is used and you need to upgrade.')",
+    ),
     ConceptRule(
         "buy a plan",
         Family.UPGRADE_ASKED,
