@@ -321,6 +321,31 @@ def scope_of_json(body: Any) -> str:
     return body_scope(json.dumps(body).encode())
 
 
+def test_a_credential_word_that_points_at_something_else_does_not_split_an_account() -> None:
+    """A page's token, a prompt cache's key, a conversation's session or a partition's key
+    change with what the request asks for: in a query (Google's `?key=...&pageToken=...`) or
+    in a body (OpenAI's `prompt_cache_key`), one account stays one scope, and a scope per
+    page or per prompt would buy a top-up for each."""
+    google = "https://www.googleapis.com/youtube/v3/search?key=AIzaSyA-one-account-key"
+    assert scope(google + "&pageToken=CAUQAA") == scope(google + "&pageToken=CAoQAA")
+    assert scope(google + "&pageToken=CAUQAA") != scope(
+        "https://www.googleapis.com/youtube/v3/search?key=AIzaSyB-another-account"
+    )
+    key = {"authorization": "Bearer sk-one-account-key-123456"}
+    chat = "https://api.openai.com/v1/chat/completions"
+
+    def asks(body: Any) -> str:
+        return default_scope(httpx.Request("POST", chat, json=body, headers=key))
+
+    assert asks({"model": "m", "prompt_cache_key": "a"}) == asks(
+        {"model": "m", "prompt_cache_key": "b"}
+    )
+    for name in ("session_id", "page_token", "partition_key", "stop_token", "customer_token"):
+        assert scope_of_json({"api_key": KEY_A, name: "one"}) == scope_of_json(
+            {"api_key": KEY_A, name: "two"}
+        ), name
+
+
 def test_a_long_body_is_the_same_account_as_a_short_one() -> None:
     """Every byte is read: a prompt of a megabyte before the key keeps the account's scope
     (a scope that read short bodies only would split the account, and a hold of one half

@@ -27,6 +27,8 @@ import httpx
 from ._models import Retry
 from ._path_keys import scope_segments
 from ._redaction import (
+    _CAMEL,
+    _NAME_PARTS,
     HOOK_HEADERS_EXTENSION,
     changes_per_request,
     credential_kind,
@@ -229,7 +231,7 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
             found.append(("header", lowered, _signed_credential(value)))
     url = request.url
     for name, value in url.params.multi_items():
-        if credential_kind(name, "query") == "account":
+        if _names_the_account(name, "query"):
             found.append(("query", name.lower(), _stable_token(value)))
     if url.userinfo:
         found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
@@ -296,11 +298,71 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
     return found
 
 
+#: The words a query parameter's or a body field's name is made of when its value names the
+#: account: a credential's words and what qualifies whose it is (`api_key`, `accessToken`,
+#: `client_secret`, `license_key`, `?sid=`). A credential's word beside any other part points
+#: at something else, and its value changes with what the request asks for: a page
+#: (`pageToken`, Google's `?key=...&pageToken=...`), a cache (OpenAI's `prompt_cache_key`), a
+#: partition or a sort (`partition_key`), a conversation (`session_id`), a stop sequence
+#: (`stop_token`), a card (`customer_token`). Counting it would split one account into a scope
+#: per page or per prompt, each buying its own top-up.
+ACCOUNT_NAME_WORDS = frozenset(
+    {
+        "api",
+        "apikey",
+        "key",
+        "token",
+        "access",
+        "auth",
+        "authorization",
+        "authtoken",
+        "accesstoken",
+        "secret",
+        "secretkey",
+        "client",
+        "app",
+        "appkey",
+        "appid",
+        "application",
+        "user",
+        "private",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "passcode",
+        "credential",
+        "credentials",
+        "bearer",
+        "jwt",
+        "session",
+        "sessionid",
+        "sid",
+        "subscription",
+        "license",
+        "account",
+        "ak",
+        "pat",
+        "x",
+    }
+)
+#: Words that name the account in a query only: Azure Functions' `?code=<function key>`; in
+#: a body, `code` is a program, a promotion or an authorisation code.
+_QUERY_ACCOUNT_WORDS = frozenset({"code"})
+
+
 @functools.lru_cache(maxsize=1024)
-def _names_the_account(name: str) -> bool:
-    """Whether a body field named `name` holds a credential that names the account (cached:
-    a body repeats the same few member names, `role` and `content` in every message)."""
-    return credential_kind(name, "query") == "account"
+def _names_the_account(name: str, place: str = "body") -> bool:
+    """Whether a query parameter (`place="query"`) or a body field named `name` holds a
+    credential that names the account: a credential by `credential_kind` (as a query
+    parameter's name), every part of whose name is one of `ACCOUNT_NAME_WORDS`. Cached: a
+    body repeats the same few member names (`role` and `content` in every message)."""
+    if credential_kind(name, "query") != "account":
+        return False
+    words = ACCOUNT_NAME_WORDS | _QUERY_ACCOUNT_WORDS if place == "query" else ACCOUNT_NAME_WORDS
+    parts = [part for part in _NAME_PARTS.split(_CAMEL.sub("-", name).lower()) if part]
+    return bool(parts) and all(part in words for part in parts)
 
 
 def _signed_credential(value: str) -> str:
