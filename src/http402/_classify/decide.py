@@ -230,25 +230,23 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     if period and strict:
         texts = [(message, _for_a_period(said)) for message, said in texts]
         codes = [(code, _for_a_period(said)) for code, said in codes]
-    throttle_code = names_billing = contrary = False
+    category = names_billing = contrary = False
     for message, said in texts:
         if said.strict_veto if strict else said.veto:
             if not _throttle_gives_way(message, said, texts):
                 return None
-            # A category, read as a throttle's code is.
-            throttle_code = True
+            category = True  # it gave way as a category: a `NONE` window, or outranked
     for _, said in codes:
         if said.transfer:
             return None
-        throttle_code = throttle_code or (said.strict_veto if strict else said.veto)
+        # A throttle's code states a `NONE` window: a category (Anthropic's
+        # `rate_limit_error` on every 429).
+        category = category or (said.strict_veto if strict else said.veto)
         names_billing = names_billing or any(
             not family.is_remedy for family in said.counted(strict)
         )
         contrary = contrary or said.contrary
-    # A throttle's code is a category (Anthropic's `rate_limit_error` on every 429): a finer
-    # code that names a billing family, or words that plainly state one ("you have exceeded
-    # your monthly spend limit"), in a body whose words say no throttle, outvote it.
-    if throttle_code and not names_billing and not _states_plainly(texts):
+    if category and not _category_outranked(names_billing, texts):
         return None
     if (
         strict
@@ -441,6 +439,15 @@ def _throttle_gives_way(
         )
         for message, other in texts
     )
+
+
+def _category_outranked(names_billing: bool, texts: list[tuple[Message, Statements]]) -> bool:
+    """Whether a throttle of a `NONE` window (a category: a throttle's code, the status
+    restated, "throttled" alone, or a `NAMED` one a period outranked) is outranked: by a
+    finer code that names a billing family (`names_billing`: Anthropic's `rate_limit_error`
+    beside `enforced_spend_limit_reached`), or by words that plainly state one ("you have
+    exceeded your monthly spend limit", "throttled. API Credit Budget reached.")."""
+    return names_billing or _states_plainly(texts)
 
 
 def _is_reason_phrase(lowered: str) -> bool:

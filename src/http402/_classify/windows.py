@@ -4,8 +4,9 @@ A limit that lifts by itself within a day is a throttle, no gate; a limit renewe
 month or the billing period is the plan's allowance, a gate. Every piece of evidence states
 one window, or none: each throttle's wording rule declares its own (`WordRule.window`,
 `vocabulary/throttle.py`), `PERIOD_WINDOW` the period's, and a field's duration is measured
-here (`window_of_seconds`). `decide` weighs them in one place (`decide._throttle_gives_way`,
-and `decide._field_windows` with `decide._period_stated` for what a period makes the plan's):
+here (`window_of_seconds`). `decide` weighs them in one place: `_throttle_gives_way` and
+`_category_outranked` for a throttle's words and codes, `_field_windows` and
+`_period_stated` for what a period makes the plan's:
 
 - `NONE`: names no window and no limit: the status restated as the whole message ("Too many
   requests"), "throttled" with no rate, window or concurrency. A category, as a throttle's
