@@ -305,3 +305,47 @@ def test_money_held_a_cap_set_and_an_upgrade_of_what_ran_out(
 )
 def test_no_upgrade_of_what_ran_out_is_no_gate_off_a_402(body: Any) -> None:
     assert classify(403, body) is None
+
+
+# ------------------------- 6. a cap in money the account set, whatever its window
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # API Direct's 429s and Meridian's (payloads17).
+        {"error": "Daily spending limit reached", "code": "daily_limit_exceeded"},
+        {"error": "Monthly spending limit reached", "code": "monthly_limit_exceeded"},
+        {"error": "quota_exceeded", "retry_after_ms": 3200, "cap_type": "monthly_spend"},
+        {"error": "Weekly budget exceeded."},
+        {"code": "limit_exceeded", "limit_type": "daily_spend"},
+    ],
+)
+def test_a_spend_cap_with_a_window_is_money_on_a_429(body: Any) -> None:
+    assert reason_of(429, body) is CR
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A count of requests per day or per minute stays a throttle, a month's the plan's.
+        ({"error": "Daily request limit reached", "code": "daily_limit_exceeded"}, None),
+        ({"error": "Spending limit checks are limited to 10 per minute."}, None),
+        ({"error": "Monthly request limit reached", "code": "monthly_limit_exceeded"}, P),
+        ({"error": "quota_exceeded", "cap_type": "monthly_spend_report"}, None),
+    ],
+)
+def test_a_window_of_requests_is_no_spend_cap(body: Any, expected: Reason | None) -> None:
+    assert reason_of(429, body) is expected
+
+
+def test_a_trials_cost_allowance_set_by_the_provider_is_the_plans() -> None:
+    """Onyx's 429 (payloads18): a trial account's weekly LLM cost allowance, set by the
+    provider, whose remedies are the plan's (upgrade, wait for the next billing period)."""
+    body = {
+        "error_code": "RATE_LIMITED",
+        "detail": "LLM usage limit exceeded for trial account. Current cost: $5.00, Limit: "
+        "$5.00 per week. Please use your own LLM API key, upgrade your plan, or wait for the "
+        "next billing period (1 week).",
+    }
+    assert reason_of(429, body) is P

@@ -283,7 +283,12 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
             ):
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
             vague_codes.append((family, code))
-    # 4. Wording that names what happened, with the vague codes.
+    # 4. Wording that names what happened, with the vague codes. A code that names a limit
+    # by its window and nothing it counts (`monthly_limit_exceeded`) says when the limit
+    # renews, not what it is: words that state a cap the account set in money say what
+    # ("Monthly spending limit reached", API Direct's 429), and the cap is not the plan's.
+    if Family.SPEND_CAP_REACHED in stated:
+        vague_codes = [(f, code) for f, code in vague_codes if f is not Family.PLAN_VOLUME_USED]
     candidates = [family for family in stated if not family.is_remedy]
     candidates.extend(family for family, _ in vague_codes)
     remedies = sorted((family for family in stated if family.is_remedy), key=_rank)
@@ -421,11 +426,17 @@ def _throttle_gives_way(
       beside "You have exceeded the monthly rate limit of 1000 requests. Please try again
       next month."): the time window decides, not the name. One text that states both
       stays a throttle ("Too many requests; your monthly limit has been exceeded").
-    - `RATE`, `DAY`, or a refused transfer: never.
+    - `DAY`, stated in the words that state a cap the account set in money ("Daily spending
+      limit reached", API Direct's 429): the window is the cap's period, not a throttle's;
+      a cap in money is raised by the account whatever its window (payloads17, 18), and
+      the cap, stated plainly, then outranks the window as it does a category.
+    - `RATE`, another `DAY`, or a refused transfer: never.
     """
     window = said.window
     if window is Window.NONE:
         return not said.transfer
+    if window is Window.DAY and not said.transfer and not said.contrary:
+        return Family.SPEND_CAP_REACHED in said.strong
     if window is not Window.NAMED or said.transfer or said.contrary:
         return False
     if any(message.own and other.window in SHORT for message, other in texts):

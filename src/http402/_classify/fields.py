@@ -366,6 +366,9 @@ _CODE_KEYS = (
     "tag",
     # OpenRouter's `metadata.limit_source`: which limit was hit.
     "limit_source",
+    # Meridian's 429 `"cap_type": "monthly_spend"` (payloads17): which cap was hit, by kind.
+    "cap_type",
+    "limit_type",
     # Square's `errors[].category` (`PAYMENT_METHOD_ERROR`).
     "category",
 )

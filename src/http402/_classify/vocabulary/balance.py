@@ -471,6 +471,20 @@ CODE_WORDS = (
         source="OpenAI organization_spend_limit_exceeded (platform.openai.com/docs/guides/"
         "error-codes)",
     ),
+    # A cap named by what it counts and its window, as a cap's name field gives it
+    # (Meridian's 429 `{"error": "quota_exceeded", "cap_type": "monthly_spend"}`,
+    # payloads17): spend counted per month or per day is a cap in money, whatever its window.
+    CodeWords(
+        "a spend cap by its window",
+        all_of=("spend",),
+        any_of=("monthly", "daily", "weekly", "yearly", "annual", "total", "max", "maximum"),
+        family=CAP,
+        strength=STRONG,
+        examples=("monthly_spend", "daily_spend", "max_spend"),
+        look_alikes=("spend_report", "monthly_spend_report", "monthly"),
+        source="research/payloads17 meridian-monthly-spend-cap-429",
+        none_of=frozenset({"report", "reports", "summary", "history", "alert", "alerts", "id"}),
+    ),
     CodeWords(
         "spending limit",
         all_of=("spending",),
