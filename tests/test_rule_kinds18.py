@@ -330,6 +330,7 @@ def test_a_spend_cap_with_a_window_is_money_on_a_429(body: Any) -> None:
     [
         # A count of requests per day or per minute stays a throttle, a month's the plan's.
         ({"error": "Daily request limit reached", "code": "daily_limit_exceeded"}, None),
+        ({"error": "You have been throttled: your daily budget is exhausted."}, None),
         ({"error": "Spending limit checks are limited to 10 per minute."}, None),
         ({"error": "Monthly request limit reached", "code": "monthly_limit_exceeded"}, P),
         ({"error": "quota_exceeded", "cap_type": "monthly_spend_report"}, None),

@@ -436,7 +436,7 @@ def _throttle_gives_way(
     if window is Window.NONE:
         return not said.transfer
     if window is Window.DAY and not said.transfer and not said.contrary:
-        return Family.SPEND_CAP_REACHED in said.strong
+        return Family.SPEND_CAP_REACHED in said.strong and _only_a_day_stated(said)
     if window is not Window.NAMED or said.transfer or said.contrary:
         return False
     if any(message.own and other.window in SHORT for message, other in texts):
@@ -451,6 +451,14 @@ def _throttle_gives_way(
         )
         for message, other in texts
     )
+
+
+def _only_a_day_stated(said: Statements) -> bool:
+    """`True` when a text's throttle is stated only by the words of a day ("daily"): no
+    throttle of its own words ("throttled", "rate limit", "too many requests") beside it,
+    which keeps a day's budget a throttle's ("You have been throttled: your daily budget is
+    exhausted", payloads11)."""
+    return all(name in _DAY_RULES for name in said.rules if name in _THROTTLE_NAMES)
 
 
 def _category_outranked(names_billing: bool, texts: list[tuple[Message, Statements]]) -> bool:
@@ -606,6 +614,9 @@ for _rule in WORDING:
         _BY_NEEDLE[_needle] = (*_BY_NEEDLE.get(_needle, ()), _rule)
 _NEEDLES = tuple(_BY_NEEDLE)
 _THROTTLE_RULES = tuple(rule for rule in WORDING if rule.family is Family.THROTTLE)
+_THROTTLE_NAMES = frozenset(rule.name for rule in _THROTTLE_RULES)
+#: The throttle's rules whose words state only a day (`_only_a_day_stated`).
+_DAY_RULES = frozenset(rule.name for rule in _THROTTLE_RULES if rule.window is Window.DAY)
 
 
 @functools.lru_cache(maxsize=256)
