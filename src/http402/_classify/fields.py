@@ -476,14 +476,6 @@ _PRICE_KEYS = (
     "amount",
     *(f"amount_{unit}" for unit in _PRICE_UNITS),
 )
-#: Objects a 402 body names for what they hold, a priced challenge's parts, whose price and
-#: payee are read as the challenge's own (`_NESTED`), as a protocol's object is: ASG Agent
-#: Cloud's `{"code": "PAYMENT_REQUIRED", "quote": {"price_usdc_microusd": 2400, ...},
-#: "payment_instructions": {"network": "solana-mainnet", "asset": "USDC", "pay_to": ...}}`
-#: (payloads17). With a price and a payee, a 402 whose words and codes name nothing else
-#: is a priced challenge (`decide`, rung 6) whose offers stay empty: the shape is the
-#: provider's own. A quote alone, or instructions with no price, are no challenge.
-CHALLENGE_KEYS = ("quote", "payment_instructions", "payment_requirements", "offer")
 _PAYEE_KEYS = (
     "pay_to",
     "payto",
@@ -502,11 +494,18 @@ _PAYEE_KEYS = (
 )
 #: Payment protocols a body may name as a KEY whose object states the price of this request
 #: (StackIt's 402 `{"error": "payment_required", "x402": {"price_usd": 0.02, "token":
-#: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16): such an object is an
-#: envelope of the challenge, so its price and payee are read (`_NESTED`) and, with both, a
-#: 402 is a priced challenge (`decide`, rung 6) whose offers stay empty, since the shape is
-#: the provider's own. The names are those of `PaymentOption.protocol` and their kin.
+#: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16). The names are those
+#: of `PaymentOption.protocol` and their kin.
 PROTOCOL_KEYS = ("x402", "l402", "lsat", "lightning", "cashu")
+#: The objects a body keeps a priced challenge in: named for its protocol (`PROTOCOL_KEYS`),
+#: or for the part it holds, a `quote` or an `offer` with the price, `payment_instructions`
+#: with the payee (ASG Agent Cloud's 402 `{"code": "PAYMENT_REQUIRED", "quote":
+#: {"price_usdc_microusd": 2400, ...}, "payment_instructions": {"network": "solana-mainnet",
+#: "asset": "USDC", "pay_to": ...}}`, payloads17). Each is an envelope of the challenge, so
+#: its price and payee are read (`_NESTED`) and, with both, a 402 whose words and codes name
+#: nothing else is a priced challenge (`decide`, rung 6) whose offers stay empty, since the
+#: shape is the provider's own. A quote alone, or instructions with no price, are none.
+CHALLENGE_KEYS = (*PROTOCOL_KEYS, "quote", "offer", "payment_instructions", "payment_requirements")
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
@@ -522,8 +521,6 @@ _NESTED = (
     "data",
     "extensions",
     "billing",
-    # A priced challenge's parts: the price of this request and where to pay it.
-    *CHALLENGE_KEYS,
     "errors",
     "response",
     "raw",
@@ -531,8 +528,8 @@ _NESTED = (
     "limits",
     # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
     "rate",
-    # A payment protocol's object: the price of this request and where to pay it.
-    *PROTOCOL_KEYS,
+    # A priced challenge's object: the price of this request and where to pay it.
+    *CHALLENGE_KEYS,
 )
 #: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`, Nexio's
 #: `"error": 435`).
