@@ -148,7 +148,9 @@ def test_hostile_headers_cost_little() -> None:
     hostile = httpx.Response(
         402, headers=headers, request=httpx.Request("GET", "https://example.com/")
     )
-    started = time.perf_counter()
+    # CPU time: the classification's own work (~0.1 s), which a loaded machine's scheduler
+    # does not stretch as it did the wall time (1.3-3.3 s under four suites on two cores).
+    started = time.process_time()
     payment = http402.classify(hostile)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert payment is not None and payment.reason is Reason.UNKNOWN
