@@ -308,7 +308,13 @@ def test_two_keys_in_the_body_are_two_accounts() -> None:
     assert scope_of_json({"api_key": KEY_A, "query": "a"}) == scope_of_json(
         {"query": "something else", "max_results": 5, "api_key": KEY_A}
     )
-    assert scope_of_json({"auth": {"token": KEY_A}}) != scope_of_json({"auth": {"token": KEY_B}})
+    # Deeper members are the request's subject, not its caller (cases 161, 162): a push
+    # message's device token, a tool call's key.
+    assert scope_of_json({"api_key": KEY_A, "message": {"token": "device-1"}}) == scope_of_json(
+        {"api_key": KEY_A, "message": {"token": "device-2"}}
+    )
+    tool = {"type": "tool_use", "input": {"key": "cart:42", "password": "x"}}
+    assert scope_of_json({"api_key": KEY_A, "messages": [tool]}) == short_a()
     form = "application/x-www-form-urlencoded"
     assert body_scope(f"api_key={KEY_A}&q=a".encode(), form) != body_scope(
         f"api_key={KEY_B}&q=a".encode(), form
@@ -319,6 +325,10 @@ def test_two_keys_in_the_body_are_two_accounts() -> None:
 
 def scope_of_json(body: Any) -> str:
     return body_scope(json.dumps(body).encode())
+
+
+def short_a() -> str:
+    return scope_of_json({"api_key": KEY_A})
 
 
 def test_a_credential_word_that_points_at_something_else_does_not_split_an_account() -> None:
@@ -340,9 +350,37 @@ def test_a_credential_word_that_points_at_something_else_does_not_split_an_accou
     assert asks({"model": "m", "prompt_cache_key": "a"}) == asks(
         {"model": "m", "prompt_cache_key": "b"}
     )
-    for name in ("session_id", "page_token", "partition_key", "stop_token", "customer_token"):
+    for name in (
+        "session_id",
+        "page_token",
+        "partition_key",
+        "stop_token",
+        "customer_token",
+        "device_token",
+        "password",
+    ):
         assert scope_of_json({"api_key": KEY_A, name: "one"}) == scope_of_json(
             {"api_key": KEY_A, name: "two"}
+        ), name
+
+
+def test_one_word_query_keys_tell_two_accounts_apart() -> None:
+    """Case 165: a key under a one-word name (MSG91's `authkey`, data.go.kr's `serviceKey`,
+    `apitoken`, `oauth_token`, HubSpot's `hapikey`) names the account as `api_key` does."""
+    base = "https://api.example.org/v1/send?"
+    for name in (
+        "authkey",
+        "serviceKey",
+        "crtfc_key",
+        "apitoken",
+        "accesskey",
+        "rapidapi_key",
+        "personal_access_token",
+        "hapikey",
+        "oauth_token",
+    ):
+        assert scope(f"{base}{name}=one-tenant-key-1234") != scope(
+            f"{base}{name}=another-tenant-key-5678"
         ), name
 
 

@@ -241,26 +241,21 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
     return found
 
 
-#: The name of a JSON object's member whose value is a string: the opening quote of that value
-#: ends the match, so a scan finds every such member of a body at any depth, in one pass.
-_JSON_STRING_MEMBER = re.compile(rb'"([A-Za-z][A-Za-z0-9_.-]{0,63})"\s*:\s*"')
-#: A JSON string's body (after its opening quote), escapes kept.
-_JSON_STRING_REST = re.compile(rb'(?:[^"\\]|\\.){0,4096}"')
-
-
 def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
     """`("body", name, value)` of each credential that names the account in `request`'s
-    body, when the body is in memory: a JSON body's string members at any depth (Tavily's
-    `{"api_key": "tvly-..."}`), a form's fields (`api_key=...`), named as a query parameter
-    would be (`credential_kind(name, "query")`). Two tenants of one host whose keys travel in
-    the body are two billing scopes, as two keys in a header are.
+    body, when the body is in memory: a JSON object's top-level string members (Tavily's
+    `{"api_key": "tvly-..."}`, Pushover's `{"token": ...}`) and a form's fields, by the rule
+    of a query parameter (`_names_the_account`), a password aside. Two tenants of one host
+    whose keys travel in the body are two billing scopes, as two keys in a header are.
 
-    Every byte is scanned, whatever the body's length, in one linear pass that decodes only
-    the values of credential names: a scope that read a key only from short bodies would
-    split one account into two (its long requests under the origin alone), and a hold or a
-    known gate of one would not be seen by the other. A body still a stream (not read: an
-    upload) is not read here, so its credentials do not count; the SDKs send JSON bodies
-    from memory."""
+    Only the top level: what a request's content holds deeper is the request's subject, not
+    its caller (a push message's device `token`, a tool call's `{"key": "cart:42"}` in a
+    conversation), and counting it split one account into a scope per device or argument,
+    each buying its own top-up (cases 161, 162). A password in a body is an end user's (a
+    sign-up form's), not the caller's. The whole body is parsed, whatever its length, so one
+    account's long and short requests are one scope; this runs only when a scope is needed
+    (a gate, a known gate of the origin, a balance header). A body still a stream (an
+    upload) is not read here, and its credentials do not count."""
     try:
         content = request.content  # httpx raises `RequestNotRead` for a stream not read
     except Exception:
@@ -268,23 +263,14 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
     if not content or not isinstance(content, bytes):
         return []
     found: list[tuple[str, str, str]] = []
-    if content.lstrip()[:1] in (b"{", b"["):
-        # The names first, each once (a chat's messages repeat `role` and `content`), then
-        # the values of those that name the account.
-        for raw_name in set(_JSON_STRING_MEMBER.findall(content)):
-            name = raw_name.decode("ascii")
-            if not _names_the_account(name):
-                continue
-            member = re.compile(rb'"' + re.escape(raw_name) + rb'"\s*:\s*"')
-            for start in member.finditer(content):
-                rest = _JSON_STRING_REST.match(content, start.end())
-                if rest is None:
-                    continue
-                try:
-                    value = json.loads(b'"' + rest.group())
-                except ValueError:
-                    continue
-                if isinstance(value, str) and value:
+    if content.lstrip()[:1] == b"{":
+        try:
+            body = json.loads(content)
+        except ValueError:  # RecursionError and UnicodeDecodeError are ValueErrors too
+            return []
+        if isinstance(body, dict):
+            for name, value in body.items():
+                if isinstance(value, str) and value and _names_the_account(name, "body"):
                     found.append(("body", name.lower(), _stable_token(value)))
         return found
     content_type = request.headers.get("content-type", "")
@@ -292,77 +278,74 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
         for pair in content.split(b"&"):
             name_bytes, _, value_bytes = pair.partition(b"=")
             name = unquote_plus(name_bytes.decode("latin-1"))
-            if value_bytes and _names_the_account(name):
+            if value_bytes and _names_the_account(name, "body"):
                 value = unquote_plus(value_bytes.decode("utf-8", "replace"))
                 found.append(("body", name.lower(), _stable_token(value)))
     return found
 
 
-#: The words a query parameter's or a body field's name is made of when its value names the
-#: account: a credential's words and what qualifies whose it is (`api_key`, `accessToken`,
-#: `client_secret`, `license_key`, `?sid=`). A credential's word beside any other part points
-#: at something else, and its value changes with what the request asks for: a page
-#: (`pageToken`, Google's `?key=...&pageToken=...`), a cache (OpenAI's `prompt_cache_key`), a
-#: partition or a sort (`partition_key`), a conversation (`session_id`), a stop sequence
-#: (`stop_token`), a card (`customer_token`). Counting it would split one account into a scope
-#: per page or per prompt, each buying its own top-up.
-ACCOUNT_NAME_WORDS = frozenset(
+#: Parts of a query parameter's or a body field's name that say a credential's word points
+#: at something the request asks for, whose value changes with it: a page (`pageToken`,
+#: Google's `?key=...&pageToken=...`), a cache (OpenAI's `prompt_cache_key`), a partition or
+#: a sort key, a stop sequence, a device or a push registration, a customer's card token, a
+#: refresh. Counting such a value split one account into a scope per page or per prompt,
+#: each buying its own top-up.
+POINTER_PARTS = frozenset(
     {
-        "api",
-        "apikey",
-        "key",
-        "token",
-        "access",
-        "auth",
-        "authorization",
-        "authtoken",
-        "accesstoken",
-        "secret",
-        "secretkey",
-        "client",
-        "app",
-        "appkey",
-        "appid",
-        "application",
-        "user",
-        "private",
-        "password",
-        "passwd",
-        "pwd",
-        "pass",
-        "passphrase",
-        "passcode",
-        "credential",
-        "credentials",
-        "bearer",
-        "jwt",
-        "session",
-        "sessionid",
-        "sid",
-        "subscription",
-        "license",
-        "account",
-        "ak",
-        "pat",
-        "x",
+        "page",
+        "next",
+        "prev",
+        "previous",
+        "continuation",
+        "cursor",
+        "offset",
+        "cache",
+        "partition",
+        "sort",
+        "range",
+        "row",
+        "object",
+        "bucket",
+        "file",
+        "upload",
+        "stop",
+        "device",
+        "push",
+        "registration",
+        "fcm",
+        "apns",
+        "customer",
+        "card",
+        "payment",
+        "refresh",
+        "reset",
+        "verification",
+        "invite",
+        "points",
+        "conversation",
+        "thread",
+        "chat",
     }
 )
-#: Words that name the account in a query only: Azure Functions' `?code=<function key>`; in
-#: a body, `code` is a program, a promotion or an authorisation code.
-_QUERY_ACCOUNT_WORDS = frozenset({"code"})
+#: Names that are credentials in a query or a header but an end user's in a body (a sign-up
+#: form's password), or a conversation's session.
+_NOT_THE_CALLERS_IN_A_BODY = frozenset(
+    {"password", "passwd", "pwd", "pass", "passphrase", "passcode", "session", "sessionid", "sid"}
+)
 
 
 @functools.lru_cache(maxsize=1024)
-def _names_the_account(name: str, place: str = "body") -> bool:
-    """Whether a query parameter (`place="query"`) or a body field named `name` holds a
-    credential that names the account: a credential by `credential_kind` (as a query
-    parameter's name), every part of whose name is one of `ACCOUNT_NAME_WORDS`. Cached: a
-    body repeats the same few member names (`role` and `content` in every message)."""
+def _names_the_account(name: str, place: str) -> bool:
+    """Whether a query parameter (`place="query"`) or a body field (`"body"`) named `name`
+    holds a credential that names the account: a credential by `credential_kind` (as a
+    query parameter's name), none of whose parts is one of `POINTER_PARTS` (nor, in a body,
+    a password's or a session's). Cached: a body repeats the same few member names."""
     if credential_kind(name, "query") != "account":
         return False
-    words = ACCOUNT_NAME_WORDS | _QUERY_ACCOUNT_WORDS if place == "query" else ACCOUNT_NAME_WORDS
-    parts = [part for part in _NAME_PARTS.split(_CAMEL.sub("-", name).lower()) if part]
-    return bool(parts) and all(part in words for part in parts)
+    parts = {part for part in _NAME_PARTS.split(_CAMEL.sub("-", name).lower()) if part}
+    if not POINTER_PARTS.isdisjoint(parts):
+        return False
+    return place != "body" or _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts)
 
 
 def _signed_credential(value: str) -> str:
