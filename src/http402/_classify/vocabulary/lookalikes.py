@@ -202,10 +202,13 @@ WORDING = (
         "a billing operation under way or a plan change refused",
         TRANSFER,
         STRONG,
-        r"\b(?:top[- ]?ups?|recharges?|purchases?|payments?|upgrades?|downgrades?|plan changes?"
-        r"|subscription changes?)\b[^.;]{0,60}?\b(?:(?:is|are) (?:already |still |currently )?"
-        r"(?:in progress|pending|underway|under way|being processed)|already in progress"
-        r"|still in progress|still pending)\b"
+        r"\b(?:top[- ]?ups?|(?:auto[- ]?)?recharges?|purchases?|payments?|upgrades?|downgrades?"
+        r"|renewals?|plan changes?|subscription changes?)\b[^.;]{0,60}?\b(?:(?:is|are) (?:already "
+        r"|still |currently )?(?:in progress|pending|underway|under way|being processed"
+        r"|processing|running)|(?:already|still|currently) (?:in progress|pending|underway"
+        r"|under way|being processed|processing|running))\b"
+        r"|\b(?:top[- ]?up|recharge|purchase|payment|upgrade|downgrade|renewal|plan change)s? "
+        r"(?:in progress|underway|under way)\b"
         r"|\b(?:already|still) (?:an? |one )?(?:pending |ongoing )?(?:top[- ]?up|recharge"
         r"|purchase|payment|upgrade|downgrade|plan change) (?:in progress|pending|underway"
         r"|under way|being processed)\b"
@@ -223,6 +226,8 @@ WORDING = (
             "underway",
             "under way",
             "being processed",
+            "processing",
+            "running",
             "ongoing",
             "unfinished",
             "downgrade",
@@ -240,6 +245,11 @@ WORDING = (
             "You cannot switch to the Free plan while over its limits.",
             "Unable to cancel your subscription: an invoice is past due.",
             "Downgrade not allowed: usage exceeds the Starter plan's quota.",
+            "Your previous top-up is still processing. Please wait before purchasing more credits.",
+            "Credits purchase already underway",
+            "An auto-recharge is currently running for this account",
+            "Your subscription renewal is being processed.",
+            "Subscription renewal in progress",
         ),
         look_alikes=(
             "Your top-up failed: card declined.",
@@ -247,6 +257,8 @@ WORDING = (
             "Insufficient credits. Please top up to continue.",
             "You cannot change the model on the free plan. Upgrade to Pro.",
             "Your plan was downgraded to Free: the payment failed.",
+            "Payment processing failed: card declined.",
+            "Your subscription renewal failed. Update your payment method.",
             "Credit purchase required to continue.",
         ),
         source="research/cases10 136 (an adversary's refusals of a billing operation: a "
