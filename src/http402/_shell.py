@@ -64,7 +64,6 @@ _HOT_PATH = (
     "_book",
     "_transport",
     "_ok",
-    "_scans_200",
     "_watched_on_200",
     "_not_streams",
     "_checks",
@@ -203,12 +202,12 @@ class Shell:
         self._watched = names if reads_balances else frozenset()
         peeks = options.peek_streams
         self._watched_on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
-        # The hot path judges a 200 inline by its header list where the library keeps
-        # httpx's (else no status is `_ok`, and `_passes` judges every response), and only
-        # where a feature reads a header of a 200 (`_scans_200`): two plain values, as
-        # asking a set whether it is empty is a call of its own.
-        self._ok = 200 if _keeps_header_list(self._http) else -1
-        self._scans_200 = bool(self._watched_on_200)
+        # The hot path judges a 200 inline by its header list (`_ok` is 200) where the library
+        # keeps httpx's and a feature reads a header of a 200; else no status is `_ok`, and
+        # `_passes` judges every response (a 200 with nothing watched passes at once). One
+        # plain value, compared with the status: asking a set whether it is empty is a call.
+        self._header_list = _keeps_header_list(self._http)
+        self._ok = 200 if self._header_list and self._watched_on_200 else -1
         # Read as an attribute, from the line that holds the others, not as a global.
         self._not_streams = NOT_STREAMS
 
@@ -324,7 +323,7 @@ class Shell:
         watched = self._watched_on_200 if status == 200 else self._watched
         if not watched:
             return True
-        if self._ok != 200:  # headers kept otherwise than in httpx's list
+        if not self._header_list:  # headers kept otherwise than in httpx's list
             return False
         for _, name, value in response.headers._list:
             if name in watched and value not in self._not_streams:
