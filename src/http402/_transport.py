@@ -254,17 +254,17 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if response.status_code == self._ok:
                 watched = self._watched_on_200
                 for _, name, value in response.headers._list:
-                    if name in watched and value not in self._not_streams:
-                        return self._looked_at(request, response, sequence)
+                    if name in watched and value != self._plain:
+                        if value not in self._not_streams:
+                            return self._looked_at(request, response, sequence)
+                        self._plain = value  # a content type judged before, maybe elsewhere
                 return response
             if self._passes(response):
                 return response
             return self._looked_at(request, response, sequence)
-        recovery = self._recovery
-        if self._checks:
-            gates = self._gate_book
-            if gates is None or (gates.gated_scopes > 0 and gates.knows_gates()):
-                return self._recovered(recovery.flow(request, self._coordinator), request)
+        gates = self._checks  # preflight may refuse while a gate is known (`Shell._checks`)
+        if gates is not None and gates.gated_scopes > 0 and gates.knows_gates():
+            return self._recovered(self._recovery.flow(request, self._coordinator), request)
         # Taken before sending: a generator body is gone once sent, and the mark tells a
         # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
         book = self._local_book
@@ -274,26 +274,29 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             sequence, wall = book.sequence, _wall()
         else:
             sequence, wall = self._coordinator.mark()
+            book = self._book  # the book whose flag says a response may settle something
         stream = request.stream
         try:
             response = self._transport.handle_request(request)
             if response.status_code == self._ok:  # as above
                 watched = self._watched_on_200
                 for _, name, value in response.headers._list:
-                    if name in watched and value not in self._not_streams:
-                        response = self._looked_at(request, response, sequence)
-                        break
+                    if name in watched and value != self._plain:
+                        if value not in self._not_streams:
+                            response = self._looked_at(request, response, sequence)
+                            break
+                        self._plain = value
             elif not self._passes(response):
                 response = self._looked_at(request, response, sequence)
         except PaymentRequiredError as error:
             mark = Mark((sequence, _wall() if wall is None else wall))
-            flow = recovery.gated(request, error, self._coordinator, mark, stream)
+            flow = self._recovery.gated(request, error, self._coordinator, mark, stream)
         else:
-            if not self._book.settling_now:
+            if not book.settling_now:
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).
-            flow = recovery.succeeded(request, response, self._coordinator)
+            flow = self._recovery.succeeded(request, response, self._coordinator)
         return self._recovered(flow, request)
 
     def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
