@@ -95,6 +95,35 @@ def test_a_quote_and_payment_instructions_are_a_priced_challenge() -> None:
             },
             C,
         ),
+        # A price in a token's atomic units beside its recipient (p2pago's 402 contract,
+        # github.com/keyneom/p2pago CONTRACTS.md), a money object beside a receiver
+        # (x402-devex-gateway's docs/first-paid-request.md), cents beside a merchant.
+        (
+            {
+                "paymentRequired": True,
+                "recipient": "0xabc",
+                "chainId": 8453,
+                "amountWei": "1000000000000000",
+                "amountFormatted": "0.001 ETH",
+            },
+            C,
+        ),
+        (
+            {
+                "error": {
+                    "code": "PAYMENT_REQUIRED",
+                    "message": "Payment required for this resource.",
+                    "x402": {
+                        "amount": {"currency": "USD", "value": "0.01"},
+                        "receiver": "demo-receiver-address",
+                    },
+                }
+            },
+            C,
+        ),
+        ({"error": "Payment Required", "price_cents": 5, "merchant_address": "acct_1"}, C),
+        # A money object with no payee is a cost, no challenge.
+        ({"error": "Payment Required", "amount": {"currency_code": "USD", "value": "10.00"}}, U),
         # The quote's expiry is the offer's, not a lapse of the account.
         (
             {

@@ -465,11 +465,24 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: `payment_options`, Creance's `price` and `pay_to`). A price alone is a cost the account's
 #: credits answer (`credits_required`).
 #: A price is named `price` or `amount`, bare or followed by its unit: a currency (`price_usd`,
-#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024),
-#: bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a token's
-#: atomic units. The value is read as evidence only: no offer is built from it, whatever
-#: its unit.
-_PRICE_UNITS = ("usd", "usdc", "microusd", "usdc_microusd", "sats", "msat", "msats", "atomic")
+#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024;
+#: cents), bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a
+#: token's atomic units (`amountWei`, as p2pago's 402 contract has it; Solana's lamports). The
+#: value is read as evidence only: no offer is built from it, whatever its unit.
+_PRICE_UNITS = (
+    "usd",
+    "usdc",
+    "microusd",
+    "usdc_microusd",
+    "cents",
+    "sats",
+    "msat",
+    "msats",
+    "atomic",
+    "wei",
+    "gwei",
+    "lamports",
+)
 _PRICE_KEYS = (
     "price",
     *(f"price_{unit}" for unit in _PRICE_UNITS),
@@ -481,6 +494,12 @@ _PAYEE_KEYS = (
     "payto",
     "payee",
     "recipient",
+    # x402-devex-gateway's `error.x402.receiver` (github.com/tyler-james-bridges/x402-devex-
+    # gateway docs/first-paid-request.md).
+    "receiver",
+    "recipient_address",
+    "receiver_address",
+    "merchant_address",
     "payment_address",
     "deposit_address",
     "payment_options",
@@ -609,6 +628,16 @@ def _reset_in(unit: float) -> Callable[[Any], float | None]:
     return parse
 
 
+def _price(value: Any) -> Decimal | None:
+    """A price as a number, or as a money object (`{"currency": "USD", "value": "0.01"}`, as
+    x402-devex-gateway's `amount` and PayPal's amounts are written)."""
+    if isinstance(value, dict):
+        value = value.get("value", value.get("amount"))
+        if isinstance(value, (dict, list)):
+            return None
+    return as_amount(value)
+
+
 def _payee(value: Any) -> bool | None:
     """`True` for where to pay: an address or an invoice (a non-empty string), or a list of
     ways to pay; not an object (a `wallet` object holds the account's balance)."""
@@ -660,7 +689,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "action_url": _action_link,
     "retry_after": _seconds,
     "request_id": _request_id,
-    "price": as_amount,
+    "price": _price,
     "pay_to": _payee,
     **{role: _reset_in(unit) for role, unit in RESET_UNITS.items()},
 }
