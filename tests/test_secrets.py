@@ -1585,3 +1585,98 @@ def test_a_priced_offers_resource_shows_no_path_key() -> None:
     (option,) = caught.value.payment.payment_options
     assert option.resource is not None and "[redacted]" in option.resource
     assert not leaks(repr(caught.value.payment), key)
+
+
+# --- Keys in the query under a vendor's name, or under no known name (case 140) ----------
+
+#: Vendors' documented query names for a key (the table's "name" row), each with a key of
+#: the vendor's shape, and the host its documentation shows.
+VENDOR_QUERY_KEYS = {
+    "Azure Functions ?code=": (
+        "https://contoso-fn.azurewebsites.net/api/generate?code={}",
+        "pXq3Zr8KmW2vN5tY7bC1dF4gH6jL9sA0eR2uI8oP5yT3wQ6zXc1VbA==",
+    ),
+    "Baidu Maps ?ak=": (
+        "https://api.map.baidu.com/place/v2/search?query=cafe&region=beijing&ak={}",
+        "Gd7kP2mX9vL4nR8tW3yB6cD1fH5jQ0sA",
+    ),
+    "?pat=": ("https://api.example.com/v1/run?pat={}", "ghp_R8tW3yB6cD1fG5hJ0sAZq7kP2mX9vL4nQ"),
+    "OpenWeatherMap ?appid=": (
+        "https://api.openweathermap.org/data/2.5/weather?q=London&appid={}",
+        "0f3d9a7c21b84e6d9c5a8b7e6f1d2c3a",
+    ),
+    # A name no table knows: the value's shape hides it, by the test a path segment's does.
+    "?token_v2= (no known name)": (
+        "https://api.example.com/v1/run?page=2&token_v2={}",
+        "Zq7kP2mX9vL4nR8tW3yB6cD1fG5hJ0sA",
+    ),
+    "?u= (no known name, a UUID)": (
+        "https://api.example.com/v1/run?u={}",
+        "550e8400-e29b-41d4-a716-446655440000",
+    ),
+}
+
+
+@pytest.mark.parametrize("vendor", list(VENDOR_QUERY_KEYS))
+def test_a_key_in_the_query_under_any_name_is_shown_nowhere(
+    vendor: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Case 140: no echo needed, the URL in every error and log record would show the key;
+    it is elided by its name or by its shape, and the rest of the query stays as sent."""
+    template, key = VENDOR_QUERY_KEYS[vendor]
+    url = template.format(quote(key, safe=""))
+    caplog.set_level(logging.DEBUG, logger="http402")
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(_json_402("Insufficient credits")))
+    )
+    error, shown = _raised_with_traceback(lambda: client.get(url))
+    texts = [*error_texts(error), shown, *log_texts(caplog.records)]
+    assert "[redacted]" in str(error)
+    assert not [text[:200] for text in texts if leaks(text, key)]
+    for pair in urlsplit_query(url):
+        if quote(key, safe="") not in pair:
+            assert pair in str(error)
+
+
+def urlsplit_query(url: str) -> list[str]:
+    return url.partition("?")[2].split("&")
+
+
+#: Query values that are no key: shown as sent, whatever their name.
+ORDINARY_QUERY_VALUES = (
+    "page=2",
+    "q=who+won+the+2024+final",
+    "model=gpt-4o-mini-2024-07-18",
+    "after=2024-07-18T12:00:00Z",
+    "region=beijing",
+    "country_code=US",
+    "zip_code=94103-1234",
+    "ids=12345678901234567890",
+    "sort=CreatedAtDescending",
+    "redirect=https%3A%2F%2Fexample.com%2Fdone",
+)
+
+
+@pytest.mark.parametrize("pair", ORDINARY_QUERY_VALUES)
+def test_an_ordinary_query_is_shown_as_sent(pair: str) -> None:
+    url = f"https://api.example.com/v1/run?{pair}"
+    assert http402._redaction.safe_url_for_display(url) == url
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz_"), min_size=1, max_size=12),
+    value=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        max_size=48,
+    ),
+)
+def test_a_query_value_is_elided_as_the_same_value_in_the_path_would_be(
+    name: str, value: str
+) -> None:
+    """Property: one test of a key's shape for both places. Under a name that is no
+    credential's, a query value is elided exactly when the same text as a path segment is."""
+    assume(not is_credential_query_name(name))
+    in_path = http402._redaction.safe_url_for_display(f"https://h.example/a/b/c/{value}")
+    in_query = http402._redaction.safe_url_for_display(f"https://h.example/a?{name}={value}")
+    assert ("[redacted]" in in_path) == ("[redacted]" in in_query), (in_path, in_query)

@@ -52,7 +52,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
-from ._path_keys import account_key, key_segments, segments_of
+from ._path_keys import account_key, key_segments, looks_like_key, segments_of
 
 __all__ = [
     "CREDENTIAL_NAMES",
@@ -92,7 +92,8 @@ class CredentialName:
         match: `"within"`: anywhere in the name; `"part"`: one of the name's parts (split at
             anything but letters and digits, and at camelCase: `apiKey` is `api`, `key`);
             `"ending"`: the end of a part (`appkey`, `authtoken`); `"prefix"`: the start of
-            the name.
+            the name; `"name"`: the whole name (a word too common inside other names to be
+            matched as a part: `code`, not `zip_code`).
         places: `"header"`, `"query"` or both.
         per_request: The value changes with each request (a signature, a payment proof, a
             one-time password): a secret all the same, but it names no account, so the
@@ -240,6 +241,19 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         examples=("apikey", "session", "sessionid", "sid", "jwt", "auth", "access", "bearer"),
         look_alikes=("author", "accessibility", "side", "page", "model", "q", "limit", "format"),
         source="query credentials of public APIs (?auth=, ?access=, ?sid=)",
+    ),
+    # Vendors' own query names for a key, each a word that means something else inside a
+    # longer name (`zip_code`, `pattern`): only the whole name counts.
+    CredentialName(
+        ("code", "ak", "pat", "appid"),
+        "name",
+        _QUERY,
+        examples=("code", "ak", "AK", "pat", "appid"),
+        look_alikes=("zip_code", "country_code", "promo_code", "pattern", "path", "app_id", "oak"),
+        source="Azure Functions' function key (?code=<API_KEY>, Microsoft Learn: 'Azure Functions "
+        "HTTP trigger', API key authorization; also OAuth 2.0's authorization code, RFC 6749 "
+        "4.1.2); Baidu Maps' access key (?ak=, lbsyun.baidu.com Web API docs); OpenWeatherMap's "
+        "key (?appid=, openweathermap.org/current); a personal access token as ?pat= (case 140)",
     ),
     CredentialName(
         ("sig", "sign", "signature", "hmac"),
@@ -467,6 +481,8 @@ def _matches(row: CredentialName, lowered: str, parts: list[str]) -> bool:
         return lowered.startswith(row.words)
     if row.match == "part":
         return any(part in row.words for part in parts)
+    if row.match == "name":
+        return lowered in row.words
     return any(part.endswith(row.words) for part in parts)
 
 
@@ -568,8 +584,13 @@ def _shown_path(host: str, path: str) -> str:
 
 
 def _shown_query_pair(pair: str) -> str:
-    name, equals, _ = pair.partition("=")
-    if equals and is_credential_query_name(unquote(name.replace("+", " "))):
+    """`pair` as sent, or with its value replaced: a credential's by its name, and any value
+    shaped like a key by the test a path segment is elided by (`looks_like_key`: a vendor's
+    name the table does not know, `?token_v2=`, still hides its key)."""
+    name, equals, value = pair.partition("=")
+    if equals and (
+        is_credential_query_name(unquote(name.replace("+", " "))) or looks_like_key(value)
+    ):
         return f"{name}={REDACTED}"
     return pair
 
