@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode
 
 import attrs
 import httpx
@@ -39,10 +39,13 @@ from http402._redaction import (
     CredentialName,
     Redactor,
     _fold,
+    body_secrets,
     collect_secrets,
     credential_kind,
     is_credential_query_name,
     is_sensitive_header,
+    request_body,
+    request_secrets,
 )
 from http402._replay import default_scope
 
@@ -80,6 +83,8 @@ class Placement:
     url: str = URL
     headers: tuple[tuple[str, str], ...] = ()
     hook_headers: tuple[tuple[str, str], ...] = ()
+    #: The request's body and its type (case 137: Tavily's `{"api_key": ...}`).
+    body: tuple[bytes, str] = (b"{}", "application/json")
 
 
 PLACEMENTS: dict[str, Placement] = {
@@ -116,6 +121,25 @@ PLACEMENTS: dict[str, Placement] = {
     "hook PAYMENT-SIGNATURE": Placement(hook_headers=(("PAYMENT-SIGNATURE", CANARY),)),
     "hook X-PAYMENT": Placement(hook_headers=(("X-PAYMENT", CANARY),)),
     "hook X-Payment-Proof": Placement(hook_headers=(("X-Payment-Proof", CANARY),)),
+    # A key in the request's body, under a credential's name (case 137).
+    "body JSON api_key": Placement(
+        body=(json.dumps({"api_key": CANARY, "query": "who won"}).encode(), "application/json")
+    ),
+    "body JSON nested auth.token": Placement(
+        body=(json.dumps({"auth": {"type": "bearer", "token": CANARY}}).encode(), "text/json")
+    ),
+    "body form api_key": Placement(
+        body=(f"query=who+won&api_key={CANARY}".encode(), "application/x-www-form-urlencoded")
+    ),
+    "body multipart apikey": Placement(
+        body=(
+            b'--b0undary\r\nContent-Disposition: form-data; name="language"\r\n\r\neng\r\n'
+            b'--b0undary\r\nContent-Disposition: form-data; name="apikey"\r\n\r\n'
+            + CANARY.encode()
+            + b"\r\n--b0undary--\r\n",
+            "multipart/form-data; boundary=b0undary",
+        )
+    ),
 }
 
 
@@ -137,6 +161,8 @@ def leaks(text: str, secret: str = CANARY) -> list[str]:
 def echoes(request: httpx.Request) -> bool:
     """`True` when the request carries the canary anywhere a server can read it."""
     seen = [str(request.url), *(v for _, v in request.headers.multi_items())]
+    with contextlib.suppress(httpx.RequestNotRead):
+        seen.append(request.content.decode("utf-8", "replace"))
     for value in request.headers.get_list("authorization"):
         if value.startswith("Basic "):
             seen.append(base64.b64decode(value[6:]).decode())
@@ -258,6 +284,10 @@ def har(placement: Placement, response: httpx.Response) -> dict[str, Any]:
                 {"name": n, "value": v} for n, v in placement.headers + placement.hook_headers
             ],
             "cookies": cookies,
+            "postData": {
+                "mimeType": placement.body[1],
+                "text": placement.body[0].decode(),
+            },
         },
         "response": {
             "status": response.status_code,
@@ -302,14 +332,21 @@ def sweep(
     with httpx.Client(transport=transport) as client:
         for _ in range(2):  # the second one fails fast, from the stored gate
             with pytest.raises(http402.PaymentRequiredError) as caught:
-                client.post(placement.url, headers=list(placement.headers), content=b"{}")
+                client.post(
+                    placement.url,
+                    headers=[*placement.headers, ("content-type", placement.body[1])],
+                    content=placement.body[0],
+                )
             channels["error"] += error_texts(caught.value)
     channels["log"] = log_texts(caplog.records)
     channels["span"] = [spans()]
     if redis_url is not None:
         channels["redis"] = [repr((key, store.dump(key))) for key in store.scan_iter("*")]
     request = httpx.Request(
-        "POST", placement.url, headers=list(placement.headers + placement.hook_headers)
+        "POST",
+        placement.url,
+        headers=list(placement.headers + placement.hook_headers),
+        content=placement.body[0],
     )
     path = tmp_path / "capture.har"
     path.write_text(json.dumps(har(placement, provider(request))))
@@ -340,7 +377,9 @@ def test_an_echoed_credential_shows_in_no_channel(
     }
     assert not any(found.values()), found
     # The sweep is only worth something if the server did echo the canary back.
-    request = httpx.Request("POST", placement.url, headers=list(placement.headers))
+    request = httpx.Request(
+        "POST", placement.url, headers=list(placement.headers), content=placement.body[0]
+    )
     if not placement.hook_headers:
         assert CANARY in provider(request).text
     assert channels["error"] and channels["cli"]
@@ -1680,3 +1719,115 @@ def test_a_query_value_is_elided_as_the_same_value_in_the_path_would_be(
     in_path = http402._redaction.safe_url_for_display(f"https://h.example/a/b/c/{value}")
     in_query = http402._redaction.safe_url_for_display(f"https://h.example/a?{name}={value}")
     assert ("[redacted]" in in_path) == ("[redacted]" in in_query), (in_path, in_query)
+
+
+# --- A key in the request's body (case 137) ----------------------------------------------
+
+#: Names that the table calls a credential as a query parameter's, and so as a body field's.
+BODY_CREDENTIAL_NAMES = (
+    "api_key",
+    "apiKey",
+    "key",
+    "token",
+    "access_token",
+    "client_secret",
+    "password",
+    "auth",
+)
+#: Field names near them that are not: what a body says beside its key stays readable.
+BODY_ORDINARY_NAMES = ("query", "author", "max_tokens", "keyword", "model", "input", "messages")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(BODY_CREDENTIAL_NAMES),
+    other=st.sampled_from(BODY_ORDINARY_NAMES),
+    key=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."),
+        min_size=8,
+        max_size=64,
+    ),
+    said=st.text(min_size=8, max_size=30),
+    depth=st.integers(min_value=0, max_value=4),
+    in_list=st.booleans(),
+    form=st.booleans(),
+)
+def test_a_credential_field_of_a_body_is_a_secret_and_no_other_field_is(
+    name: str, other: str, key: str, said: str, depth: int, in_list: bool, form: bool
+) -> None:
+    """Property: the value under a credential's name, at any depth of a JSON body (in a list
+    too) or in a form, is a secret of the request; the value beside it under an ordinary
+    name is not (a prompt quoted in an error stays readable)."""
+    assume(said != key)
+    if form:
+        content = urlencode({other: said, name: key}).encode()
+        request = httpx.Request("POST", URL, content=content, headers={"content-type": FORM})
+    else:
+        field: Any = [key] if in_list else key
+        document: Any = {other: said, name: field}
+        for level in range(depth):
+            document = {f"level{level}": document}
+        request = httpx.Request("POST", URL, json=document)
+    secrets = request_secrets(request)
+    assert key in secrets
+    assert said not in secrets
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_body_not_in_memory_is_not_read_nor_one_too_long_parsed() -> None:
+    """A streamed body is never consumed to look for a key (its iterator is not advanced),
+    and a body in memory longer than 64 KiB is not parsed; neither fails the request."""
+    taken: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b'{"api_key": "', CANARY.encode(), b'"}'):
+            taken.append(chunk)
+            yield chunk
+
+    streamed = httpx.Request("POST", URL, content=chunks())
+    assert request_body(streamed) is None
+    assert request_secrets(streamed) == ()
+    assert taken == []
+    long = {"api_key": CANARY, "input": "x" * 64 * 1024}
+    assert request_body(httpx.Request("POST", URL, json=long)) is None
+    assert body_secrets((json.dumps(long).encode(), "application/json")) == ()
+    short = httpx.Request("POST", URL, json={"api_key": CANARY})
+    assert request_body(short) == (b'{"api_key":"' + CANARY.encode() + b'"}', "application/json")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b'{"a": ' * 10000 + b"1" + b"}" * 10000, "application/json"),
+        (b"\xff\xfe{}", ""),
+        (b"plain text with api_key=" + CANARY.encode(), "text/plain"),
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--", "multipart/form-data"),
+        (b"--x\r\nno head end", "multipart/form-data; boundary=x"),
+    ],
+    ids=["bad JSON", "deep JSON", "undecodable", "text", "multipart, no boundary", "torn part"],
+)
+def test_a_body_that_is_no_form_holds_no_secret_and_raises_nothing(
+    content: bytes, content_type: str
+) -> None:
+    assert body_secrets((content, content_type)) == ()
+
+
+def test_a_key_in_a_json_body_is_scrubbed_where_a_server_echoes_it() -> None:
+    """Case 137 as the adversary wrote it: Tavily's 432 quoting the key sent in the body."""
+    key = "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"
+
+    def api(request: httpx.Request) -> httpx.Response:
+        said = f"This request exceeds your plan's set usage limit for key {key}."
+        return httpx.Response(432, json={"detail": {"error": said}})
+
+    client = http402.wrap(httpx.Client(transport=httpx.MockTransport(api)))
+    for kwargs in ({"json": {"api_key": key, "query": "who won"}}, {"data": {"api_key": key}}):
+        error, shown = _raised_with_traceback(
+            lambda kwargs=kwargs: client.post("https://api.tavily.com/search", **kwargs)
+        )
+        texts = [*error_texts(error), shown, error.body or "", error.message or ""]
+        assert not [text[:200] for text in texts if leaks(text, key)]
+        assert "usage limit for key [redacted]" in (error.message or "")

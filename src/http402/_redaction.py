@@ -60,6 +60,8 @@ __all__ = [
     "REDACTED",
     "CredentialName",
     "Redactor",
+    "RequestBody",
+    "body_secrets",
     "collect_secrets",
     "cookie_values",
     "credential_kind",
@@ -69,6 +71,8 @@ __all__ = [
     "is_sensitive_header",
     "redactor_for",
     "redactor_of",
+    "request_body",
+    "request_secrets",
     "run_length",
     "safe_url_for_display",
     "scrub_payload",
@@ -1057,9 +1061,16 @@ def _unescape(escape: str) -> str | None:
         return None
 
 
-def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """The secret values that a request carries in its headers and URL."""
-    secrets: list[str] = []
+#: A request's body as `request_body` hands it over: its bytes and its `Content-Type`.
+RequestBody = tuple[bytes, str]
+
+
+def collect_secrets(
+    url: str, headers: Iterable[tuple[str, str]], body: RequestBody | None = None
+) -> tuple[str, ...]:
+    """The secret values that a request carries in its headers, its URL and its body (the
+    credential-named fields of a JSON or form body in memory: `body_secrets`)."""
+    secrets: list[str] = list(body_secrets(body)) if body is not None else []
     for name, value in headers:
         if not is_sensitive_header(name):
             continue
@@ -1088,13 +1099,115 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
         for userinfo in (parts.username, parts.password):
             if userinfo:
                 secrets += (userinfo, unquote(userinfo))
-        for pair in parts.query.split("&"):
-            name, _, value = pair.partition("=")
-            if value and is_credential_query_name(unquote(name.replace("+", " "))):
-                secrets += (value, unquote(value.replace("+", " ")), unquote(value))
+        secrets += _form_secrets(parts.query)
     except ValueError:
         pass
     return tuple(sorted(set(secrets)))
+
+
+def _form_secrets(query: str) -> list[str]:
+    """The values of the credential-named parameters of a query string or a form body, as
+    sent and decoded (`+` as a space, and as itself)."""
+    secrets: list[str] = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and is_credential_query_name(unquote(name.replace("+", " "))):
+            secrets += (value, unquote(value.replace("+", " ")), unquote(value))
+    return secrets
+
+
+#: A request body is looked into for credentials only when it is in memory and at most
+#: this long: a longer one (an upload) is not parsed at a gate.
+_MAX_BODY_SECRETS = 64 * 1024
+#: In a JSON body: how deep, and how many values, are looked at.
+_MAX_BODY_DEPTH, _MAX_BODY_NODES = 16, 4096
+_BOUNDARY = re.compile(r"boundary=\"?([^\";,]{1,200})", re.IGNORECASE)
+_PART_NAME = re.compile(rb'name="([^"]{1,200})"', re.IGNORECASE)
+
+
+def request_body(request: Any) -> RequestBody | None:
+    """`request`'s body and its content type, when the body is already in memory (a request
+    made with `json=`, `data=` or `content=` bytes) and at most `_MAX_BODY_SECRETS` bytes.
+    A streamed body is never read here: it is `None`, as an empty one is."""
+    try:
+        content = request.content  # httpx raises `RequestNotRead` for a stream not read
+    except Exception:
+        return None
+    if not isinstance(content, bytes) or not content or len(content) > _MAX_BODY_SECRETS:
+        return None
+    try:
+        content_type = request.headers.get("content-type") or ""
+    except Exception:
+        content_type = ""
+    return content, content_type
+
+
+def request_secrets(request: Any) -> tuple[str, ...]:
+    """Every secret `request` carries: its headers (a hook's too), its URL and its body."""
+    return collect_secrets(str(request.url), credential_view(request), request_body(request))
+
+
+@functools.lru_cache(maxsize=32)
+def body_secrets(body: RequestBody) -> tuple[str, ...]:
+    """The values of a request body's fields whose name the table (`CREDENTIAL_NAMES`, as a
+    query parameter's) calls a credential: Tavily's `{"api_key": ...}`, a form's
+    `api_key=...`, a multipart form's `name="apikey"` part. A JSON body's nested objects are
+    looked into (`{"auth": {"token": ...}}`), each string under a credential's name counts,
+    in a list too; a body that is neither JSON nor a form holds none."""
+    content, content_type = body
+    if len(content) > _MAX_BODY_SECRETS:
+        return ()
+    kind = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if "json" in kind or (not kind and content.lstrip()[:1] in (b"{", b"[")):
+            return tuple(_json_secrets(json.loads(content)))
+        if kind == "application/x-www-form-urlencoded" or (
+            not kind and b"=" in content and not any(c in content for c in b" \r\n\t")
+        ):
+            return tuple(_form_secrets(content.decode("utf-8", "replace")))
+        if kind == "multipart/form-data":
+            return tuple(_multipart_secrets(content, content_type))
+    except (ValueError, RecursionError):  # not JSON after all (UnicodeDecodeError is one)
+        pass
+    return ()
+
+
+def _json_secrets(document: Any) -> list[str]:
+    found: list[str] = []
+    # (node, whether it stands under a credential's name, depth)
+    stack: list[tuple[Any, bool, int]] = [(document, False, 0)]
+    seen = 0
+    while stack and seen < _MAX_BODY_NODES:
+        node, secret, depth = stack.pop()
+        seen += 1
+        if isinstance(node, str):
+            if secret and len(node) >= _MIN_SECRET_LENGTH:
+                found.append(node)
+        elif depth < _MAX_BODY_DEPTH and isinstance(node, dict):
+            for key, item in node.items():
+                named = isinstance(key, str) and is_credential_query_name(key)
+                stack.append((item, named, depth + 1))
+        elif depth < _MAX_BODY_DEPTH and isinstance(node, list):
+            stack.extend((item, secret, depth + 1) for item in node)
+    return found
+
+
+def _multipart_secrets(content: bytes, content_type: str) -> list[str]:
+    """The values of a multipart form's credential-named parts (RFC 7578)."""
+    boundary = _BOUNDARY.search(content_type)
+    if boundary is None:
+        return []
+    found: list[str] = []
+    for part in content.split(b"--" + boundary.group(1).encode("latin-1")):
+        head, separator, value = part.partition(b"\r\n\r\n")
+        name = _PART_NAME.search(head) if separator else None
+        if name is None or b"filename=" in head.lower():
+            continue
+        if is_credential_query_name(name.group(1).decode("utf-8", "replace")):
+            text = value.removesuffix(b"\r\n").decode("utf-8", "replace")
+            if len(text) >= _MIN_SECRET_LENGTH:
+                found.append(text)
+    return found
 
 
 #: The longest credential value decoded to look for the secrets it encodes.
@@ -1164,9 +1277,9 @@ def credential_view(request: Any) -> list[tuple[str, str]]:
 
 
 def redactor_of(request: Any) -> Redactor:
-    """The (cached) redactor of every credential `request` carries, a hook's headers too:
-    for any text that came back in answer to it."""
-    return redactor_for(collect_secrets(str(request.url), credential_view(request)))
+    """The (cached) redactor of every credential `request` carries, a hook's headers and its
+    body's too: for any text that came back in answer to it."""
+    return redactor_for(request_secrets(request))
 
 
 def scrub_payload(value: Any, redact: Redactor) -> Any:
