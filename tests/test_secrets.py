@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import html
 import json
 import logging
@@ -26,19 +27,20 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode
 import attrs
 import httpx
 import pytest
+import regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import http402
+from http402 import _unicode_data
 from http402._cli import main
 from http402._redaction import (
-    _SEPARATOR,
-    _SEPARATOR_SET,
     CREDENTIAL_NAMES,
     NOT_CREDENTIALS,
     CredentialName,
     Redactor,
     _fold,
+    _separator_runs,
     body_secrets,
     collect_secrets,
     credential_kind,
@@ -46,6 +48,7 @@ from http402._redaction import (
     is_sensitive_header,
     request_body,
     request_secrets,
+    separator_set,
 )
 from http402._replay import default_scope
 
@@ -147,10 +150,16 @@ def pieces(secret: str, size: int = 10) -> list[str]:
     return [secret[i : i + size] for i in range(len(secret) - size + 1)]
 
 
+#: What a reader skips between a key's characters, by the `regex` package's Unicode tables
+#: (not the redactor's): any punctuation, symbol or space between groups, and whatever
+#: renders as nothing.
+READER_SEPARATORS = regex.compile(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]")
+
+
 def folded(text: str) -> str:
     """`text` as a reader compares it with a key: case aside, and the separators a server
     groups a key with (or a form decoder makes of `+`) left out."""
-    return re.sub(r"[\s\-_.:/+,]", "", text).lower()
+    return READER_SEPARATORS.sub("", text).lower()
 
 
 def leaks(text: str, secret: str = CANARY) -> list[str]:
@@ -785,6 +794,26 @@ UNSEEN_ECHOES: dict[str, tuple[str, Callable[[httpx.Request], httpx.Response]]] 
             headers={"content-type": "text/html"},
         ),
     ),
+    "133 invisible characters that are no format character, by turns": (
+        KEY,
+        _json_402(
+            "Insufficient credits for API key "
+            + "".join(
+                g + "\u034f\ufe0f\u3164\uffa0\u2800\U000e0100"[i % 6]
+                for i, g in enumerate(_groups(KEY, 4))
+            )
+        ),
+    ),
+    "134 look-alike separators, by turns": (
+        KEY,
+        _json_402(
+            "Insufficient credits for API key "
+            + "".join(
+                g + "\u2212\u2024\u3002\u00b7\u2022\u30fb\u2044"[i % 7]
+                for i, g in enumerate(_groups(KEY, 4))
+            )
+        ),
+    ),
     "105 hex dump, bytes apart by spaces": (
         KEY,
         _json_402(f"credential bytes [{KEY.encode().hex(' ')}]"),
@@ -880,6 +909,21 @@ WHOLE_ECHOES = {
         "credential [redacted] (truncated)",
     ),
     "a base64 piece first in a text": (KEY, f"{_b64(KEY)[:20]} is out", "[redacted] is out"),
+    "minus signs between groups (case 134)": (
+        KEY,
+        "key " + "\u2212".join(_groups(KEY, 4)) + " now",
+        "key [redacted] now",
+    ),
+    "variation selectors between characters (case 133)": (
+        KEY,
+        "key «" + "\ufe0f".join(KEY) + "» now",
+        "key «[redacted]» now",
+    ),
+    "Hangul fillers and braille blanks (case 133)": (
+        KEY,
+        "key " + "\u3164\u2800".join(_groups(KEY, 3)) + ", now",
+        "key [redacted], now",
+    ),
 }
 
 
@@ -909,6 +953,9 @@ LOOK_ALIKES = {
     "an emoji joined by a zero-width joiner": "developer \U0001f469\u200d\U0001f4bb out of credits",
     "fullwidth words": "ＡＰＩ ｋｅｙ ｈａｓ ｎｏ ｃｒｅｄｉｔｓ",
     "a JSON body with control escapes": '{"message":"line\\none\\ttab\\rret","code":"402"}',
+    "a bullet list with CJK punctuation": "残高不足です。• プラン・料金 • お問い合わせ：support",
+    "prices with signs and an emoji": "Balance −$4.20 · top up ≥ $10 → https://x.example 💳✨",
+    "a sentence with typographic quotes": "“Insufficient credits” — please top up (⁄ month)",
 }
 
 
@@ -921,19 +968,109 @@ def test_a_look_alike_of_a_keys_forms_stays(kind: str, key: str) -> None:
     assert redact.bounded(text, 4000) == text
 
 
-def test_the_separators_are_every_character_of_their_unicode_categories() -> None:
-    """The separators ignored inside a match are listed as code point ranges: they are every
-    character of the categories Cc, Cf, Zs, Zl, Zp and Pd of this Python's Unicode, the
-    grouping punctuation `-_.:/+,` and its fullwidth forms, and nothing else but characters
-    a later Unicode assigned to those categories."""
-    categories = {"Cc", "Cf", "Zs", "Zl", "Zp", "Pd"}
-    grouping = {*"-_.:/+,", *(chr(ord(c) + 0xFEE0) for c in "-_.:/+,")}
-    every = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) in categories}
-    assert every | grouping <= _SEPARATOR_SET
-    assert all(unicodedata.category(c) == "Cn" for c in _SEPARATOR_SET - every - grouping)
-    for char in map(chr, range(0x110000)):
-        assert (_SEPARATOR.fullmatch(char) is not None) == (char in _SEPARATOR_SET)
-        assert (_fold(char) == "") == (char in _SEPARATOR_SET), hex(ord(char))
+@functools.cache
+def reader_separators() -> list[str]:
+    """What a reader skips (`READER_SEPARATORS`, the `regex` package's Unicode), visible and
+    invisible, of every plane that has any: the characters this Python's Unicode assigns,
+    where it is not newer than the redactor's table (a later Unicode's new characters are
+    not in the table), else those of the table."""
+    planes = "".join(map(chr, (*range(0x20000), *range(0xE0000, 0xE1000))))
+    found = set(READER_SEPARATORS.findall(planes))
+    if tuple(map(int, unicodedata.unidata_version.split("."))) <= tuple(
+        map(int, _unicode_data.UNICODE_VERSION.split("."))
+    ):
+        ignorable = set(regex.findall(r"\p{Default_Ignorable_Code_Point}", planes))
+        return sorted(c for c in found if unicodedata.category(c) != "Cn" or c in ignorable)
+    return sorted(found & separator_set())
+
+
+KEY_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_."
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(st.sampled_from(KEY_CHARACTERS), min_size=16, max_size=48),
+    size=st.integers(min_value=1, max_value=6),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+    data=st.data(),
+)
+def test_a_key_split_by_any_separators_leaves_no_run(
+    secret: str, size: int, before: str, after: str, data: st.DataObject
+) -> None:
+    """Property (cases 133, 134): a key in groups of any size, split by any separators (a
+    minus sign, a bullet, a variation selector, a Hangul filler, a tag, a braille blank...,
+    several kinds in turn), amid any text, leaves no run of the documented length that a
+    reader who skips them (the `regex` package's Unicode, not the redactor's) could read."""
+    assume(len(folded(secret)) >= 8)
+    between = data.draw(st.lists(st.sampled_from(reader_separators()), min_size=1, max_size=4))
+    echo = "".join(g + between[i % len(between)] for i, g in enumerate(_groups(secret, size)))
+    shown = Redactor([secret])(before + echo + after)
+    around = folded(before) + " " + folded(after)
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(st.sampled_from(KEY_CHARACTERS), min_size=16, max_size=48),
+    words=st.lists(
+        st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzé0123456789"), min_size=1, max_size=9),
+        min_size=1,
+        max_size=30,
+    ),
+    data=st.data(),
+)
+def test_words_apart_by_any_separators_are_left_as_they_are(
+    secret: str, words: list[str], data: st.DataObject
+) -> None:
+    """Property: the wider separators make no false positive. A text of words apart by any
+    separators that holds no run of a key (as a reader compares it) comes back unchanged."""
+    between = data.draw(st.lists(st.sampled_from(reader_separators()), min_size=1, max_size=4))
+    text = "".join(w + between[i % len(between)] for i, w in enumerate(words))
+    assume(not run_leaks(text, secret))
+    redact = Redactor([secret, f"Bearer {secret}"])
+    assert redact(text) == text
+    assert redact.bounded(text, 4000) == text
+
+
+#: The general categories whose every character is a separator, and the properties.
+SEPARATOR_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"}
+SEPARATOR_CATEGORIES |= {"Sm", "Sc", "Sk", "So"}
+
+
+def test_the_separators_are_unicodes_properties_and_nothing_else() -> None:
+    """The separators are every character of the general categories P*, S*, Z*, Cc and Cf,
+    of White_Space and of Default_Ignorable_Code_Point, as the table written from the
+    Unicode data files has them. Checked against two other sources: the `regex` package's
+    tables (the properties exactly; the categories of a later Unicode hold the table's) and
+    this Python's `unicodedata` (each character's category, where this Python's Unicode is
+    not newer than the table's: a later one's new characters are not in it). The matcher's
+    patterns and fold agree with the set, character for character."""
+    everything = "".join(map(chr, range(0x110000)))
+    separators = separator_set()
+
+    def found(pattern: str) -> set[str]:
+        return set(regex.findall(pattern, everything))
+
+    ignorable = found(r"\p{Default_Ignorable_Code_Point}")
+    white = found(r"\p{White_Space}")
+    categorized = found(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]")
+    assert {"\u034f", "\ufe0f", "\u3164", "\uffa0", "\U000e0100"} <= ignorable
+    assert ignorable | white <= separators
+    assert separators <= ignorable | white | categorized
+    table = separators - ignorable - white
+    assert all(unicodedata.category(c) in {*SEPARATOR_CATEGORIES, "Cn"} for c in table)
+    older = tuple(map(int, unicodedata.unidata_version.split("."))) <= tuple(
+        map(int, _unicode_data.UNICODE_VERSION.split("."))
+    )
+    if older:  # every character this Python knows of those categories is in the table
+        missing = {c for c in categorized - separators if unicodedata.category(c) != "Cn"}
+        assert not missing, sorted(f"U+{ord(c):04X}" for c in missing)[:20]
+    ranged = set("".join(_separator_runs().findall(everything)))
+    assert ranged == separators
+    kept = _fold(everything)
+    assert len(kept) == len(everything) - len(separators)
+    assert not separators & set(kept)
 
 
 # --- Echoed in a settlement ---------------------------------------------------------------
