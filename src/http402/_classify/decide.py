@@ -214,9 +214,12 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     resets_in = _resets_in(fields)
     if strict and (_retry_soon(fields) or (resets_in is not None and resets_in < RENEWAL_WINDOW)):
         return None
-    # A reset stated in a day or more: the limit is a period's allowance, so a quota's or a
+    # A reset stated in a day or more, or words that state a window of months or the billing
+    # period (`PERIOD_WINDOW`): the limit is a period's allowance, so a quota's or a
     # volume's weak words count on a strict reading too, and a bare quota is the plan's.
     period = resets_in is not None and resets_in >= RENEWAL_WINDOW
+    if strict and not period and _weak_allowance(texts, codes):
+        period = _states_a_period(texts)
     if period and strict:
         texts = [(message, _for_a_period(said)) for message, said in texts]
         codes = [(code, _for_a_period(said)) for code, said in codes]
@@ -302,7 +305,11 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         text = stated.get(family)
         if text is None:  # stated by a vague code
             text = _shown(next(code for f, code in vague_codes if f is family), fields)
-        if family is Family.QUOTA_EXHAUSTED and remedy is None and (fields.exhausted or period):
+        if (
+            family is Family.QUOTA_EXHAUSTED
+            and remedy is None
+            and (fields.exhausted or period or _states_a_period(texts))
+        ):
             # A quota whose `limit` object says a fixed allowance is used up (`"limit":
             # 2500, "remaining": 0`), or that resets in days, is an allowance, not a
             # balance.
@@ -350,6 +357,29 @@ def _for_a_period(said: Statements) -> Statements:
     if not allowances:
         return said
     return attrs.evolve(said, strong=said.strong | allowances, weak=said.weak - allowances)
+
+
+def _weak_allowance(
+    texts: list[tuple[Message, Statements]], codes: list[tuple[Code, Statements]]
+) -> bool:
+    """`True` when a text or a code states an allowance by a weak rule only (a bare "Quota
+    exceeded", `quota_exceeded`): what a stated period makes the plan's."""
+    return any(not _ALLOWANCES.isdisjoint(said.weak) for _, said in (*texts, *codes))
+
+
+def _states_a_period(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when the error's own words state a window of months or the billing period
+    (`PERIOD_WINDOW`: "this month's quota", "for this billing period") and no window under a
+    month: a period's allowance, as a reset a field states in days is (payloads16: a bare
+    `quota_exceeded` is the plan's only where its words say the window is a month's; with
+    no window stated it stays what it was, since the same code is Amazon SP-API's 429 rate
+    and YouTube's 403 daily quota)."""
+    return any(
+        message.own
+        and Family.THROTTLE not in said.strong | said.weak
+        and PERIOD_WINDOW.matches(message.text[:WORDS_SCAN].lower())
+        for message, said in texts
+    )
 
 
 def _retry_soon(fields: Fields) -> bool:

@@ -76,8 +76,9 @@ class Family(enum.Enum):
     UPGRADE_ASKED = ("upgrade_asked", Reason.PLAN_LIMIT_EXCEEDED, _REMEDY)
     # A price quoted for this request, to accept on the replay ("accept charges").
     CHARGE_ASKED = ("charge_asked", Reason.PAYMENT_CHALLENGE, _REMEDY)
-    # Look-alikes: a rate limit and a refused transfer of the application's own money veto
-    # every reading; another refusal stated plainly outvotes codes and weak wording.
+    # Look-alikes: a rate limit and a refused transfer of the application's own money (or a
+    # billing operation of its own refused as under way, or a plan change it cannot make)
+    # veto every reading; another refusal stated plainly outvotes codes and weak wording.
     THROTTLE = ("throttle", None, _LOOK_ALIKE)
     TRANSFER_REFUSED = ("transfer_refused", None, _LOOK_ALIKE)
     NOT_BILLING = ("not_billing", None, _LOOK_ALIKE)

@@ -464,7 +464,26 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: payment protocol is a priced challenge (`decide`, rung 6; ClawStack's `price_usdc` and
 #: `payment_options`, Creance's `price` and `pay_to`). A price alone is a cost the account's
 #: credits answer (`credits_required`).
-_PRICE_KEYS = ("price", "price_usd", "price_usdc", "amount", "amount_usd", "amount_usdc")
+#: A price is named `price` or `amount`, bare or followed by its unit: a currency (`price_usd`,
+#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024),
+#: bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a token's
+#: atomic units. The value is read as evidence only: no offer is built from it, whatever
+#: its unit.
+_PRICE_UNITS = ("usd", "usdc", "microusd", "usdc_microusd", "sats", "msat", "msats", "atomic")
+_PRICE_KEYS = (
+    "price",
+    *(f"price_{unit}" for unit in _PRICE_UNITS),
+    "amount",
+    *(f"amount_{unit}" for unit in _PRICE_UNITS),
+)
+#: Objects a 402 body names for what they hold, a priced challenge's parts, whose price and
+#: payee are read as the challenge's own (`_NESTED`), as a protocol's object is: ASG Agent
+#: Cloud's `{"code": "PAYMENT_REQUIRED", "quote": {"price_usdc_microusd": 2400, ...},
+#: "payment_instructions": {"network": "solana-mainnet", "asset": "USDC", "pay_to": ...}}`
+#: (payloads17). With a price and a payee, a 402 whose words and codes name nothing else
+#: is a priced challenge (`decide`, rung 6) whose offers stay empty: the shape is the
+#: provider's own. A quote alone, or instructions with no price, are no challenge.
+CHALLENGE_KEYS = ("quote", "payment_instructions", "payment_requirements", "offer")
 _PAYEE_KEYS = (
     "pay_to",
     "payto",
@@ -478,7 +497,16 @@ _PAYEE_KEYS = (
     "wallet",
     "wallet_address",
     "invoice",
+    # StackIt's `x402.payment_target` (payloads16): where the request's price is paid.
+    "payment_target",
 )
+#: Payment protocols a body may name as a KEY whose object states the price of this request
+#: (StackIt's 402 `{"error": "payment_required", "x402": {"price_usd": 0.02, "token":
+#: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16): such an object is an
+#: envelope of the challenge, so its price and payee are read (`_NESTED`) and, with both, a
+#: 402 is a priced challenge (`decide`, rung 6) whose offers stay empty, since the shape is
+#: the provider's own. The names are those of `PaymentOption.protocol` and their kin.
+PROTOCOL_KEYS = ("x402", "l402", "lsat", "lightning", "cashu")
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
@@ -494,6 +522,8 @@ _NESTED = (
     "data",
     "extensions",
     "billing",
+    # A priced challenge's parts: the price of this request and where to pay it.
+    *CHALLENGE_KEYS,
     "errors",
     "response",
     "raw",
@@ -501,6 +531,8 @@ _NESTED = (
     "limits",
     # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
     "rate",
+    # A payment protocol's object: the price of this request and where to pay it.
+    *PROTOCOL_KEYS,
 )
 #: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`, Nexio's
 #: `"error": 435`).

@@ -72,11 +72,16 @@ CODE_AS_WORDS = CodeAsWords(
         ("processor_declined", Family.INSTRUMENT_DECLINED),
         ("RateLimited", Family.THROTTLE),
         ("OPTION_NOT_IN_PLAN", Family.PLAN_FEATURE),
+        # A payment the account makes lacks funds (`lookalikes.py`): Rapyd's code for its
+        # "The request tried to create a payment, but there were insufficient funds".
+        ("ERROR_CREATE_PAYMENT_INSUFFICIENT_FUNDS", Family.TRANSFER_REFUSED),
     ),
     look_alikes=("invalid_request_error", "ERROR_WRONG_USER_KEY", "instance-operations/launch"),
     source="research/payloads6: 2captcha-legacy-in-php-error-zero-balance-200 and "
     "rucaptcha-v2-error-zero-balance-russian-200 (ERROR_ZERO_BALANCE), "
     "infobip-rejected-not-enough-credits-message-status-200, "
     "braintree-verification-processor-declined-do-not-honor-xml-422, "
-    "ipapi-co-ratelimited-sign-up-paid-plan-429-negative (RateLimited)",
+    "ipapi-co-ratelimited-sign-up-paid-plan-429-negative (RateLimited); research/payloads17 "
+    "rapyd-create-payment-insufficient-funds-400-negative (ERROR_CREATE_PAYMENT_INSUFFICIENT_"
+    "FUNDS, https://docs.rapyd.net/en/create-payment-error-example.html)",
 )

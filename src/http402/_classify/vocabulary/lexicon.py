@@ -1369,6 +1369,14 @@ LEXICON: tuple[Lexicon, ...] = (
             "could not update",
             "could not create",
             "cannot find",
+            # A comparison a setting must meet: a form's rule, not a need ("the auto top-up
+            # threshold must be lower than the top-up amount", research/cases10 136).
+            "must be lower",
+            "must be higher",
+            "must be smaller",
+            "must be larger",
+            "must be above",
+            "must be below",
             "验证码",
             "实名认证",
             "格式",

@@ -4,7 +4,9 @@ lock, a policy ban, a storage quota, a validation error, stated plainly).
 
 A refused transfer vetoes every reading: the API is not asking to be paid for its service,
 the application's own money movement failed (a payout from a Stripe balance, a PayPal
-payout from the sender's account), and a top-up hook must never answer it. Another refusal
+payout from the sender's account), and a top-up hook must never answer it. So does a billing
+operation of the application's refused as under way or as a plan change it cannot make (a
+top-up already in progress): a hook that answered it would buy twice. Another refusal
 stated plainly outvotes a billing code and weak billing wording (a security lock with a
 quota-sounding code); strong billing wording in the same message still counts.
 """
@@ -56,6 +58,13 @@ _NOT_THE_APIS = (
     r"|plan|subscription|invoice|bill)\b)"
 )
 _PAYMENT_MADE = MONEY_MOVEMENT.payment_made_pattern()
+#: Funds that do not cover a payment named before them ("tried to create a payment, but there
+#: were insufficient funds for the transaction"): the bare "funds" too, since the payment
+#: they lack for is named, but not a card's ("...: your card has insufficient funds").
+_FUNDS_LACK = (
+    r"(?:\b(?:insufficient|not enough|not sufficient) funds\b(?! (?:on|in) (?:the|your) card)"
+    r"|" + _BALANCE_LACK + r")"
+)
 
 WORDING = (
     WordRule(
@@ -103,7 +112,11 @@ WORDING = (
     # this payment", "saldo insuficiente para realizar este pago"); a remedy ("insufficient
     # balance, make a payment to continue") and a payment for the API's own service ("to make
     # the payment for this request") are gates. Turkish puts the purpose first ("bu ödemeyi
-    # yapmak için yeterli bakiyeniz yok").
+    # yapmak için yeterli bakiyeniz yok"), and so may a sentence that tells what the request
+    # did first and then what it lacked: Rapyd's "The request tried to create a payment, but
+    # there were insufficient funds for the transaction" (`ERROR_CREATE_PAYMENT_INSUFFICIENT_
+    # FUNDS`, a code read by these words), where the funds may be named bare, as the payment
+    # they lack for is named, but not a card's.
     WordRule(
         "a payment the account makes lacks funds",
         TRANSFER,
@@ -118,7 +131,13 @@ WORDING = (
         + r"|"
         + _PAYMENT_MADE
         + r" için\b[^.]{0,30}?"
-        + _BALANCE_LACK,
+        + _BALANCE_LACK
+        + r"|"
+        + _PAYMENT_MADE
+        + r"\b(?! (?:methods?|cards?|details|information|info|instruments?)\b)"
+        + _NOT_THE_APIS
+        + r"(?:(?!card)[^.]){0,60}?"
+        + _FUNDS_LACK,
         needles=MONEY_MOVEMENT.payment_needles(),
         examples=(
             "You do not have enough balance to make this payment",
@@ -133,6 +152,12 @@ WORDING = (
             "Số dư không đủ để thực hiện thanh toán này.",
             "Недостаточно средств для совершения этого платежа.",
             "Insufficient account balance to approve the payment.",
+            "The request tried to create a payment, but there were insufficient funds for the "
+            "transaction. The request was rejected. Corrective action: None. Contact the "
+            "customer.",
+            "Cannot execute this payment: not enough funds in the wallet.",
+            "Não foi possível criar o pagamento: saldo insuficiente.",
+            "Impossible de créer ce paiement : solde insuffisant.",
         ),
         look_alikes=(
             "Insufficient balance to complete this request.",
@@ -142,11 +167,79 @@ WORDING = (
             "Payment: insufficient funds.",
             "Saldo insuficiente para completar la solicitud.",
             "Insufficient balance. Please make a payment.",
+            "We tried to make the payment for your subscription, but there were insufficient "
+            "funds.",
+            "Could not make the payment: your card has insufficient funds.",
+            "Could not make the payment: insufficient funds on the card.",
+            "Insufficient funds for the transaction.",
+            "Please create a payment method: insufficient funds on file.",
         ),
         source="research/payloads11 woovi-payment-approve-saldo-insuficiente-400-negative "
         "(github.com/woovibr/woovi-developers docs/payment/payment-how-to-use-api-to-approve-a-"
         "payment.md, and its English variant 'You do not have enough balance to make this "
-        "payment')",
+        "payment'); research/payloads17 rapyd-create-payment-insufficient-funds-400-negative "
+        "(https://docs.rapyd.net/en/create-payment-error-example.html)",
+    ),
+    # The request is itself an operation on the account's billing (a purchase of credits, a
+    # top-up, a payment, a change of plan), and it is refused as already under way, or as a
+    # change of plan the account cannot make: money is on its way or nothing is owed, and a
+    # hook that answers it buys a second time while the first is in flight. It vetoes every
+    # reading, as a refused transfer does. Not a debt ("an invoice is pending" is owed) nor a
+    # failed payment ("your top-up failed: card declined").
+    WordRule(
+        "a billing operation under way or a plan change refused",
+        TRANSFER,
+        STRONG,
+        r"\b(?:top[- ]?ups?|recharges?|purchases?|payments?|upgrades?|downgrades?|plan changes?"
+        r"|subscription changes?)\b[^.;]{0,60}?\b(?:(?:is|are) (?:already |still |currently )?"
+        r"(?:in progress|pending|underway|under way|being processed)|already in progress"
+        r"|still in progress|still pending)\b"
+        r"|\b(?:already|still) (?:an? |one )?(?:pending |ongoing )?(?:top[- ]?up|recharge"
+        r"|purchase|payment|upgrade|downgrade|plan change) (?:in progress|pending|underway"
+        r"|under way|being processed)\b"
+        r"|\b(?:pending|ongoing|in-progress|unfinished) (?:top[- ]?up|recharge|upgrade|downgrade"
+        r"|plan change|subscription change|purchase)s?\b"
+        r"|\b(?:cannot|can't|can not|unable to|not allowed to|not possible to) (?:downgrade"
+        r"|cancel (?:the |your |this )?(?:plan|subscription)"
+        r"|(?:switch|change) (?:to )?(?:the |your |this |a |an |another )?(?:[\w-]+ )?"
+        r"(?:plan|tier|subscription))\b"
+        r"|\bdowngrades? (?:is |are )?not (?:allowed|possible|permitted)\b"
+        r"|\bcannot be downgraded\b",
+        needles=(
+            "progress",
+            "pending",
+            "underway",
+            "under way",
+            "being processed",
+            "ongoing",
+            "unfinished",
+            "downgrade",
+            "cancel",
+            "switch",
+            "change",
+        ),
+        examples=(
+            "A top-up is already in progress for this account. Please wait.",
+            "Another purchase of credits is pending; try again when it completes.",
+            "There is already a top-up in progress.",
+            "You have a pending recharge; wait until it completes.",
+            "Your payment is being processed.",
+            "Cannot downgrade: your current usage exceeds the Free plan's limit",
+            "You cannot switch to the Free plan while over its limits.",
+            "Unable to cancel your subscription: an invoice is past due.",
+            "Downgrade not allowed: usage exceeds the Starter plan's quota.",
+        ),
+        look_alikes=(
+            "Your top-up failed: card declined.",
+            "An invoice is pending payment. Pay it to restore access.",
+            "Insufficient credits. Please top up to continue.",
+            "You cannot change the model on the free plan. Upgrade to Pro.",
+            "Your plan was downgraded to Free: the payment failed.",
+            "Credit purchase required to continue.",
+        ),
+        source="research/cases10 136 (an adversary's refusals of a billing operation: a "
+        "409 top-up in progress, a 400 refused downgrade), the kind of DESIGN's 'never pays "
+        "twice'",
     ),
     WordRule(
         "bad credentials",
@@ -206,7 +299,8 @@ WORDING = (
         STRONG,
         r"\b(?:storage|disk|drive) (?:quota|space|limit)\b|\b(?:insufficient|not enough|out of) "
         r"(?:storage|disk|space)\b"
-        r"|\b(?:must be|should be) (?:at least|at most|greater|less|positive|between|one of"
+        r"|\b(?:must be|should be) (?:at least|at most|greater|less|lower|higher|smaller|larger"
+        r"|above|below|positive|between|one of"
         r"|valid|an? (?:valid|integer|number|string|boolean|array|object|list)\b)"
         # Not "not found": "billing account ... is not found" is a paid tier's requirement.
         r"|\b(?:does not exist|no such)\b",
@@ -223,6 +317,7 @@ WORDING = (
         examples=(
             "The user's Drive storage quota has been exceeded.",
             "Amount must be at least $0.50 usd",
+            "Auto top-up threshold must be lower than the top-up amount of credits",
             "The model `gpt-4` does not exist or you do not have access to it.",
         ),
         look_alikes=(

@@ -271,6 +271,8 @@ MONEY_MOVEMENT = MoneyMovement(
         "execute",
         "perform",
         "initiate",
+        # Rapyd's "The request tried to create a payment" (a merchant's payment, collected).
+        "create",
         "approve",
         "authorize",
         "authorise",
@@ -282,6 +284,8 @@ MONEY_MOVEMENT = MoneyMovement(
         "hacer",
         "aprovar",
         "aprobar",
+        "criar",
+        "crear",
         "enviar",
         # French
         "effectuer",
@@ -289,6 +293,7 @@ MONEY_MOVEMENT = MoneyMovement(
         "faire",
         "envoyer",
         "approuver",
+        "créer",
         # German: after the word ("um diese Zahlung durchzuführen")
         "durchführen",
         "durchzuführen",
@@ -296,19 +301,24 @@ MONEY_MOVEMENT = MoneyMovement(
         "auszuführen",
         "tätigen",
         "leisten",
+        "erstellen",
         # Italian
         "effettuare",
         "eseguire",
         "fare",
         "inviare",
         "approvare",
+        "creare",
         # Turkish: after the word ("bu ödemeyi yapmak için")
         "yapmak",
         "gerçekleştirmek",
+        "oluşturmak",
         # Indonesian, Vietnamese
         "melakukan",
         "mengirim",
+        "membuat",
         "thực hiện",
+        "tạo",
         # Russian ("для совершения платежа")
         "совершения",
         "совершить",
@@ -316,6 +326,8 @@ MONEY_MOVEMENT = MoneyMovement(
         "провести",
         "выполнения",
         "осуществления",
+        "создания",
+        "создать",
     ),
     examples=(
         "/v1/payouts",

@@ -27,12 +27,18 @@ WORDING = (
     # per request or per call) asks for this request to be paid, as a body that declares its
     # x402 version does (`_providers/x402.py`): a `payment_challenge` with no offer, since
     # none is built from words. Weak: off a 402 the protocol's name is documentation.
+    # A Lightning invoice (a BOLT 11 payment request) is such a protocol's price too: an
+    # invoice for this one request, paid by its preimage, never the account's bill, so "Pay
+    # the Lightning invoice to access this resource" (Lightning Enable's L402 proxy) asks
+    # for this request's price, while "Pay your invoice" stays `billing_asked`.
     WordRule(
         "per-request payment protocol named",
         Family.CHARGE_ASKED,
         WEAK,
         r"\b(?:x402|l402)\b(?!-)|\bmicro-?payments?\b"
-        r"|\bpay[ -]per[ -](?:request|call|crawl|query)\b|\bper-request (?:payment|price)\b",
+        r"|\bpay[ -]per[ -](?:request|call|crawl|query)\b|\bper-request (?:payment|price)\b"
+        r"|\blightning (?:network )?(?:invoices?|payment requests?)\b"
+        r"|\bbolt ?11(?: invoices?| payment requests?)?\b",
         needles=(
             "x402",
             "l402",
@@ -41,20 +47,32 @@ WORDING = (
             "pay per",
             "pay-per",
             "per-request",
+            "lightning",
+            "bolt",
         ),
         examples=(
             "This endpoint requires an x402 micropayment (USDC on Base). See the 402 `accepts` "
             "for payment details.",
             "Pay per request: include an L402 token.",
             "This API is pay-per-call.",
+            "Pay the Lightning invoice to access this resource",
+            "Pay this Lightning Network invoice, then retry with the preimage.",
+            "Payment required: settle the BOLT11 invoice below.",
+            "A Lightning payment request was issued for this call.",
         ),
         look_alikes=(
             "Install the x402-client package.",
             "Invoice L4021 was sent.",
             "This API is billed per request.",
+            "Pay your invoice.",
+            "Lightning-fast invoices for your customers.",
+            "Lightning node is offline.",
+            "Bolt Inc. invoice #42 is overdue.",
         ),
         source="research/payloads8 apitoll-gas-x402-message-body-header-challenge-402 (its "
-        "PAYMENT-REQUIRED header not kept in the capture: the words alone)",
+        "PAYMENT-REQUIRED header not kept in the capture: the words alone); research/"
+        "payloads17 lightningenable-l402-proxy-402 (https://docs.lightningenable.com/"
+        "api-reference/l402: 'Pay the Lightning invoice to access this resource')",
     ),
     # An account verified by a card on file: what the provider asks is a payment method
     # (Heroku's "Please verify your account to install this add-on plan (please enter a
@@ -329,6 +347,50 @@ WORDING = (
         "(https://help.lob.com/developer-docs/error-reference: BILLING_ADDRESS_REQUIRED, 403, "
         "'In order to create a live mail piece, your account needs to have a billing "
         "address.')",
+    ),
+    # --- payloads16: billing never set up on the account (TSFM's 402 `billing_required`,
+    # "Free credits are exhausted and billing is not active. Set up billing to continue
+    # ... after the initial 500 credits."). Billing that was never set up is billing
+    # information the account lacks: the provider cannot bill it, and nothing else can be
+    # fixed before it (a failed or missing payment method ranks first, so the free credits
+    # beside it are not the answer: no top-up can be bought before billing is set up).
+    # Said plainly ("billing is not set up", "you have not set up billing yet"), or as
+    # billing that is not active whose remedy is to SET it up (never set up), while billing
+    # not active alone, or with a remedy to reactivate or pay, stays a lapse
+    # (`subscription_inactive`: OpenAI's `billing_not_active`). A product's billing mode
+    # ("Metered billing is not configured for this price") is no account's.
+    WordRule(
+        "billing never set up",
+        MISSING,
+        STRONG,
+        r"(?<!ed )(?<!based )\bbilling (?:is |has )?(?:not|never) (?:yet )?(?:been )?"
+        r"(?:set ?up|configured)\b"
+        r"|\b(?:have|has)(?:n't| not| never) (?:yet )?(?:set up|configured) (?:your |a )?"
+        r"billing(?: yet)?\b(?! (?:alerts?|address|emails?|contacts?|notifications?)\b)"
+        r"|(?<!ed )(?<!based )\bbilling (?:is |was )?(?:not active|inactive|not enabled)\b"
+        r"[^.]{0,40}\.?\s*(?:please )?set ?up (?:your |a )?billing\b",
+        needles=("billing",),
+        examples=(
+            "Free credits are exhausted and billing is not active. Set up billing to continue "
+            "programmatic inference after the initial 500 credits.",
+            "Billing is not set up for this account.",
+            "You have not set up billing yet.",
+            "Billing has not been configured for this workspace.",
+            "Your trial credits ran out and billing is not enabled; please set up billing.",
+        ),
+        look_alikes=(
+            "Billing is not active.",
+            "Billing is not active. Please reactivate your subscription.",
+            "Metered billing is not configured for this price.",
+            "Usage-based billing is not set up for this product.",
+            "You have set up billing alerts.",
+            "You have set up billing.",
+            "Billing alerts are not set up.",
+        ),
+        source="research/payloads16 tsfm-billing-required-402 (https://tsfm.ai/docs/"
+        "errors-and-limits: 'billing_required | 402 | Free credits are exhausted and billing "
+        "is not active. Set up billing to continue programmatic inference after the initial "
+        "500 credits.')",
     ),
     WordRule(
         "add a payment method",

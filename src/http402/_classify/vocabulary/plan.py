@@ -485,11 +485,14 @@ WORDING = (
         Family.UPGRADE_ASKED,
         STRONG,
         r"\bupgrade\b[^.]{0,25}?\b(?:plan|tier|subscription|account|membership)\b(?! key)"
-        # A paid tier by name, where the phrase ends ("Upgrade to GitHub Pro or ..."): not a
-        # version or a product ("upgrade to v2 for team ...", "... Enterprise Server 3.12").
+        # A paid tier by name, where the phrase ends ("Upgrade to GitHub Pro or ..."), or
+        # followed by what the tier grants ("Upgrade to Pro for unlimited keys", Auriko's
+        # 403): not a version or a product ("upgrade to v2 for team ...", "... Enterprise
+        # Server 3.12").
         r"|\bupgrade to (?:an? )?(?:[a-z-]+ ){0,2}(?:pro|plus|premium|team|business|enterprise"
         r"|paid)(?:\s*(?:[.,;:!()]|$)"
-        r"|\s+(?:or|to|now|today|and|in|for access|plan|tier|account|subscription)\b)"
+        r"|\s+(?:or|to|now|today|and|in|plan|tier|account|subscription)\b"
+        r"|\s+for (?:access|unlimited|more|higher|additional|extra|larger|bigger)\b)"
         r"|\bchange (?:your |the |to a )?(?:[\w-]+ )?plan\b"
         r"|\bsubscribe to (?:an? |the )?(?:pro|plus|premium|paid|[\w-]+ plan)\b"
         r"|\bswitch to (?:an? )?(?:paid|higher|bigger) (?:plan|tier)\b"
@@ -505,12 +508,18 @@ WORDING = (
             "请升级套餐",
             "Upgrade to unlock this feature.",
             "请升级至专业版",
+            "API key limit reached (2). Upgrade to Pro for unlimited keys.",
+            "Upgrade to Premium for more projects.",
         ),
         look_alikes=(
             "Upgrade to v2 of the API for team features.",
             "Please upgrade your client library.",
+            "Upgrade to Enterprise Server 3.12 for the fix.",
+            "Upgrade to the pro version for the fix.",
         ),
-        source="tests/payloads/pinecone-max-pod-indexes-upgrade-plan-400.json",
+        source="tests/payloads/pinecone-max-pod-indexes-upgrade-plan-400.json; research/"
+        "payloads17 auriko-feature-disabled-key-limit-403 (https://docs.auriko.ai/errors/"
+        "feature_disabled: 'API key limit reached (2). Upgrade to Pro for unlimited keys.')",
     ),
 )
 

@@ -293,7 +293,9 @@ PERIOD_WINDOW = WordRule(
     "renewal in a billing period",
     THROTTLE,
     WEAK,
-    r"\b(?:monthly|per month|a month|each month|every month|this month|next month"
+    # A plan billed monthly names no window of a limit ("Upgrade to a monthly plan").
+    r"\bmonthly\b(?! (?:plans?|subscriptions?|price|fee|payments?|invoices?)\b)"
+    r"|\b(?:per month|a month|each month|every month|this month|next month"
     r"|calendar month|current month|billing (?:cycle|period|month))\b"
     r"|(?<![a-z0-9])(?:requests?|calls?|credits?) ?/ ?mo(?:nth)?\b",
     needles=("month", "billing cycle", "billing period", "/mo", "/ mo"),
@@ -301,14 +303,20 @@ PERIOD_WINDOW = WordRule(
         "You have exceeded the monthly rate limit of 1000 requests. Please try again next month.",
         "Limit of 500 requests per month reached.",
         "Your allowance renews with the next billing cycle.",
+        "You have used this month's quota.",
+        "Quota exceeded for this billing period.",
     ),
     look_alikes=(
         "You have exceeded the hourly rate limit of 100 requests. Please try again next hour.",
         "Daily limit reached. Try again tomorrow.",
         "Rate limit exceeded",
         "The month parameter must be between 1 and 12.",
+        "Quota exceeded. Upgrade to a monthly plan.",
     ),
-    source="research/payloads14 proofio-monthly-limit-429 (https://docs.proofio.app/errors)",
+    source="research/payloads14 proofio-monthly-limit-429 (https://docs.proofio.app/errors); "
+    "research/payloads16 silentshield-monthly-quota-exceeded-429 (https://silentshield.io/en/"
+    "docs/troubleshooting/quota-exceeded: 'Your monthly request limit has been reached.', said "
+    "by the docs, not the body)",
 )
 
 #: The throttle rules whose words name no window of their own ("Rate limit exceeded", "Too

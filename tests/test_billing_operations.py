@@ -1,0 +1,82 @@
+"""A request that is itself a billing operation (a purchase of credits, a top-up, a change of
+plan, its settings) and is refused as already under way, as a change the account cannot
+make, or as a bad setting, is no billing gate: the top-up hook must not answer it, or it buys
+a second time while the first is in flight (research/cases10 136). The rule is
+`a billing operation under way or a plan change refused` in `vocabulary/lookalikes.py`; its
+examples and look-alikes are held by `tests/test_rules.py`, and here through the transport,
+sync and async, with a hook that would buy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+import http402
+from http402 import Reason
+
+pytestmark = pytest.mark.anyio
+
+REFUSED = [
+    (409, "A top-up is already in progress for this account. Please wait."),
+    (409, "Another purchase of credits is pending; try again when it completes."),
+    (409, "There is already a top-up in progress."),
+    (422, "Auto top-up threshold must be lower than the top-up amount of credits"),
+    (400, "Cannot downgrade: your current usage exceeds the Free plan's limit"),
+    (400, "Downgrade not allowed: usage exceeds the Starter plan's quota."),
+    (409, "Your payment is being processed."),
+]
+#: The same words around a gate stay a gate.
+GATES = [
+    (402, "Your top-up failed: card declined.", Reason.PAYMENT_FAILED),
+    (409, "Insufficient credits. Please top up to continue.", Reason.INSUFFICIENT_CREDITS),
+    (
+        403,
+        "Your plan was downgraded to Free: upgrade to use this model.",
+        Reason.PLAN_LIMIT_EXCEEDED,
+    ),
+]
+
+
+def _api(status: int, text: str) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"error": {"message": text}})
+
+    return httpx.MockTransport(answer)
+
+
+_URL = "https://api.unknown-provider.test/v1/billing/credits"
+
+
+@pytest.mark.parametrize(("status", "text"), REFUSED)
+def test_a_refused_billing_operation_runs_no_hook(status: int, text: str) -> None:
+    calls: list[Any] = []
+    client = http402.wrap(
+        httpx.Client(transport=_api(status, text)), on_payment_required=calls.append
+    )
+    response = client.post(_URL)
+    assert response.status_code == status
+    assert response.json() == {"error": {"message": text}}  # handed back byte for byte
+    assert calls == []
+
+
+@pytest.mark.parametrize(("status", "text"), REFUSED)
+async def test_a_refused_billing_operation_runs_no_hook_async(status: int, text: str) -> None:
+    calls: list[Any] = []
+    client = http402.wrap(
+        httpx.AsyncClient(transport=_api(status, text)), on_payment_required=calls.append
+    )
+    response = await client.post(_URL)
+    assert response.status_code == status
+    assert calls == []
+
+
+@pytest.mark.parametrize(("status", "text", "reason"), GATES)
+def test_a_gate_in_the_same_words_stays_a_gate(status: int, text: str, reason: Reason) -> None:
+    response = httpx.Response(
+        status, json={"error": {"message": text}}, request=httpx.Request("POST", _URL)
+    )
+    payment = http402.classify(response)
+    assert payment is not None
+    assert payment.reason is reason
