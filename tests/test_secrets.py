@@ -8,6 +8,7 @@ OpenTelemetry span event, a Redis key or value, or `http402 explain` output (tex
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
 import contextlib
@@ -35,12 +36,15 @@ import http402
 from http402 import _unicode_data
 from http402._cli import main
 from http402._redaction import (
+    _SEPARATOR_RANGES,
     CREDENTIAL_NAMES,
     NOT_CREDENTIALS,
     CredentialName,
     Redactor,
+    _basic_separator_runs,
     _fold,
     _separator_runs,
+    _separator_spans,
     body_secrets,
     collect_secrets,
     credential_kind,
@@ -987,7 +991,7 @@ def reader_separators() -> list[str]:
 KEY_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_."
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secret=st.text(st.sampled_from(KEY_CHARACTERS), min_size=16, max_size=48),
     size=st.integers(min_value=1, max_value=6),
@@ -1010,7 +1014,7 @@ def test_a_key_split_by_any_separators_leaves_no_run(
     assert not [p for p in run_leaks(shown, secret) if p not in around]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secret=st.text(st.sampled_from(KEY_CHARACTERS), min_size=16, max_size=48),
     words=st.lists(
@@ -1046,7 +1050,8 @@ def test_the_separators_are_unicodes_properties_and_nothing_else() -> None:
     this Python's `unicodedata` (each character's category, where this Python's Unicode is
     not newer than the table's: a later one's new characters are not in it). The matcher's
     patterns and fold agree with the set, character for character."""
-    everything = "".join(map(chr, range(0x110000)))
+    # Every code point, lone surrogates too, made in one call rather than one per character.
+    everything = array.array("I", range(0x110000)).tobytes().decode("utf-32-le", "surrogatepass")
     separators = separator_set()
 
     def found(pattern: str) -> set[str]:
@@ -1066,11 +1071,23 @@ def test_the_separators_are_unicodes_properties_and_nothing_else() -> None:
     if older:  # every character this Python knows of those categories is in the table
         missing = {c for c in categorized - separators if unicodedata.category(c) != "Cn"}
         assert not missing, sorted(f"U+{ord(c):04X}" for c in missing)[:20]
-    ranged = set("".join(_separator_runs().findall(everything)))
-    assert ranged == separators
-    kept = _fold(everything)
-    assert len(kept) == len(everything) - len(separators)
-    assert not separators & set(kept)
+    # The patterns: every character of the first plane, and past it each range's ends and
+    # their neighbours (a pattern of ranges can only be wrong at an end).
+    basic = everything[:0x10000]
+    ends = {c for a, b in _SEPARATOR_RANGES for c in (a - 1, a, b, b + 1) if 0xFFFF < c < 0x110000}
+    astral = "".join(map(chr, sorted(ends)))
+    for pattern, sample in (
+        (_separator_runs(), basic),
+        (_separator_runs(), astral),
+        (_basic_separator_runs(), basic),  # only ever given a text of the first plane
+    ):
+        assert set("".join(pattern.findall(sample))) == separators & set(sample)
+    for sample in (basic, astral):
+        spans = "".join(sample[slice(*match.span())] for match in _separator_spans(sample))
+        assert set(spans) == separators & set(sample)
+    # Folded, each separator is dropped and nothing else is (a character folds to at most one).
+    assert _fold("".join(sorted(separators))) == ""
+    assert len(_fold(everything)) == len(everything) - len(separators)
 
 
 # --- Echoed in a settlement ---------------------------------------------------------------

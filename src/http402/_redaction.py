@@ -48,7 +48,7 @@ import functools
 import html.entities
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -449,6 +449,14 @@ def _separator_runs() -> re.Pattern[str]:
 
 
 @functools.cache
+def _basic_separator_runs() -> re.Pattern[str]:
+    """Runs of the separators of the Basic Multilingual Plane, for a text with no other
+    characters: one table lookup a character."""
+    basic = [(a, min(b, 0xFFFF)) for a, b in _SEPARATOR_RANGES if a <= 0xFFFF]
+    return re.compile(_char_class(basic) + "+")
+
+
+@functools.cache
 def _visible_separators() -> re.Pattern[str]:
     """Runs of visible separators."""
     return re.compile(_char_class(_VISIBLE_RANGES) + "+")
@@ -472,6 +480,15 @@ _NUL_RUNS = re.compile("\x00+")
 @functools.cache
 def _mark_table() -> dict[int, int]:
     return {c: 0 for a, b in _SEPARATOR_RANGES for c in range(a, b + 1)}
+
+
+def _separator_spans(text: str) -> Iterator[re.Match[str]]:
+    """The runs of separators in `text`: by a pattern where each character of the text is a
+    table lookup (ASCII, or the Basic Multilingual Plane: a UTF-16 code unit each), else
+    by `_marked`'s table, not a pattern that tries the astral ranges one by one."""
+    if text.isascii() or len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
+        return _basic_separator_runs().finditer(text)
+    return _NUL_RUNS.finditer(_marked(text))
 
 
 def _marked(text: str) -> str:
@@ -726,7 +743,12 @@ class Redactor:
                 pieces.setdefault(atom[at : at + _ANCHOR], []).append((index, at))
 
     def __call__(self, text: str) -> str:
-        spans = self._spans(text)
+        return self._scrubbed(text)
+
+    def _scrubbed(self, text: str, folded: str | None = None) -> str:
+        """`text` scrubbed; `folded`, when given, is `_fold(text)` (a text that is not ASCII
+        costs a table lookup a character to fold: `bounded` folds it once)."""
+        spans = self._spans(text, folded)
         if not spans:
             return text
         out, end = [], 0
@@ -747,19 +769,20 @@ class Redactor:
         A text that ends with an ellipsis was cut before (by an adapter): the piece of a
         secret left before it is scrubbed all the same.
         """
+        folded = None
         if (
             len(text) <= limit
             and not text.endswith(_ELLIPSIS)
             and not _may_hold_key_shape(text)
             and not (self._secrets and _may_escape(text))
-            and not (self._atoms and self._may_run(_fold(text)))  # no fold with no atom
+            and not (self._atoms and self._may_run(folded := _fold(text)))  # none: no fold
         ):
             for head in self._heads:
                 if head in text:
                     break
             else:
                 return text  # the usual case: nothing to scrub, nothing to cut
-        text = self(text)
+        text = self._scrubbed(text, folded)
         if len(text) > limit:
             text, cut = text[: limit - 1], True
         elif text.endswith(_ELLIPSIS):
@@ -779,12 +802,12 @@ class Redactor:
                 text += REDACTED
         return text + _ELLIPSIS if cut else text
 
-    def _spans(self, text: str) -> list[tuple[int, int]]:
+    def _spans(self, text: str, folded: str | None = None) -> list[tuple[int, int]]:
         """The merged spans of `text` to replace, in order: each secret as it stands in the
         text, each run of one, and the same once the text's escapes are undone (mapped
         back)."""
         spans = self._plain_spans(text)
-        spans += self._run_spans(text)
+        spans += self._run_spans(text, folded)
         if self._secrets and _may_escape(text):
             views: list[_Unescaped] = []
             view = text
@@ -821,12 +844,12 @@ class Redactor:
                 return True
         return bool(self._grams) and not self._grams.keys().isdisjoint(_samples(folded))
 
-    def _run_spans(self, text: str) -> list[tuple[int, int]]:
+    def _run_spans(self, text: str, folded_text: str | None = None) -> list[tuple[int, int]]:
         """The spans of `text` that hold a run of an atom at least `run_length` long,
         compared folded. Each run holds an anchor of its atom (found wherever it stands)
         or, for a long atom, a sample of the text (every `_STEP` characters) that is one
         of its pieces: each is extended both ways as far as text and atom agree."""
-        folded = _Folded(text)
+        folded = _Folded(text, folded_text)
         seen = folded.text
         if not self._may_run(seen):
             return []
@@ -1091,9 +1114,9 @@ class _Folded:
 
     __slots__ = ("_dropped", "_source", "text")
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, folded: str | None = None) -> None:
         self._source = source
-        self.text = _fold(source)
+        self.text = _fold(source) if folded is None else folded
         #: For each separator dropped, in order: where it would stand in `text`.
         self._dropped: list[int] | None = None
 
@@ -1104,7 +1127,7 @@ class _Folded:
         if self._dropped is None:
             self._dropped = dropped = []
             removed = 0
-            for match in _NUL_RUNS.finditer(_marked(self._source)):
+            for match in _separator_spans(self._source):
                 start_at, end_at = match.span()
                 dropped += [start_at - removed] * (end_at - start_at)
                 removed += end_at - start_at
