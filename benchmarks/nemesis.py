@@ -96,6 +96,9 @@ class Provider:
         self.payments: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
         self.offers: dict[str, list[dict[str, str]]] = {}
         self.first_top_up: dict[str, threading.Event] = defaultdict(threading.Event)
+        #: Per episode: how many workers are ready to send, and whether all of them are.
+        self.ready: Counter[str] = Counter()
+        self.everyone_ready: dict[str, threading.Event] = defaultdict(threading.Event)
         #: Per episode: how many workers' elections saw a lease, and whether all of them did.
         self.saw: Counter[str] = Counter()
         self.expected: dict[str, int] = {}
@@ -130,6 +133,12 @@ class Provider:
                         provider.funded_at.setdefault(episode, time.monotonic() + PROPAGATION)
                     provider.first_top_up[episode].set()
                     return self._send(200, {"ok": True})
+                if kind == "ready":  # answered once every worker is: they start together
+                    with provider.lock:
+                        provider.ready[episode] += 1
+                        if provider.ready[episode] >= provider.expected.get(episode, 0):
+                            provider.everyone_ready[episode].set()
+                    return self._send(200, {"ok": provider.everyone_ready[episode].wait(30)})
                 if kind == "saw":
                     with provider.lock:
                         provider.saw[episode] += 1
@@ -344,7 +353,7 @@ def worker(args: argparse.Namespace) -> None:
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
     with httpx.Client(transport=transport, base_url=base, timeout=30, headers=headers) as http:
-        time.sleep(max(0.0, args.start_at - time.time()))
+        httpx.post(f"{base}/ready/{args.episode}", timeout=60)  # answered once all are ready
 
         def one(number: int) -> None:
             kind = ("gen", "x402", "gen", "honest")[number % 4]
@@ -375,12 +384,11 @@ def episode(
     provider.offers[name] = offers + [
         dict(zip(("name", "asset", "amount"), o, strict=True)) for o in HONEST
     ]
-    start_at = time.time() + 1.0
     provider.expected[name] = options.processes
     workers = []
     for index in range(options.processes):
         command = [sys.executable, __file__, "worker", "--redis", redis_.url]
-        command += ["--provider", provider.url, "--episode", name, "--start-at", str(start_at)]
+        command += ["--provider", provider.url, "--episode", name]
         command += ["--requests", str(options.requests), "--threads", str(options.threads)]
         command += ["--retries", "default" if index % 2 else "none"]
         if index % 2 == 0:
@@ -459,7 +467,6 @@ def main(argv: list[str] | None = None) -> int:
     child.add_argument("--redis", required=True)
     child.add_argument("--provider", required=True)
     child.add_argument("--episode", required=True)
-    child.add_argument("--start-at", type=float, default=0.0)
     child.add_argument("--requests", type=int, default=12)
     child.add_argument("--threads", type=int, default=4)
     child.add_argument("--retries", choices=["none", "default"], default="none")

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -107,6 +109,8 @@ def pytest_configure(config: pytest.Config) -> None:
     process holds until it has written what mypy said) and `test_mypy_...` runs last."""
     global _early_mypy
     factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None and hasattr(config, "workerinput"):
+        _share_assertion_rewrites(config, factory.getbasetemp().parent)
     if factory is None or not _runs_the_type_check(config):
         return
     shared = factory.getbasetemp()
@@ -120,6 +124,65 @@ def pytest_configure(config: pytest.Config) -> None:
             pass_fds=(lock.fileno(),),
             start_new_session=True,
         )
+
+
+def _share_assertion_rewrites(config: pytest.Config, shared: Path) -> None:
+    """Each pytest-xdist worker rewrites the asserts of a share of the test modules it will
+    collect, before collecting, into pytest's cache of rewritten modules (`__pycache__/*-pytest-
+    *.pyc`, checked by source hash), where the others' imports find them: otherwise every worker
+    rewrites every module (~3 s of CPU each; 3 workers, all at once: none finds another's). A
+    worker takes a module by creating its claim in the run's shared directory; it starts at
+    its own offset in the list, and a module claimed but not written yet when a worker imports
+    it is rewritten there, as before. Written also under `PYTHONDONTWRITEBYTECODE` (the cache
+    is the sharing; `.gitignore` has `__pycache__/`). Any surprise in pytest's private
+    rewriting API leaves the rewriting to pytest."""
+    try:
+        from _pytest.assertion.rewrite import (
+            PYC_TAIL,
+            _read_pyc,
+            _rewrite_test,
+            _write_pyc,
+            assertstate_key,
+            get_cache_dir,
+        )
+
+        state = config.stash[assertstate_key]
+        patterns = config.getini("python_files")
+        index, count = int(config.workerinput["workerid"][2:]), config.workerinput["workercount"]
+    except (ImportError, KeyError, ValueError, AttributeError):
+        return
+    if config.getoption("assertmode") != "rewrite":
+        return
+    here = config.invocation_params.dir
+    modules: dict[Path, None] = {}
+    for arg in config.args:
+        path = (here / arg.split("::")[0]).resolve()
+        found = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        modules.update(
+            (module, None)
+            for module in found
+            if module.is_relative_to(ROOT) and any(fnmatch(module.name, p) for p in patterns)
+        )
+    listed = list(modules)
+    start = len(listed) * index // max(count, 1)
+    claims = shared / "assertion-rewrites"
+    claims.mkdir(exist_ok=True)
+    for module in listed[start:] + listed[:start]:
+        cache = get_cache_dir(module)
+        pyc = cache / (module.name[:-3] + PYC_TAIL)
+        claim = claims / hashlib.sha256(str(pyc).encode()).hexdigest()
+        try:
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        if _read_pyc(module, pyc) is not None:
+            continue
+        try:
+            cache.mkdir(exist_ok=True)
+            source, code = _rewrite_test(module, config)
+        except (OSError, SyntaxError):
+            continue  # pytest reports it when it imports the module
+        _write_pyc(state, code, source, pyc)
 
 
 @pytest.hookimpl(trylast=True)  # a worker's end, below, comes after every other plugin's

@@ -759,6 +759,86 @@ async def test_an_async_process_does_not_buy_again_a_top_up_that_never_showed(
     assert "did not show" in (held.value.not_replayed or "")
 
 
+def _credits_then_wordless(request: httpx.Request) -> httpx.Response:
+    """Process A meets the credits gate and its topped-up replay gets a 503; every other
+    request meets the account's wordless 402 (an edge's empty page)."""
+    if request.extensions.get("http402.replay"):
+        return httpx.Response(503)
+    if request.headers.get("x-process") == "a":
+        return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+    return httpx.Response(402, content=b"", headers={"content-type": "text/html"})
+
+
+def test_a_wordless_402_in_another_process_respects_the_fleets_held_top_up(
+    server: RedisServer,
+) -> None:
+    """Case 135's kind across the fleet: A's credits top-up has an unknown outcome, held in
+    Redis under its reason; B, which took no part, meets the same account's wordless 402.
+    The store is asked for every reason's hold that stops a wordless gate's top-up
+    (`holding_reasons`), so B raises the held outcome and its hook buys nothing."""
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=0.2)
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(_credits_then_wordless),
+            on_payment_required=top_up,
+            coordinator=coordinator(server),
+        )
+        return httpx.Client(
+            transport=transport, base_url="https://api.example.com", headers={"x-process": name}
+        )
+
+    with process("a") as first, process("b") as second:
+        with pytest.raises(http402.PaymentOutcomeUnknownError):
+            first.post("/v1/chat")
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as held:
+            second.post("/v1/chat")
+    assert calls == ["insufficient_credits"]
+    assert held.value.held and held.value.reason is http402.Reason.INSUFFICIENT_CREDITS
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_a_wordless_402_in_another_async_process_respects_the_fleets_held_top_up(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    calls: list[str] = []
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        calls.append(error.reason.value)
+        return http402.Retry(within=0.2)
+
+    clients = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+    processes = [
+        httpx.AsyncClient(
+            transport=http402.AsyncPaymentRequiredTransport(
+                httpx.MockTransport(_credits_then_wordless),
+                on_payment_required=top_up,
+                coordinator=http402.AsyncRedisCoordinator(client, store_timeout=0.3),
+            ),
+            base_url="https://api.example.com",
+            headers={"x-process": name},
+        )
+        for client, name in zip(clients, "ab", strict=True)
+    ]
+    try:
+        with pytest.raises(http402.PaymentOutcomeUnknownError):
+            await processes[0].post("/v1/chat")
+        with pytest.raises(http402.PaymentOutcomeUnknownError) as held:
+            await processes[1].post("/v1/chat")
+    finally:
+        for process in processes:
+            await process.aclose()
+        for client in clients:
+            await client.aclose()
+    assert calls == ["insufficient_credits"]
+    assert held.value.held
+
+
 def test_a_top_up_during_an_outage_runs_once_here_and_is_never_held(server: RedisServer) -> None:
     """Redis refusing connections, a process that saw no lease: its gated requests are
     coordinated in the process (one top-up for them all) and served; nothing was paid

@@ -618,3 +618,124 @@ def test_an_sdk_refused_by_preflight_says_what_the_provider_said() -> None:
     assert refused.body == first.body == quota["error"]
     assert "You exceeded your current quota" in refused.message
     assert refused.code == "insufficient_quota"
+
+
+#: A gate of each reason on one account's first request, and whether preflight keeps it as
+#: the scope's known gate (refusing the next, different request unsent).
+KNOWN_GATES = [
+    ({"error": {"code": "insufficient_credits", "message": "Out of credits."}}, True),
+    ({"error": {"code": "subscription_expired", "message": "Subscription expired."}}, True),
+    ({"error": {"code": "card_declined", "message": "Your card was declined."}}, True),
+    (
+        {
+            "error": {
+                "code": "plan_feature_not_included",
+                "message": "Image generation is not included in your current plan.",
+            }
+        },
+        False,
+    ),
+    (
+        {
+            "error": {
+                "code": "model_not_in_plan",
+                "message": "The model `o1-pro` is not available on your plan.",
+            }
+        },
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "kept"), KNOWN_GATES)
+def test_a_known_gate_refuses_only_what_it_is_known_to_gate(body: Any, kept: bool) -> None:
+    """Case 132's kind, decided in the core (`known_scope_wide`), on a fake clock: a gate
+    that is a state of the account (credits, a lapsed subscription, a failed card) is the
+    scope's known gate, and the account's next request, another endpoint, is refused unsent
+    (`attempts == 0`); a plan's gate about one feature or model is not, and the next request,
+    which the plan includes, is sent and gets its 200."""
+    from http402._actions import Gated, Sent
+    from http402._exceptions import error_for
+
+    from .test_flow import Driver, recovery
+
+    def respond(request: httpx.Request, now: float) -> Any:
+        if request.url.path == "/v1/images/generations":
+            response = httpx.Response(402, json=body, request=request)
+            payment = http402.classify(response)
+            assert payment is not None and payment.reason.is_account_level
+            return Gated(error_for(payment, request=request, response=response))
+        return Sent(httpx.Response(200, json={}, request=request))
+
+    driver = Driver(recovery(None, preflight=http402.Preflight(gate_ttl=30)), respond)
+    with pytest.raises(http402.PaymentRequiredError):
+        driver.run("https://api.example.com/v1/images/generations")
+    driver.clock.now += 1
+    if kept:
+        with pytest.raises(http402.PaymentRequiredError) as refused:
+            driver.run("https://api.example.com/v1/chat/completions")
+        assert refused.value.attempts == 0
+    else:
+        assert driver.run("https://api.example.com/v1/chat/completions").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("library", "asynchronous"),
+    [("httpx", False), ("httpx", True), ("httpx2", False), ("httpx2", True)],
+)
+def test_a_plan_gate_about_one_model_refuses_no_other_request(
+    library: str, asynchronous: bool
+) -> None:
+    """Case 132 end to end, httpx and httpx2, sync and async: with `Preflight(gate_ttl=30)`,
+    a model the plan does not include gets its 402 each time it is asked for (sent, not
+    refused from memory), and a call for a model the plan includes, to the same endpoint,
+    gets its 200; an empty balance afterwards is still known scope-wide."""
+    import asyncio
+
+    http = pytest.importorskip(library)
+    sent: list[str] = []
+    broke = [False]
+
+    def api(request: Any) -> Any:
+        body = request.read()
+        sent.append(body.decode())
+        if broke[0]:
+            return http.Response(402, json={"error": {"code": "insufficient_credits"}})
+        if b"o1-pro" in body:
+            return http.Response(
+                402,
+                json={
+                    "error": {
+                        "code": "model_not_in_plan",
+                        "message": "The model `o1-pro` is not available on your plan.",
+                    }
+                },
+            )
+        return http.Response(200, json={"ok": True})
+
+    async def call(client: Any, model: str) -> Any:
+        try:
+            answer = client.post("/v1/chat/completions", json={"model": model})
+            response = await answer if asynchronous else answer
+        except http402.PaymentRequiredError as error:
+            return error
+        return response.status_code
+
+    async def main() -> None:
+        make = http.AsyncClient if asynchronous else http.Client
+        client = http402.wrap(
+            make(transport=http.MockTransport(api), base_url="https://api.example.com"),
+            preflight=http402.Preflight(gate_ttl=30),
+        )
+        for _ in range(2):
+            gate = await call(client, "o1-pro")
+            assert isinstance(gate, http402.PlanLimitExceededError) and gate.attempts == 1
+        assert await call(client, "gpt-4o-mini") == 200
+        assert len(sent) == 3
+        broke[0] = True
+        assert isinstance(await call(client, "gpt-4o-mini"), http402.InsufficientCreditsError)
+        refused = await call(client, "gpt-4o-mini")
+        assert isinstance(refused, http402.InsufficientCreditsError) and refused.attempts == 0
+        assert len(sent) == 4
+
+    asyncio.run(main())

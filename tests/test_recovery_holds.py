@@ -1926,3 +1926,232 @@ async def test_an_async_process_elected_after_a_hold_was_put_does_not_buy() -> N
         with pytest.raises(http402.PaymentOutcomeUnknownError) as caught:
             await client.post("https://api.example.com/v1/chat", json={})
     assert caught.value.held and calls == []
+
+
+#: A call signed anew on every send, as exchange-style APIs sign each call in its query
+#: (a fresh `timestamp` and an HMAC `signature`), and other names that change per request.
+SIGNED = [
+    ("?symbol=BTCUSDT&timestamp=1733370000000&signature=9f86d081884c7d65", "?symbol=BTCUSDT"),
+    ("?symbol=BTCUSDT&timestamp=1733370000001&signature=60303ae22b998861", "?symbol=BTCUSDT"),
+    ("?q=cats&nonce=8f14e45f&sig=aab3238922bcc25a", "?q=cats"),
+    ("?X-Amz-Signature=0123456789abcdef&page=2", "?page=2"),
+    ("?idempotency_key=5f3c1a&page=2#frag", "?page=2#frag"),
+    ("?timestamp=1&signature=2", ""),
+    ("?page=2&model=gpt-4o", "?page=2&model=gpt-4o"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("query", "target"), SIGNED)
+def test_what_a_request_asks_for_leaves_out_what_changes_per_request(
+    query: str, target: str
+) -> None:
+    """Case 131's kind, the rule as a table: `request_target` drops the query parameters
+    that `changes_per_request` names (the one definition the billing scope uses too), keeps
+    the rest as sent; so the hold key of an offer naming no resource, a top-up's need and an
+    SDK call's key are one for a call re-signed on each send, and two for another query."""
+    from http402._holds import need_of, offer_keys
+    from http402._replay import call_of, default_scope, request_target
+
+    base = "https://api.example.com/api/v3/report"
+    assert request_target(base + query) == base + target
+    plain = base + target
+    assert offer_keys([], "GET", base + query) == offer_keys([], "GET", plain)
+    headers = {"X-MBX-APIKEY": "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE", "x-stainless-retry-count": "1"}
+    signed = httpx.Request("GET", base + query, headers=headers)
+    unsigned = httpx.Request("GET", plain, headers=headers)
+    assert need_of(signed) == need_of(unsigned)
+    assert default_scope(signed) == default_scope(unsigned)
+    scope = default_scope(signed)
+    assert call_of(signed, scope) == call_of(unsigned, scope)
+    other = base + "?symbol=ETHUSDT"
+    assert offer_keys([], "GET", other) != offer_keys([], "GET", plain)
+
+
+def _payment_scheme_api(library: str) -> Any:
+    """An API whose report costs $5 through the `Payment` scheme (no resource named); the
+    paid replay gets a 503: the outcome is unknown."""
+    http = pytest.importorskip(library)
+    body = {"amount": "500", "currency": "usd", "recipient": "acct_1Merchant"}
+    request = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+    header = (
+        'Payment id="ch-1", realm="api.example.com", method="stripe", '
+        f'intent="charge", request="{request}"'
+    )
+
+    def api(request: Any) -> Any:
+        if request.headers.get("authorization", "").startswith("Payment "):
+            return http.Response(503)
+        return http.Response(402, headers={"WWW-Authenticate": header})
+
+    return http, api
+
+
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_a_call_re_signed_on_each_send_is_held_as_one_call(
+    library: str, asynchronous: bool
+) -> None:
+    """Case 131: the application retries a call whose payment's outcome is unknown, signed
+    anew (a new `timestamp` and `signature` in its query). The offer names no resource, so
+    its hold key is the request's: without what changes per request, it is the same call,
+    and the retry meets the hold; one payment. httpx and httpx2, sync and async."""
+    http, api = _payment_scheme_api(library)
+    paid: list[object] = []
+
+    def pay(error: http402.PaymentRequiredError) -> Retry:
+        paid.append(error.payment.payment_options[0])
+        return Retry(headers={"Authorization": f"Payment credential-{len(paid):04d}"})
+
+    async def main() -> list[Any]:
+        make = http.AsyncClient if asynchronous else http.Client
+        client = http402.wrap(
+            make(transport=http.MockTransport(api)),
+            on_payment_required={Reason.PAYMENT_CHALLENGE: pay},
+            spend_policy=http402.SpendPolicy(max_amount={"USD": 1000}),
+        )
+        outcomes = []
+        for timestamp in (1733370000000, 1733370000001):
+            query = f"symbol=BTCUSDT&timestamp={timestamp}"
+            signature = hashlib.sha256(query.encode()).hexdigest()
+            url = f"https://api.example.com/api/v3/report?{query}&signature={signature}"
+            outcomes.append(await _outcome(asynchronous, client, url))
+        return outcomes
+
+    first, second = asyncio.run(main())
+    assert isinstance(first, http402.PaymentOutcomeUnknownError) and not first.held
+    assert isinstance(second, http402.PaymentOutcomeUnknownError) and second.held
+    assert len(paid) == 1
+
+
+#: A gate of each reason, as the same account may answer it (`unknown`: an edge's empty 402).
+GATES_BY_REASON = {
+    Reason.INSUFFICIENT_CREDITS: {"error": {"code": "insufficient_credits", "message": "x"}},
+    Reason.SUBSCRIPTION_EXPIRED: {
+        "error": {"code": "subscription_expired", "message": "Your subscription has expired."}
+    },
+    Reason.PAYMENT_FAILED: {"error": {"code": "card_declined", "message": "Card declined."}},
+    Reason.UNKNOWN: None,
+}
+
+
+def _gate_of(reason: Reason, request: httpx.Request) -> Any:
+    from http402._actions import Gated
+    from http402._exceptions import error_for
+
+    body = GATES_BY_REASON[reason]
+    response = (
+        httpx.Response(402, content=b"", headers={"content-type": "text/html"}, request=request)
+        if body is None
+        else httpx.Response(402, json=body, request=request)
+    )
+    payment = http402.classify(response)
+    assert payment is not None and payment.reason is reason
+    return Gated(error_for(payment, request=request, response=response))
+
+
+@pytest.mark.parametrize("kind", ["unknown_outcome", "not_shown"])
+@pytest.mark.parametrize("held_for", list(GATES_BY_REASON))
+@pytest.mark.parametrize("gate", list(GATES_BY_REASON))
+def test_a_wordless_gate_is_held_by_any_top_ups_hold_and_a_worded_one_by_its_own(
+    gate: Reason, held_for: Reason, kind: str
+) -> None:
+    """Cases 135 and 141's kind, decided once in the core (`holding_reasons`), as a table on
+    a fake clock: a scope holds a top-up bought for `held_for` (its outcome unknown, or it
+    did not show); a gate of `gate` meets the one hook for every reason. A 402 that says
+    nothing is the same 402 unexplained: it is held by any reason's top-up, and a gate that
+    names its reason is held by its own and by a wordless one's; another named reason is
+    another need, and its hook runs."""
+    from http402._holds import PaymentHold, top_up_key
+    from http402._replay import default_scope
+
+    calls: list[Reason] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append(error.reason)
+        return Retry(within=5)
+
+    clock = FlowClock()
+    driver = Driver(recovery(top_up), lambda request, now: _gate_of(gate, request), clock=clock)
+    scope = default_scope(httpx.Request("POST", "https://api.example.com/v1/generate"))
+    hold = PaymentHold(kind=kind, reason=held_for, why="bought before", since=0.0)
+    driver.coordinator.hold(scope, top_up_key(held_for), hold.encode())
+    held = gate is held_for or Reason.UNKNOWN in (gate, held_for)
+    with pytest.raises((http402.PaymentRequiredError, http402.PaymentOutcomeUnknownError)) as ended:
+        driver.run()
+    if not held:
+        assert calls == [gate]
+        return
+    assert calls == []
+    if kind == "unknown_outcome":
+        assert isinstance(ended.value, http402.PaymentOutcomeUnknownError) and ended.value.held
+        assert top_up_key(held_for) in ended.value.keys  # what reconcile ends
+    else:
+        assert isinstance(ended.value, http402.PaymentRequiredError)
+        assert "bought before" in (ended.value.not_replayed or "")
+
+
+def _wordless_after(library: str, first: str) -> tuple[Any, Any]:
+    """An account whose first 402 says insufficient credits and whose later ones are an
+    edge's empty page; a topped-up replay gets a 503 (`first="503"`: the outcome is unknown)
+    or the same gate (`first="gated"`: the top-up never shows)."""
+    http = pytest.importorskip(library)
+    answers = [0]
+
+    def api(request: Any) -> Any:
+        answers[0] += 1
+        if request.extensions.get("http402.replay") and first == "503":
+            return http.Response(503)
+        if answers[0] == 1 or (first == "gated" and request.extensions.get("http402.replay")):
+            return http.Response(402, json=GATES_BY_REASON[Reason.INSUFFICIENT_CREDITS])
+        return http.Response(402, content=b"", headers={"content-type": "text/html"})
+
+    return http, api
+
+
+@pytest.mark.parametrize("first", ["503", "gated"])
+@pytest.mark.parametrize(("library", "asynchronous"), CLIENT_KINDS)
+def test_a_wordless_402_after_a_held_top_up_buys_nothing(
+    library: str, asynchronous: bool, first: str
+) -> None:
+    """Cases 135 and 141 end to end: a credits top-up's replay gets a 503 (its outcome is
+    unknown) or its window closes with the gate still there (it did not show); the next
+    402 of the same account is wordless (reason `unknown`). The one hook for every reason is
+    not called again: the held outcome raises `PaymentOutcomeUnknownError`, the unshown top-up
+    the gate saying why. Reconciling that wordless gate's error ends the hold, and the next
+    one buys. httpx and httpx2, sync and async."""
+    http, api = _wordless_after(library, first)
+    calls: list[str] = []
+
+    def top_up(error: http402.PaymentRequiredError) -> Retry:
+        calls.append(error.reason.value)
+        return Retry(within=0.2)
+
+    async def main() -> None:
+        make = http.AsyncClient if asynchronous else http.Client
+        client = http402.wrap(
+            make(transport=http.MockTransport(api), base_url="https://api.example.com"),
+            on_payment_required=top_up,
+            retry=http402.RetryPolicy(max_wait=0.05),
+        )
+        outcome = await _outcome(asynchronous, client, "/v1/run")
+        assert isinstance(
+            outcome,
+            http402.PaymentOutcomeUnknownError
+            if first == "503"
+            else http402.InsufficientCreditsError,
+        )
+        await asyncio.sleep(0.25)  # past the window: a wordless 402 inside it replays
+        wordless = await _outcome(asynchronous, client, "/v1/run")
+        assert calls == ["insufficient_credits"]
+        if first == "503":
+            assert isinstance(wordless, http402.PaymentOutcomeUnknownError) and wordless.held
+        else:
+            assert isinstance(wordless, http402.PaymentRequiredError)
+            assert wordless.reason is Reason.UNKNOWN
+            assert "did not show" in (wordless.not_replayed or "")
+        reconcile = http402.areconcile if asynchronous else http402.reconcile
+        assert await _both(asynchronous, reconcile(client, wordless)) is True
+        await _outcome(asynchronous, client, "/v1/run")
+        assert calls == ["insufficient_credits", "unknown"]
+
+    asyncio.run(main())

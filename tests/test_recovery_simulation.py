@@ -7,14 +7,20 @@ or are cut off by a cancellation. Hooks finish after a seeded delay, may decline
 (a wallet or a billing API may raise after the money moved). In some worlds the requests
 are an SDK's calls: a call that raised is sent again, up to its `max_retries`, after the
 SDK's backoff (up to 8 s), numbered in `x-stainless-retry-count` as openai and anthropic do.
-The application sometimes reconciles a hold, or tops up by hand.
+The application sometimes reconciles a hold, or tops up by hand. Some accounts answer some
+gates and replays with an edge's empty 402 (reason `unknown`) under one hook for every
+reason; some priced worlds sign each send in the query (`timestamp`, `signature`) and price
+it with a `Payment`-scheme offer that names no resource; in some, the low-balance hook runs
+(buying, or only warning) at seeded times.
 
 After every step and at the end of every run, the money invariants of `docs/safety.md` are
 checked:
 
 * no hook runs while its scope and key are held (a payment whose outcome is unknown, or a
   top-up that did not show, is never bought again until something changes);
-* at most one hook of a scope and reason runs at a time, and an episode calls it once;
+* at most one hook of a scope and reason runs at a time, and an episode calls it once; at
+  most one top-up hook of a scope runs at a time, whatever reasons, and none beside the
+  low-balance hook's run;
 * two purchases of a scope have, between them, a sign that the first took (a replay or a
   request to its endpoint got through) or a reconcile: a top-up that never shows is
   bought once, not once per window (after a hook that raised, the next burst may buy);
@@ -86,6 +92,18 @@ PENDING = base64.b64encode(
 SEEDS = range(400)
 REGRESSIONS: list[int] = [897]
 PROOF = "sim-proof-0123456789abcdef"
+#: A `Payment`-scheme challenge (its `request` is base64url JSON) naming no resource: $5.
+PAYMENT_SCHEME = (
+    'Payment id="ch-1", realm="api.example.com", method="stripe", intent="charge", request="'
+    + base64.urlsafe_b64encode(
+        json.dumps({"amount": "500", "currency": "usd", "recipient": "acct_1M"}).encode()
+    )
+    .decode()
+    .rstrip("=")
+    + '"'
+)
+#: The hold keys of a top-up for either reason this simulation meets.
+TOP_UP_KEYS = (top_up_key(Reason.INSUFFICIENT_CREDITS), top_up_key(Reason.UNKNOWN))
 
 
 class Clock:
@@ -126,6 +144,9 @@ class World:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
+        #: The kinds added since (wordless 402s, calls signed per send), drawn apart so that
+        #: every seed's other choices stay as they were.
+        self.kinds = random.Random(f"{seed}:kinds")
         self.seed = seed
         self.clock = Clock()
         self.coordinator = LocalCoordinator(clock=self.clock)
@@ -135,6 +156,27 @@ class World:
         #: whose credits run out (topped up per episode).
         self.priced = self.rng.random() < 0.4
         hooks = {Reason.PAYMENT_CHALLENGE: self.pay} if self.priced else {}
+        #: The account answers some gates and replays with an edge's empty 402 (reason
+        #: `unknown`), and one hook serves every reason (cases 95, 135, 141).
+        self.wordless = not self.priced and self.kinds.random() < 0.4
+        if self.wordless:
+            hooks = {Reason.UNKNOWN: self.hook}
+        #: Each send is signed anew in its query (`?timestamp=...&signature=...`), and the
+        #: price is a `Payment`-scheme offer naming no resource: its hold is the request's
+        #: (case 131).
+        self.signed = self.kinds.random() < 0.4
+        self.sends = 0
+        #: The low-balance hook tops up before the 402 (the README passes one purchase
+        #: function to both hooks): its runs start at seeded times and last a while; the
+        #: credits they buy land as each ends, or never (a hook that only warns). While one
+        #: runs, no gate's hook may start (case 139).
+        self.low_runs: list[tuple[float, float, bool]] = []
+        if not self.priced and self.kinds.random() < 0.4:
+            for _ in range(self.kinds.choice([1, 2, 3])):
+                start = self.kinds.uniform(0.0, 4 * self.within)
+                ends = start + self.kinds.uniform(0.0, 5.0)
+                self.low_runs.append((start, ends, self.kinds.random() < 0.7))
+        self.low_running: list[tuple[float, Any, bool]] = []  # (ends at, run, buys)
         self.recovery = Recovery(
             Options.build(
                 {
@@ -194,7 +236,13 @@ class World:
             self.credits -= 1
             return Sent(httpx.Response(200, json={"ok": True}, request=request))
         headers = self.gate_headers()
-        response = httpx.Response(402, json=insufficient(0, 1), headers=headers, request=request)
+        if self.wordless and self.kinds.random() < 0.5:
+            headers["content-type"] = "text/html"
+            response = httpx.Response(402, content=b"", headers=headers, request=request)
+        else:
+            response = httpx.Response(
+                402, json=insufficient(0, 1), headers=headers, request=request
+            )
         payment = http402.classify(response)
         assert payment is not None
         return Gated(error_for(payment, request=request, response=response))
@@ -203,7 +251,10 @@ class World:
         proof = request.headers.get("x-payment")
         if proof is None:
             headers = self.gate_headers()
-            response = httpx.Response(402, content=CHALLENGE, headers=headers, request=request)
+            if self.signed:
+                headers["www-authenticate"] = PAYMENT_SCHEME
+            content = b"" if self.signed else CHALLENGE
+            response = httpx.Response(402, content=content, headers=headers, request=request)
             payment = http402.classify(response)
             assert payment is not None
             return Gated(error_for(payment, request=request, response=response))
@@ -270,9 +321,13 @@ class World:
             return None
         if isinstance(action, StartHook):
             key = action.scope
+            if self.low_running:
+                self.violations.append("a gate's hook started beside the low-balance top-up")
             if self.running.get(key, 0):
                 self.violations.append(f"two hooks of {key} at once")
-            if self.coordinator.held(self.scope, top_up_key(Reason.INSUFFICIENT_CREDITS)):
+            if any(self.running.values()):  # one scope: a top-up for any reason runs
+                self.violations.append("two top-ups of one scope at once")
+            if any(self.coordinator.held(self.scope, key) for key in TOP_UP_KEYS):
                 self.violations.append("a hook ran while its scope was held")
             self.running[key] = self.running.get(key, 0) + 1
             finishes = self.clock.now + self.rng.uniform(0.0, 3.0)
@@ -300,12 +355,17 @@ class World:
         return None if call is None else int(call)
 
     def attempt(self, call: int, retry: int) -> Request:
-        """An attempt of call `call` (SDK worlds), or a plain request."""
+        """An attempt of call `call` (SDK worlds), or a plain request; signed anew for each
+        send in worlds that sign (a fresh `timestamp` and `signature`)."""
+        url = URL
+        if self.signed:
+            self.sends += 1
+            url = f"{URL}?timestamp={1733370000000 + self.sends}&signature={self.sends:032x}"
         if self.max_retries:
             headers = {"x-stainless-retry-count": str(retry), "x-sim-call": str(call)}
-            request = httpx.Request("POST", URL, content=f"call-{call}", headers=headers)
+            request = httpx.Request("POST", url, content=f"call-{call}", headers=headers)
         else:
-            request = httpx.Request("POST", URL)
+            request = httpx.Request("POST", url)
         flow = self.recovery.flow(request, self.coordinator)
         return Request(flow, len(self.requests), call=call, retry=retry)
 
@@ -367,6 +427,7 @@ class World:
         self.retries: list[tuple[float, int, int]] = []
         for _ in range(200_000):
             self.finish_hooks()
+            self.low_balance()
             self.application()
             pending = sorted(pending + self.retries)
             self.retries = []
@@ -399,12 +460,24 @@ class World:
                 continue
             times = [r.ready_at for r in self.requests if not r.done]
             times += [at for at, _ in self.hooks] + [at for at, _, _ in pending[:1]]
+            times += [at for at, _, _ in self.low_runs] + [at for at, _, _ in self.low_running]
             if not times:
                 break
             self.clock.now = max(self.clock.now, min(times))
         else:
             raise AssertionError(f"seed {self.seed}: the run did not end")
         self.check()
+
+    def low_balance(self) -> None:
+        """Starts and ends the low-balance hook's runs whose time came."""
+        for ends, run, buys in [r for r in self.low_running if r[0] <= self.clock.now]:
+            self.low_running.remove((ends, run, buys))
+            if buys:
+                self.credits += 5
+            self.book.low_balance_ended(run)
+        for start, ends, buys in [r for r in self.low_runs if r[0] <= self.clock.now]:
+            self.low_runs.remove((start, ends, buys))
+            self.low_running.append((ends, self.book.low_balance_started(self.scope), buys))
 
     def finish_hooks(self) -> None:
         for at, action in [h for h in self.hooks if h[0] <= self.clock.now]:

@@ -5,6 +5,7 @@ ways: the gate in other providers' words, and the look-alike that must stay no g
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import http402
 from http402 import Reason
 from http402._classify.decide import read_code, read_words
 from http402._classify.families import Family
+from http402._providers.payment_request import REQUEST_FORMATS
 
 C, F, CR, P, S, U = (
     Reason.PAYMENT_CHALLENGE,
@@ -93,6 +95,35 @@ def test_a_quote_and_payment_instructions_are_a_priced_challenge() -> None:
             },
             C,
         ),
+        # A price in a token's atomic units beside its recipient (p2pago's 402 contract,
+        # github.com/keyneom/p2pago CONTRACTS.md), a money object beside a receiver
+        # (x402-devex-gateway's docs/first-paid-request.md), cents beside a merchant.
+        (
+            {
+                "paymentRequired": True,
+                "recipient": "0xabc",
+                "chainId": 8453,
+                "amountWei": "1000000000000000",
+                "amountFormatted": "0.001 ETH",
+            },
+            C,
+        ),
+        (
+            {
+                "error": {
+                    "code": "PAYMENT_REQUIRED",
+                    "message": "Payment required for this resource.",
+                    "x402": {
+                        "amount": {"currency": "USD", "value": "0.01"},
+                        "receiver": "demo-receiver-address",
+                    },
+                }
+            },
+            C,
+        ),
+        ({"error": "Payment Required", "price_cents": 5, "merchant_address": "acct_1"}, C),
+        # A money object with no payee is a cost, no challenge.
+        ({"error": "Payment Required", "amount": {"currency_code": "USD", "value": "10.00"}}, U),
         # The quote's expiry is the offer's, not a lapse of the account.
         (
             {
@@ -153,6 +184,82 @@ def test_paying_a_lightning_invoice_is_a_challenge_not_a_bill() -> None:
     assert payment.reason is C
     assert payment.message == "Pay the Lightning invoice to access this resource"
     assert payment.payment_options == ()
+
+
+#: A BOLT 11 invoice with its checksum, for 30 nanobitcoin (3000 msat).
+_INVOICE = next(f for f in REQUEST_FORMATS if f.name == "bolt11").examples[0]
+
+
+def test_an_l402_body_with_a_whole_invoice_is_an_offer() -> None:
+    """The same body with an invoice that *is* one, checksum and all, and whose stated
+    `amount_sats` agrees: one L402 offer in millisatoshis, its macaroon kept in `raw` for
+    the `Authorization: L402 <macaroon>:<preimage>` a hook replays with."""
+    challenge = {"macaroon": "AgEL", "invoice": _INVOICE, "amount_sats": 3}
+    payment = classify(402, {**_LIGHTNING_ENABLE, "l402": challenge})
+    assert payment is not None
+    assert payment.reason is C
+    assert payment.provider == "l402"
+    assert payment.message == "Pay the Lightning invoice to access this resource"
+    (offer,) = payment.payment_options
+    assert (offer.protocol, offer.scheme, offer.network) == ("l402", "L402", "lightning")
+    assert (offer.amount, offer.unit, offer.asset) == (Decimal(3000), "msat", "BTC")
+    assert offer.pay_to == _INVOICE
+    assert offer.raw == {"macaroon": "AgEL", "invoice": _INVOICE}
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    [
+        {"macaroon": "AgEL", "invoice": "lnbc100n1pnxyz...", "amount_sats": 10},  # truncated
+        {"macaroon": "AgEL", "invoice": _INVOICE[:-1] + "q"},  # a checksum that fails
+        {"macaroon": "AgEL", "invoice": _INVOICE, "amount_sats": 10},  # disagrees: 3 sats
+        {"macaroon": "AgEL", "invoice": _INVOICE, "amount_msat": "3001"},
+        {"invoice": _INVOICE},  # no macaroon to replay with
+    ],
+)
+def test_an_l402_body_builds_no_offer_it_cannot_state_exactly(challenge: Any) -> None:
+    """A truncated or placeholder invoice, a failed checksum, an amount beside it that
+    disagrees, no macaroon: no offer, so nothing is paid; Lightning Enable's words still
+    make it a challenge, and a bare body is what its other fields say."""
+    payment = classify(402, {**_LIGHTNING_ENABLE, "l402": challenge})
+    assert payment is not None
+    assert payment.reason is C
+    assert payment.payment_options == ()
+    bare = classify(402, {"error": "Payment Required", **challenge})
+    assert bare is not None
+    assert bare.payment_options == ()
+
+
+def test_an_l402_body_is_read_on_a_402_only() -> None:
+    """Lightning-toll's body at the top level is an offer on a 402; a 403 is not claimed."""
+    body = {"macaroon": "AgEL", "invoice": _INVOICE, "amountSats": 3}
+    payment = classify(402, body)
+    assert payment is not None
+    assert [o.amount for o in payment.payment_options] == [3000]
+    assert classify(403, body) is None
+
+
+def test_a_pay_hook_is_shown_the_body_offer() -> None:
+    """Through the transport, a challenge hook gets the offer and replays with its proof."""
+    body = {**_LIGHTNING_ENABLE, "l402": {"macaroon": "AgEL", "invoice": _INVOICE}}
+    seen: list[tuple[http402.PaymentOption, ...]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == "L402 AgEL:00ff":
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(402, json=body)
+
+    def pay(error: http402.PaymentRequiredError) -> http402.Retry:
+        seen.append(error.payment.payment_options)
+        macaroon = error.payment.payment_options[0].raw["macaroon"]
+        return http402.Retry(headers={"Authorization": f"L402 {macaroon}:00ff"})
+
+    transport = http402.PaymentRequiredTransport(
+        httpx.MockTransport(handler), on_payment_required={C: pay}
+    )
+    with httpx.Client(transport=transport) as client:
+        assert client.get("https://api.lightningenable.com/l402/proxy/p/x").json() == {"ok": True}
+    assert [offer.amount for (offer,) in seen] == [3000]
 
 
 @pytest.mark.parametrize(

@@ -542,7 +542,17 @@ def unseen(text: str) -> str:
     format characters) nor spaces and line breaks, and with its fullwidth letters and digits
     as ASCII (NFKC)."""
     shown = unicodedata.normalize("NFKC", text)
+    if shown.isascii():  # ASCII's Cc, Cf and Zs: its controls and the space
+        return shown.translate(_ASCII_UNSEEN)
     return "".join(c for c in shown if unicodedata.category(c) not in ("Cc", "Cf", "Zs"))
+
+
+_ASCII_UNSEEN = {
+    code: None for code in range(128) if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zs")
+}
+
+
+_RUN = re.compile(r"[A-Za-z0-9+/_\-]{12,}={0,2}")
 
 
 def revealed(text: str) -> list[str]:
@@ -562,7 +572,7 @@ def revealed(text: str) -> list[str]:
     found.append(unseen(found[-1]))
     # Base64 and hex, also as a reader sees them (a MIME line break or a NUL left out).
     views = dict.fromkeys((text, found[3], found[-2], found[-1]))
-    runs = [run for view in views for run in re.findall(r"[A-Za-z0-9+/_\-]{12,}={0,2}", view)]
+    runs = dict.fromkeys(run for view in views for run in _RUN.findall(view))
     for view in views:  # hex dumps: pairs of digits, apart by a separator or not
         for dump in re.findall(r"(?:[0-9a-fA-F]{2}[\s:\-.]?){8,}", view):
             found.append(bytes.fromhex(re.sub(r"[^0-9a-fA-F]", "", dump)).decode("latin-1"))
@@ -579,8 +589,19 @@ def revealed(text: str) -> list[str]:
 def encoded_leaks(text: str, secret: str = SLASHED, size: int = 10) -> list[str]:
     """The `size`-character pieces of `secret` that some decoding of `text` shows, compared
     `folded`."""
-    found = [folded(shown) for shown in revealed(text)]
-    return [piece for piece in pieces(folded(secret), size) if any(piece in f for f in found)]
+    views, joined = _revealed_folded(text)
+    if "\0" in secret:  # a piece could span two views in `joined`: one view at a time
+        return [p for p in pieces(folded(secret), size) if any(p in view for view in views)]
+    return [piece for piece in pieces(folded(secret), size) if piece in joined]
+
+
+@functools.lru_cache(maxsize=4096)
+def _revealed_folded(text: str) -> tuple[tuple[str, ...], str]:
+    """Every decoding of `text` (`revealed`), `folded`, each once, and the same joined by
+    NUL, in which a piece without NUL is found only where one of them holds it. A sweep
+    searches the same texts again and again (both requests' errors, the log records)."""
+    views = tuple(dict.fromkeys(folded(shown) for shown in revealed(text)))
+    return views, "\0".join(views)
 
 
 def documented_run(secret: str) -> int:

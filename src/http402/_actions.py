@@ -228,6 +228,9 @@ class HookCall:
     pays: bool = False
     held_if_raised: tuple[str, tuple[str, ...], str] | None = None
     held_if_cut: tuple[str, tuple[str, ...], str] | None = None
+    #: The hold keys whose hold stops this top-up (`_holds.top_up_holds`), asked again in a
+    #: fleet once an election made this process run it (`Shell._hold_to_recheck`).
+    held_by: tuple[str, ...] = ()
 
     def call(self) -> Any:
         """Calls the hook with the gate, in a context marked as running a hook of its book

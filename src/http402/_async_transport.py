@@ -46,7 +46,7 @@ from ._actions import (
 from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
-from ._episodes import AsyncLocalCoordinator, Mark
+from ._episodes import AsyncLocalCoordinator, Mark, running_hook
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
 from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unanswered_hold
 from ._logs import awaited, for_request, known
@@ -528,14 +528,22 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
+                # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
+                # and a request the hook sends through this coordinator passes through. A
+                # plain hook's run ends in its worker, which a timeout does not stop.
+                book = coordinator.book
+                run = book.low_balance_started(crossings.scope)
                 with anyio.move_on_after(self._options.hook_timeout) as bound:
                     if is_async_callable(hook):
                         try:
-                            await hook(alert)
+                            with running_hook(book):
+                                await hook(alert)
                         except Exception as exc:
                             hook_failed(exc)
+                        finally:
+                            book.low_balance_ended(run)
                     else:
-                        await _in_worker(hook, alert)
+                        await _in_worker(hook, alert, book, run)
                 if bound.cancelled_caught:
                     hook_timed_out(self._options.hook_timeout)
         except Exception as exc:  # a coordinator of the application's own that raised
@@ -719,18 +727,20 @@ async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
     return value
 
 
-async def _in_worker(hook: Callable[[Any], Any], alert: Any) -> None:
+async def _in_worker(hook: Callable[[Any], Any], alert: Any, book: Any, run: Any) -> None:
     """Runs a plain low-balance hook in a worker thread of the hooks' pool (not a daemon:
     it finishes before the interpreter exits), its failure logged there, and waits for it
-    (a cancellation stops the wait, not the hook)."""
+    (a cancellation stops the wait, not the hook); its run (`run`, of `book`) ends with it."""
     waker = _Waker()
 
     def work() -> None:
         try:
-            hook(alert)
+            with running_hook(book):
+                hook(alert)
         except Exception as exc:
             hook_failed(exc)
         finally:
+            book.low_balance_ended(run)
             waker()
 
     workers.run(work, credentials=known())  # its failure's record: scrubbed alike

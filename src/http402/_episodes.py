@@ -276,6 +276,11 @@ class EpisodeBook:
         #: of it last met that answer; forgotten `keep_closed` seconds after.
         self._calls: OrderedDict[str, tuple[float, CallAnswer]] = OrderedDict()
         self._calls_prune_at = max_scopes
+        #: By billing scope, the low-balance hook's run (running, or the last that ran): a
+        #: top-up before the 402 is that scope's episode while it runs, so a gate met then,
+        #: or by a request sent before it ended, waits for it and is sent again instead of
+        #: buying beside it (`low_balance_run`; case 139).
+        self._low_balance: dict[str, Episode] = {}
         _FORK_SAFE.add(self)
 
     def mark(self) -> Mark:
@@ -379,6 +384,34 @@ class EpisodeBook:
         while self._calls and next(iter(self._calls.values()))[0] <= horizon:
             self._calls.popitem(last=False)
         self._calls_prune_at = max(self._max_scopes, 2 * len(self._calls))
+
+    def low_balance_started(self, scope: str) -> Episode:
+        """A run of the low-balance hook for `scope` starts (in the hook's worker or task);
+        `low_balance_ended` must follow, whatever the hook does."""
+        with self._lock:
+            episode = self._new(None)
+            self._low_balance.pop(scope, None)
+            self._low_balance[scope] = episode
+            if len(self._low_balance) > self._max_scopes:  # the oldest finished runs go
+                ended = [key for key, run in self._low_balance.items() if run.finished]
+                for key in ended[: len(ended) // 2 + 1]:
+                    del self._low_balance[key]
+            return episode
+
+    def low_balance_ended(self, episode: Episode) -> None:
+        """The low-balance hook's run `episode` ended (answered, raised or was cut short):
+        its waiters wake, and the book's sequence moves past it."""
+        self.finish(episode, None, None, 0.0)
+
+    def low_balance_run(self, scope: str, sent: Mark) -> Episode | None:
+        """The low-balance hook's run of `scope` that a gate met by a request sent at
+        `sent` follows: one that runs, or one that ended after the request was sent (its
+        top-up may be what the server had not seen yet); `None` otherwise."""
+        with self._lock:
+            run = self._low_balance.get(scope)
+        if run is None or (run.finished and run.finished_sequence <= sent.sequence):
+            return None
+        return run
 
     def private(self) -> Episode:
         """An episode of one request (a payment challenge), in no scope's table."""
@@ -569,6 +602,8 @@ class EpisodeBook:
         with self._lock:
             if self._unlifted or self._orphans or self.holds.live():
                 return False
+            if any(not run.finished for run in self._low_balance.values()):
+                return False
             if any(now < at + self._keep_closed for at, _ in self._calls.values()):
                 return False
             for state in self._scopes.values():
@@ -653,6 +688,7 @@ class EpisodeBook:
         self._signs_lock = threading.Lock()
         self.holds.forked()
         self._orphans = {k: e for k, e in self._orphans.items() if e.finished}
+        self._low_balance = {k: e for k, e in self._low_balance.items() if e.finished}
         for state in self._scopes.values():
             running, state.running = state.running, None
             if running is not None:

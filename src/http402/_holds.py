@@ -48,6 +48,7 @@ import attrs
 from ._amounts import canonical_offer, counted
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import Redactor, safe_url_for_display
+from ._replay import request_target
 from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
 
 #: The words of a failed settle step in the x402 reference middlewares' re-challenge (their
@@ -68,11 +69,13 @@ __all__ = [
     "HoldBook",
     "PaidAttempt",
     "PaymentHold",
+    "holding_reasons",
     "is_top_up_key",
     "need_of",
     "offer_keys",
     "proof_digest",
     "settlement_unknown",
+    "top_up_holds",
     "top_up_key",
     "unanswered_hold",
     "with_payment_identifier",
@@ -202,8 +205,32 @@ def top_up_key(reason: Reason) -> str:
     return f"top-up:{reason.value}"
 
 
+def top_up_holds(reason: Reason) -> tuple[str, ...]:
+    """The hold keys that stop a top-up for `reason` (`holding_reasons`), its own first."""
+    return tuple(top_up_key(each) for each in holding_reasons(reason))
+
+
+def holding_reasons(reason: Reason) -> tuple[Reason, ...]:
+    """The reasons whose top-up's hold stops a top-up for `reason`, its own first: one 402
+    of a scope that says nothing (`UNKNOWN`: an edge's default page, an empty body) is the
+    same 402 unexplained, not another need (docs/safety.md). So a wordless gate respects
+    the hold of every account-level reason's top-up (an outcome unknown, or a top-up that
+    did not show), and a gate that names its reason respects its own and a wordless one's
+    (cases 135 and 141: a held credits top-up was bought again by the one hook for every
+    reason when the same account answered an empty 402). Decided here once: every shell,
+    the in-process holds and a fleet's store are asked for these keys. A hold is put under
+    the reason a top-up bought for (`top_up_key`) alone."""
+    if reason is Reason.UNKNOWN:
+        return (reason, *_ACCOUNT_LEVEL)
+    return (reason, Reason.UNKNOWN)
+
+
 def is_top_up_key(key: str) -> bool:
     return key.startswith("top-up:")
+
+
+#: The reasons a top-up is bought for, but a wordless 402's.
+_ACCOUNT_LEVEL = tuple(reason for reason in Reason if reason.is_account_level)
 
 
 def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple[str, ...]:
@@ -222,6 +249,9 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
 
 
 def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
+    # What the request asks for, as the billing scope sees it: a query signed anew on each
+    # send (`timestamp=`, `signature=`) is the same request (case 131).
+    url = request_target(url)
     if option is None:
         parts: tuple[object, ...] = ("request", method.upper(), url)
     else:
@@ -368,7 +398,7 @@ def need_of(request: Any) -> str:
     from ._replay import digest_body  # the body as an SDK call is known by
 
     digest = hashlib.sha256()
-    url = safe_url_for_display(str(request.url))
+    url = safe_url_for_display(request_target(str(request.url)))
     digest.update(f"{request.method.upper()} {url}".encode("utf-8", "surrogatepass") + b"\0")
     if not digest_body(request, digest):
         digest.update(b"\0a body that cannot be read again")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._models import PaymentRequired
+from ._models import PaymentRequired, Reason
 from ._redaction import Redactor, scrub_payload
 
 if TYPE_CHECKING:
@@ -188,6 +188,19 @@ def stand_in_body(payment: PaymentRequired, redact: Redactor, limit: int) -> tup
         error = {"type": payment.reason.value, "message": (payment.message or "")[: limit // 2]}
         body = redact.bounded(json.dumps({"error": error}, ensure_ascii=False), limit)
     return body.encode(), "application/json"
+
+
+def known_scope_wide(reason: Reason) -> bool:
+    """Whether a gate of `reason` becomes its scope's known gate (`Preflight(gate_ttl=...)`),
+    refusing the scope's next requests unsent: only a state of the account that every
+    request meets (credits or a budget used up, a lapsed subscription, a failed payment
+    method). A plan's gate (`plan_limit_exceeded`) is about what was asked: a feature, a
+    model or an endpoint the plan does not include, which says nothing of the account's
+    other requests, and nothing in it says reliably which part of the request (its path,
+    its body's model) the plan refuses. It is not kept: each request is sent and meets the
+    plan's gate itself, and a request the plan includes gets through (case 132: an image
+    generation gate refused the account's chat calls for the gate's TTL)."""
+    return reason.is_account_level and reason is not Reason.PLAN_LIMIT_EXCEEDED
 
 
 def kept_gate(payment: PaymentRequired, redact: Redactor) -> PaymentRequired:

@@ -85,17 +85,19 @@ from ._holds import (
     PAID_EXTENSION,
     PaidAttempt,
     PaymentHold,
+    holding_reasons,
     need_of,
     offer_keys,
     proof_digest,
     settlement_unknown,
+    top_up_holds,
     top_up_key,
     unanswered_hold,
     with_payment_identifier,
 )
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
-from ._preflight import credits_show, kept_gate, stand_in_body, stated_by
+from ._preflight import credits_show, kept_gate, known_scope_wide, stand_in_body, stated_by
 from ._redaction import redactor_of
 from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
 from ._telemetry import report
@@ -226,11 +228,11 @@ class Recovery:
             raise error
         scope = scope or self.scope(request)
         self._gate_seen(scope, error.payment, coordinator, sent)
-        need = self._need(error.reason, scope, coordinator.book, sent)
+        need = self._need(error.reason, scope, coordinator.book, sent, request)
         hook = self._hooks.get(need)
         if hook is None:
             gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
-            if gate_ttl is not None and error.reason.is_account_level:
+            if gate_ttl is not None and known_scope_wide(error.reason):
                 yield MarkGated(
                     scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
                 )
@@ -311,10 +313,22 @@ class Recovery:
         gate_ttl = None if self.preflight is None else self.preflight.gate_ttl
         tally = _Tally(sends=error.attempts)
         key = episode_key(scope, need)
-        holds = (top_up_key(need),)
+        # Put under the reason it buys for; asked under every reason whose hold stops it
+        # (`top_up_holds`: a wordless 402 is the same 402 unexplained).
+        holds, held_by = (top_up_key(need),), top_up_holds(need)
         sdk_call = call_of(request, scope)
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
+            run = book.low_balance_run(scope, sent) if need in _LOW_BALANCE_NEEDS else None
+            if run is not None:  # a top-up before the 402 is under way: no second one
+                after = yield from self._after_low_balance(
+                    request, error, run, coordinator, scope, tally
+                )
+                if not isinstance(after, tuple):
+                    return after
+                error, sent = after
+                if not _same_need(error.reason, need):
+                    raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
             lead, episode = book.join(key, sent, retry_of)
             book.needed(episode, need_of(request))  # its 200 would show the top-up took
             if episode.stated is None:  # a balance shows the top-up only above what it said
@@ -326,15 +340,16 @@ class Recovery:
             )
             declined_ago = book.clock() - episode.finished_at
             if lead:
-                episode.held = yield from self._held(scope, holds)
-                previous = book.unlifted(key)
-                if episode.held is None and previous is not None and previous is not episode:
+                episode.held = yield from self._held(scope, held_by)
+                unshown = self._unshown(scope, need, book, episode)
+                if episode.held is None and unshown is not None:
                     # The last top-up's window closed and nothing showed it took (no replay,
                     # no request asking for what met it got through): buying again each window
                     # would pay for one need over and over. Until something changes, the
                     # scope fails closed.
-                    hold = self._not_shown_hold(request, error, previous, need)
-                    yield from self._put(scope, holds, hold, book)
+                    bought_for, previous = unshown
+                    hold = self._not_shown_hold(request, error, previous, bought_for)
+                    yield from self._put(scope, (top_up_key(bought_for),), hold, book)
                     episode.held = hold.encode()
                 if episode.held is not None:
                     # A top-up of this scope has an unknown outcome, or did not show: no
@@ -342,7 +357,7 @@ class Recovery:
                     # hold, the gates just after) raise the hold too.
                     book.finish(episode, None, None, self.retry.within)
                 else:
-                    if gate_ttl is not None:
+                    if gate_ttl is not None and known_scope_wide(error.reason):
                         yield MarkGated(
                             scope, kept_gate(error.payment, redactor_of(error.request)), gate_ttl
                         )
@@ -363,6 +378,7 @@ class Recovery:
                         book,
                         self.retry.within,
                         held_if_cut=(scope, holds, cut.encode()),
+                        held_by=held_by,
                     )
                     yield from self._start(StartHook(call, fleet=True, scope=key, sent=sent))
             try:
@@ -370,7 +386,7 @@ class Recovery:
             except Exception as exc:
                 if exc is episode.error and episode.held is not None:
                     # The hook was cut short (`HookCall.cut_short`): its top-up is held.
-                    raise self._held_error(request, error, scope, holds, episode.held) from exc
+                    raise self._held_error(request, error, scope, held_by, episode.held) from exc
                 if exc is episode.error and sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 raise
@@ -379,7 +395,7 @@ class Recovery:
                     self._report("held", "the top-up is held: sending", error, scope)
                     return None
                 if episode.held is not None:
-                    raise self._held_error(request, error, scope, holds, episode.held)
+                    raise self._held_error(request, error, scope, held_by, episode.held)
                 if sdk_call is not None:
                     book.answered(sdk_call.key, CallAnswer(episode=episode))
                 why = None
@@ -421,19 +437,114 @@ class Recovery:
                 raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
         raise rebuilt(error, attempts=tally.sends, waited=tally.slept, note="too many episodes")
 
-    def _need(self, reason: Reason, scope: str, book: EpisodeBook, sent: Mark) -> Reason:
+    def _after_low_balance(
+        self,
+        request: httpx.Request,
+        error: PaymentRequiredError,
+        run: Episode,
+        coordinator: Any,
+        scope: str,
+        tally: _Tally,
+    ) -> Generator[Action, Any, httpx.Response | tuple[PaymentRequiredError, Mark]]:
+        """A gate of a scope whose low-balance hook runs (or ended after the request was
+        sent): the top-up before the 402 is the scope's episode. The request waits for it
+        (at most `hook_timeout`), then is sent once more: the response if it gets through,
+        else the gate it meets and the mark it was sent at, for an episode of its own
+        (the low-balance hook says nothing of what it bought: a hook that only warns must
+        not keep the gate's own top-up waiting a window). Case 139: the gate's hook bought
+        while the low-balance hook's purchase was under way."""
+        book: EpisodeBook = coordinator.book
+        if not run.finished:
+            self._report("low_balance_wait", "waiting for the low-balance top-up", error, scope)
+            hook_timeout = self.options.hook_timeout
+            deadline = None if hook_timeout is None else book.clock() + hook_timeout
+            while not run.finished:
+                timeout = None if deadline is None else deadline - book.clock()
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError(
+                        f"the low-balance hook's run for this scope did not end within "
+                        f"{hook_timeout:g} s (it still runs: the gate's hook is not called "
+                        "beside it)"
+                    )
+                yield Wait(run, run.version, timeout)
+        sent = coordinator.mark()
+        result = yield Send(replay_of(request, Retry(), tally.sends + 1), sent)
+        tally.sends += 1
+        if isinstance(result, Sent):
+            result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
+            self._report(
+                "recovered",
+                "sent again after the low-balance top-up",
+                error,
+                scope,
+                attempt=tally.sends,
+            )
+            return result.response
+        if isinstance(result, NotSent):
+            raise result.error
+        return result.error, sent
+
+    def _unshown(
+        self, scope: str, need: Reason, book: EpisodeBook, episode: Episode
+    ) -> tuple[Reason, Episode] | None:
+        """The reason and episode of the last top-up of `scope` that a gate of `need` must
+        not buy again because nothing showed it took (its window closed with no replay and
+        no request asking for what met it getting through): its own reason's, else, as
+        `top_up_holds` says, a wordless gate's or (for a wordless gate) any reason's."""
+        for reason in holding_reasons(need):
+            previous = book.unlifted(episode_key(scope, reason))
+            if previous is not None and previous is not episode:
+                return reason, previous
+        return None
+
+    def _need(
+        self,
+        reason: Reason,
+        scope: str,
+        book: EpisodeBook,
+        sent: Mark,
+        request: httpx.Request | None = None,
+    ) -> Reason:
         """The reason whose episode a gate of `reason` joins: its own, but for a 402 with
         nothing usable in it (`UNKNOWN`), which is the same 402 unexplained, not another
         problem of the account: while an episode of its scope for a reason this transport
         has a hook for covers it (its hook runs, its window is open, it finished after the
         request was sent, or it failed within the failure hold), it follows that episode
-        (its replays, its answer) and never leads an `unknown` one beside it."""
-        if reason is not Reason.UNKNOWN:
+        (its replays, its answer) and never leads an `unknown` one beside it. The other way
+        round too: a gate that names its reason, met while a wordless gate's episode covers
+        it (its hook may be buying what this gate needs), follows that episode, the latest
+        started of the two, and never leads its own beside it (the recovery simulation's
+        wordless worlds: two top-ups of one scope at once)."""
+        if reason.is_account_level or reason is Reason.UNKNOWN:
+            failed = self._call_failed(request, scope, book)
+            if failed is not None and failed in holding_reasons(reason) and failed in self._hooks:
+                return failed  # an SDK's retry of a call: the call's failed episode
+        if reason is Reason.UNKNOWN:
+            others = [r for r in _TOP_UP_REASONS if r in self._hooks]
+        elif reason.is_account_level and Reason.UNKNOWN in self._hooks:
+            others = [reason, Reason.UNKNOWN]
+        else:
             return reason
-        followed = book.covering(
-            scope, sent, [r for r in _TOP_UP_REASONS if r is not reason and r in self._hooks]
-        )
+        followed = book.covering(scope, sent, others)
         return reason if followed is None else followed
+
+    def _call_failed(
+        self, request: httpx.Request | None, scope: str, book: EpisodeBook
+    ) -> Reason | None:
+        """For an SDK's retry of a call whose top-up failed (its hook raised or declined),
+        the reason of that episode: the retry joins it (`EpisodeBook.join`) whatever reason
+        its own gate states, when one 402 may be the other unexplained (`holding_reasons`:
+        a call whose first attempt met the credits gate and whose retry met the edge's
+        wordless 402 bought twice)."""
+        call = None if request is None else call_of(request, scope)
+        if call is None or not call.retry:
+            return None
+        earlier = book.recall(call.key)
+        failed = None if earlier is None else earlier.episode
+        if failed is None or failed.scope is None:
+            return None
+        of, _, reason = failed.scope.rpartition("|")
+        return Reason(reason) if of == scope else None
 
     def _start(self, action: StartHook) -> Generator[Action, Any, None]:
         """Starts a hook; if even starting it fails, its episode ends with that error, so
@@ -564,7 +675,7 @@ class Recovery:
                 if isinstance(result, Sent):
                     metrics.record_replay(last.payment, outcome="passed")
                     if not self._below_minimum(scope, coordinator, episode.finished_sequence):
-                        yield from self._lifted(episode, coordinator, scope, last, tally)
+                        yield from self._lifted(episode, coordinator, scope, last, tally, need)
                     result.response.extensions[REPLAY_EXTENSION] = {"attempt": tally.sends}
                     self._report(
                         "recovered",
@@ -709,9 +820,11 @@ class Recovery:
         scope: str,
         last: PaymentRequiredError,
         tally: _Tally,
+        need: Reason,
     ) -> Generator[Action, Any, None]:
         """A replay got through: the first one lifts the episode and tells the fleet; with
-        preflight's known gates, every one does (a stale 402 may have marked it again)."""
+        preflight's known gates, every one does (a stale 402 may have marked it again). The
+        holds that stopped a top-up for `need` end: the credits show."""
         book: EpisodeBook = coordinator.book
         first = book.lift(episode, scope)
         if self.preflight is not None and self.preflight.probes:
@@ -730,8 +843,8 @@ class Recovery:
             )
         if first or (self.preflight is not None and self.preflight.gate_ttl is not None):
             yield Lifted(scope)
-        holds = (top_up_key(last.reason),)
-        if first or book.holds.held(scope, holds[0]) is not None:
+        holds = top_up_holds(need)
+        if first or any(book.holds.held(scope, key) is not None for key in holds):
             # The credits show: whatever a top-up's hold was waiting to learn, it is known.
             yield from self._release(scope, holds, book)
 
@@ -1362,8 +1475,13 @@ class _Window:
 
 def _same_need(reason: Reason, need: Reason) -> bool:
     """Whether a gate of `reason`, met in the replays of an episode of `need`, is the same
-    gate: its own reason, or a 402 with nothing usable in it (`UNKNOWN`)."""
-    return reason is need or reason is Reason.UNKNOWN
+    gate: its own reason, or a 402 with nothing usable in it (`UNKNOWN`); in a wordless
+    gate's episode, an account-level gate is that 402 explained."""
+    return (
+        reason is need
+        or reason is Reason.UNKNOWN
+        or (need is Reason.UNKNOWN and reason.is_account_level)
+    )
 
 
 def episode_key(scope: str, reason: Reason) -> str:
@@ -1373,6 +1491,8 @@ def episode_key(scope: str, reason: Reason) -> str:
 
 
 _WINDOW_CLOSED = "window closed"
+#: The needs a low-balance top-up may answer: credits, and a 402 that says nothing.
+_LOW_BALANCE_NEEDS = (Reason.INSUFFICIENT_CREDITS, Reason.UNKNOWN)
 #: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
 _TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: Why a gate met by a request a hook sent raises at once.

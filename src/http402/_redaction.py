@@ -564,6 +564,19 @@ def credential_kind(name: str, place: str = "header") -> str | None:
     return kind
 
 
+def changes_per_request(name: str, place: str = "header") -> bool:
+    """Whether the value of a header (`place="header"`) or query parameter (`"query"`) named
+    `name` changes with every request of one account: a per-request credential (a proof, a
+    signature, an idempotency key, a one-time password), or a name that holds one of
+    `PER_REQUEST_WORDS` (a `timestamp`, a `nonce`, credential or not). The one definition of
+    what names no account and no need: the billing scope leaves such values out, and so does
+    what a request asks for (`_replay.request_target`: hold keys, a top-up's need, an SDK
+    call), so that a call signed anew on every send is one call."""
+    if any(word in name.lower() for word in PER_REQUEST_WORDS):
+        return True
+    return credential_kind(name, place) == "per_request"
+
+
 def _matches(row: CredentialName, lowered: str, parts: list[str]) -> bool:
     if row.match == "within":
         return any(word in lowered for word in row.words)

@@ -18,13 +18,19 @@ import secrets
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_plus
 
 import attrs
 import httpx
 
 from ._models import Retry
 from ._path_keys import scope_segments
-from ._redaction import HOOK_HEADERS_EXTENSION, credential_kind, credential_view
+from ._redaction import (
+    HOOK_HEADERS_EXTENSION,
+    changes_per_request,
+    credential_kind,
+    credential_view,
+)
 
 __all__ = [
     "REPLAY_EXTENSION",
@@ -39,6 +45,7 @@ __all__ = [
     "default_scope",
     "digest_body",
     "replay_of",
+    "request_target",
     "why_not_replayable",
 ]
 
@@ -83,11 +90,32 @@ def call_of(request: httpx.Request, scope: str) -> Call | None:
     if count is None or not (count.isascii() and count.isdigit()) or len(count) > 6:
         return None
     digest = hashlib.sha256()
-    for part in (scope, request.method, str(request.url)):
+    for part in (scope, request.method, request_target(str(request.url))):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     if not digest_body(request, digest):
         digest.update(_UNKEYED)
     return Call(key=f"call:{digest.hexdigest()[:32]}", retry=int(count))
+
+
+def request_target(url: str) -> str:
+    """`url` as what a request asks for: without the query parameters whose value changes
+    with every request (`changes_per_request`: a `signature`, a `timestamp`, a `nonce`...),
+    the rest as sent. An API that signs each call in its query (`?timestamp=...&signature=`)
+    sends one call under a new URL every time; the billing scope leaves those values out,
+    and so do the keys of what the call asks for (an offer naming no resource, a top-up's
+    need, an SDK call), by this one definition: the same call re-signed is the same call,
+    and a hold on it holds (case 131)."""
+    base, mark, rest = url.partition("?")
+    if not mark:
+        return url
+    query, hash_mark, fragment = rest.partition("#")
+    kept = [
+        pair
+        for pair in query.split("&")
+        if not changes_per_request(unquote_plus(pair.partition("=")[0]), "query")
+    ]
+    target = f"{base}?{'&'.join(kept)}" if kept else base
+    return f"{target}{hash_mark}{fragment}"
 
 
 #: What stands in a call's key for a body that cannot be read (a body read is fed as
@@ -194,6 +222,8 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
         # An `Authorization: Payment ...` is a proof, new with every request.
         proof = value.lstrip().lower().startswith("payment ")
         if credential_kind(lowered, "header") == "account" and not proof:
+            # (an account's credential: `credential_kind` never says "account" of a name
+            # that `changes_per_request`)
             found.append(("header", lowered, _signed_credential(value)))
     url = request.url
     for name, value in url.params.multi_items():

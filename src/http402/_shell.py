@@ -23,7 +23,7 @@ from ._burn import Crossings, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
 from ._episodes import AsyncLocalCoordinator, LocalCoordinator, ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
-from ._holds import PaidAttempt, top_up_key
+from ._holds import PaidAttempt, top_up_holds, top_up_key
 from ._logs import logger as _logger
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
@@ -223,7 +223,7 @@ class Shell:
         if not action.fleet or held_if_cut is None or self._local_book is not None:
             return None
         scope, keys, _ = held_if_cut
-        return scope, keys
+        return scope, action.call.held_by or keys
 
     def _key_scopes(self, options: Options) -> None:
         """The billing scope this transport computes: the application's `scope=`, or the
@@ -288,7 +288,8 @@ class Shell:
         if isinstance(target, PaymentOutcomeUnknownError):
             return target.scope, target.keys
         if isinstance(target, PaymentRequiredError):
-            return self._scope_of(target.request), (top_up_key(target.reason),)
+            # Whatever hold raised it: a wordless gate is held by any reason's top-up.
+            return self._scope_of(target.request), top_up_holds(target.reason)
         if not isinstance(target, str) and not hasattr(target, "url"):
             raise TypeError(
                 "reconcile() takes a PaymentOutcomeUnknownError, a PaymentRequiredError, a "

@@ -40,7 +40,7 @@ from ._actions import (
 from ._balance import Balance, find_probe, network_error, probe_answer
 from ._burn import Crossings, crossing_of
 from ._core import annotate, classify_read
-from ._episodes import LocalCoordinator, Mark
+from ._episodes import LocalCoordinator, Mark, running_hook
 from ._exceptions import PaymentOutcomeUnknownError, PaymentRequiredError
 from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unanswered_hold
 from ._logs import for_request
@@ -532,10 +532,16 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
+                # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
+                # and a request the hook sends through this coordinator passes through.
+                run = coordinator.book.low_balance_started(crossings.scope)
                 try:
-                    hook(alert)
+                    with running_hook(coordinator.book):
+                        hook(alert)
                 except Exception as exc:
                     hook_failed(exc)
+                finally:
+                    coordinator.book.low_balance_ended(run)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
 

@@ -9,7 +9,11 @@
    error's own words plainly state one ("you have exceeded your monthly spend limit"). A
    message that restates the status ("Too many requests") or says only that the request was
    "throttled", naming no rate, window or concurrency, is such a category too: "Your scrape
-   request has been throttled. API Credit Budget reached." is the budget's. On a
+   request has been throttled. API Credit Budget reached." is the budget's. Every piece of
+   evidence states its time window (`windows.py`: none, named, a rate, a day, a period),
+   and the windows are weighed in one place (`_throttle_gives_way`, `_field_windows`): a
+   limit named with no window gives way to a period stated with a gate in another text, a
+   rate's or a day's window never does. On a
    strict reading a weak throttle vetoes too (a daily or hourly window), and so does throttle
    wording anywhere in the first 4 KiB of the body when no billing code speaks and the
    words state no gate plainly (`context`: Google's `...PerMinute...` quota id sits in
@@ -57,7 +61,8 @@ from .fields import RESET_UNITS, Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
 from .vocabulary import CODE_AS_WORDS, CODE_WORDS, CODES, WORDING
 from .vocabulary.lookalikes import NO_PAYMENT_LIFTS, NO_PAYMENT_LIFTS_CODES
-from .vocabulary.throttle import CATEGORY, PERIOD_WINDOW, RENEWAL_WINDOW, UNCAUSED
+from .vocabulary.throttle import PERIOD_WINDOW
+from .windows import RETRY_SOON, SHORT, THROTTLE_ORDER, Window, window_of_seconds
 
 __all__ = [
     "Statements",
@@ -107,10 +112,14 @@ class Statements:
     #: are used up", credits the next billing cycle renews): such words refine a code that
     #: says credits or a balance ran out (rung 3).
     credits_of_plan: bool = False
-    #: Whether its throttle is stated only by a word that names no cause ("throttled"): no
-    #: rate, window or concurrency. Beside a gate the same words state plainly, that gate
-    #: is the throttle's cause ("throttled. API Credit Budget reached."), rung 1.
-    uncaused: bool = False
+    #: The window its throttle states (`windows.py`), `None` when it states none: the one
+    #: its rules state most precisely (`THROTTLE_ORDER`); `NONE` for the status restated
+    #: ("Too many requests") or "throttled" with no rate, window or concurrency, a category
+    #: that a gate the error's words state plainly outranks ("throttled. API Credit Budget
+    #: reached."); `NAMED` for a throttle its concepts state, with no rule's window.
+    window: Window | None = None
+    #: Whether its words state a window of months or the billing period (`PERIOD_WINDOW`).
+    period: bool = False
     #: The gate families that count on a strict reading (strong ones), then on any reading,
     #: each by rank.
     strict_gates: tuple[Family, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -210,45 +219,34 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         # what to do ("have a valid payment method" names no declined card).
         texts = [(m, _only_remedies(said) if m.remedy else said) for m, said in texts]
         texts.append(remedied)
-    # 1. Vetoes.
-    resets_in = _resets_in(fields)
-    if strict and (_retry_soon(fields) or (resets_in is not None and resets_in < RENEWAL_WINDOW)):
+    # 1. Vetoes, by the window each piece of evidence states (`windows.py`). A field's window
+    # under a day vetoes a strict reading; one of a day or more is a period's allowance.
+    windows = _field_windows(fields)
+    if strict and not SHORT.isdisjoint(windows):
         return None
-    # A reset stated in a day or more, or words that state a window of months or the billing
-    # period (`PERIOD_WINDOW`): the limit is a period's allowance, so a quota's or a
-    # volume's weak words count on a strict reading too, and a bare quota is the plan's.
-    period = resets_in is not None and resets_in >= RENEWAL_WINDOW
+    period = Window.PERIOD in windows
     if strict and not period and _weak_allowance(texts, codes):
-        period = _states_a_period(texts)
+        period = _period_stated(texts)
     if period and strict:
         texts = [(message, _for_a_period(said)) for message, said in texts]
         codes = [(code, _for_a_period(said)) for code, said in codes]
-    throttle_code = names_billing = contrary = False
+    category = names_billing = contrary = False
     for message, said in texts:
         if said.strict_veto if strict else said.veto:
-            if (
-                not _is_reason_phrase(message.text)
-                and not _names_no_cause(said)
-                and not _a_period_outranks(message, said, texts)
-            ):
+            if not _throttle_gives_way(message, said, texts):
                 return None
-            # "Too Many Requests" beside the error's own words is the status restated, and
-            # "throttled" with no rate, window or concurrency names no cause: a category,
-            # read as a throttle's code is ("Your monthly limit has been exceeded", "Your
-            # request has been throttled. API Credit Budget reached.").
-            throttle_code = True
+            category = True  # it gave way as a category: a `NONE` window, or outranked
     for _, said in codes:
         if said.transfer:
             return None
-        throttle_code = throttle_code or (said.strict_veto if strict else said.veto)
+        # A throttle's code states a `NONE` window: a category (Anthropic's
+        # `rate_limit_error` on every 429).
+        category = category or (said.strict_veto if strict else said.veto)
         names_billing = names_billing or any(
             not family.is_remedy for family in said.counted(strict)
         )
         contrary = contrary or said.contrary
-    # A throttle's code is a category (Anthropic's `rate_limit_error` on every 429): a finer
-    # code that names a billing family, or words that plainly state one ("you have exceeded
-    # your monthly spend limit"), in a body whose words say no throttle, outvote it.
-    if throttle_code and not names_billing and not _states_plainly(texts):
+    if category and not _category_outranked(names_billing, texts):
         return None
     if (
         strict
@@ -308,7 +306,7 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
         if (
             family is Family.QUOTA_EXHAUSTED
             and remedy is None
-            and (fields.exhausted or period or _states_a_period(texts))
+            and (fields.exhausted or period or _period_stated(texts))
         ):
             # A quota whose `limit` object says a fixed allowance is used up (`"limit":
             # 2500, "remaining": 0`), or that resets in days, is an allowance, not a
@@ -324,8 +322,6 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
     return None if strict else _from_fields(fields)
 
 
-#: A retry the payload asks for within this many seconds: a window that lifts by itself.
-RETRY_SOON = 3600.0
 #: HTTP's reason phrases that a body restates as its error (`"error": "Too many requests"`).
 _REASON_PHRASES = frozenset(
     {"too many requests", "payment required", "forbidden", "unauthorized", "bad request"}
@@ -340,19 +336,27 @@ _ALLOWANCES = frozenset(
 )
 
 
-def _resets_in(fields: Fields) -> float | None:
-    """In how many seconds a field says the limit resets (`daysUntilReset`), if one does."""
+def _field_windows(fields: Fields) -> frozenset[Window]:
+    """The windows the payload's fields state (`windows.py`): a retry asked within the hour
+    (`retry_in_seconds: 1`) is a `RATE`, whatever ran out ("complexity budget exhausted");
+    a reset stated as a duration (`daysUntilReset`) is the window of that many seconds."""
     values = fields.values
+    retry = values.get("retry_after")
+    windows = _RATE if isinstance(retry, float) and retry < RETRY_SOON else _NO_WINDOWS
     for role in RESET_UNITS:
         seconds = values.get(role)
         if isinstance(seconds, float):
-            return seconds
-    return None
+            return windows | {window_of_seconds(seconds)}
+    return windows
+
+
+_RATE = frozenset({Window.RATE})
+_NO_WINDOWS: frozenset[Window] = frozenset()
 
 
 def _for_a_period(said: Statements) -> Statements:
-    """`said` with the allowances of its weak rules counted as strong: a limit that resets
-    in a day or more is the plan's allowance for a period (`RENEWAL_WINDOW`)."""
+    """`said` with the allowances of its weak rules counted as strong: a limit of a
+    `PERIOD` window is the plan's allowance for a period."""
     allowances = said.weak & _ALLOWANCES
     if not allowances:
         return said
@@ -367,27 +371,13 @@ def _weak_allowance(
     return any(not _ALLOWANCES.isdisjoint(said.weak) for _, said in (*texts, *codes))
 
 
-def _states_a_period(texts: list[tuple[Message, Statements]]) -> bool:
-    """`True` when the error's own words state a window of months or the billing period
-    (`PERIOD_WINDOW`: "this month's quota", "for this billing period") and no window under a
-    month: a period's allowance, as a reset a field states in days is (payloads16: a bare
-    `quota_exceeded` is the plan's only where its words say the window is a month's; with
-    no window stated it stays what it was, since the same code is Amazon SP-API's 429 rate
-    and YouTube's 403 daily quota)."""
-    return any(
-        message.own
-        and Family.THROTTLE not in said.strong | said.weak
-        and PERIOD_WINDOW.matches(message.text[:WORDS_SCAN].lower())
-        for message, said in texts
-    )
-
-
-def _retry_soon(fields: Fields) -> bool:
-    """`True` when the payload asks to retry within the hour (`retry_in_seconds: 1`): on a
-    strict reading a window that lifts by itself, whatever it is called ("complexity budget
-    exhausted"). A 402 that says so still states its gate (a payment's settling)."""
-    retry = fields.values.get("retry_after")
-    return isinstance(retry, float) and retry < RETRY_SOON
+def _period_stated(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when one of the error's own texts states a `PERIOD` window ("this month's
+    quota", "for this billing period") and no throttle: a period's allowance, as a reset a
+    field states in days is (payloads16: a bare `quota_exceeded` is the plan's only where
+    its words say the window is a month's; with no window stated it stays what it was,
+    since the same code is Amazon SP-API's 429 rate and YouTube's 403 daily quota)."""
+    return any(message.own and said.period and said.window is None for message, said in texts)
 
 
 def _with_its_remedies(messages: list[Message]) -> tuple[Message, Statements] | None:
@@ -416,57 +406,52 @@ def _only_remedies(said: Statements) -> Statements:
     )
 
 
-def _names_no_cause(said: Statements) -> bool:
-    """`True` when a text's only look-alike is a throttle that names no cause ("Your scrape
-    request has been throttled"): a category, which a finer billing code or a gate that
-    the error's words state plainly outvotes (the budget that was reached is the cause),
-    while "throttled ... during the 1m window" names a throttle's cause."""
-    return said.uncaused and Family.TRANSFER_REFUSED not in said.strong
-
-
-#: The throttle's wording rules that name a window or a cause (every one but `CATEGORY`'s).
-_WINDOW_RULES = tuple(
-    rule for rule in WORDING if rule.family is Family.THROTTLE and rule.name not in CATEGORY
-)
-
-
-def _a_period_outranks(
+def _throttle_gives_way(
     throttle: Message, said: Statements, texts: list[tuple[Message, Statements]]
 ) -> bool:
-    """`True` when `said`'s throttle is only a category's words that name no window ("Rate
-    limit exceeded", `CATEGORY`) and another of the error's own texts states a gate of a
-    window in months or the billing period, with no window under a day anywhere
-    (`PERIOD_WINDOW`): the time window decides, not the name. One text that states both
-    stays a throttle, as "Too many requests; your monthly limit has been exceeded" does.
-    Proofio's 429 `"error": "Rate limit exceeded"` beside "You have exceeded the monthly rate
-    limit of 1000 requests. Please try again next month." is the plan's allowance; "...
-    hourly rate limit ... try again next hour" stays a throttle."""
-    if said.transfer or said.contrary or not said.veto:
+    """Whether a text's throttle (or refused transfer) gives way, by the window its words
+    state (`windows.py`, the one place where windows are weighed against each other):
+
+    - `NONE`: yes, as a category: a finer billing code, or a gate the error's own words state
+      plainly, then outranks it ("Too many requests" beside the error's own words is the
+      status restated; "throttled" with no rate, window or concurrency names no cause).
+    - `NAMED`: when another of the error's own texts states a gate of a `PERIOD` window and
+      none states a window under a month (Proofio's 429 `"error": "Rate limit exceeded"`
+      beside "You have exceeded the monthly rate limit of 1000 requests. Please try again
+      next month."): the time window decides, not the name. One text that states both
+      stays a throttle ("Too many requests; your monthly limit has been exceeded").
+    - `RATE`, `DAY`, or a refused transfer: never.
+    """
+    window = said.window
+    if window is Window.NONE:
+        return not said.transfer
+    if window is not Window.NAMED or said.transfer or said.contrary:
         return False
-    # The words read are the first `WORDS_SCAN` characters, as `read_words` reads them; the
-    # period first, so that a throttle with no month beside it costs no second reading.
-    if not any(
+    if any(message.own and other.window in SHORT for message, other in texts):
+        return False
+    return any(
         message.own
         and message is not throttle
+        and other.period
         and any(
             family is not Family.QUOTA_EXHAUSTED and not family.is_remedy
             for family in other.strict_gates
         )
-        and PERIOD_WINDOW.matches(message.text[:WORDS_SCAN].lower())
-        for message, other in texts
-    ):
-        return False
-    # A window under a day, a concurrency, "throttled" anywhere in the error: a throttle.
-    return not any(
-        message.own
-        and Family.THROTTLE in other.strong | other.weak
-        and any(rule.matches(message.text[:WORDS_SCAN].lower()) for rule in _WINDOW_RULES)
         for message, other in texts
     )
 
 
-def _is_reason_phrase(text: str) -> bool:
-    return len(text) <= 24 and text.strip(" .!").lower() in _REASON_PHRASES
+def _category_outranked(names_billing: bool, texts: list[tuple[Message, Statements]]) -> bool:
+    """Whether a throttle of a `NONE` window (a category: a throttle's code, the status
+    restated, "throttled" alone, or a `NAMED` one a period outranked) is outranked: by a
+    finer code that names a billing family (`names_billing`: Anthropic's `rate_limit_error`
+    beside `enforced_spend_limit_reached`), or by words that plainly state one ("you have
+    exceeded your monthly spend limit", "throttled. API Credit Budget reached.")."""
+    return names_billing or _states_plainly(texts)
+
+
+def _is_reason_phrase(lowered: str) -> bool:
+    return len(lowered) <= 24 and lowered.strip(" .!") in _REASON_PHRASES
 
 
 def says_payment_required(fields: Fields) -> bool:
@@ -592,8 +577,9 @@ def _from_fields(fields: Fields) -> Verdict | None:
 
 #: Needle -> the wording rules that hold it, to run only the rules whose needles are there.
 _BY_NEEDLE: dict[str, tuple[WordRule, ...]] = {}
-#: The throttle rules that name no cause, read after the others (`_read_lowered`).
-_UNCAUSED_RULES = tuple(rule for rule in WORDING if rule.name in UNCAUSED)
+#: The throttle rules that name no cause (`Window.NONE`), read after the others
+#: (`_read_lowered`).
+_UNCAUSED_RULES = tuple(rule for rule in WORDING if rule.window is Window.NONE)
 for _rule in WORDING:
     if _rule in _UNCAUSED_RULES:
         continue
@@ -659,12 +645,27 @@ def _read_lowered(lowered: str) -> Statements:
     strong: set[Family] = set()
     weak: set[Family] = set()
     matched: list[str] = []
+    windows: set[Window] = set()
     for rule in rules.values():
         into = strong if rule.strength is _STRONG else weak
-        if rule.family in into or not rule.matches(lowered):
+        window = rule.window
+        if rule.family in into:
+            # A throttle's other rules are read for the window they state: "Rate limit
+            # exceeded: 10 requests per minute" states a `RATE`, not only a `NAMED` one.
+            if (
+                window is not None
+                and window not in windows
+                and Window.RATE not in windows
+                and rule.matches(lowered)
+            ):
+                windows.add(window)
+            continue
+        if not rule.matches(lowered):
             continue
         into.add(rule.family)
         matched.append(rule.name)
+        if window is not None:
+            windows.add(window)
     uncaused: WordRule | None = None
     if Family.THROTTLE not in strong:
         # "Throttled" is read only where no strong throttle rule names a cause.
@@ -687,7 +688,8 @@ def _read_lowered(lowered: str) -> Statements:
         or Family.THROTTLE in strong
         or (Family.NOT_BILLING in strong and not NO_PAYMENT_LIFTS.isdisjoint(matched))
     )
-    if not matched and not lifts:
+    period = _PERIOD_NEEDLES.search(lowered) is not None and PERIOD_WINDOW.matches(lowered)
+    if not matched and not lifts and not period:
         return _NOTHING
     credits_of_plan = Family.BALANCE_EXHAUSTED in concepts.replaces and bool(concepts.strong)
     return Statements(
@@ -696,8 +698,37 @@ def _read_lowered(lowered: str) -> Statements:
         tuple(matched),
         lifts=lifts,
         credits_of_plan=credits_of_plan,
-        uncaused=uncaused is not None and not _other_window(uncaused, lowered, concepts),
+        window=_throttle_window(strong | weak, windows, uncaused, lowered, concepts),
+        period=period,
     )
+
+
+#: Any of `PERIOD_WINDOW`'s needles, searched at once.
+_PERIOD_NEEDLES = re.compile("|".join(re.escape(needle) for needle in PERIOD_WINDOW.needles))
+
+
+def _throttle_window(
+    families: set[Family],
+    windows: set[Window],
+    uncaused: WordRule | None,
+    lowered: str,
+    concepts: ConceptReading,
+) -> Window | None:
+    """The window a text's throttle states (`Statements.window`), `None` without one."""
+    if Family.THROTTLE not in families:
+        return None
+    if _is_reason_phrase(lowered):
+        return Window.NONE  # the status restated: "Too many requests"
+    if uncaused is not None:
+        # "Throttled" names no cause, unless the concepts read a window beside its words.
+        windows.discard(Window.NONE)
+        if not windows:
+            return Window.RATE if _other_window(uncaused, lowered, concepts) else Window.NONE
+    windows.discard(Window.NONE)  # a weak cause beside "throttled" names its cause
+    for window in THROTTLE_ORDER:
+        if window in windows:
+            return window
+    return Window.NAMED  # stated by the concepts: no rule's window
 
 
 def _other_window(uncaused: WordRule, lowered: str, concepts: ConceptReading) -> bool:

@@ -465,30 +465,41 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: `payment_options`, Creance's `price` and `pay_to`). A price alone is a cost the account's
 #: credits answer (`credits_required`).
 #: A price is named `price` or `amount`, bare or followed by its unit: a currency (`price_usd`,
-#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024),
-#: bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a token's
-#: atomic units. The value is read as evidence only: no offer is built from it, whatever
-#: its unit.
-_PRICE_UNITS = ("usd", "usdc", "microusd", "usdc_microusd", "sats", "msat", "msats", "atomic")
+#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024;
+#: cents), bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a
+#: token's atomic units (`amountWei`, as p2pago's 402 contract has it; Solana's lamports). The
+#: value is read as evidence only: no offer is built from it, whatever its unit.
+_PRICE_UNITS = (
+    "usd",
+    "usdc",
+    "microusd",
+    "usdc_microusd",
+    "cents",
+    "sats",
+    "msat",
+    "msats",
+    "atomic",
+    "wei",
+    "gwei",
+    "lamports",
+)
 _PRICE_KEYS = (
     "price",
     *(f"price_{unit}" for unit in _PRICE_UNITS),
     "amount",
     *(f"amount_{unit}" for unit in _PRICE_UNITS),
 )
-#: Objects a 402 body names for what they hold, a priced challenge's parts, whose price and
-#: payee are read as the challenge's own (`_NESTED`), as a protocol's object is: ASG Agent
-#: Cloud's `{"code": "PAYMENT_REQUIRED", "quote": {"price_usdc_microusd": 2400, ...},
-#: "payment_instructions": {"network": "solana-mainnet", "asset": "USDC", "pay_to": ...}}`
-#: (payloads17). With a price and a payee, a 402 whose words and codes name nothing else
-#: is a priced challenge (`decide`, rung 6) whose offers stay empty: the shape is the
-#: provider's own. A quote alone, or instructions with no price, are no challenge.
-CHALLENGE_KEYS = ("quote", "payment_instructions", "payment_requirements", "offer")
 _PAYEE_KEYS = (
     "pay_to",
     "payto",
     "payee",
     "recipient",
+    # x402-devex-gateway's `error.x402.receiver` (github.com/tyler-james-bridges/x402-devex-
+    # gateway docs/first-paid-request.md).
+    "receiver",
+    "recipient_address",
+    "receiver_address",
+    "merchant_address",
     "payment_address",
     "deposit_address",
     "payment_options",
@@ -502,11 +513,18 @@ _PAYEE_KEYS = (
 )
 #: Payment protocols a body may name as a KEY whose object states the price of this request
 #: (StackIt's 402 `{"error": "payment_required", "x402": {"price_usd": 0.02, "token":
-#: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16): such an object is an
-#: envelope of the challenge, so its price and payee are read (`_NESTED`) and, with both, a
-#: 402 is a priced challenge (`decide`, rung 6) whose offers stay empty, since the shape is
-#: the provider's own. The names are those of `PaymentOption.protocol` and their kin.
+#: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16). The names are those
+#: of `PaymentOption.protocol` and their kin.
 PROTOCOL_KEYS = ("x402", "l402", "lsat", "lightning", "cashu")
+#: The objects a body keeps a priced challenge in: named for its protocol (`PROTOCOL_KEYS`),
+#: or for the part it holds, a `quote` or an `offer` with the price, `payment_instructions`
+#: with the payee (ASG Agent Cloud's 402 `{"code": "PAYMENT_REQUIRED", "quote":
+#: {"price_usdc_microusd": 2400, ...}, "payment_instructions": {"network": "solana-mainnet",
+#: "asset": "USDC", "pay_to": ...}}`, payloads17). Each is an envelope of the challenge, so
+#: its price and payee are read (`_NESTED`) and, with both, a 402 whose words and codes name
+#: nothing else is a priced challenge (`decide`, rung 6) whose offers stay empty, since the
+#: shape is the provider's own. A quote alone, or instructions with no price, are none.
+CHALLENGE_KEYS = (*PROTOCOL_KEYS, "quote", "offer", "payment_instructions", "payment_requirements")
 #: Envelope keys, in the order their children are read.
 _NESTED = (
     "error",
@@ -522,8 +540,6 @@ _NESTED = (
     "data",
     "extensions",
     "billing",
-    # A priced challenge's parts: the price of this request and where to pay it.
-    *CHALLENGE_KEYS,
     "errors",
     "response",
     "raw",
@@ -531,8 +547,8 @@ _NESTED = (
     "limits",
     # `{"rate": {"limit": 2500, "remaining": 0, "reset": ...}}`: a limit object.
     "rate",
-    # A payment protocol's object: the price of this request and where to pay it.
-    *PROTOCOL_KEYS,
+    # A priced challenge's object: the price of this request and where to pay it.
+    *CHALLENGE_KEYS,
 )
 #: Keys whose integer value is the provider's own code (Twilio's `"code": 21608`, Nexio's
 #: `"error": 435`).
@@ -612,6 +628,16 @@ def _reset_in(unit: float) -> Callable[[Any], float | None]:
     return parse
 
 
+def _price(value: Any) -> Decimal | None:
+    """A price as a number, or as a money object (`{"currency": "USD", "value": "0.01"}`, as
+    x402-devex-gateway's `amount` and PayPal's amounts are written)."""
+    if isinstance(value, dict):
+        value = value.get("value", value.get("amount"))
+        if isinstance(value, (dict, list)):
+            return None
+    return as_amount(value)
+
+
 def _payee(value: Any) -> bool | None:
     """`True` for where to pay: an address or an invoice (a non-empty string), or a list of
     ways to pay; not an object (a `wallet` object holds the account's balance)."""
@@ -663,7 +689,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "action_url": _action_link,
     "retry_after": _seconds,
     "request_id": _request_id,
-    "price": as_amount,
+    "price": _price,
     "pay_to": _payee,
     **{role: _reset_in(unit) for role, unit in RESET_UNITS.items()},
 }

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from .families import Family
+from .windows import Window
 
 __all__ = [
     "CodeAsWords",
@@ -83,6 +84,8 @@ class WordRule:
         examples: Texts it must match, and that must be read with its family's reason.
         look_alikes: Texts it must not match.
         source: The payload file or public URL that motivated it.
+        window: The time window its words state (`windows.py`): every throttle's rule
+            declares one, and no other family's does.
     """
 
     name: str
@@ -93,7 +96,13 @@ class WordRule:
     examples: tuple[str, ...] = attrs.field(converter=_tuple, validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_tuple, default=(), repr=False)
     source: str = attrs.field(default="", validator=_required, repr=False)
+    window: Window | None = attrs.field(default=None, kw_only=True)
     compiled: tuple[Alternative, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @window.validator
+    def _a_throttles_window(self, attribute: Any, value: Window | None) -> None:
+        if (value is None) is (self.family is Family.THROTTLE):
+            raise ValueError(f"{self.name!r}: a throttle's rule, and only one, states a window")
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "compiled", compile_pattern(self.pattern))

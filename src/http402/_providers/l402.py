@@ -2,31 +2,30 @@
 parameter order and among other challenges. Each challenge becomes one payment option whose
 amount is read from the BOLT 11 invoice, in millisatoshis.
 
+A 402 may carry the same challenge in its JSON body only, its macaroon and invoice under an
+`l402` (or `lsat`) object or at the top (Lightning Enable's L402 proxy: `{"message": "Pay the
+Lightning invoice to access this resource", "l402": {"macaroon": ..., "invoice": ...,
+"amount_sats": 10}}`). Such a body is an offer only when its invoice *is* a BOLT 11 invoice,
+checksum and all (`payment_request.recognise`), that states its amount, and any amount the
+body states beside it agrees: a truncated or placeholder invoice ("lnbc100n1pnxyz...") or a
+disagreeing `amount_sats` builds no offer, and the body is left to the generic rules, which
+read it as a challenge with no offer.
+
 Specs: lightning/blips blip-0026.md; lightninglabs/L402 protocol-specification.md
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
+from typing import Any
 
 from .._adapters import ResponseSnapshot
 from .._models import PaymentOption, PaymentRequired, Reason
-from .._untrusted import bounded_text
+from .._untrusted import as_amount, bounded_text
+from .payment_request import bolt11_amount_msat, recognise
 
 __all__ = ["L402Adapter", "bolt11_amount_msat"]
 
 _SCHEMES = frozenset({"l402", "lsat"})
-# BOLT 11: "ln" + currency prefix + optional amount and multiplier, then the separator "1".
-_INVOICE_AMOUNT = re.compile(r"ln(?:bcrt|bc|tbs|tb|sb)([0-9]{1,20})([munp]?)1", re.IGNORECASE)
-_MSAT_PER_BTC = Decimal(100_000_000_000)
-_MULTIPLIERS = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "u": Decimal("0.000001"),
-    "n": Decimal("0.000000001"),
-    "p": Decimal("0.000000000001"),
-}
 
 
 class L402Adapter:
@@ -39,6 +38,9 @@ class L402Adapter:
             for scheme, params in response.challenges
             if scheme.lower() in _SCHEMES and ("invoice" in params)
         )
+        if not options and response.status_code == 402:
+            option = _body_option(response.json)
+            options = () if option is None else (option,)
         if not options:
             return None
         body = response.json
@@ -66,12 +68,51 @@ def _option(scheme: str, params: dict[str, str]) -> PaymentOption:
     )
 
 
-def bolt11_amount_msat(invoice: str) -> Decimal | None:
-    """The amount a BOLT 11 invoice asks for, in millisatoshis; `None` when it names none."""
-    match = _INVOICE_AMOUNT.match(invoice.strip())
-    if not match:
+#: Where a body holds its challenge: under the protocol's name, else at its top.
+_BODY_KEYS = (("l402", "L402"), ("lsat", "LSAT"))
+#: The amounts a body may state beside its invoice, and the millisatoshis in one of each.
+_STATED_AMOUNTS = {
+    "amount_sats": 1000,
+    "amountSats": 1000,
+    "amount_sat": 1000,
+    "amount_msat": 1,
+    "amountMsat": 1,
+    "amount_msats": 1,
+}
+
+
+def _body_option(body: Any) -> PaymentOption | None:
+    """The offer of an L402 challenge a 402's JSON body holds (the module), or `None`."""
+    if not isinstance(body, dict):
         return None
-    digits, multiplier = match.groups()
-    amount = Decimal(digits) * _MULTIPLIERS[multiplier.lower()] * _MSAT_PER_BTC
-    # A pico-bitcoin amount that is not a whole millisatoshi is invalid by BOLT 11.
-    return amount if amount == amount.to_integral_value() else None
+    for key, scheme in _BODY_KEYS:
+        challenge = body.get(key)
+        if isinstance(challenge, dict):
+            return _offer_in(challenge, scheme)
+    return _offer_in(body, "L402")
+
+
+def _offer_in(challenge: dict[str, Any], scheme: str) -> PaymentOption | None:
+    macaroon, invoice = challenge.get("macaroon"), challenge.get("invoice")
+    if not isinstance(macaroon, str) or not macaroon.strip() or not isinstance(invoice, str):
+        return None
+    found = recognise(invoice)  # BOLT 11, checksum and all
+    if found is None or found[1].name != "bolt11":
+        return None  # truncated, a placeholder, or no invoice: no offer is invented
+    request = found[0]
+    amount = bolt11_amount_msat(request)
+    if amount is None:
+        return None
+    for name, msat in _STATED_AMOUNTS.items():
+        if name in challenge and as_amount(challenge[name]) != amount / msat:
+            return None  # the body and its invoice disagree: which would be paid?
+    return PaymentOption(
+        protocol="l402",
+        scheme=scheme,
+        network="lightning",
+        amount=amount,
+        unit="msat",
+        asset="BTC",
+        pay_to=request,
+        raw={"macaroon": macaroon, "invoice": request},
+    )

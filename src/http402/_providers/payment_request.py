@@ -30,9 +30,14 @@ import attrs
 from .._adapters import ResponseSnapshot
 from .._models import PaymentOption, PaymentRequired, Reason
 from .._untrusted import bounded_text
-from .l402 import bolt11_amount_msat
 
-__all__ = ["REQUEST_FORMATS", "PaymentRequestAdapter", "PaymentRequestFormat", "recognise"]
+__all__ = [
+    "REQUEST_FORMATS",
+    "PaymentRequestAdapter",
+    "PaymentRequestFormat",
+    "bolt11_amount_msat",
+    "recognise",
+]
 
 #: The longest header value read: a BOLT 11 invoice with routing hints runs to a few
 #: hundred characters, a Cashu request with its mints and locking conditions to a few more.
@@ -152,6 +157,31 @@ def _option(header: str, request: str, form: PaymentRequestFormat) -> PaymentOpt
         pay_to=request,
         raw={"header": header, "request": request},
     )
+
+
+# --------------------------------------------------------------------------- BOLT 11
+
+# BOLT 11: "ln" + currency prefix + optional amount and multiplier, then the separator "1".
+_INVOICE_AMOUNT = re.compile(r"ln(?:bcrt|bc|tbs|tb|sb)([0-9]{1,20})([munp]?)1", re.IGNORECASE)
+_MSAT_PER_BTC = Decimal(100_000_000_000)
+_MULTIPLIERS = {
+    "": Decimal(1),
+    "m": Decimal("0.001"),
+    "u": Decimal("0.000001"),
+    "n": Decimal("0.000000001"),
+    "p": Decimal("0.000000000001"),
+}
+
+
+def bolt11_amount_msat(invoice: str) -> Decimal | None:
+    """The amount a BOLT 11 invoice asks for, in millisatoshis; `None` when it names none."""
+    match = _INVOICE_AMOUNT.match(invoice.strip())
+    if not match:
+        return None
+    digits, multiplier = match.groups()
+    amount = Decimal(digits) * _MULTIPLIERS[multiplier.lower()] * _MSAT_PER_BTC
+    # A pico-bitcoin amount that is not a whole millisatoshi is invalid by BOLT 11.
+    return amount if amount == amount.to_integral_value() else None
 
 
 # --------------------------------------------------------------------------- bech32

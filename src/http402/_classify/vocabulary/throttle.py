@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..families import Family
 from ..rules import CodeRule, CodeWords, Strength, WordRule
+from ..windows import Window
 
 THROTTLE = Family.THROTTLE
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
@@ -54,14 +55,15 @@ WORDING = (
             "You have exceeded the monthly rate limit of your plan.",
         ),
         source="tests/payloads/openai-rate-limit-rpm-billing-hint-429-negative.json",
+        window=Window.NAMED,
     ),
     # "Throttled" says that a limit refused the request, not which: a rate, a window or a
     # concurrency, or a budget the account set ("Your scrape request has been throttled. API
     # Credit Budget reached.", Scrapfly's `ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED`).
     # Alone, or beside a cause that lifts by itself, it is a throttle; beside a gate its own
     # words state plainly and no rule of a throttle's cause, that gate is its cause
-    # (`decide`, rung 1: `Statements.uncaused`). Read only when no other throttle rule
-    # matches (`UNCAUSED`).
+    # (`decide`, rung 1: its window is `Window.NONE`, a category). Read only when no other
+    # throttle rule matches.
     WordRule(
         "throttled, no cause named",
         THROTTLE,
@@ -77,6 +79,7 @@ WORDING = (
         source="research/payloads11 scrapfly-max-request-rate-exceeded-429-negative and "
         "scrapfly-api-credit-budget-exceeded-429 (https://scrapfly.io/docs/scrape-api/error/"
         "ERR::THROTTLE::MAX_API_CREDIT_BUDGET_EXCEEDED)",
+        window=Window.NONE,
     ),
     WordRule(
         "per short window",
@@ -137,6 +140,7 @@ WORDING = (
         ),
         source="tests/payloads/gemini-free-tier-per-minute-quota-429-negative.json; "
         "research/payloads11 scrapfly-max-request-rate-exceeded-429-negative (the 1m window)",
+        window=Window.RATE,
     ),
     WordRule(
         "concurrency",
@@ -154,6 +158,7 @@ WORDING = (
         look_alikes=("Concurrent edits were merged.",),
         source="tests/payloads (elevenlabs-too-many-concurrent-requests-upgrade-429-negative, "
         "from research)",
+        window=Window.RATE,
     ),
     # A renewal stated within the hour is a window, whatever ran out ("call volume quota"):
     # seconds, minutes, or a countdown whose hours are zero. Days are a plan's (Azure API
@@ -178,6 +183,7 @@ WORDING = (
         ),
         source="research/payloads5 vaillant-apim-out-of-call-volume-quota-minutes-403-negative "
         "(its days twin bing-search-out-of-call-volume-quota-days-403 is a gate)",
+        window=Window.RATE,
     ),
     # A renewal stated within a day is a window to wait out, whatever ran out (a "call volume
     # quota", credits): a countdown under 24 hours ("in 07:01:20"), a number of hours up to
@@ -210,6 +216,7 @@ WORDING = (
         source="research/payloads8 blackbaud-sky-api-out-of-call-volume-quota-replenished-403-"
         "negative (Azure API Management's quota policy, 7 hours left); research/payloads5 "
         "bing-search-out-of-call-volume-quota-days-403 (days: a gate)",
+        window=Window.DAY,
     ),
     # A message that opens with a bare "limit reached" names no limit: a throttle's window as
     # much as a plan's volume (FMP's daily cap on a 429, "Limit Reach . Please upgrade your
@@ -230,6 +237,7 @@ WORDING = (
             "The spend limit was reached.",
         ),
         source="tests/payloads/fmp-limit-reach-daily-upgrade-plan-429-negative.json",
+        window=Window.NAMED,
     ),
     # A daily or hourly limit lifts by itself, whatever plan it mentions; a 402 may still
     # state one as its reason.
@@ -266,29 +274,19 @@ WORDING = (
             "Your billing capacity will reset at the beginning of next month.",
         ),
         source="tests/payloads/emailit-daily-sending-limit-429-negative.json",
+        window=Window.DAY,
     ),
 )
 
-#: The throttle rules that name no cause (`Statements.uncaused`): read only when no other
-#: throttle rule matches.
-UNCAUSED = frozenset({"throttled, no cause named"})
-
-#: The same window stated by a field (payloads13): a limit whose reset a field states as a
-#: duration (`daysUntilReset`, `reset_in_seconds`: `fields._RESET_KEYS`) within this many
-#: seconds is a window, as "renewal within a day" says in words (no gate on a strict
-#: reading); in this many or more it is a period's allowance, the plan's, on any status
-#: (Pull That Up Jamie's 429 "Quota exceeded" with `"daysUntilReset": 16`).
-RENEWAL_WINDOW = 86400.0
-
-#: A window stated in months or the billing period, in words (payloads14): the same model as
-#: `RENEWAL_WINDOW`, where a field states it. A limit renewed monthly, next month or with the
-#: billing cycle is a period's allowance, the plan's, on any status: words that state one
-#: with a gate of their own outrank a throttle's words that name no window (`CATEGORY`:
-#: Proofio's 429 `"error": "Rate limit exceeded"` beside "You have exceeded the monthly
-#: rate limit of 1000 requests. Please try again next month."), as a throttle's code is a
-#: category. A window under a day ("hourly", "next hour", "daily", "tomorrow") stays a
-#: throttle: its rules are no category. Not in `WORDING`: it states no family, only the
-#: window that `decide` weighs.
+#: A window stated in months or the billing period, in words (payloads14): `Window.PERIOD`,
+#: as a reset a field states in a day or more is (`windows.RENEWAL_WINDOW`). A limit renewed
+#: monthly, next month or with the billing cycle is a period's allowance, the plan's, on any
+#: status: words that state one with a gate of their own outrank a throttle's words that name
+#: no window of their own (`Window.NAMED`: Proofio's 429 `"error": "Rate limit exceeded"`
+#: beside "You have exceeded the monthly rate limit of 1000 requests. Please try again next
+#: month."), and a bare quota's words beside one are the plan's (payloads16). A window under a
+#: day ("hourly", "next hour", "daily", "tomorrow") stays a throttle. Not in `WORDING`: it
+#: states no family, only the window that `decide` weighs (`windows.py`).
 PERIOD_WINDOW = WordRule(
     "renewal in a billing period",
     THROTTLE,
@@ -317,12 +315,8 @@ PERIOD_WINDOW = WordRule(
     "research/payloads16 silentshield-monthly-quota-exceeded-429 (https://silentshield.io/en/"
     "docs/troubleshooting/quota-exceeded: 'Your monthly request limit has been reached.', said "
     "by the docs, not the body)",
+    window=Window.PERIOD,
 )
-
-#: The throttle rules whose words name no window of their own ("Rate limit exceeded", "Too
-#: many requests"): a category, which words that state a period's allowance outrank
-#: (`PERIOD_WINDOW`).
-CATEGORY = frozenset({"rate limit"})
 
 CODES = (
     CodeRule(
