@@ -287,6 +287,121 @@ def test_ids_further_in_the_path_do_not_split_an_account() -> None:
     )
 
 
+# --- A key in the request's body ---------------------------------------------------------
+
+TAVILY = "https://api.tavily.com/search"
+KEY_A, KEY_B = "tvly-" + "a" * 24, "tvly-" + "b" * 24
+
+
+def body_scope(content: bytes, content_type: str = "application/json") -> str:
+    return default_scope(
+        httpx.Request("POST", TAVILY, content=content, headers={"content-type": content_type})
+    )
+
+
+def test_two_keys_in_the_body_are_two_accounts() -> None:
+    """Tavily takes `api_key` in its JSON body: two keys are two scopes, one key over many
+    queries is one, and a key as a form field is read as it is in a query."""
+    assert scope_of_json({"api_key": KEY_A, "query": "a"}) != scope_of_json(
+        {"api_key": KEY_B, "query": "a"}
+    )
+    assert scope_of_json({"api_key": KEY_A, "query": "a"}) == scope_of_json(
+        {"query": "something else", "max_results": 5, "api_key": KEY_A}
+    )
+    assert scope_of_json({"auth": {"token": KEY_A}}) != scope_of_json({"auth": {"token": KEY_B}})
+    form = "application/x-www-form-urlencoded"
+    assert body_scope(f"api_key={KEY_A}&q=a".encode(), form) != body_scope(
+        f"api_key={KEY_B}&q=a".encode(), form
+    )
+    # No credential in the body: the origin's scope, as a request with no body.
+    assert scope_of_json({"query": "a"}) == scope(TAVILY)
+
+
+def scope_of_json(body: Any) -> str:
+    return body_scope(json.dumps(body).encode())
+
+
+def test_a_credential_word_that_points_at_something_else_does_not_split_an_account() -> None:
+    """A page's token, a prompt cache's key, a conversation's session or a partition's key
+    change with what the request asks for: in a query (Google's `?key=...&pageToken=...`) or
+    in a body (OpenAI's `prompt_cache_key`), one account stays one scope, and a scope per
+    page or per prompt would buy a top-up for each."""
+    google = "https://www.googleapis.com/youtube/v3/search?key=AIzaSyA-one-account-key"
+    assert scope(google + "&pageToken=CAUQAA") == scope(google + "&pageToken=CAoQAA")
+    assert scope(google + "&pageToken=CAUQAA") != scope(
+        "https://www.googleapis.com/youtube/v3/search?key=AIzaSyB-another-account"
+    )
+    key = {"authorization": "Bearer sk-one-account-key-123456"}
+    chat = "https://api.openai.com/v1/chat/completions"
+
+    def asks(body: Any) -> str:
+        return default_scope(httpx.Request("POST", chat, json=body, headers=key))
+
+    assert asks({"model": "m", "prompt_cache_key": "a"}) == asks(
+        {"model": "m", "prompt_cache_key": "b"}
+    )
+    for name in ("session_id", "page_token", "partition_key", "stop_token", "customer_token"):
+        assert scope_of_json({"api_key": KEY_A, name: "one"}) == scope_of_json(
+            {"api_key": KEY_A, name: "two"}
+        ), name
+
+
+def test_a_long_body_is_the_same_account_as_a_short_one() -> None:
+    """Every byte is read: a prompt of a megabyte before the key keeps the account's scope
+    (a scope that read short bodies only would split the account, and a hold of one half
+    would not be seen by the other)."""
+    short = scope_of_json({"api_key": KEY_A, "query": "a"})
+    assert scope_of_json({"query": "x" * 1_000_000, "api_key": KEY_A}) == short
+    chat = {"messages": [{"role": "user", "content": "y"}] * 20_000, "api_key": KEY_A}
+    assert scope_of_json(chat) == short
+
+
+def test_per_request_fields_and_escapes_in_a_body() -> None:
+    """A body's signature or nonce changes with every request and names no account; a key
+    written with JSON escapes is the same key."""
+    one = scope_of_json({"api_key": KEY_A, "signature": "s1", "nonce": "1"})
+    assert one == scope_of_json({"api_key": KEY_A, "signature": "s2", "nonce": "2"})
+    escaped = '{"api_key": "tvly-\\u0061' + "a" * 23 + '"}'
+    assert body_scope(escaped.encode()) == scope_of_json({"api_key": KEY_A})
+
+
+def test_a_body_still_a_stream_is_not_read_for_its_scope() -> None:
+    def chunks() -> Iterator[bytes]:
+        yield json.dumps({"api_key": KEY_A}).encode()
+
+    request = httpx.Request("POST", TAVILY, content=chunks())
+    assert default_scope(request) == scope(TAVILY)
+    with pytest.raises(httpx.RequestNotRead):
+        request.content  # noqa: B018 - the stream is left as it was, unread
+
+
+@pytest.mark.anyio
+async def test_a_known_gate_of_one_body_key_does_not_refuse_another() -> None:
+    """research/cases11 151: with a known-gate memory, tenant A's gate refused tenant B's
+    request unsent, their keys being in the body; now B's request is sent and answered."""
+    funded = {KEY_B}
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["api_key"] in funded:
+            return httpx.Response(200, json={"results": []})
+        return httpx.Response(402, json={"error": "Insufficient credits. Please top up."})
+
+    preflight = http402.Preflight(gate_ttl=60)
+    sync = http402.wrap(httpx.Client(transport=httpx.MockTransport(api)), preflight=preflight)
+    with pytest.raises(http402.InsufficientCreditsError):
+        sync.post(TAVILY, json={"api_key": KEY_A, "query": "a"})
+    assert sync.post(TAVILY, json={"api_key": KEY_B, "query": "b"}).status_code == 200
+    with pytest.raises(http402.InsufficientCreditsError) as refused:
+        sync.post(TAVILY, json={"api_key": KEY_A, "query": "c"})
+    assert refused.value.attempts == 0  # A's own gate is still known
+    asynchronous = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(api)), preflight=preflight
+    )
+    with pytest.raises(http402.InsufficientCreditsError):
+        await asynchronous.post(TAVILY, json={"api_key": KEY_A, "query": "a"})
+    assert (await asynchronous.post(TAVILY, json={"api_key": KEY_B})).status_code == 200
+
+
 # --- The digest is keyed -----------------------------------------------------------------
 
 PASSWORD = "Summer2024!"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -26,6 +27,8 @@ import httpx
 from ._models import Retry
 from ._path_keys import scope_segments
 from ._redaction import (
+    _CAMEL,
+    _NAME_PARTS,
     HOOK_HEADERS_EXTENSION,
     changes_per_request,
     credential_kind,
@@ -163,8 +166,9 @@ class KeyedScope:
     """The default billing scope under a key: the origin, plus a keyed digest (HMAC-SHA256,
     16 hex) of every credential the request carries (never the credentials themselves).
 
-    Credential headers, each cookie, credential query parameters, the URL's userinfo and a
-    key in its path (`/v2/<key>`) all count: two API keys (or two session cookies) on one
+    Credential headers, each cookie, credential query parameters, the URL's userinfo, a key
+    in its path (`/v2/<key>`) and a key field of a body in memory (`_body_credentials`) all
+    count: two API keys (or two session cookies) on one
     host are two billing scopes; one key across many paths is one. What changes with each
     request (a payment proof, a request signature, an idempotency key, a load balancer's
     cookie, the per-request claims and signature of a JWT) is left out, so that it does not
@@ -227,13 +231,138 @@ def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
             found.append(("header", lowered, _signed_credential(value)))
     url = request.url
     for name, value in url.params.multi_items():
-        if credential_kind(name, "query") == "account":
+        if _names_the_account(name, "query"):
             found.append(("query", name.lower(), _stable_token(value)))
     if url.userinfo:
         found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
     raw_path = url.raw_path.split(b"?", 1)[0].decode("ascii", "replace")
     found += [("path", "", segment) for segment in scope_segments(url.host, raw_path)]
+    found += _body_credentials(request)
     return found
+
+
+#: The name of a JSON object's member whose value is a string: the opening quote of that value
+#: ends the match, so a scan finds every such member of a body at any depth, in one pass.
+_JSON_STRING_MEMBER = re.compile(rb'"([A-Za-z][A-Za-z0-9_.-]{0,63})"\s*:\s*"')
+#: A JSON string's body (after its opening quote), escapes kept.
+_JSON_STRING_REST = re.compile(rb'(?:[^"\\]|\\.){0,4096}"')
+
+
+def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
+    """`("body", name, value)` of each credential that names the account in `request`'s
+    body, when the body is in memory: a JSON body's string members at any depth (Tavily's
+    `{"api_key": "tvly-..."}`), a form's fields (`api_key=...`), named as a query parameter
+    would be (`credential_kind(name, "query")`). Two tenants of one host whose keys travel in
+    the body are two billing scopes, as two keys in a header are.
+
+    Every byte is scanned, whatever the body's length, in one linear pass that decodes only
+    the values of credential names: a scope that read a key only from short bodies would
+    split one account into two (its long requests under the origin alone), and a hold or a
+    known gate of one would not be seen by the other. A body still a stream (not read: an
+    upload) is not read here, so its credentials do not count; the SDKs send JSON bodies
+    from memory."""
+    try:
+        content = request.content  # httpx raises `RequestNotRead` for a stream not read
+    except Exception:
+        return []
+    if not content or not isinstance(content, bytes):
+        return []
+    found: list[tuple[str, str, str]] = []
+    if content.lstrip()[:1] in (b"{", b"["):
+        # The names first, each once (a chat's messages repeat `role` and `content`), then
+        # the values of those that name the account.
+        for raw_name in set(_JSON_STRING_MEMBER.findall(content)):
+            name = raw_name.decode("ascii")
+            if not _names_the_account(name):
+                continue
+            member = re.compile(rb'"' + re.escape(raw_name) + rb'"\s*:\s*"')
+            for start in member.finditer(content):
+                rest = _JSON_STRING_REST.match(content, start.end())
+                if rest is None:
+                    continue
+                try:
+                    value = json.loads(b'"' + rest.group())
+                except ValueError:
+                    continue
+                if isinstance(value, str) and value:
+                    found.append(("body", name.lower(), _stable_token(value)))
+        return found
+    content_type = request.headers.get("content-type", "")
+    if content_type[:33].lower().startswith("application/x-www-form-urlencoded"):
+        for pair in content.split(b"&"):
+            name_bytes, _, value_bytes = pair.partition(b"=")
+            name = unquote_plus(name_bytes.decode("latin-1"))
+            if value_bytes and _names_the_account(name):
+                value = unquote_plus(value_bytes.decode("utf-8", "replace"))
+                found.append(("body", name.lower(), _stable_token(value)))
+    return found
+
+
+#: The words a query parameter's or a body field's name is made of when its value names the
+#: account: a credential's words and what qualifies whose it is (`api_key`, `accessToken`,
+#: `client_secret`, `license_key`, `?sid=`). A credential's word beside any other part points
+#: at something else, and its value changes with what the request asks for: a page
+#: (`pageToken`, Google's `?key=...&pageToken=...`), a cache (OpenAI's `prompt_cache_key`), a
+#: partition or a sort (`partition_key`), a conversation (`session_id`), a stop sequence
+#: (`stop_token`), a card (`customer_token`). Counting it would split one account into a scope
+#: per page or per prompt, each buying its own top-up.
+ACCOUNT_NAME_WORDS = frozenset(
+    {
+        "api",
+        "apikey",
+        "key",
+        "token",
+        "access",
+        "auth",
+        "authorization",
+        "authtoken",
+        "accesstoken",
+        "secret",
+        "secretkey",
+        "client",
+        "app",
+        "appkey",
+        "appid",
+        "application",
+        "user",
+        "private",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "passcode",
+        "credential",
+        "credentials",
+        "bearer",
+        "jwt",
+        "session",
+        "sessionid",
+        "sid",
+        "subscription",
+        "license",
+        "account",
+        "ak",
+        "pat",
+        "x",
+    }
+)
+#: Words that name the account in a query only: Azure Functions' `?code=<function key>`; in
+#: a body, `code` is a program, a promotion or an authorisation code.
+_QUERY_ACCOUNT_WORDS = frozenset({"code"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_the_account(name: str, place: str = "body") -> bool:
+    """Whether a query parameter (`place="query"`) or a body field named `name` holds a
+    credential that names the account: a credential by `credential_kind` (as a query
+    parameter's name), every part of whose name is one of `ACCOUNT_NAME_WORDS`. Cached: a
+    body repeats the same few member names (`role` and `content` in every message)."""
+    if credential_kind(name, "query") != "account":
+        return False
+    words = ACCOUNT_NAME_WORDS | _QUERY_ACCOUNT_WORDS if place == "query" else ACCOUNT_NAME_WORDS
+    parts = [part for part in _NAME_PARTS.split(_CAMEL.sub("-", name).lower()) if part]
+    return bool(parts) and all(part in words for part in parts)
 
 
 def _signed_credential(value: str) -> str:
