@@ -45,6 +45,7 @@ import contextlib
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import socket
@@ -372,11 +373,143 @@ def worker(args: argparse.Namespace) -> None:
     os._exit(0)  # a publisher thread may still try a dead Redis: the parent waits no longer
 
 
+# --- worker processes, forked from a zygote ------------------------------------------------
+
+
+class Workers:
+    """Starts the episodes' worker processes and waits for them. Where the kernel can watch a
+    process that is not a child (Linux's pidfd), each is forked from a zygote: a process that
+    imported httpx, redis and http402 once, for the whole run. A fresh interpreter importing
+    them took each worker ~0.5 s of CPU, and seconds on a loaded machine before its first
+    request. Each is still a process of its own, with its own Redis clients and threads."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.zygote: subprocess.Popen[str] | None = None
+        if hasattr(os, "pidfd_open"):
+            self.zygote = subprocess.Popen(
+                [sys.executable, __file__, "zygote"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+
+    def start(self, argv: list[str]) -> Any:
+        """A worker for `worker` options `argv`: a Popen, or the forked worker's pid, pidfd
+        and output files."""
+        if self.zygote is None:
+            command = [sys.executable, __file__, "worker", *argv]
+            return subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        assert self.zygote.stdin is not None
+        assert self.zygote.stdout is not None
+        out, err = (self._file() for _ in range(2))
+        self.zygote.stdin.write(json.dumps({"argv": argv, "out": out, "err": err}) + "\n")
+        self.zygote.stdin.flush()
+        pid = int(self.zygote.stdout.readline())
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # it ended already (and was reaped): nothing to watch
+            pidfd = None
+        return pid, pidfd, out, err
+
+    def _file(self) -> str:
+        fd, path = tempfile.mkstemp(dir=self.directory)
+        os.close(fd)
+        return path
+
+    def wait(self, worker: Any, timeout: float) -> tuple[int, str, str]:
+        """The worker's exit status (0 for a forked one, whose results say how it ended),
+        stdout and stderr, once it ended; killed after `timeout` seconds."""
+        if isinstance(worker, subprocess.Popen):
+            try:
+                out, err = worker.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                out, err = worker.communicate()
+            return worker.returncode, out, err
+        pid, pidfd, out, err = worker
+        if pidfd is not None:
+            if not select.select([pidfd], [], [], timeout)[0]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                select.select([pidfd], [], [], 10)
+            os.close(pidfd)
+        texts = []
+        for path in (out, err):
+            with open(path, encoding="utf-8", errors="replace") as file:
+                texts.append(file.read())
+            os.unlink(path)
+        return 0, texts[0], texts[1]
+
+    def stop(self) -> None:
+        if self.zygote is not None:
+            assert self.zygote.stdin is not None
+            assert self.zygote.stdout is not None
+            self.zygote.stdin.close()
+            self.zygote.wait()
+            self.zygote.stdout.close()
+            self.zygote = None
+
+
+def zygote() -> None:
+    """Forks a worker per line on stdin (`{"argv": [...], "out": path, "err": path}`, its
+    stdout and stderr going to those files) and answers its pid; reaps them as they end, and
+    waits for the last ones once stdin closes, so that their CPU time counts in the run's."""
+    import gc
+    import traceback
+
+    import httpx
+    import redis
+
+    import http402
+
+    httpx.HTTPTransport, redis.Redis  # noqa: B018
+    http402.RedisCoordinator, http402.PaymentRequiredTransport, http402.SpendPolicy  # noqa: B018
+    gc.freeze()  # a child's collections do not copy the pages it shares with this process
+
+    def reap(signum: int, frame: Any) -> None:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+
+    signal.signal(signal.SIGCHLD, reap)
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                random.seed()
+                for fd, path in ((1, request["out"]), (2, request["err"])):
+                    opened = os.open(path, os.O_WRONLY | os.O_TRUNC)
+                    os.dup2(opened, fd)
+                    os.close(opened)
+                main(["worker", *request["argv"]])  # ends the process once it said its results
+            except BaseException:
+                traceback.print_exc()
+                sys.stderr.flush()
+            finally:
+                os._exit(1)
+        os.write(1, f"{pid}\n".encode())
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    with contextlib.suppress(ChildProcessError):
+        while True:
+            os.waitpid(-1, 0)
+
+
 # --- the parent ----------------------------------------------------------------------------
 
 
 def episode(
-    number: int, fault: str, rng: random.Random, redis_: Redis, provider: Provider, options: Any
+    number: int,
+    fault: str,
+    rng: random.Random,
+    redis_: Redis,
+    provider: Provider,
+    processes: Workers,
+    options: Any,
 ) -> dict[str, Any]:
     name = f"{options.seed}-{number}"
     offers = [dict(zip(("name", "asset", "amount"), o, strict=True)) for o in HOSTILE]
@@ -387,15 +520,12 @@ def episode(
     provider.expected[name] = options.processes
     workers = []
     for index in range(options.processes):
-        command = [sys.executable, __file__, "worker", "--redis", redis_.url]
-        command += ["--provider", provider.url, "--episode", name]
+        command = ["--redis", redis_.url, "--provider", provider.url, "--episode", name]
         command += ["--requests", str(options.requests), "--threads", str(options.threads)]
         command += ["--retries", "default" if index % 2 else "none"]
         if index % 2 == 0:
             command.append("--explicit-store")
-        workers.append(
-            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        )
+        workers.append(processes.start(command))
     if fault != "none":
         provider.first_top_up[name].wait(timeout=10)
         provider.everyone_saw[name].wait(timeout=10)
@@ -403,13 +533,9 @@ def episode(
     results: list[dict[str, Any]] = []
     crashed = 0
     for process in workers:
-        try:
-            out, err = process.communicate(timeout=DEADLINE * 3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
+        status, out, err = processes.wait(process, timeout=DEADLINE * 3)
         lines = [line for line in out.splitlines() if line.startswith("{")]
-        if process.returncode != 0 or not lines:
+        if status != 0 or not lines:
             crashed += 1
             sys.stderr.write(err[-2000:])
             continue
@@ -471,9 +597,13 @@ def main(argv: list[str] | None = None) -> int:
     child.add_argument("--threads", type=int, default=4)
     child.add_argument("--retries", choices=["none", "default"], default="none")
     child.add_argument("--explicit-store", action="store_true")
+    sub.add_parser("zygote")
     options = parser.parse_args(argv)
     if options.command == "worker":
         worker(options)
+        return 0
+    if options.command == "zygote":
+        zygote()
         return 0
     rng = random.Random(options.seed)
     kinds = options.faults.split(",")
@@ -489,12 +619,13 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     with tempfile.TemporaryDirectory() as directory:
         server = Redis(directory)
+        processes = Workers(directory)
         try:
             for number, fault in enumerate(plan):
                 if time.monotonic() - began > options.budget:
                     print(f"budget of {options.budget:g} s spent: stopping")
                     break
-                row = episode(number, fault, rng, server, provider, options)
+                row = episode(number, fault, rng, server, provider, processes, options)
                 rows.append(row)
                 line = f"{number:>3} {fault:<8} {row['top_ups']:>7} {row['spent']:<22} "
                 line += f"{row['ok']:>4} {row['slowest']:>7.1f}s  {row['errors']}"
@@ -502,6 +633,7 @@ def main(argv: list[str] | None = None) -> int:
                 for problem, times in Counter(row["broken"]).items():
                     print(f"      BROKEN: {problem}" + (f" (x{times})" if times > 1 else ""))
         finally:
+            processes.stop()
             server.stop()
             provider.stop()
     broken = [row for row in rows if row["broken"]]

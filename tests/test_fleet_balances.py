@@ -318,3 +318,111 @@ async def test_one_crossing_calls_an_async_low_balance_hook_once_across_the_flee
     answers = [c.answers for c in coordinators]
     assert answers in ([[], [True], [False]], [[], [False], [True]])
     assert by == ["P2" if answers[1] == [True] else "P3"]
+
+
+class Buyer:
+    """One purchase function for the low-balance hook and the gate's hook of every process
+    (the README's pattern): a purchase waits on an event the test sets, and its credits
+    land when it ends."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.by: list[str] = []
+        self.buying = threading.Event()
+        self.release = threading.Event()
+
+    def buy(self, name: str) -> None:
+        self.by.append(name)
+        self.buying.set()
+        assert self.release.wait(10), "the test never let the purchase end"
+        self.account.top_up(name)
+
+
+def test_a_gate_in_another_process_waits_for_the_fleets_low_balance_top_up(
+    server: RedisServer,
+) -> None:
+    """Case 139 across the fleet: P1's 200 crosses the low-balance threshold and its hook
+    starts buying (its run marked in Redis); P2 meets the 402 meanwhile. P2's gate starts no
+    hook: it waits until P1's run ends (asking the store), is sent again and gets through.
+    One purchase."""
+    account = Account(100)
+    buyer = Buyer(account)
+
+    def process(name: str) -> httpx.Client:
+        def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            buyer.buy(f"{name} gate hook")
+            return http402.Retry(within=10)
+
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: buyer.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second:
+        assert first.post(URL).status_code == 200  # 99 left: P1's hook buys
+        assert buyer.buying.wait(10)
+        account.balance = 0  # spent elsewhere meanwhile
+        answers: list[int] = []
+        gated = threading.Thread(target=lambda: answers.append(second.post(URL).status_code))
+        gated.start()
+        gated.join(0.6)
+        assert gated.is_alive() and buyer.by == ["P1 low-balance hook"]
+        buyer.release.set()
+        gated.join(10)
+    assert answers == [200]
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_gate_in_another_process_waits_for_the_fleets_low_balance_top_up(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    account = Account(100)
+    buyer = Buyer(account)
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            buyer.by.append(f"{name} gate hook")
+            return http402.Retry(within=10)
+
+        async def low(alert: http402.LowBalance) -> None:
+            await anyio.to_thread.run_sync(buyer.buy, f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    clients = [process(name, store) for name, store in zip(("P1", "P2"), stores, strict=True)]
+    answers: list[int] = []
+    try:
+        assert (await clients[0].post(URL)).status_code == 200
+        await anyio.to_thread.run_sync(buyer.buying.wait, 10)
+        account.balance = 0
+
+        async def gated() -> None:
+            answers.append((await clients[1].post(URL)).status_code)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.sleep(0.6)
+                assert not answers and buyer.by == ["P1 low-balance hook"]
+                buyer.release.set()
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert answers == [200]
+    assert buyer.by == ["P1 low-balance hook"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -505,7 +506,29 @@ def test_no_identifier_is_added_where_none_is_declared() -> None:
 # --- A pay hook slower than hook_timeout -------------------------------------------------
 
 
-def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer() -> None:
+@pytest.fixture
+def hook_threads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The hooks' workers. The first hook (the slow one) runs on a thread of its own that the
+    test joins once it released it: its late proof is kept when the thread ends, and a retry
+    sent before would wait for it only `hook_timeout`. The later hooks answer at once, and
+    run in the caller's thread (in a copy of its context, as a worker's): on a thread of
+    their own, a loaded machine's scheduler could hold them past the 50 ms too."""
+    threads: list[threading.Thread] = []
+
+    def run(job: Callable[[], None]) -> None:
+        if threads:
+            contextvars.copy_context().run(job)
+            return
+        threads.append(threading.Thread(target=job))
+        threads[-1].start()
+
+    monkeypatch.setattr(_workers, "run", run)
+    return threads
+
+
+def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer(
+    hook_threads: list[threading.Thread],
+) -> None:
     """The pay hook answers after `hook_timeout`: the request raises `TimeoutError`, and the
     next request for the offer (an SDK's retry) uses that proof instead of paying again."""
     release = threading.Event()
@@ -527,13 +550,16 @@ def test_a_proof_that_came_too_late_serves_the_next_request_for_the_offer() -> N
     with pytest.raises(TimeoutError):
         client.get(URL)
     release.set()  # the first payment finishes only now
+    hook_threads[0].join()
     assert client.get(URL).status_code == 200
     assert proofs == used == ["proof-0-0123456789"]
     assert client.get(URL).status_code == 200  # a proof is used once: the next one pays
     assert len(proofs) == 2
 
 
-def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope() -> None:
+def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope(
+    hook_threads: list[threading.Thread],
+) -> None:
     """Two tenants of one API on one client (two keys, two scopes, two wallets): tenant A's
     late proof is never sent with tenant B's request for the same offer; B pays with its
     own wallet, and A's retry uses A's proof."""
@@ -560,6 +586,7 @@ def test_a_proof_that_came_too_late_serves_only_its_own_billing_scope() -> None:
         client.get(URL, headers=a)
     assert client.get(URL, headers=b).status_code == 200
     release.set()
+    hook_threads[0].join()  # tenant A's hook
     assert client.get(URL, headers=a).status_code == 200
     assert sent == [
         ("tenantB", "signed-by-tenantB-wallet"),

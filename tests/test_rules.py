@@ -402,6 +402,16 @@ def test_each_word_for_a_payment_is_read_only_with_a_verb_of_making(noun: str) -
 
 
 def test_the_lexicon_of_transfers_is_the_money_movement_source() -> None:
-    """The lexicon of the concept `transfer` lists exactly the source's readable words."""
+    """The lexicon of the concept `transfer` lists exactly the source's readable words and
+    its stored-value phrases, which the lexicon of balances lists too."""
     (lexicon,) = [entry for entry in LEXICON if entry.concept is Concept.TRANSFER]
-    assert lexicon.terms == MONEY_MOVEMENT.concept_terms
+    assert lexicon.terms == MONEY_MOVEMENT.concept_terms + MONEY_MOVEMENT.stored_value
+    balances = {t for entry in LEXICON if entry.concept is Concept.BALANCE for t in entry.terms}
+    assert balances.issuperset(MONEY_MOVEMENT.stored_value)
+
+
+@pytest.mark.parametrize("phrase", MONEY_MOVEMENT.stored_value)
+def test_a_stored_value_cards_balance_lacking_is_a_refused_movement(phrase: str) -> None:
+    """A gift or loyalty card's balance that lacks is the card holder's, not the API's bill."""
+    assert Family.TRANSFER_REFUSED in read_words(f"{phrase} is exceeded").strong
+    assert Family.TRANSFER_REFUSED in read_words(f"insufficient {phrase}.").strong

@@ -50,6 +50,7 @@ __all__ = [
     "HookCall",
     "KnownGate",
     "Lifted",
+    "LowBalanceRunning",
     "MarkGated",
     "NotSent",
     "Notify",
@@ -168,6 +169,15 @@ class Notify:
     never waits for the hook); the answer is `None`."""
 
     crossings: Crossings
+
+
+@attrs.frozen
+class LowBalanceRunning:
+    """Ask whether a low-balance hook of `scope` runs in any process of the fleet (its
+    coordinator marks each run in its store): the answer is `True` or `False` (`False`
+    when the store does not answer). Asked only of a coordinator that marks runs."""
+
+    scope: str
 
 
 @attrs.frozen
@@ -332,6 +342,7 @@ Action = (
     | Probe
     | Reserve
     | Notify
+    | LowBalanceRunning
     | Held
     | Hold
     | Release

@@ -29,6 +29,7 @@ from ._actions import (
     Hold,
     KnownGate,
     Lifted,
+    LowBalanceRunning,
     MarkGated,
     Notify,
     NotSent,
@@ -379,6 +380,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 return await policy.areserve(payment)
             case Notify(crossings=crossings):
                 return self._notify(crossings)
+            case LowBalanceRunning(scope=scope):
+                return await self._low_balance_elsewhere(scope)
             case Held(scope=scope, keys=keys):
                 return await self._held(scope, keys)
             case Hold(scope=scope, keys=keys, record=record):
@@ -533,21 +536,39 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 # plain hook's run ends in its worker, which a timeout does not stop.
                 book = coordinator.book
                 run = book.low_balance_started(crossings.scope)
-                with anyio.move_on_after(self._options.hook_timeout) as bound:
-                    if is_async_callable(hook):
-                        try:
-                            with running_hook(book):
-                                await hook(alert)
-                        except Exception as exc:
-                            hook_failed(exc)
-                        finally:
-                            book.low_balance_ended(run)
-                    else:
-                        await _in_worker(hook, alert, book, run)
+                token = None
+                if self._marks_low_balance:  # and in the fleet's store
+                    token = await coordinator.low_balance_started(
+                        crossings.scope, self._low_balance_ttl
+                    )
+                try:
+                    with anyio.move_on_after(self._options.hook_timeout) as bound:
+                        if is_async_callable(hook):
+                            try:
+                                with running_hook(book):
+                                    await hook(alert)
+                            except Exception as exc:
+                                hook_failed(exc)
+                            finally:
+                                book.low_balance_ended(run)
+                        else:
+                            await _in_worker(hook, alert, book, run)
+                finally:
+                    if token is not None:  # the store is told once the wait ends
+                        with anyio.CancelScope(shield=True):
+                            await coordinator.low_balance_ended(crossings.scope, token)
                 if bound.cancelled_caught:
                     hook_timed_out(self._options.hook_timeout)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
+
+    async def _low_balance_elsewhere(self, scope: str) -> bool:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
+        `False` where the coordinator cannot tell."""
+        try:
+            return bool(await self._coordinator.low_balance_running(scope))
+        except Exception:  # a coordinator of the application's own that raised
+            return False
 
     async def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

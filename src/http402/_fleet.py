@@ -190,6 +190,9 @@ class Keys:
     scope_state: str
     #: The low-balance crossings claimed by a process (a hash: crossing -> the balance).
     crossings: str
+    #: The low-balance hook's runs under way for the scope, in any process (a hash: run
+    #: token -> when it started), so that a gate elsewhere waits for them.
+    low_runs: str
 
     @classmethod
     def of(cls, namespace: str, scope: str, reason: str | None = None) -> Keys:
@@ -209,6 +212,7 @@ class Keys:
             channel=f"{base}:done",
             scope_state=f"{home}:state",
             crossings=f"{home}:low",
+            low_runs=f"{home}:low-runs",
         )
 
     @classmethod

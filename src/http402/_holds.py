@@ -238,7 +238,8 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
     much, not who asked), or one for the request when it names no offer.
 
     The protocol, network, asset, unit, amount and resource (else the request's method and
-    URL) count; a per-challenge token (an L402 invoice, an x402 nonce) does not, so a
+    URL, without the query parameters that change per request: `_replay.request_target`,
+    case 131) count; a per-challenge token (an L402 invoice, an x402 nonce) does not, so a
     request sent again (an SDK's retry) meets the same hold. The offer counts as
     `canonical_offer` has it: a replica that writes the token's address in lower case, or
     the network by its x402 v1 name, sells the same offer (case 114); and its price as a
@@ -390,7 +391,8 @@ class PaidAttempt:
 
 def need_of(request: Any) -> str:
     """A digest of what a request asks for: its method, its URL (query included, without
-    its credentials or a key in its path) and its body (a multipart boundary left out).
+    its credentials, a key in its path, or the parameters that change per request:
+    `_replay.request_target`) and its body (a multipart boundary left out).
     Only a request that asks for the same shows that a top-up bought for it took: one
     endpoint often serves free and paid work with one key (a `:free` model beside a paid one
     on OpenRouter's `/chat/completions`), and the free call's 200 says nothing of the

@@ -59,6 +59,7 @@ from ._actions import (
     HookCall,
     KnownGate,
     Lifted,
+    LowBalanceRunning,
     MarkGated,
     Notify,
     NotSent,
@@ -320,7 +321,13 @@ class Recovery:
         retry_of = sdk_call.key if sdk_call is not None and sdk_call.retry else None
         for _ in range(_MAX_EPISODES_PER_REQUEST):
             run = book.low_balance_run(scope, sent) if need in _LOW_BALANCE_NEEDS else None
-            if run is not None:  # a top-up before the 402 is under way: no second one
+            elsewhere = (
+                run is None
+                and need in _LOW_BALANCE_NEEDS
+                and callable(getattr(coordinator, "low_balance_running", None))
+                and (yield LowBalanceRunning(scope))
+            )
+            if run is not None or elsewhere:  # a top-up before the 402 is under way
                 after = yield from self._after_low_balance(
                     request, error, run, coordinator, scope, tally
                 )
@@ -441,20 +448,37 @@ class Recovery:
         self,
         request: httpx.Request,
         error: PaymentRequiredError,
-        run: Episode,
+        run: Episode | None,
         coordinator: Any,
         scope: str,
         tally: _Tally,
     ) -> Generator[Action, Any, httpx.Response | tuple[PaymentRequiredError, Mark]]:
-        """A gate of a scope whose low-balance hook runs (or ended after the request was
-        sent): the top-up before the 402 is the scope's episode. The request waits for it
-        (at most `hook_timeout`), then is sent once more: the response if it gets through,
+        """A gate of a scope whose low-balance hook runs (`run`, in this process, or ended
+        after the request was sent; `None`: in another process of the fleet, whose store
+        marks it): the top-up before the 402 is the scope's episode. The request waits for
+        it (at most `hook_timeout`; asking the store every `_LOW_BALANCE_POLL` seconds for
+        another process's), then is sent once more: the response if it gets through,
         else the gate it meets and the mark it was sent at, for an episode of its own
         (the low-balance hook says nothing of what it bought: a hook that only warns must
         not keep the gate's own top-up waiting a window). Case 139: the gate's hook bought
         while the low-balance hook's purchase was under way."""
         book: EpisodeBook = coordinator.book
-        if not run.finished:
+        if run is None:
+            self._report(
+                "low_balance_wait", "waiting for the fleet's low-balance top-up", error, scope
+            )
+            hook_timeout, waited = self.options.hook_timeout, 0.0
+            while (yield LowBalanceRunning(scope)):
+                if hook_timeout is not None and waited >= hook_timeout:
+                    raise TimeoutError(
+                        f"the low-balance hook's run for this scope in another process did "
+                        f"not end within {hook_timeout:g} s (the gate's hook is not called "
+                        "beside it)"
+                    )
+                yield Sleep(_LOW_BALANCE_POLL)
+                waited += _LOW_BALANCE_POLL
+                tally.slept += _LOW_BALANCE_POLL
+        elif not run.finished:
             self._report("low_balance_wait", "waiting for the low-balance top-up", error, scope)
             hook_timeout = self.options.hook_timeout
             deadline = None if hook_timeout is None else book.clock() + hook_timeout
@@ -1493,6 +1517,9 @@ def episode_key(scope: str, reason: Reason) -> str:
 _WINDOW_CLOSED = "window closed"
 #: The needs a low-balance top-up may answer: credits, and a 402 that says nothing.
 _LOW_BALANCE_NEEDS = (Reason.INSUFFICIENT_CREDITS, Reason.UNKNOWN)
+#: Seconds between two questions to a fleet's store whether another process's low-balance
+#: run still goes.
+_LOW_BALANCE_POLL = 0.25
 #: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
 _TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: Why a gate met by a request a hook sent raises at once.

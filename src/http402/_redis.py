@@ -645,6 +645,36 @@ class RedisCoordinator(_Fleet):
         claimed = self._side(lambda: self._redis.hsetnx(key, crossing, repr(self._wall())))
         return _claimed(claimed, scope, crossing)
 
+    def low_balance_started(self, scope: str, ttl: float) -> str:
+        """Marks, fleet-wide, that this process's low-balance hook runs for `scope` (for at
+        most `ttl` seconds, should the process die): a gate of the scope in any process
+        waits for it instead of buying beside it. Returns the run's token, for
+        `low_balance_ended`; a store that does not answer takes no mark (the gates of other
+        processes then do not wait: an outage's bound)."""
+        key, token = Keys.of(self._namespace, scope).low_runs, secrets.token_hex(8)
+        now = repr(self._wall())
+
+        def mark() -> None:
+            pipeline = self._redis.pipeline()
+            pipeline.hset(key, token, now)
+            pipeline.pexpire(key, max(1, int(ttl * 1000)))
+            pipeline.execute()
+
+        self._side(mark)
+        return token
+
+    def low_balance_ended(self, scope: str, token: str) -> None:
+        """The low-balance run `token` of `scope` ended (see `low_balance_started`)."""
+        key = Keys.of(self._namespace, scope).low_runs
+        self._side(lambda: self._redis.hdel(key, token))
+
+    def low_balance_running(self, scope: str) -> bool:
+        """Whether a low-balance hook of `scope` runs in some process of the fleet; `False`
+        when the store does not answer."""
+        key = Keys.of(self._namespace, scope).low_runs
+        count = self._side(lambda: self._redis.hlen(key))
+        return count is not _FAILED and bool(count)
+
     def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
         """Re-arms crossings of `scope` fleet-wide (this process saw the balance rise, or
         move back clear of a threshold): the next crossing may be claimed again."""
@@ -989,6 +1019,31 @@ class AsyncRedisCoordinator(_Fleet):
         for each in keys[1:]:
             self._witness.forget(each.state)
         await self._side(lambda: self._redis.delete(keys[0].gate, *(k.episodes for k in keys[1:])))
+
+    async def low_balance_started(self, scope: str, ttl: float) -> str:
+        """`RedisCoordinator.low_balance_started`, awaited."""
+        key, token = Keys.of(self._namespace, scope).low_runs, secrets.token_hex(8)
+        now = repr(self._wall())
+
+        async def mark() -> None:
+            pipeline = self._redis.pipeline()
+            pipeline.hset(key, token, now)
+            pipeline.pexpire(key, max(1, int(ttl * 1000)))
+            await pipeline.execute()
+
+        await self._side(mark)
+        return token
+
+    async def low_balance_ended(self, scope: str, token: str) -> None:
+        """`RedisCoordinator.low_balance_ended`, awaited."""
+        key = Keys.of(self._namespace, scope).low_runs
+        await self._side(lambda: self._redis.hdel(key, token))
+
+    async def low_balance_running(self, scope: str) -> bool:
+        """`RedisCoordinator.low_balance_running`, awaited."""
+        key = Keys.of(self._namespace, scope).low_runs
+        count = await self._side(lambda: self._redis.hlen(key))
+        return count is not _FAILED and bool(count)
 
     async def claim_crossing(self, scope: str, crossing: str) -> bool:
         """`RedisCoordinator.claim_crossing`, as a coroutine."""

@@ -192,6 +192,14 @@ class Shell:
             callable(getattr(coordinator, name, None))
             for name in ("claim_crossing", "clear_crossings")
         )
+        # A fleet's coordinator marks each low-balance run in its store, so that a gate in
+        # another process waits for it (`Recovery._after_low_balance`), for at most this
+        # long should the process die mid-run.
+        self._marks_low_balance = all(
+            callable(getattr(coordinator, name, None))
+            for name in ("low_balance_started", "low_balance_ended", "low_balance_running")
+        )
+        self._low_balance_ttl = max(options.hook_timeout or 0.0, options.retry.within)
         watch = options.low_balance
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
         # A hook's top-up may show in a balance header (`Recovery._balance_shows`).

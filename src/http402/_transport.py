@@ -23,6 +23,7 @@ from ._actions import (
     Hold,
     KnownGate,
     Lifted,
+    LowBalanceRunning,
     MarkGated,
     Notify,
     NotSent,
@@ -404,6 +405,8 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 return policy.reserve(payment)
             case Notify(crossings=crossings):
                 return self._notify(crossings)
+            case LowBalanceRunning(scope=scope):
+                return self._low_balance_elsewhere(scope)
             case Held(scope=scope, keys=keys):
                 return self._held(scope, keys)
             case Hold(scope=scope, keys=keys, record=record):
@@ -535,15 +538,30 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through.
                 run = coordinator.book.low_balance_started(crossings.scope)
+                token = None
                 try:
+                    if self._marks_low_balance:  # and in the fleet's store
+                        token = coordinator.low_balance_started(
+                            crossings.scope, self._low_balance_ttl
+                        )
                     with running_hook(coordinator.book):
                         hook(alert)
                 except Exception as exc:
                     hook_failed(exc)
                 finally:
                     coordinator.book.low_balance_ended(run)
+                    if token is not None:
+                        coordinator.low_balance_ended(crossings.scope, token)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
+
+    def _low_balance_elsewhere(self, scope: str) -> bool:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
+        `False` where the coordinator cannot tell."""
+        try:
+            return bool(self._coordinator.low_balance_running(scope))
+        except Exception:  # a coordinator of the application's own that raised
+            return False
 
     def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

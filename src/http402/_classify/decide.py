@@ -35,7 +35,8 @@
 5. **A remedy alone** ("top up", "upgrade your plan", "add a payment method") decides;
    on a strict reading, not when another refusal is stated plainly (rung 2).
 6. **Fields alone**, only on a reading that is not strict: a price with where to pay it
-   (`price`, `price_usdc`, `amount` beside `pay_to`, `recipient`, `payment_options`) is a
+   (`price`, `price_usdc`, `amount_wei` beside `pay_to`, `recipient`, `payment_options`,
+   a `chain`, a CAIP-2 `network`, a `protocol` that names one) is a
    challenge of no known protocol (no offer is built from it); a required plan is a plan
    limit; an amount required or available, or a `limit` object with nothing remaining, is
    money.
@@ -282,7 +283,12 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
             ):
                 return Verdict(_reason(family), family, code.value, _shown(code, fields), "code")
             vague_codes.append((family, code))
-    # 4. Wording that names what happened, with the vague codes.
+    # 4. Wording that names what happened, with the vague codes. A code that names a limit
+    # by its window and nothing it counts (`monthly_limit_exceeded`) says when the limit
+    # renews, not what it is: words that state a cap the account set in money say what
+    # ("Monthly spending limit reached", API Direct's 429), and the cap is not the plan's.
+    if Family.SPEND_CAP_REACHED in stated:
+        vague_codes = [(f, code) for f, code in vague_codes if f is not Family.PLAN_VOLUME_USED]
     candidates = [family for family in stated if not family.is_remedy]
     candidates.extend(family for family, _ in vague_codes)
     remedies = sorted((family for family in stated if family.is_remedy), key=_rank)
@@ -420,11 +426,17 @@ def _throttle_gives_way(
       beside "You have exceeded the monthly rate limit of 1000 requests. Please try again
       next month."): the time window decides, not the name. One text that states both
       stays a throttle ("Too many requests; your monthly limit has been exceeded").
-    - `RATE`, `DAY`, or a refused transfer: never.
+    - `DAY`, stated in the words that state a cap the account set in money ("Daily spending
+      limit reached", API Direct's 429): the window is the cap's period, not a throttle's;
+      a cap in money is raised by the account whatever its window (payloads17, 18), and
+      the cap, stated plainly, then outranks the window as it does a category.
+    - `RATE`, another `DAY`, or a refused transfer: never.
     """
     window = said.window
     if window is Window.NONE:
         return not said.transfer
+    if window is Window.DAY and not said.transfer and not said.contrary:
+        return Family.SPEND_CAP_REACHED in said.strong and _only_a_day_stated(said)
     if window is not Window.NAMED or said.transfer or said.contrary:
         return False
     if any(message.own and other.window in SHORT for message, other in texts):
@@ -439,6 +451,14 @@ def _throttle_gives_way(
         )
         for message, other in texts
     )
+
+
+def _only_a_day_stated(said: Statements) -> bool:
+    """`True` when a text's throttle is stated only by the words of a day ("daily"): no
+    throttle of its own words ("throttled", "rate limit", "too many requests") beside it,
+    which keeps a day's budget a throttle's ("You have been throttled: your daily budget is
+    exhausted", payloads11)."""
+    return all(name in _DAY_RULES for name in said.rules if name in _THROTTLE_NAMES)
 
 
 def _category_outranked(names_billing: bool, texts: list[tuple[Message, Statements]]) -> bool:
@@ -542,15 +562,22 @@ def first_code(fields: Fields) -> str | None:
     return next((code.value for code in fields.codes if not code.aux), None)
 
 
+#: The fields that say where or how a price is paid (`fields.py`: `_PAYEE_KEYS`,
+#: `_RAIL_KEYS`, `_NETWORK_KEYS`, `_PROTOCOL_VALUE_KEYS`).
+_WHERE_TO_PAY = ("pay_to", "rail", "network", "protocol")
+
+
 def _from_fields(fields: Fields) -> Verdict | None:
     """Rung 6: a price and where to pay it (a challenge); a required plan; a named limit
     with nothing left, by its name's family; an amount required or available; a bare limit
     with nothing left."""
     values = fields.values
     family: Family | None = None
-    if values.get("pay_to") and values.get("price") is not None:
-        # A price for this request and where to pay it, in a shape of no known protocol:
-        # a challenge, whose offers stay empty (none is built from a shape no spec defines).
+    if values.get("price") is not None and any(values.get(role) for role in _WHERE_TO_PAY):
+        # A price for this request and where to pay it (a payee, the chain it is paid on,
+        # the protocol it is paid by), in a shape of no known protocol: a challenge, whose
+        # offers stay empty (none is built from a shape no spec defines, and a placeholder
+        # payee such as "0x..." is no offer).
         family = Family.CHARGE_ASKED
     elif values.get("required_plan") is not None:
         family = Family.PLAN_FEATURE
@@ -587,6 +614,9 @@ for _rule in WORDING:
         _BY_NEEDLE[_needle] = (*_BY_NEEDLE.get(_needle, ()), _rule)
 _NEEDLES = tuple(_BY_NEEDLE)
 _THROTTLE_RULES = tuple(rule for rule in WORDING if rule.family is Family.THROTTLE)
+_THROTTLE_NAMES = frozenset(rule.name for rule in _THROTTLE_RULES)
+#: The throttle's rules whose words state only a day (`_only_a_day_stated`).
+_DAY_RULES = frozenset(rule.name for rule in _THROTTLE_RULES if rule.window is Window.DAY)
 
 
 @functools.lru_cache(maxsize=256)

@@ -366,6 +366,9 @@ _CODE_KEYS = (
     "tag",
     # OpenRouter's `metadata.limit_source`: which limit was hit.
     "limit_source",
+    # Meridian's 429 `"cap_type": "monthly_spend"` (payloads17): which cap was hit, by kind.
+    "cap_type",
+    "limit_type",
     # Square's `errors[].category` (`PAYMENT_METHOD_ERROR`).
     "category",
 )
@@ -465,19 +468,26 @@ _REQUEST_ID_KEYS = ("request_id", "x_request_id", "debug_id", "correlation_id", 
 #: `payment_options`, Creance's `price` and `pay_to`). A price alone is a cost the account's
 #: credits answer (`credits_required`).
 #: A price is named `price` or `amount`, bare or followed by its unit: a currency (`price_usd`,
-#: `amount_usdc`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is $0.0024;
-#: cents), bitcoin's satoshis and millisatoshis (Lightning Enable's `l402.amount_sats`), a
-#: token's atomic units (`amountWei`, as p2pago's 402 contract has it; Solana's lamports). The
-#: value is read as evidence only: no offer is built from it, whatever its unit.
+#: `amount_usdc`, `price_eur`), a fraction of one (ASG's `quote.price_usdc_microusd`: 2400 is
+#: $0.0024; cents), bitcoin's satoshis and millisatoshis (Lightning Enable's
+#: `l402.amount_sats`), a coin by its code (`amount_eth`, `amount_sol`), a token's atomic units
+#: (`amountWei`, as p2pago's 402 contract has it; gwei; Solana's lamports). The value is read
+#: as evidence only: no offer is built from it, whatever its unit.
 _PRICE_UNITS = (
     "usd",
     "usdc",
+    "usdt",
+    "eur",
     "microusd",
     "usdc_microusd",
     "cents",
     "sats",
+    "sat",
     "msat",
     "msats",
+    "btc",
+    "eth",
+    "sol",
     "atomic",
     "wei",
     "gwei",
@@ -511,6 +521,18 @@ _PAYEE_KEYS = (
     # StackIt's `x402.payment_target` (payloads16): where the request's price is paid.
     "payment_target",
 )
+#: Where a price is paid may be named by its rail rather than its payee: the chain it is paid
+#: on (vyra's 402 `{"protocol": "x402", "chain": "solana", "amount": "0.01", "memo": ...}`,
+#: p2pago's `chainId` beside its `recipient`, payloads18). A chain is a crypto rail whatever
+#: its value; a `network` only in the chain-agnostic form CAIP-2 gives it (`eip155:8453`,
+#: `solana:5eykt4...`), since a card's network (`"network": "visa"`) is a payments API's
+#: field of a charge, not where this request is paid.
+_RAIL_KEYS = ("chain", "chain_id", "blockchain")
+_NETWORK_KEYS = ("network",)
+#: Where a price is paid may also be named by the protocol it is paid by: a `protocol` (or
+#: `payment_protocol`) whose value is one of `PROTOCOL_KEYS` ("x402", "l402"...).
+_PROTOCOL_VALUE_KEYS = ("payment_protocol", "protocol")
+_CAIP2 = re.compile(r"[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,64}")
 #: Payment protocols a body may name as a KEY whose object states the price of this request
 #: (StackIt's 402 `{"error": "payment_required", "x402": {"price_usd": 0.02, "token":
 #: "USDC", "chain": "base", "payment_target": "0x..."}}`, payloads16). The names are those
@@ -646,6 +668,30 @@ def _payee(value: Any) -> bool | None:
     return True if isinstance(value, list) and value else None
 
 
+def _rail(value: Any) -> bool | None:
+    """`True` for a chain a price is paid on: a name, an id (`8453`), or a CAIP-2 id."""
+    if type(value) is int:
+        return True if 0 < value < 10**12 else None
+    if isinstance(value, str):
+        return True if 0 < len(value.strip()) <= 100 else None
+    return None
+
+
+def _chain_network(value: Any) -> bool | None:
+    """`True` for a network named as CAIP-2 names a chain (`eip155:8453`)."""
+    if isinstance(value, str) and _CAIP2.fullmatch(value.strip()):
+        return True
+    return None
+
+
+def _payment_protocol(value: Any) -> str | None:
+    """The payment protocol a value names (`"x402"`, `"L402"`), else `None`."""
+    if not isinstance(value, str):
+        return None
+    lowered = value.strip().lower()
+    return lowered if lowered in PROTOCOL_KEYS else None
+
+
 def _request_id(value: Any) -> str | None:
     return bounded_text(value, 200) if isinstance(value, str) else None
 
@@ -691,6 +737,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "request_id": _request_id,
     "price": _price,
     "pay_to": _payee,
+    "rail": _rail,
+    "network": _chain_network,
+    "protocol": _payment_protocol,
     **{role: _reset_in(unit) for role, unit in RESET_UNITS.items()},
 }
 
@@ -727,6 +776,9 @@ def _build_roles() -> None:
         ("request_id", _REQUEST_ID_KEYS),
         ("price", _PRICE_KEYS),
         ("pay_to", _PAYEE_KEYS),
+        ("rail", _RAIL_KEYS),
+        ("network", _NETWORK_KEYS),
+        ("protocol", _PROTOCOL_VALUE_KEYS),
         *_RESET_KEYS.items(),
     ):
         for rank, key in enumerate(keys):

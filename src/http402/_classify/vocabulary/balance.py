@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from ..families import Family
 from ..rules import CodeRule, CodeWords, Strength, WordRule
+from .movement import MONEY_MOVEMENT
 
 BALANCE = Family.BALANCE_EXHAUSTED
 CAP = Family.SPEND_CAP_REACHED
 QUOTA = Family.QUOTA_EXHAUSTED
 STRONG, WEAK = Strength.STRONG, Strength.WEAK
+#: A code that names a money movement of the payment product's user beside its lack of
+#: funds (Bithumb's `withdraw_insufficient_balance` on `/v1/withdraws/coin`, payloads19) is
+#: that movement's, not the API's bill: the funds records do not read it, and its words are
+#: read as a message's (`CODE_AS_WORDS`), where the movement is a refused transfer.
+_MOVES_MONEY = frozenset(w for w in MONEY_MOVEMENT.operations if w.isascii())
 
 WORDING = (
     WordRule(
@@ -418,7 +424,9 @@ CODE_WORDS = (
         strength=STRONG,
         examples=("InsufficientBalanceError", "INSUFFICIENT_ACCOUNT_CREDITS"),
         look_alikes=("insufficient_space", "insufficient_scope"),
-        source="tests/payloads/jina-reader-insufficient-balance-402.json",
+        source="tests/payloads/jina-reader-insufficient-balance-402.json; research/payloads19 "
+        "bithumb-withdraw-insufficient-balance-400-negative (a look-alike)",
+        none_of=_MOVES_MONEY,
     ),
     CodeWords(
         "credits needed",
@@ -430,6 +438,7 @@ CODE_WORDS = (
         look_alikes=("credits_report",),
         source="tests/payloads (anthropic-credits-required-monthly-spend-limit-details-429, "
         "from research)",
+        none_of=_MOVES_MONEY,
     ),
     CodeWords(
         "insufficient quota",
@@ -461,6 +470,20 @@ CODE_WORDS = (
         look_alikes=("spend_report",),
         source="OpenAI organization_spend_limit_exceeded (platform.openai.com/docs/guides/"
         "error-codes)",
+    ),
+    # A cap named by what it counts and its window, as a cap's name field gives it
+    # (Meridian's 429 `{"error": "quota_exceeded", "cap_type": "monthly_spend"}`,
+    # payloads17): spend counted per month or per day is a cap in money, whatever its window.
+    CodeWords(
+        "a spend cap by its window",
+        all_of=("spend",),
+        any_of=("monthly", "daily", "weekly", "yearly", "annual", "total", "max", "maximum"),
+        family=CAP,
+        strength=STRONG,
+        examples=("monthly_spend", "daily_spend", "max_spend"),
+        look_alikes=("spend_report", "monthly_spend_report", "monthly"),
+        source="research/payloads17 meridian-monthly-spend-cap-429",
+        none_of=frozenset({"report", "reports", "summary", "history", "alert", "alerts", "id"}),
     ),
     CodeWords(
         "spending limit",

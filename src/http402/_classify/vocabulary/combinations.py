@@ -461,6 +461,32 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="tests/payloads razorpayx and stripe payouts (English wording rules); the same "
         "refusal in the lexicons' other languages",
     ),
+    # A money movement refused by its own limit (a withdrawal's or a transfer's maximum,
+    # Bithumb's 400 "출금 최대 한도가 초과 되었습니다.", payloads19): the product's rule for
+    # its user's own money, which no payment to the API lifts. Not a plan's allowance
+    # counted in a unit ("data transfer" is a unit), nor a quota's.
+    ConceptRule(
+        "transfer over its limit",
+        Family.TRANSFER_REFUSED,
+        STRONG,
+        needs=[C.TRANSFER, C.RAN_OUT, C.LIMIT],
+        unless=[C.PLAN, C.UNIT, C.QUOTA],
+        examples=(
+            "출금 최대 한도가 초과 되었습니다.",
+            "The maximum withdrawal limit has been exceeded.",
+            "提现金额超过上限",
+            "出金上限を超過しました。",
+            "Daily payout limit reached.",
+        ),
+        look_alikes=(
+            "Monthly data transfer limit exceeded.",
+            "The withdrawal was created.",
+            "Limit reached. Upgrade your plan for more transfers.",
+        ),
+        source="research/payloads19 bithumb-withdraw-insufficient-balance-400-negative "
+        "(https://apidocs.bithumb.com/docs/api-주요-에러-코드: withdraw_insufficient_balance, "
+        "'출금 최대 한도가 초과 되었습니다.')",
+    ),
     # ------------------------------------------------------------------ remedies
     ConceptRule(
         "top up",
@@ -558,6 +584,31 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         look_alikes=("Please upgrade your client library.",),
         source="research/payloads2 apify-not-enough-usage-to-run-paid-actor-402, azure-form-"
         "recognizer-f0-call-volume-quota-403",
+    ),
+    # An upgrade asked with its object left out ("you need to upgrade", "please upgrade") in
+    # the clause that names what ran out: it is of what ran out, a quota, a limit or a
+    # volume, which the plan grants (moderationapi's 403 "Your quota is used and you need to
+    # upgrade.", payloads18). The upgrade must be asked (a need, a please): a quota's
+    # "upgrade request" is no remedy; a client's or a version's upgrade names no limit.
+    ConceptRule(
+        "upgrade for what ran out",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.UPGRADE_VERB, {C.QUOTA, C.LIMIT, C.UNIT}, {C.REQUIREMENT, C.ASK_VERB}],
+        unless=[C.KEY, C.FIELD],
+        part=Part.WHOLE,
+        examples=(
+            "Your quota is used and you need to upgrade.",
+            "Quota exceeded, you need to upgrade.",
+        ),
+        look_alikes=(
+            "Your quota upgrade request is pending.",
+            "Your client is outdated, you need to upgrade.",
+            "Please upgrade your client library.",
+        ),
+        source="research/payloads18 moderationapi-quota-used-forbidden-403 "
+        "(https://docs.moderationapi.com/api-reference/errors: '403 | Forbidden -- ... your "
+        "quota is used and you need to upgrade.')",
     ),
     ConceptRule(
         "buy a plan",

@@ -66,6 +66,16 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="tests/payloads (deepseek, fal, novita, razorpay): money the account holds",
     ),
+    # A savings plan is spend committed and paid ahead (AWS's, Azure's, Alibaba's 节省计划),
+    # money the account holds, not a plan's allowance: QWeather's 403 "No Credit" ("Your
+    # account does not have enough available credit, savings plan or other quota",
+    # payloads19) is a balance. The phrase is read whole, before "plan".
+    Lexicon(
+        C.BALANCE,
+        ["savings plan", "savings plans", "节省计划"],
+        source="research/payloads19 qweather-no-credit-403 (https://dev.qweather.com/en/docs/"
+        "resource/error-code: 'NO CREDIT ... 你的帐号内没有足够的可用额度、节省计划或其他额度')",
+    ),
     Lexicon(
         C.CREDITS,
         [
@@ -197,6 +207,15 @@ LEXICON: tuple[Lexicon, ...] = (
             "set limit",
             "set limits",
             "limit you set",
+            # A limit the account configured itself: Dune's 402 "This request would exceed your
+            # configured limits per billing cycle" (payloads19), whatever its window.
+            "limits you set",
+            "limit you've set",
+            "limits you've set",
+            "limit you have set",
+            "limits you have set",
+            "configured limit",
+            "configured limits",
             "cost control",
             "billing limit",
             "billing cap",
@@ -1407,9 +1426,12 @@ LEXICON: tuple[Lexicon, ...] = (
     Lexicon(
         C.TRANSFER,
         # One source with the look-alike rule's words and the paths (`movement.py`).
-        MONEY_MOVEMENT.concept_terms,
+        MONEY_MOVEMENT.concept_terms + MONEY_MOVEMENT.stored_value,
         source=MONEY_MOVEMENT.source,
     ),
+    # A stored-value card's balance names a balance too (`movement.py`), so its lack is a
+    # refused movement ("transfer lacks funds" in `combinations.py`).
+    Lexicon(C.BALANCE, MONEY_MOVEMENT.stored_value, source=MONEY_MOVEMENT.source),
     Lexicon(
         C.SANDBOX,
         [

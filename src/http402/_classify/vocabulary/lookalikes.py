@@ -26,11 +26,14 @@ STRONG = Strength.STRONG
 #: of a spaced script as a whole word, a Chinese, Japanese or Korean one anywhere.
 _MOVEMENT = r"\b" + MONEY_MOVEMENT.spaced_pattern() + r"\b"
 _MOVEMENT_UNSPACED = MONEY_MOVEMENT.unspaced_pattern()
-#: A lack of funds, in those languages.
+#: A lack of funds, in those languages (Korean's 부족 too: "출금 가능 잔액이 부족합니다").
 _LACK = (
     r"(?:insufficient|not enough|not have (?:enough|sufficient)|insuficientes?|insuffisante?s?"
-    r"|nicht ausreichend|不足)"
+    r"|nicht ausreichend|不足|부족)"
 )
+#: A balance that lacks, said first, in Chinese, Japanese and Korean ("余额不足", "残高不足",
+#: "잔액이 부족하여"): the movement it lacks for follows.
+_BALANCE_LACK_UNSPACED = r"(?:余额|残高|잔액|잔고)[^。.]{0,4}?(?:不足|부족)"
 #: An order or a trade lacks funds only by these words: "in order to" is everywhere.
 _ORDER = r"(?:(?:this|the|your|an?) (?:order|trade)|requested (?:order|trade))"
 
@@ -81,7 +84,12 @@ WORDING = (
         + r" (?:funds|balance|saldo|fundos|fondos|solde)\b[^.]{0,80}?"
         r"(?:\b(?:for|to|para|pour|f[üu]r)\b[^.]{0,30}?(?:" + _MOVEMENT + r"|\b" + _ORDER + r"\b))"
         r"|\b(?:saldo|fundos|fondos|solde|guthaben) " + _LACK + r"[^.]{0,20}?\b(?:para|pour"
-        r"|f[üu]r)\b[^.]{0,30}?" + _MOVEMENT + r"|余额不足[^。.]{0,20}?" + _MOVEMENT_UNSPACED,
+        r"|f[üu]r)\b[^.]{0,30}?"
+        + _MOVEMENT
+        + r"|"
+        + _BALANCE_LACK_UNSPACED
+        + r"[^。.]{0,20}?"
+        + _MOVEMENT_UNSPACED,
         needles=(*MONEY_MOVEMENT.needles(), "order", "trade"),
         examples=(
             "You have insufficient funds in your Stripe account for this transfer.",
@@ -94,6 +102,9 @@ WORDING = (
             "Solde insuffisant pour le remboursement.",
             "Account has insufficient funds for the order.",
             "余额不足，无法退款",
+            "잔액이 부족하여 출금할 수 없습니다.",
+            "출금 가능 잔액이 부족합니다.",
+            "残高不足のため出金できません。",
         ),
         look_alikes=(
             "Your card has insufficient funds.",
@@ -101,6 +112,7 @@ WORDING = (
             "Saldo insuficiente para completar la solicitud.",
             "Insufficient balance. Top up in order to continue.",
             "Insufficient credits to process this request.",
+            "잔액이 부족합니다. 충전 후 다시 시도해 주세요.",
         ),
         source="https://docs.stripe.com/error-codes/balance-insufficient; PayPal Payouts "
         "INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/payments.payouts-batch/v1); "

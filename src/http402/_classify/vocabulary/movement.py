@@ -80,6 +80,14 @@ class MoneyMovement:
         making: The verbs of making, sending or approving a payment, in every language
             read, before the word for it ("to make this payment", "para realizar esse
             pagamento") or after it ("um diese Zahlung durchzuführen", "ödemeyi yapmak").
+        stored_value: Phrases for a stored-value card's balance (a gift, loyalty, prepaid or
+            voucher card): the card holder's money, which a payment product charges for its
+            user, never the balance the API bills. Read by the concept reader only, as a
+            balance and a movement at once, so its lack is a refused movement: Secuconnect's
+            400 `ProductNotEnoughBalanceException` "Card balance is exceeded" on a loyalty
+            card's `/charge` (payloads18). A card *declined* for insufficient funds while
+            paying the API ("Your card has insufficient funds") names no card's balance and
+            stays `instrument_declined`.
         examples: Request paths whose operation moves money.
         look_alikes: Request paths that do not.
         source: Where the words were seen.
@@ -92,6 +100,7 @@ class MoneyMovement:
     market_orders: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     payments: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     making: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    stored_value: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
     examples: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
     look_alikes: tuple[str, ...] = attrs.field(converter=_words, validator=_required, repr=False)
     source: str = attrs.field(validator=_required, repr=False)
@@ -187,6 +196,8 @@ MONEY_MOVEMENT = MoneyMovement(
         "withdrawal",
         "withdrawals",
         "withdraw",
+        # Bithumb's `/v1/withdraws/coin` (payloads19): the verb's form names the operation.
+        "withdraws",
         "disbursement",
         "disbursements",
         "remittance",
@@ -329,11 +340,23 @@ MONEY_MOVEMENT = MoneyMovement(
         "создания",
         "создать",
     ),
+    stored_value=(
+        "card balance",
+        "gift card balance",
+        "prepaid card balance",
+        "loyalty card balance",
+        "voucher balance",
+        "kartenguthaben",  # German
+        "saldo do cartão",  # Portuguese
+        "saldo de la tarjeta",  # Spanish
+        "solde de la carte",  # French
+    ),
     examples=(
         "/v1/payouts",
         "/v1/transfers/tr_123/reversals",
         "/v1/payments/pay_1/refund",
         "/api/v3/withdrawals",
+        "/v1/withdraws/coin",
         "/v2/disbursements/batch",
         "/api/v1/estornos",
         "/v1/virements",
@@ -365,7 +388,11 @@ MONEY_MOVEMENT = MoneyMovement(
     "number porting 'orders' bill the account (not an operation); research/payloads11 "
     "woovi-payment-approve-saldo-insuficiente-400-negative (a payment the account makes: "
     "github.com/woovibr/woovi-developers docs/payment/payment-how-to-use-api-to-approve-a-"
-    "payment.md)",
+    "payment.md); research/payloads19 bithumb-withdraw-insufficient-balance-400-negative "
+    "(apidocs.bithumb.com: `/v1/withdraws/coin`, `withdraw_insufficient_balance`, "
+    "'출금 최대 한도가 초과 되었습니다.'); research/payloads18 secuconnect-card-balance-"
+    "exceeded-400-negative (https://developer.secuconnect.com/integration/API_Errors.html: "
+    "ProductNotEnoughBalanceException, 'Card balance is exceeded')",
 )
 
 _SEGMENTS = MONEY_MOVEMENT.segments()

@@ -535,7 +535,6 @@ CODES = (
             "plan_restricted",
             "tier_limit_exceeded",
             "requires_upgrade",
-            "plan_required",
             "paid_plan_required",
             "paid_account_required",
             "paid_subscription_required",
@@ -552,13 +551,17 @@ CODES = (
     # active one (Autohost's `subscription_required`, "Subscription required. Re-subscribe
     # to continue."). The words decide among them, as they do for the wording
     # (subscription.py's "a subscription required"); with no words, it is the plan's.
+    # So does a plan required (hesgoals' 403 `PLAN_REQUIRED` "No active plan associated
+    # with account.", payloads18: no plan at all, a lapse; "Pro plan required" names a tier):
+    # a plan, like a subscription, may be any active one. A paid plan required names its tier.
     CodeRule(
-        ("subscription_required",),
+        ("subscription_required", "plan_required"),
         FEATURE,
         STRONG,
         source="tests/payloads/aws-support-subscription-required-exception-400.json; "
         "research/payloads12 autohost-subscription-required-403 "
-        "(https://docs-dev.autohost-dev.uk/api/errors/subscription_required)",
+        "(https://docs-dev.autohost-dev.uk/api/errors/subscription_required); research/"
+        "payloads18 hesgoals-plan-required-403 (https://hesgoals1.co.uk/docs/errors)",
         joins_words=True,
     ),
     # HTTP's own Upgrade Required, an e-mail address's verification.

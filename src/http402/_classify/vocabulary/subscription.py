@@ -233,6 +233,33 @@ WORDING = (
         look_alikes=("Account created.",),
         source="tests/payloads/openai-billing-not-active.json",
     ),
+    # An account cancelled is its paid relationship ended, as a subscription cancelled is:
+    # hesgoals' 403 `ACCOUNT_SUSPENDED` "Account has been suspended or cancelled."
+    # (payloads18), lifted by renewing. A ban says "terminated", "banned" or "suspended" (weak
+    # above, with no cause), never "cancelled"; an operation cancelled on an account ("account
+    # deletion was cancelled") is no state of the account.
+    WordRule(
+        "account cancelled",
+        INACTIVE,
+        STRONG,
+        r"\baccount (?:has been |had been |was |is |got )?(?:(?:suspended|closed|terminated"
+        r"|disabled|deactivated),? (?:or|and(?:/or)?) )?(?:canceled|cancelled)\b",
+        needles=("account",),
+        examples=(
+            "Account has been suspended or cancelled.",
+            "Your account was cancelled.",
+            "This account is canceled. Renew to continue.",
+        ),
+        look_alikes=(
+            "Account deletion was cancelled.",
+            "The account cancellation request is pending.",
+            "Your account has been suspended.",
+            "Account suspended for violating our terms.",
+        ),
+        source="research/payloads18 hesgoals-account-suspended-or-cancelled-403 "
+        "(https://hesgoals1.co.uk/docs/errors: 'ACCOUNT_SUSPENDED | 403 | Account has been "
+        "suspended or cancelled.')",
+    ),
     # --- payloads13: an account off whose remedy names a payment method or billing
     # (Lambda Cloud's 403 "Your account is inactive." with the suggestion "Make sure you
     # have verified your email address and have a valid payment method"): the cause is the
