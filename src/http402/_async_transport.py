@@ -53,6 +53,7 @@ from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unansw
 from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
+from ._redaction import request_body
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
 from ._streams import AsyncFollowed
@@ -615,6 +616,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 url=str(request.url),
                 host=host,
                 request_headers=credential_view(request),
+                request_body=request_body(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,

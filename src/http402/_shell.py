@@ -28,7 +28,7 @@ from ._logs import logger as _logger
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
-from ._redaction import collect_secrets
+from ._redaction import request_body, request_secrets
 from ._replay import PROCESS_KEY, REPLAY_EXTENSION, KeyedScope, credential_view, default_scope
 from ._streams import (
     LookAhead,
@@ -404,7 +404,7 @@ class Shell:
             return None
         crossings = self._alarm.crossings(scope, amount, self._coordinator.book.clock())
         if crossings.fired:  # the hook's failure is logged without this request's credentials
-            secrets = collect_secrets(str(request.url), credential_view(request))
+            secrets = request_secrets(request)
             crossings = attrs.evolve(crossings, secrets=secrets)
         return crossings
 
@@ -431,6 +431,7 @@ class Shell:
             host=request.url.host,
             url=str(request.url),
             request_headers=credential_view(request),
+            request_body=request_body(request),
             registry=self._registry,
         )
 
@@ -456,6 +457,7 @@ class Shell:
                 host=request.url.host,
                 url=str(request.url),
                 request_headers=credential_view(request),
+                request_body=request_body(request),
                 registry=registry,
             )
             if payment is not None:

@@ -47,6 +47,7 @@ from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unansw
 from ._logs import for_request
 from ._models import PaymentRequired, Retry
 from ._options import Options
+from ._redaction import request_body
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
 from ._streams import Followed
@@ -608,6 +609,7 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                 url=str(request.url),
                 host=host,
                 request_headers=credential_view(request),
+                request_body=request_body(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,
