@@ -12,9 +12,10 @@ its message: whole, shortened (24 of 32 characters and an ellipsis), lower-cased
 of four, and ``%uXXXX``-encoded. A message that quotes a token that is not the caller's
 costs what any new message costs to classify: the echo rows are compared with it. Then the
 redactor alone: built for a new key and run on each kind of message, a cached one on
-2,000 characters, and the worst a hostile server can make it do: text made of pieces of the
-key (and of its base64, of its hex dump, with a NUL by each character), as long as a field
-(4,000 characters) and as `error.body` (64 Ki).
+2,000 characters (ASCII, and Japanese with emoji), and the worst a hostile server can make it
+do: text made of pieces of the key (and of its base64, of its hex dump, with a NUL by each
+character, with a look-alike separator, U+2212 or U+30FB, by each), as long as a field (4,000
+characters) and as `error.body` (64 Ki).
 """
 
 from __future__ import annotations
@@ -128,8 +129,14 @@ def main() -> None:
     redact = Redactor([key, f"Bearer {key}", f"session={key}; theme=dark"])
     plain = ("x" * 40 + " ") * 48  # about 2,000 characters, nothing to scrub
     echoed = plain[: -len(key) - 1] + key
+    wide = ("残高が不足しています。プランをご確認ください・💳 " * 80)[:2000]
     print(f"A cached redactor on 2,000 characters, µs per call; best of 5 passes of {few}")
-    for label, text in (("nothing to scrub", plain), ("the key at the end", echoed)):
+    for label, text in (
+        ("nothing to scrub", plain),
+        ("the key at the end", echoed),
+        ("nothing to scrub, Japanese and emoji", wide),
+        ("the key at the end, Japanese and emoji", wide[: -len(key) - 1] + key),
+    ):
         print(f"  {label:<38}{best_of(lambda text=text: redact.bounded(text, 2000), few):8.1f}")
     # The worst a hostile server can make of `error.body` (read lazily, 64 Ki characters at
     # most) and of a 4,000-character field: text made of runs of the key, each found apart.
@@ -145,6 +152,10 @@ def main() -> None:
         ),
         "its pieces, a NUL by each character": "\x00".join(
             " ".join(key[i % 21 : i % 21 + 11] for i in range(3000))
+        ),
+        "its pieces, U+2212 or U+30FB by each character": "".join(
+            c + "\u2212\u30fb"[n % 2]
+            for n, c in enumerate(" ".join(key[i % 21 : i % 21 + 11] for i in range(3000)))
         ),
     }
     print("Hostile text (pieces at every offset), ms per call; best of 5")

@@ -474,6 +474,31 @@ class TestContentTypesMetBefore:
             with pytest.raises(http402.InsufficientCreditsError):
                 client.get(URL)
 
+    def test_a_type_judged_by_another_transport_passes_with_no_look(self) -> None:
+        http402.PaymentRequiredTransport(_typed("application/json")).handle_request(
+            httpx.Request("GET", URL)
+        )
+        transport = http402.PaymentRequiredTransport(_typed("application/json"))
+        looks = transport._looked_at = _CountingLooks(transport)  # type: ignore[method-assign]
+        for _ in range(3):
+            assert transport.handle_request(httpx.Request("GET", URL)).status_code == 200
+        assert looks.calls == 0
+
+    def test_types_met_in_turn_are_each_judged_once_and_a_stream_every_time(self) -> None:
+        """A transport compares a 200's type with the one it judged last before it asks
+        `NOT_STREAMS`: alternating types pass as well, and an event stream never does."""
+        types = ["application/json", "text/html", "text/event-stream"] * 3
+        served = iter(types)
+
+        def provider(request: httpx.Request) -> httpx.Response:
+            return _typed(next(served)).handler(request)  # type: ignore[no-any-return]
+
+        transport = http402.PaymentRequiredTransport(httpx.MockTransport(provider))
+        looks = transport._looked_at = _CountingLooks(transport)  # type: ignore[method-assign]
+        for _ in types:
+            transport.handle_request(httpx.Request("GET", URL)).read()
+        assert looks.calls == 2 + 3
+
     def test_the_types_kept_are_bounded(self) -> None:
         for n in range(3 * http402._shell._MAX_NOT_STREAMS):
             transport = http402.PaymentRequiredTransport(_typed(f"application/x-{n}"))

@@ -8,6 +8,7 @@ OpenTelemetry span event, a Redis key or value, or `http402 explain` output (tex
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
 import contextlib
@@ -22,28 +23,36 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlencode
 
 import attrs
 import httpx
 import pytest
+import regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import http402
+from http402 import _unicode_data
 from http402._cli import main
 from http402._redaction import (
-    _SEPARATOR,
-    _SEPARATOR_SET,
+    _SEPARATOR_RANGES,
     CREDENTIAL_NAMES,
     NOT_CREDENTIALS,
     CredentialName,
     Redactor,
+    _basic_separator_runs,
     _fold,
+    _separator_runs,
+    _separator_spans,
+    body_secrets,
     collect_secrets,
     credential_kind,
     is_credential_query_name,
     is_sensitive_header,
+    request_body,
+    request_secrets,
+    separator_set,
 )
 from http402._replay import default_scope
 
@@ -81,6 +90,8 @@ class Placement:
     url: str = URL
     headers: tuple[tuple[str, str], ...] = ()
     hook_headers: tuple[tuple[str, str], ...] = ()
+    #: The request's body and its type (case 137: Tavily's `{"api_key": ...}`).
+    body: tuple[bytes, str] = (b"{}", "application/json")
 
 
 PLACEMENTS: dict[str, Placement] = {
@@ -117,6 +128,25 @@ PLACEMENTS: dict[str, Placement] = {
     "hook PAYMENT-SIGNATURE": Placement(hook_headers=(("PAYMENT-SIGNATURE", CANARY),)),
     "hook X-PAYMENT": Placement(hook_headers=(("X-PAYMENT", CANARY),)),
     "hook X-Payment-Proof": Placement(hook_headers=(("X-Payment-Proof", CANARY),)),
+    # A key in the request's body, under a credential's name (case 137).
+    "body JSON api_key": Placement(
+        body=(json.dumps({"api_key": CANARY, "query": "who won"}).encode(), "application/json")
+    ),
+    "body JSON nested auth.token": Placement(
+        body=(json.dumps({"auth": {"type": "bearer", "token": CANARY}}).encode(), "text/json")
+    ),
+    "body form api_key": Placement(
+        body=(f"query=who+won&api_key={CANARY}".encode(), "application/x-www-form-urlencoded")
+    ),
+    "body multipart apikey": Placement(
+        body=(
+            b'--b0undary\r\nContent-Disposition: form-data; name="language"\r\n\r\neng\r\n'
+            b'--b0undary\r\nContent-Disposition: form-data; name="apikey"\r\n\r\n'
+            + CANARY.encode()
+            + b"\r\n--b0undary--\r\n",
+            "multipart/form-data; boundary=b0undary",
+        )
+    ),
 }
 
 
@@ -124,13 +154,27 @@ def pieces(secret: str, size: int = 10) -> list[str]:
     return [secret[i : i + size] for i in range(len(secret) - size + 1)]
 
 
-_SEPARATORS = re.compile(r"[\s\-_.:/+,]")
+#: What a reader skips between a key's characters, by the `regex` package's Unicode tables
+#: (not the redactor's): any punctuation, symbol or space between groups, and whatever
+#: renders as nothing.
+READER_SEPARATORS = regex.compile(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]")
+
+
+#: The planes that hold any such character (the rest are ideographs and private use).
+SEPARATOR_PLANES = "".join(map(chr, (*range(0x20000), *range(0xE0000, 0xE1000))))
+
+
+@functools.cache
+def reader_table() -> dict[int, None]:
+    """`READER_SEPARATORS` as a table (a pattern of Unicode properties is slow to run on
+    the many texts the tests fold)."""
+    return dict.fromkeys(map(ord, READER_SEPARATORS.findall(SEPARATOR_PLANES)))
 
 
 def folded(text: str) -> str:
     """`text` as a reader compares it with a key: case aside, and the separators a server
     groups a key with (or a form decoder makes of `+`) left out."""
-    return _SEPARATORS.sub("", text).lower()
+    return text.translate(reader_table()).lower()
 
 
 def leaks(text: str, secret: str = CANARY) -> list[str]:
@@ -141,6 +185,8 @@ def leaks(text: str, secret: str = CANARY) -> list[str]:
 def echoes(request: httpx.Request) -> bool:
     """`True` when the request carries the canary anywhere a server can read it."""
     seen = [str(request.url), *(v for _, v in request.headers.multi_items())]
+    with contextlib.suppress(httpx.RequestNotRead):
+        seen.append(request.content.decode("utf-8", "replace"))
     for value in request.headers.get_list("authorization"):
         if value.startswith("Basic "):
             seen.append(base64.b64decode(value[6:]).decode())
@@ -262,6 +308,10 @@ def har(placement: Placement, response: httpx.Response) -> dict[str, Any]:
                 {"name": n, "value": v} for n, v in placement.headers + placement.hook_headers
             ],
             "cookies": cookies,
+            "postData": {
+                "mimeType": placement.body[1],
+                "text": placement.body[0].decode(),
+            },
         },
         "response": {
             "status": response.status_code,
@@ -306,14 +356,21 @@ def sweep(
     with httpx.Client(transport=transport) as client:
         for _ in range(2):  # the second one fails fast, from the stored gate
             with pytest.raises(http402.PaymentRequiredError) as caught:
-                client.post(placement.url, headers=list(placement.headers), content=b"{}")
+                client.post(
+                    placement.url,
+                    headers=[*placement.headers, ("content-type", placement.body[1])],
+                    content=placement.body[0],
+                )
             channels["error"] += error_texts(caught.value)
     channels["log"] = log_texts(caplog.records)
     channels["span"] = [spans()]
     if redis_url is not None:
         channels["redis"] = [repr((key, store.dump(key))) for key in store.scan_iter("*")]
     request = httpx.Request(
-        "POST", placement.url, headers=list(placement.headers + placement.hook_headers)
+        "POST",
+        placement.url,
+        headers=list(placement.headers + placement.hook_headers),
+        content=placement.body[0],
     )
     path = tmp_path / "capture.har"
     path.write_text(json.dumps(har(placement, provider(request))))
@@ -344,7 +401,9 @@ def test_an_echoed_credential_shows_in_no_channel(
     }
     assert not any(found.values()), found
     # The sweep is only worth something if the server did echo the canary back.
-    request = httpx.Request("POST", placement.url, headers=list(placement.headers))
+    request = httpx.Request(
+        "POST", placement.url, headers=list(placement.headers), content=placement.body[0]
+    )
     if not placement.hook_headers:
         assert CANARY in provider(request).text
     assert channels["error"] and channels["cli"]
@@ -771,6 +830,26 @@ UNSEEN_ECHOES: dict[str, tuple[str, Callable[[httpx.Request], httpx.Response]]] 
             headers={"content-type": "text/html"},
         ),
     ),
+    "133 invisible characters that are no format character, by turns": (
+        KEY,
+        _json_402(
+            "Insufficient credits for API key "
+            + "".join(
+                g + "\u034f\ufe0f\u3164\uffa0\u2800\U000e0100"[i % 6]
+                for i, g in enumerate(_groups(KEY, 4))
+            )
+        ),
+    ),
+    "134 look-alike separators, by turns": (
+        KEY,
+        _json_402(
+            "Insufficient credits for API key "
+            + "".join(
+                g + "\u2212\u2024\u3002\u00b7\u2022\u30fb\u2044"[i % 7]
+                for i, g in enumerate(_groups(KEY, 4))
+            )
+        ),
+    ),
     "105 hex dump, bytes apart by spaces": (
         KEY,
         _json_402(f"credential bytes [{KEY.encode().hex(' ')}]"),
@@ -866,6 +945,21 @@ WHOLE_ECHOES = {
         "credential [redacted] (truncated)",
     ),
     "a base64 piece first in a text": (KEY, f"{_b64(KEY)[:20]} is out", "[redacted] is out"),
+    "minus signs between groups (case 134)": (
+        KEY,
+        "key " + "\u2212".join(_groups(KEY, 4)) + " now",
+        "key [redacted] now",
+    ),
+    "variation selectors between characters (case 133)": (
+        KEY,
+        "key «" + "\ufe0f".join(KEY) + "» now",
+        "key «[redacted]» now",
+    ),
+    "Hangul fillers and braille blanks (case 133)": (
+        KEY,
+        "key " + "\u3164\u2800".join(_groups(KEY, 3)) + ", now",
+        "key [redacted], now",
+    ),
 }
 
 
@@ -895,6 +989,9 @@ LOOK_ALIKES = {
     "an emoji joined by a zero-width joiner": "developer \U0001f469\u200d\U0001f4bb out of credits",
     "fullwidth words": "ＡＰＩ ｋｅｙ ｈａｓ ｎｏ ｃｒｅｄｉｔｓ",
     "a JSON body with control escapes": '{"message":"line\\none\\ttab\\rret","code":"402"}',
+    "a bullet list with CJK punctuation": "残高不足です。• プラン・料金 • お問い合わせ：support",
+    "prices with signs and an emoji": "Balance −$4.20 · top up ≥ $10 → https://x.example 💳✨",
+    "a sentence with typographic quotes": "“Insufficient credits” — please top up (⁄ month)",
 }
 
 
@@ -907,19 +1004,122 @@ def test_a_look_alike_of_a_keys_forms_stays(kind: str, key: str) -> None:
     assert redact.bounded(text, 4000) == text
 
 
-def test_the_separators_are_every_character_of_their_unicode_categories() -> None:
-    """The separators ignored inside a match are listed as code point ranges: they are every
-    character of the categories Cc, Cf, Zs, Zl, Zp and Pd of this Python's Unicode, the
-    grouping punctuation `-_.:/+,` and its fullwidth forms, and nothing else but characters
-    a later Unicode assigned to those categories."""
-    categories = {"Cc", "Cf", "Zs", "Zl", "Zp", "Pd"}
-    grouping = {*"-_.:/+,", *(chr(ord(c) + 0xFEE0) for c in "-_.:/+,")}
-    every = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) in categories}
-    assert every | grouping <= _SEPARATOR_SET
-    assert all(unicodedata.category(c) == "Cn" for c in _SEPARATOR_SET - every - grouping)
-    for char in map(chr, range(0x110000)):
-        assert (_SEPARATOR.fullmatch(char) is not None) == (char in _SEPARATOR_SET)
-        assert (_fold(char) == "") == (char in _SEPARATOR_SET), hex(ord(char))
+@functools.cache
+def reader_separators() -> list[str]:
+    """What a reader skips (`READER_SEPARATORS`, the `regex` package's Unicode), visible and
+    invisible, of every plane that has any: the characters this Python's Unicode assigns,
+    where it is not newer than the redactor's table (a later Unicode's new characters are
+    not in the table), else those of the table."""
+    planes = SEPARATOR_PLANES
+    found = set(map(chr, reader_table()))
+    if tuple(map(int, unicodedata.unidata_version.split("."))) <= tuple(
+        map(int, _unicode_data.UNICODE_VERSION.split("."))
+    ):
+        ignorable = set(regex.findall(r"\p{Default_Ignorable_Code_Point}", planes))
+        return sorted(c for c in found if unicodedata.category(c) != "Cn" or c in ignorable)
+    return sorted(found & separator_set())
+
+
+KEY_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_."
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(st.sampled_from(KEY_CHARACTERS), min_size=16, max_size=48),
+    size=st.integers(min_value=1, max_value=6),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+    data=st.data(),
+)
+def test_a_key_split_by_any_separators_leaves_no_run(
+    secret: str, size: int, before: str, after: str, data: st.DataObject
+) -> None:
+    """Property (cases 133, 134): a key in groups of any size, split by any separators (a
+    minus sign, a bullet, a variation selector, a Hangul filler, a tag, a braille blank...,
+    several kinds in turn), amid any text, leaves no run of the documented length that a
+    reader who skips them (the `regex` package's Unicode, not the redactor's) could read."""
+    assume(len(folded(secret)) >= 8)
+    between = data.draw(st.lists(st.sampled_from(reader_separators()), min_size=1, max_size=4))
+    echo = "".join(g + between[i % len(between)] for i, g in enumerate(_groups(secret, size)))
+    shown = Redactor([secret])(before + echo + after)
+    around = folded(before) + " " + folded(after)
+    assert not [p for p in run_leaks(shown, secret) if p not in around]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(st.sampled_from(KEY_CHARACTERS), min_size=16, max_size=48),
+    words=st.lists(
+        st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzé0123456789"), min_size=1, max_size=9),
+        min_size=1,
+        max_size=30,
+    ),
+    data=st.data(),
+)
+def test_words_apart_by_any_separators_are_left_as_they_are(
+    secret: str, words: list[str], data: st.DataObject
+) -> None:
+    """Property: the wider separators make no false positive. A text of words apart by any
+    separators that holds no run of a key (as a reader compares it) comes back unchanged."""
+    between = data.draw(st.lists(st.sampled_from(reader_separators()), min_size=1, max_size=4))
+    text = "".join(w + between[i % len(between)] for i, w in enumerate(words))
+    assume(not run_leaks(text, secret))
+    redact = Redactor([secret, f"Bearer {secret}"])
+    assert redact(text) == text
+    assert redact.bounded(text, 4000) == text
+
+
+#: The general categories whose every character is a separator, and the properties.
+SEPARATOR_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"}
+SEPARATOR_CATEGORIES |= {"Sm", "Sc", "Sk", "So"}
+
+
+def test_the_separators_are_unicodes_properties_and_nothing_else() -> None:
+    """The separators are every character of the general categories P*, S*, Z*, Cc and Cf,
+    of White_Space and of Default_Ignorable_Code_Point, as the table written from the
+    Unicode data files has them. Checked against two other sources: the `regex` package's
+    tables (the properties exactly; the categories of a later Unicode hold the table's) and
+    this Python's `unicodedata` (each character's category, where this Python's Unicode is
+    not newer than the table's: a later one's new characters are not in it). The matcher's
+    patterns and fold agree with the set, character for character."""
+    # Every code point, lone surrogates too, made in one call rather than one per character.
+    everything = array.array("I", range(0x110000)).tobytes().decode("utf-32-le", "surrogatepass")
+    separators = separator_set()
+
+    def found(pattern: str) -> set[str]:
+        return set(regex.findall(pattern, everything))
+
+    ignorable = found(r"\p{Default_Ignorable_Code_Point}")
+    white = found(r"\p{White_Space}")
+    categorized = found(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]")
+    assert {"\u034f", "\ufe0f", "\u3164", "\uffa0", "\U000e0100"} <= ignorable
+    assert ignorable | white <= separators
+    assert separators <= ignorable | white | categorized
+    table = separators - ignorable - white
+    assert all(unicodedata.category(c) in {*SEPARATOR_CATEGORIES, "Cn"} for c in table)
+    older = tuple(map(int, unicodedata.unidata_version.split("."))) <= tuple(
+        map(int, _unicode_data.UNICODE_VERSION.split("."))
+    )
+    if older:  # every character this Python knows of those categories is in the table
+        missing = {c for c in categorized - separators if unicodedata.category(c) != "Cn"}
+        assert not missing, sorted(f"U+{ord(c):04X}" for c in missing)[:20]
+    # The patterns: every character of the first plane, and past it each range's ends and
+    # their neighbours (a pattern of ranges can only be wrong at an end).
+    basic = everything[:0x10000]
+    ends = {c for a, b in _SEPARATOR_RANGES for c in (a - 1, a, b, b + 1) if 0xFFFF < c < 0x110000}
+    astral = "".join(map(chr, sorted(ends)))
+    for pattern, sample in (
+        (_separator_runs(), basic),
+        (_separator_runs(), astral),
+        (_basic_separator_runs(), basic),  # only ever given a text of the first plane
+    ):
+        assert set("".join(pattern.findall(sample))) == separators & set(sample)
+    for sample in (basic, astral):
+        spans = "".join(sample[slice(*match.span())] for match in _separator_spans(sample))
+        assert set(spans) == separators & set(sample)
+    # Folded, each separator is dropped and nothing else is (a character folds to at most one).
+    assert _fold("".join(sorted(separators))) == ""
+    assert len(_fold(everything)) == len(everything) - len(separators)
 
 
 # --- Echoed in a settlement ---------------------------------------------------------------
@@ -1610,3 +1810,210 @@ def test_a_priced_offers_resource_shows_no_path_key() -> None:
     (option,) = caught.value.payment.payment_options
     assert option.resource is not None and "[redacted]" in option.resource
     assert not leaks(repr(caught.value.payment), key)
+
+
+# --- Keys in the query under a vendor's name, or under no known name (case 140) ----------
+
+#: Vendors' documented query names for a key (the table's "name" row), each with a key of
+#: the vendor's shape, and the host its documentation shows.
+VENDOR_QUERY_KEYS = {
+    "Azure Functions ?code=": (
+        "https://contoso-fn.azurewebsites.net/api/generate?code={}",
+        "pXq3Zr8KmW2vN5tY7bC1dF4gH6jL9sA0eR2uI8oP5yT3wQ6zXc1VbA==",
+    ),
+    "Baidu Maps ?ak=": (
+        "https://api.map.baidu.com/place/v2/search?query=cafe&region=beijing&ak={}",
+        "Gd7kP2mX9vL4nR8tW3yB6cD1fH5jQ0sA",
+    ),
+    "?pat=": ("https://api.example.com/v1/run?pat={}", "ghp_R8tW3yB6cD1fG5hJ0sAZq7kP2mX9vL4nQ"),
+    "OpenWeatherMap ?appid=": (
+        "https://api.openweathermap.org/data/2.5/weather?q=London&appid={}",
+        "0f3d9a7c21b84e6d9c5a8b7e6f1d2c3a",
+    ),
+    # A name no table knows: the value's shape hides it, by the test a path segment's does.
+    "?token_v2= (no known name)": (
+        "https://api.example.com/v1/run?page=2&token_v2={}",
+        "Zq7kP2mX9vL4nR8tW3yB6cD1fG5hJ0sA",
+    ),
+    "?u= (no known name, a UUID)": (
+        "https://api.example.com/v1/run?u={}",
+        "550e8400-e29b-41d4-a716-446655440000",
+    ),
+}
+
+
+@pytest.mark.parametrize("vendor", list(VENDOR_QUERY_KEYS))
+def test_a_key_in_the_query_under_any_name_is_shown_nowhere(
+    vendor: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Case 140: no echo needed, the URL in every error and log record would show the key;
+    it is elided by its name or by its shape, and the rest of the query stays as sent."""
+    template, key = VENDOR_QUERY_KEYS[vendor]
+    url = template.format(quote(key, safe=""))
+    caplog.set_level(logging.DEBUG, logger="http402")
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(_json_402("Insufficient credits")))
+    )
+    error, shown = _raised_with_traceback(lambda: client.get(url))
+    texts = [*error_texts(error), shown, *log_texts(caplog.records)]
+    assert "[redacted]" in str(error)
+    assert not [text[:200] for text in texts if leaks(text, key)]
+    for pair in urlsplit_query(url):
+        if quote(key, safe="") not in pair:
+            assert pair in str(error)
+
+
+def urlsplit_query(url: str) -> list[str]:
+    return url.partition("?")[2].split("&")
+
+
+#: Query values that are no key: shown as sent, whatever their name.
+ORDINARY_QUERY_VALUES = (
+    "page=2",
+    "q=who+won+the+2024+final",
+    "model=gpt-4o-mini-2024-07-18",
+    "after=2024-07-18T12:00:00Z",
+    "region=beijing",
+    "country_code=US",
+    "zip_code=94103-1234",
+    "ids=12345678901234567890",
+    "sort=CreatedAtDescending",
+    "redirect=https%3A%2F%2Fexample.com%2Fdone",
+)
+
+
+@pytest.mark.parametrize("pair", ORDINARY_QUERY_VALUES)
+def test_an_ordinary_query_is_shown_as_sent(pair: str) -> None:
+    url = f"https://api.example.com/v1/run?{pair}"
+    assert http402._redaction.safe_url_for_display(url) == url
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz_"), min_size=1, max_size=12),
+    value=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+        max_size=48,
+    ),
+)
+def test_a_query_value_is_elided_as_the_same_value_in_the_path_would_be(
+    name: str, value: str
+) -> None:
+    """Property: one test of a key's shape for both places. Under a name that is no
+    credential's, a query value is elided exactly when the same text as a path segment is."""
+    assume(not is_credential_query_name(name))
+    in_path = http402._redaction.safe_url_for_display(f"https://h.example/a/b/c/{value}")
+    in_query = http402._redaction.safe_url_for_display(f"https://h.example/a?{name}={value}")
+    assert ("[redacted]" in in_path) == ("[redacted]" in in_query), (in_path, in_query)
+
+
+# --- A key in the request's body (case 137) ----------------------------------------------
+
+#: Names that the table calls a credential as a query parameter's, and so as a body field's.
+BODY_CREDENTIAL_NAMES = (
+    "api_key",
+    "apiKey",
+    "key",
+    "token",
+    "access_token",
+    "client_secret",
+    "password",
+    "auth",
+)
+#: Field names near them that are not: what a body says beside its key stays readable.
+BODY_ORDINARY_NAMES = ("query", "author", "max_tokens", "keyword", "model", "input", "messages")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(BODY_CREDENTIAL_NAMES),
+    other=st.sampled_from(BODY_ORDINARY_NAMES),
+    key=st.text(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."),
+        min_size=8,
+        max_size=64,
+    ),
+    said=st.text(min_size=8, max_size=30),
+    depth=st.integers(min_value=0, max_value=4),
+    in_list=st.booleans(),
+    form=st.booleans(),
+)
+def test_a_credential_field_of_a_body_is_a_secret_and_no_other_field_is(
+    name: str, other: str, key: str, said: str, depth: int, in_list: bool, form: bool
+) -> None:
+    """Property: the value under a credential's name, at any depth of a JSON body (in a list
+    too) or in a form, is a secret of the request; the value beside it under an ordinary
+    name is not (a prompt quoted in an error stays readable)."""
+    assume(said != key)
+    if form:
+        content = urlencode({other: said, name: key}).encode()
+        request = httpx.Request("POST", URL, content=content, headers={"content-type": FORM})
+    else:
+        field: Any = [key] if in_list else key
+        document: Any = {other: said, name: field}
+        for level in range(depth):
+            document = {f"level{level}": document}
+        request = httpx.Request("POST", URL, json=document)
+    secrets = request_secrets(request)
+    assert key in secrets
+    assert said not in secrets
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_body_not_in_memory_is_not_read_nor_one_too_long_parsed() -> None:
+    """A streamed body is never consumed to look for a key (its iterator is not advanced),
+    and a body in memory longer than 64 KiB is not parsed; neither fails the request."""
+    taken: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b'{"api_key": "', CANARY.encode(), b'"}'):
+            taken.append(chunk)
+            yield chunk
+
+    streamed = httpx.Request("POST", URL, content=chunks())
+    assert request_body(streamed) is None
+    assert request_secrets(streamed) == ()
+    assert taken == []
+    long = {"api_key": CANARY, "input": "x" * 64 * 1024}
+    assert request_body(httpx.Request("POST", URL, json=long)) is None
+    assert body_secrets((json.dumps(long).encode(), "application/json")) == ()
+    short = httpx.Request("POST", URL, json={"api_key": CANARY})
+    assert request_body(short) == (b'{"api_key":"' + CANARY.encode() + b'"}', "application/json")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b'{"a": ' * 10000 + b"1" + b"}" * 10000, "application/json"),
+        (b"\xff\xfe{}", ""),
+        (b"plain text with api_key=" + CANARY.encode(), "text/plain"),
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--", "multipart/form-data"),
+        (b"--x\r\nno head end", "multipart/form-data; boundary=x"),
+    ],
+    ids=["bad JSON", "deep JSON", "undecodable", "text", "multipart, no boundary", "torn part"],
+)
+def test_a_body_that_is_no_form_holds_no_secret_and_raises_nothing(
+    content: bytes, content_type: str
+) -> None:
+    assert body_secrets((content, content_type)) == ()
+
+
+def test_a_key_in_a_json_body_is_scrubbed_where_a_server_echoes_it() -> None:
+    """Case 137 as the adversary wrote it: Tavily's 432 quoting the key sent in the body."""
+    key = "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"
+
+    def api(request: httpx.Request) -> httpx.Response:
+        said = f"This request exceeds your plan's set usage limit for key {key}."
+        return httpx.Response(432, json={"detail": {"error": said}})
+
+    client = http402.wrap(httpx.Client(transport=httpx.MockTransport(api)))
+    for kwargs in ({"json": {"api_key": key, "query": "who won"}}, {"data": {"api_key": key}}):
+        error, shown = _raised_with_traceback(
+            lambda kwargs=kwargs: client.post("https://api.tavily.com/search", **kwargs)
+        )
+        texts = [*error_texts(error), shown, error.body or "", error.message or ""]
+        assert not [text[:200] for text in texts if leaks(text, key)]
+        assert "usage limit for key [redacted]" in (error.message or "")

@@ -53,6 +53,7 @@ from ._holds import PAID_EXTENSION, HoldBook, PaidAttempt, is_top_up_key, unansw
 from ._logs import awaited, for_request, known
 from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
+from ._redaction import request_body
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
 from ._streams import AsyncFollowed
@@ -215,50 +216,61 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         return known
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        recovery = self._recovery
-        if recovery is not None:
-            if self._checks:
-                gates = self._gate_book
-                if gates is None or (gates.gated_scopes > 0 and gates.knows_gates()):
-                    flow = recovery.flow(request, self._coordinator)
-                    return await self._recovered(flow, request)
-            # Taken before sending: a generator body is gone once sent, and the mark tells a
-            # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
-            book = self._local_book
-            if book is not None:  # no wall clock: a gate's mark reads it (`Shell._local_book`)
-                sequence, wall = book.sequence, None
-            elif (book := self._mark_book) is not None:
-                sequence, wall = book.sequence, _wall()
-            else:
-                sequence, wall = self._coordinator.mark()
-            stream = request.stream
-        else:
+        if self._recovery is None:
+            # Nothing to recover: the response is passed on, or looked at where `_passes`
+            # would stop it (inlined for a 200: `_ok` is 200 where a 200 is judged by its
+            # header list; a 200 needs no look at the registry, as adapters claim only 4xx
+            # and 5xx). Every response that meets no gate runs this, so it reads as little
+            # as it can: no local it does not use, and a return as soon as it knows.
             sequence = self._book.sequence  # orders a balance header (`_readings`)
+            response = await self._transport.handle_async_request(request)
+            if response.status_code == self._ok:
+                watched = self._watched_on_200
+                for _, name, value in response.headers._list:
+                    if name in watched and value != self._plain:
+                        if value not in self._not_streams:
+                            return await self._looked_at(request, response, sequence)
+                        self._plain = value  # a content type judged before, maybe elsewhere
+                return response
+            if self._passes(response):
+                return response
+            return await self._looked_at(request, response, sequence)
+        gates = self._checks  # preflight may refuse while a gate is known (`Shell._checks`)
+        if gates is not None and gates.gated_scopes > 0 and gates.knows_gates():
+            flow = self._recovery.flow(request, self._coordinator)
+            return await self._recovered(flow, request)
+        # Taken before sending: a generator body is gone once sent, and the mark tells a
+        # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
+        book = self._local_book
+        if book is not None:  # no wall clock: a gate's mark reads it (`Shell._local_book`)
+            sequence, wall = book.sequence, None
+        elif (book := self._mark_book) is not None:
+            sequence, wall = book.sequence, _wall()
+        else:
+            sequence, wall = self._coordinator.mark()
+            book = self._book  # the book whose flag says a response may settle something
+        stream = request.stream
         try:
             response = await self._transport.handle_async_request(request)
-            # `Shell._passes`, inlined: it runs on every response. A 200 needs no look at
-            # the registry (adapters claim only 4xx and 5xx), and its header names are read
-            # only where a feature reads one (`_scans_200`); any other status is rarer.
-            if response.status_code == self._ok:
-                if self._scans_200:
-                    watched = self._watched_on_200
-                    for _, name, value in response.headers._list:
-                        if name in watched and value not in self._not_streams:
+            if response.status_code == self._ok:  # as above
+                watched = self._watched_on_200
+                for _, name, value in response.headers._list:
+                    if name in watched and value != self._plain:
+                        if value not in self._not_streams:
                             response = await self._looked_at(request, response, sequence)
                             break
+                        self._plain = value
             elif not self._passes(response):
                 response = await self._looked_at(request, response, sequence)
         except PaymentRequiredError as error:
-            if recovery is None:
-                raise
             mark = Mark((sequence, _wall() if wall is None else wall))
-            flow = recovery.gated(request, error, self._coordinator, mark, stream)
+            flow = self._recovery.gated(request, error, self._coordinator, mark, stream)
         else:
-            if recovery is None or not self._book.settling_now:
+            if not book.settling_now:
                 return response
             # A top-up not yet seen to take, or a hold, in this process: a response that got
             # through may be the sign (`Recovery.succeeded`).
-            flow = recovery.succeeded(request, response, self._coordinator)
+            flow = self._recovery.succeeded(request, response, self._coordinator)
         return await self._recovered(flow, request)
 
     async def _recovered(self, flow: Flow, request: httpx.Request) -> httpx.Response:
@@ -604,6 +616,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                 url=str(request.url),
                 host=host,
                 request_headers=credential_view(request),
+                request_body=request_body(request),
                 status_code=response.status_code,
                 response_headers=response.headers.multi_items(),
                 reader=reader,

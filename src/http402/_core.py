@@ -18,7 +18,15 @@ import attrs
 from ._adapters import AdapterRegistry, ResponseSnapshot, first_header_text
 from ._logs import logger as _logger
 from ._models import PaymentOption, PaymentRequired, Reason
-from ._redaction import Redactor, collect_secrets, redactor_for, scrubbed_traceback
+from ._redaction import (
+    Redactor,
+    RequestBody,
+    body_secrets,
+    collect_secrets,
+    redactor_for,
+    request_body,
+    scrubbed_traceback,
+)
 from ._untrusted import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_RETRY_AFTER,
@@ -120,6 +128,7 @@ def snapshot_from_parts(
     url: str,
     host: str | None,
     request_headers: Iterable[tuple[str, str]],
+    request_body: RequestBody | None = None,
 ) -> ResponseSnapshot:
     """A snapshot from the parts that both transports and `classify` have in hand."""
     pairs = request_headers if isinstance(request_headers, (list, tuple)) else list(request_headers)
@@ -132,7 +141,7 @@ def snapshot_from_parts(
         url=url,
         host=host,
         # Collected only for a gate, whose fields are scrubbed: most responses are not one.
-        secrets=lambda: collect_secrets(url, pairs),
+        secrets=lambda: collect_secrets(url, pairs, request_body),
     )
 
 
@@ -215,7 +224,7 @@ def _raised_event(
             headers=(("content-type", "application/json"),),
             body=payload,
             host=host,
-            secrets=functools.partial(_secrets_of, _RequestURL(request), request.headers),
+            secrets=functools.partial(_secrets_of, _RequestURL(request), request.headers, request),
         )
         return classify_payload(snapshot, provider_for_host(host, registry), strict=True)
     except Exception:
@@ -432,7 +441,7 @@ def _snapshot_of(response: Any, max_body_bytes: int) -> ResponseSnapshot | None:
         # One text of the URL for both: a gate's path is read (`moves_money`) before its
         # credentials are collected.
         url = _RequestURL(request)
-        secrets = functools.partial(_secrets_of, url, request_headers)
+        secrets = functools.partial(_secrets_of, url, request_headers, request)
     return ResponseSnapshot(
         status_code=status_code,
         headers=response.headers.multi_items(),
@@ -469,8 +478,16 @@ class _RequestURL:
         return text
 
 
-def _secrets_of(url_of: Callable[[], str], request_headers: Any) -> tuple[str, ...]:
-    """The credentials of a request, from its URL and headers (httpx's or httpx2's)."""
+def _secrets_of(
+    url_of: Callable[[], str], request_headers: Any, request: Any = None
+) -> tuple[str, ...]:
+    """The credentials of a request, from its URL, headers (httpx's or httpx2's) and body."""
+    found = _header_secrets_of(url_of, request_headers)
+    body = request_body(request) if request is not None else None
+    return found if body is None else tuple(sorted({*found, *body_secrets(body)}))
+
+
+def _header_secrets_of(url_of: Callable[[], str], request_headers: Any) -> tuple[str, ...]:
     url = url_of()
     if "?" not in url and "@" not in url:
         # Only userinfo and the query can hold one: most URLs have neither, and then the
@@ -537,6 +554,7 @@ def classify_read(
     response_headers: Iterable[tuple[str, str]],
     reader: BodyReader,
     registry: AdapterRegistry,
+    request_body: RequestBody | None = None,
 ) -> PaymentRequired | None:
     """Classifies a response whose body the transport just read into `reader`."""
     snapshot = snapshot_from_parts(
@@ -548,6 +566,7 @@ def classify_read(
         url=url,
         host=host,
         request_headers=request_headers,
+        request_body=request_body,
     )
     return classify_snapshot(snapshot, registry)
 

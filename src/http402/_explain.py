@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import IO, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote_plus, urljoin, urlsplit
 
 import attrs
 import httpx
@@ -118,6 +118,9 @@ class _Exchange:
     url: str | None
     status_code: int
     request_headers: tuple[tuple[str, str], ...] = ()
+    #: The request's body and its type (a HAR's `postData`): its credential fields are
+    #: secrets too.
+    request_body: tuple[bytes, str] | None = None
     response_headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     #: `True` when the body may still carry its `Content-Encoding` (a raw capture).
@@ -496,10 +499,33 @@ def _har_entry(index: int, entry: object) -> _Exchange | None:
         url=url,
         status_code=status,
         request_headers=tuple(request_headers),
+        request_body=_har_post_data(request.get("postData")),
         response_headers=tuple(headers),
         body=body,
         entry=index,
     )
+
+
+def _har_post_data(value: object) -> tuple[bytes, str] | None:
+    """A HAR request's `postData` as a body to look for credentials in: its `text`, or its
+    `params` as a form; at most as long as a request body is looked into."""
+    if not isinstance(value, dict):
+        return None
+    mime_type = value.get("mimeType")
+    mime_type = mime_type if isinstance(mime_type, str) else ""
+    text = value.get("text")
+    params = value.get("params")
+    if not isinstance(text, str) or not text:
+        if not isinstance(params, list):
+            return None
+        text = "&".join(
+            f"{quote_plus(str(p.get('name', '')))}={quote_plus(str(p.get('value', '')))}"
+            for p in params[:256]
+            if isinstance(p, dict)
+        )
+        mime_type = "application/x-www-form-urlencoded"
+    content = text.encode("utf-8", "surrogatepass")
+    return (content, mime_type) if content else None
 
 
 def _har_headers(value: object, where: str) -> list[tuple[str, str]]:
@@ -554,7 +580,12 @@ def to_response(exchange: _Exchange) -> httpx.Response:
         exchange.method or _PLACEHOLDER_METHOD,
         _request_url(exchange.url),
         headers=_encoded(exchange.request_headers),
+        # The body, so that what `classify` scrubs from the fields it reads knows its
+        # credentials (`request_body`); a type the capture stated only in `postData` with it.
+        content=exchange.request_body[0] if exchange.request_body else None,
     )
+    if exchange.request_body and "content-type" not in request.headers:
+        request.headers["content-type"] = exchange.request_body[1]
     headers = [(n, v) for n, v in exchange.response_headers if n.lower() not in _BODY_FRAMING]
     if exchange.maybe_encoded:
         try:
@@ -629,7 +660,7 @@ def _receipt(exchange: _Exchange, redact: Redactor) -> _Receipt | None:
 
 def _redactor(exchange: _Exchange) -> Redactor:
     url = exchange.url or ""
-    return redactor_for(collect_secrets(url, exchange.request_headers))
+    return redactor_for(collect_secrets(url, exchange.request_headers, exchange.request_body))
 
 
 def _display_url(exchange: _Exchange, redact: Redactor) -> str | None:

@@ -90,14 +90,14 @@ def for_request(request: Any, flow: Generator[Any, Any, Any]) -> Generator[Any, 
 
 
 def _secrets() -> tuple[str, ...]:
-    from ._redaction import collect_secrets, credential_view
+    from ._redaction import request_secrets
 
     found: set[str] = set()
     for source in _known.get():
         if isinstance(source, tuple):
             found.update(source)
         else:
-            found.update(collect_secrets(str(source.url), credential_view(source)))
+            found.update(request_secrets(source))
     return tuple(sorted(found))
 
 

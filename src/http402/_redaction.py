@@ -21,12 +21,14 @@ The model, in three parts (docs/safety.md lists the same):
    (`_encoded_forms`). And in *pieces*: any run of at least `n` consecutive characters of a
    secret or of one of its forms is scrubbed wherever it stands, compared with ASCII case
    folded (fullwidth letters and digits as ASCII) and ignoring separators between any two
-   characters (`_SEPARATOR`): visible ones (every space and line break, every dash, and
-   `-`, `_`, `.`, `:`, `/`, `+`, `,`) and invisible ones (every control, NUL among them, and
-   every format character: the soft hyphen, U+200B-U+200F, U+2060, U+FEFF). So a server that
-   shortens the key (`Zm9vYmFyYmF6cXV4…`), lower-cases it, writes it in groups of four, dumps
-   it in hex with colons, wraps its base64 every 76 characters, puts soft hyphens between
-   its groups or answers in UTF-16 (read as UTF-8, a NUL by each character) shows none of it.
+   characters (`_SEPARATOR_RANGES`, Unicode properties from `_unicode_data`): visible ones
+   (every punctuation, symbol and space character: `-`, `·`, `−`, `。`, `•`, a line break)
+   and invisible ones (every control, NUL among them, every format character and every
+   default-ignorable code point: the soft hyphen, U+200B-U+200F, variation selectors, the
+   Hangul fillers). So a server that shortens the key (`Zm9vYmFyYmF6cXV4…`), lower-cases it,
+   writes it in groups of four apart by any sign, dumps it in hex with colons, wraps its
+   base64 every 76 characters, puts soft hyphens or variation selectors between its groups
+   or answers in UTF-16 (read as UTF-8, a NUL by each character) shows none of it.
    `n` grows with the form: 8 characters up to 26, a third of its length beyond, at most 12
    (`run_length`); a run shorter than that (`sk-`, the 4 characters a dashboard shows)
    stays readable.
@@ -46,13 +48,14 @@ import functools
 import html.entities
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
-from ._path_keys import account_key, key_segments, segments_of
+from . import _unicode_data
+from ._path_keys import account_key, key_segments, looks_like_key, segments_of
 
 __all__ = [
     "CREDENTIAL_NAMES",
@@ -60,6 +63,8 @@ __all__ = [
     "REDACTED",
     "CredentialName",
     "Redactor",
+    "RequestBody",
+    "body_secrets",
     "collect_secrets",
     "cookie_values",
     "credential_kind",
@@ -69,6 +74,8 @@ __all__ = [
     "is_sensitive_header",
     "redactor_for",
     "redactor_of",
+    "request_body",
+    "request_secrets",
     "run_length",
     "safe_url_for_display",
     "scrub_payload",
@@ -92,7 +99,8 @@ class CredentialName:
         match: `"within"`: anywhere in the name; `"part"`: one of the name's parts (split at
             anything but letters and digits, and at camelCase: `apiKey` is `api`, `key`);
             `"ending"`: the end of a part (`appkey`, `authtoken`); `"prefix"`: the start of
-            the name.
+            the name; `"name"`: the whole name (a word too common inside other names to be
+            matched as a part: `code`, not `zip_code`).
         places: `"header"`, `"query"` or both.
         per_request: The value changes with each request (a signature, a payment proof, a
             one-time password): a secret all the same, but it names no account, so the
@@ -241,6 +249,19 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         look_alikes=("author", "accessibility", "side", "page", "model", "q", "limit", "format"),
         source="query credentials of public APIs (?auth=, ?access=, ?sid=)",
     ),
+    # Vendors' own query names for a key, each a word that means something else inside a
+    # longer name (`zip_code`, `pattern`): only the whole name counts.
+    CredentialName(
+        ("code", "ak", "pat", "appid"),
+        "name",
+        _QUERY,
+        examples=("code", "ak", "AK", "pat", "appid"),
+        look_alikes=("zip_code", "country_code", "promo_code", "pattern", "path", "app_id", "oak"),
+        source="Azure Functions' function key (?code=<API_KEY>, Microsoft Learn: 'Azure Functions "
+        "HTTP trigger', API key authorization; also OAuth 2.0's authorization code, RFC 6749 "
+        "4.1.2); Baidu Maps' access key (?ak=, lbsyun.baidu.com Web API docs); OpenWeatherMap's "
+        "key (?appid=, openweathermap.org/current); a personal access token as ?pat= (case 140)",
+    ),
     CredentialName(
         ("sig", "sign", "signature", "hmac"),
         "part",
@@ -351,16 +372,25 @@ _STEP = _MIN_RUN - _ANCHOR + 1
 _MAX_ANCHORS = 16
 # Separators: ignored between any two characters of a match, in every form of a secret
 # (as sent, percent-decoded, base64 in either alphabet, hex), as it stands and once escapes
-# are undone. Visible ones are how a server groups a key or a dump (`sk-1234 5678`, `73:6b`,
-# a MIME line break) and what a form decoder makes of `+`: the ASCII punctuation below (and
-# its fullwidth forms), and every character of the Unicode categories Zs, Zl and Zp
-# (spaces, line and paragraph separators) and Pd (dashes: U+2010, U+2011...). Invisible
-# ones render as nothing, so a key interleaved with them reads whole: every control (Cc:
-# NUL, so a UTF-16 or UTF-32 body decoded as UTF-8 reads as its text; the C0 and C1 sets,
-# DEL) and every format character (Cf: the soft hyphen U+00AD, U+200B-U+200F, U+2060,
-# U+FEFF, the bidirectional controls, tags). The categories' characters are listed as
-# ranges (a test checks them against `unicodedata`), the later Unicode versions' too.
-_GROUPING = "-_.:/+,"
+# are undone. They are what Unicode's own data says a reader skips, or reads as a break
+# between groups: properties, not a list of characters (`_unicode_data`, written from the
+# Unicode Character Database by scripts/unicode_separators.py; a test checks it against
+# `unicodedata` and the `regex` package's tables).
+# - Visible ones set groups apart: how a server groups a key or a dump (`sk-1234 5678`,
+#   `73:6b`, a MIME line break, `sk·live·9f8e`, `sk−live`) and what a form decoder makes of
+#   `+`. Every punctuation (P*), symbol (S*) and separator (Z*) character, and White_Space
+#   (tab, line feed... U+0085): any look-alike of `-`, `.` or `/` (U+2212 minus, U+2024,
+#   U+3002, U+2044) and any dot, bullet or sign between groups, blanks that are symbols
+#   (the braille blank U+2800) among them.
+# - Invisible ones render as nothing, so a key interleaved with them reads whole: every
+#   control (Cc: NUL, so a UTF-16 or UTF-32 body decoded as UTF-8 reads as its text), every
+#   format character (Cf: the soft hyphen, U+200B-U+200F, the bidirectional controls) and
+#   every Default_Ignorable_Code_Point (the combining grapheme joiner U+034F, variation
+#   selectors, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, tags).
+# Letters, digits and marks (but the default-ignorable ones) are never separators.
+_VISIBLE_CATEGORIES: tuple[str, ...] = ("Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf")
+_VISIBLE_CATEGORIES += ("Po", "Sm", "Sc", "Sk", "So")
+_INVISIBLE_CATEGORIES = ("Cc", "Cf")
 _FULLWIDTH = 0xFEE0  # U+FF01-U+FF5E are U+0021-U+007E, wide
 
 
@@ -372,45 +402,115 @@ def _code_points(listed: str) -> tuple[tuple[int, int], ...]:
     )
 
 
-_VISIBLE_RANGES = (
-    *((ord(c), ord(c)) for c in _GROUPING),
-    *((ord(c) + _FULLWIDTH, ord(c) + _FULLWIDTH) for c in _GROUPING),
-    # Zs, Zl, Zp, and the controls that are whitespace (\t \n \v \f \r, U+0085); then Pd
-    *_code_points("0009-000D 0020 0085 00A0 1680 2000-200A 2028-2029 202F 205F 3000"),
-    *_code_points(
-        "058A 05BE 1400 1806 2010-2015 2E17 2E1A 2E3A-2E3B 2E40 2E5D 301C 3030 30A0"
-        " FE31-FE32 FE58 FE63 FF0D 10D6E 10EAD"
-    ),
+def _joined(*listed: str) -> tuple[tuple[int, int], ...]:
+    """The ranges of all of `listed`, sorted, adjacent and overlapping ones joined."""
+    spans = sorted(span for text in listed for span in _code_points(text))
+    joined: list[tuple[int, int]] = []
+    for first, last in spans:
+        if joined and first <= joined[-1][1] + 1:
+            joined[-1] = (joined[-1][0], max(last, joined[-1][1]))
+        else:
+            joined.append((first, last))
+    return tuple(joined)
+
+
+_VISIBLE_RANGES = _joined(
+    *(_unicode_data.GENERAL_CATEGORIES[name] for name in _VISIBLE_CATEGORIES),
+    _unicode_data.WHITE_SPACE,
 )
-_INVISIBLE_RANGES = _code_points(
-    "0000-0008 000E-001F 007F-0084 0086-009F"  # Cc, but the whitespace above
-    " 00AD 0600-0605 061C 06DD 070F 0890-0891 08E2 180E 200B-200F 202A-202E 2060-2064"  # Cf
-    " 2066-206F FEFF FFF9-FFFB 110BD 110CD 13430-1343F 1BCA0-1BCA3 1D173-1D17A E0001"
-    " E0020-E007F"
+_SEPARATOR_RANGES = _joined(
+    *(_unicode_data.GENERAL_CATEGORIES[name] for name in _INVISIBLE_CATEGORIES),
+    _unicode_data.DEFAULT_IGNORABLE,
+    " ".join(f"{a:04X}-{b:04X}" for a, b in _VISIBLE_RANGES),
 )
 
 
 def _char_class(ranges: Iterable[tuple[int, int]]) -> str:
-    return (
-        "["
-        + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
-        + "]"
-    )
+    """A pattern of one character of `ranges`: the Basic Multilingual Plane's in one set
+    (a table lookup) and the rest in another, tried only past U+FFFF (one set of both would
+    compare every character with each of the astral ranges in turn)."""
+
+    def one_set(spans: Iterable[tuple[int, int]]) -> str:
+        escaped = (re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in spans)
+        return "[" + "".join(escaped) + "]"
+
+    ranges = tuple(ranges)
+    basic = [(a, min(b, 0xFFFF)) for a, b in ranges if a <= 0xFFFF]
+    astral = [(max(a, 0x10000), b) for a, b in ranges if b > 0xFFFF]
+    if not astral:
+        return one_set(basic)
+    return f"(?:{one_set(basic)}|(?=[\U00010000-\U0010ffff]){one_set(astral)})"
 
 
-_SEPARATOR_SET = frozenset(
-    chr(c) for a, b in (*_VISIBLE_RANGES, *_INVISIBLE_RANGES) for c in range(a, b + 1)
-)
-_VISIBLE_SEPARATORS = re.compile(_char_class(_VISIBLE_RANGES) + "+")
-_SEPARATOR = re.compile(_char_class((*_VISIBLE_RANGES, *_INVISIBLE_RANGES)))
+@functools.cache
+def _separator_runs() -> re.Pattern[str]:
+    """Runs of separators (compiled when a run of a secret is first found: it is big)."""
+    return re.compile(_char_class(_SEPARATOR_RANGES) + "+")
+
+
+@functools.cache
+def _basic_separator_runs() -> re.Pattern[str]:
+    """Runs of the separators of the Basic Multilingual Plane, for a text with no other
+    characters: one table lookup a character."""
+    basic = [(a, min(b, 0xFFFF)) for a, b in _SEPARATOR_RANGES if a <= 0xFFFF]
+    return re.compile(_char_class(basic) + "+")
+
+
+@functools.cache
+def _visible_separators() -> re.Pattern[str]:
+    """Runs of visible separators."""
+    return re.compile(_char_class(_VISIBLE_RANGES) + "+")
+
+
+def separator_set() -> frozenset[str]:
+    """Every separator, as characters (for tests and tools: matching uses the ranges)."""
+    return frozenset(chr(c) for a, b in _SEPARATOR_RANGES for c in range(a, b + 1))
+
+
 _ASCII_LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))
-_ASCII_SEPARATORS = bytes(sorted(ord(c) for c in _SEPARATOR_SET if c < "\x80"))
-# Folded: ASCII letters lower-cased (their fullwidth forms too), separators dropped.
-_FOLD: dict[int, int | None] = {
-    **{c: c + 32 for c in range(65, 91)},
-    **{c + _FULLWIDTH: (c + 32 if 65 <= c <= 90 else c) for c in range(0x21, 0x7F)},
-    **{ord(c): None for c in _SEPARATOR_SET},
-}
+_ASCII_SEPARATORS = bytes(
+    c for a, b in _SEPARATOR_RANGES if a < 0x80 for c in range(a, min(b, 0x7F) + 1)
+)
+
+
+_ASCII_MARK = bytes(0 if c in _ASCII_SEPARATORS else c for c in range(256))
+_NUL_RUNS = re.compile("\x00+")
+
+
+@functools.cache
+def _mark_table() -> dict[int, int]:
+    return {c: 0 for a, b in _SEPARATOR_RANGES for c in range(a, b + 1)}
+
+
+def _separator_spans(text: str) -> Iterator[re.Match[str]]:
+    """The runs of separators in `text`: by a pattern where each character of the text is a
+    table lookup (ASCII, or the Basic Multilingual Plane: a UTF-16 code unit each), else
+    by `_marked`'s table, not a pattern that tries the astral ranges one by one."""
+    if text.isascii() or len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
+        return _basic_separator_runs().finditer(text)
+    return _NUL_RUNS.finditer(_marked(text))
+
+
+def _marked(text: str) -> str:
+    """`text` with each separator a NUL (itself one): where `_fold` drops characters,
+    found by a table, not by a pattern of the separators (whose astral ranges a pattern
+    tries one by one)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_MARK).decode("ascii")
+    return text.translate(_mark_table())
+
+
+@functools.cache
+def _fold_table() -> dict[int, int | None]:
+    """`_fold`'s table for a text that is not ASCII: ASCII letters lower-cased, fullwidth
+    letters and digits as ASCII ones, separators dropped (built when first needed)."""
+    table: dict[int, int | None] = {c: c + 32 for c in range(65, 91)}
+    for c in (*range(0x30, 0x3A), *range(0x41, 0x5B), *range(0x61, 0x7B)):
+        table[c + _FULLWIDTH] = c + 32 if 0x41 <= c <= 0x5A else c
+    table.update((c, None) for a, b in _SEPARATOR_RANGES for c in range(a, b + 1))
+    return table
+
+
 _ELLIPSIS = "…"
 _AUTH_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s+(\S.*)$")
 _AUTH_PARAM_VALUE = re.compile(r"[=:]\s*\"?([^\s\",;]+)")
@@ -421,11 +521,15 @@ _KEY_SHAPES = re.compile(
 )
 
 
-# One escape of any kind a server may quote a secret in: a percent-encoded byte or a `%uXXXX`
-# (JavaScript's `escape`), a JSON, JavaScript or Python escape, an HTML character reference
-# (named, decimal or hex, `;` optional).
+# One escape of any kind a server may quote a secret in: a percent-encoded character (the
+# bytes of one UTF-8 sequence: `%C2%AD` is a soft hyphen), byte or a `%uXXXX` (JavaScript's
+# `escape`), a JSON, JavaScript or Python escape, an HTML character reference (named,
+# decimal or hex, `;` optional).
 _ESCAPE = re.compile(
-    r"%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}"
+    r"%[CDcd][0-9A-Fa-f](?:%[89ABab][0-9A-Fa-f])"
+    r"|%[Ee][0-9A-Fa-f](?:%[89ABab][0-9A-Fa-f]){2}"
+    r"|%[Ff][0-4](?:%[89ABab][0-9A-Fa-f]){3}"
+    r"|%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}"
     r"|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\U[0-9A-Fa-f]{8}|\\x[0-9A-Fa-f]{2}"
     r"|\\[/\\\"'+=bfnrt]"
     r"|&#[0-9]{1,7};?|&#[xX][0-9A-Fa-f]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
@@ -480,6 +584,8 @@ def _matches(row: CredentialName, lowered: str, parts: list[str]) -> bool:
         return lowered.startswith(row.words)
     if row.match == "part":
         return any(part in row.words for part in parts)
+    if row.match == "name":
+        return lowered in row.words
     return any(part.endswith(row.words) for part in parts)
 
 
@@ -533,7 +639,7 @@ def _fold(text: str) -> str:
     """`text` with ASCII letters lower-cased and separators dropped."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_SEPARATORS).decode("ascii")
-    return text.translate(_FOLD)
+    return text.translate(_fold_table())
 
 
 def cookie_values(header: str) -> list[str]:
@@ -581,8 +687,13 @@ def _shown_path(host: str, path: str) -> str:
 
 
 def _shown_query_pair(pair: str) -> str:
-    name, equals, _ = pair.partition("=")
-    if equals and is_credential_query_name(unquote(name.replace("+", " "))):
+    """`pair` as sent, or with its value replaced: a credential's by its name, and any value
+    shaped like a key by the test a path segment is elided by (`looks_like_key`: a vendor's
+    name the table does not know, `?token_v2=`, still hides its key)."""
+    name, equals, value = pair.partition("=")
+    if equals and (
+        is_credential_query_name(unquote(name.replace("+", " "))) or looks_like_key(value)
+    ):
         return f"{name}={REDACTED}"
     return pair
 
@@ -615,12 +726,15 @@ class Redactor:
         # Runs are looked for in the same secrets (the key, not `Bearer <key>`), as sent,
         # percent-decoded and in each encoded form, folded (base64's two alphabets and hex's
         # two cases fold alike). A secret that is mostly another (`session=<key>; theme=dark`)
-        # has no encoded forms of its own there: the other's hold what is secret in it.
+        # has no runs of its own: what is secret in it is the other's, whose runs are looked
+        # for, and the rest is names, which a run of the whole would take from the text
+        # around an echo, the separators between them ignored ("Invalid session <key>").
         atoms: dict[str, None] = {}
         for secret in encoded:
+            if any(2 * len(t) >= len(secret) and t != secret and t in secret for t in given):
+                continue
             sent = (secret, unquote(secret)) if "%" in secret else (secret,)
-            held = any(2 * len(t) >= len(secret) and t != secret and t in secret for t in given)
-            for form in (*sent, *(() if held else forms[secret])):
+            for form in (*sent, *forms[secret]):
                 folded = _fold(form)
                 if len(folded) >= _MIN_SECRET_LENGTH:
                     atoms[folded] = None
@@ -642,7 +756,12 @@ class Redactor:
                 pieces.setdefault(atom[at : at + _ANCHOR], []).append((index, at))
 
     def __call__(self, text: str) -> str:
-        spans = self._spans(text)
+        return self._scrubbed(text)
+
+    def _scrubbed(self, text: str, folded: str | None = None) -> str:
+        """`text` scrubbed; `folded`, when given, is `_fold(text)` (a text that is not ASCII
+        costs a table lookup a character to fold: `bounded` folds it once)."""
+        spans = self._spans(text, folded)
         if not spans:
             return text
         out, end = [], 0
@@ -663,19 +782,20 @@ class Redactor:
         A text that ends with an ellipsis was cut before (by an adapter): the piece of a
         secret left before it is scrubbed all the same.
         """
+        folded = None
         if (
             len(text) <= limit
             and not text.endswith(_ELLIPSIS)
             and not _may_hold_key_shape(text)
             and not (self._secrets and _may_escape(text))
-            and not (self._atoms and self._may_run(_fold(text)))  # no fold with no atom
+            and not (self._atoms and self._may_run(folded := _fold(text)))  # none: no fold
         ):
             for head in self._heads:
                 if head in text:
                     break
             else:
                 return text  # the usual case: nothing to scrub, nothing to cut
-        text = self(text)
+        text = self._scrubbed(text, folded)
         if len(text) > limit:
             text, cut = text[: limit - 1], True
         elif text.endswith(_ELLIPSIS):
@@ -695,12 +815,12 @@ class Redactor:
                 text += REDACTED
         return text + _ELLIPSIS if cut else text
 
-    def _spans(self, text: str) -> list[tuple[int, int]]:
+    def _spans(self, text: str, folded: str | None = None) -> list[tuple[int, int]]:
         """The merged spans of `text` to replace, in order: each secret as it stands in the
         text, each run of one, and the same once the text's escapes are undone (mapped
         back)."""
         spans = self._plain_spans(text)
-        spans += self._run_spans(text)
+        spans += self._run_spans(text, folded)
         if self._secrets and _may_escape(text):
             views: list[_Unescaped] = []
             view = text
@@ -737,12 +857,12 @@ class Redactor:
                 return True
         return bool(self._grams) and not self._grams.keys().isdisjoint(_samples(folded))
 
-    def _run_spans(self, text: str) -> list[tuple[int, int]]:
+    def _run_spans(self, text: str, folded_text: str | None = None) -> list[tuple[int, int]]:
         """The spans of `text` that hold a run of an atom at least `run_length` long,
         compared folded. Each run holds an anchor of its atom (found wherever it stands)
         or, for a long atom, a sample of the text (every `_STEP` characters) that is one
         of its pieces: each is extended both ways as far as text and atom agree."""
-        folded = _Folded(text)
+        folded = _Folded(text, folded_text)
         seen = folded.text
         if not self._may_run(seen):
             return []
@@ -853,7 +973,7 @@ def _trimmed(
     stays in (the first byte of a hex dump `73:6b:…`). Invisible separators set nothing
     apart, and a group's size counts folded characters. What is left must still be a run
     (`least` characters)."""
-    separators = [match.span() for match in _VISIBLE_SEPARATORS.finditer(text, start, stop)]
+    separators = [match.span() for match in _visible_separators().finditer(text, start, stop)]
     if not separators:
         return start, stop  # one group: nothing to trim
     kept = len(_fold(text[start:stop]))
@@ -1007,9 +1127,9 @@ class _Folded:
 
     __slots__ = ("_dropped", "_source", "text")
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, folded: str | None = None) -> None:
         self._source = source
-        self.text = _fold(source)
+        self.text = _fold(source) if folded is None else folded
         #: For each separator dropped, in order: where it would stand in `text`.
         self._dropped: list[int] | None = None
 
@@ -1018,9 +1138,12 @@ class _Folded:
         if len(self.text) == len(self._source):
             return start, stop
         if self._dropped is None:
-            self._dropped = [
-                match.start() - n for n, match in enumerate(_SEPARATOR.finditer(self._source))
-            ]
+            self._dropped = dropped = []
+            removed = 0
+            for match in _separator_spans(self._source):
+                start_at, end_at = match.span()
+                dropped += [start_at - removed] * (end_at - start_at)
+                removed += end_at - start_at
         dropped = self._dropped
         return start + bisect.bisect_right(dropped, start), stop + bisect.bisect_right(
             dropped, stop - 1
@@ -1031,6 +1154,8 @@ def _unescape(escape: str) -> str | None:
     """The character an escape stands for, or `None` for one that stands for nothing."""
     try:
         if escape[0] == "%":
+            if len(escape) > 3 and escape[1] not in "uU":  # one UTF-8 sequence
+                return bytes.fromhex(escape.replace("%", "")).decode("utf-8")
             return chr(int(escape[2:] if escape[1] in "uU" else escape[1:], 16))
         if escape[0] == "\\":
             kind = escape[1]
@@ -1049,9 +1174,16 @@ def _unescape(escape: str) -> str | None:
         return None
 
 
-def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """The secret values that a request carries in its headers and URL."""
-    secrets: list[str] = []
+#: A request's body as `request_body` hands it over: its bytes and its `Content-Type`.
+RequestBody = tuple[bytes, str]
+
+
+def collect_secrets(
+    url: str, headers: Iterable[tuple[str, str]], body: RequestBody | None = None
+) -> tuple[str, ...]:
+    """The secret values that a request carries in its headers, its URL and its body (the
+    credential-named fields of a JSON or form body in memory: `body_secrets`)."""
+    secrets: list[str] = list(body_secrets(body)) if body is not None else []
     for name, value in headers:
         if not is_sensitive_header(name):
             continue
@@ -1080,13 +1212,115 @@ def collect_secrets(url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, 
         for userinfo in (parts.username, parts.password):
             if userinfo:
                 secrets += (userinfo, unquote(userinfo))
-        for pair in parts.query.split("&"):
-            name, _, value = pair.partition("=")
-            if value and is_credential_query_name(unquote(name.replace("+", " "))):
-                secrets += (value, unquote(value.replace("+", " ")), unquote(value))
+        secrets += _form_secrets(parts.query)
     except ValueError:
         pass
     return tuple(sorted(set(secrets)))
+
+
+def _form_secrets(query: str) -> list[str]:
+    """The values of the credential-named parameters of a query string or a form body, as
+    sent and decoded (`+` as a space, and as itself)."""
+    secrets: list[str] = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and is_credential_query_name(unquote(name.replace("+", " "))):
+            secrets += (value, unquote(value.replace("+", " ")), unquote(value))
+    return secrets
+
+
+#: A request body is looked into for credentials only when it is in memory and at most
+#: this long: a longer one (an upload) is not parsed at a gate.
+_MAX_BODY_SECRETS = 64 * 1024
+#: In a JSON body: how deep, and how many values, are looked at.
+_MAX_BODY_DEPTH, _MAX_BODY_NODES = 16, 4096
+_BOUNDARY = re.compile(r"boundary=\"?([^\";,]{1,200})", re.IGNORECASE)
+_PART_NAME = re.compile(rb'name="([^"]{1,200})"', re.IGNORECASE)
+
+
+def request_body(request: Any) -> RequestBody | None:
+    """`request`'s body and its content type, when the body is already in memory (a request
+    made with `json=`, `data=` or `content=` bytes) and at most `_MAX_BODY_SECRETS` bytes.
+    A streamed body is never read here: it is `None`, as an empty one is."""
+    try:
+        content = request.content  # httpx raises `RequestNotRead` for a stream not read
+    except Exception:
+        return None
+    if not isinstance(content, bytes) or not content or len(content) > _MAX_BODY_SECRETS:
+        return None
+    try:
+        content_type = request.headers.get("content-type") or ""
+    except Exception:
+        content_type = ""
+    return content, content_type
+
+
+def request_secrets(request: Any) -> tuple[str, ...]:
+    """Every secret `request` carries: its headers (a hook's too), its URL and its body."""
+    return collect_secrets(str(request.url), credential_view(request), request_body(request))
+
+
+@functools.lru_cache(maxsize=32)
+def body_secrets(body: RequestBody) -> tuple[str, ...]:
+    """The values of a request body's fields whose name the table (`CREDENTIAL_NAMES`, as a
+    query parameter's) calls a credential: Tavily's `{"api_key": ...}`, a form's
+    `api_key=...`, a multipart form's `name="apikey"` part. A JSON body's nested objects are
+    looked into (`{"auth": {"token": ...}}`), each string under a credential's name counts,
+    in a list too; a body that is neither JSON nor a form holds none."""
+    content, content_type = body
+    if len(content) > _MAX_BODY_SECRETS:
+        return ()
+    kind = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if "json" in kind or (not kind and content.lstrip()[:1] in (b"{", b"[")):
+            return tuple(_json_secrets(json.loads(content)))
+        if kind == "application/x-www-form-urlencoded" or (
+            not kind and b"=" in content and not any(c in content for c in b" \r\n\t")
+        ):
+            return tuple(_form_secrets(content.decode("utf-8", "replace")))
+        if kind == "multipart/form-data":
+            return tuple(_multipart_secrets(content, content_type))
+    except (ValueError, RecursionError):  # not JSON after all (UnicodeDecodeError is one)
+        pass
+    return ()
+
+
+def _json_secrets(document: Any) -> list[str]:
+    found: list[str] = []
+    # (node, whether it stands under a credential's name, depth)
+    stack: list[tuple[Any, bool, int]] = [(document, False, 0)]
+    seen = 0
+    while stack and seen < _MAX_BODY_NODES:
+        node, secret, depth = stack.pop()
+        seen += 1
+        if isinstance(node, str):
+            if secret and len(node) >= _MIN_SECRET_LENGTH:
+                found.append(node)
+        elif depth < _MAX_BODY_DEPTH and isinstance(node, dict):
+            for key, item in node.items():
+                named = isinstance(key, str) and is_credential_query_name(key)
+                stack.append((item, named, depth + 1))
+        elif depth < _MAX_BODY_DEPTH and isinstance(node, list):
+            stack.extend((item, secret, depth + 1) for item in node)
+    return found
+
+
+def _multipart_secrets(content: bytes, content_type: str) -> list[str]:
+    """The values of a multipart form's credential-named parts (RFC 7578)."""
+    boundary = _BOUNDARY.search(content_type)
+    if boundary is None:
+        return []
+    found: list[str] = []
+    for part in content.split(b"--" + boundary.group(1).encode("latin-1")):
+        head, separator, value = part.partition(b"\r\n\r\n")
+        name = _PART_NAME.search(head) if separator else None
+        if name is None or b"filename=" in head.lower():
+            continue
+        if is_credential_query_name(name.group(1).decode("utf-8", "replace")):
+            text = value.removesuffix(b"\r\n").decode("utf-8", "replace")
+            if len(text) >= _MIN_SECRET_LENGTH:
+                found.append(text)
+    return found
 
 
 #: The longest credential value decoded to look for the secrets it encodes.
@@ -1156,9 +1390,9 @@ def credential_view(request: Any) -> list[tuple[str, str]]:
 
 
 def redactor_of(request: Any) -> Redactor:
-    """The (cached) redactor of every credential `request` carries, a hook's headers too:
-    for any text that came back in answer to it."""
-    return redactor_for(collect_secrets(str(request.url), credential_view(request)))
+    """The (cached) redactor of every credential `request` carries, a hook's headers and its
+    body's too: for any text that came back in answer to it."""
+    return redactor_for(request_secrets(request))
 
 
 def scrub_payload(value: Any, redact: Redactor) -> Any:

@@ -28,7 +28,7 @@ from ._logs import logger as _logger
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
 from ._options import Options
 from ._recovery import Recovery
-from ._redaction import collect_secrets
+from ._redaction import request_body, request_secrets
 from ._replay import PROCESS_KEY, REPLAY_EXTENSION, KeyedScope, credential_view, default_scope
 from ._streams import (
     LookAhead,
@@ -54,7 +54,8 @@ TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_accoun
 #: here). That one question also serves the balance headers, as no value kept here can read
 #: as a balance: only a type with a `/` is kept (every media type has one; a number never
 #: does). Shared by every transport of the process; bounded, since a server may send a new
-#: type each time.
+#: type each time. A transport asks first whether the value is the type it last judged
+#: (`_plain`, kept on the same terms), which costs no hash.
 NOT_STREAMS: dict[bytes, bool] = {}
 _MAX_NOT_STREAMS = 256
 _MAX_CONTENT_TYPE = 256
@@ -64,15 +65,29 @@ _HOT_PATH = (
     "_book",
     "_transport",
     "_ok",
-    "_scans_200",
     "_watched_on_200",
+    "_plain",
     "_not_streams",
     "_checks",
-    "_gate_book",
     "_local_book",
 )
 #: The `run_episode` of the in-process coordinators, which never read a mark's wall clock.
 _LOCAL_EPISODES = (LocalCoordinator.run_episode, AsyncLocalCoordinator.run_episode)
+
+
+class _AlwaysAsk:
+    """What a transport's `_checks` is where preflight asks the flow before every request:
+    it probes balances, or a fleet's store may know another process's gate. It reads as a
+    book that knows a gate, so the shells' one test covers it."""
+
+    def __init__(self) -> None:
+        self.gated_scopes = 1
+
+    def knows_gates(self) -> bool:
+        return True
+
+
+_ALWAYS_ASK = _AlwaysAsk()
 
 _Client = TypeVar("_Client")
 _Shell = TypeVar("_Shell", bound="Shell")
@@ -148,10 +163,12 @@ class Shell:
 
         Without hooks or preflight (no `_recovery`), a request is sent and its response
         passed on unless `_passes` stops it. With them, it is sent at once too, keeping a
-        mark for a gate, unless preflight may refuse it (`_checks`): it has a balance to
-        probe, or it remembers gates and one may be known. A local coordinator's book counts
-        its known gates (`_gate_book`: a glance, then `knows_gates`); a fleet may know
-        another process's gate, and the flow asks it. The mark is two numbers read off the
+        mark for a gate, unless preflight may refuse it (`_checks`, `None` without
+        preflight's checks): it has a balance to probe, or it remembers gates and one may be
+        known. A local coordinator's book counts its known gates (`_checks` is the book: a
+        glance at `gated_scopes`, then `knows_gates`); a fleet may know another process's
+        gate, and the flow asks it, as it does to probe (`_checks` always says a gate may
+        be known: `_ALWAYS_ASK`). The mark is two numbers read off the
         book (`_mark_book`) where the coordinator marks there, as every coordinator of
         http402 does; with an in-process coordinator (`_local_book`) only the sequence, as
         nothing reads its wall clock but a gate's mark, taken as the gate arrives. A
@@ -165,13 +182,14 @@ class Shell:
         content type of a 200 where streams are peeked at.
         """
         options, coordinator = self._options, self._coordinator
+        book = coordinator.book
         preflight = options.preflight
         probes = preflight is not None and preflight.probes
-        self._checks = probes or (preflight is not None and preflight.gate_ttl is not None)
+        checks = probes or (preflight is not None and preflight.gate_ttl is not None)
         local = getattr(coordinator, "keeps_gates_here", False)
-        self._gate_book = coordinator.book if local and not probes else None
+        self._checks = None if not checks else book if local and not probes else _ALWAYS_ASK
         marks_on_book = getattr(type(coordinator), "mark", None) is ProcessState.mark
-        self._mark_book = coordinator.book if marks_on_book else None
+        self._mark_book = book if marks_on_book else None
         # A mark's wall clock is read by a coordinator that elects across processes (a
         # fleet's `run_episode`, comparing it with when an episode ended elsewhere); an
         # in-process one orders by the sequence alone, so a request it marks reads no clock
@@ -180,7 +198,7 @@ class Shell:
         self._local_book = self._mark_book if in_process else None
         #: Whose sequence marks a request as it is sent, to order the balances read
         #: (`_readings`).
-        self._book = coordinator.book
+        self._book = book
         # A coordinator of an earlier protocol, with no `hold`/`held`/`release`, keeps its
         # holds in this process only.
         self._stores_holds = all(
@@ -211,14 +229,18 @@ class Shell:
         self._watched = names if reads_balances else frozenset()
         peeks = options.peek_streams
         self._watched_on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
-        # The hot path judges a 200 inline by its header list where the library keeps
-        # httpx's (else no status is `_ok`, and `_passes` judges every response), and only
-        # where a feature reads a header of a 200 (`_scans_200`): two plain values, as
-        # asking a set whether it is empty is a call of its own.
-        self._ok = 200 if _keeps_header_list(self._http) else -1
-        self._scans_200 = bool(self._watched_on_200)
+        # The hot path judges a 200 inline by its header list (`_ok` is 200) where the library
+        # keeps httpx's and a feature reads a header of a 200; else no status is `_ok`, and
+        # `_passes` judges every response (a 200 with nothing watched passes at once). One
+        # plain value, compared with the status: asking a set whether it is empty is a call.
+        self._header_list = _keeps_header_list(self._http)
+        self._ok = 200 if self._header_list and self._watched_on_200 else -1
         # Read as an attribute, from the line that holds the others, not as a global.
         self._not_streams = NOT_STREAMS
+        # The content type this transport last judged no event stream (`_says_event_stream`):
+        # a 200 of that type passes with one comparison, before `NOT_STREAMS` is asked (a
+        # lookup, which hashes the value: it is a new object on every response).
+        self._plain: bytes | None = None
 
     def _hold_to_recheck(self, action: StartHook) -> tuple[str, tuple[str, ...]] | None:
         """In a fleet, the scope and hold keys of the top-up an election just made this
@@ -333,7 +355,7 @@ class Shell:
         watched = self._watched_on_200 if status == 200 else self._watched
         if not watched:
             return True
-        if self._ok != 200:  # headers kept otherwise than in httpx's list
+        if not self._header_list:  # headers kept otherwise than in httpx's list
             return False
         for _, name, value in response.headers._list:
             if name in watched and value not in self._not_streams:
@@ -358,6 +380,7 @@ class Shell:
                 if len(NOT_STREAMS) >= _MAX_NOT_STREAMS:
                     NOT_STREAMS.clear()
                 NOT_STREAMS[value] = False
+                self._plain = value
         return False
 
     def _balance_alerts(
@@ -381,7 +404,7 @@ class Shell:
             return None
         crossings = self._alarm.crossings(scope, amount, self._coordinator.book.clock())
         if crossings.fired:  # the hook's failure is logged without this request's credentials
-            secrets = collect_secrets(str(request.url), credential_view(request))
+            secrets = request_secrets(request)
             crossings = attrs.evolve(crossings, secrets=secrets)
         return crossings
 
@@ -408,6 +431,7 @@ class Shell:
             host=request.url.host,
             url=str(request.url),
             request_headers=credential_view(request),
+            request_body=request_body(request),
             registry=self._registry,
         )
 
@@ -433,6 +457,7 @@ class Shell:
                 host=request.url.host,
                 url=str(request.url),
                 request_headers=credential_view(request),
+                request_body=request_body(request),
                 registry=registry,
             )
             if payment is not None:

@@ -565,6 +565,7 @@ def classify_error_event(
     url: str,
     request_headers: Iterable[tuple[str, str]],
     registry: AdapterRegistry | None = None,
+    request_body: tuple[bytes, str] | None = None,
 ) -> PaymentRequired | None:
     """The gate that an error event's payload states, read strictly (strong evidence only,
     as for a status other than 402); `None` for a rate limit, an overload, a server error.
@@ -577,5 +578,8 @@ def classify_error_event(
 
     pairs = list(request_headers)
     return classify_event(
-        payload, host=host, registry=registry, secrets=lambda: collect_secrets(url, pairs)
+        payload,
+        host=host,
+        registry=registry,
+        secrets=lambda: collect_secrets(url, pairs, request_body),
     )
