@@ -1966,6 +1966,13 @@ SIGNED = [
     ("?timestamp=1&signature=2", ""),
     ("?page=2&model=gpt-4o", "?page=2&model=gpt-4o"),
     ("", ""),
+    # Case 163: the other per-call values a signing API sends beside its signature.
+    (
+        "?appKey=6f1c&q=hi&salt=4f9a-11&curtime=1733370000&signType=v3&sign=ab12",
+        "?appKey=6f1c&q=hi",
+    ),
+    ("?X-Amz-Date=20261205T045500Z&X-Amz-Expires=300&X-Amz-Signature=ff00&page=2", "?page=2"),
+    ("?_=1733370000123&q=cats&requestId=r-77", "?q=cats"),
 ]
 
 
@@ -1993,6 +2000,31 @@ def test_what_a_request_asks_for_leaves_out_what_changes_per_request(
     assert call_of(signed, scope) == call_of(unsigned, scope)
     other = base + "?symbol=ETHUSDT"
     assert offer_keys([], "GET", other) != offer_keys([], "GET", plain)
+
+
+def test_an_offers_resource_signed_anew_is_one_hold() -> None:
+    """Case 169: an x402 offer whose `resource` is the request's URL as signed for this send
+    is one hold key across sends (the resource read by `request_target`); another resource
+    is another key."""
+    from decimal import Decimal
+
+    from http402._holds import offer_keys
+
+    def offer(resource: str) -> http402.PaymentOption:
+        return http402.PaymentOption(
+            protocol="x402",
+            scheme="exact",
+            network="eip155:8453",
+            asset="0x833589fcd6edb6e08f4c7c32d4f71b54bda02913",
+            amount=Decimal("10000"),
+            resource=resource,
+        )
+
+    base = "https://api.example.com/v1/report?symbol=BTC"
+    first = offer_keys([offer(base + "&timestamp=1&signature=aa")], "GET", base)
+    again = offer_keys([offer(base + "&timestamp=2&signature=bb")], "GET", base)
+    assert first == again
+    assert first != offer_keys([offer(base.replace("BTC", "ETH"))], "GET", base)
 
 
 def _payment_scheme_api(library: str) -> Any:

@@ -238,9 +238,10 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
     much, not who asked), or one for the request when it names no offer.
 
     The protocol, network, asset, unit, amount and resource (else the request's method and
-    URL, without the query parameters that change per request: `_replay.request_target`,
-    case 131) count; a per-challenge token (an L402 invoice, an x402 nonce) does not, so a
-    request sent again (an SDK's retry) meets the same hold. The offer counts as
+    URL), each URL without the query parameters that change per request
+    (`_replay.request_target`, cases 131 and 169), count; a per-challenge token (an L402
+    invoice, an x402 nonce) does not, so a request sent again (an SDK's retry) meets the
+    same hold. The offer counts as
     `canonical_offer` has it: a replica that writes the token's address in lower case, or
     the network by its x402 v1 name, sells the same offer (case 114); and its price as a
     spend policy counts it (`counted`): a currency in any case ("usd", "USD") or bitcoin
@@ -271,7 +272,9 @@ def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
             option.scheme,
             option.network,
             *price,
-            option.resource or f"{method.upper()} {url}",
+            # A resource is what the offer sells, as the request's URL is: a resource URL
+            # signed anew on each send is the same resource (case 169).
+            request_target(option.resource) if option.resource else f"{method.upper()} {url}",
         )
     digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return f"offer:{digest[:32]}"

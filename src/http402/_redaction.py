@@ -334,6 +334,28 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
 #: A credential whose name holds one of these changes with every request: it names no
 #: account. A nonce, a timestamp or a request id on its own is not a credential at all.
 PER_REQUEST_WORDS = ("signature", "nonce", "timestamp", "idempotency", "csrf", "xsrf")
+#: Whole names (lower case) of the values an API that signs each call puts beside its
+#: signature, or a client beside each send, under names that say nothing of it: Youdao's
+#: and Baidu's translation APIs (`salt`, `curtime`), AWS and Google presigned URLs
+#: (`X-Amz-Date`, `X-Amz-Expires`, `X-Goog-Date`, `Expires`), a cache buster (`_=<ms>`), a
+#: request id (case 163). They name no account and change with every send.
+PER_REQUEST_NAMES = frozenset(
+    {
+        "salt",
+        "curtime",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-goog-date",
+        "x-goog-expires",
+        "expires",
+        "_",
+        "requestid",
+        "request_id",
+        "request-id",
+        "reqid",
+        "req_id",
+    }
+)
 #: Names that are not credentials, though some look near one (a test checks each).
 NOT_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "header": (
@@ -568,11 +590,13 @@ def changes_per_request(name: str, place: str = "header") -> bool:
     """Whether the value of a header (`place="header"`) or query parameter (`"query"`) named
     `name` changes with every request of one account: a per-request credential (a proof, a
     signature, an idempotency key, a one-time password), or a name that holds one of
-    `PER_REQUEST_WORDS` (a `timestamp`, a `nonce`, credential or not). The one definition of
+    `PER_REQUEST_WORDS` (a `timestamp`, a `nonce`, credential or not), or is one of
+    `PER_REQUEST_NAMES` (`salt`, `X-Amz-Date`, `_`). The one definition of
     what names no account and no need: the billing scope leaves such values out, and so does
     what a request asks for (`_replay.request_target`: hold keys, a top-up's need, an SDK
     call), so that a call signed anew on every send is one call."""
-    if any(word in name.lower() for word in PER_REQUEST_WORDS):
+    lowered = name.lower()
+    if lowered in PER_REQUEST_NAMES or any(word in lowered for word in PER_REQUEST_WORDS):
         return True
     return credential_kind(name, place) == "per_request"
 
