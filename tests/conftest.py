@@ -238,6 +238,15 @@ def project_mypy(tmp_path_factory: pytest.TempPathFactory) -> MypyRun:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The project's type check and the tests that reuse its cache last: it started with the
-    run (`pytest_configure`) and is done by then, so no worker waits for it."""
-    items.sort(key=lambda item: "project_mypy" in getattr(item, "fixturenames", ()))
+    """The nemesis first and the project's type check with the tests that reuse its cache
+    last. The nemesis is the longest test (a fleet of processes on a real redis-server, most
+    of it waiting): started last, it ran alone at the end while the other workers were done.
+    The type check started with the run (`pytest_configure`) and is done by the end, so no
+    worker waits for it."""
+
+    def order(item: pytest.Item) -> int:
+        if "project_mypy" in getattr(item, "fixturenames", ()):
+            return 2
+        return 0 if item.nodeid.startswith("tests/test_nemesis.py") else 1
+
+    items.sort(key=order)
