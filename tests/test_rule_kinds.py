@@ -4,14 +4,13 @@ a 402's `unknown`). A 402 header's payment request is `tests/test_payment_reques
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 
-import http402
 from http402 import Reason
+
+from .kinds import reason_of
 
 P, S, C, F = (
     Reason.PLAN_LIMIT_EXCEEDED,
@@ -19,18 +18,6 @@ P, S, C, F = (
     Reason.INSUFFICIENT_CREDITS,
     Reason.PAYMENT_FAILED,
 )
-
-
-def reason_of(status: int, body: Any, content_type: str = "application/json") -> Reason | None:
-    """The reason `classify` gives a response from a host with no adapter, or `None`."""
-    response = httpx.Response(
-        status,
-        headers={"content-type": content_type},
-        content=json.dumps(body).encode(),
-        request=httpx.Request("POST", "https://api.unknown-provider.test/v1/things"),
-    )
-    payment = http402.classify(response)
-    return None if payment is None else payment.reason
 
 
 @pytest.mark.parametrize(
@@ -144,7 +131,7 @@ def test_subscription_required_is_decided_by_its_words(body: Any, expected: Any)
 def test_a_problems_relative_type_is_a_code(status: int, body: Any, expected: Any) -> None:
     """Zyte's `{"status": 403, "type": "/auth/account-suspended"}`: RFC 9457 allows a
     relative `type`, and its last segment is read as an absolute one's is."""
-    assert reason_of(status, body, "application/problem+json") is expected
+    assert reason_of(status, body, content_type="application/problem+json") is expected
 
 
 @pytest.mark.parametrize(

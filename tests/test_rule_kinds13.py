@@ -4,15 +4,14 @@ ways: the gate in other providers' words, and the look-alike that must stay no g
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 
-import http402
 from http402 import Reason
 from http402._classify.fields import read_fields
+
+from .kinds import classify, reason_of
 
 P, S, C, F = (
     Reason.PLAN_LIMIT_EXCEEDED,
@@ -20,24 +19,6 @@ P, S, C, F = (
     Reason.INSUFFICIENT_CREDITS,
     Reason.PAYMENT_FAILED,
 )
-
-
-def classify(
-    status: int, body: Any, headers: dict[str, str] | None = None
-) -> http402.PaymentRequired | None:
-    """`classify` of a JSON response from a host with no adapter."""
-    response = httpx.Response(
-        status,
-        headers={"content-type": "application/json", **(headers or {})},
-        content=json.dumps(body).encode(),
-        request=httpx.Request("POST", "https://api.unknown-provider.test/v1/things"),
-    )
-    return http402.classify(response)
-
-
-def reason_of(status: int, body: Any, headers: dict[str, str] | None = None) -> Reason | None:
-    payment = classify(status, body, headers)
-    return None if payment is None else payment.reason
 
 
 # ---------------------------------------------------------------- 1. a remedy field's words

@@ -4,33 +4,16 @@ ways: the gate in other providers' words, and the look-alike that must stay no g
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 
-import http402
 from http402 import Reason
 from http402._classify.vocabulary.throttle import PERIOD_WINDOW
 
+from .kinds import classify, reason_of
+
 P, S, U = Reason.PLAN_LIMIT_EXCEEDED, Reason.SUBSCRIPTION_EXPIRED, Reason.UNKNOWN
-
-
-def classify(status: int, body: Any) -> http402.PaymentRequired | None:
-    """`classify` of a JSON response from a host with no adapter."""
-    response = httpx.Response(
-        status,
-        headers={"content-type": "application/json"},
-        content=json.dumps(body).encode(),
-        request=httpx.Request("GET", "https://api.unknown-provider.test/v1/things"),
-    )
-    return http402.classify(response)
-
-
-def reason_of(status: int, body: Any) -> Reason | None:
-    payment = classify(status, body)
-    return None if payment is None else payment.reason
 
 
 # ------------------------------------------- 1. an action the current plan does not allow

@@ -4,33 +4,16 @@ ways: the gate in other providers' words, and the look-alike that must stay no g
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 
-import http402
 from http402 import Reason
+
+from .kinds import classify, reason_of
 
 C, CR, F = Reason.PAYMENT_CHALLENGE, Reason.INSUFFICIENT_CREDITS, Reason.PAYMENT_FAILED
 P, S, U = Reason.PLAN_LIMIT_EXCEEDED, Reason.SUBSCRIPTION_EXPIRED, Reason.UNKNOWN
-
-
-def classify(status: int, body: Any, headers: dict[str, str] | None = None) -> Any:
-    """`classify` of a JSON response from a host with no adapter."""
-    response = httpx.Response(
-        status,
-        headers={"content-type": "application/json", **(headers or {})},
-        content=json.dumps(body).encode(),
-        request=httpx.Request("POST", "https://api.unknown-provider.test/v1/query"),
-    )
-    return http402.classify(response)
-
-
-def reason_of(status: int, body: Any) -> Reason | None:
-    payment = classify(status, body)
-    return None if payment is None else payment.reason
 
 
 # ------------------------------- 1. a payment protocol named as a key, with a price and a payee

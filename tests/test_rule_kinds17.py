@@ -4,7 +4,6 @@ ways: the gate in other providers' words, and the look-alike that must stay no g
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +16,8 @@ from http402._classify.decide import read_code, read_words
 from http402._classify.families import Family
 from http402._providers.payment_request import REQUEST_FORMATS
 
+from .kinds import classify, reason_of
+
 C, F, CR, P, S, U = (
     Reason.PAYMENT_CHALLENGE,
     Reason.PAYMENT_FAILED,
@@ -25,24 +26,6 @@ C, F, CR, P, S, U = (
     Reason.SUBSCRIPTION_EXPIRED,
     Reason.UNKNOWN,
 )
-
-
-def classify(
-    status: int, body: Any, url: str = "https://api.unknown-provider.test/v1/things"
-) -> http402.PaymentRequired | None:
-    """`classify` of a JSON response from a host with no adapter."""
-    response = httpx.Response(
-        status,
-        headers={"content-type": "application/json"},
-        content=json.dumps(body).encode(),
-        request=httpx.Request("POST", url),
-    )
-    return http402.classify(response)
-
-
-def reason_of(status: int, body: Any) -> Reason | None:
-    payment = classify(status, body)
-    return None if payment is None else payment.reason
 
 
 # ------------------------------- 1. a priced challenge's parts, named for what they hold
@@ -313,7 +296,7 @@ _RAPYD = {
 def test_a_payment_the_request_creates_that_lacks_funds_is_no_gate() -> None:
     """Rapyd's create-payment error: the payment the application makes (or collects) lacks
     funds, by its words and by its code; the API is not asking to be paid."""
-    assert classify(400, _RAPYD, "https://sandboxapi.rapyd.net/v1/payments") is None
+    assert classify(400, _RAPYD, url="https://sandboxapi.rapyd.net/v1/payments") is None
     code_only = {"status": {"error_code": "ERROR_CREATE_PAYMENT_INSUFFICIENT_FUNDS"}}
     assert classify(400, code_only) is None
     assert Family.TRANSFER_REFUSED in read_code("error_create_payment_insufficient_funds").strong

@@ -5,14 +5,13 @@ must stay no gate (or a 402's own answer). The kinds of `research/payloads17` ar
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 
-import http402
 from http402 import Reason
+
+from .kinds import classify, reason_of
 
 C, F, CR, P, S, U = (
     Reason.PAYMENT_CHALLENGE,
@@ -22,28 +21,6 @@ C, F, CR, P, S, U = (
     Reason.SUBSCRIPTION_EXPIRED,
     Reason.UNKNOWN,
 )
-
-
-def classify(
-    status: int, body: Any, url: str = "https://api.unknown-provider.test/v1/things"
-) -> http402.PaymentRequired | None:
-    """`classify` of a response from a host with no adapter (JSON unless `body` is text)."""
-    text = body if isinstance(body, str) else json.dumps(body)
-    kind = "text/plain" if isinstance(body, str) else "application/json"
-    response = httpx.Response(
-        status,
-        headers={"content-type": kind},
-        content=text.encode(),
-        request=httpx.Request("POST", url),
-    )
-    return http402.classify(response)
-
-
-def reason_of(
-    status: int, body: Any, url: str = "https://api.unknown-provider.test/v1/x"
-) -> Reason | None:
-    payment = classify(status, body, url)
-    return None if payment is None else payment.reason
 
 
 # ------------------------- 1. a priced challenge stated by a 402 body's flat fields
@@ -137,7 +114,7 @@ def test_a_money_movement_refused_is_no_gate(body: Any) -> None:
 def test_a_withdrawal_path_moves_money() -> None:
     """Bithumb's `/v1/withdraws/coin`: a lack of funds there is the withdrawal's."""
     url = "https://api.bithumb.example/v1/withdraws/coin"
-    assert classify(400, {"code": "insufficient_balance"}, url) is None
+    assert classify(400, {"code": "insufficient_balance"}, url=url) is None
 
 
 @pytest.mark.parametrize(
@@ -176,7 +153,9 @@ _SECUCONNECT = {
     ],
 )
 def test_a_stored_value_cards_balance_is_no_gate(body: Any) -> None:
-    assert classify(400, body, "https://connect.example/api/v2/Loyalty/Cards/crd_1/charge") is None
+    assert (
+        classify(400, body, url="https://connect.example/api/v2/Loyalty/Cards/crd_1/charge") is None
+    )
 
 
 @pytest.mark.parametrize(
