@@ -11,6 +11,15 @@ import httpx
 import http402
 from http402 import Reason
 
+#: The reasons, as the newer rule-kind files write them in their tables.
+C, F, CR, P, S, U = (
+    Reason.PAYMENT_CHALLENGE,
+    Reason.PAYMENT_FAILED,
+    Reason.INSUFFICIENT_CREDITS,
+    Reason.PLAN_LIMIT_EXCEEDED,
+    Reason.SUBSCRIPTION_EXPIRED,
+    Reason.UNKNOWN,
+)
 #: A host no adapter knows.
 UNKNOWN_HOST = "https://api.unknown-provider.test/v1/things"
 
@@ -39,14 +48,8 @@ def classify(
 
 
 def reason_of(
-    status: int,
-    body: Any,
-    headers: dict[str, str] | None = None,
-    *,
-    url: str = UNKNOWN_HOST,
-    method: str = "POST",
-    content_type: str | None = None,
+    status: int, body: Any, headers: dict[str, str] | None = None, **options: Any
 ) -> Reason | None:
-    """The reason `classify` gives, or `None` for no gate."""
-    payment = classify(status, body, headers, url=url, method=method, content_type=content_type)
+    """The reason `classify` gives (same arguments), or `None` for no gate."""
+    payment = classify(status, body, headers, **options)
     return None if payment is None else payment.reason

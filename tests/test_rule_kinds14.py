@@ -8,13 +8,9 @@ from typing import Any
 
 import pytest
 
-from http402 import Reason
 from http402._classify.vocabulary.throttle import PERIOD_WINDOW
 
-from .kinds import classify, reason_of
-
-P, S, U = Reason.PLAN_LIMIT_EXCEEDED, Reason.SUBSCRIPTION_EXPIRED, Reason.UNKNOWN
-
+from .kinds import P, S, U, classify, reason_of
 
 # ------------------------------------------- 1. an action the current plan does not allow
 

@@ -8,13 +8,7 @@ from typing import Any
 
 import pytest
 
-from http402 import Reason
-
-from .kinds import classify, reason_of
-
-C, CR, F = Reason.PAYMENT_CHALLENGE, Reason.INSUFFICIENT_CREDITS, Reason.PAYMENT_FAILED
-P, S, U = Reason.PLAN_LIMIT_EXCEEDED, Reason.SUBSCRIPTION_EXPIRED, Reason.UNKNOWN
-
+from .kinds import CR, C, F, P, S, U, classify, reason_of
 
 # ------------------------------- 1. a payment protocol named as a key, with a price and a payee
 

@@ -16,17 +16,7 @@ from http402._classify.decide import read_code, read_words
 from http402._classify.families import Family
 from http402._providers.payment_request import REQUEST_FORMATS
 
-from .kinds import classify, reason_of
-
-C, F, CR, P, S, U = (
-    Reason.PAYMENT_CHALLENGE,
-    Reason.PAYMENT_FAILED,
-    Reason.INSUFFICIENT_CREDITS,
-    Reason.PLAN_LIMIT_EXCEEDED,
-    Reason.SUBSCRIPTION_EXPIRED,
-    Reason.UNKNOWN,
-)
-
+from .kinds import CR, C, F, P, S, U, classify, reason_of
 
 # ------------------------------- 1. a priced challenge's parts, named for what they hold
 

@@ -11,17 +11,7 @@ import pytest
 
 from http402 import Reason
 
-from .kinds import classify, reason_of
-
-C, F, CR, P, S, U = (
-    Reason.PAYMENT_CHALLENGE,
-    Reason.PAYMENT_FAILED,
-    Reason.INSUFFICIENT_CREDITS,
-    Reason.PLAN_LIMIT_EXCEEDED,
-    Reason.SUBSCRIPTION_EXPIRED,
-    Reason.UNKNOWN,
-)
-
+from .kinds import CR, C, F, P, S, U, classify, reason_of
 
 # ------------------------- 1. a priced challenge stated by a 402 body's flat fields
 
