@@ -72,6 +72,7 @@ __all__ = [
     "is_credential_query_name",
     "is_payment_proof_header",
     "is_sensitive_header",
+    "name_parts",
     "redactor_for",
     "redactor_of",
     "request_body",
@@ -569,12 +570,18 @@ _MAX_UNESCAPE_DEPTH = 3
 
 
 @functools.lru_cache(maxsize=2048)
+def name_parts(name: str) -> list[str]:
+    """The parts of a header's, a query parameter's or a field's name, lower case: split at
+    anything but letters and digits, and at camelCase (`apiKey` is `api`, `key`)."""
+    return _NAME_PARTS.split(_CAMEL.sub("-", name).lower())
+
+
 def credential_kind(name: str, place: str = "header") -> str | None:
     """What the value of a header (`place="header"`) or query parameter (`"query"`) named
     `name` is, by `CREDENTIAL_NAMES`: `"account"` (a credential that names the account),
     `"per_request"` (a credential that changes with each request) or `None` (none)."""
     lowered = name.lower()
-    parts = _NAME_PARTS.split(_CAMEL.sub("-", name).lower())
+    parts = name_parts(name)
     kind = None
     for row in CREDENTIAL_NAMES:
         if place in row.places and _matches(row, lowered, parts):

@@ -27,12 +27,11 @@ import httpx
 from ._models import Retry
 from ._path_keys import scope_segments
 from ._redaction import (
-    _CAMEL,
-    _NAME_PARTS,
     HOOK_HEADERS_EXTENSION,
     changes_per_request,
     credential_kind,
     credential_view,
+    name_parts,
 )
 
 __all__ = [
@@ -342,7 +341,7 @@ def _names_the_account(name: str, place: str) -> bool:
     a password's or a session's). Cached: a body repeats the same few member names."""
     if credential_kind(name, "query") != "account":
         return False
-    parts = {part for part in _NAME_PARTS.split(_CAMEL.sub("-", name).lower()) if part}
+    parts = {part for part in name_parts(name) if part}
     if not POINTER_PARTS.isdisjoint(parts):
         return False
     return place != "body" or _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts)
