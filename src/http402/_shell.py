@@ -228,13 +228,6 @@ class Shell:
             for name in ("low_balance_started", "low_balance_ended", "low_balance_running")
         )
         self._low_balance_ttl = max(options.hook_timeout or 0.0, options.retry.within)
-        # ...and keeps a run whose hook bought (answered `Retry`) marked until its top-up's
-        # window closes, so that a gate in another process waits for the top-up to show
-        # instead of buying beside it while it propagates.
-        self._keeps_low_balance = self._marks_low_balance and callable(
-            getattr(coordinator, "low_balance_bought", None)
-        )
-        self._window = options.retry.within
         watch = options.low_balance
         self._balance_headers = DEFAULT_BALANCE_HEADERS if watch is None else watch.headers
         # A hook's top-up may show in a balance header (`Recovery._balance_shows`).
@@ -283,7 +276,18 @@ class Shell:
         self._coordinator.book.low_balance_ended(run, bought, key, alert.balance)
         if bought is None:
             return None
-        return bought.within if bought.within is not None else self._window
+        return bought.within if bought.within is not None else self._options.retry.within
+
+    @property
+    def _keeps_low_balance(self) -> bool:
+        """Whether the fleet's store keeps a low-balance run whose hook bought (answered
+        `Retry`) marked until its top-up's window closes (`low_balance_bought`), so that a
+        gate in another process waits for the top-up to show instead of buying beside it
+        while it propagates. Asked only as a run ends (no attribute: the hot path's
+        instances keep to the shared-keys limit)."""
+        return self._marks_low_balance and callable(
+            getattr(self._coordinator, "low_balance_bought", None)
+        )
 
     def _hold_to_recheck(self, action: StartHook) -> tuple[str, tuple[str, ...]] | None:
         """In a fleet, the scope and hold keys of the top-up an election just made this
