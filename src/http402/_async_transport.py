@@ -23,6 +23,7 @@ import sniffio
 from . import _metrics as metrics
 from . import _workers as workers
 from ._actions import (
+    BOUGHT,
     Action,
     Flow,
     Gated,
@@ -588,13 +589,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
 
-    async def _low_balance_elsewhere(self, scope: str) -> bool:
-        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
-        `False` where the coordinator cannot tell."""
+    async def _low_balance_elsewhere(self, scope: str) -> bool | str:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process):
+        `True`, `BOUGHT` (a run that bought, its window open), or `False` where the
+        coordinator cannot tell."""
         try:
-            return bool(await self._coordinator.low_balance_running(scope))
+            running = await self._coordinator.low_balance_running(scope)
         except Exception:  # a coordinator of the application's own that raised
             return False
+        return BOUGHT if running == BOUGHT else bool(running)
 
     async def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

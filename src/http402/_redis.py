@@ -47,6 +47,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+from ._actions import BOUGHT
 from ._episodes import Mark, ProcessState
 from ._fleet import (
     Call,
@@ -253,15 +254,19 @@ if redis.call('pttl', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 1
 """
-# How many low-balance runs of a scope count: each one running, and each one that bought
-# whose window is still open at ARGV[1] (the asking process's wall clock).
+# The low-balance runs of a scope that count: how many run, and how many bought and have
+# their window still open at ARGV[1] (the asking process's wall clock).
 _LOW_RUNNING = """
-local count = 0
+local running, bought = 0, 0
 for _, value in ipairs(redis.call('hvals', KEYS[1])) do
   local ends = tonumber(string.match(value, '^until (.+)$'))
-  if ends == nil or ends > tonumber(ARGV[1]) then count = count + 1 end
+  if ends == nil then
+    running = running + 1
+  elseif ends > tonumber(ARGV[1]) then
+    bought = bought + 1
+  end
 end
-return count
+return {running, bought}
 """
 _SCRIPTS = {
     "low_bought": _LOW_BOUGHT,
@@ -277,6 +282,17 @@ _SCRIPTS = {
     "release": _RELEASE,
 }
 _POLL = 0.1
+
+
+def _low_runs(counts: Any) -> bool | str:
+    """`low_balance_running`'s answer from the script's counts (runs under way, runs that
+    bought with their window open); `False` for a store that did not answer."""
+    if counts is _FAILED or not counts:
+        return False
+    running, bought = (int(each) for each in counts)
+    return True if running else (BOUGHT if bought else False)
+
+
 # Seconds between two checks of the fleet's scope key in the store (at gates only).
 _KEY_CHECK = 1.0
 _DEFAULT_CAP = (2, 600.0)
@@ -699,14 +715,14 @@ class RedisCoordinator(_Fleet):
         until, keep = repr(self._wall() + within), max(1, int(within * 1000))
         self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
 
-    def low_balance_running(self, scope: str) -> bool:
-        """Whether a low-balance hook of `scope` runs in some process of the fleet, or one
-        that bought has its top-up's window open (`low_balance_bought`); `False` when the
-        store does not answer."""
+    def low_balance_running(self, scope: str) -> bool | str:
+        """Whether a low-balance hook of `scope` runs in some process of the fleet (`True`),
+        or none does but one that bought has its top-up's window open (`"bought"`,
+        `low_balance_bought`); `False` when the store does not answer."""
         key = Keys.of(self._namespace, scope).low_runs
         now = repr(self._wall())
-        count = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
-        return count is not _FAILED and bool(count)
+        counts = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        return _low_runs(counts)
 
     def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
         """Re-arms crossings of `scope` fleet-wide (this process saw the balance rise, or
@@ -1078,12 +1094,12 @@ class AsyncRedisCoordinator(_Fleet):
         until, keep = repr(self._wall() + within), max(1, int(within * 1000))
         await self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
 
-    async def low_balance_running(self, scope: str) -> bool:
+    async def low_balance_running(self, scope: str) -> bool | str:
         """`RedisCoordinator.low_balance_running`, awaited."""
         key = Keys.of(self._namespace, scope).low_runs
         now = repr(self._wall())
-        count = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
-        return count is not _FAILED and bool(count)
+        counts = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        return _low_runs(counts)
 
     async def claim_crossing(self, scope: str, crossing: str) -> bool:
         """`RedisCoordinator.claim_crossing`, as a coroutine."""

@@ -16,6 +16,7 @@ import httpx
 from . import _metrics as metrics
 from . import _workers as workers
 from ._actions import (
+    BOUGHT,
     Action,
     Flow,
     Gated,
@@ -570,13 +571,15 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
 
-    def _low_balance_elsewhere(self, scope: str) -> bool:
-        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
-        `False` where the coordinator cannot tell."""
+    def _low_balance_elsewhere(self, scope: str) -> bool | str:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process):
+        `True`, `BOUGHT` (a run that bought, its window open), or `False` where the
+        coordinator cannot tell."""
         try:
-            return bool(self._coordinator.low_balance_running(scope))
+            running = self._coordinator.low_balance_running(scope)
         except Exception:  # a coordinator of the application's own that raised
             return False
+        return BOUGHT if running == BOUGHT else bool(running)
 
     def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
