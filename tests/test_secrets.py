@@ -2017,3 +2017,108 @@ def test_a_key_in_a_json_body_is_scrubbed_where_a_server_echoes_it() -> None:
         texts = [*error_texts(error), shown, error.body or "", error.message or ""]
         assert not [text[:200] for text in texts if leaks(text, key)]
         assert "usage limit for key [redacted]" in (error.message or "")
+
+
+#: Bodies whose credential stands before (or after) more values than a walk bounded by a
+#: count of values reached (case 181: 4096 values, walked from the last member), all under
+#: the 64 KiB looked into: token ids, a bulk send's recipients, a batch of documents.
+LONG_BODIES = {
+    "token ids after a top-level key": {"api_key": CANARY, "input": [list(range(5000))]},
+    "short strings after a top-level key": {"api_key": CANARY, "input": ["ab"] * 9000},
+    "objects after a top-level key": {"token": CANARY, "to": [{"id": n} for n in range(4500)]},
+    "a nested key after a long array": {
+        "input": list(range(6000)),
+        "config": {"client": {"auth": {"token": CANARY}}},
+    },
+    "a key past sixteen levels": functools.reduce(
+        lambda inner, name: {name: inner}, "abcdefghijklmnopq", {"password": CANARY}
+    ),
+}
+
+
+@pytest.mark.parametrize("document", LONG_BODIES.values(), ids=LONG_BODIES.keys())
+def test_no_bound_on_work_decides_which_key_of_a_body_is_a_secret(document: Any) -> None:
+    """Case 181's kind: every credential of a JSON body in memory is a secret, wherever it
+    stands and whatever follows it: the walk reaches every value (the body's 64 KiB bound
+    it), breadth-first."""
+    request = httpx.Request("POST", URL, json=document)
+    assert len(request.content) < 64 * 1024
+    assert CANARY in request_secrets(request)
+
+
+def test_a_body_python_cannot_parse_keeps_its_keys_secret() -> None:
+    """A body the server may read and Python's parser cannot (nested deeper than it goes,
+    or a flaw a lenient reader skips) is searched as text for its credential members: the
+    key before it is a secret (fail closed); nothing else in it is."""
+    deep = b'{"api_key": "' + CANARY.encode() + b'", "q": "hello there", "x": '
+    deep += b"[" * 5000 + b"]" * 5000 + b"}"
+    flawed = b'{"query": "who won the match", "apiKey": "' + CANARY.encode() + b'",}'
+    escaped = b'{"api\\u005fkey": "' + CANARY[:10].encode() + b"\\/" + CANARY[10:].encode() + b'"'
+    for content in (deep, flawed, escaped):
+        found = body_secrets((content, "application/json"))
+        assert CANARY in found or CANARY[:10] + "/" + CANARY[10:] in found, content[:60]
+        assert not {"hello there", "who won the match"} & set(found)
+
+
+#: A credential under a member whose own name says nothing, in an object whose name says it
+#: holds a credential (case 192): the parent names the credential.
+NESTED_CREDENTIALS = {
+    "authentication.value": {"authentication": {"type": "api_key", "value": CANARY}},
+    "api_key.value": {"api_key": {"value": CANARY}},
+    "credentials.data": {"credentials": {"id": "cred_1", "data": CANARY}},
+    "auth.config.string": {"auth": {"config": {"string": CANARY}}},
+    "creds list": {"creds": [{"raw": CANARY}]},
+    "auth.basic.username": {"auth": {"basic": {"username": CANARY}}},
+}
+#: Look-alikes: what describes a credential, and generic members under ordinary parents.
+NOT_NESTED_CREDENTIALS = {
+    "authentication.type": {"authentication": {"type": "api_key_header", "value": CANARY}},
+    "auth.scheme": {"auth": {"scheme": "bearer_token", "value": CANARY}},
+    "author.value": {"author": {"value": "Ursula K. Le Guin", "token": CANARY}},
+    "metadata.value": {"metadata": {"value": "a long ordinary value", "key": CANARY}},
+    "credit.data": {"credit": {"data": "credit note 2024-11", "secret": CANARY}},
+}
+
+
+@pytest.mark.parametrize("document", NESTED_CREDENTIALS.values(), ids=NESTED_CREDENTIALS.keys())
+def test_a_credential_under_a_generic_member_of_a_credential_object_is_a_secret(
+    document: Any,
+) -> None:
+    assert CANARY in request_secrets(httpx.Request("POST", URL, json=document))
+
+
+@pytest.mark.parametrize(
+    "document", NOT_NESTED_CREDENTIALS.values(), ids=NOT_NESTED_CREDENTIALS.keys()
+)
+def test_what_describes_a_credential_or_stands_under_an_ordinary_name_is_no_secret(
+    document: Any,
+) -> None:
+    """The look-alikes: a credential's `type` or `scheme`, and a `value` or `data` under a
+    parent that names no credential (`author`, `metadata`, `credit`), stay readable; the
+    credential beside them is still found."""
+    secrets = request_secrets(httpx.Request("POST", URL, json=document))
+    assert CANARY in secrets
+    assert secrets == (CANARY,)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [NESTED_CREDENTIALS["authentication.value"], LONG_BODIES["token ids after a top-level key"]],
+    ids=["authentication.value", "a key before 5000 token ids"],
+)
+def test_a_key_of_a_body_a_server_echoes_is_scrubbed_everywhere(document: Any) -> None:
+    """Cases 181 and 192 end to end: the server quotes the key; the error, its message, its
+    body and the log record show none of it."""
+
+    def api(request: httpx.Request) -> httpx.Response:
+        said = f"Insufficient credits for key {CANARY}"
+        return httpx.Response(
+            402, json={"error": {"code": "insufficient_credits", "message": said}}
+        )
+
+    client = http402.wrap(httpx.Client(transport=httpx.MockTransport(api)))
+    error, shown = _raised_with_traceback(
+        lambda: client.post("https://api.example.com/v1/embeddings", json=document)
+    )
+    texts = [*error_texts(error), shown, error.body or "", error.message or ""]
+    assert not [text[:200] for text in texts if leaks(text, CANARY)]

@@ -48,6 +48,7 @@ import functools
 import html.entities
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -238,6 +239,8 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
             "jwt",
             "auth",
             "authorization",
+            "authentication",
+            "creds",
             "access",
             "bearer",
             "credential",
@@ -246,9 +249,32 @@ CREDENTIAL_NAMES: tuple[CredentialName, ...] = (
         ),
         "part",
         _QUERY,
-        examples=("apikey", "session", "sessionid", "sid", "jwt", "auth", "access", "bearer"),
-        look_alikes=("author", "accessibility", "side", "page", "model", "q", "limit", "format"),
-        source="query credentials of public APIs (?auth=, ?access=, ?sid=)",
+        examples=(
+            "apikey",
+            "session",
+            "sessionid",
+            "sid",
+            "jwt",
+            "auth",
+            "access",
+            "bearer",
+            "authentication",
+            "creds",
+        ),
+        look_alikes=(
+            "author",
+            "accessibility",
+            "side",
+            "page",
+            "model",
+            "q",
+            "limit",
+            "format",
+            "authenticated",
+            "credit",
+        ),
+        source="query credentials of public APIs (?auth=, ?access=, ?sid=); a body's "
+        '{"authentication": {...}} (case 192)',
     ),
     # Vendors' own query names for a key, each a word that means something else inside a
     # longer name (`zip_code`, `pattern`): only the whole name counts.
@@ -1263,8 +1289,37 @@ def _form_secrets(query: str) -> list[str]:
 #: A request body is looked into for credentials only when it is in memory and at most
 #: this long: a longer one (an upload) is not parsed at a gate.
 _MAX_BODY_SECRETS = 64 * 1024
-#: In a JSON body: how deep, and how many values, are looked at.
-_MAX_BODY_DEPTH, _MAX_BODY_NODES = 16, 4096
+#: Members of an object under a credential's name that describe the credential rather than
+#: hold it (`{"authentication": {"type": "api_key", "value": ...}}`): their strings are no
+#: secret of their own. Every other member of such an object is (its `value`, `data`...).
+_DESCRIBING_NAMES = frozenset(
+    {
+        "type",
+        "kind",
+        "scheme",
+        "method",
+        "in",
+        "header",
+        "location",
+        "format",
+        "encoding",
+        "alg",
+        "algorithm",
+        "provider",
+        "description",
+        "label",
+        "scope",
+        "scopes",
+        "grant_type",
+        "expires_in",
+        "expires_at",
+        "expiry",
+        "created_at",
+    }
+)
+# A JSON object's string member, found in the text when the body cannot be parsed (a body
+# nested deeper than Python's parser goes, JSON with a flaw a lenient server reads).
+_JSON_STRING_MEMBER = re.compile(r'"((?:[^"\\\n]|\\.){1,200})"\s*:\s*"((?:[^"\\\n]|\\.)*)"')
 _BOUNDARY = re.compile(r"boundary=\"?([^\";,]{1,200})", re.IGNORECASE)
 _PART_NAME = re.compile(rb'name="([^"]{1,200})"', re.IGNORECASE)
 
@@ -1304,7 +1359,10 @@ def body_secrets(body: RequestBody) -> tuple[str, ...]:
     kind = content_type.split(";", 1)[0].strip().lower()
     try:
         if "json" in kind or (not kind and content.lstrip()[:1] in (b"{", b"[")):
-            return tuple(_json_secrets(json.loads(content)))
+            try:
+                return tuple(_json_secrets(json.loads(content)))
+            except (ValueError, RecursionError):  # a server may read what Python does not
+                return tuple(_json_text_secrets(content.decode("utf-8", "replace")))
         if kind == "application/x-www-form-urlencoded" or (
             not kind and b"=" in content and not any(c in content for c in b" \r\n\t")
         ):
@@ -1317,22 +1375,70 @@ def body_secrets(body: RequestBody) -> tuple[str, ...]:
 
 
 def _json_secrets(document: Any) -> list[str]:
+    """The strings of a parsed JSON body that stand under a credential's name: a member
+    whose name the table calls a credential's (`api_key`, `token`, `auth`), each string in
+    it, in its lists and in its objects (`{"authentication": {"value": ...}}`: the parent
+    names the credential, the member's own name says nothing), but for the members that
+    describe it (`_DESCRIBING_NAMES`: its `type`, `scheme`...).
+
+    Every value is looked at, breadth-first: no bound on work decides which secrets are
+    found (case 181: a node bound spent on a long array after a top-level `api_key` left
+    the key out). The body's own bound (`_MAX_BODY_SECRETS`) bounds the walk, and the
+    values that cannot hold a secret (numbers, strings under no credential's name) are
+    passed over, not queued."""
     found: list[str] = []
-    # (node, whether it stands under a credential's name, depth)
-    stack: list[tuple[Any, bool, int]] = [(document, False, 0)]
-    seen = 0
-    while stack and seen < _MAX_BODY_NODES:
-        node, secret, depth = stack.pop()
-        seen += 1
-        if isinstance(node, str):
-            if secret and len(node) >= _MIN_SECRET_LENGTH:
-                found.append(node)
-        elif depth < _MAX_BODY_DEPTH and isinstance(node, dict):
+    named: dict[str, bool] = {}  # the arrays of objects of a body repeat their names
+    queue: deque[tuple[Any, bool]] = deque(((document, False),))
+    while queue:
+        node, secret = queue.popleft()
+        if isinstance(node, dict):
             for key, item in node.items():
-                named = isinstance(key, str) and is_credential_query_name(key)
-                stack.append((item, named, depth + 1))
-        elif depth < _MAX_BODY_DEPTH and isinstance(node, list):
-            stack.extend((item, secret, depth + 1) for item in node)
+                if isinstance(item, str):
+                    if len(item) < _MIN_SECRET_LENGTH:
+                        continue
+                elif not item or not isinstance(item, (dict, list)):
+                    continue
+                is_named = named.get(key)
+                if is_named is None:
+                    is_named = named[key] = is_credential_query_name(key)
+                under = is_named or (secret and key.lower() not in _DESCRIBING_NAMES)
+                if isinstance(item, str):
+                    if under:
+                        found.append(item)
+                else:
+                    queue.append((item, under))
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, str):
+                    if secret and len(item) >= _MIN_SECRET_LENGTH:
+                        found.append(item)
+                elif item and isinstance(item, (dict, list)):
+                    queue.append((item, secret))
+    return found
+
+
+def _json_text_secrets(text: str) -> list[str]:
+    """The credential-named string members of a JSON text Python cannot parse (nested
+    deeper than its parser goes, or with a flaw a lenient server reads past): found in the
+    text, so that a body the server may have read keeps its key a secret (fail closed)."""
+    found: list[str] = []
+    named: dict[str, bool] = {}
+    for match in _JSON_STRING_MEMBER.finditer(text):
+        name, value = match.groups()
+        if len(value) < _MIN_SECRET_LENGTH:
+            continue  # an escape only lengthens a value: it is shorter still decoded
+        if "\\" not in name:
+            is_named = named.get(name)
+            if is_named is None:
+                is_named = named[name] = is_credential_query_name(name)
+            if not is_named:
+                continue
+        try:
+            name, value = json.loads(f'["{name}","{value}"]')
+        except ValueError:
+            continue
+        if len(value) >= _MIN_SECRET_LENGTH and is_credential_query_name(name):
+            found += (value, match.group(2)) if value != match.group(2) else (value,)
     return found
 
 
