@@ -243,7 +243,29 @@ _SCOPE_KEY = """
 redis.call('set', KEYS[1], ARGV[1], 'NX')
 return redis.call('get', KEYS[1])
 """
+# A low-balance run whose hook bought: marked until its top-up's window closes (`until`, on
+# the wall clock), the key kept at least that long (never cut short: another run's mark
+# may live longer).
+_LOW_BOUGHT = """
+redis.call('hset', KEYS[1], ARGV[1], 'until ' .. ARGV[2])
+if redis.call('pttl', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('pexpire', KEYS[1], ARGV[3])
+end
+return 1
+"""
+# How many low-balance runs of a scope count: each one running, and each one that bought
+# whose window is still open at ARGV[1] (the asking process's wall clock).
+_LOW_RUNNING = """
+local count = 0
+for _, value in ipairs(redis.call('hvals', KEYS[1])) do
+  local ends = tonumber(string.match(value, '^until (.+)$'))
+  if ends == nil or ends > tonumber(ARGV[1]) then count = count + 1 end
+end
+return count
+"""
 _SCRIPTS = {
+    "low_bought": _LOW_BOUGHT,
+    "low_running": _LOW_RUNNING,
     "scope_key": _SCOPE_KEY,
     "elect": _ELECT,
     "renew": _RENEW,
@@ -668,11 +690,22 @@ class RedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         self._side(lambda: self._redis.hdel(key, token))
 
-    def low_balance_running(self, scope: str) -> bool:
-        """Whether a low-balance hook of `scope` runs in some process of the fleet; `False`
-        when the store does not answer."""
+    def low_balance_bought(self, scope: str, token: str, within: float) -> None:
+        """The low-balance run `token` of `scope` ended, and its hook bought (answered
+        `Retry`): its mark stays for `within` seconds more, the top-up's window, so that a
+        gate of the scope in any process waits for it to show instead of buying beside it
+        while it propagates."""
         key = Keys.of(self._namespace, scope).low_runs
-        count = self._side(lambda: self._redis.hlen(key))
+        until, keep = repr(self._wall() + within), max(1, int(within * 1000))
+        self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
+
+    def low_balance_running(self, scope: str) -> bool:
+        """Whether a low-balance hook of `scope` runs in some process of the fleet, or one
+        that bought has its top-up's window open (`low_balance_bought`); `False` when the
+        store does not answer."""
+        key = Keys.of(self._namespace, scope).low_runs
+        now = repr(self._wall())
+        count = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
         return count is not _FAILED and bool(count)
 
     def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
@@ -1039,10 +1072,17 @@ class AsyncRedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         await self._side(lambda: self._redis.hdel(key, token))
 
+    async def low_balance_bought(self, scope: str, token: str, within: float) -> None:
+        """`RedisCoordinator.low_balance_bought`, awaited."""
+        key = Keys.of(self._namespace, scope).low_runs
+        until, keep = repr(self._wall() + within), max(1, int(within * 1000))
+        await self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
+
     async def low_balance_running(self, scope: str) -> bool:
         """`RedisCoordinator.low_balance_running`, awaited."""
         key = Keys.of(self._namespace, scope).low_runs
-        count = await self._side(lambda: self._redis.hlen(key))
+        now = repr(self._wall())
+        count = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
         return count is not _FAILED and bool(count)
 
     async def claim_crossing(self, scope: str, crossing: str) -> bool:
