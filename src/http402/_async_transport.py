@@ -23,6 +23,7 @@ import sniffio
 from . import _metrics as metrics
 from . import _workers as workers
 from ._actions import (
+    BOUGHT,
     Action,
     Flow,
     Gated,
@@ -58,7 +59,7 @@ from ._redaction import request_body
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, low_balance_answer
 from ._streams import AsyncFollowed
-from ._telemetry import hook_failed, hook_timed_out
+from ._telemetry import hook_failed, hook_timed_out, top_up_under_way
 from ._untrusted import BodyReader
 
 if TYPE_CHECKING:
@@ -543,7 +544,9 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
-                if self._topping_up(crossings.scope):
+                if self._topping_up(crossings.scope) or await self._top_up_elsewhere(
+                    crossings.scope
+                ):
                     continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through. A
@@ -588,13 +591,27 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
 
-    async def _low_balance_elsewhere(self, scope: str) -> bool:
-        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
-        `False` where the coordinator cannot tell."""
+    async def _top_up_elsewhere(self, scope: str) -> bool:
+        """`PaymentRequiredTransport._top_up_elsewhere`, awaited."""
+        if not self._asks_top_ups:
+            return False
         try:
-            return bool(await self._coordinator.low_balance_running(scope))
+            at_work = bool(await self._coordinator.top_up_at_work(scope))
+        except Exception:
+            at_work = True
+        if at_work:
+            top_up_under_way("in another process of the fleet (or the store cannot tell)")
+        return at_work
+
+    async def _low_balance_elsewhere(self, scope: str) -> bool | str:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process):
+        `True`, `BOUGHT` (a run that bought, its window open), or `False` where the
+        coordinator cannot tell."""
+        try:
+            running = await self._coordinator.low_balance_running(scope)
         except Exception:  # a coordinator of the application's own that raised
             return False
+        return BOUGHT if running == BOUGHT else bool(running)
 
     async def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

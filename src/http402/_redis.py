@@ -47,6 +47,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+from ._actions import BOUGHT
 from ._episodes import Mark, ProcessState
 from ._fleet import (
     Call,
@@ -202,8 +203,10 @@ return 2
 _AT_WORK = (
     _PRELUDE
     + """
-local s = redis.call('hmget', KEYS[1], 'until', 'open_until')
-if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+for _, key in ipairs(KEYS) do
+  local s = redis.call('hmget', key, 'until', 'open_until')
+  if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+end
 return 0
 """
 )
@@ -253,15 +256,19 @@ if redis.call('pttl', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 1
 """
-# How many low-balance runs of a scope count: each one running, and each one that bought
-# whose window is still open at ARGV[1] (the asking process's wall clock).
+# The low-balance runs of a scope that count: how many run, and how many bought and have
+# their window still open at ARGV[1] (the asking process's wall clock).
 _LOW_RUNNING = """
-local count = 0
+local running, bought = 0, 0
 for _, value in ipairs(redis.call('hvals', KEYS[1])) do
   local ends = tonumber(string.match(value, '^until (.+)$'))
-  if ends == nil or ends > tonumber(ARGV[1]) then count = count + 1 end
+  if ends == nil then
+    running = running + 1
+  elseif ends > tonumber(ARGV[1]) then
+    bought = bought + 1
+  end
 end
-return count
+return {running, bought}
 """
 _SCRIPTS = {
     "low_bought": _LOW_BOUGHT,
@@ -277,6 +284,24 @@ _SCRIPTS = {
     "release": _RELEASE,
 }
 _POLL = 0.1
+
+
+def _top_up_states(namespace: str, scope: str) -> list[str]:
+    """The state keys of `scope`'s top-up episodes: one per reason a top-up is bought for,
+    and a wordless gate's (all on the scope's hash tag: one script reads them)."""
+    reasons = [reason for reason in Reason if reason.is_account_level] + [Reason.UNKNOWN]
+    return [Keys.of(namespace, scope, reason.value).state for reason in reasons]
+
+
+def _low_runs(counts: Any) -> bool | str:
+    """`low_balance_running`'s answer from the script's counts (runs under way, runs that
+    bought with their window open); `False` for a store that did not answer."""
+    if counts is _FAILED or not counts:
+        return False
+    running, bought = (int(each) for each in counts)
+    return True if running else (BOUGHT if bought else False)
+
+
 # Seconds between two checks of the fleet's scope key in the store (at gates only).
 _KEY_CHECK = 1.0
 _DEFAULT_CAP = (2, 600.0)
@@ -690,6 +715,15 @@ class RedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         self._side(lambda: self._redis.hdel(key, token))
 
+    def top_up_at_work(self, scope: str) -> bool:
+        """Whether a top-up of `scope` is at work in some process of the fleet: the hook of
+        one of its episodes (for any reason a top-up is bought for, or a wordless gate's)
+        runs, or its window is open. `True` when the store does not answer (fail closed:
+        the low-balance hook, asked about, is then not called)."""
+        keys = _top_up_states(self._namespace, scope)
+        at_work = self._side(lambda: self._scripts["at_work"](keys=keys, args=[]))
+        return at_work is _FAILED or bool(at_work)
+
     def low_balance_bought(self, scope: str, token: str, within: float) -> None:
         """The low-balance run `token` of `scope` ended, and its hook bought (answered
         `Retry`): its mark stays for `within` seconds more, the top-up's window, so that a
@@ -699,14 +733,14 @@ class RedisCoordinator(_Fleet):
         until, keep = repr(self._wall() + within), max(1, int(within * 1000))
         self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
 
-    def low_balance_running(self, scope: str) -> bool:
-        """Whether a low-balance hook of `scope` runs in some process of the fleet, or one
-        that bought has its top-up's window open (`low_balance_bought`); `False` when the
-        store does not answer."""
+    def low_balance_running(self, scope: str) -> bool | str:
+        """Whether a low-balance hook of `scope` runs in some process of the fleet (`True`),
+        or none does but one that bought has its top-up's window open (`"bought"`,
+        `low_balance_bought`); `False` when the store does not answer."""
         key = Keys.of(self._namespace, scope).low_runs
         now = repr(self._wall())
-        count = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
-        return count is not _FAILED and bool(count)
+        counts = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        return _low_runs(counts)
 
     def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
         """Re-arms crossings of `scope` fleet-wide (this process saw the balance rise, or
@@ -1072,18 +1106,24 @@ class AsyncRedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         await self._side(lambda: self._redis.hdel(key, token))
 
+    async def top_up_at_work(self, scope: str) -> bool:
+        """`RedisCoordinator.top_up_at_work`, awaited."""
+        keys = _top_up_states(self._namespace, scope)
+        at_work = await self._side(lambda: self._scripts["at_work"](keys=keys, args=[]))
+        return at_work is _FAILED or bool(at_work)
+
     async def low_balance_bought(self, scope: str, token: str, within: float) -> None:
         """`RedisCoordinator.low_balance_bought`, awaited."""
         key = Keys.of(self._namespace, scope).low_runs
         until, keep = repr(self._wall() + within), max(1, int(within * 1000))
         await self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
 
-    async def low_balance_running(self, scope: str) -> bool:
+    async def low_balance_running(self, scope: str) -> bool | str:
         """`RedisCoordinator.low_balance_running`, awaited."""
         key = Keys.of(self._namespace, scope).low_runs
         now = repr(self._wall())
-        count = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
-        return count is not _FAILED and bool(count)
+        counts = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        return _low_runs(counts)
 
     async def claim_crossing(self, scope: str, crossing: str) -> bool:
         """`RedisCoordinator.claim_crossing`, as a coroutine."""
