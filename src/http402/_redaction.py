@@ -68,6 +68,7 @@ __all__ = [
     "body_secrets",
     "collect_secrets",
     "cookie_values",
+    "credential_free_url",
     "credential_kind",
     "credential_view",
     "is_credential_query_name",
@@ -740,6 +741,38 @@ def safe_url_for_display(url: str) -> str:
     # of each credential parameter.
     query = "&".join(_shown_query_pair(pair) for pair in parts.query.split("&"))
     return urlunsplit((parts.scheme, netloc, _shown_path(host, parts.path), query, ""))
+
+
+def credential_free_url(url: str) -> str:
+    """`url` without the credentials a request carries in it (those `collect_secrets` finds
+    there): its userinfo, the value of each credential query parameter, and the key in its
+    path where keys are put (`account_key`); everything else as sent. What a request asks
+    for, as a digest that anyone may read keys it (a hold's key in a fleet's store): a URL
+    that carries none is returned unchanged, so such a key stays as it was."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc.rpartition("@")[2]
+    path = parts.path
+    if len(path) > _MIN_SECRET_LENGTH:
+        segments = segments_of(path)
+        at = account_key(host, segments)
+        if at is not None:
+            path = "/" + "/".join(REDACTED if i == at else s for i, s in enumerate(segments))
+    query = parts.query
+    if query:
+        query = "&".join(
+            f"{name}={REDACTED}"
+            if equals and is_credential_query_name(unquote(name.replace("+", " ")))
+            else pair
+            for pair in query.split("&")
+            for name, equals, _ in (pair.partition("="),)
+        )
+    if netloc == parts.netloc and path == parts.path and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def _shown_path(host: str, path: str) -> str:
