@@ -1179,6 +1179,21 @@ def test_as_amount_is_none_or_a_finite_decimal(value: object) -> None:
         assert amount is None
 
 
+@given(
+    value=st.decimals(
+        min_value=Decimal(-(10**12)), max_value=Decimal(10**12), places=3, allow_nan=False
+    )
+)
+def test_no_separator_changes_an_amounts_magnitude(value: Decimal) -> None:
+    """Case 194's kind as a property: an amount written the English way (commas for
+    thousands, a decimal point) or the German way (dots for thousands, a decimal comma),
+    or with only a decimal comma, reads as that amount or as none, never as another."""
+    english = f"{value:,}"
+    german = english.replace(",", "_").replace(".", ",").replace("_", ".")
+    for text in (english, german, str(value).replace(".", ",")):
+        assert as_amount(text) in (None, value), text
+
+
 @given(value=st.decimals(allow_nan=False, allow_infinity=False))
 def test_as_amount_round_trip(value: Decimal) -> None:
     assert as_amount(value) == value

@@ -1579,9 +1579,10 @@ def test_a_need_is_what_the_request_asks_for() -> None:
     an SDK's retry count, a multipart boundary, a credential in the query); another body,
     query or method is another need."""
     from http402._holds import need_of
+    from http402._replay import PROCESS_KEY
 
     def need(method: str = "POST", url: str = COMPLETIONS, **kwargs: Any) -> str:
-        return need_of(httpx.Request(method, url, **kwargs))
+        return need_of(httpx.Request(method, url, **kwargs), PROCESS_KEY)
 
     paid = need(json=PAID)
     assert need(json=PAID, headers={"x-stainless-retry-count": "2"}) == paid
@@ -1595,7 +1596,7 @@ def test_a_need_is_what_the_request_asks_for() -> None:
     first = httpx.Request("POST", COMPLETIONS, files=upload)
     second = httpx.Request("POST", COMPLETIONS, files=upload)
     assert first.headers["content-type"] != second.headers["content-type"]  # boundaries
-    assert need_of(first) == need_of(second)
+    assert need_of(first, PROCESS_KEY) == need_of(second, PROCESS_KEY)
 
 
 @pytest.mark.parametrize("remaining", ["4", "0", None])
@@ -1985,7 +1986,7 @@ def test_what_a_request_asks_for_leaves_out_what_changes_per_request(
     the rest as sent; so the hold key of an offer naming no resource, a top-up's need and an
     SDK call's key are one for a call re-signed on each send, and two for another query."""
     from http402._holds import need_of, offer_keys
-    from http402._replay import call_of, default_scope, request_target
+    from http402._replay import PROCESS_KEY, call_of, default_scope, request_target
 
     base = "https://api.example.com/api/v3/report"
     assert request_target(base + query) == base + target
@@ -1994,7 +1995,7 @@ def test_what_a_request_asks_for_leaves_out_what_changes_per_request(
     headers = {"X-MBX-APIKEY": "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE", "x-stainless-retry-count": "1"}
     signed = httpx.Request("GET", base + query, headers=headers)
     unsigned = httpx.Request("GET", plain, headers=headers)
-    assert need_of(signed) == need_of(unsigned)
+    assert need_of(signed, PROCESS_KEY) == need_of(unsigned, PROCESS_KEY)
     assert default_scope(signed) == default_scope(unsigned)
     scope = default_scope(signed)
     assert call_of(signed, scope) == call_of(unsigned, scope)
@@ -2214,3 +2215,82 @@ def test_a_wordless_402_after_a_held_top_up_buys_nothing(
         assert calls == ["insufficient_credits", "unknown"]
 
     asyncio.run(main())
+
+
+def _unkeyed_need(method: str, url: str, body: bytes) -> str:
+    """What a hold's `endpoint` was before it was keyed: anyone reading the store could
+    rebuild it from a guess of the request (a dictionary attack on a body's password)."""
+    from http402._redaction import safe_url_for_display
+    from http402._replay import request_target
+
+    digest = hashlib.sha256()
+    digest.update(f"{method} {safe_url_for_display(request_target(url))}".encode() + b"\0")
+    digest.update(b"body\0" + hashlib.sha256(body).digest())
+    return digest.hexdigest()[:32]
+
+
+def test_a_need_is_a_keyed_digest_no_guess_rebuilds() -> None:
+    """A hold's `endpoint` (written to a fleet's store) is an HMAC under the billing scope's
+    key: one need under one key (every process of a fleet names it alike), another under
+    another key, and no dictionary of the body's low-entropy password, tried without the
+    key, finds the one the request sent."""
+    from http402._holds import need_of
+
+    url = "https://api.example.com/v1/account/balance"
+    guesses = [f"hunter{n}" for n in range(200)]
+    sent = {"username": "alice", "password": "hunter42", "query": "balance"}
+    request = httpx.Request("POST", url, json=sent)
+    fleet_key, other_key = b"k" * 32, b"o" * 32
+    need = need_of(request, fleet_key)
+    assert need == need_of(httpx.Request("POST", url, json=sent), fleet_key)
+    assert need != need_of(request, other_key)
+    tried = {
+        _unkeyed_need("POST", url, httpx.Request("POST", url, json={**sent, "password": g}).content)
+        for g in guesses
+    }
+    assert _unkeyed_need("POST", url, request.content) in tried  # the attack, unkeyed
+    assert need not in tried
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("/v1/run?password=hunter42abc", "/v1/run?password=letmein99xyz"),
+        ("/v1/run?api_key=sk-one-0123456789&page=2", "/v1/run?api_key=sk-two-9876543210&page=2"),
+        ("https://alice:hunter42abc@{host}/v1/run", "https://bob:letmein99xyz@{host}/v1/run"),
+        ("/v2/Zq7kP2mX9vL4nR8tW3yB6cD1/nft", "/v2/Ab3dE5fG7hJ9kL1mN3pQ5rS7/nft"),
+    ],
+    ids=["a password in the query", "a key beside a page", "userinfo", "a key in the path"],
+)
+def test_an_offer_key_is_no_digest_of_a_credential_in_the_url(one: str, other: str) -> None:
+    """The hold key of an offer that names no resource (an unkeyed digest in a fleet's
+    store) is made of the URL without its credentials: two credentials make one key (the
+    hold is the scope's, which tells them apart), so no guess of one is tested against it."""
+    from http402._holds import offer_keys
+
+    host = "api.example.com"
+
+    def url(path: str) -> str:
+        return path.format(host=host) if path.startswith("https") else f"https://{host}{path}"
+
+    assert offer_keys([], "GET", url(one)) == offer_keys([], "GET", url(other))
+
+
+def test_an_offer_key_without_credentials_is_as_it_was() -> None:
+    """The look-alikes: what the request asks for still tells offers apart (another page,
+    another file id shaped like a key, another method), and a URL that carries no
+    credential is keyed as before (a hold already in a store still holds)."""
+    from http402._holds import offer_keys
+
+    base = "https://api.example.com/v1"
+    assert offer_keys([], "GET", f"{base}/run?page=2") != offer_keys(
+        [], "GET", f"{base}/run?page=3"
+    )
+    one, two = "file-AbCdEfGhIjKlMnOpQrSt12345", "file-ZyXwVuTsRqPoNmLkJiHg98765"
+    assert offer_keys([], "GET", f"{base}/files/{one}/content") != offer_keys(
+        [], "GET", f"{base}/files/{two}/content"
+    )
+    assert offer_keys([], "GET", f"{base}/run") != offer_keys([], "POST", f"{base}/run")
+    plain = f"{base}/run?page=2"
+    digest = hashlib.sha256(repr(("request", "GET", plain)).encode()).hexdigest()
+    assert offer_keys([], "GET", plain) == (f"offer:{digest[:32]}",)

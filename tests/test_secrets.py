@@ -1070,12 +1070,12 @@ def test_words_apart_by_any_separators_are_left_as_they_are(
 
 
 #: The general categories whose every character is a separator, and the properties.
-SEPARATOR_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"}
-SEPARATOR_CATEGORIES |= {"Sm", "Sc", "Sk", "So"}
+SEPARATOR_CATEGORIES = {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf"}
+SEPARATOR_CATEGORIES |= {"Po", "Sm", "Sc", "Sk", "So"}
 
 
 def test_the_separators_are_unicodes_properties_and_nothing_else() -> None:
-    """The separators are every character of the general categories P*, S*, Z*, Cc and Cf,
+    """The separators are every character of the general categories P*, S*, Z*, Cc, Cf and Cs,
     of White_Space and of Default_Ignorable_Code_Point, as the table written from the
     Unicode data files has them. Checked against two other sources: the `regex` package's
     tables (the properties exactly; the categories of a later Unicode hold the table's) and
@@ -1091,7 +1091,7 @@ def test_the_separators_are_unicodes_properties_and_nothing_else() -> None:
 
     ignorable = found(r"\p{Default_Ignorable_Code_Point}")
     white = found(r"\p{White_Space}")
-    categorized = found(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}]")
+    categorized = found(r"[\p{P}\p{S}\p{Z}\p{Cc}\p{Cf}\p{Cs}]")
     assert {"\u034f", "\ufe0f", "\u3164", "\uffa0", "\U000e0100"} <= ignorable
     assert ignorable | white <= separators
     assert separators <= ignorable | white | categorized
@@ -2122,3 +2122,154 @@ def test_a_key_of_a_body_a_server_echoes_is_scrubbed_everywhere(document: Any) -
     )
     texts = [*error_texts(error), shown, error.body or "", error.message or ""]
     assert not [text[:200] for text in texts if leaks(text, CANARY)]
+
+
+# --- An astral separator escaped as a UTF-16 pair (case 173) -------------------------------
+
+#: Separators past the first plane: a tag (Cf), a variation selector of the supplement, an
+#: emoji (So), a musical format character (Cf), an Aegean word separator (Po).
+ASTRAL_SEPARATORS = {
+    "tag space": "\U000e0020",
+    "variation selector-17": "\U000e0100",
+    "key emoji": "\U0001f511",
+    "musical symbol begin beam": "\U0001d173",
+    "Aegean word separator": "\U00010100",
+}
+
+
+def _utf16_units(text: str) -> list[int]:
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return [int.from_bytes(raw[at : at + 2], "little") for at in range(0, len(raw), 2)]
+
+
+def _from_units(units: list[int]) -> str:
+    raw = b"".join(unit.to_bytes(2, "little") for unit in units)
+    return raw.decode("utf-16-le", "surrogatepass")
+
+
+def _js_escape(text: str) -> str:
+    """JavaScript's global `escape()`: UTF-16 code units, `%XX` below 256, `%uXXXX` above."""
+    out = []
+    for unit in _utf16_units(text):
+        char = chr(unit)
+        if char.isascii() and (char.isalnum() or char in "@*_+-./"):
+            out.append(char)
+        else:
+            out.append(f"%{unit:02X}" if unit < 256 else f"%u{unit:04X}")
+    return "".join(out)
+
+
+def _js_unescape(text: str) -> str:
+    units = re.sub(r"%u([0-9A-Fa-f]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    units = re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), units)
+    return _from_units([ord(c) for c in units])
+
+
+def _modified_utf8(text: str) -> str:
+    """Java's modified UTF-8 (CESU-8), percent-encoded: each half of a pair in 3 bytes."""
+    halves = _from_units(_utf16_units(text))
+    return quote(halves.encode("utf-8", "surrogatepass"), safe="")
+
+
+def _from_modified_utf8(text: str) -> str:
+    halves = unquote(text, errors="surrogatepass")
+    return _from_units(_utf16_units(halves))
+
+
+def _python_bytes(text: str) -> str:
+    return f"error: {text.encode()!r}"
+
+
+def _json_upper(text: str) -> str:
+    dumped = json.dumps({"error": {"code": "insufficient_credits", "message": text}})
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), dumped)
+
+
+#: How servers write an astral character as escapes, and how a reader undoes them.
+PAIR_ESCAPES: dict[str, tuple[Callable[[str], str], str, Callable[[str], str]]] = {
+    "JSON pairs (json.dumps, json_encode)": (
+        lambda t: json.dumps({"error": {"code": "insufficient_credits", "message": t}}),
+        "application/json",
+        lambda body: json.loads(body)["error"]["message"],
+    ),
+    "JSON pairs, upper-case hex": (
+        _json_upper,
+        "application/json",
+        lambda body: json.loads(body)["error"]["message"],
+    ),
+    "escape()'s %u pairs": (_js_escape, "text/plain", _js_unescape),
+    "modified UTF-8, percent-encoded": (_modified_utf8, "text/plain", _from_modified_utf8),
+    "Python bytes (UTF-8 as \\x)": (
+        _python_bytes,
+        "text/plain",
+        lambda body: __import__("ast").literal_eval(body.split(": ", 1)[1]).decode(),
+    ),
+}
+
+
+@pytest.mark.parametrize("separator", ASTRAL_SEPARATORS.values(), ids=ASTRAL_SEPARATORS.keys())
+@pytest.mark.parametrize("escaping", PAIR_ESCAPES, ids=PAIR_ESCAPES.keys())
+def test_a_key_apart_by_an_escaped_astral_separator_shows_nowhere(
+    escaping: str, separator: str
+) -> None:
+    """Case 173's kind: an astral separator between a key's groups, written as two escapes
+    of its UTF-16 halves (or as the bytes of its UTF-8 or modified UTF-8), is one character
+    once unescaped, judged a separator as it stands. What a reader of the escapes shows of
+    `error.body` (and `str(error)`, `message`) holds no run of the key; the text around it
+    stays."""
+    encode, content_type, read = PAIR_ESCAPES[escaping]
+    said = "Insufficient credits for API key " + separator.join(_groups(KEY, 4))
+    body = encode(said)
+    assert leaks(read(body), KEY), "the reader shows the key"
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(402, content=body.encode(), headers={"content-type": content_type})
+
+    client = http402.wrap(httpx.Client(transport=httpx.MockTransport(provider)))
+    with pytest.raises(http402.PaymentRequiredError) as caught:
+        client.get(URL, headers={"Authorization": f"Bearer {KEY}"})
+    error = caught.value
+    shown = error.body or ""
+    assert "[redacted]" in shown
+    try:
+        seen = read(shown)
+    except ValueError:  # the scrubbed text no longer parses: read it as it stands
+        seen = shown
+    found = {
+        name: leaks(text, KEY)
+        for name, text in (("str", str(error)), ("message", error.message or ""), ("body", seen))
+    }
+    assert not any(found.values()), found
+    assert "Insufficient" in shown
+
+
+def test_an_escaped_pair_is_one_character_of_the_unescaped_view() -> None:
+    """The halves of a pair, escaped side by side in any mix of the escapes, are one
+    character; a half alone stays a half (a surrogate, which is a separator)."""
+    from http402._redaction import _Unescaped
+
+    for text in ("\\ud83d\\udd11", "\\uD83D\\uDD11", "%uD83D%uDD11", "\\ud83d%uDD11"):
+        view = _Unescaped.of(f"a{text}b")
+        assert view is not None and view.text == "a\U0001f511b", text
+        assert view.origin(1, 2) == (1, 1 + len(text))
+    view = _Unescaped.of("a\\ud83d b\\udd11")
+    assert view is not None and view.text == "a\ud83d b\udd11"
+    assert "\ud83d" in separator_set() and "\udd11" in separator_set()
+
+
+def test_a_key_apart_by_lone_halves_of_pairs_is_scrubbed() -> None:
+    """A half of a pair left alone (a pair cut by the server, or only its high half
+    escaped) shows as nothing or one sign: a separator."""
+    redact = Redactor([KEY])
+    for half in ("\\ud83d", "\\udd11", "%uDB40", "&#55357;"):
+        text = "key " + half.join(_groups(KEY, 4)) + " now"
+        assert redact(text) == "key [redacted] now", half
+
+
+def test_an_escaped_astral_letter_is_no_separator() -> None:
+    """The look-alike: an astral letter (U+1D400, MATHEMATICAL BOLD CAPITAL A) escaped as a
+    pair between groups is a letter once joined, as it is unescaped, and words apart by it
+    are words; only separators join a key's groups."""
+    redact = Redactor([KEY])
+    text = "key " + "\\ud835\\udc00".join(_groups(KEY, 4)) + " now"
+    assert redact(text) == text

@@ -215,6 +215,10 @@ UNPAYABLE = {
     "x402 v1": (x402_v1("-10000", "0"), "not above zero"),
     "x402 v2": (x402_v2("0.5", "1E+80"), "not a whole number of atomic units"),
     "l402": (l402("lnbc1"), "states no amount"),
+    # Case 194: a comma that may be a decimal one ("0,50" was read as 50) is no price.
+    "payment, decimal comma": (payment_scheme("0,50", "1,000"), "may be a decimal comma"),
+    "x402 v1, decimal comma": (x402_v1("10,000", "0,5"), "may be a decimal comma"),
+    "x402 v2, dots for thousands": (x402_v2("1.000,50"), "may be a decimal comma"),
 }
 
 
@@ -1011,3 +1015,17 @@ def test_a_held_x402_offer_is_held_in_any_spelling_of_its_token_and_network() ->
         held.append(caught.value.held)
     assert held == [False, True]
     assert payments == [USDC_BASE]
+
+
+@pytest.mark.parametrize("written", ["0,50", "12,5", "1.234,56", "1,000"])
+def test_a_price_with_a_comma_that_may_be_a_decimal_one_is_never_reserved(written: str) -> None:
+    """Case 194's kind through a spend policy: an offer whose price a reader could take a
+    hundred times larger or smaller is refused, never reserved at any magnitude, and the
+    refusal says why; the same price written without the doubt is reserved."""
+    policy = http402.SpendPolicy(max_amount={"USD": Decimal(100000)})
+    allowed, refusals, reservation = policy.reserve(http402.classify(payment_scheme(written)))
+    assert (allowed, reservation) == ((), None)
+    assert refusals is not None and "may be a decimal comma" in refusals
+    assert http402.classify(payment_scheme(written)).payment_options[0].amount is None
+    plain = http402.classify(payment_scheme("50"))  # what a price without the doubt is
+    assert policy.reserve(plain)[2] is not None

@@ -11,6 +11,7 @@ import pytest
 
 from http402._untrusted import (
     BodyReader,
+    ambiguous_amount,
     as_amount,
     decode_base64_json,
     decode_text,
@@ -267,6 +268,30 @@ def _raw_deflate(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
+#: Thousands grouped with commas that cannot be decimal commas: read.
+GROUPED_AMOUNTS = {
+    "1,234,567.89": "1234567.89",
+    "1,234.5": "1234.5",
+    "12,345,678": "12345678",
+    "-1,234,567": "-1234567",
+    " 999,999,999.000 ": "999999999.000",
+    "1,000.": "1000",
+}
+#: Commas that may be decimal ones, or grouping of another kind: refused (case 194).
+AMBIGUOUS_AMOUNTS = (
+    "0,50",
+    "12,5",
+    "1,000",
+    "0,001",
+    "1.234,56",
+    "1,23,456",
+    "1,234,5",
+    "1,2345.6",
+)
+#: Commas in what is no number at all.
+COMMAS_IN_NO_NUMBER = (",5", "1,", "1,,000", ",", "1,000,00.5", "0,123,456", "1 234,5", "1,0e3")
+
+
 class TestHeaders:
     def test_www_authenticate_any_order_and_several_challenges(self) -> None:
         """Parameters in any order, several challenges, a token68 credential."""
@@ -317,4 +342,20 @@ class TestHeaders:
     @pytest.mark.parametrize("value", [True, None, "abc", "1" * 100, 1.5, [1], "NaN"])
     def test_non_amounts(self, value: object) -> None:
         """Booleans, floats, words and huge strings are not amounts."""
+        assert as_amount(value) is None
+
+    @pytest.mark.parametrize(("value", "amount"), GROUPED_AMOUNTS.items())
+    def test_unambiguous_thousands_grouping_is_read(self, value: str, amount: str) -> None:
+        assert as_amount(value) == Decimal(amount)
+        assert not ambiguous_amount(value)
+
+    @pytest.mark.parametrize("value", AMBIGUOUS_AMOUNTS)
+    def test_a_comma_that_may_be_a_decimal_one_is_no_amount(self, value: str) -> None:
+        """ "0,50" was read as 50, "1.234,56" as 1.23456: no separator whose meaning is in
+        doubt changes an amount's magnitude; the amount is refused, and says why."""
+        assert as_amount(value) is None
+        assert ambiguous_amount(value)
+
+    @pytest.mark.parametrize("value", COMMAS_IN_NO_NUMBER)
+    def test_commas_in_what_is_no_number_are_no_amount(self, value: str) -> None:
         assert as_amount(value) is None

@@ -215,6 +215,12 @@ def why_unpayable(offer: PaymentOption) -> str | None:
     exactly."""
     amount = offer.amount
     if amount is None:
+        written = _written_amount(offer.raw)
+        if written is not None:
+            return (
+                f"the price {written!r} cannot be read: a comma in it may be a decimal comma "
+                "or a thousands separator"
+            )
         return "the offer states no amount"
     if not amount.is_finite():
         return f"the price {amount} is not a number"
@@ -227,6 +233,23 @@ def why_unpayable(offer: PaymentOption) -> str | None:
         units(amount)
     except ValueError as exc:
         return f"the price cannot be counted exactly ({exc})"
+    return None
+
+
+#: Where a protocol's offer writes its price (x402 v1 and v2, the `Payment` scheme's request).
+_PRICE_NAMES = ("maxAmountRequired", "amount", "price")
+
+
+def _written_amount(raw: object) -> str | None:
+    """The price an offer's payload writes with a comma `as_amount` refused (`"0,50"`), to
+    say why the offer has no amount; `None` when it writes none such."""
+    from ._untrusted import ambiguous_amount  # the reader's own test of such a comma
+
+    for place in (raw, raw.get("request") if isinstance(raw, dict) else None):
+        if isinstance(place, dict):
+            for name in _PRICE_NAMES:
+                if ambiguous_amount(place.get(name)):
+                    return str(place[name])[:64]
     return None
 
 

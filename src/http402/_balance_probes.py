@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from ._untrusted import as_amount, bounded_text
+from ._untrusted import ambiguous_amount, as_amount, bounded_text
 
 __all__ = ["PROBES", "BalanceProbe", "Reading", "ShapeError"]
 
@@ -80,6 +80,11 @@ def _amount(document: dict[str, Any], key: str, where: str, *, required: bool) -
     value = document.get(key)
     amount = as_amount(value)
     if amount is None and (required or value is not None):
+        if ambiguous_amount(value):
+            raise ShapeError(
+                f"the amount at {where}.{key} has a comma that may be a decimal comma or a "
+                "thousands separator: not read"
+            )
         raise ShapeError(f"expected a number at {where}.{key}")
     return amount
 

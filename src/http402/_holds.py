@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import re
 import threading
@@ -47,7 +48,7 @@ import attrs
 
 from ._amounts import canonical_offer, counted
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
-from ._redaction import Redactor, safe_url_for_display
+from ._redaction import Redactor, credential_free_url, safe_url_for_display
 from ._replay import request_target
 from ._untrusted import MAX_HEADER_PAYLOAD_BYTES, decode_base64_json, shown_text
 
@@ -252,8 +253,11 @@ def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple
 
 def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
     # What the request asks for, as the billing scope sees it: a query signed anew on each
-    # send (`timestamp=`, `signature=`) is the same request (case 131).
-    url = request_target(url)
+    # send (`timestamp=`, `signature=`) is the same request (case 131). The key is an
+    # unkeyed digest written to a fleet's store, so no credential of the URL goes into it
+    # (`credential_free_url`: a guess of a `?password=` would be tested against it); the
+    # hold is the scope's, which tells two credentials apart.
+    url = credential_free_url(request_target(url))
     if option is None:
         parts: tuple[object, ...] = ("request", method.upper(), url)
     else:
@@ -274,7 +278,9 @@ def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
             *price,
             # A resource is what the offer sells, as the request's URL is: a resource URL
             # signed anew on each send is the same resource (case 169).
-            request_target(option.resource) if option.resource else f"{method.upper()} {url}",
+            credential_free_url(request_target(option.resource))
+            if option.resource
+            else f"{method.upper()} {url}",
         )
     digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return f"offer:{digest[:32]}"
@@ -392,17 +398,23 @@ class PaidAttempt:
     hold: PaymentHold
 
 
-def need_of(request: Any) -> str:
-    """A digest of what a request asks for: its method, its URL (query included, without
-    its credentials, a key in its path, or the parameters that change per request:
+def need_of(request: Any, key: bytes) -> str:
+    """A keyed digest (HMAC-SHA256 under `key`: the billing scope's key, the fleet's or
+    this process's) of what a request asks for: its method, its URL (query included,
+    without its credentials, a key in its path, or the parameters that change per request:
     `_replay.request_target`) and its body (a multipart boundary left out).
     Only a request that asks for the same shows that a top-up bought for it took: one
     endpoint often serves free and paid work with one key (a `:free` model beside a paid one
     on OpenRouter's `/chat/completions`), and the free call's 200 says nothing of the
-    credits (case 92). A body that cannot be read again counts as any such body."""
+    credits (case 92). A body that cannot be read again counts as any such body.
+
+    Keyed, as the scope's digest is: a hold's `endpoint` is written to a fleet's store, and
+    the body it digests may hold a credential (`{"password": ...}`); an unkeyed digest of
+    a body whose other fields are guessable is undone by trying guesses of a low-entropy
+    password against it, and fingerprints the request."""
     from ._replay import digest_body  # the body as an SDK call is known by
 
-    digest = hashlib.sha256()
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     url = safe_url_for_display(request_target(str(request.url)))
     digest.update(f"{request.method.upper()} {url}".encode("utf-8", "surrogatepass") + b"\0")
     if not digest_body(request, digest):

@@ -101,7 +101,14 @@ from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._policies import Reservation
 from ._preflight import credits_show, kept_gate, known_scope_wide, stand_in_body, stated_by
 from ._redaction import redactor_of
-from ._replay import REPLAY_EXTENSION, Call, call_of, replay_of, why_not_replayable
+from ._replay import (
+    PROCESS_KEY,
+    REPLAY_EXTENSION,
+    Call,
+    call_of,
+    replay_of,
+    why_not_replayable,
+)
 from ._telemetry import report
 
 __all__ = ["PREFLIGHT_EXTENSION", "Recovery", "Stance", "episode_key"]
@@ -338,7 +345,7 @@ class Recovery:
                 if not _same_need(error.reason, need):
                     raise rebuilt(error, attempts=tally.sends, waited=tally.slept)
             lead, episode = book.join(key, sent, retry_of)
-            book.needed(episode, need_of(request))  # its 200 would show the top-up took
+            book.needed(episode, self._need_of(request))  # its 200 would show the top-up took
             if episode.stated is None:  # a balance shows the top-up only above what it said
                 episode.stated = stated_by(error.payment)
             # An episode whose hook had already declined (answered None) when this request
@@ -1053,7 +1060,7 @@ class Recovery:
             why=why or "the pay hook raised: it may have paid before it failed",
             offer=options[0] if len(options) == 1 else None,
             request_id=error.payment.request_id,
-            endpoint=need_of(request),
+            endpoint=self._need_of(request),
         )
 
     def _attempt(
@@ -1138,8 +1145,16 @@ class Recovery:
             why=why,
             receipt=retry.receipt,
             request_id=error.payment.request_id,
-            endpoint=need_of(request),
+            endpoint=self._need_of(request),
         )
+
+    def _need_of(self, request: httpx.Request) -> str:
+        """`need_of` under the billing scope's key (the fleet's, so that every process
+        names one need alike), or this process's where the scope has none (a `scope=` of
+        the application's: a need met in another process then ends no hold here; the hold
+        ends by a balance that shows the top-up, or by reconciling it)."""
+        key = getattr(self.scope, "key", None)
+        return need_of(request, key if isinstance(key, bytes) else PROCESS_KEY)
 
     def _held(self, scope: str, keys: tuple[str, ...]) -> Generator[Action, Any, str | None]:
         """The record of a hold on `scope` and any of `keys`, or `None`. A coordinator that
@@ -1220,7 +1235,7 @@ class Recovery:
         at: no store round trip per response."""
         book: EpisodeBook = coordinator.book
         scope = scope or self.scope(request)
-        need = need_of(request)
+        need = self._need_of(request)
         # The top-ups a balance read since their hook answered shows: their holds end too
         # (a top-up that showed after its window closed, or whose replay's answer was lost).
         by_balance: set[str] = set()

@@ -68,6 +68,7 @@ __all__ = [
     "body_secrets",
     "collect_secrets",
     "cookie_values",
+    "credential_free_url",
     "credential_kind",
     "credential_view",
     "is_credential_query_name",
@@ -433,7 +434,8 @@ _MAX_ANCHORS = 16
 #   (the braille blank U+2800) among them.
 # - Invisible ones render as nothing, so a key interleaved with them reads whole: every
 #   control (Cc: NUL, so a UTF-16 or UTF-32 body decoded as UTF-8 reads as its text), every
-#   format character (Cf: the soft hyphen, U+200B-U+200F, the bidirectional controls) and
+#   format character (Cf: the soft hyphen, U+200B-U+200F, the bidirectional controls), every
+#   surrogate (Cs: half of an escaped UTF-16 pair left alone) and
 #   every Default_Ignorable_Code_Point (the combining grapheme joiner U+034F, variation
 #   selectors, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, tags).
 # Letters, digits and marks (but the default-ignorable ones) are never separators.
@@ -467,8 +469,13 @@ _VISIBLE_RANGES = _joined(
     *(_unicode_data.GENERAL_CATEGORIES[name] for name in _VISIBLE_CATEGORIES),
     _unicode_data.WHITE_SPACE,
 )
+#: The surrogates (Cs), the halves of a UTF-16 pair: an escape of an astral character as a
+#: pair (`\ud83d\udd11`, `%uD83D%uDD11`) is undone as that character, but a half left alone
+#: (a pair cut, or its halves in two kinds of escape) shows as nothing, or as one sign.
+_SURROGATES = "D800-DFFF"
 _SEPARATOR_RANGES = _joined(
     *(_unicode_data.GENERAL_CATEGORIES[name] for name in _INVISIBLE_CATEGORIES),
+    _SURROGATES,
     _unicode_data.DEFAULT_IGNORABLE,
     " ".join(f"{a:04X}-{b:04X}" for a, b in _VISIBLE_RANGES),
 )
@@ -572,13 +579,18 @@ _KEY_SHAPES = re.compile(
 
 # One escape of any kind a server may quote a secret in: a percent-encoded character (the
 # bytes of one UTF-8 sequence: `%C2%AD` is a soft hyphen), byte or a `%uXXXX` (JavaScript's
-# `escape`), a JSON, JavaScript or Python escape, an HTML character reference (named,
-# decimal or hex, `;` optional).
+# `escape`), a JSON, JavaScript or Python escape (Python's bytes write one UTF-8 sequence as
+# `\xf3\xa0\x80\xa0`), an HTML character reference (named, decimal or hex, `;` optional).
+# An astral character escaped as a UTF-16 pair, two escapes (JSON's `\ud83d\udd11`,
+# `escape()`'s `%uD83D%uDD11`), is joined into that character (`_Unescaped.of`).
 _ESCAPE = re.compile(
     r"%[CDcd][0-9A-Fa-f](?:%[89ABab][0-9A-Fa-f])"
     r"|%[Ee][0-9A-Fa-f](?:%[89ABab][0-9A-Fa-f]){2}"
     r"|%[Ff][0-4](?:%[89ABab][0-9A-Fa-f]){3}"
     r"|%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}"
+    r"|\\x[CDcd][0-9A-Fa-f]\\x[89ABab][0-9A-Fa-f]"
+    r"|\\x[Ee][0-9A-Fa-f](?:\\x[89ABab][0-9A-Fa-f]){2}"
+    r"|\\x[Ff][0-4](?:\\x[89ABab][0-9A-Fa-f]){3}"
     r"|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A-Fa-f]{1,6}\}|\\U[0-9A-Fa-f]{8}|\\x[0-9A-Fa-f]{2}"
     r"|\\[/\\\"'+=bfnrt]"
     r"|&#[0-9]{1,7};?|&#[xX][0-9A-Fa-f]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
@@ -729,6 +741,38 @@ def safe_url_for_display(url: str) -> str:
     # of each credential parameter.
     query = "&".join(_shown_query_pair(pair) for pair in parts.query.split("&"))
     return urlunsplit((parts.scheme, netloc, _shown_path(host, parts.path), query, ""))
+
+
+def credential_free_url(url: str) -> str:
+    """`url` without the credentials a request carries in it (those `collect_secrets` finds
+    there): its userinfo, the value of each credential query parameter, and the key in its
+    path where keys are put (`account_key`); everything else as sent. What a request asks
+    for, as a digest that anyone may read keys it (a hold's key in a fleet's store): a URL
+    that carries none is returned unchanged, so such a key stays as it was."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc.rpartition("@")[2]
+    path = parts.path
+    if len(path) > _MIN_SECRET_LENGTH:
+        segments = segments_of(path)
+        at = account_key(host, segments)
+        if at is not None:
+            path = "/" + "/".join(REDACTED if i == at else s for i, s in enumerate(segments))
+    query = parts.query
+    if query:
+        query = "&".join(
+            f"{name}={REDACTED}"
+            if equals and is_credential_query_name(unquote(name.replace("+", " ")))
+            else pair
+            for pair in query.split("&")
+            for name, equals, _ in (pair.partition("="),)
+        )
+    if netloc == parts.netloc and path == parts.path and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def _shown_path(host: str, path: str) -> str:
@@ -1144,14 +1188,27 @@ class _Unescaped:
     @classmethod
     def of(cls, text: str) -> _Unescaped | None:
         """The view of `text` with its escapes undone, or `None` when it has none."""
-        pieces: list[str] = []
-        segments: list[tuple[int, int, int, bool]] = []
-        here = there = 0
+        found: list[tuple[int, int, str]] = []
         for match in _ESCAPE.finditer(text):
-            start, end = match.span()
             char = _unescape(match.group())
             if char is None:
                 continue
+            start, end = match.span()
+            if found and len(char) == 1 and "\udc00" <= char <= "\udfff":
+                # The low half of a UTF-16 pair right after its high half, each escaped
+                # (`\ud83d\udd11`, `%uD83D%uDD11`): one astral character, judged as one.
+                first, last, high = found[-1]
+                if last == start and len(high) == 1 and "\ud800" <= high <= "\udbff":
+                    pair = 0x10000 + ((ord(high) - 0xD800) << 10) + ord(char) - 0xDC00
+                    found[-1] = (first, end, chr(pair))
+                    continue
+            found.append((start, end, char))
+        if not found:
+            return None
+        pieces: list[str] = []
+        segments: list[tuple[int, int, int, bool]] = []
+        here = there = 0
+        for start, end, char in found:
             if start > there:
                 pieces.append(text[there:start])
                 segments.append((here, there, start, True))
@@ -1212,13 +1269,18 @@ def _unescape(escape: str) -> str | None:
     try:
         if escape[0] == "%":
             if len(escape) > 3 and escape[1] not in "uU":  # one UTF-8 sequence
-                return bytes.fromhex(escape.replace("%", "")).decode("utf-8")
+                # (a surrogate's three bytes too, as Java's modified UTF-8 writes an astral
+                # character: the pair is joined where it is undone)
+                return bytes.fromhex(escape.replace("%", "")).decode("utf-8", "surrogatepass")
             return chr(int(escape[2:] if escape[1] in "uU" else escape[1:], 16))
         if escape[0] == "\\":
             kind = escape[1]
             if kind in "uU":
                 return chr(int(escape[2:].strip("{}"), 16))
             if kind == "x":
+                if len(escape) > 4:  # one UTF-8 sequence, as Python's bytes write it
+                    hexed = escape.replace("\\x", "")
+                    return bytes.fromhex(hexed).decode("utf-8", "surrogatepass")
                 return chr(int(escape[2:], 16))
             return _CONTROL_ESCAPES.get(kind, kind)
         body = escape[1:].rstrip(";")

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_NUMBER_DIGITS",
     "MAX_RETRY_AFTER",
     "BodyReader",
+    "ambiguous_amount",
     "as_amount",
     "bounded_message",
     "bounded_text",
@@ -63,6 +64,10 @@ _MAX_URL_LENGTH = 2048
 # text is linear even for a body cut inside a long string of escaped quotes.
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+#: Digits grouped by thousands with commas that cannot be a decimal comma: two commas or
+#: more ("1,234,567"), or one before a decimal point ("1,234.5"); the first group 1-3
+#: digits, not a lone 0, and every other group three.
+_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:(?:,[0-9]{3}){2,}(?:\.[0-9]*)?|,[0-9]{3}\.[0-9]*)")
 _WEEKDAYS = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _MONTHS = {
     m: i
@@ -560,7 +565,13 @@ def _parse_http_date(value: str) -> float | None:
 
 
 def as_amount(value: object) -> Decimal | None:
-    """A finite, bounded number from a JSON value or a numeric string; else `None`."""
+    """A finite, bounded number from a JSON value or a numeric string; else `None`.
+
+    A comma is read only where it cannot be a decimal comma (`ambiguous_amount`): thousands
+    grouped as "1,234,567.89", "1,234.5" or "12,345,678". "0,50", "12,5", "1.234,56" (a
+    decimal comma, read as 50, 125 and 1.23456 when commas were dropped: case 194) and
+    "1,000" (a thousand, or one with three decimals) are no amount: a price that cannot be
+    read is never paid, a balance that cannot be read states nothing."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -568,7 +579,11 @@ def as_amount(value: object) -> Decimal | None:
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
+        text = value.strip()
+        if "," in text:
+            if len(text) > 64 or not _GROUPED.fullmatch(text):
+                return None  # a comma that may be a decimal one: no magnitude is guessed
+            text = text.replace(",", "")
         if len(text) > 64 or not _NUMBER.fullmatch(text):
             return None
         try:
@@ -576,6 +591,19 @@ def as_amount(value: object) -> Decimal | None:
         except (InvalidOperation, ArithmeticError):  # pragma: no cover - the regex bounds it
             return None
     return None
+
+
+def ambiguous_amount(value: object) -> bool:
+    """`True` for a numeric string `as_amount` refuses for its comma alone (one that may be
+    a decimal comma or a thousands separator: "0,50", "1,000", "1.234,56"): what an error
+    says of an amount that cannot be read."""
+    if not isinstance(value, str) or "," not in value or len(value) > 64:
+        return False
+    text = value.strip()
+    if _GROUPED.fullmatch(text):
+        return False
+    as_grouped, as_decimal = text.replace(",", ""), text.replace(".", "").replace(",", ".")
+    return bool(_NUMBER.fullmatch(as_grouped) or _NUMBER.fullmatch(as_decimal))
 
 
 def bounded_text(value: object, limit: int = MAX_TEXT_FIELD) -> str | None:
