@@ -59,6 +59,8 @@ TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_accoun
 NOT_STREAMS: dict[bytes, bool] = {}
 _MAX_NOT_STREAMS = 256
 _MAX_CONTENT_TYPE = 256
+#: Up to how many header names the hot path asks for in a tuple rather than a set.
+_FEW_NAMES = 4
 #: The attributes that the shells' hot path reads, in the order it reads them.
 _HOT_PATH = (
     "_recovery",
@@ -236,7 +238,14 @@ class Shell:
         self._reads_balances = reads_balances
         self._watched = names if reads_balances else frozenset()
         peeks = options.peek_streams
-        self._watched_on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
+        on_200: frozenset[bytes] | tuple[bytes, ...]
+        on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
+        # A few names are asked for in a tuple, content type first (on nearly every 200):
+        # each is compared as bytes, whose lengths mostly differ, where a set would hash
+        # the name (a new object on every response) before it looks.
+        if len(on_200) <= _FEW_NAMES:
+            on_200 = tuple(sorted(on_200, key=lambda name: (name != b"content-type", name)))
+        self._watched_on_200 = on_200
         # The hot path judges a 200 inline by its header list (`_ok` is 200) where the library
         # keeps httpx's and a feature reads a header of a 200; else no status is `_ok`, and
         # `_passes` judges every response (a 200 with nothing watched passes at once). One
