@@ -238,7 +238,7 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
         # Taken before sending: a generator body is gone once sent, and the mark tells a
         # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
         book = self._quiet_book
-        if book is None or book.gated_scopes:  # one look at an in-process book (`Shell`)
+        if book is None or book.gated_scopes > 0:  # one look at an in-process book
             gates = self._checks  # preflight may refuse while a gate is known
             if gates is not None and gates.gated_scopes > 0 and gates.knows_gates():
                 flow = self._recovery.flow(request, self._coordinator)
@@ -250,8 +250,9 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
             else:
                 sequence, wall = self._coordinator.mark()
                 book = self._book  # the book whose flag says a response may settle something
-        else:  # no wall clock: a gate's mark reads it as the gate arrives
-            sequence, wall = book.sequence, None
+        else:  # no wall clock: a gate's mark reads it as the gate arrives (`Shell`)
+            sequence = book.sequence
+            wall = None
         stream = request.stream
         try:
             response = await self._transport.handle_async_request(request)
