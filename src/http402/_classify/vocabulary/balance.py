@@ -189,7 +189,9 @@ WORDING = (
         STRONG,
         r"\b(?:maximum|max) billing\b[^.]{0,15}?\breached"
         r"|\bbilling (?:hard )?(?:limit|cap|capacity)\b[^.]{0,15}?\b(?:reached|exceeded|hit)"
-        r"|\bspend(?:ing)? (?:limit|cap)s?\b[^.]{0,20}?\b(?:reached|exceeded|hit)"
+        # The cap's amount may hold a decimal point, which ends no sentence ("Daily spend
+        # limit of $25.00 reached", Curate-Me's 402, payloads20).
+        r"|\bspend(?:ing)? (?:limit|cap)s?\b(?:[^.]|\.(?=[0-9])){0,20}?\b(?:reached|exceeded|hit)"
         r"|\b(?:reached|reaching|exceeded|hit) (?:your |the |its |their )?(?:[\w-]+ ){0,2}"
         r"spend(?:ing)? (?:limit|cap)"
         r"|\bpay[ -]as[ -]you[ -]go (?:limit|cap|budget)"
@@ -205,6 +207,7 @@ WORDING = (
             # A category's prefix does not outvote the finer words (The Graph's gateway,
             # research/payloads6 thegraph-gateway-auth-error-spend-limit-exceeded-graphql-200).
             "auth error: spend limit exceeded for this API key",
+            "Daily spend limit of $25.00 reached for organization org_xxx.",
         ),
         look_alikes=("Set a spend limit in the billing settings.",),
         source="tests/payloads/cohere-maximum-billing-reached-402.json",

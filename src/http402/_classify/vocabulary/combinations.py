@@ -664,3 +664,23 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="'renew your subscription'",
     ),
 )
+
+
+#: What a 402 names when no other rule reads it: read only by a 402's own reading (rung 7 of
+#: `decide.py`, `clauses.read_on_a_402`), after the rules above and their fallbacks, never on
+#: another status or a provider's host, where the same words ask for a software upgrade as
+#: often as for a plan's ("Please upgrade your SDK").
+NAMED_ON_A_402: tuple[ConceptRule, ...] = (
+    ConceptRule(
+        "upgrade named",
+        Family.UPGRADE_ASKED,
+        WEAK,
+        fallback=True,
+        needs=[C.UPGRADE_VERB],
+        part=Part.WHOLE,
+        examples=("You must upgrade to make additional requests.", "Upgrade required"),
+        look_alikes=("Request failed.",),
+        source="research/payloads21 hellosign-payment-required-upgrade-402 "
+        "(github.com/hellosign/hellosign-openapi examples/json/Error402Response.json)",
+    ),
+)
