@@ -17,7 +17,7 @@ from http402._classify.decide import decide, lifts_by_itself, read_a_402
 from http402._classify.fields import Fields, Message
 from http402._classify.vocabulary.combinations import NAMED_ON_A_402
 
-from .kinds import CR, P, U, classify, reason_of
+from .kinds import CR, F, P, U, classify, reason_of
 
 # ------------------------------- 1. a window vetoes its own clause, not the billing beside it
 
@@ -158,3 +158,34 @@ def test_the_vetoes_set_aside_lift_nothing() -> None:
         assert decide(fields, strict=False) is None
         assert read_a_402(fields) is None
         assert lifts_by_itself(fields), text
+
+
+# ------------------------ 3. a charge of the account that failed, what failed named by its remedy
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "expected"),
+    [
+        # DataForSEO's documented 402 (a typographic apostrophe in "account’s").
+        (
+            402,
+            "We had a problem billing your account. Please, check your account\u2019s balance.",
+            CR,
+        ),
+        (403, "Billing your account failed. Please top up your balance.", CR),
+        # Alone, or beside a card's or a payment method's words, it is the failed payment.
+        (402, "We had a problem billing your account.", F),
+        (402, "We had a problem billing your account. Please update your payment method.", F),
+        (
+            402,
+            "We had a problem billing your account: your card was declined. Check your balance.",
+            F,
+        ),
+        # No account named: a payment that failed is the payer's, whatever the remedy.
+        (402, "Payment failed. Please check your balance.", F),
+    ],
+)
+def test_a_charge_that_names_no_instrument_is_named_by_its_remedy(
+    status: int, text: str, expected: Any
+) -> None:
+    assert reason_of(status, {"status_message": text}) is expected

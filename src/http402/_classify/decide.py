@@ -130,6 +130,10 @@ class Statements:
     #: are used up", credits the next billing cycle renews): such words refine a code that
     #: says credits or a balance ran out (rung 3).
     credits_of_plan: bool = False
+    #: Whether its words say a charge of the account failed and name no card, no payment
+    #: method and no other decline ("We had a problem billing your account"): what failed
+    #: is then named by a remedy that points at the balance (rung 4).
+    charge_unnamed: bool = False
     #: The window its throttle states (`windows.py`), `None` when it states none: the one
     #: its rules state most precisely (`THROTTLE_ORDER`); `NONE` for the status restated
     #: ("Too many requests") or "throttled" with no rate, window or concurrency, a category
@@ -336,6 +340,19 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
             # 2500, "remaining": 0`), or that resets in days, is an allowance, not a
             # balance.
             family = Family.PLAN_VOLUME_USED
+        elif (
+            family is Family.INSTRUMENT_DECLINED
+            and remedies
+            and remedies[0] is Family.TOP_UP_ASKED
+            and Family.PAYMENT_METHOD_ASKED not in remedies
+            and _charge_unnamed(texts)
+        ):
+            # A charge of the account that failed, naming no instrument, says that billing
+            # failed, not what failed: the remedy that points at the balance names it
+            # ("We had a problem billing your account. Please, check your account's
+            # balance.", DataForSEO's 402). A card's or a payment method's decline stays one.
+            family = Family.BALANCE_EXHAUSTED
+            text = next((m.text for m, said in texts if said.charge_unnamed), text)
         return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
     # 5. A remedy alone; on a strict reading, not when another refusal is stated plainly
     # ("that API key does not exist ... upgrade to a paid plan").
@@ -621,6 +638,17 @@ def _named(fields: Fields, texts: list[tuple[Message, Statements]]) -> Verdict |
     )
 
 
+def _charge_unnamed(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when every one of the error's own texts that states a decline says only that a
+    charge of the account failed, naming no instrument (`Statements.charge_unnamed`)."""
+    declines = [
+        said
+        for message, said in texts
+        if message.own and Family.INSTRUMENT_DECLINED in said.strong | said.weak
+    ]
+    return bool(declines) and all(said.charge_unnamed for said in declines)
+
+
 def _credits_of_plan(texts: list[tuple[Message, Statements]]) -> bool:
     """`True` when the error's own words say the credits that ran out are the plan's
     allowance for a period (`Statements.credits_of_plan`)."""
@@ -831,16 +859,26 @@ def _read_lowered(lowered: str) -> Statements:
     if not matched and not lifts and not period:
         return _NOTHING
     credits_of_plan = Family.BALANCE_EXHAUSTED in concepts.replaces and bool(concepts.strong)
+    charge_unnamed = _CHARGE_UNNAMED in concepts.rules and _DECLINE_RULES.isdisjoint(matched)
     return Statements(
         frozenset(strong),
         frozenset(weak - strong),
         tuple(matched),
         lifts=lifts,
         credits_of_plan=credits_of_plan,
+        charge_unnamed=charge_unnamed,
         window=_throttle_window(strong | weak, windows, uncaused, lowered, concepts),
         period=period,
     )
 
+
+#: The concept rule that reads a charge of the account that failed naming no instrument, and
+#: the wording rules that name a decline (a card's, a payment method's): beside one of them,
+#: the charge's failure is that decline's (`Statements.charge_unnamed`).
+_CHARGE_UNNAMED = "charge failed, no instrument named"
+_DECLINE_RULES = frozenset(
+    rule.name for rule in WORDING if rule.family is Family.INSTRUMENT_DECLINED
+)
 
 #: Any of `PERIOD_WINDOW`'s needles, searched at once.
 _PERIOD_NEEDLES = re.compile("|".join(re.escape(needle) for needle in PERIOD_WINDOW.needles))

@@ -302,14 +302,17 @@ WORDING = (
         "check the balance",
         Family.TOP_UP_ASKED,
         STRONG,
-        r"\b(?:check|verify|review|view|see|monitor) (?:your |the |the account'?s |your "
-        r"account'?s )?(?:account |credits? |prepaid |wallet |remaining )?balance\b"
+        # "account's" with a typographic apostrophe too (DataForSEO's "check your account’s
+        # balance", payloads20).
+        r"\b(?:check|verify|review|view|see|monitor) (?:your |the |the account['\u2019]?s |your "
+        r"account['\u2019]?s )?(?:account |credits? |prepaid |wallet |remaining )?balance\b"
         r"(?! (?:field|parameter|param|value|format|type|endpoint|api|sheet)s?\b)",
         needles=("balance",),
         examples=(
             "Access restricted. Check credits balance or enter the correct API key.",
             "Please check your account balance.",
             "See your credit balance at https://example.com/billing.",
+            "Please, check your account\u2019s balance.",
         ),
         look_alikes=(
             "Balance check failed.",

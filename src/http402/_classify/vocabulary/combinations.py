@@ -362,6 +362,26 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="research/payloads3 whatsapp-cloud-131042-business-eligibility-payment-issue-400",
     ),
     # ------------------------------------------------------------------ paying
+    # A charge of the account that failed, naming no card or payment method ("We had a
+    # problem billing your account"): it says that billing failed, not what failed, so a
+    # remedy that points at the account's balance names it (`decide`, rung 4: DataForSEO's
+    # 402 "... Please, check your account's balance." is the balance's, payloads20). Alone,
+    # or beside a card's or a payment method's words, it is the failed payment it says.
+    ConceptRule(
+        "charge failed, no instrument named",
+        Family.INSTRUMENT_DECLINED,
+        STRONG,
+        needs=[{C.PAYMENT, C.BILLING_WORD}, C.FAILURE, C.ACCOUNT],
+        unless=[C.INSTRUMENT, C.CARD],
+        examples=(
+            "We had a problem billing your account.",
+            "Billing your account failed.",
+        ),
+        look_alikes=("The card on your account was declined.", "Payment failed."),
+        source="research/payloads20 dataforseo-problem-billing-balance-402 "
+        "(docs.dataforseo.com/v3/appendix/errors: '402 | Payment Required | We had a problem "
+        "billing your account. Please, check your account's balance.')",
+    ),
     ConceptRule(
         "payment failed",
         Family.INSTRUMENT_DECLINED,
