@@ -72,7 +72,7 @@ from typing import NamedTuple
 import attrs
 
 from .._models import Reason
-from .clauses import ConceptReading, clauses_of, read_concepts, read_on_a_402
+from .clauses import CONCEPT_SCAN, ConceptReading, read_concepts, read_on_a_402
 from .families import Family
 from .fields import RESET_UNITS, Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
@@ -553,6 +553,20 @@ def read_a_402(fields: Fields) -> Verdict | None:
 
     Asked only of a 402, after `decide(fields, strict=False)` answered `None`; the callers
     apply `unless_a_transfer` to what it answers, as to `decide`'s."""
+    made = fields.answers.get(_A_402, _UNREAD)
+    if made is not _UNREAD:
+        return made  # type: ignore[no-any-return]
+    made = fields.answers[_A_402] = _read_a_402(fields)
+    return made
+
+
+#: The key of a 402's own reading among the answers kept on its fields (`Fields.answers`):
+#: a function of the fields alone, asked again by `lifts_by_itself`.
+_A_402 = ("a 402's own reading",)
+_UNREAD = object()
+
+
+def _read_a_402(fields: Fields) -> Verdict | None:
     texts = [(message, read_words(message.text)) for message in fields.messages if message.own]
     codes = [read_code(code.normalized) for code in fields.codes]
     if any(said.transfer for _, said in texts) or any(said.transfer for said in codes):
@@ -580,13 +594,20 @@ def _beside_a_window(
     or a code that names what happened."""
     kept: list[Message] = []
     whole_text: dict[str, str] = {}
+    split = 0
     plain = any(_names_what_happened(said.strict_gates) for said in codes)
     for message, said in texts:
         if not _states_a_window(said):
             kept.append(message)
             plain = plain or _names_what_happened(said.strict_gates)
             continue
-        for clause in clauses_of(message.text[:WORDS_SCAN]):
+        scanned = message.text[:CONCEPT_SCAN]
+        if split >= _TEXTS_SPLIT or not any(mark in scanned for mark in _CLAUSE_MARKS):
+            continue  # one clause: the text itself, which states the window
+        split += 1
+        for clause in _SENTENCE_END.split(scanned, maxsplit=_CLAUSES_READ)[:_CLAUSES_READ]:
+            if not clause.strip():
+                continue
             part = read_words(clause)
             if _states_a_window(part):
                 continue
@@ -610,6 +631,18 @@ def _beside_a_window(
     return verdict
 
 
+#: What ends a sentence, as `clauses.clauses_of` reads it (a 402's own reading splits a
+#: text that states a window only there: a clause joined by ", and" stays in its sentence),
+#: and its marks, one of which a text needs to hold more than one.
+_SENTENCE_END = re.compile("[.!?;]+(?:\\s+|$)|[\u3002\uff01\uff1f\uff1b]+")
+_CLAUSE_MARKS = (".", "!", "?", ";", "\u3002", "\uff01", "\uff1f", "\uff1b")
+#: How many sentences of a text, and how many texts, a 402's own reading splits: of each
+#: text its first `CONCEPT_SCAN` characters (what the concept layer reads too), since a
+#: provider states the reason up front; the bounds keep a hostile body's cost.
+_CLAUSES_READ = 8
+_TEXTS_SPLIT = 4
+
+
 def _names_what_happened(families: Iterable[Family]) -> bool:
     """`True` for a gate family that says what happened: not a remedy, not a bare quota
     (a throttle's words too: "you exceeded your current quota")."""
@@ -625,7 +658,7 @@ def _named(fields: Fields, texts: list[tuple[Message, Statements]]) -> Verdict |
     the one of lowest rank; a vague one takes the reason of a remedy named beside it."""
     named: dict[Family, str] = {}
     for message, _ in texts:
-        for family in read_on_a_402(shape_of(message.text[:WORDS_SCAN])):
+        for family in read_on_a_402(shape_of(message.text[:CONCEPT_SCAN])):
             named.setdefault(family, message.text)
     if not named:
         return None
