@@ -246,8 +246,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The nemesis first, the SDK tests next, and the project's type check with the tests
     that reuse its cache last. The nemesis is the longest test (a fleet of processes on a
     real redis-server, most of it waiting): started last, it ran alone at the end while the
-    other workers were done. The SDK tests follow it, in the first share of the suite that
-    pytest-xdist hands the first worker, so that the SDKs (~1.7 s of CPU to import) are
+    other workers were done. The SDK tests follow it at the head of the first worker's
+    share (`--dist worksteal` gives each worker a third of the suite in this order; one that
+    runs out takes the tail of another's), so that the SDKs (~1.7 s of CPU to import) are
     imported by that worker alone. The type check started with the run (`pytest_configure`)
     and is done by the end, so no worker waits for it."""
 
