@@ -10,6 +10,7 @@ close it (its end moved to the past), never by sleeping.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 import http402
+from http402 import _workers as workers
 
 from .fakes import Metered
 from .test_fleet import RedisServer, running_server
@@ -426,3 +428,400 @@ async def test_an_async_gate_in_another_process_waits_for_the_fleets_low_balance
             await store.aclose()
     assert answers == [200]
     assert buyer.by == ["P1 low-balance hook"]
+
+
+def _end_low_balance_windows(server: RedisServer) -> None:
+    """Ends the windows of the fleet's low-balance top-ups that bought, as time would (their
+    end moved to the past), never by sleeping."""
+    client = redis.Redis.from_url(server.url)
+    keys = list(client.scan_iter("http402:*:low-runs"))
+    assert keys
+    for key in keys:
+        for token, value in client.hgetall(key).items():
+            assert value.startswith(b"bought "), value  # the run ended, and bought
+            client.hset(key, token, "bought 0 1")  # its window ended long ago
+    client.close()
+
+
+class Propagating:
+    """The README's one purchase function for the low-balance hook and the gate's hook of
+    every process: it answers `Retry(within=30)` at once, and its credits land only when
+    the test says (a top-up propagating)."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.by: list[str] = []
+        self.bought = threading.Event()
+
+    def buy(self, name: str) -> http402.Retry:
+        self.by.append(name)
+        self.bought.set()
+        return http402.Retry(within=30)
+
+    def land(self) -> None:
+        self.account.top_up(self.by[0])
+
+
+def test_a_gate_in_another_process_follows_the_fleets_low_balance_top_up_while_it_propagates(
+    server: RedisServer,
+) -> None:
+    """P1's low-balance hook bought and answered `Retry(within=30)`; its credits have not
+    landed when P2 meets the 402. P2's gate starts no hook: the store keeps P1's run marked
+    until its window closes, and P2 waits, then is sent again and gets through. One
+    purchase (before, the mark went with the run, and P2 bought beside the top-up still
+    propagating)."""
+    account = Account(100)
+    buyer = Propagating(account)
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=lambda error: buyer.buy(f"{name} gate hook"),
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: buyer.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second:
+        assert first.post(URL).status_code == 200  # 99 left: P1's hook buys
+        assert buyer.bought.wait(10)
+        account.balance = 0  # spent elsewhere meanwhile; the top-up has not landed
+        answers: list[int] = []
+        gated = threading.Thread(target=lambda: answers.append(second.post(URL).status_code))
+        gated.start()
+        gated.join(0.6)
+        assert gated.is_alive() and buyer.by == ["P1 low-balance hook"]
+        buyer.land()
+        _end_low_balance_windows(server)
+        gated.join(10)
+    assert answers == [200]
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_gate_in_another_process_follows_the_fleets_low_balance_top_up(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    account = Account(100)
+    buyer = Propagating(account)
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            return buyer.buy(f"{name} gate hook")
+
+        async def low(alert: http402.LowBalance) -> http402.Retry:
+            return buyer.buy(f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    clients = [process(name, store) for name, store in zip(("P1", "P2"), stores, strict=True)]
+    answers: list[int] = []
+    try:
+        assert (await clients[0].post(URL)).status_code == 200
+        await anyio.to_thread.run_sync(buyer.bought.wait, 10)
+        account.balance = 0
+
+        async def gated() -> None:
+            answers.append((await clients[1].post(URL)).status_code)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.sleep(0.6)
+                assert not answers and buyer.by == ["P1 low-balance hook"]
+                buyer.land()
+                await anyio.to_thread.run_sync(_end_low_balance_windows, server)
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert answers == [200]
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+def test_a_fleets_low_balance_top_up_that_never_shows_is_held_not_bought_again(
+    server: RedisServer,
+) -> None:
+    """P1's low-balance hook bought and answered `Retry`, and its credits never land. P2's
+    gate waits out the window, is sent once more and is still gated: nothing showed the
+    top-up took, so P2 holds the scope's credits top-ups in the store and raises, and no
+    process buys again (P3's gate meets the hold; P1's own gates follow its window, as a
+    gate's top-up is followed, and meet its hold after)."""
+    account = Account(100)
+    buyer = Propagating(account)
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=lambda error: buyer.buy(f"{name} gate hook"),
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: buyer.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second, process("P3") as third:
+        assert first.post(URL).status_code == 200  # 99 left: P1's hook buys
+        assert buyer.bought.wait(10)
+        account.balance = 0  # spent elsewhere; the top-up never lands
+        raised: list[BaseException] = []
+
+        def gated() -> None:
+            try:
+                second.post(URL)
+            except http402.PaymentRequiredError as error:
+                raised.append(error)
+
+        waiting = threading.Thread(target=gated)
+        waiting.start()
+        waiting.join(0.6)
+        assert waiting.is_alive()  # it waits for P1's top-up to show
+        _end_low_balance_windows(server)
+        waiting.join(10)
+        assert len(raised) == 1 and isinstance(raised[0], http402.InsufficientCreditsError)
+        assert "did not show" in (raised[0].not_replayed or "")
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            third.post(URL)  # P3 meets the fleet's hold: no second purchase
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_fleets_low_balance_top_up_that_never_shows_is_held(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    account = Account(100)
+    buyer = Propagating(account)
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(3)]
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            return buyer.buy(f"{name} gate hook")
+
+        async def low(alert: http402.LowBalance) -> http402.Retry:
+            return buyer.buy(f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    names = ("P1", "P2", "P3")
+    clients = [process(name, store) for name, store in zip(names, stores, strict=True)]
+    raised: list[BaseException] = []
+    try:
+        assert (await clients[0].post(URL)).status_code == 200
+        await anyio.to_thread.run_sync(buyer.bought.wait, 10)
+        account.balance = 0
+
+        async def gated() -> None:
+            try:
+                await clients[1].post(URL)
+            except http402.PaymentRequiredError as error:
+                raised.append(error)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.sleep(0.6)
+                assert not raised
+                await anyio.to_thread.run_sync(_end_low_balance_windows, server)
+        assert len(raised) == 1 and isinstance(raised[0], http402.InsufficientCreditsError)
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            await clients[2].post(URL)
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+class GateBuying:
+    """The gate's top-up propagates until the test lands it, while a cheap endpoint still
+    answers 200 stating the balance it left (none): a crossing of the low-balance watch."""
+
+    def __init__(self) -> None:
+        self.by: list[str] = []
+        self.bought = threading.Event()
+        self.landed = False
+
+    def buy(self, name: str) -> http402.Retry:
+        self.by.append(name)
+        self.bought.set()
+        return http402.Retry(within=30)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/cheap":
+            return httpx.Response(200, json={}, headers={"X-Credits-Remaining": "0"})
+        if not self.landed:
+            return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+        return httpx.Response(200, json={}, headers={"X-Credits-Remaining": "1000"})
+
+
+def test_a_crossing_in_another_process_during_the_fleets_top_up_calls_no_hook(
+    server: RedisServer,
+) -> None:
+    """The reverse of case 139 across the fleet: P1's gate hook bought (elected in Redis)
+    and its credits propagate when P2's 200 crosses the low-balance threshold. The store
+    says a top-up of the scope is at work (`top_up_at_work`): P2 calls no low-balance hook
+    (the same purchase function) beside it."""
+    account = GateBuying()
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=lambda error: account.buy(f"{name} gate hook"),
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: account.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second:
+        answers: list[int] = []
+        gated = threading.Thread(target=lambda: answers.append(first.post(URL).status_code))
+        gated.start()
+        assert account.bought.wait(10)  # P1's gate hook bought; its credits propagate
+        assert second.get("https://api.example.com/v1/cheap").status_code == 200
+        assert workers.idle(10)  # P2's low-balance job, had it called a hook, is done
+        account.landed = True
+        gated.join(10)
+    assert answers == [200]
+    assert account.by == ["P1 gate hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_crossing_in_another_process_during_the_fleets_top_up_calls_no_hook(
+    server: RedisServer, anyio_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="http402")
+    account = GateBuying()
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+    called = anyio.Event()
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            return account.buy(f"{name} gate hook")
+
+        async def low(alert: http402.LowBalance) -> http402.Retry:
+            called.set()
+            return account.buy(f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    clients = [process(name, store) for name, store in zip(("P1", "P2"), stores, strict=True)]
+    answers: list[int] = []
+    try:
+
+        async def gated() -> None:
+            answers.append((await clients[0].post(URL)).status_code)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.to_thread.run_sync(account.bought.wait, 10)
+                cheap = await clients[1].get("https://api.example.com/v1/cheap")
+                assert cheap.status_code == 200
+                while not any("not called beside it" in r.getMessage() for r in caplog.records):
+                    await anyio.sleep(0.01)  # P2's alert task decides, and says so
+                account.landed = True
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert answers == [200]
+    assert not called.is_set() and account.by == ["P1 gate hook"]
+
+
+# --- a low-balance run's mark is a lease, on the store's clock -----------------------------
+
+
+@pytest.fixture
+def short_beats(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The low-balance lease's beat at a tenth of a second (a lease of three beats), so a
+    lease can be seen to outlive its first write, and a lost mark to come back."""
+    from http402 import _fleet, _redis
+
+    monkeypatch.setattr(_fleet, "LOW_BEAT", 0.1)
+    monkeypatch.setattr(_redis, "LOW_BEAT", 0.1)
+    monkeypatch.setattr(_redis, "LOW_LEASE", 0.3)
+    return 0.1
+
+
+def test_a_low_balance_run_stays_marked_however_long_its_hook_takes(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 172's kind: the mark was written once with a TTL of the larger of `hook_timeout`
+    and the window, so a hook slower than that (a bank transfer) vanished from the fleet's
+    view while it still bought, and another process's gate bought beside it. Now the run's
+    process writes it again every beat while the run lasts; when it ends, it goes."""
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-a", ttl=0.05)
+    time.sleep(20 * short_beats)  # far past the ttl it was given, and past many leases
+    assert other.low_balance_running("scope-a") is True
+    coordinator.low_balance_ended("scope-a", token)
+    assert other.low_balance_running("scope-a") is False
+
+
+def test_another_processs_run_never_shortens_a_bought_window(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 185's kind: a run's start set the hash's expiry to its own bound, unconditionally,
+    cutting a bought top-up's longer window short, so a gate bought beside it. Marks are
+    counted by their own lease on the store's clock, and the hash lives as long as the
+    longest of them."""
+    first = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    second = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    bought = first.low_balance_started("scope-b", ttl=30)
+    first.low_balance_bought("scope-b", bought, within=60)
+    warning = second.low_balance_started("scope-b", ttl=0.001)  # a warn-only run elsewhere
+    second.low_balance_ended("scope-b", warning)
+    time.sleep(10 * short_beats)
+    assert second.low_balance_running("scope-b") == "bought"
+
+
+def test_a_store_that_lost_a_run_counts_it_until_its_process_writes_it_again(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 186's kind: a flush (a restart without persistence, an eviction) lost the mark
+    and nobody wrote it back, so another process's gate bought beside the purchase under
+    way. A store whose bucket's marker is missing or new counts as a run under way for two
+    beats; the run's process writes its mark again within one."""
+    client = redis.Redis.from_url(server.url)
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-c", ttl=30)
+    time.sleep(5 * short_beats)
+    client.flushdb()
+    assert other.low_balance_running("scope-c") is True  # lost: counted all the same
+    time.sleep(5 * short_beats)  # past the grace: only a mark written again counts now
+    assert other.low_balance_running("scope-c") is True
+    coordinator.low_balance_ended("scope-c", token)
+    assert other.low_balance_running("scope-c") is False
+    client.close()
