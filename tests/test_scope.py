@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pytest
 import http402
 from http402._replay import default_scope
 
+from .fakes import VirtualClock
 from .test_fleet import FakeClock, RedisServer, running_server, settle
 
 URL = "https://api.cdp.example.com/platform/v2/evm/accounts"
@@ -440,6 +441,288 @@ async def test_a_known_gate_of_one_body_key_does_not_refuse_another() -> None:
     assert (await asynchronous.post(TAVILY, json={"api_key": KEY_B})).status_code == 200
 
 
+# --- One caller, however its credentials travel -----------------------------------------
+#
+# The scope is WHO the credentials say the caller is: the set of what names the account in
+# each credential's value (`credential_identity`), not where or under what name it travels.
+# One key sent two ways is one caller (case 183); two keys, or a key and another credential
+# beside it, are two. A scheme that signs each request is known by its key, not by what it
+# signs anew (case 190).
+
+GOOGLE = "https://generativelanguage.googleapis.com/v1beta/models/gemini:generateContent"
+AIZA_A, AIZA_B = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv", "AIzaSyZ9y8X7w6V5u4T3s2R1q0PoNmLkJiHgFe"
+MONGO = "https://cloud.mongodb.com/api/atlas/v2/groups/5f1a/clusters"
+
+
+def request(url: str = URL, method: str = "GET", **kwargs: Any) -> httpx.Request:
+    return httpx.Request(method, url, **kwargs)
+
+
+def digest(user: str, password: str, realm: str = "MMS Public API") -> httpx.Request:
+    """A request as `httpx.DigestAuth` signs it after the server's challenge: a fresh server
+    nonce, a fresh `cnonce`, so a new `response`, every time."""
+    flow = httpx.DigestAuth(user, password).sync_auth_flow(request(MONGO))
+    challenge = httpx.Response(
+        401,
+        request=next(flow),
+        headers={
+            "WWW-Authenticate": f'Digest realm="{realm}", nonce="{uuid.uuid4().hex}", '
+            'algorithm=MD5, qop="auth"'
+        },
+    )
+    return flow.send(challenge)
+
+
+def oauth1(consumer: str = "xvz1evFS4wEEPTGEFPHBog", token: str = "370773112-GmHxMAgY") -> str:
+    """An OAuth 1.0a `Authorization` as a client library signs each request (RFC 5849 3.5.1):
+    a fresh nonce, timestamp and signature."""
+    fresh = uuid.uuid4().hex
+    return (
+        f'OAuth oauth_consumer_key="{consumer}", oauth_nonce="{fresh}", '
+        f'oauth_signature="{fresh[:20]}%3D", oauth_signature_method="HMAC-SHA1", '
+        f'oauth_timestamp="{uuid.uuid4().int % 10**10}", oauth_token="{token}", '
+        'oauth_version="1.0"'
+    )
+
+
+def sigv4_like(scheme: str, key_id: str, scope_tail: str = "us-east-1/s3/aws4_request") -> str:
+    """A SigV4-family `Authorization`: a credential scope naming the key, a signature new on
+    every request (AWS SigV4, Google's GOOG4, Tencent Cloud's TC3, Volcengine's)."""
+    return (
+        f"{scheme} Credential={key_id}/2026120{uuid.uuid4().int % 9 + 1}/{scope_tail}, "
+        f"SignedHeaders=host;x-amz-date, Signature={uuid.uuid4().hex * 2}"
+    )
+
+
+def header(value: str, name: str = "Authorization") -> httpx.Request:
+    return request(headers={name: value})
+
+
+SAME_CALLER: dict[str, tuple[Callable[[], httpx.Request], Callable[[], httpx.Request]]] = {
+    "Tavily: key in the body, key in Authorization": (
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A, "query": "a"}),
+        lambda: request(TAVILY, "POST", json={"query": "b"}, headers=bearer(KEY_A)),
+    ),
+    "Google: ?key=, x-goog-api-key": (
+        lambda: request(GOOGLE, params={"key": AIZA_A}),
+        lambda: request(GOOGLE, headers={"x-goog-api-key": AIZA_A}),
+    ),
+    "Bearer, bearer, BEARER": (
+        lambda: header(f"Bearer {KEY_A}"),
+        lambda: header(f"bearer  {KEY_A}"),
+    ),
+    "the key in the path and in the query": (
+        lambda: request("https://rpc.example.net/Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g"),
+        lambda: request("https://rpc.example.net/?apikey=Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g"),
+    ),
+    "the key sent twice, and once": (
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A}, headers=bearer(KEY_A)),
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A}),
+    ),
+    "Basic, and the URL's userinfo": (
+        lambda: header(basic("acme", "pw-1234")),
+        lambda: request("https://acme:pw-1234@api.cdp.example.com/platform/v2/evm/accounts"),
+    ),
+    "a JWT as a Bearer token and as ?access_token=": (
+        lambda: header(f"Bearer {cdp()}"),
+        lambda: request(URL, params={"access_token": cdp()}),
+    ),
+    "Digest (httpx.DigestAuth), two requests": (
+        lambda: digest("abcdefgh", "secret-1"),
+        lambda: digest("abcdefgh", "secret-1"),
+    ),
+    "OAuth 1.0a, two requests": (lambda: header(oauth1()), lambda: header(oauth1())),
+    "OAuth 1.0a in the header and in the query": (
+        lambda: header(oauth1()),
+        lambda: request(
+            URL,
+            params={
+                "oauth_consumer_key": "xvz1evFS4wEEPTGEFPHBog",
+                "oauth_token": "370773112-GmHxMAgY",
+                "oauth_nonce": uuid.uuid4().hex,
+                "oauth_signature": uuid.uuid4().hex,
+            },
+        ),
+    ),
+    "AWS SigV4, and its presigned URL": (
+        lambda: header(sigv4_like("AWS4-HMAC-SHA256", "AKIAIOSFODNN7EXAMPLE")),
+        lambda: request(
+            URL,
+            params={
+                "X-Amz-Credential": "AKIAIOSFODNN7EXAMPLE/20261205/us-east-1/s3/aws4_request",
+                "X-Amz-Signature": uuid.uuid4().hex,
+            },
+        ),
+    ),
+    "Google GOOG4-HMAC-SHA256": (
+        lambda: header(sigv4_like("GOOG4-HMAC-SHA256", "GOOG1EXAMPLE", "auto/gcs/goog4_request")),
+        lambda: header(sigv4_like("GOOG4-HMAC-SHA256", "GOOG1EXAMPLE", "auto/gcs/goog4_request")),
+    ),
+    "Tencent Cloud TC3-HMAC-SHA256": (
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDz8krbsJ5yKBZ", "cvm/tc3_request")),
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDz8krbsJ5yKBZ", "cvm/tc3_request")),
+    ),
+    "Baidu bce-auth-v1": (
+        lambda: header(
+            f"bce-auth-v1/ak0123/2026-12-05T06:{uuid.uuid4().int % 60:02d}:00Z/1800/"
+            f"host/{uuid.uuid4().hex}"
+        ),
+        lambda: header(f"bce-auth-v1/ak0123/2026-12-05T07:00:00Z/1800/host/{uuid.uuid4().hex}"),
+    ),
+    "Azure SharedKey": (
+        lambda: header(f"SharedKey myaccount:{uuid.uuid4().hex}="),
+        lambda: header(f"SharedKey myaccount:{uuid.uuid4().hex}="),
+    ),
+    "Hawk": (
+        lambda: header(
+            f'Hawk id="dh37fgj492je", ts="{uuid.uuid4().int % 10**10}", '
+            f'nonce="{uuid.uuid4().hex[:6]}", mac="{uuid.uuid4().hex}"'
+        ),
+        lambda: header('Hawk id="dh37fgj492je", ts="1353832234", nonce="j4h3g2", mac="6R4r="'),
+    ),
+}
+
+OTHER_CALLER: dict[str, tuple[Callable[[], httpx.Request], Callable[[], httpx.Request]]] = {
+    "Tavily: two keys, one in the body, one in Authorization": (
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A}),
+        lambda: request(TAVILY, "POST", json={}, headers=bearer(KEY_B)),
+    ),
+    "Google: two keys, ?key= and x-goog-api-key": (
+        lambda: request(GOOGLE, params={"key": AIZA_A}),
+        lambda: request(GOOGLE, headers={"x-goog-api-key": AIZA_B}),
+    ),
+    "a key, and the key with another credential beside it": (
+        lambda: header(f"Bearer {KEY_A}"),
+        lambda: request(headers={**bearer(KEY_A), "X-Tenant-Token": "tenant-2-secret"}),
+    ),
+    "Basic: one user, two passwords": (
+        lambda: header(basic("acme", "pw-1234")),
+        lambda: header(basic("acme", "pw-5678")),
+    ),
+    "Digest: two users": (
+        lambda: digest("abcdefgh", "secret-1"),
+        lambda: digest("ijklmnop", "secret-1"),
+    ),
+    "Digest: one user of two realms": (
+        lambda: digest("abcdefgh", "secret-1", "realm one"),
+        lambda: digest("abcdefgh", "secret-1", "realm two"),
+    ),
+    "OAuth 1.0a: one consumer, two users' tokens": (
+        lambda: header(oauth1(token="370773112-GmHxMAgY")),
+        lambda: header(oauth1(token="998877665-ZzYyXxWw")),
+    ),
+    "OAuth 1.0a: two consumers": (
+        lambda: header(oauth1(consumer="consumer-one")),
+        lambda: header(oauth1(consumer="consumer-two")),
+    ),
+    "AWS SigV4: two key ids": (
+        lambda: header(sigv4_like("AWS4-HMAC-SHA256", "AKIAIOSFODNN7EXAMPLE")),
+        lambda: header(sigv4_like("AWS4-HMAC-SHA256", "AKIAI44QH8DHBEXAMPLE")),
+    ),
+    "Tencent Cloud: two key ids": (
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDz8krbsJ5yKBZ", "cvm/tc3_request")),
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDother000000", "cvm/tc3_request")),
+    ),
+    "Baidu: two access keys": (
+        lambda: header("bce-auth-v1/ak0123/2026-12-05T07:00:00Z/1800/host/ab"),
+        lambda: header("bce-auth-v1/ak4567/2026-12-05T07:00:00Z/1800/host/ab"),
+    ),
+    "Azure SharedKey: two accounts": (
+        lambda: header("SharedKey accountone:c2lnbmF0dXJl"),
+        lambda: header("SharedKey accounttwo:c2lnbmF0dXJl"),
+    ),
+    "a scheme with parameters nobody reduces: two values": (
+        lambda: header('Token token="tenant-one-token", realm="x"'),
+        lambda: header('Token token="tenant-two-token", realm="x"'),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SAME_CALLER))
+def test_one_caller_is_one_scope_however_its_credentials_travel(case: str) -> None:
+    first, second = SAME_CALLER[case]
+    assert default_scope(first()) == default_scope(second())
+    assert default_scope(first()) != scope(), "the credential names the caller"
+
+
+@pytest.mark.parametrize("case", list(OTHER_CALLER))
+def test_two_callers_are_two_scopes_however_their_credentials_travel(case: str) -> None:
+    first, second = OTHER_CALLER[case]
+    assert default_scope(first()) != default_scope(second())
+
+
+class NeverShows:
+    """An account whose top-ups never show: every paid call meets 402 insufficient credits,
+    so a gate after the window is held if it is the same caller's, and bought for if it is
+    another's. `/v1/models` is free and, as an edge does, sets its rotating cookie anew;
+    `/digest/...` challenges a request without `Authorization` (RFC 7616)."""
+
+    def __init__(self) -> None:
+        self.clock = VirtualClock()
+        self.top_ups = 0
+        self.rotations = 0
+
+    def top_up(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        self.top_ups += 1
+        return http402.Retry(within=30)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/digest") and "authorization" not in request.headers:
+            challenge = f'Digest realm="api", nonce="{uuid.uuid4().hex}", qop="auth"'
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        if request.url.path == "/v1/models":
+            self.rotations += 1
+            cookie = request.extensions.get("rotate", "")
+            rotated = f"{cookie}=A7F3C9E1{self.rotations:08d}~YAAQx9xLF; Path=/; Secure"
+            return httpx.Response(200, headers={"Set-Cookie": rotated} if cookie else {})
+        return httpx.Response(402, json=INSUFFICIENT)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(self.answer),
+            on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: self.top_up},
+            coordinator=http402.LocalCoordinator(clock=self.clock),
+            sleep=self.clock.sleep,
+        )
+        return httpx.Client(transport=transport, **kwargs)
+
+    def calls(self, client: httpx.Client, sends: list[dict[str, Any]]) -> int:
+        """Sends each request in turn, an hour apart (each window long closed); the number
+        of top-ups bought."""
+        for send in map(dict, sends):
+            rotate = send.pop("rotate", None)
+            if rotate:
+                client.get("https://api.example.com/v1/models", extensions={"rotate": rotate})
+            with pytest.raises(http402.InsufficientCreditsError):
+                client.request(send.pop("method", "POST"), send.pop("url"), **send)
+            self.clock.now += 3600
+        return self.top_ups
+
+
+def test_one_callers_top_up_that_never_shows_is_bought_once_however_it_signs() -> None:
+    """Cases 183 and 190 end to end: a top-up that did not show holds the caller's next
+    gate, whatever way its key travels or is signed, and only the caller's."""
+    tavily = [
+        {"url": TAVILY, "json": {"api_key": KEY_A, "query": "a"}},
+        {"url": TAVILY, "json": {"query": "b"}, "headers": bearer(KEY_A)},
+        {"url": TAVILY, "json": {"query": "c"}, "headers": {"authorization": f"bearer {KEY_A}"}},
+    ]
+    world = NeverShows()
+    assert world.calls(world.client(), tavily) == 1
+    world = NeverShows()
+    other = {"url": TAVILY, "json": {"query": "d"}, "headers": bearer(KEY_B)}
+    assert world.calls(world.client(), [*tavily, other]) == 2
+    signed = [{"url": "https://api.example.com/digest/v2/clusters"}] * 3
+    world = NeverShows()
+    assert world.calls(world.client(auth=httpx.DigestAuth("abcdefgh", "private-1")), signed) == 1
+    world = NeverShows()
+    oauth = [{"url": URL, "headers": {"Authorization": oauth1()}} for _ in range(3)]
+    assert world.calls(world.client(), oauth) == 1
+    world = NeverShows()
+    another_user = {"url": URL, "headers": {"Authorization": oauth1(token="998877665-ZzYy")}}
+    assert world.calls(world.client(), [*oauth, another_user]) == 2
+
+
 # --- The digest is keyed -----------------------------------------------------------------
 
 PASSWORD = "Summer2024!"
@@ -450,9 +733,9 @@ def words() -> list[str]:
     return [f"{s}{year}{mark}" for s in seasons for year in range(1990, 2040) for mark in "!?#"]
 
 
-def unkeyed(credentials: list[tuple[str, str, str]]) -> str:
-    """The digest as it was written before it was keyed: anyone could rebuild it."""
-    return hashlib.sha256(repr(sorted(credentials)).encode()).hexdigest()[:16]
+def unkeyed(credentials: list[str]) -> str:
+    """The digest as it would be written unkeyed: anyone could rebuild it."""
+    return hashlib.sha256("\0".join(sorted(credentials)).encode()).hexdigest()[:16]
 
 
 def logged_scopes(records: list[logging.LogRecord]) -> set[str]:
@@ -477,10 +760,8 @@ def test_a_password_cannot_be_found_from_the_logged_scope(caplog: pytest.LogCapt
         client.get("https://api.vendor.example/v1/report", auth=("acme-billing", PASSWORD))
     (shown,) = logged_scopes(caplog.records)
     digest = shown.partition("#")[2]
-    guesses = {
-        unkeyed([("header", "authorization", basic("acme-billing", word))]) for word in words()
-    }
-    assert unkeyed([("header", "authorization", basic("acme-billing", PASSWORD))]) in guesses
+    guesses = {unkeyed([f"acme-billing:{word}"]) for word in words()}
+    assert unkeyed([f"acme-billing:{PASSWORD}"]) in guesses
     assert digest not in guesses
 
 

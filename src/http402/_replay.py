@@ -19,7 +19,7 @@ import secrets
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 import attrs
 import httpx
@@ -43,6 +43,7 @@ __all__ = [
     "as_sent",
     "as_sent_async",
     "call_of",
+    "credential_identity",
     "credential_view",
     "default_scope",
     "digest_body",
@@ -193,7 +194,7 @@ class KeyedScope:
         credentials = sorted(_scope_credentials(request))
         digest = "-"
         if credentials:
-            material = repr(credentials).encode("utf-8", "surrogatepass")
+            material = "\0".join(credentials).encode("utf-8", "surrogatepass")
             key = PROCESS_KEY if self.key is None else self.key
             digest = hmac.new(key, material, hashlib.sha256).hexdigest()[:16]
         return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
@@ -212,36 +213,46 @@ default_scope = KeyedScope(PROCESS_KEY)
 _INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
 
 
-def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
-    """`(place, name, value)` of each credential that names the account: what
-    `CREDENTIAL_NAMES` calls an account's credential, not a per-request one (a proof, a
-    signature, an idempotency key, a one-time password)."""
-    found = []
+def _scope_credentials(request: httpx.Request) -> set[str]:
+    """Who the request's credentials say its caller is: the set of what names the account
+    in each credential's value (`credential_identity`), wherever and under whatever name it
+    travels. The same key sent in a header, in the query, in the body or in the URL's path,
+    under any scheme, is one caller (case 183: Tavily's key in its body and in
+    `Authorization: Bearer`, Google's `?key=` and `x-goog-api-key`, `Bearer` and `bearer`
+    bought a top-up each for one exhaustion); two keys, or a key and another credential
+    beside it, are other callers. Only account credentials count: what `CREDENTIAL_NAMES`
+    calls an account's credential, not a per-request one (a proof, a signature, an
+    idempotency key, a one-time password)."""
+    found: set[str] = set()
     for name, value in request.headers.multi_items():
         lowered = name.lower()
         if lowered == "cookie":
-            found += [("cookie", n, _stable_token(v)) for n, v in _cookies(value)]
+            for _, cookie in _cookies(value):
+                found.update(credential_identity(cookie))
             continue
         # An `Authorization: Payment ...` is a proof, new with every request.
         proof = value.lstrip().lower().startswith("payment ")
         if credential_kind(lowered, "header") == "account" and not proof:
             # (an account's credential: `credential_kind` never says "account" of a name
             # that `changes_per_request`)
-            found.append(("header", lowered, _signed_credential(value)))
+            found.update(credential_identity(value))
     url = request.url
     for name, value in url.params.multi_items():
         if _names_the_account(name, "query"):
-            found.append(("query", name.lower(), _stable_token(value)))
+            found.update(credential_identity(value))
     if url.userinfo:
-        found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
+        # as `Authorization: Basic` carries it, decoded: the same user and password
+        found.add(unquote(url.userinfo.decode("ascii", "replace")))
     raw_path = url.raw_path.split(b"?", 1)[0].decode("ascii", "replace")
-    found += [("path", "", segment) for segment in scope_segments(url.host, raw_path)]
-    found += _body_credentials(request)
+    found.update(scope_segments(url.host, raw_path))
+    for value in _body_credentials(request):
+        found.update(credential_identity(value))
+    found.discard("")
     return found
 
 
-def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
-    """`("body", name, value)` of each credential that names the account in `request`'s
+def _body_credentials(request: httpx.Request) -> list[str]:
+    """The value of each credential that names the account in `request`'s
     body, when the body is in memory: a JSON object's top-level string members (Tavily's
     `{"api_key": "tvly-..."}`, Pushover's `{"token": ...}`) and a form's fields, by the rule
     of a query parameter (`_names_the_account`), a password aside. Two tenants of one host
@@ -261,7 +272,7 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
         return []
     if not content or not isinstance(content, bytes):
         return []
-    found: list[tuple[str, str, str]] = []
+    found: list[str] = []
     if content.lstrip()[:1] == b"{":
         try:
             body = json.loads(content)
@@ -270,7 +281,7 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
         if isinstance(body, dict):
             for name, value in body.items():
                 if isinstance(value, str) and value and _names_the_account(name, "body"):
-                    found.append(("body", name.lower(), _stable_token(value)))
+                    found.append(value)
         return found
     content_type = request.headers.get("content-type", "")
     if content_type[:33].lower().startswith("application/x-www-form-urlencoded"):
@@ -279,7 +290,7 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
             name = unquote_plus(name_bytes.decode("latin-1"))
             if value_bytes and _names_the_account(name, "body"):
                 value = unquote_plus(value_bytes.decode("utf-8", "replace"))
-                found.append(("body", name.lower(), _stable_token(value)))
+                found.append(value)
     return found
 
 
@@ -347,14 +358,90 @@ def _names_the_account(name: str, place: str) -> bool:
     return place != "body" or _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts)
 
 
-def _signed_credential(value: str) -> str:
-    """What names the account in a credential header's value: the key id of an AWS
-    Signature V4 `Authorization` (its signature is per request), the stable part of a JWT
-    (`_stable_token`), else the whole value."""
-    if value.startswith("AWS4-"):
-        _, found, rest = value.partition("Credential=")
-        return rest.split("/", 1)[0] if found else value
-    return _stable_token(value)
+def credential_identity(value: str) -> tuple[str, ...]:
+    """What names the account in a credential's value: the same for every request of one
+    account, whatever the request, the scheme's case or the form the value takes.
+
+    - `<scheme> <token>` (`Bearer`, `bearer`, `Token`...) is its token, so that a key in
+      `Authorization` is the key sent in a query or a body; `Basic` is its user and
+      password decoded, as the URL's userinfo gives them;
+    - a scheme whose parameters sign each request names its key and nothing new per
+      request: the key id of AWS Signature V4 and of its look-alikes that put a
+      `Credential=<id>/<date>/.../<x>_request` beside a signature (`AWS4-HMAC-SHA256`,
+      Google's `GOOG4-HMAC-SHA256`, Tencent Cloud's `TC3-HMAC-SHA256`, Volcengine's
+      `HMAC-SHA256`), Huawei's `Access=`, Baidu's `bce-auth-v1/<ak>/...`, Azure's
+      `SharedKey <account>:<signature>`; Digest (RFC 7616) its `username` and `realm`
+      (its `nonce`, `cnonce`, `nc` and `response` are new on every request); OAuth 1.0a
+      (RFC 5849) its `oauth_consumer_key` and `oauth_token` (as its query form sends
+      them); Hawk its `id`;
+    - a JWT its header and claims without what changes with each token (`_stable_token`);
+    - anything else, whole.
+
+    Case 190: `httpx.DigestAuth` and OAuth 1.0a counted whole, each request a scope of its
+    own: the hold of a top-up that did not show never held the next request."""
+    text = value.strip()
+    if text[:12].lower() == "bce-auth-v1/":  # bce-auth-v1/{ak}/{timestamp}/{expiry}/...
+        return (text.split("/")[1],)
+    scope_id = _CREDENTIAL_SCOPE.fullmatch(text)
+    if scope_id:
+        return (scope_id.group(1),)
+    scheme, _, rest = text.partition(" ")
+    rest = rest.strip()
+    if not rest or not _SCHEME.fullmatch(scheme):
+        return (_stable_token(text),)
+    scheme = scheme.lower()
+    if scheme in ("sharedkey", "sharedkeylite"):  # Azure Storage: <account>:<signature>
+        return (rest.partition(":")[0],)
+    if scheme == "basic":
+        return (_basic_user(rest),)
+    if _TOKEN68.fullmatch(rest):
+        return (_stable_token(rest),)
+    parameters = _auth_parameters(rest)
+    credential = parameters.get("credential")
+    if credential:
+        return (credential.split("/", 1)[0],)
+    if "access" in parameters:
+        return (parameters["access"],)
+    if scheme == "digest" and ("username" in parameters or "username*" in parameters):
+        username = parameters.get("username") or parameters.get("username*", "")
+        return (f"digest\0{parameters.get('realm', '')}\0{username}",)
+    if scheme == "oauth" and "oauth_consumer_key" in parameters:
+        return tuple(
+            parameters[name] for name in ("oauth_consumer_key", "oauth_token") if name in parameters
+        )
+    if scheme == "hawk" and "id" in parameters:
+        return (f"hawk\0{parameters['id']}",)
+    return (f"{scheme} {rest}",)
+
+
+# An Authorization scheme (RFC 9110 11.1: a token), and a token68 credential after it.
+_SCHEME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+# auth-params: name=token or name="quoted string"
+_AUTH_PARAMETER = re.compile(r'([A-Za-z0-9_*.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+# A SigV4-family credential scope on its own (a presigned URL's `X-Amz-Credential`):
+# <key id>/<yyyymmdd>/<region>/<service>/<aws4|goog4|tc3>_request.
+_CREDENTIAL_SCOPE = re.compile(r"([^/\s]+)/\d{8}/(?:[^/\s]+/)*[a-z0-9]+_request", re.IGNORECASE)
+
+
+def _auth_parameters(text: str) -> dict[str, str]:
+    """The auth-params of an `Authorization` value after its scheme, names in lower case
+    (the first of a name wins), quoted values unquoted."""
+    parameters: dict[str, str] = {}
+    for match in _AUTH_PARAMETER.finditer(text):
+        quoted, bare = match.group(2), match.group(3)
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+        parameters.setdefault(match.group(1).lower(), value)
+    return parameters
+
+
+def _basic_user(token: str) -> str:
+    """A Basic credential's `user:password`, decoded (as the URL's userinfo is), or the
+    token as sent when it does not decode."""
+    try:
+        return base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return token
 
 
 #: Claims of a JWT that change with every token of one account (RFC 7519 4.1.4-4.1.7: `exp`,
@@ -375,17 +462,15 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _stable_token(value: str) -> str:
-    """For a JWT (JWS compact form, `header.claims.signature`, optionally after an
-    `Authorization` scheme such as `Bearer`), its header and claims without what changes
-    with each token (`PER_TOKEN_CLAIMS`, the signature): every token of one key and subject
-    gives the same text, tokens of two accounts two. Read only, never verified; anything
-    else (an opaque key, a JWE, a token that does not decode to two JSON objects, one
-    longer than 8 KiB, or one with no claim left) is returned whole, as before."""
+    """For a JWT (JWS compact form, `header.claims.signature`), its header and claims
+    without what changes with each token (`PER_TOKEN_CLAIMS`, the signature): every token
+    of one key and subject gives the same text, tokens of two accounts two. Read only,
+    never verified; anything else (an opaque key, a JWE, a token that does not decode to
+    two JSON objects, one longer than 8 KiB, or one with no claim left) is returned whole."""
     if value.count(".") != 2 or len(value) > _MAX_TOKEN:
         return value
-    scheme, _, token = value.strip().rpartition(" ")
-    header = _json_part(token.split(".", 1)[0])
-    claims = _json_part(token.split(".", 2)[1])
+    header = _json_part(value.split(".", 1)[0])
+    claims = _json_part(value.split(".", 2)[1])
     if header is None or claims is None or "alg" not in header:
         return value
     kept_header = {k: v for k, v in header.items() if k.lower() not in PER_TOKEN_CLAIMS}
@@ -395,7 +480,7 @@ def _stable_token(value: str) -> str:
         # account: tokens signed with each account's own secret may differ in nothing else):
         # the whole token does, or two accounts would be one scope.
         return value
-    stable = json.dumps([scheme.lower(), kept_header, kept_claims], sort_keys=True, default=str)
+    stable = json.dumps([kept_header, kept_claims], sort_keys=True, default=str)
     return f"jwt:{stable}"
 
 
