@@ -723,6 +723,284 @@ def test_one_callers_top_up_that_never_shows_is_bought_once_however_it_signs() -
     assert world.calls(world.client(), [*oauth, another_user]) == 2
 
 
+# --- What the request asks for, a conversation, an edge: never the caller -----------------
+#
+# A credential's word that points at what the request asks for (a page, a sync, a
+# partition), a conversation's session beside the caller's key, a vendor's whole query name
+# in a body (a program's `code`), an edge's rotating cookie: each changes per request,
+# response or conversation, and counting it split one account into a scope for each, a top-up
+# bought for each (cases 171, 175, 177, 179). Each look-alike below still names the caller.
+
+POINTERS = (
+    "pagetoken",  # Google Places (legacy)
+    "nextPageToken",
+    "$skiptoken",  # Microsoft Graph, Azure REST
+    "$deltatoken",
+    "pagination_token",  # X API v2
+    "syncToken",  # Google Calendar
+    "continue_token",
+    "resumeToken",
+    "starting_token",  # AWS CLI
+    "ExclusiveStartKey",  # DynamoDB
+    "page_token",
+    "prompt_cache_key",  # OpenAI
+    "cursorKey",
+)
+STILL_CREDENTIALS = (
+    "key",
+    "apikey",
+    "api_key",
+    "access_token",
+    "accessToken",
+    "authkey",
+    "serviceKey",
+    "apitoken",
+    "oauth_token",
+    "hapikey",
+    "private_key",
+    "client_secret",
+    "pusherkey",
+)
+
+
+@pytest.mark.parametrize("name", POINTERS)
+def test_a_pointer_however_its_name_is_written_does_not_split_an_account(name: str) -> None:
+    one = scope(GOOGLE + f"?key={AIZA_A}&{name}=CpQCAgEAAFxg8o")
+    assert one == scope(GOOGLE + f"?key={AIZA_A}&{name}=CqQCDgEAAGxj5p")
+    assert one != scope(GOOGLE + f"?key={AIZA_B}&{name}=CpQCAgEAAFxg8o")
+    key = bearer(KEY_A)
+    assert scope(GOOGLE + f"?{name}=p1", **key) == scope(GOOGLE + f"?{name}=p2", **key)
+    assert scope_of_json({"api_key": KEY_A, name: "p1"}) == scope_of_json(
+        {"api_key": KEY_A, name: "p2"}
+    )
+
+
+def test_a_pointer_in_a_header_does_not_split_an_account() -> None:
+    """Cosmos DB's partition key header, one word (`partitionkey`), beside the account's
+    `Authorization`."""
+    key = {"authorization": "type=master&ver=1.0&sig=abc"}
+    assert scope(**key, **{"x-ms-documentdb-partitionkey": '["cart-1"]'}) == scope(
+        **key, **{"x-ms-documentdb-partitionkey": '["cart-2"]'}
+    )
+
+
+@pytest.mark.parametrize("name", STILL_CREDENTIALS)
+def test_a_credential_name_is_still_the_callers(name: str) -> None:
+    assert scope(f"{URL}?{name}=tenant-one-key-1234") != scope(f"{URL}?{name}=tenant-two-key-56")
+    assert scope_of_json({name: "tenant-one-key-1234"}) != scope_of_json(
+        {name: "tenant-two-key-5678"}
+    )
+
+
+def test_every_query_example_of_the_names_table_still_names_the_caller() -> None:
+    """The pointer and session rules leave out no name the table makes an account's
+    credential (its own examples)."""
+    from http402._redaction import CREDENTIAL_NAMES, credential_kind
+    from http402._replay import _names_the_account
+
+    for row in CREDENTIAL_NAMES:
+        for example in row.examples:
+            for place in ("header", "query"):
+                if place in row.places and credential_kind(example, place) == "account":
+                    assert _names_the_account(example, place), (example, place)
+
+
+SESSIONS = ("Helicone-Session-Id", "Helicone-Session-Name", "X-Session-Id", "X-Session-Token")
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_a_conversations_session_beside_the_key_does_not_split_an_account(name: str) -> None:
+    """Case 177: one key, a session per conversation; a session with nothing else beside it
+    is a login's, and names the caller."""
+    key = {"Authorization": f"Bearer {KEY_A}", "Helicone-Auth": "Bearer sk-helicone-0123"}
+    assert scope(**key, **{name: "7f0c6c1e-8a0b"}) == scope(**key, **{name: "0b9e2f7a-3c4d"})
+    assert scope(**key, **{name: "7f0c6c1e-8a0b"}) != scope(
+        **{**key, "Authorization": f"Bearer {KEY_B}"}, **{name: "7f0c6c1e-8a0b"}
+    )
+    assert scope(**{name: "login-of-user-one"}) != scope(**{name: "login-of-user-two"})
+    assert scope(f"{URL}?api_key={KEY_A}&session=s1") == scope(f"{URL}?api_key={KEY_A}&session=s2")
+    assert scope(f"{URL}?session=user-one-login") != scope(f"{URL}?session=user-two-login")
+
+
+@pytest.mark.parametrize("name", ["code", "Code", "ak", "pat", "appid"])
+def test_a_vendors_whole_query_name_in_a_body_does_not_split_an_account(name: str) -> None:
+    """Case 179: a sandbox's `{"code": <program>}`, Twilio Verify's `Code=<code>`: what the
+    request asks for. In the query the same name is still a vendor's key (Azure Functions'
+    `?code=<function key>`)."""
+    key = bearer(KEY_A)
+
+    def posted(**kwargs: Any) -> str:
+        return default_scope(request(URL, "POST", headers=key, **kwargs))
+
+    assert posted(json={"language": "python", name: "print(1)"}) == posted(
+        json={"language": "python", name: "import math; print(math.pi)"}
+    )
+    assert posted(data={"To": "+15005550006", name: "482913"}) == posted(
+        data={"To": "+15005550007", name: "117240"}
+    )
+    assert scope(f"{URL}?{name}=function-key-one-1234") != scope(
+        f"{URL}?{name}=function-key-two-5678"
+    )
+
+
+EDGE = (
+    "__cf_bm",
+    "cf_clearance",
+    "_cfuvid",
+    "ak_bmsc",
+    "bm_sv",
+    "bm_sz",
+    "_abck",
+    "incap_ses_1234_567890",
+    "visid_incap_567890",
+    "nlbi_567890",
+    "reese84",
+    "datadome",
+    "_px3",
+    "_pxhd",
+    "AWSELB",
+    "AWSALB",
+    "AWSALBTG",
+    "AWSALBCORS",
+    "ARRAffinity",
+    "ARRAffinitySameSite",
+    "ApplicationGatewayAffinity",
+    "GCLB",
+    "BIGipServerpool_api",
+    "NSC_api-vip",
+)
+NOT_EDGE = ("session", "sessionid", "connect.sid", "CFID", "CFTOKEN", "abck", "bmx", "incap")
+
+
+@pytest.mark.parametrize("name", EDGE)
+def test_an_edges_rotating_cookie_does_not_split_an_account(name: str) -> None:
+    key = bearer(KEY_A)
+    assert scope(Cookie=f"{name}=A7F3C9E100000001~YAAQ", **key) == scope(
+        Cookie=f"{name}=A7F3C9E100000002~YAAQ", **key
+    )
+
+
+@pytest.mark.parametrize("name", NOT_EDGE)
+def test_a_cookie_of_the_application_still_names_the_caller(name: str) -> None:
+    assert scope(Cookie=f"{name}=user-one-cookie") != scope(Cookie=f"{name}=user-two-cookie")
+
+
+def test_what_changes_per_request_or_conversation_buys_one_top_up() -> None:
+    """Cases 171, 175, 177 and 179 end to end: a top-up that did not show holds the next
+    page, conversation, program and edge rotation of the same key."""
+    key = bearer(KEY_A)
+    rows: dict[str, list[dict[str, Any]]] = {
+        "pages": [
+            {"method": "GET", "url": f"{GOOGLE}?key={AIZA_A}&{name}=page-{n}"}
+            for n, name in enumerate(("pagetoken", "$skiptoken", "pagination_token", "syncToken"))
+        ],
+        "conversations": [
+            {"url": URL, "json": {"m": 1}, "headers": {**key, "Helicone-Session-Id": session}}
+            for session in ("7f0c6c1e", "0b9e2f7a", "3c4d4e5f")
+        ],
+        "programs": [
+            {"url": URL, "json": {"code": program}, "headers": key}
+            for program in ("print(1)", "print(2)", "print(3)")
+        ],
+        "edge rotations": [
+            {
+                "url": "https://api.example.com/v1/run",
+                "json": {"m": 1},
+                "headers": key,
+                "rotate": cookie,
+            }
+            for cookie in ("bm_sv", "_abck", "incap_ses_1_2", "datadome", "AWSELB", "ARRAffinity")
+        ],
+    }
+    for label, sends in rows.items():
+        world = NeverShows()
+        assert world.calls(world.client(), sends) == 1, label
+
+
+# --- Which of the caller's accounts is billed ---------------------------------------------
+#
+# One key reaching two organizations or projects reaches two quotas and two bills: the
+# selector is part of the scope, so one's known gate never refuses the other's request and
+# one's top-up is not the other's (case 180).
+
+SELECTORS = {
+    "OpenAI-Organization": ("org-AAAAAAAAAAAAAAAAAAAAAAAA", "org-BBBBBBBBBBBBBBBBBBBBBBBB"),
+    "OpenAI-Project": ("proj_AAAAAAAAAAAAAAAAAAAAAAAA", "proj_BBBBBBBBBBBBBBBBBBBBBBBB"),
+    "X-Goog-User-Project": ("billing-project-a", "billing-project-b"),
+    "Stripe-Account": ("acct_1AAAAAAAAAAAAAAA", "acct_1BBBBBBBBBBBBBBB"),
+}
+NOT_SELECTORS = {
+    "OpenAI-Beta": ("assistants=v2", "realtime=v1"),
+    "X-Stainless-Retry-Count": ("0", "1"),
+    "X-Goog-Request-Reason": ("audit-1", "audit-2"),
+    "X-Request-Id": ("req_1", "req_2"),
+}
+
+
+@pytest.mark.parametrize("name", list(SELECTORS))
+def test_two_accounts_selected_with_one_key_are_two_scopes(name: str) -> None:
+    one, two = SELECTORS[name]
+    key = bearer(KEY_A)
+    assert scope(**key, **{name: one}) != scope(**key, **{name: two})
+    assert scope(**key, **{name: one}) == scope(**key, **{name.lower(): f" {one}"})
+    assert scope(**key, **{name: one}) != scope(**key)  # the key's default account
+    assert scope(**key, **{name: one}) != scope(**bearer(KEY_B), **{name: one})
+
+
+def test_a_requester_pays_project_in_the_query_is_part_of_the_scope() -> None:
+    storage = "https://storage.googleapis.com/storage/v1/b/bucket/o"
+    key = bearer(KEY_A)
+    assert scope(f"{storage}?userProject=project-a", **key) != scope(
+        f"{storage}?userProject=project-b", **key
+    )
+
+
+@pytest.mark.parametrize("name", list(NOT_SELECTORS))
+def test_a_header_that_selects_no_account_does_not_split_one(name: str) -> None:
+    one, two = NOT_SELECTORS[name]
+    key = bearer(KEY_A)
+    assert scope(**key, **{name: one}) == scope(**key, **{name: two})
+
+
+def test_one_organizations_known_gate_does_not_refuse_anothers_request() -> None:
+    """Case 180 with `Preflight(gate_ttl=...)`: organization A's exhausted quota is known;
+    B's request on the same key is sent and answered, A's next one refused unsent."""
+    org_a, org_b = SELECTORS["OpenAI-Organization"]
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("openai-organization") == org_a:
+            quota = {
+                "message": "You exceeded your current quota, please check your plan.",
+                "type": "insufficient_quota",
+                "code": "insufficient_quota",
+            }
+            return httpx.Response(429, json={"error": quota})
+        return httpx.Response(200, json={"choices": []})
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api), headers=bearer(KEY_A)),
+        preflight=http402.Preflight(gate_ttl=30),
+    )
+    chat = "https://api.openai.com/v1/chat/completions"
+    with pytest.raises(http402.InsufficientCreditsError):
+        client.post(chat, json={"m": 1}, headers={"OpenAI-Organization": org_a})
+    assert client.post(chat, json={"m": 1}, headers={"OpenAI-Organization": org_b}).is_success
+    with pytest.raises(http402.InsufficientCreditsError) as refused:
+        client.post(chat, json={"m": 1}, headers={"OpenAI-Organization": org_a})
+    assert refused.value.attempts == 0  # A's own gate is still known
+
+
+def test_two_organizations_top_ups_that_never_show_are_bought_once_each() -> None:
+    key = bearer(KEY_A)
+    org_a, org_b = SELECTORS["OpenAI-Organization"]
+    sends = [
+        {"url": URL, "json": {"m": n}, "headers": {**key, "OpenAI-Organization": org}}
+        for n, org in enumerate((org_a, org_a, org_b, org_b))
+    ]
+    world = NeverShows()
+    assert world.calls(world.client(), sends) == 2
+
+
 # --- The digest is keyed -----------------------------------------------------------------
 
 PASSWORD = "Summer2024!"

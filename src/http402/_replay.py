@@ -27,6 +27,7 @@ import httpx
 from ._models import Retry
 from ._path_keys import scope_segments
 from ._redaction import (
+    CREDENTIAL_NAMES,
     HOOK_HEADERS_EXTENSION,
     changes_per_request,
     credential_kind,
@@ -209,8 +210,57 @@ PROCESS_KEY = secrets.token_bytes(32)
 default_scope = KeyedScope(PROCESS_KEY)
 
 
-# Cookies that load balancers and bot filters set and rotate; they name no account.
-_INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
+#: Cookies that CDNs, bot filters and load balancers set on their own and rotate (on
+#: responses, per visit, per backend): they name no account, and counting them made one key
+#: a new scope at each rotation, the hold of a top-up that did not show never holding the
+#: next gate (case 175). The world is a list here: each vendor documents its names, matched
+#: as lower-case prefixes (a vendor's names carry a site or pool id after them).
+EDGE_COOKIES = (
+    # Cloudflare: __cf_bm, __cflb, __cfruid, _cfuvid, cf_clearance, cf_chl_*, cf_ob_info
+    # (developers.cloudflare.com/fundamentals/reference/policies-compliances/cloudflare-cookies/)
+    "__cf",
+    "_cf",
+    "cf_",
+    # Akamai Bot Manager: ak_bmsc, bm_sv, bm_sz, bm_mi, bm_so, bm_s, bm_lso, _abck; Akamai
+    # visitor prioritization akavpau_* (techdocs.akamai.com, Bot Manager and Visitor
+    # Prioritization Cloudlet cookies)
+    "ak_bmsc",
+    "bm_",
+    "_abck",
+    "akavpau_",
+    # Imperva (Incapsula): incap_ses_<id>, visid_incap_<id>, nlbi_<id>, ___utmvc, reese84
+    # (docs.imperva.com, Cloud Application Security: "Cookies set by Imperva")
+    "incap_ses_",
+    "visid_incap_",
+    "nlbi_",
+    "___utmvc",
+    "reese84",
+    # DataDome: datadome (docs.datadome.co, "DataDome cookie")
+    "datadome",
+    # HUMAN (PerimeterX): _px, _px2, _px3, _pxhd, _pxvid, _pxde, pxcts (docs.humansecurity.com)
+    "_px",
+    "pxcts",
+    # AWS Elastic Load Balancing stickiness: AWSELB, AWSELBCORS (Classic), AWSALB,
+    # AWSALBCORS, AWSALBTG, AWSALBTGCORS, AWSALBAPP-<n> (docs.aws.amazon.com, Elastic Load
+    # Balancing: sticky sessions)
+    "awselb",
+    "awsalb",
+    # Azure: App Service's ARRAffinity, ARRAffinitySameSite; Application Gateway's
+    # ApplicationGatewayAffinity, ApplicationGatewayAffinityCORS (learn.microsoft.com)
+    "arraffinity",
+    "applicationgatewayaffinity",
+    # Google Cloud Load Balancing's generated cookie affinity: GCLB, GCILB
+    # (cloud.google.com/load-balancing/docs/backend-service, session affinity)
+    "gclb",
+    "gcilb",
+    # F5 BIG-IP persistence: BIGipServer<pool> (my.f5.com K6917); Citrix ADC: NSC_*
+    "bigipserver",
+    "nsc_",
+    # Analytics set beside them, no account either: Google Analytics _ga, _gid, __utm*
+    "_ga",
+    "_gid",
+    "__utm",
+)
 
 
 def _scope_credentials(request: httpx.Request) -> set[str]:
@@ -224,6 +274,7 @@ def _scope_credentials(request: httpx.Request) -> set[str]:
     calls an account's credential, not a per-request one (a proof, a signature, an
     idempotency key, a one-time password)."""
     found: set[str] = set()
+    sessions: set[str] = set()
     for name, value in request.headers.multi_items():
         lowered = name.lower()
         if lowered == "cookie":
@@ -231,15 +282,16 @@ def _scope_credentials(request: httpx.Request) -> set[str]:
                 found.update(credential_identity(cookie))
             continue
         # An `Authorization: Payment ...` is a proof, new with every request.
-        proof = value.lstrip().lower().startswith("payment ")
-        if credential_kind(lowered, "header") == "account" and not proof:
-            # (an account's credential: `credential_kind` never says "account" of a name
-            # that `changes_per_request`)
-            found.update(credential_identity(value))
+        if value.lstrip().lower().startswith("payment "):
+            continue
+        names = _names_the_account(lowered, "header")
+        if names:
+            (found if names == _CALLER else sessions).update(credential_identity(value))
     url = request.url
     for name, value in url.params.multi_items():
-        if _names_the_account(name, "query"):
-            found.update(credential_identity(value))
+        names = _names_the_account(name, "query")
+        if names:
+            (found if names == _CALLER else sessions).update(credential_identity(value))
     if url.userinfo:
         # as `Authorization: Basic` carries it, decoded: the same user and password
         found.add(unquote(url.userinfo.decode("ascii", "replace")))
@@ -248,7 +300,38 @@ def _scope_credentials(request: httpx.Request) -> set[str]:
     for value in _body_credentials(request):
         found.update(credential_identity(value))
     found.discard("")
-    return found
+    # Which of the caller's accounts is billed, when one key reaches several (case 180).
+    selected = {
+        f"{name.lower()}\0{value.strip()}"
+        for name, value in request.headers.multi_items()
+        if name.lower() in ACCOUNT_SELECTORS and value.strip()
+    }
+    selected.update(
+        f"{name.lower()}\0{value}"
+        for name, value in url.params.multi_items()
+        if name.lower() in ACCOUNT_SELECTOR_PARAMETERS and value
+    )
+    # A session names a conversation (Helicone's `Helicone-Session-Id`, a chat backend's
+    # `X-Session-Id`: case 177) or a login: the caller only when nothing else names it.
+    return (found or (sessions - {""})) | selected
+
+
+#: Headers that choose WHICH of the caller's accounts a request bills, with no credential in
+#: them: one key of a user in two organizations or projects reaches two quotas and two
+#: bills, so the selector is part of the scope (case 180: organization A's exhausted quota,
+#: its known gate, refused organization B's funded request unsent). OpenAI's
+#: `OpenAI-Organization` and `OpenAI-Project` ("usage from these API requests will count
+#: as usage for the specified organization and project", platform.openai.com API
+#: reference, Authentication); Google's `X-Goog-User-Project`, the quota project billed for
+#: a call made with a user's credentials (cloud.google.com/docs/quotas/set-quota-project;
+#: google-auth sends it); Stripe's `Stripe-Account`, the connected account a platform's
+#: key acts for (docs.stripe.com/connect/authentication).
+ACCOUNT_SELECTORS = frozenset(
+    {"openai-organization", "openai-project", "x-goog-user-project", "stripe-account"}
+)
+#: Query parameters that choose the billed account: Google Cloud Storage's `userProject`,
+#: the project billed for a Requester Pays request (cloud.google.com/storage/docs/requester-pays).
+ACCOUNT_SELECTOR_PARAMETERS = frozenset({"userproject"})
 
 
 def _body_credentials(request: httpx.Request) -> list[str]:
@@ -294,21 +377,37 @@ def _body_credentials(request: httpx.Request) -> list[str]:
     return found
 
 
-#: Parts of a query parameter's or a body field's name that say a credential's word points
-#: at something the request asks for, whose value changes with it: a page (`pageToken`,
-#: Google's `?key=...&pageToken=...`), a cache (OpenAI's `prompt_cache_key`), a partition or
-#: a sort key, a stop sequence, a device or a push registration, a customer's card token, a
-#: refresh. Counting such a value split one account into a scope per page or per prompt,
-#: each buying its own top-up.
+#: Words of a credential's name that say its word points at something the request asks
+#: for, whose value changes with it: a page or a listing's position (`pageToken`, Microsoft
+#: Graph's `$skiptoken` and `$deltatoken`, X's `pagination_token`, Google Calendar's
+#: `syncToken`, AWS's `starting_token`, DynamoDB's `ExclusiveStartKey`), a cache (OpenAI's
+#: `prompt_cache_key`), a partition or a sort key (Cosmos DB's `x-ms-documentdb-partitionkey`),
+#: a stop sequence, a device or a push registration, a customer's card token, a refresh, a
+#: conversation or a trace. A word counts as a part of the name (`page_token`) or fused at
+#: the start of one (`pagetoken`, `nextpagetoken`, `skiptoken`, `partitionkey`): a name
+#: written as one word points as its spaced spelling does. Counting such a value split one
+#: account into a scope per page, per prompt or per conversation, each buying its own top-up
+#: (cases 161, 162, 171).
 POINTER_PARTS = frozenset(
     {
         "page",
+        "pagination",
+        "paging",
         "next",
         "prev",
         "previous",
         "continuation",
+        "continue",
         "cursor",
         "offset",
+        "skip",
+        "delta",
+        "sync",
+        "resume",
+        "start",
+        "starting",
+        "last",
+        "marker",
         "cache",
         "partition",
         "sort",
@@ -335,27 +434,64 @@ POINTER_PARTS = frozenset(
         "conversation",
         "thread",
         "chat",
+        "trace",
     }
 )
+
+
+def _points(part: str) -> bool:
+    """Whether a name's part is a pointer word, or pointer words fused before the
+    credential's word (`pagetoken`, `nextpagetoken`, `skiptoken`, `partitionkey`; not
+    `pusherkey`)."""
+    if part in POINTER_PARTS:
+        return True
+    return any(
+        part.startswith(word)
+        and (part[len(word) :] in ("token", "key") or _points(part[len(word) :]))
+        for word in POINTER_PARTS
+    )
+
+
 #: Names that are credentials in a query or a header but an end user's in a body (a sign-up
 #: form's password), or a conversation's session.
 _NOT_THE_CALLERS_IN_A_BODY = frozenset(
     {"password", "passwd", "pwd", "pass", "passphrase", "passcode", "session", "sessionid", "sid"}
 )
+#: The whole names that only some vendors' queries give a key (`CREDENTIAL_NAMES`' rows
+#: matched by the whole name: Azure Functions' `?code=`, Baidu's `?ak=`, `?pat=`,
+#: OpenWeatherMap's `?appid=`). In a body each is what the request asks for (a sandbox's
+#: `{"code": <program>}`, Twilio Verify's `Code=<the code to check>`, a promo code): a body
+#: member counts only by a credential-shaped name (case 179).
+_QUERY_WHOLE_NAMES = frozenset(
+    word for row in CREDENTIAL_NAMES if row.match == "name" for word in row.words
+)
+#: What `_names_the_account` says of a name: the caller's credential, or a session's (the
+#: caller only when nothing else names it).
+_CALLER, _SESSION = "caller", "session"
 
 
 @functools.lru_cache(maxsize=1024)
-def _names_the_account(name: str, place: str) -> bool:
-    """Whether a query parameter (`place="query"`) or a body field (`"body"`) named `name`
-    holds a credential that names the account: a credential by `credential_kind` (as a
-    query parameter's name), none of whose parts is one of `POINTER_PARTS` (nor, in a body,
-    a password's or a session's). Cached: a body repeats the same few member names."""
-    if credential_kind(name, "query") != "account":
-        return False
+def _names_the_account(name: str, place: str) -> str | None:
+    """Whether a header (`place="header"`), a query parameter (`"query"`) or a body field
+    (`"body"`) named `name` holds a credential that names the account: `_CALLER` for a
+    credential by `credential_kind` (a body field's as a query parameter's) none of whose
+    parts points at what the request asks for (`POINTER_PARTS`, as a part or fused before
+    the credential's word: `_points`), nor in a body a password's, a session's or a
+    vendor's whole query name; `_SESSION` for such a credential whose name says it is a
+    session's (`X-Session-Id`, `?session=`); else `None`. Cached: a body repeats the
+    same few member names."""
+    if credential_kind(name, "header" if place == "header" else "query") != "account":
+        return None
     parts = {part for part in name_parts(name) if part}
-    if not POINTER_PARTS.isdisjoint(parts):
-        return False
-    return place != "body" or _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts)
+    if any(_points(part) for part in parts):
+        return None
+    if place == "body":
+        if name.lower() in _QUERY_WHOLE_NAMES or not _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts):
+            return None
+        return _CALLER
+    if any(part.startswith("session") or part in ("sid", "sessid") for part in parts):
+        return _SESSION
+    return _CALLER
 
 
 def credential_identity(value: str) -> tuple[str, ...]:
@@ -500,7 +636,7 @@ def _cookies(header: str) -> list[tuple[str, str]]:
     for pair in header.split(";"):
         name, equals, value = pair.partition("=")
         name = name.strip()
-        if equals and value.strip() and not name.lower().startswith(_INFRASTRUCTURE_COOKIES):
+        if equals and value.strip() and not name.lower().startswith(EDGE_COOKIES):
             pairs.append((name, value.strip()))
     return pairs
 
