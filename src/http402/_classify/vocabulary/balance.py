@@ -186,6 +186,25 @@ WORDING = (
         look_alikes=("The budget field must be a number.", "Set a budget for this project."),
         source="tests/payloads/litellm-budget-exceeded-400.json",
     ),
+    # A limit counted in money, exceeded, in Korean: "한도 금액을 초과" (the limit amount
+    # exceeded). Kakao's 400 `-11` "일 한도 또는 월 한도 금액을 초과한 유료 API를 호출한 경우"
+    # (a paid API called over its daily or monthly limit amount; "raise the limit amount"):
+    # a cap the account set, whatever its window. A payment's amount over a limit is the
+    # payment's ("결제 금액이 한도를 초과": the amount is the subject, not the limit's).
+    WordRule(
+        "spend cap reached (Korean)",
+        CAP,
+        STRONG,
+        r"한도\s*금액[을이]?\s*초과|(?:한도\s*금액|금액\s*한도)[^.]{0,12}?(?:도달|소진)",
+        needles=("한도",),
+        examples=(
+            "일 한도 또는 월 한도 금액을 초과한 유료 API를 호출한 경우",
+            "월 한도 금액을 초과했습니다.",
+            "설정한 금액 한도에 도달했습니다.",
+        ),
+        look_alikes=("결제 금액이 한도를 초과했습니다", "출금 금액이 한도를 초과했습니다"),
+        source="https://developers.kakao.com/docs/latest/ko/rest-api/error-code (-11)",
+    ),
     WordRule(
         "spend cap reached",
         CAP,
