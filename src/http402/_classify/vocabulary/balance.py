@@ -59,7 +59,10 @@ WORDING = (
         STRONG,
         r"\bcredits?\b[^.]{0,30}?\b(?:too low|exhausted|depleted|used up|ran out|run out|"
         r"exceeded|expired|is (?:zero|empty|negative)|are (?:zero|gone))"
-        r"|\bno (?:remaining |more |available )?credits?\b(?! card)"
+        # "No credits charged" says what a refusal cost, not what ran out (Figur's 422
+        # validation error, "No credits charged.").
+        r"|\bno (?:remaining |more |available )?credits?\b(?! card| (?:(?:were|was|will be"
+        r"|have been|has been|are|is) )?(?:charged|deducted|billed|consumed|spent|used)\b)"
         r"|\b(?:requires?|needs?) more credits?\b|\bcredits? (?:are|is) (?:required|needed)\b"
         r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
         r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b"
@@ -88,8 +91,11 @@ WORDING = (
             "No credit card on file is needed for the free plan.",
             "The credit note was not found.",
             "You ran out of disk space.",
+            "The request body or parameters failed validation. No credits charged.",
+            "Invalid prompt. No credits were charged for this request.",
         ),
-        source="tests/payloads/anthropic-credit-balance-too-low-400.json",
+        source="tests/payloads/anthropic-credit-balance-too-low-400.json; "
+        "https://docs.figur.fit/guides/errors-and-credits/ (a look-alike: 'No credits charged')",
     ),
     WordRule(
         "balance ran out",
