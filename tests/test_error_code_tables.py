@@ -89,6 +89,12 @@ SOURCES: dict[str, str] = {
         "status, errorCode)"
     ),
     "baidu-qianfan": "https://cloud.baidu.com/doc/qianfan-api/s/4mwbl4bz4",
+    "thumbnail-creator": "https://www.thumbnailcreator.com/docs/api/errors",
+    "figur": "https://docs.figur.fit/guides/errors-and-credits/",
+    "crazyrouter": (
+        "https://docs.crazyrouter.com/jp/reference/status-codes (and "
+        "https://docs.crazyrouter.com/jp/error-handling: 403 Insufficient Balance)"
+    ),
 }
 
 ROWS: list[Row] = [
@@ -1033,6 +1039,113 @@ ROWS: list[Row] = [
         {"code": "invalid_video_genration_argument", "message": "xxx"},
         None,
     ),
+    Row(
+        "thumbnail-creator",
+        402,
+        "https://www.thumbnailcreator.com/api/v1/thumbnails",
+        {"error": "Insufficient credits", "creditsRemaining": 0},
+        CR,
+    ),
+    Row(
+        "thumbnail-creator",
+        429,
+        "https://www.thumbnailcreator.com/api/v1/thumbnails",
+        {"error": "Rate limit exceeded", "retryAfter": 45},
+        None,
+    ),
+    Row(
+        "thumbnail-creator",
+        401,
+        "https://www.thumbnailcreator.com/api/v1/thumbnails",
+        {"error": "API key not found or expired", "code": "AUTHENTICATION_ERROR"},
+        None,
+    ),
+    Row(
+        "thumbnail-creator",
+        400,
+        "https://www.thumbnailcreator.com/api/v1/thumbnails",
+        {"error": "Prompt is required", "code": "VALIDATION_ERROR"},
+        None,
+    ),
+    Row(
+        "figur",
+        402,
+        "https://api.figur.fit/v1/workflows/try-on",
+        {
+            "error": {
+                "code": "INSUFFICIENT_BALANCE",
+                "message": "Account balance is below the cost of this request.",
+                "request_id": "01JREQREQREQREQREQREQREQ00",
+            }
+        },
+        CR,
+    ),
+    Row(
+        "figur",
+        429,
+        "https://api.figur.fit/v1/workflows/try-on",
+        {
+            "error": {
+                "code": "RATE_LIMITED",
+                "message": "Per-credential rate limit exceeded. Back off and retry.",
+                "request_id": "01JREQREQREQREQREQREQREQ00",
+            }
+        },
+        None,
+    ),
+    Row(
+        "figur",
+        422,
+        "https://api.figur.fit/v1/workflows/try-on",
+        {
+            "error": {
+                "code": "VALIDATION_ERROR",
+                "message": "The request body or parameters failed validation. No credits charged.",
+                "request_id": "01JREQREQREQREQREQREQREQ00",
+            }
+        },
+        None,
+    ),
+    Row(
+        "crazyrouter",
+        403,
+        "https://crazyrouter.com/v1/chat/completions",
+        {"error": {"message": "Insufficient balance", "code": "insufficient_quota"}},
+        CR,
+    ),
+    Row(
+        "crazyrouter",
+        429,
+        "https://crazyrouter.com/v1/chat/completions",
+        {"error": {"message": "Rate limit exceeded", "code": "rate_limit_exceeded"}},
+        None,
+    ),
+    Row(
+        "crazyrouter",
+        401,
+        "https://crazyrouter.com/v1/chat/completions",
+        {"error": {"message": "API Key is invalid or expired", "code": "invalid_api_key"}},
+        None,
+    ),
+    Row(
+        "crazyrouter",
+        400,
+        "https://crazyrouter.com/v1/chat/completions",
+        {
+            "error": {
+                "message": "Input exceeds model context length limit",
+                "code": "context_length_exceeded",
+            }
+        },
+        None,
+    ),
+    Row(
+        "crazyrouter",
+        400,
+        "https://crazyrouter.com/v1/chat/completions",
+        {"error": {"message": "Content blocked by safety filter", "code": "content_filter"}},
+        None,
+    ),
 ]
 
 #: Rows the rules do not read yet, each with why (left for a later round).
@@ -1061,6 +1174,15 @@ MISSED: list[Row] = [
             "status": 403,
             "errorCode": "JR-1000",
         },
+        P,
+    ),
+    # A count of a resource a tier grants ("Style limit reached (5)"), named by a bare limit
+    # and a quota code: the plan's, its docs say, but a resource's limit too; weak on a 403.
+    Row(
+        "thumbnail-creator",
+        403,
+        "https://www.thumbnailcreator.com/api/v1/styles",
+        {"error": "Style limit reached (5)", "code": "QUOTA_EXCEEDED"},
         P,
     ),
 ]
@@ -1208,6 +1330,28 @@ def test_a_day_in_chinese_a_cap_in_korean_and_no_active_subscription(
     response = httpx.Response(
         status,
         json=body,
+        request=httpx.Request("POST", "https://api.unknown-provider.test/v1/x"),
+    )
+    payment = http402.classify(response)
+    assert (None if payment is None else payment.reason) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "expected"),
+    [
+        # What a refusal cost is no lack of credits (Figur's 422).
+        (422, "The request body or parameters failed validation. No credits charged.", None),
+        (400, "Invalid prompt. No credits were charged for this request.", None),
+        (403, "No credits left.", CR),
+        (403, "You have no credits.", CR),
+    ],
+)
+def test_no_credits_charged_is_what_a_refusal_cost(
+    status: int, text: str, expected: Reason | None
+) -> None:
+    response = httpx.Response(
+        status,
+        json={"error": {"message": text}},
         request=httpx.Request("POST", "https://api.unknown-provider.test/v1/x"),
     )
     payment = http402.classify(response)
