@@ -95,6 +95,11 @@ SOURCES: dict[str, str] = {
         "https://docs.crazyrouter.com/jp/reference/status-codes (and "
         "https://docs.crazyrouter.com/jp/error-handling: 403 Insufficient Balance)"
     ),
+    "licensespring": (
+        "https://docs.licensespring.com/sdks/errors-and-response-codes (the body as "
+        "https://docs.licensespring.com/license-api/error-responses gives it: status, code, "
+        "message)"
+    ),
 }
 
 ROWS: list[Row] = [
@@ -1146,6 +1151,52 @@ ROWS: list[Row] = [
         {"error": {"message": "Content blocked by safety filter", "code": "content_filter"}},
         None,
     ),
+    Row(
+        "licensespring",
+        400,
+        "https://api.licensespring.com/api/v4/check_license",
+        {"status": 400, "code": "license_not_active", "message": "license is not active"},
+        None,
+    ),
+    Row(
+        "licensespring",
+        400,
+        "https://api.licensespring.com/api/v4/check_license",
+        {"status": 400, "code": "license_not_enabled", "message": "license is not enabled"},
+        None,
+    ),
+    Row(
+        "licensespring",
+        400,
+        "https://api.licensespring.com/api/v4/activate_license",
+        {"status": 400, "code": "trial_expired", "message": "trial period for device has expired"},
+        None,
+    ),
+    Row(
+        "licensespring",
+        400,
+        "https://api.licensespring.com/api/v4/activate_license",
+        {
+            "status": 400,
+            "code": "license_activated_max_times",
+            "message": "license is already activated max number of times",
+        },
+        None,
+    ),
+    Row(
+        "licensespring",
+        400,
+        "https://api.licensespring.com/api/v4/versions",
+        {"status": 400, "code": "active_license_required", "message": "active license is required"},
+        None,
+    ),
+    Row(
+        "licensespring",
+        409,
+        "https://api.licensespring.com/api/v4/orders",
+        {"status": 409, "code": "order_id_exists", "message": "Order with this ID already exists"},
+        None,
+    ),
 ]
 
 #: Rows the rules do not read yet, each with why (left for a later round).
@@ -1354,5 +1405,52 @@ def test_no_credits_charged_is_what_a_refusal_cost(
         json={"error": {"message": text}},
         request=httpx.Request("POST", "https://api.unknown-provider.test/v1/x"),
     )
+    payment = http402.classify(response)
+    assert (None if payment is None else payment.reason) is expected
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "expected"),
+    [
+        # A licensing API's answer about the license it was asked about is that license's.
+        (
+            "https://api.licensespring.com/api/v4/check_license",
+            {"status": 400, "code": "license_not_active", "message": "license is not active"},
+            None,
+        ),
+        (
+            "https://api.lemonsqueezy.com/v1/licenses/validate",
+            {"error": "This license key has expired."},
+            None,
+        ),
+        (
+            "https://api.keygen.sh/v1/accounts/acme/licenses/actions/validate-key",
+            {"errors": [{"title": "Trial expired", "detail": "Your trial has ended."}]},
+            None,
+        ),
+        # The same words elsewhere are the account's own lapse, and a licensing API's own
+        # bill (its balance) is still a gate on a license check.
+        (
+            "https://api.unknown-provider.test/v1/things",
+            {"error": "Your license has expired. Renew to continue."},
+            S,
+        ),
+        (
+            "https://api.licensespring.com/api/v4/check_license",
+            {"error": "Insufficient balance. Top up your account."},
+            CR,
+        ),
+        # A path that names licenses but asks nothing of one is no check.
+        (
+            "https://api.unknown-provider.test/v1/licenses",
+            {"error": "Your subscription has expired."},
+            S,
+        ),
+    ],
+)
+def test_a_license_check_answers_about_its_license(
+    url: str, body: Any, expected: Reason | None
+) -> None:
+    response = httpx.Response(400, json=body, request=httpx.Request("POST", url))
     payment = http402.classify(response)
     assert (None if payment is None else payment.reason) is expected
