@@ -203,8 +203,10 @@ return 2
 _AT_WORK = (
     _PRELUDE
     + """
-local s = redis.call('hmget', KEYS[1], 'until', 'open_until')
-if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+for _, key in ipairs(KEYS) do
+  local s = redis.call('hmget', key, 'until', 'open_until')
+  if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+end
 return 0
 """
 )
@@ -282,6 +284,13 @@ _SCRIPTS = {
     "release": _RELEASE,
 }
 _POLL = 0.1
+
+
+def _top_up_states(namespace: str, scope: str) -> list[str]:
+    """The state keys of `scope`'s top-up episodes: one per reason a top-up is bought for,
+    and a wordless gate's (all on the scope's hash tag: one script reads them)."""
+    reasons = [reason for reason in Reason if reason.is_account_level] + [Reason.UNKNOWN]
+    return [Keys.of(namespace, scope, reason.value).state for reason in reasons]
 
 
 def _low_runs(counts: Any) -> bool | str:
@@ -706,6 +715,15 @@ class RedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         self._side(lambda: self._redis.hdel(key, token))
 
+    def top_up_at_work(self, scope: str) -> bool:
+        """Whether a top-up of `scope` is at work in some process of the fleet: the hook of
+        one of its episodes (for any reason a top-up is bought for, or a wordless gate's)
+        runs, or its window is open. `True` when the store does not answer (fail closed:
+        the low-balance hook, asked about, is then not called)."""
+        keys = _top_up_states(self._namespace, scope)
+        at_work = self._side(lambda: self._scripts["at_work"](keys=keys, args=[]))
+        return at_work is _FAILED or bool(at_work)
+
     def low_balance_bought(self, scope: str, token: str, within: float) -> None:
         """The low-balance run `token` of `scope` ended, and its hook bought (answered
         `Retry`): its mark stays for `within` seconds more, the top-up's window, so that a
@@ -1087,6 +1105,12 @@ class AsyncRedisCoordinator(_Fleet):
         """`RedisCoordinator.low_balance_ended`, awaited."""
         key = Keys.of(self._namespace, scope).low_runs
         await self._side(lambda: self._redis.hdel(key, token))
+
+    async def top_up_at_work(self, scope: str) -> bool:
+        """`RedisCoordinator.top_up_at_work`, awaited."""
+        keys = _top_up_states(self._namespace, scope)
+        at_work = await self._side(lambda: self._scripts["at_work"](keys=keys, args=[]))
+        return at_work is _FAILED or bool(at_work)
 
     async def low_balance_bought(self, scope: str, token: str, within: float) -> None:
         """`RedisCoordinator.low_balance_bought`, awaited."""

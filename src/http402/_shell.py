@@ -39,7 +39,7 @@ from ._streams import (
     says_event_stream,
     says_event_stream_value,
 )
-from ._telemetry import report
+from ._telemetry import report, top_up_under_way
 from ._untrusted import BodyReader
 
 __all__ = [
@@ -259,10 +259,7 @@ class Shell:
         keys = [episode_key(scope, reason) for reason in (*TOP_UP_REASONS, Reason.UNKNOWN)]
         if not self._coordinator.book.topping_up(scope, keys):
             return False
-        _logger.info(
-            "http402: the balance ran low while a top-up of this scope is under way (its "
-            "hook runs, or it has not shown yet): the low-balance hook is not called beside it"
-        )
+        top_up_under_way("in this process (its hook runs, or it has not shown yet)")
         return True
 
     def _low_balance_ended(
@@ -277,6 +274,13 @@ class Shell:
         if bought is None:
             return None
         return bought.within if bought.within is not None else self._options.retry.within
+
+    @property
+    def _asks_top_ups(self) -> bool:
+        """Whether the fleet's store says if a top-up of a scope is at work in any process
+        (`top_up_at_work`): a crossing met meanwhile calls no low-balance hook. Asked only
+        as a crossing fires."""
+        return callable(getattr(self._coordinator, "top_up_at_work", None))
 
     @property
     def _keeps_low_balance(self) -> bool:
