@@ -88,10 +88,9 @@ def test_a_russian_gate_has_its_familys_reason(status: int, text: str, expected:
         (403, "Срок действия токена истек"),
         (400, "Отсутствует параметр - тариф API (tariff)"),
         (403, "Недостаточно прав для выполнения операции"),
-        # A ban, an account not yet activated, the application's own order and payment.
+        # A ban, an account not yet activated, a payment the application makes, a form.
         (403, "Аккаунт заблокирован за нарушение правил"),
         (403, "Ваш аккаунт не активирован"),
-        (400, "Заказ не оплачен"),
         (400, "Недостаточно средств для совершения этого платежа."),
         (400, "Необходимо внести изменения в заявку"),
     ],

@@ -1330,9 +1330,10 @@ LEXICON: tuple[Lexicon, ...] = (
     # plan's allowance; a second, a minute, an hour, a day a throttle's), and the look-alikes'
     # words (an invalid key, too many requests, concurrency, rights, "try again later"). A word
     # matches whole and Russian inflects, so each form a message uses is listed (with "ё" and
-    # "е" both: writers drop the dots). Not here on purpose: "не оплачен" (a shop's order that
-    # is not paid is the application's customer's), "внести" alone ("внести изменения", make
-    # changes), "не активирован" (an account whose e-mail is not confirmed).
+    # "е" both: writers drop the dots). The first Russian words of the error-code tables
+    # (`_TARIFF`, above: тариф, подписка, лимит, "не оплачен") are read with these. Not here on
+    # purpose: "внести" alone ("внести изменения", make changes), "не активирован" (an account
+    # whose e-mail is not confirmed).
     Lexicon(
         C.BALANCE,
         [
