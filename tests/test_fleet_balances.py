@@ -10,6 +10,7 @@ close it (its end moved to the past), never by sleeping.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -437,8 +438,8 @@ def _end_low_balance_windows(server: RedisServer) -> None:
     assert keys
     for key in keys:
         for token, value in client.hgetall(key).items():
-            assert value.startswith(b"until "), value  # the run ended, and bought
-            client.hset(key, token, "until 0")
+            assert value.startswith(b"bought "), value  # the run ended, and bought
+            client.hset(key, token, "bought 0 1")  # its window ended long ago
     client.close()
 
 
@@ -755,3 +756,72 @@ async def test_an_async_crossing_in_another_process_during_the_fleets_top_up_cal
             await store.aclose()
     assert answers == [200]
     assert not called.is_set() and account.by == ["P1 gate hook"]
+
+
+# --- a low-balance run's mark is a lease, on the store's clock -----------------------------
+
+
+@pytest.fixture
+def short_beats(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The low-balance lease's beat at a tenth of a second (a lease of three beats), so a
+    lease can be seen to outlive its first write, and a lost mark to come back."""
+    from http402 import _fleet, _redis
+
+    monkeypatch.setattr(_fleet, "LOW_BEAT", 0.1)
+    monkeypatch.setattr(_redis, "LOW_BEAT", 0.1)
+    monkeypatch.setattr(_redis, "LOW_LEASE", 0.3)
+    return 0.1
+
+
+def test_a_low_balance_run_stays_marked_however_long_its_hook_takes(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 172's kind: the mark was written once with a TTL of the larger of `hook_timeout`
+    and the window, so a hook slower than that (a bank transfer) vanished from the fleet's
+    view while it still bought, and another process's gate bought beside it. Now the run's
+    process writes it again every beat while the run lasts; when it ends, it goes."""
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-a", ttl=0.05)
+    time.sleep(20 * short_beats)  # far past the ttl it was given, and past many leases
+    assert other.low_balance_running("scope-a") is True
+    coordinator.low_balance_ended("scope-a", token)
+    assert other.low_balance_running("scope-a") is False
+
+
+def test_another_processs_run_never_shortens_a_bought_window(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 185's kind: a run's start set the hash's expiry to its own bound, unconditionally,
+    cutting a bought top-up's longer window short, so a gate bought beside it. Marks are
+    counted by their own lease on the store's clock, and the hash lives as long as the
+    longest of them."""
+    first = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    second = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    bought = first.low_balance_started("scope-b", ttl=30)
+    first.low_balance_bought("scope-b", bought, within=60)
+    warning = second.low_balance_started("scope-b", ttl=0.001)  # a warn-only run elsewhere
+    second.low_balance_ended("scope-b", warning)
+    time.sleep(10 * short_beats)
+    assert second.low_balance_running("scope-b") == "bought"
+
+
+def test_a_store_that_lost_a_run_counts_it_until_its_process_writes_it_again(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 186's kind: a flush (a restart without persistence, an eviction) lost the mark
+    and nobody wrote it back, so another process's gate bought beside the purchase under
+    way. A store whose bucket's marker is missing or new counts as a run under way for two
+    beats; the run's process writes its mark again within one."""
+    client = redis.Redis.from_url(server.url)
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-c", ttl=30)
+    time.sleep(5 * short_beats)
+    client.flushdb()
+    assert other.low_balance_running("scope-c") is True  # lost: counted all the same
+    time.sleep(5 * short_beats)  # past the grace: only a mark written again counts now
+    assert other.low_balance_running("scope-c") is True
+    coordinator.low_balance_ended("scope-c", token)
+    assert other.low_balance_running("scope-c") is False
+    client.close()

@@ -544,15 +544,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
-                if self._topping_up(crossings.scope) or await self._top_up_elsewhere(
-                    crossings.scope
-                ):
+                if await self._top_up_elsewhere(crossings.scope):
                     continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through. A
                 # plain hook's run ends in its worker, which a timeout does not stop.
                 book = coordinator.book
-                run = book.low_balance_started(crossings.scope)
+                run = self._low_balance_run(crossings.scope)
+                if run is None:
+                    continue
                 token = None
                 if self._marks_low_balance:  # and in the fleet's store
                     token = await coordinator.low_balance_started(

@@ -21,7 +21,13 @@ from ._actions import StartHook
 from ._balance import Balance
 from ._burn import Crossings, LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import AsyncLocalCoordinator, Episode, LocalCoordinator, ProcessState
+from ._episodes import (
+    AsyncLocalCoordinator,
+    Episode,
+    EpisodeBook,
+    LocalCoordinator,
+    ProcessState,
+)
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_holds, top_up_key
 from ._logs import logger as _logger
@@ -252,15 +258,18 @@ class Shell:
         # lookup, which hashes the value: it is a new object on every response).
         self._plain: bytes | None = None
 
-    def _topping_up(self, scope: str) -> bool:
-        """Whether a top-up of `scope` is under way in this process (a gate's, a wordless
-        gate's included, or the low-balance hook's): a crossing met meanwhile calls no
-        low-balance hook (`EpisodeBook.topping_up`), and says so in the log."""
+    def _low_balance_run(self, scope: str) -> Episode | None:
+        """The low-balance hook's run of `scope`, started in the episode book; `None`, and
+        said in the log, while a top-up of the scope is under way in this process (a
+        gate's, a wordless gate's included, or another low-balance run: asked and started
+        under one lock, `EpisodeBook.low_balance_started`): a crossing met meanwhile calls
+        no low-balance hook."""
         keys = [episode_key(scope, reason) for reason in (*TOP_UP_REASONS, Reason.UNKNOWN)]
-        if not self._coordinator.book.topping_up(scope, keys):
-            return False
-        top_up_under_way("in this process (its hook runs, or it has not shown yet)")
-        return True
+        book: EpisodeBook = self._coordinator.book
+        run = book.low_balance_started(scope, keys)
+        if run is None:
+            top_up_under_way("in this process (its hook runs, or it has not shown yet)")
+        return run
 
     def _low_balance_ended(
         self, run: Episode, scope: str, alert: LowBalance, bought: Retry | None

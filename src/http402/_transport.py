@@ -547,11 +547,13 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
-                if self._topping_up(crossings.scope) or self._top_up_elsewhere(crossings.scope):
+                if self._top_up_elsewhere(crossings.scope):
                     continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through.
-                run = coordinator.book.low_balance_started(crossings.scope)
+                run = self._low_balance_run(crossings.scope)
+                if run is None:
+                    continue
                 token, bought = None, None
                 try:
                     if self._marks_low_balance:  # and in the fleet's store
