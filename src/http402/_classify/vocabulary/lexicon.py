@@ -1219,6 +1219,11 @@ LEXICON: tuple[Lexicon, ...] = (
             "this hour",
             "this minute",
             "this second",
+            # A limit counted in a window that lifts by itself, its length unstated
+            # (`vocabulary/throttle.py`, "the current window").
+            "current window",
+            "rolling window",
+            "sliding window",
             "minute",
             "hour",
             "today",

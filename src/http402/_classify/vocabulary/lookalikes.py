@@ -14,7 +14,7 @@ quota-sounding code); strong billing wording in the same message still counts.
 from __future__ import annotations
 
 from ..families import Family
-from ..rules import CodeRule, Strength, WordRule
+from ..rules import CodeRule, CodeWords, Strength, WordRule
 from .movement import MONEY_MOVEMENT
 
 TRANSFER = Family.TRANSFER_REFUSED
@@ -35,7 +35,14 @@ _LACK = (
 #: "잔액이 부족하여"): the movement it lacks for follows.
 _BALANCE_LACK_UNSPACED = r"(?:余额|残高|잔액|잔고)[^。.]{0,4}?(?:不足|부족)"
 #: An order or a trade lacks funds only by these words: "in order to" is everywhere.
-_ORDER = r"(?:(?:this|the|your|an?) (?:order|trade)|requested (?:order|trade))"
+_ORDER = (
+    r"(?:(?:this|the|your|an?) (?:(?:buy|sell|bid|ask|limit|market|stop)(?:[ -]limit)? )?"
+    r"(?:order|trade)|requested (?:order|trade))"
+)
+#: The side of a trade, or what a trader's account buys with (payloads21: Upbit's
+#: `insufficient_funds_bid`, "Insufficient bid balance"; Alpaca's and Tastytrade's
+#: "insufficient buying power"; an exchange's "Order has insufficient margin").
+_TRADE_SIDE = r"(?:bid|ask|buy|sell|buying|selling|trading|order|margin)"
 
 #: The account's own balance lacking, in the spaced languages the families read: not a card's
 #: funds ("Your card has insufficient funds to make this payment" is a decline).
@@ -265,6 +272,39 @@ WORDING = (
         "409 top-up in progress, a 400 refused downgrade), the kind of DESIGN's 'never pays "
         "twice'",
     ),
+    # A trade of the trader's own money lacks funds: its side's balance ("Insufficient bid
+    # balance", Upbit's English twin of its Korean 400), buying power (Alpaca's 403
+    # "insufficient buying power", Tastytrade's `InsufficientBuyingPowerError`), margin
+    # ("Order has insufficient margin"), or funds for a buy or sell order. An exchange's
+    # order is its user's money movement, as a withdrawal is (`movement.py`); an ad's bid is
+    # not read here, only a balance or power named by the side.
+    WordRule(
+        "a trade lacks funds",
+        TRANSFER,
+        STRONG,
+        r"\b(?:insufficient|not enough|not sufficient|lack of) " + _TRADE_SIDE + r" (?:balance"
+        r"|funds|power|margin|quantity|volume)\b"
+        r"|\binsufficient (?:initial |maintenance |available |free )?margin\b"
+        r"|\b(?:buying|selling) power\b[^.]{0,20}?\b(?:insufficient|not enough|exceeded|too low)\b",
+        needles=("bid", "ask", "buy", "sell", "trading", "order", "margin"),
+        examples=(
+            "Insufficient bid balance",
+            "insufficient buying power",
+            "Order has insufficient margin (i.e. if the margin is less than the initial margin).",
+            "Not enough sell quantity.",
+            "Your buying power is insufficient for this order.",
+        ),
+        look_alikes=(
+            "Insufficient balance.",
+            "Insufficient credits to process this request.",
+            "Please ask your administrator to add credits: insufficient balance.",
+            "The margin parameter is invalid.",
+        ),
+        source="research/payloads21 upbit-order-insufficient-funds-bid-400-negative (Upbit's "
+        "'Insufficient bid balance' in a client's test, code index 54507713490); "
+        "https://rubydoc.info/gems/tastytrade/Tastytrade/InsufficientBuyingPowerError; "
+        "Injective's exchange module error 26 'Order has insufficient margin'",
+    ),
     WordRule(
         "bad credentials",
         OTHER,
@@ -428,6 +468,29 @@ WORDING = (
 #: ladder's `lifts_by_itself`, as for a throttle's window or a resource in use).
 NO_PAYMENT_LIFTS = frozenset({"bad credentials"})
 NO_PAYMENT_LIFTS_CODES = frozenset({"invalid_api_key", "api_key_invalid", "api_key_expired"})
+
+CODE_WORDS = (
+    # A code that names a trade's side beside a lack (Upbit's `insufficient_funds_bid` and
+    # `insufficient_funds_ask`, `INSUFFICIENT_BUYING_POWER`, `InsufficientMargin`): the
+    # trader's own money, however the message beside it is worded (Upbit's Korean one reads
+    # a balance). Not an order's size or an API's balance.
+    CodeWords(
+        "a trade lacks funds",
+        all_of=("insufficient",),
+        any_of=("bid", "ask", "buy", "sell", "buying", "selling", "margin", "trading"),
+        family=TRANSFER,
+        strength=STRONG,
+        examples=(
+            "insufficient_funds_bid",
+            "insufficient_funds_ask",
+            "INSUFFICIENT_BUYING_POWER",
+            "InsufficientMargin",
+        ),
+        look_alikes=("insufficient_funds", "insufficient_credits", "insufficient_permissions"),
+        source="research/payloads21 upbit-order-insufficient-funds-bid-400-negative "
+        "(https://docs.upbit.com, 400: insufficient_funds_ask, insufficient_funds_bid)",
+    ),
+)
 
 CODES = (
     CodeRule(
