@@ -426,3 +426,225 @@ async def test_an_async_gate_in_another_process_waits_for_the_fleets_low_balance
             await store.aclose()
     assert answers == [200]
     assert buyer.by == ["P1 low-balance hook"]
+
+
+def _end_low_balance_windows(server: RedisServer) -> None:
+    """Ends the windows of the fleet's low-balance top-ups that bought, as time would (their
+    end moved to the past), never by sleeping."""
+    client = redis.Redis.from_url(server.url)
+    keys = list(client.scan_iter("http402:*:low-runs"))
+    assert keys
+    for key in keys:
+        for token, value in client.hgetall(key).items():
+            assert value.startswith(b"until "), value  # the run ended, and bought
+            client.hset(key, token, "until 0")
+    client.close()
+
+
+class Propagating:
+    """The README's one purchase function for the low-balance hook and the gate's hook of
+    every process: it answers `Retry(within=30)` at once, and its credits land only when
+    the test says (a top-up propagating)."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.by: list[str] = []
+        self.bought = threading.Event()
+
+    def buy(self, name: str) -> http402.Retry:
+        self.by.append(name)
+        self.bought.set()
+        return http402.Retry(within=30)
+
+    def land(self) -> None:
+        self.account.top_up(self.by[0])
+
+
+def test_a_gate_in_another_process_follows_the_fleets_low_balance_top_up_while_it_propagates(
+    server: RedisServer,
+) -> None:
+    """P1's low-balance hook bought and answered `Retry(within=30)`; its credits have not
+    landed when P2 meets the 402. P2's gate starts no hook: the store keeps P1's run marked
+    until its window closes, and P2 waits, then is sent again and gets through. One
+    purchase (before, the mark went with the run, and P2 bought beside the top-up still
+    propagating)."""
+    account = Account(100)
+    buyer = Propagating(account)
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=lambda error: buyer.buy(f"{name} gate hook"),
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: buyer.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second:
+        assert first.post(URL).status_code == 200  # 99 left: P1's hook buys
+        assert buyer.bought.wait(10)
+        account.balance = 0  # spent elsewhere meanwhile; the top-up has not landed
+        answers: list[int] = []
+        gated = threading.Thread(target=lambda: answers.append(second.post(URL).status_code))
+        gated.start()
+        gated.join(0.6)
+        assert gated.is_alive() and buyer.by == ["P1 low-balance hook"]
+        buyer.land()
+        _end_low_balance_windows(server)
+        gated.join(10)
+    assert answers == [200]
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_gate_in_another_process_follows_the_fleets_low_balance_top_up(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    account = Account(100)
+    buyer = Propagating(account)
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            return buyer.buy(f"{name} gate hook")
+
+        async def low(alert: http402.LowBalance) -> http402.Retry:
+            return buyer.buy(f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    clients = [process(name, store) for name, store in zip(("P1", "P2"), stores, strict=True)]
+    answers: list[int] = []
+    try:
+        assert (await clients[0].post(URL)).status_code == 200
+        await anyio.to_thread.run_sync(buyer.bought.wait, 10)
+        account.balance = 0
+
+        async def gated() -> None:
+            answers.append((await clients[1].post(URL)).status_code)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.sleep(0.6)
+                assert not answers and buyer.by == ["P1 low-balance hook"]
+                buyer.land()
+                await anyio.to_thread.run_sync(_end_low_balance_windows, server)
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert answers == [200]
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+def test_a_fleets_low_balance_top_up_that_never_shows_is_held_not_bought_again(
+    server: RedisServer,
+) -> None:
+    """P1's low-balance hook bought and answered `Retry`, and its credits never land. P2's
+    gate waits out the window, is sent once more and is still gated: nothing showed the
+    top-up took, so P2 holds the scope's credits top-ups in the store and raises, and no
+    process buys again (P3's gate meets the hold; P1's own gates follow its window, as a
+    gate's top-up is followed, and meet its hold after)."""
+    account = Account(100)
+    buyer = Propagating(account)
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=lambda error: buyer.buy(f"{name} gate hook"),
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: buyer.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second, process("P3") as third:
+        assert first.post(URL).status_code == 200  # 99 left: P1's hook buys
+        assert buyer.bought.wait(10)
+        account.balance = 0  # spent elsewhere; the top-up never lands
+        raised: list[BaseException] = []
+
+        def gated() -> None:
+            try:
+                second.post(URL)
+            except http402.PaymentRequiredError as error:
+                raised.append(error)
+
+        waiting = threading.Thread(target=gated)
+        waiting.start()
+        waiting.join(0.6)
+        assert waiting.is_alive()  # it waits for P1's top-up to show
+        _end_low_balance_windows(server)
+        waiting.join(10)
+        assert len(raised) == 1 and isinstance(raised[0], http402.InsufficientCreditsError)
+        assert "did not show" in (raised[0].not_replayed or "")
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            third.post(URL)  # P3 meets the fleet's hold: no second purchase
+    assert buyer.by == ["P1 low-balance hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_fleets_low_balance_top_up_that_never_shows_is_held(
+    server: RedisServer, anyio_backend: str
+) -> None:
+    account = Account(100)
+    buyer = Propagating(account)
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(3)]
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            return buyer.buy(f"{name} gate hook")
+
+        async def low(alert: http402.LowBalance) -> http402.Retry:
+            return buyer.buy(f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    names = ("P1", "P2", "P3")
+    clients = [process(name, store) for name, store in zip(names, stores, strict=True)]
+    raised: list[BaseException] = []
+    try:
+        assert (await clients[0].post(URL)).status_code == 200
+        await anyio.to_thread.run_sync(buyer.bought.wait, 10)
+        account.balance = 0
+
+        async def gated() -> None:
+            try:
+                await clients[1].post(URL)
+            except http402.PaymentRequiredError as error:
+                raised.append(error)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.sleep(0.6)
+                assert not raised
+                await anyio.to_thread.run_sync(_end_low_balance_windows, server)
+        assert len(raised) == 1 and isinstance(raised[0], http402.InsufficientCreditsError)
+        with pytest.raises(http402.InsufficientCreditsError, match="did not show"):
+            await clients[2].post(URL)
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert buyer.by == ["P1 low-balance hook"]

@@ -11,12 +11,16 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+from decimal import Decimal
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 
 import http402
+from http402 import _workers as workers
 
 URL = "https://api.vendor.example/v1/run"
 STREAM = "https://api.vendor.example/v1/stream"
@@ -358,3 +362,316 @@ async def test_an_async_gate_waits_for_the_low_balance_top_up_and_buys_nothing(
             account.release.set()
     assert second == [200]
     assert account.purchases == ["low-balance hook"] and not account.overlapped
+
+
+# --- a low-balance top-up that bought is the scope's credits top-up while it propagates -----
+
+
+#: (the gate's reason, when the gated request is sent, what it gets when sent again (the
+#: credits showed), whether the gate's hook runs, what the request ends with)
+PROPAGATING = [
+    # Bought (`Retry(within=5)`), sent inside the window: the gate follows the top-up.
+    ("insufficient_credits", "in the window", 200, False, 200),
+    ("unknown", "in the window", 200, False, 200),
+    # Never shows in the window: no second purchase; the request ends with the gate.
+    ("insufficient_credits", "in the window", None, False, 402),
+    # Sent after the window closed, nothing having shown the top-up took: held, not bought.
+    ("insufficient_credits", "after the window", None, False, "held"),
+    # A gate a credits top-up does not answer leads at once.
+    ("subscription_expired", "in the window", None, True, 402),
+]
+
+
+@pytest.mark.parametrize(("reason", "when", "again", "hook_runs", "ends"), PROPAGATING)
+def test_a_gate_follows_a_low_balance_top_up_while_it_propagates(
+    reason: str, when: str, again: int | None, hook_runs: bool, ends: int | str
+) -> None:
+    """A low-balance hook that bought answers `Retry(within=...)`: its top-up is the scope's
+    credits top-up, and its window the propagation window. A gate of credits (or a wordless
+    one) met in it follows it on the replay schedule instead of buying again; a top-up that
+    never shows holds the next gate (as a gate's own top-up would). On a fake clock, in the
+    core: the book is told the run ended, as the shells tell it."""
+    from http402._actions import Gated, Sent, StartHook
+    from http402._exceptions import error_for
+    from http402._recovery import episode_key
+    from http402._replay import default_scope
+
+    from .test_flow import Driver, recovery
+
+    hooks: list[str] = []
+    sends: list[float] = []
+
+    def respond(request: httpx.Request, now: float) -> object:
+        sends.append(now)
+        if len(sends) > 1 and again == 200 and now >= 1.0:  # the credits show at 1 s
+            return Sent(httpx.Response(200, json={}, request=request))
+        body = b"" if reason == "unknown" else None
+        response = (
+            httpx.Response(402, content=body, request=request)
+            if body is not None
+            else httpx.Response(402, json=_gate(reason), request=request)
+        )
+        payment = http402.classify(response)
+        assert payment is not None and payment.reason.value == reason
+        return Gated(error_for(payment, request=request, response=response))
+
+    def top_up(error: http402.PaymentRequiredError) -> http402.Retry | None:
+        hooks.append(error.reason.value)
+        return http402.Retry(within=5)
+
+    driver = Driver(recovery(top_up), respond)
+    book = driver.coordinator.book
+    scope = default_scope(httpx.Request("POST", "https://api.example.com/v1/generate"))
+    key = episode_key(scope, http402.Reason.INSUFFICIENT_CREDITS)
+    book.low_balance_ended(
+        book.low_balance_started(scope), http402.Retry(within=5), key, Decimal(40)
+    )
+    if when == "after the window":
+        driver.clock.now += 6
+    flow = driver.start()
+    action = flow.send(None)
+    outcome: int | str
+    try:
+        while True:
+            assert not (isinstance(action, StartHook) and not hook_runs)
+            action = flow.send(driver.perform(action))
+    except StopIteration as done:
+        outcome = done.value.status_code
+    except http402.PaymentOutcomeUnknownError:
+        outcome = "held"
+    except http402.PaymentRequiredError as error:
+        outcome = "held" if "not topped up again" in (error.not_replayed or "") else 402
+    assert outcome == ends
+    assert bool(hooks) is hook_runs
+    if when == "in the window" and not hook_runs:
+        assert len(sends) > 1 and all(at <= 5 + 1e-9 for at in sends)  # replays in the window
+
+
+class Propagating:
+    """An account whose purchases land 0.3 s after they are made (a top-up propagating):
+    one purchase function serves the low-balance hook and the gate's hook, as the README
+    pattern has it; both answer `Retry(within=5)`."""
+
+    def __init__(self) -> None:
+        self.purchases: list[str] = []
+        self.bought = threading.Event()
+        self.lands_at: float | None = None
+
+    def buy(self, who: str) -> http402.Retry:
+        self.purchases.append(who)
+        self.lands_at = time.monotonic() + 0.3
+        self.bought.set()
+        return http402.Retry(within=5)
+
+    def api(self, http: Any) -> Any:
+        answers = [0]
+
+        def answer(request: Any) -> Any:
+            answers[0] += 1
+            if answers[0] == 1:
+                return http.Response(200, json={}, headers={"X-Credits-Remaining": "50"})
+            if self.lands_at is None or time.monotonic() < self.lands_at:
+                return http.Response(402, json=_gate("insufficient_credits"))
+            return http.Response(200, json={}, headers={"X-Credits-Remaining": "1050"})
+
+        return answer
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_a_low_balance_top_up_still_propagating_is_not_bought_again(library: str) -> None:
+    """The low-balance hook bought and answered `Retry(within=5)`; the credits have not
+    landed when the next request meets the 402. The gate follows that top-up (replays until
+    the credits show) and the gate's hook never buys a second time."""
+    http = pytest.importorskip(library)
+    account = Propagating()
+    client = http402.wrap(
+        http.Client(transport=http.MockTransport(account.api(http)), headers=KEY),
+        on_payment_required=lambda error: account.buy("gate hook"),
+        low_balance=http402.LowBalanceWatch(
+            lambda alert: account.buy("low-balance hook"), below=100
+        ),
+    )
+    with client:
+        assert client.get(URL).status_code == 200
+        assert account.bought.wait(10)
+        client_sees = client.get(URL)
+    assert client_sees.status_code == 200
+    assert account.purchases == ["low-balance hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+@pytest.mark.parametrize("coroutine", [True, False])
+async def test_an_async_low_balance_top_up_still_propagating_is_not_bought_again(
+    library: str, coroutine: bool, anyio_backend: str
+) -> None:
+    """The async twin: a coroutine low-balance hook (awaited in its task) or a plain one (in
+    a worker thread) answered `Retry`; the gate met while its credits propagate buys
+    nothing."""
+    http = pytest.importorskip(library)
+    account = Propagating()
+
+    async def buy_async(alert: http402.LowBalance) -> http402.Retry:
+        return account.buy("low-balance hook")
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        return account.buy("gate hook")
+
+    hook: Any = buy_async if coroutine else (lambda alert: account.buy("low-balance hook"))
+    client = http402.wrap(
+        http.AsyncClient(transport=http.MockTransport(account.api(http)), headers=KEY),
+        on_payment_required=top_up,
+        low_balance=http402.LowBalanceWatch(hook, below=100),
+    )
+    async with client:
+        assert (await client.get(URL)).status_code == 200
+        await anyio.to_thread.run_sync(account.bought.wait, 10)
+        await anyio.sleep(0.05)  # the hook's run ends after its purchase is recorded
+        assert (await client.get(URL)).status_code == 200
+    assert account.purchases == ["low-balance hook"]
+
+
+def test_a_low_balance_hooks_answer_must_be_a_retry_or_none(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Any other answer is the hook's error, logged: the run ends as a warning's would."""
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(vendor), headers=KEY),
+        low_balance=http402.LowBalanceWatch(lambda alert: 42, below=100),
+    )
+    with client, caplog.at_level("WARNING", logger="http402"):
+        assert client.get(URL).status_code == 200
+        assert workers.idle(10)  # the hook's worker is done
+    failed = [r for r in caplog.records if "low-balance hook raised TypeError" in r.getMessage()]
+    assert failed and "must return http402.Retry or None, not int" in (failed[0].exc_text or "")
+
+
+# --- a crossing met while a top-up of its scope is under way calls no low-balance hook -----
+
+
+class GateTopUp:
+    """An account whose gate's top-up propagates until the test lands it; a cheap endpoint
+    still answers 200 meanwhile, stating the balance it left: none (a balance above zero
+    would show the gate's top-up took, `credits_show`)."""
+
+    def __init__(self) -> None:
+        self.purchases: list[str] = []
+        self.bought = threading.Event()
+        self.landed = False
+
+    def buy(self, who: str) -> http402.Retry:
+        self.purchases.append(who)
+        self.bought.set()
+        return http402.Retry(within=10)
+
+    def api(self, http: Any) -> Any:
+        def answer(request: Any) -> Any:
+            if request.url.path == "/v1/cheap":
+                return http.Response(200, json={}, headers={"X-Credits-Remaining": "0"})
+            if not self.landed:
+                return http.Response(402, json=_gate("insufficient_credits"))
+            return http.Response(200, json={}, headers={"X-Credits-Remaining": "1003"})
+
+        return answer
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_a_crossing_during_a_gates_top_up_calls_no_low_balance_hook(library: str) -> None:
+    """The reverse of case 139: the gate's hook bought and its credits propagate when a
+    200 of the same scope crosses the low-balance threshold. That top-up is the answer to
+    the balance running low: the low-balance hook (the same purchase function) is not
+    called beside it."""
+    http = pytest.importorskip(library)
+    account = GateTopUp()
+    client = http402.wrap(
+        http.Client(transport=http.MockTransport(account.api(http)), headers=KEY),
+        on_payment_required=lambda error: account.buy("gate hook"),
+        low_balance=http402.LowBalanceWatch(
+            lambda alert: account.buy("low-balance hook"), below=100
+        ),
+    )
+    with client:
+        answers: list[int] = []
+        gated = threading.Thread(target=lambda: answers.append(client.get(URL).status_code))
+        gated.start()
+        assert account.bought.wait(10)  # the gate's hook bought; its credits propagate
+        assert client.get("https://api.vendor.example/v1/cheap").status_code == 200
+        assert workers.idle(10)  # a low-balance hook, had it been called, is done
+        account.landed = True
+        gated.join(10)
+    assert answers == [200]
+    assert account.purchases == ["gate hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_an_async_crossing_during_a_gates_top_up_calls_no_low_balance_hook(
+    anyio_backend: str,
+) -> None:
+    account = GateTopUp()
+    called = anyio.Event()
+
+    async def low(alert: http402.LowBalance) -> http402.Retry:
+        called.set()
+        return account.buy("low-balance hook")
+
+    async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+        return account.buy("gate hook")
+
+    client = http402.wrap(
+        httpx.AsyncClient(transport=httpx.MockTransport(account.api(httpx)), headers=KEY),
+        on_payment_required=top_up,
+        low_balance=http402.LowBalanceWatch(low, below=100),
+    )
+    answers: list[int] = []
+
+    async def gated() -> None:
+        answers.append((await client.get(URL)).status_code)
+
+    async with client, anyio.create_task_group() as group:
+        group.start_soon(gated)
+        await anyio.to_thread.run_sync(account.bought.wait, 10)
+        assert (await client.get("https://api.vendor.example/v1/cheap")).status_code == 200
+        for _ in range(20):  # the alert's task, had it a hook to call, would have run
+            await anyio.lowlevel.checkpoint()
+        account.landed = True
+    assert answers == [200]
+    assert not called.is_set() and account.purchases == ["gate hook"]
+
+
+def test_one_reading_that_crosses_two_thresholds_buys_once() -> None:
+    """A balance that crosses the time-to-empty and the balance threshold at once fires two
+    alerts. A hook that warns hears both; a hook that bought (answered `Retry`) for the
+    first is not called for the second: its top-up is under way."""
+    heard: dict[str, list[str]] = {"warns": [], "buys": []}
+
+    def run(kind: str) -> None:
+        def hook(alert: http402.LowBalance) -> http402.Retry | None:
+            heard[kind].append(alert.trigger)
+            return http402.Retry(within=10) if kind == "buys" else None
+
+        balances = iter(["1000", "500", "50"])
+        now = [0.0]
+        client = http402.wrap(
+            httpx.Client(
+                transport=httpx.MockTransport(
+                    lambda request: httpx.Response(
+                        200, json={}, headers={"X-Credits-Remaining": next(balances)}
+                    )
+                ),
+                headers=KEY,
+            ),
+            low_balance=http402.LowBalanceWatch(hook, below=100, within=3600),
+            coordinator=http402.LocalCoordinator(clock=lambda: now[0]),
+        )
+        with client:
+            for _ in range(3):
+                now[0] += 60  # a minute between calls: 7.5 credits a second at the end
+                assert client.get(URL).status_code == 200
+                assert workers.idle(10)
+
+    run("warns")
+    run("buys")
+    assert sorted(heard["warns"]) == ["balance", "time_left"]
+    assert len(heard["buys"]) == 1

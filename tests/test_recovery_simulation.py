@@ -44,6 +44,7 @@ import heapq
 import itertools
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,8 @@ from http402._episodes import LocalCoordinator
 from http402._exceptions import error_for
 from http402._holds import top_up_key
 from http402._options import Options
-from http402._recovery import Recovery
+from http402._recovery import Recovery, episode_key
+from http402._shell import TOP_UP_REASONS
 
 from .fakes import insufficient
 from .test_flow import holding
@@ -177,6 +179,10 @@ class World:
                 ends = start + self.kinds.uniform(0.0, 5.0)
                 self.low_runs.append((start, ends, self.kinds.random() < 0.7))
         self.low_running: list[tuple[float, Any, bool]] = []  # (ends at, run, buys)
+        #: A buying run's hook may say it bought (answer `Retry`): its top-up then lands
+        #: late or never, as a gate's does, and counts as a purchase of the scope (a gate
+        #: met while it propagates must not buy again). Drawn apart, as `kinds` is.
+        self.low_says = random.Random(f"{seed}:low-balance says")
         self.recovery = Recovery(
             Options.build(
                 {
@@ -469,14 +475,29 @@ class World:
         self.check()
 
     def low_balance(self) -> None:
-        """Starts and ends the low-balance hook's runs whose time came."""
+        """Starts and ends the low-balance hook's runs whose time came, as the shells do: a
+        crossing met while a top-up of the scope is under way calls no hook
+        (`EpisodeBook.topping_up`); a hook that bought and says so (`Retry`) ends its run
+        as the scope's credits top-up, whose credits land late or never."""
         for ends, run, buys in [r for r in self.low_running if r[0] <= self.clock.now]:
             self.low_running.remove((ends, run, buys))
+            if buys and self.low_says.random() < 0.5:
+                self.purchases.append(Purchase(self.clock.now, self.lifts, self.settles))
+                if not self.never_shows:
+                    delay = self.rng.uniform(0.0, 1.5 * self.within)
+                    heapq.heappush(self.arrivals, (self.clock.now + delay, 5))
+                key = episode_key(self.scope, Reason.INSUFFICIENT_CREDITS)
+                said = Retry(within=self.hook_within)
+                self.book.low_balance_ended(run, said, key, Decimal(self.credits))
+                continue
             if buys:
                 self.credits += 5
             self.book.low_balance_ended(run)
         for start, ends, buys in [r for r in self.low_runs if r[0] <= self.clock.now]:
             self.low_runs.remove((start, ends, buys))
+            keys = [episode_key(self.scope, r) for r in (*TOP_UP_REASONS, Reason.UNKNOWN)]
+            if self.book.topping_up(self.scope, keys):
+                continue
             self.low_running.append((ends, self.book.low_balance_started(self.scope), buys))
 
     def finish_hooks(self) -> None:

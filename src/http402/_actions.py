@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ._burn import Crossings
 
 __all__ = [
+    "BOUGHT",
     "Action",
     "Flow",
     "Gated",
@@ -171,11 +172,17 @@ class Notify:
     crossings: Crossings
 
 
+#: `LowBalanceRunning`'s answer when no low-balance run of the scope is under way, but one
+#: that ended and bought (its hook answered `Retry`) has its top-up's window open.
+BOUGHT = "bought"
+
+
 @attrs.frozen
 class LowBalanceRunning:
     """Ask whether a low-balance hook of `scope` runs in any process of the fleet (its
-    coordinator marks each run in its store): the answer is `True` or `False` (`False`
-    when the store does not answer). Asked only of a coordinator that marks runs."""
+    coordinator marks each run in its store): the answer is `True`, `BOUGHT` (no run under
+    way, but the window of one that bought is open) or `False` (`False` when the store
+    does not answer). Asked only of a coordinator that marks runs."""
 
     scope: str
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import threading
 import time
@@ -22,6 +23,7 @@ import sniffio
 from . import _metrics as metrics
 from . import _workers as workers
 from ._actions import (
+    BOUGHT,
     Action,
     Flow,
     Gated,
@@ -55,7 +57,7 @@ from ._models import PaymentRequired, Retry
 from ._options import Options, is_async_callable
 from ._redaction import request_body
 from ._replay import credential_view
-from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, low_balance_answer
 from ._streams import AsyncFollowed
 from ._telemetry import hook_failed, hook_timed_out
 from ._untrusted import BodyReader
@@ -542,6 +544,8 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
+                if self._topping_up(crossings.scope):
+                    continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through. A
                 # plain hook's run ends in its worker, which a timeout does not stop.
@@ -552,34 +556,48 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     token = await coordinator.low_balance_started(
                         crossings.scope, self._low_balance_ttl
                     )
+                ended = _Ended()
                 try:
                     with anyio.move_on_after(self._options.hook_timeout) as bound:
                         if is_async_callable(hook):
+                            bought = None
                             try:
                                 with running_hook(book):
-                                    await hook(alert)
+                                    bought = low_balance_answer(await hook(alert))
                             except Exception as exc:
                                 hook_failed(exc)
                             finally:
-                                book.low_balance_ended(run)
+                                ended.window = self._low_balance_ended(
+                                    run, crossings.scope, alert, bought
+                                )
                         else:
-                            await _in_worker(hook, alert, book, run)
+                            end = functools.partial(
+                                self._low_balance_ended, run, crossings.scope, alert
+                            )
+                            await _in_worker(hook, alert, book, end, ended)
                 finally:
                     if token is not None:  # the store is told once the wait ends
                         with anyio.CancelScope(shield=True):
-                            await coordinator.low_balance_ended(crossings.scope, token)
+                            if ended.window is not None and self._keeps_low_balance:
+                                await coordinator.low_balance_bought(
+                                    crossings.scope, token, ended.window
+                                )
+                            else:
+                                await coordinator.low_balance_ended(crossings.scope, token)
                 if bound.cancelled_caught:
                     hook_timed_out(self._options.hook_timeout)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
 
-    async def _low_balance_elsewhere(self, scope: str) -> bool:
-        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
-        `False` where the coordinator cannot tell."""
+    async def _low_balance_elsewhere(self, scope: str) -> bool | str:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process):
+        `True`, `BOUGHT` (a run that bought, its window open), or `False` where the
+        coordinator cannot tell."""
         try:
-            return bool(await self._coordinator.low_balance_running(scope))
+            running = await self._coordinator.low_balance_running(scope)
         except Exception:  # a coordinator of the application's own that raised
             return False
+        return BOUGHT if running == BOUGHT else bool(running)
 
     async def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""
@@ -759,20 +777,38 @@ async def _to_completion(hook: Callable[[Any], Any], error: Any) -> Any:
     return value
 
 
-async def _in_worker(hook: Callable[[Any], Any], alert: Any, book: Any, run: Any) -> None:
+class _Ended:
+    """Where a low-balance run's end is told: the seconds of its top-up's window when its
+    hook bought (`Shell._low_balance_ended`), for the fleet's store."""
+
+    __slots__ = ("window",)
+
+    def __init__(self) -> None:
+        self.window: float | None = None
+
+
+async def _in_worker(
+    hook: Callable[[Any], Any],
+    alert: Any,
+    book: Any,
+    end: Callable[[Retry | None], float | None],
+    ended: _Ended,
+) -> None:
     """Runs a plain low-balance hook in a worker thread of the hooks' pool (not a daemon:
     it finishes before the interpreter exits), its failure logged there, and waits for it
-    (a cancellation stops the wait, not the hook); its run (`run`, of `book`) ends with it."""
+    (a cancellation stops the wait, not the hook); its run ends with it (`end`, told what
+    it bought; `ended` keeps what that said)."""
     waker = _Waker()
 
     def work() -> None:
+        bought = None
         try:
             with running_hook(book):
-                hook(alert)
+                bought = low_balance_answer(hook(alert))
         except Exception as exc:
             hook_failed(exc)
         finally:
-            book.low_balance_ended(run)
+            ended.window = end(bought)
             waker()
 
     workers.run(work, credentials=known())  # its failure's record: scrubbed alike

@@ -49,6 +49,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -398,10 +399,44 @@ class EpisodeBook:
                     del self._low_balance[key]
             return episode
 
-    def low_balance_ended(self, episode: Episode) -> None:
+    def low_balance_ended(
+        self,
+        episode: Episode,
+        retry: Retry | None = None,
+        key: str | None = None,
+        balance: Decimal | None = None,
+    ) -> None:
         """The low-balance hook's run `episode` ended (answered, raised or was cut short):
-        its waiters wake, and the book's sequence moves past it."""
-        self.finish(episode, None, None, 0.0)
+        its waiters wake, and the book's sequence moves past it.
+
+        A hook that answered `Retry` bought, and says when it shows (`within`): the run
+        becomes the last top-up of `key` (the scope's credits episode), its window the
+        top-up's propagation window, so a gate met in it follows it (replays, and no
+        second purchase) as it would a gate's own top-up, and, should nothing show it took
+        before the window closes, the next gate is held (`unlifted`). `balance` is the
+        balance the alert read: only a higher one shows the top-up took."""
+        if retry is not None and key is not None:
+            with self._lock:
+                episode.scope = key
+                episode.stated = Stated(balance, None)
+        self.finish(episode, retry, None, 0.0)
+
+    def topping_up(self, scope: str, keys: Iterable[str]) -> bool:
+        """Whether a top-up of `scope` is under way in this process: its low-balance hook
+        runs, or a hook of one of its episodes `keys` (one per reason) runs, or answered
+        `Retry` and nothing has shown yet that it took (`unlifted`). A low-balance crossing
+        met then calls no hook: that top-up is the answer to the balance running low, and a
+        second purchase beside it would pay twice for one fall (the low-balance hook is
+        called again once the balance rises and falls again)."""
+        with self._lock:
+            run = self._low_balance.get(scope)
+            if run is not None and not run.finished:
+                return True
+            for key in keys:
+                state = self._scopes.get(key)
+                if (state is not None and state.running is not None) or key in self._unlifted:
+                    return True
+        return False
 
     def low_balance_run(self, scope: str, sent: Mark) -> Episode | None:
         """The low-balance hook's run of `scope` that a gate met by a request sent at

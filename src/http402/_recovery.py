@@ -51,6 +51,7 @@ import httpx
 
 from . import _metrics as metrics
 from ._actions import (
+    BOUGHT,
     Action,
     Flow,
     Gated,
@@ -467,8 +468,10 @@ class Recovery:
             self._report(
                 "low_balance_wait", "waiting for the fleet's low-balance top-up", error, scope
             )
-            hook_timeout, waited = self.options.hook_timeout, 0.0
-            while (yield LowBalanceRunning(scope)):
+            hook_timeout, waited, bought = self.options.hook_timeout, 0.0, False
+            while running := (yield LowBalanceRunning(scope)):
+                # A run that ended and bought (its hook answered `Retry`), its window open.
+                bought = bought or running == BOUGHT
                 if hook_timeout is not None and waited >= hook_timeout:
                     raise TimeoutError(
                         f"the low-balance hook's run for this scope in another process did "
@@ -506,6 +509,22 @@ class Recovery:
             return result.response
         if isinstance(result, NotSent):
             raise result.error
+        if run is None and bought and _same_need(result.error.reason, error.reason):
+            # Another process's low-balance top-up bought, and its window closed with the
+            # gate still here: nothing showed it took. Held through the coordinator, as a
+            # request that gives up at its window's end holds a gate's top-up (`_not_shown`):
+            # no process of the fleet buys again for the same need.
+            hold = self._hold_of(
+                "not_shown",
+                request,
+                result.error,
+                "the fleet's low-balance top-up did not show within its window",
+                Retry(),
+                reason=Reason.INSUFFICIENT_CREDITS,
+            )
+            keys = (top_up_key(Reason.INSUFFICIENT_CREDITS),)
+            yield from self._put(scope, keys, hold, book)
+            raise self._held_error(request, result.error, scope, keys, hold.encode())
         return result.error, sent
 
     def _unshown(

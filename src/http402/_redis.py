@@ -47,6 +47,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+from ._actions import BOUGHT
 from ._episodes import Mark, ProcessState
 from ._fleet import (
     Call,
@@ -243,7 +244,33 @@ _SCOPE_KEY = """
 redis.call('set', KEYS[1], ARGV[1], 'NX')
 return redis.call('get', KEYS[1])
 """
+# A low-balance run whose hook bought: marked until its top-up's window closes (`until`, on
+# the wall clock), the key kept at least that long (never cut short: another run's mark
+# may live longer).
+_LOW_BOUGHT = """
+redis.call('hset', KEYS[1], ARGV[1], 'until ' .. ARGV[2])
+if redis.call('pttl', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('pexpire', KEYS[1], ARGV[3])
+end
+return 1
+"""
+# The low-balance runs of a scope that count: how many run, and how many bought and have
+# their window still open at ARGV[1] (the asking process's wall clock).
+_LOW_RUNNING = """
+local running, bought = 0, 0
+for _, value in ipairs(redis.call('hvals', KEYS[1])) do
+  local ends = tonumber(string.match(value, '^until (.+)$'))
+  if ends == nil then
+    running = running + 1
+  elseif ends > tonumber(ARGV[1]) then
+    bought = bought + 1
+  end
+end
+return {running, bought}
+"""
 _SCRIPTS = {
+    "low_bought": _LOW_BOUGHT,
+    "low_running": _LOW_RUNNING,
     "scope_key": _SCOPE_KEY,
     "elect": _ELECT,
     "renew": _RENEW,
@@ -255,6 +282,17 @@ _SCRIPTS = {
     "release": _RELEASE,
 }
 _POLL = 0.1
+
+
+def _low_runs(counts: Any) -> bool | str:
+    """`low_balance_running`'s answer from the script's counts (runs under way, runs that
+    bought with their window open); `False` for a store that did not answer."""
+    if counts is _FAILED or not counts:
+        return False
+    running, bought = (int(each) for each in counts)
+    return True if running else (BOUGHT if bought else False)
+
+
 # Seconds between two checks of the fleet's scope key in the store (at gates only).
 _KEY_CHECK = 1.0
 _DEFAULT_CAP = (2, 600.0)
@@ -668,12 +706,23 @@ class RedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         self._side(lambda: self._redis.hdel(key, token))
 
-    def low_balance_running(self, scope: str) -> bool:
-        """Whether a low-balance hook of `scope` runs in some process of the fleet; `False`
-        when the store does not answer."""
+    def low_balance_bought(self, scope: str, token: str, within: float) -> None:
+        """The low-balance run `token` of `scope` ended, and its hook bought (answered
+        `Retry`): its mark stays for `within` seconds more, the top-up's window, so that a
+        gate of the scope in any process waits for it to show instead of buying beside it
+        while it propagates."""
         key = Keys.of(self._namespace, scope).low_runs
-        count = self._side(lambda: self._redis.hlen(key))
-        return count is not _FAILED and bool(count)
+        until, keep = repr(self._wall() + within), max(1, int(within * 1000))
+        self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
+
+    def low_balance_running(self, scope: str) -> bool | str:
+        """Whether a low-balance hook of `scope` runs in some process of the fleet (`True`),
+        or none does but one that bought has its top-up's window open (`"bought"`,
+        `low_balance_bought`); `False` when the store does not answer."""
+        key = Keys.of(self._namespace, scope).low_runs
+        now = repr(self._wall())
+        counts = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        return _low_runs(counts)
 
     def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
         """Re-arms crossings of `scope` fleet-wide (this process saw the balance rise, or
@@ -1039,11 +1088,18 @@ class AsyncRedisCoordinator(_Fleet):
         key = Keys.of(self._namespace, scope).low_runs
         await self._side(lambda: self._redis.hdel(key, token))
 
-    async def low_balance_running(self, scope: str) -> bool:
+    async def low_balance_bought(self, scope: str, token: str, within: float) -> None:
+        """`RedisCoordinator.low_balance_bought`, awaited."""
+        key = Keys.of(self._namespace, scope).low_runs
+        until, keep = repr(self._wall() + within), max(1, int(within * 1000))
+        await self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
+
+    async def low_balance_running(self, scope: str) -> bool | str:
         """`RedisCoordinator.low_balance_running`, awaited."""
         key = Keys.of(self._namespace, scope).low_runs
-        count = await self._side(lambda: self._redis.hlen(key))
-        return count is not _FAILED and bool(count)
+        now = repr(self._wall())
+        counts = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        return _low_runs(counts)
 
     async def claim_crossing(self, scope: str, crossing: str) -> bool:
         """`RedisCoordinator.claim_crossing`, as a coroutine."""

@@ -19,15 +19,15 @@ import httpx
 from . import _metrics as metrics
 from ._actions import StartHook
 from ._balance import Balance
-from ._burn import Crossings, LowBalanceAlarm, balance_in
+from ._burn import Crossings, LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import AsyncLocalCoordinator, LocalCoordinator, ProcessState
+from ._episodes import AsyncLocalCoordinator, Episode, LocalCoordinator, ProcessState
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_holds, top_up_key
 from ._logs import logger as _logger
-from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason
+from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason, Retry
 from ._options import Options
-from ._recovery import Recovery
+from ._recovery import Recovery, episode_key
 from ._redaction import request_body, request_secrets
 from ._replay import PROCESS_KEY, REPLAY_EXTENSION, KeyedScope, credential_view, default_scope
 from ._streams import (
@@ -42,10 +42,20 @@ from ._streams import (
 from ._telemetry import report
 from ._untrusted import BodyReader
 
-__all__ = ["NOT_STREAMS", "TOP_UP_HOLDS", "Shell", "handed_back", "is_of", "wrap_client"]
+__all__ = [
+    "NOT_STREAMS",
+    "TOP_UP_HOLDS",
+    "Shell",
+    "handed_back",
+    "is_of",
+    "low_balance_answer",
+    "wrap_client",
+]
 
+#: The reasons a scope's top-ups are bought for.
+TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
-TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in Reason if reason.is_account_level)
+TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in TOP_UP_REASONS)
 
 #: The `Content-Type` values (raw bytes) met on a 200 that do not say `text/event-stream`
 #: (each mapped to `False`). The hot path asks one question of every header whose name a
@@ -241,6 +251,43 @@ class Shell:
         # a 200 of that type passes with one comparison, before `NOT_STREAMS` is asked (a
         # lookup, which hashes the value: it is a new object on every response).
         self._plain: bytes | None = None
+
+    def _topping_up(self, scope: str) -> bool:
+        """Whether a top-up of `scope` is under way in this process (a gate's, a wordless
+        gate's included, or the low-balance hook's): a crossing met meanwhile calls no
+        low-balance hook (`EpisodeBook.topping_up`), and says so in the log."""
+        keys = [episode_key(scope, reason) for reason in (*TOP_UP_REASONS, Reason.UNKNOWN)]
+        if not self._coordinator.book.topping_up(scope, keys):
+            return False
+        _logger.info(
+            "http402: the balance ran low while a top-up of this scope is under way (its "
+            "hook runs, or it has not shown yet): the low-balance hook is not called beside it"
+        )
+        return True
+
+    def _low_balance_ended(
+        self, run: Episode, scope: str, alert: LowBalance, bought: Retry | None
+    ) -> float | None:
+        """Ends the low-balance hook's run `run` of `scope` in the episode book; returns the
+        seconds of its top-up's window when its hook bought (answered `Retry`), else `None`.
+        A top-up bought before the 402 is the scope's credits top-up (`low_balance_ended`):
+        a gate met while it propagates follows it and buys nothing."""
+        key = episode_key(scope, Reason.INSUFFICIENT_CREDITS)
+        self._coordinator.book.low_balance_ended(run, bought, key, alert.balance)
+        if bought is None:
+            return None
+        return bought.within if bought.within is not None else self._options.retry.within
+
+    @property
+    def _keeps_low_balance(self) -> bool:
+        """Whether the fleet's store keeps a low-balance run whose hook bought (answered
+        `Retry`) marked until its top-up's window closes (`low_balance_bought`), so that a
+        gate in another process waits for the top-up to show instead of buying beside it
+        while it propagates. Asked only as a run ends (no attribute: the hot path's
+        instances keep to the shared-keys limit)."""
+        return self._marks_low_balance and callable(
+            getattr(self._coordinator, "low_balance_bought", None)
+        )
 
     def _hold_to_recheck(self, action: StartHook) -> tuple[str, tuple[str, ...]] | None:
         """In a fleet, the scope and hold keys of the top-up an election just made this
@@ -501,6 +548,17 @@ def is_of(error: PaymentRequiredError, request: httpx.Request) -> bool:
     """`True` when `error` is the gate of `request` or of one of its replays (which share
     its body stream), not an error that a hook raised for a request of its own."""
     return error.request is request or error.request.stream is request.stream
+
+
+def low_balance_answer(answer: object) -> Retry | None:
+    """What a low-balance hook answered: `None` (it warned, or says nothing of a purchase),
+    or `http402.Retry` (it bought; the top-up shows within `within` seconds, else the
+    retry policy's window). Any other answer is the hook's error (`TypeError`), logged."""
+    if answer is None or isinstance(answer, Retry):
+        return answer
+    raise TypeError(
+        f"a low-balance hook must return http402.Retry or None, not {type(answer).__name__}"
+    )
 
 
 def handed_back(error: PaymentRequiredError) -> httpx.Response:

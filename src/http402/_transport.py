@@ -16,6 +16,7 @@ import httpx
 from . import _metrics as metrics
 from . import _workers as workers
 from ._actions import (
+    BOUGHT,
     Action,
     Flow,
     Gated,
@@ -49,7 +50,7 @@ from ._models import PaymentRequired, Retry
 from ._options import Options
 from ._redaction import request_body
 from ._replay import credential_view
-from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of
+from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, low_balance_answer
 from ._streams import Followed
 from ._telemetry import hook_failed
 from ._untrusted import BodyReader
@@ -546,33 +547,39 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
+                if self._topping_up(crossings.scope):
+                    continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through.
                 run = coordinator.book.low_balance_started(crossings.scope)
-                token = None
+                token, bought = None, None
                 try:
                     if self._marks_low_balance:  # and in the fleet's store
                         token = coordinator.low_balance_started(
                             crossings.scope, self._low_balance_ttl
                         )
                     with running_hook(coordinator.book):
-                        hook(alert)
+                        bought = low_balance_answer(hook(alert))
                 except Exception as exc:
                     hook_failed(exc)
                 finally:
-                    coordinator.book.low_balance_ended(run)
-                    if token is not None:
+                    window = self._low_balance_ended(run, crossings.scope, alert, bought)
+                    if token is not None and window is not None and self._keeps_low_balance:
+                        coordinator.low_balance_bought(crossings.scope, token, window)
+                    elif token is not None:
                         coordinator.low_balance_ended(crossings.scope, token)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
 
-    def _low_balance_elsewhere(self, scope: str) -> bool:
-        """Whether the fleet's store marks a low-balance run of `scope` (in any process);
-        `False` where the coordinator cannot tell."""
+    def _low_balance_elsewhere(self, scope: str) -> bool | str:
+        """Whether the fleet's store marks a low-balance run of `scope` (in any process):
+        `True`, `BOUGHT` (a run that bought, its window open), or `False` where the
+        coordinator cannot tell."""
         try:
-            return bool(self._coordinator.low_balance_running(scope))
+            running = self._coordinator.low_balance_running(scope)
         except Exception:  # a coordinator of the application's own that raised
             return False
+        return BOUGHT if running == BOUGHT else bool(running)
 
     def _probe(self, action: Probe) -> Balance:
         """Sends a balance probe through the inner transport (never through recovery)."""

@@ -58,10 +58,12 @@ AsyncPaymentRequiredHooks = (
     | Mapping[Reason, PaymentRequiredHook | AsyncPaymentRequiredHook]
     | Mapping[str, PaymentRequiredHook | AsyncPaymentRequiredHook]
 )
-#: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold.
-LowBalanceHook = Callable[["LowBalance"], None]
+#: Called with an `http402.LowBalance` once per crossing of a balance or time-to-empty threshold;
+#: returns `None` (it warned), or `http402.Retry` when it bought (a top-up: a gate met while it
+#: propagates, within `Retry.within`, follows it instead of buying again).
+LowBalanceHook = Callable[["LowBalance"], Retry | None]
 #: The async transport's low-balance hook: a coroutine function or a plain one.
-AsyncLowBalanceHook = Callable[["LowBalance"], Awaitable[None] | None]
+AsyncLowBalanceHook = Callable[["LowBalance"], Awaitable[Retry | None] | Retry | None]
 #: Maps a request to its billing scope.
 ScopeFunction = Callable[[httpx.Request], str]
 
