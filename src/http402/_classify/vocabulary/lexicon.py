@@ -518,18 +518,8 @@ LEXICON: tuple[Lexicon, ...] = (
             "licenças",
             "lizenz",
             "lizenzen",
-            "licenza",
-            "licenze",
-            "lisans",
-            "lisansı",
-            "lisensi",
-            "лицензия",
-            "лицензии",
-            "лицензий",
             "ライセンス",
             "라이선스",
-            "라이센스",
-            "许可证",
         ],
         source="research/payloads21 comm100-no-licenses-purchase-403 (github.com/Comm100/"
         "APIDesign v3/Comm100-Restful-API-Common.md, 403005) and zoho-sign-upgrade-license-"
@@ -873,9 +863,7 @@ LEXICON: tuple[Lexicon, ...] = (
         C.INSTRUMENT,
         [
             "método de pagamento",
-            "forma de pagamento",
             "método de pago",
-            "forma de pago",
             "moyen de paiement",
             "mode de paiement",
             "zahlungsmethode",

@@ -286,7 +286,16 @@ WORDING = (
         r"|funds|power|margin|quantity|volume)\b"
         r"|\binsufficient (?:initial |maintenance |available |free )?margin\b"
         r"|\b(?:buying|selling) power\b[^.]{0,20}?\b(?:insufficient|not enough|exceeded|too low)\b",
-        needles=("bid", "ask", "buy", "sell", "trading", "order", "margin"),
+        # The lack's words, which the other rules look for already ("ask" alone is in
+        # "task"), and a trader's power.
+        needles=(
+            "insufficient",
+            "not enough",
+            "not sufficient",
+            "lack of",
+            "buying power",
+            "selling power",
+        ),
         examples=(
             "Insufficient bid balance",
             "insufficient buying power",
