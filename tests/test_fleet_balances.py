@@ -10,6 +10,7 @@ close it (its end moved to the past), never by sleeping.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 import http402
+from http402 import _workers as workers
 
 from .fakes import Metered
 from .test_fleet import RedisServer, running_server
@@ -436,8 +438,8 @@ def _end_low_balance_windows(server: RedisServer) -> None:
     assert keys
     for key in keys:
         for token, value in client.hgetall(key).items():
-            assert value.startswith(b"until "), value  # the run ended, and bought
-            client.hset(key, token, "until 0")
+            assert value.startswith(b"bought "), value  # the run ended, and bought
+            client.hset(key, token, "bought 0 1")  # its window ended long ago
     client.close()
 
 
@@ -648,3 +650,178 @@ async def test_an_async_fleets_low_balance_top_up_that_never_shows_is_held(
         for store in stores:
             await store.aclose()
     assert buyer.by == ["P1 low-balance hook"]
+
+
+class GateBuying:
+    """The gate's top-up propagates until the test lands it, while a cheap endpoint still
+    answers 200 stating the balance it left (none): a crossing of the low-balance watch."""
+
+    def __init__(self) -> None:
+        self.by: list[str] = []
+        self.bought = threading.Event()
+        self.landed = False
+
+    def buy(self, name: str) -> http402.Retry:
+        self.by.append(name)
+        self.bought.set()
+        return http402.Retry(within=30)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/cheap":
+            return httpx.Response(200, json={}, headers={"X-Credits-Remaining": "0"})
+        if not self.landed:
+            return httpx.Response(402, json={"error": {"code": "insufficient_credits"}})
+        return httpx.Response(200, json={}, headers={"X-Credits-Remaining": "1000"})
+
+
+def test_a_crossing_in_another_process_during_the_fleets_top_up_calls_no_hook(
+    server: RedisServer,
+) -> None:
+    """The reverse of case 139 across the fleet: P1's gate hook bought (elected in Redis)
+    and its credits propagate when P2's 200 crosses the low-balance threshold. The store
+    says a top-up of the scope is at work (`top_up_at_work`): P2 calls no low-balance hook
+    (the same purchase function) beside it."""
+    account = GateBuying()
+
+    def process(name: str) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.RedisCoordinator.from_url(server.url, store_timeout=1),
+            on_payment_required=lambda error: account.buy(f"{name} gate hook"),
+            low_balance=http402.LowBalanceWatch(
+                lambda alert: account.buy(f"{name} low-balance hook"), below=100
+            ),
+        )
+        return httpx.Client(transport=transport, headers=KEY)
+
+    with process("P1") as first, process("P2") as second:
+        answers: list[int] = []
+        gated = threading.Thread(target=lambda: answers.append(first.post(URL).status_code))
+        gated.start()
+        assert account.bought.wait(10)  # P1's gate hook bought; its credits propagate
+        assert second.get("https://api.example.com/v1/cheap").status_code == 200
+        assert workers.idle(10)  # P2's low-balance job, had it called a hook, is done
+        account.landed = True
+        gated.join(10)
+    assert answers == [200]
+    assert account.by == ["P1 gate hook"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis.asyncio runs on asyncio only
+async def test_an_async_crossing_in_another_process_during_the_fleets_top_up_calls_no_hook(
+    server: RedisServer, anyio_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="http402")
+    account = GateBuying()
+    stores = [redis.asyncio.Redis.from_url(server.url) for _ in range(2)]
+    called = anyio.Event()
+
+    def process(name: str, store: Any) -> httpx.AsyncClient:
+        async def top_up(error: http402.PaymentRequiredError) -> http402.Retry:
+            return account.buy(f"{name} gate hook")
+
+        async def low(alert: http402.LowBalance) -> http402.Retry:
+            called.set()
+            return account.buy(f"{name} low-balance hook")
+
+        transport = http402.AsyncPaymentRequiredTransport(
+            httpx.MockTransport(account.handler),
+            coordinator=http402.AsyncRedisCoordinator(store, store_timeout=1),
+            on_payment_required=top_up,
+            low_balance=http402.LowBalanceWatch(low, below=100),
+        )
+        return httpx.AsyncClient(transport=transport, headers=KEY)
+
+    clients = [process(name, store) for name, store in zip(("P1", "P2"), stores, strict=True)]
+    answers: list[int] = []
+    try:
+
+        async def gated() -> None:
+            answers.append((await clients[0].post(URL)).status_code)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(gated)
+                await anyio.to_thread.run_sync(account.bought.wait, 10)
+                cheap = await clients[1].get("https://api.example.com/v1/cheap")
+                assert cheap.status_code == 200
+                while not any("not called beside it" in r.getMessage() for r in caplog.records):
+                    await anyio.sleep(0.01)  # P2's alert task decides, and says so
+                account.landed = True
+    finally:
+        for client in clients:
+            await client.aclose()
+        for store in stores:
+            await store.aclose()
+    assert answers == [200]
+    assert not called.is_set() and account.by == ["P1 gate hook"]
+
+
+# --- a low-balance run's mark is a lease, on the store's clock -----------------------------
+
+
+@pytest.fixture
+def short_beats(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The low-balance lease's beat at a tenth of a second (a lease of three beats), so a
+    lease can be seen to outlive its first write, and a lost mark to come back."""
+    from http402 import _fleet, _redis
+
+    monkeypatch.setattr(_fleet, "LOW_BEAT", 0.1)
+    monkeypatch.setattr(_redis, "LOW_BEAT", 0.1)
+    monkeypatch.setattr(_redis, "LOW_LEASE", 0.3)
+    return 0.1
+
+
+def test_a_low_balance_run_stays_marked_however_long_its_hook_takes(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 172's kind: the mark was written once with a TTL of the larger of `hook_timeout`
+    and the window, so a hook slower than that (a bank transfer) vanished from the fleet's
+    view while it still bought, and another process's gate bought beside it. Now the run's
+    process writes it again every beat while the run lasts; when it ends, it goes."""
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-a", ttl=0.05)
+    time.sleep(20 * short_beats)  # far past the ttl it was given, and past many leases
+    assert other.low_balance_running("scope-a") is True
+    coordinator.low_balance_ended("scope-a", token)
+    assert other.low_balance_running("scope-a") is False
+
+
+def test_another_processs_run_never_shortens_a_bought_window(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 185's kind: a run's start set the hash's expiry to its own bound, unconditionally,
+    cutting a bought top-up's longer window short, so a gate bought beside it. Marks are
+    counted by their own lease on the store's clock, and the hash lives as long as the
+    longest of them."""
+    first = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    second = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    bought = first.low_balance_started("scope-b", ttl=30)
+    first.low_balance_bought("scope-b", bought, within=60)
+    warning = second.low_balance_started("scope-b", ttl=0.001)  # a warn-only run elsewhere
+    second.low_balance_ended("scope-b", warning)
+    time.sleep(10 * short_beats)
+    assert second.low_balance_running("scope-b") == "bought"
+
+
+def test_a_store_that_lost_a_run_counts_it_until_its_process_writes_it_again(
+    server: RedisServer, short_beats: float
+) -> None:
+    """Case 186's kind: a flush (a restart without persistence, an eviction) lost the mark
+    and nobody wrote it back, so another process's gate bought beside the purchase under
+    way. A store whose bucket's marker is missing or new counts as a run under way for two
+    beats; the run's process writes its mark again within one."""
+    client = redis.Redis.from_url(server.url)
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-c", ttl=30)
+    time.sleep(5 * short_beats)
+    client.flushdb()
+    assert other.low_balance_running("scope-c") is True  # lost: counted all the same
+    time.sleep(5 * short_beats)  # past the grace: only a mark written again counts now
+    assert other.low_balance_running("scope-c") is True
+    coordinator.low_balance_ended("scope-c", token)
+    assert other.low_balance_running("scope-c") is False
+    client.close()

@@ -496,9 +496,9 @@ class World:
         for start, ends, buys in [r for r in self.low_runs if r[0] <= self.clock.now]:
             self.low_runs.remove((start, ends, buys))
             keys = [episode_key(self.scope, r) for r in (*TOP_UP_REASONS, Reason.UNKNOWN)]
-            if self.book.topping_up(self.scope, keys):
-                continue
-            self.low_running.append((ends, self.book.low_balance_started(self.scope), buys))
+            run = self.book.low_balance_started(self.scope, keys)
+            if run is not None:  # none while a top-up of the scope is under way
+                self.low_running.append((ends, run, buys))
 
     def finish_hooks(self) -> None:
         for at, action in [h for h in self.hooks if h[0] <= self.clock.now]:

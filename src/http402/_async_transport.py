@@ -59,7 +59,7 @@ from ._redaction import request_body
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, low_balance_answer
 from ._streams import AsyncFollowed
-from ._telemetry import hook_failed, hook_timed_out
+from ._telemetry import hook_failed, hook_timed_out, top_up_under_way
 from ._untrusted import BodyReader
 
 if TYPE_CHECKING:
@@ -544,13 +544,15 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
-                if self._topping_up(crossings.scope):
+                if await self._top_up_elsewhere(crossings.scope):
                     continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through. A
                 # plain hook's run ends in its worker, which a timeout does not stop.
                 book = coordinator.book
-                run = book.low_balance_started(crossings.scope)
+                run = self._low_balance_run(crossings.scope)
+                if run is None:
+                    continue
                 token = None
                 if self._marks_low_balance:  # and in the fleet's store
                     token = await coordinator.low_balance_started(
@@ -588,6 +590,18 @@ class AsyncPaymentRequiredTransport(Shell, httpx.AsyncBaseTransport):
                     hook_timed_out(self._options.hook_timeout)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
+
+    async def _top_up_elsewhere(self, scope: str) -> bool:
+        """`PaymentRequiredTransport._top_up_elsewhere`, awaited."""
+        if not self._asks_top_ups:
+            return False
+        try:
+            at_work = bool(await self._coordinator.top_up_at_work(scope))
+        except Exception:
+            at_work = True
+        if at_work:
+            top_up_under_way("in another process of the fleet (or the store cannot tell)")
+        return at_work
 
     async def _low_balance_elsewhere(self, scope: str) -> bool | str:
         """Whether the fleet's store marks a low-balance run of `scope` (in any process):

@@ -386,10 +386,14 @@ class EpisodeBook:
             self._calls.popitem(last=False)
         self._calls_prune_at = max(self._max_scopes, 2 * len(self._calls))
 
-    def low_balance_started(self, scope: str) -> Episode:
+    def low_balance_started(self, scope: str, busy: Iterable[str] = ()) -> Episode | None:
         """A run of the low-balance hook for `scope` starts (in the hook's worker or task);
-        `low_balance_ended` must follow, whatever the hook does."""
+        `low_balance_ended` must follow, whatever the hook does. `None`, and no run, while
+        a top-up of the scope is under way (`topping_up` of the episodes `busy`), asked and
+        started under one lock: two crossings a moment apart never both start a run."""
         with self._lock:
+            if self._topping_up(scope, busy):
+                return None
             episode = self._new(None)
             self._low_balance.pop(scope, None)
             self._low_balance[scope] = episode
@@ -429,13 +433,16 @@ class EpisodeBook:
         second purchase beside it would pay twice for one fall (the low-balance hook is
         called again once the balance rises and falls again)."""
         with self._lock:
-            run = self._low_balance.get(scope)
-            if run is not None and not run.finished:
+            return self._topping_up(scope, keys)
+
+    def _topping_up(self, scope: str, keys: Iterable[str]) -> bool:
+        run = self._low_balance.get(scope)
+        if run is not None and not run.finished:
+            return True
+        for key in keys:
+            state = self._scopes.get(key)
+            if (state is not None and state.running is not None) or key in self._unlifted:
                 return True
-            for key in keys:
-                state = self._scopes.get(key)
-                if (state is not None and state.running is not None) or key in self._unlifted:
-                    return True
         return False
 
     def low_balance_run(self, scope: str, sent: Mark) -> Episode | None:

@@ -50,6 +50,8 @@ from ._logs import logger as _logger
 from ._models import Retry
 
 __all__ = [
+    "LOW_BEAT",
+    "LOW_LEASE",
     "Action",
     "Call",
     "Declined",
@@ -70,11 +72,13 @@ __all__ = [
     "Verdict",
     "View",
     "Witness",
+    "bought_flow",
     "election_flow",
     "episode_flow",
     "held_flow",
     "hold_flow",
     "keeper_flow",
+    "low_run_flow",
     "publication_flow",
     "renewal_flow",
     "scope_key_flow",
@@ -747,6 +751,49 @@ def _elect_args(episode: Episode) -> Callable[[Step, str], list[Any]]:
         return args + episode.witness.recent(episode.keys.state) if acquire else args
 
     return args_for
+
+
+#: Seconds between two writes of a low-balance run's mark by its process, and how long one
+#: write keeps it alive: a run is marked as a lease (`low_run_flow`), so a hook slower than
+#: any bound stays marked, a dead process's mark goes within a lease, and a mark a store lost
+#: (a flush, a restart, an eviction) is written again within a beat.
+LOW_BEAT = 1.0
+LOW_LEASE = 3.0
+
+
+def low_run_flow(keys: Keys, token: str, health: StoreHealth) -> Generator[Action, Any, None]:
+    """Keeps marking the low-balance run `token` of a scope (`keys.low_runs`) under way, a
+    beat after the mark its process wrote as the run started, until the run ends (`Pause`
+    answers `True`). Through store errors it tries again soon."""
+    args = [token, "run", int(LOW_LEASE * 1000), 0, uuid.uuid4().hex]
+    beat = LOW_BEAT
+    while not (yield Pause(beat)):
+        try:
+            yield from stored(health, Call("low_mark", [keys.low_runs, keys.marker], args))
+            beat = LOW_BEAT
+        except StoreFailure:
+            beat = _RENEW_AFTER_ERROR
+
+
+def bought_flow(
+    keys: Keys, token: str, within_ms: int, health: StoreHealth
+) -> Generator[Action, Any, None]:
+    """Keeps marking the low-balance run `token`, whose hook bought, until its top-up's
+    window ends (the store's script says so, on its own clock): a gate of the scope in any
+    process waits for that top-up to show meanwhile. Written again each beat, so that a
+    store that lost the mark has it back within a beat."""
+    args = [token, "bought", int(LOW_LEASE * 1000), within_ms, uuid.uuid4().hex]
+    beat = LOW_BEAT
+    while True:
+        yield Pause(beat)
+        try:
+            open_ = yield from stored(health, Call("low_mark", [keys.low_runs, keys.marker], args))
+        except StoreFailure:
+            beat = _RENEW_AFTER_ERROR
+            continue
+        if not open_:
+            return
+        beat = LOW_BEAT
 
 
 def stored(health: StoreHealth, call: Call) -> Generator[Action, Any, Any]:

@@ -50,6 +50,8 @@ from typing import Any
 from ._actions import BOUGHT
 from ._episodes import Mark, ProcessState
 from ._fleet import (
+    LOW_BEAT,
+    LOW_LEASE,
     Call,
     Declined,
     End,
@@ -63,10 +65,12 @@ from ._fleet import (
     StoreFailure,
     StoreHealth,
     Witness,
+    bought_flow,
     describe_scope,
     episode_flow,
     held_flow,
     hold_flow,
+    low_run_flow,
     parse_cap,
     scope_key_flow,
     split_episode_key,
@@ -203,8 +207,10 @@ return 2
 _AT_WORK = (
     _PRELUDE
     + """
-local s = redis.call('hmget', KEYS[1], 'until', 'open_until')
-if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+for _, key in ipairs(KEYS) do
+  local s = redis.call('hmget', key, 'until', 'open_until')
+  if tonumber(s[1] or '0') > now or tonumber(s[2] or '0') > now then return 1 end
+end
 return 0
 """
 )
@@ -244,32 +250,64 @@ _SCOPE_KEY = """
 redis.call('set', KEYS[1], ARGV[1], 'NX')
 return redis.call('get', KEYS[1])
 """
-# A low-balance run whose hook bought: marked until its top-up's window closes (`until`, on
-# the wall clock), the key kept at least that long (never cut short: another run's mark
-# may live longer).
-_LOW_BOUGHT = """
-redis.call('hset', KEYS[1], ARGV[1], 'until ' .. ARGV[2])
-if redis.call('pttl', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('pexpire', KEYS[1], ARGV[3])
+# A low-balance run's mark, a lease (`_fleet.low_run_flow`): '<kind> <alive ms> <ends ms>'
+# on the store's clock. KEYS: the scope's low-runs hash, its bucket's marker. ARGV: the
+# run's token, its kind ('run': the hook runs; 'bought': it bought, and its top-up's
+# window is open), the lease (ms), the window (ms, for 'bought': counted from the first
+# 'bought' write, kept in the mark), a marker id. Answers 0 once a bought window ended (the
+# mark goes), else 1. The hash lives as long as its longest lease, never cut short.
+_LOW_MARK = (
+    _PRELUDE
+    + """
+marker(KEYS[2], ARGV[5])
+local alive = now + tonumber(ARGV[3])
+local ends = 0
+if ARGV[2] == 'bought' then
+  local held = redis.call('hget', KEYS[1], ARGV[1]) or ''
+  ends = tonumber(string.match(held, '^bought %d+ (%d+)$') or '0')
+  if ends == 0 then ends = now + tonumber(ARGV[4]) end
+  if ends <= now then
+    redis.call('hdel', KEYS[1], ARGV[1])
+    return 0
+  end
+  alive = math.min(alive, ends)
 end
+redis.call('hset', KEYS[1], ARGV[1],
+  ARGV[2] .. ' ' .. string.format('%d', alive) .. ' ' .. string.format('%d', ends))
+if redis.call('pttl', KEYS[1]) < alive - now then redis.call('pexpire', KEYS[1], alive - now) end
 return 1
 """
-# The low-balance runs of a scope that count: how many run, and how many bought and have
-# their window still open at ARGV[1] (the asking process's wall clock).
-_LOW_RUNNING = """
+)
+# The low-balance runs of a scope that count, on the store's clock: how many run, and how
+# many bought and have their window open (each mark alive: written within its lease). A
+# store that lost its data (its bucket's marker missing, or made within ARGV[1] ms: a
+# flush, a restart, an eviction) may have lost a mark its process writes again within a
+# beat: it counts as a run under way until then.
+_LOW_RUNNING = (
+    _PRELUDE
+    + """
+local held = redis.call('get', KEYS[2])
+local lost = false
+if not held then
+  marker(KEYS[2], ARGV[2])
+  lost = true
+else
+  local born = tonumber(string.match(held, ':(%d+)$') or '0')
+  lost = now - born < tonumber(ARGV[1])
+end
 local running, bought = 0, 0
+if lost then running = 1 end
 for _, value in ipairs(redis.call('hvals', KEYS[1])) do
-  local ends = tonumber(string.match(value, '^until (.+)$'))
-  if ends == nil then
-    running = running + 1
-  elseif ends > tonumber(ARGV[1]) then
-    bought = bought + 1
+  local kind, alive = string.match(value, '^(%a+) (%d+)')
+  if alive and tonumber(alive) > now then
+    if kind == 'bought' then bought = bought + 1 else running = running + 1 end
   end
 end
 return {running, bought}
 """
+)
 _SCRIPTS = {
-    "low_bought": _LOW_BOUGHT,
+    "low_mark": _LOW_MARK,
     "low_running": _LOW_RUNNING,
     "scope_key": _SCOPE_KEY,
     "elect": _ELECT,
@@ -282,6 +320,13 @@ _SCRIPTS = {
     "release": _RELEASE,
 }
 _POLL = 0.1
+
+
+def _top_up_states(namespace: str, scope: str) -> list[str]:
+    """The state keys of `scope`'s top-up episodes: one per reason a top-up is bought for,
+    and a wordless gate's (all on the scope's hash tag: one script reads them)."""
+    reasons = [reason for reason in Reason if reason.is_account_level] + [Reason.UNKNOWN]
+    return [Keys.of(namespace, scope, reason.value).state for reason in reasons]
 
 
 def _low_runs(counts: Any) -> bool | str:
@@ -407,6 +452,9 @@ class _Fleet(ProcessState):
                 f"store_timeout must be positive seconds or None, got {store_timeout!r}"
             )
         self._redis = client
+        #: The lease handles of this process's low-balance runs under way, by token: the
+        #: run's end stops its renewal (`low_run_flow`).
+        self._low_leases: dict[str, Any] = {}
         self._errors: tuple[type[BaseException], ...] = (
             *store_errors(client),
             asyncio.TimeoutError,
@@ -684,45 +732,78 @@ class RedisCoordinator(_Fleet):
         return _claimed(claimed, scope, crossing)
 
     def low_balance_started(self, scope: str, ttl: float) -> str:
-        """Marks, fleet-wide, that this process's low-balance hook runs for `scope` (for at
-        most `ttl` seconds, should the process die): a gate of the scope in any process
-        waits for it instead of buying beside it. Returns the run's token, for
-        `low_balance_ended`; a store that does not answer takes no mark (the gates of other
-        processes then do not wait: an outage's bound)."""
-        key, token = Keys.of(self._namespace, scope).low_runs, secrets.token_hex(8)
-        now = repr(self._wall())
-
-        def mark() -> None:
-            pipeline = self._redis.pipeline()
-            pipeline.hset(key, token, now)
-            pipeline.pexpire(key, max(1, int(ttl * 1000)))
-            pipeline.execute()
-
-        self._side(mark)
+        """Marks, fleet-wide, that this process's low-balance hook runs for `scope`: a gate
+        of the scope in any process waits for it instead of buying beside it. The mark is a
+        lease (`_fleet.low_run_flow`), written now and again every beat while the run lasts,
+        however long the hook takes: a dead process's mark goes within a lease, and one
+        the store lost is back within a beat. Returns the run's token, for
+        `low_balance_ended` or `low_balance_bought`; a store that does not answer takes no
+        mark (the gates of other processes then do not wait: an outage's bound). `ttl`
+        is kept for the protocol: the lease no longer needs it."""
+        keys, token = Keys.of(self._namespace, scope), secrets.token_hex(8)
+        self._low_mark(keys, token, "run", 0)
+        handle = threading.Event()
+        self._low_leases[token] = handle
+        threading.Thread(
+            target=self._drive,
+            args=(low_run_flow(keys, token, self._health),),
+            kwargs={"held": handle},
+            name="http402-low-balance-run",
+            daemon=True,
+        ).start()
         return token
 
     def low_balance_ended(self, scope: str, token: str) -> None:
         """The low-balance run `token` of `scope` ended (see `low_balance_started`)."""
+        handle = self._low_leases.pop(token, None)
+        if handle is not None:
+            handle.set()
         key = Keys.of(self._namespace, scope).low_runs
         self._side(lambda: self._redis.hdel(key, token))
 
     def low_balance_bought(self, scope: str, token: str, within: float) -> None:
         """The low-balance run `token` of `scope` ended, and its hook bought (answered
-        `Retry`): its mark stays for `within` seconds more, the top-up's window, so that a
-        gate of the scope in any process waits for it to show instead of buying beside it
+        `Retry`): it stays marked until its top-up's window (`within` seconds) closes, on
+        the store's clock, written again every beat (`_fleet.bought_flow`), so that a gate
+        of the scope in any process waits for it to show instead of buying beside it
         while it propagates."""
-        key = Keys.of(self._namespace, scope).low_runs
-        until, keep = repr(self._wall() + within), max(1, int(within * 1000))
-        self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
+        handle = self._low_leases.pop(token, None)
+        if handle is not None:
+            handle.set()
+        keys, within_ms = Keys.of(self._namespace, scope), max(1, int(within * 1000))
+        self._low_mark(keys, token, "bought", within_ms)
+        threading.Thread(
+            target=self._drive,
+            args=(bought_flow(keys, token, within_ms, self._health),),
+            name="http402-low-balance-bought",
+            daemon=True,
+        ).start()
 
     def low_balance_running(self, scope: str) -> bool | str:
         """Whether a low-balance hook of `scope` runs in some process of the fleet (`True`),
         or none does but one that bought has its top-up's window open (`"bought"`,
-        `low_balance_bought`); `False` when the store does not answer."""
-        key = Keys.of(self._namespace, scope).low_runs
-        now = repr(self._wall())
-        counts = self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        `low_balance_bought`); `False` when the store does not answer. A store that just
+        lost its data counts as a run under way for two beats, while the processes whose
+        runs it lost write them again."""
+        keys = Keys.of(self._namespace, scope)
+        args = [int(2 * LOW_BEAT * 1000), uuid.uuid4().hex]
+        counts = self._side(
+            lambda: self._scripts["low_running"](keys=[keys.low_runs, keys.marker], args=args)
+        )
         return _low_runs(counts)
+
+    def _low_mark(self, keys: Keys, token: str, kind: str, within_ms: int) -> None:
+        args = [token, kind, int(LOW_LEASE * 1000), within_ms, uuid.uuid4().hex]
+        self._side(lambda: self._scripts["low_mark"](keys=[keys.low_runs, keys.marker], args=args))
+
+    def top_up_at_work(self, scope: str) -> bool:
+        """Whether a top-up of `scope` is at work in some process of the fleet: the hook of
+        one of its episodes (for any reason a top-up is bought for, or a wordless gate's)
+        runs, or its window is open. `True` when the store does not answer (fail closed:
+        the low-balance hook, asked about, is then not called)."""
+        keys = _top_up_states(self._namespace, scope)
+        at_work = self._side(lambda: self._scripts["at_work"](keys=keys, args=[]))
+        return at_work is _FAILED or bool(at_work)
 
     def clear_crossings(self, scope: str, crossings: tuple[str, ...]) -> None:
         """Re-arms crossings of `scope` fleet-wide (this process saw the balance rise, or
@@ -1070,36 +1151,58 @@ class AsyncRedisCoordinator(_Fleet):
         await self._side(lambda: self._redis.delete(keys[0].gate, *(k.episodes for k in keys[1:])))
 
     async def low_balance_started(self, scope: str, ttl: float) -> str:
-        """`RedisCoordinator.low_balance_started`, awaited."""
-        key, token = Keys.of(self._namespace, scope).low_runs, secrets.token_hex(8)
-        now = repr(self._wall())
-
-        async def mark() -> None:
-            pipeline = self._redis.pipeline()
-            pipeline.hset(key, token, now)
-            pipeline.pexpire(key, max(1, int(ttl * 1000)))
-            await pipeline.execute()
-
-        await self._side(mark)
+        """`RedisCoordinator.low_balance_started`, awaited: the lease is kept by a task."""
+        keys, token = Keys.of(self._namespace, scope), secrets.token_hex(8)
+        await self._low_mark(keys, token, "run", 0)
+        handle = asyncio.Event()
+        self._low_leases[token] = handle
+        self._background(self._drive(low_run_flow(keys, token, self._health), held=handle))
         return token
 
     async def low_balance_ended(self, scope: str, token: str) -> None:
         """`RedisCoordinator.low_balance_ended`, awaited."""
+        handle = self._low_leases.pop(token, None)
+        if handle is not None:
+            handle.set()
         key = Keys.of(self._namespace, scope).low_runs
         await self._side(lambda: self._redis.hdel(key, token))
 
+    async def top_up_at_work(self, scope: str) -> bool:
+        """`RedisCoordinator.top_up_at_work`, awaited."""
+        keys = _top_up_states(self._namespace, scope)
+        at_work = await self._side(lambda: self._scripts["at_work"](keys=keys, args=[]))
+        return at_work is _FAILED or bool(at_work)
+
     async def low_balance_bought(self, scope: str, token: str, within: float) -> None:
-        """`RedisCoordinator.low_balance_bought`, awaited."""
-        key = Keys.of(self._namespace, scope).low_runs
-        until, keep = repr(self._wall() + within), max(1, int(within * 1000))
-        await self._side(lambda: self._scripts["low_bought"](keys=[key], args=[token, until, keep]))
+        """`RedisCoordinator.low_balance_bought`, awaited: the mark is kept by a task."""
+        handle = self._low_leases.pop(token, None)
+        if handle is not None:
+            handle.set()
+        keys, within_ms = Keys.of(self._namespace, scope), max(1, int(within * 1000))
+        await self._low_mark(keys, token, "bought", within_ms)
+        self._background(self._drive(bought_flow(keys, token, within_ms, self._health)))
 
     async def low_balance_running(self, scope: str) -> bool | str:
         """`RedisCoordinator.low_balance_running`, awaited."""
-        key = Keys.of(self._namespace, scope).low_runs
-        now = repr(self._wall())
-        counts = await self._side(lambda: self._scripts["low_running"](keys=[key], args=[now]))
+        keys = Keys.of(self._namespace, scope)
+        args = [int(2 * LOW_BEAT * 1000), uuid.uuid4().hex]
+        counts = await self._side(
+            lambda: self._scripts["low_running"](keys=[keys.low_runs, keys.marker], args=args)
+        )
         return _low_runs(counts)
+
+    async def _low_mark(self, keys: Keys, token: str, kind: str, within_ms: int) -> None:
+        args = [token, kind, int(LOW_LEASE * 1000), within_ms, uuid.uuid4().hex]
+        await self._side(
+            lambda: self._scripts["low_mark"](keys=[keys.low_runs, keys.marker], args=args)
+        )
+
+    @staticmethod
+    def _background(work: Any) -> None:
+        """Runs `work` in a task of its own, referenced until done."""
+        task = asyncio.get_running_loop().create_task(work)
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
 
     async def claim_crossing(self, scope: str, crossing: str) -> bool:
         """`RedisCoordinator.claim_crossing`, as a coroutine."""

@@ -21,7 +21,13 @@ from ._actions import StartHook
 from ._balance import Balance
 from ._burn import Crossings, LowBalance, LowBalanceAlarm, balance_in
 from ._core import annotate, gate_response_extensions, gate_response_headers
-from ._episodes import AsyncLocalCoordinator, Episode, LocalCoordinator, ProcessState
+from ._episodes import (
+    AsyncLocalCoordinator,
+    Episode,
+    EpisodeBook,
+    LocalCoordinator,
+    ProcessState,
+)
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
 from ._holds import PaidAttempt, top_up_holds, top_up_key
 from ._logs import logger as _logger
@@ -39,7 +45,7 @@ from ._streams import (
     says_event_stream,
     says_event_stream_value,
 )
-from ._telemetry import report
+from ._telemetry import report, top_up_under_way
 from ._untrusted import BodyReader
 
 __all__ = [
@@ -252,18 +258,18 @@ class Shell:
         # lookup, which hashes the value: it is a new object on every response).
         self._plain: bytes | None = None
 
-    def _topping_up(self, scope: str) -> bool:
-        """Whether a top-up of `scope` is under way in this process (a gate's, a wordless
-        gate's included, or the low-balance hook's): a crossing met meanwhile calls no
-        low-balance hook (`EpisodeBook.topping_up`), and says so in the log."""
+    def _low_balance_run(self, scope: str) -> Episode | None:
+        """The low-balance hook's run of `scope`, started in the episode book; `None`, and
+        said in the log, while a top-up of the scope is under way in this process (a
+        gate's, a wordless gate's included, or another low-balance run: asked and started
+        under one lock, `EpisodeBook.low_balance_started`): a crossing met meanwhile calls
+        no low-balance hook."""
         keys = [episode_key(scope, reason) for reason in (*TOP_UP_REASONS, Reason.UNKNOWN)]
-        if not self._coordinator.book.topping_up(scope, keys):
-            return False
-        _logger.info(
-            "http402: the balance ran low while a top-up of this scope is under way (its "
-            "hook runs, or it has not shown yet): the low-balance hook is not called beside it"
-        )
-        return True
+        book: EpisodeBook = self._coordinator.book
+        run = book.low_balance_started(scope, keys)
+        if run is None:
+            top_up_under_way("in this process (its hook runs, or it has not shown yet)")
+        return run
 
     def _low_balance_ended(
         self, run: Episode, scope: str, alert: LowBalance, bought: Retry | None
@@ -277,6 +283,13 @@ class Shell:
         if bought is None:
             return None
         return bought.within if bought.within is not None else self._options.retry.within
+
+    @property
+    def _asks_top_ups(self) -> bool:
+        """Whether the fleet's store says if a top-up of a scope is at work in any process
+        (`top_up_at_work`): a crossing met meanwhile calls no low-balance hook. Asked only
+        as a crossing fires."""
+        return callable(getattr(self._coordinator, "top_up_at_work", None))
 
     @property
     def _keeps_low_balance(self) -> bool:

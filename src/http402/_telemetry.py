@@ -83,6 +83,16 @@ def hook_failed(exc: Exception) -> None:
     )
 
 
+def top_up_under_way(where: str) -> None:
+    """Logs that a crossing calls no low-balance hook: a top-up of its scope is at work
+    (`where`), and a second purchase beside it would pay twice for one fall."""
+    logger.info(
+        "http402: the balance ran low while a top-up of this scope is at work %s: the "
+        "low-balance hook is not called beside it",
+        where,
+    )
+
+
 def hook_timed_out(seconds: float | None) -> None:
     """Logs that the low-balance hook was still running after `hook_timeout`."""
     logger.warning(

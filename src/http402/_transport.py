@@ -52,7 +52,7 @@ from ._redaction import request_body
 from ._replay import credential_view
 from ._shell import TOP_UP_HOLDS, Shell, handed_back, is_of, low_balance_answer
 from ._streams import Followed
-from ._telemetry import hook_failed
+from ._telemetry import hook_failed, top_up_under_way
 from ._untrusted import BodyReader
 
 if TYPE_CHECKING:
@@ -547,11 +547,13 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                     crossings.scope, crossing_of(alert.trigger, alert.threshold)
                 ):
                     continue  # another process's, or the store cannot tell: no second call
-                if self._topping_up(crossings.scope):
+                if self._top_up_elsewhere(crossings.scope):
                     continue
                 # The scope's episode while it runs: a gate waits for it (`low_balance_run`),
                 # and a request the hook sends through this coordinator passes through.
-                run = coordinator.book.low_balance_started(crossings.scope)
+                run = self._low_balance_run(crossings.scope)
+                if run is None:
+                    continue
                 token, bought = None, None
                 try:
                     if self._marks_low_balance:  # and in the fleet's store
@@ -570,6 +572,20 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
                         coordinator.low_balance_ended(crossings.scope, token)
         except Exception as exc:  # a coordinator of the application's own that raised
             hook_failed(exc)
+
+    def _top_up_elsewhere(self, scope: str) -> bool:
+        """Whether the fleet's store says a top-up of `scope` is at work in some process
+        (`top_up_at_work`); a store, or a coordinator of the application's own, that
+        cannot tell says yes (fail closed: no low-balance hook beside a purchase)."""
+        if not self._asks_top_ups:
+            return False
+        try:
+            at_work = bool(self._coordinator.top_up_at_work(scope))
+        except Exception:
+            at_work = True
+        if at_work:
+            top_up_under_way("in another process of the fleet (or the store cannot tell)")
+        return at_work
 
     def _low_balance_elsewhere(self, scope: str) -> bool | str:
         """Whether the fleet's store marks a low-balance run of `scope` (in any process):

@@ -21,6 +21,8 @@
    A refused transfer of the application's own money is no gate either: a payout or a
    transfer that lacks funds, by its words, its code, or (`moves_money`) its request's URL
    (issue 23's judgement: the API is not asking to be paid; a top-up hook must not answer).
+   The code gives way to the error's own words when they state plainly that the account's
+   balance ran out and name no movement (`_balance_stated`: YCloud's `BALANCE_INSUFFICIENT`).
 2. **Another refusal stated plainly outvotes a code.** A message that says a key is invalid,
    an account is locked for security or banned for a policy, a storage quota, a validation
    error: the codes are not read, nor is weak wording; strong billing wording still is.
@@ -238,7 +240,7 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
                 return None
             category = True  # it gave way as a category: a `NONE` window, or outranked
     for _, said in codes:
-        if said.transfer:
+        if said.transfer and not _balance_stated(texts):
             return None
         # A throttle's code states a `NONE` window: a category (Anthropic's
         # `rate_limit_error` on every 429).
@@ -516,6 +518,17 @@ def _credits_of_plan(texts: list[tuple[Message, Statements]]) -> bool:
     """`True` when the error's own words say the credits that ran out are the plan's
     allowance for a period (`Statements.credits_of_plan`)."""
     return any(said.credits_of_plan for message, said in texts if message.own)
+
+
+def _balance_stated(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when the error's own words state, by a strong rule, that the account's balance
+    ran out: then a code that names a refused transfer (Stripe's `balance_insufficient`) is
+    another API's name for the same lack, not a movement of money the words never name
+    (YCloud's 403 `BALANCE_INSUFFICIENT` "The account has insufficient balance. Top up
+    before trying again."). Words that name the transfer veto on their own ("insufficient
+    funds in your Stripe account for this transfer"), and so does a request that moves money
+    (`unless_a_transfer`); the code alone stays the transfer's."""
+    return any(Family.BALANCE_EXHAUSTED in said.strong for message, said in texts if message.own)
 
 
 def _states_plainly(texts: list[tuple[Message, Statements]]) -> bool:

@@ -158,16 +158,19 @@ WORDING = (
         "balance not enough (Chinese)",
         BALANCE,
         STRONG,
-        r"余额不足|余额已用完|余额为零|预扣费[^。]{0,8}?失败|(?:积分|点数|算力|token|tokens)"
+        r"余额不足|余额已用完|余额为零|预扣费?[^。]{0,8}?失败|(?:积分|点数|算力|token|tokens)"
         r"(?:余额)?不足",
-        needles=("余额", "预扣费", "不足"),
+        needles=("余额", "预扣", "不足"),
         examples=(
             "余额不足或无可用资源包,请充值。",
             "预扣费额度失败, 用户剩余额度: ＄0.100000, 需要预扣费额度: ＄0.440000",
+            # TokenDog's table: `pre_consume_token_quota_failed`, "预扣额度失败".
+            "预扣额度失败",
             "积分不足，请充值后再试",
         ),
-        look_alikes=("请求过于频繁，请稍后再试",),
-        source="tests/payloads/zhipu-glm-1113-insufficient-balance-chinese-429.json",
+        look_alikes=("请求过于频繁，请稍后再试", "预扣额度已退回"),
+        source="tests/payloads/zhipu-glm-1113-insufficient-balance-chinese-429.json; "
+        "https://doc.tokendog.io/zh/api-reference/guide/error-codes (预扣额度失败)",
     ),
     # Beyond English and Chinese: "insufficient balance" and "credits insufficient" as
     # Spanish, Portuguese, French, German, Japanese, Korean and Russian APIs say it.
@@ -485,6 +488,20 @@ CODE_WORDS = (
         examples=("insufficient_user_quota",),
         look_alikes=("insufficient_permissions",),
         source="tests/payloads/newapi-gateway-insufficient-user-quota-403.json",
+    ),
+    # The gateways of the new-api family name a failed pre-deduction of the quota a request
+    # would cost (TokenDog's table: `pre_consume_token_quota_failed`, "预扣额度失败", 检查额度
+    # "check the quota"): the account cannot cover the request, as "预扣费额度失败" says.
+    CodeWords(
+        "pre-deduction failed",
+        all_of=("pre", "failed"),
+        any_of=("consume", "deduct", "deduction", "charge"),
+        family=BALANCE,
+        strength=STRONG,
+        examples=("pre_consume_token_quota_failed", "PreConsumeQuotaFailed"),
+        look_alikes=("pre_consume_token_quota_refunded", "precheck_failed"),
+        source="https://doc.tokendog.io/zh/api-reference/guide/error-codes; "
+        "tests/payloads/newapi-gateway-insufficient-user-quota-403.json (the family)",
     ),
     CodeWords(
         "budget",

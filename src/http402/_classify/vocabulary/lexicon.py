@@ -35,6 +35,16 @@ _FREE = (
     "试用",
 )
 
+#: Where the Russian words and "tariff" were seen.
+_TARIFF = (
+    "error-code tables (tests/test_error_code_tables.py): Zilore's 403 'Tariff limitation' "
+    "(https://zilore.com/en/help/api/common/errors), DaData's 403 after 'превышения "
+    "тарифного лимита', a daily one (https://dadata.userecho.com/communities/1/topics/2040), "
+    "ProxyAPI's 402 'Недостаточно средств на балансе либо исчерпан бюджет ключа' "
+    "(https://proxyapi.ru/docs/errors), Yandex Tag Manager's 429 'Превышен лимит количества "
+    "запросов к API' (https://yandex.ru/dev/ytm/ru/concept/errors)"
+)
+
 #: Where the words of the other languages were seen (code index ids, read with `read_file`).
 _OTHER_LANGUAGES = (
     "research/payloads9 escavador-402-paymentrequired-creditos-insuficientes-portuguese "
@@ -127,6 +137,104 @@ LEXICON: tuple[Lexicon, ...] = (
         C.RAN_OUT,
         ["нулевой", "недостаточно", "недостаточный", "недостаточен", "исчерпан", "закончились"],
         source="research/payloads6 rucaptcha-v2-error-zero-balance-russian-200 (Нулевой баланс)",
+    ),
+    # Russian beyond a balance, and English "tariff": a plan is a tariff (тариф, "tariff
+    # plan") in the error tables of Russian and European APIs, a subscription is a подписка,
+    # a limit is a лимит that is превышен or исчерпан, a term истёк, and a bill is не оплачен.
+    # A throttle's windows in Russian are here too, so a rate limit that names its window
+    # stays a throttle ("Превышен лимит запросов в секунду").
+    Lexicon(
+        C.PLAN,
+        [
+            "tariff",
+            "tariffs",
+            "tariff plan",
+            "тариф",
+            "тарифа",
+            "тарифе",
+            "тарифу",
+            "тарифом",
+            "тарифный",
+            "тарифного",
+            "тарифном",
+            "тарифным",
+            "тарифному",
+            "тарифный план",
+            "тарифного плана",
+            "подписка",
+            "подписки",
+            "подписку",
+            "подписке",
+            "подпиской",
+        ],
+        source=_TARIFF,
+    ),
+    Lexicon(
+        C.BILLING_SUBJECT,
+        [
+            "tariff",
+            "tariff plan",
+            "тариф",
+            "тарифа",
+            "тарифный план",
+            "тарифного плана",
+            "подписка",
+            "подписки",
+            "подписку",
+        ],
+        source=_TARIFF,
+    ),
+    Lexicon(C.LIMIT, ["лимит", "лимита", "лимиты", "лимитов", "лимиту"], source=_TARIFF),
+    Lexicon(
+        C.RAN_OUT,
+        [
+            "превышен",
+            "превышена",
+            "превышено",
+            "превышены",
+            "превышение",
+            "превышения",
+            "исчерпана",
+            "исчерпано",
+            "исчерпаны",
+            "закончился",
+            "закончилась",
+            "закончилось",
+            "израсходован",
+            "израсходованы",
+        ],
+        source=_TARIFF,
+    ),
+    Lexicon(C.EXPIRED, ["истёк", "истек", "истекла", "истекло"], source=_TARIFF),
+    Lexicon(
+        C.LAPSE,
+        ["истёк", "истек", "истекла", "истекло", "приостановлен", "приостановлена"],
+        source=_TARIFF,
+    ),
+    Lexicon(
+        C.UNPAID,
+        ["не оплачен", "не оплачена", "не оплачено", "задолженность", "задолженности"],
+        source=_TARIFF,
+    ),
+    Lexicon(C.COUNT, ["запросов", "запросы", "вызовов"], source=_TARIFF),
+    Lexicon(
+        C.WINDOW,
+        [
+            "в секунду",
+            "в минуту",
+            "в час",
+            "в сутки",
+            "в день",
+            "за секунду",
+            "за минуту",
+            "дневной",
+            "дневного",
+            "дневной лимит",
+            "суточный",
+            "суточного",
+            "слишком много запросов",
+        ],
+        source=_TARIFF,
     ),
     # "Can only afford", "cannot afford": money, and that it ran out.
     Lexicon(
