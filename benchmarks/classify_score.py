@@ -33,13 +33,30 @@ def response_of(document: dict[str, Any]) -> httpx.Response:
     )
 
 
+def answer_of(document: dict[str, Any]) -> http402.PaymentRequired | None:
+    """What http402 answers: `classify` for a response, and for a 200 `text/event-stream` the
+    transport's look-ahead (`classify` never reads a 200's body; a stream is read ahead by a
+    transport only, until its output begins: docs/streams.md)."""
+    wire = document["response"]
+    content_type = str(wire["headers"].get("content-type", "")).lower()
+    if wire["status"] != 200 or "text/event-stream" not in content_type:
+        return http402.classify(response_of(document))
+    mock = httpx.MockTransport(lambda request: response_of(document))
+    with httpx.Client(transport=http402.PaymentRequiredTransport(mock)) as client:
+        try:
+            client.request(document["request"]["method"], document["request"]["url"]).read()
+        except http402.PaymentRequiredError as error:
+            return error.payment
+    return None
+
+
 def score(paths: Sequence[Path], *, only_misses: bool = False) -> tuple[int, int, int, int]:
     """Prints each payload's answer; returns (right gates, gates, false positives, look-alikes)."""
     right = gates = false_positives = lookalikes = 0
     for path in paths:
         document = json.loads(path.read_text(encoding="utf-8"))
         expected = document["expected"]
-        payment = http402.classify(response_of(document))
+        payment = answer_of(document)
         given = None if payment is None else payment.reason.value
         if expected["is_payment_gate"]:
             gates += 1

@@ -242,6 +242,37 @@ class TestWhatIsOutput:
             (Event("message", '{"object":"error","message":"m","code":400}'), Stop.ERROR),
             (Event("message", '{"error":"quota"}'), Stop.ERROR),
             (Event("message", '{"error":null,"choices":[{"delta":{"content":"x"}}]}'), Stop.OUTPUT),
+            # A first chunk whose every choice ends for a reason of the provider's own is its
+            # error written as output (CSGHub's `insufficient_balance`); one the model ended
+            # ("stop", "length", a filter) is output, and so is a choice that goes on.
+            (
+                Event(
+                    "message",
+                    '{"choices":[{"delta":{"content":"No balance"},'
+                    '"finish_reason":"insufficient_balance"}]}',
+                ),
+                Stop.ERROR,
+            ),
+            (
+                Event("message", '{"choices":[{"delta":{"content":"Hi"},"finish_reason":"stop"}]}'),
+                Stop.OUTPUT,
+            ),
+            (Event("message", '{"choices":[{"text":"Hi","finish_reason":"length"}]}'), Stop.OUTPUT),
+            (
+                Event(
+                    "message",
+                    '{"choices":[{"delta":{"content":"x"},"finish_reason":"content_filter"}]}',
+                ),
+                Stop.OUTPUT,
+            ),
+            (
+                Event(
+                    "message",
+                    '{"choices":[{"delta":{"content":"a"},"finish_reason":"insufficient_balance"},'
+                    '{"delta":{"content":"b"},"finish_reason":null}]}',
+                ),
+                Stop.OUTPUT,
+            ),
         ],
     )
     def test_judge(self, event: Event, stop: Stop | None) -> None:
@@ -273,6 +304,25 @@ class TestWhatIsOutput:
             )
             is None
         )
+
+    def test_a_chunk_ended_by_the_provider_is_read_as_its_error(self) -> None:
+        """The error read is the finish reason as a code and the chunk's text as its words,
+        nothing else of the chunk; a finish reason that names no gate is no gate."""
+        data = (
+            '{"id":"c1","choices":[{"delta":{"content":"Insufficient balance","role":""},'
+            '"finish_reason":"insufficient_balance","index":0}],"model":"m"}'
+        )
+        stop, payload = judge(Event("message", data))
+        assert stop is Stop.ERROR and payload is not None
+        assert json.loads(payload) == {
+            "error": {"code": "insufficient_balance", "message": "Insufficient balance"}
+        }
+        transcript = GATES[0]
+        assert classify(transcript, payload) is not None
+        timed_out = data.replace("insufficient_balance", "gateway_timeout")
+        other = judge(Event("message", timed_out.replace("Insufficient balance", "Timed out")))
+        assert other[0] is Stop.ERROR and other[1] is not None
+        assert classify(transcript, other[1]) is None
 
     def test_chat_error_chunk_is_read_without_its_choices(self) -> None:
         """An error chunk's payload is its `error`; content beside it is not read."""

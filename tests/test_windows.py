@@ -127,7 +127,11 @@ _MONTHLY = "You have exceeded the monthly limit of 1000 requests. Try again next
         # RATE and DAY: a throttle whatever else is said.
         (429, {"error": "Too many requests per minute", "message": _MONTHLY}, None),
         (429, {"error": "Rate limit exceeded", "message": _MONTHLY, "hint": "Daily cap."}, None),
-        (402, {"error": "Too many requests per minute.", "message": "Insufficient balance."}, None),
+        # On a 402 a window vetoes only what states it: a balance stated plainly beside it
+        # keeps the 402 a gate (rung 7 of `decide`; docs/reasons.md: "Any billing word or
+        # code keeps it a gate").
+        (402, {"error": "Too many requests per minute.", "message": "Insufficient balance."}, CR),
+        (402, {"error": "Too many requests per minute."}, None),
         # A field's window: under a day a throttle off a 402, in days the plan's allowance.
         (429, {"error": "Quota exceeded", "resetInSeconds": 1800}, None),
         (429, {"error": "Quota exceeded", "hours_until_reset": 5}, None),

@@ -364,6 +364,10 @@ def judge(event: Event) -> tuple[Stop | None, bytes | None]:
             return None, None  # Anthropic opens an empty text or thinking block first
         if kind is None and _is_silent_chunk(payload):
             return None, None
+        if kind is None:
+            ended = _ended_by_the_provider(payload)
+            if ended is not None:
+                return Stop.ERROR, ended
         return Stop.OUTPUT, None
     if kind in _ERROR_TYPES:
         return Stop.ERROR, data.encode("utf-8")
@@ -446,6 +450,55 @@ def _is_silent_chunk(payload: dict[str, Any]) -> bool:
         elif not _carries_nothing(choice.get("text")):
             return False  # a legacy completions chunk
     return True
+
+
+#: How a chat completion's choice ends by the model's own doing, as OpenAI's API states it and
+#: the gateways that copy it (and the Anthropic and Hugging Face names some of them pass on):
+#: the output is the model's. Any other reason is the provider's own.
+_MODEL_FINISH_REASONS = frozenset(
+    {
+        "stop",
+        "length",
+        "tool_calls",
+        "function_call",
+        "content_filter",
+        "end_turn",
+        "max_tokens",
+        "stop_sequence",
+        "tool_use",
+        "eos_token",
+    }
+)
+
+
+def _ended_by_the_provider(payload: dict[str, Any]) -> bytes | None:
+    """The error that the first output chunk states when every choice in it ends for a
+    reason of the provider's own, not the model's (`_MODEL_FINISH_REASONS`): the chunk is
+    then the provider's refusal written as output, its `finish_reason` a code and its text
+    the provider's words, read as an error event's (strictly). CSGHub's AI gateway answered
+    a stream whose balance ran out with one chunk, `finish_reason: "insufficient_balance"`,
+    its delta "**Insufficient balance** ... Recharge your account", then `[DONE]`
+    (payloads20). `None` for any other chunk: the look-ahead judges only events before the
+    output, so no model's output has reached the caller when this one is read."""
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return None
+    reason = text = None
+    for choice in choices:
+        if not isinstance(choice, dict):
+            return None
+        ended = choice.get("finish_reason")
+        if not isinstance(ended, str) or not ended or ended.lower() in _MODEL_FINISH_REASONS:
+            return None
+        if reason is None:
+            reason = ended
+            said = choice.get("delta") if "delta" in choice else choice.get("message")
+            content = said.get("content") if isinstance(said, dict) else choice.get("text")
+            text = content if isinstance(content, str) and content else None
+    error: dict[str, Any] = {"code": reason}
+    if text is not None:
+        error["message"] = text
+    return _dumps({"error": error})
 
 
 class Watch:

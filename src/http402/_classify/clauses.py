@@ -16,6 +16,9 @@ plan's. Then every combination rule (`vocabulary/combinations.py`) is tried on e
   a stated window ("per minute", "in 30 seconds", "daily") vetoes whatever is asked;
 - a veto anywhere else in the text (or a look-alike stated by the wording rules) makes the
   strong rules count as weak: a gate then needs a 402 or the provider's own host.
+
+A 402 whose words no rule reads is read once more (`read_on_a_402`, rung 7 of `decide.py`):
+the vetoes that lift nothing are set aside there.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import NamedTuple
 from .concepts import LIFTING_REMEDIES, Concept, ConceptRule, Lexicon, Part
 from .families import Family
 from .rules import Strength
-from .vocabulary.combinations import COMBINATIONS
+from .vocabulary.combinations import COMBINATIONS, NAMED_ON_A_402
 from .vocabulary.lexicon import LEXICON
 from .vocabulary.movement import LETTERS
 
@@ -39,6 +42,7 @@ __all__ = [
     "clauses_of",
     "is_unspaced",
     "read_concepts",
+    "read_on_a_402",
     "tokens_of",
 ]
 
@@ -338,3 +342,48 @@ def _read(text: str, vetoed: bool) -> ConceptReading:
         lifts,
         frozenset(replaces),
     )
+
+
+#: The vetoes that a 402's own reading sets aside (`read_on_a_402`): a form's or a lookup's
+#: words ("Application with ID ... belongs to an account which has no balance available") and
+#: a test environment's ("You have consumed the allocated Sandbox usage") say what the request
+#: was about, not that something other than money refused it, and on a 402 they never made it
+#: no gate (it was `unknown`). A window, a retry, a resource, a bad key, a permission, a
+#: security hold and a transfer stay vetoes there: each names a refusal no payment lifts.
+SET_ASIDE_ON_A_402 = frozenset({Concept.VALIDATION, Concept.SANDBOX})
+_NAMED_RULES = (*_FALLBACK_RULES, *NAMED_ON_A_402)
+
+
+@functools.lru_cache(maxsize=128)
+def read_on_a_402(lowered: str) -> frozenset[Family]:
+    """The gate families a 402's lower-case text names by its concepts once the vetoes that
+    lift nothing (`SET_ASIDE_ON_A_402`) are set aside: the combination rules first, and only
+    where none matches, a concept merely named (the fallback rules, then `NAMED_ON_A_402`).
+    A clause that another veto stops is not read. Cached: asked only of a 402 that no rule
+    reads, whose few texts come again."""
+    read: list[Clause] = []
+    for clause_text in clauses_of(lowered[:CONCEPT_SCAN]):
+        clause = read_clause(clause_text)
+        statement = clause.statement - SET_ASIDE_ON_A_402
+        whole = clause.whole - SET_ASIDE_ON_A_402
+        if not whole or _RETRY_LATER in whole:
+            continue
+        if any(concept.is_veto for concept in whole) or (
+            Concept.BAD in whole and (Concept.KEY in whole or Concept.FIELD in whole)
+        ):
+            continue
+        read.append(Clause(statement, whole, False))
+    found = {
+        rule.family
+        for clause in read
+        for rule in (*_STATEMENT_RULES, *_WHOLE_RULES)
+        if rule.matches(clause.whole if rule.part is Part.WHOLE else clause.statement)
+    }
+    if not found and "{" not in lowered:
+        found = {
+            rule.family
+            for clause in read
+            for rule in _NAMED_RULES
+            if rule.matches(clause.whole if rule.part is Part.WHOLE else clause.statement)
+        }
+    return frozenset(found)

@@ -43,6 +43,22 @@
    limit; an amount required or available, or a `limit` object with nothing remaining, is
    money.
 
+7. **A 402's own reading** (`read_a_402`), only on a 402 whose rungs 1 to 6 named no gate:
+   the status already says "pay", so a 402 is no gate only when its words plainly say
+   something else and name no billing at all (`lifts_by_itself`). A window, a throttle's
+   words or a retry asked vetoes the clause it is stated in, never the billing stated
+   beside it: "Your credit balance is too low to use AI Gateway. ... please try again in a
+   little bit" is a balance, and rungs 1 to 6 decide again on what the error states outside
+   its windows, when that states a gate plainly (a family by a strong rule or a code, not a
+   remedy, not a bare quota: "Too many requests per minute. Upgrade your plan for higher
+   limits." and "You cannot make more than 10 requests per minute on your current plan."
+   stay a throttle's). Where no window, bad key or other look-alike is stated, the concepts
+   a clause names give the reason with the vetoes that lift nothing set aside (a lookup's
+   "with ID", a sandbox: `clauses.SET_ASIDE_ON_A_402`), down to one billing concept named
+   ("You must upgrade to make additional requests." is the plan's): `vocabulary/
+   combinations.py`'s fallback rules and `NAMED_ON_A_402`. Else the 402 is `unknown`. A
+   refused transfer's veto holds on a 402 too (issue 23).
+
 `strict` is for a status other than 402 from a host with no adapter of its own (and for a
 stream's event): only strong rules count there. Weak rules count on a 402 and on a
 provider's own host, where the status or the host already says "pay".
@@ -58,7 +74,7 @@ from typing import NamedTuple
 import attrs
 
 from .._models import Reason
-from .clauses import ConceptReading, read_concepts
+from .clauses import CONCEPT_SCAN, ConceptReading, read_concepts, read_on_a_402
 from .families import Family
 from .fields import RESET_UNITS, Code, Fields, Message
 from .rules import Strength, WordRule, code_words, normalize_code, without_suffix
@@ -73,6 +89,7 @@ __all__ = [
     "decide",
     "first_code",
     "lifts_by_itself",
+    "read_a_402",
     "read_code",
     "read_words",
     "says_payment_required",
@@ -115,6 +132,10 @@ class Statements:
     #: are used up", credits the next billing cycle renews): such words refine a code that
     #: says credits or a balance ran out (rung 3).
     credits_of_plan: bool = False
+    #: Whether its words say a charge of the account failed and name no card, no payment
+    #: method and no other decline ("We had a problem billing your account"): what failed
+    #: is then named by a remedy that points at the balance (rung 4).
+    charge_unnamed: bool = False
     #: The window its throttle states (`windows.py`), `None` when it states none: the one
     #: its rules state most precisely (`THROTTLE_ORDER`); `NONE` for the status restated
     #: ("Too many requests") or "throttled" with no rate, window or concurrency, a category
@@ -167,8 +188,9 @@ _NOTHING = Statements()
 
 class Verdict(NamedTuple):
     """What `decide` concluded: the reason, the family that decided it, the code and
-    message to show, which rung of the ladder decided (`"code"`, `"wording"`, `"remedy"` or
-    `"fields"`), and the remedy that gave a vague family its reason, if one did.
+    message to show, which rung of the ladder decided (`"code"`, `"wording"`, `"remedy"`,
+    `"fields"`, or `"named"`: a 402's concepts, rung 7), and the remedy that gave a vague
+    family its reason, if one did.
 
     A named tuple, not an attrs class: one is made per body read (its message is the
     body's), and a tuple is made in a third of the time."""
@@ -320,6 +342,19 @@ def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:
             # 2500, "remaining": 0`), or that resets in days, is an allowance, not a
             # balance.
             family = Family.PLAN_VOLUME_USED
+        elif (
+            family is Family.INSTRUMENT_DECLINED
+            and remedies
+            and remedies[0] is Family.TOP_UP_ASKED
+            and Family.PAYMENT_METHOD_ASKED not in remedies
+            and _charge_unnamed(texts)
+        ):
+            # A charge of the account that failed, naming no instrument, says that billing
+            # failed, not what failed: the remedy that points at the balance names it
+            # ("We had a problem billing your account. Please, check your account's
+            # balance.", DataForSEO's 402). A card's or a payment method's decline stays one.
+            family = Family.BALANCE_EXHAUSTED
+            text = next((m.text for m, said in texts if said.charge_unnamed), text)
         return Verdict(_reason(remedy or family), family, shown_code, text, "wording", remedy)
     # 5. A remedy alone; on a strict reading, not when another refusal is stated plainly
     # ("that API key does not exist ... upgrade to a paid plan").
@@ -507,11 +542,146 @@ def lifts_by_itself(fields: Fields) -> bool:
     will exceed the memory limit of 8192MB for all your runs", AWS Sign-In's
     `SERVICE_QUOTA_EXCEEDED`, Plaid's legacy 402 "invalid credentials"). Any billing word
     or code makes `decide` answer, so it stays a gate."""
-    if decide(fields, strict=False) is not None:
+    if decide(fields, strict=False) is not None or read_a_402(fields) is not None:
         return False
     if any(read_words(message.text).lifts for message in fields.messages if message.own):
         return True
     return any(read_code(code.normalized).lifts for code in fields.codes)
+
+
+def read_a_402(fields: Fields) -> Verdict | None:
+    """Rung 7 (the module): the reason a 402 states when rungs 1 to 6 named no gate, or
+    `None` (the 402 is `unknown`, or no gate when `lifts_by_itself`).
+
+    Asked only of a 402, after `decide(fields, strict=False)` answered `None`; the callers
+    apply `unless_a_transfer` to what it answers, as to `decide`'s."""
+    made = fields.answers.get(_A_402, _UNREAD)
+    if made is not _UNREAD:
+        return made  # type: ignore[no-any-return]
+    made = fields.answers[_A_402] = _read_a_402(fields)
+    return made
+
+
+#: The key of a 402's own reading among the answers kept on its fields (`Fields.answers`):
+#: a function of the fields alone, asked again by `lifts_by_itself`.
+_A_402 = ("a 402's own reading",)
+_UNREAD = object()
+
+
+def _read_a_402(fields: Fields) -> Verdict | None:
+    texts = [(message, read_words(message.text)) for message in fields.messages if message.own]
+    codes = [read_code(code.normalized) for code in fields.codes]
+    if any(said.transfer for _, said in texts) or any(said.transfer for said in codes):
+        return None  # a refused transfer of the application's own money (issue 23)
+    if any(_states_a_window(said) for _, said in texts) or any(said.lifts for said in codes):
+        return _beside_a_window(fields, texts, codes)
+    return _named(fields, texts)
+
+
+def _states_a_window(said: Statements) -> bool:
+    """`True` when a text states a limit that lifts by itself (a window, a throttle, a retry
+    asked, a resource in use, a bad key) or another look-alike: what a 402's own reading
+    sets aside, clause by clause."""
+    return said.lifts or not _LOOK_ALIKES.isdisjoint(said.strong | said.weak)
+
+
+def _beside_a_window(
+    fields: Fields, texts: list[tuple[Message, Statements]], codes: list[Statements]
+) -> Verdict | None:
+    """Rung 7 for a 402 that states a window (or another look-alike) somewhere: rungs 1 to 6
+    climbed again on what the error states outside it (its other texts, and the clauses of a
+    text that state none), when that states a gate plainly: a family by a strong rule of the
+    whole text, stated in a clause free of windows (a concept read in the clause alone is
+    not enough: "This limit applies to your current plan" beside a rate limit is the rate's),
+    or a code that names what happened."""
+    kept: list[Message] = []
+    whole_text: dict[str, str] = {}
+    split = 0
+    plain = any(_names_what_happened(said.strict_gates) for said in codes)
+    for message, said in texts:
+        if not _states_a_window(said):
+            kept.append(message)
+            plain = plain or _names_what_happened(said.strict_gates)
+            continue
+        scanned = message.text[:CONCEPT_SCAN]
+        if split >= _TEXTS_SPLIT or not any(mark in scanned for mark in _CLAUSE_MARKS):
+            continue  # one clause: the text itself, which states the window
+        split += 1
+        for clause in _SENTENCE_END.split(scanned, maxsplit=_CLAUSES_READ)[:_CLAUSES_READ]:
+            if not clause.strip():
+                continue
+            part = read_words(clause)
+            if _states_a_window(part):
+                continue
+            kept.append(Message(clause, message.upstream, message.own, message.remedy))
+            whole_text.setdefault(clause, message.text)
+            plain = plain or _names_what_happened(
+                family for family in part.strict_gates if family in said.strict_gates
+            )
+    if not plain:
+        return None
+    outside = Fields()
+    outside.messages = [*kept, *(message for message in fields.messages if not message.own)]
+    outside.codes = fields.codes
+    outside.values = fields.values
+    outside.exhausted = fields.exhausted
+    verdict = _climb(outside, False, None)
+    if verdict is None or verdict.by == "fields" or not _names_what_happened((verdict.family,)):
+        return None
+    if verdict.message in whole_text:
+        return verdict._replace(message=whole_text[verdict.message])
+    return verdict
+
+
+#: What ends a sentence, as `clauses.clauses_of` reads it (a 402's own reading splits a
+#: text that states a window only there: a clause joined by ", and" stays in its sentence),
+#: and its marks, one of which a text needs to hold more than one.
+_SENTENCE_END = re.compile("[.!?;]+(?:\\s+|$)|[\u3002\uff01\uff1f\uff1b]+")
+_CLAUSE_MARKS = (".", "!", "?", ";", "\u3002", "\uff01", "\uff1f", "\uff1b")
+#: How many sentences of a text, and how many texts, a 402's own reading splits: of each
+#: text its first `CONCEPT_SCAN` characters (what the concept layer reads too), since a
+#: provider states the reason up front; the bounds keep a hostile body's cost.
+_CLAUSES_READ = 8
+_TEXTS_SPLIT = 4
+
+
+def _names_what_happened(families: Iterable[Family]) -> bool:
+    """`True` for a gate family that says what happened: not a remedy, not a bare quota
+    (a throttle's words too: "you exceeded your current quota")."""
+    return any(
+        family.is_gate and not family.is_remedy and family is not Family.QUOTA_EXHAUSTED
+        for family in families
+    )
+
+
+def _named(fields: Fields, texts: list[tuple[Message, Statements]]) -> Verdict | None:
+    """Rung 7 for a 402 that states no window and no look-alike: the families its texts'
+    concepts name with the vetoes that lift nothing set aside (`clauses.read_on_a_402`),
+    the one of lowest rank; a vague one takes the reason of a remedy named beside it."""
+    named: dict[Family, str] = {}
+    for message, _ in texts:
+        for family in read_on_a_402(shape_of(message.text[:CONCEPT_SCAN])):
+            named.setdefault(family, message.text)
+    if not named:
+        return None
+    remedies = sorted((family for family in named if family.is_remedy), key=_rank)
+    stated = [family for family in named if not family.is_remedy]
+    family = min(stated, key=_rank) if stated else remedies[0]
+    remedy = remedies[0] if family.is_vague and stated and remedies else None
+    return Verdict(
+        _reason(remedy or family), family, first_code(fields), named[family], "named", remedy
+    )
+
+
+def _charge_unnamed(texts: list[tuple[Message, Statements]]) -> bool:
+    """`True` when every one of the error's own texts that states a decline says only that a
+    charge of the account failed, naming no instrument (`Statements.charge_unnamed`)."""
+    declines = [
+        said
+        for message, said in texts
+        if message.own and Family.INSTRUMENT_DECLINED in said.strong | said.weak
+    ]
+    return bool(declines) and all(said.charge_unnamed for said in declines)
 
 
 def _credits_of_plan(texts: list[tuple[Message, Statements]]) -> bool:
@@ -735,16 +905,26 @@ def _read_lowered(lowered: str) -> Statements:
     if not matched and not lifts and not period:
         return _NOTHING
     credits_of_plan = Family.BALANCE_EXHAUSTED in concepts.replaces and bool(concepts.strong)
+    charge_unnamed = _CHARGE_UNNAMED in concepts.rules and _DECLINE_RULES.isdisjoint(matched)
     return Statements(
         frozenset(strong),
         frozenset(weak - strong),
         tuple(matched),
         lifts=lifts,
         credits_of_plan=credits_of_plan,
+        charge_unnamed=charge_unnamed,
         window=_throttle_window(strong | weak, windows, uncaused, lowered, concepts),
         period=period,
     )
 
+
+#: The concept rule that reads a charge of the account that failed naming no instrument, and
+#: the wording rules that name a decline (a card's, a payment method's): beside one of them,
+#: the charge's failure is that decline's (`Statements.charge_unnamed`).
+_CHARGE_UNNAMED = "charge failed, no instrument named"
+_DECLINE_RULES = frozenset(
+    rule.name for rule in WORDING if rule.family is Family.INSTRUMENT_DECLINED
+)
 
 #: Any of `PERIOD_WINDOW`'s needles, searched at once.
 _PERIOD_NEEDLES = re.compile("|".join(re.escape(needle) for needle in PERIOD_WINDOW.needles))

@@ -88,7 +88,8 @@ class Fields:
         #: Where each message, code and value was read, for `read_again`; `None` when one
         #: was read where no path leads (inside an upstream error kept as JSON text).
         self.sources: _Sources | None = None
-        #: The answers made from these fields (`readers.gate`), frozen, by what they took.
+        #: The answers made from these fields (`readers.gate`, and a 402's own reading:
+        #: `decide.read_a_402`), frozen, by what they took.
         self.answers: dict[tuple[Any, ...], Any] = {}
         #: The status and the decoded payload of the one response these fields were read
         #: for, when no other response shares them (`readers.reading_of`): the answers are

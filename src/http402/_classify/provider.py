@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
-from .decide import decide, unless_a_transfer
+from .decide import decide, read_a_402, unless_a_transfer
 from .fields import text_fields
 from .readers import gate, moves_money, reading_of
 from .snapshot import ResponseSnapshot
@@ -77,6 +77,11 @@ class ProviderAdapter:
         else:
             fields = text_fields(response.text)
             verdict = decide(fields, strict=False)
+        unknown_402 = response.status_code == 402 and self.default_reason is Reason.UNKNOWN
+        if verdict is None and unknown_402:
+            # A 402's own reading (rung 7 of `decide`), where the provider documents no
+            # meaning of its own for a 402 that says nothing more.
+            verdict = unless_a_transfer(read_a_402(fields), lambda: moves_money(response.url))
         reason = self.status_reason(response)
         if reason is None:
             if verdict is not None:

@@ -16,8 +16,10 @@ import re
 from .._adapters import ResponseSnapshot
 from .._classify.decide import (
     WORDS_SCAN,
+    Verdict,
     decide,
     lifts_by_itself,
+    read_a_402,
     says_payment_required,
     unless_a_transfer,
 )
@@ -78,9 +80,10 @@ class JSONAdapter:
             return priced
         if fields.message is None and not fields.codes:
             return None  # a 402 with nothing to say is left to the next rule, then `unknown`
-        if lifts_by_itself(fields):
+        verdict = _read_a_402(response, fields)
+        if verdict is None and lifts_by_itself(fields):
             return None  # a 402 that states a rate limit or a resource in use: no gate
-        return gate(fields, None, self.name)
+        return gate(fields, verdict, self.name)
 
 
 class TextAdapter:
@@ -131,7 +134,12 @@ class TextAdapter:
         if verdict is None:
             if strict and says_payment_required(fields):
                 return gate(fields, None, self.name, message=message, raw=text)
-            return None if strict else _priced_by_headers(response, self.name)
+            if strict:
+                return None
+            priced = _priced_by_headers(response, self.name)
+            verdict = _read_a_402(response, fields) if priced is None else None
+            if verdict is None:
+                return priced
         return gate(fields, verdict, self.name, message=message, raw=text)
 
     def _xml(
@@ -151,9 +159,16 @@ class TextAdapter:
             priced = _priced_by_headers(response, self.name)
             if priced is not None:
                 return priced
-            if lifts_by_itself(fields):
+            verdict = _read_a_402(response, fields)
+            if verdict is None and lifts_by_itself(fields):
                 return None
         return gate(fields, verdict, self.name, raw=text)
+
+
+def _read_a_402(response: ResponseSnapshot, fields: Fields) -> Verdict | None:
+    """What a 402 whose rules named no gate states by its own reading (`decide.read_a_402`),
+    unless it is a lack of funds on a request that moves the application's own money."""
+    return unless_a_transfer(read_a_402(fields), lambda: moves_money(response.url))
 
 
 def _priced_by_headers(response: ResponseSnapshot, provider: str) -> PaymentRequired | None:

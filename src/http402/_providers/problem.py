@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from .._adapters import ResponseSnapshot
-from .._classify.decide import lifts_by_itself
-from .._classify.readers import gate, read_json
+from .._classify.decide import lifts_by_itself, read_a_402, unless_a_transfer
+from .._classify.readers import gate, moves_money, read_json
 from .._models import PaymentRequired
 from .._untrusted import bounded_text
 
@@ -53,6 +53,8 @@ class ProblemDetailsAdapter:
         if read is None:
             return None
         fields, verdict = read
+        if verdict is None and not strict:
+            verdict = unless_a_transfer(read_a_402(fields), lambda: moves_money(response.url))
         if verdict is None and (strict or lifts_by_itself(fields)):
             return None
         type_uri = bounded_text(problem_type, 300) if isinstance(problem_type, str) else None

@@ -228,7 +228,9 @@ WORDING = (
         STRONG,
         r"\b(?:maximum|max) billing\b[^.]{0,15}?\breached"
         r"|\bbilling (?:hard )?(?:limit|cap|capacity)\b[^.]{0,15}?\b(?:reached|exceeded|hit)"
-        r"|\bspend(?:ing)? (?:limit|cap)s?\b[^.]{0,20}?\b(?:reached|exceeded|hit)"
+        # The cap's amount may hold a decimal point, which ends no sentence ("Daily spend
+        # limit of $25.00 reached", Curate-Me's 402, payloads20).
+        r"|\bspend(?:ing)? (?:limit|cap)s?\b(?:[^.]|\.(?=[0-9])){0,20}?\b(?:reached|exceeded|hit)"
         r"|\b(?:reached|reaching|exceeded|hit) (?:your |the |its |their )?(?:[\w-]+ ){0,2}"
         r"spend(?:ing)? (?:limit|cap)"
         r"|\bpay[ -]as[ -]you[ -]go (?:limit|cap|budget)"
@@ -244,6 +246,7 @@ WORDING = (
             # A category's prefix does not outvote the finer words (The Graph's gateway,
             # research/payloads6 thegraph-gateway-auth-error-spend-limit-exceeded-graphql-200).
             "auth error: spend limit exceeded for this API key",
+            "Daily spend limit of $25.00 reached for organization org_xxx.",
         ),
         look_alikes=("Set a spend limit in the billing settings.",),
         source="tests/payloads/cohere-maximum-billing-reached-402.json",
@@ -338,14 +341,17 @@ WORDING = (
         "check the balance",
         Family.TOP_UP_ASKED,
         STRONG,
-        r"\b(?:check|verify|review|view|see|monitor) (?:your |the |the account'?s |your "
-        r"account'?s )?(?:account |credits? |prepaid |wallet |remaining )?balance\b"
+        # "account's" with a typographic apostrophe too (DataForSEO's "check your account’s
+        # balance", payloads20).
+        r"\b(?:check|verify|review|view|see|monitor) (?:your |the |the account['\u2019]?s |your "
+        r"account['\u2019]?s )?(?:account |credits? |prepaid |wallet |remaining )?balance\b"
         r"(?! (?:field|parameter|param|value|format|type|endpoint|api|sheet)s?\b)",
         needles=("balance",),
         examples=(
             "Access restricted. Check credits balance or enter the correct API key.",
             "Please check your account balance.",
             "See your credit balance at https://example.com/billing.",
+            "Please, check your account\u2019s balance.",
         ),
         look_alikes=(
             "Balance check failed.",

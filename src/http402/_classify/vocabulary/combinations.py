@@ -442,6 +442,26 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         source="research/payloads3 whatsapp-cloud-131042-business-eligibility-payment-issue-400",
     ),
     # ------------------------------------------------------------------ paying
+    # A charge of the account that failed, naming no card or payment method ("We had a
+    # problem billing your account"): it says that billing failed, not what failed, so a
+    # remedy that points at the account's balance names it (`decide`, rung 4: DataForSEO's
+    # 402 "... Please, check your account's balance." is the balance's, payloads20). Alone,
+    # or beside a card's or a payment method's words, it is the failed payment it says.
+    ConceptRule(
+        "charge failed, no instrument named",
+        Family.INSTRUMENT_DECLINED,
+        STRONG,
+        needs=[{C.PAYMENT, C.BILLING_WORD}, C.FAILURE, C.ACCOUNT],
+        unless=[C.INSTRUMENT, C.CARD],
+        examples=(
+            "We had a problem billing your account.",
+            "Billing your account failed.",
+        ),
+        look_alikes=("The card on your account was declined.", "Payment failed."),
+        source="research/payloads20 dataforseo-problem-billing-balance-402 "
+        "(docs.dataforseo.com/v3/appendix/errors: '402 | Payment Required | We had a problem "
+        "billing your account. Please, check your account's balance.')",
+    ),
     ConceptRule(
         "payment failed",
         Family.INSTRUMENT_DECLINED,
@@ -769,5 +789,25 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         examples=("Renew your subscription to continue.",),
         look_alikes=("Renew the token.",),
         source="'renew your subscription'",
+    ),
+)
+
+
+#: What a 402 names when no other rule reads it: read only by a 402's own reading (rung 7 of
+#: `decide.py`, `clauses.read_on_a_402`), after the rules above and their fallbacks, never on
+#: another status or a provider's host, where the same words ask for a software upgrade as
+#: often as for a plan's ("Please upgrade your SDK").
+NAMED_ON_A_402: tuple[ConceptRule, ...] = (
+    ConceptRule(
+        "upgrade named",
+        Family.UPGRADE_ASKED,
+        WEAK,
+        fallback=True,
+        needs=[C.UPGRADE_VERB],
+        part=Part.WHOLE,
+        examples=("You must upgrade to make additional requests.", "Upgrade required"),
+        look_alikes=("Request failed.",),
+        source="research/payloads21 hellosign-payment-required-upgrade-402 "
+        "(github.com/hellosign/hellosign-openapi examples/json/Error402Response.json)",
     ),
 )
