@@ -126,7 +126,8 @@ class TestCommonShapes:
         assert payment.action_url is None
 
     def test_retry_after_header_is_honoured_and_capped(self) -> None:
-        """`Retry-After` fills `retry_after`, an hour included; beyond a week it is noise."""
+        """`Retry-After` fills `retry_after`, an hour included; beyond a week it is said as a
+        week (case 184: dropped, it had called the hook for the longest waits only)."""
         short = http402.classify(
             gate({"error": "insufficient_credits"}, headers={"Retry-After": "5"})
         )
@@ -138,7 +139,7 @@ class TestCommonShapes:
         )
         assert short is not None and short.retry_after == 5.0
         assert hour is not None and hour.retry_after == 3600.0
-        assert absurd is not None and absurd.retry_after is None
+        assert absurd is not None and absurd.retry_after == 7 * 24 * 3600.0
 
     def test_request_id_from_headers(self) -> None:
         """`x-request-id` and `request-id` are read."""

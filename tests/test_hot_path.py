@@ -311,6 +311,21 @@ class TestBalanceHeaders:
             client.get(URL)
         assert [alert.balance for alert in fired.wait(1)] == [Decimal(2)]
 
+    def test_a_watch_of_many_headers_finds_each_of_them(self) -> None:
+        """A few names are compared one by one on the hot path; past `_FEW_NAMES`, a set is
+        asked: each name is found either way."""
+        names = tuple(f"X-Balance-{i}" for i in range(8))
+        for name in names:
+            fired = Alerts()
+            transport = http402.PaymentRequiredTransport(
+                httpx.MockTransport(lambda r, name=name: httpx.Response(200, headers={name: "2"})),
+                low_balance=http402.LowBalanceWatch(fired, below=5, headers=names),
+            )
+            assert isinstance(transport._watched_on_200, frozenset)
+            with httpx.Client(transport=transport) as client:
+                client.get(URL)
+            assert [alert.balance for alert in fired.wait(1)] == [Decimal(2)], name
+
     def test_a_response_without_them_calls_nothing(self) -> None:
         fired: list[http402.LowBalance] = []
         transport = http402.PaymentRequiredTransport(

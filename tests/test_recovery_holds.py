@@ -43,10 +43,13 @@ URL = "https://api.example.com/premium-data"
 CHALLENGE = json.loads((PAYLOADS / "x402-v2-payment-required-header.json").read_text())["response"]
 
 
-def challenge_header(amount: str = "10000", **extensions: Any) -> str:
-    """The spec's `PAYMENT-REQUIRED` payload with another amount, and extensions."""
+def challenge_header(amount: str = "10000", resource: str | None = None, **extensions: Any) -> str:
+    """The spec's `PAYMENT-REQUIRED` payload with another amount (and resource), and
+    extensions."""
     payload = json.loads(base64.b64decode(CHALLENGE["headers"]["payment-required"]))
     payload["accepts"][0]["amount"] = amount
+    if resource is not None:
+        payload["resource"]["url"] = resource
     if extensions:
         payload["extensions"] = extensions
     return base64.b64encode(json.dumps(payload).encode()).decode()
@@ -70,8 +73,11 @@ PENDING = settlement(
 )
 
 
-def gate(amount: str = "10000", **extra_headers: str) -> httpx.Response:
-    headers = {"content-type": "application/json", "payment-required": challenge_header(amount)}
+def gate(
+    amount: str = "10000", resource: str | None = None, **extra_headers: str
+) -> httpx.Response:
+    header = challenge_header(amount, resource)
+    headers = {"content-type": "application/json", "payment-required": header}
     return httpx.Response(402, headers={**headers, **extra_headers}, json={})
 
 
@@ -178,13 +184,13 @@ def test_the_unknown_outcome_pickles_whole() -> None:
 
 
 def test_a_hold_is_per_offer() -> None:
-    """A held offer does not stop another price (another resource) from being paid."""
+    """A held offer does not stop an offer of another resource from being paid."""
     wallet = Wallet()
 
     def handler(request: httpx.Request) -> httpx.Response:
         amount = "10000" if request.url.path == "/premium-data" else "20000"
         if "payment-signature" not in request.headers:
-            return gate(amount)
+            return gate(amount, str(request.url))
         if amount == "10000":
             raise httpx.ReadTimeout("timed out")
         return httpx.Response(200, json={"data": "other"})

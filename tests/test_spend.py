@@ -886,8 +886,10 @@ def test_one_offer_is_one_identity_however_a_replica_spells_it(
     from http402._amounts import canonical_offer
     from http402._holds import offer_keys
 
+    # One resource, one hold, however the offer is spelt or priced (case 176): a payment
+    # whose outcome is unknown holds the thing it bought.
     keys = offer_keys([one], "GET", "https://api.example.com/report")
-    assert (keys == offer_keys([other], "GET", "https://api.example.com/report")) is same
+    assert keys == offer_keys([other], "GET", "https://api.example.com/report")
     assert (canonical_offer(one) == canonical_offer(other)) is same
     policy = http402.SpendPolicy(
         max_amount={one.asset: 10_000},
@@ -918,29 +920,59 @@ def _priced(currency: str, amount: str, protocol: str = "payment") -> Any:
 
 
 @pytest.mark.parametrize(
-    ("one", "other", "same"),
+    ("one", "other"),
     [
-        (_priced("usd", "500"), _priced("USD", "500"), True),
-        (_priced("Usd", "500"), _priced("USD", "500.0"), True),
-        (_priced("sat", "500"), _priced("BTC", "500"), True),  # the scheme's base units
-        (_priced("sat", "500"), _priced("SAT", "500"), True),
-        # Not one price: another amount, another currency, another protocol's reading.
-        (_priced("usd", "500"), _priced("USD", "501"), False),
-        (_priced("usd", "500"), _priced("eur", "500"), False),
-        (_priced("usd", "500"), _priced("usd", "500", protocol="pay-per-crawl"), False),
+        (_priced("usd", "500"), _priced("USD", "500")),  # case 121: one price, two spellings
+        (_priced("Usd", "500"), _priced("USD", "500.0")),
+        (_priced("sat", "500"), _priced("BTC", "500")),  # the scheme's base units
+        (_priced("sat", "500"), _priced("SAT", "500")),
+        # Case 176: the same resource quoted anew (another amount, another currency, another
+        # protocol's reading) is the same thing bought: held while a payment's outcome is
+        # unknown, not paid a second time.
+        (_priced("usd", "500"), _priced("USD", "501")),
+        (_priced("usd", "500"), _priced("eur", "500")),
+        (_priced("usd", "500"), _priced("usd", "500", protocol="pay-per-crawl")),
     ],
 )
-def test_one_price_is_one_hold_however_a_replica_spells_its_currency(
-    one: Any, other: Any, same: bool
+def test_one_resource_is_one_hold_however_its_price_is_spelt_or_quoted(
+    one: Any, other: Any
 ) -> None:
-    """Case 121's kind: the hold key counts an offer's price as a spend policy counts it
-    (`_amounts.counted`: an ISO 4217 currency by its upper-case code in its minor unit,
-    bitcoin in millisatoshis), so the `Payment` scheme's "usd" from one replica and "USD"
-    from another are one held offer, as they are one currency to the policy."""
+    """Cases 121 and 176: an offer's hold key is what it sells (its resource), so "usd" from
+    one replica and "USD" from another, or a quote of 501 after 500, are one held offer."""
     from http402._holds import offer_keys
 
     keys = offer_keys([one], "GET", "https://api.example.com/report")
-    assert (keys == offer_keys([other], "GET", "https://api.example.com/report")) is same
+    assert keys == offer_keys([other], "GET", "https://api.example.com/report")
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        # Case 189: replicas that build the resource from the request they received.
+        ("https://api.example.com/v1/report", "http://api.example.com/v1/report", True),
+        ("https://api.example.com/v1/report", "https://API.Example.com:443/v1/report", True),
+        ("http://api.example.com:80/v1/report", "https://api.example.com/v1/report", True),
+        (
+            "https://api.example.com/v1/report?timestamp=1&signature=a",
+            "https://api.example.com/v1/report?timestamp=2&signature=b",
+            True,
+        ),
+        # Another resource is another thing: a path, a path's case, a query that stays.
+        ("https://api.example.com/v1/report", "https://api.example.com/v1/other", False),
+        ("https://api.example.com/v1/Report", "https://api.example.com/v1/report", False),
+        ("https://api.example.com/v1/report?id=1", "https://api.example.com/v1/report?id=2", False),
+        ("https://api.example.com/v1/report", "https://api.example.com:8443/v1/report", False),
+    ],
+)
+def test_one_resource_however_a_replica_spells_its_url(one: str, other: str, same: bool) -> None:
+    """Case 189's kind: the resource is keyed without its scheme, its host's case, a
+    default port or a per-request query (`_holds.resource_identity`)."""
+    from http402._holds import offer_keys
+
+    def key(resource: str) -> tuple[str, ...]:
+        return offer_keys([attrs.evolve(_priced("usd", "500"), resource=resource)], "GET", "/")
+
+    assert (key(one) == key(other)) is same
 
 
 def test_a_window_counts_one_token_however_its_address_is_cased() -> None:

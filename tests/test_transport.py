@@ -423,9 +423,9 @@ async def test_problem_json_through_the_transport(mode: str) -> None:
     assert caught.value.payment.provider == "rfc9457"
 
 
-@pytest.mark.parametrize("value", ["soon", "-5", "1e3", "8640000", "Fri, 31 Feb 2027 00:00:00 GMT"])
+@pytest.mark.parametrize("value", ["soon", "-5", "1e3", "Fri, 31 Feb 2027 00:00:00 GMT"])
 async def test_garbage_retry_after_through_the_transport(mode: str, value: str) -> None:
-    """A `Retry-After` outside RFC 9110's grammar or over a week is ignored, not an error."""
+    """A `Retry-After` outside RFC 9110's grammar is ignored, not an error."""
     client = make(
         mode,
         lambda request: httpx.Response(

@@ -35,8 +35,6 @@ class TestRetryAfter:
     @pytest.mark.parametrize(
         "value",
         [
-            "604801",
-            "99999999",
             "-1",
             "1.5",
             "1e3",
@@ -44,7 +42,6 @@ class TestRetryAfter:
             "0x10",
             "soon",
             "",
-            "99999999999999999999",
             "Sun, 31 Feb 2027 08:49:37 GMT",
             "Sun, 06 Nov 2027 25:49:37 GMT",
             "2027-11-06T08:49:37Z",
@@ -53,8 +50,14 @@ class TestRetryAfter:
         ],
     )
     def test_garbage_and_too_long_are_ignored(self, value: str) -> None:
-        """Anything outside RFC 9110's grammar, or beyond a week, is `None`."""
+        """Anything outside RFC 9110's grammar is `None`."""
         assert parse_retry_after(value, now=NOW) is None
+
+    @pytest.mark.parametrize("value", ["604801", "8640000", "99999999999", "9" * 5000])
+    def test_a_wait_past_a_week_is_said_as_a_week(self, value: str) -> None:
+        """Case 184: a wait beyond the cap is the cap, never dropped (dropped, it had called
+        the hook for the longest waits only, while an hour's wait called none)."""
+        assert parse_retry_after(value, now=NOW) == 7 * 24 * 3600.0
 
     def test_none(self) -> None:
         """No header, no wait."""

@@ -45,7 +45,6 @@ from typing import Any
 
 import attrs
 
-from ._amounts import canonical_offer, counted
 from ._models import PaymentOption, PaymentRequired, Reason, Retry
 from ._redaction import Redactor, safe_url_for_display
 from ._replay import request_target
@@ -234,48 +233,47 @@ _ACCOUNT_LEVEL = tuple(reason for reason in Reason if reason.is_account_level)
 
 
 def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple[str, ...]:
-    """The hold keys of a challenge's offers: one per offer (what it sells and for how
-    much, not who asked), or one for the request when it names no offer.
+    """The hold keys of a challenge's offers: one per thing they sell, the resource an
+    offer names (else the request: its method and URL), or one for the request when no
+    offer is named.
 
-    The protocol, network, asset, unit, amount and resource (else the request's method and
-    URL), each URL without the query parameters that change per request
-    (`_replay.request_target`, cases 131 and 169), count; a per-challenge token (an L402
-    invoice, an x402 nonce) does not, so a request sent again (an SDK's retry) meets the
-    same hold. The offer counts as
-    `canonical_offer` has it: a replica that writes the token's address in lower case, or
-    the network by its x402 v1 name, sells the same offer (case 114); and its price as a
-    spend policy counts it (`counted`): a currency in any case ("usd", "USD") or bitcoin
-    as "sat" or "BTC" base units is one price (case 121)."""
+    What is sold, not how or for how much: a payment whose outcome is unknown holds every
+    offer of the same resource, whatever its price, asset, network, payee or protocol, so
+    the same request met again with a new quote (an L402 invoice priced in fiat at the
+    moment's rate, an x402 price that tracks gas) is held, not paid a second time (case
+    176). The resource (and the request's URL) count as `resource_identity` has them: the
+    query parameters that change per request (`_replay.request_target`, cases 131 and 169)
+    left out, scheme, host case and default port not counted, so two replicas that spell
+    one resource two ways (`http://` behind a TLS-terminating balancer, `:443`, a host in
+    capitals) sell one thing (case 189). A per-challenge token (an L402 invoice, an x402
+    nonce) never counts, so a request sent again (an SDK's retry) meets the same hold."""
     keys = [_offer_key(option, method, url) for option in options]
     return tuple(dict.fromkeys(keys)) or (_offer_key(None, method, url),)
 
 
+def resource_identity(url: str) -> str:
+    """`url` as the thing it names, for a hold's key: `request_target` (no per-request query
+    parameters), then its host in lower case without a default port, and no scheme: the
+    same resource spelt by two replicas is one."""
+    target = request_target(url)
+    sep, rest = target.partition("://")[1:]
+    if not sep:
+        return target
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2].lower()  # never a userinfo
+    for default in (":443", ":80"):
+        if host.endswith(default):
+            host = host[: -len(default)]
+            break
+    return f"//{host}{slash}{path}"
+
+
 def _offer_key(option: PaymentOption | None, method: str, url: str) -> str:
-    # What the request asks for, as the billing scope sees it: a query signed anew on each
-    # send (`timestamp=`, `signature=`) is the same request (case 131).
-    url = request_target(url)
-    if option is None:
-        parts: tuple[object, ...] = ("request", method.upper(), url)
+    resource = option.resource if option is not None and option.resource else None
+    if resource is not None:
+        parts: tuple[object, ...] = ("resource", resource_identity(resource))
     else:
-        option = canonical_offer(option)
-        # The price as a spend policy counts it (one key, one unit: "usd" and "USD" are one
-        # currency, the `Payment` scheme's "sat" and "BTC" base units one bitcoin amount);
-        # as written where it cannot be counted.
-        money = counted(option)
-        price = (
-            (money[0], format(money[1].normalize(), "f"))
-            if money is not None
-            else (option.asset, option.unit, str(option.amount))
-        )
-        parts = (
-            option.protocol,
-            option.scheme,
-            option.network,
-            *price,
-            # A resource is what the offer sells, as the request's URL is: a resource URL
-            # signed anew on each send is the same resource (case 169).
-            request_target(option.resource) if option.resource else f"{method.upper()} {url}",
-        )
+        parts = ("request", method.upper(), resource_identity(url))
     digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return f"offer:{digest[:32]}"
 

@@ -75,17 +75,19 @@ TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in TOP_UP_REASONS)
 NOT_STREAMS: dict[bytes, bool] = {}
 _MAX_NOT_STREAMS = 256
 _MAX_CONTENT_TYPE = 256
+#: Up to how many header names the hot path asks for in a tuple rather than a set.
+_FEW_NAMES = 4
 #: The attributes that the shells' hot path reads, in the order it reads them.
 _HOT_PATH = (
     "_recovery",
     "_book",
+    "_quiet_book",
     "_transport",
     "_ok",
     "_watched_on_200",
     "_plain",
     "_not_streams",
     "_checks",
-    "_local_book",
 )
 #: The `run_episode` of the in-process coordinators, which never read a mark's wall clock.
 _LOCAL_EPISODES = (LocalCoordinator.run_episode, AsyncLocalCoordinator.run_episode)
@@ -186,10 +188,16 @@ class Shell:
         gate, and the flow asks it, as it does to probe (`_checks` always says a gate may
         be known: `_ALWAYS_ASK`). The mark is two numbers read off the
         book (`_mark_book`) where the coordinator marks there, as every coordinator of
-        http402 does; with an in-process coordinator (`_local_book`) only the sequence, as
-        nothing reads its wall clock but a gate's mark, taken as the gate arrives. A
-        response that got through may settle a top-up or a hold of this process: whether
-        there is any is a flag the book keeps beside its sequence (`settling_now`).
+        http402 does; with an in-process coordinator only the sequence, as nothing reads
+        its wall clock but a gate's mark, taken as the gate arrives. A response that got
+        through may settle a top-up or a hold of this process: whether there is any is a
+        flag the book keeps beside its sequence (`settling_now`).
+
+        Where the coordinator is in-process and preflight probes no balance (`_quiet_book`,
+        the hooks' usual set-up, with or without the known-gate memory), a request looks at
+        one number before it is sent, its book's count of known gates, read beside the
+        sequence that marks it: while it is 0, nothing can refuse the request, and the
+        checks above are skipped.
 
         `_passes` looks for the header names a feature reads (`_watched`; on a 200,
         `_watched_on_200`): a balance header wherever a balance is used (the low-balance
@@ -211,7 +219,9 @@ class Shell:
         # in-process one orders by the sequence alone, so a request it marks reads no clock
         # as it is sent (a call of its own), and a gate's mark reads it as the gate arrives.
         in_process = getattr(type(coordinator), "run_episode", None) in _LOCAL_EPISODES
-        self._local_book = self._mark_book if in_process else None
+        local_book = self._mark_book if in_process else None
+        checks_book = self._checks is None or self._checks is local_book
+        self._quiet_book = local_book if checks_book else None
         #: Whose sequence marks a request as it is sent, to order the balances read
         #: (`_readings`).
         self._book = book
@@ -244,7 +254,14 @@ class Shell:
         self._reads_balances = reads_balances
         self._watched = names if reads_balances else frozenset()
         peeks = options.peek_streams
-        self._watched_on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
+        on_200: frozenset[bytes] | tuple[bytes, ...]
+        on_200 = (self._watched | {b"content-type"}) if peeks else self._watched
+        # A few names are asked for in a tuple, content type first (on nearly every 200):
+        # each is compared as bytes, whose lengths mostly differ, where a set would hash
+        # the name (a new object on every response) before it looks.
+        if len(on_200) <= _FEW_NAMES:
+            on_200 = tuple(sorted(on_200, key=lambda name: (name != b"content-type", name)))
+        self._watched_on_200 = on_200
         # The hot path judges a 200 inline by its header list (`_ok` is 200) where the library
         # keeps httpx's and a feature reads a header of a 200; else no status is `_ok`, and
         # `_passes` judges every response (a 200 with nothing watched passes at once). One
@@ -310,10 +327,16 @@ class Shell:
         where nothing is to ask (an in-process coordinator, a payment, no hold keys). The
         shells ask (`_held_since_elected`); a store that cannot tell holds (fail closed)."""
         held_if_cut = action.call.held_if_cut
-        if not action.fleet or held_if_cut is None or self._local_book is not None:
+        if not action.fleet or held_if_cut is None or self._in_process():
             return None
         scope, keys, _ = held_if_cut
         return scope, action.call.held_by or keys
+
+    def _in_process(self) -> bool:
+        """Whether the coordinator keeps its episodes in this process alone, marking on its
+        book (`_plan_the_hot_path`)."""
+        in_process = getattr(type(self._coordinator), "run_episode", None) in _LOCAL_EPISODES
+        return in_process and self._mark_book is not None
 
     def _key_scopes(self, options: Options) -> None:
         """The billing scope this transport computes: the application's `scope=`, or the

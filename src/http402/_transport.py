@@ -265,19 +265,23 @@ class PaymentRequiredTransport(Shell, httpx.BaseTransport):
             if self._passes(response):
                 return response
             return self._looked_at(request, response, sequence)
-        gates = self._checks  # preflight may refuse while a gate is known (`Shell._checks`)
-        if gates is not None and gates.gated_scopes > 0 and gates.knows_gates():
-            return self._recovered(self._recovery.flow(request, self._coordinator), request)
         # Taken before sending: a generator body is gone once sent, and the mark tells a
         # late gate of a burst from a new one (two numbers, made a `Mark` at a gate).
-        book = self._local_book
-        if book is not None:  # no wall clock: a gate's mark reads it (`Shell._local_book`)
-            sequence, wall = book.sequence, None
-        elif (book := self._mark_book) is not None:
-            sequence, wall = book.sequence, _wall()
-        else:
-            sequence, wall = self._coordinator.mark()
-            book = self._book  # the book whose flag says a response may settle something
+        book = self._quiet_book
+        if book is None or book.gated_scopes > 0:  # one look at an in-process book
+            gates = self._checks  # preflight may refuse while a gate is known
+            if gates is not None and gates.gated_scopes > 0 and gates.knows_gates():
+                return self._recovered(self._recovery.flow(request, self._coordinator), request)
+            if book is not None:  # a gate known, but none that refuses this request
+                sequence, wall = book.sequence, None
+            elif (book := self._mark_book) is not None:
+                sequence, wall = book.sequence, _wall()
+            else:
+                sequence, wall = self._coordinator.mark()
+                book = self._book  # the book whose flag says a response may settle something
+        else:  # no wall clock: a gate's mark reads it as the gate arrives (`Shell`)
+            sequence = book.sequence
+            wall = None
         stream = request.stream
         try:
             response = self._transport.handle_request(request)

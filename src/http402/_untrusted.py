@@ -53,15 +53,16 @@ DEFAULT_MAX_BODY_SECONDS = 5.0
 MAX_HEADER_PAYLOAD_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_DIGITS = 4300
-#: The longest `Retry-After` kept (a week): beyond the propagation window it is not waited
-#: for, but kept in `payment.retry_after` to say when to come back; beyond this, it is noise.
+#: The longest `Retry-After` said (a week): beyond the propagation window it is not waited
+#: for, but kept in `payment.retry_after` to say when to come back; a longer wait is said as
+#: this one (never dropped: a wait past any window calls no hook, case 184).
 MAX_RETRY_AFTER = 7 * 24 * 3600.0
 MAX_TEXT_FIELD = 2000
 _MAX_URL_LENGTH = 2048
 
 # A string token is matched "unrolled" and may run to the end unclosed, so one pass over the
 # text is linear even for a body cut inside a long string of escaped quotes.
-_DIGITS = re.compile(r"[0-9]{1,10}")
+_DIGITS = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _WEEKDAYS = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _MONTHS = {
@@ -516,19 +517,23 @@ def _parse_challenges(value: str, out: list[tuple[str, dict[str, str]]]) -> None
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a `Retry-After` value, by RFC 9110's grammar, capped.
 
-    Digits or an HTTP-date; anything else, or a wait beyond `MAX_RETRY_AFTER`, is `None`.
+    Digits or an HTTP-date; anything else is `None`. A wait beyond `MAX_RETRY_AFTER` is
+    that cap: a server that says "come back in a month" is at least as far past any
+    propagation window as one that says a week (dropping it had called the hook for the
+    longest waits only, case 184).
     """
     if value is None:
         return None
     value = value.strip()
     if _DIGITS.fullmatch(value):
-        seconds = float(int(value))
+        # More than ten digits is more than 300 years: the cap, without reading the number.
+        seconds = float(int(value)) if len(value) <= 10 else MAX_RETRY_AFTER
     else:
         when = _parse_http_date(value)
         if when is None:
             return None
         seconds = max(0.0, when - (time.time() if now is None else now))
-    return seconds if seconds <= MAX_RETRY_AFTER else None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 def _parse_http_date(value: str) -> float | None:
