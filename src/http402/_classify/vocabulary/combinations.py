@@ -302,10 +302,12 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
     ),
     # A license that does not include what was asked: the plan's feature, in a license's
     # words (Kibana's 403 "Your license does not support machine learning.").
+    # Weak: a license manager's own API says the same of its customers' licenses
+    # (LicenseSpring's 400 "license is not enabled"); the upgrade asked beside it counts.
     ConceptRule(
         "license requirement",
         Family.PLAN_FEATURE,
-        STRONG,
+        WEAK,
         needs=[C.LICENSE, C.REQUIREMENT],
         unless=[C.KEY, C.FIELD, C.NOT_SUBSCRIBED],
         examples=(
