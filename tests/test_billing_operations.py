@@ -26,6 +26,14 @@ REFUSED = [
     (400, "Cannot downgrade: your current usage exceeds the Free plan's limit"),
     (400, "Downgrade not allowed: usage exceeds the Starter plan's quota."),
     (409, "Your payment is being processed."),
+    # Case 182: other words for the state, and the state before the operation.
+    (409, "Your recharge is queued and will be applied shortly. Do not purchase again."),
+    (409, "A credit purchase for this account is awaiting confirmation."),
+    (400, "Credit purchase pending confirmation."),
+    (429, "Top-up in flight; please retry in a few seconds."),
+    (409, "Previous top-up not yet settled. Insufficient credits until it completes."),
+    (400, "We're still processing your previous credit purchase."),
+    (409, "Insufficient balance. Your deposit is being confirmed on-chain (2/12 confirmations)."),
 ]
 #: The same words around a gate stay a gate.
 GATES = [
@@ -35,6 +43,23 @@ GATES = [
         403,
         "Your plan was downgraded to Free: upgrade to use this model.",
         Reason.PLAN_LIMIT_EXCEEDED,
+    ),
+    # Case 174: a debt awaiting the account's payment ("pending payment", "pending since")
+    # is owed, not under way.
+    (
+        402,
+        "Your subscription has expired: your renewal invoice is pending payment.",
+        Reason.SUBSCRIPTION_EXPIRED,
+    ),
+    (
+        402,
+        "Your subscription has expired: the renewal is pending payment.",
+        Reason.SUBSCRIPTION_EXPIRED,
+    ),
+    (
+        402,
+        "Account suspended: renewal payment is pending since 3 days; pay the outstanding invoice.",
+        Reason.SUBSCRIPTION_EXPIRED,
     ),
 ]
 

@@ -21,6 +21,19 @@ TRANSFER = Family.TRANSFER_REFUSED
 OTHER = Family.NOT_BILLING
 STRONG = Strength.STRONG
 
+#: An operation on the account's own billing that may be under way (the subject of the
+#: "billing operation under way" record).
+_OPERATION = (
+    r"(?:top[- ]?ups?|(?:auto[- ]?)?recharges?|purchases?|payments?|upgrades?|downgrades?"
+    r"|renewals?|plan changes?|subscription changes?|deposits?)"
+)
+#: That it is under way, not finished: said after a copula or "already/still/currently".
+#: Pending *payment* (or pending *since* a date) is a debt awaiting the account (case 174).
+_UNDER_WAY = (
+    r"(?:in progress|pending(?! payment| since)|underway|under way|being processed|processing"
+    r"|running|queued|awaiting confirmation|pending confirmation|in flight|being confirmed"
+    r"|not yet (?:settled|confirmed|credited|applied|completed))"
+)
 #: An operation of a payment or trading product that moves its user's money (a transfer, a
 #: payout, a withdrawal, a refund) or its sender, from the one source (`movement.py`): a word
 #: of a spaced script as a whole word, a Chinese, Japanese or Korean one anywhere.
@@ -202,18 +215,23 @@ WORDING = (
         "a billing operation under way or a plan change refused",
         TRANSFER,
         STRONG,
-        r"\b(?:top[- ]?ups?|(?:auto[- ]?)?recharges?|purchases?|payments?|upgrades?|downgrades?"
-        r"|renewals?|plan changes?|subscription changes?)\b[^.;]{0,60}?\b(?:(?:is|are) (?:already "
-        r"|still |currently )?(?:in progress|pending|underway|under way|being processed"
-        r"|processing|running)|(?:already|still|currently) (?:in progress|pending|underway"
-        r"|under way|being processed|processing|running))\b"
-        r"|\b(?:top[- ]?up|recharge|purchase|payment|upgrade|downgrade|renewal|plan change)s? "
-        r"(?:in progress|underway|under way)\b"
+        # What is under way: the operation named first, its state after it ("A top-up is
+        # already in progress", "Top-up in flight", "Previous top-up not yet settled"), or
+        # the state first ("still processing your previous credit purchase"). Pending
+        # *payment* or pending *since* a date is a debt waiting for the account (case 174),
+        # never an operation under way.
+        rf"\b{_OPERATION}\b[^.;]{{0,60}}?\b(?:(?:is|are) (?:already |still |currently )?"
+        rf"{_UNDER_WAY}|(?:already|still|currently) {_UNDER_WAY})"
+        rf"|\b{_OPERATION} (?:in progress|underway|under way|in flight|pending confirmation"
+        r"|awaiting confirmation|not yet (?:settled|confirmed|credited|applied|completed))\b"
         r"|\b(?:already|still) (?:an? |one )?(?:pending |ongoing )?(?:top[- ]?up|recharge"
         r"|purchase|payment|upgrade|downgrade|plan change) (?:in progress|pending|underway"
         r"|under way|being processed)\b"
-        r"|\b(?:pending|ongoing|in-progress|unfinished) (?:top[- ]?up|recharge|upgrade|downgrade"
-        r"|plan change|subscription change|purchase)s?\b"
+        r"|\b(?:pending|ongoing|in-progress|unfinished|unsettled|unconfirmed) (?:top[- ]?up"
+        r"|recharge|upgrade|downgrade|plan change|subscription change|purchase|deposit)s?\b"
+        r"|\b(?:still|currently|already) (?:processing|confirming|settling|crediting) (?:your "
+        r"|the |this |a |an )?(?:previous |last |earlier |pending )?(?:[\w-]+ )?(?:top[- ]?up"
+        r"|recharge|purchase|payment|deposit|upgrade|renewal)s?\b"
         r"|\b(?:cannot|can't|can not|unable to|not allowed to|not possible to) (?:downgrade"
         r"|cancel (?:the |your |this )?(?:plan|subscription)"
         r"|(?:switch|change) (?:to )?(?:the |your |this |a |an |another )?(?:[\w-]+ )?"
@@ -230,6 +248,16 @@ WORDING = (
             "running",
             "ongoing",
             "unfinished",
+            "queued",
+            "awaiting",
+            "in flight",
+            "not yet",
+            "being confirmed",
+            "confirming",
+            "settling",
+            "crediting",
+            "unsettled",
+            "unconfirmed",
             "downgrade",
             "cancel",
             "switch",
@@ -250,6 +278,14 @@ WORDING = (
             "An auto-recharge is currently running for this account",
             "Your subscription renewal is being processed.",
             "Subscription renewal in progress",
+            # Case 182: other words for the same state, and the state before the operation.
+            "Your recharge is queued and will be applied shortly. Do not purchase again.",
+            "A credit purchase for this account is awaiting confirmation.",
+            "Credit purchase pending confirmation.",
+            "Top-up in flight; please retry in a few seconds.",
+            "Previous top-up not yet settled. Insufficient credits until it completes.",
+            "We're still processing your previous credit purchase.",
+            "Insufficient balance. Your deposit is being confirmed on-chain (2/12 confirmations).",
         ),
         look_alikes=(
             "Your top-up failed: card declined.",
@@ -260,10 +296,18 @@ WORDING = (
             "Payment processing failed: card declined.",
             "Your subscription renewal failed. Update your payment method.",
             "Credit purchase required to continue.",
+            # Case 174: a debt awaiting the account's payment stays a gate.
+            "Your subscription has expired: your renewal invoice is pending payment.",
+            "Your subscription has expired: the renewal is pending payment.",
+            "Account suspended: renewal payment is pending since 3 days; pay the outstanding "
+            "invoice.",
+            "Your payment is overdue: pay the pending invoice to restore access.",
         ),
         source="research/cases10 136 (an adversary's refusals of a billing operation: a "
-        "409 top-up in progress, a 400 refused downgrade), the kind of DESIGN's 'never pays "
-        "twice'",
+        "409 top-up in progress, a 400 refused downgrade), research/cases13 174 (a debt "
+        "pending payment is no operation under way) and 182 (queued, awaiting confirmation, "
+        "in flight, not yet settled, the state before the operation), the kind of DESIGN's "
+        "'never pays twice'",
     ),
     WordRule(
         "bad credentials",
