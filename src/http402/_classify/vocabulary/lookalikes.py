@@ -21,6 +21,18 @@ TRANSFER = Family.TRANSFER_REFUSED
 OTHER = Family.NOT_BILLING
 STRONG = Strength.STRONG
 
+#: Another party than the caller, named as the owner of an account, a balance or billing.
+_OTHER_PARTY = (
+    r"(?:customer|user|member|recipient|payee|merchant|seller|buyer|payer|client|tenant"
+    r"|end[- ]user|sender|receiver|beneficiary|cardholder|account holder|subscriber)"
+)
+#: A billing API's id of a customer, a subscription, an account, a user or a member.
+_OBJECT_ID = r"(?:cus|cust|sub|acct|usr|mbr)_\w{3,}"
+#: What such an owner holds that reads like the caller's gate.
+_OWNED = (
+    r"(?:account|balance|wallet|credits?|funds|subscription|billing|plan|card|workspace"
+    r"|organi[sz]ation|quota)\b"
+)
 #: An operation on the account's own billing that may be under way (the subject of the
 #: "billing operation under way" record).
 _OPERATION = (
@@ -308,6 +320,78 @@ WORDING = (
         "pending payment is no operation under way) and 182 (queued, awaiting confirmation, "
         "in flight, not yet settled, the state before the operation), the kind of DESIGN's "
         "'never pays twice'",
+    ),
+    # Someone else's state: an account, a balance, a subscription or billing whose owner
+    # the words name as another party than the caller (a customer, a member, a user of the
+    # application's, a linked account, an object of a billing API). A platform's key that
+    # acts for its customers meets their lapses and their empty wallets; a hook answering
+    # them renews or buys for the wrong account, and a known gate refuses the key's other
+    # calls (cases 187, 188). Owned by a determiner and a possessive ("the customer's", "this
+    # user's"), a third person's possessive ("their account", "his balance"), an object's
+    # id ("customer cus_123", "subscription sub_1Q2w3E4r", "cust_abc123's"), or an account
+    # that is linked, connected or managed. The caller's own stays the caller's: "your
+    # account", "this account", "the account", an owner not named ("User balance
+    # insufficient", a gateway's words for the key's owner).
+    WordRule(
+        "someone else's account, balance or billing",
+        TRANSFER,
+        STRONG,
+        rf"\b(?:the|this|that|each|another|a) {_OTHER_PARTY}(?:'s|’s|s') (?:[\w-]+ ){{0,2}}"
+        rf"{_OWNED}"
+        # A remedy asked of the account's owner in the third person is the caller's
+        # ("The project owner must upgrade their plan").
+        r"|(?<!upgrade )(?<!update )(?<!renew )(?<!top up )(?<!raise )(?<!increase )"
+        r"(?<!check )(?<!add to )(?<!fund )"
+        rf"\b(?:their|his|her) (?:[\w-]+ ){{0,2}}{_OWNED}"
+        rf"|\b(?:{_OTHER_PARTY}|subscription|account) (?:id )?{_OBJECT_ID}"
+        rf"|\b{_OBJECT_ID}(?:'s|’s)"
+        rf"|\b(?:linked|connected|managed|external) accounts?\b",
+        needles=(
+            "'s",
+            "’s",
+            "s' ",
+            "their ",
+            "his ",
+            "her ",
+            "cus_",
+            "cust_",
+            "sub_",
+            "acct_",
+            "usr_",
+            "mbr_",
+            "linked account",
+            "connected account",
+            "managed account",
+            "external account",
+        ),
+        examples=(
+            "Customer cust_abc123's account has been cancelled.",
+            "Cannot message this user: their account has been suspended or cancelled.",
+            "The member's account has been cancelled.",
+            "Linked account has been cancelled by the institution.",
+            "Subscription sub_1Q2w3E4r is cancelled and cannot be updated.",
+            "Customer has insufficient credits in their wallet.",
+            "The user's balance is insufficient for this purchase.",
+            "This customer's subscription is past due.",
+            "Billing is not enabled for the customer's workspace.",
+            "The connected account's balance is insufficient for this transfer.",
+        ),
+        look_alikes=(
+            "Your account has been cancelled.",
+            "Your subscription is past due.",
+            "This account's balance is insufficient.",
+            "User balance is insufficient, please recharge.",
+            "user quota is not enough",
+            "Insufficient credits in your wallet. Please top up.",
+            "The account's subscription has expired.",
+            "Billing is not enabled for this project.",
+            "The project owner must upgrade their plan or remove spend caps to restore service.",
+            "The organization admin must update their payment method.",
+        ),
+        source="research/cases13 187 and 188 (an adversary's someone-else's states: a "
+        "customer's cancelled account or past-due subscription, a user's balance, a billing "
+        "API's subscription object), docs/reasons.md's 'someone else's block is no gate' "
+        "(Kotani Pay, Prevop, Bithumb, LinkupAPI)",
     ),
     WordRule(
         "bad credentials",
