@@ -237,16 +237,26 @@ def project_mypy(tmp_path_factory: pytest.TempPathFactory) -> MypyRun:
     return MypyRun(**json.loads(result.read_text(encoding="utf-8")))
 
 
+#: The files that use the real `openai` and `anthropic` SDKs (tests/lazy.py): run together,
+#: by one pytest-xdist worker, so that one worker imports them.
+_SDK_FILES = ("tests/test_sdks.py::", "tests/test_streams_sdks.py::")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The nemesis first and the project's type check with the tests that reuse its cache
-    last. The nemesis is the longest test (a fleet of processes on a real redis-server, most
-    of it waiting): started last, it ran alone at the end while the other workers were done.
-    The type check started with the run (`pytest_configure`) and is done by the end, so no
-    worker waits for it."""
+    """The nemesis first, the SDK tests next, and the project's type check with the tests
+    that reuse its cache last. The nemesis is the longest test (a fleet of processes on a
+    real redis-server, most of it waiting): started last, it ran alone at the end while the
+    other workers were done. The SDK tests follow it at the head of the first worker's
+    share (`--dist worksteal` gives each worker a third of the suite in this order; one that
+    runs out takes the tail of another's), so that the SDKs (~1.7 s of CPU to import) are
+    imported by that worker alone. The type check started with the run (`pytest_configure`)
+    and is done by the end, so no worker waits for it."""
 
     def order(item: pytest.Item) -> int:
         if "project_mypy" in getattr(item, "fixturenames", ()):
-            return 2
-        return 0 if item.nodeid.startswith("tests/test_nemesis.py") else 1
+            return 3
+        if item.nodeid.startswith("tests/test_nemesis.py"):
+            return 0
+        return 1 if item.nodeid.startswith(_SDK_FILES) else 2
 
     items.sort(key=order)

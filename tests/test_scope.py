@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pytest
 import http402
 from http402._replay import default_scope
 
+from .fakes import VirtualClock
 from .test_fleet import FakeClock, RedisServer, running_server, settle
 
 URL = "https://api.cdp.example.com/platform/v2/evm/accounts"
@@ -440,6 +441,566 @@ async def test_a_known_gate_of_one_body_key_does_not_refuse_another() -> None:
     assert (await asynchronous.post(TAVILY, json={"api_key": KEY_B})).status_code == 200
 
 
+# --- One caller, however its credentials travel -----------------------------------------
+#
+# The scope is WHO the credentials say the caller is: the set of what names the account in
+# each credential's value (`credential_identity`), not where or under what name it travels.
+# One key sent two ways is one caller (case 183); two keys, or a key and another credential
+# beside it, are two. A scheme that signs each request is known by its key, not by what it
+# signs anew (case 190).
+
+GOOGLE = "https://generativelanguage.googleapis.com/v1beta/models/gemini:generateContent"
+AIZA_A, AIZA_B = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv", "AIzaSyZ9y8X7w6V5u4T3s2R1q0PoNmLkJiHgFe"
+MONGO = "https://cloud.mongodb.com/api/atlas/v2/groups/5f1a/clusters"
+
+
+def request(url: str = URL, method: str = "GET", **kwargs: Any) -> httpx.Request:
+    return httpx.Request(method, url, **kwargs)
+
+
+def digest(user: str, password: str, realm: str = "MMS Public API") -> httpx.Request:
+    """A request as `httpx.DigestAuth` signs it after the server's challenge: a fresh server
+    nonce, a fresh `cnonce`, so a new `response`, every time."""
+    flow = httpx.DigestAuth(user, password).sync_auth_flow(request(MONGO))
+    challenge = httpx.Response(
+        401,
+        request=next(flow),
+        headers={
+            "WWW-Authenticate": f'Digest realm="{realm}", nonce="{uuid.uuid4().hex}", '
+            'algorithm=MD5, qop="auth"'
+        },
+    )
+    return flow.send(challenge)
+
+
+def oauth1(consumer: str = "xvz1evFS4wEEPTGEFPHBog", token: str = "370773112-GmHxMAgY") -> str:
+    """An OAuth 1.0a `Authorization` as a client library signs each request (RFC 5849 3.5.1):
+    a fresh nonce, timestamp and signature."""
+    fresh = uuid.uuid4().hex
+    return (
+        f'OAuth oauth_consumer_key="{consumer}", oauth_nonce="{fresh}", '
+        f'oauth_signature="{fresh[:20]}%3D", oauth_signature_method="HMAC-SHA1", '
+        f'oauth_timestamp="{uuid.uuid4().int % 10**10}", oauth_token="{token}", '
+        'oauth_version="1.0"'
+    )
+
+
+def sigv4_like(scheme: str, key_id: str, scope_tail: str = "us-east-1/s3/aws4_request") -> str:
+    """A SigV4-family `Authorization`: a credential scope naming the key, a signature new on
+    every request (AWS SigV4, Google's GOOG4, Tencent Cloud's TC3, Volcengine's)."""
+    return (
+        f"{scheme} Credential={key_id}/2026120{uuid.uuid4().int % 9 + 1}/{scope_tail}, "
+        f"SignedHeaders=host;x-amz-date, Signature={uuid.uuid4().hex * 2}"
+    )
+
+
+def header(value: str, name: str = "Authorization") -> httpx.Request:
+    return request(headers={name: value})
+
+
+SAME_CALLER: dict[str, tuple[Callable[[], httpx.Request], Callable[[], httpx.Request]]] = {
+    "Tavily: key in the body, key in Authorization": (
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A, "query": "a"}),
+        lambda: request(TAVILY, "POST", json={"query": "b"}, headers=bearer(KEY_A)),
+    ),
+    "Google: ?key=, x-goog-api-key": (
+        lambda: request(GOOGLE, params={"key": AIZA_A}),
+        lambda: request(GOOGLE, headers={"x-goog-api-key": AIZA_A}),
+    ),
+    "Bearer, bearer, BEARER": (
+        lambda: header(f"Bearer {KEY_A}"),
+        lambda: header(f"bearer  {KEY_A}"),
+    ),
+    "the key in the path and in the query": (
+        lambda: request("https://rpc.example.net/Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g"),
+        lambda: request("https://rpc.example.net/?apikey=Zk3Qp9Lm2Xv7Rt5Nw8Yb4Hc6aD1eF0g"),
+    ),
+    "the key sent twice, and once": (
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A}, headers=bearer(KEY_A)),
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A}),
+    ),
+    "Basic, and the URL's userinfo": (
+        lambda: header(basic("acme", "pw-1234")),
+        lambda: request("https://acme:pw-1234@api.cdp.example.com/platform/v2/evm/accounts"),
+    ),
+    "a JWT as a Bearer token and as ?access_token=": (
+        lambda: header(f"Bearer {cdp()}"),
+        lambda: request(URL, params={"access_token": cdp()}),
+    ),
+    "Digest (httpx.DigestAuth), two requests": (
+        lambda: digest("abcdefgh", "secret-1"),
+        lambda: digest("abcdefgh", "secret-1"),
+    ),
+    "OAuth 1.0a, two requests": (lambda: header(oauth1()), lambda: header(oauth1())),
+    "OAuth 1.0a in the header and in the query": (
+        lambda: header(oauth1()),
+        lambda: request(
+            URL,
+            params={
+                "oauth_consumer_key": "xvz1evFS4wEEPTGEFPHBog",
+                "oauth_token": "370773112-GmHxMAgY",
+                "oauth_nonce": uuid.uuid4().hex,
+                "oauth_signature": uuid.uuid4().hex,
+            },
+        ),
+    ),
+    "AWS SigV4, and its presigned URL": (
+        lambda: header(sigv4_like("AWS4-HMAC-SHA256", "AKIAIOSFODNN7EXAMPLE")),
+        lambda: request(
+            URL,
+            params={
+                "X-Amz-Credential": "AKIAIOSFODNN7EXAMPLE/20261205/us-east-1/s3/aws4_request",
+                "X-Amz-Signature": uuid.uuid4().hex,
+            },
+        ),
+    ),
+    "Google GOOG4-HMAC-SHA256": (
+        lambda: header(sigv4_like("GOOG4-HMAC-SHA256", "GOOG1EXAMPLE", "auto/gcs/goog4_request")),
+        lambda: header(sigv4_like("GOOG4-HMAC-SHA256", "GOOG1EXAMPLE", "auto/gcs/goog4_request")),
+    ),
+    "Tencent Cloud TC3-HMAC-SHA256": (
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDz8krbsJ5yKBZ", "cvm/tc3_request")),
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDz8krbsJ5yKBZ", "cvm/tc3_request")),
+    ),
+    "Baidu bce-auth-v1": (
+        lambda: header(
+            f"bce-auth-v1/ak0123/2026-12-05T06:{uuid.uuid4().int % 60:02d}:00Z/1800/"
+            f"host/{uuid.uuid4().hex}"
+        ),
+        lambda: header(f"bce-auth-v1/ak0123/2026-12-05T07:00:00Z/1800/host/{uuid.uuid4().hex}"),
+    ),
+    "Azure SharedKey": (
+        lambda: header(f"SharedKey myaccount:{uuid.uuid4().hex}="),
+        lambda: header(f"SharedKey myaccount:{uuid.uuid4().hex}="),
+    ),
+    "Hawk": (
+        lambda: header(
+            f'Hawk id="dh37fgj492je", ts="{uuid.uuid4().int % 10**10}", '
+            f'nonce="{uuid.uuid4().hex[:6]}", mac="{uuid.uuid4().hex}"'
+        ),
+        lambda: header('Hawk id="dh37fgj492je", ts="1353832234", nonce="j4h3g2", mac="6R4r="'),
+    ),
+}
+
+OTHER_CALLER: dict[str, tuple[Callable[[], httpx.Request], Callable[[], httpx.Request]]] = {
+    "Tavily: two keys, one in the body, one in Authorization": (
+        lambda: request(TAVILY, "POST", json={"api_key": KEY_A}),
+        lambda: request(TAVILY, "POST", json={}, headers=bearer(KEY_B)),
+    ),
+    "Google: two keys, ?key= and x-goog-api-key": (
+        lambda: request(GOOGLE, params={"key": AIZA_A}),
+        lambda: request(GOOGLE, headers={"x-goog-api-key": AIZA_B}),
+    ),
+    "a key, and the key with another credential beside it": (
+        lambda: header(f"Bearer {KEY_A}"),
+        lambda: request(headers={**bearer(KEY_A), "X-Tenant-Token": "tenant-2-secret"}),
+    ),
+    "Basic: one user, two passwords": (
+        lambda: header(basic("acme", "pw-1234")),
+        lambda: header(basic("acme", "pw-5678")),
+    ),
+    "Digest: two users": (
+        lambda: digest("abcdefgh", "secret-1"),
+        lambda: digest("ijklmnop", "secret-1"),
+    ),
+    "Digest: one user of two realms": (
+        lambda: digest("abcdefgh", "secret-1", "realm one"),
+        lambda: digest("abcdefgh", "secret-1", "realm two"),
+    ),
+    "OAuth 1.0a: one consumer, two users' tokens": (
+        lambda: header(oauth1(token="370773112-GmHxMAgY")),
+        lambda: header(oauth1(token="998877665-ZzYyXxWw")),
+    ),
+    "OAuth 1.0a: two consumers": (
+        lambda: header(oauth1(consumer="consumer-one")),
+        lambda: header(oauth1(consumer="consumer-two")),
+    ),
+    "AWS SigV4: two key ids": (
+        lambda: header(sigv4_like("AWS4-HMAC-SHA256", "AKIAIOSFODNN7EXAMPLE")),
+        lambda: header(sigv4_like("AWS4-HMAC-SHA256", "AKIAI44QH8DHBEXAMPLE")),
+    ),
+    "Tencent Cloud: two key ids": (
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDz8krbsJ5yKBZ", "cvm/tc3_request")),
+        lambda: header(sigv4_like("TC3-HMAC-SHA256", "AKIDother000000", "cvm/tc3_request")),
+    ),
+    "Baidu: two access keys": (
+        lambda: header("bce-auth-v1/ak0123/2026-12-05T07:00:00Z/1800/host/ab"),
+        lambda: header("bce-auth-v1/ak4567/2026-12-05T07:00:00Z/1800/host/ab"),
+    ),
+    "Azure SharedKey: two accounts": (
+        lambda: header("SharedKey accountone:c2lnbmF0dXJl"),
+        lambda: header("SharedKey accounttwo:c2lnbmF0dXJl"),
+    ),
+    "a scheme with parameters nobody reduces: two values": (
+        lambda: header('Token token="tenant-one-token", realm="x"'),
+        lambda: header('Token token="tenant-two-token", realm="x"'),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SAME_CALLER))
+def test_one_caller_is_one_scope_however_its_credentials_travel(case: str) -> None:
+    first, second = SAME_CALLER[case]
+    assert default_scope(first()) == default_scope(second())
+    assert default_scope(first()) != scope(), "the credential names the caller"
+
+
+@pytest.mark.parametrize("case", list(OTHER_CALLER))
+def test_two_callers_are_two_scopes_however_their_credentials_travel(case: str) -> None:
+    first, second = OTHER_CALLER[case]
+    assert default_scope(first()) != default_scope(second())
+
+
+class NeverShows:
+    """An account whose top-ups never show: every paid call meets 402 insufficient credits,
+    so a gate after the window is held if it is the same caller's, and bought for if it is
+    another's. `/v1/models` is free and, as an edge does, sets its rotating cookie anew;
+    `/digest/...` challenges a request without `Authorization` (RFC 7616)."""
+
+    def __init__(self) -> None:
+        self.clock = VirtualClock()
+        self.top_ups = 0
+        self.rotations = 0
+
+    def top_up(self, error: http402.PaymentRequiredError) -> http402.Retry:
+        self.top_ups += 1
+        return http402.Retry(within=30)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/digest") and "authorization" not in request.headers:
+            challenge = f'Digest realm="api", nonce="{uuid.uuid4().hex}", qop="auth"'
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        if request.url.path == "/v1/models":
+            self.rotations += 1
+            cookie = request.extensions.get("rotate", "")
+            rotated = f"{cookie}=A7F3C9E1{self.rotations:08d}~YAAQx9xLF; Path=/; Secure"
+            return httpx.Response(200, headers={"Set-Cookie": rotated} if cookie else {})
+        return httpx.Response(402, json=INSUFFICIENT)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        transport = http402.PaymentRequiredTransport(
+            httpx.MockTransport(self.answer),
+            on_payment_required={http402.Reason.INSUFFICIENT_CREDITS: self.top_up},
+            coordinator=http402.LocalCoordinator(clock=self.clock),
+            sleep=self.clock.sleep,
+        )
+        return httpx.Client(transport=transport, **kwargs)
+
+    def calls(self, client: httpx.Client, sends: list[dict[str, Any]]) -> int:
+        """Sends each request in turn, an hour apart (each window long closed); the number
+        of top-ups bought."""
+        for send in map(dict, sends):
+            rotate = send.pop("rotate", None)
+            if rotate:
+                client.get("https://api.example.com/v1/models", extensions={"rotate": rotate})
+            with pytest.raises(http402.InsufficientCreditsError):
+                client.request(send.pop("method", "POST"), send.pop("url"), **send)
+            self.clock.now += 3600
+        return self.top_ups
+
+
+def test_one_callers_top_up_that_never_shows_is_bought_once_however_it_signs() -> None:
+    """Cases 183 and 190 end to end: a top-up that did not show holds the caller's next
+    gate, whatever way its key travels or is signed, and only the caller's."""
+    tavily = [
+        {"url": TAVILY, "json": {"api_key": KEY_A, "query": "a"}},
+        {"url": TAVILY, "json": {"query": "b"}, "headers": bearer(KEY_A)},
+        {"url": TAVILY, "json": {"query": "c"}, "headers": {"authorization": f"bearer {KEY_A}"}},
+    ]
+    world = NeverShows()
+    assert world.calls(world.client(), tavily) == 1
+    world = NeverShows()
+    other = {"url": TAVILY, "json": {"query": "d"}, "headers": bearer(KEY_B)}
+    assert world.calls(world.client(), [*tavily, other]) == 2
+    signed = [{"url": "https://api.example.com/digest/v2/clusters"}] * 3
+    world = NeverShows()
+    assert world.calls(world.client(auth=httpx.DigestAuth("abcdefgh", "private-1")), signed) == 1
+    world = NeverShows()
+    oauth = [{"url": URL, "headers": {"Authorization": oauth1()}} for _ in range(3)]
+    assert world.calls(world.client(), oauth) == 1
+    world = NeverShows()
+    another_user = {"url": URL, "headers": {"Authorization": oauth1(token="998877665-ZzYy")}}
+    assert world.calls(world.client(), [*oauth, another_user]) == 2
+
+
+# --- What the request asks for, a conversation, an edge: never the caller -----------------
+#
+# A credential's word that points at what the request asks for (a page, a sync, a
+# partition), a conversation's session beside the caller's key, a vendor's whole query name
+# in a body (a program's `code`), an edge's rotating cookie: each changes per request,
+# response or conversation, and counting it split one account into a scope for each, a top-up
+# bought for each (cases 171, 175, 177, 179). Each look-alike below still names the caller.
+
+POINTERS = (
+    "pagetoken",  # Google Places (legacy)
+    "nextPageToken",
+    "$skiptoken",  # Microsoft Graph, Azure REST
+    "$deltatoken",
+    "pagination_token",  # X API v2
+    "syncToken",  # Google Calendar
+    "continue_token",
+    "resumeToken",
+    "starting_token",  # AWS CLI
+    "ExclusiveStartKey",  # DynamoDB
+    "page_token",
+    "prompt_cache_key",  # OpenAI
+    "cursorKey",
+)
+STILL_CREDENTIALS = (
+    "key",
+    "apikey",
+    "api_key",
+    "access_token",
+    "accessToken",
+    "authkey",
+    "serviceKey",
+    "apitoken",
+    "oauth_token",
+    "hapikey",
+    "private_key",
+    "client_secret",
+    "pusherkey",
+)
+
+
+@pytest.mark.parametrize("name", POINTERS)
+def test_a_pointer_however_its_name_is_written_does_not_split_an_account(name: str) -> None:
+    one = scope(GOOGLE + f"?key={AIZA_A}&{name}=CpQCAgEAAFxg8o")
+    assert one == scope(GOOGLE + f"?key={AIZA_A}&{name}=CqQCDgEAAGxj5p")
+    assert one != scope(GOOGLE + f"?key={AIZA_B}&{name}=CpQCAgEAAFxg8o")
+    key = bearer(KEY_A)
+    assert scope(GOOGLE + f"?{name}=p1", **key) == scope(GOOGLE + f"?{name}=p2", **key)
+    assert scope_of_json({"api_key": KEY_A, name: "p1"}) == scope_of_json(
+        {"api_key": KEY_A, name: "p2"}
+    )
+
+
+def test_a_pointer_in_a_header_does_not_split_an_account() -> None:
+    """Cosmos DB's partition key header, one word (`partitionkey`), beside the account's
+    `Authorization`."""
+    key = {"authorization": "type=master&ver=1.0&sig=abc"}
+    assert scope(**key, **{"x-ms-documentdb-partitionkey": '["cart-1"]'}) == scope(
+        **key, **{"x-ms-documentdb-partitionkey": '["cart-2"]'}
+    )
+
+
+@pytest.mark.parametrize("name", STILL_CREDENTIALS)
+def test_a_credential_name_is_still_the_callers(name: str) -> None:
+    assert scope(f"{URL}?{name}=tenant-one-key-1234") != scope(f"{URL}?{name}=tenant-two-key-56")
+    assert scope_of_json({name: "tenant-one-key-1234"}) != scope_of_json(
+        {name: "tenant-two-key-5678"}
+    )
+
+
+def test_every_query_example_of_the_names_table_still_names_the_caller() -> None:
+    """The pointer and session rules leave out no name the table makes an account's
+    credential (its own examples)."""
+    from http402._redaction import CREDENTIAL_NAMES, credential_kind
+    from http402._replay import _names_the_account
+
+    for row in CREDENTIAL_NAMES:
+        for example in row.examples:
+            for place in ("header", "query"):
+                if place in row.places and credential_kind(example, place) == "account":
+                    assert _names_the_account(example, place), (example, place)
+
+
+SESSIONS = ("Helicone-Session-Id", "Helicone-Session-Name", "X-Session-Id", "X-Session-Token")
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_a_conversations_session_beside_the_key_does_not_split_an_account(name: str) -> None:
+    """Case 177: one key, a session per conversation; a session with nothing else beside it
+    is a login's, and names the caller."""
+    key = {"Authorization": f"Bearer {KEY_A}", "Helicone-Auth": "Bearer sk-helicone-0123"}
+    assert scope(**key, **{name: "7f0c6c1e-8a0b"}) == scope(**key, **{name: "0b9e2f7a-3c4d"})
+    assert scope(**key, **{name: "7f0c6c1e-8a0b"}) != scope(
+        **{**key, "Authorization": f"Bearer {KEY_B}"}, **{name: "7f0c6c1e-8a0b"}
+    )
+    assert scope(**{name: "login-of-user-one"}) != scope(**{name: "login-of-user-two"})
+    assert scope(f"{URL}?api_key={KEY_A}&session=s1") == scope(f"{URL}?api_key={KEY_A}&session=s2")
+    assert scope(f"{URL}?session=user-one-login") != scope(f"{URL}?session=user-two-login")
+
+
+@pytest.mark.parametrize("name", ["code", "Code", "ak", "pat", "appid"])
+def test_a_vendors_whole_query_name_in_a_body_does_not_split_an_account(name: str) -> None:
+    """Case 179: a sandbox's `{"code": <program>}`, Twilio Verify's `Code=<code>`: what the
+    request asks for. In the query the same name is still a vendor's key (Azure Functions'
+    `?code=<function key>`)."""
+    key = bearer(KEY_A)
+
+    def posted(**kwargs: Any) -> str:
+        return default_scope(request(URL, "POST", headers=key, **kwargs))
+
+    assert posted(json={"language": "python", name: "print(1)"}) == posted(
+        json={"language": "python", name: "import math; print(math.pi)"}
+    )
+    assert posted(data={"To": "+15005550006", name: "482913"}) == posted(
+        data={"To": "+15005550007", name: "117240"}
+    )
+    assert scope(f"{URL}?{name}=function-key-one-1234") != scope(
+        f"{URL}?{name}=function-key-two-5678"
+    )
+
+
+EDGE = (
+    "__cf_bm",
+    "cf_clearance",
+    "_cfuvid",
+    "ak_bmsc",
+    "bm_sv",
+    "bm_sz",
+    "_abck",
+    "incap_ses_1234_567890",
+    "visid_incap_567890",
+    "nlbi_567890",
+    "reese84",
+    "datadome",
+    "_px3",
+    "_pxhd",
+    "AWSELB",
+    "AWSALB",
+    "AWSALBTG",
+    "AWSALBCORS",
+    "ARRAffinity",
+    "ARRAffinitySameSite",
+    "ApplicationGatewayAffinity",
+    "GCLB",
+    "BIGipServerpool_api",
+    "NSC_api-vip",
+)
+NOT_EDGE = ("session", "sessionid", "connect.sid", "CFID", "CFTOKEN", "abck", "bmx", "incap")
+
+
+@pytest.mark.parametrize("name", EDGE)
+def test_an_edges_rotating_cookie_does_not_split_an_account(name: str) -> None:
+    key = bearer(KEY_A)
+    assert scope(Cookie=f"{name}=A7F3C9E100000001~YAAQ", **key) == scope(
+        Cookie=f"{name}=A7F3C9E100000002~YAAQ", **key
+    )
+
+
+@pytest.mark.parametrize("name", NOT_EDGE)
+def test_a_cookie_of_the_application_still_names_the_caller(name: str) -> None:
+    assert scope(Cookie=f"{name}=user-one-cookie") != scope(Cookie=f"{name}=user-two-cookie")
+
+
+def test_what_changes_per_request_or_conversation_buys_one_top_up() -> None:
+    """Cases 171, 175, 177 and 179 end to end: a top-up that did not show holds the next
+    page, conversation, program and edge rotation of the same key."""
+    key = bearer(KEY_A)
+    rows: dict[str, list[dict[str, Any]]] = {
+        "pages": [
+            {"method": "GET", "url": f"{GOOGLE}?key={AIZA_A}&{name}=page-{n}"}
+            for n, name in enumerate(("pagetoken", "$skiptoken", "pagination_token", "syncToken"))
+        ],
+        "conversations": [
+            {"url": URL, "json": {"m": 1}, "headers": {**key, "Helicone-Session-Id": session}}
+            for session in ("7f0c6c1e", "0b9e2f7a", "3c4d4e5f")
+        ],
+        "programs": [
+            {"url": URL, "json": {"code": program}, "headers": key}
+            for program in ("print(1)", "print(2)", "print(3)")
+        ],
+        "edge rotations": [
+            {
+                "url": "https://api.example.com/v1/run",
+                "json": {"m": 1},
+                "headers": key,
+                "rotate": cookie,
+            }
+            for cookie in ("bm_sv", "_abck", "incap_ses_1_2", "datadome", "AWSELB", "ARRAffinity")
+        ],
+    }
+    for label, sends in rows.items():
+        world = NeverShows()
+        assert world.calls(world.client(), sends) == 1, label
+
+
+# --- Which of the caller's accounts is billed ---------------------------------------------
+#
+# One key reaching two organizations or projects reaches two quotas and two bills: the
+# selector is part of the scope, so one's known gate never refuses the other's request and
+# one's top-up is not the other's (case 180).
+
+SELECTORS = {
+    "OpenAI-Organization": ("org-AAAAAAAAAAAAAAAAAAAAAAAA", "org-BBBBBBBBBBBBBBBBBBBBBBBB"),
+    "OpenAI-Project": ("proj_AAAAAAAAAAAAAAAAAAAAAAAA", "proj_BBBBBBBBBBBBBBBBBBBBBBBB"),
+    "X-Goog-User-Project": ("billing-project-a", "billing-project-b"),
+    "Stripe-Account": ("acct_1AAAAAAAAAAAAAAA", "acct_1BBBBBBBBBBBBBBB"),
+}
+NOT_SELECTORS = {
+    "OpenAI-Beta": ("assistants=v2", "realtime=v1"),
+    "X-Stainless-Retry-Count": ("0", "1"),
+    "X-Goog-Request-Reason": ("audit-1", "audit-2"),
+    "X-Request-Id": ("req_1", "req_2"),
+}
+
+
+@pytest.mark.parametrize("name", list(SELECTORS))
+def test_two_accounts_selected_with_one_key_are_two_scopes(name: str) -> None:
+    one, two = SELECTORS[name]
+    key = bearer(KEY_A)
+    assert scope(**key, **{name: one}) != scope(**key, **{name: two})
+    assert scope(**key, **{name: one}) == scope(**key, **{name.lower(): f" {one}"})
+    assert scope(**key, **{name: one}) != scope(**key)  # the key's default account
+    assert scope(**key, **{name: one}) != scope(**bearer(KEY_B), **{name: one})
+
+
+def test_a_requester_pays_project_in_the_query_is_part_of_the_scope() -> None:
+    storage = "https://storage.googleapis.com/storage/v1/b/bucket/o"
+    key = bearer(KEY_A)
+    assert scope(f"{storage}?userProject=project-a", **key) != scope(
+        f"{storage}?userProject=project-b", **key
+    )
+
+
+@pytest.mark.parametrize("name", list(NOT_SELECTORS))
+def test_a_header_that_selects_no_account_does_not_split_one(name: str) -> None:
+    one, two = NOT_SELECTORS[name]
+    key = bearer(KEY_A)
+    assert scope(**key, **{name: one}) == scope(**key, **{name: two})
+
+
+def test_one_organizations_known_gate_does_not_refuse_anothers_request() -> None:
+    """Case 180 with `Preflight(gate_ttl=...)`: organization A's exhausted quota is known;
+    B's request on the same key is sent and answered, A's next one refused unsent."""
+    org_a, org_b = SELECTORS["OpenAI-Organization"]
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("openai-organization") == org_a:
+            quota = {
+                "message": "You exceeded your current quota, please check your plan.",
+                "type": "insufficient_quota",
+                "code": "insufficient_quota",
+            }
+            return httpx.Response(429, json={"error": quota})
+        return httpx.Response(200, json={"choices": []})
+
+    client = http402.wrap(
+        httpx.Client(transport=httpx.MockTransport(api), headers=bearer(KEY_A)),
+        preflight=http402.Preflight(gate_ttl=30),
+    )
+    chat = "https://api.openai.com/v1/chat/completions"
+    with pytest.raises(http402.InsufficientCreditsError):
+        client.post(chat, json={"m": 1}, headers={"OpenAI-Organization": org_a})
+    assert client.post(chat, json={"m": 1}, headers={"OpenAI-Organization": org_b}).is_success
+    with pytest.raises(http402.InsufficientCreditsError) as refused:
+        client.post(chat, json={"m": 1}, headers={"OpenAI-Organization": org_a})
+    assert refused.value.attempts == 0  # A's own gate is still known
+
+
+def test_two_organizations_top_ups_that_never_show_are_bought_once_each() -> None:
+    key = bearer(KEY_A)
+    org_a, org_b = SELECTORS["OpenAI-Organization"]
+    sends = [
+        {"url": URL, "json": {"m": n}, "headers": {**key, "OpenAI-Organization": org}}
+        for n, org in enumerate((org_a, org_a, org_b, org_b))
+    ]
+    world = NeverShows()
+    assert world.calls(world.client(), sends) == 2
+
+
 # --- The digest is keyed -----------------------------------------------------------------
 
 PASSWORD = "Summer2024!"
@@ -450,9 +1011,9 @@ def words() -> list[str]:
     return [f"{s}{year}{mark}" for s in seasons for year in range(1990, 2040) for mark in "!?#"]
 
 
-def unkeyed(credentials: list[tuple[str, str, str]]) -> str:
-    """The digest as it was written before it was keyed: anyone could rebuild it."""
-    return hashlib.sha256(repr(sorted(credentials)).encode()).hexdigest()[:16]
+def unkeyed(credentials: list[str]) -> str:
+    """The digest as it would be written unkeyed: anyone could rebuild it."""
+    return hashlib.sha256("\0".join(sorted(credentials)).encode()).hexdigest()[:16]
 
 
 def logged_scopes(records: list[logging.LogRecord]) -> set[str]:
@@ -477,10 +1038,8 @@ def test_a_password_cannot_be_found_from_the_logged_scope(caplog: pytest.LogCapt
         client.get("https://api.vendor.example/v1/report", auth=("acme-billing", PASSWORD))
     (shown,) = logged_scopes(caplog.records)
     digest = shown.partition("#")[2]
-    guesses = {
-        unkeyed([("header", "authorization", basic("acme-billing", word))]) for word in words()
-    }
-    assert unkeyed([("header", "authorization", basic("acme-billing", PASSWORD))]) in guesses
+    guesses = {unkeyed([f"acme-billing:{word}"]) for word in words()}
+    assert unkeyed([f"acme-billing:{PASSWORD}"]) in guesses
     assert digest not in guesses
 
 

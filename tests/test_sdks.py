@@ -21,9 +21,10 @@ import http402.testing
 from http402._demo import DemoProvider
 
 from .fakes import VirtualClock
+from .lazy import LazyModule
 
-anthropic = pytest.importorskip("anthropic")
-openai = pytest.importorskip("openai")
+anthropic = LazyModule("anthropic")
+openai = LazyModule("openai")
 PAYLOADS = Path(__file__).parent / "payloads"
 
 

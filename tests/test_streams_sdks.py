@@ -16,8 +16,10 @@ import pytest
 import http402
 import http402.httpx2
 
-anthropic = pytest.importorskip("anthropic")
-openai = pytest.importorskip("openai")
+from .lazy import LazyModule
+
+anthropic = LazyModule("anthropic")
+openai = LazyModule("openai")
 
 STREAMS = Path(__file__).parent / "payloads" / "streams"
 

@@ -19,7 +19,7 @@ import secrets
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 import attrs
 import httpx
@@ -27,6 +27,7 @@ import httpx
 from ._models import Retry
 from ._path_keys import scope_segments
 from ._redaction import (
+    CREDENTIAL_NAMES,
     HOOK_HEADERS_EXTENSION,
     changes_per_request,
     credential_kind,
@@ -43,6 +44,7 @@ __all__ = [
     "as_sent",
     "as_sent_async",
     "call_of",
+    "credential_identity",
     "credential_view",
     "default_scope",
     "digest_body",
@@ -193,7 +195,7 @@ class KeyedScope:
         credentials = sorted(_scope_credentials(request))
         digest = "-"
         if credentials:
-            material = repr(credentials).encode("utf-8", "surrogatepass")
+            material = "\0".join(credentials).encode("utf-8", "surrogatepass")
             key = PROCESS_KEY if self.key is None else self.key
             digest = hmac.new(key, material, hashlib.sha256).hexdigest()[:16]
         return f"{url.scheme}://{url.host}:{url.port or ''}#{digest}"
@@ -208,40 +210,132 @@ PROCESS_KEY = secrets.token_bytes(32)
 default_scope = KeyedScope(PROCESS_KEY)
 
 
-# Cookies that load balancers and bot filters set and rotate; they name no account.
-_INFRASTRUCTURE_COOKIES = ("__cf", "_cf", "cf_", "awsalb", "_ga", "_gid", "__utm", "ak_bmsc")
+#: Cookies that CDNs, bot filters and load balancers set on their own and rotate (on
+#: responses, per visit, per backend): they name no account, and counting them made one key
+#: a new scope at each rotation, the hold of a top-up that did not show never holding the
+#: next gate (case 175). The world is a list here: each vendor documents its names, matched
+#: as lower-case prefixes (a vendor's names carry a site or pool id after them).
+EDGE_COOKIES = (
+    # Cloudflare: __cf_bm, __cflb, __cfruid, _cfuvid, cf_clearance, cf_chl_*, cf_ob_info
+    # (developers.cloudflare.com/fundamentals/reference/policies-compliances/cloudflare-cookies/)
+    "__cf",
+    "_cf",
+    "cf_",
+    # Akamai Bot Manager: ak_bmsc, bm_sv, bm_sz, bm_mi, bm_so, bm_s, bm_lso, _abck; Akamai
+    # visitor prioritization akavpau_* (techdocs.akamai.com, Bot Manager and Visitor
+    # Prioritization Cloudlet cookies)
+    "ak_bmsc",
+    "bm_",
+    "_abck",
+    "akavpau_",
+    # Imperva (Incapsula): incap_ses_<id>, visid_incap_<id>, nlbi_<id>, ___utmvc, reese84
+    # (docs.imperva.com, Cloud Application Security: "Cookies set by Imperva")
+    "incap_ses_",
+    "visid_incap_",
+    "nlbi_",
+    "___utmvc",
+    "reese84",
+    # DataDome: datadome (docs.datadome.co, "DataDome cookie")
+    "datadome",
+    # HUMAN (PerimeterX): _px, _px2, _px3, _pxhd, _pxvid, _pxde, pxcts (docs.humansecurity.com)
+    "_px",
+    "pxcts",
+    # AWS Elastic Load Balancing stickiness: AWSELB, AWSELBCORS (Classic), AWSALB,
+    # AWSALBCORS, AWSALBTG, AWSALBTGCORS, AWSALBAPP-<n> (docs.aws.amazon.com, Elastic Load
+    # Balancing: sticky sessions)
+    "awselb",
+    "awsalb",
+    # Azure: App Service's ARRAffinity, ARRAffinitySameSite; Application Gateway's
+    # ApplicationGatewayAffinity, ApplicationGatewayAffinityCORS (learn.microsoft.com)
+    "arraffinity",
+    "applicationgatewayaffinity",
+    # Google Cloud Load Balancing's generated cookie affinity: GCLB, GCILB
+    # (cloud.google.com/load-balancing/docs/backend-service, session affinity)
+    "gclb",
+    "gcilb",
+    # F5 BIG-IP persistence: BIGipServer<pool> (my.f5.com K6917); Citrix ADC: NSC_*
+    "bigipserver",
+    "nsc_",
+    # Analytics set beside them, no account either: Google Analytics _ga, _gid, __utm*
+    "_ga",
+    "_gid",
+    "__utm",
+)
 
 
-def _scope_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
-    """`(place, name, value)` of each credential that names the account: what
-    `CREDENTIAL_NAMES` calls an account's credential, not a per-request one (a proof, a
-    signature, an idempotency key, a one-time password)."""
-    found = []
+def _scope_credentials(request: httpx.Request) -> set[str]:
+    """Who the request's credentials say its caller is: the set of what names the account
+    in each credential's value (`credential_identity`), wherever and under whatever name it
+    travels. The same key sent in a header, in the query, in the body or in the URL's path,
+    under any scheme, is one caller (case 183: Tavily's key in its body and in
+    `Authorization: Bearer`, Google's `?key=` and `x-goog-api-key`, `Bearer` and `bearer`
+    bought a top-up each for one exhaustion); two keys, or a key and another credential
+    beside it, are other callers. Only account credentials count: what `CREDENTIAL_NAMES`
+    calls an account's credential, not a per-request one (a proof, a signature, an
+    idempotency key, a one-time password)."""
+    found: set[str] = set()
+    sessions: set[str] = set()
     for name, value in request.headers.multi_items():
         lowered = name.lower()
         if lowered == "cookie":
-            found += [("cookie", n, _stable_token(v)) for n, v in _cookies(value)]
+            for _, cookie in _cookies(value):
+                found.update(credential_identity(cookie))
             continue
         # An `Authorization: Payment ...` is a proof, new with every request.
-        proof = value.lstrip().lower().startswith("payment ")
-        if credential_kind(lowered, "header") == "account" and not proof:
-            # (an account's credential: `credential_kind` never says "account" of a name
-            # that `changes_per_request`)
-            found.append(("header", lowered, _signed_credential(value)))
+        if value.lstrip().lower().startswith("payment "):
+            continue
+        names = _names_the_account(lowered, "header")
+        if names:
+            (found if names == _CALLER else sessions).update(credential_identity(value))
     url = request.url
     for name, value in url.params.multi_items():
-        if _names_the_account(name, "query"):
-            found.append(("query", name.lower(), _stable_token(value)))
+        names = _names_the_account(name, "query")
+        if names:
+            (found if names == _CALLER else sessions).update(credential_identity(value))
     if url.userinfo:
-        found.append(("userinfo", "", url.userinfo.decode("ascii", "replace")))
+        # as `Authorization: Basic` carries it, decoded: the same user and password
+        found.add(unquote(url.userinfo.decode("ascii", "replace")))
     raw_path = url.raw_path.split(b"?", 1)[0].decode("ascii", "replace")
-    found += [("path", "", segment) for segment in scope_segments(url.host, raw_path)]
-    found += _body_credentials(request)
-    return found
+    found.update(scope_segments(url.host, raw_path))
+    for value in _body_credentials(request):
+        found.update(credential_identity(value))
+    found.discard("")
+    # Which of the caller's accounts is billed, when one key reaches several (case 180).
+    selected = {
+        f"{name.lower()}\0{value.strip()}"
+        for name, value in request.headers.multi_items()
+        if name.lower() in ACCOUNT_SELECTORS and value.strip()
+    }
+    selected.update(
+        f"{name.lower()}\0{value}"
+        for name, value in url.params.multi_items()
+        if name.lower() in ACCOUNT_SELECTOR_PARAMETERS and value
+    )
+    # A session names a conversation (Helicone's `Helicone-Session-Id`, a chat backend's
+    # `X-Session-Id`: case 177) or a login: the caller only when nothing else names it.
+    return (found or (sessions - {""})) | selected
 
 
-def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
-    """`("body", name, value)` of each credential that names the account in `request`'s
+#: Headers that choose WHICH of the caller's accounts a request bills, with no credential in
+#: them: one key of a user in two organizations or projects reaches two quotas and two
+#: bills, so the selector is part of the scope (case 180: organization A's exhausted quota,
+#: its known gate, refused organization B's funded request unsent). OpenAI's
+#: `OpenAI-Organization` and `OpenAI-Project` ("usage from these API requests will count
+#: as usage for the specified organization and project", platform.openai.com API
+#: reference, Authentication); Google's `X-Goog-User-Project`, the quota project billed for
+#: a call made with a user's credentials (cloud.google.com/docs/quotas/set-quota-project;
+#: google-auth sends it); Stripe's `Stripe-Account`, the connected account a platform's
+#: key acts for (docs.stripe.com/connect/authentication).
+ACCOUNT_SELECTORS = frozenset(
+    {"openai-organization", "openai-project", "x-goog-user-project", "stripe-account"}
+)
+#: Query parameters that choose the billed account: Google Cloud Storage's `userProject`,
+#: the project billed for a Requester Pays request (cloud.google.com/storage/docs/requester-pays).
+ACCOUNT_SELECTOR_PARAMETERS = frozenset({"userproject"})
+
+
+def _body_credentials(request: httpx.Request) -> list[str]:
+    """The value of each credential that names the account in `request`'s
     body, when the body is in memory: a JSON object's top-level string members (Tavily's
     `{"api_key": "tvly-..."}`, Pushover's `{"token": ...}`) and a form's fields, by the rule
     of a query parameter (`_names_the_account`), a password aside. Two tenants of one host
@@ -261,7 +355,7 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
         return []
     if not content or not isinstance(content, bytes):
         return []
-    found: list[tuple[str, str, str]] = []
+    found: list[str] = []
     if content.lstrip()[:1] == b"{":
         try:
             body = json.loads(content)
@@ -270,7 +364,7 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
         if isinstance(body, dict):
             for name, value in body.items():
                 if isinstance(value, str) and value and _names_the_account(name, "body"):
-                    found.append(("body", name.lower(), _stable_token(value)))
+                    found.append(value)
         return found
     content_type = request.headers.get("content-type", "")
     if content_type[:33].lower().startswith("application/x-www-form-urlencoded"):
@@ -279,25 +373,41 @@ def _body_credentials(request: httpx.Request) -> list[tuple[str, str, str]]:
             name = unquote_plus(name_bytes.decode("latin-1"))
             if value_bytes and _names_the_account(name, "body"):
                 value = unquote_plus(value_bytes.decode("utf-8", "replace"))
-                found.append(("body", name.lower(), _stable_token(value)))
+                found.append(value)
     return found
 
 
-#: Parts of a query parameter's or a body field's name that say a credential's word points
-#: at something the request asks for, whose value changes with it: a page (`pageToken`,
-#: Google's `?key=...&pageToken=...`), a cache (OpenAI's `prompt_cache_key`), a partition or
-#: a sort key, a stop sequence, a device or a push registration, a customer's card token, a
-#: refresh. Counting such a value split one account into a scope per page or per prompt,
-#: each buying its own top-up.
+#: Words of a credential's name that say its word points at something the request asks
+#: for, whose value changes with it: a page or a listing's position (`pageToken`, Microsoft
+#: Graph's `$skiptoken` and `$deltatoken`, X's `pagination_token`, Google Calendar's
+#: `syncToken`, AWS's `starting_token`, DynamoDB's `ExclusiveStartKey`), a cache (OpenAI's
+#: `prompt_cache_key`), a partition or a sort key (Cosmos DB's `x-ms-documentdb-partitionkey`),
+#: a stop sequence, a device or a push registration, a customer's card token, a refresh, a
+#: conversation or a trace. A word counts as a part of the name (`page_token`) or fused at
+#: the start of one (`pagetoken`, `nextpagetoken`, `skiptoken`, `partitionkey`): a name
+#: written as one word points as its spaced spelling does. Counting such a value split one
+#: account into a scope per page, per prompt or per conversation, each buying its own top-up
+#: (cases 161, 162, 171).
 POINTER_PARTS = frozenset(
     {
         "page",
+        "pagination",
+        "paging",
         "next",
         "prev",
         "previous",
         "continuation",
+        "continue",
         "cursor",
         "offset",
+        "skip",
+        "delta",
+        "sync",
+        "resume",
+        "start",
+        "starting",
+        "last",
+        "marker",
         "cache",
         "partition",
         "sort",
@@ -324,37 +434,150 @@ POINTER_PARTS = frozenset(
         "conversation",
         "thread",
         "chat",
+        "trace",
     }
 )
+
+
+def _points(part: str) -> bool:
+    """Whether a name's part is a pointer word, or pointer words fused before the
+    credential's word (`pagetoken`, `nextpagetoken`, `skiptoken`, `partitionkey`; not
+    `pusherkey`)."""
+    if part in POINTER_PARTS:
+        return True
+    return any(
+        part.startswith(word)
+        and (part[len(word) :] in ("token", "key") or _points(part[len(word) :]))
+        for word in POINTER_PARTS
+    )
+
+
 #: Names that are credentials in a query or a header but an end user's in a body (a sign-up
 #: form's password), or a conversation's session.
 _NOT_THE_CALLERS_IN_A_BODY = frozenset(
     {"password", "passwd", "pwd", "pass", "passphrase", "passcode", "session", "sessionid", "sid"}
 )
+#: The whole names that only some vendors' queries give a key (`CREDENTIAL_NAMES`' rows
+#: matched by the whole name: Azure Functions' `?code=`, Baidu's `?ak=`, `?pat=`,
+#: OpenWeatherMap's `?appid=`). In a body each is what the request asks for (a sandbox's
+#: `{"code": <program>}`, Twilio Verify's `Code=<the code to check>`, a promo code): a body
+#: member counts only by a credential-shaped name (case 179).
+_QUERY_WHOLE_NAMES = frozenset(
+    word for row in CREDENTIAL_NAMES if row.match == "name" for word in row.words
+)
+#: What `_names_the_account` says of a name: the caller's credential, or a session's (the
+#: caller only when nothing else names it).
+_CALLER, _SESSION = "caller", "session"
 
 
 @functools.lru_cache(maxsize=1024)
-def _names_the_account(name: str, place: str) -> bool:
-    """Whether a query parameter (`place="query"`) or a body field (`"body"`) named `name`
-    holds a credential that names the account: a credential by `credential_kind` (as a
-    query parameter's name), none of whose parts is one of `POINTER_PARTS` (nor, in a body,
-    a password's or a session's). Cached: a body repeats the same few member names."""
-    if credential_kind(name, "query") != "account":
-        return False
+def _names_the_account(name: str, place: str) -> str | None:
+    """Whether a header (`place="header"`), a query parameter (`"query"`) or a body field
+    (`"body"`) named `name` holds a credential that names the account: `_CALLER` for a
+    credential by `credential_kind` (a body field's as a query parameter's) none of whose
+    parts points at what the request asks for (`POINTER_PARTS`, as a part or fused before
+    the credential's word: `_points`), nor in a body a password's, a session's or a
+    vendor's whole query name; `_SESSION` for such a credential whose name says it is a
+    session's (`X-Session-Id`, `?session=`); else `None`. Cached: a body repeats the
+    same few member names."""
+    if credential_kind(name, "header" if place == "header" else "query") != "account":
+        return None
     parts = {part for part in name_parts(name) if part}
-    if not POINTER_PARTS.isdisjoint(parts):
-        return False
-    return place != "body" or _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts)
+    if any(_points(part) for part in parts):
+        return None
+    if place == "body":
+        if name.lower() in _QUERY_WHOLE_NAMES or not _NOT_THE_CALLERS_IN_A_BODY.isdisjoint(parts):
+            return None
+        return _CALLER
+    if any(part.startswith("session") or part in ("sid", "sessid") for part in parts):
+        return _SESSION
+    return _CALLER
 
 
-def _signed_credential(value: str) -> str:
-    """What names the account in a credential header's value: the key id of an AWS
-    Signature V4 `Authorization` (its signature is per request), the stable part of a JWT
-    (`_stable_token`), else the whole value."""
-    if value.startswith("AWS4-"):
-        _, found, rest = value.partition("Credential=")
-        return rest.split("/", 1)[0] if found else value
-    return _stable_token(value)
+def credential_identity(value: str) -> tuple[str, ...]:
+    """What names the account in a credential's value: the same for every request of one
+    account, whatever the request, the scheme's case or the form the value takes.
+
+    - `<scheme> <token>` (`Bearer`, `bearer`, `Token`...) is its token, so that a key in
+      `Authorization` is the key sent in a query or a body; `Basic` is its user and
+      password decoded, as the URL's userinfo gives them;
+    - a scheme whose parameters sign each request names its key and nothing new per
+      request: the key id of AWS Signature V4 and of its look-alikes that put a
+      `Credential=<id>/<date>/.../<x>_request` beside a signature (`AWS4-HMAC-SHA256`,
+      Google's `GOOG4-HMAC-SHA256`, Tencent Cloud's `TC3-HMAC-SHA256`, Volcengine's
+      `HMAC-SHA256`), Huawei's `Access=`, Baidu's `bce-auth-v1/<ak>/...`, Azure's
+      `SharedKey <account>:<signature>`; Digest (RFC 7616) its `username` and `realm`
+      (its `nonce`, `cnonce`, `nc` and `response` are new on every request); OAuth 1.0a
+      (RFC 5849) its `oauth_consumer_key` and `oauth_token` (as its query form sends
+      them); Hawk its `id`;
+    - a JWT its header and claims without what changes with each token (`_stable_token`);
+    - anything else, whole.
+
+    Case 190: `httpx.DigestAuth` and OAuth 1.0a counted whole, each request a scope of its
+    own: the hold of a top-up that did not show never held the next request."""
+    text = value.strip()
+    if text[:12].lower() == "bce-auth-v1/":  # bce-auth-v1/{ak}/{timestamp}/{expiry}/...
+        return (text.split("/")[1],)
+    scope_id = _CREDENTIAL_SCOPE.fullmatch(text)
+    if scope_id:
+        return (scope_id.group(1),)
+    scheme, _, rest = text.partition(" ")
+    rest = rest.strip()
+    if not rest or not _SCHEME.fullmatch(scheme):
+        return (_stable_token(text),)
+    scheme = scheme.lower()
+    if scheme in ("sharedkey", "sharedkeylite"):  # Azure Storage: <account>:<signature>
+        return (rest.partition(":")[0],)
+    if scheme == "basic":
+        return (_basic_user(rest),)
+    if _TOKEN68.fullmatch(rest):
+        return (_stable_token(rest),)
+    parameters = _auth_parameters(rest)
+    credential = parameters.get("credential")
+    if credential:
+        return (credential.split("/", 1)[0],)
+    if "access" in parameters:
+        return (parameters["access"],)
+    if scheme == "digest" and ("username" in parameters or "username*" in parameters):
+        username = parameters.get("username") or parameters.get("username*", "")
+        return (f"digest\0{parameters.get('realm', '')}\0{username}",)
+    if scheme == "oauth" and "oauth_consumer_key" in parameters:
+        return tuple(
+            parameters[name] for name in ("oauth_consumer_key", "oauth_token") if name in parameters
+        )
+    if scheme == "hawk" and "id" in parameters:
+        return (f"hawk\0{parameters['id']}",)
+    return (f"{scheme} {rest}",)
+
+
+# An Authorization scheme (RFC 9110 11.1: a token), and a token68 credential after it.
+_SCHEME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+# auth-params: name=token or name="quoted string"
+_AUTH_PARAMETER = re.compile(r'([A-Za-z0-9_*.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+# A SigV4-family credential scope on its own (a presigned URL's `X-Amz-Credential`):
+# <key id>/<yyyymmdd>/<region>/<service>/<aws4|goog4|tc3>_request.
+_CREDENTIAL_SCOPE = re.compile(r"([^/\s]+)/\d{8}/(?:[^/\s]+/)*[a-z0-9]+_request", re.IGNORECASE)
+
+
+def _auth_parameters(text: str) -> dict[str, str]:
+    """The auth-params of an `Authorization` value after its scheme, names in lower case
+    (the first of a name wins), quoted values unquoted."""
+    parameters: dict[str, str] = {}
+    for match in _AUTH_PARAMETER.finditer(text):
+        quoted, bare = match.group(2), match.group(3)
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+        parameters.setdefault(match.group(1).lower(), value)
+    return parameters
+
+
+def _basic_user(token: str) -> str:
+    """A Basic credential's `user:password`, decoded (as the URL's userinfo is), or the
+    token as sent when it does not decode."""
+    try:
+        return base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return token
 
 
 #: Claims of a JWT that change with every token of one account (RFC 7519 4.1.4-4.1.7: `exp`,
@@ -375,17 +598,15 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _stable_token(value: str) -> str:
-    """For a JWT (JWS compact form, `header.claims.signature`, optionally after an
-    `Authorization` scheme such as `Bearer`), its header and claims without what changes
-    with each token (`PER_TOKEN_CLAIMS`, the signature): every token of one key and subject
-    gives the same text, tokens of two accounts two. Read only, never verified; anything
-    else (an opaque key, a JWE, a token that does not decode to two JSON objects, one
-    longer than 8 KiB, or one with no claim left) is returned whole, as before."""
+    """For a JWT (JWS compact form, `header.claims.signature`), its header and claims
+    without what changes with each token (`PER_TOKEN_CLAIMS`, the signature): every token
+    of one key and subject gives the same text, tokens of two accounts two. Read only,
+    never verified; anything else (an opaque key, a JWE, a token that does not decode to
+    two JSON objects, one longer than 8 KiB, or one with no claim left) is returned whole."""
     if value.count(".") != 2 or len(value) > _MAX_TOKEN:
         return value
-    scheme, _, token = value.strip().rpartition(" ")
-    header = _json_part(token.split(".", 1)[0])
-    claims = _json_part(token.split(".", 2)[1])
+    header = _json_part(value.split(".", 1)[0])
+    claims = _json_part(value.split(".", 2)[1])
     if header is None or claims is None or "alg" not in header:
         return value
     kept_header = {k: v for k, v in header.items() if k.lower() not in PER_TOKEN_CLAIMS}
@@ -395,7 +616,7 @@ def _stable_token(value: str) -> str:
         # account: tokens signed with each account's own secret may differ in nothing else):
         # the whole token does, or two accounts would be one scope.
         return value
-    stable = json.dumps([scheme.lower(), kept_header, kept_claims], sort_keys=True, default=str)
+    stable = json.dumps([kept_header, kept_claims], sort_keys=True, default=str)
     return f"jwt:{stable}"
 
 
@@ -415,7 +636,7 @@ def _cookies(header: str) -> list[tuple[str, str]]:
     for pair in header.split(";"):
         name, equals, value = pair.partition("=")
         name = name.strip()
-        if equals and value.strip() and not name.lower().startswith(_INFRASTRUCTURE_COOKIES):
+        if equals and value.strip() and not name.lower().startswith(EDGE_COOKIES):
             pairs.append((name, value.strip()))
     return pairs
 

@@ -106,6 +106,8 @@ _VETOES = frozenset({Family.THROTTLE, Family.TRANSFER_REFUSED})
 #: What a lack of funds decides: on a request that moves the application's own money, it is
 #: that transfer's, not the API's bill.
 _FUNDS = frozenset({Family.BALANCE_EXHAUSTED, Family.INSTRUMENT_DECLINED, Family.TOP_UP_ASKED})
+#: What a license's state decides: on a request that asks about a license key, that license's.
+_LICENSE_STATES = frozenset({Family.SUBSCRIPTION_INACTIVE, Family.TRIAL_RESTRICTION})
 
 
 @attrs.frozen
@@ -225,13 +227,21 @@ def decide(
 
 
 def unless_a_transfer(
-    verdict: Verdict | None, moves_money: Callable[[], bool] | None
+    verdict: Verdict | None,
+    moves_money: Callable[[], bool] | None,
+    checks_a_license: Callable[[], bool] | None = None,
 ) -> Verdict | None:
     """`verdict`, unless it is a lack of funds on a request that moves the application's
-    own money (issue 23): that is the transfer's, not the API's bill."""
-    if verdict is None or verdict.family not in _FUNDS or moves_money is None:
-        return verdict
-    return None if moves_money() else verdict
+    own money (issue 23): that is the transfer's, not the API's bill; or a lapse or a
+    trial's end on a request that asks a licensing API about a license key
+    (`vocabulary.movement.LICENSE_CHECK`): that is the license's it was asked about."""
+    if verdict is None:
+        return None
+    if verdict.family in _FUNDS and moves_money is not None:
+        return None if moves_money() else verdict
+    if verdict.family in _LICENSE_STATES and checks_a_license is not None:
+        return None if checks_a_license() else verdict
+    return verdict
 
 
 def _climb(fields: Fields, strict: bool, context: str | None) -> Verdict | None:

@@ -17,7 +17,7 @@ from .._models import PaymentRequired, Reason
 from .._untrusted import bounded_text
 from .decide import decide, read_a_402, unless_a_transfer
 from .fields import text_fields
-from .readers import gate, moves_money, reading_of
+from .readers import checks_a_license, gate, moves_money, reading_of
 from .snapshot import ResponseSnapshot
 
 __all__ = ["ProviderAdapter"]
@@ -73,7 +73,11 @@ class ProviderAdapter:
         reading = reading_of(response)
         if reading.fields is not None:
             fields = reading.fields
-            verdict = unless_a_transfer(reading.verdict(False), lambda: moves_money(response.url))
+            verdict = unless_a_transfer(
+                reading.verdict(False),
+                lambda: moves_money(response.url),
+                lambda: checks_a_license(response.url),
+            )
         else:
             fields = text_fields(response.text)
             verdict = decide(fields, strict=False)

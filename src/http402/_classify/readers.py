@@ -29,10 +29,11 @@ from .prefilter import EVIDENCE_SCAN
 from .prefilter import may_hold_evidence as text_may_hold_evidence
 from .snapshot import ResponseSnapshot
 from .statuses import PAYMENT_REQUIRED
-from .vocabulary.movement import MONEY_MOVEMENT
+from .vocabulary.movement import LICENSE_CHECK, MONEY_MOVEMENT
 
 __all__ = [
     "Reading",
+    "checks_a_license",
     "fields_of",
     "gate",
     "lifts_by_itself_only",
@@ -291,7 +292,11 @@ def read_json(snapshot: ResponseSnapshot, *, strict: bool) -> tuple[Fields, Verd
     reading = reading_of(snapshot)
     if reading.fields is None:
         return None
-    verdict = unless_a_transfer(reading.verdict(strict), lambda: moves_money(snapshot.url))
+    verdict = unless_a_transfer(
+        reading.verdict(strict),
+        lambda: moves_money(snapshot.url),
+        lambda: checks_a_license(snapshot.url),
+    )
     return reading.fields, verdict
 
 
@@ -301,6 +306,14 @@ def moves_money(url: str) -> bool:
     Cached: a client calls the same few URLs."""
     path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
     return MONEY_MOVEMENT.in_path(path)
+
+
+@functools.lru_cache(maxsize=256)
+def checks_a_license(url: str) -> bool:
+    """`True` when the request's path asks a licensing API about a license key (check,
+    validate, activate). Cached: a client calls the same few URLs."""
+    path = url.partition("://")[2].partition("/")[2].partition("?")[0].lower()
+    return LICENSE_CHECK.in_path(path)
 
 
 def lifts_by_itself_only(snapshot: ResponseSnapshot) -> bool:

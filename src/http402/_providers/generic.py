@@ -25,6 +25,7 @@ from .._classify.decide import (
 )
 from .._classify.fields import Fields, Message, xml_fields
 from .._classify.readers import (
+    checks_a_license,
     gate,
     may_hold_evidence,
     moves_money,
@@ -149,7 +150,9 @@ class TextAdapter:
         fields, then decided like a JSON body's (an XML document with neither is read as
         markup)."""
         verdict = unless_a_transfer(
-            decide(fields, strict=strict), lambda: moves_money(response.url)
+            decide(fields, strict=strict),
+            lambda: moves_money(response.url),
+            lambda: checks_a_license(response.url),
         )
         if verdict is None and strict:
             if says_payment_required(fields):

@@ -59,7 +59,10 @@ WORDING = (
         STRONG,
         r"\bcredits?\b[^.]{0,30}?\b(?:too low|exhausted|depleted|used up|ran out|run out|"
         r"exceeded|expired|is (?:zero|empty|negative)|are (?:zero|gone))"
-        r"|\bno (?:remaining |more |available )?credits?\b(?! card)"
+        # "No credits charged" says what a refusal cost, not what ran out (Figur's 422
+        # validation error, "No credits charged.").
+        r"|\bno (?:remaining |more |available )?credits?\b(?! card| (?:(?:were|was|will be"
+        r"|have been|has been|are|is) )?(?:charged|deducted|billed|consumed|spent|used)\b)"
         r"|\b(?:requires?|needs?) more credits?\b|\bcredits? (?:are|is) (?:required|needed)\b"
         r"|\b(?:does not|doesn't|do not|don't) have (?:any |enough )?credits?"
         r"|\bexceeded your (?:[\w-]+ ){0,3}credits?\b"
@@ -88,8 +91,11 @@ WORDING = (
             "No credit card on file is needed for the free plan.",
             "The credit note was not found.",
             "You ran out of disk space.",
+            "The request body or parameters failed validation. No credits charged.",
+            "Invalid prompt. No credits were charged for this request.",
         ),
-        source="tests/payloads/anthropic-credit-balance-too-low-400.json",
+        source="tests/payloads/anthropic-credit-balance-too-low-400.json; "
+        "https://docs.figur.fit/guides/errors-and-credits/ (a look-alike: 'No credits charged')",
     ),
     WordRule(
         "balance ran out",
@@ -185,6 +191,25 @@ WORDING = (
         ),
         look_alikes=("The budget field must be a number.", "Set a budget for this project."),
         source="tests/payloads/litellm-budget-exceeded-400.json",
+    ),
+    # A limit counted in money, exceeded, in Korean: "한도 금액을 초과" (the limit amount
+    # exceeded). Kakao's 400 `-11` "일 한도 또는 월 한도 금액을 초과한 유료 API를 호출한 경우"
+    # (a paid API called over its daily or monthly limit amount; "raise the limit amount"):
+    # a cap the account set, whatever its window. A payment's amount over a limit is the
+    # payment's ("결제 금액이 한도를 초과": the amount is the subject, not the limit's).
+    WordRule(
+        "spend cap reached (Korean)",
+        CAP,
+        STRONG,
+        r"한도\s*금액[을이]?\s*초과|(?:한도\s*금액|금액\s*한도)[^.]{0,12}?(?:도달|소진)",
+        needles=("한도",),
+        examples=(
+            "일 한도 또는 월 한도 금액을 초과한 유료 API를 호출한 경우",
+            "월 한도 금액을 초과했습니다.",
+            "설정한 금액 한도에 도달했습니다.",
+        ),
+        look_alikes=("결제 금액이 한도를 초과했습니다", "출금 금액이 한도를 초과했습니다"),
+        source="https://developers.kakao.com/docs/latest/ko/rest-api/error-code (-11)",
     ),
     WordRule(
         "spend cap reached",

@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 import attrs
 
-__all__ = ["MONEY_MOVEMENT", "MoneyMovement"]
+__all__ = ["LICENSE_CHECK", "MONEY_MOVEMENT", "LicenseCheck", "MoneyMovement"]
 
 #: What the concept reader takes as one word of a spaced script (`clauses._TOKEN`).
 #: The letters of a spaced word beyond `a-z`: accented Latin (Latin-1, Extended-A and -B, the
@@ -399,3 +399,57 @@ _SEGMENTS = MONEY_MOVEMENT.segments()
 _TRADES = frozenset(MONEY_MOVEMENT.trades)
 _MARKETS = frozenset(MONEY_MOVEMENT.markets)
 _MARKET_ORDERS = frozenset(MONEY_MOVEMENT.market_orders)
+
+
+@attrs.frozen
+class LicenseCheck:
+    """The requests that ask a licensing API about a license key: check, validate, activate.
+
+    A licensing product (LicenseSpring, Keygen, Lemon Squeezy's and Gumroad's license APIs)
+    answers such a request about the license it was asked about, its user's customer's: "license
+    is not active", "trial period for device has expired". That is the answer to the question,
+    not the API's bill, and a renewal hook must never answer it (the look-alike of a payment
+    product's money movement, `MONEY_MOVEMENT`). Read in a request's path only: a message's
+    "license" is as often the account's own (a server's license that lapsed).
+
+    Args:
+        segments: Path segments that name a license check by themselves (`check_license`).
+        licenses: Path segments that name licenses, a check only beside one of `actions`
+            (Lemon Squeezy's `/v1/licenses/validate`, Gumroad's `/v2/licenses/verify`).
+        actions: What is asked of a license.
+        source: Where the paths were seen.
+    """
+
+    segments: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    licenses: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    actions: tuple[str, ...] = attrs.field(converter=_words, validator=_lower_words)
+    source: str = attrs.field(validator=_required)
+
+    def in_path(self, path: str) -> bool:
+        """`True` when `path` (lower case) asks about a license key."""
+        segments = path.split("/")
+        if not _LICENSE_SEGMENTS.isdisjoint(segments):
+            return True
+        return not _LICENSES.isdisjoint(segments) and not _LICENSE_ACTIONS.isdisjoint(segments)
+
+
+LICENSE_CHECK = LicenseCheck(
+    segments=(
+        "check_license",
+        "activate_license",
+        "deactivate_license",
+        "validate_license",
+        "verify_license",
+        "validate-key",
+        "validate_key",
+    ),
+    licenses=("license", "licenses", "license-keys", "license_keys"),
+    actions=("validate", "verify", "activate", "deactivate", "check"),
+    source="https://docs.licensespring.com/sdks/errors-and-response-codes (400 "
+    "license_not_active, trial_expired on /api/v4/check_license and /activate_license); "
+    "Keygen's /v1/accounts/{account}/licenses/actions/validate-key; Lemon Squeezy's "
+    "/v1/licenses/validate, /activate, /deactivate; Gumroad's /v2/licenses/verify",
+)
+_LICENSE_SEGMENTS = frozenset(LICENSE_CHECK.segments)
+_LICENSES = frozenset(LICENSE_CHECK.licenses)
+_LICENSE_ACTIONS = frozenset(LICENSE_CHECK.actions)

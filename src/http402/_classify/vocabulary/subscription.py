@@ -34,7 +34,11 @@ WORDING = (
         r"(?:has |is |was |have |are )?(?:been |now |currently )?" + _OFF + r"\b"
         r"|\b(?:expired|lapsed|inactive|canceled|cancelled|suspended|past due|unpaid) "
         r"subscription\b"
-        r"|\bno active subscription\b|\b(?:requires?|needs?) an active subscription\b",
+        r"|\bno active subscription\b|\b(?:requires?|needs?) an active subscription\b"
+        # "Does not have an active subscription", as "no active plan" reads it (Pixelbin's
+        # 403 JR-1003, "the user does not have an active subscription").
+        r"|\b(?:does not|doesn't|do not|don't) (?:yet )?have an? (?:active|current|valid)"
+        r"(?:,? paid)? subscription\b",
         needles=("subscription",),
         examples=(
             "Your subscription has expired. Renew to continue.",
@@ -43,14 +47,19 @@ WORDING = (
             "Subscription past due.",
             "Your subscription is on hold until the invoice is paid.",
             "This feature requires an active subscription.",
+            "Occurs when the user does not have an active subscription.",
+            "Organization does not have an active subscription",
+            "You don't have an active subscription yet. Please subscribe to a plan first.",
         ),
         look_alikes=(
             "This subscription is already canceled.",
             "You cannot update a subscription that is canceled.",
             "Access denied due to missing subscription key.",
             "No such subscription: 'sub_123'",
+            "You do not have an active session.",
         ),
-        source="tests/payloads (azure-arm-readonly-disabled-subscription-409, from research)",
+        source="tests/payloads (azure-arm-readonly-disabled-subscription-409, from research); "
+        "https://pixelbin.io/docs/errors/transformations (JR-1003)",
     ),
     # A subscription required with no tier named ("Subscription Required", "A valid
     # subscription is required to access this resource") says the account has none that is

@@ -250,7 +250,9 @@ WORDING = (
         r"|\b[0-9]{1,3}[- ](?:hour|minute|second)\b"
         r"|\bresets? (?:in [0-9][0-9.]* ?(?:s|sec|seconds?|m|min|minutes?|h|hr|hours?)\b"
         r"|at (?:midnight|[0-9]{1,2}:[0-9]{2}))"
-        r"|每日|每天|今日",
+        # Chinese names the day as "every day", "today", "that day" and the next one:
+        # TokenFactory's 429 "当日 token 配额已用尽" (次日自动恢复, back the next day).
+        r"|每日|每天|今日|今天|当日|当天|明天|次日",
         needles=(
             "daily",
             "hourly",
@@ -263,17 +265,25 @@ WORDING = (
             "每日",
             "每天",
             "今日",
+            "今天",
+            "当日",
+            "当天",
+            "明天",
+            "次日",
         ),
         examples=(
             "You have exceeded your daily quota. Upgrade to a paid plan for more.",
             "Daily sending limit of 5000 messages has been reached.",
             "You've reached your 5-hour usage limit. Upgrade your plan to continue now.",
+            "当日 token 配额已用尽",
+            "今天的调用次数已用完，请明天再试",
         ),
         look_alikes=(
             "Your monthly quota is used up.",
             "Your billing capacity will reset at the beginning of next month.",
         ),
-        source="tests/payloads/emailit-daily-sending-limit-429-negative.json",
+        source="tests/payloads/emailit-daily-sending-limit-429-negative.json; "
+        "https://www.tokenfactory.cn/docs/guide/errors (429 quota_exceeded, 当日配额已用尽)",
         window=Window.DAY,
     ),
 )
