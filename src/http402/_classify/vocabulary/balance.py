@@ -510,6 +510,26 @@ CODE_WORDS = (
         "from research)",
         none_of=_MOVES_MONEY,
     ),
+    # What the account bought ahead ran short, said in a code with no text: hh.ru's 403
+    # `{"errors": [{"type": "negotiations", "value": "not_enough_purchased_services"}]}`
+    # ("не хватает оплаченных услуг": the purchased services, a CV-database access package,
+    # are used up; the same code on publishing and on prolonging a vacancy). Purchased
+    # services are prepaid units, as credits are: topped up by buying more. A code that
+    # names purchases without saying they fell short (`PURCHASED_SERVICES`, an accounting
+    # category; `already_purchased`) is not one.
+    CodeWords(
+        "purchased units short",
+        all_of=("purchased",),
+        any_of=("enough", "insufficient", "exhausted", "depleted", "remaining"),
+        family=BALANCE,
+        strength=STRONG,
+        examples=("not_enough_purchased_services", "NotEnoughPurchasedServices"),
+        look_alikes=("PURCHASED_SERVICES", "already_purchased", "purchased_at_invalid"),
+        source="https://github.com/hhru/api/blob/master/docs/errors.md (403 negotiations / "
+        "vacancies not_enough_purchased_services); research/payloads22 hhru-negotiations-not-"
+        "enough-purchased-services-403",
+        none_of=_MOVES_MONEY,
+    ),
     CodeWords(
         "insufficient quota",
         all_of=("insufficient",),

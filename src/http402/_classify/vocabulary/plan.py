@@ -629,6 +629,20 @@ CODES = (
     ),
 )
 
+#: What a request does, in a code that says it must be paid for (`action_must_be_payed`).
+_PAID_SUBJECTS = (
+    "action",
+    "actions",
+    "method",
+    "methods",
+    "call",
+    "calls",
+    "access",
+    "endpoint",
+    "feature",
+    "api",
+)
+
 CODE_WORDS = (
     CodeWords(
         "monthly volume",
@@ -737,6 +751,47 @@ CODE_WORDS = (
         examples=("require_feature", "FeatureRequired", "requires_feature"),
         look_alikes=("feature_disabled", "unknown_feature", "feature_flag_invalid"),
         source="research/payloads5 freshdesk-require-feature-code-only-403",
+    ),
+    # The request itself must be paid for: hh.ru's 403 `{"errors": [{"type":
+    # "api_access_payment", "value": "action_must_be_payed"}]}`, a paid method called
+    # without purchased access ("запрос платного метода при отсутствии оплаченного
+    # доступа"): access the account has not bought, the plan's. Only what a request *does*
+    # (an action, a method, a call, access, an endpoint, a feature) counts: most codes that
+    # say something "must be paid" are a form's check of the application's own objects
+    # (`INVOICE_MUST_BE_PAID` "to refund", `POS_ORDER_MUST_BE_PAID`, `plan_must_be_paid`
+    # for a free plan, `status_must_be_paid`), which no payment to the API lifts. Two
+    # records: hh.ru spells the participle "payed".
+    CodeWords(
+        "a request that must be paid",
+        all_of=("must", "be", "paid"),
+        any_of=_PAID_SUBJECTS,
+        family=FEATURE,
+        strength=STRONG,
+        examples=("action_must_be_paid", "METHOD_MUST_BE_PAID", "access_must_be_paid"),
+        look_alikes=(
+            "INVOICE_MUST_BE_PAID",
+            "POS_ORDER_MUST_BE_PAID",
+            "plan_must_be_paid",
+            "status_must_be_paid",
+            "cash_sale_must_be_paid",
+            "ERR__LISTING_FEE_MUST_BE_PAID",
+        ),
+        source="https://github.com/hhru/api/blob/master/docs/errors.md (403 api_access_payment "
+        "action_must_be_payed); look-alikes: public code found by exact-string search "
+        "('_must_be_paid\"', code index ids 53923369929, 52549464309, 54518964503, "
+        "52103304027, 70284812249, 11317280337)",
+    ),
+    CodeWords(
+        "a request that must be payed",
+        all_of=("must", "be", "payed"),
+        any_of=_PAID_SUBJECTS,
+        family=FEATURE,
+        strength=STRONG,
+        examples=("action_must_be_payed",),
+        look_alikes=("order_must_be_payed", "all_term_payed_fee"),
+        source="https://github.com/hhru/api/blob/master/docs/errors.md (403 api_access_payment "
+        "action_must_be_payed); research/payloads22 hhru-api-access-payment-action-must-be-"
+        "payed-403",
     ),
     CodeWords(
         "plan",
