@@ -61,6 +61,9 @@ class Concept(enum.Enum):
     LAPSE = "lapse"
     EXPIRED = "expired"  # a term that ended: an account's, a trial's (a lapse too)
     BILLING_SUBJECT = "billing subject"  # a subscription, a plan, billing, a license
+    # A license or licenses: what a subscription sells per user or instance, and also a
+    # software's terms or a key, so read only in the combinations that name one as sold.
+    LICENSE = "license"
     ACCOUNT = "account"  # an account, an organization, a project: may be off for any reason
     UNPAID = "unpaid"  # past due, overdue, in arrears, an unpaid invoice
     # A payment or billing *issue* or *problem*: a standing condition, not an attempt that

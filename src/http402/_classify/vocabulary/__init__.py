@@ -52,7 +52,11 @@ for _rule in CODE_RULES:
 #: Codes read by their words, for those not in `CODES`: a code may hold several families'
 #: words (`free_tier_daily`), and each is read.
 CODE_WORDS: tuple[CodeWords, ...] = (
-    throttle.CODE_WORDS + balance.CODE_WORDS + subscription.CODE_WORDS + plan.CODE_WORDS
+    throttle.CODE_WORDS
+    + lookalikes.CODE_WORDS
+    + balance.CODE_WORDS
+    + subscription.CODE_WORDS
+    + plan.CODE_WORDS
 )
 for _table in (WORDING, CODE_WORDS):
     _names = [rule.name for rule in _table]

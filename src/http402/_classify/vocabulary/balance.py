@@ -17,7 +17,43 @@ STRONG, WEAK = Strength.STRONG, Strength.WEAK
 #: read as a message's (`CODE_AS_WORDS`), where the movement is a refused transfer.
 _MOVES_MONEY = frozenset(w for w in MONEY_MOVEMENT.operations if w.isascii())
 
+#: A platform's own currency, held and spent as credits are though it is no money
+#: (payloads20: AI Horde's kudos, NovelAI's Anlas, Civitai's Buzz; `lexicon.py` says where
+#: each was seen).
+_CURRENCY = r"(?:kudos|anlas|buzz)"
+
 WORDING = (
+    # A platform's currency lacking, or required up front: "This request requires 857.4
+    # kudos to fulfil", "the client needs to already have the required kudos" (AI Horde's
+    # 403 `KudosUpfront`), "Not enough Anlas", "Insufficient Buzz to run this generation.".
+    # A transfer of it to another user (AI Horde's `/kudos/transfer`) is the user's own
+    # movement, read by its path and words (`movement.py`).
+    WordRule(
+        "a platform's currency lacking",
+        BALANCE,
+        STRONG,
+        r"\b(?:insufficient|not enough|not sufficient|no more|out of|lack of|need more|needs more"
+        r"|requires? more|requires? [0-9][0-9.,]*|required|have enough|has enough|have the"
+        r"(?: required)?) " + _CURRENCY + r"\b"
+        r"|\b" + _CURRENCY + r"\b[^.]{0,20}?\b(?:is |are )?(?:insufficient|not enough|too low"
+        r"|exhausted|required|needed)\b",
+        needles=("kudos", "anlas", "buzz"),
+        examples=(
+            "For requests over 1024x1024 or over 100 steps, the client needs to already have "
+            "the required kudos. This request requires 857.4 kudos to fulfil",
+            "Not enough Anlas",
+            "Insufficient Buzz to run this generation.",
+            "Kudos are required upfront for this request.",
+        ),
+        look_alikes=(
+            "Kudos to the team for the release!",
+            "The buzzer is not enough.",
+            "Anlas are granted monthly with Opus.",
+        ),
+        source="research/payloads20 aihorde-kudos-upfront-403 (github.com/Haidra-Org/AI-Horde "
+        "horde/exceptions.py KudosUpfront, issue 76); NovelAI's 402 'Not enough Anlas' and "
+        "Civitai's 402 'Insufficient Buzz to run this generation.' (`lexicon.py`)",
+    ),
     WordRule(
         "insufficient balance",
         BALANCE,

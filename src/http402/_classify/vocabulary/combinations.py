@@ -264,6 +264,88 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         ),
         source="research/payloads2 google-serviceusage-billing-account-not-open-400",
     ),
+    # A license that lapsed is the subscription's ("Your license has expired", "You have
+    # license(s) expired"), as "subscription lapsed" reads its singular.
+    ConceptRule(
+        "license lapsed",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.LAPSE, C.LICENSE],
+        unless=[C.KEY, C.FIELD],
+        examples=(
+            "Your licenses have expired.",
+            "Die Lizenz ist abgelaufen.",
+            "ライセンスが失効しました",
+        ),
+        look_alikes=("The license was renewed.", "The license key has expired."),
+        source="research/payloads21 comm100-licenses-expired-or-exceeded-403 (403004)",
+    ),
+    # No license held at all: nothing is subscribed, as "no active subscription" or "no
+    # active plan" says ("There are no licenses in your account").
+    ConceptRule(
+        "no license held",
+        Family.SUBSCRIPTION_INACTIVE,
+        STRONG,
+        needs=[C.NOT_SUBSCRIBED, C.LICENSE],
+        unless=[C.KEY, C.FIELD],
+        examples=(
+            "There are no licenses in your account.",
+            "This workspace has no active license.",
+        ),
+        look_alikes=(
+            "No license key was provided.",
+            "There are no available seats for this license.",
+        ),
+        source="research/payloads21 comm100-no-licenses-purchase-403 (github.com/Comm100/"
+        "APIDesign v3/Comm100-Restful-API-Common.md: '403005 | 403 | There are no licenses in "
+        "your account. Please contact your account manager to purchase new licenses.')",
+    ),
+    # A license that does not include what was asked: the plan's feature, in a license's
+    # words (Kibana's 403 "Your license does not support machine learning.").
+    # Weak: a license manager's own API says the same of its customers' licenses
+    # (LicenseSpring's 400 "license is not enabled"); the upgrade asked beside it counts.
+    ConceptRule(
+        "license requirement",
+        Family.PLAN_FEATURE,
+        WEAK,
+        needs=[C.LICENSE, C.REQUIREMENT],
+        unless=[C.KEY, C.FIELD, C.NOT_SUBSCRIBED],
+        examples=(
+            "Your license does not support machine learning.",
+            "This feature is not included in your license.",
+            "This endpoint is not available with your current license.",
+        ),
+        look_alikes=(
+            "A license key is required.",
+            "You need to accept the license agreement.",
+            "The license field is required.",
+        ),
+        source="Kibana's detection-engine rules API: 403 'Your license does not support "
+        "machine learning. Please upgrade your license.' (code index 330137398)",
+    ),
+    # Licenses used up (seats counted against the ones bought): the subscription's
+    # quantity, an allowance ("your agent count has exceeded the total valid licenses"). A
+    # lapse beside it is the lapse's ("You have license(s) expired, or ..."). Weak: a lack
+    # of a license is also a user's, whom an administrator assigns one ("Este usuario no
+    # tiene licencia asignada"), and a license manager's own objects run out of seats.
+    ConceptRule(
+        "licenses used up",
+        Family.PLAN_VOLUME_USED,
+        WEAK,
+        needs=[C.RAN_OUT, C.LICENSE],
+        unless=[C.KEY, C.FIELD, C.LAPSE, C.CAP, C.BALANCE, C.CREDITS],
+        examples=(
+            "Your current agent count has exceeded the total valid licenses.",
+            "All licenses are used up.",
+            "License limit reached.",
+        ),
+        look_alikes=(
+            "You have license(s) expired, or your current agent count has exceeded the total "
+            "valid licenses.",
+            "The license key exceeded its activations.",
+        ),
+        source="research/payloads21 comm100-licenses-expired-or-exceeded-403 (403004)",
+    ),
     # An account that is off, not saying why: a ban or a deactivated user says the same.
     ConceptRule(
         "account lapsed",
@@ -594,12 +676,16 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         "upgrade",
         Family.UPGRADE_ASKED,
         STRONG,
-        needs=[C.UPGRADE_VERB, {C.PLAN, C.ACCOUNT}],
+        needs=[C.UPGRADE_VERB, {C.PLAN, C.ACCOUNT, C.LICENSE}],
         part=Part.WHOLE,
         examples=(
             "Consider upgrading to a paid plan at https://console.apify.com/billing",
             "To increase your call volume switch to a paid tier.",
             "Upgrade to paid credits.",
+            # A license is what the subscription sells (payloads21, Zoho Sign's 8026).
+            "Upgrade your Zoho Sign license.",
+            "Node limit reached (3/3). Remove a node or upgrade your license.",
+            "Please upgrade your licences.",
         ),
         look_alikes=("Please upgrade your client library.",),
         source="research/payloads2 apify-not-enough-usage-to-run-paid-actor-402, azure-form-"
@@ -639,6 +725,29 @@ COMBINATIONS: tuple[ConceptRule, ...] = (
         examples=("Purchase a new subscription to continue using the service.",),
         look_alikes=("Purchase history is empty.",),
         source="research/payloads2 zenrows-auth004-usage-exceeded-402",
+    ),
+    # Licenses bought ("purchase new licenses", "add more licenses", "buy additional
+    # licences"): the subscription's quantity, what an upgrade buys. Not a license key
+    # ("add your license key" is a setting) nor a form's field.
+    ConceptRule(
+        "buy licenses",
+        Family.UPGRADE_ASKED,
+        STRONG,
+        needs=[C.BUY_VERB, C.LICENSE],
+        unless=[C.KEY, C.FIELD],
+        part=Part.WHOLE,
+        examples=(
+            "Please contact your account manager to purchase new licenses.",
+            "Please add new licenses to avoid any service interruption.",
+            "Buy additional licences to invite more agents.",
+        ),
+        look_alikes=(
+            "Add your license key in the settings.",
+            "The license field is required.",
+            "Purchase history is empty.",
+        ),
+        source="research/payloads21 comm100-no-licenses-purchase-403 and comm100-licenses-"
+        "expired-or-exceeded-403 (github.com/Comm100/APIDesign, 403004 and 403005)",
     ),
     ConceptRule(
         "add a payment method",

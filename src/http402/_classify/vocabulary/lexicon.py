@@ -123,6 +123,20 @@ LEXICON: tuple[Lexicon, ...] = (
         ],
         source="tests/payloads (exa, postmark, leonardo 'api tokens', new-api 额度)",
     ),
+    # A platform's own currency, spent per request and held by the account as credits are,
+    # though it is no money (payloads20): AI Horde's kudos ("This request requires 857.4 kudos
+    # to fulfil", its 403 `KudosUpfront`), NovelAI's Anlas (its 402 "Not enough Anlas"),
+    # Civitai's Buzz (its orchestrator's 402 "Insufficient Buzz to run this generation.").
+    # A transfer of it to another user is a movement of the user's own, read as one.
+    Lexicon(
+        C.CREDITS,
+        ["kudos", "anlas", "buzz"],
+        source="research/payloads20 aihorde-kudos-upfront-403 (github.com/Haidra-Org/AI-Horde "
+        'horde/exceptions.py KudosUpfront); NovelAI\'s 402 \'{"statusCode":402,"message":'
+        "\"Not enough Anlas\"}' (code index 70879197972, 71547569963); Civitai's "
+        "'Insufficient Buzz to run this generation.' on an orchestrator 402 (code index "
+        "61929506814, 55839662127)",
+    ),
     # A prepaid count of calls: "可用次数" (calls available) and "剩余次数" (calls left) name
     # what a pay-per-call pack holds, as credits do; a plan's monthly calls say their period
     # ("本月调用次数"), and a free tier says it is free. Issue 19's family table: with no such
@@ -456,6 +470,17 @@ LEXICON: tuple[Lexicon, ...] = (
             "not have sufficient",
             "doesn't have enough",
             "don't have enough",
+            # Read whole before a lack's "does not have" (a payment method missing).
+            "does not have enough",
+            "do not have enough",
+            "does not have sufficient",
+            "do not have sufficient",
+            "doesn't have sufficient",
+            "don't have sufficient",
+            "have not enough",
+            "has not enough",
+            "haven't enough",
+            "hasn't enough",
             "depleted",
             "run out",
             "ran out",
@@ -543,6 +568,10 @@ LEXICON: tuple[Lexicon, ...] = (
             "do not include",
             "not part of",
             "not supported",
+            # "Your license does not support machine learning" (Kibana's 403).
+            "does not support",
+            "doesn't support",
+            "do not support",
             "not permitted",
             "not allowed",
             "allowed for",
@@ -596,6 +625,83 @@ LEXICON: tuple[Lexicon, ...] = (
             "未订阅",
         ],
         source="aws OptInRequired 'You are not subscribed to this service'",
+    ),
+    # A license or a seat license is what a subscription sells per user or per instance
+    # (payloads21: Comm100's 403 "There are no licenses in your account. Please contact your
+    # account manager to purchase new licenses.", Zoho Sign's 400 8026 "Upgrade your Zoho
+    # Sign license."; Kibana's 403 "Your license does not support machine learning. Please
+    # upgrade your license."). Its own concept, not a plan's word: a license is also a
+    # software's terms ("the license agreement") or a key ("license key"), so only the
+    # combinations of `combinations.py` read it, each beside a lapse, a lack, a requirement
+    # or a remedy, and none beside a key.
+    Lexicon(
+        C.LICENSE,
+        [
+            "license",
+            "licenses",
+            "licence",
+            "licences",
+            "license's",
+            "licencia",
+            "licencias",
+            "licença",
+            "licenças",
+            "lizenz",
+            "lizenzen",
+            "ライセンス",
+            "라이선스",
+        ],
+        source="research/payloads21 comm100-no-licenses-purchase-403 (github.com/Comm100/"
+        "APIDesign v3/Comm100-Restful-API-Common.md, 403005) and zoho-sign-upgrade-license-"
+        "8026-400 (https://www.zoho.com/sign/api/error-codes.html: 8026 UPGRADE_LICENSE); "
+        "Kibana's detection-engine 403 (code index 330137398)",
+    ),
+    # A software's terms, to accept, are no license sold: a permission's words (a veto).
+    Lexicon(
+        C.PERMISSION,
+        [
+            "license agreement",
+            "licence agreement",
+            "license terms",
+            "licence terms",
+            "license conditions",
+            "terms of the license",
+        ],
+        source="a model or dataset gated behind its license's terms, accepted, never bought",
+    ),
+    # No license at all: nothing is subscribed ("There are no licenses in your account"),
+    # as "no active subscription" says.
+    Lexicon(
+        C.NOT_SUBSCRIBED,
+        [
+            "no license",
+            "no licenses",
+            "no licence",
+            "no licences",
+            "no valid license",
+            "no valid licenses",
+            "no active license",
+            "no active licenses",
+            "no valid licence",
+            "no active licence",
+        ],
+        source="research/payloads21 comm100-no-licenses-purchase-403",
+    ),
+    Lexicon(
+        C.LICENSE,
+        [
+            "no license",
+            "no licenses",
+            "no licence",
+            "no licences",
+            "no valid license",
+            "no valid licenses",
+            "no active license",
+            "no active licenses",
+            "no valid licence",
+            "no active licence",
+        ],
+        source="research/payloads21 comm100-no-licenses-purchase-403",
     ),
     Lexicon(
         C.SERVICE,
@@ -834,6 +940,72 @@ LEXICON: tuple[Lexicon, ...] = (
             "没有",
         ],
         source="fly.io 'we need your payment information', google 'billing account ... not found'",
+    ),
+    # The account lacks it, said with "have" (payloads21: Clever Cloud's "I won't provision
+    # this add-on: you don't have selected a default payment method.", an unusual grammar
+    # from its API, github.com/CleverCloud/clever-tools issue 401), and in the other spaced
+    # languages the families read ("aucun moyen de paiement", "keine Zahlungsmethode",
+    # "sem método de pagamento"). Read with a payment method or a billing account only
+    # (`combinations.py`): "don't have enough" is a lack (longer, it wins), "don't have
+    # access" a requirement.
+    Lexicon(
+        C.MISSING,
+        [
+            "don't have",
+            "do not have",
+            "doesn't have",
+            "does not have",
+            "haven't",
+            "have not",
+            "has not",
+            "hasn't",
+            "not selected",
+            "no selected",
+            "sem",
+            "sin",
+            "sans",
+            "aucun",
+            "aucune",
+            "ohne",
+            "kein",
+            "keine",
+            "keinen",
+            "senza",
+            "nenhum",
+            "nenhuma",
+            # Read whole before a lack's "não tem" / "no tiene": a thing the account has none of.
+            "não tem um",
+            "não tem uma",
+            "no tiene un",
+            "no tiene una",
+            "no tienes un",
+            "no tienes una",
+            "ningún",
+            "ninguna",
+            "tidak ada",
+            "không có",
+            "нет",
+        ],
+        source="research/payloads21 clevercloud-addon-no-default-payment-method-400 "
+        "(https://github.com/CleverCloud/clever-tools/issues/401: 'This was in the API.')",
+    ),
+    Lexicon(
+        C.INSTRUMENT,
+        [
+            "método de pagamento",
+            "método de pago",
+            "moyen de paiement",
+            "mode de paiement",
+            "zahlungsmethode",
+            "zahlungsmittel",
+            "metodo di pagamento",
+            "ödeme yöntemi",
+            "metode pembayaran",
+            "phương thức thanh toán",
+            "способ оплаты",
+        ],
+        source="a payment method in the spaced languages the families read (the word for a "
+        "payment is in `PAYMENT` already; the method is what an account adds)",
     ),
     Lexicon(
         C.INSTRUMENT,
@@ -2037,6 +2209,11 @@ LEXICON: tuple[Lexicon, ...] = (
             "this hour",
             "this minute",
             "this second",
+            # A limit counted in a window that lifts by itself, its length unstated
+            # (`vocabulary/throttle.py`, "the current window").
+            "current window",
+            "rolling window",
+            "sliding window",
             "minute",
             "hour",
             "today",

@@ -14,13 +14,38 @@ quota-sounding code); strong billing wording in the same message still counts.
 from __future__ import annotations
 
 from ..families import Family
-from ..rules import CodeRule, Strength, WordRule
+from ..rules import CodeRule, CodeWords, Strength, WordRule
 from .movement import MONEY_MOVEMENT
 
 TRANSFER = Family.TRANSFER_REFUSED
 OTHER = Family.NOT_BILLING
 STRONG = Strength.STRONG
 
+#: Another party than the caller, named as the owner of an account, a balance or billing.
+_OTHER_PARTY = (
+    r"(?:customer|user|member|recipient|payee|merchant|seller|buyer|payer|client|tenant"
+    r"|end[- ]user|sender|receiver|beneficiary|cardholder|account holder|subscriber)"
+)
+#: A billing API's id of a customer, a subscription, an account, a user or a member.
+_OBJECT_ID = r"(?:cus|cust|sub|acct|usr|mbr)_\w{3,}"
+#: What such an owner holds that reads like the caller's gate.
+_OWNED = (
+    r"(?:account|balance|wallet|credits?|funds|subscription|billing|plan|card|workspace"
+    r"|organi[sz]ation|quota)\b"
+)
+#: An operation on the account's own billing that may be under way (the subject of the
+#: "billing operation under way" record).
+_OPERATION = (
+    r"(?:top[- ]?ups?|(?:auto[- ]?)?recharges?|purchases?|payments?|upgrades?|downgrades?"
+    r"|renewals?|plan changes?|subscription changes?|deposits?)"
+)
+#: That it is under way, not finished: said after a copula or "already/still/currently".
+#: Pending *payment* (or pending *since* a date) is a debt awaiting the account (case 174).
+_UNDER_WAY = (
+    r"(?:in progress|pending(?! payment| since)|underway|under way|being processed|processing"
+    r"|running|queued|awaiting confirmation|pending confirmation|in flight|being confirmed"
+    r"|not yet (?:settled|confirmed|credited|applied|completed))"
+)
 #: An operation of a payment or trading product that moves its user's money (a transfer, a
 #: payout, a withdrawal, a refund) or its sender, from the one source (`movement.py`): a word
 #: of a spaced script as a whole word, a Chinese, Japanese or Korean one anywhere.
@@ -35,7 +60,14 @@ _LACK = (
 #: "잔액이 부족하여"): the movement it lacks for follows.
 _BALANCE_LACK_UNSPACED = r"(?:余额|残高|잔액|잔고)[^。.]{0,4}?(?:不足|부족)"
 #: An order or a trade lacks funds only by these words: "in order to" is everywhere.
-_ORDER = r"(?:(?:this|the|your|an?) (?:order|trade)|requested (?:order|trade))"
+_ORDER = (
+    r"(?:(?:this|the|your|an?) (?:(?:buy|sell|bid|ask|limit|market|stop)(?:[ -]limit)? )?"
+    r"(?:order|trade)|requested (?:order|trade))"
+)
+#: The side of a trade, or what a trader's account buys with (payloads21: Upbit's
+#: `insufficient_funds_bid`, "Insufficient bid balance"; Alpaca's and Tastytrade's
+#: "insufficient buying power"; an exchange's "Order has insufficient margin").
+_TRADE_SIDE = r"(?:bid|ask|buy|sell|buying|selling|trading|order|margin)"
 
 #: The account's own balance lacking, in the spaced languages the families read: not a card's
 #: funds ("Your card has insufficient funds to make this payment" is a decline).
@@ -202,18 +234,23 @@ WORDING = (
         "a billing operation under way or a plan change refused",
         TRANSFER,
         STRONG,
-        r"\b(?:top[- ]?ups?|(?:auto[- ]?)?recharges?|purchases?|payments?|upgrades?|downgrades?"
-        r"|renewals?|plan changes?|subscription changes?)\b[^.;]{0,60}?\b(?:(?:is|are) (?:already "
-        r"|still |currently )?(?:in progress|pending|underway|under way|being processed"
-        r"|processing|running)|(?:already|still|currently) (?:in progress|pending|underway"
-        r"|under way|being processed|processing|running))\b"
-        r"|\b(?:top[- ]?up|recharge|purchase|payment|upgrade|downgrade|renewal|plan change)s? "
-        r"(?:in progress|underway|under way)\b"
+        # What is under way: the operation named first, its state after it ("A top-up is
+        # already in progress", "Top-up in flight", "Previous top-up not yet settled"), or
+        # the state first ("still processing your previous credit purchase"). Pending
+        # *payment* or pending *since* a date is a debt waiting for the account (case 174),
+        # never an operation under way.
+        rf"\b{_OPERATION}\b[^.;]{{0,60}}?\b(?:(?:is|are) (?:already |still |currently )?"
+        rf"{_UNDER_WAY}|(?:already|still|currently) {_UNDER_WAY})"
+        rf"|\b{_OPERATION} (?:in progress|underway|under way|in flight|pending confirmation"
+        r"|awaiting confirmation|not yet (?:settled|confirmed|credited|applied|completed))\b"
         r"|\b(?:already|still) (?:an? |one )?(?:pending |ongoing )?(?:top[- ]?up|recharge"
         r"|purchase|payment|upgrade|downgrade|plan change) (?:in progress|pending|underway"
         r"|under way|being processed)\b"
-        r"|\b(?:pending|ongoing|in-progress|unfinished) (?:top[- ]?up|recharge|upgrade|downgrade"
-        r"|plan change|subscription change|purchase)s?\b"
+        r"|\b(?:pending|ongoing|in-progress|unfinished|unsettled|unconfirmed) (?:top[- ]?up"
+        r"|recharge|upgrade|downgrade|plan change|subscription change|purchase|deposit)s?\b"
+        r"|\b(?:still|currently|already) (?:processing|confirming|settling|crediting) (?:your "
+        r"|the |this |a |an )?(?:previous |last |earlier |pending )?(?:[\w-]+ )?(?:top[- ]?up"
+        r"|recharge|purchase|payment|deposit|upgrade|renewal)s?\b"
         r"|\b(?:cannot|can't|can not|unable to|not allowed to|not possible to) (?:downgrade"
         r"|cancel (?:the |your |this )?(?:plan|subscription)"
         r"|(?:switch|change) (?:to )?(?:the |your |this |a |an |another )?(?:[\w-]+ )?"
@@ -230,6 +267,16 @@ WORDING = (
             "running",
             "ongoing",
             "unfinished",
+            "queued",
+            "awaiting",
+            "in flight",
+            "not yet",
+            "being confirmed",
+            "confirming",
+            "settling",
+            "crediting",
+            "unsettled",
+            "unconfirmed",
             "downgrade",
             "cancel",
             "switch",
@@ -250,6 +297,14 @@ WORDING = (
             "An auto-recharge is currently running for this account",
             "Your subscription renewal is being processed.",
             "Subscription renewal in progress",
+            # Case 182: other words for the same state, and the state before the operation.
+            "Your recharge is queued and will be applied shortly. Do not purchase again.",
+            "A credit purchase for this account is awaiting confirmation.",
+            "Credit purchase pending confirmation.",
+            "Top-up in flight; please retry in a few seconds.",
+            "Previous top-up not yet settled. Insufficient credits until it completes.",
+            "We're still processing your previous credit purchase.",
+            "Insufficient balance. Your deposit is being confirmed on-chain (2/12 confirmations).",
         ),
         look_alikes=(
             "Your top-up failed: card declined.",
@@ -260,10 +315,132 @@ WORDING = (
             "Payment processing failed: card declined.",
             "Your subscription renewal failed. Update your payment method.",
             "Credit purchase required to continue.",
+            # Case 174: a debt awaiting the account's payment stays a gate.
+            "Your subscription has expired: your renewal invoice is pending payment.",
+            "Your subscription has expired: the renewal is pending payment.",
+            "Account suspended: renewal payment is pending since 3 days; pay the outstanding "
+            "invoice.",
+            "Your payment is overdue: pay the pending invoice to restore access.",
         ),
         source="research/cases10 136 (an adversary's refusals of a billing operation: a "
-        "409 top-up in progress, a 400 refused downgrade), the kind of DESIGN's 'never pays "
-        "twice'",
+        "409 top-up in progress, a 400 refused downgrade), research/cases13 174 (a debt "
+        "pending payment is no operation under way) and 182 (queued, awaiting confirmation, "
+        "in flight, not yet settled, the state before the operation), the kind of DESIGN's "
+        "'never pays twice'",
+    ),
+    # Someone else's state: an account, a balance, a subscription or billing whose owner
+    # the words name as another party than the caller (a customer, a member, a user of the
+    # application's, a linked account, an object of a billing API). A platform's key that
+    # acts for its customers meets their lapses and their empty wallets; a hook answering
+    # them renews or buys for the wrong account, and a known gate refuses the key's other
+    # calls (cases 187, 188). Owned by a determiner and a possessive ("the customer's", "this
+    # user's"), a third person's possessive ("their account", "his balance"), an object's
+    # id ("customer cus_123", "subscription sub_1Q2w3E4r", "cust_abc123's"), or an account
+    # that is linked, connected or managed. The caller's own stays the caller's: "your
+    # account", "this account", "the account", an owner not named ("User balance
+    # insufficient", a gateway's words for the key's owner).
+    WordRule(
+        "someone else's account, balance or billing",
+        TRANSFER,
+        STRONG,
+        rf"\b(?:the|this|that|each|another|a) {_OTHER_PARTY}(?:'s|’s|s') (?:[\w-]+ ){{0,2}}"
+        rf"{_OWNED}"
+        # A remedy asked of the account's owner in the third person is the caller's
+        # ("The project owner must upgrade their plan").
+        r"|(?<!upgrade )(?<!update )(?<!renew )(?<!top up )(?<!raise )(?<!increase )"
+        r"(?<!check )(?<!add to )(?<!fund )"
+        rf"\b(?:their|his|her) (?:[\w-]+ ){{0,2}}{_OWNED}"
+        rf"|\b(?:{_OTHER_PARTY}|subscription|account) (?:id )?{_OBJECT_ID}"
+        rf"|\b{_OBJECT_ID}(?:'s|’s)"
+        rf"|\b(?:linked|connected|managed|external) accounts?\b",
+        needles=(
+            "'s",
+            "’s",
+            "s' ",
+            "their ",
+            "his ",
+            "her ",
+            "cus_",
+            "cust_",
+            "sub_",
+            "acct_",
+            "usr_",
+            "mbr_",
+            "linked account",
+            "connected account",
+            "managed account",
+            "external account",
+        ),
+        examples=(
+            "Customer cust_abc123's account has been cancelled.",
+            "Cannot message this user: their account has been suspended or cancelled.",
+            "The member's account has been cancelled.",
+            "Linked account has been cancelled by the institution.",
+            "Subscription sub_1Q2w3E4r is cancelled and cannot be updated.",
+            "Customer has insufficient credits in their wallet.",
+            "The user's balance is insufficient for this purchase.",
+            "This customer's subscription is past due.",
+            "Billing is not enabled for the customer's workspace.",
+            "The connected account's balance is insufficient for this transfer.",
+        ),
+        look_alikes=(
+            "Your account has been cancelled.",
+            "Your subscription is past due.",
+            "This account's balance is insufficient.",
+            "User balance is insufficient, please recharge.",
+            "user quota is not enough",
+            "Insufficient credits in your wallet. Please top up.",
+            "The account's subscription has expired.",
+            "Billing is not enabled for this project.",
+            "The project owner must upgrade their plan or remove spend caps to restore service.",
+            "The organization admin must update their payment method.",
+        ),
+        source="research/cases13 187 and 188 (an adversary's someone-else's states: a "
+        "customer's cancelled account or past-due subscription, a user's balance, a billing "
+        "API's subscription object), docs/reasons.md's 'someone else's block is no gate' "
+        "(Kotani Pay, Prevop, Bithumb, LinkupAPI)",
+    ),
+    # A trade of the trader's own money lacks funds: its side's balance ("Insufficient bid
+    # balance", Upbit's English twin of its Korean 400), buying power (Alpaca's 403
+    # "insufficient buying power", Tastytrade's `InsufficientBuyingPowerError`), margin
+    # ("Order has insufficient margin"), or funds for a buy or sell order. An exchange's
+    # order is its user's money movement, as a withdrawal is (`movement.py`); an ad's bid is
+    # not read here, only a balance or power named by the side.
+    WordRule(
+        "a trade lacks funds",
+        TRANSFER,
+        STRONG,
+        r"\b(?:insufficient|not enough|not sufficient|lack of) " + _TRADE_SIDE + r" (?:balance"
+        r"|funds|power|margin|quantity|volume)\b"
+        r"|\binsufficient (?:initial |maintenance |available |free )?margin\b"
+        r"|\b(?:buying|selling) power\b[^.]{0,20}?\b(?:insufficient|not enough|exceeded|too low)\b",
+        # The lack's words, which the other rules look for already ("ask" alone is in
+        # "task"), and a trader's power.
+        needles=(
+            "insufficient",
+            "not enough",
+            "not sufficient",
+            "lack of",
+            "buying power",
+            "selling power",
+        ),
+        examples=(
+            "Insufficient bid balance",
+            "insufficient buying power",
+            "Order has insufficient margin (i.e. if the margin is less than the initial margin).",
+            "Not enough sell quantity.",
+            "Your buying power is insufficient for this order.",
+        ),
+        look_alikes=(
+            "Insufficient balance.",
+            "Insufficient credits to process this request.",
+            "Please ask your administrator to add credits: insufficient balance.",
+            "The margin parameter is invalid.",
+        ),
+        source="research/payloads21 upbit-order-insufficient-funds-bid-400-negative (Upbit's "
+        "'Insufficient bid balance' in a client's test, code index 54507713490); "
+        "https://rubydoc.info/gems/tastytrade/Tastytrade/InsufficientBuyingPowerError; "
+        "Injective's exchange module error 26 'Order has insufficient margin'",
     ),
     WordRule(
         "bad credentials",
@@ -428,6 +605,29 @@ WORDING = (
 #: ladder's `lifts_by_itself`, as for a throttle's window or a resource in use).
 NO_PAYMENT_LIFTS = frozenset({"bad credentials"})
 NO_PAYMENT_LIFTS_CODES = frozenset({"invalid_api_key", "api_key_invalid", "api_key_expired"})
+
+CODE_WORDS = (
+    # A code that names a trade's side beside a lack (Upbit's `insufficient_funds_bid` and
+    # `insufficient_funds_ask`, `INSUFFICIENT_BUYING_POWER`, `InsufficientMargin`): the
+    # trader's own money, however the message beside it is worded (Upbit's Korean one reads
+    # a balance). Not an order's size or an API's balance.
+    CodeWords(
+        "a trade lacks funds",
+        all_of=("insufficient",),
+        any_of=("bid", "ask", "buy", "sell", "buying", "selling", "margin", "trading"),
+        family=TRANSFER,
+        strength=STRONG,
+        examples=(
+            "insufficient_funds_bid",
+            "insufficient_funds_ask",
+            "INSUFFICIENT_BUYING_POWER",
+            "InsufficientMargin",
+        ),
+        look_alikes=("insufficient_funds", "insufficient_credits", "insufficient_permissions"),
+        source="research/payloads21 upbit-order-insufficient-funds-bid-400-negative "
+        "(https://docs.upbit.com, 400: insufficient_funds_ask, insufficient_funds_bid)",
+    ),
+)
 
 CODES = (
     CodeRule(

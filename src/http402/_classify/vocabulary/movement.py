@@ -240,6 +240,18 @@ MONEY_MOVEMENT = MoneyMovement(
         "출금",
         "송금",
         "이체",
+        # A trading product's buy or sell (payloads21: Upbit's 400 `insufficient_funds_bid`
+        # "매수/매도 가능 잔고가 부족합니다.", the balance available to buy or sell): Korean
+        # 매수 and 매도, Chinese 买入 and 卖出, Japanese 買い注文 and 売り注文 (a bare 注文 is
+        # a shop's order as often). The English sides of a trade (bid, ask, a buy or sell
+        # order, buying power, margin) are read by their own rule (`lookalikes.py`): "ask"
+        # alone is a request's verb.
+        "매수",
+        "매도",
+        "买入",
+        "卖出",
+        "買い注文",
+        "売り注文",
     ),
     parties=("sender",),
     # An exchange's order (research/payloads5 binance-2010-insufficient-balance-order-400-
@@ -384,7 +396,9 @@ MONEY_MOVEMENT = MoneyMovement(
     "balance-insufficient; PayPal Payouts INSUFFICIENT_FUNDS (developer.paypal.com/docs/api/"
     "payments.payouts-batch/v1); Binance /api/v3/order 2010, Bitvavo /v2/order 216, Gate.io "
     "/api/v4/spot/orders BALANCE_NOT_ENOUGH (research/payloads5, payloads7); research/"
-    "payloads5 asaas-refund-saldo-insuficiente-400-negative (a merchant's refund); Sinch "
+    "payloads5 asaas-refund-saldo-insuficiente-400-negative (a merchant's refund); research/"
+    "payloads21 upbit-order-insufficient-funds-bid-400-negative (https://docs.upbit.com: "
+    "insufficient_funds_bid / insufficient_funds_ask, '매수/매도 가능 잔고가 부족합니다.'); Sinch "
     "number porting 'orders' bill the account (not an operation); research/payloads11 "
     "woovi-payment-approve-saldo-insuficiente-400-negative (a payment the account makes: "
     "github.com/woovibr/woovi-developers docs/payment/payment-how-to-use-api-to-approve-a-"

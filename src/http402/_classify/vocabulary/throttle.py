@@ -226,18 +226,65 @@ WORDING = (
         "bare limit reached",
         THROTTLE,
         WEAK,
-        r"^\W{0,3}(?:api |request |usage )?limits? (?:reach|exceed)(?:ed)?\b",
+        r"^\W{0,3}(?:api |request |usage )?limits? (?:reach|exceed)(?:ed)?\b"
+        # A count of requests named as the limit, with no period, plan or money
+        # (payloads21: Crypto APIs' 429 `request_limit_reached` "The request limit has been
+        # reached. Please contact the team or upgrade your plan."; its credits are a 402 of
+        # their own): a throttle's count until a period or the plan is stated.
+        r"|^\W{0,3}(?:the |your )?(?:api )?(?:requests?|call|api call) limit (?:has been |was "
+        r"|is )?(?:reached|exceeded|hit)\b(?![^.]{0,40}\b(?:plan|tier|subscription|month"
+        r"|billing|package)\b)",
         needles=("limit",),
         examples=(
             "Limit Reach . Please upgrade your plan or visit our documentation.",
             "Limit exceeded.",
+            "The request limit has been reached. Please contact the team or upgrade your plan.",
+            "Your API request limit was exceeded.",
         ),
         look_alikes=(
             "Your monthly limit has been reached.",
             "The spend limit was reached.",
+            "The request limit of your plan has been reached.",
+            "Your request limit has been reached for this billing period.",
         ),
-        source="tests/payloads/fmp-limit-reach-daily-upgrade-plan-429-negative.json",
+        source="tests/payloads/fmp-limit-reach-daily-upgrade-plan-429-negative.json; "
+        "research/payloads21 cryptoapis-request-limit-reached-upgrade-429-negative "
+        "(https://developers.cryptoapis.io/technical-documentation/general-information/"
+        "errors-and-api-status)",
         window=Window.NAMED,
+    ),
+    # A limit counted "for the current window" lifts when the window does, whatever it
+    # counts (payloads20: CSGHub's 429 "Usage quota exceeded for current window", beside
+    # `rate_limit_exceeded`; a guest's "message quota exceeded for the current window";
+    # "Quota exceeded for the current window. Please try again in 24 seconds."): its length
+    # is unstated, so it is weak, as a daily window is (a 402 may still state one as its
+    # reason). Not a window of the billing period ("the current billing window"), nor a
+    # context or maintenance window.
+    WordRule(
+        "the current window",
+        THROTTLE,
+        WEAK,
+        r"\b(?:for|in|during|within|of) (?:the )?(?:current|present|this) (?:time |rate[- ]?limit "
+        r"|rate |usage |quota |request |rolling |sliding )?window\b"
+        r"|\b(?:rolling|sliding) (?:time )?window\b",
+        needles=("window",),
+        examples=(
+            "Usage quota exceeded for current window",
+            "Guest message quota exceeded for the current window.",
+            "Quota exceeded for the current window. Please try again in 24 seconds.",
+            "You have used all requests in this rolling window.",
+        ),
+        look_alikes=(
+            "Quota exceeded for the current billing window.",
+            "The prompt exceeds the context window of this model.",
+            "The maintenance window starts at 10:00.",
+            "Close this window and try again.",
+        ),
+        source="research/payloads20 csghub-aigateway-usage-window-quota-429-negative "
+        "(github.com/OpenCSGs/csghub-server aigateway/handler/openai.go "
+        "handleUsageLimitExceeded); code index 54998257603 and 39877852828 (a guest's message "
+        "quota, a problem's detail)",
+        window=Window.DAY,
     ),
     # A daily or hourly limit lifts by itself, whatever plan it mentions; a 402 may still
     # state one as its reason.
