@@ -825,3 +825,21 @@ def test_a_store_that_lost_a_run_counts_it_until_its_process_writes_it_again(
     coordinator.low_balance_ended("scope-c", token)
     assert other.low_balance_running("scope-c") is False
     client.close()
+
+
+def test_a_bought_window_ends_once_and_is_not_started_again(
+    server: RedisServer, short_beats: float
+) -> None:
+    """A bought mark's hash outlives its window by a lease, so the next write reads that the
+    window ended and the mark goes for good. Before, the hash expired with the window, the
+    next write found no mark and started the window again, and a gate elsewhere waited for
+    a top-up's window that never closed."""
+    coordinator = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    other = http402.RedisCoordinator.from_url(server.url, store_timeout=1)
+    token = coordinator.low_balance_started("scope-d", ttl=30)
+    coordinator.low_balance_bought("scope-d", token, within=0.5)
+    assert other.low_balance_running("scope-d") in (True, "bought")  # (True: a new store)
+    time.sleep(20 * short_beats)  # the window, its lease, and many beats after
+    assert other.low_balance_running("scope-d") is False
+    time.sleep(10 * short_beats)
+    assert other.low_balance_running("scope-d") is False

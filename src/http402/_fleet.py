@@ -783,9 +783,12 @@ def bought_flow(
     process waits for that top-up to show meanwhile. Written again each beat, so that a
     store that lost the mark has it back within a beat."""
     args = [token, "bought", int(LOW_LEASE * 1000), within_ms, uuid.uuid4().hex]
-    beat = LOW_BEAT
-    while True:
+    beat, waited = LOW_BEAT, 0.0
+    # Its own count of the window, too: a store that lost the mark (a flush) would start the
+    # window again at the next write; the flow never outlives it by more than a lease.
+    while waited < within_ms / 1000 + LOW_LEASE:
         yield Pause(beat)
+        waited += beat
         try:
             open_ = yield from stored(health, Call("low_mark", [keys.low_runs, keys.marker], args))
         except StoreFailure:

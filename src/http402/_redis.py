@@ -274,7 +274,11 @@ if ARGV[2] == 'bought' then
 end
 redis.call('hset', KEYS[1], ARGV[1],
   ARGV[2] .. ' ' .. string.format('%d', alive) .. ' ' .. string.format('%d', ends))
-if redis.call('pttl', KEYS[1]) < alive - now then redis.call('pexpire', KEYS[1], alive - now) end
+-- A bought mark outlives its window by a lease, so the next write reads that the window
+-- ended (an expired hash would restart it).
+local keep = alive - now
+if ends > 0 then keep = ends - now + tonumber(ARGV[3]) end
+if redis.call('pttl', KEYS[1]) < keep then redis.call('pexpire', KEYS[1], keep) end
 return 1
 """
 )
