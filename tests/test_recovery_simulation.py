@@ -71,10 +71,9 @@ from http402._actions import (
 )
 from http402._episodes import LocalCoordinator
 from http402._exceptions import error_for
-from http402._holds import top_up_key
+from http402._holds import EPISODE_REASONS, top_up_key
 from http402._options import Options
 from http402._recovery import Recovery, episode_key
-from http402._shell import TOP_UP_REASONS
 
 from .fakes import insufficient
 from .test_flow import holding
@@ -495,7 +494,7 @@ class World:
             self.book.low_balance_ended(run)
         for start, ends, buys in [r for r in self.low_runs if r[0] <= self.clock.now]:
             self.low_runs.remove((start, ends, buys))
-            keys = [episode_key(self.scope, r) for r in (*TOP_UP_REASONS, Reason.UNKNOWN)]
+            keys = [episode_key(self.scope, reason) for reason in EPISODE_REASONS]
             run = self.book.low_balance_started(self.scope, keys)
             if run is not None:  # none while a top-up of the scope is under way
                 self.low_running.append((ends, run, buys))

@@ -65,7 +65,9 @@ _SETTLE_FAILED = re.compile(
 )
 
 __all__ = [
+    "EPISODE_REASONS",
     "PAID_EXTENSION",
+    "TOP_UP_REASONS",
     "HoldBook",
     "PaidAttempt",
     "PaymentHold",
@@ -221,7 +223,7 @@ def holding_reasons(reason: Reason) -> tuple[Reason, ...]:
     the in-process holds and a fleet's store are asked for these keys. A hold is put under
     the reason a top-up bought for (`top_up_key`) alone."""
     if reason is Reason.UNKNOWN:
-        return (reason, *_ACCOUNT_LEVEL)
+        return (reason, *TOP_UP_REASONS)
     return (reason, Reason.UNKNOWN)
 
 
@@ -230,7 +232,10 @@ def is_top_up_key(key: str) -> bool:
 
 
 #: The reasons a top-up is bought for, but a wordless 402's.
-_ACCOUNT_LEVEL = tuple(reason for reason in Reason if reason.is_account_level)
+TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
+#: The reasons a scope's top-up episodes are kept under: those, and a wordless 402's (which
+#: follows one of them, or leads its own under one hook for every reason).
+EPISODE_REASONS = (*TOP_UP_REASONS, Reason.UNKNOWN)
 
 
 def offer_keys(options: Iterable[PaymentOption], method: str, url: str) -> tuple[str, ...]:

@@ -85,6 +85,7 @@ from ._exceptions import (
 )
 from ._holds import (
     PAID_EXTENSION,
+    TOP_UP_REASONS,
     PaidAttempt,
     PaymentHold,
     holding_reasons,
@@ -570,7 +571,7 @@ class Recovery:
             if failed is not None and failed in holding_reasons(reason) and failed in self._hooks:
                 return failed  # an SDK's retry of a call: the call's failed episode
         if reason is Reason.UNKNOWN:
-            others = [r for r in _TOP_UP_REASONS if r in self._hooks]
+            others = [r for r in TOP_UP_REASONS if r in self._hooks]
         elif reason.is_account_level and Reason.UNKNOWN in self._hooks:
             others = [reason, Reason.UNKNOWN]
         else:
@@ -1239,7 +1240,7 @@ class Recovery:
         # The top-ups a balance read since their hook answered shows: their holds end too
         # (a top-up that showed after its window closed, or whose replay's answer was lost).
         by_balance: set[str] = set()
-        for reason in _TOP_UP_REASONS:
+        for reason in TOP_UP_REASONS:
             episode = book.unlifted(episode_key(scope, reason))
             if episode is None:
                 continue
@@ -1555,7 +1556,6 @@ _LOW_BALANCE_NEEDS = (Reason.INSUFFICIENT_CREDITS, Reason.UNKNOWN)
 #: run still goes.
 _LOW_BALANCE_POLL = 0.25
 #: The reasons a hook tops up (or renews, upgrades, fixes) for: account-level gates.
-_TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: Why a gate met by a request a hook sent raises at once.
 _FROM_A_HOOK = "sent from inside a running hook of this coordinator: no recovery"
 #: Why a challenge is not paid by a hook given for every reason.

@@ -76,6 +76,7 @@ from ._fleet import (
     split_episode_key,
 )
 from ._fleet import Episode as FleetEpisode
+from ._holds import EPISODE_REASONS
 from ._logs import logger as _logger
 from ._models import PaymentRequired, Reason, Retry
 from ._spend_store import AsyncRedisSpendStore, RedisSpendStore
@@ -329,8 +330,7 @@ _POLL = 0.1
 def _top_up_states(namespace: str, scope: str) -> list[str]:
     """The state keys of `scope`'s top-up episodes: one per reason a top-up is bought for,
     and a wordless gate's (all on the scope's hash tag: one script reads them)."""
-    reasons = [reason for reason in Reason if reason.is_account_level] + [Reason.UNKNOWN]
-    return [Keys.of(namespace, scope, reason.value).state for reason in reasons]
+    return [Keys.of(namespace, scope, reason.value).state for reason in EPISODE_REASONS]
 
 
 def _low_runs(counts: Any) -> bool | str:

@@ -29,7 +29,7 @@ from ._episodes import (
     ProcessState,
 )
 from ._exceptions import FAMILY, PaymentOutcomeUnknownError, PaymentRequiredError, error_for
-from ._holds import PaidAttempt, top_up_holds, top_up_key
+from ._holds import EPISODE_REASONS, TOP_UP_REASONS, PaidAttempt, top_up_holds, top_up_key
 from ._logs import logger as _logger
 from ._models import DEFAULT_BALANCE_HEADERS, PaymentRequired, Reason, Retry
 from ._options import Options
@@ -58,8 +58,6 @@ __all__ = [
     "wrap_client",
 ]
 
-#: The reasons a scope's top-ups are bought for.
-TOP_UP_REASONS = tuple(reason for reason in Reason if reason.is_account_level)
 #: The keys of every top-up hold a scope may have: `forget_gate` ends them all.
 TOP_UP_HOLDS = tuple(top_up_key(reason) for reason in TOP_UP_REASONS)
 
@@ -281,7 +279,7 @@ class Shell:
         gate's, a wordless gate's included, or another low-balance run: asked and started
         under one lock, `EpisodeBook.low_balance_started`): a crossing met meanwhile calls
         no low-balance hook."""
-        keys = [episode_key(scope, reason) for reason in (*TOP_UP_REASONS, Reason.UNKNOWN)]
+        keys = [episode_key(scope, reason) for reason in EPISODE_REASONS]
         book: EpisodeBook = self._coordinator.book
         run = book.low_balance_started(scope, keys)
         if run is None:
